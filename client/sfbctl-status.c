@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sfbctl status: one look at everything, from the properties of all six
+ * interfaces.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "sfbctl.h"
+#include "sfbctl-output.h"
+#include "sfbd/sfb-names.h"
+
+typedef struct
+{
+  SfbDBusAccount *account;
+  SfbDBusPresence *presence;
+  SfbDBusContacts *contacts;
+  SfbDBusDialPlan *dial_plan;
+  SfbDBusPolicies *policies;
+  SfbDBusDevices *devices;
+} Status;
+
+static void
+status_clear (Status *status)
+{
+  g_clear_object (&status->account);
+  g_clear_object (&status->presence);
+  g_clear_object (&status->contacts);
+  g_clear_object (&status->dial_plan);
+  g_clear_object (&status->policies);
+  g_clear_object (&status->devices);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Status, status_clear)
+
+static gboolean
+status_load (Sfbctl *ctl, Status *status, GError **error)
+{
+  return (status->account = sfbctl_get_account (ctl, error)) != NULL
+         && (status->presence = sfbctl_get_presence (ctl, error)) != NULL
+         && (status->contacts = sfbctl_get_contacts (ctl, error)) != NULL
+         && (status->dial_plan = sfbctl_get_dial_plan (ctl, error)) != NULL
+         && (status->policies = sfbctl_get_policies (ctl, error)) != NULL
+         && (status->devices = sfbctl_get_devices (ctl, error)) != NULL;
+}
+
+/* ---- JSON: Account's properties, then one object per other interface ---- */
+
+static void
+add_interface_member (JsonObject *object, gpointer proxy)
+{
+  const char *interface_name = g_dbus_proxy_get_interface_name (G_DBUS_PROXY (proxy));
+  const char *short_name = interface_name + strlen (SFB_DBUS_INTERFACE_PREFIX);
+
+  json_object_set_member (object, short_name, sfbctl_json_from_properties (proxy));
+}
+
+static void
+print_status_json (Status *status)
+{
+  g_autoptr (JsonNode) node = sfbctl_json_from_properties (status->account);
+  JsonObject *object = json_node_get_object (node);
+
+  add_interface_member (object, status->presence);
+  add_interface_member (object, status->contacts);
+  add_interface_member (object, status->dial_plan);
+  add_interface_member (object, status->policies);
+  add_interface_member (object, status->devices);
+  sfbctl_print_json (node);
+}
+
+/* ---- text ---- */
+
+static SfbctlStyle
+state_style (const char *state)
+{
+  if (g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0)
+    return SFBCTL_STYLE_GOOD;
+  if (g_strcmp0 (state, SFB_STATE_FAILED) == 0)
+    return SFBCTL_STYLE_BAD;
+  if (g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0)
+    return SFBCTL_STYLE_DIM;
+  return SFBCTL_STYLE_BUSY;
+}
+
+static const char *
+or_none (const char *value, const char *none)
+{
+  return value != NULL && *value != '\0' ? value : none;
+}
+
+static void
+add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
+{
+  const char *state = or_none (sfb_dbus_account_get_state (account), "unknown");
+  const char *uri = sfb_dbus_account_get_uri (account);
+  const char *server = sfb_dbus_account_get_server (account);
+  guint64 signed_in_since = sfb_dbus_account_get_signed_in_since (account);
+
+  sfbctl_fields_add (fields, "State", "%s%s%s", sfbctl_style (state_style (state)), state,
+                     sfbctl_style_reset ());
+  if (uri == NULL || *uri == '\0')
+    sfbctl_fields_add (fields, "Account", "(not configured)");
+  else
+    sfbctl_fields_add (fields, "Account", "%s (login %s)", uri,
+                       or_none (sfb_dbus_account_get_login (account), "?"));
+
+  if (server == NULL || *server == '\0')
+    sfbctl_fields_add (fields, "Server", "(not connected)");
+  else
+    sfbctl_fields_add (fields, "Server", "%s (%s, %s)", server,
+                       or_none (sfb_dbus_account_get_access_location (account), "location unknown"),
+                       or_none (sfb_dbus_account_get_server_version (account), "version unknown"));
+  sfbctl_fields_add (fields, "Auth", "%s", or_none (sfb_dbus_account_get_auth_method (account), "(none)"));
+
+  if (signed_in_since != 0)
+    {
+      g_autofree char *since = sfbctl_format_time (signed_in_since);
+      sfbctl_fields_add (fields, "Signed in since", "%s", since);
+    }
+  if (sfb_dbus_account_get_reconnect_attempts (account) > 0)
+    sfbctl_fields_add (fields, "Reconnect attempts", "%u",
+                       sfb_dbus_account_get_reconnect_attempts (account));
+}
+
+static void
+add_last_error_field (SfbctlFields *fields, SfbDBusAccount *account)
+{
+  const char *name = sfb_dbus_account_get_last_error (account);
+  const char *message = sfb_dbus_account_get_last_error_message (account);
+
+  if (name == NULL || *name == '\0')
+    return;
+  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
+    name += strlen (SFB_DBUS_ERROR_PREFIX);
+  sfbctl_fields_add (fields, "Last error", "%s%s%s (%s)", sfbctl_style (SFBCTL_STYLE_BAD),
+                     or_none (message, "no details"), sfbctl_style_reset (), name);
+}
+
+static void
+print_status_text (Status *status)
+{
+  g_autoptr (SfbctlFields) fields = sfbctl_fields_new ();
+  const char *const *groups = sfb_dbus_policies_get_groups (status->policies);
+
+  add_account_fields (fields, status->account);
+  sfbctl_fields_add (fields, "Availability", "%s",
+                     or_none (sfb_dbus_presence_get_availability (status->presence), "unknown"));
+  sfbctl_fields_add (fields, "Note", "%s",
+                     or_none (sfb_dbus_presence_get_note (status->presence), "(none)"));
+  sfbctl_fields_add (fields, "Contacts", "%u", sfb_dbus_contacts_get_count (status->contacts));
+  sfbctl_fields_add (fields, "Dial plan", "%s",
+                     or_none (sfb_dbus_dial_plan_get_name (status->dial_plan), "(none)"));
+  sfbctl_fields_add (fields, "Policy groups", "%u",
+                     groups != NULL ? g_strv_length ((char **) groups) : 0);
+  add_last_error_field (fields, status->account);
+  sfbctl_fields_print (fields);
+}
+
+int
+sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
+{
+  g_auto (Status) status = { 0 };
+  g_autoptr (GError) error = NULL;
+  int exit_code = SFBCTL_EXIT_OK;
+
+  if (!sfbctl_parse_options (ctl, NULL, "Show the state of the account.", NULL, &argc, &argv,
+                             &exit_code)
+      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+    return exit_code;
+
+  /* status answers "is it running?": it must not start sfbd */
+  ctl->auto_start = FALSE;
+  if (!status_load (ctl, &status, &error))
+    return sfbctl_print_error (ctl, error);
+
+  if (ctl->json)
+    print_status_json (&status);
+  else
+    print_status_text (&status);
+  return SFBCTL_EXIT_OK;
+}

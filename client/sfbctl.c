@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sfbctl: the command table, option parsing, dispatch and the D-Bus
+ * proxies every command uses.
+ */
+#include "config.h"
+
+#include "sfbctl.h"
+
+#include <locale.h>
+#include <stdio.h>
+
+#include "sfbctl-output.h"
+#include "sfbd/sfb-names.h"
+
+static const SfbctlCommand commands[] = {
+  { "status", sfbctl_cmd_status, NULL, "Show the state of the account (default)" },
+  { "sign-in", sfbctl_cmd_sign_in, "[--wait]", "Sign in; --wait follows the stages" },
+  { "sign-out", sfbctl_cmd_sign_out, NULL, "Sign out" },
+  { "set-password", sfbctl_cmd_set_password, "[--stdin] [--no-store]",
+    "Set the password, asked without echo" },
+  { "config", sfbctl_cmd_config, "show | set KEY VALUE", "Show or change the configuration" },
+  { "presence", sfbctl_cmd_presence, "[show] | set AVAILABILITY | note TEXT | get URI…",
+    "Show or publish presence" },
+  { "contacts", sfbctl_cmd_contacts, "[list] | groups", "List contacts or groups" },
+  { "dialplan", sfbctl_cmd_dialplan, "[show] | normalize NUMBER",
+    "Show the dial plan or normalize a number" },
+  { "policies", sfbctl_cmd_policies, "[list] | show GROUP", "List or show in-band policies" },
+  { "devices", sfbctl_cmd_devices, "[list] | select KIND NAME",
+    "List or choose audio and video devices" },
+  { "monitor", sfbctl_cmd_monitor, NULL, "Follow every change until Ctrl-C" },
+  { "trace", sfbctl_cmd_trace, NULL, "Show the stages of the last sign-in" },
+};
+
+/* ---- dispatch and options ---- */
+
+static void
+print_command_list (const char *prefix, const SfbctlCommand *list, gsize n, GString *out)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *usage = g_strdup_printf ("%s %s%s%s", prefix, list[i].name,
+                                                list[i].parameters != NULL ? " " : "",
+                                                list[i].parameters != NULL ? list[i].parameters : "");
+      g_string_append_printf (out, "  %-44s %s\n", usage, list[i].summary);
+    }
+}
+
+static void
+print_group_help (Sfbctl *ctl, const SfbctlCommand *list, gsize n)
+{
+  g_autoptr (GString) out = g_string_new ("Usage:\n");
+
+  print_command_list (ctl->command, list, n, out);
+  g_string_append (out, "\nEvery command accepts --json.\n");
+  fputs (out->str, stdout);
+}
+
+static const SfbctlCommand *
+find_command (const SfbctlCommand *list, gsize n, const char *name)
+{
+  for (gsize i = 0; i < n; i++)
+    if (g_str_equal (list[i].name, name))
+      return &list[i];
+  return NULL;
+}
+
+/*
+ * Runs the command named by argv[1], or @default_command when argv[1] is
+ * missing or an option.  The command sees argv[0] as its own name.
+ */
+int
+sfbctl_dispatch (Sfbctl *ctl,
+                 const SfbctlCommand *list,
+                 gsize n,
+                 const char *default_command,
+                 int argc,
+                 char **argv)
+{
+  const char *name = default_command;
+  const SfbctlCommand *command;
+  char *parent = ctl->command;
+
+  if (argc >= 2 && (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h")) && n > 1)
+    {
+      print_group_help (ctl, list, n);
+      return SFBCTL_EXIT_OK;
+    }
+  if (argc >= 2 && argv[1][0] != '-')
+    {
+      name = argv[1];
+      argc--;
+      argv++;
+    }
+
+  command = find_command (list, n, name);
+  if (command == NULL)
+    return sfbctl_print_usage_error (ctl, "unknown command “%s”", name);
+
+  ctl->command = g_strdup_printf ("%s %s", parent, name);
+  g_free (parent);
+  g_set_prgname (ctl->command);
+  return command->run (ctl, argc, argv);
+}
+
+/* --json is accepted anywhere before "--", so remove it before parsing */
+static void
+take_json_option (Sfbctl *ctl, int *argc, char **argv)
+{
+  int kept = 1;
+
+  for (int i = 1; i < *argc; i++)
+    {
+      if (g_str_equal (argv[i], "--"))
+        {
+          for (; i < *argc; i++)
+            argv[kept++] = argv[i];
+          break;
+        }
+      if (g_str_equal (argv[i], "--json"))
+        ctl->json = TRUE;
+      else
+        argv[kept++] = argv[i];
+    }
+  *argc = kept;
+  argv[kept] = NULL;
+}
+
+/* parses a command's options; on a usage error prints it and returns FALSE */
+gboolean
+sfbctl_parse_options (Sfbctl *ctl,
+                      const char *parameters,
+                      const char *summary,
+                      const GOptionEntry *entries,
+                      int *argc,
+                      char ***argv,
+                      int *exit_code)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (parameters);
+  g_autoptr (GError) error = NULL;
+  const GOptionEntry common_entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &ctl->json, "Print JSON, errors included", NULL },
+    G_OPTION_ENTRY_NULL,
+  };
+
+  g_option_context_set_summary (context, summary);
+  g_option_context_add_main_entries (context, common_entries, NULL);
+  if (entries != NULL)
+    g_option_context_add_main_entries (context, entries, NULL);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      *exit_code = sfbctl_print_usage_error (ctl, "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* checks the count of positional arguments (argv[0] excluded); max -1 is any */
+gboolean
+sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, int *exit_code)
+{
+  int count = argc - 1;
+
+  if (count < min)
+    {
+      *exit_code = sfbctl_print_usage_error (ctl, "missing argument");
+      return FALSE;
+    }
+  if (max >= 0 && count > max)
+    {
+      *exit_code = sfbctl_print_usage_error (ctl, "unexpected argument “%s”", argv[max + 1]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- D-Bus ---- */
+
+GDBusConnection *
+sfbctl_get_bus (Sfbctl *ctl, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (ctl->bus != NULL)
+    return ctl->bus;
+
+  ctl->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &local_error);
+  if (ctl->bus == NULL)
+    g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_SERVER,
+                 "cannot connect to the session bus: %s", local_error->message);
+  return ctl->bus;
+}
+
+/*
+ * A generated proxy for one interface of /org/sfbd/Sfbd, with its
+ * properties loaded.  When sfbd has no owner (not running and, unless
+ * auto_start is off, not startable), fails with ServiceUnknown.
+ */
+static gpointer
+get_proxy (Sfbctl *ctl, GType proxy_type, const char *interface_name, GError **error)
+{
+  GDBusConnection *bus = sfbctl_get_bus (ctl, error);
+  GDBusProxyFlags flags = ctl->auto_start ? G_DBUS_PROXY_FLAGS_NONE
+                                          : G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START;
+  g_autoptr (GDBusProxy) proxy = NULL;
+  g_autofree char *owner = NULL;
+
+  if (bus == NULL)
+    return NULL;
+
+  proxy = g_initable_new (proxy_type, NULL, error, "g-flags", flags, "g-name", SFB_DBUS_NAME,
+                          "g-connection", bus, "g-object-path", SFB_DBUS_PATH,
+                          "g-interface-name", interface_name, NULL);
+  if (proxy == NULL)
+    return NULL;
+
+  owner = g_dbus_proxy_get_name_owner (proxy);
+  if (owner == NULL)
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN,
+                           "sfbd is not running");
+      return NULL;
+    }
+  return g_steal_pointer (&proxy);
+}
+
+SfbDBusAccount *
+sfbctl_get_account (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_ACCOUNT_PROXY, SFB_DBUS_ACCOUNT_INTERFACE, error);
+}
+
+SfbDBusPresence *
+sfbctl_get_presence (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_PRESENCE_PROXY, SFB_DBUS_PRESENCE_INTERFACE, error);
+}
+
+SfbDBusContacts *
+sfbctl_get_contacts (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_CONTACTS_PROXY, SFB_DBUS_CONTACTS_INTERFACE, error);
+}
+
+SfbDBusDialPlan *
+sfbctl_get_dial_plan (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_DIAL_PLAN_PROXY, SFB_DBUS_DIAL_PLAN_INTERFACE, error);
+}
+
+SfbDBusPolicies *
+sfbctl_get_policies (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_POLICIES_PROXY, SFB_DBUS_POLICIES_INTERFACE, error);
+}
+
+SfbDBusDevices *
+sfbctl_get_devices (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_DEVICES_PROXY, SFB_DBUS_DEVICES_INTERFACE, error);
+}
+
+/* for explaining empty lists; FALSE when unknown */
+gboolean
+sfbctl_is_signed_in (Sfbctl *ctl)
+{
+  g_autoptr (SfbDBusAccount) account = sfbctl_get_account (ctl, NULL);
+
+  return account != NULL
+         && g_strcmp0 (sfb_dbus_account_get_state (account), SFB_STATE_SIGNED_IN) == 0;
+}
+
+/* ---- main ---- */
+
+static int
+print_version (Sfbctl *ctl)
+{
+  if (ctl->json)
+    {
+      g_autoptr (JsonObject) object = json_object_new ();
+      g_autoptr (JsonNode) node = json_node_alloc ();
+
+      json_object_set_string_member (object, "Version", PACKAGE_VERSION);
+      sfbctl_print_json (json_node_init_object (node, object));
+    }
+  else
+    printf ("sfbctl %s\n", PACKAGE_VERSION);
+  return SFBCTL_EXIT_OK;
+}
+
+static char *
+describe_commands (void)
+{
+  g_autoptr (GString) out = g_string_new ("Commands:\n");
+
+  print_command_list ("", commands, G_N_ELEMENTS (commands), out);
+  g_string_append (out, "\nExit status: 0 ok, 1 failure, 2 usage error, "
+                        "3 not signed in or sfbd not reachable.\n"
+                        "With --json, results and errors are JSON on stdout.");
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static int
+run (Sfbctl *ctl, int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new ("[COMMAND [ARGS…]]");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *description = describe_commands ();
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &ctl->json, "Print JSON, errors included", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    G_OPTION_ENTRY_NULL,
+  };
+
+  take_json_option (ctl, &argc, argv);
+
+  /* options after the command belong to the command */
+  g_option_context_set_strict_posix (context, TRUE);
+  g_option_context_set_summary (context, "Control sfbd, the Skype for Business daemon.");
+  g_option_context_set_description (context, description);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return sfbctl_print_usage_error (ctl, "%s", error->message);
+  if (version)
+    return print_version (ctl);
+
+  return sfbctl_dispatch (ctl, commands, G_N_ELEMENTS (commands), "status", argc, argv);
+}
+
+int
+main (int argc, char **argv)
+{
+  Sfbctl ctl = { .auto_start = TRUE, .command = g_strdup ("sfbctl") };
+  int exit_code;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("sfbctl");
+
+  exit_code = run (&ctl, argc, argv);
+
+  g_clear_object (&ctl.bus);
+  g_free (ctl.command);
+  return exit_code;
+}

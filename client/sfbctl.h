@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sfbctl: the command line client of sfbd.  Every command is a thin
+ * caller of the D-Bus API (the XML files in dbus/); this header holds what
+ * the command files share: the exit codes, the run context and the proxies.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sfb-dbus-generated.h"
+
+G_BEGIN_DECLS
+
+/* Exit codes (contract, docs/architecture.md section 4) */
+typedef enum
+{
+  SFBCTL_EXIT_OK = 0,
+  SFBCTL_EXIT_FAILURE = 1,
+  SFBCTL_EXIT_USAGE = 2,
+  SFBCTL_EXIT_NOT_AVAILABLE = 3, /* not signed in, or sfbd not reachable */
+} SfbctlExit;
+
+typedef struct
+{
+  gboolean json;
+  /* FALSE for commands that must not start sfbd through D-Bus activation */
+  gboolean auto_start;
+  /* the command being run, as typed: "presence set" */
+  char *command;
+  GDBusConnection *bus;
+} Sfbctl;
+
+typedef int (*SfbctlCommandFunc) (Sfbctl *ctl, int argc, char **argv);
+
+typedef struct
+{
+  const char *name;
+  SfbctlCommandFunc run;
+  const char *parameters; /* for --help, for example "KEY VALUE" */
+  const char *summary;
+} SfbctlCommand;
+
+int sfbctl_dispatch (Sfbctl *ctl,
+                     const SfbctlCommand *commands,
+                     gsize n_commands,
+                     const char *default_command,
+                     int argc,
+                     char **argv);
+
+gboolean sfbctl_parse_options (Sfbctl *ctl,
+                               const char *parameters,
+                               const char *summary,
+                               const GOptionEntry *entries,
+                               int *argc,
+                               char ***argv,
+                               int *exit_code);
+gboolean sfbctl_check_arguments (
+    Sfbctl *ctl, int argc, char **argv, int min, int max, int *exit_code);
+
+GDBusConnection *sfbctl_get_bus (Sfbctl *ctl, GError **error);
+SfbDBusAccount *sfbctl_get_account (Sfbctl *ctl, GError **error);
+SfbDBusPresence *sfbctl_get_presence (Sfbctl *ctl, GError **error);
+SfbDBusContacts *sfbctl_get_contacts (Sfbctl *ctl, GError **error);
+SfbDBusDialPlan *sfbctl_get_dial_plan (Sfbctl *ctl, GError **error);
+SfbDBusPolicies *sfbctl_get_policies (Sfbctl *ctl, GError **error);
+SfbDBusDevices *sfbctl_get_devices (Sfbctl *ctl, GError **error);
+gboolean sfbctl_is_signed_in (Sfbctl *ctl);
+
+/* The command groups, one file each */
+int sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_config (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_sign_out (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_set_password (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_presence (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_contacts (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_dialplan (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_policies (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_devices (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv);
+
+G_END_DECLS

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.sfbd.Sfbd1.Account */
+#define G_LOG_DOMAIN "sfbd-dbus"
+
+#include "config.h"
+
+#include "sfb-dbus-adapters.h"
+
+static gboolean
+handle_sign_in (SfbDBusAccount *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
+{
+  GError *error = NULL;
+
+  if (!sfb_daemon_sign_in (daemon, &error))
+    return sfb_dbus_return_error (invocation, error);
+  sfb_dbus_account_complete_sign_in (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_sign_out (SfbDBusAccount *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
+{
+  GError *error = NULL;
+
+  if (!sfb_daemon_sign_out (daemon, &error))
+    return sfb_dbus_return_error (invocation, error);
+  sfb_dbus_account_complete_sign_out (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_reconnect (SfbDBusAccount *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
+{
+  GError *error = NULL;
+
+  if (!sfb_daemon_reconnect (daemon, &error))
+    return sfb_dbus_return_error (invocation, error);
+  sfb_dbus_account_complete_reconnect (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_configure (SfbDBusAccount *skeleton,
+                  GDBusMethodInvocation *invocation,
+                  GVariant *settings,
+                  SfbDaemon *daemon)
+{
+  GError *error = NULL;
+
+  if (!sfb_daemon_configure (daemon, settings, &error))
+    return sfb_dbus_return_error (invocation, error);
+  sfb_dbus_account_complete_configure (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_password (SfbDBusAccount *skeleton,
+                     GDBusMethodInvocation *invocation,
+                     const char *password,
+                     gboolean store,
+                     SfbDaemon *daemon)
+{
+  GError *error = NULL;
+
+  if (!sfb_daemon_set_password (daemon, password, store, &error))
+    return sfb_dbus_return_error (invocation, error);
+  sfb_dbus_account_complete_set_password (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_forget_credentials (SfbDBusAccount *skeleton,
+                           GDBusMethodInvocation *invocation,
+                           SfbDaemon *daemon)
+{
+  GError *error = NULL;
+
+  if (!sfb_daemon_forget_credentials (daemon, &error))
+    return sfb_dbus_return_error (invocation, error);
+  sfb_dbus_account_complete_forget_credentials (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_sign_in_trace (SfbDBusAccount *skeleton,
+                          GDBusMethodInvocation *invocation,
+                          SfbDaemon *daemon)
+{
+  g_autoptr (GVariant) stages = sfb_daemon_get_sign_in_trace (daemon);
+
+  sfb_dbus_account_complete_get_sign_in_trace (skeleton, invocation, stages);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+GDBusInterfaceSkeleton *
+sfb_dbus_account_adapter_new (SfbDaemon *daemon)
+{
+  static const char *const bound[] = {
+    "state",         "uri",       "login",           "server",          "server-version",
+    "auth-method",   "access-location", "local-address", "interface",   "signed-in-since",
+    "last-error",    "last-error-message", "reconnect-attempts", NULL,
+  };
+  SfbDBusAccount *skeleton = sfb_dbus_account_skeleton_new ();
+
+  sfb_dbus_account_set_version (skeleton, PACKAGE_VERSION);
+  sfb_dbus_bind_properties (daemon, skeleton, bound);
+
+  g_signal_connect_object (skeleton, "handle-sign-in", G_CALLBACK (handle_sign_in), daemon, 0);
+  g_signal_connect_object (skeleton, "handle-sign-out", G_CALLBACK (handle_sign_out), daemon, 0);
+  g_signal_connect_object (skeleton, "handle-reconnect", G_CALLBACK (handle_reconnect), daemon, 0);
+  g_signal_connect_object (skeleton, "handle-configure", G_CALLBACK (handle_configure), daemon, 0);
+  g_signal_connect_object (skeleton,
+                           "handle-set-password",
+                           G_CALLBACK (handle_set_password),
+                           daemon,
+                           0);
+  g_signal_connect_object (skeleton,
+                           "handle-forget-credentials",
+                           G_CALLBACK (handle_forget_credentials),
+                           daemon,
+                           0);
+  g_signal_connect_object (skeleton,
+                           "handle-get-sign-in-trace",
+                           G_CALLBACK (handle_get_sign_in_trace),
+                           daemon,
+                           0);
+  return G_DBUS_INTERFACE_SKELETON (skeleton);
+}

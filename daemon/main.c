@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sfbd: options, log writer, bus name, signals, main loop. */
+#define G_LOG_DOMAIN "sfbd"
+
+#include "config.h"
+
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sfb-daemon.h"
+#include "sfb-dbus-service.h"
+#include "sfb-log.h"
+
+#include <sfbd/sfb-names.h>
+
+#define EXIT_USAGE 2
+
+typedef struct
+{
+  GMainLoop *loop;
+  SfbDaemon *daemon;
+  SfbDBusService *service;
+  gboolean name_acquired;
+  int exit_status;
+} SfbMain;
+
+static void
+quit (SfbMain *main_data, int exit_status)
+{
+  main_data->exit_status = exit_status;
+  g_main_loop_quit (main_data->loop);
+}
+
+static void
+on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  SfbMain *main_data = user_data;
+  g_autoptr (GError) error = NULL;
+
+  main_data->service = sfb_dbus_service_new (main_data->daemon);
+  if (!sfb_dbus_service_export (main_data->service, connection, &error))
+    {
+      g_warning ("Cannot export %s: %s", SFB_DBUS_PATH, error->message);
+      quit (main_data, EXIT_FAILURE);
+    }
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  SfbMain *main_data = user_data;
+
+  main_data->name_acquired = TRUE;
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_STARTUP),
+           "MESSAGE",
+           "sfbd %s is running as %s",
+           PACKAGE_VERSION,
+           name);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  SfbMain *main_data = user_data;
+
+  if (connection == NULL)
+    g_warning ("Cannot connect to the session bus, or the connection was closed");
+  else if (!main_data->name_acquired)
+    g_warning ("Cannot own %s: another sfbd is running (start with --replace to take over)", name);
+  else
+    g_warning ("Lost the bus name %s, probably to an sfbd started with --replace", name);
+  quit (main_data, EXIT_FAILURE);
+}
+
+static gboolean
+on_signal (gpointer user_data)
+{
+  SfbMain *main_data = user_data;
+
+  g_info ("Stopping on signal");
+  quit (main_data, EXIT_SUCCESS);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+parse_options (int *argc, char ***argv, gboolean *replace, gboolean *verbose)
+{
+  gboolean version = FALSE;
+  const GOptionEntry entries[] = {
+    { "replace", 'r', 0, G_OPTION_ARG_NONE, replace, "Replace a running sfbd", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, verbose, "Log debug messages of every sfbd domain", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_option_context_set_summary (context, "Skype for Business / Lync sign-in daemon");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("sfbd: %s\n", error->message);
+      exit (EXIT_USAGE);
+    }
+  if (version)
+    {
+      g_print ("sfbd %s\n", PACKAGE_VERSION);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  SfbMain main_data = { 0 };
+  gboolean replace = FALSE;
+  gboolean verbose = FALSE;
+  guint owner_id;
+  guint sigterm_id;
+  guint sigint_id;
+
+  if (!parse_options (&argc, &argv, &replace, &verbose))
+    return EXIT_SUCCESS;
+  sfb_log_install_writer (verbose);
+
+  main_data.loop = g_main_loop_new (NULL, FALSE);
+  main_data.daemon = sfb_daemon_new ();
+  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &main_data);
+  sigint_id = g_unix_signal_add (SIGINT, on_signal, &main_data);
+  owner_id = g_bus_own_name (G_BUS_TYPE_SESSION,
+                             SFB_DBUS_NAME,
+                             G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
+                               | G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE
+                               | (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                             on_bus_acquired,
+                             on_name_acquired,
+                             on_name_lost,
+                             &main_data,
+                             NULL);
+
+  g_main_loop_run (main_data.loop);
+
+  g_source_remove (sigterm_id);
+  g_source_remove (sigint_id);
+  if (main_data.service != NULL)
+    sfb_dbus_service_unexport (main_data.service);
+  g_bus_unown_name (owner_id);
+  g_clear_object (&main_data.service);
+  g_clear_object (&main_data.daemon);
+  g_main_loop_unref (main_data.loop);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SHUTDOWN),
+           "MESSAGE",
+           "sfbd stopped (exit status %d)",
+           main_data.exit_status);
+  return main_data.exit_status;
+}

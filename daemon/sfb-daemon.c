@@ -1,0 +1,594 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd"
+
+#include "config.h"
+
+#include "sfb-daemon.h"
+
+#include "sfb-error.h"
+#include "sfb-log.h"
+
+#include <sfbd/sfb-names.h>
+
+/* String properties first, contiguous, so they share one array. */
+enum
+{
+  PROP_0,
+  PROP_STATE,
+  PROP_URI,
+  PROP_LOGIN,
+  PROP_SERVER,
+  PROP_SERVER_VERSION,
+  PROP_AUTH_METHOD,
+  PROP_ACCESS_LOCATION,
+  PROP_LOCAL_ADDRESS,
+  PROP_INTERFACE,
+  PROP_LAST_ERROR,
+  PROP_LAST_ERROR_MESSAGE,
+  PROP_AUDIO_OUTPUT,
+  PROP_AUDIO_INPUT,
+  PROP_VIDEO_INPUT,
+  PROP_SIGNED_IN_SINCE,
+  PROP_RECONNECT_ATTEMPTS,
+  PROP_CONFIG,
+  PROP_SECRET_STORE,
+  N_PROPS
+};
+
+#define FIRST_STRING_PROP PROP_STATE
+#define LAST_STRING_PROP PROP_VIDEO_INPUT
+
+static GParamSpec *props[N_PROPS];
+
+/* name and meaning of each string property, in enum order */
+static const char *const string_props[][2] = {
+  { "state", "Where the account is in the sign-in pipeline (SFB_STATE_*)" },
+  { "uri", "The configured SIP address, sip:user@domain" },
+  { "login", "The configured login, or the user part of the URI" },
+  { "server", "host:port of the registrar in use" },
+  { "server-version", "The registrar's Server header" },
+  { "auth-method", "ntlm, kerberos or tls-dsk" },
+  { "access-location", "internal or external" },
+  { "local-address", "Local address:port of the SIP connection" },
+  { "interface", "Network interface of the SIP connection" },
+  { "last-error", "D-Bus name of the last sign-in error" },
+  { "last-error-message", "What to do about the last sign-in error" },
+  { "audio-output", "Node name of the audio output in use" },
+  { "audio-input", "Node name of the audio input in use" },
+  { "video-input", "Node name of the video input in use" },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (string_props) == LAST_STRING_PROP - FIRST_STRING_PROP + 1);
+
+struct _SfbDaemon
+{
+  GObject parent_instance;
+
+  SfbConfig *config;
+  SfbSecretStore *secret_store;
+  char *strings[LAST_STRING_PROP + 1];
+  guint64 signed_in_since;
+  guint reconnect_attempts;
+  gboolean last_error_is_config; /* LastError came from a bad sfbd.conf */
+};
+
+G_DEFINE_FINAL_TYPE (SfbDaemon, sfb_daemon, G_TYPE_OBJECT)
+
+static void
+set_string (SfbDaemon *self, guint prop_id, const char *value)
+{
+  if (value == NULL)
+    value = "";
+  if (g_strcmp0 (self->strings[prop_id], value) == 0)
+    return;
+  g_free (self->strings[prop_id]);
+  self->strings[prop_id] = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop_id]);
+}
+
+static void
+set_last_error (SfbDaemon *self, const GError *error)
+{
+  set_string (self, PROP_LAST_ERROR, error != NULL ? sfb_error_get_dbus_name (error) : "");
+  set_string (self, PROP_LAST_ERROR_MESSAGE, error != NULL ? error->message : "");
+  self->last_error_is_config = FALSE;
+}
+
+/* A bad sfbd.conf shows as LastError NotConfigured until it is fixed. */
+static void
+update_config_error (SfbDaemon *self)
+{
+  const GError *load_error = sfb_config_get_load_error (self->config);
+
+  if (load_error != NULL)
+    {
+      set_last_error (self, load_error);
+      self->last_error_is_config = TRUE;
+    }
+  else if (self->last_error_is_config)
+    {
+      set_last_error (self, NULL);
+    }
+}
+
+static void
+on_config_changed (SfbDaemon *self)
+{
+  set_string (self, PROP_URI, sfb_config_get_uri (self->config));
+  set_string (self, PROP_LOGIN, sfb_config_get_login (self->config));
+  set_string (self, PROP_AUDIO_OUTPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_OUTPUT));
+  set_string (self, PROP_AUDIO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_INPUT));
+  set_string (self, PROP_VIDEO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_VIDEO_INPUT));
+  update_config_error (self);
+}
+
+/* ---- account ------------------------------------------------------- */
+
+static gboolean
+check_configured (SfbDaemon *self, GError **error)
+{
+  const GError *load_error = sfb_config_get_load_error (self->config);
+
+  if (load_error != NULL)
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, load_error->message);
+      return FALSE;
+    }
+  if (sfb_config_get_uri (self->config) == NULL)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_NOT_CONFIGURED,
+                           "No SIP address is configured. Set one with: "
+                           "sfbctl config set Account.Uri sip:user@example.com");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_credentials (SfbDaemon *self, GError **error)
+{
+  const char *uri = sfb_config_get_uri (self->config);
+  const char *password;
+  g_autoptr (GError) local_error = NULL;
+
+  password = sfb_secret_store_lookup_password (self->secret_store,
+                                               uri,
+                                               sfb_config_get_secrets_store (self->config),
+                                               &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (password == NULL)
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_NO_CREDENTIALS,
+                   "No password is known for %s. Set one with: sfbctl set-password",
+                   uri);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/*
+ * SignIn(): checks what it can and says honestly that this build has no
+ * sign-in pipeline yet.  AutoSignIn is not acted on for the same reason.
+ */
+gboolean
+sfb_daemon_sign_in (SfbDaemon *self, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+
+  if (check_configured (self, &local_error) && check_credentials (self, &local_error))
+    g_set_error_literal (&local_error,
+                         SFB_ERROR,
+                         SFB_ERROR_FAILED,
+                         "This build of sfbd cannot sign in yet: the sign-in pipeline is not "
+                         "implemented. The configuration and password are kept.");
+  sfb_error_convert (&local_error);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_ERR (local_error),
+           SFB_LOG_TOPIC ("sign-in"),
+           "MESSAGE",
+           "Sign-in refused: %s",
+           local_error->message);
+  set_last_error (self, local_error);
+  update_config_error (self);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+/* Nothing to undo while signed out. */
+gboolean
+sfb_daemon_sign_out (SfbDaemon *self, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  return TRUE;
+}
+
+gboolean
+sfb_daemon_reconnect (SfbDaemon *self, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+
+  g_set_error_literal (error,
+                       SFB_ERROR,
+                       SFB_ERROR_NOT_SIGNED_IN,
+                       "Not signed in, so there is nothing to reconnect. Sign in with: sfbctl sign-in");
+  return FALSE;
+}
+
+gboolean
+sfb_daemon_configure (SfbDaemon *self, GVariant *settings, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  return sfb_config_apply (self->config, settings, error);
+}
+
+gboolean
+sfb_daemon_set_password (SfbDaemon *self, const char *password, gboolean store, GError **error)
+{
+  const char *uri;
+
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  g_return_val_if_fail (password != NULL, FALSE);
+
+  if (*password == '\0')
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_INVALID_ARGS,
+                           "The password is empty");
+      return FALSE;
+    }
+  uri = sfb_config_get_uri (self->config);
+  if (uri == NULL)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_NOT_CONFIGURED,
+                           "No SIP address is configured, so the password cannot be kept for it. "
+                           "Set one first with: sfbctl config set Account.Uri sip:user@example.com");
+      return FALSE;
+    }
+  if (!sfb_secret_store_set_password (self->secret_store,
+                                      uri,
+                                      password,
+                                      store,
+                                      sfb_config_get_secrets_store (self->config),
+                                      error))
+    return FALSE;
+  g_info ("Password set for %s (%s)", uri, store ? "stored" : "in memory only");
+  return TRUE;
+}
+
+gboolean
+sfb_daemon_forget_credentials (SfbDaemon *self, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+
+  if (!sfb_secret_store_forget (self->secret_store, error))
+    return FALSE;
+  g_info ("Credentials forgotten");
+  return TRUE;
+}
+
+/* aa{sv}, one dictionary per stage of the last attempt: none yet. */
+GVariant *
+sfb_daemon_get_sign_in_trace (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+}
+
+/* ---- presence, dial plan, policies, devices ------------------------ */
+
+static const char *const settable_availabilities[] = {
+  SFB_AVAILABILITY_ONLINE,        SFB_AVAILABILITY_BUSY,     SFB_AVAILABILITY_DO_NOT_DISTURB,
+  SFB_AVAILABILITY_BE_RIGHT_BACK, SFB_AVAILABILITY_AWAY,     SFB_AVAILABILITY_OFF_WORK,
+  SFB_AVAILABILITY_APPEAR_OFFLINE, NULL,
+};
+
+static void
+set_not_signed_in (GError **error)
+{
+  g_set_error_literal (error,
+                       SFB_ERROR,
+                       SFB_ERROR_NOT_SIGNED_IN,
+                       "Not signed in. Sign in first with: sfbctl sign-in");
+}
+
+gboolean
+sfb_daemon_set_availability (SfbDaemon *self, const char *availability, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  g_return_val_if_fail (availability != NULL, FALSE);
+
+  if (!g_strv_contains (settable_availabilities, availability))
+    {
+      g_autofree char *allowed = g_strjoinv (", ", (GStrv) settable_availabilities);
+
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_INVALID_ARGS,
+                   "“%s” is not an availability one can set; use one of: %s",
+                   availability,
+                   allowed);
+      return FALSE;
+    }
+  set_not_signed_in (error);
+  return FALSE;
+}
+
+gboolean
+sfb_daemon_set_note (SfbDaemon *self, const char *note, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  set_not_signed_in (error);
+  return FALSE;
+}
+
+gboolean
+sfb_daemon_normalize_number (SfbDaemon *self,
+                             const char *number,
+                             char **normalized,
+                             char **pattern,
+                             gboolean *internal_extension,
+                             GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+
+  g_set_error_literal (error,
+                       SFB_ERROR,
+                       SFB_ERROR_NOT_FOUND,
+                       "No dial plan is known yet; sign in first");
+  return FALSE;
+}
+
+/* a{sv} of one provisioning group: none is known yet. */
+GVariant *
+sfb_daemon_get_policy (SfbDaemon *self, const char *group, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+
+  g_set_error (error,
+               SFB_ERROR,
+               SFB_ERROR_NOT_FOUND,
+               "No policy group “%s” is known; no policies are known yet, sign in first",
+               group);
+  return NULL;
+}
+
+static const char *
+device_setting (const char *kind)
+{
+  if (g_strcmp0 (kind, SFB_DEVICE_KIND_AUDIO_OUTPUT) == 0)
+    return "Devices.AudioOutput";
+  if (g_strcmp0 (kind, SFB_DEVICE_KIND_AUDIO_INPUT) == 0)
+    return "Devices.AudioInput";
+  if (g_strcmp0 (kind, SFB_DEVICE_KIND_VIDEO_INPUT) == 0)
+    return "Devices.VideoInput";
+  return NULL;
+}
+
+/* Keeps @name as the preferred device of @kind in sfbd.conf. */
+gboolean
+sfb_daemon_select_device (SfbDaemon *self, const char *kind, const char *name, GError **error)
+{
+  const char *setting = device_setting (kind);
+  g_autoptr (GVariantDict) dict = NULL;
+  g_autoptr (GVariant) settings = NULL;
+
+  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+
+  if (setting == NULL)
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_INVALID_ARGS,
+                   "“%s” is not a device kind; use audio-output, audio-input or video-input",
+                   kind);
+      return FALSE;
+    }
+  if (name == NULL || *name == '\0')
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The device name is empty");
+      return FALSE;
+    }
+  dict = g_variant_dict_new (NULL);
+  g_variant_dict_insert (dict, setting, "s", name);
+  settings = g_variant_ref_sink (g_variant_dict_end (dict));
+  return sfb_config_apply (self->config, settings, error);
+}
+
+/* ---- object -------------------------------------------------------- */
+
+SfbConfig *
+sfb_daemon_get_config (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->config;
+}
+
+SfbSecretStore *
+sfb_daemon_get_secret_store (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->secret_store;
+}
+
+const char *
+sfb_daemon_get_state (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->strings[PROP_STATE];
+}
+
+const char *
+sfb_daemon_get_last_error (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->strings[PROP_LAST_ERROR];
+}
+
+const char *
+sfb_daemon_get_last_error_message (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->strings[PROP_LAST_ERROR_MESSAGE];
+}
+
+static void
+sfb_daemon_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  SfbDaemon *self = SFB_DAEMON (object);
+
+  if (prop_id >= FIRST_STRING_PROP && prop_id <= LAST_STRING_PROP)
+    {
+      g_value_set_string (value, self->strings[prop_id]);
+      return;
+    }
+  switch (prop_id)
+    {
+    case PROP_SIGNED_IN_SINCE:
+      g_value_set_uint64 (value, self->signed_in_since);
+      break;
+    case PROP_RECONNECT_ATTEMPTS:
+      g_value_set_uint (value, self->reconnect_attempts);
+      break;
+    case PROP_CONFIG:
+      g_value_set_object (value, self->config);
+      break;
+    case PROP_SECRET_STORE:
+      g_value_set_object (value, self->secret_store);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sfb_daemon_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  SfbDaemon *self = SFB_DAEMON (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONFIG:
+      self->config = g_value_dup_object (value);
+      break;
+    case PROP_SECRET_STORE:
+      self->secret_store = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sfb_daemon_constructed (GObject *object)
+{
+  SfbDaemon *self = SFB_DAEMON (object);
+
+  G_OBJECT_CLASS (sfb_daemon_parent_class)->constructed (object);
+
+  if (self->config == NULL)
+    self->config = sfb_config_new ();
+  if (self->secret_store == NULL)
+    self->secret_store = sfb_secret_store_new (NULL);
+  g_signal_connect_object (self->config,
+                           "changed",
+                           G_CALLBACK (on_config_changed),
+                           self,
+                           G_CONNECT_SWAPPED);
+  on_config_changed (self);
+}
+
+static void
+sfb_daemon_dispose (GObject *object)
+{
+  SfbDaemon *self = SFB_DAEMON (object);
+
+  g_clear_object (&self->config);
+  g_clear_object (&self->secret_store);
+  G_OBJECT_CLASS (sfb_daemon_parent_class)->dispose (object);
+}
+
+static void
+sfb_daemon_finalize (GObject *object)
+{
+  SfbDaemon *self = SFB_DAEMON (object);
+
+  for (guint i = 0; i < G_N_ELEMENTS (self->strings); i++)
+    g_free (self->strings[i]);
+  G_OBJECT_CLASS (sfb_daemon_parent_class)->finalize (object);
+}
+
+static void
+sfb_daemon_class_init (SfbDaemonClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags read_only = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->get_property = sfb_daemon_get_property;
+  object_class->set_property = sfb_daemon_set_property;
+  object_class->constructed = sfb_daemon_constructed;
+  object_class->dispose = sfb_daemon_dispose;
+  object_class->finalize = sfb_daemon_finalize;
+
+  for (guint i = FIRST_STRING_PROP; i <= LAST_STRING_PROP; i++)
+    props[i] = g_param_spec_string (string_props[i - FIRST_STRING_PROP][0],
+                                    NULL,
+                                    string_props[i - FIRST_STRING_PROP][1],
+                                    "",
+                                    read_only);
+  props[PROP_SIGNED_IN_SINCE] = g_param_spec_uint64 ("signed-in-since",
+                                                     NULL,
+                                                     "µs since the epoch, 0 when signed out",
+                                                     0,
+                                                     G_MAXUINT64,
+                                                     0,
+                                                     read_only);
+  props[PROP_RECONNECT_ATTEMPTS] = g_param_spec_uint ("reconnect-attempts",
+                                                      NULL,
+                                                      "Attempts since the connection was lost",
+                                                      0,
+                                                      G_MAXUINT,
+                                                      0,
+                                                      read_only);
+  props[PROP_CONFIG] = g_param_spec_object ("config",
+                                            NULL,
+                                            NULL,
+                                            SFB_TYPE_CONFIG,
+                                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                              | G_PARAM_STATIC_STRINGS);
+  props[PROP_SECRET_STORE] = g_param_spec_object ("secret-store",
+                                                  NULL,
+                                                  NULL,
+                                                  SFB_TYPE_SECRET_STORE,
+                                                  G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                    | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+sfb_daemon_init (SfbDaemon *self)
+{
+  for (guint i = FIRST_STRING_PROP; i <= LAST_STRING_PROP; i++)
+    self->strings[i] = g_strdup ("");
+  g_free (self->strings[PROP_STATE]);
+  self->strings[PROP_STATE] = g_strdup (SFB_STATE_SIGNED_OUT);
+}
+
+/* Reads the configuration now; a broken one shows as LastError. */
+SfbDaemon *
+sfb_daemon_new (void)
+{
+  return g_object_new (SFB_TYPE_DAEMON, NULL);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SfbDaemon: the account and everything sfbd knows, as GObject properties
+ * that the bus layer mirrors.  It never includes D-Bus code.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sfb-config.h"
+#include "sfb-secret-store.h"
+
+G_BEGIN_DECLS
+
+#define SFB_TYPE_DAEMON (sfb_daemon_get_type ())
+G_DECLARE_FINAL_TYPE (SfbDaemon, sfb_daemon, SFB, DAEMON, GObject)
+
+SfbDaemon *sfb_daemon_new (void);
+
+SfbConfig *sfb_daemon_get_config (SfbDaemon *self);
+SfbSecretStore *sfb_daemon_get_secret_store (SfbDaemon *self);
+const char *sfb_daemon_get_state (SfbDaemon *self);
+const char *sfb_daemon_get_last_error (SfbDaemon *self);
+const char *sfb_daemon_get_last_error_message (SfbDaemon *self);
+
+/* Account */
+gboolean sfb_daemon_sign_in (SfbDaemon *self, GError **error);
+gboolean sfb_daemon_sign_out (SfbDaemon *self, GError **error);
+gboolean sfb_daemon_reconnect (SfbDaemon *self, GError **error);
+gboolean sfb_daemon_configure (SfbDaemon *self, GVariant *settings, GError **error);
+gboolean sfb_daemon_set_password (SfbDaemon *self,
+                                  const char *password,
+                                  gboolean store,
+                                  GError **error);
+gboolean sfb_daemon_forget_credentials (SfbDaemon *self, GError **error);
+GVariant *sfb_daemon_get_sign_in_trace (SfbDaemon *self);
+
+/* Presence, dial plan, policies, devices */
+gboolean sfb_daemon_set_availability (SfbDaemon *self, const char *availability, GError **error);
+gboolean sfb_daemon_set_note (SfbDaemon *self, const char *note, GError **error);
+gboolean sfb_daemon_normalize_number (SfbDaemon *self,
+                                      const char *number,
+                                      char **normalized,
+                                      char **pattern,
+                                      gboolean *internal_extension,
+                                      GError **error);
+GVariant *sfb_daemon_get_policy (SfbDaemon *self, const char *group, GError **error);
+gboolean sfb_daemon_select_device (SfbDaemon *self,
+                                   const char *kind,
+                                   const char *name,
+                                   GError **error);
+
+G_END_DECLS

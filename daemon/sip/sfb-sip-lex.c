@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-sip"
+
+#include "sfb-sip-lex.h"
+
+#include "sfb-sip-error.h"
+
+#include <string.h>
+
+void
+sfb_sip_lex_init (SfbSipLex *lx, const char *text, gssize len)
+{
+  if (text == NULL)
+    text = "";
+  lx->p = text;
+  lx->end = text + (len < 0 ? strlen (text) : (gsize) len);
+}
+
+gboolean
+sfb_sip_lex_at_end (const SfbSipLex *lx)
+{
+  return lx->p >= lx->end;
+}
+
+gboolean
+sfb_sip_lex_peek (const SfbSipLex *lx, char c)
+{
+  return lx->p < lx->end && *lx->p == c;
+}
+
+gboolean
+sfb_sip_is_ws (guchar c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* LWS: header values are unfolded, but a stray CRLF+WSP is harmless */
+void
+sfb_sip_lex_skip_ws (SfbSipLex *lx)
+{
+  while (lx->p < lx->end && sfb_sip_is_ws ((guchar) *lx->p))
+    lx->p++;
+}
+
+/* token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
+gboolean
+sfb_sip_is_token_char (guchar c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("-.!%*_+`'~", c) != NULL);
+}
+
+gboolean
+sfb_sip_is_token (const char *text, gsize len)
+{
+  if (len == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (!sfb_sip_is_token_char ((guchar) text[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+char *
+sfb_sip_strdup_trimmed (const char *text, gsize len)
+{
+  while (len > 0 && sfb_sip_is_ws ((guchar) text[0]))
+    {
+      text++;
+      len--;
+    }
+  while (len > 0 && sfb_sip_is_ws ((guchar) text[len - 1]))
+    len--;
+  return g_strndup (text, len);
+}
+
+gsize
+sfb_sip_lex_token (SfbSipLex *lx, const char **start)
+{
+  const char *s = lx->p;
+
+  while (lx->p < lx->end && sfb_sip_is_token_char ((guchar) *lx->p))
+    lx->p++;
+  if (start != NULL)
+    *start = s;
+  return (gsize) (lx->p - s);
+}
+
+/* quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE; out gets the
+ * unescaped content, which may hold NUL bytes */
+gboolean
+sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error)
+{
+  if (!sfb_sip_lex_peek (lx, '"'))
+    {
+      g_set_error_literal (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "expected '\"'");
+      return FALSE;
+    }
+  lx->p++;
+  while (lx->p < lx->end)
+    {
+      char c = *lx->p++;
+
+      if (c == '"')
+        return TRUE;
+      if (c == '\\')
+        {
+          if (lx->p >= lx->end || *lx->p == '\r' || *lx->p == '\n')
+            break;
+          c = *lx->p++;
+        }
+      if (out != NULL)
+        g_string_append_c (out, c);
+    }
+  g_set_error_literal (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "unterminated quoted string");
+  return FALSE;
+}
+
+void
+sfb_sip_param_free (SfbSipParam *param)
+{
+  if (param == NULL)
+    return;
+  g_free (param->name);
+  g_free (param->value);
+  g_free (param->raw_value);
+  g_free (param);
+}
+
+GPtrArray *
+sfb_sip_params_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_param_free);
+}
+
+/* gen-value = token / host / quoted-string; host adds ':' and IPv6 '[' ']' */
+static gboolean
+is_gen_value_char (guchar c)
+{
+  return sfb_sip_is_token_char (c) || c == ':' || c == '[' || c == ']';
+}
+
+static gboolean
+parse_param_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
+{
+  const char *start = lx->p;
+
+  if (sfb_sip_lex_peek (lx, '"'))
+    {
+      g_autoptr (GString) value = g_string_new (NULL);
+
+      if (!sfb_sip_lex_quoted (lx, value, error))
+        {
+          g_prefix_error (error, "parameter '%s': ", param->name);
+          return FALSE;
+        }
+      param->value = g_string_free (g_steal_pointer (&value), FALSE);
+    }
+  else
+    {
+      while (lx->p < lx->end && is_gen_value_char ((guchar) *lx->p))
+        lx->p++;
+      if (lx->p == start)
+        {
+          g_set_error (error,
+                       SFB_SIP_ERROR,
+                       SFB_SIP_ERROR_MALFORMED,
+                       "parameter '%s' has an empty value",
+                       param->name);
+          return FALSE;
+        }
+      param->value = g_strndup (start, lx->p - start);
+    }
+  param->raw_value = g_strndup (start, lx->p - start);
+  return TRUE;
+}
+
+static gboolean
+parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
+{
+  g_autoptr (SfbSipParam) param = g_new0 (SfbSipParam, 1);
+  const char *name;
+  gsize name_len;
+
+  sfb_sip_lex_skip_ws (lx);
+  name_len = sfb_sip_lex_token (lx, &name);
+  if (name_len == 0)
+    {
+      g_set_error_literal (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter name");
+      return FALSE;
+    }
+  if (params->len >= SFB_SIP_LEX_MAX_PARAMS)
+    {
+      g_set_error (error,
+                   SFB_SIP_ERROR,
+                   SFB_SIP_ERROR_TOO_LARGE,
+                   "more than %d parameters",
+                   SFB_SIP_LEX_MAX_PARAMS);
+      return FALSE;
+    }
+  param->name = g_strndup (name, name_len);
+  sfb_sip_lex_skip_ws (lx);
+  if (sfb_sip_lex_peek (lx, '='))
+    {
+      lx->p++;
+      sfb_sip_lex_skip_ws (lx);
+      if (!parse_param_value (lx, param, error))
+        return FALSE;
+    }
+  g_ptr_array_add (params, g_steal_pointer (&param));
+  return TRUE;
+}
+
+/* *( SEMI generic-param ); stops before ',' (the next list element) or at
+ * the end */
+gboolean
+sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
+{
+  for (;;)
+    {
+      sfb_sip_lex_skip_ws (lx);
+      if (sfb_sip_lex_at_end (lx) || sfb_sip_lex_peek (lx, ','))
+        return TRUE;
+      if (!sfb_sip_lex_peek (lx, ';'))
+        {
+          g_set_error (error,
+                       SFB_SIP_ERROR,
+                       SFB_SIP_ERROR_MALFORMED,
+                       "unexpected character '%c' where ';' was expected",
+                       g_ascii_isprint (*lx->p) ? *lx->p : '?');
+          return FALSE;
+        }
+      lx->p++;
+      if (!parse_one_param (lx, params, error))
+        return FALSE;
+    }
+}
+
+const SfbSipParam *
+sfb_sip_params_find (GPtrArray *params, const char *name)
+{
+  for (guint i = 0; params != NULL && i < params->len; i++)
+    {
+      const SfbSipParam *param = g_ptr_array_index (params, i);
+
+      if (g_ascii_strcasecmp (param->name, name) == 0)
+        return param;
+    }
+  return NULL;
+}

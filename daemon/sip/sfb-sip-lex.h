@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Private scanning helpers shared by the header value parsers (name-addr,
+ * Via, auth parameters).  Values are length-delimited: a quoted-pair may
+ * legally carry a NUL byte (RFC 3261 §25.1, RFC 4475 intmeth).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* generic-params per header element; more is an attack, not a header */
+#define SFB_SIP_LEX_MAX_PARAMS 64
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+} SfbSipLex;
+
+typedef struct
+{
+  char *name;
+  char *value;     /* unquoted and unescaped; NULL when valueless */
+  char *raw_value; /* byte-exact as in the message; NULL when valueless */
+} SfbSipParam;
+
+void sfb_sip_lex_init (SfbSipLex *lx, const char *text, gssize len);
+gboolean sfb_sip_lex_at_end (const SfbSipLex *lx);
+gboolean sfb_sip_lex_peek (const SfbSipLex *lx, char c);
+void sfb_sip_lex_skip_ws (SfbSipLex *lx);
+gsize sfb_sip_lex_token (SfbSipLex *lx, const char **start);
+gboolean sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error);
+
+gboolean sfb_sip_is_token_char (guchar c);
+gboolean sfb_sip_is_token (const char *text, gsize len);
+gboolean sfb_sip_is_ws (guchar c);
+char *sfb_sip_strdup_trimmed (const char *text, gsize len);
+
+void sfb_sip_param_free (SfbSipParam *param);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipParam, sfb_sip_param_free)
+GPtrArray *sfb_sip_params_new (void);
+gboolean sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error);
+const SfbSipParam *sfb_sip_params_find (GPtrArray *params, const char *name);
+
+G_END_DECLS

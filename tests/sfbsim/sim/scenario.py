@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Scenario: what the simulated deployment looks like, read from TOML (tomllib).
+
+A test states the deployment as data (users, topology, timers, contact lists, dial plan,
+policies); everything else in sfbsim reads it from here.  load() checks the parts sfbsim
+itself relies on and fills in defaults, so a scenario file can be short:
+
+  domain                 SIP domain (required)
+  server                 Server: header value (default RTC/6.0.0.0)
+  [timers]               expires, keep_alive, sa_lifetime, redirect_expires, idle_timeout,
+                         request_timeout (seconds)
+  [dns]                  address (127.0.0.1), ttl
+  [director]             fqdn, address, aliases, auth, port (5061)      (optional)
+  [pools.<name>]         fqdn, address, aliases, auth, port (5061)      (at least one)
+  [edge]                 fqdn, address, aliases, auth, port (443)       (optional)
+  [autodiscover]         internal_fqdn/_address, external_fqdn/_address, pool, sip_internal
+  [users.<id>]           uri, login (DOMAIN\\user), password, pool, enabled, name
+  [[groups.<id>]], [[contacts.<id>]], [dialplan], [policies*]   free-form for services.py
+
+`auth` lists the schemes a registrar offers, in order: NTLM (implemented), Kerberos and
+TLS-DSK (offered in the challenge only; a token for them is answered with 401).
+"""
+
+import copy
+import ipaddress
+import tomllib
+
+from .sipmsg import normalize_aor, uri_user_host
+
+SCHEMES = ("NTLM", "Kerberos", "TLS-DSK")
+
+TIMER_DEFAULTS = {
+    "expires": 300, "keep_alive": 300, "sa_lifetime": 28800, "redirect_expires": 2592000,
+    "idle_timeout": 0, "request_timeout": 10,
+}
+
+
+class ScenarioError(ValueError):
+    """The scenario file is inconsistent."""
+
+
+class Registrar:
+    """Static description of one SIP registrar (Director, pool or edge)."""
+
+    def __init__(self, role, name, conf, default_port):
+        self.role, self.name = role, name
+        self.fqdn = conf["fqdn"].lower()
+        self.address = conf["address"]
+        self.port = int(conf.get("port", default_port))
+        self.aliases = [a.lower() for a in conf.get("aliases", [])]
+        self.auth = list(conf.get("auth", ["NTLM"]))
+        for s in self.auth:
+            if s not in SCHEMES:
+                raise ScenarioError(f"{name}: unknown auth scheme {s!r} (know {SCHEMES})")
+
+    def __repr__(self):
+        return f"<Registrar {self.role} {self.fqdn} {self.address}:{self.port}>"
+
+
+class Scenario:
+    def __init__(self, data, path=None):
+        self.path = path
+        self.data = data
+        self._check()
+
+    @classmethod
+    def load(cls, path):
+        with open(path, "rb") as f:
+            try:
+                data = tomllib.load(f)
+            except tomllib.TOMLDecodeError as e:
+                raise ScenarioError(f"{path}: {e}") from e
+        return cls(data, path)
+
+    @classmethod
+    def from_string(cls, text):
+        return cls(tomllib.loads(text))
+
+    def copy(self):
+        return Scenario(copy.deepcopy(self.data), self.path)
+
+    # accessors ------------------------------------------------------------------------
+    @property
+    def domain(self):
+        return self.data["domain"]
+
+    @property
+    def server(self):
+        return self.data.get("server", "RTC/6.0.0.0")
+
+    @property
+    def timers(self):
+        return self.data["timers"]
+
+    @property
+    def dialplan(self):
+        return self.data.get("dialplan", {})
+
+    @property
+    def policies(self):
+        return self.data.get("policies", {})
+
+    @property
+    def users(self):
+        return self.data["users"]
+
+    def user(self, key):
+        """A user dict by id ('alice') or URI ('sip:alice@contoso.test', any case)."""
+        if key in self.users:
+            return self.users[key]
+        if not key:
+            return None
+        aor = normalize_aor(key if ":" in key or "@" in key else f"sip:{key}@{self.domain}")
+        for u in self.users.values():
+            if normalize_aor(u["uri"]) == aor:
+                return u
+        return None
+
+    def contacts(self, user_id):
+        return self.data.setdefault("contacts", {}).setdefault(user_id, [])
+
+    def groups(self, user_id):
+        return self.data.setdefault("groups", {}).setdefault(user_id, [])
+
+    def registrars(self):
+        """Every registrar: Director first, then pools, then the edge."""
+        return list(self._registrars)
+
+    def registrar(self, name):
+        for r in self._registrars:
+            if r.name == name or r.fqdn == name:
+                return r
+        return None
+
+    def pool(self, name):
+        r = self.registrar(name)
+        return r if r and r.role == "pool" else None
+
+    @property
+    def autodiscover(self):
+        return self.data["autodiscover"]
+
+    def host_addresses(self):
+        """{fqdn: address} for every name the DNS serves (A records)."""
+        hosts = {}
+        for r in self._registrars:
+            hosts[r.fqdn] = r.address
+            for a in r.aliases:
+                hosts[a] = r.address
+        ad = self.data.get("autodiscover")
+        if ad:
+            hosts[ad["internal_fqdn"]] = ad["internal_address"]
+            hosts[ad["external_fqdn"]] = ad["external_address"]
+        for name, addr in self.data["dns"].get("hosts", {}).items():
+            hosts[name.lower()] = addr
+        return hosts
+
+    def srv_records(self):
+        """[(name, priority, weight, port, target)] for _sipinternaltls._tcp and _sip._tls."""
+        d = self.domain
+        out = []
+        first = self.registrar("director") or self._pools()[0]
+        out.append((f"_sipinternaltls._tcp.{d}", 0, 0, first.port, first.fqdn))
+        edge = self.registrar("edge")
+        if edge:
+            out.append((f"_sip._tls.{d}", 0, 0, edge.port, edge.fqdn))
+        return out
+
+    def cert_names(self):
+        """Every host name the server certificate must cover."""
+        names = set(self.host_addresses())
+        names.update(f"{p}.{self.domain}" for p in ("sip", "sipinternal", "sipexternal",
+                                                    "lyncdiscover", "lyncdiscoverinternal"))
+        return sorted(names)
+
+    def _pools(self):
+        return [r for r in self._registrars if r.role == "pool"]
+
+    # validation -----------------------------------------------------------------------
+    def _check(self):
+        d = self.data
+        if not isinstance(d.get("domain"), str) or "." not in d["domain"]:
+            raise ScenarioError("'domain' (e.g. contoso.test) is required")
+        d["domain"] = d["domain"].lower()
+        timers = dict(TIMER_DEFAULTS)
+        timers.update(d.get("timers", {}))
+        for k, v in timers.items():
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ScenarioError(f"timers.{k} must be a number >= 0")
+        if timers["expires"] < 1 or timers["keep_alive"] < 1 or timers["sa_lifetime"] < 1:
+            raise ScenarioError("timers.expires, keep_alive and sa_lifetime must be >= 1")
+        if not timers["idle_timeout"]:
+            timers["idle_timeout"] = 2 * timers["keep_alive"] + 60
+        d["timers"] = timers
+        d.setdefault("dns", {}).setdefault("address", "127.0.0.1")
+        d["dns"].setdefault("ttl", 60)
+
+        regs = []
+        if "director" in d:
+            regs.append(Registrar("director", "director", d["director"], 5061))
+        pools = d.get("pools", {})
+        if not pools:
+            raise ScenarioError("at least one [pools.<name>] is required")
+        for name, conf in pools.items():
+            regs.append(Registrar("pool", name, conf, 5061))
+        if "edge" in d:
+            regs.append(Registrar("edge", "edge", d["edge"], 443))
+        self._registrars = regs
+        seen = {}
+        for r in regs:
+            try:
+                ipaddress.IPv4Address(r.address)
+            except ValueError:
+                raise ScenarioError(f"{r.name}: bad address {r.address!r}") from None
+            key = (r.address, r.port)
+            if key in seen:
+                raise ScenarioError(f"{r.name} and {seen[key]} both use {r.address}:{r.port}")
+            seen[key] = r.name
+
+        ad = d.setdefault("autodiscover", {})
+        ad.setdefault("internal_fqdn", f"lyncdiscoverinternal.{d['domain']}")
+        ad.setdefault("internal_address", "127.0.2.1")
+        ad.setdefault("external_fqdn", f"lyncdiscover.{d['domain']}")
+        ad.setdefault("external_address", "127.0.2.2")
+        ad.setdefault("pool", next(iter(pools)))
+        ad.setdefault("sip_internal", "director" if "director" in d else "home")
+        if ad["pool"] not in pools:
+            raise ScenarioError(f"autodiscover.pool {ad['pool']!r} is not a pool")
+        if ad["sip_internal"] not in ("director", "home"):
+            raise ScenarioError("autodiscover.sip_internal must be 'director' or 'home'")
+        if ad["sip_internal"] == "director" and "director" not in d:
+            raise ScenarioError("autodiscover.sip_internal = 'director' needs a [director]")
+        for k in ("internal_fqdn", "external_fqdn"):
+            ad[k] = ad[k].lower()
+
+        users = d.get("users", {})
+        if not users:
+            raise ScenarioError("at least one [users.<id>] is required")
+        uris = set()
+        for uid, u in users.items():
+            u["id"] = uid
+            for k in ("uri", "login", "password", "pool"):
+                if not isinstance(u.get(k), str):
+                    raise ScenarioError(f"users.{uid}.{k} is required (a string)")
+            if not u["uri"].startswith("sip:"):
+                u["uri"] = "sip:" + u["uri"]
+            user, host = uri_user_host(u["uri"])
+            if not user or host.lower() != d["domain"]:
+                raise ScenarioError(f"users.{uid}.uri must be sip:<user>@{d['domain']}")
+            aor = normalize_aor(u["uri"])
+            if aor in uris:
+                raise ScenarioError(f"users.{uid}: duplicate uri")
+            uris.add(aor)
+            if "\\" not in u["login"]:
+                raise ScenarioError(f"users.{uid}.login must be DOMAIN\\user")
+            if u["pool"] not in pools:
+                raise ScenarioError(f"users.{uid}.pool {u['pool']!r} is not a pool")
+            u.setdefault("enabled", True)
+            u.setdefault("name", uid)
+        d.setdefault("contacts", {})
+        d.setdefault("groups", {})
+
+
+def login_parts(login):
+    """'CONTOSO\\alice' -> ('CONTOSO', 'alice')."""
+    dom, _, user = login.partition("\\")
+    return dom, user

@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""DNS records and faults (queried with dnslib's client), autodiscover over HTTP(S)."""
+
+import http.client
+import socket
+import ssl
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+from dnslib import QTYPE, RCODE, DNSRecord
+
+pytestmark = pytest.mark.usefixtures("netns")
+
+
+def query(name, qtype="A", tcp=False, timeout=2.0):
+    raw = DNSRecord.question(name, qtype).send("127.0.0.1", 53, tcp=tcp, timeout=timeout)
+    return DNSRecord.parse(raw)
+
+
+def answers(rec):
+    return [(str(rr.rname).rstrip("."), QTYPE[rr.rtype], str(rr.rdata)) for rr in rec.rr]
+
+
+def test_a_records(simthread):
+    want = {
+        "lyncdiscover.contoso.test": "127.0.2.2", "lyncdiscoverinternal.contoso.test": "127.0.2.1",
+        "sip.contoso.test": "127.0.1.21", "sipexternal.contoso.test": "127.0.1.21",
+        "sipinternal.contoso.test": "127.0.1.1", "director.contoso.test": "127.0.1.1",
+        "pool1.contoso.test": "127.0.1.11", "pool2.contoso.test": "127.0.1.12",
+    }
+    for name, addr in want.items():
+        assert answers(query(name)) == [(name, "A", addr)], name
+    assert answers(query("Pool1.Contoso.Test", tcp=True)) == [("Pool1.Contoso.Test", "A", "127.0.1.11")]
+
+
+def test_srv_records(simthread):
+    r = query("_sipinternaltls._tcp.contoso.test", "SRV")
+    assert answers(r) == [("_sipinternaltls._tcp.contoso.test", "SRV", "0 0 5061 director.contoso.test.")]
+    assert [str(a.rdata) for a in r.ar] == ["127.0.1.1"]
+    r = query("_sip._tls.contoso.test", "SRV", tcp=True)
+    assert answers(r) == [("_sip._tls.contoso.test", "SRV", "0 0 443 sip.contoso.test.")]
+
+
+def test_missing_names_and_types(simthread):
+    assert query("nope.contoso.test").header.rcode == RCODE.NXDOMAIN
+    assert query("_sipinternal._tcp.contoso.test", "SRV").header.rcode == RCODE.NXDOMAIN
+    r = query("pool1.contoso.test", "AAAA")            # exists, no AAAA: NODATA
+    assert r.header.rcode == RCODE.NOERROR and not r.rr
+
+
+def test_dns_faults(simthread, ctl):
+    ctl.dns_fault(mode="servfail", names=["pool1.contoso.test"])
+    assert query("pool1.contoso.test").header.rcode == RCODE.SERVFAIL
+    assert query("pool2.contoso.test").rr                        # other names unaffected
+    ctl.dns_clear()
+    ctl.dns_fault(mode="nxdomain", names=["lyncdiscover.contoso.test"], count=1)
+    assert query("lyncdiscover.contoso.test").header.rcode == RCODE.NXDOMAIN
+    assert query("lyncdiscover.contoso.test").rr                 # count used up
+    ctl.dns_fault(mode="noanswer")
+    r = query("sip.contoso.test")
+    assert r.header.rcode == RCODE.NOERROR and not r.rr
+    ctl.dns_clear()
+    ctl.dns_fault(mode="slow", delay_ms=400)
+    t = time.monotonic()
+    assert query("sip.contoso.test").rr
+    assert time.monotonic() - t >= 0.4
+    ctl.dns_clear()
+    ctl.dns_fault(mode="drop", names=["sip.contoso.test"])
+    with pytest.raises(socket.timeout):
+        query("sip.contoso.test", timeout=0.5)
+    ctl.dns_clear()
+    counts = ctl.counters()["dns_queries"]
+    assert counts["sip.contoso.test A"] >= 3
+    with pytest.raises(Exception, match="mode"):
+        ctl.dns_fault(mode="bogus")
+
+
+def test_dns_delay(simthread, ctl):
+    ctl.set_delay(ms=200)
+    t = time.monotonic()
+    query("pool1.contoso.test")
+    assert time.monotonic() - t >= 0.2
+    ctl.set_delay(ms=0)
+
+
+# --- autodiscover -------------------------------------------------------------------------
+def get(sim, addr, host, path, tls=True):
+    if tls:
+        ctx = ssl.create_default_context(cafile=sim.certs.ca_file)
+        conn = http.client.HTTPSConnection(addr, 443, context=ctx, timeout=5)
+        # verify against the name, connect to the address
+        conn.sock = ctx.wrap_socket(socket.create_connection((addr, 443), 5), server_hostname=host)
+    else:
+        conn = http.client.HTTPConnection(addr, 80, timeout=5)
+    conn.request("GET", path, headers={"Host": host,
+                                       "Accept": "application/vnd.microsoft.rtc.autodiscover+xml;v=1"})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    return r.status, r.getheader("Content-Type"), body
+
+
+def links(xml, where):
+    root = ET.fromstring(xml)
+    return root, {l.get("token"): l.get("href") for l in root.findall(f"{where}/Link")}
+
+
+def test_autodiscover_root_and_user(sim):
+    ad = sim.scenario.autodiscover
+    ia, ih = ad["internal_address"], ad["internal_fqdn"]
+    # plain http: a Root holding only a Redirect to https (MS-OCDISCWS 3.1.5.2)
+    st, ct, body = get(sim, ia, ih, "/?sipuri=sip:alice@contoso.test", tls=False)
+    root, l = links(body, "Root")
+    assert st == 200 and ct.startswith("application/vnd.microsoft.rtc.autodiscover+xml")
+    assert list(l) == ["Redirect"] and l["Redirect"].startswith(f"https://{ih}/")
+    # https root -> User link
+    st, ct, body = get(sim, ia, ih, "/?sipuri=sip:alice@contoso.test")
+    root, l = links(body, "Root")
+    assert st == 200 and root.get("AccessLocation") == "Internal"
+    assert {"User", "Domain", "Self"} <= set(l)
+    user_path = l["User"].split(ih, 1)[1]
+    st, ct, body = get(sim, ia, ih, user_path)
+    root = ET.fromstring(body)
+    assert st == 200 and ct == "application/vnd.microsoft.rtc.autodiscover+xml; v=1"
+    ci = root.find("User/SipClientInternalAccess")
+    assert (ci.get("fqdn"), ci.get("port")) == ("director.contoso.test", "5061")
+    ce = root.find("User/SipClientExternalAccess")
+    assert (ce.get("fqdn"), ce.get("port")) == ("sip.contoso.test", "443")
+    assert root.find("User/SipServerInternalAccess").get("fqdn") == "pool1.contoso.test"
+    # the canonical path works too, and the external name says External
+    st, _, body = get(sim, ad["external_address"], ad["external_fqdn"],
+                      "/Autodiscover/AutodiscoverService.svc/root/user?sipuri=alice@contoso.test")
+    assert st == 200 and ET.fromstring(body).get("AccessLocation") == "External"
+
+
+def test_autodiscover_redirect_and_unknown(sim):
+    ad = sim.scenario.autodiscover
+    ia, ih = ad["internal_address"], ad["internal_fqdn"]
+    path = "/Autodiscover/AutodiscoverService.svc/root/user?sipuri=sip:bob@contoso.test"
+    st, _, body = get(sim, ia, ih, path)
+    root, l = links(body, "User")
+    assert st == 200 and list(l) == ["Redirect"] and len(root.find("User")) == 1
+    assert l["Redirect"].startswith("https://pool2.contoso.test/Autodiscover/AutodiscoverService.svc/root")
+    # the redirect target (pool2's own autodiscover) answers bob directly
+    st, _, body = get(sim, "127.0.1.12", "pool2.contoso.test", path)
+    assert st == 200 and ET.fromstring(body).find("User/SipClientInternalAccess") is not None
+    st, _, body = get(sim, ia, ih, path.replace("bob", "nobody"))
+    assert st == 404 and body == b""
+    st, _, body = get(sim, ia, ih, "/Autodiscover/AutodiscoverService.svc/root/domain")
+    assert st == 200 and ET.fromstring(body).find("Domain/SipClientExternalAccess") is not None
+    assert get(sim, ia, ih, "/nothing-here")[0] == 404
+
+
+def test_autodiscover_certificate_variants(sim, ctl):
+    ad = sim.scenario.autodiscover
+    ia, ih = ad["internal_address"], ad["internal_fqdn"]
+    for variant, why in (("expired", "expired"), ("untrusted", "unable to get local issuer"),
+                         ("wrong-name", "mismatch")):
+        ctl.set_certificate(variant=variant)
+        with pytest.raises(ssl.SSLCertVerificationError, match=why):
+            get(sim, ia, ih, "/")
+    ctl.set_certificate(variant="valid")
+    assert get(sim, ia, ih, "/")[0] == 200
