@@ -27,6 +27,7 @@ typedef struct
   char *last_state;
   gint64 started_at;
   guint timeout_seconds;
+  guint timeout_id;
   gboolean call_returned;
   int exit_code;
 } SignInWait;
@@ -50,7 +51,8 @@ print_stage (SignInWait *wait, const char *state)
       sfbctl_print_json_line (json_node_init_object (node, object));
       return;
     }
-  printf ("%6.1f s  %s\n", (g_get_monotonic_time () - wait->started_at) / (double) G_USEC_PER_SEC,
+  printf ("%6.1f s  %s\n",
+          (g_get_monotonic_time () - wait->started_at) / (double) G_USEC_PER_SEC,
           state);
   fflush (stdout);
 }
@@ -61,7 +63,8 @@ report_failure (SignInWait *wait)
   const char *name = sfb_dbus_account_get_last_error (wait->account);
   const char *message = sfb_dbus_account_get_last_error_message (wait->account);
 
-  sfbctl_print_error_named (wait->ctl, name != NULL && *name != '\0' ? name : SFB_DBUS_ERROR_FAILED,
+  sfbctl_print_error_named (wait->ctl,
+                            name != NULL && *name != '\0' ? name : SFB_DBUS_ERROR_FAILED,
                             message != NULL && *message != '\0' ? message : "sign-in failed");
   sign_in_wait_finish (wait, SFBCTL_EXIT_FAILURE);
 }
@@ -71,7 +74,8 @@ report_success (SignInWait *wait)
 {
   if (!wait->ctl->json)
     {
-      printf ("Signed in as %s on %s (%s)\n", sfb_dbus_account_get_uri (wait->account),
+      printf ("Signed in as %s on %s (%s)\n",
+              sfb_dbus_account_get_uri (wait->account),
               sfb_dbus_account_get_server (wait->account),
               sfb_dbus_account_get_auth_method (wait->account));
       fflush (stdout);
@@ -121,19 +125,21 @@ on_name_owner_changed (GObject *proxy, GParamSpec *pspec, gpointer user_data)
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
 
   if (owner == NULL)
-    sign_in_wait_finish (wait, sfbctl_print_error_named (
-                                   wait->ctl, "org.freedesktop.DBus.Error.NameHasNoOwner",
-                                   "sfbd stopped while signing in"));
+    sign_in_wait_finish (wait,
+                         sfbctl_print_error_named (wait->ctl,
+                                                   "org.freedesktop.DBus.Error.NameHasNoOwner",
+                                                   "sfbd stopped while signing in"));
 }
 
 static gboolean
 on_timeout (gpointer user_data)
 {
   SignInWait *wait = user_data;
-  g_autofree char *message
-      = g_strdup_printf ("sign-in did not finish within %u s (state: %s)", wait->timeout_seconds,
-                         sfb_dbus_account_get_state (wait->account));
+  g_autofree char *message = g_strdup_printf ("sign-in did not finish within %u s (state: %s)",
+                                              wait->timeout_seconds,
+                                              sfb_dbus_account_get_state (wait->account));
 
+  wait->timeout_id = 0;
   sfbctl_print_error_named (wait->ctl, SFB_DBUS_ERROR_TIMED_OUT, message);
   sign_in_wait_finish (wait, SFBCTL_EXIT_FAILURE);
   return G_SOURCE_REMOVE;
@@ -162,11 +168,12 @@ sign_in_and_wait (Sfbctl *ctl, SfbDBusAccount *account, guint timeout_seconds)
     .ctl = ctl,
     .account = account,
     .loop = loop,
-    .last_state = g_strdup (sfb_dbus_account_get_state (account)),
     .started_at = g_get_monotonic_time (),
     .timeout_seconds = timeout_seconds,
   };
-  guint timeout_id = g_timeout_add_seconds (timeout_seconds, on_timeout, &wait);
+
+  ctl->json_lines = TRUE;
+  wait.timeout_id = g_timeout_add_seconds (timeout_seconds, on_timeout, &wait);
 
   /* subscribed before the call, so no stage is missed */
   g_signal_connect (account, "g-properties-changed", G_CALLBACK (on_properties_changed), &wait);
@@ -175,7 +182,7 @@ sign_in_and_wait (Sfbctl *ctl, SfbDBusAccount *account, guint timeout_seconds)
   g_main_loop_run (loop);
 
   g_signal_handlers_disconnect_by_data (account, &wait);
-  g_source_remove (timeout_id);
+  g_clear_handle_id (&wait.timeout_id, g_source_remove);
   g_free (wait.last_state);
   return wait.exit_code;
 }
@@ -189,15 +196,25 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
   int timeout_seconds = SIGN_IN_DEFAULT_TIMEOUT_SECONDS;
   int exit_code = SFBCTL_EXIT_OK;
   const GOptionEntry entries[] = {
-    { "wait", 'w', 0, G_OPTION_ARG_NONE, &wait, "Follow the stages until signed in or failed",
+    { "wait",
+      'w',
+      0,
+      G_OPTION_ARG_NONE,
+      &wait,
+      "Follow the stages until signed in or failed",
       NULL },
-    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_seconds,
-      "Give up waiting after SECONDS (default 120)", "SECONDS" },
+    { "timeout",
+      't',
+      0,
+      G_OPTION_ARG_INT,
+      &timeout_seconds,
+      "Give up waiting after SECONDS (default 120)",
+      "SECONDS" },
     G_OPTION_ENTRY_NULL,
   };
 
-  if (!sfbctl_parse_options (ctl, NULL, "Sign in with the configured account.", entries, &argc,
-                             &argv, &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, NULL, "Sign in with the configured account.", entries, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
   if (timeout_seconds <= 0)
@@ -211,8 +228,8 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
 
   if (!sfb_dbus_account_call_sign_in_sync (account, NULL, &error))
     return sfbctl_print_error (ctl, error);
-  return sfbctl_print_done (ctl, "Signing in as %s; follow it with “sfbctl monitor”",
-                            sfb_dbus_account_get_uri (account));
+  return sfbctl_print_done (
+      ctl, "Signing in as %s; follow it with “sfbctl monitor”", sfb_dbus_account_get_uri (account));
 }
 
 /* ---- sign-out ---- */
@@ -224,8 +241,8 @@ sfbctl_cmd_sign_out (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "Sign out and stay signed out.", NULL, &argc, &argv,
-                             &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, NULL, "Sign out and stay signed out.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
@@ -272,10 +289,11 @@ read_line_without_echo (const char *prompt, char *buffer, gsize size)
   signal (SIGTERM, restore_terminal_and_die);
   signal (SIGHUP, restore_terminal_and_die);
 
-  fprintf (stderr, "%s", prompt);
+  /* echo goes off before the prompt shows, so no typed character is flushed */
   tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+  fprintf (stderr, "%s", prompt);
   ok = read_line (buffer, size);
-  tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved_terminal);
+  tcsetattr (STDIN_FILENO, TCSANOW, &saved_terminal);
   fprintf (stderr, "\n");
 
   signal (SIGINT, SIG_DFL);
@@ -306,17 +324,31 @@ sfbctl_cmd_set_password (Sfbctl *ctl, int argc, char **argv)
   char password[1024];
   int exit_code = SFBCTL_EXIT_OK;
   const GOptionEntry entries[] = {
-    { "stdin", 0, 0, G_OPTION_ARG_NONE, &from_stdin, "Read the password from one line of stdin",
+    { "stdin",
+      0,
+      0,
+      G_OPTION_ARG_NONE,
+      &from_stdin,
+      "Read the password from one line of stdin",
       NULL },
-    { "no-store", 0, 0, G_OPTION_ARG_NONE, &no_store,
-      "Keep it in sfbd's memory only, not in the secret store", NULL },
+    { "no-store",
+      0,
+      0,
+      G_OPTION_ARG_NONE,
+      &no_store,
+      "Keep it in sfbd's memory only, not in the secret store",
+      NULL },
     G_OPTION_ENTRY_NULL,
   };
 
-  if (!sfbctl_parse_options (ctl, NULL,
+  if (!sfbctl_parse_options (ctl,
+                             NULL,
                              "Set the account password.  It is asked for without echo, or read "
                              "from stdin,\nnever taken from the command line.",
-                             entries, &argc, &argv, &exit_code))
+                             entries,
+                             &argc,
+                             &argv,
+                             &exit_code))
     return exit_code;
   if (argc > 1)
     return sfbctl_print_usage_error (
@@ -385,8 +417,13 @@ sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "Show the stages of the last sign-in, with timings.", NULL,
-                             &argc, &argv, &exit_code)
+  if (!sfbctl_parse_options (ctl,
+                             NULL,
+                             "Show the stages of the last sign-in, with timings.",
+                             NULL,
+                             &argc,
+                             &argv,
+                             &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
@@ -396,11 +433,7 @@ sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
     return sfbctl_print_error (ctl, error);
 
   if (ctl->json)
-    {
-      g_autoptr (JsonNode) node = sfbctl_json_from_variant (stages);
-      sfbctl_print_json (node);
-      return SFBCTL_EXIT_OK;
-    }
+    return sfbctl_print_variant_json (stages);
   if (g_variant_n_children (stages) == 0)
     return sfbctl_print_done (ctl, "No sign-in attempt yet");
 

@@ -23,12 +23,17 @@ typedef struct
   gboolean is_boolean;
 } ConfigSetting;
 
+/* clang-format off */
 static const ConfigSetting settings[] = {
-  { "Account.Uri", "", FALSE },       { "Account.Login", "", FALSE },
-  { "Account.Server", "", FALSE },    { "Account.Auth", SFB_AUTH_AUTO, FALSE },
-  { "Account.AutoSignIn", "true", TRUE }, { "TLS.CAFile", "", FALSE },
-  { "Secrets.Store", "auto", FALSE },
+  { "Account.Uri",        "",            FALSE },
+  { "Account.Login",      "",            FALSE },
+  { "Account.Server",     "",            FALSE },
+  { "Account.Auth",       SFB_AUTH_AUTO, FALSE },
+  { "Account.AutoSignIn", "true",        TRUE },
+  { "TLS.CAFile",         "",            FALSE },
+  { "Secrets.Store",      "auto",        FALSE },
 };
+/* clang-format on */
 
 /* a value of sfbd's view of the configuration */
 typedef struct
@@ -125,7 +130,11 @@ load_config_file (const char *path, GError **error)
   if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &local_error)
       && !g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     {
-      g_set_error (error, local_error->domain, local_error->code, "cannot read %s: %s", path,
+      g_set_error (error,
+                   local_error->domain,
+                   local_error->code,
+                   "cannot read %s: %s",
+                   path,
                    local_error->message);
       return NULL;
     }
@@ -191,8 +200,8 @@ collect_values (SfbDBusAccount *account, GKeyFile *key_file)
       /* what sfbd uses (normalized, defaults applied) wins over the file */
       g_autoptr (GVariant) from_daemon = daemon_value (account, settings[i].key);
 
-      add_value (values, settings[i].key, from_daemon != NULL ? from_daemon : from_file,
-                 is_default);
+      add_value (
+          values, settings[i].key, from_daemon != NULL ? from_daemon : from_file, is_default);
     }
   add_other_file_values (values, key_file);
   return values;
@@ -222,11 +231,22 @@ print_values_text (GPtrArray *values, const char *path)
       ConfigValue *entry = values->pdata[i];
       g_autofree char *text = sfbctl_format_value (entry->value);
 
-      sfbctl_fields_add (fields, entry->key, "%s%s%s%s", *text != '\0' ? text : "(not set)",
-                         sfbctl_style (SFBCTL_STYLE_DIM), entry->is_default ? " (default)" : "",
-                         sfbctl_style_reset ());
+      if (*text == '\0')
+        sfbctl_fields_add (fields, entry->key, "(not set)");
+      else if (entry->is_default)
+        sfbctl_fields_add (fields,
+                           entry->key,
+                           "%s %s(default)%s",
+                           text,
+                           sfbctl_style (SFBCTL_STYLE_DIM),
+                           sfbctl_style_reset ());
+      else
+        sfbctl_fields_add (fields, entry->key, "%s", text);
     }
-  sfbctl_fields_add (fields, "File", "%s%s", path,
+  sfbctl_fields_add (fields,
+                     "File",
+                     "%s%s",
+                     path,
                      g_file_test (path, G_FILE_TEST_EXISTS) ? "" : " (not created yet)");
   sfbctl_fields_print (fields);
 }
@@ -241,8 +261,8 @@ config_show (Sfbctl *ctl, int argc, char **argv)
   g_autofree char *path = config_file_path ();
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "Show the configuration sfbd uses.", NULL, &argc, &argv,
-                             &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, NULL, "Show the configuration sfbd uses.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
@@ -274,11 +294,15 @@ config_set (Sfbctl *ctl, int argc, char **argv)
   int exit_code = SFBCTL_EXIT_OK;
   gboolean boolean;
 
-  if (!sfbctl_parse_options (ctl, "KEY VALUE",
+  if (!sfbctl_parse_options (ctl,
+                             "KEY VALUE",
                              "Change one setting; an empty VALUE restores the default.\n"
                              "Keys: Account.Uri, Account.Login, Account.Server, Account.Auth,\n"
                              "Account.AutoSignIn, TLS.CAFile, Secrets.Store.",
-                             NULL, &argc, &argv, &exit_code)
+                             NULL,
+                             &argc,
+                             &argv,
+                             &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 2, 2, &exit_code))
     return exit_code;
 

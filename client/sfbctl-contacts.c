@@ -29,18 +29,12 @@ call_list (Sfbctl *ctl, ListCall list_call, int *exit_code)
   return g_steal_pointer (&items);
 }
 
-/* an empty list: a note for people, [] for scripts */
+/* an empty list, with the likely reason */
 static int
-print_empty (Sfbctl *ctl, GVariant *items, const char *what)
+print_none (Sfbctl *ctl, const char *what)
 {
-  if (ctl->json)
-    {
-      g_autoptr (JsonNode) node = sfbctl_json_from_variant (items);
-      sfbctl_print_json (node);
-      return SFBCTL_EXIT_OK;
-    }
-  return sfbctl_print_done (ctl, "No %s%s", what,
-                            sfbctl_is_signed_in (ctl) ? "" : " (not signed in)");
+  return sfbctl_print_done (
+      ctl, "No %s%s", what, sfbctl_is_signed_in (ctl) ? "" : " (not signed in)");
 }
 
 static int
@@ -50,15 +44,17 @@ contacts_list (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "List your contacts with their presence.", NULL, &argc,
-                             &argv, &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, NULL, "List your contacts with their presence.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
   items = call_list (ctl, sfb_dbus_contacts_call_list_contacts_sync, &exit_code);
   if (items == NULL)
     return exit_code;
-  if (ctl->json || g_variant_n_children (items) == 0)
-    return print_empty (ctl, items, "contacts");
+  if (ctl->json)
+    return sfbctl_print_variant_json (items);
+  if (g_variant_n_children (items) == 0)
+    return print_none (ctl, "contacts");
 
   table = sfbctl_table_new ("NAME", "URI", "AVAILABILITY", "GROUPS", "NOTE", NULL);
   for (gsize i = 0; i < g_variant_n_children (items); i++)
@@ -83,15 +79,16 @@ contacts_groups (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "List your contact groups.", NULL, &argc, &argv,
-                             &exit_code)
+  if (!sfbctl_parse_options (ctl, NULL, "List your contact groups.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
   items = call_list (ctl, sfb_dbus_contacts_call_list_groups_sync, &exit_code);
   if (items == NULL)
     return exit_code;
-  if (ctl->json || g_variant_n_children (items) == 0)
-    return print_empty (ctl, items, "contact groups");
+  if (ctl->json)
+    return sfbctl_print_variant_json (items);
+  if (g_variant_n_children (items) == 0)
+    return print_none (ctl, "contact groups");
 
   table = sfbctl_table_new ("ID", "NAME", "DEFAULT", NULL);
   for (gsize i = 0; i < g_variant_n_children (items); i++)

@@ -3,11 +3,11 @@
 
 #include "sfbctl-output.h"
 
+#include "sfbd/sfb-names.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "sfbd/sfb-names.h"
 
 #define SFBCTL_NOT_RUNNING "sfbd is not running"
 #define SFBCTL_START_HINT "Start it with: systemctl --user start sfbd"
@@ -25,16 +25,29 @@ use_colour (void)
   return colour;
 }
 
+static const char *
+style_sequence (SfbctlStyle style)
+{
+  switch (style)
+    {
+    case SFBCTL_STYLE_BOLD:
+      return "\033[1m";
+    case SFBCTL_STYLE_GOOD:
+      return "\033[32m";
+    case SFBCTL_STYLE_BUSY:
+      return "\033[33m";
+    case SFBCTL_STYLE_BAD:
+      return "\033[1;31m";
+    case SFBCTL_STYLE_DIM:
+      return "\033[2m";
+    }
+  return "";
+}
+
 const char *
 sfbctl_style (SfbctlStyle style)
 {
-  static const char *const sequences[] = {
-    [SFBCTL_STYLE_BOLD] = "\033[1m",    [SFBCTL_STYLE_GOOD] = "\033[32m",
-    [SFBCTL_STYLE_BUSY] = "\033[33m",   [SFBCTL_STYLE_BAD] = "\033[1;31m",
-    [SFBCTL_STYLE_DIM] = "\033[2m",
-  };
-
-  return use_colour () ? sequences[style] : "";
+  return use_colour () ? style_sequence (style) : "";
 }
 
 const char *
@@ -320,6 +333,24 @@ sfbctl_print_json_line (JsonNode *node)
   print_json_node (node, FALSE);
 }
 
+int
+sfbctl_print_variant_json (GVariant *value)
+{
+  g_autoptr (JsonNode) node = sfbctl_json_from_variant (value);
+
+  sfbctl_print_json (node);
+  return SFBCTL_EXIT_OK;
+}
+
+int
+sfbctl_print_properties_json (gpointer proxy)
+{
+  g_autoptr (JsonNode) node = sfbctl_json_from_properties (proxy);
+
+  sfbctl_print_json (node);
+  return SFBCTL_EXIT_OK;
+}
+
 /* ---- results and errors ---- */
 
 /* a command that only acts: a line for people, {} for scripts */
@@ -348,22 +379,22 @@ typedef struct
 {
   const char *name; /* a D-Bus error name, or a prefix ending in "." */
   SfbctlExit exit_code;
-  const char *message; /* replaces the bus's message when set */
+  const char *message; /* replaces the message of a bus error when set */
   const char *hint;    /* a next step, for people only */
 } SfbctlErrorInfo;
 
+/* sfbd's own messages say what to do; only the bus's need help */
 static const SfbctlErrorInfo error_infos[] = {
-  { SFB_DBUS_ERROR_NOT_SIGNED_IN, SFBCTL_EXIT_NOT_AVAILABLE, NULL,
-    "Sign in first: sfbctl sign-in" },
-  { SFB_DBUS_ERROR_NOT_CONFIGURED, SFBCTL_EXIT_FAILURE, NULL,
-    "Set your address: sfbctl config set Account.Uri sip:you@example.com" },
-  { SFB_DBUS_ERROR_NO_CREDENTIALS, SFBCTL_EXIT_FAILURE, NULL,
-    "Set your password: sfbctl set-password" },
+  { SFB_DBUS_ERROR_NOT_SIGNED_IN, SFBCTL_EXIT_NOT_AVAILABLE, NULL, NULL },
   { SFB_DBUS_ERROR_INVALID_ARGS, SFBCTL_EXIT_USAGE, NULL, NULL },
   { "org.freedesktop.DBus.Error.InvalidArgs", SFBCTL_EXIT_USAGE, NULL, NULL },
-  { "org.freedesktop.DBus.Error.ServiceUnknown", SFBCTL_EXIT_NOT_AVAILABLE, SFBCTL_NOT_RUNNING,
+  { "org.freedesktop.DBus.Error.ServiceUnknown",
+    SFBCTL_EXIT_NOT_AVAILABLE,
+    SFBCTL_NOT_RUNNING,
     SFBCTL_START_HINT },
-  { "org.freedesktop.DBus.Error.NameHasNoOwner", SFBCTL_EXIT_NOT_AVAILABLE, SFBCTL_NOT_RUNNING,
+  { "org.freedesktop.DBus.Error.NameHasNoOwner",
+    SFBCTL_EXIT_NOT_AVAILABLE,
+    SFBCTL_NOT_RUNNING,
     SFBCTL_START_HINT },
   { "org.freedesktop.DBus.Error.Spawn.", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_START_HINT },
   { "org.freedesktop.DBus.Error.NoServer", SFBCTL_EXIT_NOT_AVAILABLE, NULL, NULL },
@@ -385,7 +416,7 @@ lookup_error_info (const char *error_name)
 }
 
 static void
-print_error_json (const char *error_name, const char *message)
+print_error_json (Sfbctl *ctl, const char *error_name, const char *message)
 {
   g_autoptr (JsonBuilder) builder = json_builder_new ();
   g_autoptr (JsonNode) node = NULL;
@@ -397,7 +428,7 @@ print_error_json (const char *error_name, const char *message)
   json_builder_add_string_value (builder, message);
   json_builder_end_object (builder);
   node = json_builder_get_root (builder);
-  sfbctl_print_json (node);
+  print_json_node (node, !ctl->json_lines);
 }
 
 /* prints an error by its D-Bus name: JSON on stdout, or a line on stderr */
@@ -407,12 +438,9 @@ sfbctl_print_error_named (Sfbctl *ctl, const char *error_name, const char *messa
   const SfbctlErrorInfo *info = lookup_error_info (error_name);
   SfbctlExit exit_code = info != NULL ? info->exit_code : SFBCTL_EXIT_FAILURE;
 
-  if (info != NULL && info->message != NULL)
-    message = info->message;
-
   if (ctl->json)
     {
-      print_error_json (error_name, message);
+      print_error_json (ctl, error_name, message);
       return exit_code;
     }
 
@@ -429,10 +457,17 @@ sfbctl_print_error (Sfbctl *ctl, const GError *error)
   /* the name must be read before the "GDBus.Error:" prefix is stripped */
   g_autofree char *error_name = g_dbus_error_get_remote_error (error);
   g_autoptr (GError) stripped = g_error_copy (error);
+  const SfbctlErrorInfo *info;
 
   g_dbus_error_strip_remote_error (stripped);
-  return sfbctl_print_error_named (
-      ctl, error_name != NULL ? error_name : SFB_DBUS_ERROR_FAILED, stripped->message);
+  if (error_name == NULL)
+    error_name = g_strdup (SFB_DBUS_ERROR_FAILED);
+
+  /* the bus's "was not provided by any .service files" helps nobody */
+  info = lookup_error_info (error_name);
+  if (info != NULL && info->message != NULL)
+    return sfbctl_print_error_named (ctl, error_name, info->message);
+  return sfbctl_print_error_named (ctl, error_name, stripped->message);
 }
 
 int

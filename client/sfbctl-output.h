@@ -53,6 +53,8 @@ JsonNode *sfbctl_json_from_variant (GVariant *value);
 JsonNode *sfbctl_json_from_properties (gpointer proxy);
 void sfbctl_print_json (JsonNode *node);
 void sfbctl_print_json_line (JsonNode *node);
+int sfbctl_print_variant_json (GVariant *value);
+int sfbctl_print_properties_json (gpointer proxy);
 
 /* Results and errors; each returns the exit code to use */
 int sfbctl_print_done (Sfbctl *ctl, const char *format, ...) G_GNUC_PRINTF (2, 3);

@@ -10,8 +10,9 @@
 
 /* what SetAvailability() takes: every availability but "offline" */
 static const char *const settable_availabilities[] = {
-  SFB_AVAILABILITY_ONLINE,       SFB_AVAILABILITY_BUSY,     SFB_AVAILABILITY_DO_NOT_DISTURB,
-  SFB_AVAILABILITY_BE_RIGHT_BACK, SFB_AVAILABILITY_AWAY,    SFB_AVAILABILITY_OFF_WORK,
+  SFB_AVAILABILITY_ONLINE,         SFB_AVAILABILITY_BUSY,
+  SFB_AVAILABILITY_DO_NOT_DISTURB, SFB_AVAILABILITY_BE_RIGHT_BACK,
+  SFB_AVAILABILITY_AWAY,           SFB_AVAILABILITY_OFF_WORK,
   SFB_AVAILABILITY_APPEAR_OFFLINE, NULL,
 };
 
@@ -24,8 +25,8 @@ presence_show (Sfbctl *ctl, int argc, char **argv)
   const char *activity, *note;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "Show your published presence.", NULL, &argc, &argv,
-                             &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, NULL, "Show your published presence.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
@@ -33,15 +34,13 @@ presence_show (Sfbctl *ctl, int argc, char **argv)
   if (presence == NULL)
     return sfbctl_print_error (ctl, error);
   if (ctl->json)
-    {
-      g_autoptr (JsonNode) node = sfbctl_json_from_properties (presence);
-      sfbctl_print_json (node);
-      return SFBCTL_EXIT_OK;
-    }
+    return sfbctl_print_properties_json (presence);
 
   activity = sfb_dbus_presence_get_activity (presence);
   note = sfb_dbus_presence_get_note (presence);
-  sfbctl_fields_add (fields, "Availability", "%s (%u)",
+  sfbctl_fields_add (fields,
+                     "Availability",
+                     "%s (%u)",
                      sfb_dbus_presence_get_availability (presence),
                      sfb_dbus_presence_get_availability_code (presence));
   sfbctl_fields_add (fields, "Activity", "%s", activity != NULL && *activity ? activity : "(none)");
@@ -57,21 +56,26 @@ presence_set (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, "AVAILABILITY",
+  if (!sfbctl_parse_options (ctl,
+                             "AVAILABILITY",
                              "Publish an availability: online, busy, do-not-disturb,\n"
                              "be-right-back, away, off-work or appear-offline.",
-                             NULL, &argc, &argv, &exit_code)
+                             NULL,
+                             &argc,
+                             &argv,
+                             &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 1, 1, &exit_code))
     return exit_code;
   if (!g_strv_contains (settable_availabilities, argv[1]))
     {
       g_autofree char *choices = g_strjoinv (", ", (char **) settable_availabilities);
-      return sfbctl_print_usage_error (ctl, "unknown availability “%s”; use one of %s", argv[1],
-                                       choices);
+      return sfbctl_print_usage_error (
+          ctl, "unknown availability “%s”; use one of %s", argv[1], choices);
     }
 
   presence = sfbctl_get_presence (ctl, &error);
-  if (presence == NULL || !sfb_dbus_presence_call_set_availability_sync (presence, argv[1], NULL, &error))
+  if (presence == NULL
+      || !sfb_dbus_presence_call_set_availability_sync (presence, argv[1], NULL, &error))
     return sfbctl_print_error (ctl, error);
   return sfbctl_print_done (ctl, "Availability set to %s", argv[1]);
 }
@@ -84,8 +88,8 @@ presence_note (Sfbctl *ctl, int argc, char **argv)
   g_autofree char *note = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, "TEXT", "Publish a personal note; \"\" clears it.", NULL, &argc,
-                             &argv, &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, "TEXT", "Publish a personal note; \"\" clears it.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 1, -1, &exit_code))
     return exit_code;
 
@@ -133,24 +137,20 @@ presence_get (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, "URI…", "Show the last known presence of people.", NULL, &argc,
-                             &argv, &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, "URI…", "Show the last known presence of people.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 1, -1, &exit_code))
     return exit_code;
 
   presence = sfbctl_get_presence (ctl, &error);
   if (presence == NULL
-      || !sfb_dbus_presence_call_get_presence_sync (presence, (const char *const *) argv + 1,
-                                                    &found, NULL, &error))
+      || !sfb_dbus_presence_call_get_presence_sync (
+          presence, (const char *const *) argv + 1, &found, NULL, &error))
     return sfbctl_print_error (ctl, error);
 
   if (ctl->json)
-    {
-      g_autoptr (JsonNode) node = sfbctl_json_from_variant (found);
-      sfbctl_print_json (node);
-    }
-  else
-    print_presence_table (found, argv + 1);
+    return sfbctl_print_variant_json (found);
+  print_presence_table (found, argv + 1);
   return SFBCTL_EXIT_OK;
 }
 

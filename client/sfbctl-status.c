@@ -5,11 +5,11 @@
  */
 #include "config.h"
 
-#include <string.h>
-
 #include "sfbctl.h"
 #include "sfbctl-output.h"
 #include "sfbd/sfb-names.h"
+
+#include <string.h>
 
 typedef struct
 {
@@ -97,21 +97,28 @@ add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
   const char *server = sfb_dbus_account_get_server (account);
   guint64 signed_in_since = sfb_dbus_account_get_signed_in_since (account);
 
-  sfbctl_fields_add (fields, "State", "%s%s%s", sfbctl_style (state_style (state)), state,
-                     sfbctl_style_reset ());
+  sfbctl_fields_add (
+      fields, "State", "%s%s%s", sfbctl_style (state_style (state)), state, sfbctl_style_reset ());
   if (uri == NULL || *uri == '\0')
     sfbctl_fields_add (fields, "Account", "(not configured)");
   else
-    sfbctl_fields_add (fields, "Account", "%s (login %s)", uri,
+    sfbctl_fields_add (fields,
+                       "Account",
+                       "%s (login %s)",
+                       uri,
                        or_none (sfb_dbus_account_get_login (account), "?"));
 
   if (server == NULL || *server == '\0')
     sfbctl_fields_add (fields, "Server", "(not connected)");
   else
-    sfbctl_fields_add (fields, "Server", "%s (%s, %s)", server,
+    sfbctl_fields_add (fields,
+                       "Server",
+                       "%s (%s, %s)",
+                       server,
                        or_none (sfb_dbus_account_get_access_location (account), "location unknown"),
                        or_none (sfb_dbus_account_get_server_version (account), "version unknown"));
-  sfbctl_fields_add (fields, "Auth", "%s", or_none (sfb_dbus_account_get_auth_method (account), "(none)"));
+  sfbctl_fields_add (
+      fields, "Auth", "%s", or_none (sfb_dbus_account_get_auth_method (account), "(none)"));
 
   if (signed_in_since != 0)
     {
@@ -119,8 +126,8 @@ add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
       sfbctl_fields_add (fields, "Signed in since", "%s", since);
     }
   if (sfb_dbus_account_get_reconnect_attempts (account) > 0)
-    sfbctl_fields_add (fields, "Reconnect attempts", "%u",
-                       sfb_dbus_account_get_reconnect_attempts (account));
+    sfbctl_fields_add (
+        fields, "Reconnect attempts", "%u", sfb_dbus_account_get_reconnect_attempts (account));
 }
 
 static void
@@ -133,8 +140,13 @@ add_last_error_field (SfbctlFields *fields, SfbDBusAccount *account)
     return;
   if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
     name += strlen (SFB_DBUS_ERROR_PREFIX);
-  sfbctl_fields_add (fields, "Last error", "%s%s%s (%s)", sfbctl_style (SFBCTL_STYLE_BAD),
-                     or_none (message, "no details"), sfbctl_style_reset (), name);
+  sfbctl_fields_add (fields,
+                     "Last error",
+                     "%s%s%s (%s)",
+                     sfbctl_style (SFBCTL_STYLE_BAD),
+                     or_none (message, "no details"),
+                     sfbctl_style_reset (),
+                     name);
 }
 
 static void
@@ -144,15 +156,19 @@ print_status_text (Status *status)
   const char *const *groups = sfb_dbus_policies_get_groups (status->policies);
 
   add_account_fields (fields, status->account);
-  sfbctl_fields_add (fields, "Availability", "%s",
+  sfbctl_fields_add (fields,
+                     "Availability",
+                     "%s",
                      or_none (sfb_dbus_presence_get_availability (status->presence), "unknown"));
-  sfbctl_fields_add (fields, "Note", "%s",
-                     or_none (sfb_dbus_presence_get_note (status->presence), "(none)"));
+  sfbctl_fields_add (
+      fields, "Note", "%s", or_none (sfb_dbus_presence_get_note (status->presence), "(none)"));
   sfbctl_fields_add (fields, "Contacts", "%u", sfb_dbus_contacts_get_count (status->contacts));
-  sfbctl_fields_add (fields, "Dial plan", "%s",
+  sfbctl_fields_add (fields,
+                     "Dial plan",
+                     "%s",
                      or_none (sfb_dbus_dial_plan_get_name (status->dial_plan), "(none)"));
-  sfbctl_fields_add (fields, "Policy groups", "%u",
-                     groups != NULL ? g_strv_length ((char **) groups) : 0);
+  sfbctl_fields_add (
+      fields, "Policy groups", "%u", groups != NULL ? g_strv_length ((char **) groups) : 0);
   add_last_error_field (fields, status->account);
   sfbctl_fields_print (fields);
 }
@@ -164,8 +180,8 @@ sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "Show the state of the account.", NULL, &argc, &argv,
-                             &exit_code)
+  if (!sfbctl_parse_options (
+          ctl, NULL, "Show the state of the account.", NULL, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 

@@ -7,26 +7,37 @@
 
 #include "sfbctl.h"
 
-#include <locale.h>
-#include <stdio.h>
-
 #include "sfbctl-output.h"
 #include "sfbd/sfb-names.h"
 
+#include <locale.h>
+#include <stdio.h>
+
 static const SfbctlCommand commands[] = {
   { "status", sfbctl_cmd_status, NULL, "Show the state of the account (default)" },
-  { "sign-in", sfbctl_cmd_sign_in, "[--wait]", "Sign in; --wait follows the stages" },
+  { "sign-in",
+    sfbctl_cmd_sign_in,
+    "[--wait [--timeout SECONDS]]",
+    "Sign in; --wait follows the stages" },
   { "sign-out", sfbctl_cmd_sign_out, NULL, "Sign out" },
-  { "set-password", sfbctl_cmd_set_password, "[--stdin] [--no-store]",
+  { "set-password",
+    sfbctl_cmd_set_password,
+    "[--stdin] [--no-store]",
     "Set the password, asked without echo" },
   { "config", sfbctl_cmd_config, "show | set KEY VALUE", "Show or change the configuration" },
-  { "presence", sfbctl_cmd_presence, "[show] | set AVAILABILITY | note TEXT | get URI…",
+  { "presence",
+    sfbctl_cmd_presence,
+    "[show] | set AVAILABILITY | note TEXT | get URI…",
     "Show or publish presence" },
   { "contacts", sfbctl_cmd_contacts, "[list] | groups", "List contacts or groups" },
-  { "dialplan", sfbctl_cmd_dialplan, "[show] | normalize NUMBER",
+  { "dialplan",
+    sfbctl_cmd_dialplan,
+    "[show] | normalize NUMBER",
     "Show the dial plan or normalize a number" },
   { "policies", sfbctl_cmd_policies, "[list] | show GROUP", "List or show in-band policies" },
-  { "devices", sfbctl_cmd_devices, "[list] | select KIND NAME",
+  { "devices",
+    sfbctl_cmd_devices,
+    "[list] | select KIND NAME",
     "List or choose audio and video devices" },
   { "monitor", sfbctl_cmd_monitor, NULL, "Follow every change until Ctrl-C" },
   { "trace", sfbctl_cmd_trace, NULL, "Show the stages of the last sign-in" },
@@ -34,15 +45,37 @@ static const SfbctlCommand commands[] = {
 
 /* ---- dispatch and options ---- */
 
+static char *
+command_usage (const char *prefix, const SfbctlCommand *command)
+{
+  return g_strdup_printf ("%s%s%s%s",
+                          prefix,
+                          command->name,
+                          command->parameters != NULL ? " " : "",
+                          command->parameters != NULL ? command->parameters : "");
+}
+
 static void
 print_command_list (const char *prefix, const SfbctlCommand *list, gsize n, GString *out)
 {
+  long width = 0;
+
   for (gsize i = 0; i < n; i++)
     {
-      g_autofree char *usage = g_strdup_printf ("%s %s%s%s", prefix, list[i].name,
-                                                list[i].parameters != NULL ? " " : "",
-                                                list[i].parameters != NULL ? list[i].parameters : "");
-      g_string_append_printf (out, "  %-44s %s\n", usage, list[i].summary);
+      g_autofree char *usage = command_usage (prefix, &list[i]);
+      width = MAX (width, g_utf8_strlen (usage, -1));
+    }
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autofree char *usage = command_usage (prefix, &list[i]);
+
+      /* padded by characters, not bytes: "URI…" */
+      g_string_append_printf (out,
+                              "  %s%*s  %s\n",
+                              usage,
+                              (int) (width - g_utf8_strlen (usage, -1)),
+                              "",
+                              list[i].summary);
     }
 }
 
@@ -50,8 +83,9 @@ static void
 print_group_help (Sfbctl *ctl, const SfbctlCommand *list, gsize n)
 {
   g_autoptr (GString) out = g_string_new ("Usage:\n");
+  g_autofree char *prefix = g_strdup_printf ("%s ", ctl->command);
 
-  print_command_list (ctl->command, list, n, out);
+  print_command_list (prefix, list, n, out);
   g_string_append (out, "\nEvery command accepts --json.\n");
   fputs (out->str, stdout);
 }
@@ -187,8 +221,11 @@ sfbctl_get_bus (Sfbctl *ctl, GError **error)
 
   ctl->bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &local_error);
   if (ctl->bus == NULL)
-    g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_SERVER,
-                 "cannot connect to the session bus: %s", local_error->message);
+    g_set_error (error,
+                 G_DBUS_ERROR,
+                 G_DBUS_ERROR_NO_SERVER,
+                 "cannot connect to the session bus: %s",
+                 local_error->message);
   return ctl->bus;
 }
 
@@ -201,25 +238,36 @@ static gpointer
 get_proxy (Sfbctl *ctl, GType proxy_type, const char *interface_name, GError **error)
 {
   GDBusConnection *bus = sfbctl_get_bus (ctl, error);
-  GDBusProxyFlags flags = ctl->auto_start ? G_DBUS_PROXY_FLAGS_NONE
-                                          : G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START;
+  GDBusProxyFlags flags
+      = ctl->auto_start ? G_DBUS_PROXY_FLAGS_NONE : G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START;
   g_autoptr (GDBusProxy) proxy = NULL;
   g_autofree char *owner = NULL;
 
   if (bus == NULL)
     return NULL;
 
-  proxy = g_initable_new (proxy_type, NULL, error, "g-flags", flags, "g-name", SFB_DBUS_NAME,
-                          "g-connection", bus, "g-object-path", SFB_DBUS_PATH,
-                          "g-interface-name", interface_name, NULL);
+  proxy = g_initable_new (proxy_type,
+                          NULL,
+                          error,
+                          "g-flags",
+                          flags,
+                          "g-name",
+                          SFB_DBUS_NAME,
+                          "g-connection",
+                          bus,
+                          "g-object-path",
+                          SFB_DBUS_PATH,
+                          "g-interface-name",
+                          interface_name,
+                          NULL);
   if (proxy == NULL)
     return NULL;
 
   owner = g_dbus_proxy_get_name_owner (proxy);
   if (owner == NULL)
     {
-      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN,
-                           "sfbd is not running");
+      g_set_error_literal (
+          error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN, "sfbd is not running");
       return NULL;
     }
   return g_steal_pointer (&proxy);
@@ -295,9 +343,10 @@ describe_commands (void)
   g_autoptr (GString) out = g_string_new ("Commands:\n");
 
   print_command_list ("", commands, G_N_ELEMENTS (commands), out);
-  g_string_append (out, "\nExit status: 0 ok, 1 failure, 2 usage error, "
-                        "3 not signed in or sfbd not reachable.\n"
-                        "With --json, results and errors are JSON on stdout.");
+  g_string_append (out,
+                   "\nExit status: 0 ok, 1 failure, 2 usage error, "
+                   "3 not signed in or sfbd not reachable.\n"
+                   "With --json, results and errors are JSON on stdout.");
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
@@ -337,6 +386,8 @@ main (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   g_set_prgname ("sfbctl");
+  /* stdout is for results (JSON included), even with G_MESSAGES_DEBUG set */
+  g_log_writer_default_set_use_stderr (TRUE);
 
   exit_code = run (&ctl, argc, argv);
 

@@ -24,6 +24,8 @@ typedef enum
 typedef struct
 {
   gboolean json;
+  /* streaming commands print one compact JSON object per line, errors too */
+  gboolean json_lines;
   /* FALSE for commands that must not start sfbd through D-Bus activation */
   gboolean auto_start;
   /* the command being run, as typed: "presence set" */
@@ -55,8 +57,8 @@ gboolean sfbctl_parse_options (Sfbctl *ctl,
                                int *argc,
                                char ***argv,
                                int *exit_code);
-gboolean sfbctl_check_arguments (
-    Sfbctl *ctl, int argc, char **argv, int min, int max, int *exit_code);
+gboolean
+sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, int *exit_code);
 
 GDBusConnection *sfbctl_get_bus (Sfbctl *ctl, GError **error);
 SfbDBusAccount *sfbctl_get_account (Sfbctl *ctl, GError **error);

@@ -23,6 +23,7 @@ typedef struct
   SfbDaemon *daemon;
   SfbDBusService *service;
   gboolean name_acquired;
+  gboolean name_lost;
   int exit_status;
 } SfbMain;
 
@@ -72,6 +73,7 @@ on_name_lost (GDBusConnection *connection, const char *name, gpointer user_data)
     g_warning ("Cannot own %s: another sfbd is running (start with --replace to take over)", name);
   else
     g_warning ("Lost the bus name %s, probably to an sfbd started with --replace", name);
+  main_data->name_lost = main_data->name_acquired;
   quit (main_data, EXIT_FAILURE);
 }
 
@@ -91,7 +93,13 @@ parse_options (int *argc, char ***argv, gboolean *replace, gboolean *verbose)
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "replace", 'r', 0, G_OPTION_ARG_NONE, replace, "Replace a running sfbd", NULL },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, verbose, "Log debug messages of every sfbd domain", NULL },
+    { "verbose",
+      'v',
+      0,
+      G_OPTION_ARG_NONE,
+      verbose,
+      "Log debug messages of every sfbd domain",
+      NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -134,8 +142,8 @@ main (int argc, char **argv)
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION,
                              SFB_DBUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
-                               | G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE
-                               | (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                                 | G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE
+                                 | (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
                              on_bus_acquired,
                              on_name_acquired,
                              on_name_lost,
@@ -148,7 +156,9 @@ main (int argc, char **argv)
   g_source_remove (sigint_id);
   if (main_data.service != NULL)
     sfb_dbus_service_unexport (main_data.service);
-  g_bus_unown_name (owner_id);
+  /* releasing a name taken over by another sfbd only makes GDBus warn */
+  if (!main_data.name_lost)
+    g_bus_unown_name (owner_id);
   g_clear_object (&main_data.service);
   g_clear_object (&main_data.daemon);
   g_main_loop_unref (main_data.loop);

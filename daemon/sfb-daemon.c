@@ -116,9 +116,12 @@ on_config_changed (SfbDaemon *self)
 {
   set_string (self, PROP_URI, sfb_config_get_uri (self->config));
   set_string (self, PROP_LOGIN, sfb_config_get_login (self->config));
-  set_string (self, PROP_AUDIO_OUTPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_OUTPUT));
-  set_string (self, PROP_AUDIO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_INPUT));
-  set_string (self, PROP_VIDEO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_VIDEO_INPUT));
+  set_string (
+      self, PROP_AUDIO_OUTPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_OUTPUT));
+  set_string (
+      self, PROP_AUDIO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_INPUT));
+  set_string (
+      self, PROP_VIDEO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_VIDEO_INPUT));
   update_config_error (self);
 }
 
@@ -153,10 +156,8 @@ check_credentials (SfbDaemon *self, GError **error)
   const char *password;
   g_autoptr (GError) local_error = NULL;
 
-  password = sfb_secret_store_lookup_password (self->secret_store,
-                                               uri,
-                                               sfb_config_get_secrets_store (self->config),
-                                               &local_error);
+  password = sfb_secret_store_lookup_password (
+      self->secret_store, uri, sfb_config_get_secrets_store (self->config), &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, g_steal_pointer (&local_error));
@@ -217,10 +218,11 @@ sfb_daemon_reconnect (SfbDaemon *self, GError **error)
 {
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
 
-  g_set_error_literal (error,
-                       SFB_ERROR,
-                       SFB_ERROR_NOT_SIGNED_IN,
-                       "Not signed in, so there is nothing to reconnect. Sign in with: sfbctl sign-in");
+  g_set_error_literal (
+      error,
+      SFB_ERROR,
+      SFB_ERROR_NOT_SIGNED_IN,
+      "Not signed in, so there is nothing to reconnect. Sign in with: sfbctl sign-in");
   return FALSE;
 }
 
@@ -241,20 +243,18 @@ sfb_daemon_set_password (SfbDaemon *self, const char *password, gboolean store, 
 
   if (*password == '\0')
     {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_INVALID_ARGS,
-                           "The password is empty");
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The password is empty");
       return FALSE;
     }
   uri = sfb_config_get_uri (self->config);
   if (uri == NULL)
     {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_NOT_CONFIGURED,
-                           "No SIP address is configured, so the password cannot be kept for it. "
-                           "Set one first with: sfbctl config set Account.Uri sip:user@example.com");
+      g_set_error_literal (
+          error,
+          SFB_ERROR,
+          SFB_ERROR_NOT_CONFIGURED,
+          "No SIP address is configured, so the password cannot be kept for it. "
+          "Set one first with: sfbctl config set Account.Uri sip:user@example.com");
       return FALSE;
     }
   if (!sfb_secret_store_set_password (self->secret_store,
@@ -290,8 +290,9 @@ sfb_daemon_get_sign_in_trace (SfbDaemon *self)
 /* ---- presence, dial plan, policies, devices ------------------------ */
 
 static const char *const settable_availabilities[] = {
-  SFB_AVAILABILITY_ONLINE,        SFB_AVAILABILITY_BUSY,     SFB_AVAILABILITY_DO_NOT_DISTURB,
-  SFB_AVAILABILITY_BE_RIGHT_BACK, SFB_AVAILABILITY_AWAY,     SFB_AVAILABILITY_OFF_WORK,
+  SFB_AVAILABILITY_ONLINE,         SFB_AVAILABILITY_BUSY,
+  SFB_AVAILABILITY_DO_NOT_DISTURB, SFB_AVAILABILITY_BE_RIGHT_BACK,
+  SFB_AVAILABILITY_AWAY,           SFB_AVAILABILITY_OFF_WORK,
   SFB_AVAILABILITY_APPEAR_OFFLINE, NULL,
 };
 
@@ -344,10 +345,8 @@ sfb_daemon_normalize_number (SfbDaemon *self,
 {
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
 
-  g_set_error_literal (error,
-                       SFB_ERROR,
-                       SFB_ERROR_NOT_FOUND,
-                       "No dial plan is known yet; sign in first");
+  g_set_error_literal (
+      error, SFB_ERROR, SFB_ERROR_NOT_FOUND, "No dial plan is known yet; sign in first");
   return FALSE;
 }
 
@@ -502,11 +501,8 @@ sfb_daemon_constructed (GObject *object)
     self->config = sfb_config_new ();
   if (self->secret_store == NULL)
     self->secret_store = sfb_secret_store_new (NULL);
-  g_signal_connect_object (self->config,
-                           "changed",
-                           G_CALLBACK (on_config_changed),
-                           self,
-                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (
+      self->config, "changed", G_CALLBACK (on_config_changed), self, G_CONNECT_SWAPPED);
   on_config_changed (self);
 }
 
@@ -562,18 +558,18 @@ sfb_daemon_class_init (SfbDaemonClass *klass)
                                                       G_MAXUINT,
                                                       0,
                                                       read_only);
-  props[PROP_CONFIG] = g_param_spec_object ("config",
-                                            NULL,
-                                            NULL,
-                                            SFB_TYPE_CONFIG,
-                                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
-                                              | G_PARAM_STATIC_STRINGS);
-  props[PROP_SECRET_STORE] = g_param_spec_object ("secret-store",
-                                                  NULL,
-                                                  NULL,
-                                                  SFB_TYPE_SECRET_STORE,
-                                                  G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
-                                                    | G_PARAM_STATIC_STRINGS);
+  props[PROP_CONFIG]
+      = g_param_spec_object ("config",
+                             NULL,
+                             NULL,
+                             SFB_TYPE_CONFIG,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  props[PROP_SECRET_STORE]
+      = g_param_spec_object ("secret-store",
+                             NULL,
+                             NULL,
+                             SFB_TYPE_SECRET_STORE,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
 }
 

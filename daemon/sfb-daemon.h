@@ -28,10 +28,8 @@ gboolean sfb_daemon_sign_in (SfbDaemon *self, GError **error);
 gboolean sfb_daemon_sign_out (SfbDaemon *self, GError **error);
 gboolean sfb_daemon_reconnect (SfbDaemon *self, GError **error);
 gboolean sfb_daemon_configure (SfbDaemon *self, GVariant *settings, GError **error);
-gboolean sfb_daemon_set_password (SfbDaemon *self,
-                                  const char *password,
-                                  gboolean store,
-                                  GError **error);
+gboolean
+sfb_daemon_set_password (SfbDaemon *self, const char *password, gboolean store, GError **error);
 gboolean sfb_daemon_forget_credentials (SfbDaemon *self, GError **error);
 GVariant *sfb_daemon_get_sign_in_trace (SfbDaemon *self);
 
@@ -45,9 +43,7 @@ gboolean sfb_daemon_normalize_number (SfbDaemon *self,
                                       gboolean *internal_extension,
                                       GError **error);
 GVariant *sfb_daemon_get_policy (SfbDaemon *self, const char *group, GError **error);
-gboolean sfb_daemon_select_device (SfbDaemon *self,
-                                   const char *kind,
-                                   const char *name,
-                                   GError **error);
+gboolean
+sfb_daemon_select_device (SfbDaemon *self, const char *kind, const char *name, GError **error);
 
 G_END_DECLS

@@ -96,9 +96,20 @@ GDBusInterfaceSkeleton *
 sfb_dbus_account_adapter_new (SfbDaemon *daemon)
 {
   static const char *const bound[] = {
-    "state",         "uri",       "login",           "server",          "server-version",
-    "auth-method",   "access-location", "local-address", "interface",   "signed-in-since",
-    "last-error",    "last-error-message", "reconnect-attempts", NULL,
+    "state",
+    "uri",
+    "login",
+    "server",
+    "server-version",
+    "auth-method",
+    "access-location",
+    "local-address",
+    "interface",
+    "signed-in-since",
+    "last-error",
+    "last-error-message",
+    "reconnect-attempts",
+    NULL,
   };
   SfbDBusAccount *skeleton = sfb_dbus_account_skeleton_new ();
 
@@ -109,20 +120,11 @@ sfb_dbus_account_adapter_new (SfbDaemon *daemon)
   g_signal_connect_object (skeleton, "handle-sign-out", G_CALLBACK (handle_sign_out), daemon, 0);
   g_signal_connect_object (skeleton, "handle-reconnect", G_CALLBACK (handle_reconnect), daemon, 0);
   g_signal_connect_object (skeleton, "handle-configure", G_CALLBACK (handle_configure), daemon, 0);
-  g_signal_connect_object (skeleton,
-                           "handle-set-password",
-                           G_CALLBACK (handle_set_password),
-                           daemon,
-                           0);
-  g_signal_connect_object (skeleton,
-                           "handle-forget-credentials",
-                           G_CALLBACK (handle_forget_credentials),
-                           daemon,
-                           0);
-  g_signal_connect_object (skeleton,
-                           "handle-get-sign-in-trace",
-                           G_CALLBACK (handle_get_sign_in_trace),
-                           daemon,
-                           0);
+  g_signal_connect_object (
+      skeleton, "handle-set-password", G_CALLBACK (handle_set_password), daemon, 0);
+  g_signal_connect_object (
+      skeleton, "handle-forget-credentials", G_CALLBACK (handle_forget_credentials), daemon, 0);
+  g_signal_connect_object (
+      skeleton, "handle-get-sign-in-trace", G_CALLBACK (handle_get_sign_in_trace), daemon, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

@@ -11,20 +11,16 @@ handle_list_contacts (SfbDBusContacts *skeleton,
                       GDBusMethodInvocation *invocation,
                       SfbDaemon *daemon)
 {
-  sfb_dbus_contacts_complete_list_contacts (skeleton,
-                                            invocation,
-                                            g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  sfb_dbus_contacts_complete_list_contacts (
+      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
-handle_list_groups (SfbDBusContacts *skeleton,
-                    GDBusMethodInvocation *invocation,
-                    SfbDaemon *daemon)
+handle_list_groups (SfbDBusContacts *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
-  sfb_dbus_contacts_complete_list_groups (skeleton,
-                                          invocation,
-                                          g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  sfb_dbus_contacts_complete_list_groups (
+      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -35,15 +31,9 @@ sfb_dbus_contacts_adapter_new (SfbDaemon *daemon)
 
   sfb_dbus_contacts_set_count (skeleton, 0);
   sfb_dbus_contacts_set_revision (skeleton, 0);
-  g_signal_connect_object (skeleton,
-                           "handle-list-contacts",
-                           G_CALLBACK (handle_list_contacts),
-                           daemon,
-                           0);
-  g_signal_connect_object (skeleton,
-                           "handle-list-groups",
-                           G_CALLBACK (handle_list_groups),
-                           daemon,
-                           0);
+  g_signal_connect_object (
+      skeleton, "handle-list-contacts", G_CALLBACK (handle_list_contacts), daemon, 0);
+  g_signal_connect_object (
+      skeleton, "handle-list-groups", G_CALLBACK (handle_list_groups), daemon, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

@@ -10,13 +10,10 @@
 #include "sfb-dbus-adapters.h"
 
 static gboolean
-handle_list_devices (SfbDBusDevices *skeleton,
-                     GDBusMethodInvocation *invocation,
-                     SfbDaemon *daemon)
+handle_list_devices (SfbDBusDevices *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
-  sfb_dbus_devices_complete_list_devices (skeleton,
-                                          invocation,
-                                          g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  sfb_dbus_devices_complete_list_devices (
+      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -42,15 +39,9 @@ sfb_dbus_devices_adapter_new (SfbDaemon *daemon)
   SfbDBusDevices *skeleton = sfb_dbus_devices_skeleton_new ();
 
   sfb_dbus_bind_properties (daemon, skeleton, bound);
-  g_signal_connect_object (skeleton,
-                           "handle-list-devices",
-                           G_CALLBACK (handle_list_devices),
-                           daemon,
-                           0);
-  g_signal_connect_object (skeleton,
-                           "handle-select-device",
-                           G_CALLBACK (handle_select_device),
-                           daemon,
-                           0);
+  g_signal_connect_object (
+      skeleton, "handle-list-devices", G_CALLBACK (handle_list_devices), daemon, 0);
+  g_signal_connect_object (
+      skeleton, "handle-select-device", G_CALLBACK (handle_select_device), daemon, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

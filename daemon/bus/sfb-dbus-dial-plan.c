@@ -17,18 +17,11 @@ handle_normalize (SfbDBusDialPlan *skeleton,
   gboolean internal_extension = FALSE;
   GError *error = NULL;
 
-  if (!sfb_daemon_normalize_number (daemon,
-                                    number,
-                                    &normalized,
-                                    &pattern,
-                                    &internal_extension,
-                                    &error))
+  if (!sfb_daemon_normalize_number (
+          daemon, number, &normalized, &pattern, &internal_extension, &error))
     return sfb_dbus_return_error (invocation, error);
-  sfb_dbus_dial_plan_complete_normalize (skeleton,
-                                         invocation,
-                                         normalized,
-                                         pattern,
-                                         internal_extension);
+  sfb_dbus_dial_plan_complete_normalize (
+      skeleton, invocation, normalized, pattern, internal_extension);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

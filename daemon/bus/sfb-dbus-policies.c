@@ -25,9 +25,8 @@ handle_get_policy (SfbDBusPolicies *skeleton,
 static gboolean
 handle_get_all (SfbDBusPolicies *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
-  sfb_dbus_policies_complete_get_all (skeleton,
-                                      invocation,
-                                      g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
+  sfb_dbus_policies_complete_get_all (
+      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -38,7 +37,8 @@ sfb_dbus_policies_adapter_new (SfbDaemon *daemon)
   SfbDBusPolicies *skeleton = sfb_dbus_policies_skeleton_new ();
 
   sfb_dbus_policies_set_groups (skeleton, no_groups);
-  g_signal_connect_object (skeleton, "handle-get-policy", G_CALLBACK (handle_get_policy), daemon, 0);
+  g_signal_connect_object (
+      skeleton, "handle-get-policy", G_CALLBACK (handle_get_policy), daemon, 0);
   g_signal_connect_object (skeleton, "handle-get-all", G_CALLBACK (handle_get_all), daemon, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

@@ -43,11 +43,8 @@ handle_get_presence (SfbDBusPresence *skeleton,
                      const char *const *uris,
                      SfbDaemon *daemon)
 {
-  sfb_dbus_presence_complete_get_presence (skeleton,
-                                           invocation,
-                                           g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"),
-                                                                NULL,
-                                                                0));
+  sfb_dbus_presence_complete_get_presence (
+      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -61,16 +58,10 @@ sfb_dbus_presence_adapter_new (SfbDaemon *daemon)
   sfb_dbus_presence_set_activity (skeleton, "");
   sfb_dbus_presence_set_note (skeleton, "");
 
-  g_signal_connect_object (skeleton,
-                           "handle-set-availability",
-                           G_CALLBACK (handle_set_availability),
-                           daemon,
-                           0);
+  g_signal_connect_object (
+      skeleton, "handle-set-availability", G_CALLBACK (handle_set_availability), daemon, 0);
   g_signal_connect_object (skeleton, "handle-set-note", G_CALLBACK (handle_set_note), daemon, 0);
-  g_signal_connect_object (skeleton,
-                           "handle-get-presence",
-                           G_CALLBACK (handle_get_presence),
-                           daemon,
-                           0);
+  g_signal_connect_object (
+      skeleton, "handle-get-presence", G_CALLBACK (handle_get_presence), daemon, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

@@ -15,9 +15,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SfbDBusService, sfb_dbus_service, SFB, DBUS_SERVICE, GObject)
 
 SfbDBusService *sfb_dbus_service_new (SfbDaemon *daemon);
-gboolean sfb_dbus_service_export (SfbDBusService *self,
-                                  GDBusConnection *connection,
-                                  GError **error);
+gboolean
+sfb_dbus_service_export (SfbDBusService *self, GDBusConnection *connection, GError **error);
 void sfb_dbus_service_unexport (SfbDBusService *self);
 
 G_END_DECLS

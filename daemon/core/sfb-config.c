@@ -453,8 +453,7 @@ find_key_line (const char *contents, const char *group, const char *key)
           g_free (current);
           current = g_strndup (line + 1, (gsize) (strchr (line, ']') - line - 1));
         }
-      else if (current != NULL && g_str_equal (current, group)
-               && strncmp (line, key, key_len) == 0)
+      else if (current != NULL && g_str_equal (current, group) && strncmp (line, key, key_len) == 0)
         {
           const char *p = line + key_len;
 
@@ -513,6 +512,7 @@ read_key_file (const char *path, char **contents_out, GError **error)
           g_set_error (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "%s", local_error->message);
           return NULL;
         }
+      g_clear_error (&local_error);
       contents = g_strdup ("");
     }
   if (!g_key_file_load_from_data (key_file, contents, (gsize) -1, KEY_FILE_FLAGS, &local_error))
@@ -522,12 +522,17 @@ read_key_file (const char *path, char **contents_out, GError **error)
         g_set_error (error,
                      SFB_ERROR,
                      SFB_ERROR_NOT_CONFIGURED,
-                     "%s:%u: %s",
+                     "%s:%u: %s. Fix that line or remove the file",
                      path,
                      line,
                      local_error->message);
       else
-        g_set_error (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "%s: %s", path, local_error->message);
+        g_set_error (error,
+                     SFB_ERROR,
+                     SFB_ERROR_NOT_CONFIGURED,
+                     "%s: %s. Fix or remove the file",
+                     path,
+                     local_error->message);
       return NULL;
     }
   if (contents_out != NULL)
@@ -544,11 +549,8 @@ add_problem (SfbConfig *self, const char *problem)
 }
 
 static void
-parse_entry (SfbConfig *self,
-             GKeyFile *key_file,
-             const char *contents,
-             const char *group,
-             const char *key)
+parse_entry (
+    SfbConfig *self, GKeyFile *key_file, const char *contents, const char *group, const char *key)
 {
   const SfbConfigKey *known = find_key_exact (group, key);
   g_autofree char *raw = NULL;
@@ -574,10 +576,8 @@ parse_entry (SfbConfig *self,
     return;
   if (!validate_value (known, value, &normalized, &error))
     {
-      problem = g_strdup_printf ("%s:%u: %s",
-                                 self->path,
-                                 find_key_line (contents, group, key),
-                                 error->message);
+      problem = g_strdup_printf (
+          "%s:%u: %s", self->path, find_key_line (contents, group, key), error->message);
       add_problem (self, problem);
       return;
     }
@@ -772,7 +772,8 @@ write_key_file (const char *path, GKeyFile *key_file, GError **error)
       return FALSE;
     }
   data = g_key_file_to_data (key_file, &length, NULL);
-  if (!g_file_set_contents_full (path, data, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+  if (!g_file_set_contents_full (
+          path, data, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
     {
       sfb_error_convert (error);
       g_prefix_error (error, "Cannot save the configuration: ");
@@ -989,15 +990,8 @@ sfb_config_class_init (SfbConfigClass *klass)
   object_class->finalize = sfb_config_finalize;
 
   /* after sfb_config_apply() wrote new values */
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed",
-                                          G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST,
-                                          0,
-                                          NULL,
-                                          NULL,
-                                          NULL,
-                                          G_TYPE_NONE,
-                                          0);
+  signals[SIGNAL_CHANGED] = g_signal_new (
+      "changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

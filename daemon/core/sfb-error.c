@@ -37,10 +37,8 @@ sfb_error_quark (void)
 {
   static gsize quark = 0;
 
-  g_dbus_error_register_error_domain ("sfb-error-quark",
-                                      &quark,
-                                      sfb_error_entries,
-                                      G_N_ELEMENTS (sfb_error_entries));
+  g_dbus_error_register_error_domain (
+      "sfb-error-quark", &quark, sfb_error_entries, G_N_ELEMENTS (sfb_error_entries));
   return (GQuark) quark;
 }
 
@@ -86,12 +84,8 @@ convert_to (GError **error, SfbError code, const char *hint)
 {
   const char *message = (*error)->message;
   const char *separator = g_str_has_suffix (message, ".") ? " " : ". ";
-  GError *converted = g_error_new (SFB_ERROR,
-                                   code,
-                                   "%s%s%s",
-                                   message,
-                                   hint != NULL ? separator : "",
-                                   hint != NULL ? hint : "");
+  GError *converted = g_error_new (
+      SFB_ERROR, code, "%s%s%s", message, hint != NULL ? separator : "", hint != NULL ? hint : "");
 
   g_error_free (*error);
   *error = converted;
@@ -100,7 +94,7 @@ convert_to (GError **error, SfbError code, const char *hint)
 #define HINT_NETWORK "Check the network connection and Account.Server"
 #define HINT_PERMISSIONS "Check the permissions of the file and its directory"
 #define HINT_CA                                                                                    \
-  "If the server uses a private certificate authority, add it with: "                             \
+  "If the server uses a private certificate authority, add it with: "                              \
   "sfbctl config set TLS.CAFile /path/to/ca.pem"
 
 static void

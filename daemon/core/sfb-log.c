@@ -16,6 +16,7 @@ typedef struct
 {
   char *secret;
   GPtrArray *forms;
+  guint holders; /* add/remove pairs, so two owners of one secret are fine */
 } SecretEntry;
 
 static GMutex secrets_lock;
@@ -66,6 +67,7 @@ secret_entry_new (const char *secret)
   SecretEntry *entry = g_new0 (SecretEntry, 1);
 
   entry->secret = g_strdup (secret);
+  entry->holders = 1;
   entry->forms = g_ptr_array_new_with_free_func (wipe_string);
   add_form (entry->forms, g_strdup (secret));
   add_form (entry->forms, g_markup_escape_text (secret, -1));
@@ -86,19 +88,26 @@ find_secret_locked (const char *secret)
   return -1;
 }
 
-/* From now on @secret is replaced by SFB_LOG_REDACTED in every log message. */
+/*
+ * From now on @secret is replaced by SFB_LOG_REDACTED in every log
+ * message, until each sfb_log_add_secret() is matched by a remove.
+ */
 void
 sfb_log_add_secret (const char *secret)
 {
   g_autoptr (GMutexLocker) locker = NULL;
+  gint index;
 
   if (secret == NULL || *secret == '\0')
     return;
   locker = g_mutex_locker_new (&secrets_lock);
   if (secrets == NULL)
     secrets = g_ptr_array_new_with_free_func (secret_entry_free);
-  if (find_secret_locked (secret) < 0)
+  index = find_secret_locked (secret);
+  if (index < 0)
     g_ptr_array_add (secrets, secret_entry_new (secret));
+  else
+    ((SecretEntry *) g_ptr_array_index (secrets, (guint) index))->holders++;
 }
 
 void
@@ -111,7 +120,7 @@ sfb_log_remove_secret (const char *secret)
     return;
   locker = g_mutex_locker_new (&secrets_lock);
   index = find_secret_locked (secret);
-  if (index >= 0)
+  if (index >= 0 && --((SecretEntry *) g_ptr_array_index (secrets, (guint) index))->holders == 0)
     g_ptr_array_remove_index (secrets, (guint) index);
 }
 
@@ -266,7 +275,8 @@ sfb_log_get_verbose (void)
 static gboolean
 is_sfbd_domain (const char *domain)
 {
-  return domain != NULL && (g_str_equal (domain, SFB_LOG_DOMAIN) || g_str_has_prefix (domain, "sfbd-"));
+  return domain != NULL
+         && (g_str_equal (domain, SFB_LOG_DOMAIN) || g_str_has_prefix (domain, "sfbd-"));
 }
 
 /* Debug from sfbd* with --verbose or G_MESSAGES_DEBUG; info from sfbd* always. */
@@ -379,7 +389,8 @@ sfb_log_writer (GLogLevelFlags log_level,
 
   scrubbed = scrub_fields (fields, n_fields, keep);
   if (log_to_journal)
-    written = g_log_writer_journald (log_level, scrubbed, n_fields, user_data) == G_LOG_WRITER_HANDLED;
+    written
+        = g_log_writer_journald (log_level, scrubbed, n_fields, user_data) == G_LOG_WRITER_HANDLED;
   if (!written)
     write_stderr (log_level, scrubbed, n_fields);
 

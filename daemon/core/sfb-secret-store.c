@@ -57,10 +57,8 @@ read_file (SfbSecretStore *self, GError **error)
   if (!g_key_file_load_from_file (key_file, self->path, G_KEY_FILE_NONE, &local_error)
       && !g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     {
-      g_propagate_prefixed_error (error,
-                                  g_steal_pointer (&local_error),
-                                  "Cannot read the password file %s: ",
-                                  self->path);
+      g_propagate_prefixed_error (
+          error, g_steal_pointer (&local_error), "Cannot read the password file %s: ", self->path);
       sfb_error_convert (error);
       return NULL;
     }
@@ -88,12 +86,8 @@ write_file (SfbSecretStore *self, GKeyFile *key_file, GError **error)
       return FALSE;
     }
   data = g_key_file_to_data (key_file, &length, NULL);
-  ok = g_file_set_contents_full (self->path,
-                                 data,
-                                 (gssize) length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0600,
-                                 error);
+  ok = g_file_set_contents_full (
+      self->path, data, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
   explicit_bzero (data, length);
   if (!ok)
     {

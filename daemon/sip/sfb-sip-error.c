@@ -3,4 +3,4 @@
 
 #include "sfb-sip-error.h"
 
-G_DEFINE_QUARK (sfb-sip-error-quark, sfb_sip_error)
+G_DEFINE_QUARK (sfb - sip - error - quark, sfb_sip_error)

@@ -15,18 +15,12 @@ typedef struct
   guint n_headers;
 } SfbSipHeadScan;
 
-gboolean sfb_sip_head_scan (SfbSipHeadScan *scan,
-                            const char *buf,
-                            gsize len,
-                            gsize *head_len,
-                            GError **error);
+gboolean sfb_sip_head_scan (
+    SfbSipHeadScan *scan, const char *buf, gsize len, gsize *head_len, GError **error);
 
 SfbSipMessage *sfb_sip_message_parse_head (const char *head, gsize len, GError **error);
-gboolean sfb_sip_message_get_framing (SfbSipMessage *self,
-                                      gboolean stream,
-                                      gboolean *has_length,
-                                      gsize *length,
-                                      GError **error);
+gboolean sfb_sip_message_get_framing (
+    SfbSipMessage *self, gboolean stream, gboolean *has_length, gsize *length, GError **error);
 void sfb_sip_message_take_body (SfbSipMessage *self, GBytes *body);
 
 G_END_DECLS

@@ -61,10 +61,8 @@ guint sfb_sip_message_remove_header (SfbSipMessage *self, const char *name);
 GBytes *sfb_sip_message_get_body (SfbSipMessage *self);
 void sfb_sip_message_set_body (SfbSipMessage *self, const char *content_type, GBytes *body);
 
-gboolean sfb_sip_message_get_cseq (SfbSipMessage *self,
-                                   guint32 *number,
-                                   char **method,
-                                   GError **error);
+gboolean
+sfb_sip_message_get_cseq (SfbSipMessage *self, guint32 *number, char **method, GError **error);
 gboolean sfb_sip_message_validate (SfbSipMessage *self, GError **error);
 
 GBytes *sfb_sip_message_to_bytes (SfbSipMessage *self);

@@ -225,11 +225,8 @@ parse_hostport (SfbSipUri *uri, const char *p, const char *end, GError **error)
 
 /* name [ "=" value ]; each side unescaped, names kept as written */
 static gboolean
-parse_pair (const char *start,
-            const char *end,
-            gboolean need_value,
-            GPtrArray *into,
-            GError **error)
+parse_pair (
+    const char *start, const char *end, gboolean need_value, GPtrArray *into, GError **error)
 {
   const char *eq = memchr (start, '=', end - start);
   const char *name_end = eq != NULL ? eq : end;
@@ -237,13 +234,12 @@ parse_pair (const char *start,
   g_autofree char *name = NULL;
   g_autofree char *value = NULL;
 
-  if (name_end == start || (need_value && eq == NULL) || (eq != NULL && !need_value && eq + 1 == end)
+  if (name_end == start || (need_value && eq == NULL)
+      || (eq != NULL && !need_value && eq + 1 == end)
       || (eq != NULL && memchr (eq + 1, '=', end - eq - 1) != NULL))
     {
-      g_set_error_literal (error,
-                           SFB_SIP_ERROR,
-                           SFB_SIP_ERROR_MALFORMED,
-                           "empty parameter or header in URI");
+      g_set_error_literal (
+          error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter or header in URI");
       return FALSE;
     }
   if (into->len >= SFB_SIP_LEX_MAX_PARAMS)

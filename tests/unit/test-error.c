@@ -105,7 +105,8 @@ test_error_convert_table (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr (GError) error = g_error_new_literal (cases[i].domain, cases[i].code, "Original text");
+      g_autoptr (GError) error
+          = g_error_new_literal (cases[i].domain, cases[i].code, "Original text");
 
       sfb_error_convert (&error);
       g_assert_error (error, SFB_ERROR, (gint) cases[i].expected);
@@ -138,7 +139,7 @@ static void
 test_error_convert_remote (void)
 {
   g_autoptr (GError) error
-    = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.ServiceUnknown", "No keyring");
+      = g_dbus_error_new_for_dbus_error ("org.freedesktop.DBus.Error.ServiceUnknown", "No keyring");
 
   sfb_error_convert (&error);
   g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);

@@ -25,7 +25,7 @@ test_log_scrub (void)
   g_assert_null (sfb_log_scrub ("password " SECRET));
 
   sfb_log_add_secret (SECRET);
-  sfb_log_add_secret (SECRET); /* twice is once */
+  sfb_log_add_secret (SECRET); /* a second holder */
   scrubbed = sfb_log_scrub ("a " SECRET " b " SECRET);
   g_assert_cmpstr (scrubbed, ==, "a " SFB_LOG_REDACTED " b " SFB_LOG_REDACTED);
   g_assert_null (sfb_log_scrub ("nothing secret here"));
@@ -33,8 +33,11 @@ test_log_scrub (void)
   g_assert_null (sfb_log_scrub (NULL));
 
   sfb_log_remove_secret (SECRET);
+  g_clear_pointer (&scrubbed, g_free);
+  scrubbed = sfb_log_scrub (SECRET);
+  g_assert_cmpstr (scrubbed, ==, SFB_LOG_REDACTED);
+  sfb_log_remove_secret (SECRET);
   g_assert_null (sfb_log_scrub ("a " SECRET));
-  sfb_log_clear_secrets ();
 }
 
 /* The forms a password takes in XML (web ticket) and URL-encoded bodies. */
@@ -87,7 +90,8 @@ test_log_redact_auth_header (void)
       "NTLM qop=\"auth\", opaque=\"" SFB_LOG_REDACTED "\", crand=\"" SFB_LOG_REDACTED
       "\", cnum=\"" SFB_LOG_REDACTED "\", response=\"" SFB_LOG_REDACTED "\"" },
     { "Basic YWxpY2U6czNjcjN0", "Basic " SFB_LOG_REDACTED },
-    { "Negotiate YIIGhgYJKoZIhvcSAQICAQBuggZ1MIIGcaADAgEFoQMCAQ6iBwMFACAAAACjggSUYYIEkDCCBIygAwIBBQ==",
+    { "Negotiate "
+      "YIIGhgYJKoZIhvcSAQICAQBuggZ1MIIGcaADAgEFoQMCAQ6iBwMFACAAAACjggSUYYIEkDCCBIygAwIBBQ==",
       "Negotiate " SFB_LOG_REDACTED },
     { "NTLM realm=\"SIP Communications Service\", targetname=\"fe.contoso.test\", version=4",
       "NTLM realm=\"SIP Communications Service\", targetname=\"fe.contoso.test\", version=4" },
@@ -109,7 +113,8 @@ test_log_format (void)
     { "GLIB_DOMAIN", "sfbd-sip", -1 },
     { "MESSAGE", "hello", -1 },
   };
-  g_autofree char *line = sfb_log_format_fields (G_LOG_LEVEL_WARNING, fields, G_N_ELEMENTS (fields));
+  g_autofree char *line
+      = sfb_log_format_fields (G_LOG_LEVEL_WARNING, fields, G_N_ELEMENTS (fields));
 
   g_assert_true (g_pattern_match_simple ("??:??:??.??? sfbd-sip WARNING: hello", line));
 }
@@ -124,7 +129,12 @@ log_through_writer (gboolean verbose)
   sfb_log_add_secret (SECRET);
   g_message ("password is %s", SECRET);
   g_debug ("debug line with %s", SECRET);
-  sfb_log (G_LOG_LEVEL_INFO, SFB_LOG_ERR (error), SFB_LOG_TOPIC ("test"), "MESSAGE", "%s", error->message);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_ERR (error),
+           SFB_LOG_TOPIC ("test"),
+           "MESSAGE",
+           "%s",
+           error->message);
 }
 
 static void

@@ -46,9 +46,10 @@ Notifications go out as BENOTIFY when the subscription said Supported: ms-benoti
 set_notify_method forces one or the other.
 
 Control actions (sim/control.py; SimControl(workdir).<name>(...)): set_presence,
-add_contact, remove_contact, add_group, set_dialplan, set_policy, set_ucs_mode,
-bump_versions (forces the next publish into a 409), set_notify_method,
-set_presence_routing, presence, services_state.  See each function's docstring.
+set_presences, add_contact, remove_contact, add_group, set_dialplan, set_policy,
+set_ucs_mode, bump_versions (forces the next publish into a 409), set_notify_method,
+set_presence_routing, presence, services_state, reset_services.  See each function's
+docstring.
 """
 
 import asyncio
@@ -574,7 +575,8 @@ def presence_view(st, aor, watcher, names=None):
     cats = []
     if p.static is not None:
         s = p.static
-        c = 200 if not is_federated(st, watcher) else 100
+        same = uri_user_host(watcher)[1].lower() == uri_user_host(aor)[1].lower()
+        c = 200 if same else 100  # the presentity's view: a watcher of another org is federated
         if want("contactCard"):
             cats.append(contact_card(st, aor, c))
         if want("state"):
@@ -828,7 +830,7 @@ async def on_subscribe(st, ep, msg):
     headers = [("Contact", _registrar_contact(ep)), ("Event", event),
                ("subscription-state", state), ("Expires", str(expires))]
     if sub.piggyback or expires == 0:
-        sub.cseq = max(sub.cseq, 1)
+        sub.cseq += 1  # the piggy-backed document counts as this dialog's next NOTIFY
         headers.append(("ms-piggyback-cseq", str(sub.cseq)))
         return _respond(ep, msg, 200, "OK", headers, body, ctype)
     resp = _respond(ep, msg, 200, "OK", headers)
@@ -1060,9 +1062,16 @@ def on_invite(st, ep, msg):
         ep, 4005, "Destination URI either not enabled for SIP or does not exist")])
 
 
+def _expire(st):
+    """Drop expired subscriptions (so the control counters see only live ones)."""
+    for _sub in subscriptions(st):
+        pass
+
+
 async def handle_request(endpoint, msg):
     """services contract (sim/README.md): a response, or None."""
     st = state_for(endpoint.sim)
+    _expire(st)
     m = msg.method
     if m == "SUBSCRIBE":
         return await on_subscribe(st, endpoint, msg)
@@ -1184,6 +1193,19 @@ async def set_presence(sim, user, availability=None, activity=None, note=None, c
     await fanout_self(st, u, names, cleared=cleared)
     n = await fanout_presence(st, aor, names)
     return {"watchers": n, "availability": compute_aggregate(st, p)[0]}
+
+
+@action("set_presences")
+async def set_presences(sim, updates):
+    """Many set_presence calls in one control request (presence storms for benchmarks):
+    `updates` is a list of set_presence parameter objects.  Returns how many watchers were
+    notified in total."""
+    total = 0
+    for u in updates:
+        if not isinstance(u, dict):
+            raise ValueError("updates must be a list of objects")
+        total += (await set_presence(sim, **u))["watchers"]
+    return {"updates": len(updates), "watchers": total}
 
 
 @action("presence")
@@ -1364,6 +1386,36 @@ def set_presence_routing(sim, mode="direct"):
     if mode not in ("direct", "pool"):
         raise ValueError("mode must be direct or pool")
     state_for(sim).presence_routing = mode
+
+
+@action("reset_services")
+def reset_services(sim):
+    """Forget all services state (publications, containers, subscribers, contact-list
+    deltaNums, remembered provisioning queries, notify method, presence routing) and put the
+    scenario's [dialplan], [policies*], [groups*] and [contacts*] back as the scenario file
+    has them (control actions edit them in place).  Subscriptions of live endpoints are
+    dropped.  For tests sharing one Sim."""
+    st = state_for(sim)
+    for ep in sim.endpoints():
+        for key in [k for k, s in ep.subscriptions.items() if isinstance(s, Subscription)]:
+            del ep.subscriptions[key]
+    path = getattr(sim.scenario, "path", None)
+    if path:
+        import tomllib
+        with open(path, "rb") as f:
+            fresh = tomllib.load(f)
+        for key in ("dialplan", "policies", "groups", "contacts"):
+            if key in fresh:
+                sim.scenario.data[key] = fresh[key]
+            else:
+                sim.scenario.data.pop(key, None)
+        for uid, u in sim.scenario.users.items():
+            u.pop("ucs_mode", None)
+            if "ucs_mode" in fresh.get("users", {}).get(uid, {}):
+                u["ucs_mode"] = fresh["users"][uid]["ucs_mode"]
+    _STATES[sim] = State(sim)
+    for t in list(st.tasks):
+        t.cancel()
 
 
 @action("services_state")

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-sip"
+
+#include "sfb-sip-signature.h"
+
+#include "sfb-sip-lex.h"
+#include "sfb-sip-uri.h"
+
+#include <string.h>
+
+static void
+append_field (GString *out, const char *value)
+{
+  g_string_append_c (out, '<');
+  if (value != NULL)
+    g_string_append (out, value);
+  g_string_append_c (out, '>');
+}
+
+static gboolean
+sig_error (GError **error, const char *header, const char *what)
+{
+  g_set_error (
+      error, SFB_SIP_ERROR, SFB_SIP_ERROR_INVALID, "cannot sign or verify: %s %s", header, what);
+  return FALSE;
+}
+
+/* CSeq number and method exactly as written */
+static gboolean
+append_cseq (GString *out, SfbSipMessage *message, GError **error)
+{
+  const char *value = sfb_sip_message_get_header (message, "CSeq");
+  const char *p;
+  g_autofree char *number = NULL;
+
+  if (value == NULL)
+    {
+      append_field (out, NULL);
+      append_field (out, NULL);
+      return TRUE;
+    }
+  for (p = value; g_ascii_isdigit (*p); p++)
+    ;
+  if (p == value || !sfb_sip_is_ws ((guchar) *p))
+    return sig_error (error, "CSeq", "is malformed");
+  number = g_strndup (value, p - value);
+  while (sfb_sip_is_ws ((guchar) *p))
+    p++;
+  append_field (out, number);
+  append_field (out, p);
+  return TRUE;
+}
+
+static gboolean
+parse_address (SfbSipMessage *message, const char *name, SfbSipNameAddr **addr, GError **error)
+{
+  int i = sfb_sip_message_find_header (message, name, 0);
+  const char *value;
+  gsize len;
+
+  *addr = NULL;
+  if (i < 0)
+    return TRUE;
+  value = sfb_sip_message_get_header_value (message, (guint) i, &len);
+  *addr = sfb_sip_name_addr_parse (value, (gssize) len, NULL);
+  return *addr != NULL || sig_error (error, name, "does not parse");
+}
+
+/* field 9/11 (URI, inside <> and without params) and 10/12 (tag) */
+static gboolean
+append_address (
+    GString *out, SfbSipMessage *message, const char *name, gboolean with_uri, GError **error)
+{
+  g_autoptr (SfbSipNameAddr) addr = NULL;
+
+  if (!parse_address (message, name, &addr, error))
+    return FALSE;
+  if (with_uri)
+    append_field (out, addr != NULL ? sfb_sip_name_addr_get_uri (addr) : NULL);
+  append_field (out, addr != NULL ? sfb_sip_name_addr_get_tag (addr) : NULL);
+  return TRUE;
+}
+
+static gboolean
+has_scheme (const char *uri, const char *scheme)
+{
+  gsize n = strlen (scheme);
+
+  return g_ascii_strncasecmp (uri, scheme, n) == 0 && uri[n] == ':';
+}
+
+/* fields 13/14: the first sip: (or sips:) and tel: URI of
+ * P-Asserted-Identity, else of P-Preferred-Identity */
+static gboolean
+append_identity (GString *out, SfbSipMessage *message, GError **error)
+{
+  const char *name = sfb_sip_message_find_header (message, "P-Asserted-Identity", 0) >= 0
+                         ? "P-Asserted-Identity"
+                         : "P-Preferred-Identity";
+  const char *sip = NULL, *tel = NULL;
+  g_autoptr (GPtrArray) all
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_name_addr_free);
+
+  for (int i = sfb_sip_message_find_header (message, name, 0); i >= 0;
+       i = sfb_sip_message_find_header (message, name, (guint) i + 1))
+    {
+      gsize len;
+      const char *value = sfb_sip_message_get_header_value (message, (guint) i, &len);
+      g_autoptr (GPtrArray) list = sfb_sip_name_addr_parse_list (value, (gssize) len, NULL);
+
+      if (list == NULL)
+        return sig_error (error, name, "does not parse");
+      g_ptr_array_extend_and_steal (all, g_steal_pointer (&list));
+    }
+  for (guint i = 0; i < all->len; i++)
+    {
+      const char *uri = sfb_sip_name_addr_get_uri (g_ptr_array_index (all, i));
+
+      if (sip == NULL && (has_scheme (uri, "sip") || has_scheme (uri, "sips")))
+        sip = uri;
+      else if (tel == NULL && has_scheme (uri, "tel"))
+        tel = uri;
+    }
+  append_field (out, sip);
+  append_field (out, tel);
+  return TRUE;
+}
+
+static void
+append_params (GString *out, const SfbSipSignatureParams *params)
+{
+  append_field (out, params->protocol);
+  append_field (out, params->rand);
+  append_field (out, params->num);
+  append_field (out, params->realm);
+  append_field (out, params->targetname);
+}
+
+/* The buffer of protocol.md §5.1.  Version >= 3: 15 fields for a request,
+ * 16 for a response (the status code last).  Version < 3 leaves out the
+ * To URI and both identity URIs.  Absent headers give empty fields "<>". */
+char *
+sfb_sip_signature_buffer (SfbSipMessage *message,
+                          const SfbSipSignatureParams *params,
+                          GError **error)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  gboolean v3;
+
+  g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), NULL);
+  g_return_val_if_fail (params != NULL, NULL);
+
+  v3 = params->version >= 3;
+  append_params (out, params);
+  append_field (out, sfb_sip_message_get_header (message, "Call-ID"));
+  if (!append_cseq (out, message, error) || !append_address (out, message, "From", TRUE, error)
+      || !append_address (out, message, "To", v3, error)
+      || (v3 && !append_identity (out, message, error)))
+    return NULL;
+  append_field (out, sfb_sip_message_get_header (message, "Expires"));
+  if (!sfb_sip_message_is_request (message))
+    {
+      g_autofree char *code = g_strdup_printf ("%u", sfb_sip_message_get_status_code (message));
+
+      append_field (out, code);
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* For verifying a received message: protocol, srand, snum, realm and
+ * targetname (and version, when given) from its own Authentication-Info.
+ * The strings stay owned by auth. */
+gboolean
+sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
+                                         const SfbSipAuth *auth,
+                                         GError **error)
+{
+  const char *version;
+  const char *rand;
+  const char *num;
+
+  g_return_val_if_fail (params != NULL && auth != NULL, FALSE);
+
+  rand = sfb_sip_auth_get_param (auth, "srand");
+  num = sfb_sip_auth_get_param (auth, "snum");
+  if (rand == NULL)
+    rand = sfb_sip_auth_get_param (auth, "crand");
+  if (num == NULL)
+    num = sfb_sip_auth_get_param (auth, "cnum");
+  if (rand == NULL || num == NULL)
+    return sig_error (error, sfb_sip_auth_get_scheme (auth), "parameters lack srand or snum");
+  params->protocol = sfb_sip_auth_get_scheme (auth);
+  params->rand = rand;
+  params->num = num;
+  params->realm = sfb_sip_auth_get_param (auth, "realm");
+  params->targetname = sfb_sip_auth_get_param (auth, "targetname");
+  version = sfb_sip_auth_get_param (auth, "version");
+  if (version != NULL)
+    params->version = (guint) MIN (g_ascii_strtoull (version, NULL, 10), G_MAXUINT);
+  return TRUE;
+}

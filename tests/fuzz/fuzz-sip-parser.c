@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target: the SIP stream parser, fed whole, in chunks whose size
+ * comes from the input, and byte by byte; all must agree.  Every message
+ * also goes through the serialiser, redaction, validation, the header value
+ * parsers and the signature buffer, and the datagram parser sees the input.
+ */
+#include "sfb-sip-auth-header.h"
+#include "sfb-sip-parser.h"
+#include "sfb-sip-signature.h"
+#include "sfb-sip-uri.h"
+#include "sfb-sip-via.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+typedef struct
+{
+  GPtrArray *messages;
+  gboolean failed;
+  gboolean partial;
+  guint64 keepalives;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_clear_pointer (&run->messages, g_ptr_array_unref);
+}
+
+static void
+feed (Run *run, const char *data, gsize size, gsize chunk)
+{
+  g_autoptr (SfbSipParser) parser = sfb_sip_parser_new ();
+  SfbSipMessage *msg;
+
+  run->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  for (gsize off = 0; off < size; off += chunk)
+    {
+      if (!sfb_sip_parser_feed (parser, data + off, MIN (chunk, size - off), NULL))
+        {
+          run->failed = TRUE;
+          break;
+        }
+      if (sfb_sip_parser_get_buffered (parser) > SFB_SIP_MAX_HEADER_SECTION + SFB_SIP_MAX_BODY)
+        abort ();
+    }
+  while ((msg = sfb_sip_parser_pop (parser)) != NULL)
+    g_ptr_array_add (run->messages, msg);
+  run->partial = sfb_sip_parser_has_partial (parser);
+  run->keepalives = sfb_sip_parser_get_n_keepalives (parser);
+}
+
+static void
+assert_same (const Run *a, const Run *b)
+{
+  if (a->messages->len != b->messages->len || a->failed != b->failed || a->partial != b->partial
+      || a->keepalives != b->keepalives)
+    abort ();
+  for (guint i = 0; i < a->messages->len; i++)
+    {
+      g_autoptr (GBytes) x = sfb_sip_message_to_bytes (a->messages->pdata[i]);
+      g_autoptr (GBytes) y = sfb_sip_message_to_bytes (b->messages->pdata[i]);
+
+      if (!g_bytes_equal (x, y))
+        abort ();
+    }
+}
+
+/* serialising is stable: what comes out parses back to the same bytes */
+static void
+check_round_trip (SfbSipMessage *msg)
+{
+  g_autoptr (GBytes) out = sfb_sip_message_to_bytes (msg);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) again = NULL;
+  g_autoptr (GBytes) out2 = NULL;
+
+  again = sfb_sip_message_parse (g_bytes_get_data (out, NULL), g_bytes_get_size (out), &error);
+  if (again == NULL)
+    {
+      /* only an added Content-Length header can push a message over a limit */
+      if (!g_error_matches (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE))
+        abort ();
+      return;
+    }
+  out2 = sfb_sip_message_to_bytes (again);
+  if (!g_bytes_equal (out, out2))
+    abort ();
+}
+
+static void
+exercise_values (SfbSipMessage *msg)
+{
+  for (guint i = 0; i < sfb_sip_message_get_n_headers (msg); i++)
+    {
+      gsize len;
+      const char *value = sfb_sip_message_get_header_value (msg, i, &len);
+      g_autoptr (GPtrArray) addrs = sfb_sip_name_addr_parse_list (value, (gssize) len, NULL);
+      g_autoptr (GPtrArray) vias = sfb_sip_via_parse_list (value, (gssize) len, NULL);
+      g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (value, (gssize) len, NULL);
+      g_auto (GStrv) list = sfb_sip_split_list (value, (gssize) len);
+
+      /* a parse that succeeds yields at least one element */
+      if (list == NULL || (addrs != NULL && addrs->len == 0) || (vias != NULL && vias->len == 0)
+          || (auths != NULL && auths->len == 0))
+        abort ();
+      for (guint j = 0; addrs != NULL && j < addrs->len; j++)
+        {
+          g_autoptr (SfbSipUri) uri = sfb_sip_name_addr_parse_uri (addrs->pdata[j], NULL);
+
+          if (uri != NULL && sfb_sip_uri_to_string (uri) == NULL)
+            abort ();
+          (void) sfb_sip_name_addr_get_tag (addrs->pdata[j]);
+        }
+    }
+}
+
+static void
+exercise (SfbSipMessage *msg)
+{
+  g_autofree char *redacted = sfb_sip_message_to_string_redacted (msg);
+  g_autofree char *text = sfb_sip_message_to_string (msg);
+  g_autofree char *buffer = NULL;
+  g_autoptr (GPtrArray) infos = sfb_sip_auth_parse_message (msg, "Authentication-Info");
+  SfbSipSignatureParams params = { "NTLM", "1", "1", "realm", "target", 4 };
+  const char *ruri = sfb_sip_message_get_request_uri (msg);
+
+  if (redacted == NULL || text == NULL)
+    abort ();
+  (void) sfb_sip_message_validate (msg, NULL);
+  if (ruri != NULL)
+    {
+      g_autoptr (SfbSipUri) uri = sfb_sip_uri_parse (ruri, -1, NULL);
+
+      if (uri != NULL && sfb_sip_uri_to_string (uri) == NULL)
+        abort ();
+    }
+  if (infos->len > 0)
+    (void) sfb_sip_signature_params_init_from_auth (&params, infos->pdata[0], NULL);
+  buffer = sfb_sip_signature_buffer (msg, &params, NULL);
+  exercise_values (msg);
+  check_round_trip (msg);
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  /* a critical is a bug here, as under G_DEBUG=fatal-criticals */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  const char *text = (const char *) data;
+  Run whole = { 0 }, chunked = { 0 };
+  g_autoptr (SfbSipMessage) datagram = NULL;
+
+  feed (&whole, text, size, size > 0 ? size : 1);
+  feed (&chunked, text, size, size > 0 ? (gsize) data[0] % 61 + 1 : 1);
+  assert_same (&whole, &chunked);
+  if (size <= 2048)
+    {
+      Run bytewise = { 0 };
+
+      feed (&bytewise, text, size, 1);
+      assert_same (&whole, &bytewise);
+      run_clear (&bytewise);
+    }
+  for (guint i = 0; i < whole.messages->len; i++)
+    exercise (whole.messages->pdata[i]);
+  run_clear (&whole);
+  run_clear (&chunked);
+
+  datagram = sfb_sip_message_parse (text, size, NULL);
+  if (datagram != NULL)
+    exercise (datagram);
+  return 0;
+}

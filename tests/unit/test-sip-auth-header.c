@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sfb-sip-auth-header.h"
+
+#include <string.h>
+
+#define REALM "SIP Communications Service"
+
+static void
+test_lync_challenges (void)
+{
+  static const char text[]
+      = "SIP/2.0 401 Unauthorized\r\n"
+        "WWW-Authenticate: NTLM realm=\"" REALM "\", targetname=\"LYNC2013-SERVER.lync.loc\", "
+        "version=4\r\n"
+        "WWW-Authenticate: Kerberos realm=\"" REALM
+        "\", targetname=\"sip/LYNC2013-SERVER.lync.loc\", "
+        "version=4\r\n"
+        "WWW-Authenticate: TLS-DSK realm=\"" REALM "\", targetname=\"LYNC2013-SERVER.lync.loc\", "
+        "version=4, sts-uri=\"https://LYNC2013-SERVER.lync.loc:443/CertProv/"
+        "CertProvisioningService.svc\"\r\n"
+        "WWW-Authenticate: Broken realm=\"open\r\n"
+        "Content-Length: 0\r\n\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, sizeof text - 1, &error);
+  g_autoptr (GPtrArray) auths = NULL;
+  SfbSipAuth *kerberos, *tls_dsk;
+
+  g_assert_no_error (error);
+  /* the broken header is skipped, the others are kept in order */
+  auths = sfb_sip_auth_parse_message (msg, "www-authenticate");
+  g_assert_cmpuint (auths->len, ==, 3);
+  g_assert_cmpstr (sfb_sip_auth_get_scheme (auths->pdata[0]), ==, "NTLM");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "realm"), ==, REALM);
+  kerberos = sfb_sip_auth_find (auths, "kerberos");
+  g_assert_nonnull (kerberos);
+  g_assert_cmpstr (
+      sfb_sip_auth_get_param (kerberos, "TargetName"), ==, "sip/LYNC2013-SERVER.lync.loc");
+  g_assert_cmpstr (sfb_sip_auth_get_param (kerberos, "version"), ==, "4");
+  tls_dsk = sfb_sip_auth_find (auths, "TLS-DSK");
+  g_assert_cmpstr (sfb_sip_auth_get_param (tls_dsk, "sts-uri"),
+                   ==,
+                   "https://LYNC2013-SERVER.lync.loc:443/CertProv/CertProvisioningService.svc");
+  g_assert_null (sfb_sip_auth_find (auths, "Digest"));
+  g_assert_null (sfb_sip_auth_get_param (tls_dsk, "opaque"));
+}
+
+static void
+test_authentication_info (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) auths = NULL;
+  SfbSipAuth *ntlm;
+
+  auths = sfb_sip_auth_parse (
+      "NTLM qop=\"auth\", opaque=\"0999F355\", srand=\"AE4D44F8\", snum=\"1\", "
+      "rspauth=\"010000006f006900a5960bc32d0f5e40\", "
+      "targetname=\"sarco04.skype2015.loc\", realm=\"" REALM "\", version=4",
+      -1,
+      &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (auths->len, ==, 1);
+  ntlm = auths->pdata[0];
+  g_assert_cmpuint (sfb_sip_auth_get_n_params (ntlm), ==, 8);
+  g_assert_cmpstr (sfb_sip_auth_get_param_name (ntlm, 2), ==, "srand");
+  g_assert_cmpstr (sfb_sip_auth_get_param_value (ntlm, 2), ==, "AE4D44F8");
+  g_assert_cmpstr (sfb_sip_auth_get_param (ntlm, "snum"), ==, "1");
+  g_assert_cmpstr (
+      sfb_sip_auth_get_param (ntlm, "rspauth"), ==, "010000006f006900a5960bc32d0f5e40");
+  g_assert_cmpstr (sfb_sip_auth_get_param (ntlm, "version"), ==, "4");
+}
+
+static void
+test_several_in_one_header (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) auths = NULL;
+
+  auths = sfb_sip_auth_parse ("Newauth realm=\"apps, \\\"x\\\"\", type=1,,"
+                              "title=\"Login\" ,  Basic realm=\"simple\", Negotiate,"
+                              "Bearer dG9rZW4/+abc==, NTLM gssapi-data=TlRM+/v=, version=3",
+                              -1,
+                              &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (auths->len, ==, 5);
+  g_assert_cmpstr (sfb_sip_auth_get_scheme (auths->pdata[0]), ==, "Newauth");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "realm"), ==, "apps, \"x\"");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "type"), ==, "1");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "title"), ==, "Login");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[1], "realm"), ==, "simple");
+  g_assert_cmpstr (sfb_sip_auth_get_scheme (auths->pdata[2]), ==, "Negotiate");
+  g_assert_cmpuint (sfb_sip_auth_get_n_params (auths->pdata[2]), ==, 0);
+  g_assert_null (sfb_sip_auth_get_token68 (auths->pdata[2]));
+  g_assert_cmpstr (sfb_sip_auth_get_token68 (auths->pdata[3]), ==, "dG9rZW4/+abc==");
+  /* unquoted base64, as some servers send it */
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[4], "gssapi-data"), ==, "TlRM+/v=");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[4], "version"), ==, "3");
+}
+
+static void
+test_token68_ambiguity (void)
+{
+  /* "realm=" alone is a valid token68 (RFC 7235 §2.1), not an empty param */
+  g_autoptr (GPtrArray) auths = sfb_sip_auth_parse ("NTLM realm=", -1, NULL);
+
+  g_assert_nonnull (auths);
+  g_assert_cmpstr (sfb_sip_auth_get_token68 (auths->pdata[0]), ==, "realm=");
+  g_assert_cmpuint (sfb_sip_auth_get_n_params (auths->pdata[0]), ==, 0);
+}
+
+static void
+test_unknown_scheme (void)
+{
+  /* RFC 4475 regaut01 */
+  g_autoptr (GPtrArray) auths
+      = sfb_sip_auth_parse ("NoOneKnowsThisScheme opaque-data=here", -1, NULL);
+
+  g_assert_nonnull (auths);
+  g_assert_cmpstr (sfb_sip_auth_get_scheme (auths->pdata[0]), ==, "NoOneKnowsThisScheme");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "opaque-data"), ==, "here");
+}
+
+static void
+test_whitespace (void)
+{
+  g_autoptr (GPtrArray) auths
+      = sfb_sip_auth_parse ("  Kerberos\t realm = \"r\" ,\r\n targetname =\"t\"  ", -1, NULL);
+
+  g_assert_nonnull (auths);
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "realm"), ==, "r");
+  g_assert_cmpstr (sfb_sip_auth_get_param (auths->pdata[0], "targetname"), ==, "t");
+}
+
+static void
+test_invalid (void)
+{
+  static const char *const cases[] = {
+    "",
+    "   ",
+    ",,",
+    "realm=\"x\"",
+    "NTLM realm=\"open",
+    "NTLM realm=\"x\\",
+    "NTLM a=b c=d",
+    "NTLM a=b \"junk\"",
+    "NTLM ,=x",
+    "NTLM realm=\"x\"junk=1",
+    "\"NTLM\" realm=x",
+    "NTLM =x",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (cases[i], -1, &error);
+
+      g_test_message ("'%s' -> %s", cases[i], error != NULL ? error->message : "parsed");
+      g_assert_null (auths);
+      g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED);
+    }
+}
+
+static void
+test_limits (void)
+{
+  g_autoptr (GString) params = g_string_new ("NTLM a0=0");
+  g_autoptr (GString) schemes = g_string_new ("S0");
+  g_autofree char *huge = g_strnfill (SFB_SIP_AUTH_MAX_LENGTH + 1, 'x');
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) a = NULL;
+  g_autoptr (GPtrArray) b = NULL;
+  g_autoptr (GPtrArray) c = NULL;
+
+  for (guint i = 1; i <= 64; i++)
+    g_string_append_printf (params, ", a%u=%u", i, i);
+  for (guint i = 1; i <= SFB_SIP_AUTH_MAX_CHALLENGES; i++)
+    g_string_append_printf (schemes, ", S%u", i);
+  huge[0] = 'N';
+  huge[1] = ' ';
+  a = sfb_sip_auth_parse (params->str, -1, &error);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  b = sfb_sip_auth_parse (schemes->str, -1, &error);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+  c = sfb_sip_auth_parse (huge, -1, &error);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+  g_assert_null (a);
+  g_assert_null (b);
+  g_assert_null (c);
+}
+
+/* the three client forms of protocol.md §4.2, byte for byte */
+static void
+test_build_authorization (void)
+{
+  SfbSipAuthorization first = {
+    .scheme = "NTLM",
+    .realm = REALM,
+    .targetname = "fe.contoso.com",
+    .gssapi_data = "",
+    .version = 4,
+  };
+  SfbSipAuthorization final = {
+    .scheme = "NTLM",
+    .opaque = "2BDBAC9D",
+    .realm = REALM,
+    .targetname = "fe.contoso.com",
+    .gssapi_data = "TlRMTVNTUAADAAAA",
+    .version = 4,
+    .crand = "13317733",
+    .cnum = 1,
+    .response = "0100000029618e9651b65a7764000000",
+  };
+  SfbSipAuthorization later = {
+    .scheme = "NTLM",
+    .opaque = "2BDBAC9D",
+    .realm = REALM,
+    .targetname = "fe.contoso.com",
+    .crand = "5f0c1a22",
+    .cnum = 2,
+    .response = "01000000aabbccdd64000000",
+  };
+  g_autofree char *a = sfb_sip_auth_build_authorization (&first);
+  g_autofree char *b = sfb_sip_auth_build_authorization (&final);
+  g_autofree char *c = sfb_sip_auth_build_authorization (&later);
+  g_autoptr (GPtrArray) parsed = NULL;
+
+  g_assert_cmpstr (a,
+                   ==,
+                   "NTLM qop=\"auth\", realm=\"" REALM "\", targetname=\"fe.contoso.com\", "
+                   "gssapi-data=\"\", version=4");
+  g_assert_cmpstr (b,
+                   ==,
+                   "NTLM qop=\"auth\", opaque=\"2BDBAC9D\", realm=\"" REALM "\", "
+                   "targetname=\"fe.contoso.com\", gssapi-data=\"TlRMTVNTUAADAAAA\", version=4, "
+                   "crand=\"13317733\", cnum=\"1\", response=\"0100000029618e9651b65a7764000000\"");
+  g_assert_cmpstr (c,
+                   ==,
+                   "NTLM qop=\"auth\", opaque=\"2BDBAC9D\", realm=\"" REALM "\", "
+                   "targetname=\"fe.contoso.com\", crand=\"5f0c1a22\", cnum=\"2\", "
+                   "response=\"01000000aabbccdd64000000\"");
+
+  parsed = sfb_sip_auth_parse (b, -1, NULL);
+  g_assert_nonnull (parsed);
+  g_assert_cmpstr (
+      sfb_sip_auth_get_param (parsed->pdata[0], "gssapi-data"), ==, "TlRMTVNTUAADAAAA");
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "cnum"), ==, "1");
+}
+
+static void
+test_build_quoting (void)
+{
+  SfbSipAuthorization odd = {
+    .scheme = "Kerberos",
+    .realm = "a \"b\" \\c",
+    .targetname = "sip/fe.contoso.com",
+  };
+  g_autofree char *text = sfb_sip_auth_build_authorization (&odd);
+  g_autoptr (GPtrArray) parsed = sfb_sip_auth_parse (text, -1, NULL);
+
+  g_assert_cmpstr (text,
+                   ==,
+                   "Kerberos qop=\"auth\", realm=\"a \\\"b\\\" \\\\c\", "
+                   "targetname=\"sip/fe.contoso.com\"");
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "realm"), ==, "a \"b\" \\c");
+}
+
+static void
+test_to_string (void)
+{
+  g_autoptr (SfbSipAuth) auth = sfb_sip_auth_new ("TLS-DSK");
+  g_autofree char *text = NULL;
+
+  sfb_sip_auth_add_param (auth, "qop", "auth", TRUE);
+  sfb_sip_auth_add_param (auth, "version", "4", FALSE);
+  sfb_sip_auth_add_param (auth, "opaque", "x\"y", TRUE);
+  text = sfb_sip_auth_to_string (auth);
+  g_assert_cmpstr (text, ==, "TLS-DSK qop=\"auth\", version=4, opaque=\"x\\\"y\"");
+}
+
+static void
+test_redact_value (void)
+{
+  g_autofree char *a
+      = sfb_sip_auth_redact_value ("NTLM gssapi-data=\"SECRET\", realm=\"r\"", -1, TRUE);
+  g_autofree char *b = sfb_sip_auth_redact_value ("Negotiate SECRET==", -1, TRUE);
+  g_autofree char *c = sfb_sip_auth_redact_value ("just text, response time", -1, FALSE);
+  g_autofree char *d = sfb_sip_auth_redact_value ("x; response = \"SECRET", -1, FALSE);
+  g_autofree char *e = sfb_sip_auth_redact_value ("Kerberos Rspauth=SECRET", -1, FALSE);
+
+  g_assert_cmpstr (a, ==, "NTLM gssapi-data=<redacted>, realm=\"r\"");
+  g_assert_cmpstr (b, ==, "Negotiate <redacted>");
+  g_assert_null (c);
+  g_assert_cmpstr (d, ==, "<redacted>");
+  g_assert_cmpstr (e, ==, "Kerberos Rspauth=<redacted>");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/sip/auth-header/lync-challenges", test_lync_challenges);
+  g_test_add_func ("/sip/auth-header/authentication-info", test_authentication_info);
+  g_test_add_func ("/sip/auth-header/several-in-one-header", test_several_in_one_header);
+  g_test_add_func ("/sip/auth-header/token68-ambiguity", test_token68_ambiguity);
+  g_test_add_func ("/sip/auth-header/unknown-scheme", test_unknown_scheme);
+  g_test_add_func ("/sip/auth-header/whitespace", test_whitespace);
+  g_test_add_func ("/sip/auth-header/invalid", test_invalid);
+  g_test_add_func ("/sip/auth-header/limits", test_limits);
+  g_test_add_func ("/sip/auth-header/build-authorization", test_build_authorization);
+  g_test_add_func ("/sip/auth-header/build-quoting", test_build_quoting);
+  g_test_add_func ("/sip/auth-header/to-string", test_to_string);
+  g_test_add_func ("/sip/auth-header/redact-value", test_redact_value);
+
+  return g_test_run ();
+}

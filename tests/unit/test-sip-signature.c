@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "sfb-sip-signature.h"
+
+#include <string.h>
+
+#define REALM "SIP Communications Service"
+#define TARGET "cosmo-ocs-r2.cosmo.local"
+#define CALL_ID "4037df9284354df39065195bd57a4b14"
+
+/* protocol.md §5.1, first example: the client's signed REGISTER */
+static void
+test_spec_register (void)
+{
+  g_autoptr (SfbSipMessage) msg = sfb_sip_message_new_request ("REGISTER", "sip:cosmo.local");
+  SfbSipSignatureParams params = {
+    .protocol = "NTLM",
+    .rand = "13317733",
+    .num = "1",
+    .realm = REALM,
+    .targetname = TARGET,
+    .version = 3,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *buffer = NULL;
+
+  sfb_sip_message_append_header (msg, "Via", "SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1");
+  sfb_sip_message_append_header (
+      msg, "From", "<sip:user@cosmo.local>;tag=3e49177a52;epid=7ff7b4b1e0");
+  sfb_sip_message_append_header (msg, "To", "<sip:user@cosmo.local>");
+  sfb_sip_message_append_header (msg, "CSeq", "3 REGISTER");
+  sfb_sip_message_append_header (msg, "Call-ID", CALL_ID);
+  sfb_sip_message_append_header (msg, "Event", "registration");
+  buffer = sfb_sip_signature_buffer (msg, &params, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (buffer,
+                   ==,
+                   "<NTLM><13317733><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local>"
+                   "<4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local>"
+                   "<3e49177a52><sip:user@cosmo.local><><><><>");
+}
+
+/* protocol.md §5.1, second example: the server's 200 OK, verified with the
+ * values of its own Authentication-Info */
+static void
+test_spec_200 (void)
+{
+  static const char text[]
+      = "SIP/2.0 200 OK\r\n"
+        "Authentication-Info: NTLM qop=\"auth\", opaque=\"CDAA6E44\", srand=\"9616454F\", "
+        "snum=\"1\", "
+        "rspauth=\"0100000000000000a6b2f0cf64000000\", targetname=\"" TARGET "\", "
+        "realm=\"" REALM "\", version=3\r\n"
+        "Via: SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1;ms-received-port=2301\r\n"
+        "From: <sip:user@cosmo.local>;tag=3e49177a52;epid=7ff7b4b1e0\r\n"
+        "To: <sip:user@cosmo.local>;tag=5E61CCD925D17E043D9A74835A88F664\r\n"
+        "Call-ID: " CALL_ID "\r\n"
+        "CSeq: 3 REGISTER\r\n"
+        "Expires: 7200\r\n"
+        "Content-Length: 0\r\n\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, sizeof text - 1, &error);
+  g_autoptr (GPtrArray) infos = NULL;
+  SfbSipSignatureParams params = { 0 };
+  g_autofree char *buffer = NULL;
+
+  g_assert_no_error (error);
+  infos = sfb_sip_auth_parse_message (msg, "Authentication-Info");
+  g_assert_cmpuint (infos->len, ==, 1);
+  g_assert_true (sfb_sip_signature_params_init_from_auth (&params, infos->pdata[0], &error));
+  g_assert_cmpuint (params.version, ==, 3);
+  buffer = sfb_sip_signature_buffer (msg, &params, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (buffer,
+                   ==,
+                   "<NTLM><9616454F><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local>"
+                   "<4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local>"
+                   "<3e49177a52><sip:user@cosmo.local><5E61CCD925D17E043D9A74835A88F664><><>"
+                   "<7200><200>");
+}
+
+static char *
+buffer_for (const char *text, guint version)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, strlen (text), &error);
+  SfbSipSignatureParams params = {
+    .protocol = "Kerberos",
+    .rand = "R",
+    .num = "7",
+    .realm = "M",
+    .targetname = "sip/T",
+    .version = version,
+  };
+  char *buffer;
+
+  g_assert_no_error (error);
+  buffer = sfb_sip_signature_buffer (msg, &params, &error);
+  g_assert_no_error (error);
+  return buffer;
+}
+
+static void
+test_identity (void)
+{
+  g_autofree char *pai
+      = buffer_for ("SIP/2.0 200 OK\r\n"
+                    "f: \"Bob\" <SIP:Bob@Contoso.com;transport=tls>;epid=e;tag=ab;x\r\n"
+                    "t: sip:me@contoso.com;tag=cd;epid=99\r\n"
+                    "i: call\r\n"
+                    "CSeq: 0042 NOTIFY\r\n"
+                    "P-Preferred-Identity: <sip:ignored@x>\r\n"
+                    "P-Asserted-Identity: \"Name\"<sip:a@b>,<tel:+1234>\r\n"
+                    "\r\n",
+                    4);
+  g_autofree char *split = buffer_for ("NOTIFY sip:me@h SIP/2.0\r\n"
+                                       "From: <sip:x@y>;tag=1\r\n"
+                                       "P-Asserted-Identity: <tel:+49301234>\r\n"
+                                       "P-Asserted-Identity: <sips:s@y>, <sip:second@y>\r\n"
+                                       "CSeq: 1 NOTIFY\r\n"
+                                       "\r\n",
+                                       4);
+  g_autofree char *ppi = buffer_for ("NOTIFY sip:me@h SIP/2.0\r\n"
+                                     "P-Preferred-Identity: <sip:pref@y>\r\n"
+                                     "\r\n",
+                                     3);
+
+  g_assert_cmpstr (pai,
+                   ==,
+                   "<Kerberos><R><7><M><sip/T><call><0042><NOTIFY>"
+                   "<SIP:Bob@Contoso.com;transport=tls><ab><sip:me@contoso.com><cd>"
+                   "<sip:a@b><tel:+1234><><200>");
+  g_assert_cmpstr (split,
+                   ==,
+                   "<Kerberos><R><7><M><sip/T><><1><NOTIFY><sip:x@y><1><><><sips:s@y>"
+                   "<tel:+49301234><>");
+  g_assert_cmpstr (ppi, ==, "<Kerberos><R><7><M><sip/T><><><><><><><><sip:pref@y><><>");
+}
+
+/* version < 3: no To URI, no identities (MS-SIP 3.1.4.2) */
+static void
+test_version_2 (void)
+{
+  static const char text[] = "SIP/2.0 200 OK\r\n"
+                             "From: <sip:a@b>;tag=1\r\n"
+                             "To: <sip:c@d>;tag=2\r\n"
+                             "Call-ID: x\r\n"
+                             "CSeq: 5 SUBSCRIBE\r\n"
+                             "Expires: 3600\r\n"
+                             "P-Asserted-Identity: <sip:ignored@x>\r\n"
+                             "\r\n";
+  g_autofree char *v2 = buffer_for (text, 2);
+  g_autofree char *v4 = buffer_for (text, 4);
+
+  g_assert_cmpstr (v2, ==, "<Kerberos><R><7><M><sip/T><x><5><SUBSCRIBE><sip:a@b><1><2><3600><200>");
+  g_assert_cmpstr (v4,
+                   ==,
+                   "<Kerberos><R><7><M><sip/T><x><5><SUBSCRIBE><sip:a@b><1><sip:c@d><2>"
+                   "<sip:ignored@x><><3600><200>");
+}
+
+static void
+test_errors (void)
+{
+  static const char *const cases[] = {
+    "OPTIONS sip:a@b SIP/2.0\r\nFrom: \"open <sip:a@b>\r\n\r\n",
+    "OPTIONS sip:a@b SIP/2.0\r\nTo: <sip:a@b\r\n\r\n",
+    "OPTIONS sip:a@b SIP/2.0\r\nCSeq: REGISTER\r\n\r\n",
+    "OPTIONS sip:a@b SIP/2.0\r\nP-Asserted-Identity: <sip:a@b>;;\r\n\r\n",
+  };
+  SfbSipSignatureParams params = { .protocol = "NTLM", .version = 4 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (cases[i], strlen (cases[i]), NULL);
+      g_autofree char *buffer = sfb_sip_signature_buffer (msg, &params, &error);
+
+      g_assert_null (buffer);
+      g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_INVALID);
+    }
+}
+
+static void
+test_params_from_auth (void)
+{
+  g_autoptr (GPtrArray) no_rand = sfb_sip_auth_parse ("NTLM snum=\"1\"", -1, NULL);
+  g_autoptr (GPtrArray) client = sfb_sip_auth_parse (
+      "TLS-DSK crand=\"ab\", cnum=\"9\", realm=\"r\", targetname=\"t\"", -1, NULL);
+  SfbSipSignatureParams params = { .version = 4 };
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (sfb_sip_signature_params_init_from_auth (&params, no_rand->pdata[0], &error));
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_INVALID);
+  g_clear_error (&error);
+  /* without a version parameter the caller's value stays */
+  g_assert_true (sfb_sip_signature_params_init_from_auth (&params, client->pdata[0], &error));
+  g_assert_cmpstr (params.protocol, ==, "TLS-DSK");
+  g_assert_cmpstr (params.rand, ==, "ab");
+  g_assert_cmpstr (params.num, ==, "9");
+  g_assert_cmpstr (params.realm, ==, "r");
+  g_assert_cmpstr (params.targetname, ==, "t");
+  g_assert_cmpuint (params.version, ==, 4);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/sip/signature/spec-register", test_spec_register);
+  g_test_add_func ("/sip/signature/spec-200", test_spec_200);
+  g_test_add_func ("/sip/signature/identity", test_identity);
+  g_test_add_func ("/sip/signature/version-2", test_version_2);
+  g_test_add_func ("/sip/signature/errors", test_errors);
+  g_test_add_func ("/sip/signature/params-from-auth", test_params_from_auth);
+
+  return g_test_run ();
+}
