@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
+#include "sfb-test.h"
 #include <sfbd/sfb-names.h>
 
 #define PASSWORD "Tr0ub4dor&3-secret"
@@ -22,59 +23,6 @@
 
 static const char *const all_interfaces[]
     = { ACCOUNT, PRESENCE, CONTACTS, DIAL_PLAN, POLICIES, DEVICES, NULL };
-
-static char *test_root;
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-/* Everything under one temporary directory: the real home is never used.
- * (G_TEST_OPTION_ISOLATE_DIRS would do, but GLib leaks there, which fails
- * the sanitizer build.) */
-static void
-isolate (void)
-{
-  const char *const vars[][2] = {
-    { "XDG_CONFIG_HOME", "xdg-config" },
-    { "XDG_STATE_HOME", "xdg-state" },
-    { SFB_ENV_CONFIG_DIR, "sfbd-config" },
-    { SFB_ENV_STATE_DIR, "sfbd-state" },
-  };
-
-  test_root = g_dir_make_tmp ("sfbd-test-XXXXXX", NULL);
-  g_assert_nonnull (test_root);
-  for (gsize i = 0; i < G_N_ELEMENTS (vars); i++)
-    {
-      g_autofree char *dir = g_build_filename (test_root, vars[i][1], NULL);
-
-      g_setenv (vars[i][0], dir, TRUE);
-    }
-}
-
-/* A fresh directory for one test. */
-static char *
-make_test_dir (void)
-{
-  char *dir = g_build_filename (test_root, "test-XXXXXX", NULL);
-
-  g_assert_nonnull (g_mkdtemp (dir));
-  return dir;
-}
 
 typedef struct
 {
@@ -137,7 +85,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr (SfbSecretStore) store = NULL;
   g_autoptr (GError) error = NULL;
 
-  f->root = make_test_dir ();
+  f->root = sfb_test_make_dir ();
   f->config_dir = g_build_filename (f->root, "config", "sfbd", NULL);
   f->config_path = g_build_filename (f->config_dir, SFB_CONFIG_FILE_NAME, NULL);
   f->state_dir = g_build_filename (f->root, "state", "sfbd", NULL);
@@ -188,7 +136,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_test_dbus_down (f->bus);
   g_clear_object (&f->bus);
   g_ptr_array_unref (f->changed);
-  rm_rf (f->root);
+  sfb_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->config_dir);
   g_free (f->config_path);
@@ -660,7 +608,7 @@ main (int argc, char **argv)
 {
   int status;
 
-  isolate ();
+  sfb_test_isolate ();
   g_test_init (&argc, &argv, NULL);
 
   ADD ("/daemon/properties", NULL, test_daemon_properties);
@@ -675,7 +623,6 @@ main (int argc, char **argv)
   ADD ("/daemon/bad-config", "[Account]\n# oops\nUri=alice\n", test_daemon_bad_config);
   ADD ("/daemon/broken-config", "[Account]\nthis is not a setting\n", test_daemon_broken_config);
   status = g_test_run ();
-  rm_rf (test_root);
-  g_free (test_root);
+  sfb_test_cleanup ();
   return status;
 }

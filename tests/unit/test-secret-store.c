@@ -10,64 +10,12 @@
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
+#include "sfb-test.h"
 #include <sfbd/sfb-names.h>
 
 #define URI "sip:alice@contoso.test"
 #define OTHER_URI "sip:bob@contoso.test"
 #define PASSWORD "Corr3ct horse\\battery\n"
-
-static char *test_root;
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-/* Everything under one temporary directory: the real home is never used.
- * (G_TEST_OPTION_ISOLATE_DIRS would do, but GLib leaks there, which fails
- * the sanitizer build.) */
-static void
-isolate (void)
-{
-  const char *const vars[][2] = {
-    { "XDG_CONFIG_HOME", "xdg-config" },
-    { "XDG_STATE_HOME", "xdg-state" },
-    { SFB_ENV_CONFIG_DIR, "sfbd-config" },
-    { SFB_ENV_STATE_DIR, "sfbd-state" },
-  };
-
-  test_root = g_dir_make_tmp ("sfbd-test-XXXXXX", NULL);
-  g_assert_nonnull (test_root);
-  for (gsize i = 0; i < G_N_ELEMENTS (vars); i++)
-    {
-      g_autofree char *dir = g_build_filename (test_root, vars[i][1], NULL);
-
-      g_setenv (vars[i][0], dir, TRUE);
-    }
-}
-
-/* A fresh directory for one test. */
-static char *
-make_test_dir (void)
-{
-  char *dir = g_build_filename (test_root, "test-XXXXXX", NULL);
-
-  g_assert_nonnull (g_mkdtemp (dir));
-  return dir;
-}
 
 typedef struct
 {
@@ -79,7 +27,7 @@ typedef struct
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->root = make_test_dir ();
+  f->root = sfb_test_make_dir ();
   f->dir = g_build_filename (f->root, "state", "sfbd", NULL);
   f->path = g_build_filename (f->dir, SFB_SECRET_STORE_FILE_NAME, NULL);
 }
@@ -88,7 +36,7 @@ static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
   sfb_log_clear_secrets ();
-  rm_rf (f->root);
+  sfb_test_rm_rf (f->root);
   g_free (f->root);
   g_free (f->dir);
   g_free (f->path);
@@ -268,7 +216,7 @@ main (int argc, char **argv)
 {
   int status;
 
-  isolate ();
+  sfb_test_isolate ();
   g_test_init (&argc, &argv, NULL);
 
   ADD ("/secret-store/file", test_secret_store_file);
@@ -280,7 +228,6 @@ main (int argc, char **argv)
   ADD ("/secret-store/scrubbed", test_secret_store_scrubbed);
   ADD ("/secret-store/damaged-file", test_secret_store_damaged_file);
   status = g_test_run ();
-  rm_rf (test_root);
-  g_free (test_root);
+  sfb_test_cleanup ();
   return status;
 }
