@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """sim/documents.py: the post-sign-in XML documents, built from the default scenario.
 
-Well-formedness everywhere; XSD validity where ../shared/sfb-samples/ms-pres-xsd has a
-schema (categories, batch subscription); the seed's dial plan and policy list."""
+Well-formedness everywhere; XSD validity where tests/data/ms-pres-xsd has a schema
+(categories, batch subscription); the seed's dial plan and policy list.  A missing schema
+file, a schema whose target namespace changed, or a document outside the schema's namespace
+fails; nothing here is skipped."""
 
 import os
 import xml.etree.ElementTree as ET
@@ -15,7 +17,15 @@ from sim.scenario import Scenario
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "scenarios", "default.toml")
 XSD_DIR = os.environ.get("SFBD_MS_PRES_XSD") or os.path.normpath(
-    os.path.join(HERE, "..", "..", "..", "shared", "sfb-samples", "ms-pres-xsd"))
+    os.path.join(HERE, "..", "data", "ms-pres-xsd"))
+
+#: schema file -> its target namespace (the namespace of the documents it validates)
+XSD_NAMESPACES = {
+    "Categories.xsd": "http://schemas.microsoft.com/2006/09/sip/categories",
+    "categoryList.xsd": "http://schemas.microsoft.com/2006/09/sip/categorylist",
+    "BatchSubscribeRequest.xsd": "http://schemas.microsoft.com/2006/01/sip/batch-subscribe",
+    "RichPresenceCommon.xsd": "http://schemas.microsoft.com/2006/09/sip/rich-presence-common",
+}
 
 #: the location profile the seed's client log shows (seeds/000, "Response received"),
 #: typographic quotes of the article replaced by ASCII ones
@@ -51,22 +61,28 @@ def sc():
 
 @pytest.fixture(scope="module")
 def schema():
-    lxml = pytest.importorskip("lxml.etree")
-    if not os.path.isdir(XSD_DIR):
-        pytest.skip(f"MS-PRES schemas not found at {XSD_DIR} (set SFBD_MS_PRES_XSD)")
+    import lxml.etree as lxml  # python3-lxml (build-aux/install-deps): missing = failure
 
     def load(name):
-        return lxml.XMLSchema(lxml.parse(os.path.join(XSD_DIR, name)))
+        path = os.path.join(XSD_DIR, name)
+        assert os.path.isfile(path), f"MS-PRES schema {path} is missing (SFBD_MS_PRES_XSD?)"
+        tree = lxml.parse(path)
+        assert tree.getroot().get("targetNamespace") == XSD_NAMESPACES[name], path
+        return lxml.XMLSchema(tree)
     cache = {}
 
-    def validate(name, data):
-        """Validate; category content is processContents="lax" in Categories.xsd and the
+    def validate(name, data=None):
+        """Validate (only load the schema when data is None); category content is processContents="lax" in Categories.xsd and the
         state/note/contactCard schemas are not among the samples, yet an xsi:type obliges a
         validator to resolve the type: so xsi:type is dropped from elements whose namespace
         has no schema here before validating (the envelope is what is checked)."""
         if name not in cache:
             cache[name] = load(name)
+        if data is None:
+            return
         doc = lxml.fromstring(data)
+        assert lxml.QName(doc).namespace == XSD_NAMESPACES[name], \
+            f"{name}: root {doc.tag} is not in {XSD_NAMESPACES[name]}"
         xsi_type = f"{{{D.NS_XSI}}}type"
         for e in doc.iter():
             if xsi_type in e.attrib and D.NS_STATE in e.tag:
@@ -74,6 +90,21 @@ def schema():
         ok = cache[name].validate(doc)
         assert ok, f"{name}: {cache[name].error_log}\n{data.decode()}"
     return validate
+
+
+def test_every_ms_pres_schema_is_present_and_loads(schema):
+    assert sorted(f for f in os.listdir(XSD_DIR) if f.endswith(".xsd")) == sorted(XSD_NAMESPACES)
+    for name in XSD_NAMESPACES:
+        schema(name)
+
+
+def test_schema_check_refuses_a_document_without_the_namespace(schema):
+    doc = D.categories("sip:erin@contoso.test", [])
+    schema("Categories.xsd", doc)
+    bare = doc.replace(b' xmlns="' + D.NS_CATEGORIES.encode() + b'"', b"")
+    assert bare != doc
+    with pytest.raises(AssertionError, match="is not in"):
+        schema("Categories.xsd", bare)
 
 
 # location profile ------------------------------------------------------------------------
@@ -205,6 +236,8 @@ def test_contact_list_with_default_group(sc):
     dave = [c for c in got["contacts"] if c["uri"] == "sip:dave@contoso.test"][0]
     assert dave["groups"] == [2, 3] and dave["subscribed"] == "true"
     assert b'groups="2 3 "' in doc
+    # a full list carries bare uris (real servers; SIPE prepends sip: itself)
+    assert b'uri="dave@contoso.test"' in doc and b'uri="sip:' not in doc
     # a scenario without '~' gets one; a contact without groups lands in it
     got = D.parse_contacts(D.contact_list([{"id": 1, "name": "A"}],
                                           [{"uri": "sip:x@y.test"}], 1))
@@ -342,6 +375,8 @@ def test_rlmi_multipart_round_trip(schema):
                                        (D.CT_CATEGORIES, "bob-cid", cats)], "b0undary")
     assert ctype == ('multipart/related; type="application/rlmi+xml"; start="<rlmi-1>"; '
                      'boundary="b0undary"')
+    # each part ends with an empty line (real servers; libpurple's MIME parser needs it)
+    assert body.count(b"\r\n\r\n--b0undary") == 2
     parts = D.parse_multipart(body, ctype)
     assert [h["content-type"] for h, _ in parts] == [D.CT_RLMI, D.CT_CATEGORIES]
     assert parts[1][0]["content-id"] == "<bob-cid>" and parts[1][1] == cats

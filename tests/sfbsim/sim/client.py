@@ -61,6 +61,7 @@ class SipTestClient:
         self.keepalive_timeout = None
         self.register_response = None
         self.closed = asyncio.Event()
+        self.ended = None  # how the server ended the connection: "eof" (FIN), "reset" (RST)
         self._reader_task = None
 
     def reset_auth(self):
@@ -104,18 +105,22 @@ class SipTestClient:
 
     async def _read_loop(self):
         parser = StreamParser(eager_pong=True)
+        self.ended = None
         try:
             while True:
                 data = await self.reader.read(65536)
                 if not data:
+                    self.ended = "eof"
                     break
                 for ev in parser.feed(data):
                     if ev[0] == "pong":
                         self.pong.set()
                     elif ev[0] == "message":
                         self._on_message(ev[1])
-        except (ConnectionError, OSError, ssl.SSLError):
-            pass
+        except ConnectionResetError:
+            self.ended = "reset"
+        except (ConnectionError, OSError, ssl.SSLError) as e:
+            self.ended = type(e).__name__
         finally:
             self.closed.set()
             for fut in self.pending.values():

@@ -116,8 +116,9 @@ class SimControl:
         self.path = os.path.join(where, "control.sock") if os.path.isdir(where) else where
         self.timeout = timeout
 
-    def call(self, name, **params):
-        req = dict(params, action=name)
+    def call(self, action_name, /, **params):
+        """Run one action; params may include any name (`name=` for set_dialplan too)."""
+        req = dict(params, action=action_name)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(self.timeout)
             s.connect(self.path)
@@ -136,4 +137,4 @@ class SimControl:
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
-        return lambda **params: self.call(name, **params)
+        return lambda **params: self.call(name, **params)  # name is positional-only in call

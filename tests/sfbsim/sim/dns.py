@@ -98,11 +98,15 @@ class DnsServer:
                 return reply.pack(), 0
             extra = fault["delay_ms"] / 1000.0
         z = self.zone
+        # Names match case-insensitively, but the answer's owner name is the question's
+        # spelling (as a real server's compression pointer to the question makes it), so
+        # resolvers that randomise the case (0x20) accept it.
+        owner = q.qname
         if qtype in ("A", "ANY") and qname in z.a:
-            reply.add_answer(RR(qname, QTYPE.A, rdata=A(z.a[qname]), ttl=z.ttl))
+            reply.add_answer(RR(owner, QTYPE.A, rdata=A(z.a[qname]), ttl=z.ttl))
         if qtype in ("SRV", "ANY") and qname in z.srv:
             for prio, weight, port, target in z.srv[qname]:
-                reply.add_answer(RR(qname, QTYPE.SRV, rdata=SRV(prio, weight, port, target),
+                reply.add_answer(RR(owner, QTYPE.SRV, rdata=SRV(prio, weight, port, target),
                                     ttl=z.ttl))
                 if target in z.a:
                     reply.add_ar(RR(target, QTYPE.A, rdata=A(z.a[target]), ttl=z.ttl))

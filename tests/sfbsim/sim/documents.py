@@ -389,10 +389,13 @@ def default_group_id(groups):
     return int(groups[0]["id"]) if groups else 1
 
 
-def _contact_attrs(c, groups):
+def _contact_attrs(c, groups, bare_uri=False):
     ids = [int(i) for i in c.get("groups", [])] or [default_group_id(groups)]
+    uri = c["uri"]
+    if bare_uri and uri[:4].lower() == "sip:":
+        uri = uri[4:]
     return {
-        "uri": c["uri"],
+        "uri": uri,
         "name": c.get("alias", ""),
         # MS-SIP: space-separated ids; real servers end the list with a space
         "groups": "".join(f"{i} " for i in ids),
@@ -402,8 +405,10 @@ def _contact_attrs(c, groups):
 
 
 def contact_list(groups, contacts, delta_num, ucs_mode=None):
-    """contactList (full list).  Contacts' `uri` is written with its sip: prefix (SIPE and
-    MS-SIP examples accept both; sfbsim choice), `name` is the user-assigned alias
+    """contactList (full list).  Contacts' `uri` is written without the sip: prefix, as real
+    servers send it: pidgin-sipe (proven against them) prepends "sip:" to every uri of a full
+    list unconditionally (sip_uri_from_name), while it takes contactDelta uris as they come
+    (with the prefix; see contact_delta).  `name` is the user-assigned alias
     (empty = use the contact card), groups always include '~'.  `ucs_mode` adds the
     Lync 2013 ucsmode attribute ('migrated' means the list lives in Exchange UCS)."""
     groups = normalize_groups(groups)
@@ -414,7 +419,7 @@ def contact_list(groups, contacts, delta_num, ucs_mode=None):
         _sub(root, NS_CONTACTS, "group", id=int(g["id"]), name=g["name"], externalURI="")
     if ucs_mode != "migrated":
         for c in contacts:
-            _sub(root, NS_CONTACTS, "contact", **_contact_attrs(c, groups))
+            _sub(root, NS_CONTACTS, "contact", **_contact_attrs(c, groups, bare_uri=True))
     return to_bytes(root)
 
 
@@ -441,6 +446,13 @@ def contact_delta(groups, delta_num, prev_delta_num, added_groups=(), modified_g
     return to_bytes(root)
 
 
+def _with_sip(uri):
+    """A contactList uri ('bob@contoso.test') as a SIP URI; one with a scheme is kept."""
+    if not uri or ":" in uri:
+        return uri
+    return "sip:" + uri
+
+
 def parse_contacts(data):
     """contactList/contactDelta -> dict (for tests and as a reference for clients)."""
     root = parse_xml(data)
@@ -450,7 +462,7 @@ def parse_contacts(data):
     if kind == "contactList":
         out["groups"] = [{"id": int(g.get("id")), "name": g.get("name")}
                          for g in _children(root, "group")]
-        out["contacts"] = [{"uri": c.get("uri"), "name": c.get("name"),
+        out["contacts"] = [{"uri": _with_sip(c.get("uri")), "name": c.get("name"),
                             "groups": [int(x) for x in (c.get("groups") or "").split()],
                             "subscribed": c.get("subscribed")}
                            for c in _children(root, "contact")]
@@ -808,13 +820,17 @@ def parse_rlmi(data):
 
 def multipart_related(parts, boundary, start_type=CT_RLMI):
     """multipart/related body and Content-Type for [(content type, content id, bytes)];
-    the first part is the root (RFC 2387 start)."""
+    the first part is the root (RFC 2387 start).  Every part ends with an empty line before
+    the next delimiter, as real servers send it: libpurple's MIME parser (pidgin-sipe, proven
+    against them) cuts the last four bytes of each part, CRLF CRLF, and without the empty
+    line SIPE's XML would lose its closing '>'.  For RFC 2046 parsers the part then ends with
+    a CRLF, which XML allows."""
     out = []
     for ctype, cid, body in parts:
         out.append(f"--{boundary}\r\nContent-Transfer-Encoding: binary\r\n"
                    f"Content-ID: <{cid}>\r\nContent-Type: {ctype}\r\n\r\n".encode("ascii"))
         out.append(body)
-        out.append(b"\r\n")
+        out.append(b"\r\n\r\n")
     out.append(f"--{boundary}--\r\n".encode("ascii"))
     ctype = (f'multipart/related; type="{start_type}"; start="<{parts[0][1]}>"; '
              f'boundary="{boundary}"')
@@ -842,7 +858,9 @@ def parse_multipart(body, content_type):
             k, _, v = line.partition(":")
             if k:
                 headers[k.strip().lower()] = v.strip()
-        if content.endswith(b"\r\n"):
+        if content.endswith(b"\r\n"):  # the CRLF that belongs to the delimiter
+            content = content[:-2]
+        if content.endswith(b"\r\n"):  # the part's closing empty line (multipart_related)
             content = content[:-2]
         parts.append((headers, content))
     return parts
