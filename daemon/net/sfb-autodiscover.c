@@ -1,0 +1,739 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-dns"
+
+#include "config.h"
+
+#include "sfb-autodiscover.h"
+
+#include "sfb-error.h"
+#include "sfb-tls.h"
+
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+/* ---- The parser: bytes -> SfbAutodiscoverDocument ---- */
+
+void
+sfb_autodiscover_document_free (SfbAutodiscoverDocument *doc)
+{
+  if (doc == NULL)
+    return;
+  g_free (doc->access_location);
+  g_free (doc->user_href);
+  g_free (doc->redirect_href);
+  g_free (doc->internal_fqdn);
+  g_free (doc->external_fqdn);
+  g_free (doc);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+
+static gpointer
+init_libxml (gpointer data)
+{
+  xmlInitParser ();
+  return NULL;
+}
+
+static gboolean
+name_is (const xmlNode *node, const char *name)
+{
+  return node->type == XML_ELEMENT_NODE && node->name != NULL
+         && g_str_equal ((const char *) node->name, name);
+}
+
+/* The attribute's value, trimmed, or NULL when absent, empty or too long. */
+static char *
+get_attribute (xmlNode *node, const char *name)
+{
+  xmlChar *raw = xmlGetNoNsProp (node, (const xmlChar *) name);
+  char *value;
+
+  if (raw == NULL)
+    return NULL;
+  if (strlen ((const char *) raw) > SFB_AUTODISCOVER_MAX_ATTRIBUTE_LENGTH)
+    {
+      xmlFree (raw);
+      return NULL;
+    }
+  value = g_strstrip (g_strdup ((const char *) raw));
+  xmlFree (raw);
+  if (*value == '\0')
+    g_clear_pointer (&value, g_free);
+  return value;
+}
+
+/* A DNS host name: letters, digits, '-', '.'; at most 253 characters; one
+ * trailing dot dropped; lower case.  NULL when not a host name. */
+static char *
+normalize_fqdn (const char *value)
+{
+  g_autofree char *host = NULL;
+  gsize len;
+
+  if (value == NULL)
+    return NULL;
+  host = g_ascii_strdown (value, -1);
+  len = strlen (host);
+  if (len > 0 && host[len - 1] == '.')
+    host[--len] = '\0';
+  if (len == 0 || len > 253 || host[0] == '.' || host[0] == '-')
+    return NULL;
+  for (const char *p = host; *p; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '-' && *p != '.')
+        return NULL;
+      if (*p == '.' && p[1] == '.')
+        return NULL;
+    }
+  return g_steal_pointer (&host);
+}
+
+/* Port 1..65535; @fallback when absent; 0 when malformed. */
+static guint16
+parse_port (const char *value, guint16 fallback)
+{
+  guint64 port = 0;
+
+  if (value == NULL)
+    return fallback;
+  if (!g_ascii_string_to_unsigned (value, 10, 1, 65535, &port, NULL))
+    return 0;
+  return (guint16) port;
+}
+
+static void
+parse_access (xmlNode *node, char **fqdn, guint16 *port, guint16 default_port)
+{
+  g_autofree char *raw_fqdn = NULL;
+  g_autofree char *raw_port = NULL;
+  g_autofree char *host = NULL;
+  guint16 p;
+
+  if (*fqdn != NULL) /* the first one counts */
+    return;
+  raw_fqdn = get_attribute (node, "fqdn");
+  raw_port = get_attribute (node, "port");
+  host = normalize_fqdn (raw_fqdn);
+  p = parse_port (raw_port, default_port);
+  if (host == NULL || p == 0)
+    {
+      g_debug ("Ignoring %s with a bad fqdn or port", (const char *) node->name);
+      return;
+    }
+  *fqdn = g_steal_pointer (&host);
+  *port = p;
+}
+
+static void
+parse_link (xmlNode *node, SfbAutodiscoverDocument *doc, gboolean in_root)
+{
+  g_autofree char *token = get_attribute (node, "token");
+  g_autofree char *href = get_attribute (node, "href");
+
+  if (token == NULL || href == NULL)
+    return;
+  if (g_ascii_strcasecmp (token, "Redirect") == 0 && doc->redirect_href == NULL)
+    doc->redirect_href = g_steal_pointer (&href);
+  else if (in_root && g_ascii_strcasecmp (token, "User") == 0 && doc->user_href == NULL)
+    doc->user_href = g_steal_pointer (&href);
+}
+
+static gboolean
+depth_within_limit (xmlNode *root)
+{
+  xmlNode *node = root;
+  guint depth = 1;
+
+  /* Iterative pre-order walk over element nodes. */
+  while (node != NULL)
+    {
+      xmlNode *child = NULL;
+
+      for (xmlNode *c = node->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+          {
+            child = c;
+            break;
+          }
+      if (child != NULL)
+        {
+          if (++depth > SFB_AUTODISCOVER_MAX_DEPTH)
+            return FALSE;
+          node = child;
+          continue;
+        }
+      while (node != NULL && node != root)
+        {
+          xmlNode *sibling = node->next;
+
+          while (sibling != NULL && sibling->type != XML_ELEMENT_NODE)
+            sibling = sibling->next;
+          if (sibling != NULL)
+            {
+              node = sibling;
+              break;
+            }
+          node = node->parent;
+          depth--;
+        }
+      if (node == root)
+        break;
+    }
+  return TRUE;
+}
+
+static gboolean
+has_markup_declaration (const char *data, gsize length)
+{
+  static const char *const needles[] = { "<!DOCTYPE", "<!ENTITY", "<!doctype" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (needles); i++)
+    if (memmem (data, length, needles[i], strlen (needles[i])) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+SfbAutodiscoverDocument *
+sfb_autodiscover_parse (const char *data, gsize length, GError **error)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_autoptr (SfbAutodiscoverDocument) doc = NULL;
+  g_autoptr (xmlDoc) xml = NULL;
+  g_autofree char *location = NULL;
+  xmlNode *root;
+
+  g_once (&once, init_libxml, NULL);
+
+  if (data == NULL || length == 0)
+    {
+      g_set_error_literal (
+          error, SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "The autodiscover answer is empty");
+      return NULL;
+    }
+  if (length > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_DISCOVERY_FAILED,
+                   "The autodiscover answer is too large (%" G_GSIZE_FORMAT " bytes, at most %d)",
+                   length,
+                   SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE);
+      return NULL;
+    }
+  /* No DTD at all: nothing to expand, nothing to fetch.  The encoding is
+   * forced to UTF-8 below, so this byte search cannot be dodged. */
+  if (has_markup_declaration (data, length))
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_DISCOVERY_FAILED,
+                           "The autodiscover answer contains a DTD, which is not accepted");
+      return NULL;
+    }
+
+  xml = xmlReadMemory (data,
+                       (int) length,
+                       "autodiscover.xml",
+                       "UTF-8",
+                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
+                           | XML_PARSE_NOCDATA);
+  if (xml == NULL)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_DISCOVERY_FAILED,
+                           "The autodiscover answer is not well-formed XML");
+      return NULL;
+    }
+  if (xml->intSubset != NULL || xml->extSubset != NULL)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_DISCOVERY_FAILED,
+                           "The autodiscover answer contains a DTD, which is not accepted");
+      return NULL;
+    }
+  root = xmlDocGetRootElement (xml);
+  if (root == NULL || !name_is (root, "AutodiscoverResponse"))
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_DISCOVERY_FAILED,
+                           "The autodiscover answer is not an AutodiscoverResponse");
+      return NULL;
+    }
+  if (!depth_within_limit (root))
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_DISCOVERY_FAILED,
+                           "The autodiscover answer is nested too deeply");
+      return NULL;
+    }
+
+  doc = g_new0 (SfbAutodiscoverDocument, 1);
+  location = get_attribute (root, "AccessLocation");
+  if (location != NULL && g_ascii_strcasecmp (location, "Internal") == 0)
+    doc->access_location = g_strdup ("internal");
+  else if (location != NULL && g_ascii_strcasecmp (location, "External") == 0)
+    doc->access_location = g_strdup ("external");
+
+  for (xmlNode *section = root->children; section != NULL; section = section->next)
+    {
+      gboolean in_root;
+
+      if (name_is (section, "Root"))
+        {
+          doc->has_root = TRUE;
+          in_root = TRUE;
+        }
+      else if (name_is (section, "User"))
+        {
+          doc->has_user = TRUE;
+          in_root = FALSE;
+        }
+      else
+        continue;
+
+      for (xmlNode *node = section->children; node != NULL; node = node->next)
+        {
+          if (name_is (node, "Link"))
+            parse_link (node, doc, in_root);
+          else if (!in_root && name_is (node, "SipClientInternalAccess"))
+            parse_access (node, &doc->internal_fqdn, &doc->internal_port, 5061);
+          else if (!in_root && name_is (node, "SipClientExternalAccess"))
+            parse_access (node, &doc->external_fqdn, &doc->external_port, 443);
+        }
+    }
+
+  if (!doc->has_root && !doc->has_user)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_DISCOVERY_FAILED,
+                           "The autodiscover answer has neither a Root nor a User resource");
+      return NULL;
+    }
+  return g_steal_pointer (&doc);
+}
+
+GPtrArray *
+sfb_autodiscover_document_get_candidates (const SfbAutodiscoverDocument *doc)
+{
+  GPtrArray *candidates
+      = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_server_candidate_free);
+  const char *location;
+
+  g_return_val_if_fail (doc != NULL, candidates);
+
+  location = doc->access_location;
+  if (doc->internal_fqdn != NULL && g_strcmp0 (location, "external") != 0)
+    g_ptr_array_add (
+        candidates,
+        sfb_server_candidate_new (
+            doc->internal_fqdn, doc->internal_port, SFB_SERVER_SOURCE_AUTODISCOVER, "internal"));
+  if (doc->external_fqdn != NULL && g_strcmp0 (location, "internal") != 0)
+    g_ptr_array_add (
+        candidates,
+        sfb_server_candidate_new (
+            doc->external_fqdn, doc->external_port, SFB_SERVER_SOURCE_AUTODISCOVER, "external"));
+  return candidates;
+}
+
+char *
+sfb_autodiscover_build_url (const char *host, const char *user_at_domain)
+{
+  g_autofree char *escaped = NULL;
+
+  g_return_val_if_fail (host != NULL, NULL);
+  g_return_val_if_fail (user_at_domain != NULL, NULL);
+
+  escaped = g_uri_escape_string (user_at_domain, "@", FALSE);
+  return g_strdup_printf ("https://%s/?sipuri=%s", host, escaped);
+}
+
+/* ---- The HTTPS walk ---- */
+
+#define READ_CHUNK 8192
+
+typedef struct
+{
+  SoupSession *session;
+  GUri *uri;                       /* the request in flight */
+  SoupMessage *message;            /* the request in flight */
+  GTlsCertificateFlags tls_errors; /* of the last rejected peer */
+  GByteArray *body;
+  guint hops;
+  GString *path; /* "Root -> User -> ..." for the detail */
+  GPtrArray *candidates;
+  char *detail;
+} Walk;
+
+static void
+walk_free (Walk *walk)
+{
+  g_clear_object (&walk->session);
+  g_clear_pointer (&walk->uri, g_uri_unref);
+  g_clear_object (&walk->message);
+  g_clear_pointer (&walk->body, g_byte_array_unref);
+  if (walk->path != NULL)
+    g_string_free (walk->path, TRUE);
+  g_clear_pointer (&walk->candidates, g_ptr_array_unref);
+  g_free (walk->detail);
+  g_free (walk);
+}
+
+static void walk_request (GTask *task, const char *url);
+
+static void
+walk_done (GTask *task, const char *summary)
+{
+  Walk *walk = g_task_get_task_data (task);
+
+  walk->detail = g_strdup_printf ("%s%s%s", walk->path->str, walk->path->len ? ": " : "", summary);
+  if (walk->candidates == NULL)
+    walk->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_server_candidate_free);
+  g_task_return_pointer (
+      task, g_ptr_array_ref (walk->candidates), (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+walk_fail (GTask *task, GError *error)
+{
+  Walk *walk = g_task_get_task_data (task);
+
+  walk->detail
+      = g_strdup_printf ("%s%s%s", walk->path->str, walk->path->len ? ": " : "", error->message);
+  g_task_return_error (task, error);
+}
+
+static const char *
+walk_host (Walk *walk)
+{
+  return walk->uri != NULL && g_uri_get_host (walk->uri) != NULL ? g_uri_get_host (walk->uri) : "?";
+}
+
+static void
+walk_handle_document (GTask *task)
+{
+  Walk *walk = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbAutodiscoverDocument) doc = NULL;
+  const char *next = NULL;
+
+  doc = sfb_autodiscover_parse ((const char *) walk->body->data, walk->body->len, &error);
+  if (doc == NULL)
+    {
+      walk_fail (
+          task,
+          g_error_new (
+              SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "%s: %s", walk_host (walk), error->message));
+      return;
+    }
+
+  if (doc->has_user && (doc->internal_fqdn != NULL || doc->external_fqdn != NULL))
+    {
+      g_autoptr (GString) summary = g_string_new (NULL);
+
+      walk->candidates = sfb_autodiscover_document_get_candidates (doc);
+      if (walk->candidates->len == 0)
+        {
+          walk_done (task, "no SIP server for this access location");
+          return;
+        }
+      for (guint i = 0; i < walk->candidates->len; i++)
+        {
+          g_autofree char *text = sfb_server_candidate_to_string (walk->candidates->pdata[i]);
+
+          g_string_append_printf (summary, "%s%s", i ? ", " : "", text);
+        }
+      walk_done (task, summary->str);
+      return;
+    }
+  if (doc->redirect_href != NULL)
+    {
+      g_string_append (walk->path, " -> Redirect");
+      next = doc->redirect_href;
+    }
+  else if (doc->has_root && doc->user_href != NULL)
+    {
+      g_string_append (walk->path, " -> User");
+      next = doc->user_href;
+    }
+  if (next == NULL)
+    {
+      walk_done (task, "the answer names no SIP server");
+      return;
+    }
+  walk_request (task, next);
+}
+
+static void
+walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Walk *walk = g_task_get_task_data (task);
+  GInputStream *stream = G_INPUT_STREAM (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+
+  bytes = g_input_stream_read_bytes_finish (stream, result, &error);
+  if (bytes == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        walk_fail (task,
+                   g_error_new (SFB_ERROR,
+                                SFB_ERROR_NOT_REACHABLE,
+                                "%s: reading the answer failed: %s",
+                                walk_host (walk),
+                                error->message));
+      return;
+    }
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      walk_handle_document (task);
+      return;
+    }
+  g_byte_array_append (walk->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  if (walk->body->len > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
+    {
+      walk_fail (task,
+                 g_error_new (SFB_ERROR,
+                              SFB_ERROR_DISCOVERY_FAILED,
+                              "%s: the answer is larger than %d bytes",
+                              walk_host (walk),
+                              SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
+      return;
+    }
+  g_input_stream_read_bytes_async (stream,
+                                   READ_CHUNK,
+                                   G_PRIORITY_DEFAULT,
+                                   g_task_get_cancellable (task),
+                                   walk_read_cb,
+                                   g_steal_pointer (&task));
+}
+
+static gboolean
+content_type_ok (SoupMessage *message)
+{
+  const char *type
+      = soup_message_headers_get_content_type (soup_message_get_response_headers (message), NULL);
+
+  return type != NULL && g_ascii_strcasecmp (type, SFB_AUTODISCOVER_CONTENT_TYPE) == 0;
+}
+
+static void
+walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Walk *walk = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInputStream) stream = NULL;
+  guint status;
+  goffset length;
+
+  stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  if (stream == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else if (error->domain == G_TLS_ERROR && walk->tls_errors != 0)
+        walk_fail (task, sfb_tls_error_new (walk->tls_errors, walk_host (walk)));
+      else if (error->domain == G_TLS_ERROR)
+        walk_fail (task,
+                   g_error_new (SFB_ERROR,
+                                SFB_ERROR_NOT_REACHABLE,
+                                "%s: TLS failed: %s",
+                                walk_host (walk),
+                                error->message));
+      else
+        walk_fail (
+            task,
+            g_error_new (
+                SFB_ERROR, SFB_ERROR_NOT_REACHABLE, "%s: %s", walk_host (walk), error->message));
+      return;
+    }
+
+  status = soup_message_get_status (walk->message);
+  if (status == SOUP_STATUS_UNAUTHORIZED)
+    {
+      /* MS-OCDISCWS 3.1.5.3: the User resource wants a web ticket
+       * (X-MS-WebTicketURL).  Not supported yet (issue 5). */
+      walk_done (task,
+                 "401: the User resource needs a web ticket, which is not supported yet; "
+                 "no result from autodiscover");
+      return;
+    }
+  if (status == SOUP_STATUS_NOT_FOUND)
+    {
+      walk_done (task, "404: the user is not known to this autodiscover service");
+      return;
+    }
+  if (status != SOUP_STATUS_OK)
+    {
+      walk_fail (task,
+                 g_error_new (SFB_ERROR,
+                              SFB_ERROR_DISCOVERY_FAILED,
+                              "%s answered HTTP %u %s",
+                              walk_host (walk),
+                              status,
+                              soup_message_get_reason_phrase (walk->message)));
+      return;
+    }
+  if (!content_type_ok (walk->message))
+    {
+      const char *type = soup_message_headers_get_content_type (
+          soup_message_get_response_headers (walk->message), NULL);
+      g_autofree char *shown = g_utf8_make_valid (type != NULL ? type : "none", 64);
+
+      walk_fail (task,
+                 g_error_new (SFB_ERROR,
+                              SFB_ERROR_DISCOVERY_FAILED,
+                              "%s answered with content type %s, not %s",
+                              walk_host (walk),
+                              shown,
+                              SFB_AUTODISCOVER_CONTENT_TYPE));
+      return;
+    }
+  length
+      = soup_message_headers_get_content_length (soup_message_get_response_headers (walk->message));
+  if (length > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
+    {
+      walk_fail (task,
+                 g_error_new (SFB_ERROR,
+                              SFB_ERROR_DISCOVERY_FAILED,
+                              "%s: the answer is larger than %d bytes",
+                              walk_host (walk),
+                              SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
+      return;
+    }
+
+  g_byte_array_set_size (walk->body, 0);
+  g_input_stream_read_bytes_async (stream,
+                                   READ_CHUNK,
+                                   G_PRIORITY_DEFAULT,
+                                   g_task_get_cancellable (task),
+                                   walk_read_cb,
+                                   g_steal_pointer (&task));
+}
+
+static gboolean
+accept_certificate_cb (SoupMessage *message,
+                       GTlsCertificate *certificate,
+                       GTlsCertificateFlags errors,
+                       gpointer user_data)
+{
+  Walk *walk = user_data;
+
+  /* Only called for a certificate the database rejected: record why,
+   * and refuse it. */
+  walk->tls_errors = errors;
+  return FALSE;
+}
+
+static void
+walk_request (GTask *task, const char *url)
+{
+  Walk *walk = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUri) uri = NULL;
+
+  if (++walk->hops > SFB_AUTODISCOVER_MAX_HOPS)
+    {
+      walk_fail (task,
+                 g_error_new (SFB_ERROR,
+                              SFB_ERROR_DISCOVERY_FAILED,
+                              "gave up after %d requests (a redirect loop?)",
+                              SFB_AUTODISCOVER_MAX_HOPS));
+      return;
+    }
+  if (strlen (url) > SFB_AUTODISCOVER_MAX_ATTRIBUTE_LENGTH)
+    {
+      walk_fail (task, g_error_new (SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "a link is too long"));
+      return;
+    }
+  uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, &error);
+  if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      g_autofree char *shown = g_utf8_make_valid (url, 200);
+
+      walk_fail (task, g_error_new (SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "bad link %s", shown));
+      return;
+    }
+  /* Never plaintext: an http answer can be forged by anyone on the path. */
+  if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
+    {
+      g_autofree char *shown = g_utf8_make_valid (url, 200);
+
+      walk_fail (task,
+                 g_error_new (SFB_ERROR,
+                              SFB_ERROR_DISCOVERY_FAILED,
+                              "refusing to follow the non-HTTPS link %s",
+                              shown));
+      return;
+    }
+
+  g_clear_pointer (&walk->uri, g_uri_unref);
+  walk->uri = g_steal_pointer (&uri);
+  walk->tls_errors = 0;
+  if (walk->hops > 1)
+    g_string_append_printf (walk->path, " (%s)", g_uri_get_host (walk->uri));
+  g_clear_object (&walk->message);
+  walk->message = soup_message_new_from_uri (SOUP_METHOD_GET, walk->uri);
+  soup_message_headers_replace (
+      soup_message_get_request_headers (walk->message), "Accept", SFB_AUTODISCOVER_ACCEPT);
+  /* Redirects are only followed as autodiscover Redirect links. */
+  soup_message_add_flags (walk->message, SOUP_MESSAGE_NO_REDIRECT);
+  g_signal_connect (walk->message, "accept-certificate", G_CALLBACK (accept_certificate_cb), walk);
+
+  g_debug ("Autodiscover: GET %s", g_uri_get_host (walk->uri));
+  soup_session_send_async (walk->session,
+                           walk->message,
+                           G_PRIORITY_DEFAULT,
+                           g_task_get_cancellable (task),
+                           walk_send_cb,
+                           g_object_ref (task));
+}
+
+void
+sfb_autodiscover_lookup_async (SoupSession *session,
+                               const char *url,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  Walk *walk;
+
+  g_return_if_fail (SOUP_IS_SESSION (session));
+  g_return_if_fail (url != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_autodiscover_lookup_async);
+  walk = g_new0 (Walk, 1);
+  walk->session = g_object_ref (session);
+  walk->body = g_byte_array_new ();
+  walk->path = g_string_new ("Root");
+  g_task_set_task_data (task, walk, (GDestroyNotify) walk_free);
+
+  walk_request (task, url);
+}
+
+GPtrArray *
+sfb_autodiscover_lookup_finish (GAsyncResult *result, char **detail, GError **error)
+{
+  GTask *task = G_TASK (result);
+  Walk *walk = g_task_get_task_data (task);
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  if (detail != NULL)
+    *detail = g_strdup (walk->detail != NULL ? walk->detail : "cancelled");
+  return g_task_propagate_pointer (task, error);
+}

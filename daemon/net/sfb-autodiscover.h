@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Lync autodiscover (MS-OCDISCWS, protocol.md §2.2): the XML parser (pure,
+ * fuzzed) and the HTTPS walk Root -> User, following Redirect links with a
+ * hop limit.  Only https:// is ever requested; only the content type
+ * application/vnd.microsoft.rtc.autodiscover+xml is accepted.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+
+#include "sfb-discovery.h"
+
+G_BEGIN_DECLS
+
+#define SFB_AUTODISCOVER_ACCEPT "application/vnd.microsoft.rtc.autodiscover+xml;v=1"
+#define SFB_AUTODISCOVER_CONTENT_TYPE "application/vnd.microsoft.rtc.autodiscover+xml"
+/* Limits on what the server sends. */
+#define SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE (64 * 1024)
+#define SFB_AUTODISCOVER_MAX_DEPTH 16
+#define SFB_AUTODISCOVER_MAX_ATTRIBUTE_LENGTH 2048
+/* Requests in one walk: Root, User and redirects together. */
+#define SFB_AUTODISCOVER_MAX_HOPS 6
+
+typedef struct
+{
+  char *access_location; /* "internal", "external" or NULL (attribute absent/unknown) */
+  gboolean has_root;     /* <Root> present */
+  gboolean has_user;     /* <User> present */
+  char *user_href;       /* Root/Link token="User" */
+  char *redirect_href;   /* Root/Link or User/Link token="Redirect" */
+  char *internal_fqdn;   /* User/SipClientInternalAccess */
+  guint16 internal_port;
+  char *external_fqdn; /* User/SipClientExternalAccess */
+  guint16 external_port;
+} SfbAutodiscoverDocument;
+
+void sfb_autodiscover_document_free (SfbAutodiscoverDocument *doc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbAutodiscoverDocument, sfb_autodiscover_document_free)
+
+/* Pure: parses an AutodiscoverResponse (no network, no DTD, no entity
+ * expansion, size and depth limits; attribute values trimmed).  Fails with
+ * SFB_ERROR_DISCOVERY_FAILED on anything that is not a well-formed
+ * AutodiscoverResponse. */
+SfbAutodiscoverDocument *sfb_autodiscover_parse (const char *data, gsize length, GError **error);
+
+/* The SIP servers a User document names, AccessLocation applied (Internal:
+ * only SipClientInternalAccess; External: only SipClientExternalAccess;
+ * absent: internal then external).  Source AUTODISCOVER.  Never NULL. */
+GPtrArray *sfb_autodiscover_document_get_candidates (const SfbAutodiscoverDocument *doc);
+
+/* "https://<host>/?sipuri=<user@domain>" (the sipuri escaped). */
+char *sfb_autodiscover_build_url (const char *host, const char *user_at_domain);
+
+/* Walks from @url (https only): Root -> User -> SIP servers, following
+ * Redirect links, at most SFB_AUTODISCOVER_MAX_HOPS requests.  The session's
+ * TLS database decides trust. */
+void sfb_autodiscover_lookup_async (SoupSession *session,
+                                    const char *url,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+/* The candidates (possibly empty: a 404, a web-ticket 401 or a document
+ * without SIP access are "no result", not errors); @detail (nullable) gets a
+ * line for the sign-in trace either way.  Errors: SFB_ERROR_CERTIFICATE_INVALID
+ * (host and failed check), SFB_ERROR_NOT_REACHABLE, SFB_ERROR_DISCOVERY_FAILED
+ * (bad answer, hop limit), G_IO_ERROR_CANCELLED. */
+GPtrArray *sfb_autodiscover_lookup_finish (GAsyncResult *result, char **detail, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd"
+
+#include "config.h"
+
+#include "sfb-tls.h"
+
+#include "sfb-error.h"
+
+/*
+ * A GTlsDatabase that delegates: verify_chain() asks the system database
+ * and, when that rejects the chain, the CAFile database; the chain is good
+ * when either accepts it for the identity.  When both reject it, the flags
+ * both agree on are reported (e.g. an expired certificate from the private
+ * CA is "expired", not "untrusted issuer, expired").  Lookups go to the
+ * CAFile first, then the system store.
+ */
+struct _SfbTlsDatabase
+{
+  GTlsDatabase parent_instance;
+
+  GTlsDatabase *system; /* nullable: no TLS backend database */
+  GTlsDatabase *extra;  /* nullable: no CAFile */
+};
+
+G_DEFINE_FINAL_TYPE (SfbTlsDatabase, sfb_tls_database, G_TYPE_TLS_DATABASE)
+
+static GTlsCertificateFlags
+sfb_tls_database_verify_chain (GTlsDatabase *database,
+                               GTlsCertificate *chain,
+                               const char *purpose,
+                               GSocketConnectable *identity,
+                               GTlsInteraction *interaction,
+                               GTlsDatabaseVerifyFlags flags,
+                               GCancellable *cancellable,
+                               GError **error)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  GTlsCertificateFlags system_flags = G_TLS_CERTIFICATE_UNKNOWN_CA;
+  GTlsCertificateFlags extra_flags;
+  GTlsCertificateFlags common;
+
+  if (self->system != NULL)
+    {
+      system_flags = g_tls_database_verify_chain (
+          self->system, chain, purpose, identity, interaction, flags, cancellable, error);
+      if (system_flags == 0)
+        return 0;
+      if (error != NULL && *error != NULL)
+        return system_flags;
+    }
+  if (self->extra == NULL)
+    return system_flags;
+
+  extra_flags = g_tls_database_verify_chain (
+      self->extra, chain, purpose, identity, interaction, flags, cancellable, error);
+  if (extra_flags == 0)
+    return 0;
+
+  common = system_flags & extra_flags;
+  return common != 0 ? common : extra_flags;
+}
+
+static char *
+sfb_tls_database_create_certificate_handle (GTlsDatabase *database, GTlsCertificate *certificate)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  char *handle = NULL;
+
+  if (self->extra != NULL)
+    handle = g_tls_database_create_certificate_handle (self->extra, certificate);
+  if (handle == NULL && self->system != NULL)
+    handle = g_tls_database_create_certificate_handle (self->system, certificate);
+  return handle;
+}
+
+static GTlsCertificate *
+sfb_tls_database_lookup_certificate_for_handle (GTlsDatabase *database,
+                                                const char *handle,
+                                                GTlsInteraction *interaction,
+                                                GTlsDatabaseLookupFlags flags,
+                                                GCancellable *cancellable,
+                                                GError **error)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  GTlsCertificate *certificate = NULL;
+
+  if (self->extra != NULL)
+    certificate = g_tls_database_lookup_certificate_for_handle (
+        self->extra, handle, interaction, flags, cancellable, error);
+  if (certificate == NULL && self->system != NULL && (error == NULL || *error == NULL))
+    certificate = g_tls_database_lookup_certificate_for_handle (
+        self->system, handle, interaction, flags, cancellable, error);
+  return certificate;
+}
+
+static GTlsCertificate *
+sfb_tls_database_lookup_certificate_issuer (GTlsDatabase *database,
+                                            GTlsCertificate *certificate,
+                                            GTlsInteraction *interaction,
+                                            GTlsDatabaseLookupFlags flags,
+                                            GCancellable *cancellable,
+                                            GError **error)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  GTlsCertificate *issuer = NULL;
+
+  if (self->extra != NULL)
+    issuer = g_tls_database_lookup_certificate_issuer (
+        self->extra, certificate, interaction, flags, cancellable, error);
+  if (issuer == NULL && self->system != NULL && (error == NULL || *error == NULL))
+    issuer = g_tls_database_lookup_certificate_issuer (
+        self->system, certificate, interaction, flags, cancellable, error);
+  return issuer;
+}
+
+static GList *
+sfb_tls_database_lookup_certificates_issued_by (GTlsDatabase *database,
+                                                GByteArray *issuer_raw_dn,
+                                                GTlsInteraction *interaction,
+                                                GTlsDatabaseLookupFlags flags,
+                                                GCancellable *cancellable,
+                                                GError **error)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  GList *certificates = NULL;
+
+  if (self->extra != NULL)
+    certificates = g_tls_database_lookup_certificates_issued_by (
+        self->extra, issuer_raw_dn, interaction, flags, cancellable, error);
+  if (self->system != NULL && (error == NULL || *error == NULL))
+    certificates
+        = g_list_concat (certificates,
+                         g_tls_database_lookup_certificates_issued_by (
+                             self->system, issuer_raw_dn, interaction, flags, cancellable, error));
+  return certificates;
+}
+
+static void
+sfb_tls_database_finalize (GObject *object)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (object);
+
+  g_clear_object (&self->system);
+  g_clear_object (&self->extra);
+
+  G_OBJECT_CLASS (sfb_tls_database_parent_class)->finalize (object);
+}
+
+static void
+sfb_tls_database_class_init (SfbTlsDatabaseClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GTlsDatabaseClass *database_class = G_TLS_DATABASE_CLASS (klass);
+
+  object_class->finalize = sfb_tls_database_finalize;
+  /* The async variants of GTlsDatabase run these in a worker thread. */
+  database_class->verify_chain = sfb_tls_database_verify_chain;
+  database_class->create_certificate_handle = sfb_tls_database_create_certificate_handle;
+  database_class->lookup_certificate_for_handle = sfb_tls_database_lookup_certificate_for_handle;
+  database_class->lookup_certificate_issuer = sfb_tls_database_lookup_certificate_issuer;
+  database_class->lookup_certificates_issued_by = sfb_tls_database_lookup_certificates_issued_by;
+}
+
+static void
+sfb_tls_database_init (SfbTlsDatabase *self)
+{
+}
+
+GTlsDatabase *
+sfb_tls_database_new (const char *ca_file, GError **error)
+{
+  g_autoptr (SfbTlsDatabase) self = g_object_new (SFB_TYPE_TLS_DATABASE, NULL);
+  GTlsBackend *backend = g_tls_backend_get_default ();
+
+  if (backend != NULL && g_tls_backend_supports_tls (backend))
+    self->system = g_tls_backend_get_default_database (backend);
+
+  if (ca_file != NULL && *ca_file != '\0')
+    {
+      g_autoptr (GError) local_error = NULL;
+      GList *anchors = g_tls_certificate_list_new_from_file (ca_file, &local_error);
+
+      if (anchors == NULL)
+        {
+          g_set_error (error,
+                       SFB_ERROR,
+                       SFB_ERROR_NOT_CONFIGURED,
+                       "Cannot use the CA file %s (TLS.CAFile): %s",
+                       ca_file,
+                       local_error != NULL ? local_error->message : "it holds no PEM certificate");
+          return NULL;
+        }
+      g_list_free_full (anchors, g_object_unref);
+
+      self->extra = g_tls_file_database_new (ca_file, &local_error);
+      if (self->extra == NULL)
+        {
+          g_set_error (error,
+                       SFB_ERROR,
+                       SFB_ERROR_NOT_CONFIGURED,
+                       "Cannot use the CA file %s (TLS.CAFile): %s",
+                       ca_file,
+                       local_error->message);
+          return NULL;
+        }
+    }
+
+  return G_TLS_DATABASE (g_steal_pointer (&self));
+}
+
+char *
+sfb_tls_flags_to_string (GTlsCertificateFlags errors, const char *host)
+{
+  g_autoptr (GPtrArray) words = g_ptr_array_new_with_free_func (g_free);
+
+  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    g_ptr_array_add (words, g_strdup ("untrusted issuer"));
+  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    g_ptr_array_add (words, g_strdup_printf ("does not match the name %s", host));
+  if (errors & G_TLS_CERTIFICATE_NOT_ACTIVATED)
+    g_ptr_array_add (words, g_strdup ("not valid yet"));
+  if (errors & G_TLS_CERTIFICATE_EXPIRED)
+    g_ptr_array_add (words, g_strdup ("expired"));
+  if (errors & G_TLS_CERTIFICATE_REVOKED)
+    g_ptr_array_add (words, g_strdup ("revoked"));
+  if (errors & G_TLS_CERTIFICATE_INSECURE)
+    g_ptr_array_add (words, g_strdup ("insecure algorithm"));
+  if ((errors & G_TLS_CERTIFICATE_GENERIC_ERROR) || words->len == 0)
+    g_ptr_array_add (words, g_strdup ("could not be verified"));
+  g_ptr_array_add (words, NULL);
+
+  return g_strjoinv (", ", (char **) words->pdata);
+}
+
+GError *
+sfb_tls_error_new (GTlsCertificateFlags errors, const char *host)
+{
+  g_autofree char *checks = NULL;
+  const char *advice;
+
+  if (host == NULL || *host == '\0')
+    host = "the server";
+  checks = sfb_tls_flags_to_string (errors, host);
+
+  if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
+    advice = "If the server uses a private certificate authority, add it with: "
+             "sfbctl config set TLS.CAFile /path/to/ca.pem";
+  else if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    advice = "The server's certificate is for another name; ask the administrator to add "
+             "this name to it, or check Account.Server";
+  else if (errors & (G_TLS_CERTIFICATE_EXPIRED | G_TLS_CERTIFICATE_NOT_ACTIVATED))
+    advice = "Check the system clock; otherwise the administrator must renew the certificate";
+  else
+    advice = "Ask the administrator to check the server's certificate";
+
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_CERTIFICATE_INVALID,
+                      "The certificate of %s was rejected (%s). %s",
+                      host,
+                      checks,
+                      advice);
+}

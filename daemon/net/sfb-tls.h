@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * TLS trust for every connection sfbd makes (SIP and HTTPS): the system
+ * store plus the optional [TLS] CAFile (protocol.md §3).  A chain is
+ * accepted when either source verifies it for the identity dialled; the
+ * identity check itself is never relaxed.  There is no plaintext fallback
+ * anywhere.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SFB_TYPE_TLS_DATABASE (sfb_tls_database_get_type ())
+G_DECLARE_FINAL_TYPE (SfbTlsDatabase, sfb_tls_database, SFB, TLS_DATABASE, GTlsDatabase)
+
+/* Trust = the system store plus the PEM anchors in @ca_file (nullable or
+ * empty: system store only).  Fails with SFB_ERROR_NOT_CONFIGURED naming the
+ * file when it cannot be read or holds no certificate. */
+GTlsDatabase *sfb_tls_database_new (const char *ca_file, GError **error);
+
+/* Turn GTlsCertificateFlags of a rejected peer into
+ * SFB_ERROR_CERTIFICATE_INVALID, the message naming the host and the failed
+ * check(s) in words ("untrusted issuer", "expired", "does not match the name
+ * <host>") and what to do. */
+GError *sfb_tls_error_new (GTlsCertificateFlags errors, const char *host);
+
+/* The failed checks in words, comma separated ("untrusted issuer, expired"). */
+char *sfb_tls_flags_to_string (GTlsCertificateFlags errors, const char *host);
+
+G_END_DECLS
