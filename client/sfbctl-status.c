@@ -7,6 +7,7 @@
 
 #include "sfbctl.h"
 #include "sfbctl-output.h"
+#include "sfb-presence-view.h"
 #include "sfbd/sfb-names.h"
 
 #include <string.h>
@@ -173,20 +174,102 @@ print_status_text (Status *status)
   sfbctl_fields_print (fields);
 }
 
+/* ---- waybar: one JSON line for a custom module (client/README.md) ---- */
+
+static void
+add_markup_member (JsonBuilder *builder, const char *name, const char *text)
+{
+  g_autofree char *markup = g_markup_escape_text (text, -1);
+
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, markup);
+}
+
+static int
+print_status_waybar (Sfbctl *ctl)
+{
+  g_autoptr (SfbDBusAccount) account = NULL;
+  g_autoptr (SfbDBusPresence) presence = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbPresenceView) view = NULL;
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  g_autoptr (JsonNode) node = NULL;
+  g_autofree char *tooltip = NULL;
+  SfbPresenceInput input = { 0 };
+
+  if ((account = sfbctl_get_account (ctl, &error)) == NULL
+      || (presence = sfbctl_get_presence (ctl, &error)) == NULL)
+    {
+      /* the bar shows "not running" rather than an error */
+      if (!g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+        return sfbctl_print_error (ctl, error);
+    }
+  else
+    {
+      input.running = TRUE;
+      input.state = sfb_dbus_account_get_state (account);
+      input.uri = sfb_dbus_account_get_uri (account);
+      input.server = sfb_dbus_account_get_server (account);
+      input.last_error = sfb_dbus_account_get_last_error (account);
+      input.last_error_message = sfb_dbus_account_get_last_error_message (account);
+      input.reconnect_attempts = sfb_dbus_account_get_reconnect_attempts (account);
+      input.availability = sfb_dbus_presence_get_availability (presence);
+      input.note = sfb_dbus_presence_get_note (presence);
+    }
+  view = sfb_presence_view_new (&input);
+  tooltip = g_strdup_printf ("%s\n%s", view->title, view->details);
+
+  json_builder_begin_object (builder);
+  add_markup_member (builder, "text", view->summary);
+  add_markup_member (builder, "tooltip", tooltip);
+  json_builder_set_member_name (builder, "alt");
+  json_builder_add_string_value (
+      builder, *view->availability != '\0' ? view->availability : view->css_class);
+  json_builder_set_member_name (builder, "class");
+  json_builder_begin_array (builder);
+  json_builder_add_string_value (builder, view->css_class);
+  if (*view->availability != '\0')
+    json_builder_add_string_value (builder, view->availability);
+  if (g_str_equal (view->status, "NeedsAttention"))
+    json_builder_add_string_value (builder, "attention");
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  sfbctl_print_json_line (node);
+  return SFBCTL_EXIT_OK;
+}
+
 int
 sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
 {
   g_auto (Status) status = { 0 };
   g_autoptr (GError) error = NULL;
+  g_autofree char *format = NULL;
   int exit_code = SFBCTL_EXIT_OK;
+  const GOptionEntry entries[] = {
+    { "format",
+      0,
+      0,
+      G_OPTION_ARG_STRING,
+      &format,
+      "text (the default), json (as --json) or waybar (one line for a waybar custom module)",
+      "FORMAT" },
+    { NULL },
+  };
 
   if (!sfbctl_parse_options (
-          ctl, NULL, "Show the state of the account.", NULL, &argc, &argv, &exit_code)
+          ctl, NULL, "Show the state of the account.", entries, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
   /* status answers "is it running?": it must not start sfbd */
   ctl->auto_start = FALSE;
+  if (format != NULL && g_str_equal (format, "waybar"))
+    return print_status_waybar (ctl);
+  if (format != NULL && g_str_equal (format, "json"))
+    ctl->json = TRUE;
+  else if (format != NULL && !g_str_equal (format, "text"))
+    return sfbctl_print_usage_error (ctl, "unknown format “%s”: use text, json or waybar", format);
   if (!status_load (ctl, &status, &error))
     return sfbctl_print_error (ctl, error);
 

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The presence applet: see sfb-applet.h. */
+#define G_LOG_DOMAIN "sfbd-applet"
+
+#include "config.h"
+
+#include "sfb-applet.h"
+
+#include "sfb-dbus-generated.h"
+#include "sfb-dbus-menu.h"
+#include "sfb-presence-view.h"
+#include "sfb-sni-item.h"
+
+#include <sfbd/sfb-names.h>
+#include <string.h>
+
+struct _SfbApplet
+{
+  GObject parent_instance;
+
+  GDBusConnection *connection;
+  SfbDBusAccount *account;
+  SfbDBusPresence *presence;
+  SfbSniItem *item;
+  SfbDbusMenu *menu;
+  GVariant *trace; /* aa{sv} of the last GetSignInTrace(), or NULL */
+  char *traced_state;
+  char *action_error;
+  GCancellable *cancellable;
+  guint update_id;
+};
+
+G_DEFINE_FINAL_TYPE (SfbApplet, sfb_applet, G_TYPE_OBJECT)
+
+/* the availability choices of the menu, in order */
+static const char *const choices[][2] = {
+  { SFB_AVAILABILITY_ONLINE, "Available" },
+  { SFB_AVAILABILITY_BUSY, "Busy" },
+  { SFB_AVAILABILITY_DO_NOT_DISTURB, "Do not disturb" },
+  { SFB_AVAILABILITY_BE_RIGHT_BACK, "Be right back" },
+  { SFB_AVAILABILITY_AWAY, "Away" },
+  { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline" },
+};
+
+static void schedule_update (SfbApplet *self);
+
+static gboolean
+is_running (SfbApplet *self)
+{
+  g_autofree char *owner = NULL;
+
+  if (self->account == NULL || self->presence == NULL)
+    return FALSE;
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->account));
+  return owner != NULL;
+}
+
+static const char *
+account_state (SfbApplet *self)
+{
+  return is_running (self) ? sfb_dbus_account_get_state (self->account) : NULL;
+}
+
+/* ---- calling sfbd ---- */
+
+typedef struct
+{
+  SfbApplet *applet;
+  char *what; /* "sign in", for the error text */
+} ActionData;
+
+static void
+action_data_free (ActionData *data)
+{
+  g_object_unref (data->applet);
+  g_free (data->what);
+  g_free (data);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ActionData, action_data_free)
+
+static void
+on_action_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (ActionData) data = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  SfbApplet *self = data->applet;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_pointer (&self->action_error, g_free);
+  if (reply == NULL)
+    {
+      g_autofree char *name = g_dbus_error_get_remote_error (error);
+
+      g_dbus_error_strip_remote_error (error);
+      if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
+          || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
+        self->action_error = g_strdup_printf ("Could not %s: sfbd is not running", data->what);
+      else
+        self->action_error = g_strdup_printf ("Could not %s: %s", data->what, error->message);
+      g_info ("%s", self->action_error);
+    }
+  else
+    g_info ("Done: %s", data->what);
+  schedule_update (self);
+}
+
+/* Calls sfbd; a call may start sfbd through D-Bus activation. */
+static void
+call_sfbd (SfbApplet *self,
+           const char *interface,
+           const char *method,
+           GVariant *parameters,
+           const char *what)
+{
+  ActionData *data = g_new0 (ActionData, 1);
+
+  data->applet = g_object_ref (self);
+  data->what = g_strdup (what);
+  g_debug ("Calling %s.%s", interface, method);
+  g_dbus_connection_call (self->connection,
+                          SFB_DBUS_NAME,
+                          SFB_DBUS_PATH,
+                          interface,
+                          method,
+                          parameters,
+                          NULL,
+                          G_DBUS_CALL_FLAGS_NONE,
+                          -1,
+                          self->cancellable,
+                          on_action_done,
+                          data);
+}
+
+static void
+on_menu_activated (SfbDbusMenu *menu, int id, SfbApplet *self)
+{
+  int choice = id - SFB_APPLET_MENU_SET_AVAILABILITY;
+
+  if (choice >= 0 && choice < (int) G_N_ELEMENTS (choices))
+    {
+      g_autofree char *what = g_strdup_printf ("set availability to %s", choices[choice][0]);
+      call_sfbd (self,
+                 SFB_DBUS_PRESENCE_INTERFACE,
+                 "SetAvailability",
+                 g_variant_new ("(s)", choices[choice][0]),
+                 what);
+    }
+  else if (id == SFB_APPLET_MENU_SIGN_IN)
+    call_sfbd (self, SFB_DBUS_ACCOUNT_INTERFACE, "SignIn", NULL, "sign in");
+  else if (id == SFB_APPLET_MENU_SIGN_OUT)
+    call_sfbd (self, SFB_DBUS_ACCOUNT_INTERFACE, "SignOut", NULL, "sign out");
+  else if (id == SFB_APPLET_MENU_RECONNECT)
+    call_sfbd (self, SFB_DBUS_ACCOUNT_INTERFACE, "Reconnect", NULL, "reconnect");
+}
+
+/* ---- the sign-in trace ---- */
+
+static void
+on_trace (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbApplet) self = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_pointer (&self->trace, g_variant_unref);
+  if (reply == NULL)
+    g_debug ("No sign-in trace: %s", error->message);
+  else
+    self->trace = g_variant_get_child_value (reply, 0);
+  schedule_update (self);
+}
+
+static void
+fetch_trace (SfbApplet *self)
+{
+  if (!is_running (self))
+    return;
+  g_dbus_connection_call (self->connection,
+                          SFB_DBUS_NAME,
+                          SFB_DBUS_PATH,
+                          SFB_DBUS_ACCOUNT_INTERFACE,
+                          "GetSignInTrace",
+                          NULL,
+                          G_VARIANT_TYPE ("(aa{sv})"),
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          -1,
+                          self->cancellable,
+                          on_trace,
+                          g_object_ref (self));
+}
+
+static void
+on_menu_about_to_show (SfbDbusMenu *menu, int id, SfbApplet *self)
+{
+  if (id == SFB_APPLET_MENU_TRACE || id == SFB_DBUS_MENU_ROOT)
+    fetch_trace (self);
+}
+
+static char *
+format_duration (guint64 usec)
+{
+  if (usec < 1000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " µs", usec);
+  if (usec < 10 * G_USEC_PER_SEC)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " ms", usec / 1000);
+  return g_strdup_printf ("%.1f s", (double) usec / G_USEC_PER_SEC);
+}
+
+static char *
+stage_label (GVariant *stage)
+{
+  const char *name = "?";
+  const char *result = "";
+  const char *detail = "";
+  guint64 duration = 0;
+  g_autofree char *clean_name = NULL;
+  g_autofree char *clean_result = NULL;
+  g_autofree char *clean_detail = NULL;
+  g_autofree char *time = NULL;
+  g_autofree char *label = NULL;
+
+  g_variant_lookup (stage, "Stage", "&s", &name);
+  g_variant_lookup (stage, "Result", "&s", &result);
+  g_variant_lookup (stage, "Detail", "&s", &detail);
+  g_variant_lookup (stage, "Duration", "t", &duration);
+  if (g_str_has_prefix (result, SFB_DBUS_ERROR_PREFIX))
+    result += strlen (SFB_DBUS_ERROR_PREFIX);
+
+  clean_name = sfb_presence_view_clean_text (name, 40);
+  clean_result = sfb_presence_view_clean_text (result, 40);
+  clean_detail = sfb_presence_view_clean_text (detail, SFB_APPLET_MAX_DETAIL);
+  time = format_duration (duration);
+  label = g_strdup_printf ("%s: %s, %s%s%s",
+                           clean_name,
+                           *clean_result != '\0' ? clean_result : "running",
+                           time,
+                           *clean_detail != '\0' ? " — " : "",
+                           clean_detail);
+  return sfb_dbus_menu_escape_label (label);
+}
+
+/* ---- showing the state ---- */
+
+static void
+add_separator (SfbApplet *self, int *separators)
+{
+  sfb_dbus_menu_add_item (
+      self->menu, SFB_APPLET_MENU_SEPARATOR + (*separators)++, 0, sfb_dbus_menu_item_separator ());
+}
+
+static void
+build_menu (SfbApplet *self, const SfbPresenceView *view)
+{
+  const char *state = account_state (self);
+  gboolean running = is_running (self);
+  gboolean signed_in = g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0;
+  gboolean signed_out = g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0;
+  gboolean failed = g_strcmp0 (state, SFB_STATE_FAILED) == 0;
+  const char *uri = running ? sfb_dbus_account_get_uri (self->account) : NULL;
+  g_autofree char *header_text = NULL;
+  g_autofree char *header = NULL;
+  gsize n_stages = self->trace != NULL ? g_variant_n_children (self->trace) : 0;
+  int separators = 0;
+
+  if (uri != NULL && *uri != '\0')
+    header_text = g_strdup_printf ("%s — %s", uri, view->summary);
+  else
+    header_text = g_strdup (view->summary);
+  header = sfb_dbus_menu_escape_label (header_text);
+
+  sfb_dbus_menu_begin (self->menu);
+  sfb_dbus_menu_add_item (
+      self->menu, SFB_APPLET_MENU_HEADER, 0, sfb_dbus_menu_item_standard (header, FALSE));
+  add_separator (self, &separators);
+  for (gsize i = 0; i < G_N_ELEMENTS (choices); i++)
+    sfb_dbus_menu_add_item (
+        self->menu,
+        SFB_APPLET_MENU_SET_AVAILABILITY + (int) i,
+        0,
+        sfb_dbus_menu_item_radio (choices[i][1],
+                                  signed_in,
+                                  signed_in && g_strcmp0 (view->availability, choices[i][0]) == 0));
+  add_separator (self, &separators);
+  /* sign in also starts sfbd when it is not running */
+  sfb_dbus_menu_add_item (
+      self->menu,
+      SFB_APPLET_MENU_SIGN_IN,
+      0,
+      sfb_dbus_menu_item_standard ("Sign in", !running || signed_out || failed));
+  sfb_dbus_menu_add_item (self->menu,
+                          SFB_APPLET_MENU_SIGN_OUT,
+                          0,
+                          sfb_dbus_menu_item_standard ("Sign out", running && !signed_out));
+  sfb_dbus_menu_add_item (self->menu,
+                          SFB_APPLET_MENU_RECONNECT,
+                          0,
+                          sfb_dbus_menu_item_standard ("Reconnect", running && !signed_out));
+  add_separator (self, &separators);
+  sfb_dbus_menu_add_item (
+      self->menu, SFB_APPLET_MENU_TRACE, 0, sfb_dbus_menu_item_submenu ("Last sign-in", running));
+  if (n_stages == 0)
+    sfb_dbus_menu_add_item (self->menu,
+                            SFB_APPLET_MENU_TRACE_EMPTY,
+                            SFB_APPLET_MENU_TRACE,
+                            sfb_dbus_menu_item_standard ("No sign-in attempt yet", FALSE));
+  for (gsize i = 0; i < n_stages && i < SFB_APPLET_MAX_STAGES; i++)
+    {
+      g_autoptr (GVariant) stage = g_variant_get_child_value (self->trace, i);
+      g_autofree char *label = stage_label (stage);
+
+      sfb_dbus_menu_add_item (self->menu,
+                              SFB_APPLET_MENU_TRACE_STAGE + (int) i,
+                              SFB_APPLET_MENU_TRACE,
+                              sfb_dbus_menu_item_standard (label, TRUE));
+    }
+  sfb_dbus_menu_commit (self->menu);
+}
+
+static void
+update (SfbApplet *self)
+{
+  SfbPresenceInput input = { 0 };
+  g_autoptr (SfbPresenceView) view = NULL;
+
+  input.running = is_running (self);
+  input.action_error = self->action_error;
+  if (input.running)
+    {
+      input.state = sfb_dbus_account_get_state (self->account);
+      input.uri = sfb_dbus_account_get_uri (self->account);
+      input.server = sfb_dbus_account_get_server (self->account);
+      input.last_error = sfb_dbus_account_get_last_error (self->account);
+      input.last_error_message = sfb_dbus_account_get_last_error_message (self->account);
+      input.reconnect_attempts = sfb_dbus_account_get_reconnect_attempts (self->account);
+      input.availability = sfb_dbus_presence_get_availability (self->presence);
+      input.note = sfb_dbus_presence_get_note (self->presence);
+    }
+  else
+    g_clear_pointer (&self->trace, g_variant_unref);
+
+  view = sfb_presence_view_new (&input);
+  g_debug ("Showing: %s", view->title);
+  sfb_sni_item_update (self->item, view);
+  build_menu (self, view);
+
+  /* each new state may have a new trace */
+  if (g_strcmp0 (self->traced_state, input.state) != 0)
+    {
+      g_free (self->traced_state);
+      self->traced_state = g_strdup (input.state);
+      fetch_trace (self);
+    }
+}
+
+static gboolean
+on_update_idle (gpointer user_data)
+{
+  SfbApplet *self = user_data;
+
+  self->update_id = 0;
+  update (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* coalesces the bursts of PropertiesChanged into one update */
+static void
+schedule_update (SfbApplet *self)
+{
+  if (self->update_id == 0)
+    self->update_id = g_idle_add (on_update_idle, self);
+}
+
+static void
+on_proxy_changed (GDBusProxy *proxy,
+                  GVariant *changed,
+                  const char *const *invalidated,
+                  SfbApplet *self)
+{
+  schedule_update (self);
+}
+
+static void
+on_name_owner (GObject *proxy, GParamSpec *pspec, SfbApplet *self)
+{
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+
+  if (proxy == G_OBJECT (self->account))
+    g_info (owner != NULL ? "sfbd is running (%s)" : "sfbd stopped", owner);
+  /* a restarted sfbd starts a new trace */
+  g_clear_pointer (&self->traced_state, g_free);
+  schedule_update (self);
+}
+
+static void
+watch_proxy (SfbApplet *self, gpointer proxy)
+{
+  g_signal_connect_object (
+      proxy, "g-properties-changed", G_CALLBACK (on_proxy_changed), self, G_CONNECT_DEFAULT);
+  g_signal_connect_object (
+      proxy, "notify::g-name-owner", G_CALLBACK (on_name_owner), self, G_CONNECT_DEFAULT);
+}
+
+static void
+on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbApplet) self = user_data;
+  g_autoptr (GError) error = NULL;
+  SfbDBusAccount *proxy = sfb_dbus_account_proxy_new_finish (result, &error);
+
+  if (proxy == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot follow %s: %s", SFB_DBUS_ACCOUNT_INTERFACE, error->message);
+      return;
+    }
+  self->account = proxy;
+  watch_proxy (self, proxy);
+  schedule_update (self);
+}
+
+static void
+on_presence_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbApplet) self = user_data;
+  g_autoptr (GError) error = NULL;
+  SfbDBusPresence *proxy = sfb_dbus_presence_proxy_new_finish (result, &error);
+
+  if (proxy == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot follow %s: %s", SFB_DBUS_PRESENCE_INTERFACE, error->message);
+      return;
+    }
+  self->presence = proxy;
+  watch_proxy (self, proxy);
+  schedule_update (self);
+}
+
+gboolean
+sfb_applet_start (SfbApplet *self, GDBusConnection *connection, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_APPLET (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
+  g_return_val_if_fail (self->connection == NULL, FALSE);
+
+  self->connection = g_object_ref (connection);
+  if (!sfb_dbus_menu_export (self->menu, connection, SFB_APPLET_MENU_PATH, error))
+    return FALSE;
+  /* the menu first, so the item never points to a missing menu */
+  update (self);
+  if (!sfb_sni_item_start (self->item, connection, error))
+    return FALSE;
+
+  /* proxies of the well-known name follow sfbd through restarts, and
+   * never start it */
+  sfb_dbus_account_proxy_new (connection,
+                              G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                              SFB_DBUS_NAME,
+                              SFB_DBUS_PATH,
+                              self->cancellable,
+                              on_account_proxy,
+                              g_object_ref (self));
+  sfb_dbus_presence_proxy_new (connection,
+                               G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                               SFB_DBUS_NAME,
+                               SFB_DBUS_PATH,
+                               self->cancellable,
+                               on_presence_proxy,
+                               g_object_ref (self));
+  return TRUE;
+}
+
+static void
+sfb_applet_dispose (GObject *object)
+{
+  SfbApplet *self = SFB_APPLET (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->update_id, g_source_remove);
+  g_clear_object (&self->account);
+  g_clear_object (&self->presence);
+  g_clear_object (&self->item);
+  g_clear_object (&self->menu);
+  g_clear_object (&self->connection);
+  G_OBJECT_CLASS (sfb_applet_parent_class)->dispose (object);
+}
+
+static void
+sfb_applet_finalize (GObject *object)
+{
+  SfbApplet *self = SFB_APPLET (object);
+
+  g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->trace, g_variant_unref);
+  g_free (self->traced_state);
+  g_free (self->action_error);
+  G_OBJECT_CLASS (sfb_applet_parent_class)->finalize (object);
+}
+
+static void
+sfb_applet_class_init (SfbAppletClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sfb_applet_dispose;
+  object_class->finalize = sfb_applet_finalize;
+}
+
+static void
+sfb_applet_init (SfbApplet *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->menu = sfb_dbus_menu_new ();
+  self->item = sfb_sni_item_new (SFB_APPLET_ID, SFB_APPLET_MENU_PATH);
+  g_signal_connect_object (
+      self->menu, "activated", G_CALLBACK (on_menu_activated), self, G_CONNECT_DEFAULT);
+  g_signal_connect_object (
+      self->menu, "about-to-show", G_CALLBACK (on_menu_about_to_show), self, G_CONNECT_DEFAULT);
+}
+
+SfbApplet *
+sfb_applet_new (void)
+{
+  return g_object_new (SFB_TYPE_APPLET, NULL);
+}

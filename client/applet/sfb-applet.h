@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The presence applet: follows sfbd's Account and Presence properties on
+ * the session bus (through sfbd restarts: the proxies track the name
+ * owner) and shows them as a StatusNotifierItem with a dbusmenu menu whose
+ * actions call sfbd.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SFB_TYPE_APPLET (sfb_applet_get_type ())
+G_DECLARE_FINAL_TYPE (SfbApplet, sfb_applet, SFB, APPLET, GObject)
+
+#define SFB_APPLET_MENU_PATH "/MenuBar"
+#define SFB_APPLET_ID "sfbd-applet"
+/* owned by the one applet of a session */
+#define SFB_APPLET_BUS_NAME "org.sfbd.Applet"
+
+/* Menu item ids (stable, so tests and logs can name them) */
+enum
+{
+  SFB_APPLET_MENU_HEADER = 1,
+  SFB_APPLET_MENU_SET_AVAILABILITY = 10, /* 10…15, in the order of the menu */
+  SFB_APPLET_MENU_SIGN_IN = 20,
+  SFB_APPLET_MENU_SIGN_OUT = 21,
+  SFB_APPLET_MENU_RECONNECT = 22,
+  SFB_APPLET_MENU_TRACE = 30,
+  SFB_APPLET_MENU_TRACE_EMPTY = 99,
+  SFB_APPLET_MENU_TRACE_STAGE = 100, /* 100… one per stage */
+  SFB_APPLET_MENU_SEPARATOR = 200,   /* 200… */
+};
+
+/* Stages shown from GetSignInTrace(); characters kept of each detail */
+#define SFB_APPLET_MAX_STAGES 24
+#define SFB_APPLET_MAX_DETAIL 60
+
+SfbApplet *sfb_applet_new (void);
+gboolean sfb_applet_start (SfbApplet *self, GDBusConnection *connection, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The tray's view of sfbd: see sfb-presence-view.h. */
+#include "config.h"
+
+#include "sfb-presence-view.h"
+
+#include <sfbd/sfb-names.h>
+#include <string.h>
+
+typedef struct
+{
+  const char *value;
+  const char *words;
+  const char *icon;
+} Entry;
+
+static const Entry states[] = {
+  { SFB_STATE_SIGNED_OUT, "Signed out", "user-offline" },
+  { SFB_STATE_DISCOVERING, "Looking for the server", "user-idle" },
+  { SFB_STATE_CONNECTING, "Connecting", "user-idle" },
+  { SFB_STATE_AUTHENTICATING, "Authenticating", "user-idle" },
+  { SFB_STATE_REDIRECTING, "Moving to the home pool", "user-idle" },
+  { SFB_STATE_RETRIEVING_SETTINGS, "Retrieving settings", "user-idle" },
+  { SFB_STATE_SIGNED_IN, "Signed in", "user-available" },
+  { SFB_STATE_RECONNECTING, "Reconnecting", "user-offline" },
+  { SFB_STATE_FAILED, "Sign-in failed", "user-offline" },
+};
+
+static const Entry availabilities[] = {
+  { SFB_AVAILABILITY_ONLINE, "Available", "user-available" },
+  { SFB_AVAILABILITY_BUSY, "Busy", "user-busy" },
+  { SFB_AVAILABILITY_DO_NOT_DISTURB, "Do not disturb", "user-busy" },
+  { SFB_AVAILABILITY_BE_RIGHT_BACK, "Be right back", "user-away" },
+  { SFB_AVAILABILITY_AWAY, "Away", "user-away" },
+  { SFB_AVAILABILITY_OFF_WORK, "Off work", "user-away-extended" },
+  { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline", "user-invisible" },
+  { SFB_AVAILABILITY_OFFLINE, "Offline", "user-offline" },
+};
+
+#define PRODUCT "Skype for Business"
+
+static const Entry *
+find_entry (const Entry *entries, gsize n, const char *value)
+{
+  for (gsize i = 0; value != NULL && i < n; i++)
+    if (g_str_equal (entries[i].value, value))
+      return &entries[i];
+  return NULL;
+}
+
+const char *
+sfb_presence_view_state_words (const char *state)
+{
+  const Entry *entry = find_entry (states, G_N_ELEMENTS (states), state);
+
+  if (entry != NULL)
+    return entry->words;
+  return state != NULL && *state != '\0' ? state : "Unknown state";
+}
+
+const char *
+sfb_presence_view_availability_words (const char *availability)
+{
+  const Entry *entry = find_entry (availabilities, G_N_ELEMENTS (availabilities), availability);
+
+  return entry != NULL ? entry->words : NULL;
+}
+
+const char *
+sfb_presence_view_availability_icon (const char *availability)
+{
+  const Entry *entry = find_entry (availabilities, G_N_ELEMENTS (availabilities), availability);
+
+  return entry != NULL ? entry->icon : "user-available";
+}
+
+char *
+sfb_presence_view_clean_text (const char *text, gsize max_chars)
+{
+  g_autofree char *valid = NULL;
+  GString *out;
+  gsize n = 0;
+
+  if (text == NULL)
+    return g_strdup ("");
+  valid = g_utf8_make_valid (text, -1);
+  out = g_string_new (NULL);
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (n == max_chars)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      g_string_append_unichar (out, g_unichar_iscntrl (c) ? ' ' : c);
+      n++;
+    }
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+is_empty (const char *text)
+{
+  return text == NULL || *text == '\0';
+}
+
+static const char *
+short_error_name (const char *name)
+{
+  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
+    return name + strlen (SFB_DBUS_ERROR_PREFIX);
+  return name;
+}
+
+static void
+append_line (GString *details, const char *key, const char *value)
+{
+  g_autofree char *clean = sfb_presence_view_clean_text (value, SFB_PRESENCE_VIEW_MAX_TEXT);
+
+  if (details->len > 0)
+    g_string_append_c (details, '\n');
+  g_string_append_printf (details, "%s: %s", key, clean);
+}
+
+static void
+add_last_error (GString *details, const SfbPresenceInput *input)
+{
+  if (is_empty (input->last_error) && is_empty (input->last_error_message))
+    return;
+  if (is_empty (input->last_error))
+    append_line (details, "Last error", input->last_error_message);
+  else
+    {
+      g_autofree char *line = g_strdup_printf (
+          "%s (%s)",
+          is_empty (input->last_error_message) ? "no details" : input->last_error_message,
+          short_error_name (input->last_error));
+      append_line (details, "Last error", line);
+    }
+}
+
+static SfbPresenceView *
+view_not_running (void)
+{
+  SfbPresenceView *view = g_new0 (SfbPresenceView, 1);
+
+  view->icon_name = g_strdup ("user-offline");
+  view->overlay_icon_name = g_strdup ("");
+  view->attention_icon_name = g_strdup ("");
+  view->status = g_strdup ("Active");
+  view->title = g_strdup (PRODUCT ": sfbd not running");
+  view->summary = g_strdup ("sfbd not running");
+  view->details = g_strdup ("sfbd is not running.\nStart it with: systemctl --user start sfbd");
+  view->css_class = g_strdup ("not-running");
+  view->availability = g_strdup ("");
+  return view;
+}
+
+SfbPresenceView *
+sfb_presence_view_new (const SfbPresenceInput *input)
+{
+  SfbPresenceView *view;
+  const Entry *state;
+  const char *state_words;
+  g_autoptr (GString) details = g_string_new (NULL);
+  gboolean signed_in;
+  gboolean failed;
+  gboolean reconnecting;
+
+  g_return_val_if_fail (input != NULL, NULL);
+
+  if (!input->running)
+    {
+      view = view_not_running ();
+      if (!is_empty (input->action_error))
+        {
+          g_autoptr (GString) text = g_string_new (view->details);
+
+          append_line (text, "Last action", input->action_error);
+          g_free (view->details);
+          view->details = g_string_free (g_steal_pointer (&text), FALSE);
+        }
+      return view;
+    }
+
+  view = g_new0 (SfbPresenceView, 1);
+  state = find_entry (states, G_N_ELEMENTS (states), input->state);
+  state_words = sfb_presence_view_state_words (input->state);
+  signed_in = g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0;
+  failed = g_strcmp0 (input->state, SFB_STATE_FAILED) == 0;
+  reconnecting = g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0;
+
+  if (signed_in)
+    {
+      const char *words = sfb_presence_view_availability_words (input->availability);
+
+      view->icon_name = g_strdup (sfb_presence_view_availability_icon (input->availability));
+      view->summary = g_strdup (words != NULL ? words : state_words);
+      view->availability = g_strdup (input->availability != NULL ? input->availability : "");
+    }
+  else
+    {
+      view->icon_name = g_strdup (state != NULL ? state->icon : "user-offline");
+      view->summary = g_strdup (state_words);
+      view->availability = g_strdup ("");
+    }
+
+  if (failed)
+    {
+      view->overlay_icon_name = g_strdup ("dialog-error");
+      view->attention_icon_name = g_strdup ("dialog-error");
+    }
+  else if (reconnecting)
+    {
+      view->overlay_icon_name = g_strdup ("emblem-synchronizing");
+      view->attention_icon_name = g_strdup ("network-error");
+    }
+  else
+    {
+      view->overlay_icon_name = g_strdup ("");
+      view->attention_icon_name = g_strdup ("");
+    }
+  view->status = g_strdup (failed || reconnecting ? "NeedsAttention" : "Active");
+  view->title = g_strdup_printf (PRODUCT ": %s", view->summary);
+  view->css_class = g_strdup (state != NULL ? state->value : "unknown");
+
+  append_line (details, "State", state_words);
+  if (signed_in)
+    {
+      append_line (details, "Availability", view->summary);
+      if (!is_empty (input->note))
+        append_line (details, "Note", input->note);
+    }
+  if (!is_empty (input->uri))
+    append_line (details, "Account", input->uri);
+  if (!is_empty (input->server))
+    append_line (details, "Server", input->server);
+  if (input->reconnect_attempts > 0)
+    {
+      g_autofree char *attempts = g_strdup_printf ("%u", input->reconnect_attempts);
+      append_line (details, "Reconnect attempts", attempts);
+    }
+  add_last_error (details, input);
+  if (!is_empty (input->action_error))
+    append_line (details, "Last action", input->action_error);
+  view->details = g_string_free (g_steal_pointer (&details), FALSE);
+  return view;
+}
+
+SfbPresenceView *
+sfb_presence_view_copy (const SfbPresenceView *view)
+{
+  SfbPresenceView *copy = g_new0 (SfbPresenceView, 1);
+
+  copy->icon_name = g_strdup (view->icon_name);
+  copy->overlay_icon_name = g_strdup (view->overlay_icon_name);
+  copy->attention_icon_name = g_strdup (view->attention_icon_name);
+  copy->status = g_strdup (view->status);
+  copy->title = g_strdup (view->title);
+  copy->summary = g_strdup (view->summary);
+  copy->details = g_strdup (view->details);
+  copy->css_class = g_strdup (view->css_class);
+  copy->availability = g_strdup (view->availability);
+  return copy;
+}
+
+void
+sfb_presence_view_free (SfbPresenceView *view)
+{
+  if (view == NULL)
+    return;
+  g_free (view->icon_name);
+  g_free (view->overlay_icon_name);
+  g_free (view->attention_icon_name);
+  g_free (view->status);
+  g_free (view->title);
+  g_free (view->summary);
+  g_free (view->details);
+  g_free (view->css_class);
+  g_free (view->availability);
+  g_free (view);
+}

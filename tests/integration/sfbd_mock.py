@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A python3-dbusmock template of org.sfbd.Sfbd: a MOCK, not sfbd.
+
+The real sfbd cannot sign in yet, so the applet's signed-in, reconnecting
+and failed views are tested against this stand-in.  It carries the
+Account and Presence properties of dbus/*.xml, starts signed in, and its
+methods change the properties the way the API documents (SetAvailability
+publishes the new availability, SignOut signs out, SignIn and Reconnect
+sign in again).  Tests move it to other states with the mock interface's
+UpdateProperties and read the calls it received with GetMethodCalls.
+
+Run: /usr/bin/python3 -m dbusmock --session --template sfbd_mock.py
+"""
+
+import dbus
+
+BUS_NAME = "org.sfbd.Sfbd"
+MAIN_OBJ = "/org/sfbd/Sfbd"
+MAIN_IFACE = "org.sfbd.Sfbd1.Account"
+PRESENCE_IFACE = "org.sfbd.Sfbd1.Presence"
+SYSTEM_BUS = False
+
+CODES = {"online": 3500, "busy": 6500, "do-not-disturb": 9500, "be-right-back": 12500,
+         "away": 15500, "off-work": 15500, "appear-offline": 18500}
+
+SIGNED_IN = ("self.UpdateProperties('org.sfbd.Sfbd1.Account', "
+             "{'State': 'signed-in', 'LastError': '', 'LastErrorMessage': '', "
+             "'ReconnectAttempts': dbus.UInt32(0)})")
+
+
+def load(mock, parameters):
+    mock.AddProperties(MAIN_IFACE, {
+        "Version": "0.1.0-mock",
+        "State": parameters.get("State", "signed-in"),
+        "Uri": "sip:alice@contoso.test",
+        "Login": "CONTOSO\\alice",
+        "Server": "pool01.contoso.test:5061",
+        "ServerVersion": "RTC/7.0",
+        "AuthMethod": "ntlm",
+        "AccessLocation": "internal",
+        "LocalAddress": "127.0.0.1:40000",
+        "Interface": "lo",
+        "SignedInSince": dbus.UInt64(1700000000000000),
+        "LastError": "",
+        "LastErrorMessage": "",
+        "ReconnectAttempts": dbus.UInt32(0),
+    })
+    mock.AddProperties(PRESENCE_IFACE, {
+        "Availability": "online",
+        "AvailabilityCode": dbus.UInt32(3500),
+        "Activity": "",
+        "Note": "Working from Oslo",
+    })
+    trace = ("ret = [{'Stage': 'discovery', 'StartedAt': dbus.UInt64(1700000000000000), "
+             "'Duration': dbus.UInt64(120000), 'Result': 'ok', "
+             "'Detail': 'lyncdiscoverinternal.contoso.test'}, "
+             "{'Stage': 'authentication', 'StartedAt': dbus.UInt64(1700000000120000), "
+             "'Duration': dbus.UInt64(45000), 'Result': 'ok', "
+             "'Detail': 'NTLM'}]")
+    codes = repr(CODES)
+    mock.AddMethods(MAIN_IFACE, [
+        ("SignIn", "", "", SIGNED_IN),
+        ("SignOut", "", "",
+         "self.UpdateProperties('org.sfbd.Sfbd1.Account', {'State': 'signed-out'}); "
+         "self.UpdateProperties('org.sfbd.Sfbd1.Presence', {'Availability': 'offline', "
+         "'AvailabilityCode': dbus.UInt32(0)})"),
+        ("Reconnect", "", "", SIGNED_IN),
+        ("GetSignInTrace", "", "aa{sv}", trace),
+    ])
+    mock.AddMethods(PRESENCE_IFACE, [
+        ("SetAvailability", "s", "",
+         "self.UpdateProperties('org.sfbd.Sfbd1.Presence', {'Availability': args[0], "
+         f"'AvailabilityCode': dbus.UInt32({codes}.get(args[0], 0))}})"),
+        ("SetNote", "s", "", "self.UpdateProperties('org.sfbd.Sfbd1.Presence', {'Note': args[0]})"),
+    ])
