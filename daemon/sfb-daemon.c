@@ -5,8 +5,10 @@
 
 #include "sfb-daemon.h"
 
+#include "sfb-device-monitor.h"
 #include "sfb-error.h"
 #include "sfb-log.h"
+#include "sfb-session.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -66,13 +68,24 @@ struct _SfbDaemon
 
   SfbConfig *config;
   SfbSecretStore *secret_store;
+  SfbSession *session;
+  SfbDeviceMonitor *device_monitor;
   char *strings[LAST_STRING_PROP + 1];
   guint64 signed_in_since;
   guint reconnect_attempts;
-  gboolean last_error_is_config; /* LastError came from a bad sfbd.conf */
+  gboolean last_error_is_config;  /* LastError came from a bad sfbd.conf */
+  gboolean last_error_is_session; /* LastError came from the sign-in pipeline */
 };
 
 G_DEFINE_FINAL_TYPE (SfbDaemon, sfb_daemon, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_DEVICES_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 set_string (SfbDaemon *self, guint prop_id, const char *value)
@@ -111,17 +124,82 @@ update_config_error (SfbDaemon *self)
     }
 }
 
+/* ---- devices --------------------------------------------------------- */
+
+/* The preferred device of each kind when present, else the system default. */
+static void
+update_devices_in_use (SfbDaemon *self)
+{
+  static const struct
+  {
+    guint prop_id;
+    const char *kind;
+  } in_use[] = {
+    { PROP_AUDIO_OUTPUT, SFB_DEVICE_KIND_AUDIO_OUTPUT },
+    { PROP_AUDIO_INPUT, SFB_DEVICE_KIND_AUDIO_INPUT },
+    { PROP_VIDEO_INPUT, SFB_DEVICE_KIND_VIDEO_INPUT },
+  };
+
+  if (self->device_monitor == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (in_use); i++)
+    set_string (self,
+                in_use[i].prop_id,
+                sfb_device_monitor_resolve (self->device_monitor,
+                                            in_use[i].kind,
+                                            sfb_config_get_device (self->config, in_use[i].kind)));
+}
+
+static void
+on_devices_changed (SfbDaemon *self)
+{
+  update_devices_in_use (self);
+  g_signal_emit (self, signals[SIGNAL_DEVICES_CHANGED], 0);
+}
+
+/* aa{sv}: one dictionary per device, the ListDevices() contract */
+GVariant *
+sfb_daemon_list_devices (SfbDaemon *self)
+{
+  g_autoptr (GPtrArray) devices = NULL;
+  GVariantBuilder builder;
+
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+
+  devices = sfb_device_monitor_list (self->device_monitor);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < devices->len; i++)
+    {
+      const SfbMediaDevice *device = g_ptr_array_index (devices, i);
+      const char *system_default
+          = sfb_device_monitor_get_default (self->device_monitor, device->kind);
+
+      g_variant_builder_open (&builder, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&builder, "{sv}", "Id", g_variant_new_uint32 (device->id));
+      g_variant_builder_add (&builder, "{sv}", "Name", g_variant_new_string (device->name));
+      g_variant_builder_add (
+          &builder, "{sv}", "Description", g_variant_new_string (device->description));
+      g_variant_builder_add (&builder, "{sv}", "Kind", g_variant_new_string (device->kind));
+      g_variant_builder_add (&builder,
+                             "{sv}",
+                             "Default",
+                             g_variant_new_boolean (g_strcmp0 (system_default, device->name) == 0));
+      if (device->has_volume)
+        {
+          g_variant_builder_add (&builder, "{sv}", "Volume", g_variant_new_double (device->volume));
+          g_variant_builder_add (&builder, "{sv}", "Muted", g_variant_new_boolean (device->muted));
+        }
+      g_variant_builder_close (&builder);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
 static void
 on_config_changed (SfbDaemon *self)
 {
   set_string (self, PROP_URI, sfb_config_get_uri (self->config));
   set_string (self, PROP_LOGIN, sfb_config_get_login (self->config));
-  set_string (
-      self, PROP_AUDIO_OUTPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_OUTPUT));
-  set_string (
-      self, PROP_AUDIO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_AUDIO_INPUT));
-  set_string (
-      self, PROP_VIDEO_INPUT, sfb_config_get_device (self->config, SFB_DEVICE_KIND_VIDEO_INPUT));
+  update_devices_in_use (self);
   update_config_error (self);
 }
 
@@ -175,23 +253,74 @@ check_credentials (SfbDaemon *self, GError **error)
   return TRUE;
 }
 
+/* The session's view of the account, copied to the Account properties. */
+static void
+on_session_changed (SfbDaemon *self)
+{
+  const GError *error = sfb_session_get_last_error (self->session);
+  guint64 since = sfb_session_get_signed_in_since (self->session);
+  guint attempts = sfb_session_get_reconnect_attempts (self->session);
+
+  set_string (self, PROP_STATE, sfb_session_get_state (self->session));
+  set_string (self, PROP_SERVER, sfb_session_get_server (self->session));
+  set_string (self, PROP_SERVER_VERSION, sfb_session_get_server_version (self->session));
+  set_string (self, PROP_AUTH_METHOD, sfb_session_get_auth_method (self->session));
+  set_string (self, PROP_ACCESS_LOCATION, sfb_session_get_access_location (self->session));
+  set_string (self, PROP_LOCAL_ADDRESS, sfb_session_get_local_address (self->session));
+  set_string (self, PROP_INTERFACE, sfb_session_get_interface (self->session));
+  if (self->signed_in_since != since)
+    {
+      self->signed_in_since = since;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_SIGNED_IN_SINCE]);
+    }
+  if (self->reconnect_attempts != attempts)
+    {
+      self->reconnect_attempts = attempts;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RECONNECT_ATTEMPTS]);
+    }
+  if (error != NULL)
+    {
+      set_last_error (self, error);
+      self->last_error_is_session = TRUE;
+    }
+  else if (self->last_error_is_session)
+    {
+      set_last_error (self, NULL);
+      self->last_error_is_session = FALSE;
+      update_config_error (self);
+    }
+}
+
 /*
- * SignIn(): checks what it can and says honestly that this build has no
- * sign-in pipeline yet.  AutoSignIn is not acted on for the same reason.
+ * SignIn(): checks what it can, then starts the pipeline (SfbSession);
+ * progress and failures show in State and LastError.
  */
 gboolean
 sfb_daemon_sign_in (SfbDaemon *self, GError **error)
 {
   g_autoptr (GError) local_error = NULL;
+  const char *password = NULL;
 
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
 
   if (check_configured (self, &local_error) && check_credentials (self, &local_error))
-    g_set_error_literal (&local_error,
-                         SFB_ERROR,
-                         SFB_ERROR_FAILED,
-                         "This build of sfbd cannot sign in yet: the sign-in pipeline is not "
-                         "implemented. The configuration and password are kept.");
+    password = sfb_secret_store_lookup_password (self->secret_store,
+                                                 sfb_config_get_uri (self->config),
+                                                 sfb_config_get_secrets_store (self->config),
+                                                 &local_error);
+  if (password != NULL)
+    {
+      sfb_log (G_LOG_LEVEL_INFO,
+               SFB_LOG_TOPIC ("sign-in"),
+               SFB_LOG_URI (sfb_config_get_uri (self->config)),
+               "MESSAGE",
+               "Signing in as %s",
+               sfb_config_get_uri (self->config));
+      sfb_session_sign_in (self->session, password);
+      return TRUE;
+    }
+  if (local_error == NULL)
+    g_set_error_literal (&local_error, SFB_ERROR, SFB_ERROR_NO_CREDENTIALS, "No password is known");
   sfb_error_convert (&local_error);
   sfb_log (G_LOG_LEVEL_INFO,
            SFB_LOG_ERR (local_error),
@@ -200,16 +329,18 @@ sfb_daemon_sign_in (SfbDaemon *self, GError **error)
            "Sign-in refused: %s",
            local_error->message);
   set_last_error (self, local_error);
+  self->last_error_is_session = FALSE;
   update_config_error (self);
   g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;
 }
 
-/* Nothing to undo while signed out. */
+/* Unregisters and closes (or stops an attempt in progress). */
 gboolean
 sfb_daemon_sign_out (SfbDaemon *self, GError **error)
 {
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  sfb_session_sign_out (self->session);
   return TRUE;
 }
 
@@ -217,13 +348,7 @@ gboolean
 sfb_daemon_reconnect (SfbDaemon *self, GError **error)
 {
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
-
-  g_set_error_literal (
-      error,
-      SFB_ERROR,
-      SFB_ERROR_NOT_SIGNED_IN,
-      "Not signed in, so there is nothing to reconnect. Sign in with: sfbctl sign-in");
-  return FALSE;
+  return sfb_session_reconnect (self->session, error);
 }
 
 gboolean
@@ -279,12 +404,12 @@ sfb_daemon_forget_credentials (SfbDaemon *self, GError **error)
   return TRUE;
 }
 
-/* aa{sv}, one dictionary per stage of the last attempt: none yet. */
+/* aa{sv}, one dictionary per stage of the last attempt */
 GVariant *
 sfb_daemon_get_sign_in_trace (SfbDaemon *self)
 {
   g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
-  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  return sfb_session_get_trace (self->session);
 }
 
 /* ---- presence, dial plan, policies, devices ------------------------ */
@@ -503,6 +628,16 @@ sfb_daemon_constructed (GObject *object)
     self->secret_store = sfb_secret_store_new (NULL);
   g_signal_connect_object (
       self->config, "changed", G_CALLBACK (on_config_changed), self, G_CONNECT_SWAPPED);
+  {
+    g_autofree char *state_dir = sfb_dup_state_dir ();
+
+    self->session = sfb_session_new (self->config, state_dir);
+    g_signal_connect_object (
+        self->session, "changed", G_CALLBACK (on_session_changed), self, G_CONNECT_SWAPPED);
+  }
+  self->device_monitor = sfb_device_monitor_new ();
+  g_signal_connect_object (
+      self->device_monitor, "changed", G_CALLBACK (on_devices_changed), self, G_CONNECT_SWAPPED);
   on_config_changed (self);
 }
 
@@ -511,8 +646,10 @@ sfb_daemon_dispose (GObject *object)
 {
   SfbDaemon *self = SFB_DAEMON (object);
 
+  g_clear_object (&self->session);
   g_clear_object (&self->config);
   g_clear_object (&self->secret_store);
+  g_clear_object (&self->device_monitor);
   G_OBJECT_CLASS (sfb_daemon_parent_class)->dispose (object);
 }
 
@@ -571,6 +708,17 @@ sfb_daemon_class_init (SfbDaemonClass *klass)
                              SFB_TYPE_SECRET_STORE,
                              G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /* devices appeared, went away or changed (default, volume, mute) */
+  signals[SIGNAL_DEVICES_CHANGED] = g_signal_new ("devices-changed",
+                                                  G_TYPE_FROM_CLASS (klass),
+                                                  G_SIGNAL_RUN_LAST,
+                                                  0,
+                                                  NULL,
+                                                  NULL,
+                                                  NULL,
+                                                  G_TYPE_NONE,
+                                                  0);
 }
 
 static void

@@ -45,5 +45,6 @@ gboolean sfb_daemon_normalize_number (SfbDaemon *self,
 GVariant *sfb_daemon_get_policy (SfbDaemon *self, const char *group, GError **error);
 gboolean
 sfb_daemon_select_device (SfbDaemon *self, const char *kind, const char *name, GError **error);
+GVariant *sfb_daemon_list_devices (SfbDaemon *self);
 
 G_END_DECLS

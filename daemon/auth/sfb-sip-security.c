@@ -361,6 +361,14 @@ bad_signature (GError **error, const char *why)
 
 /* Unsigned messages an SA still lets through (protocol.md §4.5) */
 static gboolean
+is_challenge (SfbSipMessage *message)
+{
+  guint status = sfb_sip_message_get_status_code (message);
+
+  return status == 401 || status == 407;
+}
+
+static gboolean
 may_be_unsigned (SfbSipMessage *message)
 {
   guint status;
@@ -369,7 +377,7 @@ may_be_unsigned (SfbSipMessage *message)
   if (sfb_sip_message_is_request (message))
     return FALSE;
   status = sfb_sip_message_get_status_code (message);
-  if (status < 200 || status == 401 || status == 407)
+  if (status < 200 || is_challenge (message))
     return TRUE;
   return sfb_sip_message_get_cseq (message, NULL, &method, NULL)
          && g_strcmp0 (method, "REGISTER") == 0;
@@ -412,8 +420,10 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
     {
       if (may_be_unsigned (message))
         {
-          /* an unsigned final answer to REGISTER ends the handshake too */
-          if (!sfb_sip_message_is_request (message)
+          /* An unsigned final answer to REGISTER ends the handshake too, except a
+           * challenge: a 401/407 answering the final leg is handle_challenge()'s to
+           * judge (a rejected password, protocol.md §17.9). */
+          if (!sfb_sip_message_is_request (message) && !is_challenge (message)
               && sfb_sip_message_get_status_code (message) >= 200)
             self->awaiting_final = FALSE;
           return TRUE;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * org.sfbd.Sfbd1.Devices: the preferred devices from sfbd.conf; the
- * PipeWire monitor that lists devices comes later.
+ * org.sfbd.Sfbd1.Devices: the PipeWire devices of SfbDaemon's device
+ * monitor, the ones in use, and the preferred ones kept in sfbd.conf.
  */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
@@ -12,8 +12,9 @@
 static gboolean
 handle_list_devices (SfbDBusDevices *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
-  sfb_dbus_devices_complete_list_devices (
-      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  g_autoptr (GVariant) devices = sfb_daemon_list_devices (daemon);
+
+  sfb_dbus_devices_complete_list_devices (skeleton, invocation, devices);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -43,5 +44,10 @@ sfb_dbus_devices_adapter_new (SfbDaemon *daemon)
       skeleton, "handle-list-devices", G_CALLBACK (handle_list_devices), daemon, 0);
   g_signal_connect_object (
       skeleton, "handle-select-device", G_CALLBACK (handle_select_device), daemon, 0);
+  g_signal_connect_object (daemon,
+                           "devices-changed",
+                           G_CALLBACK (sfb_dbus_devices_emit_devices_changed),
+                           skeleton,
+                           G_CONNECT_SWAPPED);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

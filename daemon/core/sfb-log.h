@@ -43,6 +43,12 @@ G_BEGIN_DECLS
 /* journalctl MESSAGE_ID=… */
 #define SFB_LOG_MSGID_STARTUP "74dc07ce342f4672a6a0aa5e5370e572"
 #define SFB_LOG_MSGID_SHUTDOWN "5865e22b2e604165a1414dfb05cf30ea"
+/* signed in (registered); add SFB_LOG_STATE, SFB_LOG_URI and the server */
+#define SFB_LOG_MSGID_SIGN_IN "d34e29102d1b4f32b0fbdebb1aeed7f6"
+/* signed out, by request or for good (not a reconnect) */
+#define SFB_LOG_MSGID_SIGN_OUT "f15062370acd46348d3e3cf13e17cd76"
+/* the server rejected the credentials (AuthFailed); add SFB_LOG_ERR */
+#define SFB_LOG_MSGID_AUTH_FAILED "27f8e635d9ee4fdd9c29f40be68c7287"
 
 #define sfb_log(level, ...)                                                                        \
   g_log_structured (G_LOG_DOMAIN,                                                                  \

@@ -477,6 +477,7 @@ walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   Walk *walk = g_task_get_task_data (task);
   GInputStream *stream = G_INPUT_STREAM (source);
+  GCancellable *cancellable;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) bytes = NULL;
 
@@ -511,12 +512,10 @@ walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                               SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
       return;
     }
-  g_input_stream_read_bytes_async (stream,
-                                   READ_CHUNK,
-                                   G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task),
-                                   walk_read_cb,
-                                   g_steal_pointer (&task));
+  /* Taken first: argument evaluation order is unspecified, and the task is stolen below. */
+  cancellable = g_task_get_cancellable (task);
+  g_input_stream_read_bytes_async (
+      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, walk_read_cb, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -535,6 +534,7 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   Walk *walk = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) stream = NULL;
+  GCancellable *cancellable;
   guint status;
   goffset length;
 
@@ -615,12 +615,10 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   g_byte_array_set_size (walk->body, 0);
-  g_input_stream_read_bytes_async (stream,
-                                   READ_CHUNK,
-                                   G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task),
-                                   walk_read_cb,
-                                   g_steal_pointer (&task));
+  /* Taken first: argument evaluation order is unspecified, and the task is stolen below. */
+  cancellable = g_task_get_cancellable (task);
+  g_input_stream_read_bytes_async (
+      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, walk_read_cb, g_steal_pointer (&task));
 }
 
 static gboolean

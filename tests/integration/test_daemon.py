@@ -124,7 +124,9 @@ class SignInTest(SfbdTestCase):
 class PasswordTest(SfbdTestCase):
     def setUp(self):
         super().setUp()
+        # Account.Server: a refused loopback port, so a sign-in never leaves loopback
         self.configure({"Account.Uri": string("sip:bob@contoso.test"),
+                        "Account.Server": string("127.0.0.1:9"),
                         "Secrets.Store": string("file")})
 
     def set_password(self, store):

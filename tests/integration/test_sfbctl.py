@@ -64,16 +64,20 @@ class StatusTest(SfbdTestCase):
     def test_status_shows_the_last_error(self):
         self.sfbctl("config", "set", "Account.Uri", "sip:bob@contoso.test")
         self.sfbctl("config", "set", "Secrets.Store", "file")
+        # nothing listens on this loopback port: the attempt fails (NotReachable) on loopback
+        self.sfbctl("config", "set", "Account.Server", "127.0.0.1:9")
         self.sfbctl("set-password", "--stdin", stdin_text="secret\n")
+        self.assertNotIn("Last error:", self.sfbctl("status").stdout)
         self.sfbctl("sign-in")
+        deadline = time.monotonic() + TIMEOUT
+        while not self.get_property(ACCOUNT, "LastError") and time.monotonic() < deadline:
+            time.sleep(0.02)
         last_error = self.get_property(ACCOUNT, "LastError")
         message = self.get_property(ACCOUNT, "LastErrorMessage")
         result = self.sfbctl("status")
-        if last_error:
-            short_name = last_error.rsplit(".", 1)[1]
-            self.assertIn(f"Last error:    {message} ({short_name})\n", result.stdout)
-        else:
-            self.assertNotIn("Last error:", result.stdout)
+        self.assertTrue(last_error, "the failed sign-in left no LastError")
+        short_name = last_error.rsplit(".", 1)[1]
+        self.assertRegex(result.stdout, r"Last error: +" + re.escape(f"{message} ({short_name})\n"))
 
     def test_status_json_has_every_property_under_its_dbus_name(self):
         status, data = self.sfbctl_json("status")

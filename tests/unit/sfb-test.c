@@ -35,6 +35,8 @@ sfb_test_isolate (void)
     { "XDG_STATE_HOME", "xdg-state" },
     { SFB_ENV_CONFIG_DIR, "sfbd-config" },
     { SFB_ENV_STATE_DIR, "sfbd-state" },
+    /* never a PipeWire of the host: the daemon lists no devices */
+    { "PIPEWIRE_RUNTIME_DIR", "no-pipewire" },
   };
 
   sfb_test_root = g_dir_make_tmp ("sfbd-test-XXXXXX", NULL);
@@ -45,6 +47,7 @@ sfb_test_isolate (void)
 
       g_setenv (vars[i][0], dir, TRUE);
     }
+  g_unsetenv ("PIPEWIRE_REMOTE");
 }
 
 /* A fresh directory for one test. */

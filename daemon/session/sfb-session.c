@@ -1,0 +1,1736 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd"
+
+#include "config.h"
+
+#include "sfb-session.h"
+
+#include "sfb-backoff.h"
+#include "sfb-discovery.h"
+#include "sfb-endpoint-id.h"
+#include "sfb-error.h"
+#include "sfb-log.h"
+#include "sfb-ntlm-context.h"
+#include "sfb-sip-connection.h"
+#include "sfb-sip-security.h"
+#include "sfb-sip-uri.h"
+#include "sfb-tls.h"
+
+#include <sfbd/sfb-names.h>
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#define MAX_REDIRECTS 5
+/* NTLM: two challenges (schemes, then CHALLENGE); a third 401 answers the
+ * AUTHENTICATE: the password was refused (protocol.md §17.9) */
+#define MAX_AUTH_LEGS 2
+#define MAX_CANDIDATES 32
+#define REGISTER_TIMEOUT_MS 20000
+#define SIGN_OUT_TIMEOUT_MS 2000
+#define KEEPALIVE_BEFORE_REGISTERED_S 60
+#define MAX_RETRY_AFTER_S 3600
+#define MAX_TRACE_STAGES 64
+#define HOME_POOL_FILE "home-pool"
+#define CONTACT_METHODS                                                                            \
+  "INVITE, MESSAGE, INFO, SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY"
+
+typedef enum
+{
+  PHASE_NONE,
+  PHASE_SIGN_IN, /* the REGISTERs of a sign-in, up to the 200 or 301 */
+  PHASE_REFRESH, /* re-REGISTER with the SA in place */
+  PHASE_REAUTH,  /* a new SA on the same connection */
+  PHASE_SIGN_OUT,
+} Phase;
+
+enum
+{
+  STR_STATE,
+  STR_SERVER,
+  STR_SERVER_VERSION,
+  STR_AUTH_METHOD,
+  STR_ACCESS_LOCATION,
+  STR_LOCAL_ADDRESS,
+  STR_INTERFACE,
+  N_STRINGS
+};
+
+typedef struct
+{
+  char *stage;
+  gint64 started_at; /* real time, µs */
+  gint64 started_mono;
+  gint64 duration; /* -1 while running */
+  char *result;
+  GString *detail;
+} TraceStage;
+
+struct _SfbSession
+{
+  GObject parent_instance;
+
+  SfbConfig *config;
+  char *state_dir;
+  char *password;
+  char *uri;
+  char *domain;
+  char *epid;
+  char *instance;
+
+  GTlsDatabase *tls_database;
+  SfbDiscovery *discovery;
+  GCancellable *cancellable; /* of the current attempt */
+
+  GPtrArray *candidates; /* of SfbServerCandidate */
+  guint candidate_index;
+  gboolean discovery_pending; /* run discovery when the candidates run out */
+  GString *tried;
+  guint redirects;
+
+  SfbSipConnection *connection;
+  SfbSipSecurity *security;
+  Phase phase;
+  guint auth_legs;
+  char *call_id;
+  char *from_tag;
+  guint32 cseq;
+  char *ms_opaque;
+  char *gruu;
+  gboolean registered;
+
+  guint reregister_id;
+  guint reauth_id;
+  guint retry_id;
+  SfbBackoff backoff;
+
+  GNetworkMonitor *monitor;
+  gboolean network_available;
+  GDBusConnection *system_bus;
+  guint sleep_subscription;
+
+  char *strings[N_STRINGS];
+  guint64 signed_in_since;
+  guint reconnect_attempts;
+  GError *last_error;
+  GPtrArray *trace; /* of TraceStage */
+};
+
+G_DEFINE_FINAL_TYPE (SfbSession, sfb_session, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void connect_next (SfbSession *self);
+static void send_register (SfbSession *self, int expires);
+static void start_attempt (SfbSession *self, gboolean use_home_pool);
+
+/* ---- properties ------------------------------------------------------ */
+
+static void
+changed (SfbSession *self)
+{
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
+static void
+set_string (SfbSession *self, guint which, const char *value)
+{
+  if (value == NULL)
+    value = "";
+  if (g_strcmp0 (self->strings[which], value) == 0)
+    return;
+  g_free (self->strings[which]);
+  self->strings[which] = g_strdup (value);
+  changed (self);
+}
+
+static void
+set_state (SfbSession *self, const char *state)
+{
+  if (g_strcmp0 (self->strings[STR_STATE], state) != 0)
+    sfb_log (G_LOG_LEVEL_INFO, SFB_LOG_STATE (state), "MESSAGE", "State: %s", state);
+  set_string (self, STR_STATE, state);
+}
+
+static void
+set_last_error (SfbSession *self, const GError *error)
+{
+  g_clear_error (&self->last_error);
+  if (error != NULL)
+    {
+      self->last_error = g_error_copy (error);
+      sfb_error_convert (&self->last_error);
+    }
+  changed (self);
+}
+
+static void
+clear_connection_properties (SfbSession *self)
+{
+  set_string (self, STR_SERVER, NULL);
+  set_string (self, STR_SERVER_VERSION, NULL);
+  set_string (self, STR_LOCAL_ADDRESS, NULL);
+  set_string (self, STR_INTERFACE, NULL);
+  set_string (self, STR_ACCESS_LOCATION, NULL);
+  set_string (self, STR_AUTH_METHOD, NULL);
+  if (self->signed_in_since != 0)
+    {
+      self->signed_in_since = 0;
+      changed (self);
+    }
+}
+
+/* ---- trace ----------------------------------------------------------- */
+
+static void
+trace_stage_free (TraceStage *stage)
+{
+  g_free (stage->stage);
+  g_free (stage->result);
+  g_string_free (stage->detail, TRUE);
+  g_free (stage);
+}
+
+static TraceStage *
+current_stage (SfbSession *self)
+{
+  TraceStage *stage;
+
+  if (self->trace->len == 0)
+    return NULL;
+  stage = g_ptr_array_index (self->trace, self->trace->len - 1);
+  return stage->duration < 0 ? stage : NULL;
+}
+
+static void G_GNUC_PRINTF (2, 3) stage_detail (SfbSession *self, const char *format, ...)
+{
+  TraceStage *stage = current_stage (self);
+  va_list args;
+
+  if (stage == NULL)
+    return;
+  if (stage->detail->len > 0)
+    g_string_append (stage->detail, "; ");
+  va_start (args, format);
+  g_string_append_vprintf (stage->detail, format, args);
+  va_end (args);
+}
+
+/* Ends the running stage: "ok", or the D-Bus name of @error. */
+static void
+stage_end (SfbSession *self, const GError *error)
+{
+  TraceStage *stage = current_stage (self);
+
+  if (stage == NULL)
+    return;
+  stage->duration = g_get_monotonic_time () - stage->started_mono;
+  if (error != NULL)
+    {
+      g_autoptr (GError) converted = g_error_copy (error);
+
+      sfb_error_convert (&converted);
+      stage->result = g_strdup (sfb_error_get_dbus_name (converted));
+      stage_detail (self, "%s", converted->message);
+    }
+  else
+    {
+      stage->result = g_strdup ("ok");
+    }
+}
+
+static void G_GNUC_PRINTF (3, 4)
+    stage_begin (SfbSession *self, const char *name, const char *format, ...)
+{
+  TraceStage *stage;
+  va_list args;
+
+  stage_end (self, NULL);
+  if (self->trace->len >= MAX_TRACE_STAGES)
+    return;
+  stage = g_new0 (TraceStage, 1);
+  stage->stage = g_strdup (name);
+  stage->started_at = g_get_real_time ();
+  stage->started_mono = g_get_monotonic_time ();
+  stage->duration = -1;
+  stage->detail = g_string_new (NULL);
+  if (format != NULL)
+    {
+      va_start (args, format);
+      g_string_append_vprintf (stage->detail, format, args);
+      va_end (args);
+    }
+  g_ptr_array_add (self->trace, stage);
+}
+
+GVariant *
+sfb_session_get_trace (SfbSession *self)
+{
+  GVariantBuilder builder;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < self->trace->len; i++)
+    {
+      TraceStage *stage = g_ptr_array_index (self->trace, i);
+      gint64 duration
+          = stage->duration >= 0 ? stage->duration : g_get_monotonic_time () - stage->started_mono;
+
+      g_variant_builder_open (&builder, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&builder, "{sv}", "Stage", g_variant_new_string (stage->stage));
+      g_variant_builder_add (
+          &builder, "{sv}", "StartedAt", g_variant_new_uint64 ((guint64) stage->started_at));
+      g_variant_builder_add (
+          &builder, "{sv}", "Duration", g_variant_new_uint64 ((guint64) MAX (duration, 0)));
+      g_variant_builder_add (
+          &builder,
+          "{sv}",
+          "Result",
+          g_variant_new_string (stage->result != NULL ? stage->result : "in-progress"));
+      g_variant_builder_add (&builder, "{sv}", "Detail", g_variant_new_string (stage->detail->str));
+      g_variant_builder_close (&builder);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* ---- home pool ------------------------------------------------------- */
+
+static char *
+home_pool_path (SfbSession *self)
+{
+  return g_build_filename (self->state_dir, HOME_POOL_FILE, NULL);
+}
+
+static SfbServerCandidate *
+load_home_pool (SfbSession *self)
+{
+  g_autofree char *path = home_pool_path (self);
+  g_autofree char *contents = NULL;
+  g_auto (GStrv) lines = NULL;
+  const char *colon;
+  guint64 port = 5061;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", 3);
+  /* line 1: the account it belongs to, line 2: host:port */
+  if (g_strv_length (lines) < 2 || g_strcmp0 (lines[0], self->uri) != 0)
+    return NULL;
+  colon = strrchr (lines[1], ':');
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL)
+      || colon == lines[1] || colon - lines[1] > 255)
+    return NULL;
+  {
+    g_autofree char *host = g_strndup (lines[1], colon - lines[1]);
+
+    return sfb_server_candidate_new (host, (guint16) port, SFB_SERVER_SOURCE_LAST_HOME_POOL, NULL);
+  }
+}
+
+static void
+save_home_pool (SfbSession *self, const char *host, guint16 port)
+{
+  g_autofree char *path = home_pool_path (self);
+  g_autofree char *contents = g_strdup_printf ("%s\n%s:%u\n", self->uri, host, port);
+  g_autoptr (GError) error = NULL;
+
+  if (g_mkdir_with_parents (self->state_dir, 0700) != 0
+      || !g_file_set_contents_full (
+          path, contents, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_debug ("Could not remember the home pool: %s",
+             error != NULL ? error->message : g_strerror (errno));
+}
+
+static void
+forget_home_pool (SfbSession *self)
+{
+  g_autofree char *path = home_pool_path (self);
+
+  (void) g_unlink (path);
+}
+
+/* ---- tearing down ---------------------------------------------------- */
+
+static void on_connection_closed (SfbSipConnection *connection, GError *error, SfbSession *self);
+static void on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *self);
+
+static void
+clear_timers (SfbSession *self)
+{
+  g_clear_handle_id (&self->reregister_id, g_source_remove);
+  g_clear_handle_id (&self->reauth_id, g_source_remove);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+}
+
+static void
+drop_connection (SfbSession *self)
+{
+  g_autoptr (SfbSipConnection) connection = g_steal_pointer (&self->connection);
+
+  /* stolen first: closing fails the pending transactions, whose callbacks
+   * must see a stale connection */
+  if (connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (connection, self);
+      sfb_sip_connection_close (connection);
+    }
+  g_clear_object (&self->security);
+  g_clear_pointer (&self->gruu, g_free);
+  self->registered = FALSE;
+  self->phase = PHASE_NONE;
+}
+
+/* Stops everything the current attempt does. */
+static void
+cancel_attempt (SfbSession *self)
+{
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  clear_timers (self);
+  drop_connection (self);
+}
+
+static void
+wipe_password (SfbSession *self)
+{
+  if (self->password == NULL)
+    return;
+  sfb_log_remove_secret (self->password);
+  explicit_bzero (self->password, strlen (self->password));
+  g_clear_pointer (&self->password, g_free);
+}
+
+/* A failure only the user can fix: no automatic retry. */
+static void
+fail (SfbSession *self, const GError *error)
+{
+  sfb_log (G_LOG_LEVEL_WARNING,
+           SFB_LOG_ERR (error),
+           SFB_LOG_TOPIC ("sign-in"),
+           "MESSAGE",
+           "Sign-in failed: %s",
+           error->message);
+  stage_end (self, error);
+  cancel_attempt (self);
+  clear_connection_properties (self);
+  set_last_error (self, error);
+  set_state (self, SFB_STATE_FAILED);
+}
+
+static gboolean
+on_retry (gpointer user_data)
+{
+  SfbSession *self = user_data;
+
+  self->retry_id = 0;
+  self->reconnect_attempts++;
+  changed (self);
+  start_attempt (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* A network-class failure: reconnecting, retried with backoff (or after
+ * @delay_ms when >= 0, e.g. a 503's Retry-After). */
+static void
+retry_later (SfbSession *self, const GError *error, gint64 delay_ms)
+{
+  guint delay;
+
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_ERR (error),
+           SFB_LOG_TOPIC ("sign-in"),
+           "MESSAGE",
+           "Sign-in attempt failed, will retry: %s",
+           error->message);
+  stage_end (self, error);
+  cancel_attempt (self);
+  clear_connection_properties (self);
+  set_last_error (self, error);
+  set_state (self, SFB_STATE_RECONNECTING);
+  delay = sfb_backoff_next (&self->backoff, NULL);
+  if (delay_ms >= 0)
+    delay = (guint) MAX ((gint64) delay, delay_ms);
+  g_debug ("Next attempt in %u ms", delay);
+  self->retry_id = g_timeout_add (delay, on_retry, self);
+}
+
+/* ---- registration ---------------------------------------------------- */
+
+typedef struct
+{
+  SfbSession *self;
+  SfbSipConnection *connection;
+  Phase phase;
+} RegisterCall;
+
+static void
+register_call_free (RegisterCall *call)
+{
+  g_object_unref (call->self);
+  g_object_unref (call->connection);
+  g_free (call);
+}
+
+static char *
+our_aor (SfbSession *self)
+{
+  return g_strdup_printf ("<%s>", self->uri);
+}
+
+static SfbSipMessage *
+build_register (SfbSession *self, int expires)
+{
+  g_autofree char *request_uri = g_strdup_printf ("sip:%s", self->domain);
+  g_autoptr (SfbSipMessage) message = sfb_sip_message_new_request ("REGISTER", request_uri);
+  g_autofree char *aor = our_aor (self);
+  g_autofree char *from = g_strdup_printf ("%s;tag=%s;epid=%s", aor, self->from_tag, self->epid);
+  g_autofree char *cseq = g_strdup_printf ("%u REGISTER", ++self->cseq);
+  g_autofree char *contact = NULL;
+  const char *ip = sfb_sip_connection_get_local_ip (self->connection);
+
+  contact = g_strdup_printf ("<sip:%s%s%s:%u;transport=tls;ms-opaque=%s>;methods=\"" CONTACT_METHODS
+                             "\";proxy=replace;+sip.instance=\"<urn:uuid:%s>\"",
+                             strchr (ip, ':') != NULL ? "[" : "",
+                             ip,
+                             strchr (ip, ':') != NULL ? "]" : "",
+                             sfb_sip_connection_get_local_port (self->connection),
+                             self->ms_opaque,
+                             self->instance);
+  sfb_sip_message_append_header (message, "From", from);
+  sfb_sip_message_append_header (message, "To", aor);
+  sfb_sip_message_append_header (message, "Max-Forwards", "70");
+  sfb_sip_message_append_header (message, "CSeq", cseq);
+  sfb_sip_message_append_header (message, "User-Agent", "sfbd/" PACKAGE_VERSION);
+  sfb_sip_message_append_header (message, "Call-ID", self->call_id);
+  sfb_sip_message_append_header (message, "Contact", contact);
+  sfb_sip_message_append_header (
+      message,
+      "Supported",
+      "gruu-10, adhoclist, msrtc-event-categories, com.microsoft.msrtc.presence");
+  sfb_sip_message_append_header (message, "Event", "registration");
+  sfb_sip_message_append_header (message, "Allow-Events", "presence");
+  sfb_sip_message_append_header (message, "ms-keep-alive", "UAC;hop-hop=yes");
+  if (expires >= 0)
+    {
+      g_autofree char *value = g_strdup_printf ("%d", expires);
+
+      sfb_sip_message_append_header (message, "Expires", value);
+    }
+  return g_steal_pointer (&message);
+}
+
+static void on_register_response (GObject *source, GAsyncResult *result, gpointer user_data);
+
+static void
+send_register (SfbSession *self, int expires)
+{
+  g_autoptr (SfbSipMessage) message = build_register (self, expires);
+  RegisterCall *call = g_new0 (RegisterCall, 1);
+
+  call->self = g_object_ref (self);
+  call->connection = g_object_ref (self->connection);
+  call->phase = self->phase;
+  sfb_sip_connection_send_request_async (self->connection,
+                                         message,
+                                         self->phase == PHASE_SIGN_OUT ? SIGN_OUT_TIMEOUT_MS
+                                                                       : REGISTER_TIMEOUT_MS,
+                                         self->cancellable,
+                                         on_register_response,
+                                         call);
+}
+
+static gboolean
+new_security (SfbSession *self, GError **error)
+{
+  const char *login = sfb_config_get_login (self->config);
+  g_autoptr (SfbAuthContext) context = NULL;
+
+  if (self->password == NULL)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_NO_CREDENTIALS,
+                           "No password is known. Set one with: sfbctl set-password");
+      return FALSE;
+    }
+  context = sfb_ntlm_context_new (login != NULL ? login : "", self->password, NULL);
+  g_clear_object (&self->security);
+  self->security = sfb_sip_security_new (context);
+  sfb_sip_connection_set_security (self->connection, self->security);
+  self->auth_legs = 0;
+  return TRUE;
+}
+
+static void
+start_registration (SfbSession *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  self->phase = PHASE_SIGN_IN;
+  set_state (self, SFB_STATE_AUTHENTICATING);
+  stage_begin (self,
+               SFB_STATE_AUTHENTICATING,
+               "REGISTER to %s:%u",
+               sfb_sip_connection_get_host (self->connection),
+               sfb_sip_connection_get_port (self->connection));
+  if (!new_security (self, &error))
+    {
+      fail (self, error);
+      return;
+    }
+  g_free (self->call_id);
+  self->call_id = sfb_sip_connection_new_token (32);
+  g_free (self->from_tag);
+  self->from_tag = sfb_sip_connection_new_token (10);
+  g_free (self->ms_opaque);
+  self->ms_opaque = sfb_sip_connection_new_token (10);
+  self->cseq = 0;
+  send_register (self, -1);
+}
+
+static char *
+diagnostics_of (SfbSipMessage *response)
+{
+  const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+
+  if (diagnostics == NULL)
+    diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics-public");
+  if (diagnostics == NULL)
+    diagnostics = sfb_sip_message_get_header (response, "Warning");
+  return diagnostics != NULL ? g_strdup_printf (" (%s)", diagnostics) : g_strdup ("");
+}
+
+/* The first number of a header (Retry-After: 30 (busy), Expires: 300). */
+static gboolean
+header_number (SfbSipMessage *message, const char *name, guint64 max, guint64 *value)
+{
+  const char *text = sfb_sip_message_get_header (message, name);
+  g_autofree char *digits = NULL;
+  gsize n = 0;
+
+  if (text == NULL)
+    return FALSE;
+  while (g_ascii_isdigit (text[n]))
+    n++;
+  if (n == 0 || n > 10)
+    return FALSE;
+  digits = g_strndup (text, n);
+  return g_ascii_string_to_unsigned (digits, 10, 0, max, value, NULL);
+}
+
+/* timeout=N of ms-keep-alive: UAS; tcp=no; hop-hop=yes; timeout=300 */
+static guint
+keepalive_timeout (SfbSipMessage *response)
+{
+  const char *value = sfb_sip_message_get_header (response, "ms-keep-alive");
+  g_auto (GStrv) parts = NULL;
+  guint64 seconds = 0;
+
+  if (value == NULL)
+    return 0;
+  parts = g_strsplit (value, ";", 16);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      char *part = g_strstrip (parts[i]);
+
+      if (g_ascii_strncasecmp (part, "timeout=", 8) == 0
+          && g_ascii_string_to_unsigned (g_strstrip (part + 8), 10, 1, 86400, &seconds, NULL))
+        return (guint) seconds;
+    }
+  return 0;
+}
+
+/* Our GRUU: the Contact whose +sip.instance is ours (case-insensitively,
+ * protocol.md §17.7). */
+static char *
+find_gruu (SfbSession *self, SfbSipMessage *response)
+{
+  g_autofree char *want = g_strdup_printf ("<urn:uuid:%s>", self->instance);
+  guint n = sfb_sip_message_get_n_headers (response);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr (GPtrArray) addrs = NULL;
+      const char *value;
+      gsize len;
+
+      if (!sfb_sip_header_name_equal (sfb_sip_message_get_header_name (response, i), "Contact"))
+        continue;
+      value = sfb_sip_message_get_header_value (response, i, &len);
+      addrs = sfb_sip_name_addr_parse_list (value, len, NULL);
+      for (guint j = 0; addrs != NULL && j < addrs->len; j++)
+        {
+          const SfbSipNameAddr *addr = g_ptr_array_index (addrs, j);
+          const char *instance = sfb_sip_name_addr_get_param (addr, "+sip.instance");
+          const char *gruu = sfb_sip_name_addr_get_param (addr, "gruu");
+
+          if (instance != NULL && gruu != NULL && g_ascii_strcasecmp (instance, want) == 0)
+            return g_strdup (gruu);
+        }
+    }
+  return NULL;
+}
+
+static char *
+joined_values (SfbSipMessage *message, const char *name)
+{
+  g_auto (GStrv) values = sfb_sip_message_get_header_values (message, name);
+
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    g_strstrip (values[i]);
+  return values != NULL ? g_strjoinv (",", values) : g_strdup ("");
+}
+
+static gboolean
+on_reregister (gpointer user_data)
+{
+  SfbSession *self = user_data;
+
+  self->reregister_id = 0;
+  if (self->connection == NULL || !self->registered)
+    return G_SOURCE_REMOVE;
+  g_debug ("Refreshing the registration");
+  self->phase = PHASE_REFRESH;
+  send_register (self, -1);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_reauthenticate (gpointer user_data)
+{
+  SfbSession *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  self->reauth_id = 0;
+  if (self->connection == NULL || !self->registered)
+    return G_SOURCE_REMOVE;
+  g_info ("Security association about to expire: authenticating again");
+  g_clear_handle_id (&self->reregister_id, g_source_remove);
+  self->phase = PHASE_REAUTH;
+  if (!new_security (self, &error))
+    {
+      fail (self, error);
+      return G_SOURCE_REMOVE;
+    }
+  send_register (self, -1);
+  return G_SOURCE_REMOVE;
+}
+
+/* Expires, keep-alive and SA renewal from a 200 to REGISTER. */
+static void
+schedule_refresh (SfbSession *self, SfbSipMessage *response)
+{
+  guint64 expires = 0;
+  guint keepalive = keepalive_timeout (response);
+  guint refresh;
+  gint64 sa_expires_at;
+
+  if (!header_number (response, "Expires", G_MAXUINT32, &expires) || expires == 0)
+    expires = 300; /* protocol.md §17.6: a server always sends one; be safe */
+  refresh = expires > 60 ? (guint) expires - 30 : MAX ((guint) expires / 2, 1);
+  g_clear_handle_id (&self->reregister_id, g_source_remove);
+  self->reregister_id = g_timeout_add_seconds (refresh, on_reregister, self);
+
+  if (keepalive > 0)
+    sfb_sip_connection_set_keepalive_interval (
+        self->connection, keepalive > 60 ? keepalive - 30 : MAX (keepalive / 2, 1));
+
+  g_clear_handle_id (&self->reauth_id, g_source_remove);
+  sa_expires_at = sfb_auth_context_get_expires_at (sfb_sip_security_get_context (self->security));
+  if (sa_expires_at > 0)
+    {
+      gint64 delay_ms = (sa_expires_at - g_get_real_time ()) / 1000;
+
+      self->reauth_id
+          = g_timeout_add ((guint) CLAMP (delay_ms, 1000, G_MAXINT32), on_reauthenticate, self);
+    }
+  g_debug ("Registered for %" G_GUINT64_FORMAT " s (refresh in %u s), keep-alive %u s",
+           expires,
+           refresh,
+           keepalive);
+}
+
+static void
+registered (SfbSession *self, SfbSipMessage *response)
+{
+  g_autofree char *supported = joined_values (response, "Supported");
+  g_autofree char *allow_events = joined_values (response, "Allow-Events");
+  const char *server = sfb_sip_message_get_header (response, "Server");
+  const char *host = sfb_sip_connection_get_host (self->connection);
+  guint16 port = sfb_sip_connection_get_port (self->connection);
+  guint64 expires = 0;
+
+  stage_detail (self, "security association established (%s)", "NTLM");
+  stage_begin (self, "registered", NULL);
+  g_free (self->gruu);
+  self->gruu = find_gruu (self, response);
+  header_number (response, "Expires", G_MAXUINT32, &expires);
+  stage_detail (self,
+                "GRUU %s; Expires %" G_GUINT64_FORMAT " s; keep-alive %u s; Server %s",
+                self->gruu != NULL ? self->gruu : "(none for our +sip.instance)",
+                expires,
+                keepalive_timeout (response),
+                server != NULL ? server : "(none)");
+  stage_detail (self, "Supported %s; Allow-Events %s", supported, allow_events);
+  stage_end (self, NULL);
+
+  self->registered = TRUE;
+  self->phase = PHASE_NONE;
+  schedule_refresh (self, response);
+  if (sfb_config_get_server_host (self->config) == NULL)
+    save_home_pool (self, host, port);
+  sfb_backoff_reset (&self->backoff);
+  self->reconnect_attempts = 0;
+  self->signed_in_since = (guint64) g_get_real_time ();
+  set_string (self, STR_SERVER_VERSION, server);
+  set_last_error (self, NULL);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_TOPIC ("sign-in"),
+           SFB_LOG_URI (self->uri),
+           "MESSAGE",
+           "Signed in as %s at %s:%u",
+           self->uri,
+           host,
+           port);
+  set_state (self, SFB_STATE_SIGNED_IN);
+}
+
+static void
+refreshed (SfbSession *self, SfbSipMessage *response)
+{
+  g_autofree char *gruu = find_gruu (self, response);
+
+  if (gruu != NULL)
+    {
+      g_free (self->gruu);
+      self->gruu = g_steal_pointer (&gruu);
+    }
+  self->phase = PHASE_NONE;
+  schedule_refresh (self, response);
+  g_debug ("Registration refreshed");
+}
+
+static void
+redirect (SfbSession *self, SfbSipMessage *response)
+{
+  const char *contact = sfb_sip_message_get_header (response, "Contact");
+  g_autoptr (SfbSipNameAddr) addr = NULL;
+  g_autoptr (SfbSipUri) uri = NULL;
+  g_autoptr (GError) error = NULL;
+  SfbServerCandidate *current = g_ptr_array_index (self->candidates, self->candidate_index);
+  SfbServerCandidate *target;
+  guint16 port;
+
+  if (contact != NULL)
+    addr = sfb_sip_name_addr_parse (contact, -1, &error);
+  if (addr != NULL)
+    uri = sfb_sip_name_addr_parse_uri (addr, &error);
+  if (uri == NULL || sfb_sip_uri_get_host (uri) == NULL)
+    {
+      g_autoptr (GError) bad = g_error_new (SFB_ERROR,
+                                            SFB_ERROR_SERVER_REJECTED,
+                                            "%s redirected sign-in without a usable Contact",
+                                            sfb_sip_connection_get_host (self->connection));
+      fail (self, bad);
+      return;
+    }
+  port = sfb_sip_uri_get_port (uri);
+  if (port == 0)
+    port = 5061;
+  stage_detail (self, "accepted; 301 redirect");
+  set_state (self, SFB_STATE_REDIRECTING);
+  stage_begin (self,
+               SFB_STATE_REDIRECTING,
+               "301 from %s:%u to %s:%u",
+               sfb_sip_connection_get_host (self->connection),
+               sfb_sip_connection_get_port (self->connection),
+               sfb_sip_uri_get_host (uri),
+               port);
+  if (++self->redirects > MAX_REDIRECTS)
+    {
+      g_autoptr (GError) loop = g_error_new (SFB_ERROR,
+                                             SFB_ERROR_SERVER_REJECTED,
+                                             "More than %d redirects; the servers send the "
+                                             "sign-in around in a loop. Tell your administrator.",
+                                             MAX_REDIRECTS);
+      fail (self, loop);
+      return;
+    }
+  target = sfb_server_candidate_new (
+      sfb_sip_uri_get_host (uri), port, current->source, current->access_location);
+  drop_connection (self);
+  clear_connection_properties (self);
+  /* the redirect target replaces what is left of the list */
+  g_ptr_array_set_size (self->candidates, self->candidate_index + 1);
+  g_ptr_array_add (self->candidates, target);
+  self->candidate_index++;
+  self->discovery_pending = FALSE;
+  connect_next (self);
+}
+
+static void
+rejected (SfbSession *self, SfbSipMessage *response)
+{
+  guint code = sfb_sip_message_get_status_code (response);
+  g_autofree char *diagnostics = diagnostics_of (response);
+  const char *text = sfb_sip_message_get_header (response, "ms-diagnostics");
+  g_autoptr (GError) error = NULL;
+
+  if (code == 403 && text != NULL && g_str_has_prefix (text, "4141"))
+    error = g_error_new (SFB_ERROR,
+                         SFB_ERROR_ACCOUNT_DISABLED,
+                         "The server says the account %s is disabled: SIP %u %s%s. Ask your "
+                         "administrator.",
+                         self->uri,
+                         code,
+                         sfb_sip_message_get_reason (response),
+                         diagnostics);
+  else
+    error = g_error_new (SFB_ERROR,
+                         SFB_ERROR_SERVER_REJECTED,
+                         "%s rejected the registration of %s: SIP %u %s%s",
+                         sfb_sip_connection_get_host (self->connection),
+                         self->uri,
+                         code,
+                         sfb_sip_message_get_reason (response),
+                         diagnostics);
+  fail (self, error);
+}
+
+static gboolean
+handle_challenge (SfbSession *self, SfbSipMessage *response)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (++self->auth_legs > MAX_AUTH_LEGS)
+    {
+      g_set_error (&error,
+                   SFB_ERROR,
+                   SFB_ERROR_AUTH_FAILED,
+                   "%s did not accept the password of %s for %s. Set the right one with: "
+                   "sfbctl set-password",
+                   sfb_sip_connection_get_host (self->connection),
+                   sfb_config_get_login (self->config),
+                   self->uri);
+      fail (self, error);
+      return FALSE;
+    }
+  if (self->auth_legs == 1)
+    {
+      g_auto (GStrv) offered = sfb_sip_security_offered_schemes (response);
+      g_autofree char *list = offered != NULL ? g_strjoinv (", ", offered) : g_strdup ("");
+      SfbAuthMode mode = sfb_config_get_auth (self->config);
+
+      stage_detail (self, "offered: %s", *list != '\0' ? list : "(nothing)");
+      if (mode == SFB_AUTH_MODE_KERBEROS || mode == SFB_AUTH_MODE_TLS_DSK)
+        {
+          g_set_error (&error,
+                       SFB_ERROR,
+                       SFB_ERROR_FAILED,
+                       "Auth=%s is not implemented yet; set Auth=ntlm or auto",
+                       sfb_auth_mode_to_string (mode));
+          fail (self, error);
+          return FALSE;
+        }
+      if (offered == NULL || !g_strv_contains ((const char *const *) offered, "NTLM"))
+        {
+          g_set_error (&error,
+                       SFB_ERROR,
+                       SFB_ERROR_SERVER_REJECTED,
+                       "%s offers %s, but sfbd can only use NTLM so far",
+                       sfb_sip_connection_get_host (self->connection),
+                       *list != '\0' ? list : "no authentication scheme");
+          fail (self, error);
+          return FALSE;
+        }
+      stage_detail (self, "chosen: NTLM");
+      set_string (self, STR_AUTH_METHOD, SFB_AUTH_NTLM);
+    }
+  if (!sfb_sip_security_handle_challenge (self->security, response, &error))
+    {
+      if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED))
+        {
+          g_autoptr (GError) wrapped = g_error_new (SFB_ERROR,
+                                                    SFB_ERROR_AUTH_FAILED,
+                                                    "Authentication with %s failed: %s",
+                                                    sfb_sip_connection_get_host (self->connection),
+                                                    error->message);
+          fail (self, wrapped);
+        }
+      else
+        {
+          fail (self, error);
+        }
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+finish_sign_out (SfbSession *self)
+{
+  cancel_attempt (self);
+  clear_connection_properties (self);
+  wipe_password (self);
+  set_state (self, SFB_STATE_SIGNED_OUT);
+}
+
+static void
+on_register_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RegisterCall *call = user_data;
+  SfbSession *self = call->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) response = NULL;
+  Phase phase = call->phase;
+  guint code;
+
+  response = sfb_sip_connection_send_request_finish (call->connection, result, &error);
+  if (call->connection != self->connection || phase != self->phase
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      register_call_free (call);
+      return; /* stale: the session moved on */
+    }
+  register_call_free (call);
+
+  if (phase == PHASE_SIGN_OUT)
+    {
+      g_debug ("Unregistered (%s)", error != NULL ? error->message : "answered");
+      finish_sign_out (self);
+      return;
+    }
+  if (response == NULL)
+    {
+      retry_later (self, error, -1);
+      return;
+    }
+
+  code = sfb_sip_message_get_status_code (response);
+  if (code == 401 || code == 407)
+    {
+      if (phase == PHASE_REFRESH)
+        {
+          g_autoptr (GError) sec_error = NULL;
+
+          g_info ("The server asks for authentication again");
+          self->phase = PHASE_REAUTH;
+          if (!new_security (self, &sec_error))
+            fail (self, sec_error);
+          else
+            send_register (self, -1);
+          return;
+        }
+      if (handle_challenge (self, response))
+        send_register (self, -1);
+      return;
+    }
+  if (code >= 200 && code < 300)
+    {
+      if (phase == PHASE_SIGN_IN)
+        registered (self, response);
+      else
+        refreshed (self, response);
+      return;
+    }
+  if (code == 301 && phase == PHASE_SIGN_IN)
+    {
+      redirect (self, response);
+      return;
+    }
+  if (code == 503 || code == 504 || code == 408 || code == 480 || code == 500)
+    {
+      guint64 retry_after = 0;
+      g_autofree char *diagnostics = diagnostics_of (response);
+      gboolean has_retry_after
+          = header_number (response, "Retry-After", MAX_RETRY_AFTER_S, &retry_after);
+      g_autoptr (GError) busy
+          = g_error_new (SFB_ERROR,
+                         SFB_ERROR_SERVER_REJECTED,
+                         "%s is not available: SIP %u %s%s; retrying%s",
+                         sfb_sip_connection_get_host (self->connection),
+                         code,
+                         sfb_sip_message_get_reason (response),
+                         diagnostics,
+                         has_retry_after ? " when the server asks to" : " later");
+
+      retry_later (self, busy, has_retry_after ? (gint64) retry_after * 1000 : -1);
+      return;
+    }
+  rejected (self, response);
+}
+
+/* ---- connecting ------------------------------------------------------ */
+
+static void
+on_connection_closed (SfbSipConnection *connection, GError *error, SfbSession *self)
+{
+  g_autoptr (SfbSession) keep = g_object_ref (self);
+
+  if (connection != self->connection)
+    return;
+  if (self->phase == PHASE_SIGN_OUT)
+    {
+      finish_sign_out (self);
+      return;
+    }
+  sfb_log (G_LOG_LEVEL_WARNING,
+           SFB_LOG_ERR (error),
+           SFB_LOG_TOPIC ("connection"),
+           "MESSAGE",
+           "Connection lost: %s",
+           error->message);
+  retry_later (self, error, -1);
+}
+
+static void
+on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbSession) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipConnection) connection = NULL;
+  SfbServerCandidate *candidate;
+
+  connection = sfb_sip_connection_new_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (self->candidates == NULL || self->candidate_index >= self->candidates->len)
+    return;
+  candidate = g_ptr_array_index (self->candidates, self->candidate_index);
+  if (connection == NULL)
+    {
+      stage_end (self, error);
+      if (g_error_matches (error, SFB_ERROR, SFB_ERROR_CERTIFICATE_INVALID))
+        {
+          fail (self, error);
+          return;
+        }
+      if (self->tried->len > 0)
+        g_string_append (self->tried, "; ");
+      g_string_append_printf (self->tried, "%s", error->message);
+      self->candidate_index++;
+      connect_next (self);
+      return;
+    }
+
+  self->connection = g_steal_pointer (&connection);
+  g_signal_connect (self->connection, "closed", G_CALLBACK (on_connection_closed), self);
+  g_signal_connect (self->connection, "request", G_CALLBACK (on_request), self);
+  sfb_sip_connection_set_keepalive_interval (self->connection, KEEPALIVE_BEFORE_REGISTERED_S);
+  {
+    g_autofree char *server = g_strdup_printf ("%s:%u", candidate->host, candidate->port);
+
+    set_string (self, STR_SERVER, server);
+  }
+  set_string (self, STR_LOCAL_ADDRESS, sfb_sip_connection_get_local_address (self->connection));
+  set_string (self, STR_INTERFACE, sfb_sip_connection_get_interface (self->connection));
+  set_string (self, STR_ACCESS_LOCATION, candidate->access_location);
+  stage_detail (self,
+                "connected from %s (%s); certificate %s",
+                sfb_sip_connection_get_local_address (self->connection),
+                *sfb_sip_connection_get_interface (self->connection) != '\0'
+                    ? sfb_sip_connection_get_interface (self->connection)
+                    : "unknown interface",
+                sfb_sip_connection_get_peer_subject (self->connection));
+  stage_end (self, NULL);
+  start_registration (self);
+}
+
+static void run_discovery (SfbSession *self);
+
+static void
+connect_next (SfbSession *self)
+{
+  SfbServerCandidate *candidate;
+  g_autofree char *text = NULL;
+
+  if (self->candidate_index >= self->candidates->len)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (self->discovery_pending)
+        {
+          run_discovery (self);
+          return;
+        }
+      error = g_error_new (SFB_ERROR,
+                           SFB_ERROR_NOT_REACHABLE,
+                           "No server could be reached for %s: %s",
+                           self->uri,
+                           self->tried->len > 0 ? self->tried->str : "no candidates");
+      retry_later (self, error, -1);
+      return;
+    }
+  candidate = g_ptr_array_index (self->candidates, self->candidate_index);
+  text = sfb_server_candidate_to_string (candidate);
+  set_state (self, SFB_STATE_CONNECTING);
+  stage_begin (self, SFB_STATE_CONNECTING, "%s", text);
+  sfb_sip_connection_new_async (candidate->host,
+                                candidate->port,
+                                self->tls_database,
+                                self->cancellable,
+                                on_connected,
+                                g_object_ref (self));
+}
+
+static void
+on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbSession) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) found = NULL;
+  g_auto (GStrv) details = NULL;
+
+  found = sfb_discovery_run_finish (SFB_DISCOVERY (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  details = sfb_discovery_get_details (SFB_DISCOVERY (source));
+  for (guint i = 0; details != NULL && details[i] != NULL; i++)
+    stage_detail (self, "%s", details[i]);
+  if (found == NULL)
+    {
+      retry_later (self, error, -1);
+      return;
+    }
+  stage_detail (self, "%u candidates", found->len);
+  for (guint i = 0; i < found->len && self->candidates->len < MAX_CANDIDATES; i++)
+    {
+      SfbServerCandidate *c = g_ptr_array_index (found, i);
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < self->candidates->len && !seen; j++)
+        {
+          SfbServerCandidate *known = g_ptr_array_index (self->candidates, j);
+
+          seen = g_ascii_strcasecmp (known->host, c->host) == 0 && known->port == c->port;
+        }
+      if (!seen)
+        g_ptr_array_add (self->candidates, sfb_server_candidate_copy (c));
+    }
+  stage_end (self, NULL);
+  connect_next (self);
+}
+
+static void
+run_discovery (SfbSession *self)
+{
+  self->discovery_pending = FALSE;
+  set_state (self, SFB_STATE_DISCOVERING);
+  stage_begin (self, SFB_STATE_DISCOVERING, NULL);
+  sfb_discovery_run_async (
+      self->discovery, self->uri, self->cancellable, on_discovered, g_object_ref (self));
+}
+
+static gboolean
+prepare_identity (SfbSession *self, GError **error)
+{
+  const char *uri = sfb_config_get_uri (self->config);
+  const char *at;
+
+  if (uri == NULL || (at = strchr (uri, '@')) == NULL)
+    {
+      g_set_error_literal (
+          error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "No SIP address is configured");
+      return FALSE;
+    }
+  g_free (self->uri);
+  self->uri = g_strdup (uri);
+  g_free (self->domain);
+  self->domain = g_strdup (at + 1);
+  if (self->epid == NULL)
+    {
+      self->epid = sfb_endpoint_id_load_or_create (self->state_dir, error);
+      if (self->epid == NULL)
+        return FALSE;
+      self->instance = sfb_endpoint_id_to_instance (self->epid);
+    }
+  if (self->tls_database == NULL)
+    {
+      self->tls_database = sfb_tls_database_new (sfb_config_get_ca_file (self->config), error);
+      if (self->tls_database == NULL)
+        return FALSE;
+      self->discovery = sfb_discovery_new (NULL, self->tls_database);
+    }
+  return TRUE;
+}
+
+static void
+start_attempt (SfbSession *self, gboolean use_home_pool)
+{
+  g_autoptr (GError) error = NULL;
+  const char *host = sfb_config_get_server_host (self->config);
+
+  cancel_attempt (self);
+  clear_connection_properties (self);
+  self->cancellable = g_cancellable_new ();
+  g_ptr_array_set_size (self->trace, 0);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_server_candidate_free);
+  self->candidate_index = 0;
+  self->redirects = 0;
+  self->discovery_pending = FALSE;
+  g_string_truncate (self->tried, 0);
+
+  if (!prepare_identity (self, &error))
+    {
+      fail (self, error);
+      return;
+    }
+  if (host != NULL)
+    {
+      guint16 port = sfb_config_get_server_port (self->config);
+
+      g_ptr_array_add (self->candidates,
+                       sfb_server_candidate_new (
+                           host, port != 0 ? port : 5061, SFB_SERVER_SOURCE_CONFIGURED, NULL));
+      connect_next (self);
+      return;
+    }
+  if (use_home_pool)
+    {
+      SfbServerCandidate *home = load_home_pool (self);
+
+      if (home != NULL)
+        {
+          g_ptr_array_add (self->candidates, home);
+          self->discovery_pending = TRUE;
+          connect_next (self);
+          return;
+        }
+    }
+  run_discovery (self);
+}
+
+/* ---- incoming requests ----------------------------------------------- */
+
+static SfbSipMessage *
+make_response (SfbSipMessage *request, guint code, const char *reason)
+{
+  g_autoptr (SfbSipMessage) response = sfb_sip_message_new_response (code, reason);
+  g_auto (GStrv) vias = sfb_sip_message_get_header_values (request, "Via");
+  const char *to = sfb_sip_message_get_header (request, "To");
+
+  for (guint i = 0; vias != NULL && vias[i] != NULL; i++)
+    sfb_sip_message_append_header (response, "Via", vias[i]);
+  if (sfb_sip_message_get_header (request, "From") != NULL)
+    sfb_sip_message_append_header (response, "From", sfb_sip_message_get_header (request, "From"));
+  if (to != NULL)
+    {
+      g_autofree char *tagged = NULL;
+
+      if (strstr (to, ";tag=") == NULL)
+        {
+          g_autofree char *tag = sfb_sip_connection_new_token (10);
+
+          tagged = g_strdup_printf ("%s;tag=%s", to, tag);
+        }
+      sfb_sip_message_append_header (response, "To", tagged != NULL ? tagged : to);
+    }
+  if (sfb_sip_message_get_header (request, "Call-ID") != NULL)
+    sfb_sip_message_append_header (
+        response, "Call-ID", sfb_sip_message_get_header (request, "Call-ID"));
+  if (sfb_sip_message_get_header (request, "CSeq") != NULL)
+    sfb_sip_message_append_header (response, "CSeq", sfb_sip_message_get_header (request, "CSeq"));
+  sfb_sip_message_append_header (response, "User-Agent", "sfbd/" PACKAGE_VERSION);
+  return g_steal_pointer (&response);
+}
+
+static void
+answer (SfbSession *self, SfbSipMessage *request, guint code, const char *reason)
+{
+  g_autoptr (SfbSipMessage) response = make_response (request, code, reason);
+  g_autoptr (GError) error = NULL;
+
+  if (!sfb_sip_connection_send_response (self->connection, response, &error))
+    g_debug ("Could not answer %s: %s", sfb_sip_message_get_method (request), error->message);
+}
+
+/* registration-notify (protocol.md §12.3) */
+static void
+deregistered (SfbSession *self, SfbSipMessage *request)
+{
+  GBytes *body = sfb_sip_message_get_body (request);
+  g_autofree char *text = NULL;
+  g_autofree char *event = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *diagnostics = sfb_sip_message_get_header (request, "ms-diagnostics-public");
+  const char *found;
+
+  if (diagnostics == NULL)
+    diagnostics = sfb_sip_message_get_header (request, "ms-diagnostics");
+  if (body != NULL)
+    text = g_strndup (g_bytes_get_data (body, NULL), MIN (g_bytes_get_size (body), 1024));
+  found = text != NULL ? strstr (text, "event=") : NULL;
+  if (found != NULL)
+    event = g_strndup (found + 6, strcspn (found + 6, " ;,\r\n"));
+  sfb_log (G_LOG_LEVEL_WARNING,
+           SFB_LOG_TOPIC ("registration"),
+           "MESSAGE",
+           "The server ended the registration: event=%s%s%s",
+           event != NULL ? event : "(none)",
+           diagnostics != NULL ? " " : "",
+           diagnostics != NULL ? diagnostics : "");
+
+  if (g_strcmp0 (event, "rejected") == 0)
+    {
+      error = g_error_new (SFB_ERROR,
+                           SFB_ERROR_ACCOUNT_DISABLED,
+                           "The server signed %s out because the account was disabled%s%s%s. "
+                           "Ask your administrator.",
+                           self->uri,
+                           diagnostics != NULL ? " (" : "",
+                           diagnostics != NULL ? diagnostics : "",
+                           diagnostics != NULL ? ")" : "");
+      fail (self, error);
+      return;
+    }
+  if (g_strcmp0 (event, "deactivated") == 0 || g_strcmp0 (event, "preferred-registrar-change") == 0)
+    {
+      g_info ("The account moved (%s): discovering its server again", event);
+      forget_home_pool (self);
+      start_attempt (self, FALSE);
+      return;
+    }
+  /* unregistered, or anything unknown: signed out, not retried */
+  error = g_error_new (SFB_ERROR,
+                       SFB_ERROR_SERVER_REJECTED,
+                       "The server signed %s out (%s%s%s), probably because it signed in on "
+                       "too many devices. Sign in again with: sfbctl sign-in",
+                       self->uri,
+                       event != NULL ? event : "no reason given",
+                       diagnostics != NULL ? ", " : "",
+                       diagnostics != NULL ? diagnostics : "");
+  cancel_attempt (self);
+  clear_connection_properties (self);
+  set_last_error (self, error);
+  set_state (self, SFB_STATE_SIGNED_OUT);
+}
+
+static void
+on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *self)
+{
+  g_autoptr (SfbSession) keep = g_object_ref (self);
+  const char *method = sfb_sip_message_get_method (request);
+  const char *event = sfb_sip_message_get_header (request, "Event");
+  gboolean notify = g_strcmp0 (method, "NOTIFY") == 0;
+  gboolean benotify = g_strcmp0 (method, "BENOTIFY") == 0;
+
+  if (connection != self->connection || g_strcmp0 (method, "ACK") == 0)
+    return;
+  if ((notify || benotify) && event != NULL
+      && g_ascii_strncasecmp (event, "registration-notify", 19) == 0)
+    {
+      if (notify)
+        answer (self, request, 200, "OK");
+      deregistered (self, request);
+      return;
+    }
+  if (benotify)
+    return; /* never answered (protocol.md §13 item 8) */
+  if (notify)
+    answer (self, request, 200, "OK");
+  else if (g_strcmp0 (method, "OPTIONS") == 0)
+    answer (self, request, 200, "OK");
+  else
+    answer (self, request, 501, "Not Implemented");
+}
+
+/* ---- network and sleep ----------------------------------------------- */
+
+static void
+retry_now (SfbSession *self, const char *why)
+{
+  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_RECONNECTING) != 0 || self->retry_id == 0)
+    return;
+  g_info ("%s: retrying at once", why);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  on_retry (self);
+}
+
+static void
+on_network_changed (GNetworkMonitor *monitor, gboolean available, SfbSession *self)
+{
+  gboolean was = self->network_available;
+
+  self->network_available = available;
+  if (available && !was)
+    retry_now (self, "The network is back");
+}
+
+static void
+on_prepare_for_sleep (GDBusConnection *bus,
+                      const char *sender,
+                      const char *path,
+                      const char *interface,
+                      const char *signal,
+                      GVariant *parameters,
+                      gpointer user_data)
+{
+  SfbSession *self = user_data;
+  gboolean going_to_sleep = FALSE;
+  const char *state = self->strings[STR_STATE];
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(b)")))
+    return;
+  g_variant_get (parameters, "(b)", &going_to_sleep);
+  if (going_to_sleep)
+    return;
+  if (g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0 || g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    {
+      g_info ("Resumed from sleep: reconnecting");
+      sfb_backoff_reset (&self->backoff);
+      start_attempt (self, TRUE);
+    }
+}
+
+static void
+on_system_bus (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbSession) self = user_data;
+  g_autoptr (GError) error = NULL;
+  GDBusConnection *bus = g_bus_get_finish (result, &error);
+
+  if (bus == NULL)
+    {
+      g_debug ("No system bus, so no resume detection: %s", error->message);
+      return;
+    }
+  self->system_bus = bus;
+  self->sleep_subscription = g_dbus_connection_signal_subscribe (bus,
+                                                                 "org.freedesktop.login1",
+                                                                 "org.freedesktop.login1.Manager",
+                                                                 "PrepareForSleep",
+                                                                 "/org/freedesktop/login1",
+                                                                 NULL,
+                                                                 G_DBUS_SIGNAL_FLAGS_NONE,
+                                                                 on_prepare_for_sleep,
+                                                                 self,
+                                                                 NULL);
+}
+
+static void
+watch_system (SfbSession *self)
+{
+  if (self->monitor != NULL)
+    return;
+  self->monitor = g_object_ref (g_network_monitor_get_default ());
+  self->network_available = g_network_monitor_get_network_available (self->monitor);
+  g_signal_connect (self->monitor, "network-changed", G_CALLBACK (on_network_changed), self);
+  g_bus_get (G_BUS_TYPE_SYSTEM, NULL, on_system_bus, g_object_ref (self));
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+void
+sfb_session_sign_in (SfbSession *self, const char *password)
+{
+  g_return_if_fail (SFB_IS_SESSION (self));
+  g_return_if_fail (password != NULL);
+
+  wipe_password (self);
+  self->password = g_strdup (password);
+  sfb_log_add_secret (self->password);
+  watch_system (self);
+  sfb_backoff_reset (&self->backoff);
+  self->reconnect_attempts = 0;
+  set_last_error (self, NULL);
+  start_attempt (self, TRUE);
+}
+
+void
+sfb_session_sign_out (SfbSession *self)
+{
+  g_return_if_fail (SFB_IS_SESSION (self));
+
+  if (self->connection != NULL && self->registered
+      && !sfb_sip_connection_is_closed (self->connection))
+    {
+      clear_timers (self);
+      self->phase = PHASE_SIGN_OUT;
+      send_register (self, 0);
+      return;
+    }
+  finish_sign_out (self);
+}
+
+gboolean
+sfb_session_reconnect (SfbSession *self, GError **error)
+{
+  const char *state;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
+
+  state = self->strings[STR_STATE];
+  if (self->password == NULL || g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0
+      || g_strcmp0 (state, SFB_STATE_FAILED) == 0)
+    {
+      g_set_error_literal (
+          error,
+          SFB_ERROR,
+          SFB_ERROR_NOT_SIGNED_IN,
+          "Not signed in, so there is nothing to reconnect. Sign in with: sfbctl sign-in");
+      return FALSE;
+    }
+  sfb_backoff_reset (&self->backoff);
+  start_attempt (self, TRUE);
+  return TRUE;
+}
+
+const char *
+sfb_session_get_state (SfbSession *self)
+{
+  return self->strings[STR_STATE];
+}
+
+const char *
+sfb_session_get_server (SfbSession *self)
+{
+  return self->strings[STR_SERVER];
+}
+
+const char *
+sfb_session_get_server_version (SfbSession *self)
+{
+  return self->strings[STR_SERVER_VERSION];
+}
+
+const char *
+sfb_session_get_auth_method (SfbSession *self)
+{
+  return self->strings[STR_AUTH_METHOD];
+}
+
+const char *
+sfb_session_get_access_location (SfbSession *self)
+{
+  return self->strings[STR_ACCESS_LOCATION];
+}
+
+const char *
+sfb_session_get_local_address (SfbSession *self)
+{
+  return self->strings[STR_LOCAL_ADDRESS];
+}
+
+const char *
+sfb_session_get_interface (SfbSession *self)
+{
+  return self->strings[STR_INTERFACE];
+}
+
+guint64
+sfb_session_get_signed_in_since (SfbSession *self)
+{
+  return self->signed_in_since;
+}
+
+guint
+sfb_session_get_reconnect_attempts (SfbSession *self)
+{
+  return self->reconnect_attempts;
+}
+
+const GError *
+sfb_session_get_last_error (SfbSession *self)
+{
+  return self->last_error;
+}
+
+const char *
+sfb_session_get_gruu (SfbSession *self)
+{
+  return self->registered ? self->gruu : NULL;
+}
+
+/* ---- object ---------------------------------------------------------- */
+
+static void
+sfb_session_dispose (GObject *object)
+{
+  SfbSession *self = SFB_SESSION (object);
+
+  cancel_attempt (self);
+  if (self->monitor != NULL)
+    g_signal_handlers_disconnect_by_data (self->monitor, self);
+  g_clear_object (&self->monitor);
+  if (self->system_bus != NULL && self->sleep_subscription != 0)
+    g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
+  self->sleep_subscription = 0;
+  g_clear_object (&self->system_bus);
+  g_clear_object (&self->discovery);
+  g_clear_object (&self->tls_database);
+  g_clear_object (&self->config);
+  wipe_password (self);
+  G_OBJECT_CLASS (sfb_session_parent_class)->dispose (object);
+}
+
+static void
+sfb_session_finalize (GObject *object)
+{
+  SfbSession *self = SFB_SESSION (object);
+
+  for (guint i = 0; i < N_STRINGS; i++)
+    g_free (self->strings[i]);
+  g_clear_pointer (&self->candidates, g_ptr_array_unref);
+  g_ptr_array_unref (self->trace);
+  g_string_free (self->tried, TRUE);
+  g_clear_error (&self->last_error);
+  g_free (self->state_dir);
+  g_free (self->uri);
+  g_free (self->domain);
+  g_free (self->epid);
+  g_free (self->instance);
+  g_free (self->call_id);
+  g_free (self->from_tag);
+  g_free (self->ms_opaque);
+  g_free (self->gruu);
+  G_OBJECT_CLASS (sfb_session_parent_class)->finalize (object);
+}
+
+static void
+sfb_session_class_init (SfbSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sfb_session_dispose;
+  object_class->finalize = sfb_session_finalize;
+
+  /* changed(): any getter may return something new */
+  signals[SIGNAL_CHANGED] = g_signal_new (
+      "changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+sfb_session_init (SfbSession *self)
+{
+  for (guint i = 0; i < N_STRINGS; i++)
+    self->strings[i] = g_strdup ("");
+  g_free (self->strings[STR_STATE]);
+  self->strings[STR_STATE] = g_strdup (SFB_STATE_SIGNED_OUT);
+  self->trace = g_ptr_array_new_with_free_func ((GDestroyNotify) trace_stage_free);
+  self->tried = g_string_new (NULL);
+  sfb_backoff_init (&self->backoff, SFB_BACKOFF_DEFAULT_BASE_MS, SFB_BACKOFF_DEFAULT_CAP_MS);
+}
+
+SfbSession *
+sfb_session_new (SfbConfig *config, const char *state_dir)
+{
+  SfbSession *self;
+
+  g_return_val_if_fail (SFB_IS_CONFIG (config), NULL);
+  g_return_val_if_fail (state_dir != NULL, NULL);
+
+  self = g_object_new (SFB_TYPE_SESSION, NULL);
+  self->config = g_object_ref (config);
+  self->state_dir = g_strdup (state_dir);
+  return self;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SfbSipConnection: one SIP-over-TLS connection to a registrar
+ * (protocol.md §3, §5, §12.1).
+ *
+ * Connects with GSocketClient (TLS, server identity = the host dialled,
+ * trust = the given GTlsDatabase), sets TCP_NODELAY and writes each SIP
+ * message with one write.  Incoming bytes go through the incremental
+ * parser (CRLF keep-alives skipped); every incoming message passes
+ * SfbSipSecurity's verify, every outgoing one its authorize.  A message
+ * that fails verification, a parse error, EOF or a read error ends the
+ * connection: "closed" is emitted once with the reason and every pending
+ * transaction fails.
+ *
+ * Client transactions: sfb_sip_connection_send_request_async() adds the
+ * Via (with a fresh branch) and Max-Forwards when missing and completes
+ * with the first final response whose top Via branch and CSeq match, or
+ * SFB_ERROR_TIMED_OUT.  Incoming requests are emitted as "request"; the
+ * handler answers with sfb_sip_connection_send_response().
+ *
+ * Keep-alive: when nothing was sent for the keep-alive interval, a CRLFCRLF
+ * ping goes out (every sent message restarts the idle clock).
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sfb-sip-message.h"
+#include "sfb-sip-security.h"
+
+G_BEGIN_DECLS
+
+/* Default transaction timeout (protocol.md §10.2: no answer in 60 s is a
+ * timeout; sfbd gives up sooner, a registrar on a LAN answers in ms). */
+#define SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS 30000
+
+#define SFB_TYPE_SIP_CONNECTION (sfb_sip_connection_get_type ())
+G_DECLARE_FINAL_TYPE (SfbSipConnection, sfb_sip_connection, SFB, SIP_CONNECTION, GObject)
+
+void sfb_sip_connection_new_async (const char *host,
+                                   guint16 port,
+                                   GTlsDatabase *tls_database,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+SfbSipConnection *sfb_sip_connection_new_finish (GAsyncResult *result, GError **error);
+
+const char *sfb_sip_connection_get_host (SfbSipConnection *self);
+guint16 sfb_sip_connection_get_port (SfbSipConnection *self);
+const char *sfb_sip_connection_get_local_ip (SfbSipConnection *self);
+guint16 sfb_sip_connection_get_local_port (SfbSipConnection *self);
+const char *sfb_sip_connection_get_local_address (SfbSipConnection *self); /* "ip:port" */
+const char *sfb_sip_connection_get_interface (SfbSipConnection *self);     /* "" if unknown */
+const char *sfb_sip_connection_get_peer_subject (SfbSipConnection *self);  /* certificate */
+
+void sfb_sip_connection_set_security (SfbSipConnection *self, SfbSipSecurity *security);
+SfbSipSecurity *sfb_sip_connection_get_security (SfbSipConnection *self);
+void sfb_sip_connection_set_keepalive_interval (SfbSipConnection *self, guint seconds);
+guint64 sfb_sip_connection_get_n_keepalives_sent (SfbSipConnection *self);
+
+void sfb_sip_connection_send_request_async (SfbSipConnection *self,
+                                            SfbSipMessage *request,
+                                            guint timeout_ms,
+                                            GCancellable *cancellable,
+                                            GAsyncReadyCallback callback,
+                                            gpointer user_data);
+SfbSipMessage *sfb_sip_connection_send_request_finish (SfbSipConnection *self,
+                                                       GAsyncResult *result,
+                                                       GError **error);
+gboolean
+sfb_sip_connection_send_response (SfbSipConnection *self, SfbSipMessage *response, GError **error);
+
+gboolean sfb_sip_connection_is_closed (SfbSipConnection *self);
+void sfb_sip_connection_close (SfbSipConnection *self);
+
+char *sfb_sip_connection_new_token (guint n_hex);
+
+G_END_DECLS

@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Devices from a real PipeWire + WirePlumber (pipewire_env.py).
+
+These tests fail, never skip, when PipeWire cannot start: build-aux/install-deps
+installs it."""
+
+import math
+import time
+import unittest
+
+from gi.repository import Gio, GLib
+
+from pipewire_env import PipeWireEnv
+from sfbd_testcase import BUS_NAME, DEVICES, OBJECT_PATH, TIMEOUT, SfbdTestCase
+
+
+class DevicesTestCase(SfbdTestCase):
+    START_DAEMON = False
+    START_PIPEWIRE = True
+
+    def setUp(self):
+        super().setUp()
+        runtime_dir = self.env["XDG_RUNTIME_DIR"]
+        self.env["PIPEWIRE_RUNTIME_DIR"] = runtime_dir
+        self.env.pop("PIPEWIRE_REMOTE", None)
+        self.pw = PipeWireEnv(runtime_dir, self.env, log_dir=self._make_dir("pipewire"))
+        self.addCleanup(self.pw.stop)
+        self.devices_changed = 0
+        self._subscription = self.bus.signal_subscribe(
+            BUS_NAME, DEVICES, "DevicesChanged", OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+            self._on_devices_changed)
+        self.addCleanup(self.bus.signal_unsubscribe, self._subscription)
+        if self.START_PIPEWIRE:
+            self.pw.start()
+            self.daemon = self.start_daemon()
+
+    def _on_devices_changed(self, *args):
+        self.devices_changed += 1
+
+    def list_devices(self):
+        return {device["Name"]: device for device in self.call(DEVICES, "ListDevices")[0]}
+
+    def wait_until(self, what, predicate):
+        """Polls ListDevices, dispatching signals, until predicate(devices) holds."""
+        context = GLib.MainContext.default()
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            while context.iteration(False):
+                pass
+            devices = self.list_devices()
+            if predicate(devices):
+                return devices
+            if time.monotonic() > deadline:
+                self.fail(f"{what}: not within {TIMEOUT} s; ListDevices() = {devices!r}")
+            time.sleep(0.05)
+
+    def wait_for_test_devices(self):
+        return self.wait_until("the three test devices",
+                               lambda d: {"test-sink", "test-mic", "test-cam"} <= set(d))
+
+    def in_use(self):
+        return {name: self.get_property(DEVICES, name)
+                for name in ("AudioOutput", "AudioInput", "VideoInput")}
+
+
+class ListingTest(DevicesTestCase):
+    def test_lists_devices_with_kinds_defaults_and_volumes(self):
+        devices = self.wait_for_test_devices()
+        sink, mic, cam = devices["test-sink"], devices["test-mic"], devices["test-cam"]
+        self.assertEqual((sink["Kind"], sink["Description"], sink["Default"]),
+                         ("audio-output", "Test Sink", True))
+        self.assertEqual((mic["Kind"], mic["Description"], mic["Default"]),
+                         ("audio-input", "Test Mic", True))
+        self.assertEqual((cam["Kind"], cam["Description"], cam["Default"]),
+                         ("video-input", "Test Cam", True))
+        self.wait_until("volumes", lambda d: "Volume" in d["test-sink"] and "Volume" in d["test-mic"])
+        devices = self.list_devices()
+        self.assertAlmostEqual(devices["test-sink"]["Volume"], 1.0, places=3)
+        self.assertFalse(devices["test-sink"]["Muted"])
+        self.assertNotIn("Volume", devices["test-cam"])
+        self.assertEqual(self.in_use(), {"AudioOutput": "test-sink", "AudioInput": "test-mic",
+                                         "VideoInput": "test-cam"})
+        # the Id is the PipeWire global id: pw-cli knows the node by it
+        info = self.pw.run_tool("pw-cli", "info", str(sink["Id"]))
+        self.assertIn('node.name = "test-sink"', info)
+
+    def test_sfbctl_lists_devices(self):
+        self.wait_for_test_devices()
+        result = self.sfbctl("devices")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = {line.split()[1]: line for line in result.stdout.splitlines()[1:]}
+        self.assertIn("audio-output", lines["test-sink"])
+        self.assertIn("in use, default", lines["test-sink"])
+        self.assertIn("Test Cam", lines["test-cam"])
+
+
+class ChangesTest(DevicesTestCase):
+    def test_hot_plug_adds_and_removes_a_device(self):
+        self.wait_for_test_devices()
+        before = self.devices_changed
+        self.pw.add_sink("usb-headset", "USB Headset")
+        devices = self.wait_until("usb-headset to appear", lambda d: "usb-headset" in d)
+        self.assertEqual(devices["usb-headset"]["Kind"], "audio-output")
+        self.assertEqual(devices["usb-headset"]["Description"], "USB Headset")
+        self.assertGreater(self.devices_changed, before, "no DevicesChanged signal")
+        self.pw.destroy(devices["usb-headset"]["Id"])
+        self.wait_until("usb-headset to go", lambda d: "usb-headset" not in d)
+        self.assertIn("test-sink", self.list_devices())
+
+    def test_default_change_is_followed(self):
+        self.wait_for_test_devices()
+        self.pw.add_sink("usb-headset", "USB Headset")
+        self.wait_until("usb-headset", lambda d: "usb-headset" in d)
+        self.pw.set_default("audio.sink", "usb-headset")
+        devices = self.wait_until("usb-headset to become the default",
+                                  lambda d: d["usb-headset"]["Default"])
+        self.assertFalse(devices["test-sink"]["Default"])
+        self.assertEqual(self.get_property(DEVICES, "AudioOutput"), "usb-headset")
+
+    def test_volume_and_mute_changes_are_followed(self):
+        devices = self.wait_for_test_devices()
+        sink_id = devices["test-sink"]["Id"]
+        # linear 0.125 on both channels is 0.5 on the cubic scale wpctl shows
+        self.pw.set_props(sink_id, "{ channelVolumes = [ 0.125 0.125 ] mute = true }")
+        devices = self.wait_until("the new volume",
+                                  lambda d: d["test-sink"].get("Muted") is True)
+        self.assertAlmostEqual(devices["test-sink"]["Volume"], 0.5, places=3)
+        wpctl = self.pw.run_tool("wpctl", "get-volume", str(sink_id))
+        self.assertIn("Volume: 0.50", wpctl)
+        self.assertIn("MUTED", wpctl)
+
+    def test_selected_device_is_used_when_present_else_the_default(self):
+        self.wait_for_test_devices()
+        self.call(DEVICES, "SelectDevice", ("audio-output", "usb-headset"), "(ss)")
+        self.assertEqual(self.read_config()["Devices"]["AudioOutput"], "usb-headset")
+        self.assertEqual(self.get_property(DEVICES, "AudioOutput"), "test-sink")
+        self.pw.add_sink("usb-headset", "USB Headset")
+        devices = self.wait_until("usb-headset", lambda d: "usb-headset" in d)
+        self.wait_until("usb-headset in use",
+                        lambda d: self.get_property(DEVICES, "AudioOutput") == "usb-headset")
+        self.assertFalse(devices["usb-headset"]["Default"])
+        self.pw.destroy(devices["usb-headset"]["Id"])
+        self.wait_until("the fallback to the default",
+                        lambda d: self.get_property(DEVICES, "AudioOutput") == "test-sink")
+
+
+class LifecycleTest(DevicesTestCase):
+    START_PIPEWIRE = False
+
+    def test_pipewire_restart_is_followed(self):
+        self.pw.start()
+        self.start_daemon()
+        self.wait_for_test_devices()
+        self.pw.stop()
+        self.wait_until("the devices to go with PipeWire", lambda d: not d)
+        self.assertEqual(self.in_use(), {"AudioOutput": "", "AudioInput": "", "VideoInput": ""})
+        self.pw.start()
+        self.wait_for_test_devices()
+        self.wait_until("the defaults",
+                        lambda d: self.get_property(DEVICES, "VideoInput") == "test-cam")
+        self.assertEqual(self.daemons[0].poll(), None, "sfbd exited")
+
+    def test_sfbd_started_before_pipewire_picks_it_up(self):
+        self.start_daemon()
+        self.assertEqual(self.list_devices(), {})
+        self.pw.start()
+        devices = self.wait_for_test_devices()
+        self.assertTrue(devices["test-sink"]["Default"])
+        self.assertIn("Connected to PipeWire", self.daemon_log())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
