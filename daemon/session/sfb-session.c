@@ -1074,7 +1074,7 @@ on_register_response (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 on_connection_closed (SfbSipConnection *connection, GError *error, SfbSession *self)
 {
-  g_autoptr (SfbSession) keep = g_object_ref (self);
+  g_autoptr (SfbSession) keep G_GNUC_UNUSED = g_object_ref (self);
 
   if (connection != self->connection)
     return;
@@ -1418,7 +1418,7 @@ deregistered (SfbSession *self, SfbSipMessage *request)
 static void
 on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *self)
 {
-  g_autoptr (SfbSession) keep = g_object_ref (self);
+  g_autoptr (SfbSession) keep G_GNUC_UNUSED = g_object_ref (self);
   const char *method = sfb_sip_message_get_method (request);
   const char *event = sfb_sip_message_get_header (request, "Event");
   gboolean notify = g_strcmp0 (method, "NOTIFY") == 0;

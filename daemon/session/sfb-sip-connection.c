@@ -577,7 +577,7 @@ static void
 fail_connection (SfbSipConnection *self, GError *error)
 {
   g_autoptr (GError) reason = error;
-  g_autoptr (SfbSipConnection) keep = g_object_ref (self);
+  g_autoptr (SfbSipConnection) keep G_GNUC_UNUSED = g_object_ref (self);
 
   if (self->closed)
     return;

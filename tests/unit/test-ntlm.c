@@ -298,7 +298,6 @@ test_challenge_hostile (void)
 static SfbAuthContext *
 capture_context (void)
 {
-  g_autoptr (GBytes) ti = NULL;
   g_autoptr (GBytes) time = test_hex (CAPTURE_TIME);
   g_autoptr (GBytes) cc = test_hex (CAPTURE_CLIENT_CHALLENGE);
   g_autoptr (GBytes) enc = test_hex (CAPTURE_ENCRYPTED_KEY);

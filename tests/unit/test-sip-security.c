@@ -349,7 +349,7 @@ handshake (Fixture *f, guint status)
 static void
 test_register (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbSipMessage) r3 = handshake (f, 401);
+  g_autoptr (SfbSipMessage) r3 G_GNUC_UNUSED = handshake (f, 401);
   g_autoptr (SfbSipMessage) ok = response (200, "REGISTER", 3, "Expires: 7200\r\n");
   g_autoptr (SfbSipMessage) r4 = request ("SUBSCRIBE", 4);
   g_autoptr (SfbSipMessage) notify = request ("NOTIFY", 7);
@@ -402,7 +402,7 @@ test_register (Fixture *f, gconstpointer data)
 static void
 test_tampered (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbSipMessage) r3 = handshake (f, 401);
+  g_autoptr (SfbSipMessage) r3 G_GNUC_UNUSED = handshake (f, 401);
   g_autoptr (SfbSipMessage) ok = response (200, "REGISTER", 3, "Expires: 7200\r\n");
   g_autoptr (SfbSipMessage) notify = request ("NOTIFY", 9);
   g_autoptr (GError) error = NULL;
@@ -435,7 +435,7 @@ test_tampered (Fixture *f, gconstpointer data)
 static void
 test_final_leg_rejected (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbSipMessage) r3 = handshake (f, 401);
+  g_autoptr (SfbSipMessage) r3 G_GNUC_UNUSED = handshake (f, 401);
   g_autoptr (SfbSipMessage) again = plain_challenge (401);
   g_autoptr (GError) error = NULL;
 
@@ -471,7 +471,7 @@ test_wrong_password (void)
 static void
 test_proxy (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbSipMessage) r3 = handshake (f, 407);
+  g_autoptr (SfbSipMessage) r3 G_GNUC_UNUSED = handshake (f, 407);
   g_autoptr (SfbSipMessage) r4 = request ("SUBSCRIBE", 4);
   g_autoptr (GError) error = NULL;
 
@@ -532,7 +532,7 @@ test_bad_challenges (void)
 static void
 test_non_ess (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbSipMessage) r3 = handshake (f, 401);
+  g_autoptr (SfbSipMessage) r3 G_GNUC_UNUSED = handshake (f, 401);
   g_autoptr (SfbSipMessage) ok = response (200, "REGISTER", 3, "Expires: 7200\r\n");
   g_autoptr (GError) error = NULL;
 
@@ -546,7 +546,7 @@ test_non_ess (Fixture *f, gconstpointer data)
 static void
 test_reauthenticate (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbSipMessage) r3 = handshake (f, 401);
+  g_autoptr (SfbSipMessage) r3 G_GNUC_UNUSED = handshake (f, 401);
   g_autoptr (SfbSipMessage) ok = response (200, "REGISTER", 3, "Expires: 7200\r\n");
   g_autoptr (SfbSipMessage) again = plain_challenge (401);
   g_autoptr (SfbSipMessage) r5 = request ("REGISTER", 5);
