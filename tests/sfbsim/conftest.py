@@ -21,6 +21,7 @@ import asyncio
 import ctypes
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -150,7 +151,10 @@ def sim_reset(request):
     async def reset():
         sim = st.sim
         sim.dns.clear_faults()
+        if sim.kdc is not None:
+            await sim.kdc.start()  # after stop_kdc
         sim.set_certificate("valid")
+        sim.tls_context.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
         sim.delay = 0.0
         for name, r in sim.registrars.items():
             r.fault_503 = None
@@ -163,6 +167,13 @@ def sim_reset(request):
         if sim.services is not None:  # after the registrars dropped every endpoint
             answer = await control.dispatch(sim, {"action": "reset_services"})
             assert answer["ok"], answer
+        # TLS-DSK web services (certprov.py, webticket.py) and the User resource's web ticket
+        for key in ("certprov", "webticket", "autodiscover"):
+            if key in base.data:
+                sim.scenario.data[key] = base.data[key]
+            else:
+                sim.scenario.data.pop(key, None)
+        getattr(sim, "_webtickets", {}).clear()
         sim.counters.reset()
         sim.signin_rt.clear()
     st.run(reset())

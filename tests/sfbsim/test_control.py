@@ -297,3 +297,64 @@ def test_counters_and_timers(simrun, make_client, registrar, ctl):
     assert "registers" not in c and c["active_registrations"] == 1
     with pytest.raises(Exception, match="unknown timer"):
         ctl.set_timers(bogus=1)
+
+
+def test_tamper_signatures_forges_the_next_signature(simrun, make_client, registrar, ctl):
+    c = make_client("alice")
+
+    async def flow():
+        assert (await c.sign_in(registrar("pool1"))).code == 200
+        assert await control(ctl, "tamper_signatures", user="alice", count=1) == 1
+        with pytest.raises(asyncio.TimeoutError):   # the forged 200 is not taken
+            await c.send_and_wait(c.sign(c.register_message()), timeout=1)
+        assert c.bad_signatures == 1
+        r = await c.reregister()                    # only the next one was forged
+        assert r.code == 200 and c.bad_signatures == 1
+    simrun(flow())
+    assert ctl.tamper_signatures(user="bob") == 0    # bob has no security association
+
+
+def test_504_instead_of_503(simrun, make_client, registrar, ctl):
+    c = make_client("alice")
+    ctl.set_503(registrar="pool1", retry_after=1, count=1, code=504)
+
+    async def flow():
+        await c.connect(*registrar("pool1"))
+        r = await c.register_once()
+        assert (r.code, r.reason, r.get("Retry-After")) == (504, "Server Time-out", "1")
+        assert (await c.authenticate()).code == 200   # count=1: the next one goes through
+    simrun(flow())
+    with pytest.raises(Exception, match="503 or 504"):
+        ctl.set_503(code=500)
+
+
+def test_connection_counters_and_tls_version(simrun, registrar, ctl, simthread):
+    """tcp_connections and tls_handshakes (kind and version) for the benchmark
+    (build-aux/run-bench), and set_tls_version as a client sees it."""
+    address, port, host = registrar("pool1")
+    ctx = ssl.create_default_context(cafile=simthread.sim.certs.ca_file)
+
+    async def connect():
+        r, w = await asyncio.open_connection(address, port, ssl=ctx, server_hostname=host,
+                                             ssl_handshake_timeout=5)
+        obj = w.get_extra_info("ssl_object")
+        version, got = obj.version(), obj.session
+        w.close()
+        try:
+            await w.wait_closed()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        return version, got
+
+    ctl.reset_counters()
+    assert ctl.set_tls_version(maximum="TLSv1_2") == "TLSv1_3"
+    version, _ = simrun(connect())
+    assert version == "TLSv1.2"
+    assert ctl.set_tls_version(maximum="TLSv1_3") == "TLSv1_2"
+    version, _ = simrun(connect())
+    assert version == "TLSv1.3"
+    c = ctl.counters()
+    assert c["tcp_connections"] == {f"{host}:{port}": 2}
+    assert c["tls_handshakes"] == {"full TLSv1.2": 1, "full TLSv1.3": 1}
+    with pytest.raises(Exception, match="maximum must be one of"):
+        ctl.set_tls_version(maximum="SSLv3")

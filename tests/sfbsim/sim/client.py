@@ -61,6 +61,7 @@ class SipTestClient:
         self.keepalive_timeout = None
         self.register_response = None
         self.closed = asyncio.Event()
+        self.kerberos = None  # set to a callable () -> kerberos.GssClient to use Kerberos
         self.ended = None  # how the server ended the connection: "eof" (FIN), "reset" (RST)
         self._reader_task = None
 
@@ -73,6 +74,7 @@ class SipTestClient:
         self.call_id = _hex(16)
         self.cseq = 0
         self.header = "Authorization"
+        self.scheme = "NTLM"
 
     # transport --------------------------------------------------------------------------
     async def connect(self, address, port, hostname, cafile=None):
@@ -149,7 +151,7 @@ class SipTestClient:
         if self.session is None:
             return msg
         self.cnum += 1
-        return client_sign(msg, self.session, self.header, "NTLM", self.opaque,
+        return client_sign(msg, self.session, self.header, self.scheme, self.opaque,
                            self.targetname, self.cnum, extra)
 
     async def send_and_wait(self, msg, timeout=None):
@@ -204,11 +206,14 @@ class SipTestClient:
         return await self.send_and_wait(m)
 
     async def authenticate(self, expires=None, password=None):
-        """Run the 3-leg NTLM handshake on the open connection; returns the final response."""
+        """Run the 3-leg NTLM handshake (or the 2-leg Kerberos one when self.kerberos is
+        set) on the open connection; returns the final response."""
         self.reset_auth()
         r = await self.register_once(expires)
         if r.code != 401:
             return r
+        if self.kerberos is not None:
+            return await self._authenticate_kerberos(r, expires)
         target = None
         for v in r.get_all("WWW-Authenticate"):
             scheme, p = parse_auth(v)
@@ -230,6 +235,24 @@ class SipTestClient:
         t3 = self.ntlm.authenticate(base64.b64decode(p["gssapi-data"]))
         self.session = self.ntlm.session
         r = await self.register_once(expires, extra=[("gssapi-data", base64.b64encode(t3).decode())])
+        if r.code == 401:
+            self.session = None
+        self._take_200(r)
+        return r
+
+    async def _authenticate_kerberos(self, r, expires):
+        target = None
+        for v in r.get_all("WWW-Authenticate"):
+            scheme, p = parse_auth(v)
+            if scheme == "Kerberos":
+                target = p.get("targetname")
+        if target is None:
+            raise SipClientError("no Kerberos challenge offered")
+        gss = self.kerberos()
+        token = gss.initial_token(target)
+        self.scheme, self.targetname, self.session = "Kerberos", target, gss
+        r = await self.register_once(expires, extra=[
+            ("gssapi-data", base64.b64encode(token).decode())])
         if r.code == 401:
             self.session = None
         self._take_200(r)

@@ -19,8 +19,10 @@ import ssl
 import time
 
 from . import control
+from .certprov import ProvisioningCA
 from .certs import VARIANTS, CertStore
 from .dns import DnsServer
+from .kerberos import Kdc
 from .registrar import RegistrarServer
 from .scenario import Scenario
 from .siplog import SipLog
@@ -82,6 +84,7 @@ class Sim:
         self.webs = []
         self.dns = None
         self.control = None
+        self.kdc = None
         self.log = None
         self.tls_context = None
         self.cert_variant = "valid"
@@ -99,6 +102,9 @@ class Sim:
         self.certs = CertStore(self.workdir, sc.cert_names(), addresses)
         await asyncio.get_running_loop().run_in_executor(None, self.certs.ensure)
         self.tls_context = self._make_tls_context("valid")
+        # the CA of TLS-DSK user certificates (certprov.py)
+        self.certprov_ca = ProvisioningCA(self.workdir)
+        await asyncio.get_running_loop().run_in_executor(None, self.certprov_ca.ensure)
         self.log = SipLog(os.path.join(self.workdir, "sip.log"),
                           [u["password"] for u in sc.users.values()])
         self.log.note(f"sfbsim starting: {sc.domain}, delay {self.delay * 1000:.0f} ms")
@@ -111,11 +117,16 @@ class Sim:
             for port, tls in ((443, True), (80, False)):
                 self.webs.append(WebServer(self, addr, port, fqdn, ad["pool"], loc, tls))
         for r in sc.registrars():
-            if r.role == "pool" and r.port != 443:
+            # pools and the Director have web services (web ticket, certificate provisioning)
+            if r.role in ("pool", "director") and r.port != 443:
                 self.webs.append(WebServer(self, r.address, 443, r.fqdn, r.name, "Internal",
                                            True))
         for w in self.webs:
             await w.start()
+        if sc.kerberos is not None:
+            self.kdc = Kdc(self, sc.kerberos)
+            await asyncio.get_running_loop().run_in_executor(None, self.kdc.ensure)
+            await self.kdc.start()
         for r in sc.registrars():
             self.registrars[r.name] = RegistrarServer(self, r)
             await self.registrars[r.name].start()
@@ -141,6 +152,8 @@ class Sim:
             await r.stop()
         for w in self.webs:
             await w.stop()
+        if self.kdc:
+            await self.kdc.stop()
         if self.dns:
             await self.dns.stop()
         for t in list(self._tasks):
@@ -241,6 +254,7 @@ class Sim:
             "SFBSIM_WORKDIR": self.workdir,
             "SFBSIM_DOMAIN": sc.domain,
             "SFBSIM_CA_FILE": self.certs.ca_file,
+            "SFBSIM_PROVISIONING_CA": self.certprov_ca.ca_file,  # issues TLS-DSK user certs
             "SFBSIM_CONTROL": self.control.path,
             "SFBSIM_SIP_LOG": self.log.path,
             "SFBSIM_DNS": sc.data["dns"]["address"],
@@ -262,6 +276,10 @@ class Sim:
             e[k + "_LOGIN"] = u["login"]
             e[k + "_PASSWORD"] = u["password"]
             e[k + "_POOL"] = u["pool"]
+        if self.kdc is not None:
+            e["SFBSIM_KRB5_CONFIG"] = self.kdc.krb5_conf
+            e["SFBSIM_KRB5_REALM"] = self.kdc.realm
+            e["SFBSIM_KDC"] = f"{self.kdc.address}:{self.kdc.port}"
         return e
 
     def _write_env(self):
@@ -311,7 +329,9 @@ def _actions(sim):
 def _counters(sim, reset=False):
     """Counters: registers / auth_failures / signature_failures per user, signin_round_trips
     (REGISTER round trips of each completed sign-in, per user), dns_queries, requests per
-    method, keepalives, plus gauges active_registrations and active_subscriptions."""
+    method, keepalives, autodiscover_requests ("host code"), tcp_connections accepted
+    ("host:port", SIP and HTTP(S)), tls_handshakes ("full" / "resumed"), plus gauges
+    active_registrations and active_subscriptions."""
     snap = sim.counters.snapshot()
     snap["active_registrations"] = len(sim.endpoints())
     snap["active_subscriptions"] = sum(len(ep.subscriptions) for ep in sim.endpoints())
@@ -385,11 +405,14 @@ async def _restart_pool(sim, pool, down_seconds=0):
 
 @control.action("set_503")
 def _set_503(sim, registrar=None, retry_after=30, count=None,
-             diagnostics='1008;reason="Server too busy"'):
+             diagnostics='1008;reason="Server too busy"', code=503):
     """Answer REGISTERs with 503, ms-diagnostics and Retry-After: `count` times, or until
-    clear_503 when count is null."""
+    clear_503 when count is null.  code=504 answers 504 Server Time-out instead."""
+    if code not in (503, 504):
+        raise ValueError("code must be 503 or 504")
     for r in _registrars(sim, registrar):
-        r.fault_503 = {"retry_after": retry_after, "count": count, "diagnostics": diagnostics}
+        r.fault_503 = {"retry_after": retry_after, "count": count, "diagnostics": diagnostics,
+                       "code": code}
 
 
 @control.action("clear_503")
@@ -430,6 +453,20 @@ def _expire_sa(sim, user=None):
     return sum(r.expire_sas(aor) for r in sim.registrars.values())
 
 
+@control.action("tamper_signatures")
+def _tamper_signatures(sim, user=None, count=1):
+    """Corrupt the rspauth of the next `count` messages each of a user's (or every) security
+    associations signs, as a man in the middle would.  Returns how many SAs were armed."""
+    aor = _user_aor(sim, user)
+    n = 0
+    for r in sim.registrars.values():
+        for sa in r.sas.values():
+            if aor is None or normalize_aor(sa.user["uri"]) == aor:
+                sa.tamper = int(count)
+                n += 1
+    return n
+
+
 @control.action("dns_fault")
 def _dns_fault(sim, mode, names=None, delay_ms=3000, count=None):
     """mode: nxdomain, servfail, noanswer, slow, drop; names: list (default all)."""
@@ -445,6 +482,19 @@ def _dns_clear(sim):
 def _set_certificate(sim, variant="valid"):
     """valid, expired, wrong-name or untrusted, for new TLS connections (SIP and HTTPS)."""
     sim.set_certificate(variant)
+
+
+@control.action("set_tls_version")
+def _set_tls_version(sim, maximum="TLSv1_3"):
+    """Highest TLS version new SIP and HTTPS connections negotiate: TLSv1_2 (what SfB Server
+    on Schannel speaks, protocol.md §3) or TLSv1_3.  Returns the previous one."""
+    versions = {"TLSv1_2": ssl.TLSVersion.TLSv1_2, "TLSv1_3": ssl.TLSVersion.TLSv1_3}
+    if maximum not in versions:
+        raise ValueError(f"maximum must be one of {sorted(versions)}")
+    previous = sim.tls_context.maximum_version
+    sim.tls_context.maximum_version = versions[maximum]
+    return "TLSv1_3" if previous in (ssl.TLSVersion.MAXIMUM_SUPPORTED,
+                                     ssl.TLSVersion.TLSv1_3) else previous.name
 
 
 @control.action("set_delay")

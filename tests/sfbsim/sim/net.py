@@ -10,6 +10,7 @@ control action set_delay takes effect at once.
 import asyncio
 import socket
 import struct
+from asyncio import sslproto
 
 
 class DelayedSender:
@@ -57,6 +58,63 @@ class DelayedSender:
         if reset:
             set_linger_zero(self.transport)
         self.transport.abort()
+
+
+class _DelayedRawTransport:
+    """The TCP transport under a TLS server connection, with every write delayed (TLS
+    handshake records included, so a handshake costs its round trips).  The first bytes
+    leave no sooner than two delays after the accept: one for the TCP handshake the kernel
+    answered at once (client-speaks-first protocols cannot tell the difference), one for
+    the client's first flight."""
+
+    _start_tls_compatible = True
+
+    def __init__(self, transport, get_delay):
+        self._transport = transport
+        self._sender = DelayedSender(transport, get_delay)
+        delay = get_delay()
+        if delay > 0:
+            self._sender._last = asyncio.get_running_loop().time() + 2 * delay - 1e-6
+
+    def write(self, data):
+        self._sender.write(data)
+
+    def writelines(self, chunks):
+        self._sender.write(b"".join(chunks))
+
+    def close(self):
+        self._sender.close()
+
+    def abort(self):
+        self._sender.abort()
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)
+
+
+class DelayedTlsServerProtocol(sslproto.SSLProtocol):
+    """asyncio's TLS server protocol over a _DelayedRawTransport; `on_accept(transport)` (if
+    given) sees the raw TCP transport (for counters)."""
+
+    def __init__(self, app_protocol, ssl_context, get_delay, handshake_timeout, on_accept=None):
+        super().__init__(asyncio.get_running_loop(), app_protocol, ssl_context, None,
+                         server_side=True, ssl_handshake_timeout=handshake_timeout)
+        self._get_delay = get_delay
+        self._on_accept = on_accept
+
+    def connection_made(self, transport):
+        if self._on_accept is not None:
+            self._on_accept(transport)
+        super().connection_made(_DelayedRawTransport(transport, self._get_delay))
+
+
+def tls_session_kind(transport):
+    """"full TLSv1.2", "resumed TLSv1.3", ... for a TLS transport after its handshake, None
+    without TLS."""
+    obj = transport.get_extra_info("ssl_object")
+    if obj is None:
+        return None
+    return f"{'resumed' if obj.session_reused else 'full'} {obj.version()}"
 
 
 def set_linger_zero(transport):

@@ -162,6 +162,7 @@ class NtlmServer:
         self.target_info = av.getData()
         self.identity = None  # (domain, user) once authenticated
         self.session = None
+        self.require_sign = True  # SIP needs signing; HTTP authentication does not
 
     def challenge(self):
         """The CHALLENGE_MESSAGE bytes (goes base64 into gssapi-data of the 2nd 401)."""
@@ -213,7 +214,7 @@ class NtlmServer:
             exported = ARC4.new(base).decrypt(a["session_key"])
         else:
             exported = base
-        if not negotiated & F_SIGN:
+        if self.require_sign and not negotiated & F_SIGN:
             raise NtlmError("client did not negotiate signing")
         self.identity = (domain, user)
         self.session = NtlmSession(negotiated, exported)

@@ -28,7 +28,10 @@ import time
 
 from .endpoint import Endpoint, make_response, rand_hex
 from .identity import gruu, instance_from_epid, parse_instance
-from .net import DelayedSender, nodelay, peer_str
+from .net import (DelayedSender, DelayedTlsServerProtocol, nodelay, peer_str,
+                  tls_session_kind)
+from .kerberos import Acceptor, KerberosError
+from . import tlsdsk
 from .ntlm import NtlmError, NtlmServer
 from .scenario import login_parts
 from .signing import REALM, SecurityAssociation, auth_params
@@ -80,9 +83,12 @@ class RegistrarServer:
         if self.server:
             return
         loop = asyncio.get_running_loop()
+        # TLS over a delayed raw transport: the one-way delay covers the TLS handshake too
         self.server = await loop.create_server(
-            lambda: Connection(self), self.address, self.port, ssl=self.sim.tls_context,
-            ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+            lambda: DelayedTlsServerProtocol(Connection(self), self.sim.tls_context,
+                                             lambda: self.sim.delay, TLS_HANDSHAKE_TIMEOUT,
+                                             self._accepted),
+            self.address, self.port)
         self.sim.log.note(f"{self.role} {self.fqdn} listening on {self.address}:{self.port}")
 
     async def stop(self, reason="stopped"):
@@ -94,6 +100,9 @@ class RegistrarServer:
         self.pending.clear()
         self.sas.clear()
         self.sim.log.note(f"{self.role} {self.fqdn} {reason}")
+
+    def _accepted(self, transport):
+        self.sim.counters.bump("tcp_connections", f"{self.fqdn}:{self.port}")
 
     def drop_connections(self, aor=None, reset=False):
         n = 0
@@ -133,11 +142,12 @@ class RegistrarServer:
     def challenges(self):
         out = []
         for scheme in self.desc.auth:
+            if scheme == "Kerberos" and self.sim.kdc is None:
+                continue
             target = f"sip/{self.fqdn}" if scheme == "Kerberos" else self.fqdn
             params = [("realm", REALM), ("targetname", target), ("version", 4)]
             if scheme == "TLS-DSK":
-                params.append(("sts-uri",
-                               f"https://{self.fqdn}:443/CertProv/CertProvisioningService.svc"))
+                params.append(("sts-uri", tlsdsk.sts_uri(self.sim, self.desc)))
             out.append(("WWW-Authenticate", format_auth(scheme, params)))
         return out
 
@@ -181,7 +191,9 @@ class Connection(asyncio.Protocol):
         self.transport = transport
         self.peer = peer_str(transport)
         nodelay(transport)
-        self.sender = DelayedSender(transport, lambda: self.sim.delay)
+        # the delay is applied under TLS (DelayedTlsServerProtocol), not again here
+        self.sender = DelayedSender(transport, lambda: 0.0)
+        self.sim.counters.bump("tls_handshakes", tls_session_kind(transport))
         if len(self.registrar.conns) >= MAX_CONNECTIONS:
             self.sim.log.note(f"{self.local}: too many connections, refusing {self.peer}")
             transport.abort()
@@ -420,15 +432,20 @@ class Connection(asyncio.Protocol):
                     ("Retry-After", str(f["retry_after"]))]
             if sa is not None and sa.verify(msg, params) is not None:
                 sa = None
-            self.respond(msg, 503, "Service Unavailable", hdrs, sa, note="injected 503")
+            code = f.get("code", 503)  # set_503(code=504): Server Time-out instead
+            reason = "Server Time-out" if code == 504 else "Service Unavailable"
+            self.respond(msg, code, reason, hdrs, sa, note=f"injected {code}")
             self._rt_fail(aor)
             return
 
         if scheme is None:
             self._challenge(msg, "no credentials")
             return
-        if scheme != "NTLM" or "NTLM" not in reg.desc.auth:
-            self._challenge(msg, f"scheme {scheme} is not implemented by sfbsim")
+        if scheme == "TLS-DSK" and "TLS-DSK" in reg.desc.auth:
+            tlsdsk.on_register(self, msg, params, sa, aor)
+            return
+        if scheme not in ("NTLM", "Kerberos") or scheme not in reg.desc.auth:
+            self._challenge(msg, f"scheme {scheme} is not offered by {reg.fqdn}")
             return
 
         token = params.get("gssapi-data")
@@ -442,6 +459,9 @@ class Connection(asyncio.Protocol):
         if token is None:
             self._challenge(msg, "unknown or expired opaque" if params.get("opaque") else
                             "Authorization without gssapi-data")
+            return
+        if scheme == "Kerberos":
+            self._kerberos_register(msg, params, token, aor)
             return
         if token == "" and not params.get("opaque"):
             self._ntlm_challenge(msg)
@@ -474,6 +494,39 @@ class Connection(asyncio.Protocol):
         self.sas.add(sa)
         self.sim.log.note(f"{self.local}: {domain}\\{login} authenticated (opaque {opaque}, "
                           f"flags {ntlm_server.session.flags:#x})")
+        self._registered(msg, sa, aor)
+
+    def _kerberos_register(self, msg, params, token, aor):
+        """The Kerberos leg (protocol.md §4.4): one AP-REQ, already signed (v4) -> 200/301
+        with Authentication-Info carrying the new opaque; a refused token -> 401."""
+        reg, counters = self.registrar, self.sim.counters
+        try:
+            if self.sim.kdc is None:
+                raise KerberosError("no KDC in this scenario")
+            raw = base64.b64decode(token, validate=True)
+            session, principal, lifetime = Acceptor(self.sim.kdc, reg.fqdn).accept(raw)
+            user = self.sim.kdc.user_for_principal(principal)
+            if user is None:
+                raise KerberosError(f"{principal} is not a scenario user")
+        except (KerberosError, ValueError) as e:
+            counters.bump("auth_failures", self._user_key(aor))
+            self._challenge(msg, f"Kerberos authentication failed: {e}")
+            self._rt_fail(aor)
+            return
+        opaque = secrets.token_hex(4).upper()
+        limit = self.sim.scenario.timers["sa_lifetime"]
+        sa = SecurityAssociation(opaque, session, user, principal, f"sip/{reg.fqdn}",
+                                 min(limit, lifetime) if lifetime else limit,
+                                 protocol="Kerberos")
+        reason = sa.verify(msg, params)
+        if reason:
+            self._signature_failure(msg, sa, reason + " (Kerberos leg)")
+            return
+        reg.sas[opaque] = sa
+        self.sas.add(sa)
+        counters.bump("kerberos_logons", user["id"])
+        self.sim.log.note(f"{self.local}: {principal} authenticated with Kerberos "
+                          f"(opaque {opaque})")
         self._registered(msg, sa, aor)
 
     def _user_key(self, aor):

@@ -13,12 +13,19 @@ itself relies on and fills in defaults, so a scenario file can be short:
   [director]             fqdn, address, aliases, auth, port (5061)      (optional)
   [pools.<name>]         fqdn, address, aliases, auth, port (5061)      (at least one)
   [edge]                 fqdn, address, aliases, auth, port (443)       (optional)
-  [autodiscover]         internal_fqdn/_address, external_fqdn/_address, pool, sip_internal
+  [autodiscover]         internal_fqdn/_address, external_fqdn/_address, pool, sip_internal,
+                         user_webticket (false: the User resource needs no X-MS-WebTicket)
+  [webticket]            lifetime (28800 s) of issued web tickets (sim/webticket.py)
+  [certprov]             enabled (true), cert_lifetime (15552000 s), min_key_bits (2048):
+                         certificate provisioning (sim/certprov.py)
   [users.<id>]           uri, login (DOMAIN\\user), password, pool, enabled, name
+  [kerberos]             realm (domain upper-cased), address (127.0.3.1), port (88): the
+                         MIT KDC (sim/kerberos.py); present by default when a registrar
+                         offers Kerberos
   [[groups.<id>]], [[contacts.<id>]], [dialplan], [policies*]   free-form for services.py
 
-`auth` lists the schemes a registrar offers, in order: NTLM (implemented), Kerberos and
-TLS-DSK (offered in the challenge only; a token for them is answered with 401).
+`auth` lists the schemes a registrar offers, in order: NTLM, Kerberos and TLS-DSK (all
+implemented; TLS-DSK in sim/tlsdsk.py).
 """
 
 import copy
@@ -135,6 +142,11 @@ class Scenario:
     def pool(self, name):
         r = self.registrar(name)
         return r if r and r.role == "pool" else None
+
+    @property
+    def kerberos(self):
+        """The [kerberos] section (realm, address, port), or None: no KDC."""
+        return self.data.get("kerberos")
 
     @property
     def autodiscover(self):
@@ -259,6 +271,18 @@ class Scenario:
             u.setdefault("name", uid)
         d.setdefault("contacts", {})
         d.setdefault("groups", {})
+
+        if "kerberos" in d or any("Kerberos" in r.auth for r in regs):
+            k = d.setdefault("kerberos", {})
+            k.setdefault("realm", d["domain"].upper())
+            k.setdefault("address", "127.0.3.1")
+            k.setdefault("port", 88)
+            if not isinstance(k["realm"], str) or not k["realm"] or k["realm"] != k["realm"].upper():
+                raise ScenarioError("kerberos.realm must be an upper-case realm name")
+            try:
+                ipaddress.IPv4Address(k["address"])
+            except ValueError:
+                raise ScenarioError(f"kerberos: bad address {k['address']!r}") from None
 
 
 def login_parts(login):

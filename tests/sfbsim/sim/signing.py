@@ -112,6 +112,7 @@ class SecurityAssociation:
         self.created = time.monotonic()
         self.expires_at = self.created + lifetime
         self.snum = 0
+        self.tamper = 0  # control action tamper_signatures: corrupt this many signatures
         self._seen = set()
         self._max_cnum = 0
 
@@ -127,6 +128,9 @@ class SecurityAssociation:
         buf = signature_buffer(msg, self.protocol, srand, str(self.snum), self.realm,
                                self.targetname, self.version)
         sig = self.session.sign_server(buf).hex()
+        if self.tamper > 0:  # a forged signature: the client must drop the connection
+            self.tamper -= 1
+            sig = ("0" if sig[0] != "0" else "1") + sig[1:]
         msg.insert(0, "Authentication-Info", format_auth(self.protocol, [
             ("qop", "auth"), ("opaque", self.opaque), ("srand", srand), ("snum", str(self.snum)),
             ("rspauth", sig), ("targetname", self.targetname), ("realm", self.realm),
@@ -186,8 +190,8 @@ def client_sign(msg, session, header, scheme, opaque, targetname, cnum, extra=()
     crand = secrets.token_hex(4)
     buf = signature_buffer(msg, scheme, crand, str(cnum), REALM, targetname, version)
     sig = session.sign_client(buf).hex()
-    params = [("qop", "auth"), ("opaque", opaque), ("realm", REALM),
-              ("targetname", targetname)] + list(extra) + [
+    params = [("qop", "auth")] + ([("opaque", opaque)] if opaque else []) + [
+              ("realm", REALM), ("targetname", targetname)] + list(extra) + [
               ("version", version), ("crand", crand), ("cnum", str(cnum)), ("response", sig)]
     msg.remove(header)
     msg.add(header, format_auth(scheme, params))

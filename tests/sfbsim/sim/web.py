@@ -13,14 +13,18 @@ which is where Redirect links point.  Behaviour (protocol.md §2.2, MS-OCDISCWS 
             unknown user -> 404, empty body
         .../root/domain        -> Domain with the access points of the deployment
 
-The User resource is not behind a web ticket yet (that comes with the TLS-DSK work).
+The User resource is behind a web ticket when the scenario says autodiscover.user_webticket =
+true: without a valid `X-MS-WebTicket: opaque=<base64 assertion>` it answers 401 with
+X-MS-WebTicketURL.  The web ticket and certificate provisioning services (webticket.py,
+certprov.py) answer on every HTTPS server too.
 """
 
 import asyncio
 import urllib.parse
 from xml.sax.saxutils import quoteattr
 
-from .net import DelayedSender, nodelay
+from . import certprov, webticket
+from .net import DelayedSender, DelayedTlsServerProtocol, nodelay, tls_session_kind
 from .sipmsg import normalize_aor
 
 CONTENT_TYPE = "application/vnd.microsoft.rtc.autodiscover+xml; v=1"
@@ -49,10 +53,22 @@ class WebServer:
         self.server = None
 
     async def start(self):
-        ssl = self.sim.tls_context if self.tls else None
-        self.server = await asyncio.start_server(self._client, self.address, self.port,
-                                                 ssl=ssl, ssl_handshake_timeout=10 if ssl else None,
-                                                 limit=MAX_HEAD)
+        if not self.tls:
+            self.server = await asyncio.start_server(self._client, self.address, self.port,
+                                                     limit=MAX_HEAD)
+            return
+        loop = asyncio.get_running_loop()
+
+        def protocol():
+            # TLS over a delayed raw transport: the one-way delay covers the handshake too
+            reader = asyncio.StreamReader(limit=MAX_HEAD, loop=loop)
+            app = asyncio.StreamReaderProtocol(reader, self._client, loop=loop)
+            return DelayedTlsServerProtocol(app, self.sim.tls_context, lambda: self.sim.delay,
+                                            10, self._accepted)
+        self.server = await loop.create_server(protocol, self.address, self.port)
+
+    def _accepted(self, transport):
+        self.sim.counters.bump("tcp_connections", f"{self.host}:{self.port}")
 
     async def stop(self):
         if self.server:
@@ -63,7 +79,15 @@ class WebServer:
     # HTTP plumbing ------------------------------------------------------------------
     async def _client(self, reader, writer):
         nodelay(writer.transport)
-        out = DelayedSender(writer.transport, lambda: self.sim.delay)
+        kind = tls_session_kind(writer.transport)
+        if kind is not None:
+            self.sim.counters.bump("tls_handshakes", kind)
+        else:
+            self.sim.counters.bump("tcp_connections", f"{self.host}:{self.port}")
+        # over TLS the delay is applied under TLS (DelayedTlsServerProtocol)
+        out = DelayedSender(writer.transport,
+                            (lambda: self.sim.delay) if kind is None else (lambda: 0.0))
+        conn = {}  # per-connection state (connection-oriented NTLM of the web services)
         try:
             for _ in range(MAX_REQUESTS):
                 try:
@@ -85,15 +109,20 @@ class WebServer:
                 if not clen.isdigit() or int(clen) > MAX_BODY:
                     out.write(self._response(413, "Payload Too Large", b"", "text/plain", True))
                     break
+                body_in = b""
                 if int(clen):
-                    await asyncio.wait_for(reader.readexactly(int(clen)), IDLE)
+                    body_in = await asyncio.wait_for(reader.readexactly(int(clen)), IDLE)
                 close = (headers.get("connection", "").lower() == "close"
                          or version == "HTTP/1.0")
-                code, reason, body, ctype = self.handle(method, target, headers)
-                self.sim.counters.bump("autodiscover_requests", f"{self.host} {code}")
+                answer = self.web_services(method, target, headers, body_in, conn)
+                if answer is None:
+                    answer = self.handle(method, target, headers)
+                    self.sim.counters.bump("autodiscover_requests", f"{self.host} {answer[0]}")
+                code, reason, body, ctype = answer[:4]
+                extra = answer[4] if len(answer) > 4 else ()
                 self.sim.log.note(f"HTTP{'S' if self.tls else ''} {self.host}:{self.port} "
                                   f"{method} {target} -> {code}")
-                out.write(self._response(code, reason, body, ctype, close))
+                out.write(self._response(code, reason, body, ctype, close, extra))
                 if close:
                     break
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
@@ -101,15 +130,26 @@ class WebServer:
         finally:
             out.close()
 
-    def _response(self, code, reason, body, ctype, close):
+    def _response(self, code, reason, body, ctype, close, extra=()):
         head = [f"HTTP/1.1 {code} {reason}", f"Content-Length: {len(body)}",
                 "Cache-Control: no-cache", "Server: Microsoft-IIS/10.0",
-                f"X-MS-Server-Fqdn: {self.host}"]
+                f"X-MS-Server-Fqdn: {self.host}"] + [f"{n}: {v}" for n, v in extra]
         if body:
             head.append(f"Content-Type: {ctype}")
         if close:
             head.append("Connection: close")
         return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+    def web_services(self, method, target, headers, body, conn):
+        """Web ticket and certificate provisioning services (HTTPS only), else None."""
+        if not self.tls:
+            return None
+        path = urllib.parse.urlsplit(target).path.lower().rstrip("/")
+        for svc in (webticket, certprov):
+            answer = svc.handle(self, method, path, headers, body, conn)
+            if answer is not None:
+                return answer
+        return None
 
     # autodiscover -------------------------------------------------------------------
     def base(self, host=None):
@@ -139,12 +179,25 @@ class WebServer:
         if not self.tls:
             return 404, "Not Found", b"", "text/plain"
         if path in (ROOT_PATH + "/user", ROOT_PATH + "/oauth/user"):
+            if self.sim.scenario.autodiscover.get("user_webticket") and \
+                    webticket.ticket_from_header(self.sim, headers.get("x-ms-webticket")) is None:
+                return self.webticket_401()
             return self.user_resource(sipuri, q)
         if path == ROOT_PATH + "/domain":
             body = HEAD.format(loc=loc) + "  <Domain>\n" + self.access_xml(None) + \
                 "  </Domain>\n</AutodiscoverResponse>\n"
             return 200, "OK", body.encode(), CONTENT_TYPE
         return 404, "Not Found", b"", "text/plain"
+
+    def webticket_401(self):
+        """MS-OCDISCWS 3.1.5.3: the User resource needs X-MS-WebTicket; the 401 names the web
+        ticket service (and, as Lync 2013+ does, the OAuth token endpoint sfbsim lacks)."""
+        wt = f"https://{self.host}/WebTicket/WebTicketService.svc"
+        return 401, "Unauthorized", b"", "text/plain", [
+            ("X-MS-WebTicketURL", wt),
+            ("WWW-Authenticate", f'MsRtcOAuth href="https://{self.host}/WebTicket/oauthtoken",'
+                                 'grant_type="urn:microsoft.rtc:windows,'
+                                 'urn:microsoft.rtc:anonmeeting,password"')]
 
     def user_resource(self, sipuri, q):
         sc = self.sim.scenario
