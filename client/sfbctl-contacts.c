@@ -54,7 +54,17 @@ contacts_list (Sfbctl *ctl, int argc, char **argv)
   if (ctl->json)
     return sfbctl_print_variant_json (items);
   if (g_variant_n_children (items) == 0)
-    return print_none (ctl, "contacts");
+    {
+      g_autoptr (SfbDBusContacts) contacts = sfbctl_get_contacts (ctl, NULL);
+      const char *ucs = contacts != NULL ? sfb_dbus_contacts_get_ucs_mode (contacts) : NULL;
+
+      if (ucs != NULL && *ucs != '\0')
+        return sfbctl_print_done (ctl,
+                                  "Your contact list is stored in Exchange (ucsmode %s); "
+                                  "sfbd does not read it",
+                                  ucs);
+      return print_none (ctl, "contacts");
+    }
 
   table = sfbctl_table_new ("NAME", "URI", "AVAILABILITY", "GROUPS", "NOTE", NULL);
   for (gsize i = 0; i < g_variant_n_children (items); i++)

@@ -164,6 +164,12 @@ print_status_text (Status *status)
   sfbctl_fields_add (
       fields, "Note", "%s", or_none (sfb_dbus_presence_get_note (status->presence), "(none)"));
   sfbctl_fields_add (fields, "Contacts", "%u", sfb_dbus_contacts_get_count (status->contacts));
+  if (sfb_dbus_contacts_get_ucs_mode (status->contacts) != NULL
+      && *sfb_dbus_contacts_get_ucs_mode (status->contacts) != '\0')
+    sfbctl_fields_add (fields,
+                       "Contact list",
+                       "in Exchange (ucsmode %s), not read by sfbd",
+                       sfb_dbus_contacts_get_ucs_mode (status->contacts));
   sfbctl_fields_add (fields,
                      "Dial plan",
                      "%s",

@@ -12,6 +12,7 @@
 #include "sfb-daemon.h"
 #include "sfb-dbus-service.h"
 #include "sfb-log.h"
+#include "sfb-notify.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -25,7 +26,39 @@ typedef struct
   gboolean name_acquired;
   gboolean name_lost;
   int exit_status;
+  char *status;      /* the last STATUS= sent to the service manager */
+  guint watchdog_id; /* WATCHDOG=1 pings, with WatchdogSec= */
 } SfbMain;
+
+/* STATUS= for systemctl status: the state, the account, the server, and
+ * what went wrong */
+static void
+update_status (SfbMain *main_data)
+{
+  g_autofree char *state = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *server = NULL;
+  g_autofree char *message = NULL;
+  g_autofree char *status = NULL;
+
+  g_object_get (main_data->daemon,
+                "state",
+                &state,
+                "uri",
+                &uri,
+                "server",
+                &server,
+                "last-error-message",
+                &message,
+                NULL);
+  status = sfb_notify_format_status (state, uri, server, message);
+  if (g_strcmp0 (status, main_data->status) == 0)
+    return;
+  g_free (main_data->status);
+  main_data->status = g_steal_pointer (&status);
+  if (main_data->name_acquired)
+    sfb_notify_status (main_data->status);
+}
 
 static void
 quit (SfbMain *main_data, int exit_status)
@@ -54,12 +87,16 @@ on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_d
   SfbMain *main_data = user_data;
 
   main_data->name_acquired = TRUE;
+  update_status (main_data);
+  sfb_notify_ready (main_data->status);
+  main_data->watchdog_id = sfb_notify_start_watchdog ();
   sfb_log (G_LOG_LEVEL_INFO,
            SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_STARTUP),
            "MESSAGE",
            "sfbd %s is running as %s",
            PACKAGE_VERSION,
            name);
+  sfb_daemon_auto_sign_in (main_data->daemon);
 }
 
 static void
@@ -137,6 +174,7 @@ main (int argc, char **argv)
 
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.daemon = sfb_daemon_new ();
+  g_signal_connect_swapped (main_data.daemon, "notify", G_CALLBACK (update_status), &main_data);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &main_data);
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &main_data);
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION,
@@ -152,6 +190,9 @@ main (int argc, char **argv)
 
   g_main_loop_run (main_data.loop);
 
+  sfb_notify_stopping ();
+  g_clear_handle_id (&main_data.watchdog_id, g_source_remove);
+  g_signal_handlers_disconnect_by_data (main_data.daemon, &main_data);
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);
   if (main_data.service != NULL)
@@ -162,6 +203,7 @@ main (int argc, char **argv)
   g_clear_object (&main_data.service);
   g_clear_object (&main_data.daemon);
   g_main_loop_unref (main_data.loop);
+  g_free (main_data.status);
   sfb_log (G_LOG_LEVEL_INFO,
            SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SHUTDOWN),
            "MESSAGE",

@@ -7,8 +7,14 @@
 
 #include "sfb-device-monitor.h"
 #include "sfb-error.h"
+#ifdef HAVE_KERBEROS
+#include "sfb-kerberos-context.h"
+#endif
 #include "sfb-log.h"
 #include "sfb-session.h"
+#include "sfb-settings.h"
+#include "sfb-contacts.h"
+#include "sfb-presence.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -69,6 +75,9 @@ struct _SfbDaemon
   SfbConfig *config;
   SfbSecretStore *secret_store;
   SfbSession *session;
+  SfbSettings *settings; /* policies, dial plan, their cache */
+  SfbContacts *contacts; /* roaming contacts and their cache */
+  SfbPresence *presence; /* own and contacts' presence */
   SfbDeviceMonitor *device_monitor;
   char *strings[LAST_STRING_PROP + 1];
   guint64 signed_in_since;
@@ -227,32 +236,6 @@ check_configured (SfbDaemon *self, GError **error)
   return TRUE;
 }
 
-static gboolean
-check_credentials (SfbDaemon *self, GError **error)
-{
-  const char *uri = sfb_config_get_uri (self->config);
-  const char *password;
-  g_autoptr (GError) local_error = NULL;
-
-  password = sfb_secret_store_lookup_password (
-      self->secret_store, uri, sfb_config_get_secrets_store (self->config), &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  if (password == NULL)
-    {
-      g_set_error (error,
-                   SFB_ERROR,
-                   SFB_ERROR_NO_CREDENTIALS,
-                   "No password is known for %s. Set one with: sfbctl set-password",
-                   uri);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* The session's view of the account, copied to the Account properties. */
 static void
 on_session_changed (SfbDaemon *self)
@@ -291,48 +274,171 @@ on_session_changed (SfbDaemon *self)
     }
 }
 
-/*
- * SignIn(): checks what it can, then starts the pipeline (SfbSession);
- * progress and failures show in State and LastError.
- */
-gboolean
-sfb_daemon_sign_in (SfbDaemon *self, GError **error)
+static void
+refuse_sign_in (SfbDaemon *self, GError *error)
 {
-  g_autoptr (GError) local_error = NULL;
-  const char *password = NULL;
-
-  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
-
-  if (check_configured (self, &local_error) && check_credentials (self, &local_error))
-    password = sfb_secret_store_lookup_password (self->secret_store,
-                                                 sfb_config_get_uri (self->config),
-                                                 sfb_config_get_secrets_store (self->config),
-                                                 &local_error);
-  if (password != NULL)
-    {
-      sfb_log (G_LOG_LEVEL_INFO,
-               SFB_LOG_TOPIC ("sign-in"),
-               SFB_LOG_URI (sfb_config_get_uri (self->config)),
-               "MESSAGE",
-               "Signing in as %s",
-               sfb_config_get_uri (self->config));
-      sfb_session_sign_in (self->session, password);
-      return TRUE;
-    }
-  if (local_error == NULL)
-    g_set_error_literal (&local_error, SFB_ERROR, SFB_ERROR_NO_CREDENTIALS, "No password is known");
-  sfb_error_convert (&local_error);
+  sfb_error_convert (&error);
   sfb_log (G_LOG_LEVEL_INFO,
-           SFB_LOG_ERR (local_error),
+           SFB_LOG_ERR (error),
+           SFB_LOG_ERROR_NAME (sfb_error_get_dbus_name (error)),
            SFB_LOG_TOPIC ("sign-in"),
            "MESSAGE",
            "Sign-in refused: %s",
-           local_error->message);
-  set_last_error (self, local_error);
+           error->message);
+  set_last_error (self, error);
   self->last_error_is_session = FALSE;
   update_config_error (self);
-  g_propagate_error (error, g_steal_pointer (&local_error));
+  g_error_free (error);
+}
+
+/* Issue 5: without a password, Kerberos (Auth=auto or kerberos) can sign in
+ * with the ticket already in the user's credential cache. */
+static gboolean
+kerberos_ticket_usable (SfbDaemon *self)
+{
+#ifdef HAVE_KERBEROS
+  SfbAuthMode mode = sfb_config_get_auth (self->config);
+
+  return (mode == SFB_AUTH_MODE_AUTO || mode == SFB_AUTH_MODE_KERBEROS)
+         && sfb_kerberos_have_ccache_credentials ();
+#else
   return FALSE;
+#endif
+}
+
+static void
+on_sign_in_password (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SfbDaemon *self = g_task_get_source_object (task);
+  const char *uri = g_task_get_task_data (task);
+  GError *error = NULL;
+  const char *password;
+
+  password = sfb_secret_store_lookup_password_finish (SFB_SECRET_STORE (source), result, &error);
+  if (password == NULL && error == NULL && kerberos_ticket_usable (self))
+    {
+      sfb_log (G_LOG_LEVEL_INFO,
+               SFB_LOG_TOPIC ("sign-in"),
+               SFB_LOG_URI (uri),
+               "MESSAGE",
+               "Signing in as %s with the Kerberos ticket of the credential cache",
+               uri);
+      sfb_session_sign_in (self->session, NULL);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (password == NULL && error == NULL)
+    error = g_error_new (SFB_ERROR,
+                         SFB_ERROR_NO_CREDENTIALS,
+                         "No password is known for %s. Set one with: sfbctl set-password",
+                         uri);
+  if (error != NULL)
+    {
+      refuse_sign_in (self, g_error_copy (error));
+      g_task_return_error (task, error);
+      return;
+    }
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_TOPIC ("sign-in"),
+           SFB_LOG_URI (uri),
+           "MESSAGE",
+           "Signing in as %s",
+           uri);
+  sfb_session_sign_in (self->session, password);
+  g_task_return_boolean (task, TRUE);
+}
+
+/*
+ * SignIn(): checks what it can, looks the password up (the Secret Service
+ * may take a round trip), then starts the pipeline (SfbSession); progress
+ * and failures show in State and LastError.
+ */
+void
+sfb_daemon_sign_in_async (SfbDaemon *self,
+                          GCancellable *cancellable,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+  const char *uri;
+
+  g_return_if_fail (SFB_IS_DAEMON (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_daemon_sign_in_async);
+  if (!check_configured (self, &error))
+    {
+      refuse_sign_in (self, g_error_copy (error));
+      g_task_return_error (task, error);
+      return;
+    }
+  uri = sfb_config_get_uri (self->config);
+  g_task_set_task_data (task, g_strdup (uri), g_free);
+  sfb_secret_store_lookup_password_async (self->secret_store,
+                                          uri,
+                                          sfb_config_get_secrets_store (self->config),
+                                          cancellable,
+                                          on_sign_in_password,
+                                          g_steal_pointer (&task));
+}
+
+gboolean
+sfb_daemon_sign_in_finish (SfbDaemon *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* ---- AutoSignIn ---- */
+
+static void
+on_auto_sign_in_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+
+  /* a refusal is in LastError already */
+  if (!sfb_daemon_sign_in_finish (SFB_DAEMON (source), result, &error))
+    g_debug ("AutoSignIn did not start: %s", error->message);
+}
+
+static void
+on_auto_sign_in_password (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbDaemon) self = user_data;
+  g_autoptr (GError) error = NULL;
+  const char *password
+      = sfb_secret_store_lookup_password_finish (SFB_SECRET_STORE (source), result, &error);
+
+  if (password == NULL && error == NULL && !kerberos_ticket_usable (self))
+    {
+      g_info ("AutoSignIn: no password is known for %s yet; waiting for SignIn",
+              sfb_config_get_uri (self->config));
+      return;
+    }
+  if (g_strcmp0 (self->strings[PROP_STATE], SFB_STATE_SIGNED_OUT) != 0)
+    return; /* a client was quicker */
+  g_info ("AutoSignIn: signing in");
+  sfb_daemon_sign_in_async (self, NULL, on_auto_sign_in_done, NULL);
+}
+
+/* Account.AutoSignIn: signs in at start when an account and its
+ * credentials are there; quiet otherwise.  Never blocks. */
+void
+sfb_daemon_auto_sign_in (SfbDaemon *self)
+{
+  g_return_if_fail (SFB_IS_DAEMON (self));
+
+  if (!sfb_config_get_auto_sign_in (self->config) || sfb_config_get_load_error (self->config)
+      || sfb_config_get_uri (self->config) == NULL)
+    return;
+  sfb_secret_store_lookup_password_async (self->secret_store,
+                                          sfb_config_get_uri (self->config),
+                                          sfb_config_get_secrets_store (self->config),
+                                          NULL,
+                                          on_auto_sign_in_password,
+                                          g_object_ref (self));
 }
 
 /* Unregisters and closes (or stops an attempt in progress). */
@@ -358,50 +464,108 @@ sfb_daemon_configure (SfbDaemon *self, GVariant *settings, GError **error)
   return sfb_config_apply (self->config, settings, error);
 }
 
-gboolean
-sfb_daemon_set_password (SfbDaemon *self, const char *password, gboolean store, GError **error)
+static void
+on_password_set (GObject *source, GAsyncResult *result, gpointer user_data)
 {
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!sfb_secret_store_set_password_finish (SFB_SECRET_STORE (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+sfb_daemon_set_password_async (SfbDaemon *self,
+                               const char *password,
+                               gboolean store,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
   const char *uri;
 
-  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
-  g_return_val_if_fail (password != NULL, FALSE);
+  g_return_if_fail (SFB_IS_DAEMON (self));
+  g_return_if_fail (password != NULL);
 
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_daemon_set_password_async);
   if (*password == '\0')
     {
-      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The password is empty");
-      return FALSE;
+      g_task_return_new_error (task, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The password is empty");
+      return;
     }
   uri = sfb_config_get_uri (self->config);
   if (uri == NULL)
     {
-      g_set_error_literal (
-          error,
+      g_task_return_new_error (
+          task,
           SFB_ERROR,
           SFB_ERROR_NOT_CONFIGURED,
           "No SIP address is configured, so the password cannot be kept for it. "
           "Set one first with: sfbctl config set Account.Uri sip:user@example.com");
-      return FALSE;
+      return;
     }
-  if (!sfb_secret_store_set_password (self->secret_store,
-                                      uri,
-                                      password,
-                                      store,
-                                      sfb_config_get_secrets_store (self->config),
-                                      error))
-    return FALSE;
-  g_info ("Password set for %s (%s)", uri, store ? "stored" : "in memory only");
-  return TRUE;
+  sfb_secret_store_set_password_async (self->secret_store,
+                                       uri,
+                                       password,
+                                       store,
+                                       sfb_config_get_secrets_store (self->config),
+                                       cancellable,
+                                       on_password_set,
+                                       g_steal_pointer (&task));
 }
 
 gboolean
-sfb_daemon_forget_credentials (SfbDaemon *self, GError **error)
+sfb_daemon_set_password_finish (SfbDaemon *self, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
 
-  if (!sfb_secret_store_forget (self->secret_store, error))
-    return FALSE;
+static void
+on_credentials_forgotten (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!sfb_secret_store_forget_finish (SFB_SECRET_STORE (source), result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
   g_info ("Credentials forgotten");
-  return TRUE;
+  g_task_return_boolean (task, TRUE);
+}
+
+/* ForgetCredentials(): every stored password of every URI (memory, file,
+ * Secret Service), see sfb-secret-store.h. */
+void
+sfb_daemon_forget_credentials_async (SfbDaemon *self,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (SFB_IS_DAEMON (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_daemon_forget_credentials_async);
+  sfb_secret_store_forget_async (self->secret_store,
+                                 sfb_config_get_secrets_store (self->config),
+                                 cancellable,
+                                 on_credentials_forgotten,
+                                 task);
+}
+
+gboolean
+sfb_daemon_forget_credentials_finish (SfbDaemon *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* aa{sv}, one dictionary per stage of the last attempt */
@@ -421,15 +585,6 @@ static const char *const settable_availabilities[] = {
   SFB_AVAILABILITY_APPEAR_OFFLINE, NULL,
 };
 
-static void
-set_not_signed_in (GError **error)
-{
-  g_set_error_literal (error,
-                       SFB_ERROR,
-                       SFB_ERROR_NOT_SIGNED_IN,
-                       "Not signed in. Sign in first with: sfbctl sign-in");
-}
-
 gboolean
 sfb_daemon_set_availability (SfbDaemon *self, const char *availability, GError **error)
 {
@@ -448,16 +603,14 @@ sfb_daemon_set_availability (SfbDaemon *self, const char *availability, GError *
                    allowed);
       return FALSE;
     }
-  set_not_signed_in (error);
-  return FALSE;
+  return sfb_presence_set_availability (self->presence, availability, error);
 }
 
 gboolean
 sfb_daemon_set_note (SfbDaemon *self, const char *note, GError **error)
 {
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
-  set_not_signed_in (error);
-  return FALSE;
+  return sfb_presence_set_note (self->presence, note, error);
 }
 
 gboolean
@@ -468,8 +621,13 @@ sfb_daemon_normalize_number (SfbDaemon *self,
                              gboolean *internal_extension,
                              GError **error)
 {
+  SfbDialPlan *plan;
+
   g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
 
+  plan = sfb_settings_get_dial_plan (self->settings);
+  if (plan != NULL)
+    return sfb_dial_plan_normalize (plan, number, normalized, pattern, internal_extension, error);
   g_set_error_literal (
       error, SFB_ERROR, SFB_ERROR_NOT_FOUND, "No dial plan is known yet; sign in first");
   return FALSE;
@@ -479,14 +637,44 @@ sfb_daemon_normalize_number (SfbDaemon *self,
 GVariant *
 sfb_daemon_get_policy (SfbDaemon *self, const char *group, GError **error)
 {
+  GVariant *policy;
+
   g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
 
+  policy = g_variant_lookup_value (
+      sfb_settings_get_policies (self->settings), group, G_VARIANT_TYPE_VARDICT);
+  if (policy != NULL)
+    return policy;
   g_set_error (error,
                SFB_ERROR,
                SFB_ERROR_NOT_FOUND,
-               "No policy group “%s” is known; no policies are known yet, sign in first",
-               group);
+               "No policy group “%s” is known%s",
+               group,
+               g_variant_n_children (sfb_settings_get_policies (self->settings)) == 0
+                   ? "; no policies are known yet, sign in first"
+                   : "");
   return NULL;
+}
+
+SfbSettings *
+sfb_daemon_get_settings (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->settings;
+}
+
+SfbContacts *
+sfb_daemon_get_contacts (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->contacts;
+}
+
+SfbPresence *
+sfb_daemon_get_presence (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->presence;
 }
 
 static const char *
@@ -634,6 +822,11 @@ sfb_daemon_constructed (GObject *object)
     self->session = sfb_session_new (self->config, state_dir);
     g_signal_connect_object (
         self->session, "changed", G_CALLBACK (on_session_changed), self, G_CONNECT_SWAPPED);
+    self->settings = sfb_settings_new (self->session, self->config, state_dir);
+    sfb_settings_load_cache (self->settings);
+    self->contacts = sfb_contacts_new (self->session, self->config, state_dir);
+    sfb_contacts_load_cache (self->contacts);
+    self->presence = sfb_presence_new (self->session, self->config, self->contacts, state_dir);
   }
   self->device_monitor = sfb_device_monitor_new ();
   g_signal_connect_object (
@@ -646,6 +839,9 @@ sfb_daemon_dispose (GObject *object)
 {
   SfbDaemon *self = SFB_DAEMON (object);
 
+  g_clear_object (&self->settings);
+  g_clear_object (&self->presence);
+  g_clear_object (&self->contacts);
   g_clear_object (&self->session);
   g_clear_object (&self->config);
   g_clear_object (&self->secret_store);

@@ -24,13 +24,28 @@ const char *sfb_daemon_get_last_error (SfbDaemon *self);
 const char *sfb_daemon_get_last_error_message (SfbDaemon *self);
 
 /* Account */
-gboolean sfb_daemon_sign_in (SfbDaemon *self, GError **error);
+void sfb_daemon_sign_in_async (SfbDaemon *self,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+gboolean sfb_daemon_sign_in_finish (SfbDaemon *self, GAsyncResult *result, GError **error);
+void sfb_daemon_auto_sign_in (SfbDaemon *self);
 gboolean sfb_daemon_sign_out (SfbDaemon *self, GError **error);
 gboolean sfb_daemon_reconnect (SfbDaemon *self, GError **error);
 gboolean sfb_daemon_configure (SfbDaemon *self, GVariant *settings, GError **error);
+void sfb_daemon_set_password_async (SfbDaemon *self,
+                                    const char *password,
+                                    gboolean store,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+gboolean sfb_daemon_set_password_finish (SfbDaemon *self, GAsyncResult *result, GError **error);
+void sfb_daemon_forget_credentials_async (SfbDaemon *self,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer user_data);
 gboolean
-sfb_daemon_set_password (SfbDaemon *self, const char *password, gboolean store, GError **error);
-gboolean sfb_daemon_forget_credentials (SfbDaemon *self, GError **error);
+sfb_daemon_forget_credentials_finish (SfbDaemon *self, GAsyncResult *result, GError **error);
 GVariant *sfb_daemon_get_sign_in_trace (SfbDaemon *self);
 
 /* Presence, dial plan, policies, devices */
@@ -43,6 +58,14 @@ gboolean sfb_daemon_normalize_number (SfbDaemon *self,
                                       gboolean *internal_extension,
                                       GError **error);
 GVariant *sfb_daemon_get_policy (SfbDaemon *self, const char *group, GError **error);
+/* Policies and dial plan (daemon/services/sfb-settings.h); for bus/. */
+typedef struct _SfbSettings SfbSettings;
+SfbSettings *sfb_daemon_get_settings (SfbDaemon *self);
+/* Contacts and presence (daemon/services); for bus/. */
+typedef struct _SfbContacts SfbContacts;
+typedef struct _SfbPresence SfbPresence;
+SfbContacts *sfb_daemon_get_contacts (SfbDaemon *self);
+SfbPresence *sfb_daemon_get_presence (SfbDaemon *self);
 gboolean
 sfb_daemon_select_device (SfbDaemon *self, const char *kind, const char *name, GError **error);
 GVariant *sfb_daemon_list_devices (SfbDaemon *self);

@@ -31,9 +31,30 @@ sfb_auth_context_real_get_expires_at (SfbAuthContext *self)
 }
 
 static void
+sfb_auth_context_real_prepare_async (SfbAuthContext *self,
+                                     const SfbSipAuth *challenge,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, sfb_auth_context_real_prepare_async);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+sfb_auth_context_real_prepare_finish (SfbAuthContext *self, GAsyncResult *result, GError **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
 sfb_auth_context_class_init (SfbAuthContextClass *klass)
 {
   klass->scheme = NULL;
+  klass->prepare_async = sfb_auth_context_real_prepare_async;
+  klass->prepare_finish = sfb_auth_context_real_prepare_finish;
   klass->is_established = sfb_auth_context_real_is_established;
   klass->get_expires_at = sfb_auth_context_real_get_expires_at;
 }
@@ -105,4 +126,25 @@ sfb_auth_context_get_expires_at (SfbAuthContext *self)
 {
   g_return_val_if_fail (SFB_IS_AUTH_CONTEXT (self), 0);
   return SFB_AUTH_CONTEXT_GET_CLASS (self)->get_expires_at (self);
+}
+
+void
+sfb_auth_context_prepare_async (SfbAuthContext *self,
+                                const SfbSipAuth *challenge,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_return_if_fail (SFB_IS_AUTH_CONTEXT (self));
+  g_return_if_fail (challenge != NULL);
+  SFB_AUTH_CONTEXT_GET_CLASS (self)->prepare_async (
+      self, challenge, cancellable, callback, user_data);
+}
+
+gboolean
+sfb_auth_context_prepare_finish (SfbAuthContext *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_AUTH_CONTEXT (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  return SFB_AUTH_CONTEXT_GET_CLASS (self)->prepare_finish (self, result, error);
 }

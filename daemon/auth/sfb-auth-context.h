@@ -8,7 +8,10 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib-object.h>
+
+#include "sfb-sip-auth-header.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +32,16 @@ struct _SfbAuthContextClass
       SfbAuthContext *self, const char *data, gsize len, GBytes *signature, GError **error);
   gint64 (*get_expires_at) (
       SfbAuthContext *self); /* g_get_real_time() µs when the SA must be renewed */
+  /* Optional: work before the first leg that may block or use the network
+   * (Kerberos: credentials and the service ticket from the KDC; TLS-DSK:
+   * certificate provisioning), given this scheme's challenge from the
+   * first 401.  The default completes at once. */
+  void (*prepare_async) (SfbAuthContext *self,
+                         const SfbSipAuth *challenge,
+                         GCancellable *cancellable,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data);
+  gboolean (*prepare_finish) (SfbAuthContext *self, GAsyncResult *result, GError **error);
 };
 
 const char *sfb_auth_context_get_scheme (SfbAuthContext *self);
@@ -38,5 +51,12 @@ GBytes *sfb_auth_context_sign (SfbAuthContext *self, const char *data, gsize len
 gboolean sfb_auth_context_verify (
     SfbAuthContext *self, const char *data, gsize len, GBytes *signature, GError **error);
 gint64 sfb_auth_context_get_expires_at (SfbAuthContext *self);
+void sfb_auth_context_prepare_async (SfbAuthContext *self,
+                                     const SfbSipAuth *challenge,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean
+sfb_auth_context_prepare_finish (SfbAuthContext *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

@@ -227,6 +227,13 @@ sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response
   g_clear_pointer (&self->pending, g_bytes_unref);
   if (token == NULL)
     return FALSE;
+  if (g_bytes_get_size (token) == 0 && sfb_auth_context_is_established (self->context))
+    {
+      /* TLS-DSK's last leg (protocol.md §4.4): no gssapi-data, only a
+       * signature; a 401 to it is a rejection */
+      self->awaiting_final = TRUE;
+      g_clear_pointer (&token, g_bytes_unref);
+    }
   self->pending = g_steal_pointer (&token);
   g_debug ("%s challenge in a %u: leg with%s server token, version %u",
            scheme,
@@ -450,4 +457,59 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
   self->awaiting_final = FALSE;
   take_param (&self->opaque, auth, "opaque");
   return TRUE;
+}
+
+/* ---- preparing a context (Kerberos tickets, TLS-DSK certificates) ----- */
+
+static void
+on_context_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!sfb_auth_context_prepare_finish (SFB_AUTH_CONTEXT (source), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+sfb_sip_security_prepare_async (SfbSipSecurity *self,
+                                SfbSipMessage *response,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GPtrArray) auths = NULL;
+  const SfbSipAuth *auth;
+  const char *scheme;
+
+  g_return_if_fail (SFB_IS_SIP_SECURITY (self));
+  g_return_if_fail (SFB_IS_SIP_MESSAGE (response));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_sip_security_prepare_async);
+  scheme = sfb_auth_context_get_scheme (self->context);
+  auths = sfb_sip_auth_parse_message (response, challenge_header (response));
+  auth = sfb_sip_auth_find (auths, scheme);
+  if (auth == NULL)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_AUTH_FAILED,
+                               "The server does not offer %s authentication",
+                               scheme);
+      return;
+    }
+  /* the challenge is only read before prepare_async returns */
+  sfb_auth_context_prepare_async (
+      self->context, auth, cancellable, on_context_prepared, g_steal_pointer (&task));
+}
+
+gboolean
+sfb_sip_security_prepare_finish (SfbSipSecurity *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

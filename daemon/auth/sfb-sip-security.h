@@ -44,6 +44,17 @@ gboolean sfb_sip_security_is_established (SfbSipSecurity *self);
 const char *sfb_sip_security_get_scheme (SfbSipSecurity *self); /* "NTLM" */
 SfbAuthContext *sfb_sip_security_get_context (SfbSipSecurity *self);
 
+/* Before handle_challenge() on the first 401: lets the context do its
+ * blocking or network work (SfbAuthContextClass.prepare_async) with this
+ * scheme's challenge.  Contexts without such work complete at once. */
+void sfb_sip_security_prepare_async (SfbSipSecurity *self,
+                                     SfbSipMessage *response,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+gboolean
+sfb_sip_security_prepare_finish (SfbSipSecurity *self, GAsyncResult *result, GError **error);
+
 /* Schemes a 401 offers, in header order (for the trace and Auth=auto). */
 GStrv sfb_sip_security_offered_schemes (SfbSipMessage *response);
 

@@ -6,14 +6,23 @@
 
 #include "sfb-dbus-adapters.h"
 
+/* The password lookup may take a Secret Service round trip: async. */
+static void
+on_signed_in (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data; /* the reply consumes it */
+  GError *error = NULL;
+
+  if (!sfb_daemon_sign_in_finish (SFB_DAEMON (source), result, &error))
+    sfb_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
 static gboolean
 handle_sign_in (SfbDBusAccount *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
-  GError *error = NULL;
-
-  if (!sfb_daemon_sign_in (daemon, &error))
-    return sfb_dbus_return_error (invocation, error);
-  sfb_dbus_account_complete_sign_in (skeleton, invocation);
+  sfb_daemon_sign_in_async (daemon, NULL, on_signed_in, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -53,6 +62,18 @@ handle_configure (SfbDBusAccount *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+on_password_set (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data; /* the reply consumes it */
+  GError *error = NULL;
+
+  if (!sfb_daemon_set_password_finish (SFB_DAEMON (source), result, &error))
+    sfb_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
 static gboolean
 handle_set_password (SfbDBusAccount *skeleton,
                      GDBusMethodInvocation *invocation,
@@ -60,12 +81,20 @@ handle_set_password (SfbDBusAccount *skeleton,
                      gboolean store,
                      SfbDaemon *daemon)
 {
+  sfb_daemon_set_password_async (daemon, password, store, NULL, on_password_set, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_credentials_forgotten (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data; /* the reply consumes it */
   GError *error = NULL;
 
-  if (!sfb_daemon_set_password (daemon, password, store, &error))
-    return sfb_dbus_return_error (invocation, error);
-  sfb_dbus_account_complete_set_password (skeleton, invocation);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (!sfb_daemon_forget_credentials_finish (SFB_DAEMON (source), result, &error))
+    sfb_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
 static gboolean
@@ -73,11 +102,7 @@ handle_forget_credentials (SfbDBusAccount *skeleton,
                            GDBusMethodInvocation *invocation,
                            SfbDaemon *daemon)
 {
-  GError *error = NULL;
-
-  if (!sfb_daemon_forget_credentials (daemon, &error))
-    return sfb_dbus_return_error (invocation, error);
-  sfb_dbus_account_complete_forget_credentials (skeleton, invocation);
+  sfb_daemon_forget_credentials_async (daemon, NULL, on_credentials_forgotten, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

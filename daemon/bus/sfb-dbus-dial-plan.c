@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.sfbd.Sfbd1.DialPlan: empty until the location profile is retrieved */
+/* org.sfbd.Sfbd1.DialPlan: the location profile of SfbSettings (the cached
+ * one until the server answers after sign-in) */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
 #include "config.h"
 
 #include "sfb-dbus-adapters.h"
+#include "sfb-settings.h"
 
 static gboolean
 handle_normalize (SfbDBusDialPlan *skeleton,
@@ -25,15 +27,31 @@ handle_normalize (SfbDBusDialPlan *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+on_dial_plan_changed (SfbSettings *settings, SfbDBusDialPlan *skeleton)
+{
+  SfbDialPlan *plan = sfb_settings_get_dial_plan (settings);
+
+  sfb_dbus_dial_plan_set_name (skeleton, plan != NULL ? sfb_dial_plan_get_name (plan) : "");
+  sfb_dbus_dial_plan_set_external_access_prefix (
+      skeleton, plan != NULL ? sfb_dial_plan_get_external_access_prefix (plan) : "");
+  sfb_dbus_dial_plan_set_optimize_device_dialing (
+      skeleton, plan != NULL && sfb_dial_plan_get_optimize_device_dialing (plan));
+  sfb_dbus_dial_plan_set_rules (skeleton,
+                                plan != NULL
+                                    ? sfb_dial_plan_get_rules (plan)
+                                    : g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+}
+
 GDBusInterfaceSkeleton *
 sfb_dbus_dial_plan_adapter_new (SfbDaemon *daemon)
 {
   SfbDBusDialPlan *skeleton = sfb_dbus_dial_plan_skeleton_new ();
+  SfbSettings *settings = sfb_daemon_get_settings (daemon);
 
-  sfb_dbus_dial_plan_set_name (skeleton, "");
-  sfb_dbus_dial_plan_set_external_access_prefix (skeleton, "");
-  sfb_dbus_dial_plan_set_optimize_device_dialing (skeleton, FALSE);
-  sfb_dbus_dial_plan_set_rules (skeleton, g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  on_dial_plan_changed (settings, skeleton);
   g_signal_connect_object (skeleton, "handle-normalize", G_CALLBACK (handle_normalize), daemon, 0);
+  g_signal_connect_object (
+      settings, "dial-plan-changed", G_CALLBACK (on_dial_plan_changed), skeleton, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

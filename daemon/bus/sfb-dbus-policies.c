@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.sfbd.Sfbd1.Policies: empty until provisioning is received */
+/* org.sfbd.Sfbd1.Policies: the provisioning groups of SfbSettings (the
+ * cached ones until the server answers after sign-in) */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
 #include "config.h"
 
 #include "sfb-dbus-adapters.h"
+#include "sfb-settings.h"
 
 static gboolean
 handle_get_policy (SfbDBusPolicies *skeleton,
@@ -26,19 +28,31 @@ static gboolean
 handle_get_all (SfbDBusPolicies *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
   sfb_dbus_policies_complete_get_all (
-      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
+      skeleton, invocation, sfb_settings_get_policies (sfb_daemon_get_settings (daemon)));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_policies_changed (SfbSettings *settings, SfbDBusPolicies *skeleton)
+{
+  g_auto (GStrv) groups = sfb_settings_dup_groups (settings);
+
+  sfb_dbus_policies_set_groups (skeleton, (const char *const *) groups);
+  sfb_dbus_policies_emit_policies_changed (skeleton);
 }
 
 GDBusInterfaceSkeleton *
 sfb_dbus_policies_adapter_new (SfbDaemon *daemon)
 {
-  static const char *const no_groups[] = { NULL };
   SfbDBusPolicies *skeleton = sfb_dbus_policies_skeleton_new ();
+  SfbSettings *settings = sfb_daemon_get_settings (daemon);
+  g_auto (GStrv) groups = sfb_settings_dup_groups (settings);
 
-  sfb_dbus_policies_set_groups (skeleton, no_groups);
+  sfb_dbus_policies_set_groups (skeleton, (const char *const *) groups);
   g_signal_connect_object (
       skeleton, "handle-get-policy", G_CALLBACK (handle_get_policy), daemon, 0);
   g_signal_connect_object (skeleton, "handle-get-all", G_CALLBACK (handle_get_all), daemon, 0);
+  g_signal_connect_object (
+      settings, "policies-changed", G_CALLBACK (on_policies_changed), skeleton, 0);
   return G_DBUS_INTERFACE_SKELETON (skeleton);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.sfbd.Sfbd1.Presence: own presence is "offline" until sign-in exists */
+/* org.sfbd.Sfbd1.Presence: own presence and the contacts' (SfbPresence) */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
 #include "config.h"
 
 #include "sfb-dbus-adapters.h"
+
+#include "sfb-presence.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -36,28 +38,65 @@ handle_set_note (SfbDBusPresence *skeleton,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Nobody's presence is known yet. */
+/* The last known presence of those asked for that sfbd knows. */
 static gboolean
 handle_get_presence (SfbDBusPresence *skeleton,
                      GDBusMethodInvocation *invocation,
                      const char *const *uris,
                      SfbDaemon *daemon)
 {
-  sfb_dbus_presence_complete_get_presence (
-      skeleton, invocation, g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
+  SfbPresence *presence = sfb_daemon_get_presence (daemon);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
+  for (guint i = 0; uris[i] != NULL; i++)
+    {
+      g_autoptr (GVariant) value = sfb_presence_lookup (presence, uris[i]);
+
+      if (value != NULL)
+        g_variant_builder_add (&builder, "{s@a{sv}}", uris[i], value);
+    }
+  sfb_dbus_presence_complete_get_presence (skeleton, invocation, g_variant_builder_end (&builder));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+update_properties (SfbDBusPresence *skeleton, SfbPresence *presence)
+{
+  sfb_dbus_presence_set_availability (skeleton, sfb_presence_get_availability (presence));
+  sfb_dbus_presence_set_availability_code (skeleton, sfb_presence_get_availability_code (presence));
+  sfb_dbus_presence_set_activity (skeleton, sfb_presence_get_activity (presence));
+  sfb_dbus_presence_set_note (skeleton, sfb_presence_get_note (presence));
+}
+
+static void
+on_state_changed (SfbDaemon *daemon, GParamSpec *pspec, SfbDBusPresence *skeleton)
+{
+  update_properties (skeleton, sfb_daemon_get_presence (daemon));
+}
+
+static void
+on_presence_changed (SfbPresence *presence,
+                     const char *uri,
+                     GVariant *value,
+                     SfbDBusPresence *skeleton)
+{
+  sfb_dbus_presence_emit_presence_changed (skeleton, uri, value);
 }
 
 GDBusInterfaceSkeleton *
 sfb_dbus_presence_adapter_new (SfbDaemon *daemon)
 {
   SfbDBusPresence *skeleton = sfb_dbus_presence_skeleton_new ();
+  SfbPresence *presence = sfb_daemon_get_presence (daemon);
 
-  sfb_dbus_presence_set_availability (skeleton, SFB_AVAILABILITY_OFFLINE);
-  sfb_dbus_presence_set_availability_code (skeleton, 0);
-  sfb_dbus_presence_set_activity (skeleton, "");
-  sfb_dbus_presence_set_note (skeleton, "");
-
+  update_properties (skeleton, presence);
+  /* Own presence follows the server's and the sign-in state. */
+  g_signal_connect_object (
+      presence, "changed", G_CALLBACK (update_properties), skeleton, G_CONNECT_SWAPPED);
+  g_signal_connect_object (daemon, "notify::state", G_CALLBACK (on_state_changed), skeleton, 0);
+  g_signal_connect_object (
+      presence, "presence-changed", G_CALLBACK (on_presence_changed), skeleton, 0);
   g_signal_connect_object (
       skeleton, "handle-set-availability", G_CALLBACK (handle_set_availability), daemon, 0);
   g_signal_connect_object (skeleton, "handle-set-note", G_CALLBACK (handle_set_note), daemon, 0);

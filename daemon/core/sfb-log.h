@@ -38,6 +38,12 @@ G_BEGIN_DECLS
 #define SFB_LOG_STATE(s) "SFB_STATE", (s)
 #define SFB_LOG_TOPIC(t) "SFB_TOPIC", (t)
 #define SFB_LOG_URI(u) "SFB_URI", (u)
+/* host:port of the registrar or web service */
+#define SFB_LOG_SERVER(s) "SFB_SERVER", (s)
+/* the SIP status code as a string ("401"), see sfb_log_sip_status() */
+#define SFB_LOG_SIP_STATUS(code) "SFB_SIP_STATUS", (code)
+/* the D-Bus error name of an SFB_ERROR (sfb_error_get_dbus_name()) */
+#define SFB_LOG_ERROR_NAME(name) "SFB_ERROR_NAME", (name)
 #define SFB_LOG_MESSAGE_ID(id) "MESSAGE_ID", (id)
 
 /* journalctl MESSAGE_ID=… */
@@ -72,6 +78,10 @@ GLogWriterOutput sfb_log_writer (GLogLevelFlags log_level,
                                  gsize n_fields,
                                  gpointer user_data);
 char *sfb_log_format_fields (GLogLevelFlags log_level, const GLogField *fields, gsize n_fields);
+char *sfb_log_format_export (GLogLevelFlags log_level,
+                             const GLogField *fields,
+                             gsize n_fields,
+                             gsize *length);
 
 void sfb_log_add_secret (const char *secret);
 void sfb_log_remove_secret (const char *secret);

@@ -13,6 +13,10 @@
 
 #include <glib/gstdio.h>
 
+#ifdef HAVE_LIBSECRET
+#include <libsecret/secret.h>
+#endif
+
 #define PASSWORD_KEY "Password"
 
 struct _SfbSecretStore
@@ -25,6 +29,70 @@ struct _SfbSecretStore
 };
 
 G_DEFINE_FINAL_TYPE (SfbSecretStore, sfb_secret_store, G_TYPE_OBJECT)
+
+typedef enum
+{
+  OP_LOOKUP,
+  OP_STORE,
+  OP_UNSTORE, /* a memory-only password: remove stored copies of one URI */
+  OP_FORGET,
+} Operation;
+
+/* The task data of every operation. */
+typedef struct
+{
+  Operation op;
+  char *uri;      /* NULL for OP_FORGET: every URI */
+  char *password; /* OP_STORE and OP_UNSTORE, wiped when freed */
+  SfbSecretsStore backend;
+#ifdef HAVE_LIBSECRET
+  SecretService *service;
+  guint pending; /* item deletions in flight */
+  guint locked;  /* items left alone because their keyring is locked */
+  GError *delete_error;
+#endif
+} Request;
+
+static void
+request_free (gpointer data)
+{
+  Request *request = data;
+
+  if (request->password != NULL)
+    explicit_bzero (request->password, strlen (request->password));
+  g_free (request->password);
+  g_free (request->uri);
+#ifdef HAVE_LIBSECRET
+  g_clear_object (&request->service);
+  g_clear_error (&request->delete_error);
+#endif
+  g_free (request);
+}
+
+static GTask *
+request_task_new (SfbSecretStore *self,
+                  Operation op,
+                  const char *uri,
+                  const char *password,
+                  SfbSecretsStore backend,
+                  GCancellable *cancellable,
+                  GAsyncReadyCallback callback,
+                  gpointer user_data,
+                  gpointer source_tag)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  Request *request = g_new0 (Request, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  request->op = op;
+  request->uri = g_strdup (uri);
+  request->password = g_strdup (password);
+  request->backend = backend;
+  g_task_set_task_data (task, request, request_free);
+  return task;
+}
+
+/* ---- memory --------------------------------------------------------- */
 
 static void
 clear_memory (SfbSecretStore *self)
@@ -46,6 +114,16 @@ set_memory (SfbSecretStore *self, const char *uri, const char *password)
   self->password = g_strdup (password);
   sfb_log_add_secret (password);
 }
+
+static const char *
+get_memory (SfbSecretStore *self, const char *uri)
+{
+  if (self->password != NULL && g_strcmp0 (self->uri, uri) == 0)
+    return self->password;
+  return NULL;
+}
+
+/* ---- the 0600 file -------------------------------------------------- */
 
 /* The password file, empty when it does not exist yet. */
 static GKeyFile *
@@ -120,92 +198,26 @@ remove_from_file (SfbSecretStore *self, const char *uri, GError **error)
   return write_file (self, key_file, error);
 }
 
+/* Into memory when the file has a password for @uri; FALSE on a read error. */
 static gboolean
-check_backend (SfbSecretsStore backend, GError **error)
+load_from_file (SfbSecretStore *self, const char *uri, GError **error)
 {
-  if (backend != SFB_SECRETS_STORE_SECRET_SERVICE)
-    return TRUE;
-  g_set_error_literal (error,
-                       SFB_ERROR,
-                       SFB_ERROR_FAILED,
-                       "This build of sfbd cannot use the Secret Service yet. Keep the password "
-                       "in memory only, or store it in a file with: "
-                       "sfbctl config set Secrets.Store file");
-  return FALSE;
-}
-
-/*
- * Keeps @password for @uri in memory and, when @store, in the backend;
- * otherwise any stored copy is removed so that the memory-only password
- * is the only one.
- */
-gboolean
-sfb_secret_store_set_password (SfbSecretStore *self,
-                               const char *uri,
-                               const char *password,
-                               gboolean store,
-                               SfbSecretsStore backend,
-                               GError **error)
-{
-  g_return_val_if_fail (SFB_IS_SECRET_STORE (self), FALSE);
-  g_return_val_if_fail (uri != NULL, FALSE);
-  g_return_val_if_fail (password != NULL, FALSE);
-
-  if (*password == '\0')
-    {
-      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The password is empty");
-      return FALSE;
-    }
-  if (store && !check_backend (backend, error))
-    return FALSE;
-
-  set_memory (self, uri, password);
-  /* auto means the Secret Service when available: not in this build */
-  if (store)
-    return store_in_file (self, uri, password, error);
-  return remove_from_file (self, uri, error);
-}
-
-/*
- * The password for @uri, from memory or else from the backend; NULL when
- * none is known (@error is set only when the store cannot be read).  The
- * string belongs to the store and lives until the next change.
- */
-const char *
-sfb_secret_store_lookup_password (SfbSecretStore *self,
-                                  const char *uri,
-                                  SfbSecretsStore backend,
-                                  GError **error)
-{
-  g_autoptr (GKeyFile) key_file = NULL;
+  g_autoptr (GKeyFile) key_file = read_file (self, error);
   g_autofree char *password = NULL;
 
-  g_return_val_if_fail (SFB_IS_SECRET_STORE (self), NULL);
-  g_return_val_if_fail (uri != NULL, NULL);
-
-  if (self->password != NULL && g_strcmp0 (self->uri, uri) == 0)
-    return self->password;
-  if (backend == SFB_SECRETS_STORE_SECRET_SERVICE)
-    return NULL;
-
-  key_file = read_file (self, error);
   if (key_file == NULL)
-    return NULL;
+    return FALSE;
   password = g_key_file_get_string (key_file, uri, PASSWORD_KEY, NULL);
-  if (password == NULL || *password == '\0')
-    return NULL;
-  set_memory (self, uri, password);
-  explicit_bzero (password, strlen (password));
-  return self->password;
+  if (password != NULL && *password != '\0')
+    set_memory (self, uri, password);
+  if (password != NULL)
+    explicit_bzero (password, strlen (password));
+  return TRUE;
 }
 
-/* ForgetCredentials(): every password, from memory and from disk. */
-gboolean
-sfb_secret_store_forget (SfbSecretStore *self, GError **error)
+static gboolean
+remove_file (SfbSecretStore *self, GError **error)
 {
-  g_return_val_if_fail (SFB_IS_SECRET_STORE (self), FALSE);
-
-  clear_memory (self);
   if (g_unlink (self->path) != 0 && errno != ENOENT)
     {
       int saved_errno = errno;
@@ -219,6 +231,577 @@ sfb_secret_store_forget (SfbSecretStore *self, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/* ---- completing with the file --------------------------------------- */
+
+static void
+return_lookup_from_file (GTask *task)
+{
+  SfbSecretStore *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!load_from_file (self, request->uri, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, get_memory (self, request->uri) != NULL);
+}
+
+static void
+return_store_in_file (GTask *task)
+{
+  SfbSecretStore *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!store_in_file (self, request->uri, request->password, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  set_memory (self, request->uri, request->password);
+  g_info ("Password for %s kept in the file %s", request->uri, self->path);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+return_no_secret_service (GTask *task)
+{
+  g_task_return_new_error (task,
+                           SFB_ERROR,
+                           SFB_ERROR_FAILED,
+                           "This build of sfbd cannot use the Secret Service. Keep the password "
+                           "in memory only, or store it in a file with: "
+                           "sfbctl config set Secrets.Store file");
+}
+
+/* ---- the Secret Service --------------------------------------------- */
+
+#ifdef HAVE_LIBSECRET
+
+static const SecretSchema *
+password_schema (void)
+{
+  static const SecretSchema schema = {
+    SFB_SECRET_SCHEMA_NAME,
+    SECRET_SCHEMA_NONE,
+    {
+        { SFB_SECRET_ATTRIBUTE_URI, SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { NULL, 0 },
+    },
+  };
+
+  return &schema;
+}
+
+/* The items of one URI, or of every URI when @uri is NULL. */
+static GHashTable *
+attributes_for (const char *uri)
+{
+  GHashTable *attributes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
+  if (uri != NULL)
+    g_hash_table_insert (attributes, g_strdup (SFB_SECRET_ATTRIBUTE_URI), g_strdup (uri));
+  return attributes;
+}
+
+static GError *
+unreachable_error (const GError *cause)
+{
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_NO_CREDENTIALS,
+                      "Cannot reach the Secret Service (%s). Start a keyring such as "
+                      "gnome-keyring, or keep the password in a file with: "
+                      "sfbctl config set Secrets.Store file",
+                      cause->message);
+}
+
+static gboolean
+use_secret_service (SfbSecretsStore backend)
+{
+  return backend != SFB_SECRETS_STORE_FILE;
+}
+
+static void return_after_deleting (GTask *task);
+
+static void
+on_item_deleted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!secret_item_delete_finish (SECRET_ITEM (source), result, &error)
+      && request->delete_error == NULL)
+    request->delete_error = g_steal_pointer (&error);
+  if (--request->pending == 0)
+    return_after_deleting (task);
+}
+
+/* Deletes the unlocked items; counts the locked ones, never unlocks. */
+static void
+delete_items (GTask *task, GList *items)
+{
+  Request *request = g_task_get_task_data (task);
+
+  request->pending = 1; /* until every deletion has started */
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      SecretItem *item = l->data;
+
+      if (secret_item_get_locked (item))
+        {
+          request->locked++;
+          continue;
+        }
+      request->pending++;
+      secret_item_delete (
+          item, g_task_get_cancellable (task), on_item_deleted, g_object_ref (task));
+    }
+  if (--request->pending == 0)
+    return_after_deleting (task);
+}
+
+static void
+return_after_deleting (GTask *task)
+{
+  Request *request = g_task_get_task_data (task);
+
+  if (request->op == OP_UNSTORE)
+    {
+      /* best effort: the memory-only password is in place either way */
+      if (request->delete_error != NULL)
+        g_debug ("Cannot remove the stored password from the Secret Service: %s",
+                 request->delete_error->message);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (request->delete_error != NULL)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_FAILED,
+                               "Cannot remove a password from the Secret Service: %s",
+                               request->delete_error->message);
+      return;
+    }
+  if (request->locked > 0)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_FAILED,
+                               "%u password(s) of sfbd are in a locked keyring and were left "
+                               "there. Unlock the keyring and forget the credentials again",
+                               request->locked);
+      return;
+    }
+  g_info ("Passwords removed from the Secret Service");
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_lookup_searched (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SfbSecretStore *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  GList *items = secret_service_search_finish (SECRET_SERVICE (source), result, &error);
+  gboolean locked = FALSE;
+
+  if (error != NULL)
+    {
+      if (request->backend == SFB_SECRETS_STORE_AUTO
+          && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return_lookup_from_file (task);
+      else
+        g_task_return_error (task, unreachable_error (error));
+      return;
+    }
+  for (GList *l = items; l != NULL && get_memory (self, request->uri) == NULL; l = l->next)
+    {
+      SecretItem *item = l->data;
+      g_autoptr (SecretValue) value = NULL;
+      const char *text;
+
+      if (secret_item_get_locked (item))
+        {
+          locked = TRUE;
+          continue;
+        }
+      value = secret_item_get_secret (item);
+      text = value != NULL ? secret_value_get_text (value) : NULL;
+      if (text != NULL && *text != '\0')
+        set_memory (self, request->uri, text);
+    }
+  g_list_free_full (items, g_object_unref);
+
+  if (get_memory (self, request->uri) == NULL && request->backend == SFB_SECRETS_STORE_AUTO)
+    {
+      if (!load_from_file (self, request->uri, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
+  if (get_memory (self, request->uri) == NULL && locked)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_NO_CREDENTIALS,
+                               "The keyring holding the password for %s is locked. Unlock it "
+                               "(for example by logging in to the desktop session) and sign in "
+                               "again; sfbd never asks for the keyring password itself",
+                               request->uri);
+      return;
+    }
+  g_task_return_boolean (task, get_memory (self, request->uri) != NULL);
+}
+
+static void
+on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SfbSecretStore *self = g_task_get_source_object (task);
+  Request *request = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!secret_service_store_finish (SECRET_SERVICE (source), result, &error))
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_FAILED,
+                               "Cannot store the password in the Secret Service: %s",
+                               error->message);
+      return;
+    }
+  set_memory (self, request->uri, request->password);
+  /* one stored copy only: the Secret Service's */
+  if (!remove_from_file (self, request->uri, &error))
+    g_debug ("Cannot remove the old copy in the password file: %s", error->message);
+  g_info ("Password for %s stored in the Secret Service", request->uri);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_default_collection (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SecretCollection) collection = secret_collection_for_alias_finish (result, &error);
+  g_autoptr (GHashTable) attributes = NULL;
+  g_autoptr (SecretValue) value = NULL;
+  g_autofree char *label = NULL;
+
+  if (collection == NULL)
+    {
+      if (request->backend == SFB_SECRETS_STORE_AUTO)
+        {
+          g_debug ("The Secret Service has no default keyring (%s): using the file",
+                   error != NULL ? error->message : "none");
+          return_store_in_file (task);
+          return;
+        }
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_FAILED,
+                               "The Secret Service has no default keyring%s%s. Create one "
+                               "(for example with Seahorse), or keep the password in a file "
+                               "with: sfbctl config set Secrets.Store file",
+                               error != NULL ? ": " : "",
+                               error != NULL ? error->message : "");
+      return;
+    }
+  if (secret_collection_get_locked (collection))
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_FAILED,
+                               "The default keyring is locked, so the password cannot be "
+                               "stored there. Unlock the keyring and set the password again, "
+                               "or use it for this session only with: "
+                               "sfbctl set-password --no-store");
+      return;
+    }
+  attributes = attributes_for (request->uri);
+  label = g_strdup_printf ("Skype for Business password for %s", request->uri);
+  value = secret_value_new (request->password, -1, "text/plain");
+  secret_service_store (request->service,
+                        password_schema (),
+                        attributes,
+                        SECRET_COLLECTION_DEFAULT,
+                        label,
+                        value,
+                        cancellable,
+                        on_stored,
+                        g_steal_pointer (&task));
+}
+
+static void
+on_delete_searched (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  GList *items = secret_service_search_finish (SECRET_SERVICE (source), result, &error);
+
+  if (error != NULL)
+    {
+      if (request->op == OP_FORGET && request->backend == SFB_SECRETS_STORE_SECRET_SERVICE)
+        g_task_return_error (task, unreachable_error (error));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  delete_items (task, items);
+  g_list_free_full (items, g_object_unref);
+}
+
+static void
+on_service (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Request *request = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) attributes = NULL;
+
+  request->service = secret_service_get_finish (result, &error);
+  if (request->service == NULL)
+    {
+      gboolean fallback = request->backend == SFB_SECRETS_STORE_AUTO
+                          && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+      g_debug ("No Secret Service: %s", error->message);
+      if (request->op == OP_LOOKUP && fallback)
+        return_lookup_from_file (task);
+      else if (request->op == OP_STORE && fallback)
+        return_store_in_file (task);
+      else if (request->op == OP_UNSTORE || (request->op == OP_FORGET && fallback))
+        g_task_return_boolean (task, TRUE); /* nothing reachable to remove */
+      else
+        g_task_return_error (task, unreachable_error (error));
+      return;
+    }
+
+  attributes = attributes_for (request->uri);
+  switch (request->op)
+    {
+    case OP_LOOKUP:
+      secret_service_search (request->service,
+                             password_schema (),
+                             attributes,
+                             SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS,
+                             cancellable,
+                             on_lookup_searched,
+                             g_steal_pointer (&task));
+      break;
+    case OP_STORE:
+      secret_collection_for_alias (request->service,
+                                   SECRET_COLLECTION_DEFAULT,
+                                   SECRET_COLLECTION_NONE,
+                                   cancellable,
+                                   on_default_collection,
+                                   g_steal_pointer (&task));
+      break;
+    case OP_UNSTORE:
+    case OP_FORGET:
+      secret_service_search (request->service,
+                             password_schema (),
+                             attributes,
+                             SECRET_SEARCH_ALL,
+                             cancellable,
+                             on_delete_searched,
+                             g_steal_pointer (&task));
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Never an unlock prompt: only SECRET_SERVICE_OPEN_SESSION, and searches
+ * without SECRET_SEARCH_UNLOCK. */
+static void
+start_secret_service (GTask *task)
+{
+  secret_service_get (SECRET_SERVICE_OPEN_SESSION, g_task_get_cancellable (task), on_service, task);
+}
+
+#else /* !HAVE_LIBSECRET */
+
+static gboolean
+use_secret_service (SfbSecretsStore backend)
+{
+  return FALSE;
+}
+
+static void
+start_secret_service (GTask *task)
+{
+  g_assert_not_reached ();
+}
+
+#endif
+
+/* ---- public API ----------------------------------------------------- */
+
+/*
+ * Keeps @password for @uri in memory and, when @store, in the backend
+ * (for auto: the Secret Service when reachable, else the file).  When
+ * not @store, stored copies for @uri are removed, so that the memory-only
+ * password is the only one.
+ */
+void
+sfb_secret_store_set_password_async (SfbSecretStore *self,
+                                     const char *uri,
+                                     const char *password,
+                                     gboolean store,
+                                     SfbSecretsStore backend,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (SFB_IS_SECRET_STORE (self));
+  g_return_if_fail (uri != NULL);
+  g_return_if_fail (password != NULL);
+
+  task = request_task_new (self,
+                           store ? OP_STORE : OP_UNSTORE,
+                           uri,
+                           password,
+                           backend,
+                           cancellable,
+                           callback,
+                           user_data,
+                           sfb_secret_store_set_password_async);
+  if (*password == '\0')
+    {
+      g_task_return_new_error (task, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The password is empty");
+      return;
+    }
+  if (!store)
+    {
+      set_memory (self, uri, password);
+      if (!remove_from_file (self, uri, &error))
+        g_task_return_error (task, error);
+      else if (use_secret_service (backend))
+        start_secret_service (g_steal_pointer (&task));
+      else
+        g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (use_secret_service (backend))
+    start_secret_service (g_steal_pointer (&task));
+  else if (backend == SFB_SECRETS_STORE_SECRET_SERVICE)
+    return_no_secret_service (task);
+  else
+    return_store_in_file (task);
+}
+
+gboolean
+sfb_secret_store_set_password_finish (SfbSecretStore *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/*
+ * The password for @uri, from memory or else from the backend (auto: the
+ * Secret Service, then the file).
+ */
+void
+sfb_secret_store_lookup_password_async (SfbSecretStore *self,
+                                        const char *uri,
+                                        SfbSecretsStore backend,
+                                        GCancellable *cancellable,
+                                        GAsyncReadyCallback callback,
+                                        gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (SFB_IS_SECRET_STORE (self));
+  g_return_if_fail (uri != NULL);
+
+  task = request_task_new (self,
+                           OP_LOOKUP,
+                           uri,
+                           NULL,
+                           backend,
+                           cancellable,
+                           callback,
+                           user_data,
+                           sfb_secret_store_lookup_password_async);
+  if (get_memory (self, uri) != NULL)
+    g_task_return_boolean (task, TRUE);
+  else if (use_secret_service (backend))
+    start_secret_service (g_steal_pointer (&task));
+  else if (backend == SFB_SECRETS_STORE_SECRET_SERVICE)
+    g_task_return_boolean (task, FALSE); /* memory only in this build */
+  else
+    return_lookup_from_file (task);
+}
+
+/*
+ * NULL when no password is known (@error is set only when a store cannot
+ * be read, or its keyring is locked).  The string belongs to the store and
+ * lives until the next change.
+ */
+const char *
+sfb_secret_store_lookup_password_finish (SfbSecretStore *self, GAsyncResult *result, GError **error)
+{
+  Request *request;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  request = g_task_get_task_data (G_TASK (result));
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  return get_memory (self, request->uri);
+}
+
+/* ForgetCredentials(): every password of every URI, from memory, the file
+ * and (unless Store=file) the Secret Service. */
+void
+sfb_secret_store_forget_async (SfbSecretStore *self,
+                               SfbSecretsStore backend,
+                               GCancellable *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (SFB_IS_SECRET_STORE (self));
+
+  task = request_task_new (self,
+                           OP_FORGET,
+                           NULL,
+                           NULL,
+                           backend,
+                           cancellable,
+                           callback,
+                           user_data,
+                           sfb_secret_store_forget_async);
+  clear_memory (self);
+  if (!remove_file (self, &error))
+    g_task_return_error (task, error);
+  else if (use_secret_service (backend))
+    start_secret_service (g_steal_pointer (&task));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+gboolean
+sfb_secret_store_forget_finish (SfbSecretStore *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 const char *

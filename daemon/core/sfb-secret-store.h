@@ -1,9 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * SfbSecretStore: the account password, in memory and optionally in a
- * 0600 file under the state directory, keyed by the account URI.  The
- * Secret Service (libsecret) backend comes later; until then
- * Secrets.Store=auto uses the file.
+ * backend, keyed by the account URI:
+ *
+ *   secret-service  the Secret Service (libsecret, gnome-keyring, KeePassXC…),
+ *                   one item per URI, schema org.sfbd.Sfbd.Password with the
+ *                   attribute "uri", in the default collection
+ *   file            a 0600 key file under the state directory
+ *   auto            the Secret Service when one is reachable, else the file
+ *
+ * Every call that may reach the Secret Service is asynchronous and never
+ * prompts: a locked keyring is reported (NoCredentials on lookup, Failed on
+ * store) with a message asking the user to unlock it, never unlocked by
+ * sfbd.
+ *
+ * Forgetting removes every password sfbd keeps, for every URI, from memory,
+ * the file and the Secret Service: after ForgetCredentials() nothing sfbd
+ * stored is left on the machine, whichever account it belonged to.
  */
 #pragma once
 
@@ -14,6 +27,8 @@
 G_BEGIN_DECLS
 
 #define SFB_SECRET_STORE_FILE_NAME "passwords"
+#define SFB_SECRET_SCHEMA_NAME "org.sfbd.Sfbd.Password"
+#define SFB_SECRET_ATTRIBUTE_URI "uri"
 
 #define SFB_TYPE_SECRET_STORE (sfb_secret_store_get_type ())
 G_DECLARE_FINAL_TYPE (SfbSecretStore, sfb_secret_store, SFB, SECRET_STORE, GObject)
@@ -21,16 +36,34 @@ G_DECLARE_FINAL_TYPE (SfbSecretStore, sfb_secret_store, SFB, SECRET_STORE, GObje
 SfbSecretStore *sfb_secret_store_new (const char *state_dir);
 
 const char *sfb_secret_store_get_path (SfbSecretStore *self);
-gboolean sfb_secret_store_set_password (SfbSecretStore *self,
-                                        const char *uri,
-                                        const char *password,
-                                        gboolean store,
-                                        SfbSecretsStore backend,
-                                        GError **error);
-const char *sfb_secret_store_lookup_password (SfbSecretStore *self,
-                                              const char *uri,
-                                              SfbSecretsStore backend,
-                                              GError **error);
-gboolean sfb_secret_store_forget (SfbSecretStore *self, GError **error);
+
+void sfb_secret_store_set_password_async (SfbSecretStore *self,
+                                          const char *uri,
+                                          const char *password,
+                                          gboolean store,
+                                          SfbSecretsStore backend,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer user_data);
+gboolean
+sfb_secret_store_set_password_finish (SfbSecretStore *self, GAsyncResult *result, GError **error);
+
+void sfb_secret_store_lookup_password_async (SfbSecretStore *self,
+                                             const char *uri,
+                                             SfbSecretsStore backend,
+                                             GCancellable *cancellable,
+                                             GAsyncReadyCallback callback,
+                                             gpointer user_data);
+const char *sfb_secret_store_lookup_password_finish (SfbSecretStore *self,
+                                                     GAsyncResult *result,
+                                                     GError **error);
+
+void sfb_secret_store_forget_async (SfbSecretStore *self,
+                                    SfbSecretsStore backend,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data);
+gboolean
+sfb_secret_store_forget_finish (SfbSecretStore *self, GAsyncResult *result, GError **error);
 
 G_END_DECLS

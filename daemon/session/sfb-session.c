@@ -5,12 +5,16 @@
 
 #include "sfb-session.h"
 
+#include "sfb-auth-choice.h"
 #include "sfb-backoff.h"
 #include "sfb-discovery.h"
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
 #include "sfb-log.h"
 #include "sfb-ntlm-context.h"
+#ifdef HAVE_KERBEROS
+#include "sfb-kerberos-context.h"
+#endif
 #include "sfb-sip-connection.h"
 #include "sfb-sip-security.h"
 #include "sfb-sip-uri.h"
@@ -31,6 +35,10 @@
 #define SIGN_OUT_TIMEOUT_MS 2000
 #define KEEPALIVE_BEFORE_REGISTERED_S 60
 #define MAX_RETRY_AFTER_S 3600
+/* 504 Server Time-out: REGISTER again after Retry-After or 60 s, six times,
+ * then handle it as a 503 (protocol.md §10.2) */
+#define TIMEOUT_RESEND_S 60
+#define MAX_TIMEOUT_RESENDS 6
 #define MAX_TRACE_STAGES 64
 #define HOME_POOL_FILE "home-pool"
 #define CONTACT_METHODS                                                                            \
@@ -93,6 +101,9 @@ struct _SfbSession
   SfbSipSecurity *security;
   Phase phase;
   guint auth_legs;
+  SfbAuthScheme auth_scheme; /* the scheme of `security` (auth choice, issue 5) */
+  guint auth_failed;         /* SfbAuthScheme bits that failed in this sign-in */
+  gboolean ccache_sign_in;   /* signing in with Kerberos credentials only */
   char *call_id;
   char *from_tag;
   guint32 cseq;
@@ -104,9 +115,14 @@ struct _SfbSession
   guint reauth_id;
   guint retry_id;
   SfbBackoff backoff;
+  guint resend_id;       /* REGISTER again after a 504 (protocol.md §10.2) */
+  guint redirect_id;     /* connect to the redirect target (an idle) */
+  guint n_timeouts;      /* consecutive 504s */
+  guint last_sip_status; /* of the last answer to REGISTER, for the journal */
 
   GNetworkMonitor *monitor;
   gboolean network_available;
+  gboolean waiting_for_network; /* reconnecting, no timer: retried when it is back */
   GDBusConnection *system_bus;
   guint sleep_subscription;
 
@@ -115,6 +131,11 @@ struct _SfbSession
   guint reconnect_attempts;
   GError *last_error;
   GPtrArray *trace; /* of TraceStage */
+
+  /* issue 6: retrieving-settings (see "settings tasks" below) */
+  GHashTable *settings_tasks; /* id -> name */
+  guint next_settings_task;
+  guint settings_timeout_id;
 };
 
 G_DEFINE_FINAL_TYPE (SfbSession, sfb_session, G_TYPE_OBJECT)
@@ -122,12 +143,17 @@ G_DEFINE_FINAL_TYPE (SfbSession, sfb_session, G_TYPE_OBJECT)
 enum
 {
   SIGNAL_CHANGED,
+  SIGNAL_REGISTERED,
+  SIGNAL_REQUEST,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
 
 static void connect_next (SfbSession *self);
+static void enter_retrieving_settings (SfbSession *self);
+static void clear_settings_tasks (SfbSession *self);
+static gboolean emit_request (SfbSession *self, SfbSipMessage *request);
 static void send_register (SfbSession *self, int expires);
 static void start_attempt (SfbSession *self, gboolean use_home_pool);
 
@@ -368,6 +394,9 @@ clear_timers (SfbSession *self)
   g_clear_handle_id (&self->reregister_id, g_source_remove);
   g_clear_handle_id (&self->reauth_id, g_source_remove);
   g_clear_handle_id (&self->retry_id, g_source_remove);
+  g_clear_handle_id (&self->resend_id, g_source_remove);
+  g_clear_handle_id (&self->redirect_id, g_source_remove);
+  self->waiting_for_network = FALSE;
 }
 
 static void
@@ -386,6 +415,7 @@ drop_connection (SfbSession *self)
   g_clear_pointer (&self->gruu, g_free);
   self->registered = FALSE;
   self->phase = PHASE_NONE;
+  clear_settings_tasks (self);
 }
 
 /* Stops everything the current attempt does. */
@@ -413,8 +443,23 @@ wipe_password (SfbSession *self)
 static void
 fail (SfbSession *self, const GError *error)
 {
+  g_autoptr (GError) converted = g_error_copy (error);
+  g_autofree char *status = g_strdup_printf ("%u", self->last_sip_status);
+  gboolean auth = g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+
+  sfb_error_convert (&converted);
+  /* the journal's MESSAGE_ID: a rejected password, or signed out for good */
   sfb_log (G_LOG_LEVEL_WARNING,
+           SFB_LOG_MESSAGE_ID (auth ? SFB_LOG_MSGID_AUTH_FAILED : SFB_LOG_MSGID_SIGN_OUT),
            SFB_LOG_ERR (error),
+           "SFB_ERROR_NAME",
+           sfb_error_get_dbus_name (converted),
+           SFB_LOG_STATE (SFB_STATE_FAILED),
+           SFB_LOG_URI (self->uri != NULL ? self->uri : ""),
+           "SFB_SERVER",
+           self->strings[STR_SERVER],
+           "SFB_SIP_STATUS",
+           status,
            SFB_LOG_TOPIC ("sign-in"),
            "MESSAGE",
            "Sign-in failed: %s",
@@ -456,6 +501,13 @@ retry_later (SfbSession *self, const GError *error, gint64 delay_ms)
   clear_connection_properties (self);
   set_last_error (self, error);
   set_state (self, SFB_STATE_RECONNECTING);
+  if (self->monitor != NULL && !self->network_available)
+    {
+      /* no use knocking while offline: on_network_changed() retries */
+      g_info ("The network is unavailable: waiting for it before trying again");
+      self->waiting_for_network = TRUE;
+      return;
+    }
   delay = sfb_backoff_next (&self->backoff, NULL);
   if (delay_ms >= 0)
     delay = (guint) MAX ((gint64) delay, delay_ms);
@@ -548,13 +600,34 @@ send_register (SfbSession *self, int expires)
                                          call);
 }
 
+/* ---- auth choice (issue 5 item 11; policy in sfb-auth-choice.c) ----- */
+
+static void
+auth_choice_input (SfbSession *self, guint offered, SfbAuthChoiceInput *in)
+{
+  memset (in, 0, sizeof *in);
+  in->mode = sfb_config_get_auth (self->config);
+  in->offered = offered;
+  in->failed = self->auth_failed;
+  in->have_password = self->password != NULL;
+#ifdef HAVE_KERBEROS
+  in->kerberos_available = TRUE;
+  /* a local read of the ccache (file or KCM), no KDC traffic */
+  if (in->mode == SFB_AUTH_MODE_AUTO || in->mode == SFB_AUTH_MODE_KERBEROS)
+    in->have_ccache = sfb_kerberos_have_ccache_credentials ();
+#endif
+  /* TLS-DSK hook: tls_dsk_available, have_certificate (a valid user
+   * certificate in the state dir) and can_provision come from the TLS-DSK
+   * code once it can say so. */
+}
+
 static gboolean
-new_security (SfbSession *self, GError **error)
+new_security_for (SfbSession *self, SfbAuthScheme scheme, GError **error)
 {
   const char *login = sfb_config_get_login (self->config);
   g_autoptr (SfbAuthContext) context = NULL;
 
-  if (self->password == NULL)
+  if (scheme == SFB_AUTH_SCHEME_NTLM && self->password == NULL)
     {
       g_set_error_literal (error,
                            SFB_ERROR,
@@ -562,12 +635,49 @@ new_security (SfbSession *self, GError **error)
                            "No password is known. Set one with: sfbctl set-password");
       return FALSE;
     }
-  context = sfb_ntlm_context_new (login != NULL ? login : "", self->password, NULL);
+  if (scheme == SFB_AUTH_SCHEME_NTLM)
+    context = sfb_ntlm_context_new (login != NULL ? login : "", self->password, NULL);
+#ifdef HAVE_KERBEROS
+  else if (scheme == SFB_AUTH_SCHEME_KERBEROS)
+    context = sfb_kerberos_context_new (login != NULL ? login : "", self->password);
+#endif
+  if (context == NULL)
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_FAILED,
+                   "sfbd cannot authenticate with %s",
+                   sfb_auth_scheme_to_name (scheme));
+      return FALSE;
+    }
   g_clear_object (&self->security);
   self->security = sfb_sip_security_new (context);
   sfb_sip_connection_set_security (self->connection, self->security);
+  self->auth_scheme = scheme;
   self->auth_legs = 0;
   return TRUE;
+}
+
+/* The security for the next unsigned REGISTER: the scheme in use (a new
+ * SA), else what Auth= would take if everything were offered; the first
+ * 401 decides (choose_scheme). */
+static gboolean
+new_security (SfbSession *self, GError **error)
+{
+  SfbAuthScheme scheme = self->auth_scheme;
+
+  if (scheme == SFB_AUTH_SCHEME_NONE)
+    {
+      SfbAuthChoiceInput in;
+      g_autofree char *reason = NULL;
+
+      auth_choice_input (
+          self, SFB_AUTH_SCHEME_NTLM | SFB_AUTH_SCHEME_KERBEROS | SFB_AUTH_SCHEME_TLS_DSK, &in);
+      scheme = sfb_auth_choose (&in, &reason);
+      if (scheme == SFB_AUTH_SCHEME_NONE || (scheme == SFB_AUTH_SCHEME_TLS_DSK && in.have_password))
+        scheme = SFB_AUTH_SCHEME_NTLM; /* replaced at the first 401 */
+    }
+  return new_security_for (self, scheme, error);
 }
 
 static void
@@ -582,6 +692,8 @@ start_registration (SfbSession *self)
                "REGISTER to %s:%u",
                sfb_sip_connection_get_host (self->connection),
                sfb_sip_connection_get_port (self->connection));
+  self->auth_scheme = SFB_AUTH_SCHEME_NONE;
+  self->auth_failed = 0;
   if (!new_security (self, &error))
     {
       fail (self, error);
@@ -769,7 +881,8 @@ registered (SfbSession *self, SfbSipMessage *response)
   guint16 port = sfb_sip_connection_get_port (self->connection);
   guint64 expires = 0;
 
-  stage_detail (self, "security association established (%s)", "NTLM");
+  stage_detail (
+      self, "security association established (%s)", sfb_auth_scheme_to_name (self->auth_scheme));
   stage_begin (self, "registered", NULL);
   g_free (self->gruu);
   self->gruu = find_gruu (self, response);
@@ -793,15 +906,27 @@ registered (SfbSession *self, SfbSipMessage *response)
   self->signed_in_since = (guint64) g_get_real_time ();
   set_string (self, STR_SERVER_VERSION, server);
   set_last_error (self, NULL);
-  sfb_log (G_LOG_LEVEL_INFO,
-           SFB_LOG_TOPIC ("sign-in"),
-           SFB_LOG_URI (self->uri),
-           "MESSAGE",
-           "Signed in as %s at %s:%u",
-           self->uri,
-           host,
-           port);
-  set_state (self, SFB_STATE_SIGNED_IN);
+  {
+    g_autofree char *where = g_strdup_printf ("%s:%u", host, port);
+    g_autofree char *status = g_strdup_printf ("%u", self->last_sip_status);
+
+    sfb_log (G_LOG_LEVEL_INFO,
+             SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SIGN_IN),
+             SFB_LOG_STATE (SFB_STATE_SIGNED_IN),
+             SFB_LOG_URI (self->uri),
+             "SFB_SERVER",
+             where,
+             "SFB_SIP_STATUS",
+             status,
+             "SFB_AUTH_METHOD",
+             self->strings[STR_AUTH_METHOD],
+             SFB_LOG_TOPIC ("sign-in"),
+             "MESSAGE",
+             "Signed in as %s at %s",
+             self->uri,
+             where);
+  }
+  enter_retrieving_settings (self);
 }
 
 static void
@@ -817,6 +942,16 @@ refreshed (SfbSession *self, SfbSipMessage *response)
   self->phase = PHASE_NONE;
   schedule_refresh (self, response);
   g_debug ("Registration refreshed");
+}
+
+static gboolean
+on_redirect_connect (gpointer user_data)
+{
+  SfbSession *self = user_data;
+
+  self->redirect_id = 0;
+  connect_next (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -874,7 +1009,8 @@ redirect (SfbSession *self, SfbSipMessage *response)
   g_ptr_array_add (self->candidates, target);
   self->candidate_index++;
   self->discovery_pending = FALSE;
-  connect_next (self);
+  /* from the main loop, so "redirecting" reaches the bus before "connecting" */
+  self->redirect_id = g_idle_add (on_redirect_connect, self);
 }
 
 static void
@@ -906,6 +1042,181 @@ rejected (SfbSession *self, SfbSipMessage *response)
   fail (self, error);
 }
 
+static void choose_scheme (SfbSession *self, SfbSipMessage *response);
+
+/* Auth=auto after a failed handshake: the next offered scheme, on the same
+ * 401 (it lists every scheme again), unless the password was refused. */
+static gboolean
+try_next_scheme (SfbSession *self,
+                 SfbSipMessage *response,
+                 gboolean while_preparing,
+                 const GError *error)
+{
+  if (sfb_config_get_auth (self->config) != SFB_AUTH_MODE_AUTO
+      || !sfb_auth_failure_allows_fallback (self->auth_scheme, while_preparing, error))
+    return FALSE;
+  stage_detail (self,
+                "%s failed (%s); trying the next scheme",
+                sfb_auth_scheme_to_name (self->auth_scheme),
+                error->message);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_TOPIC ("sign-in"),
+           "MESSAGE",
+           "%s authentication failed, trying the next scheme: %s",
+           sfb_auth_scheme_to_name (self->auth_scheme),
+           error->message);
+  self->auth_failed |= self->auth_scheme;
+  choose_scheme (self, response);
+  return TRUE;
+}
+
+static void
+challenge_failed (SfbSession *self,
+                  SfbSipMessage *response,
+                  gboolean while_preparing,
+                  const GError *error)
+{
+  if (try_next_scheme (self, response, while_preparing, error))
+    return;
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+    {
+      retry_later (self, error, -1); /* e.g. the KDC: a network error */
+    }
+  else if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED)
+           && !g_error_matches (error, SFB_ERROR, SFB_ERROR_NO_CREDENTIALS))
+    {
+      g_autoptr (GError) wrapped = g_error_new (SFB_ERROR,
+                                                SFB_ERROR_AUTH_FAILED,
+                                                "Authentication with %s failed: %s",
+                                                sfb_sip_connection_get_host (self->connection),
+                                                error->message);
+      fail (self, wrapped);
+    }
+  else
+    {
+      fail (self, error);
+    }
+}
+
+typedef struct
+{
+  SfbSession *self;
+  SfbSipConnection *connection;
+  SfbSipSecurity *security;
+  SfbSipMessage *response;
+} PrepareCall;
+
+static void
+prepare_call_free (PrepareCall *call)
+{
+  g_object_unref (call->self);
+  g_object_unref (call->connection);
+  g_object_unref (call->security);
+  g_object_unref (call->response);
+  g_free (call);
+}
+
+static void
+on_security_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PrepareCall *call = user_data;
+  SfbSession *self = call->self;
+  g_autoptr (GError) error = NULL;
+  gboolean ok = sfb_sip_security_prepare_finish (SFB_SIP_SECURITY (source), result, &error);
+  g_autoptr (SfbSipMessage) response = g_object_ref (call->response);
+
+  if (call->connection != self->connection || call->security != self->security
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      prepare_call_free (call);
+      return; /* stale: the session moved on */
+    }
+  prepare_call_free (call);
+  if (!ok)
+    {
+      challenge_failed (self, response, TRUE, error);
+      return;
+    }
+#ifdef HAVE_KERBEROS
+  if (self->auth_scheme == SFB_AUTH_SCHEME_KERBEROS)
+    {
+      SfbKerberosContext *krb
+          = SFB_KERBEROS_CONTEXT (sfb_sip_security_get_context (self->security));
+
+      stage_detail (self,
+                    "Kerberos service ticket for %s (credentials from the %s)",
+                    sfb_kerberos_context_get_principal (krb),
+                    sfb_kerberos_context_get_credential_source (krb));
+    }
+#endif
+  if (!sfb_sip_security_handle_challenge (self->security, response, &error))
+    {
+      challenge_failed (self, response, FALSE, error);
+      return;
+    }
+  send_register (self, -1);
+}
+
+/* The first 401 of a handshake: pick the scheme (sfb_auth_choose), let its
+ * context prepare (Kerberos: tickets, in a thread), then answer. */
+static void
+choose_scheme (SfbSession *self, SfbSipMessage *response)
+{
+  g_auto (GStrv) offered = sfb_sip_security_offered_schemes (response);
+  g_autofree char *list = offered != NULL ? g_strjoinv (", ", offered) : g_strdup ("");
+  g_autofree char *reason = NULL;
+  g_autoptr (GError) error = NULL;
+  SfbAuthChoiceInput in;
+  SfbAuthScheme scheme;
+  PrepareCall *call;
+
+  auth_choice_input (self, sfb_auth_schemes_from_names ((const char *const *) offered), &in);
+  scheme = sfb_auth_choose (&in, &reason);
+  if (scheme == SFB_AUTH_SCHEME_NONE)
+    {
+      if (!in.have_password && !in.have_ccache)
+        error = g_error_new (SFB_ERROR,
+                             SFB_ERROR_NO_CREDENTIALS,
+                             "No credentials to sign in to %s with (%s). Set a password with: "
+                             "sfbctl set-password",
+                             sfb_sip_connection_get_host (self->connection),
+                             reason);
+      else
+        error = g_error_new (SFB_ERROR,
+                             in.failed != 0 ? SFB_ERROR_AUTH_FAILED : SFB_ERROR_SERVER_REJECTED,
+                             "%s offers %s, and sfbd cannot use any of them: %s",
+                             sfb_sip_connection_get_host (self->connection),
+                             *list != '\0' ? list : "no authentication scheme",
+                             reason);
+      fail (self, error);
+      return;
+    }
+  stage_detail (self, "chosen: %s (%s)", sfb_auth_scheme_to_name (scheme), reason);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_TOPIC ("sign-in"),
+           "MESSAGE",
+           "Authenticating with %s: %s",
+           sfb_auth_scheme_to_name (scheme),
+           reason);
+  if (!new_security_for (self, scheme, &error))
+    {
+      fail (self, error);
+      return;
+    }
+  self->auth_legs = 1;
+  set_string (self, STR_AUTH_METHOD, sfb_auth_scheme_to_method (scheme));
+
+  call = g_new0 (PrepareCall, 1);
+  call->self = g_object_ref (self);
+  call->connection = g_object_ref (self->connection);
+  call->security = g_object_ref (self->security);
+  call->response = g_object_ref (response);
+  sfb_sip_security_prepare_async (
+      self->security, response, self->cancellable, on_security_prepared, call);
+}
+
+/* TRUE: send the next REGISTER now; FALSE: handled (failed, or the
+ * answer follows asynchronously). */
 static gboolean
 handle_challenge (SfbSession *self, SfbSipMessage *response)
 {
@@ -928,48 +1239,14 @@ handle_challenge (SfbSession *self, SfbSipMessage *response)
     {
       g_auto (GStrv) offered = sfb_sip_security_offered_schemes (response);
       g_autofree char *list = offered != NULL ? g_strjoinv (", ", offered) : g_strdup ("");
-      SfbAuthMode mode = sfb_config_get_auth (self->config);
 
       stage_detail (self, "offered: %s", *list != '\0' ? list : "(nothing)");
-      if (mode == SFB_AUTH_MODE_KERBEROS || mode == SFB_AUTH_MODE_TLS_DSK)
-        {
-          g_set_error (&error,
-                       SFB_ERROR,
-                       SFB_ERROR_FAILED,
-                       "Auth=%s is not implemented yet; set Auth=ntlm or auto",
-                       sfb_auth_mode_to_string (mode));
-          fail (self, error);
-          return FALSE;
-        }
-      if (offered == NULL || !g_strv_contains ((const char *const *) offered, "NTLM"))
-        {
-          g_set_error (&error,
-                       SFB_ERROR,
-                       SFB_ERROR_SERVER_REJECTED,
-                       "%s offers %s, but sfbd can only use NTLM so far",
-                       sfb_sip_connection_get_host (self->connection),
-                       *list != '\0' ? list : "no authentication scheme");
-          fail (self, error);
-          return FALSE;
-        }
-      stage_detail (self, "chosen: NTLM");
-      set_string (self, STR_AUTH_METHOD, SFB_AUTH_NTLM);
+      choose_scheme (self, response);
+      return FALSE;
     }
   if (!sfb_sip_security_handle_challenge (self->security, response, &error))
     {
-      if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED))
-        {
-          g_autoptr (GError) wrapped = g_error_new (SFB_ERROR,
-                                                    SFB_ERROR_AUTH_FAILED,
-                                                    "Authentication with %s failed: %s",
-                                                    sfb_sip_connection_get_host (self->connection),
-                                                    error->message);
-          fail (self, wrapped);
-        }
-      else
-        {
-          fail (self, error);
-        }
+      challenge_failed (self, response, FALSE, error);
       return FALSE;
     }
   return TRUE;
@@ -978,10 +1255,82 @@ handle_challenge (SfbSession *self, SfbSipMessage *response)
 static void
 finish_sign_out (SfbSession *self)
 {
+  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_SIGNED_OUT) != 0)
+    sfb_log (G_LOG_LEVEL_INFO,
+             SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SIGN_OUT),
+             SFB_LOG_STATE (SFB_STATE_SIGNED_OUT),
+             SFB_LOG_URI (self->uri != NULL ? self->uri : ""),
+             "SFB_SERVER",
+             self->strings[STR_SERVER],
+             SFB_LOG_TOPIC ("sign-out"),
+             "MESSAGE",
+             "Signed out");
   cancel_attempt (self);
   clear_connection_properties (self);
   wipe_password (self);
   set_state (self, SFB_STATE_SIGNED_OUT);
+}
+
+static gboolean
+on_resend_register (gpointer user_data)
+{
+  SfbSession *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  self->resend_id = 0;
+  if (self->connection == NULL)
+    return G_SOURCE_REMOVE;
+  g_debug (
+      "Sending the REGISTER again after a 504 (%u of %u)", self->n_timeouts, MAX_TIMEOUT_RESENDS);
+  switch (self->phase)
+    {
+    case PHASE_SIGN_IN:
+      /* the handshake may have been half-way: start it over */
+      start_registration (self);
+      break;
+    case PHASE_REAUTH:
+      if (!new_security (self, &error))
+        fail (self, error);
+      else
+        send_register (self, -1);
+      break;
+    case PHASE_REFRESH:
+      send_register (self, -1);
+      break;
+    case PHASE_NONE:
+    case PHASE_SIGN_OUT:
+    default:
+      break;
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* 504: the registrar timed out behind the front end; the connection is
+ * fine, so the REGISTER goes again on it, after a while. */
+static void
+resend_after_timeout (SfbSession *self, SfbSipMessage *response)
+{
+  guint64 delay = TIMEOUT_RESEND_S;
+  g_autofree char *diagnostics = diagnostics_of (response);
+  g_autoptr (GError) error = NULL;
+
+  header_number (response, "Retry-After", MAX_RETRY_AFTER_S, &delay);
+  error = g_error_new (SFB_ERROR,
+                       SFB_ERROR_TIMED_OUT,
+                       "%s timed out: SIP %u %s%s; registering again in %" G_GUINT64_FORMAT
+                       " s (%u of %u)",
+                       sfb_sip_connection_get_host (self->connection),
+                       sfb_sip_message_get_status_code (response),
+                       sfb_sip_message_get_reason (response),
+                       diagnostics,
+                       delay,
+                       self->n_timeouts,
+                       MAX_TIMEOUT_RESENDS);
+  sfb_log (G_LOG_LEVEL_INFO, SFB_LOG_TOPIC ("registration"), "MESSAGE", "%s", error->message);
+  stage_detail (self, "%s", error->message);
+  set_last_error (self, error);
+  g_clear_handle_id (&self->resend_id, g_source_remove);
+  self->resend_id = g_timeout_add_seconds ((guint) MAX (delay, 1), on_resend_register, self);
 }
 
 static void
@@ -1016,6 +1365,18 @@ on_register_response (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 
   code = sfb_sip_message_get_status_code (response);
+  self->last_sip_status = code;
+  if (code == 504 && phase != PHASE_SIGN_OUT && ++self->n_timeouts <= MAX_TIMEOUT_RESENDS)
+    {
+      resend_after_timeout (self, response);
+      return;
+    }
+  if (code != 504 && self->n_timeouts > 0)
+    {
+      self->n_timeouts = 0;
+      if (code >= 200 && code < 300)
+        set_last_error (self, NULL);
+    }
   if (code == 401 || code == 407)
     {
       if (phase == PHASE_REFRESH)
@@ -1053,15 +1414,17 @@ on_register_response (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree char *diagnostics = diagnostics_of (response);
       gboolean has_retry_after
           = header_number (response, "Retry-After", MAX_RETRY_AFTER_S, &retry_after);
-      g_autoptr (GError) busy
-          = g_error_new (SFB_ERROR,
-                         SFB_ERROR_SERVER_REJECTED,
-                         "%s is not available: SIP %u %s%s; retrying%s",
-                         sfb_sip_connection_get_host (self->connection),
-                         code,
-                         sfb_sip_message_get_reason (response),
-                         diagnostics,
-                         has_retry_after ? " when the server asks to" : " later");
+      g_autoptr (GError) busy = NULL;
+
+      self->n_timeouts = 0;
+      busy = g_error_new (SFB_ERROR,
+                          SFB_ERROR_SERVER_REJECTED,
+                          "%s is not available: SIP %u %s%s; retrying%s",
+                          sfb_sip_connection_get_host (self->connection),
+                          code,
+                          sfb_sip_message_get_reason (response),
+                          diagnostics,
+                          has_retry_after ? " when the server asks to" : " later");
 
       retry_later (self, busy, has_retry_after ? (gint64) retry_after * 1000 : -1);
       return;
@@ -1395,6 +1758,25 @@ deregistered (SfbSession *self, SfbSipMessage *request)
     }
   if (g_strcmp0 (event, "deactivated") == 0 || g_strcmp0 (event, "preferred-registrar-change") == 0)
     {
+      const char *preferred = sfb_sip_message_get_header (request, "P-Preferred-Registrar");
+      g_autoptr (SfbSipNameAddr) addr = NULL;
+      g_autoptr (SfbSipUri) uri = NULL;
+
+      if (preferred != NULL && g_strcmp0 (event, "preferred-registrar-change") == 0)
+        addr = sfb_sip_name_addr_parse (preferred, -1, NULL);
+      if (addr != NULL)
+        uri = sfb_sip_name_addr_parse_uri (addr, NULL);
+      if (uri != NULL && sfb_sip_uri_get_host (uri) != NULL)
+        {
+          guint16 port = sfb_sip_uri_get_port (uri);
+
+          /* the registrar the server named becomes the home pool, tried
+           * first, with discovery behind it */
+          g_info ("The account moved (%s): registering at %s", event, sfb_sip_uri_get_host (uri));
+          save_home_pool (self, sfb_sip_uri_get_host (uri), port != 0 ? port : 5061);
+          start_attempt (self, TRUE);
+          return;
+        }
       g_info ("The account moved (%s): discovering its server again", event);
       forget_home_pool (self);
       start_attempt (self, FALSE);
@@ -1409,6 +1791,19 @@ deregistered (SfbSession *self, SfbSipMessage *request)
                        event != NULL ? event : "no reason given",
                        diagnostics != NULL ? ", " : "",
                        diagnostics != NULL ? diagnostics : "");
+  sfb_log (G_LOG_LEVEL_WARNING,
+           SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SIGN_OUT),
+           SFB_LOG_ERR (error),
+           "SFB_ERROR_NAME",
+           sfb_error_get_dbus_name (error),
+           SFB_LOG_STATE (SFB_STATE_SIGNED_OUT),
+           SFB_LOG_URI (self->uri),
+           "SFB_SERVER",
+           self->strings[STR_SERVER],
+           SFB_LOG_TOPIC ("registration"),
+           "MESSAGE",
+           "Signed out by the server: %s",
+           error->message);
   cancel_attempt (self);
   clear_connection_properties (self);
   set_last_error (self, error);
@@ -1434,6 +1829,8 @@ on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *se
       deregistered (self, request);
       return;
     }
+  if (self->registered && emit_request (self, request))
+    return; /* a service (daemon/services) owns it */
   if (benotify)
     return; /* never answered (protocol.md §13 item 8) */
   if (notify)
@@ -1449,10 +1846,13 @@ on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *se
 static void
 retry_now (SfbSession *self, const char *why)
 {
-  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_RECONNECTING) != 0 || self->retry_id == 0)
+  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_RECONNECTING) != 0
+      || (self->retry_id == 0 && !self->waiting_for_network))
     return;
   g_info ("%s: retrying at once", why);
   g_clear_handle_id (&self->retry_id, g_source_remove);
+  self->waiting_for_network = FALSE;
+  sfb_backoff_reset (&self->backoff);
   on_retry (self);
 }
 
@@ -1462,6 +1862,8 @@ on_network_changed (GNetworkMonitor *monitor, gboolean available, SfbSession *se
   gboolean was = self->network_available;
 
   self->network_available = available;
+  if (available != was)
+    g_info ("The network is %s", available ? "available" : "unavailable");
   if (available && !was)
     retry_now (self, "The network is back");
 }
@@ -1534,11 +1936,12 @@ void
 sfb_session_sign_in (SfbSession *self, const char *password)
 {
   g_return_if_fail (SFB_IS_SESSION (self));
-  g_return_if_fail (password != NULL);
 
   wipe_password (self);
   self->password = g_strdup (password);
-  sfb_log_add_secret (self->password);
+  if (self->password != NULL)
+    sfb_log_add_secret (self->password);
+  self->ccache_sign_in = self->password == NULL; /* Kerberos credentials only */
   watch_system (self);
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
@@ -1570,8 +1973,8 @@ sfb_session_reconnect (SfbSession *self, GError **error)
   g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
 
   state = self->strings[STR_STATE];
-  if (self->password == NULL || g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0
-      || g_strcmp0 (state, SFB_STATE_FAILED) == 0)
+  if ((self->password == NULL && !self->ccache_sign_in)
+      || g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0 || g_strcmp0 (state, SFB_STATE_FAILED) == 0)
     {
       g_set_error_literal (
           error,
@@ -1651,6 +2054,243 @@ sfb_session_get_gruu (SfbSession *self)
   return self->registered ? self->gruu : NULL;
 }
 
+/* ---- requests for daemon/services (issue 6) -------------------------- */
+
+static gboolean
+emit_request (SfbSession *self, SfbSipMessage *request)
+{
+  gboolean handled = FALSE;
+
+  g_signal_emit (self, signals[SIGNAL_REQUEST], 0, request, &handled);
+  return handled;
+}
+
+static char *
+own_contact (SfbSession *self)
+{
+  const char *ip;
+
+  if (self->gruu != NULL)
+    return g_strdup_printf ("<%s>", self->gruu);
+  ip = sfb_sip_connection_get_local_ip (self->connection);
+  return g_strdup_printf (
+      "<sip:%s%s%s:%u;transport=tls;ms-opaque=%s>;+sip.instance=\"<urn:uuid:%s>\"",
+      strchr (ip, ':') != NULL ? "[" : "",
+      ip,
+      strchr (ip, ':') != NULL ? "]" : "",
+      sfb_sip_connection_get_local_port (self->connection),
+      self->ms_opaque,
+      self->instance);
+}
+
+SfbSipMessage *
+sfb_session_new_request (SfbSession *self, const char *method, const char *request_uri)
+{
+  g_autoptr (SfbSipMessage) message = NULL;
+  g_autofree char *tag = NULL;
+  g_autofree char *from = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *call_id = NULL;
+  g_autofree char *cseq = NULL;
+  g_autofree char *contact = NULL;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+  g_return_val_if_fail (method != NULL, NULL);
+  g_return_val_if_fail (self->uri != NULL, NULL);
+
+  message = sfb_sip_message_new_request (method, request_uri != NULL ? request_uri : self->uri);
+  tag = sfb_sip_connection_new_token (10);
+  from = g_strdup_printf ("<%s>;tag=%s;epid=%s", self->uri, tag, self->epid);
+  to = g_strdup_printf ("<%s>", request_uri != NULL ? request_uri : self->uri);
+  call_id = sfb_sip_connection_new_token (32);
+  cseq = g_strdup_printf ("1 %s", method);
+  sfb_sip_message_append_header (message, "From", from);
+  sfb_sip_message_append_header (message, "To", to);
+  sfb_sip_message_append_header (message, "Max-Forwards", "70");
+  sfb_sip_message_append_header (message, "CSeq", cseq);
+  sfb_sip_message_append_header (message, "User-Agent", "sfbd/" PACKAGE_VERSION);
+  sfb_sip_message_append_header (message, "Call-ID", call_id);
+  if (self->connection != NULL)
+    {
+      contact = own_contact (self);
+      sfb_sip_message_append_header (message, "Contact", contact);
+    }
+  return g_steal_pointer (&message);
+}
+
+static void
+on_service_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  GError *error = NULL;
+  SfbSipMessage *response
+      = sfb_sip_connection_send_request_finish (SFB_SIP_CONNECTION (source), result, &error);
+
+  if (response == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, response, g_object_unref);
+}
+
+void
+sfb_session_send_request_async (SfbSession *self,
+                                SfbSipMessage *request,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (SFB_IS_SESSION (self));
+  g_return_if_fail (SFB_IS_SIP_MESSAGE (request));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_session_send_request_async);
+  if (self->connection == NULL || !self->registered)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_NOT_SIGNED_IN,
+                               "Not signed in: cannot send %s",
+                               sfb_sip_message_get_method (request));
+      return;
+    }
+  sfb_sip_connection_send_request_async (self->connection,
+                                         request,
+                                         SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS,
+                                         cancellable,
+                                         on_service_response,
+                                         g_steal_pointer (&task));
+}
+
+SfbSipMessage *
+sfb_session_send_request_finish (SfbSession *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+sfb_session_respond (SfbSession *self,
+                     SfbSipMessage *request,
+                     guint code,
+                     const char *reason,
+                     const char *content_type,
+                     GBytes *body,
+                     GError **error)
+{
+  g_autoptr (SfbSipMessage) response = NULL;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_strcmp0 (sfb_sip_message_get_method (request), "BENOTIFY") != 0, FALSE);
+
+  if (self->connection == NULL)
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_SIGNED_IN, "Not connected");
+      return FALSE;
+    }
+  response = make_response (request, code, reason);
+  if (body != NULL)
+    sfb_sip_message_set_body (response, content_type, body);
+  return sfb_sip_connection_send_response (self->connection, response, error);
+}
+
+/* ---- settings tasks (retrieving-settings) ---------------------------- */
+
+static void
+settings_done (SfbSession *self, const char *why)
+{
+  g_clear_handle_id (&self->settings_timeout_id, g_source_remove);
+  g_hash_table_remove_all (self->settings_tasks);
+  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_RETRIEVING_SETTINGS) != 0)
+    return;
+  stage_detail (self, "%s", why);
+  stage_end (self, NULL);
+  set_state (self, SFB_STATE_SIGNED_IN);
+}
+
+static gboolean
+on_settings_timeout (gpointer user_data)
+{
+  SfbSession *self = user_data;
+  g_autoptr (GString) pending = g_string_new (NULL);
+  GHashTableIter iter;
+  gpointer value;
+
+  self->settings_timeout_id = 0;
+  g_hash_table_iter_init (&iter, self->settings_tasks);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_string_append_printf (pending, "%s%s", pending->len > 0 ? ", " : "", (const char *) value);
+  sfb_log (G_LOG_LEVEL_WARNING,
+           SFB_LOG_TOPIC ("settings"),
+           "MESSAGE",
+           "Settings still pending after %u s (%s); signed in without them",
+           SFB_SESSION_SETTINGS_TIMEOUT_S,
+           pending->str);
+  g_string_prepend (pending, "timed out waiting for: ");
+  settings_done (self, pending->str);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+clear_settings_tasks (SfbSession *self)
+{
+  g_clear_handle_id (&self->settings_timeout_id, g_source_remove);
+  g_hash_table_remove_all (self->settings_tasks);
+}
+
+static void
+enter_retrieving_settings (SfbSession *self)
+{
+  g_autoptr (SfbSession) keep G_GNUC_UNUSED = g_object_ref (self);
+
+  clear_settings_tasks (self);
+  set_state (self, SFB_STATE_RETRIEVING_SETTINGS);
+  stage_begin (self, SFB_STATE_RETRIEVING_SETTINGS, NULL);
+  g_signal_emit (self, signals[SIGNAL_REGISTERED], 0);
+  if (!self->registered)
+    return; /* a handler's failure dropped the connection */
+  if (g_hash_table_size (self->settings_tasks) == 0)
+    settings_done (self, "nothing to wait for");
+  else if (self->settings_timeout_id == 0)
+    self->settings_timeout_id
+        = g_timeout_add_seconds (SFB_SESSION_SETTINGS_TIMEOUT_S, on_settings_timeout, self);
+}
+
+guint
+sfb_session_begin_settings_task (SfbSession *self, const char *name)
+{
+  guint id;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), 0);
+
+  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_RETRIEVING_SETTINGS) != 0)
+    return 0; /* nothing waits: the session is past (or before) that stage */
+  id = ++self->next_settings_task;
+  if (id == 0)
+    id = ++self->next_settings_task;
+  g_hash_table_insert (self->settings_tasks, GUINT_TO_POINTER (id), g_strdup (name));
+  return id;
+}
+
+void
+sfb_session_end_settings_task (SfbSession *self, guint id)
+{
+  const char *name;
+
+  g_return_if_fail (SFB_IS_SESSION (self));
+
+  if (id == 0)
+    return;
+  name = g_hash_table_lookup (self->settings_tasks, GUINT_TO_POINTER (id));
+  if (name == NULL)
+    return; /* stale: a reconnect or the timeout dropped it */
+  stage_detail (self, "%s done", name);
+  g_hash_table_remove (self->settings_tasks, GUINT_TO_POINTER (id));
+  if (g_hash_table_size (self->settings_tasks) == 0)
+    settings_done (self, "all settings retrieved");
+}
+
 /* ---- object ---------------------------------------------------------- */
 
 static void
@@ -1693,6 +2333,7 @@ sfb_session_finalize (GObject *object)
   g_free (self->from_tag);
   g_free (self->ms_opaque);
   g_free (self->gruu);
+  g_hash_table_unref (self->settings_tasks);
   G_OBJECT_CLASS (sfb_session_parent_class)->finalize (object);
 }
 
@@ -1707,6 +2348,27 @@ sfb_session_class_init (SfbSessionClass *klass)
   /* changed(): any getter may return something new */
   signals[SIGNAL_CHANGED] = g_signal_new (
       "changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* registered(): a registration completed on a (new) connection */
+  signals[SIGNAL_REGISTERED] = g_signal_new ("registered",
+                                             G_TYPE_FROM_CLASS (klass),
+                                             G_SIGNAL_RUN_LAST,
+                                             0,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             G_TYPE_NONE,
+                                             0);
+  /* request(SfbSipMessage *) -> gboolean handled */
+  signals[SIGNAL_REQUEST] = g_signal_new ("request",
+                                          G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST,
+                                          0,
+                                          g_signal_accumulator_true_handled,
+                                          NULL,
+                                          NULL,
+                                          G_TYPE_BOOLEAN,
+                                          1,
+                                          SFB_TYPE_SIP_MESSAGE);
 }
 
 static void
@@ -1718,6 +2380,7 @@ sfb_session_init (SfbSession *self)
   self->strings[STR_STATE] = g_strdup (SFB_STATE_SIGNED_OUT);
   self->trace = g_ptr_array_new_with_free_func ((GDestroyNotify) trace_stage_free);
   self->tried = g_string_new (NULL);
+  self->settings_tasks = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   sfb_backoff_init (&self->backoff, SFB_BACKOFF_DEFAULT_BASE_MS, SFB_BACKOFF_DEFAULT_CAP_MS);
 }
 

@@ -9,8 +9,10 @@
  *   any -> failed (AuthFailed, CertificateInvalid, AccountDisabled,
  *                  ServerRejected: only the user can fix those)
  *
- * retrieving-settings belongs to issue 6; until then the session goes from
- * the 200 OK to REGISTER straight to signed-in.
+ * After the 200 OK to REGISTER the session is retrieving-settings: it
+ * emits "registered", and services (daemon/services) register "settings
+ * tasks" from that handler; the session becomes signed-in when every task
+ * ended, or after SFB_SESSION_SETTINGS_TIMEOUT_S.
  *
  * Candidates: the configured Server (skips discovery), else the last good
  * home pool (kept in <state_dir>/home-pool), then the results of
@@ -28,6 +30,7 @@
 #include <gio/gio.h>
 
 #include "sfb-config.h"
+#include "sfb-sip-message.h"
 
 G_BEGIN_DECLS
 
@@ -37,7 +40,8 @@ G_DECLARE_FINAL_TYPE (SfbSession, sfb_session, SFB, SESSION, GObject)
 SfbSession *sfb_session_new (SfbConfig *config, const char *state_dir);
 
 /* Starts (or restarts) signing in with @password (copied, wiped at the
- * end).  Progress shows in the state; never blocks. */
+ * end).  Progress shows in the state; never blocks.  @password may be
+ * NULL: Kerberos with the ticket of the user's credential cache only. */
 void sfb_session_sign_in (SfbSession *self, const char *password);
 /* Unregisters (REGISTER Expires: 0, waiting briefly for its answer) and
  * closes; the state goes to signed-out. */
@@ -61,5 +65,46 @@ const GError *sfb_session_get_last_error (SfbSession *self);
 GVariant *sfb_session_get_trace (SfbSession *self);
 /* The GRUU of the registration, or NULL. */
 const char *sfb_session_get_gruu (SfbSession *self);
+
+/* ---- for daemon/services (issue 6) ----------------------------------
+ *
+ * A request to send once registered: From (AOR;tag;epid), To, Call-ID,
+ * CSeq 1, Max-Forwards, Contact (the GRUU) and User-Agent prefilled; the
+ * connection adds the Via.  The caller adds Event/Accept/Content-Type/body
+ * and may override To/Call-ID/CSeq/tags for in-dialog requests.
+ * @request_uri NULL: the own AOR. */
+SfbSipMessage *
+sfb_session_new_request (SfbSession *self, const char *method, const char *request_uri);
+/* Sends (signed) and completes with the final response; NotSignedIn when
+ * not registered, TimedOut, or the connection's error when it is lost. */
+void sfb_session_send_request_async (SfbSession *self,
+                                     SfbSipMessage *request,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data);
+SfbSipMessage *
+sfb_session_send_request_finish (SfbSession *self, GAsyncResult *result, GError **error);
+/* Signals:
+ *   "registered" (void): a registration completed on a (new) connection:
+ *                (re)subscribe and publish now.
+ *   "request"    (SfbSipMessage *request) -> gboolean handled: a verified
+ *                request from the server other than the session's own
+ *                (registration-notify), while registered; the first
+ *                handler returning TRUE owns it (and answers it).
+ * sfb_session_respond() sends a signed response (never for BENOTIFY). */
+gboolean sfb_session_respond (SfbSession *self,
+                              SfbSipMessage *request,
+                              guint code,
+                              const char *reason,
+                              const char *content_type,
+                              GBytes *body,
+                              GError **error);
+/* retrieving-settings: the session stays there until every task begun
+ * (from a "registered" handler) ended, or the timeout elapsed.  begin
+ * returns 0 (a no-op id) outside retrieving-settings; ending a stale id
+ * (after a reconnect) does nothing. */
+#define SFB_SESSION_SETTINGS_TIMEOUT_S 10
+guint sfb_session_begin_settings_task (SfbSession *self, const char *name);
+void sfb_session_end_settings_task (SfbSession *self, guint id);
 
 G_END_DECLS

@@ -37,7 +37,7 @@ struct _SfbSipConnection
 
   char *host;
   guint16 port;
-  GSocketConnection *connection;
+  GIOStream *connection; /* a GSocketConnection, or any stream (tests) */
   GCancellable *io_cancellable;
   SfbSipParser *parser;
   SfbSipSecurity *security;
@@ -715,7 +715,8 @@ record_endpoints (SfbSipConnection *self)
   g_autoptr (GSocketAddress) local = NULL;
   GIOStream *base = NULL;
 
-  local = g_socket_connection_get_local_address (self->connection, NULL);
+  if (G_IS_SOCKET_CONNECTION (self->connection))
+    local = g_socket_connection_get_local_address (G_SOCKET_CONNECTION (self->connection), NULL);
   if (G_IS_INET_SOCKET_ADDRESS (local))
     {
       GInetAddress *address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
@@ -805,7 +806,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   self = g_object_new (SFB_TYPE_SIP_CONNECTION, NULL);
   self->host = g_strdup (data->host);
   self->port = data->port;
-  self->connection = g_steal_pointer (&connection);
+  self->connection = G_IO_STREAM (g_steal_pointer (&connection));
   self->last_sent = g_get_monotonic_time ();
   record_endpoints (self);
   g_info ("Connected to %s:%u from %s (%s)",
@@ -897,6 +898,26 @@ sfb_sip_connection_new_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* A connection over @stream, already open (tests, or a transport set up
+ * elsewhere): reading starts at once. */
+SfbSipConnection *
+sfb_sip_connection_new_for_stream (GIOStream *stream, const char *host, guint16 port)
+{
+  SfbSipConnection *self;
+
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+  g_return_val_if_fail (host != NULL, NULL);
+
+  self = g_object_new (SFB_TYPE_SIP_CONNECTION, NULL);
+  self->host = g_strdup (host);
+  self->port = port;
+  self->connection = g_object_ref (stream);
+  self->last_sent = g_get_monotonic_time ();
+  record_endpoints (self);
+  start_read (self);
+  return self;
 }
 
 /* ---- accessors ------------------------------------------------------- */

@@ -44,6 +44,9 @@ void sfb_sip_connection_new_async (const char *host,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);
 SfbSipConnection *sfb_sip_connection_new_finish (GAsyncResult *result, GError **error);
+/* Over an open stream (unit tests; no TLS, no DNS). */
+SfbSipConnection *
+sfb_sip_connection_new_for_stream (GIOStream *stream, const char *host, guint16 port);
 
 const char *sfb_sip_connection_get_host (SfbSipConnection *self);
 guint16 sfb_sip_connection_get_port (SfbSipConnection *self);

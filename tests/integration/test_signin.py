@@ -6,10 +6,13 @@ resolv.conf points at sfbsim's DNS), starts one sfbsim for all tests and puts it
 defaults before each test.  Every test has its own bus and sfbd (sfbd_testcase.py).
 """
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -24,9 +27,11 @@ if os.environ.get("SFBD_TESTNET") != "1":
 
 sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
 
-from gi.repository import GLib  # noqa: E402
+from Cryptodome.Hash import MD4  # noqa: E402  (python3-pycryptodome)
+from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, ERROR_PREFIX, INTERFACES, SfbdTestCase  # noqa: E402
+from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, ERROR_PREFIX,  # noqa: E402
+                           INTERFACES, OBJECT_PATH, SfbdTestCase)
 from sim.control import SimControl  # noqa: E402
 
 PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.toml
@@ -35,6 +40,10 @@ DIRECTOR = "director.contoso.test"
 WAIT = 20  # seconds for a sign-in that takes milliseconds
 
 SIM = {}
+
+AUTODISCOVER_NAMES = ["lyncdiscoverinternal.contoso.test", "lyncdiscover.contoso.test"]
+SRV_NAMES = ["_sipinternaltls._tcp.contoso.test", "_sip._tls.contoso.test"]
+A_NAMES = ["sipinternal.contoso.test", "sip.contoso.test", "sipexternal.contoso.test"]
 
 
 def setUpModule():
@@ -73,6 +82,53 @@ def tearDownModule():
 
 def string(value):
     return GLib.Variant("s", value)
+
+
+class AccountWatcher:
+    """Records every change of the Account properties, as PropertiesChanged announces them,
+    on its own bus connection and thread (so nothing is missed between two polls)."""
+
+    def __init__(self, address):
+        self.changes = []
+        self._lock = threading.Lock()
+        self._context = GLib.MainContext.new()
+        self._loop = GLib.MainLoop.new(self._context, False)
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(address,), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the property watcher did not start")
+
+    def _run(self, address):
+        self._context.push_thread_default()
+        connection = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        connection.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties",
+                                    "PropertiesChanged", OBJECT_PATH, ACCOUNT,
+                                    Gio.DBusSignalFlags.NONE, self._on_signal)
+        connection.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                             "org.freedesktop.DBus", "GetId", None, None,
+                             Gio.DBusCallFlags.NONE, -1, None)  # the match is in place
+        self._ready.set()
+        self._loop.run()
+        connection.close_sync(None)
+        self._context.pop_thread_default()
+
+    def _on_signal(self, connection, sender, path, interface, signal, parameters):
+        _, changed, _ = parameters.unpack()
+        with self._lock:
+            self.changes.extend(changed.items())
+
+    def values(self, name):
+        with self._lock:
+            return [value for key, value in self.changes if key == name]
+
+    def stop(self):
+        source = GLib.idle_source_new()
+        source.set_callback(lambda *args: self._loop.quit())
+        source.attach(self._context)
+        self._thread.join(10)
 
 
 class SignInTestCase(SfbdTestCase):
@@ -144,6 +200,17 @@ class SignInTestCase(SfbdTestCase):
     def alice_endpoints(self):
         return self.ctl.endpoints(user="alice")
 
+    def watch_account(self):
+        watcher = AccountWatcher(self.env["DBUS_SESSION_BUS_ADDRESS"])
+        self.addCleanup(watcher.stop)
+        return watcher
+
+    def stage(self, name):
+        """The last stage called name of the last attempt's trace."""
+        stages = [stage for stage in self.trace() if stage["Stage"] == name]
+        self.assertTrue(stages, f"no stage {name} in {self.trace()}")
+        return stages[-1]
+
     def assert_signed_in(self):
         account = self.get_all_properties(ACCOUNT)
         self.assertEqual(account["State"], "signed-in",
@@ -168,7 +235,8 @@ class SignInTest(SignInTestCase):
         self.assertEqual(names[0], "discovering")
         self.assertIn("redirecting", names)
         self.assertLess(names.index("redirecting"), len(names) - 1)
-        self.assertEqual(names[-1], "registered")
+        self.assertIn(names[-1], ("registered", "retrieving-settings"))
+        self.assertIn("registered", names[names.index("redirecting"):])
         for stage in stages[names.index("redirecting"):]:
             self.assertEqual(stage["Result"], "ok", stage)
         redirect = stages[names.index("redirecting")]
@@ -184,8 +252,9 @@ class SignInTest(SignInTestCase):
 
         # the next sign-in goes straight to the remembered home pool
         self.call(ACCOUNT, "Reconnect")
-        self.wait_for(lambda: self.trace()[-1]["Stage"] == "registered"
-                      and self.state() == "signed-in", "signing in again")
+        self.wait_for(lambda: self.state() == "signed-in"
+                      and "registered" in [stage["Stage"] for stage in self.trace()],
+                      "signing in again")
         stages = self.trace()
         names = [stage["Stage"] for stage in stages]
         self.assertNotIn("discovering", names)
@@ -325,6 +394,482 @@ class SignInTest(SignInTestCase):
             for text in properties + [trace]:
                 self.assertNotIn(secret, text)
 
+
+class DiscoveryFaultTest(SignInTestCase):
+    def connecting_details(self):
+        return [stage["Detail"] for stage in self.trace() if stage["Stage"] == "connecting"]
+
+    def test_sign_in_through_srv_only(self):
+        self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES)
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        account = self.assert_signed_in()
+        self.assertEqual(account["Server"], "pool1.contoso.test:5061")
+        self.assertIn("director.contoso.test:5061 (srv, internal)", self.connecting_details()[0])
+        discovering = self.stage("discovering")["Detail"]
+        self.assertIn("SRV _sipinternaltls._tcp.contoso.test", discovering)
+        self.assertIn("lyncdiscoverinternal.contoso.test", discovering)
+        self.assertIn("redirecting", [stage["Stage"] for stage in self.trace()])
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+    def test_sign_in_through_a_records_only(self):
+        self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES + SRV_NAMES)
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        account = self.assert_signed_in()
+        self.assertEqual(account["Server"], "pool1.contoso.test:5061")
+        self.assertIn("sipinternal.contoso.test:5061 (a-record", self.connecting_details()[0])
+        discovering = self.stage("discovering")["Detail"]
+        for name in SRV_NAMES:
+            self.assertIn(name, discovering)
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+    def test_each_dns_fault_is_discovery_failed_with_detail_and_retried(self):
+        self.configure_alice()
+        for mode in ("nxdomain", "servfail", "noanswer", "drop"):
+            with self.subTest(mode=mode):
+                self.ctl.dns_clear()
+                self.ctl.dns_fault(mode=mode, names=AUTODISCOVER_NAMES + SRV_NAMES + A_NAMES)
+                watcher = self.watch_account()
+                self.call(ACCOUNT, "SignIn")
+                self.wait_for(lambda: self.get_property(ACCOUNT, "LastError")
+                              == ERROR_PREFIX + "DiscoveryFailed", "DiscoveryFailed")
+                # a DNS failure is the network's: retried, not failed for good
+                self.wait_for(lambda: "reconnecting" in watcher.values("State"), "reconnecting")
+                self.assertNotIn("failed", watcher.values("State"))
+                # the message names every lookup and how it failed (the retry may already
+                # be under way, so the trace can show a new attempt)
+                message = self.get_property(ACCOUNT, "LastErrorMessage")
+                for name in AUTODISCOVER_NAMES + SRV_NAMES + ["sipinternal.contoso.test"]:
+                    self.assertIn(name, message)
+                self.assertEqual(self.counters().get("registers", {}), {})
+        # when DNS answers again, the retries find the server unaided
+        self.ctl.dns_clear()
+        self.wait_for_state("signed-in")
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+
+class CertificateTest(SignInTestCase):
+    def assert_certificate_invalid(self, variant, check):
+        self.ctl.set_certificate(variant=variant)
+        self.assertEqual(self.sign_in(server="pool1.contoso.test"), "failed")
+        account = self.get_all_properties(ACCOUNT)
+        self.assertEqual(account["LastError"], ERROR_PREFIX + "CertificateInvalid")
+        self.assertIn("pool1.contoso.test", account["LastErrorMessage"])
+        self.assertIn(check, account["LastErrorMessage"])
+        self.assertEqual(self.stage("connecting")["Result"], ERROR_PREFIX + "CertificateInvalid")
+        self.assertEqual(self.counters().get("registers", {}), {})
+        # never retried by itself: only the user (or the administrator) can fix it
+        time.sleep(2)
+        self.assertEqual(self.state(), "failed")
+        self.assertEqual(self.counters().get("registers", {}), {})
+
+    def test_expired_certificate(self):
+        self.assert_certificate_invalid("expired", "expired")
+
+    def test_wrong_name_certificate(self):
+        self.assert_certificate_invalid("wrong-name", "does not match the name pool1.contoso.test")
+
+
+class StayingSignedInTest(SignInTestCase):
+    def test_tampered_server_signature_drops_the_connection(self):
+        self.ctl.set_timers(expires=4)  # a re-REGISTER every 2 s brings a signed 200
+        self.sign_in(server="pool1.contoso.test")
+        self.assert_signed_in()
+        watcher = self.watch_account()
+        connections = self.count("tcp_connections", "pool1.contoso.test:5061")
+        self.assertGreaterEqual(self.ctl.tamper_signatures(user="alice", count=1), 1)
+        # the forged 200 is not taken: sfbd drops that connection and signs in anew
+        self.wait_for(lambda: self.count("tcp_connections", "pool1.contoso.test:5061")
+                      > connections, "a new connection")
+        self.wait_for_state("signed-in")
+        self.wait_for(lambda: "reconnecting" in watcher.values("State"), "reconnecting shown")
+        errors = watcher.values("LastErrorMessage")
+        self.assertTrue(any("signature" in message for message in errors), errors)
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+        self.assertEqual(len(self.alice_endpoints()), 1)
+
+    def test_pool_stopped_and_restarted_comes_back_with_one_registration(self):
+        self.sign_in()
+        self.assert_signed_in()
+        watcher = self.watch_account()
+        self.ctl.stop_pool(pool="pool1")
+        self.wait_for(lambda: "reconnecting" in watcher.values("State"), "reconnecting")
+        time.sleep(1)  # a few attempts meet the stopped pool
+        self.assertNotEqual(self.state(), "signed-in")
+        self.assertEqual(self.counters()["active_registrations"], 0)
+        self.ctl.start_pool(pool="pool1")
+        self.wait_for_state("signed-in", timeout=40)
+        account = self.assert_signed_in()
+        self.assertEqual(account["Server"], "pool1.contoso.test:5061")
+        self.assertEqual(account["ReconnectAttempts"], 0)
+        self.assertNotIn("failed", watcher.values("State"))
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+        self.assertEqual(len(self.alice_endpoints()), 1)
+
+    def test_preferred_registrar_change_moves_to_the_named_registrar(self):
+        self.sign_in(server=None)  # discovery: no configured Server to override the move
+        result = self.ctl.deregister(user="alice", event="preferred-registrar-change",
+                                     registrar="pool2")
+        self.assertEqual(result["answers"], [200])
+        # P-Preferred-Registrar is tried first; pool2 sends alice home to pool1
+        self.wait_for(lambda: self.state() == "signed-in"
+                      and "redirecting" in [stage["Stage"] for stage in self.trace()],
+                      "signing in again")
+        connecting = [stage["Detail"] for stage in self.trace() if stage["Stage"] == "connecting"]
+        self.assertIn("pool2.contoso.test:5061", connecting[0], self.trace())
+        self.assertEqual(self.get_property(ACCOUNT, "Server"), "pool1.contoso.test:5061")
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+
+    def test_deregistration_by_benotify(self):
+        self.sign_in()
+        result = self.ctl.deregister(user="alice", event="rejected", method="BENOTIFY")
+        self.assertEqual(result["answers"], [None])
+        self.wait_for_state("failed")
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"),
+                         ERROR_PREFIX + "AccountDisabled")
+
+    def test_scenario_sa_lifetime_authenticates_again(self):
+        self.ctl.set_timers(expires=4, sa_lifetime=3)
+        self.sign_in(server="pool1.contoso.test")
+        self.ctl.reset_counters()
+        # re-REGISTER every 2 s; the SA dies after 3 s: a 401, then a fresh NTLM handshake
+        self.wait_for(lambda: self.count("requests", "REGISTER") >= 5, "re-authentication")
+        self.assertEqual(self.state(), "signed-in")
+        self.assertEqual(self.counters()["active_registrations"], 1)
+        self.assertEqual(self.counters().get("auth_failures", {}), {})
+        self.assertIn("asks for authentication again", self.daemon_log())
+
+
+class ServerTimeoutTest(SignInTestCase):
+    def test_504_registers_again_on_the_same_connection(self):
+        self.ctl.set_503(registrar="pool1", retry_after=1, count=2, code=504)
+        self.configure_alice(server="pool1.contoso.test")
+        watcher = self.watch_account()
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("signed-in")
+        # protocol.md §10.2: a 504 is the server's time-out, not a broken connection
+        self.assertEqual(self.count("tcp_connections", "pool1.contoso.test:5061"), 1)
+        self.assertNotIn("reconnecting", watcher.values("State"))
+        messages = watcher.values("LastErrorMessage")
+        self.assertTrue(any("504" in message for message in messages), messages)
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"), "")
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+    def test_504_six_times_is_handled_as_unavailable(self):
+        self.ctl.set_503(registrar="pool1", retry_after=1, code=504)  # until cleared
+        self.configure_alice(server="pool1.contoso.test")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("reconnecting", timeout=30)
+        self.assertEqual(self.count("registers", "alice"), 7)  # the first and six more
+        self.assertIn("504", self.get_property(ACCOUNT, "LastErrorMessage"))
+        self.ctl.clear_503(registrar="pool1")
+        self.wait_for_state("signed-in")
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+
+class NetworkTest(SignInTestCase):
+    """GNetworkMonitor inside testnet: the network is "available" while the namespace has its
+    default route (build-aux/testnet adds one on lo); deleting it takes the network away."""
+
+    def set_network(self, available):
+        subprocess.run(["ip", "route", "add" if available else "del", "default", "dev", "lo"],
+                       check=True)
+
+    def restore_network(self):
+        subprocess.run(["ip", "route", "replace", "default", "dev", "lo"], check=True)
+
+    def test_offline_waits_quietly_and_retries_when_the_network_is_back(self):
+        self.sign_in(server="pool1.contoso.test")
+        self.assert_signed_in()
+        self.addCleanup(self.restore_network)
+        self.set_network(False)
+        self.wait_for(lambda: "The network is unavailable" in self.daemon_log(),
+                      "sfbd noticing the network going away")
+        self.ctl.reset_counters()
+        self.ctl.drop_connections(user="alice")
+        self.wait_for_state("reconnecting")
+        # loopback still works, so any attempt would reach sfbsim: none is made
+        time.sleep(3)
+        self.assertEqual(self.counters().get("tcp_connections", {}), {})
+        self.assertEqual(self.state(), "reconnecting")
+        self.set_network(True)
+        self.wait_for_state("signed-in")
+        self.assertEqual(self.count("tcp_connections", "pool1.contoso.test:5061"), 1)
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+
+
+class AutoSignInTest(SignInTestCase):
+    def restart_daemon(self, auto_sign_in):
+        self.configure({"Account.AutoSignIn": GLib.Variant("b", auto_sign_in)})
+        self.stop_process(self.daemon)
+        self.daemon = self.start_daemon()
+
+    def test_auto_sign_in_at_start_without_blocking(self):
+        self.configure_alice(server="pool1.contoso.test")
+        self.ctl.set_delay(ms=150)  # a sign-in that takes a while
+        self.addCleanup(self.ctl.set_delay, ms=0)
+        self.restart_daemon(True)
+        # the bus answers while the sign-in is under way
+        self.wait_for(lambda: self.state() in ("connecting", "authenticating"),
+                      "signing in by itself")
+        self.wait_for_state("signed-in")
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+    def test_no_auto_sign_in_when_off(self):
+        self.configure_alice(server="pool1.contoso.test")
+        self.restart_daemon(False)
+        time.sleep(2)
+        self.assertEqual(self.state(), "signed-out")
+        self.assertEqual(self.counters().get("registers", {}), {})
+
+    def test_auto_sign_in_without_a_password_stays_quiet(self):
+        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
+                        "Account.Server": string("pool1.contoso.test"),
+                        "Secrets.Store": string("file")})
+        self.restart_daemon(True)
+        self.wait_for(lambda: "AutoSignIn: no password" in self.daemon_log(), "AutoSignIn")
+        self.assertEqual(self.state(), "signed-out")
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"), "")
+
+
+class SleepTest(SignInTestCase):
+    """logind's PrepareForSleep, from python3-dbusmock's logind template on a private system
+    bus (a fake of the OS, not of sfbd)."""
+
+    def start_system_bus(self):
+        config = os.path.join(self.tmp, "system-bus.conf")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(BUS_CONFIG.format(dir=self._make_dir("system-bus")))
+        bus = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork",
+                                "--print-address=1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(bus.wait)
+        self.addCleanup(bus.kill)
+        address = bus.stdout.readline().strip()
+        bus.stdout.close()
+        logind = subprocess.Popen([sys.executable, "-m", "dbusmock", "--system", "--template",
+                                   "logind"], env=dict(self.env, DBUS_SYSTEM_BUS_ADDRESS=address),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(logind.wait)
+        self.addCleanup(logind.kill)
+        connection = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.addCleanup(connection.close_sync, None)
+        self.wait_for(lambda: connection.call_sync(
+            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            "NameHasOwner", GLib.Variant("(s)", ("org.freedesktop.login1",)), None,
+            Gio.DBusCallFlags.NONE, -1, None).unpack()[0], "the fake logind")
+        return address, connection
+
+    def prepare_for_sleep(self, connection, sleeping):
+        connection.call_sync("org.freedesktop.login1", "/org/freedesktop/login1",
+                             "org.freedesktop.DBus.Mock", "EmitSignal",
+                             GLib.Variant("(sssav)", ("org.freedesktop.login1.Manager",
+                                                      "PrepareForSleep", "b",
+                                                      [GLib.Variant("b", sleeping)])),
+                             None, Gio.DBusCallFlags.NONE, -1, None)
+
+    def test_resume_reconnects(self):
+        address, logind = self.start_system_bus()
+        self.stop_process(self.daemon)
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = address
+        self.daemon = self.start_daemon()
+        self.sign_in(server="pool1.contoso.test")
+        self.assert_signed_in()
+        self.ctl.reset_counters()
+        self.prepare_for_sleep(logind, True)
+        time.sleep(0.5)
+        self.assertEqual(self.counters().get("tcp_connections", {}), {})  # nothing at suspend
+        self.prepare_for_sleep(logind, False)
+        self.wait_for(lambda: self.count("tcp_connections", "pool1.contoso.test:5061") == 1,
+                      "a new connection after resume")
+        self.wait_for_state("signed-in")
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+        self.assertIn("Resumed from sleep", self.daemon_log())
+
+
+class SignInWaitTest(SignInTestCase):
+    def test_sign_in_wait_shows_the_stages_live(self):
+        self.configure_alice()
+        process, stdout, stderr = self.spawn_sfbctl("sign-in", "--wait")
+        stdout.wait_for(lambda line: line.startswith("Signed in as"), timeout=WAIT)
+        self.assertEqual(process.wait(timeout=WAIT), 0)
+        stages = [line.split()[-1] for line in stdout.seen if " s  " in line]
+        self.assertEqual(stages[:3], ["signed-out", "discovering", "connecting"])
+        for stage in ("authenticating", "redirecting", "signed-in"):
+            self.assertIn(stage, stages)
+        self.assertLess(stages.index("redirecting"), stages.index("signed-in"))
+        self.assertEqual(stages[-1], "signed-in")
+        self.assertEqual(stdout.seen[-1],
+                         "Signed in as sip:alice@contoso.test on pool1.contoso.test:5061 (ntlm)")
+
+    def test_sign_in_wait_json_ends_with_the_error(self):
+        self.configure_alice(password=WRONG_PASSWORD, server="pool1.contoso.test")
+        result = self.sfbctl("--json", "sign-in", "--wait")
+        self.assertEqual(result.returncode, 1, result)
+        lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+        states = [line["State"] for line in lines if "State" in line]
+        self.assertEqual(states[-1], "failed")
+        self.assertIn("authenticating", states)
+        self.assertIn("AuthFailed", result.stdout + result.stderr)
+
+
+class FakeJournal:
+    """journald's two sockets, on a tmpfs over /run/systemd in this test's own mount
+    namespace (testnet's): sfbd's stderr is connected to .../stdout, so GLib writes native
+    journal datagrams to .../socket, parsed here into dicts."""
+
+    def __init__(self):
+        subprocess.run(["mount", "-t", "tmpfs", "sfbd-test-journal", "/run/systemd"], check=True)
+        os.makedirs("/run/systemd/journal")
+        self.datagrams = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.datagrams.bind("/run/systemd/journal/socket")
+        self.datagrams.settimeout(0.1)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind("/run/systemd/journal/stdout")
+        self.listener.listen(4)
+        self.stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.stream.connect("/run/systemd/journal/stdout")
+        self.accepted, _ = self.listener.accept()
+        self.entries = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        # drained all the time: a full datagram queue would block sfbd's logging
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    def _drain(self):
+        while not self._stop.is_set():
+            try:
+                entry = self.parse(self.datagrams.recv(1 << 20))
+            except socket.timeout:
+                continue
+            with self._lock:
+                self.entries.append(entry)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        for sock in (self.stream, self.accepted, self.listener, self.datagrams):
+            sock.close()
+        subprocess.run(["umount", "/run/systemd"], check=True)
+
+    @staticmethod
+    def parse(data):
+        entry, i = {}, 0
+        while i < len(data):
+            end = data.index(b"\n", i)
+            line = data[i:end]
+            if b"=" in line:
+                key, _, value = line.partition(b"=")
+                i = end + 1
+            else:  # KEY\n<le64 size><value>\n
+                key, size = line, int.from_bytes(data[end + 1:end + 9], "little")
+                value = data[end + 9:end + 9 + size]
+                i = end + 9 + size + 1
+            entry[key.decode()] = value.decode("utf-8", "replace")
+        return entry
+
+    def read(self):
+        with self._lock:
+            return list(self.entries)
+
+    def with_id(self, message_id):
+        return [e for e in self.read() if e.get("MESSAGE_ID") == message_id]
+
+
+class JournalTest(SignInTestCase):
+    SIGN_IN = "d34e29102d1b4f32b0fbdebb1aeed7f6"  # daemon/core/sfb-log.h
+    SIGN_OUT = "f15062370acd46348d3e3cf13e17cd76"
+    AUTH_FAILED = "27f8e635d9ee4fdd9c29f40be68c7287"
+
+    def test_sign_in_sign_out_and_auth_failure_have_message_ids(self):
+        journal = FakeJournal()
+        self.addCleanup(journal.close)
+        self.addCleanup(lambda: self._problems_before == self._count_problems(self._result)
+                        or sys.stderr.write("\n---- sfbd journal ----\n" + "\n".join(
+                            e.get("MESSAGE", "") for e in journal.read()) + "\n"))
+        self.stop_process(self.daemon)
+        self.daemon = subprocess.Popen([self.sfbd_path, "--verbose"], env=self.env,
+                                       stdin=subprocess.DEVNULL, stdout=journal.stream,
+                                       stderr=journal.stream)
+        self.daemons.append(self.daemon)
+        self.wait_for_owner(lambda owner: owner is not None, self.daemon)
+
+        self.sign_in(server="pool1.contoso.test")
+        self.assert_signed_in()
+        entry = self.wait_for(lambda: journal.with_id(self.SIGN_IN), "the sign-in entry")[0]
+        self.assertEqual(entry["SFB_STATE"], "signed-in")
+        self.assertEqual(entry["SFB_SERVER"], "pool1.contoso.test:5061")
+        self.assertEqual(entry["SFB_URI"], "sip:alice@contoso.test")
+        self.assertEqual(entry["SFB_SIP_STATUS"], "200")
+        self.assertEqual(entry["PRIORITY"], "6")
+
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for_state("signed-out")
+        entry = self.wait_for(lambda: journal.with_id(self.SIGN_OUT), "the sign-out entry")[0]
+        self.assertEqual(entry["SFB_STATE"], "signed-out")
+        self.assertEqual(entry["SFB_SERVER"], "pool1.contoso.test:5061")
+
+        self.call(ACCOUNT, "SetPassword", (WRONG_PASSWORD, False), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("failed")
+        entry = self.wait_for(lambda: journal.with_id(self.AUTH_FAILED), "the failure entry")[0]
+        self.assertEqual(entry["SFB_ERROR_NAME"], ERROR_PREFIX + "AuthFailed")
+        self.assertEqual(entry["SFB_SIP_STATUS"], "401")
+        self.assertEqual(entry["SFB_STATE"], "failed")
+        self.assertIn("pool1.contoso.test", entry["SFB_SERVER"])
+        self.assertIn("CONTOSO\\alice", entry["MESSAGE"])
+        everything = str(journal.read())
+        for secret in (PASSWORD, WRONG_PASSWORD, "TlRMTVNTUA"):
+            self.assertNotIn(secret, everything)
+
+
+class SecretsTest(SignInTestCase):
+    def test_no_password_or_ntlm_material_in_log_or_on_the_bus(self):
+        monitor_path = os.path.join(self.tmp, "dbus-monitor.txt")
+        with open(monitor_path, "w", encoding="utf-8") as out:
+            monitor = subprocess.Popen(
+                ["dbus-monitor", "--address", self.env["DBUS_SESSION_BUS_ADDRESS"]],
+                stdout=out, stderr=subprocess.STDOUT)
+        self.addCleanup(monitor.wait)
+        self.addCleanup(monitor.kill)
+        time.sleep(0.5)  # dbus-monitor becomes a monitor
+        self.ctl.set_timers(expires=4)
+        self.sign_in()
+        self.ctl.expire_sa(user="alice")  # a second NTLM handshake on the same connection
+        self.wait_for(lambda: self.count("requests", "REGISTER") >= 9, "re-authentication")
+        self.sfbctl("--json", "status")
+        self.sfbctl("trace")
+        self.call(ACCOUNT, "SetPassword", (WRONG_PASSWORD, False), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("failed")
+        self.stop_process(self.daemon)
+        monitor.terminate()
+        monitor.wait()
+        with open(monitor_path, encoding="utf-8", errors="replace") as f:
+            blocks = []  # one per message: its header line and its indented arguments
+            for line in f:
+                if line.startswith((" ", "\t")) and blocks:
+                    blocks[-1] += line
+                else:
+                    blocks.append(line)
+        log = self.daemon_log()
+        self.assertIn("sfbd-sip-trace", log)             # the SIP dumps were there to search
+        self.assertIn("gssapi-data", log)
+        # the password travels in the SetPassword calls, and nowhere else
+        set_password = [b for b in blocks if "member=SetPassword" in b.split("\n", 1)[0]]
+        self.assertEqual(len(set_password), 2, set_password)
+        self.assertIn(PASSWORD, set_password[0])          # the monitor did see the arguments
+        others = "".join(b for b in blocks if b not in set_password)
+        self.assertIn("signed-in", others)
+        secrets = [PASSWORD, WRONG_PASSWORD, "TlRMTVNTUA"]  # "NTLMSSP\0" opens every token
+        for password in (PASSWORD, WRONG_PASSWORD):
+            nt_hash = MD4.new(password.encode("utf-16-le")).hexdigest()  # the NTLM key
+            secrets += [nt_hash, nt_hash.upper()]
+        for secret in secrets:
+            self.assertNotIn(secret, log)
+            self.assertNotIn(secret, others)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

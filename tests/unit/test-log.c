@@ -172,6 +172,65 @@ test_log_writer_verbose (void)
   g_test_trap_assert_stderr_unmatched ("*" SECRET "*");
 }
 
+/* The journal fields of a sign-in failure, as the export writer prints
+ * them: what journalctl -o export would show. */
+static void
+test_log_writer_export (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr (GError) error = g_error_new (
+          SFB_ERROR, SFB_ERROR_AUTH_FAILED, "The server rejected the password " SECRET);
+
+      g_setenv ("SFBD_LOG_FORMAT", "export", TRUE);
+      sfb_log_install_writer (FALSE);
+      sfb_log_add_secret (SECRET);
+      sfb_log (G_LOG_LEVEL_INFO,
+               SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_AUTH_FAILED),
+               SFB_LOG_ERR (error),
+               SFB_LOG_ERROR_NAME (sfb_error_get_dbus_name (error)),
+               SFB_LOG_STATE ("failed"),
+               SFB_LOG_SERVER ("pool.contoso.test:5061"),
+               SFB_LOG_SIP_STATUS ("401"),
+               SFB_LOG_URI ("sip:alice@contoso.test"),
+               "MESSAGE",
+               "Authentication failed: %s",
+               error->message);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*\nMESSAGE_ID=" SFB_LOG_MSGID_AUTH_FAILED "\n*");
+  g_test_trap_assert_stderr ("*\nSFB_ERROR_NAME=org.sfbd.Sfbd.Error.AuthFailed\n*");
+  g_test_trap_assert_stderr ("*\nSFB_STATE=failed\n*");
+  g_test_trap_assert_stderr ("*\nSFB_SERVER=pool.contoso.test:5061\n*");
+  g_test_trap_assert_stderr ("*\nSFB_SIP_STATUS=401\n*");
+  g_test_trap_assert_stderr ("*\nSFB_URI=sip:alice@contoso.test\n*");
+  g_test_trap_assert_stderr (
+      "*\nSFB_ERROR_MESSAGE=The server rejected the password " SFB_LOG_REDACTED "\n*");
+  g_test_trap_assert_stderr ("*PRIORITY=6\n*");
+  g_test_trap_assert_stderr ("*GLIB_DOMAIN=sfbd-test\n*");
+  g_test_trap_assert_stderr (
+      "MESSAGE=Authentication failed: The server rejected the password " SFB_LOG_REDACTED "\n*");
+  g_test_trap_assert_stderr_unmatched ("*" SECRET "*");
+}
+
+static void
+test_log_format_export (void)
+{
+  const GLogField fields[] = {
+    { "MESSAGE", "one line", -1 },
+    { "SFB_STATE", "signed-in", -1 },
+    { "BINARY", "a\nb", 3 },
+  };
+  gsize length;
+  g_autofree char *entry
+      = sfb_log_format_export (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields), &length);
+  const char expected[] = "MESSAGE=one line\nSFB_STATE=signed-in\nBINARY\n\3\0\0\0\0\0\0\0a\nb\n\n";
+
+  g_assert_cmpmem (entry, length, expected, sizeof expected - 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -187,5 +246,7 @@ main (int argc, char **argv)
   g_test_add_func ("/log/format", test_log_format);
   g_test_add_func ("/log/writer/scrubs", test_log_writer_scrubs);
   g_test_add_func ("/log/writer/verbose", test_log_writer_verbose);
+  g_test_add_func ("/log/writer/export", test_log_writer_export);
+  g_test_add_func ("/log/format/export", test_log_format_export);
   return g_test_run ();
 }

@@ -344,6 +344,7 @@ def _counters(sim, reset=False):
 @control.action("reset_counters")
 def _reset_counters(sim):
     sim.counters.reset()
+    sim.signin_rt.clear()  # sign-ins a client abandoned after a 401 count no more
 
 
 @control.action("endpoints")

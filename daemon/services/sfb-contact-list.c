@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-svc"
+
+#include "config.h"
+
+#include "sfb-contact-list.h"
+
+#include "sfb-error.h"
+#include "sfb-svc-xml.h"
+
+#include <string.h>
+
+const char *
+sfb_relationship_to_string (SfbRelationship relationship)
+{
+  return relationship == SFB_RELATIONSHIP_FEDERATED ? "federated" : "same-enterprise";
+}
+
+const char *
+sfb_contact_uri_domain (const char *uri)
+{
+  const char *at = uri != NULL ? strrchr (uri, '@') : NULL;
+
+  return at != NULL ? at + 1 : "";
+}
+
+SfbRelationship
+sfb_relationship_for_uri (const char *uri, const char *own_domain)
+{
+  const char *domain = sfb_contact_uri_domain (uri);
+
+  if (own_domain != NULL && *domain != '\0' && g_ascii_strcasecmp (domain, own_domain) == 0)
+    return SFB_RELATIONSHIP_SAME_ENTERPRISE;
+  return SFB_RELATIONSHIP_FEDERATED;
+}
+
+char *
+sfb_contact_normalize_uri (const char *uri)
+{
+  g_autofree char *lower = NULL;
+  const char *rest;
+  const char *at;
+
+  if (uri == NULL)
+    return NULL;
+  rest = uri;
+  if (g_ascii_strncasecmp (rest, "sip:", 4) == 0)
+    rest += 4;
+  at = strchr (rest, '@');
+  if (at == NULL || at == rest || at[1] == '\0' || strchr (at + 1, '@') != NULL
+      || strlen (rest) > 512)
+    return NULL;
+  for (const char *p = rest; *p; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f || strchr ("<>\";:,/?\\", *p) != NULL)
+      return NULL;
+  lower = g_ascii_strdown (rest, -1);
+  return g_strconcat ("sip:", lower, NULL);
+}
+
+static void
+group_free (SfbContactGroup *group)
+{
+  g_free (group->name);
+  g_free (group);
+}
+
+static void
+entry_free (SfbContactEntry *entry)
+{
+  g_free (entry->uri);
+  g_free (entry->name);
+  g_array_unref (entry->groups);
+  g_free (entry);
+}
+
+SfbContactList *
+sfb_contact_list_new (void)
+{
+  SfbContactList *list = g_new0 (SfbContactList, 1);
+
+  list->groups = g_ptr_array_new_with_free_func ((GDestroyNotify) group_free);
+  list->contacts = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  return list;
+}
+
+void
+sfb_contact_list_free (SfbContactList *list)
+{
+  if (list == NULL)
+    return;
+  g_free (list->ucs_mode);
+  g_ptr_array_unref (list->groups);
+  g_ptr_array_unref (list->contacts);
+  g_free (list);
+}
+
+gboolean
+sfb_contact_list_is_ucs_migrated (const SfbContactList *list)
+{
+  return list->ucs_mode != NULL && g_ascii_strcasecmp (list->ucs_mode, "migrated") == 0;
+}
+
+static int
+find_contact (const SfbContactList *list, const char *uri)
+{
+  for (guint i = 0; i < list->contacts->len; i++)
+    {
+      const SfbContactEntry *e = list->contacts->pdata[i];
+
+      if (g_str_equal (e->uri, uri))
+        return (int) i;
+    }
+  return -1;
+}
+
+static int
+find_group (const SfbContactList *list, guint id)
+{
+  for (guint i = 0; i < list->groups->len; i++)
+    if (((const SfbContactGroup *) list->groups->pdata[i])->id == id)
+      return (int) i;
+  return -1;
+}
+
+const SfbContactEntry *
+sfb_contact_list_lookup (const SfbContactList *list, const char *uri)
+{
+  g_autofree char *norm = sfb_contact_normalize_uri (uri);
+  int i = norm != NULL ? find_contact (list, norm) : -1;
+
+  return i >= 0 ? list->contacts->pdata[i] : NULL;
+}
+
+const SfbContactGroup *
+sfb_contact_list_lookup_group (const SfbContactList *list, guint id)
+{
+  int i = find_group (list, id);
+
+  return i >= 0 ? list->groups->pdata[i] : NULL;
+}
+
+/* <group id name/>, <addedGroup .../>, <modifiedGroup .../> */
+static SfbContactGroup *
+parse_group (const xmlNode *node)
+{
+  guint64 id = 0;
+  g_autofree char *name = NULL;
+  SfbContactGroup *group;
+
+  if (!sfb_svc_xml_attr_uint (node, "id", G_MAXUINT32, &id) || id == 0)
+    return NULL;
+  {
+    g_autofree char *raw = sfb_svc_xml_attr (node, "name");
+    name = sfb_svc_clean_string (raw);
+  }
+  group = g_new0 (SfbContactGroup, 1);
+  group->id = (guint) id;
+  group->name = name != NULL ? g_steal_pointer (&name) : g_strdup ("");
+  return group;
+}
+
+/* <contact uri name groups="1 3 " subscribed/> and the delta forms */
+static SfbContactEntry *
+parse_contact (const xmlNode *node)
+{
+  g_autofree char *raw_uri = sfb_svc_xml_attr (node, "uri");
+  g_autofree char *raw_name = sfb_svc_xml_attr (node, "name");
+  g_autofree char *raw_groups = sfb_svc_xml_attr (node, "groups");
+  g_autofree char *raw_subscribed = sfb_svc_xml_attr (node, "subscribed");
+  g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
+  g_auto (GStrv) ids = NULL;
+  SfbContactEntry *entry;
+
+  if (uri == NULL)
+    return NULL;
+  entry = g_new0 (SfbContactEntry, 1);
+  entry->uri = g_steal_pointer (&uri);
+  entry->name = sfb_svc_clean_string (raw_name);
+  if (entry->name == NULL)
+    entry->name = g_strdup ("");
+  entry->subscribed = raw_subscribed == NULL || sfb_svc_xml_parse_bool (raw_subscribed);
+  entry->groups = g_array_new (FALSE, FALSE, sizeof (guint));
+  ids = g_strsplit_set (raw_groups != NULL ? raw_groups : "", " \t", -1);
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      guint64 id = 0;
+      gboolean seen = FALSE;
+
+      if (!g_ascii_string_to_unsigned (ids[i], 10, 1, G_MAXUINT32, &id, NULL))
+        continue;
+      for (guint j = 0; j < entry->groups->len; j++)
+        seen = seen || g_array_index (entry->groups, guint, j) == (guint) id;
+      if (!seen && entry->groups->len < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
+        {
+          guint v = (guint) id;
+          g_array_append_val (entry->groups, v);
+        }
+    }
+  return entry;
+}
+
+/* Adds or replaces a group; FALSE when over the limit. */
+static gboolean
+put_group (SfbContactList *list, SfbContactGroup *group)
+{
+  int i = find_group (list, group->id);
+
+  if (i >= 0)
+    {
+      group_free (list->groups->pdata[i]);
+      list->groups->pdata[i] = group;
+      return TRUE;
+    }
+  if (list->groups->len >= SFB_CONTACTS_MAX_GROUPS)
+    {
+      group_free (group);
+      return FALSE;
+    }
+  g_ptr_array_add (list->groups, group);
+  return TRUE;
+}
+
+static gboolean
+put_contact (SfbContactList *list, GHashTable *index, SfbContactEntry *entry)
+{
+  gpointer pos = NULL;
+
+  if (g_hash_table_lookup_extended (index, entry->uri, NULL, &pos))
+    {
+      guint i = GPOINTER_TO_UINT (pos);
+
+      /* The index's key is the old entry's uri: point it at the new one first. */
+      g_hash_table_replace (index, entry->uri, pos);
+      entry_free (list->contacts->pdata[i]);
+      list->contacts->pdata[i] = entry;
+      return TRUE;
+    }
+  if (list->contacts->len >= SFB_CONTACTS_MAX_CONTACTS)
+    {
+      entry_free (entry);
+      return FALSE;
+    }
+  g_ptr_array_add (list->contacts, entry);
+  g_hash_table_insert (index, entry->uri, GUINT_TO_POINTER (list->contacts->len - 1));
+  return TRUE;
+}
+
+static GHashTable *
+build_index (SfbContactList *list)
+{
+  GHashTable *index = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < list->contacts->len; i++)
+    g_hash_table_insert (
+        index, ((SfbContactEntry *) list->contacts->pdata[i])->uri, GUINT_TO_POINTER (i));
+  return index;
+}
+
+static gboolean
+parse_delta_num (const xmlNode *root, const char *name, guint *value, GError **error)
+{
+  guint64 n = 0;
+
+  if (!sfb_svc_xml_attr_uint (root, name, G_MAXUINT32, &n))
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_FAILED,
+                   "The server's roaming contacts document has no valid %s",
+                   name);
+      return FALSE;
+    }
+  *value = (guint) n;
+  return TRUE;
+}
+
+static gboolean
+too_many (GError **error)
+{
+  g_set_error (error,
+               SFB_ERROR,
+               SFB_ERROR_FAILED,
+               "The server's contact list has more than %d contacts or %d groups",
+               SFB_CONTACTS_MAX_CONTACTS,
+               SFB_CONTACTS_MAX_GROUPS);
+  return FALSE;
+}
+
+static gboolean
+apply_full (SfbContactList *fresh, const xmlNode *root, GError **error)
+{
+  g_autoptr (GHashTable) index = build_index (fresh);
+
+  if (!parse_delta_num (root, "deltaNum", &fresh->revision, error))
+    return FALSE;
+  fresh->ucs_mode = sfb_svc_xml_attr (root, "ucsmode");
+  if (fresh->ucs_mode != NULL && *fresh->ucs_mode == '\0')
+    g_clear_pointer (&fresh->ucs_mode, g_free);
+  if (fresh->ucs_mode != NULL)
+    {
+      char *clean = sfb_svc_clean_string (fresh->ucs_mode);
+      g_free (fresh->ucs_mode);
+      fresh->ucs_mode = clean;
+    }
+  for (xmlNode *n = sfb_svc_xml_child (root, NULL); n != NULL; n = sfb_svc_xml_next (n, NULL))
+    {
+      if (sfb_svc_xml_is (n, "group"))
+        {
+          SfbContactGroup *group = parse_group (n);
+
+          if (group != NULL && !put_group (fresh, group))
+            return too_many (error);
+        }
+      else if (sfb_svc_xml_is (n, "contact"))
+        {
+          SfbContactEntry *entry = parse_contact (n);
+
+          if (entry != NULL && !put_contact (fresh, index, entry))
+            return too_many (error);
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
+apply_delta (SfbContactList *list, const xmlNode *root, GError **error)
+{
+  g_autoptr (GHashTable) index = NULL;
+  guint delta = 0;
+  guint64 prev = 0;
+
+  if (!parse_delta_num (root, "deltaNum", &delta, error))
+    return FALSE;
+  if (!sfb_svc_xml_attr_uint (root, "prevDeltaNum", G_MAXUINT32, &prev))
+    prev = 0;
+  if (prev != list->revision)
+    g_debug ("contactDelta %u follows %u, we have %u: applying it anyway",
+             delta,
+             (guint) prev,
+             list->revision);
+  list->revision = delta;
+
+  for (xmlNode *n = sfb_svc_xml_child (root, NULL); n != NULL; n = sfb_svc_xml_next (n, NULL))
+    {
+      if (sfb_svc_xml_is (n, "addedGroup") || sfb_svc_xml_is (n, "modifiedGroup"))
+        {
+          SfbContactGroup *group = parse_group (n);
+
+          if (group != NULL && !put_group (list, group))
+            return too_many (error);
+        }
+      else if (sfb_svc_xml_is (n, "addedContact") || sfb_svc_xml_is (n, "modifiedContact"))
+        {
+          SfbContactEntry *entry = parse_contact (n);
+
+          if (index == NULL)
+            index = build_index (list);
+          if (entry != NULL && !put_contact (list, index, entry))
+            return too_many (error);
+        }
+      else if (sfb_svc_xml_is (n, "deletedGroup"))
+        {
+          guint64 id = 0;
+          int i;
+
+          if (sfb_svc_xml_attr_uint (n, "id", G_MAXUINT32, &id)
+              && (i = find_group (list, (guint) id)) >= 0)
+            g_ptr_array_remove_index (list->groups, (guint) i);
+        }
+      else if (sfb_svc_xml_is (n, "deletedContact"))
+        {
+          g_autofree char *raw = sfb_svc_xml_attr (n, "uri");
+          g_autofree char *uri = sfb_contact_normalize_uri (raw);
+          int i = uri != NULL ? find_contact (list, uri) : -1;
+
+          if (i >= 0)
+            {
+              g_ptr_array_remove_index (list->contacts, (guint) i);
+              g_clear_pointer (&index, g_hash_table_unref);
+            }
+        }
+    }
+  return TRUE;
+}
+
+static SfbContactList *
+copy_list (const SfbContactList *list)
+{
+  SfbContactList *copy = sfb_contact_list_new ();
+
+  copy->revision = list->revision;
+  copy->ucs_mode = g_strdup (list->ucs_mode);
+  for (guint i = 0; i < list->groups->len; i++)
+    {
+      const SfbContactGroup *g = list->groups->pdata[i];
+      SfbContactGroup *c = g_new0 (SfbContactGroup, 1);
+
+      c->id = g->id;
+      c->name = g_strdup (g->name);
+      g_ptr_array_add (copy->groups, c);
+    }
+  for (guint i = 0; i < list->contacts->len; i++)
+    {
+      const SfbContactEntry *e = list->contacts->pdata[i];
+      SfbContactEntry *c = g_new0 (SfbContactEntry, 1);
+
+      c->uri = g_strdup (e->uri);
+      c->name = g_strdup (e->name);
+      c->subscribed = e->subscribed;
+      c->groups = g_array_copy (e->groups);
+      g_ptr_array_add (copy->contacts, c);
+    }
+  return copy;
+}
+
+static gboolean
+lists_equal (const SfbContactList *a, const SfbContactList *b)
+{
+  if (a->revision != b->revision || g_strcmp0 (a->ucs_mode, b->ucs_mode) != 0
+      || a->groups->len != b->groups->len || a->contacts->len != b->contacts->len)
+    return FALSE;
+  for (guint i = 0; i < a->groups->len; i++)
+    {
+      const SfbContactGroup *x = a->groups->pdata[i], *y = b->groups->pdata[i];
+
+      if (x->id != y->id || !g_str_equal (x->name, y->name))
+        return FALSE;
+    }
+  for (guint i = 0; i < a->contacts->len; i++)
+    {
+      const SfbContactEntry *x = a->contacts->pdata[i], *y = b->contacts->pdata[i];
+
+      if (!g_str_equal (x->uri, y->uri) || !g_str_equal (x->name, y->name)
+          || x->subscribed != y->subscribed || x->groups->len != y->groups->len
+          || (x->groups->len > 0 /* memcmp with NULL is undefined even for 0 bytes */
+              && memcmp (x->groups->data, y->groups->data, x->groups->len * sizeof (guint)) != 0))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+swap_lists (SfbContactList *a, SfbContactList *b)
+{
+  SfbContactList tmp = *a;
+
+  *a = *b;
+  *b = tmp;
+}
+
+gboolean
+sfb_contact_list_update (
+    SfbContactList *list, const char *data, gsize length, gboolean *changed, GError **error)
+{
+  g_autoptr (xmlDoc) xml = NULL;
+  g_autoptr (SfbContactList) work = NULL;
+  xmlNode *root;
+
+  if (changed != NULL)
+    *changed = FALSE;
+  xml = sfb_svc_xml_parse (data, length, "roaming contacts", error);
+  if (xml == NULL)
+    return FALSE;
+  root = xmlDocGetRootElement (xml);
+  if (sfb_svc_xml_is (root, "contactList"))
+    {
+      work = sfb_contact_list_new ();
+      if (!apply_full (work, root, error))
+        return FALSE;
+    }
+  else if (sfb_svc_xml_is (root, "contactDelta"))
+    {
+      work = copy_list (list);
+      if (!apply_delta (work, root, error))
+        return FALSE;
+    }
+  else
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_FAILED,
+                           "The server's roaming contacts document is neither a contactList "
+                           "nor a contactDelta");
+      return FALSE;
+    }
+  if (changed != NULL)
+    *changed = !lists_equal (list, work);
+  swap_lists (list, work);
+  return TRUE;
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The roaming contact list (protocol.md §11.2; MS-SIP contactList and
+ * contactDelta): groups, the default group "~" included, contacts with
+ * their groups, deltaNum as the revision, and ucsmode.  Pure: no I/O.
+ *
+ * Relationship (issue 6, seed 000's after-thoughts): a contact whose SIP
+ * domain equals the user's own SIP domain (case-insensitively) is
+ * "same-enterprise"; any other domain is "federated".  The domain is the
+ * only thing a client knows for certain: the list's own "federated" hints
+ * are not part of MS-SIP, and a sub-domain (sip:x@eu.contoso.com for
+ * alice@contoso.com) counts as federated, which is what the server's
+ * access containers do too (sameEnterprise is a per-domain decision).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define SFB_CONTACTS_MAX_GROUPS 1000
+#define SFB_CONTACTS_MAX_CONTACTS 10000
+#define SFB_CONTACTS_MAX_GROUPS_PER_CONTACT 64
+#define SFB_CONTACTS_DEFAULT_GROUP "~"
+
+typedef enum
+{
+  SFB_RELATIONSHIP_SAME_ENTERPRISE,
+  SFB_RELATIONSHIP_FEDERATED,
+} SfbRelationship;
+
+const char *sfb_relationship_to_string (SfbRelationship relationship);
+SfbRelationship sfb_relationship_for_uri (const char *uri, const char *own_domain);
+/* "sip:Bob@Contoso.test" and "bob@contoso.test" -> "sip:bob@contoso.test";
+ * NULL when not a user@host address. */
+char *sfb_contact_normalize_uri (const char *uri);
+/* The host part of a normalized URI (points into @uri). */
+const char *sfb_contact_uri_domain (const char *uri);
+
+typedef struct
+{
+  guint id;
+  char *name;
+} SfbContactGroup;
+
+typedef struct
+{
+  char *uri; /* normalized */
+  char *name;
+  GArray *groups; /* guint ids */
+  gboolean subscribed;
+} SfbContactEntry;
+
+typedef struct
+{
+  guint revision;      /* deltaNum; 0: no list yet */
+  char *ucs_mode;      /* NULL, "migrated", "notmigrated", ... as sent */
+  GPtrArray *groups;   /* SfbContactGroup, document order */
+  GPtrArray *contacts; /* SfbContactEntry, document order */
+} SfbContactList;
+
+SfbContactList *sfb_contact_list_new (void);
+void sfb_contact_list_free (SfbContactList *list);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbContactList, sfb_contact_list_free)
+
+/* Applies a roaming-contacts body: a contactList replaces everything, a
+ * contactDelta adds, changes and deletes.  On error @list is unchanged.
+ * *@changed tells whether anything a user sees changed. */
+gboolean sfb_contact_list_update (
+    SfbContactList *list, const char *data, gsize length, gboolean *changed, GError **error);
+/* TRUE when the list lives in Exchange UCS (ucsmode="migrated"). */
+gboolean sfb_contact_list_is_ucs_migrated (const SfbContactList *list);
+const SfbContactEntry *sfb_contact_list_lookup (const SfbContactList *list, const char *uri);
+const SfbContactGroup *sfb_contact_list_lookup_group (const SfbContactList *list, guint id);
+
+G_END_DECLS

@@ -1,0 +1,828 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-svc"
+
+#include "config.h"
+
+#include "sfb-presence.h"
+
+#include "sfb-endpoint-id.h"
+#include "sfb-error.h"
+#include "sfb-log.h"
+#include "sfb-presence-doc.h"
+#include "sfb-subscription.h"
+
+#include <sfbd/sfb-names.h>
+
+#include <string.h>
+
+#define PRESENCE_ACCEPT                                                                            \
+  "application/rlmi+xml, multipart/related, text/xml+msrtc.pidf, "                                 \
+  "application/msrtc-event-categories+xml, application/xpidf+xml, application/pidf+xml"
+#define ROAMING_SELF_BODY                                                                          \
+  "<roamingList xmlns=\"http://schemas.microsoft.com/2006/09/sip/roaming-self\">"                  \
+  "<roaming type=\"categories\"/><roaming type=\"containers\"/>"                                   \
+  "<roaming type=\"subscribers\"/></roamingList>"
+
+typedef enum
+{
+  PUBLISH_STATE, /* machineState + userState (+ device at sign-in) */
+  PUBLISH_NOTE,
+} PublishKind;
+
+struct _SfbPresence
+{
+  GObject parent_instance;
+
+  SfbSession *session;
+  SfbConfig *config;
+  SfbContacts *contacts;
+  char *state_dir;
+  gulong registered_id;
+  gulong contacts_id;
+
+  SfbSubscription *roaming_self;
+  SfbSubscription *batch;
+  char *batch_uris;               /* the contacts the batch was made for, joined */
+  GHashTable *pool_subscriptions; /* pool fqdn or contact uri -> SfbSubscription */
+  GHashTable *presences;          /* uri -> SfbPresenceInfo */
+
+  GHashTable *versions;
+  char *aor;
+  char *epid;
+  char *instance_uuid;
+  gboolean published; /* the initial publication of this registration */
+  guint settings_task;
+  GCancellable *cancellable;
+
+  /* own presence as the server aggregated it */
+  guint availability;
+  char *activity;
+  char *note;
+  /* what the user chose (0: online) */
+  guint wanted_code;
+  char *wanted_activity;
+  char *wanted_note; /* NULL: never set */
+};
+
+G_DEFINE_FINAL_TYPE (SfbPresence, sfb_presence, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_CHANGED,
+  SIGNAL_PRESENCE_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt);
+static gboolean ensure_identity (SfbPresence *self, GError **error);
+
+static gboolean
+registered (SfbPresence *self)
+{
+  const char *state = sfb_session_get_state (self->session);
+
+  return g_strcmp0 (state, SFB_STATE_RETRIEVING_SETTINGS) == 0
+         || g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0;
+}
+
+static void
+end_settings_task (SfbPresence *self)
+{
+  if (self->settings_task != 0)
+    sfb_session_end_settings_task (self->session, self->settings_task);
+  self->settings_task = 0;
+}
+
+static void
+set_own (SfbPresence *self, guint code, const char *activity, const char *note)
+{
+  gboolean changed = FALSE;
+
+  if (code != 0 && (code != self->availability || g_strcmp0 (activity, self->activity) != 0))
+    {
+      self->availability = code;
+      g_free (self->activity);
+      self->activity = g_strdup (activity);
+      changed = TRUE;
+    }
+  if (note != NULL && g_strcmp0 (note, self->note) != 0)
+    {
+      g_free (self->note);
+      self->note = g_strdup (note);
+      changed = TRUE;
+    }
+  if (changed)
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
+/* ---- publishing ---- */
+
+typedef struct
+{
+  SfbPresence *self;
+  SfbPublish *publish;
+  PublishKind kind;
+  gboolean with_device;
+  guint attempt;
+} PublishCall;
+
+static void
+publish_call_free (PublishCall *call)
+{
+  g_object_unref (call->self);
+  sfb_publish_free (call->publish);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PublishCall, publish_call_free)
+
+static void
+add_publication (SfbPresence *self,
+                 SfbPublish *publish,
+                 const char *name,
+                 guint32 instance,
+                 guint container,
+                 const char *expire_type,
+                 const char *content)
+{
+  guint version = sfb_pub_versions_get (self->versions, name, instance, container);
+
+  /* Removing what the server does not have is a no-op: leave it out. */
+  if (content == NULL && version == 0)
+    return;
+  sfb_publish_add (publish, name, instance, container, version, expire_type, content);
+}
+
+static void apply_roaming_self (SfbPresence *self, GBytes *body);
+
+static void
+on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (PublishCall) call = user_data;
+  SfbPresence *self = call->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) response = NULL;
+  guint code;
+
+  response = sfb_session_send_request_finish (SFB_SESSION (source), result, &error);
+  if (response == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_info ("Publishing presence failed: %s", error->message);
+      if (call->with_device)
+        end_settings_task (self);
+      return;
+    }
+  code = sfb_sip_message_get_status_code (response);
+  if (code == 409 && call->attempt + 1 < SFB_PRESENCE_MAX_PUBLISH_ATTEMPTS)
+    {
+      GBytes *body = sfb_sip_message_get_body (response);
+      g_autoptr (GArray) ops = NULL;
+      g_autofree char *faultcode = NULL;
+      gsize length = 0;
+      const char *data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
+
+      if (sfb_presence_parse_fault (data, length, &faultcode, &ops, &error))
+        {
+          g_info ("Publication versions out of date (%s): using the server's",
+                  faultcode != NULL ? faultcode : "409");
+          for (guint i = 0; i < ops->len; i++)
+            {
+              const SfbFaultOperation *op = &g_array_index (ops, SfbFaultOperation, i);
+              guint32 instance = 0;
+              guint container = 0;
+              const char *name
+                  = sfb_publish_get_key (call->publish, op->index, &instance, &container);
+
+              if (name != NULL)
+                sfb_pub_versions_set (self->versions, name, instance, container, op->cur_version);
+            }
+          publish (self, call->kind, call->with_device, call->attempt + 1);
+          return;
+        }
+      g_info ("Unusable 409 to a presence publication: %s", error->message);
+    }
+  if (code < 200 || code >= 300)
+    {
+      const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+
+      g_info ("Presence publication rejected: SIP %u %s%s%s",
+              code,
+              sfb_sip_message_get_reason (response),
+              diagnostics != NULL ? "; " : "",
+              diagnostics != NULL ? diagnostics : "");
+    }
+  else
+    {
+      const char *type = sfb_sip_message_get_header (response, "Content-Type");
+      GBytes *body = sfb_sip_message_get_body (response);
+
+      /* The server now has version + 1 of each (0: removed). */
+      for (guint i = 1; i <= sfb_publish_get_length (call->publish); i++)
+        {
+          guint32 instance = 0;
+          guint container = 0;
+          const char *name = sfb_publish_get_key (call->publish, i, &instance, &container);
+          guint version = sfb_pub_versions_get (self->versions, name, instance, container);
+
+          sfb_pub_versions_set (self->versions, name, instance, container, version + 1);
+        }
+      if (type != NULL && g_str_has_prefix (type, SFB_CT_ROAMING_SELF) && body != NULL)
+        apply_roaming_self (self, body);
+    }
+  if (call->with_device)
+    end_settings_task (self);
+}
+
+static char *
+timezone_string (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+
+  return g_date_time_format (now, "00:00:00%:z");
+}
+
+static void
+publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt)
+{
+  g_autoptr (SfbPublish) publish = sfb_publish_new (self->aor);
+  g_autoptr (SfbSipMessage) request = NULL;
+  g_autoptr (GBytes) body = NULL;
+  PublishCall *call;
+
+  if (kind == PUBLISH_STATE)
+    {
+      guint32 device = sfb_presence_device_instance (self->epid);
+      guint32 machine = sfb_presence_machine_state_instance (self->epid);
+      g_autofree char *machine_state = sfb_presence_state_xml ("machineState", FALSE, 3500, NULL);
+      g_autofree char *user_state
+          = sfb_presence_state_xml ("userState",
+                                    TRUE,
+                                    self->wanted_code != 0 ? self->wanted_code : 3500,
+                                    self->wanted_activity);
+
+      if (with_device)
+        {
+          g_autofree char *tz = timezone_string ();
+          g_autofree char *dev
+              = sfb_presence_device_xml (self->aor, self->instance_uuid, g_get_host_name (), tz);
+
+          add_publication (self, publish, "device", device, 2, "endpoint", dev);
+        }
+      for (guint container = 2; container <= 3; container++)
+        add_publication (self, publish, "state", machine, container, "endpoint", machine_state);
+      for (guint container = 2; container <= 3; container++)
+        add_publication (
+            self, publish, "state", SFB_INSTANCE_USER_STATE, container, "static", user_state);
+    }
+  if (kind == PUBLISH_NOTE || (with_device && self->wanted_note != NULL))
+    {
+      g_autofree char *note = NULL;
+      static const guint containers[] = { 200, 300, 400 };
+
+      if (self->wanted_note != NULL && *self->wanted_note != '\0')
+        note = sfb_presence_note_xml (self->wanted_note);
+      for (gsize i = 0; i < G_N_ELEMENTS (containers); i++)
+        add_publication (self, publish, "note", SFB_INSTANCE_NOTE, containers[i], "static", note);
+    }
+  if (sfb_publish_get_length (publish) == 0)
+    {
+      if (with_device)
+        end_settings_task (self);
+      return;
+    }
+
+  request = sfb_session_new_request (self->session, "SERVICE", NULL);
+  if (request == NULL)
+    {
+      if (with_device)
+        end_settings_task (self);
+      return;
+    }
+  body = sfb_publish_to_bytes (publish);
+  sfb_sip_message_set_body (request, SFB_CT_CATEGORY_PUBLISH, body);
+
+  call = g_new0 (PublishCall, 1);
+  call->self = g_object_ref (self);
+  call->publish = g_steal_pointer (&publish);
+  call->kind = kind;
+  call->with_device = with_device;
+  call->attempt = attempt;
+  sfb_session_send_request_async (
+      self->session, request, self->cancellable, on_publish_response, call);
+}
+
+/* ---- roaming-self ---- */
+
+static void
+apply_roaming_self (SfbPresence *self, GBytes *body)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbRoamingSelf) roaming = NULL;
+  gsize length = 0;
+  const char *data = g_bytes_get_data (body, &length);
+
+  roaming = sfb_roaming_self_parse (data, length, &error);
+  if (roaming == NULL)
+    {
+      sfb_warn_err (error, "Ignoring a roaming-self document: %s", error->message);
+      return;
+    }
+  sfb_pub_versions_apply (self->versions, roaming);
+  if (roaming->self != NULL)
+    set_own (self, roaming->self->availability, roaming->self->activity, roaming->self->note);
+}
+
+static void
+on_roaming_self (SfbSubscription *subscription,
+                 const char *content_type,
+                 GBytes *body,
+                 gboolean benotify,
+                 SfbPresence *self)
+{
+  apply_roaming_self (self, body);
+  if (!self->published && ensure_identity (self, NULL))
+    {
+      self->published = TRUE;
+      publish (self, PUBLISH_STATE, TRUE, 0);
+    }
+}
+
+static void
+on_roaming_self_terminated (SfbSubscription *subscription, const GError *reason, SfbPresence *self)
+{
+  g_info ("Roaming-self subscription ended: %s", reason->message);
+  end_settings_task (self);
+}
+
+/* ---- contacts' presence ---- */
+
+static GVariant *
+info_to_variant (const SfbPresenceInfo *info)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (
+      &dict, "Availability", "s", sfb_availability_from_code (info->availability, info->activity));
+  g_variant_dict_insert (&dict, "AvailabilityCode", "u", info->availability);
+  g_variant_dict_insert (&dict, "Activity", "s", info->activity != NULL ? info->activity : "");
+  g_variant_dict_insert (&dict, "Note", "s", info->note != NULL ? info->note : "");
+  return g_variant_dict_end (&dict);
+}
+
+static gboolean
+replace_if (char **field, const char *value)
+{
+  if (value == NULL || g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (value);
+  return TRUE;
+}
+
+/* Merges @update into what is known of that contact; TRUE when the
+ * presence (availability, activity, note) changed. */
+static gboolean
+merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
+{
+  SfbPresenceInfo *known = g_hash_table_lookup (self->presences, update->uri);
+  gboolean changed = FALSE;
+
+  if (known == NULL)
+    {
+      known = g_new0 (SfbPresenceInfo, 1);
+      known->uri = g_strdup (update->uri);
+      g_hash_table_insert (self->presences, known->uri, known);
+      changed = TRUE;
+    }
+  if (update->availability != 0
+      && (update->availability != known->availability
+          || g_strcmp0 (update->activity, known->activity) != 0))
+    {
+      known->availability = update->availability;
+      g_free (known->activity);
+      known->activity = g_strdup (update->activity);
+      changed = TRUE;
+    }
+  changed = replace_if (&known->note, update->note) || changed;
+  if (update->has_card)
+    {
+      known->has_card = TRUE;
+      known->automaton = update->automaton;
+      replace_if (&known->display_name, update->display_name);
+      replace_if (&known->title, update->title);
+      replace_if (&known->company, update->company);
+      replace_if (&known->email, update->email);
+    }
+  return changed;
+}
+
+static void subscribe_elsewhere (SfbPresence *self, const SfbPresenceResubscribe *re);
+
+static void
+on_presence_body (SfbSubscription *subscription,
+                  const char *content_type,
+                  GBytes *body,
+                  gboolean benotify,
+                  SfbPresence *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbPresenceNotify) notify = NULL;
+  gsize length = 0;
+  const char *data = g_bytes_get_data (body, &length);
+
+  notify = sfb_presence_notify_parse (content_type, data, length, &error);
+  if (notify == NULL)
+    {
+      sfb_warn_err (error, "Ignoring a presence notification: %s", error->message);
+      return;
+    }
+  for (guint i = 0; i < notify->presences->len; i++)
+    {
+      const SfbPresenceInfo *info = notify->presences->pdata[i];
+
+      if (merge_presence (self, info))
+        {
+          SfbPresenceInfo *known = g_hash_table_lookup (self->presences, info->uri);
+          g_autoptr (GVariant) presence = g_variant_ref_sink (info_to_variant (known));
+
+          g_signal_emit (self, signals[SIGNAL_PRESENCE_CHANGED], 0, info->uri, presence);
+        }
+    }
+  for (guint i = 0; i < notify->resubscribe->len; i++)
+    subscribe_elsewhere (self, notify->resubscribe->pdata[i]);
+}
+
+static void
+on_presence_terminated (SfbSubscription *subscription, const GError *reason, SfbPresence *self)
+{
+  g_info ("A presence subscription ended: %s", reason->message);
+}
+
+static SfbSubscription *
+new_presence_subscription (SfbPresence *self, const char *target, const char *const *uris)
+{
+  SfbSubscription *sub = sfb_subscription_new (self->session, "presence", PRESENCE_ACCEPT, target);
+
+  if (uris != NULL)
+    {
+      g_autoptr (GBytes) body = sfb_presence_batch_subscribe_body (self->aor, uris);
+
+      sfb_subscription_add_header (sub, "Require", "adhoclist, categoryList");
+      sfb_subscription_add_header (sub, "Supported", "eventlist");
+      sfb_subscription_set_body (sub, SFB_CT_ADRL_CATEGORYLIST, body);
+    }
+  g_signal_connect (sub, "notify-body", G_CALLBACK (on_presence_body), self);
+  g_signal_connect (sub, "terminated", G_CALLBACK (on_presence_terminated), self);
+  return sub;
+}
+
+/* rlmi "resubscribe": a batch of its own toward poolFqdn, else a single
+ * SUBSCRIBE To the contact (MS-PRES 3.4.5.1.3). */
+static void
+subscribe_elsewhere (SfbPresence *self, const SfbPresenceResubscribe *re)
+{
+  g_autofree char *target = NULL;
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) uris = NULL;
+  SfbSubscription *old;
+  const char *key = re->pool != NULL ? re->pool : re->uri;
+
+  old = g_hash_table_lookup (self->pool_subscriptions, key);
+  if (re->pool == NULL)
+    {
+      if (old != NULL)
+        return;
+      target = g_strdup (re->uri);
+    }
+  else
+    {
+      /* the pool's batch so far plus this contact */
+      g_auto (GStrv) have = old != NULL ? g_object_steal_data (G_OBJECT (old), "uris") : NULL;
+
+      for (guint i = 0; have != NULL && have[i] != NULL; i++)
+        {
+          if (g_str_equal (have[i], re->uri))
+            {
+              g_object_set_data_full (
+                  G_OBJECT (old), "uris", g_steal_pointer (&have), (GDestroyNotify) g_strfreev);
+              return;
+            }
+          g_strv_builder_add (builder, have[i]);
+        }
+      g_strv_builder_add (builder, re->uri);
+      uris = g_strv_builder_end (builder);
+      target = g_strdup_printf ("sip:%s", re->pool);
+    }
+  if (old != NULL)
+    sfb_subscription_stop (old);
+  g_debug ("Subscribing to %s's presence through %s", re->uri, target);
+  {
+    SfbSubscription *sub = new_presence_subscription (self, target, (const char *const *) uris);
+
+    if (uris != NULL)
+      g_object_set_data_full (
+          G_OBJECT (sub), "uris", g_steal_pointer (&uris), (GDestroyNotify) g_strfreev);
+    g_hash_table_replace (self->pool_subscriptions, g_strdup (key), sub);
+    sfb_subscription_start (sub);
+  }
+}
+
+static void
+stop_subscription (gpointer data)
+{
+  SfbSubscription *sub = data;
+
+  g_signal_handlers_disconnect_matched (
+      sub, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_presence_body, NULL);
+  g_signal_handlers_disconnect_matched (
+      sub, G_SIGNAL_MATCH_FUNC, 0, 0, NULL, on_presence_terminated, NULL);
+  sfb_subscription_stop (sub);
+  g_object_unref (sub);
+}
+
+static void
+on_contacts_changed (SfbContacts *contacts, SfbPresence *self)
+{
+  g_auto (GStrv) uris = sfb_contacts_dup_uris (contacts);
+  g_autofree char *joined = g_strjoinv (" ", uris);
+
+  if (sfb_contacts_is_cached (contacts) || g_strcmp0 (joined, self->batch_uris) == 0
+      || !ensure_identity (self, NULL))
+    return;
+  g_free (self->batch_uris);
+  self->batch_uris = g_steal_pointer (&joined);
+  g_hash_table_remove_all (self->pool_subscriptions);
+  g_clear_pointer (&self->batch, stop_subscription);
+  if (uris[0] == NULL)
+    return;
+  self->batch = new_presence_subscription (self, NULL, (const char *const *) uris);
+  sfb_subscription_start (self->batch);
+}
+
+static void
+on_registered (SfbSession *session, SfbPresence *self)
+{
+  self->published = FALSE;
+  end_settings_task (self);
+  self->settings_task = sfb_session_begin_settings_task (session, "presence publication");
+  /* The pools' subscriptions come back from the batch's rlmi. */
+  g_hash_table_remove_all (self->pool_subscriptions);
+}
+
+/* ---- API ---- */
+
+SfbPresence *
+sfb_presence_new (SfbSession *session,
+                  SfbConfig *config,
+                  SfbContacts *contacts,
+                  const char *state_dir)
+{
+  SfbPresence *self = g_object_new (SFB_TYPE_PRESENCE, NULL);
+  g_autoptr (GBytes) body = g_bytes_new_static (ROAMING_SELF_BODY, strlen (ROAMING_SELF_BODY));
+
+  self->session = g_object_ref (session);
+  self->config = g_object_ref (config);
+  self->contacts = g_object_ref (contacts);
+  self->state_dir = g_strdup (state_dir);
+  self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
+  self->contacts_id
+      = g_signal_connect (contacts, "contacts-changed", G_CALLBACK (on_contacts_changed), self);
+  self->roaming_self
+      = sfb_subscription_new (session, "vnd-microsoft-roaming-self", SFB_CT_ROAMING_SELF, NULL);
+  sfb_subscription_set_body (self->roaming_self, SFB_CT_ROAMING_SELF, body);
+  g_signal_connect (self->roaming_self, "notify-body", G_CALLBACK (on_roaming_self), self);
+  g_signal_connect (
+      self->roaming_self, "terminated", G_CALLBACK (on_roaming_self_terminated), self);
+  sfb_subscription_start (self->roaming_self);
+  return self;
+}
+
+/* The identity used in publications, read when first needed (the config
+ * may change between sign-ins). */
+static gboolean
+ensure_identity (SfbPresence *self, GError **error)
+{
+  const char *uri = sfb_config_get_uri (self->config);
+
+  if (uri == NULL || *uri == '\0')
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "No account is configured");
+      return FALSE;
+    }
+  g_free (self->aor);
+  self->aor = g_str_has_prefix (uri, "sip:") ? g_strdup (uri) : g_strconcat ("sip:", uri, NULL);
+  if (self->epid == NULL && self->state_dir != NULL)
+    {
+      self->epid = sfb_endpoint_id_load_or_create (self->state_dir, error);
+      if (self->epid == NULL)
+        return FALSE;
+      self->instance_uuid = sfb_endpoint_id_to_instance (self->epid);
+    }
+  return TRUE;
+}
+
+static gboolean
+check_registered (SfbPresence *self, GError **error)
+{
+  if (!registered (self))
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_NOT_SIGNED_IN,
+                           "Not signed in. Sign in first with: sfbctl sign-in");
+      return FALSE;
+    }
+  return ensure_identity (self, error);
+}
+
+gboolean
+sfb_presence_set_availability (SfbPresence *self, const char *availability, GError **error)
+{
+  guint code = 0;
+  const char *activity = NULL;
+
+  g_return_val_if_fail (SFB_IS_PRESENCE (self), FALSE);
+
+  if (!sfb_availability_to_code (availability, &code, &activity))
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_INVALID_ARGS,
+                   "“%s” is not an availability one can set",
+                   availability);
+      return FALSE;
+    }
+  if (!check_registered (self, error))
+    return FALSE;
+  self->wanted_code = code;
+  g_free (self->wanted_activity);
+  self->wanted_activity = g_strdup (activity);
+  publish (self, PUBLISH_STATE, FALSE, 0);
+  return TRUE;
+}
+
+gboolean
+sfb_presence_set_note (SfbPresence *self, const char *note, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_PRESENCE (self), FALSE);
+
+  if (note == NULL || !g_utf8_validate (note, -1, NULL) || strlen (note) > 2048)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_INVALID_ARGS,
+                           "The note must be UTF-8 text of at most 2048 bytes");
+      return FALSE;
+    }
+  if (!check_registered (self, error))
+    return FALSE;
+  g_free (self->wanted_note);
+  self->wanted_note = g_strdup (note);
+  publish (self, PUBLISH_NOTE, FALSE, 0);
+  return TRUE;
+}
+
+const char *
+sfb_presence_get_availability (SfbPresence *self)
+{
+  if (self->availability == 0 || !registered (self))
+    return SFB_AVAILABILITY_OFFLINE;
+  return sfb_availability_from_code (self->availability, self->activity);
+}
+
+guint
+sfb_presence_get_availability_code (SfbPresence *self)
+{
+  return registered (self) ? self->availability : 0;
+}
+
+const char *
+sfb_presence_get_activity (SfbPresence *self)
+{
+  return self->activity != NULL && registered (self) ? self->activity : "";
+}
+
+const char *
+sfb_presence_get_note (SfbPresence *self)
+{
+  return self->note != NULL ? self->note : "";
+}
+
+GVariant *
+sfb_presence_lookup (SfbPresence *self, const char *uri)
+{
+  g_autofree char *norm = sfb_contact_normalize_uri (uri);
+  const SfbPresenceInfo *info = norm != NULL ? g_hash_table_lookup (self->presences, norm) : NULL;
+
+  return info != NULL ? g_variant_ref_sink (info_to_variant (info)) : NULL;
+}
+
+const char *
+sfb_presence_lookup_card (SfbPresence *self, const char *uri, const char *field)
+{
+  const SfbPresenceInfo *info = g_hash_table_lookup (self->presences, uri);
+
+  if (info == NULL)
+    return NULL;
+  if (g_str_equal (field, "Name"))
+    return info->display_name;
+  if (g_str_equal (field, "Title"))
+    return info->title;
+  if (g_str_equal (field, "Company"))
+    return info->company;
+  if (g_str_equal (field, "Email"))
+    return info->email;
+  return NULL;
+}
+
+/* ---- object ---- */
+
+static void
+sfb_presence_dispose (GObject *object)
+{
+  SfbPresence *self = SFB_PRESENCE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->roaming_self != NULL)
+    g_signal_handlers_disconnect_by_data (self->roaming_self, self);
+  g_clear_object (&self->roaming_self);
+  if (self->batch != NULL)
+    g_signal_handlers_disconnect_by_data (self->batch, self);
+  g_clear_object (&self->batch);
+  if (self->pool_subscriptions != NULL)
+    {
+      GHashTableIter iter;
+      gpointer sub;
+
+      g_hash_table_iter_init (&iter, self->pool_subscriptions);
+      while (g_hash_table_iter_next (&iter, NULL, &sub))
+        g_signal_handlers_disconnect_by_data (sub, self);
+      g_hash_table_remove_all (self->pool_subscriptions);
+    }
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->registered_id, self->session);
+  if (self->contacts != NULL)
+    g_clear_signal_handler (&self->contacts_id, self->contacts);
+  g_clear_object (&self->session);
+  g_clear_object (&self->config);
+  g_clear_object (&self->contacts);
+  G_OBJECT_CLASS (sfb_presence_parent_class)->dispose (object);
+}
+
+static void
+sfb_presence_finalize (GObject *object)
+{
+  SfbPresence *self = SFB_PRESENCE (object);
+
+  g_clear_object (&self->cancellable);
+  g_hash_table_unref (self->pool_subscriptions);
+  g_hash_table_unref (self->presences);
+  g_hash_table_unref (self->versions);
+  g_free (self->batch_uris);
+  g_free (self->state_dir);
+  g_free (self->aor);
+  g_free (self->epid);
+  g_free (self->instance_uuid);
+  g_free (self->activity);
+  g_free (self->note);
+  g_free (self->wanted_activity);
+  g_free (self->wanted_note);
+  G_OBJECT_CLASS (sfb_presence_parent_class)->finalize (object);
+}
+
+static void
+sfb_presence_class_init (SfbPresenceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sfb_presence_dispose;
+  object_class->finalize = sfb_presence_finalize;
+  signals[SIGNAL_CHANGED] = g_signal_new (
+      "changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_PRESENCE_CHANGED] = g_signal_new ("presence-changed",
+                                                   G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST,
+                                                   0,
+                                                   NULL,
+                                                   NULL,
+                                                   NULL,
+                                                   G_TYPE_NONE,
+                                                   2,
+                                                   G_TYPE_STRING,
+                                                   G_TYPE_VARIANT);
+}
+
+static void
+sfb_presence_init (SfbPresence *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->pool_subscriptions
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);
+  self->presences = g_hash_table_new_full (
+      g_str_hash, g_str_equal, NULL, (GDestroyNotify) sfb_presence_info_free);
+  self->versions = sfb_pub_versions_new ();
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SfbPresence: the user's own presence and the contacts' presence (issue 6
+ * item 4; protocol.md §11.3–11.5, §13).
+ *
+ * Own presence: SUBSCRIBE vnd-microsoft-roaming-self (categories,
+ * containers, subscribers) in every registration.  Every roaming-self body
+ * updates the versions of the own publications, keyed (name, instance,
+ * container), and the own availability and note as the server aggregated
+ * them.  After the first roaming-self of a registration sfbd publishes
+ * (SERVICE application/msrtc-category-publish+xml) device, machineState
+ * 3500 and userState (3500, or what the user chose) in containers 2 and 3,
+ * and the note if one was set.  A 409 Client.BadCall.WrongDelta gives the
+ * current versions (details/operation@curVersion by 1-based index): they
+ * replace ours and the publication is sent again, at most
+ * SFB_PRESENCE_MAX_PUBLISH_ATTEMPTS times.  SetAvailability publishes a
+ * userState (containers 2, 3), SetNote a note (containers 200, 300, 400,
+ * instance 0; an empty note removes it).
+ *
+ * Contacts' presence: one batched SUBSCRIBE (Require: adhoclist,
+ * categoryList; batchSub body) to the own URI for every contact; rlmi
+ * "resubscribe" entries with a poolFqdn get a batched SUBSCRIBE of their
+ * own to that pool, those without one a single SUBSCRIBE To the contact.
+ * Refreshing before expiry and resubscribing after a reconnect are
+ * SfbSubscription's.  Each contact whose presence changed raises
+ * "presence-changed".  (Servers without adhoclist are not handled: every
+ * SfB/Lync front end advertises it.)
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sfb-config.h"
+#include "sfb-contacts.h"
+#include "sfb-session.h"
+
+G_BEGIN_DECLS
+
+#define SFB_PRESENCE_MAX_PUBLISH_ATTEMPTS 3
+
+#define SFB_TYPE_PRESENCE (sfb_presence_get_type ())
+G_DECLARE_FINAL_TYPE (SfbPresence, sfb_presence, SFB, PRESENCE, GObject)
+
+SfbPresence *sfb_presence_new (SfbSession *session,
+                               SfbConfig *config,
+                               SfbContacts *contacts,
+                               const char *state_dir);
+
+/* Own presence as the server has it ("offline"/0 before any). */
+const char *sfb_presence_get_availability (SfbPresence *self);
+guint sfb_presence_get_availability_code (SfbPresence *self);
+const char *sfb_presence_get_activity (SfbPresence *self);
+const char *sfb_presence_get_note (SfbPresence *self);
+
+/* NotSignedIn when not registered; InvalidArgs for an unknown string. */
+gboolean
+sfb_presence_set_availability (SfbPresence *self, const char *availability, GError **error);
+gboolean sfb_presence_set_note (SfbPresence *self, const char *note, GError **error);
+
+/* a{sv} (Availability, AvailabilityCode, Activity, Note) of @uri (a full
+ * reference), or NULL when nothing is known. */
+GVariant *sfb_presence_lookup (SfbPresence *self, const char *uri);
+/* Contact card fields known for @uri (NULL when none). */
+const char *sfb_presence_lookup_card (SfbPresence *self, const char *uri, const char *field);
+
+/* Signals:
+ *   "changed"          (no arguments): own availability, activity or note
+ *   "presence-changed" (const char *uri, GVariant *presence a{sv}) */
+
+G_END_DECLS

@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-svc"
+
+#include "config.h"
+
+#include "sfb-settings.h"
+
+#include "sfb-cache.h"
+#include "sfb-error.h"
+#include "sfb-log.h"
+#include "sfb-policies.h"
+#include "sfb-subscription.h"
+
+#include <string.h>
+
+#define CACHE_POLICIES "policies"
+#define CACHE_DIAL_PLAN "dial-plan"
+
+struct _SfbSettings
+{
+  GObject parent_instance;
+
+  SfbSession *session;
+  SfbConfig *config;
+  char *state_dir;
+  SfbSubscription *provisioning;
+  gulong registered_id;
+
+  GVariant *policies; /* a{sa{sv}} */
+  SfbDialPlan *dial_plan;
+  gboolean policies_cached;
+  gboolean dial_plan_cached;
+
+  guint policies_task;
+  guint dial_plan_task;
+  GCancellable *cancellable; /* the location-profile request */
+};
+
+G_DEFINE_FINAL_TYPE (SfbSettings, sfb_settings, G_TYPE_OBJECT)
+
+enum
+{
+  SIGNAL_POLICIES_CHANGED,
+  SIGNAL_DIAL_PLAN_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static const char *
+account (SfbSettings *self)
+{
+  return sfb_config_get_uri (self->config);
+}
+
+static void
+save (SfbSettings *self, const char *name, GVariant *data)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (account (self) == NULL)
+    return;
+  if (!sfb_cache_save (self->state_dir, account (self), name, data, &error))
+    g_warning ("Could not cache the %s: %s", name, error->message);
+}
+
+static void
+set_policies (SfbSettings *self, GVariant *policies, gboolean cached)
+{
+  g_clear_pointer (&self->policies, g_variant_unref);
+  self->policies = g_variant_ref (policies);
+  self->policies_cached = cached;
+  g_signal_emit (self, signals[SIGNAL_POLICIES_CHANGED], 0);
+}
+
+static void
+set_dial_plan (SfbSettings *self, SfbDialPlan *plan, gboolean cached)
+{
+  g_clear_pointer (&self->dial_plan, sfb_dial_plan_unref);
+  self->dial_plan = plan != NULL ? sfb_dial_plan_ref (plan) : NULL;
+  self->dial_plan_cached = cached;
+  g_signal_emit (self, signals[SIGNAL_DIAL_PLAN_CHANGED], 0);
+}
+
+/* ---- location profile ------------------------------------------------ */
+
+static void
+end_dial_plan_task (SfbSettings *self)
+{
+  sfb_session_end_settings_task (self->session, self->dial_plan_task);
+  self->dial_plan_task = 0;
+}
+
+static void
+on_location_profile (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbSettings) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) response = NULL;
+  g_autoptr (SfbDialPlan) plan = NULL;
+  GBytes *body;
+  guint code;
+
+  response = sfb_session_send_request_finish (SFB_SESSION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (response == NULL)
+    {
+      g_warning ("No location profile: %s", error->message);
+      end_dial_plan_task (self);
+      return;
+    }
+  code = sfb_sip_message_get_status_code (response);
+  body = sfb_sip_message_get_body (response);
+  if (code < 200 || code >= 300 || body == NULL)
+    {
+      const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+
+      g_warning ("The server has no location profile for this account: SIP %u %s%s%s",
+                 code,
+                 sfb_sip_message_get_reason (response),
+                 diagnostics != NULL ? "; " : "",
+                 diagnostics != NULL ? diagnostics : "");
+      end_dial_plan_task (self);
+      return;
+    }
+  plan = sfb_dial_plan_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  if (plan == NULL)
+    {
+      g_warning ("Unusable location profile: %s", error->message);
+      end_dial_plan_task (self);
+      return;
+    }
+  g_info ("Dial plan %s with %u rules",
+          sfb_dial_plan_get_name (plan),
+          sfb_dial_plan_get_n_rules (plan));
+  save (self, CACHE_DIAL_PLAN, g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, body, TRUE));
+  set_dial_plan (self, plan, FALSE);
+  end_dial_plan_task (self);
+}
+
+static char *
+location_profile_uri (SfbSettings *self)
+{
+  g_autofree char *gruu = sfb_policies_dup_string (
+      self->policies_cached ? NULL : self->policies, "ServerConfiguration", "ucLocationProfile");
+  g_autofree char *name = sfb_policies_dup_string (
+      self->policies_cached ? NULL : self->policies, "userSetting", "ucUserLocationProfile");
+
+  if (gruu != NULL && g_str_has_prefix (gruu, "sip:") && strlen (gruu) < 1024)
+    return g_steal_pointer (&gruu);
+  if (name != NULL && *name != '\0' && strlen (name) < 256 && strpbrk (name, ";<>\" \r\n") == NULL)
+    return g_strdup_printf (
+        "%s;opaque=app:locationprofile:get;phone-context=%s", account (self), name);
+  return g_strdup_printf ("%s;opaque=app:locationprofile:get;default", account (self));
+}
+
+static void
+fetch_location_profile (SfbSettings *self)
+{
+  g_autofree char *uri = location_profile_uri (self);
+  g_autoptr (SfbSipMessage) request = NULL;
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  request = sfb_session_new_request (self->session, "SERVICE", uri);
+  sfb_sip_message_append_header (request, "Accept", SFB_CT_LOCATION_PROFILE);
+  sfb_session_send_request_async (
+      self->session, request, self->cancellable, on_location_profile, g_object_ref (self));
+}
+
+/* ---- provisioning ---------------------------------------------------- */
+
+static void
+on_provisioning (SfbSubscription *subscription,
+                 const char *content_type,
+                 GBytes *body,
+                 gboolean benotify,
+                 SfbSettings *self)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) parsed = NULL;
+  g_autoptr (GVariant) merged = NULL;
+  gboolean first = self->policies_task != 0;
+
+  parsed = sfb_policies_parse (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
+  if (parsed == NULL)
+    {
+      g_warning ("Unusable provisioning document: %s", error->message);
+    }
+  else
+    {
+      /* the answer to the query is the whole picture; a later
+       * notification replaces the groups it carries */
+      merged = first || self->policies_cached ? g_variant_ref (parsed)
+                                              : sfb_policies_merge (self->policies, parsed);
+      g_info ("Policies: %" G_GSIZE_FORMAT " groups", g_variant_n_children (merged));
+      save (self, CACHE_POLICIES, merged);
+      set_policies (self, merged, FALSE);
+    }
+  sfb_session_end_settings_task (self->session, self->policies_task);
+  self->policies_task = 0;
+  fetch_location_profile (self);
+}
+
+static void
+on_provisioning_terminated (SfbSubscription *subscription, const GError *reason, SfbSettings *self)
+{
+  if (self->policies_task == 0)
+    return;
+  g_warning ("No policies: %s", reason->message);
+  sfb_session_end_settings_task (self->session, self->policies_task);
+  self->policies_task = 0;
+  fetch_location_profile (self);
+}
+
+static void
+on_registered (SfbSession *session, SfbSettings *self)
+{
+  self->policies_task = sfb_session_begin_settings_task (session, "policies");
+  self->dial_plan_task = sfb_session_begin_settings_task (session, "dial plan");
+}
+
+/* ---- API ------------------------------------------------------------- */
+
+void
+sfb_settings_load_cache (SfbSettings *self)
+{
+  g_autoptr (GVariant) policies = NULL;
+  g_autoptr (GVariant) document = NULL;
+
+  g_return_if_fail (SFB_IS_SETTINGS (self));
+
+  if (account (self) == NULL)
+    return;
+  policies = sfb_cache_load (
+      self->state_dir, account (self), CACHE_POLICIES, G_VARIANT_TYPE ("a{sa{sv}}"));
+  if (policies != NULL)
+    set_policies (self, policies, TRUE);
+  document = sfb_cache_load (
+      self->state_dir, account (self), CACHE_DIAL_PLAN, G_VARIANT_TYPE_BYTESTRING);
+  if (document != NULL)
+    {
+      g_autoptr (SfbDialPlan) plan = sfb_dial_plan_parse (
+          g_variant_get_data (document), g_variant_get_size (document), NULL);
+
+      if (plan != NULL)
+        set_dial_plan (self, plan, TRUE);
+    }
+}
+
+SfbSettings *
+sfb_settings_new (SfbSession *session, SfbConfig *config, const char *state_dir)
+{
+  SfbSettings *self;
+  g_autoptr (GBytes) body = sfb_policies_request_body ();
+
+  g_return_val_if_fail (SFB_IS_SESSION (session), NULL);
+
+  self = g_object_new (SFB_TYPE_SETTINGS, NULL);
+  self->session = g_object_ref (session);
+  self->config = g_object_ref (config);
+  self->state_dir = g_strdup (state_dir);
+  self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
+  self->provisioning
+      = sfb_subscription_new (session, SFB_EVENT_PROVISIONING, SFB_CT_PROVISIONING, NULL);
+  sfb_subscription_set_expires (self->provisioning, 0);
+  sfb_subscription_set_body (self->provisioning, SFB_CT_PROVISIONING, body);
+  g_signal_connect (self->provisioning, "notify-body", G_CALLBACK (on_provisioning), self);
+  g_signal_connect (
+      self->provisioning, "terminated", G_CALLBACK (on_provisioning_terminated), self);
+  sfb_subscription_start (self->provisioning);
+  return self;
+}
+
+GVariant *
+sfb_settings_get_policies (SfbSettings *self)
+{
+  g_return_val_if_fail (SFB_IS_SETTINGS (self), NULL);
+  return self->policies;
+}
+
+GStrv
+sfb_settings_dup_groups (SfbSettings *self)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  GVariantIter iter;
+  const char *name;
+
+  g_return_val_if_fail (SFB_IS_SETTINGS (self), NULL);
+
+  g_variant_iter_init (&iter, self->policies);
+  while (g_variant_iter_next (&iter, "{&s@a{sv}}", &name, NULL))
+    g_strv_builder_add (builder, name);
+  return g_strv_builder_end (builder);
+}
+
+SfbDialPlan *
+sfb_settings_get_dial_plan (SfbSettings *self)
+{
+  g_return_val_if_fail (SFB_IS_SETTINGS (self), NULL);
+  return self->dial_plan;
+}
+
+gboolean
+sfb_settings_is_cached (SfbSettings *self)
+{
+  g_return_val_if_fail (SFB_IS_SETTINGS (self), FALSE);
+  return self->policies_cached || self->dial_plan_cached;
+}
+
+/* ---- object ---------------------------------------------------------- */
+
+static void
+sfb_settings_dispose (GObject *object)
+{
+  SfbSettings *self = SFB_SETTINGS (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->provisioning != NULL)
+    g_signal_handlers_disconnect_by_data (self->provisioning, self);
+  g_clear_object (&self->provisioning);
+  if (self->session != NULL)
+    g_clear_signal_handler (&self->registered_id, self->session);
+  g_clear_object (&self->session);
+  g_clear_object (&self->config);
+  G_OBJECT_CLASS (sfb_settings_parent_class)->dispose (object);
+}
+
+static void
+sfb_settings_finalize (GObject *object)
+{
+  SfbSettings *self = SFB_SETTINGS (object);
+
+  g_clear_pointer (&self->policies, g_variant_unref);
+  g_clear_pointer (&self->dial_plan, sfb_dial_plan_unref);
+  g_free (self->state_dir);
+  G_OBJECT_CLASS (sfb_settings_parent_class)->finalize (object);
+}
+
+static void
+sfb_settings_class_init (SfbSettingsClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = sfb_settings_dispose;
+  object_class->finalize = sfb_settings_finalize;
+
+  signals[SIGNAL_POLICIES_CHANGED] = g_signal_new ("policies-changed",
+                                                   G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST,
+                                                   0,
+                                                   NULL,
+                                                   NULL,
+                                                   NULL,
+                                                   G_TYPE_NONE,
+                                                   0);
+  signals[SIGNAL_DIAL_PLAN_CHANGED] = g_signal_new ("dial-plan-changed",
+                                                    G_TYPE_FROM_CLASS (klass),
+                                                    G_SIGNAL_RUN_LAST,
+                                                    0,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL,
+                                                    G_TYPE_NONE,
+                                                    0);
+}
+
+static void
+sfb_settings_init (SfbSettings *self)
+{
+  self->policies = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * STATUS (engineer "settings"): USABLE.  The API below and the session's
+ * request API (sfb-session.h, "for daemon/services") are implemented and
+ * unit-tested; add your sources to sfb_services_sources in
+ * daemon/services/meson.build.
+ *
+ * SfbSubscription: one SUBSCRIBE dialog (protocol.md §11).
+ *
+ * Every SUBSCRIBE carries the common headers of §11 (Event, Accept,
+ * Supported: com.microsoft.autoextend, ms-benotify,
+ * ms-piggyback-first-notify, Proxy-Require: ms-benotify, Contact: GRUU)
+ * plus the headers and body set here.  The first body comes back in the
+ * 200 (ms-piggyback-cseq) or in a NOTIFY; both, and every later NOTIFY or
+ * BENOTIFY of the dialog (matched by Call-ID), are emitted as
+ * "notify-body".
+ * NOTIFY gets a signed 200; BENOTIFY is never answered.
+ *
+ * A subscription with Expires > 0 is refreshed inside the dialog 120 s
+ * before it expires (at half the time when Expires <= 240 s); a 481, an
+ * error answer or "subscription-state: terminated" ends it with
+ * "terminated".  A one-off query (Expires: 0, e.g. provisioning-v2) is
+ * answered "terminated" by design: that ends nothing, and later NOTIFYs
+ * with the same Call-ID (server updates) are still emitted.
+ *
+ * start() sends the first SUBSCRIBE when the session is registered and
+ * again, in a new dialog, after every "registered" of the session (a new
+ * connection); stop() sends Expires: 0 for an active dialog and forgets it.
+ *
+ * Signals:
+ *   "notify-body" (const char *content_type, GBytes *body, gboolean benotify)
+ *                 (GObject owns "notify", hence the name)
+ *   "terminated"  (const GError *reason)
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "sfb-session.h"
+
+G_BEGIN_DECLS
+
+/* refresh this many seconds before Expires (protocol.md §11) */
+#define SFB_SUBSCRIPTION_REFRESH_MARGIN_S 120
+
+#define SFB_TYPE_SUBSCRIPTION (sfb_subscription_get_type ())
+G_DECLARE_FINAL_TYPE (SfbSubscription, sfb_subscription, SFB, SUBSCRIPTION, GObject)
+
+/* @target_uri NULL: the own AOR.  @accept may be NULL. */
+SfbSubscription *sfb_subscription_new (SfbSession *session,
+                                       const char *event,
+                                       const char *accept,
+                                       const char *target_uri);
+void sfb_subscription_set_body (SfbSubscription *self, const char *content_type, GBytes *body);
+/* Extra header sent with every SUBSCRIBE (e.g. Require, Supported). */
+void sfb_subscription_add_header (SfbSubscription *self, const char *name, const char *value);
+/* Expires asked for: 0 = a one-off query (provisioning-v2); negative (the
+ * default): no Expires header, the server chooses. */
+void sfb_subscription_set_expires (SfbSubscription *self, int expires);
+void sfb_subscription_start (SfbSubscription *self);
+void sfb_subscription_stop (SfbSubscription *self);
+gboolean sfb_subscription_is_active (SfbSubscription *self);
+const char *sfb_subscription_get_event (SfbSubscription *self);
+
+G_END_DECLS

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Bounded libxml2 helpers for the documents of the contacts and presence
+ * services (roaming contacts, roaming-self, categories, rlmi, faults).
+ *
+ * Every document comes from the server, so parsing refuses DTDs (nothing
+ * to expand or fetch), documents over SFB_SVC_XML_MAX_DOCUMENT bytes,
+ * nesting deeper than SFB_SVC_XML_MAX_DEPTH and more than
+ * SFB_SVC_XML_MAX_ELEMENTS elements.  Element names are compared by local
+ * name: Microsoft servers change the default namespace on nearly every
+ * element, and spellings differ between versions.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include <libxml/tree.h>
+
+G_BEGIN_DECLS
+
+#define SFB_SVC_XML_MAX_DOCUMENT (4 * 1024 * 1024)
+#define SFB_SVC_XML_MAX_DEPTH 32
+#define SFB_SVC_XML_MAX_ELEMENTS 200000
+/* Attribute and text values longer than this are treated as absent. */
+#define SFB_SVC_XML_MAX_VALUE 4096
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+
+/* @what names the document in the error ("roaming contacts"). */
+xmlDoc *sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error);
+
+gboolean sfb_svc_xml_is (const xmlNode *node, const char *local_name);
+/* The first element child named @local_name, or NULL. */
+xmlNode *sfb_svc_xml_child (const xmlNode *node, const char *local_name);
+/* The next element sibling after @node named @local_name (NULL: any name). */
+xmlNode *sfb_svc_xml_next (const xmlNode *node, const char *local_name);
+/* Trimmed attribute value, NULL when absent or too long (empty kept). */
+char *sfb_svc_xml_attr (const xmlNode *node, const char *name);
+/* An attribute in a namespace given by its URI (xsi:type). */
+char *sfb_svc_xml_attr_ns (const xmlNode *node, const char *name, const char *ns_uri);
+gboolean sfb_svc_xml_attr_uint (const xmlNode *node, const char *name, guint64 max, guint64 *value);
+/* Trimmed text content, NULL when too long. */
+char *sfb_svc_xml_text (const xmlNode *node);
+
+/* "true"/"1" (any case) */
+gboolean sfb_svc_xml_parse_bool (const char *value);
+
+/* Strings the daemon keeps from documents go into logs, D-Bus and JSON:
+ * a copy with control characters turned into spaces; NULL when not UTF-8. */
+char *sfb_svc_clean_string (const char *value);
+
+G_END_DECLS

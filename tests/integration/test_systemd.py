@@ -1,0 +1,209 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""sfbd under systemd: the user unit verifies, and the notify protocol.
+
+The notify tests stand in for the service manager: a datagram socket at
+$NOTIFY_SOCKET receives what sfbd sends (READY=1, STATUS=, WATCHDOG=1,
+STOPPING=1).
+"""
+
+import configparser
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from gi.repository import GLib
+
+from sfbd_testcase import ACCOUNT, BUS_NAME, TIMEOUT, SfbdTestCase, required_path
+
+URI = "sip:alice@contoso.test"
+
+
+class NotifySocket:
+    """The service manager's end of sd_notify()."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.messages = []  # each a dict of the assignments of one datagram
+
+    def close(self):
+        self.sock.close()
+
+    def wait_for(self, predicate, what):
+        """The first message (new or already received) for which predicate holds."""
+        for message in self.messages:
+            if predicate(message):
+                return message
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                break
+            message = dict(line.split("=", 1) for line in data.decode().splitlines() if line)
+            self.messages.append(message)
+            if predicate(message):
+                return message
+        raise AssertionError(f"no {what} within {TIMEOUT} s; received {self.messages!r}")
+
+
+class NotifyTest(SfbdTestCase):
+    START_DAEMON = False
+
+    def setUp(self):
+        super().setUp()
+        self.notify = NotifySocket(os.path.join(self.tmp, "notify"))
+        self.addCleanup(self.notify.close)
+        self.env["NOTIFY_SOCKET"] = self.notify.path
+        self.env["WATCHDOG_USEC"] = "200000"
+        self.write_config(f"[Account]\nUri={URI}\nServer=127.0.0.1:9\n[Secrets]\nStore=file\n")
+
+    def status_with(self, text):
+        return self.notify.wait_for(lambda m: text in m.get("STATUS", ""),
+                                    f"STATUS= containing {text!r}")
+
+    def test_ready_after_the_bus_name_and_status_follows_the_state(self):
+        daemon = self.start_daemon(wait=False)
+        ready = self.notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+        # READY=1 is sent only once the name is owned
+        self.assertIsNotNone(self.name_owner(), f"READY=1 before {BUS_NAME} was owned")
+        self.assertIn("signed-out", ready.get("STATUS", ""))
+        self.assertIn(URI, ready["STATUS"])
+
+        # a sign-in without a password: the status says what is wrong
+        self.call(ACCOUNT, "ForgetCredentials")
+        with self.assertRaises(GLib.Error):
+            self.call(ACCOUNT, "SignIn")
+        self.status_with("sfbctl set-password")
+
+        # a sign-in: the status leaves signed-out
+        self.call(ACCOUNT, "SetPassword", ("Pa55-for-status", False), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        state = self.notify.wait_for(
+            lambda m: m.get("STATUS", "").split(" ")[0] not in ("", "signed-out"),
+            "STATUS= with a sign-in state")
+        self.assertIn(state["STATUS"].split(" ")[0],
+                      ("discovering", "connecting", "authenticating", "reconnecting", "failed"))
+        self.call(ACCOUNT, "SignOut")
+
+        self.assertEqual(self.stop_process(daemon), 0)
+        self.notify.wait_for(lambda m: m.get("STOPPING") == "1", "STOPPING=1")
+        for message in self.notify.messages:
+            self.assertNotIn("Pa55-for-status", str(message))
+
+    def watchdog_count(self):
+        return sum(1 for message in self.notify.messages if message.get("WATCHDOG") == "1")
+
+    def test_watchdog_is_fed_from_the_main_loop(self):
+        daemon = self.start_daemon(wait=False)
+        self.notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+        for expected in range(1, 4):
+            self.notify.wait_for(lambda m, n=expected: self.watchdog_count() >= n,
+                                 f"WATCHDOG=1 number {expected}")
+        self.assertEqual(self.stop_process(daemon), 0)
+
+    def test_without_notify_socket_nothing_is_sent(self):
+        del self.env["NOTIFY_SOCKET"]
+        daemon = self.start_daemon()
+        self.assertEqual(self.stop_process(daemon), 0)
+        self.notify.sock.settimeout(0.2)
+        with self.assertRaises(socket.timeout):
+            self.notify.sock.recv(4096)
+
+
+class JournalFieldsTest(SfbdTestCase):
+    """The structured fields sfbd gives the journal, through the export
+    writer on stderr (SFBD_LOG_FORMAT=export): no journald needed."""
+
+    START_DAEMON = False
+
+    def entries(self):
+        found = []
+        for block in self.daemon_log().split("\n\n"):
+            fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            if fields:
+                found.append(fields)
+        return found
+
+    def test_refused_sign_in_carries_the_error_name(self):
+        self.env["SFBD_LOG_FORMAT"] = "export"
+        self.write_config(f"[Account]\nUri={URI}\nServer=127.0.0.1:9\n[Secrets]\nStore=file\n")
+        daemon = self.start_daemon()
+        with self.assertRaises(GLib.Error):
+            self.call(ACCOUNT, "SignIn")
+        self.assertEqual(self.stop_process(daemon), 0)
+        entries = self.entries()
+        startup = [e for e in entries if e.get("MESSAGE_ID") == "74dc07ce342f4672a6a0aa5e5370e572"]
+        self.assertEqual(len(startup), 1, entries)
+        refused = [e for e in entries
+                   if e.get("SFB_ERROR_NAME") == "org.sfbd.Sfbd.Error.NoCredentials"]
+        self.assertTrue(refused, entries)
+        self.assertEqual(refused[0]["SFB_TOPIC"], "sign-in")
+        self.assertEqual(refused[0]["PRIORITY"], "6")
+        self.assertIn("set-password", refused[0]["MESSAGE"])
+
+
+class UnitFileTest(unittest.TestCase):
+    """The built user unit, as systemd reads it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.unit_path = required_path("SFBD_UNIT")
+        cls.dbus_service_path = required_path("SFBD_DBUS_SERVICE")
+        cls.sfbd_path = required_path("SFBD_PATH")
+        cls.analyze = shutil.which("systemd-analyze")
+        if cls.analyze is None:
+            raise RuntimeError("systemd-analyze is missing (Debian package systemd)")
+
+    def read_unit(self, path):
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.optionxform = str
+        parser.read(path, encoding="utf-8")
+        return parser
+
+    def test_unit_verifies_in_a_user_manager(self):
+        tmp = tempfile.mkdtemp(prefix="sfbd-unit-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        with open(self.unit_path, encoding="utf-8") as unit_file:
+            lines = unit_file.read().splitlines()
+        # the installed path does not exist here: point at the built daemon
+        lines = [f"ExecStart={self.sfbd_path}" if line.startswith("ExecStart=") else line
+                 for line in lines]
+        copy = os.path.join(tmp, "sfbd.service")
+        with open(copy, "w", encoding="utf-8") as unit_file:
+            unit_file.write("\n".join(lines) + "\n")
+        runtime = os.path.join(tmp, "runtime")
+        os.mkdir(runtime, 0o700)
+        env = dict(os.environ, XDG_RUNTIME_DIR=runtime, SYSTEMD_LOG_LEVEL="notice")
+        result = subprocess.run([self.analyze, "--user", "--man=no", "verify", copy],
+                                env=env, capture_output=True, text=True, timeout=60,
+                                check=False)
+        # verify exits 0 on unknown keys and bad values, so any remark fails
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout + result.stderr, "")
+
+    def test_unit_asks_for_what_sfbd_provides(self):
+        service = self.read_unit(self.unit_path)["Service"]
+        self.assertEqual(service["Type"], "notify")
+        self.assertEqual(service["NotifyAccess"], "main")
+        self.assertEqual(service["BusName"], BUS_NAME)
+        self.assertEqual(service["Restart"], "on-failure")
+        self.assertTrue(service["WatchdogSec"])
+        self.assertEqual(self.read_unit(self.unit_path)["Install"]["WantedBy"], "default.target")
+
+    def test_dbus_activation_starts_the_unit(self):
+        activation = self.read_unit(self.dbus_service_path)["D-BUS Service"]
+        self.assertEqual(activation["Name"], BUS_NAME)
+        self.assertEqual(activation["SystemdService"], os.path.basename(self.unit_path))
+        service = self.read_unit(self.unit_path)["Service"]
+        self.assertEqual(activation["Exec"], service["ExecStart"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Presence documents (daemon/services/sfb-presence-doc.c).  Fixtures in
+ * tests/data/presence were written by sfbsim's documents.py (the server
+ * side of these documents, an independent implementation). */
+#include "sfb-presence-doc.h"
+
+#include "sfb-error.h"
+
+#include <string.h>
+
+#include <libxml/parser.h>
+
+static char *
+fixture (const char *name, gsize *length)
+{
+  g_autofree char *path = g_build_filename (g_getenv ("SFB_TEST_DATA"), "presence", name, NULL);
+  g_autoptr (GError) error = NULL;
+  char *data = NULL;
+
+  g_assert_true (g_file_get_contents (path, &data, length, &error));
+  g_assert_no_error (error);
+  return data;
+}
+
+static void
+test_availability (void)
+{
+  static const struct
+  {
+    guint code;
+    const char *activity;
+    const char *expected;
+  } cases[] = {
+    { 3500, NULL, "online" },         { 3000, NULL, "online" },
+    { 4500, NULL, "away" },           { 6500, NULL, "busy" },
+    { 7500, NULL, "busy" },           { 6900, "urgent-interruptions-only", "busy" },
+    { 9500, NULL, "do-not-disturb" }, { 12500, NULL, "be-right-back" },
+    { 15500, NULL, "away" },          { 15500, "off-work", "off-work" },
+    { 18000, NULL, "offline" },       { 18500, NULL, "offline" },
+    { 0, NULL, "offline" },           { 2999, NULL, "offline" },
+  };
+  guint code = 0;
+  const char *activity = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    g_assert_cmpstr (
+        sfb_availability_from_code (cases[i].code, cases[i].activity), ==, cases[i].expected);
+
+  g_assert_true (sfb_availability_to_code ("busy", &code, &activity));
+  g_assert_cmpuint (code, ==, 6500);
+  g_assert_null (activity);
+  g_assert_true (sfb_availability_to_code ("off-work", &code, &activity));
+  g_assert_cmpuint (code, ==, 15500);
+  g_assert_cmpstr (activity, ==, "off-work");
+  g_assert_true (sfb_availability_to_code ("appear-offline", &code, &activity));
+  g_assert_cmpuint (code, ==, 18000);
+  g_assert_false (sfb_availability_to_code ("offline", &code, &activity));
+  g_assert_false (sfb_availability_to_code ("sleeping", &code, &activity));
+}
+
+static void
+test_categories (void)
+{
+  gsize length = 0;
+  g_autofree char *data = fixture ("categories.xml", &length);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbPresenceInfo) info = sfb_presence_parse_categories (data, length, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->uri, ==, "sip:erin@contoso.test");
+  g_assert_cmpuint (info->availability, ==, 6500);
+  g_assert_cmpstr (info->activity, ==, "in-a-meeting");
+  g_assert_cmpstr (info->note, ==, "Back on Monday & in the office <9am>");
+  g_assert_cmpstr (info->display_name, ==, "Erin Evans");
+  g_assert_cmpstr (info->title, ==, "Director");
+  g_assert_cmpstr (info->company, ==, "Contoso");
+  g_assert_cmpstr (info->email, ==, "erin@contoso.test");
+  g_assert_true (info->has_card);
+  g_assert_false (info->automaton);
+}
+
+static void
+test_categories_bot_and_cleared_note (void)
+{
+  const char *doc
+      = "<categories xmlns=\"http://schemas.microsoft.com/2006/09/sip/categories\" "
+        "uri=\"sip:bot@contoso.test\"><category name=\"contactCard\" instance=\"0\" "
+        "container=\"200\" version=\"1\"><contactCard "
+        "xmlns=\"http://schemas.microsoft.com/2006/09/sip/contactcard\"><automaton>true"
+        "</automaton></contactCard></category><category name=\"note\" container=\"200\"/>"
+        "</categories>";
+  g_autoptr (SfbPresenceInfo) info = sfb_presence_parse_categories (doc, strlen (doc), NULL);
+
+  g_assert_nonnull (info);
+  g_assert_true (info->automaton);
+  g_assert_cmpstr (info->note, ==, "");
+  g_assert_cmpuint (info->availability, ==, 0);
+}
+
+static void
+test_multipart (void)
+{
+  gsize length = 0, ctype_length = 0;
+  g_autofree char *data = fixture ("notify-multipart.txt", &length);
+  g_autofree char *ctype = fixture ("notify-multipart.ctype", &ctype_length);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbPresenceNotify) notify = sfb_presence_notify_parse (ctype, data, length, &error);
+  const SfbPresenceInfo *erin, *carol;
+  const SfbPresenceResubscribe *bob;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (notify->presences->len, ==, 2);
+  erin = notify->presences->pdata[0];
+  carol = notify->presences->pdata[1];
+  g_assert_cmpstr (erin->uri, ==, "sip:erin@contoso.test");
+  g_assert_cmpuint (erin->availability, ==, 6500);
+  g_assert_cmpstr (erin->note, ==, "Back on Monday & in the office <9am>");
+  g_assert_cmpstr (carol->uri, ==, "sip:carol@contoso.test");
+  g_assert_cmpuint (carol->availability, ==, 3500);
+  g_assert_null (carol->note);
+
+  g_assert_cmpuint (notify->resubscribe->len, ==, 1);
+  bob = notify->resubscribe->pdata[0];
+  g_assert_cmpstr (bob->uri, ==, "sip:bob@contoso.test");
+  g_assert_cmpstr (bob->pool, ==, "pool2.contoso.test");
+}
+
+static void
+test_notify_errors (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_null (sfb_presence_notify_parse ("text/plain", "x", 1, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_null (sfb_presence_notify_parse ("multipart/related", "x", 1, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
+  g_clear_error (&error);
+  /* a broken part does not hide the others */
+  {
+    const char *body = "--b\r\nContent-Type: application/msrtc-event-categories+xml\r\n\r\n"
+                       "<categories uri=\"sip:a@x.test\"><oops></categories>\r\n"
+                       "--b\r\nContent-Type: application/msrtc-event-categories+xml\r\n\r\n"
+                       "<categories uri=\"sip:b@x.test\"/>\r\n--b--\r\n";
+    g_autoptr (SfbPresenceNotify) n
+        = sfb_presence_notify_parse ("multipart/related; boundary=b", body, strlen (body), &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (n->presences->len, ==, 1);
+    g_assert_cmpstr (((SfbPresenceInfo *) n->presences->pdata[0])->uri, ==, "sip:b@x.test");
+  }
+}
+
+static void
+test_roaming_self (void)
+{
+  gsize length = 0;
+  g_autofree char *data = fixture ("roaming-self.xml", &length);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbRoamingSelf) self = sfb_roaming_self_parse (data, length, &error);
+  g_autoptr (GHashTable) versions = sfb_pub_versions_new ();
+  const SfbSubscriber *sub;
+
+  g_assert_no_error (error);
+  g_assert_true (self->has_categories);
+  g_assert_cmpuint (self->categories->len, ==, 7);
+  /* own presence: the server's aggregate, and the note watchers see */
+  g_assert_cmpuint (self->self->availability, ==, 6500);
+  g_assert_cmpstr (self->self->note, ==, "Working from home");
+  g_assert_cmpstr (self->self->display_name, ==, "Alice Anderson");
+
+  sfb_pub_versions_set (versions, "note", 0, 200, 9);
+  sfb_pub_versions_set (versions, "note", 7, 200, 9);
+  sfb_pub_versions_set (versions, "note", 0, 300, 9);
+  sfb_pub_versions_apply (versions, self);
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "state", SFB_INSTANCE_USER_STATE, 2), ==, 2);
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "state", SFB_INSTANCE_USER_STATE, 3), ==, 2);
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "state", 0x30000000 | 0x1234, 2), ==, 4);
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "note", 0, 400), ==, 1);
+  /* <category name="note" container="200"/>: every note instance there is gone */
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "note", 0, 200), ==, 0);
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "note", 7, 200), ==, 0);
+  g_assert_cmpuint (sfb_pub_versions_get (versions, "note", 0, 300), ==, 9);
+
+  g_assert_true (self->has_subscribers);
+  g_assert_cmpuint (self->subscribers->len, ==, 1);
+  sub = self->subscribers->pdata[0];
+  g_assert_cmpstr (sub->user, ==, "bob@contoso.test");
+  g_assert_cmpstr (sub->display_name, ==, "Bob Baker");
+  g_assert_false (sub->acknowledged);
+}
+
+static void
+test_roaming_self_partial (void)
+{
+  const char *doc = "<roamingData xmlns=\"http://schemas.microsoft.com/2006/09/sip/roaming-self\">"
+                    "<subscribers/></roamingData>";
+  g_autoptr (SfbRoamingSelf) self = sfb_roaming_self_parse (doc, strlen (doc), NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_nonnull (self);
+  g_assert_false (self->has_categories);
+  g_assert_null (self->self);
+  g_assert_true (self->has_subscribers);
+  g_assert_null (sfb_roaming_self_parse ("<categories/>", 13, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
+}
+
+static void
+test_publish (void)
+{
+  g_autoptr (SfbPublish) publish = sfb_publish_new ("sip:alice@contoso.test");
+  g_autofree char *state = sfb_presence_state_xml ("userState", TRUE, 3500, NULL);
+  g_autofree char *note = sfb_presence_note_xml ("a <b> & \"c\"");
+  g_autoptr (GBytes) bytes = NULL;
+  g_autofree char *text = NULL;
+  xmlDoc *doc;
+  guint32 instance = 0;
+  guint container = 0;
+
+  sfb_publish_add (publish, "state", SFB_INSTANCE_USER_STATE, 2, 3, "static", state);
+  sfb_publish_add (publish, "note", 0, 200, 1, "static", note);
+  sfb_publish_add (publish, "note", 0, 300, 1, "static", NULL);
+  g_assert_cmpuint (sfb_publish_get_length (publish), ==, 3);
+  g_assert_cmpstr (sfb_publish_get_key (publish, 2, &instance, &container), ==, "note");
+  g_assert_cmpuint (container, ==, 200);
+  g_assert_null (sfb_publish_get_key (publish, 0, &instance, &container));
+  g_assert_null (sfb_publish_get_key (publish, 4, &instance, &container));
+
+  bytes = sfb_publish_to_bytes (publish);
+  text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_assert_nonnull (strstr (text, "<publications uri=\"sip:alice@contoso.test\">"));
+  g_assert_nonnull (strstr (text,
+                            "categoryName=\"state\" instance=\"536870912\" container=\"2\" "
+                            "version=\"3\" expireType=\"static\""));
+  g_assert_nonnull (strstr (text, "xsi:type=\"userState\""));
+  g_assert_nonnull (strstr (text, "<availability>3500</availability>"));
+  g_assert_nonnull (strstr (text, "a &lt;b&gt; &amp; &quot;c&quot;"));
+  g_assert_nonnull (strstr (text,
+                            "container=\"300\" version=\"1\" expireType=\"static\" "
+                            "expires=\"0\"/>"));
+  /* well-formed */
+  doc = xmlReadMemory (text, (int) strlen (text), "p.xml", "UTF-8", XML_PARSE_NONET);
+  g_assert_nonnull (doc);
+  xmlFreeDoc (doc);
+}
+
+static void
+test_instances (void)
+{
+  /* p = first 32 bits of the epid as hex (protocol.md §11.4) */
+  g_assert_cmpuint (sfb_presence_device_instance ("01010101ab"), ==, 0x01010101);
+  g_assert_cmpuint (sfb_presence_machine_state_instance ("01010101ab"), ==, 0x30101010);
+  g_assert_cmpuint (sfb_presence_device_instance ("ffffffff00"), ==, 0xffffffffu);
+  g_assert_cmpuint (sfb_presence_machine_state_instance ("ffffffff00"), ==, 0x3fffffffu);
+}
+
+static void
+test_fault (void)
+{
+  gsize length = 0;
+  g_autofree char *data = fixture ("fault.xml", &length);
+  g_autofree char *code = NULL;
+  g_autoptr (GArray) ops = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (sfb_presence_parse_fault (data, length, &code, &ops, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (code, ==, "Client.BadCall.WrongDelta");
+  g_assert_cmpuint (ops->len, ==, 2);
+  g_assert_cmpuint (g_array_index (ops, SfbFaultOperation, 0).index, ==, 1);
+  g_assert_cmpuint (g_array_index (ops, SfbFaultOperation, 0).cur_version, ==, 4);
+  g_assert_cmpuint (g_array_index (ops, SfbFaultOperation, 1).index, ==, 3);
+  g_assert_cmpuint (g_array_index (ops, SfbFaultOperation, 1).cur_version, ==, 7);
+}
+
+static void
+test_batch_subscribe (void)
+{
+  const char *uris[] = { "sip:bob@contoso.test", "sip:o'neil&co@contoso.test", NULL };
+  g_autoptr (GBytes) body = sfb_presence_batch_subscribe_body ("sip:alice@contoso.test", uris);
+  g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+
+  g_assert_nonnull (strstr (text,
+                            "<batchSub xmlns=\"http://schemas.microsoft.com/2006/01/sip/"
+                            "batch-subscribe\" uri=\"sip:alice@contoso.test\""));
+  g_assert_nonnull (strstr (text, "<resource uri=\"sip:bob@contoso.test\"/>"));
+  g_assert_nonnull (strstr (text, "o&apos;neil&amp;co"));
+  g_assert_nonnull (strstr (text, "<category name=\"state\"/>"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/presence/availability", test_availability);
+  g_test_add_func ("/presence/categories", test_categories);
+  g_test_add_func ("/presence/categories-bot", test_categories_bot_and_cleared_note);
+  g_test_add_func ("/presence/multipart", test_multipart);
+  g_test_add_func ("/presence/notify-errors", test_notify_errors);
+  g_test_add_func ("/presence/roaming-self", test_roaming_self);
+  g_test_add_func ("/presence/roaming-self-partial", test_roaming_self_partial);
+  g_test_add_func ("/presence/publish", test_publish);
+  g_test_add_func ("/presence/instances", test_instances);
+  g_test_add_func ("/presence/fault", test_fault);
+  g_test_add_func ("/presence/batch-subscribe", test_batch_subscribe);
+  return g_test_run ();
+}

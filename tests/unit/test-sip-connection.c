@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SfbSipConnection over a socketpair: framing of what comes in (split
+ * anywhere, CRLF keep-alives between messages), client transactions
+ * (matched by Via branch and CSeq, provisional answers skipped), incoming
+ * requests, the end of the connection and transaction time-outs.  The test
+ * plays the server on the other end of the pair.
+ */
+#include "sfb-error.h"
+#include "sfb-sip-connection.h"
+
+#include <gio/gio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define DEADLINE_US (10 * G_USEC_PER_SEC) /* a safety net, not a timing check */
+
+typedef struct
+{
+  SfbSipConnection *connection;
+  GSocket *peer; /* the server's end, non-blocking */
+  GString *received;
+  GPtrArray *requests; /* what "request" emitted */
+  guint n_closed;
+  GError *closed_error;
+  SfbSipMessage *response;
+  GError *error;
+  gboolean done;
+} Fixture;
+
+static void
+on_request (SfbSipConnection *connection, SfbSipMessage *request, Fixture *fx)
+{
+  g_ptr_array_add (fx->requests, g_object_ref (request));
+}
+
+static void
+on_closed (SfbSipConnection *connection, GError *error, Fixture *fx)
+{
+  fx->n_closed++;
+  g_clear_error (&fx->closed_error);
+  fx->closed_error = g_error_copy (error);
+}
+
+static void
+fixture_setup (Fixture *fx, gconstpointer data)
+{
+  int fds[2];
+  g_autoptr (GSocket) ours = NULL;
+  g_autoptr (GSocketConnection) stream = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  ours = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  fx->peer = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (fx->peer, FALSE);
+  stream = g_socket_connection_factory_create_connection (ours);
+  fx->connection = sfb_sip_connection_new_for_stream (G_IO_STREAM (stream), "pool.test", 5061);
+  fx->received = g_string_new (NULL);
+  fx->requests = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (fx->connection, "request", G_CALLBACK (on_request), fx);
+  g_signal_connect (fx->connection, "closed", G_CALLBACK (on_closed), fx);
+}
+
+static void
+fixture_teardown (Fixture *fx, gconstpointer data)
+{
+  sfb_sip_connection_close (fx->connection);
+  g_clear_object (&fx->connection);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_clear_object (&fx->peer);
+  g_string_free (fx->received, TRUE);
+  g_ptr_array_unref (fx->requests);
+  g_clear_error (&fx->closed_error);
+  g_clear_object (&fx->response);
+  g_clear_error (&fx->error);
+}
+
+/* Runs the main loop until @done says so (or the safety deadline). */
+static void
+spin_until (gboolean (*done) (Fixture *), Fixture *fx)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+
+  while (!done (fx))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+static gboolean
+transaction_done (Fixture *fx)
+{
+  return fx->done;
+}
+
+/* What the peer received so far (non-blocking). */
+static void
+peer_pump (Fixture *fx)
+{
+  char buffer[4096];
+  gssize n;
+
+  while ((n = g_socket_receive (fx->peer, buffer, sizeof buffer, NULL, NULL)) > 0)
+    g_string_append_len (fx->received, buffer, n);
+}
+
+static gboolean
+peer_has_message (Fixture *fx)
+{
+  peer_pump (fx);
+  /* requests from the connection under test carry no body here */
+  return strstr (fx->received->str, "\r\n\r\n") != NULL
+         && strspn (fx->received->str, "\r\n") < fx->received->len;
+}
+
+/* The next message the connection sent (CRLF keep-alives skipped). */
+static SfbSipMessage *
+peer_read_message (Fixture *fx)
+{
+  g_autoptr (GError) error = NULL;
+  SfbSipMessage *message;
+  const char *end;
+  gsize skip;
+
+  spin_until (peer_has_message, fx);
+  skip = strspn (fx->received->str, "\r\n");
+  g_string_erase (fx->received, 0, (gssize) skip);
+  end = strstr (fx->received->str, "\r\n\r\n");
+  message = sfb_sip_message_parse (fx->received->str, end + 4 - fx->received->str, &error);
+  g_assert_no_error (error);
+  g_string_erase (fx->received, 0, end + 4 - fx->received->str);
+  return message;
+}
+
+/* Writes @text to the connection, @chunk bytes at a time, letting the
+ * connection read between the chunks. */
+static void
+peer_write (Fixture *fx, const char *text, gsize chunk)
+{
+  gsize len = strlen (text);
+
+  for (gsize off = 0; off < len; off += chunk)
+    {
+      gsize n = MIN (chunk, len - off);
+      g_autoptr (GError) error = NULL;
+
+      g_assert_cmpint (g_socket_send (fx->peer, text + off, n, NULL, &error), ==, (gssize) n);
+      g_assert_no_error (error);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+}
+
+static void
+on_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  fx->response
+      = sfb_sip_connection_send_request_finish (SFB_SIP_CONNECTION (source), result, &fx->error);
+  fx->done = TRUE;
+}
+
+static void
+send_options (Fixture *fx, guint timeout_ms)
+{
+  g_autoptr (SfbSipMessage) request = sfb_sip_message_new_request ("OPTIONS", "sip:pool.test");
+
+  sfb_sip_message_append_header (request, "From", "<sip:alice@contoso.test>;tag=1");
+  sfb_sip_message_append_header (request, "To", "<sip:pool.test>");
+  sfb_sip_message_append_header (request, "Call-ID", "call-1");
+  sfb_sip_message_append_header (request, "CSeq", "7 OPTIONS");
+  sfb_sip_connection_send_request_async (
+      fx->connection, request, timeout_ms, NULL, on_response, fx);
+}
+
+static char *
+response_text (SfbSipMessage *request, const char *status, const char *branch, const char *cseq)
+{
+  g_autofree char *via = NULL;
+  const char *sent_via = sfb_sip_message_get_header (request, "Via");
+
+  via = branch != NULL ? g_strdup_printf ("SIP/2.0/TLS 127.0.0.1:5061;branch=%s", branch)
+                       : g_strdup (sent_via);
+  return g_strdup_printf ("SIP/2.0 %s\r\nVia: %s\r\nFrom: %s\r\nTo: %s;tag=srv\r\n"
+                          "Call-ID: %s\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n",
+                          status,
+                          via,
+                          sfb_sip_message_get_header (request, "From"),
+                          sfb_sip_message_get_header (request, "To"),
+                          sfb_sip_message_get_header (request, "Call-ID"),
+                          cseq != NULL ? cseq : sfb_sip_message_get_header (request, "CSeq"));
+}
+
+static void
+test_transaction (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+  g_autofree char *trying = NULL;
+  g_autofree char *wrong_branch = NULL;
+  g_autofree char *wrong_cseq = NULL;
+  g_autofree char *ok = NULL;
+  g_autofree char *all = NULL;
+
+  send_options (fx, 5000);
+  sent = peer_read_message (fx);
+  g_assert_cmpstr (sfb_sip_message_get_method (sent), ==, "OPTIONS");
+  g_assert_true (g_str_has_prefix (sfb_sip_message_get_header (sent, "Via"), "SIP/2.0/TLS "));
+  g_assert_nonnull (strstr (sfb_sip_message_get_header (sent, "Via"), ";branch=z9hG4bK"));
+  g_assert_cmpstr (sfb_sip_message_get_header (sent, "Max-Forwards"), ==, "70");
+
+  trying = response_text (sent, "100 Trying", NULL, NULL);
+  wrong_branch = response_text (sent, "200 Not yours", "z9hG4bKother", NULL);
+  wrong_cseq = response_text (sent, "200 Old", NULL, "6 OPTIONS");
+  ok = response_text (sent, "200 OK", NULL, NULL);
+  /* a keep-alive, a provisional and two strangers first; all split anywhere */
+  all = g_strconcat ("\r\n\r\n", trying, wrong_branch, wrong_cseq, "\r\n\r\n", ok, NULL);
+  peer_write (fx, all, 7);
+  spin_until (transaction_done, fx);
+  g_assert_no_error (fx->error);
+  g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+  g_assert_cmpstr (sfb_sip_message_get_reason (fx->response), ==, "OK");
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
+static gboolean
+got_request (Fixture *fx)
+{
+  return fx->requests->len > 0;
+}
+
+static void
+test_incoming_request (Fixture *fx, gconstpointer data)
+{
+  static const char notify[] = "NOTIFY sip:alice@127.0.0.1:5061;transport=tls SIP/2.0\r\n"
+                               "Via: SIP/2.0/TLS 127.0.1.11:5061;branch=z9hG4bKsrv1\r\n"
+                               "From: <sip:alice@contoso.test>;tag=a\r\n"
+                               "To: <sip:alice@contoso.test>;tag=b\r\n"
+                               "Call-ID: n-1\r\nCSeq: 3 NOTIFY\r\nEvent: presence\r\n"
+                               "Content-Type: text/plain\r\nContent-Length: 11\r\n\r\n"
+                               "hello world";
+  g_autoptr (SfbSipMessage) response = sfb_sip_message_new_response (200, "OK");
+  g_autoptr (SfbSipMessage) answer = NULL;
+  g_autoptr (GError) error = NULL;
+  SfbSipMessage *request;
+  GBytes *body;
+
+  peer_write (fx, notify, 1); /* byte by byte */
+  spin_until (got_request, fx);
+  g_assert_cmpuint (fx->requests->len, ==, 1);
+  request = g_ptr_array_index (fx->requests, 0);
+  g_assert_cmpstr (sfb_sip_message_get_method (request), ==, "NOTIFY");
+  body = sfb_sip_message_get_body (request);
+  g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), "hello world", 11);
+
+  sfb_sip_message_append_header (response, "Via", sfb_sip_message_get_header (request, "Via"));
+  sfb_sip_message_append_header (response, "Call-ID", "n-1");
+  sfb_sip_message_append_header (response, "CSeq", "3 NOTIFY");
+  g_assert_true (sfb_sip_connection_send_response (fx->connection, response, &error));
+  g_assert_no_error (error);
+  answer = peer_read_message (fx);
+  g_assert_cmpuint (sfb_sip_message_get_status_code (answer), ==, 200);
+  g_assert_cmpstr (sfb_sip_message_get_header (answer, "CSeq"), ==, "3 NOTIFY");
+}
+
+static gboolean
+closed_and_done (Fixture *fx)
+{
+  return fx->n_closed > 0 && fx->done;
+}
+
+static void
+test_end_of_connection (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+  g_autoptr (SfbSipMessage) late = sfb_sip_message_new_request ("OPTIONS", "sip:pool.test");
+  g_autoptr (GError) error = NULL;
+
+  send_options (fx, 5000);
+  sent = peer_read_message (fx);
+  g_socket_close (fx->peer, NULL);
+  spin_until (closed_and_done, fx);
+  g_assert_cmpuint (fx->n_closed, ==, 1);
+  g_assert_nonnull (fx->closed_error);
+  g_assert_nonnull (fx->error); /* the pending transaction failed with it */
+  g_assert_null (fx->response);
+  g_assert_true (sfb_sip_connection_is_closed (fx->connection));
+  g_assert_false (sfb_sip_connection_send_response (fx->connection, late, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE);
+}
+
+static void
+test_transaction_timeout (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+
+  send_options (fx, 50);
+  sent = peer_read_message (fx);
+  spin_until (transaction_done, fx); /* nobody answers */
+  g_assert_error (fx->error, SFB_ERROR, SFB_ERROR_TIMED_OUT);
+  g_assert_false (sfb_sip_connection_is_closed (fx->connection));
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
+static void
+test_garbage (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *junk = g_strnfill (4096, 'A'); /* a start line that never ends */
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+
+  /* the parser's limit ends the connection; the peer's writes then fail */
+  while (fx->n_closed == 0)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      (void) g_socket_send (fx->peer, junk, 4096, NULL, NULL);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+  g_assert_cmpuint (fx->n_closed, ==, 1);
+  g_assert_true (sfb_sip_connection_is_closed (fx->connection));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/sip-connection/transaction",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_transaction,
+              fixture_teardown);
+  g_test_add ("/sip-connection/incoming-request",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_incoming_request,
+              fixture_teardown);
+  g_test_add ("/sip-connection/end-of-connection",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_end_of_connection,
+              fixture_teardown);
+  g_test_add ("/sip-connection/transaction-timeout",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_transaction_timeout,
+              fixture_teardown);
+  g_test_add ("/sip-connection/oversized-garbage",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_garbage,
+              fixture_teardown);
+  return g_test_run ();
+}
