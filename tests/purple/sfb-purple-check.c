@@ -5,11 +5,12 @@
  * and works against any SfB/Lync deployment.
  *
  *   sfb-purple-check --uri sip:alice@contoso.test --login 'CONTOSO\alice' --password-stdin \
- *                    [--auth ntlm] [--server HOST[:PORT]] [--ca-file PEM] [--timeout 120] \
+ *                    [--auth ntlm] [--sso] [--server HOST[:PORT]] [--ca-file PEM] [--timeout 120] \
  *                    [--script 'wait-buddies:6,presence:busy,stay:70,buddies,sign-out']
  *
  * The password comes from the first line of stdin (--password-stdin) or from the environment
- * variable SFB_PURPLE_PASSWORD, never from argv.  Progress goes to stdout as one JSON object
+ * variable SFB_PURPLE_PASSWORD, never from argv; with --sso there is none (SIPE uses the
+ * default Kerberos credentials, $KRB5CCNAME).  Progress goes to stdout as one JSON object
  * per line ({"event": ..., "ms": milliseconds since start, ...}); exit status 0 when every step
  * ran and the account signed out cleanly, 1 on any failure (an "error" event says which),
  * 2 for usage errors.  See tests/purple/README.md for the events and the script steps. */
@@ -1185,8 +1186,12 @@ start_purple (const char *user_dir, GError **error)
 }
 
 static PurpleAccount *
-make_account (
-    const char *uri, const char *login, const char *password, const char *auth, const char *server)
+make_account (const char *uri,
+              const char *login,
+              const char *password,
+              const char *auth,
+              const char *server,
+              gboolean sso)
 {
   const char *address = g_str_has_prefix (uri, "sip:") ? uri + 4 : uri;
   g_autofree char *username = g_strdup_printf ("%s,%s", address, login != NULL ? login : "");
@@ -1197,7 +1202,9 @@ make_account (
   purple_account_set_string (account, "server", server != NULL ? server : "");
   purple_account_set_string (account, "transport", "tls");
   purple_account_set_string (account, "authentication", auth);
-  purple_account_set_bool (account, "sso", FALSE);
+  /* Single sign-on: SIPE takes the default credentials (Kerberos: $KRB5CCNAME) and
+   * ignores the login and password. */
+  purple_account_set_bool (account, "sso", sso);
   /* No calendar (EWS) look-ups: there is no Exchange here. */
   purple_account_set_bool (account, "dont-publish", TRUE);
   purple_accounts_add (account);
@@ -1255,6 +1262,7 @@ main (int argc, char **argv)
   g_autofree char *user_dir = NULL;
   g_autofree char *password = NULL;
   gboolean password_stdin = FALSE;
+  gboolean sso = FALSE;
   gboolean keep_user_dir = FALSE;
   int timeout = 120;
   GOptionEntry entries[] = {
@@ -1268,6 +1276,13 @@ main (int argc, char **argv)
       "Read the password from the first line of stdin (else $" PASSWORD_ENV ")",
       NULL },
     { "auth", 0, 0, G_OPTION_ARG_STRING, &auth, "ntlm (default), krb5, tls-dsk or auto", "AUTH" },
+    { "sso",
+      0,
+      0,
+      G_OPTION_ARG_NONE,
+      &sso,
+      "Single sign-on: no password, SIPE uses the default Kerberos credentials ($KRB5CCNAME)",
+      NULL },
     { "server",
       0,
       0,
@@ -1334,8 +1349,9 @@ main (int argc, char **argv)
   check.steps = steps;
 
   check.input = g_io_channel_unix_new (STDIN_FILENO);
-  password = read_password (password_stdin, &error);
-  if (password == NULL)
+  if (!sso)
+    password = read_password (password_stdin, &error);
+  if (!sso && password == NULL)
     {
       fprintf (stderr, "%s: %s\n", g_get_prgname (), error->message);
       g_io_channel_unref (check.input);
@@ -1373,9 +1389,11 @@ main (int argc, char **argv)
       event_str (builder, "uri", uri);
       event_str (builder, "server", server);
       event_str (builder, "auth", auth);
+      json_builder_set_member_name (builder, "sso");
+      json_builder_add_boolean_value (builder, sso);
       event_end (builder);
 
-      check.account = make_account (uri, login, password, auth, server);
+      check.account = make_account (uri, login, password, auth, server, sso);
       connect_signals ();
       g_io_channel_set_flags (check.input, G_IO_FLAG_NONBLOCK, NULL);
       check.input_source = g_io_add_watch (check.input, G_IO_IN | G_IO_HUP, on_input, NULL);

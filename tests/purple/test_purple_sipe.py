@@ -150,17 +150,24 @@ class Sfbsim:
 class PurpleCheck:
     """sfb-purple-check running with its JSON events collected by a reader thread."""
 
-    def __init__(self, sim, password, script, timeout=240, user="alice", ca_file=True):
+    def __init__(self, sim, password, script, timeout=240, user="alice", ca_file=True,
+                 auth="ntlm", login=None, extra=(), env=None):
+        """password None: single sign-on (--sso), nothing on stdin; login None: the
+        scenario's DOMAIN\\user login; env: added to the environment."""
         u = load_scenario()["users"][user]
-        self.cmd = [os.environ["SFB_PURPLE_CHECK"], "--uri", u["uri"], "--login", u["login"],
-                    "--password-stdin", "--auth", "ntlm", "--timeout", str(timeout),
-                    "--script", script]
+        self.cmd = [os.environ["SFB_PURPLE_CHECK"], "--uri", u["uri"],
+                    "--login", login or u["login"], "--auth", auth,
+                    "--timeout", str(timeout), "--script", script]
+        self.cmd += ["--password-stdin"] if password is not None else ["--sso"]
         if ca_file:
             self.cmd += ["--ca-file", sim.env["SFBSIM_CA_FILE"]]
+        self.cmd += list(extra)
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.proc.stdin.write(password + "\n")
-        self.proc.stdin.flush()
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, **(env or {})))
+        if password is not None:
+            self.proc.stdin.write(password + "\n")
+            self.proc.stdin.flush()
         self.events = []
         self.queue = queue.Queue()
         self.stderr = []
