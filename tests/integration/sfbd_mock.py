@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A python3-dbusmock template of org.sfbd.Sfbd: a MOCK, not sfbd.
 
-The real sfbd cannot sign in yet, so the applet's signed-in, reconnecting
-and failed views are tested against this stand-in.  It carries the
+test_applet.py drives every state with the real sfbd and sfbsim; this
+stand-in is kept only for what the real sfbd cannot produce (a State value
+the applet does not know, as a newer sfbd might send).  It carries the
 Account and Presence properties of dbus/*.xml, starts signed in, and its
 methods change the properties the way the API documents (SetAvailability
 publishes the new availability, SignOut signs out, SignIn and Reconnect

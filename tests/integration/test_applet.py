@@ -3,13 +3,17 @@
 
 The watcher stands in for the panel: the tests check that the applet
 registers its item, that the item's properties (icon, title, tooltip,
-status) and its dbusmenu follow sfbd's state, that menu actions call sfbd,
-and that restarts of sfbd and of the watcher are survived.
+status) and its dbusmenu follow sfbd's state, that menu actions reach the
+server, and that restarts of sfbd and of the watcher are survived.
 
-"sfbd not running" and "signed out" (with a refused sign-in) run against
-the real sfbd.  Signed-in, reconnecting and failed cannot be reached with
-the real sfbd yet (it has no sign-in pipeline), so those tests use
-sfbd_mock.py, a python3-dbusmock MOCK of org.sfbd.Sfbd; each says so.
+Every state comes from the real sfbd signing in to the real sfbsim, inside
+build-aux/testnet (one sfbsim for the module, see sim_fixture.py; a bus,
+sfbd and applet per test): sfbd not running, signed out, signed in,
+reconnecting (sfbsim stop_pool), failed (a wrong password, an untrusted
+certificate).  Menu actions are checked in sfbsim (the presence it holds
+for alice, its registrations and counters).  The python3-dbusmock MOCK of
+sfbd (sfbd_mock.py) is kept for the one case the real sfbd cannot
+produce: a State value this applet does not know (a newer sfbd).
 """
 
 import json
@@ -19,9 +23,34 @@ import sys
 import time
 import unittest
 
-from gi.repository import Gio, GLib
+import sim_fixture
 
-from sfbd_testcase import ACCOUNT, TIMEOUT, SfbdTestCase, required_path
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import Gio, GLib  # noqa: E402
+
+from sfbd_testcase import (ACCOUNT, PRESENCE, TIMEOUT,  # noqa: E402
+                           SfbdTestCase, required_path)
+
+SIM = sim_fixture.SIM
+PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.toml
+WRONG_PASSWORD = "not-alices-password-42"
+DIRECTOR = "director.contoso.test"
+HOME_POOL = "pool1.contoso.test:5061"
+WAIT = 30  # seconds for a sign-in that takes milliseconds, or for the backoff to retry
+
+# availability codes sfbsim holds for alice (MS-PRES)
+SIM_CODES = {"online": 3500, "busy": 6500, "do-not-disturb": 9500, "be-right-back": 12500,
+             "away": 15500}
+
+
+def setUpModule():
+    sim_fixture.start("applet")
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
 
 ITEM_INTERFACE = "org.kde.StatusNotifierItem"
 ITEM_PATH = "/StatusNotifierItem"
@@ -32,6 +61,7 @@ WATCHER_PATH = "/StatusNotifierWatcher"
 # menu item ids of client/applet/sfb-applet.h
 MENU_AVAILABILITY = {"online": 10, "busy": 11, "do-not-disturb": 12, "be-right-back": 13,
                      "away": 14, "appear-offline": 15}
+MENU_HEADER = 1
 MENU_SIGN_IN = 20
 MENU_SIGN_OUT = 21
 MENU_RECONNECT = 22
@@ -164,7 +194,7 @@ class AppletTestCase(SfbdTestCase):
                                    Gio.DBusCallFlags.NO_AUTO_START, TIMEOUT * 1000, None)
         return reply.unpack()[0]
 
-    def wait_for_item(self, predicate, what):
+    def wait_for_item(self, predicate, what, timeout=WAIT):
         """Polls the item's properties until predicate(properties) holds."""
         seen = {}
 
@@ -172,7 +202,7 @@ class AppletTestCase(SfbdTestCase):
             seen.update(self.item_properties())
             return predicate(seen)
 
-        if not iterate_until(check):
+        if not iterate_until(check, timeout):
             self.fail(f"the item never showed {what}; it shows Title={seen.get('Title')!r}, "
                       f"IconName={seen.get('IconName')!r}, Status={seen.get('Status')!r}, "
                       f"ToolTip={seen.get('ToolTip')!r}")
@@ -314,114 +344,334 @@ class TestWithSfbd(AppletTestCase):
         self.assertIsNone(self.applet.poll())
 
 
-class TestWithMockSfbd(AppletTestCase):
-    """Signed in, reconnecting and failed: against the dbusmock MOCK of sfbd
-    (sfbd_mock.py), because the real sfbd cannot sign in yet."""
+class RealSfbdTestCase(AppletTestCase):
+    """The real sfbd and sfbsim (put back to its defaults before each test)."""
 
-    def test_signed_in_shows_availability_and_note(self):
-        self.start_mock()
+    def setUp(self):
+        self.ctl = SIM["ctl"]
+        sim_fixture.reset()
+        super().setUp()
+        self.addCleanup(self.ctl.drop_connections)
+        self.addCleanup(self.ctl.start_pool, pool="pool1")
+
+    def configure_alice(self, password=PASSWORD, server=DIRECTOR):
+        self.configure({"Account.Uri": GLib.Variant("s", "sip:alice@contoso.test"),
+                        "Account.Login": GLib.Variant("s", "CONTOSO\\alice"),
+                        "Account.Server": GLib.Variant("s", server),
+                        "TLS.CAFile": GLib.Variant("s", SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": GLib.Variant("s", "file")})
+        self.call(ACCOUNT, "SetPassword", (password, True), "(sb)")
+
+    def state(self):
+        return self.get_property(ACCOUNT, "State")
+
+    def wait_for(self, predicate, what, timeout=WAIT):
+        value = iterate_until(predicate, timeout)
+        if not value:
+            self.fail(f"{what} did not happen within {timeout} s")
+        return value
+
+    def sim_availability(self):
+        return self.ctl.presence(user="alice")["availability"]
+
+    def registrations(self):
+        return self.ctl.counters()["active_registrations"]
+
+    def sign_in_from_the_menu(self, **kwargs):
+        """sfbd and the applet started, alice configured, "Sign in" clicked: returns the
+        item's properties once it shows the state sfbd ends in."""
+        self.start_daemon()
+        self.configure_alice(**kwargs)
         self.start_applet()
-        props = self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
-        self.assertEqual(props["Title"], "Skype for Business: Available")
+        self.wait_for_item(lambda p: "Signed out" in p.get("Title", ""), "signed out")
+        self.click(MENU_SIGN_IN)
+        return self.wait_for_item(
+            lambda p: p.get("Title") in ("Skype for Business: Available",
+                                         "Skype for Business: Sign-in failed"),
+            "the end of the sign-in")
+
+    def sign_in(self):
+        props = self.sign_in_from_the_menu()
+        self.assertEqual(props["Title"], "Skype for Business: Available", self.tooltip(props))
+        return props
+
+    def waybar(self):
+        result = self.sfbctl("status", "--format", "waybar")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.count("\n"), 1, "waybar reads one line")
+        return json.loads(result.stdout)
+
+
+class TestSignedIn(RealSfbdTestCase):
+    def test_signed_in_shows_availability_note_and_server(self):
+        props = self.sign_in()
+        self.assertEqual(self.state(), "signed-in")
+        self.assertEqual(self.registrations(), 1)
+        self.assertEqual(props["IconName"], "user-available")
+        self.assertEqual(props["Status"], "Active")
+        self.assertEqual(props["OverlayIconName"], "")
         tooltip = self.tooltip(props)
-        self.assertIn("Note: Working from Oslo", tooltip)
-        self.assertIn("Server: pool01.contoso.test:5061", tooltip)
+        self.assertIn("State: Signed in", tooltip)
+        self.assertIn("Availability: Available", tooltip)
+        self.assertIn("Account: sip:alice@contoso.test", tooltip)
+        self.assertIn(f"Server: {HOME_POOL}", tooltip)
+        self.assertNotIn("Last error", tooltip)
+        self.assertNotIn(PASSWORD, str(props))
+
         items, _ = self.menu()
         self.assertEqual(items[MENU_AVAILABILITY["online"]]["toggle-state"], 1)
         self.assertEqual(items[MENU_AVAILABILITY["busy"]]["toggle-state"], 0)
-        self.assert_enabled(items, MENU_AVAILABILITY["busy"], True)
+        for item_id in MENU_AVAILABILITY.values():
+            self.assert_enabled(items, item_id, True)
         self.assert_enabled(items, MENU_SIGN_IN, False)
         self.assert_enabled(items, MENU_SIGN_OUT, True)
         self.assert_enabled(items, MENU_RECONNECT, True)
 
-    def test_menu_sets_availability(self):
-        self.start_mock()
-        self.start_applet()
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
-        self.click(MENU_AVAILABILITY["busy"])
-        props = self.wait_for_item(lambda p: p.get("IconName") == "user-busy", "busy")
-        self.assertEqual(props["Title"], "Skype for Business: Busy")
-        self.assertEqual(self.mock_calls("SetAvailability"), [["busy"]])
-        items, _ = self.menu()
-        self.assertEqual(items[MENU_AVAILABILITY["busy"]]["toggle-state"], 1)
+        # a note set through sfbd shows, and so does sfbsim's view of it
+        self.call(PRESENCE, "SetNote", ("Working from Oslo",), "(s)")
+        props = self.wait_for_item(lambda p: "Note: Working from Oslo" in self.tooltip(p),
+                                   "the note")
+        self.wait_for(lambda: self.ctl.presence(user="alice")["note"] == "Working from Oslo",
+                      "the note in sfbsim")
+
+    def test_menu_sets_availability_in_sfbsim(self):
+        self.sign_in()
+        self.wait_for(lambda: self.sim_availability() == SIM_CODES["online"],
+                      "alice online in sfbsim")
+        icons = {"busy": "user-busy", "do-not-disturb": "user-busy",
+                 "be-right-back": "user-away", "away": "user-away", "online": "user-available"}
+        for availability, icon in icons.items():
+            with self.subTest(availability=availability):
+                self.click(MENU_AVAILABILITY[availability])
+                self.wait_for(lambda: self.sim_availability() == SIM_CODES[availability],
+                              f"{availability} in sfbsim")
+                props = self.wait_for_item(lambda p: p.get("IconName") == icon, availability)
+                self.assertEqual(self.get_property(PRESENCE, "Availability"), availability)
+                items, _ = self.menu()
+                self.assertEqual(items[MENU_AVAILABILITY[availability]]["toggle-state"], 1)
+                self.assertEqual(
+                    [item_id for item_id in MENU_AVAILABILITY.values()
+                     if items[item_id]["toggle-state"] == 1],
+                    [MENU_AVAILABILITY[availability]])
+                self.assertIn(props["Title"].split(": ", 1)[1], self.tooltip(props))
+
+        # appear offline: others see alice offline.  sfbd reads its own availability back
+        # from the server's aggregate, where appear-offline (18000) is "offline", so the
+        # item shows Offline rather than "Appear offline" (the applet draws what sfbd says).
         self.click(MENU_AVAILABILITY["appear-offline"])
-        self.wait_for_item(lambda p: p.get("IconName") == "user-invisible", "appear offline")
+        self.wait_for(lambda: self.sim_availability() >= 18000, "alice offline in sfbsim")
+        props = self.wait_for_item(
+            lambda p: p.get("IconName") in ("user-invisible", "user-offline"), "appear offline")
+        self.assertEqual(props["Status"], "Active")
+        self.assertIn("State: Signed in", self.tooltip(props))
 
-    def test_sign_out_and_reconnect_call_sfbd(self):
-        self.start_mock()
-        self.start_applet()
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
+    def test_sign_out_and_reconnect_from_the_menu(self):
+        self.sign_in()
+        self.ctl.reset_counters()
         self.click(MENU_RECONNECT)
-        self.assertTrue(iterate_until(lambda: self.mock_calls("Reconnect")))
+        self.wait_for(lambda: self.ctl.counters().get("requests", {}).get("REGISTER", 0) >= 1,
+                      "a new REGISTER in sfbsim")
+        self.wait_for(lambda: self.state() == "signed-in" and self.registrations() == 1,
+                      "signed in again")
+        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
+
         self.click(MENU_SIGN_OUT)
-        self.wait_for_item(lambda p: "Signed out" in p.get("Title", ""), "signed out")
-        self.assertEqual(len(self.mock_calls("SignOut")), 1)
-
-    def test_reconnecting_needs_attention(self):
-        self.start_mock()
-        self.start_applet()
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
-        self.mock_update(ACCOUNT, {"State": GLib.Variant("s", "reconnecting"),
-                                   "ReconnectAttempts": GLib.Variant("u", 2)})
-        props = self.wait_for_item(lambda p: p.get("Status") == "NeedsAttention",
-                                   "reconnecting")
-        self.assertEqual(props["OverlayIconName"], "emblem-synchronizing")
-        self.assertEqual(props["Title"], "Skype for Business: Reconnecting")
-        self.assertIn("Reconnect attempts: 2", self.tooltip(props))
-        self.mock_update(ACCOUNT, {"State": GLib.Variant("s", "signed-in"),
-                                   "ReconnectAttempts": GLib.Variant("u", 0)})
-        props = self.wait_for_item(lambda p: p.get("Status") == "Active", "signed in again")
-        self.assertEqual(props["OverlayIconName"], "")
-
-    def test_failed_shows_the_error_in_words(self):
-        self.start_mock()
-        self.start_applet()
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
-        self.mock_update(ACCOUNT, {
-            "State": GLib.Variant("s", "failed"),
-            "LastError": GLib.Variant("s", "org.sfbd.Sfbd.Error.AuthFailed"),
-            "LastErrorMessage": GLib.Variant(
-                "s", "The server rejected the password. Set it again with: sfbctl set-password"),
-        })
-        props = self.wait_for_item(lambda p: p.get("Status") == "NeedsAttention", "failed")
+        props = self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Signed out",
+                                   "signed out")
         self.assertEqual(props["IconName"], "user-offline")
-        self.assertEqual(props["AttentionIconName"], "dialog-error")
-        self.assertEqual(props["Title"], "Skype for Business: Sign-in failed")
-        self.assertIn("The server rejected the password. Set it again with: sfbctl "
-                      "set-password (AuthFailed)", self.tooltip(props))
+        self.wait_for(lambda: self.registrations() == 0, "the unregistration in sfbsim")
         items, _ = self.menu()
         self.assert_enabled(items, MENU_SIGN_IN, True)
+        self.assert_enabled(items, MENU_SIGN_OUT, False)
+        self.assert_enabled(items, MENU_AVAILABILITY["busy"], False)
 
-    def test_waybar_follows_the_state(self):
-        self.start_mock()
-        self.call("org.sfbd.Sfbd1.Presence", "SetAvailability", ("busy",), "(s)")
-        self.mock_update("org.sfbd.Sfbd1.Presence", {"Note": GLib.Variant("s", "Lunch & <b>")})
-        result = self.sfbctl("status", "--format", "waybar")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.count("\n"), 1, "waybar reads one line")
-        output = json.loads(result.stdout)
+    def test_last_sign_in_stages_in_the_menu(self):
+        self.sign_in()
+        trace = self.call(ACCOUNT, "GetSignInTrace")[0]
+        names = [stage["Stage"] for stage in trace]
+        self.assertIn("registered", names)
+
+        def labels():
+            found = [label for label in self.trace_labels() if label != "No sign-in attempt yet"]
+            return found if len(found) >= len(trace) else None
+
+        shown = self.wait_for(labels, "the sign-in stages in the menu")
+        self.assertEqual([label.split(":", 1)[0] for label in shown[:len(trace)]], names)
+        for label, stage in zip(shown, trace):
+            self.assertTrue(label.startswith(f"{stage['Stage']}: ok, "), label)
+        # long details are shortened in the menu
+        redirect = shown[names.index("redirecting")]
+        self.assertIn("director.contoso.test", redirect)
+        self.assertIn("pool1.contoso.test", redirect)
+
+    def test_sfbd_and_watcher_restarts_are_survived(self):
+        self.sign_in()
+        # the panel restarts: the item registers again and still shows alice signed in
+        self.watcher.close()
+        self.watcher = self.start_watcher()
+        self.assertTrue(iterate_until(lambda: self.watcher.items),
+                        "the applet did not register with the new watcher")
+        self.assertEqual(self.watcher.items[-1][1], self.item_service)
+        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
+
+        # sfbd restarts: "not running", then (AutoSignIn, stored password) signed in again
+        self.stop_process(self.daemons[0])
+        props = self.wait_for_item(lambda p: "not running" in p.get("Title", ""),
+                                   "sfbd not running")
+        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(self.waybar()["class"], ["not-running"])
+        self.start_daemon()
+        self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Available",
+                           "signed in by the new sfbd")
+        self.wait_for(lambda: self.registrations() == 1, "one registration in sfbsim")
+        self.assertIsNone(self.applet.poll())
+        # the menu calls the new sfbd
+        self.click(MENU_AVAILABILITY["busy"])
+        self.wait_for(lambda: self.sim_availability() == SIM_CODES["busy"], "busy in sfbsim")
+
+
+class TestReconnecting(RealSfbdTestCase):
+    def test_stopped_pool_needs_attention_until_it_is_back(self):
+        self.sign_in()
+        self.ctl.stop_pool(pool="pool1")
+        # while the pool is down sfbd cycles through reconnecting, connecting and
+        # authenticating (the Director still answers): each check waits for the
+        # reconnecting view and takes everything from one snapshot
+        props = self.wait_for_item(lambda p: p.get("Status") == "NeedsAttention",
+                                   "reconnecting")
+        self.assertEqual(props["Title"], "Skype for Business: Reconnecting")
+        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["OverlayIconName"], "emblem-synchronizing")
+        self.assertEqual(props["AttentionIconName"], "network-error")
+        self.assertIn("State: Reconnecting", self.tooltip(props))
+        # a few attempts meet the stopped pool; the tooltip counts them and says why
+        props = self.wait_for_item(
+            lambda p: p.get("Status") == "NeedsAttention"
+            and "Reconnect attempts: " in self.tooltip(p), "the reconnect attempts")
+        self.assertIn("Last error: ", self.tooltip(props))
+
+        def reconnecting_menu():
+            items, _ = self.menu()
+            title = items[MENU_HEADER].get("label", "")  # "URI — state"
+            return items if title.endswith("Reconnecting") else None
+
+        items = self.wait_for(reconnecting_menu, "the reconnecting menu")
+        self.assert_enabled(items, MENU_AVAILABILITY["busy"], False)
+        self.assert_enabled(items, MENU_SIGN_OUT, True)
+        self.assert_enabled(items, MENU_RECONNECT, True)
+        output = self.wait_for(lambda: (lambda o: o if o["text"] == "Reconnecting" else None)(
+            self.waybar()), "Reconnecting in waybar")
+        self.assertEqual(output["class"], ["reconnecting", "attention"])
+        self.assertEqual(self.registrations(), 0)
+
+        self.ctl.start_pool(pool="pool1")
+        props = self.wait_for_item(lambda p: p.get("Status") == "Active"
+                                   and p.get("IconName") == "user-available", "signed in again",
+                                   timeout=60)
+        self.assertEqual(props["OverlayIconName"], "")
+        self.assertNotIn("Reconnect attempts", self.tooltip(props))
+        self.wait_for(lambda: self.registrations() == 1, "one registration in sfbsim")
+        self.assertEqual(self.waybar()["class"], ["signed-in", "online"])
+
+
+class TestFailed(RealSfbdTestCase):
+    def assert_failed_view(self, props, error):
+        self.assertEqual(self.state(), "failed")
+        self.assertEqual(props["Status"], "NeedsAttention")
+        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["AttentionIconName"], "dialog-error")
+        self.assertEqual(props["OverlayIconName"], "dialog-error")
+        message = self.get_property(ACCOUNT, "LastErrorMessage")
+        self.assertTrue(message)
+        # the tooltip shortens a long message; its first sentence and the error name show
+        self.assertIn(f"Last error: {message.split('. ')[0]}", self.tooltip(props))
+        self.assertIn(f"({error}", self.tooltip(props))
+        items, _ = self.menu()
+        self.assert_enabled(items, MENU_SIGN_IN, True)
+        for item_id in MENU_AVAILABILITY.values():
+            self.assert_enabled(items, item_id, False)
+        output = self.waybar()
+        self.assertEqual(output["text"], "Sign-in failed")
+        self.assertEqual(output["class"], ["failed", "attention"])
+        self.assertIn(f"({error}", output["tooltip"])
+
+    def test_wrong_password(self):
+        props = self.sign_in_from_the_menu(password=WRONG_PASSWORD)
+        self.assertEqual(props["Title"], "Skype for Business: Sign-in failed")
+        self.assert_failed_view(props, "AuthFailed")
+        self.assertEqual(self.ctl.counters()["auth_failures"], {"alice": 1})
+        self.assertNotIn(WRONG_PASSWORD, str(self.item_properties()))
+        self.assertNotIn(WRONG_PASSWORD, str(self.menu()))
+        # the user sets the right password and signs in from the menu
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.click(MENU_SIGN_IN)
+        props = self.wait_for_item(lambda p: p.get("Status") == "Active"
+                                   and p.get("IconName") == "user-available", "signed in")
+        self.assertNotIn("Last error", self.tooltip(props))
+
+    def test_untrusted_certificate(self):
+        self.ctl.set_certificate(variant="untrusted")
+        props = self.sign_in_from_the_menu(server="pool1.contoso.test")
+        self.assertEqual(props["Title"], "Skype for Business: Sign-in failed")
+        self.assert_failed_view(props, "CertificateInvalid")
+        self.assertIn("pool1.contoso.test", self.tooltip(props))
+        self.assertEqual(self.ctl.counters().get("registers", {}), {})
+        labels = self.trace_labels()
+        self.assertTrue(any(label.startswith("connecting: CertificateInvalid") for label in labels),
+                        labels)
+
+
+class TestWaybar(RealSfbdTestCase):
+    """sfbctl status --format waybar against the real states (the applet's words)."""
+
+    def test_waybar_follows_the_real_states(self):
+        self.start_daemon()
+        output = self.waybar()
+        self.assertEqual(output["text"], "Signed out")
+        self.assertEqual(output["class"], ["signed-out"])
+
+        self.configure_alice()
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.state() in ("signed-in", "failed"), "the sign-in")
+        output = self.waybar()
+        self.assertEqual(output["text"], "Available")
+        self.assertEqual(output["alt"], "online")
+        self.assertEqual(output["class"], ["signed-in", "online"])
+        self.assertIn(f"Server: {HOME_POOL}", output["tooltip"])
+
+        self.sfbctl("presence", "set", "busy")
+        self.wait_for(lambda: self.sim_availability() == SIM_CODES["busy"], "busy in sfbsim")
+        self.call(PRESENCE, "SetNote", ("Lunch & <b>",), "(s)")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Note") == "Lunch & <b>", "the note")
+        output = self.waybar()
         self.assertEqual(output["text"], "Busy")
         self.assertEqual(output["alt"], "busy")
         self.assertEqual(output["class"], ["signed-in", "busy"])
         # pango markup: the note is escaped
         self.assertIn("Note: Lunch &amp; &lt;b&gt;", output["tooltip"])
 
-        self.mock_update(ACCOUNT, {"State": GLib.Variant("s", "failed"),
-                                   "LastError": GLib.Variant("s", "org.sfbd.Sfbd.Error.TimedOut"),
-                                   "LastErrorMessage": GLib.Variant("s", "No answer.")})
-        output = json.loads(self.sfbctl("status", "--format", "waybar").stdout)
-        self.assertEqual(output["text"], "Sign-in failed")
-        self.assertEqual(output["class"], ["failed", "attention"])
-        self.assertIn("Last error: No answer. (TimedOut)", output["tooltip"])
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for(lambda: self.state() == "signed-out", "signed out")
+        self.assertEqual(self.waybar()["class"], ["signed-out"])
 
-    def test_last_sign_in_stages_in_the_menu(self):
+
+class TestWithMockSfbd(AppletTestCase):
+    """The MOCK of sfbd (sfbd_mock.py), only for what the real sfbd cannot produce."""
+
+    def test_unknown_state_of_a_newer_sfbd_is_shown_as_named(self):
+        # the real sfbd only has the states of the contract; a newer one may add some
         self.start_mock()
         self.start_applet()
         self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
-        labels = iterate_until(lambda: [label for label in self.trace_labels()
-                                        if label != "No sign-in attempt yet"])
-        self.assertEqual(labels, ["discovery: ok, 120 ms — lyncdiscoverinternal.contoso.test",
-                                  "authentication: ok, 45 ms — NTLM"])
+        self.mock_update(ACCOUNT, {"State": GLib.Variant("s", "migrating")})
+        props = self.wait_for_item(lambda p: "migrating" in p.get("Title", ""), "the new state")
+        self.assertEqual(props["Title"], "Skype for Business: migrating")
+        self.assertEqual(props["Status"], "Active")
+        self.assertIn("State: migrating", self.tooltip(props))
+        items, _ = self.menu()
+        self.assert_enabled(items, MENU_AVAILABILITY["busy"], False)
+        output = json.loads(self.sfbctl("status", "--format", "waybar").stdout)
+        self.assertEqual(output["text"], "migrating")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@ StatusNotifierWatcher and host) under Xvfb, on the test's private bus.
 
 The panel holds only the systray plugin.  A screenshot before the applet
 starts and one after are compared in the panel's area: the icon must have
-appeared.  Both are saved as PNG artifacts in SFBD_ARTIFACT_DIR.
-Needs the Debian packages xvfb, xfce4-panel and x11-apps (xwd), which
-build-aux/install-deps installs; a missing one fails the test.
+appeared.  Then the real sfbd signs alice in to sfbsim (inside
+build-aux/testnet, see sim_fixture.py) and the icon drawn in the tray must
+turn green (user-available), where before it had no green at all
+(user-offline is grey).  The screenshots are saved as PNG artifacts in
+SFBD_ARTIFACT_DIR.  Needs the Debian packages xvfb, xfce4-panel and
+x11-apps (xwd), which build-aux/install-deps installs; a missing one fails
+the test.
 """
 
 import os
@@ -17,9 +21,13 @@ import time
 import unittest
 import zlib
 
-from gi.repository import Gio, GLib
+import sim_fixture
 
-from sfbd_testcase import TIMEOUT, SfbdTestCase, required_path
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import Gio, GLib  # noqa: E402
+
+from sfbd_testcase import ACCOUNT, TIMEOUT, SfbdTestCase, required_path  # noqa: E402
 
 XFCONFD = "/usr/lib/x86_64-linux-gnu/xfce4/xfconf/xfconfd"
 PANEL_HEIGHT = 32
@@ -45,6 +53,21 @@ PANEL_XML = """<?xml version="1.0" encoding="UTF-8"?>
   </property>
 </channel>
 """
+
+
+def setUpModule():
+    sim_fixture.start("tray")
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+def is_green(pixel):
+    """A clearly green pixel, as user-available is drawn (the theme's icon or the
+    applet's own disc); user-offline and the panel are grey."""
+    r, g, b = pixel
+    return g >= 100 and g >= r + 40 and g >= b + 40
 
 
 def read_xwd(data):
@@ -170,6 +193,35 @@ class TestTray(SfbdTestCase):
         # an icon is at least a few dozen pixels
         self.wait_for(lambda: changed_pixels() >= 40, "the icon to be drawn in the tray")
         write_png(os.path.join(self.artifact_dir, "applet-tray.png"), width, self.after)
+        self.assertEqual(self.green_pixels(self.after, width), 0,
+                         "the icon is green while sfbd is not running")
+
+        # the real sfbd signs alice in to sfbsim: the icon turns green
+        sim_fixture.reset()
+        self.start_daemon()
+        self.configure({"Account.Uri": GLib.Variant("s", "sip:alice@contoso.test"),
+                        "Account.Login": GLib.Variant("s", "CONTOSO\\alice"),
+                        "Account.Server": GLib.Variant("s", "director.contoso.test"),
+                        "TLS.CAFile": GLib.Variant("s", sim_fixture.SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": GLib.Variant("s", "file")})
+        self.call(ACCOUNT, "SetPassword", ("Passw0rd!", True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") == "signed-in", "signed in")
+
+        def green():
+            _, rows = self.screenshot()
+            self.after = rows
+            return self.green_pixels(rows, width) >= 40
+
+        try:
+            self.wait_for(green, "a green (available) icon in the tray")
+        finally:
+            write_png(os.path.join(self.artifact_dir, "applet-tray-signed-in.png"), width,
+                      self.after)
+
+    @staticmethod
+    def green_pixels(rows, width):
+        return sum(1 for row in rows for x in range(width) if is_green(row[x * 3:x * 3 + 3]))
 
 
 if __name__ == "__main__":
