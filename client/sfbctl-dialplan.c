@@ -41,7 +41,8 @@ print_dial_plan_text (Sfbctl *ctl, SfbDBusDialPlan *dial_plan)
     return sfbctl_print_done (
         ctl, "No dial plan%s", sfbctl_is_signed_in (ctl) ? "" : " (not signed in)");
 
-  sfbctl_fields_add (fields, "Name", "%s", name);
+  sfbctl_fields_add (
+      fields, "Name", "%s%s", name, sfb_dbus_dial_plan_get_cached (dial_plan) ? " (cached)" : "");
   sfbctl_fields_add (fields,
                      "External access prefix",
                      "%s",

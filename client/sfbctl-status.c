@@ -163,7 +163,11 @@ print_status_text (Status *status)
                      or_none (sfb_dbus_presence_get_availability (status->presence), "unknown"));
   sfbctl_fields_add (
       fields, "Note", "%s", or_none (sfb_dbus_presence_get_note (status->presence), "(none)"));
-  sfbctl_fields_add (fields, "Contacts", "%u", sfb_dbus_contacts_get_count (status->contacts));
+  sfbctl_fields_add (fields,
+                     "Contacts",
+                     "%u%s",
+                     sfb_dbus_contacts_get_count (status->contacts),
+                     sfb_dbus_contacts_get_cached (status->contacts) ? " (cached)" : "");
   if (sfb_dbus_contacts_get_ucs_mode (status->contacts) != NULL
       && *sfb_dbus_contacts_get_ucs_mode (status->contacts) != '\0')
     sfbctl_fields_add (fields,
@@ -172,10 +176,22 @@ print_status_text (Status *status)
                        sfb_dbus_contacts_get_ucs_mode (status->contacts));
   sfbctl_fields_add (fields,
                      "Dial plan",
-                     "%s",
-                     or_none (sfb_dbus_dial_plan_get_name (status->dial_plan), "(none)"));
-  sfbctl_fields_add (
-      fields, "Policy groups", "%u", groups != NULL ? g_strv_length ((char **) groups) : 0);
+                     "%s%s",
+                     or_none (sfb_dbus_dial_plan_get_name (status->dial_plan), "(none)"),
+                     sfb_dbus_dial_plan_get_cached (status->dial_plan) ? " (cached)" : "");
+  if (groups != NULL && groups[0] != NULL)
+    {
+      g_autofree char *names = g_strjoinv (", ", (char **) groups);
+
+      sfbctl_fields_add (fields,
+                         "Policy groups",
+                         "%u: %s%s",
+                         g_strv_length ((char **) groups),
+                         names,
+                         sfb_dbus_policies_get_cached (status->policies) ? " (cached)" : "");
+    }
+  else
+    sfbctl_fields_add (fields, "Policy groups", "0");
   add_last_error_field (fields, status->account);
   sfbctl_fields_print (fields);
 }

@@ -206,7 +206,14 @@ sfb_daemon_list_devices (SfbDaemon *self)
 static void
 on_config_changed (SfbDaemon *self)
 {
-  set_string (self, PROP_URI, sfb_config_get_uri (self->config));
+  const char *uri = sfb_config_get_uri (self->config);
+
+  /* another account: never show the old one's contacts (SfbSettings
+   * reloads its own cache) */
+  if (self->strings[PROP_URI] != NULL && g_strcmp0 (self->strings[PROP_URI], uri ? uri : "") != 0
+      && self->contacts != NULL)
+    sfb_contacts_load_cache (self->contacts);
+  set_string (self, PROP_URI, uri);
   set_string (self, PROP_LOGIN, sfb_config_get_login (self->config));
   update_devices_in_use (self);
   update_config_error (self);
@@ -577,41 +584,6 @@ sfb_daemon_get_sign_in_trace (SfbDaemon *self)
 }
 
 /* ---- presence, dial plan, policies, devices ------------------------ */
-
-static const char *const settable_availabilities[] = {
-  SFB_AVAILABILITY_ONLINE,         SFB_AVAILABILITY_BUSY,
-  SFB_AVAILABILITY_DO_NOT_DISTURB, SFB_AVAILABILITY_BE_RIGHT_BACK,
-  SFB_AVAILABILITY_AWAY,           SFB_AVAILABILITY_OFF_WORK,
-  SFB_AVAILABILITY_APPEAR_OFFLINE, NULL,
-};
-
-gboolean
-sfb_daemon_set_availability (SfbDaemon *self, const char *availability, GError **error)
-{
-  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
-  g_return_val_if_fail (availability != NULL, FALSE);
-
-  if (!g_strv_contains (settable_availabilities, availability))
-    {
-      g_autofree char *allowed = g_strjoinv (", ", (GStrv) settable_availabilities);
-
-      g_set_error (error,
-                   SFB_ERROR,
-                   SFB_ERROR_INVALID_ARGS,
-                   "“%s” is not an availability one can set; use one of: %s",
-                   availability,
-                   allowed);
-      return FALSE;
-    }
-  return sfb_presence_set_availability (self->presence, availability, error);
-}
-
-gboolean
-sfb_daemon_set_note (SfbDaemon *self, const char *note, GError **error)
-{
-  g_return_val_if_fail (SFB_IS_DAEMON (self), FALSE);
-  return sfb_presence_set_note (self->presence, note, error);
-}
 
 gboolean
 sfb_daemon_normalize_number (SfbDaemon *self,

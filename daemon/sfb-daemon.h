@@ -49,8 +49,7 @@ sfb_daemon_forget_credentials_finish (SfbDaemon *self, GAsyncResult *result, GEr
 GVariant *sfb_daemon_get_sign_in_trace (SfbDaemon *self);
 
 /* Presence, dial plan, policies, devices */
-gboolean sfb_daemon_set_availability (SfbDaemon *self, const char *availability, GError **error);
-gboolean sfb_daemon_set_note (SfbDaemon *self, const char *note, GError **error);
+/* SetAvailability, SetNote: sfb_presence_set_*_async () on sfb_daemon_get_presence () */
 gboolean sfb_daemon_normalize_number (SfbDaemon *self,
                                       const char *number,
                                       char **normalized,

@@ -77,7 +77,7 @@ gnutls_failed (int ret, const char *what, GError **error)
 static GBytes *
 take_datum (gnutls_datum_t *datum)
 {
-  GBytes *bytes = g_bytes_new (datum->data, datum->size);
+  GBytes *bytes = sfb_ntlm_secret_bytes_new (datum->data, datum->size);
 
   sfb_ntlm_wipe (datum->data, datum->size);
   gnutls_free (datum->data);
@@ -246,7 +246,8 @@ sfb_user_certificate_save (const char *state_dir,
     return NULL;
   path = sfb_user_certificate_path (state_dir, user_at_domain);
   dir = g_path_get_dirname (path);
-  if (g_mkdir_with_parents (dir, 0700) != 0)
+  /* 0700 even when the directory was there before */
+  if (g_mkdir_with_parents (dir, 0700) != 0 || g_chmod (dir, 0700) != 0)
     {
       int saved = errno;
 
@@ -287,7 +288,7 @@ sfb_user_certificate_load (const char *state_dir, const char *user_at_domain, GE
   path = sfb_user_certificate_path (state_dir, user_at_domain);
   if (!g_file_get_contents (path, &contents, &len, error))
     return NULL;
-  bytes = g_bytes_new (contents, len);
+  bytes = sfb_ntlm_secret_bytes_new (contents, len); /* the private key is in there */
   sfb_ntlm_wipe (contents, len);
   cert = user_certificate_new (bytes, bytes, error);
   if (cert == NULL)

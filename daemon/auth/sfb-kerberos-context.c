@@ -23,7 +23,7 @@ struct _SfbKerberosContext
   SfbAuthContext parent_instance;
 
   char *login;
-  char *password; /* wiped in finalize */
+  char *password; /* wiped once a ticket is acquired, or in finalize */
   char *principal;
   const char *source; /* "ccache" / "password" */
 
@@ -320,6 +320,9 @@ acquire_with_password (SfbKerberosContext *self, GError **error)
   g_free (self->principal);
   self->principal = g_steal_pointer (&principal);
   self->source = "password";
+  /* the ticket is in self->cred now: the password is not needed again */
+  explicit_bzero (self->password, strlen (self->password));
+  g_clear_pointer (&self->password, g_free);
   return TRUE;
 }
 

@@ -24,6 +24,32 @@ sfb_ntlm_wipe (gpointer data, gsize len)
     explicit_bzero (data, len);
 }
 
+typedef struct
+{
+  gsize len;
+  guint8 data[];
+} SecretBlock;
+
+static void
+secret_block_free (gpointer data)
+{
+  SecretBlock *block = data;
+
+  sfb_ntlm_wipe (block->data, block->len);
+  g_free (block);
+}
+
+GBytes *
+sfb_ntlm_secret_bytes_new (gconstpointer data, gsize len)
+{
+  SecretBlock *block = g_malloc (sizeof (SecretBlock) + MAX (len, 1));
+
+  block->len = len;
+  if (len > 0)
+    memcpy (block->data, data, len);
+  return g_bytes_new_with_free_func (block->data, len, secret_block_free, block);
+}
+
 static guint16
 read_le16 (const guint8 *p)
 {

@@ -64,6 +64,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbNtlmChallenge, sfb_ntlm_challenge_free)
 
 /* Overwrites memory in a way the compiler does not drop. */
 void sfb_ntlm_wipe (gpointer data, gsize len);
+/* A copy of @data (keys, private keys) whose memory is wiped when the last
+ * reference goes. */
+GBytes *sfb_ntlm_secret_bytes_new (gconstpointer data, gsize len);
 
 /* Hashes and ciphers (nettle) */
 void sfb_ntlm_md4 (const guint8 *data, gsize len, guint8 out[16]);

@@ -113,6 +113,7 @@ update_properties (SfbDBusContacts *skeleton, SfbContacts *contacts)
   sfb_dbus_contacts_set_count (skeleton, list->contacts->len);
   sfb_dbus_contacts_set_revision (skeleton, list->revision);
   sfb_dbus_contacts_set_ucs_mode (skeleton, or_empty (list->ucs_mode));
+  sfb_dbus_contacts_set_cached (skeleton, sfb_contacts_is_cached (contacts));
 }
 
 static void

@@ -41,6 +41,7 @@ on_dial_plan_changed (SfbSettings *settings, SfbDBusDialPlan *skeleton)
                                 plan != NULL
                                     ? sfb_dial_plan_get_rules (plan)
                                     : g_variant_new_array (G_VARIANT_TYPE_VARDICT, NULL, 0));
+  sfb_dbus_dial_plan_set_cached (skeleton, sfb_settings_dial_plan_is_cached (settings));
 }
 
 GDBusInterfaceSkeleton *

@@ -38,6 +38,7 @@ on_policies_changed (SfbSettings *settings, SfbDBusPolicies *skeleton)
   g_auto (GStrv) groups = sfb_settings_dup_groups (settings);
 
   sfb_dbus_policies_set_groups (skeleton, (const char *const *) groups);
+  sfb_dbus_policies_set_cached (skeleton, sfb_settings_policies_are_cached (settings));
   sfb_dbus_policies_emit_policies_changed (skeleton);
 }
 
@@ -49,6 +50,7 @@ sfb_dbus_policies_adapter_new (SfbDaemon *daemon)
   g_auto (GStrv) groups = sfb_settings_dup_groups (settings);
 
   sfb_dbus_policies_set_groups (skeleton, (const char *const *) groups);
+  sfb_dbus_policies_set_cached (skeleton, sfb_settings_policies_are_cached (settings));
   g_signal_connect_object (
       skeleton, "handle-get-policy", G_CALLBACK (handle_get_policy), daemon, 0);
   g_signal_connect_object (skeleton, "handle-get-all", G_CALLBACK (handle_get_all), daemon, 0);

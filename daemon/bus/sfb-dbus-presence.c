@@ -10,18 +10,44 @@
 
 #include <sfbd/sfb-names.h>
 
+/* SetAvailability and SetNote answer once the server accepted (or refused)
+ * the publication. */
+static void
+on_set_availability_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data; /* the reply takes this reference */
+  GError *error = NULL;
+
+  if (!sfb_presence_set_availability_finish (SFB_PRESENCE (source), result, &error))
+    sfb_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
 static gboolean
 handle_set_availability (SfbDBusPresence *skeleton,
                          GDBusMethodInvocation *invocation,
                          const char *availability,
                          SfbDaemon *daemon)
 {
+  sfb_presence_set_availability_async (sfb_daemon_get_presence (daemon),
+                                       availability,
+                                       NULL,
+                                       on_set_availability_done,
+                                       g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_set_note_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GDBusMethodInvocation *invocation = user_data; /* the reply takes this reference */
   GError *error = NULL;
 
-  if (!sfb_daemon_set_availability (daemon, availability, &error))
-    return sfb_dbus_return_error (invocation, error);
-  sfb_dbus_presence_complete_set_availability (skeleton, invocation);
-  return G_DBUS_METHOD_INVOCATION_HANDLED;
+  if (!sfb_presence_set_note_finish (SFB_PRESENCE (source), result, &error))
+    sfb_dbus_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
 }
 
 static gboolean
@@ -30,11 +56,8 @@ handle_set_note (SfbDBusPresence *skeleton,
                  const char *note,
                  SfbDaemon *daemon)
 {
-  GError *error = NULL;
-
-  if (!sfb_daemon_set_note (daemon, note, &error))
-    return sfb_dbus_return_error (invocation, error);
-  sfb_dbus_presence_complete_set_note (skeleton, invocation);
+  sfb_presence_set_note_async (
+      sfb_daemon_get_presence (daemon), note, NULL, on_set_note_done, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

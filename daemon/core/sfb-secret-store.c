@@ -151,7 +151,8 @@ write_file (SfbSecretStore *self, GKeyFile *key_file, GError **error)
   gsize length;
   gboolean ok;
 
-  if (g_mkdir_with_parents (dir, 0700) != 0)
+  /* 0700 even when the directory was there before */
+  if (g_mkdir_with_parents (dir, 0700) != 0 || g_chmod (dir, 0700) != 0)
     {
       int saved_errno = errno;
 

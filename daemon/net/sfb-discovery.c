@@ -123,6 +123,55 @@ candidate_key (const SfbServerCandidate *c)
   return g_strdup_printf ("%s:%u", host, c->port);
 }
 
+gboolean
+sfb_server_candidate_equal (const SfbServerCandidate *a, const SfbServerCandidate *b)
+{
+  g_autofree char *ka = NULL;
+  g_autofree char *kb = NULL;
+
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  ka = candidate_key (a);
+  kb = candidate_key (b);
+  return g_str_equal (ka, kb);
+}
+
+static gboolean
+is_autodiscover (SfbDiscoveryLookup lookup)
+{
+  return lookup == SFB_DISCOVERY_LOOKUP_AUTODISCOVER_INTERNAL
+         || lookup == SFB_DISCOVERY_LOOKUP_AUTODISCOVER_EXTERNAL;
+}
+
+const SfbServerCandidate *
+sfb_discovery_early_candidate (GPtrArray *const results[SFB_DISCOVERY_N_LOOKUPS],
+                               const gboolean done[SFB_DISCOVERY_N_LOOKUPS],
+                               gboolean *settled)
+{
+  gboolean all_above_done = TRUE;
+
+  g_return_val_if_fail (settled != NULL, NULL);
+
+  *settled = FALSE;
+  for (guint l = 0; l < SFB_DISCOVERY_N_LOOKUPS; l++)
+    {
+      if (!done[l])
+        {
+          /* a DNS lookup still out could rank its answer above anything below */
+          if (!is_autodiscover (l))
+            return NULL;
+          all_above_done = FALSE;
+          continue;
+        }
+      if (results[l] != NULL && results[l]->len > 0)
+        {
+          *settled = all_above_done;
+          return results[l]->pdata[0];
+        }
+    }
+  return NULL;
+}
+
 GPtrArray *
 sfb_discovery_combine (GPtrArray *const results[SFB_DISCOVERY_N_LOOKUPS])
 {
@@ -234,6 +283,14 @@ struct _SfbDiscovery
   GStrv details;
 };
 
+enum
+{
+  SIGNAL_EARLY_CANDIDATE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (SfbDiscovery, sfb_discovery, G_TYPE_OBJECT)
 
 static void
@@ -253,6 +310,18 @@ static void
 sfb_discovery_class_init (SfbDiscoveryClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = sfb_discovery_finalize;
+
+  signals[SIGNAL_EARLY_CANDIDATE] = g_signal_new ("early-candidate",
+                                                  G_TYPE_FROM_CLASS (klass),
+                                                  G_SIGNAL_RUN_LAST,
+                                                  0,
+                                                  NULL,
+                                                  NULL,
+                                                  NULL,
+                                                  G_TYPE_NONE,
+                                                  2,
+                                                  G_TYPE_POINTER,
+                                                  G_TYPE_BOOLEAN);
 }
 
 static void
@@ -292,12 +361,15 @@ typedef struct
   guint pending;
   GPtrArray *results[SFB_DISCOVERY_N_LOOKUPS];
   char *details[SFB_DISCOVERY_N_LOOKUPS];
+  gboolean done[SFB_DISCOVERY_N_LOOKUPS];
+  char *early; /* "host:port settled" last announced, NULL before */
 } Run;
 
 static void
 run_free (Run *run)
 {
   g_free (run->domain);
+  g_free (run->early);
   for (guint i = 0; i < SFB_DISCOVERY_N_LOOKUPS; i++)
     {
       g_clear_pointer (&run->results[i], g_ptr_array_unref);
@@ -396,13 +468,45 @@ run_finish (GTask *task)
   g_task_return_pointer (task, g_steal_pointer (&candidates), (GDestroyNotify) g_ptr_array_unref);
 }
 
+/* Announces the early candidate when it changed (a run still in flight). */
+static void
+announce_early (GTask *task)
+{
+  SfbDiscovery *self = g_task_get_source_object (task);
+  Run *run = g_task_get_task_data (task);
+  const SfbServerCandidate *early;
+  gboolean settled;
+  g_autofree char *key = NULL;
+
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (task)))
+    return;
+  early = sfb_discovery_early_candidate (run->results, run->done, &settled);
+  if (early == NULL)
+    return;
+  key = g_strdup_printf ("%s:%u %d", early->host, early->port, settled);
+  if (g_strcmp0 (key, run->early) == 0)
+    return;
+  g_free (run->early);
+  run->early = g_steal_pointer (&key);
+  {
+    g_autofree char *text = sfb_server_candidate_to_string (early);
+
+    g_debug ("Early candidate: %s%s", text, settled ? "" : " (autodiscover still running)");
+  }
+  g_signal_emit (self, signals[SIGNAL_EARLY_CANDIDATE], 0, early, settled);
+}
+
 static void
 pending_done (Pending *p)
 {
   Run *run = g_task_get_task_data (p->task);
 
+  if (p->lookup < SFB_DISCOVERY_N_LOOKUPS)
+    run->done[p->lookup] = TRUE;
   if (--run->pending == 0)
     run_finish (p->task);
+  else if (p->lookup < SFB_DISCOVERY_N_LOOKUPS)
+    announce_early (p->task);
   g_object_unref (p->task);
   g_free (p);
 }

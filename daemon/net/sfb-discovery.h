@@ -21,6 +21,16 @@
  * <domain>:5061 SIPE tries last (usually the web site, not a SIP server).
  * A configured Server and the last good home pool are the caller's business:
  * it puts them first (the CONFIGURED and LAST_HOME_POOL sources).
+ *
+ * Early candidate (docs/benchmarks.md): the DNS lookups answer in one round
+ * trip, autodiscover takes several (DNS, TCP, TLS, two GETs).  While a run is
+ * in flight, "early-candidate" names the best candidate known so far once
+ * every DNS lookup ranked above it has finished, so the caller can dial it
+ * beside autodiscover; `settled` says whether every lookup ranked above it
+ * (autodiscover included) has finished, i.e. it is certain to be the first
+ * candidate of the final result.  The final result keeps the documented
+ * order regardless; what to do with a connection to an early candidate that
+ * autodiscover outranks is the caller's decision (sfb-session.c).
  */
 #pragma once
 
@@ -53,6 +63,9 @@ SfbServerCandidate *sfb_server_candidate_copy (const SfbServerCandidate *c);
 void sfb_server_candidate_free (SfbServerCandidate *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbServerCandidate, sfb_server_candidate_free)
 
+/* Same host and port (host case and a trailing dot ignored). */
+gboolean sfb_server_candidate_equal (const SfbServerCandidate *a, const SfbServerCandidate *b);
+
 /* "configured", "last-home-pool", "autodiscover", "srv", "a-record" */
 const char *sfb_server_source_to_string (SfbServerSource source);
 /* "host:port (source[, access location])" for traces; free with g_free(). */
@@ -61,6 +74,10 @@ char *sfb_server_candidate_to_string (const SfbServerCandidate *c);
 #define SFB_TYPE_DISCOVERY (sfb_discovery_get_type ())
 G_DECLARE_FINAL_TYPE (SfbDiscovery, sfb_discovery, SFB, DISCOVERY, GObject)
 
+/* Signal "early-candidate" (SfbServerCandidate *candidate, gboolean settled):
+ * emitted during a run (never after it was cancelled, never for the lookup
+ * that completes the run) each time the early candidate changes; the
+ * candidate belongs to the emitter, copy it to keep it. */
 SfbDiscovery *sfb_discovery_new (GResolver *resolver /* nullable: default */,
                                  GTlsDatabase *tls_database /* nullable: system */);
 
@@ -105,6 +122,16 @@ char *sfb_discovery_domain_from_uri (const char *sip_uri);
  * a lookup that found nothing), in lookup order, dropping duplicates.  Returns
  * new copies; the inputs are not modified. */
 GPtrArray *sfb_discovery_combine (GPtrArray *const results[SFB_DISCOVERY_N_LOOKUPS]);
+
+/* The early candidate of a run in flight: the first candidate, in lookup
+ * order, of the lookups that are @done, provided every DNS lookup (SRV, A)
+ * ranked above it is done; autodiscover lookups may still be pending, in
+ * which case *@settled is FALSE.  NULL (and *@settled FALSE) when no
+ * candidate qualifies yet.  Points into @results. */
+const SfbServerCandidate *
+sfb_discovery_early_candidate (GPtrArray *const results[SFB_DISCOVERY_N_LOOKUPS],
+                               const gboolean done[SFB_DISCOVERY_N_LOOKUPS],
+                               gboolean *settled);
 
 /* RFC 2782 order of a GList of GSrvTarget: ascending priority; within one
  * priority a weighted random choice (weight 0 entries first, as the RFC's

@@ -167,6 +167,32 @@ sfb_tls_database_init (SfbTlsDatabase *self)
 {
 }
 
+static void
+preload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  gint64 start = g_get_monotonic_time ();
+
+  if (backend != NULL && g_tls_backend_supports_tls (backend))
+    {
+      g_autoptr (GTlsDatabase) database G_GNUC_UNUSED
+          = g_tls_backend_get_default_database (backend);
+
+      g_debug ("System trust store loaded in %" G_GINT64_FORMAT " ms",
+               (g_get_monotonic_time () - start) / 1000);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+sfb_tls_preload_system_trust (void)
+{
+  g_autoptr (GTask) task = g_task_new (NULL, NULL, NULL, NULL);
+
+  g_task_set_source_tag (task, sfb_tls_preload_system_trust);
+  g_task_run_in_thread (task, preload_thread);
+}
+
 GTlsDatabase *
 sfb_tls_database_new (const char *ca_file, GError **error)
 {

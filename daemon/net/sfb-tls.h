@@ -20,6 +20,12 @@ G_DECLARE_FINAL_TYPE (SfbTlsDatabase, sfb_tls_database, SFB, TLS_DATABASE, GTlsD
  * file when it cannot be read or holds no certificate. */
 GTlsDatabase *sfb_tls_database_new (const char *ca_file, GError **error);
 
+/* Loads the system trust store (~100-150 ms of CPU with GnuTLS) in a worker
+ * thread, so that the first sfb_tls_database_new() of the process finds it
+ * ready: glib-networking keeps the backend's default database once made.
+ * Call once at start-up; never blocks the caller. */
+void sfb_tls_preload_system_trust (void);
+
 /* Turn GTlsCertificateFlags of a rejected peer into
  * SFB_ERROR_CERTIFICATE_INVALID, the message naming the host and the failed
  * check(s) in words ("untrusted issuer", "expired", "does not match the name

@@ -171,10 +171,32 @@ on_notify_body (SfbSubscription *subscription,
   end_settings_task (self);
 }
 
+/* A 488 to the roaming-contacts SUBSCRIBE: the list lives in Exchange
+ * (the Unified Contact Store), which sfbd does not read.  Reported as
+ * UcsMode "migrated", not as an empty list. */
+static void
+set_ucs_list (SfbContacts *self)
+{
+  g_autoptr (SfbContactList) list = sfb_contact_list_new ();
+
+  list->ucs_mode = g_strdup ("migrated");
+  sfb_contact_list_free (self->list);
+  self->list = g_steal_pointer (&list);
+  self->cached = FALSE;
+  save_cache (self);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
 static void
 on_terminated (SfbSubscription *subscription, const GError *reason, SfbContacts *self)
 {
-  g_info ("Roaming contacts subscription ended: %s", reason->message);
+  if (sfb_subscription_get_last_status (subscription) == 488)
+    {
+      g_info ("The contact list is in the Unified Contact Store (Exchange): %s", reason->message);
+      set_ucs_list (self);
+    }
+  else
+    g_info ("Roaming contacts subscription ended: %s", reason->message);
   end_settings_task (self);
 }
 

@@ -118,8 +118,9 @@ parse_public_providers (const char *text)
                        NULL,
                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
                            | XML_PARSE_NOCDATA);
-  if (doc == NULL || (root = xmlDocGetRootElement (doc)) == NULL
-      || !is_element (root, "PublicProviders") || too_deep (root, 1))
+  if (doc == NULL || doc->intSubset != NULL || doc->extSubset != NULL
+      || (root = xmlDocGetRootElement (doc)) == NULL || !is_element (root, "PublicProviders")
+      || too_deep (root, 1))
     return NULL;
   g_variant_builder_init (&providers, G_VARIANT_TYPE ("aa{sv}"));
   for (xmlNode *p = root->children; p != NULL; p = p->next)
@@ -282,6 +283,14 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
                        NULL,
                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
                            | XML_PARSE_NOCDATA);
+  if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_SERVER_REJECTED,
+                           "The provisioning document has a DTD, which is not accepted");
+      return NULL;
+    }
   root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
   if (root == NULL || !is_element (root, "provisionGroupList"))
     {

@@ -992,3 +992,18 @@ sfb_presence_batch_subscribe_body (const char *self_uri, const char *const *uris
                    "<category name=\"state\"/></categoryList></action></batchSub>");
   return g_string_free_to_bytes (out);
 }
+
+GBytes *
+sfb_presence_set_subscribers_body (const char *const *users)
+{
+  GString *out = g_string_new ("<setSubscribers xmlns=\"http://schemas.microsoft.com/2006/09/sip/"
+                               "presence-subscribers\">");
+
+  for (guint i = 0; users != NULL && users[i] != NULL; i++)
+    {
+      g_autofree char *u = g_markup_escape_text (users[i], -1);
+      g_string_append_printf (out, "<subscriber user=\"%s\" acknowledged=\"true\"/>", u);
+    }
+  g_string_append (out, "</setSubscribers>");
+  return g_string_free_to_bytes (out);
+}

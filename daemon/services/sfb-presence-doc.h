@@ -182,4 +182,7 @@ gboolean sfb_presence_parse_fault (
 /* batchSub with an adhocList of @uris and the categories sfbd reads. */
 GBytes *sfb_presence_batch_subscribe_body (const char *self_uri, const char *const *uris);
 
+/* setSubscribers acknowledging each of @users (as roaming-self named them). */
+GBytes *sfb_presence_set_subscribers_body (const char *const *users);
+
 G_END_DECLS

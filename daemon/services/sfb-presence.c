@@ -45,6 +45,8 @@ struct _SfbPresence
   char *batch_uris;               /* the contacts the batch was made for, joined */
   GHashTable *pool_subscriptions; /* pool fqdn or contact uri -> SfbSubscription */
   GHashTable *presences;          /* uri -> SfbPresenceInfo */
+  GHashTable *acknowledging;      /* subscribers acknowledged in this registration */
+  GHashTable *singles;            /* without adhoclist: contact uri -> SfbSubscription */
 
   GHashTable *versions;
   char *aor;
@@ -75,7 +77,8 @@ enum
 
 static guint signals[N_SIGNALS];
 
-static void publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt);
+static void
+publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt, GTask *task);
 static gboolean ensure_identity (SfbPresence *self, GError **error);
 
 static gboolean
@@ -126,6 +129,7 @@ typedef struct
   PublishKind kind;
   gboolean with_device;
   guint attempt;
+  GTask *task; /* SetAvailability/SetNote waiting for the answer, or NULL */
 } PublishCall;
 
 static void
@@ -133,7 +137,22 @@ publish_call_free (PublishCall *call)
 {
   g_object_unref (call->self);
   sfb_publish_free (call->publish);
+  g_clear_object (&call->task);
   g_free (call);
+}
+
+/* The end of one publication: @error (transfer full) or NULL for success. */
+static void
+publish_done (SfbPresence *self, gboolean with_device, GTask *task, GError *error)
+{
+  if (with_device)
+    end_settings_task (self);
+  if (task != NULL && error != NULL)
+    g_task_return_error (task, error);
+  else if (task != NULL)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_clear_error (&error);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PublishCall, publish_call_free)
@@ -171,8 +190,7 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_info ("Publishing presence failed: %s", error->message);
-      if (call->with_device)
-        end_settings_task (self);
+      publish_done (self, call->with_device, call->task, g_steal_pointer (&error));
       return;
     }
   code = sfb_sip_message_get_status_code (response);
@@ -199,7 +217,7 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
               if (name != NULL)
                 sfb_pub_versions_set (self->versions, name, instance, container, op->cur_version);
             }
-          publish (self, call->kind, call->with_device, call->attempt + 1);
+          publish (self, call->kind, call->with_device, call->attempt + 1, call->task);
           return;
         }
       g_info ("Unusable 409 to a presence publication: %s", error->message);
@@ -208,11 +226,18 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
 
-      g_info ("Presence publication rejected: SIP %u %s%s%s",
-              code,
-              sfb_sip_message_get_reason (response),
-              diagnostics != NULL ? "; " : "",
-              diagnostics != NULL ? diagnostics : "");
+      g_autoptr (GError) rejected = g_error_new (SFB_ERROR,
+                                                 SFB_ERROR_SERVER_REJECTED,
+                                                 "The server rejected the presence publication: "
+                                                 "SIP %u %s%s%s",
+                                                 code,
+                                                 sfb_sip_message_get_reason (response),
+                                                 diagnostics != NULL ? "; " : "",
+                                                 diagnostics != NULL ? diagnostics : "");
+
+      g_info ("%s", rejected->message);
+      publish_done (self, call->with_device, call->task, g_steal_pointer (&rejected));
+      return;
     }
   else
     {
@@ -232,8 +257,7 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
       if (type != NULL && g_str_has_prefix (type, SFB_CT_ROAMING_SELF) && body != NULL)
         apply_roaming_self (self, body);
     }
-  if (call->with_device)
-    end_settings_task (self);
+  publish_done (self, call->with_device, call->task, NULL);
 }
 
 static char *
@@ -245,7 +269,7 @@ timezone_string (void)
 }
 
 static void
-publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt)
+publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt, GTask *task)
 {
   g_autoptr (SfbPublish) publish = sfb_publish_new (self->aor);
   g_autoptr (SfbSipMessage) request = NULL;
@@ -289,16 +313,19 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
     }
   if (sfb_publish_get_length (publish) == 0)
     {
-      if (with_device)
-        end_settings_task (self);
+      publish_done (self, with_device, task, NULL);
       return;
     }
 
   request = sfb_session_new_request (self->session, "SERVICE", NULL);
   if (request == NULL)
     {
-      if (with_device)
-        end_settings_task (self);
+      publish_done (self,
+                    with_device,
+                    task,
+                    g_error_new_literal (SFB_ERROR,
+                                         SFB_ERROR_NOT_SIGNED_IN,
+                                         "Not signed in. Sign in first with: sfbctl sign-in"));
       return;
     }
   body = sfb_publish_to_bytes (publish);
@@ -310,11 +337,69 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
   call->kind = kind;
   call->with_device = with_device;
   call->attempt = attempt;
+  call->task = task != NULL ? g_object_ref (task) : NULL;
   sfb_session_send_request_async (
       self->session, request, self->cancellable, on_publish_response, call);
 }
 
 /* ---- roaming-self ---- */
+
+static void
+on_set_subscribers_response (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbPresence) self G_GNUC_UNUSED = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) response = NULL;
+  guint code;
+
+  response = sfb_session_send_request_finish (SFB_SESSION (source), result, &error);
+  if (response == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_info ("Acknowledging new subscribers failed: %s", error->message);
+      return;
+    }
+  code = sfb_sip_message_get_status_code (response);
+  if (code < 200 || code >= 300)
+    g_info ("The server refused to acknowledge subscribers: SIP %u %s",
+            code,
+            sfb_sip_message_get_reason (response));
+}
+
+/* Those who newly subscribed to the user's presence (subscribers with
+ * acknowledged="false") are acknowledged with setSubscribers, once per
+ * registration (protocol.md §11.3).  sfbd asks nobody: SfB clients show
+ * a "added you to their contacts" notice; sfbd logs it. */
+static void
+acknowledge_subscribers (SfbPresence *self, const SfbRoamingSelf *roaming)
+{
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto (GStrv) users = NULL;
+  g_autoptr (SfbSipMessage) request = NULL;
+  g_autoptr (GBytes) body = NULL;
+
+  for (guint i = 0; roaming->has_subscribers && i < roaming->subscribers->len; i++)
+    {
+      const SfbSubscriber *s = roaming->subscribers->pdata[i];
+
+      if (s->acknowledged || s->user == NULL || *s->user == '\0'
+          || g_hash_table_contains (self->acknowledging, s->user))
+        continue;
+      g_hash_table_add (self->acknowledging, g_strdup (s->user));
+      g_info ("%s added you to their contacts", s->user);
+      g_strv_builder_add (builder, s->user);
+    }
+  users = g_strv_builder_end (builder);
+  if (users[0] == NULL || !registered (self))
+    return;
+  request = sfb_session_new_request (self->session, "SERVICE", NULL);
+  if (request == NULL)
+    return;
+  body = sfb_presence_set_subscribers_body ((const char *const *) users);
+  sfb_sip_message_set_body (request, SFB_CT_SET_SUBSCRIBERS, body);
+  sfb_session_send_request_async (
+      self->session, request, self->cancellable, on_set_subscribers_response, g_object_ref (self));
+}
 
 static void
 apply_roaming_self (SfbPresence *self, GBytes *body)
@@ -333,6 +418,7 @@ apply_roaming_self (SfbPresence *self, GBytes *body)
   sfb_pub_versions_apply (self->versions, roaming);
   if (roaming->self != NULL)
     set_own (self, roaming->self->availability, roaming->self->activity, roaming->self->note);
+  acknowledge_subscribers (self, roaming);
 }
 
 static void
@@ -346,7 +432,7 @@ on_roaming_self (SfbSubscription *subscription,
   if (!self->published && ensure_identity (self, NULL))
     {
       self->published = TRUE;
-      publish (self, PUBLISH_STATE, TRUE, 0);
+      publish (self, PUBLISH_STATE, TRUE, 0, NULL);
     }
 }
 
@@ -550,15 +636,31 @@ on_contacts_changed (SfbContacts *contacts, SfbPresence *self)
   g_auto (GStrv) uris = sfb_contacts_dup_uris (contacts);
   g_autofree char *joined = g_strjoinv (" ", uris);
 
+  /* An empty list needs no identity: nothing is written before a sign-in. */
   if (sfb_contacts_is_cached (contacts) || g_strcmp0 (joined, self->batch_uris) == 0
-      || !ensure_identity (self, NULL))
+      || (uris[0] != NULL && !ensure_identity (self, NULL)))
     return;
   g_free (self->batch_uris);
   self->batch_uris = g_steal_pointer (&joined);
   g_hash_table_remove_all (self->pool_subscriptions);
+  g_hash_table_remove_all (self->singles);
   g_clear_pointer (&self->batch, stop_subscription);
   if (uris[0] == NULL)
     return;
+  if (!sfb_session_server_supports (self->session, "adhoclist"))
+    {
+      /* No batched subscriptions: one SUBSCRIBE To each contact. */
+      g_debug ("The server does not support adhoclist: %u single presence subscriptions",
+               g_strv_length (uris));
+      for (guint i = 0; uris[i] != NULL; i++)
+        {
+          SfbSubscription *sub = new_presence_subscription (self, uris[i], NULL);
+
+          g_hash_table_replace (self->singles, g_strdup (uris[i]), sub);
+          sfb_subscription_start (sub);
+        }
+      return;
+    }
   self->batch = new_presence_subscription (self, NULL, (const char *const *) uris);
   sfb_subscription_start (self->batch);
 }
@@ -571,6 +673,7 @@ on_registered (SfbSession *session, SfbPresence *self)
   self->settings_task = sfb_session_begin_settings_task (session, "presence publication");
   /* The pools' subscriptions come back from the batch's rlmi. */
   g_hash_table_remove_all (self->pool_subscriptions);
+  g_hash_table_remove_all (self->acknowledging);
 }
 
 /* ---- API ---- */
@@ -639,51 +742,88 @@ check_registered (SfbPresence *self, GError **error)
   return ensure_identity (self, error);
 }
 
-gboolean
-sfb_presence_set_availability (SfbPresence *self, const char *availability, GError **error)
+void
+sfb_presence_set_availability_async (SfbPresence *self,
+                                     const char *availability,
+                                     GCancellable *cancellable,
+                                     GAsyncReadyCallback callback,
+                                     gpointer user_data)
 {
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GError) error = NULL;
   guint code = 0;
   const char *activity = NULL;
 
-  g_return_val_if_fail (SFB_IS_PRESENCE (self), FALSE);
+  g_return_if_fail (SFB_IS_PRESENCE (self));
 
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_presence_set_availability_async);
   if (!sfb_availability_to_code (availability, &code, &activity))
     {
-      g_set_error (error,
-                   SFB_ERROR,
-                   SFB_ERROR_INVALID_ARGS,
-                   "“%s” is not an availability one can set",
-                   availability);
-      return FALSE;
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_INVALID_ARGS,
+                               "“%s” is not an availability one can set; use one of: "
+                               "online, busy, do-not-disturb, be-right-back, away, off-work, "
+                               "appear-offline",
+                               availability);
+      return;
     }
-  if (!check_registered (self, error))
-    return FALSE;
+  if (!check_registered (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   self->wanted_code = code;
   g_free (self->wanted_activity);
   self->wanted_activity = g_strdup (activity);
-  publish (self, PUBLISH_STATE, FALSE, 0);
-  return TRUE;
+  publish (self, PUBLISH_STATE, FALSE, 0, task);
 }
 
 gboolean
-sfb_presence_set_note (SfbPresence *self, const char *note, GError **error)
+sfb_presence_set_availability_finish (SfbPresence *self, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (SFB_IS_PRESENCE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
 
+void
+sfb_presence_set_note_async (SfbPresence *self,
+                             const char *note,
+                             GCancellable *cancellable,
+                             GAsyncReadyCallback callback,
+                             gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (SFB_IS_PRESENCE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, sfb_presence_set_note_async);
   if (note == NULL || !g_utf8_validate (note, -1, NULL) || strlen (note) > 2048)
     {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_INVALID_ARGS,
-                           "The note must be UTF-8 text of at most 2048 bytes");
-      return FALSE;
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_INVALID_ARGS,
+                               "The note must be UTF-8 text of at most 2048 bytes");
+      return;
     }
-  if (!check_registered (self, error))
-    return FALSE;
+  if (!check_registered (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   g_free (self->wanted_note);
   self->wanted_note = g_strdup (note);
-  publish (self, PUBLISH_NOTE, FALSE, 0);
-  return TRUE;
+  publish (self, PUBLISH_NOTE, FALSE, 0, task);
+}
+
+gboolean
+sfb_presence_set_note_finish (SfbPresence *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 const char *
@@ -691,6 +831,10 @@ sfb_presence_get_availability (SfbPresence *self)
 {
   if (self->availability == 0 || !registered (self))
     return SFB_AVAILABILITY_OFFLINE;
+  /* Others see "appear offline" as offline (the server aggregates 18000 to 18500); the
+   * user who chose it sees the choice, as the SfB client shows it. */
+  if (self->wanted_code == 18000 && self->availability >= 18000)
+    return SFB_AVAILABILITY_APPEAR_OFFLINE;
   return sfb_availability_from_code (self->availability, self->activity);
 }
 
@@ -763,6 +907,8 @@ sfb_presence_dispose (GObject *object)
         g_signal_handlers_disconnect_by_data (sub, self);
       g_hash_table_remove_all (self->pool_subscriptions);
     }
+  if (self->singles != NULL)
+    g_hash_table_remove_all (self->singles);
   if (self->session != NULL)
     g_clear_signal_handler (&self->registered_id, self->session);
   if (self->contacts != NULL)
@@ -782,6 +928,8 @@ sfb_presence_finalize (GObject *object)
   g_hash_table_unref (self->pool_subscriptions);
   g_hash_table_unref (self->presences);
   g_hash_table_unref (self->versions);
+  g_hash_table_unref (self->acknowledging);
+  g_hash_table_unref (self->singles);
   g_free (self->batch_uris);
   g_free (self->state_dir);
   g_free (self->aor);
@@ -825,4 +973,6 @@ sfb_presence_init (SfbPresence *self)
   self->presences = g_hash_table_new_full (
       g_str_hash, g_str_equal, NULL, (GDestroyNotify) sfb_presence_info_free);
   self->versions = sfb_pub_versions_new ();
+  self->acknowledging = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->singles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);
 }

@@ -52,10 +52,23 @@ guint sfb_presence_get_availability_code (SfbPresence *self);
 const char *sfb_presence_get_activity (SfbPresence *self);
 const char *sfb_presence_get_note (SfbPresence *self);
 
-/* NotSignedIn when not registered; InvalidArgs for an unknown string. */
+/* Publish a userState (a note); complete once the server answered:
+ * NotSignedIn when not registered, InvalidArgs for an unknown string or a
+ * bad note, ServerRejected when the server refused the publication (SIP
+ * status and ms-diagnostics in the message). */
+void sfb_presence_set_availability_async (SfbPresence *self,
+                                          const char *availability,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer user_data);
 gboolean
-sfb_presence_set_availability (SfbPresence *self, const char *availability, GError **error);
-gboolean sfb_presence_set_note (SfbPresence *self, const char *note, GError **error);
+sfb_presence_set_availability_finish (SfbPresence *self, GAsyncResult *result, GError **error);
+void sfb_presence_set_note_async (SfbPresence *self,
+                                  const char *note,
+                                  GCancellable *cancellable,
+                                  GAsyncReadyCallback callback,
+                                  gpointer user_data);
+gboolean sfb_presence_set_note_finish (SfbPresence *self, GAsyncResult *result, GError **error);
 
 /* a{sv} (Availability, AvailabilityCode, Activity, Note) of @uri (a full
  * reference), or NULL when nothing is known. */

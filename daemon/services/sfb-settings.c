@@ -23,8 +23,10 @@ struct _SfbSettings
   SfbSession *session;
   SfbConfig *config;
   char *state_dir;
+  char *loaded_account; /* whose cache was loaded last */
   SfbSubscription *provisioning;
   gulong registered_id;
+  gulong config_changed_id;
 
   GVariant *policies; /* a{sa{sv}} */
   SfbDialPlan *dial_plan;
@@ -216,6 +218,16 @@ on_provisioning_terminated (SfbSubscription *subscription, const GError *reason,
 }
 
 static void
+on_config_changed (SfbConfig *config, SfbSettings *self)
+{
+  if (g_strcmp0 (account (self), self->loaded_account) == 0)
+    return;
+  g_info ("The account changed: showing what the cache has for it");
+  g_cancellable_cancel (self->cancellable);
+  sfb_settings_load_cache (self);
+}
+
+static void
 on_registered (SfbSession *session, SfbSettings *self)
 {
   self->policies_task = sfb_session_begin_settings_task (session, "policies");
@@ -229,25 +241,27 @@ sfb_settings_load_cache (SfbSettings *self)
 {
   g_autoptr (GVariant) policies = NULL;
   g_autoptr (GVariant) document = NULL;
+  g_autoptr (SfbDialPlan) plan = NULL;
 
   g_return_if_fail (SFB_IS_SETTINGS (self));
 
-  if (account (self) == NULL)
-    return;
-  policies = sfb_cache_load (
-      self->state_dir, account (self), CACHE_POLICIES, G_VARIANT_TYPE ("a{sa{sv}}"));
-  if (policies != NULL)
-    set_policies (self, policies, TRUE);
-  document = sfb_cache_load (
-      self->state_dir, account (self), CACHE_DIAL_PLAN, G_VARIANT_TYPE_BYTESTRING);
-  if (document != NULL)
+  /* whatever is shown belongs to the account loaded last: another
+   * account's data go, even when the new one has nothing cached */
+  g_free (self->loaded_account);
+  self->loaded_account = g_strdup (account (self));
+  if (account (self) != NULL)
     {
-      g_autoptr (SfbDialPlan) plan = sfb_dial_plan_parse (
-          g_variant_get_data (document), g_variant_get_size (document), NULL);
-
-      if (plan != NULL)
-        set_dial_plan (self, plan, TRUE);
+      policies = sfb_cache_load (
+          self->state_dir, account (self), CACHE_POLICIES, G_VARIANT_TYPE ("a{sa{sv}}"));
+      document = sfb_cache_load (
+          self->state_dir, account (self), CACHE_DIAL_PLAN, G_VARIANT_TYPE_BYTESTRING);
     }
+  if (document != NULL)
+    plan = sfb_dial_plan_parse (g_variant_get_data (document), g_variant_get_size (document), NULL);
+  if (policies == NULL)
+    policies = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"), NULL, 0));
+  set_policies (self, policies, g_variant_n_children (policies) > 0);
+  set_dial_plan (self, plan, plan != NULL);
 }
 
 SfbSettings *
@@ -263,6 +277,8 @@ sfb_settings_new (SfbSession *session, SfbConfig *config, const char *state_dir)
   self->config = g_object_ref (config);
   self->state_dir = g_strdup (state_dir);
   self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
+  self->config_changed_id
+      = g_signal_connect (config, "changed", G_CALLBACK (on_config_changed), self);
   self->provisioning
       = sfb_subscription_new (session, SFB_EVENT_PROVISIONING, SFB_CT_PROVISIONING, NULL);
   sfb_subscription_set_expires (self->provisioning, 0);
@@ -310,6 +326,20 @@ sfb_settings_is_cached (SfbSettings *self)
   return self->policies_cached || self->dial_plan_cached;
 }
 
+gboolean
+sfb_settings_policies_are_cached (SfbSettings *self)
+{
+  g_return_val_if_fail (SFB_IS_SETTINGS (self), FALSE);
+  return self->policies_cached;
+}
+
+gboolean
+sfb_settings_dial_plan_is_cached (SfbSettings *self)
+{
+  g_return_val_if_fail (SFB_IS_SETTINGS (self), FALSE);
+  return self->dial_plan_cached;
+}
+
 /* ---- object ---------------------------------------------------------- */
 
 static void
@@ -324,6 +354,8 @@ sfb_settings_dispose (GObject *object)
   g_clear_object (&self->provisioning);
   if (self->session != NULL)
     g_clear_signal_handler (&self->registered_id, self->session);
+  if (self->config != NULL)
+    g_clear_signal_handler (&self->config_changed_id, self->config);
   g_clear_object (&self->session);
   g_clear_object (&self->config);
   G_OBJECT_CLASS (sfb_settings_parent_class)->dispose (object);
@@ -337,6 +369,7 @@ sfb_settings_finalize (GObject *object)
   g_clear_pointer (&self->policies, g_variant_unref);
   g_clear_pointer (&self->dial_plan, sfb_dial_plan_unref);
   g_free (self->state_dir);
+  g_free (self->loaded_account);
   G_OBJECT_CLASS (sfb_settings_parent_class)->finalize (object);
 }
 

@@ -23,7 +23,10 @@
  * Cache: policies and the location profile document are saved per account
  * (sfb-cache.h) whenever the server sends them, and loaded at start
  * (sfb_settings_load_cache): until the server answers after a sign-in,
- * sfb_settings_is_cached() is TRUE.
+ * sfb_settings_is_cached() is TRUE.  When the configured account (Uri)
+ * changes, the cache is loaded again for the new account, and what was
+ * shown for the old one is dropped even when nothing is cached for the new
+ * one: data are never shown for another account.
  */
 #pragma once
 
@@ -51,6 +54,10 @@ GStrv sfb_settings_dup_groups (SfbSettings *self);
 SfbDialPlan *sfb_settings_get_dial_plan (SfbSettings *self);
 /* TRUE while what is shown comes from the cache */
 gboolean sfb_settings_is_cached (SfbSettings *self);
+/* The same for each of the two (D-Bus property Cached); FALSE when
+ * nothing is known. */
+gboolean sfb_settings_policies_are_cached (SfbSettings *self);
+gboolean sfb_settings_dial_plan_is_cached (SfbSettings *self);
 
 /* Signals: "policies-changed", "dial-plan-changed" (no arguments). */
 

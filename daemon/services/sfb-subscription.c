@@ -39,7 +39,8 @@ struct _SfbSubscription
   char *remote_target;
   GPtrArray *routes;
   guint32 cseq;
-  gboolean active; /* a dialog with Expires > 0 is in place */
+  gboolean active;   /* a dialog with Expires > 0 is in place */
+  guint last_status; /* of the last answer to SUBSCRIBE */
   guint refresh_id;
 };
 
@@ -216,6 +217,7 @@ on_subscribe_response (GObject *source, GAsyncResult *result, gpointer user_data
       return;
     }
   code = sfb_sip_message_get_status_code (response);
+  self->last_status = code;
   if (code < 200 || code >= 300)
     {
       g_autoptr (GError) rejected = NULL;
@@ -521,4 +523,11 @@ sfb_subscription_init (SfbSubscription *self)
   self->headers = g_ptr_array_new_with_free_func (g_free);
   self->routes = g_ptr_array_new_with_free_func (g_free);
   self->expires = -1;
+}
+
+guint
+sfb_subscription_get_last_status (SfbSubscription *self)
+{
+  g_return_val_if_fail (SFB_IS_SUBSCRIPTION (self), 0);
+  return self->last_status;
 }

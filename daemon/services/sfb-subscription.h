@@ -61,5 +61,7 @@ void sfb_subscription_start (SfbSubscription *self);
 void sfb_subscription_stop (SfbSubscription *self);
 gboolean sfb_subscription_is_active (SfbSubscription *self);
 const char *sfb_subscription_get_event (SfbSubscription *self);
+/* The SIP status of the last answer to SUBSCRIBE (0 before any). */
+guint sfb_subscription_get_last_status (SfbSubscription *self);
 
 G_END_DECLS

@@ -7,17 +7,20 @@
 
 #include "sfb-auth-choice.h"
 #include "sfb-backoff.h"
+#include "sfb-cert-provisioning-client.h"
 #include "sfb-discovery.h"
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
 #include "sfb-log.h"
 #include "sfb-ntlm-context.h"
+#include "sfb-registration.h"
 #ifdef HAVE_KERBEROS
 #include "sfb-kerberos-context.h"
 #endif
 #include "sfb-sip-connection.h"
 #include "sfb-sip-security.h"
 #include "sfb-sip-uri.h"
+#include "sfb-tls-dsk-context.h"
 #include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
@@ -30,6 +33,8 @@
 /* NTLM: two challenges (schemes, then CHALLENGE); a third 401 answers the
  * AUTHENTICATE: the password was refused (protocol.md §17.9) */
 #define MAX_AUTH_LEGS 2
+/* TLS-DSK: the schemes, ServerHello..Done, then ChangeCipherSpec+Finished */
+#define MAX_AUTH_LEGS_TLS_DSK 3
 #define MAX_CANDIDATES 32
 #define REGISTER_TIMEOUT_MS 20000
 #define SIGN_OUT_TIMEOUT_MS 2000
@@ -94,6 +99,13 @@ struct _SfbSession
   GPtrArray *candidates; /* of SfbServerCandidate */
   guint candidate_index;
   gboolean discovery_pending; /* run discovery when the candidates run out */
+  /* early connect (docs/benchmarks.md): dial discovery's early candidate
+   * while autodiscover is still out */
+  gboolean discovering;   /* a discovery run is in flight */
+  guint discovery_base;   /* where its candidates go in `candidates` */
+  gboolean early_dialled; /* an early candidate was dialled in this run */
+  gboolean early_failed;  /* ... and failed: wait for the full list */
+  guint connect_serial;   /* a connect of an older serial is stale */
   GString *tried;
   guint redirects;
 
@@ -101,14 +113,18 @@ struct _SfbSession
   SfbSipSecurity *security;
   Phase phase;
   guint auth_legs;
-  SfbAuthScheme auth_scheme; /* the scheme of `security` (auth choice, issue 5) */
-  guint auth_failed;         /* SfbAuthScheme bits that failed in this sign-in */
-  gboolean ccache_sign_in;   /* signing in with Kerberos credentials only */
+  SfbAuthScheme auth_scheme;       /* the scheme of `security` (auth choice, issue 5) */
+  guint auth_failed;               /* SfbAuthScheme bits that failed in this sign-in */
+  gboolean ccache_sign_in;         /* signing in with Kerberos credentials only */
+  SfbUserCertificate *user_cert;   /* TLS-DSK: the stored certificate (loaded once) */
+  SfbCertProvisioner *provisioner; /* TLS-DSK: web tickets, provisioning */
+  gboolean user_cert_fresh;        /* provisioned by this sfbd: used even if short-lived */
   char *call_id;
   char *from_tag;
   guint32 cseq;
   char *ms_opaque;
   char *gruu;
+  GStrv supported; /* Supported of the REGISTER 200 */
   gboolean registered;
 
   guint reregister_id;
@@ -427,6 +443,10 @@ cancel_attempt (SfbSession *self)
   g_clear_object (&self->cancellable);
   clear_timers (self);
   drop_connection (self);
+  self->discovering = FALSE;
+  self->early_dialled = FALSE;
+  self->early_failed = FALSE;
+  self->connect_serial++;
 }
 
 static void
@@ -435,6 +455,7 @@ wipe_password (SfbSession *self)
   if (self->password == NULL)
     return;
   sfb_log_remove_secret (self->password);
+  g_clear_object (&self->provisioner); /* it holds the NTLM hash */
   explicit_bzero (self->password, strlen (self->password));
   g_clear_pointer (&self->password, g_free);
 }
@@ -602,6 +623,59 @@ send_register (SfbSession *self, int expires)
 
 /* ---- auth choice (issue 5 item 11; policy in sfb-auth-choice.c) ----- */
 
+/* ---- TLS-DSK certificates (issue 5 items 7, 8) ----------------------- */
+
+static const char *
+user_at_domain (SfbSession *self)
+{
+  return g_str_has_prefix (self->uri, "sip:") ? self->uri + 4 : self->uri;
+}
+
+/* The stored TLS-DSK user certificate while it has an hour left */
+static SfbUserCertificate *
+usable_certificate (SfbSession *self)
+{
+  if (self->user_cert == NULL && self->uri != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+
+      self->user_cert = sfb_user_certificate_load (self->state_dir, user_at_domain (self), &error);
+      if (self->user_cert == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+          && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        sfb_log (G_LOG_LEVEL_WARNING,
+                 SFB_LOG_TOPIC ("sign-in"),
+                 "MESSAGE",
+                 "Ignoring the stored TLS-DSK certificate: %s",
+                 error->message);
+    }
+  /* a certificate the server just issued is used even with less than an
+   * hour left (else a short-lived one would be provisioned for ever) */
+  if (self->user_cert != NULL && self->user_cert_fresh
+      && self->user_cert->not_after > g_get_real_time () + 60 * G_USEC_PER_SEC)
+    return self->user_cert;
+  if (self->user_cert != NULL
+      && !sfb_user_certificate_is_usable (self->user_cert, g_get_real_time ()))
+    return NULL;
+  return self->user_cert;
+}
+
+/* "CN=alice@contoso.test, valid until 2025-01-01T00:00:00Z" */
+static char *
+describe_certificate (const SfbUserCertificate *cert)
+{
+  g_autoptr (GTlsCertificate) tls = NULL;
+  g_autofree char *subject = NULL;
+  g_autoptr (GDateTime) until = g_date_time_new_from_unix_utc (cert->not_after / G_USEC_PER_SEC);
+  g_autofree char *when = until != NULL ? g_date_time_format_iso8601 (until) : g_strdup ("?");
+
+  tls = g_tls_certificate_new_from_pem (g_bytes_get_data (cert->certificate_pem, NULL),
+                                        (gssize) g_bytes_get_size (cert->certificate_pem),
+                                        NULL);
+  if (tls != NULL)
+    subject = g_tls_certificate_get_subject_name (tls);
+  return g_strdup_printf ("%s, valid until %s", subject != NULL ? subject : "?", when);
+}
+
 static void
 auth_choice_input (SfbSession *self, guint offered, SfbAuthChoiceInput *in)
 {
@@ -616,9 +690,11 @@ auth_choice_input (SfbSession *self, guint offered, SfbAuthChoiceInput *in)
   if (in->mode == SFB_AUTH_MODE_AUTO || in->mode == SFB_AUTH_MODE_KERBEROS)
     in->have_ccache = sfb_kerberos_have_ccache_credentials ();
 #endif
-  /* TLS-DSK hook: tls_dsk_available, have_certificate (a valid user
-   * certificate in the state dir) and can_provision come from the TLS-DSK
-   * code once it can say so. */
+  /* TLS-DSK: a certificate stored in the state dir and still valid for
+   * an hour, else one can be provisioned with the password */
+  in->tls_dsk_available = TRUE;
+  in->have_certificate = usable_certificate (self) != NULL;
+  in->can_provision = self->uri != NULL;
 }
 
 static gboolean
@@ -637,6 +713,27 @@ new_security_for (SfbSession *self, SfbAuthScheme scheme, GError **error)
     }
   if (scheme == SFB_AUTH_SCHEME_NTLM)
     context = sfb_ntlm_context_new (login != NULL ? login : "", self->password, NULL);
+  else if (scheme == SFB_AUTH_SCHEME_TLS_DSK)
+    {
+      SfbUserCertificate *cert = usable_certificate (self);
+      GBytes *peer;
+
+      if (cert == NULL)
+        {
+          g_set_error_literal (error,
+                               SFB_ERROR,
+                               SFB_ERROR_NO_CREDENTIALS,
+                               "No valid TLS-DSK certificate; sign in again to provision one");
+          return FALSE;
+        }
+      context = sfb_tls_dsk_context_new (cert->certificate_pem, cert->key_pem, error);
+      if (context == NULL)
+        return FALSE;
+      /* the in-band server certificate must be the outer one (§3) */
+      peer = sfb_sip_connection_get_peer_certificate (self->connection);
+      if (peer != NULL)
+        sfb_tls_dsk_context_set_server_certificate (SFB_TLS_DSK_CONTEXT (context), peer);
+    }
 #ifdef HAVE_KERBEROS
   else if (scheme == SFB_AUTH_SCHEME_KERBEROS)
     context = sfb_kerberos_context_new (login != NULL ? login : "", self->password);
@@ -712,12 +809,8 @@ start_registration (SfbSession *self)
 static char *
 diagnostics_of (SfbSipMessage *response)
 {
-  const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+  g_autofree char *diagnostics = sfb_registration_dup_diagnostics (response);
 
-  if (diagnostics == NULL)
-    diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics-public");
-  if (diagnostics == NULL)
-    diagnostics = sfb_sip_message_get_header (response, "Warning");
   return diagnostics != NULL ? g_strdup_printf (" (%s)", diagnostics) : g_strdup ("");
 }
 
@@ -725,81 +818,22 @@ diagnostics_of (SfbSipMessage *response)
 static gboolean
 header_number (SfbSipMessage *message, const char *name, guint64 max, guint64 *value)
 {
-  const char *text = sfb_sip_message_get_header (message, name);
-  g_autofree char *digits = NULL;
-  gsize n = 0;
-
-  if (text == NULL)
-    return FALSE;
-  while (g_ascii_isdigit (text[n]))
-    n++;
-  if (n == 0 || n > 10)
-    return FALSE;
-  digits = g_strndup (text, n);
-  return g_ascii_string_to_unsigned (digits, 10, 0, max, value, NULL);
+  return sfb_registration_header_number (message, name, max, value);
 }
 
-/* timeout=N of ms-keep-alive: UAS; tcp=no; hop-hop=yes; timeout=300 */
 static guint
 keepalive_timeout (SfbSipMessage *response)
 {
-  const char *value = sfb_sip_message_get_header (response, "ms-keep-alive");
-  g_auto (GStrv) parts = NULL;
-  guint64 seconds = 0;
-
-  if (value == NULL)
-    return 0;
-  parts = g_strsplit (value, ";", 16);
-  for (guint i = 0; parts[i] != NULL; i++)
-    {
-      char *part = g_strstrip (parts[i]);
-
-      if (g_ascii_strncasecmp (part, "timeout=", 8) == 0
-          && g_ascii_string_to_unsigned (g_strstrip (part + 8), 10, 1, 86400, &seconds, NULL))
-        return (guint) seconds;
-    }
-  return 0;
+  return sfb_registration_keepalive_timeout (response);
 }
 
-/* Our GRUU: the Contact whose +sip.instance is ours (case-insensitively,
- * protocol.md §17.7). */
+/* Our GRUU: the Contact whose +sip.instance is ours (protocol.md §17.7). */
 static char *
 find_gruu (SfbSession *self, SfbSipMessage *response)
 {
-  g_autofree char *want = g_strdup_printf ("<urn:uuid:%s>", self->instance);
-  guint n = sfb_sip_message_get_n_headers (response);
+  g_autoptr (SfbRegistration) registration = sfb_registration_parse (response, self->instance);
 
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr (GPtrArray) addrs = NULL;
-      const char *value;
-      gsize len;
-
-      if (!sfb_sip_header_name_equal (sfb_sip_message_get_header_name (response, i), "Contact"))
-        continue;
-      value = sfb_sip_message_get_header_value (response, i, &len);
-      addrs = sfb_sip_name_addr_parse_list (value, len, NULL);
-      for (guint j = 0; addrs != NULL && j < addrs->len; j++)
-        {
-          const SfbSipNameAddr *addr = g_ptr_array_index (addrs, j);
-          const char *instance = sfb_sip_name_addr_get_param (addr, "+sip.instance");
-          const char *gruu = sfb_sip_name_addr_get_param (addr, "gruu");
-
-          if (instance != NULL && gruu != NULL && g_ascii_strcasecmp (instance, want) == 0)
-            return g_strdup (gruu);
-        }
-    }
-  return NULL;
-}
-
-static char *
-joined_values (SfbSipMessage *message, const char *name)
-{
-  g_auto (GStrv) values = sfb_sip_message_get_header_values (message, name);
-
-  for (guint i = 0; values != NULL && values[i] != NULL; i++)
-    g_strstrip (values[i]);
-  return values != NULL ? g_strjoinv (",", values) : g_strdup ("");
+  return g_steal_pointer (&registration->gruu);
 }
 
 static gboolean
@@ -874,9 +908,8 @@ schedule_refresh (SfbSession *self, SfbSipMessage *response)
 static void
 registered (SfbSession *self, SfbSipMessage *response)
 {
-  g_autofree char *supported = joined_values (response, "Supported");
-  g_autofree char *allow_events = joined_values (response, "Allow-Events");
-  const char *server = sfb_sip_message_get_header (response, "Server");
+  g_autoptr (SfbRegistration) registration = sfb_registration_parse (response, self->instance);
+  const char *server = registration->server;
   const char *host = sfb_sip_connection_get_host (self->connection);
   guint16 port = sfb_sip_connection_get_port (self->connection);
   guint64 expires = 0;
@@ -885,15 +918,18 @@ registered (SfbSession *self, SfbSipMessage *response)
       self, "security association established (%s)", sfb_auth_scheme_to_name (self->auth_scheme));
   stage_begin (self, "registered", NULL);
   g_free (self->gruu);
-  self->gruu = find_gruu (self, response);
-  header_number (response, "Expires", G_MAXUINT32, &expires);
+  self->gruu = g_steal_pointer (&registration->gruu);
+  g_strfreev (self->supported);
+  self->supported = sfb_sip_message_get_header_values (response, "Supported");
+  expires = registration->expires;
   stage_detail (self,
                 "GRUU %s; Expires %" G_GUINT64_FORMAT " s; keep-alive %u s; Server %s",
                 self->gruu != NULL ? self->gruu : "(none for our +sip.instance)",
                 expires,
-                keepalive_timeout (response),
+                registration->keepalive,
                 server != NULL ? server : "(none)");
-  stage_detail (self, "Supported %s; Allow-Events %s", supported, allow_events);
+  stage_detail (
+      self, "Supported %s; Allow-Events %s", registration->supported, registration->allow_events);
   stage_end (self, NULL);
 
   self->registered = TRUE;
@@ -957,19 +993,12 @@ on_redirect_connect (gpointer user_data)
 static void
 redirect (SfbSession *self, SfbSipMessage *response)
 {
-  const char *contact = sfb_sip_message_get_header (response, "Contact");
-  g_autoptr (SfbSipNameAddr) addr = NULL;
-  g_autoptr (SfbSipUri) uri = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autofree char *to_host = NULL;
   SfbServerCandidate *current = g_ptr_array_index (self->candidates, self->candidate_index);
   SfbServerCandidate *target;
   guint16 port;
 
-  if (contact != NULL)
-    addr = sfb_sip_name_addr_parse (contact, -1, &error);
-  if (addr != NULL)
-    uri = sfb_sip_name_addr_parse_uri (addr, &error);
-  if (uri == NULL || sfb_sip_uri_get_host (uri) == NULL)
+  if (!sfb_registration_parse_redirect (response, &to_host, &port, NULL))
     {
       g_autoptr (GError) bad = g_error_new (SFB_ERROR,
                                             SFB_ERROR_SERVER_REJECTED,
@@ -978,9 +1007,6 @@ redirect (SfbSession *self, SfbSipMessage *response)
       fail (self, bad);
       return;
     }
-  port = sfb_sip_uri_get_port (uri);
-  if (port == 0)
-    port = 5061;
   stage_detail (self, "accepted; 301 redirect");
   set_state (self, SFB_STATE_REDIRECTING);
   stage_begin (self,
@@ -988,7 +1014,7 @@ redirect (SfbSession *self, SfbSipMessage *response)
                "301 from %s:%u to %s:%u",
                sfb_sip_connection_get_host (self->connection),
                sfb_sip_connection_get_port (self->connection),
-               sfb_sip_uri_get_host (uri),
+               to_host,
                port);
   if (++self->redirects > MAX_REDIRECTS)
     {
@@ -1000,8 +1026,7 @@ redirect (SfbSession *self, SfbSipMessage *response)
       fail (self, loop);
       return;
     }
-  target = sfb_server_candidate_new (
-      sfb_sip_uri_get_host (uri), port, current->source, current->access_location);
+  target = sfb_server_candidate_new (to_host, port, current->source, current->access_location);
   drop_connection (self);
   clear_connection_properties (self);
   /* the redirect target replaces what is left of the list */
@@ -1018,10 +1043,9 @@ rejected (SfbSession *self, SfbSipMessage *response)
 {
   guint code = sfb_sip_message_get_status_code (response);
   g_autofree char *diagnostics = diagnostics_of (response);
-  const char *text = sfb_sip_message_get_header (response, "ms-diagnostics");
   g_autoptr (GError) error = NULL;
 
-  if (code == 403 && text != NULL && g_str_has_prefix (text, "4141"))
+  if (code == 403 && sfb_registration_diagnostics_code (response) == 4141)
     error = g_error_new (SFB_ERROR,
                          SFB_ERROR_ACCOUNT_DISABLED,
                          "The server says the account %s is disabled: SIP %u %s%s. Ask your "
@@ -1157,6 +1181,94 @@ on_security_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   send_register (self, -1);
 }
 
+static void
+on_certificate_provisioned (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PrepareCall *call = user_data;
+  SfbSession *self = call->self;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbUserCertificate) cert
+      = sfb_cert_provisioner_provision_finish (SFB_CERT_PROVISIONER (source), result, &error);
+  g_autoptr (SfbSipMessage) response = g_object_ref (call->response);
+  g_autofree char *about = NULL;
+
+  if (call->connection != self->connection || call->security != self->security
+      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      prepare_call_free (call);
+      return; /* stale: the session moved on */
+    }
+  prepare_call_free (call);
+  if (cert == NULL)
+    {
+      challenge_failed (self, response, TRUE, error);
+      return;
+    }
+  g_clear_pointer (&self->user_cert, sfb_user_certificate_free);
+  self->user_cert = g_steal_pointer (&cert);
+  self->user_cert_fresh = TRUE;
+  about = describe_certificate (self->user_cert);
+  stage_detail (self, "TLS-DSK certificate provisioned: %s", about);
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_TOPIC ("sign-in"),
+           "MESSAGE",
+           "Provisioned a TLS-DSK certificate for %s: %s",
+           self->uri,
+           about);
+  /* protocol.md §4.4: start over with an unsigned REGISTER; its 401
+   * finds the certificate */
+  self->auth_legs = 0;
+  send_register (self, -1);
+}
+
+/* TLS-DSK without a usable certificate: get one from the provisioning
+ * service the challenge names (sts-uri), then start over. */
+static void
+provision_certificate (SfbSession *self, SfbSipMessage *response)
+{
+  g_autoptr (GPtrArray) auths = sfb_sip_auth_parse_message (response, "WWW-Authenticate");
+  SfbSipAuth *auth = auths != NULL ? sfb_sip_auth_find (auths, "TLS-DSK") : NULL;
+  const char *sts_uri = auth != NULL ? sfb_sip_auth_get_param (auth, "sts-uri") : NULL;
+  const char *login = sfb_config_get_login (self->config);
+  g_autofree char *shown = NULL;
+  PrepareCall *call;
+
+  self->auth_scheme = SFB_AUTH_SCHEME_TLS_DSK;
+  self->auth_legs = 1;
+  set_string (self, STR_AUTH_METHOD, sfb_auth_scheme_to_method (SFB_AUTH_SCHEME_TLS_DSK));
+  if (sts_uri == NULL || *sts_uri == '\0')
+    {
+      g_autoptr (GError) error
+          = g_error_new (SFB_ERROR,
+                         SFB_ERROR_SERVER_REJECTED,
+                         "%s offers TLS-DSK without a certificate provisioning service (sts-uri)",
+                         sfb_sip_connection_get_host (self->connection));
+
+      challenge_failed (self, response, TRUE, error);
+      return;
+    }
+  if (self->provisioner == NULL)
+    self->provisioner = sfb_cert_provisioner_new (self->tls_database,
+                                                  login != NULL ? login : user_at_domain (self),
+                                                  self->password,
+                                                  user_at_domain (self));
+  shown = g_utf8_make_valid (sts_uri, MIN (strlen (sts_uri), 200));
+  stage_detail (self, "no usable TLS-DSK certificate: provisioning one at %s", shown);
+
+  call = g_new0 (PrepareCall, 1);
+  call->self = g_object_ref (self);
+  call->connection = g_object_ref (self->connection);
+  call->security = g_object_ref (self->security);
+  call->response = g_object_ref (response);
+  sfb_cert_provisioner_provision_async (self->provisioner,
+                                        sts_uri,
+                                        self->state_dir,
+                                        self->instance,
+                                        self->cancellable,
+                                        on_certificate_provisioned,
+                                        call);
+}
+
 /* The first 401 of a handshake: pick the scheme (sfb_auth_choose), let its
  * context prepare (Kerberos: tickets, in a thread), then answer. */
 static void
@@ -1198,6 +1310,17 @@ choose_scheme (SfbSession *self, SfbSipMessage *response)
            "Authenticating with %s: %s",
            sfb_auth_scheme_to_name (scheme),
            reason);
+  if (scheme == SFB_AUTH_SCHEME_TLS_DSK && usable_certificate (self) == NULL)
+    {
+      provision_certificate (self, response);
+      return;
+    }
+  if (scheme == SFB_AUTH_SCHEME_TLS_DSK)
+    {
+      g_autofree char *about = describe_certificate (self->user_cert);
+
+      stage_detail (self, "TLS-DSK certificate reused: %s", about);
+    }
   if (!new_security_for (self, scheme, &error))
     {
       fail (self, error);
@@ -1222,8 +1345,22 @@ handle_challenge (SfbSession *self, SfbSipMessage *response)
 {
   g_autoptr (GError) error = NULL;
 
-  if (++self->auth_legs > MAX_AUTH_LEGS)
+  if (++self->auth_legs
+      > (self->auth_scheme == SFB_AUTH_SCHEME_TLS_DSK ? MAX_AUTH_LEGS_TLS_DSK : MAX_AUTH_LEGS))
     {
+      if (self->auth_scheme == SFB_AUTH_SCHEME_TLS_DSK)
+        {
+          /* a 401 to the signed last leg: the handshake or the
+           * certificate was refused, not the password */
+          g_set_error (&error,
+                       SFB_ERROR,
+                       SFB_ERROR_AUTH_FAILED,
+                       "%s refused the TLS-DSK handshake of %s",
+                       sfb_sip_connection_get_host (self->connection),
+                       self->uri);
+          challenge_failed (self, response, FALSE, error);
+          return FALSE;
+        }
       g_set_error (&error,
                    SFB_ERROR,
                    SFB_ERROR_AUTH_FAILED,
@@ -1455,20 +1592,47 @@ on_connection_closed (SfbSipConnection *connection, GError *error, SfbSession *s
   retry_later (self, error, -1);
 }
 
+typedef struct
+{
+  SfbSession *self;
+  guint serial;
+} ConnectCall;
+
 static void
 on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
-  g_autoptr (SfbSession) self = user_data;
+  ConnectCall *call = user_data;
+  g_autoptr (SfbSession) self = call->self;
+  guint serial = call->serial;
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbSipConnection) connection = NULL;
   SfbServerCandidate *candidate;
 
+  g_free (call);
   connection = sfb_sip_connection_new_finish (result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
+  if (serial != self->connect_serial)
+    {
+      /* stale: an autodiscover answer replaced this early candidate */
+      if (connection != NULL)
+        sfb_sip_connection_close (connection);
+      return;
+    }
   if (self->candidates == NULL || self->candidate_index >= self->candidates->len)
     return;
   candidate = g_ptr_array_index (self->candidates, self->candidate_index);
+  if (connection == NULL && self->discovering && self->candidate_index == self->discovery_base)
+    {
+      /* the early candidate failed while discovery is still out: forget it,
+       * the full list tries it again in its rank (a certificate error then
+       * counts where the documented order puts it) */
+      stage_end (self, error);
+      g_ptr_array_set_size (self->candidates, self->discovery_base);
+      self->early_failed = TRUE;
+      connect_next (self);
+      return;
+    }
   if (connection == NULL)
     {
       stage_end (self, error);
@@ -1515,11 +1679,20 @@ connect_next (SfbSession *self)
 {
   SfbServerCandidate *candidate;
   g_autofree char *text = NULL;
+  ConnectCall *call;
 
   if (self->candidate_index >= self->candidates->len)
     {
       g_autoptr (GError) error = NULL;
 
+      if (self->discovering && self->redirects == 0)
+        {
+          /* the early candidate failed: on_discovered() goes on */
+          self->early_failed = TRUE;
+          set_state (self, SFB_STATE_DISCOVERING);
+          stage_begin (self, SFB_STATE_DISCOVERING, "waiting for the remaining lookups");
+          return;
+        }
       if (self->discovery_pending)
         {
           run_discovery (self);
@@ -1537,12 +1710,69 @@ connect_next (SfbSession *self)
   text = sfb_server_candidate_to_string (candidate);
   set_state (self, SFB_STATE_CONNECTING);
   stage_begin (self, SFB_STATE_CONNECTING, "%s", text);
-  sfb_sip_connection_new_async (candidate->host,
-                                candidate->port,
-                                self->tls_database,
-                                self->cancellable,
-                                on_connected,
-                                g_object_ref (self));
+  call = g_new0 (ConnectCall, 1);
+  call->self = g_object_ref (self);
+  call->serial = ++self->connect_serial;
+  sfb_sip_connection_new_async (
+      candidate->host, candidate->port, self->tls_database, self->cancellable, on_connected, call);
+}
+
+/* Discovery's lookup lines go to the (last) discovering stage, which has
+ * ended already when an early candidate was dialled. */
+static void
+discovery_detail (SfbSession *self, const char *text)
+{
+  for (guint i = self->trace->len; i > 0; i--)
+    {
+      TraceStage *stage = g_ptr_array_index (self->trace, i - 1);
+
+      if (g_strcmp0 (stage->stage, SFB_STATE_DISCOVERING) != 0)
+        continue;
+      if (stage->detail->len > 0)
+        g_string_append (stage->detail, "; ");
+      g_string_append (stage->detail, text);
+      return;
+    }
+}
+
+/* Adds discovery's candidates after `discovery_base`, skipping known ones. */
+static void
+add_discovered (SfbSession *self, GPtrArray *found)
+{
+  for (guint i = 0; i < found->len && self->candidates->len < MAX_CANDIDATES; i++)
+    {
+      SfbServerCandidate *c = g_ptr_array_index (found, i);
+      gboolean seen = FALSE;
+
+      for (guint j = 0; j < self->candidates->len && !seen; j++)
+        seen = sfb_server_candidate_equal (g_ptr_array_index (self->candidates, j), c);
+      if (!seen)
+        g_ptr_array_add (self->candidates, sfb_server_candidate_copy (c));
+    }
+}
+
+/* The best candidate whose DNS lookups have all answered, autodiscover maybe
+ * still out: dial it now rather than after autodiscover's 4-5 round trips. */
+static void
+on_early_candidate (SfbDiscovery *discovery,
+                    SfbServerCandidate *candidate,
+                    gboolean settled,
+                    SfbSession *self)
+{
+  g_autofree char *text = NULL;
+
+  if (!self->discovering || self->early_dialled || self->cancellable == NULL)
+    return;
+  self->early_dialled = TRUE;
+  text = sfb_server_candidate_to_string (candidate);
+  stage_detail (self,
+                "dialling %s %s",
+                text,
+                settled ? "(every lookup above it answered)" : "beside autodiscover");
+  g_ptr_array_set_size (self->candidates, self->discovery_base);
+  g_ptr_array_add (self->candidates, sfb_server_candidate_copy (candidate));
+  self->candidate_index = self->discovery_base;
+  connect_next (self);
 }
 
 static void
@@ -1554,31 +1784,54 @@ on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
   g_auto (GStrv) details = NULL;
 
   found = sfb_discovery_run_finish (SFB_DISCOVERY (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->discovering)
     return;
+  self->discovering = FALSE;
   details = sfb_discovery_get_details (SFB_DISCOVERY (source));
   for (guint i = 0; details != NULL && details[i] != NULL; i++)
-    stage_detail (self, "%s", details[i]);
+    discovery_detail (self, details[i]);
+  if (self->early_dialled && !self->early_failed)
+    {
+      /* The early candidate's connection is up or on its way.  A final
+       * first candidate that outranks it replaces it, but only before the
+       * REGISTER completed and before a redirect: once a registrar took the
+       * sign-in (or sent it on), the deployment has spoken. */
+      SfbServerCandidate *early = g_ptr_array_index (self->candidates, self->discovery_base);
+      g_autofree char *text = NULL;
+
+      if (found == NULL || found->len == 0 || self->redirects > 0 || self->registered
+          || sfb_server_candidate_equal (found->pdata[0], early))
+        {
+          discovery_detail (self,
+                            found != NULL && found->len > 0
+                                    && sfb_server_candidate_equal (found->pdata[0], early)
+                                ? "the early candidate is the first candidate"
+                                : "kept the early candidate");
+          if (found != NULL && self->redirects == 0)
+            add_discovered (self, found);
+          return;
+        }
+      text = sfb_server_candidate_to_string (found->pdata[0]);
+      g_info ("Discovery finished: %s outranks the early candidate, connecting there", text);
+      discovery_detail (self, "the early candidate was replaced by the first candidate");
+      stage_detail (self, "replaced by %s", text);
+      stage_end (self, NULL);
+      drop_connection (self);
+      clear_connection_properties (self);
+      self->connect_serial++;
+      g_ptr_array_set_size (self->candidates, self->discovery_base);
+      add_discovered (self, found);
+      self->candidate_index = self->discovery_base;
+      connect_next (self);
+      return;
+    }
   if (found == NULL)
     {
       retry_later (self, error, -1);
       return;
     }
   stage_detail (self, "%u candidates", found->len);
-  for (guint i = 0; i < found->len && self->candidates->len < MAX_CANDIDATES; i++)
-    {
-      SfbServerCandidate *c = g_ptr_array_index (found, i);
-      gboolean seen = FALSE;
-
-      for (guint j = 0; j < self->candidates->len && !seen; j++)
-        {
-          SfbServerCandidate *known = g_ptr_array_index (self->candidates, j);
-
-          seen = g_ascii_strcasecmp (known->host, c->host) == 0 && known->port == c->port;
-        }
-      if (!seen)
-        g_ptr_array_add (self->candidates, sfb_server_candidate_copy (c));
-    }
+  add_discovered (self, found);
   stage_end (self, NULL);
   connect_next (self);
 }
@@ -1587,6 +1840,11 @@ static void
 run_discovery (SfbSession *self)
 {
   self->discovery_pending = FALSE;
+  self->discovering = TRUE;
+  self->discovery_base = self->candidates->len;
+  self->candidate_index = self->candidates->len;
+  self->early_dialled = FALSE;
+  self->early_failed = FALSE;
   set_state (self, SFB_STATE_DISCOVERING);
   stage_begin (self, SFB_STATE_DISCOVERING, NULL);
   sfb_discovery_run_async (
@@ -1622,6 +1880,7 @@ prepare_identity (SfbSession *self, GError **error)
       if (self->tls_database == NULL)
         return FALSE;
       self->discovery = sfb_discovery_new (NULL, self->tls_database);
+      g_signal_connect (self->discovery, "early-candidate", G_CALLBACK (on_early_candidate), self);
     }
   return TRUE;
 }
@@ -1721,20 +1980,11 @@ answer (SfbSession *self, SfbSipMessage *request, guint code, const char *reason
 static void
 deregistered (SfbSession *self, SfbSipMessage *request)
 {
-  GBytes *body = sfb_sip_message_get_body (request);
-  g_autofree char *text = NULL;
-  g_autofree char *event = NULL;
+  g_autoptr (SfbDeregistration) dereg = sfb_deregistration_parse (request);
+  const char *event = dereg->event;
+  const char *diagnostics = dereg->diagnostics;
   g_autoptr (GError) error = NULL;
-  const char *diagnostics = sfb_sip_message_get_header (request, "ms-diagnostics-public");
-  const char *found;
 
-  if (diagnostics == NULL)
-    diagnostics = sfb_sip_message_get_header (request, "ms-diagnostics");
-  if (body != NULL)
-    text = g_strndup (g_bytes_get_data (body, NULL), MIN (g_bytes_get_size (body), 1024));
-  found = text != NULL ? strstr (text, "event=") : NULL;
-  if (found != NULL)
-    event = g_strndup (found + 6, strcspn (found + 6, " ;,\r\n"));
   sfb_log (G_LOG_LEVEL_WARNING,
            SFB_LOG_TOPIC ("registration"),
            "MESSAGE",
@@ -1743,7 +1993,7 @@ deregistered (SfbSession *self, SfbSipMessage *request)
            diagnostics != NULL ? " " : "",
            diagnostics != NULL ? diagnostics : "");
 
-  if (g_strcmp0 (event, "rejected") == 0)
+  if (dereg->kind == SFB_DEREGISTRATION_REJECTED)
     {
       error = g_error_new (SFB_ERROR,
                            SFB_ERROR_ACCOUNT_DISABLED,
@@ -1756,24 +2006,15 @@ deregistered (SfbSession *self, SfbSipMessage *request)
       fail (self, error);
       return;
     }
-  if (g_strcmp0 (event, "deactivated") == 0 || g_strcmp0 (event, "preferred-registrar-change") == 0)
+  if (dereg->kind == SFB_DEREGISTRATION_DEACTIVATED
+      || dereg->kind == SFB_DEREGISTRATION_REGISTRAR_CHANGE)
     {
-      const char *preferred = sfb_sip_message_get_header (request, "P-Preferred-Registrar");
-      g_autoptr (SfbSipNameAddr) addr = NULL;
-      g_autoptr (SfbSipUri) uri = NULL;
-
-      if (preferred != NULL && g_strcmp0 (event, "preferred-registrar-change") == 0)
-        addr = sfb_sip_name_addr_parse (preferred, -1, NULL);
-      if (addr != NULL)
-        uri = sfb_sip_name_addr_parse_uri (addr, NULL);
-      if (uri != NULL && sfb_sip_uri_get_host (uri) != NULL)
+      if (dereg->registrar_host != NULL)
         {
-          guint16 port = sfb_sip_uri_get_port (uri);
-
           /* the registrar the server named becomes the home pool, tried
            * first, with discovery behind it */
-          g_info ("The account moved (%s): registering at %s", event, sfb_sip_uri_get_host (uri));
-          save_home_pool (self, sfb_sip_uri_get_host (uri), port != 0 ? port : 5061);
+          g_info ("The account moved (%s): registering at %s", event, dereg->registrar_host);
+          save_home_pool (self, dereg->registrar_host, dereg->registrar_port);
           start_attempt (self, TRUE);
           return;
         }
@@ -1862,6 +2103,8 @@ on_network_changed (GNetworkMonitor *monitor, gboolean available, SfbSession *se
   gboolean was = self->network_available;
 
   self->network_available = available;
+  /* another network may have another DNS view (VPN, split DNS) */
+  sfb_sip_connection_forget_addresses ();
   if (available != was)
     g_info ("The network is %s", available ? "available" : "unavailable");
   if (available && !was)
@@ -2052,6 +2295,19 @@ const char *
 sfb_session_get_gruu (SfbSession *self)
 {
   return self->registered ? self->gruu : NULL;
+}
+
+gboolean
+sfb_session_server_supports (SfbSession *self, const char *option)
+{
+  for (guint i = 0; self->supported != NULL && self->supported[i] != NULL; i++)
+    {
+      g_autofree char *value = g_strstrip (g_strdup (self->supported[i]));
+
+      if (g_ascii_strcasecmp (value, option) == 0)
+        return TRUE;
+    }
+  return FALSE;
 }
 
 /* ---- requests for daemon/services (issue 6) -------------------------- */
@@ -2306,8 +2562,12 @@ sfb_session_dispose (GObject *object)
     g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
   self->sleep_subscription = 0;
   g_clear_object (&self->system_bus);
+  if (self->discovery != NULL)
+    g_signal_handlers_disconnect_by_data (self->discovery, self);
   g_clear_object (&self->discovery);
   g_clear_object (&self->tls_database);
+  g_clear_object (&self->provisioner);
+  g_clear_pointer (&self->user_cert, sfb_user_certificate_free);
   g_clear_object (&self->config);
   wipe_password (self);
   G_OBJECT_CLASS (sfb_session_parent_class)->dispose (object);
@@ -2333,6 +2593,7 @@ sfb_session_finalize (GObject *object)
   g_free (self->from_tag);
   g_free (self->ms_opaque);
   g_free (self->gruu);
+  g_strfreev (self->supported);
   g_hash_table_unref (self->settings_tasks);
   G_OBJECT_CLASS (sfb_session_parent_class)->finalize (object);
 }
@@ -2395,5 +2656,7 @@ sfb_session_new (SfbConfig *config, const char *state_dir)
   self = g_object_new (SFB_TYPE_SESSION, NULL);
   self->config = g_object_ref (config);
   self->state_dir = g_strdup (state_dir);
+  /* the first sign-in must not wait for the system trust store */
+  sfb_tls_preload_system_trust ();
   return self;
 }

@@ -65,6 +65,8 @@ const GError *sfb_session_get_last_error (SfbSession *self);
 GVariant *sfb_session_get_trace (SfbSession *self);
 /* The GRUU of the registration, or NULL. */
 const char *sfb_session_get_gruu (SfbSession *self);
+/* Whether the last REGISTER 200 listed @option in Supported. */
+gboolean sfb_session_server_supports (SfbSession *self, const char *option);
 
 /* ---- for daemon/services (issue 6) ----------------------------------
  *

@@ -46,6 +46,7 @@ struct _SfbSipConnection
   char *local_address;
   char *interface;
   char *peer_subject;
+  GBytes *peer_certificate; /* DER, for TLS-DSK */
 
   guint8 read_buffer[READ_BUFFER_SIZE];
   GQueue write_queue; /* of GBytes */
@@ -642,6 +643,55 @@ on_accept_certificate (GTlsConnection *tls,
 
 static void on_connected (GObject *source, GAsyncResult *result, gpointer user_data);
 static void connect_next_address (GTask *task);
+static void forget_cached_addresses (const char *host);
+
+/* TLS 1.2 session resumption (docs/benchmarks.md).  glib-networking resumes
+ * TLS 1.3 sessions by itself, TLS 1.2 sessions only when told to with
+ * g_tls_client_connection_copy_session_state() from an earlier connection.
+ * So the last TLS connection that completed a verified handshake with each
+ * server (name, port and trust database) is kept here, and a new connection
+ * to the same server resumes its session.  Never across names or trust
+ * databases: a resumed handshake has no certificate to check again. */
+static GHashTable *resumable; /* "database/host:port" -> GTlsClientConnection */
+
+static char *
+resumable_key (ConnectData *data)
+{
+  g_autofree char *host = g_ascii_strdown (data->host, -1);
+
+  return g_strdup_printf ("%p/%s:%u", (gpointer) data->tls_database, host, data->port);
+}
+
+static void
+resume_session (ConnectData *data, GTlsClientConnection *tls)
+{
+  g_autofree char *key = NULL;
+  GTlsClientConnection *previous;
+
+  /* glib-networking computes no session ID under g_test_init() */
+  if (resumable == NULL || g_test_initialized ())
+    return;
+  key = resumable_key (data);
+  previous = g_hash_table_lookup (resumable, key);
+  if (previous != NULL)
+    g_tls_client_connection_copy_session_state (tls, previous);
+}
+
+static void
+remember_session (ConnectData *data, GIOStream *connection)
+{
+  GIOStream *base = NULL;
+
+  if (G_IS_TCP_WRAPPER_CONNECTION (connection))
+    base = g_tcp_wrapper_connection_get_base_io_stream (G_TCP_WRAPPER_CONNECTION (connection));
+  if (!G_IS_TLS_CLIENT_CONNECTION (base))
+    return;
+  if (resumable == NULL)
+    resumable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  if (g_hash_table_size (resumable) >= 64)
+    g_hash_table_remove_all (resumable);
+  g_hash_table_replace (resumable, resumable_key (data), g_object_ref (base));
+}
 
 static void
 set_nodelay (GSocketConnection *connection)
@@ -673,6 +723,7 @@ on_client_event (GSocketClient *client,
       g_tls_client_connection_set_server_identity (G_TLS_CLIENT_CONNECTION (connection), identity);
       if (data->tls_database != NULL)
         g_tls_connection_set_database (G_TLS_CONNECTION (connection), data->tls_database);
+      resume_session (data, G_TLS_CLIENT_CONNECTION (connection));
       g_signal_connect (connection, "accept-certificate", G_CALLBACK (on_accept_certificate), data);
     }
 }
@@ -743,7 +794,14 @@ record_endpoints (SfbSipConnection *self)
       GTlsCertificate *peer = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (base));
 
       if (peer != NULL)
-        self->peer_subject = g_tls_certificate_get_subject_name (peer);
+        {
+          g_autoptr (GByteArray) der = NULL;
+
+          self->peer_subject = g_tls_certificate_get_subject_name (peer);
+          g_object_get (peer, "certificate", &der, NULL);
+          if (der != NULL)
+            self->peer_certificate = g_bytes_new (der->data, der->len);
+        }
     }
   if (self->peer_subject == NULL)
     self->peer_subject = g_strdup ("");
@@ -775,6 +833,8 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
       g_clear_error (&error);
       error = g_steal_pointer (&data->first_error);
     }
+  if (connection == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    forget_cached_addresses (data->host); /* stale, or the server moved */
   if (connection == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -808,6 +868,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   self->port = data->port;
   self->connection = G_IO_STREAM (g_steal_pointer (&connection));
   self->last_sent = g_get_monotonic_time ();
+  remember_session (data, self->connection);
   record_endpoints (self);
   g_info ("Connected to %s:%u from %s (%s)",
           self->host,
@@ -831,6 +892,93 @@ connect_next_address (GTask *task)
                                  g_task_get_cancellable (task),
                                  on_connected,
                                  task);
+}
+
+/* Addresses resolved for a connection are reused by the next connection to
+ * the same name for ADDRESS_CACHE_S (reconnect, restart of a sign-in: one
+ * DNS round trip less).  getaddrinfo() does not tell the record's TTL, so the
+ * lifetime is a short fixed one; an entry is dropped as soon as connecting to
+ * its addresses fails, and everything when the network changes
+ * (sfb_sip_connection_forget_addresses()), so a moved server or another DNS
+ * view (VPN, split DNS) is looked up again. */
+#define ADDRESS_CACHE_S 60
+#define ADDRESS_CACHE_MAX 64
+
+typedef struct
+{
+  GList *addresses; /* of GInetAddress */
+  gint64 expires;   /* monotonic µs */
+} CachedAddresses;
+
+static GHashTable *address_cache; /* lower-case host -> CachedAddresses */
+
+static void
+cached_addresses_free (CachedAddresses *cached)
+{
+  g_resolver_free_addresses (cached->addresses);
+  g_free (cached);
+}
+
+static gpointer
+ref_address (gconstpointer address, gpointer user_data)
+{
+  return g_object_ref ((gpointer) address);
+}
+
+static GList *
+copy_addresses (GList *addresses)
+{
+  return g_list_copy_deep (addresses, ref_address, NULL);
+}
+
+static GList *
+lookup_cached_addresses (const char *host)
+{
+  g_autofree char *key = g_ascii_strdown (host, -1);
+  CachedAddresses *cached;
+
+  if (address_cache == NULL)
+    return NULL;
+  cached = g_hash_table_lookup (address_cache, key);
+  if (cached == NULL)
+    return NULL;
+  if (g_get_monotonic_time () >= cached->expires)
+    {
+      g_hash_table_remove (address_cache, key);
+      return NULL;
+    }
+  return copy_addresses (cached->addresses);
+}
+
+static void
+cache_addresses (const char *host, GList *addresses)
+{
+  CachedAddresses *cached = g_new0 (CachedAddresses, 1);
+
+  if (address_cache == NULL)
+    address_cache = g_hash_table_new_full (
+        g_str_hash, g_str_equal, g_free, (GDestroyNotify) cached_addresses_free);
+  if (g_hash_table_size (address_cache) >= ADDRESS_CACHE_MAX)
+    g_hash_table_remove_all (address_cache);
+  cached->addresses = copy_addresses (addresses);
+  cached->expires = g_get_monotonic_time () + ADDRESS_CACHE_S * G_USEC_PER_SEC;
+  g_hash_table_replace (address_cache, g_ascii_strdown (host, -1), cached);
+}
+
+static void
+forget_cached_addresses (const char *host)
+{
+  g_autofree char *key = g_ascii_strdown (host, -1);
+
+  if (address_cache != NULL)
+    g_hash_table_remove (address_cache, key);
+}
+
+void
+sfb_sip_connection_forget_addresses (void)
+{
+  if (address_cache != NULL)
+    g_hash_table_remove_all (address_cache);
 }
 
 /* GLib resolves names for GSocketClient one address family at a time with
@@ -858,6 +1006,7 @@ on_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
                                  error->message);
       return;
     }
+  cache_addresses (data->host, data->addresses);
   data->next_address = data->addresses;
   connect_next_address (g_steal_pointer (&task));
 }
@@ -888,6 +1037,14 @@ sfb_sip_connection_new_async (const char *host,
   g_socket_client_set_tls (data->client, TRUE);
   g_socket_client_set_timeout (data->client, CONNECT_TIMEOUT_S);
   g_signal_connect (data->client, "event", G_CALLBACK (on_client_event), data);
+  data->addresses = lookup_cached_addresses (host);
+  if (data->addresses != NULL)
+    {
+      g_debug ("Dialling %s with the addresses resolved before", host);
+      data->next_address = data->addresses;
+      connect_next_address (g_steal_pointer (&task));
+      return;
+    }
   resolver = g_resolver_get_default ();
   g_resolver_lookup_by_name_async (
       resolver, host, cancellable, on_resolved, g_steal_pointer (&task));
@@ -971,6 +1128,13 @@ sfb_sip_connection_get_peer_subject (SfbSipConnection *self)
   return self->peer_subject;
 }
 
+GBytes *
+sfb_sip_connection_get_peer_certificate (SfbSipConnection *self)
+{
+  g_return_val_if_fail (SFB_IS_SIP_CONNECTION (self), NULL);
+  return self->peer_certificate;
+}
+
 void
 sfb_sip_connection_set_security (SfbSipConnection *self, SfbSipSecurity *security)
 {
@@ -1012,6 +1176,7 @@ sfb_sip_connection_finalize (GObject *object)
   g_free (self->local_address);
   g_free (self->interface);
   g_free (self->peer_subject);
+  g_clear_pointer (&self->peer_certificate, g_bytes_unref);
   g_clear_pointer (&self->writing, g_bytes_unref);
   G_OBJECT_CLASS (sfb_sip_connection_parent_class)->finalize (object);
 }

@@ -44,6 +44,9 @@ void sfb_sip_connection_new_async (const char *host,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);
 SfbSipConnection *sfb_sip_connection_new_finish (GAsyncResult *result, GError **error);
+/* Connections reuse the addresses an earlier connection resolved for the
+ * same name for a minute; this forgets them all (the network changed). */
+void sfb_sip_connection_forget_addresses (void);
 /* Over an open stream (unit tests; no TLS, no DNS). */
 SfbSipConnection *
 sfb_sip_connection_new_for_stream (GIOStream *stream, const char *host, guint16 port);
@@ -55,6 +58,7 @@ guint16 sfb_sip_connection_get_local_port (SfbSipConnection *self);
 const char *sfb_sip_connection_get_local_address (SfbSipConnection *self); /* "ip:port" */
 const char *sfb_sip_connection_get_interface (SfbSipConnection *self);     /* "" if unknown */
 const char *sfb_sip_connection_get_peer_subject (SfbSipConnection *self);  /* certificate */
+GBytes *sfb_sip_connection_get_peer_certificate (SfbSipConnection *self);  /* DER, nullable */
 
 void sfb_sip_connection_set_security (SfbSipConnection *self, SfbSipSecurity *security);
 SfbSipSecurity *sfb_sip_connection_get_security (SfbSipConnection *self);

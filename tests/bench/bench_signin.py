@@ -225,6 +225,18 @@ class Daemon:
             time.sleep(0.001)
         raise BenchError(f"State never became {state}; saw {[s for _, s in self.states]}")
 
+    def wait_presence(self, availability, since, timeout=WAIT):
+        """Monotonic time of the first own Availability=availability after `since` (the
+        server's roaming-self echoing sfbd's publication), or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.pump()
+            for when, value in self.presence:
+                if when >= since and value == availability:
+                    return when
+            time.sleep(0.001)
+        return None
+
     def stop(self):
         for p in reversed(self.processes):
             p.terminate()
@@ -268,6 +280,7 @@ class Bench:
         self.args, self.sim, self.top = args, sim, top
         self.runs = 0
         self.failures = []
+        self.last_presence = None  # first(): SignIn() to own presence published, seconds
 
     def daemon(self, home):
         self.runs += 1
@@ -287,6 +300,8 @@ class Bench:
             start = time.monotonic()
             d.call(ACCOUNT, "SignIn")
             end = d.wait_state("signed-in", start)
+            published = d.wait_presence("online", start)
+            self.last_presence = published - start if published is not None else None
             settle(self.sim)
             counts = counters_per_signin(self.sim.ctl.counters())
         finally:
@@ -366,10 +381,12 @@ class Bench:
         for delay in self.args.delays:
             self.sim.ctl.set_delay(ms=delay)
             self.sim.env["_delay"] = str(delay)
-            per = {"first": [], "restart": []}
+            per = {"first": [], "restart": [], "presence": []}
             for _ in range(self.args.repeat):
                 seconds, counts, _ = self.first()
                 per["first"].append((seconds, counts))
+                if self.last_presence is not None:
+                    per["presence"].append((self.last_presence, counts))
                 per["restart"].append(self.restart())
             per.update(self.in_process(["reconnect", "server-drop", "network-back"]))
             results[delay] = per

@@ -455,13 +455,15 @@ class TestSignedIn(RealSfbdTestCase):
                     [MENU_AVAILABILITY[availability]])
                 self.assertIn(props["Title"].split(": ", 1)[1], self.tooltip(props))
 
-        # appear offline: others see alice offline.  sfbd reads its own availability back
-        # from the server's aggregate, where appear-offline (18000) is "offline", so the
-        # item shows Offline rather than "Appear offline" (the applet draws what sfbd says).
+        # appear offline: others see alice offline (the server's aggregate, 18500); she sees
+        # her choice, and the menu ticks it
         self.click(MENU_AVAILABILITY["appear-offline"])
         self.wait_for(lambda: self.sim_availability() >= 18000, "alice offline in sfbsim")
         props = self.wait_for_item(
-            lambda p: p.get("IconName") in ("user-invisible", "user-offline"), "appear offline")
+            lambda p: p.get("IconName") == "user-invisible", "appear offline")
+        self.assertEqual(self.get_property(PRESENCE, "Availability"), "appear-offline")
+        items, _ = self.menu()
+        self.assertEqual(items[MENU_AVAILABILITY["appear-offline"]]["toggle-state"], 1)
         self.assertEqual(props["Status"], "Active")
         self.assertIn("State: Signed in", self.tooltip(props))
 

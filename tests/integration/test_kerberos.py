@@ -10,6 +10,7 @@ set_auth) unless a test says otherwise.
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -94,6 +95,59 @@ class KerberosSignInTest(KerberosTestCase):
         self.assert_no_secret_in_log()
         # the password's ticket stays in memory: the user's ccache is untouched
         self.assertFalse(os.path.exists(f"{self.tmp}/krb5cc"))
+
+    def test_no_password_or_token_in_log_trace_or_on_the_bus(self):
+        monitor_path = os.path.join(self.tmp, "dbus-monitor.txt")
+        with open(monitor_path, "w", encoding="utf-8") as out:
+            monitor = subprocess.Popen(
+                ["dbus-monitor", "--address", self.env["DBUS_SESSION_BUS_ADDRESS"]],
+                stdout=out, stderr=subprocess.STDOUT)
+        self.addCleanup(monitor.wait)
+        self.addCleanup(monitor.kill)
+        time.sleep(0.5)  # dbus-monitor becomes a monitor
+        self.ctl.set_timers(expires=4)
+        self.configure_alice(server="pool1.contoso.test")
+        self.configure_auth("kerberos")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("signed-in", "failed")
+        self.assert_kerberos_signed_in(2)
+        logons = self.counters()["kerberos_logons"]["alice"]
+        self.ctl.expire_sa(user="alice")  # a second AP-REQ on the same connection
+        self.wait_for(lambda: self.counters()["kerberos_logons"]["alice"] > logons,
+                      "re-authentication")
+        self.wait_for_state("signed-in")
+        trace = str(self.trace())
+        self.sfbctl("--json", "status")
+        self.call(ACCOUNT, "SetPassword", (base.WRONG_PASSWORD, False), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("failed")
+        trace += str(self.trace())
+        self.stop_process(self.daemon)
+        monitor.terminate()
+        monitor.wait()
+        with open(monitor_path, encoding="utf-8", errors="replace") as f:
+            blocks = []  # one per message: its header line and its indented arguments
+            for line in f:
+                if line.startswith((" ", "\t")) and blocks:
+                    blocks[-1] += line
+                else:
+                    blocks.append(line)
+        # the password travels in the SetPassword calls, and nowhere else
+        set_password = [b for b in blocks if "member=SetPassword" in b.split("\n", 1)[0]]
+        self.assertEqual(len(set_password), 2, set_password)
+        self.assertIn(PASSWORD, set_password[0])  # the monitor did see the arguments
+        bus = "".join(b for b in blocks if b not in set_password)
+        self.assertIn("signed-in", bus)
+        log = self.daemon_log()
+        self.assertIn("sfbd-sip-trace", log)  # the SIP dumps were there to search
+        self.assertIn("Authorization: Kerberos", log)  # the REGISTERs that carried tokens
+        self.assertIn("security association established (Kerberos)", trace)
+        # every krb5 GSS token (AP-REQ) carries the mech OID 1.2.840.113554.1.2.2 at the
+        # same offset: base64 "KoZIhvcSAQIC"
+        for secret in (PASSWORD, base.WRONG_PASSWORD, "KoZIhvcSAQIC"):
+            self.assertNotIn(secret, log)
+            self.assertNotIn(secret, trace)
+            self.assertNotIn(secret, bus)
 
     def test_with_a_ccache_from_kinit_and_no_password(self):
         self.kinit()

@@ -20,10 +20,10 @@ if os.environ.get("SFBD_TESTNET") != "1":
 
 sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
 
-from gi.repository import GLib  # noqa: E402
+from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import (ACCOUNT, BUS_NAME, CONTACTS, ERROR_PREFIX, OBJECT_PATH,  # noqa: E402
-                           PRESENCE, SfbdTestCase)
+from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, CONTACTS, ERROR_PREFIX,  # noqa: E402
+                           OBJECT_PATH, PRESENCE, TIMEOUT, SfbdTestCase)
 from sim.control import SimControl  # noqa: E402
 
 DIRECTOR = "director.contoso.test"
@@ -79,6 +79,86 @@ def string(value):
     return GLib.Variant("s", value)
 
 
+class Peer:
+    """A second user's sfbd: its own session bus, config and state directories (sfbd owns
+    org.sfbd.Sfbd, so two daemons need two buses).  Its log is printed with the test's."""
+
+    def __init__(self, case, name):
+        root = os.path.join(case.tmp, name)
+        dirs = {}
+        for sub in ("config", "state", "bus", "xdg-config", "xdg-state", "xdg-data",
+                    "xdg-cache", "xdg-runtime"):
+            dirs[sub] = os.path.join(root, sub)
+            os.makedirs(dirs[sub], mode=0o700)
+        self.env = dict(case.env)
+        self.env.update({"SFBD_CONFIG_DIR": dirs["config"], "SFBD_STATE_DIR": dirs["state"],
+                         "XDG_CONFIG_HOME": dirs["xdg-config"],
+                         "XDG_STATE_HOME": dirs["xdg-state"],
+                         "XDG_DATA_HOME": dirs["xdg-data"], "XDG_CACHE_HOME": dirs["xdg-cache"],
+                         "XDG_RUNTIME_DIR": dirs["xdg-runtime"]})
+        bus_config = os.path.join(root, "bus.conf")
+        with open(bus_config, "w", encoding="utf-8") as f:
+            f.write(BUS_CONFIG.format(dir=dirs["bus"]))
+        self.bus_process = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={bus_config}", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=self.env)
+        address = self.bus_process.stdout.readline().strip()
+        self.env["DBUS_SESSION_BUS_ADDRESS"] = address
+        self.bus = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.signals = []
+        self.bus.signal_subscribe(BUS_NAME, None, None, OBJECT_PATH, None, 0,
+                                  lambda c, s, p, i, n, a: self.signals.append((i, n, a.unpack())))
+        self.log_path = os.path.join(root, f"sfbd-{name}.log")
+        case.log_paths.append(self.log_path)
+        with open(self.log_path, "w", encoding="utf-8") as log:
+            self.process = subprocess.Popen([case.sfbd_path, "--verbose"], env=self.env,
+                                            stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        case.addCleanup(self.close)
+        deadline = time.monotonic() + TIMEOUT
+        while not self._owned():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name}'s sfbd did not start")
+            time.sleep(0.02)
+
+    def _owned(self):
+        try:
+            self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                               "org.freedesktop.DBus", "GetNameOwner",
+                               GLib.Variant("(s)", (BUS_NAME,)), GLib.VariantType("(s)"),
+                               Gio.DBusCallFlags.NONE, -1, None)
+            return True
+        except GLib.Error:
+            return False
+
+    def call(self, interface, method, args=None, signature=None):
+        parameters = GLib.Variant(signature, args) if signature is not None else None
+        return self.bus.call_sync(BUS_NAME, OBJECT_PATH, interface, method, parameters, None,
+                                  Gio.DBusCallFlags.NO_AUTO_START, TIMEOUT * 1000,
+                                  None).unpack()
+
+    def get_property(self, interface, name):
+        return self.call("org.freedesktop.DBus.Properties", "Get", (interface, name), "(ss)")[0]
+
+    def configure(self, settings):
+        self.call(ACCOUNT, "Configure", (settings,), "(a{sv})")
+
+    def log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.bus.close_sync(None)
+        self.bus_process.kill()
+        self.bus_process.wait()
+        self.bus_process.stdout.close()
+
+
 class PresenceTestCase(SfbdTestCase):
     def setUp(self):
         self.ctl = SIM["ctl"]
@@ -104,18 +184,20 @@ class PresenceTestCase(SfbdTestCase):
             time.sleep(0.02)
         self.fail(f"{what} did not happen within {timeout} s")
 
-    def sign_in(self, user="alice"):
-        self.configure({"Account.Uri": string(f"sip:{user}@contoso.test"),
-                        "Account.Login": string(f"CONTOSO\\{user}"),
-                        "Account.Server": string(DIRECTOR),
-                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": string("file")})
-        self.call(ACCOUNT, "SetPassword", (PASSWORDS[user], True), "(sb)")
-        self.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      "signed-in")
-        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
-                         self.get_property(ACCOUNT, "LastErrorMessage"))
+    def sign_in(self, user="alice", peer=None):
+        """Signs `user` in with this test's sfbd, or with `peer`'s (a Peer)."""
+        target = peer if peer is not None else self
+        target.configure({"Account.Uri": string(f"sip:{user}@contoso.test"),
+                          "Account.Login": string(f"CONTOSO\\{user}"),
+                          "Account.Server": string(DIRECTOR),
+                          "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                          "Secrets.Store": string("file")})
+        target.call(ACCOUNT, "SetPassword", (PASSWORDS[user], True), "(sb)")
+        target.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: target.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
+                      f"{user} signed-in")
+        self.assertEqual(target.get_property(ACCOUNT, "State"), "signed-in",
+                         target.get_property(ACCOUNT, "LastErrorMessage"))
 
     def contacts(self):
         return {c["Uri"]: c for c in self.call(CONTACTS, "ListContacts")[0]}
@@ -216,6 +298,120 @@ class PresenceTestCase(SfbdTestCase):
         self.wait_for(lambda: self.sim_presence("alice")["availability"] == 12500,
                       "be-right-back after the 409")
         self.assertIn("Publication versions out of date", self.daemon_log())
+
+    # ---- two users, two daemons ----
+
+    def test_alices_change_is_seen_by_bobs_daemon(self):
+        bob = Peer(self, "bob")
+        self.sign_in("bob", peer=bob)
+        self.sign_in("alice")
+        alice = "sip:alice@contoso.test"
+
+        def bob_sees(field, value):
+            return [a for i, n, a in bob.signals if i == PRESENCE and n == "PresenceChanged"
+                    and a[0] == alice and a[1][field] == value]
+        self.wait_for(lambda: bob_sees("Availability", "online"), "bob sees alice online")
+        self.call(PRESENCE, "SetAvailability", ("do-not-disturb",), "(s)")
+        self.wait_for(lambda: bob_sees("Availability", "do-not-disturb"),
+                      "bob sees alice do-not-disturb")
+        self.call(PRESENCE, "SetNote", ("In the lab until 3",), "(s)")
+        self.wait_for(lambda: bob_sees("Note", "In the lab until 3"), "bob sees alice's note")
+        contacts = {c["Uri"]: c for c in bob.call(CONTACTS, "ListContacts")[0]}
+        self.assertEqual(contacts[alice]["Availability"], "do-not-disturb")
+        self.assertEqual(contacts[alice]["Note"], "In the lab until 3")
+        # and back: bob's change reaches alice's daemon
+        self.signals.clear()
+        bob.call(PRESENCE, "SetAvailability", ("away",), "(s)")
+        self.wait_for(lambda: [a for a in self.signal_args(PRESENCE, "PresenceChanged")
+                               if a[0] == "sip:bob@contoso.test"
+                               and a[1]["Availability"] == "away"], "alice sees bob away")
+
+    def test_new_subscriber_is_acknowledged(self):
+        # bob does not have alice in his list: alice watching him makes her a new subscriber
+        self.ctl.remove_contact(user="bob", uri="sip:alice@contoso.test")
+        self.ctl.reset_counters()
+        bob = Peer(self, "bob")
+        self.sign_in("bob", peer=bob)
+        self.assertNotIn("sip:alice@contoso.test",
+                         self.sim_presence("bob")["subscribers"])
+        self.sign_in("alice")
+        self.wait_for(lambda: self.sim_presence("bob")["subscribers"]
+                      .get("sip:alice@contoso.test", {}).get("acknowledged"),
+                      "bob's daemon acknowledged alice")
+        self.assertEqual(self.ctl.counters()["subscribers_acknowledged"], {"bob": 1})
+        self.assertIn("alice@contoso.test added you to their contacts", bob.log())
+
+    # ---- presence routing, UCS, refused publications ----
+
+    def test_contact_on_another_pool_gets_presence(self):
+        self.ctl.set_presence_routing(mode="pool")
+        self.ctl.set_presence(user="sip:bob@contoso.test", availability=12500, note="Coffee")
+        self.sign_in()  # alice is homed on pool1, bob on pool2
+        bob = "sip:bob@contoso.test"
+        self.wait_for(lambda: self.call(PRESENCE, "GetPresence", ([bob],), "(as)")[0]
+                      .get(bob, {}).get("Availability") == "be-right-back",
+                      "bob's presence through pool2")
+        self.assertIn(f"Subscribing to {bob}'s presence through sip:pool2.contoso.test",
+                      self.daemon_log())
+        self.signals.clear()
+        self.ctl.set_presence(user=bob, availability=6500)
+        self.wait_for(lambda: [a for a in self.signal_args(PRESENCE, "PresenceChanged")
+                               if a[0] == bob and a[1]["Availability"] == "busy"],
+                      "bob's change through pool2")
+        # contacts on alice's own pool still come through the batch
+        dave = self.call(PRESENCE, "GetPresence", (["sip:dave@contoso.test"],), "(as)")[0]
+        self.assertEqual(dave["sip:dave@contoso.test"]["Availability"], "busy")
+
+    def test_contact_list_in_the_unified_contact_store(self):
+        self.ctl.set_ucs_mode(user="alice", mode="reject")  # 488 to roaming-contacts
+        self.sign_in()
+        self.wait_for(lambda: self.get_property(CONTACTS, "UcsMode") == "migrated",
+                      "UcsMode migrated")
+        self.assertEqual(self.get_property(CONTACTS, "Count"), 0)
+        self.assertEqual(self.call(CONTACTS, "ListContacts")[0], [])
+
+    def test_set_availability_returns_after_the_server_accepted(self):
+        self.sign_in()
+        self.wait_for(lambda: self.sim_presence("alice")["availability"] == 3500,
+                      "the first publication")
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        self.assertEqual(self.sim_presence("alice")["availability"], 6500)
+        self.call(PRESENCE, "SetNote", ("Back at 2",), "(s)")
+        self.assertEqual(self.sim_presence("alice")["note"], "Back at 2")
+        self.ctl.fail_publish(user="alice", code=500, count=1)
+        message = self.assert_dbus_error(ERROR_PREFIX + "ServerRejected", PRESENCE,
+                                         "SetAvailability", ("away",), "(s)")
+        self.assertIn("500", message)
+        self.assertEqual(self.sim_presence("alice")["availability"], 6500)
+        self.ctl.fail_publish(user="alice", code=403, count=1)
+        message = self.assert_dbus_error(ERROR_PREFIX + "ServerRejected", PRESENCE, "SetNote",
+                                         ("Never published",), "(s)")
+        self.assertIn("403", message)
+        self.assertEqual(self.sim_presence("alice")["note"], "Back at 2")
+        code, out = self.sfbctl_json("presence", "set", "away")
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.sim_presence("alice")["availability"], 15500)
+
+    def test_sfbctl_groups_and_presence_get(self):
+        self.sign_in()
+        self.wait_for(lambda: self.get_property(CONTACTS, "Count") == len(ALICE_CONTACTS),
+                      "the contact list")
+        code, groups = self.sfbctl_json("contacts", "groups")
+        self.assertEqual(code, 0)
+        self.assertEqual({g["Name"] for g in groups}, set(ALICE_GROUPS.values()))
+        self.wait_for(lambda: self.call(PRESENCE, "GetPresence",
+                                        (["sip:dave@contoso.test"],), "(as)")[0],
+                      "dave's presence")
+        code, found = self.sfbctl_json("presence", "get", "sip:dave@contoso.test",
+                                       "sip:nobody@contoso.test")
+        self.assertEqual(code, 0)
+        self.assertEqual(found["sip:dave@contoso.test"]["Availability"], "busy")
+        self.assertNotIn("sip:nobody@contoso.test", found)
+        out = self.sfbctl("presence", "get", "sip:dave@contoso.test")
+        self.assertIn("in-a-meeting", out.stdout)
+        out = self.sfbctl("status")
+        self.assertRegex(out.stdout, r"(?i)contacts.*6")
+        self.assertIn("online", out.stdout)
 
     def test_set_availability_needs_sign_in(self):
         self.assert_dbus_error(ERROR_PREFIX + "NotSignedIn", PRESENCE, "SetAvailability",

@@ -222,7 +222,7 @@ class CommandsTest(SfbdTestCase):
             ("contacts",): [],
             ("contacts", "groups"): [],
             ("trace",): [],
-            ("policies",): {"Groups": []},
+            ("policies",): {"Groups": [], "Cached": False},
             ("presence", "get", "sip:bob@contoso.test"): {},
         }
         for args, value in expected.items():

@@ -411,6 +411,39 @@ class DiscoveryFaultTest(SignInTestCase):
         self.assertIn("redirecting", [stage["Stage"] for stage in self.trace()])
         self.assertEqual(self.counters()["active_registrations"], 1)
 
+    def test_srv_target_dialled_beside_autodiscover_and_kept(self):
+        # autodiscover, slowed down, names the SRV target too: the connection made
+        # beside it is the one that signs in
+        self.ctl.dns_fault(mode="slow", names=AUTODISCOVER_NAMES, delay_ms=1500)
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        connecting = self.connecting_details()
+        self.assertIn("director.contoso.test:5061 (srv, internal)", connecting[0])
+        self.assertEqual(len(connecting), 2, self.trace())  # the Director, then its 301
+        self.assertIn("dialling director.contoso.test:5061 (srv, internal) beside autodiscover",
+                      self.stage("discovering")["Detail"])
+        # signed in before autodiscover answered; its lines reach the trace when it does
+        self.wait_for(lambda: "lyncdiscoverinternal.contoso.test"
+                      in self.stage("discovering")["Detail"], "the autodiscover lines")
+        self.assertIn("the early candidate is the first candidate",
+                      self.stage("discovering")["Detail"])
+        self.assertEqual(self.state(), "signed-in")
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
+    def test_autodiscover_outranking_the_early_candidate_replaces_it(self):
+        # lyncdiscover (external) names sip.contoso.test:443, which outranks the SRV
+        # target dialled early; it answers before the Director's REGISTER completes
+        # (every packet 200 ms late: autodiscover 6 round trips, the Director 8)
+        self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES[:1])
+        self.ctl.set_delay(ms=200)
+        self.addCleanup(self.ctl.set_delay, ms=0)
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        connecting = self.connecting_details()
+        self.assertIn("director.contoso.test:5061 (srv, internal)", connecting[0])
+        self.assertIn("replaced by sip.contoso.test:443 (autodiscover, external)",
+                      connecting[0] + str(self.trace()))
+        self.assertIn("sip.contoso.test:443 (autodiscover, external)", connecting[1])
+        self.assertEqual(self.counters()["active_registrations"], 1)
+
     def test_sign_in_through_a_records_only(self):
         self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES + SRV_NAMES)
         self.assertEqual(self.sign_in(server=None), "signed-in")

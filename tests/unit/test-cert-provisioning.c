@@ -177,6 +177,15 @@ test_store (void)
   expiring = sfb_user_certificate_save (dir, "alice@contoso.test", short_der, key_pem, &error);
   g_assert_no_error (error);
   g_assert_false (sfb_user_certificate_is_usable (expiring, now));
+  /* a directory someone opened up is closed again when the key is written */
+  g_assert_cmpint (g_chmod (tls_dir, 0755), ==, 0);
+  g_clear_pointer (&expiring, sfb_user_certificate_free);
+  expiring = sfb_user_certificate_save (dir, "alice@contoso.test", short_der, key_pem, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (tls_dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
 
   /* a certificate for another key is refused, the stored one kept */
   g_assert_true (sfb_cert_prov_make_request ("bob@contoso.test", &other_key, &other_csr, &error));

@@ -225,6 +225,85 @@ test_candidate_strings (void)
       sfb_server_source_to_string (SFB_SERVER_SOURCE_LAST_HOME_POOL), ==, "last-home-pool");
 }
 
+static void
+test_candidate_equal (void)
+{
+  g_autoptr (SfbServerCandidate) a
+      = sfb_server_candidate_new ("Pool1.Contoso.Test.", 5061, SFB_SERVER_SOURCE_SRV, NULL);
+  g_autoptr (SfbServerCandidate) b = sfb_server_candidate_new (
+      "pool1.contoso.test", 5061, SFB_SERVER_SOURCE_AUTODISCOVER, "internal");
+  g_autoptr (SfbServerCandidate) other_port
+      = sfb_server_candidate_new ("pool1.contoso.test", 443, SFB_SERVER_SOURCE_SRV, NULL);
+
+  g_assert_true (sfb_server_candidate_equal (a, b));
+  g_assert_false (sfb_server_candidate_equal (a, other_port));
+}
+
+/* The candidate dialled beside autodiscover: the best one known once every
+ * DNS lookup ranked above it has answered. */
+static void
+test_early_candidate (void)
+{
+  GPtrArray *results[SFB_DISCOVERY_N_LOOKUPS] = { NULL };
+  gboolean done[SFB_DISCOVERY_N_LOOKUPS] = { FALSE };
+  const SfbServerCandidate *early;
+  gboolean settled = TRUE;
+
+  results[SFB_DISCOVERY_LOOKUP_AUTODISCOVER_INTERNAL]
+      = list ("pool2.contoso.test", 5061, SFB_SERVER_SOURCE_AUTODISCOVER, NULL);
+  results[SFB_DISCOVERY_LOOKUP_SRV_INTERNAL_TLS]
+      = list ("director.contoso.test", 5061, SFB_SERVER_SOURCE_SRV, NULL);
+  results[SFB_DISCOVERY_LOOKUP_A_SIP] = list ("sip.contoso.test",
+                                              5061,
+                                              SFB_SERVER_SOURCE_A_RECORD,
+                                              "sip.contoso.test",
+                                              443,
+                                              SFB_SERVER_SOURCE_A_RECORD,
+                                              NULL);
+
+  /* nothing answered yet */
+  g_assert_null (sfb_discovery_early_candidate (results, done, &settled));
+  g_assert_false (settled);
+
+  /* an A record answered, but the SRV lookups ranked above it have not */
+  done[SFB_DISCOVERY_LOOKUP_A_SIP] = TRUE;
+  g_assert_null (sfb_discovery_early_candidate (results, done, &settled));
+
+  /* every DNS lookup answered, autodiscover is still out: the SRV target,
+   * not settled */
+  for (guint l = SFB_DISCOVERY_LOOKUP_SRV_INTERNAL_TLS; l < SFB_DISCOVERY_N_LOOKUPS; l++)
+    done[l] = TRUE;
+  early = sfb_discovery_early_candidate (results, done, &settled);
+  g_assert_nonnull (early);
+  g_assert_cmpstr (early->host, ==, "director.contoso.test");
+  g_assert_false (settled);
+
+  /* the internal autodiscover found nothing: still not settled while the
+   * external one is out */
+  done[SFB_DISCOVERY_LOOKUP_AUTODISCOVER_EXTERNAL] = TRUE;
+  early = sfb_discovery_early_candidate (results, done, &settled);
+  g_assert_cmpstr (early->host, ==, "director.contoso.test");
+  g_assert_false (settled);
+
+  /* the internal autodiscover answers: it outranks the SRV target, settled */
+  done[SFB_DISCOVERY_LOOKUP_AUTODISCOVER_INTERNAL] = TRUE;
+  early = sfb_discovery_early_candidate (results, done, &settled);
+  g_assert_cmpstr (early->host, ==, "pool2.contoso.test");
+  g_assert_true (settled);
+
+  /* the SRV lookup failed (no result): the A record is next once done */
+  g_clear_pointer (&results[SFB_DISCOVERY_LOOKUP_AUTODISCOVER_INTERNAL], g_ptr_array_unref);
+  g_clear_pointer (&results[SFB_DISCOVERY_LOOKUP_SRV_INTERNAL_TLS], g_ptr_array_unref);
+  done[SFB_DISCOVERY_LOOKUP_AUTODISCOVER_INTERNAL] = FALSE;
+  early = sfb_discovery_early_candidate (results, done, &settled);
+  g_assert_cmpstr (early->host, ==, "sip.contoso.test");
+  g_assert_cmpuint (early->port, ==, 5061);
+  g_assert_false (settled);
+
+  for (guint l = 0; l < SFB_DISCOVERY_N_LOOKUPS; l++)
+    g_clear_pointer (&results[l], g_ptr_array_unref);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -238,6 +317,8 @@ main (int argc, char **argv)
   g_test_add_func ("/net/discovery/srv-not-offered", test_srv_not_offered);
   g_test_add_func ("/net/discovery/srv-limit", test_srv_limit);
   g_test_add_func ("/net/discovery/candidate-strings", test_candidate_strings);
+  g_test_add_func ("/net/discovery/candidate-equal", test_candidate_equal);
+  g_test_add_func ("/net/discovery/early-candidate", test_early_candidate);
 
   return g_test_run ();
 }

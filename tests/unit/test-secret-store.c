@@ -115,6 +115,13 @@ test_secret_store_file (Fixture *f, gconstpointer data)
   g_assert_cmpstr (lookup_password (restarted, URI, SFB_SECRETS_STORE_FILE, &error), ==, PASSWORD);
   g_assert_no_error (error);
   g_assert_null (lookup_password (restarted, OTHER_URI, SFB_SECRETS_STORE_FILE, NULL));
+
+  /* a directory someone opened up is closed again when a password is written */
+  g_assert_cmpint (g_chmod (f->dir, 0755), ==, 0);
+  g_assert_true (set_password (store, OTHER_URI, PASSWORD, TRUE, SFB_SECRETS_STORE_FILE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (f->dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
 }
 
 /* No Secret Service on the (absent) session bus: auto means the file. */

@@ -173,6 +173,7 @@ class State:
         self.provisioning = []  # [(endpoint, query dict)] remembered provisioning queries
         self.notify_method = "auto"
         self.presence_routing = "direct"
+        self.publish_faults = {}  # aor -> [code, count] (fail_publish)
         self.tasks = set()
         self.seq = itertools.count(1)
 
@@ -954,6 +955,11 @@ async def on_publish(st, ep, msg):
     if not uri or normalize_aor(uri) != normalize_aor(ep.uri):
         return _respond(ep, msg, 403, "Forbidden", [_diag(
             ep, 2001, "Publishing for another user is not allowed")])
+    fault = st.publish_faults.get(normalize_aor(ep.uri))
+    if fault is not None and fault[1] > 0:
+        fault[1] -= 1
+        return _respond(ep, msg, fault[0], "Publication Refused", [_diag(
+            ep, 2040, "Publication refused (fail_publish)")])
     p = st.presentity(ep.uri)
     faults = []
     for pub in pubs:
@@ -1024,6 +1030,8 @@ async def on_set_subscribers(st, ep, msg):
         w = normalize_aor(user if ":" in user else "sip:" + user)
         entry = p.subscribers.setdefault(w, {"displayName": person_info(st, w)["name"]})
         entry["acknowledged"] = ack
+        if ack:
+            st.sim.counters.bump("subscribers_acknowledged", ep.user["id"])
     st.spawn(fanout_self(st, ep.user, types={"subscribers"}))
     return _respond(ep, msg, 200, "OK")
 
@@ -1229,7 +1237,8 @@ def presence(sim, user, watcher=None):
             "publications": [{"name": pub.name, "instance": pub.instance,
                               "container": pub.container, "version": pub.version,
                               "expireType": pub.expire_type}
-                             for pub in sorted(p.pubs.values(), key=lambda x: x.key)]}
+                             for pub in sorted(p.pubs.values(), key=lambda x: x.key)],
+            "subscribers": {w: dict(info) for w, info in p.subscribers.items()}}
 
 
 def _contact_entry(sim, uri, name, groups, federated, extra):
@@ -1377,6 +1386,14 @@ def set_notify_method(sim, method="auto"):
     if method not in ("auto", "NOTIFY", "BENOTIFY"):
         raise ValueError("method must be auto, NOTIFY or BENOTIFY")
     state_for(sim).notify_method = method
+
+
+@action("fail_publish")
+def fail_publish(sim, user, code=500, count=1):
+    """The next `count` category publications of `user` are refused with `code` (and an
+    ms-diagnostics) instead of being applied."""
+    state_for(sim).publish_faults[_aor(sim, user)] = [int(code), int(count)]
+    return {"code": int(code), "count": int(count)}
 
 
 @action("set_presence_routing")

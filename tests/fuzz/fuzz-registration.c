@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target: what the server says about a registration
+ * (daemon/session/sfb-registration.h): the 200 OK to REGISTER (GRUU among
+ * the Contacts, Expires, ms-keep-alive, Supported, Allow-Events, Server),
+ * the 301 Contact, ms-diagnostics, Retry-After and registration-notify.
+ * The input is a whole SIP message; whatever comes out must be bounded,
+ * free of controls and valid UTF-8 (it reaches logs, traces and D-Bus).
+ */
+#include "sfb-registration.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+/* sanitize() may grow the text by U+FFFD replacements, never past 3x */
+static void
+check_text (const char *text, gsize max)
+{
+  if (text == NULL)
+    return;
+  if (strlen (text) > 3 * max || !g_utf8_validate (text, -1, NULL))
+    abort ();
+  for (const char *p = text; *p != '\0'; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      abort ();
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
+  g_log_set_writer_func (g_log_writer_default, NULL, NULL);
+  return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  g_autoptr (SfbSipMessage) message = sfb_sip_message_parse ((const char *) data, size, NULL);
+  g_autoptr (SfbRegistration) registration = NULL;
+  g_autoptr (SfbDeregistration) deregistration = NULL;
+  g_autofree char *diagnostics = NULL;
+  g_autofree char *host = NULL;
+  guint16 port = 0;
+  guint64 number = 0;
+
+  if (message == NULL)
+    return 0;
+
+  registration = sfb_registration_parse (message, "E0DE506B-A705-59CC-9BFA-D37593141231");
+  if (registration->gruu != NULL
+      && (strlen (registration->gruu) > SFB_REGISTRATION_MAX_GRUU
+          || strpbrk (registration->gruu, "<>\" \r\n") != NULL))
+    abort ();
+  check_text (registration->server, SFB_REGISTRATION_MAX_TEXT);
+  check_text (registration->supported, SFB_REGISTRATION_MAX_LIST);
+  check_text (registration->allow_events, SFB_REGISTRATION_MAX_LIST);
+  if (registration->supported == NULL || registration->allow_events == NULL
+      || registration->keepalive > 86400)
+    abort ();
+  (void) sfb_registration_list_has (registration->supported, "adhoclist");
+
+  if (sfb_registration_parse_redirect (message, &host, &port, NULL))
+    {
+      if (host == NULL || strlen (host) == 0 || strlen (host) > SFB_REGISTRATION_MAX_HOST
+          || port == 0)
+        abort ();
+    }
+  else if (host != NULL)
+    abort ();
+
+  diagnostics = sfb_registration_dup_diagnostics (message);
+  check_text (diagnostics, SFB_REGISTRATION_MAX_TEXT);
+  if (sfb_registration_diagnostics_code (message) > 99999)
+    abort ();
+  if (sfb_registration_header_number (message, "Retry-After", 3600, &number) && number > 3600)
+    abort ();
+
+  deregistration = sfb_deregistration_parse (message);
+  check_text (deregistration->event, SFB_REGISTRATION_MAX_TEXT);
+  check_text (deregistration->diagnostics, SFB_REGISTRATION_MAX_TEXT);
+  if (deregistration->registrar_host != NULL
+      && (deregistration->kind != SFB_DEREGISTRATION_REGISTRAR_CHANGE
+          || strlen (deregistration->registrar_host) > SFB_REGISTRATION_MAX_HOST
+          || deregistration->registrar_port == 0))
+    abort ();
+  return 0;
+}
