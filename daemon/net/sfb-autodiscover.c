@@ -370,7 +370,21 @@ typedef struct
   GString *path; /* "Root -> User -> ..." for the detail */
   GPtrArray *candidates;
   char *detail;
+  GWeakRef provider; /* of SfbWebTicketProvider.object */
+  SfbWebTicketGetAsync get_ticket_async;
+  SfbWebTicketGetFinish get_ticket_finish;
+  gboolean ticket_tried; /* one web ticket per walk */
+  char *ticket_header;   /* "opaque=<base64>" for the next request only; a secret */
 } Walk;
+
+static void
+clear_secret (char **secret)
+{
+  if (*secret == NULL)
+    return;
+  explicit_bzero (*secret, strlen (*secret));
+  g_clear_pointer (secret, g_free);
+}
 
 static void
 walk_free (Walk *walk)
@@ -383,6 +397,8 @@ walk_free (Walk *walk)
     g_string_free (walk->path, TRUE);
   g_clear_pointer (&walk->candidates, g_ptr_array_unref);
   g_free (walk->detail);
+  g_weak_ref_clear (&walk->provider);
+  clear_secret (&walk->ticket_header);
   g_free (walk);
 }
 
@@ -528,6 +544,91 @@ content_type_ok (SoupMessage *message)
 }
 
 static void
+walk_ticket_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Walk *walk = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *next = NULL;
+  char *ticket;
+  char *encoded;
+
+  ticket = walk->get_ticket_finish (source, result, &error);
+  if (ticket == NULL)
+    {
+      g_autofree char *summary = NULL;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      summary = g_strdup_printf ("401: no web ticket (%s); no result from autodiscover",
+                                 error->message);
+      walk_done (task, summary);
+      return;
+    }
+  encoded = g_base64_encode ((const guchar *) ticket, strlen (ticket));
+  clear_secret (&ticket);
+  walk->ticket_header = g_strconcat ("opaque=", encoded, NULL);
+  clear_secret (&encoded);
+  g_string_append (walk->path, " -> web ticket -> User");
+  next = g_uri_to_string (walk->uri);
+  walk_request (task, next);
+}
+
+/* MS-OCDISCWS 3.1.5.3: the User resource wants a web ticket from the
+ * service its 401 names (X-MS-WebTicketURL, protocol.md §2.2). */
+static void
+walk_unauthorized (GTask *task)
+{
+  Walk *walk = g_task_get_task_data (task);
+  const char *service = soup_message_headers_get_one (
+      soup_message_get_response_headers (walk->message), "X-MS-WebTicketURL");
+  g_autoptr (GObject) provider = NULL;
+  g_autoptr (GUri) service_uri = NULL;
+  g_autofree char *applies_to = NULL;
+
+  if (service == NULL)
+    {
+      walk_done (task, "401 without X-MS-WebTicketURL; no result from autodiscover");
+      return;
+    }
+  if (walk->ticket_tried)
+    {
+      walk_done (task, "401: the web ticket was refused; no result from autodiscover");
+      return;
+    }
+  provider = g_weak_ref_get (&walk->provider);
+  if (provider == NULL)
+    {
+      walk_done (task,
+                 "401: the User resource needs a web ticket and none can be had; "
+                 "no result from autodiscover");
+      return;
+    }
+  if (strlen (service) > SFB_AUTODISCOVER_MAX_WEB_TICKET_URL
+      || (service_uri = g_uri_parse (service, SOUP_HTTP_URI_FLAGS, NULL)) == NULL
+      || g_ascii_strcasecmp (g_uri_get_scheme (service_uri), "https") != 0
+      || g_uri_get_host (service_uri) == NULL || *g_uri_get_host (service_uri) == '\0')
+    {
+      walk_done (task,
+                 "401 naming a web ticket service that is not an https URL; "
+                 "no result from autodiscover");
+      return;
+    }
+  walk->ticket_tried = TRUE;
+  applies_to = g_uri_to_string (walk->uri);
+  g_debug ("Autodiscover: web ticket from %s", g_uri_get_host (service_uri));
+  walk->get_ticket_async (provider,
+                          service,
+                          applies_to,
+                          g_task_get_cancellable (task),
+                          walk_ticket_cb,
+                          g_object_ref (task));
+}
+
+static void
 walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
@@ -563,11 +664,7 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   status = soup_message_get_status (walk->message);
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
-      /* MS-OCDISCWS 3.1.5.3: the User resource wants a web ticket
-       * (X-MS-WebTicketURL).  Not supported yet (issue 5). */
-      walk_done (task,
-                 "401: the User resource needs a web ticket, which is not supported yet; "
-                 "no result from autodiscover");
+      walk_unauthorized (task);
       return;
     }
   if (status == SOUP_STATUS_NOT_FOUND)
@@ -686,6 +783,12 @@ walk_request (GTask *task, const char *url)
   walk->message = soup_message_new_from_uri (SOUP_METHOD_GET, walk->uri);
   soup_message_headers_replace (
       soup_message_get_request_headers (walk->message), "Accept", SFB_AUTODISCOVER_ACCEPT);
+  if (walk->ticket_header != NULL)
+    {
+      soup_message_headers_replace (
+          soup_message_get_request_headers (walk->message), "X-MS-WebTicket", walk->ticket_header);
+      clear_secret (&walk->ticket_header);
+    }
   /* Redirects are only followed as autodiscover Redirect links. */
   soup_message_add_flags (walk->message, SOUP_MESSAGE_NO_REDIRECT);
   g_signal_connect (walk->message, "accept-certificate", G_CALLBACK (accept_certificate_cb), walk);
@@ -706,6 +809,17 @@ sfb_autodiscover_lookup_async (SoupSession *session,
                                GAsyncReadyCallback callback,
                                gpointer user_data)
 {
+  sfb_autodiscover_lookup_full_async (session, url, NULL, cancellable, callback, user_data);
+}
+
+void
+sfb_autodiscover_lookup_full_async (SoupSession *session,
+                                    const char *url,
+                                    const SfbWebTicketProvider *provider,
+                                    GCancellable *cancellable,
+                                    GAsyncReadyCallback callback,
+                                    gpointer user_data)
+{
   g_autoptr (GTask) task = NULL;
   Walk *walk;
 
@@ -713,11 +827,19 @@ sfb_autodiscover_lookup_async (SoupSession *session,
   g_return_if_fail (url != NULL);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, sfb_autodiscover_lookup_async);
+  g_task_set_source_tag (task, sfb_autodiscover_lookup_full_async);
   walk = g_new0 (Walk, 1);
   walk->session = g_object_ref (session);
   walk->body = g_byte_array_new ();
   walk->path = g_string_new ("Root");
+  g_weak_ref_init (&walk->provider, NULL);
+  if (provider != NULL && provider->object != NULL && provider->get_async != NULL
+      && provider->get_finish != NULL)
+    {
+      g_weak_ref_set (&walk->provider, provider->object);
+      walk->get_ticket_async = provider->get_async;
+      walk->get_ticket_finish = provider->get_finish;
+    }
   g_task_set_task_data (task, walk, (GDestroyNotify) walk_free);
 
   walk_request (task, url);

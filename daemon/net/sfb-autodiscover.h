@@ -53,6 +53,29 @@ GPtrArray *sfb_autodiscover_document_get_candidates (const SfbAutodiscoverDocume
 /* "https://<host>/?sipuri=<user@domain>" (the sipuri escaped). */
 char *sfb_autodiscover_build_url (const char *host, const char *user_at_domain);
 
+/* A web ticket provider (set by the session, which owns the credentials):
+ * @get_async asks the web ticket service at @service_url (the 401's
+ * X-MS-WebTicketURL) for a ticket scoped to @applies_to (the User URL);
+ * @get_finish, called with the callback's source object, returns the raw
+ * saml:Assertion.  @object is held by a weak reference only. */
+typedef void (*SfbWebTicketGetAsync) (GObject *object,
+                                      const char *service_url,
+                                      const char *applies_to,
+                                      GCancellable *cancellable,
+                                      GAsyncReadyCallback callback,
+                                      gpointer user_data);
+typedef char *(*SfbWebTicketGetFinish) (GObject *source, GAsyncResult *result, GError **error);
+
+typedef struct _SfbWebTicketProvider
+{
+  GObject *object;
+  SfbWebTicketGetAsync get_async;
+  SfbWebTicketGetFinish get_finish;
+} SfbWebTicketProvider;
+
+/* Limit on the X-MS-WebTicketURL the server names. */
+#define SFB_AUTODISCOVER_MAX_WEB_TICKET_URL 2048
+
 /* Walks from @url (https only): Root -> User -> SIP servers, following
  * Redirect links, at most SFB_AUTODISCOVER_MAX_HOPS requests.  The session's
  * TLS database decides trust. */
@@ -66,6 +89,16 @@ void sfb_autodiscover_lookup_async (SoupSession *session,
  * line for the sign-in trace either way.  Errors: SFB_ERROR_CERTIFICATE_INVALID
  * (host and failed check), SFB_ERROR_NOT_REACHABLE, SFB_ERROR_DISCOVERY_FAILED
  * (bad answer, hop limit), G_IO_ERROR_CANCELLED. */
+/* As sfb_autodiscover_lookup_async; on a 401 carrying X-MS-WebTicketURL
+ * (an https URL) it gets a web ticket from @provider (nullable: none) and
+ * repeats that request once with "X-MS-WebTicket: opaque=<base64 ticket>".
+ * A ticket that cannot be had or is refused is "no result". */
+void sfb_autodiscover_lookup_full_async (SoupSession *session,
+                                         const char *url,
+                                         const SfbWebTicketProvider *provider,
+                                         GCancellable *cancellable,
+                                         GAsyncReadyCallback callback,
+                                         gpointer user_data);
 GPtrArray *sfb_autodiscover_lookup_finish (GAsyncResult *result, char **detail, GError **error);
 
 G_END_DECLS

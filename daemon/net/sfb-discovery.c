@@ -281,6 +281,8 @@ struct _SfbDiscovery
   GTlsDatabase *tls_database;
   SoupSession *session;
   GStrv details;
+  GWeakRef ticket_object;
+  SfbWebTicketProvider ticket_provider; /* .object unused: ticket_object */
 };
 
 enum
@@ -302,6 +304,7 @@ sfb_discovery_finalize (GObject *object)
   g_clear_object (&self->tls_database);
   g_clear_object (&self->session);
   g_clear_pointer (&self->details, g_strfreev);
+  g_weak_ref_clear (&self->ticket_object);
 
   G_OBJECT_CLASS (sfb_discovery_parent_class)->finalize (object);
 }
@@ -327,6 +330,17 @@ sfb_discovery_class_init (SfbDiscoveryClass *klass)
 static void
 sfb_discovery_init (SfbDiscovery *self)
 {
+  g_weak_ref_init (&self->ticket_object, NULL);
+}
+
+void
+sfb_discovery_set_web_ticket_provider (SfbDiscovery *self, const SfbWebTicketProvider *provider)
+{
+  g_return_if_fail (SFB_IS_DISCOVERY (self));
+
+  g_weak_ref_set (&self->ticket_object, provider != NULL ? provider->object : NULL);
+  self->ticket_provider.get_async = provider != NULL ? provider->get_async : NULL;
+  self->ticket_provider.get_finish = provider != NULL ? provider->get_finish : NULL;
 }
 
 SfbDiscovery *
@@ -652,6 +666,8 @@ sfb_discovery_run_async (SfbDiscovery *self,
   const char *at;
   Run *run;
   Pending *guard;
+  g_autoptr (GObject) ticket_object = NULL;
+  SfbWebTicketProvider provider;
 
   g_return_if_fail (SFB_IS_DISCOVERY (self));
 
@@ -683,6 +699,9 @@ sfb_discovery_run_async (SfbDiscovery *self,
    * completes at once cannot finish the run early. */
   guard = pending_new (task, SFB_DISCOVERY_N_LOOKUPS);
 
+  ticket_object = g_weak_ref_get (&self->ticket_object);
+  provider = self->ticket_provider;
+  provider.object = ticket_object;
   for (guint i = 0; i < 2; i++)
     {
       SfbDiscoveryLookup lookup = i == 0 ? SFB_DISCOVERY_LOOKUP_AUTODISCOVER_INTERNAL
@@ -691,8 +710,8 @@ sfb_discovery_run_async (SfbDiscovery *self,
           = g_strdup_printf ("%s.%s", i == 0 ? "lyncdiscoverinternal" : "lyncdiscover", domain);
       g_autofree char *url = sfb_autodiscover_build_url (host, user_at_domain);
 
-      sfb_autodiscover_lookup_async (
-          self->session, url, cancellable, autodiscover_cb, pending_new (task, lookup));
+      sfb_autodiscover_lookup_full_async (
+          self->session, url, &provider, cancellable, autodiscover_cb, pending_new (task, lookup));
     }
   g_resolver_lookup_service_async (self->resolver,
                                    "sipinternaltls",

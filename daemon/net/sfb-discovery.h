@@ -81,6 +81,13 @@ G_DECLARE_FINAL_TYPE (SfbDiscovery, sfb_discovery, SFB, DISCOVERY, GObject)
 SfbDiscovery *sfb_discovery_new (GResolver *resolver /* nullable: default */,
                                  GTlsDatabase *tls_database /* nullable: system */);
 
+/* The web ticket provider autodiscover uses when a User resource answers
+ * 401 with X-MS-WebTicketURL (sfb-autodiscover.h); @provider NULL: none.
+ * The object is held by a weak reference only. */
+struct _SfbWebTicketProvider;
+void sfb_discovery_set_web_ticket_provider (SfbDiscovery *self,
+                                            const struct _SfbWebTicketProvider *provider);
+
 /* Runs autodiscover (lyncdiscoverinternal, lyncdiscover), SRV and A lookups
  * concurrently; returns every candidate in the documented order of
  * preference, duplicates removed.  Fails with SFB_ERROR_DISCOVERY_FAILED

@@ -6,6 +6,7 @@
 #include "sfb-session.h"
 
 #include "sfb-auth-choice.h"
+#include "sfb-autodiscover.h"
 #include "sfb-backoff.h"
 #include "sfb-cert-provisioning-client.h"
 #include "sfb-discovery.h"
@@ -1221,6 +1222,58 @@ on_certificate_provisioned (GObject *source, GAsyncResult *result, gpointer user
   send_register (self, -1);
 }
 
+/* The web ticket / provisioning client, made from the password (NULL
+ * without one). */
+static SfbCertProvisioner *
+ensure_provisioner (SfbSession *self)
+{
+  const char *login = sfb_config_get_login (self->config);
+
+  if (self->provisioner == NULL && self->password != NULL)
+    self->provisioner = sfb_cert_provisioner_new (self->tls_database,
+                                                  login != NULL ? login : user_at_domain (self),
+                                                  self->password,
+                                                  user_at_domain (self));
+  return self->provisioner;
+}
+
+/* Autodiscover's web ticket provider (issue 5 item 9, protocol.md §2.2):
+ * the User resource behind X-MS-WebTicket. */
+static void
+web_ticket_get_async (GObject *object,
+                      const char *service_url,
+                      const char *applies_to,
+                      GCancellable *cancellable,
+                      GAsyncReadyCallback callback,
+                      gpointer user_data)
+{
+  SfbSession *self = SFB_SESSION (object);
+  SfbCertProvisioner *provisioner = ensure_provisioner (self);
+
+  if (provisioner == NULL)
+    {
+      g_task_report_new_error (self,
+                               callback,
+                               user_data,
+                               web_ticket_get_async,
+                               SFB_ERROR,
+                               SFB_ERROR_NOT_CONFIGURED,
+                               "no password for a web ticket");
+      return;
+    }
+  sfb_cert_provisioner_get_web_ticket_async (
+      provisioner, service_url, applies_to, cancellable, callback, user_data);
+}
+
+static char *
+web_ticket_get_finish (GObject *source, GAsyncResult *result, GError **error)
+{
+  if (SFB_IS_CERT_PROVISIONER (source))
+    return sfb_cert_provisioner_get_web_ticket_finish (
+        SFB_CERT_PROVISIONER (source), result, error);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /* TLS-DSK without a usable certificate: get one from the provisioning
  * service the challenge names (sts-uri), then start over. */
 static void
@@ -1229,7 +1282,6 @@ provision_certificate (SfbSession *self, SfbSipMessage *response)
   g_autoptr (GPtrArray) auths = sfb_sip_auth_parse_message (response, "WWW-Authenticate");
   SfbSipAuth *auth = auths != NULL ? sfb_sip_auth_find (auths, "TLS-DSK") : NULL;
   const char *sts_uri = auth != NULL ? sfb_sip_auth_get_param (auth, "sts-uri") : NULL;
-  const char *login = sfb_config_get_login (self->config);
   g_autofree char *shown = NULL;
   PrepareCall *call;
 
@@ -1247,11 +1299,14 @@ provision_certificate (SfbSession *self, SfbSipMessage *response)
       challenge_failed (self, response, TRUE, error);
       return;
     }
-  if (self->provisioner == NULL)
-    self->provisioner = sfb_cert_provisioner_new (self->tls_database,
-                                                  login != NULL ? login : user_at_domain (self),
-                                                  self->password,
-                                                  user_at_domain (self));
+  if (ensure_provisioner (self) == NULL)
+    {
+      g_autoptr (GError) error = g_error_new_literal (
+          SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "TLS-DSK certificate provisioning needs a password");
+
+      challenge_failed (self, response, TRUE, error);
+      return;
+    }
   shown = g_utf8_make_valid (sts_uri, MIN (strlen (sts_uri), 200));
   stage_detail (self, "no usable TLS-DSK certificate: provisioning one at %s", shown);
 
@@ -1876,10 +1931,14 @@ prepare_identity (SfbSession *self, GError **error)
     }
   if (self->tls_database == NULL)
     {
+      SfbWebTicketProvider provider
+          = { G_OBJECT (self), web_ticket_get_async, web_ticket_get_finish };
+
       self->tls_database = sfb_tls_database_new (sfb_config_get_ca_file (self->config), error);
       if (self->tls_database == NULL)
         return FALSE;
       self->discovery = sfb_discovery_new (NULL, self->tls_database);
+      sfb_discovery_set_web_ticket_provider (self->discovery, &provider);
       g_signal_connect (self->discovery, "early-candidate", G_CALLBACK (on_early_candidate), self);
     }
   return TRUE;

@@ -5,6 +5,7 @@ build-aux/testnet.  The registrars offer TLS-DSK and NTLM (control action set_au
 """
 
 import os
+import re
 import stat
 import sys
 
@@ -184,6 +185,56 @@ class TlsDskFaultTest(TlsDskTestCase):
         self.assertTrue(any("signature" in message for message in errors), errors)
         self.assertEqual(self.get_property(ACCOUNT, "AuthMethod"), "tls-dsk")
         self.assertEqual(self.provisionings(), 1)
+
+
+class AutodiscoverWebTicketTest(base.SignInTestCase):
+    """Issue 5 item 9: the autodiscover User resource behind a web ticket (protocol.md §2.2)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ctl.set_autodiscover(user_webticket=True)
+        self.addCleanup(self.ctl.set_autodiscover, user_webticket=False)
+
+    def autodiscover_lines(self):
+        """The discovery stage's autodiscover lines ("; "-joined with the others), once both
+        autodiscover lookups answered (they may end after an SRV candidate signed in)."""
+        def lines():
+            detail = self.stage("discovering")["Detail"]
+            found = re.findall(r"(Autodiscover lyncdiscover\S*: .*?)(?=; (?:Autodiscover|SRV|A) |$)",
+                               detail)
+            return found if len(found) >= 2 else None
+        return self.wait_for(lines, "the autodiscover lines in the trace")
+
+    def test_user_resource_answers_after_a_web_ticket(self):
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        self.assert_signed_in()
+        internal = [line for line in self.autodiscover_lines()
+                    if line.startswith("Autodiscover lyncdiscoverinternal.contoso.test")]
+        self.assertEqual(len(internal), 1, internal)
+        self.assertIn("-> User (lyncdiscoverinternal.contoso.test) -> web ticket -> User", internal[0])
+        self.assertIn("director.contoso.test:5061 (autodiscover", internal[0])
+        self.assertGreaterEqual(self.count("webtickets", "alice"), 1)
+        log = self.daemon_log()
+        self.assertNotIn("saml:Assertion", log)
+        self.assertNotIn("X-MS-WebTicket:", log)
+        self.assertNotIn(PASSWORD, log)
+
+    def test_wrong_password_gets_no_ticket_and_discovery_falls_back_to_dns(self):
+        # SRV slowed down, so that autodiscover ends first (else the SIP sign-in, failing,
+        # would cancel it)
+        self.ctl.dns_fault(mode="slow", names=base.SRV_NAMES, delay_ms=1500)
+        self.assertEqual(self.sign_in(server=None, password=base.WRONG_PASSWORD), "failed")
+        account = self.get_all_properties(ACCOUNT)
+        # not DiscoveryFailed: the SRV records still name the Director
+        self.assertEqual(account["LastError"], base.ERROR_PREFIX + "AuthFailed")
+        for line in self.autodiscover_lines():
+            self.assertIn("401: no web ticket", line)
+            self.assertIn("no result from autodiscover", line)
+        # the password was tried at a server DNS named
+        self.assertRegex(self.stage("connecting")["Detail"], r"\((srv|a-record)\b")
+        self.assertEqual(self.count("webtickets", "alice"), 0)
+        self.assertGreaterEqual(self.count("webticket_auth_failures"), 1)
+        self.assertNotIn(base.WRONG_PASSWORD, self.daemon_log())
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from impacket import ntlm as imp_ntlm
 from OpenSSL import SSL, crypto
 
 from sim.client import SipTestClient
+from sim.control import ControlError
 from sim.ntlm import NtlmClient
 from sim.scenario import login_parts
 from sim.signing import client_sign
@@ -678,12 +679,12 @@ def test_key_material_equals_openssl_exporter(simthread, sim, users, user_key):
 
 
 # autodiscover User resource behind a web ticket ------------------------------------------
-def test_user_resource_needs_a_web_ticket(sim, users):
+def test_user_resource_needs_a_web_ticket(sim, users, ctl):
     ad = "lyncdiscoverinternal.contoso.test"
     path = "/Autodiscover/AutodiscoverService.svc/root/user?sipuri=alice@contoso.test"
     conn = Https(sim, ad)
     assert conn.request("GET", path)[0] == 200         # the default scenario: no ticket needed
-    sim.scenario.data["autodiscover"]["user_webticket"] = True
+    assert ctl.set_autodiscover(user_webticket=True) == {"user_webticket": True}
     status, hdrs, body = conn.request("GET", path)
     assert status == 401
     wt = hdrs["X-MS-WebTicketURL"]
@@ -698,4 +699,8 @@ def test_user_resource_needs_a_web_ticket(sim, users):
     forged = base64.b64encode(tk.assertion.replace("alice", "bob").encode()).decode()
     assert conn.request("GET", path, headers={"X-MS-WebTicket": f"opaque={forged}"})[0] == 401
     assert conn.request("GET", path, headers={"X-MS-WebTicket": "opaque=!!"})[0] == 401
+    ctl.set_autodiscover(user_webticket=False)
+    assert conn.request("GET", path)[0] == 200
+    with pytest.raises(ControlError, match="true or false"):
+        ctl.set_autodiscover(user_webticket="yes")
     conn.close()

@@ -390,3 +390,13 @@ def _set_webticket_lifetime(sim, seconds=28800):
     if seconds <= 0:
         raise ValueError("lifetime must be > 0")
     conf(sim)["lifetime"] = seconds
+
+
+@control.action("set_autodiscover")
+def _set_autodiscover(sim, user_webticket=False):
+    """Whether the autodiscover User resource needs X-MS-WebTicket (else 401 naming the web
+    ticket service)."""
+    if not isinstance(user_webticket, bool):
+        raise ValueError("user_webticket must be true or false")
+    sim.scenario.autodiscover["user_webticket"] = user_webticket
+    return {"user_webticket": user_webticket}
