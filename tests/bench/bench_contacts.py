@@ -1,0 +1,277 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""1,000-contact benchmark (issue 6): the real sfbd against sfbsim with a big contact list.
+
+  bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120]
+                    [--format markdown|json] [--output FILE]
+
+Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
+contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
+with sfbd on a private dbus-daemon and measures:
+  idle RSS       VmRSS of sfbd once signed in and quiet (no D-Bus signal for 2 s)
+  ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls
+  storm          one set_presences control request with one update per contact (all to
+                 availability 9500); sfbd CPU time (utime+stime from /proc/PID/stat) and
+                 peak RSS (VmHWM, reset through clear_refs before the storm when allowed)
+                 until a PresenceChanged arrived for every contact, or --timeout
+Measurements, never pass/fail: exit 1 only when the sign-in did not complete.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
+SFBSIM = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "sfbsim")
+DEFAULT_SCENARIO = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "scenarios", "default.toml")
+
+if os.environ.get("SFBD_TESTNET") != "1":
+    os.execv(TESTNET, [TESTNET, "/usr/bin/python3", os.path.abspath(__file__), *sys.argv[1:]])
+
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
+
+import subprocess  # noqa: E402
+
+from gi.repository import Gio  # noqa: E402
+
+import bench_signin as B  # noqa: E402  (already inside testnet: no re-exec)
+from sim.control import SimControl  # noqa: E402
+
+CONTACTS = "org.sfbd.Sfbd1.Contacts"
+STORM_AVAILABILITY = 9500
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def write_scenario(path, total):
+    """default.toml plus generated [[contacts.alice]] up to `total` contacts; returns the
+    URIs of all of alice's contacts."""
+    with open(DEFAULT_SCENARIO, encoding="utf-8") as f:
+        text = f.read()
+    existing = [line.split('"')[1] for block in text.split("[[contacts.alice]]")[1:]
+                for line in block.splitlines()[:2] if line.startswith("uri =")]
+    extra = max(0, total - len(existing))
+    uris = list(existing)
+    parts = [text, "\n# bench_contacts.py: generated contacts\n"]
+    for i in range(extra):
+        uri = f"sip:bench{i:04d}@contoso.test"
+        uris.append(uri)
+        parts.append(f'[[contacts.alice]]\nuri = "{uri}"\nname = "Bench Contact {i:04d}"\n'
+                     f'groups = [{2 + i % 3}]\nemail = "bench{i:04d}@contoso.test"\n'
+                     f'title = "Tester"\navailability = 3500\n\n')
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join(parts))
+    return uris
+
+
+class Sim(B.Sim):
+    def __init__(self, top, scenario):  # B.Sim with --scenario
+        self.workdir = os.path.join(top, "sfbsim")
+        os.makedirs(self.workdir)
+        self.log = open(os.path.join(top, "sfbsim.out"), "w", encoding="utf-8")
+        self.process = subprocess.Popen(
+            ["/usr/bin/python3", SFBSIM, "--workdir", self.workdir, "--scenario", scenario,
+             "--one-way-delay-ms", "0"],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        B.wait_until(lambda: os.path.exists(os.path.join(self.workdir, "ready"))
+                     or self.process.poll() is not None, "sfbsim start", timeout=120, step=0.05)
+        if self.process.poll() is not None:
+            raise B.BenchError("sfbsim did not start; see " + self.log.name)
+        self.env = {}
+        with open(os.path.join(self.workdir, "sfbsim.env"), encoding="utf-8") as f:
+            for line in f:
+                if "=" in line and not line.startswith("#"):
+                    key, value = line.rstrip("\n").split("=", 1)
+                    self.env[key] = value.strip("'")
+        self.ctl = SimControl(self.workdir, timeout=300)
+
+
+def status(pid, key):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])  # kB
+    return None
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--contacts", type=int, default=1000)
+    ap.add_argument("--calls", type=int, default=20)
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    ap.add_argument("--output")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    top = tempfile.mkdtemp(prefix="sfbd-bench-contacts-")
+    scenario = os.path.join(top, "contacts.toml")
+    uris = write_scenario(scenario, args.contacts)
+    sim = Sim(top, scenario)
+    signals = {}   # uri -> (monotonic, presence dict)
+    result = {"contacts": len(uris)}
+    d = None
+    try:
+        d = B.Daemon(args.build, os.path.join(top, "home"), 1)
+        pid = d.processes[-1].pid
+        last = [time.monotonic()]
+
+        def on_presence(bus, sender, path, iface, signal, params):
+            uri, presence = params.unpack()
+            now = time.monotonic()
+            last[0] = now
+            signals[uri] = (now, presence)
+
+        def on_any(*_):
+            last[0] = time.monotonic()
+
+        d.bus.signal_subscribe(B.BUS_NAME, B.PRESENCE, "PresenceChanged", B.OBJECT_PATH,
+                               None, Gio.DBusSignalFlags.NONE, on_presence)
+        d.bus.signal_subscribe(B.BUS_NAME, None, None, None, None,
+                               Gio.DBusSignalFlags.NONE, on_any)
+        d.configure(sim)
+        start = time.monotonic()
+        d.call(B.ACCOUNT, "SignIn")
+        result["signin_ms"] = (d.wait_state("signed-in", start, timeout=120) - start) * 1000
+
+        # settled: the contact list is there and no signal for 2 s
+        def listed():
+            d.pump()
+            return len(d.call(CONTACTS, "ListContacts")[0]) >= len(uris)
+        try:
+            B.wait_until(listed, "ListContacts returning every contact", timeout=60, step=0.2)
+        except B.BenchError as e:
+            result["note"] = str(e)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and time.monotonic() - last[0] < 2.0:
+            d.pump()
+            time.sleep(0.05)
+        result["settle_s"] = time.monotonic() - start
+        result["presence_signals_at_signin"] = len(signals)
+        result["idle_rss_kb"] = status(pid, "VmRSS")
+        result["signin_hwm_kb"] = status(pid, "VmHWM")
+
+        times = []
+        count = None
+        for _ in range(args.calls):
+            t0 = time.perf_counter()
+            count = len(d.call(CONTACTS, "ListContacts")[0])
+            times.append((time.perf_counter() - t0) * 1000)
+        result["listcontacts_returned"] = count
+        result["listcontacts_ms_median"] = statistics.median(times)
+        result["listcontacts_ms_min"] = min(times)
+        result["listcontacts_ms_max"] = max(times)
+
+        # the storm
+        try:
+            with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as f:
+                f.write("5")  # resets VmHWM to the current RSS
+            result["hwm_reset"] = True
+        except OSError:
+            result["hwm_reset"] = False
+        signals.clear()
+        d.pump()
+        signals.clear()
+        updates = [{"user": u, "availability": STORM_AVAILABILITY} for u in uris]
+        reply = {}
+
+        def storm():
+            try:
+                reply["result"] = SimControl(sim.workdir, timeout=300).set_presences(
+                    updates=updates)
+            except Exception as e:  # noqa: BLE001  reported, not fatal
+                reply["error"] = repr(e)
+
+        cpu0 = cpu_seconds(pid)
+        t0 = time.monotonic()
+        th = threading.Thread(target=storm)
+        th.start()
+
+        def done():
+            return sum(1 for u in uris if u in signals
+                       and signals[u][1].get("AvailabilityCode") == STORM_AVAILABILITY)
+        deadline = t0 + args.timeout
+        while time.monotonic() < deadline:
+            d.pump()
+            if done() >= len(uris):
+                break
+            time.sleep(0.002)
+        t1 = time.monotonic()
+        cpu1 = cpu_seconds(pid)
+        result["storm_hwm_kb"] = status(pid, "VmHWM")
+        result["storm_rss_after_kb"] = status(pid, "VmRSS")
+        th.join(timeout=args.timeout)
+        result["storm_control"] = reply
+        result["storm_updates"] = len(updates)
+        result["storm_signals"] = done()
+        result["storm_signals_any"] = len(signals)
+        result["storm_wall_ms"] = (t1 - t0) * 1000
+        result["storm_cpu_ms"] = (cpu1 - cpu0) * 1000
+        result["storm_complete"] = done() >= len(uris)
+        status_code = 0
+    except B.BenchError as e:
+        result["error"] = str(e)
+        status_code = 1
+    finally:
+        if d is not None:
+            d.stop()
+        sim.stop()
+    result["workdir"] = top
+
+    if args.format == "json":
+        out = json.dumps(result, indent=2) + "\n"
+    else:
+        r = result
+        rows = [("contacts", r.get("contacts")),
+                ("sign-in (ms)", fmt(r.get("signin_ms"))),
+                ("idle RSS (kB, VmRSS signed in, settled)", r.get("idle_rss_kb")),
+                ("peak RSS through sign-in (kB, VmHWM)", r.get("signin_hwm_kb")),
+                (f"ListContacts median of {args.calls} (ms)", fmt(r.get("listcontacts_ms_median"))),
+                ("ListContacts min–max (ms)", f"{fmt(r.get('listcontacts_ms_min'))}–"
+                                              f"{fmt(r.get('listcontacts_ms_max'))}"),
+                ("ListContacts entries", r.get("listcontacts_returned")),
+                ("storm updates", r.get("storm_updates")),
+                ("storm PresenceChanged received (new availability)", r.get("storm_signals")),
+                ("storm wall time (ms)", fmt(r.get("storm_wall_ms"))),
+                ("storm sfbd CPU (ms, utime+stime)", fmt(r.get("storm_cpu_ms"))),
+                ("storm peak RSS (kB, VmHWM" + (" reset before" if r.get("hwm_reset") else "")
+                 + ")", r.get("storm_hwm_kb")),
+                ("RSS after storm (kB)", r.get("storm_rss_after_kb"))]
+        out = "| measure | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
+        if "error" in r:
+            out += f"\nerror: {r['error']}\n"
+        if r.get("note"):
+            out += f"\nnote: {r['note']}\n"
+        if r.get("storm_control", {}).get("error"):
+            out += f"\nstorm control: {r['storm_control']['error']}\n"
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(out)
+    sys.stdout.write(out)
+    if not args.keep and status_code == 0:
+        import shutil
+        shutil.rmtree(top, ignore_errors=True)
+    return status_code
+
+
+def fmt(x):
+    return "–" if x is None else f"{x:.1f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
