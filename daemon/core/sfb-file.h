@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Reading sfbd's own files (state, caches, the password file, sfbd.conf):
+ * never blocking on a FIFO or device put in their place, never more than
+ * a bound.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The whole of @path when it is a regular file of at most @max_size bytes
+ * (a NUL is added after the @length bytes).  Opened with O_NONBLOCK and
+ * checked with fstat before reading, so a FIFO, socket or device there
+ * fails at once: G_FILE_ERROR_NOENT when absent, G_FILE_ERROR_INVAL when
+ * not a regular file, G_FILE_ERROR_FAILED when larger than @max_size, else
+ * the error of open or read.  Messages name @path. */
+gboolean sfb_file_read_regular (
+    const char *path, gsize max_size, char **contents, gsize *length, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd"
+
+#include "config.h"
+
+#include "sfb-text.h"
+
+#include "sfb-error.h"
+
+#include <string.h>
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+#define ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
+
+gboolean
+sfb_text_is_unsafe_char (gunichar c)
+{
+  if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+    return TRUE;
+  /* Bidi: ALM, LRM, RLM, embeddings and overrides, isolates */
+  if (c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e)
+      || (c >= 0x2066 && c <= 0x2069))
+    return TRUE;
+  if (c == 0x2028 || c == 0x2029)
+    return TRUE;
+  /* Non-characters: U+FDD0..U+FDEF and the last two of every plane */
+  return (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe;
+}
+
+gboolean
+sfb_text_is_xml_char (gunichar c)
+{
+  return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff)
+         || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+char *
+sfb_text_quote_untrusted (const char *text, gssize length, gsize max_chars)
+{
+  g_autoptr (GString) out = NULL;
+  gsize n, i = 0, chars = 0;
+
+  if (text == NULL)
+    return g_strdup ("");
+  n = length < 0 ? strlen (text) : (gsize) length;
+  out = g_string_sized_new (MIN (n, max_chars * 4) + 4);
+  while (i < n)
+    {
+      gunichar c;
+      gsize step = 1;
+
+      if (chars == max_chars)
+        {
+          g_string_append (out, ELLIPSIS);
+          break;
+        }
+      c = g_utf8_get_char_validated (text + i, (gssize) (n - i));
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        g_string_append (out, REPLACEMENT);
+      else if (sfb_text_is_unsafe_char (c))
+        {
+          g_string_append (out, REPLACEMENT);
+          step = (gsize) g_unichar_to_utf8 (c, NULL);
+        }
+      else
+        {
+          step = (gsize) g_unichar_to_utf8 (c, NULL);
+          g_string_append_len (out, text + i, (gssize) step);
+        }
+      i += step;
+      chars++;
+    }
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static gboolean
+allowed (gunichar c, SfbTextFlags flags)
+{
+  if ((flags & SFB_TEXT_MULTI_LINE) && (c == '\n' || c == '\t'))
+    return TRUE;
+  return !sfb_text_is_unsafe_char (c);
+}
+
+gboolean
+sfb_text_check_argument (
+    const char *what, const char *text, gsize max_bytes, SfbTextFlags flags, GError **error)
+{
+  gsize n = strlen (text);
+  g_autofree char *shown = NULL;
+  const char *end;
+
+  if (n > max_bytes)
+    {
+      shown = sfb_text_quote_untrusted (text, (gssize) n, SFB_TEXT_QUOTE_MAX);
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_INVALID_ARGS,
+                   "%s is too long (%" G_GSIZE_FORMAT " bytes, at most %" G_GSIZE_FORMAT
+                   "): “%s”",
+                   what,
+                   n,
+                   max_bytes,
+                   shown);
+      return FALSE;
+    }
+  if (!g_utf8_validate (text, (gssize) n, &end))
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_INVALID_ARGS,
+                   "%s is not valid UTF-8 (at byte %" G_GSIZE_FORMAT ")",
+                   what,
+                   (gsize) (end - text));
+      return FALSE;
+    }
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (!allowed (c, flags))
+        {
+          shown = sfb_text_quote_untrusted (text, (gssize) n, SFB_TEXT_QUOTE_MAX);
+          g_set_error (error,
+                       SFB_ERROR,
+                       SFB_ERROR_INVALID_ARGS,
+                       "%s contains the control or formatting character U+%04X at "
+                       "character %ld: “%s”",
+                       what,
+                       c,
+                       g_utf8_pointer_to_offset (text, p) + 1,
+                       shown);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Untrusted text on its way into error text: bounded and sanitised. */
+#include "config.h"
+
+#include "sfb-error.h"
+#include "sfb-text.h"
+
+#include <string.h>
+
+static void
+assert_quote (const char *text, gssize length, gsize max, const char *expected)
+{
+  g_autofree char *got = sfb_text_quote_untrusted (text, length, max);
+
+  g_assert_cmpstr (got, ==, expected);
+  g_assert_true (g_utf8_validate (got, -1, NULL));
+}
+
+static void
+test_quote (void)
+{
+  /* An allocation of exactly its size: reading past it is caught by ASan. */
+  g_autofree char *short_text = g_strdup ("text/html");
+
+  assert_quote (short_text, -1, 64, "text/html");
+  assert_quote (NULL, -1, 64, "");
+  assert_quote ("", -1, 64, "");
+  /* Cut at characters, not bytes, and said */
+  assert_quote ("abcdef", -1, 3, "abc…");
+  assert_quote ("\xc3\xa9\xc3\xa9\xc3\xa9", -1, 2, "éé…");
+  assert_quote ("abc", 3, 3, "abc");
+  /* Never past @length, even without a NUL there */
+  assert_quote ("abcdef", 2, 64, "ab");
+  /* A character cut by @length is invalid, not read on */
+  assert_quote ("a\xc3\xa9", 2, 64, "a\xef\xbf\xbd");
+  /* Invalid bytes, controls, bidi overrides, separators, non-characters */
+  assert_quote ("a\xffz", -1, 64, "a\xef\xbf\xbdz");
+  assert_quote ("line\r\nfake: x", -1, 64, "line\xef\xbf\xbd\xef\xbf\xbd" "fake: x");
+  assert_quote ("a\x1b[31mb", -1, 64, "a\xef\xbf\xbd[31mb");
+  assert_quote ("evil\xe2\x80\xaegnp.exe", -1, 64, "evil\xef\xbf\xbdgnp.exe");
+  assert_quote ("a\xe2\x80\xa8" "b", -1, 64, "a\xef\xbf\xbd" "b");
+  assert_quote ("a\xef\xbf\xbe" "b", -1, 64, "a\xef\xbf\xbd" "b");
+  assert_quote ("a\xc2\x85" "b", -1, 64, "a\xef\xbf\xbd" "b");
+  /* An embedded NUL inside @length is a control character */
+  assert_quote ("a\0b", 3, 64, "a\xef\xbf\xbd" "b");
+}
+
+static void
+test_check_argument (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *long_text = g_strnfill (100000, 'x');
+
+  g_assert_true (sfb_text_check_argument ("Note", "Lunch 🍕", 100, 0, &error));
+  g_assert_no_error (error);
+  g_assert_true (sfb_text_check_argument ("Note", "a\nb\tc", 100, SFB_TEXT_MULTI_LINE, &error));
+  g_assert_no_error (error);
+
+  g_assert_false (sfb_text_check_argument ("Note", "a\nb", 100, 0, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (error->message, "Note"));
+  g_assert_nonnull (strstr (error->message, "U+000A"));
+  g_assert_null (strchr (error->message, '\n'));
+  g_clear_error (&error);
+
+  g_assert_false (sfb_text_check_argument ("Note", "a\xe2\x80\xae" "b", 100, 0, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (error->message, "U+202E"));
+  g_clear_error (&error);
+
+  g_assert_false (sfb_text_check_argument ("Name", "a\xff", 100, 0, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_clear_error (&error);
+
+  /* Too long: said, and quoted only a short prefix */
+  g_assert_false (sfb_text_check_argument ("Name", long_text, 1024, 0, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (error->message, "too long"));
+  g_assert_cmpuint (strlen (error->message), <, 200);
+}
+
+static void
+test_xml_char (void)
+{
+  g_assert_true (sfb_text_is_xml_char ('\t'));
+  g_assert_true (sfb_text_is_xml_char ('\n'));
+  g_assert_true (sfb_text_is_xml_char ('a'));
+  g_assert_true (sfb_text_is_xml_char (0x1f355));
+  g_assert_false (sfb_text_is_xml_char (0x1));
+  g_assert_false (sfb_text_is_xml_char (0x1b));
+  g_assert_false (sfb_text_is_xml_char (0xfffe));
+  g_assert_false (sfb_text_is_xml_char (0xffff));
+  g_assert_false (sfb_text_is_xml_char (0xd800));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/core/text/quote", test_quote);
+  g_test_add_func ("/core/text/check-argument", test_check_argument);
+  g_test_add_func ("/core/text/xml-char", test_xml_char);
+  return g_test_run ();
+}
