@@ -6,6 +6,7 @@
 #include "sfb-error.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-ntlm.h"
+#include "sfb-text.h"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -180,7 +181,7 @@ http_request_async (SfbCertProvisioner *self,
   if (uri == NULL || g_uri_get_host (uri) == NULL
       || g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
     {
-      g_autofree char *shown = g_utf8_make_valid (url, 200);
+      g_autofree char *shown = sfb_text_quote_untrusted (url, -1, 200);
 
       g_task_return_new_error (task,
                                SFB_ERROR,

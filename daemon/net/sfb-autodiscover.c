@@ -6,6 +6,7 @@
 #include "sfb-autodiscover.h"
 
 #include "sfb-error.h"
+#include "sfb-text.h"
 #include "sfb-tls.h"
 
 #include <string.h>
@@ -543,6 +544,26 @@ content_type_ok (SoupMessage *message)
   return type != NULL && g_ascii_strcasecmp (type, SFB_AUTODISCOVER_CONTENT_TYPE) == 0;
 }
 
+GError *
+sfb_autodiscover_content_type_error (const char *host, const char *content_type)
+{
+  g_autofree char *shown = NULL;
+
+  if (content_type == NULL)
+    return g_error_new (SFB_ERROR,
+                        SFB_ERROR_DISCOVERY_FAILED,
+                        "%s answered with no content type, not %s",
+                        host,
+                        SFB_AUTODISCOVER_CONTENT_TYPE);
+  shown = sfb_text_quote_untrusted (content_type, -1, SFB_TEXT_QUOTE_MAX);
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_DISCOVERY_FAILED,
+                      "%s answered with content type “%s”, not %s",
+                      host,
+                      shown,
+                      SFB_AUTODISCOVER_CONTENT_TYPE);
+}
+
 static void
 walk_ticket_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -687,15 +708,8 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       const char *type = soup_message_headers_get_content_type (
           soup_message_get_response_headers (walk->message), NULL);
-      g_autofree char *shown = g_utf8_make_valid (type != NULL ? type : "none", 64);
 
-      walk_fail (task,
-                 g_error_new (SFB_ERROR,
-                              SFB_ERROR_DISCOVERY_FAILED,
-                              "%s answered with content type %s, not %s",
-                              walk_host (walk),
-                              shown,
-                              SFB_AUTODISCOVER_CONTENT_TYPE));
+      walk_fail (task, sfb_autodiscover_content_type_error (walk_host (walk), type));
       return;
     }
   length
@@ -756,7 +770,7 @@ walk_request (GTask *task, const char *url)
   uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, &error);
   if (uri == NULL || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
     {
-      g_autofree char *shown = g_utf8_make_valid (url, 200);
+      g_autofree char *shown = sfb_text_quote_untrusted (url, -1, 200);
 
       walk_fail (task, g_error_new (SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "bad link %s", shown));
       return;
@@ -764,7 +778,7 @@ walk_request (GTask *task, const char *url)
   /* Never plaintext: an http answer can be forged by anyone on the path. */
   if (g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
     {
-      g_autofree char *shown = g_utf8_make_valid (url, 200);
+      g_autofree char *shown = sfb_text_quote_untrusted (url, -1, 200);
 
       walk_fail (task,
                  g_error_new (SFB_ERROR,

@@ -50,6 +50,11 @@ SfbAutodiscoverDocument *sfb_autodiscover_parse (const char *data, gsize length,
  * absent: internal then external).  Source AUTODISCOVER.  Never NULL. */
 GPtrArray *sfb_autodiscover_document_get_candidates (const SfbAutodiscoverDocument *doc);
 
+/* The error for an answer of another content type than
+ * SFB_AUTODISCOVER_CONTENT_TYPE (NULL: none): names @host and quotes the
+ * type, bounded and sanitised. */
+GError *sfb_autodiscover_content_type_error (const char *host, const char *content_type);
+
 /* "https://<host>/?sipuri=<user@domain>" (the sipuri escaped). */
 char *sfb_autodiscover_build_url (const char *host, const char *user_at_domain);
 

@@ -238,6 +238,31 @@ test_build_url (void)
   g_assert_cmpstr (odd, ==, "https://lyncdiscover.contoso.test/?sipuri=a%20b%26c%3Dd@contoso.test");
 }
 
+/* A web server's own content type: quoted exactly, not read past its end
+ * (an allocation of exactly its size, so ASan sees any over-read). */
+static void
+test_content_type_error (void)
+{
+  g_autofree char *type = g_strdup ("text/html");
+  g_autofree char *hostile = g_strdup ("text/html\r\nX-Fake: \xe2\x80\xae" "1");
+  g_autofree char *huge = g_strnfill (4096, 'a');
+  g_autoptr (GError) error = sfb_autodiscover_content_type_error ("lyncdiscover.contoso.test", type);
+  g_autoptr (GError) error2 = sfb_autodiscover_content_type_error ("h", hostile);
+  g_autoptr (GError) error3 = sfb_autodiscover_content_type_error ("h", huge);
+  g_autoptr (GError) error4 = sfb_autodiscover_content_type_error ("h", NULL);
+
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED);
+  g_assert_cmpstr (error->message,
+                   ==,
+                   "lyncdiscover.contoso.test answered with content type “text/html”, not "
+                   "application/vnd.microsoft.rtc.autodiscover+xml");
+  g_assert_null (strpbrk (error2->message, "\r\n"));
+  g_assert_null (strstr (error2->message, "\xe2\x80\xae"));
+  g_assert_nonnull (strstr (error2->message, "X-Fake"));
+  g_assert_cmpuint (strlen (error3->message), <, 200);
+  g_assert_nonnull (strstr (error4->message, "no content type"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -251,6 +276,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/autodiscover/hostile", test_hostile);
   g_test_add_func ("/net/autodiscover/bad-values-ignored", test_bad_values_ignored);
   g_test_add_func ("/net/autodiscover/build-url", test_build_url);
+  g_test_add_func ("/net/autodiscover/content-type-error", test_content_type_error);
 
   return g_test_run ();
 }
