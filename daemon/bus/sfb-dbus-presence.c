@@ -11,7 +11,9 @@
 #include <sfbd/sfb-names.h>
 
 /* SetAvailability and SetNote answer once the server accepted (or refused)
- * the publication. */
+ * the publication.  A handler that returns HANDLED owns the invocation
+ * (see GDBusInterfaceSkeleton): its reference is passed on to the
+ * callback, whose reply consumes it; another reference would leak. */
 static void
 on_set_availability_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -34,7 +36,7 @@ handle_set_availability (SfbDBusPresence *skeleton,
                                        availability,
                                        NULL,
                                        on_set_availability_done,
-                                       g_object_ref (invocation));
+                                       invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -57,7 +59,7 @@ handle_set_note (SfbDBusPresence *skeleton,
                  SfbDaemon *daemon)
 {
   sfb_presence_set_note_async (
-      sfb_daemon_get_presence (daemon), note, NULL, on_set_note_done, g_object_ref (invocation));
+      sfb_daemon_get_presence (daemon), note, NULL, on_set_note_done, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
