@@ -6,6 +6,8 @@
 #include "sfb-config.h"
 
 #include "sfb-error.h"
+#include "sfb-file.h"
+#include "sfb-text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -24,7 +26,11 @@ struct _SfbConfig
   char *default_login; /* the user part of the URI */
   char *server_host;
   guint16 server_port;
+  guint n_unknown; /* unknown keys in the last load */
 };
+
+/* Unknown keys named in the one log line that summarises them */
+#define MAX_UNKNOWN_LISTED 10
 
 G_DEFINE_FINAL_TYPE (SfbConfig, sfb_config, G_TYPE_OBJECT)
 
@@ -92,11 +98,13 @@ validate_uri (const char *value, char **normalized, GError **error)
   if (user == NULL || *user == '\0' || has_any_char (user, " \t:;?<>\"@[]#\\/")
       || !is_valid_hostname (domain))
     {
+      g_autofree char *shown = sfb_text_quote_untrusted (value, -1, SFB_TEXT_QUOTE_MAX);
+
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
                    "“%s” is not a SIP address; use sip:user@example.com or user@example.com",
-                   value);
+                   shown);
       return FALSE;
     }
   *normalized = g_strdup_printf ("sip:%s@%s", user, domain);
@@ -135,11 +143,13 @@ validate_login (const char *value, char **normalized, GError **error)
 
   if (!is_valid_login (login))
     {
+      g_autofree char *shown = sfb_text_quote_untrusted (value, -1, SFB_TEXT_QUOTE_MAX);
+
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
                    "“%s” is not a login; use DOMAIN\\user or user@domain",
-                   value);
+                   shown);
       return FALSE;
     }
   *normalized = g_steal_pointer (&login);
@@ -200,12 +210,14 @@ validate_server (const char *value, char **normalized, GError **error)
 
   if (!split_server (value, &host, &port))
     {
+      g_autofree char *shown = sfb_text_quote_untrusted (value, -1, SFB_TEXT_QUOTE_MAX);
+
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
                    "“%s” is not a server; use host or host:port with a port from 1 to 65535 "
                    "(IPv6 addresses in brackets: [2001:db8::1]:5061)",
-                   value);
+                   shown);
       return FALSE;
     }
   if (port == 0)
@@ -240,6 +252,7 @@ validate_choice (const char *const *choices,
 {
   gint i = find_choice (choices, value);
   g_autofree char *allowed = NULL;
+  g_autofree char *shown = NULL;
 
   if (i >= 0)
     {
@@ -247,11 +260,12 @@ validate_choice (const char *const *choices,
       return TRUE;
     }
   allowed = g_strjoinv (", ", (GStrv) choices);
+  shown = sfb_text_quote_untrusted (value, -1, SFB_TEXT_QUOTE_MAX);
   g_set_error (error,
                SFB_ERROR,
                SFB_ERROR_INVALID_ARGS,
                "“%s” is not %s; use one of: %s",
-               value,
+               shown,
                what,
                allowed);
   return FALSE;
@@ -284,6 +298,7 @@ static gboolean
 validate_ca_file (const char *value, char **normalized, GError **error)
 {
   g_autofree char *path = NULL;
+  g_autofree char *shown = sfb_text_quote_untrusted (value, -1, SFB_TEXT_QUOTE_MAX);
 
   if (g_str_has_prefix (value, "~/"))
     path = g_build_filename (g_get_home_dir (), value + 2, NULL);
@@ -296,17 +311,19 @@ validate_ca_file (const char *value, char **normalized, GError **error)
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
                    "“%s” is not an absolute path; give the full path of a PEM file",
-                   value);
+                   shown);
       return FALSE;
     }
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || access (path, R_OK) != 0)
     {
+      g_autofree char *shown_path = sfb_text_quote_untrusted (path, -1, 200);
+
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
                    "%s is not a readable file; give the path of a PEM file with the CA "
                    "certificates",
-                   path);
+                   shown_path);
       return FALSE;
     }
   *normalized = g_steal_pointer (&path);
@@ -402,18 +419,10 @@ clean_value (const char *raw)
 static gboolean
 validate_value (const SfbConfigKey *key, const char *value, char **normalized, GError **error)
 {
-  for (const char *p = value; *p != '\0'; p++)
-    {
-      if (g_ascii_iscntrl (*p))
-        {
-          g_set_error (error,
-                       SFB_ERROR,
-                       SFB_ERROR_INVALID_ARGS,
-                       "%s: the value must not contain control characters",
-                       key->name);
-          return FALSE;
-        }
-    }
+  /* UTF-8, bounded, no control or formatting characters: checked here, when
+   * the file is read, not at sign-in */
+  if (!sfb_text_check_argument (key->name, value, SFB_CONFIG_MAX_VALUE, 0, error))
+    return FALSE;
   if (find_inline_comment (value) != NULL)
     {
       g_set_error (error,
@@ -434,36 +443,52 @@ validate_value (const SfbConfigKey *key, const char *value, char **normalized, G
 
 /* ---- reading ------------------------------------------------------- */
 
-/* 1-based line of @key in [@group], 0 when not found. */
-static guint
-find_key_line (const char *contents, const char *group, const char *key)
+/* "group\nkey" -> 1-based line of its last definition, in one pass (a
+ * search per key made reading a file of many keys quadratic). */
+static GHashTable *
+index_key_lines (const char *contents)
 {
-  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+  GHashTable *lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree char *current = NULL;
+  const char *line = contents;
 
-  for (guint i = 0; lines[i] != NULL; i++)
+  for (guint n = 1; line != NULL; n++)
     {
-      const char *line = lines[i];
-      gsize key_len = strlen (key);
+      const char *end = strchr (line, '\n');
+      const char *p = line;
+      const char *eq;
 
-      while (g_ascii_isspace (*line))
-        line++;
-      if (*line == '[' && strchr (line, ']') != NULL)
+      while (*p == ' ' || *p == '\t')
+        p++;
+      eq = memchr (p, '=', end != NULL ? (gsize) (end - p) : strlen (p));
+      if (*p == '[')
         {
+          const char *close = memchr (p, ']', end != NULL ? (gsize) (end - p) : strlen (p));
+
           g_free (current);
-          current = g_strndup (line + 1, (gsize) (strchr (line, ']') - line - 1));
+          current = close != NULL ? g_strndup (p + 1, (gsize) (close - p - 1)) : NULL;
         }
-      else if (current != NULL && g_str_equal (current, group) && strncmp (line, key, key_len) == 0)
+      else if (current != NULL && *p != '#' && eq != NULL && eq > p)
         {
-          const char *p = line + key_len;
+          const char *key_end = eq;
 
-          while (*p == ' ' || *p == '\t')
-            p++;
-          if (*p == '=')
-            return i + 1;
+          while (key_end > p && (key_end[-1] == ' ' || key_end[-1] == '\t'))
+            key_end--;
+          g_hash_table_insert (lines,
+                               g_strdup_printf ("%s\n%.*s", current, (int) (key_end - p), p),
+                               GUINT_TO_POINTER (n));
         }
+      line = end != NULL ? end + 1 : NULL;
     }
-  return 0;
+  return lines;
+}
+
+static guint
+find_key_line (GHashTable *lines, const char *group, const char *key)
+{
+  g_autofree char *name = g_strdup_printf ("%s\n%s", group, key);
+
+  return GPOINTER_TO_UINT (g_hash_table_lookup (lines, name));
 }
 
 /* 1-based line that is neither blank, comment, group nor key=value (after
@@ -495,44 +520,86 @@ find_bad_line (const char *contents)
   return 0;
 }
 
-/* NULL with a NotConfigured error naming the file (and line). A missing
- * file is an empty configuration. */
+/* 1-based line of byte @offset */
+static guint
+line_of (const char *contents, gsize offset)
+{
+  guint line = 1;
+
+  for (gsize i = 0; i < offset; i++)
+    line += contents[i] == '\n';
+  return line;
+}
+
+/* The whole file, or NULL with a NotConfigured error naming it (and the
+ * line): never a part of it, since Configure() writes back what was read.
+ * A missing file is an empty configuration. */
+static char *
+read_whole_file (const char *path, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  const char *nul;
+
+  if (!sfb_file_read_regular (path, SFB_CONFIG_MAX_SIZE, &contents, &length, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_strdup ("");
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_NOT_CONFIGURED,
+                   "%s. Fix or remove the file (at most %u KiB)",
+                   local_error->message,
+                   SFB_CONFIG_MAX_SIZE / 1024);
+      return NULL;
+    }
+  /* GKeyFile would stop there and the rest would be lost */
+  nul = memchr (contents, '\0', length);
+  if (nul != NULL)
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_NOT_CONFIGURED,
+                   "%s:%u: the file contains a NUL byte. Fix that line or remove the file",
+                   path,
+                   line_of (contents, (gsize) (nul - contents)));
+      return NULL;
+    }
+  return g_steal_pointer (&contents);
+}
+
 static GKeyFile *
 read_key_file (const char *path, char **contents_out, GError **error)
 {
   g_autoptr (GKeyFile) key_file = g_key_file_new ();
   g_autoptr (GError) local_error = NULL;
-  g_autofree char *contents = NULL;
+  g_autofree char *contents = read_whole_file (path, error);
   guint line;
 
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
-    {
-      if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        {
-          g_set_error (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "%s", local_error->message);
-          return NULL;
-        }
-      g_clear_error (&local_error);
-      contents = g_strdup ("");
-    }
+  if (contents == NULL)
+    return NULL;
   if (!g_key_file_load_from_data (key_file, contents, (gsize) -1, KEY_FILE_FLAGS, &local_error))
     {
+      g_autofree char *shown
+          = sfb_text_quote_untrusted (local_error->message, -1, 2 * SFB_TEXT_QUOTE_MAX);
+
       line = find_bad_line (contents);
       if (line > 0)
         g_set_error (error,
                      SFB_ERROR,
                      SFB_ERROR_NOT_CONFIGURED,
-                     "%s:%u: %s. Fix that line or remove the file",
+                     "%s:%u: the line is not a [group], a key=value or a #comment. Fix that "
+                     "line or remove the file",
                      path,
-                     line,
-                     local_error->message);
+                     line);
       else
         g_set_error (error,
                      SFB_ERROR,
                      SFB_ERROR_NOT_CONFIGURED,
                      "%s: %s. Fix or remove the file",
                      path,
-                     local_error->message);
+                     shown);
       return NULL;
     }
   if (contents_out != NULL)
@@ -549,8 +616,12 @@ add_problem (SfbConfig *self, const char *problem)
 }
 
 static void
-parse_entry (
-    SfbConfig *self, GKeyFile *key_file, const char *contents, const char *group, const char *key)
+parse_entry (SfbConfig *self,
+             GKeyFile *key_file,
+             GHashTable *lines,
+             GString *unknown,
+             const char *group,
+             const char *key)
 {
   const SfbConfigKey *known = find_key_exact (group, key);
   g_autofree char *raw = NULL;
@@ -561,13 +632,19 @@ parse_entry (
 
   if (known == NULL)
     {
-      /* kept as it is: perhaps from a newer sfbd */
-      if (strchr (key, '[') == NULL)
-        g_message ("%s:%u: unknown setting %s.%s, kept as it is",
-                   self->path,
-                   find_key_line (contents, group, key),
-                   group,
-                   key);
+      /* kept as it is: perhaps from a newer sfbd; logged once, in summary */
+      if (strchr (key, '[') == NULL && ++self->n_unknown <= MAX_UNKNOWN_LISTED)
+        {
+          g_autofree char *shown_group = sfb_text_quote_untrusted (group, -1, SFB_TEXT_QUOTE_MAX);
+          g_autofree char *shown_key = sfb_text_quote_untrusted (key, -1, SFB_TEXT_QUOTE_MAX);
+
+          g_string_append_printf (unknown,
+                                  "%s%s.%s (line %u)",
+                                  unknown->len > 0 ? ", " : "",
+                                  shown_group,
+                                  shown_key,
+                                  find_key_line (lines, group, key));
+        }
       return;
     }
   raw = g_key_file_get_value (key_file, group, key, NULL);
@@ -577,7 +654,7 @@ parse_entry (
   if (!validate_value (known, value, &normalized, &error))
     {
       problem = g_strdup_printf (
-          "%s:%u: %s", self->path, find_key_line (contents, group, key), error->message);
+          "%s:%u: %s", self->path, find_key_line (lines, group, key), error->message);
       add_problem (self, problem);
       return;
     }
@@ -620,14 +697,24 @@ sfb_config_reload (SfbConfig *self)
     }
   else
     {
+      g_autoptr (GHashTable) lines = index_key_lines (contents);
+      g_autoptr (GString) unknown = g_string_new (NULL);
+
+      self->n_unknown = 0;
       groups = g_key_file_get_groups (key_file, NULL);
       for (guint i = 0; groups[i] != NULL; i++)
         {
           g_auto (GStrv) keys = g_key_file_get_keys (key_file, groups[i], NULL, NULL);
 
           for (guint j = 0; keys != NULL && keys[j] != NULL; j++)
-            parse_entry (self, key_file, contents, groups[i], keys[j]);
+            parse_entry (self, key_file, lines, unknown, groups[i], keys[j]);
         }
+      if (self->n_unknown > 0)
+        g_message ("%s: %u unknown setting(s), kept as they are: %s%s",
+                   self->path,
+                   self->n_unknown,
+                   unknown->str,
+                   self->n_unknown > MAX_UNKNOWN_LISTED ? ", …" : "");
     }
   update_derived (self);
 }
@@ -678,12 +765,13 @@ parse_change (const char *name, GVariant *value, GError **error)
   if (key == NULL)
     {
       g_autofree char *known = dup_known_names ();
+      g_autofree char *shown = sfb_text_quote_untrusted (name, -1, SFB_TEXT_QUOTE_MAX);
 
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
                    "Unknown setting “%s”; the settings are: %s",
-                   name,
+                   shown,
                    known);
       return NULL;
     }

@@ -27,6 +27,10 @@ typedef enum
 } SfbSecretsStore;
 
 #define SFB_CONFIG_FILE_NAME "sfbd.conf"
+/* sfbd.conf(5): a larger file is not read (nor rewritten) at all. */
+#define SFB_CONFIG_MAX_SIZE (1024 * 1024)
+/* The longest value of a setting, in bytes. */
+#define SFB_CONFIG_MAX_VALUE 1024
 
 #define SFB_TYPE_CONFIG (sfb_config_get_type ())
 G_DECLARE_FINAL_TYPE (SfbConfig, sfb_config, SFB, CONFIG, GObject)
