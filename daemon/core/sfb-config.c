@@ -491,35 +491,6 @@ find_key_line (GHashTable *lines, const char *group, const char *key)
   return GPOINTER_TO_UINT (g_hash_table_lookup (lines, name));
 }
 
-/* 1-based line that is neither blank, comment, group nor key=value (after
- * a group), as GKeyFile would reject it; 0 when none is found. */
-static guint
-find_bad_line (const char *contents)
-{
-  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
-  gboolean in_group = FALSE;
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      const char *line = lines[i];
-
-      while (g_ascii_isspace (*line))
-        line++;
-      if (*line == '\0' || *line == '#')
-        continue;
-      if (*line == '[')
-        {
-          if (strchr (line, ']') == NULL)
-            return i + 1;
-          in_group = TRUE;
-          continue;
-        }
-      if (!in_group || strchr (line, '=') == NULL || *line == '=')
-        return i + 1;
-    }
-  return 0;
-}
-
 /* 1-based line of byte @offset */
 static guint
 line_of (const char *contents, gsize offset)
@@ -584,7 +555,7 @@ read_key_file (const char *path, char **contents_out, GError **error)
       g_autofree char *shown
           = sfb_text_quote_untrusted (local_error->message, -1, 2 * SFB_TEXT_QUOTE_MAX);
 
-      line = find_bad_line (contents);
+      line = sfb_key_file_find_bad_line (contents);
       if (line > 0)
         g_set_error (error,
                      SFB_ERROR,

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,4 +107,33 @@ sfb_file_read_regular (
   ok = read_all (fd, path, max_size, contents, length, error);
   close (fd);
   return ok;
+}
+
+guint
+sfb_key_file_find_bad_line (const char *contents)
+{
+  g_auto (GStrv) lines = g_strsplit (contents, "\n", -1);
+  gboolean in_group = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = lines[i];
+
+      if (!g_utf8_validate (line, -1, NULL))
+        return i + 1;
+      while (g_ascii_isspace (*line))
+        line++;
+      if (*line == '\0' || *line == '#')
+        continue;
+      if (*line == '[')
+        {
+          if (strchr (line, ']') == NULL)
+            return i + 1;
+          in_group = TRUE;
+          continue;
+        }
+      if (!in_group || strchr (line, '=') == NULL || *line == '=')
+        return i + 1;
+    }
+  return 0;
 }

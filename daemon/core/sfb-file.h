@@ -19,4 +19,11 @@ G_BEGIN_DECLS
 gboolean sfb_file_read_regular (
     const char *path, gsize max_size, char **contents, gsize *length, GError **error);
 
+/* The 1-based line of a key file's @contents that GKeyFile would refuse:
+ * not valid UTF-8, or neither blank, #comment, [group] nor key=value after
+ * a group.  0 when none is found.  Lets an error name the line without
+ * quoting it (GKeyFile's own message quotes the line, which may hold a
+ * secret). */
+guint sfb_key_file_find_bad_line (const char *contents);
+
 G_END_DECLS

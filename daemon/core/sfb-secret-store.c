@@ -6,6 +6,7 @@
 #include "sfb-secret-store.h"
 
 #include "sfb-error.h"
+#include "sfb-file.h"
 #include "sfb-log.h"
 
 #include <errno.h>
@@ -125,22 +126,61 @@ get_memory (SfbSecretStore *self, const char *uri)
 
 /* ---- the 0600 file -------------------------------------------------- */
 
-/* The password file, empty when it does not exist yet. */
+/* Limit on the password file: a few passwords */
+#define MAX_FILE_SIZE (64 * 1024)
+
+/* The password file, empty when it does not exist yet, or is not a regular
+ * file (a FIFO there must not block sfbd: treated as absent, and logged).
+ * Errors name the file and line, never its content: GKeyFile's own message
+ * quotes the line, which may be a password. */
 static GKeyFile *
 read_file (SfbSecretStore *self, GError **error)
 {
   g_autoptr (GKeyFile) key_file = g_key_file_new ();
   g_autoptr (GError) local_error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  guint line;
+  gboolean ok;
 
-  if (!g_key_file_load_from_file (key_file, self->path, G_KEY_FILE_NONE, &local_error)
-      && !g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+  if (!sfb_file_read_regular (self->path, MAX_FILE_SIZE, &contents, &length, &local_error))
     {
-      g_propagate_prefixed_error (
-          error, g_steal_pointer (&local_error), "Cannot read the password file %s: ", self->path);
-      sfb_error_convert (error);
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        return g_steal_pointer (&key_file);
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_INVAL))
+        {
+          g_message ("Ignoring the password file: %s", local_error->message);
+          return g_steal_pointer (&key_file);
+        }
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_FAILED,
+                   "Cannot read the password file: %s",
+                   local_error->message);
       return NULL;
     }
-  return g_steal_pointer (&key_file);
+  ok = memchr (contents, '\0', length) == NULL
+       && g_key_file_load_from_data (key_file, contents, length, G_KEY_FILE_NONE, NULL);
+  line = ok ? 0 : sfb_key_file_find_bad_line (contents);
+  explicit_bzero (contents, length);
+  if (ok)
+    return g_steal_pointer (&key_file);
+  if (line > 0)
+    g_set_error (error,
+                 SFB_ERROR,
+                 SFB_ERROR_FAILED,
+                 "The password file %s is damaged at line %u (its content is not shown). "
+                 "Correct or delete the file, then set the password again",
+                 self->path,
+                 line);
+  else
+    g_set_error (error,
+                 SFB_ERROR,
+                 SFB_ERROR_FAILED,
+                 "The password file %s is damaged (its content is not shown). Correct or "
+                 "delete the file, then set the password again",
+                 self->path);
+  return NULL;
 }
 
 static gboolean
@@ -179,11 +219,11 @@ write_file (SfbSecretStore *self, GKeyFile *key_file, GError **error)
 static gboolean
 store_in_file (SfbSecretStore *self, const char *uri, const char *password, GError **error)
 {
-  g_autoptr (GKeyFile) key_file = read_file (self, NULL);
+  g_autoptr (GKeyFile) key_file = read_file (self, error);
 
-  /* our own file: when it is unreadable, start a new one */
+  /* never rewritten from a part: the other accounts' passwords would go */
   if (key_file == NULL)
-    key_file = g_key_file_new ();
+    return FALSE;
   g_key_file_set_string (key_file, uri, PASSWORD_KEY, password);
   return write_file (self, key_file, error);
 }

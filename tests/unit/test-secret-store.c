@@ -253,20 +253,47 @@ test_secret_store_scrubbed (Fixture *f, gconstpointer data)
   g_assert_null (sfb_log_scrub ("pw=hunter2-x"));
 }
 
-/* A damaged password file is reported on lookup and replaced on store. */
+/* A damaged password file is reported by file and line, never quoted, and
+ * never rewritten from the part that could be read. */
 static void
 test_secret_store_damaged_file (Fixture *f, gconstpointer data)
+{
+  static const char damaged[] = "[" OTHER_URI "]\nPassword=s3cret-of-bob\nnot a pair s3cret\n";
+  g_autoptr (SfbSecretStore) store = sfb_secret_store_new (f->dir);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *where = g_strdup_printf ("%s is damaged at line 3", f->path);
+
+  g_assert_cmpint (g_mkdir_with_parents (f->dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (f->path, damaged, -1, NULL));
+  g_assert_null (lookup_password (store, URI, SFB_SECRETS_STORE_FILE, &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, where));
+  g_assert_null (strstr (error->message, "s3cret"));
+  g_clear_error (&error);
+
+  g_assert_false (set_password (store, URI, PASSWORD, TRUE, SFB_SECRETS_STORE_FILE, &error));
+  g_assert_nonnull (strstr (error->message, where));
+  g_assert_null (strstr (error->message, "s3cret"));
+  g_assert_true (g_file_get_contents (f->path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, damaged);
+}
+
+/* A FIFO in place of the password file is no file: nothing blocks. */
+static void
+test_secret_store_fifo (Fixture *f, gconstpointer data)
 {
   g_autoptr (SfbSecretStore) store = sfb_secret_store_new (f->dir);
   g_autoptr (GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (f->dir, 0700), ==, 0);
-  g_assert_true (g_file_set_contents (f->path, "garbage without a group\n", -1, NULL));
+  g_assert_cmpint (mkfifo (f->path, 0600), ==, 0);
   g_assert_null (lookup_password (store, URI, SFB_SECRETS_STORE_FILE, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
-  g_assert_nonnull (strstr (error->message, f->path));
-
-  g_assert_true (set_password (store, URI, PASSWORD, TRUE, SFB_SECRETS_STORE_FILE, NULL));
+  g_assert_no_error (error);
+  /* and storing replaces it with a file */
+  g_assert_true (set_password (store, URI, PASSWORD, TRUE, SFB_SECRETS_STORE_FILE, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (f->path, G_FILE_TEST_IS_REGULAR));
 }
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
@@ -294,6 +321,7 @@ main (int argc, char **argv)
   ADD ("/secret-store/secret-service-unreachable", test_secret_store_secret_service_unreachable);
   ADD ("/secret-store/scrubbed", test_secret_store_scrubbed);
   ADD ("/secret-store/damaged-file", test_secret_store_damaged_file);
+  ADD ("/secret-store/fifo", test_secret_store_fifo);
   status = g_test_run ();
   sfb_test_cleanup ();
   return status;
