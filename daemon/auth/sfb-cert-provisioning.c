@@ -4,6 +4,7 @@
 #include "sfb-cert-provisioning.h"
 
 #include "sfb-error.h"
+#include "sfb-file.h"
 #include "sfb-ntlm.h"
 
 #include <errno.h>
@@ -18,6 +19,9 @@
 #include <string.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+
+/* certificate and key, PEM: a few KiB */
+#define MAX_CERTIFICATE_FILE (256 * 1024)
 
 #define NS_WSSE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 #define NS_WSU "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -286,7 +290,8 @@ sfb_user_certificate_load (const char *state_dir, const char *user_at_domain, GE
 
   g_return_val_if_fail (state_dir != NULL && user_at_domain != NULL, NULL);
   path = sfb_user_certificate_path (state_dir, user_at_domain);
-  if (!g_file_get_contents (path, &contents, &len, error))
+  /* never blocks: a FIFO there is an error (the caller treats it as absent) */
+  if (!sfb_file_read_regular (path, MAX_CERTIFICATE_FILE, &contents, &len, error))
     return NULL;
   bytes = sfb_ntlm_secret_bytes_new (contents, len); /* the private key is in there */
   sfb_ntlm_wipe (contents, len);

@@ -5,6 +5,8 @@
 
 #include "sfb-cache.h"
 
+#include "sfb-file.h"
+
 #include "sfb-log.h"
 
 #include <errno.h>
@@ -65,19 +67,22 @@ sfb_cache_load (const char *state_dir,
   g_autofree char *path = NULL;
   g_autofree char *contents = NULL;
   gsize length = 0;
-  GStatBuf st;
   g_autoptr (GBytes) bytes = NULL;
   g_autoptr (GVariant) wrapped = NULL;
   g_autoptr (GVariant) owner = NULL;
   g_autoptr (GVariant) data = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (state_dir == NULL || account == NULL)
     return NULL;
   path = cache_path (state_dir, account, name);
-  if (g_stat (path, &st) != 0 || st.st_size > SFB_CACHE_MAX_SIZE)
-    return NULL;
-  if (!g_file_get_contents (path, &contents, &length, NULL) || length > SFB_CACHE_MAX_SIZE)
-    return NULL;
+  /* never blocks: a FIFO or anything but a bounded regular file is no cache */
+  if (!sfb_file_read_regular (path, SFB_CACHE_MAX_SIZE, &contents, &length, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_info ("Ignoring the cache file: %s", error->message);
+      return NULL;
+    }
   bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
   wrapped = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
   if (!g_variant_is_normal_form (wrapped))

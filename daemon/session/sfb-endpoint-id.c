@@ -4,6 +4,9 @@
 #include "sfb-endpoint-id.h"
 
 #include "sfb-error.h"
+#include "sfb-file.h"
+
+#define MAX_EPID_FILE 4096
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -63,17 +66,22 @@ sfb_endpoint_id_load_or_create (const char *state_dir, GError **error)
   g_autofree char *epid = NULL;
   g_autofree char *line = NULL;
   g_autoptr (GError) local_error = NULL;
+  gsize length = 0;
 
   g_return_val_if_fail (state_dir != NULL, NULL);
 
   path = g_build_filename (state_dir, "epid", NULL);
-  if (g_file_get_contents (path, &contents, NULL, &local_error))
+  /* never blocks: a FIFO or anything but a small regular file is replaced */
+  if (sfb_file_read_regular (path, MAX_EPID_FILE, &contents, &length, &local_error))
     {
       g_strstrip (contents);
       if (is_epid (contents))
         return g_steal_pointer (&contents);
       g_message ("Replacing the malformed endpoint id in %s", path);
     }
+  else if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_INVAL)
+           || g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_FAILED))
+    g_message ("Replacing the endpoint id file: %s", local_error->message);
   else if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     {
       g_set_error (error,

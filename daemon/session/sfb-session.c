@@ -12,6 +12,7 @@
 #include "sfb-discovery.h"
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
+#include "sfb-file.h"
 #include "sfb-log.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-registration.h"
@@ -360,9 +361,16 @@ load_home_pool (SfbSession *self)
   g_auto (GStrv) lines = NULL;
   const char *colon;
   guint64 port = 5061;
+  g_autoptr (GError) error = NULL;
+  gsize length = 0;
 
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return NULL;
+  /* never blocks: anything but a small regular file is no home pool */
+  if (!sfb_file_read_regular (path, 4096, &contents, &length, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_message ("Ignoring the remembered home pool: %s", error->message);
+      return NULL;
+    }
   lines = g_strsplit (contents, "\n", 3);
   /* line 1: the account it belongs to, line 2: host:port */
   if (g_strv_length (lines) < 2 || g_strcmp0 (lines[0], self->uri) != 0)

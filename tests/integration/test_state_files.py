@@ -3,7 +3,9 @@
 """sfbd's own files as they may be found: a damaged password file is named,
 never quoted; a FIFO in place of a state file never blocks the daemon."""
 
+import hashlib
 import os
+import stat
 import time
 import unittest
 
@@ -74,6 +76,34 @@ class StateFilesTest(SfbdTestCase):
         # and the file was not rewritten from the part that could be read
         with open(self.password_path, "rb") as password_file:
             self.assertEqual(password_file.read(), damaged)
+
+    def test_fifos_in_place_of_state_files_do_not_block(self):
+        account_digest = hashlib.sha256(URI.encode()).hexdigest()[:16]
+        fifos = [self.password_path,
+                 os.path.join(self.state_dir, "epid"),
+                 os.path.join(self.state_dir, "home-pool"),
+                 os.path.join(self.state_dir, "cache", f"{account_digest}-contacts"),
+                 os.path.join(self.state_dir, "tls-dsk", "bob@contoso.test.pem")]
+        self.assertEqual(self.stop_process(self.daemon), 0)
+        for path in fifos:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            os.mkfifo(path)
+        self.start_daemon()
+        # a password for this session only: the password file is not read for it
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, False), "(sb)")
+        name, message = self.sign_in_error()
+        self.assertIsNone(name, message)
+        # the sign-in runs into the refused port and says so; sfbd answers all along
+        self.wait_for_state("reconnecting", "signed-out")
+        self.assertIn("127.0.0.1", self.get_property(ACCOUNT, "LastErrorMessage"))
+        log = self.daemon_log()
+        self.assertIn("epid is not a regular file", log)
+        self.assertIn("passwords is not a regular file", log)
+        self.assertIn("contacts is not a regular file", log)
+        # the endpoint id was replaced by a file; the others are left alone (the
+        # home pool is not read at all while Account.Server is set)
+        self.assertTrue(stat.S_ISREG(os.stat(fifos[1]).st_mode))
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifos[2]).st_mode))
 
 
 if __name__ == "__main__":
