@@ -56,6 +56,8 @@ handle_configure (SfbDBusAccount *skeleton,
 {
   GError *error = NULL;
 
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (!sfb_daemon_configure (daemon, settings, &error))
     return sfb_dbus_return_error (invocation, error);
   sfb_dbus_account_complete_configure (skeleton, invocation);
@@ -81,6 +83,8 @@ handle_set_password (SfbDBusAccount *skeleton,
                      gboolean store,
                      SfbDaemon *daemon)
 {
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   sfb_daemon_set_password_async (daemon, password, store, NULL, on_password_set, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }

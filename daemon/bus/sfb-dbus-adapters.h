@@ -20,6 +20,7 @@ GDBusInterfaceSkeleton *sfb_dbus_policies_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_devices_adapter_new (SfbDaemon *daemon);
 
 gboolean sfb_dbus_return_error (GDBusMethodInvocation *invocation, GError *error);
+gboolean sfb_dbus_args_ok (GDBusMethodInvocation *invocation);
 void sfb_dbus_bind_properties (SfbDaemon *daemon, gpointer skeleton, const char *const *names);
 
 G_END_DECLS

@@ -27,6 +27,8 @@ handle_select_device (SfbDBusDevices *skeleton,
 {
   GError *error = NULL;
 
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (!sfb_daemon_select_device (daemon, kind, name, &error))
     return sfb_dbus_return_error (invocation, error);
   sfb_dbus_devices_complete_select_device (skeleton, invocation);

@@ -19,6 +19,8 @@ handle_normalize (SfbDBusDialPlan *skeleton,
   gboolean internal_extension = FALSE;
   GError *error = NULL;
 
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (!sfb_daemon_normalize_number (
           daemon, number, &normalized, &pattern, &internal_extension, &error))
     return sfb_dbus_return_error (invocation, error);

@@ -17,6 +17,8 @@ handle_get_policy (SfbDBusPolicies *skeleton,
   g_autoptr (GVariant) policy = NULL;
   GError *error = NULL;
 
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   policy = sfb_daemon_get_policy (daemon, group, &error);
   if (policy == NULL)
     return sfb_dbus_return_error (invocation, error);

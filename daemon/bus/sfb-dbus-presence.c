@@ -32,6 +32,8 @@ handle_set_availability (SfbDBusPresence *skeleton,
                          const char *availability,
                          SfbDaemon *daemon)
 {
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   sfb_presence_set_availability_async (sfb_daemon_get_presence (daemon),
                                        availability,
                                        NULL,
@@ -58,6 +60,8 @@ handle_set_note (SfbDBusPresence *skeleton,
                  const char *note,
                  SfbDaemon *daemon)
 {
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   sfb_presence_set_note_async (
       sfb_daemon_get_presence (daemon), note, NULL, on_set_note_done, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -73,6 +77,8 @@ handle_get_presence (SfbDBusPresence *skeleton,
   SfbPresence *presence = sfb_daemon_get_presence (daemon);
   GVariantBuilder builder;
 
+  if (!sfb_dbus_args_ok (invocation))
+    return G_DBUS_METHOD_INVOCATION_HANDLED;
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
   for (guint i = 0; uris[i] != NULL; i++)
     {

@@ -6,10 +6,12 @@
 #include "sfb-dbus-service.h"
 
 #include "sfb-dbus-adapters.h"
+#include "sfb-args.h"
 #include "sfb-error.h"
 #include "sfb-log.h"
 
 #include <sfbd/sfb-names.h>
+#include <string.h>
 
 struct _SfbDBusService
 {
@@ -37,6 +39,24 @@ sfb_dbus_return_error (GDBusMethodInvocation *invocation, GError *error)
            error->message);
   g_dbus_method_invocation_take_error (invocation, error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* FALSE, with the error returned, when an argument is out of bounds
+ * (sfb_args_check); the handler then only returns HANDLED. */
+gboolean
+sfb_dbus_args_ok (GDBusMethodInvocation *invocation)
+{
+  const char *interface = g_dbus_method_invocation_get_interface_name (invocation);
+  const char *dot = strrchr (interface, '.');
+  GError *error = NULL;
+
+  if (sfb_args_check (dot != NULL ? dot + 1 : interface,
+                      g_dbus_method_invocation_get_method_name (invocation),
+                      g_dbus_method_invocation_get_parameters (invocation),
+                      &error))
+    return TRUE;
+  sfb_dbus_return_error (invocation, error);
+  return FALSE;
 }
 
 /* Same-named properties; the skeleton then emits PropertiesChanged. */

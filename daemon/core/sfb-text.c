@@ -12,14 +12,20 @@
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 #define ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
 
+static gboolean
+is_bidi (gunichar c)
+{
+  return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e)
+         || (c >= 0x2066 && c <= 0x2069);
+}
+
 gboolean
 sfb_text_is_unsafe_char (gunichar c)
 {
   if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
     return TRUE;
   /* Bidi: ALM, LRM, RLM, embeddings and overrides, isolates */
-  if (c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e)
-      || (c >= 0x2066 && c <= 0x2069))
+  if (is_bidi (c))
     return TRUE;
   if (c == 0x2028 || c == 0x2029)
     return TRUE;
@@ -76,7 +82,9 @@ sfb_text_quote_untrusted (const char *text, gssize length, gsize max_chars)
 static gboolean
 allowed (gunichar c, SfbTextFlags flags)
 {
-  if ((flags & SFB_TEXT_MULTI_LINE) && (c == '\n' || c == '\t'))
+  if ((flags & SFB_TEXT_MULTI_LINE) && (c == '\n' || c == '\t' || c == 0x2028 || c == 0x2029))
+    return TRUE;
+  if ((flags & SFB_TEXT_ALLOW_BIDI) && is_bidi (c))
     return TRUE;
   return !sfb_text_is_unsafe_char (c);
 }

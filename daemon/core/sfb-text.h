@@ -18,6 +18,8 @@ typedef enum
   SFB_TEXT_SINGLE_LINE = 0,
   /* Newlines and tabs are text (a note), not an attack. */
   SFB_TEXT_MULTI_LINE = 1 << 0,
+  /* Bidi marks and embeddings are text in right-to-left languages (a note) */
+  SFB_TEXT_ALLOW_BIDI = 1 << 1,
 } SfbTextFlags;
 
 /* A copy of at most @max_chars characters of @text, reading at most @length

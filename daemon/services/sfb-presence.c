@@ -7,6 +7,7 @@
 
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
+#include "sfb-text.h"
 #include "sfb-log.h"
 #include "sfb-presence-doc.h"
 #include "sfb-subscription.h"
@@ -760,13 +761,15 @@ sfb_presence_set_availability_async (SfbPresence *self,
   g_task_set_source_tag (task, sfb_presence_set_availability_async);
   if (!sfb_availability_to_code (availability, &code, &activity))
     {
+      g_autofree char *shown = sfb_text_quote_untrusted (availability, -1, SFB_TEXT_QUOTE_MAX);
+
       g_task_return_new_error (task,
                                SFB_ERROR,
                                SFB_ERROR_INVALID_ARGS,
                                "“%s” is not an availability one can set; use one of: "
                                "online, busy, do-not-disturb, be-right-back, away, off-work, "
                                "appear-offline",
-                               availability);
+                               shown);
       return;
     }
   if (!check_registered (self, &error))
@@ -801,12 +804,17 @@ sfb_presence_set_note_async (SfbPresence *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, sfb_presence_set_note_async);
-  if (note == NULL || !g_utf8_validate (note, -1, NULL) || strlen (note) > 2048)
+  /* UTF-8 that XML 1.0 can carry (else the server refuses the publication
+   * with 400): no control characters but newline and tab, no U+FFFE/U+FFFF */
+  if (note == NULL)
     {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_INVALID_ARGS,
-                               "The note must be UTF-8 text of at most 2048 bytes");
+      g_task_return_new_error (task, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "No note given");
+      return;
+    }
+  if (!sfb_text_check_argument (
+          "The note", note, 2048, SFB_TEXT_MULTI_LINE | SFB_TEXT_ALLOW_BIDI, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
   if (!check_registered (self, &error))
