@@ -302,13 +302,48 @@ read_line_without_echo (const char *prompt, char *buffer, gsize size)
   return ok;
 }
 
+/* Account.CredentialStoreMessage as sfbd has it now (the proxy's cache may
+ * not have the change yet); NULL from a sfbd without it. */
+static char *
+fetch_credential_store_message (SfbDBusAccount *account)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (account);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) value = NULL;
+
+  reply = g_dbus_connection_call_sync (
+      g_dbus_proxy_get_connection (proxy),
+      g_dbus_proxy_get_name (proxy),
+      g_dbus_proxy_get_object_path (proxy),
+      "org.freedesktop.DBus.Properties",
+      "Get",
+      g_variant_new ("(ss)", g_dbus_proxy_get_interface_name (proxy), "CredentialStoreMessage"),
+      G_VARIANT_TYPE ("(v)"),
+      G_DBUS_CALL_FLAGS_NO_AUTO_START,
+      -1,
+      NULL,
+      NULL);
+  if (reply == NULL)
+    return NULL;
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+      || *g_variant_get_string (value, NULL) == '\0')
+    return NULL;
+  return g_variant_dup_string (value, NULL);
+}
+
 static int
 send_password (Sfbctl *ctl, SfbDBusAccount *account, const char *password, gboolean store)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *where = NULL;
 
   if (!sfb_dbus_account_call_set_password_sync (account, password, store, NULL, &error))
     return sfbctl_print_error (ctl, error);
+  /* where it went, and for a plain file why and how to get a keyring */
+  where = fetch_credential_store_message (account);
+  if (where != NULL)
+    return sfbctl_print_done (ctl, "%s", where);
   if (store)
     return sfbctl_print_done (ctl, "Password stored");
   return sfbctl_print_done (ctl, "Password set until sfbd stops (not stored)");

@@ -129,6 +129,11 @@ add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
   if (sfb_dbus_account_get_reconnect_attempts (account) > 0)
     sfbctl_fields_add (
         fields, "Reconnect attempts", "%u", sfb_dbus_account_get_reconnect_attempts (account));
+  /* a password in a plain file says so, and why */
+  if (sfb_dbus_account_get_credential_store_message (account) != NULL
+      && *sfb_dbus_account_get_credential_store_message (account) != '\0')
+    sfbctl_fields_add (
+        fields, "Password", "%s", sfb_dbus_account_get_credential_store_message (account));
 }
 
 static void

@@ -36,6 +36,8 @@ enum
   PROP_AUDIO_OUTPUT,
   PROP_AUDIO_INPUT,
   PROP_VIDEO_INPUT,
+  PROP_CREDENTIAL_STORE,
+  PROP_CREDENTIAL_STORE_MESSAGE,
   PROP_SIGNED_IN_SINCE,
   PROP_RECONNECT_ATTEMPTS,
   PROP_CONFIG,
@@ -44,7 +46,7 @@ enum
 };
 
 #define FIRST_STRING_PROP PROP_STATE
-#define LAST_STRING_PROP PROP_VIDEO_INPUT
+#define LAST_STRING_PROP PROP_CREDENTIAL_STORE_MESSAGE
 
 static GParamSpec *props[N_PROPS];
 
@@ -64,6 +66,8 @@ static const char *const string_props[][2] = {
   { "audio-output", "Node name of the audio output in use" },
   { "audio-input", "Node name of the audio input in use" },
   { "video-input", "Node name of the video input in use" },
+  { "credential-store", "Where the password is: memory, secret-service, file or \"\"" },
+  { "credential-store-message", "Where the password is, and why, for people" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (string_props) == LAST_STRING_PROP - FIRST_STRING_PROP + 1);
@@ -114,6 +118,18 @@ set_last_error (SfbDaemon *self, const GError *error)
   set_string (self, PROP_LAST_ERROR, error != NULL ? sfb_error_get_dbus_name (error) : "");
   set_string (self, PROP_LAST_ERROR_MESSAGE, error != NULL ? error->message : "");
   self->last_error_is_config = FALSE;
+}
+
+/* Account.CredentialStore(Message), after every use of the store */
+static void
+update_credential_store (SfbDaemon *self)
+{
+  SfbSecretStore *store = self->secret_store;
+
+  set_string (self,
+              PROP_CREDENTIAL_STORE,
+              sfb_credential_location_to_string (sfb_secret_store_get_location (store)));
+  set_string (self, PROP_CREDENTIAL_STORE_MESSAGE, sfb_secret_store_get_location_message (store));
 }
 
 /* A bad sfbd.conf shows as LastError NotConfigured until it is fixed. */
@@ -323,6 +339,7 @@ on_sign_in_password (GObject *source, GAsyncResult *result, gpointer user_data)
   const char *password;
 
   password = sfb_secret_store_lookup_password_finish (SFB_SECRET_STORE (source), result, &error);
+  update_credential_store (self);
   if (password == NULL && error == NULL && kerberos_ticket_usable (self))
     {
       sfb_log (G_LOG_LEVEL_INFO,
@@ -418,6 +435,7 @@ on_auto_sign_in_password (GObject *source, GAsyncResult *result, gpointer user_d
   const char *password
       = sfb_secret_store_lookup_password_finish (SFB_SECRET_STORE (source), result, &error);
 
+  update_credential_store (self);
   if (password == NULL && error == NULL && !kerberos_ticket_usable (self))
     {
       g_info ("AutoSignIn: no password is known for %s yet; waiting for SignIn",
@@ -477,6 +495,7 @@ on_password_set (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GTask) task = user_data;
   GError *error = NULL;
 
+  update_credential_store (g_task_get_source_object (task));
   if (!sfb_secret_store_set_password_finish (SFB_SECRET_STORE (source), result, &error))
     g_task_return_error (task, error);
   else
@@ -538,6 +557,7 @@ on_credentials_forgotten (GObject *source, GAsyncResult *result, gpointer user_d
   g_autoptr (GTask) task = user_data;
   GError *error = NULL;
 
+  update_credential_store (g_task_get_source_object (task));
   if (!sfb_secret_store_forget_finish (SFB_SECRET_STORE (source), result, &error))
     {
       g_task_return_error (task, error);

@@ -138,6 +138,8 @@ sfb_dbus_account_adapter_new (SfbDaemon *daemon)
     "last-error",
     "last-error-message",
     "reconnect-attempts",
+    "credential-store",
+    "credential-store-message",
     NULL,
   };
   SfbDBusAccount *skeleton = sfb_dbus_account_skeleton_new ();

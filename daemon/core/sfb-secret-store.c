@@ -8,6 +8,7 @@
 #include "sfb-error.h"
 #include "sfb-file.h"
 #include "sfb-log.h"
+#include "sfb-text.h"
 
 #include <errno.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct _SfbSecretStore
   char *path;
   char *uri;      /* whose password is in memory */
   char *password; /* never logged: registered with the log scrubber */
+  SfbCredentialLocation location;
+  char *location_message;
 };
 
 G_DEFINE_FINAL_TYPE (SfbSecretStore, sfb_secret_store, G_TYPE_OBJECT)
@@ -46,6 +49,7 @@ typedef struct
   char *uri;      /* NULL for OP_FORGET: every URI */
   char *password; /* OP_STORE and OP_UNSTORE, wiped when freed */
   SfbSecretsStore backend;
+  char *fallback_reason; /* auto fell back to the file: why (not a secret) */
 #ifdef HAVE_LIBSECRET
   SecretService *service;
   guint pending; /* item deletions in flight */
@@ -63,6 +67,7 @@ request_free (gpointer data)
     explicit_bzero (request->password, strlen (request->password));
   g_free (request->password);
   g_free (request->uri);
+  g_free (request->fallback_reason);
 #ifdef HAVE_LIBSECRET
   g_clear_object (&request->service);
   g_clear_error (&request->delete_error);
@@ -96,6 +101,42 @@ request_task_new (SfbSecretStore *self,
 /* ---- memory --------------------------------------------------------- */
 
 static void
+set_location (SfbSecretStore *self, SfbCredentialLocation location, const char *reason)
+{
+  g_autofree char *shown = reason != NULL ? sfb_text_quote_untrusted (reason, -1, 160) : NULL;
+
+  self->location = location;
+  g_free (self->location_message);
+  switch (location)
+    {
+    case SFB_CREDENTIAL_MEMORY:
+      self->location_message = g_strdup ("The password is kept in memory only, until sfbd stops");
+      break;
+    case SFB_CREDENTIAL_SECRET_SERVICE:
+      self->location_message = g_strdup ("The password is kept in the Secret Service (keyring)");
+      break;
+    case SFB_CREDENTIAL_FILE:
+      if (shown == NULL)
+        self->location_message = g_strdup_printf (
+            "The password is kept in the file %s (mode 0600), as Secrets.Store=file asks",
+            self->path);
+      else
+        self->location_message = g_strdup_printf (
+            "The password is kept in the plain file %s (mode 0600), not in a keyring: %s. "
+            "To keep it in a keyring, install and start a Secret Service such as "
+            "gnome-keyring (for example: apt install gnome-keyring, then log in again), "
+            "and set the password again",
+            self->path,
+            shown);
+      break;
+    case SFB_CREDENTIAL_NONE:
+    default:
+      self->location_message = g_strdup ("");
+      break;
+    }
+}
+
+static void
 clear_memory (SfbSecretStore *self)
 {
   if (self->password != NULL)
@@ -105,6 +146,7 @@ clear_memory (SfbSecretStore *self)
     }
   g_clear_pointer (&self->password, g_free);
   g_clear_pointer (&self->uri, g_free);
+  set_location (self, SFB_CREDENTIAL_NONE, NULL);
 }
 
 static void
@@ -241,7 +283,7 @@ remove_from_file (SfbSecretStore *self, const char *uri, GError **error)
 
 /* Into memory when the file has a password for @uri; FALSE on a read error. */
 static gboolean
-load_from_file (SfbSecretStore *self, const char *uri, GError **error)
+load_from_file (SfbSecretStore *self, const char *uri, const char *reason, GError **error)
 {
   g_autoptr (GKeyFile) key_file = read_file (self, error);
   g_autofree char *password = NULL;
@@ -250,7 +292,10 @@ load_from_file (SfbSecretStore *self, const char *uri, GError **error)
     return FALSE;
   password = g_key_file_get_string (key_file, uri, PASSWORD_KEY, NULL);
   if (password != NULL && *password != '\0')
-    set_memory (self, uri, password);
+    {
+      set_memory (self, uri, password);
+      set_location (self, SFB_CREDENTIAL_FILE, reason);
+    }
   if (password != NULL)
     explicit_bzero (password, strlen (password));
   return TRUE;
@@ -283,7 +328,7 @@ return_lookup_from_file (GTask *task)
   Request *request = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (!load_from_file (self, request->uri, &error))
+  if (!load_from_file (self, request->uri, request->fallback_reason, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, get_memory (self, request->uri) != NULL);
@@ -302,7 +347,11 @@ return_store_in_file (GTask *task)
       return;
     }
   set_memory (self, request->uri, request->password);
-  g_info ("Password for %s kept in the file %s", request->uri, self->path);
+  set_location (self, SFB_CREDENTIAL_FILE, request->fallback_reason);
+  if (request->fallback_reason != NULL)
+    g_message ("Password for %s: %s", request->uri, self->location_message);
+  else
+    g_info ("Password for %s kept in the file %s", request->uri, self->path);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -474,13 +523,17 @@ on_lookup_searched (GObject *source, GAsyncResult *result, gpointer user_data)
       value = secret_item_get_secret (item);
       text = value != NULL ? secret_value_get_text (value) : NULL;
       if (text != NULL && *text != '\0')
-        set_memory (self, request->uri, text);
+        {
+          set_memory (self, request->uri, text);
+          set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL);
+        }
     }
   g_list_free_full (items, g_object_unref);
 
   if (get_memory (self, request->uri) == NULL && request->backend == SFB_SECRETS_STORE_AUTO)
     {
-      if (!load_from_file (self, request->uri, &error))
+      if (!load_from_file (
+              self, request->uri, "it was stored there when no Secret Service answered", &error))
         {
           g_task_return_error (task, g_steal_pointer (&error));
           return;
@@ -518,6 +571,7 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   set_memory (self, request->uri, request->password);
+  set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL);
   /* one stored copy only: the Secret Service's */
   if (!remove_from_file (self, request->uri, &error))
     g_debug ("Cannot remove the old copy in the password file: %s", error->message);
@@ -541,8 +595,9 @@ on_default_collection (GObject *source, GAsyncResult *result, gpointer user_data
     {
       if (request->backend == SFB_SECRETS_STORE_AUTO)
         {
-          g_debug ("The Secret Service has no default keyring (%s): using the file",
-                   error != NULL ? error->message : "none");
+          request->fallback_reason = g_strdup_printf (
+              "the Secret Service has no default keyring (%s)",
+              error != NULL ? error->message : "no reason given");
           return_store_in_file (task);
           return;
         }
@@ -617,6 +672,8 @@ on_service (GObject *source, GAsyncResult *result, gpointer user_data)
                           && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
       g_debug ("No Secret Service: %s", error->message);
+      request->fallback_reason
+          = g_strdup_printf ("no Secret Service answers on the session bus (%s)", error->message);
       if (request->op == OP_LOOKUP && fallback)
         return_lookup_from_file (task);
       else if (request->op == OP_STORE && fallback)
@@ -689,6 +746,46 @@ start_secret_service (GTask *task)
 
 /* ---- public API ----------------------------------------------------- */
 
+static void
+request_set_fallback_reason (GTask *task, const char *reason)
+{
+  Request *request = g_task_get_task_data (task);
+
+  g_free (request->fallback_reason);
+  request->fallback_reason = g_strdup (reason);
+}
+
+SfbCredentialLocation
+sfb_secret_store_get_location (SfbSecretStore *self)
+{
+  g_return_val_if_fail (SFB_IS_SECRET_STORE (self), SFB_CREDENTIAL_NONE);
+  return self->location;
+}
+
+const char *
+sfb_credential_location_to_string (SfbCredentialLocation location)
+{
+  switch (location)
+    {
+    case SFB_CREDENTIAL_MEMORY:
+      return "memory";
+    case SFB_CREDENTIAL_SECRET_SERVICE:
+      return "secret-service";
+    case SFB_CREDENTIAL_FILE:
+      return "file";
+    case SFB_CREDENTIAL_NONE:
+    default:
+      return "";
+    }
+}
+
+const char *
+sfb_secret_store_get_location_message (SfbSecretStore *self)
+{
+  g_return_val_if_fail (SFB_IS_SECRET_STORE (self), "");
+  return self->location_message != NULL ? self->location_message : "";
+}
+
 /*
  * Keeps @password for @uri in memory and, when @store, in the backend
  * (for auto: the Secret Service when reachable, else the file).  When
@@ -729,6 +826,7 @@ sfb_secret_store_set_password_async (SfbSecretStore *self,
   if (!store)
     {
       set_memory (self, uri, password);
+      set_location (self, SFB_CREDENTIAL_MEMORY, NULL);
       if (!remove_from_file (self, uri, &error))
         g_task_return_error (task, error);
       else if (use_secret_service (backend))
@@ -742,7 +840,11 @@ sfb_secret_store_set_password_async (SfbSecretStore *self,
   else if (backend == SFB_SECRETS_STORE_SECRET_SERVICE)
     return_no_secret_service (task);
   else
-    return_store_in_file (task);
+    {
+      if (backend == SFB_SECRETS_STORE_AUTO)
+        request_set_fallback_reason (task, "this build of sfbd has no Secret Service support");
+      return_store_in_file (task);
+    }
 }
 
 gboolean
@@ -785,7 +887,11 @@ sfb_secret_store_lookup_password_async (SfbSecretStore *self,
   else if (backend == SFB_SECRETS_STORE_SECRET_SERVICE)
     g_task_return_boolean (task, FALSE); /* memory only in this build */
   else
-    return_lookup_from_file (task);
+    {
+      if (backend == SFB_SECRETS_STORE_AUTO)
+        request_set_fallback_reason (task, "this build of sfbd has no Secret Service support");
+      return_lookup_from_file (task);
+    }
 }
 
 /*
@@ -858,6 +964,7 @@ sfb_secret_store_finalize (GObject *object)
   SfbSecretStore *self = SFB_SECRET_STORE (object);
 
   clear_memory (self);
+  g_free (self->location_message);
   g_free (self->path);
   G_OBJECT_CLASS (sfb_secret_store_parent_class)->finalize (object);
 }

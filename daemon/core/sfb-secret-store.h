@@ -37,6 +37,22 @@ SfbSecretStore *sfb_secret_store_new (const char *state_dir);
 
 const char *sfb_secret_store_get_path (SfbSecretStore *self);
 
+/* Where the password in memory came from or went to (Account.CredentialStore) */
+typedef enum
+{
+  SFB_CREDENTIAL_NONE,
+  SFB_CREDENTIAL_MEMORY,
+  SFB_CREDENTIAL_SECRET_SERVICE,
+  SFB_CREDENTIAL_FILE,
+} SfbCredentialLocation;
+
+SfbCredentialLocation sfb_secret_store_get_location (SfbSecretStore *self);
+/* "", "memory", "secret-service" or "file" */
+const char *sfb_credential_location_to_string (SfbCredentialLocation location);
+/* A sentence for people: where the password is and, for a file that
+ * Store=auto chose, why and how to get a keyring.  "" when none is known. */
+const char *sfb_secret_store_get_location_message (SfbSecretStore *self);
+
 void sfb_secret_store_set_password_async (SfbSecretStore *self,
                                           const char *uri,
                                           const char *password,

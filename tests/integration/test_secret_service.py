@@ -190,6 +190,9 @@ class SecretServiceTest(SfbdTestCase):
         unlocked, _ = self.sfbd_items(URI)
         self.assertEqual(len(unlocked), 1)
         self.assertEqual(self.item_secret(unlocked[0]), PASSWORD)
+        self.assertIn("Secret Service", result.stdout)
+        self.assertNotIn("plain file", result.stdout)
+        self.assertEqual(self.get_property(ACCOUNT, "CredentialStore"), "secret-service")
 
 
 class SecretServiceGoneTest(SfbdTestCase):
@@ -202,6 +205,25 @@ class SecretServiceGoneTest(SfbdTestCase):
         self.assertTrue(os.path.exists(path), os.listdir(self.state_dir))
         self.call(ACCOUNT, "ForgetCredentials")
         self.assertFalse(os.path.exists(path))
+
+    def test_auto_says_where_the_password_went_and_why(self):
+        self.configure({"Account.Uri": string(URI), "Account.Server": string("127.0.0.1:9")})
+        path = os.path.join(self.state_dir, "passwords")
+        result = self.sfbctl("set-password", "--stdin", stdin_text=PASSWORD + "\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        status = self.sfbctl("status")
+        self.assertEqual(status.returncode, 0, status.stderr)
+        self.assertEqual(self.get_property(ACCOUNT, "CredentialStore"), "file")
+        self.assertEqual(self.stop_process(self.daemon), 0)
+        log = self.daemon_log()
+        for where, text in (("set-password", result.stdout), ("status", status.stdout),
+                            ("journal", log)):
+            with self.subTest(where=where):
+                self.assertIn(path, text)
+                self.assertIn("no Secret Service answers on the session bus", text)
+                self.assertIn("gnome-keyring", text)
+                self.assertNotIn(PASSWORD, text)
+        self.assertNotIn("Password stored\n", result.stdout)
 
     def test_store_secret_service_says_what_to_do(self):
         self.configure({"Account.Uri": string(URI), "Secrets.Store": string("secret-service")})
