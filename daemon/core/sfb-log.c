@@ -400,7 +400,15 @@ scrub_fields (const GLogField *fields, gsize n_fields, GPtrArray *keep)
       if (fields[i].length == 0 || fields[i].value == NULL)
         continue;
       if (fields[i].length > 0)
-        text = g_strndup (fields[i].value, (gsize) fields[i].length);
+        {
+          /* all @length bytes: a NUL inside must not hide a secret after it */
+          text = g_malloc ((gsize) fields[i].length + 1);
+          memcpy (text, fields[i].value, (gsize) fields[i].length);
+          text[fields[i].length] = '\0';
+          for (gssize j = 0; j < fields[i].length; j++)
+            if (text[j] == '\0')
+              text[j] = ' ';
+        }
       scrubbed = sfb_log_scrub (text != NULL ? text : fields[i].value);
       if (scrubbed == NULL)
         continue;

@@ -7,6 +7,12 @@
 #include "sfb-error.h"
 #include "sfb-log.h"
 
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
 #define SECRET "s3cr3t-Pa55"
 
 static void
@@ -174,6 +180,47 @@ test_log_writer_verbose (void)
 
 /* The journal fields of a sign-in failure, as the export writer prints
  * them: what journalctl -o export would show. */
+/* A field given with its length is scrubbed over all of it, also past a NUL. */
+static void
+test_log_writer_scrubs_past_nul (void)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  int fd;
+
+  if (g_test_subprocess ())
+    {
+      static const char blob[] = "binary\0then " SECRET;
+      const GLogField fields[] = {
+        { "MESSAGE", "a field with a NUL", -1 },
+        { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+        { "SFB_BLOB", blob, sizeof blob - 1 },
+      };
+
+      g_setenv ("SFBD_LOG_FORMAT", "export", TRUE);
+      sfb_log_install_writer (FALSE);
+      sfb_log_add_secret (SECRET);
+      /* stderr into the file: the trap's capture would stop at the NUL */
+      fd = open (g_getenv ("SFB_TEST_LOG_FILE"), O_WRONLY);
+      g_assert_cmpint (dup2 (fd, STDERR_FILENO), ==, STDERR_FILENO);
+      g_log_structured_array (G_LOG_LEVEL_MESSAGE, fields, G_N_ELEMENTS (fields));
+      return;
+    }
+  path = g_build_filename (g_get_tmp_dir (), "sfbd-test-log-nul.XXXXXX", NULL);
+  fd = g_mkstemp (path);
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  g_setenv ("SFB_TEST_LOG_FILE", path, TRUE);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  g_unlink (path);
+  g_assert_nonnull (memmem (contents, length, "SFB_BLOB", 8));
+  g_assert_null (memmem (contents, length, SECRET, strlen (SECRET)));
+  g_assert_nonnull (memmem (contents, length, SFB_LOG_REDACTED, strlen (SFB_LOG_REDACTED)));
+}
+
 static void
 test_log_writer_export (void)
 {
@@ -247,6 +294,7 @@ main (int argc, char **argv)
   g_test_add_func ("/log/writer/scrubs", test_log_writer_scrubs);
   g_test_add_func ("/log/writer/verbose", test_log_writer_verbose);
   g_test_add_func ("/log/writer/export", test_log_writer_export);
+  g_test_add_func ("/log/writer/scrubs-past-nul", test_log_writer_scrubs_past_nul);
   g_test_add_func ("/log/format/export", test_log_format_export);
   return g_test_run ();
 }
