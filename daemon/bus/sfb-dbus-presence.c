@@ -34,11 +34,8 @@ handle_set_availability (SfbDBusPresence *skeleton,
 {
   if (!sfb_dbus_args_ok (invocation))
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  sfb_presence_set_availability_async (sfb_daemon_get_presence (daemon),
-                                       availability,
-                                       NULL,
-                                       on_set_availability_done,
-                                       invocation);
+  sfb_presence_set_availability_async (
+      sfb_daemon_get_presence (daemon), availability, NULL, on_set_availability_done, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

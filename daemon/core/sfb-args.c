@@ -102,10 +102,7 @@ is_method (const char *interface, const char *method, const char *i, const char 
 }
 
 gboolean
-sfb_args_check (const char *interface,
-                const char *method,
-                GVariant *parameters,
-                GError **error)
+sfb_args_check (const char *interface, const char *method, GVariant *parameters, GError **error)
 {
   g_return_val_if_fail (interface != NULL && method != NULL, FALSE);
 

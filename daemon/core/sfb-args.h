@@ -24,9 +24,7 @@ G_BEGIN_DECLS
  * @parameters: the method's in-arguments (a tuple).  FALSE with
  * SFB_ERROR_INVALID_ARGS when one is out of bounds; methods not listed
  * take no strings and pass. */
-gboolean sfb_args_check (const char *interface,
-                         const char *method,
-                         GVariant *parameters,
-                         GError **error);
+gboolean
+sfb_args_check (const char *interface, const char *method, GVariant *parameters, GError **error);
 
 G_END_DECLS

@@ -595,9 +595,9 @@ on_default_collection (GObject *source, GAsyncResult *result, gpointer user_data
     {
       if (request->backend == SFB_SECRETS_STORE_AUTO)
         {
-          request->fallback_reason = g_strdup_printf (
-              "the Secret Service has no default keyring (%s)",
-              error != NULL ? error->message : "no reason given");
+          request->fallback_reason
+              = g_strdup_printf ("the Secret Service has no default keyring (%s)",
+                                 error != NULL ? error->message : "no reason given");
           return_store_in_file (task);
           return;
         }

@@ -103,8 +103,7 @@ sfb_text_check_argument (
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_INVALID_ARGS,
-                   "%s is too long (%" G_GSIZE_FORMAT " bytes, at most %" G_GSIZE_FORMAT
-                   "): “%s”",
+                   "%s is too long (%" G_GSIZE_FORMAT " bytes, at most %" G_GSIZE_FORMAT "): “%s”",
                    what,
                    n,
                    max_bytes,

@@ -244,9 +244,11 @@ static void
 test_content_type_error (void)
 {
   g_autofree char *type = g_strdup ("text/html");
-  g_autofree char *hostile = g_strdup ("text/html\r\nX-Fake: \xe2\x80\xae" "1");
+  g_autofree char *hostile = g_strdup ("text/html\r\nX-Fake: \xe2\x80\xae"
+                                       "1");
   g_autofree char *huge = g_strnfill (4096, 'a');
-  g_autoptr (GError) error = sfb_autodiscover_content_type_error ("lyncdiscover.contoso.test", type);
+  g_autoptr (GError) error
+      = sfb_autodiscover_content_type_error ("lyncdiscover.contoso.test", type);
   g_autoptr (GError) error2 = sfb_autodiscover_content_type_error ("h", hostile);
   g_autoptr (GError) error3 = sfb_autodiscover_content_type_error ("h", huge);
   g_autoptr (GError) error4 = sfb_autodiscover_content_type_error ("h", NULL);

@@ -35,14 +35,37 @@ test_quote (void)
   assert_quote ("a\xc3\xa9", 2, 64, "a\xef\xbf\xbd");
   /* Invalid bytes, controls, bidi overrides, separators, non-characters */
   assert_quote ("a\xffz", -1, 64, "a\xef\xbf\xbdz");
-  assert_quote ("line\r\nfake: x", -1, 64, "line\xef\xbf\xbd\xef\xbf\xbd" "fake: x");
+  assert_quote ("line\r\nfake: x",
+                -1,
+                64,
+                "line\xef\xbf\xbd\xef\xbf\xbd"
+                "fake: x");
   assert_quote ("a\x1b[31mb", -1, 64, "a\xef\xbf\xbd[31mb");
   assert_quote ("evil\xe2\x80\xaegnp.exe", -1, 64, "evil\xef\xbf\xbdgnp.exe");
-  assert_quote ("a\xe2\x80\xa8" "b", -1, 64, "a\xef\xbf\xbd" "b");
-  assert_quote ("a\xef\xbf\xbe" "b", -1, 64, "a\xef\xbf\xbd" "b");
-  assert_quote ("a\xc2\x85" "b", -1, 64, "a\xef\xbf\xbd" "b");
+  assert_quote ("a\xe2\x80\xa8"
+                "b",
+                -1,
+                64,
+                "a\xef\xbf\xbd"
+                "b");
+  assert_quote ("a\xef\xbf\xbe"
+                "b",
+                -1,
+                64,
+                "a\xef\xbf\xbd"
+                "b");
+  assert_quote ("a\xc2\x85"
+                "b",
+                -1,
+                64,
+                "a\xef\xbf\xbd"
+                "b");
   /* An embedded NUL inside @length is a control character */
-  assert_quote ("a\0b", 3, 64, "a\xef\xbf\xbd" "b");
+  assert_quote ("a\0b",
+                3,
+                64,
+                "a\xef\xbf\xbd"
+                "b");
 }
 
 static void
@@ -63,7 +86,12 @@ test_check_argument (void)
   g_assert_null (strchr (error->message, '\n'));
   g_clear_error (&error);
 
-  g_assert_false (sfb_text_check_argument ("Note", "a\xe2\x80\xae" "b", 100, 0, &error));
+  g_assert_false (sfb_text_check_argument ("Note",
+                                           "a\xe2\x80\xae"
+                                           "b",
+                                           100,
+                                           0,
+                                           &error));
   g_assert_error (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS);
   g_assert_nonnull (strstr (error->message, "U+202E"));
   g_clear_error (&error);
