@@ -67,7 +67,7 @@ class StateFilesTest(SfbdTestCase):
                                            ("another-one", True), "(sb)")
         self.assertEqual(self.stop_process(self.daemon), 0)
         log = self.daemon_log()
-        for text in (message, last, set_error):
+        for text in (message, last, set_error, log):
             self.assertIn(f"{self.password_path} is damaged at line {bad_line}", text)
         for fragment in FRAGMENTS:
             for where, text in (("D-Bus error", message), ("LastErrorMessage", last),
