@@ -545,6 +545,16 @@ content_type_ok (SoupMessage *message)
 }
 
 GError *
+sfb_autodiscover_status_error (const char *host, guint status, const char *reason)
+{
+  /* the reason phrase is the server's text */
+  g_autofree char *shown = sfb_text_quote_untrusted (reason, -1, SFB_TEXT_QUOTE_MAX);
+
+  return g_error_new (
+      SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "%s answered HTTP %u %s", host, status, shown);
+}
+
+GError *
 sfb_autodiscover_content_type_error (const char *host, const char *content_type)
 {
   g_autofree char *shown = NULL;
@@ -696,12 +706,8 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (status != SOUP_STATUS_OK)
     {
       walk_fail (task,
-                 g_error_new (SFB_ERROR,
-                              SFB_ERROR_DISCOVERY_FAILED,
-                              "%s answered HTTP %u %s",
-                              walk_host (walk),
-                              status,
-                              soup_message_get_reason_phrase (walk->message)));
+                 sfb_autodiscover_status_error (
+                     walk_host (walk), status, soup_message_get_reason_phrase (walk->message)));
       return;
     }
   if (!content_type_ok (walk->message))

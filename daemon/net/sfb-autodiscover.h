@@ -54,6 +54,9 @@ GPtrArray *sfb_autodiscover_document_get_candidates (const SfbAutodiscoverDocume
  * SFB_AUTODISCOVER_CONTENT_TYPE (NULL: none): names @host and quotes the
  * type, bounded and sanitised. */
 GError *sfb_autodiscover_content_type_error (const char *host, const char *content_type);
+/* The error for an HTTP status other than 200, 401 and 404: the reason
+ * phrase quoted bounded and sanitised. */
+GError *sfb_autodiscover_status_error (const char *host, guint status, const char *reason);
 
 /* "https://<host>/?sipuri=<user@domain>" (the sipuri escaped). */
 char *sfb_autodiscover_build_url (const char *host, const char *user_at_domain);

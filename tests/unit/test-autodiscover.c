@@ -265,6 +265,26 @@ test_content_type_error (void)
   g_assert_nonnull (strstr (error4->message, "no content type"));
 }
 
+/* The server's reason phrase: bounded, one line, no bidi override */
+static void
+test_status_error (void)
+{
+  g_autofree char *long_reason = g_strnfill (10000, 'r');
+  g_autoptr (GError) plain = sfb_autodiscover_status_error ("h.test", 500, "Internal Error");
+  g_autoptr (GError) hostile = sfb_autodiscover_status_error ("h.test",
+                                                              500,
+                                                              "Oops\r\nFake: \xe2\x80\xae"
+                                                              "x");
+  g_autoptr (GError) huge = sfb_autodiscover_status_error ("h.test", 500, long_reason);
+  g_autoptr (GError) none = sfb_autodiscover_status_error ("h.test", 500, NULL);
+
+  g_assert_cmpstr (plain->message, ==, "h.test answered HTTP 500 Internal Error");
+  g_assert_null (strpbrk (hostile->message, "\r\n"));
+  g_assert_null (strstr (hostile->message, "\xe2\x80\xae"));
+  g_assert_cmpuint (strlen (huge->message), <, 200);
+  g_assert_cmpstr (none->message, ==, "h.test answered HTTP 500 ");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -279,6 +299,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/autodiscover/bad-values-ignored", test_bad_values_ignored);
   g_test_add_func ("/net/autodiscover/build-url", test_build_url);
   g_test_add_func ("/net/autodiscover/content-type-error", test_content_type_error);
+  g_test_add_func ("/net/autodiscover/status-error", test_status_error);
 
   return g_test_run ();
 }
