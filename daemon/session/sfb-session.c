@@ -41,6 +41,9 @@
 #define SIGN_OUT_TIMEOUT_MS 2000
 #define KEEPALIVE_BEFORE_REGISTERED_S 60
 #define MAX_RETRY_AFTER_S 3600
+/* a 200 to REGISTER that says nowhere how long it holds (RFC 3261 wants
+ * one): refresh as if it held this long, short enough for any server */
+#define DEFAULT_EXPIRES_S 120
 /* 504 Server Time-out: REGISTER again after Retry-After or 60 s, six times,
  * then handle it as a 503 (protocol.md §10.2) */
 #define TIMEOUT_RESEND_S 60
@@ -872,17 +875,30 @@ on_reauthenticate (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The registration time the server granted: our Contact's expires=, else
+ * the Expires header, else a default short enough for any server. */
+static guint64
+granted_expires (SfbSession *self, SfbSipMessage *response)
+{
+  g_autoptr (SfbRegistration) registration = sfb_registration_parse (response, self->instance);
+
+  if (registration->expires > 0)
+    return registration->expires;
+  g_info ("The server granted the registration without saying for how long: refreshing it "
+          "after %u s",
+          DEFAULT_EXPIRES_S);
+  return DEFAULT_EXPIRES_S;
+}
+
 /* Expires, keep-alive and SA renewal from a 200 to REGISTER. */
 static void
 schedule_refresh (SfbSession *self, SfbSipMessage *response)
 {
-  guint64 expires = 0;
+  guint64 expires = granted_expires (self, response);
   guint keepalive = keepalive_timeout (response);
   guint refresh;
   gint64 sa_expires_at;
 
-  if (!header_number (response, "Expires", G_MAXUINT32, &expires) || expires == 0)
-    expires = 300; /* protocol.md §17.6: a server always sends one; be safe */
   refresh = expires > 60 ? (guint) expires - 30 : MAX ((guint) expires / 2, 1);
   g_clear_handle_id (&self->reregister_id, g_source_remove);
   self->reregister_id = g_timeout_add_seconds (refresh, on_reregister, self);
@@ -1027,7 +1043,8 @@ redirect (SfbSession *self, SfbSipMessage *response)
       fail (self, loop);
       return;
     }
-  target = sfb_server_candidate_new (to_host, port, current->source, current->access_location);
+  target = sfb_server_candidate_new (
+      to_host, port, SFB_SERVER_SOURCE_REDIRECT, current->access_location);
   drop_connection (self);
   clear_connection_properties (self);
   /* the redirect target replaces what is left of the list */
