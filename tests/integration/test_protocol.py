@@ -194,5 +194,54 @@ class ProtocolTestCase(SfbdTestCase):
         self.assertNotIn("Publication versions out of date", self.daemon_log())
 
 
+    # ---- sign-out ----
+
+    def test_sign_out_unsubscribes_then_unregisters(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        offset = sip_log_size()
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for(lambda: self.state() == "signed-out", "signed-out")
+        entries = read_sip_log(offset)
+        requests = [e for e in self.requests_from_sfbd(entries)
+                    if e.method in ("SUBSCRIBE", "REGISTER")]
+        methods = [e.method for e in requests]
+        self.assertEqual(methods[-1], "REGISTER", methods)
+        self.assertEqual(requests[-1].headers.get("expires"), "0")
+        unsubscribes = requests[:-1]
+        # roaming-self, the contact list, the batched presence of alice's contacts, ...
+        self.assertGreaterEqual(len(unsubscribes), 3, methods)
+        for e in unsubscribes:
+            self.assertEqual(e.method, "SUBSCRIBE")
+            self.assertEqual(e.headers.get("expires"), "0")
+            answer = self.answer_to(entries, e)
+            self.assertIsNotNone(answer, f"no answer to {e}")
+            self.assertEqual(answer.code, 200, f"{e} answered {answer.start}")
+        deregister = self.answer_to(entries, requests[-1])
+        self.assertIsNotNone(deregister)
+        self.assertEqual(deregister.code, 200)
+        self.assertEqual(self.ctl.endpoints(user="alice"), [])
+
+    # ---- a lost security association ----
+
+    def test_set_availability_after_the_sa_was_lost(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        self.assertGreater(self.ctl.expire_sa(user="alice"), 0)
+        offset = sip_log_size()
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        self.assertEqual(self.ctl.presence(user="alice")["availability"], 6500)
+        self.assertEqual(self.get_property(PRESENCE, "AvailabilityCode"), 6500)
+        self.assertEqual(self.state(), "signed-in")
+        entries = read_sip_log(offset)
+        services = self.requests_from_sfbd(entries, "SERVICE")
+        answers = [self.answer_to(entries, e) for e in services]
+        self.assertEqual([a.code for a in answers if a is not None][:1], [401])
+        self.assertIn(200, [a.code for a in answers if a is not None])
+        self.assertIn("refreshed", [e.note for e in entries if e.direction == "OUT"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
