@@ -17,9 +17,9 @@ import sim_fixture  # noqa: E402
 
 sim_fixture.enter_testnet(__file__)
 
-from gi.repository import GLib  # noqa: E402
+from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, PRESENCE, SfbdTestCase  # noqa: E402
+from sfbd_testcase import ACCOUNT, BUS_NAME, OBJECT_PATH, PRESENCE, SfbdTestCase  # noqa: E402
 
 SIM = sim_fixture.SIM
 DIRECTOR = "director.contoso.test"
@@ -95,6 +95,15 @@ class ProtocolTestCase(SfbdTestCase):
         self.addCleanup(self.ctl.set_registrar_options, expires_header=True)
         self.addCleanup(self.ctl.drop_connections)
         super().setUp()
+        self.states = []  # every State the Account interface announced
+        self.bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties",
+                                  "PropertiesChanged", OBJECT_PATH, None,
+                                  Gio.DBusSignalFlags.NONE, self._on_properties_changed)
+
+    def _on_properties_changed(self, connection, sender, path, interface, name, parameters):
+        changed_interface, changed, _ = parameters.unpack()
+        if changed_interface == ACCOUNT and "State" in changed:
+            self.states.append(changed["State"])
 
     def wait_for(self, predicate, what, timeout=WAIT):
         deadline = time.monotonic() + timeout
@@ -241,6 +250,34 @@ class ProtocolTestCase(SfbdTestCase):
         self.assertEqual([a.code for a in answers if a is not None][:1], [401])
         self.assertIn(200, [a.code for a in answers if a is not None])
         self.assertIn("refreshed", [e.note for e in entries if e.direction == "OUT"])
+
+
+    # ---- a server that stops answering ----
+
+    def test_silent_server_is_noticed_and_signed_in_again(self):
+        # ms-keep-alive timeout=4: sfbd pings every 2 s when idle
+        self.ctl.set_timers(keep_alive=4)
+        self.sign_in()
+        self.wait_for(lambda: "answers keep-alives" in self.daemon_log(),
+                      "sfbd learned that sfbsim answers pings")
+        self.states.clear()
+        self.assertGreater(self.ctl.go_silent(user="alice"), 0)
+        # a ping within 2 s, then 10 s for its pong (sfbd(8)), and some slack
+        self.wait_for(lambda: "reconnecting" in self.states, "reconnecting", timeout=25)
+        self.assertIn("no answer to a keep-alive", self.daemon_log())
+        self.wait_for(lambda: self.states[-1] == "signed-in", "signed in again")
+        self.assertEqual(self.state(), "signed-in")
+
+    def test_stalled_message_is_noticed_and_signed_in_again(self):
+        self.sign_in()
+        self.states.clear()
+        self.assertGreater(self.ctl.send_partial(user="alice", content_length=4000000, sent=10),
+                           0)
+        # 15 s without a byte inside a message (sfbd(8)), and some slack
+        self.wait_for(lambda: "reconnecting" in self.states, "reconnecting", timeout=25)
+        self.assertIn("stalled inside a message", self.daemon_log())
+        self.wait_for(lambda: self.states[-1] == "signed-in", "signed in again")
+        self.assertEqual(self.state(), "signed-in")
 
 
 if __name__ == "__main__":
