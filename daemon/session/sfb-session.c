@@ -2471,9 +2471,9 @@ sfb_session_new_request (SfbSession *self, const char *method, const char *reque
 typedef struct
 {
   SfbSipMessage *request;
-  gboolean sent;     /* went out once: a resend is a new transaction */
-  gboolean resent;   /* sent again after a 401 already: the next is final */
-  guint sign_out;    /* an unsubscribe of this sign-out, 0: none */
+  gboolean sent;   /* went out once: a resend is a new transaction */
+  gboolean resent; /* sent again after a 401 already: the next is final */
+  guint sign_out;  /* an unsubscribe of this sign-out, 0: none */
 } ServiceCall;
 
 static void

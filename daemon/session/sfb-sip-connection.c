@@ -534,17 +534,17 @@ on_partial_timeout (gpointer user_data)
   self->partial_id = 0;
   if (self->closed || self->partial_since == 0)
     return G_SOURCE_REMOVE;
-  fail_connection (
-      self,
-      g_error_new (SFB_ERROR,
-                   SFB_ERROR_NOT_REACHABLE,
-                   "%s:%u stalled inside a message (%" G_GSIZE_FORMAT
-                   " bytes of it in %" G_GINT64_FORMAT " s, none for %" G_GINT64_FORMAT " s)",
-                   self->host,
-                   self->port,
-                   sfb_sip_parser_get_buffered (self->parser),
-                   (now - self->partial_since) / G_USEC_PER_SEC,
-                   (now - self->last_received) / G_USEC_PER_SEC));
+  fail_connection (self,
+                   g_error_new (SFB_ERROR,
+                                SFB_ERROR_NOT_REACHABLE,
+                                "%s:%u stalled inside a message (%" G_GSIZE_FORMAT
+                                " bytes of it in %" G_GINT64_FORMAT " s, none for %" G_GINT64_FORMAT
+                                " s)",
+                                self->host,
+                                self->port,
+                                sfb_sip_parser_get_buffered (self->parser),
+                                (now - self->partial_since) / G_USEC_PER_SEC,
+                                (now - self->last_received) / G_USEC_PER_SEC));
   return G_SOURCE_REMOVE;
 }
 
@@ -585,8 +585,8 @@ watch_liveness (SfbSipConnection *self, gsize received)
   due = MIN (self->last_received + PARTIAL_STALL_S * G_USEC_PER_SEC,
              self->partial_since + PARTIAL_MAX_S * G_USEC_PER_SEC);
   g_clear_handle_id (&self->partial_id, g_source_remove);
-  self->partial_id
-      = g_timeout_add ((guint) CLAMP ((due - now) / 1000, 10, G_MAXINT32), on_partial_timeout, self);
+  self->partial_id = g_timeout_add (
+      (guint) CLAMP ((due - now) / 1000, 10, G_MAXINT32), on_partial_timeout, self);
 }
 
 /* ---- receiving ------------------------------------------------------- */
