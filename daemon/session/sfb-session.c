@@ -2923,7 +2923,6 @@ sfb_session_class_init (SfbSessionClass *klass)
                                              NULL,
                                              G_TYPE_NONE,
                                              0);
-  /* request(SfbSipMessage *) -> gboolean handled */
   /* signing-out (void): about to unregister; unsubscribe now (with
    * sfb_session_send_request_async) */
   signals[SIGNAL_SIGNING_OUT] = g_signal_new ("signing-out",
@@ -2935,6 +2934,7 @@ sfb_session_class_init (SfbSessionClass *klass)
                                               NULL,
                                               G_TYPE_NONE,
                                               0);
+  /* request(SfbSipMessage *) -> gboolean handled */
   signals[SIGNAL_REQUEST] = g_signal_new ("request",
                                           G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST,
