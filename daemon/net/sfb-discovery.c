@@ -68,6 +68,8 @@ sfb_server_source_to_string (SfbServerSource source)
       return "srv";
     case SFB_SERVER_SOURCE_A_RECORD:
       return "a-record";
+    case SFB_SERVER_SOURCE_REDIRECT:
+      return "redirect";
     default:
       return "unknown";
     }

@@ -45,6 +45,7 @@ typedef enum
   SFB_SERVER_SOURCE_AUTODISCOVER,
   SFB_SERVER_SOURCE_SRV,
   SFB_SERVER_SOURCE_A_RECORD,
+  SFB_SERVER_SOURCE_REDIRECT, /* the Contact of a 301 */
 } SfbServerSource;
 
 typedef struct
@@ -66,7 +67,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbServerCandidate, sfb_server_candidate_free)
 /* Same host and port (host case and a trailing dot ignored). */
 gboolean sfb_server_candidate_equal (const SfbServerCandidate *a, const SfbServerCandidate *b);
 
-/* "configured", "last-home-pool", "autodiscover", "srv", "a-record" */
+/* "configured", "last-home-pool", "autodiscover", "srv", "a-record", "redirect" */
 const char *sfb_server_source_to_string (SfbServerSource source);
 /* "host:port (source[, access location])" for traces; free with g_free(). */
 char *sfb_server_candidate_to_string (const SfbServerCandidate *c);

@@ -670,6 +670,10 @@ static void
 on_registered (SfbSession *session, SfbPresence *self)
 {
   self->published = FALSE;
+  /* The versions of a former registration are stale (publications that
+   * expired with its endpoint are gone): the new roaming-self, which comes
+   * before the first publication, has the server's. */
+  g_hash_table_remove_all (self->versions);
   end_settings_task (self);
   self->settings_task = sfb_session_begin_settings_task (session, "presence publication");
   /* The pools' subscriptions come back from the batch's rlmi. */

@@ -22,6 +22,7 @@ struct _SfbSubscription
   SfbSession *session;
   gulong registered_id;
   gulong request_id;
+  gulong signing_out_id;
   char *event;
   char *accept;
   char *target_uri;
@@ -175,6 +176,17 @@ learn_dialog (SfbSubscription *self, SfbSipMessage *response)
     }
 }
 
+/* The session sends a request again with the next CSeq after a 401 (a
+ * new SA): the dialog goes on from the CSeq that was answered. */
+static void
+sync_cseq (SfbSubscription *self, SfbSipMessage *response)
+{
+  guint32 cseq = 0;
+
+  if (sfb_sip_message_get_cseq (response, &cseq, NULL, NULL) && cseq > self->cseq)
+    self->cseq = cseq;
+}
+
 typedef struct
 {
   SfbSubscription *self;
@@ -235,6 +247,7 @@ on_subscribe_response (GObject *source, GAsyncResult *result, gpointer user_data
       return;
     }
   learn_dialog (self, response);
+  sync_cseq (self, response);
   header_uint (response, "Expires", &expires);
   self->active = expires > 0 && !state_is_terminated (response);
   if (self->active)
@@ -332,6 +345,16 @@ on_registered (SfbSession *session, SfbSubscription *self)
     send_subscribe (self, FALSE, FALSE);
 }
 
+/* Sign-out: unsubscribe (Expires: 0) before the session unregisters, and
+ * stay wanted: the next sign-in subscribes again. */
+static void
+on_signing_out (SfbSession *session, SfbSubscription *self)
+{
+  if (self->active)
+    send_subscribe (self, TRUE, TRUE);
+  forget_dialog (self);
+}
+
 static gboolean
 on_request (SfbSession *session, SfbSipMessage *request, SfbSubscription *self)
 {
@@ -383,6 +406,8 @@ sfb_subscription_new (SfbSession *session,
   self->target_uri = g_strdup (target_uri);
   self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
   self->request_id = g_signal_connect (session, "request", G_CALLBACK (on_request), self);
+  self->signing_out_id
+      = g_signal_connect (session, "signing-out", G_CALLBACK (on_signing_out), self);
   return self;
 }
 
@@ -465,6 +490,7 @@ sfb_subscription_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->registered_id, self->session);
       g_clear_signal_handler (&self->request_id, self->session);
+      g_clear_signal_handler (&self->signing_out_id, self->session);
     }
   g_clear_object (&self->session);
   G_OBJECT_CLASS (sfb_subscription_parent_class)->dispose (object);

@@ -26,6 +26,8 @@
  * start() sends the first SUBSCRIBE when the session is registered and
  * again, in a new dialog, after every "registered" of the session (a new
  * connection); stop() sends Expires: 0 for an active dialog and forgets it.
+ * When the session signs out ("signing-out") an active dialog gets its
+ * Expires: 0 too, and the subscription starts again at the next sign-in.
  *
  * Signals:
  *   "notify-body" (const char *content_type, GBytes *body, gboolean benotify)

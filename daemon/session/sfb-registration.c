@@ -137,9 +137,25 @@ gruu_usable (const char *gruu)
   return uri != NULL && sfb_sip_uri_get_scheme (uri) != SFB_SIP_URI_SCHEME_TEL;
 }
 
-/* our GRUU: the Contact whose +sip.instance is ours (case-insensitively) */
+/* The expires= of a Contact entry; FALSE when missing or not a number. */
+static gboolean
+contact_expires (const SfbSipNameAddr *addr, guint *expires)
+{
+  const char *text = sfb_sip_name_addr_get_param (addr, "expires");
+  guint64 value = 0;
+
+  if (text == NULL || !g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT32, &value, NULL))
+    return FALSE;
+  *expires = (guint) value;
+  return TRUE;
+}
+
+/* Our Contact: the one whose +sip.instance is ours (case-insensitively).
+ * Returns its usable GRUU (or NULL); @expires (0 on entry) gets its
+ * expires= (RFC 3261 §10.3: the time the server granted this binding),
+ * stays 0 when none. */
 static char *
-find_gruu (SfbSipMessage *response, const char *instance)
+find_own_contact (SfbSipMessage *response, const char *instance, guint *expires)
 {
   g_autofree char *want = g_strdup_printf ("<urn:uuid:%s>", instance);
   guint n = sfb_sip_message_get_n_headers (response);
@@ -162,8 +178,11 @@ find_gruu (SfbSipMessage *response, const char *instance)
           const char *theirs = sfb_sip_name_addr_get_param (addr, "+sip.instance");
           const char *gruu = sfb_sip_name_addr_get_param (addr, "gruu");
 
-          if (theirs != NULL && gruu != NULL && g_ascii_strcasecmp (theirs, want) == 0
-              && gruu_usable (gruu))
+          if (theirs == NULL || g_ascii_strcasecmp (theirs, want) != 0)
+            continue;
+          if (*expires == 0)
+            contact_expires (addr, expires);
+          if (gruu != NULL && gruu_usable (gruu))
             return g_strdup (gruu);
         }
     }
@@ -181,8 +200,11 @@ sfb_registration_parse (SfbSipMessage *response, const char *instance)
   g_return_val_if_fail (instance != NULL, NULL);
 
   registration = g_new0 (SfbRegistration, 1);
-  registration->gruu = find_gruu (response, instance);
-  if (sfb_registration_header_number (response, "Expires", G_MAXUINT32, &expires))
+  /* what the server granted our binding comes first; the Expires header
+   * (a default for every Contact) only when our Contact has no expires= */
+  registration->gruu = find_own_contact (response, instance, &registration->expires);
+  if (registration->expires == 0
+      && sfb_registration_header_number (response, "Expires", G_MAXUINT32, &expires))
     registration->expires = (guint) expires;
   registration->keepalive = sfb_registration_keepalive_timeout (response);
   registration->supported = joined_values (response, "Supported");

@@ -34,7 +34,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   char *gruu;         /* our GRUU (a sip: URI), NULL when no Contact is ours */
-  guint expires;      /* Expires in seconds, 0 when missing or unusable */
+  guint expires;      /* seconds granted: our Contact's expires=, else the
+                       * Expires header; 0 when neither is usable */
   guint keepalive;    /* ms-keep-alive timeout=N in seconds, 0 when none */
   char *supported;    /* Supported values joined with ",", never NULL */
   char *allow_events; /* Allow-Events values joined with ",", never NULL */

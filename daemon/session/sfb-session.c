@@ -42,6 +42,9 @@
 #define SIGN_OUT_TIMEOUT_MS 2000
 #define KEEPALIVE_BEFORE_REGISTERED_S 60
 #define MAX_RETRY_AFTER_S 3600
+/* a 200 to REGISTER that says nowhere how long it holds (RFC 3261 wants
+ * one): refresh as if it held this long, short enough for any server */
+#define DEFAULT_EXPIRES_S 120
 /* 504 Server Time-out: REGISTER again after Retry-After or 60 s, six times,
  * then handle it as a 503 (protocol.md §10.2) */
 #define TIMEOUT_RESEND_S 60
@@ -150,6 +153,16 @@ struct _SfbSession
   GError *last_error;
   GPtrArray *trace; /* of TraceStage */
 
+  /* signing out: unsubscribe first (see "signing out" below) */
+  guint sign_out_serial;  /* of the current sign-out, never 0 */
+  guint sign_out_pending; /* its unsubscribes not answered yet */
+  gboolean deregistering; /* its REGISTER Expires: 0 went out */
+  guint sign_out_id;      /* the deadline of the unsubscribes */
+
+  /* service requests waiting for a new SA (see "requests for
+   * daemon/services" below), of GTask */
+  GPtrArray *reauth_queue;
+
   /* issue 6: retrieving-settings (see "settings tasks" below) */
   GHashTable *settings_tasks; /* id -> name */
   guint next_settings_task;
@@ -163,6 +176,7 @@ enum
   SIGNAL_CHANGED,
   SIGNAL_REGISTERED,
   SIGNAL_REQUEST,
+  SIGNAL_SIGNING_OUT,
   N_SIGNALS
 };
 
@@ -174,6 +188,9 @@ static void clear_settings_tasks (SfbSession *self);
 static gboolean emit_request (SfbSession *self, SfbSipMessage *request);
 static void send_register (SfbSession *self, int expires);
 static void start_attempt (SfbSession *self, gboolean use_home_pool);
+static void fail_reauth_queue (SfbSession *self);
+static void resend_reauth_queue (SfbSession *self);
+static void begin_sign_out (SfbSession *self);
 
 /* ---- properties ------------------------------------------------------ */
 
@@ -421,6 +438,7 @@ clear_timers (SfbSession *self)
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->resend_id, g_source_remove);
   g_clear_handle_id (&self->redirect_id, g_source_remove);
+  g_clear_handle_id (&self->sign_out_id, g_source_remove);
   self->waiting_for_network = FALSE;
 }
 
@@ -441,6 +459,7 @@ drop_connection (SfbSession *self)
   self->registered = FALSE;
   self->phase = PHASE_NONE;
   clear_settings_tasks (self);
+  fail_reauth_queue (self);
 }
 
 /* Stops everything the current attempt does. */
@@ -880,17 +899,30 @@ on_reauthenticate (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The registration time the server granted: our Contact's expires=, else
+ * the Expires header, else a default short enough for any server. */
+static guint64
+granted_expires (SfbSession *self, SfbSipMessage *response)
+{
+  g_autoptr (SfbRegistration) registration = sfb_registration_parse (response, self->instance);
+
+  if (registration->expires > 0)
+    return registration->expires;
+  g_info ("The server granted the registration without saying for how long: refreshing it "
+          "after %u s",
+          DEFAULT_EXPIRES_S);
+  return DEFAULT_EXPIRES_S;
+}
+
 /* Expires, keep-alive and SA renewal from a 200 to REGISTER. */
 static void
 schedule_refresh (SfbSession *self, SfbSipMessage *response)
 {
-  guint64 expires = 0;
+  guint64 expires = granted_expires (self, response);
   guint keepalive = keepalive_timeout (response);
   guint refresh;
   gint64 sa_expires_at;
 
-  if (!header_number (response, "Expires", G_MAXUINT32, &expires) || expires == 0)
-    expires = 300; /* protocol.md §17.6: a server always sends one; be safe */
   refresh = expires > 60 ? (guint) expires - 30 : MAX ((guint) expires / 2, 1);
   g_clear_handle_id (&self->reregister_id, g_source_remove);
   self->reregister_id = g_timeout_add_seconds (refresh, on_reregister, self);
@@ -987,6 +1019,7 @@ refreshed (SfbSession *self, SfbSipMessage *response)
   self->phase = PHASE_NONE;
   schedule_refresh (self, response);
   g_debug ("Registration refreshed");
+  resend_reauth_queue (self);
 }
 
 static gboolean
@@ -1035,7 +1068,8 @@ redirect (SfbSession *self, SfbSipMessage *response)
       fail (self, loop);
       return;
     }
-  target = sfb_server_candidate_new (to_host, port, current->source, current->access_location);
+  target = sfb_server_candidate_new (
+      to_host, port, SFB_SERVER_SOURCE_REDIRECT, current->access_location);
   drop_connection (self);
   clear_connection_properties (self);
   /* the redirect target replaces what is left of the list */
@@ -2269,7 +2303,7 @@ sfb_session_sign_out (SfbSession *self)
     {
       clear_timers (self);
       self->phase = PHASE_SIGN_OUT;
-      send_register (self, 0);
+      begin_sign_out (self);
       return;
     }
   finish_sign_out (self);
@@ -2441,18 +2475,160 @@ sfb_session_new_request (SfbSession *self, const char *method, const char *reque
   return g_steal_pointer (&message);
 }
 
+/* A service request in flight (the GTask's data). */
+typedef struct
+{
+  SfbSipMessage *request;
+  gboolean sent;   /* went out once: a resend is a new transaction */
+  gboolean resent; /* sent again after a 401 already: the next is final */
+  guint sign_out;  /* an unsubscribe of this sign-out, 0: none */
+} ServiceCall;
+
+static void
+service_call_free (ServiceCall *call)
+{
+  g_object_unref (call->request);
+  g_free (call);
+}
+
+static void on_service_response (GObject *source, GAsyncResult *result, gpointer user_data);
+static void sign_out_request_done (SfbSession *self, guint serial);
+
+/* Sends @task's request on the current connection (takes @task). */
+static void
+send_service_call (SfbSession *self, GTask *task)
+{
+  ServiceCall *call = g_task_get_task_data (task);
+
+  if (call->sent)
+    {
+      /* a new transaction: a fresh Via branch (the connection adds it) and
+       * the next CSeq (RFC 3261 §8.1.3.5) */
+      g_autofree char *method = NULL;
+      guint32 cseq = 0;
+
+      sfb_sip_message_remove_header (call->request, "Via");
+      if (sfb_sip_message_get_cseq (call->request, &cseq, &method, NULL) && cseq < G_MAXUINT32)
+        {
+          g_autofree char *value = g_strdup_printf ("%u %s", cseq + 1, method);
+
+          sfb_sip_message_set_header (call->request, "CSeq", value);
+        }
+    }
+  call->sent = TRUE;
+  sfb_sip_connection_send_request_async (self->connection,
+                                         call->request,
+                                         SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS,
+                                         g_task_get_cancellable (task),
+                                         on_service_response,
+                                         task);
+}
+
+/* A new SA on the same connection (the server lost ours), unless a
+ * REGISTER that ends in one, or a sign-out, is under way. */
+static void
+start_reauthentication (SfbSession *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->phase != PHASE_NONE)
+    return;
+  g_clear_handle_id (&self->reregister_id, g_source_remove);
+  g_clear_handle_id (&self->reauth_id, g_source_remove);
+  self->phase = PHASE_REAUTH;
+  if (!new_security (self, &error))
+    {
+      fail (self, error);
+      return;
+    }
+  send_register (self, -1);
+}
+
+/* A 401/407 to a request after sign-in: the server lost the security
+ * association (a restarted front end, an SA it expired early).  The
+ * request waits for a new SA and goes once more; TRUE when it does. */
+static gboolean
+resend_after_reauthentication (SfbSession *self, GTask *task, SfbSipMessage *response)
+{
+  ServiceCall *call = g_task_get_task_data (task);
+  guint code = sfb_sip_message_get_status_code (response);
+
+  if ((code != 401 && code != 407) || call->resent || call->sign_out != 0 || !self->registered
+      || self->phase == PHASE_SIGN_OUT)
+    return FALSE;
+  call->resent = TRUE;
+  sfb_log (G_LOG_LEVEL_INFO,
+           SFB_LOG_TOPIC ("registration"),
+           "MESSAGE",
+           "%s answered %s with SIP %u: the security association was lost; authenticating "
+           "again and sending it once more",
+           sfb_sip_connection_get_host (self->connection),
+           sfb_sip_message_get_method (call->request),
+           code);
+  g_ptr_array_add (self->reauth_queue, g_object_ref (task));
+  start_reauthentication (self);
+  return TRUE;
+}
+
+/* The new SA is in place: send what waited for it. */
+static void
+resend_reauth_queue (SfbSession *self)
+{
+  g_autoptr (GPtrArray) queue = g_steal_pointer (&self->reauth_queue);
+
+  self->reauth_queue = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < queue->len; i++)
+    send_service_call (self, g_object_ref (g_ptr_array_index (queue, i)));
+}
+
+/* The connection is gone: what waited for a new SA fails as not signed in
+ * (services start over at the next "registered"). */
+static void
+fail_reauth_queue (SfbSession *self)
+{
+  g_autoptr (GPtrArray) queue = NULL;
+
+  if (self->reauth_queue == NULL || self->reauth_queue->len == 0)
+    return;
+  queue = g_steal_pointer (&self->reauth_queue);
+  self->reauth_queue = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < queue->len; i++)
+    {
+      GTask *task = g_ptr_array_index (queue, i);
+      ServiceCall *call = g_task_get_task_data (task);
+
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_NOT_SIGNED_IN,
+                               "The connection ended while authenticating again: %s was not "
+                               "sent",
+                               sfb_sip_message_get_method (call->request));
+    }
+}
+
 static void
 on_service_response (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
+  SfbSession *self = g_task_get_source_object (task);
+  ServiceCall *call = g_task_get_task_data (task);
+  guint sign_out = call->sign_out;
   GError *error = NULL;
   SfbSipMessage *response
       = sfb_sip_connection_send_request_finish (SFB_SIP_CONNECTION (source), result, &error);
 
+  if (response != NULL && SFB_SIP_CONNECTION (source) == self->connection
+      && resend_after_reauthentication (self, task, response))
+    {
+      g_object_unref (response);
+      return;
+    }
   if (response == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, response, g_object_unref);
+  if (sign_out != 0)
+    sign_out_request_done (self, sign_out);
 }
 
 void
@@ -2463,6 +2639,7 @@ sfb_session_send_request_async (SfbSession *self,
                                 gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
+  ServiceCall *call;
 
   g_return_if_fail (SFB_IS_SESSION (self));
   g_return_if_fail (SFB_IS_SIP_MESSAGE (request));
@@ -2478,12 +2655,79 @@ sfb_session_send_request_async (SfbSession *self,
                                sfb_sip_message_get_method (request));
       return;
     }
-  sfb_sip_connection_send_request_async (self->connection,
-                                         request,
-                                         SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS,
-                                         cancellable,
-                                         on_service_response,
-                                         g_steal_pointer (&task));
+  call = g_new0 (ServiceCall, 1);
+  call->request = g_object_ref (request);
+  g_task_set_task_data (task, call, (GDestroyNotify) service_call_free);
+  if (self->phase == PHASE_SIGN_OUT && !self->deregistering)
+    {
+      call->sign_out = self->sign_out_serial;
+      self->sign_out_pending++;
+    }
+  if (self->phase == PHASE_REAUTH)
+    {
+      /* unsigned until the new SA is in place: wait for it */
+      g_ptr_array_add (self->reauth_queue, g_steal_pointer (&task));
+      return;
+    }
+  send_service_call (self, g_steal_pointer (&task));
+}
+
+/* ---- signing out: unsubscribe, then unregister ------------------------ */
+
+static void
+send_deregister (SfbSession *self)
+{
+  g_clear_handle_id (&self->sign_out_id, g_source_remove);
+  if (self->deregistering)
+    return;
+  self->deregistering = TRUE;
+  send_register (self, 0);
+}
+
+static gboolean
+on_sign_out_timeout (gpointer user_data)
+{
+  SfbSession *self = user_data;
+
+  self->sign_out_id = 0;
+  g_debug ("%u unsubscribes unanswered: unregistering anyway", self->sign_out_pending);
+  send_deregister (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sign_out_request_done (SfbSession *self, guint serial)
+{
+  if (serial != self->sign_out_serial || self->phase != PHASE_SIGN_OUT || self->deregistering
+      || self->sign_out_pending == 0)
+    return;
+  if (--self->sign_out_pending == 0)
+    send_deregister (self);
+}
+
+/* "signing-out" lets services unsubscribe (their requests are counted in
+ * sfb_session_send_request_async()); the REGISTER Expires: 0 goes when
+ * they are answered, or after SIGN_OUT_TIMEOUT_MS, so that the server
+ * still knows the endpoint they came from. */
+static void
+begin_sign_out (SfbSession *self)
+{
+  g_autoptr (SfbSession) keep G_GNUC_UNUSED = g_object_ref (self);
+
+  if (++self->sign_out_serial == 0)
+    self->sign_out_serial = 1;
+  self->sign_out_pending = 0;
+  self->deregistering = FALSE;
+  g_signal_emit (self, signals[SIGNAL_SIGNING_OUT], 0);
+  if (self->phase != PHASE_SIGN_OUT || self->deregistering)
+    return; /* the session moved on meanwhile */
+  if (self->sign_out_pending == 0)
+    {
+      send_deregister (self);
+      return;
+    }
+  g_debug ("Unsubscribing (%u) before unregistering", self->sign_out_pending);
+  self->sign_out_id = g_timeout_add (SIGN_OUT_TIMEOUT_MS, on_sign_out_timeout, self);
 }
 
 SfbSipMessage *
@@ -2662,6 +2906,7 @@ sfb_session_finalize (GObject *object)
   g_free (self->gruu);
   g_strfreev (self->supported);
   g_hash_table_unref (self->settings_tasks);
+  g_ptr_array_unref (self->reauth_queue);
   G_OBJECT_CLASS (sfb_session_parent_class)->finalize (object);
 }
 
@@ -2686,6 +2931,17 @@ sfb_session_class_init (SfbSessionClass *klass)
                                              NULL,
                                              G_TYPE_NONE,
                                              0);
+  /* signing-out (void): about to unregister; unsubscribe now (with
+   * sfb_session_send_request_async) */
+  signals[SIGNAL_SIGNING_OUT] = g_signal_new ("signing-out",
+                                              G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST,
+                                              0,
+                                              NULL,
+                                              NULL,
+                                              NULL,
+                                              G_TYPE_NONE,
+                                              0);
   /* request(SfbSipMessage *) -> gboolean handled */
   signals[SIGNAL_REQUEST] = g_signal_new ("request",
                                           G_TYPE_FROM_CLASS (klass),
@@ -2709,6 +2965,7 @@ sfb_session_init (SfbSession *self)
   self->trace = g_ptr_array_new_with_free_func ((GDestroyNotify) trace_stage_free);
   self->tried = g_string_new (NULL);
   self->settings_tasks = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->reauth_queue = g_ptr_array_new_with_free_func (g_object_unref);
   sfb_backoff_init (&self->backoff, SFB_BACKOFF_DEFAULT_BASE_MS, SFB_BACKOFF_DEFAULT_CAP_MS);
 }
 

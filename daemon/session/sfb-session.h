@@ -43,8 +43,10 @@ SfbSession *sfb_session_new (SfbConfig *config, const char *state_dir);
  * end).  Progress shows in the state; never blocks.  @password may be
  * NULL: Kerberos with the ticket of the user's credential cache only. */
 void sfb_session_sign_in (SfbSession *self, const char *password);
-/* Unregisters (REGISTER Expires: 0, waiting briefly for its answer) and
- * closes; the state goes to signed-out. */
+/* Unsubscribes ("signing-out": services send SUBSCRIBE Expires: 0 and the
+ * session waits up to 2 s for the answers), unregisters (REGISTER
+ * Expires: 0, waiting up to 2 s for its answer) and closes; the state goes
+ * to signed-out. */
 void sfb_session_sign_out (SfbSession *self);
 /* Drops the connection and signs in again at once.  Fails with
  * NotSignedIn when there is nothing to reconnect. */
@@ -78,7 +80,8 @@ gboolean sfb_session_server_supports (SfbSession *self, const char *option);
 SfbSipMessage *
 sfb_session_new_request (SfbSession *self, const char *method, const char *request_uri);
 /* Sends (signed) and completes with the final response; NotSignedIn when
- * not registered, TimedOut, or the connection's error when it is lost. */
+ * not registered (or the connection ended while authenticating again),
+ * TimedOut, or the connection's error when it is lost. */
 void sfb_session_send_request_async (SfbSession *self,
                                      SfbSipMessage *request,
                                      GCancellable *cancellable,
@@ -93,7 +96,14 @@ sfb_session_send_request_finish (SfbSession *self, GAsyncResult *result, GError 
  *                request from the server other than the session's own
  *                (registration-notify), while registered; the first
  *                handler returning TRUE owns it (and answers it).
- * sfb_session_respond() sends a signed response (never for BENOTIFY). */
+ *   "signing-out" (void): sign-out is about to unregister: unsubscribe now;
+ *                the REGISTER Expires: 0 waits for those answers.
+ * sfb_session_respond() sends a signed response (never for BENOTIFY).
+ *
+ * A 401/407 to a request (the server lost the security association): the
+ * session authenticates again on the same connection and sends the
+ * request once more (next CSeq, new branch); requests made while it
+ * authenticates wait for the new SA.  The second 401 is the answer. */
 gboolean sfb_session_respond (SfbSession *self,
                               SfbSipMessage *request,
                               guint code,

@@ -19,7 +19,11 @@
  * handler answers with sfb_sip_connection_send_response().
  *
  * Keep-alive: when nothing was sent for the keep-alive interval, a CRLFCRLF
- * ping goes out (every sent message restarts the idle clock).
+ * ping goes out (every sent message restarts the idle clock).  Once the
+ * server has answered a ping with a CRLF pong, a ping unanswered for 10 s
+ * ends the connection ("closed"), and pings go at least every 60 s; a
+ * message from the server that stalls (15 s without a byte inside it, or
+ * not complete within 60 s) ends it too (sfbd(8), STAYING SIGNED IN).
  */
 #pragma once
 

@@ -223,6 +223,7 @@ test_candidate_strings (void)
   g_assert_cmpstr (sfb_server_source_to_string (SFB_SERVER_SOURCE_CONFIGURED), ==, "configured");
   g_assert_cmpstr (
       sfb_server_source_to_string (SFB_SERVER_SOURCE_LAST_HOME_POOL), ==, "last-home-pool");
+  g_assert_cmpstr (sfb_server_source_to_string (SFB_SERVER_SOURCE_REDIRECT), ==, "redirect");
 }
 
 static void

@@ -112,6 +112,38 @@ test_ok_not_ours (void)
   g_assert_cmpuint (reg->expires, ==, 300);
 }
 
+/* The server granted our binding 30 s in its Contact and sent no Expires
+ * header (or another value in it): our Contact's expires= counts. */
+static void
+test_ok_contact_expires (void)
+{
+  static const char ours[] = "\"<urn:uuid:22222222-2222-2222-2222-222222222222>\"";
+  g_autofree char *contacts
+      = g_strdup_printf ("Contact: <sip:u@10.0.0.2:1;transport=tls>;expires=3600;+sip.instance="
+                         "\"<urn:uuid:11111111-1111-1111-1111-111111111111>\"\r\n"
+                         "Contact: <sip:u@10.0.0.3:1;transport=tls>;expires=30;+sip.instance=%s;"
+                         "gruu=\"sip:u@d;opaque=user:epid:BBB;gruu\"\r\n",
+                         ours);
+  g_autofree char *with_header = g_strconcat (contacts, "Expires: 300\r\n", NULL);
+  g_autoptr (SfbSipMessage) bare = response_with (200, contacts);
+  g_autoptr (SfbSipMessage) both = response_with (200, with_header);
+  g_autoptr (SfbSipMessage) header_only = response_with (200, "Expires: 120\r\n");
+  g_autoptr (SfbRegistration) a
+      = sfb_registration_parse (bare, "22222222-2222-2222-2222-222222222222");
+  g_autoptr (SfbRegistration) b
+      = sfb_registration_parse (both, "22222222-2222-2222-2222-222222222222");
+  g_autoptr (SfbRegistration) c
+      = sfb_registration_parse (header_only, "22222222-2222-2222-2222-222222222222");
+  g_autoptr (SfbRegistration) d
+      = sfb_registration_parse (bare, "33333333-3333-3333-3333-333333333333");
+
+  g_assert_cmpuint (a->expires, ==, 30);
+  g_assert_cmpstr (a->gruu, ==, "sip:u@d;opaque=user:epid:BBB;gruu");
+  g_assert_cmpuint (b->expires, ==, 30);
+  g_assert_cmpuint (c->expires, ==, 120);
+  g_assert_cmpuint (d->expires, ==, 0); /* another endpoint's 3600 is not ours */
+}
+
 static void
 test_ok_several_contacts (void)
 {
@@ -422,6 +454,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registration/ok/sfb2015", test_ok_sfb2015);
   g_test_add_func ("/registration/ok/not-ours", test_ok_not_ours);
   g_test_add_func ("/registration/ok/several-contacts", test_ok_several_contacts);
+  g_test_add_func ("/registration/ok/contact-expires", test_ok_contact_expires);
   g_test_add_func ("/registration/ok/hostile", test_ok_hostile);
   g_test_add_func ("/registration/numbers", test_numbers);
   g_test_add_func ("/registration/redirect/trace", test_redirect_trace);

@@ -180,6 +180,7 @@ class Connection(asyncio.Protocol):
         self.answered = set() # (call-id, cseq, method) of requests already answered
         self.tasks = set()
         self.closed = False
+        self.silent = False   # stream_faults.go_silent: read nothing, answer nothing
         self.opened = self.last_rx = time.monotonic()
         self.unauth_requests = 0
         self.cid = registrar.next_cid()
@@ -206,7 +207,7 @@ class Connection(asyncio.Protocol):
         self._cleanup("connection closed" + (f": {exc}" if exc else ""))
 
     def data_received(self, data):
-        if self.closed:
+        if self.closed or self.silent:
             return
         self.last_rx = time.monotonic()
         try:
@@ -265,7 +266,7 @@ class Connection(asyncio.Protocol):
 
     def send(self, msg, sa=None, note=""):
         """Sign with `sa` (when given and alive) and send."""
-        if self.closed:
+        if self.closed or self.silent:
             return
         if msg.is_response:
             self._mark_received(msg)
@@ -647,7 +648,8 @@ class Connection(asyncio.Protocol):
             if e.instance:
                 line += f';+sip.instance="<urn:uuid:{e.instance}>";gruu="{e.gruu}"'
             headers.append(("Contact", line))
-        headers.append(("Expires", str(granted)))
+        if sc.data.get("registrar", {}).get("expires_header", True):
+            headers.append(("Expires", str(granted)))
         if not refresh:
             headers.append(("presence-state", 'register-action="added"'))
         headers.append(("Allow-Events", ALLOW_EVENTS))

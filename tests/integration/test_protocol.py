@@ -1,0 +1,293 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""SIP details a user notices only as lost changes, late reconnects or wrong traces: the
+real sfbd against sfbsim inside build-aux/testnet (one sfbsim for the module, see
+sim_fixture.py; a bus and sfbd per test).  What the server received is read from sfbsim's
+sip.log."""
+
+import os
+import re
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import sim_fixture  # noqa: E402
+
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import Gio, GLib  # noqa: E402
+
+from sfbd_testcase import ACCOUNT, BUS_NAME, OBJECT_PATH, PRESENCE, SfbdTestCase  # noqa: E402
+
+SIM = sim_fixture.SIM
+DIRECTOR = "director.contoso.test"
+WAIT = 20
+
+
+def setUpModule():
+    sim_fixture.start("protocol")
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+def string(value):
+    return GLib.Variant("s", value)
+
+
+class SipLogEntry:
+    """One message of sfbsim's sip.log: direction ("IN": from sfbd), note, start line,
+    headers (lower-case name -> first value)."""
+
+    def __init__(self, direction, note, start, headers):
+        self.direction, self.note, self.start, self.headers = direction, note, start, headers
+
+    @property
+    def method(self):
+        return self.headers.get("cseq", " ").split()[-1]
+
+    @property
+    def code(self):
+        m = re.match(r"SIP/2\.0 (\d+)", self.start)
+        return int(m.group(1)) if m else None
+
+    @property
+    def key(self):
+        return (self.headers.get("call-id"), self.headers.get("cseq"))
+
+    def __repr__(self):
+        return f"<{self.direction} {self.start} {self.headers.get('cseq')}>"
+
+
+def read_sip_log(offset=0):
+    """The messages sfbsim logged after byte `offset` of sip.log."""
+    with open(os.path.join(SIM["workdir"], "sip.log"), encoding="utf-8") as f:
+        f.seek(offset)
+        text = f.read()
+    entries = []
+    for block in re.split(r"^=== ", text, flags=re.MULTILINE)[1:]:
+        first, _, rest = block.partition("\n")
+        m = re.match(r"\S+ (IN|OUT) \S+ \S+ \S+(?: \((.*)\))?$", first)
+        if m is None:
+            continue
+        lines = rest.replace("\r\n", "\n").split("\n")
+        headers = {}
+        for line in lines[1:]:
+            if not line or line.startswith("--- "):
+                break
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+        entries.append(SipLogEntry(m.group(1), m.group(2) or "", lines[0], headers))
+    return entries
+
+
+def sip_log_size():
+    return os.path.getsize(os.path.join(SIM["workdir"], "sip.log"))
+
+
+class ProtocolTestCase(SfbdTestCase):
+    def setUp(self):
+        sim_fixture.reset()
+        self.ctl = SIM["ctl"]
+        self.addCleanup(self.ctl.set_registrar_options, expires_header=True)
+        self.addCleanup(self.ctl.drop_connections)
+        super().setUp()
+        self.states = []  # every State the Account interface announced
+        self.errors = []  # every LastErrorMessage
+        self.bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties",
+                                  "PropertiesChanged", OBJECT_PATH, None,
+                                  Gio.DBusSignalFlags.NONE, self._on_properties_changed)
+
+    def _on_properties_changed(self, connection, sender, path, interface, name, parameters):
+        changed_interface, changed, _ = parameters.unpack()
+        if changed_interface == ACCOUNT and "State" in changed:
+            self.states.append(changed["State"])
+        if changed_interface == ACCOUNT and changed.get("LastErrorMessage"):
+            self.errors.append(changed["LastErrorMessage"])
+
+    def wait_for(self, predicate, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        context = GLib.MainContext.default()
+        while time.monotonic() < deadline:
+            while context.iteration(False):
+                pass
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        self.fail(f"{what} did not happen within {timeout} s")
+
+    def state(self):
+        return self.get_property(ACCOUNT, "State")
+
+    def sign_in(self):
+        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
+                        "Account.Login": string("CONTOSO\\alice"),
+                        "Account.Server": string(DIRECTOR),
+                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": string("file")})
+        self.call(ACCOUNT, "SetPassword", ("Passw0rd!", True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.state() in ("signed-in", "failed"), "signed-in")
+        self.assertEqual(self.state(), "signed-in",
+                         self.get_property(ACCOUNT, "LastErrorMessage"))
+
+    def trace(self):
+        return self.call(ACCOUNT, "GetSignInTrace")[0]
+
+    def requests_from_sfbd(self, entries, method=None):
+        return [e for e in entries if e.direction == "IN" and not e.start.startswith("SIP/")
+                and (method is None or e.method == method)]
+
+    def answer_to(self, entries, request):
+        for e in entries:
+            if e.direction == "OUT" and e.code is not None and e.code >= 200 \
+                    and e.key == request.key:
+                return e
+        return None
+
+    # ---- the trace ----
+
+    def test_redirect_target_is_labelled_redirect(self):
+        self.sign_in()
+        connecting = [s["Detail"] for s in self.trace() if s["Stage"] == "connecting"]
+        pool = [d for d in connecting if d.startswith("pool1.contoso.test:5061")]
+        self.assertEqual(len(pool), 1, connecting)
+        self.assertIn("(redirect", pool[0])
+        self.assertNotIn("configured", pool[0])
+        self.assertIn("(configured", [d for d in connecting if d.startswith(DIRECTOR)][0])
+
+    # ---- registration time ----
+
+    def test_refreshes_within_the_time_granted_in_the_contact(self):
+        # the 200 to REGISTER says expires=10 in the Contact only, no Expires header
+        self.ctl.set_registrar_options(expires_header=False)
+        self.ctl.set_timers(expires=10)
+        offset = sip_log_size()
+        self.sign_in()
+        registered_at = time.monotonic()
+        self.wait_for(lambda: [e for e in read_sip_log(offset)
+                               if e.direction == "OUT" and e.note == "refreshed"],
+                      "a re-REGISTER within the 10 s granted", timeout=10)
+        self.assertLess(time.monotonic() - registered_at, 10)
+        entries = read_sip_log(offset)
+        granted = [e for e in entries if e.direction == "OUT" and e.note == "registered"]
+        self.assertNotIn("expires", granted[0].headers)  # the server really sent none
+        self.assertEqual(len(self.ctl.endpoints(user="alice")), 1)
+        self.assertEqual(self.state(), "signed-in")
+
+    # ---- presence after Reconnect ----
+
+    def test_publication_after_reconnect_is_not_refused(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 6500, "busy")
+        offset = sip_log_size()
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.state() == "reconnecting" or [
+            e for e in read_sip_log(offset) if e.note == "registered"], "the reconnect")
+        self.wait_for(lambda: self.state() == "signed-in", "signed in again")
+        self.wait_for(lambda: [e for e in self.requests_from_sfbd(read_sip_log(offset), "SERVICE")
+                               if self.answer_to(read_sip_log(offset), e)],
+                      "the publication after the reconnect")
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 6500,
+                      "busy again")
+        entries = read_sip_log(offset)
+        services = self.requests_from_sfbd(entries, "SERVICE")
+        codes = [self.answer_to(entries, e).code for e in services
+                 if self.answer_to(entries, e) is not None]
+        self.assertTrue(codes)
+        self.assertNotIn(409, codes)
+        self.assertNotIn("Publication versions out of date", self.daemon_log())
+
+
+    # ---- sign-out ----
+
+    def test_sign_out_unsubscribes_then_unregisters(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        self.wait_for(lambda: self.call(PRESENCE, "GetPresence",
+                                        (["sip:dave@contoso.test"],), "(as)")[0],
+                      "the contacts' presence subscription")
+        # the dialogs sfbsim holds for alice: roaming-self, contacts, presence, ...
+        active = self.ctl.endpoints(user="alice")[0]["subscriptions"]
+        self.assertGreaterEqual(active, 3)
+        offset = sip_log_size()
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for(lambda: self.state() == "signed-out", "signed-out")
+        entries = read_sip_log(offset)
+        requests = [e for e in self.requests_from_sfbd(entries)
+                    if e.method in ("SUBSCRIBE", "REGISTER")]
+        methods = [e.method for e in requests]
+        self.assertEqual(methods[-1], "REGISTER", methods)
+        self.assertEqual(requests[-1].headers.get("expires"), "0")
+        unsubscribes = requests[:-1]
+        self.assertEqual(len(unsubscribes), active, methods)
+        for e in unsubscribes:
+            self.assertEqual(e.method, "SUBSCRIBE")
+            self.assertEqual(e.headers.get("expires"), "0")
+            answer = self.answer_to(entries, e)
+            self.assertIsNotNone(answer, f"no answer to {e}")
+            self.assertEqual(answer.code, 200, f"{e} answered {answer.start}")
+        deregister = self.answer_to(entries, requests[-1])
+        self.assertIsNotNone(deregister)
+        self.assertEqual(deregister.code, 200)
+        self.assertEqual(self.ctl.endpoints(user="alice"), [])
+
+    # ---- a lost security association ----
+
+    def test_set_availability_after_the_sa_was_lost(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        self.assertGreater(self.ctl.expire_sa(user="alice"), 0)
+        offset = sip_log_size()
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        self.assertEqual(self.ctl.presence(user="alice")["availability"], 6500)
+        self.assertEqual(self.get_property(PRESENCE, "AvailabilityCode"), 6500)
+        self.assertEqual(self.state(), "signed-in")
+        entries = read_sip_log(offset)
+        services = self.requests_from_sfbd(entries, "SERVICE")
+        answers = [self.answer_to(entries, e) for e in services]
+        self.assertEqual([a.code for a in answers if a is not None][:1], [401])
+        self.assertIn(200, [a.code for a in answers if a is not None])
+        self.assertIn("refreshed", [e.note for e in entries if e.direction == "OUT"])
+
+
+    # ---- a server that stops answering ----
+
+    def test_silent_server_is_noticed_and_signed_in_again(self):
+        # ms-keep-alive timeout=4: sfbd pings every 2 s when idle
+        self.ctl.set_timers(keep_alive=4)
+        self.sign_in()
+        # two pings: sfbd had the pong to the first one 2 s before the second
+        self.wait_for(lambda: self.ctl.counters().get("keepalives", {}).get("*", 0) >= 2,
+                      "two keep-alives answered")
+        self.states.clear()
+        self.assertGreater(self.ctl.go_silent(user="alice"), 0)
+        # a ping within 2 s, then 10 s for its pong (sfbd(8)), and some slack
+        self.wait_for(lambda: "reconnecting" in self.states, "reconnecting", timeout=25)
+        self.assertIn("no answer to a keep-alive", " ".join(self.errors))
+        self.wait_for(lambda: self.states[-1] == "signed-in", "signed in again")
+        self.assertEqual(self.state(), "signed-in")
+
+    def test_stalled_message_is_noticed_and_signed_in_again(self):
+        self.sign_in()
+        self.states.clear()
+        self.assertGreater(self.ctl.send_partial(user="alice", content_length=4000000, sent=10),
+                           0)
+        # 15 s without a byte inside a message (sfbd(8)), and some slack
+        self.wait_for(lambda: "reconnecting" in self.states, "reconnecting", timeout=25)
+        self.assertIn("stalled inside a message", " ".join(self.errors))
+        self.wait_for(lambda: self.states[-1] == "signed-in", "signed in again")
+        self.assertEqual(self.state(), "signed-in")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
