@@ -134,6 +134,8 @@ devices_select (Sfbctl *ctl, int argc, char **argv)
     return sfbctl_print_usage_error (
         ctl, "unknown device kind “%s”; use audio-output, audio-input or video-input", argv[1]);
 
+  /* sfbd stores the choice: it may be started for it */
+  ctl->auto_start = TRUE;
   devices = sfbctl_get_devices (ctl, &error);
   if (devices == NULL
       || !sfb_dbus_devices_call_select_device_sync (devices, argv[1], argv[2], NULL, &error))
