@@ -12,7 +12,7 @@
 #define SFBCTL_NOT_RUNNING "sfbd is not running"
 #define SFBCTL_START_HINT "Start it with: systemctl --user start sfbd"
 #define SFBCTL_NO_REPLY "org.freedesktop.DBus.Error.NoReply"
-#define SFBCTL_RESTART_HINT                                                                       \
+#define SFBCTL_RESTART_HINT                                                                        \
   "See its log with: journalctl --user -u sfbd; restart it with: systemctl --user restart sfbd"
 
 /* ---- styles ---- */
@@ -540,8 +540,8 @@ sfbctl_print_error (Sfbctl *ctl, const GError *error)
   /* a call that got no reply in time: sfbd is hung or stopped */
   if (is_timeout (error, error_name))
     {
-      g_autofree char *message = g_strdup_printf (
-          "sfbd is not answering (no reply within %u s)", ctl->timeout_seconds);
+      g_autofree char *message
+          = g_strdup_printf ("sfbd is not answering (no reply within %u s)", ctl->timeout_seconds);
       return sfbctl_print_error_named (ctl, SFBCTL_NO_REPLY, message);
     }
   g_dbus_error_strip_remote_error (stripped);

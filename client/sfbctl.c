@@ -321,7 +321,8 @@ check_sfbd (Sfbctl *ctl, GDBusConnection *bus, GError **error)
   g_variant_get (reply, "(b)", &has_owner);
   if (!has_owner && !ctl->auto_start)
     {
-      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN, "sfbd is not running");
+      g_set_error_literal (
+          error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN, "sfbd is not running");
       return FALSE;
     }
   if (!has_owner)
@@ -347,17 +348,18 @@ load_properties (Sfbctl *ctl, GDBusProxy *proxy, const char *owner, GError **err
   g_autoptr (GVariant) reply = NULL;
   g_autoptr (GVariant) properties = NULL;
 
-  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
-                                       owner,
-                                       SFB_DBUS_PATH,
-                                       "org.freedesktop.DBus.Properties",
-                                       "GetAll",
-                                       g_variant_new ("(s)", g_dbus_proxy_get_interface_name (proxy)),
-                                       G_VARIANT_TYPE ("(a{sv})"),
-                                       G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                                       sfbctl_timeout_msec (ctl),
-                                       NULL,
-                                       error);
+  reply
+      = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
+                                     owner,
+                                     SFB_DBUS_PATH,
+                                     "org.freedesktop.DBus.Properties",
+                                     "GetAll",
+                                     g_variant_new ("(s)", g_dbus_proxy_get_interface_name (proxy)),
+                                     G_VARIANT_TYPE ("(a{sv})"),
+                                     G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                     sfbctl_timeout_msec (ctl),
+                                     NULL,
+                                     error);
   if (reply == NULL)
     return FALSE;
   properties = g_variant_get_child_value (reply, 0);
@@ -573,7 +575,8 @@ run (Sfbctl *ctl, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  Sfbctl ctl = { .command = g_strdup ("sfbctl"), .timeout_seconds = SFBCTL_DEFAULT_TIMEOUT_SECONDS };
+  Sfbctl ctl
+      = { .command = g_strdup ("sfbctl"), .timeout_seconds = SFBCTL_DEFAULT_TIMEOUT_SECONDS };
   int exit_code;
 
   setlocale (LC_ALL, "");

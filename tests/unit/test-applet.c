@@ -196,8 +196,8 @@ icon_of (const char *name, SfbPresenceInput input)
 }
 
 #define SIGNED_IN(value)                                                                           \
-  ((SfbPresenceInput) { .running = TRUE, .state = SFB_STATE_SIGNED_IN, .availability = value })
-#define IN_STATE(state_value) ((SfbPresenceInput) { .running = TRUE, .state = state_value })
+  ((SfbPresenceInput){ .running = TRUE, .state = SFB_STATE_SIGNED_IN, .availability = value })
+#define IN_STATE(state_value) ((SfbPresenceInput){ .running = TRUE, .state = state_value })
 
 static GPtrArray *
 distinct_looks (void)
@@ -215,10 +215,10 @@ distinct_looks (void)
   g_ptr_array_add (icons, icon_of ("connecting", IN_STATE (SFB_STATE_CONNECTING)));
   g_ptr_array_add (icons, icon_of ("reconnecting", IN_STATE (SFB_STATE_RECONNECTING)));
   g_ptr_array_add (icons, icon_of ("failed", IN_STATE (SFB_STATE_FAILED)));
-  g_ptr_array_add (icons, icon_of ("not-running", (SfbPresenceInput) { 0 }));
-  g_ptr_array_add (icons,
-                   icon_of ("not-answering",
-                            (SfbPresenceInput) { .running = TRUE, .not_answering = TRUE }));
+  g_ptr_array_add (icons, icon_of ("not-running", (SfbPresenceInput){ 0 }));
+  g_ptr_array_add (
+      icons,
+      icon_of ("not-answering", (SfbPresenceInput){ .running = TRUE, .not_answering = TRUE }));
   return icons;
 }
 
