@@ -103,7 +103,7 @@ typedef struct
  *   sfbd-appear-offline  grey   #808080 (128, 128, 128) disc, white ring
  *   sfbd-signed-out      grey   #808080 (128, 128, 128) ring (outline only)
  *   sfbd-not-running     grey   #808080 (128, 128, 128) disc, white cross
- *   sfbd-not-answering   grey   #808080 (128, 128, 128) ring, three grey dots
+ *   sfbd-not-answering   grey   #808080 (128, 128, 128) disc, three white dots
  *   sfbd-connecting      blue   #5b8dd6 (91, 141, 214) disc, three white dots
  *   sfbd-reconnecting    orange #f28c00 (242, 140, 0)  ring, orange dot
  *   sfbd-failed          red    #d93025 (217, 48, 37)  ring, exclamation mark
@@ -119,7 +119,7 @@ static const IconColour colours[] = {
   { "sfbd-appear-offline", 0x80, 0x80, 0x80, SHAPE_DISC },
   { "sfbd-signed-out", 0x80, 0x80, 0x80, SHAPE_RING },
   { "sfbd-not-running", 0x80, 0x80, 0x80, SHAPE_DISC_CROSS },
-  { "sfbd-not-answering", 0x80, 0x80, 0x80, SHAPE_RING },
+  { "sfbd-not-answering", 0x80, 0x80, 0x80, SHAPE_DISC },
   { "sfbd-connecting", 0x5b, 0x8d, 0xd6, SHAPE_DISC },
   { "sfbd-reconnecting", 0xf2, 0x8c, 0x00, SHAPE_RING },
   { "sfbd-failed", 0xd9, 0x30, 0x25, SHAPE_RING },
