@@ -3,6 +3,7 @@
 
 #include "sfbctl-output.h"
 
+#include "sfb-presence-view.h"
 #include "sfbd/sfb-names.h"
 
 #include <stdio.h>
@@ -553,6 +554,12 @@ sfbctl_print_error (Sfbctl *ctl, const GError *error)
   if (info != NULL && info->message != NULL)
     return sfbctl_print_error_named (ctl, error_name, info->message);
   return sfbctl_print_error_named (ctl, error_name, stripped->message);
+}
+
+char *
+sfbctl_quote (const char *text)
+{
+  return sfb_presence_view_clean_text (text, 60);
 }
 
 int

@@ -292,7 +292,11 @@ sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
   if (format != NULL && g_str_equal (format, "json"))
     ctl->json = TRUE;
   else if (format != NULL && !g_str_equal (format, "text"))
-    return sfbctl_print_usage_error (ctl, "unknown format “%s”: use text, json or waybar", format);
+    {
+      g_autofree char *quoted = sfbctl_quote (format);
+      return sfbctl_print_usage_error (
+          ctl, "unknown format “%s”: use text, json or waybar", quoted);
+    }
   if (!status_load (ctl, &status, &error))
     return sfbctl_print_error (ctl, error);
 

@@ -8,7 +8,6 @@
 #include "sfbctl.h"
 
 #include "sfbctl-output.h"
-#include "sfb-presence-view.h"
 #include "sfb-property-cache.h"
 #include "sfbd/sfb-names.h"
 
@@ -131,7 +130,10 @@ sfbctl_dispatch (Sfbctl *ctl,
 
   command = find_command (list, n, name);
   if (command == NULL)
-    return sfbctl_print_usage_error (ctl, "unknown command “%s”", name);
+    {
+      g_autofree char *quoted = sfbctl_quote (name);
+      return sfbctl_print_usage_error (ctl, "unknown command “%s”", quoted);
+    }
 
   ctl->command = g_strdup_printf ("%s %s", parent, name);
   g_free (parent);
@@ -242,7 +244,9 @@ sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, in
     }
   if (max >= 0 && count > max)
     {
-      *exit_code = sfbctl_print_usage_error (ctl, "unexpected argument “%s”", argv[max + 1]);
+      g_autofree char *quoted = sfbctl_quote (argv[max + 1]);
+
+      *exit_code = sfbctl_print_usage_error (ctl, "unexpected argument “%s”", quoted);
       return FALSE;
     }
   return TRUE;
@@ -495,9 +499,6 @@ describe_commands (void)
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
-/* at most this many characters of a refused argument are shown */
-#define SFBCTL_MAX_QUOTED 40
-
 /*
  * D-Bus carries only UTF-8: arguments in a non-UTF-8 locale are converted,
  * and bytes that are not text are refused here rather than reaching
@@ -523,7 +524,7 @@ take_utf8_arguments (Sfbctl *ctl, int argc, char **argv, int *exit_code)
           argv[i] = converted;
           continue;
         }
-      shown = sfb_presence_view_clean_text (argv[i], SFBCTL_MAX_QUOTED);
+      shown = sfbctl_quote (argv[i]);
       *exit_code = sfbctl_print_usage_error (
           ctl, "argument %d is not valid UTF-8 text: “%s”; nothing was changed", i, shown);
       return FALSE;

@@ -18,7 +18,7 @@ typedef enum
   SFBCTL_EXIT_OK = 0,
   SFBCTL_EXIT_FAILURE = 1,
   SFBCTL_EXIT_USAGE = 2,
-  SFBCTL_EXIT_NOT_AVAILABLE = 3, /* not signed in, or sfbd not reachable */
+  SFBCTL_EXIT_NOT_AVAILABLE = 3, /* not signed in, sfbd not reachable or not answering */
 } SfbctlExit;
 
 typedef struct

@@ -119,6 +119,16 @@ class ExitCodeTest(SfbdTestCase):
                 self.assertRegex(result.stderr, r"^sfbctl")
                 self.assertNotIn("hunter2", result.stdout + result.stderr)
 
+    def test_usage_errors_quote_a_short_clean_prefix(self):
+        for args in (["grumpy\x1b[31m" + "x" * 100000], ["presence", "set", "y" * 100000],
+                     ["status", "extra\nline" * 10000]):
+            with self.subTest(args=args[0][:10]):
+                result = self.sfbctl(*args)
+                self.assertEqual(result.returncode, EXIT_USAGE)
+                self.assertLess(len(result.stderr), 400, result.stderr)
+                self.assertIn("…", result.stderr)
+                self.assertNotIn("\x1b", result.stderr)
+
     def test_usage_error_as_json(self):
         status, data = self.sfbctl_json("no-such-command")
         self.assertEqual(status, EXIT_USAGE)
