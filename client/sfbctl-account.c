@@ -208,7 +208,7 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
       0,
       G_OPTION_ARG_INT,
       &timeout_seconds,
-      "Give up waiting after SECONDS (default 120)",
+      "Give up waiting, and on sfbd not answering, after SECONDS (default 120)",
       "SECONDS" },
     G_OPTION_ENTRY_NULL,
   };
