@@ -193,7 +193,7 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbDBusAccount) account = NULL;
   g_autoptr (GError) error = NULL;
   gboolean wait = FALSE;
-  int timeout_seconds = SIGN_IN_DEFAULT_TIMEOUT_SECONDS;
+  int timeout_seconds = SFBCTL_NO_TIMEOUT_OPTION;
   int exit_code = SFBCTL_EXIT_OK;
   const GOptionEntry entries[] = {
     { "wait",
@@ -208,7 +208,7 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
       0,
       G_OPTION_ARG_INT,
       &timeout_seconds,
-      "Give up waiting after SECONDS (default 120)",
+      "Give up waiting, and on sfbd not answering, after SECONDS (default 120)",
       "SECONDS" },
     G_OPTION_ENTRY_NULL,
   };
@@ -217,9 +217,16 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
           ctl, NULL, "Sign in with the configured account.", entries, &argc, &argv, &exit_code)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
-  if (timeout_seconds <= 0)
-    return sfbctl_print_usage_error (ctl, "--timeout takes a positive number of seconds");
+  /* --timeout bounds the wait and every call; without it calls have the
+   * global --timeout */
+  if (timeout_seconds != SFBCTL_NO_TIMEOUT_OPTION
+      && !sfbctl_set_timeout (ctl, timeout_seconds, &exit_code))
+    return exit_code;
+  if (timeout_seconds == SFBCTL_NO_TIMEOUT_OPTION)
+    timeout_seconds = SIGN_IN_DEFAULT_TIMEOUT_SECONDS;
 
+  /* signing in is what sfbd is for: it may be started for it */
+  ctl->auto_start = TRUE;
   account = sfbctl_get_account (ctl, &error);
   if (account == NULL)
     return sfbctl_print_error (ctl, error);
@@ -391,7 +398,9 @@ sfbctl_cmd_set_password (Sfbctl *ctl, int argc, char **argv)
   if (!from_stdin && !isatty (STDIN_FILENO))
     return sfbctl_print_usage_error (ctl, "stdin is not a terminal; use --stdin");
 
-  /* fail before asking when sfbd cannot take it */
+  /* fail before asking when sfbd cannot take it; sfbd stores it, so it
+   * may be started for it */
+  ctl->auto_start = TRUE;
   account = sfbctl_get_account (ctl, &error);
   if (account == NULL)
     return sfbctl_print_error (ctl, error);
@@ -401,6 +410,8 @@ sfbctl_cmd_set_password (Sfbctl *ctl, int argc, char **argv)
                          : read_line_without_echo (prompt, password, sizeof password);
   if (!have_line || password[0] == '\0')
     exit_code = sfbctl_print_usage_error (ctl, "no password given");
+  else if (!g_utf8_validate (password, -1, NULL))
+    exit_code = sfbctl_print_usage_error (ctl, "the password is not valid UTF-8 text");
   else
     exit_code = send_password (ctl, account, password, !no_store);
   explicit_bzero (password, sizeof password);

@@ -310,8 +310,13 @@ config_set (Sfbctl *ctl, int argc, char **argv)
   text = argv[2];
   setting = find_setting (key);
   if (setting != NULL && setting->is_boolean && *text != '\0' && !parse_boolean (text, &boolean))
-    return sfbctl_print_usage_error (ctl, "%s takes true or false, not “%s”", key, text);
+    {
+      g_autofree char *quoted = sfbctl_quote (text);
+      return sfbctl_print_usage_error (ctl, "%s takes true or false, not “%s”", key, quoted);
+    }
 
+  /* sfbd writes the change: it may be started for it */
+  ctl->auto_start = TRUE;
   account = sfbctl_get_account (ctl, &error);
   if (account == NULL)
     return sfbctl_print_error (ctl, error);

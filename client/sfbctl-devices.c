@@ -131,9 +131,14 @@ devices_select (Sfbctl *ctl, int argc, char **argv)
       || !sfbctl_check_arguments (ctl, argc, argv, 2, 2, &exit_code))
     return exit_code;
   if (!g_strv_contains (device_kinds, argv[1]))
-    return sfbctl_print_usage_error (
-        ctl, "unknown device kind “%s”; use audio-output, audio-input or video-input", argv[1]);
+    {
+      g_autofree char *quoted = sfbctl_quote (argv[1]);
+      return sfbctl_print_usage_error (
+          ctl, "unknown device kind “%s”; use audio-output, audio-input or video-input", quoted);
+    }
 
+  /* sfbd stores the choice: it may be started for it */
+  ctl->auto_start = TRUE;
   devices = sfbctl_get_devices (ctl, &error);
   if (devices == NULL
       || !sfb_dbus_devices_call_select_device_sync (devices, argv[1], argv[2], NULL, &error))

@@ -243,7 +243,7 @@ on_quit_signal (gpointer user_data)
 
 /* sfbd's unique name; a round trip after the subscriptions, so they are in effect */
 static char *
-get_sfbd_owner (GDBusConnection *bus, GError **error)
+get_sfbd_owner (Sfbctl *ctl, GDBusConnection *bus, GError **error)
 {
   g_autoptr (GVariant) reply = NULL;
   char *owner = NULL;
@@ -256,7 +256,7 @@ get_sfbd_owner (GDBusConnection *bus, GError **error)
                                        g_variant_new ("(s)", SFB_DBUS_NAME),
                                        G_VARIANT_TYPE ("(s)"),
                                        G_DBUS_CALL_FLAGS_NONE,
-                                       -1,
+                                       sfbctl_timeout_msec (ctl),
                                        NULL,
                                        error);
   if (reply != NULL)
@@ -294,7 +294,7 @@ follow (Sfbctl *ctl, GDBusConnection *bus)
                                                  &monitor,
                                                  NULL);
 
-  owner = get_sfbd_owner (bus, &error);
+  owner = get_sfbd_owner (ctl, bus, &error);
   if (owner == NULL)
     {
       g_dbus_connection_signal_unsubscribe (bus, sfbd_id);
@@ -331,8 +331,7 @@ sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
-  /* watching must not start sfbd */
-  ctl->auto_start = FALSE;
+  /* watching never starts sfbd (auto_start) */
   bus = sfbctl_get_bus (ctl, &error);
   if (bus == NULL)
     return sfbctl_print_error (ctl, error);

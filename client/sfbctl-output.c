@@ -3,6 +3,7 @@
 
 #include "sfbctl-output.h"
 
+#include "sfb-presence-view.h"
 #include "sfbd/sfb-names.h"
 
 #include <stdio.h>
@@ -11,6 +12,9 @@
 
 #define SFBCTL_NOT_RUNNING "sfbd is not running"
 #define SFBCTL_START_HINT "Start it with: systemctl --user start sfbd"
+#define SFBCTL_NO_REPLY "org.freedesktop.DBus.Error.NoReply"
+#define SFBCTL_RESTART_HINT                                                                        \
+  "See its log with: journalctl --user -u sfbd; restart it with: systemctl --user restart sfbd"
 
 /* ---- styles ---- */
 
@@ -306,15 +310,77 @@ sfbctl_json_from_properties (gpointer proxy)
   return node;
 }
 
+static JsonNode *valid_copy (JsonNode *node);
+
+static JsonNode *
+valid_object (JsonObject *object)
+{
+  JsonObject *copy = json_object_new ();
+  JsonNode *node;
+  JsonObjectIter iter;
+  const char *name;
+  JsonNode *member;
+
+  json_object_iter_init_ordered (&iter, object);
+  while (json_object_iter_next_ordered (&iter, &name, &member))
+    {
+      g_autofree char *valid_name = g_utf8_make_valid (name, -1);
+      json_object_set_member (copy, valid_name, valid_copy (member));
+    }
+  node = json_node_init_object (json_node_alloc (), copy);
+  json_object_unref (copy);
+  return node;
+}
+
+/*
+ * @node with every string and member name made valid UTF-8: json-glib
+ * copies invalid bytes through, and a config file, an argument or a
+ * future sfbd may carry some.  Control characters are escaped by
+ * json-glib itself.
+ */
+static JsonNode *
+valid_copy (JsonNode *node)
+{
+  JsonNode *copy;
+
+  switch (json_node_get_node_type (node))
+    {
+    case JSON_NODE_OBJECT:
+      return valid_object (json_node_get_object (node));
+    case JSON_NODE_ARRAY:
+      {
+        JsonArray *array = json_node_get_array (node);
+        JsonArray *valid = json_array_sized_new (json_array_get_length (array));
+
+        for (guint i = 0; i < json_array_get_length (array); i++)
+          json_array_add_element (valid, valid_copy (json_array_get_element (array, i)));
+        copy = json_node_init_array (json_node_alloc (), valid);
+        json_array_unref (valid);
+        return copy;
+      }
+    case JSON_NODE_VALUE:
+      if (json_node_get_value_type (node) == G_TYPE_STRING)
+        {
+          g_autofree char *text = g_utf8_make_valid (json_node_get_string (node), -1);
+          return json_node_init_string (json_node_alloc (), text);
+        }
+      return json_node_copy (node);
+    case JSON_NODE_NULL:
+    default:
+      return json_node_init_null (json_node_alloc ());
+    }
+}
+
 static void
 print_json_node (JsonNode *node, gboolean pretty)
 {
   g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) valid = valid_copy (node);
   g_autofree char *text = NULL;
 
   json_generator_set_pretty (generator, pretty);
   json_generator_set_indent (generator, 2);
-  json_generator_set_root (generator, node);
+  json_generator_set_root (generator, valid);
   text = json_generator_to_data (generator, NULL);
   printf ("%s\n", text);
   /* readers follow the output through pipes, line by line */
@@ -397,6 +463,10 @@ static const SfbctlErrorInfo error_infos[] = {
     SFBCTL_NOT_RUNNING,
     SFBCTL_START_HINT },
   { "org.freedesktop.DBus.Error.Spawn.", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_START_HINT },
+  /* the message names the timeout: see sfbctl_print_error() */
+  { SFBCTL_NO_REPLY, SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_RESTART_HINT },
+  { "org.freedesktop.DBus.Error.Timeout", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_RESTART_HINT },
+  { "org.freedesktop.DBus.Error.TimedOut", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_RESTART_HINT },
   { "org.freedesktop.DBus.Error.NoServer", SFBCTL_EXIT_NOT_AVAILABLE, NULL, NULL },
   { "org.freedesktop.DBus.Error.Disconnected", SFBCTL_EXIT_NOT_AVAILABLE, NULL, NULL },
 };
@@ -451,6 +521,15 @@ sfbctl_print_error_named (Sfbctl *ctl, const char *error_name, const char *messa
   return exit_code;
 }
 
+static gboolean
+is_timeout (const GError *error, const char *error_name)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+         || g_strcmp0 (error_name, SFBCTL_NO_REPLY) == 0
+         || g_strcmp0 (error_name, "org.freedesktop.DBus.Error.Timeout") == 0
+         || g_strcmp0 (error_name, "org.freedesktop.DBus.Error.TimedOut") == 0;
+}
+
 int
 sfbctl_print_error (Sfbctl *ctl, const GError *error)
 {
@@ -459,6 +538,13 @@ sfbctl_print_error (Sfbctl *ctl, const GError *error)
   g_autoptr (GError) stripped = g_error_copy (error);
   const SfbctlErrorInfo *info;
 
+  /* a call that got no reply in time: sfbd is hung or stopped */
+  if (is_timeout (error, error_name))
+    {
+      g_autofree char *message
+          = g_strdup_printf ("sfbd is not answering (no reply within %u s)", ctl->timeout_seconds);
+      return sfbctl_print_error_named (ctl, SFBCTL_NO_REPLY, message);
+    }
   g_dbus_error_strip_remote_error (stripped);
   if (error_name == NULL)
     error_name = g_strdup (SFB_DBUS_ERROR_FAILED);
@@ -468,6 +554,12 @@ sfbctl_print_error (Sfbctl *ctl, const GError *error)
   if (info != NULL && info->message != NULL)
     return sfbctl_print_error_named (ctl, error_name, info->message);
   return sfbctl_print_error_named (ctl, error_name, stripped->message);
+}
+
+char *
+sfbctl_quote (const char *text)
+{
+  return sfb_presence_view_clean_text (text, 60);
 }
 
 int

@@ -60,6 +60,8 @@ int sfbctl_print_properties_json (gpointer proxy);
 int sfbctl_print_done (Sfbctl *ctl, const char *format, ...) G_GNUC_PRINTF (2, 3);
 int sfbctl_print_error (Sfbctl *ctl, const GError *error);
 int sfbctl_print_usage_error (Sfbctl *ctl, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* @text as error text may quote it: a short prefix, control characters as spaces */
+char *sfbctl_quote (const char *text);
 int sfbctl_print_error_named (Sfbctl *ctl, const char *error_name, const char *message);
 
 G_END_DECLS

@@ -69,8 +69,9 @@ presence_set (Sfbctl *ctl, int argc, char **argv)
   if (!g_strv_contains (settable_availabilities, argv[1]))
     {
       g_autofree char *choices = g_strjoinv (", ", (char **) settable_availabilities);
+      g_autofree char *quoted = sfbctl_quote (argv[1]);
       return sfbctl_print_usage_error (
-          ctl, "unknown availability “%s”; use one of %s", argv[1], choices);
+          ctl, "unknown availability “%s”; use one of %s", quoted, choices);
     }
 
   presence = sfbctl_get_presence (ctl, &error);

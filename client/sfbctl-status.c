@@ -227,8 +227,10 @@ print_status_waybar (Sfbctl *ctl)
   if ((account = sfbctl_get_account (ctl, &error)) == NULL
       || (presence = sfbctl_get_presence (ctl, &error)) == NULL)
     {
-      /* the bar shows "not running" rather than an error */
-      if (!g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+      /* the bar shows "not running" or "not answering" rather than an error */
+      input.running = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+      input.not_answering = input.running;
+      if (!input.running && !g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
         return sfbctl_print_error (ctl, error);
     }
   else
@@ -289,14 +291,17 @@ sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
       || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
     return exit_code;
 
-  /* status answers "is it running?": it must not start sfbd */
-  ctl->auto_start = FALSE;
+  /* status answers "is it running?": it never starts sfbd (auto_start) */
   if (format != NULL && g_str_equal (format, "waybar"))
     return print_status_waybar (ctl);
   if (format != NULL && g_str_equal (format, "json"))
     ctl->json = TRUE;
   else if (format != NULL && !g_str_equal (format, "text"))
-    return sfbctl_print_usage_error (ctl, "unknown format “%s”: use text, json or waybar", format);
+    {
+      g_autofree char *quoted = sfbctl_quote (format);
+      return sfbctl_print_usage_error (
+          ctl, "unknown format “%s”: use text, json or waybar", quoted);
+    }
   if (!status_load (ctl, &status, &error))
     return sfbctl_print_error (ctl, error);
 

@@ -8,6 +8,7 @@
 #include "sfbctl.h"
 
 #include "sfbctl-output.h"
+#include "sfb-property-cache.h"
 #include "sfbd/sfb-names.h"
 
 #include <locale.h>
@@ -129,7 +130,10 @@ sfbctl_dispatch (Sfbctl *ctl,
 
   command = find_command (list, n, name);
   if (command == NULL)
-    return sfbctl_print_usage_error (ctl, "unknown command “%s”", name);
+    {
+      g_autofree char *quoted = sfbctl_quote (name);
+      return sfbctl_print_usage_error (ctl, "unknown command “%s”", quoted);
+    }
 
   ctl->command = g_strdup_printf ("%s %s", parent, name);
   g_free (parent);
@@ -160,6 +164,28 @@ take_json_option (Sfbctl *ctl, int *argc, char **argv)
   argv[kept] = NULL;
 }
 
+static gboolean
+has_option (const GOptionEntry *entries, const char *long_name)
+{
+  for (gsize i = 0; entries != NULL && entries[i].long_name != NULL; i++)
+    if (g_str_equal (entries[i].long_name, long_name))
+      return TRUE;
+  return FALSE;
+}
+
+/* --timeout SECONDS; on a usage error prints it and returns FALSE */
+gboolean
+sfbctl_set_timeout (Sfbctl *ctl, int seconds, int *exit_code)
+{
+  if (seconds <= 0)
+    {
+      *exit_code = sfbctl_print_usage_error (ctl, "--timeout takes a positive number of seconds");
+      return FALSE;
+    }
+  ctl->timeout_seconds = (guint) seconds;
+  return TRUE;
+}
+
 /* parses a command's options; on a usage error prints it and returns FALSE */
 gboolean
 sfbctl_parse_options (Sfbctl *ctl,
@@ -176,9 +202,23 @@ sfbctl_parse_options (Sfbctl *ctl,
     { "json", 0, 0, G_OPTION_ARG_NONE, &ctl->json, "Print JSON, errors included", NULL },
     G_OPTION_ENTRY_NULL,
   };
+  int timeout_seconds = SFBCTL_NO_TIMEOUT_OPTION;
+  const GOptionEntry timeout_entries[] = {
+    { "timeout",
+      0,
+      0,
+      G_OPTION_ARG_INT,
+      &timeout_seconds,
+      "Give up on sfbd after SECONDS without an answer (default 25)",
+      "SECONDS" },
+    G_OPTION_ENTRY_NULL,
+  };
 
   g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, common_entries, NULL);
+  /* sign-in has a --timeout of its own */
+  if (!has_option (entries, "timeout"))
+    g_option_context_add_main_entries (context, timeout_entries, NULL);
   if (entries != NULL)
     g_option_context_add_main_entries (context, entries, NULL);
 
@@ -187,7 +227,8 @@ sfbctl_parse_options (Sfbctl *ctl,
       *exit_code = sfbctl_print_usage_error (ctl, "%s", error->message);
       return FALSE;
     }
-  return TRUE;
+  return timeout_seconds == SFBCTL_NO_TIMEOUT_OPTION
+         || sfbctl_set_timeout (ctl, timeout_seconds, exit_code);
 }
 
 /* checks the count of positional arguments (argv[0] excluded); max -1 is any */
@@ -203,7 +244,9 @@ sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, in
     }
   if (max >= 0 && count > max)
     {
-      *exit_code = sfbctl_print_usage_error (ctl, "unexpected argument “%s”", argv[max + 1]);
+      g_autofree char *quoted = sfbctl_quote (argv[max + 1]);
+
+      *exit_code = sfbctl_print_usage_error (ctl, "unexpected argument “%s”", quoted);
       return FALSE;
     }
   return TRUE;
@@ -229,28 +272,127 @@ sfbctl_get_bus (Sfbctl *ctl, GError **error)
   return ctl->bus;
 }
 
+int
+sfbctl_timeout_msec (Sfbctl *ctl)
+{
+  return (int) MIN (ctl->timeout_seconds, G_MAXINT / 1000) * 1000;
+}
+
+static GVariant *
+call_bus (Sfbctl *ctl,
+          GDBusConnection *bus,
+          const char *method,
+          GVariant *parameters,
+          const GVariantType *reply_type,
+          GError **error)
+{
+  return g_dbus_connection_call_sync (bus,
+                                      "org.freedesktop.DBus",
+                                      "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus",
+                                      method,
+                                      parameters,
+                                      reply_type,
+                                      G_DBUS_CALL_FLAGS_NONE,
+                                      sfbctl_timeout_msec (ctl),
+                                      NULL,
+                                      error);
+}
+
+/*
+ * Makes sure org.sfbd.Sfbd has an owner.  Only commands that need sfbd to
+ * act (ctl->auto_start) start it through D-Bus activation, and then with
+ * the bus's StartServiceByName() under --timeout: a proxy would start it
+ * without a bound.
+ */
+static gboolean
+check_sfbd (Sfbctl *ctl, GDBusConnection *bus, GError **error)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) started = NULL;
+  gboolean has_owner = FALSE;
+
+  if (ctl->sfbd_checked)
+    return TRUE;
+  reply = call_bus (ctl,
+                    bus,
+                    "NameHasOwner",
+                    g_variant_new ("(s)", SFB_DBUS_NAME),
+                    G_VARIANT_TYPE ("(b)"),
+                    error);
+  if (reply == NULL)
+    return FALSE;
+  g_variant_get (reply, "(b)", &has_owner);
+  if (!has_owner && !ctl->auto_start)
+    {
+      g_set_error_literal (
+          error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN, "sfbd is not running");
+      return FALSE;
+    }
+  if (!has_owner)
+    {
+      started = call_bus (ctl,
+                          bus,
+                          "StartServiceByName",
+                          g_variant_new ("(su)", SFB_DBUS_NAME, 0),
+                          G_VARIANT_TYPE ("(u)"),
+                          error);
+      if (started == NULL)
+        return FALSE;
+    }
+  ctl->sfbd_checked = TRUE;
+  return TRUE;
+}
+
+/* the properties of @proxy's interface into its cache, under --timeout
+ * (sfb-property-cache.h) */
+static gboolean
+load_properties (Sfbctl *ctl, GDBusProxy *proxy, const char *owner, GError **error)
+{
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) properties = NULL;
+
+  reply
+      = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
+                                     owner,
+                                     SFB_DBUS_PATH,
+                                     "org.freedesktop.DBus.Properties",
+                                     "GetAll",
+                                     g_variant_new ("(s)", g_dbus_proxy_get_interface_name (proxy)),
+                                     G_VARIANT_TYPE ("(a{sv})"),
+                                     G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                                     sfbctl_timeout_msec (ctl),
+                                     NULL,
+                                     error);
+  if (reply == NULL)
+    return FALSE;
+  properties = g_variant_get_child_value (reply, 0);
+  sfb_property_cache_set_all (proxy, properties);
+  return TRUE;
+}
+
 /*
  * A generated proxy for one interface of /org/sfbd/Sfbd, with its
- * properties loaded.  When sfbd has no owner (not running and, unless
- * auto_start is off, not startable), fails with ServiceUnknown.
+ * properties loaded and every call bounded by --timeout.  When sfbd has no
+ * owner (not running and, unless ctl->auto_start, not started), fails
+ * with ServiceUnknown; when it does not answer, with G_IO_ERROR_TIMED_OUT.
  */
 static gpointer
 get_proxy (Sfbctl *ctl, GType proxy_type, const char *interface_name, GError **error)
 {
   GDBusConnection *bus = sfbctl_get_bus (ctl, error);
-  GDBusProxyFlags flags
-      = ctl->auto_start ? G_DBUS_PROXY_FLAGS_NONE : G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START;
   g_autoptr (GDBusProxy) proxy = NULL;
   g_autofree char *owner = NULL;
 
-  if (bus == NULL)
+  if (bus == NULL || !check_sfbd (ctl, bus, error))
     return NULL;
 
   proxy = g_initable_new (proxy_type,
                           NULL,
                           error,
                           "g-flags",
-                          flags,
+                          G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START
+                              | G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
                           "g-name",
                           SFB_DBUS_NAME,
                           "g-connection",
@@ -259,6 +401,8 @@ get_proxy (Sfbctl *ctl, GType proxy_type, const char *interface_name, GError **e
                           SFB_DBUS_PATH,
                           "g-interface-name",
                           interface_name,
+                          "g-default-timeout",
+                          sfbctl_timeout_msec (ctl),
                           NULL);
   if (proxy == NULL)
     return NULL;
@@ -270,6 +414,11 @@ get_proxy (Sfbctl *ctl, GType proxy_type, const char *interface_name, GError **e
           error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN, "sfbd is not running");
       return NULL;
     }
+  /* subscribed before loading, so no change is missed; the subscription
+   * lasts as long as the bus connection */
+  sfb_property_cache_follow (proxy);
+  if (!load_properties (ctl, proxy, owner, error))
+    return NULL;
   return g_steal_pointer (&proxy);
 }
 
@@ -345,9 +494,42 @@ describe_commands (void)
   print_command_list ("", commands, G_N_ELEMENTS (commands), out);
   g_string_append (out,
                    "\nExit status: 0 ok, 1 failure, 2 usage error, "
-                   "3 not signed in or sfbd not reachable.\n"
+                   "3 not signed in, sfbd not running or not answering.\n"
                    "With --json, results and errors are JSON on stdout.");
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/*
+ * D-Bus carries only UTF-8: arguments in a non-UTF-8 locale are converted,
+ * and bytes that are not text are refused here rather than reaching
+ * g_variant_new_string().
+ */
+static gboolean
+take_utf8_arguments (Sfbctl *ctl, int argc, char **argv, int *exit_code)
+{
+  gboolean utf8_locale = g_get_charset (NULL);
+
+  for (int i = 1; i < argc; i++)
+    {
+      char *converted = NULL;
+      g_autofree char *shown = NULL;
+
+      if (g_utf8_validate (argv[i], -1, NULL))
+        continue;
+      if (!utf8_locale)
+        converted = g_locale_to_utf8 (argv[i], -1, NULL, NULL, NULL);
+      if (converted != NULL)
+        {
+          g_ptr_array_add (ctl->converted, converted);
+          argv[i] = converted;
+          continue;
+        }
+      shown = sfbctl_quote (argv[i]);
+      *exit_code = sfbctl_print_usage_error (
+          ctl, "argument %d is not valid UTF-8 text: “%s”; nothing was changed", i, shown);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static int
@@ -357,13 +539,24 @@ run (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *description = describe_commands ();
   gboolean version = FALSE;
+  int timeout_seconds = SFBCTL_DEFAULT_TIMEOUT_SECONDS;
+  int exit_code;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &ctl->json, "Print JSON, errors included", NULL },
+    { "timeout",
+      0,
+      0,
+      G_OPTION_ARG_INT,
+      &timeout_seconds,
+      "Give up on sfbd after SECONDS without an answer (default 25)",
+      "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     G_OPTION_ENTRY_NULL,
   };
 
   take_json_option (ctl, &argc, argv);
+  if (!take_utf8_arguments (ctl, argc, argv, &exit_code))
+    return exit_code;
 
   /* options after the command belong to the command */
   g_option_context_set_strict_posix (context, TRUE);
@@ -372,6 +565,8 @@ run (Sfbctl *ctl, int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return sfbctl_print_usage_error (ctl, "%s", error->message);
+  if (!sfbctl_set_timeout (ctl, timeout_seconds, &exit_code))
+    return exit_code;
   if (version)
     return print_version (ctl);
 
@@ -381,7 +576,8 @@ run (Sfbctl *ctl, int argc, char **argv)
 int
 main (int argc, char **argv)
 {
-  Sfbctl ctl = { .auto_start = TRUE, .command = g_strdup ("sfbctl") };
+  Sfbctl ctl
+      = { .command = g_strdup ("sfbctl"), .timeout_seconds = SFBCTL_DEFAULT_TIMEOUT_SECONDS };
   int exit_code;
 
   setlocale (LC_ALL, "");
@@ -389,8 +585,10 @@ main (int argc, char **argv)
   /* stdout is for results (JSON included), even with G_MESSAGES_DEBUG set */
   g_log_writer_default_set_use_stderr (TRUE);
 
+  ctl.converted = g_ptr_array_new_with_free_func (g_free);
   exit_code = run (&ctl, argc, argv);
 
+  g_ptr_array_unref (ctl.converted);
   g_clear_object (&ctl.bus);
   g_free (ctl.command);
   return exit_code;

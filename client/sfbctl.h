@@ -18,7 +18,7 @@ typedef enum
   SFBCTL_EXIT_OK = 0,
   SFBCTL_EXIT_FAILURE = 1,
   SFBCTL_EXIT_USAGE = 2,
-  SFBCTL_EXIT_NOT_AVAILABLE = 3, /* not signed in, or sfbd not reachable */
+  SFBCTL_EXIT_NOT_AVAILABLE = 3, /* not signed in, sfbd not reachable or not answering */
 } SfbctlExit;
 
 typedef struct
@@ -26,11 +26,17 @@ typedef struct
   gboolean json;
   /* streaming commands print one compact JSON object per line, errors too */
   gboolean json_lines;
-  /* FALSE for commands that must not start sfbd through D-Bus activation */
+  /* TRUE only for commands that need sfbd to act: they may start it
+   * through D-Bus activation (doc/sfbctl.1.rst, "D-Bus activation") */
   gboolean auto_start;
+  /* the bound of every D-Bus call, --timeout */
+  guint timeout_seconds;
+  /* sfbd had an owner (or was started) once: not checked again */
+  gboolean sfbd_checked;
   /* the command being run, as typed: "presence set" */
   char *command;
   GDBusConnection *bus;
+  GPtrArray *converted; /* arguments converted to UTF-8 from the locale's charset */
 } Sfbctl;
 
 typedef int (*SfbctlCommandFunc) (Sfbctl *ctl, int argc, char **argv);
@@ -57,10 +63,17 @@ gboolean sfbctl_parse_options (Sfbctl *ctl,
                                int *argc,
                                char ***argv,
                                int *exit_code);
+gboolean sfbctl_set_timeout (Sfbctl *ctl, int seconds, int *exit_code);
 gboolean
 sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, int *exit_code);
 
+/* the default bound of every D-Bus call: the usual D-Bus reply timeout */
+#define SFBCTL_DEFAULT_TIMEOUT_SECONDS 25
+/* the value of a --timeout option not given */
+#define SFBCTL_NO_TIMEOUT_OPTION G_MININT
+
 GDBusConnection *sfbctl_get_bus (Sfbctl *ctl, GError **error);
+int sfbctl_timeout_msec (Sfbctl *ctl);
 SfbDBusAccount *sfbctl_get_account (Sfbctl *ctl, GError **error);
 SfbDBusPresence *sfbctl_get_presence (Sfbctl *ctl, GError **error);
 SfbDBusContacts *sfbctl_get_contacts (Sfbctl *ctl, GError **error);

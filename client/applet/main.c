@@ -88,11 +88,18 @@ on_bus (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static gboolean
-parse_options (int *argc, char ***argv, gboolean *verbose)
+parse_options (int *argc, char ***argv, gboolean *verbose, int *timeout)
 {
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, verbose, "Log debug messages", NULL },
+    { "timeout",
+      0,
+      0,
+      G_OPTION_ARG_INT,
+      timeout,
+      "Show sfbd as not answering after SECONDS without a reply (default 25)",
+      "SECONDS" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -108,6 +115,11 @@ parse_options (int *argc, char ***argv, gboolean *verbose)
       g_printerr ("sfbd-applet: %s\n", error->message);
       exit (EXIT_USAGE);
     }
+  if (*timeout <= 0 || *timeout > 3600)
+    {
+      g_printerr ("sfbd-applet: --timeout takes 1 to 3600 seconds\n");
+      exit (EXIT_USAGE);
+    }
   if (version)
     {
       g_print ("sfbd-applet %s\n", PACKAGE_VERSION);
@@ -121,16 +133,18 @@ main (int argc, char **argv)
 {
   AppletMain main_data = { 0 };
   gboolean verbose = FALSE;
+  int timeout = SFB_APPLET_DEFAULT_TIMEOUT;
   guint sigterm_id;
   guint sigint_id;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
 
-  if (!parse_options (&argc, &argv, &verbose))
+  if (!parse_options (&argc, &argv, &verbose, &timeout))
     return EXIT_SUCCESS;
   sfb_log_install_writer (verbose);
 
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.applet = sfb_applet_new ();
+  sfb_applet_set_timeout (main_data.applet, (guint) timeout);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &main_data);
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &main_data);
   g_bus_get (G_BUS_TYPE_SESSION, cancellable, on_bus, &main_data);

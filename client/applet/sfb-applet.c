@@ -9,6 +9,7 @@
 #include "sfb-dbus-generated.h"
 #include "sfb-dbus-menu.h"
 #include "sfb-presence-view.h"
+#include "sfb-property-cache.h"
 #include "sfb-sni-item.h"
 
 #include <sfbd/sfb-names.h>
@@ -28,6 +29,12 @@ struct _SfbApplet
   char *action_error;
   GCancellable *cancellable;
   guint update_id;
+  int timeout_msec;       /* the bound of every call to sfbd */
+  guint loading;          /* GetAll() calls in flight */
+  gboolean not_answering; /* the last call timed out */
+  guint reload_id;
+  guint subscriptions[2]; /* PropertiesChanged of the two proxies */
+  guint n_subscriptions;
 };
 
 G_DEFINE_FINAL_TYPE (SfbApplet, sfb_applet, G_TYPE_OBJECT)
@@ -43,6 +50,38 @@ static const char *const choices[][2] = {
 };
 
 static void schedule_update (SfbApplet *self);
+static void load_properties (SfbApplet *self);
+
+static gboolean
+is_timeout (const GError *error)
+{
+  g_autofree char *name = g_dbus_error_get_remote_error (error);
+
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+         || g_strcmp0 (name, "org.freedesktop.DBus.Error.NoReply") == 0;
+}
+
+/* while sfbd does not answer, asks again now and then: it may recover */
+static gboolean
+on_reload (gpointer user_data)
+{
+  SfbApplet *self = user_data;
+
+  self->reload_id = 0;
+  load_properties (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+set_not_answering (SfbApplet *self, gboolean not_answering)
+{
+  if (not_answering && self->reload_id == 0)
+    self->reload_id = g_timeout_add_seconds (5, on_reload, self);
+  if (self->not_answering != not_answering)
+    g_info (not_answering ? "sfbd is not answering" : "sfbd is answering");
+  self->not_answering = not_answering;
+  schedule_update (self);
+}
 
 static gboolean
 is_running (SfbApplet *self)
@@ -98,6 +137,11 @@ on_action_done (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
           || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
         self->action_error = g_strdup_printf ("Could not %s: sfbd is not running", data->what);
+      else if (is_timeout (error))
+        {
+          self->action_error = g_strdup_printf ("Could not %s: sfbd is not answering", data->what);
+          set_not_answering (self, TRUE);
+        }
       else
         self->action_error = g_strdup_printf ("Could not %s: %s", data->what, error->message);
       g_info ("%s", self->action_error);
@@ -128,7 +172,7 @@ call_sfbd (SfbApplet *self,
                           parameters,
                           NULL,
                           G_DBUS_CALL_FLAGS_NONE,
-                          -1,
+                          self->timeout_msec,
                           self->cancellable,
                           on_action_done,
                           data);
@@ -189,7 +233,7 @@ fetch_trace (SfbApplet *self)
                           NULL,
                           G_VARIANT_TYPE ("(aa{sv})"),
                           G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          -1,
+                          self->timeout_msec,
                           self->cancellable,
                           on_trace,
                           g_object_ref (self));
@@ -329,8 +373,12 @@ update (SfbApplet *self)
   g_autoptr (SfbPresenceView) view = NULL;
 
   input.running = is_running (self);
+  input.not_answering = input.running && self->not_answering;
+  /* a new sfbd: the last view stays until its properties are in */
+  if (input.running && !input.not_answering && self->loading > 0)
+    return;
   input.action_error = self->action_error;
-  if (input.running)
+  if (input.running && !input.not_answering)
     {
       input.state = sfb_dbus_account_get_state (self->account);
       input.uri = sfb_dbus_account_get_uri (self->account);
@@ -382,7 +430,80 @@ on_proxy_changed (GDBusProxy *proxy,
                   const char *const *invalidated,
                   SfbApplet *self)
 {
+  /* a signal from sfbd: it is answering again */
+  if (self->not_answering)
+    load_properties (self);
   schedule_update (self);
+}
+
+/* ---- properties, loaded under the timeout (a proxy's own loading waits
+ * 25 s and then hides the failure) ---- */
+
+typedef struct
+{
+  SfbApplet *applet;
+  GDBusProxy *proxy;
+} LoadData;
+
+static void
+on_properties_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  LoadData *data = user_data;
+  g_autoptr (SfbApplet) self = data->applet;
+  g_autoptr (GDBusProxy) proxy = data->proxy;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GVariant) properties = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_free (data);
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self->loading--;
+  if (reply == NULL)
+    {
+      g_debug ("Cannot read the properties of %s: %s",
+               g_dbus_proxy_get_interface_name (proxy),
+               error->message);
+      set_not_answering (self, is_timeout (error));
+      return;
+    }
+  properties = g_variant_get_child_value (reply, 0);
+  sfb_property_cache_set_all (proxy, properties);
+  set_not_answering (self, FALSE);
+}
+
+static void
+load_proxy_properties (SfbApplet *self, GDBusProxy *proxy)
+{
+  g_autofree char *owner = proxy != NULL ? g_dbus_proxy_get_name_owner (proxy) : NULL;
+  LoadData *data;
+
+  if (owner == NULL)
+    return;
+  data = g_new0 (LoadData, 1);
+  data->applet = g_object_ref (self);
+  data->proxy = g_object_ref (proxy);
+  self->loading++;
+  g_dbus_connection_call (self->connection,
+                          owner,
+                          SFB_DBUS_PATH,
+                          "org.freedesktop.DBus.Properties",
+                          "GetAll",
+                          g_variant_new ("(s)", g_dbus_proxy_get_interface_name (proxy)),
+                          G_VARIANT_TYPE ("(a{sv})"),
+                          G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          self->timeout_msec,
+                          self->cancellable,
+                          on_properties_loaded,
+                          data);
+}
+
+static void
+load_properties (SfbApplet *self)
+{
+  load_proxy_properties (self, G_DBUS_PROXY (self->account));
+  load_proxy_properties (self, G_DBUS_PROXY (self->presence));
 }
 
 static void
@@ -394,12 +515,17 @@ on_name_owner (GObject *proxy, GParamSpec *pspec, SfbApplet *self)
     g_info (owner != NULL ? "sfbd is running (%s)" : "sfbd stopped", owner);
   /* a restarted sfbd starts a new trace */
   g_clear_pointer (&self->traced_state, g_free);
+  if (owner == NULL)
+    self->not_answering = FALSE;
+  else
+    load_proxy_properties (self, G_DBUS_PROXY (proxy));
   schedule_update (self);
 }
 
 static void
 watch_proxy (SfbApplet *self, gpointer proxy)
 {
+  self->subscriptions[self->n_subscriptions++] = sfb_property_cache_follow (proxy);
   g_signal_connect_object (
       proxy, "g-properties-changed", G_CALLBACK (on_proxy_changed), self, G_CONNECT_DEFAULT);
   g_signal_connect_object (
@@ -421,6 +547,7 @@ on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->account = proxy;
   watch_proxy (self, proxy);
+  load_proxy_properties (self, G_DBUS_PROXY (proxy));
   schedule_update (self);
 }
 
@@ -439,6 +566,7 @@ on_presence_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   self->presence = proxy;
   watch_proxy (self, proxy);
+  load_proxy_properties (self, G_DBUS_PROXY (proxy));
   schedule_update (self);
 }
 
@@ -458,16 +586,18 @@ sfb_applet_start (SfbApplet *self, GDBusConnection *connection, GError **error)
     return FALSE;
 
   /* proxies of the well-known name follow sfbd through restarts, and
-   * never start it */
+   * never start it; their properties are loaded under the timeout */
   sfb_dbus_account_proxy_new (connection,
-                              G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                              G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START
+                                  | G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
                               SFB_DBUS_NAME,
                               SFB_DBUS_PATH,
                               self->cancellable,
                               on_account_proxy,
                               g_object_ref (self));
   sfb_dbus_presence_proxy_new (connection,
-                               G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                               G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START
+                                   | G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
                                SFB_DBUS_NAME,
                                SFB_DBUS_PATH,
                                self->cancellable,
@@ -483,6 +613,10 @@ sfb_applet_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->update_id, g_source_remove);
+  g_clear_handle_id (&self->reload_id, g_source_remove);
+  for (guint i = 0; i < self->n_subscriptions; i++)
+    g_dbus_connection_signal_unsubscribe (self->connection, self->subscriptions[i]);
+  self->n_subscriptions = 0;
   g_clear_object (&self->account);
   g_clear_object (&self->presence);
   g_clear_object (&self->item);
@@ -516,6 +650,7 @@ static void
 sfb_applet_init (SfbApplet *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->timeout_msec = SFB_APPLET_DEFAULT_TIMEOUT * 1000;
   self->menu = sfb_dbus_menu_new ();
   self->item = sfb_sni_item_new (SFB_APPLET_ID, SFB_APPLET_MENU_PATH);
   g_signal_connect_object (
@@ -528,4 +663,13 @@ SfbApplet *
 sfb_applet_new (void)
 {
   return g_object_new (SFB_TYPE_APPLET, NULL);
+}
+
+void
+sfb_applet_set_timeout (SfbApplet *self, guint seconds)
+{
+  g_return_if_fail (SFB_IS_APPLET (self));
+  g_return_if_fail (seconds > 0 && seconds <= G_MAXINT / 1000);
+
+  self->timeout_msec = (int) seconds * 1000;
 }

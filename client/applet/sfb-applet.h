@@ -37,7 +37,11 @@ enum
 #define SFB_APPLET_MAX_STAGES 24
 #define SFB_APPLET_MAX_DETAIL 60
 
+/* Seconds without an answer before sfbd counts as not answering */
+#define SFB_APPLET_DEFAULT_TIMEOUT 25
+
 SfbApplet *sfb_applet_new (void);
+void sfb_applet_set_timeout (SfbApplet *self, guint seconds);
 gboolean sfb_applet_start (SfbApplet *self, GDBusConnection *connection, GError **error);
 
 G_END_DECLS

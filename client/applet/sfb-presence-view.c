@@ -14,27 +14,32 @@ typedef struct
   const char *icon;
 } Entry;
 
+/*
+ * The icons are the project's own (client/applet/icons, installed into the
+ * hicolor theme), so every state looks distinct in every icon theme; their
+ * colours are listed in sfb-sni-item.c.
+ */
 static const Entry states[] = {
-  { SFB_STATE_SIGNED_OUT, "Signed out", "user-offline" },
-  { SFB_STATE_DISCOVERING, "Looking for the server", "user-idle" },
-  { SFB_STATE_CONNECTING, "Connecting", "user-idle" },
-  { SFB_STATE_AUTHENTICATING, "Authenticating", "user-idle" },
-  { SFB_STATE_REDIRECTING, "Moving to the home pool", "user-idle" },
-  { SFB_STATE_RETRIEVING_SETTINGS, "Retrieving settings", "user-idle" },
-  { SFB_STATE_SIGNED_IN, "Signed in", "user-available" },
-  { SFB_STATE_RECONNECTING, "Reconnecting", "user-offline" },
-  { SFB_STATE_FAILED, "Sign-in failed", "user-offline" },
+  { SFB_STATE_SIGNED_OUT, "Signed out", SFB_ICON_SIGNED_OUT },
+  { SFB_STATE_DISCOVERING, "Looking for the server", SFB_ICON_CONNECTING },
+  { SFB_STATE_CONNECTING, "Connecting", SFB_ICON_CONNECTING },
+  { SFB_STATE_AUTHENTICATING, "Authenticating", SFB_ICON_CONNECTING },
+  { SFB_STATE_REDIRECTING, "Moving to the home pool", SFB_ICON_CONNECTING },
+  { SFB_STATE_RETRIEVING_SETTINGS, "Retrieving settings", SFB_ICON_CONNECTING },
+  { SFB_STATE_SIGNED_IN, "Signed in", SFB_ICON_AVAILABLE },
+  { SFB_STATE_RECONNECTING, "Reconnecting", SFB_ICON_RECONNECTING },
+  { SFB_STATE_FAILED, "Sign-in failed", SFB_ICON_FAILED },
 };
 
 static const Entry availabilities[] = {
-  { SFB_AVAILABILITY_ONLINE, "Available", "user-available" },
-  { SFB_AVAILABILITY_BUSY, "Busy", "user-busy" },
-  { SFB_AVAILABILITY_DO_NOT_DISTURB, "Do not disturb", "user-busy" },
-  { SFB_AVAILABILITY_BE_RIGHT_BACK, "Be right back", "user-away" },
-  { SFB_AVAILABILITY_AWAY, "Away", "user-away" },
-  { SFB_AVAILABILITY_OFF_WORK, "Off work", "user-away-extended" },
-  { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline", "user-invisible" },
-  { SFB_AVAILABILITY_OFFLINE, "Offline", "user-offline" },
+  { SFB_AVAILABILITY_ONLINE, "Available", SFB_ICON_AVAILABLE },
+  { SFB_AVAILABILITY_BUSY, "Busy", SFB_ICON_BUSY },
+  { SFB_AVAILABILITY_DO_NOT_DISTURB, "Do not disturb", SFB_ICON_DO_NOT_DISTURB },
+  { SFB_AVAILABILITY_BE_RIGHT_BACK, "Be right back", SFB_ICON_BE_RIGHT_BACK },
+  { SFB_AVAILABILITY_AWAY, "Away", SFB_ICON_AWAY },
+  { SFB_AVAILABILITY_OFF_WORK, "Off work", SFB_ICON_OFF_WORK },
+  { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline", SFB_ICON_APPEAR_OFFLINE },
+  { SFB_AVAILABILITY_OFFLINE, "Offline", SFB_ICON_SIGNED_OUT },
 };
 
 #define PRODUCT "Skype for Business"
@@ -71,7 +76,7 @@ sfb_presence_view_availability_icon (const char *availability)
 {
   const Entry *entry = find_entry (availabilities, G_N_ELEMENTS (availabilities), availability);
 
-  return entry != NULL ? entry->icon : "user-available";
+  return entry != NULL ? entry->icon : SFB_ICON_AVAILABLE;
 }
 
 char *
@@ -146,7 +151,7 @@ view_not_running (void)
 {
   SfbPresenceView *view = g_new0 (SfbPresenceView, 1);
 
-  view->icon_name = g_strdup ("user-offline");
+  view->icon_name = g_strdup (SFB_ICON_NOT_RUNNING);
   view->overlay_icon_name = g_strdup ("");
   view->attention_icon_name = g_strdup ("");
   view->status = g_strdup ("Active");
@@ -154,6 +159,26 @@ view_not_running (void)
   view->summary = g_strdup ("sfbd not running");
   view->details = g_strdup ("sfbd is not running.\nStart it with: systemctl --user start sfbd");
   view->css_class = g_strdup ("not-running");
+  view->availability = g_strdup ("");
+  return view;
+}
+
+/* sfbd owns its name but did not answer in time: hung, or stopped */
+static SfbPresenceView *
+view_not_answering (void)
+{
+  SfbPresenceView *view = g_new0 (SfbPresenceView, 1);
+
+  view->icon_name = g_strdup (SFB_ICON_NOT_ANSWERING);
+  view->overlay_icon_name = g_strdup ("");
+  view->attention_icon_name = g_strdup (SFB_ICON_NOT_ANSWERING);
+  view->status = g_strdup ("NeedsAttention");
+  view->title = g_strdup (PRODUCT ": sfbd not answering");
+  view->summary = g_strdup ("sfbd not answering");
+  view->details = g_strdup ("sfbd is running but not answering.\n"
+                            "See its log with: journalctl --user -u sfbd\n"
+                            "Restart it with: systemctl --user restart sfbd");
+  view->css_class = g_strdup ("not-answering");
   view->availability = g_strdup ("");
   return view;
 }
@@ -171,9 +196,9 @@ sfb_presence_view_new (const SfbPresenceInput *input)
 
   g_return_val_if_fail (input != NULL, NULL);
 
-  if (!input->running)
+  if (!input->running || input->not_answering)
     {
-      view = view_not_running ();
+      view = input->running ? view_not_answering () : view_not_running ();
       if (!is_empty (input->action_error))
         {
           g_autoptr (GString) text = g_string_new (view->details);
@@ -202,20 +227,21 @@ sfb_presence_view_new (const SfbPresenceInput *input)
     }
   else
     {
-      view->icon_name = g_strdup (state != NULL ? state->icon : "user-offline");
+      view->icon_name = g_strdup (state != NULL ? state->icon : SFB_ICON_CONNECTING);
       view->summary = g_strdup (state_words);
       view->availability = g_strdup ("");
     }
 
+  /* hosts show the attention icon instead of the icon: the own one too */
   if (failed)
     {
       view->overlay_icon_name = g_strdup ("dialog-error");
-      view->attention_icon_name = g_strdup ("dialog-error");
+      view->attention_icon_name = g_strdup (SFB_ICON_FAILED);
     }
   else if (reconnecting)
     {
       view->overlay_icon_name = g_strdup ("emblem-synchronizing");
-      view->attention_icon_name = g_strdup ("network-error");
+      view->attention_icon_name = g_strdup (SFB_ICON_RECONNECTING);
     }
   else
     {

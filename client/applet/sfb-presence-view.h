@@ -14,7 +14,8 @@ G_BEGIN_DECLS
 /* The properties the view depends on; NULL strings count as empty. */
 typedef struct
 {
-  gboolean running; /* FALSE: nobody owns org.sfbd.Sfbd */
+  gboolean running;       /* FALSE: nobody owns org.sfbd.Sfbd */
+  gboolean not_answering; /* running, but no reply within the timeout */
   const char *state;
   const char *availability;
   const char *note;
@@ -28,16 +29,35 @@ typedef struct
 
 typedef struct
 {
-  char *icon_name;           /* freedesktop name: user-available, user-offline… */
+  char *icon_name;           /* one of the SFB_ICON_ names */
   char *overlay_icon_name;   /* "" when none */
   char *attention_icon_name; /* "" when none */
   char *status;              /* StatusNotifierItem status: Active or NeedsAttention */
   char *title;               /* one line: "Skype for Business: Busy" */
   char *summary;             /* short, for a bar: "Busy", "Signed out" */
   char *details;             /* several lines, plain text */
-  char *css_class;           /* state, or "not-running" */
+  char *css_class;           /* state, "not-running" or "not-answering" */
   char *availability;        /* the availability when signed in, else "" */
 } SfbPresenceView;
+
+/*
+ * The applet's own icons (client/applet/icons/hicolor/scalable/status),
+ * one per look: every state and availability is distinct in colour or
+ * shape whatever the icon theme.
+ */
+#define SFB_ICON_AVAILABLE "sfbd-available"
+#define SFB_ICON_BUSY "sfbd-busy"
+#define SFB_ICON_DO_NOT_DISTURB "sfbd-dnd"
+#define SFB_ICON_BE_RIGHT_BACK "sfbd-be-right-back"
+#define SFB_ICON_AWAY "sfbd-away"
+#define SFB_ICON_OFF_WORK "sfbd-off-work"
+#define SFB_ICON_APPEAR_OFFLINE "sfbd-appear-offline"
+#define SFB_ICON_SIGNED_OUT "sfbd-signed-out"
+#define SFB_ICON_CONNECTING "sfbd-connecting"
+#define SFB_ICON_RECONNECTING "sfbd-reconnecting"
+#define SFB_ICON_FAILED "sfbd-failed"
+#define SFB_ICON_NOT_RUNNING "sfbd-not-running"
+#define SFB_ICON_NOT_ANSWERING "sfbd-not-answering"
 
 /* Longest text kept from any sfbd string (a note, an error message). */
 #define SFB_PRESENCE_VIEW_MAX_TEXT 200
@@ -51,7 +71,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbPresenceView, sfb_presence_view_free)
 const char *sfb_presence_view_state_words (const char *state);
 /* Words for an Availability value ("Do not disturb"); NULL when unknown. */
 const char *sfb_presence_view_availability_words (const char *availability);
-/* The freedesktop icon name for an availability. */
+/* The icon name for an availability. */
 const char *sfb_presence_view_availability_icon (const char *availability);
 
 /* @text cut to @max_chars characters (an ellipsis marks the cut), made

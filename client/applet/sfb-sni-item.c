@@ -73,25 +73,58 @@ struct _SfbSniItem
 
 G_DEFINE_FINAL_TYPE (SfbSniItem, sfb_sni_item, G_TYPE_OBJECT)
 
-/* ---- icon pixmaps, for hosts without the freedesktop icon theme ---- */
+/* ---- icon pixmaps, for hosts that find no icon by name ---- */
+
+typedef enum
+{
+  SHAPE_DISC,
+  SHAPE_RING,
+  SHAPE_DISC_BAR,   /* a white bar across */
+  SHAPE_DISC_CROSS, /* a white cross */
+} IconShape;
 
 typedef struct
 {
   const char *icon_name;
   guint8 r, g, b;
+  IconShape shape;
 } IconColour;
 
+/*
+ * The colours of the applet's icons (client/applet/icons/hicolor/scalable/
+ * status/sfbd-*.svg, the same RGB values), kept stable for people and for
+ * the tray test that reads them from screenshots:
+ *   sfbd-available       green  #3cb043 (60, 176, 67)  disc
+ *   sfbd-busy            red    #d93025 (217, 48, 37)  disc
+ *   sfbd-dnd             red    #d93025 (217, 48, 37)  disc, white bar #ffffff
+ *   sfbd-be-right-back   yellow #f2b100 (242, 177, 0)  disc, white arrow
+ *   sfbd-away            yellow #f2b100 (242, 177, 0)  disc, white clock hands
+ *   sfbd-off-work        purple #8e44ad (142, 68, 173) disc, white crescent
+ *   sfbd-appear-offline  grey   #808080 (128, 128, 128) disc, white ring
+ *   sfbd-signed-out      grey   #808080 (128, 128, 128) ring (outline only)
+ *   sfbd-not-running     grey   #808080 (128, 128, 128) disc, white cross
+ *   sfbd-not-answering   grey   #808080 (128, 128, 128) disc, three white dots
+ *   sfbd-connecting      blue   #5b8dd6 (91, 141, 214) disc, three white dots
+ *   sfbd-reconnecting    orange #f28c00 (242, 140, 0)  ring, orange dot
+ *   sfbd-failed          red    #d93025 (217, 48, 37)  ring, exclamation mark
+ * The pixmaps draw the colour and the main shape only.
+ */
 static const IconColour colours[] = {
-  { "user-available", 0x3c, 0xb0, 0x43 },
-  { "user-busy", 0xd9, 0x30, 0x25 },
-  { "user-away", 0xf2, 0xb1, 0x00 },
-  { "user-away-extended", 0xc0, 0x80, 0x00 },
-  { "user-idle", 0x5b, 0x8d, 0xd6 },
-  { "user-invisible", 0x80, 0x80, 0x80 },
-  { "user-offline", 0x80, 0x80, 0x80 },
-  { "dialog-error", 0xd9, 0x30, 0x25 },
-  { "emblem-synchronizing", 0xf2, 0x8c, 0x00 },
-  { "network-error", 0xd9, 0x30, 0x25 },
+  { "sfbd-available", 0x3c, 0xb0, 0x43, SHAPE_DISC },
+  { "sfbd-busy", 0xd9, 0x30, 0x25, SHAPE_DISC },
+  { "sfbd-dnd", 0xd9, 0x30, 0x25, SHAPE_DISC_BAR },
+  { "sfbd-be-right-back", 0xf2, 0xb1, 0x00, SHAPE_DISC },
+  { "sfbd-away", 0xf2, 0xb1, 0x00, SHAPE_DISC },
+  { "sfbd-off-work", 0x8e, 0x44, 0xad, SHAPE_DISC },
+  { "sfbd-appear-offline", 0x80, 0x80, 0x80, SHAPE_DISC },
+  { "sfbd-signed-out", 0x80, 0x80, 0x80, SHAPE_RING },
+  { "sfbd-not-running", 0x80, 0x80, 0x80, SHAPE_DISC_CROSS },
+  { "sfbd-not-answering", 0x80, 0x80, 0x80, SHAPE_DISC },
+  { "sfbd-connecting", 0x5b, 0x8d, 0xd6, SHAPE_DISC },
+  { "sfbd-reconnecting", 0xf2, 0x8c, 0x00, SHAPE_RING },
+  { "sfbd-failed", 0xd9, 0x30, 0x25, SHAPE_RING },
+  { "dialog-error", 0xd9, 0x30, 0x25, SHAPE_DISC },
+  { "emblem-synchronizing", 0xf2, 0x8c, 0x00, SHAPE_DISC },
 };
 
 static const IconColour *
@@ -103,8 +136,20 @@ find_colour (const char *icon_name)
   return NULL;
 }
 
-/* a filled disc of @colour (ARGB32, network byte order) of @size pixels,
- * the whole icon or, for an overlay, its lower right quarter */
+/* TRUE where the white mark of @shape covers (@dx, @dy), in radii from
+ * the centre */
+static gboolean
+is_white_mark (IconShape shape, double dx, double dy)
+{
+  if (shape == SHAPE_DISC_BAR)
+    return fabs (dx) <= 0.65 && fabs (dy) <= 0.18;
+  if (shape == SHAPE_DISC_CROSS)
+    return fabs (dx) <= 0.6 && fabs (dy) <= 0.6 && fabs (fabs (dx) - fabs (dy)) <= 0.2;
+  return FALSE;
+}
+
+/* @colour's shape (ARGB32, network byte order) of @size pixels, the whole
+ * icon or, for an overlay, its lower right quarter */
 static GVariant *
 disc_pixmap (const IconColour *colour, int size, gboolean overlay)
 {
@@ -112,18 +157,23 @@ disc_pixmap (const IconColour *colour, int size, gboolean overlay)
   double radius = overlay ? size / 4.0 : size / 2.0 - 1.0;
   double cx = overlay ? size - radius : size / 2.0;
   double cy = cx;
+  IconShape shape = overlay ? SHAPE_DISC : colour->shape;
 
   for (int y = 0; y < size; y++)
     for (int x = 0; x < size; x++)
       {
         double distance = hypot (x + 0.5 - cx, y + 0.5 - cy);
         double coverage = CLAMP (radius - distance + 0.5, 0.0, 1.0);
+        gboolean white = is_white_mark (shape, (x + 0.5 - cx) / radius, (y + 0.5 - cy) / radius);
         guint8 *pixel = pixels + ((gsize) y * size + x) * 4;
 
+        /* a ring: the disc less its inner 70 % */
+        if (shape == SHAPE_RING)
+          coverage = MIN (coverage, CLAMP (distance - radius * 0.7 + 0.5, 0.0, 1.0));
         pixel[0] = (guint8) (coverage * 255.0);
-        pixel[1] = colour->r;
-        pixel[2] = colour->g;
-        pixel[3] = colour->b;
+        pixel[1] = white ? 0xff : colour->r;
+        pixel[2] = white ? 0xff : colour->g;
+        pixel[3] = white ? 0xff : colour->b;
       }
   return g_variant_new (
       "(ii@ay)",
@@ -146,6 +196,16 @@ icon_pixmaps (const char *icon_name, gboolean overlay)
 }
 
 /* ---- properties ---- */
+
+/* where the sfbd-* icons are: installed, or SFBD_APPLET_ICON_THEME_PATH
+ * (client/applet/icons) for a build that is not installed */
+const char *
+sfb_sni_item_icon_theme_path (void)
+{
+  const char *path = g_getenv ("SFBD_APPLET_ICON_THEME_PATH");
+
+  return path != NULL && *path != '\0' ? path : SFBD_ICON_THEME_PATH;
+}
 
 static const char *
 view_string (const char *value)
@@ -183,7 +243,7 @@ item_property (SfbSniItem *self, const char *name)
   if (g_str_equal (name, "WindowId"))
     return g_variant_new_int32 (0);
   if (g_str_equal (name, "IconThemePath"))
-    return g_variant_new_string ("");
+    return g_variant_new_string (sfb_sni_item_icon_theme_path ());
   if (g_str_equal (name, "Menu"))
     return g_variant_new_object_path (self->menu_path);
   if (g_str_equal (name, "ItemIsMenu"))

@@ -32,6 +32,10 @@ gboolean sfb_sni_item_start (SfbSniItem *self, GDBusConnection *connection, GErr
 /* Shows @view; only what changed is announced. */
 void sfb_sni_item_update (SfbSniItem *self, const SfbPresenceView *view);
 
+/* The IconThemePath of the item: the directory holding hicolor/ with the
+ * applet's own icons. */
+const char *sfb_sni_item_icon_theme_path (void);
+
 /* How many times the item was registered with a watcher (for logs). */
 guint sfb_sni_item_get_registrations (SfbSniItem *self);
 

@@ -18,6 +18,7 @@ produce: a State value this applet does not know (a newer sfbd).
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -145,11 +146,11 @@ class AppletTestCase(SfbdTestCase):
         self.addCleanup(lambda: watcher.connection.is_closed() or watcher.close())
         return watcher
 
-    def start_applet(self):
+    def start_applet(self, *args):
         log_path = os.path.join(self.tmp, "sfbd-applet.log")
         self.log_paths.append(log_path)
         with open(log_path, "w", encoding="utf-8") as log:
-            self.applet = subprocess.Popen([self.applet_path, "--verbose"], env=self.env,
+            self.applet = subprocess.Popen([self.applet_path, "--verbose", *args], env=self.env,
                                            stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT)
         self.daemons.append(self.applet)
@@ -251,7 +252,7 @@ class TestWithoutSfbd(AppletTestCase):
         self.start_applet()
         props = self.wait_for_item(lambda p: "not running" in p.get("Title", ""),
                                    "sfbd not running")
-        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["IconName"], "sfbd-not-running")
         self.assertEqual(props["Status"], "Active")
         self.assertEqual(props["Id"], "sfbd-applet")
         self.assertEqual(props["Category"], "Communications")
@@ -261,6 +262,10 @@ class TestWithoutSfbd(AppletTestCase):
         # the icon is drawn too, for hosts without an icon theme
         sizes = [(width, height, len(data)) for width, height, data in props["IconPixmap"]]
         self.assertIn((22, 22, 22 * 22 * 4), sizes)
+        # and the applet's own icons are found where IconThemePath says
+        icon_file = os.path.join(props["IconThemePath"], "hicolor", "scalable", "status",
+                                 "sfbd-not-running.svg")
+        self.assertTrue(os.path.isfile(icon_file), icon_file)
 
         items, _ = self.menu()
         self.assert_enabled(items, MENU_SIGN_IN, True)  # starts sfbd through activation
@@ -311,7 +316,7 @@ class TestWithSfbd(AppletTestCase):
         self.start_applet()
         props = self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Signed out",
                                    "signed out")
-        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["IconName"], "sfbd-signed-out")
         self.assertEqual(props["Status"], "Active")
         self.assertIn("State: Signed out", self.tooltip(props))
         items, parents = self.menu()
@@ -407,7 +412,7 @@ class TestSignedIn(RealSfbdTestCase):
         props = self.sign_in()
         self.assertEqual(self.state(), "signed-in")
         self.assertEqual(self.registrations(), 1)
-        self.assertEqual(props["IconName"], "user-available")
+        self.assertEqual(props["IconName"], "sfbd-available")
         self.assertEqual(props["Status"], "Active")
         self.assertEqual(props["OverlayIconName"], "")
         tooltip = self.tooltip(props)
@@ -438,8 +443,10 @@ class TestSignedIn(RealSfbdTestCase):
         self.sign_in()
         self.wait_for(lambda: self.sim_availability() == SIM_CODES["online"],
                       "alice online in sfbsim")
-        icons = {"busy": "user-busy", "do-not-disturb": "user-busy",
-                 "be-right-back": "user-away", "away": "user-away", "online": "user-available"}
+        # each availability its own icon (client/applet/icons)
+        icons = {"busy": "sfbd-busy", "do-not-disturb": "sfbd-dnd",
+                 "be-right-back": "sfbd-be-right-back", "away": "sfbd-away",
+                 "online": "sfbd-available"}
         for availability, icon in icons.items():
             with self.subTest(availability=availability):
                 self.click(MENU_AVAILABILITY[availability])
@@ -460,7 +467,7 @@ class TestSignedIn(RealSfbdTestCase):
         self.click(MENU_AVAILABILITY["appear-offline"])
         self.wait_for(lambda: self.sim_availability() >= 18000, "alice offline in sfbsim")
         props = self.wait_for_item(
-            lambda p: p.get("IconName") == "user-invisible", "appear offline")
+            lambda p: p.get("IconName") == "sfbd-appear-offline", "appear offline")
         self.assertEqual(self.get_property(PRESENCE, "Availability"), "appear-offline")
         items, _ = self.menu()
         self.assertEqual(items[MENU_AVAILABILITY["appear-offline"]]["toggle-state"], 1)
@@ -475,12 +482,12 @@ class TestSignedIn(RealSfbdTestCase):
                       "a new REGISTER in sfbsim")
         self.wait_for(lambda: self.state() == "signed-in" and self.registrations() == 1,
                       "signed in again")
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
+        self.wait_for_item(lambda p: p.get("IconName") == "sfbd-available", "available")
 
         self.click(MENU_SIGN_OUT)
         props = self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Signed out",
                                    "signed out")
-        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["IconName"], "sfbd-signed-out")
         self.wait_for(lambda: self.registrations() == 0, "the unregistration in sfbsim")
         items, _ = self.menu()
         self.assert_enabled(items, MENU_SIGN_IN, True)
@@ -514,13 +521,13 @@ class TestSignedIn(RealSfbdTestCase):
         self.assertTrue(iterate_until(lambda: self.watcher.items),
                         "the applet did not register with the new watcher")
         self.assertEqual(self.watcher.items[-1][1], self.item_service)
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
+        self.wait_for_item(lambda p: p.get("IconName") == "sfbd-available", "available")
 
         # sfbd restarts: "not running", then (AutoSignIn, stored password) signed in again
         self.stop_process(self.daemons[0])
         props = self.wait_for_item(lambda p: "not running" in p.get("Title", ""),
                                    "sfbd not running")
-        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["IconName"], "sfbd-not-running")
         self.assertEqual(self.waybar()["class"], ["not-running"])
         self.start_daemon()
         self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Available",
@@ -542,9 +549,9 @@ class TestReconnecting(RealSfbdTestCase):
         props = self.wait_for_item(lambda p: p.get("Status") == "NeedsAttention",
                                    "reconnecting")
         self.assertEqual(props["Title"], "Skype for Business: Reconnecting")
-        self.assertEqual(props["IconName"], "user-offline")
+        self.assertEqual(props["IconName"], "sfbd-reconnecting")
         self.assertEqual(props["OverlayIconName"], "emblem-synchronizing")
-        self.assertEqual(props["AttentionIconName"], "network-error")
+        self.assertEqual(props["AttentionIconName"], "sfbd-reconnecting")
         self.assertIn("State: Reconnecting", self.tooltip(props))
         # a few attempts meet the stopped pool; the tooltip counts them and says why
         props = self.wait_for_item(
@@ -568,7 +575,7 @@ class TestReconnecting(RealSfbdTestCase):
 
         self.ctl.start_pool(pool="pool1")
         props = self.wait_for_item(lambda p: p.get("Status") == "Active"
-                                   and p.get("IconName") == "user-available", "signed in again",
+                                   and p.get("IconName") == "sfbd-available", "signed in again",
                                    timeout=60)
         self.assertEqual(props["OverlayIconName"], "")
         self.assertNotIn("Reconnect attempts", self.tooltip(props))
@@ -580,8 +587,8 @@ class TestFailed(RealSfbdTestCase):
     def assert_failed_view(self, props, error):
         self.assertEqual(self.state(), "failed")
         self.assertEqual(props["Status"], "NeedsAttention")
-        self.assertEqual(props["IconName"], "user-offline")
-        self.assertEqual(props["AttentionIconName"], "dialog-error")
+        self.assertEqual(props["IconName"], "sfbd-failed")
+        self.assertEqual(props["AttentionIconName"], "sfbd-failed")
         self.assertEqual(props["OverlayIconName"], "dialog-error")
         message = self.get_property(ACCOUNT, "LastErrorMessage")
         self.assertTrue(message)
@@ -608,7 +615,7 @@ class TestFailed(RealSfbdTestCase):
         self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
         self.click(MENU_SIGN_IN)
         props = self.wait_for_item(lambda p: p.get("Status") == "Active"
-                                   and p.get("IconName") == "user-available", "signed in")
+                                   and p.get("IconName") == "sfbd-available", "signed in")
         self.assertNotIn("Last error", self.tooltip(props))
 
     def test_untrusted_certificate(self):
@@ -657,6 +664,40 @@ class TestWaybar(RealSfbdTestCase):
         self.assertEqual(self.waybar()["class"], ["signed-out"])
 
 
+class TestHungSfbd(AppletTestCase):
+    """sfbd owns its name but does not answer (stopped with SIGSTOP)."""
+
+    def test_not_answering_until_sfbd_runs_again(self):
+        daemon = self.start_daemon()
+        daemon.send_signal(signal.SIGSTOP)
+        self.addCleanup(daemon.send_signal, signal.SIGCONT)
+        self.start_applet("--timeout", "2")
+        props = self.wait_for_item(lambda p: "not answering" in p.get("Title", ""),
+                                   "sfbd not answering")
+        self.assertEqual(props["IconName"], "sfbd-not-answering")
+        self.assertEqual(props["Status"], "NeedsAttention")
+        self.assertIn("systemctl --user restart sfbd", self.tooltip(props))
+        daemon.send_signal(signal.SIGCONT)
+        self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Signed out",
+                           "signed out, once sfbd answers")
+
+    def test_an_action_that_gets_no_answer(self):
+        daemon = self.start_daemon()
+        self.start_applet("--timeout", "2")
+        self.wait_for_item(lambda p: p.get("Title") == "Skype for Business: Signed out",
+                           "signed out")
+        daemon.send_signal(signal.SIGSTOP)
+        self.addCleanup(daemon.send_signal, signal.SIGCONT)
+        self.click(MENU_SIGN_IN)
+        props = self.wait_for_item(
+            lambda p: "Could not sign in: sfbd is not answering" in self.tooltip(p),
+            "why signing in failed")
+        self.assertEqual(props["IconName"], "sfbd-not-answering")
+        daemon.send_signal(signal.SIGCONT)
+        self.wait_for_item(lambda p: p.get("IconName") == "sfbd-signed-out",
+                           "signed out, once sfbd answers")
+
+
 class TestWithMockSfbd(AppletTestCase):
     """The MOCK of sfbd (sfbd_mock.py), only for what the real sfbd cannot produce."""
 
@@ -664,7 +705,7 @@ class TestWithMockSfbd(AppletTestCase):
         # the real sfbd only has the states of the contract; a newer one may add some
         self.start_mock()
         self.start_applet()
-        self.wait_for_item(lambda p: p.get("IconName") == "user-available", "available")
+        self.wait_for_item(lambda p: p.get("IconName") == "sfbd-available", "available")
         self.mock_update(ACCOUNT, {"State": GLib.Variant("s", "migrating")})
         props = self.wait_for_item(lambda p: "migrating" in p.get("Title", ""), "the new state")
         self.assertEqual(props["Title"], "Skype for Business: migrating")

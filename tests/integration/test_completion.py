@@ -27,7 +27,7 @@ class CompletionTest(unittest.TestCase):
         # a stand-in sfbctl on PATH: what a running sfbd would list
         fake = os.path.join(self.tmp, "sfbctl")
         with open(fake, "w", encoding="utf-8") as script:
-            script.write('#!/bin/sh\n[ "$*" = "--json devices list" ] || exit 3\n'
+            script.write('#!/bin/sh\n[ "$*" = "--json --timeout 2 devices list" ] || exit 3\n'
                          'echo \'[{"Id": 31, "Name": "test-sink", "Kind": "audio-output"},\'\n'
                          'echo \' {"Id": 32, "Name": "test-mic", "Kind": "audio-input"}]\'\n')
         os.chmod(fake, stat.S_IRWXU)
@@ -57,7 +57,12 @@ class CompletionTest(unittest.TestCase):
                                  "monitor", "trace"]))
         self.assertEqual(self.complete("sfbctl si"), ["sign-in", "sign-out"])
         self.assertEqual(self.complete("sfbctl --json dev"), ["devices"])
-        self.assertEqual(self.complete("sfbctl --"), ["--help", "--json", "--version"])
+        self.assertEqual(self.complete("sfbctl --"),
+                         ["--help", "--json", "--timeout", "--version"])
+        self.assertEqual(self.complete("sfbctl --timeout "), [])
+        self.assertEqual(self.complete("sfbctl --timeout 5 sta"), ["status"])
+        self.assertEqual(self.complete("sfbctl --timeout 5 devices select audio-output test-"),
+                         ["test-mic", "test-sink"])
 
     def test_subcommands(self):
         self.assertEqual(self.complete("sfbctl devices "), ["list", "select"])

@@ -6,16 +6,19 @@ import json
 import os
 import re
 import select
+import shlex
 import signal
 import stat
 import subprocess
+import sys
 import time
 import unittest
 
-from gi.repository import GLib
+from gi.repository import Gio, GLib
 
 import sfbd_testcase
-from sfbd_testcase import ACCOUNT, ERROR_PREFIX, INTERFACE_PREFIX, TIMEOUT, SfbdTestCase
+from sfbd_testcase import (ACCOUNT, BUS_NAME, ERROR_PREFIX, INTERFACE_PREFIX, PRESENCE, TIMEOUT,
+                           SfbdTestCase, required_path)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_NOT_AVAILABLE = 0, 1, 2, 3
 
@@ -115,6 +118,16 @@ class ExitCodeTest(SfbdTestCase):
                 self.assertEqual(result.returncode, EXIT_USAGE, result.stderr)
                 self.assertRegex(result.stderr, r"^sfbctl")
                 self.assertNotIn("hunter2", result.stdout + result.stderr)
+
+    def test_usage_errors_quote_a_short_clean_prefix(self):
+        for args in (["grumpy\x1b[31m" + "x" * 100000], ["presence", "set", "y" * 100000],
+                     ["status", "extra\nline" * 10000]):
+            with self.subTest(args=args[0][:10]):
+                result = self.sfbctl(*args)
+                self.assertEqual(result.returncode, EXIT_USAGE)
+                self.assertLess(len(result.stderr), 400, result.stderr)
+                self.assertIn("…", result.stderr)
+                self.assertNotIn("\x1b", result.stderr)
 
     def test_usage_error_as_json(self):
         status, data = self.sfbctl_json("no-such-command")
@@ -348,6 +361,246 @@ class MonitorTest(SfbdTestCase):
         self.configure_uri("sip:grace@contoso.test")
         stdout.wait_for(lambda line: line.endswith(" Account.Uri: sip:grace@contoso.test"))
         self.assertIsNone(process.poll())
+
+
+class NotAnsweringTest(SfbdTestCase):
+    """A hung sfbd (stopped with SIGSTOP: it owns its name but never
+    replies): every command gives up after --timeout, exit 3."""
+
+    HUNG_TIMEOUT = "2"
+
+    def setUp(self):
+        super().setUp()
+        self.daemon.send_signal(signal.SIGSTOP)
+        self.addCleanup(self.daemon.send_signal, signal.SIGCONT)
+
+    def sfbctl_hung(self, *args):
+        # the bound: far below the 25 s default, and no 25 s per interface
+        return self.sfbctl(*args, timeout=TIMEOUT)
+
+    def test_every_command_says_sfbd_is_not_answering(self):
+        for args in (["--timeout", self.HUNG_TIMEOUT, "status"],
+                     ["status", "--timeout", self.HUNG_TIMEOUT],
+                     ["--timeout", self.HUNG_TIMEOUT, "config", "show"],
+                     ["--timeout", self.HUNG_TIMEOUT, "config", "set", "Account.Uri", "x@y.test"],
+                     ["--timeout", self.HUNG_TIMEOUT, "presence", "set", "busy"],
+                     ["--timeout", self.HUNG_TIMEOUT, "devices"],
+                     ["sign-in", "--wait", "--timeout", self.HUNG_TIMEOUT]):
+            with self.subTest(args=args):
+                result = self.sfbctl_hung(*args)
+                self.assertEqual(result.returncode, EXIT_NOT_AVAILABLE, result.stderr)
+                self.assertIn(f"sfbd is not answering (no reply within {self.HUNG_TIMEOUT} s)",
+                              result.stderr)
+                self.assertNotIn("unknown", result.stdout)
+
+    def test_json_error(self):
+        result = self.sfbctl_hung("--timeout", self.HUNG_TIMEOUT, "--json", "status")
+        self.assertEqual(result.returncode, EXIT_NOT_AVAILABLE)
+        self.assertEqual(json.loads(result.stdout),
+                         {"Error": "org.freedesktop.DBus.Error.NoReply",
+                          "Message": "sfbd is not answering (no reply within 2 s)"})
+
+    def test_waybar_shows_not_answering(self):
+        result = self.sfbctl_hung("--timeout", self.HUNG_TIMEOUT, "status", "--format", "waybar")
+        # exit 0 like "not running", so that waybar shows the line
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        output = json.loads(result.stdout)
+        self.assertEqual(output["text"], "sfbd not answering")
+        self.assertEqual(output["class"], ["not-answering", "attention"])
+        self.assertIn("systemctl --user restart sfbd", output["tooltip"])
+
+    def test_answers_again_once_sfbd_runs(self):
+        self.assertEqual(self.sfbctl_hung("--timeout", self.HUNG_TIMEOUT).returncode,
+                         EXIT_NOT_AVAILABLE)
+        self.daemon.send_signal(signal.SIGCONT)
+        result = self.sfbctl_hung("--timeout", self.HUNG_TIMEOUT, "status")
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertRegex(result.stdout, r"(?m)^State: +signed-out$")
+
+    def test_timeout_must_be_positive(self):
+        for args in (["--timeout", "0", "status"], ["status", "--timeout", "-1"]):
+            with self.subTest(args=args):
+                self.assertEqual(self.sfbctl(*args).returncode, EXIT_USAGE)
+
+
+class Utf8Test(SfbdTestCase):
+    """Arguments that are not UTF-8 are refused; --json is valid JSON
+    whatever bytes the user, the configuration file or sfbd gave."""
+
+    def run_bytes(self, *args):
+        """sfbctl with byte arguments; (exit status, stdout text, stderr text), both
+        decoded strictly: sfbctl prints UTF-8 only."""
+        result = subprocess.run([self.sfbctl_path.encode(), *args], env=self.sfbctl_env(),
+                                stdin=subprocess.DEVNULL, capture_output=True,
+                                timeout=TIMEOUT, check=False)
+        return result.returncode, result.stdout.decode("utf-8"), result.stderr.decode("utf-8")
+
+    def test_invalid_utf8_argument_is_refused(self):
+        status, stdout, stderr = self.run_bytes(b"config", b"set", b"Account.Uri",
+                                                b"al\xffce@contoso.test")
+        self.assertEqual(status, EXIT_USAGE, stderr)
+        self.assertIn("not valid UTF-8", stderr)
+        self.assertIn("al\ufffdce@contoso.test", stderr)
+        self.assertNotIn("CRITICAL", stderr)
+        self.assertEqual(stdout, "")
+        self.assertEqual(self.get_property(ACCOUNT, "Uri"), "")
+        self.assertIsNone(self.config_bytes())
+
+    def test_json_of_invalid_utf8_arguments_is_valid(self):
+        for args in ([b"config", b"set", b"Account.Uri", b"al\xffce@contoso.test"],
+                     [b"no-such-\xfe\x01command"],
+                     [b"presence", b"note", b"\xc3"]):
+            with self.subTest(args=args):
+                status, stdout, _ = self.run_bytes(b"--json", *args)
+                self.assertEqual(status, EXIT_USAGE)
+                self.assertEqual(json.loads(stdout)["Error"], ERROR_PREFIX + "InvalidArgs")
+
+    def test_config_show_json_of_a_file_with_odd_bytes(self):
+        # written after sfbd started: config show reads the file itself
+        with open(self.config_path, "wb") as config_file:
+            config_file.write(b"[Account]\nUri=sip:alice@contoso.test\n"
+                              b"[Extra]\nK\xffey=v\x01al\x1bue\nTab=a\tb\n")
+        status, stdout, stderr = self.run_bytes(b"--json", b"config", b"show")
+        self.assertEqual(status, EXIT_OK, stderr)
+        data = json.loads(stdout)
+        self.assertEqual(data["Extra.K\ufffdey"], "v\x01al\x1bue")
+        self.assertEqual(data["Extra.Tab"], "a\tb")
+
+
+MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
+
+
+class DaemonTextTest(SfbdTestCase):
+    """Control characters and other odd text from sfbd, through the
+    python3-dbusmock MOCK of sfbd (sfbd_mock.py): the real sfbd refuses
+    to hold some of them."""
+
+    START_DAEMON = False
+
+    def test_json_carries_control_characters_exactly(self):
+        log_path = os.path.join(self.tmp, "sfbd-mock.log")
+        self.log_paths.append(log_path)
+        with open(log_path, "w", encoding="utf-8") as log:
+            mock = subprocess.Popen([sys.executable, "-m", "dbusmock", "--session", "--template",
+                                     MOCK_TEMPLATE], env=self.env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT)
+        self.daemons.append(mock)
+        self.wait_for_owner(lambda owner: owner is not None, mock)
+        note = "a\x01b\x1b[31mred\u2028line\u202eevil\x7f\"quoted\"\\"
+        self.bus.call_sync(BUS_NAME, "/org/sfbd/Sfbd", "org.freedesktop.DBus.Mock",
+                           "UpdateProperties",
+                           GLib.Variant("(sa{sv})", (PRESENCE, {"Note": GLib.Variant("s", note)})),
+                           None, Gio.DBusCallFlags.NO_AUTO_START, TIMEOUT * 1000, None)
+        result = subprocess.run([self.sfbctl_path, "--json", "presence"], env=self.sfbctl_env(),
+                                stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT,
+                                check=False)
+        self.assertEqual(result.returncode, EXIT_OK, result.stderr)
+        self.assertEqual(json.loads(result.stdout.decode("utf-8"))["Note"], note)
+
+
+ACTIVATION_SERVICE = """[D-BUS Service]
+Name=org.sfbd.Sfbd
+Exec={exec}
+"""
+
+STARTER = """#!/bin/sh
+echo started >> {marker}
+export DBUS_SESSION_BUS_ADDRESS="${{DBUS_SESSION_BUS_ADDRESS:-$DBUS_STARTER_ADDRESS}}"
+exec {sfbd} --verbose >> {log} 2>&1
+"""
+
+
+class ActivationTest(SfbdTestCase):
+    """With an activation file for org.sfbd.Sfbd on the bus, only the
+    commands that need sfbd to act start it (doc/sfbctl.1.rst)."""
+
+    START_DAEMON = False
+
+    def _start_bus(self):
+        service_dir = self._make_dir("services")
+        self.marker = os.path.join(self.tmp, "started")
+        starter = os.path.join(self.tmp, "start-sfbd")
+        log_path = os.path.join(self.tmp, "sfbd-activated.log")
+        self.log_paths.append(log_path)
+        with open(starter, "w", encoding="utf-8") as script:
+            script.write(STARTER.format(marker=shlex.quote(self.marker),
+                                        sfbd=shlex.quote(self.sfbd_path),
+                                        log=shlex.quote(log_path)))
+        os.chmod(starter, stat.S_IRWXU)
+        with open(os.path.join(service_dir, BUS_NAME + ".service"), "w",
+                  encoding="utf-8") as service:
+            service.write(ACTIVATION_SERVICE.format(exec=starter))
+        config = sfbd_testcase.BUS_CONFIG.replace(
+            "<auth>", f"<servicedir>{service_dir}</servicedir>\n  <auth>")
+        original = sfbd_testcase.BUS_CONFIG
+        sfbd_testcase.BUS_CONFIG = config
+        try:
+            super()._start_bus()
+        finally:
+            sfbd_testcase.BUS_CONFIG = original
+        self.addCleanup(self.stop_activated)
+
+    def starts(self):
+        if not os.path.exists(self.marker):
+            return 0
+        with open(self.marker, encoding="utf-8") as marker:
+            return len(marker.read().splitlines())
+
+    def stop_activated(self):
+        owner = self.name_owner()
+        if owner is None:
+            return
+        reply = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                   "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                   GLib.Variant("(s)", (owner,)), GLib.VariantType("(u)"),
+                                   Gio.DBusCallFlags.NONE, -1, None)
+        os.kill(reply.unpack()[0], signal.SIGTERM)
+        self.wait_for_owner(lambda current: current is None)
+
+    def test_read_only_commands_do_not_start_sfbd(self):
+        for args in (["status"], ["status", "--format", "json"], ["config"], ["config", "show"],
+                     ["presence"], ["presence", "get", "sip:bob@contoso.test"],
+                     ["presence", "set", "busy"], ["presence", "note", "hi"], ["contacts"],
+                     ["contacts", "groups"], ["dialplan"], ["dialplan", "normalize", "1234"],
+                     ["policies"], ["policies", "show", "x"], ["devices"], ["devices", "list"],
+                     ["trace"], ["sign-out"], ["monitor"]):
+            with self.subTest(args=args):
+                result = self.sfbctl(*args)
+                self.assertEqual(result.returncode, EXIT_NOT_AVAILABLE, result.stderr)
+                # --format json says it in JSON on stdout
+                self.assertIn("sfbd is not running", result.stderr + result.stdout)
+                self.assertEqual(self.starts(), 0)
+                self.assertIsNone(self.name_owner())
+
+    def test_tab_completion_does_not_start_sfbd(self):
+        bin_dir = self._make_dir("bin")
+        os.symlink(self.sfbctl_path, os.path.join(bin_dir, "sfbctl"))
+        script = required_path("SFBCTL_COMPLETION")
+        program = (f"source {shlex.quote(script)}\n"
+                   "COMP_WORDS=(sfbctl devices select audio-output '')\nCOMP_CWORD=4\n"
+                   "_sfbctl sfbctl\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
+        env = self.sfbctl_env(PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+        result = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], env=env,
+                                capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "")
+        self.assertEqual(self.starts(), 0)
+        self.assertIsNone(self.name_owner())
+
+    def test_acting_commands_start_sfbd(self):
+        expected = 0
+        for args, stdin_text in ((["config", "set", "Account.AutoSignIn", "false"], None),
+                                 (["devices", "select", "audio-input", "test-mic"], None),
+                                 (["set-password", "--stdin", "--no-store"], "pw\n"),
+                                 (["sign-in"], None)):
+            with self.subTest(args=args):
+                result = self.sfbctl(*args, stdin_text=stdin_text)
+                expected += 1
+                self.assertEqual(self.starts(), expected, result.stderr)
+                self.assertIsNotNone(self.name_owner())
+                # sign-in: sfbd answers, without an account configured
+                self.assertNotIn("not running", result.stderr)
+                self.stop_activated()
 
 
 if __name__ == "__main__":

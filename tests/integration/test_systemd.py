@@ -205,5 +205,63 @@ class UnitFileTest(unittest.TestCase):
         self.assertEqual(activation["Exec"], service["ExecStart"])
 
 
+class InstallTreeTest(unittest.TestCase):
+    """What "meson install" puts in place for the applet: a user can
+    disable it, so no .wants link in the vendor unit directory, but a
+    preset that enables it; and its icons."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.build_root = required_path("SFBD_BUILD_ROOT")
+        cls.meson = required_path("MESON")
+        cls.destdir = tempfile.mkdtemp(prefix="sfbd-install-")
+        result = subprocess.run([cls.meson, "install", "-C", cls.build_root, "--destdir",
+                                 cls.destdir, "--no-rebuild", "--quiet"],
+                                capture_output=True, text=True, timeout=60, check=False)
+        if result.returncode != 0:
+            shutil.rmtree(cls.destdir, ignore_errors=True)
+            raise AssertionError(f"meson install failed: {result.stdout}{result.stderr}")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.destdir, ignore_errors=True)
+
+    def installed(self, predicate):
+        found = []
+        for directory, names, files in os.walk(self.destdir):
+            for name in names + files:
+                path = os.path.join(directory, name)
+                if predicate(path):
+                    found.append(os.path.relpath(path, self.destdir))
+        return found
+
+    def test_no_wants_link_in_the_vendor_unit_directory(self):
+        self.assertEqual(self.installed(lambda path: path.endswith((".wants", ".requires"))), [])
+        units = self.installed(lambda path: path.endswith("/systemd/user/sfbd-applet.service"))
+        self.assertEqual(len(units), 1, units)
+        self.assertFalse(os.path.islink(os.path.join(self.destdir, units[0])))
+
+    def test_a_preset_enables_the_applet(self):
+        presets = self.installed(lambda path: "/user-preset/" in path
+                                 and path.endswith(".preset"))
+        self.assertEqual(len(presets), 1, presets)
+        with open(os.path.join(self.destdir, presets[0]), encoding="utf-8") as preset:
+            lines = [line.split() for line in preset.read().splitlines()
+                     if line.strip() and not line.startswith("#")]
+        self.assertIn(["enable", "sfbd-applet.service"], lines)
+        # the unit has what "enable" needs
+        unit = self.installed(lambda path: path.endswith("/systemd/user/sfbd-applet.service"))[0]
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.read(os.path.join(self.destdir, unit), encoding="utf-8")
+        self.assertEqual(parser["Install"]["WantedBy"], "graphical-session.target")
+
+    def test_the_applet_icons_are_installed(self):
+        icons = self.installed(lambda path: "/icons/hicolor/scalable/status/sfbd-" in path)
+        names = {os.path.basename(path) for path in icons}
+        for name in ("available", "busy", "dnd", "be-right-back", "away", "off-work",
+                     "appear-offline", "signed-out", "not-running", "not-answering"):
+            self.assertIn(f"sfbd-{name}.svg", names)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -15,7 +15,7 @@ test_not_running (void)
   SfbPresenceInput input = { 0 };
   g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
 
-  g_assert_cmpstr (view->icon_name, ==, "user-offline");
+  g_assert_cmpstr (view->icon_name, ==, "sfbd-not-running");
   g_assert_cmpstr (view->summary, ==, "sfbd not running");
   g_assert_cmpstr (view->css_class, ==, "not-running");
   g_assert_nonnull (strstr (view->title, "sfbd not running"));
@@ -33,7 +33,7 @@ test_signed_out (void)
   };
   g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
 
-  g_assert_cmpstr (view->icon_name, ==, "user-offline");
+  g_assert_cmpstr (view->icon_name, ==, "sfbd-signed-out");
   g_assert_cmpstr (view->status, ==, "Active");
   g_assert_cmpstr (view->overlay_icon_name, ==, "");
   g_assert_cmpstr (view->summary, ==, "Signed out");
@@ -46,12 +46,13 @@ static void
 test_signed_in (void)
 {
   static const char *const cases[][3] = {
-    { SFB_AVAILABILITY_ONLINE, "user-available", "Available" },
-    { SFB_AVAILABILITY_BUSY, "user-busy", "Busy" },
-    { SFB_AVAILABILITY_DO_NOT_DISTURB, "user-busy", "Do not disturb" },
-    { SFB_AVAILABILITY_BE_RIGHT_BACK, "user-away", "Be right back" },
-    { SFB_AVAILABILITY_AWAY, "user-away", "Away" },
-    { SFB_AVAILABILITY_APPEAR_OFFLINE, "user-invisible", "Appear offline" },
+    { SFB_AVAILABILITY_ONLINE, "sfbd-available", "Available" },
+    { SFB_AVAILABILITY_BUSY, "sfbd-busy", "Busy" },
+    { SFB_AVAILABILITY_DO_NOT_DISTURB, "sfbd-dnd", "Do not disturb" },
+    { SFB_AVAILABILITY_BE_RIGHT_BACK, "sfbd-be-right-back", "Be right back" },
+    { SFB_AVAILABILITY_AWAY, "sfbd-away", "Away" },
+    { SFB_AVAILABILITY_OFF_WORK, "sfbd-off-work", "Off work" },
+    { SFB_AVAILABILITY_APPEAR_OFFLINE, "sfbd-appear-offline", "Appear offline" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -90,8 +91,9 @@ test_failed (void)
   g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
 
   g_assert_cmpstr (view->status, ==, "NeedsAttention");
+  g_assert_cmpstr (view->icon_name, ==, "sfbd-failed");
   g_assert_cmpstr (view->overlay_icon_name, ==, "dialog-error");
-  g_assert_cmpstr (view->attention_icon_name, ==, "dialog-error");
+  g_assert_cmpstr (view->attention_icon_name, ==, "sfbd-failed");
   g_assert_cmpstr (view->summary, ==, "Sign-in failed");
   g_assert_nonnull (strstr (view->details,
                             "Last error: The server rejected the password. Set it again with: "
@@ -110,7 +112,8 @@ test_reconnecting (void)
   g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
 
   g_assert_cmpstr (view->status, ==, "NeedsAttention");
-  g_assert_cmpstr (view->icon_name, ==, "user-offline");
+  g_assert_cmpstr (view->icon_name, ==, "sfbd-reconnecting");
+  g_assert_cmpstr (view->attention_icon_name, ==, "sfbd-reconnecting");
   g_assert_cmpstr (view->overlay_icon_name, ==, "emblem-synchronizing");
   g_assert_cmpstr (view->summary, ==, "Reconnecting");
   g_assert_nonnull (strstr (view->details, "Reconnect attempts: 3"));
@@ -167,6 +170,95 @@ test_unknown_values (void)
   g_assert_null (sfb_presence_view_availability_words ("some-new-availability"));
 }
 
+static void
+test_not_answering (void)
+{
+  SfbPresenceInput input = { .running = TRUE, .not_answering = TRUE, .state = "signed-in" };
+  g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
+
+  g_assert_cmpstr (view->icon_name, ==, "sfbd-not-answering");
+  g_assert_cmpstr (view->summary, ==, "sfbd not answering");
+  g_assert_cmpstr (view->css_class, ==, "not-answering");
+  g_assert_cmpstr (view->status, ==, "NeedsAttention");
+  g_assert_nonnull (strstr (view->details, "systemctl --user restart sfbd"));
+}
+
+/* ---- icons ---- */
+
+/* the icon a person sees for each look of the applet */
+static char *
+icon_of (const char *name, SfbPresenceInput input)
+{
+  g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
+
+  g_test_message ("%s: %s", name, view->icon_name);
+  return g_strdup (view->icon_name);
+}
+
+#define SIGNED_IN(value)                                                                           \
+  ((SfbPresenceInput){ .running = TRUE, .state = SFB_STATE_SIGNED_IN, .availability = value })
+#define IN_STATE(state_value) ((SfbPresenceInput){ .running = TRUE, .state = state_value })
+
+static GPtrArray *
+distinct_looks (void)
+{
+  GPtrArray *icons = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (icons, icon_of ("available", SIGNED_IN (SFB_AVAILABILITY_ONLINE)));
+  g_ptr_array_add (icons, icon_of ("busy", SIGNED_IN (SFB_AVAILABILITY_BUSY)));
+  g_ptr_array_add (icons, icon_of ("do-not-disturb", SIGNED_IN (SFB_AVAILABILITY_DO_NOT_DISTURB)));
+  g_ptr_array_add (icons, icon_of ("be-right-back", SIGNED_IN (SFB_AVAILABILITY_BE_RIGHT_BACK)));
+  g_ptr_array_add (icons, icon_of ("away", SIGNED_IN (SFB_AVAILABILITY_AWAY)));
+  g_ptr_array_add (icons, icon_of ("off-work", SIGNED_IN (SFB_AVAILABILITY_OFF_WORK)));
+  g_ptr_array_add (icons, icon_of ("appear-offline", SIGNED_IN (SFB_AVAILABILITY_APPEAR_OFFLINE)));
+  g_ptr_array_add (icons, icon_of ("signed-out", IN_STATE (SFB_STATE_SIGNED_OUT)));
+  g_ptr_array_add (icons, icon_of ("connecting", IN_STATE (SFB_STATE_CONNECTING)));
+  g_ptr_array_add (icons, icon_of ("reconnecting", IN_STATE (SFB_STATE_RECONNECTING)));
+  g_ptr_array_add (icons, icon_of ("failed", IN_STATE (SFB_STATE_FAILED)));
+  g_ptr_array_add (icons, icon_of ("not-running", (SfbPresenceInput){ 0 }));
+  g_ptr_array_add (
+      icons,
+      icon_of ("not-answering", (SfbPresenceInput){ .running = TRUE, .not_answering = TRUE }));
+  return icons;
+}
+
+/* each look has its own icon, and every icon is a shipped, well-formed SVG */
+static void
+test_each_state_has_its_own_icon (void)
+{
+  g_autoptr (GPtrArray) icons = distinct_looks ();
+  const char *theme_path = g_getenv ("SFBD_APPLET_ICON_THEME_PATH");
+  g_autoptr (GHashTable) contents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  g_assert_nonnull (theme_path);
+  for (guint i = 0; i < icons->len; i++)
+    {
+      const char *name = icons->pdata[i];
+      g_autofree char *file = g_strconcat (name, ".svg", NULL);
+      g_autofree char *path
+          = g_build_filename (theme_path, "hicolor", "scalable", "status", file, NULL);
+      g_autofree char *text = NULL;
+      g_autoptr (GMarkupParseContext) parser = NULL;
+      g_autoptr (GError) error = NULL;
+      static const GMarkupParser no_callbacks = { 0 };
+
+      g_assert_true (g_str_has_prefix (name, "sfbd-"));
+      for (guint j = 0; j < i; j++)
+        g_assert_cmpstr (icons->pdata[j], !=, name);
+
+      g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+      g_assert_no_error (error);
+      parser = g_markup_parse_context_new (&no_callbacks, 0, NULL, NULL);
+      g_assert_true (g_markup_parse_context_parse (parser, text, -1, &error)
+                     && g_markup_parse_context_end_parse (parser, &error));
+      g_assert_no_error (error);
+      g_assert_nonnull (strstr (text, "<svg "));
+      /* drawn differently, not one file under two names */
+      g_assert_false (g_hash_table_contains (contents, text));
+      g_hash_table_add (contents, g_steal_pointer (&text));
+    }
+}
+
 /* ---- dbusmenu model ---- */
 
 static void
@@ -213,6 +305,8 @@ main (int argc, char **argv)
   g_test_add_func ("/applet/view/action-error", test_action_error_and_copy);
   g_test_add_func ("/applet/view/clean-text", test_clean_text);
   g_test_add_func ("/applet/view/unknown", test_unknown_values);
+  g_test_add_func ("/applet/view/not-answering", test_not_answering);
+  g_test_add_func ("/applet/icons/own-icon-per-state", test_each_state_has_its_own_icon);
   g_test_add_func ("/applet/menu/revision", test_menu_revision);
   g_test_add_func ("/applet/menu/escape", test_menu_escape);
   return g_test_run ();
