@@ -90,6 +90,19 @@ or_none (const char *value, const char *none)
   return value != NULL && *value != '\0' ? value : none;
 }
 
+/* reconnecting: when sfbd tries by itself next (Account.NextRetry) */
+static void
+add_next_retry_field (SfbctlFields *fields, SfbDBusAccount *account)
+{
+  g_autofree char *next = sfbctl_format_next_retry (sfb_dbus_account_get_next_retry (account));
+  const char *state = sfb_dbus_account_get_state (account);
+
+  if (next != NULL)
+    sfbctl_fields_add (fields, "Next attempt", "%s", next);
+  else if (g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    sfbctl_fields_add (fields, "Next attempt", "when the network changes");
+}
+
 static void
 add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
 {
@@ -129,6 +142,7 @@ add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
   if (sfb_dbus_account_get_reconnect_attempts (account) > 0)
     sfbctl_fields_add (
         fields, "Reconnect attempts", "%u", sfb_dbus_account_get_reconnect_attempts (account));
+  add_next_retry_field (fields, account);
 }
 
 static void

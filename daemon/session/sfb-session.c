@@ -12,6 +12,7 @@
 #include "sfb-discovery.h"
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
+#include "sfb-failure.h"
 #include "sfb-log.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-registration.h"
@@ -41,6 +42,9 @@
 #define SIGN_OUT_TIMEOUT_MS 2000
 #define KEEPALIVE_BEFORE_REGISTERED_S 60
 #define MAX_RETRY_AFTER_S 3600
+/* a server whose signatures fail: each attempt is a full logon that leaves
+ * a registration behind, so the first retry waits this long (then grows) */
+#define SIGNATURE_RETRY_S 60
 /* 504 Server Time-out: REGISTER again after Retry-After or 60 s, six times,
  * then handle it as a 503 (protocol.md §10.2) */
 #define TIMEOUT_RESEND_S 60
@@ -136,6 +140,11 @@ struct _SfbSession
   guint redirect_id;     /* connect to the redirect target (an idle) */
   guint n_timeouts;      /* consecutive 504s */
   guint last_sip_status; /* of the last answer to REGISTER, for the journal */
+  /* failures (see "failures" below) */
+  char *attempt_server;   /* host:port dialled by the current attempt, for the journal */
+  gint64 next_retry;      /* real time µs of the next automatic attempt, 0: none */
+  char *warned;           /* the failure last logged at WARNING while retrying */
+  GError *auth_cause;     /* why the last failed scheme of this sign-in failed */
 
   GNetworkMonitor *monitor;
   gboolean network_available;
@@ -173,6 +182,7 @@ static void clear_settings_tasks (SfbSession *self);
 static gboolean emit_request (SfbSession *self, SfbSipMessage *request);
 static void send_register (SfbSession *self, int expires);
 static void start_attempt (SfbSession *self, gboolean use_home_pool);
+static void set_next_retry (SfbSession *self, gint64 when);
 
 /* ---- properties ------------------------------------------------------ */
 
@@ -414,6 +424,7 @@ clear_timers (SfbSession *self)
   g_clear_handle_id (&self->resend_id, g_source_remove);
   g_clear_handle_id (&self->redirect_id, g_source_remove);
   self->waiting_for_network = FALSE;
+  set_next_retry (self, 0);
 }
 
 static void
@@ -461,31 +472,86 @@ wipe_password (SfbSession *self)
   g_clear_pointer (&self->password, g_free);
 }
 
+/* ---- failures --------------------------------------------------------
+ *
+ * A failure the user must fix ends in "failed" (fail()); a network or
+ * server fault in "reconnecting" with a retry at NextRetry (retry_later()).
+ * Each goes to the journal at WARNING with SFB_ERROR_NAME and the fields of
+ * the attempt that failed (log_failure()); a retry that fails the same way
+ * again is logged at INFO only. */
+
+static void
+set_next_retry (SfbSession *self, gint64 when)
+{
+  if (self->next_retry == when)
+    return;
+  self->next_retry = when;
+  changed (self);
+}
+
+/* A new attempt on a server: nothing of the last one's journal fields stays. */
+static void
+begin_attempt_fields (SfbSession *self, const char *host, guint16 port)
+{
+  g_free (self->attempt_server);
+  self->attempt_server = host != NULL ? g_strdup_printf ("%s:%u", host, port) : NULL;
+  self->last_sip_status = 0;
+}
+
+static void
+log_failure (SfbSession *self,
+             GLogLevelFlags level,
+             const char *message_id,
+             const char *state,
+             const GError *error,
+             const char *message)
+{
+  g_autoptr (GError) converted = g_error_copy (error);
+  g_autofree char *status
+      = self->last_sip_status != 0 ? g_strdup_printf ("%u", self->last_sip_status) : NULL;
+  GLogField fields[16];
+  gsize n = 0;
+
+  sfb_error_convert (&converted);
+#define FIELD(k, v) fields[n++] = (GLogField){ (k), (v), -1 }
+  FIELD ("MESSAGE", message);
+  FIELD ("PRIORITY", level == G_LOG_LEVEL_WARNING ? "4" : "6");
+  FIELD ("GLIB_DOMAIN", G_LOG_DOMAIN);
+  FIELD ("CODE_FILE", __FILE__);
+  FIELD ("CODE_FUNC", G_STRFUNC);
+  FIELD ("SFB_ERROR_DOMAIN", g_quark_to_string (error->domain));
+  FIELD ("SFB_ERROR_MESSAGE", error->message);
+  FIELD ("SFB_ERROR_NAME", sfb_error_get_dbus_name (converted));
+  FIELD ("SFB_STATE", state);
+  FIELD ("SFB_URI", self->uri != NULL ? self->uri : "");
+  FIELD ("SFB_TOPIC", "sign-in");
+  if (message_id != NULL)
+    FIELD ("MESSAGE_ID", message_id);
+  /* only what this attempt has: no server before one was dialled, no
+   * status before a REGISTER was answered */
+  if (self->attempt_server != NULL)
+    FIELD ("SFB_SERVER", self->attempt_server);
+  if (status != NULL)
+    FIELD ("SFB_SIP_STATUS", status);
+#undef FIELD
+  g_assert (n <= G_N_ELEMENTS (fields));
+  g_log_structured_array (level, fields, n);
+}
+
 /* A failure only the user can fix: no automatic retry. */
 static void
 fail (SfbSession *self, const GError *error)
 {
-  g_autoptr (GError) converted = g_error_copy (error);
-  g_autofree char *status = g_strdup_printf ("%u", self->last_sip_status);
   gboolean auth = g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_autofree char *message = g_strdup_printf ("Sign-in failed: %s", error->message);
 
-  sfb_error_convert (&converted);
   /* the journal's MESSAGE_ID: a rejected password, or signed out for good */
-  sfb_log (G_LOG_LEVEL_WARNING,
-           SFB_LOG_MESSAGE_ID (auth ? SFB_LOG_MSGID_AUTH_FAILED : SFB_LOG_MSGID_SIGN_OUT),
-           SFB_LOG_ERR (error),
-           "SFB_ERROR_NAME",
-           sfb_error_get_dbus_name (converted),
-           SFB_LOG_STATE (SFB_STATE_FAILED),
-           SFB_LOG_URI (self->uri != NULL ? self->uri : ""),
-           "SFB_SERVER",
-           self->strings[STR_SERVER],
-           "SFB_SIP_STATUS",
-           status,
-           SFB_LOG_TOPIC ("sign-in"),
-           "MESSAGE",
-           "Sign-in failed: %s",
-           error->message);
+  log_failure (self,
+               G_LOG_LEVEL_WARNING,
+               auth ? SFB_LOG_MSGID_AUTH_FAILED : SFB_LOG_MSGID_SIGN_OUT,
+               SFB_STATE_FAILED,
+               error,
+               message);
   stage_end (self, error);
   cancel_attempt (self);
   clear_connection_properties (self);
@@ -500,9 +566,55 @@ on_retry (gpointer user_data)
 
   self->retry_id = 0;
   self->reconnect_attempts++;
+  set_next_retry (self, 0);
   changed (self);
   start_attempt (self, TRUE);
   return G_SOURCE_REMOVE;
+}
+
+/* A retry that fails like the last one is logged at INFO: a laptop off the
+ * corporate network must not fill the journal with warnings. */
+static void
+log_retry (SfbSession *self, const GError *error, guint delay_ms)
+{
+  g_autoptr (GError) converted = g_error_copy (error);
+  g_autofree char *key = NULL;
+  g_autofree char *message = NULL;
+  gboolean repeated;
+
+  sfb_error_convert (&converted);
+  key = g_strdup_printf ("%s\n%s", sfb_error_get_dbus_name (converted), error->message);
+  repeated = g_strcmp0 (key, self->warned) == 0;
+  if (self->waiting_for_network)
+    message = g_strdup_printf (
+        "Sign-in attempt failed: %s; will retry when the network is back", error->message);
+  else
+    message = g_strdup_printf ("Sign-in attempt failed: %s; will retry in %u s",
+                               error->message,
+                               (delay_ms + 999) / 1000);
+  log_failure (self,
+               repeated ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
+               NULL,
+               SFB_STATE_RECONNECTING,
+               error,
+               message);
+  g_free (self->warned);
+  self->warned = g_steal_pointer (&key);
+}
+
+/* The delay before the next attempt: the backoff's, at least @delay_ms when
+ * >= 0 (a 503's Retry-After), at least SIGNATURE_RETRY_S after a message
+ * that failed verification. */
+static guint
+retry_delay (SfbSession *self, const GError *error, gint64 delay_ms)
+{
+  guint delay = sfb_backoff_next (&self->backoff, NULL);
+
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
+    delay_ms = MAX (delay_ms, (gint64) SIGNATURE_RETRY_S * 1000 * (self->reconnect_attempts + 1));
+  if (delay_ms >= 0)
+    delay = (guint) MIN (MAX ((gint64) delay, delay_ms), (gint64) MAX_RETRY_AFTER_S * 1000);
+  return delay;
 }
 
 /* A network-class failure: reconnecting, retried with backoff (or after
@@ -510,31 +622,27 @@ on_retry (gpointer user_data)
 static void
 retry_later (SfbSession *self, const GError *error, gint64 delay_ms)
 {
-  guint delay;
+  guint delay = 0;
 
-  sfb_log (G_LOG_LEVEL_INFO,
-           SFB_LOG_ERR (error),
-           SFB_LOG_TOPIC ("sign-in"),
-           "MESSAGE",
-           "Sign-in attempt failed, will retry: %s",
-           error->message);
   stage_end (self, error);
   cancel_attempt (self);
   clear_connection_properties (self);
   set_last_error (self, error);
-  set_state (self, SFB_STATE_RECONNECTING);
   if (self->monitor != NULL && !self->network_available)
     {
       /* no use knocking while offline: on_network_changed() retries */
       g_info ("The network is unavailable: waiting for it before trying again");
       self->waiting_for_network = TRUE;
-      return;
     }
-  delay = sfb_backoff_next (&self->backoff, NULL);
-  if (delay_ms >= 0)
-    delay = (guint) MAX ((gint64) delay, delay_ms);
-  g_debug ("Next attempt in %u ms", delay);
-  self->retry_id = g_timeout_add (delay, on_retry, self);
+  else
+    {
+      delay = retry_delay (self, error, delay_ms);
+      g_debug ("Next attempt in %u ms", delay);
+      self->retry_id = g_timeout_add (delay, on_retry, self);
+      set_next_retry (self, g_get_real_time () + (gint64) delay * 1000);
+    }
+  log_retry (self, error, delay);
+  set_state (self, SFB_STATE_RECONNECTING);
 }
 
 /* ---- registration ---------------------------------------------------- */
@@ -940,6 +1048,7 @@ registered (SfbSession *self, SfbSipMessage *response)
     save_home_pool (self, host, port);
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
+  g_clear_pointer (&self->warned, g_free); /* the next failure is news */
   self->signed_in_since = (guint64) g_get_real_time ();
   set_string (self, STR_SERVER_VERSION, server);
   set_last_error (self, NULL);
@@ -1470,6 +1579,7 @@ on_resend_register (gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   self->resend_id = 0;
+  set_next_retry (self, 0);
   if (self->connection == NULL)
     return G_SOURCE_REMOVE;
   g_debug (
@@ -1523,6 +1633,7 @@ resend_after_timeout (SfbSession *self, SfbSipMessage *response)
   set_last_error (self, error);
   g_clear_handle_id (&self->resend_id, g_source_remove);
   self->resend_id = g_timeout_add_seconds ((guint) MAX (delay, 1), on_resend_register, self);
+  set_next_retry (self, g_get_real_time () + (gint64) MAX (delay, 1) * G_USEC_PER_SEC);
 }
 
 static void
@@ -1763,6 +1874,7 @@ connect_next (SfbSession *self)
     }
   candidate = g_ptr_array_index (self->candidates, self->candidate_index);
   text = sfb_server_candidate_to_string (candidate);
+  begin_attempt_fields (self, candidate->host, candidate->port);
   set_state (self, SFB_STATE_CONNECTING);
   stage_begin (self, SFB_STATE_CONNECTING, "%s", text);
   call = g_new0 (ConnectCall, 1);
@@ -1960,6 +2072,8 @@ start_attempt (SfbSession *self, gboolean use_home_pool)
   self->redirects = 0;
   self->discovery_pending = FALSE;
   g_string_truncate (self->tried, 0);
+  begin_attempt_fields (self, NULL, 0);
+  g_clear_error (&self->auth_cause);
 
   if (!prepare_identity (self, &error))
     {
@@ -2247,6 +2361,7 @@ sfb_session_sign_in (SfbSession *self, const char *password)
   watch_system (self);
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
+  g_clear_pointer (&self->warned, g_free); /* a user-started sign-in warns afresh */
   set_last_error (self, NULL);
   start_attempt (self, TRUE);
 }
@@ -2342,6 +2457,12 @@ guint
 sfb_session_get_reconnect_attempts (SfbSession *self)
 {
   return self->reconnect_attempts;
+}
+
+guint64
+sfb_session_get_next_retry (SfbSession *self)
+{
+  return (guint64) MAX (self->next_retry, 0);
 }
 
 const GError *
@@ -2643,6 +2764,9 @@ sfb_session_finalize (GObject *object)
   g_ptr_array_unref (self->trace);
   g_string_free (self->tried, TRUE);
   g_clear_error (&self->last_error);
+  g_clear_error (&self->auth_cause);
+  g_free (self->attempt_server);
+  g_free (self->warned);
   g_free (self->state_dir);
   g_free (self->uri);
   g_free (self->domain);
