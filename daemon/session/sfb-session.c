@@ -44,7 +44,9 @@
 #define MAX_RETRY_AFTER_S 3600
 /* a server whose signatures fail: each attempt is a full logon that leaves
  * a registration behind, so the first retry waits this long (then grows) */
-#define SIGNATURE_RETRY_S 60
+#define SIGNATURE_RETRY_S 15
+/* a registration that lasted this long forgets earlier signature failures */
+#define SIGNATURE_FORGET_S 300
 /* 504 Server Time-out: REGISTER again after Retry-After or 60 s, six times,
  * then handle it as a 503 (protocol.md §10.2) */
 #define TIMEOUT_RESEND_S 60
@@ -145,6 +147,7 @@ struct _SfbSession
   gint64 next_retry;      /* real time µs of the next automatic attempt, 0: none */
   char *warned;           /* the failure last logged at WARNING while retrying */
   GError *auth_cause;     /* why the last failed scheme of this sign-in failed */
+  guint signature_failures; /* in a row, not reset by signing in again */
 
   GNetworkMonitor *monitor;
   gboolean network_available;
@@ -602,6 +605,32 @@ log_retry (SfbSession *self, const GError *error, guint delay_ms)
   self->warned = g_steal_pointer (&key);
 }
 
+/* Signing in again resets the backoff, and a server whose signatures fail
+ * lets the sign-in succeed first: so such failures are counted on their
+ * own.  A first one may be a glitch (retried as usual), then 30 s, 60 s,
+ * ... up to 5 minutes. */
+static void
+count_signature_failure (SfbSession *self, const GError *error)
+{
+  gint64 now = g_get_real_time ();
+
+  if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
+    return;
+  if (self->signed_in_since != 0
+      && now - (gint64) self->signed_in_since > (gint64) SIGNATURE_FORGET_S * G_USEC_PER_SEC)
+    self->signature_failures = 0;
+  self->signature_failures++;
+}
+
+static gint64
+signature_retry_delay_ms (SfbSession *self)
+{
+  if (self->signature_failures < 2)
+    return -1;
+  return MIN ((gint64) SIGNATURE_RETRY_S * 1000 << MIN (self->signature_failures - 1, 10),
+              (gint64) SFB_BACKOFF_DEFAULT_CAP_MS);
+}
+
 /* The delay before the next attempt: the backoff's, at least @delay_ms when
  * >= 0 (a 503's Retry-After), at least SIGNATURE_RETRY_S after a message
  * that failed verification. */
@@ -611,7 +640,7 @@ retry_delay (SfbSession *self, const GError *error, gint64 delay_ms)
   guint delay = sfb_backoff_next (&self->backoff, NULL);
 
   if (g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
-    delay_ms = MAX (delay_ms, (gint64) SIGNATURE_RETRY_S * 1000 * (self->reconnect_attempts + 1));
+    delay_ms = MAX (delay_ms, signature_retry_delay_ms (self));
   if (delay_ms >= 0)
     delay = (guint) MIN (MAX ((gint64) delay, delay_ms), (gint64) MAX_RETRY_AFTER_S * 1000);
   return delay;
@@ -624,6 +653,7 @@ retry_later (SfbSession *self, const GError *error, gint64 delay_ms)
 {
   guint delay = 0;
 
+  count_signature_failure (self, error); /* before signed_in_since is cleared */
   stage_end (self, error);
   cancel_attempt (self);
   clear_connection_properties (self);
@@ -1200,8 +1230,32 @@ try_next_scheme (SfbSession *self,
            sfb_auth_scheme_to_name (self->auth_scheme),
            error->message);
   self->auth_failed |= self->auth_scheme;
+  g_clear_error (&self->auth_cause);
+  self->auth_cause = g_error_copy (error);
   choose_scheme (self, response);
   return TRUE;
+}
+
+/* AuthFailed means "credentials refused"; these say something else and
+ * keep their names (docs: dbus/org.sfbd.Sfbd1.Account.xml). */
+static gboolean
+auth_error_has_own_name (const GError *error)
+{
+  static const SfbError own[] = {
+    SFB_ERROR_AUTH_FAILED,
+    SFB_ERROR_NO_CREDENTIALS,
+    SFB_ERROR_NOT_CONFIGURED,
+    SFB_ERROR_CLOCK_SKEW,
+    SFB_ERROR_CERTIFICATE_PROVISIONING_FAILED,
+    SFB_ERROR_NO_USABLE_AUTH_SCHEME,
+    SFB_ERROR_SIGNATURE_INVALID,
+    SFB_ERROR_ACCOUNT_DISABLED,
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (own); i++)
+    if (g_error_matches (error, SFB_ERROR, own[i]))
+      return TRUE;
+  return FALSE;
 }
 
 static void
@@ -1212,12 +1266,12 @@ challenge_failed (SfbSession *self,
 {
   if (try_next_scheme (self, response, while_preparing, error))
     return;
-  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE)
+      || g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
     {
       retry_later (self, error, -1); /* e.g. the KDC: a network error */
     }
-  else if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED)
-           && !g_error_matches (error, SFB_ERROR, SFB_ERROR_NO_CREDENTIALS))
+  else if (!auth_error_has_own_name (error))
     {
       g_autoptr (GError) wrapped = g_error_new (SFB_ERROR,
                                                 SFB_ERROR_AUTH_FAILED,
@@ -1291,6 +1345,33 @@ on_security_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   send_register (self, -1);
 }
 
+/* The provisioning service's refusal as CertificateProvisioningFailed, with
+ * its URL and what to do; a refused password (AuthFailed) and a service
+ * that is down (NotReachable: retried) keep their names. */
+static GError *
+provisioning_error (SfbSession *self, SfbSipMessage *response, const GError *error)
+{
+  g_autoptr (GPtrArray) auths = sfb_sip_auth_parse_message (response, "WWW-Authenticate");
+  SfbSipAuth *auth = auths != NULL ? sfb_sip_auth_find (auths, "TLS-DSK") : NULL;
+  const char *sts_uri = auth != NULL ? sfb_sip_auth_get_param (auth, "sts-uri") : NULL;
+  g_autofree char *shown = sfb_failure_quote (sts_uri != NULL ? sts_uri : "?", SFB_FAILURE_MAX_QUOTE);
+  gboolean keep = g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED)
+                  || g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED)
+                  || g_error_matches (error, SFB_ERROR, SFB_ERROR_CLOCK_SKEW);
+  SfbError code = SFB_ERROR_CERTIFICATE_PROVISIONING_FAILED;
+
+  if (keep || g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+    code = (SfbError) error->code; /* NotReachable: down for now, retried */
+  return g_error_new (SFB_ERROR,
+                      code,
+                      "TLS-DSK certificate provisioning at %s failed: %s%s",
+                      shown,
+                      error->message,
+                      keep ? ""
+                           : ". Ask your administrator to check the certificate provisioning "
+                             "service of the pool");
+}
+
 static void
 on_certificate_provisioned (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1311,7 +1392,9 @@ on_certificate_provisioned (GObject *source, GAsyncResult *result, gpointer user
   prepare_call_free (call);
   if (cert == NULL)
     {
-      challenge_failed (self, response, TRUE, error);
+      g_autoptr (GError) failed = provisioning_error (self, response, error);
+
+      challenge_failed (self, response, TRUE, failed);
       return;
     }
   g_clear_pointer (&self->user_cert, sfb_user_certificate_free);
@@ -1433,6 +1516,32 @@ provision_certificate (SfbSession *self, SfbSipMessage *response)
                                         call);
 }
 
+/* Auth=auto and every offered scheme failed: the decisive cause is why
+ * the last one failed (a clock skew, the provisioning service's answer),
+ * under its own name; a network fault is retried. */
+static void
+nothing_left_to_try (SfbSession *self, const char *offered)
+{
+  g_autoptr (GError) error = NULL;
+  const GError *cause = self->auth_cause;
+  SfbError code = SFB_ERROR_NO_USABLE_AUTH_SCHEME;
+
+  if (g_error_matches (cause, SFB_ERROR, SFB_ERROR_NOT_REACHABLE)
+      || auth_error_has_own_name (cause))
+    code = (SfbError) cause->code;
+  error = g_error_new (SFB_ERROR,
+                       code,
+                       "%s%s(%s offers only %s, and nothing else is left to try)",
+                       cause->message,
+                       g_str_has_suffix (cause->message, ".") ? " " : ". ",
+                       sfb_sip_connection_get_host (self->connection),
+                       *offered != '\0' ? offered : "no authentication scheme");
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+    retry_later (self, error, -1);
+  else
+    fail (self, error);
+}
+
 /* The first 401 of a handshake: pick the scheme (sfb_auth_choose), let its
  * context prepare (Kerberos: tickets, in a thread), then answer. */
 static void
@@ -1457,9 +1566,14 @@ choose_scheme (SfbSession *self, SfbSipMessage *response)
                              "sfbctl set-password",
                              sfb_sip_connection_get_host (self->connection),
                              reason);
+      else if (in.failed != 0 && self->auth_cause != NULL)
+        {
+          nothing_left_to_try (self, list);
+          return;
+        }
       else
         error = g_error_new (SFB_ERROR,
-                             in.failed != 0 ? SFB_ERROR_AUTH_FAILED : SFB_ERROR_SERVER_REJECTED,
+                             SFB_ERROR_NO_USABLE_AUTH_SCHEME,
                              "%s offers %s, and sfbd cannot use any of them: %s",
                              sfb_sip_connection_get_host (self->connection),
                              *list != '\0' ? list : "no authentication scheme",
@@ -1749,7 +1863,8 @@ on_connection_closed (SfbSipConnection *connection, GError *error, SfbSession *s
       finish_sign_out (self);
       return;
     }
-  sfb_log (G_LOG_LEVEL_WARNING,
+  /* INFO: retry_later() warns, once per distinct failure */
+  sfb_log (G_LOG_LEVEL_INFO,
            SFB_LOG_ERR (error),
            SFB_LOG_TOPIC ("connection"),
            "MESSAGE",
@@ -1763,6 +1878,31 @@ typedef struct
   SfbSession *self;
   guint serial;
 } ConnectCall;
+
+/* Adds a candidate's failure to `tried` (the message when none is left); a
+ * name that DNS itself gave (an SRV target, an autodiscover answer) and that
+ * does not resolve is the administrator's to fix: say where it came from. */
+static void
+note_candidate_failure (SfbSession *self, SfbServerCandidate *candidate, const GError *error)
+{
+  gboolean unresolved = strstr (error->message, SFB_SIP_CONNECTION_NO_ADDRESS) != NULL;
+
+  if (self->tried->len > 0)
+    g_string_append (self->tried, "; ");
+  g_string_append (self->tried, error->message);
+  if (unresolved
+      && (candidate->source == SFB_SERVER_SOURCE_SRV
+          || candidate->source == SFB_SERVER_SOURCE_AUTODISCOVER))
+    {
+      g_string_append_printf (self->tried,
+                              " (%s, named by %s of %s, has no address in DNS: ask your "
+                              "administrator to fix that record)",
+                              candidate->host,
+                              candidate->source == SFB_SERVER_SOURCE_SRV ? "an SRV record"
+                                                                         : "autodiscover",
+                              self->domain != NULL ? self->domain : "the domain");
+    }
+}
 
 static void
 on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -1807,9 +1947,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
           fail (self, error);
           return;
         }
-      if (self->tried->len > 0)
-        g_string_append (self->tried, "; ");
-      g_string_append_printf (self->tried, "%s", error->message);
+      note_candidate_failure (self, candidate, error);
       self->candidate_index++;
       connect_next (self);
       return;
@@ -2149,13 +2287,31 @@ answer (SfbSession *self, SfbSipMessage *request, guint code, const char *reason
     g_debug ("Could not answer %s: %s", sfb_sip_message_get_method (request), error->message);
 }
 
+/* What the server said, in words (sfb_failure_deregistration_reason()),
+ * its text quoted bounded and without control or bidi characters. */
+static GError *
+signed_out_by_server_error (SfbSession *self, const char *event, const char *diagnostics)
+{
+  g_autofree char *why = sfb_failure_deregistration_reason (event, diagnostics);
+
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_SERVER_REJECTED,
+                      "The server signed %s out: %s. Sign in again with: sfbctl sign-in",
+                      self->uri,
+                      why);
+}
+
 /* registration-notify (protocol.md §12.3) */
 static void
 deregistered (SfbSession *self, SfbSipMessage *request)
 {
   g_autoptr (SfbDeregistration) dereg = sfb_deregistration_parse (request);
-  const char *event = dereg->event;
-  const char *diagnostics = dereg->diagnostics;
+  /* server text: shown only bounded, without control or bidi characters */
+  g_autofree char *event
+      = dereg->event != NULL ? sfb_failure_quote (dereg->event, SFB_FAILURE_MAX_QUOTE) : NULL;
+  g_autofree char *diagnostics
+      = dereg->diagnostics != NULL ? sfb_failure_quote (dereg->diagnostics, SFB_FAILURE_MAX_QUOTE)
+                                   : NULL;
   g_autoptr (GError) error = NULL;
 
   sfb_log (G_LOG_LEVEL_WARNING,
@@ -2197,14 +2353,7 @@ deregistered (SfbSession *self, SfbSipMessage *request)
       return;
     }
   /* unregistered, or anything unknown: signed out, not retried */
-  error = g_error_new (SFB_ERROR,
-                       SFB_ERROR_SERVER_REJECTED,
-                       "The server signed %s out (%s%s%s), probably because it signed in on "
-                       "too many devices. Sign in again with: sfbctl sign-in",
-                       self->uri,
-                       event != NULL ? event : "no reason given",
-                       diagnostics != NULL ? ", " : "",
-                       diagnostics != NULL ? diagnostics : "");
+  error = signed_out_by_server_error (self, event, diagnostics);
   sfb_log (G_LOG_LEVEL_WARNING,
            SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SIGN_OUT),
            SFB_LOG_ERR (error),
@@ -2362,6 +2511,7 @@ sfb_session_sign_in (SfbSession *self, const char *password)
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
   g_clear_pointer (&self->warned, g_free); /* a user-started sign-in warns afresh */
+  self->signature_failures = 0;
   set_last_error (self, NULL);
   start_attempt (self, TRUE);
 }
