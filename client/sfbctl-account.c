@@ -194,6 +194,7 @@ sign_in_and_wait (Sfbctl *ctl, SfbDBusAccount *account, guint timeout_seconds)
   /* subscribed before the call, so no stage is missed */
   g_signal_connect (account, "g-properties-changed", G_CALLBACK (on_properties_changed), &wait);
   g_signal_connect (account, "notify::g-name-owner", G_CALLBACK (on_name_owner_changed), &wait);
+  follow_state (&wait); /* the state it starts from */
   sfb_dbus_account_call_sign_in (account, NULL, on_sign_in_returned, &wait);
   g_main_loop_run (loop);
 
