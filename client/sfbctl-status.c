@@ -249,6 +249,7 @@ print_status_waybar (Sfbctl *ctl)
       input.last_error = sfb_dbus_account_get_last_error (account);
       input.last_error_message = sfb_dbus_account_get_last_error_message (account);
       input.reconnect_attempts = sfb_dbus_account_get_reconnect_attempts (account);
+      input.next_retry = sfb_dbus_account_get_next_retry (account);
       input.availability = sfb_dbus_presence_get_availability (presence);
       input.note = sfb_dbus_presence_get_note (presence);
     }
