@@ -63,7 +63,8 @@ report_failure (SignInWait *wait)
   const char *name = sfb_dbus_account_get_last_error (wait->account);
   const char *message = sfb_dbus_account_get_last_error_message (wait->account);
   const char *state = sfb_dbus_account_get_state (wait->account);
-  g_autofree char *next = sfbctl_format_next_retry (sfb_dbus_account_get_next_retry (wait->account));
+  g_autofree char *next
+      = sfbctl_format_next_retry (sfb_dbus_account_get_next_retry (wait->account));
   g_autofree char *text = NULL;
 
   if (message == NULL || *message == '\0')

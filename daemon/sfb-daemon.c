@@ -898,14 +898,15 @@ sfb_daemon_class_init (SfbDaemonClass *klass)
                                                       G_MAXUINT,
                                                       0,
                                                       read_only);
-  props[PROP_NEXT_RETRY] = g_param_spec_uint64 ("next-retry",
-                                                NULL,
-                                                "µs since the epoch of the next automatic attempt, 0 "
-                                                "when none is scheduled",
-                                                0,
-                                                G_MAXUINT64,
-                                                0,
-                                                read_only);
+  props[PROP_NEXT_RETRY]
+      = g_param_spec_uint64 ("next-retry",
+                             NULL,
+                             "µs since the epoch of the next automatic attempt, 0 "
+                             "when none is scheduled",
+                             0,
+                             G_MAXUINT64,
+                             0,
+                             read_only);
   props[PROP_CONFIG]
       = g_param_spec_object ("config",
                              NULL,

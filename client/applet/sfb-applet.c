@@ -274,8 +274,8 @@ build_menu (SfbApplet *self, const SfbPresenceView *view)
     header_text = g_strdup (view->summary);
   if (running && g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
     {
-      SfbPresenceInput input = { .state = state,
-                                 .next_retry = sfb_dbus_account_get_next_retry (self->account) };
+      SfbPresenceInput input
+          = { .state = state, .next_retry = sfb_dbus_account_get_next_retry (self->account) };
       g_autofree char *next = sfb_presence_view_next_attempt (&input);
       char *with_next = g_strdup_printf ("%s (next attempt %s)", header_text, next);
 

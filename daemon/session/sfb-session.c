@@ -43,7 +43,8 @@
 #define KEEPALIVE_BEFORE_REGISTERED_S 60
 #define MAX_RETRY_AFTER_S 3600
 /* a server whose signatures fail: each attempt is a full logon that leaves
- * a registration behind, so the first retry waits this long (then grows) */
+ * a registration behind, so from the second failure in a row the retry
+ * waits twice this, then doubles (signature_retry_delay_ms()) */
 #define SIGNATURE_RETRY_S 15
 /* a registration that lasted this long forgets earlier signature failures */
 #define SIGNATURE_FORGET_S 300
@@ -143,10 +144,10 @@ struct _SfbSession
   guint n_timeouts;      /* consecutive 504s */
   guint last_sip_status; /* of the last answer to REGISTER, for the journal */
   /* failures (see "failures" below) */
-  char *attempt_server;   /* host:port dialled by the current attempt, for the journal */
-  gint64 next_retry;      /* real time µs of the next automatic attempt, 0: none */
-  char *warned;           /* the failure last logged at WARNING while retrying */
-  GError *auth_cause;     /* why the last failed scheme of this sign-in failed */
+  char *attempt_server;     /* host:port dialled by the current attempt, for the journal */
+  gint64 next_retry;        /* real time µs of the next automatic attempt, 0: none */
+  char *warned;             /* the failure last logged at WARNING while retrying */
+  GError *auth_cause;       /* why the last failed scheme of this sign-in failed */
   guint signature_failures; /* in a row, not reset by signing in again */
 
   GNetworkMonitor *monitor;
@@ -589,12 +590,11 @@ log_retry (SfbSession *self, const GError *error, guint delay_ms)
   key = g_strdup_printf ("%s\n%s", sfb_error_get_dbus_name (converted), error->message);
   repeated = g_strcmp0 (key, self->warned) == 0;
   if (self->waiting_for_network)
-    message = g_strdup_printf (
-        "Sign-in attempt failed: %s; will retry when the network is back", error->message);
+    message = g_strdup_printf ("Sign-in attempt failed: %s; will retry when the network is back",
+                               error->message);
   else
-    message = g_strdup_printf ("Sign-in attempt failed: %s; will retry in %u s",
-                               error->message,
-                               (delay_ms + 999) / 1000);
+    message = g_strdup_printf (
+        "Sign-in attempt failed: %s; will retry in %u s", error->message, (delay_ms + 999) / 1000);
   log_failure (self,
                repeated ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
                NULL,
@@ -1354,7 +1354,8 @@ provisioning_error (SfbSession *self, SfbSipMessage *response, const GError *err
   g_autoptr (GPtrArray) auths = sfb_sip_auth_parse_message (response, "WWW-Authenticate");
   SfbSipAuth *auth = auths != NULL ? sfb_sip_auth_find (auths, "TLS-DSK") : NULL;
   const char *sts_uri = auth != NULL ? sfb_sip_auth_get_param (auth, "sts-uri") : NULL;
-  g_autofree char *shown = sfb_failure_quote (sts_uri != NULL ? sts_uri : "?", SFB_FAILURE_MAX_QUOTE);
+  g_autofree char *shown
+      = sfb_failure_quote (sts_uri != NULL ? sts_uri : "?", SFB_FAILURE_MAX_QUOTE);
   gboolean keep = g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED)
                   || g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED)
                   || g_error_matches (error, SFB_ERROR, SFB_ERROR_CLOCK_SKEW);
@@ -2309,9 +2310,9 @@ deregistered (SfbSession *self, SfbSipMessage *request)
   /* server text: shown only bounded, without control or bidi characters */
   g_autofree char *event
       = dereg->event != NULL ? sfb_failure_quote (dereg->event, SFB_FAILURE_MAX_QUOTE) : NULL;
-  g_autofree char *diagnostics
-      = dereg->diagnostics != NULL ? sfb_failure_quote (dereg->diagnostics, SFB_FAILURE_MAX_QUOTE)
-                                   : NULL;
+  g_autofree char *diagnostics = dereg->diagnostics != NULL
+                                     ? sfb_failure_quote (dereg->diagnostics, SFB_FAILURE_MAX_QUOTE)
+                                     : NULL;
   g_autoptr (GError) error = NULL;
 
   sfb_log (G_LOG_LEVEL_WARNING,

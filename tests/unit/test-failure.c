@@ -28,7 +28,9 @@ test_quote_bounds_and_validates (void)
 {
   g_autofree char *long_text = g_strnfill (100000, 'a');
   g_autofree char *quoted = sfb_failure_quote (long_text, 10);
-  g_autofree char *invalid = sfb_failure_quote ("ab\xff\xfe" "cd", 200);
+  g_autofree char *invalid = sfb_failure_quote ("ab\xff\xfe"
+                                                "cd",
+                                                200);
   g_autofree char *none = sfb_failure_quote (NULL, 10);
   g_autofree char *multibyte = sfb_failure_quote ("ééééé", 3);
 
@@ -52,7 +54,9 @@ test_deregistration_reasons (void)
       "4140;reason=\"Removed by administrator\"",
       "an administrator removed this sign-in (ms-diagnostics 4140 \"Removed by administrator\")" },
     { "unregistered", "4141;reason=\"User disabled\"", "the account was disabled" },
-    { "unregistered", "4999;reason=\"Maintenance\"", "the server says \"Maintenance\" (ms-diagnostics 4999)" },
+    { "unregistered",
+      "4999;reason=\"Maintenance\"",
+      "the server says \"Maintenance\" (ms-diagnostics 4999)" },
     { "unregistered", NULL, "signed in on more devices than they allow" },
     { "something-new", NULL, "the server gave no reason (unknown event \"something-new\")" },
     { NULL, NULL, "the server gave no reason" },
@@ -73,8 +77,9 @@ test_deregistration_reasons (void)
 static void
 test_deregistration_reason_is_quoted (void)
 {
-  g_autofree char *why = sfb_failure_deregistration_reason (
-      "unregistered\u202E", "1;reason=\"a\u202Eb\x01" "c\"");
+  g_autofree char *why = sfb_failure_deregistration_reason ("unregistered\u202E",
+                                                            "1;reason=\"a\u202Eb\x01"
+                                                            "c\"");
 
   g_assert_null (strstr (why, "\u202E"));
   g_assert_null (strchr (why, '\x01'));
