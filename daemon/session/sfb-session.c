@@ -186,7 +186,6 @@ static void clear_settings_tasks (SfbSession *self);
 static gboolean emit_request (SfbSession *self, SfbSipMessage *request);
 static void send_register (SfbSession *self, int expires);
 static void start_attempt (SfbSession *self, gboolean use_home_pool);
-static void set_next_retry (SfbSession *self, gint64 when);
 
 /* ---- properties ------------------------------------------------------ */
 
@@ -428,7 +427,9 @@ clear_timers (SfbSession *self)
   g_clear_handle_id (&self->resend_id, g_source_remove);
   g_clear_handle_id (&self->redirect_id, g_source_remove);
   self->waiting_for_network = FALSE;
-  set_next_retry (self, 0);
+  /* no changed() here (dispose calls this): every caller announces a
+   * change of its own right after */
+  self->next_retry = 0;
 }
 
 static void
