@@ -172,6 +172,7 @@ set_gss_error (GError **error, const char *what, OM_uint32 major, OM_uint32 mino
       code = SFB_ERROR_AUTH_FAILED;
       break;
     case KRB5KRB_AP_ERR_SKEW:
+    case KRB5_KDCREP_SKEW:
       code = SFB_ERROR_CLOCK_SKEW;
       break;
     case KRB5_KDC_UNREACH:
