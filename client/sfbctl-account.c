@@ -62,10 +62,22 @@ report_failure (SignInWait *wait)
 {
   const char *name = sfb_dbus_account_get_last_error (wait->account);
   const char *message = sfb_dbus_account_get_last_error_message (wait->account);
+  const char *state = sfb_dbus_account_get_state (wait->account);
+  g_autofree char *next
+      = sfbctl_format_next_retry (sfb_dbus_account_get_next_retry (wait->account));
+  g_autofree char *text = NULL;
 
+  if (message == NULL || *message == '\0')
+    message = "sign-in failed";
+  /* reconnecting: sfbd goes on by itself; say when */
+  if (g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    text = g_strdup_printf ("%s%ssfbd keeps trying by itself: next attempt %s",
+                            message,
+                            g_str_has_suffix (message, ".") ? " " : ". ",
+                            next != NULL ? next : "when the network changes");
   sfbctl_print_error_named (wait->ctl,
                             name != NULL && *name != '\0' ? name : SFB_DBUS_ERROR_FAILED,
-                            message != NULL && *message != '\0' ? message : "sign-in failed");
+                            text != NULL ? text : message);
   sign_in_wait_finish (wait, SFBCTL_EXIT_FAILURE);
 }
 
@@ -85,8 +97,10 @@ report_success (SignInWait *wait)
 
 /*
  * Prints State when it changed and, once SignIn() has returned, ends on
- * signed-in or failed.  Before the reply a "failed" could still be the
- * previous attempt's.
+ * signed-in, failed, or reconnecting with a LastError: the first pass over
+ * the servers failed (sfbd retries by itself, at NextRetry).  Before the
+ * reply a "failed" could still be the previous attempt's; sfbd announces
+ * the new attempt's State before it replies.
  */
 static void
 follow_state (SignInWait *wait)
@@ -106,6 +120,9 @@ follow_state (SignInWait *wait)
   if (g_str_equal (state, SFB_STATE_SIGNED_IN))
     report_success (wait);
   else if (g_str_equal (state, SFB_STATE_FAILED))
+    report_failure (wait);
+  else if (g_str_equal (state, SFB_STATE_RECONNECTING)
+           && *sfb_dbus_account_get_last_error (wait->account) != '\0')
     report_failure (wait);
 }
 
@@ -178,6 +195,7 @@ sign_in_and_wait (Sfbctl *ctl, SfbDBusAccount *account, guint timeout_seconds)
   /* subscribed before the call, so no stage is missed */
   g_signal_connect (account, "g-properties-changed", G_CALLBACK (on_properties_changed), &wait);
   g_signal_connect (account, "notify::g-name-owner", G_CALLBACK (on_name_owner_changed), &wait);
+  follow_state (&wait); /* the state it starts from */
   sfb_dbus_account_call_sign_in (account, NULL, on_sign_in_returned, &wait);
   g_main_loop_run (loop);
 
@@ -454,6 +472,33 @@ add_stage_row (SfbctlTable *table, GVariant *stage)
   sfbctl_table_add_row (table, name, started_text, duration_text, short_result, detail);
 }
 
+/* A SignIn() refused before any stage (no password, nothing configured):
+ * the trace is empty, LastError says why. */
+static void
+print_refusal (SfbDBusAccount *account)
+{
+  const char *name = sfb_dbus_account_get_last_error (account);
+  const char *message = sfb_dbus_account_get_last_error_message (account);
+
+  if (name == NULL || *name == '\0')
+    return;
+  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
+    name += strlen (SFB_DBUS_ERROR_PREFIX);
+  printf ("Sign-in refused before it started (%s): %s\n", name, message != NULL ? message : "");
+}
+
+/* After the stages: when sfbd tries again by itself (Account.NextRetry). */
+static void
+print_next_retry (SfbDBusAccount *account)
+{
+  g_autofree char *next = sfbctl_format_next_retry (sfb_dbus_account_get_next_retry (account));
+
+  if (next != NULL)
+    printf ("Next attempt: %s\n", next);
+  else if (g_strcmp0 (sfb_dbus_account_get_state (account), SFB_STATE_RECONNECTING) == 0)
+    printf ("Next attempt: when the network changes\n");
+}
+
 int
 sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
 {
@@ -481,7 +526,10 @@ sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
   if (ctl->json)
     return sfbctl_print_variant_json (stages);
   if (g_variant_n_children (stages) == 0)
-    return sfbctl_print_done (ctl, "No sign-in attempt yet");
+    {
+      print_refusal (account);
+      return sfbctl_print_done (ctl, "No sign-in attempt yet");
+    }
 
   table = sfbctl_table_new ("STAGE", "STARTED", "DURATION", "RESULT", "DETAIL", NULL);
   for (gsize i = 0; i < g_variant_n_children (stages); i++)
@@ -490,5 +538,6 @@ sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
       add_stage_row (table, stage);
     }
   sfbctl_table_print (table);
+  print_next_retry (account);
   return SFBCTL_EXIT_OK;
 }

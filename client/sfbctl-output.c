@@ -253,6 +253,29 @@ sfbctl_format_duration (guint64 usec)
   return g_strdup_printf ("%.2f s", (double) usec / G_USEC_PER_SEC);
 }
 
+char *
+sfbctl_format_next_retry (guint64 next_retry)
+{
+  gint64 left = (gint64) (next_retry / G_USEC_PER_SEC) - g_get_real_time () / G_USEC_PER_SEC;
+  g_autoptr (GDateTime) utc = NULL;
+  g_autoptr (GDateTime) local = NULL;
+  g_autofree char *clock = NULL;
+
+  if (next_retry == 0)
+    return NULL;
+  utc = g_date_time_new_from_unix_utc ((gint64) (next_retry / G_USEC_PER_SEC));
+  if (utc == NULL)
+    return g_strdup ("?");
+  local = g_date_time_to_local (utc);
+  clock = g_date_time_format (local, "%H:%M:%S");
+  if (left <= 0)
+    return g_strdup_printf ("%s (now)", clock);
+  if (left < 60)
+    return g_strdup_printf ("%s (in %" G_GINT64_FORMAT " s)", clock, left);
+  return g_strdup_printf (
+      "%s (in %" G_GINT64_FORMAT " min %" G_GINT64_FORMAT " s)", clock, left / 60, left % 60);
+}
+
 /* the string at @key of an a{sv}, "" when absent */
 char *
 sfbctl_lookup_string (GVariant *dict, const char *key)

@@ -45,6 +45,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbctlTable, sfbctl_table_free)
 char *sfbctl_format_value (GVariant *value);
 char *sfbctl_format_time (guint64 usec_since_epoch);
 char *sfbctl_format_duration (guint64 usec);
+/* Account.NextRetry for people: "14:03:27 (in 1 min 5 s)"; NULL for 0 */
+char *sfbctl_format_next_retry (guint64 next_retry);
 char *sfbctl_lookup_string (GVariant *dict, const char *key);
 
 /* JSON: D-Bus names are the keys */

@@ -90,6 +90,19 @@ or_none (const char *value, const char *none)
   return value != NULL && *value != '\0' ? value : none;
 }
 
+/* reconnecting: when sfbd tries by itself next (Account.NextRetry) */
+static void
+add_next_retry_field (SfbctlFields *fields, SfbDBusAccount *account)
+{
+  g_autofree char *next = sfbctl_format_next_retry (sfb_dbus_account_get_next_retry (account));
+  const char *state = sfb_dbus_account_get_state (account);
+
+  if (next != NULL)
+    sfbctl_fields_add (fields, "Next attempt", "%s", next);
+  else if (g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    sfbctl_fields_add (fields, "Next attempt", "when the network changes");
+}
+
 static void
 add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
 {
@@ -134,6 +147,7 @@ add_account_fields (SfbctlFields *fields, SfbDBusAccount *account)
       && *sfb_dbus_account_get_credential_store_message (account) != '\0')
     sfbctl_fields_add (
         fields, "Password", "%s", sfb_dbus_account_get_credential_store_message (account));
+  add_next_retry_field (fields, account);
 }
 
 static void
@@ -242,6 +256,7 @@ print_status_waybar (Sfbctl *ctl)
       input.last_error = sfb_dbus_account_get_last_error (account);
       input.last_error_message = sfb_dbus_account_get_last_error_message (account);
       input.reconnect_attempts = sfb_dbus_account_get_reconnect_attempts (account);
+      input.next_retry = sfb_dbus_account_get_next_retry (account);
       input.availability = sfb_dbus_presence_get_availability (presence);
       input.note = sfb_dbus_presence_get_note (presence);
     }

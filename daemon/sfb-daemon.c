@@ -40,6 +40,7 @@ enum
   PROP_CREDENTIAL_STORE_MESSAGE,
   PROP_SIGNED_IN_SINCE,
   PROP_RECONNECT_ATTEMPTS,
+  PROP_NEXT_RETRY,
   PROP_CONFIG,
   PROP_SECRET_STORE,
   N_PROPS
@@ -86,6 +87,7 @@ struct _SfbDaemon
   char *strings[LAST_STRING_PROP + 1];
   guint64 signed_in_since;
   guint reconnect_attempts;
+  guint64 next_retry;
   gboolean last_error_is_config;  /* LastError came from a bad sfbd.conf */
   gboolean last_error_is_session; /* LastError came from the sign-in pipeline */
 };
@@ -266,6 +268,7 @@ on_session_changed (SfbDaemon *self)
   const GError *error = sfb_session_get_last_error (self->session);
   guint64 since = sfb_session_get_signed_in_since (self->session);
   guint attempts = sfb_session_get_reconnect_attempts (self->session);
+  guint64 next_retry = sfb_session_get_next_retry (self->session);
 
   set_string (self, PROP_STATE, sfb_session_get_state (self->session));
   set_string (self, PROP_SERVER, sfb_session_get_server (self->session));
@@ -283,6 +286,11 @@ on_session_changed (SfbDaemon *self)
     {
       self->reconnect_attempts = attempts;
       g_object_notify_by_pspec (G_OBJECT (self), props[PROP_RECONNECT_ATTEMPTS]);
+    }
+  if (self->next_retry != next_retry)
+    {
+      self->next_retry = next_retry;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_NEXT_RETRY]);
     }
   if (error != NULL)
     {
@@ -329,6 +337,33 @@ kerberos_ticket_usable (SfbDaemon *self)
 #endif
 }
 
+/* Neither a password nor a Kerberos ticket: both ways out, when Kerberos
+ * may be used. */
+static GError *
+no_credentials_error (SfbDaemon *self, const char *uri)
+{
+#ifdef HAVE_KERBEROS
+  SfbAuthMode mode = sfb_config_get_auth (self->config);
+  const char *login = sfb_config_get_login (self->config);
+
+  /* kinit takes a principal (user@REALM), not DOMAIN\user */
+  gboolean principal = login != NULL && strchr (login, '@') != NULL && strchr (login, '\\') == NULL;
+
+  if (mode == SFB_AUTH_MODE_AUTO || mode == SFB_AUTH_MODE_KERBEROS)
+    return g_error_new (SFB_ERROR,
+                        SFB_ERROR_NO_CREDENTIALS,
+                        "No password is known for %s and there is no Kerberos ticket. Get a "
+                        "ticket with: kinit%s%s, or set a password with: sfbctl set-password",
+                        uri,
+                        principal ? " " : "",
+                        principal ? login : "");
+#endif
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_NO_CREDENTIALS,
+                      "No password is known for %s. Set one with: sfbctl set-password",
+                      uri);
+}
+
 static void
 on_sign_in_password (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -353,10 +388,7 @@ on_sign_in_password (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   if (password == NULL && error == NULL)
-    error = g_error_new (SFB_ERROR,
-                         SFB_ERROR_NO_CREDENTIALS,
-                         "No password is known for %s. Set one with: sfbctl set-password",
-                         uri);
+    error = no_credentials_error (self, uri);
   if (error != NULL)
     {
       refuse_sign_in (self, g_error_copy (error));
@@ -766,6 +798,9 @@ sfb_daemon_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
     case PROP_RECONNECT_ATTEMPTS:
       g_value_set_uint (value, self->reconnect_attempts);
       break;
+    case PROP_NEXT_RETRY:
+      g_value_set_uint64 (value, self->next_retry);
+      break;
     case PROP_CONFIG:
       g_value_set_object (value, self->config);
       break;
@@ -883,6 +918,15 @@ sfb_daemon_class_init (SfbDaemonClass *klass)
                                                       G_MAXUINT,
                                                       0,
                                                       read_only);
+  props[PROP_NEXT_RETRY]
+      = g_param_spec_uint64 ("next-retry",
+                             NULL,
+                             "µs since the epoch of the next automatic attempt, 0 "
+                             "when none is scheduled",
+                             0,
+                             G_MAXUINT64,
+                             0,
+                             read_only);
   props[PROP_CONFIG]
       = g_param_spec_object ("config",
                              NULL,

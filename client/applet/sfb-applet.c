@@ -316,6 +316,16 @@ build_menu (SfbApplet *self, const SfbPresenceView *view)
     header_text = g_strdup_printf ("%s — %s", uri, view->summary);
   else
     header_text = g_strdup (view->summary);
+  if (running && g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    {
+      SfbPresenceInput input
+          = { .state = state, .next_retry = sfb_dbus_account_get_next_retry (self->account) };
+      g_autofree char *next = sfb_presence_view_next_attempt (&input);
+      char *with_next = g_strdup_printf ("%s (next attempt %s)", header_text, next);
+
+      g_free (header_text);
+      header_text = with_next;
+    }
   header = sfb_dbus_menu_escape_label (header_text);
 
   sfb_dbus_menu_begin (self->menu);
@@ -386,6 +396,7 @@ update (SfbApplet *self)
       input.last_error = sfb_dbus_account_get_last_error (self->account);
       input.last_error_message = sfb_dbus_account_get_last_error_message (self->account);
       input.reconnect_attempts = sfb_dbus_account_get_reconnect_attempts (self->account);
+      input.next_retry = sfb_dbus_account_get_next_retry (self->account);
       input.availability = sfb_dbus_presence_get_availability (self->presence);
       input.note = sfb_dbus_presence_get_note (self->presence);
     }

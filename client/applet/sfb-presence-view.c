@@ -146,6 +146,23 @@ add_last_error (GString *details, const SfbPresenceInput *input)
     }
 }
 
+char *
+sfb_presence_view_next_attempt (const SfbPresenceInput *input)
+{
+  g_autoptr (GDateTime) utc = NULL;
+  g_autoptr (GDateTime) local = NULL;
+
+  if (g_strcmp0 (input->state, SFB_STATE_RECONNECTING) != 0)
+    return NULL;
+  if (input->next_retry == 0)
+    return g_strdup ("when the network changes");
+  utc = g_date_time_new_from_unix_utc ((gint64) (input->next_retry / G_USEC_PER_SEC));
+  if (utc == NULL)
+    return NULL;
+  local = g_date_time_to_local (utc);
+  return g_date_time_format (local, "%H:%M:%S");
+}
+
 static SfbPresenceView *
 view_not_running (void)
 {
@@ -267,6 +284,13 @@ sfb_presence_view_new (const SfbPresenceInput *input)
     {
       g_autofree char *attempts = g_strdup_printf ("%u", input->reconnect_attempts);
       append_line (details, "Reconnect attempts", attempts);
+    }
+  if (reconnecting)
+    {
+      g_autofree char *next = sfb_presence_view_next_attempt (input);
+
+      if (next != NULL)
+        append_line (details, "Next attempt", next);
     }
   add_last_error (details, input);
   if (!is_empty (input->action_error))

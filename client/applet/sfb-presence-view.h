@@ -25,6 +25,7 @@ typedef struct
   const char *last_error_message; /* a sentence for a person */
   guint reconnect_attempts;
   const char *action_error; /* why the user's last menu action failed */
+  guint64 next_retry;       /* Account.NextRetry: µs since the epoch, 0 when none */
 } SfbPresenceInput;
 
 typedef struct
@@ -66,6 +67,10 @@ SfbPresenceView *sfb_presence_view_new (const SfbPresenceInput *input);
 SfbPresenceView *sfb_presence_view_copy (const SfbPresenceView *view);
 void sfb_presence_view_free (SfbPresenceView *view);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbPresenceView, sfb_presence_view_free)
+
+/* Reconnecting: when sfbd tries again by itself, "14:03:27" (local time)
+ * or "when the network changes"; NULL in any other state. */
+char *sfb_presence_view_next_attempt (const SfbPresenceInput *input);
 
 /* Words for a State value ("Signed in"); the value itself when unknown. */
 const char *sfb_presence_view_state_words (const char *state);

@@ -171,6 +171,10 @@ set_gss_error (GError **error, const char *what, OM_uint32 major, OM_uint32 mino
     case KRB5KDC_ERR_KEY_EXP:
       code = SFB_ERROR_AUTH_FAILED;
       break;
+    case KRB5KRB_AP_ERR_SKEW:
+    case KRB5_KDCREP_SKEW:
+      code = SFB_ERROR_CLOCK_SKEW;
+      break;
     case KRB5_KDC_UNREACH:
     case KRB5_REALM_CANT_RESOLVE:
     case KRB5_REALM_UNKNOWN:
@@ -180,7 +184,16 @@ set_gss_error (GError **error, const char *what, OM_uint32 major, OM_uint32 mino
       break;
     }
   g_debug ("GSSAPI %s: major %u minor %d", what, major, (int) minor);
-  g_set_error (error, SFB_ERROR, code, "%s: %s", what, text);
+  if (code == SFB_ERROR_CLOCK_SKEW)
+    g_set_error (error,
+                 SFB_ERROR,
+                 code,
+                 "%s: %s. The clock of this computer and that of the Kerberos server differ "
+                 "by more than it allows (usually 5 minutes). Check the clock with: timedatectl",
+                 what,
+                 text);
+  else
+    g_set_error (error, SFB_ERROR, code, "%s: %s", what, text);
 }
 
 /* ---- credentials (thread) -------------------------------------------- */
@@ -530,7 +543,7 @@ sfb_kerberos_context_verify (
 
   if (sig_len == 0 || sig_len > MAX_SIGNATURE_LENGTH)
     {
-      g_set_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED, "Bad Kerberos signature length");
+      g_set_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID, "Bad Kerberos signature length");
       return FALSE;
     }
   major = gss_verify_mic (&minor, self->ctx, &in, &token, NULL);
@@ -539,7 +552,7 @@ sfb_kerberos_context_verify (
     {
       set_gss_error (error, "Bad Kerberos signature", major, minor);
       if (error != NULL && *error != NULL)
-        (*error)->code = SFB_ERROR_AUTH_FAILED;
+        (*error)->code = SFB_ERROR_SIGNATURE_INVALID;
       return FALSE;
     }
   return TRUE;

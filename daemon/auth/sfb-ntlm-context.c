@@ -271,7 +271,7 @@ sfb_ntlm_context_verify (
     }
   if (got_len != sizeof want || diff != 0)
     {
-      g_set_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED, "bad server signature");
+      g_set_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID, "bad server signature");
       return FALSE;
     }
   return TRUE;

@@ -362,7 +362,7 @@ sfb_sip_security_authorize (SfbSipSecurity *self, SfbSipMessage *message, GError
 static gboolean
 bad_signature (GError **error, const char *why)
 {
-  g_set_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED, "bad server signature (%s)", why);
+  g_set_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID, "bad server signature (%s)", why);
   return FALSE;
 }
 

@@ -37,7 +37,7 @@ gboolean sfb_sip_security_authorize (SfbSipSecurity *self, SfbSipMessage *messag
  * Proxy-Authentication-Info) rspauth with srand/snum/realm/targetname from
  * that header; refresh opaque.  Established SA + unsigned message (other
  * than 401 / REGISTER responses / 1xx) or a bad signature -> FALSE with
- * SFB_ERROR_AUTH_FAILED "bad server signature". */
+ * SFB_ERROR_SIGNATURE_INVALID "bad server signature". */
 gboolean sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **error);
 
 gboolean sfb_sip_security_is_established (SfbSipSecurity *self);

@@ -361,7 +361,7 @@ sfb_tls_dsk_context_verify (
     }
   if (a_len != b_len || diff != 0)
     {
-      g_set_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED, "bad server signature");
+      g_set_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID, "bad server signature");
       return FALSE;
     }
   return TRUE;

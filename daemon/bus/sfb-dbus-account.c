@@ -11,8 +11,14 @@ static void
 on_signed_in (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GDBusMethodInvocation *invocation = user_data; /* the reply consumes it */
+  GDBusInterfaceSkeleton *skeleton = g_object_get_data (G_OBJECT (invocation), "skeleton");
   GError *error = NULL;
 
+  /* the new attempt's State goes out before the reply, so a client that
+   * follows State after the reply (sfbctl sign-in --wait) never takes the
+   * previous attempt's "failed" or "reconnecting" for this one's */
+  if (skeleton != NULL)
+    g_dbus_interface_skeleton_flush (skeleton);
   if (!sfb_daemon_sign_in_finish (SFB_DAEMON (source), result, &error))
     sfb_dbus_return_error (invocation, error);
   else
@@ -22,6 +28,8 @@ on_signed_in (GObject *source, GAsyncResult *result, gpointer user_data)
 static gboolean
 handle_sign_in (SfbDBusAccount *skeleton, GDBusMethodInvocation *invocation, SfbDaemon *daemon)
 {
+  g_object_set_data_full (
+      G_OBJECT (invocation), "skeleton", g_object_ref (skeleton), g_object_unref);
   sfb_daemon_sign_in_async (daemon, NULL, on_signed_in, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -140,6 +148,7 @@ sfb_dbus_account_adapter_new (SfbDaemon *daemon)
     "reconnect-attempts",
     "credential-store",
     "credential-store-message",
+    "next-retry",
     NULL,
   };
   SfbDBusAccount *skeleton = sfb_dbus_account_skeleton_new ();

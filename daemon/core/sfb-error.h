@@ -26,9 +26,14 @@ typedef enum
   SFB_ERROR_NO_MATCHING_RULE,
   SFB_ERROR_NOT_FOUND,
   SFB_ERROR_INVALID_ARGS,
+  /* authentication failures other than refused credentials */
+  SFB_ERROR_CLOCK_SKEW,
+  SFB_ERROR_CERTIFICATE_PROVISIONING_FAILED,
+  SFB_ERROR_NO_USABLE_AUTH_SCHEME,
+  SFB_ERROR_SIGNATURE_INVALID,
 } SfbError;
 
-#define SFB_ERROR_N_CODES (SFB_ERROR_INVALID_ARGS + 1)
+#define SFB_ERROR_N_CODES (SFB_ERROR_SIGNATURE_INVALID + 1)
 
 #define SFB_ERROR (sfb_error_quark ())
 GQuark sfb_error_quark (void);

@@ -7,6 +7,8 @@
 
 #include "sfb-error.h"
 
+#include <string.h>
+
 /*
  * A GTlsDatabase that delegates: verify_chain() asks the system database
  * and, when that rejects the chain, the CAFile database; the chain is good
@@ -259,10 +261,103 @@ sfb_tls_flags_to_string (GTlsCertificateFlags errors, const char *host)
   return g_strjoinv (", ", (char **) words->pdata);
 }
 
+#define MAX_SHOWN_NAMES 8
+#define MAX_NAME_LENGTH 100
+
+/* A name from a certificate, shown only as the characters a host name can
+ * have (certificate text is the peer's, untrusted) */
+static void
+append_name (GString *out, const char *name, gsize len)
+{
+  gsize shown = 0;
+
+  if (out->len > 0)
+    g_string_append (out, ", ");
+  for (gsize i = 0; i < len && shown < MAX_NAME_LENGTH; i++)
+    if (g_ascii_isalnum (name[i]) || strchr ("-.*_:", name[i]) != NULL)
+      {
+        g_string_append_c (out, name[i]);
+        shown++;
+      }
+}
+
+/* "pool1.contoso.test, sip.contoso.test": the DNS names, else the subject */
+static char *
+certificate_names (GTlsCertificate *certificate)
+{
+  g_autoptr (GPtrArray) names = g_tls_certificate_get_dns_names (certificate);
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; names != NULL && i < names->len && i < MAX_SHOWN_NAMES; i++)
+    {
+      gsize len = 0;
+      const char *name = g_bytes_get_data (g_ptr_array_index (names, i), &len);
+
+      append_name (out, name, len);
+    }
+  if (names != NULL && names->len > MAX_SHOWN_NAMES)
+    g_string_append_printf (out, " and %u more", names->len - MAX_SHOWN_NAMES);
+  if (out->len == 0)
+    {
+      g_autofree char *subject = g_tls_certificate_get_subject_name (certificate);
+
+      if (subject != NULL)
+        append_name (out, subject, strlen (subject));
+    }
+  return g_string_free (out, FALSE);
+}
+
+static char *
+format_utc (GDateTime *when)
+{
+  return when != NULL ? g_date_time_format (when, "%Y-%m-%d %H:%M UTC") : g_strdup ("?");
+}
+
+/* "; it expired on 2024-01-01 00:00 UTC; it is for sip.example.com" */
+static char *
+certificate_facts (GTlsCertificateFlags errors, GTlsCertificate *certificate)
+{
+  GString *out = g_string_new (NULL);
+
+  if (certificate == NULL)
+    return g_string_free (out, FALSE);
+  if (errors & G_TLS_CERTIFICATE_EXPIRED)
+    {
+      g_autoptr (GDateTime) until = g_tls_certificate_get_not_valid_after (certificate);
+      g_autofree char *when = format_utc (until);
+
+      g_string_append_printf (out, "; it expired on %s", when);
+    }
+  if (errors & G_TLS_CERTIFICATE_NOT_ACTIVATED)
+    {
+      g_autoptr (GDateTime) from = g_tls_certificate_get_not_valid_before (certificate);
+      g_autofree char *when = format_utc (from);
+
+      g_string_append_printf (out, "; it is valid only from %s", when);
+    }
+  if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+    {
+      g_autofree char *names = certificate_names (certificate);
+
+      g_string_append_printf (
+          out, "; it is for %s", *names != '\0' ? names : "no name (it names no host)");
+    }
+  return g_string_free (out, FALSE);
+}
+
 GError *
 sfb_tls_error_new (GTlsCertificateFlags errors, const char *host)
 {
+  return sfb_tls_error_new_for_certificate (errors, host, NULL);
+}
+
+GError *
+sfb_tls_error_new_for_certificate (GTlsCertificateFlags errors,
+                                   const char *host,
+                                   GTlsCertificate *certificate)
+{
   g_autofree char *checks = NULL;
+  g_autofree char *facts = certificate_facts (errors, certificate);
   const char *advice;
 
   if (host == NULL || *host == '\0')
@@ -282,8 +377,9 @@ sfb_tls_error_new (GTlsCertificateFlags errors, const char *host)
 
   return g_error_new (SFB_ERROR,
                       SFB_ERROR_CERTIFICATE_INVALID,
-                      "The certificate of %s was rejected (%s). %s",
+                      "The certificate of %s was rejected (%s%s). %s",
                       host,
                       checks,
+                      facts,
                       advice);
 }

@@ -31,6 +31,12 @@ void sfb_tls_preload_system_trust (void);
  * check(s) in words ("untrusted issuer", "expired", "does not match the name
  * <host>") and what to do. */
 GError *sfb_tls_error_new (GTlsCertificateFlags errors, const char *host);
+/* The same, with what @certificate (the rejected peer's, may be NULL) says
+ * about the failed checks: when it expired or becomes valid, and the names
+ * it is for when it does not match @host. */
+GError *sfb_tls_error_new_for_certificate (GTlsCertificateFlags errors,
+                                           const char *host,
+                                           GTlsCertificate *certificate);
 
 /* The failed checks in words, comma separated ("untrusted issuer, expired"). */
 char *sfb_tls_flags_to_string (GTlsCertificateFlags errors, const char *host);

@@ -13,6 +13,7 @@
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
 #include "sfb-file.h"
+#include "sfb-failure.h"
 #include "sfb-log.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-registration.h"
@@ -45,6 +46,12 @@
 /* a 200 to REGISTER that says nowhere how long it holds (RFC 3261 wants
  * one): refresh as if it held this long, short enough for any server */
 #define DEFAULT_EXPIRES_S 120
+/* a server whose signatures fail: each attempt is a full logon that leaves
+ * a registration behind, so from the second failure in a row the retry
+ * waits twice this, then doubles (signature_retry_delay_ms()) */
+#define SIGNATURE_RETRY_S 15
+/* a registration that lasted this long forgets earlier signature failures */
+#define SIGNATURE_FORGET_S 300
 /* 504 Server Time-out: REGISTER again after Retry-After or 60 s, six times,
  * then handle it as a 503 (protocol.md §10.2) */
 #define TIMEOUT_RESEND_S 60
@@ -140,6 +147,12 @@ struct _SfbSession
   guint redirect_id;     /* connect to the redirect target (an idle) */
   guint n_timeouts;      /* consecutive 504s */
   guint last_sip_status; /* of the last answer to REGISTER, for the journal */
+  /* failures (see "failures" below) */
+  char *attempt_server;     /* host:port dialled by the current attempt, for the journal */
+  gint64 next_retry;        /* real time µs of the next automatic attempt, 0: none */
+  char *warned;             /* the failure last logged at WARNING while retrying */
+  GError *auth_cause;       /* why the last failed scheme of this sign-in failed */
+  guint signature_failures; /* in a row, not reset by signing in again */
 
   GNetworkMonitor *monitor;
   gboolean network_available;
@@ -440,6 +453,9 @@ clear_timers (SfbSession *self)
   g_clear_handle_id (&self->redirect_id, g_source_remove);
   g_clear_handle_id (&self->sign_out_id, g_source_remove);
   self->waiting_for_network = FALSE;
+  /* no changed() here (dispose calls this): every caller announces a
+   * change of its own right after */
+  self->next_retry = 0;
 }
 
 static void
@@ -488,31 +504,86 @@ wipe_password (SfbSession *self)
   g_clear_pointer (&self->password, g_free);
 }
 
+/* ---- failures --------------------------------------------------------
+ *
+ * A failure the user must fix ends in "failed" (fail()); a network or
+ * server fault in "reconnecting" with a retry at NextRetry (retry_later()).
+ * Each goes to the journal at WARNING with SFB_ERROR_NAME and the fields of
+ * the attempt that failed (log_failure()); a retry that fails the same way
+ * again is logged at INFO only. */
+
+static void
+set_next_retry (SfbSession *self, gint64 when)
+{
+  if (self->next_retry == when)
+    return;
+  self->next_retry = when;
+  changed (self);
+}
+
+/* A new attempt on a server: nothing of the last one's journal fields stays. */
+static void
+begin_attempt_fields (SfbSession *self, const char *host, guint16 port)
+{
+  g_free (self->attempt_server);
+  self->attempt_server = host != NULL ? g_strdup_printf ("%s:%u", host, port) : NULL;
+  self->last_sip_status = 0;
+}
+
+static void
+log_failure (SfbSession *self,
+             GLogLevelFlags level,
+             const char *message_id,
+             const char *state,
+             const GError *error,
+             const char *message)
+{
+  g_autoptr (GError) converted = g_error_copy (error);
+  g_autofree char *status
+      = self->last_sip_status != 0 ? g_strdup_printf ("%u", self->last_sip_status) : NULL;
+  GLogField fields[16];
+  gsize n = 0;
+
+  sfb_error_convert (&converted);
+#define FIELD(k, v) fields[n++] = (GLogField){ (k), (v), -1 }
+  FIELD ("MESSAGE", message);
+  FIELD ("PRIORITY", level == G_LOG_LEVEL_WARNING ? "4" : "6");
+  FIELD ("GLIB_DOMAIN", G_LOG_DOMAIN);
+  FIELD ("CODE_FILE", __FILE__);
+  FIELD ("CODE_FUNC", G_STRFUNC);
+  FIELD ("SFB_ERROR_DOMAIN", g_quark_to_string (error->domain));
+  FIELD ("SFB_ERROR_MESSAGE", error->message);
+  FIELD ("SFB_ERROR_NAME", sfb_error_get_dbus_name (converted));
+  FIELD ("SFB_STATE", state);
+  FIELD ("SFB_URI", self->uri != NULL ? self->uri : "");
+  FIELD ("SFB_TOPIC", "sign-in");
+  if (message_id != NULL)
+    FIELD ("MESSAGE_ID", message_id);
+  /* only what this attempt has: no server before one was dialled, no
+   * status before a REGISTER was answered */
+  if (self->attempt_server != NULL)
+    FIELD ("SFB_SERVER", self->attempt_server);
+  if (status != NULL)
+    FIELD ("SFB_SIP_STATUS", status);
+#undef FIELD
+  g_assert (n <= G_N_ELEMENTS (fields));
+  g_log_structured_array (level, fields, n);
+}
+
 /* A failure only the user can fix: no automatic retry. */
 static void
 fail (SfbSession *self, const GError *error)
 {
-  g_autoptr (GError) converted = g_error_copy (error);
-  g_autofree char *status = g_strdup_printf ("%u", self->last_sip_status);
   gboolean auth = g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_autofree char *message = g_strdup_printf ("Sign-in failed: %s", error->message);
 
-  sfb_error_convert (&converted);
   /* the journal's MESSAGE_ID: a rejected password, or signed out for good */
-  sfb_log (G_LOG_LEVEL_WARNING,
-           SFB_LOG_MESSAGE_ID (auth ? SFB_LOG_MSGID_AUTH_FAILED : SFB_LOG_MSGID_SIGN_OUT),
-           SFB_LOG_ERR (error),
-           "SFB_ERROR_NAME",
-           sfb_error_get_dbus_name (converted),
-           SFB_LOG_STATE (SFB_STATE_FAILED),
-           SFB_LOG_URI (self->uri != NULL ? self->uri : ""),
-           "SFB_SERVER",
-           self->strings[STR_SERVER],
-           "SFB_SIP_STATUS",
-           status,
-           SFB_LOG_TOPIC ("sign-in"),
-           "MESSAGE",
-           "Sign-in failed: %s",
-           error->message);
+  log_failure (self,
+               G_LOG_LEVEL_WARNING,
+               auth ? SFB_LOG_MSGID_AUTH_FAILED : SFB_LOG_MSGID_SIGN_OUT,
+               SFB_STATE_FAILED,
+               error,
+               message);
   stage_end (self, error);
   cancel_attempt (self);
   clear_connection_properties (self);
@@ -527,9 +598,80 @@ on_retry (gpointer user_data)
 
   self->retry_id = 0;
   self->reconnect_attempts++;
+  set_next_retry (self, 0);
   changed (self);
   start_attempt (self, TRUE);
   return G_SOURCE_REMOVE;
+}
+
+/* A retry that fails like the last one is logged at INFO: a laptop off the
+ * corporate network must not fill the journal with warnings. */
+static void
+log_retry (SfbSession *self, const GError *error, guint delay_ms)
+{
+  g_autoptr (GError) converted = g_error_copy (error);
+  g_autofree char *key = NULL;
+  g_autofree char *message = NULL;
+  gboolean repeated;
+
+  sfb_error_convert (&converted);
+  key = g_strdup_printf ("%s\n%s", sfb_error_get_dbus_name (converted), error->message);
+  repeated = g_strcmp0 (key, self->warned) == 0;
+  if (self->waiting_for_network)
+    message = g_strdup_printf ("Sign-in attempt failed: %s; will retry when the network is back",
+                               error->message);
+  else
+    message = g_strdup_printf (
+        "Sign-in attempt failed: %s; will retry in %u s", error->message, (delay_ms + 999) / 1000);
+  log_failure (self,
+               repeated ? G_LOG_LEVEL_INFO : G_LOG_LEVEL_WARNING,
+               NULL,
+               SFB_STATE_RECONNECTING,
+               error,
+               message);
+  g_free (self->warned);
+  self->warned = g_steal_pointer (&key);
+}
+
+/* Signing in again resets the backoff, and a server whose signatures fail
+ * lets the sign-in succeed first: so such failures are counted on their
+ * own.  A first one may be a glitch (retried as usual), then 30 s, 60 s,
+ * ... up to 5 minutes. */
+static void
+count_signature_failure (SfbSession *self, const GError *error)
+{
+  gint64 now = g_get_real_time ();
+
+  if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
+    return;
+  if (self->signed_in_since != 0
+      && now - (gint64) self->signed_in_since > (gint64) SIGNATURE_FORGET_S * G_USEC_PER_SEC)
+    self->signature_failures = 0;
+  self->signature_failures++;
+}
+
+static gint64
+signature_retry_delay_ms (SfbSession *self)
+{
+  if (self->signature_failures < 2)
+    return -1;
+  return MIN ((gint64) SIGNATURE_RETRY_S * 1000 << MIN (self->signature_failures - 1, 10),
+              (gint64) SFB_BACKOFF_DEFAULT_CAP_MS);
+}
+
+/* The delay before the next attempt: the backoff's, at least @delay_ms when
+ * >= 0 (a 503's Retry-After), at least SIGNATURE_RETRY_S after a message
+ * that failed verification. */
+static guint
+retry_delay (SfbSession *self, const GError *error, gint64 delay_ms)
+{
+  guint delay = sfb_backoff_next (&self->backoff, NULL);
+
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
+    delay_ms = MAX (delay_ms, signature_retry_delay_ms (self));
+  if (delay_ms >= 0)
+    delay = (guint) MIN (MAX ((gint64) delay, delay_ms), (gint64) MAX_RETRY_AFTER_S * 1000);
+  return delay;
 }
 
 /* A network-class failure: reconnecting, retried with backoff (or after
@@ -537,31 +679,28 @@ on_retry (gpointer user_data)
 static void
 retry_later (SfbSession *self, const GError *error, gint64 delay_ms)
 {
-  guint delay;
+  guint delay = 0;
 
-  sfb_log (G_LOG_LEVEL_INFO,
-           SFB_LOG_ERR (error),
-           SFB_LOG_TOPIC ("sign-in"),
-           "MESSAGE",
-           "Sign-in attempt failed, will retry: %s",
-           error->message);
+  count_signature_failure (self, error); /* before signed_in_since is cleared */
   stage_end (self, error);
   cancel_attempt (self);
   clear_connection_properties (self);
   set_last_error (self, error);
-  set_state (self, SFB_STATE_RECONNECTING);
   if (self->monitor != NULL && !self->network_available)
     {
       /* no use knocking while offline: on_network_changed() retries */
       g_info ("The network is unavailable: waiting for it before trying again");
       self->waiting_for_network = TRUE;
-      return;
     }
-  delay = sfb_backoff_next (&self->backoff, NULL);
-  if (delay_ms >= 0)
-    delay = (guint) MAX ((gint64) delay, delay_ms);
-  g_debug ("Next attempt in %u ms", delay);
-  self->retry_id = g_timeout_add (delay, on_retry, self);
+  else
+    {
+      delay = retry_delay (self, error, delay_ms);
+      g_debug ("Next attempt in %u ms", delay);
+      self->retry_id = g_timeout_add (delay, on_retry, self);
+      set_next_retry (self, g_get_real_time () + (gint64) delay * 1000);
+    }
+  log_retry (self, error, delay);
+  set_state (self, SFB_STATE_RECONNECTING);
 }
 
 /* ---- registration ---------------------------------------------------- */
@@ -980,6 +1119,7 @@ registered (SfbSession *self, SfbSipMessage *response)
     save_home_pool (self, host, port);
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
+  g_clear_pointer (&self->warned, g_free); /* the next failure is news */
   self->signed_in_since = (guint64) g_get_real_time ();
   set_string (self, STR_SERVER_VERSION, server);
   set_last_error (self, NULL);
@@ -1133,8 +1273,32 @@ try_next_scheme (SfbSession *self,
            sfb_auth_scheme_to_name (self->auth_scheme),
            error->message);
   self->auth_failed |= self->auth_scheme;
+  g_clear_error (&self->auth_cause);
+  self->auth_cause = g_error_copy (error);
   choose_scheme (self, response);
   return TRUE;
+}
+
+/* AuthFailed means "credentials refused"; these say something else and
+ * keep their names (docs: dbus/org.sfbd.Sfbd1.Account.xml). */
+static gboolean
+auth_error_has_own_name (const GError *error)
+{
+  static const SfbError own[] = {
+    SFB_ERROR_AUTH_FAILED,
+    SFB_ERROR_NO_CREDENTIALS,
+    SFB_ERROR_NOT_CONFIGURED,
+    SFB_ERROR_CLOCK_SKEW,
+    SFB_ERROR_CERTIFICATE_PROVISIONING_FAILED,
+    SFB_ERROR_NO_USABLE_AUTH_SCHEME,
+    SFB_ERROR_SIGNATURE_INVALID,
+    SFB_ERROR_ACCOUNT_DISABLED,
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (own); i++)
+    if (g_error_matches (error, SFB_ERROR, own[i]))
+      return TRUE;
+  return FALSE;
 }
 
 static void
@@ -1145,12 +1309,12 @@ challenge_failed (SfbSession *self,
 {
   if (try_next_scheme (self, response, while_preparing, error))
     return;
-  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE)
+      || g_error_matches (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID))
     {
       retry_later (self, error, -1); /* e.g. the KDC: a network error */
     }
-  else if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED)
-           && !g_error_matches (error, SFB_ERROR, SFB_ERROR_NO_CREDENTIALS))
+  else if (!auth_error_has_own_name (error))
     {
       g_autoptr (GError) wrapped = g_error_new (SFB_ERROR,
                                                 SFB_ERROR_AUTH_FAILED,
@@ -1224,6 +1388,34 @@ on_security_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
   send_register (self, -1);
 }
 
+/* The provisioning service's refusal as CertificateProvisioningFailed, with
+ * its URL and what to do; a refused password (AuthFailed) and a service
+ * that is down (NotReachable: retried) keep their names. */
+static GError *
+provisioning_error (SfbSession *self, SfbSipMessage *response, const GError *error)
+{
+  g_autoptr (GPtrArray) auths = sfb_sip_auth_parse_message (response, "WWW-Authenticate");
+  SfbSipAuth *auth = auths != NULL ? sfb_sip_auth_find (auths, "TLS-DSK") : NULL;
+  const char *sts_uri = auth != NULL ? sfb_sip_auth_get_param (auth, "sts-uri") : NULL;
+  g_autofree char *shown
+      = sfb_failure_quote (sts_uri != NULL ? sts_uri : "?", SFB_FAILURE_MAX_QUOTE);
+  gboolean keep = g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED)
+                  || g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_CONFIGURED)
+                  || g_error_matches (error, SFB_ERROR, SFB_ERROR_CLOCK_SKEW);
+  SfbError code = SFB_ERROR_CERTIFICATE_PROVISIONING_FAILED;
+
+  if (keep || g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+    code = (SfbError) error->code; /* NotReachable: down for now, retried */
+  return g_error_new (SFB_ERROR,
+                      code,
+                      "TLS-DSK certificate provisioning at %s failed: %s%s",
+                      shown,
+                      error->message,
+                      keep ? ""
+                           : ". Ask your administrator to check the certificate provisioning "
+                             "service of the pool");
+}
+
 static void
 on_certificate_provisioned (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1244,7 +1436,9 @@ on_certificate_provisioned (GObject *source, GAsyncResult *result, gpointer user
   prepare_call_free (call);
   if (cert == NULL)
     {
-      challenge_failed (self, response, TRUE, error);
+      g_autoptr (GError) failed = provisioning_error (self, response, error);
+
+      challenge_failed (self, response, TRUE, failed);
       return;
     }
   g_clear_pointer (&self->user_cert, sfb_user_certificate_free);
@@ -1366,6 +1560,32 @@ provision_certificate (SfbSession *self, SfbSipMessage *response)
                                         call);
 }
 
+/* Auth=auto and every offered scheme failed: the decisive cause is why
+ * the last one failed (a clock skew, the provisioning service's answer),
+ * under its own name; a network fault is retried. */
+static void
+nothing_left_to_try (SfbSession *self, const char *offered)
+{
+  g_autoptr (GError) error = NULL;
+  const GError *cause = self->auth_cause;
+  SfbError code = SFB_ERROR_NO_USABLE_AUTH_SCHEME;
+
+  if (g_error_matches (cause, SFB_ERROR, SFB_ERROR_NOT_REACHABLE)
+      || auth_error_has_own_name (cause))
+    code = (SfbError) cause->code;
+  error = g_error_new (SFB_ERROR,
+                       code,
+                       "%s%s(%s offers only %s, and nothing else is left to try)",
+                       cause->message,
+                       g_str_has_suffix (cause->message, ".") ? " " : ". ",
+                       sfb_sip_connection_get_host (self->connection),
+                       *offered != '\0' ? offered : "no authentication scheme");
+  if (g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_REACHABLE))
+    retry_later (self, error, -1);
+  else
+    fail (self, error);
+}
+
 /* The first 401 of a handshake: pick the scheme (sfb_auth_choose), let its
  * context prepare (Kerberos: tickets, in a thread), then answer. */
 static void
@@ -1390,9 +1610,14 @@ choose_scheme (SfbSession *self, SfbSipMessage *response)
                              "sfbctl set-password",
                              sfb_sip_connection_get_host (self->connection),
                              reason);
+      else if (in.failed != 0 && self->auth_cause != NULL)
+        {
+          nothing_left_to_try (self, list);
+          return;
+        }
       else
         error = g_error_new (SFB_ERROR,
-                             in.failed != 0 ? SFB_ERROR_AUTH_FAILED : SFB_ERROR_SERVER_REJECTED,
+                             SFB_ERROR_NO_USABLE_AUTH_SCHEME,
                              "%s offers %s, and sfbd cannot use any of them: %s",
                              sfb_sip_connection_get_host (self->connection),
                              *list != '\0' ? list : "no authentication scheme",
@@ -1512,6 +1737,7 @@ on_resend_register (gpointer user_data)
   g_autoptr (GError) error = NULL;
 
   self->resend_id = 0;
+  set_next_retry (self, 0);
   if (self->connection == NULL)
     return G_SOURCE_REMOVE;
   g_debug (
@@ -1565,6 +1791,7 @@ resend_after_timeout (SfbSession *self, SfbSipMessage *response)
   set_last_error (self, error);
   g_clear_handle_id (&self->resend_id, g_source_remove);
   self->resend_id = g_timeout_add_seconds ((guint) MAX (delay, 1), on_resend_register, self);
+  set_next_retry (self, g_get_real_time () + (gint64) MAX (delay, 1) * G_USEC_PER_SEC);
 }
 
 static void
@@ -1680,7 +1907,8 @@ on_connection_closed (SfbSipConnection *connection, GError *error, SfbSession *s
       finish_sign_out (self);
       return;
     }
-  sfb_log (G_LOG_LEVEL_WARNING,
+  /* INFO: retry_later() warns, once per distinct failure */
+  sfb_log (G_LOG_LEVEL_INFO,
            SFB_LOG_ERR (error),
            SFB_LOG_TOPIC ("connection"),
            "MESSAGE",
@@ -1694,6 +1922,31 @@ typedef struct
   SfbSession *self;
   guint serial;
 } ConnectCall;
+
+/* Adds a candidate's failure to `tried` (the message when none is left); a
+ * name that DNS itself gave (an SRV target, an autodiscover answer) and that
+ * does not resolve is the administrator's to fix: say where it came from. */
+static void
+note_candidate_failure (SfbSession *self, SfbServerCandidate *candidate, const GError *error)
+{
+  gboolean unresolved = strstr (error->message, SFB_SIP_CONNECTION_NO_ADDRESS) != NULL;
+
+  if (self->tried->len > 0)
+    g_string_append (self->tried, "; ");
+  g_string_append (self->tried, error->message);
+  if (unresolved
+      && (candidate->source == SFB_SERVER_SOURCE_SRV
+          || candidate->source == SFB_SERVER_SOURCE_AUTODISCOVER))
+    {
+      g_string_append_printf (self->tried,
+                              " (%s, named by %s of %s, has no address in DNS: ask your "
+                              "administrator to fix that record)",
+                              candidate->host,
+                              candidate->source == SFB_SERVER_SOURCE_SRV ? "an SRV record"
+                                                                         : "autodiscover",
+                              self->domain != NULL ? self->domain : "the domain");
+    }
+}
 
 static void
 on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -1738,9 +1991,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
           fail (self, error);
           return;
         }
-      if (self->tried->len > 0)
-        g_string_append (self->tried, "; ");
-      g_string_append_printf (self->tried, "%s", error->message);
+      note_candidate_failure (self, candidate, error);
       self->candidate_index++;
       connect_next (self);
       return;
@@ -1805,6 +2056,7 @@ connect_next (SfbSession *self)
     }
   candidate = g_ptr_array_index (self->candidates, self->candidate_index);
   text = sfb_server_candidate_to_string (candidate);
+  begin_attempt_fields (self, candidate->host, candidate->port);
   set_state (self, SFB_STATE_CONNECTING);
   stage_begin (self, SFB_STATE_CONNECTING, "%s", text);
   call = g_new0 (ConnectCall, 1);
@@ -2002,6 +2254,8 @@ start_attempt (SfbSession *self, gboolean use_home_pool)
   self->redirects = 0;
   self->discovery_pending = FALSE;
   g_string_truncate (self->tried, 0);
+  begin_attempt_fields (self, NULL, 0);
+  g_clear_error (&self->auth_cause);
 
   if (!prepare_identity (self, &error))
     {
@@ -2077,13 +2331,31 @@ answer (SfbSession *self, SfbSipMessage *request, guint code, const char *reason
     g_debug ("Could not answer %s: %s", sfb_sip_message_get_method (request), error->message);
 }
 
+/* What the server said, in words (sfb_failure_deregistration_reason()),
+ * its text quoted bounded and without control or bidi characters. */
+static GError *
+signed_out_by_server_error (SfbSession *self, const char *event, const char *diagnostics)
+{
+  g_autofree char *why = sfb_failure_deregistration_reason (event, diagnostics);
+
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_SERVER_REJECTED,
+                      "The server signed %s out: %s. Sign in again with: sfbctl sign-in",
+                      self->uri,
+                      why);
+}
+
 /* registration-notify (protocol.md §12.3) */
 static void
 deregistered (SfbSession *self, SfbSipMessage *request)
 {
   g_autoptr (SfbDeregistration) dereg = sfb_deregistration_parse (request);
-  const char *event = dereg->event;
-  const char *diagnostics = dereg->diagnostics;
+  /* server text: shown only bounded, without control or bidi characters */
+  g_autofree char *event
+      = dereg->event != NULL ? sfb_failure_quote (dereg->event, SFB_FAILURE_MAX_QUOTE) : NULL;
+  g_autofree char *diagnostics = dereg->diagnostics != NULL
+                                     ? sfb_failure_quote (dereg->diagnostics, SFB_FAILURE_MAX_QUOTE)
+                                     : NULL;
   g_autoptr (GError) error = NULL;
 
   sfb_log (G_LOG_LEVEL_WARNING,
@@ -2125,14 +2397,7 @@ deregistered (SfbSession *self, SfbSipMessage *request)
       return;
     }
   /* unregistered, or anything unknown: signed out, not retried */
-  error = g_error_new (SFB_ERROR,
-                       SFB_ERROR_SERVER_REJECTED,
-                       "The server signed %s out (%s%s%s), probably because it signed in on "
-                       "too many devices. Sign in again with: sfbctl sign-in",
-                       self->uri,
-                       event != NULL ? event : "no reason given",
-                       diagnostics != NULL ? ", " : "",
-                       diagnostics != NULL ? diagnostics : "");
+  error = signed_out_by_server_error (self, event, diagnostics);
   sfb_log (G_LOG_LEVEL_WARNING,
            SFB_LOG_MESSAGE_ID (SFB_LOG_MSGID_SIGN_OUT),
            SFB_LOG_ERR (error),
@@ -2289,6 +2554,8 @@ sfb_session_sign_in (SfbSession *self, const char *password)
   watch_system (self);
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
+  g_clear_pointer (&self->warned, g_free); /* a user-started sign-in warns afresh */
+  self->signature_failures = 0;
   set_last_error (self, NULL);
   start_attempt (self, TRUE);
 }
@@ -2384,6 +2651,12 @@ guint
 sfb_session_get_reconnect_attempts (SfbSession *self)
 {
   return self->reconnect_attempts;
+}
+
+guint64
+sfb_session_get_next_retry (SfbSession *self)
+{
+  return (guint64) MAX (self->next_retry, 0);
 }
 
 const GError *
@@ -2895,6 +3168,9 @@ sfb_session_finalize (GObject *object)
   g_ptr_array_unref (self->trace);
   g_string_free (self->tried, TRUE);
   g_clear_error (&self->last_error);
+  g_clear_error (&self->auth_cause);
+  g_free (self->attempt_server);
+  g_free (self->warned);
   g_free (self->state_dir);
   g_free (self->uri);
   g_free (self->domain);

@@ -61,6 +61,9 @@ const char *sfb_session_get_local_address (SfbSession *self);
 const char *sfb_session_get_interface (SfbSession *self);
 guint64 sfb_session_get_signed_in_since (SfbSession *self);
 guint sfb_session_get_reconnect_attempts (SfbSession *self);
+/* When the next automatic attempt starts (µs since the epoch), 0 when none
+ * is scheduled (signed in, failed, signed out, or waiting for the network). */
+guint64 sfb_session_get_next_retry (SfbSession *self);
 /* The error that ended the last attempt (NULL after a success). */
 const GError *sfb_session_get_last_error (SfbSession *self);
 /* aa{sv}: the stages of the last attempt (GetSignInTrace). */

@@ -604,11 +604,15 @@ handle_message (SfbSipConnection *self, SfbSipMessage *message)
     }
   if (self->security != NULL && !sfb_sip_security_verify (self->security, message, &error))
     {
+      /* not the credentials: the bytes changed on the way */
       fail_connection (self,
                        g_error_new (SFB_ERROR,
-                                    SFB_ERROR_AUTH_FAILED,
-                                    "%s sent a message that failed verification (%s); the "
-                                    "connection was dropped",
+                                    SFB_ERROR_SIGNATURE_INVALID,
+                                    "A message from %s failed signature verification (%s): "
+                                    "something between the server and this computer changes "
+                                    "the messages (a proxy that rewrites SIP, or an attack). "
+                                    "The connection was dropped; ask your administrator or "
+                                    "try another network",
                                     self->host,
                                     error->message));
       return;
@@ -756,6 +760,7 @@ typedef struct
   guint16 port;
   GTlsDatabase *tls_database;
   GTlsCertificateFlags certificate_errors;
+  GTlsCertificate *rejected; /* the peer certificate of certificate_errors */
   GSocketClient *client;
   GList *addresses; /* of GInetAddress, from the resolver */
   GList *next_address;
@@ -767,6 +772,7 @@ connect_data_free (ConnectData *data)
 {
   g_free (data->host);
   g_clear_object (&data->tls_database);
+  g_clear_object (&data->rejected);
   g_clear_object (&data->client);
   g_resolver_free_addresses (data->addresses);
   g_clear_error (&data->first_error);
@@ -782,6 +788,7 @@ on_accept_certificate (GTlsConnection *tls,
   ConnectData *data = user_data;
 
   data->certificate_errors = errors;
+  g_set_object (&data->rejected, certificate);
   return FALSE; /* never accept what the trust store rejected */
 }
 
@@ -984,7 +991,9 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
       else if (data->certificate_errors != 0)
-        g_task_return_error (task, sfb_tls_error_new (data->certificate_errors, data->host));
+        g_task_return_error (task,
+                             sfb_tls_error_new_for_certificate (
+                                 data->certificate_errors, data->host, data->rejected));
       else if (error->domain == G_TLS_ERROR)
         g_task_return_new_error (task,
                                  SFB_ERROR,
@@ -1144,7 +1153,8 @@ on_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
         g_task_return_new_error (task,
                                  SFB_ERROR,
                                  SFB_ERROR_NOT_REACHABLE,
-                                 "Cannot connect to %s:%u: %s",
+                                 "Cannot connect to %s:%u: the name " SFB_SIP_CONNECTION_NO_ADDRESS
+                                 " (%s)",
                                  data->host,
                                  data->port,
                                  error->message);

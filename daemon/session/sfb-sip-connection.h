@@ -34,6 +34,10 @@
 
 G_BEGIN_DECLS
 
+/* In the message of a connection that failed because its name did not
+ * resolve: "Cannot connect to host:port: the name does not resolve (...)" */
+#define SFB_SIP_CONNECTION_NO_ADDRESS "does not resolve"
+
 /* Default transaction timeout (protocol.md §10.2: no answer in 60 s is a
  * timeout; sfbd gives up sooner, a registrar on a LAN answers in ms). */
 #define SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS 30000

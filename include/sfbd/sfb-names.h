@@ -32,6 +32,11 @@
 #define SFB_DBUS_ERROR_NO_MATCHING_RULE SFB_DBUS_ERROR_PREFIX "NoMatchingRule"
 #define SFB_DBUS_ERROR_NOT_FOUND SFB_DBUS_ERROR_PREFIX "NotFound"
 #define SFB_DBUS_ERROR_INVALID_ARGS SFB_DBUS_ERROR_PREFIX "InvalidArgs"
+#define SFB_DBUS_ERROR_CLOCK_SKEW SFB_DBUS_ERROR_PREFIX "ClockSkew"
+#define SFB_DBUS_ERROR_CERTIFICATE_PROVISIONING_FAILED                                             \
+  SFB_DBUS_ERROR_PREFIX "CertificateProvisioningFailed"
+#define SFB_DBUS_ERROR_NO_USABLE_AUTH_SCHEME SFB_DBUS_ERROR_PREFIX "NoUsableAuthScheme"
+#define SFB_DBUS_ERROR_SIGNATURE_INVALID SFB_DBUS_ERROR_PREFIX "SignatureInvalid"
 
 /* Account.State values, in pipeline order */
 #define SFB_STATE_SIGNED_OUT "signed-out"

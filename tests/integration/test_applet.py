@@ -558,13 +558,19 @@ class TestReconnecting(RealSfbdTestCase):
             lambda p: p.get("Status") == "NeedsAttention"
             and "Reconnect attempts: " in self.tooltip(p), "the reconnect attempts")
         self.assertIn("Last error: ", self.tooltip(props))
+        # and when sfbd tries again by itself (Account.NextRetry)
+        self.assertRegex(self.tooltip(props),
+                         r"Next attempt: (\d\d:\d\d:\d\d|when the network changes)")
 
         def reconnecting_menu():
             items, _ = self.menu()
-            title = items[MENU_HEADER].get("label", "")  # "URI — state"
-            return items if title.endswith("Reconnecting") else None
+            title = items[MENU_HEADER].get("label", "")  # "URI — state (next attempt …)"
+            return items if " — Reconnecting (next attempt " in title else None
 
         items = self.wait_for(reconnecting_menu, "the reconnecting menu")
+        self.assertRegex(items[MENU_HEADER]["label"],
+                         r"Reconnecting \(next attempt (\d\d:\d\d:\d\d|when the network "
+                         r"changes)\)$")
         self.assert_enabled(items, MENU_AVAILABILITY["busy"], False)
         self.assert_enabled(items, MENU_SIGN_OUT, True)
         self.assert_enabled(items, MENU_RECONNECT, True)

@@ -168,7 +168,13 @@ class KerberosSignInTest(KerberosTestCase):
         self.configure({"Account.Uri": base.string("sip:alice@contoso.test"),
                         "TLS.CAFile": base.string(base.SIM["env"]["SFBSIM_CA_FILE"]),
                         "Secrets.Store": base.string("file")})
-        self.assert_dbus_error(base.ERROR_PREFIX + "NoCredentials", ACCOUNT, "SignIn")
+        message = self.assert_dbus_error(base.ERROR_PREFIX + "NoCredentials", ACCOUNT, "SignIn")
+        # both ways out: a Kerberos ticket, or a password
+        self.assertIn("kinit", message)
+        self.assertIn("sfbctl set-password", message)
+        trace = self.sfbctl("trace").stdout
+        self.assertIn("Sign-in refused before it started (NoCredentials)", trace)
+        self.assertIn("kinit", trace)
 
     def test_auto_prefers_kerberos_when_offered(self):
         self.sign_in(server="pool1.contoso.test")
@@ -189,7 +195,8 @@ class KerberosSignInTest(KerberosTestCase):
         self.call(ACCOUNT, "SignIn")
         self.assertEqual(self.wait_for_state("failed", "signed-in"), "failed")
         account = self.get_all_properties(ACCOUNT)
-        self.assertEqual(account["LastError"], "org.sfbd.Sfbd.Error.ServerRejected")
+        # not refused credentials, not a server fault: nothing sfbd may use
+        self.assertEqual(account["LastError"], "org.sfbd.Sfbd.Error.NoUsableAuthScheme")
         self.assertIn("Kerberos is not offered by the server", account["LastErrorMessage"])
 
 

@@ -858,6 +858,171 @@ class JournalTest(SignInTestCase):
             self.assertNotIn(secret, everything)
 
 
+class FailureReportTest(SignInTestCase):
+    """Failures that end and say everything: a user-started sign-in that finds no server
+    returns with the reason, NextRetry says when sfbd tries again by itself, each distinct
+    failure is one WARNING with SFB_ERROR_NAME, and causes are named."""
+
+    SIGN_OUT = "f15062370acd46348d3e3cf13e17cd76"  # daemon/core/sfb-log.h
+
+    def start_with_journal(self):
+        """Restarts sfbd with its output on a FakeJournal; returns the journal."""
+        journal = FakeJournal()
+        self.addCleanup(journal.close)
+        self.stop_process(self.daemon)
+        self.daemon = subprocess.Popen([self.sfbd_path, "--verbose"], env=self.env,
+                                       stdin=subprocess.DEVNULL, stdout=journal.stream,
+                                       stderr=journal.stream)
+        self.daemons.append(self.daemon)
+        self.wait_for_owner(lambda owner: owner is not None, self.daemon)
+        return journal
+
+    @staticmethod
+    def warnings(journal, prefix):
+        return [e for e in journal.read() if e.get("PRIORITY") == "4"
+                and e.get("MESSAGE", "").startswith(prefix)]
+
+    def assert_next_retry_in(self, low, high):
+        """NextRetry lies between low and high seconds from now."""
+        next_retry = self.get_property(ACCOUNT, "NextRetry")
+        left = next_retry / 1e6 - time.time()
+        self.assertTrue(low <= left <= high, f"NextRetry is {left:.1f} s away")
+
+    def test_sign_in_wait_returns_with_the_reason_when_no_dns_record_exists(self):
+        self.configure_alice()
+        self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES + SRV_NAMES + A_NAMES)
+        # ends after the first pass, long before its own 120 s timeout
+        result = self.sfbctl("sign-in", "--wait", timeout=WAIT)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"), ERROR_PREFIX + "DiscoveryFailed")
+        self.assertIn("_sipinternaltls._tcp.contoso.test", result.stderr)
+        self.assertIn("sfbd keeps trying by itself: next attempt ", result.stderr)
+        # the network (or DNS) comes back: sfbd signs in unaided
+        self.ctl.dns_clear()
+        self.wait_for_state("signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "NextRetry"), 0)
+
+    def test_refused_everywhere_shows_next_retry_and_warns_once(self):
+        journal = self.start_with_journal()
+        self.ctl.stop_pool(pool="pool1")
+        self.addCleanup(self.ctl.start_pool, pool="pool1")
+        self.configure_alice(server="pool1.contoso.test")
+        result = self.sfbctl("sign-in", "--wait", timeout=WAIT)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("Connection refused", result.stderr)
+        self.assertIn("pool1.contoso.test:5061", result.stderr)
+        self.assertIn("next attempt", result.stderr)
+        # retried by itself; NextRetry on the bus, in status and trace
+        self.wait_for(lambda: self.get_property(ACCOUNT, "ReconnectAttempts") >= 2
+                      and self.get_property(ACCOUNT, "NextRetry") > 0, "two retries")
+        self.assert_next_retry_in(-1, 300)
+        self.assertIn("Next attempt:", self.sfbctl("status").stdout)
+        self.assertIn("Next attempt:", self.sfbctl("trace").stdout)
+        # the same failure three times: one WARNING, with the fields of that attempt
+        failed = self.warnings(journal, "Sign-in attempt failed")
+        self.assertEqual(len(failed), 1, [e["MESSAGE"] for e in failed])
+        self.assertEqual(failed[0]["SFB_ERROR_NAME"], ERROR_PREFIX + "NotReachable")
+        self.assertEqual(failed[0]["SFB_SERVER"], "pool1.contoso.test:5061")
+        self.assertNotIn("SFB_SIP_STATUS", failed[0])
+        self.assertEqual(failed[0]["SFB_STATE"], "reconnecting")
+        retried = [e for e in journal.read()
+                   if e.get("MESSAGE", "").startswith("Sign-in attempt failed")]
+        self.assertGreaterEqual(len(retried), 2)
+        self.assertTrue(all(e["PRIORITY"] == "6" for e in retried[1:]), retried)
+
+    def test_503_retry_after_shows_when_the_retry_will_be(self):
+        self.ctl.set_503(registrar="pool1", retry_after=120, count=1)
+        self.configure_alice(server="pool1.contoso.test")
+        result = self.sfbctl("sign-in", "--wait", timeout=WAIT)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("503", result.stderr)
+        self.assertRegex(result.stderr, r"next attempt \d\d:\d\d:\d\d \(in (1 min 5\d|2 min 0) s\)")
+        self.assert_next_retry_in(100, 121)
+        self.assertIn("Next attempt:", self.sfbctl("status").stdout)
+
+    def test_srv_target_that_does_not_resolve_is_named(self):
+        journal = self.start_with_journal()
+        self.configure_alice()
+        self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES + A_NAMES + [DIRECTOR])
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("reconnecting")
+        message = self.get_property(ACCOUNT, "LastErrorMessage")
+        self.assertIn(f"{DIRECTOR}, named by an SRV record of contoso.test, has no address",
+                      message)
+        failed = self.wait_for(lambda: self.warnings(journal, "Sign-in attempt failed"),
+                               "the warning")
+        self.assertIn(f"{DIRECTOR}, named by an SRV record", failed[0]["MESSAGE"])
+
+    def expired_certificate_at_the_home_pool(self):
+        """Signs in through discovery and the Director's 301 (pool1 becomes the home pool),
+        then makes a new sfbd (no TLS session to resume, so the certificate is checked) meet
+        an expired certificate there; returns its journal."""
+        self.sign_in(server=None)
+        self.assert_signed_in()
+        # before the restart: an AutoSignIn must not leave a session to resume
+        self.ctl.set_certificate(variant="expired")
+        journal = self.start_with_journal()
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("failed")
+        return journal
+
+    def test_expired_certificate_says_when_it_expired(self):
+        self.expired_certificate_at_the_home_pool()
+        message = self.get_property(ACCOUNT, "LastErrorMessage")
+        self.assertRegex(message, r"it expired on \d{4}-\d\d-\d\d \d\d:\d\d UTC")
+        self.assertTrue(any(time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86400))
+                            in message for days in (1, 2)), message)
+
+    def test_certificate_failure_entry_carries_the_fields_of_its_attempt(self):
+        journal = self.expired_certificate_at_the_home_pool()
+        entry = self.wait_for(lambda: [e for e in journal.with_id(self.SIGN_OUT)
+                                       if e.get("SFB_STATE") == "failed"], "the failure")[-1]
+        self.assertEqual(entry["SFB_ERROR_NAME"], ERROR_PREFIX + "CertificateInvalid")
+        self.assertEqual(entry["SFB_SERVER"], "pool1.contoso.test:5061")
+        self.assertNotIn("SFB_SIP_STATUS", entry)  # no REGISTER was answered in this attempt
+
+    def test_wrong_name_certificate_says_which_names_it_carries(self):
+        self.ctl.set_certificate(variant="wrong-name")
+        self.assertEqual(self.sign_in(server="pool1.contoso.test"), "failed")
+        self.assertIn("it is for wrong-name.invalid",
+                      self.get_property(ACCOUNT, "LastErrorMessage"))
+
+    def test_tampered_signatures_are_signature_invalid_and_backed_off(self):
+        self.ctl.set_timers(expires=4)  # a re-REGISTER every 2 s brings a signed 200
+        self.sign_in(server="pool1.contoso.test")
+        watcher = self.watch_account()
+        for attempt in (1, 2):
+            self.wait_for_state("signed-in")
+            self.assertGreaterEqual(self.ctl.tamper_signatures(user="alice", count=1), 1)
+            self.wait_for(lambda: watcher.values("LastError").count(
+                ERROR_PREFIX + "SignatureInvalid") >= attempt, f"failure {attempt}")
+        self.assertEqual(self.state(), "reconnecting")
+        message = self.get_property(ACCOUNT, "LastErrorMessage")
+        self.assertIn("failed signature verification", message)
+        self.assertIn("a proxy", message)
+        # the second in a row: not another full logon within seconds
+        self.assert_next_retry_in(20, 31)
+
+    def test_deregistration_reasons_are_mapped_and_server_text_cleaned(self):
+        cases = [
+            ("unregistered", '4140;reason="Removed by administrator"',
+             "an administrator removed this sign-in", "too many devices"),
+            ("no-such-event", None, "the server gave no reason", "too many devices"),
+            ("unregistered", '4999;reason="evil\u202egnp.exe\u2066 \x07bell"',
+             'the server says "evil gnp.exe ?bell"', "\u202e"),
+        ]
+        for event, diagnostics, expected, absent in cases:
+            with self.subTest(event=event, diagnostics=diagnostics):
+                self.sign_in()
+                self.ctl.deregister(user="alice", event=event, diagnostics=diagnostics)
+                self.wait_for_state("signed-out")
+                message = self.get_property(ACCOUNT, "LastErrorMessage")
+                self.assertIn(expected, message)
+                self.assertNotIn(absent, message)
+                self.assertFalse(any(ord(c) < 0x20 or 0x2066 <= ord(c) <= 0x2069
+                                     or 0x202a <= ord(c) <= 0x202e for c in message), message)
+
+
 class SecretsTest(SignInTestCase):
     def test_no_password_or_ntlm_material_in_log_or_on_the_bus(self):
         monitor_path = os.path.join(self.tmp, "dbus-monitor.txt")

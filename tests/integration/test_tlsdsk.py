@@ -159,6 +159,24 @@ class TlsDskFaultTest(TlsDskTestCase):
                          "org.sfbd.Sfbd.Error.NotReachable")
         self.assertNotIn("auth_failures", self.counters())
 
+    def test_provisioning_failure_with_nothing_else_offered_names_the_cause(self):
+        # Auth=auto, the server offers only TLS-DSK and its provisioning service is down:
+        # not AuthFailed ("credentials refused") but the service's answer, and what to do
+        self.ctl.set_auth(schemes=["TLS-DSK"])
+        base.SIM["ctl"].set_provisioning(up=False)
+        self.configure_alice(server=POOL)
+        self.configure_auth("auto")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for_state("reconnecting", "failed")
+        account = self.get_all_properties(ACCOUNT)
+        self.assertNotEqual(account["LastError"], "org.sfbd.Sfbd.Error.AuthFailed")
+        message = account["LastErrorMessage"]
+        self.assertIn("TLS-DSK certificate provisioning at https://", message)
+        self.assertIn("HTTP 503", message)
+        self.assertIn("administrator", message)
+        self.assertIn("offers only TLS-DSK", message)
+        self.assertNotIn("auth_failures", self.counters())
+
     def test_wrong_password_is_not_tried_with_ntlm(self):
         self.configure_alice(password=base.WRONG_PASSWORD, server=POOL)
         self.configure_auth("auto")

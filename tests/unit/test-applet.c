@@ -117,6 +117,28 @@ test_reconnecting (void)
   g_assert_cmpstr (view->overlay_icon_name, ==, "emblem-synchronizing");
   g_assert_cmpstr (view->summary, ==, "Reconnecting");
   g_assert_nonnull (strstr (view->details, "Reconnect attempts: 3"));
+  /* no retry scheduled: it waits for the network */
+  g_assert_nonnull (strstr (view->details, "Next attempt: when the network changes"));
+}
+
+/* Account.NextRetry in the tooltip, as a local clock time */
+static void
+test_reconnecting_next_retry (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) later = g_date_time_add_seconds (now, 90);
+  g_autofree char *expected = g_date_time_format (later, "Next attempt: %H:%M:%S");
+  SfbPresenceInput input = {
+    .running = TRUE,
+    .state = SFB_STATE_RECONNECTING,
+    .next_retry = (guint64) g_date_time_to_unix (later) * G_USEC_PER_SEC,
+  };
+  g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
+  SfbPresenceInput signed_in = { .running = TRUE, .state = SFB_STATE_SIGNED_IN, .next_retry = 1 };
+  g_autoptr (SfbPresenceView) quiet = sfb_presence_view_new (&signed_in);
+
+  g_assert_nonnull (strstr (view->details, expected));
+  g_assert_null (strstr (quiet->details, "Next attempt"));
 }
 
 static void
@@ -302,6 +324,7 @@ main (int argc, char **argv)
   g_test_add_func ("/applet/view/signed-in", test_signed_in);
   g_test_add_func ("/applet/view/failed", test_failed);
   g_test_add_func ("/applet/view/reconnecting", test_reconnecting);
+  g_test_add_func ("/applet/view/reconnecting-next-retry", test_reconnecting_next_retry);
   g_test_add_func ("/applet/view/action-error", test_action_error_and_copy);
   g_test_add_func ("/applet/view/clean-text", test_clean_text);
   g_test_add_func ("/applet/view/unknown", test_unknown_values);

@@ -27,6 +27,11 @@ static const struct
   { SFB_ERROR_NO_MATCHING_RULE, "org.sfbd.Sfbd.Error.NoMatchingRule" },
   { SFB_ERROR_NOT_FOUND, "org.sfbd.Sfbd.Error.NotFound" },
   { SFB_ERROR_INVALID_ARGS, "org.sfbd.Sfbd.Error.InvalidArgs" },
+  { SFB_ERROR_CLOCK_SKEW, "org.sfbd.Sfbd.Error.ClockSkew" },
+  { SFB_ERROR_CERTIFICATE_PROVISIONING_FAILED,
+    "org.sfbd.Sfbd.Error.CertificateProvisioningFailed" },
+  { SFB_ERROR_NO_USABLE_AUTH_SCHEME, "org.sfbd.Sfbd.Error.NoUsableAuthScheme" },
+  { SFB_ERROR_SIGNATURE_INVALID, "org.sfbd.Sfbd.Error.SignatureInvalid" },
 };
 
 static void

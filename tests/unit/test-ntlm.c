@@ -369,13 +369,13 @@ test_capture (void)
     tampered[strlen (tampered) - 3] = '1'; /* <200> -> <210> */
     g_assert_false (
         sfb_auth_context_verify (context, tampered, strlen (tampered), server_sig, &error));
-    g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+    g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
     g_clear_error (&error);
   }
   /* the client's own signature is no server signature */
   g_assert_false (sfb_auth_context_verify (
       context, CAPTURE_REQUEST_BUFFER, strlen (CAPTURE_REQUEST_BUFFER), sig, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_clear_error (&error);
 
   /* a new first leg drops the security association */

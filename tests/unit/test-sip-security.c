@@ -385,7 +385,7 @@ test_register (Fixture *f, gconstpointer data)
   /* 1xx may come unsigned; a request may not */
   g_assert_true (sfb_sip_security_verify (f->security, trying, &error));
   g_assert_false (sfb_sip_security_verify (f->security, notify, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_assert_nonnull (strstr (error->message, "bad server signature"));
   g_clear_error (&error);
   server_sign (&f->server, signed_notify, "0999F355");
@@ -418,7 +418,7 @@ test_tampered (Fixture *f, gconstpointer data)
   expires[12] = '1';
   changed = sfb_sip_message_parse (text, strlen (text), NULL);
   g_assert_false (sfb_sip_security_verify (f->security, changed, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_clear_error (&error);
 
   /* a garbled rspauth */
@@ -428,7 +428,7 @@ test_tampered (Fixture *f, gconstpointer data)
       "NTLM qop=\"auth\", opaque=\"0999F355\", srand=\"AE4D44F8\", snum=\"2\", "
       "rspauth=\"01000000zz\", targetname=\"" TARGET "\", realm=\"" REALM "\", version=4");
   g_assert_false (sfb_sip_security_verify (f->security, notify, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
 }
 
 /* protocol.md §17.9: a 401 to the final leg is a rejected password */
