@@ -296,7 +296,7 @@ check_keys (SfbAuthContext *context, Server *server)
 
   /* the server cannot pass off the client key as its own */
   g_assert_false (sfb_auth_context_verify (context, buffer, strlen (buffer), want, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_clear_error (&error);
 
   /* one flipped bit in the signature */
@@ -306,14 +306,14 @@ check_keys (SfbAuthContext *context, Server *server)
   tampered_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&tampered));
   g_assert_false (
       sfb_auth_context_verify (context, buffer, strlen (buffer), tampered_bytes, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_clear_error (&error);
 
   /* one changed byte in the signed message */
   tampered_buffer[strlen (tampered_buffer) - 2] = '1';
   g_assert_false (sfb_auth_context_verify (
       context, tampered_buffer, strlen (tampered_buffer), rspauth, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_clear_error (&error);
 
   /* a truncated signature */
@@ -321,7 +321,7 @@ check_keys (SfbAuthContext *context, Server *server)
     g_autoptr (GBytes) shorter = g_bytes_new_from_bytes (rspauth, 0, 16);
 
     g_assert_false (sfb_auth_context_verify (context, buffer, strlen (buffer), shorter, &error));
-    g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+    g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
     g_clear_error (&error);
   }
 }
@@ -787,7 +787,7 @@ test_sip_register (void)
   /* after the SA, an unsigned request is dropped */
   unsigned_notify = sip_message ("NOTIFY sip:alice@contoso.test SIP/2.0", 5, ";tag=5E61CC", "");
   g_assert_false (sfb_sip_security_verify (security, unsigned_notify, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
 }
 
 static void
@@ -799,7 +799,7 @@ test_sip_tampered (void)
   g_autoptr (GError) error = NULL;
 
   g_assert_false (sfb_sip_security_verify (security, bad, &error));
-  g_assert_error (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
   g_assert_nonnull (strstr (error->message, "bad server signature"));
 }
 
