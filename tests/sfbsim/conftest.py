@@ -21,7 +21,6 @@ import asyncio
 import ctypes
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import threading
@@ -153,8 +152,8 @@ def sim_reset(request):
         sim.dns.clear_faults()
         if sim.kdc is not None:
             await sim.kdc.start()  # after stop_kdc
-        sim.set_certificate("valid")
-        sim.tls_context.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+        sim.scenario.data["tls"] = base.data["tls"]
+        sim.reset_tls()  # the scenario's TLS version and certificates
         sim.delay = 0.0
         for name, r in sim.registrars.items():
             r.fault_503 = None

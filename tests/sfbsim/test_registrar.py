@@ -382,3 +382,44 @@ def test_keepalive_rtt_follows_delay(simrun, make_client, registrar, ctl):
     delayed = min(simrun(rtt()) for _ in range(3))
     assert delayed >= 0.15 and delayed - base >= 0.12
     ctl.set_delay(ms=0)
+
+
+def test_requests_on_one_connection_are_handled_in_order(simrun, make_client, registrar, sim):
+    """A SUBSCRIBE Expires: 0 and the REGISTER Expires: 0 right behind it (one write, as a
+    client signing out sends them): the unsubscribe is answered 200 first, never 481
+    because the de-REGISTER overtook it."""
+    c = make_client("alice")
+
+    async def flow():
+        assert (await c.sign_in(registrar("pool1"))).code == 200
+        event = "vnd-microsoft-roaming-contacts"
+        r = await c.request("SUBSCRIBE", headers=[("Event", event), ("Expires", "7200"),
+                                                  ("Accept", "application/vnd-microsoft-"
+                                                   "roaming-contacts+xml")])
+        assert r.code == 200 and len(sim.endpoints_for(c.uri)[0].subscriptions) == 1
+        unsub = SipMessage.request("SUBSCRIBE", c.uri)
+        for name in ("Via", "Max-Forwards", "From", "To", "Call-ID"):
+            unsub.add(name, r.get(name) if name != "Max-Forwards" else "70")
+        unsub.set("Via", r.get("Via").split(";received=")[0])
+        unsub.add("CSeq", "2 SUBSCRIBE")
+        unsub.add("Event", event)
+        unsub.add("Expires", "0")
+        unsub.add("Contact", f"<{c.gruu}>")
+        c.sign(unsub)
+        dereg = c.register_message(expires=0)
+        c.sign(dereg)
+        order = []
+        futures = []
+        loop = asyncio.get_running_loop()
+        for m in (unsub, dereg):
+            fut = loop.create_future()
+            c.pending[(m.call_id, m.cseq[0], m.cseq[1])] = fut
+            fut.add_done_callback(lambda f: order.append(f.result().cseq[1]))
+            futures.append(fut)
+        c.write(unsub.serialize() + dereg.serialize())
+        answers = await asyncio.wait_for(asyncio.gather(*futures), 10)
+        assert [a.code for a in answers] == [200, 200], [a.serialize() for a in answers]
+        assert answers[0].get("subscription-state") == "terminated;expires=0"
+        assert order == ["SUBSCRIBE", "REGISTER"]
+        assert sim.endpoints_for(c.uri) == []
+    simrun(flow())
