@@ -31,8 +31,9 @@ def test_full_signin_through_director(simrun, make_client, registrar, ctl, sim):
                                          "ms-userservices-state-notification"]
         assert " " not in r.get("Allow-Events") and "presence" in r.get("Allow-Events").split(",")
         assert r.get("Server") == "RTC/6.0.0.0"
-        contact = NameAddr.parse(r.get("Contact"))
         inst = instance_from_epid(c.epid)
+        # alice's own Contact comes after the scenario's other endpoints of hers
+        contact = NameAddr.parse(r.get_all("Contact")[-1])
         assert contact.params["+sip.instance"] == f"<urn:uuid:{inst}>"  # lower case
         assert contact.uri.startswith("sip:127.0.0.1:")
         assert c.gruu == gruu("sip:alice@contoso.test", inst)
@@ -250,13 +251,15 @@ def test_registration_expires(simrun, make_client, registrar, ctl, sim):
     simrun(flow())
 
 
-def test_two_endpoints_listed_in_200(simrun, make_client, registrar):
+def test_two_endpoints_listed_in_200(simrun, make_client, registrar, sim):
     async def flow():
         a1, a2 = make_client(), make_client()
         await a1.sign_in(registrar("pool1"))
         r = await a2.sign_in(registrar("pool1"))
         contacts = [NameAddr.parse(v) for v in r.get_all("Contact")]
-        assert len(contacts) == 2
+        # both live ones after the scenario's other endpoints of alice, in registration order
+        assert len(contacts) == 2 + len(sim.scenario.endpoints("alice"))
+        assert [c.params["gruu"] for c in contacts[-2:]] == [a1.gruu, a2.gruu]
         assert a2.gruu != a1.gruu and a2.gruu is not None
     simrun(flow())
 
@@ -423,3 +426,50 @@ def test_requests_on_one_connection_are_handled_in_order(simrun, make_client, re
         assert order == ["SUBSCRIBE", "REGISTER"]
         assert sim.endpoints_for(c.uri) == []
     simrun(flow())
+
+
+def test_other_endpoints_of_the_user_are_listed(simrun, make_client, registrar, ctl, sim):
+    """The scenario's [[endpoints.alice]] (a phone, a second desktop) come first in every
+    200 to alice's REGISTER, each with its own +sip.instance, GRUU and expires; the client's
+    own Contact follows with the granted expires."""
+    from sim.scenario import Scenario, ScenarioError
+    scenario = sim.scenario.endpoints("alice")
+    assert [e["name"] for e in scenario] == ["desk phone", "second desktop"]
+    c = make_client("alice")
+
+    async def flow():
+        r = await c.sign_in(registrar("pool1"))
+        assert r.code == 200
+        contacts = [NameAddr.parse(v) for v in r.get_all("Contact")]
+        assert len(contacts) == 3
+        for other, na in zip(scenario, contacts):
+            inst = instance_from_epid(other["epid"])
+            assert na.params["+sip.instance"] == f"<urn:uuid:{inst}>"
+            assert na.params["gruu"] == gruu("sip:alice@contoso.test", inst)
+            assert na.params["expires"] == str(other["expires"])
+            assert na.uri.startswith(f"sip:{other['address']};")
+        own = contacts[2]
+        assert own.params["+sip.instance"] == f"<urn:uuid:{instance_from_epid(c.epid)}>"
+        assert own.params["expires"] == r.get("Expires") == "300"
+        assert c.gruu == own.params["gruu"]
+        # bob has none
+        b = make_client("bob")
+        assert len((await b.sign_in(registrar("pool2"))).get_all("Contact")) == 1
+    simrun(flow())
+    # only live registrations are endpoints
+    assert [e["epid"] for e in ctl.endpoints(user="alice")] == [c.epid]
+
+    listed = ctl.set_endpoints(user="alice", endpoints=[{"epid": "abc123", "expires": 20}])
+    assert listed == [{"epid": "abc123", "expires": 20, "name": "endpoint 1",
+                       "address": "192.0.2.1:5061",
+                       "gruu": gruu("sip:alice@contoso.test", instance_from_epid("abc123"))}]
+    simrun(c.reregister())
+    assert len(c.register_response.get_all("Contact")) == 2
+    assert [e["epid"] for e in ctl.set_endpoints(user="alice")] == ["5c0ffee001", "5c0ffee002"]
+    for bad, why in (([{"expires": 5}], "epid"), ([{"epid": "x y"}], "epid"),
+                     ([{"epid": "a1", "expires": 0}], "expires")):
+        with pytest.raises(Exception, match=why):
+            ctl.set_endpoints(user="alice", endpoints=bad)
+    with pytest.raises(ScenarioError, match="no such user"):
+        Scenario.from_string(open(sim.scenario.path, encoding="utf-8").read()
+                             + '\n[[endpoints.nobody]]\nepid = "a1"\n')

@@ -554,6 +554,25 @@ def _set_tls_version(sim, maximum="TLSv1_3"):
     return sim.set_tls_version(maximum)
 
 
+@control.action("set_endpoints")
+def _set_endpoints(sim, user, endpoints=None):
+    """The user's other endpoints listed in every 200 to its REGISTER (scenario
+    [[endpoints.<user>]]: name, epid, expires, address); null: the scenario file's again.
+    Returns them with their GRUUs."""
+    from .identity import gruu, instance_from_epid
+    from .scenario import Scenario, check_endpoints
+    u = sim.user(user)
+    if u is None:
+        raise ValueError(f"no user {user!r}")
+    if endpoints is None:
+        path = sim.scenario.path
+        endpoints = Scenario.load(path).endpoints(u["id"]) if path else []
+    endpoints = [dict(e) for e in endpoints]
+    check_endpoints(u["id"], endpoints, sim.scenario.users)
+    sim.scenario.data.setdefault("endpoints", {})[u["id"]] = endpoints
+    return [dict(e, gruu=gruu(u["uri"], instance_from_epid(e["epid"]))) for e in endpoints]
+
+
 @control.action("set_delay")
 def _set_delay(sim, ms):
     """One-way delay (ms) added to everything sfbsim sends from now on."""

@@ -668,14 +668,7 @@ class Connection(asyncio.Protocol):
         ep.expires_at = time.monotonic() + granted
         ep.raw_contact = contact
 
-        headers = []
-        now = time.monotonic()
-        others = [e for e in self.sim.endpoints_for(user["uri"]) if e is not ep]
-        for e in [ep] + others:
-            line = f"<{e.contact}>;expires={max(0, round(e.expires_at - now))}"
-            if e.instance:
-                line += f';+sip.instance="<urn:uuid:{e.instance}>";gruu="{e.gruu}"'
-            headers.append(("Contact", line))
+        headers = [("Contact", line) for line in self._contacts(user, ep)]
         headers.append(("Expires", str(granted)))
         if not refresh:
             headers.append(("presence-state", 'register-action="added"'))
@@ -698,6 +691,25 @@ class Connection(asyncio.Protocol):
         self.endpoints.add(ep)
         self.sim.add_endpoint(key, ep)
         self._rt_done(aor)
+
+    def _contacts(self, user, ep):
+        """Every registered Contact of the user, as a real registrar lists them: the
+        scenario's other endpoints (signed in before), then the live ones in the order they
+        registered, `ep` last when it is new."""
+        now = time.monotonic()
+        lines = []
+        for other in self.sim.scenario.endpoints(user["id"]):
+            instance = instance_from_epid(other["epid"])
+            lines.append(f'<sip:{other["address"]};transport=tls;ms-opaque={other["epid"]}>;'
+                         f'expires={other["expires"]};+sip.instance="<urn:uuid:{instance}>";'
+                         f'gruu="{gruu(user["uri"], instance)}"')
+        live = self.sim.endpoints_for(user["uri"])
+        for e in live + ([ep] if ep not in live else []):
+            line = f"<{e.contact}>;expires={max(0, round(e.expires_at - now))}"
+            if e.instance:
+                line += f';+sip.instance="<urn:uuid:{e.instance}>";gruu="{e.gruu}"'
+            lines.append(line)
+        return lines
 
     # sign-in round-trip accounting: REGISTERs from the first one to the 200 (the
     # Director's leg included), per user

@@ -24,6 +24,14 @@ itself relies on and fills in defaults, so a scenario file can be short:
                          "TLSv1_3"); [tls.certificates] host -> certificate variant (valid,
                          expired, wrong-name, untrusted) for one host: a registrar's name or
                          FQDN, or a lyncdiscover name (sim/certs.py)
+  [[endpoints.<id>]]     the user's other endpoints, signed in elsewhere (a phone, a second
+                         desktop): name, epid (its +sip.instance and GRUU derive from it),
+                         expires (s, shown in its Contact), address (host:port of its
+                         Contact, default 192.0.2.<n>:5061).  Listed in the Contact headers
+                         of every 200 to the user's REGISTER, before the live endpoints
+  [features]             mras, conferencing, dlx (true): the pool services a client asks
+                         for after sign-in, answered or left out of the provisioning
+                         (sim/features.py)
   [users.<id>]           uri, login (DOMAIN\\user), password, pool, enabled, name
   [kerberos]             realm (domain upper-cased), address (127.0.3.1), port (88): the
                          MIT KDC (sim/kerberos.py); present by default when a registrar
@@ -42,6 +50,7 @@ from .sipmsg import normalize_aor, uri_user_host
 
 SCHEMES = ("NTLM", "Kerberos", "TLS-DSK")
 TLS_VERSIONS = ("TLSv1_2", "TLSv1_3")
+FEATURES = ("mras", "conferencing", "dlx")  # sim/features.py
 CERT_VARIANTS = ("valid", "expired", "wrong-name", "untrusted")  # sim/certs.py VARIANTS
 
 TIMER_DEFAULTS = {
@@ -133,6 +142,10 @@ class Scenario:
 
     def contacts(self, user_id):
         return self.data.setdefault("contacts", {}).setdefault(user_id, [])
+
+    def endpoints(self, user_id):
+        """The user's static other endpoints ([[endpoints.<id>]]), checked, in order."""
+        return self.data.setdefault("endpoints", {}).get(user_id, [])
 
     def groups(self, user_id):
         return self.data.setdefault("groups", {}).setdefault(user_id, [])
@@ -288,6 +301,10 @@ class Scenario:
             if variant not in CERT_VARIANTS:
                 raise ScenarioError(f"tls.certificates.{host} must be one of {CERT_VARIANTS}")
 
+        for name, on in d.setdefault("features", {}).items():
+            if name not in FEATURES or not isinstance(on, bool):
+                raise ScenarioError(f"features.{name}: know {FEATURES}, each true or false")
+
         users = d.get("users", {})
         if not users:
             raise ScenarioError("at least one [users.<id>] is required")
@@ -314,6 +331,8 @@ class Scenario:
             u.setdefault("name", uid)
         d.setdefault("contacts", {})
         d.setdefault("groups", {})
+        for uid, eps in d.setdefault("endpoints", {}).items():
+            check_endpoints(uid, eps, users)
 
         if "kerberos" in d or any("Kerberos" in r.auth for r in regs):
             k = d.setdefault("kerberos", {})
@@ -326,6 +345,25 @@ class Scenario:
                 ipaddress.IPv4Address(k["address"])
             except ValueError:
                 raise ScenarioError(f"kerberos: bad address {k['address']!r}") from None
+
+
+def check_endpoints(uid, eps, users):
+    """[[endpoints.<uid>]]: fill in defaults, raise ScenarioError on nonsense."""
+    if uid not in users:
+        raise ScenarioError(f"endpoints.{uid}: no such user")
+    if not isinstance(eps, list):
+        raise ScenarioError(f"endpoints.{uid} must be a list of tables")
+    for n, ep in enumerate(eps, 1):
+        epid = ep.get("epid") if isinstance(ep, dict) else None
+        if not isinstance(epid, str) or not epid.isalnum() or len(epid) > 32:
+            raise ScenarioError(f"endpoints.{uid}[{n}].epid must be 1-32 letters/digits")
+        expires = ep.setdefault("expires", 3600)
+        if not isinstance(expires, int) or expires < 1:
+            raise ScenarioError(f"endpoints.{uid}[{n}].expires must be an integer >= 1")
+        ep.setdefault("name", f"endpoint {n}")
+        address = ep.setdefault("address", f"192.0.2.{n}:5061")
+        if not isinstance(address, str) or any(c in address for c in ' <>;",\r\n'):
+            raise ScenarioError(f"endpoints.{uid}[{n}].address must be host:port")
 
 
 def login_parts(login):

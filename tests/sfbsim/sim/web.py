@@ -27,7 +27,7 @@ import asyncio
 import urllib.parse
 from xml.sax.saxutils import quoteattr
 
-from . import certprov, webticket
+from . import certprov, features, webticket
 from .net import DelayedSender, DelayedTlsServerProtocol, nodelay, tls_session_kind
 from .sipmsg import normalize_aor
 
@@ -163,7 +163,7 @@ class WebServer:
         if not self.tls:
             return None
         path = urllib.parse.urlsplit(target).path.lower().rstrip("/")
-        for svc in (webticket, certprov):
+        for svc in (webticket, certprov, features):
             answer = svc.handle(self, method, path, headers, body, conn)
             if answer is not None:
                 return answer
