@@ -51,16 +51,20 @@ ADVERTISED = {
 
 
 def enabled(sim, name):
-    return bool(sim.scenario.data.setdefault("features", {}).get(name, True))
+    return _enabled(sim.scenario, name)
 
 
-def advertised(sim, group, values):
+def _enabled(scenario, name):
+    return bool(scenario.data.get("features", {}).get(name, True))
+
+
+def advertised(scenario, group, values):
     """The provisioning group's values without the keys of disabled features."""
     if group != "ServerConfiguration":
         return values
     out = dict(values)
     for name, keys in ADVERTISED.items():
-        if not enabled(sim, name):
+        if not _enabled(scenario, name):
             for k in keys:
                 out.pop(k, None)
             if name == "dlx" and "dlxEnabled" in out:

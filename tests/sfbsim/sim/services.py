@@ -392,7 +392,7 @@ def provisioning_groups(st, user, names):
         group = policies.get(name) if name != "directory" else None
         if not isinstance(group, dict):
             continue
-        group = features.advertised(st.sim, name, group)  # only the services sfbsim runs
+        group = features.advertised(st.scenario, name, group)  # only the services sfbsim runs
         values = {}
         for k, v in group.items():
             if isinstance(v, list) and v and isinstance(v[0], dict):  # publicProviders
