@@ -28,17 +28,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
-SFBSIM = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "sfbsim")
 DEFAULT_SCENARIO = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "scenarios", "default.toml")
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 
-if os.environ.get("SFBD_TESTNET") != "1":
-    os.execv(TESTNET, [TESTNET, "/usr/bin/python3", os.path.abspath(__file__), *sys.argv[1:]])
+import sim_fixture  # noqa: E402  (the integration tests' sfbsim start-up)
 
+sim_fixture.enter_testnet(__file__)
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
-
-import subprocess  # noqa: E402
 
 from gi.repository import Gio  # noqa: E402
 
@@ -73,25 +69,8 @@ def write_scenario(path, total):
 
 
 class Sim(B.Sim):
-    def __init__(self, top, scenario):  # B.Sim with --scenario
-        self.workdir = os.path.join(top, "sfbsim")
-        os.makedirs(self.workdir)
-        self.log = open(os.path.join(top, "sfbsim.out"), "w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            ["/usr/bin/python3", SFBSIM, "--workdir", self.workdir, "--scenario", scenario,
-             "--one-way-delay-ms", "0"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        B.wait_until(lambda: os.path.exists(os.path.join(self.workdir, "ready"))
-                     or self.process.poll() is not None, "sfbsim start", timeout=120, step=0.05)
-        if self.process.poll() is not None:
-            raise B.BenchError("sfbsim did not start; see " + self.log.name)
-        self.env = {}
-        with open(os.path.join(self.workdir, "sfbsim.env"), encoding="utf-8") as f:
-            for line in f:
-                if "=" in line and not line.startswith("#"):
-                    key, value = line.rstrip("\n").split("=", 1)
-                    self.env[key] = value.strip("'")
-        self.ctl = SimControl(self.workdir, timeout=300)
+    def __init__(self, top, scenario):  # B.Sim with --scenario; set_presences takes long
+        super().__init__(top, scenario, control_timeout=300)
 
 
 def status(pid, key):

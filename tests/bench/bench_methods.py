@@ -30,11 +30,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 
-if os.environ.get("SFBD_TESTNET") != "1":
-    os.execv(TESTNET, [TESTNET, "/usr/bin/python3", os.path.abspath(__file__), *sys.argv[1:]])
+import sim_fixture  # noqa: E402  (the integration tests' sfbsim start-up)
 
+sim_fixture.enter_testnet(__file__)
 sys.path.insert(0, HERE)
 
 import bench_signin as bs  # noqa: E402  (Sim, Daemon, counters, machine)

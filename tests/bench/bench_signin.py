@@ -41,17 +41,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
-SFBSIM = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "sfbsim")
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 
-if os.environ.get("SFBD_TESTNET") != "1":
-    os.execv(TESTNET, [TESTNET, "/usr/bin/python3", os.path.abspath(__file__), *sys.argv[1:]])
+import sim_fixture  # noqa: E402  (the integration tests' sfbsim start-up)
 
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
+sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
-
-from sim.control import SimControl  # noqa: E402
 
 BUS_NAME = "org.sfbd.Sfbd"
 OBJECT_PATH = "/org/sfbd/Sfbd"
@@ -101,35 +97,21 @@ def wait_until(predicate, what, timeout=WAIT, step=0.01):
 
 
 class Sim:
-    """One sfbsim for the whole run."""
+    """One sfbsim for the whole run (tests/integration/sim_fixture.py), its work directory
+    and output under `top`."""
 
-    def __init__(self, top):
-        self.workdir = os.path.join(top, "sfbsim")
-        os.makedirs(self.workdir)
-        self.log = open(os.path.join(top, "sfbsim.out"), "w", encoding="utf-8")
-        self.process = subprocess.Popen(
-            ["/usr/bin/python3", SFBSIM, "--workdir", self.workdir, "--one-way-delay-ms", "0"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(lambda: os.path.exists(os.path.join(self.workdir, "ready"))
-                   or self.process.poll() is not None, "sfbsim start", timeout=120, step=0.05)
-        if self.process.poll() is not None:
-            raise BenchError("sfbsim did not start; see " + self.log.name)
-        self.env = {}
-        with open(os.path.join(self.workdir, "sfbsim.env"), encoding="utf-8") as f:
-            for line in f:
-                if "=" in line and not line.startswith("#"):
-                    key, value = line.rstrip("\n").split("=", 1)
-                    self.env[key] = value.strip("'")
-        self.ctl = SimControl(self.workdir)
+    def __init__(self, top, scenario=None, control_timeout=None):
+        log = os.path.join(top, "sfbsim.out")
+        try:
+            sim = sim_fixture.start("bench", scenario=scenario, args=["--one-way-delay-ms", "0"],
+                                    workdir=os.path.join(top, "sfbsim"), log_path=log,
+                                    control_timeout=control_timeout, start_timeout=120)
+        except RuntimeError:
+            raise BenchError("sfbsim did not start; see " + log) from None
+        self.workdir, self.env, self.ctl = sim["workdir"], sim["env"], sim["ctl"]
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+        sim_fixture.stop()
 
 
 class Daemon:

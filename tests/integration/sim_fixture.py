@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""One sfbsim for a test module, inside build-aux/testnet.
+"""One sfbsim for a test module (or a benchmark run), inside build-aux/testnet.
 
     import sim_fixture
     sim_fixture.enter_testnet(__file__)   # re-executes the module in testnet, before other imports
     ...
+    SIM = sim_fixture.SIM
     def setUpModule(): sim_fixture.start("applet")
     def tearDownModule(): sim_fixture.stop()
 
 sim_fixture.SIM then holds "ctl" (a SimControl), "env" (sfbsim.env as a dict, e.g.
-SFBSIM_CA_FILE) and "workdir".  The same steps as test_signin.py and test_presence.py.
+SFBSIM_CA_FILE) and "workdir".  Every integration test and benchmark that needs sfbsim
+starts it here; start() takes a scenario, more sfbsim arguments and where to keep it.
 """
 
 import os
@@ -33,20 +35,31 @@ def enter_testnet(script):
     sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
 
 
-def start(name):
+def start(name, scenario=None, args=(), workdir=None, log_path=None, control_timeout=None,
+          start_timeout=60):
+    """Starts sfbsim (the default scenario, or `scenario`, a TOML path; `args`: more
+    command-line arguments) in `workdir` (default a new temporary directory), its output
+    in `log_path` (default workdir/sfbsim.out), and waits until it is ready.  Raises
+    RuntimeError with sfbsim's output when it does not start.  Returns SIM."""
     from sim.control import SimControl  # tests/sfbsim, on sys.path after enter_testnet()
 
-    workdir = tempfile.mkdtemp(prefix=f"sfbsim-{name}-")
-    log = open(os.path.join(workdir, "sfbsim.out"), "w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, SFBSIM, "--workdir", workdir],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    if workdir is None:
+        workdir = tempfile.mkdtemp(prefix=f"sfbsim-{name}-")
+    os.makedirs(workdir, exist_ok=True)
+    log_path = log_path or os.path.join(workdir, "sfbsim.out")
+    log = open(log_path, "w", encoding="utf-8")
+    argv = [sys.executable, SFBSIM, "--workdir", workdir]
+    if scenario is not None:
+        argv += ["--scenario", scenario]
+    process = subprocess.Popen(argv + list(args), stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + start_timeout
     while not os.path.exists(os.path.join(workdir, "ready")):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             process.wait()
             log.close()
-            with open(os.path.join(workdir, "sfbsim.out"), encoding="utf-8") as out:
+            with open(log_path, encoding="utf-8") as out:
                 raise RuntimeError(f"sfbsim did not start: {out.read()}")
         time.sleep(0.05)
     env = {}
@@ -55,7 +68,9 @@ def start(name):
             if "=" in line and not line.startswith("#"):
                 key, value = line.rstrip("\n").split("=", 1)
                 env[key] = value.strip("'")
-    SIM.update(process=process, workdir=workdir, env=env, log=log, ctl=SimControl(workdir))
+    SIM.update(process=process, workdir=workdir, env=env, log=log,
+               ctl=SimControl(workdir, timeout=control_timeout or 30.0))
+    return SIM
 
 
 def stop():
@@ -80,6 +95,9 @@ def reset():
     ctl.start_pool(pool="pool1")
     ctl.set_user_enabled(user="alice", enabled=True)
     ctl.set_timers(expires=300, keep_alive=300, sa_lifetime=28800)
-    ctl.reset_services()
+    ctl.reset_services()  # also the scenario's [features] and other endpoints
+    ctl.set_tls_version(maximum="TLSv1_2")
+    for host in ("lyncdiscover.contoso.test", "lyncdiscoverinternal.contoso.test"):
+        ctl.set_portal(host=host, content_type=None)
     ctl.drop_connections()
     ctl.reset_counters()

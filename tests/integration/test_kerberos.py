@@ -9,16 +9,11 @@ set_auth) unless a test says otherwise.
 
 import os
 import subprocess
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
+import sim_fixture
 
-if os.environ.get("SFBD_TESTNET") != "1":
-    # testnet needs root; its own message says so and the test fails (never skips)
-    os.execv(TESTNET, [TESTNET, sys.executable, os.path.abspath(__file__), *sys.argv[1:]])
+sim_fixture.enter_testnet(__file__)  # testnet needs root; without it the test fails
 
 import unittest  # noqa: E402
 

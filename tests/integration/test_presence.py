@@ -5,30 +5,21 @@ test (sfbd_testcase.py); alice signs in through the Director."""
 
 import os
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
-SFBSIM = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "sfbsim")
+import sim_fixture
 
-if os.environ.get("SFBD_TESTNET") != "1":
-    os.execv(TESTNET, [TESTNET, sys.executable, os.path.abspath(__file__), *sys.argv[1:]])
-
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
+sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
 from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, CONTACTS, ERROR_PREFIX,  # noqa: E402
                            OBJECT_PATH, PRESENCE, TIMEOUT, SfbdTestCase)
-from sim.control import SimControl  # noqa: E402
 
 DIRECTOR = "director.contoso.test"
 WAIT = 20
-SIM = {}
+SIM = sim_fixture.SIM
 
 # tests/sfbsim/scenarios/default.toml, alice's list
 ALICE_GROUPS = {1: "~", 2: "Team", 3: "Management", 4: "Partners"}
@@ -44,35 +35,11 @@ PASSWORDS = {"alice": "Passw0rd!", "bob": "Secr3t-Bob"}
 
 
 def setUpModule():
-    workdir = tempfile.mkdtemp(prefix="sfbsim-presence-")
-    log = open(os.path.join(workdir, "sfbsim.out"), "w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, SFBSIM, "--workdir", workdir],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(workdir, "ready")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("sfbsim did not start")
-        time.sleep(0.05)
-    env = {}
-    with open(os.path.join(workdir, "sfbsim.env"), encoding="utf-8") as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                key, value = line.rstrip("\n").split("=", 1)
-                env[key] = value.strip("'")
-    SIM.update(process=process, workdir=workdir, env=env, log=log, ctl=SimControl(workdir))
+    sim_fixture.start("presence")
 
 
 def tearDownModule():
-    process = SIM.get("process")
-    if process is not None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        SIM["log"].close()
+    sim_fixture.stop()
 
 
 def string(value):

@@ -9,70 +9,37 @@ property, not a chosen few."""
 
 import os
 import stat
-import subprocess
-import sys
-import tempfile
 import time
 import types
 import unittest
 
+import sim_fixture
+
+sim_fixture.enter_testnet(__file__)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
-SFBSIM = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "sfbsim")
 SCENARIO = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "scenarios", "default.toml")
-
-if os.environ.get("SFBD_TESTNET") != "1":
-    # testnet needs root; its own message says so and the test fails (never skips)
-    os.execv(TESTNET, [TESTNET, sys.executable, os.path.abspath(__file__), *sys.argv[1:]])
-
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
 
 from gi.repository import GLib  # noqa: E402
 
 from sfbd_testcase import (ACCOUNT, BUS_NAME, CONTACTS, DIAL_PLAN, ERROR_PREFIX,  # noqa: E402
                            OBJECT_PATH, POLICIES, SfbdTestCase)
 from sim import documents, services  # noqa: E402
-from sim.control import SimControl  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 
 DIRECTOR = "director.contoso.test"
 WAIT = 20
 PASSWORDS = {"alice": "Passw0rd!", "bob": "Secr3t-Bob"}
-SIM = {}
+SIM = sim_fixture.SIM
 
 
 def start_sim():
-    workdir = tempfile.mkdtemp(prefix="sfbsim-settings-")
-    log = open(os.path.join(workdir, "sfbsim.out"), "w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, SFBSIM, "--workdir", workdir],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(workdir, "ready")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            with open(os.path.join(workdir, "sfbsim.out"), encoding="utf-8") as out:
-                raise RuntimeError(f"sfbsim did not start: {out.read()}")
-        time.sleep(0.05)
-    env = {}
-    with open(os.path.join(workdir, "sfbsim.env"), encoding="utf-8") as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                key, value = line.rstrip("\n").split("=", 1)
-                env[key] = value.strip("'")
-    SIM.update(process=process, workdir=workdir, env=env, log=log, ctl=SimControl(workdir))
+    sim_fixture.start("settings")
 
 
 def stop_sim():
-    process = SIM.pop("process", None)
-    if process is not None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        SIM["log"].close()
+    sim_fixture.stop()
 
 
 def setUpModule():

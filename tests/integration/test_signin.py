@@ -11,35 +11,26 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
-TESTNET = os.path.join(SOURCE_ROOT, "build-aux", "testnet")
-SFBSIM = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "sfbsim")
+import sim_fixture
 
-if os.environ.get("SFBD_TESTNET") != "1":
-    # testnet needs root; its own message says so and the test fails (never skips)
-    os.execv(TESTNET, [TESTNET, sys.executable, os.path.abspath(__file__), *sys.argv[1:]])
-
-sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "sfbsim"))
+sim_fixture.enter_testnet(__file__)  # testnet needs root; without it the test fails
 
 from Cryptodome.Hash import MD4  # noqa: E402  (python3-pycryptodome)
 from gi.repository import Gio, GLib  # noqa: E402
 
 from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, ERROR_PREFIX,  # noqa: E402
                            INTERFACES, OBJECT_PATH, SfbdTestCase)
-from sim.control import SimControl  # noqa: E402
 
 PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.toml
 WRONG_PASSWORD = "not-alices-password-42"
 DIRECTOR = "director.contoso.test"
 WAIT = 20  # seconds for a sign-in that takes milliseconds
 
-SIM = {}
+SIM = sim_fixture.SIM
 
 AUTODISCOVER_NAMES = ["lyncdiscoverinternal.contoso.test", "lyncdiscover.contoso.test"]
 SRV_NAMES = ["_sipinternaltls._tcp.contoso.test", "_sip._tls.contoso.test"]
@@ -47,37 +38,11 @@ A_NAMES = ["sipinternal.contoso.test", "sip.contoso.test", "sipexternal.contoso.
 
 
 def setUpModule():
-    workdir = tempfile.mkdtemp(prefix="sfbsim-signin-")
-    log = open(os.path.join(workdir, "sfbsim.out"), "w", encoding="utf-8")
-    process = subprocess.Popen([sys.executable, SFBSIM, "--workdir", workdir],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not os.path.exists(os.path.join(workdir, "ready")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            with open(os.path.join(workdir, "sfbsim.out"), encoding="utf-8") as out:
-                raise RuntimeError(f"sfbsim did not start: {out.read()}")
-        time.sleep(0.05)
-    env = {}
-    with open(os.path.join(workdir, "sfbsim.env"), encoding="utf-8") as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                key, value = line.rstrip("\n").split("=", 1)
-                env[key] = value.strip("'")
-    SIM.update(process=process, workdir=workdir, env=env, log=log,
-               ctl=SimControl(workdir))
+    sim_fixture.start("signin")
 
 
 def tearDownModule():
-    process = SIM.get("process")
-    if process is not None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        SIM["log"].close()
+    sim_fixture.stop()
 
 
 def string(value):

@@ -23,7 +23,8 @@ import subprocess
 
 import pytest
 
-from test_purple_sipe import PurpleCheck, Sfbsim, SipLog, load_scenario, wait_for
+from test_purple_sipe import (PurpleCheck, Sfbsim, SipLog, load_scenario,
+                              not_found_or_no_dialog, wait_for)
 
 USER = "alice"
 
@@ -55,10 +56,10 @@ class SipLogSince(SipLog):
 
     def __init__(self, siplog):
         super().__init__(siplog.path)
-        self.start = len(siplog.messages())
+        self.offset = siplog.size()
 
-    def messages(self):
-        return super().messages()[self.start:]
+    def messages(self, offset=None):
+        return super().messages(self.offset if offset is None else offset)
 
 
 @pytest.fixture
@@ -145,6 +146,8 @@ def assert_through_director(sim, log, scheme):
     counters = sim.ctl.counters()
     assert not counters.get("auth_failures"), counters
     assert not counters.get("signature_failures"), counters
+    # every service SIPE asked for was there, every request handled in order
+    assert not_found_or_no_dialog(sim.siplog, log.offset) == []
 
 
 # ---- Kerberos ------------------------------------------------------------------------
@@ -245,6 +248,7 @@ def test_tls_dsk_with_explicit_server(sim, ctl, log):
     assert c.get("cert_provisionings", {}).get(USER, 0) >= 1, c
     assert not c.get("auth_failures") and not c.get("signature_failures"), c
     wait_for("the registration to be gone", lambda: ctl.endpoints(user=USER) == [], 10)
+    assert not_found_or_no_dialog(sim.siplog, log.offset) == []
 
 
 def test_tls_dsk_provisioning_down_fails(sim, ctl):

@@ -71,9 +71,13 @@ class SipLog:
     def __init__(self, path):
         self.path = path
 
-    def messages(self):
+    def size(self):
+        return os.path.getsize(self.path)
+
+    def messages(self, offset=0):
         out = []
         with open(self.path, encoding="utf-8") as f:
+            f.seek(offset)
             lines = f.read().split("\n")
         i = 0
         while i < len(lines):
@@ -111,6 +115,28 @@ class SipLog:
                 continue
             found.append(m)
         return found
+
+
+HTTP_NOTE = re.compile(r"^--- \S+ HTTPS? (\S+) (\S+) (\S+) -> (\d{3})$", re.M)
+
+
+def not_found_or_no_dialog(siplog, offset=0):
+    """Every 404 and 481 sfbsim answered SIPE, SIP and HTTP, from byte `offset` of sip.log:
+    a service the provisioning advertises that sfbsim does not run, or requests handled out
+    of order.  One exchange is left out, since a real deployment without persistent chat
+    answers it the same way: SIPE looks for the group chat lookup user sip:ocschat@<domain>
+    (INVITE, 404: no such user), and when it signs out before that answer it also sends a
+    BYE in that Call-ID (481: no dialog)."""
+    messages = siplog.messages(offset)
+    ocschat = {SipLog.header(m, "call-id") for m in messages
+               if m["dir"] == "IN" and m["start"].startswith("INVITE sip:ocschat@")}
+    found = [f"{m['local']}: {m['start']} to {SipLog.header(m, 'cseq')}" for m in messages
+             if m["dir"] == "OUT" and m["start"].split(" ")[1:2] in (["404"], ["481"])
+             and SipLog.header(m, "call-id") not in ocschat]
+    with open(siplog.path, encoding="utf-8") as f:
+        f.seek(offset)
+        found += [" ".join(n) for n in HTTP_NOTE.findall(f.read()) if n[3] in ("404", "481")]
+    return found
 
 
 class Sfbsim:
@@ -326,6 +352,8 @@ def test_sign_in_stay_publish_sign_out(sim):
         wait_for("the registration to be gone", lambda: ctl.endpoints(user="alice") == [], 10)
         assert ctl.counters()["active_registrations"] == 0
         assert client.of("exit")[-1]["status"] == 0
+        # every service SIPE asked for was there, every request handled in order
+        assert not_found_or_no_dialog(sim.siplog) == []
     finally:
         if client.proc.poll() is None:
             client.proc.kill()

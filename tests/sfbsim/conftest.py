@@ -21,7 +21,6 @@ import asyncio
 import ctypes
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import threading
@@ -153,8 +152,8 @@ def sim_reset(request):
         sim.dns.clear_faults()
         if sim.kdc is not None:
             await sim.kdc.start()  # after stop_kdc
-        sim.set_certificate("valid")
-        sim.tls_context.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
+        sim.scenario.data["tls"] = base.data["tls"]
+        sim.reset_tls()  # the scenario's TLS version and certificates
         sim.delay = 0.0
         for name, r in sim.registrars.items():
             r.fault_503 = None
@@ -168,7 +167,7 @@ def sim_reset(request):
             answer = await control.dispatch(sim, {"action": "reset_services"})
             assert answer["ok"], answer
         # TLS-DSK web services (certprov.py, webticket.py) and the User resource's web ticket
-        for key in ("certprov", "webticket", "autodiscover"):
+        for key in ("certprov", "webticket", "autodiscover", "features", "endpoints"):
             if key in base.data:
                 sim.scenario.data[key] = base.data[key]
             else:

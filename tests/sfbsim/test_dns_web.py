@@ -2,6 +2,7 @@
 """DNS records and faults (queried with dnslib's client), autodiscover over HTTP(S)."""
 
 import http.client
+import os
 import socket
 import ssl
 import time
@@ -11,6 +12,9 @@ import pytest
 from dnslib import QTYPE, RCODE, DNSRecord
 
 pytestmark = pytest.mark.usefixtures("netns")
+
+DEFAULT_SCENARIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios",
+                                "default.toml")
 
 
 def query(name, qtype="A", tcp=False, timeout=2.0):
@@ -165,3 +169,122 @@ def test_autodiscover_certificate_variants(sim, ctl):
             get(sim, ia, ih, "/")
     ctl.set_certificate(variant="valid")
     assert get(sim, ia, ih, "/")[0] == 200
+
+
+# --- one certificate per host -------------------------------------------------------------
+def peer_certificate(sim, addr, port, host):
+    """The verified certificate `addr:port` presents for `host` (raises when it does not
+    verify for that name)."""
+    ctx = ssl.create_default_context(cafile=sim.certs.ca_file)
+    with socket.create_connection((addr, port), 5) as raw:
+        with ctx.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.getpeercert()
+
+
+def tls_endpoints(sim):
+    """(host, address, port) of every TLS listener: registrars (SIP), their web services
+    and the lyncdiscover names (HTTPS)."""
+    sc = sim.scenario
+    out = []
+    for r in sc.registrars():
+        out.append((r.fqdn, r.address, r.port))
+        if r.role != "edge":
+            out.append((r.fqdn, r.address, 443))
+    ad = sc.autodiscover
+    out += [(ad["internal_fqdn"], ad["internal_address"], 443),
+            (ad["external_fqdn"], ad["external_address"], 443)]
+    return out
+
+
+def test_each_host_has_its_own_certificate(sim):
+    sc = sim.scenario
+    for host, addr, port in tls_endpoints(sim):
+        cert = peer_certificate(sim, addr, port, host)
+        cn = [v for rdn in cert["subject"] for k, v in rdn if k == "commonName"]
+        assert cn == [host], (host, port, cert["subject"])
+        r = sc.registrar(host)
+        names = [host] + (r.aliases if r else [])
+        assert sorted(v for k, v in cert["subjectAltName"] if k == "DNS") == sorted(names)
+        assert ("IP Address", addr) in cert["subjectAltName"]
+    # so a host's certificate does not name another host
+    with pytest.raises(ssl.SSLCertVerificationError, match="mismatch"):
+        peer_certificate(sim, "127.0.1.11", 5061, "director.contoso.test")
+    # the edge's certificate carries its aliases (sip.<domain>, sipexternal.<domain>)
+    peer_certificate(sim, "127.0.1.21", 443, "sip.contoso.test")
+
+
+@pytest.mark.parametrize("variant,why", [
+    ("expired", "expired"),
+    ("untrusted", "self-signed certificate in certificate chain"),
+    ("wrong-name", "mismatch"),
+])
+def test_one_host_with_a_bad_certificate(sim, ctl, variant, why):
+    """set_certificate(host=...) changes one host only: pool1's SIP and HTTPS fail to verify,
+    every other host still does."""
+    variants = ctl.set_certificate(variant=variant, host="pool1")
+    assert variants["pool1.contoso.test"] == variant
+    assert {v for h, v in variants.items() if h != "pool1.contoso.test"} == {"valid"}
+    for host, addr, port in tls_endpoints(sim):
+        if host == "pool1.contoso.test":
+            with pytest.raises(ssl.SSLCertVerificationError, match=why):
+                peer_certificate(sim, addr, port, host)
+        else:
+            peer_certificate(sim, addr, port, host)
+    ad = sim.scenario.autodiscover
+    ctl.set_certificate(variant=variant, host=ad["external_fqdn"])
+    with pytest.raises(ssl.SSLCertVerificationError, match=why):
+        get(sim, ad["external_address"], ad["external_fqdn"], "/")
+    assert get(sim, ad["internal_address"], ad["internal_fqdn"], "/")[0] == 200
+    with pytest.raises(Exception, match="no host"):
+        ctl.set_certificate(variant=variant, host="nowhere.contoso.test")
+
+
+def test_scenario_certificates_and_tls_version(sim, simthread):
+    """[tls.certificates] gives one host a bad certificate from the start; [tls] max_version
+    TLSv1_3 lets clients negotiate 1.3 (the default is 1.2, as SfB Server)."""
+    from sim.scenario import Scenario, ScenarioError
+    assert Scenario.load(DEFAULT_SCENARIO).data["tls"] == {"max_version": "TLSv1_2",
+                                                          "certificates": {}}
+    sim.scenario.data["tls"] = {"max_version": "TLSv1_3", "certificates": {"pool1": "expired"}}
+    simthread.call(sim.reset_tls)
+    with pytest.raises(ssl.SSLCertVerificationError, match="expired"):
+        peer_certificate(sim, "127.0.1.11", 5061, "pool1.contoso.test")
+    ctx = ssl.create_default_context(cafile=sim.certs.ca_file)
+    with socket.create_connection(("127.0.1.12", 5061), 5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="pool2.contoso.test") as tls:
+            assert tls.version() == "TLSv1.3"
+    text = open(DEFAULT_SCENARIO, encoding="utf-8").read()
+    tls = 'max_version = "TLSv1_2"'
+    assert tls in text
+    for bad, why in (('max_version = "TLSv1_1"', "max_version"),
+                     (tls + '\ncertificates = { pool9 = "expired" }', "no host"),
+                     (tls + '\ncertificates = { pool1 = "rotten" }', "must be one of")):
+        with pytest.raises(ScenarioError, match=why):
+            Scenario.from_string(text.replace(tls, bad))
+
+
+def test_autodiscover_name_as_a_web_portal(sim, ctl):
+    """A lyncdiscover name that is some other web server answers 200 text/html, on http and
+    https, whatever the path; the other name still answers autodiscover."""
+    from sim.scenario import Scenario, ScenarioError
+    ad = sim.scenario.autodiscover
+    ea, eh = ad["external_address"], ad["external_fqdn"]
+    assert ctl.set_portal(host=eh) == {eh: "text/html"}
+    user = "/Autodiscover/AutodiscoverService.svc/root/user?sipuri=sip:alice@contoso.test"
+    for path, tls in (("/?sipuri=sip:alice@contoso.test", False), ("/", True), (user, True)):
+        st, ct, body = get(sim, ea, eh, path, tls)
+        assert (st, ct) == (200, "text/html") and body.startswith(b"<!DOCTYPE html>")
+    st, ct, _ = get(sim, ad["internal_address"], ad["internal_fqdn"], user)
+    assert st == 200 and ct.startswith("application/vnd.microsoft.rtc.autodiscover+xml")
+    assert ctl.counters()["portal_requests"] == {eh: 3}
+    assert ctl.set_portal(host=eh, content_type=None) == {}
+    assert get(sim, ea, eh, user)[1].startswith("application/vnd.microsoft.rtc.autodiscover")
+    with pytest.raises(Exception, match="no lyncdiscover name"):
+        ctl.set_portal(host="pool1.contoso.test")
+    # the scenario form
+    text = open(DEFAULT_SCENARIO, encoding="utf-8").read()
+    sc = Scenario.from_string(text + '\n[autodiscover.portal]\n"Lyncdiscover.contoso.test" = '
+                              '"text/html; charset=utf-8"\n')
+    assert sc.autodiscover["portal"] == {"lyncdiscover.contoso.test": "text/html; charset=utf-8"}
+    with pytest.raises(ScenarioError, match="no lyncdiscover name"):
+        Scenario.from_string(text + '\n[autodiscover.portal]\n"pool1.contoso.test" = "x/y"\n')

@@ -31,8 +31,9 @@ def test_full_signin_through_director(simrun, make_client, registrar, ctl, sim):
                                          "ms-userservices-state-notification"]
         assert " " not in r.get("Allow-Events") and "presence" in r.get("Allow-Events").split(",")
         assert r.get("Server") == "RTC/6.0.0.0"
-        contact = NameAddr.parse(r.get("Contact"))
         inst = instance_from_epid(c.epid)
+        # alice's own Contact comes after the scenario's other endpoints of hers
+        contact = NameAddr.parse(r.get_all("Contact")[-1])
         assert contact.params["+sip.instance"] == f"<urn:uuid:{inst}>"  # lower case
         assert contact.uri.startswith("sip:127.0.0.1:")
         assert c.gruu == gruu("sip:alice@contoso.test", inst)
@@ -250,13 +251,15 @@ def test_registration_expires(simrun, make_client, registrar, ctl, sim):
     simrun(flow())
 
 
-def test_two_endpoints_listed_in_200(simrun, make_client, registrar):
+def test_two_endpoints_listed_in_200(simrun, make_client, registrar, sim):
     async def flow():
         a1, a2 = make_client(), make_client()
         await a1.sign_in(registrar("pool1"))
         r = await a2.sign_in(registrar("pool1"))
         contacts = [NameAddr.parse(v) for v in r.get_all("Contact")]
-        assert len(contacts) == 2
+        # both live ones after the scenario's other endpoints of alice, in registration order
+        assert len(contacts) == 2 + len(sim.scenario.endpoints("alice"))
+        assert [c.params["gruu"] for c in contacts[-2:]] == [a1.gruu, a2.gruu]
         assert a2.gruu != a1.gruu and a2.gruu is not None
     simrun(flow())
 
@@ -382,3 +385,91 @@ def test_keepalive_rtt_follows_delay(simrun, make_client, registrar, ctl):
     delayed = min(simrun(rtt()) for _ in range(3))
     assert delayed >= 0.15 and delayed - base >= 0.12
     ctl.set_delay(ms=0)
+
+
+def test_requests_on_one_connection_are_handled_in_order(simrun, make_client, registrar, sim):
+    """A SUBSCRIBE Expires: 0 and the REGISTER Expires: 0 right behind it (one write, as a
+    client signing out sends them): the unsubscribe is answered 200 first, never 481
+    because the de-REGISTER overtook it."""
+    c = make_client("alice")
+
+    async def flow():
+        assert (await c.sign_in(registrar("pool1"))).code == 200
+        event = "vnd-microsoft-roaming-contacts"
+        r = await c.request("SUBSCRIBE", headers=[("Event", event), ("Expires", "7200"),
+                                                  ("Accept", "application/vnd-microsoft-"
+                                                   "roaming-contacts+xml")])
+        assert r.code == 200 and len(sim.endpoints_for(c.uri)[0].subscriptions) == 1
+        unsub = SipMessage.request("SUBSCRIBE", c.uri)
+        for name in ("Via", "Max-Forwards", "From", "To", "Call-ID"):
+            unsub.add(name, r.get(name) if name != "Max-Forwards" else "70")
+        unsub.set("Via", r.get("Via").split(";received=")[0])
+        unsub.add("CSeq", "2 SUBSCRIBE")
+        unsub.add("Event", event)
+        unsub.add("Expires", "0")
+        unsub.add("Contact", f"<{c.gruu}>")
+        c.sign(unsub)
+        dereg = c.register_message(expires=0)
+        c.sign(dereg)
+        order = []
+        futures = []
+        loop = asyncio.get_running_loop()
+        for m in (unsub, dereg):
+            fut = loop.create_future()
+            c.pending[(m.call_id, m.cseq[0], m.cseq[1])] = fut
+            fut.add_done_callback(lambda f: order.append(f.result().cseq[1]))
+            futures.append(fut)
+        c.write(unsub.serialize() + dereg.serialize())
+        answers = await asyncio.wait_for(asyncio.gather(*futures), 10)
+        assert [a.code for a in answers] == [200, 200], [a.serialize() for a in answers]
+        assert answers[0].get("subscription-state") == "terminated;expires=0"
+        assert order == ["SUBSCRIBE", "REGISTER"]
+        assert sim.endpoints_for(c.uri) == []
+    simrun(flow())
+
+
+def test_other_endpoints_of_the_user_are_listed(simrun, make_client, registrar, ctl, sim):
+    """The scenario's [[endpoints.alice]] (a phone, a second desktop) come first in every
+    200 to alice's REGISTER, each with its own +sip.instance, GRUU and expires; the client's
+    own Contact follows with the granted expires."""
+    from sim.scenario import Scenario, ScenarioError
+    scenario = sim.scenario.endpoints("alice")
+    assert [e["name"] for e in scenario] == ["desk phone", "second desktop"]
+    c = make_client("alice")
+
+    async def flow():
+        r = await c.sign_in(registrar("pool1"))
+        assert r.code == 200
+        contacts = [NameAddr.parse(v) for v in r.get_all("Contact")]
+        assert len(contacts) == 3
+        for other, na in zip(scenario, contacts):
+            inst = instance_from_epid(other["epid"])
+            assert na.params["+sip.instance"] == f"<urn:uuid:{inst}>"
+            assert na.params["gruu"] == gruu("sip:alice@contoso.test", inst)
+            assert na.params["expires"] == str(other["expires"])
+            assert na.uri.startswith(f"sip:{other['address']};")
+        own = contacts[2]
+        assert own.params["+sip.instance"] == f"<urn:uuid:{instance_from_epid(c.epid)}>"
+        assert own.params["expires"] == r.get("Expires") == "300"
+        assert c.gruu == own.params["gruu"]
+        # bob has none
+        b = make_client("bob")
+        assert len((await b.sign_in(registrar("pool2"))).get_all("Contact")) == 1
+    simrun(flow())
+    # only live registrations are endpoints
+    assert [e["epid"] for e in ctl.endpoints(user="alice")] == [c.epid]
+
+    listed = ctl.set_endpoints(user="alice", endpoints=[{"epid": "abc123", "expires": 20}])
+    assert listed == [{"epid": "abc123", "expires": 20, "name": "endpoint 1",
+                       "address": "192.0.2.1:5061",
+                       "gruu": gruu("sip:alice@contoso.test", instance_from_epid("abc123"))}]
+    simrun(c.reregister())
+    assert len(c.register_response.get_all("Contact")) == 2
+    assert [e["epid"] for e in ctl.set_endpoints(user="alice")] == ["5c0ffee001", "5c0ffee002"]
+    for bad, why in (([{"expires": 5}], "epid"), ([{"epid": "x y"}], "epid"),
+                     ([{"epid": "a1", "expires": 0}], "expires")):
+        with pytest.raises(Exception, match=why):
+            ctl.set_endpoints(user="alice", endpoints=bad)
+    with pytest.raises(ScenarioError, match="no such user"):
+        Scenario.from_string(open(sim.scenario.path, encoding="utf-8").read()
+                             + '\n[[endpoints.nobody]]\nepid = "a1"\n')

@@ -576,7 +576,7 @@ def test_ocschat_invite_and_odd_requests():
         r = await handle(sim, ep, ep.request("SERVICE", uri=f"{ep.uri};gruu;opaque=app:conf:"
                                              "focusfactory", content_type="application/cccp+xml",
                                              body="<request/>"))
-        assert r.code == 404
+        assert r.code == 400  # not a C3P request (sim/features.py answers real ones)
         r = await handle(sim, ep, ep.request("SERVICE", content_type="text/plain", body="x"))
         assert r.code == 415
     run(body)
@@ -793,3 +793,151 @@ async def ctl_bump(sim):
     res = await control.dispatch(sim, {"action": "bump_versions", "user": "alice",
                                        "category": "state"})
     assert res["ok"]
+
+
+def _server_configuration(r):
+    """{element: text} of the ServerConfiguration group in a provisioning answer."""
+    root = ET.fromstring(r.body)
+    group = [g for g in root if g.get("name") == "ServerConfiguration"][0]
+    return {e.tag.split("}")[-1]: e.text for e in group}
+
+
+def test_advertised_pool_services_answer(simrun, make_client, registrar, sim, ctl):
+    """What the provisioning advertises is served (what SIPE asks right after sign-in):
+    MRAS credentials, the focus factory's capabilities, the group expansion metadata; a
+    feature turned off is no longer advertised and its requests get 404."""
+    from sim import features
+    from test_dns_web import get
+
+    async def provisioning(c):
+        r = await c.request("SUBSCRIBE", headers=[("Event", S.EV_PROVISIONING),
+                                                  ("Accept", D.CT_PROVISIONING),
+                                                  ("Expires", "0")] + SUB_HEADERS,
+                            body=SIPE_PROVISIONING, content_type=D.CT_PROVISIONING)
+        assert r.code == 200
+        return _server_configuration(r)
+
+    def mras_request(c, to):
+        return (f'<request requestID="77" from="{c.uri}" version="1.0" to="{to}" '
+                f'xmlns="{features.NS_MRAS}"><credentialsRequest credentialsRequestID="77">'
+                f'<identity>{c.uri}</identity><location>intranet</location>'
+                f'<duration>600</duration></credentialsRequest></request>')
+
+    def cccp_request(c, to, what):
+        return (f'<request xmlns="{features.NS_CCCP}" C3PVersion="1" to="{to}" '
+                f'from="{c.uri}" requestId="5"><{what}/></request>')
+
+    async def flow(c):
+        assert (await c.sign_in(registrar("pool1"))).code == 200
+        conf = await provisioning(c)
+        mras, focus = conf["mrasUri"], conf["focusFactoryUri"]
+        assert conf["dlxEnabled"] == "true" and conf["dlxInternalUrl"].startswith("https://")
+        r = await c.request("SERVICE", uri=mras, body=mras_request(c, mras),
+                            content_type=features.CT_MRAS)
+        assert r.code == 200 and r.content_type == features.CT_MRAS
+        root = ET.fromstring(r.body)
+        ns = {"m": features.NS_MRAS}
+        assert root.get("requestID") == "77" and root.get("reasonPhrase") == "OK"
+        cred = root.find("m:credentialsResponse", ns)
+        assert cred.get("credentialsRequestID") == "77"
+        assert cred.findtext("m:credentials/m:duration", namespaces=ns) == "480"
+        assert cred.findtext("m:credentials/m:username", namespaces=ns)
+        assert cred.findtext("m:mediaRelayList/m:mediaRelay/m:hostName",
+                             namespaces=ns) == "sip.contoso.test"
+        for what, code in (("getConferencingCapabilities", "success"),
+                           ("getAvailableMcuTypes", "success"), ("addConference", "failure")):
+            r = await c.request("SERVICE", uri=focus, body=cccp_request(c, focus, what),
+                                content_type=features.CT_CCCP)
+            assert r.code == 200 and r.content_type == features.CT_CCCP
+            root = ET.fromstring(r.body)
+            assert (root.get("code"), root.get("requestId")) == (code, "5"), r.body
+            if code == "success":
+                types = [t.text for t in root.iter(f"{{{features.NS_CCCP}}}mcuType")]
+                assert "chat" in types and "audio-video" in types
+        assert c.bad_signatures == 0
+        return conf, mras, focus
+
+    conf, mras, focus = simrun(flow(make_client("alice")))
+    dlx = conf["dlxInternalUrl"]
+    host = dlx.split("/")[2]
+    st, ct, body = get(sim, sim.scenario.registrar(host).address, host,
+                       "/" + dlx.split("/", 3)[3] + "/mex")
+    assert st == 200 and ct.startswith("text/xml")
+    issuer = ET.fromstring(body).find(".//{http://www.w3.org/2005/08/addressing}Address")
+    assert issuer.text == f"https://{host}/WebTicket/WebTicketService.svc"
+    assert ctl.counters()["feature_requests"] == {
+        "mras credentials": 1, "conferencing getConferencingCapabilities": 1,
+        "conferencing getAvailableMcuTypes": 1, "conferencing addConference": 1,
+        "dlx mex": 1}
+
+    # turned off: not advertised, and a client that asks anyway gets 404
+    assert ctl.set_features(mras=False, conferencing=False, dlx=False) == {
+        "mras": False, "conferencing": False, "dlx": False}
+
+    async def off(c):
+        assert (await c.sign_in(registrar("pool1"))).code == 200
+        conf = await provisioning(c)
+        assert not {"mrasUri", "focusFactoryUri", "dlxInternalUrl", "dlxExternalUrl"} & set(conf)
+        assert conf["dlxEnabled"] == "false"
+        r = await c.request("SERVICE", uri=mras, body=mras_request(c, mras),
+                            content_type=features.CT_MRAS)
+        assert r.code == 404
+        r = await c.request("SERVICE", uri=focus,
+                            body=cccp_request(c, focus, "getConferencingCapabilities"),
+                            content_type=features.CT_CCCP)
+        assert r.code == 404
+    simrun(off(make_client("alice")))
+    assert get(sim, "127.0.1.11", "pool1.contoso.test",
+               "/groupexpansion/service.svc/mex")[0] == 404
+    with pytest.raises(Exception, match="unknown feature"):
+        ctl.set_features(video=True)
+
+
+def test_group_expansion_searches_the_directory(sim, users):
+    """The DLX port a client finds in the mex answers SearchAbEntry (what SIPE sends for
+    every contact after sign-in) with a web ticket for it; without one, a SOAP fault."""
+    from sim import features
+    from test_tlsdsk import Https, get_ticket
+    dlx = f"https://pool1.contoso.test{features.DLX_PATH}"
+    status, _, _, ticket = get_ticket(sim, users["alice"], applies_to=dlx)
+    assert status == 200
+
+    def search(on, value, assertion):
+        body = (f'<?xml version="1.0"?><soap:Envelope '
+                f'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+                f'xmlns:wsse="{features.webticket.NS["wsse"]}"><soap:Header><wsse:Security>'
+                f'{assertion}</wsse:Security></soap:Header><soap:Body><SearchAbEntry '
+                f'xmlns="DistributionListExpander"><AbEntryRequest><ChangeSearch>'
+                f'<AbEntryRequest.ChangeSearchQuery><SearchOn>{on}</SearchOn><Value>{value}'
+                f'</Value></AbEntryRequest.ChangeSearchQuery></ChangeSearch><Metadata>'
+                f'<MaxResultNum>5</MaxResultNum></Metadata></AbEntryRequest></SearchAbEntry>'
+                f'</soap:Body></soap:Envelope>')
+        conn = Https(sim, "pool1.contoso.test")
+        try:
+            return conn.request("POST", f"{features.DLX_PATH}/{features.DLX_PORT}", body,
+                                {"Content-Type": "text/xml; charset=utf-8"})
+        finally:
+            conn.close()
+
+    def entries(body):
+        root = ET.fromstring(body)
+        return [{a.findtext("{DistributionListExpander}Name"):
+                 a.findtext("{DistributionListExpander}Value")
+                 for a in e.iter("{DistributionListExpander}Attribute")}
+                for e in root.iter("{DistributionListExpander}AbEntry")]
+
+    status, _, body = search("msRTCSIP-PrimaryUserAddress", "sip:carol@contoso.test",
+                             ticket.assertion)
+    assert status == 200
+    assert entries(body) == [{"msRTCSIP-PrimaryUserAddress": "sip:carol@contoso.test",
+                              "displayName": "Carol Clark", "mail": "carol@contoso.test",
+                              "title": "Engineer", "telephoneNumber": "+441785100200"}]
+    status, _, body = search("displayName", "b", ticket.assertion)
+    assert [e["displayName"] for e in entries(body)] == ["Bob Baker"]
+    assert "password" not in body.decode().lower()
+    # another organisation's person is not in this directory
+    assert entries(search("msRTCSIP-PrimaryUserAddress", "sip:grace@fabrikam.test",
+                          ticket.assertion)[2]) == []
+    altered = ticket.assertion.replace("Assertion ", 'Assertion x="1" ', 1)
+    status, _, body = search("displayName", "b", altered)
+    assert status == 500 and b"web ticket" in body

@@ -164,13 +164,16 @@ def test_ready_env_delay_and_clean_stop(sfbsim, alt_scenario):
 def test_warm_start_reuses_certificates(sfbsim):
     p, env = sfbsim()
     certs = os.path.join(sfbsim.workdir, "certs")
-    names = sorted(os.listdir(certs))
-    before = {n: open(os.path.join(certs, n), "rb").read() for n in names}
+
+    def files():  # the per-host certificates are in certs/hosts/<fqdn>/
+        return {os.path.relpath(os.path.join(d, n), certs): open(os.path.join(d, n), "rb").read()
+                for d, _, names in os.walk(certs) for n in names}
+    before = files()
+    assert "hosts/pool1.contoso.test/valid.pem" in before
     stop(p, sfbsim.workdir)
     p, env = sfbsim()
     assert env["SFBSIM_DELAY_MS"] == "0"
-    assert sorted(os.listdir(certs)) == names
-    assert {n: open(os.path.join(certs, n), "rb").read() for n in names} == before
+    assert files() == before
     stop(p, sfbsim.workdir)
 
 

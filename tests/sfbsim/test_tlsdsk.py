@@ -662,13 +662,15 @@ def test_key_material_equals_openssl_exporter(simthread, sim, users, user_key):
             cli = TlsClient(cert, user_key, sim.certs.ca_file, version, cipher)
 
             def server_side(data_in):
-                hs = tlsdsk.Handshake(tlsdsk.server_for(sim))
+                hs = tlsdsk.Handshake(tlsdsk.server_for(sim), POOL1)
                 out = hs.feed(data_in)
                 return hs, out
             hs, out = simthread.call(server_side, cli.step())
             out = simthread.call(hs.feed, cli.step(out))
             cli.step(out)
             assert cli.done and hs.done
+            # the registrar's own certificate, the one its SIP listener presents
+            assert cli.c.get_peer_certificate().get_subject().CN == POOL1
             session, peer, vname, cname = simthread.call(hs.result)
             simthread.call(hs.close)
             want = cli.c.export_keying_material(b"client EAP encryption", 128)

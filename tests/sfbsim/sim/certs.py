@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Test PKI: a CA and the server certificate every sfbsim host presents, plus bad variants.
+"""Test PKI: a CA and the server certificates sfbsim's hosts present, plus bad variants.
 
 Minting RSA keys is the slow part of a start (about a second), so keys and certificates are
 kept in DIR/certs and reused while the scenario's host names are unchanged (warm start).
-One server certificate covers every host name and address of the scenario, like the SAN list
-of a real pool certificate (pool FQDN, sip.<domain>, the lyncdiscover names).
+Every host (each registrar, each lyncdiscover name) has its own certificate, as each server
+of a real deployment has: CN = the host's FQDN, SANs = its FQDN, its aliases and its address
+(DIR/certs/hosts/<fqdn>/<variant>.pem).  One more certificate covers every name (the
+top-level <variant>.pem); the in-band TLS-DSK handshake presents it.  All share one key.
 
 Variants for fault injection (control action set_certificate):
   valid       signed by the test CA, every name
@@ -24,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VARIANTS = ("valid", "expired", "wrong-name", "untrusted")
-FORMAT = 1  # bump to force re-minting when this module changes what it writes
+FORMAT = 2  # bump to force re-minting when this module changes what it writes
 
 
 def _key():
@@ -98,31 +100,42 @@ def _load_key(path):
 
 
 class CertStore:
-    """DIR/certs: ca.pem (what clients trust), and per variant <variant>.pem + server.key."""
+    """DIR/certs: ca.pem (what clients trust), server.key, and per variant <variant>.pem (every
+    name) and hosts/<fqdn>/<variant>.pem (one host).  hosts: {fqdn: ([names], [addresses])}."""
 
-    def __init__(self, workdir, names, addresses):
+    def __init__(self, workdir, names, addresses, hosts=None):
         self.dir = os.path.join(workdir, "certs")
         self.names = list(names)
         self.addresses = sorted(set(addresses))
+        self.hosts = {h: (list(n), sorted(set(a))) for h, (n, a) in sorted((hosts or {}).items())}
         self.ca_file = os.path.join(self.dir, "ca.pem")
         self.key_file = os.path.join(self.dir, "server.key")
 
-    def cert_file(self, variant="valid"):
+    def cert_file(self, variant="valid", host=None):
+        """The chain for `variant`: of one host of `hosts`, or (host None) for every name."""
         if variant not in VARIANTS:
             raise ValueError(f"certificate variant must be one of {VARIANTS}")
-        return os.path.join(self.dir, f"{variant}.pem")
+        if host is None:
+            return os.path.join(self.dir, f"{variant}.pem")
+        if host not in self.hosts:
+            raise ValueError(f"no certificate for host {host!r}")
+        return os.path.join(self.dir, "hosts", host, f"{variant}.pem")
+
+    def _files(self):
+        return [self.cert_file(v, h) for v in VARIANTS for h in [None, *self.hosts]]
 
     def ensure(self):
         """Mint what is missing or stale; returns True when anything was minted."""
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         meta_path = os.path.join(self.dir, "meta.json")
-        want = {"format": FORMAT, "names": self.names, "addresses": self.addresses}
+        want = {"format": FORMAT, "names": self.names, "addresses": self.addresses,
+                "hosts": {h: [n, a] for h, (n, a) in self.hosts.items()}}
         try:
             with open(meta_path) as f:
                 have = json.load(f)
         except (OSError, ValueError):
             have = None
-        if have == want and all(os.path.exists(self.cert_file(v)) for v in VARIANTS):
+        if have == want and all(os.path.exists(f) for f in self._files()):
             return False
 
         keys = {}
@@ -138,20 +151,26 @@ class CertStore:
         rogue = _ca_cert(keys["rogue-ca"], "sfbsim Untrusted Root CA", now)
         day = datetime.timedelta(days=1)
         good = (now - day, now + 730 * day)
-        leafs = {
-            "valid": _leaf(keys["server"], keys["ca"], ca, self.names, self.addresses, *good),
-            "expired": _leaf(keys["server"], keys["ca"], ca, self.names, self.addresses,
-                             now - 60 * day, now - day),
-            "wrong-name": _leaf(keys["server"], keys["ca"], ca, ["wrong-name.invalid"], [],
-                                *good),
-            "untrusted": _leaf(keys["server"], keys["rogue-ca"], rogue, self.names,
-                               self.addresses, *good),
-        }
+
+        def leafs(names, addresses):
+            return {
+                "valid": _leaf(keys["server"], keys["ca"], ca, names, addresses, *good),
+                "expired": _leaf(keys["server"], keys["ca"], ca, names, addresses,
+                                 now - 60 * day, now - day),
+                "wrong-name": _leaf(keys["server"], keys["ca"], ca, ["wrong-name.invalid"], [],
+                                    *good),
+                "untrusted": _leaf(keys["server"], keys["rogue-ca"], rogue, names, addresses,
+                                   *good),
+            }
         _write(self.ca_file, _pem_cert(ca))
         _write(os.path.join(self.dir, "rogue-ca.pem"), _pem_cert(rogue))
-        for v, cert in leafs.items():
-            chain = _pem_cert(cert) + (_pem_cert(rogue) if v == "untrusted" else b"")
-            _write(self.cert_file(v), chain)
+        for host, (names, addresses) in [(None, (self.names, self.addresses)),
+                                         *self.hosts.items()]:
+            if host is not None:
+                os.makedirs(os.path.join(self.dir, "hosts", host), mode=0o700, exist_ok=True)
+            for v, cert in leafs(names, addresses).items():
+                chain = _pem_cert(cert) + (_pem_cert(rogue) if v == "untrusted" else b"")
+                _write(self.cert_file(v, host), chain)
         with open(meta_path, "w") as f:
             json.dump(want, f)
         return True

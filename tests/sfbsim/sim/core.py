@@ -32,6 +32,8 @@ from .web import WebServer
 
 log = logging.getLogger("sfbsim")
 
+TLS_VERSIONS = {"TLSv1_2": ssl.TLSVersion.TLSv1_2, "TLSv1_3": ssl.TLSVersion.TLSv1_3}
+
 SWEEP_INTERVAL = 0.5
 
 
@@ -87,8 +89,8 @@ class Sim:
         self.control = None
         self.kdc = None
         self.log = None
-        self.tls_context = None
-        self.cert_variant = "valid"
+        self.tls_contexts = {}   # host FQDN -> its SSLContext (tls_context_for)
+        self.cert_variants = {}  # host FQDN -> the certificate variant it presents
         self._endpoints = {}  # (aor, instance or epid) -> Endpoint
         self.signin_rt = {}   # aor -> REGISTERs of the sign-in in progress
         self._sweeper = None
@@ -100,9 +102,9 @@ class Sim:
         self._remove("ready")
         sc = self.scenario
         addresses = set(sc.host_addresses().values())
-        self.certs = CertStore(self.workdir, sc.cert_names(), addresses)
+        self.certs = CertStore(self.workdir, sc.cert_names(), addresses, sc.tls_hosts())
         await asyncio.get_running_loop().run_in_executor(None, self.certs.ensure)
-        self.tls_context = self._make_tls_context("valid")
+        self.reset_tls()
         # the CA of TLS-DSK user certificates (certprov.py)
         self.certprov_ca = ProvisioningCA(self.workdir)
         await asyncio.get_running_loop().run_in_executor(None, self.certprov_ca.ensure)
@@ -187,18 +189,54 @@ class Sim:
                 r.sweep(now)
 
     # TLS --------------------------------------------------------------------------------
-    def _make_tls_context(self, variant):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(self.certs.cert_file(variant), self.certs.key_file)
+    def tls_context_for(self, host):
+        """The server context of one host (scenario.tls_hosts()): read at every accept, so
+        set_certificate and set_tls_version apply to new connections at once."""
+        ctx = self.tls_contexts.get(host)
+        if ctx is None:
+            ctx = self.tls_contexts[host] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            ctx.maximum_version = TLS_VERSIONS[self.scenario.data["tls"]["max_version"]]
+            self._load_certificate(host, "valid")
         return ctx
 
-    def set_certificate(self, variant):
-        """New TLS connections present `variant`; existing ones keep theirs."""
+    def _load_certificate(self, host, variant):
+        self.tls_contexts[host].load_cert_chain(self.certs.cert_file(variant, host),
+                                                self.certs.key_file)
+        self.cert_variants[host] = variant
+
+    def reset_tls(self):
+        """Back to the scenario: its TLS version, and its certificate for every host."""
+        tls = self.scenario.data["tls"]
+        self.set_tls_version(tls["max_version"])
+        self.set_certificate("valid")
+        for name, variant in tls["certificates"].items():
+            self.set_certificate(variant, name)
+
+    def set_tls_version(self, maximum):
+        """Highest version new connections to every host negotiate; returns the previous."""
+        if maximum not in TLS_VERSIONS:
+            raise ValueError(f"maximum must be one of {sorted(TLS_VERSIONS)}")
+        previous = getattr(self, "tls_max", None)
+        for host in self.scenario.tls_hosts():
+            self.tls_context_for(host).maximum_version = TLS_VERSIONS[maximum]
+        self.tls_max = maximum
+        return previous
+
+    def set_certificate(self, variant, host=None):
+        """New TLS connections to `host` (a registrar name, FQDN or lyncdiscover name; None:
+        every host) present `variant`; existing ones keep theirs."""
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}")
-        self.tls_context.load_cert_chain(self.certs.cert_file(variant), self.certs.key_file)
-        self.cert_variant = variant
+        hosts = list(self.scenario.tls_hosts())
+        if host is not None:
+            fqdn = self.scenario.tls_host(host)
+            if fqdn is None:
+                raise ValueError(f"no host {host!r} (have {hosts})")
+            hosts = [fqdn]
+        for h in hosts:
+            self.tls_context_for(h)
+            self._load_certificate(h, variant)
 
     # endpoints --------------------------------------------------------------------------
     def user(self, key):
@@ -481,22 +519,59 @@ def _dns_clear(sim):
 
 
 @control.action("set_certificate")
-def _set_certificate(sim, variant="valid"):
-    """valid, expired, wrong-name or untrusted, for new TLS connections (SIP and HTTPS)."""
-    sim.set_certificate(variant)
+def _set_certificate(sim, variant="valid", host=None):
+    """valid, expired, wrong-name or untrusted, for new TLS connections (SIP and HTTPS) to
+    one host (registrar name or FQDN, lyncdiscover name) or, host null, to every host.
+    Returns {fqdn: variant} of every host."""
+    sim.set_certificate(variant, host)
+    return dict(sim.cert_variants)
+
+
+@control.action("set_portal")
+def _set_portal(sim, host, content_type="text/html"):
+    """Make a lyncdiscover name (internal or external FQDN) another web server answering
+    every request with 200, `content_type` and an HTML page; content_type null: autodiscover
+    again.  Returns the scenario's [autodiscover.portal]."""
+    ad = sim.scenario.autodiscover
+    host = host.lower()
+    if host not in (ad["internal_fqdn"], ad["external_fqdn"]):
+        raise ValueError(f"{host!r} is no lyncdiscover name")
+    portal = ad.setdefault("portal", {})
+    if content_type is None:
+        portal.pop(host, None)
+    elif not isinstance(content_type, str) or not content_type or \
+            any(c in content_type for c in "\r\n"):
+        raise ValueError("content_type must be a header value")
+    else:
+        portal[host] = content_type
+    return dict(portal)
 
 
 @control.action("set_tls_version")
 def _set_tls_version(sim, maximum="TLSv1_3"):
     """Highest TLS version new SIP and HTTPS connections negotiate: TLSv1_2 (what SfB Server
-    on Schannel speaks, protocol.md §3) or TLSv1_3.  Returns the previous one."""
-    versions = {"TLSv1_2": ssl.TLSVersion.TLSv1_2, "TLSv1_3": ssl.TLSVersion.TLSv1_3}
-    if maximum not in versions:
-        raise ValueError(f"maximum must be one of {sorted(versions)}")
-    previous = sim.tls_context.maximum_version
-    sim.tls_context.maximum_version = versions[maximum]
-    return "TLSv1_3" if previous in (ssl.TLSVersion.MAXIMUM_SUPPORTED,
-                                     ssl.TLSVersion.TLSv1_3) else previous.name
+    on Schannel speaks, the default; scenario [tls] max_version) or TLSv1_3.  Returns the
+    previous one."""
+    return sim.set_tls_version(maximum)
+
+
+@control.action("set_endpoints")
+def _set_endpoints(sim, user, endpoints=None):
+    """The user's other endpoints listed in every 200 to its REGISTER (scenario
+    [[endpoints.<user>]]: name, epid, expires, address); null: the scenario file's again.
+    Returns them with their GRUUs."""
+    from .identity import gruu, instance_from_epid
+    from .scenario import Scenario, check_endpoints
+    u = sim.user(user)
+    if u is None:
+        raise ValueError(f"no user {user!r}")
+    if endpoints is None:
+        path = sim.scenario.path
+        endpoints = Scenario.load(path).endpoints(u["id"]) if path else []
+    endpoints = [dict(e) for e in endpoints]
+    check_endpoints(u["id"], endpoints, sim.scenario.users)
+    sim.scenario.data.setdefault("endpoints", {})[u["id"]] = endpoints
+    return [dict(e, gruu=gruu(u["uri"], instance_from_epid(e["epid"]))) for e in endpoints]
 
 
 @control.action("set_delay")

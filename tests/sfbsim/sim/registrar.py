@@ -11,6 +11,10 @@ Every registrar authenticates with MS-SIPAE v4 NTLM (protocol.md §4.4):
       home pool or edge                                -> signed 200 with GRUU
   REGISTER (signed, existing SA)         -> refresh; Expires: 0 unregisters
 
+Requests on one connection are handled one after the other, in the order they arrived, as a
+real front end does: a request waits until every earlier one is answered (a REGISTER Expires:
+0 after unsubscribes sees them done).  Responses to sfbsim's own requests are taken at once.
+
 After that every request from the client must be signed with its SA; it is verified
 (byte-exact buffer, replayed cnum refused) and handed to services.handle_request().  A message
 with a bad signature is dropped, as a real server does; a 401 on the final NTLM leg means bad
@@ -22,6 +26,7 @@ that keeps the client's view: one connection, signed 200, ms-user-logon-data: Re
 
 import asyncio
 import base64
+import collections
 import email.utils
 import secrets
 import time
@@ -53,7 +58,7 @@ MAX_PENDING_AUTH = 1024
 PENDING_AUTH_TTL = 120.0
 AUTH_DEADLINE = 60.0        # a connection must hold an SA this long after connecting
 MAX_UNAUTH_REQUESTS = 32
-MAX_TASKS_PER_CONN = 64
+MAX_TASKS_PER_CONN = 64     # requests waiting for an earlier one's answer
 TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
@@ -85,7 +90,8 @@ class RegistrarServer:
         loop = asyncio.get_running_loop()
         # TLS over a delayed raw transport: the one-way delay covers the TLS handshake too
         self.server = await loop.create_server(
-            lambda: DelayedTlsServerProtocol(Connection(self), self.sim.tls_context,
+            lambda: DelayedTlsServerProtocol(Connection(self),
+                                             self.sim.tls_context_for(self.fqdn),
                                              lambda: self.sim.delay, TLS_HANDSHAKE_TIMEOUT,
                                              self._accepted),
             self.address, self.port)
@@ -179,6 +185,8 @@ class Connection(asyncio.Protocol):
         self.pending = {}     # (call-id, cseq, method) -> Future of the client's response
         self.answered = set() # (call-id, cseq, method) of requests already answered
         self.tasks = set()
+        self.queue = collections.deque()  # requests waiting for the one in self.busy
+        self.busy = None      # the task handling this connection's current request
         self.closed = False
         self.silent = False   # stream_faults.go_silent: read nothing, answer nothing
         self.opened = self.last_rx = time.monotonic()
@@ -223,12 +231,35 @@ class Connection(asyncio.Protocol):
                 self.sim.counters.bump("keepalives")
                 self.sender.write(b"\r\n")  # pong
             elif ev[0] == "message":
-                try:
-                    self.on_message(ev[1])
-                except SipParseError as e:  # a header we had to parse is malformed
-                    self.sim.log.note(f"{self.local}: malformed {ev[1]!r}: {e}")
-                    if ev[1].is_request and ev[1].method not in NO_RESPONSE:
-                        self.respond(ev[1], 400, "Bad Request")
+                msg = ev[1]
+                if msg.is_request and (self.busy is not None or self.queue):
+                    if len(self.queue) >= MAX_TASKS_PER_CONN:
+                        self.sim.log.message("in", self.local, self.peer, msg)
+                        if msg.method not in NO_RESPONSE:
+                            self.respond(msg, 503, "Service Unavailable",
+                                         [("Retry-After", "5")], note="too many queued")
+                        continue
+                    self.queue.append(msg)
+                else:
+                    self._handle(msg)
+
+    def _handle(self, msg):
+        try:
+            self.on_message(msg)
+        except SipParseError as e:  # a header we had to parse is malformed
+            self.sim.log.note(f"{self.local}: malformed {msg!r}: {e}")
+            if msg.is_request and msg.method not in NO_RESPONSE:
+                self.respond(msg, 400, "Bad Request")
+
+    def _request_done(self, task):
+        """The current request is answered: handle the queued ones, in order, until one
+        needs a task again."""
+        self.tasks.discard(task)
+        if task is not self.busy:
+            return
+        self.busy = None
+        while self.queue and self.busy is None and not self.closed:
+            self._handle(self.queue.popleft())
 
     # helpers ------------------------------------------------------------------------
     @property
@@ -261,6 +292,7 @@ class Connection(asyncio.Protocol):
         for fut in self.pending.values():
             if not fut.done():
                 fut.set_exception(ConnectionError("connection closed"))
+        self.queue.clear()
         for t in self.tasks:
             t.cancel()
 
@@ -367,13 +399,10 @@ class Connection(asyncio.Protocol):
                     f'4009;reason="Endpoint is not registered";source="{self.registrar.fqdn}"')],
                     sa)
             return
-        if len(self.tasks) >= MAX_TASKS_PER_CONN:
-            if msg.method not in NO_RESPONSE:
-                self.respond(msg, 503, "Service Unavailable", [("Retry-After", "5")], sa)
-            return
         t = asyncio.get_running_loop().create_task(self.dispatch(ep, msg))
         self.tasks.add(t)
-        t.add_done_callback(self.tasks.discard)
+        self.busy = t  # later requests wait for its answer
+        t.add_done_callback(self._request_done)
 
     def _endpoint_for(self, sa, msg):
         epid = msg.from_addr().params.get("epid")
@@ -640,14 +669,7 @@ class Connection(asyncio.Protocol):
         ep.expires_at = time.monotonic() + granted
         ep.raw_contact = contact
 
-        headers = []
-        now = time.monotonic()
-        others = [e for e in self.sim.endpoints_for(user["uri"]) if e is not ep]
-        for e in [ep] + others:
-            line = f"<{e.contact}>;expires={max(0, round(e.expires_at - now))}"
-            if e.instance:
-                line += f';+sip.instance="<urn:uuid:{e.instance}>";gruu="{e.gruu}"'
-            headers.append(("Contact", line))
+        headers = [("Contact", line) for line in self._contacts(user, ep)]
         if sc.data.get("registrar", {}).get("expires_header", True):
             headers.append(("Expires", str(granted)))
         if not refresh:
@@ -671,6 +693,25 @@ class Connection(asyncio.Protocol):
         self.endpoints.add(ep)
         self.sim.add_endpoint(key, ep)
         self._rt_done(aor)
+
+    def _contacts(self, user, ep):
+        """Every registered Contact of the user, as a real registrar lists them: the
+        scenario's other endpoints (signed in before), then the live ones in the order they
+        registered, `ep` last when it is new."""
+        now = time.monotonic()
+        lines = []
+        for other in self.sim.scenario.endpoints(user["id"]):
+            instance = instance_from_epid(other["epid"])
+            lines.append(f'<sip:{other["address"]};transport=tls;ms-opaque={other["epid"]}>;'
+                         f'expires={other["expires"]};+sip.instance="<urn:uuid:{instance}>";'
+                         f'gruu="{gruu(user["uri"], instance)}"')
+        live = self.sim.endpoints_for(user["uri"])
+        for e in live + ([ep] if ep not in live else []):
+            line = f"<{e.contact}>;expires={max(0, round(e.expires_at - now))}"
+            if e.instance:
+                line += f';+sip.instance="<urn:uuid:{e.instance}>";gruu="{e.gruu}"'
+            lines.append(line)
+        return lines
 
     # sign-in round-trip accounting: REGISTERs from the first one to the 200 (the
     # Director's leg included), per user

@@ -14,10 +14,24 @@ itself relies on and fills in defaults, so a scenario file can be short:
   [pools.<name>]         fqdn, address, aliases, auth, port (5061)      (at least one)
   [edge]                 fqdn, address, aliases, auth, port (443)       (optional)
   [autodiscover]         internal_fqdn/_address, external_fqdn/_address, pool, sip_internal,
-                         user_webticket (false: the User resource needs no X-MS-WebTicket)
+                         user_webticket (false: the User resource needs no X-MS-WebTicket);
+                         [autodiscover.portal] lyncdiscover name -> content type: that name
+                         is another web server answering 200 with an HTML page (sim/web.py)
   [webticket]            lifetime (28800 s) of issued web tickets (sim/webticket.py)
   [certprov]             enabled (true), cert_lifetime (15552000 s), min_key_bits (2048):
                          certificate provisioning (sim/certprov.py)
+  [tls]                  max_version ("TLSv1_2", what SfB Server on Schannel speaks, or
+                         "TLSv1_3"); [tls.certificates] host -> certificate variant (valid,
+                         expired, wrong-name, untrusted) for one host: a registrar's name or
+                         FQDN, or a lyncdiscover name (sim/certs.py)
+  [[endpoints.<id>]]     the user's other endpoints, signed in elsewhere (a phone, a second
+                         desktop): name, epid (its +sip.instance and GRUU derive from it),
+                         expires (s, shown in its Contact), address (host:port of its
+                         Contact, default 192.0.2.<n>:5061).  Listed in the Contact headers
+                         of every 200 to the user's REGISTER, before the live endpoints
+  [features]             mras, conferencing, dlx (true): the pool services a client asks
+                         for after sign-in, answered or left out of the provisioning
+                         (sim/features.py)
   [users.<id>]           uri, login (DOMAIN\\user), password, pool, enabled, name
   [kerberos]             realm (domain upper-cased), address (127.0.3.1), port (88): the
                          MIT KDC (sim/kerberos.py); present by default when a registrar
@@ -35,6 +49,9 @@ import tomllib
 from .sipmsg import normalize_aor, uri_user_host
 
 SCHEMES = ("NTLM", "Kerberos", "TLS-DSK")
+TLS_VERSIONS = ("TLSv1_2", "TLSv1_3")
+FEATURES = ("mras", "conferencing", "dlx")  # sim/features.py
+CERT_VARIANTS = ("valid", "expired", "wrong-name", "untrusted")  # sim/certs.py VARIANTS
 
 TIMER_DEFAULTS = {
     "expires": 300, "keep_alive": 300, "sa_lifetime": 28800, "redirect_expires": 2592000,
@@ -126,6 +143,10 @@ class Scenario:
     def contacts(self, user_id):
         return self.data.setdefault("contacts", {}).setdefault(user_id, [])
 
+    def endpoints(self, user_id):
+        """The user's static other endpoints ([[endpoints.<id>]]), checked, in order."""
+        return self.data.setdefault("endpoints", {}).get(user_id, [])
+
     def groups(self, user_id):
         return self.data.setdefault("groups", {}).setdefault(user_id, [])
 
@@ -184,6 +205,24 @@ class Scenario:
         names.update(f"{p}.{self.domain}" for p in ("sip", "sipinternal", "sipexternal",
                                                     "lyncdiscover", "lyncdiscoverinternal"))
         return sorted(names)
+
+    def tls_hosts(self):
+        """{fqdn: ([names], [addresses])} of every host with its own TLS certificate: each
+        registrar (its FQDN first, then its aliases) and each lyncdiscover name."""
+        hosts = {r.fqdn: ([r.fqdn] + r.aliases, [r.address]) for r in self._registrars}
+        ad = self.data.get("autodiscover")
+        if ad:
+            for loc in ("internal", "external"):
+                hosts[ad[f"{loc}_fqdn"]] = ([ad[f"{loc}_fqdn"]], [ad[f"{loc}_address"]])
+        return hosts
+
+    def tls_host(self, name):
+        """The tls_hosts() key for a registrar name ('pool1') or a host FQDN, or None."""
+        r = self.registrar(name)
+        if r is not None:
+            return r.fqdn
+        name = name.lower()
+        return name if name in self.tls_hosts() else None
 
     def _pools(self):
         return [r for r in self._registrars if r.role == "pool"]
@@ -244,6 +283,27 @@ class Scenario:
             raise ScenarioError("autodiscover.sip_internal = 'director' needs a [director]")
         for k in ("internal_fqdn", "external_fqdn"):
             ad[k] = ad[k].lower()
+        portal = {h.lower(): t for h, t in ad.setdefault("portal", {}).items()}
+        for host, ctype in portal.items():
+            if host not in (ad["internal_fqdn"], ad["external_fqdn"]):
+                raise ScenarioError(f"autodiscover.portal: {host!r} is no lyncdiscover name")
+            if not isinstance(ctype, str) or not ctype or "\r" in ctype or "\n" in ctype:
+                raise ScenarioError(f"autodiscover.portal.{host} must be a content type")
+        ad["portal"] = portal
+
+        tls = d.setdefault("tls", {})
+        tls.setdefault("max_version", "TLSv1_2")
+        if tls["max_version"] not in TLS_VERSIONS:
+            raise ScenarioError(f"tls.max_version must be one of {TLS_VERSIONS}")
+        for host, variant in tls.setdefault("certificates", {}).items():
+            if self.tls_host(host) is None:
+                raise ScenarioError(f"tls.certificates: no host {host!r}")
+            if variant not in CERT_VARIANTS:
+                raise ScenarioError(f"tls.certificates.{host} must be one of {CERT_VARIANTS}")
+
+        for name, on in d.setdefault("features", {}).items():
+            if name not in FEATURES or not isinstance(on, bool):
+                raise ScenarioError(f"features.{name}: know {FEATURES}, each true or false")
 
         users = d.get("users", {})
         if not users:
@@ -271,6 +331,8 @@ class Scenario:
             u.setdefault("name", uid)
         d.setdefault("contacts", {})
         d.setdefault("groups", {})
+        for uid, eps in d.setdefault("endpoints", {}).items():
+            check_endpoints(uid, eps, users)
 
         if "kerberos" in d or any("Kerberos" in r.auth for r in regs):
             k = d.setdefault("kerberos", {})
@@ -283,6 +345,25 @@ class Scenario:
                 ipaddress.IPv4Address(k["address"])
             except ValueError:
                 raise ScenarioError(f"kerberos: bad address {k['address']!r}") from None
+
+
+def check_endpoints(uid, eps, users):
+    """[[endpoints.<uid>]]: fill in defaults, raise ScenarioError on nonsense."""
+    if uid not in users:
+        raise ScenarioError(f"endpoints.{uid}: no such user")
+    if not isinstance(eps, list):
+        raise ScenarioError(f"endpoints.{uid} must be a list of tables")
+    for n, ep in enumerate(eps, 1):
+        epid = ep.get("epid") if isinstance(ep, dict) else None
+        if not isinstance(epid, str) or not epid.isalnum() or len(epid) > 32:
+            raise ScenarioError(f"endpoints.{uid}[{n}].epid must be 1-32 letters/digits")
+        expires = ep.setdefault("expires", 3600)
+        if not isinstance(expires, int) or expires < 1:
+            raise ScenarioError(f"endpoints.{uid}[{n}].expires must be an integer >= 1")
+        ep.setdefault("name", f"endpoint {n}")
+        address = ep.setdefault("address", f"192.0.2.{n}:5061")
+        if not isinstance(address, str) or any(c in address for c in ' <>;",\r\n'):
+            raise ScenarioError(f"endpoints.{uid}[{n}].address must be host:port")
 
 
 def login_parts(login):

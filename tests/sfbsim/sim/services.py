@@ -37,6 +37,7 @@ Requests handled (everything else: None, and the core answers 405/501):
              way; members added/removed; watchers re-notified (their view may change)
   SERVICE    application/msrtc-presence-setsubscriber+xml  acknowledges subscribers
   SERVICE    location profile (see on_location_profile for the request sfbsim accepts)
+  SERVICE    to mrasUri / focusFactoryUri: sim/features.py (scenario [features])
   INVITE     sip:ocschat@<domain> -> 404 with ms-diagnostics (no group chat server); other
              INVITEs -> 480 (user) / 404 (unknown): sfbsim routes no sessions
   OPTIONS    200;  BYE/CANCEL 481;  ACK nothing
@@ -62,7 +63,9 @@ import time
 import weakref
 
 from . import documents as D
+from . import features
 from .control import action
+from .scenario import check_endpoints
 from .sipmsg import normalize_aor, parse_params, uri_user_host
 
 log = logging.getLogger("sfbsim.services")
@@ -389,6 +392,7 @@ def provisioning_groups(st, user, names):
         group = policies.get(name) if name != "directory" else None
         if not isinstance(group, dict):
             continue
+        group = features.advertised(st.scenario, name, group)  # only the services sfbsim runs
         values = {}
         for k, v in group.items():
             if isinstance(v, list) and v and isinstance(v[0], dict):  # publicProviders
@@ -1046,6 +1050,9 @@ async def on_service(st, ep, msg):
         return await on_set_subscribers(st, ep, msg)
     if is_location_profile_request(msg):
         return await on_location_profile(st, ep, msg)
+    answer = features.on_service(ep, msg)  # MRAS, focus factory (sim/features.py)
+    if answer is not None:
+        return answer
     target = normalize_aor(msg.uri)
     if st.sim.user(target) is None:
         return _respond(ep, msg, 404, "Not Found", [_diag(
@@ -1409,7 +1416,8 @@ def set_presence_routing(sim, mode="direct"):
 def reset_services(sim):
     """Forget all services state (publications, containers, subscribers, contact-list
     deltaNums, remembered provisioning queries, notify method, presence routing) and put the
-    scenario's [dialplan], [policies*], [groups*] and [contacts*] back as the scenario file
+    scenario's [dialplan], [policies*], [groups*], [contacts*], [features] and
+    [[endpoints*]] back as the scenario file
     has them (control actions edit them in place).  Subscriptions of live endpoints are
     dropped.  For tests sharing one Sim."""
     st = state_for(sim)
@@ -1421,7 +1429,9 @@ def reset_services(sim):
         import tomllib
         with open(path, "rb") as f:
             fresh = tomllib.load(f)
-        for key in ("dialplan", "policies", "groups", "contacts"):
+        for uid, eps in fresh.get("endpoints", {}).items():  # defaults filled in
+            check_endpoints(uid, eps, sim.scenario.users)
+        for key in ("dialplan", "policies", "groups", "contacts", "features", "endpoints"):
             if key in fresh:
                 sim.scenario.data[key] = fresh[key]
             else:

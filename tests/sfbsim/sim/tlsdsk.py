@@ -178,23 +178,31 @@ class KeyLog:
 
 
 class TlsDskServer:
-    """Per-Sim TLS-DSK state: the SSL context (server certificate, provisioning CA as the only
-    trust anchor for client certificates) and the key log."""
+    """Per-Sim TLS-DSK state: an SSL context per registrar (its own server certificate, the
+    one its SIP listener presents, as a real front end; the provisioning CA as the only trust
+    anchor for client certificates) and the key log."""
 
     def __init__(self, sim):
         self.sim = sim
         self.keylog = KeyLog(os.path.join(sim.workdir, "tlsdsk", "keylog"))
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.ctx.minimum_version = ssl.TLSVersion.TLSv1
-        self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-        self.ctx.set_ciphers(CIPHERS)
-        self.ctx.load_cert_chain(sim.certs.cert_file("valid"), sim.certs.key_file)
-        self.ctx.load_verify_locations(sim.certprov_ca.ca_file)
-        self.ctx.verify_mode = ssl.CERT_REQUIRED
-        self.ctx.keylog_filename = self.keylog.path
+        self.ctxs = {}  # (host, certificate variant) -> SSLContext
         self.in_flight = 0
+
+    def context(self, host):
+        variant = self.sim.cert_variants.get(host, "valid")
+        ctx = self.ctxs.get((host, variant))
+        if ctx is None:
+            ctx = self.ctxs[(host, variant)] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(CIPHERS)
+            ctx.load_cert_chain(self.sim.certs.cert_file(variant, host), self.sim.certs.key_file)
+            ctx.load_verify_locations(self.sim.certprov_ca.ca_file)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.keylog_filename = self.keylog.path
+        return ctx
 
 
 def server_for(sim):
@@ -207,10 +215,10 @@ def server_for(sim):
 class Handshake:
     """One server-side handshake over memory BIOs."""
 
-    def __init__(self, server):
+    def __init__(self, server, host):
         self.server = server
         self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.obj = server.ctx.wrap_bio(self.inc, self.out, server_side=True)
+        self.obj = server.context(host).wrap_bio(self.inc, self.out, server_side=True)
         self.client_random = self.server_random = None
         self.done = False
         self.created = time.monotonic()
@@ -341,7 +349,7 @@ def on_register(conn, msg, params, sa, aor):
         if len(pending) >= MAX_PENDING:
             old = next(iter(pending))
             pending.pop(old).close()
-        hs = Handshake(server_for(sim))
+        hs = Handshake(server_for(sim), reg.fqdn)
         opaque = secrets.token_hex(4).upper()
         pending[opaque] = hs
     else:

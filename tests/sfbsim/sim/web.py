@@ -13,6 +13,10 @@ which is where Redirect links point.  Behaviour (protocol.md §2.2, MS-OCDISCWS 
             unknown user -> 404, empty body
         .../root/domain        -> Domain with the access points of the deployment
 
+A lyncdiscover name listed in the scenario's [autodiscover.portal] (name -> content type,
+control action set_portal) is some other web server, such as a corporate portal: every
+request, on http and https, gets 200 with that content type and an HTML page.
+
 The User resource is behind a web ticket when the scenario says autodiscover.user_webticket =
 true: without a valid `X-MS-WebTicket: opaque=<base64 assertion>` it answers 401 with
 X-MS-WebTicketURL.  The web ticket and certificate provisioning services (webticket.py,
@@ -23,7 +27,7 @@ import asyncio
 import urllib.parse
 from xml.sax.saxutils import quoteattr
 
-from . import certprov, webticket
+from . import certprov, features, webticket
 from .net import DelayedSender, DelayedTlsServerProtocol, nodelay, tls_session_kind
 from .sipmsg import normalize_aor
 
@@ -33,6 +37,10 @@ MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
 MAX_REQUESTS = 100
 IDLE = 30.0
+
+PORTAL_PAGE = (b'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+               b'<title>Contoso Intranet</title></head>\n<body><h1>Welcome to the Contoso '
+               b'Intranet</h1><p>Sign in to continue.</p></body></html>\n')
 
 HEAD = ('<?xml version="1.0" encoding="utf-8"?>\n<AutodiscoverResponse '
         'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
@@ -63,7 +71,7 @@ class WebServer:
             # TLS over a delayed raw transport: the one-way delay covers the handshake too
             reader = asyncio.StreamReader(limit=MAX_HEAD, loop=loop)
             app = asyncio.StreamReaderProtocol(reader, self._client, loop=loop)
-            return DelayedTlsServerProtocol(app, self.sim.tls_context, lambda: self.sim.delay,
+            return DelayedTlsServerProtocol(app, self.sim.tls_context_for(self.host), lambda: self.sim.delay,
                                             10, self._accepted)
         self.server = await loop.create_server(protocol, self.address, self.port)
 
@@ -114,7 +122,9 @@ class WebServer:
                     body_in = await asyncio.wait_for(reader.readexactly(int(clen)), IDLE)
                 close = (headers.get("connection", "").lower() == "close"
                          or version == "HTTP/1.0")
-                answer = self.web_services(method, target, headers, body_in, conn)
+                answer = self.portal()
+                if answer is None:
+                    answer = self.web_services(method, target, headers, body_in, conn)
                 if answer is None:
                     answer = self.handle(method, target, headers)
                     self.sim.counters.bump("autodiscover_requests", f"{self.host} {answer[0]}")
@@ -140,12 +150,20 @@ class WebServer:
             head.append("Connection: close")
         return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
+    def portal(self):
+        """The portal answer when this name is one ([autodiscover.portal]), else None."""
+        ctype = self.sim.scenario.autodiscover.get("portal", {}).get(self.host)
+        if ctype is None:
+            return None
+        self.sim.counters.bump("portal_requests", self.host)
+        return 200, "OK", PORTAL_PAGE, ctype
+
     def web_services(self, method, target, headers, body, conn):
         """Web ticket and certificate provisioning services (HTTPS only), else None."""
         if not self.tls:
             return None
         path = urllib.parse.urlsplit(target).path.lower().rstrip("/")
-        for svc in (webticket, certprov):
+        for svc in (webticket, certprov, features):
             answer = svc.handle(self, method, path, headers, body, conn)
             if answer is not None:
                 return answer
