@@ -67,7 +67,7 @@ class PortalTest(DeploymentTestCase):
         self.assert_signed_in()
         discovering = str(self.stage("discovering")["Detail"])
         self.assertIn("SRV _sipinternaltls._tcp.contoso.test", discovering)
-        quoted = re.findall(r"content type (.*?), not " + re.escape(AUTODISCOVER_TYPE),
+        quoted = re.findall(r"content type “(.*?)”, not " + re.escape(AUTODISCOVER_TYPE),
                             str(self.trace()))
         self.assertTrue(quoted, self.trace())
         self.assertEqual(set(quoted), {"text/html"}, self.trace())
