@@ -488,3 +488,120 @@ sfb_contact_list_update (
   swap_lists (list, work);
   return TRUE;
 }
+
+/* ---- the cache form ------------------------------------------------ */
+
+GVariant *
+sfb_contact_list_to_variant (const SfbContactList *list)
+{
+  GVariantBuilder groups, contacts;
+
+  g_variant_builder_init (&groups, G_VARIANT_TYPE ("a(us)"));
+  for (guint i = 0; i < list->groups->len; i++)
+    {
+      const SfbContactGroup *g = list->groups->pdata[i];
+      g_variant_builder_add (&groups, "(us)", g->id, g->name);
+    }
+  g_variant_builder_init (&contacts, G_VARIANT_TYPE ("a(ssaub)"));
+  for (guint i = 0; i < list->contacts->len; i++)
+    {
+      const SfbContactEntry *e = list->contacts->pdata[i];
+      GVariant *ids = g_variant_new_fixed_array (
+          G_VARIANT_TYPE_UINT32, e->groups->data, e->groups->len, sizeof (guint32));
+
+      g_variant_builder_add (&contacts, "(ss@aub)", e->uri, e->name, ids, e->subscribed);
+    }
+  return g_variant_new (SFB_CONTACT_LIST_VARIANT_TYPE,
+                        list->revision,
+                        list->ucs_mode != NULL ? list->ucs_mode : "",
+                        &groups,
+                        &contacts);
+}
+
+static char *
+clean_or_empty (const char *text)
+{
+  char *clean = sfb_svc_clean_string (text);
+
+  return clean != NULL ? clean : g_strdup ("");
+}
+
+static gboolean
+has_id (GArray *ids, guint id)
+{
+  for (guint i = 0; i < ids->len; i++)
+    if (g_array_index (ids, guint, i) == id)
+      return TRUE;
+  return FALSE;
+}
+
+static SfbContactEntry *
+entry_from_variant (const char *uri, const char *name, GVariant *ids, gboolean subscribed)
+{
+  g_autofree char *norm = sfb_contact_normalize_uri (uri);
+  gsize n = 0;
+  const guint32 *values = g_variant_get_fixed_array (ids, &n, sizeof (guint32));
+  SfbContactEntry *e;
+
+  if (norm == NULL)
+    return NULL;
+  e = g_new0 (SfbContactEntry, 1);
+  e->uri = g_steal_pointer (&norm);
+  e->name = clean_or_empty (name);
+  e->subscribed = subscribed;
+  e->groups = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (gsize i = 0; i < n && e->groups->len < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT; i++)
+    if (values[i] != 0 && !has_id (e->groups, values[i]))
+      g_array_append_val (e->groups, values[i]);
+  return e;
+}
+
+/* A cache file is as untrusted as a server document: the same rules apply
+ * (unique non-zero group ids, unique contacts, the limits, names without
+ * control characters). */
+SfbContactList *
+sfb_contact_list_from_variant (GVariant *data)
+{
+  g_autoptr (SfbContactList) list = sfb_contact_list_new ();
+  g_autoptr (GHashTable) uris = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GVariantIter) groups = NULL;
+  g_autoptr (GVariantIter) contacts = NULL;
+  const char *ucs = NULL;
+  const char *name = NULL;
+  const char *uri = NULL;
+  GVariant *ids = NULL;
+  gboolean subscribed = FALSE;
+  guint32 id = 0;
+
+  g_variant_get (data, "(u&sa(us)a(ssaub))", &list->revision, &ucs, &groups, &contacts);
+  list->ucs_mode = *ucs != '\0' ? sfb_svc_clean_string (ucs) : NULL;
+  while (g_variant_iter_next (groups, "(u&s)", &id, &name))
+    {
+      SfbContactGroup *g;
+
+      if (id == 0 || find_group (list, id) >= 0 || list->groups->len >= SFB_CONTACTS_MAX_GROUPS)
+        continue;
+      g = g_new0 (SfbContactGroup, 1);
+      g->id = id;
+      g->name = clean_or_empty (name);
+      g_ptr_array_add (list->groups, g);
+    }
+  while (g_variant_iter_next (contacts, "(&s&s@aub)", &uri, &name, &ids, &subscribed))
+    {
+      g_autoptr (GVariant) owned = ids;
+      SfbContactEntry *e = NULL;
+
+      if (list->contacts->len < SFB_CONTACTS_MAX_CONTACTS)
+        e = entry_from_variant (uri, name, owned, subscribed);
+      if (e == NULL)
+        continue;
+      if (g_hash_table_contains (uris, e->uri))
+        {
+          entry_free (e);
+          continue;
+        }
+      g_ptr_array_add (list->contacts, e);
+      g_hash_table_add (uris, e->uri);
+    }
+  return g_steal_pointer (&list);
+}

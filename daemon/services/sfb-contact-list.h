@@ -73,4 +73,11 @@ gboolean sfb_contact_list_is_ucs_migrated (const SfbContactList *list);
 const SfbContactEntry *sfb_contact_list_lookup (const SfbContactList *list, const char *uri);
 const SfbContactGroup *sfb_contact_list_lookup_group (const SfbContactList *list, guint id);
 
+/* The cache form (sfb-cache.h): (revision, ucs mode, [(id, name)],
+ * [(uri, name, [group ids], subscribed)]).  From a cache file, the limits
+ * of a server document apply: what is beyond them is dropped. */
+#define SFB_CONTACT_LIST_VARIANT_TYPE "(usa(us)a(ssaub))"
+GVariant *sfb_contact_list_to_variant (const SfbContactList *list); /* floating */
+SfbContactList *sfb_contact_list_from_variant (GVariant *data);
+
 G_END_DECLS

@@ -12,8 +12,6 @@
 #include "sfb-subscription.h"
 
 #define CACHE_NAME "contacts"
-/* (revision, ucs mode, [(id, name)], [(uri, name, [group ids], subscribed)]) */
-#define CACHE_TYPE "(usa(us)a(ssaub))"
 
 struct _SfbContacts
 {
@@ -47,78 +45,6 @@ end_settings_task (SfbContacts *self)
   self->settings_task = 0;
 }
 
-static GVariant *
-list_to_variant (const SfbContactList *list)
-{
-  GVariantBuilder groups, contacts;
-
-  g_variant_builder_init (&groups, G_VARIANT_TYPE ("a(us)"));
-  for (guint i = 0; i < list->groups->len; i++)
-    {
-      const SfbContactGroup *g = list->groups->pdata[i];
-      g_variant_builder_add (&groups, "(us)", g->id, g->name);
-    }
-  g_variant_builder_init (&contacts, G_VARIANT_TYPE ("a(ssaub)"));
-  for (guint i = 0; i < list->contacts->len; i++)
-    {
-      const SfbContactEntry *e = list->contacts->pdata[i];
-      GVariant *ids = g_variant_new_fixed_array (
-          G_VARIANT_TYPE_UINT32, e->groups->data, e->groups->len, sizeof (guint32));
-
-      g_variant_builder_add (&contacts, "(ss@aub)", e->uri, e->name, ids, e->subscribed);
-    }
-  return g_variant_new ("(usa(us)a(ssaub))",
-                        list->revision,
-                        list->ucs_mode != NULL ? list->ucs_mode : "",
-                        &groups,
-                        &contacts);
-}
-
-static SfbContactList *
-list_from_variant (GVariant *data)
-{
-  g_autoptr (SfbContactList) list = sfb_contact_list_new ();
-  g_autoptr (GVariantIter) groups = NULL;
-  g_autoptr (GVariantIter) contacts = NULL;
-  const char *ucs = NULL;
-  const char *name = NULL;
-  const char *uri = NULL;
-  GVariant *ids = NULL;
-  gboolean subscribed = FALSE;
-  guint32 id = 0;
-
-  g_variant_get (data, "(u&sa(us)a(ssaub))", &list->revision, &ucs, &groups, &contacts);
-  list->ucs_mode = *ucs != '\0' ? g_strdup (ucs) : NULL;
-  while (g_variant_iter_next (groups, "(u&s)", &id, &name))
-    {
-      SfbContactGroup *g = g_new0 (SfbContactGroup, 1);
-
-      g->id = id;
-      g->name = g_strdup (name);
-      g_ptr_array_add (list->groups, g);
-    }
-  while (g_variant_iter_next (contacts, "(&s&s@aub)", &uri, &name, &ids, &subscribed))
-    {
-      g_autofree char *norm = sfb_contact_normalize_uri (uri);
-      gsize n = 0;
-      const guint32 *values = g_variant_get_fixed_array (ids, &n, sizeof (guint32));
-
-      if (norm != NULL && list->contacts->len < SFB_CONTACTS_MAX_CONTACTS)
-        {
-          SfbContactEntry *e = g_new0 (SfbContactEntry, 1);
-
-          e->uri = g_steal_pointer (&norm);
-          e->name = g_strdup (name);
-          e->subscribed = subscribed;
-          e->groups = g_array_new (FALSE, FALSE, sizeof (guint));
-          g_array_append_vals (e->groups, values, MIN (n, SFB_CONTACTS_MAX_GROUPS_PER_CONTACT));
-          g_ptr_array_add (list->contacts, e);
-        }
-      g_variant_unref (ids);
-    }
-  return g_steal_pointer (&list);
-}
-
 static void
 save_cache (SfbContacts *self)
 {
@@ -128,7 +54,7 @@ save_cache (SfbContacts *self)
 
   if (self->state_dir == NULL || account == NULL || *account == '\0')
     return;
-  data = g_variant_ref_sink (list_to_variant (self->list));
+  data = g_variant_ref_sink (sfb_contact_list_to_variant (self->list));
   if (!sfb_cache_save (self->state_dir, account, CACHE_NAME, data, &error))
     g_debug ("Could not cache the contact list: %s", error->message);
 }
@@ -234,9 +160,10 @@ sfb_contacts_load_cache (SfbContacts *self)
   g_return_if_fail (SFB_IS_CONTACTS (self));
 
   if (self->state_dir != NULL && account != NULL && *account != '\0')
-    data = sfb_cache_load (self->state_dir, account, CACHE_NAME, G_VARIANT_TYPE (CACHE_TYPE));
+    data = sfb_cache_load (
+        self->state_dir, account, CACHE_NAME, G_VARIANT_TYPE (SFB_CONTACT_LIST_VARIANT_TYPE));
   sfb_contact_list_free (self->list);
-  self->list = data != NULL ? list_from_variant (data) : sfb_contact_list_new ();
+  self->list = data != NULL ? sfb_contact_list_from_variant (data) : sfb_contact_list_new ();
   self->cached = data != NULL;
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }

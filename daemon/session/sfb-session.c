@@ -12,8 +12,9 @@
 #include "sfb-discovery.h"
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
-#include "sfb-file.h"
 #include "sfb-failure.h"
+#include "sfb-file.h"
+#include "sfb-home-pool.h"
 #include "sfb-log.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-registration.h"
@@ -57,7 +58,6 @@
 #define TIMEOUT_RESEND_S 60
 #define MAX_TIMEOUT_RESENDS 6
 #define MAX_TRACE_STAGES 64
-#define HOME_POOL_FILE "home-pool"
 #define CONTACT_METHODS                                                                            \
   "INVITE, MESSAGE, INFO, SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY"
 
@@ -380,7 +380,7 @@ sfb_session_get_trace (SfbSession *self)
 static char *
 home_pool_path (SfbSession *self)
 {
-  return g_build_filename (self->state_dir, HOME_POOL_FILE, NULL);
+  return g_build_filename (self->state_dir, SFB_HOME_POOL_FILE, NULL);
 }
 
 static SfbServerCandidate *
@@ -388,11 +388,10 @@ load_home_pool (SfbSession *self)
 {
   g_autofree char *path = home_pool_path (self);
   g_autofree char *contents = NULL;
-  g_auto (GStrv) lines = NULL;
-  const char *colon;
-  guint64 port = 5061;
+  g_autofree char *host = NULL;
   g_autoptr (GError) error = NULL;
   gsize length = 0;
+  guint16 port = 0;
 
   /* never blocks: anything but a small regular file is no home pool */
   if (!sfb_file_read_regular (path, 4096, &contents, &length, &error))
@@ -401,26 +400,16 @@ load_home_pool (SfbSession *self)
         g_message ("Ignoring the remembered home pool: %s", error->message);
       return NULL;
     }
-  lines = g_strsplit (contents, "\n", 3);
-  /* line 1: the account it belongs to, line 2: host:port */
-  if (g_strv_length (lines) < 2 || g_strcmp0 (lines[0], self->uri) != 0)
+  if (!sfb_home_pool_parse (contents, length, self->uri, &host, &port))
     return NULL;
-  colon = strrchr (lines[1], ':');
-  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &port, NULL)
-      || colon == lines[1] || colon - lines[1] > 255)
-    return NULL;
-  {
-    g_autofree char *host = g_strndup (lines[1], colon - lines[1]);
-
-    return sfb_server_candidate_new (host, (guint16) port, SFB_SERVER_SOURCE_LAST_HOME_POOL, NULL);
-  }
+  return sfb_server_candidate_new (host, port, SFB_SERVER_SOURCE_LAST_HOME_POOL, NULL);
 }
 
 static void
 save_home_pool (SfbSession *self, const char *host, guint16 port)
 {
   g_autofree char *path = home_pool_path (self);
-  g_autofree char *contents = g_strdup_printf ("%s\n%s:%u\n", self->uri, host, port);
+  g_autofree char *contents = sfb_home_pool_format (self->uri, host, port);
   g_autoptr (GError) error = NULL;
 
   if (g_mkdir_with_parents (self->state_dir, 0700) != 0

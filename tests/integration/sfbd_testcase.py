@@ -11,6 +11,10 @@ Environment (set by tests/integration/meson.build):
   SFBD_PATH          the sfbd binary
   SFBCTL_PATH        the sfbctl binary
   SFBD_DBUS_XML_DIR  the directory of the interface XML files
+  SFBD_SANITIZERS    "1" in an ASan/UBSan build: deadlines are longer, sfbd is
+                     stopped with SIGTERM at teardown (so LeakSanitizer checks it
+                     as it exits) and a sanitizer report in its log, or from
+                     sfbctl, fails the test (docs/testing.md, "Sanitizers")
 """
 
 import configparser
@@ -18,6 +22,7 @@ import glob
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -42,7 +47,13 @@ POLICIES = INTERFACE_PREFIX + "Policies"
 DEVICES = INTERFACE_PREFIX + "Devices"
 INTERFACES = [ACCOUNT, PRESENCE, CONTACTS, DIAL_PLAN, POLICIES, DEVICES]
 
-TIMEOUT = 10  # seconds for anything that should take milliseconds
+SANITIZED = os.environ.get("SFBD_SANITIZERS") == "1"
+# the ASan/UBSan build runs 2-3 times slower: deadlines (never sleeps) stretch
+TIME_SCALE = 3 if SANITIZED else 1
+TIMEOUT = 10 * TIME_SCALE  # seconds for anything that should take milliseconds
+# what ASan, LSan and UBSan print (UBSan's "file:line:col: runtime error: ...")
+SANITIZER_REPORT = re.compile(r"(ERROR|WARNING|SUMMARY): \w*Sanitizer|runtime error: "
+                              r"|LeakSanitizer has encountered")
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -219,7 +230,16 @@ class SfbdTestCase(unittest.TestCase):
             None, None)
 
     def _stop_everything(self):
+        problems = []
         for process in self.daemons:
+            if process.poll() is None and SANITIZED:
+                # SIGTERM, not SIGKILL: LeakSanitizer checks sfbd as it exits
+                process.terminate()
+                try:
+                    process.wait(timeout=TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    problems.append(f"sfbd (pid {process.pid}) did not exit within {TIMEOUT} s "
+                                    "of SIGTERM")
             if process.poll() is None:
                 process.kill()
                 process.wait()
@@ -227,6 +247,18 @@ class SfbdTestCase(unittest.TestCase):
         self.bus_process.kill()
         self.bus_process.wait()
         self.bus_process.stdout.close()
+        if SANITIZED:
+            problems += [f"{os.path.basename(path)}: {line}" for path in self.log_paths
+                         for line in self._sanitizer_reports(path)]
+        if problems:
+            self.fail("\n".join(problems))
+
+    @staticmethod
+    def _sanitizer_reports(path):
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8", errors="replace") as log:
+            return [line.rstrip("\n") for line in log if SANITIZER_REPORT.search(line)]
 
     def run(self, result=None):
         self._result = result
@@ -393,10 +425,13 @@ class SfbdTestCase(unittest.TestCase):
 
     def sfbctl(self, *args, stdin_text=None, timeout=TIMEOUT * 3, env=None):
         """Runs sfbctl to completion; returns the CompletedProcess (text)."""
-        return subprocess.run([self.sfbctl_path, *args], env=env or self.sfbctl_env(),
-                              input=stdin_text,
-                              stdin=None if stdin_text is not None else subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run([self.sfbctl_path, *args], env=env or self.sfbctl_env(),
+                                input=stdin_text,
+                                stdin=None if stdin_text is not None else subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=timeout, check=False)
+        if SANITIZED and SANITIZER_REPORT.search(result.stderr):
+            self.fail(f"sfbctl {' '.join(args)}: a sanitizer report:\n{result.stderr}")
+        return result
 
     def sfbctl_json(self, *args, **kwargs):
         """Runs sfbctl --json; returns (exit status, parsed stdout)."""

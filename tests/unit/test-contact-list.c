@@ -274,6 +274,42 @@ test_sfbsim_documents (void)
   g_assert_cmpuint (list->groups->len, ==, 4);
 }
 
+/* A damaged or hand-made cache file gets the rules of a server document:
+ * duplicates dropped, group 0 refused, no control characters in names. */
+static void
+test_cache_form (void)
+{
+  g_autoptr (GVariant) data = g_variant_ref_sink (g_variant_new_parsed (
+      "(uint32 7, 'migr\tated', [(uint32 0, 'zero'), (2, 'Team\x01'), (2, 'again')],"
+      " [('sip:Bob@Contoso.test', 'Bob\nNewline', [uint32 2, 2, 0, 3], true),"
+      "  ('bob@contoso.test', 'Bob again', @au [], false),"
+      "  ('not an address', 'x', @au [], false)])"));
+  g_autoptr (SfbContactList) list = sfb_contact_list_from_variant (data);
+  g_autoptr (GVariant) saved = NULL;
+  g_autoptr (SfbContactList) again = NULL;
+  g_autoptr (GVariant) saved_again = NULL;
+  const SfbContactEntry *bob;
+
+  g_assert_cmpuint (list->revision, ==, 7);
+  g_assert_cmpstr (list->ucs_mode, ==, "migr ated");
+  g_assert_cmpuint (list->groups->len, ==, 1);
+  g_assert_cmpstr (sfb_contact_list_lookup_group (list, 2)->name, ==, "Team ");
+  g_assert_cmpuint (list->contacts->len, ==, 1);
+  bob = list->contacts->pdata[0];
+  g_assert_cmpstr (bob->uri, ==, "sip:bob@contoso.test");
+  g_assert_cmpstr (bob->name, ==, "Bob Newline");
+  g_assert_true (bob->subscribed);
+  g_assert_cmpuint (bob->groups->len, ==, 2);
+  g_assert_cmpuint (g_array_index (bob->groups, guint, 0), ==, 2);
+  g_assert_cmpuint (g_array_index (bob->groups, guint, 1), ==, 3);
+
+  /* what is written back reads the same */
+  saved = g_variant_ref_sink (sfb_contact_list_to_variant (list));
+  again = sfb_contact_list_from_variant (saved);
+  saved_again = g_variant_ref_sink (sfb_contact_list_to_variant (again));
+  g_assert_true (g_variant_equal (saved, saved_again));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -287,5 +323,6 @@ main (int argc, char **argv)
   g_test_add_func ("/contacts/sfbsim-documents", test_sfbsim_documents);
   g_test_add_func ("/contacts/relationship", test_relationship);
   g_test_add_func ("/contacts/normalize-uri", test_normalize_uri);
+  g_test_add_func ("/contacts/cache-form", test_cache_form);
   return g_test_run ();
 }

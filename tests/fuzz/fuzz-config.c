@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer target: sfbd.conf through the public loader API
+ * (daemon/core/sfb-config.h).  The input is the whole file.  Whatever is
+ * loaded must be consistent (a URI is sip:user@domain, the server host is
+ * set exactly when Server is, every enum in range); then Configure() of one
+ * key, when it succeeds, must leave that key as set and every other valid
+ * key as it was.
+ */
+#include "sfb-config.h"
+
+#include <glib/gstdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+static const char *const keys[] = {
+  "Account.Uri", "Account.Login", "Account.Server",      "Account.Auth",       "Account.AutoSignIn",
+  "TLS.CAFile",  "Secrets.Store", "Devices.AudioOutput", "Devices.AudioInput", "Devices.VideoInput",
+};
+
+static char *path;
+
+static GLogWriterOutput
+quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  return G_LOG_WRITER_HANDLED; /* criticals still abort: always fatal */
+}
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  g_autofree char *dir = NULL;
+
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  g_log_set_writer_func (quiet_writer, NULL, NULL);
+  /* tmpfs where there is one: every input is written and rewritten */
+  dir = g_access ("/dev/shm", W_OK) == 0 ? g_mkdtemp (g_strdup ("/dev/shm/sfbd-fuzz-config-XXXXXX"))
+                                         : g_dir_make_tmp ("sfbd-fuzz-config-XXXXXX", NULL);
+  if (dir == NULL)
+    abort ();
+  path = g_build_filename (dir, "sfbd.conf", NULL);
+  return 0;
+}
+
+static void
+check_config (SfbConfig *config)
+{
+  const char *uri = sfb_config_get_uri (config);
+  const char *server = sfb_config_get_server (config);
+  const GError *error = sfb_config_get_load_error (config);
+
+  if (uri != NULL && (!g_str_has_prefix (uri, "sip:") || strchr (uri, '@') == NULL))
+    abort ();
+  if (uri != NULL && sfb_config_get_login (config) == NULL)
+    abort ();
+  if ((server != NULL) != (sfb_config_get_server_host (config) != NULL))
+    abort ();
+  if (sfb_auth_mode_to_string (sfb_config_get_auth (config)) == NULL
+      || sfb_secrets_store_to_string (sfb_config_get_secrets_store (config)) == NULL)
+    abort ();
+  if (error != NULL && (error->message == NULL || *error->message == '\0'))
+    abort ();
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+  g_autoptr (SfbConfig) config = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) change = NULL;
+  char *before[G_N_ELEMENTS (keys)];
+  GVariantDict dict;
+  gboolean applied;
+
+  if (!g_file_set_contents (path, (const char *) data, (gssize) size, NULL))
+    abort ();
+  config = sfb_config_new_for_path (path);
+  check_config (config);
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    before[i] = g_strdup (sfb_config_get_value (config, keys[i]));
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "Devices.AudioOutput", "s", "fuzz-sink");
+  change = g_variant_ref_sink (g_variant_dict_end (&dict));
+  applied = sfb_config_apply (config, change, &error);
+  if (applied == (error != NULL))
+    abort ();
+  if (applied)
+    {
+      /* what was written, read again: the key as set, every other as it was */
+      check_config (config);
+      if (g_strcmp0 (sfb_config_get_value (config, "Devices.AudioOutput"), "fuzz-sink") != 0)
+        abort ();
+      for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+        if (!g_str_equal (keys[i], "Devices.AudioOutput")
+            && g_strcmp0 (before[i], sfb_config_get_value (config, keys[i])) != 0)
+          abort ();
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (keys); i++)
+    g_free (before[i]);
+  return 0;
+}
