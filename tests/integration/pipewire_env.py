@@ -150,8 +150,15 @@ class PipeWireEnv:
                 return line
         return ""
 
-    def start(self):
-        """Starts PipeWire, then WirePlumber; returns once the defaults are chosen."""
+    def start(self, wait_for_defaults=True):
+        """Starts PipeWire, then WirePlumber; returns once the defaults are chosen.
+
+        Without wait_for_defaults it returns once WirePlumber runs: use that
+        while sfbd runs.  The wait polls the metadata with short-lived
+        pw-metadata clients, and a change WirePlumber makes while one of them
+        binds the metadata can fail to reach the clients already bound to it
+        (PipeWire 0.3.65: a long-running `pw-metadata -m` misses it too), so
+        sfbd would never learn the defaults."""
         self.pipewire = self._spawn("pipewire", ["pipewire", "-c", self.conf_path])
         self._wait("the PipeWire socket",
                    lambda: os.path.exists(self.socket)
@@ -159,6 +166,8 @@ class PipeWireEnv:
                                       capture_output=True, timeout=TIMEOUT,
                                       check=False).returncode == 0)
         self.wireplumber = self._spawn("wireplumber", ["wireplumber"])
+        if not wait_for_defaults:
+            return
         self._wait("WirePlumber's default devices",
                    lambda: all(name in self.default(key) for key, name in (
                        ("default.audio.sink", "test-sink"),

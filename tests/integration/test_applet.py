@@ -333,10 +333,12 @@ class TestWithSfbd(AppletTestCase):
         # sfbd has no account configured: it refuses, and says so in LastError
         self.assertTrue(iterate_until(lambda: self.get_property(ACCOUNT, "LastError")
                                       == "org.sfbd.Sfbd.Error.NotConfigured"))
-        props = self.wait_for_item(lambda p: "(NotConfigured)" in self.tooltip(p),
-                                   "the last error")
+        # two updates that can come in either order: sfbd's LastError and the
+        # error reply to the applet's SignIn call
+        props = self.wait_for_item(lambda p: "(NotConfigured)" in self.tooltip(p)
+                                   and "Could not sign in" in self.tooltip(p),
+                                   "the last error and the failed sign-in")
         self.assertIn("No SIP address is configured", self.tooltip(props))
-        self.assertIn("Could not sign in", self.tooltip(props))
 
     def test_sfbd_restart_is_survived(self):
         daemon = self.start_daemon()

@@ -3,16 +3,21 @@
 StatusNotifierWatcher and host) under Xvfb, on the test's private bus.
 
 The panel holds only the systray plugin.  A screenshot before the applet
-starts and one after are compared in the panel's area: the icon must have
-appeared.  Then the real sfbd signs alice in to sfbsim (inside
-build-aux/testnet, see sim_fixture.py) and the icon drawn in the tray must
-turn green (user-available), where before it had no green at all
-(user-offline is grey).  The screenshots are saved as PNG artifacts in
-SFBD_ARTIFACT_DIR.  Needs the Debian packages xvfb, xfce4-panel and
+starts is compared with later ones in the panel's area: the pixels that
+changed are the icon.  Its colours must be those ICON_COLOURS gives for the
+state: grey while sfbd is not running, green once the real sfbd has signed
+alice in to sfbsim (inside build-aux/testnet, see sim_fixture.py), red once
+she is busy; and none of the wrong colours may show.  The screenshots are
+decoded as their xwd header says, and saved as PNG artifacts in
+SFBD_ARTIFACT_DIR (applet-tray-STATE.png).  TestXwdAndColourCheck shows,
+without X, that the decoding follows the header and that deliberately wrong
+icons fail the check.  Needs the Debian packages xvfb, xfce4-panel and
 x11-apps (xwd), which build-aux/install-deps installs; a missing one fails
 the test.
 """
 
+import collections
+import colorsys
 import os
 import shutil
 import struct
@@ -27,7 +32,7 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, TIMEOUT, SfbdTestCase, required_path  # noqa: E402
+from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT, SfbdTestCase, required_path  # noqa: E402
 
 XFCONFD = "/usr/lib/x86_64-linux-gnu/xfce4/xfconf/xfconfd"
 PANEL_HEIGHT = 32
@@ -63,30 +68,168 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-def is_green(pixel):
-    """A clearly green pixel, as user-available is drawn (the theme's icon or the
-    applet's own disc); user-offline and the panel are grey."""
-    r, g, b = pixel
-    return g >= 100 and g >= r + 40 and g >= b + 40
+# ---- the colour of the icon ----
+#
+# What the icon of each state must look like: one colour it must show, and
+# the colours it must not show anywhere.  Update this table when the
+# applet's icons change (today the tray draws the Adwaita icon the applet
+# names: user-available green, user-busy red, user-offline grey).
+ICON_COLOURS = {
+    # state: (colour it shows, colours it must not show)
+    "not-running": ("grey", ("green", "red", "yellow", "purple")),
+    "available": ("green", ("red", "yellow", "purple")),
+    "busy": ("red", ("green", "yellow", "purple")),
+}
+
+# How a pixel of each colour looks, antialiased edges included: by hue
+# (degrees) when it is saturated and bright enough to have one.  The ranges
+# leave gaps (orange, blue) so that a colour is never taken for its neighbour.
+HUES = {
+    "red": ((335, 360), (0, 20)),
+    "yellow": ((35, 70),),
+    "green": ((75, 170),),
+    "purple": ((260, 330),),
+}
 
 
-def read_xwd(data):
-    """(width, height, rows of RGB bytes) of a 24/32-bit ZPixmap xwd dump."""
-    header = struct.unpack(">25I", data[:100])
-    header_size, width, height = header[0], header[4], header[5]
-    byte_order, bytes_per_line, ncolors = header[7], header[12], header[19]
-    if header[2] != 2 or bytes_per_line < width * 4:
-        raise AssertionError(f"unexpected xwd format {header[:13]}")
-    pixels = data[header_size + ncolors * 12:]
+def colour_of(r, g, b):
+    """The name of the colour of an (r, g, b) pixel, or None."""
+    hue, saturation, value = colorsys.rgb_to_hsv(r / 255, g / 255, b / 255)
+    if saturation < 0.15 and 0.15 <= value <= 0.85:
+        return "grey"
+    if saturation < 0.35 or value < 0.35:
+        return None
+    degrees = hue * 360
+    for name, ranges in HUES.items():
+        if any(low <= degrees < high for low, high in ranges):
+            return name
+    return None
+
+
+ICON_MIN_PIXELS = 40  # an icon is at least a few dozen pixels of its colour
+
+
+def icon_pixels(before, after, width):
+    """The (r, g, b) of every pixel that differs between two screenshots of
+    the panel: the icon, without the panel's own colours."""
+    pixels = []
+    for old_row, row in zip(before, after):
+        for x in range(width):
+            pixel = row[x * 3:x * 3 + 3]
+            if pixel != old_row[x * 3:x * 3 + 3]:
+                pixels.append(tuple(pixel))
+    return pixels
+
+
+def icon_colour_problems(pixels, state):
+    """What is wrong with the icon's pixels for state (ICON_COLOURS); empty
+    when the icon shows its colour and none of the wrong ones."""
+    expected, wrong = ICON_COLOURS[state]
+    found = collections.Counter(colour_of(*pixel) for pixel in pixels)
+    counts = {name: found[name] for name in (expected, *wrong)}
+    problems = []
+    if counts[expected] < ICON_MIN_PIXELS:
+        problems.append(f"{counts[expected]} {expected} pixels, expected at least "
+                        f"{ICON_MIN_PIXELS}")
+    problems += [f"{counts[name]} {name} pixels" for name in wrong if counts[name]]
+    return problems
+
+
+# ---- xwd ----
+
+class XwdError(ValueError):
+    pass
+
+
+XWD_HEADER = struct.Struct(">25I")
+XWD_COLOR = struct.Struct(">IHHHBx")
+ZPIXMAP = 2
+TRUE_COLOR, DIRECT_COLOR = 4, 5
+LSB_FIRST = 0
+
+
+def _channel(mask):
+    """(shift, maximum) of a visual's channel mask."""
+    if mask == 0:
+        raise XwdError("an empty channel mask")
+    shift = (mask & -mask).bit_length() - 1
+    maximum = mask >> shift
+    if maximum & (maximum + 1):
+        raise XwdError(f"a channel mask with holes: {mask:#x}")
+    return shift, maximum
+
+
+def read_xwd(data, max_rows=None):
+    """(width, height, rows of RGB bytes) of an xwd dump, decoded as its
+    header says (X11 XWDFile.h): a ZPixmap of a TrueColor or DirectColor
+    visual, 16, 24 or 32 bits per pixel, either byte order, rows
+    bytes_per_line apart after the header and the colormap.  Raises
+    XwdError for anything else rather than guessing.  max_rows: decode only
+    the top rows."""
+    if len(data) < XWD_HEADER.size:
+        raise XwdError(f"{len(data)} bytes: shorter than an xwd header")
+    (header_size, version, pixmap_format, depth, width, height, _xoffset, byte_order,
+     _bitmap_unit, _bit_order, _bitmap_pad, bits_per_pixel, bytes_per_line, visual_class,
+     red_mask, green_mask, blue_mask, _bits_per_rgb, _colormap_entries, ncolors,
+     *_window) = XWD_HEADER.unpack_from(data)
+    if version != 7 or header_size < XWD_HEADER.size:
+        raise XwdError(f"not an xwd version 7 dump (version {version}, header {header_size})")
+    if pixmap_format != ZPIXMAP or visual_class not in (TRUE_COLOR, DIRECT_COLOR):
+        raise XwdError(f"pixmap format {pixmap_format}, visual class {visual_class}: "
+                       "only ZPixmap of TrueColor or DirectColor is decoded")
+    if bits_per_pixel not in (16, 24, 32) or depth > bits_per_pixel:
+        raise XwdError(f"depth {depth} at {bits_per_pixel} bits per pixel")
+    pixel_bytes = bits_per_pixel // 8
+    if bytes_per_line < width * pixel_bytes:
+        raise XwdError(f"{bytes_per_line} bytes per line for {width} pixels of {pixel_bytes}")
+    colormap_end = header_size + ncolors * XWD_COLOR.size
+    if len(data) < colormap_end + bytes_per_line * height:
+        raise XwdError(f"{len(data)} bytes: the image is cut short")
+    channels = [_channel(mask) for mask in (red_mask, green_mask, blue_mask)]
+    # a DirectColor pixel indexes the colormap per channel
+    tables = [[value * 255 // maximum for value in range(maximum + 1)]
+              for _shift, maximum in channels]
+    if visual_class == DIRECT_COLOR:
+        for i in range(ncolors):
+            pixel, *rgb, _flags = XWD_COLOR.unpack_from(data, header_size + i * XWD_COLOR.size)
+            for table, (shift, maximum), value in zip(tables, channels, rgb):
+                table[(pixel >> shift) & maximum] = value >> 8
+    order = "little" if byte_order == LSB_FIRST else "big"
     rows = []
-    for y in range(height):
-        row = pixels[y * bytes_per_line:y * bytes_per_line + width * 4]
-        if byte_order == 0:  # LSBFirst: B G R x
-            rows.append(bytes(b for i in range(0, len(row), 4)
-                              for b in (row[i + 2], row[i + 1], row[i])))
-        else:  # MSBFirst: x R G B
-            rows.append(bytes(b for i in range(0, len(row), 4) for b in row[i + 1:i + 4]))
+    for y in range(height if max_rows is None else min(height, max_rows)):
+        start = colormap_end + y * bytes_per_line
+        row = bytearray()
+        for x in range(start, start + width * pixel_bytes, pixel_bytes):
+            pixel = int.from_bytes(data[x:x + pixel_bytes], order)
+            row += bytes(table[(pixel >> shift) & maximum]
+                         for table, (shift, maximum) in zip(tables, channels))
+        rows.append(bytes(row))
     return width, height, rows
+
+
+def make_xwd(rows, bits_per_pixel=24, byte_order=LSB_FIRST, masks=(0xFF0000, 0xFF00, 0xFF),
+             pad=0, visual_class=TRUE_COLOR):
+    """An xwd dump of rows of (r, g, b) pixels, as an X server with this
+    pixel layout would write it: to test read_xwd without one."""
+    width, height = len(rows[0]), len(rows)
+    pixel_bytes = bits_per_pixel // 8
+    bytes_per_line = width * pixel_bytes + pad
+    name = b"test\0"
+    order = "little" if byte_order == LSB_FIRST else "big"
+    image = bytearray()
+    for row in rows:
+        for pixel in row:
+            value = 0
+            for mask, channel in zip(masks, pixel):
+                shift = (mask & -mask).bit_length() - 1
+                value |= (channel * (mask >> shift) // 255) << shift
+            image += value.to_bytes(pixel_bytes, order)
+        image += b"\xee" * pad
+    header = XWD_HEADER.pack(
+        XWD_HEADER.size + len(name), 7, ZPIXMAP, 24 if bits_per_pixel > 16 else 16,
+        width, height, 0, byte_order, 32, byte_order, 8, bits_per_pixel, bytes_per_line,
+        visual_class, *masks, 8, 0, 0, width, height, 0, 0, 0)
+    return header + name + bytes(image)
 
 
 def write_png(path, width, rows):
@@ -142,8 +285,8 @@ class TestTray(SfbdTestCase):
     def screenshot(self):
         result = subprocess.run(["xwd", "-root", "-silent"], env=self.env, capture_output=True,
                                 timeout=TIMEOUT, check=True)
-        width, _, rows = read_xwd(result.stdout)
-        return width, rows[:PANEL_HEIGHT]
+        width, _, rows = read_xwd(result.stdout, max_rows=PANEL_HEIGHT)
+        return width, rows
 
     def watcher_items(self):
         try:
@@ -166,7 +309,25 @@ class TestTray(SfbdTestCase):
             time.sleep(0.1)
         self.fail(f"timed out waiting for {what}")
 
-    def test_icon_appears_in_xfce4_panel(self):
+    def wait_for_icon(self, state, before, width):
+        """Takes screenshots until the icon has the colours of state
+        (ICON_COLOURS); saves the last one as applet-tray-STATE.png and
+        returns the icon's pixels.  The tray tells nobody when it has
+        redrawn, so this polls, within TIMEOUT."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            _, rows = self.screenshot()
+            pixels = icon_pixels(before, rows, width)
+            problems = icon_colour_problems(pixels, state)
+            if not problems or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        write_png(os.path.join(self.artifact_dir, f"applet-tray-{state}.png"), width, rows)
+        self.assertEqual(problems, [], f"the {state} icon in the tray "
+                         f"(applet-tray-{state}.png in {self.artifact_dir})")
+        return pixels
+
+    def test_icon_colours_follow_the_state(self):
         panel_config = os.path.join(self.env["XDG_CONFIG_HOME"], "xfce4", "xfconf",
                                     "xfce-perchannel-xml")
         os.makedirs(panel_config)
@@ -183,18 +344,7 @@ class TestTray(SfbdTestCase):
         write_png(os.path.join(self.artifact_dir, "applet-tray-before.png"), width, before)
         self.spawn("sfbd-applet", [self.applet_path, "--verbose"])
         self.wait_for(self.watcher_items, "the applet's registration with the panel")
-
-        def changed_pixels():
-            _, rows = self.screenshot()
-            self.after = rows
-            return sum(1 for y in range(PANEL_HEIGHT) for x in range(width)
-                       if rows[y][x * 3:x * 3 + 3] != before[y][x * 3:x * 3 + 3])
-
-        # an icon is at least a few dozen pixels
-        self.wait_for(lambda: changed_pixels() >= 40, "the icon to be drawn in the tray")
-        write_png(os.path.join(self.artifact_dir, "applet-tray.png"), width, self.after)
-        self.assertEqual(self.green_pixels(self.after, width), 0,
-                         "the icon is green while sfbd is not running")
+        self.wait_for_icon("not-running", before, width)
 
         # the real sfbd signs alice in to sfbsim: the icon turns green
         sim_fixture.reset()
@@ -207,21 +357,113 @@ class TestTray(SfbdTestCase):
         self.call(ACCOUNT, "SetPassword", ("Passw0rd!", True), "(sb)")
         self.call(ACCOUNT, "SignIn")
         self.wait_for(lambda: self.get_property(ACCOUNT, "State") == "signed-in", "signed in")
+        available = self.wait_for_icon("available", before, width)
 
-        def green():
-            _, rows = self.screenshot()
-            self.after = rows
-            return self.green_pixels(rows, width) >= 40
+        # busy: the icon turns red
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        busy = self.wait_for_icon("busy", before, width)
 
-        try:
-            self.wait_for(green, "a green (available) icon in the tray")
-        finally:
-            write_png(os.path.join(self.artifact_dir, "applet-tray-signed-in.png"), width,
-                      self.after)
+        # DELIBERATELY WRONG ICONS: the real red icon is not an available
+        # one, nor the green icon a busy one; the check must say so
+        problems = icon_colour_problems(busy, "available")
+        self.assertIn(f"0 green pixels, expected at least {ICON_MIN_PIXELS}", problems)
+        self.assertIn(f"{sum(1 for p in busy if colour_of(*p) == 'red')} red pixels", problems)
+        problems = icon_colour_problems(available, "busy")
+        self.assertIn(f"0 red pixels, expected at least {ICON_MIN_PIXELS}", problems)
+        self.assertIn(f"{sum(1 for p in available if colour_of(*p) == 'green')} green pixels",
+                      problems)
 
-    @staticmethod
-    def green_pixels(rows, width):
-        return sum(1 for row in rows for x in range(width) if is_green(row[x * 3:x * 3 + 3]))
+
+def solid_icon(colour, size=16, background=(246, 245, 244)):
+    """Rows of (r, g, b): a size x size square of colour on a panel-grey
+    strip four times as wide, and the same strip without it."""
+    strip = [[background] * (size * 4) for _ in range(size)]
+    icon = [[colour if size <= x < size * 2 else background for x in range(size * 4)]
+            for _ in range(size)]
+    return strip, icon
+
+
+def rgb_rows(rows):
+    return [bytes(channel for pixel in row for channel in pixel) for row in rows]
+
+
+class TestXwdAndColourCheck(unittest.TestCase):
+    """read_xwd and icon_colour_problems on dumps made here, no X server:
+    every pixel layout an X server can write, and icons of the wrong colour."""
+
+    RED, GREEN = (0xD9, 0x30, 0x25), (0x3C, 0xB0, 0x43)
+
+    def decode(self, rows, **layout):
+        width, height, decoded = read_xwd(make_xwd(rows, **layout))
+        self.assertEqual((width, height), (len(rows[0]), len(rows)))
+        return decoded
+
+    def test_decodes_every_layout(self):
+        rows = [[(255, 0, 0), (0, 255, 0), (0, 0, 255), (18, 52, 86)],
+                [(0, 0, 0), (255, 255, 255), (128, 64, 32), (1, 2, 3)]]
+        layouts = {
+            # Xvfb's root window with a panel on it: 24 bits per pixel, padded rows
+            "24 bpp LSB first": dict(bits_per_pixel=24, pad=4),
+            "24 bpp MSB first": dict(bits_per_pixel=24, byte_order=1),
+            "32 bpp LSB first": dict(bits_per_pixel=32),
+            "32 bpp MSB first": dict(bits_per_pixel=32, byte_order=1, pad=8),
+            "32 bpp BGR masks": dict(bits_per_pixel=32, masks=(0xFF, 0xFF00, 0xFF0000)),
+            "DirectColor": dict(bits_per_pixel=32, visual_class=DIRECT_COLOR),
+        }
+        for name, layout in layouts.items():
+            with self.subTest(layout=name):
+                self.assertEqual(self.decode(rows, **layout), rgb_rows(rows))
+        # 16 bits (5-6-5) keep only the top bits of each channel
+        decoded = self.decode([[(255, 0, 0), (0, 255, 0), (0, 0, 255)]], bits_per_pixel=16,
+                              masks=(0xF800, 0x07E0, 0x001F))
+        self.assertEqual(decoded, [bytes([255, 0, 0, 0, 255, 0, 0, 0, 255])])
+
+    def test_rejects_what_it_cannot_decode(self):
+        good = make_xwd([[(1, 2, 3)]])
+        cases = {
+            "too short": good[:50],
+            "cut short": good[:-1],
+            "8 bits per pixel": make_xwd([[(1, 2, 3)]], bits_per_pixel=8, masks=(0xE0, 0x1C, 0x3)),
+            "pseudo colour": make_xwd([[(1, 2, 3)]], visual_class=3),
+        }
+        for name, data in cases.items():
+            with self.subTest(case=name), self.assertRaises(XwdError):
+                read_xwd(data)
+
+    def test_a_right_icon_passes(self):
+        for state, colour in (("available", self.GREEN), ("busy", self.RED),
+                              ("not-running", (0x80, 0x80, 0x80))):
+            with self.subTest(state=state):
+                strip, icon = solid_icon(colour)
+                before, after = (self.decode(rows, bits_per_pixel=24) for rows in (strip, icon))
+                self.assertEqual(icon_colour_problems(icon_pixels(before, after, 64), state), [])
+
+    def test_a_wrong_icon_fails(self):
+        """DELIBERATELY WRONG ICONS: each must be rejected."""
+        wrong = {"available": self.RED, "busy": self.GREEN, "not-running": self.GREEN}
+        for state, colour in wrong.items():
+            with self.subTest(state=state):
+                strip, icon = solid_icon(colour)
+                before, after = (self.decode(rows, bits_per_pixel=24) for rows in (strip, icon))
+                problems = icon_colour_problems(icon_pixels(before, after, 64), state)
+                self.assertIn(f"0 {ICON_COLOURS[state][0]} pixels, expected at least "
+                              f"{ICON_MIN_PIXELS}", problems)
+                self.assertTrue(any(p.endswith(f" {colour_of(*colour)} pixels")
+                                    for p in problems), problems)
+
+    def test_a_red_icon_read_four_bytes_a_pixel_looked_green(self):
+        """What happened before the header was read: a 24-bit dump read as 4
+        bytes per pixel turns a red icon's bytes into other colours."""
+        strip, icon = solid_icon(self.RED)
+        data = make_xwd(icon, bits_per_pixel=24, pad=64)
+        header_end = XWD_HEADER.size + len(b"test\0")
+        line = data[header_end:header_end + 64 * 3 + 64]
+        # the icon is bytes 48 to 96 of the line: B G R B G R ...
+        misread = {colour_of(line[i + 2], line[i + 1], line[i]) for i in range(48, 96, 4)}
+        self.assertIn("green", misread)
+        self.assertEqual({colour_of(*p) for p in
+                          icon_pixels(self.decode(strip, bits_per_pixel=24),
+                                      self.decode(icon, bits_per_pixel=24), 64)}, {"red"})
 
 
 if __name__ == "__main__":

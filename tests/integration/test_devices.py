@@ -5,7 +5,6 @@
 These tests fail, never skip, when PipeWire cannot start: build-aux/install-deps
 installs it."""
 
-import math
 import time
 import unittest
 
@@ -13,6 +12,11 @@ from gi.repository import Gio, GLib
 
 from pipewire_env import PipeWireEnv
 from sfbd_testcase import BUS_NAME, DEVICES, OBJECT_PATH, TIMEOUT, SfbdTestCase
+
+
+TEST_DEVICES_IN_USE = {"AudioOutput": "test-sink", "AudioInput": "test-mic",
+                       "VideoInput": "test-cam"}
+NOTHING_IN_USE = {"AudioOutput": "", "AudioInput": "", "VideoInput": ""}
 
 
 class DevicesTestCase(SfbdTestCase):
@@ -41,23 +45,64 @@ class DevicesTestCase(SfbdTestCase):
     def list_devices(self):
         return {device["Name"]: device for device in self.call(DEVICES, "ListDevices")[0]}
 
-    def wait_until(self, what, predicate):
-        """Polls ListDevices, dispatching signals, until predicate(devices) holds."""
+    def dispatch(self, deadline=None):
+        """Dispatches what is pending; with a deadline, first blocks until
+        something (a signal) arrives or the deadline passes."""
         context = GLib.MainContext.default()
+        if deadline is not None:
+            timer = GLib.timeout_source_new(max(1, int((deadline - time.monotonic()) * 1000)))
+            timer.set_callback(lambda *args: GLib.SOURCE_REMOVE)
+            timer.attach(context)
+            context.iteration(True)
+            timer.destroy()
+        while context.iteration(False):
+            pass
+
+    def wait_until(self, what, predicate, announced_after=None):
+        """Lists the devices now and again after each DevicesChanged until
+        predicate(devices) holds, as a client following the signal would.
+
+        sfbd emits DevicesChanged from an idle callback, after the change, so a
+        ListDevices() call can see a change before its signal is even sent: a
+        listing alone proves nothing about the signal.  With announced_after
+        (a count of DevicesChanged signals), only a listing made after a later
+        signal counts, so the change must have been announced."""
         deadline = time.monotonic() + TIMEOUT
+        self.dispatch()
+        seen = self.devices_changed if announced_after is None else announced_after
+        check = announced_after is None
+        devices = None
         while True:
-            while context.iteration(False):
-                pass
-            devices = self.list_devices()
-            if predicate(devices):
-                return devices
+            if self.devices_changed > seen:
+                seen = self.devices_changed
+                check = True
+            if check:
+                check = False
+                devices = self.list_devices()
+                if predicate(devices):
+                    return devices
+                # signals that came in during the call are dispatched now
+                self.dispatch()
+                continue
             if time.monotonic() > deadline:
-                self.fail(f"{what}: not within {TIMEOUT} s; ListDevices() = {devices!r}")
-            time.sleep(0.05)
+                announced = "" if announced_after is None else \
+                    f" (DevicesChanged {announced_after} -> {self.devices_changed})"
+                self.fail(f"{what}: not within {TIMEOUT} s{announced}; "
+                          f"ListDevices() = {devices!r}")
+            self.dispatch(deadline)
 
     def wait_for_test_devices(self):
-        return self.wait_until("the three test devices",
-                               lambda d: {"test-sink", "test-mic", "test-cam"} <= set(d))
+        """Waits until the test devices are listed with their defaults and
+        volumes, and are the devices in use.  PipeWire announces the nodes
+        before WirePlumber's "default" metadata and their Props, so the names
+        alone can be listed before the defaults are known; and the in-use
+        properties follow the listing only when DevicesChanged is emitted."""
+        return self.wait_until(
+            "the test devices with their defaults and volumes, in use",
+            lambda d: all(name in d and d[name]["Default"]
+                          for name in ("test-sink", "test-mic", "test-cam"))
+            and "Volume" in d["test-sink"] and "Volume" in d["test-mic"]
+            and self.in_use() == TEST_DEVICES_IN_USE)
 
     def in_use(self):
         return {name: self.get_property(DEVICES, name)
@@ -74,13 +119,10 @@ class ListingTest(DevicesTestCase):
                          ("audio-input", "Test Mic", True))
         self.assertEqual((cam["Kind"], cam["Description"], cam["Default"]),
                          ("video-input", "Test Cam", True))
-        self.wait_until("volumes", lambda d: "Volume" in d["test-sink"] and "Volume" in d["test-mic"])
-        devices = self.list_devices()
         self.assertAlmostEqual(devices["test-sink"]["Volume"], 1.0, places=3)
         self.assertFalse(devices["test-sink"]["Muted"])
         self.assertNotIn("Volume", devices["test-cam"])
-        self.assertEqual(self.in_use(), {"AudioOutput": "test-sink", "AudioInput": "test-mic",
-                                         "VideoInput": "test-cam"})
+        self.assertEqual(self.in_use(), TEST_DEVICES_IN_USE)
         # the Id is the PipeWire global id: pw-cli knows the node by it
         info = self.pw.run_tool("pw-cli", "info", str(sink["Id"]))
         self.assertIn('node.name = "test-sink"', info)
@@ -100,23 +142,28 @@ class ChangesTest(DevicesTestCase):
         self.wait_for_test_devices()
         before = self.devices_changed
         self.pw.add_sink("usb-headset", "USB Headset")
-        devices = self.wait_until("usb-headset to appear", lambda d: "usb-headset" in d)
+        # with its volume: no later signal about it can be taken for its removal
+        devices = self.wait_until("DevicesChanged announcing usb-headset",
+                                  lambda d: "Volume" in d.get("usb-headset", {}),
+                                  announced_after=before)
         self.assertEqual(devices["usb-headset"]["Kind"], "audio-output")
         self.assertEqual(devices["usb-headset"]["Description"], "USB Headset")
-        self.assertGreater(self.devices_changed, before, "no DevicesChanged signal")
+        before = self.devices_changed
         self.pw.destroy(devices["usb-headset"]["Id"])
-        self.wait_until("usb-headset to go", lambda d: "usb-headset" not in d)
-        self.assertIn("test-sink", self.list_devices())
+        devices = self.wait_until("DevicesChanged announcing that usb-headset went",
+                                  lambda d: "usb-headset" not in d, announced_after=before)
+        self.assertIn("test-sink", devices)
 
     def test_default_change_is_followed(self):
         self.wait_for_test_devices()
         self.pw.add_sink("usb-headset", "USB Headset")
         self.wait_until("usb-headset", lambda d: "usb-headset" in d)
         self.pw.set_default("audio.sink", "usb-headset")
-        devices = self.wait_until("usb-headset to become the default",
-                                  lambda d: d["usb-headset"]["Default"])
+        devices = self.wait_until(
+            "usb-headset to become the default and be in use",
+            lambda d: d["usb-headset"]["Default"]
+            and self.get_property(DEVICES, "AudioOutput") == "usb-headset")
         self.assertFalse(devices["test-sink"]["Default"])
-        self.assertEqual(self.get_property(DEVICES, "AudioOutput"), "usb-headset")
 
     def test_volume_and_mute_changes_are_followed(self):
         devices = self.wait_for_test_devices()
@@ -153,18 +200,17 @@ class LifecycleTest(DevicesTestCase):
         self.start_daemon()
         self.wait_for_test_devices()
         self.pw.stop()
-        self.wait_until("the devices to go with PipeWire", lambda d: not d)
-        self.assertEqual(self.in_use(), {"AudioOutput": "", "AudioInput": "", "VideoInput": ""})
-        self.pw.start()
+        self.wait_until("the devices and the devices in use to go with PipeWire",
+                        lambda d: not d and self.in_use() == NOTHING_IN_USE)
+        # sfbd follows WirePlumber's metadata: see PipeWireEnv.start
+        self.pw.start(wait_for_defaults=False)
         self.wait_for_test_devices()
-        self.wait_until("the defaults",
-                        lambda d: self.get_property(DEVICES, "VideoInput") == "test-cam")
         self.assertEqual(self.daemons[0].poll(), None, "sfbd exited")
 
     def test_sfbd_started_before_pipewire_picks_it_up(self):
         self.start_daemon()
         self.assertEqual(self.list_devices(), {})
-        self.pw.start()
+        self.pw.start(wait_for_defaults=False)
         devices = self.wait_for_test_devices()
         self.assertTrue(devices["test-sink"]["Default"])
         self.assertIn("Connected to PipeWire", self.daemon_log())
