@@ -22,7 +22,34 @@ static const char *const keys[] = {
   "TLS.CAFile",  "Secrets.Store", "Devices.AudioOutput", "Devices.AudioInput", "Devices.VideoInput",
 };
 
+static char *dir_path;
 static char *path;
+
+/* The directory and what the target wrote in it (files, one level of
+ * directories), at exit: /dev/shm is memory. */
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr (GDir) entries = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
+    {
+      g_autofree char *entry = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (entry, G_FILE_TEST_IS_DIR))
+        remove_tree (entry);
+      else
+        g_unlink (entry);
+    }
+  g_rmdir (dir);
+}
+
+static void
+remove_dir (void)
+{
+  remove_tree (dir_path);
+}
 
 static GLogWriterOutput
 quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
@@ -43,6 +70,8 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   if (dir == NULL)
     abort ();
   path = g_build_filename (dir, "sfbd.conf", NULL);
+  dir_path = g_steal_pointer (&dir);
+  atexit (remove_dir);
   return 0;
 }
 

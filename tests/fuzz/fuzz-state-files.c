@@ -30,6 +30,32 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 static char *state_dir;
 
+/* The directory and what the target wrote in it (files, one level of
+ * directories), at exit: /dev/shm is memory. */
+static void
+remove_tree (const char *dir)
+{
+  g_autoptr (GDir) entries = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
+    {
+      g_autofree char *entry = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (entry, G_FILE_TEST_IS_DIR))
+        remove_tree (entry);
+      else
+        g_unlink (entry);
+    }
+  g_rmdir (dir);
+}
+
+static void
+remove_state_dir (void)
+{
+  remove_tree (state_dir);
+}
+
 static GLogWriterOutput
 quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
@@ -49,6 +75,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
                   : g_dir_make_tmp ("sfbd-fuzz-state-XXXXXX", NULL);
   if (state_dir == NULL)
     abort ();
+  atexit (remove_state_dir);
   cache = g_build_filename (state_dir, "cache", NULL);
   if (g_mkdir (cache, 0700) != 0)
     abort ();
