@@ -3,11 +3,10 @@
 
 #include "config.h"
 
-#include "sfb-presence-doc.h"
+#include "sfb-presence-doc-private.h"
 
 #include "sfb-contact-list.h"
 #include "sfb-error.h"
-#include "sfb-svc-xml.h"
 
 #include <string.h>
 
@@ -102,12 +101,6 @@ state_rank (const char *type)
   return 1;
 }
 
-typedef struct
-{
-  int state_rank;
-  int note_rank;
-} CategoryRanks;
-
 static void
 read_state (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *state)
 {
@@ -194,8 +187,8 @@ read_card (SfbPresenceInfo *info, const xmlNode *card)
 }
 
 /* One <category>: what it says about the presentity. */
-static void
-read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category)
+void
+sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category)
 {
   g_autofree char *name = sfb_svc_xml_attr (category, "name");
   g_autofree char *instance = sfb_svc_xml_attr (category, "instance");
@@ -230,7 +223,7 @@ read_categories (const xmlNode *categories, const char *uri_fallback)
   for (xmlNode *c = sfb_svc_xml_child (categories, "category");
        c != NULL && n < SFB_PRESENCE_MAX_CATEGORIES;
        c = sfb_svc_xml_next (c, "category"), n++)
-    read_category (info, &ranks, c);
+    sfb_presence_read_category (info, &ranks, c);
   return g_steal_pointer (&info);
 }
 
@@ -411,6 +404,39 @@ find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len
   return memmem (hay, hay_len, needle, needle_len);
 }
 
+/* One part of a multipart notification: its headers from @head to @sep,
+ * its body from @body to @body_end. */
+static void
+parse_part (SfbPresenceNotify *notify,
+            const char *head,
+            const char *sep,
+            const char *body,
+            const char *body_end)
+{
+  g_autofree char *headers = NULL;
+  g_autofree char *part_type = NULL;
+  g_auto (GStrv) lines = NULL;
+
+  headers = g_strndup (head, sep - head);
+  lines = g_strsplit (headers, "\r\n", 64);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_ascii_strncasecmp (lines[i], "Content-Type:", 13) == 0 && part_type == NULL)
+      part_type = media_type (lines[i] + 13);
+  if (part_type != NULL && body_end > body)
+    {
+      g_autoptr (GError) local = NULL;
+      gboolean ok = TRUE;
+
+      if (g_str_equal (part_type, SFB_CT_RLMI))
+        ok = parse_rlmi (notify, body, body_end - body, &local);
+      else if (g_str_equal (part_type, SFB_CT_EVENT_CATEGORIES))
+        ok = parse_categories_part (notify, body, body_end - body, &local);
+      /* One bad part must not hide everyone else's presence. */
+      if (!ok)
+        g_debug ("Skipping a presence part: %s", local->message);
+    }
+}
+
 static gboolean
 parse_multipart (SfbPresenceNotify *notify,
                  const char *content_type,
@@ -442,9 +468,6 @@ parse_multipart (SfbPresenceNotify *notify,
       const char *body;
       const char *next;
       const char *body_end;
-      g_autofree char *headers = NULL;
-      g_autofree char *part_type = NULL;
-      g_auto (GStrv) lines = NULL;
       const char *sep;
 
       if (end - head >= 2 && head[0] == '-' && head[1] == '-')
@@ -467,24 +490,7 @@ parse_multipart (SfbPresenceNotify *notify,
        * line too (sfbsim documents.multipart_related): XML ignores it. */
       if (body_end - body >= 2 && body_end[-2] == '\r' && body_end[-1] == '\n')
         body_end -= 2;
-      headers = g_strndup (head, sep - head);
-      lines = g_strsplit (headers, "\r\n", 64);
-      for (guint i = 0; lines[i] != NULL; i++)
-        if (g_ascii_strncasecmp (lines[i], "Content-Type:", 13) == 0 && part_type == NULL)
-          part_type = media_type (lines[i] + 13);
-      if (part_type != NULL && body_end > body)
-        {
-          g_autoptr (GError) local = NULL;
-          gboolean ok = TRUE;
-
-          if (g_str_equal (part_type, SFB_CT_RLMI))
-            ok = parse_rlmi (notify, body, body_end - body, &local);
-          else if (g_str_equal (part_type, SFB_CT_EVENT_CATEGORIES))
-            ok = parse_categories_part (notify, body, body_end - body, &local);
-          /* One bad part must not hide everyone else's presence. */
-          if (!ok)
-            g_debug ("Skipping a presence part: %s", local->message);
-        }
+      parse_part (notify, head, sep, body, body_end);
       p = next;
     }
   return TRUE;
@@ -536,474 +542,4 @@ sfb_presence_notify_parse (const char *content_type, const char *data, gsize len
       return NULL;
     }
   return g_steal_pointer (&notify);
-}
-
-/* ---- roaming-self ---- */
-
-static void
-category_ref_free (SfbCategoryRef *ref)
-{
-  g_free (ref->name);
-  g_free (ref);
-}
-
-static void
-subscriber_free (SfbSubscriber *s)
-{
-  g_free (s->user);
-  g_free (s->display_name);
-  g_free (s);
-}
-
-void
-sfb_roaming_self_free (SfbRoamingSelf *self)
-{
-  if (self == NULL)
-    return;
-  g_ptr_array_unref (self->categories);
-  g_ptr_array_unref (self->subscribers);
-  sfb_presence_info_free (self->self);
-  g_free (self);
-}
-
-static gboolean
-valid_category_name (const char *name)
-{
-  if (name == NULL || *name == '\0' || strlen (name) > 64)
-    return FALSE;
-  for (const char *p = name; *p; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
-      return FALSE;
-  return TRUE;
-}
-
-static void
-read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
-{
-  g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
-  CategoryRanks ranks = { 0, 0 };
-
-  self->has_categories = TRUE;
-  for (xmlNode *c = sfb_svc_xml_child (categories, "category");
-       c != NULL && self->categories->len < SFB_PRESENCE_MAX_CATEGORIES;
-       c = sfb_svc_xml_next (c, "category"))
-    {
-      g_autofree char *name = sfb_svc_xml_attr (c, "name");
-      g_autofree char *raw_instance = sfb_svc_xml_attr (c, "instance");
-      guint64 instance = 0, container = 0, version = 0;
-      SfbCategoryRef *ref;
-
-      if (!valid_category_name (name)
-          || !sfb_svc_xml_attr_uint (c, "container", G_MAXUINT32, &container))
-        continue;
-      ref = g_new0 (SfbCategoryRef, 1);
-      ref->name = g_steal_pointer (&name);
-      ref->container = (guint) container;
-      if (raw_instance == NULL)
-        ref->removed = TRUE;
-      else if (!g_ascii_string_to_unsigned (raw_instance, 10, 0, G_MAXUINT32, &instance, NULL)
-               || !sfb_svc_xml_attr_uint (c, "version", G_MAXUINT32, &version))
-        {
-          category_ref_free (ref);
-          continue;
-        }
-      ref->instance = (guint32) instance;
-      ref->version = (guint) version;
-      g_ptr_array_add (self->categories, ref);
-
-      /* The own aggregate comes from the server's aggregateState; the
-       * note from the containers watchers see. */
-      read_category (info, &ranks, c);
-    }
-  self->self = g_steal_pointer (&info);
-}
-
-SfbRoamingSelf *
-sfb_roaming_self_parse (const char *data, gsize length, GError **error)
-{
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "roaming-self", error);
-  g_autoptr (SfbRoamingSelf) self = NULL;
-  xmlNode *root;
-  xmlNode *node;
-
-  if (xml == NULL)
-    return NULL;
-  root = xmlDocGetRootElement (xml);
-  if (!sfb_svc_xml_is (root, "roamingData"))
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_FAILED,
-                           "The server's roaming-self document is not roamingData");
-      return NULL;
-    }
-  self = g_new0 (SfbRoamingSelf, 1);
-  self->categories = g_ptr_array_new_with_free_func ((GDestroyNotify) category_ref_free);
-  self->subscribers = g_ptr_array_new_with_free_func ((GDestroyNotify) subscriber_free);
-
-  if ((node = sfb_svc_xml_child (root, "categories")) != NULL)
-    read_self_categories (self, node);
-  if ((node = sfb_svc_xml_child (root, "subscribers")) != NULL)
-    {
-      self->has_subscribers = TRUE;
-      for (xmlNode *s = sfb_svc_xml_child (node, "subscriber");
-           s != NULL && self->subscribers->len < SFB_CONTACTS_MAX_CONTACTS;
-           s = sfb_svc_xml_next (s, "subscriber"))
-        {
-          g_autofree char *user = sfb_svc_xml_attr (s, "user");
-          g_autofree char *name = sfb_svc_xml_attr (s, "displayName");
-          g_autofree char *ack = sfb_svc_xml_attr (s, "acknowledged");
-          g_autofree char *uri = sfb_contact_normalize_uri (user);
-          SfbSubscriber *sub;
-
-          if (uri == NULL)
-            continue;
-          sub = g_new0 (SfbSubscriber, 1);
-          sub->user = g_strdup (uri + 4); /* as the server writes it: user@host */
-          sub->display_name = sfb_svc_clean_string (name);
-          sub->acknowledged = sfb_svc_xml_parse_bool (ack);
-          g_ptr_array_add (self->subscribers, sub);
-        }
-    }
-  return g_steal_pointer (&self);
-}
-
-/* ---- versions ---- */
-
-GHashTable *
-sfb_pub_versions_new (void)
-{
-  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-}
-
-static char *
-version_key (const char *name, guint32 instance, guint container)
-{
-  return g_strdup_printf ("%s\x1f%u\x1f%u", name, instance, container);
-}
-
-guint
-sfb_pub_versions_get (GHashTable *versions, const char *name, guint32 instance, guint container)
-{
-  g_autofree char *key = version_key (name, instance, container);
-
-  return GPOINTER_TO_UINT (g_hash_table_lookup (versions, key));
-}
-
-void
-sfb_pub_versions_set (
-    GHashTable *versions, const char *name, guint32 instance, guint container, guint version)
-{
-  char *key = version_key (name, instance, container);
-
-  if (version == 0)
-    {
-      g_hash_table_remove (versions, key);
-      g_free (key);
-    }
-  else
-    g_hash_table_replace (versions, key, GUINT_TO_POINTER (version));
-}
-
-void
-sfb_pub_versions_apply (GHashTable *versions, const SfbRoamingSelf *roaming)
-{
-  for (guint i = 0; i < roaming->categories->len; i++)
-    {
-      const SfbCategoryRef *ref = roaming->categories->pdata[i];
-
-      if (ref->removed)
-        {
-          g_autofree char *prefix = g_strdup_printf ("%s\x1f", ref->name);
-          g_autofree char *suffix = g_strdup_printf ("\x1f%u", ref->container);
-          GHashTableIter iter;
-          const char *key;
-
-          g_hash_table_iter_init (&iter, versions);
-          while (g_hash_table_iter_next (&iter, (gpointer *) &key, NULL))
-            if (g_str_has_prefix (key, prefix) && g_str_has_suffix (key, suffix)
-                && strchr (key + strlen (prefix), '\x1f') == key + strlen (key) - strlen (suffix))
-              g_hash_table_iter_remove (&iter);
-        }
-      else
-        sfb_pub_versions_set (versions, ref->name, ref->instance, ref->container, ref->version);
-    }
-}
-
-/* ---- publishing ---- */
-
-typedef struct
-{
-  char *name;
-  guint32 instance;
-  guint container;
-  guint version;
-  char *expire_type;
-  char *content;
-} Publication;
-
-struct _SfbPublish
-{
-  char *uri;
-  GPtrArray *publications;
-};
-
-static void
-publication_free (Publication *p)
-{
-  g_free (p->name);
-  g_free (p->expire_type);
-  g_free (p->content);
-  g_free (p);
-}
-
-SfbPublish *
-sfb_publish_new (const char *uri)
-{
-  SfbPublish *publish = g_new0 (SfbPublish, 1);
-
-  publish->uri = g_strdup (uri);
-  publish->publications = g_ptr_array_new_with_free_func ((GDestroyNotify) publication_free);
-  return publish;
-}
-
-void
-sfb_publish_free (SfbPublish *publish)
-{
-  if (publish == NULL)
-    return;
-  g_free (publish->uri);
-  g_ptr_array_unref (publish->publications);
-  g_free (publish);
-}
-
-void
-sfb_publish_add (SfbPublish *publish,
-                 const char *name,
-                 guint32 instance,
-                 guint container,
-                 guint version,
-                 const char *expire_type,
-                 const char *content)
-{
-  Publication *p = g_new0 (Publication, 1);
-
-  p->name = g_strdup (name);
-  p->instance = instance;
-  p->container = container;
-  p->version = version;
-  p->expire_type = g_strdup (expire_type);
-  p->content = g_strdup (content);
-  g_ptr_array_add (publish->publications, p);
-}
-
-guint
-sfb_publish_get_length (SfbPublish *publish)
-{
-  return publish->publications->len;
-}
-
-const char *
-sfb_publish_get_key (SfbPublish *publish, guint index, guint32 *instance, guint *container)
-{
-  const Publication *p;
-
-  if (index == 0 || index > publish->publications->len)
-    return NULL;
-  p = publish->publications->pdata[index - 1];
-  *instance = p->instance;
-  *container = p->container;
-  return p->name;
-}
-
-GBytes *
-sfb_publish_to_bytes (SfbPublish *publish)
-{
-  GString *out = g_string_new (NULL);
-  g_autofree char *uri = g_markup_escape_text (publish->uri, -1);
-
-  g_string_append_printf (out,
-                          "<publish xmlns=\"http://schemas.microsoft.com/2006/09/sip/"
-                          "rich-presence\"><publications uri=\"%s\">",
-                          uri);
-  for (guint i = 0; i < publish->publications->len; i++)
-    {
-      const Publication *p = publish->publications->pdata[i];
-
-      g_string_append_printf (out,
-                              "<publication categoryName=\"%s\" instance=\"%u\" "
-                              "container=\"%u\" version=\"%u\" expireType=\"%s\"",
-                              p->name,
-                              p->instance,
-                              p->container,
-                              p->version,
-                              p->expire_type);
-      if (p->content == NULL)
-        g_string_append (out, " expires=\"0\"/>");
-      else
-        g_string_append_printf (out, ">%s</publication>", p->content);
-    }
-  g_string_append (out, "</publications></publish>");
-  return g_string_free_to_bytes (out);
-}
-
-static guint32
-epid_prefix (const char *epid)
-{
-  char hex[9] = { 0 };
-  guint64 value = 0;
-
-  if (epid != NULL)
-    strncpy (hex, epid, 8);
-  if (!g_ascii_string_to_unsigned (hex, 16, 0, G_MAXUINT32, &value, NULL))
-    return 0;
-  return (guint32) value;
-}
-
-guint32
-sfb_presence_device_instance (const char *epid)
-{
-  return epid_prefix (epid);
-}
-
-guint32
-sfb_presence_machine_state_instance (const char *epid)
-{
-  return 0x30000000u | (epid_prefix (epid) >> 4);
-}
-
-char *
-sfb_presence_device_xml (const char *uri,
-                         const char *instance_uuid,
-                         const char *machine_name,
-                         const char *time_zone)
-{
-  g_autofree char *u = g_markup_escape_text (uri, -1);
-  g_autofree char *id = g_markup_escape_text (instance_uuid != NULL ? instance_uuid : "", -1);
-  g_autofree char *host = g_markup_escape_text (machine_name != NULL ? machine_name : "", -1);
-  g_autofree char *tz = g_markup_escape_text (time_zone != NULL ? time_zone : "00:00:00+00:00", -1);
-
-  return g_strdup_printf (
-      "<device xmlns=\"http://schemas.microsoft.com/2006/09/sip/device\" endpointId=\"%s\">"
-      "<capabilities preferred=\"false\" uri=\"%s\">"
-      "<text capture=\"true\" render=\"true\" publish=\"false\"/>"
-      "<gifInk capture=\"false\" render=\"true\" publish=\"false\"/>"
-      "<isfInk capture=\"false\" render=\"true\" publish=\"false\"/>"
-      "</capabilities><timezone>%s</timezone><machineName>%s</machineName></device>",
-      id,
-      u,
-      tz,
-      host);
-}
-
-char *
-sfb_presence_state_xml (const char *type, gboolean manual, guint availability, const char *activity)
-{
-  g_autofree char *act = NULL;
-
-  if (activity != NULL && *activity != '\0')
-    {
-      g_autofree char *token = g_markup_escape_text (activity, -1);
-      act = g_strdup_printf ("<activity token=\"%s\"/>", token);
-    }
-  return g_strdup_printf (
-      "<state xmlns=\"http://schemas.microsoft.com/2006/09/sip/state\" "
-      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" manual=\"%s\" xsi:type=\"%s\">"
-      "<availability>%u</availability>%s<endpointLocation/></state>",
-      manual ? "true" : "false",
-      type,
-      availability,
-      act != NULL ? act : "");
-}
-
-char *
-sfb_presence_note_xml (const char *note)
-{
-  g_autofree char *text = g_markup_escape_text (note, -1);
-
-  return g_strdup_printf ("<note xmlns=\"http://schemas.microsoft.com/2006/09/sip/note\">"
-                          "<body type=\"personal\" uri=\"\">%s</body></note>",
-                          text);
-}
-
-gboolean
-sfb_presence_parse_fault (
-    const char *data, gsize length, char **faultcode, GArray **operations, GError **error)
-{
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "publication fault", error);
-  g_autoptr (GArray) ops = NULL;
-  xmlNode *root;
-
-  if (xml == NULL)
-    return FALSE;
-  root = xmlDocGetRootElement (xml);
-  if (!sfb_svc_xml_is (root, "Fault"))
-    {
-      g_set_error_literal (
-          error, SFB_ERROR, SFB_ERROR_FAILED, "The server's 409 body is not a Fault document");
-      return FALSE;
-    }
-  ops = g_array_new (FALSE, FALSE, sizeof (SfbFaultOperation));
-  for (xmlNode *o = sfb_svc_xml_child (sfb_svc_xml_child (root, "details"), "operation");
-       o != NULL && ops->len < SFB_PRESENCE_MAX_CATEGORIES;
-       o = sfb_svc_xml_next (o, "operation"))
-    {
-      guint64 index = 0, cur = 0;
-      SfbFaultOperation op;
-
-      if (!sfb_svc_xml_attr_uint (o, "index", G_MAXUINT32, &index)
-          || !sfb_svc_xml_attr_uint (o, "curVersion", G_MAXUINT32, &cur))
-        continue;
-      op.index = (guint) index;
-      op.cur_version = (guint) cur;
-      g_array_append_val (ops, op);
-    }
-  if (faultcode != NULL)
-    {
-      g_autofree char *raw = sfb_svc_xml_text (sfb_svc_xml_child (root, "Faultcode"));
-      *faultcode = sfb_svc_clean_string (raw);
-    }
-  if (operations != NULL)
-    *operations = g_steal_pointer (&ops);
-  return TRUE;
-}
-
-GBytes *
-sfb_presence_batch_subscribe_body (const char *self_uri, const char *const *uris)
-{
-  GString *out = g_string_new (NULL);
-  g_autofree char *me = g_markup_escape_text (self_uri, -1);
-
-  g_string_append_printf (out,
-                          "<batchSub xmlns=\"http://schemas.microsoft.com/2006/01/sip/"
-                          "batch-subscribe\" uri=\"%s\" name=\"\">"
-                          "<action name=\"subscribe\" id=\"%u\"><adhocList>",
-                          me,
-                          g_random_int_range (1, G_MAXINT));
-  for (guint i = 0; uris != NULL && uris[i] != NULL; i++)
-    {
-      g_autofree char *u = g_markup_escape_text (uris[i], -1);
-      g_string_append_printf (out, "<resource uri=\"%s\"/>", u);
-    }
-  g_string_append (out,
-                   "</adhocList><categoryList xmlns=\"http://schemas.microsoft.com/2006/09/sip/"
-                   "categorylist\"><category name=\"calendarData\"/>"
-                   "<category name=\"contactCard\"/><category name=\"note\"/>"
-                   "<category name=\"state\"/></categoryList></action></batchSub>");
-  return g_string_free_to_bytes (out);
-}
-
-GBytes *
-sfb_presence_set_subscribers_body (const char *const *users)
-{
-  GString *out = g_string_new ("<setSubscribers xmlns=\"http://schemas.microsoft.com/2006/09/sip/"
-                               "presence-subscribers\">");
-
-  for (guint i = 0; users != NULL && users[i] != NULL; i++)
-    {
-      g_autofree char *u = g_markup_escape_text (users[i], -1);
-      g_string_append_printf (out, "<subscriber user=\"%s\" acknowledged=\"true\"/>", u);
-    }
-  g_string_append (out, "</setSubscribers>");
-  return g_string_free_to_bytes (out);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * SfbSipConnection: one SIP-over-TLS connection to a registrar
- * (protocol.md §3, §5, §12.1).
+ * (docs/protocol.md §3, §5, §12.1).
  *
  * Connects with GSocketClient (TLS, server identity = the host dialled,
  * trust = the given GTlsDatabase), sets TCP_NODELAY and writes each SIP
@@ -38,8 +38,9 @@ G_BEGIN_DECLS
  * resolve: "Cannot connect to host:port: the name does not resolve (...)" */
 #define SFB_SIP_CONNECTION_NO_ADDRESS "does not resolve"
 
-/* Default transaction timeout (protocol.md §10.2: no answer in 60 s is a
- * timeout; sfbd gives up sooner, a registrar on a LAN answers in ms). */
+/* Transaction timeout when the caller passes 0: no final answer in this
+ * time fails the request with SFB_ERROR_TIMED_OUT (REGISTER uses a
+ * shorter one of its own, docs/protocol.md §10.2). */
 #define SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS 30000
 
 #define SFB_TYPE_SIP_CONNECTION (sfb_sip_connection_get_type ())

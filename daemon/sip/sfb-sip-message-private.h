@@ -1,10 +1,48 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Shared by the datagram parse in sfb-sip-message.c and SfbSipParser. */
+/*
+ * SfbSipMessage's insides, shared by its files and SfbSipParser:
+ *   sfb-sip-message.c            the object: names, construction, headers, body
+ *   sfb-sip-message-parse.c      start line, header lines, framing, datagrams
+ *   sfb-sip-message-validate.c   CSeq and the checks before a transaction
+ *   sfb-sip-message-serialise.c  the bytes sent and the redacted log text
+ */
 #pragma once
 
 #include "sfb-sip-message.h"
 
 G_BEGIN_DECLS
+
+typedef struct
+{
+  char *name;  /* as written */
+  char *value; /* unfolded and trimmed; may hold NUL bytes */
+  gsize value_len;
+  char *raw; /* the header as received, folding included; NULL once built */
+  gsize raw_len;
+} SfbSipHeader;
+
+struct _SfbSipMessage
+{
+  GObject parent_instance;
+
+  char *start_line;
+  char *method; /* NULL for a response */
+  char *request_uri;
+  guint status_code; /* 0 for a request */
+  char *reason;
+  GPtrArray *headers;
+  GBytes *body;
+};
+
+void sfb_sip_header_free (SfbSipHeader *header);
+SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
+
+/* SP or HTAB: the whitespace of a folded header line */
+static inline gboolean
+sfb_sip_is_sp (char c)
+{
+  return c == ' ' || c == '\t';
+}
 
 /* Incremental search for the blank line ending a header section, with the
  * limits enforced on the way; resumable when more bytes arrive. */

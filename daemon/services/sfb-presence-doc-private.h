@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared by the presence document files:
+ *   sfb-presence-doc.c      availability, categories, notifications (rlmi, multipart)
+ *   sfb-presence-roaming.c  roaming-self and the publication versions
+ *   sfb-presence-publish.c  publication, 409 faults, batched SUBSCRIBE, setSubscribers
+ */
+#pragma once
+
+#include "sfb-presence-doc.h"
+#include "sfb-svc-xml.h"
+
+G_BEGIN_DECLS
+
+/* Which category so far decided the state and the note (higher wins). */
+typedef struct
+{
+  int state_rank;
+  int note_rank;
+} CategoryRanks;
+
+/* One <category>: what it says about the presentity. */
+void
+sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category);
+
+G_END_DECLS

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * SfbSipConnection's insides, shared by its files:
+ *   sfb-sip-connection.c               the object, sending, reading, closing
+ *   sfb-sip-connection-transactions.c  client transactions
+ *   sfb-sip-connection-keepalive.c     keep-alive and liveness deadlines
+ *   sfb-sip-connection-connect.c       resolving, TLS, the local endpoint
+ */
+#pragma once
+
+#include "sfb-sip-connection.h"
+#include "sfb-sip-parser.h"
+
+G_BEGIN_DECLS
+
+#define READ_BUFFER_SIZE 16384
+
+typedef struct
+{
+  SfbSipConnection *self; /* unowned: the connection owns the transaction */
+  GTask *task;
+  char *branch;
+  guint32 cseq;
+  char *method;
+  GSource *timeout_source;
+  GSource *cancel_source;
+} Transaction;
+
+struct _SfbSipConnection
+{
+  GObject parent_instance;
+
+  char *host;
+  guint16 port;
+  GIOStream *connection; /* a GSocketConnection, or any stream (tests) */
+  GCancellable *io_cancellable;
+  SfbSipParser *parser;
+  SfbSipSecurity *security;
+  char *local_ip;
+  guint16 local_port;
+  char *local_address;
+  char *interface;
+  char *peer_subject;
+  GBytes *peer_certificate; /* DER, for TLS-DSK */
+
+  guint8 read_buffer[READ_BUFFER_SIZE];
+  GQueue write_queue; /* of GBytes */
+  GBytes *writing;    /* the message being written */
+
+  GPtrArray *transactions; /* of Transaction */
+
+  guint keepalive_interval; /* s, 0: off */
+  guint keepalive_id;
+  gint64 last_sent; /* monotonic µs */
+  guint64 keepalives_sent;
+
+  /* liveness */
+  gboolean ping_outstanding; /* a ping went out, nothing came back yet */
+  gboolean answers_pings;    /* the server answered a ping with a pong */
+  guint64 line_ends_seen;    /* the parser's keep-alive line ends so far */
+  guint pong_id;
+  gint64 partial_since; /* monotonic µs: first byte of the message in progress, 0: none */
+  gint64 last_received; /* monotonic µs */
+  guint partial_id;
+
+  gboolean closed;
+};
+
+/* sfb-sip-connection.c */
+/* Ends the connection with @error (taken): "closed" is emitted once. */
+void sfb_sip_connection_fail (SfbSipConnection *self, GError *error);
+void sfb_sip_connection_start_read (SfbSipConnection *self);
+/* Queues @bytes for writing and restarts the keep-alive idle clock. */
+void sfb_sip_connection_queue_bytes (SfbSipConnection *self, GBytes *bytes);
+gboolean sfb_sip_connection_prepare_outgoing (SfbSipConnection *self,
+                                              SfbSipMessage *message,
+                                              GError **error);
+void sfb_sip_connection_send_message (SfbSipConnection *self, SfbSipMessage *message);
+
+/* sfb-sip-connection-transactions.c */
+void sfb_sip_connection_transaction_free (Transaction *tx);
+/* Removes @tx and completes its task with @response or @error (taken). */
+void
+sfb_sip_connection_transaction_complete (Transaction *tx, SfbSipMessage *response, GError *error);
+void sfb_sip_connection_handle_response (SfbSipConnection *self, SfbSipMessage *response);
+
+/* sfb-sip-connection-keepalive.c */
+void sfb_sip_connection_rearm_keepalive (SfbSipConnection *self);
+/* After a read of @received bytes (all parsed). */
+void sfb_sip_connection_watch_liveness (SfbSipConnection *self, gsize received);
+
+G_END_DECLS
