@@ -312,6 +312,31 @@ sfb_session_on_request (SfbSipConnection *connection, SfbSipMessage *request, Sf
     answer (self, request, 501, "Not Implemented");
 }
 
+gboolean
+sfb_session_respond (SfbSession *self,
+                     SfbSipMessage *request,
+                     guint code,
+                     const char *reason,
+                     const char *content_type,
+                     GBytes *body,
+                     GError **error)
+{
+  g_autoptr (SfbSipMessage) response = NULL;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (g_strcmp0 (sfb_sip_message_get_method (request), "BENOTIFY") != 0, FALSE);
+
+  if (self->connection == NULL)
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_SIGNED_IN, "Not connected");
+      return FALSE;
+    }
+  response = make_response (request, code, reason);
+  if (body != NULL)
+    sfb_sip_message_set_body (response, content_type, body);
+  return sfb_sip_connection_send_response (self->connection, response, error);
+}
+
 /* ---- requests for daemon/services ------------------------------------ */
 
 static char *
@@ -568,31 +593,6 @@ sfb_session_fail_reauth_queue (SfbSession *self)
                                "sent",
                                sfb_sip_message_get_method (call->request));
     }
-}
-
-gboolean
-sfb_session_respond (SfbSession *self,
-                     SfbSipMessage *request,
-                     guint code,
-                     const char *reason,
-                     const char *content_type,
-                     GBytes *body,
-                     GError **error)
-{
-  g_autoptr (SfbSipMessage) response = NULL;
-
-  g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
-  g_return_val_if_fail (g_strcmp0 (sfb_sip_message_get_method (request), "BENOTIFY") != 0, FALSE);
-
-  if (self->connection == NULL)
-    {
-      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_SIGNED_IN, "Not connected");
-      return FALSE;
-    }
-  response = make_response (request, code, reason);
-  if (body != NULL)
-    sfb_sip_message_set_body (response, content_type, body);
-  return sfb_sip_connection_send_response (self->connection, response, error);
 }
 
 /* ---- signing out: unsubscribe, then unregister ----------------------- */

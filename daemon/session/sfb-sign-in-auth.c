@@ -199,6 +199,12 @@ sfb_session_new_security (SfbSession *self, GError **error)
     }
   return new_security_for (self, scheme, error);
 }
+
+/* ---- a 401 to REGISTER ----------------------------------------------- */
+
+/* A scheme being prepared (or a certificate provisioned) for the 401 in
+ * `response`, on `connection` with `security`: stale once the session
+ * moved on. */
 typedef struct
 {
   SfbSession *self;
@@ -216,8 +222,6 @@ prepare_call_free (PrepareCall *call)
   g_object_unref (call->response);
   g_free (call);
 }
-
-/* ---- a 401 to REGISTER ----------------------------------------------- */
 
 /* TRUE: send the next REGISTER now; FALSE: handled (failed, or the
  * answer follows asynchronously). */
