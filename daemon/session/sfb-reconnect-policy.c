@@ -229,6 +229,7 @@ sfb_session_retry_later (SfbSession *self, const GError *error, gint64 delay_ms)
 
 /* ---- answers to REGISTER that mean later ----------------------------- */
 
+/* " (<ms-diagnostics>)" of an error answer, for error text; "" without one. */
 char *
 sfb_session_diagnostics_of (SfbSipMessage *response)
 {
