@@ -6,6 +6,7 @@
 #include "sfb-error.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-ntlm.h"
+#include "sfb-stream.h"
 #include "sfb-text.h"
 
 #include <gnutls/crypto.h>
@@ -13,7 +14,6 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
-#define READ_CHUNK 8192
 #define ENTROPY_BYTES 32
 #define TICKET_MIN_VALIDITY_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define MAX_DIAGNOSTICS 300
@@ -60,7 +60,7 @@ cached_ticket_free (CachedTicket *cached)
 typedef struct
 {
   SoupMessage *message;
-  GByteArray *body;
+  GBytes *body; /* once read */
   char *host;
 } Http;
 
@@ -68,12 +68,38 @@ static void
 http_free (Http *http)
 {
   g_clear_object (&http->message);
-  g_clear_pointer (&http->body, g_byte_array_unref);
+  g_clear_pointer (&http->body, g_bytes_unref);
   g_free (http->host);
   g_free (http);
 }
 
-static void http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+static void
+http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Http *http = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  http->body = sfb_stream_read_bounded_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+    g_task_return_new_error (task,
+                             SFB_ERROR,
+                             SFB_ERROR_SERVER_REJECTED,
+                             "%s: the answer is larger than %d bytes",
+                             http->host,
+                             SFB_CERT_PROV_MAX_DOCUMENT);
+  else if (http->body == NULL)
+    g_task_return_new_error (task,
+                             SFB_ERROR,
+                             SFB_ERROR_NOT_REACHABLE,
+                             "%s: reading the answer failed: %s",
+                             http->host,
+                             error->message);
+  else
+    g_task_return_boolean (task, TRUE);
+}
 
 static void
 http_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -99,66 +125,11 @@ http_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                  error->message);
       return;
     }
+  /* the answer comes once the connection is idle again: the next request
+   * (the NTLM AUTHENTICATE) must reuse it */
   cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, http_read_cb, g_steal_pointer (&task));
-}
-
-static void
-http_closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-
-  g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  Http *http = g_task_get_task_data (task);
-  GInputStream *stream = G_INPUT_STREAM (source);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = NULL;
-  GCancellable *cancellable;
-
-  bytes = g_input_stream_read_bytes_finish (stream, result, &error);
-  if (bytes == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_NOT_REACHABLE,
-                                 "%s: reading the answer failed: %s",
-                                 http->host,
-                                 error->message);
-      return;
-    }
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      /* answer once the connection is idle again: the next request (the
-       * NTLM AUTHENTICATE) must reuse it */
-      g_input_stream_close_async (
-          stream, G_PRIORITY_DEFAULT, NULL, http_closed_cb, g_steal_pointer (&task));
-      return;
-    }
-  g_byte_array_append (http->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (http->body->len > SFB_CERT_PROV_MAX_DOCUMENT)
-    {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "%s: the answer is larger than %d bytes",
-                               http->host,
-                               SFB_CERT_PROV_MAX_DOCUMENT);
-      return;
-    }
-  cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, http_read_cb, g_steal_pointer (&task));
+  sfb_stream_read_bounded_async (
+      stream, SFB_CERT_PROV_MAX_DOCUMENT, cancellable, http_read_cb, g_steal_pointer (&task));
 }
 
 /* Only https: the ticket and the password's proof travel here. */
@@ -192,7 +163,6 @@ http_request_async (SfbCertProvisioner *self,
     }
   http = g_new0 (Http, 1);
   http->host = g_strdup (g_uri_get_host (uri));
-  http->body = g_byte_array_new ();
   http->message = soup_message_new_from_uri (method, uri);
   g_task_set_task_data (task, http, (GDestroyNotify) http_free);
   /* IDEMPOTENT: libsoup would open a new connection for a POST, and the
@@ -232,7 +202,7 @@ http_request_finish (GAsyncResult *result, SoupMessage **message, GError **error
   if (!g_task_propagate_boolean (task, error))
     return NULL;
   *message = g_object_ref (http->message);
-  return g_bytes_new (http->body->data, http->body->len);
+  return g_bytes_ref (http->body);
 }
 
 /* "28099; reason=..." from X-Ms-diagnostics, printable and short */

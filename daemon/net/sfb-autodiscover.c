@@ -6,6 +6,7 @@
 #include "sfb-autodiscover.h"
 
 #include "sfb-error.h"
+#include "sfb-stream.h"
 #include "sfb-text.h"
 #include "sfb-tls.h"
 #include "sfb-xml.h"
@@ -283,8 +284,6 @@ sfb_autodiscover_build_url (const char *host, const char *user_at_domain)
 
 /* ---- The HTTPS walk ---- */
 
-#define READ_CHUNK 8192
-
 typedef struct
 {
   SoupSession *session;
@@ -418,46 +417,30 @@ walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Walk *walk = g_task_get_task_data (task);
-  GInputStream *stream = G_INPUT_STREAM (source);
-  GCancellable *cancellable;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GBytes) body = sfb_stream_read_bounded_finish (result, &error);
 
-  bytes = g_input_stream_read_bytes_finish (stream, result, &error);
-  if (bytes == NULL)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+    walk_fail (task,
+               g_error_new (SFB_ERROR,
+                            SFB_ERROR_DISCOVERY_FAILED,
+                            "%s: the answer is larger than %d bytes",
+                            walk_host (walk),
+                            SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
+  else if (body == NULL)
+    walk_fail (task,
+               g_error_new (SFB_ERROR,
+                            SFB_ERROR_NOT_REACHABLE,
+                            "%s: reading the answer failed: %s",
+                            walk_host (walk),
+                            error->message));
+  else
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        walk_fail (task,
-                   g_error_new (SFB_ERROR,
-                                SFB_ERROR_NOT_REACHABLE,
-                                "%s: reading the answer failed: %s",
-                                walk_host (walk),
-                                error->message));
-      return;
-    }
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      g_byte_array_append (walk->body, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
       walk_handle_document (task);
-      return;
     }
-  g_byte_array_append (walk->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (walk->body->len > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
-    {
-      walk_fail (task,
-                 g_error_new (SFB_ERROR,
-                              SFB_ERROR_DISCOVERY_FAILED,
-                              "%s: the answer is larger than %d bytes",
-                              walk_host (walk),
-                              SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
-      return;
-    }
-  /* Taken first: argument evaluation order is unspecified, and the task is stolen below. */
-  cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, walk_read_cb, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -659,8 +642,11 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_byte_array_set_size (walk->body, 0);
   /* Taken first: argument evaluation order is unspecified, and the task is stolen below. */
   cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, walk_read_cb, g_steal_pointer (&task));
+  sfb_stream_read_bounded_async (stream,
+                                 SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE,
+                                 cancellable,
+                                 walk_read_cb,
+                                 g_steal_pointer (&task));
 }
 
 static gboolean
