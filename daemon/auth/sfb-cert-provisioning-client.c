@@ -243,6 +243,61 @@ status_error (SoupMessage *message, const char *what, const GError *fault)
                       diagnostics);
 }
 
+/* The answer's body, or NULL once @task is answered with the transport
+ * error; @message: the request, for its status and headers. */
+static GBytes *
+answer_or_return (GTask *task, GAsyncResult *result, SoupMessage **message)
+{
+  GError *error = NULL;
+  GBytes *body = http_request_finish (result, message, &error);
+
+  if (body == NULL)
+    g_task_return_error (task, error);
+  return body;
+}
+
+/* The body of a 200 OK answer, or NULL once @task is answered: with the
+ * transport error, or the failure status of the request for @what. */
+static GBytes *
+ok_answer_or_return (GTask *task, GAsyncResult *result, const char *what, SoupMessage **message)
+{
+  g_autoptr (GBytes) body = answer_or_return (task, result, message);
+
+  if (body != NULL && soup_message_get_status (*message) != SOUP_STATUS_OK)
+    {
+      g_task_return_error (task, status_error (*message, what, NULL));
+      return NULL;
+    }
+  return g_steal_pointer (&body);
+}
+
+/* The document @what from the host that answered @message is unusable. */
+static void
+return_document_error (GTask *task, SoupMessage *message, const char *what, const GError *error)
+{
+  g_task_return_new_error (task,
+                           SFB_ERROR,
+                           SFB_ERROR_SERVER_REJECTED,
+                           "%s at %s: %s",
+                           what,
+                           g_uri_get_host (soup_message_get_uri (message)),
+                           error->message);
+}
+
+/* The metadata exchange document of the service at @service_uri */
+static void
+mex_request_async (SfbCertProvisioner *self,
+                   const char *service_uri,
+                   GCancellable *cancellable,
+                   GAsyncReadyCallback callback,
+                   gpointer user_data)
+{
+  g_autofree char *mex = g_strdup_printf ("%s/mex", service_uri);
+
+  http_request_async (
+      self, SOUP_METHOD_GET, mex, NULL, NULL, NULL, cancellable, callback, user_data);
+}
+
 /* ---- web tickets ----------------------------------------------------- */
 
 typedef struct
@@ -324,16 +379,13 @@ ticket_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   TicketJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body = answer_or_return (task, result, &message);
   g_autoptr (SfbWebTicket) ticket = NULL;
   CachedTicket *cached;
   guint status;
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   status = soup_message_get_status (message);
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
@@ -434,32 +486,20 @@ ticket_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   TicketJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body
+      = ok_answer_or_return (task, result, "The web ticket service metadata", &message);
   g_autofree char *context_id = NULL;
   g_autofree char *sip_uri = NULL;
   g_autofree char *negotiate = NULL;
   guint8 entropy[ENTROPY_BYTES];
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (soup_message_get_status (message) != SOUP_STATUS_OK)
-    {
-      g_task_return_error (task, status_error (message, "The web ticket service metadata", NULL));
-      return;
-    }
+    return;
   job->endpoint = sfb_cert_prov_parse_webticket_mex (
       g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (job->endpoint == NULL)
     {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "The web ticket service metadata at %s: %s",
-                               g_uri_get_host (soup_message_get_uri (message)),
-                               error->message);
+      return_document_error (task, message, "The web ticket service metadata", error);
       return;
     }
   if (gnutls_rnd (GNUTLS_RND_KEY, entropy, sizeof entropy) != 0)
@@ -484,7 +524,6 @@ ticket_async (SfbCertProvisioner *self,
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   CachedTicket *cached = g_hash_table_lookup (self->tickets, applies_to);
-  g_autofree char *mex = NULL;
   TicketJob *job;
 
   g_task_set_source_tag (task, ticket_async);
@@ -499,16 +538,7 @@ ticket_async (SfbCertProvisioner *self,
   job->service_uri = g_strdup (service_uri);
   job->applies_to = g_strdup (applies_to);
   g_task_set_task_data (task, job, (GDestroyNotify) ticket_job_free);
-  mex = g_strdup_printf ("%s/mex", service_uri);
-  http_request_async (self,
-                      SOUP_METHOD_GET,
-                      mex,
-                      NULL,
-                      NULL,
-                      NULL,
-                      cancellable,
-                      ticket_mex_cb,
-                      g_steal_pointer (&task));
+  mex_request_async (self, service_uri, cancellable, ticket_mex_cb, g_steal_pointer (&task));
 }
 
 static CachedTicket *
@@ -589,15 +619,12 @@ cert_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   ProvisionJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body = answer_or_return (task, result, &message);
   g_autoptr (GBytes) der = NULL;
   SfbUserCertificate *cert;
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   der = sfb_cert_prov_parse_certificate (
       g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (soup_message_get_status (message) != SOUP_STATUS_OK || der == NULL)
@@ -607,12 +634,7 @@ cert_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (soup_message_get_status (message) != SOUP_STATUS_OK)
         g_task_return_error (task, status_error (message, "GetAndPublishCert", error));
       else
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_SERVER_REJECTED,
-                                 "GetAndPublishCert at %s: %s",
-                                 g_uri_get_host (soup_message_get_uri (message)),
-                                 error->message);
+        return_document_error (task, message, "GetAndPublishCert", error);
       return;
     }
   cert
@@ -725,30 +747,17 @@ provision_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   ProvisionJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body
+      = ok_answer_or_return (task, result, "The certificate provisioning metadata", &message);
   GCancellable *cancellable;
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (soup_message_get_status (message) != SOUP_STATUS_OK)
-    {
-      g_task_return_error (task,
-                           status_error (message, "The certificate provisioning metadata", NULL));
-      return;
-    }
+    return;
   job->meta
       = sfb_cert_prov_parse_mex (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (job->meta == NULL)
     {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "The certificate provisioning metadata at %s: %s",
-                               g_uri_get_host (soup_message_get_uri (message)),
-                               error->message);
+      return_document_error (task, message, "The certificate provisioning metadata", error);
       return;
     }
   cancellable = g_task_get_cancellable (task); /* before the task is stolen */
@@ -770,7 +779,6 @@ sfb_cert_provisioner_provision_async (SfbCertProvisioner *self,
                                       gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autofree char *mex = NULL;
   ProvisionJob *job;
 
   g_return_if_fail (SFB_IS_CERT_PROVISIONER (self));
@@ -783,16 +791,7 @@ sfb_cert_provisioner_provision_async (SfbCertProvisioner *self,
   job->state_dir = g_strdup (state_dir);
   job->device_id = g_strdup (device_id);
   g_task_set_task_data (task, job, (GDestroyNotify) provision_job_free);
-  mex = g_strdup_printf ("%s/mex", sts_uri);
-  http_request_async (self,
-                      SOUP_METHOD_GET,
-                      mex,
-                      NULL,
-                      NULL,
-                      NULL,
-                      cancellable,
-                      provision_mex_cb,
-                      g_steal_pointer (&task));
+  mex_request_async (self, sts_uri, cancellable, provision_mex_cb, g_steal_pointer (&task));
 }
 
 SfbUserCertificate *
