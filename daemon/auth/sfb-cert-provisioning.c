@@ -437,7 +437,7 @@ is_https_url (const char *url)
          && strpbrk (url, " \t\r\n\"<>") == NULL;
 }
 
-/* A SOAP fault's text (protocol.md §8.2): Body/Fault/Detail/error/internalerror/text,
+/* A SOAP fault's text (docs/protocol.md §8.2): Body/Fault/Detail/error/internalerror/text,
  * else faultstring / Reason */
 static char *
 fault_text (xmlNode *root)

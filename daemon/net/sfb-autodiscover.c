@@ -517,7 +517,7 @@ walk_ticket_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* MS-OCDISCWS 3.1.5.3: the User resource wants a web ticket from the
- * service its 401 names (X-MS-WebTicketURL, protocol.md §2.2). */
+ * service its 401 names (X-MS-WebTicketURL, docs/protocol.md §2.2). */
 static void
 walk_unauthorized (GTask *task)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Presence documents (protocol.md §11.3–11.5, §13; MS-PRES), pure, no I/O:
+ * Presence documents (docs/protocol.md §11.3–11.5, §13; MS-PRES), pure, no I/O:
  *
  *   parsers   roaming-self (roamingData: category versions, own presence,
  *             subscribers), contacts' presence (categories documents, alone
@@ -9,7 +9,7 @@
  *             application/msrtc-category-publish+xml) and the batched
  *             presence SUBSCRIBE body (batchSub with adhocList)
  *
- * Availability strings (architecture.md §3): online 3500, busy 6500,
+ * Availability strings (docs/architecture.md §3): online 3500, busy 6500,
  * do-not-disturb 9500, be-right-back 12500, away 15500, off-work (15500
  * with activity "off-work"), appear-offline (userState 18000), offline
  * 18500; other codes map by the ranges of §11.4.
@@ -32,7 +32,7 @@ G_BEGIN_DECLS
 #define SFB_CT_FAULT "application/msrtc-fault+xml"
 #define SFB_CT_SET_SUBSCRIBERS "application/msrtc-presence-setsubscriber+xml"
 
-/* Instances (protocol.md §11.4) */
+/* Instances (docs/protocol.md §11.4) */
 #define SFB_INSTANCE_USER_STATE 0x20000000u
 #define SFB_INSTANCE_NOTE 0u
 
@@ -154,7 +154,7 @@ const char *
 sfb_publish_get_key (SfbPublish *publish, guint index, guint32 *instance, guint *container);
 GBytes *sfb_publish_to_bytes (SfbPublish *publish);
 
-/* Instances derived from the epid as SIPE does (protocol.md §11.4). */
+/* Instances derived from the epid as SIPE does (docs/protocol.md §11.4). */
 guint32 sfb_presence_device_instance (const char *epid);
 guint32 sfb_presence_machine_state_instance (const char *epid);
 
