@@ -412,6 +412,17 @@ walk_handle_document (GTask *task)
   walk_request (task, next);
 }
 
+/* Said the same whether Content-Length or the body itself is too long */
+static GError *
+too_large_error (Walk *walk)
+{
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_DISCOVERY_FAILED,
+                      "%s: the answer is larger than %d bytes",
+                      walk_host (walk),
+                      SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE);
+}
+
 static void
 walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -423,12 +434,7 @@ walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     g_task_return_error (task, g_steal_pointer (&error));
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
-    walk_fail (task,
-               g_error_new (SFB_ERROR,
-                            SFB_ERROR_DISCOVERY_FAILED,
-                            "%s: the answer is larger than %d bytes",
-                            walk_host (walk),
-                            SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
+    walk_fail (task, too_large_error (walk));
   else if (body == NULL)
     walk_fail (task,
                g_error_new (SFB_ERROR,
@@ -630,12 +636,7 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       = soup_message_headers_get_content_length (soup_message_get_response_headers (walk->message));
   if (length > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
     {
-      walk_fail (task,
-                 g_error_new (SFB_ERROR,
-                              SFB_ERROR_DISCOVERY_FAILED,
-                              "%s: the answer is larger than %d bytes",
-                              walk_host (walk),
-                              SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
+      walk_fail (task, too_large_error (walk));
       return;
     }
 
