@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * SfbSession: the sign-in pipeline and the registration that keeps one
- * account signed in (docs/architecture.md §9, §10; docs/protocol.md §1, §3, §4, §9, §10, §12).
+ * account signed in (issue 4; protocol.md §1, §3, §4, §9, §10, §12).
  *
  *   signed-out -> discovering -> connecting -> authenticating
  *     -> redirecting -> connecting -> authenticating -> signed-in
@@ -73,7 +73,7 @@ const char *sfb_session_get_gruu (SfbSession *self);
 /* Whether the last REGISTER 200 listed @option in Supported. */
 gboolean sfb_session_server_supports (SfbSession *self, const char *option);
 
-/* ---- for daemon/services ------------------------------------------
+/* ---- for daemon/services (issue 6) ----------------------------------
  *
  * A request to send once registered: From (AOR;tag;epid), To, Call-ID,
  * CSeq 1, Max-Forwards, Contact (the GRUU) and User-Agent prefilled; the

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * SfbSipConnection: one SIP-over-TLS connection to a registrar
- * (docs/protocol.md §3, §5, §12.1).
+ * (protocol.md §3, §5, §12.1).
  *
  * Connects with GSocketClient (TLS, server identity = the host dialled,
  * trust = the given GTlsDatabase), sets TCP_NODELAY and writes each SIP
@@ -38,7 +38,7 @@ G_BEGIN_DECLS
  * resolve: "Cannot connect to host:port: the name does not resolve (...)" */
 #define SFB_SIP_CONNECTION_NO_ADDRESS "does not resolve"
 
-/* Default transaction timeout (docs/protocol.md §10.2: no answer in 60 s is a
+/* Default transaction timeout (protocol.md §10.2: no answer in 60 s is a
  * timeout; sfbd gives up sooner, a registrar on a LAN answers in ms). */
 #define SFB_SIP_CONNECTION_DEFAULT_TIMEOUT_MS 30000
 
