@@ -6,7 +6,7 @@
  * Login from sfbd's Account properties (normalized, with the login
  * default applied); the other settings are not exposed on D-Bus, so they
  * come from sfbd.conf itself, read-only, with the defaults of
- * docs/architecture.md section 5 for keys the file leaves out.
+ * docs/architecture.md §5 for keys the file leaves out.
  */
 #include "config.h"
 

@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-/* Exit codes (contract, docs/architecture.md section 4) */
+/* Exit codes (contract, docs/architecture.md §4) */
 typedef enum
 {
   SFBCTL_EXIT_OK = 0,

@@ -322,7 +322,7 @@ refuse_sign_in (SfbDaemon *self, GError *error)
   g_error_free (error);
 }
 
-/* Issue 5: without a password, Kerberos (Auth=auto or kerberos) can sign in
+/* Without a password, Kerberos (Auth=auto or kerberos) can sign in
  * with the ticket already in the user's credential cache. */
 static gboolean
 kerberos_ticket_usable (SfbDaemon *self)

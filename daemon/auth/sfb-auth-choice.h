@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Which MS-SIPAE scheme a sign-in uses (issue 5 item 11; protocol.md §4.3,
+ * Which MS-SIPAE scheme a sign-in uses (Account.Auth; docs/protocol.md §4.3,
  * §17.11).  A pure policy, unit-tested; the session feeds it what it knows
  * and follows the answer.
  *

@@ -3,7 +3,7 @@
  * SfbAuthContext: the base class of every MS-SIPAE security mechanism
  * (NTLM now; Kerberos and TLS-DSK later).  A context runs the handshake
  * legs (step) and, once established, signs outgoing and verifies incoming
- * MS-SIPAE signature buffers (protocol.md §5).  Key material lives in the
+ * MS-SIPAE signature buffers (docs/protocol.md §5).  Key material lives in the
  * subclass and is wiped when the object is finalized.
  */
 #pragma once

@@ -6,6 +6,7 @@
 #include "sfb-error.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-ntlm.h"
+#include "sfb-stream.h"
 #include "sfb-text.h"
 
 #include <gnutls/crypto.h>
@@ -13,7 +14,6 @@
 #include <libsoup/soup.h>
 #include <string.h>
 
-#define READ_CHUNK 8192
 #define ENTROPY_BYTES 32
 #define TICKET_MIN_VALIDITY_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define MAX_DIAGNOSTICS 300
@@ -60,7 +60,7 @@ cached_ticket_free (CachedTicket *cached)
 typedef struct
 {
   SoupMessage *message;
-  GByteArray *body;
+  GBytes *body; /* once read */
   char *host;
 } Http;
 
@@ -68,12 +68,38 @@ static void
 http_free (Http *http)
 {
   g_clear_object (&http->message);
-  g_clear_pointer (&http->body, g_byte_array_unref);
+  g_clear_pointer (&http->body, g_bytes_unref);
   g_free (http->host);
   g_free (http);
 }
 
-static void http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data);
+static void
+http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Http *http = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  http->body = sfb_stream_read_bounded_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+    g_task_return_new_error (task,
+                             SFB_ERROR,
+                             SFB_ERROR_SERVER_REJECTED,
+                             "%s: the answer is larger than %d bytes",
+                             http->host,
+                             SFB_CERT_PROV_MAX_DOCUMENT);
+  else if (http->body == NULL)
+    g_task_return_new_error (task,
+                             SFB_ERROR,
+                             SFB_ERROR_NOT_REACHABLE,
+                             "%s: reading the answer failed: %s",
+                             http->host,
+                             error->message);
+  else
+    g_task_return_boolean (task, TRUE);
+}
 
 static void
 http_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -99,66 +125,11 @@ http_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                  error->message);
       return;
     }
+  /* the answer comes once the connection is idle again: the next request
+   * (the NTLM AUTHENTICATE) must reuse it */
   cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, http_read_cb, g_steal_pointer (&task));
-}
-
-static void
-http_closed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-
-  g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  Http *http = g_task_get_task_data (task);
-  GInputStream *stream = G_INPUT_STREAM (source);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = NULL;
-  GCancellable *cancellable;
-
-  bytes = g_input_stream_read_bytes_finish (stream, result, &error);
-  if (bytes == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_NOT_REACHABLE,
-                                 "%s: reading the answer failed: %s",
-                                 http->host,
-                                 error->message);
-      return;
-    }
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      /* answer once the connection is idle again: the next request (the
-       * NTLM AUTHENTICATE) must reuse it */
-      g_input_stream_close_async (
-          stream, G_PRIORITY_DEFAULT, NULL, http_closed_cb, g_steal_pointer (&task));
-      return;
-    }
-  g_byte_array_append (http->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (http->body->len > SFB_CERT_PROV_MAX_DOCUMENT)
-    {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "%s: the answer is larger than %d bytes",
-                               http->host,
-                               SFB_CERT_PROV_MAX_DOCUMENT);
-      return;
-    }
-  cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, http_read_cb, g_steal_pointer (&task));
+  sfb_stream_read_bounded_async (
+      stream, SFB_CERT_PROV_MAX_DOCUMENT, cancellable, http_read_cb, g_steal_pointer (&task));
 }
 
 /* Only https: the ticket and the password's proof travel here. */
@@ -192,7 +163,6 @@ http_request_async (SfbCertProvisioner *self,
     }
   http = g_new0 (Http, 1);
   http->host = g_strdup (g_uri_get_host (uri));
-  http->body = g_byte_array_new ();
   http->message = soup_message_new_from_uri (method, uri);
   g_task_set_task_data (task, http, (GDestroyNotify) http_free);
   /* IDEMPOTENT: libsoup would open a new connection for a POST, and the
@@ -232,7 +202,7 @@ http_request_finish (GAsyncResult *result, SoupMessage **message, GError **error
   if (!g_task_propagate_boolean (task, error))
     return NULL;
   *message = g_object_ref (http->message);
-  return g_bytes_new (http->body->data, http->body->len);
+  return g_bytes_ref (http->body);
 }
 
 /* "28099; reason=..." from X-Ms-diagnostics, printable and short */
@@ -271,6 +241,61 @@ status_error (SoupMessage *message, const char *what, const GError *fault)
                       fault != NULL ? ": " : "",
                       fault != NULL ? fault->message : "",
                       diagnostics);
+}
+
+/* The answer's body, or NULL once @task is answered with the transport
+ * error; @message: the request, for its status and headers. */
+static GBytes *
+answer_or_return (GTask *task, GAsyncResult *result, SoupMessage **message)
+{
+  GError *error = NULL;
+  GBytes *body = http_request_finish (result, message, &error);
+
+  if (body == NULL)
+    g_task_return_error (task, error);
+  return body;
+}
+
+/* The body of a 200 OK answer, or NULL once @task is answered: with the
+ * transport error, or the failure status of the request for @what. */
+static GBytes *
+ok_answer_or_return (GTask *task, GAsyncResult *result, const char *what, SoupMessage **message)
+{
+  g_autoptr (GBytes) body = answer_or_return (task, result, message);
+
+  if (body != NULL && soup_message_get_status (*message) != SOUP_STATUS_OK)
+    {
+      g_task_return_error (task, status_error (*message, what, NULL));
+      return NULL;
+    }
+  return g_steal_pointer (&body);
+}
+
+/* The document @what from the host that answered @message is unusable. */
+static void
+return_document_error (GTask *task, SoupMessage *message, const char *what, const GError *error)
+{
+  g_task_return_new_error (task,
+                           SFB_ERROR,
+                           SFB_ERROR_SERVER_REJECTED,
+                           "%s at %s: %s",
+                           what,
+                           g_uri_get_host (soup_message_get_uri (message)),
+                           error->message);
+}
+
+/* The metadata exchange document of the service at @service_uri */
+static void
+mex_request_async (SfbCertProvisioner *self,
+                   const char *service_uri,
+                   GCancellable *cancellable,
+                   GAsyncReadyCallback callback,
+                   gpointer user_data)
+{
+  g_autofree char *mex = g_strdup_printf ("%s/mex", service_uri);
+
+  http_request_async (
+      self, SOUP_METHOD_GET, mex, NULL, NULL, NULL, cancellable, callback, user_data);
 }
 
 /* ---- web tickets ----------------------------------------------------- */
@@ -354,16 +379,13 @@ ticket_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   TicketJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body = answer_or_return (task, result, &message);
   g_autoptr (SfbWebTicket) ticket = NULL;
   CachedTicket *cached;
   guint status;
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   status = soup_message_get_status (message);
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
@@ -464,32 +486,20 @@ ticket_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   TicketJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body
+      = ok_answer_or_return (task, result, "The web ticket service metadata", &message);
   g_autofree char *context_id = NULL;
   g_autofree char *sip_uri = NULL;
   g_autofree char *negotiate = NULL;
   guint8 entropy[ENTROPY_BYTES];
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (soup_message_get_status (message) != SOUP_STATUS_OK)
-    {
-      g_task_return_error (task, status_error (message, "The web ticket service metadata", NULL));
-      return;
-    }
+    return;
   job->endpoint = sfb_cert_prov_parse_webticket_mex (
       g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (job->endpoint == NULL)
     {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "The web ticket service metadata at %s: %s",
-                               g_uri_get_host (soup_message_get_uri (message)),
-                               error->message);
+      return_document_error (task, message, "The web ticket service metadata", error);
       return;
     }
   if (gnutls_rnd (GNUTLS_RND_KEY, entropy, sizeof entropy) != 0)
@@ -514,7 +524,6 @@ ticket_async (SfbCertProvisioner *self,
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   CachedTicket *cached = g_hash_table_lookup (self->tickets, applies_to);
-  g_autofree char *mex = NULL;
   TicketJob *job;
 
   g_task_set_source_tag (task, ticket_async);
@@ -529,16 +538,7 @@ ticket_async (SfbCertProvisioner *self,
   job->service_uri = g_strdup (service_uri);
   job->applies_to = g_strdup (applies_to);
   g_task_set_task_data (task, job, (GDestroyNotify) ticket_job_free);
-  mex = g_strdup_printf ("%s/mex", service_uri);
-  http_request_async (self,
-                      SOUP_METHOD_GET,
-                      mex,
-                      NULL,
-                      NULL,
-                      NULL,
-                      cancellable,
-                      ticket_mex_cb,
-                      g_steal_pointer (&task));
+  mex_request_async (self, service_uri, cancellable, ticket_mex_cb, g_steal_pointer (&task));
 }
 
 static CachedTicket *
@@ -619,15 +619,12 @@ cert_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   ProvisionJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body = answer_or_return (task, result, &message);
   g_autoptr (GBytes) der = NULL;
   SfbUserCertificate *cert;
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+    return;
   der = sfb_cert_prov_parse_certificate (
       g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (soup_message_get_status (message) != SOUP_STATUS_OK || der == NULL)
@@ -637,12 +634,7 @@ cert_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       if (soup_message_get_status (message) != SOUP_STATUS_OK)
         g_task_return_error (task, status_error (message, "GetAndPublishCert", error));
       else
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_SERVER_REJECTED,
-                                 "GetAndPublishCert at %s: %s",
-                                 g_uri_get_host (soup_message_get_uri (message)),
-                                 error->message);
+        return_document_error (task, message, "GetAndPublishCert", error);
       return;
     }
   cert
@@ -755,30 +747,17 @@ provision_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   ProvisionJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
   g_autoptr (SoupMessage) message = NULL;
-  g_autoptr (GBytes) body = http_request_finish (result, &message, &error);
+  g_autoptr (GBytes) body
+      = ok_answer_or_return (task, result, "The certificate provisioning metadata", &message);
   GCancellable *cancellable;
 
   if (body == NULL)
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (soup_message_get_status (message) != SOUP_STATUS_OK)
-    {
-      g_task_return_error (task,
-                           status_error (message, "The certificate provisioning metadata", NULL));
-      return;
-    }
+    return;
   job->meta
       = sfb_cert_prov_parse_mex (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &error);
   if (job->meta == NULL)
     {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "The certificate provisioning metadata at %s: %s",
-                               g_uri_get_host (soup_message_get_uri (message)),
-                               error->message);
+      return_document_error (task, message, "The certificate provisioning metadata", error);
       return;
     }
   cancellable = g_task_get_cancellable (task); /* before the task is stolen */
@@ -800,7 +779,6 @@ sfb_cert_provisioner_provision_async (SfbCertProvisioner *self,
                                       gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autofree char *mex = NULL;
   ProvisionJob *job;
 
   g_return_if_fail (SFB_IS_CERT_PROVISIONER (self));
@@ -813,16 +791,7 @@ sfb_cert_provisioner_provision_async (SfbCertProvisioner *self,
   job->state_dir = g_strdup (state_dir);
   job->device_id = g_strdup (device_id);
   g_task_set_task_data (task, job, (GDestroyNotify) provision_job_free);
-  mex = g_strdup_printf ("%s/mex", sts_uri);
-  http_request_async (self,
-                      SOUP_METHOD_GET,
-                      mex,
-                      NULL,
-                      NULL,
-                      NULL,
-                      cancellable,
-                      provision_mex_cb,
-                      g_steal_pointer (&task));
+  mex_request_async (self, sts_uri, cancellable, provision_mex_cb, g_steal_pointer (&task));
 }
 
 SfbUserCertificate *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * SfbCertProvisioner: the HTTP side of certificate provisioning
- * (MS-OCAUTHWS, protocol.md §8.2, §8.3) over libsoup 3.
+ * (MS-OCAUTHWS, docs/protocol.md §8.2, §8.3) over libsoup 3.
  *
  * Web tickets: <issuer>/mex -> the WebTicketServiceWinNegotiate port ->
  * a WS-Trust RST authenticated with connection-oriented NTLMv2 (our own

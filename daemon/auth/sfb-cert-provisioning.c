@@ -6,6 +6,7 @@
 #include "sfb-error.h"
 #include "sfb-file.h"
 #include "sfb-ntlm.h"
+#include "sfb-xml.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -17,8 +18,6 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 /* certificate and key, PEM: a few KiB */
 #define MAX_CERTIFICATE_FILE (256 * 1024)
@@ -309,54 +308,23 @@ sfb_user_certificate_is_usable (const SfbUserCertificate *cert, gint64 now)
 
 /* ---- XML in ---- */
 
-static void
-init_libxml (void)
-{
-  static gsize once = 0;
-
-  if (g_once_init_enter (&once))
-    {
-      xmlInitParser ();
-      g_once_init_leave (&once, 1);
-    }
-}
-
-static gboolean
-depth_ok (xmlNode *node, guint depth)
-{
-  if (depth > SFB_CERT_PROV_MAX_DEPTH)
-    return FALSE;
-  for (xmlNode *child = node->children; child != NULL; child = child->next)
-    if (child->type == XML_ELEMENT_NODE && !depth_ok (child, depth + 1))
-      return FALSE;
-  return TRUE;
-}
+/* The root is level 0 here: SFB_CERT_PROV_MAX_DEPTH levels below it. */
+static const SfbXmlLimits limits = {
+  .max_document = SFB_CERT_PROV_MAX_DOCUMENT,
+  .max_depth = SFB_CERT_PROV_MAX_DEPTH + 1,
+  .parse_options = XML_PARSE_NOBLANKS,
+};
 
 static xmlDoc *
 parse_document (const char *data, gsize len, const char *what, GError **error)
 {
-  xmlDoc *doc;
+  SfbXmlVerdict verdict;
+  xmlDoc *doc = sfb_xml_read (data, len, &limits, &verdict);
 
-  init_libxml ();
-  if (data == NULL || len == 0 || len > SFB_CERT_PROV_MAX_DOCUMENT)
-    {
-      g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The %s is empty or too large", what);
-      return NULL;
-    }
-  /* depth is checked after parsing: libxml2 itself stops at 256 levels */
-  doc = xmlReadMemory (data,
-                       (int) len,
-                       NULL,
-                       NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA
-                           | XML_PARSE_NOBLANKS);
-  if (doc == NULL || doc->intSubset != NULL || doc->extSubset != NULL
-      || xmlDocGetRootElement (doc) == NULL || !depth_ok (xmlDocGetRootElement (doc), 0))
-    {
-      g_clear_pointer (&doc, xmlFreeDoc);
-      g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The %s is not acceptable XML", what);
-      return NULL;
-    }
+  if (verdict == SFB_XML_EMPTY || verdict == SFB_XML_TOO_LARGE)
+    g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The %s is empty or too large", what);
+  else if (verdict != SFB_XML_OK)
+    g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The %s is not acceptable XML", what);
   return doc;
 }
 
@@ -469,7 +437,7 @@ is_https_url (const char *url)
          && strpbrk (url, " \t\r\n\"<>") == NULL;
 }
 
-/* A SOAP fault's text (protocol.md §8.2): Body/Fault/Detail/error/internalerror/text,
+/* A SOAP fault's text (docs/protocol.md §8.2): Body/Fault/Detail/error/internalerror/text,
  * else faultstring / Reason */
 static char *
 fault_text (xmlNode *root)

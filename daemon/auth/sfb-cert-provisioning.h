@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Certificate provisioning for TLS-DSK (MS-OCAUTHWS, protocol.md §8.2,
+ * Certificate provisioning for TLS-DSK (MS-OCAUTHWS, docs/protocol.md §8.2,
  * §8.3): the user key and PKCS#10 request, the certificate store in the
  * state dir, WS-Trust PSHA1, and the SOAP documents — parsers (pure,
  * limited, fuzzed) and builders (the web-ticket RST, the proof-signed
@@ -81,7 +81,7 @@ void sfb_cert_prov_metadata_free (SfbCertProvMetadata *meta);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbCertProvMetadata, sfb_cert_prov_metadata_free)
 
 /* <sts-uri>/mex: the CertProvisioningServiceWebTicketProof_SHA1 policy's
- * issuer and port address (protocol.md §8.2 step 1). */
+ * issuer and port address (docs/protocol.md §8.2 step 1). */
 SfbCertProvMetadata *sfb_cert_prov_parse_mex (const char *data, gsize len, GError **error);
 
 /* <issuer>/mex: the WebTicketServiceWinNegotiate port address (step 2). */

@@ -11,7 +11,7 @@
 #include <krb5/krb5.h>
 #include <string.h>
 
-/* MS-SIPAE 3.2.2 / protocol.md §10.3: at most 8 h, renewed 5 min early */
+/* MS-SIPAE 3.2.2 / docs/protocol.md §10.3: at most 8 h, renewed 5 min early */
 #define SA_MAX_LIFETIME_S (8 * 3600)
 #define SA_RENEW_BEFORE_S (5 * 60)
 #define MAX_LOGIN_LENGTH 512

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbKerberosContext: MS-SIPAE Kerberos through GSSAPI (protocol.md §4.4,
+ * SfbKerberosContext: MS-SIPAE Kerberos through GSSAPI (docs/protocol.md §4.4,
  * §5.3, §7).  The raw krb5 mechanism (not SPNEGO) with GSS_C_INTEG_FLAG
  * only, so the context is complete after its one initial token (AP-REQ);
  * signatures are gss_get_mic / gss_verify_mic over the §5.1 buffer; the SA
@@ -14,8 +14,8 @@
  * the host-based service "sip@<fqdn>".
  *
  * Errors of prepare: SFB_ERROR_AUTH_FAILED when the KDC refused the
- * password or the principal (a rejected password: never fall back, §3 of
- * architecture.md), SFB_ERROR_NO_CREDENTIALS when there is neither a
+ * password or the principal (a rejected password: never fall back,
+ * docs/architecture.md §3), SFB_ERROR_NO_CREDENTIALS when there is neither a
  * ccache nor a password, SFB_ERROR_NOT_REACHABLE when no KDC answered,
  * SFB_ERROR_FAILED otherwise.  No secret appears in any message.
  */

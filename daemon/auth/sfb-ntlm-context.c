@@ -10,7 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <string.h>
 
-/* What the AUTHENTICATE may carry of the server's flags (protocol.md §6) */
+/* What the AUTHENTICATE may carry of the server's flags (docs/protocol.md §6) */
 #define WANTED_FLAGS                                                                               \
   (SFB_NTLM_NEGOTIATE_UNICODE | SFB_NTLM_NEGOTIATE_NTLM | SFB_NTLM_NEGOTIATE_ALWAYS_SIGN           \
    | SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY | SFB_NTLM_NEGOTIATE_TARGET_INFO                  \
@@ -21,10 +21,10 @@
 #define REQUIRED_FLAGS                                                                             \
   (SFB_NTLM_NEGOTIATE_UNICODE | SFB_NTLM_NEGOTIATE_NTLM | SFB_NTLM_NEGOTIATE_TARGET_INFO)
 
-/* MS-SIPAE 3.2.2 / protocol.md §10.3: 8 h minus a 5 min buffer */
+/* MS-SIPAE 3.2.2 / docs/protocol.md §10.3: 8 h minus a 5 min buffer */
 #define SA_LIFETIME_US (G_GINT64_CONSTANT (8 * 3600 - 5 * 60) * G_USEC_PER_SEC)
 
-/* Windows XP SP2 5.1.2600, NTLMSSP revision 15 (protocol.md §6) */
+/* Windows XP SP2 5.1.2600, NTLMSSP revision 15 (docs/protocol.md §6) */
 static const guint8 client_version[8] = { 5, 1, 0x28, 0x0a, 0, 0, 0, 0x0f };
 
 typedef enum

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbNtlmContext: connectionless NTLMv2 for MS-SIPAE (protocol.md §5.2, §6).
+ * SfbNtlmContext: connectionless NTLMv2 for MS-SIPAE (docs/protocol.md §5.2, §6).
  * The first step returns an empty token (connectionless NTLM has no
  * NEGOTIATE message), the second parses the CHALLENGE and returns the
  * AUTHENTICATE message; the context is then established and signs with
@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SfbNtlmContext, sfb_ntlm_context, SFB, NTLM_CONTEXT, SfbAuthContext)
 
 /* login: "DOMAIN\user" or "user@domain" (domain then empty, per
- * protocol.md §6); workstation: uppercased hostname (NULL: this host's). */
+ * docs/protocol.md §6); workstation: uppercased hostname (NULL: this host's). */
 SfbAuthContext *
 sfb_ntlm_context_new (const char *login, const char *password, const char *workstation);
 

@@ -422,7 +422,7 @@ sfb_ntlm_seal_key (guint32 flags,
     }
   else
     {
-      /* What OCS verified for non-ESS signatures (protocol.md §15.2, §17.8):
+      /* What OCS verified for non-ESS signatures (docs/protocol.md §15.2, §17.8):
        * the exported key itself, also with DATAGRAM. */
       memcpy (out, exported_session_key, 16);
       *seal_key_len = 16;

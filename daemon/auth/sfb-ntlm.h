@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * NTLM primitives (MS-NLMP; protocol.md §5.2, §6): one-way functions,
+ * NTLM primitives (MS-NLMP; docs/protocol.md §5.2, §6): one-way functions,
  * NTLMv1/v2 responses, key derivation, message signatures, the CHALLENGE
  * parser and the AUTHENTICATE builder.  Pure functions, no state, no I/O:
  * SfbNtlmContext drives them.  Key buffers are caller-owned; wipe them
@@ -122,7 +122,7 @@ void sfb_ntlm_seal_key (guint32 flags,
                         guint8 out[16],
                         gsize *seal_key_len);
 
-/* NTLMSSP_MESSAGE_SIGNATURE (protocol.md §5.2) with a fresh RC4 state:
+/* NTLMSSP_MESSAGE_SIGNATURE (docs/protocol.md §5.2) with a fresh RC4 state:
  * with ESS, HMAC-MD5 over LE32(seq) ‖ data, RC4-sealed under KEY_EXCH
  * (datagram: with MD5(SealKey ‖ LE32(seq))); without ESS, RandomPad ‖
  * RC4(CRC32 ‖ seq) where random_pad is the 4 clear pad bytes. */

@@ -178,7 +178,7 @@ sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response
     }
   if (self->awaiting_final)
     {
-      /* protocol.md §17.9: never loop on a rejected final leg */
+      /* docs/protocol.md §17.9: never loop on a rejected final leg */
       self->awaiting_final = FALSE;
       g_clear_pointer (&self->pending, g_bytes_unref);
       g_set_error (error,
@@ -229,7 +229,7 @@ sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response
     return FALSE;
   if (g_bytes_get_size (token) == 0 && sfb_auth_context_is_established (self->context))
     {
-      /* TLS-DSK's last leg (protocol.md §4.4): no gssapi-data, only a
+      /* TLS-DSK's last leg (docs/protocol.md §4.4): no gssapi-data, only a
        * signature; a 401 to it is a rejection */
       self->awaiting_final = TRUE;
       g_clear_pointer (&token, g_bytes_unref);
@@ -366,7 +366,7 @@ bad_signature (GError **error, const char *why)
   return FALSE;
 }
 
-/* Unsigned messages an SA still lets through (protocol.md §4.5) */
+/* Unsigned messages an SA still lets through (docs/protocol.md §4.5) */
 static gboolean
 is_challenge (SfbSipMessage *message)
 {
@@ -429,7 +429,7 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
         {
           /* An unsigned final answer to REGISTER ends the handshake too, except a
            * challenge: a 401/407 answering the final leg is handle_challenge()'s to
-           * judge (a rejected password, protocol.md §17.9). */
+           * judge (a rejected password, docs/protocol.md §17.9). */
           if (!sfb_sip_message_is_request (message) && !is_challenge (message)
               && sfb_sip_message_get_status_code (message) >= 200)
             self->awaiting_final = FALSE;

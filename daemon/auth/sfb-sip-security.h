@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * SfbSipSecurity: the MS-SIPAE state of one registrar connection
- * (protocol.md §4–§6): the challenge parameters (realm, targetname,
+ * (docs/protocol.md §4–§6): the challenge parameters (realm, targetname,
  * version, opaque), the pending handshake token, the client sequence
  * number (cnum) and the SfbAuthContext that signs and verifies.
  */

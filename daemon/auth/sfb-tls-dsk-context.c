@@ -13,20 +13,20 @@
 #include <gnutls/x509.h>
 #include <string.h>
 
-/* protocol.md §8.1: TLS 1.0–1.2, RSA key exchange, AES-CBC with SHA-1 MACs;
+/* docs/protocol.md §8.1: TLS 1.0–1.2, RSA key exchange, AES-CBC with SHA-1 MACs;
  * no session tickets (nothing to resume in a SIP SA) */
 #define TLS_DSK_PRIORITY                                                                           \
   "NONE:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0:+RSA:+AES-128-CBC:+AES-256-CBC:+SHA1:"              \
   "+COMP-NULL:+SIGN-ALL:+CTYPE-X509:%NO_TICKETS"
 
-/* MS-SIPAE 3.2.5.1 / protocol.md §5.4 */
+/* MS-SIPAE 3.2.5.1 / docs/protocol.md §5.4 */
 #define KEY_LABEL "client EAP encryption"
 #define KEY_MATERIAL_LEN 128
 #define CLIENT_KEY_OFFSET 64
 #define SERVER_KEY_OFFSET 96
 #define SIGN_KEY_LEN 32
 
-/* protocol.md §10.3: at most 8 h, less a 5 min buffer */
+/* docs/protocol.md §10.3: at most 8 h, less a 5 min buffer */
 #define SA_MAX_US (G_GINT64_CONSTANT (8 * 3600) * G_USEC_PER_SEC)
 #define SA_BUFFER_US (G_GINT64_CONSTANT (5 * 60) * G_USEC_PER_SEC)
 
@@ -123,7 +123,7 @@ retrieve_certificate (gnutls_session_t session,
   return 0;
 }
 
-/* The inner server certificate must be the outer one (protocol.md §3) */
+/* The inner server certificate must be the outer one (docs/protocol.md §3) */
 static int
 verify_server (gnutls_session_t session)
 {

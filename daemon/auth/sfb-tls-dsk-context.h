@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbTlsDskContext: MS-SIPAE TLS-DSK (protocol.md §4.4, §5.4, §8.1).  A
+ * SfbTlsDskContext: MS-SIPAE TLS-DSK (docs/protocol.md §4.4, §5.4, §8.1).  A
  * GnuTLS client session runs over in-memory push/pull functions: every
  * gssapi-data token is a run of raw TLS records.  TLS 1.0–1.2, RSA key
  * exchange, AES-CBC-SHA suites; the user certificate (from certificate
@@ -17,7 +17,7 @@
  * The SA lasts as long as the certificate, at most 8 h, less 5 minutes.
  *
  * The TLS-DSK server certificate must be byte-for-byte the certificate of
- * the outer TLS connection (protocol.md §3): set it before the second leg
+ * the outer TLS connection (docs/protocol.md §3): set it before the second leg
  * with sfb_tls_dsk_context_set_server_certificate(); without it the
  * handshake fails closed (SFB_ERROR_CERTIFICATE_INVALID).
  */

@@ -9,8 +9,7 @@
 
 #include <string.h>
 
-#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
-#define ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026 */
 
 static gboolean
 is_bidi (gunichar c)
@@ -40,43 +39,71 @@ sfb_text_is_xml_char (gunichar c)
          || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 }
 
-char *
-sfb_text_quote_untrusted (const char *text, gssize length, gsize max_chars)
+/* Zero-width spaces and joiners and the byte-order mark: invisible in one
+ * line shown to a person, so quoted text drops them with the blanks. */
+static gboolean
+is_invisible (gunichar c)
 {
+  return (c >= 0x200b && c <= 0x200d) || c == 0xfeff;
+}
+
+static gboolean
+is_blank (gunichar c)
+{
+  return c == ' ' || sfb_text_is_unsafe_char (c) || is_invisible (c);
+}
+
+char *
+sfb_text_quote (const char *text, gssize length, gsize max_chars, SfbTextQuoteFlags flags)
+{
+  gboolean spaces = (flags & SFB_TEXT_QUOTE_SPACES) != 0;
+  /* a character is at most 4 bytes: nothing past this bound can be shown */
+  gsize bound = max_chars < G_MAXSIZE / 8 ? max_chars * 4 + 4 : G_MAXSIZE;
   g_autoptr (GString) out = NULL;
   gsize n, i = 0, chars = 0;
+  gboolean space = FALSE;
 
-  if (text == NULL)
+  if (text == NULL || (spaces && max_chars == 0))
     return g_strdup ("");
-  n = length < 0 ? strlen (text) : (gsize) length;
+  n = length < 0 ? strnlen (text, bound) : MIN ((gsize) length, bound);
   out = g_string_sized_new (MIN (n, max_chars * 4) + 4);
   while (i < n)
     {
-      gunichar c;
-      gsize step = 1;
+      gunichar c = g_utf8_get_char_validated (text + i, (gssize) (n - i));
 
-      if (chars == max_chars)
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          c = 0xfffd;
+          i++;
+        }
+      else
+        i += (gsize) g_unichar_to_utf8 (c, NULL);
+      if (spaces && is_blank (c))
+        {
+          space = out->len > 0;
+          continue;
+        }
+      if (chars + (space ? 1 : 0) >= max_chars)
         {
           g_string_append (out, ELLIPSIS);
           break;
         }
-      c = g_utf8_get_char_validated (text + i, (gssize) (n - i));
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        g_string_append (out, REPLACEMENT);
-      else if (sfb_text_is_unsafe_char (c))
+      if (space)
         {
-          g_string_append (out, REPLACEMENT);
-          step = (gsize) g_unichar_to_utf8 (c, NULL);
+          g_string_append_c (out, ' ');
+          chars++;
+          space = FALSE;
         }
-      else
-        {
-          step = (gsize) g_unichar_to_utf8 (c, NULL);
-          g_string_append_len (out, text + i, (gssize) step);
-        }
-      i += step;
+      g_string_append_unichar (out, sfb_text_is_unsafe_char (c) ? 0xfffd : c);
       chars++;
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+char *
+sfb_text_quote_untrusted (const char *text, gssize length, gsize max_chars)
+{
+  return sfb_text_quote (text, length, max_chars, SFB_TEXT_QUOTE_REPLACE);
 }
 
 static gboolean

@@ -22,10 +22,24 @@ typedef enum
   SFB_TEXT_ALLOW_BIDI = 1 << 1,
 } SfbTextFlags;
 
+typedef enum
+{
+  /* Invalid bytes and every character sfb_text_is_unsafe_char() names
+   * become U+FFFD: nothing is hidden (arguments, logs). */
+  SFB_TEXT_QUOTE_REPLACE = 0,
+  /* For one line of a message a person reads (failure reasons): those
+   * characters, spaces and the invisible ones (zero-width, BOM) become one
+   * space per run, none at either end; invalid bytes still U+FFFD. */
+  SFB_TEXT_QUOTE_SPACES = 1 << 0,
+} SfbTextQuoteFlags;
+
 /* A copy of at most @max_chars characters of @text, reading at most @length
- * bytes (-1: up to its NUL), never past either: valid UTF-8, with invalid
- * bytes and every character sfb_text_is_unsafe_char() names replaced by
- * U+FFFD, and "…" where it was cut.  NULL gives "". */
+ * bytes (-1: up to its NUL) and never more than 4 × @max_chars + 4: valid
+ * UTF-8, made safe as @flags says, and "…" where it was cut.  NULL gives "";
+ * with SFB_TEXT_QUOTE_SPACES so does @max_chars 0. */
+char *sfb_text_quote (const char *text, gssize length, gsize max_chars, SfbTextQuoteFlags flags);
+
+/* sfb_text_quote() with SFB_TEXT_QUOTE_REPLACE */
 char *sfb_text_quote_untrusted (const char *text, gssize length, gsize max_chars);
 
 /* Characters that make no sense in one line of text shown to a person:

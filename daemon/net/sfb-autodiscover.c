@@ -6,12 +6,13 @@
 #include "sfb-autodiscover.h"
 
 #include "sfb-error.h"
+#include "sfb-stream.h"
 #include "sfb-text.h"
 #include "sfb-tls.h"
+#include "sfb-xml.h"
 
 #include <string.h>
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 /* ---- The parser: bytes -> SfbAutodiscoverDocument ---- */
@@ -27,15 +28,6 @@ sfb_autodiscover_document_free (SfbAutodiscoverDocument *doc)
   g_free (doc->internal_fqdn);
   g_free (doc->external_fqdn);
   g_free (doc);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
-
-static gpointer
-init_libxml (gpointer data)
-{
-  xmlInitParser ();
-  return NULL;
 }
 
 static gboolean
@@ -142,136 +134,70 @@ parse_link (xmlNode *node, SfbAutodiscoverDocument *doc, gboolean in_root)
     doc->user_href = g_steal_pointer (&href);
 }
 
-static gboolean
-depth_within_limit (xmlNode *root)
+static const SfbXmlLimits limits = {
+  .max_document = SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE,
+  .max_depth = SFB_AUTODISCOVER_MAX_DEPTH,
+};
+
+static void
+set_read_error (GError **error, SfbXmlVerdict verdict, gsize length)
 {
-  xmlNode *node = root;
-  guint depth = 1;
+  const char *why = NULL;
 
-  /* Iterative pre-order walk over element nodes. */
-  while (node != NULL)
+  switch (verdict)
     {
-      xmlNode *child = NULL;
-
-      for (xmlNode *c = node->children; c != NULL; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-          {
-            child = c;
-            break;
-          }
-      if (child != NULL)
-        {
-          if (++depth > SFB_AUTODISCOVER_MAX_DEPTH)
-            return FALSE;
-          node = child;
-          continue;
-        }
-      while (node != NULL && node != root)
-        {
-          xmlNode *sibling = node->next;
-
-          while (sibling != NULL && sibling->type != XML_ELEMENT_NODE)
-            sibling = sibling->next;
-          if (sibling != NULL)
-            {
-              node = sibling;
-              break;
-            }
-          node = node->parent;
-          depth--;
-        }
-      if (node == root)
-        break;
-    }
-  return TRUE;
-}
-
-static gboolean
-has_markup_declaration (const char *data, gsize length)
-{
-  static const char *const needles[] = { "<!DOCTYPE", "<!ENTITY", "<!doctype" };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (needles); i++)
-    if (memmem (data, length, needles[i], strlen (needles[i])) != NULL)
-      return TRUE;
-  return FALSE;
-}
-
-SfbAutodiscoverDocument *
-sfb_autodiscover_parse (const char *data, gsize length, GError **error)
-{
-  static GOnce once = G_ONCE_INIT;
-  g_autoptr (SfbAutodiscoverDocument) doc = NULL;
-  g_autoptr (xmlDoc) xml = NULL;
-  g_autofree char *location = NULL;
-  xmlNode *root;
-
-  g_once (&once, init_libxml, NULL);
-
-  if (data == NULL || length == 0)
-    {
-      g_set_error_literal (
-          error, SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "The autodiscover answer is empty");
-      return NULL;
-    }
-  if (length > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
-    {
+    case SFB_XML_OK:
+      g_return_if_reached ();
+    case SFB_XML_EMPTY:
+      why = "is empty";
+      break;
+    case SFB_XML_TOO_LARGE:
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_DISCOVERY_FAILED,
                    "The autodiscover answer is too large (%" G_GSIZE_FORMAT " bytes, at most %d)",
                    length,
                    SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE);
-      return NULL;
+      return;
+    case SFB_XML_DTD:
+      why = "contains a DTD, which is not accepted";
+      break;
+    case SFB_XML_MALFORMED:
+      why = "is not well-formed XML";
+      break;
+    case SFB_XML_NO_ROOT:
+      why = "is not an AutodiscoverResponse";
+      break;
+    case SFB_XML_TOO_DEEP:
+    case SFB_XML_TOO_MANY_ELEMENTS:
+      why = "is nested too deeply";
+      break;
     }
-  /* No DTD at all: nothing to expand, nothing to fetch.  The encoding is
-   * forced to UTF-8 below, so this byte search cannot be dodged. */
-  if (has_markup_declaration (data, length))
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_DISCOVERY_FAILED,
-                           "The autodiscover answer contains a DTD, which is not accepted");
-      return NULL;
-    }
+  g_set_error (error, SFB_ERROR, SFB_ERROR_DISCOVERY_FAILED, "The autodiscover answer %s", why);
+}
 
-  xml = xmlReadMemory (data,
-                       (int) length,
-                       "autodiscover.xml",
-                       "UTF-8",
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_NOCDATA);
+SfbAutodiscoverDocument *
+sfb_autodiscover_parse (const char *data, gsize length, GError **error)
+{
+  g_autoptr (SfbAutodiscoverDocument) doc = NULL;
+  g_autoptr (xmlDoc) xml = NULL;
+  g_autofree char *location = NULL;
+  xmlNode *root;
+  SfbXmlVerdict verdict;
+
+  xml = sfb_xml_read (data, length, &limits, &verdict);
   if (xml == NULL)
     {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_DISCOVERY_FAILED,
-                           "The autodiscover answer is not well-formed XML");
-      return NULL;
-    }
-  if (xml->intSubset != NULL || xml->extSubset != NULL)
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_DISCOVERY_FAILED,
-                           "The autodiscover answer contains a DTD, which is not accepted");
+      set_read_error (error, verdict, length);
       return NULL;
     }
   root = xmlDocGetRootElement (xml);
-  if (root == NULL || !name_is (root, "AutodiscoverResponse"))
+  if (!name_is (root, "AutodiscoverResponse"))
     {
       g_set_error_literal (error,
                            SFB_ERROR,
                            SFB_ERROR_DISCOVERY_FAILED,
                            "The autodiscover answer is not an AutodiscoverResponse");
-      return NULL;
-    }
-  if (!depth_within_limit (root))
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_DISCOVERY_FAILED,
-                           "The autodiscover answer is nested too deeply");
       return NULL;
     }
 
@@ -357,8 +283,6 @@ sfb_autodiscover_build_url (const char *host, const char *user_at_domain)
 }
 
 /* ---- The HTTPS walk ---- */
-
-#define READ_CHUNK 8192
 
 typedef struct
 {
@@ -488,51 +412,41 @@ walk_handle_document (GTask *task)
   walk_request (task, next);
 }
 
+/* Said the same whether Content-Length or the body itself is too long */
+static GError *
+too_large_error (Walk *walk)
+{
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_DISCOVERY_FAILED,
+                      "%s: the answer is larger than %d bytes",
+                      walk_host (walk),
+                      SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE);
+}
+
 static void
 walk_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Walk *walk = g_task_get_task_data (task);
-  GInputStream *stream = G_INPUT_STREAM (source);
-  GCancellable *cancellable;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (GBytes) body = sfb_stream_read_bounded_finish (result, &error);
 
-  bytes = g_input_stream_read_bytes_finish (stream, result, &error);
-  if (bytes == NULL)
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+    walk_fail (task, too_large_error (walk));
+  else if (body == NULL)
+    walk_fail (task,
+               g_error_new (SFB_ERROR,
+                            SFB_ERROR_NOT_REACHABLE,
+                            "%s: reading the answer failed: %s",
+                            walk_host (walk),
+                            error->message));
+  else
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        walk_fail (task,
-                   g_error_new (SFB_ERROR,
-                                SFB_ERROR_NOT_REACHABLE,
-                                "%s: reading the answer failed: %s",
-                                walk_host (walk),
-                                error->message));
-      return;
-    }
-  if (g_bytes_get_size (bytes) == 0)
-    {
-      g_input_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      g_byte_array_append (walk->body, g_bytes_get_data (body, NULL), g_bytes_get_size (body));
       walk_handle_document (task);
-      return;
     }
-  g_byte_array_append (walk->body, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  if (walk->body->len > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
-    {
-      walk_fail (task,
-                 g_error_new (SFB_ERROR,
-                              SFB_ERROR_DISCOVERY_FAILED,
-                              "%s: the answer is larger than %d bytes",
-                              walk_host (walk),
-                              SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
-      return;
-    }
-  /* Taken first: argument evaluation order is unspecified, and the task is stolen below. */
-  cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, walk_read_cb, g_steal_pointer (&task));
 }
 
 static gboolean
@@ -609,7 +523,7 @@ walk_ticket_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 /* MS-OCDISCWS 3.1.5.3: the User resource wants a web ticket from the
- * service its 401 names (X-MS-WebTicketURL, protocol.md §2.2). */
+ * service its 401 names (X-MS-WebTicketURL, docs/protocol.md §2.2). */
 static void
 walk_unauthorized (GTask *task)
 {
@@ -722,20 +636,18 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       = soup_message_headers_get_content_length (soup_message_get_response_headers (walk->message));
   if (length > SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE)
     {
-      walk_fail (task,
-                 g_error_new (SFB_ERROR,
-                              SFB_ERROR_DISCOVERY_FAILED,
-                              "%s: the answer is larger than %d bytes",
-                              walk_host (walk),
-                              SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE));
+      walk_fail (task, too_large_error (walk));
       return;
     }
 
   g_byte_array_set_size (walk->body, 0);
   /* Taken first: argument evaluation order is unspecified, and the task is stolen below. */
   cancellable = g_task_get_cancellable (task);
-  g_input_stream_read_bytes_async (
-      stream, READ_CHUNK, G_PRIORITY_DEFAULT, cancellable, walk_read_cb, g_steal_pointer (&task));
+  sfb_stream_read_bounded_async (stream,
+                                 SFB_AUTODISCOVER_MAX_DOCUMENT_SIZE,
+                                 cancellable,
+                                 walk_read_cb,
+                                 g_steal_pointer (&task));
 }
 
 static gboolean

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Lync autodiscover (MS-OCDISCWS, protocol.md §2.2): the XML parser (pure,
+ * Lync autodiscover (MS-OCDISCWS, docs/protocol.md §2.2): the XML parser (pure,
  * fuzzed) and the HTTPS walk Root -> User, following Redirect links with a
  * hop limit.  Only https:// is ever requested; only the content type
  * application/vnd.microsoft.rtc.autodiscover+xml is accepted.

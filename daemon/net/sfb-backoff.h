@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Reconnect backoff (issue 4 item 9): the first retry at once, then
+ * Reconnect backoff (docs/architecture.md §9): the first retry at once, then
  * exponential growth from a base delay up to a cap, with jitter so that many
  * clients that lost the same server do not come back in step.  No timers
  * here: the caller schedules the delay it is given.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Server discovery (protocol.md §2, issue 4 item 2).
+ * Server discovery (docs/protocol.md §2, docs/architecture.md §1).
  *
  * Every lookup starts at once, so discovery costs about one round trip
  * (plus autodiscover's HTTPS exchanges, which run beside the DNS queries):

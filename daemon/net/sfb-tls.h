@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * TLS trust for every connection sfbd makes (SIP and HTTPS): the system
- * store plus the optional [TLS] CAFile (protocol.md §3).  A chain is
+ * store plus the optional [TLS] CAFile (docs/protocol.md §3).  A chain is
  * accepted when either source verifies it for the identity dialled; the
  * identity check itself is never relaxed.  There is no plaintext fallback
  * anywhere.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The state cache (issue 6 item 5; architecture.md §5): what the server
+ * The state cache (docs/architecture.md §5): what the server
  * last said (policies, dial plan, contacts, groups), so a restart shows it
  * before the network answers.
  *

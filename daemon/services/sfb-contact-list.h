@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The roaming contact list (protocol.md §11.2; MS-SIP contactList and
+ * The roaming contact list (docs/protocol.md §11.2; MS-SIP contactList and
  * contactDelta): groups, the default group "~" included, contacts with
  * their groups, deltaNum as the revision, and ucsmode.  Pure: no I/O.
  *
- * Relationship (issue 6, seed 000's after-thoughts): a contact whose SIP
+ * Relationship (what SfB clients show as "Colleagues"): a contact whose SIP
  * domain equals the user's own SIP domain (case-insensitively) is
  * "same-enterprise"; any other domain is "federated".  The domain is the
  * only thing a client knows for certain: the list's own "federated" hints

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbContacts: the roaming contact list of the signed-in account (issue 6
- * item 3; protocol.md §11.2), kept current and cached.
+ * SfbContacts: the roaming contact list of the signed-in account
+ * (docs/protocol.md §11.2), kept current and cached.
  *
  * SUBSCRIBE vnd-microsoft-roaming-contacts (Supported: ms-ucs) in every
  * registration; the first body (piggy-backed or NOTIFY) is a settings task

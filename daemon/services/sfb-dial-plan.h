@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbDialPlan: a location profile (protocol.md §11.6, §17.14; MS-SIPRE
+ * SfbDialPlan: a location profile (docs/protocol.md §11.6, §17.14; MS-SIPRE
  * 2.2.8) and number normalization.
  *
  * Parsing: LocationProfileDescription in either namespace spelling

@@ -7,12 +7,11 @@
 
 #include "sfb-error.h"
 #include "sfb-log.h"
+#include "sfb-xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 #define NS_REQUEST "http://schemas.microsoft.com/2006/09/sip/provisioninggrouplist"
 
@@ -61,16 +60,10 @@ has_element_children (xmlNode *node)
   return FALSE;
 }
 
-static gboolean
-too_deep (xmlNode *node, guint depth)
-{
-  if (depth > SFB_POLICIES_MAX_DEPTH)
-    return TRUE;
-  for (xmlNode *c = node->children; c != NULL; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && too_deep (c, depth + 1))
-      return TRUE;
-  return FALSE;
-}
+static const SfbXmlLimits limits = {
+  .max_document = SFB_POLICIES_MAX_DOCUMENT,
+  .max_depth = SFB_POLICIES_MAX_DEPTH,
+};
 
 static char *
 text_of (xmlNode *node)
@@ -108,19 +101,11 @@ parse_public_providers (const char *text)
   g_autoptr (xmlDoc) doc = NULL;
   xmlNode *root;
   GVariantBuilder providers;
+  SfbXmlVerdict verdict;
   guint n = 0;
 
-  if (strlen (text) > SFB_POLICIES_MAX_DOCUMENT)
-    return NULL;
-  doc = xmlReadMemory (text,
-                       (int) strlen (text),
-                       "public-providers.xml",
-                       NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_NOCDATA);
-  if (doc == NULL || doc->intSubset != NULL || doc->extSubset != NULL
-      || (root = xmlDocGetRootElement (doc)) == NULL || !is_element (root, "PublicProviders")
-      || too_deep (root, 1))
+  doc = sfb_xml_read (text, strlen (text), &limits, &verdict);
+  if (doc == NULL || !is_element (root = xmlDocGetRootElement (doc), "PublicProviders"))
     return NULL;
   g_variant_builder_init (&providers, G_VARIANT_TYPE ("aa{sv}"));
   for (xmlNode *p = root->children; p != NULL; p = p->next)
@@ -266,9 +251,11 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
   g_autoptr (xmlDoc) doc = NULL;
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GVariantBuilder groups;
+  SfbXmlVerdict verdict;
   xmlNode *root;
 
-  if (length > SFB_POLICIES_MAX_DOCUMENT)
+  doc = sfb_xml_read (data, length, &limits, &verdict);
+  if (verdict == SFB_XML_TOO_LARGE)
     {
       g_set_error (error,
                    SFB_ERROR,
@@ -277,18 +264,17 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
                    SFB_POLICIES_MAX_DOCUMENT);
       return NULL;
     }
-  doc = xmlReadMemory (data,
-                       (int) length,
-                       "provisioning.xml",
-                       NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_NOCDATA);
-  if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL))
+  if (verdict == SFB_XML_DTD)
     {
       g_set_error_literal (error,
                            SFB_ERROR,
                            SFB_ERROR_SERVER_REJECTED,
                            "The provisioning document has a DTD, which is not accepted");
+      return NULL;
+    }
+  if (verdict == SFB_XML_TOO_DEEP)
+    {
+      over_limit (error, "levels of elements", SFB_POLICIES_MAX_DEPTH);
       return NULL;
     }
   root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
@@ -298,11 +284,6 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
                            SFB_ERROR,
                            SFB_ERROR_SERVER_REJECTED,
                            "The provisioning document is not a provisionGroupList");
-      return NULL;
-    }
-  if (too_deep (root, 1))
-    {
-      over_limit (error, "levels of elements", SFB_POLICIES_MAX_DEPTH);
       return NULL;
     }
   g_variant_builder_init (&groups, G_VARIANT_TYPE ("a{sa{sv}}"));

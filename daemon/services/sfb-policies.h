@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * In-band provisioning (protocol.md §11.1; MS-SIPREGE 2.2.2.4/2.2.2.5).
+ * In-band provisioning (docs/protocol.md §11.1; MS-SIPREGE 2.2.2.4/2.2.2.5).
  *
  * sfb_policies_request_body() is the provisioningGroupList asking for every
  * group MS-SIPREGE lists plus persistentChatConfiguration and

@@ -369,7 +369,7 @@ on_set_subscribers_response (GObject *source, GAsyncResult *result, gpointer use
 
 /* Those who newly subscribed to the user's presence (subscribers with
  * acknowledged="false") are acknowledged with setSubscribers, once per
- * registration (protocol.md §11.3).  sfbd asks nobody: SfB clients show
+ * registration (docs/protocol.md §11.3).  sfbd asks nobody: SfB clients show
  * a "added you to their contacts" notice; sfbd logs it. */
 static void
 acknowledge_subscribers (SfbPresence *self, const SfbRoamingSelf *roaming)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbPresence: the user's own presence and the contacts' presence (issue 6
- * item 4; protocol.md §11.3–11.5, §13).
+ * SfbPresence: the user's own presence and the contacts' presence
+ * (docs/protocol.md §11.3–11.5, §13).
  *
  * Own presence: SUBSCRIBE vnd-microsoft-roaming-self (categories,
  * containers, subscribers) in every registration.  Every roaming-self body

@@ -2,7 +2,7 @@
 /*
  * SfbSettings: policies (in-band provisioning) and the dial plan (location
  * profile) of the signed-in account, kept current and cached
- * (issue 6 items 1, 2, 5).
+ * (the Policies and DialPlan interfaces, docs/architecture.md §3).
  *
  * On every "registered" of the session: SUBSCRIBE provisioning-v2 with
  * every group (a one-off query, Expires: 0, §11.1), then the location
@@ -11,7 +11,7 @@
  * NOTIFY/BENOTIFYs in that dialog (server changes) replace the groups they
  * carry, raise "policies-changed" and fetch the location profile again.
  *
- * The location-profile request (protocol.md §11.6 marks the real one
+ * The location-profile request (docs/protocol.md §11.6 marks the real one
  * unconfirmed; this is MS-SIPRE 2.2.3/3.8.5.1 as read here, and what
  * tests/sfbsim answers): SERVICE to the location-profile GRUU given by
  * provisioning ServerConfiguration/ucLocationProfile, else the own AOR with

@@ -5,7 +5,7 @@
  * unit-tested; add your sources to sfb_services_sources in
  * daemon/services/meson.build.
  *
- * SfbSubscription: one SUBSCRIBE dialog (protocol.md §11).
+ * SfbSubscription: one SUBSCRIBE dialog (docs/protocol.md §11).
  *
  * Every SUBSCRIBE carries the common headers of §11 (Event, Accept,
  * Supported: com.microsoft.autoextend, ms-benotify,
@@ -42,7 +42,7 @@
 
 G_BEGIN_DECLS
 
-/* refresh this many seconds before Expires (protocol.md §11) */
+/* refresh this many seconds before Expires (docs/protocol.md §11) */
 #define SFB_SUBSCRIPTION_REFRESH_MARGIN_S 120
 
 #define SFB_TYPE_SUBSCRIPTION (sfb_subscription_get_type ())

@@ -9,137 +9,58 @@
 
 #include <string.h>
 
-#include <libxml/parser.h>
-
-static gpointer
-init_libxml (gpointer data)
-{
-  xmlInitParser ();
-  return NULL;
-}
-
-static gboolean
-has_markup_declaration (const char *data, gsize length)
-{
-  static const char *const needles[] = { "<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity" };
-
-  for (gsize i = 0; i < G_N_ELEMENTS (needles); i++)
-    if (memmem (data, length, needles[i], strlen (needles[i])) != NULL)
-      return TRUE;
-  return FALSE;
-}
-
-/* Depth and element count, iteratively (no recursion on server data). */
-static gboolean
-shape_within_limits (xmlNode *root)
-{
-  xmlNode *node = root;
-  guint depth = 1;
-  guint count = 1;
-
-  while (node != NULL)
-    {
-      xmlNode *child = NULL;
-
-      for (xmlNode *c = node->children; c != NULL; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-          {
-            child = c;
-            break;
-          }
-      if (child != NULL)
-        {
-          if (++depth > SFB_SVC_XML_MAX_DEPTH || ++count > SFB_SVC_XML_MAX_ELEMENTS)
-            return FALSE;
-          node = child;
-          continue;
-        }
-      while (node != NULL && node != root)
-        {
-          xmlNode *sibling = node->next;
-
-          while (sibling != NULL && sibling->type != XML_ELEMENT_NODE)
-            sibling = sibling->next;
-          if (sibling != NULL)
-            {
-              if (++count > SFB_SVC_XML_MAX_ELEMENTS)
-                return FALSE;
-              node = sibling;
-              break;
-            }
-          node = node->parent;
-          depth--;
-        }
-      if (node == root)
-        break;
-    }
-  return TRUE;
-}
+static const SfbXmlLimits limits = {
+  .max_document = SFB_SVC_XML_MAX_DOCUMENT,
+  .max_depth = SFB_SVC_XML_MAX_DEPTH,
+  .max_elements = SFB_SVC_XML_MAX_ELEMENTS,
+};
 
 xmlDoc *
 sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error)
 {
-  static GOnce once = G_ONCE_INIT;
-  g_autoptr (xmlDoc) xml = NULL;
-  xmlNode *root;
+  SfbXmlVerdict verdict;
+  xmlDoc *xml = sfb_xml_read (data, length, &limits, &verdict);
 
-  g_once (&once, init_libxml, NULL);
-
-  if (data == NULL || length == 0)
+  switch (verdict)
     {
+    case SFB_XML_OK:
+      return xml;
+    case SFB_XML_EMPTY:
       g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The server's %s document is empty", what);
-      return NULL;
-    }
-  if (length > SFB_SVC_XML_MAX_DOCUMENT || length > G_MAXINT)
-    {
+      break;
+    case SFB_XML_TOO_LARGE:
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_FAILED,
                    "The server's %s document is too large (%" G_GSIZE_FORMAT " bytes)",
                    what,
                    length);
-      return NULL;
-    }
-  /* The encoding is forced to UTF-8 below, so this byte search cannot be
-   * dodged with another encoding. */
-  if (has_markup_declaration (data, length))
-    {
+      break;
+    case SFB_XML_DTD:
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_FAILED,
                    "The server's %s document contains a DTD, which is not accepted",
                    what);
-      return NULL;
-    }
-  xml = xmlReadMemory (data,
-                       (int) length,
-                       "server.xml",
-                       "UTF-8",
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_NOCDATA);
-  if (xml == NULL)
-    {
+      break;
+    case SFB_XML_MALFORMED:
       g_set_error (
           error, SFB_ERROR, SFB_ERROR_FAILED, "The server's %s document is not well-formed", what);
-      return NULL;
-    }
-  root = xmlDocGetRootElement (xml);
-  if (xml->intSubset != NULL || xml->extSubset != NULL || root == NULL)
-    {
+      break;
+    case SFB_XML_NO_ROOT:
       g_set_error (
           error, SFB_ERROR, SFB_ERROR_FAILED, "The server's %s document is unusable", what);
-      return NULL;
-    }
-  if (!shape_within_limits (root))
-    {
+      break;
+    case SFB_XML_TOO_DEEP:
+    case SFB_XML_TOO_MANY_ELEMENTS:
       g_set_error (error,
                    SFB_ERROR,
                    SFB_ERROR_FAILED,
                    "The server's %s document is nested too deeply or too large",
                    what);
-      return NULL;
+      break;
     }
-  return g_steal_pointer (&xml);
+  return NULL;
 }
 
 gboolean

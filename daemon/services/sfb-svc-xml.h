@@ -3,10 +3,10 @@
  * Bounded libxml2 helpers for the documents of the contacts and presence
  * services (roaming contacts, roaming-self, categories, rlmi, faults).
  *
- * Every document comes from the server, so parsing refuses DTDs (nothing
- * to expand or fetch), documents over SFB_SVC_XML_MAX_DOCUMENT bytes,
- * nesting deeper than SFB_SVC_XML_MAX_DEPTH and more than
- * SFB_SVC_XML_MAX_ELEMENTS elements.  Element names are compared by local
+ * Every document comes from the server, so parsing (sfb_xml_read(),
+ * sfb-xml.h) refuses DTDs (nothing to expand or fetch), documents over
+ * SFB_SVC_XML_MAX_DOCUMENT bytes, nesting deeper than SFB_SVC_XML_MAX_DEPTH
+ * and more than SFB_SVC_XML_MAX_ELEMENTS elements.  Element names are compared by local
  * name: Microsoft servers change the default namespace on nearly every
  * element, and spellings differ between versions.
  */
@@ -16,6 +16,8 @@
 
 #include <libxml/tree.h>
 
+#include "sfb-xml.h"
+
 G_BEGIN_DECLS
 
 #define SFB_SVC_XML_MAX_DOCUMENT (4 * 1024 * 1024)
@@ -23,8 +25,6 @@ G_BEGIN_DECLS
 #define SFB_SVC_XML_MAX_ELEMENTS 200000
 /* Attribute and text values longer than this are treated as absent. */
 #define SFB_SVC_XML_MAX_VALUE 4096
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 /* @what names the document in the error ("roaming contacts"). */
 xmlDoc *sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error);

@@ -124,7 +124,7 @@ sfb_endpoint_id_load_or_create (const char *state_dir, GError **error)
  * sfb_endpoint_id_to_instance:
  * @epid: the endpoint id
  *
- * Returns: the +sip.instance UUID derived from @epid (protocol.md §1): a
+ * Returns: the +sip.instance UUID derived from @epid (docs/protocol.md §1): a
  * version-5 UUID over the Microsoft-ordered namespace and the epid, whose
  * first three fields are read little-endian; upper case, no "urn:uuid:".
  */
@@ -200,7 +200,7 @@ parse_uuid (const char *text, guint8 out[16])
  * @instance: a +sip.instance UUID, with or without "urn:uuid:"
  *
  * Returns: (nullable): the opaque of the GRUU a server assigns to the
- * endpoint (protocol.md §17.13): "user:epid:" and the base64url of the
+ * endpoint (docs/protocol.md §17.13): "user:epid:" and the base64url of the
  * GUID bytes in Microsoft order followed by two zero bytes; NULL if
  * @instance is not a UUID.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Endpoint identity (protocol.md §1): the epid that names this endpoint in
+ * Endpoint identity (docs/protocol.md §1): the epid that names this endpoint in
  * every From tag and Contact, the +sip.instance UUID derived from it, and
  * the opaque of the GRUU the server assigns (§17.13).
  */

@@ -5,56 +5,14 @@
 
 #include "sfb-failure.h"
 
-#include <string.h>
+#include "sfb-text.h"
 
-/* Format characters that reorder or hide text (Trojan Source), line and
- * paragraph separators, and the byte-order mark. */
-static gboolean
-is_hidden (gunichar c)
-{
-  return c == 0x061C || c == 0x200E || c == 0x200F || (c >= 0x202A && c <= 0x202E)
-         || (c >= 0x2066 && c <= 0x2069) || c == 0x2028 || c == 0x2029 || c == 0xFEFF
-         || (c >= 0x200B && c <= 0x200D) || c == 0xFFFE || c == 0xFFFF;
-}
+#include <string.h>
 
 char *
 sfb_failure_quote (const char *text, gsize max_chars)
 {
-  g_autofree char *valid = NULL;
-  GString *out;
-  gsize chars = 0;
-  gboolean space = FALSE;
-
-  if (text == NULL || max_chars == 0)
-    return g_strdup ("");
-  /* a UTF-8 character is at most 4 bytes: read no more than needed
-   * (strnlen: @text may be long) */
-  valid = g_utf8_make_valid (text, (gssize) strnlen (text, max_chars * 4 + 4));
-  out = g_string_sized_new (MIN (strlen (valid), max_chars * 4) + 4);
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (g_unichar_iscntrl (c) || is_hidden (c) || c == ' ')
-        {
-          space = out->len > 0;
-          continue;
-        }
-      if (chars + (space ? 1 : 0) >= max_chars)
-        {
-          g_string_append (out, "…");
-          break;
-        }
-      if (space)
-        {
-          g_string_append_c (out, ' ');
-          chars++;
-          space = FALSE;
-        }
-      g_string_append_unichar (out, c);
-      chars++;
-    }
-  return g_string_free (out, FALSE);
+  return sfb_text_quote (text, -1, max_chars, SFB_TEXT_QUOTE_SPACES);
 }
 
 /* The code and reason="…" of "4140;reason=\"Removed by administrator\";source=…" */

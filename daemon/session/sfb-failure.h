@@ -14,11 +14,9 @@ G_BEGIN_DECLS
 #define SFB_FAILURE_MAX_QUOTE 200
 
 /* Untrusted text (from a server, a certificate) made fit for an error
- * message, the trace and the journal: valid UTF-8, without control,
- * bidi-control or line/paragraph-separator characters (each becomes a
- * space, runs collapse), at most @max_chars characters (a cut ends in
- * "…"); at most 4 × @max_chars bytes of @text are read.  NULL gives "".
- * (A shared helper in daemon/core may replace it.) */
+ * message, the trace and the journal: sfb_text_quote() with
+ * SFB_TEXT_QUOTE_SPACES (sfb-text.h), kept under this name for its
+ * callers. */
 char *sfb_failure_quote (const char *text, gsize max_chars);
 
 /* What a registration-notify that signed the account out means, as the

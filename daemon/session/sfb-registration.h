@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What the server says about a registration (protocol.md §9, §10, §12.3),
+ * What the server says about a registration (docs/protocol.md §9, §10, §12.3),
  * read from parsed SIP messages.  Pure functions, no I/O: the 200 OK to
  * REGISTER (our GRUU among the Contacts, Expires, ms-keep-alive,
  * Supported, Allow-Events, Server), the 301's Contact, ms-diagnostics,
@@ -43,7 +43,7 @@ typedef struct
 } SfbRegistration;
 
 /* The 200 OK to REGISTER; @instance is our +sip.instance UUID (without
- * urn:uuid:, compared case-insensitively, protocol.md §17.7). */
+ * urn:uuid:, compared case-insensitively, docs/protocol.md §17.7). */
 SfbRegistration *sfb_registration_parse (SfbSipMessage *response, const char *instance);
 void sfb_registration_free (SfbRegistration *registration);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbRegistration, sfb_registration_free)

@@ -43,7 +43,7 @@ sfb_sip_auth_add_param (SfbSipAuth *auth, const char *name, const char *value, g
 char *sfb_sip_auth_to_string (const SfbSipAuth *auth);
 
 /* The client's Authorization / Proxy-Authorization value, parameters in
- * the order real servers accept (protocol.md §4.2): qop, opaque, realm,
+ * the order real servers accept (docs/protocol.md §4.2): qop, opaque, realm,
  * targetname, gssapi-data, version, crand, cnum, response.  NULL strings
  * (and version 0) are left out; gssapi_data "" is sent as gssapi-data="";
  * cnum is sent with crand. */

@@ -5,7 +5,7 @@
  * for sfb_sip_parser_pop().
  *
  * Framing is by Content-Length; a message without one has no body, unless
- * it has a Content-Type, which is an error (protocol.md §3).  CR and LF
+ * it has a Content-Type, which is an error (docs/protocol.md §3).  CR and LF
  * between messages are keep-alives (RFC 5626 §4.4.1: CRLFCRLF ping, CRLF
  * pong): they are skipped and each line end is counted.
  *

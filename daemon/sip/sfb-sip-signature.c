@@ -136,7 +136,7 @@ append_params (GString *out, const SfbSipSignatureParams *params)
   append_field (out, params->targetname);
 }
 
-/* The buffer of protocol.md §5.1.  Version >= 3: 15 fields for a request,
+/* The buffer of docs/protocol.md §5.1.  Version >= 3: 15 fields for a request,
  * 16 for a response (the status code last).  Version < 3 leaves out the
  * To URI and both identity URIs.  Absent headers give empty fields "<>". */
 char *

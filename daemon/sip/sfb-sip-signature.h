@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The MS-SIPAE signature buffer (protocol.md §5.1, MS-SIPAE 3.2.5.2,
+ * The MS-SIPAE signature buffer (docs/protocol.md §5.1, MS-SIPAE 3.2.5.2,
  * MS-SIP 3.1.4.2): the fields a signature covers, each as "<value>",
  * copied byte-for-byte from the message.  Signing and verifying (NTLM,
  * Kerberos, TLS-DSK) happen elsewhere, over these bytes.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Names shared by sfbd, sfbctl, applets and tests: the D-Bus contract of
- * docs/architecture.md.  Change them only through an issue.
+ * docs/architecture.md.  Change them only on purpose, with
+ * the XML, the man pages and docs/architecture.md in the same change.
  */
 #pragma once
 

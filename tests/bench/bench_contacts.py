@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""1,000-contact benchmark (issue 6): the real sfbd against sfbsim with a big contact list.
+"""1,000-contact benchmark (docs/architecture.md §8): sfbd against sfbsim with a big contact list.
 
   bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120]
                     [--format markdown|json] [--output FILE]

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Per-authentication-method sign-in benchmark (issue 5): the real sfbd against the real sfbsim.
+"""Per-authentication-method sign-in benchmark (docs/architecture.md §8): sfbd against sfbsim.
 
   bench_methods.py --build DIR [--repeat N] [--delays 0,50] [--methods ntlm,kerberos,tls-dsk]
                    [--tls TLSv1_2|TLSv1_3] [--format markdown|json] [--output FILE] [--keep]

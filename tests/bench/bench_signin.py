@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Sign-in benchmark (issue 4, architecture.md §8): the real sfbd against the real sfbsim.
+"""Sign-in benchmark (docs/architecture.md §8): the real sfbd against the real sfbsim.
 
   bench_signin.py --build DIR [--repeat N] [--delays 0,50] [--tls TLSv1_2|TLSv1_3]
                   [--format markdown|json] [--output FILE]
@@ -71,7 +71,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 </busconfig>
 """
 
-# protocol minimum (round trips), issue 4: DNS 1 + TCP 1 + TLS 2 + REGISTER 3 + settings 1
+# protocol minimum (round trips): DNS 1 + TCP 1 + TLS 2 + REGISTER 3 + settings 1
 MINIMUM = {"first": 8, "restart": 7, "reconnect": 6, "server-drop": 6, "network-back": 6}
 MINIMUM_NOTE = {
     "first": "DNS 1 + TCP 1 + TLS 2 + REGISTER 3 + settings 1",

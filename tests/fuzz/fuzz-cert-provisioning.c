@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer target: the certificate provisioning parsers (protocol.md §8.2):
+ * libFuzzer target: the certificate provisioning parsers (docs/protocol.md §8.2):
  * both mex documents, the web ticket RSTR (and the proof-signed Security
  * header built from whatever parses), the GetAndPublishCert answer.
  */

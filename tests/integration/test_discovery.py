@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Server discovery (daemon/net, protocol.md §2) against sfbsim, inside build-aux/testnet.
+"""Server discovery (daemon/net, docs/protocol.md §2) against sfbsim, inside build-aux/testnet.
 
 sfb-discover-probe runs sfbd's real discovery code (GResolver SRV/A and libsoup autodiscover,
 concurrently) and prints the candidates and the per-lookup details.  sfbsim serves the

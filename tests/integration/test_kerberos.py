@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Kerberos sign-in and the auth choice (issue 5 items 10, 11): the real sfbd against the real
+"""Kerberos sign-in and the auth choice (Account.Auth): the real sfbd against the real
 sfbsim with its MIT KDC, inside build-aux/testnet.
 
 sfbd gets sfbsim's krb5.conf (KRB5_CONFIG) and a credential cache of its own (KRB5CCNAME,

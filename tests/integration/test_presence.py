@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Contacts and presence (issue 6 items 3, 4): the real sfbd against the real sfbsim, inside
+"""Contacts and presence (their D-Bus interfaces): the real sfbd against the real sfbsim, inside
 build-aux/testnet.  One sfbsim for the module (reset before each test), a bus and sfbd per
 test (sfbd_testcase.py); alice signs in through the Director."""
 

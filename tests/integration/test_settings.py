@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Policies, dial plan and their cache (issue 6 items 1, 2, 5, 6): the real sfbd against the
+"""Policies, dial plan and their cache (docs/architecture.md §3, §5): the real sfbd against the
 real sfbsim, inside build-aux/testnet.  One sfbsim for the module (reset before each test; the
 cache test stops it and starts a new one), a bus and sfbd per test (sfbd_testcase.py).
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Sign-in (issue 4): the real sfbd against the real sfbsim, inside build-aux/testnet.
+"""Sign-in (docs/architecture.md §9, §10): the real sfbd against the real sfbsim, inside
+build-aux/testnet.
 
 The module re-executes itself under build-aux/testnet (a private network namespace whose
 resolv.conf points at sfbsim's DNS), starts one sfbsim for all tests and puts it back to its
@@ -544,7 +545,7 @@ class ServerTimeoutTest(SignInTestCase):
         watcher = self.watch_account()
         self.call(ACCOUNT, "SignIn")
         self.wait_for_state("signed-in")
-        # protocol.md §10.2: a 504 is the server's time-out, not a broken connection
+        # docs/protocol.md §10.2: a 504 is the server's time-out, not a broken connection
         self.assertEqual(self.count("tcp_connections", "pool1.contoso.test:5061"), 1)
         self.assertNotIn("reconnecting", watcher.values("State"))
         messages = watcher.values("LastErrorMessage")

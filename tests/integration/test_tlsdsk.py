@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""TLS-DSK sign-in with certificate provisioning (issue 5 items 7-9, 11): the real sfbd against
+"""TLS-DSK sign-in with certificate provisioning (Account.Auth=tls-dsk): the real sfbd against
 the real sfbsim (web ticket service, provisioning CA, TLS-DSK registrars), inside
 build-aux/testnet.  The registrars offer TLS-DSK and NTLM (control action set_auth).
 """
@@ -201,7 +201,7 @@ class TlsDskFaultTest(TlsDskTestCase):
 
 
 class AutodiscoverWebTicketTest(base.SignInTestCase):
-    """Issue 5 item 9: the autodiscover User resource behind a web ticket (protocol.md §2.2)."""
+    """The autodiscover User resource behind a web ticket (docs/protocol.md §2.2)."""
 
     def setUp(self):
         super().setUp()

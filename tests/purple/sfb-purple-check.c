@@ -46,7 +46,7 @@
 #define DRAIN_QUIET_MS 150
 #define DRAIN_MAX_MS 2000
 
-/* ---- pidgin-sipe on Debian 12 and libxml2's SAX1 callbacks (protocol.md §17.1) ---------
+/* ---- pidgin-sipe on Debian 12 and libxml2's SAX1 callbacks (docs/protocol.md §17.1) ---------
  *
  * SIPE's XML parser fills only the SAX1 startElement/endElement callbacks of its handler but
  * marks it as a SAX2 handler, and this libxml2 then calls none of them: SIPE would never read
@@ -336,7 +336,7 @@ loop_input_add (int fd, PurpleInputCondition condition, PurpleInputFunction func
 
 /* SIPE signs out by writing its un-SUBSCRIBEs and REGISTER Expires: 0 and closing the socket
  * at once, with the server's answers still arriving: the kernel then resets the connection
- * and the server may lose the de-REGISTER (protocol.md §17.16).  While signing out, before a
+ * and the server may lose the de-REGISTER (docs/protocol.md §17.16).  While signing out, before a
  * stream socket's watch goes away, read and drop what the server sends until it has been
  * quiet for a moment, so SIPE's close() finds nothing unread and ends with a FIN. */
 static void

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""pidgin-sipe signs in to sfbsim with Kerberos and with TLS-DSK (issue 5 item 6).
+"""pidgin-sipe signs in to sfbsim with Kerberos and with TLS-DSK.
 
 Runs inside build-aux/testnet (meson does that) like test_purple_sipe.py, with its helpers,
 on one sfbsim.  Every test turns on the schemes it needs with the control action `set_auth`
@@ -7,7 +7,7 @@ and signs in through discovery (lyncdiscover, then the Director's 301 to pool1) 
 says otherwise; the sign-out follows at once (no long stays: test_purple_sipe.py covers the
 keep-alive and the re-REGISTER).
 
-Kerberos: SIPE makes its principal from `DOMAIN\\user` as `user@DOMAIN` (protocol.md §17.11),
+Kerberos: SIPE makes its principal from `DOMAIN\\user` as `user@DOMAIN` (docs/protocol.md §17.11),
 which is not the realm's principal here (CONTOSO.TEST), so the password tests log in with
 the UPN `alice@contoso.test` (SIPE upper-cases the part after the @); the single sign-on
 test gives SIPE no password at all, only a ccache from kinit.  TLS-DSK: SIPE gets a web
@@ -202,7 +202,7 @@ def test_kerberos_kdc_down_is_an_authentication_failure(sim, ctl, krb5_env):
 
 
 def test_auto_with_domain_login_falls_back_to_ntlm(sim, ctl, log, krb5_env):
-    """protocol.md §17.11: with `auto`, SIPE tries Kerberos for CONTOSO\\alice as
+    """docs/protocol.md §17.11: with `auto`, SIPE tries Kerberos for CONTOSO\\alice as
     alice@CONTOSO, a realm that does not exist, and falls back to NTLM: the user still
     signs in, and sfbsim offering Kerberos first breaks no NTLM client."""
     ctl.set_auth(schemes=["Kerberos", "NTLM"])
@@ -252,7 +252,7 @@ def test_tls_dsk_with_explicit_server(sim, ctl, log):
 
 
 def test_tls_dsk_provisioning_down_fails(sim, ctl):
-    """protocol.md §17.11: a failed certificate provisioning is fatal for SIPE; the run
+    """docs/protocol.md §17.11: a failed certificate provisioning is fatal for SIPE; the run
     fails instead of hanging, and nothing registers."""
     ctl.set_auth(schemes=["TLS-DSK", "NTLM"])
     ctl.set_provisioning(up=False)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """pidgin-sipe, an independent client proven against real Skype for Business servers, signs in
-to sfbsim (issue 3, item 10).
+to sfbsim: an independent check of sfbsim's flow and signing.
 
 Runs inside build-aux/testnet (meson does that), starts tests/sfbsim/sfbsim on the default
 scenario with short timers and drives sfb-purple-check ($SFB_PURPLE_CHECK):
@@ -40,7 +40,7 @@ from sim.control import SimControl  # noqa: E402
 
 # Short timers, set through the control socket before the sign-in.  SIPE re-REGISTERs at
 # Expires - 30 s and sends its first CRLF keep-alive 60 s after connecting, then every
-# `keep_alive` s of idleness (protocol.md §17.10), so both happen within about 80 s.
+# `keep_alive` s of idleness (docs/protocol.md §17.10), so both happen within about 80 s.
 SHORT_TIMERS = {"expires": 60, "keep_alive": 10}
 STAY_DEADLINE = 150
 # SIPE's ids for the scenario's availability numbers (MS-PRES ranges)

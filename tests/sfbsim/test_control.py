@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Every control action of issue 3 (item 8), driven through the control socket (SimControl)
+"""Every control action of sfbsim (sim/README.md), driven through the control socket (SimControl)
 and checked as a client sees it: with the in-process SIP client (sim/client.py) signed in
 to the registrars, every message signed and verified.
 
@@ -16,7 +16,7 @@ from sim import services as S
 
 pytestmark = pytest.mark.usefixtures("netns")
 
-#: what issue 3 item 8 asks for, by action name
+#: every control action sfbsim must offer, by action name
 ISSUE_ACTIONS = {
     "drop_connections", "reset_connections",                    # drop or reset connections
     "stop_pool", "start_pool", "restart_pool",                  # stop and restart a pool

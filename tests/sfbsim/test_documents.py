@@ -42,7 +42,7 @@ SEED_PROFILE = "".join((
     '<OptimizeDeviceDialing>true</OptimizeDeviceDialing>',
     '</LocationProfileDescription>'))
 
-#: the batched SUBSCRIBE body SIPE sends (protocol.md §11.5)
+#: the batched SUBSCRIBE body SIPE sends (docs/protocol.md §11.5)
 SIPE_BATCH = (
     '<batchSub xmlns="http://schemas.microsoft.com/2006/01/sip/batch-subscribe" '
     'uri="sip:alice@contoso.test" name="">\n<action name="subscribe" id="63792024">\n'

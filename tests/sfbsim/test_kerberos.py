@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Kerberos in sfbsim (issue 5 item 5): the MIT KDC in the work directory, the registrars'
+"""Kerberos in sfbsim: the MIT KDC in the work directory, the registrars'
 krb5 acceptor with GSS MIC signatures, and the KDC-down control action.
 
 The client side is MIT's initiator (python3-gssapi) with a password or with a ccache from

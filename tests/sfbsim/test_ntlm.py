@@ -23,7 +23,7 @@ def server():
     return ntlm.NtlmServer(lookup, "CONTOSO", "POOL1", "contoso.test", "pool1.contoso.test")
 
 
-# --- protocol.md §15.3 and §17.13: epid -> +sip.instance -> GRUU -----------------------
+# --- docs/protocol.md §15.3 and §17.13: epid -> +sip.instance -> GRUU -----------------------
 @pytest.mark.parametrize("epid,instance", [
     ("8248ca9ebb", "4233FD41-093B-5FD6-B5D2-651ED55969E6"),   # MS-SIPAE 4.1
     ("2ebb6f264f", "124841E4-264D-52E8-96C5-D22AA8CDC316"),   # MS-SIPAE 4.2
@@ -45,7 +45,7 @@ def test_gruu_opaque_matches_capture():
     assert identity.parse_instance('"<urn:uuid:nonsense>"') is None
 
 
-# --- protocol.md §5.1: signature buffers from messages ----------------------------------
+# --- docs/protocol.md §5.1: signature buffers from messages ----------------------------------
 CAPTURE_REQUEST = (
     "REGISTER sip:cosmo.local SIP/2.0\r\n"
     "Via: SIP/2.0/TLS 192.168.172.6:12723\r\n"
@@ -94,7 +94,7 @@ def test_signature_buffer_pai_case_and_version2():
         b"<NTLM><1B><11><R><T><abc><1><INVITE><sip:s@x.com><24><7a><><180>"
 
 
-# --- protocol.md §15.2: the OC 2007 R2 capture, reproduced from its published values -------
+# --- docs/protocol.md §15.2: the OC 2007 R2 capture, reproduced from its published values -------
 def capture_session():
     key = ntlm.ntowfv2("Pa$$word", "User", "COSMO")
     base = ntlm.hmac_md5(key, bytes.fromhex("8dc0c800ae76eca606d2b9fbebd04731"))
@@ -133,7 +133,7 @@ def test_capture_sa_verifies_and_signs_whole_messages():
 
 
 def test_non_ess_signature():
-    # Without extended session security: CRC32 layout, RandomPad kept (protocol.md §15.2)
+    # Without extended session security: CRC32 layout, RandomPad kept (docs/protocol.md §15.2)
     buf = (b"<NTLM><0878F41B><1><SIP Communications Service><ocs1.ocs.provo.novell.com>"
            b"<8592g5DCBa1694i5887m0D0Bt2247b3F38xAE9Fx><3><REGISTER>"
            b"<sip:gabriel@ocs.provo.novell.com><2947328781><B816D65C2300A32CFA6D371F2AF537FD>"
@@ -146,7 +146,7 @@ def test_non_ess_signature():
 
 
 def test_ms_nlmp_ntlmv2_keys():
-    # MS-NLMP 4.2.4 (protocol.md §15.1)
+    # MS-NLMP 4.2.4 (docs/protocol.md §15.1)
     assert ntlm.ntowfv2("Password", "User", "Domain").hex() == "0c868a403bfd7a93a3001ef22ef02e3f"
     exported = b"\x55" * 16
     flags = 0xE28A8233

@@ -23,7 +23,7 @@ def test_full_signin_through_director(simrun, make_client, registrar, ctl, sim):
         assert c.round_trips == 6           # 3 at the Director (-> 301), 3 at pool1
         assert c.bad_signatures == 0
         assert c.server[2] == "pool1.contoso.test"
-        # what SIPE needs in the 200 (protocol.md §10.1, §17)
+        # what SIPE needs in the 200 (docs/protocol.md §10.1, §17)
         assert r.get("Expires") == "300"
         assert r.get("ms-keep-alive") == "UAS; tcp=no; hop-hop=yes; end-host=no; timeout=300"
         assert r.get_all("Supported") == ["adhoclist", "msrtc-event-categories",

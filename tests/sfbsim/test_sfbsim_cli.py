@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The `sfbsim` command (issue 3 item 2, a contract): DIR/sfbsim.env and DIR/ready, a clean
-stop on SIGTERM, certificates reused on a warm start, and --one-way-delay-ms delaying what
-it sends over DNS, HTTP and SIP.
+"""The `sfbsim` command (a contract, docs/architecture.md §6): DIR/sfbsim.env and DIR/ready,
+a clean stop on SIGTERM, certificates reused on a warm start, and --one-way-delay-ms delaying
+what it sends over DNS, HTTP and SIP.
 
 The process runs in the pytest process's private network namespace (conftest) next to the
 session's in-process Sim, so it gets the default scenario moved to 127.9.x addresses (DNS on

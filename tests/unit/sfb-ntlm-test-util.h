@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Hex helpers and the protocol.md §15.2 capture shared by the NTLM tests. */
+/* Hex helpers and the docs/protocol.md §15.2 capture shared by the NTLM tests. */
 #pragma once
 
 #include <glib.h>
@@ -48,7 +48,7 @@ test_to_hex (const guint8 *data, gsize len)
 #define assert_bytes_hex(bytes, expected)                                                          \
   assert_hex (g_bytes_get_data ((bytes), NULL), g_bytes_get_size ((bytes)), (expected))
 
-/* protocol.md §15.2: OC 2007 R2 and Communicator 2007 R2 */
+/* docs/protocol.md §15.2: OC 2007 R2 and Communicator 2007 R2 */
 #define CAPTURE_TYPE2                                                                              \
   "4E544C4D53535000020000000000000038000000F38298E2DD1BAAF4E7E218D1000000000000000096009600380000" \
   "000502CE0E0000000F02000A0043004F0053004D004F000100180043004F0053004D004F002D004F00430053002D00" \

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The Auth= policy (issue 5 item 11): which scheme a sign-in uses given
+/* The Auth= policy (Account.Auth): which scheme a sign-in uses given
  * what the server offers and which credentials exist, the fallback after
  * a failed handshake, and the reason the trace shows. */
 #include "sfb-auth-choice.h"

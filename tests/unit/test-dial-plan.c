@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Location profile parsing and number normalization over the seed's dial
- * plan (seed 000, protocol.md §11.6). */
+ * plan (seed 000, docs/protocol.md §11.6). */
 #include "sfb-dial-plan.h"
 #include "sfb-error.h"
 
@@ -63,7 +63,7 @@ typedef struct
 #define R_EMERGENCY "^(999$|112$|123$|101$)"
 #define R_FIXUP "^\\+440(\\d{10}\\d?\\d?)"
 
-/* The normalization table of issue 6 over the seed's rules. */
+/* The expected normalizations of the seed's rules. */
 static const Case seed_cases[] = {
   /* 6-digit local numbers */
   { "123456", "+441785123456", R_LOCAL },

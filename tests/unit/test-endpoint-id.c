@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Endpoint identity: epid persistence, +sip.instance (protocol.md §1,
+/* Endpoint identity: epid persistence, +sip.instance (docs/protocol.md §1,
  * §15.3) and the GRUU opaque (§17.13). */
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"

@@ -21,7 +21,7 @@ test_principal (void)
     /* NetBIOS domain that is the realm's first label -> the realm */
     { "CONTOSO\\alice", "CONTOSO.TEST", "alice@CONTOSO.TEST" },
     { "contoso\\alice", "CONTOSO.TEST", "alice@CONTOSO.TEST" },
-    /* otherwise DOMAIN upper-cased, as SIPE does (protocol.md §17.11) */
+    /* otherwise DOMAIN upper-cased, as SIPE does (docs/protocol.md §17.11) */
     { "CONTOSO\\alice", NULL, "alice@CONTOSO" },
     { "fabrikam\\bob", "CONTOSO.TEST", "bob@FABRIKAM" },
     { "CONTOSOX\\alice", "CONTOSO.TEST", "alice@CONTOSOX" },

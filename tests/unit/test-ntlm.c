@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* NTLM primitives and SfbNtlmContext against MS-NLMP §4.2 and the real SIP
- * capture of protocol.md §15.2. */
+ * capture of docs/protocol.md §15.2. */
 #include "sfb-error.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-ntlm.h"
@@ -294,7 +294,7 @@ test_challenge_hostile (void)
   }
 }
 
-/* protocol.md §15.2: the real OC 2007 R2 exchange, through SfbNtlmContext */
+/* docs/protocol.md §15.2: the real OC 2007 R2 exchange, through SfbNtlmContext */
 static SfbAuthContext *
 capture_context (void)
 {
@@ -387,7 +387,7 @@ test_capture (void)
   g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
 }
 
-/* protocol.md §15.2, non-ESS example: OCS 2007 signature of a v2 buffer */
+/* docs/protocol.md §15.2, non-ESS example: OCS 2007 signature of a v2 buffer */
 static void
 test_non_ess (void)
 {
@@ -431,7 +431,7 @@ authenticate_field (GBytes *message, gsize at)
   return g_bytes_new (p + offset, len);
 }
 
-/* "user@domain" goes as the user name with an empty domain (protocol.md §6) */
+/* "user@domain" goes as the user name with an empty domain (docs/protocol.md §6) */
 static void
 test_login_forms (void)
 {

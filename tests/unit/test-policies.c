@@ -87,7 +87,7 @@ test_policies_default_values (void)
   const char *text = NULL;
   g_autofree const char **strv = NULL;
 
-  /* every kind of setting issue 6 names, as the server wrote it */
+  /* every kind of setting sfbd exposes, as the server wrote it */
   assert_string (policies, "ServerConfiguration", "ucMinAudioPort", "50020");
   assert_string (policies, "ServerConfiguration", "ucMaxAudioPort", "50039");
   assert_string (policies, "ServerConfiguration", "qosEnabled", "true");

@@ -248,7 +248,7 @@ test_publish (void)
 static void
 test_instances (void)
 {
-  /* p = first 32 bits of the epid as hex (protocol.md §11.4) */
+  /* p = first 32 bits of the epid as hex (docs/protocol.md §11.4) */
   g_assert_cmpuint (sfb_presence_device_instance ("01010101ab"), ==, 0x01010101);
   g_assert_cmpuint (sfb_presence_machine_state_instance ("01010101ab"), ==, 0x30101010);
   g_assert_cmpuint (sfb_presence_device_instance ("ffffffff00"), ==, 0xffffffffu);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the server says about a registration: real server traces
- * (protocol.md §9, §10.1, §15.5, MS-SIPREGE 4.1.3) and hostile input. */
+ * (docs/protocol.md §9, §10.1, §15.5, MS-SIPREGE 4.1.3) and hostile input. */
 #include "sfb-error.h"
 #include "sfb-registration.h"
 

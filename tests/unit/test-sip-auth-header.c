@@ -189,7 +189,7 @@ test_limits (void)
   g_assert_null (c);
 }
 
-/* the three client forms of protocol.md §4.2, byte for byte */
+/* the three client forms of docs/protocol.md §4.2, byte for byte */
 static void
 test_build_authorization (void)
 {

@@ -195,7 +195,7 @@ test_list_values (void)
   g_auto (GStrv) events = NULL;
   g_auto (GStrv) none = NULL;
 
-  /* both forms of protocol.md §17 items 4 and 5 */
+  /* both forms of docs/protocol.md §17 items 4 and 5 */
   msg = parse_ok ("SIP/2.0 200 OK\r\n"
                   "Supported: gruu-10, adhoclist\r\n"
                   "k: msrtc-event-categories\r\n"

@@ -930,7 +930,7 @@ static const Case cases[] = {
     TRUE,
     check_inv2543,
     "RFC 2543 syntax: fine as a datagram; on a stream, Content-Type without Content-Length cannot "
-    "be framed (protocol.md section 3)" },
+    "be framed (docs/protocol.md §3)" },
 };
 
 /* runs the stream parser; returns the messages, sets *error and *partial */

@@ -431,7 +431,7 @@ test_tampered (Fixture *f, gconstpointer data)
   g_assert_error (error, SFB_ERROR, SFB_ERROR_SIGNATURE_INVALID);
 }
 
-/* protocol.md §17.9: a 401 to the final leg is a rejected password */
+/* docs/protocol.md §17.9: a 401 to the final leg is a rejected password */
 static void
 test_final_leg_rejected (Fixture *f, gconstpointer data)
 {

@@ -7,7 +7,7 @@
 #define TARGET "cosmo-ocs-r2.cosmo.local"
 #define CALL_ID "4037df9284354df39065195bd57a4b14"
 
-/* protocol.md §5.1, first example: the client's signed REGISTER */
+/* docs/protocol.md §5.1, first example: the client's signed REGISTER */
 static void
 test_spec_register (void)
 {
@@ -39,7 +39,7 @@ test_spec_register (void)
                    "<3e49177a52><sip:user@cosmo.local><><><><>");
 }
 
-/* protocol.md §5.1, second example: the server's 200 OK, verified with the
+/* docs/protocol.md §5.1, second example: the server's 200 OK, verified with the
  * values of its own Authentication-Info */
 static void
 test_spec_200 (void)

@@ -122,11 +122,40 @@ test_xml_char (void)
   g_assert_false (sfb_text_is_xml_char (0xd800));
 }
 
+/* One line for a person: blanks, controls, bidi and invisible characters
+ * become one space per run, none at the ends; the cut counts no blank. */
+static void
+test_quote_spaces (void)
+{
+  static const struct
+  {
+    const char *text;
+    gsize max;
+    const char *expected;
+  } cases[] = {
+    { "  a\t\r\n\u200Bb\u202Ec\uFEFF  ", 10, "a b c" },
+    { "zero\u200Dwidth", 20, "zero width" },
+    { "ab\xff", 10, "ab\uFFFD" },
+    { "abc   ", 3, "abc" },
+    { "abc d", 3, "abc…" },
+    { "abc", 0, "" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *got
+          = sfb_text_quote (cases[i].text, -1, cases[i].max, SFB_TEXT_QUOTE_SPACES);
+
+      g_assert_cmpstr (got, ==, cases[i].expected);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/core/text/quote", test_quote);
+  g_test_add_func ("/core/text/quote-spaces", test_quote_spaces);
   g_test_add_func ("/core/text/check-argument", test_check_argument);
   g_test_add_func ("/core/text/xml-char", test_xml_char);
   return g_test_run ();

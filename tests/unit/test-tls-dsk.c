@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SfbTlsDskContext against a GnuTLS server session in this file: the legs
- * of protocol.md §4.4, key material compared on both sides through
+ * of docs/protocol.md §4.4, key material compared on both sides through
  * signatures, tampering, the outer-certificate rule, SA lifetime. */
 #include "sfb-error.h"
 #include "sfb-sip-auth-header.h"
@@ -137,7 +137,7 @@ server_new (const char *priority, const Pair *pair)
   g_assert_cmpint (gnutls_priority_set_direct (server->session, priority, NULL), ==, 0);
   g_assert_cmpint (
       gnutls_credentials_set (server->session, GNUTLS_CRD_CERTIFICATE, server->cred), ==, 0);
-  /* TLS-DSK: the client must present its certificate (protocol.md §8.1);
+  /* TLS-DSK: the client must present its certificate (docs/protocol.md §8.1);
    * the test checks it by hand below instead of against a CA */
   gnutls_certificate_server_set_request (server->session, GNUTLS_CERT_REQUIRE);
   gnutls_transport_set_ptr (server->session, server);
@@ -693,7 +693,7 @@ signed_200 (Server *server, guint cseq, gboolean tamper)
   return g_steal_pointer (&msg);
 }
 
-/* R1..R4 of protocol.md §4.4; returns the security object after R4 went out */
+/* R1..R4 of docs/protocol.md §4.4; returns the security object after R4 went out */
 static SfbSipSecurity *
 sip_handshake (Server *server)
 {

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Certificate provisioning service (MS-OCAUTHWS) and the provisioning CA.
 
-protocol.md §8.2 steps 1, 5 and 6.  Served by every HTTPS web server of the Sim:
+docs/protocol.md §8.2 steps 1, 5 and 6.  Served by every HTTPS web server of the Sim:
 
   GET  /CertProv/CertProvisioningService.svc/mex
        WSDL: Policy CertProvisioningServiceWebTicketProof_SHA1_policy whose

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A small MS-SIPAE NTLM client for sfbsim's own tests (not a model for sfbd).
 
-It does what protocol.md §4 describes from the client side: three REGISTERs, follow a signed
+It does what docs/protocol.md §4 describes from the client side: three REGISTERs, follow a signed
 301, sign every message after the SA exists (cnum counting up), verify every signed message
 from the server, answer NOTIFY with a signed 200 and never answer BENOTIFY.  The NTLM token
 is made by impacket, so the registrar's verification is checked against other code.

@@ -10,15 +10,15 @@ ever goes in through ElementTree and is escaped there.
 Documents (facts from the specs named; where the wire form is not public the choice is
 marked "sfbsim choice"):
 
-  location_profile()        MS-SIPRE 2.2.8 LocationProfileDescription (protocol.md §11.6)
-  provision_group_list()    MS-SIPREGE 2.2.2.5 provisionGroupList (protocol.md §11.1)
+  location_profile()        MS-SIPRE 2.2.8 LocationProfileDescription (docs/protocol.md §11.6)
+  provision_group_list()    MS-SIPREGE 2.2.2.5 provisionGroupList (docs/protocol.md §11.1)
   contact_list(), contact_delta()
-                            MS-SIP 2.2.4.1 / 9.1 contactList / contactDelta (protocol.md §11.2)
+                            MS-SIP 2.2.4.1 / 9.1 contactList / contactDelta (docs/protocol.md §11.2)
   roaming_data()            MS-PRES roamingData: categories, containers, subscribers (§11.3)
   categories()              MS-PRES categories document (schema ms-pres-xsd/Categories.xsd)
   rlmi_list(), multipart_related()
                             RFC 4662 resource list meta-information in multipart/related
-                            (MS-PRES batched subscription notifications, protocol.md §11.5)
+                            (MS-PRES batched subscription notifications, docs/protocol.md §11.5)
   fault_wrong_delta()       MS-PRES 409 body (application/msrtc-fault+xml)
 
 Parsers (bounded, no DTDs): parse_provisioning_request(), parse_roaming_list(),
@@ -206,7 +206,7 @@ def _parse_bool(s):
 def location_profile_namespace(dialplan):
     """The namespace the profile is written in: [dialplan] namespace = "seed" (default: the
     lower-case 'locationProfileDescription' of the seed's client log), "spec" (MS-SIPRE's
-    upper-case 'LocationProfileDescription') or a namespace URI (protocol.md §17.14)."""
+    upper-case 'LocationProfileDescription') or a namespace URI (docs/protocol.md §17.14)."""
     ns = dialplan.get("namespace", "seed")
     return {"seed": NS_LP_SEED, "spec": NS_LP_SPEC}.get(ns, ns)
 
@@ -657,7 +657,7 @@ def parse_categories(data):
     return root.get("uri"), [_parse_category(c) for c in _children(root, "category")]
 
 
-# category publish (MS-PRES; protocol.md §11.4) ---------------------------------------
+# category publish (MS-PRES; docs/protocol.md §11.4) ---------------------------------------
 class Publication:
     """One publication of a publish request (1-based index as in the 409 body)."""
 
@@ -756,7 +756,7 @@ def parse_set_subscribers(data):
             for s in _children(root, "subscriber")[:MAX_ITEMS]]
 
 
-# batched presence subscription (MS-PRES; protocol.md §11.5) ---------------------------
+# batched presence subscription (MS-PRES; docs/protocol.md §11.5) ---------------------------
 def parse_batch_subscribe(data):
     """batchSub (application/msrtc-adrl-categorylist+xml) or the LCS 2005 adhoclist
     (application/adrl+xml) -> (action 'subscribe'/'unsubscribe', [resource uris],

@@ -94,7 +94,7 @@ class Endpoint:
         return await self.conn.request(msg, self.sa, timeout)
 
     async def send_benotify(self, headers=(), body=b"", content_type=None):
-        """BENOTIFY: a best-effort NOTIFY the client never answers (protocol.md §11)."""
+        """BENOTIFY: a best-effort NOTIFY the client never answers (docs/protocol.md §11)."""
         return await self.send_request("BENOTIFY", headers, body, content_type, wait=False)
 
     def build_request(self, method, headers=(), body=b"", content_type=None):

@@ -2,7 +2,7 @@
 """Endpoint identity: epid -> +sip.instance, and the GRUU built from it.
 
 A real registrar cross-checks epid, +sip.instance and GRUU (MS-SIPAE 3.3.5.2), so sfbsim does
-too: a client that invents its +sip.instance instead of deriving it (protocol.md §1) fails
+too: a client that invents its +sip.instance instead of deriving it (docs/protocol.md §1) fails
 here as it would against a real server.
 """
 

@@ -15,7 +15,7 @@ krb5-admin-server, kadmind is never started) lives in DIR/kdc:
 
 The database is made once per work directory and reused while the realm, the users, their
 passwords and the registrars stay the same (like the certificates): a warm start only runs
-krb5kdc.  protocol.md §7: the registrars accept the raw krb5 mechanism (not SPNEGO) through
+krb5kdc.  docs/protocol.md §7: the registrars accept the raw krb5 mechanism (not SPNEGO) through
 python3-gssapi; GSS_C_INTEG_FLAG only, so the context is complete after the client's one
 token and no AP-REP goes back.  Signatures are GSS MICs over the §5.1 buffer (§5.3).
 """

@@ -127,7 +127,7 @@ def set_linger_zero(transport):
 
 
 def nodelay(transport):
-    """TCP_NODELAY: every SIP message leaves at once (protocol.md §17.15)."""
+    """TCP_NODELAY: every SIP message leaves at once (docs/protocol.md §17.15)."""
     sock = transport.get_extra_info("socket")
     if sock is not None:
         try:

@@ -5,7 +5,7 @@ test client needs).
 Why here and not gss-ntlmssp: SIP NTLM is connectionless (the server's CHALLENGE comes first,
 with NTLMSSP_NEGOTIATE_DATAGRAM) and GSSAPI cannot start that way.  Message parsing, MD4 and
 the NTLMv2 proof use impacket's primitives, an implementation sfbd's C code does not share;
-the signature (protocol.md §5.2) is written out here from the spec so the capture vectors of
+the signature (docs/protocol.md §5.2) is written out here from the spec so the capture vectors of
 §15.2 can check it byte for byte:
 
   with ESS:    01000000 || RC4(MD5(SealKey || LE32(seq)), HMAC_MD5(SignKey, LE32(seq) || msg)[:8])
@@ -45,7 +45,7 @@ F_128 = 0x20000000
 F_KEY_EXCH = 0x40000000
 F_56 = 0x80000000
 
-#: what a registrar offers in its CHALLENGE: everything SIPE requires (protocol.md §6)
+#: what a registrar offers in its CHALLENGE: everything SIPE requires (docs/protocol.md §6)
 SERVER_FLAGS = (F_UNICODE | F_REQUEST_TARGET | F_SIGN | F_SEAL | F_DATAGRAM | F_NTLM
                 | F_ALWAYS_SIGN | F_TARGET_TYPE_DOMAIN | F_ESS | F_IDENTIFY | F_TARGET_INFO
                 | F_VERSION | F_128 | F_KEY_EXCH | F_56)
@@ -88,7 +88,7 @@ def seal_key(flags, exported, client):
 
 
 def mac(flags, skey, ckey, message, seq=SEQ, pad=b"\0\0\0\0", datagram=True):
-    """NTLMSSP_MESSAGE_SIGNATURE over `message` (protocol.md §5.2)."""
+    """NTLMSSP_MESSAGE_SIGNATURE over `message` (docs/protocol.md §5.2)."""
     seqb = struct.pack("<I", seq)
     if flags & F_ESS:
         chk = hmac_md5(skey, seqb + message)[:8]

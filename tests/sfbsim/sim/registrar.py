@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """SIP over TLS registrars: the Director, the home pools and the Access Edge.
 
-Every registrar authenticates with MS-SIPAE v4 NTLM (protocol.md §4.4):
+Every registrar authenticates with MS-SIPAE v4 NTLM (docs/protocol.md §4.4):
 
   REGISTER (no Authorization)            -> 401, one WWW-Authenticate per offered scheme
   REGISTER (NTLM gssapi-data="")         -> 401 with opaque and the NTLM CHALLENGE
@@ -527,7 +527,7 @@ class Connection(asyncio.Protocol):
         self._registered(msg, sa, aor)
 
     def _kerberos_register(self, msg, params, token, aor):
-        """The Kerberos leg (protocol.md §4.4): one AP-REQ, already signed (v4) -> 200/301
+        """The Kerberos leg (docs/protocol.md §4.4): one AP-REQ, already signed (v4) -> 200/301
         with Authentication-Info carrying the new opaque; a refused token -> 401."""
         reg, counters = self.registrar, self.sim.counters
         try:

@@ -77,7 +77,7 @@ DEFAULT_SUBSCRIPTION_EXPIRES = 7200
 NOTIFY_TIMEOUT = 5.0
 
 OFFLINE = 18500
-#: server-published instances (protocol.md §11.4)
+#: server-published instances (docs/protocol.md §11.4)
 INSTANCE_AGGREGATE_STATE = 0x00000001
 INSTANCE_AGGREGATE_MACHINE = 0x10000000
 INSTANCE_USER_STATE = 0x20000000
@@ -333,7 +333,7 @@ def is_location_profile_request(msg):
 async def on_location_profile(st, ep, msg):
     """SERVICE for the user's location profile (dial plan), MS-SIPRE 2.2.3, 2.2.8, 3.8.5.1.
 
-    protocol.md §11.6 marks the client's exact request unconfirmed.  sfbsim implements what
+    docs/protocol.md §11.6 marks the client's exact request unconfirmed.  sfbsim implements what
     MS-SIPRE describes and is lenient about the rest:
 
       - the request is a SERVICE whose Request-URI is the user's location-profile GRUU:
@@ -342,7 +342,7 @@ async def on_location_profile(st, ep, msg):
         user's assigned profile) or `phone-context=<profile name>`; provisioning
         ServerConfiguration/ucLocationProfile gives clients exactly this URI;
       - a SERVICE to the plain AOR that has Content-Type or Accept
-        application/ms-location-profile-definition+xml (the type protocol.md believes the
+        application/ms-location-profile-definition+xml (the type docs/protocol.md believes the
         request uses) is accepted too, as `default`;
       - a body, if any, is ignored unless it is XML carrying a <Name> (either namespace
         spelling, §17.14): then that profile is returned.

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""MS-SIPAE message signing: the signature buffer (protocol.md §5.1) and the security
+"""MS-SIPAE message signing: the signature buffer (docs/protocol.md §5.1) and the security
 association (SA) that signs and verifies with it.
 
 The buffer is rebuilt from the message's own bytes, field by field, exactly as the peer must

@@ -4,7 +4,7 @@
 Why our own: sfbsim must see messages exactly as they travel (header order, original header
 names, every duplicate line) because MS-SIPAE signatures are computed over raw field values,
 and SIPE distinguishes `Supported` on separate lines from one comma-separated line
-(protocol.md §17.5).  So headers are an ordered list of (name, value) pairs; lookups are
+(docs/protocol.md §17.5).  So headers are an ordered list of (name, value) pairs; lookups are
 case-insensitive and understand the compact forms (RFC 3261 §7.3.3); serialization writes the
 list back as it is, fixing only Content-Length.
 

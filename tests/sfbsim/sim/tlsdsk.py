@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """TLS-DSK (MS-SIPAE) in the registrars: an in-band TLS handshake carried in gssapi-data.
 
-protocol.md §4.4, §5.4, §8.1.  Four REGISTER round trips:
+docs/protocol.md §4.4, §5.4, §8.1.  Four REGISTER round trips:
 
   R1 REGISTER (no Authorization)                     -> 401, TLS-DSK challenge with sts-uri
   R2 TLS-DSK gssapi-data=<ClientHello>               -> 401 opaque + gssapi-data=<ServerHello,

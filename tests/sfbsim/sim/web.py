@@ -3,7 +3,7 @@
 
 Each web server is one autodiscover instance: the lyncdiscover(internal) names are the
 instance of the scenario's autodiscover.pool, and every pool answers on its own address too,
-which is where Redirect links point.  Behaviour (protocol.md §2.2, MS-OCDISCWS 3.1.5):
+which is where Redirect links point.  Behaviour (docs/protocol.md §2.2, MS-OCDISCWS 3.1.5):
 
   http  any root request      -> 200, Root with one Link token="Redirect" to the https URL
   https GET /?sipuri= or .../root?sipuri=   -> Root with Domain, User and Self links

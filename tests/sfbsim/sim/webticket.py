@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Web Ticket Service (MS-OCAUTHWS), the on-premises Windows-authentication flavour.
 
-protocol.md §8.2 steps 2-4 and §8.3.  Served by every HTTPS web server of the Sim:
+docs/protocol.md §8.2 steps 2-4 and §8.3.  Served by every HTTPS web server of the Sim:
 
   GET  /WebTicket/WebTicketService.svc/mex        WSDL; port WebTicketServiceWinNegotiate
   POST /WebTicket/WebTicketService.svc/WinNegotiate

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-core"
+
+#include "sfb-xml.h"
+
+#include <string.h>
+
+#include <libxml/parser.h>
+
+static gpointer
+init_libxml (gpointer data)
+{
+  xmlInitParser ();
+  return NULL;
+}
+
+/* The encoding is forced to UTF-8 when parsing, so this byte search cannot
+ * be dodged with another encoding. */
+static gboolean
+has_markup_declaration (const char *data, gsize length)
+{
+  static const char *const needles[] = { "<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (needles); i++)
+    if (memmem (data, length, needles[i], strlen (needles[i])) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static xmlNode *
+first_element (xmlNode *node)
+{
+  while (node != NULL && node->type != XML_ELEMENT_NODE)
+    node = node->next;
+  return node;
+}
+
+/* Depth and element count in one pre-order walk, iteratively (no
+ * recursion on server data). */
+static SfbXmlVerdict
+check_shape (xmlNode *root, const SfbXmlLimits *limits)
+{
+  xmlNode *node = root;
+  guint depth = 1;
+  guint count = 1;
+
+  while (node != NULL)
+    {
+      xmlNode *next = first_element (node->children);
+
+      if (next != NULL)
+        depth++;
+      while (next == NULL && node != root)
+        {
+          next = first_element (node->next);
+          if (next == NULL)
+            {
+              node = node->parent;
+              depth--;
+            }
+        }
+      if (next == NULL)
+        break;
+      if (depth > limits->max_depth)
+        return SFB_XML_TOO_DEEP;
+      if (limits->max_elements != 0 && ++count > limits->max_elements)
+        return SFB_XML_TOO_MANY_ELEMENTS;
+      node = next;
+    }
+  return SFB_XML_OK;
+}
+
+static SfbXmlVerdict
+check_input (const char *data, gsize length, const SfbXmlLimits *limits)
+{
+  if (data == NULL || length == 0)
+    return SFB_XML_EMPTY;
+  if (length > limits->max_document || length > G_MAXINT)
+    return SFB_XML_TOO_LARGE;
+  if (has_markup_declaration (data, length))
+    return SFB_XML_DTD;
+  return SFB_XML_OK;
+}
+
+xmlDoc *
+sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict)
+{
+  static GOnce once = G_ONCE_INIT;
+  xmlDoc *doc;
+
+  g_return_val_if_fail (limits != NULL && verdict != NULL, NULL);
+
+  g_once (&once, init_libxml, NULL);
+  *verdict = check_input (data, length, limits);
+  if (*verdict != SFB_XML_OK)
+    return NULL;
+  doc = xmlReadMemory (data,
+                       (int) length,
+                       "server.xml",
+                       "UTF-8",
+                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA
+                           | limits->parse_options);
+  if (doc == NULL)
+    *verdict = SFB_XML_MALFORMED;
+  else if (doc->intSubset != NULL || doc->extSubset != NULL)
+    *verdict = SFB_XML_DTD;
+  else if (xmlDocGetRootElement (doc) == NULL)
+    *verdict = SFB_XML_NO_ROOT;
+  else
+    *verdict = check_shape (xmlDocGetRootElement (doc), limits);
+  if (*verdict != SFB_XML_OK)
+    g_clear_pointer (&doc, xmlFreeDoc);
+  return doc;
+}
