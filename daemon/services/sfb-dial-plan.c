@@ -7,13 +7,12 @@
 
 #include "sfb-error.h"
 #include "sfb-log.h"
+#include "sfb-xml.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 #define NS_SPEC "http://schemas.microsoft.com/2007/03/LocationProfileDescription"
 #define NS_SEED "http://schemas.microsoft.com/2007/03/locationProfileDescription"
@@ -320,6 +319,13 @@ bad_document (GError **error, const char *why)
 SfbDialPlan *
 sfb_dial_plan_parse (const char *data, gsize length, GError **error)
 {
+  /* LocationProfileDescription > Rule > Pattern is three levels: 8 leaves room */
+  static const SfbXmlLimits limits = {
+    .max_document = SFB_DIAL_PLAN_MAX_DOCUMENT,
+    .max_depth = 8,
+    .parse_options = XML_PARSE_NOCDATA,
+  };
+  SfbXmlVerdict verdict;
   g_autoptr (xmlDoc) doc = NULL;
   g_autoptr (SfbDialPlan) plan = NULL;
   xmlNode *root;
@@ -331,12 +337,18 @@ sfb_dial_plan_parse (const char *data, gsize length, GError **error)
       bad_document (error, "is too large");
       return NULL;
     }
-  doc = xmlReadMemory (data,
-                       (int) length,
-                       "location-profile.xml",
-                       NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_NOCDATA);
+  /* a server document like any other: no DTD, no network, bounded depth */
+  doc = sfb_xml_read (data, length, &limits, &verdict);
+  if (verdict == SFB_XML_DTD)
+    {
+      bad_document (error, "contains a DTD, which is not accepted");
+      return NULL;
+    }
+  if (verdict == SFB_XML_TOO_DEEP || verdict == SFB_XML_TOO_MANY_ELEMENTS)
+    {
+      bad_document (error, "is nested too deeply");
+      return NULL;
+    }
   root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
   if (root == NULL || !is_element (root, "LocationProfileDescription"))
     {

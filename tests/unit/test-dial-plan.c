@@ -351,6 +351,21 @@ test_dial_plan_limits (void)
   g_string_free (big, TRUE);
   g_clear_error (&error);
 
+  /* a DTD (entities to expand) and deep nesting are refused before any use */
+  g_assert_null (parse_string ("<!DOCTYPE LocationProfileDescription [<!ENTITY n \"N\">]>"
+                               "<LocationProfileDescription><Name>&n;</Name>"
+                               "</LocationProfileDescription>",
+                               &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SERVER_REJECTED);
+  g_assert_nonnull (strstr (error->message, "DTD"));
+  g_clear_error (&error);
+  g_assert_null (parse_string ("<LocationProfileDescription><Name>N</Name><a><a><a><a><a><a><a><a>"
+                               "</a></a></a></a></a></a></a></a></LocationProfileDescription>",
+                               &error));
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SERVER_REJECTED);
+  g_assert_nonnull (strstr (error->message, "deeply"));
+  g_clear_error (&error);
+
   g_assert_null (parse_string ("<x/>", &error));
   g_assert_error (error, SFB_ERROR, SFB_ERROR_SERVER_REJECTED);
   g_clear_error (&error);
