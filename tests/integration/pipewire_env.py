@@ -22,10 +22,12 @@ nothing else, so the microphone is Audio/Source/Virtual.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 DEVICES = {
@@ -108,6 +110,8 @@ class PipeWireEnv:
         self.env.update({"XDG_RUNTIME_DIR": runtime_dir, "PIPEWIRE_RUNTIME_DIR": runtime_dir})
         self.pipewire = None
         self.wireplumber = None
+        self.watcher = None
+        self.watched = {}
         self.starts = 0
 
     @property
@@ -143,7 +147,9 @@ class PipeWireEnv:
         return result.stdout
 
     def default(self, key):
-        """The value of a key of the "default" metadata, as text ('' if unset)."""
+        """The value of a key of the "default" metadata, as text ('' if unset),
+        read by a one-shot pw-metadata: only once the metadata exists (see
+        start())."""
         out = self.run_tool("pw-metadata", "-n", "default", "0", key, check=False)
         for line in out.splitlines():
             if f"key:'{key}'" in line:
@@ -153,29 +159,75 @@ class PipeWireEnv:
     def start(self, wait_for_defaults=True):
         """Starts PipeWire, then WirePlumber; returns once the defaults are chosen.
 
-        Without wait_for_defaults it returns once WirePlumber runs: use that
-        while sfbd runs.  The wait polls the metadata with short-lived
-        pw-metadata clients, and a change WirePlumber makes while one of them
-        binds the metadata can fail to reach the clients already bound to it
-        (PipeWire 0.3.65: a long-running `pw-metadata -m` misses it too), so
-        sfbd would never learn the defaults."""
+        The defaults are read by one `pw-metadata -m` started before
+        WirePlumber and kept until stop(), never by short-lived clients: in
+        PipeWire 0.3.65 a client that binds the "default" metadata and
+        disconnects before WirePlumber has answered the bind (PipeWire pings
+        WirePlumber for each bind) leaves module-metadata counting a bind in
+        progress for ever, and from then on it forwards no change of that
+        metadata to the clients already bound: sfbd would never see a new
+        default.  A one-shot `pw-metadata` can do that while WirePlumber
+        creates the metadata: it quits on the reply to its first sync and
+        binds the metadata announced just after it on its way out (see
+        docs/testing.md).  Once the metadata exists, one-shot tools bind it
+        before their last round trip, which waits for the answer.
+
+        Without wait_for_defaults it returns once WirePlumber runs, with no
+        watcher: use that while sfbd runs (a bind in progress while
+        WirePlumber sets the defaults also keeps them from the clients
+        already bound)."""
         self.pipewire = self._spawn("pipewire", ["pipewire", "-c", self.conf_path])
         self._wait("the PipeWire socket",
                    lambda: os.path.exists(self.socket)
                    and subprocess.run(["pw-cli", "info", "0"], env=self.env,
                                       capture_output=True, timeout=TIMEOUT,
                                       check=False).returncode == 0)
+        if wait_for_defaults:
+            self._start_watcher()
         self.wireplumber = self._spawn("wireplumber", ["wireplumber"])
         if not wait_for_defaults:
             return
         self._wait("WirePlumber's default devices",
-                   lambda: all(name in self.default(key) for key, name in (
+                   lambda: all(name in self.watched.get(key, "") for key, name in (
                        ("default.audio.sink", "test-sink"),
                        ("default.audio.source", "test-mic"),
                        ("default.video.source", "test-cam"))))
 
+    def _start_watcher(self):
+        self.watched = {}
+        self.watcher = subprocess.Popen(["pw-metadata", "-m", "-n", "default"], env=self.env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True,
+                                        start_new_session=True)
+        threading.Thread(target=self._read_watcher, args=(self.watcher, self.watched),
+                         daemon=True).start()
+
+    @staticmethod
+    def _read_watcher(watcher, watched):
+        # update: id:0 key:'default.audio.sink' value:'{"name":"test-sink"}' type:'...'
+        for line in watcher.stdout:
+            match = re.match(r"update: id:0 key:'([^']*)' value:'(.*)' type:", line)
+            if match:
+                watched[match.group(1)] = match.group(2)
+
+    def release_watcher(self):
+        """Stops the watcher, for a PipeWire that outlives this object.  A
+        one-shot read first: WirePlumber answers binds in order, so once that
+        read is answered the watcher's bind was too, and it leaves none in
+        progress."""
+        if _alive(self.watcher):
+            self.default("default.audio.sink")
+        self._stop_watcher()
+
+    def _stop_watcher(self):
+        if _alive(self.watcher):
+            self.watcher.terminate()
+            self.watcher.wait()
+        self.watcher = None
+
     def stop(self):
-        """Stops WirePlumber and PipeWire (TERM, then KILL)."""
+        """Stops the watcher, WirePlumber and PipeWire (TERM, then KILL)."""
+        self._stop_watcher()
         for process in (self.wireplumber, self.pipewire):
             if not _alive(process):
                 continue
@@ -228,6 +280,7 @@ def main(argv):
             pw.stop()
             sys.stderr.write(f"pipewire_env: {error}\n")
             return 1
+        pw.release_watcher()
         for name in ("pipewire", "wireplumber"):
             with open(_pid_path(directory, name), "w", encoding="utf-8") as pid_file:
                 pid_file.write(f"{getattr(pw, name).pid}\n")
