@@ -7,6 +7,7 @@
  * key, when it succeeds, must leave that key as set and every other valid
  * key as it was.
  */
+#include "fuzz-util.h"
 #include "sfb-config.h"
 
 #include <glib/gstdio.h>
@@ -17,61 +18,18 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
+static char *path;
+
 static const char *const keys[] = {
   "Account.Uri", "Account.Login", "Account.Server",      "Account.Auth",       "Account.AutoSignIn",
   "TLS.CAFile",  "Secrets.Store", "Devices.AudioOutput", "Devices.AudioInput", "Devices.VideoInput",
 };
 
-static char *dir_path;
-static char *path;
-
-/* The directory and what the target wrote in it (files, one level of
- * directories), at exit: /dev/shm is memory. */
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) entries = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
-    {
-      g_autofree char *entry = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (entry, G_FILE_TEST_IS_DIR))
-        remove_tree (entry);
-      else
-        g_unlink (entry);
-    }
-  g_rmdir (dir);
-}
-
-static void
-remove_dir (void)
-{
-  remove_tree (dir_path);
-}
-
-static GLogWriterOutput
-quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-  return G_LOG_WRITER_HANDLED; /* criticals still abort: always fatal */
-}
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  g_autofree char *dir = NULL;
-
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-  g_log_set_writer_func (quiet_writer, NULL, NULL);
-  /* tmpfs where there is one: every input is written and rewritten */
-  dir = g_access ("/dev/shm", W_OK) == 0 ? g_mkdtemp (g_strdup ("/dev/shm/sfbd-fuzz-config-XXXXXX"))
-                                         : g_dir_make_tmp ("sfbd-fuzz-config-XXXXXX", NULL);
-  if (dir == NULL)
-    abort ();
-  path = g_build_filename (dir, "sfbd.conf", NULL);
-  dir_path = g_steal_pointer (&dir);
-  atexit (remove_dir);
+  sfb_fuzz_quiet_logs ();
+  path = g_build_filename (sfb_fuzz_scratch_dir ("config"), "sfbd.conf", NULL);
   return 0;
 }
 

@@ -12,6 +12,7 @@
  * A number that normalizes names a rule that matched (whose pattern sfbd
  * accepts); one that does not says why with the documented errors.
  */
+#include "fuzz-util.h"
 #include "sfb-dial-plan.h"
 #include "sfb-error.h"
 
@@ -22,17 +23,10 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static GLogWriterOutput
-quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-  return G_LOG_WRITER_HANDLED; /* criticals still abort: always fatal */
-}
-
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-  g_log_set_writer_func (quiet_writer, NULL, NULL);
+  sfb_fuzz_quiet_logs ();
   return 0;
 }
 

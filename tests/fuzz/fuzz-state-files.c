@@ -11,6 +11,7 @@
  * contact list within the limits of a server document, names without
  * control characters, and a cache entry of the type asked for.
  */
+#include "fuzz-util.h"
 #include "sfb-cache.h"
 #include "sfb-contact-list.h"
 #include "sfb-dial-plan.h"
@@ -28,54 +29,15 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 #define ACCOUNT "sip:alice@contoso.test"
 
-static char *state_dir;
-
-/* The directory and what the target wrote in it (files, one level of
- * directories), at exit: /dev/shm is memory. */
-static void
-remove_tree (const char *dir)
-{
-  g_autoptr (GDir) entries = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
-    {
-      g_autofree char *entry = g_build_filename (dir, name, NULL);
-
-      if (g_file_test (entry, G_FILE_TEST_IS_DIR))
-        remove_tree (entry);
-      else
-        g_unlink (entry);
-    }
-  g_rmdir (dir);
-}
-
-static void
-remove_state_dir (void)
-{
-  remove_tree (state_dir);
-}
-
-static GLogWriterOutput
-quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-  return G_LOG_WRITER_HANDLED; /* criticals still abort: always fatal */
-}
+static const char *state_dir;
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   g_autofree char *cache = NULL;
 
-  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-  g_log_set_writer_func (quiet_writer, NULL, NULL);
-  /* tmpfs where there is one: every input is written */
-  state_dir = g_access ("/dev/shm", W_OK) == 0
-                  ? g_mkdtemp (g_strdup ("/dev/shm/sfbd-fuzz-state-XXXXXX"))
-                  : g_dir_make_tmp ("sfbd-fuzz-state-XXXXXX", NULL);
-  if (state_dir == NULL)
-    abort ();
-  atexit (remove_state_dir);
+  sfb_fuzz_quiet_logs ();
+  state_dir = sfb_fuzz_scratch_dir ("state");
   cache = g_build_filename (state_dir, "cache", NULL);
   if (g_mkdir (cache, 0700) != 0)
     abort ();
