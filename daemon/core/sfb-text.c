@@ -47,10 +47,12 @@ is_invisible (gunichar c)
   return (c >= 0x200b && c <= 0x200d) || c == 0xfeff;
 }
 
+/* In the display form; U+FFFD too (invalid bytes, or text quoted before),
+ * so that quoting text twice shows what quoting it once does. */
 static gboolean
 is_blank (gunichar c)
 {
-  return c == ' ' || sfb_text_is_unsafe_char (c) || is_invisible (c);
+  return c == ' ' || c == 0xfffd || sfb_text_is_unsafe_char (c) || is_invisible (c);
 }
 
 char *

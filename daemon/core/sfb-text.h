@@ -28,8 +28,9 @@ typedef enum
    * become U+FFFD: nothing is hidden (arguments, logs). */
   SFB_TEXT_QUOTE_REPLACE = 0,
   /* For one line of a message a person reads (failure reasons): those
-   * characters, spaces and the invisible ones (zero-width, BOM) become one
-   * space per run, none at either end; invalid bytes still U+FFFD. */
+   * characters, spaces, the invisible ones (zero-width, BOM), invalid bytes
+   * and U+FFFD (text quoted before) become one space per run, none at
+   * either end. */
   SFB_TEXT_QUOTE_SPACES = 1 << 0,
 } SfbTextQuoteFlags;
 

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "sfb-registration.h"
 #include "sfb-presence.h"
 
 #include "sfb-endpoint-id.h"
@@ -225,14 +226,15 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (code < 200 || code >= 300)
     {
-      const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+      g_autofree char *diagnostics = sfb_registration_dup_diagnostics (response);
+      g_autofree char *reason = sfb_registration_dup_reason (response);
 
       g_autoptr (GError) rejected = g_error_new (SFB_ERROR,
                                                  SFB_ERROR_SERVER_REJECTED,
                                                  "The server rejected the presence publication: "
                                                  "SIP %u %s%s%s",
                                                  code,
-                                                 sfb_sip_message_get_reason (response),
+                                                 reason,
                                                  diagnostics != NULL ? "; " : "",
                                                  diagnostics != NULL ? diagnostics : "");
 
@@ -362,9 +364,11 @@ on_set_subscribers_response (GObject *source, GAsyncResult *result, gpointer use
     }
   code = sfb_sip_message_get_status_code (response);
   if (code < 200 || code >= 300)
-    g_info ("The server refused to acknowledge subscribers: SIP %u %s",
-            code,
-            sfb_sip_message_get_reason (response));
+    {
+      g_autofree char *reason = sfb_registration_dup_reason (response);
+
+      g_info ("The server refused to acknowledge subscribers: SIP %u %s", code, reason);
+    }
 }
 
 /* Those who newly subscribed to the user's presence (subscribers with

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "sfb-registration.h"
 #include "sfb-settings.h"
 
 #include "sfb-cache.h"
@@ -116,11 +117,12 @@ on_location_profile (GObject *source, GAsyncResult *result, gpointer user_data)
   body = sfb_sip_message_get_body (response);
   if (code < 200 || code >= 300 || body == NULL)
     {
-      const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+      g_autofree char *diagnostics = sfb_registration_dup_diagnostics (response);
+      g_autofree char *reason = sfb_registration_dup_reason (response);
 
       g_warning ("The server has no location profile for this account: SIP %u %s%s%s",
                  code,
-                 sfb_sip_message_get_reason (response),
+                 reason,
                  diagnostics != NULL ? "; " : "",
                  diagnostics != NULL ? diagnostics : "");
       end_dial_plan_task (self);

@@ -3,6 +3,7 @@
 
 #include "config.h"
 
+#include "sfb-registration.h"
 #include "sfb-subscription.h"
 
 #include "sfb-error.h"
@@ -233,14 +234,15 @@ on_subscribe_response (GObject *source, GAsyncResult *result, gpointer user_data
   if (code < 200 || code >= 300)
     {
       g_autoptr (GError) rejected = NULL;
-      const char *diagnostics = sfb_sip_message_get_header (response, "ms-diagnostics");
+      g_autofree char *diagnostics = sfb_registration_dup_diagnostics (response);
+      g_autofree char *reason = sfb_registration_dup_reason (response);
 
       rejected = g_error_new (SFB_ERROR,
                               SFB_ERROR_SERVER_REJECTED,
                               "SUBSCRIBE %s: SIP %u %s%s%s",
                               self->event,
                               code,
-                              sfb_sip_message_get_reason (response),
+                              reason,
                               diagnostics != NULL ? "; " : "",
                               diagnostics != NULL ? diagnostics : "");
       terminated (self, rejected);

@@ -287,6 +287,7 @@ sfb_session_resend_after_timeout (SfbSession *self, SfbSipMessage *response)
 {
   guint64 delay = TIMEOUT_RESEND_S;
   g_autofree char *diagnostics = sfb_session_diagnostics_of (response);
+  g_autofree char *reason = sfb_registration_dup_reason (response);
   g_autoptr (GError) error = NULL;
 
   header_number (response, "Retry-After", MAX_RETRY_AFTER_S, &delay);
@@ -296,7 +297,7 @@ sfb_session_resend_after_timeout (SfbSession *self, SfbSipMessage *response)
                        " s (%u of %u)",
                        sfb_sip_connection_get_host (self->connection),
                        sfb_sip_message_get_status_code (response),
-                       sfb_sip_message_get_reason (response),
+                       reason,
                        diagnostics,
                        delay,
                        self->n_timeouts,
@@ -320,6 +321,7 @@ sfb_session_retry_when_available (SfbSession *self, SfbSipMessage *response)
   g_autofree char *diagnostics = sfb_session_diagnostics_of (response);
   gboolean has_retry_after
       = header_number (response, "Retry-After", MAX_RETRY_AFTER_S, &retry_after);
+  g_autofree char *reason = sfb_registration_dup_reason (response);
   g_autoptr (GError) busy = NULL;
 
   self->n_timeouts = 0;
@@ -328,7 +330,7 @@ sfb_session_retry_when_available (SfbSession *self, SfbSipMessage *response)
                       "%s is not available: SIP %u %s%s; retrying%s",
                       sfb_sip_connection_get_host (self->connection),
                       code,
-                      sfb_sip_message_get_reason (response),
+                      reason,
                       diagnostics,
                       has_retry_after ? " when the server asks to" : " later");
 

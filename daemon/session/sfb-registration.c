@@ -3,27 +3,21 @@
 #include "sfb-registration.h"
 #include "sfb-error.h"
 #include "sfb-sip-uri.h"
+#include "sfb-text.h"
 
 #include <string.h>
 
 char *
 sfb_registration_sanitize (const char *text, gssize len, gsize max)
 {
-  gsize n;
-  g_autofree char *copy = NULL;
+  return sfb_text_quote_untrusted (text, len, max);
+}
 
-  if (text == NULL)
-    return g_strdup ("");
-  n = MIN (len < 0 ? strlen (text) : (gsize) len, max);
-  copy = g_malloc (n + 1);
-  for (gsize i = 0; i < n; i++)
-    {
-      guchar c = (guchar) text[i];
-
-      copy[i] = c < 0x20 || c == 0x7f ? '?' : (char) c;
-    }
-  copy[n] = '\0';
-  return g_utf8_make_valid (copy, (gssize) n);
+char *
+sfb_registration_dup_reason (SfbSipMessage *response)
+{
+  return sfb_text_quote_untrusted (
+      sfb_sip_message_get_reason (response), -1, SFB_REGISTRATION_MAX_REASON);
 }
 
 /* every value of header @name, trimmed, empty ones dropped, joined with "," */

@@ -18,8 +18,10 @@
 
 G_BEGIN_DECLS
 
-/* longest Server, ms-diagnostics or event text kept (bytes; longer is cut) */
+/* longest Server, ms-diagnostics or event text kept (characters; longer is cut) */
 #define SFB_REGISTRATION_MAX_TEXT 256
+/* a reason phrase shown in an error: "Service Unavailable" and the like */
+#define SFB_REGISTRATION_MAX_REASON 64
 /* longest Supported or Allow-Events list kept (joined, bytes) */
 #define SFB_REGISTRATION_MAX_LIST 1024
 /* longest GRUU accepted; a longer one is ignored */
@@ -76,9 +78,12 @@ char *sfb_registration_dup_diagnostics (SfbSipMessage *message);
  * disabled" gives 4141); 0 when none. */
 guint sfb_registration_diagnostics_code (SfbSipMessage *message);
 
-/* A safe copy of server text: cut to @max bytes, controls replaced by '?',
- * invalid UTF-8 replaced. */
+/* A safe copy of server text to show: at most @max characters (then "…"),
+ * control, bidi and invalid characters replaced (sfb_text_quote_untrusted). */
 char *sfb_registration_sanitize (const char *text, gssize len, gsize max);
+
+/* The response's reason phrase, made safe to show the same way. */
+char *sfb_registration_dup_reason (SfbSipMessage *response);
 
 typedef enum
 {

@@ -819,6 +819,7 @@ rejected (SfbSession *self, SfbSipMessage *response)
 {
   guint code = sfb_sip_message_get_status_code (response);
   g_autofree char *diagnostics = sfb_session_diagnostics_of (response);
+  g_autofree char *reason = sfb_registration_dup_reason (response);
   g_autoptr (GError) error = NULL;
 
   if (code == 403 && sfb_registration_diagnostics_code (response) == 4141)
@@ -828,7 +829,7 @@ rejected (SfbSession *self, SfbSipMessage *response)
                          "administrator.",
                          self->uri,
                          code,
-                         sfb_sip_message_get_reason (response),
+                         reason,
                          diagnostics);
   else
     error = g_error_new (SFB_ERROR,
@@ -837,7 +838,7 @@ rejected (SfbSession *self, SfbSipMessage *response)
                          sfb_sip_connection_get_host (self->connection),
                          self->uri,
                          code,
-                         sfb_sip_message_get_reason (response),
+                         reason,
                          diagnostics);
   sfb_session_fail (self, error);
 }

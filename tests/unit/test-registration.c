@@ -439,9 +439,20 @@ test_sanitize (void)
   g_autofree char *ctl = sfb_registration_sanitize ("a\r\nb\x7f", -1, 64);
   g_autofree char *utf8 = sfb_registration_sanitize ("\xc3\xa9t\xc3\xa9", -1, 64);
   g_autofree char *half = sfb_registration_sanitize ("\xc3\xa9\xc3\xa9", -1, 3);
+  g_autofree char *bidi = sfb_registration_sanitize ("Removed \xe2\x80\xae"
+                                                     "evil",
+                                                     -1,
+                                                     64);
 
-  g_assert_cmpstr (cut, ==, "abc");
-  g_assert_cmpstr (ctl, ==, "a??b?");
+  g_assert_cmpstr (cut, ==, "abc\xe2\x80\xa6");
+  g_assert_cmpstr (ctl,
+                   ==,
+                   "a\xef\xbf\xbd\xef\xbf\xbd"
+                   "b\xef\xbf\xbd");
+  g_assert_cmpstr (bidi,
+                   ==,
+                   "Removed \xef\xbf\xbd"
+                   "evil");
   g_assert_cmpstr (utf8, ==, "été");
   g_assert_true (g_utf8_validate (half, -1, NULL));
   g_assert_true (g_str_has_prefix (half, "é"));

@@ -122,8 +122,9 @@ test_xml_char (void)
   g_assert_false (sfb_text_is_xml_char (0xd800));
 }
 
-/* One line for a person: blanks, controls, bidi and invisible characters
- * become one space per run, none at the ends; the cut counts no blank. */
+/* One line for a person: blanks, controls, bidi, invisible characters and
+ * invalid bytes become one space per run, none at the ends; the cut counts
+ * no blank. */
 static void
 test_quote_spaces (void)
 {
@@ -135,7 +136,9 @@ test_quote_spaces (void)
   } cases[] = {
     { "  a\t\r\n\u200Bb\u202Ec\uFEFF  ", 10, "a b c" },
     { "zero\u200Dwidth", 20, "zero width" },
-    { "ab\xff", 10, "ab\uFFFD" },
+    { "ab\xff", 10, "ab" },
+    /* text quoted before shows as if quoted once */
+    { "evil\uFFFDgnp \uFFFD bell", 20, "evil gnp bell" },
     { "abc   ", 3, "abc" },
     { "abc d", 3, "abc…" },
     { "abc", 0, "" },

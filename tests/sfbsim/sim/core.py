@@ -445,14 +445,15 @@ async def _restart_pool(sim, pool, down_seconds=0):
 
 @control.action("set_503")
 def _set_503(sim, registrar=None, retry_after=30, count=None,
-             diagnostics='1008;reason="Server too busy"', code=503):
+             diagnostics='1008;reason="Server too busy"', code=503, reason=None):
     """Answer REGISTERs with 503, ms-diagnostics and Retry-After: `count` times, or until
-    clear_503 when count is null.  code=504 answers 504 Server Time-out instead."""
+    clear_503 when count is null.  code=504 answers 504 Server Time-out instead; `reason`
+    replaces the standard reason phrase."""
     if code not in (503, 504):
         raise ValueError("code must be 503 or 504")
     for r in _registrars(sim, registrar):
         r.fault_503 = {"retry_after": retry_after, "count": count, "diagnostics": diagnostics,
-                       "code": code}
+                       "code": code, "reason": reason}
 
 
 @control.action("clear_503")

@@ -463,7 +463,8 @@ class Connection(asyncio.Protocol):
             if sa is not None and sa.verify(msg, params) is not None:
                 sa = None
             code = f.get("code", 503)  # set_503(code=504): Server Time-out instead
-            reason = "Server Time-out" if code == 504 else "Service Unavailable"
+            reason = f.get("reason") or ("Server Time-out" if code == 504
+                                         else "Service Unavailable")
             self.respond(msg, code, reason, hdrs, sa, note=f"injected {code}")
             self._rt_fail(aor)
             return
