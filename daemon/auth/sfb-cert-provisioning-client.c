@@ -371,6 +371,67 @@ ntlm_challenge_of (SoupMessage *message)
 
 static void ticket_post (GTask *task, const char *authorization);
 
+/* The NTLM AUTHENTICATE answering a 401, as an Authorization header;
+ * NULL once @task has returned the error */
+static char *
+ticket_authorization (GTask *task, SoupMessage *message)
+{
+  SfbCertProvisioner *self = g_task_get_source_object (task);
+  TicketJob *job = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) challenge = job->legs == 1 ? ntlm_challenge_of (message) : NULL;
+  g_autoptr (GBytes) token = NULL;
+  g_autofree char *b64 = NULL;
+
+  if (challenge == NULL)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_AUTH_FAILED,
+                               "The web ticket service at %s refused the password of %s",
+                               g_uri_get_host (soup_message_get_uri (message)),
+                               self->user_at_domain);
+      return NULL;
+    }
+  token = sfb_auth_context_step (self->ntlm, challenge, &error);
+  if (token == NULL)
+    {
+      g_task_return_new_error (
+          task, SFB_ERROR, SFB_ERROR_SERVER_REJECTED, "Web ticket NTLM: %s", error->message);
+      return NULL;
+    }
+  b64 = g_base64_encode (g_bytes_get_data (token, NULL), g_bytes_get_size (token));
+  return g_strdup_printf ("NTLM %s", b64);
+}
+
+/* Keep @ticket (and its proof key) for job->applies_to */
+static CachedTicket *
+cache_ticket (SfbCertProvisioner *self, TicketJob *job, SfbWebTicket *ticket)
+{
+  CachedTicket *cached;
+
+  cached = g_new0 (CachedTicket, 1);
+  if (ticket->server_entropy != NULL)
+    {
+      gsize len = g_bytes_get_size (job->entropy);
+      guint8 *proof = g_malloc (len);
+
+      sfb_cert_prov_psha1 (g_bytes_get_data (job->entropy, NULL),
+                           len,
+                           g_bytes_get_data (ticket->server_entropy, NULL),
+                           g_bytes_get_size (ticket->server_entropy),
+                           proof,
+                           len);
+      cached->proof_key = sfb_ntlm_secret_bytes_new (proof, len);
+      sfb_ntlm_wipe (proof, len);
+      g_free (proof);
+    }
+  cached->ticket = ticket;
+  g_debug ("Web ticket for %s, valid until %s", job->applies_to, cached->ticket->expires);
+  g_hash_table_replace (self->tickets, g_strdup (job->applies_to), cached);
+  return cached;
+}
+
 static void
 ticket_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -381,7 +442,6 @@ ticket_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (SoupMessage) message = NULL;
   g_autoptr (GBytes) body = answer_or_return (task, result, &message);
   g_autoptr (SfbWebTicket) ticket = NULL;
-  CachedTicket *cached;
   guint status;
 
   if (body == NULL)
@@ -389,31 +449,10 @@ ticket_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   status = soup_message_get_status (message);
   if (status == SOUP_STATUS_UNAUTHORIZED)
     {
-      g_autoptr (GBytes) challenge = job->legs == 1 ? ntlm_challenge_of (message) : NULL;
-      g_autoptr (GBytes) token = NULL;
-      g_autofree char *b64 = NULL;
-      g_autofree char *header = NULL;
+      g_autofree char *header = ticket_authorization (task, message);
 
-      if (challenge == NULL)
-        {
-          g_task_return_new_error (task,
-                                   SFB_ERROR,
-                                   SFB_ERROR_AUTH_FAILED,
-                                   "The web ticket service at %s refused the password of %s",
-                                   g_uri_get_host (soup_message_get_uri (message)),
-                                   self->user_at_domain);
-          return;
-        }
-      token = sfb_auth_context_step (self->ntlm, challenge, &error);
-      if (token == NULL)
-        {
-          g_task_return_new_error (
-              task, SFB_ERROR, SFB_ERROR_SERVER_REJECTED, "Web ticket NTLM: %s", error->message);
-          return;
-        }
-      b64 = g_base64_encode (g_bytes_get_data (token, NULL), g_bytes_get_size (token));
-      header = g_strdup_printf ("NTLM %s", b64);
-      ticket_post (g_steal_pointer (&task), header);
+      if (header != NULL)
+        ticket_post (g_steal_pointer (&task), header);
       return;
     }
   if (status != SOUP_STATUS_OK)
@@ -438,26 +477,7 @@ ticket_posted_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                error->message);
       return;
     }
-  cached = g_new0 (CachedTicket, 1);
-  if (ticket->server_entropy != NULL)
-    {
-      gsize len = g_bytes_get_size (job->entropy);
-      guint8 *proof = g_malloc (len);
-
-      sfb_cert_prov_psha1 (g_bytes_get_data (job->entropy, NULL),
-                           len,
-                           g_bytes_get_data (ticket->server_entropy, NULL),
-                           g_bytes_get_size (ticket->server_entropy),
-                           proof,
-                           len);
-      cached->proof_key = sfb_ntlm_secret_bytes_new (proof, len);
-      sfb_ntlm_wipe (proof, len);
-      g_free (proof);
-    }
-  cached->ticket = g_steal_pointer (&ticket);
-  g_debug ("Web ticket for %s, valid until %s", job->applies_to, cached->ticket->expires);
-  g_hash_table_replace (self->tickets, g_strdup (job->applies_to), cached);
-  g_task_return_pointer (task, cached, NULL);
+  g_task_return_pointer (task, cache_ticket (self, job, g_steal_pointer (&ticket)), NULL);
 }
 
 static void

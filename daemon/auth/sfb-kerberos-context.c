@@ -339,52 +339,50 @@ acquire_with_password (SfbKerberosContext *self, GError **error)
   return TRUE;
 }
 
-static void
-prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+/* Credentials from the ccache, else from the password */
+static gboolean
+obtain_credentials (SfbKerberosContext *self, GError **error)
 {
-  SfbKerberosContext *self = source;
-  const char *service = task_data;
-  OM_uint32 major, minor, ignored, ret_flags = 0, time_rec = 0;
+  char *principal = NULL;
+
+  self->cred = ccache_credentials (&principal);
+  if (self->cred != GSS_C_NO_CREDENTIAL)
+    {
+      g_free (self->principal);
+      self->principal = principal;
+      self->source = "ccache";
+    }
+  else if (self->password == NULL)
+    {
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_NO_CREDENTIALS,
+                   "No Kerberos ticket in the credential cache and no password");
+      return FALSE;
+    }
+  else if (!acquire_with_password (self, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* The first (and, for Kerberos, only) initiator token for @service, in @out */
+static gboolean
+init_context (SfbKerberosContext *self,
+              const char *service,
+              gss_buffer_desc *out,
+              OM_uint32 *ret_flags,
+              OM_uint32 *time_rec,
+              GError **error)
+{
+  OM_uint32 major, minor, ignored;
   gss_name_t target = GSS_C_NO_NAME;
   gss_buffer_desc name_buf = { strlen (service), (void *) service };
-  gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
-  g_autoptr (GError) error = NULL;
-  gint64 lifetime;
-
-  if (self->cred == GSS_C_NO_CREDENTIAL)
-    {
-      char *principal = NULL;
-
-      self->cred = ccache_credentials (&principal);
-      if (self->cred != GSS_C_NO_CREDENTIAL)
-        {
-          g_free (self->principal);
-          self->principal = principal;
-          self->source = "ccache";
-        }
-      else if (self->password == NULL)
-        {
-          g_task_return_new_error (task,
-                                   SFB_ERROR,
-                                   SFB_ERROR_NO_CREDENTIALS,
-                                   "No Kerberos ticket in the credential cache and no password");
-          return;
-        }
-      else if (!acquire_with_password (self, &error))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-    }
-  if (g_task_return_error_if_cancelled (task))
-    return;
 
   major = gss_import_name (&minor, &name_buf, GSS_C_NT_HOSTBASED_SERVICE, &target);
   if (GSS_ERROR (major))
     {
-      set_gss_error (&error, "Bad Kerberos service name", major, minor);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
+      set_gss_error (error, "Bad Kerberos service name", major, minor);
+      return FALSE;
     }
   major = gss_init_sec_context (&minor,
                                 self->cred,
@@ -396,21 +394,46 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
                                 GSS_C_NO_CHANNEL_BINDINGS,
                                 GSS_C_NO_BUFFER,
                                 NULL,
-                                &out,
-                                &ret_flags,
-                                &time_rec);
+                                out,
+                                ret_flags,
+                                time_rec);
   gss_release_name (&ignored, &target);
-  if (GSS_ERROR (major) || major != GSS_S_COMPLETE || out.length == 0)
+  if (GSS_ERROR (major) || major != GSS_S_COMPLETE || out->length == 0)
     {
       g_autofree char *what = g_strdup_printf ("No Kerberos service ticket for %s (as %s)",
                                                service,
                                                self->principal != NULL ? self->principal : "?");
 
-      gss_release_buffer (&ignored, &out);
+      gss_release_buffer (&ignored, out);
       if (!GSS_ERROR (major))
-        g_set_error (&error, SFB_ERROR, SFB_ERROR_FAILED, "%s: incomplete context", what);
+        g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "%s: incomplete context", what);
       else
-        set_gss_error (&error, what, major, minor);
+        set_gss_error (error, what, major, minor);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  SfbKerberosContext *self = source;
+  const char *service = task_data;
+  OM_uint32 minor, ret_flags = 0, time_rec = 0;
+  gss_buffer_desc out = GSS_C_EMPTY_BUFFER;
+  g_autoptr (GError) error = NULL;
+  gint64 lifetime;
+
+  if (self->cred == GSS_C_NO_CREDENTIAL && !obtain_credentials (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!init_context (self, service, &out, &ret_flags, &time_rec, &error))
+    {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }

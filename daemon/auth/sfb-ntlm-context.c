@@ -95,13 +95,70 @@ filetime_now (void)
   return (guint64) g_get_real_time () * 10u + G_GUINT64_CONSTANT (116444736000000000);
 }
 
+/* Refuse a CHALLENGE that does not allow NTLMv2 */
+static gboolean
+check_challenge (SfbNtlmChallenge *challenge, GError **error)
+{
+  g_autofree char *flag_names = NULL;
+
+  if ((challenge->flags & REQUIRED_FLAGS) != REQUIRED_FLAGS
+      || g_bytes_get_size (challenge->target_info) == 0)
+    {
+      flag_names = sfb_ntlm_flags_to_string (challenge->flags);
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_FAILED,
+                   "The server's NTLM CHALLENGE does not allow NTLMv2 (flags %s)",
+                   flag_names);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static guint64
+challenge_timestamp (SfbNtlmContext *self, SfbNtlmChallenge *challenge)
+{
+  if (self->fixed_timestamp != 0)
+    return self->fixed_timestamp;
+  else if (challenge->has_timestamp)
+    return challenge->timestamp;
+  else
+    return filetime_now ();
+}
+
+/* The AUTHENTICATE is built: derive the session keys and start the SA */
+static void
+establish (SfbNtlmContext *self, guint32 flags, const guint8 *exported)
+{
+  Keys *k = self->keys;
+  g_autofree char *flag_names = NULL;
+
+  if (flags & SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY)
+    {
+      sfb_ntlm_sign_key (exported, TRUE, k->client_sign);
+      sfb_ntlm_sign_key (exported, FALSE, k->server_sign);
+      sfb_ntlm_seal_key (flags, exported, TRUE, k->client_seal, &k->seal_len);
+      sfb_ntlm_seal_key (flags, exported, FALSE, k->server_seal, &k->seal_len);
+    }
+  else
+    {
+      /* one key both ways; signatures are RC4-sealed CRC32s */
+      sfb_ntlm_seal_key (flags, exported, TRUE, k->client_seal, &k->seal_len);
+      memcpy (k->server_seal, k->client_seal, 16);
+    }
+  self->flags = flags;
+  self->state = STATE_ESTABLISHED;
+  self->expires_at = g_get_real_time () + SA_LIFETIME_US;
+  flag_names = sfb_ntlm_flags_to_string (flags);
+  g_debug ("NTLM security association established, flags %s", flag_names);
+}
+
 static GBytes *
 authenticate (SfbNtlmContext *self, GBytes *server_token, GError **error)
 {
   Keys *k = self->keys;
   g_autoptr (SfbNtlmChallenge) challenge = NULL;
   g_autoptr (GBytes) nt_response = NULL;
-  g_autofree char *flag_names = NULL;
   guint8 client_challenge[8];
   guint8 lm_response[24];
   guint8 key_exchange_key[16];
@@ -115,27 +172,13 @@ authenticate (SfbNtlmContext *self, GBytes *server_token, GError **error)
       g_bytes_get_data (server_token, NULL), g_bytes_get_size (server_token), error);
   if (challenge == NULL)
     return NULL;
-  if ((challenge->flags & REQUIRED_FLAGS) != REQUIRED_FLAGS
-      || g_bytes_get_size (challenge->target_info) == 0)
-    {
-      flag_names = sfb_ntlm_flags_to_string (challenge->flags);
-      g_set_error (error,
-                   SFB_ERROR,
-                   SFB_ERROR_FAILED,
-                   "The server's NTLM CHALLENGE does not allow NTLMv2 (flags %s)",
-                   flag_names);
-      return NULL;
-    }
+  if (!check_challenge (challenge, error))
+    return NULL;
   flags = (challenge->flags & WANTED_FLAGS) | SFB_NTLM_REQUEST_TARGET;
   if (flags & SFB_NTLM_NEGOTIATE_128)
     flags &= ~SFB_NTLM_NEGOTIATE_56;
 
-  if (self->fixed_timestamp != 0)
-    timestamp = self->fixed_timestamp;
-  else if (challenge->has_timestamp)
-    timestamp = challenge->timestamp;
-  else
-    timestamp = filetime_now ();
+  timestamp = challenge_timestamp (self, challenge);
 
   random_bytes (k->fixed_randoms, k->fixed_client_challenge, client_challenge, 8, FALSE);
   nt_response = sfb_ntlm_v2_responses (k->response_key_nt,
@@ -164,26 +207,7 @@ authenticate (SfbNtlmContext *self, GBytes *server_token, GError **error)
                                      (flags & SFB_NTLM_NEGOTIATE_VERSION) ? client_version : NULL,
                                      error);
   if (message != NULL)
-    {
-      if (flags & SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY)
-        {
-          sfb_ntlm_sign_key (exported, TRUE, k->client_sign);
-          sfb_ntlm_sign_key (exported, FALSE, k->server_sign);
-          sfb_ntlm_seal_key (flags, exported, TRUE, k->client_seal, &k->seal_len);
-          sfb_ntlm_seal_key (flags, exported, FALSE, k->server_seal, &k->seal_len);
-        }
-      else
-        {
-          /* one key both ways; signatures are RC4-sealed CRC32s */
-          sfb_ntlm_seal_key (flags, exported, TRUE, k->client_seal, &k->seal_len);
-          memcpy (k->server_seal, k->client_seal, 16);
-        }
-      self->flags = flags;
-      self->state = STATE_ESTABLISHED;
-      self->expires_at = g_get_real_time () + SA_LIFETIME_US;
-      flag_names = sfb_ntlm_flags_to_string (flags);
-      g_debug ("NTLM security association established, flags %s", flag_names);
-    }
+    establish (self, flags, exported);
 
   sfb_ntlm_wipe (lm_response, sizeof lm_response);
   sfb_ntlm_wipe (key_exchange_key, sizeof key_exchange_key);

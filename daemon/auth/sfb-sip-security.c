@@ -153,24 +153,18 @@ take_param (char **field, const SfbSipAuth *auth, const char *name)
     }
 }
 
-gboolean
-sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response, GError **error)
+/* @response must be a 401/407 and not the rejection of a final leg */
+static gboolean
+check_challenge (SfbSipSecurity *self,
+                 SfbSipMessage *response,
+                 const char *scheme,
+                 guint *status_out,
+                 GError **error)
 {
-  g_autoptr (GPtrArray) auths = NULL;
-  g_autoptr (GBytes) server_token = NULL;
-  g_autoptr (GBytes) token = NULL;
-  const char *scheme;
-  const SfbSipAuth *auth;
-  const char *gssapi_data;
-  const char *version;
   guint status;
 
-  g_return_val_if_fail (SFB_IS_SIP_SECURITY (self), FALSE);
-  g_return_val_if_fail (SFB_IS_SIP_MESSAGE (response), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  scheme = sfb_auth_context_get_scheme (self->context);
   status = sfb_sip_message_is_request (response) ? 0 : sfb_sip_message_get_status_code (response);
+  *status_out = status;
   if (status != 401 && status != 407)
     {
       g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "Not an authentication challenge");
@@ -188,6 +182,66 @@ sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response
                    scheme);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* The challenge's gssapi-data in *@server_token, or a plain challenge's fresh start */
+static gboolean
+take_server_token (SfbSipSecurity *self,
+                   const SfbSipAuth *auth,
+                   GBytes **server_token,
+                   GError **error)
+{
+  const char *gssapi_data;
+
+  gssapi_data = sfb_sip_auth_get_param (auth, "gssapi-data");
+  if (gssapi_data != NULL && gssapi_data[0] != '\0')
+    {
+      *server_token = decode_base64 (gssapi_data, error);
+      if (*server_token == NULL)
+        return FALSE;
+    }
+  else
+    {
+      /* a plain challenge starts over: new SA, new opaque */
+      g_clear_pointer (&self->opaque, g_free);
+      self->cnum = 0;
+    }
+  return TRUE;
+}
+
+static void
+take_challenge_params (SfbSipSecurity *self, const SfbSipAuth *auth, guint status)
+{
+  const char *version;
+
+  self->challenged = TRUE;
+  self->proxy = status == 407;
+  take_param (&self->realm, auth, "realm");
+  take_param (&self->targetname, auth, "targetname");
+  take_param (&self->opaque, auth, "opaque");
+  version = sfb_sip_auth_get_param (auth, "version");
+  if (version != NULL)
+    self->version = (guint) MIN (g_ascii_strtoull (version, NULL, 10), 255);
+}
+
+gboolean
+sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response, GError **error)
+{
+  g_autoptr (GPtrArray) auths = NULL;
+  g_autoptr (GBytes) server_token = NULL;
+  g_autoptr (GBytes) token = NULL;
+  const char *scheme;
+  const SfbSipAuth *auth;
+  guint status;
+
+  g_return_val_if_fail (SFB_IS_SIP_SECURITY (self), FALSE);
+  g_return_val_if_fail (SFB_IS_SIP_MESSAGE (response), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  scheme = sfb_auth_context_get_scheme (self->context);
+  if (!check_challenge (self, response, scheme, &status, error))
+    return FALSE;
   auths = sfb_sip_auth_parse_message (response, challenge_header (response));
   auth = sfb_sip_auth_find (auths, scheme);
   if (auth == NULL)
@@ -200,28 +254,10 @@ sfb_sip_security_handle_challenge (SfbSipSecurity *self, SfbSipMessage *response
       return FALSE;
     }
 
-  gssapi_data = sfb_sip_auth_get_param (auth, "gssapi-data");
-  if (gssapi_data != NULL && gssapi_data[0] != '\0')
-    {
-      server_token = decode_base64 (gssapi_data, error);
-      if (server_token == NULL)
-        return FALSE;
-    }
-  else
-    {
-      /* a plain challenge starts over: new SA, new opaque */
-      g_clear_pointer (&self->opaque, g_free);
-      self->cnum = 0;
-    }
+  if (!take_server_token (self, auth, &server_token, error))
+    return FALSE;
 
-  self->challenged = TRUE;
-  self->proxy = status == 407;
-  take_param (&self->realm, auth, "realm");
-  take_param (&self->targetname, auth, "targetname");
-  take_param (&self->opaque, auth, "opaque");
-  version = sfb_sip_auth_get_param (auth, "version");
-  if (version != NULL)
-    self->version = (guint) MIN (g_ascii_strtoull (version, NULL, 10), 255);
+  take_challenge_params (self, auth, status);
 
   token = sfb_auth_context_step (self->context, server_token, error);
   g_clear_pointer (&self->pending, g_bytes_unref);

@@ -117,14 +117,149 @@ refuse (GError **error, const char *pattern, const char *why)
   return FALSE;
 }
 
+/* What scan_pattern knows at the current position */
+typedef struct
+{
+  const char *pattern;
+  gboolean stack[64]; /* per open group: it holds an unbounded repeat */
+  guint depth;
+  gboolean top;
+  gboolean in_class;
+} Scan;
+
+/* The innermost open group (or the top level) holds an unbounded repeat */
+static void
+mark_unbounded (Scan *s)
+{
+  if (s->depth > 0)
+    s->stack[s->depth - 1] = TRUE;
+  else
+    s->top = TRUE;
+}
+
+static gboolean
+scan_escape (Scan *s, gsize *i, GError **error)
+{
+  const char *pattern = s->pattern;
+  gboolean unbounded;
+  gsize q;
+
+  if (pattern[*i + 1] == 'Q')
+    return refuse (error, pattern, "\\Q quoting is not supported");
+  *i += pattern[*i + 1] != '\0' ? 2 : 1;
+  if (!s->in_class && (q = quantifier (pattern + *i, &unbounded)) > 0)
+    {
+      if (unbounded)
+        mark_unbounded (s);
+      *i += q;
+    }
+  return TRUE;
+}
+
+static gboolean
+scan_in_class (Scan *s, gsize *i, GError **error)
+{
+  const char *pattern = s->pattern;
+  char c = pattern[*i];
+
+  if (c == '[' && *i > 0 && pattern[*i - 1] == '-')
+    return refuse (error, pattern, ".NET character class subtraction has no PCRE form");
+  if (c == ']')
+    s->in_class = FALSE;
+  (*i)++;
+  return TRUE;
+}
+
+static void
+scan_class_open (Scan *s, gsize *i)
+{
+  const char *pattern = s->pattern;
+
+  s->in_class = TRUE;
+  (*i)++;
+  if (pattern[*i] == '^')
+    (*i)++;
+  if (pattern[*i] == ']')
+    (*i)++;
+}
+
+/* The "(?" group syntax at @j: refuse what .NET and PCRE read differently */
+static gboolean
+scan_group_syntax (const char *pattern, gsize j, GError **error)
+{
+  if ((pattern[j] == '<' && pattern[j + 1] != '=' && pattern[j + 1] != '!') || pattern[j] == '\'')
+    {
+      char close = pattern[j] == '<' ? '>' : '\'';
+
+      for (j++; pattern[j] != '\0' && pattern[j] != close; j++)
+        if (pattern[j] == '-')
+          return refuse (error, pattern, ".NET balancing groups have no PCRE form");
+    }
+  else
+    {
+      for (; g_ascii_isalpha (pattern[j]) || pattern[j] == '-'; j++)
+        if (pattern[j] == 'x')
+          return refuse (error, pattern, "the x (extended) option is not supported");
+    }
+  return TRUE;
+}
+
+static gboolean
+scan_group_open (Scan *s, gsize *i, GError **error)
+{
+  const char *pattern = s->pattern;
+
+  if (pattern[*i + 1] == '*')
+    return refuse (error, pattern, "PCRE verbs are not .NET syntax");
+  if (pattern[*i + 1] == '?' && !scan_group_syntax (pattern, *i + 2, error))
+    return FALSE;
+  if (s->depth == G_N_ELEMENTS (s->stack))
+    return refuse (error, pattern, "groups nested too deep");
+  s->stack[s->depth++] = FALSE;
+  (*i)++;
+  return TRUE;
+}
+
+static gboolean
+scan_group_close (Scan *s, gsize *i, GError **error)
+{
+  gboolean inner = s->depth > 0 ? s->stack[--s->depth] : FALSE;
+  gboolean unbounded;
+  gsize q;
+
+  (*i)++;
+  q = quantifier (s->pattern + *i, &unbounded);
+  if (q > 0 && unbounded && inner)
+    return refuse (error,
+                   s->pattern,
+                   "a repeated group holds an unbounded repeat (catastrophic backtracking)");
+  *i += q;
+  if (inner || (q > 0 && unbounded))
+    mark_unbounded (s);
+  return TRUE;
+}
+
+static void
+scan_other (Scan *s, gsize *i)
+{
+  gboolean unbounded;
+  gsize q = quantifier (s->pattern + *i, &unbounded);
+
+  if (q > 0)
+    {
+      if (unbounded)
+        mark_unbounded (s);
+      *i += q;
+      return;
+    }
+  (*i)++;
+}
+
 static gboolean
 scan_pattern (const char *pattern, GError **error)
 {
   gsize len = strlen (pattern);
-  gboolean stack[64];
-  guint depth = 0;
-  gboolean top = FALSE;
-  gboolean in_class = FALSE;
+  Scan s = { .pattern = pattern };
 
   if (len == 0 || len > SFB_DIAL_PLAN_MAX_PATTERN)
     return refuse (error, "", "empty or too long");
@@ -133,113 +268,24 @@ scan_pattern (const char *pattern, GError **error)
   for (gsize i = 0; i < len;)
     {
       char c = pattern[i];
-      gboolean unbounded;
-      gsize q;
+      gboolean ok = TRUE;
 
       if (c == '\\')
-        {
-          if (pattern[i + 1] == 'Q')
-            return refuse (error, pattern, "\\Q quoting is not supported");
-          i += pattern[i + 1] != '\0' ? 2 : 1;
-          if (!in_class && (q = quantifier (pattern + i, &unbounded)) > 0)
-            {
-              if (unbounded)
-                {
-                  if (depth > 0)
-                    stack[depth - 1] = TRUE;
-                  else
-                    top = TRUE;
-                }
-              i += q;
-            }
-          continue;
-        }
-      if (in_class)
-        {
-          if (c == '[' && i > 0 && pattern[i - 1] == '-')
-            return refuse (error, pattern, ".NET character class subtraction has no PCRE form");
-          if (c == ']')
-            in_class = FALSE;
-          i++;
-          continue;
-        }
-      if (c == '[')
-        {
-          in_class = TRUE;
-          i++;
-          if (pattern[i] == '^')
-            i++;
-          if (pattern[i] == ']')
-            i++;
-          continue;
-        }
-      if (c == '(')
-        {
-          if (pattern[i + 1] == '*')
-            return refuse (error, pattern, "PCRE verbs are not .NET syntax");
-          if (pattern[i + 1] == '?')
-            {
-              gsize j = i + 2;
-
-              if ((pattern[j] == '<' && pattern[j + 1] != '=' && pattern[j + 1] != '!')
-                  || pattern[j] == '\'')
-                {
-                  char close = pattern[j] == '<' ? '>' : '\'';
-
-                  for (j++; pattern[j] != '\0' && pattern[j] != close; j++)
-                    if (pattern[j] == '-')
-                      return refuse (error, pattern, ".NET balancing groups have no PCRE form");
-                }
-              else
-                {
-                  for (; g_ascii_isalpha (pattern[j]) || pattern[j] == '-'; j++)
-                    if (pattern[j] == 'x')
-                      return refuse (error, pattern, "the x (extended) option is not supported");
-                }
-            }
-          if (depth == G_N_ELEMENTS (stack))
-            return refuse (error, pattern, "groups nested too deep");
-          stack[depth++] = FALSE;
-          i++;
-          continue;
-        }
-      if (c == ')')
-        {
-          gboolean inner = depth > 0 ? stack[--depth] : FALSE;
-
-          i++;
-          q = quantifier (pattern + i, &unbounded);
-          if (q > 0 && unbounded && inner)
-            return refuse (
-                error,
-                pattern,
-                "a repeated group holds an unbounded repeat (catastrophic backtracking)");
-          i += q;
-          if (inner || (q > 0 && unbounded))
-            {
-              if (depth > 0)
-                stack[depth - 1] = TRUE;
-              else
-                top = TRUE;
-            }
-          continue;
-        }
-      q = quantifier (pattern + i, &unbounded);
-      if (q > 0)
-        {
-          if (unbounded)
-            {
-              if (depth > 0)
-                stack[depth - 1] = TRUE;
-              else
-                top = TRUE;
-            }
-          i += q;
-          continue;
-        }
-      i++;
+        ok = scan_escape (&s, &i, error);
+      else if (s.in_class)
+        ok = scan_in_class (&s, &i, error);
+      else if (c == '[')
+        scan_class_open (&s, &i);
+      else if (c == '(')
+        ok = scan_group_open (&s, &i, error);
+      else if (c == ')')
+        ok = scan_group_close (&s, &i, error);
+      else
+        scan_other (&s, &i);
+      if (!ok)
+        return FALSE;
     }
-  (void) top;
+  (void) s.top;
   return TRUE;
 }
 
@@ -316,8 +362,9 @@ bad_document (GError **error, const char *why)
   return FALSE;
 }
 
-SfbDialPlan *
-sfb_dial_plan_parse (const char *data, gsize length, GError **error)
+/* The document's root element, refused unless a LocationProfileDescription */
+static xmlNode *
+read_profile (const char *data, gsize length, xmlDoc **doc_out, GError **error)
 {
   /* LocationProfileDescription > Rule > Pattern is three levels: 8 leaves room */
   static const SfbXmlLimits limits = {
@@ -326,11 +373,9 @@ sfb_dial_plan_parse (const char *data, gsize length, GError **error)
     .parse_options = XML_PARSE_NOCDATA,
   };
   SfbXmlVerdict verdict;
-  g_autoptr (xmlDoc) doc = NULL;
-  g_autoptr (SfbDialPlan) plan = NULL;
+  xmlDoc *doc;
   xmlNode *root;
   const char *ns;
-  guint n_rules = 0;
 
   if (length > SFB_DIAL_PLAN_MAX_DOCUMENT)
     {
@@ -338,7 +383,7 @@ sfb_dial_plan_parse (const char *data, gsize length, GError **error)
       return NULL;
     }
   /* a server document like any other: no DTD, no network, bounded depth */
-  doc = sfb_xml_read (data, length, &limits, &verdict);
+  doc = *doc_out = sfb_xml_read (data, length, &limits, &verdict);
   if (verdict == SFB_XML_DTD)
     {
       bad_document (error, "contains a DTD, which is not accepted");
@@ -361,34 +406,76 @@ sfb_dial_plan_parse (const char *data, gsize length, GError **error)
       bad_document (error, "has an unknown namespace");
       return NULL;
     }
+  return root;
+}
 
-  plan = g_new0 (SfbDialPlan, 1);
-  g_atomic_ref_count_init (&plan->ref_count);
-  plan->rules = g_ptr_array_new_with_free_func ((GDestroyNotify) rule_free);
-  plan->document = g_bytes_new (data, length);
+/* Name, ExternalAccessPrefix and OptimizeDeviceDialing */
+static gboolean
+parse_profile_fields (SfbDialPlan *plan, xmlNode *root, GError **error)
+{
   plan->name = child_text (root, "Name");
   if (plan->name == NULL || *plan->name == '\0' || strlen (plan->name) > SFB_DIAL_PLAN_MAX_PATTERN
       || !g_utf8_validate (plan->name, -1, NULL))
-    {
-      bad_document (error, "has no usable Name");
-      return NULL;
-    }
+    return bad_document (error, "has no usable Name");
   plan->external_access_prefix = child_text (root, "ExternalAccessPrefix");
   if (plan->external_access_prefix == NULL)
     plan->external_access_prefix = g_strdup ("");
   if (strlen (plan->external_access_prefix) > SFB_DIAL_PLAN_MAX_NUMBER
       || !g_utf8_validate (plan->external_access_prefix, -1, NULL))
-    {
-      bad_document (error, "has an unusable ExternalAccessPrefix");
-      return NULL;
-    }
+    return bad_document (error, "has an unusable ExternalAccessPrefix");
   plan->optimize_device_dialing = child_bool (root, "OptimizeDeviceDialing") == 1;
+  return TRUE;
+}
+
+/* One Rule element; a pattern that does not compile only never matches */
+static gboolean
+parse_rule (SfbDialPlan *plan, xmlNode *r, GError **error)
+{
+  Rule *rule;
+  g_autoptr (GError) refused = NULL;
+
+  rule = g_new0 (Rule, 1);
+  g_ptr_array_add (plan->rules, rule);
+  rule->pattern = child_text (r, "Pattern");
+  rule->translation = child_text (r, "Translation");
+  if (rule->pattern == NULL)
+    rule->pattern = g_strdup ("");
+  if (rule->translation == NULL)
+    rule->translation = g_strdup ("");
+  if (strlen (rule->pattern) > SFB_DIAL_PLAN_MAX_PATTERN
+      || strlen (rule->translation) > SFB_DIAL_PLAN_MAX_PATTERN
+      || !g_utf8_validate (rule->pattern, -1, NULL)
+      || !g_utf8_validate (rule->translation, -1, NULL))
+    return bad_document (error, "has a rule that is too long or not UTF-8");
+  rule->internal_extension = child_bool (r, "InternalEnterpriseExtension") == 1;
+  rule->applicable_for_device_dialing = child_bool (r, "ApplicableForDeviceDialing");
+  rule->regex = compile_pattern (rule->pattern, &refused);
+  if (rule->regex == NULL)
+    g_message ("%s; the rule never matches", refused->message);
+  return TRUE;
+}
+
+SfbDialPlan *
+sfb_dial_plan_parse (const char *data, gsize length, GError **error)
+{
+  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (SfbDialPlan) plan = NULL;
+  xmlNode *root;
+  guint n_rules = 0;
+
+  root = read_profile (data, length, &doc, error);
+  if (root == NULL)
+    return NULL;
+
+  plan = g_new0 (SfbDialPlan, 1);
+  g_atomic_ref_count_init (&plan->ref_count);
+  plan->rules = g_ptr_array_new_with_free_func ((GDestroyNotify) rule_free);
+  plan->document = g_bytes_new (data, length);
+  if (!parse_profile_fields (plan, root, error))
+    return NULL;
 
   for (xmlNode *r = root->children; r != NULL; r = r->next)
     {
-      Rule *rule;
-      g_autoptr (GError) refused = NULL;
-
       if (!is_element (r, "Rule"))
         continue;
       if (++n_rules > SFB_DIAL_PLAN_MAX_RULES)
@@ -396,27 +483,8 @@ sfb_dial_plan_parse (const char *data, gsize length, GError **error)
           bad_document (error, "has too many rules");
           return NULL;
         }
-      rule = g_new0 (Rule, 1);
-      g_ptr_array_add (plan->rules, rule);
-      rule->pattern = child_text (r, "Pattern");
-      rule->translation = child_text (r, "Translation");
-      if (rule->pattern == NULL)
-        rule->pattern = g_strdup ("");
-      if (rule->translation == NULL)
-        rule->translation = g_strdup ("");
-      if (strlen (rule->pattern) > SFB_DIAL_PLAN_MAX_PATTERN
-          || strlen (rule->translation) > SFB_DIAL_PLAN_MAX_PATTERN
-          || !g_utf8_validate (rule->pattern, -1, NULL)
-          || !g_utf8_validate (rule->translation, -1, NULL))
-        {
-          bad_document (error, "has a rule that is too long or not UTF-8");
-          return NULL;
-        }
-      rule->internal_extension = child_bool (r, "InternalEnterpriseExtension") == 1;
-      rule->applicable_for_device_dialing = child_bool (r, "ApplicableForDeviceDialing");
-      rule->regex = compile_pattern (rule->pattern, &refused);
-      if (rule->regex == NULL)
-        g_message ("%s; the rule never matches", refused->message);
+      if (!parse_rule (plan, r, error))
+        return NULL;
     }
   return g_steal_pointer (&plan);
 }
@@ -490,6 +558,92 @@ append_group (GString *out, GMatchInfo *match, const char *subject, int group)
     g_string_append_len (out, subject + start, end - start);
 }
 
+/* "${name}" or "${number}" at @p; FALSE when it names no group */
+static gboolean
+expand_braced (GString *out,
+               GRegex *regex,
+               GMatchInfo *match,
+               const char *subject,
+               int n_groups,
+               const char **p)
+{
+  const char *close = strchr (*p + 2, '}');
+  g_autofree char *name = close != NULL ? g_strndup (*p + 2, close - *p - 2) : NULL;
+  guint64 number = 0;
+  int group = -1;
+
+  if (name != NULL && *name != '\0'
+      && g_ascii_string_to_unsigned (name, 10, 0, G_MAXINT, &number, NULL))
+    group = number <= (guint64) n_groups ? (int) number : -1;
+  else if (name != NULL && *name != '\0')
+    group = g_regex_get_string_number (regex, name);
+  if (group < 0)
+    return FALSE;
+  append_group (out, match, subject, group);
+  *p = close + 1;
+  return TRUE;
+}
+
+/* "$" and digits at @p; FALSE when no run of them names a group */
+static gboolean
+expand_numbered (GString *out, GMatchInfo *match, const char *subject, int n_groups, const char **p)
+{
+  /* the longest run of digits that names a group */
+  gsize digits = 1;
+  gboolean done = FALSE;
+
+  while (g_ascii_isdigit ((*p)[1 + digits]) && digits < 9)
+    digits++;
+  for (; digits > 0 && !done; digits--)
+    {
+      g_autofree char *text = g_strndup (*p + 1, digits);
+      int group = atoi (text);
+
+      if (group <= n_groups)
+        {
+          append_group (out, match, subject, group);
+          *p += 1 + digits;
+          done = TRUE;
+        }
+    }
+  return done;
+}
+
+/* The one-character substitutions "$$", "$&", "$`", "$'", "$_" and "$+" */
+static gboolean
+expand_special (GString *out,
+                GMatchInfo *match,
+                const char *subject,
+                int n_groups,
+                int whole_start,
+                int whole_end,
+                char which)
+{
+  switch (which)
+    {
+    case '$':
+      g_string_append_c (out, '$');
+      return TRUE;
+    case '&':
+      append_group (out, match, subject, 0);
+      return TRUE;
+    case '`':
+      g_string_append_len (out, subject, whole_start);
+      return TRUE;
+    case '\'':
+      g_string_append (out, subject + whole_end);
+      return TRUE;
+    case '_':
+      g_string_append (out, subject);
+      return TRUE;
+    case '+':
+      append_group (out, match, subject, n_groups);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
 char *
 sfb_dial_plan_expand (GRegex *regex,
                       GMatchInfo *match,
@@ -509,79 +663,19 @@ sfb_dial_plan_expand (GRegex *regex,
           g_string_append_c (out, *p++);
           continue;
         }
-      switch (p[1])
+      if (expand_special (out, match, subject, n_groups, whole_start, whole_end, p[1]))
         {
-        case '$':
-          g_string_append_c (out, '$');
           p += 2;
           continue;
-        case '&':
-          append_group (out, match, subject, 0);
-          p += 2;
-          continue;
-        case '`':
-          g_string_append_len (out, subject, whole_start);
-          p += 2;
-          continue;
-        case '\'':
-          g_string_append (out, subject + whole_end);
-          p += 2;
-          continue;
-        case '_':
-          g_string_append (out, subject);
-          p += 2;
-          continue;
-        case '+':
-          append_group (out, match, subject, n_groups);
-          p += 2;
-          continue;
-        case '{':
-          {
-            const char *close = strchr (p + 2, '}');
-            g_autofree char *name = close != NULL ? g_strndup (p + 2, close - p - 2) : NULL;
-            guint64 number = 0;
-            int group = -1;
-
-            if (name != NULL && *name != '\0'
-                && g_ascii_string_to_unsigned (name, 10, 0, G_MAXINT, &number, NULL))
-              group = number <= (guint64) n_groups ? (int) number : -1;
-            else if (name != NULL && *name != '\0')
-              group = g_regex_get_string_number (regex, name);
-            if (group < 0)
-              {
-                g_string_append_c (out, *p++); /* literal, as .NET */
-                continue;
-              }
-            append_group (out, match, subject, group);
-            p = close + 1;
-            continue;
-          }
-        default:
-          break;
         }
-      if (g_ascii_isdigit (p[1]))
+      if (p[1] == '{')
         {
-          /* the longest run of digits that names a group */
-          gsize digits = 1;
-          gboolean done = FALSE;
-
-          while (g_ascii_isdigit (p[1 + digits]) && digits < 9)
-            digits++;
-          for (; digits > 0 && !done; digits--)
-            {
-              g_autofree char *text = g_strndup (p + 1, digits);
-              int group = atoi (text);
-
-              if (group <= n_groups)
-                {
-                  append_group (out, match, subject, group);
-                  p += 1 + digits;
-                  done = TRUE;
-                }
-            }
-          if (done)
-            continue;
+          if (!expand_braced (out, regex, match, subject, n_groups, &p))
+            g_string_append_c (out, *p++); /* literal, as .NET */
+          continue;
         }
+      if (g_ascii_isdigit (p[1]) && expand_numbered (out, match, subject, n_groups, &p))
+        continue;
       g_string_append_c (out, *p++);
     }
   return g_string_free (out, FALSE);
