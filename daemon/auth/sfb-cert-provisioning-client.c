@@ -211,15 +211,12 @@ diagnostics_of (SoupMessage *message)
 {
   const char *value = soup_message_headers_get_one (soup_message_get_response_headers (message),
                                                     "X-Ms-diagnostics");
-  g_autofree char *valid = NULL;
+  g_autofree char *shown = NULL;
 
   if (value == NULL)
     return g_strdup ("");
-  valid = g_utf8_make_valid (value, MIN (strlen (value), MAX_DIAGNOSTICS));
-  for (char *p = valid; *p != '\0'; p++)
-    if ((guchar) *p < 0x20)
-      *p = ' ';
-  return g_strdup_printf (" (%s)", valid);
+  shown = sfb_text_quote_untrusted (value, -1, MAX_DIAGNOSTICS);
+  return g_strdup_printf (" (%s)", shown);
 }
 
 /* An HTTP failure status as an error: 503 is a service that is down. */
@@ -228,6 +225,9 @@ status_error (SoupMessage *message, const char *what, const GError *fault)
 {
   guint status = soup_message_get_status (message);
   g_autofree char *diagnostics = diagnostics_of (message);
+  /* the reason phrase is the server's text */
+  g_autofree char *reason
+      = sfb_text_quote_untrusted (soup_message_get_reason_phrase (message), -1, SFB_TEXT_QUOTE_MAX);
   GUri *uri = soup_message_get_uri (message);
 
   return g_error_new (SFB_ERROR,
@@ -237,7 +237,7 @@ status_error (SoupMessage *message, const char *what, const GError *fault)
                       what,
                       g_uri_get_host (uri),
                       status,
-                      soup_message_get_reason_phrase (message),
+                      reason,
                       fault != NULL ? ": " : "",
                       fault != NULL ? fault->message : "",
                       diagnostics);
