@@ -14,6 +14,7 @@
 #include "sfb-session.h"
 #include "sfb-settings.h"
 #include "sfb-contacts.h"
+#include "sfb-exchange.h"
 #include "sfb-presence.h"
 
 #include <sfbd/sfb-names.h>
@@ -83,6 +84,7 @@ struct _SfbDaemon
   SfbSettings *settings; /* policies, dial plan, their cache */
   SfbContacts *contacts; /* roaming contacts and their cache */
   SfbPresence *presence; /* own and contacts' presence */
+  SfbExchange *exchange; /* calendar, out-of-office, voicemail */
   SfbDeviceMonitor *device_monitor;
   char *strings[LAST_STRING_PROP + 1];
   guint64 signed_in_since;
@@ -694,6 +696,13 @@ sfb_daemon_get_contacts (SfbDaemon *self)
   return self->contacts;
 }
 
+SfbExchange *
+sfb_daemon_get_exchange (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->exchange;
+}
+
 SfbPresence *
 sfb_daemon_get_presence (SfbDaemon *self)
 {
@@ -854,6 +863,7 @@ sfb_daemon_constructed (GObject *object)
     self->contacts = sfb_contacts_new (self->session, self->config, state_dir);
     sfb_contacts_load_cache (self->contacts);
     self->presence = sfb_presence_new (self->session, self->config, self->contacts, state_dir);
+    self->exchange = sfb_exchange_new (self->session, self->config, self->settings, state_dir);
   }
   self->device_monitor = sfb_device_monitor_new ();
   g_signal_connect_object (
@@ -867,6 +877,7 @@ sfb_daemon_dispose (GObject *object)
   SfbDaemon *self = SFB_DAEMON (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->exchange);
   g_clear_object (&self->presence);
   g_clear_object (&self->contacts);
   g_clear_object (&self->session);
