@@ -259,12 +259,8 @@ count_prop (const char *name)
 static GParamSpec *
 meeting_prop (const char *name)
 {
-  return g_param_spec_variant (name,
-                               NULL,
-                               NULL,
-                               G_VARIANT_TYPE_VARDICT,
-                               NULL,
-                               G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  return g_param_spec_variant (
+      name, NULL, NULL, G_VARIANT_TYPE_VARDICT, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 }
 
 static void
