@@ -288,7 +288,20 @@ sfb_presence_add_calendar (SfbPublish *publish,
                            const SfbCalendarPresence *now)
 {
   if (now->email == NULL || *now->email == '\0')
-    return;
+    {
+      /* the mailbox is gone (Exchange unreachable or another account):
+       * what said busy or out of office must not stay */
+      if (before != NULL && before->email != NULL && *before->email != '\0')
+        {
+          SfbCalendarPresence gone = { .email = before->email, .state = SFB_CALENDAR_FREE };
+
+          if (!same_state (before, &gone))
+            add_state (publish, versions, &gone);
+          if (!same_oof_note (before, &gone))
+            add_oof_note (publish, versions, &gone);
+        }
+      return;
+    }
   /* another mailbox: other instances, everything anew */
   if (before != NULL && g_ascii_strcasecmp (before->email != NULL ? before->email : "", now->email) != 0)
     before = NULL;

@@ -265,7 +265,8 @@ char *sfb_presence_oof_note_xml (const char *text, gint64 start, gint64 end);
  * NULL: nothing) and @now: calendarState (containers 2, 3; cleared when
  * free), working hours and free/busy (calendarData in 1, 100, 200, 300,
  * 400, empty in 32000; free/busy every time), the OOF note (200, 300, 400;
- * cleared when OOF ends). */
+ * cleared when OOF ends).  Without a mailbox in @now, the calendarState and
+ * OOF note @before published are removed. */
 void sfb_presence_add_calendar (SfbPublish *publish,
                                 GHashTable *versions,
                                 const SfbCalendarPresence *before,

@@ -522,13 +522,38 @@ test_changes (void)
 static void
 test_nothing_without_mailbox (void)
 {
+  g_autoptr (SfbCalendarPresence) before = meeting_now ();
   g_autoptr (SfbCalendarPresence) now = meeting_now ();
-  g_autoptr (SfbPublish) publish = sfb_publish_new ("sip:alice@contoso.test");
   g_autoptr (GHashTable) versions = sfb_pub_versions_new ();
+  guint32 meeting = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_MEETING, FALSE, EMAIL);
+  guint32 note = sfb_presence_calendar_instance (SFB_INSTANCE_OOF_NOTE, FALSE, EMAIL);
 
   g_clear_pointer (&now->email, g_free);
-  sfb_presence_add_calendar (publish, versions, NULL, now);
-  g_assert_cmpuint (sfb_publish_get_length (publish), ==, 0);
+  {
+    g_autoptr (SfbPublish) publish = sfb_publish_new ("sip:alice@contoso.test");
+
+    sfb_presence_add_calendar (publish, versions, NULL, now);
+    g_assert_cmpuint (sfb_publish_get_length (publish), ==, 0);
+  }
+  /* published, then the mailbox is lost: busy and out of office removed */
+  {
+    g_autoptr (SfbPublish) first = sfb_publish_new ("sip:alice@contoso.test");
+
+    sfb_presence_add_calendar (first, versions, NULL, before);
+    sfb_pub_versions_published (versions, first);
+  }
+  {
+    g_autoptr (SfbPublish) publish = sfb_publish_new ("sip:alice@contoso.test");
+    g_autoptr (Parsed) parsed = NULL;
+
+    sfb_presence_add_calendar (publish, versions, before, now);
+    parsed = parse (publish);
+    g_assert_cmpuint (parsed->pubs->len, ==, 5);
+    for (guint c = 2; c <= 3; c++)
+      g_assert_true (find (parsed, "state", meeting, c)->removal);
+    for (guint c = 200; c <= 400; c += 100)
+      g_assert_true (find (parsed, "note", note, c)->removal);
+  }
 }
 
 static void
