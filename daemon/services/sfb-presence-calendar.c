@@ -93,10 +93,29 @@ utc_time (gint64 us)
   return t != NULL ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("1970-01-01T00:00:00Z");
 }
 
+/* @text as XML character data: valid UTF-8, at most SFB_CALENDAR_MAX_TEXT
+ * bytes, without the characters XML 1.0 cannot carry (the server would
+ * refuse the whole publication). */
 static char *
 escape (const char *text)
 {
-  return g_markup_escape_text (text != NULL ? text : "", -1);
+  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+  g_autoptr (GString) clean = g_string_new (NULL);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      gsize size = (gsize) (g_utf8_next_char (p) - p);
+
+      if (clean->len + size > SFB_CALENDAR_MAX_TEXT)
+        break;
+      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f || (c >= 0xfdd0 && c <= 0xfdef)
+          || (c & 0xfffe) == 0xfffe)
+        g_string_append_c (clean, ' ');
+      else
+        g_string_append_len (clean, p, (gssize) size);
+    }
+  return g_markup_escape_text (clean->str, (gssize) clean->len);
 }
 
 char *
@@ -138,29 +157,41 @@ sfb_presence_calendar_state_xml (const SfbCalendarPresence *cal)
                           location);
 }
 
-/* One element, well-formed: what goes into a publication unescaped. */
-static gboolean
-is_element (const char *xml)
+/* The element @xml holds, serialised by libxml2 (never the caller's bytes:
+ * a declaration or a second element would break the publication), or NULL. */
+static char *
+reserialise (const char *xml)
 {
   g_autoptr (xmlDoc) doc = NULL;
+  xmlBuffer *buffer;
+  char *out = NULL;
 
   if (xml == NULL || *xml == '\0')
-    return FALSE;
+    return NULL;
   doc = sfb_svc_xml_parse (xml, strlen (xml), "working hours", NULL);
-  return doc != NULL && xmlDocGetRootElement (doc) != NULL;
+  if (doc == NULL || xmlDocGetRootElement (doc) == NULL)
+    return NULL;
+  buffer = xmlBufferCreate ();
+  if (buffer == NULL)
+    return NULL;
+  if (xmlNodeDump (buffer, doc, xmlDocGetRootElement (doc), 0, 0) > 0)
+    out = g_strdup ((const char *) xmlBufferContent (buffer));
+  xmlBufferFree (buffer);
+  return out;
 }
 
 char *
 sfb_presence_working_hours_xml (const char *email, const char *working_hours)
 {
   g_autofree char *mailbox = escape (email);
+  g_autofree char *element = reserialise (working_hours);
 
-  if (!is_element (working_hours))
+  if (element == NULL)
     return NULL;
   return g_strdup_printf (
       "<calendarData xmlns=\"" NS_CALENDAR_DATA "\" mailboxID=\"%s\">%s</calendarData>",
       mailbox,
-      working_hours);
+      element);
 }
 
 char *

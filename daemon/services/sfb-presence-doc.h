@@ -205,6 +205,7 @@ void sfb_pub_versions_published (GHashTable *versions, SfbPublish *publish);
  * "Calendar presence") ---- */
 
 #define SFB_CALENDAR_MAX_FREE_BUSY 4096 /* digits (slots) published at most */
+#define SFB_CALENDAR_MAX_TEXT 2048      /* bytes of a subject, location or OOF text */
 
 /* What the event covering now makes of the user's state. */
 typedef enum

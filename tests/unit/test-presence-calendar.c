@@ -578,6 +578,42 @@ test_unusable_parts_left_out (void)
   g_assert_cmpuint (count (parsed, "state"), ==, 2);
 }
 
+/* Text XML 1.0 cannot carry and working hours that are more than one
+ * element never make the publication unreadable (the server would refuse
+ * all of it). */
+static void
+test_hostile_text (void)
+{
+  g_autoptr (SfbCalendarPresence) now = meeting_now ();
+  g_autoptr (SfbPublish) publish = sfb_publish_new ("sip:alice@contoso.test");
+  g_autoptr (GHashTable) versions = sfb_pub_versions_new ();
+  g_autoptr (Parsed) parsed = NULL;
+  guint32 meeting = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_MEETING, FALSE, EMAIL);
+  guint32 note = sfb_presence_calendar_instance (SFB_INSTANCE_OOF_NOTE, FALSE, EMAIL);
+  g_autofree char *subject = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *hours_ns = NULL;
+  xmlNode *hours;
+
+  g_free (now->subject);
+  now->subject = g_strdup ("a\x01" "b\x1b" "[31mc\xef\xbf\xbe" "d\xff" "e\tf");
+  g_free (now->oof_message);
+  now->oof_message = g_strnfill (3 * SFB_CALENDAR_MAX_TEXT, 'x');
+  g_free (now->working_hours);
+  now->working_hours = g_strdup ("<?xml version=\"1.0\"?><!-- c -->" WORKING_HOURS);
+  sfb_presence_add_calendar (publish, versions, NULL, now);
+  parsed = parse (publish); /* well-formed */
+
+  subject = text (child (find (parsed, "state", meeting, 2)->content, "meetingSubject"));
+  g_assert_cmpstr (subject, ==, "a b [31mc d\xef\xbf\xbd" "e\tf");
+  body = text (child (find (parsed, "note", note, 200)->content, "body"));
+  g_assert_cmpuint (strlen (body), ==, SFB_CALENDAR_MAX_TEXT);
+  hours = child (find (parsed, "calendarData", 0, 200)->content, "WorkingHours");
+  g_assert_nonnull (hours);
+  hours_ns = g_strdup (hours != NULL && hours->ns != NULL ? (const char *) hours->ns->href : NULL);
+  g_assert_cmpstr (hours_ns, ==, "http://schemas.microsoft.com/exchange/services/2006/types");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -588,5 +624,6 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-calendar/changes", test_changes);
   g_test_add_func ("/presence-calendar/nothing-without-mailbox", test_nothing_without_mailbox);
   g_test_add_func ("/presence-calendar/unusable-parts", test_unusable_parts_left_out);
+  g_test_add_func ("/presence-calendar/hostile-text", test_hostile_text);
   return g_test_run ();
 }
