@@ -69,16 +69,6 @@ enum
 
 static guint signals[N_SIGNALS];
 
-void
-sfb_calendar_event_free (SfbCalendarEvent *event)
-{
-  if (event == NULL)
-    return;
-  g_free (event->subject);
-  g_free (event->location);
-  g_free (event);
-}
-
 static GVariant *
 empty_meeting (void)
 {

@@ -32,6 +32,7 @@
 #include <gio/gio.h>
 
 #include "sfb-config.h"
+#include "sfb-exchange-doc.h"
 #include "sfb-session.h"
 #include "sfb-settings.h"
 
@@ -41,31 +42,6 @@ G_BEGIN_DECLS
 #define SFB_EXCHANGE_STATE_DISCOVERING "discovering"
 #define SFB_EXCHANGE_STATE_CONNECTED "connected"
 #define SFB_EXCHANGE_STATE_FAILED "failed"
-
-/* EWS LegacyFreeBusyType, in the order overlapping events win (OOF over
- * Busy over Tentative, docs/protocol.md). */
-typedef enum
-{
-  SFB_BUSY_FREE,
-  SFB_BUSY_TENTATIVE,
-  SFB_BUSY_BUSY,
-  SFB_BUSY_OOF,
-  SFB_BUSY_WORKING_ELSEWHERE,
-  SFB_BUSY_NO_DATA,
-} SfbBusyType;
-
-typedef struct
-{
-  char *subject;  /* plain text, bounded, sanitised; "" when none */
-  char *location; /* likewise */
-  gint64 start;   /* µs since the epoch, UTC */
-  gint64 end;
-  SfbBusyType busy_type;
-  gboolean is_meeting;
-} SfbCalendarEvent;
-
-void sfb_calendar_event_free (SfbCalendarEvent *event);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbCalendarEvent, sfb_calendar_event_free)
 
 #define SFB_TYPE_EXCHANGE (sfb_exchange_get_type ())
 G_DECLARE_FINAL_TYPE (SfbExchange, sfb_exchange, SFB, EXCHANGE, GObject)
