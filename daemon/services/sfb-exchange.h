@@ -58,11 +58,18 @@ void sfb_exchange_refresh (SfbExchange *self);
  * category); when @known it wins over the count read through EWS. */
 void sfb_exchange_set_sip_voicemails (SfbExchange *self, gboolean known, guint unread);
 
+/* What the directory says about the user (the contact card's e-mail
+ * address, the roaming-self userProperties line URI), when known: the
+ * address wins over the SIP URI's user@domain for Autodiscover (from the
+ * next discovery on), the line over provisioning's.  NULL: not known. */
+void sfb_exchange_set_directory_hints (SfbExchange *self, const char *email, const char *line_uri);
+
 /* ---- the calendar as data, for the presence publication ---- */
 
 /* The SMTP address the mailbox was discovered for (NULL before). */
 const char *sfb_exchange_get_email (SfbExchange *self);
-/* Today's and tomorrow's events, sorted by start (SfbCalendarEvent *). */
+/* The events of the window read (yesterday 00:00 UTC and the 3 days
+ * after), sorted by start (SfbCalendarEvent *). */
 GPtrArray *sfb_exchange_get_events (SfbExchange *self);
 /* The event covering now that wins (OOF > Busy > Tentative), or NULL. */
 const SfbCalendarEvent *sfb_exchange_get_current_event (SfbExchange *self);
