@@ -956,11 +956,16 @@ sfb_exchange_doc_parse_unread_count (const char *data, gsize length, guint *unre
   return TRUE;
 }
 
+#define MAX_FOLDER_ID 1024
+
 char *
-sfb_exchange_doc_missed_request (void)
+sfb_exchange_doc_missed_request_in (const char *folder_id)
 {
-  return envelope (
-      "Exchange2013",
+  g_autofree char *escaped = folder_id != NULL ? g_markup_escape_text (folder_id, -1) : NULL;
+  g_autofree char *parent
+      = escaped != NULL ? g_strdup_printf ("<t:FolderId Id=\"%s\"/>", escaped)
+                        : g_strdup ("<t:DistinguishedFolderId Id=\"conversationhistory\"/>");
+  g_autofree char *body = g_strdup_printf (
       "<m:FindItem Traversal=\"Shallow\">"
       "<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>"
       "<m:IndexedPageItemView MaxEntriesReturned=\"1\" Offset=\"0\" BasePoint=\"Beginning\"/>"
@@ -971,9 +976,57 @@ sfb_exchange_doc_missed_request (void)
       "<t:IsEqualTo><t:FieldURI FieldURI=\"message:IsRead\"/>"
       "<t:FieldURIOrConstant><t:Constant Value=\"false\"/></t:FieldURIOrConstant></t:IsEqualTo>"
       "</t:And></m:Restriction>"
-      "<m:ParentFolderIds><t:DistinguishedFolderId Id=\"conversationhistory\"/>"
-      "</m:ParentFolderIds>"
-      "</m:FindItem>");
+      "<m:ParentFolderIds>%s</m:ParentFolderIds>"
+      "</m:FindItem>",
+      parent);
+
+  /* a FolderId works from Exchange 2010 on, the distinguished name from 2013 */
+  return envelope (folder_id != NULL ? "Exchange2010" : "Exchange2013", body);
+}
+
+char *
+sfb_exchange_doc_missed_request (void)
+{
+  return sfb_exchange_doc_missed_request_in (NULL);
+}
+
+char *
+sfb_exchange_doc_history_folder_request (void)
+{
+  return envelope (
+      "Exchange2010",
+      "<m:FindFolder Traversal=\"Shallow\">"
+      "<m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape>"
+      "<m:Restriction><t:IsEqualTo><t:FieldURI FieldURI=\"folder:DisplayName\"/>"
+      "<t:FieldURIOrConstant><t:Constant Value=\"Conversation History\"/>"
+      "</t:FieldURIOrConstant></t:IsEqualTo></m:Restriction>"
+      "<m:ParentFolderIds><t:DistinguishedFolderId Id=\"msgfolderroot\"/></m:ParentFolderIds>"
+      "</m:FindFolder>");
+}
+
+char *
+sfb_exchange_doc_parse_folder_id (const char *data, gsize length, GError **error)
+{
+  g_autoptr (xmlDoc) doc = parse_ews (data, length, error);
+  xmlNode *answer;
+  xmlNode *message;
+  xmlNode *folder;
+  g_autofree char *id = NULL;
+
+  if (doc == NULL || (answer = soap_body (doc, "FindFolderResponse", error)) == NULL
+      || (message = first_message (answer, error)) == NULL)
+    return NULL;
+  folder = sfb_svc_xml_child (
+      sfb_svc_xml_child (sfb_svc_xml_child (message, "RootFolder"), "Folders"), NULL);
+  id = sfb_svc_xml_attr (sfb_svc_xml_child (folder, "FolderId"), "Id");
+  if (id == NULL || *id == '\0' || strlen (id) > MAX_FOLDER_ID
+      || strspn (id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
+             != strlen (id))
+    {
+      set_error_from (error, "The EWS answer names no Conversation History folder");
+      return NULL;
+    }
+  return g_steal_pointer (&id);
 }
 
 gboolean

@@ -11,7 +11,8 @@
  *     WorkingHours), GetUserOofSettings, GetFolder on the distinguished
  *     "voicemail" folder (UnreadCount), FindItem on the distinguished
  *     "conversationhistory" folder for unread IPM.Note.Microsoft.Missed*
- *     items (TotalItemsInView).
+ *     items (TotalItemsInView); on Exchange 2010, which lacks that name,
+ *     FindFolder by DisplayName "Conversation History" first.
  *
  * Every answer is hostile: sfb_svc_xml_parse() limits (size, depth,
  * elements), at most SFB_EXCHANGE_MAX_EVENTS events, text cut to
@@ -143,6 +144,13 @@ sfb_exchange_doc_parse_unread_count (const char *data, gsize length, guint *unre
 /* FindItem in "conversationhistory": unread items whose class starts with
  * IPM.Note.Microsoft.Missed (IM and voice), one item shape, IdOnly. */
 char *sfb_exchange_doc_missed_request (void);
+/* The same in the folder @folder_id (FindFolder's answer below). */
+char *sfb_exchange_doc_missed_request_in (const char *folder_id);
+/* Exchange 2010 has no distinguished "conversationhistory": FindFolder
+ * under msgfolderroot for the DisplayName "Conversation History". */
+char *sfb_exchange_doc_history_folder_request (void);
+/* The first folder's FolderId Id (base64 characters, bounded). */
+char *sfb_exchange_doc_parse_folder_id (const char *data, gsize length, GError **error);
 /* The RootFolder's TotalItemsInView. */
 gboolean
 sfb_exchange_doc_parse_item_count (const char *data, gsize length, guint *count, GError **error);

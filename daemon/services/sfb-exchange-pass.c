@@ -37,6 +37,7 @@ typedef enum
   STEP_VOICEMAIL,
   STEP_MISSED,
   STEP_DONE,
+  STEP_HISTORY_FOLDER, /* after STEP_MISSED failed on Exchange 2010 */
 } Step;
 
 struct _SfbExchangePass
@@ -61,6 +62,7 @@ struct _SfbExchangePass
   guint voicemails;
   gboolean have_missed;
   guint missed;
+  gboolean tried_folder;
 };
 
 static void pass_free (SfbExchangePass *pass);
@@ -461,6 +463,8 @@ static const char *const step_names[] = {
   [STEP_OOF] = "GetUserOofSettings",
   [STEP_VOICEMAIL] = "GetFolder voicemail",
   [STEP_MISSED] = "FindItem conversationhistory",
+  [STEP_DONE] = "",
+  [STEP_HISTORY_FOLDER] = "FindFolder Conversation History",
 };
 
 static char *
@@ -489,10 +493,12 @@ step_request (SfbExchangePass *pass)
       return sfb_exchange_doc_oof_request (pass->self->email);
     case STEP_VOICEMAIL:
       return sfb_exchange_doc_voicemail_request ();
+    case STEP_HISTORY_FOLDER:
+      return sfb_exchange_doc_history_folder_request ();
     case STEP_MISSED:
     case STEP_DONE:
     default:
-      return sfb_exchange_doc_missed_request ();
+      return sfb_exchange_doc_missed_request_in (pass->self->history_folder_id);
     }
 }
 
@@ -539,6 +545,10 @@ read_answer (SfbExchangePass *pass, SfbExchangeHttpAnswer *answer, GError **erro
       pass->have_voicemails
           = sfb_exchange_doc_parse_unread_count (data, length, &pass->voicemails, error);
       return pass->have_voicemails;
+    case STEP_HISTORY_FOLDER:
+      g_free (pass->self->history_folder_id);
+      pass->self->history_folder_id = sfb_exchange_doc_parse_folder_id (data, length, error);
+      return pass->self->history_folder_id != NULL;
     case STEP_MISSED:
     case STEP_DONE:
     default:
@@ -568,7 +578,12 @@ on_ews_answer (GObject *source, GAsyncResult *result, gpointer user_data)
         {
           /* the counts are optional: keep what was shown */
           g_info ("Exchange %s: %s", step_names[pass->step], error->message);
-          pass->step++;
+          if (pass->step == STEP_MISSED && pass->self->history_folder_id == NULL
+              && !pass->tried_folder)
+            pass->step = STEP_HISTORY_FOLDER; /* Exchange 2010 */
+          else
+            pass->step = pass->step == STEP_HISTORY_FOLDER ? STEP_DONE : pass->step + 1;
+          pass->tried_folder |= pass->step == STEP_HISTORY_FOLDER;
           read_step (pass);
           return;
         }
@@ -583,7 +598,7 @@ on_ews_answer (GObject *source, GAsyncResult *result, gpointer user_data)
       pass_finish (pass, wrapped);
       return;
     }
-  pass->step++;
+  pass->step = pass->step == STEP_HISTORY_FOLDER ? STEP_MISSED : pass->step + 1;
   read_step (pass);
 }
 

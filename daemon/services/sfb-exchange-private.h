@@ -85,8 +85,9 @@ struct _SfbExchange
   SfbExchangeOof *oof; /* as read, for the boundary timer */
   char *events_key;    /* the events as text, to notice a change */
   const SfbCalendarEvent *current;
-  char *email_hint;    /* from the contact card, when known */
-  char *line_uri_hint; /* from roaming-self userProperties, when known */
+  char *email_hint;        /* from the contact card, when known */
+  char *line_uri_hint;     /* from roaming-self userProperties, when known */
+  char *history_folder_id; /* Exchange 2010: Conversation History found by name */
 };
 
 /* sfb-exchange-pass.c */

@@ -102,6 +102,8 @@ sfb_exchange_set_urls (SfbExchange *self, const char *email, const char *ews, co
 {
   g_free (self->email);
   self->email = g_strdup (email);
+  if (g_strcmp0 (self->ews_url, ews) != 0)
+    g_clear_pointer (&self->history_folder_id, g_free);
   set_string (self, &self->ews_url, ews, PROP_EWS_URL);
   set_string (self, &self->um_url, um, PROP_UM_URL);
 }
@@ -532,6 +534,7 @@ deactivate (SfbExchange *self)
   self->sip_voicemails_known = FALSE;
   self->sip_voicemails = 0;
   g_clear_pointer (&self->email, g_free);
+  g_clear_pointer (&self->history_folder_id, g_free);
   sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_UNAVAILABLE, NULL);
   set_string (self, &self->ews_url, "", PROP_EWS_URL);
   set_string (self, &self->um_url, "", PROP_UM_URL);
@@ -768,6 +771,7 @@ sfb_exchange_finalize (GObject *object)
   g_free (self->events_key);
   g_free (self->email_hint);
   g_free (self->line_uri_hint);
+  g_free (self->history_folder_id);
   G_OBJECT_CLASS (sfb_exchange_parent_class)->finalize (object);
 }
 

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target: the EWS answers SfbExchange reads.  The first byte
  * picks the parser: GetUserAvailability, GetUserOofSettings, GetFolder
- * (UnreadCount), FindItem (TotalItemsInView), or the HTML-to-text of the
+ * (UnreadCount), FindItem (TotalItemsInView) or FindFolder (FolderId),
+ * or the HTML-to-text of the
  * OOF message.  What they keep must be bounded, clean text; the
  * WorkingHours rebuilt must be well-formed XML again.
  */
@@ -99,7 +100,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       sfb_exchange_doc_parse_unread_count (doc, size, &count, &error);
       break;
     case 3:
-      sfb_exchange_doc_parse_item_count (doc, size, &count, &error);
+      if (data[0] & 0x80)
+        {
+          g_autofree char *id = sfb_exchange_doc_parse_folder_id (doc, size, &error);
+
+          g_assert_true (id == NULL || strchr (id, '"') == NULL);
+        }
+      else
+        sfb_exchange_doc_parse_item_count (doc, size, &count, &error);
       break;
     default:
       {

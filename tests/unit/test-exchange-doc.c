@@ -465,6 +465,35 @@ test_missed (void)
 }
 
 static void
+test_history_folder (void)
+{
+  g_autofree char *find = sfb_exchange_doc_history_folder_request ();
+  g_autofree char *in = sfb_exchange_doc_missed_request_in ("AAMk\"x");
+  const char *answer = EWS_HEAD
+      "<FindFolderResponse><ResponseMessages><FindFolderResponseMessage ResponseClass=\"Success\">"
+      "<RootFolder TotalItemsInView=\"1\"><Folders><Folder><FolderId Id=\"AAMkADk=\" "
+      "ChangeKey=\"AQ\"/></Folder></Folders></RootFolder></FindFolderResponseMessage>"
+      "</ResponseMessages></FindFolderResponse>" EWS_TAIL;
+  const char *hostile = EWS_HEAD
+      "<FindFolderResponse><ResponseMessages><FindFolderResponseMessage ResponseClass=\"Success\">"
+      "<RootFolder><Folders><Folder><FolderId Id=\"a&quot;/&gt;&lt;x\"/></Folder></Folders>"
+      "</RootFolder></FindFolderResponseMessage></ResponseMessages></FindFolderResponse>" EWS_TAIL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = sfb_exchange_doc_parse_folder_id (answer, strlen (answer), &error);
+  g_autofree char *bad = NULL;
+
+  g_assert_nonnull (strstr (find, "<t:Constant Value=\"Conversation History\"/>"));
+  g_assert_nonnull (strstr (find, "<t:DistinguishedFolderId Id=\"msgfolderroot\"/>"));
+  g_assert_nonnull (strstr (in, "<t:FolderId Id=\"AAMk&quot;x\"/>"));
+  g_assert_nonnull (strstr (in, "Version=\"Exchange2010\""));
+  g_assert_no_error (error);
+  g_assert_cmpstr (id, ==, "AAMkADk=");
+  bad = sfb_exchange_doc_parse_folder_id (hostile, strlen (hostile), &error);
+  g_assert_null (bad);
+  g_assert_error (error, SFB_ERROR, SFB_ERROR_SERVER_REJECTED);
+}
+
+static void
 test_parse_time (void)
 {
   g_assert_cmpint (sfb_exchange_doc_parse_time ("2024-05-07T09:00:00"), ==, utc (2024, 5, 7, 9, 0));
@@ -498,6 +527,7 @@ main (int argc, char **argv)
   g_test_add_func ("/exchange-doc/html-to-text", test_html_to_text);
   g_test_add_func ("/exchange-doc/voicemail", test_voicemail);
   g_test_add_func ("/exchange-doc/missed", test_missed);
+  g_test_add_func ("/exchange-doc/history-folder", test_history_folder);
   g_test_add_func ("/exchange-doc/parse-time", test_parse_time);
   return g_test_run ();
 }
