@@ -51,6 +51,12 @@
 #define SFB_STATE_RECONNECTING "reconnecting"
 #define SFB_STATE_FAILED "failed"
 
+/* Exchange.State values (identical to daemon/services/sfb-exchange.h) */
+#define SFB_EXCHANGE_STATE_UNAVAILABLE "unavailable"
+#define SFB_EXCHANGE_STATE_DISCOVERING "discovering"
+#define SFB_EXCHANGE_STATE_CONNECTED "connected"
+#define SFB_EXCHANGE_STATE_FAILED "failed"
+
 /* Presence.Availability values and their codes */
 #define SFB_AVAILABILITY_ONLINE "online"
 #define SFB_AVAILABILITY_BUSY "busy"
