@@ -145,6 +145,7 @@ sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autoptr (GInputStream) stream
       = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  GCancellable *cancellable;
 
   if (stream == NULL)
     {
@@ -161,11 +162,9 @@ sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   /* read all of it: the next leg must reuse this connection */
-  sfb_stream_read_bounded_async (stream,
-                                 SFB_EXCHANGE_HTTP_MAX_BODY,
-                                 g_task_get_cancellable (task),
-                                 read_cb,
-                                 g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  sfb_stream_read_bounded_async (
+      stream, SFB_EXCHANGE_HTTP_MAX_BODY, cancellable, read_cb, g_steal_pointer (&task));
 }
 
 static SfbExchangeHttpAnswer *

@@ -384,7 +384,7 @@ sfb_exchange_mailbox_address (SfbExchange *self)
 static void
 update_line_uri (SfbExchange *self)
 {
-  g_autoptr (GVariant) policies = sfb_settings_get_policies (self->settings);
+  GVariant *policies = sfb_settings_get_policies (self->settings); /* borrowed */
   g_autofree char *provisioned = NULL;
   static const char *const names[] = { "lineUri", "LineURI", "LineUri", "lineURI" };
   g_autofree char *clean = NULL;
