@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * sfbctl monitor: one line per property change or signal of the six
+ * sfbctl monitor: one line per property change or signal of the
  * interfaces (one JSON object per line with --json), and a line when sfbd
  * starts or stops, until Ctrl-C.  Every line is flushed at once: scripts
  * and tests read it through a pipe.
@@ -28,6 +28,7 @@ find_interface_info (const char *interface_name)
     sfb_dbus_account_interface_info (),  sfb_dbus_presence_interface_info (),
     sfb_dbus_contacts_interface_info (), sfb_dbus_dial_plan_interface_info (),
     sfb_dbus_policies_interface_info (), sfb_dbus_devices_interface_info (),
+    sfb_dbus_exchange_interface_info (),
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (infos); i++)
@@ -99,6 +100,23 @@ format_for_line (GVariant *value)
   return *text != '\0' ? g_steal_pointer (&text) : g_strdup ("\"\"");
 }
 
+/* Exchange's values come from the mail server: cleaned, meetings in words */
+static char *
+format_property (const char *interface_name, const char *name, GVariant *value)
+{
+  g_autoptr (GVariant) inner = g_variant_get_variant (value);
+  char *text = NULL;
+
+  if (g_str_equal (interface_name, SFB_DBUS_EXCHANGE_INTERFACE))
+    text = sfbctl_exchange_format_property (name, inner);
+  if (text != NULL && *text == '\0')
+    {
+      g_free (text);
+      return g_strdup ("\"\"");
+    }
+  return text != NULL ? text : format_for_line (value);
+}
+
 static void
 print_properties_changed (Monitor *monitor,
                           const char *interface_name,
@@ -127,9 +145,10 @@ print_properties_changed (Monitor *monitor,
       g_autoptr (GVariant) entry = g_variant_get_child_value (changed, i);
       g_autoptr (GVariant) value = g_variant_get_child_value (entry, 1);
       g_autofree char *name = NULL;
-      g_autofree char *text = format_for_line (value);
+      g_autofree char *text = NULL;
 
       g_variant_get_child (entry, 0, "s", &name);
+      text = format_property (interface_name, name, value);
       print_line ("%s.%s: %s", short_interface_name (interface_name), name, text);
     }
   for (guint i = 0; invalidated[i] != NULL; i++)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * sfbctl status: one look at everything, from the properties of all six
+ * sfbctl status: one look at everything, from the properties of all the
  * interfaces.
  */
 #include "config.h"
@@ -20,6 +20,7 @@ typedef struct
   SfbDBusDialPlan *dial_plan;
   SfbDBusPolicies *policies;
   SfbDBusDevices *devices;
+  SfbDBusExchange *exchange; /* NULL from an sfbd without the interface */
 } Status;
 
 static void
@@ -31,8 +32,23 @@ status_clear (Status *status)
   g_clear_object (&status->dial_plan);
   g_clear_object (&status->policies);
   g_clear_object (&status->devices);
+  g_clear_object (&status->exchange);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Status, status_clear)
+
+/* Exchange is optional: an sfbd from before it has no such interface */
+static gboolean
+load_exchange (Sfbctl *ctl, Status *status, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  status->exchange = sfbctl_get_exchange (ctl, &local_error);
+  if (status->exchange != NULL
+      || g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
 
 static gboolean
 status_load (Sfbctl *ctl, Status *status, GError **error)
@@ -42,7 +58,8 @@ status_load (Sfbctl *ctl, Status *status, GError **error)
          && (status->contacts = sfbctl_get_contacts (ctl, error)) != NULL
          && (status->dial_plan = sfbctl_get_dial_plan (ctl, error)) != NULL
          && (status->policies = sfbctl_get_policies (ctl, error)) != NULL
-         && (status->devices = sfbctl_get_devices (ctl, error)) != NULL;
+         && (status->devices = sfbctl_get_devices (ctl, error)) != NULL
+         && load_exchange (ctl, status, error);
 }
 
 /* ---- JSON: Account's properties, then one object per other interface ---- */
@@ -67,6 +84,8 @@ print_status_json (Status *status)
   add_interface_member (object, status->dial_plan);
   add_interface_member (object, status->policies);
   add_interface_member (object, status->devices);
+  if (status->exchange != NULL)
+    add_interface_member (object, status->exchange);
   sfbctl_print_json (node);
 }
 
@@ -170,6 +189,40 @@ add_last_error_field (SfbctlFields *fields, SfbDBusAccount *account)
 }
 
 static void
+exchange_input (SfbPresenceInput *input, SfbDBusExchange *exchange)
+{
+  if (exchange == NULL)
+    return;
+  input->exchange_state = sfb_dbus_exchange_get_state (exchange);
+  input->current_meeting = sfb_dbus_exchange_get_current_meeting (exchange);
+  input->next_meeting = sfb_dbus_exchange_get_next_meeting (exchange);
+  input->unread_voicemails = sfb_dbus_exchange_get_unread_voicemails (exchange);
+  input->missed_conversations = sfb_dbus_exchange_get_missed_conversations (exchange);
+}
+
+/* one line while Exchange is connected (sfbctl exchange says the rest) */
+static void
+add_exchange_field (SfbctlFields *fields, Status *status)
+{
+  SfbPresenceInput input = { .running = TRUE };
+  g_autofree char *meeting = NULL;
+  g_autofree char *counts = NULL;
+
+  input.state = sfb_dbus_account_get_state (status->account);
+  exchange_input (&input, status->exchange);
+  if (!sfb_presence_view_shows_exchange (&input))
+    return;
+  meeting = sfb_presence_view_meeting_line (&input);
+  counts = sfb_presence_view_exchange_counts (&input);
+  sfbctl_fields_add (fields,
+                     "Exchange",
+                     "%s%s%s",
+                     meeting != NULL ? meeting : "",
+                     meeting != NULL ? "; " : "",
+                     counts);
+}
+
+static void
 print_status_text (Status *status)
 {
   g_autoptr (SfbctlFields) fields = sfbctl_fields_new ();
@@ -211,6 +264,7 @@ print_status_text (Status *status)
     }
   else
     sfbctl_fields_add (fields, "Policy groups", "0");
+  add_exchange_field (fields, status);
   add_last_error_field (fields, status->account);
   sfbctl_fields_print (fields);
 }
@@ -231,6 +285,7 @@ print_status_waybar (Sfbctl *ctl)
 {
   g_autoptr (SfbDBusAccount) account = NULL;
   g_autoptr (SfbDBusPresence) presence = NULL;
+  g_autoptr (SfbDBusExchange) exchange = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbPresenceView) view = NULL;
   g_autoptr (JsonBuilder) builder = json_builder_new ();
@@ -259,6 +314,9 @@ print_status_waybar (Sfbctl *ctl)
       input.next_retry = sfb_dbus_account_get_next_retry (account);
       input.availability = sfb_dbus_presence_get_availability (presence);
       input.note = sfb_dbus_presence_get_note (presence);
+      /* optional, as in the text */
+      exchange = sfbctl_get_exchange (ctl, NULL);
+      exchange_input (&input, exchange);
     }
   view = sfb_presence_view_new (&input);
   tooltip = g_strdup_printf ("%s\n%s", view->title, view->details);

@@ -40,6 +40,10 @@ static const SfbctlCommand commands[] = {
     sfbctl_cmd_devices,
     "[list] | select KIND NAME",
     "List or choose audio and video devices" },
+  { "exchange",
+    sfbctl_cmd_exchange,
+    "[show] | refresh",
+    "Show the calendar, voicemail and missed conversations" },
   { "monitor", sfbctl_cmd_monitor, NULL, "Follow every change until Ctrl-C" },
   { "trace", sfbctl_cmd_trace, NULL, "Show the stages of the last sign-in" },
 };
@@ -456,6 +460,12 @@ SfbDBusDevices *
 sfbctl_get_devices (Sfbctl *ctl, GError **error)
 {
   return get_proxy (ctl, SFB_DBUS_TYPE_DEVICES_PROXY, SFB_DBUS_DEVICES_INTERFACE, error);
+}
+
+SfbDBusExchange *
+sfbctl_get_exchange (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_EXCHANGE_PROXY, SFB_DBUS_EXCHANGE_INTERFACE, error);
 }
 
 /* for explaining empty lists; FALSE when unknown */

@@ -80,6 +80,7 @@ SfbDBusContacts *sfbctl_get_contacts (Sfbctl *ctl, GError **error);
 SfbDBusDialPlan *sfbctl_get_dial_plan (Sfbctl *ctl, GError **error);
 SfbDBusPolicies *sfbctl_get_policies (Sfbctl *ctl, GError **error);
 SfbDBusDevices *sfbctl_get_devices (Sfbctl *ctl, GError **error);
+SfbDBusExchange *sfbctl_get_exchange (Sfbctl *ctl, GError **error);
 gboolean sfbctl_is_signed_in (Sfbctl *ctl);
 
 /* The command groups, one file each */
@@ -94,6 +95,11 @@ int sfbctl_cmd_contacts (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_dialplan (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_policies (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_devices (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_exchange (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv);
+
+/* An Exchange property's value for a line of text (sanitised, meetings in
+ * words), or NULL for a name that needs nothing special. */
+char *sfbctl_exchange_format_property (const char *name, GVariant *value);
 
 G_END_DECLS

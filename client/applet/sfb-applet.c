@@ -22,6 +22,7 @@ struct _SfbApplet
   GDBusConnection *connection;
   SfbDBusAccount *account;
   SfbDBusPresence *presence;
+  SfbDBusExchange *exchange; /* NULL until its proxy is made */
   SfbSniItem *item;
   SfbDbusMenu *menu;
   GVariant *trace; /* aa{sv} of the last GetSignInTrace(), or NULL */
@@ -33,7 +34,7 @@ struct _SfbApplet
   guint loading;          /* GetAll() calls in flight */
   gboolean not_answering; /* the last call timed out */
   guint reload_id;
-  guint subscriptions[2]; /* PropertiesChanged of the two proxies */
+  guint subscriptions[3]; /* PropertiesChanged of the three proxies */
   guint n_subscriptions;
 };
 
@@ -298,8 +299,36 @@ add_separator (SfbApplet *self, int *separators)
       self->menu, SFB_APPLET_MENU_SEPARATOR + (*separators)++, 0, sfb_dbus_menu_item_separator ());
 }
 
+/* the meeting and the counts, as information under the header */
 static void
-build_menu (SfbApplet *self, const SfbPresenceView *view)
+add_exchange_items (SfbApplet *self, const SfbPresenceInput *input)
+{
+  g_autofree char *meeting = NULL;
+  g_autofree char *counts = NULL;
+  g_autofree char *counts_label = NULL;
+
+  if (!sfb_presence_view_shows_exchange (input))
+    return;
+  meeting = sfb_presence_view_meeting_line (input);
+  if (meeting != NULL)
+    {
+      g_autofree char *label = sfb_dbus_menu_escape_label (meeting);
+
+      sfb_dbus_menu_add_item (self->menu,
+                              SFB_APPLET_MENU_EXCHANGE_MEETING,
+                              0,
+                              sfb_dbus_menu_item_standard (label, FALSE));
+    }
+  counts = sfb_presence_view_exchange_counts (input);
+  counts_label = sfb_dbus_menu_escape_label (counts);
+  sfb_dbus_menu_add_item (self->menu,
+                          SFB_APPLET_MENU_EXCHANGE_COUNTS,
+                          0,
+                          sfb_dbus_menu_item_standard (counts_label, FALSE));
+}
+
+static void
+build_menu (SfbApplet *self, const SfbPresenceView *view, const SfbPresenceInput *shown)
 {
   const char *state = account_state (self);
   gboolean running = is_running (self);
@@ -331,6 +360,7 @@ build_menu (SfbApplet *self, const SfbPresenceView *view)
   sfb_dbus_menu_begin (self->menu);
   sfb_dbus_menu_add_item (
       self->menu, SFB_APPLET_MENU_HEADER, 0, sfb_dbus_menu_item_standard (header, FALSE));
+  add_exchange_items (self, shown);
   add_separator (self, &separators);
   for (gsize i = 0; i < G_N_ELEMENTS (choices); i++)
     sfb_dbus_menu_add_item (
@@ -376,6 +406,19 @@ build_menu (SfbApplet *self, const SfbPresenceView *view)
   sfb_dbus_menu_commit (self->menu);
 }
 
+/* an sfbd without the Exchange interface leaves its properties unset */
+static void
+add_exchange_input (SfbApplet *self, SfbPresenceInput *input)
+{
+  if (self->exchange == NULL)
+    return;
+  input->exchange_state = sfb_dbus_exchange_get_state (self->exchange);
+  input->current_meeting = sfb_dbus_exchange_get_current_meeting (self->exchange);
+  input->next_meeting = sfb_dbus_exchange_get_next_meeting (self->exchange);
+  input->unread_voicemails = sfb_dbus_exchange_get_unread_voicemails (self->exchange);
+  input->missed_conversations = sfb_dbus_exchange_get_missed_conversations (self->exchange);
+}
+
 static void
 update (SfbApplet *self)
 {
@@ -399,6 +442,7 @@ update (SfbApplet *self)
       input.next_retry = sfb_dbus_account_get_next_retry (self->account);
       input.availability = sfb_dbus_presence_get_availability (self->presence);
       input.note = sfb_dbus_presence_get_note (self->presence);
+      add_exchange_input (self, &input);
     }
   else
     g_clear_pointer (&self->trace, g_variant_unref);
@@ -406,7 +450,7 @@ update (SfbApplet *self)
   view = sfb_presence_view_new (&input);
   g_debug ("Showing: %s", view->title);
   sfb_sni_item_update (self->item, view);
-  build_menu (self, view);
+  build_menu (self, view, &input);
 
   /* each new state may have a new trace */
   if (g_strcmp0 (self->traced_state, input.state) != 0)
@@ -515,6 +559,7 @@ load_properties (SfbApplet *self)
 {
   load_proxy_properties (self, G_DBUS_PROXY (self->account));
   load_proxy_properties (self, G_DBUS_PROXY (self->presence));
+  load_proxy_properties (self, G_DBUS_PROXY (self->exchange));
 }
 
 static void
@@ -581,6 +626,25 @@ on_presence_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   schedule_update (self);
 }
 
+static void
+on_exchange_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbApplet) self = user_data;
+  g_autoptr (GError) error = NULL;
+  SfbDBusExchange *proxy = sfb_dbus_exchange_proxy_new_finish (result, &error);
+
+  if (proxy == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot follow %s: %s", SFB_DBUS_EXCHANGE_INTERFACE, error->message);
+      return;
+    }
+  self->exchange = proxy;
+  watch_proxy (self, proxy);
+  load_proxy_properties (self, G_DBUS_PROXY (proxy));
+  schedule_update (self);
+}
+
 gboolean
 sfb_applet_start (SfbApplet *self, GDBusConnection *connection, GError **error)
 {
@@ -614,6 +678,14 @@ sfb_applet_start (SfbApplet *self, GDBusConnection *connection, GError **error)
                                self->cancellable,
                                on_presence_proxy,
                                g_object_ref (self));
+  sfb_dbus_exchange_proxy_new (connection,
+                               G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START
+                                   | G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
+                               SFB_DBUS_NAME,
+                               SFB_DBUS_PATH,
+                               self->cancellable,
+                               on_exchange_proxy,
+                               g_object_ref (self));
   return TRUE;
 }
 
@@ -630,6 +702,7 @@ sfb_applet_dispose (GObject *object)
   self->n_subscriptions = 0;
   g_clear_object (&self->account);
   g_clear_object (&self->presence);
+  g_clear_object (&self->exchange);
   g_clear_object (&self->item);
   g_clear_object (&self->menu);
   g_clear_object (&self->connection);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The presence applet: follows sfbd's Account and Presence properties on
+ * The presence applet: follows sfbd's Account, Presence and Exchange properties on
  * the session bus (through sfbd restarts: the proxies track the name
  * owner) and shows them as a StatusNotifierItem with a dbusmenu menu whose
  * actions call sfbd.
@@ -23,6 +23,8 @@ G_DECLARE_FINAL_TYPE (SfbApplet, sfb_applet, SFB, APPLET, GObject)
 enum
 {
   SFB_APPLET_MENU_HEADER = 1,
+  SFB_APPLET_MENU_EXCHANGE_MEETING = 2, /* shown while Exchange is connected */
+  SFB_APPLET_MENU_EXCHANGE_COUNTS = 3,
   SFB_APPLET_MENU_SET_AVAILABILITY = 10, /* 10…15, in the order of the menu */
   SFB_APPLET_MENU_SIGN_IN = 20,
   SFB_APPLET_MENU_SIGN_OUT = 21,

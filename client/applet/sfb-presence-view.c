@@ -111,6 +111,117 @@ is_empty (const char *text)
   return text == NULL || *text == '\0';
 }
 
+/* ---- Exchange ---- */
+
+static GDateTime *
+local_time (gint64 usec)
+{
+  g_autoptr (GDateTime) utc = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
+
+  return utc != NULL ? g_date_time_to_local (utc) : NULL;
+}
+
+static gboolean
+same_day (GDateTime *a, GDateTime *b)
+{
+  return g_date_time_get_year (a) == g_date_time_get_year (b)
+         && g_date_time_get_day_of_year (a) == g_date_time_get_day_of_year (b);
+}
+
+/* "10:00", or "2026-12-08 10:00" when not on the day of @reference */
+static char *
+format_clock (GDateTime *time, GDateTime *reference)
+{
+  return g_date_time_format (time, same_day (time, reference) ? "%H:%M" : "%Y-%m-%d %H:%M");
+}
+
+char *
+sfb_presence_view_meeting_text (GVariant *meeting, gsize max_chars)
+{
+  gint64 start = 0;
+  gint64 end = 0;
+  const char *subject = "";
+  const char *location = "";
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) from = NULL;
+  g_autoptr (GDateTime) to = NULL;
+  g_autofree char *from_text = NULL;
+  g_autofree char *clean_subject = NULL;
+  GString *out;
+
+  if (meeting == NULL || !g_variant_is_of_type (meeting, G_VARIANT_TYPE_VARDICT)
+      || !g_variant_lookup (meeting, "Start", "x", &start) || (from = local_time (start)) == NULL)
+    return NULL;
+  if (g_variant_lookup (meeting, "End", "x", &end) && end > start)
+    to = local_time (end);
+  g_variant_lookup (meeting, "Subject", "&s", &subject);
+  g_variant_lookup (meeting, "Location", "&s", &location);
+
+  from_text = format_clock (from, now);
+  out = g_string_new (from_text);
+  if (to != NULL)
+    {
+      g_autofree char *to_text = format_clock (to, from);
+      g_string_append_printf (out, "–%s", to_text);
+    }
+  clean_subject = sfb_presence_view_clean_text (subject, max_chars);
+  g_string_append_printf (out, " %s", *clean_subject != '\0' ? clean_subject : "(no subject)");
+  if (!is_empty (location))
+    {
+      g_autofree char *clean_location
+          = sfb_presence_view_clean_text (location, SFB_PRESENCE_VIEW_MAX_LOCATION);
+      g_string_append_printf (out, " (%s)", clean_location);
+    }
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+sfb_presence_view_shows_exchange (const SfbPresenceInput *input)
+{
+  return input->running && !input->not_answering
+         && g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0
+         && g_strcmp0 (input->exchange_state, SFB_EXCHANGE_STATE_CONNECTED) == 0;
+}
+
+char *
+sfb_presence_view_meeting_line (const SfbPresenceInput *input)
+{
+  g_autofree char *now
+      = sfb_presence_view_meeting_text (input->current_meeting, SFB_PRESENCE_VIEW_MAX_SUBJECT);
+  g_autofree char *next = NULL;
+
+  if (now != NULL)
+    return g_strdup_printf ("Meeting now: %s", now);
+  next = sfb_presence_view_meeting_text (input->next_meeting, SFB_PRESENCE_VIEW_MAX_SUBJECT);
+  return next != NULL ? g_strdup_printf ("Next meeting: %s", next) : NULL;
+}
+
+char *
+sfb_presence_view_exchange_counts (const SfbPresenceInput *input)
+{
+  return g_strdup_printf ("%u unread voicemail%s, %u missed conversation%s",
+                          input->unread_voicemails,
+                          input->unread_voicemails == 1 ? "" : "s",
+                          input->missed_conversations,
+                          input->missed_conversations == 1 ? "" : "s");
+}
+
+static void
+add_exchange (GString *details, const SfbPresenceInput *input)
+{
+  g_autofree char *meeting = NULL;
+  g_autofree char *counts = NULL;
+
+  if (!sfb_presence_view_shows_exchange (input))
+    return;
+  meeting = sfb_presence_view_meeting_line (input);
+  counts = sfb_presence_view_exchange_counts (input);
+  /* the lines are clean already; append_line would cut them again */
+  if (meeting != NULL)
+    g_string_append_printf (details, "\n%s", meeting);
+  g_string_append_printf (details, "\nExchange: %s", counts);
+}
+
 static const char *
 short_error_name (const char *name)
 {
@@ -275,6 +386,7 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       append_line (details, "Availability", view->summary);
       if (!is_empty (input->note))
         append_line (details, "Note", input->note);
+      add_exchange (details, input);
     }
   if (!is_empty (input->uri))
     append_line (details, "Account", input->uri);

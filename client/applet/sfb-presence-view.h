@@ -26,6 +26,12 @@ typedef struct
   guint reconnect_attempts;
   const char *action_error; /* why the user's last menu action failed */
   guint64 next_retry;       /* Account.NextRetry: µs since the epoch, 0 when none */
+  /* The Exchange interface; shown only while it is "connected" */
+  const char *exchange_state;
+  GVariant *current_meeting; /* a{sv} (dbus/org.sfbd.Sfbd1.Exchange.xml); NULL or empty: none */
+  GVariant *next_meeting;
+  guint unread_voicemails;
+  guint missed_conversations;
 } SfbPresenceInput;
 
 typedef struct
@@ -62,6 +68,9 @@ typedef struct
 
 /* Longest text kept from any sfbd string (a note, an error message). */
 #define SFB_PRESENCE_VIEW_MAX_TEXT 200
+/* Longest meeting subject kept in a line; locations are cut shorter */
+#define SFB_PRESENCE_VIEW_MAX_SUBJECT 80
+#define SFB_PRESENCE_VIEW_MAX_LOCATION 40
 
 SfbPresenceView *sfb_presence_view_new (const SfbPresenceInput *input);
 SfbPresenceView *sfb_presence_view_copy (const SfbPresenceView *view);
@@ -78,6 +87,18 @@ const char *sfb_presence_view_state_words (const char *state);
 const char *sfb_presence_view_availability_words (const char *availability);
 /* The icon name for an availability. */
 const char *sfb_presence_view_availability_icon (const char *availability);
+
+/* An Exchange meeting (a{sv}: Subject, Location, Start, End) for people,
+ * times local: "10:00–11:00 Weekly sync (Room 1)", the date first when it
+ * is not today; the subject cut to @max_chars.  NULL when @meeting is NULL,
+ * empty or has no start. */
+char *sfb_presence_view_meeting_text (GVariant *meeting, gsize max_chars);
+/* Whether the Exchange lines show: signed in and Exchange "connected". */
+gboolean sfb_presence_view_shows_exchange (const SfbPresenceInput *input);
+/* "Meeting now: …" or "Next meeting: …"; NULL when there is neither. */
+char *sfb_presence_view_meeting_line (const SfbPresenceInput *input);
+/* "2 unread voicemails, 1 missed conversation" */
+char *sfb_presence_view_exchange_counts (const SfbPresenceInput *input);
 
 /* @text cut to @max_chars characters (an ellipsis marks the cut), made
  * valid UTF-8 with control characters turned into spaces. */

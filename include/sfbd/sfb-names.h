@@ -16,6 +16,7 @@
 #define SFB_DBUS_DIAL_PLAN_INTERFACE "org.sfbd.Sfbd1.DialPlan"
 #define SFB_DBUS_POLICIES_INTERFACE "org.sfbd.Sfbd1.Policies"
 #define SFB_DBUS_DEVICES_INTERFACE "org.sfbd.Sfbd1.Devices"
+#define SFB_DBUS_EXCHANGE_INTERFACE "org.sfbd.Sfbd1.Exchange"
 
 /* Error names: org.sfbd.Sfbd.Error.<Name> */
 #define SFB_DBUS_ERROR_PREFIX "org.sfbd.Sfbd.Error."
@@ -49,6 +50,12 @@
 #define SFB_STATE_SIGNED_IN "signed-in"
 #define SFB_STATE_RECONNECTING "reconnecting"
 #define SFB_STATE_FAILED "failed"
+
+/* Exchange.State values (identical to daemon/services/sfb-exchange.h) */
+#define SFB_EXCHANGE_STATE_UNAVAILABLE "unavailable"
+#define SFB_EXCHANGE_STATE_DISCOVERING "discovering"
+#define SFB_EXCHANGE_STATE_CONNECTED "connected"
+#define SFB_EXCHANGE_STATE_FAILED "failed"
 
 /* Presence.Availability values and their codes */
 #define SFB_AVAILABILITY_ONLINE "online"

@@ -12,8 +12,9 @@ sfbd and applet per test): sfbd not running, signed out, signed in,
 reconnecting (sfbsim stop_pool), failed (a wrong password, an untrusted
 certificate).  Menu actions are checked in sfbsim (the presence it holds
 for alice, its registrations and counters).  The python3-dbusmock MOCK of
-sfbd (sfbd_mock.py) is kept for the one case the real sfbd cannot
-produce: a State value this applet does not know (a newer sfbd).
+sfbd (sfbd_mock.py) is kept for what the real sfbd cannot produce: a
+State value this applet does not know (a newer sfbd), and Exchange values
+chosen exactly (a meeting at a fixed time, text that must be cleaned).
 """
 
 import json
@@ -30,7 +31,7 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import (ACCOUNT, PRESENCE, TIMEOUT,  # noqa: E402
+from sfbd_testcase import (ACCOUNT, EXCHANGE, PRESENCE, TIMEOUT,  # noqa: E402
                            SfbdTestCase, required_path)
 
 SIM = sim_fixture.SIM
@@ -63,6 +64,8 @@ WATCHER_PATH = "/StatusNotifierWatcher"
 MENU_AVAILABILITY = {"online": 10, "busy": 11, "do-not-disturb": 12, "be-right-back": 13,
                      "away": 14, "appear-offline": 15}
 MENU_HEADER = 1
+MENU_EXCHANGE_MEETING = 2
+MENU_EXCHANGE_COUNTS = 3
 MENU_SIGN_IN = 20
 MENU_SIGN_OUT = 21
 MENU_RECONNECT = 22
@@ -183,6 +186,13 @@ class AppletTestCase(SfbdTestCase):
 
     def mock_update(self, interface, properties):
         self.mock_call("UpdateProperties", (interface, properties), "(sa{sv})")
+
+    def mock_set(self, interface, name, value):
+        """One property of the mock, with its PropertiesChanged (Properties.Set: dbusmock's
+        UpdateProperties cannot carry an a{sv})."""
+        self.bus.call_sync("org.sfbd.Sfbd", "/org/sfbd/Sfbd", "org.freedesktop.DBus.Properties",
+                           "Set", GLib.Variant("(ssv)", (interface, name, value)), None,
+                           Gio.DBusCallFlags.NO_AUTO_START, TIMEOUT * 1000, None)
 
     def mock_calls(self, method):
         return [args for _, args in self.mock_call("GetMethodCalls", (method,), "(s)")[0]]
@@ -723,6 +733,75 @@ class TestWithMockSfbd(AppletTestCase):
         self.assert_enabled(items, MENU_AVAILABILITY["busy"], False)
         output = json.loads(self.sfbctl("status", "--format", "waybar").stdout)
         self.assertEqual(output["text"], "migrating")
+
+
+class TestExchangeWithMockSfbd(AppletTestCase):
+    """Exchange's meeting and counts in the tooltip and the menu, from the MOCK
+    (sfbd_mock.EXCHANGE: a meeting 2023-11-14 22:13-23:13 UTC, 2 voicemails, 3 missed
+    conversations), with local time UTC."""
+
+    MEETING = "Meeting now: 2023-11-14 22:13–23:13 Weekly sync (Room 1)"
+    COUNTS = "2 unread voicemails, 3 missed conversations"
+
+    def setUp(self):
+        super().setUp()
+        self.env["TZ"] = "UTC"
+
+    def menu_labels(self):
+        items, _ = self.menu()
+        return {item_id: items[item_id].get("label") for item_id in
+                (MENU_EXCHANGE_MEETING, MENU_EXCHANGE_COUNTS) if item_id in items}
+
+    def wait_for_menu(self, expected, what):
+        if not iterate_until(lambda: self.menu_labels() == expected, WAIT):
+            self.fail(f"the menu never showed {what}: {self.menu_labels()!r}")
+
+    def test_meeting_and_counts_follow_exchange(self):
+        self.start_mock()
+        self.start_applet()
+        props = self.wait_for_item(lambda p: self.MEETING in self.tooltip(p), "the meeting")
+        self.assertIn(f"Exchange: {self.COUNTS}", self.tooltip(props))
+        self.wait_for_menu({MENU_EXCHANGE_MEETING: self.MEETING, MENU_EXCHANGE_COUNTS: self.COUNTS},
+                           "the meeting and the counts")
+        items, _ = self.menu()
+        self.assert_enabled(items, MENU_EXCHANGE_MEETING, False)
+        self.assert_enabled(items, MENU_EXCHANGE_COUNTS, False)
+
+        # a voicemail arrives, the meeting ends
+        self.mock_set(EXCHANGE, "UnreadVoicemails", GLib.Variant("u", 3))
+        self.wait_for_item(lambda p: "Exchange: 3 unread voicemails, 3 missed conversations"
+                           in self.tooltip(p), "the new voicemail")
+        self.mock_set(EXCHANGE, "CurrentMeeting", GLib.Variant("a{sv}", {}))
+        props = self.wait_for_item(lambda p: "Meeting now" not in self.tooltip(p),
+                                   "the end of the meeting")
+        self.assertIn("Exchange: 3 unread voicemails", self.tooltip(props))
+        self.wait_for_menu({MENU_EXCHANGE_COUNTS: "3 unread voicemails, 3 missed conversations"},
+                           "only the counts")
+
+        # Exchange fails: nothing about it is shown
+        self.mock_update(EXCHANGE, {"State": GLib.Variant("s", "failed")})
+        self.wait_for_item(lambda p: "Exchange" not in self.tooltip(p), "no Exchange line")
+        self.wait_for_menu({}, "no Exchange items")
+
+    def test_meeting_subject_is_cleaned(self):
+        self.start_mock()
+        self.start_applet()
+        self.wait_for_item(lambda p: self.MEETING in self.tooltip(p), "the meeting")
+        subject = "Evil\x1b[31m\nState: Signed out" + "x" * 1000
+        self.mock_set(EXCHANGE, "CurrentMeeting", GLib.Variant("a{sv}", {
+            "Subject": GLib.Variant("s", subject), "Location": GLib.Variant("s", "Room 1"),
+            "Start": GLib.Variant("x", 1700000000000000),
+            "End": GLib.Variant("x", 1700003600000000)}))
+        props = self.wait_for_item(lambda p: "Evil" in self.tooltip(p), "the new subject")
+        tooltip = self.tooltip(props)
+        self.assertNotIn("\x1b", tooltip)
+        self.assertNotIn("\nState: Signed out", tooltip)  # no line was injected
+        self.assertIn("Meeting now: 2023-11-14 22:13–23:13 Evil [31m State: Signed out", tooltip)
+        self.assertIn("… (Room 1)", tooltip)
+        self.assertLess(len(tooltip), 600)
+        labels = self.menu_labels()
+        self.assertNotIn("\x1b", labels[MENU_EXCHANGE_MEETING])
+        self.assertNotIn("\n", labels[MENU_EXCHANGE_MEETING])
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ class StatusTest(SfbdTestCase):
         self.assertEqual(data["Presence"]["Availability"], "offline")
         for name in property_names("Account"):
             self.assertIn(name, data)
-        for interface in ("Presence", "Contacts", "DialPlan", "Policies", "Devices"):
+        for interface in ("Presence", "Contacts", "DialPlan", "Policies", "Devices", "Exchange"):
             with self.subTest(interface=interface):
                 self.assertEqual(sorted(data[interface]), sorted(property_names(interface)))
         self.assertEqual(data["Version"], self.get_property(ACCOUNT, "Version"))
@@ -177,7 +177,7 @@ class ExitCodeTest(SfbdTestCase):
         result = self.sfbctl("--help")
         self.assertEqual(result.returncode, EXIT_OK)
         for command in ("status", "sign-in", "set-password", "config", "presence", "contacts",
-                        "dialplan", "policies", "devices", "monitor", "trace"):
+                        "dialplan", "policies", "devices", "exchange", "monitor", "trace"):
             self.assertRegex(result.stdout, rf"(?m)^  {command}\b")
         result = self.sfbctl("--version")
         self.assertEqual(result.returncode, EXIT_OK)
@@ -563,6 +563,7 @@ class ActivationTest(SfbdTestCase):
                      ["presence", "set", "busy"], ["presence", "note", "hi"], ["contacts"],
                      ["contacts", "groups"], ["dialplan"], ["dialplan", "normalize", "1234"],
                      ["policies"], ["policies", "show", "x"], ["devices"], ["devices", "list"],
+                     ["exchange"], ["exchange", "refresh"],
                      ["trace"], ["sign-out"], ["monitor"]):
             with self.subTest(args=args):
                 result = self.sfbctl(*args)

@@ -315,9 +315,128 @@ test_menu_escape (void)
   g_assert_cmpstr (label, ==, "sip:first__last@contoso.test");
 }
 
+/* 2023-11-14 22:13:20 UTC */
+#define MEETING_START G_GINT64_CONSTANT (1700000000000000)
+#define HOUR (G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC)
+
+static GVariant *
+meeting (const char *subject, const char *location, gint64 start, gint64 end)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "Subject", "s", subject);
+  g_variant_dict_insert (&dict, "Location", "s", location);
+  g_variant_dict_insert (&dict, "Start", "x", start);
+  g_variant_dict_insert (&dict, "End", "x", end);
+  return g_variant_ref_sink (g_variant_dict_end (&dict));
+}
+
+/* main() sets TZ=UTC: local times are UTC */
+static void
+test_meeting_text (void)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GDateTime) midnight = g_date_time_new_utc (g_date_time_get_year (now),
+                                                        g_date_time_get_month (now),
+                                                        g_date_time_get_day_of_month (now),
+                                                        0,
+                                                        0,
+                                                        0);
+  gint64 today = g_date_time_to_unix (midnight) * G_USEC_PER_SEC;
+  g_autoptr (GVariant) past
+      = meeting ("Weekly sync", "Room 1", MEETING_START, MEETING_START + HOUR);
+  g_autoptr (GVariant) overnight = meeting ("Release", "", MEETING_START, MEETING_START + 2 * HOUR);
+  g_autoptr (GVariant) now_on = meeting ("Stand-up", "", today + HOUR, today + 2 * HOUR);
+  g_autoptr (GVariant) no_end = meeting ("", "", today + HOUR, 0);
+  g_autoptr (GVariant) empty = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+  g_autoptr (GVariant) wrong_type = g_variant_ref_sink (g_variant_new_parsed ("{'Start': <'x'>}"));
+  g_autofree char *hostile_subject
+      = g_strconcat ("Evil\x1b[31m\nline", g_strnfill (500, 'x'), NULL);
+  g_autoptr (GVariant) hostile = meeting (hostile_subject, "Room\t2", MEETING_START, 0);
+  g_autofree char *text = NULL;
+
+  text = sfb_presence_view_meeting_text (past, 80);
+  g_assert_cmpstr (text, ==, "2023-11-14 22:13–23:13 Weekly sync (Room 1)");
+  g_clear_pointer (&text, g_free);
+  /* the end on the next day carries its date */
+  text = sfb_presence_view_meeting_text (overnight, 80);
+  g_assert_cmpstr (text, ==, "2023-11-14 22:13–2023-11-15 00:13 Release");
+  g_clear_pointer (&text, g_free);
+  /* today: the clock only */
+  text = sfb_presence_view_meeting_text (now_on, 80);
+  g_assert_cmpstr (text, ==, "01:00–02:00 Stand-up");
+  g_clear_pointer (&text, g_free);
+  text = sfb_presence_view_meeting_text (no_end, 80);
+  g_assert_cmpstr (text, ==, "01:00 (no subject)");
+  g_clear_pointer (&text, g_free);
+  text = sfb_presence_view_meeting_text (hostile, 10);
+  g_assert_cmpstr (text, ==, "2023-11-14 22:13 Evil [31m … (Room 2)");
+  g_clear_pointer (&text, g_free);
+
+  g_assert_null (sfb_presence_view_meeting_text (NULL, 80));
+  g_assert_null (sfb_presence_view_meeting_text (empty, 80));
+  g_assert_null (sfb_presence_view_meeting_text (wrong_type, 80));
+}
+
+static void
+test_exchange_lines (void)
+{
+  g_autoptr (GVariant) now_on
+      = meeting ("Weekly sync", "Room 1", MEETING_START, MEETING_START + HOUR);
+  g_autoptr (GVariant) next
+      = meeting ("Review", "", MEETING_START + 2 * HOUR, MEETING_START + 3 * HOUR);
+  SfbPresenceInput input = {
+    .running = TRUE,
+    .state = SFB_STATE_SIGNED_IN,
+    .availability = SFB_AVAILABILITY_BUSY,
+    .exchange_state = SFB_EXCHANGE_STATE_CONNECTED,
+    .current_meeting = now_on,
+    .next_meeting = next,
+    .unread_voicemails = 2,
+    .missed_conversations = 1,
+  };
+  g_autoptr (SfbPresenceView) view = sfb_presence_view_new (&input);
+  g_autoptr (SfbPresenceView) without_meeting = NULL;
+  g_autoptr (SfbPresenceView) failed = NULL;
+  g_autoptr (SfbPresenceView) signed_out = NULL;
+  g_autofree char *line = NULL;
+
+  g_assert_cmpstr (view->details,
+                   ==,
+                   "State: Signed in\nAvailability: Busy\n"
+                   "Meeting now: 2023-11-14 22:13–23:13 Weekly sync (Room 1)\n"
+                   "Exchange: 2 unread voicemails, 1 missed conversation");
+
+  /* no meeting now: the next one */
+  input.current_meeting = NULL;
+  line = sfb_presence_view_meeting_line (&input);
+  g_assert_cmpstr (line, ==, "Next meeting: 2023-11-15 00:13–01:13 Review");
+  input.next_meeting = NULL;
+  input.unread_voicemails = 1;
+  input.missed_conversations = 0;
+  without_meeting = sfb_presence_view_new (&input);
+  g_assert_cmpstr (without_meeting->details,
+                   ==,
+                   "State: Signed in\nAvailability: Busy\n"
+                   "Exchange: 1 unread voicemail, 0 missed conversations");
+
+  /* Exchange not connected, or not signed in: nothing about it */
+  input.exchange_state = SFB_EXCHANGE_STATE_FAILED;
+  failed = sfb_presence_view_new (&input);
+  g_assert_null (strstr (failed->details, "Exchange"));
+  input.exchange_state = SFB_EXCHANGE_STATE_CONNECTED;
+  input.state = SFB_STATE_SIGNED_OUT;
+  signed_out = sfb_presence_view_new (&input);
+  g_assert_null (strstr (signed_out->details, "Exchange"));
+  g_assert_false (sfb_presence_view_shows_exchange (&input));
+}
+
 int
 main (int argc, char **argv)
 {
+  /* the meetings' times in known words */
+  g_setenv ("TZ", "UTC", TRUE);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/applet/view/not-running", test_not_running);
   g_test_add_func ("/applet/view/signed-out", test_signed_out);
@@ -329,6 +448,8 @@ main (int argc, char **argv)
   g_test_add_func ("/applet/view/clean-text", test_clean_text);
   g_test_add_func ("/applet/view/unknown", test_unknown_values);
   g_test_add_func ("/applet/view/not-answering", test_not_answering);
+  g_test_add_func ("/applet/view/meeting-text", test_meeting_text);
+  g_test_add_func ("/applet/view/exchange", test_exchange_lines);
   g_test_add_func ("/applet/icons/own-icon-per-state", test_each_state_has_its_own_icon);
   g_test_add_func ("/applet/menu/revision", test_menu_revision);
   g_test_add_func ("/applet/menu/escape", test_menu_escape);
