@@ -495,14 +495,15 @@ def _registered(st, aor):
 
 def compute_aggregate(st, p):
     """(availability, activity token) the server's aggregation gives presentity p:
-    the most recent userState in containers 2/3 wins, else the most available machineState,
-    else offline; offline too when the user has no registered endpoint (unless a control
-    action set the presence)."""
+    the most recent userState in containers 2/3 wins, else the most available machineState
+    or, when busier, a calendarState (a client publishing "in a meeting" from Exchange;
+    its startTime reached), else offline; offline too when the user has no registered
+    endpoint (unless a control action set the presence)."""
     if p.static is not None:
         return p.static["availability"], p.static.get("activity")
     if not p.forced and not _registered(st, p.aor):
         return OFFLINE, None
-    user_states, machine = [], []
+    user_states, machine, calendar = [], [], []
     for pub in p.pubs.values():
         if pub.name != "state" or pub.container not in (2, 3) or pub.content is None:
             continue
@@ -518,13 +519,33 @@ def compute_aggregate(st, p):
             user_states.append(entry)
         elif stype == "machineState":
             machine.append(entry)
+        elif stype == "calendarState" and _started(pub.content.get("startTime")):
+            calendar.append(entry)
     if user_states:
         _, avail, act = max(user_states)
         return avail, act
     if machine:
         _, avail, act = min(machine, key=lambda e: e[1])
+        if calendar:
+            _, cal, cal_act = max(calendar, key=lambda e: e[1])
+            if cal > avail:
+                return cal, cal_act
         return avail, act
     return OFFLINE, None
+
+
+def _started(start_time):
+    """A calendarState's startTime (xs:dateTime, UTC) has been reached (none: yes)."""
+    if not start_time:
+        return True
+    import datetime
+    try:
+        t = datetime.datetime.fromisoformat(start_time.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
+    return t.timestamp() <= time.time()
 
 
 def update_aggregate(st, p):
