@@ -90,7 +90,8 @@ utc_time (gint64 us)
 {
   g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (us / G_USEC_PER_SEC);
 
-  return t != NULL ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("1970-01-01T00:00:00Z");
+  return t != NULL ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ")
+                   : g_strdup ("1970-01-01T00:00:00Z");
 }
 
 /* @text as XML character data: valid UTF-8, at most SFB_CALENDAR_MAX_TEXT
@@ -188,14 +189,17 @@ sfb_presence_working_hours_xml (const char *email, const char *working_hours)
 
   if (element == NULL)
     return NULL;
-  return g_strdup_printf (
-      "<calendarData xmlns=\"" NS_CALENDAR_DATA "\" mailboxID=\"%s\">%s</calendarData>",
-      mailbox,
-      element);
+  return g_strdup_printf ("<calendarData xmlns=\"" NS_CALENDAR_DATA
+                          "\" mailboxID=\"%s\">%s</calendarData>",
+                          mailbox,
+                          element);
 }
 
 char *
-sfb_presence_free_busy_xml (const char *email, gint64 start, guint interval_minutes, const char *digits)
+sfb_presence_free_busy_xml (const char *email,
+                            gint64 start,
+                            guint interval_minutes,
+                            const char *digits)
 {
   g_autofree char *mailbox = escape (email);
   g_autofree char *when = utc_time (start);
@@ -268,7 +272,8 @@ same_oof_note (const SfbCalendarPresence *a, const SfbCalendarPresence *b)
 static void
 add_state (SfbPublish *publish, GHashTable *versions, const SfbCalendarPresence *now)
 {
-  guint32 meeting = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_MEETING, FALSE, now->email);
+  guint32 meeting
+      = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_MEETING, FALSE, now->email);
   guint32 oof = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_OOF, FALSE, now->email);
   g_autofree char *state = sfb_presence_calendar_state_xml (now);
   gboolean is_oof = now->state == SFB_CALENDAR_OOF;
@@ -293,8 +298,13 @@ add_calendar_data (SfbPublish *publish,
   g_autofree char *empty = sfb_presence_calendar_data_empty_xml ();
 
   for (gsize i = 0; i < G_N_ELEMENTS (calendar_data_containers); i++)
-    sfb_publish_add_versioned (
-        publish, versions, "calendarData", instance, calendar_data_containers[i], expire_type, content);
+    sfb_publish_add_versioned (publish,
+                               versions,
+                               "calendarData",
+                               instance,
+                               calendar_data_containers[i],
+                               expire_type,
+                               content);
   sfb_publish_add_versioned (
       publish, versions, "calendarData", instance, BLOCKED_CONTAINER, expire_type, empty);
 }
@@ -334,7 +344,8 @@ sfb_presence_add_calendar (SfbPublish *publish,
       return;
     }
   /* another mailbox: other instances, everything anew */
-  if (before != NULL && g_ascii_strcasecmp (before->email != NULL ? before->email : "", now->email) != 0)
+  if (before != NULL
+      && g_ascii_strcasecmp (before->email != NULL ? before->email : "", now->email) != 0)
     before = NULL;
 
   if (before == NULL || !same_state (before, now))

@@ -125,11 +125,8 @@ sfb_pub_versions_published (GHashTable *versions, SfbPublish *publish)
       const Publication *p = publish->publications->pdata[i];
 
       /* A removed instance is gone: publishing it again starts at 0. */
-      sfb_pub_versions_set (versions,
-                            p->name,
-                            p->instance,
-                            p->container,
-                            p->content != NULL ? p->version + 1 : 0);
+      sfb_pub_versions_set (
+          versions, p->name, p->instance, p->container, p->content != NULL ? p->version + 1 : 0);
     }
 }
 

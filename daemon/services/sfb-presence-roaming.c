@@ -75,7 +75,8 @@ read_mwi (SfbRoamingSelf *self, const xmlNode *category, gboolean removed)
     return;
   unread_raw = sfb_svc_xml_attr (mwi, "unreadVoiceMailCount");
   if (unread_raw != NULL
-      && !g_ascii_string_to_unsigned (unread_raw, 10, 0, SFB_PRESENCE_MAX_VOICEMAILS, &unread, NULL))
+      && !g_ascii_string_to_unsigned (
+          unread_raw, 10, 0, SFB_PRESENCE_MAX_VOICEMAILS, &unread, NULL))
     return;
   self->mwi.state = SFB_MWI_SET;
   self->mwi.waiting = sfb_svc_xml_parse_bool (waiting);

@@ -158,7 +158,7 @@ typedef struct
   PublishKind kind;
   gboolean with_device;
   guint attempt;
-  GTask *task; /* SetAvailability/SetNote waiting for the answer, or NULL */
+  GTask *task;                   /* SetAvailability/SetNote waiting for the answer, or NULL */
   SfbCalendarPresence *calendar; /* PUBLISH_CALENDAR: what is being published */
   guint generation;
 } PublishCall;

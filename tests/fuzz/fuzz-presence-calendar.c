@@ -31,7 +31,11 @@ check_well_formed (SfbPublish *publish)
   g_autoptr (GBytes) bytes = sfb_publish_to_bytes (publish);
   gsize length = 0;
   const char *xml = g_bytes_get_data (bytes, &length);
-  xmlDoc *doc = xmlReadMemory (xml, (int) length, "p.xml", "UTF-8", XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  xmlDoc *doc = xmlReadMemory (xml,
+                               (int) length,
+                               "p.xml",
+                               "UTF-8",
+                               XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 
   if (doc == NULL)
     abort ();

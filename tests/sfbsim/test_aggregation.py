@@ -1,15 +1,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""sim/aggregation.py and sim/mwi.py: the calendar in the server's presence aggregation (a
-meeting makes the user Busy / in a meeting, a manual state wins), removals reaching
-watchers, and the voicemail indication in roaming-self.  Same fakes as test_services.py."""
+"""sim/aggregation.py: the calendar in the server's presence aggregation (a meeting makes
+the user Busy / in a meeting, a manual state wins, the out-of-office activity) and removals
+reaching watchers.  Same fakes as test_services.py."""
 
-from sim import control
+import time
+
 from sim import documents as D
-from sim import mwi  # noqa: F401  (registers set_mwi)
 from sim import services as S
 
-from test_services import (ROAMING_LIST, batch_subscribe, presence_parts, publish,
-                           state_xml, subscribe, user_state_pubs, run)
+from test_services import (batch_subscribe, presence_parts, publish, state_xml,
+                           user_state_pubs, run)
 
 MACHINE = 906391356
 MEETING = 0x40000000 | 0x1234567
@@ -25,7 +25,7 @@ def calendar_xml(kind, subject="Planning"):
     else:
         inner = '<activity token="out-of-office" minAvailability="12000"></activity>'
     return (f'<state xmlns="{D.NS_STATE}" xmlns:xsi="{D.NS_XSI}" manual="false" '
-            f'uri="alice@contoso.test" startTime="2026-11-30T09:00:00Z" '
+            f'uri="alice@contoso.test" startTime="{D.iso_time(time.time() - 600)}" '
             f'xsi:type="calendarState">{inner}<endpointLocation/>'
             f'<meetingSubject>{subject}</meetingSubject><meetingLocation/></state>')
 
@@ -117,35 +117,4 @@ def test_watchers_see_a_meeting_and_a_removed_note():
         # the removal form <category name="note" container="200"/>: no version, no content
         notes = [(c.name, c.container, c.version, c.content) for c in cats if c.name == "note"]
         assert notes == [("note", 200, 0, None)]
-    run(body)
-
-
-def test_set_mwi_reaches_roaming_self():
-    async def body(sim):
-        ep = sim.endpoint("alice")
-        await subscribe(sim, ep, S.EV_SELF, ROAMING_LIST, D.CT_ROAMING_SELF)
-        ep.take()
-        res = await control.dispatch(sim, {"action": "set_mwi", "user": "alice", "unread": 2,
-                                           "read": 5})
-        assert res == {"ok": True, "result": {"notified": 1}}
-        (n,) = ep.take()
-        cats = D.parse_roaming_data(n.body)["categories"]
-        (cat,) = [c for c in cats if c.name == "mwi"]
-        assert (cat.instance, cat.container, cat.expire_type) == (0, 1, "static")
-        assert cat.content.get("messageWaiting") == "true"
-        assert cat.content.get("unreadVoiceMailCount") == "2"
-        assert cat.content.get("readVoiceMailCount") == "5"
-        res = await control.dispatch(sim, {"action": "set_mwi", "user": "alice", "unread": 0})
-        (n,) = ep.take()
-        (cat,) = [c for c in D.parse_roaming_data(n.body)["categories"] if c.name == "mwi"]
-        assert cat.content.get("messageWaiting") == "false" and cat.version == 2
-        res = await control.dispatch(sim, {"action": "set_mwi", "user": "alice", "clear": True})
-        (n,) = ep.take()
-        cats = D.parse_roaming_data(n.body)["categories"]
-        assert [(c.name, c.container, c.version, c.content) for c in cats] \
-            == [("mwi", 1, 0, None)]
-        res = await control.dispatch(sim, {"action": "set_mwi", "user": "alice", "unread": -1})
-        assert not res["ok"]
-        res = await control.dispatch(sim, {"action": "set_mwi", "user": "nobody", "unread": 1})
-        assert not res["ok"]
     run(body)

@@ -11,7 +11,7 @@
 
 #define EMAIL "alice@contoso.test"
 #define WORKING_HOURS                                                                              \
-  "<WorkingHours xmlns=\"http://schemas.microsoft.com/exchange/services/2006/types\">"            \
+  "<WorkingHours xmlns=\"http://schemas.microsoft.com/exchange/services/2006/types\">"             \
   "<TimeZone><Bias>0</Bias></TimeZone><WorkingPeriodArray><WorkingPeriod>"                         \
   "<DayOfWeek>Monday Tuesday</DayOfWeek><StartTimeInMinutes>480</StartTimeInMinutes>"              \
   "<EndTimeInMinutes>1020</EndTimeInMinutes></WorkingPeriod></WorkingPeriodArray></WorkingHours>"
@@ -219,7 +219,8 @@ test_free_busy_encoding (void)
   /* "4" (no data) is free, not a corrupted neighbour */
   no_data = sfb_presence_free_busy_base64 ("2222400001111333304");
   g_assert_cmpstr (no_data, ==, "qgBU/QM=");
-  hostile = sfb_presence_free_busy_base64 ("2222x\xff" "0001111333300");
+  hostile = sfb_presence_free_busy_base64 ("2222x\xff"
+                                           "0001111333300");
   g_assert_cmpstr (hostile, ==, "qgBU/QM=");
   one = sfb_presence_free_busy_base64 ("3");
   g_assert_cmpstr (one, ==, "Aw==");
@@ -270,8 +271,9 @@ check_state (const Pub *p, const char *availability, const char *activity)
   g_autofree char *location = text (child (state, "meetingLocation"));
   xmlNode *avail = child (state, "availability");
   xmlNode *act = child (state, "activity");
-  xmlChar *raw_type
-      = xmlGetNsProp (state, (const xmlChar *) "type", (const xmlChar *) "http://www.w3.org/2001/XMLSchema-instance");
+  xmlChar *raw_type = xmlGetNsProp (state,
+                                    (const xmlChar *) "type",
+                                    (const xmlChar *) "http://www.w3.org/2001/XMLSchema-instance");
 
   type = g_strdup ((const char *) raw_type);
   xmlFree (raw_type);
@@ -596,7 +598,11 @@ test_hostile_text (void)
   xmlNode *hours;
 
   g_free (now->subject);
-  now->subject = g_strdup ("a\x01" "b\x1b" "[31mc\xef\xbf\xbe" "d\xff" "e\tf");
+  now->subject = g_strdup ("a\x01"
+                           "b\x1b"
+                           "[31mc\xef\xbf\xbe"
+                           "d\xff"
+                           "e\tf");
   g_free (now->oof_message);
   now->oof_message = g_strnfill (3 * SFB_CALENDAR_MAX_TEXT, 'x');
   g_free (now->working_hours);
@@ -605,7 +611,10 @@ test_hostile_text (void)
   parsed = parse (publish); /* well-formed */
 
   subject = text (child (find (parsed, "state", meeting, 2)->content, "meetingSubject"));
-  g_assert_cmpstr (subject, ==, "a b [31mc d\xef\xbf\xbd" "e\tf");
+  g_assert_cmpstr (subject,
+                   ==,
+                   "a b [31mc d\xef\xbf\xbd"
+                   "e\tf");
   body = text (child (find (parsed, "note", note, 200)->content, "body"));
   g_assert_cmpuint (strlen (body), ==, SFB_CALENDAR_MAX_TEXT);
   hours = child (find (parsed, "calendarData", 0, 200)->content, "WorkingHours");

@@ -242,8 +242,8 @@ parse_mwi (const char *category)
 }
 
 #define MWI_CATEGORY(container, attrs)                                                             \
-  "<category name=\"mwi\" instance=\"0\" container=\"" container "\" version=\"3\" "              \
-  "expireType=\"static\"><mwi xmlns=\"http://schemas.microsoft.com/2006/09/sip/mwi\" " attrs     \
+  "<category name=\"mwi\" instance=\"0\" container=\"" container "\" version=\"3\" "               \
+  "expireType=\"static\"><mwi xmlns=\"http://schemas.microsoft.com/2006/09/sip/mwi\" " attrs       \
   "/></category>"
 
 static void
@@ -258,20 +258,44 @@ test_roaming_self_mwi_shapes (void)
   } cases[] = {
     /* the counts are optional: waiting without one means at least one */
     { MWI_CATEGORY ("1", "messageWaiting=\"true\""), SFB_MWI_SET, TRUE, 1 },
-    { MWI_CATEGORY ("1", "messageWaiting=\"false\" readVoiceMailCount=\"4\""), SFB_MWI_SET, FALSE, 0 },
-    { MWI_CATEGORY ("1", "messageWaiting=\"false\" unreadVoiceMailCount=\"0\""), SFB_MWI_SET, FALSE, 0 },
-    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"999999\""), SFB_MWI_SET, TRUE, 999999 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"false\" readVoiceMailCount=\"4\""),
+      SFB_MWI_SET,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"false\" unreadVoiceMailCount=\"0\""),
+      SFB_MWI_SET,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"999999\""),
+      SFB_MWI_SET,
+      TRUE,
+      999999 },
     /* removed by the server */
     { "<category name=\"mwi\" container=\"1\"/>", SFB_MWI_REMOVED, FALSE, 0 },
     /* hostile or broken: the count stays as it was */
-    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"1000000\""), SFB_MWI_ABSENT, FALSE, 0 },
-    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"-1\""), SFB_MWI_ABSENT, FALSE, 0 },
-    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"18446744073709551617\""), SFB_MWI_ABSENT, FALSE, 0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"1000000\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"-1\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"18446744073709551617\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
     { MWI_CATEGORY ("1", "messageWaiting=\"maybe\""), SFB_MWI_ABSENT, FALSE, 0 },
     { MWI_CATEGORY ("1", "unreadVoiceMailCount=\"3\""), SFB_MWI_ABSENT, FALSE, 0 },
-    { "<category name=\"mwi\" instance=\"0\" container=\"1\" version=\"1\"/>", SFB_MWI_ABSENT, FALSE, 0 },
+    { "<category name=\"mwi\" instance=\"0\" container=\"1\" version=\"1\"/>",
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
     /* only the server's, in the Self container */
-    { MWI_CATEGORY ("200", "messageWaiting=\"true\" unreadVoiceMailCount=\"5\""), SFB_MWI_ABSENT, FALSE, 0 },
+    { MWI_CATEGORY ("200", "messageWaiting=\"true\" unreadVoiceMailCount=\"5\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -7,7 +7,8 @@ publications (containers 2 and 3) give, as a front end's aggregation script comp
   gives the availability;
 - otherwise the highest availability among the calendar, phone and other endpoint states
   and the most active machine state (a meeting's calendarState 6500 makes an online user
-  Busy; an idle machine does not hide it);
+  Busy; an idle machine does not hide it); a calendarState counts once its startTime is
+  reached (a client may publish the next meeting ahead);
 - the activity: the winning user state's own, else among every state's activities those
   whose minAvailability..maxAvailability range holds the aggregate availability, the one
   with the highest minAvailability (the most recent on a tie): "in-a-meeting" (6500..8999)
@@ -16,6 +17,9 @@ publications (containers 2 and 3) give, as a front end's aggregation script comp
   availability and is kept (sfbsim choice: real clients show "Out of Office" beside any
   availability).
 """
+
+import datetime
+import time
 
 from . import documents as D
 
@@ -31,6 +35,19 @@ def _child(element, name):
 def _uint(value, default):
     value = (value or "").strip()
     return int(value) if value.isdigit() else default
+
+
+def started(start_time):
+    """A calendarState's startTime (xs:dateTime, UTC) has been reached (none: yes)."""
+    if not start_time:
+        return True
+    try:
+        t = datetime.datetime.fromisoformat(start_time.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=datetime.timezone.utc)
+    return t.timestamp() <= time.time()
 
 
 def read_state(pub):
@@ -67,8 +84,8 @@ def aggregate(pubs):
         elif stype == "machineState":
             if avail is not None:
                 machines.append(entry)
-        else:  # calendarState, phoneState, conferencing, ...
-            others.append(entry)
+        elif stype != "calendarState" or started(pub.content.get("startTime")):
+            others.append(entry)  # calendarState, phoneState, conferencing, ...
     if users:
         _, avail, activity = max(users, key=lambda e: e[0])
         if activity is not None:

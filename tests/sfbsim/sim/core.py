@@ -19,7 +19,6 @@ import ssl
 import time
 
 from . import control
-from . import mwi  # noqa: F401  (registers its control actions)
 from . import stream_faults  # noqa: F401  (registers its control actions)
 from .certprov import ProvisioningCA
 from .certs import VARIANTS, CertStore

@@ -496,8 +496,9 @@ def _registered(st, aor):
 
 def compute_aggregate(st, p):
     """(availability, activity token) the server's aggregation gives presentity p
-    (sim/aggregation.py: a user state wins, else the calendar and machine states); offline
-    when the user has no registered endpoint (unless a control action set the presence)."""
+    (sim/aggregation.py: a user state wins, else the calendar, once its startTime is
+    reached, and machine states); offline when the user has no registered endpoint (unless
+    a control action set the presence)."""
     if p.static is not None:
         return p.static["availability"], p.static.get("activity")
     if not p.forced and not _registered(st, p.aor):
