@@ -156,16 +156,21 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.assertIsNone(self.seen()[2])
         self.ctl.set_oof(user="alice", state="Enabled", message=OOF_HTML)
         self.refresh_until(lambda: self.seen()[2] == OOF_TEXT, "contacts see the OOF note")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Note") == OOF_TEXT,
+                      "alice sees the note contacts see")
         notes = self.publications("note")
         self.assertEqual({c for i, c in notes}, {200, 300, 400})
         self.assertNotIn(0, {i for i, c in notes})  # not the personal note
         # a personal note set meanwhile stays when OOF ends
         self.call(PRESENCE, "SetNote", ("Personal",), "(s)")
         self.wait_for(lambda: (0, 200) in self.publications("note"), "the personal note")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Note") == "Personal",
+                      "the personal note before the OOF one")
         self.ctl.set_oof(user="alice", state="Disabled")
         self.refresh_until(lambda: self.publications("note") == {(0, 200), (0, 300), (0, 400)},
                            "the OOF note removed")
         self.assertEqual(self.seen()[2], "Personal")
+        self.assertEqual(self.get_property(PRESENCE, "Note"), "Personal")
 
     # ---- voicemail over SIP ----
 
