@@ -128,6 +128,24 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.wait_for(lambda: self.own() == ("online", ""), "alice sees herself online")
         self.assertFalse({i for i, c in self.publications("state") if i in states})
 
+    def test_meeting_published_at_its_start_and_end(self):
+        """No Refresh(), no EWS read: sfbd publishes when now crosses the meeting's start
+        and end."""
+        self.sign_in()
+        self.in_meeting()
+        self.ctl.remove_meeting(user="alice")
+        self.refresh_until(lambda: self.seen()[:2] == (3500, None), "no meeting")
+        self.ctl.add_meeting(user="alice", subject="Stand-up", start="3s", duration="5s")
+        self.refresh_until(lambda: self.get_property(EXCHANGE, "NextMeeting").get("Subject")
+                           == "Stand-up", "the next meeting read")
+        self.assertEqual(self.seen()[:2], (3500, None))
+        self.ctl.exchange_requests(reset=True)
+        self.in_meeting()
+        self.wait_for(lambda: self.seen()[:2] == (3500, None) and self.own() == ("online", ""),
+                      "available after the stand-up")
+        self.assertEqual(self.ctl.exchange_requests(kind="ews",
+                                                    operation="GetUserAvailabilityRequest"), [])
+
     def test_manual_do_not_disturb_during_a_meeting_stays(self):
         self.sign_in()
         self.in_meeting()
