@@ -168,6 +168,15 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.assertEqual(self.seen()[:2], (9500, None))
         self.assertEqual(self.own(), ("do-not-disturb", ""))
 
+    def test_sign_in_resets_a_state_chosen_before(self):
+        """The user state is static: one chosen in an earlier session (here set in sfbsim
+        as another endpoint would) is reset at sign-in, so the calendar counts again."""
+        self.ctl.set_presence(user="alice", availability=9500)
+        self.assertEqual(self.seen()[:2], (9500, None))
+        self.sign_in()
+        self.in_meeting()
+        self.assertFalse({c for i, c in self.publications("state") if i == 0x20000000})
+
     def test_out_of_office_note_shown_to_contacts_and_gone(self):
         self.sign_in()
         self.in_meeting()
