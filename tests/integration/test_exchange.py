@@ -232,6 +232,13 @@ class ExchangeTestCase(SfbdTestCase):
         self.assertIn("HTTP 500", self.exchange("LastError"))
         self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
 
+    def test_basic_only_is_refused(self):
+        self.ctl.set_exchange(auth=["Basic"])
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.assertIn("never sends the password with Basic", self.exchange("LastError"))
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
     def test_sign_out_clears_everything(self):
         self.sign_in()
         self.wait_connected()
