@@ -42,10 +42,17 @@ def string(value):
 
 
 class ExchangeTestCase(SfbdTestCase):
+    def _make_env(self):
+        env = super()._make_env()
+        env["KRB5_CONFIG"] = SIM["env"]["SFBSIM_KRB5_CONFIG"]
+        env["KRB5CCNAME"] = f"FILE:{self.tmp}/krb5cc"
+        return env
+
     def setUp(self):
         self.ctl = SIM["ctl"]
         self.ctl.reset_services()
         self.ctl.reset_exchange()
+        self.ctl.reset_counters()
         self.ctl.drop_connections()
         super().setUp()
         self.addCleanup(self.ctl.drop_connections)
@@ -265,6 +272,31 @@ class ExchangeTestCase(SfbdTestCase):
                  str(self.get_all_properties(ACCOUNT))]
         for text in texts:
             self.assertNotIn(PASSWORD, text)
+
+    # ---- Kerberos ----
+
+    def test_kerberos_sign_in_uses_kerberos_for_exchange(self):
+        self.ctl.start_kdc()
+        self.ctl.set_auth(schemes=["NTLM", "Kerberos"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.configure({"Account.Auth": string("kerberos")})
+        self.sign_in()
+        self.assertEqual(self.get_property(ACCOUNT, "AuthMethod"), "kerberos")
+        self.wait_connected()
+        logons = self.ctl.counters().get("exchange_logons", {})
+        self.assertIn("alice Negotiate/Kerberos", logons)
+        self.assertNotIn("alice NTLM", logons)
+        self.assertNotIn(PASSWORD, self.daemon_log())
+
+    def test_kerberos_refused_falls_back_to_ntlm(self):
+        self.ctl.start_kdc()
+        self.ctl.set_auth(schemes=["NTLM", "Kerberos"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.ctl.set_exchange(auth=["NTLM"])  # no Negotiate: Kerberos is not offered
+        self.configure({"Account.Auth": string("kerberos")})
+        self.sign_in()
+        self.wait_connected()
+        self.assertIn("alice NTLM", self.ctl.counters().get("exchange_logons", {}))
 
     # ---- the three routes of Autodiscover ----
 
