@@ -204,6 +204,17 @@ class ExchangeTestCase(SfbdTestCase):
         finds = self.ctl.exchange_requests(kind="ews", operation="FindFolder")
         self.assertTrue(finds, "the folder was looked up by name")
 
+    def test_line_uri_from_provisioning(self):
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("LineUri"), "")
+        self.ctl.set_policy(group="userSetting",
+                            values={"lineUri": "tel:+441785100100;ext=100"})
+        self.wait_for(lambda: self.exchange("LineUri") == "tel:+441785100100;ext=100",
+                      "the line URI")
+        self.ctl.set_policy(group="userSetting", remove=["lineUri"])
+        self.wait_for(lambda: self.exchange("LineUri") == "", "no line URI")
+
     # ---- failures ----
 
     def test_exchange_down_leaves_sip_signed_in(self):
