@@ -11,6 +11,7 @@
 #include "sfb-sip-auth-header.h"
 #include "sfb-stream.h"
 #include "sfb-text.h"
+#include "sfb-tls.h"
 
 #include <libsoup/soup.h>
 #include <string.h>
@@ -171,8 +172,19 @@ sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (stream == NULL)
     {
+      GTlsCertificateFlags flags = soup_message_get_tls_peer_certificate_errors (job->message);
+
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
+      else if (error->domain == G_TLS_ERROR && flags != 0)
+        {
+          /* the certificate in words, as for SIP (sfb-tls.h) */
+          g_autoptr (GError) tls = sfb_tls_error_new_for_certificate (
+              flags, job->host, soup_message_get_tls_peer_certificate (job->message));
+
+          g_task_return_new_error (
+              task, SFB_ERROR, tls->code, "%s: TLS failed: %s", job->shown, tls->message);
+        }
       else
         g_task_return_new_error (task,
                                  SFB_ERROR,

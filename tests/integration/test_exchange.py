@@ -241,6 +241,18 @@ class ExchangeTestCase(SfbdTestCase):
         self.assertIn(f"{AUTODISCOVER_DOMAIN}: HTTP 503", error)
         self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
 
+    def test_untrusted_certificate_says_tls(self):
+        for host in ("contoso.test", "autodiscover.contoso.test", "mail.contoso.test"):
+            self.ctl.set_certificate(variant="untrusted", host=host)
+        self.addCleanup(self.ctl.set_certificate, variant="valid")
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        error = self.exchange("LastError")
+        self.assertIn(f"{AUTODISCOVER_DOMAIN}: TLS failed", error)
+        self.assertIn(f"{AUTODISCOVER_HOST}: TLS failed", error)
+        self.assertIn("untrusted", error)
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
     def test_ews_refusing_after_discovery(self):
         self.sign_in()
         self.wait_connected()
