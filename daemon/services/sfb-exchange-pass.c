@@ -111,14 +111,14 @@ sfb_exchange_pass_cancel (SfbExchange *self)
   pass->self = NULL;
 }
 
-/* A callback of @pass: FALSE when the pass was cancelled (and freed). */
+/* A callback of @pass: FALSE when the pass was cancelled (and is freed
+ * now); any other error, even a cancellation from elsewhere, is an answer. */
 static gboolean
-pass_alive (SfbExchangePass *pass, const GError *error)
+pass_alive (SfbExchangePass *pass)
 {
-  if (pass->self != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (pass->self != NULL)
     return TRUE;
-  if (pass->self == NULL)
-    pass_free (pass);
+  pass_free (pass);
   return FALSE;
 }
 
@@ -193,15 +193,19 @@ discovery_failed (SfbExchangePass *pass)
 {
   g_autoptr (GError) error = NULL;
   int code = pass->error != NULL ? pass->error->code : SFB_ERROR_DISCOVERY_FAILED;
-  const char *advice = code == SFB_ERROR_AUTH_FAILED
-                           ? "Check the password (sfbctl set-password); Exchange takes the same one"
-                           : "Check that Exchange Autodiscover answers for this domain";
+  /* a certificate's error says what to do already */
+  const char *advice
+      = code == SFB_ERROR_AUTH_FAILED
+            ? " Check the password (sfbctl set-password); Exchange takes the same one."
+        : code == SFB_ERROR_CERTIFICATE_INVALID
+            ? ""
+            : " Check that Exchange Autodiscover answers for this domain.";
 
   if (code == SFB_ERROR_NOT_REACHABLE)
     code = SFB_ERROR_DISCOVERY_FAILED;
   error = g_error_new (SFB_ERROR,
                        code,
-                       "Exchange Autodiscover found no EWS URL for %s: %s. %s",
+                       "Exchange Autodiscover found no EWS URL for %s: %s.%s",
                        pass->email,
                        pass->failures->str,
                        advice);
@@ -329,7 +333,7 @@ on_autodiscover_answer (GObject *source, GAsyncResult *result, gpointer user_dat
       = sfb_exchange_http_post_finish (SFB_EXCHANGE_HTTP (source), result, &error);
   g_autofree char *url = NULL;
 
-  if (!pass_alive (pass, error))
+  if (!pass_alive (pass))
     return;
   url = g_queue_pop_head (&pass->urls);
   if (answer == NULL)
@@ -377,7 +381,7 @@ on_srv (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree char *name = NULL;
   g_autoptr (GString) detail = NULL;
 
-  if (!pass_alive (pass, error))
+  if (!pass_alive (pass))
     {
       g_resolver_free_targets (targets);
       return;
@@ -566,7 +570,7 @@ on_ews_answer (GObject *source, GAsyncResult *result, gpointer user_data)
       = sfb_exchange_http_post_finish (SFB_EXCHANGE_HTTP (source), result, &error);
   gboolean ok;
 
-  if (!pass_alive (pass, error))
+  if (!pass_alive (pass))
     return;
   ok = answer != NULL && read_answer (pass, answer, &error);
   if (!ok)
