@@ -3,41 +3,14 @@
 
 #include "config.h"
 
-#include "sfb-exchange.h"
+#include "sfb-exchange-private.h"
 
-struct _SfbExchange
-{
-  GObject parent_instance;
+#include "sfb-error.h"
+#include "sfb-policies.h"
+#include "sfb-text.h"
 
-  SfbSession *session;
-  SfbConfig *config;
-  SfbSettings *settings;
-  char *state_dir;
-
-  char *state;
-  char *last_error;
-  char *ews_url;
-  gboolean in_meeting;
-  GVariant *current_meeting; /* a{sv} */
-  GVariant *next_meeting;    /* a{sv} */
-  gboolean out_of_office;
-  char *out_of_office_message;
-  guint unread_voicemails;
-  guint missed_conversations;
-  char *line_uri;
-  char *um_url;
-
-  char *email;
-  GPtrArray *events; /* SfbCalendarEvent */
-  char *free_busy;
-  gint64 free_busy_start;
-  guint free_busy_interval;
-  char *working_hours;
-  gint64 oof_start;
-  gint64 oof_end;
-  gboolean sip_voicemails_known;
-  guint sip_voicemails;
-};
+#include <sfbd/sfb-names.h>
+#include <string.h>
 
 G_DEFINE_FINAL_TYPE (SfbExchange, sfb_exchange, G_TYPE_OBJECT)
 
@@ -69,20 +42,533 @@ enum
 
 static guint signals[N_SIGNALS];
 
-void
-sfb_calendar_event_free (SfbCalendarEvent *event)
-{
-  if (event == NULL)
-    return;
-  g_free (event->subject);
-  g_free (event->location);
-  g_free (event);
-}
-
 static GVariant *
 empty_meeting (void)
 {
   return g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+}
+
+/* ---- changing what is shown (notify only on change) ------------------ */
+
+static void
+set_string (SfbExchange *self, char **field, const char *value, guint prop)
+{
+  if (g_strcmp0 (*field, value != NULL ? value : "") == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value != NULL ? value : "");
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+}
+
+static void
+set_flag (SfbExchange *self, gboolean *field, gboolean value, guint prop)
+{
+  if (*field == !!value)
+    return;
+  *field = !!value;
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+}
+
+static void
+set_count (SfbExchange *self, guint *field, guint value, guint prop)
+{
+  if (*field == value)
+    return;
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+}
+
+static void
+set_meeting (SfbExchange *self, GVariant **field, GVariant *value, guint prop)
+{
+  g_autoptr (GVariant) owned = g_variant_ref_sink (value);
+
+  if (g_variant_equal (*field, owned))
+    return;
+  g_variant_unref (*field);
+  *field = g_steal_pointer (&owned);
+  g_object_notify_by_pspec (G_OBJECT (self), props[prop]);
+}
+
+void
+sfb_exchange_set_state (SfbExchange *self, const char *state, const char *error)
+{
+  set_string (self, &self->state, state, PROP_STATE);
+  set_string (self, &self->last_error, error, PROP_LAST_ERROR);
+}
+
+void
+sfb_exchange_set_urls (SfbExchange *self, const char *email, const char *ews, const char *um)
+{
+  g_free (self->email);
+  self->email = g_strdup (email);
+  if (g_strcmp0 (self->ews_url, ews) != 0)
+    g_clear_pointer (&self->history_folder_id, g_free);
+  set_string (self, &self->ews_url, ews, PROP_EWS_URL);
+  set_string (self, &self->um_url, um, PROP_UM_URL);
+}
+
+/* ---- the calendar at "now" -------------------------------------------- */
+
+static GVariant *
+meeting_variant (const SfbCalendarEvent *event)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  if (event != NULL)
+    {
+      g_variant_builder_add (&builder, "{sv}", "Subject", g_variant_new_string (event->subject));
+      g_variant_builder_add (&builder, "{sv}", "Location", g_variant_new_string (event->location));
+      g_variant_builder_add (&builder, "{sv}", "Start", g_variant_new_int64 (event->start));
+      g_variant_builder_add (&builder, "{sv}", "End", g_variant_new_int64 (event->end));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+/* Free and no-data blocks are no meetings: neither current nor next. */
+static gboolean
+counts_as_event (const SfbCalendarEvent *event)
+{
+  return event->busy_type != SFB_BUSY_FREE && event->busy_type != SFB_BUSY_NO_DATA;
+}
+
+/* The event covering @now that wins (OOF > Busy > elsewhere > Tentative). */
+static const SfbCalendarEvent *
+event_at (GPtrArray *events, gint64 now)
+{
+  const SfbCalendarEvent *best = NULL;
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      const SfbCalendarEvent *e = g_ptr_array_index (events, i);
+
+      if (!counts_as_event (e) || e->start > now || e->end <= now)
+        continue;
+      if (best == NULL || sfb_busy_type_rank (e->busy_type) > sfb_busy_type_rank (best->busy_type))
+        best = e;
+    }
+  return best;
+}
+
+static const SfbCalendarEvent *
+event_after (GPtrArray *events, gint64 now)
+{
+  for (guint i = 0; i < events->len; i++)
+    {
+      const SfbCalendarEvent *e = g_ptr_array_index (events, i);
+
+      if (counts_as_event (e) && e->start > now)
+        return e;
+    }
+  return NULL;
+}
+
+/* The first start or end (of an event or of scheduled OOF) after @now, or 0. */
+static gint64
+next_boundary (SfbExchange *self, gint64 now)
+{
+  gint64 next = 0;
+  gint64 candidates[2];
+
+  for (guint i = 0; i < self->events->len; i++)
+    {
+      const SfbCalendarEvent *e = g_ptr_array_index (self->events, i);
+
+      candidates[0] = e->start;
+      candidates[1] = e->end;
+      for (guint j = 0; j < 2; j++)
+        if (candidates[j] > now && (next == 0 || candidates[j] < next))
+          next = candidates[j];
+    }
+  if (self->oof != NULL && self->oof->state == SFB_OOF_SCHEDULED)
+    {
+      candidates[0] = self->oof->start;
+      candidates[1] = self->oof->end;
+      for (guint j = 0; j < 2; j++)
+        if (candidates[j] > now && (next == 0 || candidates[j] < next))
+          next = candidates[j];
+    }
+  return next;
+}
+
+static void schedule_boundary (SfbExchange *self);
+
+/* In-meeting, current and next meeting and OOF as of now; TRUE when any
+ * of what "calendar-changed" covers changed. */
+static gboolean
+evaluate_now (SfbExchange *self)
+{
+  gint64 now = g_get_real_time ();
+  const SfbCalendarEvent *current = event_at (self->events, now);
+  gboolean oof = sfb_exchange_oof_is_active (self->oof, now);
+  gboolean changed = current != self->current || oof != self->out_of_office;
+
+  self->current = current;
+  set_flag (self,
+            &self->in_meeting,
+            current != NULL && current->is_meeting
+                && (current->busy_type == SFB_BUSY_BUSY || current->busy_type == SFB_BUSY_OOF),
+            PROP_IN_MEETING);
+  set_meeting (self, &self->current_meeting, meeting_variant (current), PROP_CURRENT_MEETING);
+  set_meeting (self,
+               &self->next_meeting,
+               meeting_variant (event_after (self->events, now)),
+               PROP_NEXT_MEETING);
+  set_flag (self, &self->out_of_office, oof, PROP_OUT_OF_OFFICE);
+  set_string (self,
+              &self->out_of_office_message,
+              oof && self->oof != NULL ? self->oof->message : "",
+              PROP_OUT_OF_OFFICE_MESSAGE);
+  return changed;
+}
+
+static gboolean
+on_boundary (gpointer user_data)
+{
+  SfbExchange *self = user_data;
+
+  self->boundary_id = 0;
+  if (evaluate_now (self))
+    g_signal_emit (self, signals[SIGNAL_CALENDAR_CHANGED], 0);
+  schedule_boundary (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* A timer at the next boundary (never a poll): at least 1 s away, so a
+ * clock that jumps cannot make it spin. */
+static void
+schedule_boundary (SfbExchange *self)
+{
+  gint64 now = g_get_real_time ();
+  gint64 next = next_boundary (self, now);
+  gint64 delay_ms;
+
+  g_clear_handle_id (&self->boundary_id, g_source_remove);
+  if (next == 0)
+    return;
+  delay_ms = CLAMP ((next - now) / 1000 + 1, 1000, (gint64) 24 * 3600 * 1000);
+  self->boundary_id = g_timeout_add ((guint) delay_ms, on_boundary, self);
+}
+
+/* ---- applying what a pass read ---------------------------------------- */
+
+static char *
+events_key (GPtrArray *events, const char *free_busy, const char *working_hours)
+{
+  GString *key = g_string_new (NULL);
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      const SfbCalendarEvent *e = g_ptr_array_index (events, i);
+
+      g_string_append_printf (key,
+                              "%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%d|%d|%s|%s\n",
+                              e->start,
+                              e->end,
+                              e->busy_type,
+                              e->is_meeting,
+                              e->subject,
+                              e->location);
+    }
+  g_string_append_printf (
+      key, "fb:%s\nwh:%s", free_busy ? free_busy : "", working_hours ? working_hours : "");
+  return g_string_free (key, FALSE);
+}
+
+void
+sfb_exchange_apply_availability (SfbExchange *self,
+                                 SfbExchangeAvailability *availability,
+                                 gint64 window_start)
+{
+  g_autofree char *key
+      = events_key (availability->events, availability->free_busy, availability->working_hours);
+  gboolean changed = g_strcmp0 (key, self->events_key) != 0
+                     || (availability->free_busy != NULL && window_start != self->free_busy_start);
+
+  if (changed)
+    {
+      g_free (self->events_key);
+      self->events_key = g_steal_pointer (&key);
+      g_ptr_array_unref (self->events);
+      self->events = g_steal_pointer (&availability->events);
+      self->current = NULL; /* it pointed into the old array */
+      g_free (self->free_busy);
+      self->free_busy = g_steal_pointer (&availability->free_busy);
+      self->free_busy_start = self->free_busy != NULL ? window_start : 0;
+      self->free_busy_interval = self->free_busy != NULL ? SFB_EXCHANGE_FREE_BUSY_MINUTES : 0;
+      g_free (self->working_hours);
+      self->working_hours = g_steal_pointer (&availability->working_hours);
+    }
+  if (evaluate_now (self) || changed)
+    g_signal_emit (self, signals[SIGNAL_CALENDAR_CHANGED], 0);
+  schedule_boundary (self);
+}
+
+static gboolean
+oof_equal (const SfbExchangeOof *a, const SfbExchangeOof *b)
+{
+  return a != NULL && b != NULL && a->state == b->state && a->start == b->start && a->end == b->end
+         && g_strcmp0 (a->message, b->message) == 0;
+}
+
+void
+sfb_exchange_apply_oof (SfbExchange *self, SfbExchangeOof *oof)
+{
+  gboolean changed = !oof_equal (self->oof, oof);
+
+  g_clear_pointer (&self->oof, sfb_exchange_oof_free);
+  self->oof = oof;
+  self->oof_start = oof->state == SFB_OOF_SCHEDULED ? oof->start : 0;
+  self->oof_end = oof->state == SFB_OOF_SCHEDULED ? oof->end : 0;
+  if (evaluate_now (self) || changed)
+    g_signal_emit (self, signals[SIGNAL_CALENDAR_CHANGED], 0);
+  schedule_boundary (self);
+}
+
+static void
+update_voicemails (SfbExchange *self)
+{
+  guint count = self->sip_voicemails_known ? self->sip_voicemails : self->ews_voicemails;
+
+  set_count (self, &self->unread_voicemails, count, PROP_UNREAD_VOICEMAILS);
+}
+
+void
+sfb_exchange_apply_counts (SfbExchange *self,
+                           gboolean have_voicemails,
+                           guint voicemails,
+                           gboolean have_missed,
+                           guint missed)
+{
+  if (have_voicemails)
+    {
+      self->have_ews_voicemails = TRUE;
+      self->ews_voicemails = voicemails;
+    }
+  update_voicemails (self);
+  if (have_missed)
+    set_count (self, &self->missed_conversations, missed, PROP_MISSED_CONVERSATIONS);
+}
+
+/* ---- the mailbox and the line ------------------------------------------ */
+
+static gboolean
+plain_address (const char *value)
+{
+  const char *at = value != NULL ? strchr (value, '@') : NULL;
+
+  if (at == NULL || at == value || at[1] == '\0' || strchr (at + 1, '@') != NULL
+      || strlen (value) > 256)
+    return FALSE;
+  for (const char *p = value; *p; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f || strchr ("<>\"'&;\\/", *p) != NULL)
+      return FALSE;
+  return TRUE;
+}
+
+char *
+sfb_exchange_mailbox_address (SfbExchange *self)
+{
+  const char *uri = sfb_config_get_uri (self->config);
+
+  if (plain_address (self->email_hint))
+    return g_strdup (self->email_hint);
+  if (uri != NULL && g_ascii_strncasecmp (uri, "sip:", 4) == 0)
+    uri += 4;
+  return plain_address (uri) ? g_strdup (uri) : NULL;
+}
+
+/* The line URI: roaming-self userProperties when told, else a userSetting
+ * lineUri from provisioning (deployments that carry one there). */
+static void
+update_line_uri (SfbExchange *self)
+{
+  GVariant *policies = sfb_settings_get_policies (self->settings); /* borrowed */
+  g_autofree char *provisioned = NULL;
+  static const char *const names[] = { "lineUri", "LineURI", "LineUri", "lineURI" };
+  g_autofree char *clean = NULL;
+
+  for (guint i = 0; provisioned == NULL && i < G_N_ELEMENTS (names); i++)
+    provisioned = sfb_policies_dup_string (policies, "userSetting", names[i]);
+  clean = sfb_text_quote (self->line_uri_hint != NULL ? self->line_uri_hint : provisioned,
+                          -1,
+                          SFB_EXCHANGE_MAX_TEXT,
+                          SFB_TEXT_QUOTE_SPACES);
+  set_string (self, &self->line_uri, clean, PROP_LINE_URI);
+}
+
+static void
+on_policies_changed (SfbSettings *settings, SfbExchange *self)
+{
+  update_line_uri (self);
+}
+
+/* ---- life with the session --------------------------------------------- */
+
+static void stop_timers (SfbExchange *self);
+static void start_pass (SfbExchange *self, SfbExchangePassKind kind);
+
+static gboolean
+on_full_timer (gpointer user_data)
+{
+  start_pass (user_data, SFB_EXCHANGE_PASS_FULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_counts_timer (gpointer user_data)
+{
+  start_pass (user_data, SFB_EXCHANGE_PASS_COUNTS);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_retry (gpointer user_data)
+{
+  SfbExchange *self = user_data;
+
+  self->retry_id = 0;
+  start_pass (self, SFB_EXCHANGE_PASS_FULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+stop_timers (SfbExchange *self)
+{
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  g_clear_handle_id (&self->full_id, g_source_remove);
+  g_clear_handle_id (&self->counts_id, g_source_remove);
+  g_clear_handle_id (&self->boundary_id, g_source_remove);
+}
+
+static void
+start_pass (SfbExchange *self, SfbExchangePassKind kind)
+{
+  if (!self->active)
+    return;
+  if (self->pass != NULL)
+    {
+      /* counts come with the full pass running anyway */
+      self->pending_full |= kind == SFB_EXCHANGE_PASS_FULL;
+      return;
+    }
+  /* while failed, only the retry timer or Refresh() tries again */
+  if (kind == SFB_EXCHANGE_PASS_COUNTS
+      && g_strcmp0 (self->state, SFB_EXCHANGE_STATE_CONNECTED) != 0)
+    return;
+  sfb_exchange_pass_start (self, kind);
+}
+
+void
+sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GError *error)
+{
+  if (error == NULL)
+    {
+      sfb_backoff_reset (&self->backoff);
+      sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_CONNECTED, NULL);
+    }
+  else if (self->active)
+    {
+      guint delay = MAX (sfb_backoff_next (&self->backoff, NULL), SFB_EXCHANGE_RETRY_MIN_MS);
+
+      if (g_strcmp0 (self->last_error, error->message) != 0)
+        g_warning ("Exchange: %s (again in %u s)", error->message, delay / 1000);
+      sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_FAILED, error->message);
+      g_clear_handle_id (&self->retry_id, g_source_remove);
+      self->retry_id = g_timeout_add (delay, on_retry, self);
+    }
+  if (self->pending_full && self->active)
+    {
+      self->pending_full = FALSE;
+      start_pass (self, SFB_EXCHANGE_PASS_FULL);
+    }
+}
+
+/* Signed in (again): new credentials, read everything now. */
+static void
+activate (SfbExchange *self)
+{
+  g_autoptr (GObject) ntlm = sfb_session_new_http_ntlm_context (self->session);
+
+  sfb_exchange_pass_cancel (self);
+  g_clear_object (&self->http);
+  self->http = sfb_exchange_http_new (sfb_session_get_tls_database (self->session), ntlm);
+  self->active = TRUE;
+  self->registered = FALSE;
+  self->pending_full = FALSE;
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  if (self->full_id == 0)
+    self->full_id = g_timeout_add_seconds (SFB_EXCHANGE_FULL_INTERVAL_S, on_full_timer, self);
+  if (self->counts_id == 0)
+    self->counts_id = g_timeout_add_seconds (SFB_EXCHANGE_COUNTS_INTERVAL_S, on_counts_timer, self);
+  update_line_uri (self);
+  start_pass (self, SFB_EXCHANGE_PASS_FULL);
+}
+
+/* Signed out (or failed for good): nothing is known any more. */
+static void
+deactivate (SfbExchange *self)
+{
+  gboolean had_calendar = self->events->len > 0 || self->free_busy != NULL
+                          || self->working_hours != NULL || self->oof != NULL;
+
+  sfb_exchange_pass_cancel (self);
+  stop_timers (self);
+  g_clear_object (&self->http); /* it holds the NTLM hash */
+  self->active = FALSE;
+  self->registered = FALSE;
+  self->pending_full = FALSE;
+  sfb_backoff_reset (&self->backoff);
+  g_ptr_array_set_size (self->events, 0);
+  self->current = NULL;
+  g_clear_pointer (&self->events_key, g_free);
+  g_clear_pointer (&self->free_busy, g_free);
+  self->free_busy_start = 0;
+  self->free_busy_interval = 0;
+  g_clear_pointer (&self->working_hours, g_free);
+  g_clear_pointer (&self->oof, sfb_exchange_oof_free);
+  self->oof_start = self->oof_end = 0;
+  self->have_ews_voicemails = FALSE;
+  self->ews_voicemails = 0;
+  self->sip_voicemails_known = FALSE;
+  self->sip_voicemails = 0;
+  g_clear_pointer (&self->email, g_free);
+  g_clear_pointer (&self->history_folder_id, g_free);
+  sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_UNAVAILABLE, NULL);
+  set_string (self, &self->ews_url, "", PROP_EWS_URL);
+  set_string (self, &self->um_url, "", PROP_UM_URL);
+  set_string (self, &self->line_uri, "", PROP_LINE_URI);
+  evaluate_now (self);
+  update_voicemails (self);
+  set_count (self, &self->missed_conversations, 0, PROP_MISSED_CONVERSATIONS);
+  if (had_calendar)
+    g_signal_emit (self, signals[SIGNAL_CALENDAR_CHANGED], 0);
+}
+
+static void
+on_session_changed (SfbSession *session, SfbExchange *self)
+{
+  const char *state = sfb_session_get_state (session);
+
+  if (g_str_equal (state, SFB_STATE_SIGNED_IN))
+    {
+      if (!self->active || self->registered)
+        activate (self);
+    }
+  else if (g_str_equal (state, SFB_STATE_SIGNED_OUT) || g_str_equal (state, SFB_STATE_FAILED))
+    {
+      if (self->active || g_strcmp0 (self->state, SFB_EXCHANGE_STATE_UNAVAILABLE) != 0)
+        deactivate (self);
+    }
+}
+
+/* A new registration (after a reconnect, the network's return, resume):
+ * Exchange is read again once signed-in, without delaying it. */
+static void
+on_registered (SfbSession *session, SfbExchange *self)
+{
+  self->registered = TRUE;
 }
 
 SfbExchange *
@@ -97,6 +583,10 @@ sfb_exchange_new (SfbSession *session,
   self->config = g_object_ref (config);
   self->settings = g_object_ref (settings);
   self->state_dir = g_strdup (state_dir);
+  self->changed_id = g_signal_connect (session, "changed", G_CALLBACK (on_session_changed), self);
+  self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
+  self->policies_id
+      = g_signal_connect (settings, "policies-changed", G_CALLBACK (on_policies_changed), self);
   return self;
 }
 
@@ -104,6 +594,19 @@ void
 sfb_exchange_refresh (SfbExchange *self)
 {
   g_return_if_fail (SFB_IS_EXCHANGE (self));
+
+  if (!self->active)
+    return;
+  /* the user asked: at once, and a failure starts the backoff over */
+  sfb_backoff_reset (&self->backoff);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  if (g_strcmp0 (self->state, SFB_EXCHANGE_STATE_FAILED) == 0)
+    {
+      /* discover again: the failure may have been the URL */
+      sfb_exchange_pass_cancel (self);
+      set_string (self, &self->ews_url, "", PROP_EWS_URL);
+    }
+  start_pass (self, SFB_EXCHANGE_PASS_FULL);
 }
 
 void
@@ -112,6 +615,19 @@ sfb_exchange_set_sip_voicemails (SfbExchange *self, gboolean known, guint unread
   g_return_if_fail (SFB_IS_EXCHANGE (self));
   self->sip_voicemails_known = known;
   self->sip_voicemails = unread;
+  update_voicemails (self);
+}
+
+void
+sfb_exchange_set_directory_hints (SfbExchange *self, const char *email, const char *line_uri)
+{
+  g_return_if_fail (SFB_IS_EXCHANGE (self));
+  g_free (self->email_hint);
+  self->email_hint = g_strdup (email);
+  g_free (self->line_uri_hint);
+  self->line_uri_hint = g_strdup (line_uri);
+  if (self->active)
+    update_line_uri (self);
 }
 
 const char *
@@ -129,8 +645,7 @@ sfb_exchange_get_events (SfbExchange *self)
 const SfbCalendarEvent *
 sfb_exchange_get_current_event (SfbExchange *self)
 {
-  (void) self;
-  return NULL;
+  return self->current;
 }
 
 const char *
@@ -164,7 +679,6 @@ sfb_exchange_get_out_of_office_message (SfbExchange *self)
 {
   return self->out_of_office_message;
 }
-
 static void
 sfb_exchange_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
@@ -214,6 +728,25 @@ sfb_exchange_get_property (GObject *object, guint prop_id, GValue *value, GParam
 }
 
 static void
+sfb_exchange_dispose (GObject *object)
+{
+  SfbExchange *self = SFB_EXCHANGE (object);
+
+  sfb_exchange_pass_cancel (self);
+  stop_timers (self);
+  g_clear_object (&self->http);
+  self->active = FALSE;
+  if (self->session != NULL)
+    {
+      g_clear_signal_handler (&self->changed_id, self->session);
+      g_clear_signal_handler (&self->registered_id, self->session);
+    }
+  if (self->settings != NULL)
+    g_clear_signal_handler (&self->policies_id, self->settings);
+  G_OBJECT_CLASS (sfb_exchange_parent_class)->dispose (object);
+}
+
+static void
 sfb_exchange_finalize (GObject *object)
 {
   SfbExchange *self = SFB_EXCHANGE (object);
@@ -234,6 +767,11 @@ sfb_exchange_finalize (GObject *object)
   g_clear_pointer (&self->events, g_ptr_array_unref);
   g_free (self->free_busy);
   g_free (self->working_hours);
+  g_clear_pointer (&self->oof, sfb_exchange_oof_free);
+  g_free (self->events_key);
+  g_free (self->email_hint);
+  g_free (self->line_uri_hint);
+  g_free (self->history_folder_id);
   G_OBJECT_CLASS (sfb_exchange_parent_class)->finalize (object);
 }
 
@@ -269,6 +807,7 @@ sfb_exchange_class_init (SfbExchangeClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->get_property = sfb_exchange_get_property;
+  object_class->dispose = sfb_exchange_dispose;
   object_class->finalize = sfb_exchange_finalize;
 
   props[PROP_STATE] = string_prop ("state");
@@ -308,4 +847,5 @@ sfb_exchange_init (SfbExchange *self)
   self->line_uri = g_strdup ("");
   self->um_url = g_strdup ("");
   self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_calendar_event_free);
+  sfb_backoff_init (&self->backoff, SFB_EXCHANGE_RETRY_BASE_MS, SFB_EXCHANGE_RETRY_CAP_MS);
 }

@@ -32,6 +32,7 @@
 #include <gio/gio.h>
 
 #include "sfb-config.h"
+#include "sfb-exchange-doc.h"
 #include "sfb-session.h"
 #include "sfb-settings.h"
 
@@ -41,31 +42,6 @@ G_BEGIN_DECLS
 #define SFB_EXCHANGE_STATE_DISCOVERING "discovering"
 #define SFB_EXCHANGE_STATE_CONNECTED "connected"
 #define SFB_EXCHANGE_STATE_FAILED "failed"
-
-/* EWS LegacyFreeBusyType, in the order overlapping events win (OOF over
- * Busy over Tentative, docs/protocol.md). */
-typedef enum
-{
-  SFB_BUSY_FREE,
-  SFB_BUSY_TENTATIVE,
-  SFB_BUSY_BUSY,
-  SFB_BUSY_OOF,
-  SFB_BUSY_WORKING_ELSEWHERE,
-  SFB_BUSY_NO_DATA,
-} SfbBusyType;
-
-typedef struct
-{
-  char *subject;  /* plain text, bounded, sanitised; "" when none */
-  char *location; /* likewise */
-  gint64 start;   /* µs since the epoch, UTC */
-  gint64 end;
-  SfbBusyType busy_type;
-  gboolean is_meeting;
-} SfbCalendarEvent;
-
-void sfb_calendar_event_free (SfbCalendarEvent *event);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbCalendarEvent, sfb_calendar_event_free)
 
 #define SFB_TYPE_EXCHANGE (sfb_exchange_get_type ())
 G_DECLARE_FINAL_TYPE (SfbExchange, sfb_exchange, SFB, EXCHANGE, GObject)
@@ -82,11 +58,18 @@ void sfb_exchange_refresh (SfbExchange *self);
  * category); when @known it wins over the count read through EWS. */
 void sfb_exchange_set_sip_voicemails (SfbExchange *self, gboolean known, guint unread);
 
+/* What the directory says about the user (the contact card's e-mail
+ * address, the roaming-self userProperties line URI), when known: the
+ * address wins over the SIP URI's user@domain for Autodiscover (from the
+ * next discovery on), the line over provisioning's.  NULL: not known. */
+void sfb_exchange_set_directory_hints (SfbExchange *self, const char *email, const char *line_uri);
+
 /* ---- the calendar as data, for the presence publication ---- */
 
 /* The SMTP address the mailbox was discovered for (NULL before). */
 const char *sfb_exchange_get_email (SfbExchange *self);
-/* Today's and tomorrow's events, sorted by start (SfbCalendarEvent *). */
+/* The events of the window read (yesterday 00:00 UTC and the 3 days
+ * after), sorted by start (SfbCalendarEvent *). */
 GPtrArray *sfb_exchange_get_events (SfbExchange *self);
 /* The event covering now that wins (OOF > Busy > Tentative), or NULL. */
 const SfbCalendarEvent *sfb_exchange_get_current_event (SfbExchange *self);

@@ -123,4 +123,25 @@ gboolean sfb_session_respond (SfbSession *self,
 guint sfb_session_begin_settings_task (SfbSession *self, const char *name);
 void sfb_session_end_settings_task (SfbSession *self, guint id);
 
+/* ---- for services that talk HTTP with the sign-in credentials (Exchange) ----
+ *
+ * The TLS trust of the sign-in (system store plus CAFile), NULL before the
+ * first attempt. */
+GTlsDatabase *sfb_session_get_tls_database (SfbSession *self);
+/* A new NTLM context (an SfbAuthContext) for connection-oriented HTTP NTLM
+ * with the sign-in login and password, or NULL when no password is known
+ * (a Kerberos-only sign-in, or signed out).  Only the NTLM hash is kept in
+ * it. */
+GObject *sfb_session_new_http_ntlm_context (SfbSession *self);
+/* A stage after signed-in in the sign-in trace (GetSignInTrace), started
+ * at @started_at (real time, µs) and lasting @duration µs: @error NULL is
+ * "ok", else its D-Bus name and message are the result and detail; @detail
+ * (plain text, never a secret) comes first. */
+void sfb_session_trace_add_stage (SfbSession *self,
+                                  const char *name,
+                                  gint64 started_at,
+                                  gint64 duration,
+                                  const GError *error,
+                                  const char *detail);
+
 G_END_DECLS

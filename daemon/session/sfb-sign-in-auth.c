@@ -620,6 +620,28 @@ provisioning_error (SfbSession *self, SfbSipMessage *response, const GError *err
                              "service of the pool");
 }
 
+/* ---- HTTP services ---------------------------------------------------- */
+
+GObject *
+sfb_session_new_http_ntlm_context (SfbSession *self)
+{
+  const char *login;
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+  if (self->password == NULL || self->uri == NULL)
+    return NULL;
+  login = sfb_config_get_login (self->config);
+  return G_OBJECT (
+      sfb_ntlm_context_new (login != NULL ? login : user_at_domain (self), self->password, NULL));
+}
+
+GTlsDatabase *
+sfb_session_get_tls_database (SfbSession *self)
+{
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+  return self->tls_database;
+}
+
 /* ---- web tickets ----------------------------------------------------- */
 
 /* The web ticket / provisioning client, made from the password (NULL

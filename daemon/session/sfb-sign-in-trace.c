@@ -115,6 +115,43 @@ sfb_session_stage_begin (SfbSession *self, const char *name, const char *format,
   g_ptr_array_add (self->trace, stage);
 }
 
+void
+sfb_session_trace_add_stage (SfbSession *self,
+                             const char *name,
+                             gint64 started_at,
+                             gint64 duration,
+                             const GError *error,
+                             const char *detail)
+{
+  TraceStage *stage;
+
+  g_return_if_fail (SFB_IS_SESSION (self));
+  /* the running stage (if any) keeps running: this one is complete */
+  if (self->trace->len >= MAX_TRACE_STAGES)
+    return;
+  stage = g_new0 (TraceStage, 1);
+  stage->stage = g_strdup (name);
+  stage->started_at = started_at;
+  stage->duration = MAX (duration, 0);
+  stage->started_mono = g_get_monotonic_time () - stage->duration;
+  stage->detail = g_string_new (detail);
+  if (error != NULL)
+    {
+      g_autoptr (GError) converted = g_error_copy (error);
+
+      sfb_error_convert (&converted);
+      stage->result = g_strdup (sfb_error_get_dbus_name (converted));
+      if (stage->detail->len > 0)
+        g_string_append (stage->detail, "; ");
+      g_string_append (stage->detail, converted->message);
+    }
+  else
+    {
+      stage->result = g_strdup ("ok");
+    }
+  g_ptr_array_add (self->trace, stage);
+}
+
 GVariant *
 sfb_session_get_trace (SfbSession *self)
 {

@@ -23,6 +23,7 @@ from . import stream_faults  # noqa: F401  (registers its control actions)
 from .certprov import ProvisioningCA
 from .certs import VARIANTS, CertStore
 from .dns import DnsServer
+from .exchange import Exchange
 from .kerberos import Kdc
 from .registrar import RegistrarServer
 from .scenario import Scenario
@@ -88,6 +89,7 @@ class Sim:
         self.dns = None
         self.control = None
         self.kdc = None
+        self.exchange = None  # sim/exchange.py, when the scenario has an [exchange]
         self.log = None
         self.tls_contexts = {}   # host FQDN -> its SSLContext (tls_context_for)
         self.cert_variants = {}  # host FQDN -> the certificate variant it presents
@@ -130,6 +132,9 @@ class Sim:
             self.kdc = Kdc(self, sc.kerberos)
             await asyncio.get_running_loop().run_in_executor(None, self.kdc.ensure)
             await self.kdc.start()
+        if sc.exchange is not None:
+            self.exchange = Exchange(self)
+            await self.exchange.start()
         for r in sc.registrars():
             self.registrars[r.name] = RegistrarServer(self, r)
             await self.registrars[r.name].start()
@@ -155,6 +160,8 @@ class Sim:
             await r.stop()
         for w in self.webs:
             await w.stop()
+        if self.exchange:
+            await self.exchange.stop()
         if self.kdc:
             await self.kdc.stop()
         if self.dns:
@@ -315,6 +322,15 @@ class Sim:
             e[k + "_LOGIN"] = u["login"]
             e[k + "_PASSWORD"] = u["password"]
             e[k + "_POOL"] = u["pool"]
+        ex = sc.exchange
+        if ex is not None:
+            e["SFBSIM_EXCHANGE_MAIL"] = f"{ex['mail_fqdn']}={ex['mail_address']}"
+            e["SFBSIM_EXCHANGE_AUTODISCOVER"] = \
+                f"{ex['autodiscover_fqdn']}={ex['autodiscover_address']}"
+            e["SFBSIM_EXCHANGE_EWS_URL"] = f"https://{ex['mail_fqdn']}/EWS/Exchange.asmx"
+            for uid in sc.users:
+                e[f"SFBSIM_USER_{uid.upper().replace('-', '_')}_EMAIL"] = \
+                    self.exchange.mailboxes[uid].email
         if self.kdc is not None:
             e["SFBSIM_KRB5_CONFIG"] = self.kdc.krb5_conf
             e["SFBSIM_KRB5_REALM"] = self.kdc.realm

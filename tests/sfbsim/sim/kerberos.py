@@ -11,6 +11,8 @@ krb5-admin-server, kadmind is never started) lives in DIR/kdc:
                    the scenario password) and sip/<fqdn> for every registrar
   <fqdn>.keytab    the registrar's own service key; its acceptor reads only that file, so
                    a ticket for another registrar is refused
+  http.keytab      HTTP/<host> of every Exchange web host (sim/exchange.py), when the
+                   scenario has an [exchange]
   kdc.log          the KDC's log
 
 The database is made once per work directory and reused while the realm, the users, their
@@ -32,7 +34,7 @@ import gssapi
 import gssapi.raw as graw
 
 from . import control
-from .scenario import login_parts
+from .scenario import exchange_hosts, login_parts
 
 FORMAT = 1
 KRB5 = gssapi.MechType.kerberos
@@ -64,6 +66,12 @@ class Kdc:
         self.kdc_conf = os.path.join(self.dir, "kdc.conf")
         self.proc = None
         self.services = [f"sip/{r.fqdn}" for r in sc.registrars()]
+        # the Exchange web hosts' SPNs (sim/exchange.py), all in one keytab as one IIS
+        # application pool account holds them
+        ex = sc.exchange
+        self.http_services = [f"HTTP/{name}" for name, _ in
+                              exchange_hosts(sc.domain, ex)] if ex else []
+        self.http_keytab = os.path.join(self.dir, "http.keytab")
         self.users = {uid: (principal_for_login(u["login"], self.realm), u["password"])
                       for uid, u in sc.users.items()}
 
@@ -84,6 +92,8 @@ class Kdc:
     def _fingerprint(self):
         data = {"format": FORMAT, "realm": self.realm, "users": sorted(self.users.values()),
                 "services": sorted(self.services), "address": self.address, "port": self.port}
+        if self.http_services:
+            data["http"] = sorted(self.http_services)
         return hashlib.sha256(json.dumps(data).encode()).hexdigest()
 
     def _write_configs(self):
@@ -153,9 +163,14 @@ class Kdc:
             cmds.append(f"addprinc -randkey {svc}@{self.realm}")
         for svc in self.services:
             cmds.append(f"ktadd -k {self.keytab(svc[4:])} {svc}@{self.realm}")
+        for svc in self.http_services:
+            cmds.append(f"addprinc -randkey {svc}@{self.realm}")
+            cmds.append(f"ktadd -k {self.http_keytab} {svc}@{self.realm}")
         r = subprocess.run(["kadmin.local", "-r", self.realm], input="\n".join(cmds) + "\n",
                            **run)
         missing = [s for s in self.services if not os.path.exists(self.keytab(s[4:]))]
+        if self.http_services and not os.path.exists(self.http_keytab):
+            missing.append("HTTP")
         if r.returncode != 0 or missing:
             raise RuntimeError(f"kadmin.local failed: {r.stderr.strip()} (no keytab for "
                                f"{missing})")

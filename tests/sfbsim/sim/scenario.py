@@ -37,6 +37,10 @@ itself relies on and fills in defaults, so a scenario file can be short:
                          MIT KDC (sim/kerberos.py); present by default when a registrar
                          offers Kerberos
   [[groups.<id>]], [[contacts.<id>]], [dialplan], [policies*]   free-form for services.py
+  [exchange], [mailboxes.<id>]   the Exchange server and the users' mailboxes (autodiscover,
+                         EWS, MWI): checked in sim/mailbox.py, served by sim/exchange.py
+  include                a scenario file (relative to this one) this one extends: its tables
+                         are merged key by key, this file's values win (arrays replace)
 
 `auth` lists the schemes a registrar offers, in order: NTLM, Kerberos and TLS-DSK (all
 implemented; TLS-DSK in sim/tlsdsk.py).
@@ -44,6 +48,7 @@ implemented; TLS-DSK in sim/tlsdsk.py).
 
 import copy
 import ipaddress
+import os
 import tomllib
 
 from .sipmsg import normalize_aor, uri_user_host
@@ -81,6 +86,35 @@ class Registrar:
         return f"<Registrar {self.role} {self.fqdn} {self.address}:{self.port}>"
 
 
+def _merge(base, over):
+    """Tables merged key by key (recursively); anything else in `over` replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_toml(path, _seen=()):
+    """A scenario file's data with its `include` chain resolved (not yet checked)."""
+    path = os.path.abspath(path)
+    if path in _seen:
+        raise ScenarioError(f"{path}: include loop")
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: {e}") from e
+    except OSError as e:
+        raise ScenarioError(f"{path}: {e.strerror}") from None
+    inc = data.pop("include", None)
+    if inc is None:
+        return data
+    if not isinstance(inc, str):
+        raise ScenarioError(f"{path}: include must be a file name")
+    base = load_toml(os.path.join(os.path.dirname(path), inc), _seen + (path,))
+    return _merge(base, data)
+
+
 class Scenario:
     def __init__(self, data, path=None):
         self.path = path
@@ -89,12 +123,7 @@ class Scenario:
 
     @classmethod
     def load(cls, path):
-        with open(path, "rb") as f:
-            try:
-                data = tomllib.load(f)
-            except tomllib.TOMLDecodeError as e:
-                raise ScenarioError(f"{path}: {e}") from e
-        return cls(data, path)
+        return cls(load_toml(path), path)
 
     @classmethod
     def from_string(cls, text):
@@ -184,6 +213,13 @@ class Scenario:
         if ad:
             hosts[ad["internal_fqdn"]] = ad["internal_address"]
             hosts[ad["external_fqdn"]] = ad["external_address"]
+        ex = self.exchange
+        if ex:
+            hosts[ex["mail_fqdn"]] = ex["mail_address"]
+            if ex["autodiscover"]["autodiscover"] != "off":
+                hosts[ex["autodiscover_fqdn"]] = ex["autodiscover_address"]
+            if ex["autodiscover"]["domain"] != "off":
+                hosts[self.domain] = ex["domain_address"]
         for name, addr in self.data["dns"].get("hosts", {}).items():
             hosts[name.lower()] = addr
         return hosts
@@ -197,6 +233,10 @@ class Scenario:
         edge = self.registrar("edge")
         if edge:
             out.append((f"_sip._tls.{d}", 0, 0, edge.port, edge.fqdn))
+        ex = self.exchange
+        if ex and ex["autodiscover"]["srv"] != "off":  # [MS-OXDISCO] 3.1.5.3
+            port = 444 if ex["autodiscover"]["srv"] == "refused" else 443  # 444: nobody
+            out.append((f"_autodiscover._tcp.{d}", 0, 0, port, ex["mail_fqdn"]))
         return out
 
     def cert_names(self):
@@ -214,7 +254,20 @@ class Scenario:
         if ad:
             for loc in ("internal", "external"):
                 hosts[ad[f"{loc}_fqdn"]] = ([ad[f"{loc}_fqdn"]], [ad[f"{loc}_address"]])
+        ex = self.exchange
+        if ex:  # the mail host, autodiscover.<domain> and <domain> itself
+            for name, addr in exchange_hosts(self.domain, ex):
+                hosts[name] = ([name], [addr])
         return hosts
+
+    @property
+    def exchange(self):
+        """The [exchange] section (sim/mailbox.py), or None: no Exchange."""
+        return self.data.get("exchange")
+
+    def mailbox_conf(self, user_id):
+        """[mailboxes.<id>] (a dict; empty for a user without one)."""
+        return self.data.get("mailboxes", {}).get(user_id, {})
 
     def tls_host(self, name):
         """The tls_hosts() key for a registrar name ('pool1') or a host FQDN, or None."""
@@ -331,6 +384,12 @@ class Scenario:
             u.setdefault("name", uid)
         d.setdefault("contacts", {})
         d.setdefault("groups", {})
+        from .mailbox import MailboxError, check_exchange, check_mailboxes
+        try:
+            check_exchange(d)
+            check_mailboxes(d)
+        except MailboxError as e:
+            raise ScenarioError(str(e)) from None
         for uid, eps in d.setdefault("endpoints", {}).items():
             check_endpoints(uid, eps, users)
 
@@ -364,6 +423,14 @@ def check_endpoints(uid, eps, users):
         address = ep.setdefault("address", f"192.0.2.{n}:5061")
         if not isinstance(address, str) or any(c in address for c in ' <>;",\r\n'):
             raise ScenarioError(f"endpoints.{uid}[{n}].address must be host:port")
+
+
+def exchange_hosts(domain, ex):
+    """[(name, address)] of the Exchange web hosts: mail host, autodiscover.<domain>,
+    <domain> (sim/exchange.py serves each with its own certificate)."""
+    return [(ex["mail_fqdn"], ex["mail_address"]),
+            (ex["autodiscover_fqdn"], ex["autodiscover_address"]),
+            (domain, ex["domain_address"])]
 
 
 def login_parts(login):

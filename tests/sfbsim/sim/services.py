@@ -619,6 +619,10 @@ def self_categories(st, user, names=None):
     for pub in sorted(p.pubs.values(), key=lambda x: (x.name, x.container, x.instance)):
         if not names or pub.name in names:
             cats.append(pub.category())
+    ex = getattr(st.sim, "exchange", None)  # Exchange UM's message waiting (sim/exchange.py)
+    mwi = ex.mwi_category(user) if ex is not None and (not names or "mwi" in names) else None
+    if mwi is not None:
+        cats.append(mwi)
     return cats
 
 
@@ -1426,9 +1430,8 @@ def reset_services(sim):
             del ep.subscriptions[key]
     path = getattr(sim.scenario, "path", None)
     if path:
-        import tomllib
-        with open(path, "rb") as f:
-            fresh = tomllib.load(f)
+        from .scenario import load_toml
+        fresh = load_toml(path)
         for uid, eps in fresh.get("endpoints", {}).items():  # defaults filled in
             check_endpoints(uid, eps, sim.scenario.users)
         for key in ("dialplan", "policies", "groups", "contacts", "features", "endpoints"):

@@ -1,0 +1,307 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Exchange (org.sfbd.Sfbd1.Exchange): the real sfbd against sfbsim's Exchange
+(tests/sfbsim/scenarios/exchange.toml), inside build-aux/testnet.  One sfbsim for the module
+(reset before each test), a bus and sfbd per test.  Each property follows what sfbsim's
+control actions change in alice's mailbox; Exchange failing leaves SIP signed in and says
+why; the password appears nowhere; Autodiscover works through each of its three routes."""
+
+import os
+import time
+import unittest
+
+import sim_fixture
+
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import GLib  # noqa: E402
+
+from sfbd_testcase import (ACCOUNT, BUS_NAME, EXCHANGE, OBJECT_PATH, SfbdTestCase)  # noqa: E402
+
+DIRECTOR = "director.contoso.test"
+PASSWORD = "Passw0rd!"
+WAIT = 30
+SIM = sim_fixture.SIM
+SCENARIO = os.path.join(sim_fixture.SOURCE_ROOT, "tests", "sfbsim", "scenarios", "exchange.toml")
+EWS_URL = "https://mail.contoso.test/EWS/Exchange.asmx"
+UM_URL = "https://mail.contoso.test/EWS/UM2007Legacy.asmx"
+AUTODISCOVER_DOMAIN = "https://contoso.test/autodiscover/autodiscover.xml"
+AUTODISCOVER_HOST = "https://autodiscover.contoso.test/autodiscover/autodiscover.xml"
+AUTODISCOVER_SRV = "https://mail.contoso.test/autodiscover/autodiscover.xml"
+
+
+def setUpModule():
+    sim_fixture.start("exchange", scenario=SCENARIO)
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+def string(value):
+    return GLib.Variant("s", value)
+
+
+class ExchangeTestCase(SfbdTestCase):
+    def setUp(self):
+        self.ctl = SIM["ctl"]
+        self.ctl.reset_services()
+        self.ctl.reset_exchange()
+        self.ctl.drop_connections()
+        super().setUp()
+        self.addCleanup(self.ctl.drop_connections)
+        self.changes = []
+        self.bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties",
+                                  "PropertiesChanged", OBJECT_PATH, EXCHANGE, 0,
+                                  self._on_changed)
+
+    def _on_changed(self, connection, sender, path, interface, name, parameters):
+        self.changes.append(parameters.unpack()[1])
+
+    def wait_for(self, predicate, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        context = GLib.MainContext.default()
+        while time.monotonic() < deadline:
+            while context.iteration(False):
+                pass
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        self.fail(f"{what} did not happen within {timeout} s; Exchange: "
+                  f"{self.get_all_properties(EXCHANGE)}")
+
+    def exchange(self, name):
+        return self.get_property(EXCHANGE, name)
+
+    def sign_in(self):
+        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
+                        "Account.Login": string("CONTOSO\\alice"),
+                        "Account.Server": string(DIRECTOR),
+                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": string("file")})
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
+                      "alice signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
+                         self.get_property(ACCOUNT, "LastErrorMessage"))
+
+    def wait_connected(self):
+        self.wait_for(lambda: self.exchange("State") in ("connected", "failed"),
+                      "Exchange connected")
+        self.assertEqual(self.exchange("State"), "connected", self.exchange("LastError"))
+
+    def refresh_until(self, predicate, what):
+        """Refresh() (what a user does to see a change at once), then wait for it."""
+        self.call(EXCHANGE, "Refresh")
+        return self.wait_for(predicate, what)
+
+    def trace_stages(self):
+        return self.call(ACCOUNT, "GetSignInTrace")[0]
+
+    def autodiscover_urls(self):
+        return [s["Detail"] for s in self.trace_stages() if s["Stage"] == "exchange-autodiscover"]
+
+    # ---- what alice's mailbox holds ----
+
+    def test_scenario_mailbox_on_d_bus(self):
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("EwsUrl"), EWS_URL)
+        self.assertEqual(self.exchange("UmUrl"), UM_URL)
+        self.assertEqual(self.exchange("LastError"), "")
+        self.assertTrue(self.exchange("InMeeting"))
+        current = self.exchange("CurrentMeeting")
+        self.assertEqual(current["Subject"], "Project review")
+        self.assertEqual(current["Location"], "Room 1")
+        now = time.time() * 1e6
+        self.assertLess(current["Start"], now)
+        self.assertGreater(current["End"], now)
+        self.assertEqual(current["End"] - current["Start"], 60 * 60 * 10**6)
+        self.assertEqual(self.exchange("NextMeeting")["Subject"], "1:1 with Dave")
+        self.assertFalse(self.exchange("OutOfOffice"))
+        self.assertEqual(self.exchange("OutOfOfficeMessage"), "")
+        self.wait_for(lambda: self.exchange("UnreadVoicemails") == 2, "2 unread voicemails")
+        self.assertEqual(self.exchange("MissedConversations"), 3)
+        # every step of the discovery is in the sign-in trace, after retrieving-settings
+        stages = [s["Stage"] for s in self.trace_stages()]
+        self.assertLess(stages.index("retrieving-settings"), stages.index("exchange-autodiscover"))
+        self.assertIn("exchange-ews", stages)
+        self.assertIn(AUTODISCOVER_DOMAIN, self.autodiscover_urls()[-1])
+
+    def test_meeting_starts_and_ends(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.remove_meeting(user="alice")
+        self.refresh_until(lambda: not self.exchange("InMeeting")
+                           and not self.exchange("CurrentMeeting")
+                           and not self.exchange("NextMeeting"), "no meeting")
+        # a meeting starting in 3 s and lasting 3 s: sfbd reads it once, then its own timer
+        # at each boundary flips InMeeting without another EWS request
+        self.ctl.add_meeting(user="alice", subject="Stand-up", location="Hall", start="3s",
+                             duration="3s")
+        self.refresh_until(lambda: self.exchange("NextMeeting").get("Subject") == "Stand-up",
+                           "the next meeting")
+        self.ctl.exchange_requests(reset=True)
+        self.changes.clear()
+        self.wait_for(lambda: self.exchange("InMeeting"), "the meeting started")
+        self.assertEqual(self.exchange("CurrentMeeting")["Location"], "Hall")
+        self.assertEqual(self.exchange("NextMeeting"), {})
+        self.wait_for(lambda: not self.exchange("InMeeting"), "the meeting ended")
+        self.assertEqual(self.exchange("CurrentMeeting"), {})
+        # (the rest of the Refresh() pass, OOF and the counts, may still be under way: only
+        # a calendar read would mean sfbd asked Exchange to see the meeting start or end)
+        self.assertEqual(self.ctl.exchange_requests(kind="ews",
+                                                    operation="GetUserAvailabilityRequest"), [])
+        self.wait_for(lambda: any("InMeeting" in c for c in self.changes)
+                      and sum("InMeeting" in c for c in self.changes) == 2,
+                      "InMeeting changed twice")
+
+    def test_oof_on_and_off(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.set_oof(user="alice", state="Enabled",
+                         message="<html><body><p>Away until <b>Monday</b>.</p></body></html>")
+        self.refresh_until(lambda: self.exchange("OutOfOffice"), "OOF on")
+        self.assertEqual(self.exchange("OutOfOfficeMessage"), "Away until Monday.")
+        self.ctl.set_oof(user="alice", state="Disabled")
+        self.refresh_until(lambda: not self.exchange("OutOfOffice"), "OOF off")
+        self.assertEqual(self.exchange("OutOfOfficeMessage"), "")
+
+    def test_voicemail_arrives_and_is_read(self):
+        self.sign_in()
+        self.wait_connected()
+        self.wait_for(lambda: self.exchange("UnreadVoicemails") == 2, "2 unread voicemails")
+        self.ctl.add_voicemail(user="alice", **{"from": "Erin Evans", "duration": 9})
+        self.refresh_until(lambda: self.exchange("UnreadVoicemails") == 3, "3 unread voicemails")
+        self.ctl.read_voicemails(user="alice")
+        self.refresh_until(lambda: self.exchange("UnreadVoicemails") == 0, "voicemails read")
+
+    def test_missed_conversations(self):
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("MissedConversations"), 3)
+        self.ctl.add_missed(user="alice", **{"from": "sip:frank@contoso.test",
+                                             "name": "Frank Fischer"})
+        self.ctl.add_missed(user="alice", **{"from": "sip:frank@contoso.test",
+                                             "name": "Frank Fischer", "kind": "conversation"})
+        self.refresh_until(lambda: self.exchange("MissedConversations") == 4, "4 missed")
+        self.ctl.read_missed(user="alice")
+        self.refresh_until(lambda: self.exchange("MissedConversations") == 0, "none missed")
+
+    def test_missed_conversations_on_exchange_2010(self):
+        self.ctl.set_exchange(version="Exchange2010_SP2")
+        self.sign_in()
+        self.wait_connected()
+        self.wait_for(lambda: self.exchange("MissedConversations") == 3, "3 missed")
+        finds = self.ctl.exchange_requests(kind="ews", operation="FindFolder")
+        self.assertTrue(finds, "the folder was looked up by name")
+
+    # ---- failures ----
+
+    def test_exchange_down_leaves_sip_signed_in(self):
+        self.ctl.set_exchange(status="refused")
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        error = self.exchange("LastError")
+        self.assertIn(AUTODISCOVER_DOMAIN, error)
+        self.assertIn(AUTODISCOVER_HOST, error)
+        self.assertIn(AUTODISCOVER_SRV, error)  # the SRV record's target
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+        self.assertEqual(self.exchange("EwsUrl"), "")
+        # it comes back: Refresh() tries at once
+        self.ctl.set_exchange(status="up")
+        self.refresh_until(lambda: self.exchange("State") == "connected", "Exchange back")
+        self.assertEqual(self.exchange("LastError"), "")
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
+    def test_exchange_refusing_says_which_url_and_status(self):
+        self.ctl.set_exchange(status=503)
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        error = self.exchange("LastError")
+        self.assertIn(f"{AUTODISCOVER_DOMAIN}: HTTP 503", error)
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
+    def test_ews_refusing_after_discovery(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.set_exchange(status=500)
+        self.call(EXCHANGE, "Refresh")
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.assertIn("HTTP 500", self.exchange("LastError"))
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
+    def test_basic_only_is_refused(self):
+        self.ctl.set_exchange(auth=["Basic"])
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.assertIn("never sends the password with Basic", self.exchange("LastError"))
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
+    def test_sign_out_clears_everything(self):
+        self.sign_in()
+        self.wait_connected()
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for(lambda: self.exchange("State") == "unavailable", "Exchange unavailable")
+        props = self.get_all_properties(EXCHANGE)
+        self.assertEqual(props["EwsUrl"], "")
+        self.assertEqual(props["UmUrl"], "")
+        self.assertFalse(props["InMeeting"])
+        self.assertEqual(props["CurrentMeeting"], {})
+        self.assertEqual(props["NextMeeting"], {})
+        self.assertEqual(props["UnreadVoicemails"], 0)
+        self.assertEqual(props["MissedConversations"], 0)
+
+    def test_password_nowhere(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.set_exchange(status=401)
+        self.call(EXCHANGE, "Refresh")
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.assertIn("password", self.exchange("LastError"))
+        texts = [self.daemon_log(), str(self.trace_stages()),
+                 str(self.get_all_properties(EXCHANGE)),
+                 str(self.get_all_properties(ACCOUNT))]
+        for text in texts:
+            self.assertNotIn(PASSWORD, text)
+
+    # ---- the three routes of Autodiscover ----
+
+    def discover_through(self, url, **modes):
+        self.ctl.set_exchange(**modes)
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("EwsUrl"), EWS_URL)
+        found = [d for d in self.autodiscover_urls() if "EWS " in d]
+        self.assertEqual(len(found), 1, self.trace_stages())
+        self.assertTrue(found[0].startswith(url + ": "), found)
+
+    def test_discovery_through_the_domain(self):
+        self.discover_through(AUTODISCOVER_DOMAIN)
+
+    def test_discovery_through_autodiscover_host(self):
+        self.discover_through(AUTODISCOVER_HOST, domain="off")
+
+    def test_discovery_through_srv(self):
+        self.discover_through(AUTODISCOVER_SRV, domain="refused", autodiscover=404)
+        self.assertIn("exchange-autodiscover-srv", [s["Stage"] for s in self.trace_stages()])
+
+    def test_discovery_follows_a_redirect(self):
+        self.ctl.set_exchange(domain="redirect-302")
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("EwsUrl"), EWS_URL)
+        self.assertTrue([d for d in self.autodiscover_urls() if "HTTP 302" in d],
+                        self.trace_stages())
+
+    def test_discovery_stops_a_redirect_loop(self):
+        self.ctl.set_exchange(redirect_loop="url")
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.assertIn("more than 10 Autodiscover redirects", self.exchange("LastError"))
+        self.assertLessEqual(len(self.ctl.exchange_requests(kind="autodiscover")), 40)
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
+if __name__ == "__main__":
+    unittest.main()
