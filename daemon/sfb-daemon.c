@@ -637,6 +637,17 @@ sfb_daemon_get_sign_in_trace (SfbDaemon *self)
   return sfb_session_get_trace (self->session);
 }
 
+/* The count the server sent over SIP (Exchange UM's MWI) is the Exchange
+ * interface's UnreadVoicemails while it has one. */
+static void
+on_voicemail_changed (SfbDaemon *self)
+{
+  guint unread = 0;
+  gboolean known = sfb_presence_get_voicemails (self->presence, &unread);
+
+  sfb_exchange_set_sip_voicemails (self->exchange, known, unread);
+}
+
 /* ---- presence, dial plan, policies, devices ------------------------ */
 
 gboolean
@@ -864,6 +875,12 @@ sfb_daemon_constructed (GObject *object)
     sfb_contacts_load_cache (self->contacts);
     self->presence = sfb_presence_new (self->session, self->config, self->contacts, state_dir);
     self->exchange = sfb_exchange_new (self->session, self->config, self->settings, state_dir);
+    sfb_presence_follow_exchange (self->presence, self->exchange);
+    g_signal_connect_object (self->presence,
+                             "voicemail-changed",
+                             G_CALLBACK (on_voicemail_changed),
+                             self,
+                             G_CONNECT_SWAPPED);
   }
   self->device_monitor = sfb_device_monitor_new ();
   g_signal_connect_object (

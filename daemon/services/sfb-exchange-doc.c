@@ -122,6 +122,8 @@ typedef struct
 static void
 sink_char (TextSink *sink, gunichar c)
 {
+  guint pending;
+
   if (sink->chars >= sink->max_chars)
     return;
   if (c == '\n')
@@ -136,13 +138,19 @@ sink_char (TextSink *sink, gunichar c)
     }
   if (sfb_text_is_unsafe_char (c) || c == 0xfeff || c == 0xfffd)
     return;
-  if (sink->out->len > 0)
+  /* the separators before it count as characters too */
+  if (sink->out->len == 0)
+    pending = 0;
+  else
+    pending = sink->newlines > 0 ? sink->newlines : sink->space ? 1 : 0;
+  if (sink->chars + pending + 1 > sink->max_chars)
     {
-      for (guint i = 0; i < sink->newlines; i++)
-        g_string_append_c (sink->out, '\n');
-      if (sink->newlines == 0 && sink->space)
-        g_string_append_c (sink->out, ' ');
+      sink->chars = sink->max_chars; /* full: nothing more */
+      return;
     }
+  for (guint i = 0; i < pending; i++)
+    g_string_append_c (sink->out, sink->newlines > 0 ? '\n' : ' ');
+  sink->chars += pending;
   sink->newlines = 0;
   sink->space = FALSE;
   g_string_append_unichar (sink->out, c);

@@ -8,8 +8,10 @@
 #include "sfb-auth-context.h"
 #include "sfb-error.h"
 #include "sfb-ntlm.h"
+#include "sfb-sip-auth-header.h"
 #include "sfb-stream.h"
 #include "sfb-text.h"
+#include "sfb-tls.h"
 
 #include <libsoup/soup.h>
 #include <string.h>
@@ -26,8 +28,11 @@ struct _SfbExchangeHttp
 {
   GObject parent_instance;
   SoupSession *session;
-  SfbAuthContext *ntlm; /* nullable */
-  GHashTable *schemes;  /* host -> "NTLM"/"Negotiate": it asked for one before */
+  SfbAuthContext *ntlm;    /* nullable */
+  GHashTable *schemes;     /* host -> "NTLM"/"Negotiate": it asked for one before */
+  GHashTable *no_kerberos; /* hosts where Kerberos failed: NTLM only */
+  SfbExchangeHttpKerberosFunc new_kerberos;
+  gpointer kerberos_data;
   guint requests;
 };
 
@@ -60,6 +65,7 @@ typedef struct
   char *body;
   const char *scheme; /* static: "NTLM" or "Negotiate" once chosen */
   guint legs;         /* 0: none sent, 1: NEGOTIATE sent, 2: AUTHENTICATE sent */
+  gboolean kerberos;  /* the last leg carried a Kerberos token */
   SoupMessage *message;
 } Job;
 
@@ -72,6 +78,23 @@ job_free (Job *job)
   g_free (job->body);
   g_clear_object (&job->message);
   g_free (job);
+}
+
+/* Whether the 401 offers @scheme (with or without a token). */
+static gboolean
+offers (SoupMessage *message, const char *scheme)
+{
+  SoupMessageHeadersIter iter;
+  const char *name;
+  const char *value;
+  gsize n = strlen (scheme);
+
+  soup_message_headers_iter_init (&iter, soup_message_get_response_headers (message));
+  while (soup_message_headers_iter_next (&iter, &name, &value))
+    if (g_ascii_strcasecmp (name, "WWW-Authenticate") == 0
+        && g_ascii_strncasecmp (value, scheme, n) == 0 && (value[n] == '\0' || value[n] == ' '))
+      return TRUE;
+  return FALSE;
 }
 
 static char *
@@ -149,8 +172,19 @@ sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (stream == NULL)
     {
+      GTlsCertificateFlags flags = soup_message_get_tls_peer_certificate_errors (job->message);
+
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
+      else if (error->domain == G_TLS_ERROR && flags != 0)
+        {
+          /* the certificate in words, as for SIP (sfb-tls.h) */
+          g_autoptr (GError) tls = sfb_tls_error_new_for_certificate (
+              flags, job->host, soup_message_get_tls_peer_certificate (job->message));
+
+          g_task_return_new_error (
+              task, SFB_ERROR, tls->code, "%s: TLS failed: %s", job->shown, tls->message);
+        }
       else
         g_task_return_new_error (task,
                                  SFB_ERROR,
@@ -184,6 +218,88 @@ make_answer (SoupMessage *message, GBytes *body)
   return answer;
 }
 
+/* The NEGOTIATE under NTLM (preferred) or Negotiate, or @task returns the error. */
+static void
+start_ntlm (GTask *task)
+{
+  SfbExchangeHttp *self = g_task_get_source_object (task);
+  Job *job = g_task_get_task_data (task);
+  g_autofree char *b64 = NULL;
+  g_autofree char *header = NULL;
+
+  job->scheme = offered_scheme (job->message, NULL, NULL);
+  if (job->scheme == NULL)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_NO_USABLE_AUTH_SCHEME,
+                               "%s asks for an authentication sfbd does not use (neither "
+                               "NTLM nor Negotiate: sfbd never sends the password with Basic)",
+                               job->shown);
+      return;
+    }
+  g_hash_table_replace (self->schemes, g_strdup (job->host), (gpointer) job->scheme);
+  b64 = negotiate_token ();
+  header = g_strdup_printf ("%s %s", job->scheme, b64);
+  job->legs = 1;
+  send_leg (g_object_ref (task), header);
+}
+
+static void
+on_kerberos_prepared (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  SfbExchangeHttp *self = g_task_get_source_object (task);
+  Job *job = g_task_get_task_data (task);
+  SfbAuthContext *krb = SFB_AUTH_CONTEXT (source);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) token = NULL;
+  g_autofree char *b64 = NULL;
+  g_autofree char *header = NULL;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (sfb_auth_context_prepare_finish (krb, result, &error))
+    token = sfb_auth_context_step (krb, NULL, &error);
+  if (token == NULL)
+    {
+      g_info ("Exchange: no Kerberos for %s (%s): NTLM instead", job->host, error->message);
+      g_hash_table_add (self->no_kerberos, g_strdup (job->host));
+      start_ntlm (task);
+      return;
+    }
+  b64 = g_base64_encode (g_bytes_get_data (token, NULL), g_bytes_get_size (token));
+  header = g_strdup_printf ("Negotiate %s", b64);
+  job->scheme = "Negotiate";
+  job->kerberos = TRUE;
+  job->legs = 2; /* Kerberos has one leg */
+  send_leg (g_object_ref (task), header);
+}
+
+/* A Kerberos token for HTTP/<host> (made in a thread), else NTLM. */
+static void
+start_kerberos (GTask *task)
+{
+  SfbExchangeHttp *self = g_task_get_source_object (task);
+  Job *job = g_task_get_task_data (task);
+  g_autoptr (GObject) krb = self->new_kerberos (self->kerberos_data);
+  g_autoptr (SfbSipAuth) challenge = sfb_sip_auth_new ("Kerberos");
+  g_autofree char *target = g_strdup_printf ("HTTP/%s", job->host);
+
+  if (krb == NULL)
+    {
+      g_hash_table_add (self->no_kerberos, g_strdup (job->host));
+      start_ntlm (task);
+      return;
+    }
+  sfb_sip_auth_add_param (challenge, "targetname", target, TRUE);
+  sfb_auth_context_prepare_async (SFB_AUTH_CONTEXT (krb),
+                                  challenge,
+                                  g_task_get_cancellable (task),
+                                  on_kerberos_prepared,
+                                  g_object_ref (task));
+}
+
 /* The next leg of the handshake after a 401, or @task returns the error. */
 static void
 answer_challenge (GTask *task)
@@ -196,24 +312,21 @@ answer_challenge (GTask *task)
   g_autofree char *b64 = NULL;
   g_autofree char *header = NULL;
 
+  if (job->kerberos)
+    {
+      /* the ticket was refused: NTLM from the start */
+      g_info ("Exchange: %s refused the Kerberos ticket: NTLM instead", job->host);
+      g_hash_table_add (self->no_kerberos, g_strdup (job->host));
+      job->kerberos = FALSE;
+      job->legs = 0;
+    }
   if (job->legs == 0)
     {
-      job->scheme = offered_scheme (job->message, NULL, NULL);
-      if (job->scheme == NULL)
-        {
-          g_task_return_new_error (task,
-                                   SFB_ERROR,
-                                   SFB_ERROR_NO_USABLE_AUTH_SCHEME,
-                                   "%s asks for an authentication sfbd does not use (neither "
-                                   "NTLM nor Negotiate: sfbd never sends the password with Basic)",
-                                   job->shown);
-          return;
-        }
-      g_hash_table_replace (self->schemes, g_strdup (job->host), (gpointer) job->scheme);
-      b64 = negotiate_token ();
-      header = g_strdup_printf ("%s %s", job->scheme, b64);
-      job->legs = 1;
-      send_leg (g_object_ref (task), header);
+      if (self->new_kerberos != NULL && offers (job->message, "Negotiate")
+          && !g_hash_table_contains (self->no_kerberos, job->host))
+        start_kerberos (task);
+      else
+        start_ntlm (task);
       return;
     }
   if (job->legs == 1 && self->ntlm != NULL
@@ -260,7 +373,8 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                              "%s: reading the answer failed: %s",
                              job->shown,
                              error->message);
-  else if (soup_message_get_status (job->message) == SOUP_STATUS_UNAUTHORIZED && job->legs < 2)
+  else if (soup_message_get_status (job->message) == SOUP_STATUS_UNAUTHORIZED
+           && (job->legs < 2 || job->kerberos))
     answer_challenge (task);
   else if (soup_message_get_status (job->message) == SOUP_STATUS_UNAUTHORIZED)
     g_task_return_new_error (task,
@@ -365,6 +479,7 @@ sfb_exchange_http_finalize (GObject *object)
   g_clear_object (&self->session);
   g_clear_object (&self->ntlm);
   g_clear_pointer (&self->schemes, g_hash_table_unref);
+  g_clear_pointer (&self->no_kerberos, g_hash_table_unref);
   G_OBJECT_CLASS (sfb_exchange_http_parent_class)->finalize (object);
 }
 
@@ -378,6 +493,16 @@ static void
 sfb_exchange_http_init (SfbExchangeHttp *self)
 {
   self->schemes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->no_kerberos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+void
+sfb_exchange_http_set_kerberos (SfbExchangeHttp *self,
+                                SfbExchangeHttpKerberosFunc new_kerberos,
+                                gpointer user_data)
+{
+  self->new_kerberos = new_kerberos;
+  self->kerberos_data = user_data;
 }
 
 SfbExchangeHttp *

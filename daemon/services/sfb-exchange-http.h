@@ -11,7 +11,8 @@
  * server's CHALLENGE, AUTHENTICATE, on one kept-alive connection.  A host
  * that asked once is sent the NEGOTIATE at once afterwards.  Basic is
  * never answered (the password would travel in the clear inside TLS to
- * whatever answered); Kerberos is not done yet.
+ * whatever answered).  With sfb_exchange_http_set_kerberos(), Negotiate is
+ * first tried with a Kerberos token (raw krb5, as in SIP).
  *
  * Errors: transport and TLS problems are SFB_ERROR_NOT_REACHABLE naming
  * the URL ("TLS failed: ..."); a 401 after the AUTHENTICATE is
@@ -50,6 +51,15 @@ G_DECLARE_FINAL_TYPE (SfbExchangeHttp, sfb_exchange_http, SFB, EXCHANGE_HTTP, GO
 /* @database: nullable (the system's); @ntlm: an NTLM SfbAuthContext made
  * from the sign-in credentials, or NULL (a 401 then fails). */
 SfbExchangeHttp *sfb_exchange_http_new (GTlsDatabase *database, GObject *ntlm);
+
+/* A new Kerberos SfbAuthContext per request (NULL: none). */
+typedef GObject *(*SfbExchangeHttpKerberosFunc) (gpointer user_data);
+/* With this, a 401 offering Negotiate is first answered with a Kerberos
+ * token for HTTP/<host> (one leg); when that fails (no ticket, no KDC, the
+ * server refuses it) the host gets NTLM from then on. */
+void sfb_exchange_http_set_kerberos (SfbExchangeHttp *self,
+                                     SfbExchangeHttpKerberosFunc new_kerberos,
+                                     gpointer user_data);
 
 /* POSTs @body (text/xml; charset=utf-8) to @url. */
 void sfb_exchange_http_post_async (SfbExchangeHttp *self,

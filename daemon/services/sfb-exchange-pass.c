@@ -193,15 +193,19 @@ discovery_failed (SfbExchangePass *pass)
 {
   g_autoptr (GError) error = NULL;
   int code = pass->error != NULL ? pass->error->code : SFB_ERROR_DISCOVERY_FAILED;
-  const char *advice = code == SFB_ERROR_AUTH_FAILED
-                           ? "Check the password (sfbctl set-password); Exchange takes the same one"
-                           : "Check that Exchange Autodiscover answers for this domain";
+  /* a certificate's error says what to do already */
+  const char *advice
+      = code == SFB_ERROR_AUTH_FAILED
+            ? " Check the password (sfbctl set-password); Exchange takes the same one."
+        : code == SFB_ERROR_CERTIFICATE_INVALID
+            ? ""
+            : " Check that Exchange Autodiscover answers for this domain.";
 
   if (code == SFB_ERROR_NOT_REACHABLE)
     code = SFB_ERROR_DISCOVERY_FAILED;
   error = g_error_new (SFB_ERROR,
                        code,
-                       "Exchange Autodiscover found no EWS URL for %s: %s. %s",
+                       "Exchange Autodiscover found no EWS URL for %s: %s.%s",
                        pass->email,
                        pass->failures->str,
                        advice);

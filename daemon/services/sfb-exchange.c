@@ -485,6 +485,12 @@ sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GErro
     }
 }
 
+static GObject *
+new_kerberos_context (gpointer session)
+{
+  return sfb_session_new_http_kerberos_context (session);
+}
+
 /* Signed in (again): new credentials, read everything now. */
 static void
 activate (SfbExchange *self)
@@ -494,6 +500,10 @@ activate (SfbExchange *self)
   sfb_exchange_pass_cancel (self);
   g_clear_object (&self->http);
   self->http = sfb_exchange_http_new (sfb_session_get_tls_database (self->session), ntlm);
+  /* Kerberos when the sign-in used it (a KDC answers) or there is no
+   * password (the user's ticket is all there is) */
+  if (ntlm == NULL || g_strcmp0 (sfb_session_get_auth_method (self->session), "kerberos") == 0)
+    sfb_exchange_http_set_kerberos (self->http, new_kerberos_context, self->session);
   self->active = TRUE;
   self->registered = FALSE;
   self->pending_full = FALSE;

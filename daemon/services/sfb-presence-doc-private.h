@@ -17,6 +17,9 @@ typedef struct
 {
   int state_rank;
   int note_rank;
+  /* roaming-self: the calendarState/phoneState the user's endpoints publish
+   * are inputs of the server's aggregation, never the user's presence */
+  gboolean own;
 } CategoryRanks;
 
 /* One <category>: what it says about the presentity. */

@@ -113,7 +113,7 @@ read_state (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *state)
   if (type == NULL)
     type = sfb_svc_xml_attr (state, "type");
   rank = state_rank (type);
-  if (rank < ranks->state_rank)
+  if (rank < ranks->state_rank || (ranks->own && rank < 2))
     return;
   avail = sfb_svc_xml_text (sfb_svc_xml_child (state, "availability"));
   if (avail == NULL || !g_ascii_string_to_unsigned (avail, 10, 0, 99999, &code, NULL))
@@ -216,7 +216,7 @@ read_categories (const xmlNode *categories, const char *uri_fallback)
 {
   g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
   g_autofree char *raw_uri = sfb_svc_xml_attr (categories, "uri");
-  CategoryRanks ranks = { 0, 0 };
+  CategoryRanks ranks = { 0, 0, FALSE };
   guint n = 0;
 
   info->uri = sfb_contact_normalize_uri (raw_uri != NULL ? raw_uri : uri_fallback);

@@ -107,10 +107,29 @@ typedef struct
   gboolean acknowledged;
 } SfbSubscriber;
 
+/* The "mwi" category (container 1) the server publishes from Exchange UM's
+ * message-summary NOTIFY (docs/protocol.md, "Voicemail"). */
+#define SFB_PRESENCE_MAX_VOICEMAILS 999999u
+
+typedef enum
+{
+  SFB_MWI_ABSENT,  /* no mwi category in this document */
+  SFB_MWI_SET,     /* the count below */
+  SFB_MWI_REMOVED, /* <category name="mwi" container="1"/>: no count any more */
+} SfbMwiState;
+
+typedef struct
+{
+  SfbMwiState state;
+  gboolean waiting;
+  guint unread; /* unreadVoiceMailCount, else 1 while messageWaiting (at least one) */
+} SfbMwi;
+
 typedef struct
 {
   gboolean has_categories;
   GPtrArray *categories; /* SfbCategoryRef */
+  SfbMwi mwi;
   /* The user's own presence as the server aggregated it (NULL without
    * categories): aggregateState, note, contactCard. */
   SfbPresenceInfo *self;
@@ -168,6 +187,91 @@ char *sfb_presence_state_xml (const char *type,
                               guint availability,
                               const char *activity);
 char *sfb_presence_note_xml (const char *note);
+
+/* Adds a publication with the version the server has; a removal (@content
+ * NULL) of what the server does not have is left out. */
+void sfb_publish_add_versioned (SfbPublish *publish,
+                                GHashTable *versions,
+                                const char *name,
+                                guint32 instance,
+                                guint container,
+                                const char *expire_type,
+                                const char *content);
+/* Every publication of @publish was accepted (2xx): the server now has
+ * version + 1 of each, and nothing of those removed. */
+void sfb_pub_versions_published (GHashTable *versions, SfbPublish *publish);
+
+/* ---- what sfbd publishes from the Exchange calendar (docs/protocol.md,
+ * "Calendar presence") ---- */
+
+#define SFB_CALENDAR_MAX_FREE_BUSY 4096 /* digits (slots) published at most */
+#define SFB_CALENDAR_MAX_TEXT 2048      /* bytes of a subject, location or OOF text */
+
+/* What the event covering now makes of the user's state. */
+typedef enum
+{
+  SFB_CALENDAR_FREE, /* free, tentative or no event: no calendarState */
+  SFB_CALENDAR_BUSY,
+  SFB_CALENDAR_MEETING, /* busy and a meeting: activity in-a-meeting */
+  SFB_CALENDAR_OOF,
+} SfbCalendarState;
+
+/* Instance prefixes; the low bits are a hash of the SMTP address. */
+#define SFB_INSTANCE_CALENDAR_MEETING 0x40000000u
+#define SFB_INSTANCE_CALENDAR_OOF 0x50000000u
+#define SFB_INSTANCE_FREE_BUSY 0x40000000u
+#define SFB_INSTANCE_OOF_NOTE 0x40000000u
+#define SFB_INSTANCE_WORKING_HOURS 0u
+
+typedef struct
+{
+  char *email; /* SMTP address; NULL: nothing is published */
+  SfbCalendarState state;
+  gint64 state_start; /* µs since the epoch: the event's start */
+  char *subject;      /* plain text or NULL */
+  char *location;
+  char *working_hours; /* an EWS WorkingHours element (XML) or NULL */
+  char *free_busy;     /* EWS MergedFreeBusy digits or NULL */
+  gint64 free_busy_start;
+  guint free_busy_interval; /* minutes */
+  gboolean oof;
+  char *oof_message; /* plain text */
+  gint64 oof_start;  /* 0 when OOF is simply on */
+  gint64 oof_end;
+} SfbCalendarPresence;
+
+SfbCalendarPresence *sfb_calendar_presence_copy (const SfbCalendarPresence *cal);
+void sfb_calendar_presence_free (SfbCalendarPresence *cal);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbCalendarPresence, sfb_calendar_presence_free)
+
+/* 0x40000000 | the low 28 (or, with @wide, 30) bits of MD5(lower-case @email). */
+guint32 sfb_presence_calendar_instance (guint32 prefix, gboolean wide, const char *email);
+/* EWS MergedFreeBusy digits as the calendarData freeBusy value: 2 bits a
+ * slot, the first slot in the least significant bits, base64; "4" (no
+ * data) and anything unknown count as free.  NULL when @digits is empty. */
+char *sfb_presence_free_busy_base64 (const char *digits);
+/* The state element (xsi:type calendarState) for @cal, NULL when free. */
+char *sfb_presence_calendar_state_xml (const SfbCalendarPresence *cal);
+/* calendarData elements: working hours, free/busy, the empty one. */
+char *sfb_presence_working_hours_xml (const char *email, const char *working_hours);
+char *sfb_presence_free_busy_xml (const char *email,
+                                  gint64 start,
+                                  guint interval_minutes,
+                                  const char *digits);
+char *sfb_presence_calendar_data_empty_xml (void);
+/* The out-of-office note (type OOF), with startTime/endTime when both set. */
+char *sfb_presence_oof_note_xml (const char *text, gint64 start, gint64 end);
+
+/* Adds to @publish what differs between @before (what was last published,
+ * NULL: nothing) and @now: calendarState (containers 2, 3; cleared when
+ * free), working hours and free/busy (calendarData in 1, 100, 200, 300,
+ * 400, empty in 32000; free/busy every time), the OOF note (200, 300, 400;
+ * cleared when OOF ends).  Without a mailbox in @now, the calendarState and
+ * OOF note @before published are removed. */
+void sfb_presence_add_calendar (SfbPublish *publish,
+                                GHashTable *versions,
+                                const SfbCalendarPresence *before,
+                                const SfbCalendarPresence *now);
 
 typedef struct
 {

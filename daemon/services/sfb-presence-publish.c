@@ -100,6 +100,36 @@ sfb_publish_get_key (SfbPublish *publish, guint index, guint32 *instance, guint 
   return p->name;
 }
 
+void
+sfb_publish_add_versioned (SfbPublish *publish,
+                           GHashTable *versions,
+                           const char *name,
+                           guint32 instance,
+                           guint container,
+                           const char *expire_type,
+                           const char *content)
+{
+  guint version = sfb_pub_versions_get (versions, name, instance, container);
+
+  /* Removing what the server does not have is a no-op: leave it out. */
+  if (content == NULL && version == 0)
+    return;
+  sfb_publish_add (publish, name, instance, container, version, expire_type, content);
+}
+
+void
+sfb_pub_versions_published (GHashTable *versions, SfbPublish *publish)
+{
+  for (guint i = 0; i < publish->publications->len; i++)
+    {
+      const Publication *p = publish->publications->pdata[i];
+
+      /* A removed instance is gone: publishing it again starts at 0. */
+      sfb_pub_versions_set (
+          versions, p->name, p->instance, p->container, p->content != NULL ? p->version + 1 : 0);
+    }
+}
+
 GBytes *
 sfb_publish_to_bytes (SfbPublish *publish)
 {

@@ -53,11 +53,44 @@ valid_category_name (const char *name)
   return TRUE;
 }
 
+/* <mwi messageWaiting unreadVoiceMailCount readVoiceMailCount/>: messageWaiting
+ * is required, the counts optional; anything malformed leaves the count as
+ * it was. */
+static void
+read_mwi (SfbRoamingSelf *self, const xmlNode *category, gboolean removed)
+{
+  xmlNode *mwi = sfb_svc_xml_child (category, "mwi");
+  g_autofree char *waiting = NULL;
+  g_autofree char *unread_raw = NULL;
+  guint64 unread = 0;
+
+  if (removed)
+    {
+      self->mwi.state = SFB_MWI_REMOVED;
+      return;
+    }
+  if (mwi == NULL || (waiting = sfb_svc_xml_attr (mwi, "messageWaiting")) == NULL
+      || (g_ascii_strcasecmp (waiting, "true") != 0 && g_ascii_strcasecmp (waiting, "false") != 0
+          && g_strcmp0 (waiting, "1") != 0 && g_strcmp0 (waiting, "0") != 0))
+    return;
+  unread_raw = sfb_svc_xml_attr (mwi, "unreadVoiceMailCount");
+  if (unread_raw != NULL
+      && !g_ascii_string_to_unsigned (
+          unread_raw, 10, 0, SFB_PRESENCE_MAX_VOICEMAILS, &unread, NULL))
+    return;
+  self->mwi.state = SFB_MWI_SET;
+  self->mwi.waiting = sfb_svc_xml_parse_bool (waiting);
+  if (unread_raw != NULL)
+    self->mwi.unread = (guint) unread;
+  else
+    self->mwi.unread = self->mwi.waiting ? 1 : 0;
+}
+
 static void
 read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
 {
   g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
-  CategoryRanks ranks = { 0, 0 };
+  CategoryRanks ranks = { 0, 0, TRUE };
 
   self->has_categories = TRUE;
   for (xmlNode *c = sfb_svc_xml_child (categories, "category");
@@ -86,6 +119,10 @@ read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
       ref->instance = (guint32) instance;
       ref->version = (guint) version;
       g_ptr_array_add (self->categories, ref);
+
+      /* Exchange UM's count, published by the server in the Self container */
+      if (g_str_equal (ref->name, "mwi") && ref->container == 1)
+        read_mwi (self, c, ref->removed);
 
       /* The own aggregate comes from the server's aggregateState; the
        * note from the containers watchers see. */

@@ -8,6 +8,7 @@
 
 #include "sfb-endpoint-id.h"
 #include "sfb-error.h"
+#include "sfb-exchange.h"
 #include "sfb-text.h"
 #include "sfb-log.h"
 #include "sfb-presence-doc.h"
@@ -29,6 +30,7 @@ typedef enum
 {
   PUBLISH_STATE, /* machineState + userState (+ device at sign-in) */
   PUBLISH_NOTE,
+  PUBLISH_CALENDAR, /* calendarState, calendarData, the OOF note */
 } PublishKind;
 
 struct _SfbPresence
@@ -66,6 +68,18 @@ struct _SfbPresence
   guint wanted_code;
   char *wanted_activity;
   char *wanted_note; /* NULL: never set */
+
+  /* the voicemail count the server sent (roaming-self mwi) */
+  gboolean voicemails_known;
+  guint voicemails;
+
+  /* publishing the Exchange calendar */
+  SfbExchange *exchange;
+  gulong calendar_id;
+  SfbCalendarPresence *calendar_published; /* what the server has (this registration) */
+  guint generation;                        /* registrations so far */
+  gboolean calendar_busy;                  /* a calendar publication is under way */
+  gboolean calendar_again;                 /* and the calendar changed meanwhile */
 };
 
 G_DEFINE_FINAL_TYPE (SfbPresence, sfb_presence, G_TYPE_OBJECT)
@@ -74,6 +88,7 @@ enum
 {
   SIGNAL_CHANGED,
   SIGNAL_PRESENCE_CHANGED,
+  SIGNAL_VOICEMAIL_CHANGED,
   N_SIGNALS
 };
 
@@ -122,6 +137,18 @@ set_own (SfbPresence *self, guint code, const char *activity, const char *note)
     g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
+static void
+set_voicemails (SfbPresence *self, gboolean known, guint unread)
+{
+  if (known == self->voicemails_known && (!known || unread == self->voicemails))
+    return;
+  self->voicemails_known = known;
+  self->voicemails = known ? unread : 0;
+  g_info ("Voicemail waiting indication: %s",
+          known ? (unread != 0 ? "messages waiting" : "none waiting") : "withdrawn");
+  g_signal_emit (self, signals[SIGNAL_VOICEMAIL_CHANGED], 0);
+}
+
 /* ---- publishing ---- */
 
 typedef struct
@@ -131,7 +158,9 @@ typedef struct
   PublishKind kind;
   gboolean with_device;
   guint attempt;
-  GTask *task; /* SetAvailability/SetNote waiting for the answer, or NULL */
+  GTask *task;                   /* SetAvailability/SetNote waiting for the answer, or NULL */
+  SfbCalendarPresence *calendar; /* PUBLISH_CALENDAR: what is being published */
+  guint generation;
 } PublishCall;
 
 static void
@@ -139,8 +168,31 @@ publish_call_free (PublishCall *call)
 {
   g_object_unref (call->self);
   sfb_publish_free (call->publish);
+  sfb_calendar_presence_free (call->calendar);
   g_clear_object (&call->task);
   g_free (call);
+}
+
+static void publish_calendar (SfbPresence *self);
+
+/* The end of a calendar publication: @accepted (transfer full) is what the
+ * server now has, NULL when it failed (the next change tries again). */
+static void
+calendar_done (SfbPresence *self, guint generation, SfbCalendarPresence *accepted)
+{
+  if (accepted != NULL && generation == self->generation)
+    {
+      sfb_calendar_presence_free (self->calendar_published);
+      self->calendar_published = accepted;
+    }
+  else
+    sfb_calendar_presence_free (accepted);
+  self->calendar_busy = FALSE;
+  if (self->calendar_again)
+    {
+      self->calendar_again = FALSE;
+      publish_calendar (self);
+    }
 }
 
 /* The end of one publication: @error (transfer full) or NULL for success. */
@@ -168,12 +220,8 @@ add_publication (SfbPresence *self,
                  const char *expire_type,
                  const char *content)
 {
-  guint version = sfb_pub_versions_get (self->versions, name, instance, container);
-
-  /* Removing what the server does not have is a no-op: leave it out. */
-  if (content == NULL && version == 0)
-    return;
-  sfb_publish_add (publish, name, instance, container, version, expire_type, content);
+  sfb_publish_add_versioned (
+      publish, self->versions, name, instance, container, expire_type, content);
 }
 
 static void apply_roaming_self (SfbPresence *self, GBytes *body);
@@ -192,6 +240,8 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_info ("Publishing presence failed: %s", error->message);
+      if (call->kind == PUBLISH_CALENDAR)
+        calendar_done (self, call->generation, NULL);
       publish_done (self, call->with_device, call->task, g_steal_pointer (&error));
       return;
     }
@@ -239,6 +289,8 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
                                                  diagnostics != NULL ? diagnostics : "");
 
       g_info ("%s", rejected->message);
+      if (call->kind == PUBLISH_CALENDAR)
+        calendar_done (self, call->generation, NULL);
       publish_done (self, call->with_device, call->task, g_steal_pointer (&rejected));
       return;
     }
@@ -247,16 +299,9 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
       const char *type = sfb_sip_message_get_header (response, "Content-Type");
       GBytes *body = sfb_sip_message_get_body (response);
 
-      /* The server now has version + 1 of each (0: removed). */
-      for (guint i = 1; i <= sfb_publish_get_length (call->publish); i++)
-        {
-          guint32 instance = 0;
-          guint container = 0;
-          const char *name = sfb_publish_get_key (call->publish, i, &instance, &container);
-          guint version = sfb_pub_versions_get (self->versions, name, instance, container);
-
-          sfb_pub_versions_set (self->versions, name, instance, container, version + 1);
-        }
+      sfb_pub_versions_published (self->versions, call->publish);
+      if (call->kind == PUBLISH_CALENDAR)
+        calendar_done (self, call->generation, g_steal_pointer (&call->calendar));
       if (type != NULL && g_str_has_prefix (type, SFB_CT_ROAMING_SELF) && body != NULL)
         apply_roaming_self (self, body);
     }
@@ -271,12 +316,39 @@ timezone_string (void)
   return g_date_time_format (now, "00:00:00%:z");
 }
 
+/* What the calendar says now, as the publication needs it. */
+static SfbCalendarPresence *
+calendar_snapshot (SfbPresence *self)
+{
+  SfbCalendarPresence cal = { 0 };
+  const SfbCalendarEvent *event = sfb_exchange_get_current_event (self->exchange);
+
+  cal.email = (char *) sfb_exchange_get_email (self->exchange);
+  if (event != NULL && (event->busy_type == SFB_BUSY_BUSY || event->busy_type == SFB_BUSY_OOF))
+    {
+      if (event->busy_type == SFB_BUSY_OOF)
+        cal.state = SFB_CALENDAR_OOF;
+      else
+        cal.state = event->is_meeting ? SFB_CALENDAR_MEETING : SFB_CALENDAR_BUSY;
+      cal.state_start = event->start;
+      cal.subject = event->subject;
+      cal.location = event->location;
+    }
+  cal.working_hours = (char *) sfb_exchange_get_working_hours (self->exchange);
+  cal.free_busy = (char *) sfb_exchange_get_free_busy (
+      self->exchange, &cal.free_busy_start, &cal.free_busy_interval);
+  cal.oof = sfb_exchange_get_out_of_office (self->exchange, &cal.oof_start, &cal.oof_end);
+  cal.oof_message = (char *) sfb_exchange_get_out_of_office_message (self->exchange);
+  return sfb_calendar_presence_copy (&cal);
+}
+
 static void
 publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attempt, GTask *task)
 {
   g_autoptr (SfbPublish) publish = sfb_publish_new (self->aor);
   g_autoptr (SfbSipMessage) request = NULL;
   g_autoptr (GBytes) body = NULL;
+  g_autoptr (SfbCalendarPresence) calendar = NULL;
   PublishCall *call;
 
   if (kind == PUBLISH_STATE)
@@ -284,11 +356,7 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
       guint32 device = sfb_presence_device_instance (self->epid);
       guint32 machine = sfb_presence_machine_state_instance (self->epid);
       g_autofree char *machine_state = sfb_presence_state_xml ("machineState", FALSE, 3500, NULL);
-      g_autofree char *user_state
-          = sfb_presence_state_xml ("userState",
-                                    TRUE,
-                                    self->wanted_code != 0 ? self->wanted_code : 3500,
-                                    self->wanted_activity);
+      g_autofree char *user_state = NULL;
 
       if (with_device)
         {
@@ -300,9 +368,18 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
         }
       for (guint container = 2; container <= 3; container++)
         add_publication (self, publish, "state", machine, container, "endpoint", machine_state);
-      for (guint container = 2; container <= 3; container++)
-        add_publication (
-            self, publish, "state", SFB_INSTANCE_USER_STATE, container, "static", user_state);
+      /* A userState only for what the user chose: a manual state wins the
+       * server's aggregation over the calendar (docs/protocol.md, "Calendar
+       * presence"); without one, machineState 3500 makes the user online and
+       * a userState another endpoint of the user set stays. */
+      if (self->wanted_code != 0)
+        {
+          user_state = sfb_presence_state_xml (
+              "userState", TRUE, self->wanted_code, self->wanted_activity);
+          for (guint container = 2; container <= 3; container++)
+            add_publication (
+                self, publish, "state", SFB_INSTANCE_USER_STATE, container, "static", user_state);
+        }
     }
   if (kind == PUBLISH_NOTE || (with_device && self->wanted_note != NULL))
     {
@@ -314,8 +391,15 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
       for (gsize i = 0; i < G_N_ELEMENTS (containers); i++)
         add_publication (self, publish, "note", SFB_INSTANCE_NOTE, containers[i], "static", note);
     }
+  if (kind == PUBLISH_CALENDAR)
+    {
+      calendar = calendar_snapshot (self);
+      sfb_presence_add_calendar (publish, self->versions, self->calendar_published, calendar);
+    }
   if (sfb_publish_get_length (publish) == 0)
     {
+      if (kind == PUBLISH_CALENDAR)
+        calendar_done (self, self->generation, g_steal_pointer (&calendar));
       publish_done (self, with_device, task, NULL);
       return;
     }
@@ -323,6 +407,8 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
   request = sfb_session_new_request (self->session, "SERVICE", NULL);
   if (request == NULL)
     {
+      if (kind == PUBLISH_CALENDAR)
+        calendar_done (self, self->generation, NULL);
       publish_done (self,
                     with_device,
                     task,
@@ -341,8 +427,32 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
   call->with_device = with_device;
   call->attempt = attempt;
   call->task = task != NULL ? g_object_ref (task) : NULL;
+  call->calendar = g_steal_pointer (&calendar);
+  call->generation = self->generation;
   sfb_session_send_request_async (
       self->session, request, self->cancellable, on_publish_response, call);
+}
+
+/* After the first publication of a registration and whenever the calendar
+ * changes; one at a time, the latest calendar wins. */
+static void
+publish_calendar (SfbPresence *self)
+{
+  if (self->exchange == NULL || !self->published || !registered (self))
+    return;
+  if (self->calendar_busy)
+    {
+      self->calendar_again = TRUE;
+      return;
+    }
+  self->calendar_busy = TRUE;
+  publish (self, PUBLISH_CALENDAR, FALSE, 0, NULL);
+}
+
+static void
+on_calendar_changed (SfbExchange *exchange, SfbPresence *self)
+{
+  publish_calendar (self);
 }
 
 /* ---- roaming-self ---- */
@@ -423,6 +533,8 @@ apply_roaming_self (SfbPresence *self, GBytes *body)
   sfb_pub_versions_apply (self->versions, roaming);
   if (roaming->self != NULL)
     set_own (self, roaming->self->availability, roaming->self->activity, roaming->self->note);
+  if (roaming->mwi.state != SFB_MWI_ABSENT)
+    set_voicemails (self, roaming->mwi.state == SFB_MWI_SET, roaming->mwi.unread);
   acknowledge_subscribers (self, roaming);
 }
 
@@ -438,6 +550,7 @@ on_roaming_self (SfbSubscription *subscription,
     {
       self->published = TRUE;
       publish (self, PUBLISH_STATE, TRUE, 0, NULL);
+      publish_calendar (self);
     }
 }
 
@@ -674,6 +787,9 @@ static void
 on_registered (SfbSession *session, SfbPresence *self)
 {
   self->published = FALSE;
+  /* the calendar's endpoint publications ended with the former registration */
+  self->generation++;
+  g_clear_pointer (&self->calendar_published, sfb_calendar_presence_free);
   /* The versions of a former registration are stale (publications that
    * expired with its endpoint are gone): the new roaming-self, which comes
    * before the first publication, has the server's. */
@@ -872,6 +988,33 @@ sfb_presence_get_note (SfbPresence *self)
   return self->note != NULL ? self->note : "";
 }
 
+gboolean
+sfb_presence_get_voicemails (SfbPresence *self, guint *unread)
+{
+  g_return_val_if_fail (SFB_IS_PRESENCE (self), FALSE);
+  if (unread != NULL)
+    *unread = self->voicemails;
+  return self->voicemails_known;
+}
+
+void
+sfb_presence_follow_exchange (SfbPresence *self, SfbExchange *exchange)
+{
+  g_return_if_fail (SFB_IS_PRESENCE (self));
+  g_return_if_fail (exchange == NULL || SFB_IS_EXCHANGE (exchange));
+
+  if (self->exchange != NULL)
+    g_clear_signal_handler (&self->calendar_id, self->exchange);
+  g_clear_object (&self->exchange);
+  g_clear_pointer (&self->calendar_published, sfb_calendar_presence_free);
+  if (exchange == NULL)
+    return;
+  self->exchange = g_object_ref (exchange);
+  self->calendar_id
+      = g_signal_connect (exchange, "calendar-changed", G_CALLBACK (on_calendar_changed), self);
+  publish_calendar (self);
+}
+
 GVariant *
 sfb_presence_lookup (SfbPresence *self, const char *uri)
 {
@@ -929,6 +1072,9 @@ sfb_presence_dispose (GObject *object)
     g_clear_signal_handler (&self->registered_id, self->session);
   if (self->contacts != NULL)
     g_clear_signal_handler (&self->contacts_id, self->contacts);
+  if (self->exchange != NULL)
+    g_clear_signal_handler (&self->calendar_id, self->exchange);
+  g_clear_object (&self->exchange);
   g_clear_object (&self->session);
   g_clear_object (&self->config);
   g_clear_object (&self->contacts);
@@ -955,6 +1101,7 @@ sfb_presence_finalize (GObject *object)
   g_free (self->note);
   g_free (self->wanted_activity);
   g_free (self->wanted_note);
+  sfb_calendar_presence_free (self->calendar_published);
   G_OBJECT_CLASS (sfb_presence_parent_class)->finalize (object);
 }
 
@@ -978,6 +1125,15 @@ sfb_presence_class_init (SfbPresenceClass *klass)
                                                    2,
                                                    G_TYPE_STRING,
                                                    G_TYPE_VARIANT);
+  signals[SIGNAL_VOICEMAIL_CHANGED] = g_signal_new ("voicemail-changed",
+                                                    G_TYPE_FROM_CLASS (klass),
+                                                    G_SIGNAL_RUN_LAST,
+                                                    0,
+                                                    NULL,
+                                                    NULL,
+                                                    NULL,
+                                                    G_TYPE_NONE,
+                                                    0);
 }
 
 static void

@@ -32,6 +32,7 @@
 
 #include "sfb-config.h"
 #include "sfb-contacts.h"
+#include "sfb-exchange.h"
 #include "sfb-session.h"
 
 G_BEGIN_DECLS
@@ -70,6 +71,15 @@ void sfb_presence_set_note_async (SfbPresence *self,
                                   gpointer user_data);
 gboolean sfb_presence_set_note_finish (SfbPresence *self, GAsyncResult *result, GError **error);
 
+/* The unread voicemails the server reported over SIP (the roaming-self
+ * "mwi" category Exchange UM's MWI becomes); FALSE when it reported none. */
+gboolean sfb_presence_get_voicemails (SfbPresence *self, guint *unread);
+
+/* Publish what @exchange knows (calendarState, calendarData, the OOF note;
+ * docs/protocol.md, "Calendar presence") after each registration's first
+ * publication and whenever its calendar changes.  NULL stops following. */
+void sfb_presence_follow_exchange (SfbPresence *self, SfbExchange *exchange);
+
 /* a{sv} (Availability, AvailabilityCode, Activity, Note) of @uri (a full
  * reference), or NULL when nothing is known. */
 GVariant *sfb_presence_lookup (SfbPresence *self, const char *uri);
@@ -78,6 +88,7 @@ const char *sfb_presence_lookup_card (SfbPresence *self, const char *uri, const 
 
 /* Signals:
  *   "changed"          (no arguments): own availability, activity or note
- *   "presence-changed" (const char *uri, GVariant *presence a{sv}) */
+ *   "presence-changed" (const char *uri, GVariant *presence a{sv})
+ *   "voicemail-changed" (no arguments): sfb_presence_get_voicemails changed */
 
 G_END_DECLS

@@ -133,6 +133,10 @@ GTlsDatabase *sfb_session_get_tls_database (SfbSession *self);
  * (a Kerberos-only sign-in, or signed out).  Only the NTLM hash is kept in
  * it. */
 GObject *sfb_session_new_http_ntlm_context (SfbSession *self);
+/* A new Kerberos context (an SfbAuthContext, one per HTTP request: prepare
+ * it with a challenge whose targetname is "HTTP/<host>") with the user's
+ * ticket, else the sign-in password; NULL when built without Kerberos. */
+GObject *sfb_session_new_http_kerberos_context (SfbSession *self);
 /* A stage after signed-in in the sign-in trace (GetSignInTrace), started
  * at @started_at (real time, µs) and lasting @duration µs: @error NULL is
  * "ok", else its D-Bus name and message are the result and detail; @detail

@@ -635,6 +635,24 @@ sfb_session_new_http_ntlm_context (SfbSession *self)
       sfb_ntlm_context_new (login != NULL ? login : user_at_domain (self), self->password, NULL));
 }
 
+GObject *
+sfb_session_new_http_kerberos_context (SfbSession *self)
+{
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+#ifdef HAVE_KERBEROS
+  {
+    const char *login = sfb_config_get_login (self->config);
+
+    if (self->uri == NULL)
+      return NULL;
+    return G_OBJECT (
+        sfb_kerberos_context_new (login != NULL ? login : user_at_domain (self), self->password));
+  }
+#else
+  return NULL;
+#endif
+}
+
 GTlsDatabase *
 sfb_session_get_tls_database (SfbSession *self)
 {

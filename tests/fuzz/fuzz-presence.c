@@ -71,6 +71,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
           abort ();
         if (self->self != NULL)
           check_info (self->self);
+        if (self->mwi.state > SFB_MWI_REMOVED || self->mwi.unread > SFB_PRESENCE_MAX_VOICEMAILS
+            || (self->mwi.state != SFB_MWI_SET && self->mwi.unread != 0))
+          abort ();
         sfb_pub_versions_apply (versions, self);
         for (guint i = 0; i < self->subscribers->len; i++)
           check_string (((SfbSubscriber *) self->subscribers->pdata[i])->display_name);

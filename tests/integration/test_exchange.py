@@ -42,10 +42,17 @@ def string(value):
 
 
 class ExchangeTestCase(SfbdTestCase):
+    def _make_env(self):
+        env = super()._make_env()
+        env["KRB5_CONFIG"] = SIM["env"]["SFBSIM_KRB5_CONFIG"]
+        env["KRB5CCNAME"] = f"FILE:{self.tmp}/krb5cc"
+        return env
+
     def setUp(self):
         self.ctl = SIM["ctl"]
         self.ctl.reset_services()
         self.ctl.reset_exchange()
+        self.ctl.reset_counters()
         self.ctl.drop_connections()
         super().setUp()
         self.addCleanup(self.ctl.drop_connections)
@@ -197,6 +204,17 @@ class ExchangeTestCase(SfbdTestCase):
         finds = self.ctl.exchange_requests(kind="ews", operation="FindFolder")
         self.assertTrue(finds, "the folder was looked up by name")
 
+    def test_line_uri_from_provisioning(self):
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("LineUri"), "")
+        self.ctl.set_policy(group="userSetting",
+                            values={"lineUri": "tel:+441785100100;ext=100"})
+        self.wait_for(lambda: self.exchange("LineUri") == "tel:+441785100100;ext=100",
+                      "the line URI")
+        self.ctl.set_policy(group="userSetting", remove=["lineUri"])
+        self.wait_for(lambda: self.exchange("LineUri") == "", "no line URI")
+
     # ---- failures ----
 
     def test_exchange_down_leaves_sip_signed_in(self):
@@ -221,6 +239,18 @@ class ExchangeTestCase(SfbdTestCase):
         self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
         error = self.exchange("LastError")
         self.assertIn(f"{AUTODISCOVER_DOMAIN}: HTTP 503", error)
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
+    def test_untrusted_certificate_says_tls(self):
+        for host in ("contoso.test", "autodiscover.contoso.test", "mail.contoso.test"):
+            self.ctl.set_certificate(variant="untrusted", host=host)
+        self.addCleanup(self.ctl.set_certificate, variant="valid")
+        self.sign_in()
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        error = self.exchange("LastError")
+        self.assertIn(f"{AUTODISCOVER_DOMAIN}: TLS failed", error)
+        self.assertIn(f"{AUTODISCOVER_HOST}: TLS failed", error)
+        self.assertIn("untrusted", error)
         self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
 
     def test_ews_refusing_after_discovery(self):
@@ -265,6 +295,31 @@ class ExchangeTestCase(SfbdTestCase):
                  str(self.get_all_properties(ACCOUNT))]
         for text in texts:
             self.assertNotIn(PASSWORD, text)
+
+    # ---- Kerberos ----
+
+    def test_kerberos_sign_in_uses_kerberos_for_exchange(self):
+        self.ctl.start_kdc()
+        self.ctl.set_auth(schemes=["NTLM", "Kerberos"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.configure({"Account.Auth": string("kerberos")})
+        self.sign_in()
+        self.assertEqual(self.get_property(ACCOUNT, "AuthMethod"), "kerberos")
+        self.wait_connected()
+        logons = self.ctl.counters().get("exchange_logons", {})
+        self.assertIn("alice Negotiate/Kerberos", logons)
+        self.assertNotIn("alice NTLM", logons)
+        self.assertNotIn(PASSWORD, self.daemon_log())
+
+    def test_kerberos_refused_falls_back_to_ntlm(self):
+        self.ctl.start_kdc()
+        self.ctl.set_auth(schemes=["NTLM", "Kerberos"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.ctl.set_exchange(auth=["NTLM"])  # no Negotiate: Kerberos is not offered
+        self.configure({"Account.Auth": string("kerberos")})
+        self.sign_in()
+        self.wait_connected()
+        self.assertIn("alice NTLM", self.ctl.counters().get("exchange_logons", {}))
 
     # ---- the three routes of Autodiscover ----
 

@@ -8,6 +8,7 @@ in-process SIP client (sim/client.py), signed both ways."""
 import asyncio
 import os
 import secrets
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -480,6 +481,52 @@ def test_machine_state_expires_with_its_endpoint_and_single_subscription():
         assert S.presence(sim, "alice")["availability"] == 12500
         n = bob.take()[0]
         assert n.get("Content-Type") == D.CT_CATEGORIES and availability_in(n.body) == 12500
+    run(body)
+
+
+def calendar_state_xml(avail, start):
+    return (f'<state xmlns="{D.NS_STATE}" xmlns:xsi="{D.NS_XSI}" manual="false" '
+            f'uri="alice@contoso.test" startTime="{start}" xsi:type="calendarState">'
+            f'<availability>{avail}</availability><activity token="in-a-meeting" '
+            f'minAvailability="6500" maxAvailability="8999"/><endpointLocation/>'
+            f'<meetingSubject>Review</meetingSubject></state>')
+
+
+def test_calendar_state_aggregates_over_machine_state_until_a_manual_state():
+    """A client publishing the calendar (SIPE, sfbd): in a meeting shows as Busy with the
+    activity in-a-meeting while the machine is online; not before its startTime; a manual
+    userState wins; clearing the calendarState goes back."""
+    async def body(sim):
+        alice, bob = sim.endpoint("alice"), sim.endpoint("bob")
+        await batch_subscribe(sim, bob, ["sip:alice@contoso.test"])
+        machine = ("state", 0x30000001, 2, 0, "endpoint", state_xml(3500, "machineState"), None)
+        assert (await publish(sim, alice, [machine])).code == 200
+        assert (S.presence(sim, "alice")["availability"], S.presence(sim, "alice")["activity"]) \
+            == (3500, None)
+        later = D.iso_time(time.time() + 3600)
+        cal = [("state", 0x40000001, c, 0, "endpoint", calendar_state_xml(6500, later), None)
+               for c in (2, 3)]
+        assert (await publish(sim, alice, cal)).code == 200
+        assert S.presence(sim, "alice")["availability"] == 3500  # not started yet
+        started = D.iso_time(time.time() - 600)
+        cal = [("state", 0x40000001, c, 1, "endpoint", calendar_state_xml(6500, started), None)
+               for c in (2, 3)]
+        bob.take()
+        assert (await publish(sim, alice, cal)).code == 200
+        p = S.presence(sim, "alice")
+        assert (p["availability"], p["activity"]) == (6500, "in-a-meeting")
+        await S.flush(sim)
+        n = [m for m in bob.take() if m.get("Event") == "presence"][-1]
+        assert availability_in(presence_parts(n)[1]["sip:alice@contoso.test"]) == 6500
+        assert (await publish(sim, alice, user_state_pubs(3500, 0))).code == 200
+        assert S.presence(sim, "alice")["availability"] == 3500  # manual wins
+        assert (await publish(sim, alice, [("state", 536870912, c, 1, "static", None, 0)
+                                           for c in (2, 3)])).code == 200
+        assert S.presence(sim, "alice")["availability"] == 6500
+        assert (await publish(sim, alice, [("state", 0x40000001, c, 2, "endpoint", None, 0)
+                                           for c in (2, 3)])).code == 200
+        assert (S.presence(sim, "alice")["availability"], S.presence(sim, "alice")["activity"]) \
+            == (3500, None)
     run(body)
 
 

@@ -402,6 +402,9 @@ test_html_to_text (void)
       "<x> &amp; AB &bogus; &#0; &#xFFFFFFFF;" },
     { "a\x1b[31mb\u202ec", 100, "a[31mbc" },
     { "abcdef", 3, "abc" },
+    /* the separators count too */
+    { "a b c d", 3, "a b" },
+    { "<p>a</p><p>b</p><p>c</p>", 4, "a\n\nb" },
     { "unclosed <tag", 100, "unclosed" },
     { "<script>alert(1)</script>after", 100, "after" },
     { "valid \xff invalid", 100, "valid" },

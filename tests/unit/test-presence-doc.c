@@ -206,6 +206,109 @@ test_roaming_self_partial (void)
   g_assert_error (error, SFB_ERROR, SFB_ERROR_FAILED);
 }
 
+/* Exchange UM's count, as the server turns it into the mwi category */
+static void
+test_roaming_self_mwi (void)
+{
+  gsize length = 0;
+  g_autofree char *data = fixture ("roaming-self-mwi.xml", &length);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbRoamingSelf) self = sfb_roaming_self_parse (data, length, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (self->mwi.state, ==, SFB_MWI_SET);
+  g_assert_true (self->mwi.waiting);
+  g_assert_cmpuint (self->mwi.unread, ==, 8);
+  /* the user's own calendarState is an input of the aggregation, not the
+   * user's presence: without an aggregateState the own state is unknown */
+  g_assert_cmpuint (self->self->availability, ==, 0);
+  g_assert_null (self->self->activity);
+}
+
+static SfbRoamingSelf *
+parse_mwi (const char *category)
+{
+  g_autofree char *doc
+      = g_strdup_printf ("<roamingData xmlns=\"http://schemas.microsoft.com/2006/09/sip/"
+                         "roaming-self\"><categories xmlns=\"http://schemas.microsoft.com/"
+                         "2006/09/sip/categories\" uri=\"sip:alice@contoso.test\">%s"
+                         "</categories></roamingData>",
+                         category);
+  g_autoptr (GError) error = NULL;
+  SfbRoamingSelf *self = sfb_roaming_self_parse (doc, strlen (doc), &error);
+
+  g_assert_no_error (error);
+  return self;
+}
+
+#define MWI_CATEGORY(container, attrs)                                                             \
+  "<category name=\"mwi\" instance=\"0\" container=\"" container "\" version=\"3\" "               \
+  "expireType=\"static\"><mwi xmlns=\"http://schemas.microsoft.com/2006/09/sip/mwi\" " attrs       \
+  "/></category>"
+
+static void
+test_roaming_self_mwi_shapes (void)
+{
+  static const struct
+  {
+    const char *category;
+    SfbMwiState state;
+    gboolean waiting;
+    guint unread;
+  } cases[] = {
+    /* the counts are optional: waiting without one means at least one */
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\""), SFB_MWI_SET, TRUE, 1 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"false\" readVoiceMailCount=\"4\""),
+      SFB_MWI_SET,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"false\" unreadVoiceMailCount=\"0\""),
+      SFB_MWI_SET,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"999999\""),
+      SFB_MWI_SET,
+      TRUE,
+      999999 },
+    /* removed by the server */
+    { "<category name=\"mwi\" container=\"1\"/>", SFB_MWI_REMOVED, FALSE, 0 },
+    /* hostile or broken: the count stays as it was */
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"1000000\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"-1\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"true\" unreadVoiceMailCount=\"18446744073709551617\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+    { MWI_CATEGORY ("1", "messageWaiting=\"maybe\""), SFB_MWI_ABSENT, FALSE, 0 },
+    { MWI_CATEGORY ("1", "unreadVoiceMailCount=\"3\""), SFB_MWI_ABSENT, FALSE, 0 },
+    { "<category name=\"mwi\" instance=\"0\" container=\"1\" version=\"1\"/>",
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+    /* only the server's, in the Self container */
+    { MWI_CATEGORY ("200", "messageWaiting=\"true\" unreadVoiceMailCount=\"5\""),
+      SFB_MWI_ABSENT,
+      FALSE,
+      0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SfbRoamingSelf) self = parse_mwi (cases[i].category);
+
+      g_test_message ("case %" G_GSIZE_FORMAT, i);
+      g_assert_cmpint (self->mwi.state, ==, cases[i].state);
+      g_assert_cmpint (self->mwi.waiting, ==, cases[i].waiting);
+      g_assert_cmpuint (self->mwi.unread, ==, cases[i].unread);
+    }
+}
+
 static void
 test_publish (void)
 {
@@ -225,6 +328,16 @@ test_publish (void)
   g_assert_cmpstr (sfb_publish_get_key (publish, 2, &instance, &container), ==, "note");
   g_assert_cmpuint (container, ==, 200);
   g_assert_null (sfb_publish_get_key (publish, 0, &instance, &container));
+  /* accepted: the server has version + 1, and no more of what was removed */
+  {
+    g_autoptr (GHashTable) versions = sfb_pub_versions_new ();
+
+    sfb_pub_versions_set (versions, "note", 0, 300, 1);
+    sfb_pub_versions_published (versions, publish);
+    g_assert_cmpuint (sfb_pub_versions_get (versions, "state", SFB_INSTANCE_USER_STATE, 2), ==, 4);
+    g_assert_cmpuint (sfb_pub_versions_get (versions, "note", 0, 200), ==, 2);
+    g_assert_cmpuint (sfb_pub_versions_get (versions, "note", 0, 300), ==, 0);
+  }
   g_assert_null (sfb_publish_get_key (publish, 4, &instance, &container));
 
   bytes = sfb_publish_to_bytes (publish);
@@ -300,6 +413,8 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/notify-errors", test_notify_errors);
   g_test_add_func ("/presence/roaming-self", test_roaming_self);
   g_test_add_func ("/presence/roaming-self-partial", test_roaming_self_partial);
+  g_test_add_func ("/presence/roaming-self-mwi", test_roaming_self_mwi);
+  g_test_add_func ("/presence/roaming-self-mwi-shapes", test_roaming_self_mwi_shapes);
   g_test_add_func ("/presence/publish", test_publish);
   g_test_add_func ("/presence/instances", test_instances);
   g_test_add_func ("/presence/fault", test_fault);

@@ -190,18 +190,17 @@ def handle(ex, user, body):
     try:
         if doc.tag != f"{{{NS_SOAP}}}Envelope":
             raise EwsFault("ErrorSchemaValidation", "the request is not a SOAP 1.1 Envelope")
-        rsv = doc.find("soap:Header/t:RequestServerVersion", NS)
-        requested = rsv.get("Version") if rsv is not None else None
-        if requested is not None and requested not in KNOWN_VERSIONS:
-            raise EwsFault("ErrorInvalidServerVersion",
-                           "The specified server version is invalid.")
         body_el = doc.find("soap:Body", NS)
         req = next(iter(body_el), None) if body_el is not None else None
         if req is None or not isinstance(req.tag, str):
             raise EwsFault("ErrorSchemaValidation", "the Body has no request")
         qname = etree.QName(req)
-        op = qname.localname.removesuffix("Request") if qname.localname.endswith(
-            "Request") else qname.localname
+        op = qname.localname.removesuffix("Request")
+        rsv = doc.find("soap:Header/t:RequestServerVersion", NS)
+        requested = rsv.get("Version") if rsv is not None else None
+        if requested is not None and requested not in KNOWN_VERSIONS:
+            raise EwsFault("ErrorInvalidServerVersion",
+                           "The specified server version is invalid.")
         fn = OPERATIONS.get(qname.localname) if qname.namespace == NS_M else None
         if fn is None:
             raise EwsFault("ErrorSchemaValidation", "The request failed schema validation: "

@@ -101,7 +101,19 @@ class Exchange:
 
     # lifecycle ------------------------------------------------------------------------
     async def start(self):
+        self._ntlm_user_file()
         await self.apply()
+
+    def _ntlm_user_file(self):
+        """gss-ntlmssp's acceptor (NTLM inside SPNEGO) reads the accounts from the file
+        NTLM_USER_FILE names: DOMAIN:user:password per line."""
+        path = os.path.join(self.sim.workdir, "exchange-ntlm-users")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            for u in self.sim.scenario.users.values():
+                dom, name = login_parts(u["login"])
+                f.write(f"{dom}:{name}:{u['password']}\n")
+        os.environ["NTLM_USER_FILE"] = path
 
     async def stop(self):
         for w in self.webs:
@@ -288,25 +300,28 @@ class Exchange:
         ctx = conn.pop("gss", None)
         try:
             if ctx is None:
+                # the default acceptor credential (KRB5_KTNAME, NTLM_USER_FILE): with an
+                # explicit keytab store gss-ntlmssp's acceptor crashes (gss-ntlmssp 1.2)
                 os.environ["KRB5_CONFIG"] = kdc.krb5_conf
-                creds = gssapi.Credentials(usage="accept", store={
-                    b"keytab": f"FILE:{kdc.http_keytab}".encode()})
-                ctx = gssapi.SecurityContext(creds=creds, usage="accept")
+                os.environ["KRB5_KTNAME"] = f"FILE:{kdc.http_keytab}"
+                ctx = gssapi.SecurityContext(creds=gssapi.Credentials(usage="accept"),
+                                             usage="accept")
             out = ctx.step(raw)
+            complete = ctx.complete  # python-gssapi raises a failed step's error here
         except gssapi.exceptions.GSSError as e:
-            return self._unauthorized(f"Negotiate: {e.gen_message()}")
+            return self._unauthorized(f"Negotiate: {gss_message(e)}")
         answer = [("WWW-Authenticate", "Negotiate " + base64.b64encode(out).decode())] \
             if out else []
-        if not ctx.complete:
+        if not complete:
             conn["gss"] = ctx
             return 401, "Unauthorized", b"", "text/plain", answer
-        who = str(ctx.initiator_name)
+        who = str(ctx.initiator_name).strip().strip("\0")  # gss-ntlmssp pads it
         u = kdc.user_for_principal(who)
         if u is None:  # NTLM through SPNEGO names DOMAIN\user
             dom, _, name = who.rpartition("\\")
             u = self._user_for_login(dom, name)
         if u is None:
-            return self._unauthorized(f"Negotiate: {who} is no scenario user")
+            return self._unauthorized(f"Negotiate: {who[:80]!r} is no scenario user")
         mech = "Kerberos" if kdc.user_for_principal(who) is not None else "NTLM"
         self._done(conn, u, f"Negotiate/{mech}")
         conn["answer"] = answer
@@ -451,6 +466,14 @@ class Exchange:
             return 0
         st = self.sim.services.state_for(self.sim)
         return await self.sim.services.fanout_self(st, mb.user, names={"mwi"})
+
+
+def gss_message(err):
+    """A GSSError's text; gen_message() itself fails on gss-ntlmssp's minor codes."""
+    try:
+        return err.gen_message()
+    except Exception:  # noqa: BLE001 (any decoding failure: fall back to the codes)
+        return f"GSS major {getattr(err, 'maj_code', '?')} minor {getattr(err, 'min_code', '?')}"
 
 
 # documents -----------------------------------------------------------------------------------

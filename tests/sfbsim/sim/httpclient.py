@@ -69,19 +69,29 @@ class GssAuth:
 
     SPNEGO = "1.3.6.1.5.5.2"
 
+    NTLMSSP = "1.3.6.1.4.1.311.2.2.10"
+
     def __init__(self, krb5_conf, principal=None, password=None, ccache=None, spnego=True,
-                 mutual=True):
+                 mutual=True, ntlm_login=None):
+        """ntlm_login ('CONTOSO\\alice'): SPNEGO with NTLM (gss-ntlmssp) instead of
+        Kerberos."""
         import gssapi
         import gssapi.raw as graw
         self.gssapi = gssapi
         os.environ["KRB5_CONFIG"] = krb5_conf
         mech = gssapi.OID.from_int_seq(self.SPNEGO) if spnego else gssapi.MechType.kerberos
         self.mech = mech
-        if password is not None:
-            name = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
+        if ntlm_login is not None:
+            name = gssapi.Name(ntlm_login, gssapi.NameType.user)
             self.creds = graw.acquire_cred_with_password(
                 name, password.encode(), usage="initiate",
-                mechs=[gssapi.MechType.kerberos]).creds
+                mechs=[gssapi.OID.from_int_seq(self.NTLMSSP), mech]).creds
+        elif password is not None:
+            name = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
+            # SPNEGO needs a credential for itself as well as for krb5 under it
+            self.creds = graw.acquire_cred_with_password(
+                name, password.encode(), usage="initiate",
+                mechs=[gssapi.MechType.kerberos, mech] if spnego else [mech]).creds
         else:
             store = {b"ccache": ccache.encode()} if ccache else None
             self.creds = gssapi.Credentials(usage="initiate", store=store)

@@ -62,6 +62,7 @@ import secrets
 import time
 import weakref
 
+from . import aggregation
 from . import documents as D
 from . import features
 from .control import action
@@ -494,37 +495,15 @@ def _registered(st, aor):
 
 
 def compute_aggregate(st, p):
-    """(availability, activity token) the server's aggregation gives presentity p:
-    the most recent userState in containers 2/3 wins, else the most available machineState,
-    else offline; offline too when the user has no registered endpoint (unless a control
-    action set the presence)."""
+    """(availability, activity token) the server's aggregation gives presentity p
+    (sim/aggregation.py: a user state wins, else the calendar, once its startTime is
+    reached, and machine states); offline when the user has no registered endpoint (unless
+    a control action set the presence)."""
     if p.static is not None:
         return p.static["availability"], p.static.get("activity")
     if not p.forced and not _registered(st, p.aor):
         return OFFLINE, None
-    user_states, machine = [], []
-    for pub in p.pubs.values():
-        if pub.name != "state" or pub.container not in (2, 3) or pub.content is None:
-            continue
-        stype = pub.content.get(f"{{{D.NS_XSI}}}type") or pub.content.get("type")
-        avail_el = next((e for e in pub.content if D.local_name(e.tag) == "availability"),
-                        None)
-        if avail_el is None or not (avail_el.text or "").strip().isdigit():
-            continue
-        act_el = next((e for e in pub.content if D.local_name(e.tag) == "activity"), None)
-        act = act_el.get("token") if act_el is not None else None
-        entry = (pub.seq, int(avail_el.text.strip()), act)
-        if stype == "userState":
-            user_states.append(entry)
-        elif stype == "machineState":
-            machine.append(entry)
-    if user_states:
-        _, avail, act = max(user_states)
-        return avail, act
-    if machine:
-        _, avail, act = min(machine, key=lambda e: e[1])
-        return avail, act
-    return OFFLINE, None
+    return aggregation.aggregate(p.pubs.values())
 
 
 def update_aggregate(st, p):
@@ -573,8 +552,10 @@ def contact_card(st, aor, container, version=1):
                       content=D.contact_card_element(info))
 
 
-def presence_view(st, aor, watcher, names=None):
-    """The categories `watcher` receives for presentity `aor` (filtered to `names`)."""
+def presence_view(st, aor, watcher, names=None, cleared=()):
+    """The categories `watcher` receives for presentity `aor` (filtered to `names`); for
+    each (name, container) in `cleared` that left the watcher's container empty of that
+    category, the removal form <category name container/>."""
     p = st.presentity(aor)
     want = (lambda n: True) if not names else (lambda n: n in names)
     cats = []
@@ -601,6 +582,9 @@ def presence_view(st, aor, watcher, names=None):
     for pub in sorted(p.pubs.values(), key=lambda x: (x.name, x.instance)):
         if pub.container == c and want(pub.name) and pub.name != "contactCard":
             cats.append(pub.category())
+    for name, container in cleared:
+        if container == c and want(name) and not any(x.name == name for x in cats):
+            cats.append(D.Category(name, None, container, 0))
     return cats
 
 
@@ -669,7 +653,7 @@ def _cid(uri):
     return f"{uri_user_host(uri)[0]}@{uri_user_host(uri)[1]}-{secrets.token_hex(3)}"
 
 
-def presence_multipart(st, sub, uris, full_state, resubscribe=()):
+def presence_multipart(st, sub, uris, full_state, resubscribe=(), cleared=()):
     """multipart/related: rlmi list + one categories part per resource."""
     sub.rlmi_version += 1
     watcher = sub.ep.uri
@@ -678,7 +662,8 @@ def presence_multipart(st, sub, uris, full_state, resubscribe=()):
         cid = _cid(uri)
         resources.append((uri, secrets.token_hex(4), "active", cid, None))
         parts.append((D.CT_CATEGORIES, cid,
-                      D.categories(uri, presence_view(st, uri, watcher, sub.categories))))
+                      D.categories(uri, presence_view(st, uri, watcher, sub.categories,
+                                                      cleared))))
     for uri, pool in resubscribe:
         resources.append((uri, "0", "resubscribe", None, {"poolFqdn": pool}))
     rlmi_cid = f"rlmi-{secrets.token_hex(6)}"
@@ -902,18 +887,20 @@ def _note_subscribers(st, ep, uris):
 
 
 # fan-out ----------------------------------------------------------------------------------
-async def fanout_presence(st, aor, names=None):
-    """Tell every live presence subscription watching `aor` (rlmi + categories)."""
+async def fanout_presence(st, aor, names=None, cleared=()):
+    """Tell every live presence subscription watching `aor` (rlmi + categories); `cleared`:
+    the (name, container) of removed instances."""
     aor = normalize_aor(aor)
     jobs = []
     for sub in subscriptions(st, EV_PRESENCE):
         if aor not in sub.resources:
             continue
         if sub.single:
-            body = D.categories(aor, presence_view(st, aor, sub.ep.uri, sub.categories))
+            body = D.categories(aor, presence_view(st, aor, sub.ep.uri, sub.categories,
+                                                   cleared))
             jobs.append(notify(st, sub, body, D.CT_CATEGORIES))
         else:
-            body, ctype = presence_multipart(st, sub, [aor], False)
+            body, ctype = presence_multipart(st, sub, [aor], False, cleared=cleared)
             jobs.append(notify(st, sub, body, ctype))
     await asyncio.gather(*jobs)
     return len(jobs)
@@ -946,7 +933,7 @@ async def fanout_contacts(st, user, body):
 async def presence_changed(st, aor, names, self_user=None, cleared=()):
     if self_user is not None:
         await fanout_self(st, self_user, names, cleared=cleared)
-    return await fanout_presence(st, aor, names)
+    return await fanout_presence(st, aor, names, cleared)
 
 
 # SERVICE: publish, containers, subscribers -----------------------------------------------
@@ -1210,7 +1197,7 @@ async def set_presence(sim, user, availability=None, activity=None, note=None, c
                 cleared.append(("note", c))
     update_aggregate(st, p)
     await fanout_self(st, u, names, cleared=cleared)
-    n = await fanout_presence(st, aor, names)
+    n = await fanout_presence(st, aor, names, cleared)
     return {"watchers": n, "availability": compute_aggregate(st, p)[0]}
 
 

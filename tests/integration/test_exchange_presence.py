@@ -1,0 +1,189 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""What alice's Exchange mailbox makes of her presence (docs/protocol.md §11.7): the real sfbd
+against sfbsim with its Exchange (tests/sfbsim/scenarios/exchange.toml: alice in a meeting
+that started 10 minutes ago, OOF off, 2 unread voicemails), inside build-aux/testnet.  Her
+contacts' view is sfbsim's: the aggregate its aggregation computes and the categories a
+same-enterprise watcher receives (as test_presence.py observes contacts); her own view is
+sfbd's Presence interface, from the server's aggregateState in roaming-self."""
+
+import os
+import time
+import unittest
+
+import sim_fixture
+
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import GLib  # noqa: E402
+
+from sfbd_testcase import ACCOUNT, EXCHANGE, PRESENCE, SfbdTestCase  # noqa: E402
+
+DIRECTOR = "director.contoso.test"
+PASSWORD = "Passw0rd!"
+WAIT = 30
+SIM = sim_fixture.SIM
+SCENARIO = os.path.join(sim_fixture.SOURCE_ROOT, "tests", "sfbsim", "scenarios", "exchange.toml")
+OOF_TEXT = "Out until Monday & back <soon>"
+OOF_HTML = "<p>Out until Monday &amp; back &lt;soon&gt;</p>"  # the reply is HTML
+CALENDAR_DATA_CONTAINERS = {1, 100, 200, 300, 400, 32000}
+
+
+def setUpModule():
+    sim_fixture.start("exchange-presence", scenario=SCENARIO)
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+def string(value):
+    return GLib.Variant("s", value)
+
+
+class ExchangePresenceTestCase(SfbdTestCase):
+    def setUp(self):
+        self.ctl = SIM["ctl"]
+        self.ctl.reset_services()
+        self.ctl.reset_exchange()
+        self.ctl.drop_connections()
+        super().setUp()
+        self.addCleanup(self.ctl.drop_connections)
+
+    def wait_for(self, predicate, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        context = GLib.MainContext.default()
+        while time.monotonic() < deadline:
+            while context.iteration(False):
+                pass
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        self.fail(f"{what} did not happen within {timeout} s; sfbsim has "
+                  f"{self.seen()}, sfbd shows {self.own()}")
+
+    def sign_in(self):
+        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
+                        "Account.Login": string("CONTOSO\\alice"),
+                        "Account.Server": string(DIRECTOR),
+                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": string("file")})
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
+                      "alice signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
+                         self.get_property(ACCOUNT, "LastErrorMessage"))
+        self.wait_for(lambda: self.get_property(EXCHANGE, "State") in ("connected", "failed"),
+                      "Exchange connected")
+        self.assertEqual(self.get_property(EXCHANGE, "State"), "connected",
+                         self.get_property(EXCHANGE, "LastError"))
+
+    def seen(self):
+        """What alice's contacts see (sfbsim's aggregate and watcher view)."""
+        p = self.ctl.presence(user="alice")
+        return p["availability"], p["activity"], p["note"]
+
+    def own(self):
+        """What sfbd shows alice about herself."""
+        return (self.get_property(PRESENCE, "Availability"),
+                self.get_property(PRESENCE, "Activity"))
+
+    def publications(self, name):
+        return {(p["instance"], p["container"])
+                for p in self.ctl.presence(user="alice")["publications"] if p["name"] == name}
+
+    def refresh_until(self, predicate, what):
+        """Refresh() (what a user does to see a change at once), then wait for it."""
+        self.call(EXCHANGE, "Refresh")
+        return self.wait_for(predicate, what)
+
+    def in_meeting(self):
+        self.wait_for(lambda: self.seen()[:2] == (6500, "in-a-meeting"),
+                      "contacts see alice busy, in a meeting")
+        self.wait_for(lambda: self.own() == ("busy", "in-a-meeting"),
+                      "alice sees herself busy, in a meeting")
+
+    # ---- the calendar ----
+
+    def test_meeting_makes_alice_busy_and_its_end_available(self):
+        self.sign_in()
+        self.in_meeting()
+        # calendarState in the aggregation containers, one instance for the mailbox
+        states = {i for i, c in self.publications("state") if i & 0xf0000000 == 0x40000000}
+        self.assertEqual(len(states), 1, self.publications("state"))
+        self.assertEqual({c for i, c in self.publications("state") if i in states}, {2, 3})
+        # working hours (instance 0) and free/busy in 1, 100-400 and the blocked container
+        data = self.publications("calendarData")
+        self.assertEqual({c for i, c in data if i == 0}, CALENDAR_DATA_CONTAINERS)
+        free_busy = {i for i, c in data if i != 0}
+        self.assertEqual(len(free_busy), 1, data)
+        self.assertEqual({c for i, c in data if i in free_busy}, CALENDAR_DATA_CONTAINERS)
+        self.assertIn("calendarData", {c["name"] for c in
+                                       self.ctl.presence(user="alice")["categories"]})
+
+        self.ctl.end_meeting(user="alice")
+        self.refresh_until(lambda: self.seen()[:2] == (3500, None),
+                           "contacts see alice available after the meeting")
+        self.wait_for(lambda: self.own() == ("online", ""), "alice sees herself online")
+        self.assertFalse({i for i, c in self.publications("state") if i in states})
+
+    def test_manual_do_not_disturb_during_a_meeting_stays(self):
+        self.sign_in()
+        self.in_meeting()
+        self.call(PRESENCE, "SetAvailability", ("do-not-disturb",), "(s)")
+        self.wait_for(lambda: self.seen()[:2] == (9500, None), "contacts see do-not-disturb")
+        self.wait_for(lambda: self.own() == ("do-not-disturb", ""),
+                      "alice sees herself do-not-disturb")
+        # the calendar changing does not override the choice
+        self.ctl.end_meeting(user="alice")
+        self.ctl.add_meeting(user="alice", subject="Standup", start="-1m", duration="15m")
+        before = len(self.ctl.exchange_requests(kind="ews", user="alice"))
+        self.call(EXCHANGE, "Refresh")
+        self.wait_for(lambda: len(self.ctl.exchange_requests(kind="ews", user="alice")) > before
+                      and self.get_property(EXCHANGE, "CurrentMeeting").get("Subject")
+                      == "Standup", "the new meeting read")
+        self.wait_for(lambda: any(p["name"] == "state" and p["instance"] & 0xf0000000
+                                  == 0x40000000 and p["version"] >= 2
+                                  for p in self.ctl.presence(user="alice")["publications"]),
+                      "the new meeting published")
+        self.assertEqual(self.seen()[:2], (9500, None))
+        self.assertEqual(self.own(), ("do-not-disturb", ""))
+
+    def test_out_of_office_note_shown_to_contacts_and_gone(self):
+        self.sign_in()
+        self.in_meeting()
+        self.assertIsNone(self.seen()[2])
+        self.ctl.set_oof(user="alice", state="Enabled", message=OOF_HTML)
+        self.refresh_until(lambda: self.seen()[2] == OOF_TEXT, "contacts see the OOF note")
+        notes = self.publications("note")
+        self.assertEqual({c for i, c in notes}, {200, 300, 400})
+        self.assertNotIn(0, {i for i, c in notes})  # not the personal note
+        # a personal note set meanwhile stays when OOF ends
+        self.call(PRESENCE, "SetNote", ("Personal",), "(s)")
+        self.wait_for(lambda: (0, 200) in self.publications("note"), "the personal note")
+        self.ctl.set_oof(user="alice", state="Disabled")
+        self.refresh_until(lambda: self.publications("note") == {(0, 200), (0, 300), (0, 400)},
+                           "the OOF note removed")
+        self.assertEqual(self.seen()[2], "Personal")
+
+    # ---- voicemail over SIP ----
+
+    def test_mwi_benotify_changes_the_count(self):
+        self.sign_in()
+        self.wait_for(lambda: self.get_property(EXCHANGE, "UnreadVoicemails") == 2,
+                      "2 unread voicemails")
+        ews = len(self.ctl.exchange_requests(kind="ews", user="alice"))
+        # Exchange UM's NOTIFY, passed on as the mwi category in roaming-self: no EWS read
+        self.assertEqual(self.ctl.add_voicemail(user="alice", **{"from": "Erin Evans"})
+                         ["notified"], 1)
+        self.wait_for(lambda: self.get_property(EXCHANGE, "UnreadVoicemails") == 3,
+                      "3 unread voicemails")
+        self.assertEqual(self.ctl.read_voicemails(user="alice")["unread"], 0)
+        self.wait_for(lambda: self.get_property(EXCHANGE, "UnreadVoicemails") == 0,
+                      "no unread voicemail")
+        self.assertEqual(len(self.ctl.exchange_requests(kind="ews", user="alice")), ews)
+
+
+if __name__ == "__main__":
+    unittest.main()
