@@ -151,14 +151,33 @@ event_at (GPtrArray *events, gint64 now)
   return best;
 }
 
+/* The local midnight @days days after today's, in µs since the epoch. */
+static gint64
+local_midnight (gint64 now, int days)
+{
+  g_autoptr (GDateTime) t = g_date_time_new_from_unix_local (now / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) day = g_date_time_new_local (g_date_time_get_year (t),
+                                                     g_date_time_get_month (t),
+                                                     g_date_time_get_day_of_month (t),
+                                                     0,
+                                                     0,
+                                                     0);
+  g_autoptr (GDateTime) then = g_date_time_add_days (day, days);
+
+  return g_date_time_to_unix (then) * G_USEC_PER_SEC;
+}
+
+/* The next meeting: one starting later today or tomorrow (local time). */
 static const SfbCalendarEvent *
 event_after (GPtrArray *events, gint64 now)
 {
+  gint64 limit = local_midnight (now, 2);
+
   for (guint i = 0; i < events->len; i++)
     {
       const SfbCalendarEvent *e = g_ptr_array_index (events, i);
 
-      if (counts_as_event (e) && e->start > now)
+      if (counts_as_event (e) && e->start > now && e->start < limit)
         return e;
     }
   return NULL;
@@ -181,6 +200,10 @@ next_boundary (SfbExchange *self, gint64 now)
         if (candidates[j] > now && (next == 0 || candidates[j] < next))
           next = candidates[j];
     }
+  /* at midnight, tomorrow's day after comes into NextMeeting's reach */
+  candidates[0] = local_midnight (now, 1);
+  if (self->events->len > 0 && (next == 0 || candidates[0] < next))
+    next = candidates[0];
   if (self->oof != NULL && self->oof->state == SFB_OOF_SCHEDULED)
     {
       candidates[0] = self->oof->start;

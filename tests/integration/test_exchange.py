@@ -164,6 +164,17 @@ class ExchangeTestCase(SfbdTestCase):
                       and sum("InMeeting" in c for c in self.changes) == 2,
                       "InMeeting changed twice")
 
+    def test_next_meeting_is_today_or_tomorrow(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.remove_meeting(user="alice")
+        self.ctl.add_meeting(user="alice", subject="Offsite", start="50h", duration="1h")
+        self.refresh_until(lambda: not self.exchange("CurrentMeeting"), "no meeting now")
+        self.assertEqual(self.exchange("NextMeeting"), {})
+        self.ctl.add_meeting(user="alice", subject="Retro", start="20h", duration="1h")
+        self.refresh_until(lambda: self.exchange("NextMeeting").get("Subject") == "Retro",
+                           "the meeting tomorrow")
+
     def test_oof_on_and_off(self):
         self.sign_in()
         self.wait_connected()
