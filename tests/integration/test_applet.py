@@ -508,7 +508,10 @@ class TestSignedIn(RealSfbdTestCase):
 
     def test_last_sign_in_stages_in_the_menu(self):
         self.sign_in()
-        trace = self.call(ACCOUNT, "GetSignInTrace")[0]
+        # the SIP sign-in's stages: Exchange's (this scenario has none, so they fail) are
+        # added after signed-in whenever it tries, so the applet's copy may have fewer
+        trace = [stage for stage in self.call(ACCOUNT, "GetSignInTrace")[0]
+                 if not stage["Stage"].startswith("exchange-")]
         names = [stage["Stage"] for stage in trace]
         self.assertIn("registered", names)
 
