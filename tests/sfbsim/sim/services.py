@@ -86,6 +86,8 @@ INSTANCE_USER_STATE = 0x20000000
 #: container; SIPE reads the self copy from container 2)
 AGGREGATE_CONTAINERS = (2, 100, 200, 300, 400)
 BLOCKED = 32000
+#: the Available range of availability numbers (MS-PRES; 3500 is Available)
+AVAILABLE_MIN, AVAILABLE_MAX = 3000, 4500
 
 EV_PROVISIONING = "vnd-microsoft-provisioning-v2"
 EV_CONTACTS = "vnd-microsoft-roaming-contacts"
@@ -495,10 +497,11 @@ def _registered(st, aor):
 
 def compute_aggregate(st, p):
     """(availability, activity token) the server's aggregation gives presentity p:
-    the most recent userState in containers 2/3 wins, else the most available machineState
-    or, when busier, a calendarState (a client publishing "in a meeting" from Exchange;
-    its startTime reached), else offline; offline too when the user has no registered
-    endpoint (unless a control action set the presence)."""
+    the most recent userState in containers 2/3 wins unless it is Available (3000-4499, a
+    reset status); else the most available machineState (or that Available userState) or,
+    when busier, a calendarState (a client publishing "in a meeting" from Exchange; its
+    startTime reached); else offline; offline too when the user has no registered endpoint
+    (unless a control action set the presence)."""
     if p.static is not None:
         return p.static["availability"], p.static.get("activity")
     if not p.forced and not _registered(st, p.aor):
@@ -521,17 +524,23 @@ def compute_aggregate(st, p):
             machine.append(entry)
         elif stype == "calendarState" and _started(pub.content.get("startTime")):
             calendar.append(entry)
+    auto = None
     if user_states:
         _, avail, act = max(user_states)
-        return avail, act
+        if not AVAILABLE_MIN <= avail < AVAILABLE_MAX:
+            return avail, act
+        # Available is what a client publishes when the user resets the status (Lync SDK,
+        # aggregation containers): the machine and calendar states show through
+        auto = (avail, act)
     if machine:
-        _, avail, act = min(machine, key=lambda e: e[1])
-        if calendar:
-            _, cal, cal_act = max(calendar, key=lambda e: e[1])
-            if cal > avail:
-                return cal, cal_act
-        return avail, act
-    return OFFLINE, None
+        auto = min(machine, key=lambda e: e[1])[1:]
+    if auto is None:
+        return OFFLINE, None
+    if calendar:
+        _, cal, cal_act = max(calendar, key=lambda e: e[1])
+        if cal > auto[0]:
+            return cal, cal_act
+    return auto
 
 
 def _started(start_time):
@@ -1266,11 +1275,40 @@ def presence(sim, user, watcher=None):
     return {"uri": aor, "availability": avail, "activity": act, "note": note,
             "categories": [{"name": c.name, "instance": c.instance, "container": c.container,
                             "version": c.version} for c in view],
-            "publications": [{"name": pub.name, "instance": pub.instance,
-                              "container": pub.container, "version": pub.version,
-                              "expireType": pub.expire_type}
+            "publications": [_publication_summary(pub)
                              for pub in sorted(p.pubs.values(), key=lambda x: x.key)],
             "subscribers": {w: dict(info) for w, info in p.subscribers.items()}}
+
+
+def _publication_summary(pub):
+    """name, instance, container, version, expireType; for a state also its xsi:type,
+    availability, activity token and (calendarState) meetingSubject/meetingLocation; for
+    calendarData what it holds (WorkingHours, freeBusy) and the freeBusy attributes and
+    value."""
+    out = {"name": pub.name, "instance": pub.instance, "container": pub.container,
+           "version": pub.version, "expireType": pub.expire_type}
+    c = pub.content
+    if c is None:
+        return out
+    kids = {D.local_name(e.tag): e for e in c}
+    if pub.name == "state":
+        out["type"] = c.get(f"{{{D.NS_XSI}}}type") or c.get("type")
+        if "availability" in kids:
+            out["availability"] = (kids["availability"].text or "").strip()
+        if "activity" in kids:
+            out["activity"] = kids["activity"].get("token")
+        for k in ("meetingSubject", "meetingLocation"):
+            if k in kids:
+                out[k] = kids[k].text or ""
+    elif pub.name == "calendarData":
+        out["mailboxID"] = c.get("mailboxID")
+        out["data"] = sorted(kids)
+        fb = kids.get("freeBusy")
+        if fb is not None:
+            out["freeBusy"] = {"startTime": fb.get("startTime"),
+                               "granularity": fb.get("granularity"),
+                               "value": (fb.text or "").strip()}
+    return out
 
 
 def _contact_entry(sim, uri, name, groups, federated, extra):
