@@ -167,6 +167,9 @@ class ExchangePresenceTestCase(SfbdTestCase):
                       "the new meeting published")
         self.assertEqual(self.seen()[:2], (9500, None))
         self.assertEqual(self.own(), ("do-not-disturb", ""))
+        # online by hand is the automatic state (a reset): the meeting shows again
+        self.call(PRESENCE, "SetAvailability", ("online",), "(s)")
+        self.in_meeting()
 
     def test_sign_in_resets_a_state_chosen_before(self):
         """The user state is static: one chosen in an earlier session (here set in sfbsim
