@@ -5,7 +5,8 @@
  * and works against any SfB/Lync deployment.
  *
  *   sfb-purple-check --uri sip:alice@contoso.test --login 'CONTOSO\alice' --password-stdin \
- *                    [--auth ntlm] [--sso] [--server HOST[:PORT]] [--ca-file PEM] [--timeout 120] \
+ *                    [--auth ntlm] [--sso] [--calendar] [--server HOST[:PORT]] [--ca-file PEM] \
+ *                    [--timeout 120] \
  *                    [--script 'wait-buddies:6,presence:busy,stay:70,buddies,sign-out']
  *
  * The password comes from the first line of stdin (--password-stdin) or from the environment
@@ -84,6 +85,7 @@ typedef enum
   STEP_WAIT_BUDDIES,
   STEP_BUDDIES,
   STEP_PRESENCE,
+  STEP_ACTION,
   STEP_SIGN_OUT,
 } StepKind;
 
@@ -116,7 +118,7 @@ parse_number (const char *text, guint min, guint max, guint *out)
   return TRUE;
 }
 
-/* "stay:N,wait-input,wait-buddies:N,buddies,presence:STATUS[:NOTE],sign-out" */
+/* "stay:N,wait-input,wait-buddies:N,buddies,presence:STATUS[:NOTE],action:LABEL,sign-out" */
 static GPtrArray *
 parse_script (const char *script, GError **error)
 {
@@ -150,13 +152,19 @@ parse_script (const char *script, GError **error)
           step->status = g_strdup (arg);
           step->note = g_strdup (parts[2]);
         }
+      else if (g_str_equal (name, "action") && arg != NULL && *arg != '\0' && parts[2] == NULL)
+        {
+          step->kind = STEP_ACTION;
+          step->status = g_strdup (arg);
+        }
       else
         {
           g_set_error (error,
                        G_OPTION_ERROR,
                        G_OPTION_ERROR_BAD_VALUE,
                        "bad script step \"%s\" (steps: stay:SECONDS, wait-input, "
-                       "wait-buddies:COUNT, buddies, presence:STATUS[:NOTE], sign-out)",
+                       "wait-buddies:COUNT, buddies, presence:STATUS[:NOTE], action:LABEL, "
+                       "sign-out)",
                        items[i]);
           return NULL;
         }
@@ -974,6 +982,50 @@ set_presence (const Step *step)
   return TRUE;
 }
 
+/* The protocol's account action with this label (SIPE: "Republish Calendar"), run as the
+ * Accounts menu runs it. */
+static gboolean
+run_action (const Step *step)
+{
+  PurpleConnection *gc = purple_account_get_connection (check.account);
+  PurplePlugin *prpl = gc != NULL ? purple_connection_get_prpl (gc) : NULL;
+  GList *actions = prpl != NULL ? PURPLE_PLUGIN_ACTIONS (prpl, gc) : NULL;
+  g_autoptr (GString) known = g_string_new (NULL);
+  gboolean found = FALSE;
+  JsonBuilder *builder;
+
+  for (GList *l = actions; l != NULL; l = l->next)
+    {
+      PurplePluginAction *action = l->data;
+
+      if (action == NULL) /* a separator */
+        continue;
+      g_string_append_printf (known, " \"%s\"", action->label);
+      if (!found && g_str_equal (action->label, step->status))
+        {
+          action->plugin = prpl;
+          action->context = gc;
+          action->callback (action);
+          found = TRUE;
+        }
+    }
+  for (GList *l = actions; l != NULL; l = l->next)
+    if (l->data != NULL)
+      purple_plugin_action_free (l->data);
+  g_list_free (actions);
+  if (!found)
+    {
+      g_autofree char *text
+          = g_strdup_printf ("no action \"%s\" (have:%s)", step->status, known->str);
+      fail ("bad-action", text);
+      return FALSE;
+    }
+  builder = event_begin ("action");
+  event_str (builder, "label", step->status);
+  event_end (builder);
+  return TRUE;
+}
+
 static void
 run_next_step (void)
 {
@@ -1017,6 +1069,10 @@ run_next_step (void)
           continue;
         case STEP_PRESENCE:
           if (!set_presence (step))
+            return;
+          continue;
+        case STEP_ACTION:
+          if (!run_action (step))
             return;
           continue;
         case STEP_SIGN_OUT:
@@ -1191,7 +1247,8 @@ make_account (const char *uri,
               const char *password,
               const char *auth,
               const char *server,
-              gboolean sso)
+              gboolean sso,
+              gboolean calendar)
 {
   const char *address = g_str_has_prefix (uri, "sip:") ? uri + 4 : uri;
   g_autofree char *username = g_strdup_printf ("%s,%s", address, login != NULL ? login : "");
@@ -1205,8 +1262,8 @@ make_account (const char *uri,
   /* Single sign-on: SIPE takes the default credentials (Kerberos: $KRB5CCNAME) and
    * ignores the login and password. */
   purple_account_set_bool (account, "sso", sso);
-  /* No calendar (EWS) look-ups: there is no Exchange here. */
-  purple_account_set_bool (account, "dont-publish", TRUE);
+  /* Calendar (EWS) look-ups only with --calendar: without an Exchange they fail. */
+  purple_account_set_bool (account, "dont-publish", !calendar);
   purple_accounts_add (account);
   return account;
 }
@@ -1263,6 +1320,7 @@ main (int argc, char **argv)
   g_autofree char *password = NULL;
   gboolean password_stdin = FALSE;
   gboolean sso = FALSE;
+  gboolean calendar = FALSE;
   gboolean keep_user_dir = FALSE;
   int timeout = 120;
   GOptionEntry entries[] = {
@@ -1283,6 +1341,13 @@ main (int argc, char **argv)
       &sso,
       "Single sign-on: no password, SIPE uses the default Kerberos credentials ($KRB5CCNAME)",
       NULL },
+    { "calendar",
+      0,
+      0,
+      G_OPTION_ARG_NONE,
+      &calendar,
+      "SIPE's calendar on: Exchange autodiscover, EWS, calendar-derived presence",
+      NULL },
     { "server",
       0,
       0,
@@ -1298,7 +1363,8 @@ main (int argc, char **argv)
       G_OPTION_ARG_STRING,
       &script,
       "Steps after sign-in, comma-separated (default: buddies,sign-out): stay:SECONDS, "
-      "wait-input, wait-buddies:COUNT, buddies, presence:STATUS[:NOTE], sign-out",
+      "wait-input, wait-buddies:COUNT, buddies, presence:STATUS[:NOTE], action:LABEL, "
+      "sign-out",
       "STEPS" },
     { "user-dir",
       0,
@@ -1391,9 +1457,11 @@ main (int argc, char **argv)
       event_str (builder, "auth", auth);
       json_builder_set_member_name (builder, "sso");
       json_builder_add_boolean_value (builder, sso);
+      json_builder_set_member_name (builder, "calendar");
+      json_builder_add_boolean_value (builder, calendar);
       event_end (builder);
 
-      check.account = make_account (uri, login, password, auth, server, sso);
+      check.account = make_account (uri, login, password, auth, server, sso, calendar);
       connect_signals ();
       g_io_channel_set_flags (check.input, G_IO_FLAG_NONBLOCK, NULL);
       check.input_source = g_io_add_watch (check.input, G_IO_IN | G_IO_HUP, on_input, NULL);

@@ -140,10 +140,11 @@ def not_found_or_no_dialog(siplog, offset=0):
 
 
 class Sfbsim:
-    def __init__(self, workdir):
+    def __init__(self, workdir, scenario=None):
         self.workdir = str(workdir)
         self.log = open(os.path.join(self.workdir, "sfbsim.out"), "w")
-        self.proc = subprocess.Popen([PYTHON, SFBSIM, "--workdir", self.workdir],
+        extra = ["--scenario", scenario] if scenario else []
+        self.proc = subprocess.Popen([PYTHON, SFBSIM, "--workdir", self.workdir] + extra,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         ready = os.path.join(self.workdir, "ready")
         wait_for("sfbsim to be ready", lambda: os.path.exists(ready) or

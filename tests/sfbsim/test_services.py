@@ -495,7 +495,7 @@ def calendar_state_xml(avail, start):
 def test_calendar_state_aggregates_over_machine_state_until_a_manual_state():
     """A client publishing the calendar (SIPE, sfbd): in a meeting shows as Busy with the
     activity in-a-meeting while the machine is online; not before its startTime; a manual
-    userState wins; clearing the calendarState goes back."""
+    userState other than Available wins; clearing the calendarState goes back."""
     async def body(sim):
         alice, bob = sim.endpoint("alice"), sim.endpoint("bob")
         await batch_subscribe(sim, bob, ["sip:alice@contoso.test"])
@@ -515,12 +515,19 @@ def test_calendar_state_aggregates_over_machine_state_until_a_manual_state():
         assert (await publish(sim, alice, cal)).code == 200
         p = S.presence(sim, "alice")
         assert (p["availability"], p["activity"]) == (6500, "in-a-meeting")
+        assert [(x["container"], x["availability"], x["activity"], x["meetingSubject"])
+                for x in p["publications"] if x.get("type") == "calendarState"] == [
+            (2, "6500", "in-a-meeting", "Review"), (3, "6500", "in-a-meeting", "Review")]
         await S.flush(sim)
         n = [m for m in bob.take() if m.get("Event") == "presence"][-1]
         assert availability_in(presence_parts(n)[1]["sip:alice@contoso.test"]) == 6500
+        # a reset status (userState Available, as SIPE publishes at sign-in) lets the
+        # calendar show; a manual Do Not Disturb wins
         assert (await publish(sim, alice, user_state_pubs(3500, 0))).code == 200
-        assert S.presence(sim, "alice")["availability"] == 3500  # manual wins
-        assert (await publish(sim, alice, [("state", 536870912, c, 1, "static", None, 0)
+        assert S.presence(sim, "alice")["activity"] == "in-a-meeting"
+        assert (await publish(sim, alice, user_state_pubs(9500, 1))).code == 200
+        assert S.presence(sim, "alice")["availability"] == 9500
+        assert (await publish(sim, alice, [("state", 536870912, c, 2, "static", None, 0)
                                            for c in (2, 3)])).code == 200
         assert S.presence(sim, "alice")["availability"] == 6500
         assert (await publish(sim, alice, [("state", 0x40000001, c, 2, "endpoint", None, 0)

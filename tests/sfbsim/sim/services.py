@@ -496,9 +496,9 @@ def _registered(st, aor):
 
 def compute_aggregate(st, p):
     """(availability, activity token) the server's aggregation gives presentity p
-    (sim/aggregation.py: a user state wins, else the calendar, once its startTime is
-    reached, and machine states); offline when the user has no registered endpoint (unless
-    a control action set the presence)."""
+    (sim/aggregation.py: a user state wins unless it is Available, a reset status; else the
+    calendar, once its startTime is reached, and machine states); offline when the user has
+    no registered endpoint (unless a control action set the presence)."""
     if p.static is not None:
         return p.static["availability"], p.static.get("activity")
     if not p.forced and not _registered(st, p.aor):
@@ -1232,11 +1232,40 @@ def presence(sim, user, watcher=None):
     return {"uri": aor, "availability": avail, "activity": act, "note": note,
             "categories": [{"name": c.name, "instance": c.instance, "container": c.container,
                             "version": c.version} for c in view],
-            "publications": [{"name": pub.name, "instance": pub.instance,
-                              "container": pub.container, "version": pub.version,
-                              "expireType": pub.expire_type}
+            "publications": [_publication_summary(pub)
                              for pub in sorted(p.pubs.values(), key=lambda x: x.key)],
             "subscribers": {w: dict(info) for w, info in p.subscribers.items()}}
+
+
+def _publication_summary(pub):
+    """name, instance, container, version, expireType; for a state also its xsi:type,
+    availability, activity token and (calendarState) meetingSubject/meetingLocation; for
+    calendarData what it holds (WorkingHours, freeBusy) and the freeBusy attributes and
+    value."""
+    out = {"name": pub.name, "instance": pub.instance, "container": pub.container,
+           "version": pub.version, "expireType": pub.expire_type}
+    c = pub.content
+    if c is None:
+        return out
+    kids = {D.local_name(e.tag): e for e in c}
+    if pub.name == "state":
+        out["type"] = c.get(f"{{{D.NS_XSI}}}type") or c.get("type")
+        if "availability" in kids:
+            out["availability"] = (kids["availability"].text or "").strip()
+        if "activity" in kids:
+            out["activity"] = kids["activity"].get("token")
+        for k in ("meetingSubject", "meetingLocation"):
+            if k in kids:
+                out[k] = kids[k].text or ""
+    elif pub.name == "calendarData":
+        out["mailboxID"] = c.get("mailboxID")
+        out["data"] = sorted(kids)
+        fb = kids.get("freeBusy")
+        if fb is not None:
+            out["freeBusy"] = {"startTime": fb.get("startTime"),
+                               "granularity": fb.get("granularity"),
+                               "value": (fb.text or "").strip()}
+    return out
 
 
 def _contact_entry(sim, uri, name, groups, federated, extra):
