@@ -36,7 +36,8 @@ status_clear (Status *status)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Status, status_clear)
 
-/* Exchange is optional: an sfbd from before it has no such interface */
+/* Exchange is optional: an sfbd from before it has no such interface
+ * (GDBus answers GetAll() for it with InvalidArgs) */
 static gboolean
 load_exchange (Sfbctl *ctl, Status *status, GError **error)
 {
@@ -44,6 +45,7 @@ load_exchange (Sfbctl *ctl, Status *status, GError **error)
 
   status->exchange = sfbctl_get_exchange (ctl, &local_error);
   if (status->exchange != NULL
+      || g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS)
       || g_error_matches (local_error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE))
     return TRUE;
   g_propagate_error (error, g_steal_pointer (&local_error));

@@ -369,17 +369,17 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
       for (guint container = 2; container <= 3; container++)
         add_publication (self, publish, "state", machine, container, "endpoint", machine_state);
       /* A userState only for what the user chose: a manual state wins the
-       * server's aggregation over the calendar (docs/protocol.md, "Calendar
-       * presence"); without one, machineState 3500 makes the user online and
-       * a userState another endpoint of the user set stays. */
+       * server's aggregation over the calendar (docs/protocol.md §11.4,
+       * §11.7).  Signing in without a choice resets it, as the user state is
+       * static and would outlive the choice: the machineState 3500 makes the
+       * user online and the calendar counts again. */
       if (self->wanted_code != 0)
-        {
-          user_state = sfb_presence_state_xml (
-              "userState", TRUE, self->wanted_code, self->wanted_activity);
-          for (guint container = 2; container <= 3; container++)
-            add_publication (
-                self, publish, "state", SFB_INSTANCE_USER_STATE, container, "static", user_state);
-        }
+        user_state
+            = sfb_presence_state_xml ("userState", TRUE, self->wanted_code, self->wanted_activity);
+      if (user_state != NULL || with_device)
+        for (guint container = 2; container <= 3; container++)
+          add_publication (
+              self, publish, "state", SFB_INSTANCE_USER_STATE, container, "static", user_state);
     }
   if (kind == PUBLISH_NOTE || (with_device && self->wanted_note != NULL))
     {

@@ -508,8 +508,8 @@ class TestSignedIn(RealSfbdTestCase):
 
     def test_last_sign_in_stages_in_the_menu(self):
         self.sign_in()
-        # the sign-in's own stages: Exchange's (exchange-*) come after signed-in, when the
-        # applet has fetched the trace already (it fetches it again when the menu opens)
+        # the SIP sign-in's stages: Exchange's (this scenario has none, so they fail) are
+        # added after signed-in whenever it tries, so the applet's copy may have fewer
         trace = [stage for stage in self.call(ACCOUNT, "GetSignInTrace")[0]
                  if not stage["Stage"].startswith("exchange-")]
         names = [stage["Stage"] for stage in trace]

@@ -128,6 +128,24 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.wait_for(lambda: self.own() == ("online", ""), "alice sees herself online")
         self.assertFalse({i for i, c in self.publications("state") if i in states})
 
+    def test_meeting_published_at_its_start_and_end(self):
+        """No Refresh(), no EWS read: sfbd publishes when now crosses the meeting's start
+        and end."""
+        self.sign_in()
+        self.in_meeting()
+        self.ctl.remove_meeting(user="alice")
+        self.refresh_until(lambda: self.seen()[:2] == (3500, None), "no meeting")
+        self.ctl.add_meeting(user="alice", subject="Stand-up", start="3s", duration="5s")
+        self.refresh_until(lambda: self.get_property(EXCHANGE, "NextMeeting").get("Subject")
+                           == "Stand-up", "the next meeting read")
+        self.assertEqual(self.seen()[:2], (3500, None))
+        self.ctl.exchange_requests(reset=True)
+        self.in_meeting()
+        self.wait_for(lambda: self.seen()[:2] == (3500, None) and self.own() == ("online", ""),
+                      "available after the stand-up")
+        self.assertEqual(self.ctl.exchange_requests(kind="ews",
+                                                    operation="GetUserAvailabilityRequest"), [])
+
     def test_manual_do_not_disturb_during_a_meeting_stays(self):
         self.sign_in()
         self.in_meeting()
@@ -149,6 +167,18 @@ class ExchangePresenceTestCase(SfbdTestCase):
                       "the new meeting published")
         self.assertEqual(self.seen()[:2], (9500, None))
         self.assertEqual(self.own(), ("do-not-disturb", ""))
+        # online by hand is the automatic state (a reset): the meeting shows again
+        self.call(PRESENCE, "SetAvailability", ("online",), "(s)")
+        self.in_meeting()
+
+    def test_sign_in_resets_a_state_chosen_before(self):
+        """The user state is static: one chosen in an earlier session (here set in sfbsim
+        as another endpoint would) is reset at sign-in, so the calendar counts again."""
+        self.ctl.set_presence(user="alice", availability=9500)
+        self.assertEqual(self.seen()[:2], (9500, None))
+        self.sign_in()
+        self.in_meeting()
+        self.assertFalse({c for i, c in self.publications("state") if i == 0x20000000})
 
     def test_out_of_office_note_shown_to_contacts_and_gone(self):
         self.sign_in()
@@ -156,16 +186,21 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.assertIsNone(self.seen()[2])
         self.ctl.set_oof(user="alice", state="Enabled", message=OOF_HTML)
         self.refresh_until(lambda: self.seen()[2] == OOF_TEXT, "contacts see the OOF note")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Note") == OOF_TEXT,
+                      "alice sees the note contacts see")
         notes = self.publications("note")
         self.assertEqual({c for i, c in notes}, {200, 300, 400})
         self.assertNotIn(0, {i for i, c in notes})  # not the personal note
         # a personal note set meanwhile stays when OOF ends
         self.call(PRESENCE, "SetNote", ("Personal",), "(s)")
         self.wait_for(lambda: (0, 200) in self.publications("note"), "the personal note")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Note") == "Personal",
+                      "the personal note before the OOF one")
         self.ctl.set_oof(user="alice", state="Disabled")
         self.refresh_until(lambda: self.publications("note") == {(0, 200), (0, 300), (0, 400)},
                            "the OOF note removed")
         self.assertEqual(self.seen()[2], "Personal")
+        self.assertEqual(self.get_property(PRESENCE, "Note"), "Personal")
 
     # ---- voicemail over SIP ----
 

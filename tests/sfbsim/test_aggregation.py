@@ -70,9 +70,10 @@ def test_manual_state_wins_over_the_calendar():
         # fit 9500
         assert (await publish(sim, ep, user_state_pubs(9500, 0))).code == 200
         assert aggregate(sim) == (9500, None)
-        # available by hand: available, whatever the calendar
+        # available by hand is a reset status (what SIPE publishes at sign-in): the
+        # calendar shows through
         assert (await publish(sim, ep, user_state_pubs(3500, 1))).code == 200
-        assert aggregate(sim) == (3500, None)
+        assert aggregate(sim) == (6500, "in-a-meeting")
         # busy by hand: the meeting's activity describes it
         assert (await publish(sim, ep, user_state_pubs(6500, 2))).code == 200
         assert aggregate(sim) == (6500, "in-a-meeting")

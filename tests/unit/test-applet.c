@@ -351,8 +351,8 @@ test_meeting_text (void)
   g_autoptr (GVariant) no_end = meeting ("", "", today + HOUR, 0);
   g_autoptr (GVariant) empty = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   g_autoptr (GVariant) wrong_type = g_variant_ref_sink (g_variant_new_parsed ("{'Start': <'x'>}"));
-  g_autofree char *hostile_subject
-      = g_strconcat ("Evil\x1b[31m\nline", g_strnfill (500, 'x'), NULL);
+  g_autofree char *filler = g_strnfill (500, 'x');
+  g_autofree char *hostile_subject = g_strconcat ("Evil\x1b[31m\nline", filler, NULL);
   g_autoptr (GVariant) hostile = meeting (hostile_subject, "Room\t2", MEETING_START, 0);
   g_autofree char *text = NULL;
 

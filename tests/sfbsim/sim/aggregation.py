@@ -4,7 +4,9 @@ publications (containers 2 and 3) give, as a front end's aggregation script comp
 ([MS-PRES] 3.8.5.1.2; sim/README.md, "Presence aggregation"):
 
 - a user state (xsi:type userState: what the user chose by hand) wins: the most recent one
-  gives the availability;
+  gives the availability, unless it is Available (3000-4499): that is what a client
+  publishes when the user resets the status (Lync SDK, aggregation containers; SIPE at
+  sign-in), so it is one more input below and the calendar shows through;
 - otherwise the highest availability among the calendar, phone and other endpoint states
   and the most active machine state (a meeting's calendarState 6500 makes an online user
   Busy; an idle machine does not hide it); a calendarState counts once its startTime is
@@ -24,6 +26,8 @@ import time
 from . import documents as D
 
 OFFLINE = 18500
+#: the Available range of availability numbers (MS-PRES; 3500 is Available)
+AVAILABLE_MIN, AVAILABLE_MAX = 3000, 4500
 #: an activity without maxAvailability has no upper bound
 NO_MAX = 1 << 32
 
@@ -86,14 +90,18 @@ def aggregate(pubs):
                 machines.append(entry)
         elif stype != "calendarState" or started(pub.content.get("startTime")):
             others.append(entry)  # calendarState, phoneState, conferencing, ...
-    if users:
-        _, avail, activity = max(users, key=lambda e: e[0])
+    user = max(users, key=lambda e: e[0]) if users else None
+    if user is not None and not AVAILABLE_MIN <= user[1] < AVAILABLE_MAX:
+        _, avail, activity = user
         if activity is not None:
             return avail, activity[0]
     else:
         candidates = [a for _, a, _ in others if a is not None]
         if machines:
             candidates.append(min(a for _, a, _ in machines))
+        if user is not None:
+            candidates.append(user[1])
+            others = others + [user]
         if not candidates:
             return OFFLINE, None
         avail = max(candidates)
