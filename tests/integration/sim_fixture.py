@@ -99,5 +99,7 @@ def reset():
     ctl.set_tls_version(maximum="TLSv1_2")
     for host in ("lyncdiscover.contoso.test", "lyncdiscoverinternal.contoso.test"):
         ctl.set_portal(host=host, content_type=None)
+    if "SFBSIM_EXCHANGE_MAIL" in SIM["env"]:  # scenarios/exchange.toml: mailboxes, faults
+        ctl.reset_exchange()
     ctl.drop_connections()
     ctl.reset_counters()

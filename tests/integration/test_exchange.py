@@ -186,6 +186,16 @@ class ExchangeTestCase(SfbdTestCase):
         self.refresh_until(lambda: not self.exchange("OutOfOffice"), "OOF off")
         self.assertEqual(self.exchange("OutOfOfficeMessage"), "")
 
+    def test_read_again_after_a_reconnect(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.set_oof(user="alice", state="Enabled", message="Gone fishing")
+        # no Refresh(): the SIP connection drops, sfbd registers again, then reads Exchange
+        self.ctl.drop_connections()
+        self.wait_for(lambda: self.exchange("OutOfOffice"), "OOF read after the reconnect")
+        self.assertEqual(self.exchange("OutOfOfficeMessage"), "Gone fishing")
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
     def test_voicemail_arrives_and_is_read(self):
         self.sign_in()
         self.wait_connected()

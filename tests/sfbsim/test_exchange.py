@@ -727,3 +727,31 @@ def test_include_merges_and_detects_loops(tmp_path):
     with pytest.raises(ScenarioError, match="include loop"):
         Scenario.load(str(tmp_path / "a.toml"))
     assert Scenario.load(os.path.join(HERE, "scenarios", "default.toml")).exchange is None
+
+
+def test_find_item_lists_voicemails_newest_first_with_paging(exsim, ex):
+    def body(offset, n):
+        return soap(f'<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default'
+                    f'</t:BaseShape></m:ItemShape><m:IndexedPageItemView MaxEntriesReturned='
+                    f'"{n}" Offset="{offset}" BasePoint="Beginning"/><m:ParentFolderIds>'
+                    f'<t:DistinguishedFolderId Id="voicemail"/></m:ParentFolderIds></m:FindItem>')
+    total, items = find_items(ews(exsim, body(0, 2)))
+    assert total == 3 and len(items) == 2
+    got = [(i.findtext("t:ItemClass", None, NS), i.findtext("t:Subject", None, NS),
+            i.findtext("t:From/t:Mailbox/t:Name", None, NS), i.findtext("t:IsRead", None, NS))
+           for i in items]
+    assert got == [
+        ("IPM.Note.Microsoft.Voicemail.UM.CA", "Voice Mail from Carol Clark (41 seconds)",
+         "Carol Clark", "false"),
+        ("IPM.Note.Microsoft.Voicemail.UM.CA", "Voice Mail from Bob Baker (23 seconds)",
+         "Bob Baker", "false")]
+    first = xml(ews(exsim, body(0, 2))).find(".//m:FindItemResponseMessage/m:RootFolder", NS)
+    assert first.get("IncludesLastItemInRange") == "false"
+    doc = xml(ews(exsim, body(2, 2)))
+    rf = doc.find(".//m:FindItemResponseMessage/m:RootFolder", NS)
+    assert (rf.get("TotalItemsInView"), rf.get("IncludesLastItemInRange")) == ("3", "true")
+    last = rf.find("t:Items/t:Message", NS)
+    assert (last.findtext("t:Subject", None, NS), last.findtext("t:IsRead", None, NS)) == (
+        "Voice Mail from Dave Davis (12 seconds)", "true")
+    received = [parse_iso(i.findtext("t:DateTimeReceived", None, NS)) for i in items]
+    assert received[0] > received[1]

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The Sim: one simulated deployment, everything in one asyncio loop.
 
-Start order: certificates, sip.log, DNS, web (autodiscover), registrars, control socket, then
-DIR/sfbsim.env and DIR/ready.  Stop reverses it and removes DIR/ready, so a script that waits
+Start order: certificates, sip.log, DNS, web (autodiscover), KDC, Exchange (when the scenario
+has one, sim/exchange.py), registrars, control socket, then DIR/sfbsim.env and DIR/ready.  Stop reverses it and removes DIR/ready, so a script that waits
 for `ready` never talks to a half-started or half-stopped simulator.
 
 The built-in control actions are defined at the end of this file (see control.py for the
