@@ -36,7 +36,7 @@ import gssapi
 
 from . import control, ews
 from . import documents as D
-from .mailbox import (AUTODISCOVER_MODES, Mailbox, MailboxError, calendar_item,
+from .mailbox import (Mailbox, MailboxError, calendar_item,
                       check_autodiscover_mode, check_status, missed_item, oof_settings,
                       voicemail)
 from .ntlm import F_DATAGRAM, F_NTLM, F_TARGET_INFO, F_TARGET_TYPE_DOMAIN, F_UNICODE, \
@@ -329,7 +329,7 @@ class Exchange:
 
     # Autodiscover (POX) -------------------------------------------------------------------
     def autodiscover(self, web, method, headers, body, conn):
-        role = "mail" if web.role == "mail" else web.role
+        role = web.role
         mode = self.conf["autodiscover"]["srv" if role == "mail" else role]
         entry = {"kind": "autodiscover", "host": web.host, "role": role}
         if method != "POST":
@@ -695,5 +695,3 @@ async def _reset_exchange(sim):
     ex.reset()
     await ex.apply()
 
-
-__all__ = ["Exchange", "AUTODISCOVER_MODES"]
