@@ -42,6 +42,10 @@ static const SfbctlCommand commands[] = {
     "List or choose audio and video devices" },
   { "monitor", sfbctl_cmd_monitor, NULL, "Follow every change until Ctrl-C" },
   { "trace", sfbctl_cmd_trace, NULL, "Show the stages of the last sign-in" },
+  { "diagnose",
+    sfbctl_cmd_diagnose,
+    "[--sign-in] [--domain DOMAIN]",
+    "Check every step of sign-in and say what to fix" },
 };
 
 /* ---- dispatch and options ---- */
@@ -456,6 +460,12 @@ SfbDBusDevices *
 sfbctl_get_devices (Sfbctl *ctl, GError **error)
 {
   return get_proxy (ctl, SFB_DBUS_TYPE_DEVICES_PROXY, SFB_DBUS_DEVICES_INTERFACE, error);
+}
+
+SfbDBusDiagnostics *
+sfbctl_get_diagnostics (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_DIAGNOSTICS_PROXY, SFB_DBUS_DIAGNOSTICS_INTERFACE, error);
 }
 
 /* for explaining empty lists; FALSE when unknown */

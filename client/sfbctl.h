@@ -80,6 +80,7 @@ SfbDBusContacts *sfbctl_get_contacts (Sfbctl *ctl, GError **error);
 SfbDBusDialPlan *sfbctl_get_dial_plan (Sfbctl *ctl, GError **error);
 SfbDBusPolicies *sfbctl_get_policies (Sfbctl *ctl, GError **error);
 SfbDBusDevices *sfbctl_get_devices (Sfbctl *ctl, GError **error);
+SfbDBusDiagnostics *sfbctl_get_diagnostics (Sfbctl *ctl, GError **error);
 gboolean sfbctl_is_signed_in (Sfbctl *ctl);
 
 /* The command groups, one file each */
@@ -95,5 +96,6 @@ int sfbctl_cmd_dialplan (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_policies (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_devices (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv);
 
 G_END_DECLS

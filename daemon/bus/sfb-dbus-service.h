@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbDBusService: exports SfbDaemon on /org/sfbd/Sfbd with all six
+ * SfbDBusService: exports SfbDaemon on /org/sfbd/Sfbd with all seven
  * org.sfbd.Sfbd1.* interfaces.
  */
 #pragma once

@@ -16,6 +16,7 @@
 #define SFB_DBUS_DIAL_PLAN_INTERFACE "org.sfbd.Sfbd1.DialPlan"
 #define SFB_DBUS_POLICIES_INTERFACE "org.sfbd.Sfbd1.Policies"
 #define SFB_DBUS_DEVICES_INTERFACE "org.sfbd.Sfbd1.Devices"
+#define SFB_DBUS_DIAGNOSTICS_INTERFACE "org.sfbd.Sfbd1.Diagnostics"
 
 /* Error names: org.sfbd.Sfbd.Error.<Name> */
 #define SFB_DBUS_ERROR_PREFIX "org.sfbd.Sfbd.Error."

@@ -13,7 +13,7 @@ class IntrospectionTest(SfbdTestCase):
         xml_text = self.call("org.freedesktop.DBus.Introspectable", "Introspect")[0]
         return sfbd_testcase.parse_interfaces(xml_text)
 
-    def test_xml_defines_the_six_interfaces(self):
+    def test_xml_defines_the_seven_interfaces(self):
         self.assertEqual(sorted(sfbd_testcase.xml_interfaces()), sorted(INTERFACES))
 
     def test_object_exports_exactly_the_xml_interfaces(self):

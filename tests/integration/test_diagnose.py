@@ -1,0 +1,246 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""sfbctl diagnose and Diagnostics.Diagnose() (dbus/org.sfbd.Sfbd1.Diagnostics.xml): the real
+sfbd against sfbsim inside build-aux/testnet (sim_fixture.py, through test_signin's
+SignInTestCase).  Each failing check is made by an sfbsim fault; each test asserts the check,
+its result and the words of its fix."""
+
+import json
+import threading
+import unittest
+
+import sim_fixture
+
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import Gio, GLib  # noqa: E402
+
+import test_signin as base  # noqa: E402  (SignInTestCase; sfbsim from sim_fixture)
+from sfbd_testcase import (ACCOUNT, BUS_NAME, DIAGNOSTICS, ERROR_PREFIX,  # noqa: E402
+                           OBJECT_PATH, TIME_SCALE)
+
+DOMAIN = "contoso.test"
+AUTODISCOVER_NAMES = base.AUTODISCOVER_NAMES
+SRV_NAMES = base.SRV_NAMES
+A_NAMES = base.A_NAMES
+ALL_NAMES = AUTODISCOVER_NAMES + SRV_NAMES + A_NAMES
+DNS_CHECKS = ([f"A/AAAA {n}" for n in AUTODISCOVER_NAMES] + [f"SRV {n}" for n in SRV_NAMES]
+              + [f"A/AAAA {n}" for n in A_NAMES])
+STAGES = ["dns", "autodiscover", "connectivity", "tls", "authentication", "redirection",
+          "settings"]
+RESULTS = {"PASS", "WARN", "FAIL", "SKIP"}
+DIAGNOSE_TIMEOUT = 120 * TIME_SCALE  # seconds; a healthy run takes about one
+
+
+def setUpModule():
+    sim_fixture.start("diagnose")
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+class DiagnoseTestCase(base.SignInTestCase):
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(sim_fixture.reset)
+
+    def diagnose(self, **options):
+        """Diagnose(options) on the test's bus; returns the checks."""
+        variants = {key: GLib.Variant("b" if isinstance(value, bool) else "s", value)
+                    for key, value in options.items()}
+        reply = self.bus.call_sync(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                                   GLib.Variant("(a{sv})", (variants,)), None,
+                                   Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000,
+                                   None)
+        checks = reply.unpack()[0]
+        self.assert_shape(checks)
+        return checks
+
+    def assert_shape(self, checks):
+        order = [STAGES.index(c["Stage"]) for c in checks]
+        self.assertEqual(order, sorted(order), "stages out of order")
+        for c in checks:
+            self.assertEqual(set(c), {"Stage", "Check", "Result", "Evidence", "Fix"}, c)
+            self.assertIn(c["Result"], RESULTS, c)
+            self.assertTrue(c["Check"], c)
+            self.assertTrue(c["Evidence"], c)
+            if c["Result"] in ("WARN", "FAIL"):
+                self.assertTrue(c["Fix"], c)
+            else:
+                self.assertEqual(c["Fix"], "", c)
+
+    def check(self, checks, stage, name):
+        found = [c for c in checks if c["Stage"] == stage and c["Check"] == name]
+        self.assertEqual(len(found), 1, f"no single check {stage}/{name} in {self.show(checks)}")
+        return found[0]
+
+    def assert_check(self, checks, stage, name, result, *fix_words, evidence=()):
+        c = self.check(checks, stage, name)
+        self.assertEqual(c["Result"], result, c)
+        for words in fix_words:
+            self.assertIn(words, c["Fix"], c)
+        for words in evidence:
+            self.assertIn(words, c["Evidence"], c)
+        return c
+
+    @staticmethod
+    def show(checks):
+        return "\n".join(f"{c['Result']} {c['Stage']}/{c['Check']}: {c['Evidence']} "
+                         f"[{c['Fix']}]" for c in checks)
+
+    def configure_alice_only(self):
+        self.configure_alice()
+
+
+class DnsTest(DiagnoseTestCase):
+    def test_healthy_deployment_every_dns_check_passes(self):
+        self.configure_alice()
+        checks = self.diagnose()
+        dns = [c for c in checks if c["Stage"] == "dns"]
+        self.assertEqual([c["Check"] for c in dns],
+                         DNS_CHECKS[:3] + ["SRV target director.contoso.test"] + DNS_CHECKS[3:4]
+                         + ["SRV target sip.contoso.test"] + DNS_CHECKS[4:],
+                         self.show(dns))
+        self.assertEqual({c["Result"] for c in dns}, {"PASS"}, self.show(dns))
+        self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "PASS",
+                          evidence=["director.contoso.test:5061 (priority"])
+        self.assert_check(checks, "dns", "SRV target director.contoso.test", "PASS",
+                          evidence=["127.0.1.1"])
+
+    def test_no_records_every_name_fails_with_what_to_publish(self):
+        self.ctl.dns_fault(mode="nxdomain", names=ALL_NAMES)
+        self.configure_alice()
+        checks = self.diagnose()
+        for name in DNS_CHECKS:
+            self.assert_check(checks, "dns", name, "FAIL", "Publish")
+        self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "FAIL",
+                          "Publish an SRV record _sipinternaltls._tcp.contoso.test pointing at "
+                          "the pool's FQDN on port 5061",
+                          evidence=["NXDOMAIN"])
+        self.assert_check(checks, "dns", "A/AAAA lyncdiscover.contoso.test", "FAIL",
+                          "Publish lyncdiscover.contoso.test in the public DNS zone")
+
+    def test_srv_target_without_an_address_fails_naming_it(self):
+        self.ctl.dns_fault(mode="nxdomain", names=["director.contoso.test"])
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "PASS")
+        self.assert_check(checks, "dns", "SRV target director.contoso.test", "FAIL",
+                          "Publish an A (or AAAA) record for director.contoso.test, or point "
+                          "the SRV record _sipinternaltls._tcp.contoso.test at a name that has "
+                          "one",
+                          evidence=["has no A or AAAA record"])
+        self.assert_check(checks, "dns", "SRV target sip.contoso.test", "PASS")
+
+    def test_only_external_records_visible_is_a_split_dns_hint(self):
+        self.ctl.dns_fault(mode="nxdomain", names=[AUTODISCOVER_NAMES[0], SRV_NAMES[0]])
+        self.configure_alice()
+        checks = self.diagnose()
+        for name in ("A/AAAA lyncdiscoverinternal.contoso.test",
+                     "SRV _sipinternaltls._tcp.contoso.test"):
+            self.assert_check(checks, "dns", name, "WARN", "internal DNS zone",
+                              evidence=["only the external record is visible here (split DNS?)"])
+        self.assert_check(checks, "dns", "SRV _sip._tls.contoso.test", "PASS")
+
+    def test_a_dns_server_that_fails_is_not_a_missing_record(self):
+        self.ctl.dns_fault(mode="servfail", names=[SRV_NAMES[1]])
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "dns", "SRV _sip._tls.contoso.test", "FAIL",
+                          "Check that the DNS servers this machine uses answer",
+                          evidence=["server failure"])
+
+
+class ApiTest(DiagnoseTestCase):
+    def test_domain_without_an_account(self):
+        checks = self.diagnose(Domain="Contoso.Test.")
+        self.assertEqual(self.get_property(ACCOUNT, "Uri"), "")
+        self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "PASS")
+
+    def test_no_domain_and_no_account_is_not_configured(self):
+        message = self.assert_dbus_error(ERROR_PREFIX + "NotConfigured", DIAGNOSTICS,
+                                         "Diagnose", ({},), "(a{sv})")
+        self.assertIn("--domain", message)
+
+    def test_bad_options_are_invalid_args(self):
+        for options in ({"Domain": GLib.Variant("s", "not a domain")},
+                        {"Domain": GLib.Variant("s", "a" * 300 + ".test")},
+                        {"Domain": GLib.Variant("b", True)},
+                        {"Token": GLib.Variant("s", "t" * 65)},
+                        {"Colour": GLib.Variant("s", "blue")}):
+            with self.subTest(options=list(options)):
+                self.assert_dbus_error(ERROR_PREFIX + "InvalidArgs", DIAGNOSTICS, "Diagnose",
+                                       (options,), "(a{sv})")
+
+    def test_check_completed_signals_are_the_progress_of_the_run(self):
+        self.configure_alice()
+        received = []
+        done = threading.Event()
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+        result = {}
+
+        def on_reply(bus, res):
+            result["checks"] = bus.call_finish(res).unpack()[0]
+            done.set()
+
+        self.bus.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                      GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "run-42")},)), None,
+                      Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, on_reply)
+        context = GLib.MainContext.default()
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        while not done.is_set() and GLib.get_monotonic_time() < deadline:
+            context.iteration(True)
+        self.assertTrue(done.is_set(), "no reply to Diagnose")
+        while context.pending():
+            context.iteration(False)
+        self.assertEqual([token for token, _ in received], ["run-42"] * len(received))
+        self.assertEqual([check for _, check in received], result["checks"])
+
+
+class SfbctlTest(DiagnoseTestCase):
+    def test_json_is_one_object_per_check_and_exit_0_when_nothing_fails(self):
+        self.configure_alice()
+        status, checks = self.sfbctl_json("diagnose", timeout=DIAGNOSE_TIMEOUT)
+        self.assertIsInstance(checks, list)
+        self.assert_shape(checks)
+        self.assertNotIn("FAIL", {c["Result"] for c in checks}, self.show(checks))
+        self.assertEqual(status, 0)
+
+    def test_text_shows_each_check_and_the_fix_and_exit_1_on_a_failure(self):
+        self.ctl.dns_fault(mode="nxdomain", names=ALL_NAMES)
+        result = self.sfbctl("diagnose", "--domain", DOMAIN, timeout=DIAGNOSE_TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        lines = result.stdout.splitlines()
+        first = lines.index(next(l for l in lines if "SRV _sipinternaltls._tcp.contoso.test" in l
+                                 and l.startswith("FAIL")))
+        self.assertRegex(lines[first], r"^FAIL +dns +SRV _sipinternaltls\._tcp\.contoso\.test$")
+        self.assertIn("NXDOMAIN", lines[first + 1])
+        self.assertIn("Fix: Publish an SRV record _sipinternaltls._tcp.contoso.test",
+                      lines[first + 2])
+        self.assertRegex(lines[-1], r"^\d+ passed, \d+ warnings, [1-9]\d* failed, \d+ skipped$")
+
+    def test_json_exit_1_when_a_check_fails(self):
+        self.ctl.dns_fault(mode="nxdomain", names=ALL_NAMES)
+        status, checks = self.sfbctl_json("diagnose", "--domain", DOMAIN,
+                                          timeout=DIAGNOSE_TIMEOUT)
+        self.assertEqual(status, 1)
+        self.assertIn("FAIL", {c["Result"] for c in checks})
+
+    def test_usage_and_daemon_errors(self):
+        result = self.sfbctl("diagnose", "extra")
+        self.assertEqual(result.returncode, 2, result.stderr)
+        result = self.sfbctl("diagnose")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("--domain", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
