@@ -13,6 +13,7 @@
 #pragma once
 
 #include "sfb-diagnosis.h"
+#include "sfb-diagnose-register.h"
 #include "sfb-discovery.h"
 
 G_BEGIN_DECLS
@@ -71,6 +72,9 @@ typedef struct
   GHashTable *certificates;
   /* "host:port" (lower case) -> GINT_TO_POINTER (TRUE): TLS accepted */
   GHashTable *tls_ok;
+  /* authentication's REGISTERs (sfb-diagnose-register.h), for redirection
+   * and settings; NULL when none was answered */
+  SfbDiagnoseRegisterResult *registration;
 } SfbDiagContext;
 
 typedef void (*SfbDiagStageFunc) (SfbDiagContext *ctx, GTask *task);
@@ -86,6 +90,9 @@ void sfb_diagnose_dns (SfbDiagContext *ctx, GTask *task);          /* sfb-diagno
 void sfb_diagnose_autodiscover (SfbDiagContext *ctx, GTask *task); /* sfb-diagnose-web.c */
 void sfb_diagnose_connectivity (SfbDiagContext *ctx, GTask *task); /* sfb-diagnose-connect.c */
 void sfb_diagnose_tls (SfbDiagContext *ctx, GTask *task);          /* sfb-diagnose-connect.c */
+void sfb_diagnose_authentication (SfbDiagContext *ctx, GTask *task); /* sfb-diagnose-auth.c */
+void sfb_diagnose_redirection (SfbDiagContext *ctx, GTask *task);    /* sfb-diagnose-auth.c */
+void sfb_diagnose_settings (SfbDiagContext *ctx, GTask *task);      /* sfb-diagnose-settings.c */
 
 /* Reports one check: emitted at once, kept for the result.  @evidence and
  * @fix are bounded and sanitised here (server data may be in them); @fix is

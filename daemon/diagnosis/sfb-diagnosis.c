@@ -17,8 +17,9 @@
 static const SfbDiagStage stages[] = {
   { SFB_DIAG_STAGE_DNS, sfb_diagnose_dns }, { SFB_DIAG_STAGE_AUTODISCOVER, NULL },
   { SFB_DIAG_STAGE_CONNECTIVITY, NULL },    { SFB_DIAG_STAGE_TLS, NULL },
-  { SFB_DIAG_STAGE_AUTHENTICATION, NULL },  { SFB_DIAG_STAGE_REDIRECTION, NULL },
-  { SFB_DIAG_STAGE_SETTINGS, NULL },
+  { SFB_DIAG_STAGE_AUTHENTICATION, sfb_diagnose_authentication },
+  { SFB_DIAG_STAGE_REDIRECTION, sfb_diagnose_redirection },
+  { SFB_DIAG_STAGE_SETTINGS, sfb_diagnose_settings },
 };
 
 struct _SfbDiagnosis
@@ -109,6 +110,7 @@ context_free (SfbDiagContext *ctx)
   g_clear_pointer (&ctx->reachable, g_hash_table_unref);
   g_clear_pointer (&ctx->certificates, g_hash_table_unref);
   g_clear_pointer (&ctx->tls_ok, g_hash_table_unref);
+  g_clear_pointer (&ctx->registration, sfb_diagnose_register_result_free);
   g_free (ctx);
 }
 
