@@ -261,6 +261,11 @@ report_kerberos (AuthRun *run, const SfbDiagnoseRegisterResult *reg)
   g_autofree char *fix = NULL;
   guint offered = reg->challenge != NULL ? offered_schemes (reg->challenge, &list) : 0;
 
+  if (reg->challenge == NULL && mode != SFB_AUTH_MODE_KERBEROS)
+    {
+      sfb_diag_skip (ctx, A, CHECK_KERBEROS, "no 401 from the registrar to read its offer from");
+      return;
+    }
   if (!(offered & SFB_AUTH_SCHEME_KERBEROS) && mode != SFB_AUTH_MODE_KERBEROS)
     {
       sfb_diag_skip (ctx, A, CHECK_KERBEROS, "Kerberos is neither offered nor configured");
@@ -553,15 +558,18 @@ report_redirects (SfbDiagContext *ctx, const SfbDiagnoseRegisterResult *reg)
                       "The registrars send the sign-in around in a loop: %s (%s)",
                       path,
                       reg->error != NULL ? reg->error->message : "");
-  else
+  else if (reg->hops->len > 1)
     sfb_diag_reportf (ctx,
                       R,
                       CHECK_REDIRECTS,
                       SFB_DIAGNOSIS_PASS,
                       NULL,
-                      reg->hops->len > 1 ? "%u redirect(s), no loop: %s" : "%u redirects: %s",
+                      "%u redirect(s), no loop: %s",
                       reg->hops->len - 1,
                       path);
+  else
+    sfb_diag_reportf (
+        ctx, R, CHECK_REDIRECTS, SFB_DIAGNOSIS_PASS, NULL, "No redirect: %s answered itself", path);
 }
 
 static void

@@ -302,8 +302,7 @@ refused (GTask *task, GError *error)
 
   if (g_error_matches (error, SFB_ERROR, SFB_ERROR_AUTH_FAILED))
     {
-      g_autoptr (GError) own = error;
-
+      g_error_free (error);
       finish_with (task,
                    SFB_DIAGNOSE_REGISTER_AUTH_FAILED,
                    g_error_new (SFB_ERROR,
@@ -507,10 +506,12 @@ sfb_diagnose_register_async (const SfbDiagnoseRegisterInput *input,
                              GAsyncReadyCallback callback,
                              gpointer user_data)
 {
-  GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  Probe *probe = g_new0 (Probe, 1);
+  GTask *task;
+  Probe *probe;
 
   g_return_if_fail (input->uri != NULL && input->host != NULL);
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  probe = g_new0 (Probe, 1);
   g_task_set_source_tag (task, sfb_diagnose_register_async);
   probe->in.uri = g_strdup (input->uri);
   probe->in.login = g_strdup (input->login);

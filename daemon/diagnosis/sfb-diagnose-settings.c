@@ -439,8 +439,11 @@ sfb_diagnose_settings (SfbDiagContext *ctx, GTask *task)
   run->host = web_services_host (ctx);
   if (run->host == NULL)
     {
-      const char *why = "no registrar answered to name the pool's web services (see "
-                        "authentication)";
+      const char *why = ctx->sip_uri == NULL
+                            ? "no account: checked for the configured account only (not with "
+                              "--domain)"
+                            : "no registrar answered to name the pool's web services (see "
+                              "authentication)";
 
       sfb_diag_skip (ctx, S, CHECK_CERTPROV, why);
       sfb_diag_skip (ctx, S, CHECK_WEBTICKET, why);
