@@ -76,7 +76,7 @@ auth_run_free (AuthRun *run)
 
 /* ---- which registrar ---------------------------------------------------- */
 
-/* The first candidate that accepted TLS (connectivity, tls); the
+/* The first candidate whose TLS and certificate passed (tls); the
  * configured server when no stage named any candidate; else NULL. */
 static SfbServerCandidate *
 first_usable_registrar (SfbDiagContext *ctx)
@@ -89,7 +89,8 @@ first_usable_registrar (SfbDiagContext *ctx)
       const SfbServerCandidate *c = g_ptr_array_index (ctx->candidates, i);
       g_autofree char *key = sfb_diag_host_port (c->host, c->port);
 
-      if (ctx->tls_ok != NULL && g_hash_table_contains (ctx->tls_ok, key))
+      /* 1: the certificate passed every check */
+      if (ctx->tls_ok != NULL && g_hash_table_lookup (ctx->tls_ok, key) == GUINT_TO_POINTER (1))
         return sfb_server_candidate_copy (c);
     }
   if ((ctx->candidates == NULL || ctx->candidates->len == 0) && server != NULL)

@@ -387,6 +387,7 @@ report_all (DnsRun *run)
 {
   for (SfbDiscoveryLookup l = 0; l < SFB_DISCOVERY_N_LOOKUPS; l++)
     {
+      run->ctx->resolved[l] = found (run, l);
       if (!found (run, l) && !run->not_offered[l])
         report_missing (run, l);
       else if (names[l].srv)

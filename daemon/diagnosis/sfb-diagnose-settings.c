@@ -24,6 +24,7 @@
 
 #include "sfb-diagnosis-private.h"
 
+#include "sfb-autodiscover.h"
 #include "sfb-sip-auth-header.h"
 #include "sfb-text.h"
 
@@ -230,10 +231,15 @@ autodiscover_web_ticket_url (SfbDiagContext *ctx)
   for (guint i = 0; ctx->autodiscover != NULL && i < ctx->autodiscover->len; i++)
     {
       const SfbDiagAutodiscover *ad = g_ptr_array_index (ctx->autodiscover, i);
-      char *url = usable_url (ad->web_ticket_url);
 
-      if (url != NULL)
-        return url;
+      for (guint j = 0; ad->hops != NULL && j < ad->hops->len; j++)
+        {
+          const SfbAutodiscoverHop *hop = g_ptr_array_index (ad->hops, j);
+          char *url = usable_url (hop->web_ticket_url);
+
+          if (url != NULL)
+            return url;
+        }
     }
   return NULL;
 }

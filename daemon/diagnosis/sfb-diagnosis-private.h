@@ -31,13 +31,10 @@ G_BEGIN_DECLS
 typedef struct
 {
   char *host;
-  char *url;          /* the first URL requested */
-  guint status;       /* HTTP status of the last answer; 0: none */
-  char *content_type; /* of the last answer (sanitised), or NULL */
-  gboolean web_ticket_needed;
-  char *web_ticket_url;  /* X-MS-WebTicketURL (sanitised), or NULL */
-  GPtrArray *documents;  /* SfbAutodiscoverDocument, Root first, in walk order */
+  char *url;             /* the first URL requested; NULL: not asked (no address) */
+  GPtrArray *hops;       /* SfbAutodiscoverHop (sfb-autodiscover.h), in walk order */
   GPtrArray *candidates; /* SfbServerCandidate the User document names */
+  GError *error;         /* how the walk failed, NULL: it did not */
 } SfbDiagAutodiscover;
 
 void sfb_diag_autodiscover_free (SfbDiagAutodiscover *ad);
@@ -63,14 +60,18 @@ typedef struct
   /* Per discovery lookup (sfb-discovery.h): the candidates it gave (NULL:
    * none); dns fills SRV and A, autodiscover its two. */
   GPtrArray *lookups[SFB_DISCOVERY_N_LOOKUPS];
+  /* per discovery lookup: dns found a record (an address, an SRV target) */
+  gboolean resolved[SFB_DISCOVERY_N_LOOKUPS];
   GPtrArray *autodiscover; /* SfbDiagAutodiscover, internal then external */
   /* every SIP server to try, in discovery order (set before connectivity) */
   GPtrArray *candidates;
-  /* "host:port" (lower case) -> GINT_TO_POINTER (TRUE): TCP connect worked */
+  /* "host:port" (lower case) -> GSocketConnection: the TCP connection made by
+   * connectivity, taken by tls (a key stays while the value is NULL) */
   GHashTable *reachable;
   /* "host:port" (lower case) -> GTlsCertificate the server presented */
   GHashTable *certificates;
-  /* "host:port" (lower case) -> GINT_TO_POINTER (TRUE): TLS accepted */
+  /* "host:port" (lower case) -> GUINT_TO_POINTER (GTlsCertificateFlags + 1):
+   * the checks the certificate failed (1: none, it is trusted for the name) */
   GHashTable *tls_ok;
   /* authentication's REGISTERs (sfb-diagnose-register.h), for redirection
    * and settings; NULL when none was answered */
@@ -129,5 +130,11 @@ void sfb_diag_skip (SfbDiagContext *ctx, const char *stage, const char *check, c
 
 /* "host:port" lower case, the key of the tables above; free with g_free(). */
 char *sfb_diag_host_port (const char *host, guint16 port);
+
+/* A certificate's failed checks (sfb-tls.h) as what an administrator should
+ * do about the certificate of @host; "" for none.  sfb-diagnose-connect.c */
+char *sfb_diag_certificate_fix (GTlsCertificateFlags errors,
+                                const char *host,
+                                GTlsCertificate *certificate);
 
 G_END_DECLS

@@ -13,14 +13,18 @@
 
 #include <string.h>
 
-/* In order; a NULL run is a stage that reports nothing yet. */
+/* In order; a NULL run is a stage that reports nothing yet.  One line each. */
+/* clang-format off */
 static const SfbDiagStage stages[] = {
-  { SFB_DIAG_STAGE_DNS, sfb_diagnose_dns }, { SFB_DIAG_STAGE_AUTODISCOVER, NULL },
-  { SFB_DIAG_STAGE_CONNECTIVITY, NULL },    { SFB_DIAG_STAGE_TLS, NULL },
+  { SFB_DIAG_STAGE_DNS, sfb_diagnose_dns },
+  { SFB_DIAG_STAGE_AUTODISCOVER, sfb_diagnose_autodiscover },
+  { SFB_DIAG_STAGE_CONNECTIVITY, sfb_diagnose_connectivity },
+  { SFB_DIAG_STAGE_TLS, sfb_diagnose_tls },
   { SFB_DIAG_STAGE_AUTHENTICATION, sfb_diagnose_authentication },
   { SFB_DIAG_STAGE_REDIRECTION, sfb_diagnose_redirection },
   { SFB_DIAG_STAGE_SETTINGS, sfb_diagnose_settings },
 };
+/* clang-format on */
 
 struct _SfbDiagnosis
 {
@@ -83,11 +87,17 @@ sfb_diag_autodiscover_free (SfbDiagAutodiscover *ad)
     return;
   g_free (ad->host);
   g_free (ad->url);
-  g_free (ad->content_type);
-  g_free (ad->web_ticket_url);
-  g_clear_pointer (&ad->documents, g_ptr_array_unref);
+  g_clear_pointer (&ad->hops, g_ptr_array_unref);
   g_clear_pointer (&ad->candidates, g_ptr_array_unref);
+  g_clear_error (&ad->error);
   g_free (ad);
+}
+
+static void
+unref_nullable (gpointer object)
+{
+  if (object != NULL)
+    g_object_unref (object);
 }
 
 static void
@@ -390,7 +400,7 @@ context_new (SfbDiagnosis *self, GCancellable *cancellable, GError **error)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) outcome_free);
   ctx->autodiscover = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_diag_autodiscover_free);
   ctx->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_server_candidate_free);
-  ctx->reachable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  ctx->reachable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unref_nullable);
   ctx->certificates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   ctx->tls_ok = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return ctx;

@@ -5,7 +5,8 @@ sfbd against sfbsim inside build-aux/testnet (sim_fixture.py, through test_signi
 SignInTestCase).  Each failing check is made by an sfbsim fault; each test asserts the check,
 its result and the words of its fix."""
 
-import json
+import os
+import tempfile
 import threading
 import unittest
 
@@ -30,6 +31,10 @@ STAGES = ["dns", "autodiscover", "connectivity", "tls", "authentication", "redir
           "settings"]
 RESULTS = {"PASS", "WARN", "FAIL", "SKIP"}
 DIAGNOSE_TIMEOUT = 120 * TIME_SCALE  # seconds; a healthy run takes about one
+
+
+def SIM_CA_FILE():
+    return base.SIM["env"]["SFBSIM_CA_FILE"]
 
 
 def setUpModule():
@@ -89,9 +94,6 @@ class DiagnoseTestCase(base.SignInTestCase):
         return "\n".join(f"{c['Result']} {c['Stage']}/{c['Check']}: {c['Evidence']} "
                          f"[{c['Fix']}]" for c in checks)
 
-    def configure_alice_only(self):
-        self.configure_alice()
-
 
 class DnsTest(DiagnoseTestCase):
     def test_healthy_deployment_every_dns_check_passes(self):
@@ -150,6 +152,172 @@ class DnsTest(DiagnoseTestCase):
         self.assert_check(checks, "dns", "SRV _sip._tls.contoso.test", "FAIL",
                           "Check that the DNS servers this machine uses answer",
                           evidence=["server failure"])
+
+
+class HealthyTest(DiagnoseTestCase):
+    def test_healthy_deployment_every_check_passes(self):
+        self.configure_alice()
+        checks = self.diagnose()
+        # authentication, redirection and settings SKIP what needs --sign-in, and sfbsim has
+        # no Exchange (a WARN): test_diagnose_auth.py covers them
+        self.assertEqual({c["Result"] for c in checks if c["Stage"] in STAGES[:4]}, {"PASS"},
+                         self.show(checks))
+        self.assertNotIn("FAIL", {c["Result"] for c in checks}, self.show(checks))
+        self.assertEqual([s for s in STAGES if any(c["Stage"] == s for c in checks)][:4],
+                         STAGES[:4])
+        self.assert_check(checks, "autodiscover", "User lyncdiscoverinternal.contoso.test",
+                          "PASS", evidence=["SIP director.contoso.test:5061 (autodiscover, "
+                                            "internal)"])
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "PASS",
+                          evidence=["connected to 127.0.1.1 in"])
+        # sip.contoso.test (the Edge) listens on 443 only: its 5061 is not needed
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:5061", "PASS",
+                          evidence=["refused", "not needed: sip.contoso.test:443 answers"])
+        self.assert_check(checks, "tls", "chain director.contoso.test:5061", "PASS",
+                          evidence=["trust anchor for", "found in the CAFile"])
+        self.assert_check(checks, "tls", "name sip.contoso.test:443", "PASS",
+                          evidence=["sip.contoso.test, sipexternal.contoso.test"])
+        self.assert_check(checks, "tls", "validity director.contoso.test:5061", "PASS",
+                          evidence=["Valid from 20"])
+        self.assert_check(checks, "tls", "protocol director.contoso.test:5061", "PASS",
+                          evidence=["TLS 1.2 negotiated"])
+
+    def test_a_signed_in_session_stays_signed_in(self):
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        before = self.assert_signed_in()
+        endpoints = [(e["epid"], e["registrar"]) for e in self.alice_endpoints()]
+        self.assertEqual(len(endpoints), 1)
+        watcher = self.watch_account()
+        checks = self.diagnose()
+        self.assertNotIn("FAIL", {c["Result"] for c in checks}, self.show(checks))
+        after = self.assert_signed_in()
+        self.assertEqual(after["SignedInSince"], before["SignedInSince"])
+        self.assertEqual(after["Server"], before["Server"])
+        self.assertEqual(watcher.values("State"), [])
+        # the authentication stage's REGISTER is its own (another epid, connection): the
+        # session's registration is the same one
+        self.assertEqual([(e["epid"], e["registrar"]) for e in self.alice_endpoints()],
+                         endpoints)
+
+
+class AutodiscoverTest(DiagnoseTestCase):
+    def test_a_portal_answering_lyncdiscover_is_the_wrong_content_type(self):
+        self.ctl.set_portal(host="lyncdiscover.contoso.test", content_type="text/html")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "FAIL",
+                          "lyncdiscover.contoso.test is answered by another web server",
+                          "point the name at the pool's web services",
+                          evidence=["content type “text/html”, not "
+                                    "application/vnd.microsoft.rtc.autodiscover+xml"])
+        self.assert_check(checks, "autodiscover", "User lyncdiscover.contoso.test", "SKIP",
+                          evidence=["autodiscover/Root lyncdiscover.contoso.test is FAIL"])
+        self.assert_check(checks, "autodiscover", "Root lyncdiscoverinternal.contoso.test",
+                          "PASS")
+
+    def test_no_record_skips_the_name_with_the_reason(self):
+        self.ctl.dns_fault(mode="nxdomain", names=[AUTODISCOVER_NAMES[1]])
+        self.configure_alice()
+        checks = self.diagnose()
+        for name in ("Root lyncdiscover.contoso.test", "User lyncdiscover.contoso.test"):
+            self.assert_check(checks, "autodiscover", name, "SKIP",
+                              evidence=["lyncdiscover.contoso.test has no address"])
+
+    def test_untrusted_certificate_on_lyncdiscover(self):
+        self.ctl.set_certificate(variant="untrusted", host="lyncdiscoverinternal.contoso.test")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "autodiscover", "Root lyncdiscoverinternal.contoso.test",
+                          "FAIL", "which this machine does not trust",
+                          "install that CA's certificate in the system trust store",
+                          evidence=["lyncdiscoverinternal.contoso.test", "untrusted"])
+        self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "PASS")
+
+    def test_user_resource_behind_a_web_ticket(self):
+        self.ctl.set_autodiscover(user_webticket=True)
+        self.addCleanup(self.ctl.set_autodiscover, user_webticket=False)
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "autodiscover", "User lyncdiscoverinternal.contoso.test",
+                          "PASS", evidence=[
+                              "HTTP 401", "the User resource needs a web ticket from "
+                              "https://lyncdiscoverinternal.contoso.test/WebTicket/"])
+
+    def test_unknown_user(self):
+        self.configure_alice()
+        self.configure({"Account.Uri": base.string("sip:nobody@contoso.test")})
+        checks = self.diagnose()
+        self.assert_check(checks, "autodiscover", "User lyncdiscoverinternal.contoso.test",
+                          "FAIL", "Enable sip:nobody@contoso.test for Skype for Business",
+                          evidence=["HTTP 404", "is not known to this autodiscover service"])
+
+
+class ConnectivityTest(DiagnoseTestCase):
+    def test_port_closed_is_refused_and_tls_skipped(self):
+        self.ctl.stop_pool(pool="director")
+        self.addCleanup(self.ctl.start_pool, pool="director")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          "Start the Skype for Business service on director.contoso.test",
+                          "listen on port 5061",
+                          evidence=["refused: nothing accepts connections on port 5061"])
+        self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP",
+                          evidence=["connectivity/connect director.contoso.test:5061 is FAIL"])
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+        self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
+
+
+class CertificateTest(DiagnoseTestCase):
+    def test_untrusted_certificate_on_one_host(self):
+        self.ctl.set_certificate(variant="untrusted", host="director")
+        self.configure_alice()
+        checks = self.diagnose()
+        c = self.assert_check(checks, "tls", "chain director.contoso.test:5061", "FAIL",
+                              "The certificate on director.contoso.test is issued by “",
+                              "which this machine does not trust",
+                              "name it in sfbd.conf ([TLS] CAFile)",
+                              evidence=["untrusted issuer", "no trust anchor for"])
+        self.assertIn(SIM_CA_FILE(), c["Evidence"])
+        self.assert_check(checks, "tls", "name director.contoso.test:5061", "PASS")
+        self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
+
+    def test_expired_certificate_on_one_host(self):
+        self.ctl.set_certificate(variant="expired", host="edge")
+        self.configure_alice()
+        checks = self.diagnose()
+        c = self.assert_check(checks, "tls", "validity sip.contoso.test:443", "FAIL",
+                              "The certificate on sip.contoso.test expired on ",
+                              "renew it and assign the new one", evidence=["expired"])
+        self.assertRegex(c["Fix"], r"expired on \d{4}-\d\d-\d\d: renew it")
+        self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
+        self.assert_check(checks, "tls", "validity director.contoso.test:5061", "PASS")
+
+    def test_wrong_name_certificate_on_one_host(self):
+        self.ctl.set_certificate(variant="wrong-name", host="director")
+        self.configure_alice()
+        checks = self.diagnose()
+        c = self.assert_check(checks, "tls", "name director.contoso.test:5061", "FAIL",
+                              "The certificate on director.contoso.test is for ",
+                              "issue one whose subject alternative names include "
+                              "director.contoso.test",
+                              evidence=["which does not include director.contoso.test"])
+        self.assertNotIn("director.contoso.test", c["Evidence"].split(", which")[0])
+        self.assert_check(checks, "tls", "validity director.contoso.test:5061", "PASS")
+        self.assert_check(checks, "tls", "name sip.contoso.test:443", "PASS")
+
+    def test_ca_file_without_a_certificate(self):
+        self.configure_alice()
+        with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
+            f.write("not a certificate\n")
+        self.addCleanup(os.unlink, f.name)
+        self.configure({"TLS.CAFile": base.string(f.name)})
+        checks = self.diagnose()
+        self.assert_check(checks, "tls", "CAFile", "FAIL", "Correct [TLS] CAFile in sfbd.conf",
+                          evidence=[f.name])
+        # judged by the system store alone, sfbsim's CA is unknown
+        self.assert_check(checks, "tls", "chain director.contoso.test:5061", "FAIL",
+                          "which this machine does not trust")
 
 
 class ApiTest(DiagnoseTestCase):
