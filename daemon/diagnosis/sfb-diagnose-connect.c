@@ -64,8 +64,9 @@ attempt_free (Attempt *a)
   g_clear_object (&a->cancellable);
   g_clear_error (&a->error);
   g_clear_object (&a->connection);
+  /* never blocks: the stream lives until it is closed */
   if (a->tls != NULL)
-    g_io_stream_close (a->tls, NULL, NULL);
+    g_io_stream_close_async (a->tls, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   g_clear_object (&a->tls);
   g_clear_object (&a->certificate);
   g_free (a);
@@ -724,8 +725,6 @@ static void
 verify_with_system_store (Attempt *a)
 {
   GTlsDatabase *system = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-  g_autoptr (GSocketConnectable) identity
-      = g_network_address_new (a->candidate->host, a->candidate->port);
 
   if (system == NULL || sfb_config_get_ca_file (a->run->ctx->config) == NULL)
     {
@@ -742,7 +741,6 @@ verify_with_system_store (Attempt *a)
                                      a->cancellable,
                                      on_system_verified,
                                      a);
-  (void) identity;
   g_object_unref (system);
 }
 

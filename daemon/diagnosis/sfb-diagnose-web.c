@@ -225,6 +225,8 @@ report_user (SfbDiagContext *ctx, SfbDiagAutodiscover *ad)
       g_string_append (walk, i > 1 ? " -> " : "");
       describe_hop (walk, hop_at (ad, i));
     }
+  if (walk->len == 0)
+    g_string_append (walk, "The Root document links to no User resource");
   if (last->status == 0 || (ad->hops->len > 1 && last->status == 200 && !content_type_ok (last)))
     {
       report_no_answer (ctx, check, ad, last);

@@ -322,9 +322,20 @@ class CertificateTest(DiagnoseTestCase):
 
 class ApiTest(DiagnoseTestCase):
     def test_domain_without_an_account(self):
+        # an admin's machine that trusts the deployment's CA, with no account
+        self.configure({"TLS.CAFile": base.string(SIM_CA_FILE())})
         checks = self.diagnose(Domain="Contoso.Test.")
         self.assertEqual(self.get_property(ACCOUNT, "Uri"), "")
+        self.assertNotIn("FAIL", {c["Result"] for c in checks}, self.show(checks))
         self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "PASS")
+        self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "PASS",
+                          evidence=["Root document with links User"])
+        self.assert_check(checks, "autodiscover", "User lyncdiscover.contoso.test", "SKIP",
+                          evidence=["without an account (--domain)"])
+        # the SRV targets and A records are still dialled and their certificates checked
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "PASS")
+        self.assert_check(checks, "tls", "name sip.contoso.test:443", "PASS")
+        self.assertEqual(self.counters().get("registers", {}), {})
 
     def test_no_domain_and_no_account_is_not_configured(self):
         message = self.assert_dbus_error(ERROR_PREFIX + "NotConfigured", DIAGNOSTICS,
