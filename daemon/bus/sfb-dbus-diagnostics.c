@@ -87,7 +87,7 @@ handle_diagnose (SfbDBusDiagnostics *skeleton,
   g_variant_iter_init (&iter, options);
   while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
     {
-      g_autoptr (GVariant) owned = value;
+      g_autoptr (GVariant) owned G_GNUC_UNUSED = value;
 
       if (g_str_equal (key, "Domain") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
         domain = g_variant_get_string (value, NULL);
