@@ -378,6 +378,56 @@ class ApiTest(DiagnoseTestCase):
         self.assertEqual([check for _, check in received], result["checks"])
 
 
+    def test_concurrent_runs_each_get_their_own_checks_at_most_four(self):
+        # slow DNS (below the resolver's 1 s timeout in testnet) keeps the first runs going
+        # while the others arrive
+        self.ctl.dns_fault(mode="slow", names=[SRV_NAMES[0]], delay_ms=500)
+        self.configure_alice()
+        received = []
+        replies = {}
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+
+        def on_reply(bus, res, token):
+            try:
+                replies[token] = bus.call_finish(res).unpack()[0]
+            except GLib.Error as error:
+                replies[token] = error
+
+        tokens = [f"run-{i}" for i in range(5)]
+        for token in tokens:
+            self.bus.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                          GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", token)},)),
+                          None, Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None,
+                          on_reply, token)
+        context = GLib.MainContext.default()
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        while len(replies) < len(tokens) and GLib.get_monotonic_time() < deadline:
+            context.iteration(True)
+        while context.pending():
+            context.iteration(False)
+        self.assertEqual(sorted(replies), tokens)
+        # the fifth arrived while four ran
+        self.assertIsInstance(replies["run-4"], GLib.Error)
+        self.assertEqual(Gio.DBusError.get_remote_error(replies["run-4"]),
+                         ERROR_PREFIX + "Failed")
+        self.assertIn("4 diagnoses are running already", replies["run-4"].message)
+        for token in tokens[:4]:
+            checks = replies[token]
+            self.assertIsInstance(checks, list, checks)
+            self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "PASS")
+            self.assertEqual([c for t, c in received if t == token], checks)
+        self.assertEqual({t for t, _ in received}, set(tokens[:4]))
+        # and once they are done, a new one runs
+        self.assert_check(self.diagnose(), "dns", "SRV _sip._tls.contoso.test", "PASS")
+
+
 class SfbctlTest(DiagnoseTestCase):
     def test_json_is_one_object_per_check_and_exit_0_when_nothing_fails(self):
         self.configure_alice()
