@@ -262,6 +262,32 @@ class ConnectivityTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
 
 
+    def test_a_port_that_drops_packets_is_filtered(self):
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          "A firewall drops the packets to director.contoso.test: open TCP "
+                          "port 5061",
+                          evidence=["filtered: no answer within 5 s"])
+        self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP")
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+
+    def test_an_address_without_a_route_is_unreachable(self):
+        # testnet has no route but the loopback network's
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="192.0.2.1")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          "There is no route from here to director.contoso.test",
+                          evidence=["unreachable"])
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+
+
 class CertificateTest(DiagnoseTestCase):
     def test_untrusted_certificate_on_one_host(self):
         self.ctl.set_certificate(variant="untrusted", host="director")
