@@ -74,8 +74,8 @@ handle_diagnose (SfbDBusDiagnostics *skeleton,
                  SfbDaemon *daemon)
 {
   guint *running = g_object_get_data (G_OBJECT (skeleton), "sfb-running");
-  const char *domain = NULL;
-  const char *token = "";
+  g_autofree char *domain = NULL;
+  g_autofree char *token = NULL;
   gboolean sign_in = FALSE;
   g_autoptr (SfbDiagnosis) diagnosis = NULL;
   GVariantIter iter;
@@ -89,16 +89,23 @@ handle_diagnose (SfbDBusDiagnostics *skeleton,
     {
       g_autoptr (GVariant) owned G_GNUC_UNUSED = value;
 
-      if (g_str_equal (key, "Domain") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        domain = g_variant_get_string (value, NULL);
-      else if (g_str_equal (key, "Token") && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        token = g_variant_get_string (value, NULL);
-      else if (g_str_equal (key, "SignIn") && g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-        sign_in = g_variant_get_boolean (value);
+      if (g_str_equal (key, "Domain") && g_variant_is_of_type (owned, G_VARIANT_TYPE_STRING))
+        {
+          g_free (domain);
+          domain = g_variant_dup_string (owned, NULL);
+        }
+      else if (g_str_equal (key, "Token") && g_variant_is_of_type (owned, G_VARIANT_TYPE_STRING))
+        {
+          g_free (token);
+          token = g_variant_dup_string (owned, NULL);
+        }
+      else if (g_str_equal (key, "SignIn") && g_variant_is_of_type (owned, G_VARIANT_TYPE_BOOLEAN))
+        sign_in = g_variant_get_boolean (owned);
       else
         return unknown_option (invocation, key);
     }
-  /* both strings point into @options, which outlives this handler */
+  if (token == NULL)
+    token = g_strdup ("");
   if ((domain != NULL
        && !sfb_text_check_argument ("The domain", domain, MAX_DOMAIN_BYTES, 0, &error))
       || !sfb_text_check_argument ("The token", token, MAX_TOKEN_BYTES, 0, &error))

@@ -796,10 +796,12 @@ sfb_diagnose_tls (SfbDiagContext *ctx, GTask *task)
       GSocketConnection *connection = NULL;
       Attempt *a;
 
-      if (!g_hash_table_steal_extended (ctx->reachable, key, NULL, (gpointer *) &connection)
-          || connection == NULL)
+      connection = g_hash_table_lookup (ctx->reachable, key);
+      if (connection == NULL)
         continue;
-      g_hash_table_insert (ctx->reachable, g_strdup (key), NULL);
+      /* taken: the key stays, so later stages still see it was reachable */
+      g_object_ref (connection);
+      g_hash_table_replace (ctx->reachable, g_strdup (key), NULL);
       a = attempt_new (run, c, HANDSHAKE_TIMEOUT_SECONDS);
       a->connection = connection;
       identity = g_network_address_new (c->host, c->port);

@@ -268,6 +268,32 @@ class ConnectivityTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
 
 
+    def test_a_port_that_drops_packets_is_filtered(self):
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          "A firewall drops the packets to director.contoso.test: open TCP "
+                          "port 5061",
+                          evidence=["filtered: no answer within 5 s"])
+        self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP")
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+
+    def test_an_address_without_a_route_is_unreachable(self):
+        # testnet has no route but the loopback network's
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="192.0.2.1")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          "There is no route from here to director.contoso.test",
+                          evidence=["unreachable"])
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+
+
 class CertificateTest(DiagnoseTestCase):
     def test_untrusted_certificate_on_one_host(self):
         self.ctl.set_certificate(variant="untrusted", host="director")
@@ -382,6 +408,56 @@ class ApiTest(DiagnoseTestCase):
             context.iteration(False)
         self.assertEqual([token for token, _ in received], ["run-42"] * len(received))
         self.assertEqual([check for _, check in received], result["checks"])
+
+
+    def test_concurrent_runs_each_get_their_own_checks_at_most_four(self):
+        # slow DNS (below the resolver's 1 s timeout in testnet) keeps the first runs going
+        # while the others arrive
+        self.ctl.dns_fault(mode="slow", names=[SRV_NAMES[0]], delay_ms=500)
+        self.configure_alice()
+        received = []
+        replies = {}
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+
+        def on_reply(bus, res, token):
+            try:
+                replies[token] = bus.call_finish(res).unpack()[0]
+            except GLib.Error as error:
+                replies[token] = error
+
+        tokens = [f"run-{i}" for i in range(5)]
+        for token in tokens:
+            self.bus.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                          GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", token)},)),
+                          None, Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None,
+                          on_reply, token)
+        context = GLib.MainContext.default()
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        while len(replies) < len(tokens) and GLib.get_monotonic_time() < deadline:
+            context.iteration(True)
+        while context.pending():
+            context.iteration(False)
+        self.assertEqual(sorted(replies), tokens)
+        # the fifth arrived while four ran
+        self.assertIsInstance(replies["run-4"], GLib.Error)
+        self.assertEqual(Gio.DBusError.get_remote_error(replies["run-4"]),
+                         ERROR_PREFIX + "Failed")
+        self.assertIn("4 diagnoses are running already", replies["run-4"].message)
+        for token in tokens[:4]:
+            checks = replies[token]
+            self.assertIsInstance(checks, list, checks)
+            self.assert_check(checks, "dns", "SRV _sipinternaltls._tcp.contoso.test", "PASS")
+            self.assertEqual([c for t, c in received if t == token], checks)
+        self.assertEqual({t for t, _ in received}, set(tokens[:4]))
+        # and once they are done, a new one runs
+        self.assert_check(self.diagnose(), "dns", "SRV _sip._tls.contoso.test", "PASS")
 
 
 class SfbctlTest(DiagnoseTestCase):
