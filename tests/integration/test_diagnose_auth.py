@@ -141,6 +141,19 @@ class RedirectionTest(AuthTestCase):
                           evidence=["sfbctl diagnose --sign-in"])
 
 
+    def test_home_pool_that_does_not_resolve_fails_naming_it(self):
+        self.ctl.set_redirect(registrar="pool1", to="pool2")
+        self.ctl.dns_fault(mode="nxdomain", names=["pool2.contoso.test"])
+        self.configure_alice(server=POOL1)
+        checks = self.diagnose(SignIn=True)
+        self.assert_check(checks, "redirection", "Home pool", "FAIL",
+                          "Publish the home pool's name in DNS",
+                          evidence=["Redirected to pool2.contoso.test:5061, which does not "
+                                    "resolve"])
+        self.assert_check(checks, "redirection", "Redirects", "PASS",
+                          evidence=["pool1.contoso.test:5061 -> pool2.contoso.test:5061"])
+
+
 class SettingsTest(AuthTestCase):
     def test_certificate_provisioning_refusing_fails_with_the_status(self):
         self.ctl.set_provisioning(up=False, status=403)
