@@ -243,6 +243,16 @@ class AutodiscoverTest(DiagnoseTestCase):
                               "HTTP 401", "the User resource needs a web ticket from "
                               "https://lyncdiscoverinternal.contoso.test/WebTicket/"])
 
+    def test_redirect_to_the_home_pool_is_followed_and_shown(self):
+        # bob is homed on pool2: pool1's autodiscover (the lyncdiscover names) redirects
+        self.configure_alice()
+        self.configure({"Account.Uri": base.string("sip:bob@contoso.test")})
+        checks = self.diagnose()
+        c = self.assert_check(checks, "autodiscover", "User lyncdiscoverinternal.contoso.test",
+                              "PASS", evidence=["User document with a Redirect link -> "
+                                                "pool2.contoso.test: HTTP 200"])
+        self.assertIn("SIP ", c["Evidence"])
+
     def test_unknown_user(self):
         self.configure_alice()
         self.configure({"Account.Uri": base.string("sip:nobody@contoso.test")})
@@ -331,6 +341,13 @@ class CertificateTest(DiagnoseTestCase):
         self.assertNotIn("director.contoso.test", c["Evidence"].split(", which")[0])
         self.assert_check(checks, "tls", "validity director.contoso.test:5061", "PASS")
         self.assert_check(checks, "tls", "name sip.contoso.test:443", "PASS")
+
+    def test_protocol_version_is_the_one_negotiated(self):
+        self.ctl.set_tls_version(maximum="TLSv1_3")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "tls", "protocol director.contoso.test:5061", "PASS",
+                          evidence=["TLS 1.3 negotiated"])
 
     def test_ca_file_without_a_certificate(self):
         self.configure_alice()
