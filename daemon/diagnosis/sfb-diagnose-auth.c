@@ -370,6 +370,15 @@ report_sign_in (AuthRun *run, const SfbDiagnoseRegisterResult *reg)
       sfb_diag_report (ctx, A, CHECK_SIGN_IN, SFB_DIAGNOSIS_FAIL, why, FIX_PASSWORD);
       return;
     case SFB_DIAGNOSE_REGISTER_NO_SCHEME:
+      if (reg->tls_dsk_only)
+        {
+          sfb_diag_skip (ctx,
+                         A,
+                         CHECK_SIGN_IN,
+                         "the registrar offers only TLS-DSK; the test sign-in authenticates "
+                         "with NTLM or Kerberos (a sign-in checks TLS-DSK)");
+          return;
+        }
       sfb_diag_report (ctx,
                        A,
                        CHECK_SIGN_IN,

@@ -45,6 +45,7 @@ typedef struct
   SfbSipSecurity *security;
   SfbSipMessage *pending; /* the 401 a context prepares for */
   guint auth_legs;
+  guint failed; /* SfbAuthScheme bits whose preparation failed at this registrar */
   gboolean deregistering;
 } Probe;
 
@@ -163,6 +164,7 @@ on_connected (GObject *source, GAsyncResult *res, gpointer user_data)
   probe->from_tag = sfb_sip_connection_new_token (10);
   probe->cseq = 0;
   probe->auth_legs = 0;
+  probe->failed = 0;
   send_register (task, -1);
 }
 
@@ -269,6 +271,10 @@ choose_security (Probe *probe, SfbSipMessage *response, GError **error)
   in.mode = probe->in.mode;
   in.offered = sfb_auth_schemes_from_names ((const char *const *) offered)
                & ~(guint) SFB_AUTH_SCHEME_TLS_DSK;
+  in.failed = probe->failed;
+  probe->result->tls_dsk_only
+      = in.offered == 0
+        && (sfb_auth_schemes_from_names ((const char *const *) offered) & SFB_AUTH_SCHEME_TLS_DSK);
   in.have_password = probe->in.password != NULL;
 #ifdef HAVE_KERBEROS
   in.kerberos_available = TRUE;
@@ -289,6 +295,7 @@ choose_security (Probe *probe, SfbSipMessage *response, GError **error)
                    reason != NULL ? reason : "TLS-DSK is not tried by the diagnosis");
       return FALSE;
     }
+  g_clear_object (&probe->security);
   probe->security = sfb_sip_security_new (context);
   sfb_sip_connection_set_security (probe->connection, probe->security);
   probe->result->scheme = scheme;
@@ -330,6 +337,8 @@ answer_challenge (GTask *task, SfbSipMessage *response)
   send_register (task, -1);
 }
 
+static void start_scheme (GTask *task, SfbSipMessage *response);
+
 static void
 on_prepared (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -338,20 +347,47 @@ on_prepared (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr (SfbSipMessage) response = g_steal_pointer (&probe->pending);
   GError *error = NULL;
 
-  if (!sfb_sip_security_prepare_finish (SFB_SIP_SECURITY (source), res, &error))
+  if (sfb_sip_security_prepare_finish (SFB_SIP_SECURITY (source), res, &error))
     {
-      if (!cancelled (task, error))
-        refused (task, error);
+      answer_challenge (task, response);
       return;
     }
-  answer_challenge (task, response);
+  if (cancelled (task, error))
+    return;
+  /* as a sign-in: with Auth=auto a scheme that cannot be prepared (the KDC
+   * is down) gives way to the next one offered, a refused password never */
+  if (probe->in.mode == SFB_AUTH_MODE_AUTO
+      && sfb_auth_failure_allows_fallback (probe->result->scheme, TRUE, error))
+    {
+      probe->failed |= probe->result->scheme;
+      g_error_free (error);
+      start_scheme (task, response);
+      return;
+    }
+  refused (task, error);
+}
+
+/* The first 401 at a registrar: choose, prepare, then answer */
+static void
+start_scheme (GTask *task, SfbSipMessage *response)
+{
+  Probe *probe = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!choose_security (probe, response, &error))
+    {
+      finish_with (task, SFB_DIAGNOSE_REGISTER_NO_SCHEME, error);
+      return;
+    }
+  probe->pending = g_object_ref (response);
+  sfb_sip_security_prepare_async (
+      probe->security, response, g_task_get_cancellable (task), on_prepared, task);
 }
 
 static void
 challenged (GTask *task, SfbSipMessage *response)
 {
   Probe *probe = g_task_get_task_data (task);
-  GError *error = NULL;
 
   if (probe->result->challenge == NULL)
     {
@@ -369,18 +405,9 @@ challenged (GTask *task, SfbSipMessage *response)
       return;
     }
   if (probe->auth_legs > 1)
-    {
-      answer_challenge (task, response);
-      return;
-    }
-  if (!choose_security (probe, response, &error))
-    {
-      finish_with (task, SFB_DIAGNOSE_REGISTER_NO_SCHEME, error);
-      return;
-    }
-  probe->pending = g_object_ref (response);
-  sfb_sip_security_prepare_async (
-      probe->security, response, g_task_get_cancellable (task), on_prepared, task);
+    answer_challenge (task, response);
+  else
+    start_scheme (task, response);
 }
 
 /* ---- 301, 200 and the rest ---------------------------------------------- */

@@ -61,6 +61,7 @@ typedef struct
   char *challenge_hop;            /* host:port that sent it */
   guint n_redirects_before_auth;  /* 301s to unauthenticated REGISTERs */
   SfbAuthScheme scheme;           /* the scheme the sign-in used, NONE without one */
+  gboolean tls_dsk_only;          /* NO_SCHEME: TLS-DSK is all the registrar offers */
   char *epid;                     /* the endpoint id the REGISTERs carried */
   guint deregister_status;        /* the answer to Expires: 0; 0: none */
 } SfbDiagnoseRegisterResult;

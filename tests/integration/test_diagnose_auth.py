@@ -100,6 +100,31 @@ class AuthenticationTest(AuthTestCase):
         checks = self.diagnose()
         self.assert_check(checks, "authentication", "Kerberos ticket", "PASS")
 
+    def test_sign_in_falls_back_to_ntlm_when_the_kdc_is_down(self):
+        self.ctl.set_auth(schemes=["NTLM", "Kerberos"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.ctl.stop_kdc()
+        self.addCleanup(self.ctl.start_kdc)
+        self.configure_alice(server=POOL1)
+        checks = self.diagnose(SignIn=True)
+        # as a sign-in with Auth=auto: Kerberos cannot be prepared, NTLM can
+        self.assert_check(checks, "authentication", "Test sign-in", "PASS",
+                          evidence=["Signed in at pool1.contoso.test:5061 with NTLM"])
+
+    def test_a_tls_dsk_only_registrar_skips_the_test_sign_in(self):
+        self.ctl.set_auth(schemes=["TLS-DSK"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.configure_alice(server=POOL1)
+        checks = self.diagnose(SignIn=True)
+        self.assert_check(checks, "authentication", "Test sign-in", "SKIP",
+                          evidence=["offers only TLS-DSK"])
+        self.assert_check(checks, "authentication", "Schemes offered", "PASS",
+                          evidence=["offers TLS-DSK; Auth=auto signs in with TLS-DSK"])
+        # its provisioning service is the one the challenge names (sts-uri)
+        self.assert_check(checks, "settings", "Certificate provisioning", "PASS",
+                          evidence=["https://pool1.contoso.test:443/CertProv/"
+                                    "CertProvisioningService.svc/mex answered HTTP 200"])
+
     def test_wrong_password_with_sign_in_fails_with_set_password(self):
         self.configure_alice(password=base.WRONG_PASSWORD, server=POOL1)
         checks = self.diagnose(SignIn=True)
