@@ -499,6 +499,22 @@ class SfbctlTest(DiagnoseTestCase):
                       lines[first + 2])
         self.assertRegex(lines[-1], r"^\d+ passed, \d+ warnings, [1-9]\d* failed, \d+ skipped$")
 
+    def test_text_prints_each_check_as_it_completes(self):
+        # a port that drops packets holds the connectivity stage for 5 s: the checks before
+        # it are on the screen while it waits
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        process, stdout, _ = self.spawn_sfbctl("diagnose")
+        stdout.wait_for(lambda line: line.startswith("PASS") and "User lyncdiscover." in line)
+        self.assertIsNone(process.poll(), "the checks were printed only at the end")
+        self.assertEqual(process.wait(timeout=DIAGNOSE_TIMEOUT), 1)
+        stdout.wait_for(lambda line: " failed, " in line)
+        self.assertTrue(any(line.startswith("FAIL") and "connect director.contoso.test:5061"
+                            in line for line in stdout.seen), stdout.seen)
+
     def test_json_exit_1_when_a_check_fails(self):
         self.ctl.dns_fault(mode="nxdomain", names=ALL_NAMES)
         status, checks = self.sfbctl_json("diagnose", "--domain", DOMAIN,
