@@ -46,6 +46,10 @@ static const SfbctlCommand commands[] = {
     "Show the calendar, voicemail and missed conversations" },
   { "monitor", sfbctl_cmd_monitor, NULL, "Follow every change until Ctrl-C" },
   { "trace", sfbctl_cmd_trace, NULL, "Show the stages of the last sign-in" },
+  { "diagnose",
+    sfbctl_cmd_diagnose,
+    "[--sign-in] [--domain DOMAIN]",
+    "Check every step of sign-in and say what to fix" },
 };
 
 /* ---- dispatch and options ---- */
@@ -466,6 +470,10 @@ SfbDBusExchange *
 sfbctl_get_exchange (Sfbctl *ctl, GError **error)
 {
   return get_proxy (ctl, SFB_DBUS_TYPE_EXCHANGE_PROXY, SFB_DBUS_EXCHANGE_INTERFACE, error);
+SfbDBusDiagnostics *
+sfbctl_get_diagnostics (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (ctl, SFB_DBUS_TYPE_DIAGNOSTICS_PROXY, SFB_DBUS_DIAGNOSTICS_INTERFACE, error);
 }
 
 /* for explaining empty lists; FALSE when unknown */

@@ -81,6 +81,7 @@ SfbDBusDialPlan *sfbctl_get_dial_plan (Sfbctl *ctl, GError **error);
 SfbDBusPolicies *sfbctl_get_policies (Sfbctl *ctl, GError **error);
 SfbDBusDevices *sfbctl_get_devices (Sfbctl *ctl, GError **error);
 SfbDBusExchange *sfbctl_get_exchange (Sfbctl *ctl, GError **error);
+SfbDBusDiagnostics *sfbctl_get_diagnostics (Sfbctl *ctl, GError **error);
 gboolean sfbctl_is_signed_in (Sfbctl *ctl);
 
 /* The command groups, one file each */
@@ -97,6 +98,7 @@ int sfbctl_cmd_policies (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_devices (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_exchange (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv);
 
 /* An Exchange property's value for a line of text (sanitised, meetings in
  * words), or NULL for a name that needs nothing special. */

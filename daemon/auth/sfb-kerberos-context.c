@@ -284,6 +284,14 @@ sfb_kerberos_have_ccache_credentials (void)
   return TRUE;
 }
 
+char *
+sfb_kerberos_principal_for_login (const char *login)
+{
+  g_autofree char *realm = default_realm ();
+
+  return sfb_kerberos_principal_from_login (login, realm);
+}
+
 static gboolean
 acquire_with_password (SfbKerberosContext *self, GError **error)
 {

@@ -40,6 +40,10 @@ SfbAuthContext *sfb_kerberos_context_new (const char *login, const char *passwor
  * "user" without one).  NULL for an unusable login. */
 char *sfb_kerberos_principal_from_login (const char *login, const char *default_realm);
 
+/* The principal of @login with the krb5 configuration's default realm (what
+ * `kinit` needs; sfb_kerberos_principal_from_login()), NULL when none. */
+char *sfb_kerberos_principal_for_login (const char *login);
+
 /* "sip/fqdn" -> "sip@fqdn" (the GSS host-based name); NULL when malformed. */
 char *sfb_kerberos_service_from_targetname (const char *targetname);
 

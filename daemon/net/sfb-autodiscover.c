@@ -300,7 +300,43 @@ typedef struct
   SfbWebTicketGetFinish get_ticket_finish;
   gboolean ticket_tried; /* one web ticket per walk */
   char *ticket_header;   /* "opaque=<base64>" for the next request only; a secret */
+  GPtrArray *hops_seen;  /* SfbAutodiscoverHop */
+  GTlsCertificate *rejected;
 } Walk;
+
+void
+sfb_autodiscover_hop_free (SfbAutodiscoverHop *hop)
+{
+  if (hop == NULL)
+    return;
+  g_free (hop->host);
+  g_free (hop->content_type);
+  g_free (hop->web_ticket_url);
+  g_clear_object (&hop->certificate);
+  g_clear_pointer (&hop->document, sfb_autodiscover_document_free);
+  g_free (hop);
+}
+
+/* A hop for the request in flight, answered with @message's status (NULL: no answer) */
+static SfbAutodiscoverHop *
+walk_add_hop (Walk *walk, SoupMessage *message)
+{
+  SfbAutodiscoverHop *hop = g_new0 (SfbAutodiscoverHop, 1);
+
+  hop->host = g_strdup (walk->uri != NULL ? g_uri_get_host (walk->uri) : NULL);
+  hop->tls_errors = walk->tls_errors;
+  hop->certificate = walk->rejected != NULL ? g_object_ref (walk->rejected) : NULL;
+  if (message != NULL)
+    {
+      SoupMessageHeaders *headers = soup_message_get_response_headers (message);
+
+      hop->status = soup_message_get_status (message);
+      hop->content_type = g_strdup (soup_message_headers_get_content_type (headers, NULL));
+      hop->web_ticket_url = g_strdup (soup_message_headers_get_one (headers, "X-MS-WebTicketURL"));
+    }
+  g_ptr_array_add (walk->hops_seen, hop);
+  return hop;
+}
 
 static void
 clear_secret (char **secret)
@@ -324,6 +360,8 @@ walk_free (Walk *walk)
   g_free (walk->detail);
   g_weak_ref_clear (&walk->provider);
   clear_secret (&walk->ticket_header);
+  g_clear_pointer (&walk->hops_seen, g_ptr_array_unref);
+  g_clear_object (&walk->rejected);
   g_free (walk);
 }
 
@@ -362,10 +400,17 @@ walk_handle_document (GTask *task)
 {
   Walk *walk = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
-  g_autoptr (SfbAutodiscoverDocument) doc = NULL;
+  g_autoptr (SfbAutodiscoverDocument) owned = NULL;
+  SfbAutodiscoverDocument *doc;
   const char *next = NULL;
 
   doc = sfb_autodiscover_parse ((const char *) walk->body->data, walk->body->len, &error);
+  /* the answer's hop keeps the document */
+  if (doc != NULL && walk->hops_seen->len > 0)
+    ((SfbAutodiscoverHop *) g_ptr_array_index (walk->hops_seen, walk->hops_seen->len - 1))->document
+        = doc;
+  else
+    owned = doc;
   if (doc == NULL)
     {
       walk_fail (
@@ -585,6 +630,7 @@ walk_send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   goffset length;
 
   stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  walk_add_hop (walk, stream != NULL ? walk->message : NULL);
   if (stream == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -661,6 +707,7 @@ accept_certificate_cb (SoupMessage *message,
   /* Only called for a certificate the database rejected: record why,
    * and refuse it. */
   walk->tls_errors = errors;
+  g_set_object (&walk->rejected, certificate);
   return FALSE;
 }
 
@@ -709,6 +756,7 @@ walk_request (GTask *task, const char *url)
   g_clear_pointer (&walk->uri, g_uri_unref);
   walk->uri = g_steal_pointer (&uri);
   walk->tls_errors = 0;
+  g_clear_object (&walk->rejected);
   if (walk->hops > 1)
     g_string_append_printf (walk->path, " (%s)", g_uri_get_host (walk->uri));
   g_clear_object (&walk->message);
@@ -764,6 +812,7 @@ sfb_autodiscover_lookup_full_async (SoupSession *session,
   walk->session = g_object_ref (session);
   walk->body = g_byte_array_new ();
   walk->path = g_string_new ("Root");
+  walk->hops_seen = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_autodiscover_hop_free);
   g_weak_ref_init (&walk->provider, NULL);
   if (provider != NULL && provider->object != NULL && provider->get_async != NULL
       && provider->get_finish != NULL)
@@ -788,4 +837,14 @@ sfb_autodiscover_lookup_finish (GAsyncResult *result, char **detail, GError **er
   if (detail != NULL)
     *detail = g_strdup (walk->detail != NULL ? walk->detail : "cancelled");
   return g_task_propagate_pointer (task, error);
+}
+
+GPtrArray *
+sfb_autodiscover_lookup_get_hops (GAsyncResult *result)
+{
+  Walk *walk;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  walk = g_task_get_task_data (G_TASK (result));
+  return g_ptr_array_ref (walk->hops_seen);
 }

@@ -109,4 +109,21 @@ void sfb_autodiscover_lookup_full_async (SoupSession *session,
                                          gpointer user_data);
 GPtrArray *sfb_autodiscover_lookup_finish (GAsyncResult *result, char **detail, GError **error);
 
+/* One request of a walk, for `sfbctl diagnose`: what was asked and what came back. */
+typedef struct
+{
+  char *host;                        /* the host asked */
+  guint status;                      /* the HTTP status; 0: no answer */
+  char *content_type;                /* as sent (quote it before showing it), NULL: none */
+  char *web_ticket_url;              /* a 401's X-MS-WebTicketURL, NULL: none */
+  GTlsCertificateFlags tls_errors;   /* the rejected certificate's failed checks */
+  GTlsCertificate *certificate;      /* the rejected certificate, NULL: none */
+  SfbAutodiscoverDocument *document; /* the parsed answer, NULL: none */
+} SfbAutodiscoverHop;
+
+void sfb_autodiscover_hop_free (SfbAutodiscoverHop *hop);
+/* The requests of the walk @result belongs to, in order (a new reference);
+ * call it after sfb_autodiscover_lookup_finish(). */
+GPtrArray *sfb_autodiscover_lookup_get_hops (GAsyncResult *result);
+
 G_END_DECLS

@@ -435,8 +435,8 @@ a_record_name (SfbDiscoveryLookup lookup)
     }
 }
 
-static char *
-describe_resolver_error (const GError *error)
+char *
+sfb_discovery_describe_resolver_error (const GError *error)
 {
   if (g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
     return g_strdup ("NXDOMAIN or no record");
@@ -562,7 +562,7 @@ srv_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (targets == NULL)
     {
       g_autofree char *why
-          = error != NULL ? describe_resolver_error (error) : g_strdup ("no record");
+          = error != NULL ? sfb_discovery_describe_resolver_error (error) : g_strdup ("no record");
 
       g_string_append_printf (detail, ": %s", why);
       run->details[p->lookup] = g_string_free (g_steal_pointer (&detail), FALSE);
@@ -616,7 +616,7 @@ a_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (addresses == NULL)
     {
       g_autofree char *why
-          = error != NULL ? describe_resolver_error (error) : g_strdup ("no record");
+          = error != NULL ? sfb_discovery_describe_resolver_error (error) : g_strdup ("no record");
 
       g_string_append_printf (detail, ": %s", why);
       run->details[p->lookup] = g_string_free (g_steal_pointer (&detail), FALSE);

@@ -110,6 +110,10 @@ GStrv sfb_discovery_get_details (SfbDiscovery *self);
 
 /* ---- Pure helpers, exported for the unit tests ---- */
 
+/* A failed resolver lookup in words: "NXDOMAIN or no record", "failed
+ * (server failure or no answer: ...)"; free with g_free(). */
+char *sfb_discovery_describe_resolver_error (const GError *error);
+
 /* The lookups of one run, in order of preference. */
 typedef enum
 {

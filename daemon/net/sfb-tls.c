@@ -281,9 +281,8 @@ append_name (GString *out, const char *name, gsize len)
       }
 }
 
-/* "pool1.contoso.test, sip.contoso.test": the DNS names, else the subject */
-static char *
-certificate_names (GTlsCertificate *certificate)
+char *
+sfb_tls_certificate_names (GTlsCertificate *certificate)
 {
   g_autoptr (GPtrArray) names = g_tls_certificate_get_dns_names (certificate);
   GString *out = g_string_new (NULL);
@@ -337,7 +336,7 @@ certificate_facts (GTlsCertificateFlags errors, GTlsCertificate *certificate)
     }
   if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
     {
-      g_autofree char *names = certificate_names (certificate);
+      g_autofree char *names = sfb_tls_certificate_names (certificate);
 
       g_string_append_printf (
           out, "; it is for %s", *names != '\0' ? names : "no name (it names no host)");

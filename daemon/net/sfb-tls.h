@@ -38,6 +38,10 @@ GError *sfb_tls_error_new_for_certificate (GTlsCertificateFlags errors,
                                            const char *host,
                                            GTlsCertificate *certificate);
 
+/* "pool1.contoso.test, sip.contoso.test": the DNS names @certificate is for
+ * (bounded, only name characters), else its subject; free with g_free(). */
+char *sfb_tls_certificate_names (GTlsCertificate *certificate);
+
 /* The failed checks in words, comma separated ("untrusted issuer, expired"). */
 char *sfb_tls_flags_to_string (GTlsCertificateFlags errors, const char *host);
 

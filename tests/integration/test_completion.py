@@ -54,7 +54,7 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(self.complete("sfbctl "),
                          sorted(["status", "sign-in", "sign-out", "set-password", "config",
                                  "presence", "contacts", "dialplan", "policies", "devices",
-                                 "exchange", "monitor", "trace"]))
+                                 "exchange", "monitor", "trace", "diagnose"]))
         self.assertEqual(self.complete("sfbctl si"), ["sign-in", "sign-out"])
         self.assertEqual(self.complete("sfbctl --json dev"), ["devices"])
         self.assertEqual(self.complete("sfbctl --"),
@@ -71,6 +71,9 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(self.complete("sfbctl config s"), ["set", "show"])
         self.assertEqual(self.complete("sfbctl set-password --"), ["--help", "--no-store",
                                                                      "--stdin"])
+        self.assertEqual(self.complete("sfbctl diagnose --"),
+                         ["--domain", "--help", "--sign-in", "--timeout"])
+        self.assertEqual(self.complete("sfbctl diagnose --domain "), [])
 
     def test_device_kinds_and_names(self):
         self.assertEqual(self.complete("sfbctl devices select "),

@@ -173,6 +173,7 @@ def sim_reset(request):
             else:
                 sim.scenario.data.pop(key, None)
         getattr(sim, "_webtickets", {}).clear()
+        await control.dispatch(sim, {"action": "reset_diagnose_faults"})
         sim.counters.reset()
         sim.signin_rt.clear()
     st.run(reset())

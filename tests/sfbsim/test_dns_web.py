@@ -80,6 +80,29 @@ def test_dns_faults(simthread, ctl):
         ctl.dns_fault(mode="bogus")
 
 
+def test_dns_address_fault(simthread, ctl):
+    ctl.dns_fault(mode="address", names=["pool1.contoso.test"], address="192.0.2.7")
+    assert answers(query("pool1.contoso.test")) == [("pool1.contoso.test", "A", "192.0.2.7")]
+    r = query("pool1.contoso.test", "AAAA")
+    assert r.header.rcode == RCODE.NOERROR and not r.rr
+    assert answers(query("pool2.contoso.test")) == [("pool2.contoso.test", "A", "127.0.1.12")]
+    with pytest.raises(Exception, match="address"):
+        ctl.dns_fault(mode="address", names=["pool1.contoso.test"])
+    ctl.dns_clear()
+    assert answers(query("pool1.contoso.test")) == [("pool1.contoso.test", "A", "127.0.1.11")]
+
+
+def test_blackhole_drops_connection_attempts(simthread, ctl):
+    assert ctl.blackhole(address="127.0.9.9", port=5061) == "127.0.9.9:5061"
+    try:
+        with pytest.raises(socket.timeout):
+            socket.create_connection(("127.0.9.9", 5061), timeout=1)
+    finally:
+        ctl.blackhole_clear()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.9.9", 5061), timeout=1)
+
+
 def test_dns_delay(simthread, ctl):
     ctl.set_delay(ms=200)
     t = time.monotonic()

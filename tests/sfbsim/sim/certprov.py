@@ -313,7 +313,8 @@ def handle(web, method, path, headers, body, conn):
     sim = web.sim
     if not conf(sim)["enabled"]:
         return fault(WsError("the certificate provisioning service is unavailable",
-                             diag=28099, http=503, subcode="ServiceUnavailable"),
+                             diag=28099, http=conf(sim).get("down_status", 503),
+                             subcode="ServiceUnavailable"),
                      web.host, "CertProvisioningService")
     rest = path[len(BASE_PATH):]
     if rest == "/mex" and method in ("GET", "HEAD"):
@@ -340,10 +341,12 @@ def handle(web, method, path, headers, body, conn):
 
 # control -----------------------------------------------------------------------------------
 @control.action("set_provisioning")
-def _set_provisioning(sim, up=True):
-    """Certificate provisioning service up, or down (every request answered 503 with a
-    fault and X-Ms-diagnostics)."""
-    conf(sim)["enabled"] = bool(up)
+def _set_provisioning(sim, up=True, status=503):
+    """Certificate provisioning service up, or down (every request answered `status`, 503
+    by default, with a fault and X-Ms-diagnostics)."""
+    if not 400 <= int(status) <= 599:
+        raise ValueError("status must be 400-599")
+    conf(sim).update(enabled=bool(up), down_status=int(status))
 
 
 @control.action("set_cert_lifetime")
@@ -359,6 +362,6 @@ def _set_cert_lifetime(sim, seconds=180 * 86400):
 def _reset_tlsdsk(sim):
     """Provisioning up, default certificate and web ticket lifetimes, tickets forgotten."""
     c = conf(sim)
-    c.update(enabled=True, cert_lifetime=180 * 86400)
+    c.update(enabled=True, cert_lifetime=180 * 86400, down_status=503)
     sim.scenario.data.setdefault("webticket", {})["lifetime"] = 28800
     getattr(sim, "_webtickets", {}).clear()

@@ -525,9 +525,34 @@ def _tamper_signatures(sim, user=None, count=1):
 
 
 @control.action("dns_fault")
-def _dns_fault(sim, mode, names=None, delay_ms=3000, count=None):
-    """mode: nxdomain, servfail, noanswer, slow, drop; names: list (default all)."""
-    sim.dns.add_fault(mode, names, delay_ms, count)
+def _dns_fault(sim, mode, names=None, delay_ms=3000, count=None, address=None):
+    """mode: nxdomain, servfail, noanswer, slow, drop, address (A queries answered with
+    `address`); names: list (default all)."""
+    sim.dns.add_fault(mode, names, delay_ms, count, address)
+
+
+@control.action("blackhole")
+def _blackhole(sim, address, port):
+    """Make address:port (a 127.x address) drop every connection attempt, as a firewall
+    that drops packets does: a listener that never accepts, its accept queue (backlog 0)
+    filled by one connection of sfbsim's own, so the kernel drops each SYN and a client's
+    connect times out.  Point a name at it with dns_fault(mode="address").  Lasts until
+    blackhole_clear.  Returns "address:port"."""
+    import socket
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((str(address), int(port)))
+    listener.listen(0)
+    filler = socket.create_connection((str(address), int(port)), timeout=5)
+    sim.blackholes = getattr(sim, "blackholes", []) + [listener, filler]
+    return f"{address}:{port}"
+
+
+@control.action("blackhole_clear")
+def _blackhole_clear(sim):
+    for s in getattr(sim, "blackholes", []):
+        s.close()
+    sim.blackholes = []
 
 
 @control.action("dns_clear")

@@ -10,15 +10,17 @@ empty NOERROR, as a real zone answers.
 Faults (control action dns_fault) apply to all names or a list of names:
   nxdomain  answer NXDOMAIN          servfail  answer SERVFAIL
   noanswer  NOERROR without records  slow      answer after delay_ms (default 3000)
-  drop      never answer
+  drop      never answer             address   A queries get `address` instead (IPv4), other
+                                               types an empty NOERROR: a name moved elsewhere
 """
 
 import asyncio
+import ipaddress
 import struct
 
 from dnslib import QTYPE, RCODE, RR, SRV, A, DNSRecord
 
-FAULT_MODES = ("nxdomain", "servfail", "noanswer", "slow", "drop")
+FAULT_MODES = ("nxdomain", "servfail", "noanswer", "slow", "drop", "address")
 MAX_TCP_MESSAGE = 4096
 
 
@@ -46,13 +48,18 @@ class DnsServer:
         self._udp = self._tcp = None
 
     # faults ------------------------------------------------------------------------
-    def add_fault(self, mode, names=None, delay_ms=3000, count=None):
+    def add_fault(self, mode, names=None, delay_ms=3000, count=None, address=None):
         if mode not in FAULT_MODES:
             raise ValueError(f"DNS fault mode must be one of {FAULT_MODES}")
+        if mode == "address":
+            try:
+                address = str(ipaddress.IPv4Address(address))
+            except ValueError:
+                raise ValueError(f"mode address needs an IPv4 address, not {address!r}")
         if isinstance(names, str):
             names = [names]
         self.faults.append({"mode": mode, "names": {fqdn(n) for n in names} if names else None,
-                            "delay_ms": delay_ms, "count": count})
+                            "delay_ms": delay_ms, "count": count, "address": address})
 
     def clear_faults(self):
         self.faults.clear()
@@ -95,6 +102,11 @@ class DnsServer:
                 reply.header.rcode = RCODE.SERVFAIL
                 return reply.pack(), 0
             if mode == "noanswer":
+                return reply.pack(), 0
+            if mode == "address":
+                if qtype in ("A", "ANY"):
+                    reply.add_answer(RR(q.qname, QTYPE.A, rdata=A(fault["address"]),
+                                        ttl=self.zone.ttl))
                 return reply.pack(), 0
             extra = fault["delay_ms"] / 1000.0
         z = self.zone

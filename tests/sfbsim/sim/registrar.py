@@ -36,7 +36,7 @@ from .identity import gruu, instance_from_epid, parse_instance
 from .net import (DelayedSender, DelayedTlsServerProtocol, nodelay, peer_str,
                   tls_session_kind)
 from .kerberos import Acceptor, KerberosError
-from . import tlsdsk
+from . import diagnose_faults, tlsdsk
 from .ntlm import NtlmError, NtlmServer
 from .scenario import login_parts
 from .signing import REALM, SecurityAssociation, auth_params
@@ -569,7 +569,7 @@ class Connection(asyncio.Protocol):
         if self.unauth_requests > MAX_UNAUTH_REQUESTS:
             self.drop(reason="too many unauthenticated REGISTERs")
             return
-        hdrs = [("Date", email.utils.formatdate(usegmt=True))] + self.registrar.challenges()
+        hdrs = [("Date", diagnose_faults.http_date(self.sim))] + self.registrar.challenges()
         self.respond(msg, 401, "Unauthorized", hdrs, note=why)
 
     def _ntlm_challenge(self, msg):
@@ -583,7 +583,7 @@ class Connection(asyncio.Protocol):
         reg.pending[opaque] = (srv, time.monotonic())
         gss = base64.b64encode(srv.challenge()).decode()
         self.unauth_requests += 1
-        hdrs = [("Date", email.utils.formatdate(usegmt=True)),
+        hdrs = [("Date", diagnose_faults.http_date(self.sim)),
                 ("WWW-Authenticate", format_auth("NTLM", [
                     ("opaque", opaque), ("gssapi-data", gss), ("targetname", reg.fqdn),
                     ("realm", REALM), ("version", 4)]))]
@@ -614,8 +614,10 @@ class Connection(asyncio.Protocol):
                 ("ms-diagnostics-public", '4141;reason="User disabled"')], sa)
             self._rt_fail(aor)
             return
-        if reg.role == "director" or (reg.role == "pool" and user["pool"] != reg.name):
-            home = self.sim.registrars[user["pool"]]
+        forced = diagnose_faults.redirect_target(self.sim, reg)
+        if forced is not None or reg.role == "director" or (
+                reg.role == "pool" and user["pool"] != reg.name):
+            home = forced or self.sim.registrars[user["pool"]]
             self.respond(msg, 301, "Redirect request to Home Server", [
                 ("Contact", f"<sip:{home.fqdn}:{home.port};transport=tls>"),
                 ("Expires", str(sc.timers["redirect_expires"]))], sa)

@@ -27,7 +27,7 @@ import asyncio
 import urllib.parse
 from xml.sax.saxutils import quoteattr
 
-from . import certprov, features, webticket
+from . import certprov, diagnose_faults, features, webticket
 from .net import DelayedSender, DelayedTlsServerProtocol, nodelay, tls_session_kind
 from .sipmsg import normalize_aor
 
@@ -143,6 +143,7 @@ class WebServer:
     def _response(self, code, reason, body, ctype, close, extra=()):
         head = [f"HTTP/1.1 {code} {reason}", f"Content-Length: {len(body)}",
                 "Cache-Control: no-cache", "Server: Microsoft-IIS/10.0",
+                f"Date: {diagnose_faults.http_date(self.sim)}",
                 f"X-MS-Server-Fqdn: {self.host}"] + [f"{n}: {v}" for n, v in extra]
         if body:
             head.append(f"Content-Type: {ctype}")

@@ -128,7 +128,7 @@ def fault(err, host, service):
             f'<internalerror><code>{err.diag}</code><text>{text}</text></internalerror>'
             f'</error></s:Detail></s:Fault></s:Body></s:Envelope>').encode()
     reason = {500: "Internal Server Error", 413: "Payload Too Large", 401: "Unauthorized",
-              503: "Service Unavailable", 400: "Bad Request"}.get(err.http, "Error")
+              503: "Service Unavailable", 400: "Bad Request", 403: "Forbidden"}.get(err.http, "Error")
     diag = (f'{err.diag};source="{host}";reason="{err.text}";'
             f'fault="{err.subcode}";service="{service}"')
     return err.http, reason, body, "application/soap+xml; charset=utf-8", [

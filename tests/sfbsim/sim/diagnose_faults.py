@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Control actions for the deployment faults `sfbctl diagnose` finds (its authentication,
+redirection and settings stages):
+
+  set_clock_skew(seconds=0)   the server clock is `seconds` off the real one (negative:
+                              behind): the Date header of every registrar 401 and of every
+                              HTTP(S) answer (autodiscover, web ticket, provisioning) says so.
+  set_redirect(registrar, to=None)
+                              `registrar` (a pool or the Director, by name) answers every
+                              authenticated REGISTER with a 301 to registrar `to`, the user's
+                              own home pool included; pool1 -> pool2 while pool2 sends users
+                              homed on pool1 back makes a redirect loop.  None: as the
+                              deployment says.
+  reset_diagnose_faults()     both back to normal.
+
+Certificate provisioning refusing is certprov's set_provisioning(up=False, status=...).
+"""
+
+import email.utils
+import time
+
+from . import control
+
+_SKEW = "diagnose_clock_skew"
+_REDIRECTS = "diagnose_redirects"
+
+
+def http_date(sim):
+    """The Date header value of a server answer, with the scenario's clock skew."""
+    skew = getattr(sim, _SKEW, 0)
+    return email.utils.formatdate(time.time() + skew, usegmt=True)
+
+
+def redirect_target(sim, registrar):
+    """The registrar `registrar` must redirect every user to (set_redirect), else None."""
+    to = getattr(sim, _REDIRECTS, {}).get(registrar.name)
+    return sim.registrars.get(to) if to else None
+
+
+@control.action("set_clock_skew")
+def _set_clock_skew(sim, seconds=0):
+    setattr(sim, _SKEW, int(seconds))
+    sim.log.note(f"server clocks {int(seconds):+d} s off (control)")
+    return int(seconds)
+
+
+@control.action("set_redirect")
+def _set_redirect(sim, registrar, to=None):
+    if registrar not in sim.registrars:
+        raise ValueError(f"no registrar {registrar!r}")
+    if to is not None and to not in sim.registrars:
+        raise ValueError(f"no registrar {to!r}")
+    redirects = getattr(sim, _REDIRECTS, {})
+    setattr(sim, _REDIRECTS, redirects)
+    if to is None:
+        redirects.pop(registrar, None)
+    else:
+        redirects[registrar] = to
+    return dict(redirects)
+
+
+@control.action("reset_diagnose_faults")
+def _reset_diagnose_faults(sim):
+    setattr(sim, _SKEW, 0)
+    setattr(sim, _REDIRECTS, {})
