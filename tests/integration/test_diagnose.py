@@ -329,6 +329,17 @@ class CertificateTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
         self.assert_check(checks, "tls", "validity director.contoso.test:5061", "PASS")
 
+    def test_not_yet_valid_certificate_on_one_host(self):
+        self.ctl.set_certificate(variant="not-yet-valid", host="director")
+        self.configure_alice()
+        checks = self.diagnose()
+        c = self.assert_check(checks, "tls", "validity director.contoso.test:5061", "FAIL",
+                              "The certificate on director.contoso.test is valid only from ",
+                              "check this machine's clock", evidence=["not valid yet"])
+        self.assertRegex(c["Fix"], r"valid only from \d{4}-\d\d-\d\d: check")
+        self.assert_check(checks, "tls", "chain director.contoso.test:5061", "PASS")
+        self.assert_check(checks, "tls", "validity sip.contoso.test:443", "PASS")
+
     def test_wrong_name_certificate_on_one_host(self):
         self.ctl.set_certificate(variant="wrong-name", host="director")
         self.configure_alice()

@@ -240,6 +240,7 @@ def test_each_host_has_its_own_certificate(sim):
     ("expired", "expired"),
     ("untrusted", "self-signed certificate in certificate chain"),
     ("wrong-name", "mismatch"),
+    ("not-yet-valid", "not yet valid"),
 ])
 def test_one_host_with_a_bad_certificate(sim, ctl, variant, why):
     """set_certificate(host=...) changes one host only: pool1's SIP and HTTPS fail to verify,

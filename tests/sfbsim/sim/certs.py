@@ -11,6 +11,8 @@ top-level <variant>.pem); the in-band TLS-DSK handshake presents it.  All share 
 Variants for fault injection (control action set_certificate):
   valid       signed by the test CA, every name
   expired     same names, validity ended yesterday
+  not-yet-valid  same names, valid from tomorrow (a server clock ahead, a certificate
+              assigned too early)
   wrong-name  signed by the test CA, but only for wrong-name.invalid
   untrusted   every name, signed by a second CA that SFBSIM_CA_FILE does not contain
 """
@@ -25,8 +27,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-VARIANTS = ("valid", "expired", "wrong-name", "untrusted")
-FORMAT = 2  # bump to force re-minting when this module changes what it writes
+VARIANTS = ("valid", "expired", "wrong-name", "untrusted", "not-yet-valid")
+FORMAT = 3  # bump to force re-minting when this module changes what it writes
 
 
 def _key():
@@ -161,6 +163,8 @@ class CertStore:
                                     *good),
                 "untrusted": _leaf(keys["server"], keys["rogue-ca"], rogue, names, addresses,
                                    *good),
+                "not-yet-valid": _leaf(keys["server"], keys["ca"], ca, names, addresses,
+                                       now + day, now + 730 * day),
             }
         _write(self.ca_file, _pem_cert(ca))
         _write(os.path.join(self.dir, "rogue-ca.pem"), _pem_cert(rogue))

@@ -562,9 +562,9 @@ def _dns_clear(sim):
 
 @control.action("set_certificate")
 def _set_certificate(sim, variant="valid", host=None):
-    """valid, expired, wrong-name or untrusted, for new TLS connections (SIP and HTTPS) to
-    one host (registrar name or FQDN, lyncdiscover name) or, host null, to every host.
-    Returns {fqdn: variant} of every host."""
+    """valid, expired, wrong-name, untrusted or not-yet-valid, for new TLS connections (SIP and
+    HTTPS) to one host (registrar name or FQDN, lyncdiscover name) or, host null, to every
+    host.  Returns {fqdn: variant} of every host."""
     sim.set_certificate(variant, host)
     return dict(sim.cert_variants)
 

@@ -22,8 +22,8 @@ itself relies on and fills in defaults, so a scenario file can be short:
                          certificate provisioning (sim/certprov.py)
   [tls]                  max_version ("TLSv1_2", what SfB Server on Schannel speaks, or
                          "TLSv1_3"); [tls.certificates] host -> certificate variant (valid,
-                         expired, wrong-name, untrusted) for one host: a registrar's name or
-                         FQDN, or a lyncdiscover name (sim/certs.py)
+                         expired, wrong-name, untrusted, not-yet-valid) for one host: a
+                         registrar's name or FQDN, or a lyncdiscover name (sim/certs.py)
   [[endpoints.<id>]]     the user's other endpoints, signed in elsewhere (a phone, a second
                          desktop): name, epid (its +sip.instance and GRUU derive from it),
                          expires (s, shown in its Contact), address (host:port of its
@@ -56,7 +56,8 @@ from .sipmsg import normalize_aor, uri_user_host
 SCHEMES = ("NTLM", "Kerberos", "TLS-DSK")
 TLS_VERSIONS = ("TLSv1_2", "TLSv1_3")
 FEATURES = ("mras", "conferencing", "dlx")  # sim/features.py
-CERT_VARIANTS = ("valid", "expired", "wrong-name", "untrusted")  # sim/certs.py VARIANTS
+CERT_VARIANTS = ("valid", "expired", "wrong-name", "untrusted",
+                 "not-yet-valid")  # sim/certs.py VARIANTS
 
 TIMER_DEFAULTS = {
     "expires": 300, "keep_alive": 300, "sa_lifetime": 28800, "redirect_expires": 2592000,
