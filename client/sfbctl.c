@@ -470,6 +470,8 @@ SfbDBusExchange *
 sfbctl_get_exchange (Sfbctl *ctl, GError **error)
 {
   return get_proxy (ctl, SFB_DBUS_TYPE_EXCHANGE_PROXY, SFB_DBUS_EXCHANGE_INTERFACE, error);
+}
+
 SfbDBusDiagnostics *
 sfbctl_get_diagnostics (Sfbctl *ctl, GError **error)
 {
