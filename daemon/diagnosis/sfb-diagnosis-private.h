@@ -87,13 +87,13 @@ typedef struct
 } SfbDiagStage;
 
 /* The stages, one file per group */
-void sfb_diagnose_dns (SfbDiagContext *ctx, GTask *task);          /* sfb-diagnose-dns.c */
-void sfb_diagnose_autodiscover (SfbDiagContext *ctx, GTask *task); /* sfb-diagnose-web.c */
-void sfb_diagnose_connectivity (SfbDiagContext *ctx, GTask *task); /* sfb-diagnose-connect.c */
-void sfb_diagnose_tls (SfbDiagContext *ctx, GTask *task);          /* sfb-diagnose-connect.c */
+void sfb_diagnose_dns (SfbDiagContext *ctx, GTask *task);            /* sfb-diagnose-dns.c */
+void sfb_diagnose_autodiscover (SfbDiagContext *ctx, GTask *task);   /* sfb-diagnose-web.c */
+void sfb_diagnose_connectivity (SfbDiagContext *ctx, GTask *task);   /* sfb-diagnose-connect.c */
+void sfb_diagnose_tls (SfbDiagContext *ctx, GTask *task);            /* sfb-diagnose-connect.c */
 void sfb_diagnose_authentication (SfbDiagContext *ctx, GTask *task); /* sfb-diagnose-auth.c */
 void sfb_diagnose_redirection (SfbDiagContext *ctx, GTask *task);    /* sfb-diagnose-auth.c */
-void sfb_diagnose_settings (SfbDiagContext *ctx, GTask *task);      /* sfb-diagnose-settings.c */
+void sfb_diagnose_settings (SfbDiagContext *ctx, GTask *task);       /* sfb-diagnose-settings.c */
 
 /* Reports one check: emitted at once, kept for the result.  @evidence and
  * @fix are bounded and sanitised here (server data may be in them); @fix is
