@@ -202,7 +202,8 @@ exchange_input (SfbPresenceInput *input, SfbDBusExchange *exchange)
   input->missed_conversations = sfb_dbus_exchange_get_missed_conversations (exchange);
 }
 
-/* one line while Exchange is connected (sfbctl exchange says the rest) */
+/* one line while Exchange is connected, or failed while signed in (sfbctl
+ * exchange says the rest: the reason is too long for a status line) */
 static void
 add_exchange_field (SfbctlFields *fields, Status *status)
 {
@@ -212,6 +213,16 @@ add_exchange_field (SfbctlFields *fields, Status *status)
 
   input.state = sfb_dbus_account_get_state (status->account);
   exchange_input (&input, status->exchange);
+  if (g_strcmp0 (input.state, SFB_STATE_SIGNED_IN) == 0
+      && g_strcmp0 (input.exchange_state, SFB_EXCHANGE_STATE_FAILED) == 0)
+    {
+      sfbctl_fields_add (fields,
+                         "Exchange",
+                         "%sfailed%s — see sfbctl exchange",
+                         sfbctl_style (SFBCTL_STYLE_BAD),
+                         sfbctl_style_reset ());
+      return;
+    }
   if (!sfb_presence_view_shows_exchange (&input))
     return;
   meeting = sfb_presence_view_meeting_line (&input);

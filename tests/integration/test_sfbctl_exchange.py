@@ -183,8 +183,8 @@ class ExchangeTextTest(MockTestCase):
         self.assertEqual(status, EXIT_OK)
         self.assertEqual(data["State"], "failed")
         self.assertEqual(data["LastError"], FAILURE)
-        # status stays quiet about an Exchange that is not connected
-        self.assertNotIn("Exchange", self.status_fields())
+        # status says it failed in one line; the reason is here
+        self.assertEqual(self.status_fields()["Exchange"], "failed — see sfbctl exchange")
 
     def test_refresh_calls_sfbd(self):
         self.start_mock()
@@ -237,6 +237,19 @@ class StatusLineTest(MockTestCase):
         self.assertIn("Exchange", self.status_fields())
         self.mock_call("UpdateProperties", (sfbd_testcase.ACCOUNT,
                                             {"State": GLib.Variant("s", "signed-out")}),
+                       "(sa{sv})")
+        self.assertNotIn("Exchange", self.status_fields())
+
+    def test_failed_only_while_signed_in(self):
+        self.start_mock(Exchange={"State": "failed", "LastError": FAILURE, "EwsUrl": ""})
+        shown = self.status_fields()
+        self.assertEqual(shown["Exchange"], "failed — see sfbctl exchange")
+        self.assertNotIn("Autodiscover", shown["Exchange"])  # the reason is sfbctl exchange's
+        self.update_exchange(State=GLib.Variant("s", "unavailable"))
+        self.assertNotIn("Exchange", self.status_fields())
+        self.update_exchange(State=GLib.Variant("s", "failed"))
+        self.mock_call("UpdateProperties", (sfbd_testcase.ACCOUNT,
+                                            {"State": GLib.Variant("s", "reconnecting")}),
                        "(sa{sv})")
         self.assertNotIn("Exchange", self.status_fields())
 
