@@ -12,7 +12,8 @@
  * starts the list again for the new address; at most
  * SFB_EXCHANGE_MAX_REDIRECTS in all.  Plain http is never used (the
  * password's proof would follow).  Each URL, the SRV lookup and the first
- * EWS read after a discovery is a stage of the sign-in trace.
+ * EWS read after a discovery is a stage of the sign-in trace; a discovery
+ * (a retry, Refresh() after a failure) replaces the last one's stages.
  *
  * EWS, in order: GetUserAvailability and GetUserOofSettings (a failure
  * fails the pass), then the voicemail and missed-conversation counts (a
@@ -165,17 +166,18 @@ start_over (SfbExchangePass *pass, const char *email)
 }
 
 /* Keeps @error (the most telling: a refused password or TLS problem over a
- * missing host) and its text for the summary. */
+ * missing host) and its text for the summary; @stage: the trace's. */
 static void
-note_failure (SfbExchangePass *pass, const char *url, GError *error)
+note_stage_failure (SfbExchangePass *pass, const char *stage, const char *url, GError *error)
 {
   g_autofree char *shown = sfb_text_quote_untrusted (url, -1, 200);
+  /* error texts from the HTTP layer start with the URL (as shown) already */
+  gboolean named = g_str_has_prefix (error->message, shown);
 
-  trace (pass, "exchange-autodiscover", error, shown);
+  trace (pass, stage, error, named ? NULL : shown);
   if (pass->failures->len > 0)
     g_string_append (pass->failures, "; ");
-  /* error texts from the HTTP layer start with the URL already */
-  if (g_str_has_prefix (error->message, url))
+  if (named)
     g_string_append (pass->failures, error->message);
   else
     g_string_append_printf (pass->failures, "%s: %s", shown, error->message);
@@ -186,6 +188,12 @@ note_failure (SfbExchangePass *pass, const char *url, GError *error)
       pass->error = g_error_copy (error);
     }
   g_error_free (error);
+}
+
+static void
+note_failure (SfbExchangePass *pass, const char *url, GError *error)
+{
+  note_stage_failure (pass, "exchange-autodiscover", url, error);
 }
 
 static void
@@ -407,7 +415,7 @@ on_srv (GObject *source, GAsyncResult *result, gpointer user_data)
                                              error != NULL ? ": " : "",
                                              error != NULL ? error->message : "");
 
-      note_failure (pass, name, g_steal_pointer (&none));
+      note_stage_failure (pass, "exchange-autodiscover-srv", name, g_steal_pointer (&none));
     }
   else
     {
@@ -456,6 +464,9 @@ discover (SfbExchangePass *pass)
       pass_finish (pass, error);
       return;
     }
+  /* one discovery's story in the sign-in trace: a retry replaces the
+   * stages of the one before instead of piling up to the trace's cap */
+  sfb_session_trace_remove_stages (pass->self->session, "exchange-");
   sfb_exchange_set_state (pass->self, SFB_EXCHANGE_STATE_DISCOVERING, NULL);
   try_next_url (pass);
 }

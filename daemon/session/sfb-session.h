@@ -147,5 +147,9 @@ void sfb_session_trace_add_stage (SfbSession *self,
                                   gint64 duration,
                                   const GError *error,
                                   const char *detail);
+/* Removes the complete stages whose name starts with @prefix: a service
+ * trying again replaces its stages of the last try (the trace tells one
+ * sign-in, not every retry). */
+void sfb_session_trace_remove_stages (SfbSession *self, const char *prefix);
 
 G_END_DECLS

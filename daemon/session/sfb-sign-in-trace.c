@@ -152,6 +152,20 @@ sfb_session_trace_add_stage (SfbSession *self,
   g_ptr_array_add (self->trace, stage);
 }
 
+void
+sfb_session_trace_remove_stages (SfbSession *self, const char *prefix)
+{
+  g_return_if_fail (SFB_IS_SESSION (self));
+  for (guint i = self->trace->len; i > 0; i--)
+    {
+      TraceStage *stage = g_ptr_array_index (self->trace, i - 1);
+
+      /* only complete ones: a running stage is the sign-in's own */
+      if (stage->duration >= 0 && g_str_has_prefix (stage->stage, prefix))
+        g_ptr_array_remove_index (self->trace, i - 1);
+    }
+}
+
 GVariant *
 sfb_session_get_trace (SfbSession *self)
 {

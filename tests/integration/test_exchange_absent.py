@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""sfbd against a deployment without Exchange (sfbsim's default scenario), inside
+build-aux/testnet: every Exchange attempt fails, the SIP sign-in stays signed in, and the
+sign-in trace keeps telling one sign-in, whatever the number of Exchange retries."""
+
+import time
+import unittest
+
+import sim_fixture
+
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import GLib  # noqa: E402
+
+from sfbd_testcase import ACCOUNT, EXCHANGE, SfbdTestCase  # noqa: E402
+
+DIRECTOR = "director.contoso.test"
+PASSWORD = "Passw0rd!"
+WAIT = 30
+RETRIES = 5
+SIM = sim_fixture.SIM
+
+
+def setUpModule():
+    sim_fixture.start("exchange-absent")
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+def string(value):
+    return GLib.Variant("s", value)
+
+
+def is_exchange(stage):
+    return stage["Stage"].startswith("exchange-")
+
+
+class ExchangeAbsentTestCase(SfbdTestCase):
+    def setUp(self):
+        self.ctl = SIM["ctl"]
+        self.ctl.reset_services()
+        self.ctl.drop_connections()
+        super().setUp()
+        self.addCleanup(self.ctl.drop_connections)
+
+    def wait_for(self, predicate, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        context = GLib.MainContext.default()
+        while time.monotonic() < deadline:
+            while context.iteration(False):
+                pass
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        self.fail(f"{what} did not happen within {timeout} s; Exchange: "
+                  f"{self.get_all_properties(EXCHANGE)}; trace: {self.trace()}")
+
+    def trace(self):
+        return self.call(ACCOUNT, "GetSignInTrace")[0]
+
+    def sign_in(self):
+        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
+                        "Account.Login": string("CONTOSO\\alice"),
+                        "Account.Server": string(DIRECTOR),
+                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": string("file")})
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
+                      "alice signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
+                         self.get_property(ACCOUNT, "LastErrorMessage"))
+
+    def failed_since(self, started):
+        """Exchange failed again after a discovery that began at `started` (Unix µs)."""
+        return (self.get_property(EXCHANGE, "State") == "failed"
+                and any(is_exchange(s) and s["StartedAt"] >= started for s in self.trace()))
+
+    def test_retries_do_not_fill_the_trace(self):
+        self.sign_in()
+        self.wait_for(lambda: self.failed_since(0), "the first Exchange discovery failed")
+        first = self.trace()
+        sip = [s for s in first if not is_exchange(s)]
+        exchange = [s for s in first if is_exchange(s)]
+        self.assertIn("retrieving-settings", [s["Stage"] for s in sip])
+        # the two standard URLs, then the SRV lookup under its own stage name, each
+        # naming what it tried once
+        self.assertEqual([s["Stage"] for s in exchange],
+                         ["exchange-autodiscover", "exchange-autodiscover",
+                          "exchange-autodiscover-srv"], first)
+        for stage, name in zip(exchange, ("https://contoso.test/autodiscover/",
+                                          "https://autodiscover.contoso.test/autodiscover/",
+                                          "_autodiscover._tcp.contoso.test")):
+            self.assertTrue(stage["Detail"].startswith(name), stage)
+            if name.startswith("https:"):
+                self.assertEqual(stage["Detail"].count(name), 1, stage)
+            self.assertNotEqual(stage["Result"], "ok", stage)
+        for _ in range(RETRIES):
+            started = int(time.time() * 1e6)
+            self.call(EXCHANGE, "Refresh")
+            self.wait_for(lambda: self.failed_since(started), "Exchange failed again")
+            stages = self.trace()
+            # the sign-in's own stages, untouched, then this retry's Exchange stages only
+            self.assertEqual([s for s in stages if not is_exchange(s)], sip)
+            self.assertEqual(stages[:len(sip)], sip)
+            retry = stages[len(sip):]
+            self.assertEqual([s["Stage"] for s in retry], [s["Stage"] for s in exchange],
+                             stages)
+            self.assertTrue(all(s["StartedAt"] >= started for s in retry), stages)
+        self.assertEqual(len(self.trace()), len(first))
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+        # sfbctl trace shows the same bounded story
+        result = self.sfbctl("trace")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertEqual(sum(line.startswith("exchange-") for line in lines), len(exchange),
+                         result.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
