@@ -368,15 +368,16 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
         }
       for (guint container = 2; container <= 3; container++)
         add_publication (self, publish, "state", machine, container, "endpoint", machine_state);
-      /* A userState only for what the user chose: a manual state wins the
-       * server's aggregation over the calendar (docs/protocol.md §11.4,
-       * §11.7).  Signing in without a choice resets it, as the user state is
-       * static and would outlive the choice: the machineState 3500 makes the
-       * user online and the calendar counts again. */
+      /* A userState only for what the user chose here: a manual state wins
+       * the server's aggregation over the calendar (docs/protocol.md §11.4,
+       * §11.7).  Without a choice in this run sfbd leaves the user state
+       * alone: it is static and the user's, kept across sign-ins and
+       * endpoints as the SfB client keeps it (Do Not Disturb set on the
+       * phone stays); SetAvailability("online") is the reset. */
       if (self->wanted_code != 0)
         user_state
             = sfb_presence_state_xml ("userState", TRUE, self->wanted_code, self->wanted_activity);
-      if (user_state != NULL || with_device)
+      if (user_state != NULL)
         for (guint container = 2; container <= 3; container++)
           add_publication (
               self, publish, "state", SFB_INSTANCE_USER_STATE, container, "static", user_state);

@@ -8,9 +8,10 @@
  * updates the versions of the own publications, keyed (name, instance,
  * container), and the own availability and note as the server aggregated
  * them.  After the first roaming-self of a registration sfbd publishes
- * (SERVICE application/msrtc-category-publish+xml) device, machineState
- * 3500 and userState (3500, or what the user chose) in containers 2 and 3,
- * and the note if one was set.  A 409 Client.BadCall.WrongDelta gives the
+ * (SERVICE application/msrtc-category-publish+xml) device and machineState
+ * 3500 in containers 2 and 3, the userState only when the user chose an
+ * availability in this run (else the server's, set by any endpoint of the
+ * user, stays), and the note if one was set.  A 409 Client.BadCall.WrongDelta gives the
  * current versions (details/operation@curVersion by 1-based index): they
  * replace ours and the publication is sent again, at most
  * SFB_PRESENCE_MAX_PUBLISH_ATTEMPTS times.  SetAvailability publishes a

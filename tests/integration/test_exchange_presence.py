@@ -6,6 +6,7 @@ contacts' view is sfbsim's: the aggregate its aggregation computes and the categ
 same-enterprise watcher receives (as test_presence.py observes contacts); her own view is
 sfbd's Presence interface, from the server's aggregateState in roaming-self."""
 
+import asyncio
 import os
 import time
 import unittest
@@ -26,6 +27,44 @@ SCENARIO = os.path.join(sim_fixture.SOURCE_ROOT, "tests", "sfbsim", "scenarios",
 OOF_TEXT = "Out until Monday & back <soon>"
 OOF_HTML = "<p>Out until Monday &amp; back &lt;soon&gt;</p>"  # the reply is HTML
 CALENDAR_DATA_CONTAINERS = {1, 100, 200, 300, 400, 32000}
+USER_STATE = 0x20000000
+NS_PUBLISH = "http://schemas.microsoft.com/2006/09/sip/rich-presence"
+NS_STATE = "http://schemas.microsoft.com/2006/09/sip/state"
+NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+
+def publish_from_another_endpoint(availability):
+    """Another endpoint of alice (her phone, say: sfbsim's own SIP client, NTLM, every
+    message signed) sets a manual state as SfB clients do, a userState in containers 2 and
+    3 (docs/protocol.md §11.4), and signs out: the state is static and stays."""
+    from sim.client import SipTestClient  # tests/sfbsim, on sys.path in testnet
+
+    state = (f'<state xmlns="{NS_STATE}" xmlns:xsi="{NS_XSI}" manual="true" '
+             f'xsi:type="userState"><availability>{availability}</availability>'
+             '<endpointLocation/></state>')
+    body = (f'<publish xmlns="{NS_PUBLISH}"><publications uri="sip:alice@contoso.test">'
+            + "".join(f'<publication categoryName="state" instance="{USER_STATE}" '
+                      f'container="{c}" version="0" expireType="static">{state}</publication>'
+                      for c in (2, 3))
+            + "</publications></publish>")
+
+    async def run():
+        phone = SipTestClient({"uri": "sip:alice@contoso.test", "login": "CONTOSO\\alice",
+                               "password": PASSWORD}, SIM["env"]["SFBSIM_CA_FILE"],
+                              "contoso.test", user_agent="alice's phone")
+        try:
+            answer = await phone.sign_in((DIRECTOR, 5061, DIRECTOR))
+            if answer.code != 200:
+                raise AssertionError(f"the phone's REGISTER: {answer.code}")
+            answer = await phone.request("SERVICE", body=body,
+                                         content_type="application/msrtc-category-publish+xml")
+            if answer.code != 200:
+                raise AssertionError(f"the phone's publication: {answer.code} {answer.body}")
+            await phone.sign_out()
+        finally:
+            await phone.close()
+
+    asyncio.run(run())
 
 
 def setUpModule():
@@ -171,14 +210,23 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.call(PRESENCE, "SetAvailability", ("online",), "(s)")
         self.in_meeting()
 
-    def test_sign_in_resets_a_state_chosen_before(self):
-        """The user state is static: one chosen in an earlier session (here set in sfbsim
-        as another endpoint would) is reset at sign-in, so the calendar counts again."""
-        self.ctl.set_presence(user="alice", availability=9500)
-        self.assertEqual(self.seen()[:2], (9500, None))
+    def test_sign_in_keeps_a_state_another_endpoint_chose(self):
+        """The user state is static and the user's: Do Not Disturb set on alice's phone
+        stays when sfbd signs in, over the meeting, as the SfB client keeps it."""
+        publish_from_another_endpoint(9500)
+        self.assertEqual({c for i, c in self.publications("state") if i == USER_STATE}, {2, 3})
         self.sign_in()
+        # sfbd's own publications are in (its machineState, the meeting's calendarState)
+        self.wait_for(lambda: any(i & 0xf0000000 == 0x40000000
+                                  for i, c in self.publications("state")),
+                      "the meeting published")
+        self.wait_for(lambda: self.own() == ("do-not-disturb", ""),
+                      "alice sees herself do-not-disturb")
+        self.assertEqual(self.seen()[:2], (9500, None))
+        self.assertEqual({c for i, c in self.publications("state") if i == USER_STATE}, {2, 3})
+        # online by hand is the reset: the meeting shows again
+        self.call(PRESENCE, "SetAvailability", ("online",), "(s)")
         self.in_meeting()
-        self.assertFalse({c for i, c in self.publications("state") if i == 0x20000000})
 
     def test_out_of_office_note_shown_to_contacts_and_gone(self):
         self.sign_in()
