@@ -568,6 +568,9 @@ deactivate (SfbExchange *self)
   self->sip_voicemails = 0;
   g_clear_pointer (&self->email, g_free);
   g_clear_pointer (&self->history_folder_id, g_free);
+  /* the next sign-in's roaming-self tells them again (maybe for another account) */
+  g_clear_pointer (&self->email_hint, g_free);
+  g_clear_pointer (&self->line_uri_hint, g_free);
   sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_UNAVAILABLE, NULL);
   set_string (self, &self->ews_url, "", PROP_EWS_URL);
   set_string (self, &self->um_url, "", PROP_UM_URL);
@@ -654,13 +657,29 @@ sfb_exchange_set_sip_voicemails (SfbExchange *self, gboolean known, guint unread
 void
 sfb_exchange_set_directory_hints (SfbExchange *self, const char *email, const char *line_uri)
 {
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
   g_return_if_fail (SFB_IS_EXCHANGE (self));
+  before = sfb_exchange_mailbox_address (self);
   g_free (self->email_hint);
   self->email_hint = g_strdup (email);
   g_free (self->line_uri_hint);
   self->line_uri_hint = g_strdup (line_uri);
-  if (self->active)
-    update_line_uri (self);
+  if (!self->active)
+    return;
+  update_line_uri (self);
+  after = sfb_exchange_mailbox_address (self);
+  if (g_strcmp0 (before, after) != 0)
+    {
+      /* another mailbox (the contact card changed while signed in):
+       * discover it at once, as Refresh() after a failure does */
+      sfb_exchange_pass_cancel (self);
+      set_string (self, &self->ews_url, "", PROP_EWS_URL);
+      sfb_backoff_reset (&self->backoff);
+      g_clear_handle_id (&self->retry_id, g_source_remove);
+      start_pass (self, SFB_EXCHANGE_PASS_FULL);
+    }
 }
 
 const char *

@@ -58,10 +58,11 @@ void sfb_exchange_refresh (SfbExchange *self);
  * category); when @known it wins over the count read through EWS. */
 void sfb_exchange_set_sip_voicemails (SfbExchange *self, gboolean known, guint unread);
 
-/* What the directory says about the user (the contact card's e-mail
- * address, the roaming-self userProperties line URI), when known: the
- * address wins over the SIP URI's user@domain for Autodiscover (from the
- * next discovery on), the line over provisioning's.  NULL: not known. */
+/* What the directory says about the user (the roaming-self contact card's
+ * e-mail address, its userProperties line URI), when known: the address
+ * wins over the SIP URI's user@domain for Autodiscover (a different one
+ * while signed in is discovered at once), the line over provisioning's.
+ * NULL: not known.  SfbPresence calls it; sign-out forgets both. */
 void sfb_exchange_set_directory_hints (SfbExchange *self, const char *email, const char *line_uri);
 
 /* ---- the calendar as data, for the presence publication ---- */

@@ -135,7 +135,15 @@ typedef struct
   SfbPresenceInfo *self;
   gboolean has_subscribers;
   GPtrArray *subscribers; /* SfbSubscriber */
+  /* The server's userProperties (Self container): the user's line, the
+   * first lines/line holding a tel: or sip: URI (printable ASCII, at most
+   * SFB_PRESENCE_MAX_LINE_URI bytes), NULL when none.  The contact card's
+   * e-mail address is self->email (self->has_card). */
+  gboolean has_user_properties;
+  char *line_uri;
 } SfbRoamingSelf;
+
+#define SFB_PRESENCE_MAX_LINE_URI 256
 
 void sfb_roaming_self_free (SfbRoamingSelf *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbRoamingSelf, sfb_roaming_self_free)

@@ -39,6 +39,7 @@ sfb_roaming_self_free (SfbRoamingSelf *self)
   g_ptr_array_unref (self->categories);
   g_ptr_array_unref (self->subscribers);
   sfb_presence_info_free (self->self);
+  g_free (self->line_uri);
   g_free (self);
 }
 
@@ -86,6 +87,41 @@ read_mwi (SfbRoamingSelf *self, const xmlNode *category, gboolean removed)
     self->mwi.unread = self->mwi.waiting ? 1 : 0;
 }
 
+/* A line's URI as the directory gives it (tel:+14255550100;ext=100), else NULL. */
+static char *
+checked_line_uri (char *text)
+{
+  g_autofree char *owned = text;
+
+  if (owned == NULL || strlen (owned) > SFB_PRESENCE_MAX_LINE_URI
+      || (g_ascii_strncasecmp (owned, "tel:", 4) != 0
+          && g_ascii_strncasecmp (owned, "sip:", 4) != 0)
+      || owned[4] == '\0')
+    return NULL;
+  for (const char *p = owned; *p; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f || strchr ("<>\"'\\", *p) != NULL)
+      return NULL;
+  return g_steal_pointer (&owned);
+}
+
+/* userProperties (the Lync SDK's "userProperties/lines/line": the text is
+ * the line's TEL URI; lineServer names an RCC line server, not the line). */
+static void
+read_user_properties (SfbRoamingSelf *self, const xmlNode *category, gboolean removed)
+{
+  xmlNode *props = sfb_svc_xml_child (category, "userProperties");
+  xmlNode *lines = sfb_svc_xml_child (props, "lines");
+  guint n = 0;
+
+  if (!removed && props == NULL)
+    return;
+  self->has_user_properties = TRUE;
+  g_clear_pointer (&self->line_uri, g_free);
+  for (xmlNode *l = sfb_svc_xml_child (lines, "line"); l != NULL && self->line_uri == NULL && n < 16;
+       l = sfb_svc_xml_next (l, "line"), n++)
+    self->line_uri = checked_line_uri (sfb_svc_xml_text (l));
+}
+
 static void
 read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
 {
@@ -123,6 +159,9 @@ read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
       /* Exchange UM's count, published by the server in the Self container */
       if (g_str_equal (ref->name, "mwi") && ref->container == 1)
         read_mwi (self, c, ref->removed);
+      /* the directory's line, published by the server in the Self container */
+      if (g_str_equal (ref->name, "userProperties") && ref->container == 1)
+        read_user_properties (self, c, ref->removed);
 
       /* The own aggregate comes from the server's aggregateState; the
        * note from the containers watchers see. */

@@ -73,6 +73,11 @@ struct _SfbPresence
   gboolean voicemails_known;
   guint voicemails;
 
+  /* the directory's view of the user (roaming-self contactCard e-mail,
+   * userProperties line), this registration's; for Exchange */
+  char *own_email;
+  char *own_line;
+
   /* publishing the Exchange calendar */
   SfbExchange *exchange;
   gulong calendar_id;
@@ -517,6 +522,29 @@ acknowledge_subscribers (SfbPresence *self, const SfbRoamingSelf *roaming)
       self->session, request, self->cancellable, on_set_subscribers_response, g_object_ref (self));
 }
 
+/* The user's own e-mail address and line, as the directory has them: the
+ * mailbox Exchange Autodiscover looks for (it may differ from the SIP
+ * address) and the line shown (docs/protocol.md §18.2, §18.5).  A body
+ * without the category leaves what is known. */
+static void
+update_directory (SfbPresence *self, const SfbRoamingSelf *roaming)
+{
+  gboolean card = roaming->self != NULL && roaming->self->has_card;
+
+  if (card)
+    {
+      g_free (self->own_email);
+      self->own_email = g_strdup (roaming->self->email);
+    }
+  if (roaming->has_user_properties)
+    {
+      g_free (self->own_line);
+      self->own_line = g_strdup (roaming->line_uri);
+    }
+  if ((card || roaming->has_user_properties) && self->exchange != NULL)
+    sfb_exchange_set_directory_hints (self->exchange, self->own_email, self->own_line);
+}
+
 static void
 apply_roaming_self (SfbPresence *self, GBytes *body)
 {
@@ -536,6 +564,7 @@ apply_roaming_self (SfbPresence *self, GBytes *body)
     set_own (self, roaming->self->availability, roaming->self->activity, roaming->self->note);
   if (roaming->mwi.state != SFB_MWI_ABSENT)
     set_voicemails (self, roaming->mwi.state == SFB_MWI_SET, roaming->mwi.unread);
+  update_directory (self, roaming);
   acknowledge_subscribers (self, roaming);
 }
 
@@ -800,6 +829,10 @@ on_registered (SfbSession *session, SfbPresence *self)
   /* The pools' subscriptions come back from the batch's rlmi. */
   g_hash_table_remove_all (self->pool_subscriptions);
   g_hash_table_remove_all (self->acknowledging);
+  /* the new registration's roaming-self tells them again (the account may
+   * have changed) */
+  g_clear_pointer (&self->own_email, g_free);
+  g_clear_pointer (&self->own_line, g_free);
 }
 
 /* ---- API ---- */
@@ -1013,6 +1046,8 @@ sfb_presence_follow_exchange (SfbPresence *self, SfbExchange *exchange)
   self->exchange = g_object_ref (exchange);
   self->calendar_id
       = g_signal_connect (exchange, "calendar-changed", G_CALLBACK (on_calendar_changed), self);
+  if (self->own_email != NULL || self->own_line != NULL)
+    sfb_exchange_set_directory_hints (exchange, self->own_email, self->own_line);
   publish_calendar (self);
 }
 
@@ -1102,6 +1137,8 @@ sfb_presence_finalize (GObject *object)
   g_free (self->note);
   g_free (self->wanted_activity);
   g_free (self->wanted_note);
+  g_free (self->own_email);
+  g_free (self->own_line);
   sfb_calendar_presence_free (self->calendar_published);
   G_OBJECT_CLASS (sfb_presence_parent_class)->finalize (object);
 }

@@ -109,6 +109,11 @@ class ExchangeTestCase(SfbdTestCase):
     def autodiscover_urls(self):
         return [s["Detail"] for s in self.trace_stages() if s["Stage"] == "exchange-autodiscover"]
 
+    def autodiscover_emails(self):
+        """The addresses Autodiscover requests asked for (the NTLM legs' 401s carry none)."""
+        return {r["email"] for r in self.ctl.exchange_requests(kind="autodiscover")
+                if r.get("email") is not None}
+
     # ---- what alice's mailbox holds ----
 
     def test_scenario_mailbox_on_d_bus(self):
@@ -225,7 +230,20 @@ class ExchangeTestCase(SfbdTestCase):
         finds = self.ctl.exchange_requests(kind="ews", operation="FindFolder")
         self.assertTrue(finds, "the folder was looked up by name")
 
+    def test_line_uri_from_the_directory(self):
+        """The line the server publishes in roaming-self (userProperties, default.toml's
+        [policies.directory.alice]) wins over provisioning's."""
+        self.sign_in()
+        self.wait_connected()
+        self.wait_for(lambda: self.exchange("LineUri") == "tel:+441785100100;ext=100",
+                      "the directory's line URI")
+        self.ctl.set_policy(group="userSetting", values={"lineUri": "tel:+441785100999"})
+        self.call(EXCHANGE, "Refresh")
+        self.wait_connected()
+        self.assertEqual(self.exchange("LineUri"), "tel:+441785100100;ext=100")
+
     def test_line_uri_from_provisioning(self):
+        self.ctl.set_policy(group="directory", remove=["alice"])  # no userProperties line
         self.sign_in()
         self.wait_connected()
         self.assertEqual(self.exchange("LineUri"), "")
@@ -235,6 +253,26 @@ class ExchangeTestCase(SfbdTestCase):
                       "the line URI")
         self.ctl.set_policy(group="userSetting", remove=["lineUri"])
         self.wait_for(lambda: self.exchange("LineUri") == "", "no line URI")
+
+    def test_discovery_for_the_contact_card_address(self):
+        """sip:alice@contoso.test whose mailbox is alice.smith@contoso.test (the directory's
+        mail attribute, in her contact card): Autodiscover asks for that address, never the
+        SIP one, which no mailbox has."""
+        self.ctl.set_mailbox(user="alice", email="alice.smith@contoso.test", aliases=[])
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("EwsUrl"), EWS_URL)
+        self.assertTrue(self.exchange("InMeeting"))
+        self.assertEqual(self.autodiscover_emails(), {"alice.smith@contoso.test"})
+        # the address changes while signed in (roaming-self brings the new card): sfbd
+        # discovers the new mailbox at once
+        self.ctl.exchange_requests(reset=True)
+        self.assertEqual(self.ctl.set_mailbox(user="alice", email="a.smith@contoso.test")
+                         ["notified"], 1)
+        self.wait_for(lambda: "a.smith@contoso.test" in self.autodiscover_emails()
+                      and self.exchange("State") == "connected", "the new mailbox discovered")
+        self.assertEqual(self.autodiscover_emails(), {"a.smith@contoso.test"})
+        self.assertTrue(self.exchange("InMeeting"))
 
     # ---- failures ----
 

@@ -691,6 +691,41 @@ def test_no_mwi_without_um(exsim, ex):
     assert mwi_of(exsim.call(body)) is None
 
 
+NS_CARD = "{http://schemas.microsoft.com/2006/09/sip/contactcard}"
+
+
+def card_email(body):
+    from sim import documents as D
+    cards = [c for c in D.parse_roaming_data(body).get("categories", [])
+             if c.name == "contactCard"]
+    assert len(cards) == 1
+    return cards[0].content.findtext(f"{NS_CARD}identity/{NS_CARD}email")
+
+
+def test_contact_card_carries_the_mailbox_address(exsim, ex):
+    """The directory's mail attribute is the mailbox's primary address, which may differ
+    from the SIP address; set_mailbox changes it and tells the user's own endpoints."""
+    from sim import services
+    user = exsim.sim.scenario.users["alice"]
+
+    def body():
+        return services.roaming_self_body(services.state_for(exsim.sim), user, {"categories"})
+    assert card_email(exsim.call(body)) == "alice@contoso.test"
+    assert ex.call("set_mailbox", user="alice", email="Alice.Smith@contoso.test",
+                   aliases=[]) == {"email": "alice.smith@contoso.test", "aliases": [],
+                                   "notified": 0}
+    assert card_email(exsim.call(body)) == "alice.smith@contoso.test"
+    # autodiscover knows the new address only
+    assert account(post_ad(exsim, "autodiscover", "alice.smith@contoso.test"))["Action"] \
+        == "settings"
+    assert xml(post_ad(exsim, "autodiscover", "alice@contoso.test")).findtext(
+        "r:Response/r:Error/r:ErrorCode", None, NS) == "500"
+    with pytest.raises(ControlError, match="e-mail address"):
+        ex.call("set_mailbox", user="alice", email="nobody")
+    ex.reset_exchange()
+    assert card_email(exsim.call(body)) == "alice@contoso.test"
+
+
 # scenario checks -------------------------------------------------------------------------------
 @pytest.mark.parametrize("extra, why", [
     ('[mailboxes.carol]\nemail = "c@contoso.test"', "mailboxes.carol: no such user"),

@@ -309,6 +309,72 @@ test_roaming_self_mwi_shapes (void)
     }
 }
 
+#define USER_PROPERTIES(lines)                                                                     \
+  "<category name=\"userProperties\" instance=\"0\" container=\"1\" version=\"1\" "              \
+  "expireType=\"static\"><userProperties xmlns=\"http://schemas.microsoft.com/2006/09/sip/"        \
+  "categories\"><lines>" lines "</lines><telephonyMode>Uc</telephonyMode></userProperties>"        \
+  "</category>"
+
+/* The directory's line (userProperties, Self container) and e-mail address
+ * (the contact card): what Exchange uses for the user */
+static void
+test_roaming_self_directory (void)
+{
+  static const struct
+  {
+    const char *category;
+    gboolean has;
+    const char *line;
+  } cases[] = {
+    { USER_PROPERTIES ("<line lineType=\"Uc\">tel:+14255550100;ext=100</line>"),
+      TRUE,
+      "tel:+14255550100;ext=100" },
+    /* lineServer names the RCC line server, not the line */
+    { USER_PROPERTIES ("<line lineType=\"Rcc\" lineServer=\"sip:cs@contoso.test\">"
+                       "tel:+14255550101</line>"),
+      TRUE,
+      "tel:+14255550101" },
+    /* the first usable line */
+    { USER_PROPERTIES ("<line lineType=\"Uc\">javascript:x</line>"
+                       "<line lineType=\"Uc\">tel:+1 425</line>"
+                       "<line lineType=\"Dual\"> sip:+14255550102@contoso.test;user=phone </line>"),
+      TRUE,
+      "sip:+14255550102@contoso.test;user=phone" },
+    { USER_PROPERTIES ("<line lineType=\"Uc\">tel:&lt;b&gt;+1&lt;/b&gt;</line>"), TRUE, NULL },
+    { USER_PROPERTIES ("<line lineType=\"Uc\">tel:+1\u00e9</line>"), TRUE, NULL },
+    { USER_PROPERTIES (""), TRUE, NULL },
+    /* removed by the server: no line any more */
+    { "<category name=\"userProperties\" container=\"1\"/>", TRUE, NULL },
+    /* not the Self container's */
+    { "<category name=\"userProperties\" instance=\"0\" container=\"2\" version=\"1\" "
+      "expireType=\"static\"><userProperties><lines><line>tel:+1</line></lines>"
+      "</userProperties></category>",
+      FALSE,
+      NULL },
+  };
+  const char *card = "<category name=\"contactCard\" instance=\"0\" container=\"0\" "
+                     "version=\"1\" expireType=\"static\"><contactCard "
+                     "xmlns=\"http://schemas.microsoft.com/2006/09/sip/contactcard\"><identity>"
+                     "<name><displayName>Alice</displayName></name>"
+                     "<email>alice.smith@contoso.test</email></identity></contactCard></category>";
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SfbRoamingSelf) self = parse_mwi (cases[i].category);
+
+      g_assert_cmpint (self->has_user_properties, ==, cases[i].has);
+      g_assert_cmpstr (self->line_uri, ==, cases[i].line);
+      g_assert_false (self->self->has_card);
+    }
+  {
+    g_autoptr (SfbRoamingSelf) self = parse_mwi (card);
+
+    g_assert_true (self->self->has_card);
+    g_assert_cmpstr (self->self->email, ==, "alice.smith@contoso.test");
+    g_assert_false (self->has_user_properties);
+  }
+}
+
 static void
 test_publish (void)
 {
@@ -415,6 +481,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/roaming-self-partial", test_roaming_self_partial);
   g_test_add_func ("/presence/roaming-self-mwi", test_roaming_self_mwi);
   g_test_add_func ("/presence/roaming-self-mwi-shapes", test_roaming_self_mwi_shapes);
+  g_test_add_func ("/presence/roaming-self-directory", test_roaming_self_directory);
   g_test_add_func ("/presence/publish", test_publish);
   g_test_add_func ("/presence/instances", test_instances);
   g_test_add_func ("/presence/fault", test_fault);

@@ -586,6 +586,27 @@ def _set_oof(sim, user, state="Enabled", message=None, start="-1h", end="7d",
     return dict(mb.oof)
 
 
+@control.action("set_mailbox")
+async def _set_mailbox(sim, user, email=None, aliases=None):
+    """Change the mailbox's primary SMTP address (the directory's mail attribute: the user's
+    contact card carries it, and the user's own endpoints get the contactCard in a
+    roaming-self update) and/or its aliases (proxy addresses).  Returns {"email",
+    "aliases", "notified"}."""
+    ex = _ex(sim)
+    mb = ex.mailbox(user)
+    if email is not None:
+        if not isinstance(email, str) or email.count("@") != 1:
+            raise ValueError("email must be an e-mail address")
+        mb.email = email.lower()
+    if aliases is not None:
+        mb.aliases = [a.lower() for a in aliases]
+    n = 0
+    if email is not None and sim.services is not None:
+        st = sim.services.state_for(sim)
+        n = await sim.services.fanout_self(st, mb.user, names={"contactCard"})
+    return {"email": mb.email, "aliases": mb.aliases, "notified": n}
+
+
 @control.action("add_voicemail")
 async def _add_voicemail(sim, user, **item):
     """A new voicemail (keys as [[mailboxes.<id>.voicemails]]: from, caller_id, duration,

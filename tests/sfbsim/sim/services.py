@@ -264,7 +264,12 @@ def person_info(st, aor):
     if u is not None:
         info.update(u)
         local, host = uri_user_host(aor)
-        info.setdefault("email", f"{local}@{host}")
+        # the directory's mail attribute: the mailbox's primary SMTP address when the
+        # deployment has Exchange ([mailboxes.<id>] email, which may differ from the SIP
+        # address), else the SIP address's user@host
+        ex = getattr(st.sim, "exchange", None)
+        mb = ex.mailboxes.get(u["id"]) if ex is not None else None
+        info.setdefault("email", mb.email if mb is not None else f"{local}@{host}")
     for contacts in st.scenario.data.get("contacts", {}).values():
         for c in contacts:
             if normalize_aor(c.get("uri", "")) == aor:
