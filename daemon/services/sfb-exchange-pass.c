@@ -31,6 +31,11 @@
 
 #include <string.h>
 
+/* as the HTTP layer shows a URL in its errors (sfb-exchange-http.c) */
+#define SHOWN_URL_MAX 200
+/* the longest URL followed (as the Autodiscover parser takes them) */
+#define URL_MAX 2048
+
 typedef enum
 {
   STEP_AVAILABILITY,
@@ -123,6 +128,14 @@ pass_alive (SfbExchangePass *pass)
   return FALSE;
 }
 
+/* A URL (or address) for the trace and error texts: the server may have
+ * chosen it, so bounded and sanitised like any server text. */
+static char *
+shown (const char *url)
+{
+  return sfb_text_quote_untrusted (url, -1, SHOWN_URL_MAX);
+}
+
 static void
 trace (SfbExchangePass *pass, const char *stage, const GError *error, const char *detail)
 {
@@ -170,17 +183,17 @@ start_over (SfbExchangePass *pass, const char *email)
 static void
 note_stage_failure (SfbExchangePass *pass, const char *stage, const char *url, GError *error)
 {
-  g_autofree char *shown = sfb_text_quote_untrusted (url, -1, 200);
+  g_autofree char *name = shown (url);
   /* error texts from the HTTP layer start with the URL (as shown) already */
-  gboolean named = g_str_has_prefix (error->message, shown);
+  gboolean named = g_str_has_prefix (error->message, name);
 
-  trace (pass, stage, error, named ? NULL : shown);
+  trace (pass, stage, error, named ? NULL : name);
   if (pass->failures->len > 0)
     g_string_append (pass->failures, "; ");
   if (named)
     g_string_append (pass->failures, error->message);
   else
-    g_string_append_printf (pass->failures, "%s: %s", shown, error->message);
+    g_string_append_printf (pass->failures, "%s: %s", name, error->message);
   if (pass->error == NULL || pass->error->code == SFB_ERROR_NOT_REACHABLE
       || pass->error->code == SFB_ERROR_DISCOVERY_FAILED)
     {
@@ -200,6 +213,7 @@ static void
 discovery_failed (SfbExchangePass *pass)
 {
   g_autoptr (GError) error = NULL;
+  g_autofree char *address = shown (pass->email);
   int code = pass->error != NULL ? pass->error->code : SFB_ERROR_DISCOVERY_FAILED;
   /* a certificate's error says what to do already */
   const char *advice
@@ -214,7 +228,7 @@ discovery_failed (SfbExchangePass *pass)
   error = g_error_new (SFB_ERROR,
                        code,
                        "Exchange Autodiscover found no EWS URL for %s: %s.%s",
-                       pass->email,
+                       address,
                        pass->failures->str,
                        advice);
   pass_finish (pass, error);
@@ -236,6 +250,19 @@ redirect_allowed (SfbExchangePass *pass, const char *what)
   return FALSE;
 }
 
+/* An absolute URL that is printable ASCII (a URI is ASCII: anything else
+ * is a server's mistake or a trap, e.g. a bidi override) and not too long. */
+static gboolean
+plain_url (const char *url)
+{
+  if (url == NULL || strlen (url) > URL_MAX)
+    return FALSE;
+  for (const char *p = url; *p; p++)
+    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
 /* A 3xx: POST again at an https Location. */
 static void
 follow_location (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer *answer)
@@ -243,10 +270,14 @@ follow_location (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer *
   g_autoptr (GUri) base = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
   g_autoptr (GUri) target = NULL;
   g_autofree char *status = sfb_exchange_http_status_text (answer);
+  g_autofree char *next = NULL;
 
   if (base != NULL && answer->location != NULL)
     target = g_uri_parse_relative (base, answer->location, G_URI_FLAGS_NONE, NULL);
-  if (target == NULL || g_ascii_strcasecmp (g_uri_get_scheme (target), "https") != 0)
+  if (target != NULL)
+    next = g_uri_to_string (target);
+  if (target == NULL || g_ascii_strcasecmp (g_uri_get_scheme (target), "https") != 0
+      || !plain_url (next))
     {
       note_failure (pass,
                     url,
@@ -258,9 +289,9 @@ follow_location (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer *
     }
   if (redirect_allowed (pass, url))
     {
-      g_autofree char *next = g_uri_to_string (target);
-      g_autofree char *shown = sfb_text_quote_untrusted (next, -1, 200);
-      g_autofree char *detail = g_strdup_printf ("%s: %s to %s", url, status, shown);
+      g_autofree char *from = shown (url);
+      g_autofree char *to = shown (next);
+      g_autofree char *detail = g_strdup_printf ("%s: %s to %s", from, status, to);
 
       trace (pass, "exchange-autodiscover", NULL, detail);
       g_queue_push_head (&pass->urls, g_steal_pointer (&next));
@@ -282,6 +313,7 @@ read_autodiscover (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer
   const char *data = g_bytes_get_data (answer->body, &length);
   g_autoptr (SfbExchangeAutodiscover) ad
       = sfb_exchange_doc_parse_autodiscover (data, length, &error);
+  g_autofree char *from = shown (url);
 
   if (ad == NULL)
     {
@@ -290,7 +322,8 @@ read_autodiscover (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer
     }
   if (ad->ews_url != NULL)
     {
-      g_autofree char *detail = g_strdup_printf ("%s: EWS %s", url, ad->ews_url);
+      g_autofree char *ews = shown (ad->ews_url);
+      g_autofree char *detail = g_strdup_printf ("%s: EWS %s", from, ews);
 
       trace (pass, "exchange-autodiscover", NULL, detail);
       sfb_exchange_set_urls (pass->self, pass->email, ad->ews_url, ad->um_url);
@@ -301,7 +334,8 @@ read_autodiscover (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer
     }
   if (ad->redirect_url != NULL && redirect_allowed (pass, url))
     {
-      g_autofree char *detail = g_strdup_printf ("%s: RedirectUrl %s", url, ad->redirect_url);
+      g_autofree char *to = shown (ad->redirect_url);
+      g_autofree char *detail = g_strdup_printf ("%s: RedirectUrl %s", from, to);
 
       trace (pass, "exchange-autodiscover", NULL, detail);
       g_queue_push_head (&pass->urls, g_strdup (ad->redirect_url));
@@ -309,7 +343,8 @@ read_autodiscover (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer
   else if (ad->redirect_addr != NULL && g_ascii_strcasecmp (ad->redirect_addr, pass->email) != 0
            && redirect_allowed (pass, url))
     {
-      g_autofree char *detail = g_strdup_printf ("%s: RedirectAddr %s", url, ad->redirect_addr);
+      g_autofree char *to = shown (ad->redirect_addr);
+      g_autofree char *detail = g_strdup_printf ("%s: RedirectAddr %s", from, to);
 
       trace (pass, "exchange-autodiscover", NULL, detail);
       start_over (pass, ad->redirect_addr);
@@ -400,11 +435,13 @@ on_srv (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       const char *host = g_srv_target_get_hostname (l->data);
       guint16 port = g_srv_target_get_port (l->data);
+      g_autofree char *host_shown = NULL;
 
       if (host == NULL || *host == '\0' || g_str_equal (host, "."))
         continue;
       g_queue_push_tail (&pass->urls, autodiscover_url (host, port));
-      g_string_append_printf (detail, "%s %s:%u", l->prev == NULL ? ":" : ",", host, port);
+      host_shown = shown (host);
+      g_string_append_printf (detail, "%s %s:%u", l->prev == NULL ? ":" : ",", host_shown, port);
     }
   g_resolver_free_targets (targets);
   if (g_queue_is_empty (&pass->urls))
@@ -587,6 +624,7 @@ on_ews_answer (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!ok)
     {
       g_autoptr (GError) wrapped = NULL;
+      g_autofree char *ews = NULL;
 
       g_assert (error != NULL);
       if (pass->step >= STEP_VOICEMAIL)
@@ -602,11 +640,12 @@ on_ews_answer (GObject *source, GAsyncResult *result, gpointer user_data)
           read_step (pass);
           return;
         }
+      ews = shown (pass->self->ews_url);
       wrapped = g_error_new (SFB_ERROR,
                              error->code,
                              "EWS %s at %s failed: %s",
                              step_names[pass->step],
-                             pass->self->ews_url,
+                             ews,
                              error->message);
       if (pass->trace_read)
         trace (pass, "exchange-ews", wrapped, NULL);
@@ -627,7 +666,11 @@ read_step (SfbExchangePass *pass)
       sfb_exchange_apply_counts (
           pass->self, pass->have_voicemails, pass->voicemails, pass->have_missed, pass->missed);
       if (pass->trace_read)
-        trace (pass, "exchange-ews", NULL, pass->self->ews_url);
+        {
+          g_autofree char *ews = shown (pass->self->ews_url);
+
+          trace (pass, "exchange-ews", NULL, ews);
+        }
       pass_finish (pass, NULL);
       return;
     }

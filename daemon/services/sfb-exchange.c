@@ -100,6 +100,10 @@ sfb_exchange_set_state (SfbExchange *self, const char *state, const char *error)
 void
 sfb_exchange_set_urls (SfbExchange *self, const char *email, const char *ews, const char *um)
 {
+  /* another mailbox: the next calendar read is news even when it holds the
+   * same events (what is published names the mailbox) */
+  if (self->email != NULL && email != NULL && g_ascii_strcasecmp (self->email, email) != 0)
+    g_clear_pointer (&self->events_key, g_free);
   g_free (self->email);
   self->email = g_strdup (email);
   if (g_strcmp0 (self->ews_url, ews) != 0)

@@ -295,7 +295,7 @@ add_calendar_data (SfbPublish *publish,
                    const char *expire_type,
                    const char *content)
 {
-  g_autofree char *empty = sfb_presence_calendar_data_empty_xml ();
+  g_autofree char *empty = content != NULL ? sfb_presence_calendar_data_empty_xml () : NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (calendar_data_containers); i++)
     sfb_publish_add_versioned (publish,
@@ -305,6 +305,7 @@ add_calendar_data (SfbPublish *publish,
                                calendar_data_containers[i],
                                expire_type,
                                content);
+  /* @content NULL: removed there too */
   sfb_publish_add_versioned (
       publish, versions, "calendarData", instance, BLOCKED_CONTAINER, expire_type, empty);
 }
@@ -322,31 +323,54 @@ add_oof_note (SfbPublish *publish, GHashTable *versions, const SfbCalendarPresen
         publish, versions, "note", instance, note_containers[i], "static", note);
 }
 
+/* What @before published for its mailbox that must not stay: busy or out
+ * of office, and with @free_busy its free/busy (the instances hash the
+ * address, so another mailbox's would stand beside the new ones). */
+static void
+remove_mailbox (SfbPublish *publish,
+                GHashTable *versions,
+                const SfbCalendarPresence *before,
+                gboolean free_busy)
+{
+  SfbCalendarPresence gone = { .email = before->email, .state = SFB_CALENDAR_FREE };
+
+  if (!same_state (before, &gone))
+    add_state (publish, versions, &gone);
+  if (!same_oof_note (before, &gone))
+    add_oof_note (publish, versions, &gone);
+  if (free_busy && before->free_busy != NULL)
+    add_calendar_data (publish,
+                       versions,
+                       sfb_presence_calendar_instance (SFB_INSTANCE_FREE_BUSY, TRUE, before->email),
+                       "endpoint",
+                       NULL);
+}
+
 void
 sfb_presence_add_calendar (SfbPublish *publish,
                            GHashTable *versions,
                            const SfbCalendarPresence *before,
                            const SfbCalendarPresence *now)
 {
+  gboolean had_mailbox = before != NULL && before->email != NULL && *before->email != '\0';
+
   if (now->email == NULL || *now->email == '\0')
     {
       /* the mailbox is gone (Exchange unreachable or another account):
        * what said busy or out of office must not stay */
-      if (before != NULL && before->email != NULL && *before->email != '\0')
-        {
-          SfbCalendarPresence gone = { .email = before->email, .state = SFB_CALENDAR_FREE };
-
-          if (!same_state (before, &gone))
-            add_state (publish, versions, &gone);
-          if (!same_oof_note (before, &gone))
-            add_oof_note (publish, versions, &gone);
-        }
+      if (had_mailbox)
+        remove_mailbox (publish, versions, before, FALSE);
       return;
     }
-  /* another mailbox: other instances, everything anew */
+  /* another mailbox (the user's address changed): the old one's instances
+   * go, the new ones are published anew */
   if (before != NULL
       && g_ascii_strcasecmp (before->email != NULL ? before->email : "", now->email) != 0)
-    before = NULL;
+    {
+      if (had_mailbox)
+        remove_mailbox (publish, versions, before, TRUE);
+      before = NULL;
+    }
 
   if (before == NULL || !same_state (before, now))
     add_state (publish, versions, now);

@@ -409,6 +409,25 @@ class ExchangeTestCase(SfbdTestCase):
         self.assertTrue([d for d in self.autodiscover_urls() if "HTTP 302" in d],
                         self.trace_stages())
 
+    def test_hostile_redirect_is_not_followed_nor_quoted_raw(self):
+        """A 302 whose Location holds a right-to-left override (U+202E, which reorders what
+        a terminal shows): a URL is ASCII, so sfbd does not follow it, and no stage of the
+        trace nor any error quotes the server's text raw."""
+        hostile = "https://mail.contoso.test/autodiscover/autodiscover.xml?x=\u202egpj.exe"
+        self.ctl.set_exchange(domain="redirect-302", redirect_location=hostile)
+        self.sign_in()
+        self.wait_connected()
+        self.assertEqual(self.exchange("EwsUrl"), EWS_URL)
+        stages = self.trace_stages()
+        for stage in stages:
+            self.assertNotIn("\u202e", stage["Detail"], stage)
+        self.assertTrue([s for s in stages if "malformed location" in s["Detail"]], stages)
+        # sfbd never went there (the mail host, whose autodiscover URL is the SRV route's)
+        self.assertEqual([r for r in self.ctl.exchange_requests(kind="autodiscover")
+                          if r["role"] == "mail"], [])
+        for text in (self.daemon_log(), str(self.get_all_properties(EXCHANGE))):
+            self.assertNotIn("\u202e", text)
+
     def test_discovery_stops_a_redirect_loop(self):
         self.ctl.set_exchange(redirect_loop="url")
         self.sign_in()

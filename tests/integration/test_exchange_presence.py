@@ -167,6 +167,29 @@ class ExchangePresenceTestCase(SfbdTestCase):
         self.wait_for(lambda: self.own() == ("online", ""), "alice sees herself online")
         self.assertFalse({i for i, c in self.publications("state") if i in states})
 
+    def test_new_address_replaces_the_calendar_instances(self):
+        """alice's mailbox address changes while she is signed in (her contact card
+        follows): sfbd discovers the new mailbox and its calendar instances replace the old
+        ones, which hash the old address, instead of standing beside them."""
+        self.sign_in()
+        self.in_meeting()
+
+        def calendar_instances():
+            states = {i for i, c in self.publications("state") if i & 0xf0000000 == 0x40000000}
+            free_busy = {i for i, c in self.publications("calendarData") if i != 0}
+            return states, free_busy
+        before = calendar_instances()
+        self.assertEqual([len(x) for x in before], [1, 1])
+        self.ctl.set_mailbox(user="alice", email="alice.smith@contoso.test", aliases=[])
+        after = self.wait_for(lambda: (lambda now: now if now[0] and now[0].isdisjoint(before[0])
+                                       else None)(calendar_instances()),
+                              "the new mailbox's calendarState")
+        self.wait_for(lambda: [len(x) for x in calendar_instances()] == [1, 1]
+                      and calendar_instances()[1].isdisjoint(before[1]),
+                      "only the new mailbox's instances")
+        self.assertEqual(self.seen()[:2], (6500, "in-a-meeting"))
+        self.assertTrue(after[0])
+
     def test_meeting_published_at_its_start_and_end(self):
         """No Refresh(), no EWS read: sfbd publishes when now crosses the meeting's start
         and end."""

@@ -558,6 +558,54 @@ test_nothing_without_mailbox (void)
   }
 }
 
+/* The user's address changes while signed in: the old mailbox's instances
+ * are removed beside the new ones, never left standing */
+static void
+test_another_mailbox (void)
+{
+  g_autoptr (SfbCalendarPresence) before = meeting_now ();
+  g_autoptr (SfbCalendarPresence) now = meeting_now ();
+  g_autoptr (GHashTable) versions = sfb_pub_versions_new ();
+  g_autoptr (SfbPublish) publish = sfb_publish_new ("sip:alice@contoso.test");
+  g_autoptr (Parsed) parsed = NULL;
+  const char *other = "alice.smith@contoso.test";
+  guint32 old_meeting
+      = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_MEETING, FALSE, EMAIL);
+  guint32 old_fb = sfb_presence_calendar_instance (SFB_INSTANCE_FREE_BUSY, TRUE, EMAIL);
+  guint32 old_note = sfb_presence_calendar_instance (SFB_INSTANCE_OOF_NOTE, FALSE, EMAIL);
+  guint32 new_meeting
+      = sfb_presence_calendar_instance (SFB_INSTANCE_CALENDAR_MEETING, FALSE, other);
+  guint32 new_fb = sfb_presence_calendar_instance (SFB_INSTANCE_FREE_BUSY, TRUE, other);
+
+  {
+    g_autoptr (SfbPublish) first = sfb_publish_new ("sip:alice@contoso.test");
+
+    sfb_presence_add_calendar (first, versions, NULL, before);
+    accept (versions, first);
+  }
+  g_free (now->email);
+  now->email = g_strdup (other);
+  sfb_presence_add_calendar (publish, versions, before, now);
+  parsed = parse (publish);
+  for (guint c = 2; c <= 3; c++)
+    {
+      g_assert_true (find (parsed, "state", old_meeting, c)->removal);
+      g_assert_cmpuint (find (parsed, "state", old_meeting, c)->version, ==, 1);
+      g_assert_false (find (parsed, "state", new_meeting, c)->removal);
+    }
+  for (guint c = 200; c <= 400; c += 100)
+    g_assert_true (find (parsed, "note", old_note, c)->removal);
+  for (gsize i = 0; i < 6; i++)
+    {
+      static const guint containers[] = { 1, 100, 200, 300, 400, 32000 };
+      const Pub *gone = find (parsed, "calendarData", old_fb, containers[i]);
+
+      g_assert_nonnull (gone);
+      g_assert_true (gone->removal);
+      g_assert_false (find (parsed, "calendarData", new_fb, containers[i])->removal);
+    }
+}
+
 static void
 test_unusable_parts_left_out (void)
 {
@@ -632,6 +680,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-calendar/first-publication", test_first_publication);
   g_test_add_func ("/presence-calendar/changes", test_changes);
   g_test_add_func ("/presence-calendar/nothing-without-mailbox", test_nothing_without_mailbox);
+  g_test_add_func ("/presence-calendar/another-mailbox", test_another_mailbox);
   g_test_add_func ("/presence-calendar/unusable-parts", test_unusable_parts_left_out);
   g_test_add_func ("/presence-calendar/hostile-text", test_hostile_text);
   return g_test_run ();

@@ -350,8 +350,8 @@ class Exchange:
 
     def _autodiscover_answer(self, web, role, mode, body, entry):
         """(body bytes or a full answer tuple, HTTP status)."""
-        other = self.url("autodiscover" if role == "mail" else "mail", "/autodiscover/"
-                         "autodiscover.xml")
+        other = self.conf["redirect_location"] or self.url(
+            "autodiscover" if role == "mail" else "mail", "/autodiscover/autodiscover.xml")
         if isinstance(mode, int):
             entry["answer"] = f"status {mode}"
             if 300 <= mode < 400:
@@ -655,10 +655,11 @@ def _read_missed(sim, user, count=None):
 
 @control.action("set_exchange")
 async def _set_exchange(sim, status=None, auth=None, version=None, redirect_loop=None,
-                        **autodiscover):
+                        redirect_location=None, **autodiscover):
     """Exchange faults: status "up", "refused" (nothing listens on any Exchange host) or an
     HTTP status (401, 503, ...) for every request; auth (the schemes offered); version;
-    redirect_loop (false, "url", "addr"); domain=/autodiscover=/srv= a mode for that
+    redirect_loop (false, "url", "addr"); redirect_location (any text: where redirects
+    send the client; "" the other host); domain=/autodiscover=/srv= a mode for that
     autodiscover URL (ok, off, refused, content-type, redirect-url, redirect-302, or an HTTP
     status).  Returns the settings."""
     ex = _ex(sim)
@@ -679,6 +680,10 @@ async def _set_exchange(sim, status=None, auth=None, version=None, redirect_loop
         if redirect_loop not in (False, "url", "addr"):
             raise ValueError('redirect_loop must be false, "url" or "addr"')
         c["redirect_loop"] = redirect_loop
+    if redirect_location is not None:
+        if not isinstance(redirect_location, str):
+            raise ValueError("redirect_location must be a string")
+        c["redirect_location"] = redirect_location
     for k, v in autodiscover.items():
         if k not in c["autodiscover"]:
             raise ValueError(f"unknown setting {k!r}")
@@ -710,7 +715,8 @@ async def _reset_exchange(sim):
     if path:
         from .scenario import Scenario
         fresh = Scenario.load(path)
-        for k in ("auth", "version", "status", "redirect_loop", "autodiscover"):
+        for k in ("auth", "version", "status", "redirect_loop", "redirect_location",
+                  "autodiscover"):
             ex.conf[k] = fresh.data["exchange"][k]  # names and addresses stay
         sim.scenario.data["mailboxes"] = fresh.data.get("mailboxes", {})
     ex.reset()

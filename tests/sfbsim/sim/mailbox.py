@@ -17,6 +17,9 @@ moment of the action): "-10m", "60m", "1h30m", "2d", "45s", or a number of secon
                               (401, 500, 503, ...) answered to every autodiscover/EWS request
     redirect_loop             false (default), "url" or "addr": every autodiscover answer is
                               a redirect to another URL / address, for ever
+    redirect_location         where the redirect-url and redirect-302 modes (and 3xx
+                              statuses) send the client ("": the other host's autodiscover
+                              URL); any text, for hostile-server tests
     [exchange.autodiscover]   domain, autodiscover, srv: how each candidate URL answers (see
                               AUTODISCOVER_MODES)
   [mailboxes.<user id>]       one scenario user's mailbox (every user has one; these keys
@@ -115,7 +118,7 @@ def check_exchange(data):
     dom = data["domain"]
     _only(ex, ("mail_fqdn", "mail_address", "autodiscover_fqdn", "autodiscover_address",
                "domain_address", "auth", "version", "status", "redirect_loop",
-               "autodiscover"), "exchange")
+               "redirect_location", "autodiscover"), "exchange")
     ex.setdefault("mail_fqdn", f"mail.{dom}")
     ex.setdefault("mail_address", "127.0.4.1")
     ex.setdefault("autodiscover_fqdn", f"autodiscover.{dom}")
@@ -135,6 +138,8 @@ def check_exchange(data):
     ex.setdefault("redirect_loop", False)
     if ex["redirect_loop"] not in (False, "url", "addr"):
         raise MailboxError('exchange.redirect_loop must be false, "url" or "addr"')
+    ex.setdefault("redirect_location", "")
+    _str(ex, "redirect_location", "exchange")
     ad = ex.setdefault("autodiscover", {})
     _only(ad, AUTODISCOVER_URLS, "exchange.autodiscover")
     for k in AUTODISCOVER_URLS:
