@@ -140,7 +140,8 @@ GObject *sfb_session_new_http_kerberos_context (SfbSession *self);
 /* A stage after signed-in in the sign-in trace (GetSignInTrace), started
  * at @started_at (real time, µs) and lasting @duration µs: @error NULL is
  * "ok", else its D-Bus name and message are the result and detail; @detail
- * (plain text, never a secret) comes first. */
+ * (plain text, never a secret) comes first.  Only while signed in: in any
+ * other state the trace is a sign-in attempt's, and nothing is added. */
 void sfb_session_trace_add_stage (SfbSession *self,
                                   const char *name,
                                   gint64 started_at,
@@ -149,7 +150,7 @@ void sfb_session_trace_add_stage (SfbSession *self,
                                   const char *detail);
 /* Removes the complete stages whose name starts with @prefix: a service
  * trying again replaces its stages of the last try (the trace tells one
- * sign-in, not every retry). */
+ * sign-in, not every retry).  Only while signed in, as above. */
 void sfb_session_trace_remove_stages (SfbSession *self, const char *prefix);
 
 G_END_DECLS

@@ -36,6 +36,12 @@ trace_stage_free (TraceStage *stage)
   g_free (stage);
 }
 
+static gboolean
+signed_in (SfbSession *self)
+{
+  return g_strcmp0 (self->strings[STR_STATE], SFB_STATE_SIGNED_IN) == 0;
+}
+
 GPtrArray *
 sfb_session_trace_new (void)
 {
@@ -126,8 +132,9 @@ sfb_session_trace_add_stage (SfbSession *self,
   TraceStage *stage;
 
   g_return_if_fail (SFB_IS_SESSION (self));
-  /* the running stage (if any) keeps running: this one is complete */
-  if (self->trace->len >= MAX_TRACE_STAGES)
+  /* only the signed-in session's: during a new attempt the trace is that
+   * attempt's, and a complete stage after its running one would hide it */
+  if (!signed_in (self) || self->trace->len >= MAX_TRACE_STAGES)
     return;
   stage = g_new0 (TraceStage, 1);
   stage->stage = g_strdup (name);
@@ -156,6 +163,8 @@ void
 sfb_session_trace_remove_stages (SfbSession *self, const char *prefix)
 {
   g_return_if_fail (SFB_IS_SESSION (self));
+  if (!signed_in (self))
+    return;
   for (guint i = self->trace->len; i > 0; i--)
     {
       TraceStage *stage = g_ptr_array_index (self->trace, i - 1);

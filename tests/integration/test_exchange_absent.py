@@ -120,5 +120,34 @@ class ExchangeAbsentTestCase(SfbdTestCase):
                          result.stdout)
 
 
+    def srv_lookups(self):
+        """Exchange's SRV lookups so far (sfbsim's DNS counts every query)."""
+        return self.ctl.counters().get("dns_queries", {}).get(
+            "_autodiscover._tcp.contoso.test SRV", 0)
+
+    def test_no_exchange_stage_in_a_new_attempt(self):
+        """Exchange retries on its own timer while SIP reconnects: the trace is then the new
+        attempt's (an Exchange stage after a running one would hide it: that stage would
+        get neither its detail nor its end), and it holds no Exchange stage."""
+        self.sign_in()
+        self.wait_for(lambda: self.failed_since(0), "the first Exchange discovery failed")
+        lookups = self.srv_lookups()
+        # the front ends go down: sfbd tries again and again
+        for pool in ("director", "pool1"):
+            self.ctl.stop_pool(pool=pool)
+            self.addCleanup(self.ctl.start_pool, pool=pool)
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") != "signed-in",
+                      "the reconnect")
+        # Exchange's retry (5 to 30 s after its failure) comes during the attempts
+        self.wait_for(lambda: self.srv_lookups() > lookups
+                      and self.get_property(EXCHANGE, "State") == "failed",
+                      "an Exchange retry", timeout=60)
+        self.assertNotEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+        stages = self.trace()
+        self.assertTrue(stages, "the attempt's trace")
+        self.assertEqual([s for s in stages if is_exchange(s)], [], stages)
+        self.assertNotIn("retrieving-settings", [s["Stage"] for s in stages])
+
+
 if __name__ == "__main__":
     unittest.main()
