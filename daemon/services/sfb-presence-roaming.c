@@ -117,7 +117,8 @@ read_user_properties (SfbRoamingSelf *self, const xmlNode *category, gboolean re
     return;
   self->has_user_properties = TRUE;
   g_clear_pointer (&self->line_uri, g_free);
-  for (xmlNode *l = sfb_svc_xml_child (lines, "line"); l != NULL && self->line_uri == NULL && n < 16;
+  for (xmlNode *l = sfb_svc_xml_child (lines, "line");
+       l != NULL && self->line_uri == NULL && n < 16;
        l = sfb_svc_xml_next (l, "line"), n++)
     self->line_uri = checked_line_uri (sfb_svc_xml_text (l));
 }

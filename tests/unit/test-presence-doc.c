@@ -310,7 +310,7 @@ test_roaming_self_mwi_shapes (void)
 }
 
 #define USER_PROPERTIES(lines)                                                                     \
-  "<category name=\"userProperties\" instance=\"0\" container=\"1\" version=\"1\" "              \
+  "<category name=\"userProperties\" instance=\"0\" container=\"1\" version=\"1\" "                \
   "expireType=\"static\"><userProperties xmlns=\"http://schemas.microsoft.com/2006/09/sip/"        \
   "categories\"><lines>" lines "</lines><telephonyMode>Uc</telephonyMode></userProperties>"        \
   "</category>"
