@@ -889,6 +889,12 @@ sfb_presence_lookup (SfbPresence *self, const char *uri)
   return info != NULL ? g_variant_ref_sink (info_to_variant (info)) : NULL;
 }
 
+const SfbPresenceInfo *
+sfb_presence_peek (SfbPresence *self, const char *normalized_uri)
+{
+  return g_hash_table_lookup (self->presences, normalized_uri);
+}
+
 const char *
 sfb_presence_lookup_card (SfbPresence *self, const char *uri, const char *field)
 {
