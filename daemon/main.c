@@ -5,9 +5,12 @@
 #include "config.h"
 
 #include <glib-unix.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "sfb-daemon.h"
 #include "sfb-dbus-service.h"
@@ -17,6 +20,9 @@
 #include <sfbd/sfb-names.h>
 
 #define EXIT_USAGE 2
+/* seconds after signed-in before the heap is trimmed: the contact list, the
+ * contacts' first presence and the settings have arrived by then */
+#define TRIM_AFTER_SIGN_IN_S 5
 
 typedef struct
 {
@@ -28,7 +34,53 @@ typedef struct
   int exit_status;
   char *status;      /* the last STATUS= sent to the service manager */
   guint watchdog_id; /* WATCHDOG=1 pings, with WatchdogSec= */
+  guint trim_id;     /* once after each sign-in */
 } SfbMain;
+
+/* GLib before 2.76 keeps freed GSlice memory (GVariants, lists: much of
+ * what a sign-in with 1,000 contacts allocates) in slabs of its own that
+ * malloc_trim() cannot return, about 4 MB.  With G_SLICE=always-malloc,
+ * which GLib reads only as it starts, slices are plain malloc: so sfbd
+ * starts itself again with it (same process, same arguments).  Not under
+ * valgrind, whose exec would run sfbd outside it. */
+static void
+use_malloc_for_slices (char **argv)
+{
+  const char *preload = g_getenv ("LD_PRELOAD");
+
+  if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL)
+    return;
+  if (preload != NULL && strstr (preload, "vgpreload") != NULL)
+    return;
+  if (!g_setenv ("G_SLICE", "always-malloc", TRUE))
+    return;
+  execv ("/proc/self/exe", argv);
+  g_unsetenv ("G_SLICE"); /* could not: go on with GSlice */
+}
+
+/* Sign-in allocates much that is freed once it is over (TLS handshakes,
+ * documents, the replies of the first calls): give the free pages back. */
+static gboolean
+trim_memory (gpointer user_data)
+{
+  SfbMain *main_data = user_data;
+
+  main_data->trim_id = 0;
+  malloc_trim (0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_state_changed (SfbMain *main_data)
+{
+  g_autofree char *state = NULL;
+
+  g_object_get (main_data->daemon, "state", &state, NULL);
+  if (g_strcmp0 (state, "signed-in") != 0)
+    return;
+  g_clear_handle_id (&main_data->trim_id, g_source_remove);
+  main_data->trim_id = g_timeout_add_seconds (TRIM_AFTER_SIGN_IN_S, trim_memory, main_data);
+}
 
 /* STATUS= for systemctl status: the state, the account, the server, and
  * what went wrong */
@@ -168,6 +220,7 @@ main (int argc, char **argv)
   guint sigterm_id;
   guint sigint_id;
 
+  use_malloc_for_slices (argv);
   if (!parse_options (&argc, &argv, &replace, &verbose))
     return EXIT_SUCCESS;
   sfb_log_install_writer (verbose);
@@ -175,6 +228,8 @@ main (int argc, char **argv)
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.daemon = sfb_daemon_new ();
   g_signal_connect_swapped (main_data.daemon, "notify", G_CALLBACK (update_status), &main_data);
+  g_signal_connect_swapped (
+      main_data.daemon, "notify::state", G_CALLBACK (on_state_changed), &main_data);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &main_data);
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &main_data);
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION,
@@ -192,6 +247,7 @@ main (int argc, char **argv)
 
   sfb_notify_stopping ();
   g_clear_handle_id (&main_data.watchdog_id, g_source_remove);
+  g_clear_handle_id (&main_data.trim_id, g_source_remove);
   g_signal_handlers_disconnect_by_data (main_data.daemon, &main_data);
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);
