@@ -9,7 +9,8 @@ Runs itself inside build-aux/testnet.  Writes a scenario (the default one with a
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
 with sfbd on a private dbus-daemon (as installed: without --verbose, whose SIP traces cost
 about as much CPU as the rest of a presence storm) and measures:
-  idle RSS       VmRSS of sfbd once signed in and quiet (no D-Bus signal for 2 s)
+  idle memory    VmRSS, Private_Dirty and PSS of sfbd once signed in and quiet (no D-Bus
+                 signal for 2 s, and 6 s after signed-in: sfbd trims its heap after 5 s)
   ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls (the
                  reply not unpacked), and sfbd's CPU time per call
   storm          one set_presences control request with one update per contact (all to
@@ -82,6 +83,17 @@ def status(pid, key):
     return None
 
 
+def smaps_rollup(pid):
+    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Pss", "Private_Dirty"):
+                out[key.lower() + "_kb"] = int(rest.split()[0])
+    return out
+
+
 def cpu_seconds(pid):
     """CPU time of all of pid's threads: the run time of /proc/PID/task/*/schedstat, in ns
     (utime+stime of /proc/PID/stat count in 10-ms ticks).  Threads that ended are not in
@@ -140,7 +152,8 @@ def main():
         d.configure(sim)
         start = time.monotonic()
         d.call(B.ACCOUNT, "SignIn")
-        result["signin_ms"] = (d.wait_state("signed-in", start, timeout=120) - start) * 1000
+        signed_in = d.wait_state("signed-in", start, timeout=120)
+        result["signin_ms"] = (signed_in - start) * 1000
 
         # settled: the contact list is there and no signal for 2 s
         def listed():
@@ -156,6 +169,9 @@ def main():
             time.sleep(0.05)
         result["settle_s"] = time.monotonic() - start
         result["presence_signals_at_signin"] = len(signals)
+        # sfbd trims its heap 5 s after signed-in (daemon/main.c)
+        time.sleep(max(0.0, signed_in + 6.0 - time.monotonic()))
+        result.update(smaps_rollup(pid))
         result["idle_rss_kb"] = status(pid, "VmRSS")
         result["signin_hwm_kb"] = status(pid, "VmHWM")
 
@@ -243,6 +259,8 @@ def main():
         rows = [("contacts", r.get("contacts")),
                 ("sign-in (ms)", fmt(r.get("signin_ms"))),
                 ("idle RSS (kB, VmRSS signed in, settled)", r.get("idle_rss_kb")),
+                ("idle Private_Dirty (kB, smaps_rollup)", r.get("private_dirty_kb")),
+                ("idle PSS (kB, smaps_rollup)", r.get("pss_kb")),
                 ("peak RSS through sign-in (kB, VmHWM)", r.get("signin_hwm_kb")),
                 (f"ListContacts median of {args.calls} (ms)", fmt(r.get("listcontacts_ms_median"))),
                 ("ListContacts min–max (ms)", f"{fmt(r.get('listcontacts_ms_min'))}–"
