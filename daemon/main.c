@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <glib-unix.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +14,12 @@
 #include "sfb-daemon.h"
 #include "sfb-dbus-service.h"
 #include "sfb-log.h"
+#include "sfb-memory.h"
 #include "sfb-notify.h"
 
 #include <sfbd/sfb-names.h>
 
 #define EXIT_USAGE 2
-/* seconds after signed-in before the heap is trimmed: the contact list, the
- * contacts' first presence and the settings have arrived by then */
-#define TRIM_AFTER_SIGN_IN_S 5
 
 typedef struct
 {
@@ -34,7 +31,6 @@ typedef struct
   int exit_status;
   char *status;      /* the last STATUS= sent to the service manager */
   guint watchdog_id; /* WATCHDOG=1 pings, with WatchdogSec= */
-  guint trim_id;     /* once after each sign-in */
 } SfbMain;
 
 /* GLib before 2.76 keeps freed GSlice memory (GVariants, lists: much of
@@ -58,18 +54,7 @@ use_malloc_for_slices (char **argv)
   g_unsetenv ("G_SLICE"); /* could not: go on with GSlice */
 }
 
-/* Sign-in allocates much that is freed once it is over (TLS handshakes,
- * documents, the replies of the first calls): give the free pages back. */
-static gboolean
-trim_memory (gpointer user_data)
-{
-  SfbMain *main_data = user_data;
-
-  main_data->trim_id = 0;
-  malloc_trim (0);
-  return G_SOURCE_REMOVE;
-}
-
+/* Signing in allocates much that is freed once it is over: trim after it */
 static void
 on_state_changed (SfbMain *main_data)
 {
@@ -78,8 +63,7 @@ on_state_changed (SfbMain *main_data)
   g_object_get (main_data->daemon, "state", &state, NULL);
   if (g_strcmp0 (state, "signed-in") != 0)
     return;
-  g_clear_handle_id (&main_data->trim_id, g_source_remove);
-  main_data->trim_id = g_timeout_add_seconds (TRIM_AFTER_SIGN_IN_S, trim_memory, main_data);
+  sfb_memory_trim_soon ();
 }
 
 /* STATUS= for systemctl status: the state, the account, the server, and
@@ -247,7 +231,6 @@ main (int argc, char **argv)
 
   sfb_notify_stopping ();
   g_clear_handle_id (&main_data.watchdog_id, g_source_remove);
-  g_clear_handle_id (&main_data.trim_id, g_source_remove);
   g_signal_handlers_disconnect_by_data (main_data.daemon, &main_data);
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);

@@ -6,6 +6,7 @@
 
 #include "sfb-dbus-adapters.h"
 
+#include "sfb-memory.h"
 #include "sfb-presence.h"
 
 #include <sfbd/sfb-names.h>
@@ -154,6 +155,7 @@ flush_presence_batch (gpointer user_data)
       g_hash_table_iter_remove (&iter);
     }
   sfb_dbus_presence_emit_presences_changed (batch->skeleton, g_variant_builder_end (&builder));
+  sfb_memory_trim_soon ();
   return G_SOURCE_REMOVE;
 }
 
