@@ -238,10 +238,12 @@ class PresenceTestCase(SfbdTestCase):
         self.assertEqual(self.contacts()["sip:erin@contoso.test"]["Title"], "Director")
         self.signals.clear()
         self.ctl.set_presence(user="sip:carol@contoso.test", availability=9500, note="Focus")
-        changed = self.wait_for(
-            lambda: [a for a in self.presence_changes()
-                     if a[0] == "sip:carol@contoso.test"], "PresenceChanged for carol")
-        self.assertEqual(changed[-1][1]["Availability"], "do-not-disturb")
+        # a batch of the sign-in (carol online) can still arrive after the clear:
+        # what counts is that the change is announced
+        self.wait_for(lambda: [a for a in self.presence_changes()
+                               if a[0] == "sip:carol@contoso.test"
+                               and a[1]["Availability"] == "do-not-disturb"],
+                      "PresencesChanged with carol do-not-disturb")
         self.wait_for(lambda: [a for a in self.presence_changes()
                                if a[0] == "sip:carol@contoso.test" and a[1]["Note"] == "Focus"],
                       "carol's note")
