@@ -204,6 +204,10 @@ print_signal (Monitor *monitor, const char *interface_name, const char *signal_n
   g_autoptr (JsonObject) arguments = json_object_new ();
   g_autoptr (GString) line = g_string_new (NULL);
 
+  /* the first API's PresenceChanged repeats a batch of one: shown once, from PresencesChanged */
+  if (g_strcmp0 (interface_name, SFB_DBUS_INTERFACE_PREFIX "Presence") == 0
+      && g_strcmp0 (signal_name, "PresenceChanged") == 0)
+    return;
   g_string_append_printf (line, "%s.%s", short_interface_name (interface_name), signal_name);
   for (gsize i = 0; i < g_variant_n_children (args); i++)
     {

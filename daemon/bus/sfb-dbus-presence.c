@@ -146,6 +146,13 @@ flush_presence_batch (gpointer user_data)
   gpointer value;
 
   batch->flush_id = 0;
+  if (g_hash_table_size (batch->pending) == 1)
+    {
+      /* PresenceChanged, the first API's signal, for a batch of one */
+      g_hash_table_iter_init (&iter, batch->pending);
+      g_hash_table_iter_next (&iter, &uri, &value);
+      sfb_dbus_presence_emit_presence_changed (batch->skeleton, uri, value);
+    }
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
   g_hash_table_iter_init (&iter, batch->pending);
   while (g_hash_table_iter_next (&iter, &uri, &value))

@@ -263,6 +263,32 @@ class PresenceTestCase(SfbdTestCase):
         known = self.call(PRESENCE, "GetPresence", (sorted(ALICE_CONTACTS),), "(as)")[0]
         self.assertEqual({uri: latest[uri] for uri in ALICE_CONTACTS}, known)
 
+    def test_presence_changed_kept_for_a_single_contact(self):
+        """The first API's PresenceChanged(uri, presence) still comes for one contact changing
+        alone, with what PresencesChanged carries; a batch of several comes only as
+        PresencesChanged."""
+        self.sign_in()
+        self.wait_for(lambda: {uri for uri, _ in self.presence_changes()} >= set(ALICE_CONTACTS),
+                      "every contact's presence")
+        self.wait_for(lambda: self.get_property(CONTACTS, "Count") == len(ALICE_CONTACTS),
+                      "the contact list")
+        self.signals.clear()
+        self.ctl.set_presences(updates=[{"user": "sip:carol@contoso.test", "availability": 6500}])
+        single = self.wait_for(lambda: self.signal_args(PRESENCE, "PresenceChanged"),
+                               "PresenceChanged for carol")
+        self.assertEqual([args[0] for args in single], ["sip:carol@contoso.test"])
+        self.assertEqual(single[0][1]["Availability"], "busy")
+        self.assertIn(("sip:carol@contoso.test", single[0][1]), self.presence_changes())
+        self.signals.clear()
+        self.ctl.set_presences(updates=[
+            {"user": "sip:carol@contoso.test", "availability": 3500},
+            {"user": "sip:frank@contoso.test", "availability": 6500}])
+        self.wait_for(lambda: {uri for uri, _ in self.presence_changes()}
+                      >= {"sip:carol@contoso.test", "sip:frank@contoso.test"}, "both changes")
+        batches = self.signal_args(PRESENCE, "PresencesChanged")
+        if len(batches) == 1:  # both arrived within one batch (the usual case)
+            self.assertEqual(self.signal_args(PRESENCE, "PresenceChanged"), [])
+
     def test_sfbctl_monitor_prints_a_line_per_contact(self):
         """sfbctl monitor splits each batch into one line per contact."""
         self.sign_in()
