@@ -172,12 +172,42 @@ argument_name (const char *interface_name, const char *signal_name, gsize index)
   return g_strdup_printf ("Arg%" G_GSIZE_FORMAT, index);
 }
 
+/* A batch of contacts' presence changes: one line per contact, as a
+ * signal per contact would print. */
+static gboolean
+print_presences_per_contact (const char *interface_name, const char *signal_name, GVariant *args)
+{
+  g_autoptr (GVariant) presences = NULL;
+  GVariantIter iter;
+  const char *uri;
+  GVariant *presence;
+
+  if (g_strcmp0 (interface_name, SFB_DBUS_INTERFACE_PREFIX "Presence") != 0
+      || g_strcmp0 (signal_name, "PresencesChanged") != 0
+      || !g_variant_is_of_type (args, G_VARIANT_TYPE ("(a{sa{sv}})")))
+    return FALSE;
+  presences = g_variant_get_child_value (args, 0);
+  g_variant_iter_init (&iter, presences);
+  while (g_variant_iter_next (&iter, "{&s@a{sv}}", &uri, &presence))
+    {
+      g_autofree char *text = format_for_line (presence);
+
+      print_line ("Presence.%s: Uri=%s Presence=%s", signal_name, uri, text);
+      g_variant_unref (presence);
+    }
+  return TRUE;
+}
+
 static void
 print_signal (Monitor *monitor, const char *interface_name, const char *signal_name, GVariant *args)
 {
   g_autoptr (JsonObject) arguments = json_object_new ();
   g_autoptr (GString) line = g_string_new (NULL);
 
+  /* the first API's PresenceChanged repeats a batch of one: shown once, from PresencesChanged */
+  if (g_strcmp0 (interface_name, SFB_DBUS_INTERFACE_PREFIX "Presence") == 0
+      && g_strcmp0 (signal_name, "PresenceChanged") == 0)
+    return;
   g_string_append_printf (line, "%s.%s", short_interface_name (interface_name), signal_name);
   for (gsize i = 0; i < g_variant_n_children (args); i++)
     {
@@ -196,7 +226,7 @@ print_signal (Monitor *monitor, const char *interface_name, const char *signal_n
       json_object_set_object_member (event, "Args", g_steal_pointer (&arguments));
       print_event (event);
     }
-  else
+  else if (!print_presences_per_contact (interface_name, signal_name, args))
     print_line ("%s", line->str);
 }
 

@@ -8,10 +8,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "sfb-daemon.h"
 #include "sfb-dbus-service.h"
 #include "sfb-log.h"
+#include "sfb-memory.h"
 #include "sfb-notify.h"
 
 #include <sfbd/sfb-names.h>
@@ -29,6 +32,39 @@ typedef struct
   char *status;      /* the last STATUS= sent to the service manager */
   guint watchdog_id; /* WATCHDOG=1 pings, with WatchdogSec= */
 } SfbMain;
+
+/* GLib before 2.76 keeps freed GSlice memory (GVariants, lists: much of
+ * what a sign-in with 1,000 contacts allocates) in slabs of its own that
+ * malloc_trim() cannot return, about 4 MB.  With G_SLICE=always-malloc,
+ * which GLib reads only as it starts, slices are plain malloc: so sfbd
+ * starts itself again with it (same process, same arguments).  Not under
+ * valgrind, whose exec would run sfbd outside it. */
+static void
+use_malloc_for_slices (char **argv)
+{
+  const char *preload = g_getenv ("LD_PRELOAD");
+
+  if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL)
+    return;
+  if (preload != NULL && strstr (preload, "vgpreload") != NULL)
+    return;
+  if (!g_setenv ("G_SLICE", "always-malloc", TRUE))
+    return;
+  execv ("/proc/self/exe", argv);
+  g_unsetenv ("G_SLICE"); /* could not: go on with GSlice */
+}
+
+/* Signing in allocates much that is freed once it is over: trim after it */
+static void
+on_state_changed (SfbMain *main_data)
+{
+  g_autofree char *state = NULL;
+
+  g_object_get (main_data->daemon, "state", &state, NULL);
+  if (g_strcmp0 (state, "signed-in") != 0)
+    return;
+  sfb_memory_trim_soon ();
+}
 
 /* STATUS= for systemctl status: the state, the account, the server, and
  * what went wrong */
@@ -168,6 +204,7 @@ main (int argc, char **argv)
   guint sigterm_id;
   guint sigint_id;
 
+  use_malloc_for_slices (argv);
   if (!parse_options (&argc, &argv, &replace, &verbose))
     return EXIT_SUCCESS;
   sfb_log_install_writer (verbose);
@@ -175,6 +212,8 @@ main (int argc, char **argv)
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.daemon = sfb_daemon_new ();
   g_signal_connect_swapped (main_data.daemon, "notify", G_CALLBACK (update_status), &main_data);
+  g_signal_connect_swapped (
+      main_data.daemon, "notify::state", G_CALLBACK (on_state_changed), &main_data);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &main_data);
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &main_data);
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION,

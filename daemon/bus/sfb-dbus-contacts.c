@@ -8,6 +8,7 @@
 #include "sfb-dbus-adapters.h"
 
 #include "sfb-contacts.h"
+#include "sfb-memory.h"
 #include "sfb-presence.h"
 
 #include <sfbd/sfb-names.h>
@@ -18,52 +19,113 @@ or_empty (const char *value)
   return value != NULL ? value : "";
 }
 
-static GVariant *
-contact_to_variant (SfbDaemon *daemon, const SfbContactList *list, const SfbContactEntry *e)
+/* The keys of a contact's a{sv}, and the empty string, made once per
+ * ListContacts and shared by every contact's entries (a reference each
+ * instead of an allocation and a copy each). */
+typedef enum
 {
-  SfbContacts *contacts = sfb_daemon_get_contacts (daemon);
-  SfbPresence *presence = sfb_daemon_get_presence (daemon);
-  g_autoptr (GVariant) state = sfb_presence_lookup (presence, e->uri);
-  g_autoptr (GPtrArray) groups = g_ptr_array_new ();
-  const char *card_name = sfb_presence_lookup_card (presence, e->uri, "Name");
-  const char *availability = SFB_AVAILABILITY_OFFLINE;
-  const char *note = "";
-  GVariantDict dict;
+  KEY_URI,
+  KEY_NAME,
+  KEY_GROUPS,
+  KEY_AVAILABILITY,
+  KEY_NOTE,
+  KEY_RELATIONSHIP,
+  KEY_TITLE,
+  KEY_COMPANY,
+  KEY_EMAIL,
+  N_KEYS
+} ContactKey;
 
-  for (guint i = 0; i < e->groups->len; i++)
+static const char *const key_names[N_KEYS] = {
+  "Uri", "Name", "Groups", "Availability", "Note", "Relationship", "Title", "Company", "Email",
+};
+
+typedef struct
+{
+  GVariant *keys[N_KEYS];
+  GVariant *empty;
+} SharedParts;
+
+static void
+shared_parts_init (SharedParts *parts)
+{
+  for (guint i = 0; i < N_KEYS; i++)
+    parts->keys[i] = g_variant_ref_sink (g_variant_new_string (key_names[i]));
+  parts->empty = g_variant_ref_sink (g_variant_new_string (""));
+}
+
+static void
+shared_parts_clear (SharedParts *parts)
+{
+  for (guint i = 0; i < N_KEYS; i++)
+    g_variant_unref (parts->keys[i]);
+  g_variant_unref (parts->empty);
+}
+
+static GVariant *
+entry (const SharedParts *parts, ContactKey key, GVariant *value)
+{
+  return g_variant_new_dict_entry (parts->keys[key], g_variant_new_variant (value));
+}
+
+static GVariant *
+string_entry (const SharedParts *parts, ContactKey key, const char *value)
+{
+  if (value == NULL || *value == '\0')
+    return entry (parts, key, parts->empty);
+  return entry (parts, key, g_variant_new_string (value));
+}
+
+static guint
+group_names (const SfbContactList *list,
+             const SfbContactEntry *e,
+             const char *names[SFB_CONTACTS_MAX_GROUPS_PER_CONTACT])
+{
+  guint n = 0;
+
+  for (guint i = 0; i < e->groups->len && n < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT; i++)
     {
       const SfbContactGroup *g
           = sfb_contact_list_lookup_group (list, g_array_index (e->groups, guint, i));
 
       if (g != NULL)
-        g_ptr_array_add (groups, g->name);
+        names[n++] = g->name;
     }
-  if (state != NULL)
-    {
-      g_variant_lookup (state, "Availability", "&s", &availability);
-      g_variant_lookup (state, "Note", "&s", &note);
-    }
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (&dict, "Uri", "s", e->uri);
-  g_variant_dict_insert (&dict, "Name", "s", *e->name != '\0' ? e->name : or_empty (card_name));
-  g_variant_dict_insert_value (
-      &dict,
-      "Groups",
-      g_variant_new_strv ((const char *const *) groups->pdata, (gssize) groups->len));
-  g_variant_dict_insert (&dict, "Availability", "s", availability);
-  g_variant_dict_insert (&dict, "Note", "s", note);
-  g_variant_dict_insert (&dict,
-                         "Relationship",
-                         "s",
-                         sfb_relationship_to_string (sfb_relationship_for_uri (
-                             e->uri, sfb_contacts_get_own_domain (contacts))));
-  g_variant_dict_insert (
-      &dict, "Title", "s", or_empty (sfb_presence_lookup_card (presence, e->uri, "Title")));
-  g_variant_dict_insert (
-      &dict, "Company", "s", or_empty (sfb_presence_lookup_card (presence, e->uri, "Company")));
-  g_variant_dict_insert (
-      &dict, "Email", "s", or_empty (sfb_presence_lookup_card (presence, e->uri, "Email")));
-  return g_variant_dict_end (&dict);
+  return n;
+}
+
+/* One contact as a{sv}: built as an array of entries from what the list
+ * and SfbPresence hold, without a GVariantDict or a copy of the presence
+ * (ListContacts answers with every contact, 1,000 or more). */
+static GVariant *
+contact_to_variant (const SharedParts *parts,
+                    const SfbContactList *list,
+                    SfbPresence *presence,
+                    const char *own_domain,
+                    const SfbContactEntry *e)
+{
+  const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
+  const char *groups[SFB_CONTACTS_MAX_GROUPS_PER_CONTACT];
+  guint n_groups = group_names (list, e, groups);
+  const char *name = *e->name == '\0' && info != NULL ? info->display_name : e->name;
+  GVariant *entries[] = {
+    string_entry (parts, KEY_URI, e->uri),
+    string_entry (parts, KEY_NAME, name),
+    entry (parts, KEY_GROUPS, g_variant_new_strv (groups, n_groups)),
+    string_entry (parts,
+                  KEY_AVAILABILITY,
+                  info != NULL ? sfb_availability_from_code (info->availability, info->activity)
+                               : SFB_AVAILABILITY_OFFLINE),
+    string_entry (parts, KEY_NOTE, info != NULL ? info->note : NULL),
+    string_entry (parts,
+                  KEY_RELATIONSHIP,
+                  sfb_relationship_to_string (sfb_relationship_for_uri (e->uri, own_domain))),
+    string_entry (parts, KEY_TITLE, info != NULL ? info->title : NULL),
+    string_entry (parts, KEY_COMPANY, info != NULL ? info->company : NULL),
+    string_entry (parts, KEY_EMAIL, info != NULL ? info->email : NULL),
+  };
+
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), entries, G_N_ELEMENTS (entries));
 }
 
 static gboolean
@@ -71,14 +133,21 @@ handle_list_contacts (SfbDBusContacts *skeleton,
                       GDBusMethodInvocation *invocation,
                       SfbDaemon *daemon)
 {
-  const SfbContactList *list = sfb_contacts_get_list (sfb_daemon_get_contacts (daemon));
-  GVariantBuilder builder;
+  SfbContacts *contacts = sfb_daemon_get_contacts (daemon);
+  const SfbContactList *list = sfb_contacts_get_list (contacts);
+  SfbPresence *presence = sfb_daemon_get_presence (daemon);
+  const char *own_domain = sfb_contacts_get_own_domain (contacts);
+  g_autofree GVariant **children = g_new (GVariant *, MAX (list->contacts->len, 1));
+  SharedParts parts;
+  GVariant *reply;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  shared_parts_init (&parts);
   for (guint i = 0; i < list->contacts->len; i++)
-    g_variant_builder_add_value (&builder,
-                                 contact_to_variant (daemon, list, list->contacts->pdata[i]));
-  sfb_dbus_contacts_complete_list_contacts (skeleton, invocation, g_variant_builder_end (&builder));
+    children[i] = contact_to_variant (&parts, list, presence, own_domain, list->contacts->pdata[i]);
+  reply = g_variant_new_array (G_VARIANT_TYPE ("a{sv}"), children, list->contacts->len);
+  shared_parts_clear (&parts);
+  sfb_dbus_contacts_complete_list_contacts (skeleton, invocation, reply);
+  sfb_memory_trim_soon (); /* the reply was freed: a few hundred kB for 1,000 */
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -6,6 +6,7 @@
 
 #include "sfb-dbus-adapters.h"
 
+#include "sfb-memory.h"
 #include "sfb-presence.h"
 
 #include <sfbd/sfb-names.h>
@@ -103,13 +104,79 @@ on_state_changed (SfbDaemon *daemon, GParamSpec *pspec, SfbDBusPresence *skeleto
   update_properties (skeleton, sfb_daemon_get_presence (daemon));
 }
 
+/* Contacts' presence changes are sent as one PresencesChanged per batch:
+ * the first change starts a batch, and the changes that follow within
+ * BATCH_MS (a multipart NOTIFY, or the NOTIFYs of a storm, which servers
+ * send one contact at a time) join it, the last presence of each contact
+ * only.  One signal instead of one per contact is what keeps a storm
+ * cheap: each D-Bus message is built, serialised and passed through
+ * GDBus's worker thread.  The timer runs only while changes are pending. */
+#define BATCH_MS 25
+
+typedef struct
+{
+  SfbDBusPresence *skeleton; /* not owned: owns us */
+  GHashTable *pending;       /* uri -> GVariant a{sv} */
+  guint flush_id;
+} PresenceBatch;
+
+static GQuark
+presence_batch_quark (void)
+{
+  return g_quark_from_static_string ("sfb-presence-batch");
+}
+
+static void
+presence_batch_free (gpointer data)
+{
+  PresenceBatch *batch = data;
+
+  g_clear_handle_id (&batch->flush_id, g_source_remove);
+  g_hash_table_unref (batch->pending);
+  g_free (batch);
+}
+
+static gboolean
+flush_presence_batch (gpointer user_data)
+{
+  PresenceBatch *batch = user_data;
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer uri;
+  gpointer value;
+
+  batch->flush_id = 0;
+  if (g_hash_table_size (batch->pending) == 1)
+    {
+      /* PresenceChanged, the first API's signal, for a batch of one */
+      g_hash_table_iter_init (&iter, batch->pending);
+      g_hash_table_iter_next (&iter, &uri, &value);
+      sfb_dbus_presence_emit_presence_changed (batch->skeleton, uri, value);
+    }
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
+  g_hash_table_iter_init (&iter, batch->pending);
+  while (g_hash_table_iter_next (&iter, &uri, &value))
+    {
+      g_variant_builder_add (&builder, "{s@a{sv}}", uri, value);
+      /* the builder holds its own reference: free as we go */
+      g_hash_table_iter_remove (&iter);
+    }
+  sfb_dbus_presence_emit_presences_changed (batch->skeleton, g_variant_builder_end (&builder));
+  sfb_memory_trim_soon ();
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_presence_changed (SfbPresence *presence,
                      const char *uri,
                      GVariant *value,
                      SfbDBusPresence *skeleton)
 {
-  sfb_dbus_presence_emit_presence_changed (skeleton, uri, value);
+  PresenceBatch *batch = g_object_get_qdata (G_OBJECT (skeleton), presence_batch_quark ());
+
+  g_hash_table_replace (batch->pending, g_strdup (uri), g_variant_ref (value));
+  if (batch->flush_id == 0)
+    batch->flush_id = g_timeout_add (BATCH_MS, flush_presence_batch, batch);
 }
 
 GDBusInterfaceSkeleton *
@@ -117,7 +184,13 @@ sfb_dbus_presence_adapter_new (SfbDaemon *daemon)
 {
   SfbDBusPresence *skeleton = sfb_dbus_presence_skeleton_new ();
   SfbPresence *presence = sfb_daemon_get_presence (daemon);
+  PresenceBatch *batch = g_new0 (PresenceBatch, 1);
 
+  batch->skeleton = skeleton;
+  batch->pending
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  g_object_set_qdata_full (
+      G_OBJECT (skeleton), presence_batch_quark (), batch, presence_batch_free);
   update_properties (skeleton, presence);
   /* Own presence follows the server's and the sign-in state. */
   g_signal_connect_object (

@@ -6,12 +6,61 @@
 #include <string.h>
 
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 
 static gpointer
 init_libxml (gpointer data)
 {
   xmlInitParser ();
   return NULL;
+}
+
+/* One parser context per thread, reused: a new one per document (its
+ * buffers, its name dictionary) was a good part of the cost of each
+ * presence notification.  Its dictionary keeps the element and attribute
+ * names seen, which servers choose: the context is replaced after
+ * CTXT_MAX_USES documents or once the dictionary holds CTXT_MAX_NAMES. */
+#define CTXT_MAX_USES 1000
+#define CTXT_MAX_NAMES 4096
+
+typedef struct
+{
+  xmlParserCtxt *ctxt;
+  guint uses;
+} ReusableCtxt;
+
+static void
+reusable_ctxt_free (gpointer data)
+{
+  ReusableCtxt *reusable = data;
+
+  if (reusable->ctxt != NULL)
+    xmlFreeParserCtxt (reusable->ctxt);
+  g_free (reusable);
+}
+
+static GPrivate ctxt_key = G_PRIVATE_INIT (reusable_ctxt_free);
+
+static xmlParserCtxt *
+parser_ctxt (void)
+{
+  ReusableCtxt *reusable = g_private_get (&ctxt_key);
+
+  if (reusable == NULL)
+    {
+      reusable = g_new0 (ReusableCtxt, 1);
+      g_private_set (&ctxt_key, reusable);
+    }
+  if (reusable->ctxt != NULL
+      && (reusable->uses >= CTXT_MAX_USES || xmlDictSize (reusable->ctxt->dict) > CTXT_MAX_NAMES))
+    g_clear_pointer (&reusable->ctxt, xmlFreeParserCtxt);
+  if (reusable->ctxt == NULL)
+    {
+      reusable->ctxt = xmlNewParserCtxt ();
+      reusable->uses = 0;
+    }
+  reusable->uses++;
+  return reusable->ctxt;
 }
 
 /* The encoding is forced to UTF-8 when parsing, so this byte search cannot
@@ -86,6 +135,7 @@ xmlDoc *
 sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict)
 {
   static GOnce once = G_ONCE_INIT;
+  xmlParserCtxt *ctxt;
   xmlDoc *doc;
 
   g_return_val_if_fail (limits != NULL && verdict != NULL, NULL);
@@ -94,12 +144,19 @@ sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXml
   *verdict = check_input (data, length, limits);
   if (*verdict != SFB_XML_OK)
     return NULL;
-  doc = xmlReadMemory (data,
-                       (int) length,
-                       "server.xml",
-                       "UTF-8",
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA
-                           | limits->parse_options);
+  ctxt = parser_ctxt ();
+  if (ctxt == NULL)
+    {
+      *verdict = SFB_XML_MALFORMED;
+      return NULL;
+    }
+  doc = xmlCtxtReadMemory (ctxt,
+                           data,
+                           (int) length,
+                           "server.xml",
+                           "UTF-8",
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
+                               | XML_PARSE_NOCDATA | limits->parse_options);
   if (doc == NULL)
     *verdict = SFB_XML_MALFORMED;
   else if (doc->intSubset != NULL || doc->extSubset != NULL)

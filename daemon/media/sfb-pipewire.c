@@ -5,7 +5,11 @@
  * Nodes of the device classes are bound to read their name, description
  * and Props; the "default" metadata (WirePlumber) gives the defaults.
  * When PipeWire is absent or goes away, the runtime directory is watched
- * for its socket and a slow timer retries as well.
+ * for its socket: nothing polls while it stays away.  The socket file
+ * exists a moment before PipeWire listens on it (bind, then listen), and a
+ * stale one can be left by a crash, so a refused connection is retried a
+ * few times with growing delays, then left to the next socket event.  Only
+ * when the directory cannot be watched does a slow timer retry for good.
  */
 #define G_LOG_DOMAIN "sfbd-media"
 
@@ -23,8 +27,13 @@
 
 #include <sfbd/sfb-names.h>
 
-/* seconds between connection attempts while PipeWire is away */
+/* seconds between connection attempts while PipeWire is away and its
+ * runtime directory cannot be watched */
 #define RETRY_SECONDS 3
+/* with the directory watched: attempts after a refused connection, the
+ * first after RETRY_BURST_FIRST_MS, each delay doubling (6.3 s in all) */
+#define RETRY_BURST_FIRST_MS 100
+#define RETRY_BURST_ATTEMPTS 6
 
 typedef struct
 {
@@ -58,9 +67,11 @@ struct _SfbPipewire
   struct spa_hook metadata_listener;
   GHashTable *nodes; /* global id -> SfbPwNode */
   guint retry_id;
+  guint retry_attempts; /* of the current burst */
   guint disconnect_id;
   GFileMonitor *dir_monitor;
   char *socket_name;
+  char *socket_path; /* set when dir_monitor watches its directory */
   gboolean reported_absent;
 };
 
@@ -402,6 +413,7 @@ try_connect (SfbPipewire *pw)
       return FALSE;
     }
   pw->reported_absent = FALSE;
+  pw->retry_attempts = 0;
   pw_core_add_listener (pw->core, &pw->core_listener, &core_events, pw);
   pw->registry = pw_core_get_registry (pw->core, PW_VERSION_REGISTRY, 0);
   pw_registry_add_listener (pw->registry, &pw->registry_listener, &registry_events, pw);
@@ -416,19 +428,37 @@ on_retry (gpointer user_data)
 {
   SfbPipewire *pw = user_data;
 
-  if (try_connect (pw))
-    {
-      pw->retry_id = 0;
-      return G_SOURCE_REMOVE;
-    }
-  return G_SOURCE_CONTINUE;
+  pw->retry_id = 0;
+  if (!try_connect (pw))
+    schedule_retry (pw);
+  return G_SOURCE_REMOVE;
 }
 
+/* Watched directory: a short burst of attempts (the bind-to-listen window,
+ * a stale socket), then nothing until the socket is created again.  Not
+ * watched: every RETRY_SECONDS. */
 static void
 schedule_retry (SfbPipewire *pw)
 {
-  if (pw->retry_id == 0)
-    pw->retry_id = g_timeout_add_seconds (RETRY_SECONDS, on_retry, pw);
+  guint delay_ms = RETRY_SECONDS * 1000;
+
+  if (pw->retry_id != 0)
+    return;
+  if (pw->dir_monitor != NULL)
+    {
+      /* no socket yet: its creation will be seen */
+      if (!g_file_test (pw->socket_path, G_FILE_TEST_EXISTS))
+        return;
+      if (pw->retry_attempts >= RETRY_BURST_ATTEMPTS)
+        {
+          g_debug ("Waiting for the PipeWire socket to be created again");
+          return;
+        }
+      delay_ms = RETRY_BURST_FIRST_MS << pw->retry_attempts;
+      pw->retry_attempts++;
+      g_debug ("PipeWire's socket is there but refused us; retrying in %u ms", delay_ms);
+    }
+  pw->retry_id = g_timeout_add (delay_ms, on_retry, pw);
 }
 
 /* the socket appeared: PipeWire listens right after it binds */
@@ -445,8 +475,13 @@ on_runtime_dir_changed (GFileMonitor *monitor,
   if (pw->core != NULL || event != G_FILE_MONITOR_EVENT_CREATED)
     return;
   basename = g_file_get_basename (file);
-  if (g_strcmp0 (basename, pw->socket_name) == 0)
-    try_connect (pw);
+  if (g_strcmp0 (basename, pw->socket_name) != 0)
+    return;
+  /* a new socket: a new burst, if PipeWire does not listen yet */
+  g_clear_handle_id (&pw->retry_id, g_source_remove);
+  pw->retry_attempts = 0;
+  if (!try_connect (pw))
+    schedule_retry (pw);
 }
 
 /* where libpipewire looks for the socket: PIPEWIRE_RUNTIME_DIR, XDG_RUNTIME_DIR */
@@ -474,6 +509,12 @@ watch_runtime_dir (SfbPipewire *pw)
     dir = g_getenv ("XDG_RUNTIME_DIR");
   if (dir == NULL || *dir == '\0')
     return;
+  /* GLib watches a missing directory by polling it: use our slow retry */
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_debug ("Cannot watch %s for PipeWire: not a directory", dir);
+      return;
+    }
   file = g_file_new_for_path (dir);
   pw->dir_monitor = g_file_monitor_directory (file, G_FILE_MONITOR_NONE, NULL, &error);
   if (pw->dir_monitor == NULL)
@@ -481,6 +522,7 @@ watch_runtime_dir (SfbPipewire *pw)
       g_debug ("Cannot watch %s for PipeWire: %s", dir, error->message);
       return;
     }
+  pw->socket_path = g_build_filename (dir, pw->socket_name, NULL);
   g_signal_connect (pw->dir_monitor, "changed", G_CALLBACK (on_runtime_dir_changed), pw);
 }
 
@@ -566,5 +608,6 @@ sfb_pipewire_free (SfbPipewire *pw)
   pw_loop_destroy (pw->loop);
   g_hash_table_unref (pw->nodes);
   g_free (pw->socket_name);
+  g_free (pw->socket_path);
   g_free (pw);
 }

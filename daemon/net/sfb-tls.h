@@ -16,14 +16,15 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (SfbTlsDatabase, sfb_tls_database, SFB, TLS_DATABASE, GTlsDatabase)
 
 /* Trust = the system store plus the PEM anchors in @ca_file (nullable or
- * empty: system store only).  Fails with SFB_ERROR_NOT_CONFIGURED naming the
+ * empty: system store only).  The system store is loaded when a chain the
+ * CA file does not accept (or a look-up it cannot answer) needs it.  Fails with SFB_ERROR_NOT_CONFIGURED naming the
  * file when it cannot be read or holds no certificate. */
 GTlsDatabase *sfb_tls_database_new (const char *ca_file, GError **error);
 
 /* Loads the system trust store (~100-150 ms of CPU with GnuTLS) in a worker
  * thread, so that the first sfb_tls_database_new() of the process finds it
  * ready: glib-networking keeps the backend's default database once made.
- * Call once at start-up; never blocks the caller. */
+ * Never blocks the caller; a second call finds it loaded. */
 void sfb_tls_preload_system_trust (void);
 
 /* Turn GTlsCertificateFlags of a rejected peer into

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "sfb-exchange-private.h"
+#include "sfb-message-summary.h"
 
 #include "sfb-error.h"
 #include "sfb-policies.h"
@@ -611,6 +612,53 @@ on_registered (SfbSession *session, SfbExchange *self)
   self->registered = TRUE;
 }
 
+static void
+respond (SfbSession *session, SfbSipMessage *request, guint code, const char *reason)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!sfb_session_respond (session, request, code, reason, NULL, NULL, &error))
+    g_debug ("Could not answer a message summary: %s", error->message);
+}
+
+/* An unsolicited NOTIFY Event: message-summary (RFC 3842) from a voicemail
+ * server that reaches the endpoint itself: its count is a SIP count, like
+ * the roaming-self mwi category's. */
+static gboolean
+on_request (SfbSession *session, SfbSipMessage *request, SfbExchange *self)
+{
+  const char *event = sfb_sip_message_get_header (request, "Event");
+  const char *content_type = sfb_sip_message_get_header (request, "Content-Type");
+  GBytes *body = sfb_sip_message_get_body (request);
+  g_autoptr (GError) error = NULL;
+  gsize length = 0;
+  const char *data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
+  guint unread = 0;
+
+  if (g_strcmp0 (sfb_sip_message_get_method (request), "NOTIFY") != 0 || event == NULL
+      || g_ascii_strncasecmp (event, SFB_EVENT_MESSAGE_SUMMARY, strlen (SFB_EVENT_MESSAGE_SUMMARY))
+             != 0
+      || (event[strlen (SFB_EVENT_MESSAGE_SUMMARY)] != '\0'
+          && event[strlen (SFB_EVENT_MESSAGE_SUMMARY)] != ';'))
+    return FALSE;
+  if (content_type != NULL
+      && g_ascii_strncasecmp (content_type, SFB_CT_MESSAGE_SUMMARY, strlen (SFB_CT_MESSAGE_SUMMARY))
+             != 0)
+    {
+      respond (session, request, 415, "Unsupported Media Type");
+      return TRUE;
+    }
+  if (!sfb_message_summary_parse (data, length, &unread, &error))
+    {
+      g_info ("A message summary was refused: %s", error->message);
+      respond (session, request, 400, "Bad Request");
+      return TRUE;
+    }
+  respond (session, request, 200, "OK");
+  sfb_exchange_set_sip_voicemails (self, TRUE, unread);
+  return TRUE;
+}
+
 SfbExchange *
 sfb_exchange_new (SfbSession *session,
                   SfbConfig *config,
@@ -625,6 +673,7 @@ sfb_exchange_new (SfbSession *session,
   self->state_dir = g_strdup (state_dir);
   self->changed_id = g_signal_connect (session, "changed", G_CALLBACK (on_session_changed), self);
   self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
+  self->request_id = g_signal_connect (session, "request", G_CALLBACK (on_request), self);
   self->policies_id
       = g_signal_connect (settings, "policies-changed", G_CALLBACK (on_policies_changed), self);
   return self;
@@ -796,6 +845,7 @@ sfb_exchange_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->changed_id, self->session);
       g_clear_signal_handler (&self->registered_id, self->session);
+      g_clear_signal_handler (&self->request_id, self->session);
     }
   if (self->settings != NULL)
     g_clear_signal_handler (&self->policies_id, self->settings);

@@ -594,17 +594,25 @@ on_roaming_self_terminated (SfbSubscription *subscription, const GError *reason,
 /* ---- contacts' presence ---- */
 
 static GVariant *
+entry (const char *key, GVariant *value)
+{
+  return g_variant_new_dict_entry (g_variant_new_string (key), g_variant_new_variant (value));
+}
+
+/* Built as an array of entries: no GVariantDict (a hash table and key
+ * copies) per update in a presence storm. */
+static GVariant *
 info_to_variant (const SfbPresenceInfo *info)
 {
-  GVariantDict dict;
+  GVariant *entries[] = {
+    entry ("Availability",
+           g_variant_new_string (sfb_availability_from_code (info->availability, info->activity))),
+    entry ("AvailabilityCode", g_variant_new_uint32 (info->availability)),
+    entry ("Activity", g_variant_new_string (info->activity != NULL ? info->activity : "")),
+    entry ("Note", g_variant_new_string (info->note != NULL ? info->note : "")),
+  };
 
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (
-      &dict, "Availability", "s", sfb_availability_from_code (info->availability, info->activity));
-  g_variant_dict_insert (&dict, "AvailabilityCode", "u", info->availability);
-  g_variant_dict_insert (&dict, "Activity", "s", info->activity != NULL ? info->activity : "");
-  g_variant_dict_insert (&dict, "Note", "s", info->note != NULL ? info->note : "");
-  return g_variant_dict_end (&dict);
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), entries, G_N_ELEMENTS (entries));
 }
 
 static gboolean
@@ -1058,6 +1066,12 @@ sfb_presence_lookup (SfbPresence *self, const char *uri)
   const SfbPresenceInfo *info = norm != NULL ? g_hash_table_lookup (self->presences, norm) : NULL;
 
   return info != NULL ? g_variant_ref_sink (info_to_variant (info)) : NULL;
+}
+
+const SfbPresenceInfo *
+sfb_presence_peek (SfbPresence *self, const char *normalized_uri)
+{
+  return g_hash_table_lookup (self->presences, normalized_uri);
 }
 
 const char *

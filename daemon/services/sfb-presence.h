@@ -34,6 +34,7 @@
 #include "sfb-config.h"
 #include "sfb-contacts.h"
 #include "sfb-exchange.h"
+#include "sfb-presence-doc.h"
 #include "sfb-session.h"
 
 G_BEGIN_DECLS
@@ -84,6 +85,9 @@ void sfb_presence_follow_exchange (SfbPresence *self, SfbExchange *exchange);
 /* a{sv} (Availability, AvailabilityCode, Activity, Note) of @uri (a full
  * reference), or NULL when nothing is known. */
 GVariant *sfb_presence_lookup (SfbPresence *self, const char *uri);
+/* What is known of a contact by normalized URI, without a copy (valid
+ * until the main loop runs again); NULL if nothing. */
+const SfbPresenceInfo *sfb_presence_peek (SfbPresence *self, const char *normalized_uri);
 /* Contact card fields known for @uri (NULL when none). */
 const char *sfb_presence_lookup_card (SfbPresence *self, const char *uri, const char *field);
 

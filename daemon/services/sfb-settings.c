@@ -37,6 +37,7 @@ struct _SfbSettings
   guint policies_task;
   guint dial_plan_task;
   GCancellable *cancellable; /* the location-profile request */
+  char *asked_uri;           /* of the location profile asked for since "registered" */
 };
 
 G_DEFINE_FINAL_TYPE (SfbSettings, sfb_settings, G_TYPE_OBJECT)
@@ -143,13 +144,14 @@ on_location_profile (GObject *source, GAsyncResult *result, gpointer user_data)
   end_dial_plan_task (self);
 }
 
+/* From @policies (NULL: none known) */
 static char *
-location_profile_uri (SfbSettings *self)
+location_profile_uri_from (SfbSettings *self, GVariant *policies)
 {
-  g_autofree char *gruu = sfb_policies_dup_string (
-      self->policies_cached ? NULL : self->policies, "ServerConfiguration", "ucLocationProfile");
-  g_autofree char *name = sfb_policies_dup_string (
-      self->policies_cached ? NULL : self->policies, "userSetting", "ucUserLocationProfile");
+  g_autofree char *gruu
+      = sfb_policies_dup_string (policies, "ServerConfiguration", "ucLocationProfile");
+  g_autofree char *name
+      = sfb_policies_dup_string (policies, "userSetting", "ucUserLocationProfile");
 
   if (gruu != NULL && g_str_has_prefix (gruu, "sip:") && strlen (gruu) < 1024)
     return g_steal_pointer (&gruu);
@@ -159,19 +161,47 @@ location_profile_uri (SfbSettings *self)
   return g_strdup_printf ("%s;opaque=app:locationprofile:get;default", account (self));
 }
 
-static void
-fetch_location_profile (SfbSettings *self)
+static char *
+location_profile_uri (SfbSettings *self)
 {
-  g_autofree char *uri = location_profile_uri (self);
+  return location_profile_uri_from (self, self->policies_cached ? NULL : self->policies);
+}
+
+static void
+fetch_location_profile_at (SfbSettings *self, const char *uri)
+{
   g_autoptr (SfbSipMessage) request = NULL;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
+  g_free (self->asked_uri);
+  self->asked_uri = g_strdup (uri);
   request = sfb_session_new_request (self->session, "SERVICE", uri);
   sfb_sip_message_append_header (request, "Accept", SFB_CT_LOCATION_PROFILE);
   sfb_session_send_request_async (
       self->session, request, self->cancellable, on_location_profile, g_object_ref (self));
+}
+
+static void
+fetch_location_profile (SfbSettings *self)
+{
+  g_autofree char *uri = location_profile_uri (self);
+
+  fetch_location_profile_at (self, uri);
+}
+
+/* After the provisioning query of a registration: the location profile,
+ * unless the one asked for at "registered" (from the policies known then)
+ * is the one these policies name. */
+static void
+fetch_location_profile_unless_asked (SfbSettings *self)
+{
+  g_autofree char *uri = location_profile_uri (self);
+
+  if (g_strcmp0 (uri, self->asked_uri) == 0)
+    return;
+  fetch_location_profile_at (self, uri);
 }
 
 /* ---- provisioning ---------------------------------------------------- */
@@ -205,7 +235,10 @@ on_provisioning (SfbSubscription *subscription,
     }
   sfb_session_end_settings_task (self->session, self->policies_task);
   self->policies_task = 0;
-  fetch_location_profile (self);
+  if (first)
+    fetch_location_profile_unless_asked (self);
+  else
+    fetch_location_profile (self); /* the server changed something: ask again */
 }
 
 static void
@@ -216,7 +249,7 @@ on_provisioning_terminated (SfbSubscription *subscription, const GError *reason,
   g_warning ("No policies: %s", reason->message);
   sfb_session_end_settings_task (self->session, self->policies_task);
   self->policies_task = 0;
-  fetch_location_profile (self);
+  fetch_location_profile_unless_asked (self);
 }
 
 static void
@@ -229,11 +262,22 @@ on_config_changed (SfbConfig *config, SfbSettings *self)
   sfb_settings_load_cache (self);
 }
 
+/* The location profile is asked for at once, beside the provisioning
+ * query, at the address the policies known from before (the last
+ * registration, or the cache) name: settings in one exchange instead of
+ * two.  Policies that name another one make it asked for again. */
 static void
 on_registered (SfbSession *session, SfbSettings *self)
 {
   self->policies_task = sfb_session_begin_settings_task (session, "policies");
   self->dial_plan_task = sfb_session_begin_settings_task (session, "dial plan");
+  g_clear_pointer (&self->asked_uri, g_free);
+  if (self->policies != NULL)
+    {
+      g_autofree char *uri = location_profile_uri_from (self, self->policies);
+
+      fetch_location_profile_at (self, uri);
+    }
 }
 
 /* ---- API ------------------------------------------------------------- */
@@ -372,6 +416,7 @@ sfb_settings_finalize (GObject *object)
   g_clear_pointer (&self->dial_plan, sfb_dial_plan_unref);
   g_free (self->state_dir);
   g_free (self->loaded_account);
+  g_free (self->asked_uri);
   G_OBJECT_CLASS (sfb_settings_parent_class)->finalize (object);
 }
 

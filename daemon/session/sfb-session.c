@@ -538,7 +538,9 @@ sfb_session_new (SfbConfig *config, const char *state_dir)
   self = g_object_new (SFB_TYPE_SESSION, NULL);
   self->config = g_object_ref (config);
   self->state_dir = g_strdup (state_dir);
-  /* the first sign-in must not wait for the system trust store */
-  sfb_tls_preload_system_trust ();
+  /* the first sign-in must not wait for the system trust store, unless
+   * a CAFile may make it unneeded (sfb_tls_database_new preloads then) */
+  if (sfb_config_get_ca_file (config) == NULL || *sfb_config_get_ca_file (config) == '\0')
+    sfb_tls_preload_system_trust ();
   return self;
 }

@@ -29,6 +29,7 @@ typedef struct
   GList *addresses; /* of GInetAddress, from the resolver */
   GList *next_address;
   GError *first_error;
+  GSocketConnection *tcp; /* while the TLS handshake runs */
 } ConnectData;
 
 static void
@@ -38,6 +39,7 @@ connect_data_free (ConnectData *data)
   g_clear_object (&data->tls_database);
   g_clear_object (&data->rejected);
   g_clear_object (&data->client);
+  g_clear_object (&data->tcp);
   g_resolver_free_addresses (data->addresses);
   g_clear_error (&data->first_error);
   g_free (data);
@@ -125,22 +127,43 @@ on_client_event (GSocketClient *client,
                  GIOStream *connection,
                  gpointer user_data)
 {
-  ConnectData *data = user_data;
-
   if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION (connection))
     set_nodelay (G_SOCKET_CONNECTION (connection));
-  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING && G_IS_TLS_CLIENT_CONNECTION (connection))
-    {
-      g_autoptr (GSocketConnectable) identity = g_network_address_new (data->host, data->port);
+}
 
-      /* dialled by address (see connect_next_address): the name is what
-       * the certificate must match */
-      g_tls_client_connection_set_server_identity (G_TLS_CLIENT_CONNECTION (connection), identity);
-      if (data->tls_database != NULL)
-        g_tls_connection_set_database (G_TLS_CONNECTION (connection), data->tls_database);
-      resume_session (data, G_TLS_CLIENT_CONNECTION (connection));
-      g_signal_connect (connection, "accept-certificate", G_CALLBACK (on_accept_certificate), data);
-    }
+/* The TLS client connection over @tcp, made here rather than by
+ * GSocketClient so that the trust database is set at construction:
+ * glib-networking otherwise reads the backend's default database while
+ * constructing, which loads the whole system trust store even when the
+ * CAFile alone decides (see sfb-tls.c). */
+static GTlsClientConnection *
+new_tls_connection (ConnectData *data, GSocketConnection *tcp, GError **error)
+{
+  g_autoptr (GSocketConnectable) identity = g_network_address_new (data->host, data->port);
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  GTlsClientConnection *tls;
+
+  /* dialled by address (see connect_next_address): the name is what the
+   * certificate must match */
+  if (data->tls_database == NULL)
+    tls = G_TLS_CLIENT_CONNECTION (
+        g_tls_client_connection_new (G_IO_STREAM (tcp), identity, error));
+  else
+    tls = g_initable_new (g_tls_backend_get_client_connection_type (backend),
+                          NULL,
+                          error,
+                          "base-io-stream",
+                          tcp,
+                          "server-identity",
+                          identity,
+                          "database",
+                          data->tls_database,
+                          NULL);
+  if (tls == NULL)
+    return NULL;
+  resume_session (data, tls);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), data);
+  return tls;
 }
 
 /* The name of the interface that holds @address ("" when none does). */
@@ -222,68 +245,73 @@ record_endpoints (SfbSipConnection *self)
     self->peer_subject = g_strdup ("");
 }
 
+/* Connecting to this address failed with @error (taken): the next address
+ * of the name, if any and the failure was no TLS one, else the task's
+ * error. */
 static void
-on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+connect_failed (GTask *task, GError *error)
 {
-  g_autoptr (GTask) task = user_data;
   ConnectData *data = g_task_get_task_data (task);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketConnection) connection = NULL;
-  g_autoptr (SfbSipConnection) self = NULL;
-  GSocket *socket;
 
-  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
-  if (connection == NULL && data->certificate_errors == 0
-      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && error->domain != G_TLS_ERROR
-      && data->next_address != NULL)
+  g_clear_object (&data->tcp);
+  if (data->certificate_errors == 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      && error->domain != G_TLS_ERROR && data->next_address != NULL)
     {
       /* the next address of the name, if it has more */
       if (data->first_error == NULL)
         data->first_error = g_steal_pointer (&error);
-      connect_next_address (g_steal_pointer (&task));
+      g_clear_error (&error);
+      connect_next_address (task);
       return;
     }
-  if (connection == NULL && data->first_error != NULL && error->domain != G_TLS_ERROR)
+  if (data->first_error != NULL && error->domain != G_TLS_ERROR)
     {
       g_clear_error (&error);
       error = g_steal_pointer (&data->first_error);
     }
-  if (connection == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     forget_cached_addresses (data->host); /* stale, or the server moved */
-  if (connection == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else if (data->certificate_errors != 0)
-        g_task_return_error (task,
-                             sfb_tls_error_new_for_certificate (
-                                 data->certificate_errors, data->host, data->rejected));
-      else if (error->domain == G_TLS_ERROR)
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_NOT_REACHABLE,
-                                 "The TLS handshake with %s:%u failed: %s",
-                                 data->host,
-                                 data->port,
-                                 error->message);
-      else
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_NOT_REACHABLE,
-                                 "Cannot connect to %s:%u: %s",
-                                 data->host,
-                                 data->port,
-                                 error->message);
-      return;
-    }
-  socket = g_socket_connection_get_socket (connection);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_task_return_error (task, g_steal_pointer (&error));
+  else if (data->certificate_errors != 0)
+    g_task_return_error (
+        task,
+        sfb_tls_error_new_for_certificate (data->certificate_errors, data->host, data->rejected));
+  else if (error->domain == G_TLS_ERROR)
+    g_task_return_new_error (task,
+                             SFB_ERROR,
+                             SFB_ERROR_NOT_REACHABLE,
+                             "The TLS handshake with %s:%u failed: %s",
+                             data->host,
+                             data->port,
+                             error->message);
+  else
+    g_task_return_new_error (task,
+                             SFB_ERROR,
+                             SFB_ERROR_NOT_REACHABLE,
+                             "Cannot connect to %s:%u: %s",
+                             data->host,
+                             data->port,
+                             error->message);
+  g_clear_error (&error);
+  g_object_unref (task);
+}
+
+/* The TLS handshake is done: the SfbSipConnection. */
+static void
+connection_ready (GTask *task, GSocketConnection *connection)
+{
+  ConnectData *data = g_task_get_task_data (task);
+  g_autoptr (SfbSipConnection) self = NULL;
+  GSocket *socket = g_socket_connection_get_socket (connection);
+
   if (socket != NULL)
     g_socket_set_timeout (socket, 0); /* the connect timeout must not end idle reads */
 
   self = g_object_new (SFB_TYPE_SIP_CONNECTION, NULL);
   self->host = g_strdup (data->host);
   self->port = data->port;
-  self->connection = G_IO_STREAM (g_steal_pointer (&connection));
+  self->connection = G_IO_STREAM (g_object_ref (connection));
   self->last_sent = g_get_monotonic_time ();
   remember_session (data, self->connection);
   record_endpoints (self);
@@ -294,6 +322,53 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
           *self->interface != '\0' ? self->interface : "unknown interface");
   sfb_sip_connection_start_read (self);
   g_task_return_pointer (task, g_steal_pointer (&self), g_object_unref);
+  g_object_unref (task);
+}
+
+static void
+on_handshaked (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  ConnectData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (GSocketConnection) connection = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+    {
+      connect_failed (task, error);
+      return;
+    }
+  connection = g_tcp_wrapper_connection_new (G_IO_STREAM (source),
+                                             g_socket_connection_get_socket (data->tcp));
+  g_clear_object (&data->tcp);
+  connection_ready (task, connection);
+}
+
+static void
+on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  ConnectData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (GTlsClientConnection) tls = NULL;
+
+  data->tcp = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
+  if (data->tcp == NULL)
+    {
+      connect_failed (task, error);
+      return;
+    }
+  tls = new_tls_connection (data, data->tcp, &error);
+  if (tls == NULL)
+    {
+      connect_failed (task, error);
+      return;
+    }
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls),
+                                    G_PRIORITY_DEFAULT,
+                                    g_task_get_cancellable (task),
+                                    on_handshaked,
+                                    task);
 }
 
 static void
@@ -452,7 +527,6 @@ sfb_sip_connection_new_async (const char *host,
   g_task_set_task_data (task, data, (GDestroyNotify) connect_data_free);
 
   data->client = g_socket_client_new ();
-  g_socket_client_set_tls (data->client, TRUE);
   g_socket_client_set_timeout (data->client, CONNECT_TIMEOUT_S);
   g_signal_connect (data->client, "event", G_CALLBACK (on_client_event), data);
   data->addresses = lookup_cached_addresses (host);

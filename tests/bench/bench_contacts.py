@@ -2,18 +2,21 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """1,000-contact benchmark (docs/architecture.md §8): sfbd against sfbsim with a big contact list.
 
-  bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120]
+  bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120] [--verbose]
                     [--format markdown|json] [--output FILE]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
-with sfbd on a private dbus-daemon and measures:
-  idle RSS       VmRSS of sfbd once signed in and quiet (no D-Bus signal for 2 s)
-  ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls
+with sfbd on a private dbus-daemon (as installed: without --verbose, whose SIP traces cost
+about as much CPU as the rest of a presence storm) and measures:
+  idle memory    VmRSS, Private_Dirty and PSS of sfbd once signed in and quiet (no D-Bus
+                 signal for 6 s: sfbd trims its heap 5 s after the last burst)
+  ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls (the
+                 reply not unpacked), and sfbd's CPU time per call
   storm          one set_presences control request with one update per contact (all to
-                 availability 9500); sfbd CPU time (utime+stime from /proc/PID/stat) and
+                 availability 9500); sfbd CPU time (run time of its threads, /proc/PID/task/*/schedstat) and
                  peak RSS (VmHWM, reset through clear_refs before the storm when allowed)
-                 until a PresenceChanged arrived for every contact, or --timeout
+                 until every contact was seen in a PresencesChanged, or --timeout
 Measurements, never pass/fail: exit 1 only when the sign-in did not complete.
 """
 
@@ -43,7 +46,6 @@ from sim.control import SimControl  # noqa: E402
 
 CONTACTS = "org.sfbd.Sfbd1.Contacts"
 STORM_AVAILABILITY = 9500
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -81,10 +83,29 @@ def status(pid, key):
     return None
 
 
+def smaps_rollup(pid):
+    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Pss", "Private_Dirty"):
+                out[key.lower() + "_kb"] = int(rest.split()[0])
+    return out
+
+
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+    """CPU time of all of pid's threads: the run time of /proc/PID/task/*/schedstat, in ns
+    (utime+stime of /proc/PID/stat count in 10-ms ticks).  Threads that ended are not in
+    it: sfbd's are its main thread, GDBus's and GLib's, which live as long as it."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
 
 
 def main():
@@ -96,6 +117,8 @@ def main():
     ap.add_argument("--format", choices=("markdown", "json"), default="markdown")
     ap.add_argument("--output")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--verbose", action="store_true",
+                    help="run sfbd --verbose (SIP traces: slower); default as installed")
     args = ap.parse_args()
 
     top = tempfile.mkdtemp(prefix="sfbd-bench-contacts-")
@@ -106,27 +129,31 @@ def main():
     result = {"contacts": len(uris)}
     d = None
     try:
-        d = B.Daemon(args.build, os.path.join(top, "home"), 1)
+        d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose)
         pid = d.processes[-1].pid
         last = [time.monotonic()]
 
+        batches = [0]
+
         def on_presence(bus, sender, path, iface, signal, params):
-            uri, presence = params.unpack()
             now = time.monotonic()
             last[0] = now
-            signals[uri] = (now, presence)
+            batches[0] += 1
+            for uri, presence in params.unpack()[0].items():
+                signals[uri] = (now, presence)
 
         def on_any(*_):
             last[0] = time.monotonic()
 
-        d.bus.signal_subscribe(B.BUS_NAME, B.PRESENCE, "PresenceChanged", B.OBJECT_PATH,
+        d.bus.signal_subscribe(B.BUS_NAME, B.PRESENCE, "PresencesChanged", B.OBJECT_PATH,
                                None, Gio.DBusSignalFlags.NONE, on_presence)
         d.bus.signal_subscribe(B.BUS_NAME, None, None, None, None,
                                Gio.DBusSignalFlags.NONE, on_any)
         d.configure(sim)
         start = time.monotonic()
         d.call(B.ACCOUNT, "SignIn")
-        result["signin_ms"] = (d.wait_state("signed-in", start, timeout=120) - start) * 1000
+        signed_in = d.wait_state("signed-in", start, timeout=120)
+        result["signin_ms"] = (signed_in - start) * 1000
 
         # settled: the contact list is there and no signal for 2 s
         def listed():
@@ -142,15 +169,26 @@ def main():
             time.sleep(0.05)
         result["settle_s"] = time.monotonic() - start
         result["presence_signals_at_signin"] = len(signals)
+        # sfbd trims its heap 5 s after the last burst (daemon/core/sfb-memory.h): the
+        # last signal was 2 s ago
+        time.sleep(4.0)
+        result.update(smaps_rollup(pid))
         result["idle_rss_kb"] = status(pid, "VmRSS")
         result["signin_hwm_kb"] = status(pid, "VmHWM")
 
+        # the round trip without unpacking the reply in Python (that is the client's
+        # time, several times sfbd's); sfbd's own CPU time per call from schedstat
         times = []
         count = None
+        cpu_before = cpu_seconds(pid)
         for _ in range(args.calls):
             t0 = time.perf_counter()
-            count = len(d.call(CONTACTS, "ListContacts")[0])
+            reply = d.bus.call_sync(B.BUS_NAME, B.OBJECT_PATH, CONTACTS, "ListContacts", None,
+                                    None, Gio.DBusCallFlags.NONE, 30000, None)
             times.append((time.perf_counter() - t0) * 1000)
+            count = reply.get_child_value(0).n_children()
+        result["listcontacts_sfbd_cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / args.calls
+        result["listcontacts_reply_bytes"] = reply.get_size()
         result["listcontacts_returned"] = count
         result["listcontacts_ms_median"] = statistics.median(times)
         result["listcontacts_ms_min"] = min(times)
@@ -166,6 +204,7 @@ def main():
         signals.clear()
         d.pump()
         signals.clear()
+        batches[0] = 0
         updates = [{"user": u, "availability": STORM_AVAILABILITY} for u in uris]
         reply = {}
 
@@ -199,6 +238,8 @@ def main():
         result["storm_updates"] = len(updates)
         result["storm_signals"] = done()
         result["storm_signals_any"] = len(signals)
+        result["storm_dbus_signals"] = batches[0]
+        result["load"] = open("/proc/loadavg", encoding="ascii").read().split()[:3]
         result["storm_wall_ms"] = (t1 - t0) * 1000
         result["storm_cpu_ms"] = (cpu1 - cpu0) * 1000
         result["storm_complete"] = done() >= len(uris)
@@ -219,18 +260,24 @@ def main():
         rows = [("contacts", r.get("contacts")),
                 ("sign-in (ms)", fmt(r.get("signin_ms"))),
                 ("idle RSS (kB, VmRSS signed in, settled)", r.get("idle_rss_kb")),
+                ("idle Private_Dirty (kB, smaps_rollup)", r.get("private_dirty_kb")),
+                ("idle PSS (kB, smaps_rollup)", r.get("pss_kb")),
                 ("peak RSS through sign-in (kB, VmHWM)", r.get("signin_hwm_kb")),
                 (f"ListContacts median of {args.calls} (ms)", fmt(r.get("listcontacts_ms_median"))),
                 ("ListContacts min–max (ms)", f"{fmt(r.get('listcontacts_ms_min'))}–"
                                               f"{fmt(r.get('listcontacts_ms_max'))}"),
+                ("ListContacts sfbd CPU per call (ms)", fmt(r.get("listcontacts_sfbd_cpu_ms"))),
+                ("ListContacts reply (bytes)", r.get("listcontacts_reply_bytes")),
                 ("ListContacts entries", r.get("listcontacts_returned")),
                 ("storm updates", r.get("storm_updates")),
-                ("storm PresenceChanged received (new availability)", r.get("storm_signals")),
+                ("storm contacts seen with the new availability", r.get("storm_signals")),
+                ("storm PresencesChanged D-Bus signals", r.get("storm_dbus_signals")),
                 ("storm wall time (ms)", fmt(r.get("storm_wall_ms"))),
-                ("storm sfbd CPU (ms, utime+stime)", fmt(r.get("storm_cpu_ms"))),
+                ("storm sfbd CPU (ms, schedstat run time)", fmt(r.get("storm_cpu_ms"))),
                 ("storm peak RSS (kB, VmHWM" + (" reset before" if r.get("hwm_reset") else "")
                  + ")", r.get("storm_hwm_kb")),
-                ("RSS after storm (kB)", r.get("storm_rss_after_kb"))]
+                ("RSS after storm (kB)", r.get("storm_rss_after_kb")),
+                ("load (1/5/15 min)", " ".join(r.get("load") or []))]
         out = "| measure | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
         if "error" in r:
             out += f"\nerror: {r['error']}\n"

@@ -115,9 +115,10 @@ class Sim:
 
 
 class Daemon:
-    """sfbd on its own dbus-daemon, with config and state under `home` (kept if reused)."""
+    """sfbd on its own dbus-daemon, with config and state under `home` (kept if reused);
+    --verbose (SIP traces in its log) unless verbose=False, as installed."""
 
-    def __init__(self, build, home, runs):
+    def __init__(self, build, home, runs, verbose=True):
         self.home = home
         self.bus_path = os.path.join(home, "bus")
         os.makedirs(os.path.join(home, "config"), exist_ok=True)
@@ -144,7 +145,7 @@ class Daemon:
         env.pop("G_MESSAGES_DEBUG", None)
         self.log = open(os.path.join(home, f"sfbd-{runs}.log"), "w", encoding="utf-8")
         self.processes.append(subprocess.Popen(
-            [os.path.join(build, "daemon", "sfbd"), "--verbose"], env=env,
+            [os.path.join(build, "daemon", "sfbd")] + (["--verbose"] if verbose else []), env=env,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT))
         self.bus = Gio.DBusConnection.new_for_address_sync(
             address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT

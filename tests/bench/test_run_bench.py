@@ -46,5 +46,31 @@ class RunBenchTest(unittest.TestCase):
         self.assertIn("TLS negotiated: TLSv1.2", result.stdout)
 
 
+    def test_sipe_side_by_side_prints_every_figure(self):
+        """run-bench --sipe: one interleaved sfbd/SIPE run of every case, small and fast;
+        every figure has a value for both clients and a ratio."""
+        env = dict(os.environ, SFBD_BENCH_NO_BUILD="1")
+        build = env["SFBD_BUILD_DIR"]
+        env.setdefault("SFB_PURPLE_CHECK",
+                       os.path.join(build, "tests", "purple", "sfb-purple-check"))
+        result = subprocess.run([RUN_BENCH, "--sipe", "--repeat", "1", "--delay", "0",
+                                 "--contacts", "50", "--idle-seconds", "1"], env=env,
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=280)
+        self.assertEqual(result.returncode, 0, result.stdout[-2000:] + result.stderr[-4000:])
+        lines = result.stdout.splitlines()
+        self.assertEqual(lines[0], "| figure | sfbd | SIPE | sfbd/SIPE |", result.stdout)
+        rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]
+                if line.startswith("| ")]
+        figures = [r[0] for r in rows]
+        for name in ("first sign-in by discovery: REGISTER 200", "explicit server: own presence",
+                     "later sign-in: own presence", "storm of 50 presence updates: CPU",
+                     "memory with 50 contacts: PSS", "idle wake-ups"):
+            self.assertTrue(any(f.startswith(name) for f in figures), (name, figures))
+        for row in rows:
+            self.assertNotIn("–", row[1:3], row)  # both clients measured
+        self.assertIn("load (1/5/15 min)", result.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

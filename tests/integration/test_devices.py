@@ -5,6 +5,8 @@
 These tests fail, never skip, when PipeWire cannot start: build-aux/install-deps
 installs it."""
 
+import os
+import socket
 import time
 import unittest
 
@@ -214,6 +216,76 @@ class LifecycleTest(DevicesTestCase):
         devices = self.wait_for_test_devices()
         self.assertTrue(devices["test-sink"]["Default"])
         self.assertIn("Connected to PipeWire", self.daemon_log())
+
+
+def thread_switches(pid):
+    """{thread id: voluntary context switches}: one per wake-up from poll()."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        out[tid] = int(line.split()[1])
+        except FileNotFoundError:
+            pass  # the thread ended
+    return out
+
+
+def wakeups(before, after):
+    """Wake-ups between two thread_switches() of the threads alive at both: a worker of
+    GLib's thread pools that ends after its idle time is no timer of sfbd's."""
+    return sum(after[tid] - before[tid] for tid in before.keys() & after.keys())
+
+
+class WithoutPipeWireTest(DevicesTestCase):
+    START_PIPEWIRE = False
+    IDLE_WINDOW = 7.0  # seconds; a 3-s retry timer would wake sfbd twice in it
+
+    def wait_until_quiet(self, pid, quiet=1.0):
+        """Until sfbd's start-up work is over: no wake-up for `quiet` seconds."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            before = thread_switches(pid)
+            time.sleep(quiet)  # a sample, not a wait for an event
+            if wakeups(before, thread_switches(pid)) == 0:
+                return
+            self.assertLess(time.monotonic(), deadline, "sfbd never became quiet")
+
+    def test_sfbd_does_not_poll_for_pipewire(self):
+        """PipeWire absent: sfbd waits for its socket to be created instead of retrying on
+        a timer, so an idle sfbd (not signed in) is not woken at all."""
+        process = self.start_daemon()
+        self.assertEqual(self.list_devices(), {})
+        self.dispatch()
+        self.wait_until_quiet(process.pid)
+        before = thread_switches(process.pid)
+        time.sleep(self.IDLE_WINDOW)  # the window in which nothing may happen
+        woken = wakeups(before, thread_switches(process.pid))
+        self.assertEqual(woken, 0, f"sfbd was woken {woken} times in {self.IDLE_WINDOW} s "
+                                   "with nothing to do")
+        self.pw.start(wait_for_defaults=False)
+        self.wait_for_test_devices()
+
+    def test_socket_created_before_it_listens_is_connected_to(self):
+        """The socket file exists a moment before PipeWire listens on it (bind, then
+        listen): sfbd's first attempt is refused, and it retries without a new event."""
+        process = self.start_daemon()
+        self.assertEqual(self.list_devices(), {})
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(self.pw.socket)  # the file appears: sfbd is told, and refused
+            self.addCleanup(os.unlink, self.pw.socket)
+            deadline = time.monotonic() + TIMEOUT
+            while "socket is there but refused us" not in self.daemon_log():
+                self.assertLess(time.monotonic(), deadline, "sfbd never tried PipeWire")
+                self.dispatch(time.monotonic() + 0.05)
+            server.listen(1)
+            server.settimeout(TIMEOUT)
+            connection, _ = server.accept()
+            with connection:
+                pid = int.from_bytes(connection.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[:4], "little")
+        self.assertEqual(pid, process.pid)
 
 
 if __name__ == "__main__":

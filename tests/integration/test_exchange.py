@@ -210,6 +210,24 @@ class ExchangeTestCase(SfbdTestCase):
         self.ctl.read_voicemails(user="alice")
         self.refresh_until(lambda: self.exchange("UnreadVoicemails") == 0, "voicemails read")
 
+    def test_voicemail_count_from_a_message_summary(self):
+        """A voicemail server's NOTIFY Event: message-summary (RFC 3842) sets the count at
+        once (the mailbox still holds 2: 5 can only come from the summary); a summary sfbd
+        cannot read is refused and changes nothing."""
+        self.sign_in()
+        self.wait_connected()
+        self.wait_for(lambda: self.exchange("UnreadVoicemails") == 2, "2 unread voicemails")
+        self.assertEqual(self.ctl.send_message_summary(user="alice", new=5, old=1), [200])
+        self.wait_for(lambda: self.exchange("UnreadVoicemails") == 5, "5 unread voicemails")
+        self.assertEqual(self.ctl.send_message_summary(user="alice", body="Voice-Message: 9/0\r\n"),
+                         [400])
+        self.assertEqual(self.ctl.send_message_summary(user="alice", new=7, content_type="text/plain"),
+                         [415])
+        self.assertEqual(self.ctl.send_message_summary(user="alice", new=0), [200])
+        self.wait_for(lambda: self.exchange("UnreadVoicemails") == 0, "no unread voicemails")
+        self.assertNotIn(9, [c.get("UnreadVoicemails") for c in self.changes])
+        self.assertNotIn(7, [c.get("UnreadVoicemails") for c in self.changes])
+
     def test_missed_conversations(self):
         self.sign_in()
         self.wait_connected()

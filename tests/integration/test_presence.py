@@ -46,6 +46,14 @@ def string(value):
     return GLib.Variant("s", value)
 
 
+
+def presence_changes(signals):
+    """(uri, presence) of each contact in each PresencesChanged of `signals`
+    ((interface, name, args) tuples), in the order received."""
+    return [(uri, presence) for iface, name, args in signals
+            if iface == PRESENCE and name == "PresencesChanged"
+            for uri, presence in args[0].items()]
+
 class Peer:
     """A second user's sfbd: its own session bus, config and state directories (sfbd owns
     org.sfbd.Sfbd, so two daemons need two buses).  Its log is printed with the test's."""
@@ -172,6 +180,10 @@ class PresenceTestCase(SfbdTestCase):
     def signal_args(self, interface, name):
         return [args for iface, sig, args in self.signals if iface == interface and sig == name]
 
+    def presence_changes(self, signals=None):
+        """(uri, presence) for every contact in every PresencesChanged, in order."""
+        return presence_changes(self.signals if signals is None else signals)
+
     def sim_presence(self, user):
         return self.ctl.presence(user=user)
 
@@ -226,13 +238,70 @@ class PresenceTestCase(SfbdTestCase):
         self.assertEqual(self.contacts()["sip:erin@contoso.test"]["Title"], "Director")
         self.signals.clear()
         self.ctl.set_presence(user="sip:carol@contoso.test", availability=9500, note="Focus")
-        changed = self.wait_for(
-            lambda: [a for a in self.signal_args(PRESENCE, "PresenceChanged")
-                     if a[0] == "sip:carol@contoso.test"], "PresenceChanged for carol")
-        self.assertEqual(changed[-1][1]["Availability"], "do-not-disturb")
-        self.wait_for(lambda: [a for a in self.signal_args(PRESENCE, "PresenceChanged")
+        # a batch of the sign-in (carol online) can still arrive after the clear:
+        # what counts is that the change is announced
+        self.wait_for(lambda: [a for a in self.presence_changes()
+                               if a[0] == "sip:carol@contoso.test"
+                               and a[1]["Availability"] == "do-not-disturb"],
+                      "PresencesChanged with carol do-not-disturb")
+        self.wait_for(lambda: [a for a in self.presence_changes()
                                if a[0] == "sip:carol@contoso.test" and a[1]["Note"] == "Focus"],
                       "carol's note")
+
+    def test_contacts_presence_comes_in_batches(self):
+        """The initial presence of the contact list (a multipart NOTIFY per subscription)
+        reaches clients as a few PresencesChanged, not one per contact, and each carries
+        what GetPresence() returns."""
+        self.signals.clear()
+        self.sign_in()
+        seen = self.wait_for(
+            lambda: (lambda uris: uris if uris >= set(ALICE_CONTACTS) else None)(
+                {uri for uri, _ in self.presence_changes()}), "every contact's presence")
+        batches = self.signal_args(PRESENCE, "PresencesChanged")
+        self.assertLess(len(batches), len(seen), batches)
+        latest = dict(self.presence_changes())
+        known = self.call(PRESENCE, "GetPresence", (sorted(ALICE_CONTACTS),), "(as)")[0]
+        self.assertEqual({uri: latest[uri] for uri in ALICE_CONTACTS}, known)
+
+    def test_presence_changed_kept_for_a_single_contact(self):
+        """The first API's PresenceChanged(uri, presence) still comes for one contact changing
+        alone, with what PresencesChanged carries; a batch of several comes only as
+        PresencesChanged."""
+        self.sign_in()
+        self.wait_for(lambda: {uri for uri, _ in self.presence_changes()} >= set(ALICE_CONTACTS),
+                      "every contact's presence")
+        self.wait_for(lambda: self.get_property(CONTACTS, "Count") == len(ALICE_CONTACTS),
+                      "the contact list")
+        self.signals.clear()
+        self.ctl.set_presences(updates=[{"user": "sip:carol@contoso.test", "availability": 6500}])
+        single = self.wait_for(lambda: self.signal_args(PRESENCE, "PresenceChanged"),
+                               "PresenceChanged for carol")
+        self.assertEqual([args[0] for args in single], ["sip:carol@contoso.test"])
+        self.assertEqual(single[0][1]["Availability"], "busy")
+        self.assertIn(("sip:carol@contoso.test", single[0][1]), self.presence_changes())
+        self.signals.clear()
+        self.ctl.set_presences(updates=[
+            {"user": "sip:carol@contoso.test", "availability": 3500},
+            {"user": "sip:frank@contoso.test", "availability": 6500}])
+        self.wait_for(lambda: {uri for uri, _ in self.presence_changes()}
+                      >= {"sip:carol@contoso.test", "sip:frank@contoso.test"}, "both changes")
+        batches = self.signal_args(PRESENCE, "PresencesChanged")
+        if len(batches) == 1:  # both arrived within one batch (the usual case)
+            self.assertEqual(self.signal_args(PRESENCE, "PresenceChanged"), [])
+
+    def test_sfbctl_monitor_prints_a_line_per_contact(self):
+        """sfbctl monitor splits each batch into one line per contact."""
+        self.sign_in()
+        self.wait_for(lambda: self.get_property(CONTACTS, "Count") == len(ALICE_CONTACTS),
+                      "the contact list")
+        _, stdout, stderr = self.spawn_sfbctl("monitor")
+        stderr.wait_for(lambda line: line.startswith("Monitoring sfbd"))
+        self.ctl.set_presences(updates=[
+            {"user": "sip:carol@contoso.test", "availability": 6500},
+            {"user": "sip:frank@contoso.test", "availability": 6500}])
+        stdout.wait_for_all(*(f" Presence.PresencesChanged: Uri={uri} Presence={{'Availability': "
+                              "<'busy'>" for uri in ("sip:carol@contoso.test",
+                                                     "sip:frank@contoso.test")))
 
     def test_initial_publication_and_set_availability(self):
         self.sign_in()
@@ -275,8 +344,8 @@ class PresenceTestCase(SfbdTestCase):
         alice = "sip:alice@contoso.test"
 
         def bob_sees(field, value):
-            return [a for i, n, a in bob.signals if i == PRESENCE and n == "PresenceChanged"
-                    and a[0] == alice and a[1][field] == value]
+            return [a for a in presence_changes(bob.signals)
+                    if a[0] == alice and a[1][field] == value]
         self.wait_for(lambda: bob_sees("Availability", "online"), "bob sees alice online")
         self.call(PRESENCE, "SetAvailability", ("do-not-disturb",), "(s)")
         self.wait_for(lambda: bob_sees("Availability", "do-not-disturb"),
@@ -289,7 +358,7 @@ class PresenceTestCase(SfbdTestCase):
         # and back: bob's change reaches alice's daemon
         self.signals.clear()
         bob.call(PRESENCE, "SetAvailability", ("away",), "(s)")
-        self.wait_for(lambda: [a for a in self.signal_args(PRESENCE, "PresenceChanged")
+        self.wait_for(lambda: [a for a in self.presence_changes()
                                if a[0] == "sip:bob@contoso.test"
                                and a[1]["Availability"] == "away"], "alice sees bob away")
 
@@ -322,7 +391,7 @@ class PresenceTestCase(SfbdTestCase):
                       self.daemon_log())
         self.signals.clear()
         self.ctl.set_presence(user=bob, availability=6500)
-        self.wait_for(lambda: [a for a in self.signal_args(PRESENCE, "PresenceChanged")
+        self.wait_for(lambda: [a for a in self.presence_changes()
                                if a[0] == bob and a[1]["Availability"] == "busy"],
                       "bob's change through pool2")
         # contacts on alice's own pool still come through the batch

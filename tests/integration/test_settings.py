@@ -163,6 +163,24 @@ class SettingsTestCase(SfbdTestCase):
         self.assert_dbus_error(ERROR_PREFIX + "NotFound", POLICIES, "GetPolicy",
                                ("noSuchGroup",), "(s)")
 
+    def test_reconnect_asks_for_the_dial_plan_beside_the_policies(self):
+        """On a new registration with the policies known, the location profile is asked
+        for at once (settings in one exchange), not after the policies' answer."""
+        self.sign_in()
+        mark = len(self.daemon_log())
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: "State: signed-in" in self.daemon_log()[mark:],
+                      "signed-in again")
+        trace = self.daemon_log()[mark:].splitlines()
+        sent = [i for i, line in enumerate(trace[:-1]) if "sfbd-sip-trace DEBUG: -> " in line
+                and trace[i + 1].startswith("SERVICE ")
+                and "opaque=app:locationprofile:get" in trace[i + 1]]
+        policies = [i for i, line in enumerate(trace) if "provisionGroupList" in line]
+        self.assertEqual(len(sent), 1, "one location-profile request per registration")
+        self.assertTrue(policies, "the policies' answer")
+        self.assertLess(sent[0], policies[0], "asked for before the policies came")
+        self.assert_settings_are_the_scenarios()
+
     def test_sfbctl_policies_and_status(self):
         self.sign_in()
         expected = scenario_policies()

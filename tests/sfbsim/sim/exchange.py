@@ -25,6 +25,7 @@ exchange_requests) and in the counters autodiscover_pox ("<host role> <answer>")
 ews_requests (per operation).
 """
 
+import asyncio
 import base64
 import os
 import time
@@ -630,6 +631,33 @@ async def _read_voicemails(sim, user, count=None):
         v["read"] = True
     n = await ex.voicemail_changed(mb)
     return {"unread": mb.unread_voicemails(), "notified": n}
+
+
+@control.action("send_message_summary")
+async def _send_message_summary(sim, user, new=0, old=0, waiting=None, body=None,
+                                content_type="application/simple-message-summary"):
+    """An unsolicited NOTIFY Event: message-summary (RFC 3842) to each registered endpoint of
+    `user`, as a voicemail server that reaches the endpoints directly sends one: Voice-Message
+    new/old, Messages-Waiting yes when new > 0 (or `waiting`); `body` (text) and
+    `content_type` replace the document and its type.  Returns the endpoints' answer codes, or the error per endpoint."""
+    u = sim.user(user)
+    if u is None:
+        raise ValueError(f"no user {user!r}")
+    if body is None:
+        if waiting is None:
+            waiting = new > 0
+        body = (f"Messages-Waiting: {'yes' if waiting else 'no'}\r\n"
+                f"Message-Account: {u['uri']}\r\n"
+                f"Voice-Message: {new}/{old}\r\n")
+    codes = []
+    for ep in sim.endpoints_for(u["uri"]):
+        hdrs = [("Event", "message-summary"), ("Subscription-State", "active")]
+        try:
+            resp = await ep.send_request("NOTIFY", hdrs, body.encode(), content_type, timeout=5)
+            codes.append(resp.code)
+        except (asyncio.TimeoutError, ConnectionError) as e:
+            codes.append(type(e).__name__)
+    return codes
 
 
 @control.action("add_missed")

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "sfbd-core"
+
+#include "config.h"
+
+#include "sfb-memory.h"
+
+#include <malloc.h>
+
+static gboolean
+trim_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  g_source_set_ready_time (source, -1);
+  malloc_trim (0);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs trim_funcs = {
+  .dispatch = trim_dispatch,
+};
+
+void
+sfb_memory_trim_soon (void)
+{
+  static GSource *source;
+
+  if (source == NULL)
+    {
+      source = g_source_new (&trim_funcs, sizeof (GSource));
+      g_source_set_static_name (source, "sfb-memory-trim");
+      g_source_set_priority (source, G_PRIORITY_LOW);
+      g_source_set_ready_time (source, -1);
+      g_source_attach (source, NULL);
+    }
+  g_source_set_ready_time (source,
+                           g_get_monotonic_time () + SFB_MEMORY_TRIM_DELAY_S * G_USEC_PER_SEC);
+}
