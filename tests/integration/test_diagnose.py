@@ -292,6 +292,28 @@ class ConnectivityTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP")
         self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
 
+    def test_tls_of_one_host_does_not_wait_for_another_that_drops_packets(self):
+        # The registrars give a new connection 4 s to finish TLS, and the Director's packets
+        # are dropped, which holds its connect for 5 s: the Edge's handshake must not wait
+        # for that (it did: the Edge had given up, the handshake failed and authentication
+        # SKIPped for want of a registrar)
+        self.ctl.set_tls_handshake_timeout(seconds=4)
+        self.addCleanup(self.ctl.reset_diagnose_faults)
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          evidence=["filtered"])
+        self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP")
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+        for check in ("chain", "name", "validity", "protocol"):
+            self.assert_check(checks, "tls", f"{check} sip.contoso.test:443", "PASS")
+        self.assert_check(checks, "authentication", "Schemes offered", "PASS",
+                          evidence=["sip.contoso.test:443 offers"])
+
     def test_an_address_without_a_route_is_unreachable(self):
         # testnet has no route but the loopback network's
         self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
