@@ -233,6 +233,22 @@ class AutodiscoverTest(DiagnoseTestCase):
                           evidence=["lyncdiscoverinternal.contoso.test", "untrusted"])
         self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "PASS")
 
+    def test_expired_and_wrong_name_certificates_on_lyncdiscover(self):
+        self.ctl.set_certificate(variant="expired", host="lyncdiscoverinternal.contoso.test")
+        self.ctl.set_certificate(variant="wrong-name", host="lyncdiscover.contoso.test")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "autodiscover", "Root lyncdiscoverinternal.contoso.test",
+                          "FAIL", "The certificate on lyncdiscoverinternal.contoso.test expired "
+                          "on ", "renew it", evidence=["lyncdiscoverinternal.contoso.test"])
+        self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "FAIL",
+                          "The certificate on lyncdiscover.contoso.test is for ",
+                          "subject alternative names include lyncdiscover.contoso.test")
+        for name in ("User lyncdiscoverinternal.contoso.test", "User lyncdiscover.contoso.test"):
+            self.assert_check(checks, "autodiscover", name, "SKIP", evidence=["is FAIL"])
+        # the SIP servers DNS names are still dialled and judged
+        self.assert_check(checks, "tls", "chain director.contoso.test:5061", "PASS")
+
     def test_user_resource_behind_a_web_ticket(self):
         self.ctl.set_autodiscover(user_webticket=True)
         self.addCleanup(self.ctl.set_autodiscover, user_webticket=False)
@@ -381,6 +397,16 @@ class CertificateTest(DiagnoseTestCase):
         checks = self.diagnose()
         self.assert_check(checks, "tls", "protocol director.contoso.test:5061", "PASS",
                           evidence=["TLS 1.3 negotiated"])
+
+    def test_tls_below_1_2_is_a_warning(self):
+        self.ctl.set_tls_version(maximum="TLSv1_1")  # sim_fixture.reset() puts 1.2 back
+        self.configure_alice()
+        checks = self.diagnose()
+        for host in ("director.contoso.test:5061", "sip.contoso.test:443"):
+            self.assert_check(checks, "tls", f"protocol {host}", "WARN",
+                              "Enable TLS 1.2 on the server (Schannel) and disable the older "
+                              "versions", evidence=[f"TLS 1.1 negotiated with {host[:-5]}"])
+            self.assert_check(checks, "tls", f"chain {host}", "PASS")
 
     def test_ca_file_without_a_certificate(self):
         self.configure_alice()
