@@ -486,6 +486,47 @@ class ApiTest(DiagnoseTestCase):
         self.assertEqual([check for _, check in received], result["checks"])
 
 
+    def test_a_caller_that_leaves_stops_its_diagnosis(self):
+        # the Director's packets are dropped: a run waits 5 s in connectivity, by when the
+        # run of a caller that left (sfbctl interrupted) must have stopped
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        received = []
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+        caller = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SESSION_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "gone")},)), None,
+                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        context = GLib.MainContext.default()
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        # it runs: its dns checks arrive (the autodiscover stage's come before the connects)
+        while (not any(t == "gone" and c["Stage"] == "autodiscover" for t, c in received)
+               and GLib.get_monotonic_time() < deadline):
+            context.iteration(True)
+        self.assertTrue(any(t == "gone" for t, _ in received), "the run did not start")
+        caller.close_sync(None)
+        # a run of our own, started after: it waits for the same dropped packets
+        checks = self.diagnose(Token="stays")
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL")
+        while context.pending():
+            context.iteration(False)
+        gone = [c for t, c in received if t == "gone"]
+        self.assertEqual([c for c in gone if c["Stage"] not in ("dns", "autodiscover")], [],
+                         "the run went on after its caller left")
+
     def test_concurrent_runs_each_get_their_own_checks_at_most_four(self):
         # slow DNS (below the resolver's 1 s timeout in testnet) keeps the first runs going
         # while the others arrive
