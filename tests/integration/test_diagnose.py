@@ -420,6 +420,14 @@ class CertificateTest(DiagnoseTestCase):
         # judged by the system store alone, sfbsim's CA is unknown
         self.assert_check(checks, "tls", "chain director.contoso.test:5061", "FAIL",
                           "which this machine does not trust")
+        # no SIP server passed tls: what needs a registrar SKIPs, saying why
+        for name in ("Schemes offered", "Server clock", "Kerberos ticket", "Test sign-in"):
+            self.assert_check(checks, "authentication", name, "SKIP",
+                              evidence=["no SIP server both answered and passed the tls checks"])
+        self.assert_check(checks, "redirection", "Redirects", "SKIP",
+                          evidence=["see authentication"])
+        self.assert_check(checks, "settings", "Certificate provisioning", "SKIP",
+                          evidence=["see authentication"])
 
 
 class ApiTest(DiagnoseTestCase):
