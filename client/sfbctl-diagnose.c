@@ -174,7 +174,7 @@ sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv)
       if (!sfbctl_set_timeout (ctl, timeout_seconds, &exit_code))
         return exit_code;
     }
-  else if (ctl->timeout_seconds == SFBCTL_DEFAULT_TIMEOUT_SECONDS)
+  else if (!ctl->timeout_given)
     ctl->timeout_seconds = DIAGNOSE_TIMEOUT_SECONDS;
 
   ctl->auto_start = TRUE;

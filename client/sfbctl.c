@@ -191,6 +191,7 @@ sfbctl_set_timeout (Sfbctl *ctl, int seconds, int *exit_code)
       return FALSE;
     }
   ctl->timeout_seconds = (guint) seconds;
+  ctl->timeout_given = TRUE;
   return TRUE;
 }
 
@@ -559,7 +560,7 @@ run (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *description = describe_commands ();
   gboolean version = FALSE;
-  int timeout_seconds = SFBCTL_DEFAULT_TIMEOUT_SECONDS;
+  int timeout_seconds = SFBCTL_NO_TIMEOUT_OPTION;
   int exit_code;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &ctl->json, "Print JSON, errors included", NULL },
@@ -585,7 +586,8 @@ run (Sfbctl *ctl, int argc, char **argv)
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return sfbctl_print_usage_error (ctl, "%s", error->message);
-  if (!sfbctl_set_timeout (ctl, timeout_seconds, &exit_code))
+  if (timeout_seconds != SFBCTL_NO_TIMEOUT_OPTION
+      && !sfbctl_set_timeout (ctl, timeout_seconds, &exit_code))
     return exit_code;
   if (version)
     return print_version (ctl);

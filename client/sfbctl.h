@@ -31,6 +31,8 @@ typedef struct
   gboolean auto_start;
   /* the bound of every D-Bus call, --timeout */
   guint timeout_seconds;
+  /* --timeout was given (a command with a longer default keeps it then) */
+  gboolean timeout_given;
   /* sfbd had an owner (or was started) once: not checked again */
   gboolean sfbd_checked;
   /* the command being run, as typed: "presence set" */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.sfbd.Sfbd1.Diagnostics: Diagnose() runs an SfbDiagnosis and relays
- * its checks as CheckCompleted */
+ * its checks as CheckCompleted; a run whose caller leaves the bus (sfbctl
+ * interrupted) is stopped, so it holds no connections nor a place among
+ * the MAX_RUNNING */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
 #include "config.h"
@@ -21,12 +23,17 @@ typedef struct
   GDBusMethodInvocation *invocation;
   char *token;
   guint *running;
+  GCancellable *cancellable; /* cancelled when the caller leaves */
+  guint watch_id;            /* the caller's name */
 } Call;
 
 static void
 call_free (Call *call)
 {
   (*call->running)--;
+  if (call->watch_id != 0)
+    g_bus_unwatch_name (call->watch_id);
+  g_object_unref (call->cancellable);
   g_object_unref (call->skeleton);
   g_object_unref (call->invocation);
   g_free (call->token);
@@ -38,6 +45,16 @@ on_check_completed (SfbDiagnosis *diagnosis, GVariant *check, Call *call)
 {
   (void) diagnosis;
   sfb_dbus_diagnostics_emit_check_completed (call->skeleton, call->token, check);
+}
+
+static void
+on_caller_vanished (GDBusConnection *connection, const char *name, gpointer user_data)
+{
+  Call *call = user_data;
+
+  (void) connection, (void) name;
+  g_debug ("The caller of Diagnose() left: its diagnosis stops");
+  g_cancellable_cancel (call->cancellable);
 }
 
 static void
@@ -130,8 +147,18 @@ handle_diagnose (SfbDBusDiagnostics *skeleton,
   call->invocation = g_object_ref (invocation);
   call->token = g_strdup (token);
   call->running = running;
+  call->cancellable = g_cancellable_new ();
+  if (g_dbus_method_invocation_get_sender (invocation) != NULL)
+    call->watch_id
+        = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation),
+                                          g_dbus_method_invocation_get_sender (invocation),
+                                          G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                          NULL,
+                                          on_caller_vanished,
+                                          call,
+                                          NULL);
   g_signal_connect (diagnosis, "check-completed", G_CALLBACK (on_check_completed), call);
-  sfb_diagnosis_run_async (diagnosis, NULL, on_diagnosed, call);
+  sfb_diagnosis_run_async (diagnosis, call->cancellable, on_diagnosed, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

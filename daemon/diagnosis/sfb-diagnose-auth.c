@@ -494,7 +494,9 @@ sfb_diagnose_authentication (SfbDiagContext *ctx, GTask *task)
     }
   if (registrar == NULL)
     {
-      skip_all (ctx, "no registrar accepted a TLS connection (see connectivity and tls)");
+      skip_all (ctx,
+                "Skipped: no SIP server both answered and passed the tls checks (chain, name, "
+                "validity): see connectivity and tls");
       g_task_return_boolean (task, TRUE);
       return;
     }

@@ -5,6 +5,12 @@
  * TLS handshake on each that answered, judged by the trust sfbd uses
  * (net/sfb-tls.h: system store plus CAFile): chain and anchor, the names,
  * the dates and the protocol version.  Nothing is sent over them.
+ *
+ * The handshake starts as soon as its connection is made, within the
+ * connectivity stage, and has a deadline of its own counted from then: a
+ * server drops a connection that has not finished TLS within seconds (SfB
+ * and sfbsim after 10), so it must not wait for the slowest candidate's
+ * connect.  The tls stage reports what the handshakes found.
  */
 #define G_LOG_DOMAIN "sfbd-diagnosis"
 
@@ -18,6 +24,7 @@
 #include <string.h>
 
 #define CONNECT_TIMEOUT_SECONDS 5
+/* from the connect; what a server allows for the handshake (see above) */
 #define HANDSHAKE_TIMEOUT_SECONDS 10
 /* a certificate this close to its end is a WARN */
 #define EXPIRY_WARNING_DAYS 30
@@ -33,20 +40,27 @@ typedef struct
   GPtrArray *attempts; /* Attempt, in candidate order */
 } Run;
 
+/* One candidate: its connect, then at once its handshake.  Kept in
+ * ctx->probes for the tls stage once the connectivity stage is done. */
 typedef struct
 {
-  Run *run;
+  Run *run;                      /* NULL once handed to ctx->probes */
   SfbServerCandidate *candidate; /* in ctx->candidates */
   char *key;                     /* host:port */
   GCancellable *cancellable;     /* cancelled by the deadline or the run */
   guint deadline_id;
-  gboolean timed_out;
   gint64 started;
+  /* connect */
+  gboolean timed_out;
   gint64 elapsed; /* microseconds */
   GError *error;
-  GSocketConnection *connection; /* connectivity, until handed to ctx->reachable */
+  GSocketConnection *connection;
+  char *address; /* the address connected to */
   gboolean connected;
   /* tls */
+  gboolean tls_timed_out;
+  gint64 tls_elapsed; /* microseconds */
+  GError *tls_error;
   GIOStream *tls;
   GTlsCertificate *certificate;
   GTlsCertificateFlags errors;
@@ -63,13 +77,25 @@ attempt_free (Attempt *a)
   g_free (a->key);
   g_clear_object (&a->cancellable);
   g_clear_error (&a->error);
+  g_clear_error (&a->tls_error);
+  g_free (a->address);
   g_clear_object (&a->connection);
-  /* never blocks: the stream lives until it is closed */
-  if (a->tls != NULL)
-    g_io_stream_close_async (a->tls, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   g_clear_object (&a->tls);
   g_clear_object (&a->certificate);
   g_free (a);
+}
+
+/* Done with the connection: closed without blocking (the stream lives
+ * until the close is done) */
+static void
+attempt_close (Attempt *a)
+{
+  if (a->tls != NULL)
+    g_io_stream_close_async (a->tls, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  else if (a->connection != NULL)
+    g_io_stream_close_async (G_IO_STREAM (a->connection), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_clear_object (&a->tls);
+  g_clear_object (&a->connection);
 }
 
 static gboolean
@@ -78,7 +104,10 @@ on_deadline (gpointer user_data)
   Attempt *a = user_data;
 
   a->deadline_id = 0;
-  a->timed_out = TRUE;
+  if (a->connected)
+    a->tls_timed_out = TRUE;
+  else
+    a->timed_out = TRUE;
   g_cancellable_cancel (a->cancellable);
   return G_SOURCE_REMOVE;
 }
@@ -88,6 +117,23 @@ on_run_cancelled (GCancellable *run_cancellable, Attempt *a)
 {
   (void) run_cancellable;
   g_cancellable_cancel (a->cancellable);
+}
+
+/* The time since the clock started, the deadline removed */
+static gint64
+attempt_stop_clock (Attempt *a)
+{
+  if (a->deadline_id != 0)
+    g_source_remove (a->deadline_id);
+  a->deadline_id = 0;
+  return g_get_monotonic_time () - a->started;
+}
+
+static void
+attempt_start_clock (Attempt *a, guint timeout_seconds)
+{
+  a->started = g_get_monotonic_time ();
+  a->deadline_id = g_timeout_add_seconds (timeout_seconds, on_deadline, a);
 }
 
 static Attempt *
@@ -100,20 +146,10 @@ attempt_new (Run *run, SfbServerCandidate *candidate, guint timeout_seconds)
   a->key = sfb_diag_host_port (candidate->host, candidate->port);
   a->cancellable = g_cancellable_new ();
   g_cancellable_connect (run->ctx->cancellable, G_CALLBACK (on_run_cancelled), a, NULL);
-  a->deadline_id = g_timeout_add_seconds (timeout_seconds, on_deadline, a);
-  a->started = g_get_monotonic_time ();
+  attempt_start_clock (a, timeout_seconds);
   g_ptr_array_add (run->attempts, a);
   run->pending++;
   return a;
-}
-
-static void
-attempt_stop_clock (Attempt *a)
-{
-  a->elapsed = g_get_monotonic_time () - a->started;
-  if (a->deadline_id != 0)
-    g_source_remove (a->deadline_id);
-  a->deadline_id = 0;
 }
 
 typedef void (*ReportFunc) (Run *run);
@@ -127,6 +163,7 @@ run_free (Run *run)
       Attempt *a = g_ptr_array_index (run->attempts, i);
 
       g_signal_handlers_disconnect_by_data (run->ctx->cancellable, a);
+      a->run = NULL;
     }
   g_ptr_array_unref (run->attempts);
   g_object_unref (run->task);
@@ -301,8 +338,6 @@ report_connectivity (Run *run)
       g_autofree char *check = connect_check_name (a);
       g_autofree char *source = NULL;
       g_autofree char *took = NULL;
-      g_autoptr (GSocketAddress) remote = NULL;
-      g_autofree char *address = NULL;
 
       if (!a->connected)
         {
@@ -311,10 +346,6 @@ report_connectivity (Run *run)
         }
       source = sfb_server_candidate_to_string (a->candidate);
       took = format_duration (a->elapsed);
-      remote = g_socket_connection_get_remote_address (a->connection, NULL);
-      if (G_IS_INET_SOCKET_ADDRESS (remote))
-        address = g_inet_address_to_string (
-            g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
       sfb_diag_reportf (ctx,
                         SFB_DIAG_STAGE_CONNECTIVITY,
                         check,
@@ -322,22 +353,36 @@ report_connectivity (Run *run)
                         NULL,
                         "%s: connected to %s in %s",
                         source,
-                        address != NULL ? address : "?",
+                        a->address != NULL ? a->address : "?",
                         took);
-      g_hash_table_replace (ctx->reachable, g_strdup (a->key), g_steal_pointer (&a->connection));
     }
+  /* for the tls stage */
+  g_clear_pointer (&ctx->probes, g_ptr_array_unref);
+  ctx->probes = g_ptr_array_ref (run->attempts);
 }
+
+static void start_handshake (Attempt *a);
 
 static void
 on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Attempt *a = user_data;
+  g_autoptr (GSocketAddress) remote = NULL;
 
   a->connection
       = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &a->error);
   a->connected = a->connection != NULL;
-  attempt_stop_clock (a);
-  run_attempt_done (a->run, report_connectivity);
+  a->elapsed = attempt_stop_clock (a);
+  if (!a->connected)
+    {
+      run_attempt_done (a->run, report_connectivity);
+      return;
+    }
+  remote = g_socket_connection_get_remote_address (a->connection, NULL);
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    a->address = g_inet_address_to_string (
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  start_handshake (a);
 }
 
 void
@@ -645,11 +690,22 @@ report_protocol (SfbDiagContext *ctx, Attempt *a, const char *host)
                     host);
 }
 
-static void
-report_tls (Run *run)
+static Attempt *
+find_probe (SfbDiagContext *ctx, const char *key)
 {
-  SfbDiagContext *ctx = run->ctx;
+  for (guint i = 0; ctx->probes != NULL && i < ctx->probes->len; i++)
+    {
+      Attempt *a = g_ptr_array_index (ctx->probes, i);
 
+      if (g_str_equal (a->key, key))
+        return a;
+    }
+  return NULL;
+}
+
+static void
+report_tls (SfbDiagContext *ctx)
+{
   if (ctx->tls_database_error != NULL)
     sfb_diag_report (ctx,
                      SFB_DIAG_STAGE_TLS,
@@ -665,12 +721,9 @@ report_tls (Run *run)
       g_autofree char *key = sfb_diag_host_port (c->host, c->port);
       g_autofree char *connect = g_strdup_printf ("connect %s", key);
       g_autofree char *check = g_strdup_printf ("handshake %s", key);
-      Attempt *a = NULL;
+      Attempt *a = find_probe (ctx, key);
 
-      for (guint j = 0; j < run->attempts->len && a == NULL; j++)
-        if (g_str_equal (((Attempt *) g_ptr_array_index (run->attempts, j))->key, key))
-          a = g_ptr_array_index (run->attempts, j);
-      if (a == NULL)
+      if (a == NULL || !a->connected)
         {
           /* not reachable: say why, unless that was not a failure (a fallback port) */
           SfbDiagnosisResult result;
@@ -684,7 +737,7 @@ report_tls (Run *run)
         }
       if (a->certificate == NULL)
         {
-          g_autofree char *took = format_duration (a->elapsed);
+          g_autofree char *took = format_duration (a->tls_elapsed);
 
           sfb_diag_reportf (ctx,
                             SFB_DIAG_STAGE_TLS,
@@ -695,8 +748,9 @@ report_tls (Run *run)
                             "handshake.",
                             "%s: %s after %s",
                             key,
-                            a->timed_out ? "no TLS answer in time"
-                                         : (a->error != NULL ? a->error->message : "failed"),
+                            a->tls_timed_out
+                                ? "no TLS answer in time"
+                                : (a->tls_error != NULL ? a->tls_error->message : "failed"),
                             took);
           continue;
         }
@@ -709,6 +763,15 @@ report_tls (Run *run)
     }
 }
 
+/* The handshake of @a is over (its findings in @a) */
+static void
+handshake_done (Attempt *a)
+{
+  a->tls_elapsed = attempt_stop_clock (a);
+  attempt_close (a);
+  run_attempt_done (a->run, report_connectivity);
+}
+
 static void
 on_system_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -717,7 +780,7 @@ on_system_verified (GObject *source, GAsyncResult *result, gpointer user_data)
 
   a->system_errors = g_tls_database_verify_chain_finish (G_TLS_DATABASE (source), result, &error);
   a->system_checked = error == NULL;
-  run_attempt_done (a->run, report_tls);
+  run_attempt_done (a->run, report_connectivity);
 }
 
 /* Where the anchor is: the system store alone, or (else) the CAFile */
@@ -729,7 +792,7 @@ verify_with_system_store (Attempt *a)
   if (system == NULL || sfb_config_get_ca_file (a->run->ctx->config) == NULL)
     {
       g_clear_object (&system);
-      run_attempt_done (a->run, report_tls);
+      run_attempt_done (a->run, report_connectivity);
       return;
     }
   g_tls_database_verify_chain_async (system,
@@ -738,7 +801,7 @@ verify_with_system_store (Attempt *a)
                                      NULL,
                                      NULL,
                                      G_TLS_DATABASE_VERIFY_NONE,
-                                     a->cancellable,
+                                     a->run->ctx->cancellable,
                                      on_system_verified,
                                      a);
   g_object_unref (system);
@@ -765,7 +828,7 @@ on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Attempt *a = user_data;
 
-  if (g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &a->error))
+  if (g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &a->tls_error))
     {
       a->version = g_tls_connection_get_protocol_version (G_TLS_CONNECTION (source));
       if (a->certificate == NULL)
@@ -774,47 +837,39 @@ on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   else
     g_clear_object (&a->certificate);
-  attempt_stop_clock (a);
   if (a->certificate != NULL && !(a->errors & G_TLS_CERTIFICATE_UNKNOWN_CA))
     {
+      /* the run's pending count stays until the verification is done */
+      a->run->pending++;
       verify_with_system_store (a);
+    }
+  handshake_done (a);
+}
+
+/* On the connection just made, before the server gives up waiting for it */
+static void
+start_handshake (Attempt *a)
+{
+  g_autoptr (GSocketConnectable) identity
+      = g_network_address_new (a->candidate->host, a->candidate->port);
+
+  attempt_start_clock (a, HANDSHAKE_TIMEOUT_SECONDS);
+  a->tls = g_tls_client_connection_new (G_IO_STREAM (a->connection), identity, &a->tls_error);
+  if (a->tls == NULL)
+    {
+      handshake_done (a);
       return;
     }
-  run_attempt_done (a->run, report_tls);
+  g_tls_connection_set_database (G_TLS_CONNECTION (a->tls), a->run->ctx->tls_database);
+  g_signal_connect (a->tls, "accept-certificate", G_CALLBACK (on_accept_certificate), a);
+  g_tls_connection_handshake_async (
+      G_TLS_CONNECTION (a->tls), G_PRIORITY_DEFAULT, a->cancellable, on_handshake, a);
 }
 
 void
 sfb_diagnose_tls (SfbDiagContext *ctx, GTask *task)
 {
-  Run *run = run_new (ctx, task);
-
-  for (guint i = 0; i < ctx->candidates->len; i++)
-    {
-      SfbServerCandidate *c = g_ptr_array_index (ctx->candidates, i);
-      g_autofree char *key = sfb_diag_host_port (c->host, c->port);
-      g_autoptr (GSocketConnectable) identity = NULL;
-      GSocketConnection *connection = NULL;
-      Attempt *a;
-
-      connection = g_hash_table_lookup (ctx->reachable, key);
-      if (connection == NULL)
-        continue;
-      /* taken: the key stays, so later stages still see it was reachable */
-      g_object_ref (connection);
-      g_hash_table_replace (ctx->reachable, g_strdup (key), NULL);
-      a = attempt_new (run, c, HANDSHAKE_TIMEOUT_SECONDS);
-      a->connection = connection;
-      identity = g_network_address_new (c->host, c->port);
-      a->tls = g_tls_client_connection_new (G_IO_STREAM (connection), identity, &a->error);
-      if (a->tls == NULL)
-        {
-          run_attempt_done (run, report_tls);
-          continue;
-        }
-      g_tls_connection_set_database (G_TLS_CONNECTION (a->tls), ctx->tls_database);
-      g_signal_connect (a->tls, "accept-certificate", G_CALLBACK (on_accept_certificate), a);
-      g_tls_connection_handshake_async (
-          G_TLS_CONNECTION (a->tls), G_PRIORITY_DEFAULT, a->cancellable, on_handshake, a);
-    }
-  run_attempt_done (run, report_tls);
+  /* the handshakes were made with the connections (start_handshake) */
+  report_tls (ctx);
+  g_task_return_boolean (task, TRUE);
 }

@@ -65,9 +65,9 @@ typedef struct
   GPtrArray *autodiscover; /* SfbDiagAutodiscover, internal then external */
   /* every SIP server to try, in discovery order (set before connectivity) */
   GPtrArray *candidates;
-  /* "host:port" (lower case) -> GSocketConnection: the TCP connection made by
-   * connectivity, taken by tls (a key stays while the value is NULL) */
-  GHashTable *reachable;
+  /* what connectivity found per candidate, its TLS handshake included (made
+   * as soon as the connection was: sfb-diagnose-connect.c), for tls */
+  GPtrArray *probes;
   /* "host:port" (lower case) -> GTlsCertificate the server presented */
   GHashTable *certificates;
   /* "host:port" (lower case) -> GUINT_TO_POINTER (GTlsCertificateFlags + 1):

@@ -94,13 +94,6 @@ sfb_diag_autodiscover_free (SfbDiagAutodiscover *ad)
 }
 
 static void
-unref_nullable (gpointer object)
-{
-  if (object != NULL)
-    g_object_unref (object);
-}
-
-static void
 context_free (SfbDiagContext *ctx)
 {
   g_clear_object (&ctx->config);
@@ -117,7 +110,7 @@ context_free (SfbDiagContext *ctx)
     g_clear_pointer (&ctx->lookups[i], g_ptr_array_unref);
   g_clear_pointer (&ctx->autodiscover, g_ptr_array_unref);
   g_clear_pointer (&ctx->candidates, g_ptr_array_unref);
-  g_clear_pointer (&ctx->reachable, g_hash_table_unref);
+  g_clear_pointer (&ctx->probes, g_ptr_array_unref);
   g_clear_pointer (&ctx->certificates, g_hash_table_unref);
   g_clear_pointer (&ctx->tls_ok, g_hash_table_unref);
   g_clear_pointer (&ctx->registration, sfb_diagnose_register_result_free);
@@ -400,7 +393,6 @@ context_new (SfbDiagnosis *self, GCancellable *cancellable, GError **error)
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) outcome_free);
   ctx->autodiscover = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_diag_autodiscover_free);
   ctx->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_server_candidate_free);
-  ctx->reachable = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unref_nullable);
   ctx->certificates = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   ctx->tls_ok = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return ctx;

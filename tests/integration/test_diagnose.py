@@ -233,6 +233,22 @@ class AutodiscoverTest(DiagnoseTestCase):
                           evidence=["lyncdiscoverinternal.contoso.test", "untrusted"])
         self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "PASS")
 
+    def test_expired_and_wrong_name_certificates_on_lyncdiscover(self):
+        self.ctl.set_certificate(variant="expired", host="lyncdiscoverinternal.contoso.test")
+        self.ctl.set_certificate(variant="wrong-name", host="lyncdiscover.contoso.test")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "autodiscover", "Root lyncdiscoverinternal.contoso.test",
+                          "FAIL", "The certificate on lyncdiscoverinternal.contoso.test expired "
+                          "on ", "renew it", evidence=["lyncdiscoverinternal.contoso.test"])
+        self.assert_check(checks, "autodiscover", "Root lyncdiscover.contoso.test", "FAIL",
+                          "The certificate on lyncdiscover.contoso.test is for ",
+                          "subject alternative names include lyncdiscover.contoso.test")
+        for name in ("User lyncdiscoverinternal.contoso.test", "User lyncdiscover.contoso.test"):
+            self.assert_check(checks, "autodiscover", name, "SKIP", evidence=["is FAIL"])
+        # the SIP servers DNS names are still dialled and judged
+        self.assert_check(checks, "tls", "chain director.contoso.test:5061", "PASS")
+
     def test_user_resource_behind_a_web_ticket(self):
         self.ctl.set_autodiscover(user_webticket=True)
         self.addCleanup(self.ctl.set_autodiscover, user_webticket=False)
@@ -291,6 +307,28 @@ class ConnectivityTest(DiagnoseTestCase):
                           evidence=["filtered: no answer within 5 s"])
         self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP")
         self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+
+    def test_tls_of_one_host_does_not_wait_for_another_that_drops_packets(self):
+        # The registrars give a new connection 4 s to finish TLS, and the Director's packets
+        # are dropped, which holds its connect for 5 s: the Edge's handshake must not wait
+        # for that (it did: the Edge had given up, the handshake failed and authentication
+        # SKIPped for want of a registrar)
+        self.ctl.set_tls_handshake_timeout(seconds=4)
+        self.addCleanup(self.ctl.reset_diagnose_faults)
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        checks = self.diagnose()
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
+                          evidence=["filtered"])
+        self.assert_check(checks, "tls", "handshake director.contoso.test:5061", "SKIP")
+        self.assert_check(checks, "connectivity", "connect sip.contoso.test:443", "PASS")
+        for check in ("chain", "name", "validity", "protocol"):
+            self.assert_check(checks, "tls", f"{check} sip.contoso.test:443", "PASS")
+        self.assert_check(checks, "authentication", "Schemes offered", "PASS",
+                          evidence=["sip.contoso.test:443 offers"])
 
     def test_an_address_without_a_route_is_unreachable(self):
         # testnet has no route but the loopback network's
@@ -360,6 +398,16 @@ class CertificateTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "protocol director.contoso.test:5061", "PASS",
                           evidence=["TLS 1.3 negotiated"])
 
+    def test_tls_below_1_2_is_a_warning(self):
+        self.ctl.set_tls_version(maximum="TLSv1_1")  # sim_fixture.reset() puts 1.2 back
+        self.configure_alice()
+        checks = self.diagnose()
+        for host in ("director.contoso.test:5061", "sip.contoso.test:443"):
+            self.assert_check(checks, "tls", f"protocol {host}", "WARN",
+                              "Enable TLS 1.2 on the server (Schannel) and disable the older "
+                              "versions", evidence=[f"TLS 1.1 negotiated with {host[:-5]}"])
+            self.assert_check(checks, "tls", f"chain {host}", "PASS")
+
     def test_ca_file_without_a_certificate(self):
         self.configure_alice()
         with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
@@ -372,6 +420,14 @@ class CertificateTest(DiagnoseTestCase):
         # judged by the system store alone, sfbsim's CA is unknown
         self.assert_check(checks, "tls", "chain director.contoso.test:5061", "FAIL",
                           "which this machine does not trust")
+        # no SIP server passed tls: what needs a registrar SKIPs, saying why
+        for name in ("Schemes offered", "Server clock", "Kerberos ticket", "Test sign-in"):
+            self.assert_check(checks, "authentication", name, "SKIP",
+                              evidence=["no SIP server both answered and passed the tls checks"])
+        self.assert_check(checks, "redirection", "Redirects", "SKIP",
+                          evidence=["see authentication"])
+        self.assert_check(checks, "settings", "Certificate provisioning", "SKIP",
+                          evidence=["see authentication"])
 
 
 class ApiTest(DiagnoseTestCase):
@@ -437,6 +493,47 @@ class ApiTest(DiagnoseTestCase):
         self.assertEqual([token for token, _ in received], ["run-42"] * len(received))
         self.assertEqual([check for _, check in received], result["checks"])
 
+
+    def test_a_caller_that_leaves_stops_its_diagnosis(self):
+        # the Director's packets are dropped: a run waits 5 s in connectivity, by when the
+        # run of a caller that left (sfbctl interrupted) must have stopped
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        received = []
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+        caller = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SESSION_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "gone")},)), None,
+                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        context = GLib.MainContext.default()
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        # it runs: its dns checks arrive (the autodiscover stage's come before the connects)
+        while (not any(t == "gone" and c["Stage"] == "autodiscover" for t, c in received)
+               and GLib.get_monotonic_time() < deadline):
+            context.iteration(True)
+        self.assertTrue(any(t == "gone" for t, _ in received), "the run did not start")
+        caller.close_sync(None)
+        # a run of our own, started after: it waits for the same dropped packets
+        checks = self.diagnose(Token="stays")
+        self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL")
+        while context.pending():
+            context.iteration(False)
+        gone = [c for t, c in received if t == "gone"]
+        self.assertEqual([c for c in gone if c["Stage"] not in ("dns", "autodiscover")], [],
+                         "the run went on after its caller left")
 
     def test_concurrent_runs_each_get_their_own_checks_at_most_four(self):
         # slow DNS (below the resolver's 1 s timeout in testnet) keeps the first runs going

@@ -166,6 +166,25 @@ class RedirectionTest(AuthTestCase):
                           evidence=["sfbctl diagnose --sign-in"])
 
 
+    def test_a_redirect_before_authentication_is_followed_without_sign_in(self):
+        # a Director that redirects before it authenticates: the pool challenges
+        self.ctl.set_redirect(registrar="director", to="pool1", before_auth=True)
+        self.configure_alice(server="director.contoso.test")
+        checks = self.diagnose()
+        self.assert_check(checks, "redirection", "Redirects", "PASS",
+                          evidence=["1 redirect(s), no loop: director.contoso.test:5061 -> "
+                                    "pool1.contoso.test:5061"])
+        self.assert_check(checks, "redirection", "Home pool", "PASS",
+                          evidence=["pool1.contoso.test:5061 (reachable; it challenged)"])
+        self.assert_check(checks, "authentication", "Schemes offered", "PASS",
+                          evidence=["pool1.contoso.test:5061 offers NTLM"])
+        # and back before authentication: a loop, found without --sign-in
+        self.ctl.set_redirect(registrar="pool1", to="director", before_auth=True)
+        checks = self.diagnose()
+        self.assert_check(checks, "redirection", "Redirects", "FAIL", "RegistrarPool",
+                          evidence=["in a loop: director.contoso.test:5061 -> "
+                                    "pool1.contoso.test:5061 -> director.contoso.test:5061"])
+
     def test_home_pool_that_does_not_resolve_fails_naming_it(self):
         self.ctl.set_redirect(registrar="pool1", to="pool2")
         self.ctl.dns_fault(mode="nxdomain", names=["pool2.contoso.test"])

@@ -393,6 +393,18 @@ class NotAnsweringTest(SfbdTestCase):
                               result.stderr)
                 self.assertNotIn("unknown", result.stdout)
 
+    def test_diagnose_keeps_the_timeout_given(self):
+        # diagnose's own default is 300 s; any --timeout given wins, the global one too,
+        # even when it is the global default (25)
+        for args, seconds in ((["--timeout", self.HUNG_TIMEOUT, "diagnose"], self.HUNG_TIMEOUT),
+                              (["diagnose", "--timeout", self.HUNG_TIMEOUT], self.HUNG_TIMEOUT),
+                              (["--timeout", "25", "diagnose"], "25")):
+            with self.subTest(args=args):
+                result = self.sfbctl(*args, timeout=int(seconds) + TIMEOUT * 3)
+                self.assertEqual(result.returncode, EXIT_NOT_AVAILABLE, result.stderr)
+                self.assertIn(f"sfbd is not answering (no reply within {seconds} s)",
+                              result.stderr)
+
     def test_json_error(self):
         result = self.sfbctl_hung("--timeout", self.HUNG_TIMEOUT, "--json", "status")
         self.assertEqual(result.returncode, EXIT_NOT_AVAILABLE)

@@ -17,6 +17,7 @@ import os
 import shlex
 import ssl
 import time
+import warnings
 
 from . import control
 from . import stream_faults  # noqa: F401  (registers its control actions)
@@ -34,6 +35,8 @@ from .web import WebServer
 log = logging.getLogger("sfbsim")
 
 TLS_VERSIONS = {"TLSv1_2": ssl.TLSVersion.TLSv1_2, "TLSv1_3": ssl.TLSVersion.TLSv1_3}
+# set_tls_version only (not a scenario's): an old server that speaks nothing newer
+LEGACY_TLS_VERSIONS = {"TLSv1_1": "TLSv1_1"}
 
 SWEEP_INTERVAL = 0.5
 
@@ -221,11 +224,26 @@ class Sim:
             self.set_certificate(variant, name)
 
     def set_tls_version(self, maximum):
-        """Highest version new connections to every host negotiate; returns the previous."""
-        if maximum not in TLS_VERSIONS:
-            raise ValueError(f"maximum must be one of {sorted(TLS_VERSIONS)}")
+        """Highest version new connections to every host negotiate; returns the previous.
+        TLSv1_1 is the only version then (OpenSSL's security level 0 allows it)."""
+        if maximum not in TLS_VERSIONS and maximum not in LEGACY_TLS_VERSIONS:
+            raise ValueError(f"maximum must be one of {sorted(TLS_VERSIONS)} or TLSv1_1")
         previous = getattr(self, "tls_max", None)
         for host in self.scenario.tls_hosts():
+            if maximum in LEGACY_TLS_VERSIONS:
+                ctx = self.tls_context_for(host)
+                ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+                with warnings.catch_warnings():  # deprecated: that is the point
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion,
+                                                                        maximum)
+                continue
+            if previous in LEGACY_TLS_VERSIONS:
+                # a new context: the security level cannot be read back to restore it
+                variant = self.cert_variants.get(host, "valid")
+                del self.tls_contexts[host]
+                self.tls_context_for(host)
+                self._load_certificate(host, variant)
             self.tls_context_for(host).maximum_version = TLS_VERSIONS[maximum]
         self.tls_max = maximum
         return previous
@@ -592,8 +610,8 @@ def _set_portal(sim, host, content_type="text/html"):
 @control.action("set_tls_version")
 def _set_tls_version(sim, maximum="TLSv1_3"):
     """Highest TLS version new SIP and HTTPS connections negotiate: TLSv1_2 (what SfB Server
-    on Schannel speaks, the default; scenario [tls] max_version) or TLSv1_3.  Returns the
-    previous one."""
+    on Schannel speaks, the default; scenario [tls] max_version) or TLSv1_3; TLSv1_1: that
+    version only (an outdated server).  Returns the previous one."""
     return sim.set_tls_version(maximum)
 
 

@@ -92,7 +92,9 @@ class RegistrarServer:
         self.server = await loop.create_server(
             lambda: DelayedTlsServerProtocol(Connection(self),
                                              self.sim.tls_context_for(self.fqdn),
-                                             lambda: self.sim.delay, TLS_HANDSHAKE_TIMEOUT,
+                                             lambda: self.sim.delay,
+                                             diagnose_faults.tls_handshake_timeout(
+                                                 self.sim, TLS_HANDSHAKE_TIMEOUT),
                                              self._accepted),
             self.address, self.port)
         self.sim.log.note(f"{self.role} {self.fqdn} listening on {self.address}:{self.port}")
@@ -470,6 +472,13 @@ class Connection(asyncio.Protocol):
             return
 
         if scheme is None:
+            home = diagnose_faults.redirect_target(self.sim, reg, before_auth=True)
+            if home is not None:
+                self.respond(msg, 301, "Redirect request to Home Server", [
+                    ("Contact", f"<sip:{home.fqdn}:{home.port};transport=tls>"),
+                    ("Expires", str(self.sim.scenario.timers["redirect_expires"]))],
+                    note="redirected before authentication")
+                return
             self._challenge(msg, "no credentials")
             return
         if scheme == "TLS-DSK" and "TLS-DSK" in reg.desc.auth:
