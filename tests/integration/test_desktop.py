@@ -68,7 +68,9 @@ class DesktopTestCase(SfbdTestCase):
         self.window_log = os.path.join(self.tmp, "window.log")
         window = os.path.join(self.tmp, "sfbd-window")
         with open(window, "w", encoding="utf-8") as f:
-            f.write(f"#!/bin/sh\necho \"$@\" >> {self.window_log}\n")
+            # complete or absent: written aside, then renamed
+            f.write(f"#!/bin/sh\necho \"$@\" > {self.window_log}.$$ "
+                    f"&& mv {self.window_log}.$$ {self.window_log}\n")
         os.chmod(window, 0o755)
         self.env.update({"XDG_SESSION_ID": SESSION_ID, "SFBD_WINDOW": window})
 
@@ -302,13 +304,20 @@ class NotificationTest(DesktopTestCase):
         self.wait_until(lambda: os.path.exists(self.window_log), "the window started")
         with open(self.window_log, encoding="utf-8") as f:
             self.assertEqual(f.read().split(), ["--set-password"])
+        # signing in again with the same password fails again: the notification is
+        # updated in place, still one
+        self.call(ACCOUNT, "SignIn")
+        calls = self.wait_until(lambda: self.notify_calls()[1:], "the notice of the new failure")
+        self.assertEqual(calls[0][1], notification_id)
         # a good password: signed in, the notification is withdrawn
         self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
         self.call(ACCOUNT, "SignIn")
         self.wait_until(lambda: self.state() == "signed-in", "signed in")
         self.wait_until(lambda: notification_id in self.close_calls(), "the notification closed")
-        # sfbd's calls reach the server in order: any second notice came before the close
-        self.assertEqual(len(self.notify_calls()), 1)
+        # sfbd's calls reach the server in order: any other notice came before the close
+        calls = self.notify_calls()
+        self.assertEqual({c[0] for c in calls}, {notification_id})
+        self.assertEqual(len(calls), 2, calls)
 
     def test_short_reconnect_notifies_nothing(self):
         self.start_alice()
