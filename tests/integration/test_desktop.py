@@ -258,6 +258,57 @@ class IdleAndLockTest(DesktopTestCase):
         self.wait_for_code(3500, "online when it is not")
 
 
+MUTTER = "org.gnome.Mutter.IdleMonitor"
+MUTTER_PATH = "/org/gnome/Mutter/IdleMonitor/Core"
+
+
+class GnomeIdleMonitorTest(DesktopTestCase):
+    """GNOME's idle monitor: idle watches on the input idle time, preferred to IdleHint."""
+
+    def start_mutter(self):
+        self._start_mock([MUTTER, MUTTER_PATH, MUTTER], MUTTER, self.bus)
+        counter = "self.watches = getattr(self, 'watches', 0) + 1; ret = self.watches"
+        self.call_on(self.bus, MUTTER, MUTTER_PATH, MOCK, "AddMethods",
+                     GLib.Variant("(sa(ssss))", (MUTTER, [
+                         ("AddIdleWatch", "t", "u", counter),
+                         ("AddUserActiveWatch", "", "u", counter),
+                         ("RemoveWatch", "u", "", ""),
+                     ])))
+
+    def watches(self):
+        """(id, method, interval) of every watch added, in order (ids count from 1)."""
+        calls = self.call_on(self.bus, MUTTER, MUTTER_PATH, MOCK, "GetCalls")[0]
+        added = [(method, args) for _, method, args in calls
+                 if method in ("AddIdleWatch", "AddUserActiveWatch")]
+        return [(i + 1, method, args[0] if args else None)
+                for i, (method, args) in enumerate(added)]
+
+    def watch(self, method, interval=None):
+        matching = [w for w in self.watches() if w[1] == method and w[2] == interval]
+        return matching[-1][0] if matching else None
+
+    def fire(self, watch_id):
+        self.call_on(self.bus, MUTTER, MUTTER_PATH, MOCK, "EmitSignal",
+                     GLib.Variant("(sssav)", (MUTTER, "WatchFired", "u",
+                                              [GLib.Variant("u", watch_id)])))
+
+    def test_idle_watches_inactive_away_and_back(self):
+        self.start_mutter()
+        self.start_alice(**{"Presence.InactiveAfter": "2", "Presence.AwayAfter": "3"})
+        self.wait_for_code(3500, "online after sign-in")
+        inactive = self.wait_until(lambda: self.watch("AddIdleWatch", 2000), "a 2 s idle watch")
+        away = self.wait_until(lambda: self.watch("AddIdleWatch", 5000), "a 5 s idle watch")
+        # logind's hint counts for nothing while GNOME's monitor answers
+        self.set_session(IdleHint=True)
+        self.fire(inactive)
+        self.wait_for_code(5000, "inactive when the first watch fires")
+        active = self.wait_until(lambda: self.watch("AddUserActiveWatch"), "a user-active watch")
+        self.fire(away)
+        self.wait_for_code(15500, "away when the second fires")
+        self.fire(active)
+        self.wait_for_code(3500, "online again on input")
+
+
 class SuspendTest(DesktopTestCase):
     def test_sign_out_before_sleep_and_in_after(self):
         self.start_alice()
