@@ -436,18 +436,42 @@ take_inhibitor (SfbSession *self)
       g_object_ref (self));
 }
 
-/* The sign-out is done (or there was nothing to sign out): sleep may go on. */
+static void resumed (SfbSession *self);
+
+static gboolean
+resume_later (gpointer user_data)
+{
+  SfbSession *self = user_data;
+
+  if (self->system_bus != NULL) /* not disposed meanwhile */
+    resumed (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The sign-out is done (or there was nothing to sign out): sleep may go on,
+ * or, when the resume came first, sign in again now (from an idle: this
+ * runs inside the sign-out). */
 void
 sfb_session_sleep_signed_out (SfbSession *self)
 {
-  if (self->release_on_sign_out)
-    release_inhibitor (self);
+  if (!self->release_on_sign_out)
+    return;
+  release_inhibitor (self);
+  if (self->resumed_early)
+    {
+      self->resumed_early = FALSE;
+      g_idle_add_full (G_PRIORITY_DEFAULT, resume_later, g_object_ref (self), g_object_unref);
+    }
 }
 
 void
 sfb_session_forget_resume (SfbSession *self)
 {
+  /* the user signed in or out meanwhile: sleep need not wait for anything */
+  if (self->release_on_sign_out)
+    release_inhibitor (self);
   self->resume_sign_in = FALSE;
+  self->resumed_early = FALSE;
   if (self->resume_password != NULL)
     {
       explicit_bzero (self->resume_password, strlen (self->resume_password));
@@ -486,14 +510,15 @@ resumed (SfbSession *self)
   const char *state = self->strings[STR_STATE];
   g_autofree char *password = NULL;
 
+  if (self->release_on_sign_out)
+    {
+      /* woken before the sign-out ended: sign in once it has */
+      self->resumed_early = TRUE;
+      return;
+    }
   take_inhibitor (self);
   if (self->resume_sign_in)
     {
-      if (g_strcmp0 (state, SFB_STATE_SIGNED_OUT) != 0)
-        {
-          sfb_session_forget_resume (self); /* the user signed in meanwhile */
-          return;
-        }
       g_info ("Resumed from sleep: signing in again");
       password = g_steal_pointer (&self->resume_password);
       sfb_session_sign_in (self, password);

@@ -132,6 +132,7 @@ struct _SfbSession
   gboolean inhibitor_pending;   /* Inhibit() is under way */
   gboolean release_on_sign_out; /* the sign-out of PrepareForSleep(true) */
   gboolean resume_sign_in;      /* signed out for sleep: sign in again on resume */
+  gboolean resumed_early;       /* PrepareForSleep(false) came before the sign-out ended */
   char *resume_password;        /* the password of that sign-in (NULL: Kerberos) */
 
   char *strings[N_STRINGS];

@@ -339,6 +339,21 @@ class SuspendTest(DesktopTestCase):
         self.wait_until(self.sfbd_inhibitors, "the inhibitor taken again")
 
 
+    def test_resume_before_the_sign_out_ended(self):
+        self.start_alice()
+        self.assertEqual(self.state(), "signed-in")
+        self.wait_until(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
+        self.ctl.set_delay(ms=400)  # the sign-out outlasts the nap
+        self.sleep_signal(True)
+        self.sleep_signal(False)
+        self.wait_until(lambda: "Signed out" in self.daemon_log(), "the sign-out done")
+        self.ctl.set_delay(ms=0)
+        self.wait_until(lambda: self.state() == "signed-in", "signed in again")
+        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1,
+                        "registered again")
+        self.wait_until(self.sfbd_inhibitors, "the inhibitor taken again")
+
+
 class NotificationTest(DesktopTestCase):
     def test_wrong_password_notifies_once_and_is_withdrawn(self):
         self.start_alice(password="wrong")
