@@ -189,10 +189,32 @@ on_window_exited (GObject *source, GAsyncResult *result, gpointer user_data)
     g_debug ("%s: %s", WINDOW_NAME, error->message);
 }
 
+/* Without the account window, the notification itself says what it would
+ * have shown, and the command that does it in a terminal. */
+static void
+explain_without_window (SfbDesktop *self, const char *key, const char *page)
+{
+  const char *message = sfb_daemon_get_last_error_message (self->daemon);
+  gint which = find_failure (self->failure_shown);
+  g_autofree char *body = NULL;
+  const char *summary = "Skype for Business: reconnecting";
+
+  if (g_str_equal (key, KEY_FAILURE) && which >= 0)
+    summary = failures[which].summary;
+  body = g_strdup_printf ("State: %s\n%s%s%s",
+                          sfb_daemon_get_state (self->daemon),
+                          message,
+                          *message != '\0' ? "\n" : "",
+                          g_str_equal (page, "--details")
+                              ? "More with: sfbctl status; sfbctl trace"
+                              : "Set it up with: sfbctl config set, sfbctl set-password");
+  sfb_notifier_show (self->notifier, key, summary, body, NULL, FALSE);
+}
+
 /* Starts the account window at @page (its option); the notification's
  * activation token lets it take the focus. */
 static void
-start_window (SfbDesktop *self, const char *page)
+start_window (SfbDesktop *self, const char *key, const char *page)
 {
   g_autoptr (GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT);
@@ -213,6 +235,7 @@ start_window (SfbDesktop *self, const char *page)
   if (process == NULL)
     {
       g_message ("Cannot start the account window %s: %s", program, error->message);
+      explain_without_window (self, key, page);
       return;
     }
   g_info ("Started the account window (%s %s)", program, page);
@@ -233,11 +256,11 @@ static void
 on_action (SfbNotifier *notifier, const char *key, const char *action, SfbDesktop *self)
 {
   if (g_str_equal (action, "set-password"))
-    start_window (self, "--set-password");
+    start_window (self, key, "--set-password");
   else if (g_str_equal (action, "account"))
-    start_window (self, "--account");
+    start_window (self, key, "--account");
   else if (g_str_equal (action, "details") || g_str_equal (action, "default"))
-    start_window (self, "--details");
+    start_window (self, key, "--details");
   else if (g_str_equal (action, "sign-in"))
     sfb_daemon_sign_in_async (self->daemon, NULL, on_sign_in_started, NULL);
 }

@@ -385,6 +385,20 @@ class NotificationTest(DesktopTestCase):
         self.assertEqual({c[0] for c in calls}, {notification_id})
         self.assertEqual(len(calls), 2, calls)
 
+    def test_details_without_the_window_are_in_the_notification(self):
+        self.env["SFBD_WINDOW"] = os.path.join(self.tmp, "no-such-window")
+        self.start_alice(password="wrong")
+        self.assertEqual(self.state(), "failed")
+        notification_id = self.wait_until(self.notify_calls, "a notification")[0][0]
+        self.invoke_action(notification_id, "details")
+        calls = self.wait_until(lambda: self.notify_calls()[1:], "the details")
+        _, replaces, _, body, actions = calls[0]
+        self.assertEqual(replaces, notification_id)
+        self.assertIn("State: failed", body)
+        self.assertIn(self.get_property(ACCOUNT, "LastErrorMessage"), body)
+        self.assertIn("sfbctl status", body)
+        self.assertEqual(actions, [])
+
     def test_short_reconnect_notifies_nothing(self):
         self.start_alice()
         self.assertEqual(self.state(), "signed-in")
