@@ -199,6 +199,9 @@ def test_offline_user_gets_480_and_unknown_user_404(simrun, make_client, registr
         assert (await call).code == 486
         ack = await next_method(alice, "ACK")  # the proxy ACKs the 486 hop by hop
         assert ack.call_id == got.call_id
+        # alice writing to herself reaches none of her own endpoints but the sender's others
+        r = await alice.send_and_wait(invite(alice, "sip:alice@contoso.test"), timeout=5)
+        assert r.code == 480 and alice.incoming.empty()
     simrun(flow())
 
 
@@ -234,3 +237,135 @@ def test_echo_user_answers_first_and_later_messages(simrun, make_client, registr
              if m["kind"] == "message"]
     assert texts == [("in", "ping"), ("out", "echo: ping"), ("in", "two & more"),
                      ("out", "echo: two & more")]
+
+
+def test_fork_first_200_wins_and_the_other_branches_are_cancelled(simrun, make_client, registrar,
+                                                                  ctl):
+    ctl.add_endpoint(user="alice", epid="a1ce0000b2", answer="ring")
+
+    async def flow():
+        a1 = await sign_in(make_client, registrar, "alice", "pool1")
+        a2 = await sign_in(make_client, registrar, "alice", "pool1")
+        bob = await sign_in(make_client, registrar, "bob", "pool2")
+        inv = invite(bob, "sip:alice@contoso.test", "who is there?")
+        call = asyncio.ensure_future(bob.send_and_wait(inv))
+        g1 = await next_method(a1, "INVITE")
+        g2 = await next_method(a2, "INVITE")
+        assert g1.call_id == g2.call_id == inv.call_id
+        assert g1.to_addr().params["epid"] == a1.epid and g2.to_addr().params["epid"] == a2.epid
+        assert g1.get("Via") != g2.get("Via")  # one branch each
+        respond(a1, g1, 180, tag="t1")
+        answer_200(a2, g2, "t2")
+        ok = await call
+        assert ok.code == 200 and ok.to_addr().tag == "t2"
+        assert NameAddr.parse(ok.get("Contact")).uri == a2.gruu
+        # the losing branch is cancelled (same Via as its INVITE); it answers 200 + 487
+        cancel = await next_method(a1, "CANCEL")
+        assert cancel.get("Via") == g1.get("Via") and cancel.cseq == (1, "CANCEL")
+        assert "Call completed elsewhere" in (cancel.get("Reason") or "")
+        respond(a1, cancel, 200)
+        respond(a1, g1, 487, tag="t1")
+        ack = await next_method(a1, "ACK")
+        assert ack.to_addr().tag == "t1"
+        d = caller_dialog(bob, inv, ok)
+        d.ack()
+        await next_method(a2, "ACK")
+        # the dialog goes to the winner only
+        send = asyncio.ensure_future(d.send("MESSAGE", b"only a2", "text/plain"))
+        m = await next_method(a2, "MESSAGE")
+        respond(a2, m, 200)
+        assert (await send).code == 200
+        assert a1.incoming.empty()
+    simrun(flow())
+    [tx] = ctl.im_transactions(method="INVITE")
+    assert tx["final"] == 200 and len(tx["branches"]) == 3
+    by_final = sorted((b["final"] or 0, b["cancelled"]) for b in tx["branches"])
+    assert by_final == [(200, False), (487, True), (487, True)]
+
+
+def test_cancel_from_the_caller_reaches_every_branch(simrun, make_client, registrar, ctl):
+    ctl.add_endpoint(user="alice", answer="ring")
+
+    async def flow():
+        a1 = await sign_in(make_client, registrar, "alice", "pool1")
+        bob = await sign_in(make_client, registrar, "bob", "pool2")
+        inv = invite(bob, "sip:alice@contoso.test")
+        call = asyncio.ensure_future(bob.send_and_wait(inv))
+        g1 = await next_method(a1, "INVITE")
+        respond(a1, g1, 180, tag="t1")
+        cancel = SipMessage.request("CANCEL", inv.uri)
+        for h in ("Via", "Max-Forwards", "From", "To", "Call-ID"):
+            cancel.add(h, inv.get(h))
+        cancel.add("CSeq", "1 CANCEL")
+        bob.sign(cancel)
+        assert (await bob.send_and_wait(cancel)).code == 200
+        c1 = await next_method(a1, "CANCEL")
+        respond(a1, c1, 200)
+        respond(a1, g1, 487, tag="t1")
+        r = await call
+        assert r.code == 487 and bob.bad_signatures == 0
+        # a CANCEL matching nothing
+        cancel.set("Via", f"SIP/2.0/TLS {bob.local};branch=z9hG4bKnothing")
+        bob.sign(cancel)
+        assert (await bob.send_and_wait(cancel)).code == 481
+    simrun(flow())
+    [tx] = ctl.im_transactions(method="INVITE")
+    assert tx["cancelled"] and tx["final"] == 487
+    assert all(b["cancelled"] and b["final"] == 487 for b in tx["branches"])
+
+
+def test_sfbsim_endpoint_accepts_declines_and_sends(simrun, make_client, registrar, ctl):
+    ep = ctl.add_endpoint(user="alice", answer="decline", code=603)
+
+    async def flow():
+        run = asyncio.get_running_loop().run_in_executor
+        bob = await sign_in(make_client, registrar, "bob", "pool2")
+        r = await bob.send_and_wait(invite(bob, "sip:alice@contoso.test", "hi"))
+        assert r.code == 603
+        await run(None, lambda: ctl.endpoint_answer(user="alice", answer="accept"))
+        inv = invite(bob, "sip:alice@contoso.test", "hi again")
+        ok = await bob.send_and_wait(inv)
+        assert ok.code == 200 and NameAddr.parse(ok.get("Contact")).uri == ep["gruu"]
+        assert b"m=message 5060 sip sip:alice@contoso.test" in ok.body
+        d = caller_dialog(bob, inv, ok)
+        d.ack()
+        assert (await d.send("MESSAGE", b"second", "text/plain")).code == 200
+        # the endpoint answers in the same dialog
+        send = run(None, lambda: ctl.endpoint_send(user="alice", to="sip:bob@contoso.test",
+                                                   text="hello bob"))
+        m = await next_method(bob, "MESSAGE")
+        assert m.body == b"hello bob" and m.call_id == inv.call_id and m.uri == bob.gruu
+        respond(bob, m, 200)
+        assert (await send)["code"] == 200
+        # and ends it
+        bye = run(None, lambda: ctl.endpoint_bye(user="alice"))
+        b = await next_method(bob, "BYE")
+        assert b.call_id == inv.call_id
+        respond(bob, b, 200)
+        assert await bye == 1
+    simrun(flow())
+    got = [(m["direction"], m["kind"], m["text"]) for m in ctl.endpoint_messages(user="alice")]
+    assert got == [("in", "message", "hi again"), ("in", "message", "second"),
+                   ("out", "message", "hello bob")]
+
+
+def test_sfbsim_endpoint_starts_a_session_and_meets_480(simrun, make_client, registrar, ctl):
+    ctl.add_endpoint(user="alice")
+    r = ctl.endpoint_send(user="alice", to="sip:bob@contoso.test", text="anyone?")
+    assert r["code"] == 480 and "reason=" in r["ms_diagnostics"]
+
+    async def flow():
+        run = asyncio.get_running_loop().run_in_executor
+        bob = await sign_in(make_client, registrar, "bob", "pool2")
+        send = run(None, lambda: ctl.endpoint_send(user="alice", to="sip:bob@contoso.test",
+                                                   text="now?"))
+        inv = await next_method(bob, "INVITE")
+        assert base64.b64decode(inv.get("ms-text-format").split("ms-body=")[1]) == b"now?"
+        assert inv.from_addr().uri == "sip:alice@contoso.test"
+        answer_200(bob, inv, "tb")  # no Supported: ms-text-format -> resent as MESSAGE
+        await next_method(bob, "ACK")
+        m = await next_method(bob, "MESSAGE")
+        assert m.body == b"now?"
+        respond(bob, m, 200)
+        assert (await send)["code"] == 200
+    simrun(flow())
