@@ -174,6 +174,7 @@ def sim_reset(request):
                 sim.scenario.data.pop(key, None)
         getattr(sim, "_webtickets", {}).clear()
         await control.dispatch(sim, {"action": "reset_diagnose_faults"})
+        await control.dispatch(sim, {"action": "reset_im"})
         sim.counters.reset()
         sim.signin_rt.clear()
     st.run(reset())
