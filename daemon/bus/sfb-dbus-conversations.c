@@ -1,11 +1,146 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* org.sfbd.Sfbd1.Conversations: instant messages of SfbConversations */
+/* org.sfbd.Sfbd1.Conversations: instant messages of SfbConversations, and
+ * their desktop notifications (SfbNotifier on the bus sfbd serves on: the
+ * sender's name and the text, an inline reply where the server offers it;
+ * a click or MarkRead marks the conversation read). */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
 #include "config.h"
 
 #include "sfb-conversations.h"
 #include "sfb-dbus-adapters.h"
+#include "sfb-notifier.h"
+
+#include <string.h>
+
+#define NOTIFICATION_PREFIX "im-"
+
+/* The skeleton's data: the notifier, made on the first message (the
+ * skeleton is exported by then). */
+typedef struct
+{
+  SfbDaemon *daemon;
+  SfbNotifier *notifier;
+} Notifications;
+
+static void
+notifications_free (Notifications *notifications)
+{
+  if (notifications->notifier != NULL)
+    g_signal_handlers_disconnect_by_data (notifications->notifier, notifications);
+  g_clear_object (&notifications->notifier);
+  g_free (notifications);
+}
+
+static char *
+notification_key (const char *id)
+{
+  return g_strconcat (NOTIFICATION_PREFIX, id, NULL);
+}
+
+static const char *
+key_id (const char *key)
+{
+  return g_str_has_prefix (key, NOTIFICATION_PREFIX) ? key + strlen (NOTIFICATION_PREFIX) : NULL;
+}
+
+static void
+on_reply_sent (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = sfb_conversations_send_finish (SFB_CONVERSATIONS (source), result, &error);
+
+  if (id == NULL)
+    g_warning ("The reply was not sent: %s", error->message);
+}
+
+static void
+on_notification_reply (SfbNotifier *notifier,
+                       const char *key,
+                       const char *text,
+                       Notifications *notifications)
+{
+  SfbConversations *conversations = sfb_daemon_get_conversations (notifications->daemon);
+  const char *id = key_id (key);
+  g_autoptr (GVariant) list = NULL;
+  GVariantIter iter;
+  GVariant *entry;
+
+  if (id == NULL)
+    return;
+  list = sfb_conversations_list (conversations);
+  g_variant_ref_sink (list);
+  g_variant_iter_init (&iter, list);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr (GVariant) owned = entry;
+      const char *entry_id = NULL;
+      const char *uri = NULL;
+
+      if (g_variant_lookup (owned, "Id", "&s", &entry_id) && g_str_equal (entry_id, id)
+          && g_variant_lookup (owned, "Uri", "&s", &uri))
+        {
+          sfb_conversations_mark_read (conversations, id, NULL);
+          sfb_conversations_send_async (conversations, uri, text, NULL, on_reply_sent, NULL);
+          return;
+        }
+    }
+}
+
+static void
+on_notification_action (SfbNotifier *notifier,
+                        const char *key,
+                        const char *action,
+                        Notifications *notifications)
+{
+  const char *id = key_id (key);
+
+  if (id != NULL && g_str_equal (action, "default"))
+    sfb_conversations_mark_read (sfb_daemon_get_conversations (notifications->daemon), id, NULL);
+}
+
+static void
+notify_message (SfbDBusConversations *skeleton, const char *id, const char *text)
+{
+  Notifications *notifications = g_object_get_data (G_OBJECT (skeleton), "sfb-notifications");
+  SfbConversations *conversations = sfb_daemon_get_conversations (notifications->daemon);
+  static const char *const actions[] = { "default", "Open", NULL };
+  g_autofree char *key = notification_key (id);
+
+  if (notifications->notifier == NULL)
+    {
+      GDBusConnection *bus
+          = g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (skeleton));
+
+      if (bus == NULL)
+        return;
+      notifications->notifier = sfb_notifier_new (bus);
+      g_signal_connect (notifications->notifier,
+                        "reply",
+                        G_CALLBACK (on_notification_reply),
+                        notifications);
+      g_signal_connect (notifications->notifier,
+                        "action",
+                        G_CALLBACK (on_notification_action),
+                        notifications);
+    }
+  sfb_notifier_show (notifications->notifier,
+                     key,
+                     sfb_conversations_get_display_name (conversations, id),
+                     text,
+                     actions,
+                     TRUE);
+}
+
+static void
+withdraw_notification (SfbDBusConversations *skeleton, const char *id)
+{
+  Notifications *notifications = g_object_get_data (G_OBJECT (skeleton), "sfb-notifications");
+  g_autofree char *key = notification_key (id);
+
+  if (notifications->notifier != NULL)
+    sfb_notifier_withdraw (notifications->notifier, key);
+}
 
 static void
 on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -76,6 +211,7 @@ handle_mark_read (SfbDBusConversations *skeleton,
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (!sfb_conversations_mark_read (sfb_daemon_get_conversations (daemon), id, &error))
     return sfb_dbus_return_error (invocation, error);
+  withdraw_notification (skeleton, id);
   sfb_dbus_conversations_complete_mark_read (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -109,6 +245,7 @@ handle_close (SfbDBusConversations *skeleton,
     return G_DBUS_METHOD_INVOCATION_HANDLED;
   if (!sfb_conversations_close (sfb_daemon_get_conversations (daemon), id, &error))
     return sfb_dbus_return_error (invocation, error);
+  withdraw_notification (skeleton, id);
   sfb_dbus_conversations_complete_close (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -122,6 +259,7 @@ on_message_received (SfbConversations *conversations,
                      SfbDBusConversations *skeleton)
 {
   sfb_dbus_conversations_emit_message_received (skeleton, id, from_uri, text, time);
+  notify_message (skeleton, id, text);
 }
 
 static void
@@ -139,7 +277,13 @@ sfb_dbus_conversations_adapter_new (SfbDaemon *daemon)
 {
   SfbDBusConversations *skeleton = sfb_dbus_conversations_skeleton_new ();
   SfbConversations *conversations = sfb_daemon_get_conversations (daemon);
+  Notifications *notifications = g_new0 (Notifications, 1);
 
+  notifications->daemon = daemon;
+  g_object_set_data_full (G_OBJECT (skeleton),
+                          "sfb-notifications",
+                          notifications,
+                          (GDestroyNotify) notifications_free);
   g_signal_connect_object (
       skeleton, "handle-send-message", G_CALLBACK (handle_send_message), daemon, 0);
   g_signal_connect_object (

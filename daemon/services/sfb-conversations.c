@@ -279,6 +279,14 @@ local_ip (SfbSession *session)
 }
 
 static void
+set_text_body (SfbSipMessage *message, const char *content_type, const char *text)
+{
+  g_autoptr (GBytes) body = g_bytes_new (text, strlen (text));
+
+  sfb_sip_message_set_body (message, content_type, body);
+}
+
+static void
 respond (SfbConversations *self, SfbSipMessage *request, guint code, const char *reason)
 {
   g_autoptr (GError) error = NULL;
@@ -363,11 +371,10 @@ take_first_message (SfbConversations *self, Conversation *conv, SfbSipMessage *i
 static void
 on_invite (SfbConversations *self, SfbSipMessage *request)
 {
-  g_autoptr (GBytes) body = sfb_sip_message_get_body (request);
+  GBytes *body = sfb_sip_message_get_body (request);
   const char *content_type = sfb_sip_message_get_header (request, "Content-Type");
   gsize length = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
-  gsize sdp_length;
   g_autofree char *display_name = NULL;
   g_autofree char *from_uri = name_addr_uri (sfb_sip_message_get_header (request, "From"), &display_name);
   g_autofree char *peer = aor_of (from_uri);
@@ -419,9 +426,7 @@ on_invite (SfbConversations *self, SfbSipMessage *request)
   sfb_sip_message_append_header (response, "Allow", SFB_SESSION_ALLOW);
   ip = local_ip (self->session);
   sdp = sfb_im_sdp_answer (ip, sfb_session_get_uri (self->session));
-  sdp_length = strlen (sdp);
-  sfb_sip_message_set_body (
-      response, "application/sdp", g_bytes_new_take (g_steal_pointer (&sdp), sdp_length));
+  set_text_body (response, "application/sdp", sdp);
 
   dialog = g_new0 (Dialog, 1);
   dialog->call_id = g_strdup (sfb_sip_message_get_header (request, "Call-ID"));
@@ -447,7 +452,7 @@ on_invite (SfbConversations *self, SfbSipMessage *request)
 static void
 on_message (SfbConversations *self, Conversation *conv, SfbSipMessage *request)
 {
-  g_autoptr (GBytes) body = sfb_sip_message_get_body (request);
+  GBytes *body = sfb_sip_message_get_body (request);
   const char *content_type = sfb_sip_message_get_header (request, "Content-Type");
   gsize length = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &length) : "";
@@ -483,7 +488,7 @@ on_message (SfbConversations *self, Conversation *conv, SfbSipMessage *request)
 static void
 on_info (SfbConversations *self, Conversation *conv, SfbSipMessage *request)
 {
-  g_autoptr (GBytes) body = sfb_sip_message_get_body (request);
+  GBytes *body = sfb_sip_message_get_body (request);
   gsize length = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &length) : "";
   int typing = sfb_im_typing_parse (
@@ -646,9 +651,7 @@ send_in_dialog (SfbConversations *self, Conversation *conv, GTask *task)
   Send *send = g_task_get_task_data (task);
   g_autoptr (SfbSipMessage) message = dialog_request (self, conv->dialog, "MESSAGE", ++conv->dialog->cseq);
 
-  sfb_sip_message_set_body (message,
-                            "text/plain; charset=UTF-8",
-                            g_bytes_new (send->text, strlen (send->text)));
+  set_text_body (message, "text/plain; charset=UTF-8", send->text);
   sfb_session_send_request_async (
       self->session, message, g_task_get_cancellable (task), on_message_sent, g_object_ref (task));
 }
@@ -763,7 +766,6 @@ send_invite (SfbConversations *self, Conversation *conv, GTask *task)
   g_autofree char *first = sfb_im_text_format_build (send->text);
   g_autofree char *conversation_id = g_strdup_printf ("%u", g_random_int ());
   Invite *invite = g_new0 (Invite, 1);
-  gsize n = strlen (sdp);
 
   send->invited = TRUE;
   invite->task = g_object_ref (task);
@@ -775,8 +777,7 @@ send_invite (SfbConversations *self, Conversation *conv, GTask *task)
     sfb_sip_message_append_header (invite->invite, "Ms-Text-Format", first);
   sfb_sip_message_append_header (invite->invite, "Ms-Conversation-ID", conversation_id);
   sfb_sip_message_append_header (invite->invite, "Allow", SFB_SESSION_ALLOW);
-  sfb_sip_message_set_body (
-      invite->invite, "application/sdp", g_bytes_new_take (g_steal_pointer (&sdp), n));
+  set_text_body (invite->invite, "application/sdp", sdp);
   sfb_session_send_request_async (
       self->session, invite->invite, g_task_get_cancellable (task), on_invite_answered, invite);
 }
@@ -999,16 +1000,14 @@ sfb_conversations_set_typing (SfbConversations *self, const char *id, gboolean t
   Conversation *conv = lookup (self, id, error);
   g_autoptr (SfbSipMessage) info = NULL;
   g_autofree char *body = NULL;
-  gsize n;
 
   if (conv == NULL)
     return FALSE;
   if (conv->dialog == NULL)
     return TRUE; /* nobody to tell: the next message opens the dialog */
   body = sfb_im_typing_build (typing);
-  n = strlen (body);
   info = dialog_request (self, conv->dialog, "INFO", ++conv->dialog->cseq);
-  sfb_sip_message_set_body (info, "application/xml", g_bytes_new_take (g_steal_pointer (&body), n));
+  set_text_body (info, "application/xml", body);
   sfb_session_send_request_async (self->session, info, NULL, on_typing_sent, g_object_ref (self));
   return TRUE;
 }
