@@ -637,7 +637,7 @@ on_message_sent (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if ((code == 408 || code == 480 || code == 481) && !send->invited)
     {
-      /* the peer left the dialog: invite again (docs/protocol.md §18.5) */
+      /* the peer left the dialog: invite again (docs/protocol.md §19.4) */
       end_dialog (self, conv, code != 481);
       send_next (self, conv);
       return;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SfbConversations: instant messages (docs/protocol.md §18).
+ * SfbConversations: instant messages (docs/protocol.md §19).
  *
  * Incoming: the session's "request" signal brings INVITE, MESSAGE, INFO,
  * BYE and CANCEL.  An IM INVITE (SDP with m=message) is answered 200 at

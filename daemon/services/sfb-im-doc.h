@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Instant-message documents (docs/protocol.md §18), pure: no I/O.
+ * Instant-message documents (docs/protocol.md §19), pure: no I/O.
  *
  *  - The IM session description: the offer of an outgoing INVITE and the
  *    answer to an incoming one (m=message ... sip null / sip:<own AOR>),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Instant-message documents: SDP offer/answer, Ms-Text-Format, bodies to
- * text, typing, failure words (docs/protocol.md §18). */
+ * text, typing, failure words (docs/protocol.md §19). */
 #include "sfb-error.h"
 #include "sfb-im-doc.h"
 
