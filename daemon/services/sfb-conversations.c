@@ -241,6 +241,25 @@ name_addr_uri (const char *value, char **display_name)
   return g_strdup (sfb_sip_name_addr_get_uri (addr));
 }
 
+/* A URI's user part goes into D-Bus, logs and notifications: printable
+ * UTF-8 only (an escaped control character or space is refused). */
+static gboolean
+user_is_safe (const char *user, gsize n)
+{
+  const char *end = user + n;
+
+  if (!g_utf8_validate (user, n, NULL))
+    return FALSE;
+  for (const char *p = user; p < end; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == ' ' || sfb_text_is_unsafe_char (c))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* The AOR of a URI: scheme, user and host, no parameters ("sip:bob@x"). */
 static char *
 aor_of (const char *uri)
@@ -255,7 +274,7 @@ aor_of (const char *uri)
   if (sfb_sip_uri_get_scheme (parsed) != SFB_SIP_URI_SCHEME_SIP)
     return NULL;
   user = sfb_sip_uri_get_user (parsed, &n);
-  if (user == NULL || n == 0 || memchr (user, '\0', n) != NULL)
+  if (user == NULL || n == 0 || n > 256 || !user_is_safe (user, n))
     return NULL;
   clean = g_strdup_printf ("sip:%.*s@%s", (int) n, user, sfb_sip_uri_get_host (parsed));
   return g_ascii_strdown (clean, -1);
@@ -751,6 +770,8 @@ on_invite_answered (GObject *source, GAsyncResult *result, gpointer user_data)
       finish_send (self, conv, failure (conv, response, error));
       return;
     }
+  /* the peer may have invited us meanwhile: ours is the dialog now */
+  g_clear_pointer (&conv->dialog, dialog_free);
   conv->dialog = dialog_from_answer (request, response);
   if (conv->dialog == NULL)
     {

@@ -216,6 +216,15 @@ class ImTestCase(SfbdTestCase):
         result = self.sfbctl("message", "send", BOB, "still there?")
         self.assertEqual(result.returncode, 1)
         self.assertIn("offline or unavailable", result.stderr)
+        # a URI whose user part hides a line break, or no person's URI at all
+        for uri in ("sip:bad%0Auser@contoso.test", "tel:+14255550100", "bob"):
+            with self.assertRaises(GLib.Error) as raised:
+                self.send(uri, "x")
+            self.assertEqual(dbus_error_name(raised.exception), ERROR_PREFIX + "InvalidArgs",
+                             uri)
+        with self.assertRaises(GLib.Error) as raised:
+            self.send(BOB, "\x01")
+        self.assertEqual(dbus_error_name(raised.exception), ERROR_PREFIX + "InvalidArgs")
         # nothing was delivered, so nothing was kept as sent
         conversation = self.conversations().get(BOB)
         if conversation is not None:
