@@ -1010,7 +1010,6 @@ on_typing_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (SfbConversations) self = user_data;
   g_autoptr (SfbSipMessage) response = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *call_id = NULL;
   Conversation *conv;
   guint code;
 
