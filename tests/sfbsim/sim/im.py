@@ -33,6 +33,7 @@ import time
 from .control import action
 from .endpoint import make_response, rand_hex
 from .identity import gruu as make_gruu, instance_from_epid
+from .scenario import ScenarioError
 from .signing import AUTH_HEADERS
 from .sipmsg import NameAddr, SipMessage, SipParseError, normalize_aor, parse_params
 
@@ -558,13 +559,21 @@ class Proxy:
         self.uas = []
         self.records = []
         conf = self.sim.scenario.data.get("im", {})
+        unknown = set(conf) - {"echo", "echo_name", "endpoints"}
+        if unknown:
+            raise ScenarioError(f"im: unknown key(s) {sorted(unknown)}")
         echo = conf.get("echo", f"sip:echo@{self.sim.scenario.domain}")
+        if not isinstance(echo, str) or (echo and not echo.startswith("sip:")):
+            raise ScenarioError("im.echo must be a sip: URI or \"\"")
         if echo:
             self.uas.append(SimUA(self, normalize_aor(echo), "ec40ec40ec",
-                                  conf.get("echo_name", "Echo"), echo=True))
+                                  str(conf.get("echo_name", "Echo")), echo=True))
         for uid, eps in conf.get("endpoints", {}).items():
-            for e in eps:
-                self.add_ua(uid, **e)
+            for i, e in enumerate(eps):
+                try:
+                    self.add_ua(uid, **e)
+                except (TypeError, ValueError) as err:
+                    raise ScenarioError(f"im.endpoints.{uid}[{i}]: {err}") from None
 
     def echo_uri(self):
         return next((ua.uri for ua in self.uas if ua.echo), None)
