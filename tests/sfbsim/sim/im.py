@@ -400,10 +400,10 @@ class SimUA:
             self.sim.log.note(f"{self!r}: echo to {d.remote_uri} failed: {e!r}")
 
     async def send_text(self, d, text):
-        r = await self.request_in_dialog(d, "MESSAGE", text.encode(),
-                                         "text/plain; charset=UTF-8")
+        # recorded when sent: the peer may show it before its 200 is back here
         self.record("out", d.remote_uri, text, "message", d.call_id)
-        return r
+        return await self.request_in_dialog(d, "MESSAGE", text.encode(),
+                                            "text/plain; charset=UTF-8")
 
     def build_in_dialog(self, d, method, body=b"", content_type=None, cseq=None):
         if cseq is None:
@@ -461,6 +461,8 @@ class SimUA:
             m.add("ms-text-format", f"text/plain; charset=UTF-8; ms-body={b64}")
         m.add("Content-Type", "application/sdp")
         m.body = im_sdp("127.0.0.1")
+        if text is not None:
+            self.record("out", normalize_aor(to), text, "message", call_id)
         r = await self.request(m, timeout)
         if r.code >= 300 or r.code < 200:
             return r, None
@@ -477,7 +479,6 @@ class SimUA:
         ack = self.build_in_dialog(d, "ACK", cseq=1)
         self.proxy.route(self, ack)
         if text is not None:
-            self.record("out", d.remote_uri, text, "message", call_id)
             consumed = any(s.strip().lower() in ("ms-text-format", "ms-embedded-first-message")
                            for s in r.get_list("Supported"))
             if not consumed:
