@@ -167,7 +167,7 @@ def sim_reset(request):
             answer = await control.dispatch(sim, {"action": "reset_services"})
             assert answer["ok"], answer
         # TLS-DSK web services (certprov.py, webticket.py) and the User resource's web ticket
-        for key in ("certprov", "webticket", "autodiscover", "features", "endpoints"):
+        for key in ("certprov", "webticket", "autodiscover", "features", "endpoints", "im"):
             if key in base.data:
                 sim.scenario.data[key] = base.data[key]
             else:

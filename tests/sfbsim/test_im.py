@@ -369,3 +369,24 @@ def test_sfbsim_endpoint_starts_a_session_and_meets_480(simrun, make_client, reg
         respond(bob, m, 200)
         assert (await send)["code"] == 200
     simrun(flow())
+
+
+def test_scenario_im_endpoints_and_no_echo(simthread, simrun, make_client, registrar, ctl):
+    def configure():
+        simthread.sim.scenario.data["im"] = {
+            "echo": "", "endpoints": {"alice": [{"epid": "a1ce0000c3", "answer": "decline",
+                                                 "code": 486}]}}
+    simthread.call(configure)
+    ctl.reset_im()
+    assert ctl.endpoint_messages(user="alice") == []
+
+    async def flow():
+        bob = await sign_in(make_client, registrar, "bob", "pool2")
+        r = await bob.send_and_wait(invite(bob, "sip:alice@contoso.test", "busy?"))
+        assert r.code == 486
+        r = await bob.send_and_wait(invite(bob, "sip:echo@contoso.test", "ping"))
+        assert r.code == 404
+    simrun(flow())
+    [tx] = ctl.im_transactions(method="INVITE")
+    assert tx["branches"] == [{"target": "sip:alice@contoso.test;epid=a1ce0000c3 (sfbsim)",
+                               "final": 486, "cancelled": False}]

@@ -33,6 +33,7 @@ import time
 from .control import action
 from .endpoint import make_response, rand_hex
 from .identity import gruu as make_gruu, instance_from_epid
+from .scenario import ScenarioError
 from .signing import AUTH_HEADERS
 from .sipmsg import NameAddr, SipMessage, SipParseError, normalize_aor, parse_params
 
@@ -399,10 +400,10 @@ class SimUA:
             self.sim.log.note(f"{self!r}: echo to {d.remote_uri} failed: {e!r}")
 
     async def send_text(self, d, text):
-        r = await self.request_in_dialog(d, "MESSAGE", text.encode(),
-                                         "text/plain; charset=UTF-8")
+        # recorded when sent: the peer may show it before its 200 is back here
         self.record("out", d.remote_uri, text, "message", d.call_id)
-        return r
+        return await self.request_in_dialog(d, "MESSAGE", text.encode(),
+                                            "text/plain; charset=UTF-8")
 
     def build_in_dialog(self, d, method, body=b"", content_type=None, cseq=None):
         if cseq is None:
@@ -460,6 +461,8 @@ class SimUA:
             m.add("ms-text-format", f"text/plain; charset=UTF-8; ms-body={b64}")
         m.add("Content-Type", "application/sdp")
         m.body = im_sdp("127.0.0.1")
+        if text is not None:
+            self.record("out", normalize_aor(to), text, "message", call_id)
         r = await self.request(m, timeout)
         if r.code >= 300 or r.code < 200:
             return r, None
@@ -476,7 +479,6 @@ class SimUA:
         ack = self.build_in_dialog(d, "ACK", cseq=1)
         self.proxy.route(self, ack)
         if text is not None:
-            self.record("out", d.remote_uri, text, "message", call_id)
             consumed = any(s.strip().lower() in ("ms-text-format", "ms-embedded-first-message")
                            for s in r.get_list("Supported"))
             if not consumed:
@@ -558,13 +560,21 @@ class Proxy:
         self.uas = []
         self.records = []
         conf = self.sim.scenario.data.get("im", {})
+        unknown = set(conf) - {"echo", "echo_name", "endpoints"}
+        if unknown:
+            raise ScenarioError(f"im: unknown key(s) {sorted(unknown)}")
         echo = conf.get("echo", f"sip:echo@{self.sim.scenario.domain}")
+        if not isinstance(echo, str) or (echo and not echo.startswith("sip:")):
+            raise ScenarioError("im.echo must be a sip: URI or \"\"")
         if echo:
             self.uas.append(SimUA(self, normalize_aor(echo), "ec40ec40ec",
-                                  conf.get("echo_name", "Echo"), echo=True))
+                                  str(conf.get("echo_name", "Echo")), echo=True))
         for uid, eps in conf.get("endpoints", {}).items():
-            for e in eps:
-                self.add_ua(uid, **e)
+            for i, e in enumerate(eps):
+                try:
+                    self.add_ua(uid, **e)
+                except (TypeError, ValueError) as err:
+                    raise ScenarioError(f"im.endpoints.{uid}[{i}]: {err}") from None
 
     def echo_uri(self):
         return next((ua.uri for ua in self.uas if ua.echo), None)
