@@ -27,6 +27,8 @@ static const struct
   { "Devices", "SelectDevice", "(ss)" }, { "DialPlan", "Normalize", "(s)" },
   { "Policies", "GetPolicy", "(s)" },    { "Presence", "SetAvailability", "(s)" },
   { "Presence", "SetNote", "(s)" },      { "Presence", "GetPresence", "(as)" },
+  { "Conversations", "SendMessage", "(ss)" }, { "Conversations", "SetTyping", "(sb)" },
+  { "Conversations", "GetMessages", "(s)" },
 };
 
 int
