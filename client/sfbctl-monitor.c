@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "sfb-presence-view.h"
 #include "sfbctl.h"
 #include "sfbctl-output.h"
 #include "sfbd/sfb-names.h"
@@ -28,7 +29,7 @@ find_interface_info (const char *interface_name)
     sfb_dbus_account_interface_info (),  sfb_dbus_presence_interface_info (),
     sfb_dbus_contacts_interface_info (), sfb_dbus_dial_plan_interface_info (),
     sfb_dbus_policies_interface_info (), sfb_dbus_devices_interface_info (),
-    sfb_dbus_exchange_interface_info (),
+    sfb_dbus_exchange_interface_info (), sfb_dbus_conversations_interface_info (),
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (infos); i++)
@@ -213,7 +214,12 @@ print_signal (Monitor *monitor, const char *interface_name, const char *signal_n
     {
       g_autoptr (GVariant) value = g_variant_get_child_value (args, i);
       g_autofree char *name = argument_name (interface_name, signal_name, i);
-      g_autofree char *text = format_for_line (value);
+      /* a message's text is anyone's: one cleaned line */
+      g_autofree char *text
+          = g_str_equal (interface_name, SFB_DBUS_CONVERSATIONS_INTERFACE)
+                    && g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+                ? sfb_presence_view_clean_text (g_variant_get_string (value, NULL), 500)
+                : format_for_line (value);
 
       json_object_set_member (arguments, name, sfbctl_json_from_variant (value));
       g_string_append_printf (line, "%s %s=%s", i == 0 ? ":" : "", name, text);

@@ -44,6 +44,8 @@ static const SfbctlCommand commands[] = {
     sfbctl_cmd_exchange,
     "[show] | refresh",
     "Show the calendar, voicemail and missed conversations" },
+  { "message", sfbctl_cmd_message, "send URI TEXT", "Send an instant message" },
+  { "messages", sfbctl_cmd_messages, "[URI]", "List the conversations, or the messages with URI" },
   { "monitor", sfbctl_cmd_monitor, NULL, "Follow every change until Ctrl-C" },
   { "trace", sfbctl_cmd_trace, NULL, "Show the stages of the last sign-in" },
   { "diagnose",
@@ -477,6 +479,13 @@ SfbDBusDiagnostics *
 sfbctl_get_diagnostics (Sfbctl *ctl, GError **error)
 {
   return get_proxy (ctl, SFB_DBUS_TYPE_DIAGNOSTICS_PROXY, SFB_DBUS_DIAGNOSTICS_INTERFACE, error);
+}
+
+SfbDBusConversations *
+sfbctl_get_conversations (Sfbctl *ctl, GError **error)
+{
+  return get_proxy (
+      ctl, SFB_DBUS_TYPE_CONVERSATIONS_PROXY, SFB_DBUS_CONVERSATIONS_INTERFACE, error);
 }
 
 /* for explaining empty lists; FALSE when unknown */

@@ -84,6 +84,7 @@ SfbDBusPolicies *sfbctl_get_policies (Sfbctl *ctl, GError **error);
 SfbDBusDevices *sfbctl_get_devices (Sfbctl *ctl, GError **error);
 SfbDBusExchange *sfbctl_get_exchange (Sfbctl *ctl, GError **error);
 SfbDBusDiagnostics *sfbctl_get_diagnostics (Sfbctl *ctl, GError **error);
+SfbDBusConversations *sfbctl_get_conversations (Sfbctl *ctl, GError **error);
 gboolean sfbctl_is_signed_in (Sfbctl *ctl);
 
 /* The command groups, one file each */
@@ -100,6 +101,8 @@ int sfbctl_cmd_policies (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_devices (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_exchange (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_message (Sfbctl *ctl, int argc, char **argv);
+int sfbctl_cmd_messages (Sfbctl *ctl, int argc, char **argv);
 int sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv);
 
 /* An Exchange property's value for a line of text (sanitised, meetings in

@@ -14,6 +14,7 @@
 #include "sfb-session.h"
 #include "sfb-settings.h"
 #include "sfb-contacts.h"
+#include "sfb-conversations.h"
 #include "sfb-exchange.h"
 #include "sfb-presence.h"
 
@@ -81,10 +82,11 @@ struct _SfbDaemon
   SfbConfig *config;
   SfbSecretStore *secret_store;
   SfbSession *session;
-  SfbSettings *settings; /* policies, dial plan, their cache */
-  SfbContacts *contacts; /* roaming contacts and their cache */
-  SfbPresence *presence; /* own and contacts' presence */
-  SfbExchange *exchange; /* calendar, out-of-office, voicemail */
+  SfbSettings *settings;           /* policies, dial plan, their cache */
+  SfbContacts *contacts;           /* roaming contacts and their cache */
+  SfbPresence *presence;           /* own and contacts' presence */
+  SfbExchange *exchange;           /* calendar, out-of-office, voicemail */
+  SfbConversations *conversations; /* instant messages */
   SfbDeviceMonitor *device_monitor;
   char *strings[LAST_STRING_PROP + 1];
   guint64 signed_in_since;
@@ -707,6 +709,13 @@ sfb_daemon_get_contacts (SfbDaemon *self)
   return self->contacts;
 }
 
+SfbConversations *
+sfb_daemon_get_conversations (SfbDaemon *self)
+{
+  g_return_val_if_fail (SFB_IS_DAEMON (self), NULL);
+  return self->conversations;
+}
+
 SfbExchange *
 sfb_daemon_get_exchange (SfbDaemon *self)
 {
@@ -876,6 +885,7 @@ sfb_daemon_constructed (GObject *object)
     self->presence = sfb_presence_new (self->session, self->config, self->contacts, state_dir);
     self->exchange = sfb_exchange_new (self->session, self->config, self->settings, state_dir);
     sfb_presence_follow_exchange (self->presence, self->exchange);
+    self->conversations = sfb_conversations_new (self->session);
     g_signal_connect_object (self->presence,
                              "voicemail-changed",
                              G_CALLBACK (on_voicemail_changed),
@@ -894,6 +904,7 @@ sfb_daemon_dispose (GObject *object)
   SfbDaemon *self = SFB_DAEMON (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->conversations);
   g_clear_object (&self->exchange);
   g_clear_object (&self->presence);
   g_clear_object (&self->contacts);

@@ -67,7 +67,10 @@ SfbContacts *sfb_daemon_get_contacts (SfbDaemon *self);
 SfbPresence *sfb_daemon_get_presence (SfbDaemon *self);
 /* Calendar, out-of-office, voicemail (daemon/services/sfb-exchange.h); for bus/. */
 typedef struct _SfbExchange SfbExchange;
+typedef struct _SfbConversations SfbConversations;
 SfbExchange *sfb_daemon_get_exchange (SfbDaemon *self);
+/* Instant messages (daemon/services/sfb-conversations.h); for bus/. */
+SfbConversations *sfb_daemon_get_conversations (SfbDaemon *self);
 gboolean
 sfb_daemon_select_device (SfbDaemon *self, const char *kind, const char *name, GError **error);
 GVariant *sfb_daemon_list_devices (SfbDaemon *self);

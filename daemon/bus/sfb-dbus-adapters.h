@@ -20,6 +20,7 @@ GDBusInterfaceSkeleton *sfb_dbus_policies_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_devices_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_exchange_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_diagnostics_adapter_new (SfbDaemon *daemon);
+GDBusInterfaceSkeleton *sfb_dbus_conversations_adapter_new (SfbDaemon *daemon);
 
 gboolean sfb_dbus_return_error (GDBusMethodInvocation *invocation, GError *error);
 gboolean sfb_dbus_args_ok (GDBusMethodInvocation *invocation);

@@ -142,5 +142,6 @@ sfb_dbus_service_new (SfbDaemon *daemon)
   g_ptr_array_add (self->skeletons, sfb_dbus_devices_adapter_new (daemon));
   g_ptr_array_add (self->skeletons, sfb_dbus_exchange_adapter_new (daemon));
   g_ptr_array_add (self->skeletons, sfb_dbus_diagnostics_adapter_new (daemon));
+  g_ptr_array_add (self->skeletons, sfb_dbus_conversations_adapter_new (daemon));
   return self;
 }

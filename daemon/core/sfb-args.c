@@ -95,6 +95,27 @@ string_at (GVariant *parameters, gsize i)
   return text;
 }
 
+/* SendMessage (uri, text); the others take a conversation id first */
+static gboolean
+check_conversations (const char *method, GVariant *parameters, GError **error)
+{
+  if (g_str_equal (method, "SendMessage")
+      && g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(ss)")))
+    return sfb_text_check_argument (
+               "The URI", string_at (parameters, 0), SFB_ARGS_MAX_STRING, 0, error)
+           && sfb_text_check_argument ("The message",
+                                       string_at (parameters, 1),
+                                       SFB_ARGS_MAX_MESSAGE,
+                                       SFB_TEXT_MULTI_LINE | SFB_TEXT_ALLOW_BIDI,
+                                       error);
+  if (g_variant_n_children (parameters) >= 1
+      && g_variant_type_is_subtype_of (G_VARIANT_TYPE ("s"),
+                                       g_variant_type_first (g_variant_get_type (parameters))))
+    return sfb_text_check_argument (
+        "The conversation id", string_at (parameters, 0), SFB_ARGS_MAX_ID, 0, error);
+  return TRUE;
+}
+
 static gboolean
 is_method (const char *interface, const char *method, const char *i, const char *m)
 {
@@ -141,6 +162,8 @@ sfb_args_check (const char *interface, const char *method, GVariant *parameters,
                                     SFB_ARGS_MAX_NOTE,
                                     SFB_TEXT_MULTI_LINE | SFB_TEXT_ALLOW_BIDI,
                                     error);
+  if (g_str_equal (interface, "Conversations"))
+    return check_conversations (method, parameters, error);
   if (is_method (interface, method, "Presence", "GetPresence")
       && g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(as)")))
     {

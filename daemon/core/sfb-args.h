@@ -16,6 +16,10 @@ G_BEGIN_DECLS
 #define SFB_ARGS_MAX_PASSWORD 1024
 /* Presence.SetNote: as the server takes it */
 #define SFB_ARGS_MAX_NOTE 2048
+/* Conversations.SendMessage: the text of one instant message */
+#define SFB_ARGS_MAX_MESSAGE 8192
+/* A conversation id */
+#define SFB_ARGS_MAX_ID 64
 /* Entries of Account.Configure, URIs of Presence.GetPresence */
 #define SFB_ARGS_MAX_SETTINGS 64
 #define SFB_ARGS_MAX_URIS 1000

@@ -197,12 +197,15 @@ sfb_presence_device_xml (const char *uri,
   g_autofree char *host = g_markup_escape_text (machine_name != NULL ? machine_name : "", -1);
   g_autofree char *tz = g_markup_escape_text (time_zone != NULL ? time_zone : "00:00:00+00:00", -1);
 
+  /* what this endpoint takes: text, shown as text (no ink), and no voice,
+   * video or application sharing, so contacts' clients offer no calls
+   * here (docs/protocol.md §19.5) */
   return g_strdup_printf (
       "<device xmlns=\"http://schemas.microsoft.com/2006/09/sip/device\" endpointId=\"%s\">"
       "<capabilities preferred=\"false\" uri=\"%s\">"
       "<text capture=\"true\" render=\"true\" publish=\"false\"/>"
-      "<gifInk capture=\"false\" render=\"true\" publish=\"false\"/>"
-      "<isfInk capture=\"false\" render=\"true\" publish=\"false\"/>"
+      "<gifInk capture=\"false\" render=\"false\" publish=\"false\"/>"
+      "<isfInk capture=\"false\" render=\"false\" publish=\"false\"/>"
       "</capabilities><timezone>%s</timezone><machineName>%s</machineName></device>",
       id,
       u,

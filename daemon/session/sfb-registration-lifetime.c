@@ -307,7 +307,14 @@ sfb_session_on_request (SfbSipConnection *connection, SfbSipMessage *request, Sf
   if (notify)
     answer (self, request, 200, "OK");
   else if (g_strcmp0 (method, "OPTIONS") == 0)
-    answer (self, request, 200, "OK");
+    {
+      g_autoptr (SfbSipMessage) response = make_response (request, 200, "OK");
+      g_autoptr (GError) error = NULL;
+
+      sfb_sip_message_append_header (response, "Allow", SFB_SESSION_ALLOW);
+      if (!sfb_sip_connection_send_response (self->connection, response, &error))
+        g_debug ("Could not answer OPTIONS: %s", error->message);
+    }
   else
     answer (self, request, 501, "Not Implemented");
 }
@@ -335,6 +342,46 @@ sfb_session_respond (SfbSession *self,
   if (body != NULL)
     sfb_sip_message_set_body (response, content_type, body);
   return sfb_sip_connection_send_response (self->connection, response, error);
+}
+
+SfbSipMessage *
+sfb_session_new_response (SfbSession *self, SfbSipMessage *request, guint code, const char *reason)
+{
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+  return make_response (request, code, reason);
+}
+
+gboolean
+sfb_session_send_response (SfbSession *self, SfbSipMessage *response, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
+
+  if (self->connection == NULL)
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_SIGNED_IN, "Not connected");
+      return FALSE;
+    }
+  return sfb_sip_connection_send_response (self->connection, response, error);
+}
+
+gboolean
+sfb_session_send_ack (SfbSession *self, SfbSipMessage *ack, GError **error)
+{
+  g_return_val_if_fail (SFB_IS_SESSION (self), FALSE);
+
+  if (self->connection == NULL || !self->registered)
+    {
+      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_NOT_SIGNED_IN, "Not signed in");
+      return FALSE;
+    }
+  return sfb_sip_connection_send_ack (self->connection, ack, error);
+}
+
+const char *
+sfb_session_get_uri (SfbSession *self)
+{
+  g_return_val_if_fail (SFB_IS_SESSION (self), NULL);
+  return self->uri;
 }
 
 /* ---- requests for daemon/services ------------------------------------ */

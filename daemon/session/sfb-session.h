@@ -115,6 +115,22 @@ gboolean sfb_session_respond (SfbSession *self,
                               const char *content_type,
                               GBytes *body,
                               GError **error);
+/* The methods sfbd answers (Contact ;methods= and Allow): no SUBSCRIBE or
+ * REFER, which it refuses with 501. */
+#define SFB_SESSION_ALLOW "INVITE, MESSAGE, INFO, OPTIONS, BYE, CANCEL, NOTIFY, ACK, BENOTIFY"
+/* For services that answer with more than a body (an INVITE's 200: Contact,
+ * Record-Route, SDP): a response to @request with Via, From, To (tagged
+ * with a new tag when untagged), Call-ID, CSeq and User-Agent, then
+ * sfb_session_send_response() signs and sends it. */
+SfbSipMessage *
+sfb_session_new_response (SfbSession *self, SfbSipMessage *request, guint code, const char *reason);
+gboolean sfb_session_send_response (SfbSession *self, SfbSipMessage *response, GError **error);
+/* Sends @ack (an ACK made with sfb_session_new_request()) signed, without
+ * waiting for anything: NotSignedIn when not connected. */
+gboolean sfb_session_send_ack (SfbSession *self, SfbSipMessage *ack, GError **error);
+/* The signed-in account's URI (the AOR), NULL before the first sign-in. */
+const char *sfb_session_get_uri (SfbSession *self);
+
 /* retrieving-settings: the session stays there until every task begun
  * (from a "registered" handler) ended, or the timeout elapsed.  begin
  * returns 0 (a no-op id) outside retrieving-settings; ending a stale id

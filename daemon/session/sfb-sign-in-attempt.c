@@ -32,8 +32,7 @@
 #define MAX_REDIRECTS 5
 #define MAX_CANDIDATES 32
 #define KEEPALIVE_BEFORE_REGISTERED_S 60
-#define CONTACT_METHODS                                                                            \
-  "INVITE, MESSAGE, INFO, SUBSCRIBE, OPTIONS, BYE, CANCEL, NOTIFY, ACK, REFER, BENOTIFY"
+#define CONTACT_METHODS SFB_SESSION_ALLOW
 
 static void run_discovery (SfbSession *self);
 static void on_discovered (GObject *source, GAsyncResult *result, gpointer user_data);

@@ -197,3 +197,22 @@ sfb_sip_connection_send_request_finish (SfbSipConnection *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
+
+gboolean
+sfb_sip_connection_send_ack (SfbSipConnection *self, SfbSipMessage *request, GError **error)
+{
+  g_autofree char *branch = sfb_sip_connection_new_token (16);
+  g_autofree char *via = NULL;
+
+  g_return_val_if_fail (SFB_IS_SIP_CONNECTION (self), FALSE);
+
+  via = g_strdup_printf (
+      "SIP/2.0/TLS %s:%u;branch=z9hG4bK%s", self->local_ip, self->local_port, branch);
+  sfb_sip_message_prepend_header (request, "Via", via);
+  if (sfb_sip_message_get_header (request, "Max-Forwards") == NULL)
+    sfb_sip_message_append_header (request, "Max-Forwards", "70");
+  if (!sfb_sip_connection_prepare_outgoing (self, request, error))
+    return FALSE;
+  sfb_sip_connection_send_message (self, request);
+  return TRUE;
+}

@@ -85,6 +85,10 @@ SfbSipMessage *sfb_sip_connection_send_request_finish (SfbSipConnection *self,
                                                        GError **error);
 gboolean
 sfb_sip_connection_send_response (SfbSipConnection *self, SfbSipMessage *response, GError **error);
+/* A request that gets no response (ACK to a 2xx): Via and signature
+ * added, no transaction. */
+gboolean
+sfb_sip_connection_send_ack (SfbSipConnection *self, SfbSipMessage *request, GError **error);
 
 gboolean sfb_sip_connection_is_closed (SfbSipConnection *self);
 void sfb_sip_connection_close (SfbSipConnection *self);

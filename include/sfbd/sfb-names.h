@@ -18,6 +18,7 @@
 #define SFB_DBUS_DEVICES_INTERFACE "org.sfbd.Sfbd1.Devices"
 #define SFB_DBUS_EXCHANGE_INTERFACE "org.sfbd.Sfbd1.Exchange"
 #define SFB_DBUS_DIAGNOSTICS_INTERFACE "org.sfbd.Sfbd1.Diagnostics"
+#define SFB_DBUS_CONVERSATIONS_INTERFACE "org.sfbd.Sfbd1.Conversations"
 
 /* Error names: org.sfbd.Sfbd.Error.<Name> */
 #define SFB_DBUS_ERROR_PREFIX "org.sfbd.Sfbd.Error."

@@ -23,10 +23,12 @@ static const struct
   const char *method;
   const char *signature;
 } methods[] = {
-  { "Account", "Configure", "(a{sv})" }, { "Account", "SetPassword", "(sb)" },
-  { "Devices", "SelectDevice", "(ss)" }, { "DialPlan", "Normalize", "(s)" },
-  { "Policies", "GetPolicy", "(s)" },    { "Presence", "SetAvailability", "(s)" },
-  { "Presence", "SetNote", "(s)" },      { "Presence", "GetPresence", "(as)" },
+  { "Account", "Configure", "(a{sv})" },      { "Account", "SetPassword", "(sb)" },
+  { "Devices", "SelectDevice", "(ss)" },      { "DialPlan", "Normalize", "(s)" },
+  { "Policies", "GetPolicy", "(s)" },         { "Presence", "SetAvailability", "(s)" },
+  { "Presence", "SetNote", "(s)" },           { "Presence", "GetPresence", "(as)" },
+  { "Conversations", "SendMessage", "(ss)" }, { "Conversations", "SetTyping", "(sb)" },
+  { "Conversations", "GetMessages", "(s)" },
 };
 
 int

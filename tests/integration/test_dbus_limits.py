@@ -8,8 +8,8 @@ import unittest
 
 from gi.repository import GLib
 
-from sfbd_testcase import (ACCOUNT, DEVICES, DIAL_PLAN, ERROR_PREFIX, POLICIES, PRESENCE,
-                           SfbdTestCase)
+from sfbd_testcase import (ACCOUNT, CONVERSATIONS, DEVICES, DIAL_PLAN, ERROR_PREFIX,
+                           POLICIES, PRESENCE, SfbdTestCase)
 
 INVALID = ERROR_PREFIX + "InvalidArgs"
 SHORT = 400  # characters: an error message quotes at most a short prefix
@@ -70,6 +70,20 @@ class DBusLimitsTest(SfbdTestCase):
     def test_other_string_arguments_are_bounded(self):
         self.assert_refused(DIAL_PLAN, "Normalize", ("1" * (1024 * 1024),), "(s)", "number")
         self.assert_refused(POLICIES, "GetPolicy", (f"x{BIDI_OVERRIDE}y",), "(s)", "U+202E")
+
+    def test_conversation_arguments_are_bounded(self):
+        self.assert_refused(CONVERSATIONS, "SendMessage",
+                            ("sip:bob@contoso.test", "m" * (1024 * 1024)), "(ss)", "message",
+                            "too long")
+        self.assert_refused(CONVERSATIONS, "SendMessage",
+                            ("sip:bob@contoso.test", "a\x1b[2J"), "(ss)",
+                            "message")
+        self.assert_refused(CONVERSATIONS, "SendMessage", ("sip:" + "u" * 100000, "hi"), "(ss)",
+                            "URI", "too long")
+        self.assert_refused(CONVERSATIONS, "GetMessages", ("1" * 100000,), "(s)",
+                            "conversation id")
+        self.assert_refused(CONVERSATIONS, "SetTyping", ("1\n2", True), "(sb)",
+                            "conversation id")
 
     def test_a_huge_password_is_refused_without_being_quoted(self):
         password = "p4ss-" + "w" * (1024 * 1024)

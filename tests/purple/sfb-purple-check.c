@@ -86,6 +86,9 @@ typedef enum
   STEP_BUDDIES,
   STEP_PRESENCE,
   STEP_ACTION,
+  STEP_SEND_IM,
+  STEP_WAIT_IM,
+  STEP_TYPING,
   STEP_SIGN_OUT,
 } StepKind;
 
@@ -118,7 +121,17 @@ parse_number (const char *text, guint min, guint max, guint *out)
   return TRUE;
 }
 
-/* "stay:N,wait-input,wait-buddies:N,buddies,presence:STATUS[:NOTE],action:LABEL,sign-out" */
+/* The SIP URI of an IM step's ADDRESS (user@domain, without "sip:": the step splits at ':'). */
+static char *
+im_uri (const char *address)
+{
+  if (address == NULL || *address == '\0' || strchr (address, '@') == NULL)
+    return NULL;
+  return g_strconcat ("sip:", address, NULL);
+}
+
+/* "stay:N,wait-input,wait-buddies:N,buddies,presence:STATUS[:NOTE],action:LABEL,
+ *  send-im:ADDRESS:TEXT,typing:ADDRESS,wait-im:N,sign-out" */
 static GPtrArray *
 parse_script (const char *script, GError **error)
 {
@@ -157,6 +170,17 @@ parse_script (const char *script, GError **error)
           step->kind = STEP_ACTION;
           step->status = g_strdup (arg);
         }
+      else if (g_str_equal (name, "send-im") && (step->status = im_uri (arg)) != NULL
+               && parts[2] != NULL && *parts[2] != '\0')
+        {
+          step->kind = STEP_SEND_IM;
+          step->note = g_strdup (parts[2]);
+        }
+      else if (g_str_equal (name, "typing") && (step->status = im_uri (arg)) != NULL
+               && parts[2] == NULL)
+        step->kind = STEP_TYPING;
+      else if (g_str_equal (name, "wait-im") && parse_number (arg, 1, 100000, &step->number))
+        step->kind = STEP_WAIT_IM;
       else
         {
           g_set_error (error,
@@ -164,7 +188,7 @@ parse_script (const char *script, GError **error)
                        G_OPTION_ERROR_BAD_VALUE,
                        "bad script step \"%s\" (steps: stay:SECONDS, wait-input, "
                        "wait-buddies:COUNT, buddies, presence:STATUS[:NOTE], action:LABEL, "
-                       "sign-out)",
+                       "send-im:ADDRESS:TEXT, typing:ADDRESS, wait-im:COUNT, sign-out)",
                        items[i]);
           return NULL;
         }
@@ -190,6 +214,8 @@ typedef struct
   guint step_source;
   guint next_step_source;
   guint wait_buddies;
+  guint ims_received;
+  guint wait_ims;
   gboolean waiting_input;
   gboolean input_eof;
   GIOChannel *input;
@@ -884,6 +910,83 @@ on_buddy_signed_on_off (PurpleBuddy *buddy, gpointer data)
     emit_contact ("buddy-status", purple_buddy_get_name (buddy));
 }
 
+/* ---- instant messages ----------------------------------------------------------------- */
+
+static void
+emit_im (const char *event, const char *who_key, const char *who, const char *text)
+{
+  JsonBuilder *builder = event_begin (event);
+
+  event_str (builder, who_key, who);
+  event_str (builder, "text", text);
+  event_end (builder);
+}
+
+static void
+on_received_im (PurpleAccount *account,
+                const char *sender,
+                const char *message,
+                PurpleConversation *conv,
+                PurpleMessageFlags flags,
+                gpointer data)
+{
+  if (account != check.account)
+    return;
+  emit_im ("im-received", "from", sender, message);
+  check.ims_received++;
+  if (check.wait_ims > 0 && check.ims_received >= check.wait_ims)
+    {
+      check.wait_ims = 0;
+      schedule_next_step ();
+    }
+}
+
+static void
+on_sent_im (PurpleAccount *account, const char *receiver, const char *message, gpointer data)
+{
+  if (account == check.account)
+    emit_im ("im-sent", "to", receiver, message);
+}
+
+/* SIPE reports an undelivered message by writing an error into the conversation. */
+static void
+on_wrote_im (PurpleAccount *account,
+             const char *who,
+             const char *message,
+             PurpleConversation *conv,
+             PurpleMessageFlags flags,
+             gpointer data)
+{
+  if (account == check.account && (flags & PURPLE_MESSAGE_ERROR))
+    emit_im ("im-error", "conversation", conv != NULL ? purple_conversation_get_name (conv) : who,
+             message);
+}
+
+static void
+on_buddy_typing (PurpleAccount *account, const char *name, gpointer data)
+{
+  if (account == check.account)
+    emit_simple ("typing", "from", name);
+}
+
+static void
+on_buddy_typing_stopped (PurpleAccount *account, const char *name, gpointer data)
+{
+  if (account == check.account)
+    emit_simple ("typing-stopped", "from", name);
+}
+
+static PurpleConvIm *
+im_conversation (const char *uri)
+{
+  PurpleConversation *conv
+      = purple_find_conversation_with_account (PURPLE_CONV_TYPE_IM, uri, check.account);
+
+  if (conv == NULL)
+    conv = purple_conversation_new (PURPLE_CONV_TYPE_IM, check.account, uri);
+  return PURPLE_CONV_IM (conv);
+}
+
 /* ---- stdin: the password, then lines that end wait-input steps --------------------- */
 
 static gboolean
@@ -1075,6 +1178,20 @@ run_next_step (void)
           if (!run_action (step))
             return;
           continue;
+        case STEP_SEND_IM:
+          purple_conv_im_send (im_conversation (step->status), step->note);
+          continue;
+        case STEP_TYPING:
+          serv_send_typing (purple_account_get_connection (check.account),
+                            step->status,
+                            PURPLE_TYPING);
+          emit_simple ("typing-sent", "to", step->status);
+          continue;
+        case STEP_WAIT_IM:
+          if (check.ims_received >= step->number)
+            continue;
+          check.wait_ims = step->number;
+          return;
         case STEP_SIGN_OUT:
           if (check.signing_out)
             continue;
@@ -1297,6 +1414,28 @@ connect_signals (void)
                          &handle,
                          PURPLE_CALLBACK (on_buddy_signed_on_off),
                          NULL);
+  purple_signal_connect (purple_conversations_get_handle (),
+                         "received-im-msg",
+                         &handle,
+                         PURPLE_CALLBACK (on_received_im),
+                         NULL);
+  purple_signal_connect (
+      purple_conversations_get_handle (), "sent-im-msg", &handle, PURPLE_CALLBACK (on_sent_im), NULL);
+  purple_signal_connect (purple_conversations_get_handle (),
+                         "wrote-im-msg",
+                         &handle,
+                         PURPLE_CALLBACK (on_wrote_im),
+                         NULL);
+  purple_signal_connect (purple_conversations_get_handle (),
+                         "buddy-typing",
+                         &handle,
+                         PURPLE_CALLBACK (on_buddy_typing),
+                         NULL);
+  purple_signal_connect (purple_conversations_get_handle (),
+                         "buddy-typing-stopped",
+                         &handle,
+                         PURPLE_CALLBACK (on_buddy_typing_stopped),
+                         NULL);
 }
 
 static gboolean
@@ -1364,7 +1503,7 @@ main (int argc, char **argv)
       &script,
       "Steps after sign-in, comma-separated (default: buddies,sign-out): stay:SECONDS, "
       "wait-input, wait-buddies:COUNT, buddies, presence:STATUS[:NOTE], action:LABEL, "
-      "sign-out",
+      "send-im:ADDRESS:TEXT, typing:ADDRESS, wait-im:COUNT, sign-out",
       "STEPS" },
     { "user-dir",
       0,

@@ -167,13 +167,14 @@ def sim_reset(request):
             answer = await control.dispatch(sim, {"action": "reset_services"})
             assert answer["ok"], answer
         # TLS-DSK web services (certprov.py, webticket.py) and the User resource's web ticket
-        for key in ("certprov", "webticket", "autodiscover", "features", "endpoints"):
+        for key in ("certprov", "webticket", "autodiscover", "features", "endpoints", "im"):
             if key in base.data:
                 sim.scenario.data[key] = base.data[key]
             else:
                 sim.scenario.data.pop(key, None)
         getattr(sim, "_webtickets", {}).clear()
         await control.dispatch(sim, {"action": "reset_diagnose_faults"})
+        await control.dispatch(sim, {"action": "reset_im"})
         sim.counters.reset()
         sim.signin_rt.clear()
     st.run(reset())

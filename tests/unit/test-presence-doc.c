@@ -468,6 +468,21 @@ test_batch_subscribe (void)
   g_assert_nonnull (strstr (text, "<category name=\"state\"/>"));
 }
 
+/* The endpoint takes IM (text) and nothing it cannot render or answer. */
+static void
+test_device_capabilities (void)
+{
+  g_autofree char *xml = sfb_presence_device_xml (
+      "sip:alice@contoso.test", "0c8a2c4f-1b7e-5e1f-9a3d-7b1f2e3d4c5b", "host01", "01:00:00+01:00");
+
+  g_assert_nonnull (strstr (xml, "<text capture=\"true\" render=\"true\" publish=\"false\"/>"));
+  g_assert_nonnull (strstr (xml, "<gifInk capture=\"false\" render=\"false\""));
+  g_assert_nonnull (strstr (xml, "<isfInk capture=\"false\" render=\"false\""));
+  g_assert_null (strstr (xml, "<voice"));
+  g_assert_null (strstr (xml, "<video"));
+  g_assert_null (strstr (xml, "<applicationSharing"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -484,6 +499,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/roaming-self-directory", test_roaming_self_directory);
   g_test_add_func ("/presence/publish", test_publish);
   g_test_add_func ("/presence/instances", test_instances);
+  g_test_add_func ("/presence/device-capabilities", test_device_capabilities);
   g_test_add_func ("/presence/fault", test_fault);
   g_test_add_func ("/presence/batch-subscribe", test_batch_subscribe);
   return g_test_run ();

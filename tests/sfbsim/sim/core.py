@@ -20,6 +20,7 @@ import time
 import warnings
 
 from . import control
+from . import im
 from . import stream_faults  # noqa: F401  (registers its control actions)
 from .certprov import ProvisioningCA
 from .certs import VARIANTS, CertStore
@@ -100,6 +101,7 @@ class Sim:
         self.signin_rt = {}   # aor -> REGISTERs of the sign-in in progress
         self._sweeper = None
         self._tasks = set()
+        self.im = im.Proxy(self)  # session routing and sfbsim's own endpoints
 
     # lifecycle ------------------------------------------------------------------------
     async def start(self):
@@ -298,6 +300,7 @@ class Sim:
         if ep.conn is not None:
             ep.conn.endpoints.discard(ep)
         self.log.note(f"endpoint {ep.uri} epid={ep.epid} removed: {reason}")
+        self.im.endpoint_removed(ep)
         self._hook("endpoint_removed", ep, reason)
 
     def _hook(self, name, *args):

@@ -366,6 +366,8 @@ class Connection(asyncio.Protocol):
             self._signature_failure(msg, sa, reason)
             return
         if fut is None:
+            if self.sim.im.on_response(msg):  # a proxied request's answer (sim/im.py)
+                return
             self.sim.log.note(f"{self.local}: response {msg.code} matches no request; ignored")
             return
         if msg.code >= 200 and not fut.done():
@@ -419,6 +421,8 @@ class Connection(asyncio.Protocol):
         services = self.sim.services
         resp = None
         try:
+            if await self.sim.im.handle_request(ep, msg):  # routed (sim/im.py)
+                return
             if services is not None:
                 resp = await services.handle_request(ep, msg)
         except asyncio.CancelledError:

@@ -8,7 +8,7 @@ itself relies on and fills in defaults, so a scenario file can be short:
   domain                 SIP domain (required)
   server                 Server: header value (default RTC/6.0.0.0)
   [timers]               expires, keep_alive, sa_lifetime, redirect_expires, idle_timeout,
-                         request_timeout, subscription_expires (seconds)
+                         request_timeout, subscription_expires, invite_timeout (seconds)
   [dns]                  address (127.0.0.1), ttl
   [director]             fqdn, address, aliases, auth, port (5061)      (optional)
   [pools.<name>]         fqdn, address, aliases, auth, port (5061)      (at least one)
@@ -62,6 +62,7 @@ CERT_VARIANTS = ("valid", "expired", "wrong-name", "untrusted",
 TIMER_DEFAULTS = {
     "expires": 300, "keep_alive": 300, "sa_lifetime": 28800, "redirect_expires": 2592000,
     "idle_timeout": 0, "request_timeout": 10, "subscription_expires": 7200,
+    "invite_timeout": 180,
 }
 
 

@@ -39,7 +39,8 @@ Requests handled (everything else: None, and the core answers 405/501):
   SERVICE    location profile (see on_location_profile for the request sfbsim accepts)
   SERVICE    to mrasUri / focusFactoryUri: sim/features.py (scenario [features])
   INVITE     sip:ocschat@<domain> -> 404 with ms-diagnostics (no group chat server); other
-             INVITEs -> 480 (user) / 404 (unknown): sfbsim routes no sessions
+             INVITEs -> 404 (unknown); sessions to users and endpoints are routed by sim/im.py
+             before services see them
   OPTIONS    200;  BYE/CANCEL 481;  ACK nothing
 
 Notifications go out as BENOTIFY when the subscription said Supported: ms-benotify
@@ -276,6 +277,9 @@ def person_info(st, aor):
                 for k, v in c.items():
                     info.setdefault(k, v)
                 break
+    im = getattr(st.sim, "im", None)  # sfbsim's own users (the echo user, sim/im.py)
+    for k, v in (im.person_info(aor) if im is not None else {}).items():
+        info.setdefault(k, v)
     if "name" not in info:
         info["name"] = uri_user_host(aor)[0]
     return info
