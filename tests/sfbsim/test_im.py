@@ -89,7 +89,8 @@ def answer_200(c, req, tag):
 def caller_dialog(c, inv, resp):
     to = resp.to_addr()
     return Dlg(c, inv.call_id, inv.from_addr().tag, to.tag, to.uri,
-               NameAddr.parse(resp.get("Contact")).uri, list(reversed(resp.get_list("Record-Route"))))
+               NameAddr.parse(resp.get("Contact")).uri,
+               list(reversed(resp.get_list("Record-Route"))))
 
 
 def callee_dialog(c, req, tag):
