@@ -11,6 +11,7 @@
 
 #include "sfb-daemon.h"
 #include "sfb-dbus-service.h"
+#include "sfb-desktop.h"
 #include "sfb-log.h"
 #include "sfb-notify.h"
 
@@ -23,6 +24,7 @@ typedef struct
   GMainLoop *loop;
   SfbDaemon *daemon;
   SfbDBusService *service;
+  SfbDesktop *desktop; /* idle, lock and notifications */
   gboolean name_acquired;
   gboolean name_lost;
   int exit_status;
@@ -78,7 +80,9 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
     {
       g_warning ("Cannot export %s: %s", SFB_DBUS_PATH, error->message);
       quit (main_data, EXIT_FAILURE);
+      return;
     }
+  main_data->desktop = sfb_desktop_new (main_data->daemon, connection);
 }
 
 static void
@@ -201,6 +205,7 @@ main (int argc, char **argv)
   if (!main_data.name_lost)
     g_bus_unown_name (owner_id);
   g_clear_object (&main_data.service);
+  g_clear_object (&main_data.desktop);
   g_clear_object (&main_data.daemon);
   g_main_loop_unref (main_data.loop);
   g_free (main_data.status);

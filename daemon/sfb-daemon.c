@@ -82,10 +82,10 @@ struct _SfbDaemon
   SfbConfig *config;
   SfbSecretStore *secret_store;
   SfbSession *session;
-  SfbSettings *settings; /* policies, dial plan, their cache */
-  SfbContacts *contacts; /* roaming contacts and their cache */
-  SfbPresence *presence; /* own and contacts' presence */
-  SfbExchange *exchange; /* calendar, out-of-office, voicemail */
+  SfbSettings *settings;           /* policies, dial plan, their cache */
+  SfbContacts *contacts;           /* roaming contacts and their cache */
+  SfbPresence *presence;           /* own and contacts' presence */
+  SfbExchange *exchange;           /* calendar, out-of-office, voicemail */
   SfbConversations *conversations; /* instant messages */
   SfbDeviceMonitor *device_monitor;
   char *strings[LAST_STRING_PROP + 1];

@@ -115,14 +115,10 @@ notify_message (SfbDBusConversations *skeleton, const char *id, const char *text
       if (bus == NULL)
         return;
       notifications->notifier = sfb_notifier_new (bus);
-      g_signal_connect (notifications->notifier,
-                        "reply",
-                        G_CALLBACK (on_notification_reply),
-                        notifications);
-      g_signal_connect (notifications->notifier,
-                        "action",
-                        G_CALLBACK (on_notification_action),
-                        notifications);
+      g_signal_connect (
+          notifications->notifier, "reply", G_CALLBACK (on_notification_reply), notifications);
+      g_signal_connect (
+          notifications->notifier, "action", G_CALLBACK (on_notification_action), notifications);
     }
   sfb_notifier_show (notifications->notifier,
                      key,
@@ -280,10 +276,8 @@ sfb_dbus_conversations_adapter_new (SfbDaemon *daemon)
   Notifications *notifications = g_new0 (Notifications, 1);
 
   notifications->daemon = daemon;
-  g_object_set_data_full (G_OBJECT (skeleton),
-                          "sfb-notifications",
-                          notifications,
-                          (GDestroyNotify) notifications_free);
+  g_object_set_data_full (
+      G_OBJECT (skeleton), "sfb-notifications", notifications, (GDestroyNotify) notifications_free);
   g_signal_connect_object (
       skeleton, "handle-send-message", G_CALLBACK (handle_send_message), daemon, 0);
   g_signal_connect_object (

@@ -303,6 +303,28 @@ validate_device (const char *value, char **normalized, GError **error)
   return TRUE;
 }
 
+/* A time in whole seconds, 0 (never) to a day. */
+static gboolean
+validate_seconds (const char *value, char **normalized, GError **error)
+{
+  guint64 seconds;
+
+  if (!g_ascii_string_to_unsigned (value, 10, 0, SFB_CONFIG_MAX_SECONDS, &seconds, NULL))
+    {
+      g_autofree char *shown = sfb_text_quote_untrusted (value, -1, SFB_TEXT_QUOTE_MAX);
+
+      g_set_error (error,
+                   SFB_ERROR,
+                   SFB_ERROR_INVALID_ARGS,
+                   "“%s” is not a time; give whole seconds from 0 (never) to %u",
+                   shown,
+                   SFB_CONFIG_MAX_SECONDS);
+      return FALSE;
+    }
+  *normalized = g_strdup_printf ("%" G_GUINT64_FORMAT, seconds);
+  return TRUE;
+}
+
 static const SfbConfigKey config_keys[] = {
   { "Account", "Uri", "Account.Uri", validate_uri, FALSE },
   { "Account", "Login", "Account.Login", validate_login, FALSE },
@@ -314,6 +336,13 @@ static const SfbConfigKey config_keys[] = {
   { "Devices", "AudioOutput", "Devices.AudioOutput", validate_device, FALSE },
   { "Devices", "AudioInput", "Devices.AudioInput", validate_device, FALSE },
   { "Devices", "VideoInput", "Devices.VideoInput", validate_device, FALSE },
+  { "Presence", "InactiveAfter", "Presence.InactiveAfter", validate_seconds, FALSE },
+  { "Presence", "AwayAfter", "Presence.AwayAfter", validate_seconds, FALSE },
+  { "Notifications",
+    "ReconnectingAfter",
+    "Notifications.ReconnectingAfter",
+    validate_seconds,
+    FALSE },
 };
 
 /* In the file: exact group and key. */

@@ -95,6 +95,18 @@ sfb_config_get_auto_sign_in (SfbConfig *self)
   return value == NULL || g_str_equal (value, "true");
 }
 
+guint
+sfb_config_get_seconds (SfbConfig *self, const char *name, guint fallback)
+{
+  const char *value = sfb_config_get_value (self, name);
+  guint64 seconds;
+
+  if (value == NULL
+      || !g_ascii_string_to_unsigned (value, 10, 0, SFB_CONFIG_MAX_SECONDS, &seconds, NULL))
+    return fallback;
+  return (guint) seconds;
+}
+
 const char *
 sfb_config_get_ca_file (SfbConfig *self)
 {

@@ -31,6 +31,8 @@ typedef enum
 #define SFB_CONFIG_MAX_SIZE (1024 * 1024)
 /* The longest value of a setting, in bytes. */
 #define SFB_CONFIG_MAX_VALUE 1024
+/* The longest time a setting in seconds may give (a day). */
+#define SFB_CONFIG_MAX_SECONDS 86400
 
 #define SFB_TYPE_CONFIG (sfb_config_get_type ())
 G_DECLARE_FINAL_TYPE (SfbConfig, sfb_config, SFB, CONFIG, GObject)
@@ -54,6 +56,8 @@ const char *sfb_config_get_ca_file (SfbConfig *self);
 SfbSecretsStore sfb_config_get_secrets_store (SfbConfig *self);
 const char *sfb_config_get_device (SfbConfig *self, const char *kind);
 const char *sfb_config_get_value (SfbConfig *self, const char *name);
+/* A setting in seconds (Presence.InactiveAfter, …), @fallback when unset. */
+guint sfb_config_get_seconds (SfbConfig *self, const char *name, guint fallback);
 
 const char *sfb_auth_mode_to_string (SfbAuthMode mode);
 const char *sfb_secrets_store_to_string (SfbSecretsStore store);

@@ -43,7 +43,7 @@ typedef struct
   guint unread;
   gint64 last_activity;
   Dialog *dialog;
-  GQueue sends;   /* of GTask: SendMessage calls, the head one in flight */
+  GQueue sends;    /* of GTask: SendMessage calls, the head one in flight */
   gboolean typing; /* the peer's */
 } Conversation;
 
@@ -189,7 +189,8 @@ get_conversation (SfbConversations *self, const char *uri, const char *display_n
 }
 
 static void
-add_message (SfbConversations *self, Conversation *conv, const char *from, const char *text, gboolean in)
+add_message (
+    SfbConversations *self, Conversation *conv, const char *from, const char *text, gboolean in)
 {
   Message *message = g_new0 (Message, 1);
 
@@ -240,6 +241,25 @@ name_addr_uri (const char *value, char **display_name)
   return g_strdup (sfb_sip_name_addr_get_uri (addr));
 }
 
+/* A URI's user part goes into D-Bus, logs and notifications: printable
+ * UTF-8 only (an escaped control character or space is refused). */
+static gboolean
+user_is_safe (const char *user, gsize n)
+{
+  const char *end = user + n;
+
+  if (!g_utf8_validate (user, n, NULL))
+    return FALSE;
+  for (const char *p = user; p < end; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == ' ' || sfb_text_is_unsafe_char (c))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* The AOR of a URI: scheme, user and host, no parameters ("sip:bob@x"). */
 static char *
 aor_of (const char *uri)
@@ -254,7 +274,7 @@ aor_of (const char *uri)
   if (sfb_sip_uri_get_scheme (parsed) != SFB_SIP_URI_SCHEME_SIP)
     return NULL;
   user = sfb_sip_uri_get_user (parsed, &n);
-  if (user == NULL || n == 0 || memchr (user, '\0', n) != NULL)
+  if (user == NULL || n == 0 || n > 256 || !user_is_safe (user, n))
     return NULL;
   clean = g_strdup_printf ("sip:%.*s@%s", (int) n, user, sfb_sip_uri_get_host (parsed));
   return g_ascii_strdown (clean, -1);
@@ -296,9 +316,14 @@ respond (SfbConversations *self, SfbSipMessage *request, guint code, const char 
 }
 
 static void
-respond_with_accept (SfbConversations *self, SfbSipMessage *request, guint code, const char *reason, const char *accept)
+respond_with_accept (SfbConversations *self,
+                     SfbSipMessage *request,
+                     guint code,
+                     const char *reason,
+                     const char *accept)
 {
-  g_autoptr (SfbSipMessage) response = sfb_session_new_response (self->session, request, code, reason);
+  g_autoptr (SfbSipMessage) response
+      = sfb_session_new_response (self->session, request, code, reason);
   g_autoptr (GError) error = NULL;
 
   sfb_sip_message_append_header (response, "Accept", accept);
@@ -363,7 +388,8 @@ take_first_message (SfbConversations *self, Conversation *conv, SfbSipMessage *i
     return;
   text = sfb_im_text_format_parse (value, &error);
   if (text == NULL)
-    g_debug ("The first message of an invitation from %s was dropped: %s", conv->uri, error->message);
+    g_debug (
+        "The first message of an invitation from %s was dropped: %s", conv->uri, error->message);
   else if (*text != '\0')
     add_message (self, conv, conv->uri, text, TRUE);
 }
@@ -376,7 +402,8 @@ on_invite (SfbConversations *self, SfbSipMessage *request)
   gsize length = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
   g_autofree char *display_name = NULL;
-  g_autofree char *from_uri = name_addr_uri (sfb_sip_message_get_header (request, "From"), &display_name);
+  g_autofree char *from_uri
+      = name_addr_uri (sfb_sip_message_get_header (request, "From"), &display_name);
   g_autofree char *peer = aor_of (from_uri);
   g_autofree char *contact = name_addr_uri (sfb_sip_message_get_header (request, "Contact"), NULL);
   g_autoptr (SfbSipMessage) response = NULL;
@@ -491,8 +518,8 @@ on_info (SfbConversations *self, Conversation *conv, SfbSipMessage *request)
   GBytes *body = sfb_sip_message_get_body (request);
   gsize length = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &length) : "";
-  int typing = sfb_im_typing_parse (
-      sfb_sip_message_get_header (request, "Content-Type"), data, length);
+  int typing
+      = sfb_im_typing_parse (sfb_sip_message_get_header (request, "Content-Type"), data, length);
 
   respond (self, request, 200, "OK");
   if (typing >= 0)
@@ -518,7 +545,10 @@ on_request (SfbSession *session, SfbSipMessage *request, SfbConversations *self)
     {
       /* the 200 to the INVITE went out at once: the CANCEL comes too late
        * to change it (RFC 3261 §9.2); the server BYEs a losing branch */
-      respond (self, request, conv != NULL ? 200 : 481, conv != NULL ? "OK" : "Call/Transaction Does Not Exist");
+      respond (self,
+               request,
+               conv != NULL ? 200 : 481,
+               conv != NULL ? "OK" : "Call/Transaction Does Not Exist");
       return TRUE;
     }
   if (conv == NULL)
@@ -649,7 +679,8 @@ static void
 send_in_dialog (SfbConversations *self, Conversation *conv, GTask *task)
 {
   Send *send = g_task_get_task_data (task);
-  g_autoptr (SfbSipMessage) message = dialog_request (self, conv->dialog, "MESSAGE", ++conv->dialog->cseq);
+  g_autoptr (SfbSipMessage) message
+      = dialog_request (self, conv->dialog, "MESSAGE", ++conv->dialog->cseq);
 
   set_text_body (message, "text/plain; charset=UTF-8", send->text);
   sfb_session_send_request_async (
@@ -739,6 +770,8 @@ on_invite_answered (GObject *source, GAsyncResult *result, gpointer user_data)
       finish_send (self, conv, failure (conv, response, error));
       return;
     }
+  /* the peer may have invited us meanwhile: ours is the dialog now */
+  g_clear_pointer (&conv->dialog, dialog_free);
   conv->dialog = dialog_from_answer (request, response);
   if (conv->dialog == NULL)
     {
@@ -825,8 +858,7 @@ sfb_conversations_send_async (SfbConversations *self,
   clean = sfb_im_clean_text (text, -1);
   if (*clean == '\0')
     {
-      g_task_return_new_error (
-          task, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The message is empty");
+      g_task_return_new_error (task, SFB_ERROR, SFB_ERROR_INVALID_ARGS, "The message is empty");
       return;
     }
   if (g_strcmp0 (sfb_session_get_state (self->session), SFB_STATE_SIGNED_IN) != 0
@@ -978,7 +1010,6 @@ on_typing_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (SfbConversations) self = user_data;
   g_autoptr (SfbSipMessage) response = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *call_id = NULL;
   Conversation *conv;
   guint code;
 
@@ -995,7 +1026,10 @@ on_typing_sent (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 gboolean
-sfb_conversations_set_typing (SfbConversations *self, const char *id, gboolean typing, GError **error)
+sfb_conversations_set_typing (SfbConversations *self,
+                              const char *id,
+                              gboolean typing,
+                              GError **error)
 {
   Conversation *conv = lookup (self, id, error);
   g_autoptr (SfbSipMessage) info = NULL;
@@ -1084,21 +1118,15 @@ sfb_conversations_class_init (SfbConversationsClass *klass)
                                                  G_TYPE_STRING,
                                                  G_TYPE_STRING,
                                                  G_TYPE_BOOLEAN);
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed",
-                                          G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST,
-                                          0,
-                                          NULL,
-                                          NULL,
-                                          NULL,
-                                          G_TYPE_NONE,
-                                          0);
+  signals[SIGNAL_CHANGED] = g_signal_new (
+      "changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 sfb_conversations_init (SfbConversations *self)
 {
-  self->by_id = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) conversation_free);
+  self->by_id
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) conversation_free);
 }
 
 SfbConversations *

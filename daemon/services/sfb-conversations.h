@@ -48,8 +48,7 @@ void sfb_conversations_send_async (SfbConversations *self,
                                    GCancellable *cancellable,
                                    GAsyncReadyCallback callback,
                                    gpointer user_data);
-char *
-sfb_conversations_send_finish (SfbConversations *self, GAsyncResult *result, GError **error);
+char *sfb_conversations_send_finish (SfbConversations *self, GAsyncResult *result, GError **error);
 
 /* aa{sv}: Id, Uri, DisplayName, Unread (u), LastActivity (x, µs),
  * most recent first; floating. */
@@ -60,8 +59,10 @@ GVariant *sfb_conversations_get_messages (SfbConversations *self, const char *id
 /* The id of the conversation with @uri, or NULL. */
 const char *sfb_conversations_find (SfbConversations *self, const char *uri);
 gboolean sfb_conversations_mark_read (SfbConversations *self, const char *id, GError **error);
-gboolean
-sfb_conversations_set_typing (SfbConversations *self, const char *id, gboolean typing, GError **error);
+gboolean sfb_conversations_set_typing (SfbConversations *self,
+                                       const char *id,
+                                       gboolean typing,
+                                       GError **error);
 /* Ends the dialog (BYE) and forgets the conversation. */
 gboolean sfb_conversations_close (SfbConversations *self, const char *id, GError **error);
 /* The display name of @id's peer (its URI when none), NULL when unknown. */

@@ -99,7 +99,8 @@ sfb_im_content_type_media (const char *content_type)
   if (content_type == NULL)
     return g_strdup ("");
   semi = strchr (content_type, ';');
-  media = g_strndup (content_type, semi != NULL ? (gsize) (semi - content_type) : strlen (content_type));
+  media = g_strndup (content_type,
+                     semi != NULL ? (gsize) (semi - content_type) : strlen (content_type));
   return g_ascii_strdown (g_strstrip (media), -1);
 }
 
@@ -202,10 +203,8 @@ part_clear (Part *part)
   g_free (part->encoding);
 }
 
-static GArray *split_multipart (const char *content_type,
-                                const char *data,
-                                gsize length,
-                                GError **error);
+static GArray *
+split_multipart (const char *content_type, const char *data, gsize length, GError **error);
 
 SfbImOffer
 sfb_im_offer_classify (const char *content_type, const char *data, gsize length)
@@ -336,8 +335,8 @@ html_entity (const char *p, const char *end, GString *out)
     const char *name;
     const char *text;
   } named[] = {
-    { "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" }, { "quot;", "\"" }, { "apos;", "'" },
-    { "nbsp;", " " },
+    { "amp;", "&" },   { "lt;", "<" },   { "gt;", ">" },
+    { "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", " " },
   };
   gsize avail = end - p;
 
@@ -363,9 +362,8 @@ html_entity (const char *p, const char *end, GString *out)
         value = value * (hex ? 16 : 10) + hex_value (p[i]);
       if (digits > 0 && i < avail && p[i] == ';')
         {
-          gunichar c = value <= 0x10ffff && g_unichar_validate ((gunichar) value)
-                           ? (gunichar) value
-                           : 0xfffd;
+          gunichar c = value <= 0x10ffff && g_unichar_validate ((gunichar) value) ? (gunichar) value
+                                                                                  : 0xfffd;
 
           g_string_append_unichar (out, c);
           return i + 1;
@@ -703,26 +701,21 @@ split_multipart (const char *content_type, const char *data, gsize length, GErro
     }
   if (parts->len == 0)
     {
-      g_set_error_literal (error, SFB_ERROR, SFB_ERROR_FAILED, "The multipart message has no parts");
+      g_set_error_literal (
+          error, SFB_ERROR, SFB_ERROR_FAILED, "The multipart message has no parts");
       return NULL;
     }
   return g_steal_pointer (&parts);
 }
 
-static char *body_to_text (const char *content_type,
-                           const char *data,
-                           gsize length,
-                           guint depth,
-                           GError **error);
+static char *body_to_text (
+    const char *content_type, const char *data, gsize length, guint depth, GError **error);
 
 /* The best part of an alternative for plain text: plain, else HTML, else
  * RTF, else a nested alternative. */
 static char *
-multipart_to_text (const char *content_type,
-                   const char *data,
-                   gsize length,
-                   guint depth,
-                   GError **error)
+multipart_to_text (
+    const char *content_type, const char *data, gsize length, guint depth, GError **error)
 {
   static const char *const preference[] = {
     "text/plain", "text/html", "text/rtf", "multipart/alternative", "multipart/related",

@@ -68,6 +68,8 @@ struct _SfbPresence
   guint wanted_code;
   char *wanted_activity;
   char *wanted_note; /* NULL: never set */
+  /* the machineState: active, inactive or away (the desktop session) */
+  guint machine_code;
 
   /* the voicemail count the server sent (roaming-self mwi) */
   gboolean voicemails_known;
@@ -355,7 +357,8 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
     {
       guint32 device = sfb_presence_device_instance (self->epid);
       guint32 machine = sfb_presence_machine_state_instance (self->epid);
-      g_autofree char *machine_state = sfb_presence_state_xml ("machineState", FALSE, 3500, NULL);
+      g_autofree char *machine_state
+          = sfb_presence_state_xml ("machineState", FALSE, self->machine_code, NULL);
       g_autofree char *user_state = NULL;
 
       if (with_device)
@@ -907,6 +910,19 @@ sfb_presence_set_availability_async (SfbPresence *self,
   publish (self, PUBLISH_STATE, FALSE, 0, task);
 }
 
+void
+sfb_presence_set_machine_state (SfbPresence *self, guint code)
+{
+  g_return_if_fail (SFB_IS_PRESENCE (self));
+
+  if (self->machine_code == code)
+    return;
+  self->machine_code = code;
+  /* before the first publication of a registration, that one carries it */
+  if (self->published && registered (self))
+    publish (self, PUBLISH_STATE, FALSE, 0, NULL);
+}
+
 gboolean
 sfb_presence_set_availability_finish (SfbPresence *self, GAsyncResult *result, GError **error)
 {
@@ -1139,6 +1155,7 @@ sfb_presence_class_init (SfbPresenceClass *klass)
 static void
 sfb_presence_init (SfbPresence *self)
 {
+  self->machine_code = SFB_MACHINE_STATE_ACTIVE;
   self->cancellable = g_cancellable_new ();
   self->pool_subscriptions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);

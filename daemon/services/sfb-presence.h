@@ -9,7 +9,7 @@
  * container), and the own availability and note as the server aggregated
  * them.  After the first roaming-self of a registration sfbd publishes
  * (SERVICE application/msrtc-category-publish+xml) device, machineState
- * 3500 and userState (3500, or what the user chose) in containers 2 and 3,
+ * (3500, or what sfb_presence_set_machine_state() set) and userState (3500, or what the user chose) in containers 2 and 3,
  * and the note if one was set.  A 409 Client.BadCall.WrongDelta gives the
  * current versions (details/operation@curVersion by 1-based index): they
  * replace ours and the publication is sent again, at most
@@ -70,6 +70,16 @@ void sfb_presence_set_note_async (SfbPresence *self,
                                   GAsyncReadyCallback callback,
                                   gpointer user_data);
 gboolean sfb_presence_set_note_finish (SfbPresence *self, GAsyncResult *result, GError **error);
+
+/* The machineState sfbd publishes (docs/protocol.md §11.4): whether the user
+ * uses the computer.  The server's aggregation shows it when the user chose
+ * no availability (a userState) of their own; the user's choice is left as
+ * it is.  Published at once when it changes while signed in, else with the
+ * next sign-in's first publication. */
+#define SFB_MACHINE_STATE_ACTIVE 3500
+#define SFB_MACHINE_STATE_INACTIVE 5000
+#define SFB_MACHINE_STATE_AWAY 15500
+void sfb_presence_set_machine_state (SfbPresence *self, guint code);
 
 /* The unread voicemails the server reported over SIP (the roaming-self
  * "mwi" category Exchange UM's MWI becomes); FALSE when it reported none. */

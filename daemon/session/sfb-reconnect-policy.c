@@ -10,7 +10,10 @@
  * failure goes to the journal at WARNING with SFB_ERROR_NAME and the fields
  * of the attempt that failed (log_failure()); a retry that fails the same
  * way again is logged at INFO only.  Offline, the retry waits for the
- * network; after resume from sleep, the session reconnects at once.
+ * network.  Sleep: a logind delay inhibitor is held while awake; on
+ * PrepareForSleep(true) the session signs out cleanly (unsubscribe,
+ * unregister) and only then releases it, and signs in again on resume
+ * (without an inhibitor, it reconnects at once after resume).
  */
 #define G_LOG_DOMAIN "sfbd"
 
@@ -23,6 +26,10 @@
 #include "sfb-registration.h"
 
 #include <sfbd/sfb-names.h>
+
+#include <gio/gunixfdlist.h>
+#include <glib/gstdio.h>
+#include <string.h>
 
 #define MAX_RETRY_AFTER_S 3600
 /* a server whose signatures fail: each attempt is a full logon that leaves
@@ -366,6 +373,143 @@ on_network_changed (GNetworkMonitor *monitor, gboolean available, SfbSession *se
     retry_now (self, "The network is back");
 }
 
+/* ---- suspend: a delay inhibitor, sign out before sleep -------------- */
+
+static void
+release_inhibitor (SfbSession *self)
+{
+  self->release_on_sign_out = FALSE;
+  if (self->sleep_inhibitor < 0)
+    return;
+  g_debug ("Releasing the sleep inhibitor");
+  g_close (self->sleep_inhibitor, NULL);
+  self->sleep_inhibitor = -1;
+}
+
+static void
+on_inhibit (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbSession) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GUnixFDList) fds = NULL;
+  g_autoptr (GVariant) ret = NULL;
+  gint32 index = -1;
+
+  ret = g_dbus_connection_call_with_unix_fd_list_finish (
+      G_DBUS_CONNECTION (source), &fds, result, &error);
+  self->inhibitor_pending = FALSE;
+  if (ret == NULL)
+    {
+      g_debug ("No sleep inhibitor, so no sign-out before sleep: %s", error->message);
+      return;
+    }
+  g_variant_get (ret, "(h)", &index);
+  if (fds == NULL || index < 0 || index >= g_unix_fd_list_get_length (fds))
+    return;
+  release_inhibitor (self);
+  self->sleep_inhibitor = g_unix_fd_list_get (fds, index, NULL);
+  if (self->system_bus == NULL) /* the session ended meanwhile */
+    release_inhibitor (self);
+}
+
+/* Held while awake, so that logind waits (up to its InhibitDelayMaxSec)
+ * for the sign-out before sleep. */
+static void
+take_inhibitor (SfbSession *self)
+{
+  if (self->system_bus == NULL || self->sleep_inhibitor >= 0 || self->inhibitor_pending)
+    return;
+  self->inhibitor_pending = TRUE;
+  g_dbus_connection_call_with_unix_fd_list (
+      self->system_bus,
+      "org.freedesktop.login1",
+      "/org/freedesktop/login1",
+      "org.freedesktop.login1.Manager",
+      "Inhibit",
+      g_variant_new ("(ssss)", "sleep", "sfbd", "Signing out of Skype for Business", "delay"),
+      G_VARIANT_TYPE ("(h)"),
+      G_DBUS_CALL_FLAGS_NONE,
+      -1,
+      NULL,
+      NULL,
+      on_inhibit,
+      g_object_ref (self));
+}
+
+/* The sign-out is done (or there was nothing to sign out): sleep may go on. */
+void
+sfb_session_sleep_signed_out (SfbSession *self)
+{
+  if (self->release_on_sign_out)
+    release_inhibitor (self);
+}
+
+void
+sfb_session_forget_resume (SfbSession *self)
+{
+  self->resume_sign_in = FALSE;
+  if (self->resume_password != NULL)
+    {
+      explicit_bzero (self->resume_password, strlen (self->resume_password));
+      g_clear_pointer (&self->resume_password, g_free);
+    }
+}
+
+/* Before sleep: unsubscribe and unregister, so that nobody sees a stale
+ * Available while the computer sleeps; remember to sign in again. */
+static void
+prepare_for_sleep (SfbSession *self)
+{
+  const char *state = self->strings[STR_STATE];
+  gboolean wanted
+      = g_strcmp0 (state, SFB_STATE_SIGNED_OUT) != 0 && g_strcmp0 (state, SFB_STATE_FAILED) != 0;
+  g_autofree char *password = wanted ? g_strdup (self->password) : NULL;
+
+  if (!wanted)
+    {
+      release_inhibitor (self);
+      return;
+    }
+  g_info ("Going to sleep: signing out");
+  sfb_session_sign_out (self); /* forgets an earlier resume */
+  self->resume_sign_in = TRUE;
+  self->resume_password = g_steal_pointer (&password);
+  if (g_strcmp0 (self->strings[STR_STATE], SFB_STATE_SIGNED_OUT) == 0)
+    release_inhibitor (self);
+  else
+    self->release_on_sign_out = TRUE;
+}
+
+static void
+resumed (SfbSession *self)
+{
+  const char *state = self->strings[STR_STATE];
+  g_autofree char *password = NULL;
+
+  take_inhibitor (self);
+  if (self->resume_sign_in)
+    {
+      if (g_strcmp0 (state, SFB_STATE_SIGNED_OUT) != 0)
+        {
+          sfb_session_forget_resume (self); /* the user signed in meanwhile */
+          return;
+        }
+      g_info ("Resumed from sleep: signing in again");
+      password = g_steal_pointer (&self->resume_password);
+      sfb_session_sign_in (self, password);
+      if (password != NULL)
+        explicit_bzero (password, strlen (password));
+      return;
+    }
+  /* no sign-out before sleep (no inhibitor): the connection is likely dead */
+  if (g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0 || g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    {
+      g_info ("Resumed from sleep: reconnecting");
+      sfb_backoff_reset (&self->backoff);
+      sfb_session_start_attempt (self, TRUE);
+    }
+}
+
 static void
 on_prepare_for_sleep (GDBusConnection *bus,
                       const char *sender,
@@ -377,19 +521,14 @@ on_prepare_for_sleep (GDBusConnection *bus,
 {
   SfbSession *self = user_data;
   gboolean going_to_sleep = FALSE;
-  const char *state = self->strings[STR_STATE];
 
   if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(b)")))
     return;
   g_variant_get (parameters, "(b)", &going_to_sleep);
   if (going_to_sleep)
-    return;
-  if (g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0 || g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
-    {
-      g_info ("Resumed from sleep: reconnecting");
-      sfb_backoff_reset (&self->backoff);
-      sfb_session_start_attempt (self, TRUE);
-    }
+    prepare_for_sleep (self);
+  else
+    resumed (self);
 }
 
 static void
@@ -415,6 +554,7 @@ on_system_bus (GObject *source, GAsyncResult *result, gpointer user_data)
                                                                  on_prepare_for_sleep,
                                                                  self,
                                                                  NULL);
+  take_inhibitor (self);
 }
 
 void
@@ -426,4 +566,15 @@ sfb_session_watch_system (SfbSession *self)
   self->network_available = g_network_monitor_get_network_available (self->monitor);
   g_signal_connect (self->monitor, "network-changed", G_CALLBACK (on_network_changed), self);
   g_bus_get (G_BUS_TYPE_SYSTEM, NULL, on_system_bus, g_object_ref (self));
+}
+
+void
+sfb_session_unwatch_system (SfbSession *self)
+{
+  if (self->system_bus != NULL && self->sleep_subscription != 0)
+    g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
+  self->sleep_subscription = 0;
+  g_clear_object (&self->system_bus);
+  release_inhibitor (self);
+  sfb_session_forget_resume (self);
 }

@@ -717,4 +717,5 @@ sfb_session_finish_sign_out (SfbSession *self)
   sfb_session_clear_connection_properties (self);
   sfb_session_wipe_password (self);
   sfb_session_set_state (self, SFB_STATE_SIGNED_OUT);
+  sfb_session_sleep_signed_out (self);
 }

@@ -126,6 +126,13 @@ struct _SfbSession
   gboolean waiting_for_network; /* reconnecting, no timer: retried when it is back */
   GDBusConnection *system_bus;
   guint sleep_subscription;
+  /* suspend (sfb-reconnect-policy.c): a logind delay inhibitor held while
+   * awake, released once the sign-out before sleep is done */
+  int sleep_inhibitor;          /* its fd, -1: none */
+  gboolean inhibitor_pending;   /* Inhibit() is under way */
+  gboolean release_on_sign_out; /* the sign-out of PrepareForSleep(true) */
+  gboolean resume_sign_in;      /* signed out for sleep: sign in again on resume */
+  char *resume_password;        /* the password of that sign-in (NULL: Kerberos) */
 
   char *strings[N_STRINGS];
   guint64 signed_in_since;
@@ -197,6 +204,9 @@ void sfb_session_retry_when_available (SfbSession *self, SfbSipMessage *response
 void sfb_session_resend_after_timeout (SfbSession *self, SfbSipMessage *response);
 char *sfb_session_diagnostics_of (SfbSipMessage *response);
 void sfb_session_watch_system (SfbSession *self);
+void sfb_session_sleep_signed_out (SfbSession *self);
+void sfb_session_forget_resume (SfbSession *self);
+void sfb_session_unwatch_system (SfbSession *self);
 
 /* sfb-sign-in-trace.c */
 GPtrArray *sfb_session_trace_new (void);

@@ -161,6 +161,7 @@ sfb_session_sign_in (SfbSession *self, const char *password)
 {
   g_return_if_fail (SFB_IS_SESSION (self));
 
+  sfb_session_forget_resume (self);
   sfb_session_wipe_password (self);
   self->password = g_strdup (password);
   if (self->password != NULL)
@@ -180,6 +181,7 @@ sfb_session_sign_out (SfbSession *self)
 {
   g_return_if_fail (SFB_IS_SESSION (self));
 
+  sfb_session_forget_resume (self);
   if (self->connection != NULL && self->registered
       && !sfb_sip_connection_is_closed (self->connection))
     {
@@ -424,10 +426,7 @@ sfb_session_dispose (GObject *object)
   if (self->monitor != NULL)
     g_signal_handlers_disconnect_by_data (self->monitor, self);
   g_clear_object (&self->monitor);
-  if (self->system_bus != NULL && self->sleep_subscription != 0)
-    g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
-  self->sleep_subscription = 0;
-  g_clear_object (&self->system_bus);
+  sfb_session_unwatch_system (self);
   if (self->discovery != NULL)
     g_signal_handlers_disconnect_by_data (self->discovery, self);
   g_clear_object (&self->discovery);
@@ -520,6 +519,7 @@ sfb_session_init (SfbSession *self)
     self->strings[i] = g_strdup ("");
   g_free (self->strings[STR_STATE]);
   self->strings[STR_STATE] = g_strdup (SFB_STATE_SIGNED_OUT);
+  self->sleep_inhibitor = -1;
   self->trace = sfb_session_trace_new ();
   self->tried = g_string_new (NULL);
   self->settings_tasks = g_hash_table_new_full (NULL, NULL, NULL, g_free);

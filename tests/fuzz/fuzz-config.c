@@ -21,8 +21,19 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 static char *path;
 
 static const char *const keys[] = {
-  "Account.Uri", "Account.Login", "Account.Server",      "Account.Auth",       "Account.AutoSignIn",
-  "TLS.CAFile",  "Secrets.Store", "Devices.AudioOutput", "Devices.AudioInput", "Devices.VideoInput",
+  "Account.Uri",
+  "Account.Login",
+  "Account.Server",
+  "Account.Auth",
+  "Account.AutoSignIn",
+  "TLS.CAFile",
+  "Secrets.Store",
+  "Devices.AudioOutput",
+  "Devices.AudioInput",
+  "Devices.VideoInput",
+  "Presence.InactiveAfter",
+  "Presence.AwayAfter",
+  "Notifications.ReconnectingAfter",
 };
 
 int

@@ -54,7 +54,8 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(self.complete("sfbctl "),
                          sorted(["status", "sign-in", "sign-out", "set-password", "config",
                                  "presence", "contacts", "dialplan", "policies", "devices",
-                                 "exchange", "monitor", "trace", "diagnose"]))
+                                 "exchange", "message", "messages", "monitor", "trace",
+                                 "diagnose"]))
         self.assertEqual(self.complete("sfbctl si"), ["sign-in", "sign-out"])
         self.assertEqual(self.complete("sfbctl --json dev"), ["devices"])
         self.assertEqual(self.complete("sfbctl --"),
@@ -68,6 +69,7 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(self.complete("sfbctl devices "), ["list", "select"])
         self.assertEqual(self.complete("sfbctl presence "), ["get", "note", "set", "show"])
         self.assertEqual(self.complete("sfbctl exchange "), ["refresh", "show"])
+        self.assertEqual(self.complete("sfbctl message "), ["send"])
         self.assertEqual(self.complete("sfbctl config s"), ["set", "show"])
         self.assertEqual(self.complete("sfbctl set-password --"), ["--help", "--no-store",
                                                                      "--stdin"])

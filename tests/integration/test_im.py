@@ -216,6 +216,15 @@ class ImTestCase(SfbdTestCase):
         result = self.sfbctl("message", "send", BOB, "still there?")
         self.assertEqual(result.returncode, 1)
         self.assertIn("offline or unavailable", result.stderr)
+        # a URI whose user part hides a line break, or no person's URI at all
+        for uri in ("sip:bad%0Auser@contoso.test", "tel:+14255550100", "bob"):
+            with self.assertRaises(GLib.Error) as raised:
+                self.send(uri, "x")
+            self.assertEqual(dbus_error_name(raised.exception), ERROR_PREFIX + "InvalidArgs",
+                             uri)
+        with self.assertRaises(GLib.Error) as raised:
+            self.send(BOB, "\x01")
+        self.assertEqual(dbus_error_name(raised.exception), ERROR_PREFIX + "InvalidArgs")
         # nothing was delivered, so nothing was kept as sent
         conversation = self.conversations().get(BOB)
         if conversation is not None:
@@ -258,7 +267,27 @@ class ImTestCase(SfbdTestCase):
         self.assertEqual(response.get("Accept"), "application/sdp")
         self.assertEqual(self.conversations(), {})
 
-    async def _bob_client_invite(self, body, content_type):
+    def test_accepted_invite_lists_only_what_sfbd_answers(self):
+        self.sign_in()
+        im_sdp = ("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\n"
+                  "t=0 0\r\nm=message 5060 sip null\r\na=accept-types:text/plain\r\n")
+        first = "text/plain; charset=UTF-8; ms-body=SGVsbG8gZnJvbSBib2I"  # no '=' padding
+        response = asyncio.run(self._bob_client_invite(im_sdp, "application/sdp",
+                                                       [("Ms-Text-Format", first)]))
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.get("Allow"),
+                         "INVITE, MESSAGE, INFO, OPTIONS, BYE, CANCEL, NOTIFY, ACK, BENOTIFY")
+        self.assertIn("ms-text-format", [v.strip() for v in response.get_list("Supported")])
+        self.assertIn(";gruu", response.get("Contact"))
+        self.assertIn("m=message 5060 sip sip:alice@contoso.test", response.body.decode())
+        self.wait_for(lambda: [a for a in self.received() if a[1:3] == (BOB, "Hello from bob")],
+                      "the first message of the INVITE")
+        # the REGISTER's Contact lists the same methods
+        with open(os.path.join(SIM["workdir"], "sip.log"), encoding="utf-8") as f:
+            self.assertIn('methods="INVITE, MESSAGE, INFO, OPTIONS, BYE, CANCEL, NOTIFY, ACK, '
+                          'BENOTIFY"', f.read())
+
+    async def _bob_client_invite(self, body, content_type, headers=()):
         from sim.client import SipTestClient  # tests/sfbsim, on sys.path in testnet
 
         env = SIM["env"]
@@ -270,8 +299,8 @@ class ImTestCase(SfbdTestCase):
         client = SipTestClient(user, env["SFBSIM_CA_FILE"], env["SFBSIM_DOMAIN"])
         try:
             self.assertEqual((await client.sign_in((address, 5061, fqdn))).code, 200)
-            return await client.request("INVITE", ALICE, content_type=content_type, body=body,
-                                        timeout=WAIT)
+            return await client.request("INVITE", ALICE, headers=headers,
+                                        content_type=content_type, body=body, timeout=WAIT)
         finally:
             await client.close()
 

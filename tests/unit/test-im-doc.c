@@ -31,12 +31,10 @@ test_im_sdp (void)
   g_assert_nonnull (strstr (answer, "\r\nm=message 5060 sip sip:bob@contoso.test\r\n"));
   g_assert_nonnull (strstr (v6, "c=IN IP6 2001:db8::1\r\n"));
 
-  g_assert_cmpint (sfb_im_offer_classify ("application/sdp", offer, strlen (offer)),
-                   ==,
-                   SFB_IM_OFFER_MESSAGE);
-  g_assert_cmpint (sfb_im_offer_classify ("Application/SDP", legacy, strlen (legacy)),
-                   ==,
-                   SFB_IM_OFFER_MESSAGE);
+  g_assert_cmpint (
+      sfb_im_offer_classify ("application/sdp", offer, strlen (offer)), ==, SFB_IM_OFFER_MESSAGE);
+  g_assert_cmpint (
+      sfb_im_offer_classify ("Application/SDP", legacy, strlen (legacy)), ==, SFB_IM_OFFER_MESSAGE);
   g_assert_cmpint (sfb_im_offer_classify ("application/sdp", audio, strlen (audio)),
                    ==,
                    SFB_IM_OFFER_OTHER_MEDIA);
@@ -44,9 +42,8 @@ test_im_sdp (void)
                    ==,
                    SFB_IM_OFFER_OTHER_MEDIA);
   g_assert_cmpint (sfb_im_offer_classify (NULL, "", 0), ==, SFB_IM_OFFER_OTHER_MEDIA);
-  g_assert_cmpint (sfb_im_offer_classify ("application/x-unknown", "x", 1),
-                   ==,
-                   SFB_IM_OFFER_UNKNOWN_TYPE);
+  g_assert_cmpint (
+      sfb_im_offer_classify ("application/x-unknown", "x", 1), ==, SFB_IM_OFFER_UNKNOWN_TYPE);
 }
 
 static void
@@ -80,7 +77,8 @@ test_im_text_format (void)
   /* padding stripped, with an msgr parameter before it */
   unpadded = sfb_im_text_format_parse (
       "text/plain; charset=UTF-8;msgr=WAAtAE0ATQBTAC0ASQBNAC0ARgBvAHIAbQBhAHQAOgAgAEYATgA9AFMAZQBn"
-      "AG8AZQAlADIAMABVAEkAOwAgAEUARgA9ADsAIABDAE8APQAwADsAIABDAFMAPQAwADsAIABQAEYAPQAwAA0ACgANAAoA;"
+      "AG8AZQAlADIAMABVAEkAOwAgAEUARgA9ADsAIABDAE8APQAwADsAIABDAFMAPQAwADsAIABQAEYAPQAwAA0ACgANAAoA"
+      ";"
       "ms-body=SGk",
       &error);
   g_assert_no_error (error);
@@ -100,7 +98,8 @@ static void
 test_im_bodies (void)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *plain = to_text ("text/plain; charset=UTF-8", "line 1\r\nline 2\x01\x1b[2J", &error);
+  g_autofree char *plain
+      = to_text ("text/plain; charset=UTF-8", "line 1\r\nline 2\x01\x1b[2J", &error);
   g_autofree char *html = NULL;
   g_autofree char *rtf = NULL;
   g_autofree char *latin1 = NULL;
@@ -130,9 +129,15 @@ test_im_bodies (void)
   latin1 = to_text ("text/plain; charset=ISO-8859-1", "caf\xe9", &error);
   g_assert_no_error (error);
   g_assert_cmpstr (latin1, ==, "café");
-  invalid = to_text ("text/plain", "a\xff" "b", &error);
+  invalid = to_text ("text/plain",
+                     "a\xff"
+                     "b",
+                     &error);
   g_assert_no_error (error);
-  g_assert_cmpstr (invalid, ==, "a\xef\xbf\xbd" "b");
+  g_assert_cmpstr (invalid,
+                   ==,
+                   "a\xef\xbf\xbd"
+                   "b");
 
   alt = to_text ("multipart/alternative; boundary=\"x;y\"",
                  "preamble\r\n--x;y\r\nContent-Type: text/html\r\n\r\n<b>bold</b>\r\n"
@@ -230,9 +235,7 @@ test_im_typing (void)
   g_assert_cmpint (sfb_im_typing_parse ("application/xml", on, strlen (on)), ==, 1);
   g_assert_cmpint (sfb_im_typing_parse (NULL, off, strlen (off)), ==, 0);
   g_assert_cmpint (
-      sfb_im_typing_parse ("application/im-iscomposing+xml", composing, strlen (composing)),
-      ==,
-      1);
+      sfb_im_typing_parse ("application/im-iscomposing+xml", composing, strlen (composing)), ==, 1);
   g_assert_cmpint (sfb_im_typing_parse ("application/xml", dtd, strlen (dtd)), ==, -1);
   g_assert_cmpint (sfb_im_typing_parse ("text/plain", on, strlen (on)), ==, -1);
   g_assert_cmpint (sfb_im_typing_parse ("application/xml", "<x", 2), ==, -1);
@@ -247,7 +250,8 @@ test_im_failure_text (void)
       "Temporarily Unavailable",
       "15;reason=\"Destination user not available\u202e\";source=\"pool01.contoso.test\"",
       NULL);
-  g_autofree char *busy = sfb_im_failure_text ("sip:bob@contoso.test", 486, "Busy Here", NULL, NULL);
+  g_autofree char *busy
+      = sfb_im_failure_text ("sip:bob@contoso.test", 486, "Busy Here", NULL, NULL);
   g_autofree char *blocked = sfb_im_failure_text (
       "sip:bob@contoso.test", 606, "Not Acceptable", NULL, "309 pool \"hyperlink\"");
 
@@ -264,7 +268,8 @@ static void
 test_im_content_type (void)
 {
   g_autofree char *media = sfb_im_content_type_media (" Text/Plain ; charset=UTF-8");
-  g_autofree char *charset = sfb_im_content_type_param ("text/plain; CHARSET = \"utf-8\"", "charset");
+  g_autofree char *charset
+      = sfb_im_content_type_param ("text/plain; CHARSET = \"utf-8\"", "charset");
   g_autofree char *missing = sfb_im_content_type_param ("text/plain", "charset");
 
   g_assert_cmpstr (media, ==, "text/plain");

@@ -1,0 +1,398 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""sfbd at home in the desktop session: idle and lock, suspend, notifications.
+
+The real sfbd signs alice in to sfbsim (inside build-aux/testnet); python-dbusmock stands in
+for the desktop: logind (its own private "system" bus, which sfbd finds through
+DBUS_SYSTEM_BUS_ADDRESS), GNOME's screensaver and a notification server on the test's
+session bus.  What is asserted is what people see: alice's presence as sfbsim aggregates
+it and sfbd shows it, the inhibitor logind holds, the REGISTERs sfbsim logs, the
+notifications the server got."""
+
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+import sim_fixture
+
+sim_fixture.enter_testnet(__file__)
+
+from gi.repository import Gio, GLib  # noqa: E402
+
+from sfbd_testcase import ACCOUNT, BUS_CONFIG, PRESENCE, TIMEOUT, SfbdTestCase  # noqa: E402
+
+SIM = sim_fixture.SIM
+WAIT = 20 * (3 if os.environ.get("SFBD_SANITIZERS") == "1" else 1)
+MOCK = "org.freedesktop.DBus.Mock"
+LOGIN1 = "org.freedesktop.login1"
+LOGIN1_PATH = "/org/freedesktop/login1"
+SESSION_ID = "c1"
+SESSION_PATH = f"{LOGIN1_PATH}/session/{SESSION_ID}"
+NOTIFICATIONS = "org.freedesktop.Notifications"
+NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
+SCREENSAVER = "org.gnome.ScreenSaver"
+SCREENSAVER_PATH = "/org/gnome/ScreenSaver"
+PASSWORD = "Passw0rd!"
+
+
+def setUpModule():
+    sim_fixture.start("desktop")
+
+
+def tearDownModule():
+    sim_fixture.stop()
+
+
+def string(value):
+    return GLib.Variant("s", value)
+
+
+class DesktopTestCase(SfbdTestCase):
+    START_DAEMON = False
+
+    def setUp(self):
+        sim_fixture.reset()
+        self.ctl = SIM["ctl"]
+        self.addCleanup(self.ctl.set_delay, ms=0)
+        super().setUp()
+        self.system_bus = self._start_system_bus()
+        self.mocks = []
+        self._start_mock(["--system", "-t", "logind"], LOGIN1, self.system_bus)
+        self.call_on(self.system_bus, LOGIN1, LOGIN1_PATH, MOCK, "AddSession",
+                     GLib.Variant("(ssusb)", (SESSION_ID, "seat0", os.getuid(), "alice", True)))
+        self._start_mock(["-t", "notification_daemon", "-p",
+                          '{"capabilities": "body body-markup actions"}'],
+                         NOTIFICATIONS, self.bus)
+        self._start_mock(["-t", "gnome_screensaver"], SCREENSAVER, self.bus)
+        self.window_log = os.path.join(self.tmp, "window.log")
+        window = os.path.join(self.tmp, "sfbd-window")
+        with open(window, "w", encoding="utf-8") as f:
+            # complete or absent: written aside, then renamed
+            f.write(f"#!/bin/sh\necho \"$@\" > {self.window_log}.$$ "
+                    f"&& mv {self.window_log}.$$ {self.window_log}\n")
+        os.chmod(window, 0o755)
+        self.env.update({"XDG_SESSION_ID": SESSION_ID, "SFBD_WINDOW": window})
+
+    # ---- the desktop's buses and services ----
+
+    def _start_system_bus(self):
+        directory = os.path.join(self.tmp, "system-bus")
+        os.makedirs(directory)
+        config = os.path.join(self.tmp, "system-bus.conf")
+        with open(config, "w", encoding="utf-8") as f:
+            f.write(BUS_CONFIG.format(dir=directory))
+        process = subprocess.Popen(
+            ["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address=1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        address = process.stdout.readline().strip()
+
+        def stop():
+            process.kill()
+            process.wait()
+            process.stdout.close()
+        self.addCleanup(stop)
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = address
+        bus = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        self.addCleanup(bus.close_sync, None)
+        return bus
+
+    def _start_mock(self, args, name, bus):
+        env = dict(self.env)
+        log = open(os.path.join(self.tmp, f"mock-{name}.log"), "w", encoding="utf-8")
+        process = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", *args], env=env,
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+        def stop():
+            process.kill()
+            process.wait()
+            log.close()
+        self.addCleanup(stop)
+        self.wait_until(lambda: self._has_owner(bus, name), f"{name} on its bus", TIMEOUT)
+
+    @staticmethod
+    def _has_owner(bus, name):
+        try:
+            bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "GetNameOwner", GLib.Variant("(s)", (name,)), None,
+                          Gio.DBusCallFlags.NONE, -1, None)
+            return True
+        except GLib.Error:
+            return False
+
+    @staticmethod
+    def call_on(bus, name, path, interface, method, parameters=None):
+        return bus.call_sync(name, path, interface, method, parameters, None,
+                             Gio.DBusCallFlags.NONE, TIMEOUT * 1000, None).unpack()
+
+    def login1(self, path, interface, method, parameters=None):
+        return self.call_on(self.system_bus, LOGIN1, path, interface, method, parameters)
+
+    def set_session(self, **properties):
+        """Changes logind session properties (IdleHint, LockedHint), with PropertiesChanged."""
+        values = {key: GLib.Variant("b", value) for key, value in properties.items()}
+        self.login1(SESSION_PATH, MOCK, "UpdateProperties",
+                    GLib.Variant("(sa{sv})", ("org.freedesktop.login1.Session", values)))
+
+    def sleep_signal(self, going_to_sleep):
+        self.login1(LOGIN1_PATH, MOCK, "EmitSignal",
+                    GLib.Variant("(sssav)", ("org.freedesktop.login1.Manager", "PrepareForSleep",
+                                             "b", [GLib.Variant("b", going_to_sleep)])))
+
+    def sfbd_inhibitors(self):
+        return [i for i in self.login1(LOGIN1_PATH, "org.freedesktop.login1.Manager",
+                                       "ListInhibitors")[0] if i[1] == "sfbd"]
+
+    def notify_calls(self):
+        """The Notify calls of the notification server: (id it returned, replaces_id, summary,
+        body, actions), in order (the mock numbers new notifications from 1)."""
+        calls = self.call_on(self.bus, NOTIFICATIONS, NOTIFICATIONS_PATH, MOCK, "GetMethodCalls",
+                             GLib.Variant("(s)", ("Notify",)))[0]
+        result, next_id = [], 1
+        for _, args in calls:
+            replaces = args[1]
+            if replaces == 0:
+                notification_id, next_id = next_id, next_id + 1
+            else:
+                notification_id = replaces
+            result.append((notification_id, replaces, args[3], args[4], list(args[5])))
+        return result
+
+    def close_calls(self):
+        calls = self.call_on(self.bus, NOTIFICATIONS, NOTIFICATIONS_PATH, MOCK, "GetMethodCalls",
+                             GLib.Variant("(s)", ("CloseNotification",)))[0]
+        return [args[0] for _, args in calls]
+
+    def invoke_action(self, notification_id, action):
+        self.call_on(self.bus, NOTIFICATIONS, NOTIFICATIONS_PATH, MOCK, "EmitSignal",
+                     GLib.Variant("(sssav)", (NOTIFICATIONS, "ActionInvoked", "us",
+                                              [GLib.Variant("u", notification_id),
+                                               GLib.Variant("s", action)])))
+
+    # ---- sfbd ----
+
+    def wait_until(self, predicate, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.02)
+        self.fail(f"{what} did not happen within {timeout} s")
+
+    def start_alice(self, password=PASSWORD, **settings):
+        self.daemon = self.start_daemon()
+        config = {"Account.Uri": string("sip:alice@contoso.test"),
+                  "Account.Login": string("CONTOSO\\alice"),
+                  "Account.Server": string("director.contoso.test"),
+                  "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                  "Secrets.Store": string("file")}
+        config.update({key: string(value) for key, value in settings.items()})
+        self.configure(config)
+        self.call(ACCOUNT, "SetPassword", (password, True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_until(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
+                        "the end of the sign-in")
+
+    def state(self):
+        return self.get_property(ACCOUNT, "State")
+
+    def code(self):
+        return self.get_property(PRESENCE, "AvailabilityCode")
+
+    def sim_code(self):
+        return self.ctl.presence(user="alice").get("availability")
+
+    def wait_for_code(self, code, what):
+        """Waits until sfbd shows, and sfbsim aggregated, alice's availability `code`."""
+        self.wait_until(lambda: self.code() == code and self.sim_code() == code,
+                        f"{what} (availability {code}; sfbd shows {self.code()}, sfbsim "
+                        f"{self.sim_code()})")
+
+
+class IdleAndLockTest(DesktopTestCase):
+    def test_idle_inactive_then_away_then_back(self):
+        self.start_alice(**{"Presence.InactiveAfter": "1", "Presence.AwayAfter": "1"})
+        self.assertEqual(self.state(), "signed-in")
+        self.wait_for_code(3500, "online after sign-in")
+        self.set_session(IdleHint=True)
+        self.wait_for_code(5000, "inactive after the inactive time")
+        self.wait_for_code(15500, "away after the away time")
+        self.set_session(IdleHint=False)
+        self.wait_for_code(3500, "online again on activity")
+
+    def test_the_users_choice_outlives_idle(self):
+        self.start_alice(**{"Presence.InactiveAfter": "1", "Presence.AwayAfter": "1"})
+        self.set_session(IdleHint=True)
+        self.wait_for_code(15500, "away while idle")
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        self.wait_for_code(6500, "busy, the user's choice, while idle")
+        self.set_session(IdleHint=False)
+        # back from idle: the machineState is active again, and the user's busy stays
+        self.wait_until(lambda: self.machine_states() == {"3500"}, "machineState 3500 again")
+        self.assertEqual(self.code(), 6500)
+        self.assertEqual(self.sim_code(), 6500)
+
+    def machine_states(self):
+        return {p.get("availability") for p in self.ctl.presence(user="alice")["publications"]
+                if p.get("type") == "machineState"}
+
+    def test_lock_is_away_at_once_and_unlock_is_back(self):
+        self.start_alice()  # the default times: minutes, far beyond this test
+        self.wait_for_code(3500, "online after sign-in")
+        self.set_session(LockedHint=True)
+        self.wait_for_code(15500, "away when locked")
+        self.set_session(LockedHint=False)
+        self.wait_for_code(3500, "online when unlocked")
+
+    def test_screensaver_active_is_away(self):
+        self.start_alice()
+        self.wait_for_code(3500, "online after sign-in")
+        self.call_on(self.bus, SCREENSAVER, SCREENSAVER_PATH, SCREENSAVER, "SetActive",
+                     GLib.Variant("(b)", (True,)))
+        self.wait_for_code(15500, "away when the screensaver is active")
+        self.call_on(self.bus, SCREENSAVER, SCREENSAVER_PATH, SCREENSAVER, "SetActive",
+                     GLib.Variant("(b)", (False,)))
+        self.wait_for_code(3500, "online when it is not")
+
+
+MUTTER = "org.gnome.Mutter.IdleMonitor"
+MUTTER_PATH = "/org/gnome/Mutter/IdleMonitor/Core"
+
+
+class GnomeIdleMonitorTest(DesktopTestCase):
+    """GNOME's idle monitor: idle watches on the input idle time, preferred to IdleHint."""
+
+    def start_mutter(self):
+        self._start_mock([MUTTER, MUTTER_PATH, MUTTER], MUTTER, self.bus)
+        counter = "self.watches = getattr(self, 'watches', 0) + 1; ret = self.watches"
+        self.call_on(self.bus, MUTTER, MUTTER_PATH, MOCK, "AddMethods",
+                     GLib.Variant("(sa(ssss))", (MUTTER, [
+                         ("AddIdleWatch", "t", "u", counter),
+                         ("AddUserActiveWatch", "", "u", counter),
+                         ("RemoveWatch", "u", "", ""),
+                     ])))
+
+    def watches(self):
+        """(id, method, interval) of every watch added, in order (ids count from 1)."""
+        calls = self.call_on(self.bus, MUTTER, MUTTER_PATH, MOCK, "GetCalls")[0]
+        added = [(method, args) for _, method, args in calls
+                 if method in ("AddIdleWatch", "AddUserActiveWatch")]
+        return [(i + 1, method, args[0] if args else None)
+                for i, (method, args) in enumerate(added)]
+
+    def watch(self, method, interval=None):
+        matching = [w for w in self.watches() if w[1] == method and w[2] == interval]
+        return matching[-1][0] if matching else None
+
+    def fire(self, watch_id):
+        self.call_on(self.bus, MUTTER, MUTTER_PATH, MOCK, "EmitSignal",
+                     GLib.Variant("(sssav)", (MUTTER, "WatchFired", "u",
+                                              [GLib.Variant("u", watch_id)])))
+
+    def test_idle_watches_inactive_away_and_back(self):
+        self.start_mutter()
+        self.start_alice(**{"Presence.InactiveAfter": "2", "Presence.AwayAfter": "3"})
+        self.wait_for_code(3500, "online after sign-in")
+        inactive = self.wait_until(lambda: self.watch("AddIdleWatch", 2000), "a 2 s idle watch")
+        away = self.wait_until(lambda: self.watch("AddIdleWatch", 5000), "a 5 s idle watch")
+        # logind's hint counts for nothing while GNOME's monitor answers
+        self.set_session(IdleHint=True)
+        self.fire(inactive)
+        self.wait_for_code(5000, "inactive when the first watch fires")
+        active = self.wait_until(lambda: self.watch("AddUserActiveWatch"), "a user-active watch")
+        self.fire(away)
+        self.wait_for_code(15500, "away when the second fires")
+        self.fire(active)
+        self.wait_for_code(3500, "online again on input")
+
+
+class SuspendTest(DesktopTestCase):
+    def test_sign_out_before_sleep_and_in_after(self):
+        self.start_alice()
+        self.assertEqual(self.state(), "signed-in")
+        inhibitors = self.wait_until(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
+        self.assertEqual([(i[0], i[3]) for i in inhibitors], [("sleep", "delay")])
+        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1,
+                        "one registration")
+        # every answer of sfbsim comes late: a sign-out takes a while, and the inhibitor
+        # must outlast it
+        self.ctl.set_delay(ms=400)
+        size = os.path.getsize(os.path.join(SIM["workdir"], "sip.log"))
+        self.sleep_signal(True)
+        self.wait_until(lambda: not self.sfbd_inhibitors(), "the inhibitor released")
+        # at that moment sfbsim has the de-registration and answered it
+        self.assertEqual(self.ctl.counters()["active_registrations"], 0)
+        with open(os.path.join(SIM["workdir"], "sip.log"), encoding="utf-8") as f:
+            f.seek(size)
+            after = f.read()
+        self.assertRegex(after, r"(?s)REGISTER sip:.*Expires: 0")
+        self.assertIn("Event: vnd-microsoft-roaming-self", after)  # an unsubscribe went too
+        self.assertEqual(self.state(), "signed-out")
+        self.ctl.set_delay(ms=0)
+        self.sleep_signal(False)
+        self.wait_until(lambda: self.state() == "signed-in", "signed in again after resume")
+        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1,
+                        "registered again")
+        self.wait_until(self.sfbd_inhibitors, "the inhibitor taken again")
+
+
+class NotificationTest(DesktopTestCase):
+    def test_wrong_password_notifies_once_and_is_withdrawn(self):
+        self.start_alice(password="wrong")
+        self.assertEqual(self.state(), "failed")
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"),
+                         "org.sfbd.Sfbd.Error.AuthFailed")
+        calls = self.wait_until(self.notify_calls, "a notification")
+        notification_id, _, summary, body, actions = calls[0]
+        self.assertIn("password", summary)
+        self.assertEqual(actions, ["set-password", "Set password…", "details", "Details"])
+        self.assertTrue(body)
+        # its action opens the account window at the password
+        self.invoke_action(notification_id, "set-password")
+        self.wait_until(lambda: os.path.exists(self.window_log), "the window started")
+        with open(self.window_log, encoding="utf-8") as f:
+            self.assertEqual(f.read().split(), ["--set-password"])
+        # signing in again with the same password fails again: the notification is
+        # updated in place, still one
+        self.call(ACCOUNT, "SignIn")
+        calls = self.wait_until(lambda: self.notify_calls()[1:], "the notice of the new failure")
+        self.assertEqual(calls[0][1], notification_id)
+        # a good password: signed in, the notification is withdrawn
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.call(ACCOUNT, "SignIn")
+        self.wait_until(lambda: self.state() == "signed-in", "signed in")
+        self.wait_until(lambda: notification_id in self.close_calls(), "the notification closed")
+        # sfbd's calls reach the server in order: any other notice came before the close
+        calls = self.notify_calls()
+        self.assertEqual({c[0] for c in calls}, {notification_id})
+        self.assertEqual(len(calls), 2, calls)
+
+    def test_short_reconnect_notifies_nothing(self):
+        self.start_alice()
+        self.assertEqual(self.state(), "signed-in")
+        self.ctl.reset_counters()
+        self.ctl.drop_connections()
+        # a new registration: sfbd noticed the drop and signed in again
+        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1
+                        and self.ctl.counters().get("registers", {}).get("alice", 0) > 0
+                        and self.state() == "signed-in", "signed in again")
+        self.assertIn("reconnecting", self.daemon_log())
+        # the server got every call of sfbd before this round trip of its own
+        self.assertEqual(self.notify_calls(), [])
+
+    def test_lasting_reconnect_notifies_and_is_withdrawn(self):
+        self.start_alice(**{"Notifications.ReconnectingAfter": "1"})
+        self.assertEqual(self.state(), "signed-in")
+        self.ctl.set_503(registrar="pool1", retry_after=3, count=1)
+        self.ctl.drop_connections()
+        calls = self.wait_until(self.notify_calls, "a reconnecting notification")
+        self.assertIn("reconnecting", calls[0][2])
+        self.wait_until(lambda: self.state() == "signed-in", "signed in again")
+        self.wait_until(lambda: calls[0][0] in self.close_calls(), "the notification closed")
+
+
+if __name__ == "__main__":
+    unittest.main(testRunner=unittest.TextTestRunner(stream=sys.stdout, verbosity=2))
