@@ -958,7 +958,9 @@ on_wrote_im (PurpleAccount *account,
              gpointer data)
 {
   if (account == check.account && (flags & PURPLE_MESSAGE_ERROR))
-    emit_im ("im-error", "conversation", conv != NULL ? purple_conversation_get_name (conv) : who,
+    emit_im ("im-error",
+             "conversation",
+             conv != NULL ? purple_conversation_get_name (conv) : who,
              message);
 }
 
@@ -1182,9 +1184,8 @@ run_next_step (void)
           purple_conv_im_send (im_conversation (step->status), step->note);
           continue;
         case STEP_TYPING:
-          serv_send_typing (purple_account_get_connection (check.account),
-                            step->status,
-                            PURPLE_TYPING);
+          serv_send_typing (
+              purple_account_get_connection (check.account), step->status, PURPLE_TYPING);
           emit_simple ("typing-sent", "to", step->status);
           continue;
         case STEP_WAIT_IM:
@@ -1419,8 +1420,11 @@ connect_signals (void)
                          &handle,
                          PURPLE_CALLBACK (on_received_im),
                          NULL);
-  purple_signal_connect (
-      purple_conversations_get_handle (), "sent-im-msg", &handle, PURPLE_CALLBACK (on_sent_im), NULL);
+  purple_signal_connect (purple_conversations_get_handle (),
+                         "sent-im-msg",
+                         &handle,
+                         PURPLE_CALLBACK (on_sent_im),
+                         NULL);
   purple_signal_connect (purple_conversations_get_handle (),
                          "wrote-im-msg",
                          &handle,

@@ -89,7 +89,8 @@ def answer_200(c, req, tag):
 def caller_dialog(c, inv, resp):
     to = resp.to_addr()
     return Dlg(c, inv.call_id, inv.from_addr().tag, to.tag, to.uri,
-               NameAddr.parse(resp.get("Contact")).uri, list(reversed(resp.get_list("Record-Route"))))
+               NameAddr.parse(resp.get("Contact")).uri,
+               list(reversed(resp.get_list("Record-Route"))))
 
 
 def callee_dialog(c, req, tag):
@@ -390,3 +391,38 @@ def test_scenario_im_endpoints_and_no_echo(simthread, simrun, make_client, regis
     [tx] = ctl.im_transactions(method="INVITE")
     assert tx["branches"] == [{"target": "sip:alice@contoso.test;epid=a1ce0000c3 (sfbsim)",
                                "final": 486, "cancelled": False}]
+
+
+def test_second_200_is_hung_up_and_a_dropped_branch_counts_as_480(simrun, make_client,
+                                                                   registrar, ctl):
+    async def flow():
+        a1 = await sign_in(make_client, registrar, "alice", "pool1")
+        a2 = await sign_in(make_client, registrar, "alice", "pool1")
+        bob = await sign_in(make_client, registrar, "bob", "pool2")
+        inv = invite(bob, "sip:alice@contoso.test")
+        call = asyncio.ensure_future(bob.send_and_wait(inv))
+        g1 = await next_method(a1, "INVITE")
+        g2 = await next_method(a2, "INVITE")
+        answer_200(a1, g1, "t1")
+        assert (await call).to_addr().tag == "t1"
+        # a2 answered too late: the proxy ACKs and ends its dialog itself, bob sees nothing
+        answer_200(a2, g2, "t2")
+        ack = await next_method(a2, "ACK")
+        bye = await next_method(a2, "BYE")
+        assert ack.to_addr().tag == bye.to_addr().tag == "t2"
+        assert bye.call_id == inv.call_id and bye.uri == a2.gruu
+        respond(a2, bye, 200)
+        # a callee whose connection drops while it rings: its branch is a 480
+        inv = invite(bob, "sip:alice@contoso.test")
+        call = asyncio.ensure_future(bob.send_and_wait(inv))
+        g1 = await next_method(a1, "INVITE")
+        g2 = await next_method(a2, "INVITE")
+        respond(a1, g1, 180, tag="r1")
+        await a1.close()
+        respond(a2, g2, 486, tag="r2")
+        r = await call
+        assert r.code == 486  # the best of 486 and the dropped branch's 480
+        assert bob.bad_signatures == 0 and a2.bad_signatures == 0
+    simrun(flow())
+    txs = ctl.im_transactions(method="INVITE")
+    assert [sorted(b["final"] for b in t["branches"]) for t in txs] == [[200, 200], [480, 486]]

@@ -10,7 +10,8 @@ pool's inbound routing does, docs: sim/README.md "Instant messages"):
 
   * a request to an AOR forks to every live endpoint of that user (parallel), except the one
     that sent it; the first 2xx is forwarded, the other INVITE branches get CANCEL; when every
-    branch fails the best final response is forwarded (6xx at once, then the lowest class);
+    branch fails the best final response is forwarded (6xx at once, then the lowest class,
+    408/480/503 last);
     no endpoint at all -> 480 Temporarily Unavailable with ms-diagnostics;
   * a request to a GRUU or Contact goes to that endpoint only (in-dialog requests);
   * it adds its Via (responses come back through it) and, on INVITE, Record-Route (the
@@ -833,8 +834,10 @@ class Proxy:
     def _maybe_done(self, txn):
         if txn.answered is not None or any(b.final is None for b in txn.branches):
             return
+        # RFC 3261 §16.7 step 6: a 6xx, else the lowest class; within it a specific answer
+        # (486 Busy Here) beats "not there" (408, 480, 503)
         best = sorted(txn.responses, key=lambda r: (
-            0 if r.code >= 600 else 1, r.code // 100, r.code in (408, 503), r.code))[0]
+            0 if r.code >= 600 else 1, r.code // 100, r.code in (408, 480, 503), r.code))[0]
         if txn.cancelled:
             best = next((r for r in txn.responses if r.code == 487), best)
         self._finish(txn, best)
