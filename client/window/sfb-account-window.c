@@ -323,6 +323,7 @@ update_error (SfbAccountWindow *self, const char *state)
   gboolean shown = name != NULL && *name != '\0' && !g_str_equal (state, SFB_STATE_SIGNED_IN);
 
   gtk_widget_set_visible (self->error_box, shown);
+  gtk_widget_set_visible (GTK_WIDGET (self->fix_button), FALSE);
   if (!shown)
     return;
   message = sfb_dbus_account_get_last_error_message (self->account);
@@ -884,7 +885,7 @@ wrapped_label (const char *css_class)
 static GtkButton *
 button_new (const char *label, const char *css_class, GCallback callback, gpointer self)
 {
-  GtkWidget *button = gtk_button_new_with_mnemonic (label);
+  GtkWidget *button = gtk_button_new_with_label (label);
 
   if (css_class != NULL)
     gtk_widget_add_css_class (button, css_class);
@@ -892,7 +893,7 @@ button_new (const char *label, const char *css_class, GCallback callback, gpoint
   return GTK_BUTTON (button);
 }
 
-/* a row holding @widget, named @title for screen readers too */
+/* a row holding @widget; the row's title names it for screen readers */
 static GtkWidget *
 field_row (const char *title, const char *subtitle, GtkWidget *widget)
 {
@@ -903,8 +904,6 @@ field_row (const char *title, const char *subtitle, GtkWidget *widget)
     adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   gtk_widget_set_valign (widget, GTK_ALIGN_CENTER);
   gtk_widget_set_hexpand (widget, TRUE);
-  gtk_accessible_update_property (
-      GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), widget);
   adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), widget);
   return row;
@@ -950,6 +949,7 @@ build_sign_in_page (SfbAccountWindow *self)
   GtkWidget *buttons = button_box ();
 
   self->state_label = wrapped_label ("title-2");
+  gtk_label_set_selectable (self->state_label, FALSE);
   gtk_label_set_text (self->state_label, "Connecting to sfbd…");
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->state_label));
 
@@ -964,8 +964,8 @@ build_sign_in_page (SfbAccountWindow *self)
   gtk_box_append (GTK_BOX (box), self->error_box);
 
   self->sign_in_button
-      = button_new ("_Sign in", "suggested-action", G_CALLBACK (on_sign_in_clicked), self);
-  self->sign_out_button = button_new ("Sign _out", NULL, G_CALLBACK (on_sign_out_clicked), self);
+      = button_new ("Sign in", "suggested-action", G_CALLBACK (on_sign_in_clicked), self);
+  self->sign_out_button = button_new ("Sign out", NULL, G_CALLBACK (on_sign_out_clicked), self);
   self->fix_button = button_new ("Account…", NULL, G_CALLBACK (on_fix_clicked), self);
   gtk_widget_set_visible (GTK_WIDGET (self->fix_button), FALSE);
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->sign_in_button));
@@ -1041,7 +1041,7 @@ build_account_page (SfbAccountWindow *self)
       field_row ("Remember the password", "In the keyring; off: for this session only", store));
 
   self->save_button
-      = button_new ("Save and sign _in", "suggested-action", G_CALLBACK (on_save_clicked), self);
+      = button_new ("Save and sign in", "suggested-action", G_CALLBACK (on_save_clicked), self);
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->save_button));
   self->account_label = wrapped_label (NULL);
   gtk_widget_set_valign (GTK_WIDGET (self->account_label), GTK_ALIGN_CENTER);
@@ -1058,9 +1058,9 @@ build_diagnose_page (SfbAccountWindow *self)
   GtkWidget *buttons = button_box ();
 
   self->diagnose_sign_in = GTK_CHECK_BUTTON (
-      gtk_check_button_new_with_mnemonic ("Also _try signing in (uses the password)"));
+      gtk_check_button_new_with_label ("Also try signing in (uses the password)"));
   self->diagnose_button
-      = button_new ("_Run checks", "suggested-action", G_CALLBACK (on_diagnose_clicked), self);
+      = button_new ("Run checks", "suggested-action", G_CALLBACK (on_diagnose_clicked), self);
   gtk_widget_set_sensitive (GTK_WIDGET (self->diagnose_button), FALSE);
   self->diagnose_label = wrapped_label (NULL);
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->diagnose_button));
