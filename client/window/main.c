@@ -3,7 +3,9 @@
  * sfbd-window: the account window (application id org.sfbd.Window).  One
  * instance per session: a second start (the applet, a notification's
  * action, the application list) only presents the running window at the
- * page its options ask for.  client/README.md documents the options.
+ * page its options ask for.  It is D-Bus activatable too: the app.*
+ * actions below, through org.freedesktop.Application.ActivateAction(),
+ * open the same pages.  client/README.md documents both (a contract).
  */
 #define G_LOG_DOMAIN "sfbd-window"
 
@@ -56,6 +58,8 @@ on_command_line (GApplication *app, GApplicationCommandLine *command_line, gpoin
     page = SFB_ACCOUNT_WINDOW_PAGE_DETAILS;
   if (g_variant_dict_contains (options, "diagnose"))
     page = SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE;
+  if (g_variant_dict_contains (options, "note"))
+    page = SFB_ACCOUNT_WINDOW_PAGE_NOTE;
   show_page (GTK_APPLICATION (app), page);
   return EXIT_SUCCESS;
 }
@@ -84,6 +88,8 @@ on_page_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
     page = SFB_ACCOUNT_WINDOW_PAGE_PASSWORD;
   else if (g_str_equal (name, "diagnose"))
     page = SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE;
+  else if (g_str_equal (name, "note"))
+    page = SFB_ACCOUNT_WINDOW_PAGE_NOTE;
   show_page (GTK_APPLICATION (user_data), page);
 }
 
@@ -92,6 +98,7 @@ static const GOptionEntry options[] = {
   { "set-password", 0, 0, G_OPTION_ARG_NONE, NULL, "Ask for the password", NULL },
   { "details", 0, 0, G_OPTION_ARG_NONE, NULL, "Show the sign-in and the last error", NULL },
   { "diagnose", 0, 0, G_OPTION_ARG_NONE, NULL, "Show the connection checks", NULL },
+  { "note", 0, 0, G_OPTION_ARG_NONE, NULL, "Ask for the personal note", NULL },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and exit", NULL },
   { NULL },
 };
@@ -101,6 +108,7 @@ static const GActionEntry actions[] = {
   { "set-password", on_page_action, NULL, NULL, NULL, { 0 } },
   { "details", on_page_action, NULL, NULL, NULL, { 0 } },
   { "diagnose", on_page_action, NULL, NULL, NULL, { 0 } },
+  { "note", on_page_action, NULL, NULL, NULL, { 0 } },
 };
 
 int

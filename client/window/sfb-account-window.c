@@ -28,6 +28,7 @@ struct _SfbAccountWindow
   GDBusConnection *connection;
   SfbDBusAccount *account;         /* NULL until made */
   SfbDBusDiagnostics *diagnostics; /* NULL until made */
+  SfbDBusPresence *presence;       /* NULL until made */
   GCancellable *cancellable;
   char *traced_state;
   char *diagnose_token;
@@ -47,6 +48,9 @@ struct _SfbAccountWindow
   GtkButton *fix_button;
   SfbAccountWindowPage fix_page;
   GtkListBox *stages;
+  GtkWidget *note_group;
+  GtkEditable *note_entry;
+  GtkLabel *note_label;
   /* account */
   GtkEditable *uri_entry;
   GtkEditable *login_entry;
@@ -362,6 +366,8 @@ update (SfbAccountWindow *self)
   /* Sign in also starts sfbd through D-Bus activation */
   gtk_widget_set_sensitive (GTK_WIDGET (self->sign_in_button), !running || signed_out || failed);
   gtk_widget_set_sensitive (GTK_WIDGET (self->sign_out_button), running && !signed_out);
+  /* sfbd publishes a note only while signed in */
+  gtk_widget_set_sensitive (self->note_group, g_str_equal (state, SFB_STATE_SIGNED_IN));
   if (running && !self->filled)
     fill_account (self);
   /* each new state may have a new stage */
@@ -754,6 +760,57 @@ on_diagnose_clicked (GtkButton *button, SfbAccountWindow *self)
                                       g_object_ref (self));
 }
 
+/* ---- the personal note ---- */
+
+/* the note sfbd publishes, unless the user is typing one */
+static void
+show_note (SfbAccountWindow *self)
+{
+  const char *note = self->presence != NULL ? sfb_dbus_presence_get_note (self->presence) : NULL;
+
+  if (gtk_widget_has_focus (GTK_WIDGET (gtk_editable_get_delegate (self->note_entry))))
+    return;
+  gtk_editable_set_text (self->note_entry, note != NULL ? note : "");
+}
+
+static void
+on_presence_changed (GDBusProxy *proxy,
+                     GVariant *changed,
+                     const char *const *invalidated,
+                     SfbAccountWindow *self)
+{
+  show_note (self);
+}
+
+static void
+on_note_set (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbAccountWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  if (!sfb_dbus_presence_call_set_note_finish (SFB_DBUS_PRESENCE (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      text = error_text ("set the note", error);
+    }
+  gtk_label_set_text (self->note_label, text != NULL ? text : "Note set");
+}
+
+static void
+on_note_clicked (GtkWidget *widget, SfbAccountWindow *self)
+{
+  if (self->presence == NULL)
+    return;
+  gtk_label_set_text (self->note_label, "");
+  sfb_dbus_presence_call_set_note (self->presence,
+                                   gtk_editable_get_text (self->note_entry),
+                                   self->cancellable,
+                                   on_note_set,
+                                   g_object_ref (self));
+}
+
 /* ---- the sign-in page's buttons ---- */
 
 static void
@@ -815,6 +872,26 @@ on_diagnostics_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+on_presence_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbAccountWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  SfbDBusPresence *presence = sfb_dbus_presence_proxy_new_finish (result, &error);
+
+  if (presence == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot follow the presence: %s", error->message);
+      return;
+    }
+  self->presence = presence;
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (presence), CALL_TIMEOUT_MSEC);
+  g_signal_connect_object (
+      presence, "g-properties-changed", G_CALLBACK (on_presence_changed), self, 0);
+  show_note (self);
+}
+
+static void
 on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (SfbAccountWindow) self = user_data;
@@ -858,6 +935,13 @@ on_bus (GObject *source, GAsyncResult *result, gpointer user_data)
                               self->cancellable,
                               on_account_proxy,
                               g_object_ref (self));
+  sfb_dbus_presence_proxy_new (connection,
+                               G_DBUS_PROXY_FLAGS_GET_INVALIDATED_PROPERTIES,
+                               SFB_DBUS_NAME,
+                               SFB_DBUS_PATH,
+                               self->cancellable,
+                               on_presence_proxy,
+                               g_object_ref (self));
   sfb_dbus_diagnostics_proxy_new (connection,
                                   G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
                                   SFB_DBUS_NAME,
@@ -941,6 +1025,27 @@ button_box (void)
 }
 
 static void
+build_note_group (SfbAccountWindow *self, GtkWidget *page)
+{
+  GtkWidget *entry = gtk_entry_new ();
+  GtkWidget *button
+      = GTK_WIDGET (button_new ("Set note", NULL, G_CALLBACK (on_note_clicked), self));
+  GtkWidget *row;
+
+  self->note_group = group_new (page, "Personal note", "What your contacts see under your name");
+  gtk_entry_set_placeholder_text (GTK_ENTRY (entry), "Working from home");
+  g_signal_connect (entry, "activate", G_CALLBACK (on_note_clicked), self);
+  self->note_entry = GTK_EDITABLE (entry);
+  row = field_row ("Personal note", NULL, entry);
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (self->note_group), row);
+  self->note_label = wrapped_label (NULL);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (self->note_group),
+                             GTK_WIDGET (self->note_label));
+}
+
+static void
 build_sign_in_page (SfbAccountWindow *self)
 {
   GtkWidget *page = page_new (self->stack, "sign-in", "Sign-in", "network-server-symbolic");
@@ -975,6 +1080,8 @@ build_sign_in_page (SfbAccountWindow *self)
   self->action_label = wrapped_label ("error");
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->action_label));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), box);
+
+  build_note_group (self, page);
 
   group = group_new (page, "Last sign-in", "Each stage as sfbd goes through it");
   self->stages = GTK_LIST_BOX (gtk_list_box_new ());
@@ -1130,6 +1237,10 @@ sfb_account_window_show_page (SfbAccountWindow *self, SfbAccountWindowPage page)
     case SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE:
       adw_view_stack_set_visible_child_name (self->stack, "checks");
       break;
+    case SFB_ACCOUNT_WINDOW_PAGE_NOTE:
+      adw_view_stack_set_visible_child_name (self->stack, "sign-in");
+      gtk_widget_grab_focus (GTK_WIDGET (self->note_entry));
+      break;
     case SFB_ACCOUNT_WINDOW_PAGE_DEFAULT:
     case SFB_ACCOUNT_WINDOW_PAGE_DETAILS:
     default:
@@ -1146,6 +1257,7 @@ sfb_account_window_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->account);
   g_clear_object (&self->diagnostics);
+  g_clear_object (&self->presence);
   g_clear_object (&self->connection);
   G_OBJECT_CLASS (sfb_account_window_parent_class)->dispose (object);
 }

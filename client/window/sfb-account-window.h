@@ -17,6 +17,7 @@ typedef enum
   SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT,  /* the account settings */
   SFB_ACCOUNT_WINDOW_PAGE_PASSWORD, /* the account settings, the password focused */
   SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE, /* the connection checks */
+  SFB_ACCOUNT_WINDOW_PAGE_NOTE,     /* the sign-in, the personal note focused */
 } SfbAccountWindowPage;
 
 #define SFB_TYPE_ACCOUNT_WINDOW (sfb_account_window_get_type ())
