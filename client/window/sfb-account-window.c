@@ -702,6 +702,7 @@ on_diagnosed (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GVariant) checks = NULL;
   g_autoptr (GError) error = NULL;
   guint failed = 0;
+  guint warned = 0;
   g_autofree char *text = NULL;
 
   if (!sfb_dbus_diagnostics_call_diagnose_finish (
@@ -725,10 +726,10 @@ on_diagnosed (GObject *source, GAsyncResult *result, gpointer user_data)
 
           g_variant_lookup (check, "Result", "&s", &outcome);
           failed += g_str_equal (outcome, "FAIL");
+          warned += g_str_equal (outcome, "WARN");
           add_check (self, check);
         }
-      text = failed > 0 ? g_strdup_printf ("%u of %zu checks failed", failed, n)
-                        : g_strdup_printf ("All %zu checks passed or were skipped", n);
+      text = g_strdup_printf ("%zu checks: %u failed, %u with warnings", n, failed, warned);
     }
   g_clear_pointer (&self->diagnose_token, g_free);
   gtk_label_set_text (self->diagnose_label, text);

@@ -17,6 +17,7 @@ meson counts as skipped, never as passed.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,7 +57,7 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, TIMEOUT, SfbdTestCase, required_path  # noqa: E402
+from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT, SfbdTestCase, required_path  # noqa: E402
 from test_applet_tray import read_xwd, write_png  # noqa: E402
 
 SCREEN = (800, 720)
@@ -65,6 +66,10 @@ PASSWORD = "Passw0rd!"
 WRONG_PASSWORD = "not-her-password"
 # what the window advises for a refused password (client/window/sfb-account-window.c)
 AUTH_FAILED_ADVICE = "The server refused the password."
+# the checks page: its summary and one row's title per check
+SUMMARY = re.compile(r"^(?P<total>\d+) checks: (?P<failed>\d+) failed, "
+                     r"(?P<warned>\d+) with warnings$")
+CHECK_ROW = re.compile(r"^[a-z-]+: .+ — (PASS|WARN|FAIL|SKIP)$")
 
 
 def setUpModule():
@@ -153,8 +158,8 @@ class TestWindow(SfbdTestCase):
 
     # ---- reading and driving the window ----
 
-    def wait_for(self, predicate, what):
-        deadline = time.monotonic() + TIMEOUT
+    def wait_for(self, predicate, what, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()
             if value:
@@ -199,9 +204,9 @@ class TestWindow(SfbdTestCase):
     def labels(self):
         return [name for role, name, _ in self.elements() if role == "label"]
 
-    def wait_for_label(self, predicate, what):
+    def wait_for_label(self, predicate, what, timeout=TIMEOUT):
         return self.wait_for(lambda: next((text for text in self.labels() if predicate(text)),
-                                          None), what)
+                                          None), what, timeout)
 
     def type_into(self, name, text, role="text"):
         field = self.wait_for_element(role, name)
@@ -213,6 +218,17 @@ class TestWindow(SfbdTestCase):
     def text_of(self, accessible):
         return self.atspi.Text.get_text(accessible, 0,
                                         self.atspi.Text.get_character_count(accessible))
+
+    def activate_action(self, action):
+        """What the applet does: org.freedesktop.Application.ActivateAction on the window."""
+        self.bus.call_sync("org.sfbd.Window", "/org/sfbd/Window", "org.freedesktop.Application",
+                           "ActivateAction", GLib.Variant("(sava{sv})", (action, [], {})), None,
+                           Gio.DBusCallFlags.NO_AUTO_START, TIMEOUT * 1000, None)
+
+    def page_tab_selected(self, name):
+        return any(role == "page tab" and found == name
+                   and accessible.get_state_set().contains(self.atspi.StateType.SELECTED)
+                   for role, found, accessible in self.elements())
 
     def press(self, name):
         button = self.wait_for_element("push button", name)
@@ -294,8 +310,34 @@ class TestWindow(SfbdTestCase):
         field = self.wait_for_element("password text", "Password")
         self.wait_for(lambda: self.atspi.Text.get_character_count(field) == 0,
                       "the password field to be emptied")
-        self.assertEqual(self.wait_for_exit(self.start_window("--details")), 0)
+        # the applet's way in: D-Bus activation's ActivateAction on the running window
+        self.activate_action("details")
+        self.wait_for(lambda: self.page_tab_selected("Sign-in"), "the sign-in page")
         self.screenshot("signed-in")
+
+        # the personal note reaches the server
+        self.type_into("Personal note", "In the lab")
+        self.press("Set note")
+        self.wait_for_label(lambda text: text == "Note set", "“Note set”")
+        self.assertEqual(self.get_property(PRESENCE, "Note"), "In the lab")
+        self.wait_for(lambda: sim_fixture.SIM["ctl"].presence(user="alice")["note"]
+                      == "In the lab", "the note in sfbsim")
+
+        # the checks: each shown, and a summary that counts them
+        self.activate_action("diagnose")
+        self.wait_for(lambda: self.page_tab_selected("Checks"), "the checks page")
+        self.press("Run checks")
+        summary = self.wait_for_label(lambda text: SUMMARY.match(text), "the checks' summary",
+                                      timeout=120)
+        rows = [text for text in self.labels() if CHECK_ROW.match(text)]
+        match = SUMMARY.match(summary)
+        self.assertEqual(len(rows), int(match["total"]), rows)
+        self.assertEqual(sum(1 for row in rows if row.endswith(" — FAIL")),
+                         int(match["failed"]), rows)
+        self.assertEqual(sum(1 for row in rows if row.endswith(" — WARN")),
+                         int(match["warned"]), rows)
+        self.assertTrue(any(row.endswith(" — PASS") for row in rows), rows)
+        self.screenshot("checks")
 
 
 if __name__ == "__main__":
