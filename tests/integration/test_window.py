@@ -61,6 +61,7 @@ from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT, SfbdTestCase, required_pat
 from test_applet_tray import read_xwd, write_png  # noqa: E402
 
 SCREEN = (800, 720)
+STARTUP_TIMEOUT = 60
 URI = "sip:alice@contoso.test"
 PASSWORD = "Passw0rd!"
 WRONG_PASSWORD = "not-her-password"
@@ -159,8 +160,13 @@ class TestWindow(SfbdTestCase):
     # ---- reading and driving the window ----
 
     def wait_for(self, predicate, what, timeout=TIMEOUT):
+        """Polls predicate() until it holds, within timeout.  libatspi learns
+        of new applications and changes from signals, dispatched here."""
+        context = GLib.MainContext.default()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            while context.pending():
+                context.iteration(False)
             value = predicate()
             if value:
                 return value
@@ -262,7 +268,9 @@ class TestWindow(SfbdTestCase):
         self.start_xvfb()
         self.start_accessibility()
         self.start_window("--account")
-        self.wait_for(self.application, "sfbd-window on the accessibility bus")
+        # a GTK start under load takes seconds, not milliseconds
+        self.wait_for(self.application, "sfbd-window on the accessibility bus",
+                      timeout=STARTUP_TIMEOUT)
 
     def test_set_up_the_account_and_sign_in(self):
         self.start_everything()
