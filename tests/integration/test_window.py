@@ -104,12 +104,20 @@ class TestWindow(SfbdTestCase):
 
     def start_xvfb(self):
         read_fd, write_fd = os.pipe()
-        xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp",
-             "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
-            pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log_path = os.path.join(self.tmp, "Xvfb.log")
+        self.log_paths.append(log_path)
+        with open(log_path, "w", encoding="utf-8") as log:
+            # in a new network namespace every Xvfb is free to take :0 (its abstract
+            # socket is the namespace's own), but /tmp/.X11-unix/X0 is shared by
+            # all: a display number of this test's own keeps concurrent tests apart
+            xvfb = subprocess.Popen(
+                ["Xvfb", f":{1000 + os.getpid() % 50000}", "-displayfd", str(write_fd),
+                 "-nolisten", "tcp",
+                 "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
+                pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT)
         self.daemons.append(xvfb)
+        self.xvfb = xvfb
         os.close(write_fd)
         with os.fdopen(read_fd) as display_pipe:
             display = display_pipe.readline().strip()
@@ -267,10 +275,15 @@ class TestWindow(SfbdTestCase):
         self.start_daemon()
         self.start_xvfb()
         self.start_accessibility()
-        self.start_window("--account")
+        window = self.start_window("--account")
+
+        def started():
+            self.assertIsNone(self.xvfb.poll(), "Xvfb exited")
+            self.assertIsNone(window.poll(), "sfbd-window exited")
+            return self.application()
+
         # a GTK start under load takes seconds, not milliseconds
-        self.wait_for(self.application, "sfbd-window on the accessibility bus",
-                      timeout=STARTUP_TIMEOUT)
+        self.wait_for(started, "sfbd-window on the accessibility bus", timeout=STARTUP_TIMEOUT)
 
     def test_set_up_the_account_and_sign_in(self):
         self.start_everything()
