@@ -1143,10 +1143,11 @@ build_account_page (SfbAccountWindow *self)
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), field_row ("Password", NULL, password));
   gtk_switch_set_active (GTK_SWITCH (store), TRUE);
   self->store_switch = GTK_SWITCH (store);
-  gtk_widget_set_hexpand (store, FALSE);
   adw_preferences_group_add (
       ADW_PREFERENCES_GROUP (group),
       field_row ("Remember the password", "In the keyring; off: for this session only", store));
+  /* a switch keeps its size, at the end of its row */
+  gtk_widget_set_hexpand (store, FALSE);
 
   self->save_button
       = button_new ("Save and sign in", "suggested-action", G_CALLBACK (on_save_clicked), self);

@@ -10,7 +10,11 @@ did what it showed.  GTK 4 leaves hidden widgets out of the accessibility
 tree, so "shown" is "in the tree".  Screenshots of the window are saved as
 PNG artifacts in SFBD_ARTIFACT_DIR (window-*.png; the meson log directory).
 
-Needs the Debian packages xvfb, x11-apps (xwd), at-spi2-core and
+TestActivation starts the window as the applet and sfbd's notifications do:
+ActivateAction() on org.sfbd.Window, through the D-Bus activation file meson
+made (its Exec pointed at the build).
+
+Needs the Debian packages xvfb, x11-apps (xwd), x11-utils (xwininfo), at-spi2-core and
 gir1.2-atspi-2.0, which build-aux/install-deps installs, and an sfbd-window
 built (GTK 4, libadwaita).  When one is missing the test exits 77, which
 meson counts as skipped, never as passed.
@@ -32,7 +36,7 @@ def missing_dependencies():
     missing = []
     if not os.environ.get("SFBD_WINDOW_PATH"):
         missing.append("sfbd-window (built with -Dwindow: GTK 4.8 and libadwaita 1.2)")
-    for tool, package in (("Xvfb", "xvfb"), ("xwd", "x11-apps")):
+    for tool, package in (("Xvfb", "xvfb"), ("xwd", "x11-apps"), ("xwininfo", "x11-utils")):
         if shutil.which(tool) is None:
             missing.append(f"{tool} (Debian package {package})")
     if not os.access(AT_SPI_BUS_LAUNCHER, os.X_OK):
@@ -58,6 +62,7 @@ sim_fixture.enter_testnet(__file__)
 from gi.repository import Gio, GLib  # noqa: E402
 
 from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT, SfbdTestCase, required_path  # noqa: E402
+import sfbd_testcase  # noqa: E402
 from test_applet_tray import read_xwd, write_png  # noqa: E402
 
 SCREEN = (800, 720)
@@ -81,7 +86,9 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-class TestWindow(SfbdTestCase):
+class WindowTestCase(SfbdTestCase):
+    """Xvfb, the accessibility bus and the window, and how to read and drive it."""
+
     START_DAEMON = False
 
     @classmethod
@@ -251,21 +258,25 @@ class TestWindow(SfbdTestCase):
     # ---- screenshots ----
 
     def screenshot(self, name):
-        """Saves the screen as window-NAME.png once two shots in a row are
-        the same (the window has finished drawing what it shows)."""
+        """Saves the screen as window-NAME.png once the window is drawn (not
+        all black) and two shots in a row are the same (it has finished)."""
         last = None
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            dump = subprocess.run(["xwd", "-root", "-silent"], env=self.env,
-                                  capture_output=True, timeout=TIMEOUT, check=True).stdout
-            if dump == last:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            width, _, rows = read_xwd(subprocess.run(
+                ["xwd", "-root", "-silent"], env=self.env, capture_output=True,
+                timeout=TIMEOUT, check=True).stdout)
+            drawn = any(any(row) for row in rows)
+            if (drawn and rows == last) or time.monotonic() > deadline:
                 break
-            last = dump
+            last = rows
             time.sleep(0.1)
-        width, _, rows = read_xwd(last)
         write_png(os.path.join(self.artifact_dir, f"window-{name}.png"), width, rows)
+        self.assertTrue(drawn, f"nothing drawn on the screen (window-{name}.png)")
 
-    # ---- the test ----
+
+class TestWindow(WindowTestCase):
+    """The user's story: a wrong password, the fix, signed in, the note, the checks."""
 
     def start_everything(self):
         sim_fixture.reset()
@@ -359,6 +370,65 @@ class TestWindow(SfbdTestCase):
                          int(match["warned"]), rows)
         self.assertTrue(any(row.endswith(" — PASS") for row in rows), rows)
         self.screenshot("checks")
+
+
+
+class TestActivation(WindowTestCase):
+    """D-Bus activation: no AT-SPI here (libatspi connects once a process, and
+    TestWindow needs it), the window seen by the X server instead."""
+
+    def _start_bus(self):
+        # the test bus with one service directory: the window's activation file
+        service_dir = self._make_dir("services")
+        with open(os.environ["SFBD_WINDOW_SERVICE"], encoding="utf-8") as built:
+            service = built.read()
+        exec_line = next(line for line in service.splitlines() if line.startswith("Exec="))
+        self.assertTrue(exec_line.endswith("/sfbd-window --gapplication-service"), exec_line)
+        with open(os.path.join(service_dir, "org.sfbd.Window.service"), "w",
+                  encoding="utf-8") as copy:
+            copy.write(service.replace(exec_line,
+                                       f"Exec={self.window_path} --gapplication-service"))
+        original = sfbd_testcase.BUS_CONFIG
+        sfbd_testcase.BUS_CONFIG = original.replace(
+            "<auth>", f"<servicedir>{service_dir}</servicedir>\n  <auth>")
+        try:
+            super()._start_bus()
+        finally:
+            sfbd_testcase.BUS_CONFIG = original
+
+    def window_titles(self):
+        tree = subprocess.run(["xwininfo", "-root", "-tree"], env=self.env, capture_output=True,
+                              text=True, timeout=TIMEOUT, check=True).stdout
+        return re.findall(r'^\s+0x[0-9a-f]+ "([^"]*)"', tree, re.MULTILINE)
+
+    def test_an_action_starts_the_window(self):
+        self.start_daemon()
+        self.start_xvfb()
+        self.env["GTK_A11Y"] = "none"
+        self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "UpdateActivationEnvironment",
+                           GLib.Variant("(a{ss})", ({key: self.env[key] for key in (
+                               "DISPLAY", "GTK_A11Y", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
+                               "SFBD_CONFIG_DIR")},)),
+                           None, Gio.DBusCallFlags.NONE, TIMEOUT * 1000, None)
+        self.assertIsNone(self.owner_of("org.sfbd.Window"))
+        self.assertNotIn("Skype for Business Account", self.window_titles())
+        # what the applet's Set password… does; the reply comes once the action ran
+        self.bus.call_sync("org.sfbd.Window", "/org/sfbd/Window", "org.freedesktop.Application",
+                           "ActivateAction", GLib.Variant("(sava{sv})", ("set-password", [], {})),
+                           None, Gio.DBusCallFlags.NONE, STARTUP_TIMEOUT * 1000, None)
+        owner = self.owner_of("org.sfbd.Window")
+        self.assertIsNotNone(owner)
+        pid = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                 "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                 GLib.Variant("(s)", (owner,)), None, Gio.DBusCallFlags.NONE,
+                                 TIMEOUT * 1000, None).unpack()[0]
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            self.assertEqual(cmdline.read().split(b"\0")[:2],
+                             [self.window_path.encode(), b"--gapplication-service"])
+        self.wait_for(lambda: "Skype for Business Account" in self.window_titles(),
+                      "the window on the display", timeout=STARTUP_TIMEOUT)
+        self.screenshot("activated")
 
 
 if __name__ == "__main__":
