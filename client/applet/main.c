@@ -37,6 +37,12 @@ on_signal (gpointer user_data)
 }
 
 static void
+on_quit (SfbApplet *applet, gpointer user_data)
+{
+  quit (user_data, EXIT_SUCCESS);
+}
+
+static void
 on_name_acquired (GDBusConnection *connection, const char *name, gpointer user_data)
 {
   AppletMain *main_data = user_data;
@@ -145,6 +151,7 @@ main (int argc, char **argv)
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.applet = sfb_applet_new ();
   sfb_applet_set_timeout (main_data.applet, (guint) timeout);
+  g_signal_connect (main_data.applet, "quit", G_CALLBACK (on_quit), &main_data);
   sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &main_data);
   sigint_id = g_unix_signal_add (SIGINT, on_signal, &main_data);
   g_bus_get (G_BUS_TYPE_SESSION, cancellable, on_bus, &main_data);

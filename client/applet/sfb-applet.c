@@ -36,18 +36,60 @@ struct _SfbApplet
   guint reload_id;
   guint subscriptions[3]; /* PropertiesChanged of the three proxies */
   guint n_subscriptions;
+  guint quit_id;
 };
 
 G_DEFINE_FINAL_TYPE (SfbApplet, sfb_applet, G_TYPE_OBJECT)
 
-/* the availability choices of the menu, in order */
-static const char *const choices[][2] = {
-  { SFB_AVAILABILITY_ONLINE, "Available" },
-  { SFB_AVAILABILITY_BUSY, "Busy" },
-  { SFB_AVAILABILITY_DO_NOT_DISTURB, "Do not disturb" },
-  { SFB_AVAILABILITY_BE_RIGHT_BACK, "Be right back" },
-  { SFB_AVAILABILITY_AWAY, "Away" },
-  { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline" },
+enum
+{
+  SIGNAL_QUIT,
+  N_SIGNALS,
+};
+static guint signals[N_SIGNALS];
+
+/* the availability choices of the menu, in order; ids stay as they were
+ * given (off-work came later) */
+static const struct
+{
+  const char *availability;
+  const char *label;
+  int id;
+} choices[] = {
+  { SFB_AVAILABILITY_ONLINE, "Available", SFB_APPLET_MENU_SET_AVAILABILITY },
+  { SFB_AVAILABILITY_BUSY, "Busy", SFB_APPLET_MENU_SET_AVAILABILITY + 1 },
+  { SFB_AVAILABILITY_DO_NOT_DISTURB, "Do not disturb", SFB_APPLET_MENU_SET_AVAILABILITY + 2 },
+  { SFB_AVAILABILITY_BE_RIGHT_BACK, "Be right back", SFB_APPLET_MENU_SET_AVAILABILITY + 3 },
+  { SFB_AVAILABILITY_AWAY, "Away", SFB_APPLET_MENU_SET_AVAILABILITY + 4 },
+  { SFB_AVAILABILITY_OFF_WORK, "Off work", SFB_APPLET_MENU_SET_AVAILABILITY + 6 },
+  { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline", SFB_APPLET_MENU_SET_AVAILABILITY + 5 },
+};
+
+/* the failures the user fixes in the account window, and where */
+static const struct
+{
+  const char *error;
+  int id;
+  const char *label;
+} fixes[] = {
+  { SFB_DBUS_ERROR_AUTH_FAILED, SFB_APPLET_MENU_SET_PASSWORD, "Set password…" },
+  { SFB_DBUS_ERROR_NO_CREDENTIALS, SFB_APPLET_MENU_SET_PASSWORD, "Set password…" },
+  { SFB_DBUS_ERROR_NOT_CONFIGURED, SFB_APPLET_MENU_ACCOUNT, "Account…" },
+  { SFB_DBUS_ERROR_DISCOVERY_FAILED, SFB_APPLET_MENU_ACCOUNT, "Account…" },
+  { SFB_DBUS_ERROR_NO_USABLE_AUTH_SCHEME, SFB_APPLET_MENU_ACCOUNT, "Account…" },
+  { SFB_DBUS_ERROR_CERTIFICATE_PROVISIONING_FAILED, SFB_APPLET_MENU_ACCOUNT, "Account…" },
+};
+
+/* the window's action for each item that opens it (client/README.md) */
+static const struct
+{
+  int id;
+  const char *action;
+} window_actions[] = {
+  { SFB_APPLET_MENU_SET_PASSWORD, "set-password" },
+  { SFB_APPLET_MENU_ACCOUNT, "account" },
+  { SFB_APPLET_MENU_DETAILS, "details" },
+  { SFB_APPLET_MENU_NOTE, "note" },
 };
 
 static void schedule_update (SfbApplet *self);
@@ -106,7 +148,8 @@ account_state (SfbApplet *self)
 typedef struct
 {
   SfbApplet *applet;
-  char *what; /* "sign in", for the error text */
+  char *what;         /* "sign in", for the error text */
+  const char *target; /* who did not answer: "sfbd" or "sfbd-window" */
 } ActionData;
 
 static void
@@ -137,11 +180,17 @@ on_action_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_dbus_error_strip_remote_error (error);
       if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
           || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
-        self->action_error = g_strdup_printf ("Could not %s: sfbd is not running", data->what);
+        self->action_error
+            = g_strdup_printf ("Could not %s: %s is not %s",
+                               data->what,
+                               data->target,
+                               g_str_equal (data->target, "sfbd") ? "running" : "installed");
       else if (is_timeout (error))
         {
-          self->action_error = g_strdup_printf ("Could not %s: sfbd is not answering", data->what);
-          set_not_answering (self, TRUE);
+          self->action_error
+              = g_strdup_printf ("Could not %s: %s is not answering", data->what, data->target);
+          if (g_str_equal (data->target, "sfbd"))
+            set_not_answering (self, TRUE);
         }
       else
         self->action_error = g_strdup_printf ("Could not %s: %s", data->what, error->message);
@@ -152,9 +201,11 @@ on_action_done (GObject *source, GAsyncResult *result, gpointer user_data)
   schedule_update (self);
 }
 
-/* Calls sfbd; a call may start sfbd through D-Bus activation. */
+/* Calls sfbd or the window; a call may start either through D-Bus activation. */
 static void
-call_sfbd (SfbApplet *self,
+call_name (SfbApplet *self,
+           const char *name,
+           const char *path,
            const char *interface,
            const char *method,
            GVariant *parameters,
@@ -164,10 +215,11 @@ call_sfbd (SfbApplet *self,
 
   data->applet = g_object_ref (self);
   data->what = g_strdup (what);
-  g_debug ("Calling %s.%s", interface, method);
+  data->target = g_str_equal (name, SFB_DBUS_NAME) ? "sfbd" : "sfbd-window";
+  g_debug ("Calling %s.%s of %s", interface, method, name);
   g_dbus_connection_call (self->connection,
-                          SFB_DBUS_NAME,
-                          SFB_DBUS_PATH,
+                          name,
+                          path,
                           interface,
                           method,
                           parameters,
@@ -180,19 +232,77 @@ call_sfbd (SfbApplet *self,
 }
 
 static void
+call_sfbd (SfbApplet *self,
+           const char *interface,
+           const char *method,
+           GVariant *parameters,
+           const char *what)
+{
+  call_name (self, SFB_DBUS_NAME, SFB_DBUS_PATH, interface, method, parameters, what);
+}
+
+/* The window starts on its own through D-Bus activation, not as a child
+ * in the applet's sandboxed unit (client/README.md). */
+static void
+open_window (SfbApplet *self, const char *action)
+{
+  GVariant *parameters = g_variant_new ("(s@av@a{sv})",
+                                        action,
+                                        g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0),
+                                        g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
+
+  call_name (self,
+             SFB_APPLET_WINDOW_BUS_NAME,
+             SFB_APPLET_WINDOW_PATH,
+             "org.freedesktop.Application",
+             "ActivateAction",
+             parameters,
+             "open the account window");
+}
+
+static void
+on_flushed (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (SfbApplet) self = user_data;
+
+  g_dbus_connection_flush_finish (G_DBUS_CONNECTION (source), result, NULL);
+  g_info ("Quitting (the menu's Quit)");
+  g_signal_emit (self, signals[SIGNAL_QUIT], 0);
+}
+
+/* after the menu's reply to the click has gone out */
+static gboolean
+on_quit_idle (gpointer user_data)
+{
+  SfbApplet *self = user_data;
+
+  self->quit_id = 0;
+  g_dbus_connection_flush (self->connection, NULL, on_flushed, g_object_ref (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
 on_menu_activated (SfbDbusMenu *menu, int id, SfbApplet *self)
 {
-  int choice = id - SFB_APPLET_MENU_SET_AVAILABILITY;
-
-  if (choice >= 0 && choice < (int) G_N_ELEMENTS (choices))
-    {
-      g_autofree char *what = g_strdup_printf ("set availability to %s", choices[choice][0]);
-      call_sfbd (self,
-                 SFB_DBUS_PRESENCE_INTERFACE,
-                 "SetAvailability",
-                 g_variant_new ("(s)", choices[choice][0]),
-                 what);
-    }
+  for (gsize i = 0; i < G_N_ELEMENTS (choices); i++)
+    if (choices[i].id == id)
+      {
+        g_autofree char *what = g_strdup_printf ("set availability to %s", choices[i].availability);
+        call_sfbd (self,
+                   SFB_DBUS_PRESENCE_INTERFACE,
+                   "SetAvailability",
+                   g_variant_new ("(s)", choices[i].availability),
+                   what);
+        return;
+      }
+  for (gsize i = 0; i < G_N_ELEMENTS (window_actions); i++)
+    if (window_actions[i].id == id)
+      {
+        open_window (self, window_actions[i].action);
+        return;
+      }
+  if (id == SFB_APPLET_MENU_QUIT && self->quit_id == 0)
+    self->quit_id = g_idle_add (on_quit_idle, self);
   else if (id == SFB_APPLET_MENU_SIGN_IN)
     call_sfbd (self, SFB_DBUS_ACCOUNT_INTERFACE, "SignIn", NULL, "sign in");
   else if (id == SFB_APPLET_MENU_SIGN_OUT)
@@ -327,67 +437,85 @@ add_exchange_items (SfbApplet *self, const SfbPresenceInput *input)
                           sfb_dbus_menu_item_standard (counts_label, FALSE));
 }
 
-static void
-build_menu (SfbApplet *self, const SfbPresenceView *view, const SfbPresenceInput *shown)
+static char *
+header_label (SfbApplet *self, const SfbPresenceView *view, const char *state)
 {
-  const char *state = account_state (self);
-  gboolean running = is_running (self);
-  gboolean signed_in = g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0;
-  gboolean signed_out = g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0;
-  gboolean failed = g_strcmp0 (state, SFB_STATE_FAILED) == 0;
-  const char *uri = running ? sfb_dbus_account_get_uri (self->account) : NULL;
-  g_autofree char *header_text = NULL;
-  g_autofree char *header = NULL;
-  gsize n_stages = self->trace != NULL ? g_variant_n_children (self->trace) : 0;
-  int separators = 0;
+  const char *uri = is_running (self) ? sfb_dbus_account_get_uri (self->account) : NULL;
+  g_autofree char *text = NULL;
 
   if (uri != NULL && *uri != '\0')
-    header_text = g_strdup_printf ("%s — %s", uri, view->summary);
+    text = g_strdup_printf ("%s — %s", uri, view->summary);
   else
-    header_text = g_strdup (view->summary);
-  if (running && g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
+    text = g_strdup (view->summary);
+  if (g_strcmp0 (state, SFB_STATE_RECONNECTING) == 0)
     {
       SfbPresenceInput input
           = { .state = state, .next_retry = sfb_dbus_account_get_next_retry (self->account) };
       g_autofree char *next = sfb_presence_view_next_attempt (&input);
-      char *with_next = g_strdup_printf ("%s (next attempt %s)", header_text, next);
+      char *with_next = g_strdup_printf ("%s (next attempt %s)", text, next);
 
-      g_free (header_text);
-      header_text = with_next;
+      g_free (text);
+      text = with_next;
     }
-  header = sfb_dbus_menu_escape_label (header_text);
+  return sfb_dbus_menu_escape_label (text);
+}
 
-  sfb_dbus_menu_begin (self->menu);
-  sfb_dbus_menu_add_item (
-      self->menu, SFB_APPLET_MENU_HEADER, 0, sfb_dbus_menu_item_standard (header, FALSE));
-  add_exchange_items (self, shown);
-  add_separator (self, &separators);
+static void
+add_item (SfbApplet *self, int id, const char *label, gboolean enabled)
+{
+  sfb_dbus_menu_add_item (self->menu, id, 0, sfb_dbus_menu_item_standard (label, enabled));
+}
+
+/* signed out, signing in, signed in, reconnecting, or sfbd not running */
+static void
+add_presence_items (SfbApplet *self,
+                    const SfbPresenceView *view,
+                    const char *state,
+                    int *separators)
+{
+  gboolean running = is_running (self);
+  gboolean signed_in = g_strcmp0 (state, SFB_STATE_SIGNED_IN) == 0;
+  gboolean signed_out = g_strcmp0 (state, SFB_STATE_SIGNED_OUT) == 0;
+
   for (gsize i = 0; i < G_N_ELEMENTS (choices); i++)
     sfb_dbus_menu_add_item (
         self->menu,
-        SFB_APPLET_MENU_SET_AVAILABILITY + (int) i,
+        choices[i].id,
         0,
-        sfb_dbus_menu_item_radio (choices[i][1],
-                                  signed_in,
-                                  signed_in && g_strcmp0 (view->availability, choices[i][0]) == 0));
-  add_separator (self, &separators);
+        sfb_dbus_menu_item_radio (
+            choices[i].label,
+            signed_in,
+            signed_in && g_strcmp0 (view->availability, choices[i].availability) == 0));
+  add_item (self, SFB_APPLET_MENU_NOTE, "Personal note…", signed_in);
+  add_separator (self, separators);
   /* sign in also starts sfbd when it is not running */
-  sfb_dbus_menu_add_item (
-      self->menu,
-      SFB_APPLET_MENU_SIGN_IN,
-      0,
-      sfb_dbus_menu_item_standard ("Sign in", !running || signed_out || failed));
+  add_item (self, SFB_APPLET_MENU_SIGN_IN, "Sign in", !running || signed_out);
+  add_item (self, SFB_APPLET_MENU_SIGN_OUT, "Sign out", running && !signed_out);
+  add_item (self, SFB_APPLET_MENU_RECONNECT, "Reconnect", running && !signed_out);
+}
+
+/* failed: only what helps; the fix for the last error first */
+static void
+add_failed_items (SfbApplet *self)
+{
+  const char *error = sfb_dbus_account_get_last_error (self->account);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (fixes); i++)
+    if (g_strcmp0 (error, fixes[i].error) == 0)
+      add_item (self, fixes[i].id, fixes[i].label, TRUE);
+  add_item (self, SFB_APPLET_MENU_SIGN_IN, "Sign in again", TRUE);
+  add_item (self, SFB_APPLET_MENU_DETAILS, "Details…", TRUE);
+}
+
+static void
+add_trace_items (SfbApplet *self)
+{
+  gsize n_stages = self->trace != NULL ? g_variant_n_children (self->trace) : 0;
+
   sfb_dbus_menu_add_item (self->menu,
-                          SFB_APPLET_MENU_SIGN_OUT,
+                          SFB_APPLET_MENU_TRACE,
                           0,
-                          sfb_dbus_menu_item_standard ("Sign out", running && !signed_out));
-  sfb_dbus_menu_add_item (self->menu,
-                          SFB_APPLET_MENU_RECONNECT,
-                          0,
-                          sfb_dbus_menu_item_standard ("Reconnect", running && !signed_out));
-  add_separator (self, &separators);
-  sfb_dbus_menu_add_item (
-      self->menu, SFB_APPLET_MENU_TRACE, 0, sfb_dbus_menu_item_submenu ("Last sign-in", running));
+                          sfb_dbus_menu_item_submenu ("Last sign-in", is_running (self)));
   if (n_stages == 0)
     sfb_dbus_menu_add_item (self->menu,
                             SFB_APPLET_MENU_TRACE_EMPTY,
@@ -403,6 +531,33 @@ build_menu (SfbApplet *self, const SfbPresenceView *view, const SfbPresenceInput
                               SFB_APPLET_MENU_TRACE,
                               sfb_dbus_menu_item_standard (label, TRUE));
     }
+}
+
+static void
+build_menu (SfbApplet *self, const SfbPresenceView *view, const SfbPresenceInput *shown)
+{
+  const char *state = account_state (self);
+  gboolean failed = g_strcmp0 (state, SFB_STATE_FAILED) == 0;
+  g_autofree char *header = header_label (self, view, state);
+  int separators = 0;
+
+  sfb_dbus_menu_begin (self->menu);
+  add_item (self, SFB_APPLET_MENU_HEADER, header, FALSE);
+  add_exchange_items (self, shown);
+  add_separator (self, &separators);
+  if (failed)
+    add_failed_items (self);
+  else
+    add_presence_items (self, view, state, &separators);
+  add_separator (self, &separators);
+  add_trace_items (self);
+  add_separator (self, &separators);
+  if (!failed)
+    {
+      add_item (self, SFB_APPLET_MENU_ACCOUNT, "Account…", TRUE);
+      add_item (self, SFB_APPLET_MENU_SET_PASSWORD, "Set password…", TRUE);
+    }
+  add_item (self, SFB_APPLET_MENU_QUIT, "Quit", TRUE);
   sfb_dbus_menu_commit (self->menu);
 }
 
@@ -697,6 +852,7 @@ sfb_applet_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->update_id, g_source_remove);
   g_clear_handle_id (&self->reload_id, g_source_remove);
+  g_clear_handle_id (&self->quit_id, g_source_remove);
   for (guint i = 0; i < self->n_subscriptions; i++)
     g_dbus_connection_signal_unsubscribe (self->connection, self->subscriptions[i]);
   self->n_subscriptions = 0;
@@ -728,6 +884,10 @@ sfb_applet_class_init (SfbAppletClass *klass)
 
   object_class->dispose = sfb_applet_dispose;
   object_class->finalize = sfb_applet_finalize;
+
+  /* the menu's Quit, once its reply is sent */
+  signals[SIGNAL_QUIT] = g_signal_new (
+      "quit", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void

@@ -3,7 +3,8 @@
  * The presence applet: follows sfbd's Account, Presence and Exchange properties on
  * the session bus (through sfbd restarts: the proxies track the name
  * owner) and shows them as a StatusNotifierItem with a dbusmenu menu whose
- * actions call sfbd.
+ * actions call sfbd or open the account window.  Its "quit" signal is the
+ * menu's Quit.
  */
 #pragma once
 
@@ -18,6 +19,9 @@ G_DECLARE_FINAL_TYPE (SfbApplet, sfb_applet, SFB, APPLET, GObject)
 #define SFB_APPLET_ID "sfbd-applet"
 /* owned by the one applet of a session */
 #define SFB_APPLET_BUS_NAME "org.sfbd.Applet"
+/* the account window, started through D-Bus activation (client/README.md) */
+#define SFB_APPLET_WINDOW_BUS_NAME "org.sfbd.Window"
+#define SFB_APPLET_WINDOW_PATH "/org/sfbd/Window"
 
 /* Menu item ids (stable, so tests and logs can name them) */
 enum
@@ -25,11 +29,17 @@ enum
   SFB_APPLET_MENU_HEADER = 1,
   SFB_APPLET_MENU_EXCHANGE_MEETING = 2, /* shown while Exchange is connected */
   SFB_APPLET_MENU_EXCHANGE_COUNTS = 3,
-  SFB_APPLET_MENU_SET_AVAILABILITY = 10, /* 10…15, in the order of the menu */
-  SFB_APPLET_MENU_SIGN_IN = 20,
+  SFB_APPLET_MENU_SET_AVAILABILITY = 10, /* 10…16: online … appear-offline, off-work (16,
+                                            listed before appear-offline) */
+  SFB_APPLET_MENU_NOTE = 17,             /* "Personal note…": the window */
+  SFB_APPLET_MENU_SIGN_IN = 20,          /* "Sign in again" after a failure */
   SFB_APPLET_MENU_SIGN_OUT = 21,
   SFB_APPLET_MENU_RECONNECT = 22,
   SFB_APPLET_MENU_TRACE = 30,
+  SFB_APPLET_MENU_SET_PASSWORD = 40, /* these four open sfbd-window */
+  SFB_APPLET_MENU_ACCOUNT = 41,
+  SFB_APPLET_MENU_DETAILS = 42,
+  SFB_APPLET_MENU_QUIT = 50,
   SFB_APPLET_MENU_TRACE_EMPTY = 99,
   SFB_APPLET_MENU_TRACE_STAGE = 100, /* 100… one per stage */
   SFB_APPLET_MENU_SEPARATOR = 200,   /* 200… */

@@ -43,7 +43,7 @@ WAIT = 30  # seconds for a sign-in that takes milliseconds, or for the backoff t
 
 # availability codes sfbsim holds for alice (MS-PRES)
 SIM_CODES = {"online": 3500, "busy": 6500, "do-not-disturb": 9500, "be-right-back": 12500,
-             "away": 15500}
+             "away": 15500, "off-work": 15500}
 
 
 def setUpModule():
@@ -62,7 +62,7 @@ WATCHER_PATH = "/StatusNotifierWatcher"
 
 # menu item ids of client/applet/sfb-applet.h
 MENU_AVAILABILITY = {"online": 10, "busy": 11, "do-not-disturb": 12, "be-right-back": 13,
-                     "away": 14, "appear-offline": 15}
+                     "away": 14, "appear-offline": 15, "off-work": 16}
 MENU_HEADER = 1
 MENU_EXCHANGE_MEETING = 2
 MENU_EXCHANGE_COUNTS = 3
@@ -70,6 +70,9 @@ MENU_SIGN_IN = 20
 MENU_SIGN_OUT = 21
 MENU_RECONNECT = 22
 MENU_TRACE = 30
+MENU_SET_PASSWORD = 40
+MENU_ACCOUNT = 41
+MENU_DETAILS = 42
 
 WATCHER_XML = """<node>
   <interface name="org.kde.StatusNotifierWatcher">
@@ -458,7 +461,7 @@ class TestSignedIn(RealSfbdTestCase):
         # each availability its own icon (client/applet/icons)
         icons = {"busy": "sfbd-busy", "do-not-disturb": "sfbd-dnd",
                  "be-right-back": "sfbd-be-right-back", "away": "sfbd-away",
-                 "online": "sfbd-available"}
+                 "off-work": "sfbd-off-work", "online": "sfbd-available"}
         for availability, icon in icons.items():
             with self.subTest(availability=availability):
                 self.click(MENU_AVAILABILITY[availability])
@@ -616,10 +619,17 @@ class TestFailed(RealSfbdTestCase):
         # the tooltip shortens a long message; its first sentence and the error name show
         self.assertIn(f"Last error: {message.split('. ')[0]}", self.tooltip(props))
         self.assertIn(f"({error}", self.tooltip(props))
+        # the menu offers only what helps: the fix for this error (the account window's
+        # page), signing in again and the details; no availability, no sign out
         items, _ = self.menu()
+        self.assertEqual(items[MENU_SIGN_IN]["label"], "Sign in again")
         self.assert_enabled(items, MENU_SIGN_IN, True)
-        for item_id in MENU_AVAILABILITY.values():
-            self.assert_enabled(items, item_id, False)
+        self.assertEqual(items[MENU_DETAILS]["label"], "Details…")
+        for item_id in (*MENU_AVAILABILITY.values(), MENU_SIGN_OUT, MENU_RECONNECT):
+            self.assertNotIn(item_id, items)
+        fixes = {"AuthFailed": {MENU_SET_PASSWORD: "Set password…"}, "CertificateInvalid": {}}
+        self.assertEqual({item_id: items[item_id]["label"] for item_id in
+                          (MENU_SET_PASSWORD, MENU_ACCOUNT) if item_id in items}, fixes[error])
         output = self.waybar()
         self.assertEqual(output["text"], "Sign-in failed")
         self.assertEqual(output["class"], ["failed", "attention"])
