@@ -322,28 +322,26 @@ start_window (SfbDesktop *self, const char *key, const char *action)
   if (token != NULL && *token != '\0')
     {
       g_variant_builder_add (&platform, "{sv}", "activation-token", g_variant_new_string (token));
-      g_variant_builder_add (
-          &platform, "{sv}", "desktop-startup-id", g_variant_new_string (token));
+      g_variant_builder_add (&platform, "{sv}", "desktop-startup-id", g_variant_new_string (token));
     }
   call->self = g_object_ref (self);
   call->key = g_strdup (key);
   call->action = g_strdup (action);
   call->token = g_strdup (token);
-  g_dbus_connection_call (self->session_bus,
-                          WINDOW_BUS_NAME,
-                          WINDOW_PATH,
-                          "org.freedesktop.Application",
-                          "ActivateAction",
-                          g_variant_new ("(s@ava{sv})",
-                                         action,
-                                         g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0),
-                                         &platform),
-                          NULL,
-                          G_DBUS_CALL_FLAGS_NONE,
-                          WINDOW_ACTIVATE_TIMEOUT_MS,
-                          NULL,
-                          on_window_activated,
-                          call);
+  g_dbus_connection_call (
+      self->session_bus,
+      WINDOW_BUS_NAME,
+      WINDOW_PATH,
+      "org.freedesktop.Application",
+      "ActivateAction",
+      g_variant_new (
+          "(s@ava{sv})", action, g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0), &platform),
+      NULL,
+      G_DBUS_CALL_FLAGS_NONE,
+      WINDOW_ACTIVATE_TIMEOUT_MS,
+      NULL,
+      on_window_activated,
+      call);
 }
 
 static void

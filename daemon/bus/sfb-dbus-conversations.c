@@ -258,8 +258,7 @@ on_typing_changed (SfbConversations *conversations,
 }
 
 void
-sfb_dbus_conversations_adapter_set_notifier (GDBusInterfaceSkeleton *adapter,
-                                             SfbNotifier *notifier)
+sfb_dbus_conversations_adapter_set_notifier (GDBusInterfaceSkeleton *adapter, SfbNotifier *notifier)
 {
   Notifications *notifications = g_object_get_data (G_OBJECT (adapter), "sfb-notifications");
 
