@@ -137,6 +137,7 @@ on_bus_acquired (GDBusConnection *connection, const char *name, gpointer user_da
       return;
     }
   main_data->desktop = sfb_desktop_new (main_data->daemon, connection);
+  sfb_dbus_service_set_notifier (main_data->service, sfb_desktop_get_notifier (main_data->desktop));
 }
 
 static void

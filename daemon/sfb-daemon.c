@@ -121,9 +121,12 @@ set_string (SfbDaemon *self, guint prop_id, const char *value)
 static void
 set_last_error (SfbDaemon *self, const GError *error)
 {
+  /* who follows one of the two sees both of the new error */
+  g_object_freeze_notify (G_OBJECT (self));
   set_string (self, PROP_LAST_ERROR, error != NULL ? sfb_error_get_dbus_name (error) : "");
   set_string (self, PROP_LAST_ERROR_MESSAGE, error != NULL ? error->message : "");
   self->last_error_is_config = FALSE;
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 /* Account.CredentialStore(Message), after every use of the store */

@@ -13,8 +13,14 @@
 
 #define KEY_FAILURE "sign-in-failure"
 #define KEY_RECONNECTING "reconnecting"
-/* The account window; SFBD_WINDOW names another (tests). */
+/* The account window: D-Bus activatable (client/README.md); its program,
+ * when no service file is installed: SFBD_WINDOW names another (tests). */
 #define WINDOW_NAME "sfbd-window"
+#define WINDOW_BUS_NAME "org.sfbd.Window"
+#define WINDOW_PATH "/org/sfbd/Window"
+#define WINDOW_ACTIVATE_TIMEOUT_MS 25000
+/* What a notification says to do about the password, in the window's words. */
+#define SET_PASSWORD_HINT "Choose Set password… to enter it."
 
 /* Failures only the user (or an administrator) can fix, and what helps. */
 static const struct
@@ -44,6 +50,7 @@ struct _SfbDesktop
   GObject parent_instance;
 
   SfbDaemon *daemon;
+  GDBusConnection *session_bus;
   SfbNotifier *notifier;
   SfbIdleMonitor *idle;
   gboolean failure_armed; /* a new attempt began since the last failure notice */
@@ -81,10 +88,29 @@ state_is_trying (const char *state)
 
 /* ---- failures ------------------------------------------------------- */
 
+/* The failure's message with its command-line advice ("…with: sfbctl
+ * set-password", the message's last sentence; LastErrorMessage keeps it)
+ * replaced by the notification's own button. */
+static char *
+password_body (const char *message)
+{
+  const char *command = strstr (message, "sfbctl");
+  const char *end = message;
+
+  if (command == NULL)
+    return g_strdup_printf ("%s%s" SET_PASSWORD_HINT, message, *message != '\0' ? "\n" : "");
+  for (const char *p = message; p < command; p++)
+    if (p[0] == '.' && p[1] == ' ')
+      end = p + 1;
+  return g_strdup_printf (
+      "%.*s%s" SET_PASSWORD_HINT, (int) (end - message), message, end != message ? " " : "");
+}
+
 static void
 show_failure (SfbDesktop *self, gint which)
 {
   const char *message = sfb_daemon_get_last_error_message (self->daemon);
+  g_autofree char *body = NULL;
   const char *const password_actions[]
       = { "set-password", "Set password…", "details", "Details", NULL };
   const char *const account_actions[] = { "account", "Account…", "details", "Details", NULL };
@@ -93,6 +119,8 @@ show_failure (SfbDesktop *self, gint which)
 
   if (g_str_equal (failures[which].error, SFB_DBUS_ERROR_SERVER_REJECTED))
     actions = rejected_actions;
+  if (failures[which].password)
+    message = body = password_body (message);
   g_info ("Notifying the user: %s", failures[which].summary);
   sfb_notifier_show (self->notifier, KEY_FAILURE, failures[which].summary, message, actions, FALSE);
   self->failure_armed = FALSE;
@@ -211,10 +239,10 @@ explain_without_window (SfbDesktop *self, const char *key, const char *page)
   sfb_notifier_show (self->notifier, key, summary, body, NULL, FALSE);
 }
 
-/* Starts the account window at @page (its option); the notification's
- * activation token lets it take the focus. */
+/* Spawns the account window at @page (its option), when it is not D-Bus
+ * activatable; the notification's activation token lets it take the focus. */
 static void
-start_window (SfbDesktop *self, const char *key, const char *page)
+spawn_window (SfbDesktop *self, const char *key, const char *page, const char *token)
 {
   g_autoptr (GSubprocessLauncher) launcher
       = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_INHERIT);
@@ -222,7 +250,6 @@ start_window (SfbDesktop *self, const char *key, const char *page)
   g_autoptr (GError) error = NULL;
   g_autofree char *installed = g_build_filename (BINDIR, WINDOW_NAME, NULL);
   const char *program = g_getenv ("SFBD_WINDOW");
-  const char *token = sfb_notifier_get_activation_token (self->notifier);
 
   if (program == NULL || *program == '\0')
     program = g_file_test (installed, G_FILE_TEST_IS_EXECUTABLE) ? installed : WINDOW_NAME;
@@ -242,6 +269,81 @@ start_window (SfbDesktop *self, const char *key, const char *page)
   g_subprocess_wait_async (process, NULL, on_window_exited, NULL);
 }
 
+typedef struct
+{
+  SfbDesktop *self;
+  char *key;
+  char *action;
+  char *token;
+} WindowCall;
+
+static void
+window_call_free (WindowCall *call)
+{
+  g_object_unref (call->self);
+  g_free (call->key);
+  g_free (call->action);
+  g_free (call->token);
+  g_free (call);
+}
+
+static void
+on_window_activated (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  WindowCall *call = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *page = g_strconcat ("--", call->action, NULL);
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply != NULL)
+    g_info ("Opened the account window (%s)", call->action);
+  else if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+    spawn_window (call->self, call->key, page, call->token); /* no service file */
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    {
+      g_message ("Cannot open the account window: %s", error->message);
+      explain_without_window (call->self, call->key, page);
+    }
+  window_call_free (call);
+}
+
+/* Opens the account window at @action (an action it documents) through
+ * D-Bus activation: the window runs in the session, not in sfbd's unit.
+ * The notification's activation token lets it take the focus. */
+static void
+start_window (SfbDesktop *self, const char *key, const char *action)
+{
+  const char *token = sfb_notifier_get_activation_token (self->notifier);
+  GVariantBuilder platform;
+  WindowCall *call = g_new0 (WindowCall, 1);
+
+  g_variant_builder_init (&platform, G_VARIANT_TYPE_VARDICT);
+  if (token != NULL && *token != '\0')
+    {
+      g_variant_builder_add (&platform, "{sv}", "activation-token", g_variant_new_string (token));
+      g_variant_builder_add (&platform, "{sv}", "desktop-startup-id", g_variant_new_string (token));
+    }
+  call->self = g_object_ref (self);
+  call->key = g_strdup (key);
+  call->action = g_strdup (action);
+  call->token = g_strdup (token);
+  g_dbus_connection_call (
+      self->session_bus,
+      WINDOW_BUS_NAME,
+      WINDOW_PATH,
+      "org.freedesktop.Application",
+      "ActivateAction",
+      g_variant_new (
+          "(s@ava{sv})", action, g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0), &platform),
+      NULL,
+      G_DBUS_CALL_FLAGS_NONE,
+      WINDOW_ACTIVATE_TIMEOUT_MS,
+      NULL,
+      on_window_activated,
+      call);
+}
+
 static void
 on_sign_in_started (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -255,12 +357,11 @@ on_sign_in_started (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 on_action (SfbNotifier *notifier, const char *key, const char *action, SfbDesktop *self)
 {
-  if (g_str_equal (action, "set-password"))
-    start_window (self, key, "--set-password");
-  else if (g_str_equal (action, "account"))
-    start_window (self, key, "--account");
-  else if (g_str_equal (action, "details") || g_str_equal (action, "default"))
-    start_window (self, key, "--details");
+  if (g_str_equal (action, "set-password") || g_str_equal (action, "account")
+      || g_str_equal (action, "details"))
+    start_window (self, key, action);
+  else if (g_str_equal (action, "default"))
+    start_window (self, key, "details");
   else if (g_str_equal (action, "sign-in"))
     sfb_daemon_sign_in_async (self->daemon, NULL, on_sign_in_started, NULL);
 }
@@ -299,6 +400,7 @@ sfb_desktop_new (SfbDaemon *daemon, GDBusConnection *session_bus)
   SfbDesktop *self = g_object_new (SFB_TYPE_DESKTOP, NULL);
 
   self->daemon = g_object_ref (daemon);
+  self->session_bus = session_bus != NULL ? g_object_ref (session_bus) : NULL;
   self->notifier = sfb_notifier_new (session_bus);
   self->idle = sfb_idle_monitor_new (session_bus);
   g_signal_connect (self->notifier, "action", G_CALLBACK (on_action), self);
@@ -317,6 +419,14 @@ sfb_desktop_new (SfbDaemon *daemon, GDBusConnection *session_bus)
   return self;
 }
 
+SfbNotifier *
+sfb_desktop_get_notifier (SfbDesktop *self)
+{
+  g_return_val_if_fail (SFB_IS_DESKTOP (self), NULL);
+
+  return self->notifier;
+}
+
 static void
 sfb_desktop_dispose (GObject *object)
 {
@@ -329,6 +439,7 @@ sfb_desktop_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->idle, self);
   g_clear_object (&self->notifier);
   g_clear_object (&self->idle);
+  g_clear_object (&self->session_bus);
   g_clear_object (&self->daemon);
   g_clear_pointer (&self->failure_shown, g_free);
   G_OBJECT_CLASS (sfb_desktop_parent_class)->dispose (object);

@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "sfb-daemon.h"
+#include "sfb-notifier.h"
 
 G_BEGIN_DECLS
 
@@ -27,5 +28,9 @@ G_DECLARE_FINAL_TYPE (SfbDesktop, sfb_desktop, SFB, DESKTOP, GObject)
 
 /* @session_bus NULL: idle and lock from logind only, no notifications. */
 SfbDesktop *sfb_desktop_new (SfbDaemon *daemon, GDBusConnection *session_bus);
+
+/* The daemon's one notifier: the failures here, the instant messages in
+ * the Conversations adapter (keys "im-<id>"), one view of the server. */
+SfbNotifier *sfb_desktop_get_notifier (SfbDesktop *self);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 
 #include "sfb-daemon.h"
 #include "sfb-dbus-generated.h"
+#include "sfb-notifier.h"
 
 G_BEGIN_DECLS
 
@@ -21,6 +22,8 @@ GDBusInterfaceSkeleton *sfb_dbus_devices_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_exchange_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_diagnostics_adapter_new (SfbDaemon *daemon);
 GDBusInterfaceSkeleton *sfb_dbus_conversations_adapter_new (SfbDaemon *daemon);
+void sfb_dbus_conversations_adapter_set_notifier (GDBusInterfaceSkeleton *adapter,
+                                                  SfbNotifier *notifier);
 
 gboolean sfb_dbus_return_error (GDBusMethodInvocation *invocation, GError *error);
 gboolean sfb_dbus_args_ok (GDBusMethodInvocation *invocation);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.sfbd.Sfbd1.Conversations: instant messages of SfbConversations, and
- * their desktop notifications (SfbNotifier on the bus sfbd serves on: the
- * sender's name and the text, an inline reply where the server offers it;
- * a click or MarkRead marks the conversation read). */
+ * their desktop notifications (the daemon's one SfbNotifier, shared with
+ * SfbDesktop, keys "im-<id>": the sender's name and the text, an inline
+ * reply where the server offers it; a click or MarkRead marks the
+ * conversation read). */
 #define G_LOG_DOMAIN "sfbd-dbus"
 
 #include "config.h"
@@ -15,8 +16,7 @@
 
 #define NOTIFICATION_PREFIX "im-"
 
-/* The skeleton's data: the notifier, made on the first message (the
- * skeleton is exported by then). */
+/* The skeleton's data: the notifier, once the desktop session gave it. */
 typedef struct
 {
   SfbDaemon *daemon;
@@ -108,18 +108,7 @@ notify_message (SfbDBusConversations *skeleton, const char *id, const char *text
   g_autofree char *key = notification_key (id);
 
   if (notifications->notifier == NULL)
-    {
-      GDBusConnection *bus
-          = g_dbus_interface_skeleton_get_connection (G_DBUS_INTERFACE_SKELETON (skeleton));
-
-      if (bus == NULL)
-        return;
-      notifications->notifier = sfb_notifier_new (bus);
-      g_signal_connect (
-          notifications->notifier, "reply", G_CALLBACK (on_notification_reply), notifications);
-      g_signal_connect (
-          notifications->notifier, "action", G_CALLBACK (on_notification_action), notifications);
-    }
+    return;
   sfb_notifier_show (notifications->notifier,
                      key,
                      sfb_conversations_get_display_name (conversations, id),
@@ -266,6 +255,20 @@ on_typing_changed (SfbConversations *conversations,
                    SfbDBusConversations *skeleton)
 {
   sfb_dbus_conversations_emit_typing_changed (skeleton, id, uri, typing);
+}
+
+void
+sfb_dbus_conversations_adapter_set_notifier (GDBusInterfaceSkeleton *adapter, SfbNotifier *notifier)
+{
+  Notifications *notifications = g_object_get_data (G_OBJECT (adapter), "sfb-notifications");
+
+  if (notifications->notifier != NULL)
+    g_signal_handlers_disconnect_by_data (notifications->notifier, notifications);
+  g_set_object (&notifications->notifier, notifier);
+  if (notifier == NULL)
+    return;
+  g_signal_connect (notifier, "reply", G_CALLBACK (on_notification_reply), notifications);
+  g_signal_connect (notifier, "action", G_CALLBACK (on_notification_action), notifications);
 }
 
 GDBusInterfaceSkeleton *

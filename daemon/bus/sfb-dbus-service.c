@@ -145,3 +145,14 @@ sfb_dbus_service_new (SfbDaemon *daemon)
   g_ptr_array_add (self->skeletons, sfb_dbus_conversations_adapter_new (daemon));
   return self;
 }
+
+void
+sfb_dbus_service_set_notifier (SfbDBusService *self, SfbNotifier *notifier)
+{
+  g_return_if_fail (SFB_IS_DBUS_SERVICE (self));
+
+  for (guint i = 0; i < self->skeletons->len; i++)
+    if (SFB_DBUS_IS_CONVERSATIONS (g_ptr_array_index (self->skeletons, i)))
+      sfb_dbus_conversations_adapter_set_notifier (g_ptr_array_index (self->skeletons, i),
+                                                   notifier);
+}

@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "sfb-daemon.h"
+#include "sfb-notifier.h"
 
 G_BEGIN_DECLS
 
@@ -18,5 +19,8 @@ SfbDBusService *sfb_dbus_service_new (SfbDaemon *daemon);
 gboolean
 sfb_dbus_service_export (SfbDBusService *self, GDBusConnection *connection, GError **error);
 void sfb_dbus_service_unexport (SfbDBusService *self);
+/* The desktop session's notifier, for the instant-message notifications
+ * (NULL: none). */
+void sfb_dbus_service_set_notifier (SfbDBusService *self, SfbNotifier *notifier);
 
 G_END_DECLS

@@ -33,6 +33,9 @@ NOTIFICATIONS = "org.freedesktop.Notifications"
 NOTIFICATIONS_PATH = "/org/freedesktop/Notifications"
 SCREENSAVER = "org.gnome.ScreenSaver"
 SCREENSAVER_PATH = "/org/gnome/ScreenSaver"
+WINDOW = "org.sfbd.Window"
+WINDOW_PATH = "/org/sfbd/Window"
+APPLICATION = "org.freedesktop.Application"
 PASSWORD = "Passw0rd!"
 
 
@@ -164,6 +167,28 @@ class DesktopTestCase(SfbdTestCase):
         calls = self.call_on(self.bus, NOTIFICATIONS, NOTIFICATIONS_PATH, MOCK, "GetMethodCalls",
                              GLib.Variant("(s)", ("CloseNotification",)))[0]
         return [args[0] for _, args in calls]
+
+    def start_window_service(self):
+        """A stand-in for the D-Bus-activatable account window: owns org.sfbd.Window and
+        records the org.freedesktop.Application calls it gets."""
+        self._start_mock([WINDOW, WINDOW_PATH, APPLICATION], WINDOW, self.bus)
+        self.call_on(self.bus, WINDOW, WINDOW_PATH, MOCK, "AddMethods",
+                     GLib.Variant("(sa(ssss))", (APPLICATION, [
+                         ("Activate", "a{sv}", "", ""),
+                         ("ActivateAction", "sava{sv}", "", ""),
+                     ])))
+
+    def window_actions(self):
+        """(action, parameters, platform data) of every ActivateAction call, in order."""
+        calls = self.call_on(self.bus, WINDOW, WINDOW_PATH, MOCK, "GetMethodCalls",
+                             GLib.Variant("(s)", ("ActivateAction",)))[0]
+        return [tuple(args) for _, args in calls]
+
+    def send_activation_token(self, notification_id, token):
+        self.call_on(self.bus, NOTIFICATIONS, NOTIFICATIONS_PATH, MOCK, "EmitSignal",
+                     GLib.Variant("(sssav)", (NOTIFICATIONS, "ActivationToken", "us",
+                                              [GLib.Variant("u", notification_id),
+                                               GLib.Variant("s", token)])))
 
     def invoke_action(self, notification_id, action):
         self.call_on(self.bus, NOTIFICATIONS, NOTIFICATIONS_PATH, MOCK, "EmitSignal",
@@ -356,6 +381,7 @@ class SuspendTest(DesktopTestCase):
 
 class NotificationTest(DesktopTestCase):
     def test_wrong_password_notifies_once_and_is_withdrawn(self):
+        self.start_window_service()
         self.start_alice(password="wrong")
         self.assertEqual(self.state(), "failed")
         self.assertEqual(self.get_property(ACCOUNT, "LastError"),
@@ -364,12 +390,20 @@ class NotificationTest(DesktopTestCase):
         notification_id, _, summary, body, actions = calls[0]
         self.assertIn("password", summary)
         self.assertEqual(actions, ["set-password", "Set password…", "details", "Details"])
-        self.assertTrue(body)
-        # its action opens the account window at the password
+        # the body says what to do in the notification's words; D-Bus keeps the command
+        message = self.get_property(ACCOUNT, "LastErrorMessage")
+        self.assertIn("sfbctl set-password", message)
+        self.assertNotIn("sfbctl", body)
+        self.assertIn("did not accept the password", body)
+        self.assertTrue(body.endswith("Choose Set password… to enter it."), body)
+        # its action opens the account window at the password, by D-Bus activation, with
+        # the server's activation token: the window is the session's, not in sfbd's unit
+        self.send_activation_token(notification_id, "token-1")
         self.invoke_action(notification_id, "set-password")
-        self.wait_until(lambda: os.path.exists(self.window_log), "the window started")
-        with open(self.window_log, encoding="utf-8") as f:
-            self.assertEqual(f.read().split(), ["--set-password"])
+        window = self.wait_until(self.window_actions, "the window asked to open")
+        self.assertEqual(window, [("set-password", [], {"activation-token": "token-1",
+                                                        "desktop-startup-id": "token-1"})])
+        self.assertFalse(os.path.exists(self.window_log), "sfbd spawned the window itself")
         # signing in again with the same password fails again: the notification is
         # updated in place, still one
         self.call(ACCOUNT, "SignIn")
@@ -384,6 +418,39 @@ class NotificationTest(DesktopTestCase):
         calls = self.notify_calls()
         self.assertEqual({c[0] for c in calls}, {notification_id})
         self.assertEqual(len(calls), 2, calls)
+
+    def test_window_not_activatable_is_started(self):
+        # no org.sfbd.Window on the bus and no service file: sfbd starts the program
+        self.start_alice(password="wrong")
+        self.assertEqual(self.state(), "failed")
+        notification_id = self.wait_until(self.notify_calls, "a notification")[0][0]
+        self.invoke_action(notification_id, "details")
+        self.wait_until(lambda: os.path.exists(self.window_log), "the window started")
+        with open(self.window_log, encoding="utf-8") as f:
+            self.assertEqual(f.read().split(), ["--details"])
+
+    def test_missing_password_says_what_to_do(self):
+        self.daemon = self.start_daemon()
+        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
+                        "Account.Login": string("CONTOSO\\alice"),
+                        "Account.Server": string("director.contoso.test"),
+                        "Account.Auth": string("ntlm"),
+                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
+                        "Secrets.Store": string("file")})
+        try:
+            self.call(ACCOUNT, "SignIn")
+        except GLib.Error:
+            pass  # refused at once: no credentials
+        calls = self.wait_until(self.notify_calls, "a notification")
+        _, _, summary, body, actions = calls[0]
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"),
+                         "org.sfbd.Sfbd.Error.NoCredentials")
+        self.assertIn("sfbctl set-password", self.get_property(ACCOUNT, "LastErrorMessage"))
+        self.assertIn("password is needed", summary)
+        self.assertIn("No password is known", body)
+        self.assertNotIn("sfbctl", body)
+        self.assertTrue(body.endswith("Choose Set password… to enter it."), body)
+        self.assertEqual(actions[:2], ["set-password", "Set password…"])
 
     def test_details_without_the_window_are_in_the_notification(self):
         self.env["SFBD_WINDOW"] = os.path.join(self.tmp, "no-such-window")

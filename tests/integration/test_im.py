@@ -326,6 +326,13 @@ class ImTestCase(SfbdTestCase):
                                    Gio.DBusCallFlags.NONE, -1, None)
         return reply.unpack()[0]
 
+    def _calls(self, method):
+        calls = self.bus.call_sync("org.freedesktop.Notifications",
+                                   "/org/freedesktop/Notifications", "org.freedesktop.DBus.Mock",
+                                   "GetCalls", None, None, Gio.DBusCallFlags.NONE, -1,
+                                   None).unpack()[0]
+        return sum(1 for _, name, _ in calls if name == method)
+
     def _notify_calls(self):
         calls = self.bus.call_sync("org.freedesktop.Notifications",
                                    "/org/freedesktop/Notifications", "org.freedesktop.DBus.Mock",
@@ -359,6 +366,8 @@ class ImTestCase(SfbdTestCase):
         self.assertEqual(conversation["Unread"], 0)
         self.assertEqual(self.messages(conversation["Id"]),
                          [("in", BOB, "Lunch?"), ("out", ALICE, "Yes, at noon")])
+        # one notifier in sfbd (the sign-in failures' too) asked the server what it can do
+        self.assertEqual(self._calls("GetCapabilities"), 1)
 
 
 if __name__ == "__main__":
