@@ -270,8 +270,9 @@ class TestTray(SfbdTestCase):
 
     def start_xvfb(self):
         read_fd, write_fd = os.pipe()
+        # -noreset: a server reset when its last client leaves kills clients still connecting
         xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp",
+            ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset",
              "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
             pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

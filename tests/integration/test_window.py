@@ -118,8 +118,11 @@ class WindowTestCase(SfbdTestCase):
             # socket is the namespace's own), but /tmp/.X11-unix/X0 is shared by
             # all: a display number of this test's own keeps concurrent tests apart
             xvfb = subprocess.Popen(
+                # -noreset: by default the server resets when its last client leaves
+                # (libatspi's look at the root window, xwininfo, xwd), killing any
+                # client still connecting: "cannot open display" for the window
                 ["Xvfb", f":{1000 + os.getpid() % 50000}", "-displayfd", str(write_fd),
-                 "-nolisten", "tcp",
+                 "-nolisten", "tcp", "-noreset",
                  "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
                 pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=subprocess.STDOUT)
