@@ -4,28 +4,20 @@
 #include "sfb-cert-provisioning-client.h"
 
 #include "sfb-error.h"
+#include "sfb-http-ntlm.h"
 #include "sfb-ntlm-context.h"
 #include "sfb-ntlm.h"
-#include "sfb-stream.h"
 #include "sfb-text.h"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <libsoup/soup.h>
-#include <string.h>
 
 #define ENTROPY_BYTES 32
 #define TICKET_MIN_VALIDITY_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
 #define MAX_DIAGNOSTICS 300
 #define SOAP_ACTION_RST "\"http://docs.oasis-open.org/ws-sx/ws-trust/200512/RST/Issue\""
 #define SOAP_ACTION_CERT "\"http://schemas.microsoft.com/OCS/AuthWebServices/GetAndPublishCert\""
-
-/* NEGOTIATE: UNICODE | OEM | REQUEST_TARGET | NTLM | ALWAYS_SIGN |
- * EXTENDED_SESSIONSECURITY | 128 | 56 */
-#define NEGOTIATE_FLAGS                                                                            \
-  (SFB_NTLM_NEGOTIATE_UNICODE | SFB_NTLM_NEGOTIATE_OEM | SFB_NTLM_REQUEST_TARGET                   \
-   | SFB_NTLM_NEGOTIATE_NTLM | SFB_NTLM_NEGOTIATE_ALWAYS_SIGN                                      \
-   | SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY | SFB_NTLM_NEGOTIATE_128 | SFB_NTLM_NEGOTIATE_56)
 
 typedef struct
 {
@@ -61,7 +53,6 @@ typedef struct
 {
   SoupMessage *message;
   GBytes *body; /* once read */
-  char *host;
 } Http;
 
 static void
@@ -69,36 +60,7 @@ http_free (Http *http)
 {
   g_clear_object (&http->message);
   g_clear_pointer (&http->body, g_bytes_unref);
-  g_free (http->host);
   g_free (http);
-}
-
-static void
-http_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  g_autoptr (GTask) task = user_data;
-  Http *http = g_task_get_task_data (task);
-  g_autoptr (GError) error = NULL;
-
-  http->body = sfb_stream_read_bounded_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    g_task_return_error (task, g_steal_pointer (&error));
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
-    g_task_return_new_error (task,
-                             SFB_ERROR,
-                             SFB_ERROR_SERVER_REJECTED,
-                             "%s: the answer is larger than %d bytes",
-                             http->host,
-                             SFB_CERT_PROV_MAX_DOCUMENT);
-  else if (http->body == NULL)
-    g_task_return_new_error (task,
-                             SFB_ERROR,
-                             SFB_ERROR_NOT_REACHABLE,
-                             "%s: reading the answer failed: %s",
-                             http->host,
-                             error->message);
-  else
-    g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -106,30 +68,13 @@ http_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
   Http *http = g_task_get_task_data (task);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GInputStream) stream = NULL;
-  GCancellable *cancellable;
+  GError *error = NULL;
 
-  stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
-  if (stream == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_new_error (task,
-                                 SFB_ERROR,
-                                 SFB_ERROR_NOT_REACHABLE,
-                                 "%s: %s%s",
-                                 http->host,
-                                 error->domain == G_TLS_ERROR ? "TLS failed: " : "",
-                                 error->message);
-      return;
-    }
-  /* the answer comes once the connection is idle again: the next request
-   * (the NTLM AUTHENTICATE) must reuse it */
-  cancellable = g_task_get_cancellable (task);
-  sfb_stream_read_bounded_async (
-      stream, SFB_CERT_PROV_MAX_DOCUMENT, cancellable, http_read_cb, g_steal_pointer (&task));
+  http->body = sfb_http_ntlm_send_finish (result, &error);
+  if (http->body == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
 }
 
 /* Only https: the ticket and the password's proof travel here. */
@@ -145,50 +90,36 @@ http_request_async (SfbCertProvisioner *self,
                     gpointer user_data)
 {
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
-  g_autoptr (GUri) uri = g_uri_parse (url, SOUP_HTTP_URI_FLAGS, NULL);
+  GError *error = NULL;
+  g_autoptr (GUri) uri = sfb_http_ntlm_parse_url (url, &error);
   Http *http;
 
   g_task_set_source_tag (task, http_request_async);
-  if (uri == NULL || g_uri_get_host (uri) == NULL
-      || g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
+  if (uri == NULL)
     {
-      g_autofree char *shown = sfb_text_quote_untrusted (url, -1, 200);
-
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_SERVER_REJECTED,
-                               "refusing the non-HTTPS or malformed URL %s",
-                               shown);
+      g_task_return_error (task, error);
       return;
     }
   http = g_new0 (Http, 1);
-  http->host = g_strdup (g_uri_get_host (uri));
-  http->message = soup_message_new_from_uri (method, uri);
+  http->message = sfb_http_ntlm_message_new (method, uri, authorization, body);
   g_task_set_task_data (task, http, (GDestroyNotify) http_free);
-  /* IDEMPOTENT: libsoup would open a new connection for a POST, and the
-   * NTLM legs must share one (the RST and GetAndPublishCert are safe to
-   * repeat) */
-  soup_message_add_flags (http->message, SOUP_MESSAGE_NO_REDIRECT | SOUP_MESSAGE_IDEMPOTENT);
   if (soap_action != NULL)
     soup_message_headers_replace (
         soup_message_get_request_headers (http->message), "SOAPAction", soap_action);
-  if (authorization != NULL)
-    soup_message_headers_replace (
-        soup_message_get_request_headers (http->message), "Authorization", authorization);
-  if (body != NULL)
-    {
-      g_autoptr (GBytes) bytes = g_bytes_new (body, strlen (body));
-
-      soup_message_set_request_body_from_bytes (http->message, "text/xml; charset=utf-8", bytes);
-    }
   self->requests++;
-  g_debug ("Certificate provisioning: %s https://%s%s", method, http->host, g_uri_get_path (uri));
-  soup_session_send_async (self->session,
-                           http->message,
-                           G_PRIORITY_DEFAULT,
-                           cancellable,
-                           http_sent_cb,
-                           g_steal_pointer (&task));
+  g_debug ("Certificate provisioning: %s https://%s%s",
+           method,
+           g_uri_get_host (uri),
+           g_uri_get_path (uri));
+  /* errors name the request by its host, not the whole URL */
+  sfb_http_ntlm_send_async (self->session,
+                            http->message,
+                            SFB_CERT_PROV_MAX_DOCUMENT,
+                            g_uri_get_host (uri),
+                            NULL,
+                            cancellable,
+                            http_sent_cb,
+                            g_steal_pointer (&task));
 }
 
 /* The answer's body (NUL-terminated), its status and message; NULL on a
@@ -321,54 +252,6 @@ ticket_job_free (TicketJob *job)
   g_free (job);
 }
 
-static char *
-negotiate_header (void)
-{
-  guint8 msg[32] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 1, 0, 0, 0 };
-  guint32 flags = NEGOTIATE_FLAGS;
-  g_autofree char *b64 = NULL;
-
-  for (guint i = 0; i < 4; i++)
-    msg[12 + i] = (guint8) (flags >> (8 * i));
-  b64 = g_base64_encode (msg, sizeof msg);
-  return g_strdup_printf ("NTLM %s", b64);
-}
-
-/* The CHALLENGE in "WWW-Authenticate: NTLM <b64>" (or Negotiate <b64>) */
-static GBytes *
-ntlm_challenge_of (SoupMessage *message)
-{
-  SoupMessageHeadersIter iter;
-  const char *name;
-  const char *value;
-
-  soup_message_headers_iter_init (&iter, soup_message_get_response_headers (message));
-  while (soup_message_headers_iter_next (&iter, &name, &value))
-    {
-      const char *token = NULL;
-      gsize len = 0;
-      guchar *raw;
-
-      if (g_ascii_strcasecmp (name, "WWW-Authenticate") != 0)
-        continue;
-      if (g_ascii_strncasecmp (value, "NTLM ", 5) == 0)
-        token = value + 5;
-      else if (g_ascii_strncasecmp (value, "Negotiate ", 10) == 0)
-        token = value + 10;
-      if (token == NULL || strlen (token) > 4 * SFB_NTLM_MAX_MESSAGE / 3 + 4)
-        continue;
-      while (*token == ' ')
-        token++;
-      if (*token == '\0')
-        continue;
-      raw = g_base64_decode (token, &len);
-      if (len >= 8 && memcmp (raw, "NTLMSSP", 8) == 0)
-        return g_bytes_new_take (raw, len);
-      g_free (raw);
-    }
-  return NULL;
-}
-
 static void ticket_post (GTask *task, const char *authorization);
 
 /* The NTLM AUTHENTICATE answering a 401, as an Authorization header;
@@ -379,9 +262,8 @@ ticket_authorization (GTask *task, SoupMessage *message)
   SfbCertProvisioner *self = g_task_get_source_object (task);
   TicketJob *job = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GBytes) challenge = job->legs == 1 ? ntlm_challenge_of (message) : NULL;
+  g_autoptr (GBytes) challenge = job->legs == 1 ? sfb_http_ntlm_challenge (message, NULL) : NULL;
   g_autoptr (GBytes) token = NULL;
-  g_autofree char *b64 = NULL;
 
   if (challenge == NULL)
     {
@@ -400,8 +282,7 @@ ticket_authorization (GTask *task, SoupMessage *message)
           task, SFB_ERROR, SFB_ERROR_SERVER_REJECTED, "Web ticket NTLM: %s", error->message);
       return NULL;
     }
-  b64 = g_base64_encode (g_bytes_get_data (token, NULL), g_bytes_get_size (token));
-  return g_strdup_printf ("NTLM %s", b64);
+  return sfb_http_ntlm_authorization ("NTLM", token);
 }
 
 /* Keep @ticket (and its proof key) for job->applies_to */
@@ -529,7 +410,7 @@ ticket_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   context_id = g_uuid_string_random ();
   sip_uri = g_strdup_printf ("sip:%s", self->user_at_domain);
   job->rst = sfb_cert_prov_build_rst (job->applies_to, sip_uri, job->entropy, context_id);
-  negotiate = negotiate_header ();
+  negotiate = sfb_http_ntlm_negotiate ("NTLM");
   ticket_post (g_steal_pointer (&task), negotiate);
 }
 
@@ -868,14 +749,7 @@ sfb_cert_provisioner_new (GTlsDatabase *database,
   g_return_val_if_fail (login != NULL && password != NULL && user_at_domain != NULL, NULL);
 
   self = g_object_new (SFB_TYPE_CERT_PROVISIONER, NULL);
-  /* one connection per host: connection-oriented NTLM needs its legs on
-   * the same connection */
-  self->session = soup_session_new_with_options (
-      "max-conns-per-host", 1, "timeout", 30, "user-agent", "sfbd", NULL);
-  if (database != NULL)
-    soup_session_set_tls_database (self->session, database);
-  /* we answer 401s ourselves (NTLMv2, sfb-ntlm.h) */
-  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_AUTH_MANAGER);
+  self->session = sfb_http_ntlm_session_new (database);
   self->ntlm = sfb_ntlm_context_new (login, password, NULL);
   self->user_at_domain = g_strdup (user_at_domain);
   return self;
