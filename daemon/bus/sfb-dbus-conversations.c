@@ -142,6 +142,14 @@ on_sent (GObject *source, GAsyncResult *result, gpointer user_data)
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", id));
 }
 
+/* The check every method starts with (sfb-args.h): the conversations, or
+ * NULL once @invocation is answered with the error. */
+static SfbConversations *
+checked_conversations (GDBusMethodInvocation *invocation, SfbDaemon *daemon)
+{
+  return sfb_dbus_args_ok (invocation) ? sfb_daemon_get_conversations (daemon) : NULL;
+}
+
 static gboolean
 handle_send_message (SfbDBusConversations *skeleton,
                      GDBusMethodInvocation *invocation,
@@ -149,10 +157,11 @@ handle_send_message (SfbDBusConversations *skeleton,
                      const char *text,
                      SfbDaemon *daemon)
 {
-  if (!sfb_dbus_args_ok (invocation))
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  sfb_conversations_send_async (
-      sfb_daemon_get_conversations (daemon), uri, text, NULL, on_sent, g_object_ref (invocation));
+  SfbConversations *conversations = checked_conversations (invocation, daemon);
+
+  if (conversations != NULL)
+    sfb_conversations_send_async (
+        conversations, uri, text, NULL, on_sent, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -172,16 +181,44 @@ handle_get_messages (SfbDBusConversations *skeleton,
                      const char *id,
                      SfbDaemon *daemon)
 {
+  SfbConversations *conversations = checked_conversations (invocation, daemon);
   GError *error = NULL;
   GVariant *messages;
 
-  if (!sfb_dbus_args_ok (invocation))
+  if (conversations == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  messages = sfb_conversations_get_messages (sfb_daemon_get_conversations (daemon), id, &error);
+  messages = sfb_conversations_get_messages (conversations, id, &error);
   if (messages == NULL)
     return sfb_dbus_return_error (invocation, error);
   sfb_dbus_conversations_complete_get_messages (skeleton, invocation, messages);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+typedef gboolean (*ConversationCall) (SfbConversations *conversations,
+                                      const char *id,
+                                      GError **error);
+
+/* MarkRead and Close: @call on conversation @id, whose notification then
+ * goes; FALSE once @invocation is answered with the error. */
+static gboolean
+call_and_withdraw (SfbDBusConversations *skeleton,
+                   GDBusMethodInvocation *invocation,
+                   const char *id,
+                   SfbDaemon *daemon,
+                   ConversationCall call)
+{
+  SfbConversations *conversations = checked_conversations (invocation, daemon);
+  GError *error = NULL;
+
+  if (conversations == NULL)
+    return FALSE;
+  if (!call (conversations, id, &error))
+    {
+      sfb_dbus_return_error (invocation, error);
+      return FALSE;
+    }
+  withdraw_notification (skeleton, id);
+  return TRUE;
 }
 
 static gboolean
@@ -190,14 +227,8 @@ handle_mark_read (SfbDBusConversations *skeleton,
                   const char *id,
                   SfbDaemon *daemon)
 {
-  GError *error = NULL;
-
-  if (!sfb_dbus_args_ok (invocation))
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if (!sfb_conversations_mark_read (sfb_daemon_get_conversations (daemon), id, &error))
-    return sfb_dbus_return_error (invocation, error);
-  withdraw_notification (skeleton, id);
-  sfb_dbus_conversations_complete_mark_read (skeleton, invocation);
+  if (call_and_withdraw (skeleton, invocation, id, daemon, sfb_conversations_mark_read))
+    sfb_dbus_conversations_complete_mark_read (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -208,11 +239,12 @@ handle_set_typing (SfbDBusConversations *skeleton,
                    gboolean typing,
                    SfbDaemon *daemon)
 {
+  SfbConversations *conversations = checked_conversations (invocation, daemon);
   GError *error = NULL;
 
-  if (!sfb_dbus_args_ok (invocation))
+  if (conversations == NULL)
     return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if (!sfb_conversations_set_typing (sfb_daemon_get_conversations (daemon), id, typing, &error))
+  if (!sfb_conversations_set_typing (conversations, id, typing, &error))
     return sfb_dbus_return_error (invocation, error);
   sfb_dbus_conversations_complete_set_typing (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -224,14 +256,8 @@ handle_close (SfbDBusConversations *skeleton,
               const char *id,
               SfbDaemon *daemon)
 {
-  GError *error = NULL;
-
-  if (!sfb_dbus_args_ok (invocation))
-    return G_DBUS_METHOD_INVOCATION_HANDLED;
-  if (!sfb_conversations_close (sfb_daemon_get_conversations (daemon), id, &error))
-    return sfb_dbus_return_error (invocation, error);
-  withdraw_notification (skeleton, id);
-  sfb_dbus_conversations_complete_close (skeleton, invocation);
+  if (call_and_withdraw (skeleton, invocation, id, daemon, sfb_conversations_close))
+    sfb_dbus_conversations_complete_close (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -84,6 +84,10 @@ class DBusLimitsTest(SfbdTestCase):
                             "conversation id")
         self.assert_refused(CONVERSATIONS, "SetTyping", ("1\n2", True), "(sb)",
                             "conversation id")
+        self.assert_refused(CONVERSATIONS, "MarkRead", ("1" * 100000,), "(s)",
+                            "conversation id", "too long")
+        self.assert_refused(CONVERSATIONS, "Close", (f"1{BIDI_OVERRIDE}2",), "(s)",
+                            "conversation id", "U+202E")
 
     def test_a_huge_password_is_refused_without_being_quoted(self):
         password = "p4ss-" + "w" * (1024 * 1024)
