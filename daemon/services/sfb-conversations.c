@@ -394,26 +394,14 @@ take_first_message (SfbConversations *self, Conversation *conv, SfbSipMessage *i
     add_message (self, conv, conv->uri, text, TRUE);
 }
 
-static void
-on_invite (SfbConversations *self, SfbSipMessage *request)
+/* Whether @request offers an IM session; else it is answered here. */
+static gboolean
+offer_is_im (SfbConversations *self, SfbSipMessage *request, const char *peer)
 {
   GBytes *body = sfb_sip_message_get_body (request);
   const char *content_type = sfb_sip_message_get_header (request, "Content-Type");
   gsize length = 0;
   const char *data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
-  g_autofree char *display_name = NULL;
-  g_autofree char *from_uri
-      = name_addr_uri (sfb_sip_message_get_header (request, "From"), &display_name);
-  g_autofree char *peer = aor_of (from_uri);
-  g_autofree char *contact = name_addr_uri (sfb_sip_message_get_header (request, "Contact"), NULL);
-  g_autoptr (SfbSipMessage) response = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *ip = NULL;
-  g_autofree char *sdp = NULL;
-  g_autofree char *gruu = NULL;
-  g_auto (GStrv) record_route = NULL;
-  Conversation *conv;
-  Dialog *dialog;
 
   switch (sfb_im_offer_classify (content_type, data, length))
     {
@@ -422,49 +410,87 @@ on_invite (SfbConversations *self, SfbSipMessage *request)
       g_info ("Declined a call (not an IM session) from %s: this endpoint takes IM only",
               peer != NULL ? peer : "an unknown caller");
       respond (self, request, 488, "Not Acceptable Here");
-      return;
+      return FALSE;
     case SFB_IM_OFFER_UNKNOWN_TYPE:
       respond_with_accept (self, request, 415, "Unsupported Media Type", "application/sdp");
-      return;
+      return FALSE;
     case SFB_IM_OFFER_MESSAGE:
       break;
     }
-  if (peer == NULL || contact == NULL)
-    {
-      respond (self, request, 400, "Bad Request");
-      return;
-    }
+  return TRUE;
+}
 
-  conv = get_conversation (self, peer, display_name);
-  /* a new INVITE from the peer replaces the dialog we had */
-  end_dialog (self, conv, FALSE);
+/* The 200 accepting the IM session @request offers: our SDP answer, and
+ * @record_route (nullable) sent back as the dialog's route set. */
+static SfbSipMessage *
+invite_answer (SfbConversations *self, SfbSipMessage *request, char *const *record_route)
+{
+  SfbSipMessage *response = sfb_session_new_response (self->session, request, 200, "OK");
+  const char *gruu = sfb_session_get_gruu (self->session);
+  g_autofree char *contact = NULL;
+  g_autofree char *ip = NULL;
+  g_autofree char *sdp = NULL;
 
-  response = sfb_session_new_response (self->session, request, 200, "OK");
-  record_route = sfb_sip_message_get_header_values (request, "Record-Route");
   for (guint i = 0; record_route != NULL && record_route[i] != NULL; i++)
     sfb_sip_message_append_header (response, "Record-Route", record_route[i]);
-  gruu = g_strdup_printf ("<%s>",
-                          sfb_session_get_gruu (self->session) != NULL
-                              ? sfb_session_get_gruu (self->session)
-                              : sfb_session_get_uri (self->session));
-  sfb_sip_message_append_header (response, "Contact", gruu);
+  contact = g_strdup_printf ("<%s>", gruu != NULL ? gruu : sfb_session_get_uri (self->session));
+  sfb_sip_message_append_header (response, "Contact", contact);
   sfb_sip_message_append_header (response, "Supported", "ms-text-format");
   sfb_sip_message_append_header (response, "Supported", "ms-sender");
   sfb_sip_message_append_header (response, "Allow", SFB_SESSION_ALLOW);
   ip = local_ip (self->session);
   sdp = sfb_im_sdp_answer (ip, sfb_session_get_uri (self->session));
   set_text_body (response, "application/sdp", sdp);
+  return response;
+}
 
-  dialog = g_new0 (Dialog, 1);
+/* The dialog the peer's INVITE opens (callee side, RFC 3261 §12.1.1);
+ * takes @remote_target and @route (nullable: none). */
+static Dialog *
+dialog_from_invite (SfbSipMessage *request,
+                    SfbSipMessage *response,
+                    char *remote_target,
+                    char **route)
+{
+  Dialog *dialog = g_new0 (Dialog, 1);
+
   dialog->call_id = g_strdup (sfb_sip_message_get_header (request, "Call-ID"));
   dialog->local = g_strdup (sfb_sip_message_get_header (response, "To"));
   dialog->remote = g_strdup (sfb_sip_message_get_header (request, "From"));
-  dialog->remote_target = g_steal_pointer (&contact);
-  dialog->route = g_steal_pointer (&record_route);
+  dialog->remote_target = remote_target;
+  dialog->route = route != NULL ? route : g_new0 (char *, 1);
   dialog->cseq = 0;
-  if (dialog->route == NULL)
-    dialog->route = g_new0 (char *, 1);
+  return dialog;
+}
 
+static void
+on_invite (SfbConversations *self, SfbSipMessage *request)
+{
+  g_autofree char *display_name = NULL;
+  g_autofree char *from_uri
+      = name_addr_uri (sfb_sip_message_get_header (request, "From"), &display_name);
+  g_autofree char *peer = aor_of (from_uri);
+  g_autofree char *contact = name_addr_uri (sfb_sip_message_get_header (request, "Contact"), NULL);
+  g_autoptr (SfbSipMessage) response = NULL;
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) record_route = NULL;
+  Conversation *conv;
+  Dialog *dialog;
+
+  if (!offer_is_im (self, request, peer))
+    return;
+  if (peer == NULL || contact == NULL)
+    {
+      respond (self, request, 400, "Bad Request");
+      return;
+    }
+  conv = get_conversation (self, peer, display_name);
+  /* a new INVITE from the peer replaces the dialog we had */
+  end_dialog (self, conv, FALSE);
+  record_route = sfb_sip_message_get_header_values (request, "Record-Route");
+  response = invite_answer (self, request, record_route);
+  dialog = dialog_from_invite (
+      request, response, g_steal_pointer (&contact), g_steal_pointer (&record_route));
   if (!sfb_session_send_response (self->session, response, &error))
     {
       g_debug ("Could not accept the IM session from %s: %s", peer, error->message);

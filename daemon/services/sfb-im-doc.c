@@ -462,7 +462,54 @@ rtf_emit (Rtf *rtf, gunichar c)
     g_string_append_unichar (rtf->out, c);
 }
 
-/* A control word or symbol at @p (after '\'); returns where it ends. */
+/* A control symbol at @p (after '\', not a letter); returns where it
+ * ends. */
+static const char *
+rtf_symbol (Rtf *rtf, const char *p, const char *end, gboolean group_start)
+{
+  if (*p == '\'' && end - p >= 3 && g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2]))
+    {
+      /* \'hh: a byte of the document's code page, read as Windows-1252's
+       * Latin-1 subset */
+      rtf_emit (rtf, hex_value (p[1]) << 4 | hex_value (p[2]));
+      return p + 3;
+    }
+  if (*p == '*')
+    {
+      if (group_start && rtf->skip_depth == 0)
+        rtf->skip_depth = rtf->depth;
+    }
+  else if (*p == '\\' || *p == '{' || *p == '}')
+    rtf_emit (rtf, (gunichar) *p);
+  else if (*p == '~')
+    rtf_emit (rtf, ' ');
+  return p + 1;
+}
+
+/* What control word @word (with @param when @has_param) does to the text. */
+static void
+rtf_word (Rtf *rtf, const char *word, gboolean has_param, gint64 param, gboolean group_start)
+{
+  if (group_start && rtf->skip_depth == 0 && rtf_is_skipped_destination (word))
+    rtf->skip_depth = rtf->depth;
+  else if (g_str_equal (word, "par") || g_str_equal (word, "line"))
+    rtf_emit (rtf, '\n');
+  else if (g_str_equal (word, "tab"))
+    rtf_emit (rtf, '\t');
+  else if (g_str_equal (word, "uc") && has_param && param >= 0 && param < 8)
+    rtf->uc = (guint) param;
+  else if (g_str_equal (word, "u") && has_param)
+    {
+      gint64 value = param < 0 ? param + 65536 : param;
+
+      rtf_emit (rtf, value > 0 && value < 0xd800 ? (gunichar) value : 0xfffd);
+      rtf->pending_skip = rtf->uc;
+    }
+}
+
+/* A control word or symbol at @p (after '\'); returns where it ends.  A
+ * word longer than 32 letters is cut (no RTF word is that long); the
+ * parameter stops growing at 7 digits. */
 static const char *
 rtf_control (Rtf *rtf, const char *p, const char *end, gboolean group_start)
 {
@@ -475,25 +522,7 @@ rtf_control (Rtf *rtf, const char *p, const char *end, gboolean group_start)
   if (p >= end)
     return p;
   if (!g_ascii_isalpha (*p))
-    {
-      if (*p == '\'' && end - p >= 3 && g_ascii_isxdigit (p[1]) && g_ascii_isxdigit (p[2]))
-        {
-          /* \'hh: a byte of the document's code page, read as Windows-1252's
-           * Latin-1 subset */
-          rtf_emit (rtf, hex_value (p[1]) << 4 | hex_value (p[2]));
-          return p + 3;
-        }
-      if (*p == '*')
-        {
-          if (group_start && rtf->skip_depth == 0)
-            rtf->skip_depth = rtf->depth;
-        }
-      else if (*p == '\\' || *p == '{' || *p == '}')
-        rtf_emit (rtf, (gunichar) *p);
-      else if (*p == '~')
-        rtf_emit (rtf, ' ');
-      return p + 1;
-    }
+    return rtf_symbol (rtf, p, end, group_start);
   while (p < end && g_ascii_isalpha (*p))
     {
       if (n < sizeof word - 1)
@@ -515,24 +544,10 @@ rtf_control (Rtf *rtf, const char *p, const char *end, gboolean group_start)
     }
   if (negative)
     param = -param;
+  /* the space that ends a control word is part of it */
   if (p < end && *p == ' ')
     p++;
-
-  if (group_start && rtf->skip_depth == 0 && rtf_is_skipped_destination (word))
-    rtf->skip_depth = rtf->depth;
-  else if (g_str_equal (word, "par") || g_str_equal (word, "line"))
-    rtf_emit (rtf, '\n');
-  else if (g_str_equal (word, "tab"))
-    rtf_emit (rtf, '\t');
-  else if (g_str_equal (word, "uc") && has_param && param >= 0 && param < 8)
-    rtf->uc = (guint) param;
-  else if (g_str_equal (word, "u") && has_param)
-    {
-      gint64 value = param < 0 ? param + 65536 : param;
-
-      rtf_emit (rtf, value > 0 && value < 0xd800 ? (gunichar) value : 0xfffd);
-      rtf->pending_skip = rtf->uc;
-    }
+  rtf_word (rtf, word, has_param, param, group_start);
   return p;
 }
 
@@ -636,6 +651,35 @@ find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len
   return NULL;
 }
 
+/* The part between a delimiter line's end @start and the next delimiter
+ * @next into @part; FALSE when it has no blank line ending its headers. */
+static gboolean
+part_between (const char *start, const char *next, Part *part)
+{
+  /* headers end at the first blank line */
+  const char *blank = find_bytes (start, next - start, "\r\n\r\n", 4);
+  const char *body = blank != NULL ? blank + 4 : NULL;
+  gsize n;
+
+  if (blank == NULL)
+    {
+      blank = find_bytes (start, next - start, "\n\n", 2);
+      body = blank != NULL ? blank + 2 : NULL;
+    }
+  if (blank == NULL)
+    return FALSE;
+  n = next - body;
+  /* the CRLF before the delimiter belongs to it */
+  if (n >= 1 && body[n - 1] == '\n')
+    n--;
+  if (n >= 1 && body[n - 1] == '\r')
+    n--;
+  part_headers (part, start, blank - start);
+  part->body = body;
+  part->length = n;
+  return TRUE;
+}
+
 static GArray *
 split_multipart (const char *content_type, const char *data, gsize length, GError **error)
 {
@@ -660,8 +704,6 @@ split_multipart (const char *content_type, const char *data, gsize length, GErro
     {
       const char *start = p + dlen;
       const char *next;
-      const char *blank;
-      const char *body;
       Part part = { 0 };
 
       if (end - start >= 2 && memcmp (start, "--", 2) == 0)
@@ -675,28 +717,8 @@ split_multipart (const char *content_type, const char *data, gsize length, GErro
               error, SFB_ERROR, SFB_ERROR_FAILED, "The multipart message has too many parts");
           return NULL;
         }
-      /* headers end at the first blank line */
-      blank = find_bytes (start, next - start, "\r\n\r\n", 4);
-      body = blank != NULL ? blank + 4 : NULL;
-      if (blank == NULL)
-        {
-          blank = find_bytes (start, next - start, "\n\n", 2);
-          body = blank != NULL ? blank + 2 : NULL;
-        }
-      if (blank != NULL)
-        {
-          gsize n = next - body;
-
-          /* the CRLF before the delimiter belongs to it */
-          if (n >= 1 && body[n - 1] == '\n')
-            n--;
-          if (n >= 1 && body[n - 1] == '\r')
-            n--;
-          part_headers (&part, start, blank - start);
-          part.body = body;
-          part.length = n;
-          g_array_append_val (parts, part);
-        }
+      if (part_between (start, next, &part))
+        g_array_append_val (parts, part);
       p = next;
     }
   if (parts->len == 0)
