@@ -5,6 +5,7 @@
 
 #include "sfb-im-doc.h"
 
+#include "sfb-content-type.h"
 #include "sfb-error.h"
 #include "sfb-svc-xml.h"
 #include "sfb-text.h"
@@ -55,83 +56,6 @@ sfb_im_clean_text (const char *text, gssize length)
       p += n;
     }
   return g_string_free (g_steal_pointer (&out), FALSE);
-}
-
-/* ---- Content-Type ---------------------------------------------------- */
-
-/* @value split on ';' outside double quotes (at most 64 items). */
-static GStrv
-split_params (const char *value)
-{
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  const char *start = value;
-  gboolean quoted = FALSE;
-  guint n = 0;
-
-  for (const char *p = value;; p++)
-    {
-      if (*p == '"')
-        quoted = !quoted;
-      else if (*p == '\\' && quoted && p[1] != '\0')
-        p++;
-      else if ((*p == ';' && !quoted) || *p == '\0')
-        {
-          if (n++ < 64)
-            {
-              g_autofree char *item = g_strndup (start, p - start);
-
-              g_strv_builder_add (builder, item);
-            }
-          if (*p == '\0')
-            break;
-          start = p + 1;
-        }
-    }
-  return g_strv_builder_end (builder);
-}
-
-char *
-sfb_im_content_type_media (const char *content_type)
-{
-  g_autofree char *media = NULL;
-  const char *semi;
-
-  if (content_type == NULL)
-    return g_strdup ("");
-  semi = strchr (content_type, ';');
-  media = g_strndup (content_type,
-                     semi != NULL ? (gsize) (semi - content_type) : strlen (content_type));
-  return g_ascii_strdown (g_strstrip (media), -1);
-}
-
-char *
-sfb_im_content_type_param (const char *content_type, const char *name)
-{
-  g_auto (GStrv) items = NULL;
-
-  if (content_type == NULL)
-    return NULL;
-  /* a boundary may hold ';' only when quoted: split on ';' outside quotes */
-  items = split_params (content_type);
-  for (guint i = 1; items[i] != NULL; i++)
-    {
-      char *eq = strchr (items[i], '=');
-      g_autofree char *key = NULL;
-      char *value;
-      gsize n;
-
-      if (eq == NULL)
-        continue;
-      key = g_strstrip (g_strndup (items[i], eq - items[i]));
-      if (g_ascii_strcasecmp (key, name) != 0)
-        continue;
-      value = g_strstrip (eq + 1);
-      n = strlen (value);
-      if (n >= 2 && value[0] == '"' && value[n - 1] == '"')
-        return g_strndup (value + 1, n - 2);
-      return g_strdup (value);
-    }
-  return NULL;
 }
 
 /* ---- SDP ------------------------------------------------------------- */
@@ -209,7 +133,7 @@ split_multipart (const char *content_type, const char *data, gsize length, GErro
 SfbImOffer
 sfb_im_offer_classify (const char *content_type, const char *data, gsize length)
 {
-  g_autofree char *media = sfb_im_content_type_media (content_type);
+  g_autofree char *media = sfb_content_type_media (content_type);
   g_autoptr (GArray) parts = NULL;
 
   if (length == 0)
@@ -227,7 +151,7 @@ sfb_im_offer_classify (const char *content_type, const char *data, gsize length)
   for (guint i = 0; i < parts->len; i++)
     {
       Part *part = &g_array_index (parts, Part, i);
-      g_autofree char *part_media = sfb_im_content_type_media (part->content_type);
+      g_autofree char *part_media = sfb_content_type_media (part->content_type);
 
       if (!g_str_equal (part_media, "application/sdp"))
         return SFB_IM_OFFER_UNKNOWN_TYPE;
@@ -633,22 +557,11 @@ part_headers (Part *part, const char *headers, gsize length)
     }
 }
 
+/* The first @needle in @hay, or NULL; @needle is never empty here. */
 static const char *
 find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
 {
-  if (needle_len == 0 || hay_len < needle_len)
-    return NULL;
-  for (gsize i = 0; i + needle_len <= hay_len; i++)
-    {
-      const char *c = memchr (hay + i, needle[0], hay_len - needle_len + 1 - i);
-
-      if (c == NULL)
-        return NULL;
-      i = c - hay;
-      if (memcmp (c, needle, needle_len) == 0)
-        return c;
-    }
-  return NULL;
+  return memmem (hay, hay_len, needle, needle_len);
 }
 
 /* The part between a delimiter line's end @start and the next delimiter
@@ -683,7 +596,7 @@ part_between (const char *start, const char *next, Part *part)
 static GArray *
 split_multipart (const char *content_type, const char *data, gsize length, GError **error)
 {
-  g_autofree char *boundary = sfb_im_content_type_param (content_type, "boundary");
+  g_autofree char *boundary = sfb_content_type_param (content_type, "boundary");
   g_autofree char *delimiter = NULL;
   g_autoptr (GArray) parts = g_array_new (FALSE, TRUE, sizeof (Part));
   const char *end = data + length;
@@ -757,7 +670,7 @@ multipart_to_text (
     for (guint i = 0; i < parts->len; i++)
       {
         Part *part = &g_array_index (parts, Part, i);
-        g_autofree char *media = sfb_im_content_type_media (part->content_type);
+        g_autofree char *media = sfb_content_type_media (part->content_type);
         g_autoptr (GBytes) decoded = NULL;
         const char *body = part->body;
         gsize n = part->length;
@@ -782,7 +695,7 @@ multipart_to_text (
 gboolean
 sfb_im_is_text_type (const char *content_type)
 {
-  g_autofree char *media = sfb_im_content_type_media (content_type);
+  g_autofree char *media = sfb_content_type_media (content_type);
 
   return g_str_equal (media, "text/plain") || g_str_equal (media, "text/html")
          || g_str_equal (media, "text/rtf") || g_str_equal (media, "multipart/alternative")
@@ -792,8 +705,8 @@ sfb_im_is_text_type (const char *content_type)
 static char *
 body_to_text (const char *content_type, const char *data, gsize length, guint depth, GError **error)
 {
-  g_autofree char *media = sfb_im_content_type_media (content_type);
-  g_autofree char *charset = sfb_im_content_type_param (content_type, "charset");
+  g_autofree char *media = sfb_content_type_media (content_type);
+  g_autofree char *charset = sfb_content_type_param (content_type, "charset");
   g_autofree char *utf8 = NULL;
   g_autofree char *text = NULL;
 
@@ -853,7 +766,7 @@ sfb_im_text_format_build (const char *text)
 char *
 sfb_im_text_format_parse (const char *value, GError **error)
 {
-  g_autofree char *body = sfb_im_content_type_param (value, "ms-body");
+  g_autofree char *body = sfb_content_type_param (value, "ms-body");
   g_autoptr (GBytes) decoded = NULL;
   const char *data;
   gsize n = 0;
@@ -886,7 +799,7 @@ sfb_im_text_format_parse (const char *value, GError **error)
 int
 sfb_im_typing_parse (const char *content_type, const char *data, gsize length)
 {
-  g_autofree char *media = sfb_im_content_type_media (content_type);
+  g_autofree char *media = sfb_content_type_media (content_type);
   g_autoptr (xmlDoc) xml = NULL;
   xmlNode *root;
 

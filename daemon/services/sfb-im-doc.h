@@ -73,11 +73,6 @@ int sfb_im_typing_parse (const char *content_type, const char *data, gsize lengt
 /* The KeyboardActivity INFO body (Content-Type application/xml). */
 char *sfb_im_typing_build (gboolean typing);
 
-/* The lower-case media type of a Content-Type value ("" when none), and a
- * parameter of it (NULL when absent; quotes removed). */
-char *sfb_im_content_type_media (const char *content_type);
-char *sfb_im_content_type_param (const char *content_type, const char *name);
-
 /* Why a message to @uri was not delivered, in words, for the final
  * response @code / @reason with its ms-diagnostics and Warning headers
  * (each may be NULL; quoted bounded and made safe). */

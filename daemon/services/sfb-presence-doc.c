@@ -6,6 +6,7 @@
 #include "sfb-presence-doc-private.h"
 
 #include "sfb-contact-list.h"
+#include "sfb-content-type.h"
 #include "sfb-error.h"
 
 #include <string.h>
@@ -357,47 +358,6 @@ parse_categories_part (SfbPresenceNotify *notify, const char *data, gsize length
   return TRUE;
 }
 
-/* Content-Type parameter @name (quotes removed), or NULL. */
-static char *
-content_type_param (const char *content_type, const char *name)
-{
-  g_auto (GStrv) params = g_strsplit (content_type, ";", 32);
-
-  for (guint i = 1; params[i] != NULL; i++)
-    {
-      char *eq = strchr (params[i], '=');
-      g_autofree char *key = NULL;
-      char *value;
-      gsize len;
-
-      if (eq == NULL)
-        continue;
-      key = g_strstrip (g_strndup (params[i], eq - params[i]));
-      if (g_ascii_strcasecmp (key, name) != 0)
-        continue;
-      value = g_strstrip (g_strdup (eq + 1));
-      len = strlen (value);
-      if (len >= 2 && value[0] == '"' && value[len - 1] == '"')
-        {
-          memmove (value, value + 1, len - 2);
-          value[len - 2] = '\0';
-        }
-      return value;
-    }
-  return NULL;
-}
-
-/* The media type, lower case, without parameters. */
-static char *
-media_type (const char *content_type)
-{
-  const char *semi = strchr (content_type, ';');
-  g_autofree char *type = g_strndup (
-      content_type, semi != NULL ? (gsize) (semi - content_type) : strlen (content_type));
-
-  return g_ascii_strdown (g_strstrip (type), -1);
-}
-
 static const char *
 find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
 {
@@ -421,7 +381,7 @@ parse_part (SfbPresenceNotify *notify,
   lines = g_strsplit (headers, "\r\n", 64);
   for (guint i = 0; lines[i] != NULL; i++)
     if (g_ascii_strncasecmp (lines[i], "Content-Type:", 13) == 0 && part_type == NULL)
-      part_type = media_type (lines[i] + 13);
+      part_type = sfb_content_type_media (lines[i] + 13);
   if (part_type != NULL && body_end > body)
     {
       g_autoptr (GError) local = NULL;
@@ -444,7 +404,7 @@ parse_multipart (SfbPresenceNotify *notify,
                  gsize length,
                  GError **error)
 {
-  g_autofree char *boundary = content_type_param (content_type, "boundary");
+  g_autofree char *boundary = sfb_content_type_param (content_type, "boundary");
   g_autofree char *delim = NULL;
   gsize delim_len;
   const char *end = data + length;
@@ -516,7 +476,7 @@ sfb_presence_notify_parse (const char *content_type, const char *data, gsize len
           error, SFB_ERROR, SFB_ERROR_FAILED, "The server's presence notification is too large");
       return NULL;
     }
-  type = media_type (content_type);
+  type = sfb_content_type_media (content_type);
   if (g_str_equal (type, "multipart/related") || g_str_equal (type, "multipart/mixed"))
     {
       if (!parse_multipart (notify, content_type, data, length, error))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Instant-message documents: SDP offer/answer, Ms-Text-Format, bodies to
  * text, typing, failure words (docs/protocol.md §19). */
+#include "sfb-content-type.h"
 #include "sfb-error.h"
 #include "sfb-im-doc.h"
 
@@ -267,10 +268,9 @@ test_im_failure_text (void)
 static void
 test_im_content_type (void)
 {
-  g_autofree char *media = sfb_im_content_type_media (" Text/Plain ; charset=UTF-8");
-  g_autofree char *charset
-      = sfb_im_content_type_param ("text/plain; CHARSET = \"utf-8\"", "charset");
-  g_autofree char *missing = sfb_im_content_type_param ("text/plain", "charset");
+  g_autofree char *media = sfb_content_type_media (" Text/Plain ; charset=UTF-8");
+  g_autofree char *charset = sfb_content_type_param ("text/plain; CHARSET = \"utf-8\"", "charset");
+  g_autofree char *missing = sfb_content_type_param ("text/plain", "charset");
 
   g_assert_cmpstr (media, ==, "text/plain");
   g_assert_cmpstr (charset, ==, "utf-8");

@@ -151,6 +151,24 @@ test_notify_errors (void)
   }
 }
 
+/* A quoted boundary may hold ';' (RFC 2045 §5.1) */
+static void
+test_multipart_quoted_boundary (void)
+{
+  const char *body = "--b;1\r\nContent-Type: application/msrtc-event-categories+xml\r\n\r\n"
+                     "<categories uri=\"sip:b@x.test\"/>\r\n--b;1--\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbPresenceNotify) notify = sfb_presence_notify_parse (
+      "multipart/related; boundary=\"b;1\"; type=\"application/rlmi+xml\"",
+      body,
+      strlen (body),
+      &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (notify->presences->len, ==, 1);
+  g_assert_cmpstr (((SfbPresenceInfo *) notify->presences->pdata[0])->uri, ==, "sip:b@x.test");
+}
+
 static void
 test_roaming_self (void)
 {
@@ -491,6 +509,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/categories", test_categories);
   g_test_add_func ("/presence/categories-bot", test_categories_bot_and_cleared_note);
   g_test_add_func ("/presence/multipart", test_multipart);
+  g_test_add_func ("/presence/multipart-quoted-boundary", test_multipart_quoted_boundary);
   g_test_add_func ("/presence/notify-errors", test_notify_errors);
   g_test_add_func ("/presence/roaming-self", test_roaming_self);
   g_test_add_func ("/presence/roaming-self-partial", test_roaming_self_partial);
