@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Reading an HTTP answer's body with a limit: the server decides how much
- * it sends, the daemon decides how much it keeps.  GIO only, so both
- * daemon/net (autodiscover) and daemon/auth (certificate provisioning) use
- * it without depending on each other.
+ * it sends, the daemon decides how much it keeps.  GIO only: daemon/net
+ * reads autodiscover documents and the NTLM legs of sfb-http-ntlm.h with it.
  */
 #pragma once
 
@@ -13,7 +12,7 @@ G_BEGIN_DECLS
 
 /* Reads @stream to its end, at most @max bytes, then closes it and only
  * then answers: a keep-alive connection is idle again for the next request
- * (the NTLM legs of a web ticket must share one).  Errors: the read's own
+ * (the NTLM legs of a handshake must share one).  Errors: the read's own
  * (G_IO_ERROR_CANCELLED among them), or G_IO_ERROR_MESSAGE_TOO_LARGE once
  * the body passes @max. */
 void sfb_stream_read_bounded_async (GInputStream *stream,
