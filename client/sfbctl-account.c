@@ -7,6 +7,7 @@
 
 #include "sfbctl.h"
 #include "sfbctl-output.h"
+#include "sfb-error-view.h"
 #include "sfbd/sfb-names.h"
 
 #include <signal.h>
@@ -461,15 +462,13 @@ add_stage_row (SfbctlTable *table, GVariant *stage)
   g_autofree char *detail = sfbctl_lookup_string (stage, "Detail");
   g_autofree char *started_text = NULL;
   g_autofree char *duration_text = NULL;
-  const char *short_result = result;
 
   g_variant_lookup (stage, "StartedAt", "t", &started_at);
   g_variant_lookup (stage, "Duration", "t", &duration);
   started_text = format_clock_time (started_at);
   duration_text = sfbctl_format_duration (duration);
-  if (g_str_has_prefix (short_result, SFB_DBUS_ERROR_PREFIX))
-    short_result += strlen (SFB_DBUS_ERROR_PREFIX);
-  sfbctl_table_add_row (table, name, started_text, duration_text, short_result, detail);
+  sfbctl_table_add_row (
+      table, name, started_text, duration_text, sfb_error_view_short_name (result), detail);
 }
 
 /* A SignIn() refused before any stage (no password, nothing configured):
@@ -482,9 +481,9 @@ print_refusal (SfbDBusAccount *account)
 
   if (name == NULL || *name == '\0')
     return;
-  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
-    name += strlen (SFB_DBUS_ERROR_PREFIX);
-  printf ("Sign-in refused before it started (%s): %s\n", name, message != NULL ? message : "");
+  printf ("Sign-in refused before it started (%s): %s\n",
+          sfb_error_view_short_name (name),
+          message != NULL ? message : "");
 }
 
 /* After the stages: when sfbd tries again by itself (Account.NextRetry). */

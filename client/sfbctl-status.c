@@ -7,6 +7,7 @@
 
 #include "sfbctl.h"
 #include "sfbctl-output.h"
+#include "sfb-error-view.h"
 #include "sfb-presence-view.h"
 #include "sfbd/sfb-names.h"
 
@@ -179,15 +180,13 @@ add_last_error_field (SfbctlFields *fields, SfbDBusAccount *account)
 
   if (name == NULL || *name == '\0')
     return;
-  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
-    name += strlen (SFB_DBUS_ERROR_PREFIX);
   sfbctl_fields_add (fields,
                      "Last error",
                      "%s%s%s (%s)",
                      sfbctl_style (SFBCTL_STYLE_BAD),
                      or_none (message, "no details"),
                      sfbctl_style_reset (),
-                     name);
+                     sfb_error_view_short_name (name));
 }
 
 static void

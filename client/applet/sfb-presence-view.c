@@ -4,6 +4,8 @@
 
 #include "sfb-presence-view.h"
 
+#include "sfb-error-view.h"
+
 #include <sfbd/sfb-names.h>
 #include <string.h>
 
@@ -222,14 +224,6 @@ add_exchange (GString *details, const SfbPresenceInput *input)
   g_string_append_printf (details, "\nExchange: %s", counts);
 }
 
-static const char *
-short_error_name (const char *name)
-{
-  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
-    return name + strlen (SFB_DBUS_ERROR_PREFIX);
-  return name;
-}
-
 static void
 append_line (GString *details, const char *key, const char *value)
 {
@@ -252,7 +246,7 @@ add_last_error (GString *details, const SfbPresenceInput *input)
       g_autofree char *line = g_strdup_printf (
           "%s (%s)",
           is_empty (input->last_error_message) ? "no details" : input->last_error_message,
-          short_error_name (input->last_error));
+          sfb_error_view_short_name (input->last_error));
       append_line (details, "Last error", line);
     }
 }
@@ -409,6 +403,43 @@ sfb_presence_view_new (const SfbPresenceInput *input)
     append_line (details, "Last action", input->action_error);
   view->details = g_string_free (g_steal_pointer (&details), FALSE);
   return view;
+}
+
+static char *
+format_duration (guint64 usec)
+{
+  if (usec < 1000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " µs", usec);
+  if (usec < 10 * G_USEC_PER_SEC)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " ms", usec / 1000);
+  return g_strdup_printf ("%.1f s", (double) usec / G_USEC_PER_SEC);
+}
+
+char *
+sfb_presence_view_stage_text (GVariant *stage, gsize max_detail, char **name)
+{
+  const char *stage_name = "?";
+  const char *result = "";
+  const char *detail = "";
+  guint64 duration = 0;
+  g_autofree char *clean_result = NULL;
+  g_autofree char *clean_detail = NULL;
+  g_autofree char *time = NULL;
+
+  g_variant_lookup (stage, "Stage", "&s", &stage_name);
+  g_variant_lookup (stage, "Result", "&s", &result);
+  g_variant_lookup (stage, "Detail", "&s", &detail);
+  g_variant_lookup (stage, "Duration", "t", &duration);
+  *name = sfb_presence_view_clean_text (stage_name, 40);
+  clean_result = sfb_presence_view_clean_text (sfb_error_view_short_name (result), 40);
+  clean_detail = sfb_presence_view_clean_text (detail, max_detail);
+  time = format_duration (duration);
+  /* a stage without a result is the one sfbd is in */
+  return g_strdup_printf ("%s, %s%s%s",
+                          *clean_result != '\0' ? clean_result : "running",
+                          time,
+                          *clean_detail != '\0' ? " — " : "",
+                          clean_detail);
 }
 
 SfbPresenceView *
