@@ -232,9 +232,8 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
     G_OPTION_ENTRY_NULL,
   };
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Sign in with the configured account.", entries, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Sign in with the configured account.", entries, &argc, &argv, &exit_code))
     return exit_code;
   /* --timeout bounds the wait and every call; without it calls have the
    * global --timeout */
@@ -267,9 +266,8 @@ sfbctl_cmd_sign_out (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Sign out and stay signed out.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Sign out and stay signed out.", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   account = sfbctl_get_account (ctl, &error);
@@ -507,14 +505,12 @@ sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "Show the stages of the last sign-in, with timings.",
-                             NULL,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (ctl,
+                                  "Show the stages of the last sign-in, with timings.",
+                                  NULL,
+                                  &argc,
+                                  &argv,
+                                  &exit_code))
     return exit_code;
 
   account = sfbctl_get_account (ctl, &error);

@@ -158,16 +158,15 @@ sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv)
     G_OPTION_ENTRY_NULL,
   };
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "Check every step of sign-in from this machine: DNS, autodiscover, "
-                             "connectivity, TLS, authentication, redirection and the settings "
-                             "services; each check says PASS, WARN, FAIL or SKIP, with the fix.",
-                             entries,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl,
+          "Check every step of sign-in from this machine: DNS, autodiscover, "
+          "connectivity, TLS, authentication, redirection and the settings "
+          "services; each check says PASS, WARN, FAIL or SKIP, with the fix.",
+          entries,
+          &argc,
+          &argv,
+          &exit_code))
     return exit_code;
   if (timeout_seconds != SFBCTL_NO_TIMEOUT_OPTION)
     {

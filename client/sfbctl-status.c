@@ -371,9 +371,8 @@ sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
     { NULL },
   };
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Show the state of the account.", entries, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Show the state of the account.", entries, &argc, &argv, &exit_code))
     return exit_code;
 
   /* status answers "is it running?": it never starts sfbd (auto_start) */
