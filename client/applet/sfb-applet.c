@@ -674,6 +674,21 @@ watch_proxy (SfbApplet *self, gpointer proxy)
       proxy, "notify::g-name-owner", G_CALLBACK (on_name_owner), self, G_CONNECT_DEFAULT);
 }
 
+/* what the three proxies do once made; NULL: why it could not be */
+static void
+follow_proxy (SfbApplet *self, gpointer proxy, const char *interface, const GError *error)
+{
+  if (proxy == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot follow %s: %s", interface, error->message);
+      return;
+    }
+  watch_proxy (self, proxy);
+  load_proxy_properties (self, G_DBUS_PROXY (proxy));
+  schedule_update (self);
+}
+
 static void
 on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -681,16 +696,8 @@ on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SfbDBusAccount *proxy = sfb_dbus_account_proxy_new_finish (result, &error);
 
-  if (proxy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot follow %s: %s", SFB_DBUS_ACCOUNT_INTERFACE, error->message);
-      return;
-    }
-  self->account = proxy;
-  watch_proxy (self, proxy);
-  load_proxy_properties (self, G_DBUS_PROXY (proxy));
-  schedule_update (self);
+  self->account = proxy; /* NULL: it could not be made */
+  follow_proxy (self, proxy, SFB_DBUS_ACCOUNT_INTERFACE, error);
 }
 
 static void
@@ -700,16 +707,8 @@ on_presence_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SfbDBusPresence *proxy = sfb_dbus_presence_proxy_new_finish (result, &error);
 
-  if (proxy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot follow %s: %s", SFB_DBUS_PRESENCE_INTERFACE, error->message);
-      return;
-    }
-  self->presence = proxy;
-  watch_proxy (self, proxy);
-  load_proxy_properties (self, G_DBUS_PROXY (proxy));
-  schedule_update (self);
+  self->presence = proxy; /* NULL: it could not be made */
+  follow_proxy (self, proxy, SFB_DBUS_PRESENCE_INTERFACE, error);
 }
 
 static void
@@ -719,16 +718,8 @@ on_exchange_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SfbDBusExchange *proxy = sfb_dbus_exchange_proxy_new_finish (result, &error);
 
-  if (proxy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot follow %s: %s", SFB_DBUS_EXCHANGE_INTERFACE, error->message);
-      return;
-    }
-  self->exchange = proxy;
-  watch_proxy (self, proxy);
-  load_proxy_properties (self, G_DBUS_PROXY (proxy));
-  schedule_update (self);
+  self->exchange = proxy; /* NULL: it could not be made */
+  follow_proxy (self, proxy, SFB_DBUS_EXCHANGE_INTERFACE, error);
 }
 
 gboolean
