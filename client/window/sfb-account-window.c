@@ -222,6 +222,21 @@ state_text (SfbAccountWindow *self, const char *state)
   return g_strdup (words);
 }
 
+/* reconnecting: when sfbd tries again by itself; NULL otherwise */
+static char *
+retry_text (SfbAccountWindow *self, const char *state)
+{
+  SfbPresenceInput input = { .state = state };
+  g_autofree char *next = NULL;
+
+  if (!g_str_equal (state, SFB_STATE_RECONNECTING))
+    return NULL;
+  input.next_retry = sfb_dbus_account_get_next_retry (self->account);
+  next = sfb_presence_view_next_attempt (&input);
+  return g_strdup_printf ("Next attempt %s", next);
+}
+
+/* the last error, what to do about it, and the button to where it is done */
 static void
 update_error (SfbAccountWindow *self, const char *state)
 {
@@ -241,14 +256,7 @@ update_error (SfbAccountWindow *self, const char *state)
       message != NULL && *message != '\0' ? message : name, SFB_PRESENCE_VIEW_MAX_TEXT);
   set_label (self->error_label, clean_message);
   set_label (self->advice_label, fix != NULL ? fix->advice : NULL);
-  if (g_str_equal (state, SFB_STATE_RECONNECTING))
-    {
-      SfbPresenceInput input
-          = { .state = state, .next_retry = sfb_dbus_account_get_next_retry (self->account) };
-      g_autofree char *next = sfb_presence_view_next_attempt (&input);
-
-      retry = g_strdup_printf ("Next attempt %s", next);
-    }
+  retry = retry_text (self, state);
   set_label (self->retry_label, retry);
   self->fix_page = fix_page (fix);
   gtk_widget_set_visible (GTK_WIDGET (self->fix_button), fix != NULL && fix->button != NULL);
@@ -601,42 +609,45 @@ on_check_completed (SfbDBusDiagnostics *diagnostics,
     add_check (self, check);
 }
 
+/* Diagnose()'s reply holds every check, the signals may have been missed:
+ * the list is made again from it.  Returns the count, for the label. */
+static char *
+show_checks (SfbAccountWindow *self, GVariant *checks)
+{
+  gsize n = g_variant_n_children (checks);
+  guint failed = 0;
+  guint warned = 0;
+
+  clear_list (self->checks);
+  self->n_checks = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
+      const char *outcome = "";
+
+      g_variant_lookup (check, "Result", "&s", &outcome);
+      failed += g_str_equal (outcome, "FAIL");
+      warned += g_str_equal (outcome, "WARN");
+      add_check (self, check);
+    }
+  return g_strdup_printf ("%zu checks: %u failed, %u with warnings", n, failed, warned);
+}
+
 static void
 on_diagnosed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (SfbAccountWindow) self = user_data;
   g_autoptr (GVariant) checks = NULL;
   g_autoptr (GError) error = NULL;
-  guint failed = 0;
-  guint warned = 0;
   g_autofree char *text = NULL;
 
-  if (!sfb_dbus_diagnostics_call_diagnose_finish (
+  if (sfb_dbus_diagnostics_call_diagnose_finish (
           SFB_DBUS_DIAGNOSTICS (source), &checks, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      text = error_text ("run the checks", error);
-    }
+    text = show_checks (self, checks);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
   else
-    {
-      gsize n = g_variant_n_children (checks);
-
-      /* the reply holds every check: the signals may have been missed */
-      clear_list (self->checks);
-      self->n_checks = 0;
-      for (gsize i = 0; i < n; i++)
-        {
-          g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
-          const char *outcome = "";
-
-          g_variant_lookup (check, "Result", "&s", &outcome);
-          failed += g_str_equal (outcome, "FAIL");
-          warned += g_str_equal (outcome, "WARN");
-          add_check (self, check);
-        }
-      text = g_strdup_printf ("%zu checks: %u failed, %u with warnings", n, failed, warned);
-    }
+    text = error_text ("run the checks", error);
   g_clear_pointer (&self->diagnose_token, g_free);
   gtk_label_set_text (self->diagnose_label, text);
   gtk_widget_set_sensitive (GTK_WIDGET (self->diagnose_button), TRUE);
@@ -952,28 +963,27 @@ build_note_group (SfbAccountWindow *self, GtkWidget *page)
                              GTK_WIDGET (self->note_label));
 }
 
-static void
-build_sign_in_page (SfbAccountWindow *self)
+/* the last error, its advice and the next attempt: hidden until there is one */
+static GtkWidget *
+error_box_new (SfbAccountWindow *self)
 {
-  GtkWidget *page = page_new (self->stack, "sign-in", "Sign-in", "network-server-symbolic");
-  GtkWidget *group = group_new (page, "State", NULL);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *buttons = button_box ();
 
-  self->state_label = wrapped_label ("title-2");
-  gtk_label_set_selectable (self->state_label, FALSE);
-  gtk_label_set_text (self->state_label, "Connecting to sfbd…");
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->state_label));
-
-  self->error_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   self->error_label = wrapped_label ("error");
   self->advice_label = wrapped_label (NULL);
   self->retry_label = wrapped_label ("dim-label");
-  gtk_box_append (GTK_BOX (self->error_box), GTK_WIDGET (self->error_label));
-  gtk_box_append (GTK_BOX (self->error_box), GTK_WIDGET (self->advice_label));
-  gtk_box_append (GTK_BOX (self->error_box), GTK_WIDGET (self->retry_label));
-  gtk_widget_set_visible (self->error_box, FALSE);
-  gtk_box_append (GTK_BOX (box), self->error_box);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->error_label));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->advice_label));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->retry_label));
+  gtk_widget_set_visible (box, FALSE);
+  return box;
+}
+
+/* sign in, sign out, and the fix for the last error (its label is the fix's) */
+static GtkWidget *
+sign_in_buttons_new (SfbAccountWindow *self)
+{
+  GtkWidget *buttons = button_box ();
 
   self->sign_in_button
       = button_new ("Sign in", "suggested-action", G_CALLBACK (on_sign_in_clicked), self);
@@ -983,7 +993,23 @@ build_sign_in_page (SfbAccountWindow *self)
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->sign_in_button));
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->sign_out_button));
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->fix_button));
-  gtk_box_append (GTK_BOX (box), buttons);
+  return buttons;
+}
+
+static void
+build_sign_in_page (SfbAccountWindow *self)
+{
+  GtkWidget *page = page_new (self->stack, "sign-in", "Sign-in", "network-server-symbolic");
+  GtkWidget *group = group_new (page, "State", NULL);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+
+  self->state_label = wrapped_label ("title-2");
+  gtk_label_set_selectable (self->state_label, FALSE);
+  gtk_label_set_text (self->state_label, "Connecting to sfbd…");
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->state_label));
+  self->error_box = error_box_new (self);
+  gtk_box_append (GTK_BOX (box), self->error_box);
+  gtk_box_append (GTK_BOX (box), sign_in_buttons_new (self));
   self->action_label = wrapped_label ("error");
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->action_label));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), box);
@@ -1117,6 +1143,16 @@ build (SfbAccountWindow *self)
   gtk_window_set_default_size (GTK_WINDOW (self), 560, 640);
 }
 
+/* the account settings while none is set, else the sign-in */
+static SfbAccountWindowPage
+default_page (SfbAccountWindow *self)
+{
+  const char *uri = is_running (self) ? sfb_dbus_account_get_uri (self->account) : NULL;
+
+  return uri != NULL && *uri != '\0' ? SFB_ACCOUNT_WINDOW_PAGE_DETAILS
+                                     : SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT;
+}
+
 void
 sfb_account_window_show_page (SfbAccountWindow *self, SfbAccountWindowPage page)
 {
@@ -1127,11 +1163,7 @@ sfb_account_window_show_page (SfbAccountWindow *self, SfbAccountWindowPage page)
   if (page == SFB_ACCOUNT_WINDOW_PAGE_DEFAULT && self->account == NULL)
     return;
   if (page == SFB_ACCOUNT_WINDOW_PAGE_DEFAULT)
-    {
-      const char *uri = is_running (self) ? sfb_dbus_account_get_uri (self->account) : NULL;
-      page = uri != NULL && *uri != '\0' ? SFB_ACCOUNT_WINDOW_PAGE_DETAILS
-                                         : SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT;
-    }
+    page = default_page (self);
   switch (page)
     {
     case SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT:
