@@ -305,41 +305,30 @@ view_not_answering (void)
   return view;
 }
 
-SfbPresenceView *
-sfb_presence_view_new (const SfbPresenceInput *input)
+/* not running or not answering: the fixed view, and the last action */
+static SfbPresenceView *
+view_unreachable (const SfbPresenceInput *input)
 {
-  SfbPresenceView *view;
-  const Entry *state;
-  const char *state_words;
-  g_autoptr (GString) details = g_string_new (NULL);
-  gboolean signed_in;
-  gboolean failed;
-  gboolean reconnecting;
+  SfbPresenceView *view = input->running ? view_not_answering () : view_not_running ();
 
-  g_return_val_if_fail (input != NULL, NULL);
-
-  if (!input->running || input->not_answering)
+  if (!is_empty (input->action_error))
     {
-      view = input->running ? view_not_answering () : view_not_running ();
-      if (!is_empty (input->action_error))
-        {
-          g_autoptr (GString) text = g_string_new (view->details);
+      g_autoptr (GString) text = g_string_new (view->details);
 
-          append_line (text, "Last action", input->action_error);
-          g_free (view->details);
-          view->details = g_string_free (g_steal_pointer (&text), FALSE);
-        }
-      return view;
+      append_line (text, "Last action", input->action_error);
+      g_free (view->details);
+      view->details = g_string_free (g_steal_pointer (&text), FALSE);
     }
+  return view;
+}
 
-  view = g_new0 (SfbPresenceView, 1);
-  state = find_entry (states, G_N_ELEMENTS (states), input->state);
-  state_words = sfb_presence_view_state_words (input->state);
-  signed_in = g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0;
-  failed = g_strcmp0 (input->state, SFB_STATE_FAILED) == 0;
-  reconnecting = g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0;
+/* the icon and summary: the availability when signed in, else the state */
+static void
+set_icon (SfbPresenceView *view, const SfbPresenceInput *input, const Entry *state)
+{
+  const char *state_words = sfb_presence_view_state_words (input->state);
 
-  if (signed_in)
+  if (g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0)
     {
       const char *words = sfb_presence_view_availability_words (input->availability);
 
@@ -353,8 +342,16 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       view->summary = g_strdup (state_words);
       view->availability = g_strdup ("");
     }
+}
 
-  /* hosts show the attention icon instead of the icon: the own one too */
+/* failed and reconnecting ask for attention; hosts show the attention
+ * icon instead of the icon: the own one too */
+static void
+set_attention (SfbPresenceView *view, const SfbPresenceInput *input)
+{
+  gboolean failed = g_strcmp0 (input->state, SFB_STATE_FAILED) == 0;
+  gboolean reconnecting = g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0;
+
   if (failed)
     {
       view->overlay_icon_name = g_strdup ("dialog-error");
@@ -371,13 +368,18 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       view->attention_icon_name = g_strdup ("");
     }
   view->status = g_strdup (failed || reconnecting ? "NeedsAttention" : "Active");
-  view->title = g_strdup_printf (PRODUCT ": %s", view->summary);
-  view->css_class = g_strdup (state != NULL ? state->value : "unknown");
+}
 
-  append_line (details, "State", state_words);
-  if (signed_in)
+/* the lines of the tooltip, from the state to the last action */
+static char *
+details_text (const SfbPresenceInput *input, const char *availability_words)
+{
+  g_autoptr (GString) details = g_string_new (NULL);
+
+  append_line (details, "State", sfb_presence_view_state_words (input->state));
+  if (g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0)
     {
-      append_line (details, "Availability", view->summary);
+      append_line (details, "Availability", availability_words);
       if (!is_empty (input->note))
         append_line (details, "Note", input->note);
       add_exchange (details, input);
@@ -391,7 +393,7 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       g_autofree char *attempts = g_strdup_printf ("%u", input->reconnect_attempts);
       append_line (details, "Reconnect attempts", attempts);
     }
-  if (reconnecting)
+  if (g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0)
     {
       g_autofree char *next = sfb_presence_view_next_attempt (input);
 
@@ -401,7 +403,27 @@ sfb_presence_view_new (const SfbPresenceInput *input)
   add_last_error (details, input);
   if (!is_empty (input->action_error))
     append_line (details, "Last action", input->action_error);
-  view->details = g_string_free (g_steal_pointer (&details), FALSE);
+  return g_string_free (g_steal_pointer (&details), FALSE);
+}
+
+SfbPresenceView *
+sfb_presence_view_new (const SfbPresenceInput *input)
+{
+  SfbPresenceView *view;
+  const Entry *state;
+
+  g_return_val_if_fail (input != NULL, NULL);
+
+  if (!input->running || input->not_answering)
+    return view_unreachable (input);
+
+  view = g_new0 (SfbPresenceView, 1);
+  state = find_entry (states, G_N_ELEMENTS (states), input->state);
+  set_icon (view, input, state);
+  set_attention (view, input);
+  view->title = g_strdup_printf (PRODUCT ": %s", view->summary);
+  view->css_class = g_strdup (state != NULL ? state->value : "unknown");
+  view->details = details_text (input, view->summary);
   return view;
 }
 
