@@ -7,6 +7,7 @@
 
 #include "sfbctl.h"
 #include "sfbctl-output.h"
+#include "sfb-error-view.h"
 #include "sfbd/sfb-names.h"
 
 #include <signal.h>
@@ -231,9 +232,8 @@ sfbctl_cmd_sign_in (Sfbctl *ctl, int argc, char **argv)
     G_OPTION_ENTRY_NULL,
   };
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Sign in with the configured account.", entries, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Sign in with the configured account.", entries, &argc, &argv, &exit_code))
     return exit_code;
   /* --timeout bounds the wait and every call; without it calls have the
    * global --timeout */
@@ -266,9 +266,8 @@ sfbctl_cmd_sign_out (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Sign out and stay signed out.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Sign out and stay signed out.", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   account = sfbctl_get_account (ctl, &error);
@@ -461,15 +460,13 @@ add_stage_row (SfbctlTable *table, GVariant *stage)
   g_autofree char *detail = sfbctl_lookup_string (stage, "Detail");
   g_autofree char *started_text = NULL;
   g_autofree char *duration_text = NULL;
-  const char *short_result = result;
 
   g_variant_lookup (stage, "StartedAt", "t", &started_at);
   g_variant_lookup (stage, "Duration", "t", &duration);
   started_text = format_clock_time (started_at);
   duration_text = sfbctl_format_duration (duration);
-  if (g_str_has_prefix (short_result, SFB_DBUS_ERROR_PREFIX))
-    short_result += strlen (SFB_DBUS_ERROR_PREFIX);
-  sfbctl_table_add_row (table, name, started_text, duration_text, short_result, detail);
+  sfbctl_table_add_row (
+      table, name, started_text, duration_text, sfb_error_view_short_name (result), detail);
 }
 
 /* A SignIn() refused before any stage (no password, nothing configured):
@@ -482,9 +479,9 @@ print_refusal (SfbDBusAccount *account)
 
   if (name == NULL || *name == '\0')
     return;
-  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
-    name += strlen (SFB_DBUS_ERROR_PREFIX);
-  printf ("Sign-in refused before it started (%s): %s\n", name, message != NULL ? message : "");
+  printf ("Sign-in refused before it started (%s): %s\n",
+          sfb_error_view_short_name (name),
+          message != NULL ? message : "");
 }
 
 /* After the stages: when sfbd tries again by itself (Account.NextRetry). */
@@ -508,14 +505,12 @@ sfbctl_cmd_trace (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "Show the stages of the last sign-in, with timings.",
-                             NULL,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (ctl,
+                                  "Show the stages of the last sign-in, with timings.",
+                                  NULL,
+                                  &argc,
+                                  &argv,
+                                  &exit_code))
     return exit_code;
 
   account = sfbctl_get_account (ctl, &error);

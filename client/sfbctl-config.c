@@ -261,9 +261,8 @@ config_show (Sfbctl *ctl, int argc, char **argv)
   g_autofree char *path = config_file_path ();
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Show the configuration sfbd uses.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Show the configuration sfbd uses.", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   account = sfbctl_get_account (ctl, &error);

@@ -44,9 +44,8 @@ contacts_list (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "List your contacts with their presence.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "List your contacts with their presence.", NULL, &argc, &argv, &exit_code))
     return exit_code;
   items = call_list (ctl, sfb_dbus_contacts_call_list_contacts_sync, &exit_code);
   if (items == NULL)
@@ -89,8 +88,7 @@ contacts_groups (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (SfbctlTable) table = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl, NULL, "List your contact groups.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (ctl, "List your contact groups.", NULL, &argc, &argv, &exit_code))
     return exit_code;
   items = call_list (ctl, sfb_dbus_contacts_call_list_groups_sync, &exit_code);
   if (items == NULL)

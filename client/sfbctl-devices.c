@@ -92,14 +92,12 @@ devices_list (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "List the audio and video devices a call would use.",
-                             NULL,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (ctl,
+                                  "List the audio and video devices a call would use.",
+                                  NULL,
+                                  &argc,
+                                  &argv,
+                                  &exit_code))
     return exit_code;
 
   devices = sfbctl_get_devices (ctl, &error);

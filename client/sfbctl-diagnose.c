@@ -119,20 +119,76 @@ print_summary (Run *run)
   return counts[2] > 0 ? SFBCTL_EXIT_FAILURE : SFBCTL_EXIT_OK;
 }
 
+/* --timeout, else the global one when given, else the longer default:
+ * the checks with a test sign-in take a while */
+static gboolean
+set_diagnose_timeout (Sfbctl *ctl, int timeout_seconds, int *exit_code)
+{
+  if (timeout_seconds != SFBCTL_NO_TIMEOUT_OPTION)
+    return sfbctl_set_timeout (ctl, timeout_seconds, exit_code);
+  if (!ctl->timeout_given)
+    ctl->timeout_seconds = DIAGNOSE_TIMEOUT_SECONDS;
+  return TRUE;
+}
+
+static GVariant *
+diagnose_options (const char *domain, gboolean sign_in, const char *token)
+{
+  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (domain != NULL)
+    g_variant_builder_add (&options, "{sv}", "Domain", g_variant_new_string (domain));
+  if (sign_in)
+    g_variant_builder_add (&options, "{sv}", "SignIn", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&options, "{sv}", "Token", g_variant_new_string (token));
+  return g_variant_builder_end (&options);
+}
+
+/* Diagnose(), printing each check as its CheckCompleted signal (matched
+ * by @token) comes, then the summary from the reply */
+static int
+run_diagnose (Sfbctl *ctl, SfbDBusDiagnostics *diagnostics, GVariant *options, const char *token)
+{
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  Run run = { .ctl = ctl, .loop = loop };
+  guint subscription;
+  int exit_code;
+
+  subscription = g_dbus_connection_signal_subscribe (ctl->bus,
+                                                     SFB_DBUS_NAME,
+                                                     SFB_DBUS_DIAGNOSTICS_INTERFACE,
+                                                     "CheckCompleted",
+                                                     SFB_DBUS_PATH,
+                                                     token,
+                                                     G_DBUS_SIGNAL_FLAGS_NONE,
+                                                     on_check_completed,
+                                                     &run,
+                                                     NULL);
+  sfb_dbus_diagnostics_call_diagnose (diagnostics, options, NULL, on_diagnosed, &run);
+  g_main_loop_run (loop);
+  g_dbus_connection_signal_unsubscribe (ctl->bus, subscription);
+
+  if (run.checks == NULL)
+    {
+      exit_code = sfbctl_print_error (ctl, run.error);
+      g_clear_error (&run.error);
+      return exit_code;
+    }
+  exit_code = print_summary (&run);
+  g_variant_unref (run.checks);
+  return exit_code;
+}
+
 int
 sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv)
 {
   g_autoptr (SfbDBusDiagnostics) diagnostics = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GMainLoop) loop = NULL;
   g_autofree char *domain = NULL;
   g_autofree char *token = NULL;
-  g_auto (GVariantBuilder) options = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   gboolean sign_in = FALSE;
   int timeout_seconds = SFBCTL_NO_TIMEOUT_OPTION;
   int exit_code = SFBCTL_EXIT_OK;
-  guint subscription;
-  Run run = { 0 };
   const GOptionEntry entries[] = {
     { "sign-in",
       0,
@@ -158,62 +214,23 @@ sfbctl_cmd_diagnose (Sfbctl *ctl, int argc, char **argv)
     G_OPTION_ENTRY_NULL,
   };
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "Check every step of sign-in from this machine: DNS, autodiscover, "
-                             "connectivity, TLS, authentication, redirection and the settings "
-                             "services; each check says PASS, WARN, FAIL or SKIP, with the fix.",
-                             entries,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl,
+          "Check every step of sign-in from this machine: DNS, autodiscover, "
+          "connectivity, TLS, authentication, redirection and the settings "
+          "services; each check says PASS, WARN, FAIL or SKIP, with the fix.",
+          entries,
+          &argc,
+          &argv,
+          &exit_code))
     return exit_code;
-  if (timeout_seconds != SFBCTL_NO_TIMEOUT_OPTION)
-    {
-      if (!sfbctl_set_timeout (ctl, timeout_seconds, &exit_code))
-        return exit_code;
-    }
-  else if (!ctl->timeout_given)
-    ctl->timeout_seconds = DIAGNOSE_TIMEOUT_SECONDS;
+  if (!set_diagnose_timeout (ctl, timeout_seconds, &exit_code))
+    return exit_code;
 
   ctl->auto_start = TRUE;
   diagnostics = sfbctl_get_diagnostics (ctl, &error);
   if (diagnostics == NULL)
     return sfbctl_print_error (ctl, error);
-
   token = g_uuid_string_random ();
-  if (domain != NULL)
-    g_variant_builder_add (&options, "{sv}", "Domain", g_variant_new_string (domain));
-  if (sign_in)
-    g_variant_builder_add (&options, "{sv}", "SignIn", g_variant_new_boolean (TRUE));
-  g_variant_builder_add (&options, "{sv}", "Token", g_variant_new_string (token));
-
-  loop = g_main_loop_new (NULL, FALSE);
-  run.ctl = ctl;
-  run.loop = loop;
-  subscription = g_dbus_connection_signal_subscribe (ctl->bus,
-                                                     SFB_DBUS_NAME,
-                                                     SFB_DBUS_DIAGNOSTICS_INTERFACE,
-                                                     "CheckCompleted",
-                                                     SFB_DBUS_PATH,
-                                                     token,
-                                                     G_DBUS_SIGNAL_FLAGS_NONE,
-                                                     on_check_completed,
-                                                     &run,
-                                                     NULL);
-  sfb_dbus_diagnostics_call_diagnose (
-      diagnostics, g_variant_builder_end (&options), NULL, on_diagnosed, &run);
-  g_main_loop_run (loop);
-  g_dbus_connection_signal_unsubscribe (ctl->bus, subscription);
-
-  if (run.checks == NULL)
-    {
-      exit_code = sfbctl_print_error (ctl, run.error);
-      g_clear_error (&run.error);
-      return exit_code;
-    }
-  exit_code = print_summary (&run);
-  g_variant_unref (run.checks);
-  return exit_code;
+  return run_diagnose (ctl, diagnostics, diagnose_options (domain, sign_in, token), token);
 }

@@ -65,9 +65,8 @@ dialplan_show (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Show the dial plan (location profile).", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Show the dial plan (location profile).", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   dial_plan = sfbctl_get_dial_plan (ctl, &error);

@@ -126,15 +126,13 @@ exchange_show (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "Show the meetings, out-of-office, voicemail and missed "
-                             "conversations sfbd reads from Exchange.",
-                             NULL,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (ctl,
+                                  "Show the meetings, out-of-office, voicemail and missed "
+                                  "conversations sfbd reads from Exchange.",
+                                  NULL,
+                                  &argc,
+                                  &argv,
+                                  &exit_code))
     return exit_code;
 
   exchange = sfbctl_get_exchange (ctl, &error);
@@ -153,9 +151,8 @@ exchange_refresh (Sfbctl *ctl, int argc, char **argv)
   g_autoptr (GError) error = NULL;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Read everything from Exchange now.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Read everything from Exchange now.", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   exchange = sfbctl_get_exchange (ctl, &error);

@@ -376,14 +376,12 @@ sfbctl_cmd_monitor (Sfbctl *ctl, int argc, char **argv)
   GDBusConnection *bus;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (ctl,
-                             NULL,
-                             "Follow every property change and signal of sfbd until Ctrl-C.",
-                             NULL,
-                             &argc,
-                             &argv,
-                             &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (ctl,
+                                  "Follow every property change and signal of sfbd until Ctrl-C.",
+                                  NULL,
+                                  &argc,
+                                  &argv,
+                                  &exit_code))
     return exit_code;
 
   /* watching never starts sfbd (auto_start) */

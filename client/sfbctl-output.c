@@ -3,6 +3,7 @@
 
 #include "sfbctl-output.h"
 
+#include "sfb-error-view.h"
 #include "sfb-presence-view.h"
 #include "sfbd/sfb-names.h"
 
@@ -544,11 +545,12 @@ sfbctl_print_error_named (Sfbctl *ctl, const char *error_name, const char *messa
   return exit_code;
 }
 
+/* the clients' "not answering" (sfb-error-view.h), and the timeouts the
+ * bus itself reports: either way sfbd did not reply in time */
 static gboolean
 is_timeout (const GError *error, const char *error_name)
 {
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
-         || g_strcmp0 (error_name, SFBCTL_NO_REPLY) == 0
+  return sfb_error_view_call_failure (error) == SFB_CALL_NOT_ANSWERING
          || g_strcmp0 (error_name, "org.freedesktop.DBus.Error.Timeout") == 0
          || g_strcmp0 (error_name, "org.freedesktop.DBus.Error.TimedOut") == 0;
 }

@@ -17,9 +17,8 @@ policies_list (Sfbctl *ctl, int argc, char **argv)
   const char *const *groups;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "List the policy groups the server sent.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "List the policy groups the server sent.", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   policies = sfbctl_get_policies (ctl, &error);

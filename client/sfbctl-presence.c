@@ -25,9 +25,8 @@ presence_show (Sfbctl *ctl, int argc, char **argv)
   const char *activity, *note;
   int exit_code = SFBCTL_EXIT_OK;
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Show your published presence.", NULL, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Show your published presence.", NULL, &argc, &argv, &exit_code))
     return exit_code;
 
   presence = sfbctl_get_presence (ctl, &error);

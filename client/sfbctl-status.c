@@ -7,6 +7,7 @@
 
 #include "sfbctl.h"
 #include "sfbctl-output.h"
+#include "sfb-error-view.h"
 #include "sfb-presence-view.h"
 #include "sfbd/sfb-names.h"
 
@@ -179,15 +180,13 @@ add_last_error_field (SfbctlFields *fields, SfbDBusAccount *account)
 
   if (name == NULL || *name == '\0')
     return;
-  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
-    name += strlen (SFB_DBUS_ERROR_PREFIX);
   sfbctl_fields_add (fields,
                      "Last error",
                      "%s%s%s (%s)",
                      sfbctl_style (SFBCTL_STYLE_BAD),
                      or_none (message, "no details"),
                      sfbctl_style_reset (),
-                     name);
+                     sfb_error_view_short_name (name));
 }
 
 static void
@@ -372,9 +371,8 @@ sfbctl_cmd_status (Sfbctl *ctl, int argc, char **argv)
     { NULL },
   };
 
-  if (!sfbctl_parse_options (
-          ctl, NULL, "Show the state of the account.", entries, &argc, &argv, &exit_code)
-      || !sfbctl_check_arguments (ctl, argc, argv, 0, 0, &exit_code))
+  if (!sfbctl_parse_no_arguments (
+          ctl, "Show the state of the account.", entries, &argc, &argv, &exit_code))
     return exit_code;
 
   /* status answers "is it running?": it never starts sfbd (auto_start) */

@@ -263,6 +263,19 @@ sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, in
   return TRUE;
 }
 
+/* a command that takes options but no arguments: the usual case */
+gboolean
+sfbctl_parse_no_arguments (Sfbctl *ctl,
+                           const char *summary,
+                           const GOptionEntry *entries,
+                           int *argc,
+                           char ***argv,
+                           int *exit_code)
+{
+  return sfbctl_parse_options (ctl, NULL, summary, entries, argc, argv, exit_code)
+         && sfbctl_check_arguments (ctl, *argc, *argv, 0, 0, exit_code);
+}
+
 /* ---- D-Bus ---- */
 
 GDBusConnection *

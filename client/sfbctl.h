@@ -68,6 +68,12 @@ gboolean sfbctl_parse_options (Sfbctl *ctl,
 gboolean sfbctl_set_timeout (Sfbctl *ctl, int seconds, int *exit_code);
 gboolean
 sfbctl_check_arguments (Sfbctl *ctl, int argc, char **argv, int min, int max, int *exit_code);
+gboolean sfbctl_parse_no_arguments (Sfbctl *ctl,
+                                    const char *summary,
+                                    const GOptionEntry *entries,
+                                    int *argc,
+                                    char ***argv,
+                                    int *exit_code);
 
 /* the default bound of every D-Bus call: the usual D-Bus reply timeout */
 #define SFBCTL_DEFAULT_TIMEOUT_SECONDS 25

@@ -8,6 +8,7 @@
 
 #include "sfb-dbus-generated.h"
 #include "sfb-dbus-menu.h"
+#include "sfb-error-view.h"
 #include "sfb-presence-view.h"
 #include "sfb-property-cache.h"
 #include "sfb-sni-item.h"
@@ -65,21 +66,6 @@ static const struct
   { SFB_AVAILABILITY_APPEAR_OFFLINE, "Appear offline", SFB_APPLET_MENU_SET_AVAILABILITY + 5 },
 };
 
-/* the failures the user fixes in the account window, and where */
-static const struct
-{
-  const char *error;
-  int id;
-  const char *label;
-} fixes[] = {
-  { SFB_DBUS_ERROR_AUTH_FAILED, SFB_APPLET_MENU_SET_PASSWORD, "Set password…" },
-  { SFB_DBUS_ERROR_NO_CREDENTIALS, SFB_APPLET_MENU_SET_PASSWORD, "Set password…" },
-  { SFB_DBUS_ERROR_NOT_CONFIGURED, SFB_APPLET_MENU_ACCOUNT, "Account…" },
-  { SFB_DBUS_ERROR_DISCOVERY_FAILED, SFB_APPLET_MENU_ACCOUNT, "Account…" },
-  { SFB_DBUS_ERROR_NO_USABLE_AUTH_SCHEME, SFB_APPLET_MENU_ACCOUNT, "Account…" },
-  { SFB_DBUS_ERROR_CERTIFICATE_PROVISIONING_FAILED, SFB_APPLET_MENU_ACCOUNT, "Account…" },
-};
-
 /* the window's action for each item that opens it (client/README.md) */
 static const struct
 {
@@ -94,15 +80,6 @@ static const struct
 
 static void schedule_update (SfbApplet *self);
 static void load_properties (SfbApplet *self);
-
-static gboolean
-is_timeout (const GError *error)
-{
-  g_autofree char *name = g_dbus_error_get_remote_error (error);
-
-  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
-         || g_strcmp0 (name, "org.freedesktop.DBus.Error.NoReply") == 0;
-}
 
 /* while sfbd does not answer, asks again now and then: it may recover */
 static gboolean
@@ -175,25 +152,10 @@ on_action_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_clear_pointer (&self->action_error, g_free);
   if (reply == NULL)
     {
-      g_autofree char *name = g_dbus_error_get_remote_error (error);
-
-      g_dbus_error_strip_remote_error (error);
-      if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
-          || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
-        self->action_error
-            = g_strdup_printf ("Could not %s: %s is not %s",
-                               data->what,
-                               data->target,
-                               g_str_equal (data->target, "sfbd") ? "running" : "installed");
-      else if (is_timeout (error))
-        {
-          self->action_error
-              = g_strdup_printf ("Could not %s: %s is not answering", data->what, data->target);
-          if (g_str_equal (data->target, "sfbd"))
-            set_not_answering (self, TRUE);
-        }
-      else
-        self->action_error = g_strdup_printf ("Could not %s: %s", data->what, error->message);
+      self->action_error = sfb_error_view_call_text (data->what, data->target, error);
+      if (g_str_equal (data->target, "sfbd")
+          && sfb_error_view_call_failure (error) == SFB_CALL_NOT_ANSWERING)
+        set_not_answering (self, TRUE);
       g_info ("%s", self->action_error);
     }
   else
@@ -358,45 +320,12 @@ on_menu_about_to_show (SfbDbusMenu *menu, int id, SfbApplet *self)
 }
 
 static char *
-format_duration (guint64 usec)
-{
-  if (usec < 1000)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " µs", usec);
-  if (usec < 10 * G_USEC_PER_SEC)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " ms", usec / 1000);
-  return g_strdup_printf ("%.1f s", (double) usec / G_USEC_PER_SEC);
-}
-
-static char *
 stage_label (GVariant *stage)
 {
-  const char *name = "?";
-  const char *result = "";
-  const char *detail = "";
-  guint64 duration = 0;
-  g_autofree char *clean_name = NULL;
-  g_autofree char *clean_result = NULL;
-  g_autofree char *clean_detail = NULL;
-  g_autofree char *time = NULL;
-  g_autofree char *label = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *text = sfb_presence_view_stage_text (stage, SFB_APPLET_MAX_DETAIL, &name);
+  g_autofree char *label = g_strdup_printf ("%s: %s", name, text);
 
-  g_variant_lookup (stage, "Stage", "&s", &name);
-  g_variant_lookup (stage, "Result", "&s", &result);
-  g_variant_lookup (stage, "Detail", "&s", &detail);
-  g_variant_lookup (stage, "Duration", "t", &duration);
-  if (g_str_has_prefix (result, SFB_DBUS_ERROR_PREFIX))
-    result += strlen (SFB_DBUS_ERROR_PREFIX);
-
-  clean_name = sfb_presence_view_clean_text (name, 40);
-  clean_result = sfb_presence_view_clean_text (result, 40);
-  clean_detail = sfb_presence_view_clean_text (detail, SFB_APPLET_MAX_DETAIL);
-  time = format_duration (duration);
-  label = g_strdup_printf ("%s: %s, %s%s%s",
-                           clean_name,
-                           *clean_result != '\0' ? clean_result : "running",
-                           time,
-                           *clean_detail != '\0' ? " — " : "",
-                           clean_detail);
   return sfb_dbus_menu_escape_label (label);
 }
 
@@ -494,15 +423,17 @@ add_presence_items (SfbApplet *self,
   add_item (self, SFB_APPLET_MENU_RECONNECT, "Reconnect", running && !signed_out);
 }
 
-/* failed: only what helps; the fix for the last error first */
+/* failed: only what helps; the fix for the last error first, when it is
+ * in the account window (the menu has no item for the checks) */
 static void
 add_failed_items (SfbApplet *self)
 {
-  const char *error = sfb_dbus_account_get_last_error (self->account);
+  const SfbErrorFix *fix = sfb_error_view_fix (sfb_dbus_account_get_last_error (self->account));
 
-  for (gsize i = 0; i < G_N_ELEMENTS (fixes); i++)
-    if (g_strcmp0 (error, fixes[i].error) == 0)
-      add_item (self, fixes[i].id, fixes[i].label, TRUE);
+  if (fix != NULL && fix->place == SFB_ERROR_FIX_PASSWORD)
+    add_item (self, SFB_APPLET_MENU_SET_PASSWORD, fix->button, TRUE);
+  else if (fix != NULL && fix->place == SFB_ERROR_FIX_ACCOUNT)
+    add_item (self, SFB_APPLET_MENU_ACCOUNT, fix->button, TRUE);
   add_item (self, SFB_APPLET_MENU_SIGN_IN, "Sign in again", TRUE);
   add_item (self, SFB_APPLET_MENU_DETAILS, "Details…", TRUE);
 }
@@ -675,7 +606,7 @@ on_properties_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
       g_debug ("Cannot read the properties of %s: %s",
                g_dbus_proxy_get_interface_name (proxy),
                error->message);
-      set_not_answering (self, is_timeout (error));
+      set_not_answering (self, sfb_error_view_call_failure (error) == SFB_CALL_NOT_ANSWERING);
       return;
     }
   properties = g_variant_get_child_value (reply, 0);
@@ -743,6 +674,21 @@ watch_proxy (SfbApplet *self, gpointer proxy)
       proxy, "notify::g-name-owner", G_CALLBACK (on_name_owner), self, G_CONNECT_DEFAULT);
 }
 
+/* what the three proxies do once made; NULL: why it could not be */
+static void
+follow_proxy (SfbApplet *self, gpointer proxy, const char *interface, const GError *error)
+{
+  if (proxy == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Cannot follow %s: %s", interface, error->message);
+      return;
+    }
+  watch_proxy (self, proxy);
+  load_proxy_properties (self, G_DBUS_PROXY (proxy));
+  schedule_update (self);
+}
+
 static void
 on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -750,16 +696,8 @@ on_account_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SfbDBusAccount *proxy = sfb_dbus_account_proxy_new_finish (result, &error);
 
-  if (proxy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot follow %s: %s", SFB_DBUS_ACCOUNT_INTERFACE, error->message);
-      return;
-    }
-  self->account = proxy;
-  watch_proxy (self, proxy);
-  load_proxy_properties (self, G_DBUS_PROXY (proxy));
-  schedule_update (self);
+  self->account = proxy; /* NULL: it could not be made */
+  follow_proxy (self, proxy, SFB_DBUS_ACCOUNT_INTERFACE, error);
 }
 
 static void
@@ -769,16 +707,8 @@ on_presence_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SfbDBusPresence *proxy = sfb_dbus_presence_proxy_new_finish (result, &error);
 
-  if (proxy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot follow %s: %s", SFB_DBUS_PRESENCE_INTERFACE, error->message);
-      return;
-    }
-  self->presence = proxy;
-  watch_proxy (self, proxy);
-  load_proxy_properties (self, G_DBUS_PROXY (proxy));
-  schedule_update (self);
+  self->presence = proxy; /* NULL: it could not be made */
+  follow_proxy (self, proxy, SFB_DBUS_PRESENCE_INTERFACE, error);
 }
 
 static void
@@ -788,16 +718,8 @@ on_exchange_proxy (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   SfbDBusExchange *proxy = sfb_dbus_exchange_proxy_new_finish (result, &error);
 
-  if (proxy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot follow %s: %s", SFB_DBUS_EXCHANGE_INTERFACE, error->message);
-      return;
-    }
-  self->exchange = proxy;
-  watch_proxy (self, proxy);
-  load_proxy_properties (self, G_DBUS_PROXY (proxy));
-  schedule_update (self);
+  self->exchange = proxy; /* NULL: it could not be made */
+  follow_proxy (self, proxy, SFB_DBUS_EXCHANGE_INTERFACE, error);
 }
 
 gboolean

@@ -4,6 +4,8 @@
 
 #include "sfb-presence-view.h"
 
+#include "sfb-error-view.h"
+
 #include <sfbd/sfb-names.h>
 #include <string.h>
 
@@ -222,14 +224,6 @@ add_exchange (GString *details, const SfbPresenceInput *input)
   g_string_append_printf (details, "\nExchange: %s", counts);
 }
 
-static const char *
-short_error_name (const char *name)
-{
-  if (g_str_has_prefix (name, SFB_DBUS_ERROR_PREFIX))
-    return name + strlen (SFB_DBUS_ERROR_PREFIX);
-  return name;
-}
-
 static void
 append_line (GString *details, const char *key, const char *value)
 {
@@ -252,7 +246,7 @@ add_last_error (GString *details, const SfbPresenceInput *input)
       g_autofree char *line = g_strdup_printf (
           "%s (%s)",
           is_empty (input->last_error_message) ? "no details" : input->last_error_message,
-          short_error_name (input->last_error));
+          sfb_error_view_short_name (input->last_error));
       append_line (details, "Last error", line);
     }
 }
@@ -311,41 +305,30 @@ view_not_answering (void)
   return view;
 }
 
-SfbPresenceView *
-sfb_presence_view_new (const SfbPresenceInput *input)
+/* not running or not answering: the fixed view, and the last action */
+static SfbPresenceView *
+view_unreachable (const SfbPresenceInput *input)
 {
-  SfbPresenceView *view;
-  const Entry *state;
-  const char *state_words;
-  g_autoptr (GString) details = g_string_new (NULL);
-  gboolean signed_in;
-  gboolean failed;
-  gboolean reconnecting;
+  SfbPresenceView *view = input->running ? view_not_answering () : view_not_running ();
 
-  g_return_val_if_fail (input != NULL, NULL);
-
-  if (!input->running || input->not_answering)
+  if (!is_empty (input->action_error))
     {
-      view = input->running ? view_not_answering () : view_not_running ();
-      if (!is_empty (input->action_error))
-        {
-          g_autoptr (GString) text = g_string_new (view->details);
+      g_autoptr (GString) text = g_string_new (view->details);
 
-          append_line (text, "Last action", input->action_error);
-          g_free (view->details);
-          view->details = g_string_free (g_steal_pointer (&text), FALSE);
-        }
-      return view;
+      append_line (text, "Last action", input->action_error);
+      g_free (view->details);
+      view->details = g_string_free (g_steal_pointer (&text), FALSE);
     }
+  return view;
+}
 
-  view = g_new0 (SfbPresenceView, 1);
-  state = find_entry (states, G_N_ELEMENTS (states), input->state);
-  state_words = sfb_presence_view_state_words (input->state);
-  signed_in = g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0;
-  failed = g_strcmp0 (input->state, SFB_STATE_FAILED) == 0;
-  reconnecting = g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0;
+/* the icon and summary: the availability when signed in, else the state */
+static void
+set_icon (SfbPresenceView *view, const SfbPresenceInput *input, const Entry *state)
+{
+  const char *state_words = sfb_presence_view_state_words (input->state);
 
-  if (signed_in)
+  if (g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0)
     {
       const char *words = sfb_presence_view_availability_words (input->availability);
 
@@ -359,8 +342,16 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       view->summary = g_strdup (state_words);
       view->availability = g_strdup ("");
     }
+}
 
-  /* hosts show the attention icon instead of the icon: the own one too */
+/* failed and reconnecting ask for attention; hosts show the attention
+ * icon instead of the icon: the own one too */
+static void
+set_attention (SfbPresenceView *view, const SfbPresenceInput *input)
+{
+  gboolean failed = g_strcmp0 (input->state, SFB_STATE_FAILED) == 0;
+  gboolean reconnecting = g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0;
+
   if (failed)
     {
       view->overlay_icon_name = g_strdup ("dialog-error");
@@ -377,13 +368,18 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       view->attention_icon_name = g_strdup ("");
     }
   view->status = g_strdup (failed || reconnecting ? "NeedsAttention" : "Active");
-  view->title = g_strdup_printf (PRODUCT ": %s", view->summary);
-  view->css_class = g_strdup (state != NULL ? state->value : "unknown");
+}
 
-  append_line (details, "State", state_words);
-  if (signed_in)
+/* the lines of the tooltip, from the state to the last action */
+static char *
+details_text (const SfbPresenceInput *input, const char *availability_words)
+{
+  g_autoptr (GString) details = g_string_new (NULL);
+
+  append_line (details, "State", sfb_presence_view_state_words (input->state));
+  if (g_strcmp0 (input->state, SFB_STATE_SIGNED_IN) == 0)
     {
-      append_line (details, "Availability", view->summary);
+      append_line (details, "Availability", availability_words);
       if (!is_empty (input->note))
         append_line (details, "Note", input->note);
       add_exchange (details, input);
@@ -397,7 +393,7 @@ sfb_presence_view_new (const SfbPresenceInput *input)
       g_autofree char *attempts = g_strdup_printf ("%u", input->reconnect_attempts);
       append_line (details, "Reconnect attempts", attempts);
     }
-  if (reconnecting)
+  if (g_strcmp0 (input->state, SFB_STATE_RECONNECTING) == 0)
     {
       g_autofree char *next = sfb_presence_view_next_attempt (input);
 
@@ -407,8 +403,65 @@ sfb_presence_view_new (const SfbPresenceInput *input)
   add_last_error (details, input);
   if (!is_empty (input->action_error))
     append_line (details, "Last action", input->action_error);
-  view->details = g_string_free (g_steal_pointer (&details), FALSE);
+  return g_string_free (g_steal_pointer (&details), FALSE);
+}
+
+SfbPresenceView *
+sfb_presence_view_new (const SfbPresenceInput *input)
+{
+  SfbPresenceView *view;
+  const Entry *state;
+
+  g_return_val_if_fail (input != NULL, NULL);
+
+  if (!input->running || input->not_answering)
+    return view_unreachable (input);
+
+  view = g_new0 (SfbPresenceView, 1);
+  state = find_entry (states, G_N_ELEMENTS (states), input->state);
+  set_icon (view, input, state);
+  set_attention (view, input);
+  view->title = g_strdup_printf (PRODUCT ": %s", view->summary);
+  view->css_class = g_strdup (state != NULL ? state->value : "unknown");
+  view->details = details_text (input, view->summary);
   return view;
+}
+
+static char *
+format_duration (guint64 usec)
+{
+  if (usec < 1000)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " µs", usec);
+  if (usec < 10 * G_USEC_PER_SEC)
+    return g_strdup_printf ("%" G_GUINT64_FORMAT " ms", usec / 1000);
+  return g_strdup_printf ("%.1f s", (double) usec / G_USEC_PER_SEC);
+}
+
+char *
+sfb_presence_view_stage_text (GVariant *stage, gsize max_detail, char **name)
+{
+  const char *stage_name = "?";
+  const char *result = "";
+  const char *detail = "";
+  guint64 duration = 0;
+  g_autofree char *clean_result = NULL;
+  g_autofree char *clean_detail = NULL;
+  g_autofree char *time = NULL;
+
+  g_variant_lookup (stage, "Stage", "&s", &stage_name);
+  g_variant_lookup (stage, "Result", "&s", &result);
+  g_variant_lookup (stage, "Detail", "&s", &detail);
+  g_variant_lookup (stage, "Duration", "t", &duration);
+  *name = sfb_presence_view_clean_text (stage_name, 40);
+  clean_result = sfb_presence_view_clean_text (sfb_error_view_short_name (result), 40);
+  clean_detail = sfb_presence_view_clean_text (detail, max_detail);
+  time = format_duration (duration);
+  /* a stage without a result is the one sfbd is in */
+  return g_strdup_printf ("%s, %s%s%s",
+                          *clean_result != '\0' ? clean_result : "running",
+                          time,
+                          *clean_detail != '\0' ? " — " : "",
+                          clean_detail);
 }
 
 SfbPresenceView *

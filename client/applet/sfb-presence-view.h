@@ -100,6 +100,12 @@ char *sfb_presence_view_meeting_line (const SfbPresenceInput *input);
 /* "2 unread voicemails, 1 missed conversation" */
 char *sfb_presence_view_exchange_counts (const SfbPresenceInput *input);
 
+/* One stage of Account.GetSignInTrace() (dbus/org.sfbd.Sfbd1.Account.xml)
+ * in words: "AuthFailed, 120 ms — detail", its result ("running" while it
+ * runs), its duration and its detail cut to @max_detail; its name, cleaned,
+ * in @name.  Cleaned, not escaped: the caller shows them as plain text. */
+char *sfb_presence_view_stage_text (GVariant *stage, gsize max_detail, char **name);
+
 /* @text cut to @max_chars characters (an ellipsis marks the cut), made
  * valid UTF-8 with control characters turned into spaces. */
 char *sfb_presence_view_clean_text (const char *text, gsize max_chars);

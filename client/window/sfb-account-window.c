@@ -7,6 +7,7 @@
 #include "sfb-account-window.h"
 
 #include "sfb-dbus-generated.h"
+#include "sfb-error-view.h"
 #include "sfb-presence-view.h"
 
 #include <sfbd/sfb-names.h>
@@ -76,74 +77,22 @@ static const char *const auth_values[]
 static const char *const auth_words[]
     = { "Automatic", "NTLM (password)", "Kerberos", "TLS-DSK (certificate)", NULL };
 
-typedef struct
+/* where the window lets the user fix an error */
+static SfbAccountWindowPage
+fix_page (const SfbErrorFix *fix)
 {
-  const char *error; /* the name after SFB_DBUS_ERROR_PREFIX */
-  const char *advice;
-  SfbAccountWindowPage page; /* where the fix is; DETAILS: none here */
-  const char *button;
-} Advice;
-
-/* clang-format off */
-static const Advice advice_table[] = {
-  { "AuthFailed", "The server refused the password. sfbd does not try again by itself, so "
-    "that the account is not locked: enter the password again, then sign in.",
-    SFB_ACCOUNT_WINDOW_PAGE_PASSWORD, "Set password…" },
-  { "NoCredentials", "sfbd has no password for this account, or the keyring is locked. "
-    "Enter the password, or unlock the keyring and sign in again.",
-    SFB_ACCOUNT_WINDOW_PAGE_PASSWORD, "Set password…" },
-  { "NotConfigured", "The account is not set up, or sfbd.conf has a mistake (the message "
-    "names the line). Fill in the SIP address under Account.",
-    SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT, "Account…" },
-  { "DiscoveryFailed", "sfbd could not find the server from the SIP address. Enter the "
-    "server under Account, or run the checks to see which lookup failed.",
-    SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT, "Account…" },
-  { "NoUsableAuthScheme", "The server offers no sign-in method sfbd can use with what it "
-    "has. Choose another authentication method, or get a Kerberos ticket.",
-    SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT, "Account…" },
-  { "CertificateProvisioningFailed", "The server could not issue a sign-in certificate. "
-    "Choose NTLM or Kerberos under Account, or ask your administrator.",
-    SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT, "Account…" },
-  { "CertificateInvalid", "The server's certificate is not trusted. Ask your administrator "
-    "for the certificate authority and set TLS.CAFile (see sfbd.conf(5)).",
-    SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE, "Run checks…" },
-  { "AccountDisabled", "The server says the account is disabled. Ask your administrator.",
-    SFB_ACCOUNT_WINDOW_PAGE_DETAILS, NULL },
-  { "ClockSkew", "The clock of this computer is wrong. Turn on automatic date and time, "
-    "then sign in again.", SFB_ACCOUNT_WINDOW_PAGE_DETAILS, NULL },
-  { "NotReachable", "No server answered. Check the network or the VPN; sfbd tries again "
-    "by itself.", SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE, "Run checks…" },
-  { "TimedOut", "The server did not answer in time; sfbd tries again by itself.",
-    SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE, "Run checks…" },
-  { "ServerRejected", "The server refused the sign-in; the message above says why. Run "
-    "the checks, or ask your administrator.", SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE,
-    "Run checks…" },
-  { "SignatureInvalid", "Messages from the server were changed on the way, perhaps by a "
-    "proxy. sfbd tries again with a growing delay.", SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE,
-    "Run checks…" },
-  { "Failed", "Run the checks to find out more.", SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE,
-    "Run checks…" },
-};
-/* clang-format on */
-
-static const Advice *
-find_advice (const char *error_name)
-{
-  if (error_name == NULL || !g_str_has_prefix (error_name, SFB_DBUS_ERROR_PREFIX))
-    return NULL;
-  error_name += strlen (SFB_DBUS_ERROR_PREFIX);
-  for (gsize i = 0; i < G_N_ELEMENTS (advice_table); i++)
-    if (g_str_equal (advice_table[i].error, error_name))
-      return &advice_table[i];
-  return NULL;
-}
-
-const char *
-sfb_account_window_advice (const char *error_name)
-{
-  const Advice *advice = find_advice (error_name);
-
-  return advice != NULL ? advice->advice : NULL;
+  switch (fix != NULL ? fix->place : SFB_ERROR_FIX_NOWHERE)
+    {
+    case SFB_ERROR_FIX_PASSWORD:
+      return SFB_ACCOUNT_WINDOW_PAGE_PASSWORD;
+    case SFB_ERROR_FIX_ACCOUNT:
+      return SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT;
+    case SFB_ERROR_FIX_CHECKS:
+      return SFB_ACCOUNT_WINDOW_PAGE_DIAGNOSE;
+    case SFB_ERROR_FIX_NOWHERE:
+    default:
+      return SFB_ACCOUNT_WINDOW_PAGE_DETAILS;
+    }
 }
 
 static gboolean
@@ -165,22 +114,11 @@ account_state (SfbAccountWindow *self)
   return state != NULL ? state : "";
 }
 
-/* a D-Bus error in words: sfbd's message, cut and cleaned */
+/* a failed call to sfbd in words */
 static char *
-error_text (const char *what, GError *error)
+error_text (const char *what, const GError *error)
 {
-  g_autofree char *name = g_dbus_error_get_remote_error (error);
-  g_autofree char *message = NULL;
-
-  if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
-      || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
-    return g_strdup_printf ("Could not %s: sfbd is not running", what);
-  if (g_strcmp0 (name, "org.freedesktop.DBus.Error.NoReply") == 0
-      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return g_strdup_printf ("Could not %s: sfbd is not answering", what);
-  g_dbus_error_strip_remote_error (error);
-  message = sfb_presence_view_clean_text (error->message, SFB_PRESENCE_VIEW_MAX_TEXT);
-  return g_strdup_printf ("Could not %s: %s", what, message);
+  return sfb_error_view_call_text (what, "sfbd", error);
 }
 
 static void
@@ -192,48 +130,16 @@ set_label (GtkLabel *label, const char *text)
 
 /* ---- the sign-in page ---- */
 
-static char *
-format_duration (guint64 usec)
-{
-  if (usec < 1000)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " µs", usec);
-  if (usec < 10 * G_USEC_PER_SEC)
-    return g_strdup_printf ("%" G_GUINT64_FORMAT " ms", usec / 1000);
-  return g_strdup_printf ("%.1f s", (double) usec / G_USEC_PER_SEC);
-}
-
 static GtkWidget *
 stage_row (GVariant *stage)
 {
-  const char *name = "?";
-  const char *result = "";
-  const char *detail = "";
-  guint64 duration = 0;
-  g_autofree char *clean_name = NULL;
-  g_autofree char *clean_result = NULL;
-  g_autofree char *clean_detail = NULL;
-  g_autofree char *time = NULL;
-  g_autofree char *subtitle = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *subtitle = sfb_presence_view_stage_text (stage, MAX_DETAIL, &name);
   GtkWidget *row = adw_action_row_new ();
 
-  g_variant_lookup (stage, "Stage", "&s", &name);
-  g_variant_lookup (stage, "Result", "&s", &result);
-  g_variant_lookup (stage, "Detail", "&s", &detail);
-  g_variant_lookup (stage, "Duration", "t", &duration);
-  if (g_str_has_prefix (result, SFB_DBUS_ERROR_PREFIX))
-    result += strlen (SFB_DBUS_ERROR_PREFIX);
-  clean_name = sfb_presence_view_clean_text (name, 40);
-  clean_result = sfb_presence_view_clean_text (result, 40);
-  clean_detail = sfb_presence_view_clean_text (detail, MAX_DETAIL);
-  time = format_duration (duration);
-  subtitle = g_strdup_printf ("%s, %s%s%s",
-                              *clean_result != '\0' ? clean_result : "running",
-                              time,
-                              *clean_detail != '\0' ? " — " : "",
-                              clean_detail);
   /* the texts are sfbd's: no Pango markup in them */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), clean_name);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
   return row;
 }
@@ -316,12 +222,27 @@ state_text (SfbAccountWindow *self, const char *state)
   return g_strdup (words);
 }
 
+/* reconnecting: when sfbd tries again by itself; NULL otherwise */
+static char *
+retry_text (SfbAccountWindow *self, const char *state)
+{
+  SfbPresenceInput input = { .state = state };
+  g_autofree char *next = NULL;
+
+  if (!g_str_equal (state, SFB_STATE_RECONNECTING))
+    return NULL;
+  input.next_retry = sfb_dbus_account_get_next_retry (self->account);
+  next = sfb_presence_view_next_attempt (&input);
+  return g_strdup_printf ("Next attempt %s", next);
+}
+
+/* the last error, what to do about it, and the button to where it is done */
 static void
 update_error (SfbAccountWindow *self, const char *state)
 {
   const char *name = is_running (self) ? sfb_dbus_account_get_last_error (self->account) : NULL;
   const char *message = NULL;
-  const Advice *advice = find_advice (name);
+  const SfbErrorFix *fix = sfb_error_view_fix (name);
   g_autofree char *clean_message = NULL;
   g_autofree char *retry = NULL;
   gboolean shown = name != NULL && *name != '\0' && !g_str_equal (state, SFB_STATE_SIGNED_IN);
@@ -334,20 +255,13 @@ update_error (SfbAccountWindow *self, const char *state)
   clean_message = sfb_presence_view_clean_text (
       message != NULL && *message != '\0' ? message : name, SFB_PRESENCE_VIEW_MAX_TEXT);
   set_label (self->error_label, clean_message);
-  set_label (self->advice_label, advice != NULL ? advice->advice : NULL);
-  if (g_str_equal (state, SFB_STATE_RECONNECTING))
-    {
-      SfbPresenceInput input
-          = { .state = state, .next_retry = sfb_dbus_account_get_next_retry (self->account) };
-      g_autofree char *next = sfb_presence_view_next_attempt (&input);
-
-      retry = g_strdup_printf ("Next attempt %s", next);
-    }
+  set_label (self->advice_label, fix != NULL ? fix->advice : NULL);
+  retry = retry_text (self, state);
   set_label (self->retry_label, retry);
-  self->fix_page = advice != NULL ? advice->page : SFB_ACCOUNT_WINDOW_PAGE_DETAILS;
-  gtk_widget_set_visible (GTK_WIDGET (self->fix_button), advice != NULL && advice->button != NULL);
-  if (advice != NULL && advice->button != NULL)
-    gtk_button_set_label (self->fix_button, advice->button);
+  self->fix_page = fix_page (fix);
+  gtk_widget_set_visible (GTK_WIDGET (self->fix_button), fix != NULL && fix->button != NULL);
+  if (fix != NULL && fix->button != NULL)
+    gtk_button_set_label (self->fix_button, fix->button);
 }
 
 static void fill_account (SfbAccountWindow *self);
@@ -695,42 +609,45 @@ on_check_completed (SfbDBusDiagnostics *diagnostics,
     add_check (self, check);
 }
 
+/* Diagnose()'s reply holds every check, the signals may have been missed:
+ * the list is made again from it.  Returns the count, for the label. */
+static char *
+show_checks (SfbAccountWindow *self, GVariant *checks)
+{
+  gsize n = g_variant_n_children (checks);
+  guint failed = 0;
+  guint warned = 0;
+
+  clear_list (self->checks);
+  self->n_checks = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
+      const char *outcome = "";
+
+      g_variant_lookup (check, "Result", "&s", &outcome);
+      failed += g_str_equal (outcome, "FAIL");
+      warned += g_str_equal (outcome, "WARN");
+      add_check (self, check);
+    }
+  return g_strdup_printf ("%zu checks: %u failed, %u with warnings", n, failed, warned);
+}
+
 static void
 on_diagnosed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (SfbAccountWindow) self = user_data;
   g_autoptr (GVariant) checks = NULL;
   g_autoptr (GError) error = NULL;
-  guint failed = 0;
-  guint warned = 0;
   g_autofree char *text = NULL;
 
-  if (!sfb_dbus_diagnostics_call_diagnose_finish (
+  if (sfb_dbus_diagnostics_call_diagnose_finish (
           SFB_DBUS_DIAGNOSTICS (source), &checks, result, &error))
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;
-      text = error_text ("run the checks", error);
-    }
+    text = show_checks (self, checks);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
   else
-    {
-      gsize n = g_variant_n_children (checks);
-
-      /* the reply holds every check: the signals may have been missed */
-      clear_list (self->checks);
-      self->n_checks = 0;
-      for (gsize i = 0; i < n; i++)
-        {
-          g_autoptr (GVariant) check = g_variant_get_child_value (checks, i);
-          const char *outcome = "";
-
-          g_variant_lookup (check, "Result", "&s", &outcome);
-          failed += g_str_equal (outcome, "FAIL");
-          warned += g_str_equal (outcome, "WARN");
-          add_check (self, check);
-        }
-      text = g_strdup_printf ("%zu checks: %u failed, %u with warnings", n, failed, warned);
-    }
+    text = error_text ("run the checks", error);
   g_clear_pointer (&self->diagnose_token, g_free);
   gtk_label_set_text (self->diagnose_label, text);
   gtk_widget_set_sensitive (GTK_WIDGET (self->diagnose_button), TRUE);
@@ -1046,28 +963,27 @@ build_note_group (SfbAccountWindow *self, GtkWidget *page)
                              GTK_WIDGET (self->note_label));
 }
 
-static void
-build_sign_in_page (SfbAccountWindow *self)
+/* the last error, its advice and the next attempt: hidden until there is one */
+static GtkWidget *
+error_box_new (SfbAccountWindow *self)
 {
-  GtkWidget *page = page_new (self->stack, "sign-in", "Sign-in", "network-server-symbolic");
-  GtkWidget *group = group_new (page, "State", NULL);
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *buttons = button_box ();
 
-  self->state_label = wrapped_label ("title-2");
-  gtk_label_set_selectable (self->state_label, FALSE);
-  gtk_label_set_text (self->state_label, "Connecting to sfbd…");
-  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->state_label));
-
-  self->error_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   self->error_label = wrapped_label ("error");
   self->advice_label = wrapped_label (NULL);
   self->retry_label = wrapped_label ("dim-label");
-  gtk_box_append (GTK_BOX (self->error_box), GTK_WIDGET (self->error_label));
-  gtk_box_append (GTK_BOX (self->error_box), GTK_WIDGET (self->advice_label));
-  gtk_box_append (GTK_BOX (self->error_box), GTK_WIDGET (self->retry_label));
-  gtk_widget_set_visible (self->error_box, FALSE);
-  gtk_box_append (GTK_BOX (box), self->error_box);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->error_label));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->advice_label));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->retry_label));
+  gtk_widget_set_visible (box, FALSE);
+  return box;
+}
+
+/* sign in, sign out, and the fix for the last error (its label is the fix's) */
+static GtkWidget *
+sign_in_buttons_new (SfbAccountWindow *self)
+{
+  GtkWidget *buttons = button_box ();
 
   self->sign_in_button
       = button_new ("Sign in", "suggested-action", G_CALLBACK (on_sign_in_clicked), self);
@@ -1077,7 +993,23 @@ build_sign_in_page (SfbAccountWindow *self)
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->sign_in_button));
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->sign_out_button));
   gtk_box_append (GTK_BOX (buttons), GTK_WIDGET (self->fix_button));
-  gtk_box_append (GTK_BOX (box), buttons);
+  return buttons;
+}
+
+static void
+build_sign_in_page (SfbAccountWindow *self)
+{
+  GtkWidget *page = page_new (self->stack, "sign-in", "Sign-in", "network-server-symbolic");
+  GtkWidget *group = group_new (page, "State", NULL);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
+
+  self->state_label = wrapped_label ("title-2");
+  gtk_label_set_selectable (self->state_label, FALSE);
+  gtk_label_set_text (self->state_label, "Connecting to sfbd…");
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->state_label));
+  self->error_box = error_box_new (self);
+  gtk_box_append (GTK_BOX (box), self->error_box);
+  gtk_box_append (GTK_BOX (box), sign_in_buttons_new (self));
   self->action_label = wrapped_label ("error");
   gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->action_label));
   adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), box);
@@ -1211,6 +1143,16 @@ build (SfbAccountWindow *self)
   gtk_window_set_default_size (GTK_WINDOW (self), 560, 640);
 }
 
+/* the account settings while none is set, else the sign-in */
+static SfbAccountWindowPage
+default_page (SfbAccountWindow *self)
+{
+  const char *uri = is_running (self) ? sfb_dbus_account_get_uri (self->account) : NULL;
+
+  return uri != NULL && *uri != '\0' ? SFB_ACCOUNT_WINDOW_PAGE_DETAILS
+                                     : SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT;
+}
+
 void
 sfb_account_window_show_page (SfbAccountWindow *self, SfbAccountWindowPage page)
 {
@@ -1221,11 +1163,7 @@ sfb_account_window_show_page (SfbAccountWindow *self, SfbAccountWindowPage page)
   if (page == SFB_ACCOUNT_WINDOW_PAGE_DEFAULT && self->account == NULL)
     return;
   if (page == SFB_ACCOUNT_WINDOW_PAGE_DEFAULT)
-    {
-      const char *uri = is_running (self) ? sfb_dbus_account_get_uri (self->account) : NULL;
-      page = uri != NULL && *uri != '\0' ? SFB_ACCOUNT_WINDOW_PAGE_DETAILS
-                                         : SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT;
-    }
+    page = default_page (self);
   switch (page)
     {
     case SFB_ACCOUNT_WINDOW_PAGE_ACCOUNT:

@@ -27,8 +27,4 @@ G_DECLARE_FINAL_TYPE (
 SfbAccountWindow *sfb_account_window_new (GtkApplication *app);
 void sfb_account_window_show_page (SfbAccountWindow *self, SfbAccountWindowPage page);
 
-/* What to do about a LastError (an org.sfbd.Sfbd.Error name), in words
- * for a person using this window; NULL when there is nothing to add. */
-const char *sfb_account_window_advice (const char *error_name);
-
 G_END_DECLS
