@@ -209,7 +209,7 @@ build_list (SfbContacts *contacts, SfbPresence *presence)
  * references, where a serialised GVariant makes it allocate every child
  * again per call (docs/benchmarks.md).  Dropped LIST_CACHE_HOLD_S after the
  * last call, before the heap trim that call asked for: clients list in
- * bursts, and the reply costs memory (about 1 MB for 1,000 contacts). */
+ * bursts, and the reply costs memory (1.3 MB for 1,000 contacts). */
 #define LIST_CACHE_HOLD_S 2
 G_STATIC_ASSERT (LIST_CACHE_HOLD_S < SFB_MEMORY_TRIM_DELAY_S);
 
