@@ -59,8 +59,8 @@ shared_parts_init (SharedParts *parts)
   for (guint i = 0; i < N_KEYS; i++)
     {
       parts->keys[i] = g_variant_ref_sink (g_variant_new_string (key_names[i]));
-      parts->shared[i] = g_hash_table_new_full (
-          g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_variant_unref);
+      parts->shared[i]
+          = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_variant_unref);
     }
   parts->empty = g_variant_ref_sink (g_variant_new_string (""));
   parts->single_group = g_hash_table_new_full (
@@ -134,8 +134,8 @@ groups_entry (SharedParts *parts, const SfbContactList *list, const SfbContactEn
   if (n == 0)
     {
       if (parts->no_groups == NULL)
-        parts->no_groups = g_variant_ref_sink (
-            entry (parts, KEY_GROUPS, g_variant_new_strv (NULL, 0)));
+        parts->no_groups
+            = g_variant_ref_sink (entry (parts, KEY_GROUPS, g_variant_new_strv (NULL, 0)));
       return g_variant_ref (parts->no_groups);
     }
   shared = g_hash_table_lookup (parts->single_group, names[0]);
