@@ -60,6 +60,9 @@ struct _SfbPresence
   guint settings_task;
   GCancellable *cancellable;
 
+  /* bumped whenever anything in `presences` changes (sfb_presence_get_contacts_version) */
+  guint64 contacts_version;
+
   /* own presence as the server aggregated it */
   guint availability;
   char *activity;
@@ -628,6 +631,21 @@ replace_if (char **field, const char *value)
   return TRUE;
 }
 
+/* The card of @update into @known; TRUE when a field changed. */
+static gboolean
+merge_card (SfbPresenceInfo *known, const SfbPresenceInfo *update)
+{
+  gboolean changed = !known->has_card || known->automaton != update->automaton;
+
+  known->has_card = TRUE;
+  known->automaton = update->automaton;
+  changed = replace_if (&known->display_name, update->display_name) || changed;
+  changed = replace_if (&known->title, update->title) || changed;
+  changed = replace_if (&known->company, update->company) || changed;
+  changed = replace_if (&known->email, update->email) || changed;
+  return changed;
+}
+
 /* Merges @update into what is known of that contact; TRUE when the
  * presence (availability, activity, note) changed. */
 static gboolean
@@ -635,6 +653,7 @@ merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
 {
   SfbPresenceInfo *known = g_hash_table_lookup (self->presences, update->uri);
   gboolean changed = FALSE;
+  gboolean card_changed;
 
   if (known == NULL)
     {
@@ -653,15 +672,9 @@ merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
       changed = TRUE;
     }
   changed = replace_if (&known->note, update->note) || changed;
-  if (update->has_card)
-    {
-      known->has_card = TRUE;
-      known->automaton = update->automaton;
-      replace_if (&known->display_name, update->display_name);
-      replace_if (&known->title, update->title);
-      replace_if (&known->company, update->company);
-      replace_if (&known->email, update->email);
-    }
+  card_changed = update->has_card && merge_card (known, update);
+  if (changed || card_changed)
+    self->contacts_version++;
   return changed;
 }
 
@@ -1088,6 +1101,13 @@ const SfbPresenceInfo *
 sfb_presence_peek (SfbPresence *self, const char *normalized_uri)
 {
   return g_hash_table_lookup (self->presences, normalized_uri);
+}
+
+guint64
+sfb_presence_get_contacts_version (SfbPresence *self)
+{
+  g_return_val_if_fail (SFB_IS_PRESENCE (self), 0);
+  return self->contacts_version;
 }
 
 const char *

@@ -223,6 +223,45 @@ class PresenceTestCase(SfbdTestCase):
         self.wait_for(lambda: "sip:bob@contoso.test" not in self.contacts(), "bob gone")
         self.assertEqual(self.get_property(CONTACTS, "Count"), len(ALICE_CONTACTS))
 
+    def test_list_contacts_shows_each_change_at_once(self):
+        """ListContacts reuses its last reply while nothing changed (docs/benchmarks.md): the
+        call right after a change of the list or of a contact's presence shows it."""
+        def listing_until(predicate, what):
+            # ListContacts all along, from before the change: the kept reply is never
+            # dropped for want of calls, only because of the change
+            return self.wait_for(lambda: self.contacts() and predicate(), what)
+
+        self.sign_in()
+        self.wait_for(lambda: self.get_property(CONTACTS, "Count") == len(ALICE_CONTACTS),
+                      "the contact list")
+        self.wait_for(lambda: {uri for uri, _ in self.presence_changes()} >= set(ALICE_CONTACTS),
+                      "every contact's presence")
+        revision = self.get_property(CONTACTS, "Revision")
+        self.assertEqual(self.contacts(), self.contacts())
+        self.signals.clear()
+        self.ctl.set_presence(user="sip:carol@contoso.test", availability=9500, note="Focus")
+        listing_until(lambda: [a for a in self.presence_changes()
+                               if a[0] == "sip:carol@contoso.test"
+                               and (a[1]["Availability"], a[1]["Note"])
+                               == ("do-not-disturb", "Focus")],
+                      "PresencesChanged with carol do-not-disturb, noted")
+        carol = self.contacts()["sip:carol@contoso.test"]
+        self.assertEqual((carol["Availability"], carol["Note"]), ("do-not-disturb", "Focus"))
+        self.ctl.add_contact(user="alice", uri="sip:zoe@contoso.test", name="Zoe Zhang",
+                             groups=[2])
+        # the properties change with the list, before ContactsChanged
+        listing_until(lambda: self.get_property(CONTACTS, "Revision") == revision + 1,
+                      "the list's next revision")
+        contacts = self.contacts()
+        self.assertEqual(contacts["sip:zoe@contoso.test"]["Groups"], ["Team"])
+        self.assertEqual(contacts["sip:carol@contoso.test"]["Note"], "Focus")
+        self.ctl.remove_contact(user="alice", uri="sip:carol@contoso.test")
+        listing_until(lambda: self.get_property(CONTACTS, "Revision") == revision + 2,
+                      "the revision after carol's removal")
+        contacts = self.contacts()
+        self.assertNotIn("sip:carol@contoso.test", contacts)
+        self.assertEqual(len(contacts), len(ALICE_CONTACTS))
+
     # ---- presence ----
 
     def test_contacts_presence_arrives_and_changes(self):
