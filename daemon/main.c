@@ -229,6 +229,7 @@ main (int argc, char **argv)
   guint sigint_id;
 
   use_malloc_for_slices (argv);
+  sfb_memory_share_arenas ();
   if (!parse_options (&argc, &argv, &replace, &verbose))
     return EXIT_SUCCESS;
   sfb_log_install_writer (verbose);
