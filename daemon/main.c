@@ -17,6 +17,7 @@
 #include "sfb-log.h"
 #include "sfb-memory.h"
 #include "sfb-notify.h"
+#include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -228,9 +229,12 @@ main (int argc, char **argv)
   guint sigint_id;
 
   use_malloc_for_slices (argv);
+  sfb_memory_share_arenas ();
   if (!parse_options (&argc, &argv, &replace, &verbose))
     return EXIT_SUCCESS;
   sfb_log_install_writer (verbose);
+  /* before any TLS connection: else making one loads the system store */
+  sfb_tls_install_default_database ();
 
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.daemon = sfb_daemon_new ();

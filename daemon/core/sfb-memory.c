@@ -6,6 +6,7 @@
 #include "sfb-memory.h"
 
 #include <malloc.h>
+#include <string.h>
 
 static gboolean
 trim_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
@@ -34,4 +35,16 @@ sfb_memory_trim_soon (void)
     }
   g_source_set_ready_time (source,
                            g_get_monotonic_time () + SFB_MEMORY_TRIM_DELAY_S * G_USEC_PER_SEC);
+}
+
+void
+sfb_memory_share_arenas (void)
+{
+  const char *tunables = g_getenv ("GLIBC_TUNABLES");
+
+  if (g_getenv ("MALLOC_ARENA_MAX") != NULL)
+    return;
+  if (tunables != NULL && strstr (tunables, "glibc.malloc.arena_max") != NULL)
+    return;
+  mallopt (M_ARENA_MAX, SFB_MEMORY_ARENA_MAX);
 }

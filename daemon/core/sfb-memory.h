@@ -17,4 +17,16 @@ G_BEGIN_DECLS
 /* Main thread only.  Cheap: moves the one pending trim later. */
 void sfb_memory_trim_soon (void);
 
+/* glibc gives threads malloc arenas of their own (up to 8 per core), and
+ * an arena keeps its pages once touched: a sign-in by discovery (7 DNS
+ * look-ups and the HTTPS handshakes at once, each in a worker thread)
+ * left 7 more, ~250 kB dirty for good.  sfbd works in its main thread;
+ * the worker threads' allocations are few and short, so every thread
+ * uses the one arena.  Call first in main(), before any thread exists.
+ * MALLOC_ARENA_MAX or glibc.malloc.arena_max in GLIBC_TUNABLES, when set,
+ * decide instead. */
+#define SFB_MEMORY_ARENA_MAX 1
+
+void sfb_memory_share_arenas (void);
+
 G_END_DECLS

@@ -31,6 +31,23 @@ struct _SfbTlsDatabase
   GTlsDatabase *extra;  /* nullable: no CAFile */
 };
 
+/* The backend's own system store (glib-networking keeps it once made),
+ * past the process default sfb_tls_install_default_database() sets, which
+ * is an SfbTlsDatabase itself */
+static GTlsDatabase *
+backend_system_database (void)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  GTlsBackendInterface *iface;
+
+  if (backend == NULL || !g_tls_backend_supports_tls (backend))
+    return NULL;
+  iface = G_TLS_BACKEND_GET_INTERFACE (backend);
+  if (iface->get_default_database == NULL)
+    return NULL;
+  return iface->get_default_database (backend);
+}
+
 static GTlsDatabase *
 system_database (SfbTlsDatabase *self)
 {
@@ -39,10 +56,7 @@ system_database (SfbTlsDatabase *self)
   g_mutex_lock (&self->lock);
   if (!self->system_done)
     {
-      GTlsBackend *backend = g_tls_backend_get_default ();
-
-      if (backend != NULL && g_tls_backend_supports_tls (backend))
-        self->system = g_tls_backend_get_default_database (backend);
+      self->system = backend_system_database ();
       self->system_done = TRUE;
     }
   system = self->system;
@@ -201,14 +215,11 @@ sfb_tls_database_init (SfbTlsDatabase *self)
 static void
 preload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  GTlsBackend *backend = g_tls_backend_get_default ();
   gint64 start = g_get_monotonic_time ();
+  g_autoptr (GTlsDatabase) database = backend_system_database ();
 
-  if (backend != NULL && g_tls_backend_supports_tls (backend))
+  if (database != NULL)
     {
-      g_autoptr (GTlsDatabase) database G_GNUC_UNUSED
-          = g_tls_backend_get_default_database (backend);
-
       g_debug ("System trust store loaded in %" G_GINT64_FORMAT " ms",
                (g_get_monotonic_time () - start) / 1000);
     }
@@ -222,6 +233,18 @@ sfb_tls_preload_system_trust (void)
 
   g_task_set_source_tag (task, sfb_tls_preload_system_trust);
   g_task_run_in_thread (task, preload_thread);
+}
+
+void
+sfb_tls_install_default_database (void)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autoptr (GTlsDatabase) database = NULL;
+
+  if (backend == NULL || !g_tls_backend_supports_tls (backend))
+    return;
+  database = g_object_new (SFB_TYPE_TLS_DATABASE, NULL);
+  g_tls_backend_set_default_database (backend, database);
 }
 
 GTlsDatabase *

@@ -27,6 +27,14 @@ GTlsDatabase *sfb_tls_database_new (const char *ca_file, GError **error);
  * Never blocks the caller; a second call finds it loaded. */
 void sfb_tls_preload_system_trust (void);
 
+/* Makes the process's default TLS database (g_tls_backend_get_default_database(),
+ * which glib-networking gives every client connection while it is being
+ * made, before the caller's own database is set, as libsoup does) an
+ * SfbTlsDatabase without CA file: the same trust, but the system store is
+ * loaded only when a verification needs it, not for every HTTPS connection.
+ * Once loaded glib-networking keeps it for good (~4 MB). */
+void sfb_tls_install_default_database (void);
+
 /* Turn GTlsCertificateFlags of a rejected peer into
  * SFB_ERROR_CERTIFICATE_INVALID, the message naming the host and the failed
  * check(s) in words ("untrusted issuer", "expired", "does not match the name

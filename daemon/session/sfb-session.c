@@ -527,6 +527,12 @@ sfb_session_init (SfbSession *self)
   sfb_backoff_init (&self->backoff, SFB_BACKOFF_DEFAULT_BASE_MS, SFB_BACKOFF_DEFAULT_CAP_MS);
 }
 
+static gboolean
+has_text (const char *value)
+{
+  return value != NULL && *value != '\0';
+}
+
 SfbSession *
 sfb_session_new (SfbConfig *config, const char *state_dir)
 {
@@ -539,8 +545,10 @@ sfb_session_new (SfbConfig *config, const char *state_dir)
   self->config = g_object_ref (config);
   self->state_dir = g_strdup (state_dir);
   /* the first sign-in must not wait for the system trust store, unless
-   * a CAFile may make it unneeded (sfb_tls_database_new preloads then) */
-  if (sfb_config_get_ca_file (config) == NULL || *sfb_config_get_ca_file (config) == '\0')
+   * a CAFile may make it unneeded, or there is no account yet: a
+   * Configure() may bring a CAFile, and glib-networking keeps the store
+   * (~4 MB) once loaded (sfb_tls_database_new preloads at sign-in) */
+  if (!has_text (sfb_config_get_ca_file (config)) && has_text (sfb_config_get_uri (config)))
     sfb_tls_preload_system_trust ();
   return self;
 }

@@ -125,6 +125,41 @@ test_error_messages (void)
   g_assert_nonnull (strstr (nothing->message, "could not be verified"));
 }
 
+/* The process default database sfbd installs trusts what the system store
+ * trusts, and a database with a CAFile still reaches the real system store
+ * through it (not itself: that would recurse without end). */
+static void
+test_default_database (void)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autofree char *ca = data_path ("ca.pem");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsDatabase) with_ca = NULL;
+  g_autoptr (GTlsDatabase) fallback = NULL;
+
+  if (!g_tls_backend_supports_tls (backend))
+    {
+      g_test_skip ("no TLS backend");
+      return;
+    }
+  sfb_tls_install_default_database ();
+  fallback = g_tls_backend_get_default_database (backend);
+  g_assert_true (SFB_IS_TLS_DATABASE (fallback));
+  g_assert_cmpuint (verify (fallback, "server.pem", "server.sfbd.test")
+                        & G_TLS_CERTIFICATE_UNKNOWN_CA,
+                    ==,
+                    G_TLS_CERTIFICATE_UNKNOWN_CA);
+
+  with_ca = sfb_tls_database_new (ca, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (verify (with_ca, "server.pem", "server.sfbd.test"), ==, 0);
+  g_assert_cmpuint (verify (with_ca, "selfsigned.pem", "server.sfbd.test")
+                        & G_TLS_CERTIFICATE_UNKNOWN_CA,
+                    ==,
+                    G_TLS_CERTIFICATE_UNKNOWN_CA);
+  g_tls_backend_set_default_database (backend, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -133,6 +168,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/tls/ca-file-trust", test_ca_file_trust);
   g_test_add_func ("/net/tls/bad-ca-file", test_bad_ca_file);
   g_test_add_func ("/net/tls/error-messages", test_error_messages);
+  g_test_add_func ("/net/tls/default-database", test_default_database);
 
   return g_test_run ();
 }
