@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -119,6 +120,10 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--verbose", action="store_true",
                     help="run sfbd --verbose (SIP traces: slower); default as installed")
+    ap.add_argument("--callgrind", metavar="DIR",
+                    help="run sfbd under valgrind's callgrind and write DIR/storm.out: the "
+                    "instructions of the storm alone (counters zeroed before it); CPU "
+                    "figures are then valgrind's, not sfbd's")
     args = ap.parse_args()
 
     top = tempfile.mkdtemp(prefix="sfbd-bench-contacts-")
@@ -129,7 +134,14 @@ def main():
     result = {"contacts": len(uris)}
     d = None
     try:
-        d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose)
+        wrapper = ()
+        if args.callgrind:
+            os.makedirs(args.callgrind, exist_ok=True)
+            wrapper = ("valgrind", "--tool=callgrind", "--separate-threads=no",
+                       "--callgrind-out-file=" + os.path.join(os.path.abspath(args.callgrind),
+                                                              "callgrind.out.%p"))
+        d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose,
+                     wrapper=wrapper)
         pid = d.processes[-1].pid
         last = [time.monotonic()]
 
@@ -215,6 +227,9 @@ def main():
             except Exception as e:  # noqa: BLE001  reported, not fatal
                 reply["error"] = repr(e)
 
+        if args.callgrind:
+            subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
+                           stdout=subprocess.DEVNULL)
         cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
         th = threading.Thread(target=storm)
@@ -231,6 +246,9 @@ def main():
             time.sleep(0.002)
         t1 = time.monotonic()
         cpu1 = cpu_seconds(pid)
+        if args.callgrind:
+            subprocess.run(["callgrind_control", "--dump=storm", str(pid)], check=True,
+                           stdout=subprocess.DEVNULL)
         result["storm_hwm_kb"] = status(pid, "VmHWM")
         result["storm_rss_after_kb"] = status(pid, "VmRSS")
         th.join(timeout=args.timeout)
