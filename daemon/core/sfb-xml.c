@@ -151,6 +151,10 @@ read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
   buffer = xmlParserInputBufferCreateMem (data, (int) length, XML_CHAR_ENCODING_NONE);
   if (buffer == NULL)
     return NULL;
+  /* the whole document is in the buffer: without a read callback libxml2
+   * stops asking for more near its end (it did at every step of the last
+   * 250 bytes) */
+  buffer->readcallback = NULL;
   input = xmlNewIOInputStream (ctxt, buffer, XML_CHAR_ENCODING_NONE);
   if (input == NULL)
     {
