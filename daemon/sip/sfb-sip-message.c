@@ -41,9 +41,12 @@ static const struct
 void
 sfb_sip_header_free (SfbSipHeader *header)
 {
-  g_free (header->name);
-  g_free (header->value);
-  g_free (header->raw);
+  if (!header->one_block)
+    {
+      g_free (header->name);
+      g_free (header->value);
+      g_free (header->raw);
+    }
   g_free (header);
 }
 
