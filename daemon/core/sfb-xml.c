@@ -64,15 +64,27 @@ parser_ctxt (void)
 }
 
 /* The encoding is forced to UTF-8 when parsing, so this byte search cannot
- * be dodged with another encoding. */
+ * be dodged with another encoding.  One pass over the "<!" in the
+ * document, not one per declaration looked for. */
 static gboolean
 has_markup_declaration (const char *data, gsize length)
 {
-  static const char *const needles[] = { "<!DOCTYPE", "<!ENTITY", "<!doctype", "<!entity" };
+  static const char *const names[] = { "DOCTYPE", "ENTITY", "doctype", "entity" };
+  const char *end = data + length;
 
-  for (gsize i = 0; i < G_N_ELEMENTS (needles); i++)
-    if (memmem (data, length, needles[i], strlen (needles[i])) != NULL)
-      return TRUE;
+  for (const char *p = memmem (data, length, "<!", 2); p != NULL;
+       p = memmem (p + 2, end - (p + 2), "<!", 2))
+    {
+      gsize rest = end - (p + 2);
+
+      for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+        {
+          gsize n = strlen (names[i]);
+
+          if (rest >= n && memcmp (p + 2, names[i], n) == 0)
+            return TRUE;
+        }
+    }
   return FALSE;
 }
 

@@ -77,6 +77,8 @@ static void
 test_refused (void)
 {
   static const char dtd[] = "<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>";
+  static const char entity[] = "<!-- c --><a><!-- <! --><!entity</a>";
+  static const char comment[] = "<a><!-- <!x -->x</a>";
   static const char deep[] = "<a><b><c><d><e/></d></c></b></a>";
   static const char many[] = "<a><b/><b/><b/><b/><b/><b/><b/><b/></a>";
   g_autofree char *large = g_strnfill (limits.max_document + 1, ' ');
@@ -84,6 +86,9 @@ test_refused (void)
   g_assert_cmpint (read_doc ("", 0, NULL), ==, SFB_XML_EMPTY);
   g_assert_cmpint (read_doc (large, strlen (large), NULL), ==, SFB_XML_TOO_LARGE);
   g_assert_cmpint (read_doc (dtd, strlen (dtd), NULL), ==, SFB_XML_DTD);
+  /* found after other "<!" too; a comment alone is fine */
+  g_assert_cmpint (read_doc (entity, strlen (entity), NULL), ==, SFB_XML_DTD);
+  assert_text (comment, strlen (comment), "x");
   g_assert_cmpint (read_doc ("<a><b></a>", 10, NULL), ==, SFB_XML_MALFORMED);
   g_assert_cmpint (read_doc ("   ", 3, NULL), ==, SFB_XML_MALFORMED);
   g_assert_cmpint (read_doc (deep, strlen (deep), NULL), ==, SFB_XML_TOO_DEEP);
