@@ -9,7 +9,8 @@
  * well-formed UTF-8 XML, or nests deeper or holds more elements than its
  * limits.  libxml2 never touches the network (XML_PARSE_NONET), prints
  * nothing, and the document is walked without recursion.  Callers word the
- * error themselves from the verdict, so each keeps its own message.
+ * error themselves from the verdict, so each keeps its own message.  The
+ * tree is read-only (XML_PARSE_COMPACT): never modify it.
  */
 #pragma once
 

@@ -185,43 +185,57 @@ append_segment (GString *value, const char *segment, gsize len)
   g_string_append_len (value, segment, len);
 }
 
-static SfbSipHeader *
+/* the name's length, 0 with @error set when the line is not a header */
+static gsize
 header_start (const char *line, gsize len, GString *value, GError **error)
 {
   const char *colon = memchr (line, ':', len);
   gsize name_len;
-  SfbSipHeader *header;
 
   if (colon == NULL)
     {
       malformed (error, "header line without ':'");
-      return NULL;
+      return 0;
     }
   for (name_len = colon - line; name_len > 0 && sfb_sip_is_sp (line[name_len - 1]); name_len--)
     ;
   if (!sfb_sip_is_token (line, name_len))
     {
       malformed (error, "header name is not a token");
-      return NULL;
+      return 0;
     }
-  header = g_new0 (SfbSipHeader, 1);
-  header->name = g_strndup (line, name_len);
   g_string_truncate (value, 0);
   append_segment (value, colon + 1, len - (colon + 1 - line));
-  return header;
+  return name_len;
 }
 
+/* One allocation holds the header, its name, value and raw text (the
+ * lengths are bounded by the head's limit); sfb_sip_header_free knows. */
 static void
-header_finish (
-    SfbSipMessage *self, SfbSipHeader *header, GString *value, const char *raw, const char *raw_end)
+header_finish (SfbSipMessage *self,
+               const char *name,
+               gsize name_len,
+               GString *value,
+               const char *raw,
+               const char *raw_end)
 {
+  gsize raw_len = raw_end - raw;
+  SfbSipHeader *header = g_malloc0 (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
+  char *p = (char *) (header + 1);
+
+  header->one_block = TRUE;
+  header->name = p;
+  memcpy (p, name, name_len);
+  p[name_len] = '\0';
+  p += name_len + 1;
+  header->value = p;
   header->value_len = value->len;
-  header->value = g_malloc (value->len + 1);
-  memcpy (header->value, value->str, value->len + 1);
-  header->raw_len = raw_end - raw;
-  header->raw = g_malloc (header->raw_len + 1);
-  memcpy (header->raw, raw, header->raw_len);
-  header->raw[header->raw_len] = '\0';
+  memcpy (p, value->str, value->len + 1);
+  p += value->len + 1;
+  header->raw = p;
+  header->raw_len = raw_len;
+  memcpy (p, raw, raw_len);
+  p[raw_len] = '\0';
   g_ptr_array_add (self->headers, header);
 }
 
@@ -229,35 +243,31 @@ static gboolean
 parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
 {
   g_autoptr (GString) value = g_string_new (NULL);
-  SfbSipHeader *header = NULL;
-  const char *raw = NULL, *raw_end = NULL, *line;
-  gsize len;
+  const char *name = NULL, *raw = NULL, *raw_end = NULL, *line;
+  gsize name_len = 0, len;
 
   while (next_line (reader, &line, &len) && len > 0)
     {
       if (memchr (line, '\r', len) != NULL)
-        {
-          g_clear_pointer (&header, sfb_sip_header_free);
-          return malformed (error, "bare CR in header line");
-        }
+        return malformed (error, "bare CR in header line");
       if (sfb_sip_is_sp (line[0]))
         {
-          if (header == NULL)
+          if (name == NULL)
             return malformed (error, "continuation line before the first header");
           append_segment (value, line, len);
           raw_end = line + len;
           continue;
         }
-      if (header != NULL)
-        header_finish (self, header, value, raw, raw_end);
-      header = header_start (line, len, value, error);
-      if (header == NULL)
+      if (name != NULL)
+        header_finish (self, name, name_len, value, raw, raw_end);
+      name_len = header_start (line, len, value, error);
+      if (name_len == 0)
         return FALSE;
-      raw = line;
+      name = raw = line;
       raw_end = line + len;
     }
-  if (header != NULL)
-    header_finish (self, header, value, raw, raw_end);
+  if (name != NULL)
+    header_finish (self, name, name_len, value, raw, raw_end);
   return TRUE;
 }
 

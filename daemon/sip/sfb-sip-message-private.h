@@ -19,6 +19,7 @@ typedef struct
   gsize value_len;
   char *raw; /* the header as received, folding included; NULL once built */
   gsize raw_len;
+  gboolean one_block; /* parsed: the strings live in the header's allocation */
 } SfbSipHeader;
 
 struct _SfbSipMessage

@@ -41,9 +41,12 @@ static const struct
 void
 sfb_sip_header_free (SfbSipHeader *header)
 {
-  g_free (header->name);
-  g_free (header->value);
-  g_free (header->raw);
+  if (!header->one_block)
+    {
+      g_free (header->name);
+      g_free (header->value);
+      g_free (header->raw);
+    }
   g_free (header);
 }
 
@@ -253,16 +256,31 @@ sfb_sip_message_get_header_value (SfbSipMessage *self, guint index, gsize *len)
   return header->value;
 }
 
-/* the index of the first header called name at or after start, or -1 */
+static inline char
+ascii_lower (char c)
+{
+  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+/* the index of the first header called name at or after start, or -1;
+ * name is canonicalised once and the first letter compared before the
+ * whole name: every received message is searched for a dozen headers */
 int
 sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
 {
+  const char *wanted;
+  char first;
+
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (self), -1);
   g_return_val_if_fail (name != NULL, -1);
 
+  wanted = sfb_sip_header_canonical_name (name);
+  first = ascii_lower (wanted[0]);
   for (guint i = start; i < self->headers->len; i++)
     {
-      if (sfb_sip_header_name_equal (sfb_sip_message_header_at (self, i)->name, name))
+      const char *have = sfb_sip_header_canonical_name (sfb_sip_message_header_at (self, i)->name);
+
+      if (ascii_lower (have[0]) == first && g_ascii_strcasecmp (have, wanted) == 0)
         return (int) i;
     }
   return -1;

@@ -23,7 +23,9 @@ Measurements, never pass/fail: exit 1 only when the sign-in did not complete.
 import argparse
 import json
 import os
+from signal import SIGINT
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -119,6 +121,13 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--verbose", action="store_true",
                     help="run sfbd --verbose (SIP traces: slower); default as installed")
+    ap.add_argument("--callgrind", metavar="DIR",
+                    help="run sfbd under valgrind's callgrind and write DIR/storm.out: the "
+                    "instructions of the storm alone (counters zeroed before it); CPU "
+                    "figures are then valgrind's, not sfbd's")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="sample sfbd's threads (user and kernel) with `perf record -e "
+                    "cpu-clock` through the storm into FILE")
     args = ap.parse_args()
 
     top = tempfile.mkdtemp(prefix="sfbd-bench-contacts-")
@@ -129,7 +138,17 @@ def main():
     result = {"contacts": len(uris)}
     d = None
     try:
-        d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose)
+        wrapper = ()
+        if args.callgrind:
+            os.makedirs(args.callgrind, exist_ok=True)
+            # sfbd does not re-execute itself with G_SLICE=always-malloc under valgrind
+            # (daemon/main.c): given here, so that it allocates as it does when installed
+            wrapper = ("env", "G_SLICE=always-malloc",
+                       "valgrind", "--tool=callgrind", "--separate-threads=no",
+                       "--callgrind-out-file=" + os.path.join(os.path.abspath(args.callgrind),
+                                                              "callgrind.out.%p"))
+        d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose,
+                     wrapper=wrapper)
         pid = d.processes[-1].pid
         last = [time.monotonic()]
 
@@ -227,6 +246,15 @@ def main():
             except Exception as e:  # noqa: BLE001  reported, not fatal
                 reply["error"] = repr(e)
 
+        if args.callgrind:
+            subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
+                           stdout=subprocess.DEVNULL)
+        perf = None
+        if args.perf:
+            perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000",
+                                     "-g", "-p", str(pid), "-o", args.perf],
+                                    stdout=subprocess.DEVNULL)
+            time.sleep(1.0)  # perf attaches to every thread
         cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
         th = threading.Thread(target=storm)
@@ -243,6 +271,12 @@ def main():
             time.sleep(0.002)
         t1 = time.monotonic()
         cpu1 = cpu_seconds(pid)
+        if perf is not None:
+            perf.send_signal(SIGINT)
+            perf.wait(timeout=30)
+        if args.callgrind:
+            subprocess.run(["callgrind_control", "--dump=storm", str(pid)], check=True,
+                           stdout=subprocess.DEVNULL)
         result["storm_hwm_kb"] = status(pid, "VmHWM")
         result["storm_rss_after_kb"] = status(pid, "VmRSS")
         th.join(timeout=args.timeout)

@@ -118,7 +118,7 @@ class Daemon:
     """sfbd on its own dbus-daemon, with config and state under `home` (kept if reused);
     --verbose (SIP traces in its log) unless verbose=False, as installed."""
 
-    def __init__(self, build, home, runs, verbose=True):
+    def __init__(self, build, home, runs, verbose=True, wrapper=()):
         self.home = home
         self.bus_path = os.path.join(home, "bus")
         os.makedirs(os.path.join(home, "config"), exist_ok=True)
@@ -145,7 +145,8 @@ class Daemon:
         env.pop("G_MESSAGES_DEBUG", None)
         self.log = open(os.path.join(home, f"sfbd-{runs}.log"), "w", encoding="utf-8")
         self.processes.append(subprocess.Popen(
-            [os.path.join(build, "daemon", "sfbd")] + (["--verbose"] if verbose else []), env=env,
+            list(wrapper) + [os.path.join(build, "daemon", "sfbd")]
+            + (["--verbose"] if verbose else []), env=env,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT))
         self.bus = Gio.DBusConnection.new_for_address_sync(
             address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
@@ -156,7 +157,7 @@ class Daemon:
         self.bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties",
                                   "PropertiesChanged", OBJECT_PATH, None,
                                   Gio.DBusSignalFlags.NONE, self._changed)
-        wait_until(self._has_name, "sfbd on the bus")
+        wait_until(self._has_name, "sfbd on the bus", timeout=WAIT * (6 if wrapper else 1))
 
     def _has_name(self):
         reply = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
