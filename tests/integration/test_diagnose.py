@@ -535,6 +535,53 @@ class ApiTest(DiagnoseTestCase):
         self.assertEqual([c for c in gone if c["Stage"] not in ("dns", "autodiscover")], [],
                          "the run went on after its caller left")
 
+    def test_a_caller_that_leaves_frees_its_place_at_once(self):
+        # the Director's packets are dropped and the run of a caller that left waits in
+        # connectivity for them: it must end with its caller, not hold one of the four
+        # places until the connect gives up
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        caller = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SESSION_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "gone")},)), None,
+                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        self.wait_for(lambda: "stage connectivity" in self.daemon_log(),
+                      "the run waiting in connectivity")
+        caller.close_sync(None)
+        self.wait_for(lambda: "The caller of Diagnose() left" in self.daemon_log(),
+                      "sfbd noticing the caller left")
+        # four runs of our own: its place must be free already
+        replies = {}
+
+        def on_reply(bus, res, token):
+            try:
+                replies[token] = bus.call_finish(res).unpack()[0]
+            except GLib.Error as error:
+                replies[token] = error
+
+        tokens = [f"run-{i}" for i in range(4)]
+        for token in tokens:
+            self.bus.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                          GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", token)},)),
+                          None, Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None,
+                          on_reply, token)
+        context = GLib.MainContext.default()
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        while len(replies) < len(tokens) and GLib.get_monotonic_time() < deadline:
+            context.iteration(True)
+        self.assertEqual(sorted(replies), tokens)
+        for token in tokens:
+            self.assertIsInstance(replies[token], list, f"{token}: {replies[token]}")
+            self.assert_check(replies[token], "connectivity",
+                              "connect director.contoso.test:5061", "FAIL",
+                              evidence=["filtered: no answer within 5 s"])
+
     def test_concurrent_runs_each_get_their_own_checks_at_most_four(self):
         # slow DNS (below the resolver's 1 s timeout in testnet) keeps the first runs going
         # while the others arrive
