@@ -42,28 +42,10 @@ typedef struct
  * which GLib reads only as it starts, slices are plain malloc: so sfbd
  * starts itself again with it (same process, same arguments).  Not under
  * valgrind, whose exec would run sfbd outside it. */
-/* Under AddressSanitizer the process size means nothing, and GLib 2.74's
- * GSocketClient keeps a reference cycle when a connect is cancelled (the
- * diagnosis cancels connects to hosts that drop packets): inside GSlice's
- * slabs LeakSanitizer does not see it, with plain malloc it does, and it
- * cannot be suppressed by name because libglib has no frame pointers.  So
- * the ASan build keeps GSlice. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SFB_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SFB_UNDER_ASAN 1
-#endif
-#endif
-
 static void
 use_malloc_for_slices (char **argv)
 {
   const char *preload = g_getenv ("LD_PRELOAD");
-
-#ifdef SFB_UNDER_ASAN
-  return;
-#endif
 
   if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL)
     return;

@@ -11,6 +11,15 @@
  * server drops a connection that has not finished TLS within seconds (SfB
  * and sfbsim after 10), so it must not wait for the slowest candidate's
  * connect.  The tls stage reports what the handshakes found.
+ *
+ * The connect is made here, one address of the host after the other, each
+ * with a socket timeout, not with GSocketClient: GLib 2.74's leaves its
+ * task and data in a reference cycle when the last address fails after its
+ * happy-eyeballs delay (250 ms), so for every host that drops packets (a
+ * leak LeakSanitizer reports).  Nor is a connect ever cancelled: its
+ * socket timeout ends it.  When the run is cancelled (its caller left) the
+ * attempt stops waiting for it at once, and the connect finishes by itself
+ * in the background holding only its Connect.
  */
 #define G_LOG_DOMAIN "sfbd-diagnosis"
 
@@ -32,6 +41,18 @@
 
 /* ---- shared: one attempt per candidate, with a deadline ---- */
 
+typedef struct _Attempt Attempt;
+
+/* A connect under way: the callbacks' data, freed by the last */
+typedef struct
+{
+  Attempt *attempt; /* NULL once the attempt stopped waiting for it */
+  char *host;
+  GSocketAddressEnumerator *addresses;
+  GSocketConnection *connection; /* to the address being tried */
+  GError *error;                 /* why the last address failed */
+} Connect;
+
 typedef struct
 {
   SfbDiagContext *ctx;
@@ -42,12 +63,13 @@ typedef struct
 
 /* One candidate: its connect, then at once its handshake.  Kept in
  * ctx->probes for the tls stage once the connectivity stage is done. */
-typedef struct
+struct _Attempt
 {
   Run *run;                      /* NULL once handed to ctx->probes */
   SfbServerCandidate *candidate; /* in ctx->candidates */
   char *key;                     /* host:port */
-  GCancellable *cancellable;     /* cancelled by the deadline or the run */
+  GCancellable *cancellable;     /* the handshake's: the deadline or the run */
+  Connect *connect;              /* the connect waited for, or NULL */
   guint deadline_id;
   gint64 started;
   /* connect */
@@ -67,11 +89,13 @@ typedef struct
   GTlsProtocolVersion version;
   GTlsCertificateFlags system_errors; /* the chain against the system store alone */
   gboolean system_checked;
-} Attempt;
+};
 
 static void
 attempt_free (Attempt *a)
 {
+  if (a->connect != NULL)
+    a->connect->attempt = NULL;
   if (a->deadline_id != 0)
     g_source_remove (a->deadline_id);
   g_free (a->key);
@@ -98,27 +122,6 @@ attempt_close (Attempt *a)
   g_clear_object (&a->connection);
 }
 
-static gboolean
-on_deadline (gpointer user_data)
-{
-  Attempt *a = user_data;
-
-  a->deadline_id = 0;
-  if (a->connected)
-    a->tls_timed_out = TRUE;
-  else
-    a->timed_out = TRUE;
-  g_cancellable_cancel (a->cancellable);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_run_cancelled (GCancellable *run_cancellable, Attempt *a)
-{
-  (void) run_cancellable;
-  g_cancellable_cancel (a->cancellable);
-}
-
 /* The time since the clock started, the deadline removed */
 static gint64
 attempt_stop_clock (Attempt *a)
@@ -127,6 +130,51 @@ attempt_stop_clock (Attempt *a)
     g_source_remove (a->deadline_id);
   a->deadline_id = 0;
   return g_get_monotonic_time () - a->started;
+}
+
+typedef void (*ReportFunc) (Run *run);
+
+static void report_connectivity (Run *run);
+static void run_attempt_done (Run *run, ReportFunc report);
+
+/* Done waiting for the connect under way, which goes on by itself (see
+ * above).  May free @a with its run. */
+static void
+attempt_stop_waiting (Attempt *a)
+{
+  a->connect->attempt = NULL;
+  a->connect = NULL;
+  a->elapsed = attempt_stop_clock (a);
+  run_attempt_done (a->run, report_connectivity);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Attempt *a = user_data;
+
+  a->deadline_id = 0;
+  if (a->connected)
+    {
+      a->tls_timed_out = TRUE;
+      g_cancellable_cancel (a->cancellable);
+      return G_SOURCE_REMOVE;
+    }
+  /* the socket timeouts had to end it (they do not count the name's
+   * lookup, and a host may have more addresses): filtered all the same */
+  a->timed_out = TRUE;
+  if (a->connect != NULL)
+    attempt_stop_waiting (a);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_run_cancelled (GCancellable *run_cancellable, Attempt *a)
+{
+  (void) run_cancellable;
+  g_cancellable_cancel (a->cancellable);
+  if (a->connect != NULL)
+    attempt_stop_waiting (a);
 }
 
 static void
@@ -151,8 +199,6 @@ attempt_new (Run *run, SfbServerCandidate *candidate, guint timeout_seconds)
   run->pending++;
   return a;
 }
-
-typedef void (*ReportFunc) (Run *run);
 
 static void
 run_free (Run *run)
@@ -364,13 +410,123 @@ report_connectivity (Run *run)
 static void start_handshake (Attempt *a);
 
 static void
-on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+connect_free (Connect *connect)
 {
-  Attempt *a = user_data;
+  g_free (connect->host);
+  g_clear_object (&connect->addresses);
+  g_clear_object (&connect->connection);
+  g_clear_error (&connect->error);
+  g_free (connect);
+}
+
+static void on_connected (Attempt *a);
+
+/* The connect is over: connect->connection is connected, else
+ * connect->error says why not */
+static void
+connect_done (Connect *connect)
+{
+  Attempt *a = connect->attempt;
+
+  if (a == NULL)
+    {
+      /* nobody waits for it any more */
+      if (connect->connection != NULL)
+        g_io_stream_close_async (
+            G_IO_STREAM (connect->connection), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      connect_free (connect);
+      return;
+    }
+  a->connect = NULL;
+  a->connection = g_steal_pointer (&connect->connection);
+  if (a->connection == NULL)
+    a->error = g_steal_pointer (&connect->error);
+  connect_free (connect);
+  on_connected (a);
+}
+
+static void connect_next (Connect *connect);
+
+static void
+on_address_connected (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Connect *connect = user_data;
+
+  if (g_socket_connection_connect_finish (G_SOCKET_CONNECTION (source), result, &connect->error))
+    {
+      /* as GSocketClient leaves it */
+      g_socket_set_blocking (g_socket_connection_get_socket (connect->connection), TRUE);
+      connect_done (connect);
+      return;
+    }
+  g_prefix_error (&connect->error, "Could not connect to %s: ", connect->host);
+  g_clear_object (&connect->connection);
+  connect_next (connect);
+}
+
+static void
+on_address (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Connect *connect = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketAddress) address
+      = g_socket_address_enumerator_next_finish (connect->addresses, result, &error);
+  g_autoptr (GSocket) socket = NULL;
+
+  if (address == NULL || connect->attempt == NULL)
+    {
+      /* out of addresses: the last one's failure, else the lookup's */
+      if (connect->error == NULL)
+        connect->error
+            = error != NULL
+                  ? g_steal_pointer (&error)
+                  : g_error_new (
+                      G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND, "No address for %s", connect->host);
+      connect_done (connect);
+      return;
+    }
+  g_clear_error (&connect->error);
+  socket = g_socket_new (g_socket_address_get_family (address),
+                         G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP,
+                         &connect->error);
+  if (socket == NULL)
+    {
+      connect_next (connect);
+      return;
+    }
+  /* what ends this address's connect (see above) */
+  g_socket_set_timeout (socket, CONNECT_TIMEOUT_SECONDS);
+  connect->connection = g_socket_connection_factory_create_connection (socket);
+  g_socket_connection_connect_async (
+      connect->connection, address, NULL, on_address_connected, connect);
+}
+
+static void
+connect_next (Connect *connect)
+{
+  g_socket_address_enumerator_next_async (connect->addresses, NULL, on_address, connect);
+}
+
+static void
+connect_start (Attempt *a)
+{
+  Connect *connect = g_new0 (Connect, 1);
+  g_autoptr (GSocketConnectable) connectable
+      = g_network_address_new (a->candidate->host, a->candidate->port);
+
+  connect->attempt = a;
+  connect->host = g_strdup (a->candidate->host);
+  connect->addresses = g_socket_connectable_enumerate (connectable);
+  a->connect = connect;
+  connect_next (connect);
+}
+
+static void
+on_connected (Attempt *a)
+{
   g_autoptr (GSocketAddress) remote = NULL;
 
-  a->connection
-      = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &a->error);
   a->connected = a->connection != NULL;
   a->elapsed = attempt_stop_clock (a);
   if (!a->connected)
@@ -388,18 +544,18 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 void
 sfb_diagnose_connectivity (SfbDiagContext *ctx, GTask *task)
 {
-  Run *run = run_new (ctx, task);
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  Run *run;
 
+  /* attempt_new would stop waiting for each connect as it starts it */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  run = run_new (ctx, task);
   collect_candidates (ctx);
-  g_socket_client_set_timeout (client, CONNECT_TIMEOUT_SECONDS);
   for (guint i = 0; i < ctx->candidates->len; i++)
     {
       SfbServerCandidate *c = g_ptr_array_index (ctx->candidates, i);
-      Attempt *a = attempt_new (run, c, CONNECT_TIMEOUT_SECONDS + 1);
 
-      g_socket_client_connect_to_host_async (
-          client, c->host, c->port, a->cancellable, on_connected, a);
+      connect_start (attempt_new (run, c, CONNECT_TIMEOUT_SECONDS + 1));
     }
   run_attempt_done (run, report_connectivity);
 }

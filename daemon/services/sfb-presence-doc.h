@@ -141,6 +141,14 @@ typedef struct
    * e-mail address is self->email (self->has_card). */
   gboolean has_user_properties;
   char *line_uri;
+  /* The user's manual state, the userState instance in container 2 or 3
+   * (docs/protocol.md §11.4): static, kept across sign-ins; 0 when this
+   * document has none.  user_activity: its activity token or NULL; where
+   * it was read: its container and version. */
+  guint user_state;
+  char *user_activity;
+  guint user_state_container;
+  guint user_state_version;
 } SfbRoamingSelf;
 
 #define SFB_PRESENCE_MAX_LINE_URI 256

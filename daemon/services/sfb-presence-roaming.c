@@ -40,6 +40,7 @@ sfb_roaming_self_free (SfbRoamingSelf *self)
   g_ptr_array_unref (self->subscribers);
   sfb_presence_info_free (self->self);
   g_free (self->line_uri);
+  g_free (self->user_activity);
   g_free (self);
 }
 
@@ -123,6 +124,24 @@ read_user_properties (SfbRoamingSelf *self, const xmlNode *category, gboolean re
     self->line_uri = checked_line_uri (sfb_svc_xml_text (l));
 }
 
+/* The userState the user's endpoints publish in the aggregation containers */
+static void
+read_user_state (SfbRoamingSelf *self, const SfbCategoryRef *ref, const xmlNode *category)
+{
+  g_autoptr (SfbPresenceInfo) state = NULL;
+  CategoryRanks ranks = { 0, 0, FALSE };
+
+  if (ref->removed || self->user_state != 0 || !g_str_equal (ref->name, "state")
+      || ref->instance != SFB_INSTANCE_USER_STATE || (ref->container != 2 && ref->container != 3))
+    return;
+  state = g_new0 (SfbPresenceInfo, 1);
+  sfb_presence_read_category (state, &ranks, category);
+  self->user_state = state->availability;
+  self->user_activity = g_steal_pointer (&state->activity);
+  self->user_state_container = ref->container;
+  self->user_state_version = ref->version;
+}
+
 static void
 read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
 {
@@ -163,6 +182,7 @@ read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
       /* the directory's line, published by the server in the Self container */
       if (g_str_equal (ref->name, "userProperties") && ref->container == 1)
         read_user_properties (self, c, ref->removed);
+      read_user_state (self, ref, c);
 
       /* The own aggregate comes from the server's aggregateState; the
        * note from the containers watchers see. */

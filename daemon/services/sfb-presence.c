@@ -379,10 +379,11 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
         }
       for (guint container = 2; container <= 3; container++)
         add_publication (self, publish, "state", machine, container, "endpoint", machine_state);
-      /* A userState only for what the user chose here: a manual state wins
-       * the server's aggregation over the calendar (docs/protocol.md §11.4,
-       * §11.7).  Without a choice in this run sfbd leaves the user state
-       * alone: it is static and the user's, kept across sign-ins and
+      /* A userState only for what the user chose, here or (adopted from
+       * roaming-self) on another endpoint or in an earlier run: a manual
+       * state wins the server's aggregation over the calendar
+       * (docs/protocol.md §11.4, §11.7).  Without one sfbd leaves the user
+       * state alone: it is static and the user's, kept across sign-ins and
        * endpoints as the SfB client keeps it (Do Not Disturb set on the
        * phone stays); SetAvailability("online") is the reset. */
       if (self->wanted_code != 0)
@@ -551,6 +552,28 @@ update_directory (SfbPresence *self, const SfbRoamingSelf *roaming)
     sfb_exchange_set_directory_hints (self->exchange, self->own_email, self->own_line);
 }
 
+/* The userState on the server is the user's choice, whichever endpoint made
+ * it and in whichever run (docs/protocol.md §11.4: static, kept across
+ * sign-ins as the SfB client keeps it): the one shown (appear-offline, which
+ * others see as offline) and the one republished with the machineState.
+ * Not from a document older than what sfbd last published itself (a NOTIFY
+ * overtaken by SetAvailability): before the versions are applied. */
+static void
+adopt_user_state (SfbPresence *self, const SfbRoamingSelf *roaming)
+{
+  guint known = sfb_pub_versions_get (
+      self->versions, "state", SFB_INSTANCE_USER_STATE, roaming->user_state_container);
+
+  if (roaming->user_state == 0 || roaming->user_state_version < known
+      || (roaming->user_state == self->wanted_code
+          && g_strcmp0 (roaming->user_activity, self->wanted_activity) == 0))
+    return;
+  self->wanted_code = roaming->user_state;
+  g_free (self->wanted_activity);
+  self->wanted_activity = g_strdup (roaming->user_activity);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
+}
+
 static void
 apply_roaming_self (SfbPresence *self, GBytes *body)
 {
@@ -565,6 +588,7 @@ apply_roaming_self (SfbPresence *self, GBytes *body)
       sfb_warn_err (error, "Ignoring a roaming-self document: %s", error->message);
       return;
     }
+  adopt_user_state (self, roaming);
   sfb_pub_versions_apply (self->versions, roaming);
   if (roaming->self != NULL)
     set_own (self, roaming->self->availability, roaming->self->activity, roaming->self->note);

@@ -535,6 +535,64 @@ class ApiTest(DiagnoseTestCase):
         self.assertEqual([c for c in gone if c["Stage"] not in ("dns", "autodiscover")], [],
                          "the run went on after its caller left")
 
+    def test_a_caller_that_leaves_ends_its_run_at_once(self):
+        # the Director's packets are dropped: a run waits 5 s in connectivity for them.  The
+        # run of a caller that left while it waited must end at once, not when its connect
+        # gives up: before that of a run that started waiting earlier
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+        self.configure_alice()
+        received = []
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+        replies = {}
+
+        def on_reply(bus, res):
+            replies["stays"] = bus.call_finish(res).unpack()[0]
+
+        def waiting_in_connectivity():
+            return self.daemon_log().count("stage connectivity")
+
+        self.bus.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                      GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "stays")},)), None,
+                      Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, on_reply)
+        self.wait_for(lambda: waiting_in_connectivity() == 1, "the first run in connectivity")
+        caller = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SESSION_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "gone")},)), None,
+                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        self.wait_for(lambda: waiting_in_connectivity() == 2, "the second run in connectivity")
+        caller.close_sync(None)
+        # its run ended (its reply, to nobody, is the cancellation)
+        self.wait_for(lambda: "Diagnose failed: org.sfbd.Sfbd.Error.Failed: Operation was "
+                      "cancelled" in self.daemon_log(), "the run of the caller that left ended")
+        # every signal sfbd sent before this answer is in
+        self.get_property(ACCOUNT, "State")
+        context = GLib.MainContext.default()
+        while context.pending():
+            context.iteration(False)
+        self.assertEqual([c for t, c in received if t == "stays" and c["Stage"] == "connectivity"],
+                         [], "the run of the caller that left waited for its connect")
+        deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
+        while "stays" not in replies and GLib.get_monotonic_time() < deadline:
+            context.iteration(True)
+        self.assert_check(replies["stays"], "connectivity", "connect director.contoso.test:5061",
+                          "FAIL", evidence=["filtered: no answer within 5 s"])
+        self.assertEqual({t for t, _ in received} - {"stays"}, {"gone"})
+        self.assertEqual([c for t, c in received if t == "gone" and c["Stage"] == "connectivity"],
+                         [])
+
     def test_concurrent_runs_each_get_their_own_checks_at_most_four(self):
         # slow DNS (below the resolver's 1 s timeout in testnet) keeps the first runs going
         # while the others arrive

@@ -32,6 +32,7 @@ ALICE_CONTACTS = {
     "sip:grace@fabrikam.test": ("Grace Green (Fabrikam)", ["Partners"], "federated"),
 }
 PASSWORDS = {"alice": "Passw0rd!", "bob": "Secr3t-Bob"}
+USER_STATE = 0x20000000  # the userState instance (docs/protocol.md §11.4)
 
 
 def setUpModule():
@@ -373,6 +374,46 @@ class PresenceTestCase(SfbdTestCase):
         self.wait_for(lambda: self.sim_presence("alice")["availability"] == 12500,
                       "be-right-back after the 409")
         self.assertIn("Publication versions out of date", self.daemon_log())
+
+    def test_appear_offline_is_kept_across_a_restart(self):
+        """The userState is static and the user's (docs/protocol.md §11.4): Appear offline
+        chosen before sfbd restarts is what alice sees after the next sign-in, and what
+        others see stays offline, as the SfB client keeps a manual status."""
+        self.sign_in()
+        self.wait_for(lambda: self.sim_presence("alice")["availability"] == 3500,
+                      "alice published online")
+        result = self.sfbctl("presence", "set", "appear-offline")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # (offline is 18000 and up)
+        self.wait_for(lambda: self.sim_presence("alice")["availability"] >= 18000,
+                      "others see alice offline")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Availability") == "appear-offline",
+                      "alice sees appear-offline")
+        self.stop_process(self.daemon)
+        self.daemon = self.start_daemon()
+        self.sign_in()
+        # the own aggregate is back (roaming-self): by then the userState is known too
+        self.wait_for(lambda: self.get_property(PRESENCE, "AvailabilityCode") >= 18000,
+                      "alice's own presence after the sign-in")
+        self.assertEqual(self.get_property(PRESENCE, "Availability"), "appear-offline")
+        code, status = self.sfbctl_json("status")
+        self.assertEqual(code, 0)
+        self.assertEqual(status["Presence"]["Availability"], "appear-offline")
+        # and on the server the choice stands: others still see offline
+        self.wait_for(lambda: any(p["name"] == "state" and p["instance"] == USER_STATE
+                                  for p in self.sim_presence("alice")["publications"]),
+                      "alice's userState")
+        self.assertGreaterEqual(self.sim_presence("alice")["availability"], 18000)
+        self.assertEqual({(p["container"], p.get("availability"))
+                          for p in self.sim_presence("alice")["publications"]
+                          if p["name"] == "state" and p["instance"] == USER_STATE},
+                         {(2, "18000"), (3, "18000")})
+        # a new choice replaces it
+        self.call(PRESENCE, "SetAvailability", ("online",), "(s)")
+        self.wait_for(lambda: self.sim_presence("alice")["availability"] == 3500,
+                      "others see alice online")
+        self.wait_for(lambda: self.get_property(PRESENCE, "Availability") == "online",
+                      "alice sees online")
 
     # ---- two users, two daemons ----
 

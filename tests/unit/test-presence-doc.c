@@ -186,6 +186,11 @@ test_roaming_self (void)
   g_assert_cmpuint (self->self->availability, ==, 6500);
   g_assert_cmpstr (self->self->note, ==, "Working from home");
   g_assert_cmpstr (self->self->display_name, ==, "Alice Anderson");
+  /* the user's manual state, static, whichever endpoint or run set it */
+  g_assert_cmpuint (self->user_state, ==, 6500);
+  g_assert_null (self->user_activity);
+  g_assert_cmpuint (self->user_state_container, ==, 2);
+  g_assert_cmpuint (self->user_state_version, ==, 2);
 
   sfb_pub_versions_set (versions, "note", 0, 200, 9);
   sfb_pub_versions_set (versions, "note", 7, 200, 9);
@@ -241,6 +246,8 @@ test_roaming_self_mwi (void)
    * user's presence: without an aggregateState the own state is unknown */
   g_assert_cmpuint (self->self->availability, ==, 0);
   g_assert_null (self->self->activity);
+  /* no userState in it */
+  g_assert_cmpuint (self->user_state, ==, 0);
 }
 
 static SfbRoamingSelf *
