@@ -248,9 +248,14 @@ class ProtocolTestCase(SfbdTestCase):
         self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 6500, "busy")
         offset = sip_log_size()
         self.states.clear()
-        # the connection drops; before sfbd is back, alice's phone sets Do Not Disturb
+        # the connection drops; before sfbd is back (the delay holds its new connection's
+        # TLS handshake), alice's phone sets Do Not Disturb
+        self.ctl.set_delay(ms=500)
+        self.addCleanup(self.ctl.set_delay, ms=0)
         self.assertGreater(self.ctl.drop_connections(user="alice"), 0)
         self.ctl.set_presence(user="alice", availability=9500)
+        self.assertEqual(self.ctl.endpoints(user="alice"), [])
+        self.ctl.set_delay(ms=0)
         self.wait_for(lambda: "signed-in" in self.states, "signed in again")
         # the publication with this run's "busy" meets the phone's newer version: 409,
         # then published again without the user state
