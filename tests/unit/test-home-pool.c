@@ -122,7 +122,7 @@ test_address_damaged (void)
     "10.0.0.5 1793923200",           /* 31 days old */
     "10.0.0.5 1796698000",           /* more than a day ahead */
     "10.0.0.5\x1b[31m 1796601540",
-    "10.0.0.5 17966\xff" "01540",
+    ("10.0.0.5 17966\xff" "01540"),
   };
   static const char nul[] = ALICE "\npool1.contoso.test:5061\n10.0.0.5\0 1796601540\n";
 
