@@ -612,10 +612,13 @@ on_roaming_self (SfbSubscription *subscription,
                  gboolean benotify,
                  SfbPresence *self)
 {
+  gboolean first = !self->roaming_seen;
+
   apply_roaming_self (self, body);
   self->roaming_seen = TRUE;
   publish_initial (self);
-  publish_calendar (self);
+  if (first)
+    publish_calendar (self); /* later changes come from the calendar itself */
 }
 
 static void
