@@ -56,7 +56,8 @@ struct _SfbPresence
   char *aor;
   char *epid;
   char *instance_uuid;
-  gboolean published; /* the initial publication of this registration */
+  gboolean published;    /* the initial publication of this registration */
+  gboolean roaming_seen; /* its first roaming-self arrived */
   guint settings_task;
   GCancellable *cancellable;
 
@@ -236,6 +237,21 @@ add_publication (SfbPresence *self,
 
 static void apply_roaming_self (SfbPresence *self, GBytes *body);
 
+/* The initial publication of a registration goes out with the versions of
+ * the former one (sfbd's own user state and note; endpoint publications
+ * ended with it), so a 409 on the user state there means another endpoint
+ * chose one since: it is newer than this run's choice and stays
+ * (docs/protocol.md §11.4). */
+static void
+user_state_taken (SfbPresence *self)
+{
+  if (self->wanted_code == 0)
+    return;
+  g_info ("Another endpoint changed the user state meanwhile: keeping it");
+  self->wanted_code = 0;
+  g_clear_pointer (&self->wanted_activity, g_free);
+}
+
 static void
 on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -276,8 +292,12 @@ on_publish_response (GObject *source, GAsyncResult *result, gpointer user_data)
               const char *name
                   = sfb_publish_get_key (call->publish, op->index, &instance, &container);
 
-              if (name != NULL)
-                sfb_pub_versions_set (self->versions, name, instance, container, op->cur_version);
+              if (name == NULL)
+                continue;
+              sfb_pub_versions_set (self->versions, name, instance, container, op->cur_version);
+              if (call->with_device && g_str_equal (name, "state")
+                  && instance == SFB_INSTANCE_USER_STATE)
+                user_state_taken (self);
             }
           publish (self, call->kind, call->with_device, call->attempt + 1, call->task);
           return;
@@ -451,7 +471,8 @@ publish (SfbPresence *self, PublishKind kind, gboolean with_device, guint attemp
 static void
 publish_calendar (SfbPresence *self)
 {
-  if (self->exchange == NULL || !self->published || !registered (self))
+  /* the calendar's versions (calendarData is static) come from roaming-self */
+  if (self->exchange == NULL || !self->published || !self->roaming_seen || !registered (self))
     return;
   if (self->calendar_busy)
     {
@@ -598,6 +619,19 @@ apply_roaming_self (SfbPresence *self, GBytes *body)
   acknowledge_subscribers (self, roaming);
 }
 
+/* The first publication of a registration: device, machineState, and the
+ * user's choices of this run.  It goes out at once with the versions kept
+ * (on_registered), beside the settings and the roaming-self subscription
+ * rather than after its answer; a stale one costs the 409's retry. */
+static void
+publish_initial (SfbPresence *self)
+{
+  if (self->published || !ensure_identity (self, NULL))
+    return;
+  self->published = TRUE;
+  publish (self, PUBLISH_STATE, TRUE, 0, NULL);
+}
+
 static void
 on_roaming_self (SfbSubscription *subscription,
                  const char *content_type,
@@ -605,13 +639,13 @@ on_roaming_self (SfbSubscription *subscription,
                  gboolean benotify,
                  SfbPresence *self)
 {
+  gboolean first = !self->roaming_seen;
+
   apply_roaming_self (self, body);
-  if (!self->published && ensure_identity (self, NULL))
-    {
-      self->published = TRUE;
-      publish (self, PUBLISH_STATE, TRUE, 0, NULL);
-      publish_calendar (self);
-    }
+  self->roaming_seen = TRUE;
+  publish_initial (self);
+  if (first)
+    publish_calendar (self); /* later changes come from the calendar itself */
 }
 
 static void
@@ -861,19 +895,46 @@ on_contacts_changed (SfbContacts *contacts, SfbPresence *self)
   sfb_subscription_start (self->batch);
 }
 
+/* What a new registration may publish with before roaming-self: the
+ * versions of sfbd's own static publications of the former one, the user
+ * state and the note (still the server's unless another endpoint published
+ * them since: then a 409 says so).  The endpoint publications (device,
+ * machineState, calendarState) expired with the former endpoint and start
+ * again at 0; the rest is learnt from roaming-self before it is used. */
+static void
+keep_static_versions (GHashTable *versions)
+{
+  static const struct
+  {
+    const char *name;
+    guint32 instance;
+    guint container;
+  } kept[] = {
+    { "state", SFB_INSTANCE_USER_STATE, 2 }, { "state", SFB_INSTANCE_USER_STATE, 3 },
+    { "note", SFB_INSTANCE_NOTE, 200 },      { "note", SFB_INSTANCE_NOTE, 300 },
+    { "note", SFB_INSTANCE_NOTE, 400 },
+  };
+  guint values[G_N_ELEMENTS (kept)];
+
+  for (gsize i = 0; i < G_N_ELEMENTS (kept); i++)
+    values[i] = sfb_pub_versions_get (versions, kept[i].name, kept[i].instance, kept[i].container);
+  g_hash_table_remove_all (versions);
+  for (gsize i = 0; i < G_N_ELEMENTS (kept); i++)
+    sfb_pub_versions_set (versions, kept[i].name, kept[i].instance, kept[i].container, values[i]);
+}
+
 static void
 on_registered (SfbSession *session, SfbPresence *self)
 {
   self->published = FALSE;
+  self->roaming_seen = FALSE;
   /* the calendar's endpoint publications ended with the former registration */
   self->generation++;
   g_clear_pointer (&self->calendar_published, sfb_calendar_presence_free);
-  /* The versions of a former registration are stale (publications that
-   * expired with its endpoint are gone): the new roaming-self, which comes
-   * before the first publication, has the server's. */
-  g_hash_table_remove_all (self->versions);
+  keep_static_versions (self->versions);
   end_settings_task (self);
   self->settings_task = sfb_session_begin_settings_task (session, "presence publication");
+  publish_initial (self);
   /* The pools' subscriptions come back from the batch's rlmi. */
   g_hash_table_remove_all (self->pool_subscriptions);
   g_hash_table_remove_all (self->acknowledging);

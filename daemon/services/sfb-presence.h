@@ -7,8 +7,11 @@
  * containers, subscribers) in every registration.  Every roaming-self body
  * updates the versions of the own publications, keyed (name, instance,
  * container), and the own availability and note as the server aggregated
- * them.  After the first roaming-self of a registration sfbd publishes
- * (SERVICE application/msrtc-category-publish+xml) device and machineState
+ * them.  As soon as a registration is made sfbd publishes, beside the
+ * roaming-self subscription rather than after its answer (the versions of
+ * its own user state and note kept from the former registration; a 409 on
+ * the user state there means another endpoint chose one since, which then
+ * stays), (SERVICE application/msrtc-category-publish+xml) device and machineState
  * (3500, or what sfb_presence_set_machine_state() set: idle, away) in
  * containers 2 and 3, the userState only when the user chose an
  * availability in this run (else the server's, set by any endpoint of the

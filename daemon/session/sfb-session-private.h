@@ -65,6 +65,7 @@ struct _SfbSession
 
   SfbConfig *config;
   char *state_dir;
+  gboolean home_address_read; /* the home pool's remembered address, once a process */
   char *password;
   char *uri;
   char *domain;
@@ -174,7 +175,11 @@ void sfb_session_enter_retrieving_settings (SfbSession *self);
 void sfb_session_start_attempt (SfbSession *self, gboolean use_home_pool);
 void sfb_session_start_registration (SfbSession *self);
 void sfb_session_send_register (SfbSession *self, int expires);
-void sfb_session_save_home_pool (SfbSession *self, const char *host, guint16 port);
+/* @address: the IP address the pool was reached at, or NULL */
+void sfb_session_save_home_pool (SfbSession *self,
+                                 const char *host,
+                                 guint16 port,
+                                 const char *address);
 void sfb_session_forget_home_pool (SfbSession *self);
 
 /* sfb-sign-in-auth.c */

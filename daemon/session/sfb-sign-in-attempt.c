@@ -76,14 +76,34 @@ load_home_pool (SfbSession *self)
     }
   if (!sfb_home_pool_parse (contents, length, self->uri, &host, &port))
     return NULL;
+  if (!self->home_address_read)
+    {
+      g_autofree char *address = NULL;
+      gint64 learnt = 0;
+
+      /* Only in a new process: later attempts have what this run resolved
+       * (or chose to forget, when the network changed). */
+      self->home_address_read = TRUE;
+      if (sfb_home_pool_parse_address (
+              contents, length, self->uri, g_get_real_time () / G_USEC_PER_SEC, &address, &learnt))
+        sfb_sip_connection_remember_address (host, address);
+    }
   return sfb_server_candidate_new (host, port, SFB_SERVER_SOURCE_LAST_HOME_POOL, NULL);
 }
 
 void
-sfb_session_save_home_pool (SfbSession *self, const char *host, guint16 port)
+sfb_session_save_home_pool (SfbSession *self,
+                            const char *host,
+                            guint16 port,
+                            const char *address)
 {
   g_autofree char *path = home_pool_path (self);
-  g_autofree char *contents = sfb_home_pool_format (self->uri, host, port);
+  g_autofree char *contents = sfb_home_pool_format (self->uri,
+                                                    host,
+                                                    port,
+                                                    address != NULL && *address != '\0' ? address
+                                                                                         : NULL,
+                                                    g_get_real_time () / G_USEC_PER_SEC);
   g_autoptr (GError) error = NULL;
 
   if (g_mkdir_with_parents (self->state_dir, 0700) != 0
@@ -450,7 +470,9 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
   sfb_session_set_string (self, STR_INTERFACE, sfb_sip_connection_get_interface (self->connection));
   sfb_session_set_string (self, STR_ACCESS_LOCATION, candidate->access_location);
   sfb_session_stage_detail (self,
-                            "connected from %s (%s); certificate %s",
+                            "connected to %s (%s) from %s (%s); certificate %s",
+                            sfb_sip_connection_get_remote_ip (self->connection),
+                            sfb_sip_connection_get_address_source (self->connection),
                             sfb_sip_connection_get_local_address (self->connection),
                             *sfb_sip_connection_get_interface (self->connection) != '\0'
                                 ? sfb_sip_connection_get_interface (self->connection)
@@ -724,7 +746,8 @@ registered (SfbSession *self, SfbSipMessage *response)
   self->phase = PHASE_NONE;
   sfb_session_schedule_refresh (self, response);
   if (sfb_config_get_server_host (self->config) == NULL)
-    sfb_session_save_home_pool (self, host, port);
+    sfb_session_save_home_pool (
+        self, host, port, sfb_sip_connection_get_remote_ip (self->connection));
   sfb_backoff_reset (&self->backoff);
   self->reconnect_attempts = 0;
   g_clear_pointer (&self->warned, g_free); /* the next failure is news */

@@ -30,7 +30,28 @@ typedef struct
   GList *next_address;
   GError *first_error;
   GSocketConnection *tcp; /* while the TLS handshake runs */
+  const char *source;     /* how the addresses were found, for the trace */
+  /* dialling the remembered address while the name is resolved beside */
+  gboolean from_memory;
+  gboolean resolving;
+  gboolean waiting;   /* the remembered address failed: the resolver's answer is next */
+  gboolean abandoned; /* its dial was stopped: the name resolves elsewhere now */
+  GList *resolved;   /* the resolver's answer, once in */
+  GError *resolve_error;
+  GCancellable *dial_cancellable; /* the remembered dial's: the task's, or abandoned */
+  GCancellable *task_cancellable;
+  gulong cancelled_id;
 } ConnectData;
+
+static void
+drop_dial_cancellable (ConnectData *data)
+{
+  if (data->cancelled_id != 0)
+    g_cancellable_disconnect (data->task_cancellable, data->cancelled_id);
+  data->cancelled_id = 0;
+  g_clear_object (&data->task_cancellable);
+  g_clear_object (&data->dial_cancellable);
+}
 
 static void
 connect_data_free (ConnectData *data)
@@ -41,7 +62,10 @@ connect_data_free (ConnectData *data)
   g_clear_object (&data->client);
   g_clear_object (&data->tcp);
   g_resolver_free_addresses (data->addresses);
+  g_resolver_free_addresses (data->resolved);
   g_clear_error (&data->first_error);
+  g_clear_error (&data->resolve_error);
+  drop_dial_cancellable (data);
   g_free (data);
 }
 
@@ -61,6 +85,7 @@ on_accept_certificate (GTlsConnection *tls,
 static void on_connected (GObject *source, GAsyncResult *result, gpointer user_data);
 static void connect_next_address (GTask *task);
 static void forget_cached_addresses (const char *host);
+static void fall_back_to_resolved (GTask *task);
 
 /* TLS 1.2 session resumption (docs/benchmarks.md).  glib-networking resumes
  * TLS 1.3 sessions by itself, TLS 1.2 sessions only when told to with
@@ -202,10 +227,20 @@ static void
 record_endpoints (SfbSipConnection *self)
 {
   g_autoptr (GSocketAddress) local = NULL;
+  g_autoptr (GSocketAddress) remote = NULL;
   GIOStream *base = NULL;
 
   if (G_IS_SOCKET_CONNECTION (self->connection))
-    local = g_socket_connection_get_local_address (G_SOCKET_CONNECTION (self->connection), NULL);
+    {
+      local = g_socket_connection_get_local_address (G_SOCKET_CONNECTION (self->connection), NULL);
+      remote
+          = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (self->connection), NULL);
+    }
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    self->remote_ip = g_inet_address_to_string (
+        g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  else
+    self->remote_ip = g_strdup ("");
   if (G_IS_INET_SOCKET_ADDRESS (local))
     {
       GInetAddress *address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (local));
@@ -254,6 +289,32 @@ connect_failed (GTask *task, GError *error)
   ConnectData *data = g_task_get_task_data (task);
 
   g_clear_object (&data->tcp);
+  if (data->from_memory && !g_task_return_error_if_cancelled (task))
+    {
+      /* Any failure there, a certificate one included (another host may
+       * have the address now), sends sfbd to what the name resolves to. */
+      if (data->abandoned)
+        g_info ("The remembered address of %s was given up: the name resolves elsewhere now",
+                data->host);
+      else
+        g_info ("The remembered address of %s failed (%s): using what the name resolves to",
+                data->host,
+                error->message);
+      g_clear_error (&error);
+      data->certificate_errors = 0;
+      g_clear_object (&data->rejected);
+      if (data->resolving)
+        data->waiting = TRUE; /* on_resolved_beside goes on with this reference */
+      else
+        fall_back_to_resolved (task);
+      return;
+    }
+  if (data->from_memory)
+    {
+      g_clear_error (&error);
+      g_object_unref (task);
+      return;
+    }
   if (data->certificate_errors == 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
       && error->domain != G_TLS_ERROR && data->next_address != NULL)
     {
@@ -315,9 +376,13 @@ connection_ready (GTask *task, GSocketConnection *connection)
   self->last_sent = g_get_monotonic_time ();
   remember_session (data, self->connection);
   record_endpoints (self);
-  g_info ("Connected to %s:%u from %s (%s)",
+  data->from_memory = FALSE; /* the resolver's answer only fills the cache now */
+  self->address_source = g_strdup (data->source);
+  g_info ("Connected to %s:%u at %s (%s) from %s (%s)",
           self->host,
           self->port,
+          self->remote_ip,
+          self->address_source,
           self->local_address,
           *self->interface != '\0' ? self->interface : "unknown interface");
   sfb_sip_connection_start_read (self);
@@ -344,6 +409,16 @@ on_handshaked (GObject *source, GAsyncResult *result, gpointer user_data)
   connection_ready (task, connection);
 }
 
+/* What the dial and handshake watch: the task's cancellable, or while the
+ * remembered address is tried one that on_resolved_beside can also cancel. */
+static GCancellable *
+dial_cancellable (GTask *task)
+{
+  ConnectData *data = g_task_get_task_data (task);
+
+  return data->dial_cancellable != NULL ? data->dial_cancellable : g_task_get_cancellable (task);
+}
+
 static void
 on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -366,7 +441,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls),
                                     G_PRIORITY_DEFAULT,
-                                    g_task_get_cancellable (task),
+                                    dial_cancellable (task),
                                     on_handshaked,
                                     task);
 }
@@ -381,7 +456,7 @@ connect_next_address (GTask *task)
   data->next_address = data->next_address->next;
   g_socket_client_connect_async (data->client,
                                  G_SOCKET_CONNECTABLE (socket_address),
-                                 g_task_get_cancellable (task),
+                                 dial_cancellable (task),
                                  on_connected,
                                  task);
 }
@@ -398,8 +473,9 @@ connect_next_address (GTask *task)
 
 typedef struct
 {
-  GList *addresses; /* of GInetAddress */
-  gint64 expires;   /* monotonic µs */
+  GList *addresses;    /* of GInetAddress */
+  gint64 expires;      /* monotonic µs */
+  gboolean remembered; /* from the state directory, not resolved in this run */
 } CachedAddresses;
 
 static GHashTable *address_cache; /* lower-case host -> CachedAddresses */
@@ -423,12 +499,16 @@ copy_addresses (GList *addresses)
   return g_list_copy_deep (addresses, ref_address, NULL);
 }
 
+/* A remembered entry is used once (@remembered set): it is dialled while the
+ * name is resolved, and the resolver's answer replaces it. */
 static GList *
-lookup_cached_addresses (const char *host)
+lookup_cached_addresses (const char *host, gboolean *remembered)
 {
   g_autofree char *key = g_ascii_strdown (host, -1);
   CachedAddresses *cached;
+  GList *addresses;
 
+  *remembered = FALSE;
   if (address_cache == NULL)
     return NULL;
   cached = g_hash_table_lookup (address_cache, key);
@@ -439,7 +519,11 @@ lookup_cached_addresses (const char *host)
       g_hash_table_remove (address_cache, key);
       return NULL;
     }
-  return copy_addresses (cached->addresses);
+  addresses = copy_addresses (cached->addresses);
+  *remembered = cached->remembered;
+  if (cached->remembered)
+    g_hash_table_remove (address_cache, key);
+  return addresses;
 }
 
 static void
@@ -464,6 +548,25 @@ forget_cached_addresses (const char *host)
 
   if (address_cache != NULL)
     g_hash_table_remove (address_cache, key);
+}
+
+void
+sfb_sip_connection_remember_address (const char *host, const char *address)
+{
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autofree char *key = NULL;
+  GList *addresses;
+
+  g_return_if_fail (host != NULL && address != NULL);
+
+  inet = g_inet_address_new_from_string (address);
+  key = g_ascii_strdown (host, -1);
+  if (inet == NULL || (address_cache != NULL && g_hash_table_contains (address_cache, key)))
+    return; /* what this run resolved is newer */
+  addresses = g_list_prepend (NULL, g_steal_pointer (&inet));
+  cache_addresses (host, addresses);
+  ((CachedAddresses *) g_hash_table_lookup (address_cache, key))->remembered = TRUE;
+  g_resolver_free_addresses (addresses);
 }
 
 void
@@ -500,8 +603,86 @@ on_resolved (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   cache_addresses (data->host, data->addresses);
+  data->source = "resolved";
   data->next_address = data->addresses;
   connect_next_address (g_steal_pointer (&task));
+}
+
+/* The remembered address failed: dial what the resolver answered (the
+ * chain's reference to @task goes on). */
+static void
+fall_back_to_resolved (GTask *task)
+{
+  ConnectData *data = g_task_get_task_data (task);
+
+  data->from_memory = FALSE;
+  drop_dial_cancellable (data);
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+  if (data->resolved == NULL)
+    {
+      g_task_return_new_error (task,
+                               SFB_ERROR,
+                               SFB_ERROR_NOT_REACHABLE,
+                               "Cannot connect to %s:%u: the name " SFB_SIP_CONNECTION_NO_ADDRESS
+                               " (%s)",
+                               data->host,
+                               data->port,
+                               data->resolve_error != NULL ? data->resolve_error->message
+                                                           : "no answer");
+      g_object_unref (task);
+      return;
+    }
+  g_resolver_free_addresses (data->addresses);
+  data->addresses = g_steal_pointer (&data->resolved);
+  data->next_address = data->addresses;
+  data->source = "resolved after the remembered address failed";
+  connect_next_address (task);
+}
+
+static gint
+compare_addresses (gconstpointer a, gconstpointer b)
+{
+  return g_inet_address_equal (G_INET_ADDRESS (a), G_INET_ADDRESS (b)) ? 0 : 1;
+}
+
+/* The task's cancellation reaches the remembered dial too. */
+static void
+on_task_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static void
+on_resolved_beside (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data; /* the resolver's reference */
+  ConnectData *data = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+
+  data->resolving = FALSE;
+  data->resolved = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+  if (data->resolved != NULL)
+    cache_addresses (data->host, data->resolved);
+  else
+    data->resolve_error = g_steal_pointer (&error);
+  if (data->waiting)
+    {
+      data->waiting = FALSE;
+      fall_back_to_resolved (g_object_ref (task));
+    }
+  else if (data->from_memory && data->resolved != NULL
+           && g_list_find_custom (data->resolved, data->addresses->data, compare_addresses) == NULL)
+    {
+      /* the name has moved: a dial to the old address could hang until the
+       * connect timeout (a firewall drops it); stop it, connect_failed then
+       * dials what the name resolves to */
+      data->abandoned = TRUE;
+      g_cancellable_cancel (data->dial_cancellable);
+    }
 }
 
 void
@@ -515,6 +696,7 @@ sfb_sip_connection_new_async (const char *host,
   g_autoptr (GTask) task = NULL;
   g_autoptr (GResolver) resolver = NULL;
   ConnectData *data;
+  gboolean remembered = FALSE;
 
   g_return_if_fail (host != NULL);
 
@@ -529,15 +711,41 @@ sfb_sip_connection_new_async (const char *host,
   data->client = g_socket_client_new ();
   g_socket_client_set_timeout (data->client, CONNECT_TIMEOUT_S);
   g_signal_connect (data->client, "event", G_CALLBACK (on_client_event), data);
-  data->addresses = lookup_cached_addresses (host);
+  data->addresses = lookup_cached_addresses (host, &remembered);
+  resolver = g_resolver_get_default ();
+  if (data->addresses != NULL && remembered)
+    {
+      /* a new process: the address the home pool had, dialled at once; the
+       * name is still resolved beside it, for a fallback and the cache.  TLS
+       * checks the certificate against the name, so a stale or spoofed
+       * address gains nothing. */
+      g_autofree char *shown = g_inet_address_to_string (data->addresses->data);
+
+      g_info ("Dialling %s at its remembered address %s while resolving the name", host, shown);
+      data->source = "the remembered address";
+      data->from_memory = TRUE;
+      data->resolving = TRUE;
+      data->next_address = data->addresses;
+      data->dial_cancellable = g_cancellable_new ();
+      if (cancellable != NULL)
+        {
+          data->task_cancellable = g_object_ref (cancellable);
+          data->cancelled_id = g_cancellable_connect (
+              cancellable, G_CALLBACK (on_task_cancelled), data->dial_cancellable, NULL);
+        }
+      g_resolver_lookup_by_name_async (
+          resolver, host, cancellable, on_resolved_beside, g_object_ref (task));
+      connect_next_address (g_steal_pointer (&task));
+      return;
+    }
   if (data->addresses != NULL)
     {
       g_debug ("Dialling %s with the addresses resolved before", host);
+      data->source = "resolved before";
       data->next_address = data->addresses;
       connect_next_address (g_steal_pointer (&task));
       return;
     }
-  resolver = g_resolver_get_default ();
   g_resolver_lookup_by_name_async (
       resolver, host, cancellable, on_resolved, g_steal_pointer (&task));
 }

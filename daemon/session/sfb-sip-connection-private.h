@@ -40,6 +40,8 @@ struct _SfbSipConnection
   guint16 local_port;
   char *local_address;
   char *interface;
+  char *remote_ip;      /* the address connected to, "" if unknown */
+  char *address_source; /* how it was found ("resolved", ...), "" if unknown */
   char *peer_subject;
   GBytes *peer_certificate; /* DER, for TLS-DSK */
 

@@ -362,6 +362,20 @@ sfb_sip_connection_get_interface (SfbSipConnection *self)
 }
 
 const char *
+sfb_sip_connection_get_remote_ip (SfbSipConnection *self)
+{
+  g_return_val_if_fail (SFB_IS_SIP_CONNECTION (self), NULL);
+  return self->remote_ip != NULL ? self->remote_ip : "";
+}
+
+const char *
+sfb_sip_connection_get_address_source (SfbSipConnection *self)
+{
+  g_return_val_if_fail (SFB_IS_SIP_CONNECTION (self), NULL);
+  return self->address_source != NULL ? self->address_source : "";
+}
+
+const char *
 sfb_sip_connection_get_peer_subject (SfbSipConnection *self)
 {
   g_return_val_if_fail (SFB_IS_SIP_CONNECTION (self), NULL);
@@ -414,6 +428,8 @@ sfb_sip_connection_finalize (GObject *object)
   g_free (self->host);
   g_free (self->local_ip);
   g_free (self->local_address);
+  g_free (self->remote_ip);
+  g_free (self->address_source);
   g_free (self->interface);
   g_free (self->peer_subject);
   g_clear_pointer (&self->peer_certificate, g_bytes_unref);

@@ -56,6 +56,11 @@ SfbSipConnection *sfb_sip_connection_new_finish (GAsyncResult *result, GError **
 /* Connections reuse the addresses an earlier connection resolved for the
  * same name for a minute; this forgets them all (the network changed). */
 void sfb_sip_connection_forget_addresses (void);
+/* The address @host had in an earlier run (the state directory): the next
+ * connection to @host dials it at once and resolves the name beside it,
+ * falling back to the resolver's answer if it fails.  Ignored when this
+ * run already resolved @host. */
+void sfb_sip_connection_remember_address (const char *host, const char *address);
 /* Over an open stream (unit tests; no TLS, no DNS). */
 SfbSipConnection *
 sfb_sip_connection_new_for_stream (GIOStream *stream, const char *host, guint16 port);
@@ -66,6 +71,10 @@ const char *sfb_sip_connection_get_local_ip (SfbSipConnection *self);
 guint16 sfb_sip_connection_get_local_port (SfbSipConnection *self);
 const char *sfb_sip_connection_get_local_address (SfbSipConnection *self); /* "ip:port" */
 const char *sfb_sip_connection_get_interface (SfbSipConnection *self);     /* "" if unknown */
+const char *sfb_sip_connection_get_remote_ip (SfbSipConnection *self);     /* "" if unknown */
+/* how the address was found: "resolved", "resolved before", "the
+ * remembered address", ...; "" if unknown */
+const char *sfb_sip_connection_get_address_source (SfbSipConnection *self);
 const char *sfb_sip_connection_get_peer_subject (SfbSipConnection *self);  /* certificate */
 GBytes *sfb_sip_connection_get_peer_certificate (SfbSipConnection *self);  /* DER, nullable */
 

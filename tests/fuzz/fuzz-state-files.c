@@ -89,6 +89,9 @@ fuzz_epid (const uint8_t *data, size_t size)
     abort ();
 }
 
+/* a fixed "now" for the remembered address's age: runs are reproducible */
+#define FUZZ_NOW G_GINT64_CONSTANT (1796601600)
+
 static void
 fuzz_home_pool (const uint8_t *data, size_t size)
 {
@@ -97,8 +100,12 @@ fuzz_home_pool (const uint8_t *data, size_t size)
   g_autofree char *host = NULL;
   g_autofree char *written = NULL;
   g_autofree char *host_again = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *address_again = NULL;
   guint16 port = 0;
   guint16 port_again = 0;
+  gint64 learnt = 0;
+  gint64 learnt_again = 0;
 
   memcpy (contents, data, size);
   contents[size] = '\0';
@@ -108,9 +115,22 @@ fuzz_home_pool (const uint8_t *data, size_t size)
   if (*host == '\0' || strlen (host) > 255 || port == 0)
     abort ();
   /* what sfbd writes, it reads back the same */
-  written = sfb_home_pool_format (ACCOUNT, host, port);
+  if (sfb_home_pool_parse_address (contents, size, ACCOUNT, FUZZ_NOW, &address, &learnt))
+    {
+      check_text (address);
+      if (*address == '\0' || strlen (address) > 45 || learnt <= 0
+          || learnt > FUZZ_NOW + 24 * 3600)
+        abort ();
+    }
+  /* what sfbd writes, it reads back the same */
+  written = sfb_home_pool_format (ACCOUNT, host, port, address, learnt);
   if (!sfb_home_pool_parse (written, strlen (written), ACCOUNT, &host_again, &port_again)
       || g_strcmp0 (host, host_again) != 0 || port != port_again)
+    abort ();
+  if (address != NULL
+      && (!sfb_home_pool_parse_address (
+              written, strlen (written), ACCOUNT, FUZZ_NOW, &address_again, &learnt_again)
+          || g_strcmp0 (address, address_again) != 0 || learnt != learnt_again))
     abort ();
 }
 

@@ -206,6 +206,85 @@ class ProtocolTestCase(SfbdTestCase):
         self.assertNotIn("Publication versions out of date", self.daemon_log())
 
 
+    def publications_after(self, offset):
+        """(request, answer code or None) of each category publication sfbd sent after
+        `offset` of sip.log, in order."""
+        entries = read_sip_log(offset)
+        return [(e, getattr(self.answer_to(entries, e), "code", None))
+                for e in self.requests_from_sfbd(entries, "SERVICE")
+                if e.headers.get("content-type", "").startswith(
+                    "application/msrtc-category-publish+xml")]
+
+    def test_publication_after_reconnect_goes_out_beside_roaming_self(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        offset = sip_log_size()
+        self.states.clear()
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.states and self.states[-1] == "signed-in",
+                      "signed in again")
+        self.wait_for(lambda: [c for _, c in self.publications_after(offset) if c],
+                      "the publication answered")
+        entries = read_sip_log(offset)
+        roaming = [e for e in self.requests_from_sfbd(entries, "SUBSCRIBE")
+                   if e.headers.get("event") == "vnd-microsoft-roaming-self"]
+        self.assertTrue(roaming, "no roaming-self SUBSCRIBE after the reconnect")
+        roaming_answer = self.answer_to(entries, roaming[0])
+        self.assertIsNotNone(roaming_answer)
+        publication = [e for e in self.requests_from_sfbd(entries, "SERVICE")
+                       if e.headers.get("content-type", "").startswith(
+                           "application/msrtc-category-publish+xml")][0]
+        # sent before sfbd had the roaming-self answer: it did not wait for it
+        self.assertLess(entries.index(publication), entries.index(roaming_answer))
+        self.assertEqual([c for _, c in self.publications_after(offset)], [200])
+        self.assertEqual(self.ctl.presence(user="alice")["availability"], 3500)
+
+    def test_user_state_another_endpoint_set_while_away_is_kept(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        self.call(PRESENCE, "SetAvailability", ("busy",), "(s)")
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 6500, "busy")
+        offset = sip_log_size()
+        self.states.clear()
+        # the connection drops; before sfbd is back (the delay holds its new connection's
+        # TLS handshake), alice's phone sets Do Not Disturb
+        self.ctl.set_delay(ms=500)
+        self.addCleanup(self.ctl.set_delay, ms=0)
+        self.assertGreater(self.ctl.drop_connections(user="alice"), 0)
+        self.ctl.set_presence(user="alice", availability=9500)
+        self.assertEqual(self.ctl.endpoints(user="alice"), [])
+        self.ctl.set_delay(ms=0)
+        self.wait_for(lambda: "signed-in" in self.states, "signed in again")
+        # the publication with this run's "busy" meets the phone's newer version: 409,
+        # then published again without the user state
+        self.wait_for(lambda: [c for _, c in self.publications_after(offset)][:2] == [409, 200],
+                      "the 409 and the publication again")
+        self.assertEqual(self.ctl.presence(user="alice")["availability"], 9500)
+        self.wait_for(lambda: self.get_property(PRESENCE, "Availability") == "do-not-disturb",
+                      "own Availability do-not-disturb")
+        self.assertIn("Another endpoint changed the user state", self.daemon_log())
+
+    def test_note_version_made_stale_by_another_endpoint_recovers_with_409(self):
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 3500,
+                      "the first publication")
+        self.call(PRESENCE, "SetNote", ("Out to lunch",), "(s)")
+        self.wait_for(lambda: self.ctl.presence(user="alice")["note"] == "Out to lunch", "the note")
+        self.assertGreater(self.ctl.bump_versions(user="alice", category="note"), 0)
+        offset = sip_log_size()
+        self.states.clear()
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.states and self.states[-1] == "signed-in",
+                      "signed in again")
+        self.wait_for(lambda: [c for _, c in self.publications_after(offset)][:2] == [409, 200],
+                      "the 409 and the publication again")
+        self.assertEqual(self.ctl.presence(user="alice")["note"], "Out to lunch")
+        self.assertIn("Publication versions out of date", self.daemon_log())
+        self.assertEqual(self.state(), "signed-in")
+
+
     # ---- sign-out ----
 
     def test_sign_out_unsubscribes_then_unregisters(self):

@@ -382,6 +382,99 @@ class SignInTest(SignInTestCase):
                 self.assertNotIn(secret, text)
 
 
+class RememberedAddressTest(SignInTestCase):
+    """A new process dials the address its home pool had in the last run while it resolves
+    the name beside it (the home-pool file's address line)."""
+
+    POOL = "pool1.contoso.test"
+
+    def home_pool_file(self):
+        return os.path.join(self.state_dir, "home-pool")
+
+    def first_sign_in_then_new_process(self):
+        """Signs in by discovery (the home pool and its address are remembered), then
+        starts a new sfbd on that state; returns the remembered address."""
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        with open(self.home_pool_file(), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        self.assertEqual(lines[1], f"{self.POOL}:5061")
+        address, learnt = lines[2].split(" ")
+        self.assertLessEqual(abs(int(learnt) - time.time()), 60)
+        # the new process signs in when told, after the test prepared the network
+        self.configure({"Account.AutoSignIn": GLib.Variant("b", False)})
+        self.stop_process(self.daemon)
+        self.ctl.drop_connections()
+        self.daemon = self.start_daemon()
+        self.ctl.reset_counters()
+        return address
+
+    def connecting_detail(self):
+        return " ".join(stage["Detail"] for stage in self.trace()
+                        if stage["Stage"] == "connecting")
+
+    def test_new_process_dials_the_remembered_address_without_dns(self):
+        self.first_sign_in_then_new_process()
+        # the pool's name gets no answer at all: only the remembered address can work
+        self.ctl.dns_fault(mode="drop", names=[self.POOL])
+        self.call(ACCOUNT, "SignIn")
+        self.assertEqual(self.wait_for_state("signed-in", "failed"), "signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "Server"), f"{self.POOL}:5061")
+        self.assertIn("the remembered address", self.connecting_detail())
+        self.assertNotIn("discovering", [stage["Stage"] for stage in self.trace()])
+
+    def test_wrong_remembered_address_falls_back_to_dns(self):
+        address = self.first_sign_in_then_new_process()
+        # the pool moved: nothing listens at the remembered address any more
+        wrong = "127.0.0.254"
+        self.assertNotEqual(address, wrong)
+        self.set_remembered_address(wrong)
+        self.call(ACCOUNT, "SignIn")
+        self.assertEqual(self.wait_for_state("signed-in", "failed"), "signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "Server"), f"{self.POOL}:5061")
+        self.assertIn("resolved after the remembered address failed", self.connecting_detail())
+        # refused, or given up first when the name's answer came sooner
+        self.assertIn(f"The remembered address of {self.POOL} ", self.daemon_log())
+        self.assertGreaterEqual(self.count("dns_queries", f"{self.POOL} A"), 1,
+                                self.counters().get("dns_queries"))
+        # the address that worked is remembered instead
+        with open(self.home_pool_file(), encoding="utf-8") as f:
+            self.assertEqual(f.read().split("\n")[2].split(" ")[0], address)
+
+    def set_remembered_address(self, address):
+        with open(self.home_pool_file(), encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        lines[2] = f"{address} {int(time.time())}"
+        with open(self.home_pool_file(), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines))
+
+    def test_remembered_address_behind_a_firewall_is_given_up_when_dns_answers(self):
+        self.first_sign_in_then_new_process()
+        # the pool moved and its old address now drops every SYN: the dial would hang
+        # until the connect timeout; the name's answer ends it
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.set_remembered_address("127.0.9.9")
+        self.call(ACCOUNT, "SignIn")
+        self.assertEqual(self.wait_for_state("signed-in", "failed"), "signed-in")
+        # stopped when the name's answer came, not by the connect timeout
+        self.assertIn(f"The remembered address of {self.POOL} was given up", self.daemon_log())
+        self.assertIn("resolved after the remembered address failed", self.connecting_detail())
+
+    def test_damaged_address_line_keeps_the_home_pool(self):
+        self.first_sign_in_then_new_process()
+        with open(self.home_pool_file(), "rb") as f:
+            contents = f.read().split(b"\n")
+        contents[2] = b"127.0.0.\x00\xff 12"
+        with open(self.home_pool_file(), "wb") as f:
+            f.write(b"\n".join(contents))
+        self.call(ACCOUNT, "SignIn")
+        self.assertEqual(self.wait_for_state("signed-in", "failed"), "signed-in")
+        self.assertEqual(self.get_property(ACCOUNT, "Server"), f"{self.POOL}:5061")
+        self.assertNotIn("discovering", [stage["Stage"] for stage in self.trace()])
+        self.assertIn("last-home-pool", self.trace()[0]["Detail"])
+        self.assertNotIn("the remembered address", self.connecting_detail())
+
+
 class DiscoveryFaultTest(SignInTestCase):
     def connecting_details(self):
         return [stage["Detail"] for stage in self.trace() if stage["Stage"] == "connecting"]
