@@ -51,6 +51,9 @@ DIAGNOSTICS = INTERFACE_PREFIX + "Diagnostics"
 INTERFACES = [ACCOUNT, PRESENCE, CONTACTS, DIAL_PLAN, POLICIES, DEVICES, EXCHANGE, DIAGNOSTICS,
               CONVERSATIONS]
 
+# python3-dbusmock's template of a MOCK of sfbd, for states the real one cannot reach
+MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
+
 SANITIZED = os.environ.get("SFBD_SANITIZERS") == "1"
 # the ASan/UBSan build runs 2-3 times slower: deadlines (never sleeps) stretch
 TIME_SCALE = 3 if SANITIZED else 1
@@ -168,6 +171,8 @@ class LineReader:
 
 class SfbdTestCase(unittest.TestCase):
     START_DAEMON = True
+    WAIT = TIMEOUT  # seconds wait_for() waits unless told; a test class may set its own
+    POLL_INTERVAL = 0.02  # seconds between wait_for()'s tries (more for costly predicates)
 
     @classmethod
     def setUpClass(cls):
@@ -305,6 +310,21 @@ class SfbdTestCase(unittest.TestCase):
             self.wait_for_owner(lambda owner: owner is not None, process)
         return process
 
+    def start_mock(self, **parameters):
+        """Starts, in place of sfbd, python3-dbusmock with sfbd_mock.py (the MOCK of
+        org.sfbd.Sfbd; `parameters` are its template's) and returns the process once it owns
+        the name.  Its log is among sfbd's; it is killed at teardown like sfbd."""
+        log_path = os.path.join(self.tmp, f"sfbd-mock-{len(self.log_paths) + 1}.log")
+        self.log_paths.append(log_path)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dbusmock", "--session", "--template", MOCK_TEMPLATE,
+                 "--parameters", json.dumps(parameters)],
+                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.daemons.append(process)
+        self.wait_for_owner(lambda owner: owner is not None, process)
+        return process
+
     def stop_process(self, process, sig=signal.SIGTERM):
         """Sends sig to sfbd or sfbctl and returns the exit status."""
         process.send_signal(sig)
@@ -317,12 +337,15 @@ class SfbdTestCase(unittest.TestCase):
                 text += log.read()
         return text
 
-    def name_owner(self):
+    def name_owner(self, name=BUS_NAME, bus=None):
+        """The unique name owning `name` on `bus` (default the test's session bus), or
+        None when nobody owns it."""
+        bus = bus or self.bus
         try:
-            reply = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "GetNameOwner",
-                                       GLib.Variant("(s)", (BUS_NAME,)), GLib.VariantType("(s)"),
-                                       Gio.DBusCallFlags.NONE, -1, None)
+            reply = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                  "org.freedesktop.DBus", "GetNameOwner",
+                                  GLib.Variant("(s)", (name,)), GLib.VariantType("(s)"),
+                                  Gio.DBusCallFlags.NONE, -1, None)
         except GLib.Error:
             return None
         return reply.unpack()[0]
@@ -339,6 +362,52 @@ class SfbdTestCase(unittest.TestCase):
                           f"{BUS_NAME}")
             time.sleep(0.02)
         self.fail(f"the owner of {BUS_NAME} did not change as expected within {TIMEOUT} s")
+
+    def describe_state(self):
+        """What a failing wait_for() adds to its message: the state this test class waits
+        on (its Exchange properties, say), in words.  Nothing here; classes override it."""
+        return ""
+
+    def wait_for(self, predicate, what, timeout=None, interval=None):
+        """Waits for a condition with a deadline and returns predicate()'s first true value.
+
+        Before each try it dispatches this process's default GLib main context (D-Bus signal
+        subscriptions, libatspi events); tries come `interval` s (default
+        self.POLL_INTERVAL) apart.  When
+        `timeout` s (default self.WAIT) pass, the test fails saying `what` was waited
+        for, the last value predicate() returned and describe_state()."""
+        return self.wait_for_value(predicate, bool, what, timeout, interval)
+
+    def wait_for_value(self, get, accept, what, timeout=None, interval=None):
+        """wait_for() for a value: polls get() until accept(value) holds and returns that
+        value; a failure names the last value get() returned."""
+        timeout = self.WAIT if timeout is None else timeout
+        interval = self.POLL_INTERVAL if interval is None else interval
+        context = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            while context.iteration(False):
+                pass
+            value = get()
+            if accept(value):
+                return value
+            time.sleep(interval)
+        state = self.describe_state()
+        self.fail(f"{what} did not happen within {timeout} s; last value {value!r}"
+                  + (f"; {state}" if state else ""))
+
+    def spawn(self, name, argv):
+        """Starts a helper process (Xvfb, a desktop service, a client) with the test's
+        environment, its output in NAME.log among sfbd's logs (in daemon_log(), printed
+        when the test fails); it is killed at teardown like sfbd."""
+        log_path = os.path.join(self.tmp, f"{name}.log")
+        self.log_paths.append(log_path)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT)
+        self.daemons.append(process)
+        return process
 
     def wait_for_exit(self, process):
         try:
@@ -369,6 +438,17 @@ class SfbdTestCase(unittest.TestCase):
 
     def get_all_properties(self, interface):
         return self.call("org.freedesktop.DBus.Properties", "GetAll", (interface,), "(s)")[0]
+
+    def record_signals(self):
+        """From now on, appends every signal of /org/sfbd/Sfbd to self.signals as
+        (interface, name, unpacked arguments); wait_for() dispatches them."""
+        self.signals = []
+
+        def on_signal(connection, sender, path, interface, name, parameters):
+            self.signals.append((interface, name, parameters.unpack()))
+
+        self.bus.signal_subscribe(BUS_NAME, None, None, OBJECT_PATH, None,
+                                  Gio.DBusSignalFlags.NONE, on_signal)
 
     def configure(self, settings):
         """Calls Configure; settings maps keys to GLib.Variant values."""

@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import unittest
 
@@ -86,7 +85,6 @@ WATCHER_XML = """<node>
   </interface>
 </node>"""
 
-MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
 
 
 def iterate_until(predicate, timeout=TIMEOUT):
@@ -168,18 +166,8 @@ class AppletTestCase(SfbdTestCase):
         return self.applet
 
     def start_mock(self, **parameters):
-        """Starts the dbusmock MOCK of org.sfbd.Sfbd (see sfbd_mock.py)."""
-        log_path = os.path.join(self.tmp, f"sfbd-mock-{len(self.log_paths) + 1}.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "dbusmock", "--session", "--template", MOCK_TEMPLATE,
-                 "--parameters", json.dumps(parameters)],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        self.daemons.append(process)
-        self.wait_for_owner(lambda owner: owner is not None, process)
-        self.mock = process
-        return process
+        self.mock = super().start_mock(**parameters)
+        return self.mock
 
     def mock_call(self, method, args=None, signature=None, interface=ACCOUNT):
         parameters = GLib.Variant(signature, args) if signature is not None else None

@@ -246,6 +246,7 @@ def write_png(path, width, rows):
 
 class TestTray(SfbdTestCase):
     START_DAEMON = False
+    POLL_INTERVAL = 0.1  # screenshots and the watcher's property
 
     @classmethod
     def setUpClass(cls):
@@ -258,15 +259,6 @@ class TestTray(SfbdTestCase):
             raise RuntimeError(f"missing {', '.join(missing)}: run build-aux/install-deps "
                                "(Debian packages xvfb, xfce4-panel, x11-apps)")
         cls.artifact_dir = os.environ.get("SFBD_ARTIFACT_DIR") or os.getcwd()
-
-    def spawn(self, name, argv):
-        log_path = os.path.join(self.tmp, f"{name}.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        self.daemons.append(process)
-        return process
 
     def start_xvfb(self):
         read_fd, write_fd = os.pipe()
@@ -300,15 +292,6 @@ class TestTray(SfbdTestCase):
         except GLib.Error:
             return None
         return reply.unpack()[0]
-
-    def wait_for(self, predicate, what):
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        self.fail(f"timed out waiting for {what}")
 
     def wait_for_icon(self, state, before, width):
         """Takes screenshots until the icon has the colours of state
