@@ -173,6 +173,7 @@ class SfbdTestCase(unittest.TestCase):
     START_DAEMON = True
     WAIT = TIMEOUT  # seconds wait_for() waits unless told; a test class may set its own
     POLL_INTERVAL = 0.02  # seconds between wait_for()'s tries (more for costly predicates)
+    XVFB_SCREEN = (1024, 768)  # start_xvfb()'s screen
 
     @classmethod
     def setUpClass(cls):
@@ -397,7 +398,7 @@ class SfbdTestCase(unittest.TestCase):
         self.fail(f"{what} did not happen within {timeout} s; last value {value!r}"
                   + (f"; {state}" if state else ""))
 
-    def spawn(self, name, argv):
+    def spawn(self, name, argv, pass_fds=()):
         """Starts a helper process (Xvfb, a desktop service, a client) with the test's
         environment, its output in NAME.log among sfbd's logs (in daemon_log(), printed
         when the test fails); it is killed at teardown like sfbd."""
@@ -405,9 +406,31 @@ class SfbdTestCase(unittest.TestCase):
         self.log_paths.append(log_path)
         with open(log_path, "w", encoding="utf-8") as log:
             process = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT)
+                                       stderr=subprocess.STDOUT, pass_fds=pass_fds)
         self.daemons.append(process)
         return process
+
+    def start_xvfb(self):
+        """Starts Xvfb for this test (an XVFB_SCREEN (width, height) screen, 24 bits), its
+        output in Xvfb.log; sets DISPLAY in the test's environment and keeps the process as
+        self.xvfb."""
+        read_fd, write_fd = os.pipe()
+        # in a new network namespace every Xvfb is free to take :0 (its abstract socket is
+        # the namespace's own), but /tmp/.X11-unix/X0 is shared by all: a display number
+        # of this test's own keeps concurrent tests apart.  -noreset: by default the
+        # server resets when its last client leaves (libatspi's look at the root window,
+        # xwininfo, xwd), killing any client still connecting ("cannot open display").
+        width, height = self.XVFB_SCREEN
+        self.xvfb = self.spawn("Xvfb", [
+            "Xvfb", f":{1000 + os.getpid() % 50000}", "-displayfd", str(write_fd),
+            "-nolisten", "tcp", "-noreset", "-screen", "0", f"{width}x{height}x24"],
+            pass_fds=(write_fd,))
+        os.close(write_fd)
+        with os.fdopen(read_fd) as display_pipe:
+            display = display_pipe.readline().strip()
+        self.assertTrue(display, "Xvfb did not say its display")
+        self.env["DISPLAY"] = f":{display}"
+        return self.xvfb
 
     def wait_for_exit(self, process):
         try:

@@ -247,6 +247,7 @@ def write_png(path, width, rows):
 class TestTray(SfbdTestCase):
     START_DAEMON = False
     POLL_INTERVAL = 0.1  # screenshots and the watcher's property
+    XVFB_SCREEN = SCREEN
 
     @classmethod
     def setUpClass(cls):
@@ -259,21 +260,6 @@ class TestTray(SfbdTestCase):
             raise RuntimeError(f"missing {', '.join(missing)}: run build-aux/install-deps "
                                "(Debian packages xvfb, xfce4-panel, x11-apps)")
         cls.artifact_dir = os.environ.get("SFBD_ARTIFACT_DIR") or os.getcwd()
-
-    def start_xvfb(self):
-        read_fd, write_fd = os.pipe()
-        # -noreset: a server reset when its last client leaves kills clients still connecting
-        xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset",
-             "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
-            pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.daemons.append(xvfb)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as display_pipe:
-            display = display_pipe.readline().strip()
-        self.assertTrue(display, "Xvfb did not say its display")
-        self.env["DISPLAY"] = f":{display}"
 
     def screenshot(self):
         result = subprocess.run(["xwd", "-root", "-silent"], env=self.env, capture_output=True,

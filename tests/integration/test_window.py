@@ -91,6 +91,7 @@ class WindowTestCase(SfbdTestCase):
 
     START_DAEMON = False
     POLL_INTERVAL = 0.05  # the predicates walk the accessibility tree
+    XVFB_SCREEN = SCREEN
 
     @classmethod
     def setUpClass(cls):
@@ -100,31 +101,6 @@ class WindowTestCase(SfbdTestCase):
         os.makedirs(cls.artifact_dir, exist_ok=True)
 
     # ---- the display, the accessibility bus and the window ----
-
-    def start_xvfb(self):
-        read_fd, write_fd = os.pipe()
-        log_path = os.path.join(self.tmp, "Xvfb.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            # in a new network namespace every Xvfb is free to take :0 (its abstract
-            # socket is the namespace's own), but /tmp/.X11-unix/X0 is shared by
-            # all: a display number of this test's own keeps concurrent tests apart
-            xvfb = subprocess.Popen(
-                # -noreset: by default the server resets when its last client leaves
-                # (libatspi's look at the root window, xwininfo, xwd), killing any
-                # client still connecting: "cannot open display" for the window
-                ["Xvfb", f":{1000 + os.getpid() % 50000}", "-displayfd", str(write_fd),
-                 "-nolisten", "tcp", "-noreset",
-                 "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
-                pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT)
-        self.daemons.append(xvfb)
-        self.xvfb = xvfb
-        os.close(write_fd)
-        with os.fdopen(read_fd) as display_pipe:
-            display = display_pipe.readline().strip()
-        self.assertTrue(display, "Xvfb did not say its display")
-        self.env["DISPLAY"] = f":{display}"
 
     def start_accessibility(self):
         """The accessibility bus of this session (its own dbus-daemon and
