@@ -130,6 +130,40 @@ def xml_interfaces():
     return interfaces
 
 
+def connect_bus(address):
+    """A new connection of this process to the message bus at `address`."""
+    return Gio.DBusConnection.new_for_address_sync(
+        address,
+        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+        | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None, None)
+
+
+class BusService:
+    """A service standing in for a desktop one (a tray's watcher, sfbd-window): on its own
+    connection to the bus at `address`, serves the one interface of `xml` at `path` through
+    the subclass's _method_call() and owns `name` (or raises RuntimeError); close() leaves."""
+
+    def __init__(self, address, name, path, xml):
+        self.connection = connect_bus(address)
+        info = Gio.DBusNodeInfo.new_for_xml(xml).interfaces[0]
+        self.registration = self.connection.register_object(
+            path, info, self._method_call, None, None)
+        reply = self.connection.call_sync(
+            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            "RequestName", GLib.Variant("(su)", (name, 4)), GLib.VariantType("(u)"),
+            Gio.DBusCallFlags.NONE, -1, None)
+        if reply.unpack()[0] != 1:
+            raise RuntimeError(f"could not own {name}")
+
+    def _method_call(self, connection, sender, path, interface, method, parameters, invocation):
+        raise NotImplementedError
+
+    def close(self):
+        self.connection.unregister_object(self.registration)
+        self.connection.close_sync(None)
+
+
 class LineReader:
     """Collects the lines of a pipe in a thread, so tests can wait with a timeout."""
 
@@ -233,11 +267,7 @@ class SfbdTestCase(unittest.TestCase):
         if not address:
             raise RuntimeError("dbus-daemon did not print its address")
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
-        self.bus = Gio.DBusConnection.new_for_address_sync(
-            address,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-            None, None)
+        self.bus = connect_bus(address)
 
     def _stop_everything(self):
         problems = []

@@ -30,7 +30,7 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import (ACCOUNT, EXCHANGE, PRESENCE, TIMEOUT,  # noqa: E402
+from sfbd_testcase import (ACCOUNT, EXCHANGE, PRESENCE, TIMEOUT, BusService,  # noqa: E402
                            SfbdTestCase, required_path)
 
 SIM = sim_fixture.SIM
@@ -100,35 +100,18 @@ def iterate_until(predicate, timeout=TIMEOUT):
     return value
 
 
-class Watcher:
+class Watcher(BusService):
     """org.kde.StatusNotifierWatcher on its own connection, recording the
     items that register."""
 
     def __init__(self, address):
         self.items = []
-        self.connection = Gio.DBusConnection.new_for_address_sync(
-            address,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-            None, None)
-        info = Gio.DBusNodeInfo.new_for_xml(WATCHER_XML).interfaces[0]
-        self.registration = self.connection.register_object(
-            WATCHER_PATH, info, self._method_call, None, None)
-        reply = self.connection.call_sync(
-            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-            "RequestName", GLib.Variant("(su)", (WATCHER_NAME, 4)), GLib.VariantType("(u)"),
-            Gio.DBusCallFlags.NONE, -1, None)
-        if reply.unpack()[0] != 1:
-            raise RuntimeError(f"could not own {WATCHER_NAME}")
+        super().__init__(address, WATCHER_NAME, WATCHER_PATH, WATCHER_XML)
 
     def _method_call(self, connection, sender, path, interface, method, parameters, invocation):
         if method == "RegisterStatusNotifierItem":
             self.items.append((sender, parameters.unpack()[0]))
         invocation.return_value(None)
-
-    def close(self):
-        self.connection.unregister_object(self.registration)
-        self.connection.close_sync(None)
 
 
 class AppletTestCase(SfbdTestCase):
