@@ -51,6 +51,9 @@ DIAGNOSTICS = INTERFACE_PREFIX + "Diagnostics"
 INTERFACES = [ACCOUNT, PRESENCE, CONTACTS, DIAL_PLAN, POLICIES, DEVICES, EXCHANGE, DIAGNOSTICS,
               CONVERSATIONS]
 
+# python3-dbusmock's template of a MOCK of sfbd, for states the real one cannot reach
+MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
+
 SANITIZED = os.environ.get("SFBD_SANITIZERS") == "1"
 # the ASan/UBSan build runs 2-3 times slower: deadlines (never sleeps) stretch
 TIME_SCALE = 3 if SANITIZED else 1
@@ -127,6 +130,40 @@ def xml_interfaces():
     return interfaces
 
 
+def connect_bus(address):
+    """A new connection of this process to the message bus at `address`."""
+    return Gio.DBusConnection.new_for_address_sync(
+        address,
+        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+        | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None, None)
+
+
+class BusService:
+    """A service standing in for a desktop one (a tray's watcher, sfbd-window): on its own
+    connection to the bus at `address`, serves the one interface of `xml` at `path` through
+    the subclass's _method_call() and owns `name` (or raises RuntimeError); close() leaves."""
+
+    def __init__(self, address, name, path, xml):
+        self.connection = connect_bus(address)
+        info = Gio.DBusNodeInfo.new_for_xml(xml).interfaces[0]
+        self.registration = self.connection.register_object(
+            path, info, self._method_call, None, None)
+        reply = self.connection.call_sync(
+            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            "RequestName", GLib.Variant("(su)", (name, 4)), GLib.VariantType("(u)"),
+            Gio.DBusCallFlags.NONE, -1, None)
+        if reply.unpack()[0] != 1:
+            raise RuntimeError(f"could not own {name}")
+
+    def _method_call(self, connection, sender, path, interface, method, parameters, invocation):
+        raise NotImplementedError
+
+    def close(self):
+        self.connection.unregister_object(self.registration)
+        self.connection.close_sync(None)
+
+
 class LineReader:
     """Collects the lines of a pipe in a thread, so tests can wait with a timeout."""
 
@@ -168,6 +205,9 @@ class LineReader:
 
 class SfbdTestCase(unittest.TestCase):
     START_DAEMON = True
+    WAIT = TIMEOUT  # seconds wait_for() waits unless told; a test class may set its own
+    POLL_INTERVAL = 0.02  # seconds between wait_for()'s tries (more for costly predicates)
+    XVFB_SCREEN = (1024, 768)  # start_xvfb()'s screen
 
     @classmethod
     def setUpClass(cls):
@@ -227,11 +267,7 @@ class SfbdTestCase(unittest.TestCase):
         if not address:
             raise RuntimeError("dbus-daemon did not print its address")
         self.env["DBUS_SESSION_BUS_ADDRESS"] = address
-        self.bus = Gio.DBusConnection.new_for_address_sync(
-            address,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-            None, None)
+        self.bus = connect_bus(address)
 
     def _stop_everything(self):
         problems = []
@@ -305,6 +341,21 @@ class SfbdTestCase(unittest.TestCase):
             self.wait_for_owner(lambda owner: owner is not None, process)
         return process
 
+    def start_mock(self, **parameters):
+        """Starts, in place of sfbd, python3-dbusmock with sfbd_mock.py (the MOCK of
+        org.sfbd.Sfbd; `parameters` are its template's) and returns the process once it owns
+        the name.  Its log is among sfbd's; it is killed at teardown like sfbd."""
+        log_path = os.path.join(self.tmp, f"sfbd-mock-{len(self.log_paths) + 1}.log")
+        self.log_paths.append(log_path)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "dbusmock", "--session", "--template", MOCK_TEMPLATE,
+                 "--parameters", json.dumps(parameters)],
+                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.daemons.append(process)
+        self.wait_for_owner(lambda owner: owner is not None, process)
+        return process
+
     def stop_process(self, process, sig=signal.SIGTERM):
         """Sends sig to sfbd or sfbctl and returns the exit status."""
         process.send_signal(sig)
@@ -317,12 +368,15 @@ class SfbdTestCase(unittest.TestCase):
                 text += log.read()
         return text
 
-    def name_owner(self):
+    def name_owner(self, name=BUS_NAME, bus=None):
+        """The unique name owning `name` on `bus` (default the test's session bus), or
+        None when nobody owns it."""
+        bus = bus or self.bus
         try:
-            reply = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "GetNameOwner",
-                                       GLib.Variant("(s)", (BUS_NAME,)), GLib.VariantType("(s)"),
-                                       Gio.DBusCallFlags.NONE, -1, None)
+            reply = bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                  "org.freedesktop.DBus", "GetNameOwner",
+                                  GLib.Variant("(s)", (name,)), GLib.VariantType("(s)"),
+                                  Gio.DBusCallFlags.NONE, -1, None)
         except GLib.Error:
             return None
         return reply.unpack()[0]
@@ -339,6 +393,74 @@ class SfbdTestCase(unittest.TestCase):
                           f"{BUS_NAME}")
             time.sleep(0.02)
         self.fail(f"the owner of {BUS_NAME} did not change as expected within {TIMEOUT} s")
+
+    def describe_state(self):
+        """What a failing wait_for() adds to its message: the state this test class waits
+        on (its Exchange properties, say), in words.  Nothing here; classes override it."""
+        return ""
+
+    def wait_for(self, predicate, what, timeout=None, interval=None):
+        """Waits for a condition with a deadline and returns predicate()'s first true value.
+
+        Before each try it dispatches this process's default GLib main context (D-Bus signal
+        subscriptions, libatspi events); tries come `interval` s (default
+        self.POLL_INTERVAL) apart.  When
+        `timeout` s (default self.WAIT) pass, the test fails saying `what` was waited
+        for, the last value predicate() returned and describe_state()."""
+        return self.wait_for_value(predicate, bool, what, timeout, interval)
+
+    def wait_for_value(self, get, accept, what, timeout=None, interval=None):
+        """wait_for() for a value: polls get() until accept(value) holds and returns that
+        value; a failure names the last value get() returned."""
+        timeout = self.WAIT if timeout is None else timeout
+        interval = self.POLL_INTERVAL if interval is None else interval
+        context = GLib.MainContext.default()
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            while context.iteration(False):
+                pass
+            value = get()
+            if accept(value):
+                return value
+            time.sleep(interval)
+        state = self.describe_state()
+        self.fail(f"{what} did not happen within {timeout} s; last value {value!r}"
+                  + (f"; {state}" if state else ""))
+
+    def spawn(self, name, argv, pass_fds=()):
+        """Starts a helper process (Xvfb, a desktop service, a client) with the test's
+        environment, its output in NAME.log among sfbd's logs (in daemon_log(), printed
+        when the test fails); it is killed at teardown like sfbd."""
+        log_path = os.path.join(self.tmp, f"{name}.log")
+        self.log_paths.append(log_path)
+        with open(log_path, "w", encoding="utf-8") as log:
+            process = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, pass_fds=pass_fds)
+        self.daemons.append(process)
+        return process
+
+    def start_xvfb(self):
+        """Starts Xvfb for this test (an XVFB_SCREEN (width, height) screen, 24 bits), its
+        output in Xvfb.log; sets DISPLAY in the test's environment and keeps the process as
+        self.xvfb."""
+        read_fd, write_fd = os.pipe()
+        # in a new network namespace every Xvfb is free to take :0 (its abstract socket is
+        # the namespace's own), but /tmp/.X11-unix/X0 is shared by all: a display number
+        # of this test's own keeps concurrent tests apart.  -noreset: by default the
+        # server resets when its last client leaves (libatspi's look at the root window,
+        # xwininfo, xwd), killing any client still connecting ("cannot open display").
+        width, height = self.XVFB_SCREEN
+        self.xvfb = self.spawn("Xvfb", [
+            "Xvfb", f":{1000 + os.getpid() % 50000}", "-displayfd", str(write_fd),
+            "-nolisten", "tcp", "-noreset", "-screen", "0", f"{width}x{height}x24"],
+            pass_fds=(write_fd,))
+        os.close(write_fd)
+        with os.fdopen(read_fd) as display_pipe:
+            display = display_pipe.readline().strip()
+        self.assertTrue(display, "Xvfb did not say its display")
+        self.env["DISPLAY"] = f":{display}"
+        return self.xvfb
 
     def wait_for_exit(self, process):
         try:
@@ -369,6 +491,17 @@ class SfbdTestCase(unittest.TestCase):
 
     def get_all_properties(self, interface):
         return self.call("org.freedesktop.DBus.Properties", "GetAll", (interface,), "(s)")[0]
+
+    def record_signals(self):
+        """From now on, appends every signal of /org/sfbd/Sfbd to self.signals as
+        (interface, name, unpacked arguments); wait_for() dispatches them."""
+        self.signals = []
+
+        def on_signal(connection, sender, path, interface, name, parameters):
+            self.signals.append((interface, name, parameters.unpack()))
+
+        self.bus.signal_subscribe(BUS_NAME, None, None, OBJECT_PATH, None,
+                                  Gio.DBusSignalFlags.NONE, on_signal)
 
     def configure(self, settings):
         """Calls Configure; settings maps keys to GLib.Variant values."""

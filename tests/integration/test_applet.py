@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import unittest
 
@@ -31,7 +30,7 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import (ACCOUNT, EXCHANGE, PRESENCE, TIMEOUT,  # noqa: E402
+from sfbd_testcase import (ACCOUNT, EXCHANGE, PRESENCE, TIMEOUT, BusService,  # noqa: E402
                            SfbdTestCase, required_path)
 
 SIM = sim_fixture.SIM
@@ -86,7 +85,6 @@ WATCHER_XML = """<node>
   </interface>
 </node>"""
 
-MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
 
 
 def iterate_until(predicate, timeout=TIMEOUT):
@@ -102,35 +100,18 @@ def iterate_until(predicate, timeout=TIMEOUT):
     return value
 
 
-class Watcher:
+class Watcher(BusService):
     """org.kde.StatusNotifierWatcher on its own connection, recording the
     items that register."""
 
     def __init__(self, address):
         self.items = []
-        self.connection = Gio.DBusConnection.new_for_address_sync(
-            address,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-            None, None)
-        info = Gio.DBusNodeInfo.new_for_xml(WATCHER_XML).interfaces[0]
-        self.registration = self.connection.register_object(
-            WATCHER_PATH, info, self._method_call, None, None)
-        reply = self.connection.call_sync(
-            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-            "RequestName", GLib.Variant("(su)", (WATCHER_NAME, 4)), GLib.VariantType("(u)"),
-            Gio.DBusCallFlags.NONE, -1, None)
-        if reply.unpack()[0] != 1:
-            raise RuntimeError(f"could not own {WATCHER_NAME}")
+        super().__init__(address, WATCHER_NAME, WATCHER_PATH, WATCHER_XML)
 
     def _method_call(self, connection, sender, path, interface, method, parameters, invocation):
         if method == "RegisterStatusNotifierItem":
             self.items.append((sender, parameters.unpack()[0]))
         invocation.return_value(None)
-
-    def close(self):
-        self.connection.unregister_object(self.registration)
-        self.connection.close_sync(None)
 
 
 class AppletTestCase(SfbdTestCase):
@@ -168,18 +149,8 @@ class AppletTestCase(SfbdTestCase):
         return self.applet
 
     def start_mock(self, **parameters):
-        """Starts the dbusmock MOCK of org.sfbd.Sfbd (see sfbd_mock.py)."""
-        log_path = os.path.join(self.tmp, f"sfbd-mock-{len(self.log_paths) + 1}.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "dbusmock", "--session", "--template", MOCK_TEMPLATE,
-                 "--parameters", json.dumps(parameters)],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        self.daemons.append(process)
-        self.wait_for_owner(lambda owner: owner is not None, process)
-        self.mock = process
-        return process
+        self.mock = super().start_mock(**parameters)
+        return self.mock
 
     def mock_call(self, method, args=None, signature=None, interface=ACCOUNT):
         parameters = GLib.Variant(signature, args) if signature is not None else None

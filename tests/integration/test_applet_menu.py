@@ -20,7 +20,7 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT  # noqa: E402
+from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT, BusService  # noqa: E402
 from test_applet import (ITEM_PATH, MENU_AVAILABILITY, MENU_EXCHANGE_COUNTS,  # noqa: E402
                          MENU_EXCHANGE_MEETING, MENU_HEADER, MENU_INTERFACE, MENU_RECONNECT,
                          MENU_SIGN_IN, MENU_SIGN_OUT, MENU_TRACE, WAIT, AppletTestCase,
@@ -48,35 +48,18 @@ APPLICATION_XML = """<node>
 </node>"""
 
 
-class FakeWindow:
+class FakeWindow(BusService):
     """Stands in for sfbd-window: owns org.sfbd.Window and records the
     actions it is asked for."""
 
     def __init__(self, address):
         self.actions = []
-        self.connection = Gio.DBusConnection.new_for_address_sync(
-            address,
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
-            None, None)
-        info = Gio.DBusNodeInfo.new_for_xml(APPLICATION_XML).interfaces[0]
-        self.registration = self.connection.register_object(
-            "/org/sfbd/Window", info, self._method_call, None, None)
-        reply = self.connection.call_sync(
-            "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-            "RequestName", GLib.Variant("(su)", ("org.sfbd.Window", 4)),
-            GLib.VariantType("(u)"), Gio.DBusCallFlags.NONE, -1, None)
-        if reply.unpack()[0] != 1:
-            raise RuntimeError("could not own org.sfbd.Window")
+        super().__init__(address, "org.sfbd.Window", "/org/sfbd/Window", APPLICATION_XML)
 
     def _method_call(self, connection, sender, path, interface, method, parameters, invocation):
         if method == "ActivateAction":
             self.actions.append(parameters.unpack()[0])
         invocation.return_value(None)
-
-    def close(self):
-        self.connection.unregister_object(self.registration)
-        self.connection.close_sync(None)
 
 
 class MenuTestCase(AppletTestCase):

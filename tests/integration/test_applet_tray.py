@@ -246,6 +246,8 @@ def write_png(path, width, rows):
 
 class TestTray(SfbdTestCase):
     START_DAEMON = False
+    POLL_INTERVAL = 0.1  # screenshots and the watcher's property
+    XVFB_SCREEN = SCREEN
 
     @classmethod
     def setUpClass(cls):
@@ -258,30 +260,6 @@ class TestTray(SfbdTestCase):
             raise RuntimeError(f"missing {', '.join(missing)}: run build-aux/install-deps "
                                "(Debian packages xvfb, xfce4-panel, x11-apps)")
         cls.artifact_dir = os.environ.get("SFBD_ARTIFACT_DIR") or os.getcwd()
-
-    def spawn(self, name, argv):
-        log_path = os.path.join(self.tmp, f"{name}.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        self.daemons.append(process)
-        return process
-
-    def start_xvfb(self):
-        read_fd, write_fd = os.pipe()
-        # -noreset: a server reset when its last client leaves kills clients still connecting
-        xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset",
-             "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
-            pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.daemons.append(xvfb)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as display_pipe:
-            display = display_pipe.readline().strip()
-        self.assertTrue(display, "Xvfb did not say its display")
-        self.env["DISPLAY"] = f":{display}"
 
     def screenshot(self):
         result = subprocess.run(["xwd", "-root", "-silent"], env=self.env, capture_output=True,
@@ -300,15 +278,6 @@ class TestTray(SfbdTestCase):
         except GLib.Error:
             return None
         return reply.unpack()[0]
-
-    def wait_for(self, predicate, what):
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        self.fail(f"timed out waiting for {what}")
 
     def wait_for_icon(self, state, before, width):
         """Takes screenshots until the icon has the colours of state

@@ -11,7 +11,6 @@ notifications the server got."""
 import os
 import subprocess
 import sys
-import time
 import unittest
 
 import sim_fixture
@@ -20,9 +19,9 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, BUS_CONFIG, PRESENCE, TIMEOUT, SfbdTestCase  # noqa: E402
+from sfbd_testcase import ACCOUNT, BUS_CONFIG, PRESENCE, TIMEOUT  # noqa: E402
+from sim_testcase import SIM, SimTestCase, account_settings, string  # noqa: E402
 
-SIM = sim_fixture.SIM
 WAIT = 20 * (3 if os.environ.get("SFBD_SANITIZERS") == "1" else 1)
 MOCK = "org.freedesktop.DBus.Mock"
 LOGIN1 = "org.freedesktop.login1"
@@ -47,17 +46,15 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-def string(value):
-    return GLib.Variant("s", value)
-
-
-class DesktopTestCase(SfbdTestCase):
+class DesktopTestCase(SimTestCase):
     START_DAEMON = False
+    WAIT = WAIT
+
+    def reset_sim(self):
+        sim_fixture.reset()
 
     def setUp(self):
-        sim_fixture.reset()
-        self.ctl = SIM["ctl"]
-        self.addCleanup(self.ctl.set_delay, ms=0)
+        self.addCleanup(SIM["ctl"].set_delay, ms=0)
         super().setUp()
         self.system_bus = self._start_system_bus()
         self.mocks = []
@@ -103,6 +100,7 @@ class DesktopTestCase(SfbdTestCase):
         return bus
 
     def _start_mock(self, args, name, bus):
+        # not spawn(): daemon_log() reads every log spawn() keeps, and is sfbd's alone here
         env = dict(self.env)
         log = open(os.path.join(self.tmp, f"mock-{name}.log"), "w", encoding="utf-8")
         process = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", *args], env=env,
@@ -113,17 +111,7 @@ class DesktopTestCase(SfbdTestCase):
             process.wait()
             log.close()
         self.addCleanup(stop)
-        self.wait_until(lambda: self._has_owner(bus, name), f"{name} on its bus", TIMEOUT)
-
-    @staticmethod
-    def _has_owner(bus, name):
-        try:
-            bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                          "GetNameOwner", GLib.Variant("(s)", (name,)), None,
-                          Gio.DBusCallFlags.NONE, -1, None)
-            return True
-        except GLib.Error:
-            return False
+        self.wait_for(lambda: self.name_owner(name, bus), f"{name} on its bus", TIMEOUT)
 
     @staticmethod
     def call_on(bus, name, path, interface, method, parameters=None):
@@ -198,27 +186,14 @@ class DesktopTestCase(SfbdTestCase):
 
     # ---- sfbd ----
 
-    def wait_until(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s")
-
     def start_alice(self, password=PASSWORD, **settings):
         self.daemon = self.start_daemon()
-        config = {"Account.Uri": string("sip:alice@contoso.test"),
-                  "Account.Login": string("CONTOSO\\alice"),
-                  "Account.Server": string("director.contoso.test"),
-                  "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                  "Secrets.Store": string("file")}
+        config = account_settings("alice")
         config.update({key: string(value) for key, value in settings.items()})
         self.configure(config)
         self.call(ACCOUNT, "SetPassword", (password, True), "(sb)")
         self.call(ACCOUNT, "SignIn")
-        self.wait_until(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
                         "the end of the sign-in")
 
     def state(self):
@@ -232,9 +207,9 @@ class DesktopTestCase(SfbdTestCase):
 
     def wait_for_code(self, code, what):
         """Waits until sfbd shows, and sfbsim aggregated, alice's availability `code`."""
-        self.wait_until(lambda: self.code() == code and self.sim_code() == code,
-                        f"{what} (availability {code}; sfbd shows {self.code()}, sfbsim "
-                        f"{self.sim_code()})")
+        self.wait_for_value(lambda: (self.code(), self.sim_code()),
+                            lambda codes: codes == (code, code),
+                            f"{what} (availability {code}, as (sfbd's, sfbsim's))")
 
 
 class IdleAndLockTest(DesktopTestCase):
@@ -256,7 +231,7 @@ class IdleAndLockTest(DesktopTestCase):
         self.wait_for_code(6500, "busy, the user's choice, while idle")
         self.set_session(IdleHint=False)
         # back from idle: the machineState is active again, and the user's busy stays
-        self.wait_until(lambda: self.machine_states() == {"3500"}, "machineState 3500 again")
+        self.wait_for(lambda: self.machine_states() == {"3500"}, "machineState 3500 again")
         self.assertEqual(self.code(), 6500)
         self.assertEqual(self.sim_code(), 6500)
 
@@ -321,13 +296,13 @@ class GnomeIdleMonitorTest(DesktopTestCase):
         self.start_mutter()
         self.start_alice(**{"Presence.InactiveAfter": "2", "Presence.AwayAfter": "3"})
         self.wait_for_code(3500, "online after sign-in")
-        inactive = self.wait_until(lambda: self.watch("AddIdleWatch", 2000), "a 2 s idle watch")
-        away = self.wait_until(lambda: self.watch("AddIdleWatch", 5000), "a 5 s idle watch")
+        inactive = self.wait_for(lambda: self.watch("AddIdleWatch", 2000), "a 2 s idle watch")
+        away = self.wait_for(lambda: self.watch("AddIdleWatch", 5000), "a 5 s idle watch")
         # logind's hint counts for nothing while GNOME's monitor answers
         self.set_session(IdleHint=True)
         self.fire(inactive)
         self.wait_for_code(5000, "inactive when the first watch fires")
-        active = self.wait_until(lambda: self.watch("AddUserActiveWatch"), "a user-active watch")
+        active = self.wait_for(lambda: self.watch("AddUserActiveWatch"), "a user-active watch")
         self.fire(away)
         self.wait_for_code(15500, "away when the second fires")
         self.fire(active)
@@ -338,16 +313,16 @@ class SuspendTest(DesktopTestCase):
     def test_sign_out_before_sleep_and_in_after(self):
         self.start_alice()
         self.assertEqual(self.state(), "signed-in")
-        inhibitors = self.wait_until(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
+        inhibitors = self.wait_for(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
         self.assertEqual([(i[0], i[3]) for i in inhibitors], [("sleep", "delay")])
-        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1,
+        self.wait_for(lambda: self.ctl.counters()["active_registrations"] == 1,
                         "one registration")
         # every answer of sfbsim comes late: a sign-out takes a while, and the inhibitor
         # must outlast it
         self.ctl.set_delay(ms=400)
         size = os.path.getsize(os.path.join(SIM["workdir"], "sip.log"))
         self.sleep_signal(True)
-        self.wait_until(lambda: not self.sfbd_inhibitors(), "the inhibitor released")
+        self.wait_for(lambda: not self.sfbd_inhibitors(), "the inhibitor released")
         # at that moment sfbsim has the de-registration and answered it
         self.assertEqual(self.ctl.counters()["active_registrations"], 0)
         with open(os.path.join(SIM["workdir"], "sip.log"), encoding="utf-8") as f:
@@ -358,25 +333,25 @@ class SuspendTest(DesktopTestCase):
         self.assertEqual(self.state(), "signed-out")
         self.ctl.set_delay(ms=0)
         self.sleep_signal(False)
-        self.wait_until(lambda: self.state() == "signed-in", "signed in again after resume")
-        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1,
+        self.wait_for(lambda: self.state() == "signed-in", "signed in again after resume")
+        self.wait_for(lambda: self.ctl.counters()["active_registrations"] == 1,
                         "registered again")
-        self.wait_until(self.sfbd_inhibitors, "the inhibitor taken again")
+        self.wait_for(self.sfbd_inhibitors, "the inhibitor taken again")
 
 
     def test_resume_before_the_sign_out_ended(self):
         self.start_alice()
         self.assertEqual(self.state(), "signed-in")
-        self.wait_until(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
+        self.wait_for(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
         self.ctl.set_delay(ms=400)  # the sign-out outlasts the nap
         self.sleep_signal(True)
         self.sleep_signal(False)
-        self.wait_until(lambda: "Signed out" in self.daemon_log(), "the sign-out done")
+        self.wait_for(lambda: "Signed out" in self.daemon_log(), "the sign-out done")
         self.ctl.set_delay(ms=0)
-        self.wait_until(lambda: self.state() == "signed-in", "signed in again")
-        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1,
+        self.wait_for(lambda: self.state() == "signed-in", "signed in again")
+        self.wait_for(lambda: self.ctl.counters()["active_registrations"] == 1,
                         "registered again")
-        self.wait_until(self.sfbd_inhibitors, "the inhibitor taken again")
+        self.wait_for(self.sfbd_inhibitors, "the inhibitor taken again")
 
 
 class NotificationTest(DesktopTestCase):
@@ -386,7 +361,7 @@ class NotificationTest(DesktopTestCase):
         self.assertEqual(self.state(), "failed")
         self.assertEqual(self.get_property(ACCOUNT, "LastError"),
                          "org.sfbd.Sfbd.Error.AuthFailed")
-        calls = self.wait_until(self.notify_calls, "a notification")
+        calls = self.wait_for(self.notify_calls, "a notification")
         notification_id, _, summary, body, actions = calls[0]
         self.assertIn("password", summary)
         self.assertEqual(actions, ["set-password", "Set password…", "details", "Details"])
@@ -400,20 +375,20 @@ class NotificationTest(DesktopTestCase):
         # the server's activation token: the window is the session's, not in sfbd's unit
         self.send_activation_token(notification_id, "token-1")
         self.invoke_action(notification_id, "set-password")
-        window = self.wait_until(self.window_actions, "the window asked to open")
+        window = self.wait_for(self.window_actions, "the window asked to open")
         self.assertEqual(window, [("set-password", [], {"activation-token": "token-1",
                                                         "desktop-startup-id": "token-1"})])
         self.assertFalse(os.path.exists(self.window_log), "sfbd spawned the window itself")
         # signing in again with the same password fails again: the notification is
         # updated in place, still one
         self.call(ACCOUNT, "SignIn")
-        calls = self.wait_until(lambda: self.notify_calls()[1:], "the notice of the new failure")
+        calls = self.wait_for(lambda: self.notify_calls()[1:], "the notice of the new failure")
         self.assertEqual(calls[0][1], notification_id)
         # a good password: signed in, the notification is withdrawn
         self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
         self.call(ACCOUNT, "SignIn")
-        self.wait_until(lambda: self.state() == "signed-in", "signed in")
-        self.wait_until(lambda: notification_id in self.close_calls(), "the notification closed")
+        self.wait_for(lambda: self.state() == "signed-in", "signed in")
+        self.wait_for(lambda: notification_id in self.close_calls(), "the notification closed")
         # sfbd's calls reach the server in order: any other notice came before the close
         calls = self.notify_calls()
         self.assertEqual({c[0] for c in calls}, {notification_id})
@@ -423,9 +398,9 @@ class NotificationTest(DesktopTestCase):
         # no org.sfbd.Window on the bus and no service file: sfbd starts the program
         self.start_alice(password="wrong")
         self.assertEqual(self.state(), "failed")
-        notification_id = self.wait_until(self.notify_calls, "a notification")[0][0]
+        notification_id = self.wait_for(self.notify_calls, "a notification")[0][0]
         self.invoke_action(notification_id, "details")
-        self.wait_until(lambda: os.path.exists(self.window_log), "the window started")
+        self.wait_for(lambda: os.path.exists(self.window_log), "the window started")
         with open(self.window_log, encoding="utf-8") as f:
             self.assertEqual(f.read().split(), ["--details"])
 
@@ -441,7 +416,7 @@ class NotificationTest(DesktopTestCase):
             self.call(ACCOUNT, "SignIn")
         except GLib.Error:
             pass  # refused at once: no credentials
-        calls = self.wait_until(self.notify_calls, "a notification")
+        calls = self.wait_for(self.notify_calls, "a notification")
         _, _, summary, body, actions = calls[0]
         self.assertEqual(self.get_property(ACCOUNT, "LastError"),
                          "org.sfbd.Sfbd.Error.NoCredentials")
@@ -456,9 +431,9 @@ class NotificationTest(DesktopTestCase):
         self.env["SFBD_WINDOW"] = os.path.join(self.tmp, "no-such-window")
         self.start_alice(password="wrong")
         self.assertEqual(self.state(), "failed")
-        notification_id = self.wait_until(self.notify_calls, "a notification")[0][0]
+        notification_id = self.wait_for(self.notify_calls, "a notification")[0][0]
         self.invoke_action(notification_id, "details")
-        calls = self.wait_until(lambda: self.notify_calls()[1:], "the details")
+        calls = self.wait_for(lambda: self.notify_calls()[1:], "the details")
         _, replaces, _, body, actions = calls[0]
         self.assertEqual(replaces, notification_id)
         self.assertIn("State: failed", body)
@@ -472,7 +447,7 @@ class NotificationTest(DesktopTestCase):
         self.ctl.reset_counters()
         self.ctl.drop_connections()
         # a new registration: sfbd noticed the drop and signed in again
-        self.wait_until(lambda: self.ctl.counters()["active_registrations"] == 1
+        self.wait_for(lambda: self.ctl.counters()["active_registrations"] == 1
                         and self.ctl.counters().get("registers", {}).get("alice", 0) > 0
                         and self.state() == "signed-in", "signed in again")
         self.assertIn("reconnecting", self.daemon_log())
@@ -484,10 +459,10 @@ class NotificationTest(DesktopTestCase):
         self.assertEqual(self.state(), "signed-in")
         self.ctl.set_503(registrar="pool1", retry_after=3, count=1)
         self.ctl.drop_connections()
-        calls = self.wait_until(self.notify_calls, "a reconnecting notification")
+        calls = self.wait_for(self.notify_calls, "a reconnecting notification")
         self.assertIn("reconnecting", calls[0][2])
-        self.wait_until(lambda: self.state() == "signed-in", "signed in again")
-        self.wait_until(lambda: calls[0][0] in self.close_calls(), "the notification closed")
+        self.wait_for(lambda: self.state() == "signed-in", "signed in again")
+        self.wait_for(lambda: calls[0][0] in self.close_calls(), "the notification closed")
 
 
 if __name__ == "__main__":

@@ -343,10 +343,15 @@ class ConnectivityTest(DiagnoseTestCase):
 
 
 class CertificateTest(DiagnoseTestCase):
-    def test_untrusted_certificate_on_one_host(self):
-        self.ctl.set_certificate(variant="untrusted", host="director")
+    def diagnose_certificate(self, variant, host):
+        """Diagnose() of alice's configuration while sfbsim's `host` serves its `variant`
+        certificate (SimControl.set_certificate); returns the checks."""
+        self.ctl.set_certificate(variant=variant, host=host)
         self.configure_alice()
-        checks = self.diagnose()
+        return self.diagnose()
+
+    def test_untrusted_certificate_on_one_host(self):
+        checks = self.diagnose_certificate("untrusted", "director")
         c = self.assert_check(checks, "tls", "chain director.contoso.test:5061", "FAIL",
                               "The certificate on director.contoso.test is issued by “",
                               "which this machine does not trust",
@@ -357,9 +362,7 @@ class CertificateTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "chain sip.contoso.test:443", "PASS")
 
     def test_expired_certificate_on_one_host(self):
-        self.ctl.set_certificate(variant="expired", host="edge")
-        self.configure_alice()
-        checks = self.diagnose()
+        checks = self.diagnose_certificate("expired", "edge")
         c = self.assert_check(checks, "tls", "validity sip.contoso.test:443", "FAIL",
                               "The certificate on sip.contoso.test expired on ",
                               "renew it and assign the new one", evidence=["expired"])
@@ -368,9 +371,7 @@ class CertificateTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "validity director.contoso.test:5061", "PASS")
 
     def test_not_yet_valid_certificate_on_one_host(self):
-        self.ctl.set_certificate(variant="not-yet-valid", host="director")
-        self.configure_alice()
-        checks = self.diagnose()
+        checks = self.diagnose_certificate("not-yet-valid", "director")
         c = self.assert_check(checks, "tls", "validity director.contoso.test:5061", "FAIL",
                               "The certificate on director.contoso.test is valid only from ",
                               "check this machine's clock", evidence=["not valid yet"])
@@ -379,9 +380,7 @@ class CertificateTest(DiagnoseTestCase):
         self.assert_check(checks, "tls", "validity sip.contoso.test:443", "PASS")
 
     def test_wrong_name_certificate_on_one_host(self):
-        self.ctl.set_certificate(variant="wrong-name", host="director")
-        self.configure_alice()
-        checks = self.diagnose()
+        checks = self.diagnose_certificate("wrong-name", "director")
         c = self.assert_check(checks, "tls", "name director.contoso.test:5061", "FAIL",
                               "The certificate on director.contoso.test is for ",
                               "issue one whose subject alternative names include "

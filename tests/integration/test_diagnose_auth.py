@@ -18,6 +18,7 @@ sim_fixture.enter_testnet(__file__)
 import test_diagnose as diag  # noqa: E402  (DiagnoseTestCase)
 import test_signin as base  # noqa: E402
 from sfbd_testcase import ACCOUNT  # noqa: E402
+from sim_testcase import kerberos_env  # noqa: E402
 
 POOL1 = "pool1.contoso.test"
 REALM = "CONTOSO.TEST"
@@ -35,9 +36,7 @@ def tearDownModule():
 class AuthTestCase(diag.DiagnoseTestCase):
     def _make_env(self):
         env = super()._make_env()
-        # sfbsim's realm and KDC; a credential cache of the test's own (empty: no kinit)
-        env["KRB5_CONFIG"] = base.SIM["env"]["SFBSIM_KRB5_CONFIG"]
-        env["KRB5CCNAME"] = f"FILE:{self.tmp}/krb5cc"
+        env.update(kerberos_env(self.tmp))
         return env
 
     def setUp(self):

@@ -13,14 +13,10 @@ import sim_fixture
 
 sim_fixture.enter_testnet(__file__)
 
-from gi.repository import GLib  # noqa: E402
+from sfbd_testcase import ACCOUNT, BUS_NAME, EXCHANGE, OBJECT_PATH  # noqa: E402
+from sim_testcase import PASSWORDS, SimTestCase, kerberos_env, string  # noqa: E402
 
-from sfbd_testcase import (ACCOUNT, BUS_NAME, EXCHANGE, OBJECT_PATH, SfbdTestCase)  # noqa: E402
-
-DIRECTOR = "director.contoso.test"
-PASSWORD = "Passw0rd!"
-WAIT = 30
-SIM = sim_fixture.SIM
+PASSWORD = PASSWORDS["alice"]
 SCENARIO = os.path.join(sim_fixture.SOURCE_ROOT, "tests", "sfbsim", "scenarios", "exchange.toml")
 EWS_URL = "https://mail.contoso.test/EWS/Exchange.asmx"
 UM_URL = "https://mail.contoso.test/EWS/UM2007Legacy.asmx"
@@ -37,25 +33,21 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-def string(value):
-    return GLib.Variant("s", value)
+class ExchangeTestCase(SimTestCase):
+    WAIT = 30
 
-
-class ExchangeTestCase(SfbdTestCase):
     def _make_env(self):
         env = super()._make_env()
-        env["KRB5_CONFIG"] = SIM["env"]["SFBSIM_KRB5_CONFIG"]
-        env["KRB5CCNAME"] = f"FILE:{self.tmp}/krb5cc"
+        env.update(kerberos_env(self.tmp))
         return env
 
-    def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
+    def reset_sim(self):
+        super().reset_sim()
         self.ctl.reset_exchange()
         self.ctl.reset_counters()
-        self.ctl.drop_connections()
+
+    def setUp(self):
         super().setUp()
-        self.addCleanup(self.ctl.drop_connections)
         self.changes = []
         self.bus.signal_subscribe(BUS_NAME, "org.freedesktop.DBus.Properties",
                                   "PropertiesChanged", OBJECT_PATH, EXCHANGE, 0,
@@ -64,34 +56,11 @@ class ExchangeTestCase(SfbdTestCase):
     def _on_changed(self, connection, sender, path, interface, name, parameters):
         self.changes.append(parameters.unpack()[1])
 
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s; Exchange: "
-                  f"{self.get_all_properties(EXCHANGE)}")
+    def describe_state(self):
+        return f"Exchange: {self.get_all_properties(EXCHANGE)}"
 
     def exchange(self, name):
         return self.get_property(EXCHANGE, name)
-
-    def sign_in(self):
-        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
-                        "Account.Login": string("CONTOSO\\alice"),
-                        "Account.Server": string(DIRECTOR),
-                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": string("file")})
-        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
-        self.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      "alice signed-in")
-        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
-                         self.get_property(ACCOUNT, "LastErrorMessage"))
 
     def wait_connected(self):
         self.wait_for(lambda: self.exchange("State") in ("connected", "failed"),

@@ -10,15 +10,10 @@ import sim_fixture
 
 sim_fixture.enter_testnet(__file__)
 
-from gi.repository import GLib  # noqa: E402
+from sfbd_testcase import ACCOUNT, EXCHANGE  # noqa: E402
+from sim_testcase import SimTestCase  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, EXCHANGE, SfbdTestCase  # noqa: E402
-
-DIRECTOR = "director.contoso.test"
-PASSWORD = "Passw0rd!"
-WAIT = 30
 RETRIES = 5
-SIM = sim_fixture.SIM
 
 
 def setUpModule():
@@ -29,50 +24,18 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-def string(value):
-    return GLib.Variant("s", value)
-
-
 def is_exchange(stage):
     return stage["Stage"].startswith("exchange-")
 
 
-class ExchangeAbsentTestCase(SfbdTestCase):
-    def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
-        self.ctl.drop_connections()
-        super().setUp()
-        self.addCleanup(self.ctl.drop_connections)
+class ExchangeAbsentTestCase(SimTestCase):
+    WAIT = 30
 
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s; Exchange: "
-                  f"{self.get_all_properties(EXCHANGE)}; trace: {self.trace()}")
+    def describe_state(self):
+        return f"Exchange: {self.get_all_properties(EXCHANGE)}; trace: {self.trace()}"
 
     def trace(self):
         return self.call(ACCOUNT, "GetSignInTrace")[0]
-
-    def sign_in(self):
-        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
-                        "Account.Login": string("CONTOSO\\alice"),
-                        "Account.Server": string(DIRECTOR),
-                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": string("file")})
-        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
-        self.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      "alice signed-in")
-        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
-                         self.get_property(ACCOUNT, "LastErrorMessage"))
 
     def failed_since(self, started):
         """Exchange failed again after a discovery that began at `started` (Unix µs)."""

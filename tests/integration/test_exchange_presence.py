@@ -8,21 +8,16 @@ sfbd's Presence interface, from the server's aggregateState in roaming-self."""
 
 import asyncio
 import os
-import time
 import unittest
 
 import sim_fixture
 
 sim_fixture.enter_testnet(__file__)
 
-from gi.repository import GLib  # noqa: E402
+from sfbd_testcase import EXCHANGE, PRESENCE  # noqa: E402
+from sim_testcase import DIRECTOR, PASSWORDS, SIM, SimTestCase  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, EXCHANGE, PRESENCE, SfbdTestCase  # noqa: E402
-
-DIRECTOR = "director.contoso.test"
-PASSWORD = "Passw0rd!"
-WAIT = 30
-SIM = sim_fixture.SIM
+PASSWORD = PASSWORDS["alice"]
 SCENARIO = os.path.join(sim_fixture.SOURCE_ROOT, "tests", "sfbsim", "scenarios", "exchange.toml")
 OOF_TEXT = "Out until Monday & back <soon>"
 OOF_HTML = "<p>Out until Monday &amp; back &lt;soon&gt;</p>"  # the reply is HTML
@@ -75,46 +70,21 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-def string(value):
-    return GLib.Variant("s", value)
+class ExchangePresenceTestCase(SimTestCase):
+    WAIT = 30
 
-
-class ExchangePresenceTestCase(SfbdTestCase):
-    def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
+    def reset_sim(self):
+        super().reset_sim()
         self.ctl.reset_exchange()
-        self.ctl.drop_connections()
-        super().setUp()
-        self.addCleanup(self.ctl.drop_connections)
 
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s; sfbsim has "
-                  f"{self.seen()}, sfbd shows {self.own()}")
+    def describe_state(self):
+        return f"sfbsim has {self.seen()}, sfbd shows {self.own()}"
 
     def sign_in(self):
-        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
-                        "Account.Login": string("CONTOSO\\alice"),
-                        "Account.Server": string(DIRECTOR),
-                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": string("file")})
-        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
-        self.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      "alice signed-in")
-        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
-                         self.get_property(ACCOUNT, "LastErrorMessage"))
-        self.wait_for(lambda: self.get_property(EXCHANGE, "State") in ("connected", "failed"),
-                      "Exchange connected")
+        """alice signed in (SimTestCase.sign_in), then her Exchange connected."""
+        super().sign_in()
+        self.wait_for_value(lambda: self.get_property(EXCHANGE, "State"),
+                            lambda state: state in ("connected", "failed"), "Exchange connected")
         self.assertEqual(self.get_property(EXCHANGE, "State"), "connected",
                          self.get_property(EXCHANGE, "LastError"))
 

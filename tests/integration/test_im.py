@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import unittest
 
 import sim_fixture
@@ -19,13 +18,11 @@ sim_fixture.enter_testnet(__file__)
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from sfbd_testcase import (ACCOUNT, BUS_NAME, CONVERSATIONS, ERROR_PREFIX,  # noqa: E402
-                           OBJECT_PATH, TIMEOUT, SfbdTestCase, dbus_error_name)
-from test_presence import PASSWORDS, Peer  # noqa: E402
+from sfbd_testcase import CONVERSATIONS, ERROR_PREFIX, dbus_error_name  # noqa: E402
+from sim_testcase import SIM, SimTestCase  # noqa: E402
+from test_presence import Peer  # noqa: E402
 
-DIRECTOR = "director.contoso.test"
 WAIT = 20
-SIM = sim_fixture.SIM
 ALICE = "sip:alice@contoso.test"
 BOB = "sip:bob@contoso.test"
 ECHO = "sip:echo@contoso.test"
@@ -39,55 +36,22 @@ def tearDownModule():
     sim_fixture.stop()
 
 
-def string(value):
-    return GLib.Variant("s", value)
-
-
 def audio_sdp():
     return ("v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=session\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
             "m=audio 50000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n")
 
 
-class ImTestCase(SfbdTestCase):
-    def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
+class ImTestCase(SimTestCase):
+    WAIT = WAIT
+
+    def reset_sim(self):
+        super().reset_sim()
         self.ctl.reset_im()
-        self.ctl.drop_connections()
+
+    def setUp(self):
         super().setUp()
-        self.addCleanup(self.ctl.drop_connections)
         self.addCleanup(self.ctl.reset_im)
-        self.signals = []
-        self.bus.signal_subscribe(BUS_NAME, None, None, OBJECT_PATH, None, 0, self._on_signal)
-
-    def _on_signal(self, connection, sender, path, interface, name, parameters):
-        self.signals.append((interface, name, parameters.unpack()))
-
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s")
-
-    def sign_in(self, user="alice", peer=None):
-        target = peer if peer is not None else self
-        target.configure({"Account.Uri": string(f"sip:{user}@contoso.test"),
-                          "Account.Login": string(f"CONTOSO\\{user}"),
-                          "Account.Server": string(DIRECTOR),
-                          "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                          "Secrets.Store": string("file")})
-        target.call(ACCOUNT, "SetPassword", (PASSWORDS[user], True), "(sb)")
-        target.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: target.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      f"{user} signed-in")
-        self.assertEqual(target.get_property(ACCOUNT, "State"), "signed-in",
-                         target.get_property(ACCOUNT, "LastErrorMessage"))
+        self.record_signals()
 
     def received(self, signals=None):
         source = self.signals if signals is None else signals

@@ -19,6 +19,7 @@ import unittest  # noqa: E402
 
 import test_signin as base  # noqa: E402  (the sfbsim fixture and SignInTestCase)
 from sfbd_testcase import ACCOUNT  # noqa: E402
+from sim_testcase import kerberos_env  # noqa: E402
 
 PASSWORD = base.PASSWORD
 REALM = "CONTOSO.TEST"
@@ -35,8 +36,7 @@ def tearDownModule():
 class KerberosTestCase(base.SignInTestCase):
     def _make_env(self):
         env = super()._make_env()
-        env["KRB5_CONFIG"] = base.SIM["env"]["SFBSIM_KRB5_CONFIG"]
-        env["KRB5CCNAME"] = f"FILE:{self.tmp}/krb5cc"
+        env.update(kerberos_env(self.tmp))
         return env
 
     def setUp(self):

@@ -15,11 +15,10 @@ sim_fixture.enter_testnet(__file__)
 from gi.repository import Gio, GLib  # noqa: E402
 
 from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, CONTACTS, ERROR_PREFIX,  # noqa: E402
-                           OBJECT_PATH, PRESENCE, TIMEOUT, SfbdTestCase)
+                           OBJECT_PATH, PRESENCE, TIMEOUT)
+from sim_testcase import SimTestCase  # noqa: E402
 
-DIRECTOR = "director.contoso.test"
 WAIT = 20
-SIM = sim_fixture.SIM
 
 # tests/sfbsim/scenarios/default.toml, alice's list
 ALICE_GROUPS = {1: "~", 2: "Team", 3: "Management", 4: "Partners"}
@@ -31,7 +30,6 @@ ALICE_CONTACTS = {
     "sip:frank@contoso.test": ("Frank Fischer", ["Management"], "same-enterprise"),
     "sip:grace@fabrikam.test": ("Grace Green (Fabrikam)", ["Partners"], "federated"),
 }
-PASSWORDS = {"alice": "Passw0rd!", "bob": "Secr3t-Bob"}
 USER_STATE = 0x20000000  # the userState instance (docs/protocol.md §11.4)
 
 
@@ -41,11 +39,6 @@ def setUpModule():
 
 def tearDownModule():
     sim_fixture.stop()
-
-
-def string(value):
-    return GLib.Variant("s", value)
-
 
 
 def presence_changes(signals):
@@ -135,45 +128,12 @@ class Peer:
         self.bus_process.stdout.close()
 
 
-class PresenceTestCase(SfbdTestCase):
+class PresenceTestCase(SimTestCase):
+    WAIT = WAIT
+
     def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
-        self.ctl.drop_connections()
         super().setUp()
-        self.addCleanup(self.ctl.drop_connections)
-        self.signals = []
-        self.bus.signal_subscribe(BUS_NAME, None, None, OBJECT_PATH, None, 0, self._on_signal)
-
-    def _on_signal(self, connection, sender, path, interface, name, parameters):
-        self.signals.append((interface, name, parameters.unpack()))
-
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s")
-
-    def sign_in(self, user="alice", peer=None):
-        """Signs `user` in with this test's sfbd, or with `peer`'s (a Peer)."""
-        target = peer if peer is not None else self
-        target.configure({"Account.Uri": string(f"sip:{user}@contoso.test"),
-                          "Account.Login": string(f"CONTOSO\\{user}"),
-                          "Account.Server": string(DIRECTOR),
-                          "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                          "Secrets.Store": string("file")})
-        target.call(ACCOUNT, "SetPassword", (PASSWORDS[user], True), "(sb)")
-        target.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: target.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      f"{user} signed-in")
-        self.assertEqual(target.get_property(ACCOUNT, "State"), "signed-in",
-                         target.get_property(ACCOUNT, "LastErrorMessage"))
+        self.record_signals()
 
     def contacts(self):
         return {c["Uri"]: c for c in self.call(CONTACTS, "ListContacts")[0]}

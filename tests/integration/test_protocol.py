@@ -17,12 +17,11 @@ import sim_fixture  # noqa: E402
 
 sim_fixture.enter_testnet(__file__)
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio  # noqa: E402
 
-from sfbd_testcase import ACCOUNT, BUS_NAME, OBJECT_PATH, PRESENCE, SfbdTestCase  # noqa: E402
+from sfbd_testcase import ACCOUNT, BUS_NAME, OBJECT_PATH, PRESENCE  # noqa: E402
+from sim_testcase import DIRECTOR, SIM, SimTestCase  # noqa: E402
 
-SIM = sim_fixture.SIM
-DIRECTOR = "director.contoso.test"
 WAIT = 20
 
 
@@ -32,10 +31,6 @@ def setUpModule():
 
 def tearDownModule():
     sim_fixture.stop()
-
-
-def string(value):
-    return GLib.Variant("s", value)
 
 
 class SipLogEntry:
@@ -88,12 +83,14 @@ def sip_log_size():
     return os.path.getsize(os.path.join(SIM["workdir"], "sip.log"))
 
 
-class ProtocolTestCase(SfbdTestCase):
-    def setUp(self):
+class ProtocolTestCase(SimTestCase):
+    WAIT = WAIT
+
+    def reset_sim(self):
         sim_fixture.reset()
-        self.ctl = SIM["ctl"]
-        self.addCleanup(self.ctl.set_registrar_options, expires_header=True)
-        self.addCleanup(self.ctl.drop_connections)
+
+    def setUp(self):
+        self.addCleanup(SIM["ctl"].set_registrar_options, expires_header=True)
         super().setUp()
         self.states = []  # every State the Account interface announced
         self.errors = []  # every LastErrorMessage
@@ -108,32 +105,8 @@ class ProtocolTestCase(SfbdTestCase):
         if changed_interface == ACCOUNT and changed.get("LastErrorMessage"):
             self.errors.append(changed["LastErrorMessage"])
 
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s")
-
     def state(self):
         return self.get_property(ACCOUNT, "State")
-
-    def sign_in(self):
-        self.configure({"Account.Uri": string("sip:alice@contoso.test"),
-                        "Account.Login": string("CONTOSO\\alice"),
-                        "Account.Server": string(DIRECTOR),
-                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": string("file")})
-        self.call(ACCOUNT, "SetPassword", ("Passw0rd!", True), "(sb)")
-        self.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: self.state() in ("signed-in", "failed"), "signed-in")
-        self.assertEqual(self.state(), "signed-in",
-                         self.get_property(ACCOUNT, "LastErrorMessage"))
 
     def trace(self):
         return self.call(ACCOUNT, "GetSignInTrace")[0]

@@ -9,7 +9,6 @@ property, not a chosen few."""
 
 import os
 import stat
-import time
 import types
 import unittest
 
@@ -21,17 +20,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 SCENARIO = os.path.join(SOURCE_ROOT, "tests", "sfbsim", "scenarios", "default.toml")
 
-from gi.repository import GLib  # noqa: E402
-
-from sfbd_testcase import (ACCOUNT, BUS_NAME, CONTACTS, DIAL_PLAN, ERROR_PREFIX,  # noqa: E402
-                           OBJECT_PATH, POLICIES, SfbdTestCase)
+from sfbd_testcase import ACCOUNT, CONTACTS, DIAL_PLAN, ERROR_PREFIX, POLICIES  # noqa: E402
+from sim_testcase import SimTestCase, string  # noqa: E402
 from sim import documents, services  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 
-DIRECTOR = "director.contoso.test"
 WAIT = 20
-PASSWORDS = {"alice": "Passw0rd!", "bob": "Secr3t-Bob"}
-SIM = sim_fixture.SIM
 
 
 def start_sim():
@@ -48,10 +42,6 @@ def setUpModule():
 
 def tearDownModule():
     stop_sim()
-
-
-def string(value):
-    return GLib.Variant("s", value)
 
 
 def scenario_policies(user_id="alice"):
@@ -79,46 +69,16 @@ def scenario_dial_plan():
     return Scenario.load(SCENARIO).data["dialplan"]
 
 
-class SettingsTestCase(SfbdTestCase):
+class SettingsTestCase(SimTestCase):
+    WAIT = WAIT
+
     def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
-        self.ctl.drop_connections()
         super().setUp()
-        self.addCleanup(lambda: SIM["ctl"].drop_connections())
-        self.signals = []
-        self.bus.signal_subscribe(BUS_NAME, None, None, OBJECT_PATH, None, 0, self._on_signal)
-
-    def _on_signal(self, connection, sender, path, interface, name, parameters):
-        self.signals.append((interface, name, parameters.unpack()))
-
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        context = GLib.MainContext.default()
-        while time.monotonic() < deadline:
-            while context.iteration(False):
-                pass
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.02)
-        self.fail(f"{what} did not happen within {timeout} s")
-
-    def configure_user(self, user="alice"):
-        self.configure({"Account.Uri": string(f"sip:{user}@contoso.test"),
-                        "Account.Login": string(f"CONTOSO\\{user}"),
-                        "Account.Server": string(DIRECTOR),
-                        "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": string("file")})
-        self.call(ACCOUNT, "SetPassword", (PASSWORDS[user], True), "(sb)")
+        self.record_signals()
 
     def sign_in(self, user="alice"):
-        self.configure_user(user)
-        self.call(ACCOUNT, "SignIn")
-        self.wait_for(lambda: self.get_property(ACCOUNT, "State") in ("signed-in", "failed"),
-                      "signed-in")
-        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in",
-                         self.get_property(ACCOUNT, "LastErrorMessage"))
+        """SimTestCase.sign_in, and the settings it brings are there and fresh."""
+        super().sign_in(user)
         # settings are retrieved before signed-in: both are there and fresh
         self.assertTrue(self.get_property(POLICIES, "Groups"))
         self.assertNotEqual(self.get_property(DIAL_PLAN, "Name"), "")

@@ -10,7 +10,6 @@ import shlex
 import signal
 import stat
 import subprocess
-import sys
 import time
 import unittest
 
@@ -479,9 +478,6 @@ class Utf8Test(SfbdTestCase):
         self.assertEqual(data["Extra.Tab"], "a\tb")
 
 
-MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
-
-
 class DaemonTextTest(SfbdTestCase):
     """Control characters and other odd text from sfbd, through the
     python3-dbusmock MOCK of sfbd (sfbd_mock.py): the real sfbd refuses
@@ -490,14 +486,7 @@ class DaemonTextTest(SfbdTestCase):
     START_DAEMON = False
 
     def test_json_carries_control_characters_exactly(self):
-        log_path = os.path.join(self.tmp, "sfbd-mock.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            mock = subprocess.Popen([sys.executable, "-m", "dbusmock", "--session", "--template",
-                                     MOCK_TEMPLATE], env=self.env, stdin=subprocess.DEVNULL,
-                                    stdout=log, stderr=subprocess.STDOUT)
-        self.daemons.append(mock)
-        self.wait_for_owner(lambda owner: owner is not None, mock)
+        self.start_mock()
         note = "a\x01b\x1b[31mred\u2028line\u202eevil\x7f\"quoted\"\\"
         self.bus.call_sync(BUS_NAME, "/org/sfbd/Sfbd", "org.freedesktop.DBus.Mock",
                            "UpdateProperties",

@@ -9,12 +9,8 @@ failed state and its reason.  The real sfbd is checked for what it says
 before sign-in (unavailable, and Refresh() refused with NotSignedIn).
 """
 
-import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import unittest
 
 from gi.repository import Gio, GLib
@@ -25,7 +21,6 @@ from sfbd_testcase import (BUS_NAME, ERROR_PREFIX, EXCHANGE, OBJECT_PATH,
                            TIMEOUT, SfbdTestCase)
 
 EXIT_OK, EXIT_NOT_AVAILABLE = 0, 3
-MOCK_TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sfbd_mock.py")
 
 # sfbd_mock.EXCHANGE's meeting, in UTC and in Tokyo (UTC+9, no summer time)
 MEETING_UTC = "2023-11-14 22:13–23:13 Weekly sync (Room 1)"
@@ -66,18 +61,6 @@ class MockTestCase(SfbdTestCase):
     def setUp(self):
         super().setUp()
         self.env["TZ"] = "UTC"
-
-    def start_mock(self, **parameters):
-        log_path = os.path.join(self.tmp, "sfbd-mock.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            mock = subprocess.Popen(
-                [sys.executable, "-m", "dbusmock", "--session", "--template", MOCK_TEMPLATE,
-                 "--parameters", json.dumps(parameters)],
-                env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        self.daemons.append(mock)
-        self.wait_for_owner(lambda owner: owner is not None, mock)
-        return mock
 
     def mock_call(self, method, args=None, signature=None):
         parameters = GLib.Variant(signature, args) if signature is not None else None

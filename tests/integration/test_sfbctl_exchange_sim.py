@@ -17,16 +17,11 @@ import sim_fixture
 
 sim_fixture.enter_testnet(__file__)
 
-from gi.repository import GLib  # noqa: E402
-
 import sfbd_testcase  # noqa: E402
-from sfbd_testcase import ACCOUNT, EXCHANGE, SfbdTestCase  # noqa: E402
+from sfbd_testcase import EXCHANGE  # noqa: E402
+from sim_testcase import SimTestCase  # noqa: E402
 
-SIM = sim_fixture.SIM
 SCENARIO = os.path.join(sim_fixture.SOURCE_ROOT, "tests", "sfbsim", "scenarios", "exchange.toml")
-DIRECTOR = "director.contoso.test"
-PASSWORD = "Passw0rd!"  # alice's, tests/sfbsim/scenarios/default.toml
-WAIT = 30
 
 
 def setUpModule():
@@ -53,14 +48,12 @@ def meeting_words(meeting, today):
     return f"{clock(start, today)}–{clock(end, start.date())} {meeting['Subject']}{location}"
 
 
-class SfbctlExchangeTest(SfbdTestCase):
-    def setUp(self):
-        self.ctl = SIM["ctl"]
-        self.ctl.reset_services()
+class SfbctlExchangeTest(SimTestCase):
+    WAIT = 30
+
+    def reset_sim(self):
+        super().reset_sim()
         self.ctl.reset_exchange()
-        self.ctl.drop_connections()
-        super().setUp()
-        self.addCleanup(self.ctl.drop_connections)
 
     def run_sfbctl(self, *args):
         """sfbctl with local time UTC: exit status and stdout."""
@@ -75,22 +68,12 @@ class SfbctlExchangeTest(SfbdTestCase):
 
     def wait_for_json(self, predicate, what):
         """`sfbctl --json exchange` until predicate(data) holds, with a deadline."""
-        deadline = time.monotonic() + WAIT
-        data = self.exchange_json()
-        while not predicate(data):
-            if time.monotonic() > deadline:
-                self.fail(f"sfbctl --json exchange never showed {what}: {data}")
-            time.sleep(0.1)
-            data = self.exchange_json()
-        return data
+        return self.wait_for_value(self.exchange_json, predicate,
+                                   f"sfbctl --json exchange showing {what}", interval=0.1)
 
     def sign_in(self):
-        self.configure({"Account.Uri": GLib.Variant("s", "sip:alice@contoso.test"),
-                        "Account.Login": GLib.Variant("s", "CONTOSO\\alice"),
-                        "Account.Server": GLib.Variant("s", DIRECTOR),
-                        "TLS.CAFile": GLib.Variant("s", SIM["env"]["SFBSIM_CA_FILE"]),
-                        "Secrets.Store": GLib.Variant("s", "file")})
-        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        """alice configured (SimTestCase.configure_user), signed in with sfbctl."""
+        self.configure_user()
         result = self.sfbctl("sign-in", "--wait")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 

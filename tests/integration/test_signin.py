@@ -25,6 +25,7 @@ from gi.repository import Gio, GLib  # noqa: E402
 
 from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, ERROR_PREFIX,  # noqa: E402
                            INTERFACES, OBJECT_PATH, SfbdTestCase)
+from sim_testcase import account_settings  # noqa: E402
 
 PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.toml
 WRONG_PASSWORD = "not-alices-password-42"
@@ -98,6 +99,7 @@ class AccountWatcher:
 
 
 class SignInTestCase(SfbdTestCase):
+    WAIT = WAIT
     def setUp(self):
         self.ctl = SIM["ctl"]
         self.ctl.dns_clear()
@@ -111,13 +113,7 @@ class SignInTestCase(SfbdTestCase):
         self.ctl.reset_counters()
 
     def configure_alice(self, password=PASSWORD, server=None):
-        settings = {"Account.Uri": string("sip:alice@contoso.test"),
-                    "Account.Login": string("CONTOSO\\alice"),
-                    "TLS.CAFile": string(SIM["env"]["SFBSIM_CA_FILE"]),
-                    "Secrets.Store": string("file")}
-        if server is not None:
-            settings["Account.Server"] = string(server)
-        self.configure(settings)
+        self.configure(account_settings("alice", server))
         self.call(ACCOUNT, "SetPassword", (password, True), "(sb)")
 
     def state(self):
@@ -136,15 +132,6 @@ class SignInTestCase(SfbdTestCase):
         account = self.get_all_properties(ACCOUNT)
         self.fail(f"State never became {states}; went through {seen}; LastError "
                   f"{account['LastError']}: {account['LastErrorMessage']}")
-
-    def wait_for(self, predicate, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"{what} did not happen within {timeout} s")
 
     def sign_in(self, **kwargs):
         """Signs alice in; through the Director (and its redirect) unless told otherwise."""

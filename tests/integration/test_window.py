@@ -90,6 +90,8 @@ class WindowTestCase(SfbdTestCase):
     """Xvfb, the accessibility bus and the window, and how to read and drive it."""
 
     START_DAEMON = False
+    POLL_INTERVAL = 0.05  # the predicates walk the accessibility tree
+    XVFB_SCREEN = SCREEN
 
     @classmethod
     def setUpClass(cls):
@@ -99,40 +101,6 @@ class WindowTestCase(SfbdTestCase):
         os.makedirs(cls.artifact_dir, exist_ok=True)
 
     # ---- the display, the accessibility bus and the window ----
-
-    def spawn(self, name, argv):
-        log_path = os.path.join(self.tmp, f"{name}.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            process = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        self.daemons.append(process)
-        return process
-
-    def start_xvfb(self):
-        read_fd, write_fd = os.pipe()
-        log_path = os.path.join(self.tmp, "Xvfb.log")
-        self.log_paths.append(log_path)
-        with open(log_path, "w", encoding="utf-8") as log:
-            # in a new network namespace every Xvfb is free to take :0 (its abstract
-            # socket is the namespace's own), but /tmp/.X11-unix/X0 is shared by
-            # all: a display number of this test's own keeps concurrent tests apart
-            xvfb = subprocess.Popen(
-                # -noreset: by default the server resets when its last client leaves
-                # (libatspi's look at the root window, xwininfo, xwd), killing any
-                # client still connecting: "cannot open display" for the window
-                ["Xvfb", f":{1000 + os.getpid() % 50000}", "-displayfd", str(write_fd),
-                 "-nolisten", "tcp", "-noreset",
-                 "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"],
-                pass_fds=(write_fd,), env=self.env, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT)
-        self.daemons.append(xvfb)
-        self.xvfb = xvfb
-        os.close(write_fd)
-        with os.fdopen(read_fd) as display_pipe:
-            display = display_pipe.readline().strip()
-        self.assertTrue(display, "Xvfb did not say its display")
-        self.env["DISPLAY"] = f":{display}"
 
     def start_accessibility(self):
         """The accessibility bus of this session (its own dbus-daemon and
@@ -144,7 +112,8 @@ class WindowTestCase(SfbdTestCase):
                               [AT_SPI_BUS_LAUNCHER, "--launch-immediately"])
         # stopped before the bus: it takes its own dbus-daemon with it
         self.addCleanup(self.stop_launcher, launcher)
-        self.wait_for(lambda: self.owner_of("org.a11y.Bus"), "at-spi-bus-launcher's org.a11y.Bus")
+        self.wait_for(lambda: self.name_owner("org.a11y.Bus"),
+                      "at-spi-bus-launcher's org.a11y.Bus")
         # libatspi reads both when it first connects, in this process
         os.environ["DBUS_SESSION_BUS_ADDRESS"] = self.env["DBUS_SESSION_BUS_ADDRESS"]
         os.environ["DISPLAY"] = self.env["DISPLAY"]
@@ -152,15 +121,6 @@ class WindowTestCase(SfbdTestCase):
         gi.require_version("Atspi", "2.0")
         from gi.repository import Atspi
         self.atspi = Atspi
-
-    def owner_of(self, name):
-        try:
-            return self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                      "org.freedesktop.DBus", "GetNameOwner",
-                                      GLib.Variant("(s)", (name,)), GLib.VariantType("(s)"),
-                                      Gio.DBusCallFlags.NONE, -1, None).unpack()[0]
-        except GLib.Error:
-            return None
 
     @staticmethod
     def stop_launcher(launcher):
@@ -176,20 +136,6 @@ class WindowTestCase(SfbdTestCase):
         return self.spawn(f"sfbd-window-{len(self.log_paths)}", [self.window_path, *args])
 
     # ---- reading and driving the window ----
-
-    def wait_for(self, predicate, what, timeout=TIMEOUT):
-        """Polls predicate() until it holds, within timeout.  libatspi learns
-        of new applications and changes from signals, dispatched here."""
-        context = GLib.MainContext.default()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            while context.pending():
-                context.iteration(False)
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
 
     def application(self):
         desktop = self.atspi.get_desktop(0)
@@ -414,13 +360,13 @@ class TestActivation(WindowTestCase):
                                "DISPLAY", "GTK_A11Y", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
                                "SFBD_CONFIG_DIR")},)),
                            None, Gio.DBusCallFlags.NONE, TIMEOUT * 1000, None)
-        self.assertIsNone(self.owner_of("org.sfbd.Window"))
+        self.assertIsNone(self.name_owner("org.sfbd.Window"))
         self.assertNotIn("Skype for Business Account", self.window_titles())
         # what the applet's Set password… does; the reply comes once the action ran
         self.bus.call_sync("org.sfbd.Window", "/org/sfbd/Window", "org.freedesktop.Application",
                            "ActivateAction", GLib.Variant("(sava{sv})", ("set-password", [], {})),
                            None, Gio.DBusCallFlags.NONE, STARTUP_TIMEOUT * 1000, None)
-        owner = self.owner_of("org.sfbd.Window")
+        owner = self.name_owner("org.sfbd.Window")
         self.assertIsNotNone(owner)
         pid = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
                                  "org.freedesktop.DBus", "GetConnectionUnixProcessID",

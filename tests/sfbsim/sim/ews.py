@@ -453,23 +453,45 @@ def _error_message(parent, tag, e):
     return m
 
 
-@operation("GetFolder")
-def get_folder(ex, user, req, detail):
-    root = el(None, NS_M, "GetFolderResponse", nsmap={"m": NS_M, "t": NS_T})
-    msgs = el(root, NS_M, "ResponseMessages")
-    ids = req.find("m:FolderIds", NS)
+def _response(operation):
+    """The <m:OPERATIONResponse> root of an operation's answer and its <m:ResponseMessages>."""
+    root = el(None, NS_M, f"{operation}Response", nsmap={"m": NS_M, "t": NS_T})
+    return root, el(root, NS_M, "ResponseMessages")
+
+
+def _each_folder(ex, user, req, detail, msgs, operation, ids_path, select=None,
+                 error_child=None):
+    """The folders of a per-folder operation (GetFolder, FindFolder, FindItem), one response
+    message each, in `msgs`.  For each folder id under `ids_path` (a request without one
+    fails schema validation) it resolves the folder, calls select(mailbox, folder name)
+    when given, and yields (a new successful <m:OPERATIONResponseMessage>, mailbox, folder
+    name, what select returned).  A ResponseError of either makes that folder's message an
+    error instead (holding an empty `error_child` where the schema wants one)."""
+    ids = req.find(ids_path, NS)
     if ids is None or len(ids) == 0:
-        raise EwsFault("ErrorSchemaValidation", "no FolderIds")
+        raise EwsFault("ErrorSchemaValidation", f"no {ids_path.split(':', 1)[1]}")
+    tag = f"{operation}ResponseMessage"
     for fid in ids:
         if not isinstance(fid.tag, str):
             continue
         try:
             mb, name = _resolve_folder(ex, user, fid, detail)
+            selected = select(mb, name) if select is not None else None
         except ResponseError as e:
-            el(_error_message(msgs, "GetFolderResponseMessage", e), NS_M, "Folders")
+            m = _error_message(msgs, tag, e)
+            if error_child is not None:
+                el(m, NS_M, error_child)
             continue
-        m = el(msgs, NS_M, "GetFolderResponseMessage", ResponseClass="Success")
+        m = el(msgs, NS_M, tag, ResponseClass="Success")
         el(m, NS_M, "ResponseCode", "NoError")
+        yield m, mb, name, selected
+
+
+@operation("GetFolder")
+def get_folder(ex, user, req, detail):
+    root, msgs = _response("GetFolder")
+    for m, mb, name, _ in _each_folder(ex, user, req, detail, msgs, "GetFolder", "m:FolderIds",
+                                       error_child="Folders"):
         _folder_element(el(m, NS_M, "Folders"), mb, name)
     return root
 
@@ -562,27 +584,19 @@ def _restriction(req):
 # FindFolder -----------------------------------------------------------------------------------
 @operation("FindFolder")
 def find_folder(ex, user, req, detail):
-    root = el(None, NS_M, "FindFolderResponse", nsmap={"m": NS_M, "t": NS_T})
-    msgs = el(root, NS_M, "ResponseMessages")
+    root, msgs = _response("FindFolder")
     deep = (req.get("Traversal") or "Shallow") == "Deep"
     restriction = _restriction(req)
-    parents = req.find("m:ParentFolderIds", NS)
-    if parents is None or len(parents) == 0:
-        raise EwsFault("ErrorSchemaValidation", "no ParentFolderIds")
-    for fid in parents:
-        if not isinstance(fid.tag, str):
-            continue
-        try:
-            mb, name = _resolve_folder(ex, user, fid, detail)
-            found = _descendants(name, deep)
-            if restriction is not None:
-                found = [f for f in found if matches(restriction, {
-                    "display": FOLDERS[f][0], "class": FOLDERS[f][1]}, folder=True)]
-        except ResponseError as e:
-            _error_message(msgs, "FindFolderResponseMessage", e)
-            continue
-        m = el(msgs, NS_M, "FindFolderResponseMessage", ResponseClass="Success")
-        el(m, NS_M, "ResponseCode", "NoError")
+
+    def select(mb, name):
+        found = _descendants(name, deep)
+        if restriction is not None:
+            found = [f for f in found if matches(restriction, {
+                "display": FOLDERS[f][0], "class": FOLDERS[f][1]}, folder=True)]
+        return found
+
+    for m, mb, name, found in _each_folder(ex, user, req, detail, msgs, "FindFolder",
+                                           "m:ParentFolderIds", select):
         rf = el(m, NS_M, "RootFolder", TotalItemsInView=len(found),
                 IncludesLastItemInRange="true")
         fs = el(rf, NS_T, "Folders")
@@ -608,8 +622,7 @@ ITEM_FIELDS = ("item:ItemClass", "item:Subject", "item:DateTimeReceived", "messa
 
 @operation("FindItem")
 def find_item(ex, user, req, detail):
-    root = el(None, NS_M, "FindItemResponse", nsmap={"m": NS_M, "t": NS_T})
-    msgs = el(root, NS_M, "ResponseMessages")
+    root, msgs = _response("FindItem")
     shape = req.find("m:ItemShape", NS)
     base = _text(shape, "t:BaseShape") or "Default"
     extra = {p.get("FieldURI") for p in req.findall("m:ItemShape/t:AdditionalProperties/"
@@ -618,21 +631,12 @@ def find_item(ex, user, req, detail):
     restriction = _restriction(req)
     cal_view = req.find("m:CalendarView", NS)
     paged = req.find("m:IndexedPageItemView", NS)
-    parents = req.find("m:ParentFolderIds", NS)
-    if parents is None or len(parents) == 0:
-        raise EwsFault("ErrorSchemaValidation", "no ParentFolderIds")
-    for fid in parents:
-        if not isinstance(fid.tag, str):
-            continue
-        try:
-            mb, name = _resolve_folder(ex, user, fid, detail)
-            items, total, last = _select(name, _folder_items(mb, name), cal_view, paged,
-                                         restriction, detail)
-        except ResponseError as e:
-            _error_message(msgs, "FindItemResponseMessage", e)
-            continue
-        m = el(msgs, NS_M, "FindItemResponseMessage", ResponseClass="Success")
-        el(m, NS_M, "ResponseCode", "NoError")
+
+    def select(mb, name):
+        return _select(name, _folder_items(mb, name), cal_view, paged, restriction, detail)
+
+    for m, mb, name, (items, total, last) in _each_folder(
+            ex, user, req, detail, msgs, "FindItem", "m:ParentFolderIds", select):
         rf = el(m, NS_M, "RootFolder", TotalItemsInView=total,
                 IncludesLastItemInRange=_b(last))
         box = el(rf, NS_T, "Items")
