@@ -14,8 +14,7 @@ sfb_home_pool_format (
 {
   if (address == NULL)
     return g_strdup_printf ("%s\n%s:%u\n", uri, host, port);
-  return g_strdup_printf (
-      "%s\n%s:%u\n%s %" G_GINT64_FORMAT "\n", uri, host, port, address, learnt);
+  return g_strdup_printf ("%s\n%s:%u\n%s %" G_GINT64_FORMAT "\n", uri, host, port, address, learnt);
 }
 
 /* Line @index (0-based) of @contents, without its '\n'; NULL when the file
@@ -96,12 +95,8 @@ sfb_home_pool_parse (
 }
 
 gboolean
-sfb_home_pool_parse_address (const char *contents,
-                             gsize length,
-                             const char *uri,
-                             gint64 now,
-                             char **address,
-                             gint64 *learnt)
+sfb_home_pool_parse_address (
+    const char *contents, gsize length, const char *uri, gint64 now, char **address, gint64 *learnt)
 {
   g_autofree char *host = NULL;
   g_autofree char *line = NULL;

@@ -251,8 +251,7 @@ deregistered (SfbSession *self, SfbSipMessage *request)
           /* the registrar the server named becomes the home pool, tried
            * first, with discovery behind it */
           g_info ("The account moved (%s): registering at %s", event, dereg->registrar_host);
-          sfb_session_save_home_pool (
-              self, dereg->registrar_host, dereg->registrar_port, NULL);
+          sfb_session_save_home_pool (self, dereg->registrar_host, dereg->registrar_port, NULL);
           sfb_session_start_attempt (self, TRUE);
           return;
         }

@@ -176,10 +176,8 @@ void sfb_session_start_attempt (SfbSession *self, gboolean use_home_pool);
 void sfb_session_start_registration (SfbSession *self);
 void sfb_session_send_register (SfbSession *self, int expires);
 /* @address: the IP address the pool was reached at, or NULL */
-void sfb_session_save_home_pool (SfbSession *self,
-                                 const char *host,
-                                 guint16 port,
-                                 const char *address);
+void
+sfb_session_save_home_pool (SfbSession *self, const char *host, guint16 port, const char *address);
 void sfb_session_forget_home_pool (SfbSession *self);
 
 /* sfb-sign-in-auth.c */

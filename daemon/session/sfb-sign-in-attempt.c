@@ -92,18 +92,15 @@ load_home_pool (SfbSession *self)
 }
 
 void
-sfb_session_save_home_pool (SfbSession *self,
-                            const char *host,
-                            guint16 port,
-                            const char *address)
+sfb_session_save_home_pool (SfbSession *self, const char *host, guint16 port, const char *address)
 {
   g_autofree char *path = home_pool_path (self);
-  g_autofree char *contents = sfb_home_pool_format (self->uri,
-                                                    host,
-                                                    port,
-                                                    address != NULL && *address != '\0' ? address
-                                                                                         : NULL,
-                                                    g_get_real_time () / G_USEC_PER_SEC);
+  g_autofree char *contents
+      = sfb_home_pool_format (self->uri,
+                              host,
+                              port,
+                              address != NULL && *address != '\0' ? address : NULL,
+                              g_get_real_time () / G_USEC_PER_SEC);
   g_autoptr (GError) error = NULL;
 
   if (g_mkdir_with_parents (self->state_dir, 0700) != 0

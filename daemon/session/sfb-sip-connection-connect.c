@@ -36,7 +36,7 @@ typedef struct
   gboolean resolving;
   gboolean waiting;   /* the remembered address failed: the resolver's answer is next */
   gboolean abandoned; /* its dial was stopped: the name resolves elsewhere now */
-  GList *resolved;   /* the resolver's answer, once in */
+  GList *resolved;    /* the resolver's answer, once in */
   GError *resolve_error;
   GCancellable *dial_cancellable; /* the remembered dial's: the task's, or abandoned */
   GCancellable *task_cancellable;
@@ -439,11 +439,8 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
       connect_failed (task, error);
       return;
     }
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls),
-                                    G_PRIORITY_DEFAULT,
-                                    dial_cancellable (task),
-                                    on_handshaked,
-                                    task);
+  g_tls_connection_handshake_async (
+      G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, dial_cancellable (task), on_handshaked, task);
 }
 
 static void
@@ -624,15 +621,14 @@ fall_back_to_resolved (GTask *task)
     }
   if (data->resolved == NULL)
     {
-      g_task_return_new_error (task,
-                               SFB_ERROR,
-                               SFB_ERROR_NOT_REACHABLE,
-                               "Cannot connect to %s:%u: the name " SFB_SIP_CONNECTION_NO_ADDRESS
-                               " (%s)",
-                               data->host,
-                               data->port,
-                               data->resolve_error != NULL ? data->resolve_error->message
-                                                           : "no answer");
+      g_task_return_new_error (
+          task,
+          SFB_ERROR,
+          SFB_ERROR_NOT_REACHABLE,
+          "Cannot connect to %s:%u: the name " SFB_SIP_CONNECTION_NO_ADDRESS " (%s)",
+          data->host,
+          data->port,
+          data->resolve_error != NULL ? data->resolve_error->message : "no answer");
       g_object_unref (task);
       return;
     }

@@ -75,8 +75,8 @@ const char *sfb_sip_connection_get_remote_ip (SfbSipConnection *self);     /* ""
 /* how the address was found: "resolved", "resolved before", "the
  * remembered address", ...; "" if unknown */
 const char *sfb_sip_connection_get_address_source (SfbSipConnection *self);
-const char *sfb_sip_connection_get_peer_subject (SfbSipConnection *self);  /* certificate */
-GBytes *sfb_sip_connection_get_peer_certificate (SfbSipConnection *self);  /* DER, nullable */
+const char *sfb_sip_connection_get_peer_subject (SfbSipConnection *self); /* certificate */
+GBytes *sfb_sip_connection_get_peer_certificate (SfbSipConnection *self); /* DER, nullable */
 
 void sfb_sip_connection_set_security (SfbSipConnection *self, SfbSipSecurity *security);
 SfbSipSecurity *sfb_sip_connection_get_security (SfbSipConnection *self);

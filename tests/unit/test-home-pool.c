@@ -122,13 +122,15 @@ test_address_damaged (void)
     "10.0.0.5 1793923200",           /* 31 days old */
     "10.0.0.5 1796698000",           /* more than a day ahead */
     "10.0.0.5\x1b[31m 1796601540",
-    ("10.0.0.5 17966\xff" "01540"),
+    ("10.0.0.5 17966\xff"
+     "01540"),
   };
   static const char nul[] = ALICE "\npool1.contoso.test:5061\n10.0.0.5\0 1796601540\n";
 
   for (gsize i = 0; i < G_N_ELEMENTS (lines); i++)
     {
-      g_autofree char *text = g_strdup_printf ("%s\npool1.contoso.test:5061\n%s\n", ALICE, lines[i]);
+      g_autofree char *text
+          = g_strdup_printf ("%s\npool1.contoso.test:5061\n%s\n", ALICE, lines[i]);
       g_autofree char *host = NULL;
       g_autofree char *address = NULL;
       guint16 port = 0;
@@ -152,7 +154,8 @@ test_address_damaged (void)
   }
   {
     /* another account's file: no address either */
-    static const char other[] = "sip:bob@contoso.test\npool1.contoso.test:5061\n10.0.0.5 1796601540\n";
+    static const char other[]
+        = "sip:bob@contoso.test\npool1.contoso.test:5061\n10.0.0.5 1796601540\n";
     g_autofree char *address = NULL;
     gint64 learnt = 0;
 
