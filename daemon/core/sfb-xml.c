@@ -197,8 +197,7 @@ read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
   return doc;
 }
 
-#define SAFE_OPTIONS                                                                       \
-  (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+#define SAFE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
 xmlDoc *
 sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict)
@@ -221,10 +220,7 @@ sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXml
     }
   /* XML_PARSE_COMPACT: short text nodes live inside the node (one allocation
    * less each); the tree must then not be modified, and no caller does */
-  doc = read_utf8 (ctxt,
-                   data,
-                   length,
-                   SAFE_OPTIONS | XML_PARSE_COMPACT | limits->parse_options);
+  doc = read_utf8 (ctxt, data, length, SAFE_OPTIONS | XML_PARSE_COMPACT | limits->parse_options);
   if (doc == NULL)
     *verdict = SFB_XML_MALFORMED;
   else if (doc->intSubset != NULL || doc->extSubset != NULL)
@@ -283,10 +279,8 @@ sax_start (void *ctx,
   /* the tree names an element whose prefix is not declared "prefix:name" */
   if (prefix != NULL && uri == NULL)
     qname = g_strconcat ((const char *) prefix, ":", (const char *) local_name, NULL);
-  run->sax->start_element (run->user_data,
-                           qname != NULL ? qname : (const char *) local_name,
-                           n_attributes,
-                           attributes);
+  run->sax->start_element (
+      run->user_data, qname != NULL ? qname : (const char *) local_name, n_attributes, attributes);
 }
 
 static void

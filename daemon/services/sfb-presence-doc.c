@@ -527,8 +527,8 @@ end_category (CategoriesReader *r)
   Category *c = &r->category;
 
   /* an empty note category: every note instance in that container is gone */
-  if (c->name != NULL && g_str_equal (c->name, "note") && c->instance == NULL
-      && !c->has_content && r->ranks.note_rank == 0)
+  if (c->name != NULL && g_str_equal (c->name, "note") && c->instance == NULL && !c->has_content
+      && r->ranks.note_rank == 0)
     replace (&r->info->note, g_strdup (""));
 }
 
@@ -558,12 +558,7 @@ categories_end (gpointer user_data, const char *name)
       *r->text_field = kept_text (*r->text_field);
       break;
     case ROLE_STATE:
-      apply_state (r->info,
-                   &r->ranks,
-                   c->type,
-                   c->availability,
-                   c->has_activity,
-                   c->token);
+      apply_state (r->info, &r->ranks, c->type, c->availability, c->has_activity, c->token);
       break;
     case ROLE_NOTE:
       apply_note (r->info, &r->ranks, c->has_body ? c->body_rank : 1, c->body);

@@ -178,7 +178,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       {
         g_autoptr (SfbPresenceInfo) info = sfb_presence_parse_categories (doc, len, &error);
         g_autoptr (GError) tree_error = NULL;
-        g_autoptr (SfbPresenceInfo) tree = sfb_presence_parse_categories_tree (doc, len, &tree_error);
+        g_autoptr (SfbPresenceInfo) tree
+            = sfb_presence_parse_categories_tree (doc, len, &tree_error);
 
         if ((info == NULL) == (error == NULL))
           abort ();

@@ -290,8 +290,10 @@ test_content_type_params (void)
   } cases[] = {
     { "multipart/related; type=\"application/rlmi+xml\"; start=\"<rlmi-1>\"; "
       "boundary=\"sfbsim-b0undary\"",
-      "boundary", "sfbsim-b0undary" },
-    { "multipart/related; type=\"application/rlmi+xml\"; boundary=b", "type",
+      "boundary",
+      "sfbsim-b0undary" },
+    { "multipart/related; type=\"application/rlmi+xml\"; boundary=b",
+      "type",
       "application/rlmi+xml" },
     { "a/b; boundary=\"x;y=z\"; q=1", "boundary", "x;y=z" },
     { "a/b; boundary=\"x;y=z\"; q=1", "q", "1" },

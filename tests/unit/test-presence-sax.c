@@ -162,7 +162,15 @@ test_categories_long_values (void)
           "<activity token=\"%s%s\"/></state></category>"
           "<category name=\"contactCard\"><contactCard><title>%s%s</title></contactCard>"
           "</category></categories>",
-          fill, pads[i], "", fill, pads[i], fill, pads[i], fill, pads[i]);
+          fill,
+          pads[i],
+          "",
+          fill,
+          pads[i],
+          fill,
+          pads[i],
+          fill,
+          pads[i]);
       g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
 
       g_assert_nonnull (info);
@@ -193,7 +201,8 @@ test_categories_limits (void)
   g_autofree char *too_deep = nested (SFB_SVC_XML_MAX_DEPTH + 1, "");
   g_autofree char *too_deep_bad = nested (SFB_SVC_XML_MAX_DEPTH + 1, "&bad;");
   g_autofree char *way_too_deep = nested (300, "");
-  g_autofree char *dtd = g_strdup ("<!DOCTYPE categories><categories uri=\"sip:bob@contoso.test\"/>");
+  g_autofree char *dtd
+      = g_strdup ("<!DOCTYPE categories><categories uri=\"sip:bob@contoso.test\"/>");
   GString *many = g_string_new ("<categories uri=\"sip:bob@contoso.test\">");
   g_autoptr (SfbPresenceInfo) info = categories_both (deepest, strlen (deepest));
 
@@ -285,9 +294,8 @@ test_notify_same (void)
 
   g_assert_nonnull (n);
   g_assert_cmpuint (n->resubscribe->len, ==, 2);
-  g_assert_cmpstr (((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->pool,
-                   ==,
-                   "pool1.contoso.test");
+  g_assert_cmpstr (
+      ((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->pool, ==, "pool1.contoso.test");
   g_assert_null (((SfbPresenceResubscribe *) n->resubscribe->pdata[1])->pool);
   /* b, f; not g and h, whose list is malformed */
   g_assert_cmpuint (n->terminated->len, ==, 2);
