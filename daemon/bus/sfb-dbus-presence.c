@@ -105,19 +105,26 @@ on_state_changed (SfbDaemon *daemon, GParamSpec *pspec, SfbDBusPresence *skeleto
 }
 
 /* Contacts' presence changes are sent as one PresencesChanged per batch:
- * the first change starts a batch, and the changes that follow within
- * BATCH_MS (a multipart NOTIFY, or the NOTIFYs of a storm, which servers
- * send one contact at a time) join it, the last presence of each contact
- * only.  One signal instead of one per contact is what keeps a storm
- * cheap: each D-Bus message is built, serialised and passed through
- * GDBus's worker thread.  The timer runs only while changes are pending. */
-#define BATCH_MS 25
+ * the first change starts a batch, and the changes that follow join it
+ * (the last presence of each contact only) until BATCH_QUIET_MS pass
+ * without one, or BATCH_MAX_MS after the batch's first: a multipart
+ * NOTIFY, or the NOTIFYs of a storm, which servers send one contact at a
+ * time, become a few signals, and the first change of a batch waits at
+ * most BATCH_MAX_MS.  One signal instead of one per contact is what keeps
+ * a storm cheap: each D-Bus message is built, serialised and passed
+ * through GDBus's worker thread.  The timer runs only while changes are
+ * pending, and is not re-armed per change: when it fires early it is set
+ * again for what remains. */
+#define BATCH_QUIET_MS 25
+#define BATCH_MAX_MS 100
 
 typedef struct
 {
   SfbDBusPresence *skeleton; /* not owned: owns us */
   GHashTable *pending;       /* uri -> GVariant a{sv} */
   guint flush_id;
+  gint64 first_change; /* monotonic, µs */
+  gint64 last_change;
 } PresenceBatch;
 
 static GQuark
@@ -136,16 +143,14 @@ presence_batch_free (gpointer data)
   g_free (batch);
 }
 
-static gboolean
-flush_presence_batch (gpointer user_data)
+static void
+emit_presence_batch (PresenceBatch *batch)
 {
-  PresenceBatch *batch = user_data;
   GVariantBuilder builder;
   GHashTableIter iter;
   gpointer uri;
   gpointer value;
 
-  batch->flush_id = 0;
   if (g_hash_table_size (batch->pending) == 1)
     {
       /* PresenceChanged, the first API's signal, for a batch of one */
@@ -163,6 +168,32 @@ flush_presence_batch (gpointer user_data)
     }
   sfb_dbus_presence_emit_presences_changed (batch->skeleton, g_variant_builder_end (&builder));
   sfb_memory_trim_soon ();
+}
+
+/* Milliseconds until the batch is due: BATCH_QUIET_MS after its last
+ * change, BATCH_MAX_MS after its first, whichever comes first. */
+static gint64
+presence_batch_due_in (const PresenceBatch *batch, gint64 now)
+{
+  gint64 due = MIN (batch->last_change + BATCH_QUIET_MS * G_TIME_SPAN_MILLISECOND,
+                    batch->first_change + BATCH_MAX_MS * G_TIME_SPAN_MILLISECOND);
+
+  return due > now ? (due - now + G_TIME_SPAN_MILLISECOND - 1) / G_TIME_SPAN_MILLISECOND : 0;
+}
+
+static gboolean
+flush_presence_batch (gpointer user_data)
+{
+  PresenceBatch *batch = user_data;
+  gint64 wait = presence_batch_due_in (batch, g_get_monotonic_time ());
+
+  batch->flush_id = 0;
+  if (wait > 0)
+    {
+      batch->flush_id = g_timeout_add ((guint) wait, flush_presence_batch, batch);
+      return G_SOURCE_REMOVE;
+    }
+  emit_presence_batch (batch);
   return G_SOURCE_REMOVE;
 }
 
@@ -175,8 +206,12 @@ on_presence_changed (SfbPresence *presence,
   PresenceBatch *batch = g_object_get_qdata (G_OBJECT (skeleton), presence_batch_quark ());
 
   g_hash_table_replace (batch->pending, g_strdup (uri), g_variant_ref (value));
+  batch->last_change = g_get_monotonic_time ();
   if (batch->flush_id == 0)
-    batch->flush_id = g_timeout_add (BATCH_MS, flush_presence_batch, batch);
+    {
+      batch->first_change = batch->last_change;
+      batch->flush_id = g_timeout_add (BATCH_QUIET_MS, flush_presence_batch, batch);
+    }
 }
 
 GDBusInterfaceSkeleton *

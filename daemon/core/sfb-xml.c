@@ -155,17 +155,15 @@ check_input (const char *data, gsize length, const SfbXmlLimits *limits)
  * order mark is malformed UTF-8), a UTF-8 byte order mark skipped; and
  * XML_PARSE_IGNORE_ENC keeps a declared encoding from switching away from
  * UTF-8 (the converter read such a document as UTF-8 too). */
-static xmlDoc *
-read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
+static gboolean
+parse_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
 {
   xmlParserInputBuffer *buffer;
   xmlParserInput *input;
-  xmlDoc *doc = NULL;
 
-  xmlCtxtReset (ctxt);
   buffer = xmlParserInputBufferCreateMem (data, (int) length, XML_CHAR_ENCODING_NONE);
   if (buffer == NULL)
-    return NULL;
+    return FALSE;
   /* the whole document is in the buffer: without a read callback libxml2
    * stops asking for more near its end (it did at every step of the last
    * 250 bytes) */
@@ -174,7 +172,7 @@ read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
   if (input == NULL)
     {
       xmlFreeParserInputBuffer (buffer);
-      return NULL;
+      return FALSE;
     }
   inputPush (ctxt, input);
   xmlCtxtUseOptions (ctxt, options | XML_PARSE_IGNORE_ENC);
@@ -182,13 +180,24 @@ read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
   xmlSwitchEncoding (ctxt, XML_CHAR_ENCODING_UTF8);
   input->filename = (char *) xmlStrdup ((const xmlChar *) "server.xml");
   xmlParseDocument (ctxt);
-  if (ctxt->wellFormed)
+  return ctxt->wellFormed;
+}
+
+static xmlDoc *
+read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
+{
+  xmlDoc *doc = NULL;
+
+  xmlCtxtReset (ctxt);
+  if (parse_utf8 (ctxt, data, length, options))
     doc = ctxt->myDoc;
   else if (ctxt->myDoc != NULL)
     xmlFreeDoc (ctxt->myDoc);
   ctxt->myDoc = NULL;
   return doc;
 }
+
+#define SAFE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
 
 xmlDoc *
 sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict)
@@ -211,11 +220,7 @@ sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXml
     }
   /* XML_PARSE_COMPACT: short text nodes live inside the node (one allocation
    * less each); the tree must then not be modified, and no caller does */
-  doc = read_utf8 (ctxt,
-                   data,
-                   length,
-                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA
-                       | XML_PARSE_COMPACT | limits->parse_options);
+  doc = read_utf8 (ctxt, data, length, SAFE_OPTIONS | XML_PARSE_COMPACT | limits->parse_options);
   if (doc == NULL)
     *verdict = SFB_XML_MALFORMED;
   else if (doc->intSubset != NULL || doc->extSubset != NULL)
@@ -227,4 +232,179 @@ sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXml
   if (*verdict != SFB_XML_OK)
     g_clear_pointer (&doc, xmlFreeDoc);
   return doc;
+}
+
+/* ---- without a tree ---- */
+
+typedef struct
+{
+  const SfbXmlSax *sax;
+  gpointer user_data;
+  const SfbXmlLimits *limits;
+  guint depth;
+  guint count;
+  gboolean dtd;
+  /* the first limit exceeded, in document order: no callback after it
+   * (the document is refused), so the callbacks never see an element
+   * beyond the limits */
+  SfbXmlVerdict shape;
+} SaxRun;
+
+static void
+sax_start (void *ctx,
+           const xmlChar *local_name,
+           const xmlChar *prefix,
+           const xmlChar *uri,
+           int n_namespaces,
+           const xmlChar **namespaces,
+           int n_attributes,
+           int n_defaulted,
+           const xmlChar **attributes)
+{
+  SaxRun *run = ctx;
+  g_autofree char *qname = NULL;
+
+  run->depth++;
+  run->count++;
+  if (run->shape == SFB_XML_OK && run->depth > 1)
+    {
+      /* as check_shape() walks the tree */
+      if (run->depth > run->limits->max_depth)
+        run->shape = SFB_XML_TOO_DEEP;
+      else if (run->limits->max_elements != 0 && run->count > run->limits->max_elements)
+        run->shape = SFB_XML_TOO_MANY_ELEMENTS;
+    }
+  if (run->shape != SFB_XML_OK || run->sax->start_element == NULL)
+    return;
+  /* the tree names an element whose prefix is not declared "prefix:name" */
+  if (prefix != NULL && uri == NULL)
+    qname = g_strconcat ((const char *) prefix, ":", (const char *) local_name, NULL);
+  run->sax->start_element (
+      run->user_data, qname != NULL ? qname : (const char *) local_name, n_attributes, attributes);
+}
+
+static void
+sax_end (void *ctx, const xmlChar *local_name, const xmlChar *prefix, const xmlChar *uri)
+{
+  SaxRun *run = ctx;
+  g_autofree char *qname = NULL;
+
+  run->depth--;
+  if (run->shape != SFB_XML_OK || run->sax->end_element == NULL)
+    return;
+  if (prefix != NULL && uri == NULL)
+    qname = g_strconcat ((const char *) prefix, ":", (const char *) local_name, NULL);
+  run->sax->end_element (run->user_data, qname != NULL ? qname : (const char *) local_name);
+}
+
+static void
+sax_characters (void *ctx, const xmlChar *text, int length)
+{
+  SaxRun *run = ctx;
+
+  if (run->depth == 0 || run->shape != SFB_XML_OK || run->sax->characters == NULL)
+    return;
+  run->sax->characters (run->user_data, (const char *) text, length);
+}
+
+static void
+sax_internal_subset (void *ctx,
+                     const xmlChar *name,
+                     const xmlChar *external_id,
+                     const xmlChar *system_id)
+{
+  SaxRun *run = ctx;
+
+  run->dtd = TRUE;
+}
+
+void
+sfb_xml_read_sax (const char *data,
+                  gsize length,
+                  const SfbXmlLimits *limits,
+                  const SfbXmlSax *sax,
+                  gpointer user_data,
+                  SfbXmlVerdict *verdict)
+{
+  static GOnce once = G_ONCE_INIT;
+  xmlSAXHandler handler = { 0 };
+  SaxRun run = { sax, user_data, limits, 0, 0, FALSE, SFB_XML_OK };
+  xmlParserCtxt *ctxt;
+  xmlSAXHandler *tree_sax;
+  void *tree_user_data;
+  gboolean well_formed;
+
+  g_return_if_fail (limits != NULL && sax != NULL && verdict != NULL);
+
+  g_once (&once, init_libxml, NULL);
+  *verdict = check_input (data, length, limits);
+  if (*verdict != SFB_XML_OK)
+    return;
+  ctxt = parser_ctxt ();
+  if (ctxt == NULL)
+    {
+      *verdict = SFB_XML_MALFORMED;
+      return;
+    }
+  /* No startDocument: no document is built.  xmlCtxtUseOptions() edits
+   * the handler (NOCDATA, NOERROR): the reused context's own is put back
+   * afterwards, untouched. */
+  handler.initialized = XML_SAX2_MAGIC;
+  handler.startElementNs = sax_start;
+  handler.endElementNs = sax_end;
+  handler.characters = sax_characters;
+  handler.ignorableWhitespace = sax_characters;
+  handler.internalSubset = sax_internal_subset;
+  xmlCtxtReset (ctxt);
+  tree_sax = ctxt->sax;
+  tree_user_data = ctxt->userData;
+  ctxt->sax = &handler;
+  ctxt->userData = &run;
+  well_formed = parse_utf8 (ctxt, data, length, SAFE_OPTIONS | limits->parse_options);
+  ctxt->sax = tree_sax;
+  ctxt->userData = tree_user_data;
+  if (ctxt->myDoc != NULL)
+    g_clear_pointer (&ctxt->myDoc, xmlFreeDoc);
+  if (!well_formed)
+    *verdict = SFB_XML_MALFORMED;
+  else if (run.dtd)
+    *verdict = SFB_XML_DTD;
+  else if (run.count == 0)
+    *verdict = SFB_XML_NO_ROOT;
+  else
+    *verdict = run.shape;
+}
+
+char *
+sfb_xml_attr_dup (int n_attributes,
+                  const xmlChar **attributes,
+                  const char *name,
+                  const char *ns_uri)
+{
+  for (int i = 0; i < n_attributes; i++)
+    {
+      const xmlChar **a = attributes + 5 * i; /* name, prefix, URI, value, end */
+      const char *value = (const char *) a[3];
+      const char *end = (const char *) a[4];
+      GString *out;
+
+      if (strcmp ((const char *) a[0], name) != 0)
+        continue;
+      /* no namespace: no prefix either (the tree names an attribute whose
+       * prefix is not declared "prefix:name") */
+      if (ns_uri == NULL ? a[1] != NULL || a[2] != NULL
+                         : a[2] == NULL || strcmp ((const char *) a[2], ns_uri) != 0)
+        continue;
+      if (memchr (value, '&', end - value) == NULL)
+        return g_strndup (value, end - value);
+      out = g_string_sized_new (end - value);
+      for (const char *p = value; p < end; p++)
+        {
+          g_string_append_c (out, *p);
+          if (*p == '&' && end - p >= 5 && memcmp (p, "&#38;", 5) == 0)
+            p += 4;
+        }
+      return g_string_free (out, FALSE);
+    }
+  return NULL;
 }

@@ -46,4 +46,40 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 xmlDoc *
 sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict);
 
+/* The same checks and verdicts as sfb_xml_read() without building a tree:
+ * libxml2 calls @sax's SAX2 callbacks (startElementNs, endElementNs,
+ * characters; the others are ignored) with @user_data.  Elements are
+ * counted and their depth checked as they come, but the verdict is given
+ * once the whole document was read, as sfb_xml_read() gives it (a
+ * malformed document is MALFORMED however deep): the callbacks see a
+ * document that may still be refused, and their results must be dropped
+ * unless the verdict is SFB_XML_OK.  Text in CDATA sections comes through
+ * characters.  An attribute value holding "&#38;" stands for "&" (libxml2
+ * leaves that one reference in values for the tree builder to resolve):
+ * see sfb_xml_attr_dup(). */
+typedef struct
+{
+  void (*start_element) (gpointer user_data,
+                         const char *local_name,
+                         int n_attributes,
+                         const xmlChar **attributes); /* 5 per attribute, as in SAX2 */
+  void (*end_element) (gpointer user_data, const char *local_name);
+  void (*characters) (gpointer user_data, const char *text, int length);
+} SfbXmlSax;
+
+void sfb_xml_read_sax (const char *data,
+                       gsize length,
+                       const SfbXmlLimits *limits,
+                       const SfbXmlSax *sax,
+                       gpointer user_data,
+                       SfbXmlVerdict *verdict);
+
+/* The value of the attribute @name without a namespace (@ns_uri NULL) or in
+ * the namespace @ns_uri, among a SAX2 start element's, as the tree would
+ * hold it ("&#38;" resolved); NULL when absent. */
+char *sfb_xml_attr_dup (int n_attributes,
+                        const xmlChar **attributes,
+                        const char *name,
+                        const char *ns_uri);
+
 G_END_DECLS

@@ -5,37 +5,6 @@
 
 #include <string.h>
 
-/* @value split on ';' outside double quotes (at most 64 items). */
-static GStrv
-split_params (const char *value)
-{
-  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
-  const char *start = value;
-  gboolean quoted = FALSE;
-  guint n = 0;
-
-  for (const char *p = value;; p++)
-    {
-      if (*p == '"')
-        quoted = !quoted;
-      else if (*p == '\\' && quoted && p[1] != '\0')
-        p++;
-      else if ((*p == ';' && !quoted) || *p == '\0')
-        {
-          if (n++ < 64)
-            {
-              g_autofree char *item = g_strndup (start, p - start);
-
-              g_strv_builder_add (builder, item);
-            }
-          if (*p == '\0')
-            break;
-          start = p + 1;
-        }
-    }
-  return g_strv_builder_end (builder);
-}
-
 char *
 sfb_content_type_media (const char *content_type)
 {
@@ -50,32 +19,70 @@ sfb_content_type_media (const char *content_type)
   return g_ascii_strdown (g_strstrip (media), -1);
 }
 
+/* [*start, *end) trimmed of ASCII space, as g_strstrip() trims */
+static void
+trim (const char **start, const char **end)
+{
+  while (*start < *end && g_ascii_isspace (**start))
+    (*start)++;
+  while (*end > *start && g_ascii_isspace ((*end)[-1]))
+    (*end)--;
+}
+
+/* The value of parameter @name of item [start, end), or NULL. */
+static char *
+item_param (const char *start, const char *end, const char *name)
+{
+  const char *eq = memchr (start, '=', end - start);
+  const char *key_end = eq;
+  gsize n;
+
+  if (eq == NULL)
+    return NULL;
+  trim (&start, &key_end);
+  n = key_end - start;
+  if (n != strlen (name) || g_ascii_strncasecmp (start, name, n) != 0)
+    return NULL;
+  start = eq + 1;
+  trim (&start, &end);
+  if (end - start >= 2 && start[0] == '"' && end[-1] == '"')
+    return g_strndup (start + 1, end - start - 2);
+  return g_strndup (start, end - start);
+}
+
+/* The items of @content_type are split on ';' outside double quotes; the
+ * first is the media type, and the first 64 are looked at.  Walked in
+ * place: a presence notification's boundary is read for each contact's
+ * change. */
 char *
 sfb_content_type_param (const char *content_type, const char *name)
 {
-  g_auto (GStrv) items = NULL;
+  const char *start;
+  gboolean quoted = FALSE;
+  guint n = 0;
 
   if (content_type == NULL)
     return NULL;
-  /* a boundary may hold ';' only when quoted: split on ';' outside quotes */
-  items = split_params (content_type);
-  for (guint i = 1; items[i] != NULL; i++)
+  start = content_type;
+  for (const char *p = content_type;; p++)
     {
-      char *eq = strchr (items[i], '=');
-      g_autofree char *key = NULL;
-      char *value;
-      gsize n;
+      if (*p == '"')
+        quoted = !quoted;
+      else if (*p == '\\' && quoted && p[1] != '\0')
+        p++;
+      else if ((*p == ';' && !quoted) || *p == '\0')
+        {
+          if (n > 0 && n < 64)
+            {
+              char *value = item_param (start, p, name);
 
-      if (eq == NULL)
-        continue;
-      key = g_strstrip (g_strndup (items[i], eq - items[i]));
-      if (g_ascii_strcasecmp (key, name) != 0)
-        continue;
-      value = g_strstrip (eq + 1);
-      n = strlen (value);
-      if (n >= 2 && value[0] == '"' && value[n - 1] == '"')
-        return g_strndup (value + 1, n - 2);
-      return g_strdup (value);
+              if (value != NULL)
+                return value;
+            }
+          n++;
+          if (*p == '\0' || n >= 64)
+            return NULL;
+          start = p + 1;
+        }
     }
-  return NULL;
 }

@@ -26,4 +26,14 @@ typedef struct
 void
 sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category);
 
+/* The parsers of categories and notifications as they were, reading a
+ * libxml2 tree: the reference the tree-less ones are tested against (unit
+ * tests, fuzz-presence). */
+SfbPresenceInfo *
+sfb_presence_parse_categories_tree (const char *data, gsize length, GError **error);
+SfbPresenceNotify *sfb_presence_notify_parse_tree (const char *content_type,
+                                                   const char *data,
+                                                   gsize length,
+                                                   GError **error);
+
 G_END_DECLS

@@ -72,12 +72,20 @@ sfb_presence_info_free (SfbPresenceInfo *info)
   g_free (info);
 }
 
+/* A child's text as kept: NULL when empty (takes @raw). */
+static char *
+kept_text (char *raw)
+{
+  char *kept = raw != NULL && *raw != '\0' ? sfb_svc_clean_string (raw) : NULL;
+
+  g_free (raw);
+  return kept;
+}
+
 static char *
 child_text (const xmlNode *node, const char *name)
 {
-  g_autofree char *raw = sfb_svc_xml_text (sfb_svc_xml_child (node, name));
-
-  return raw != NULL && *raw != '\0' ? sfb_svc_clean_string (raw) : NULL;
+  return kept_text (sfb_svc_xml_text (sfb_svc_xml_child (node, name)));
 }
 
 static void
@@ -102,47 +110,80 @@ state_rank (const char *type)
   return 1;
 }
 
+/* What a state category says, from its xsi:type (else type), its first
+ * <availability>'s text and its first <activity>'s token (values as
+ * sfb_svc_xml_value() leaves them). */
+static void
+apply_state (SfbPresenceInfo *info,
+             CategoryRanks *ranks,
+             const char *type,
+             const char *avail,
+             gboolean has_activity,
+             const char *token)
+{
+  int rank = state_rank (type);
+  guint64 code = 0;
+
+  if (rank < ranks->state_rank || (ranks->own && rank < 2))
+    return;
+  if (avail == NULL || !g_ascii_string_to_unsigned (avail, 10, 0, 99999, &code, NULL))
+    return;
+  ranks->state_rank = rank;
+  info->availability = (guint) code;
+  replace (&info->activity, NULL);
+  if (has_activity && token != NULL && *token != '\0')
+    info->activity = sfb_svc_clean_string (token);
+}
+
 static void
 read_state (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *state)
 {
   g_autofree char *type = sfb_svc_xml_attr_ns (state, "type", NS_XSI);
   g_autofree char *avail = NULL;
+  g_autofree char *token = NULL;
   xmlNode *activity;
-  guint64 code = 0;
-  int rank;
 
   if (type == NULL)
     type = sfb_svc_xml_attr (state, "type");
-  rank = state_rank (type);
-  if (rank < ranks->state_rank || (ranks->own && rank < 2))
-    return;
   avail = sfb_svc_xml_text (sfb_svc_xml_child (state, "availability"));
-  if (avail == NULL || !g_ascii_string_to_unsigned (avail, 10, 0, 99999, &code, NULL))
-    return;
-  ranks->state_rank = rank;
-  info->availability = (guint) code;
   activity = sfb_svc_xml_child (state, "activity");
-  replace (&info->activity, NULL);
   if (activity != NULL)
-    {
-      g_autofree char *token = sfb_svc_xml_attr (activity, "token");
+    token = sfb_svc_xml_attr (activity, "token");
+  apply_state (info, ranks, type, avail, activity != NULL, token);
+}
 
-      if (token != NULL && *token != '\0')
-        info->activity = sfb_svc_clean_string (token);
-    }
+/* A personal note beats an out-of-office one, which beats the rest. */
+static int
+body_rank (const char *type)
+{
+  return g_strcmp0 (type, "personal") == 0 ? 3 : g_strcmp0 (type, "OOF") == 0 ? 2 : 1;
+}
+
+/* What a note category says: @rank is its chosen body's (1 without one),
+ * @raw that body's text (NULL without one, or too long). */
+static void
+apply_note (SfbPresenceInfo *info, CategoryRanks *ranks, int rank, const char *raw)
+{
+  char *clean;
+
+  if (rank < ranks->note_rank)
+    return;
+  ranks->note_rank = rank;
+  clean = sfb_svc_clean_string (raw);
+  replace (&info->note, clean != NULL ? clean : g_strdup (""));
 }
 
 static void
 read_note (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *note)
 {
   xmlNode *chosen = NULL;
+  g_autofree char *raw = NULL;
   int rank = 1;
 
-  /* A personal note beats an out-of-office one, which beats the rest. */
   for (xmlNode *b = sfb_svc_xml_child (note, "body"); b != NULL; b = sfb_svc_xml_next (b, "body"))
     {
       g_autofree char *type = sfb_svc_xml_attr (b, "type");
-      int r = g_strcmp0 (type, "personal") == 0 ? 3 : g_strcmp0 (type, "OOF") == 0 ? 2 : 1;
+      int r = body_rank (type);
 
       if (chosen == NULL || r > rank)
         {
@@ -150,17 +191,33 @@ read_note (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *note)
           rank = r;
         }
     }
-  if (rank < ranks->note_rank)
-    return;
-  ranks->note_rank = rank;
-  if (chosen == NULL)
-    replace (&info->note, g_strdup (""));
-  else
-    {
-      g_autofree char *raw = sfb_svc_xml_text (chosen);
-      char *clean = sfb_svc_clean_string (raw);
+  if (chosen != NULL)
+    raw = sfb_svc_xml_text (chosen);
+  apply_note (info, ranks, rank, raw);
+}
 
-      replace (&info->note, clean != NULL ? clean : g_strdup (""));
+/* What a contactCard says; each value as kept_text() leaves it (taken). */
+static void
+apply_card (SfbPresenceInfo *info,
+            char *display_name,
+            char *email,
+            char *title,
+            char *company,
+            char *automaton)
+{
+  info->has_card = TRUE;
+  if (display_name != NULL)
+    replace (&info->display_name, display_name);
+  if (email != NULL)
+    replace (&info->email, email);
+  if (title != NULL)
+    replace (&info->title, title);
+  if (company != NULL)
+    replace (&info->company, company);
+  if (automaton != NULL)
+    {
+      info->automaton = sfb_svc_xml_parse_bool (automaton);
+      g_free (automaton);
     }
 }
 
@@ -169,22 +226,13 @@ read_card (SfbPresenceInfo *info, const xmlNode *card)
 {
   xmlNode *identity = sfb_svc_xml_child (card, "identity");
   xmlNode *name = sfb_svc_xml_child (identity, "name");
-  char *value;
 
-  info->has_card = TRUE;
-  if ((value = child_text (name, "displayName")) != NULL)
-    replace (&info->display_name, value);
-  if ((value = child_text (identity, "email")) != NULL)
-    replace (&info->email, value);
-  if ((value = child_text (card, "title")) != NULL)
-    replace (&info->title, value);
-  if ((value = child_text (card, "company")) != NULL)
-    replace (&info->company, value);
-  if ((value = child_text (card, "automaton")) != NULL)
-    {
-      info->automaton = sfb_svc_xml_parse_bool (value);
-      g_free (value);
-    }
+  apply_card (info,
+              child_text (name, "displayName"),
+              child_text (identity, "email"),
+              child_text (card, "title"),
+              child_text (card, "company"),
+              child_text (card, "automaton"));
 }
 
 /* One <category>: what it says about the presentity. */
@@ -229,7 +277,7 @@ read_categories (const xmlNode *categories, const char *uri_fallback)
 }
 
 SfbPresenceInfo *
-sfb_presence_parse_categories (const char *data, gsize length, GError **error)
+sfb_presence_parse_categories_tree (const char *data, gsize length, GError **error)
 {
   g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence categories", error);
   g_autoptr (SfbPresenceInfo) info = NULL;
@@ -247,6 +295,333 @@ sfb_presence_parse_categories (const char *data, gsize length, GError **error)
       return NULL;
     }
   info = read_categories (root, NULL);
+  if (info->uri == NULL)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_FAILED,
+                           "The server's presence document names no valid address");
+      return NULL;
+    }
+  return g_steal_pointer (&info);
+}
+
+/* ---- categories without a tree ----
+ *
+ * What read_categories() takes from the tree, gathered as libxml2 reads
+ * the document (sfb_svc_xml_parse_sax()): a presence notification is
+ * parsed for each contact's change, and building then freeing a tree was
+ * most of its cost.  Each element gets a role from its parent's role and
+ * its name, as the tree code picks children ("the first <identity> of the
+ * card"); at the end of each <category> what it held is applied as
+ * sfb_presence_read_category() applies it.  tests/unit/test-presence-doc.c
+ * and the fuzz target compare the two on every input. */
+
+typedef enum
+{
+  ROLE_NONE,
+  ROLE_ROOT,
+  ROLE_CATEGORY,
+  ROLE_STATE,
+  ROLE_AVAILABILITY,
+  ROLE_ACTIVITY,
+  ROLE_NOTE,
+  ROLE_BODY,
+  ROLE_CARD,
+  ROLE_IDENTITY,
+  ROLE_NAME,
+  ROLE_TEXT, /* a card's text field: its text goes to *text_field */
+} Role;
+
+/* The <category> being read; "first" flags: the tree reads the first
+ * child of each name only. */
+typedef struct
+{
+  char *name;
+  char *instance;
+  gboolean has_content;
+  /* state */
+  char *type;
+  char *availability;
+  gboolean has_availability;
+  gboolean has_activity;
+  char *token;
+  /* note */
+  gboolean has_body;
+  int body_rank;
+  char *body;
+  /* contactCard */
+  gboolean has_identity, has_name;
+  gboolean has_display_name, has_email, has_title, has_company, has_automaton;
+  char *display_name, *email, *title, *company, *automaton;
+} Category;
+
+typedef struct
+{
+  SfbPresenceInfo *info;
+  CategoryRanks ranks;
+  gboolean is_categories;
+  guint n_categories;
+  guint depth; /* at most SFB_SVC_XML_MAX_DEPTH */
+  guint overflow;
+  Role roles[SFB_SVC_XML_MAX_DEPTH + 1]; /* by depth, the root at 1 */
+  Category category;
+  /* text being gathered: an element's, descendants included */
+  GString *text;
+  guint text_depth; /* 0: none */
+  gboolean text_too_long;
+  char **text_field;
+} CategoriesReader;
+
+static void
+category_clear (Category *c)
+{
+  g_free (c->name);
+  g_free (c->instance);
+  g_free (c->type);
+  g_free (c->availability);
+  g_free (c->token);
+  g_free (c->body);
+  g_free (c->display_name);
+  g_free (c->email);
+  g_free (c->title);
+  g_free (c->company);
+  g_free (c->automaton);
+  memset (c, 0, sizeof *c);
+}
+
+static char *
+attr_value (int n, const xmlChar **attributes, const char *name, const char *ns_uri)
+{
+  return sfb_svc_xml_value (sfb_xml_attr_dup (n, attributes, name, ns_uri));
+}
+
+/* Gathers the text of the element starting at @depth into *@field. */
+static void
+start_text (CategoriesReader *r, char **field)
+{
+  g_string_truncate (r->text, 0);
+  r->text_depth = r->depth;
+  r->text_too_long = FALSE;
+  r->text_field = field;
+}
+
+static Role
+category_child_role (CategoriesReader *r, Role parent, const char *name, int n, const xmlChar **a)
+{
+  Category *c = &r->category;
+
+  switch (parent)
+    {
+    case ROLE_ROOT:
+      if (!g_str_equal (name, "category") || r->n_categories >= SFB_PRESENCE_MAX_CATEGORIES)
+        return ROLE_NONE;
+      r->n_categories++;
+      category_clear (c);
+      c->name = attr_value (n, a, "name", NULL);
+      c->instance = attr_value (n, a, "instance", NULL);
+      return ROLE_CATEGORY;
+    case ROLE_CATEGORY:
+      if (c->has_content)
+        return ROLE_NONE;
+      c->has_content = TRUE;
+      if (c->name == NULL || !g_str_equal (c->name, name))
+        return ROLE_NONE;
+      if (g_str_equal (name, "state"))
+        {
+          c->type = attr_value (n, a, "type", NS_XSI);
+          if (c->type == NULL)
+            c->type = attr_value (n, a, "type", NULL);
+          return ROLE_STATE;
+        }
+      return g_str_equal (name, "note")          ? ROLE_NOTE
+             : g_str_equal (name, "contactCard") ? ROLE_CARD
+                                                 : ROLE_NONE;
+    case ROLE_STATE:
+      if (g_str_equal (name, "availability") && !c->has_availability)
+        {
+          c->has_availability = TRUE;
+          start_text (r, &c->availability);
+          return ROLE_AVAILABILITY;
+        }
+      if (g_str_equal (name, "activity") && !c->has_activity)
+        {
+          c->has_activity = TRUE;
+          c->token = attr_value (n, a, "token", NULL);
+          return ROLE_ACTIVITY;
+        }
+      return ROLE_NONE;
+    case ROLE_NOTE:
+      if (g_str_equal (name, "body"))
+        {
+          g_autofree char *type = attr_value (n, a, "type", NULL);
+          int rank = body_rank (type);
+
+          if (c->has_body && rank <= c->body_rank)
+            return ROLE_NONE;
+          c->has_body = TRUE;
+          c->body_rank = rank;
+          start_text (r, &c->body);
+          return ROLE_BODY;
+        }
+      return ROLE_NONE;
+    case ROLE_CARD:
+      if (g_str_equal (name, "identity") && !c->has_identity)
+        return (c->has_identity = TRUE), ROLE_IDENTITY;
+      if (g_str_equal (name, "title") && !c->has_title)
+        return (c->has_title = TRUE), start_text (r, &c->title), ROLE_TEXT;
+      if (g_str_equal (name, "company") && !c->has_company)
+        return (c->has_company = TRUE), start_text (r, &c->company), ROLE_TEXT;
+      if (g_str_equal (name, "automaton") && !c->has_automaton)
+        return (c->has_automaton = TRUE), start_text (r, &c->automaton), ROLE_TEXT;
+      return ROLE_NONE;
+    case ROLE_IDENTITY:
+      if (g_str_equal (name, "name") && !c->has_name)
+        return (c->has_name = TRUE), ROLE_NAME;
+      if (g_str_equal (name, "email") && !c->has_email)
+        return (c->has_email = TRUE), start_text (r, &c->email), ROLE_TEXT;
+      return ROLE_NONE;
+    case ROLE_NAME:
+      if (g_str_equal (name, "displayName") && !c->has_display_name)
+        return (c->has_display_name = TRUE), start_text (r, &c->display_name), ROLE_TEXT;
+      return ROLE_NONE;
+    default:
+      return ROLE_NONE;
+    }
+}
+
+static void
+categories_start (gpointer user_data, const char *name, int n, const xmlChar **attributes)
+{
+  CategoriesReader *r = user_data;
+  Role parent = r->depth > 0 ? r->roles[r->depth] : ROLE_NONE;
+  Role role;
+
+  if (r->depth >= SFB_SVC_XML_MAX_DEPTH || r->overflow > 0)
+    {
+      /* not reached: sfb_xml_read_sax() passes on nothing deeper */
+      r->overflow++;
+      return;
+    }
+  if (r->depth == 0)
+    {
+      r->is_categories = g_str_equal (name, "categories");
+      r->depth++;
+      r->roles[r->depth] = r->is_categories ? ROLE_ROOT : ROLE_NONE;
+      if (r->is_categories)
+        {
+          g_autofree char *uri = attr_value (n, attributes, "uri", NULL);
+
+          r->info->uri = sfb_contact_normalize_uri (uri);
+        }
+      return;
+    }
+  r->depth++;
+  role = parent == ROLE_NONE ? ROLE_NONE : category_child_role (r, parent, name, n, attributes);
+  r->roles[r->depth] = role;
+}
+
+static void
+end_category (CategoriesReader *r)
+{
+  Category *c = &r->category;
+
+  /* an empty note category: every note instance in that container is gone */
+  if (c->name != NULL && g_str_equal (c->name, "note") && c->instance == NULL && !c->has_content
+      && r->ranks.note_rank == 0)
+    replace (&r->info->note, g_strdup (""));
+}
+
+static void
+categories_end (gpointer user_data, const char *name)
+{
+  CategoriesReader *r = user_data;
+  Role role = r->roles[r->depth];
+  Category *c = &r->category;
+
+  if (r->overflow > 0)
+    {
+      r->overflow--;
+      return;
+    }
+  if (r->text_depth == r->depth)
+    {
+      /* as sfb_svc_xml_text(): NULL when too long */
+      g_free (*r->text_field);
+      *r->text_field = r->text_too_long ? NULL : g_strstrip (g_strdup (r->text->str));
+      r->text_depth = 0;
+    }
+  switch (role)
+    {
+    case ROLE_TEXT:
+      /* as child_text(): empty is absent */
+      *r->text_field = kept_text (*r->text_field);
+      break;
+    case ROLE_STATE:
+      apply_state (r->info, &r->ranks, c->type, c->availability, c->has_activity, c->token);
+      break;
+    case ROLE_NOTE:
+      apply_note (r->info, &r->ranks, c->has_body ? c->body_rank : 1, c->body);
+      break;
+    case ROLE_CARD:
+      apply_card (r->info,
+                  g_steal_pointer (&c->display_name),
+                  g_steal_pointer (&c->email),
+                  g_steal_pointer (&c->title),
+                  g_steal_pointer (&c->company),
+                  g_steal_pointer (&c->automaton));
+      break;
+    case ROLE_CATEGORY:
+      end_category (r);
+      category_clear (c);
+      break;
+    default:
+      break;
+    }
+  r->depth--;
+}
+
+static void
+categories_characters (gpointer user_data, const char *text, int length)
+{
+  CategoriesReader *r = user_data;
+
+  if (r->text_depth == 0 || r->text_too_long)
+    return;
+  if (r->text->len + length > SFB_SVC_XML_MAX_VALUE)
+    r->text_too_long = TRUE;
+  else
+    g_string_append_len (r->text, text, length);
+}
+
+static const SfbXmlSax categories_sax = {
+  categories_start,
+  categories_end,
+  categories_characters,
+};
+
+SfbPresenceInfo *
+sfb_presence_parse_categories (const char *data, gsize length, GError **error)
+{
+  g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
+  CategoriesReader r = { 0 };
+  gboolean ok;
+
+  r.info = info;
+  r.text = g_string_sized_new (64);
+  ok = sfb_svc_xml_parse_sax (data, length, "presence categories", &categories_sax, &r, error);
+  category_clear (&r.category);
+  g_string_free (r.text, TRUE);
+  if (!ok)
+    return NULL;
+  if (!r.is_categories)
+    {
+      g_set_error_literal (error,
+                           SFB_ERROR,
+                           SFB_ERROR_FAILED,
+                           "The server's presence document is not a categories document");
+      return NULL;
+    }
   if (info->uri == NULL)
     {
       g_set_error_literal (error,
@@ -304,10 +679,41 @@ clean_fqdn (const char *value)
   return g_ascii_strdown (value, -1);
 }
 
+/* One <resource> of an rlmi list: its uri, whether it has an <instance>,
+ * and the first instance's state and poolFqdn (values as
+ * sfb_svc_xml_value() leaves them).  @limit_base: what the arrays'
+ * lengths count against SFB_CONTACTS_MAX_CONTACTS besides their own. */
+static void
+apply_resource (SfbPresenceNotify *notify,
+                const SfbPresenceNotify *limit_base,
+                const char *raw_uri,
+                gboolean has_instance,
+                const char *state,
+                const char *pool)
+{
+  g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
+
+  if (uri == NULL || !has_instance)
+    return;
+  if (g_strcmp0 (state, "resubscribe") == 0
+      && limit_base->resubscribe->len + notify->resubscribe->len < SFB_CONTACTS_MAX_CONTACTS)
+    {
+      SfbPresenceResubscribe *re = g_new0 (SfbPresenceResubscribe, 1);
+
+      re->uri = g_steal_pointer (&uri);
+      re->pool = clean_fqdn (pool);
+      g_ptr_array_add (notify->resubscribe, re);
+    }
+  else if (g_strcmp0 (state, "terminated") == 0
+           && limit_base->terminated->len + notify->terminated->len < SFB_CONTACTS_MAX_CONTACTS)
+    g_ptr_array_add (notify->terminated, g_steal_pointer (&uri));
+}
+
 static gboolean
-parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+parse_rlmi_tree (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
 {
   g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence list (rlmi)", error);
+  g_autoptr (SfbPresenceNotify) none = notify_new ();
   xmlNode *root;
 
   if (xml == NULL)
@@ -323,34 +729,120 @@ parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **
        r = sfb_svc_xml_next (r, "resource"))
     {
       g_autofree char *raw_uri = sfb_svc_xml_attr (r, "uri");
-      g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
       xmlNode *instance = sfb_svc_xml_child (r, "instance");
       g_autofree char *state = NULL;
+      g_autofree char *pool = NULL;
 
-      if (uri == NULL || instance == NULL)
-        continue;
-      state = sfb_svc_xml_attr (instance, "state");
-      if (g_strcmp0 (state, "resubscribe") == 0
-          && notify->resubscribe->len < SFB_CONTACTS_MAX_CONTACTS)
+      if (instance != NULL)
         {
-          g_autofree char *pool = sfb_svc_xml_attr (instance, "poolFqdn");
-          SfbPresenceResubscribe *re = g_new0 (SfbPresenceResubscribe, 1);
-
-          re->uri = g_steal_pointer (&uri);
-          re->pool = clean_fqdn (pool);
-          g_ptr_array_add (notify->resubscribe, re);
+          state = sfb_svc_xml_attr (instance, "state");
+          pool = sfb_svc_xml_attr (instance, "poolFqdn");
         }
-      else if (g_strcmp0 (state, "terminated") == 0
-               && notify->terminated->len < SFB_CONTACTS_MAX_CONTACTS)
-        g_ptr_array_add (notify->terminated, g_steal_pointer (&uri));
+      apply_resource (notify, none, raw_uri, instance != NULL, state, pool);
     }
   return TRUE;
 }
 
-static gboolean
-parse_categories_part (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+/* The rlmi list without a tree, as parse_rlmi_tree() reads it; what it
+ * finds goes to @found, added to the notification once the document is
+ * accepted. */
+typedef struct
 {
-  g_autoptr (SfbPresenceInfo) info = sfb_presence_parse_categories (data, length, error);
+  const SfbPresenceNotify *notify;
+  SfbPresenceNotify *found;
+  gboolean is_list;
+  guint depth;
+  gboolean in_resource;
+  gboolean has_instance;
+  char *uri;
+  char *state;
+  char *pool;
+} RlmiReader;
+
+static void
+rlmi_start (gpointer user_data, const char *name, int n, const xmlChar **attributes)
+{
+  RlmiReader *r = user_data;
+
+  r->depth++;
+  if (r->depth == 1)
+    r->is_list = g_str_equal (name, "list");
+  else if (r->depth == 2 && r->is_list && g_str_equal (name, "resource"))
+    {
+      r->in_resource = TRUE;
+      r->uri = attr_value (n, attributes, "uri", NULL);
+    }
+  else if (r->depth == 3 && r->in_resource && !r->has_instance && g_str_equal (name, "instance"))
+    {
+      r->has_instance = TRUE;
+      r->state = attr_value (n, attributes, "state", NULL);
+      r->pool = attr_value (n, attributes, "poolFqdn", NULL);
+    }
+}
+
+static void
+rlmi_clear (RlmiReader *r)
+{
+  r->in_resource = FALSE;
+  r->has_instance = FALSE;
+  g_clear_pointer (&r->uri, g_free);
+  g_clear_pointer (&r->state, g_free);
+  g_clear_pointer (&r->pool, g_free);
+}
+
+static void
+rlmi_end (gpointer user_data, const char *name)
+{
+  RlmiReader *r = user_data;
+
+  if (r->depth == 2 && r->in_resource)
+    {
+      apply_resource (r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
+      rlmi_clear (r);
+    }
+  r->depth--;
+}
+
+static const SfbXmlSax rlmi_sax = { rlmi_start, rlmi_end, NULL };
+
+static void
+move_all (GPtrArray *to, GPtrArray *from)
+{
+  gsize n = 0;
+  g_autofree gpointer *items = g_ptr_array_steal (from, &n);
+
+  for (gsize i = 0; i < n; i++)
+    g_ptr_array_add (to, items[i]);
+}
+
+static gboolean
+parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+{
+  g_autoptr (SfbPresenceNotify) found = notify_new ();
+  RlmiReader r = { notify, found };
+  gboolean ok;
+
+  ok = sfb_svc_xml_parse_sax (data, length, "presence list (rlmi)", &rlmi_sax, &r, error);
+  rlmi_clear (&r);
+  if (!ok)
+    return FALSE;
+  if (!r.is_list)
+    {
+      g_set_error_literal (
+          error, SFB_ERROR, SFB_ERROR_FAILED, "The server's rlmi document is not a list");
+      return FALSE;
+    }
+  move_all (notify->resubscribe, found->resubscribe);
+  move_all (notify->terminated, found->terminated);
+  return TRUE;
+}
+
+static gboolean
+parse_categories_part (
+    SfbPresenceNotify *notify, const char *data, gsize length, gboolean tree, GError **error)
+{
+  g_autoptr (SfbPresenceInfo) info = tree ? sfb_presence_parse_categories_tree (data, length, error)
+                                          : sfb_presence_parse_categories (data, length, error);
 
   if (info == NULL)
     return FALSE;
@@ -371,7 +863,8 @@ parse_part (SfbPresenceNotify *notify,
             const char *head,
             const char *sep,
             const char *body,
-            const char *body_end)
+            const char *body_end,
+            gboolean tree)
 {
   g_autofree char *headers = NULL;
   g_autofree char *part_type = NULL;
@@ -388,9 +881,10 @@ parse_part (SfbPresenceNotify *notify,
       gboolean ok = TRUE;
 
       if (g_str_equal (part_type, SFB_CT_RLMI))
-        ok = parse_rlmi (notify, body, body_end - body, &local);
+        ok = tree ? parse_rlmi_tree (notify, body, body_end - body, &local)
+                  : parse_rlmi (notify, body, body_end - body, &local);
       else if (g_str_equal (part_type, SFB_CT_EVENT_CATEGORIES))
-        ok = parse_categories_part (notify, body, body_end - body, &local);
+        ok = parse_categories_part (notify, body, body_end - body, tree, &local);
       /* One bad part must not hide everyone else's presence. */
       if (!ok)
         g_debug ("Skipping a presence part: %s", local->message);
@@ -402,6 +896,7 @@ parse_multipart (SfbPresenceNotify *notify,
                  const char *content_type,
                  const char *data,
                  gsize length,
+                 gboolean tree,
                  GError **error)
 {
   g_autofree char *boundary = sfb_content_type_param (content_type, "boundary");
@@ -450,14 +945,15 @@ parse_multipart (SfbPresenceNotify *notify,
        * line too (sfbsim documents.multipart_related): XML ignores it. */
       if (body_end - body >= 2 && body_end[-2] == '\r' && body_end[-1] == '\n')
         body_end -= 2;
-      parse_part (notify, head, sep, body, body_end);
+      parse_part (notify, head, sep, body, body_end, tree);
       p = next;
     }
   return TRUE;
 }
 
-SfbPresenceNotify *
-sfb_presence_notify_parse (const char *content_type, const char *data, gsize length, GError **error)
+static SfbPresenceNotify *
+notify_parse (
+    const char *content_type, const char *data, gsize length, gboolean tree, GError **error)
 {
   g_autoptr (SfbPresenceNotify) notify = notify_new ();
   g_autofree char *type = NULL;
@@ -479,17 +975,18 @@ sfb_presence_notify_parse (const char *content_type, const char *data, gsize len
   type = sfb_content_type_media (content_type);
   if (g_str_equal (type, "multipart/related") || g_str_equal (type, "multipart/mixed"))
     {
-      if (!parse_multipart (notify, content_type, data, length, error))
+      if (!parse_multipart (notify, content_type, data, length, tree, error))
         return NULL;
     }
   else if (g_str_equal (type, SFB_CT_EVENT_CATEGORIES))
     {
-      if (!parse_categories_part (notify, data, length, error))
+      if (!parse_categories_part (notify, data, length, tree, error))
         return NULL;
     }
   else if (g_str_equal (type, SFB_CT_RLMI))
     {
-      if (!parse_rlmi (notify, data, length, error))
+      if (!(tree ? parse_rlmi_tree (notify, data, length, error)
+                 : parse_rlmi (notify, data, length, error)))
         return NULL;
     }
   else
@@ -502,4 +999,19 @@ sfb_presence_notify_parse (const char *content_type, const char *data, gsize len
       return NULL;
     }
   return g_steal_pointer (&notify);
+}
+
+SfbPresenceNotify *
+sfb_presence_notify_parse (const char *content_type, const char *data, gsize length, GError **error)
+{
+  return notify_parse (content_type, data, length, FALSE, error);
+}
+
+SfbPresenceNotify *
+sfb_presence_notify_parse_tree (const char *content_type,
+                                const char *data,
+                                gsize length,
+                                GError **error)
+{
+  return notify_parse (content_type, data, length, TRUE, error);
 }

@@ -15,16 +15,13 @@ static const SfbXmlLimits limits = {
   .max_elements = SFB_SVC_XML_MAX_ELEMENTS,
 };
 
-xmlDoc *
-sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error)
+static gboolean
+verdict_ok (SfbXmlVerdict verdict, const char *what, gsize length, GError **error)
 {
-  SfbXmlVerdict verdict;
-  xmlDoc *xml = sfb_xml_read (data, length, &limits, &verdict);
-
   switch (verdict)
     {
     case SFB_XML_OK:
-      return xml;
+      return TRUE;
     case SFB_XML_EMPTY:
       g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The server's %s document is empty", what);
       break;
@@ -60,7 +57,38 @@ sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **er
                    what);
       break;
     }
-  return NULL;
+  return FALSE;
+}
+
+xmlDoc *
+sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error)
+{
+  SfbXmlVerdict verdict;
+  xmlDoc *xml = sfb_xml_read (data, length, &limits, &verdict);
+
+  return verdict_ok (verdict, what, length, error) ? xml : NULL;
+}
+
+gboolean
+sfb_svc_xml_parse_sax (const char *data,
+                       gsize length,
+                       const char *what,
+                       const SfbXmlSax *sax,
+                       gpointer user_data,
+                       GError **error)
+{
+  SfbXmlVerdict verdict;
+
+  sfb_xml_read_sax (data, length, &limits, sax, user_data, &verdict);
+  return verdict_ok (verdict, what, length, error);
+}
+
+char *
+sfb_svc_xml_value (char *raw)
+{
+  if (raw != NULL && strlen (raw) > SFB_SVC_XML_MAX_VALUE)
+    g_clear_pointer (&raw, g_free);
+  return raw != NULL ? g_strstrip (raw) : NULL;
 }
 
 gboolean

@@ -29,6 +29,18 @@ G_BEGIN_DECLS
 /* @what names the document in the error ("roaming contacts"). */
 xmlDoc *sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error);
 
+/* The same checks and errors without building a tree (sfb_xml_read_sax());
+ * what the callbacks gathered counts only when this returns TRUE. */
+gboolean sfb_svc_xml_parse_sax (const char *data,
+                                gsize length,
+                                const char *what,
+                                const SfbXmlSax *sax,
+                                gpointer user_data,
+                                GError **error);
+/* What sfb_svc_xml_attr() and sfb_svc_xml_text() make of a value (takes
+ * @raw): trimmed, NULL when too long. */
+char *sfb_svc_xml_value (char *raw);
+
 gboolean sfb_svc_xml_is (const xmlNode *node, const char *local_name);
 /* The first element child named @local_name, or NULL. */
 xmlNode *sfb_svc_xml_child (const xmlNode *node, const char *local_name);

@@ -88,11 +88,9 @@ parse_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
 
   if (sfb_sip_lex_peek (lx, '"'))
     {
-      g_autoptr (GString) value = g_string_new (NULL);
-
-      if (!sfb_sip_lex_quoted (lx, value, error))
+      param->value = sfb_sip_lex_quoted_dup (lx, error);
+      if (param->value == NULL)
         return FALSE;
-      param->value = g_string_free (g_steal_pointer (&value), FALSE);
     }
   else
     {

@@ -117,6 +117,28 @@ sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error)
   return FALSE;
 }
 
+char *
+sfb_sip_lex_quoted_dup (SfbSipLex *lx, GError **error)
+{
+  g_autoptr (GString) out = NULL;
+
+  /* without an escape, the bytes between the quotes: no GString grown a
+   * byte at a time (a signed message's Authentication-Info has seven) */
+  if (sfb_sip_lex_peek (lx, '"'))
+    for (const char *p = lx->p + 1; p < lx->end && *p != '\\'; p++)
+      if (*p == '"')
+        {
+          char *value = g_strndup (lx->p + 1, p - (lx->p + 1));
+
+          lx->p = p + 1;
+          return value;
+        }
+  out = g_string_new (NULL);
+  if (!sfb_sip_lex_quoted (lx, out, error))
+    return NULL;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
 void
 sfb_sip_param_free (SfbSipParam *param)
 {
@@ -148,14 +170,12 @@ parse_param_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
 
   if (sfb_sip_lex_peek (lx, '"'))
     {
-      g_autoptr (GString) value = g_string_new (NULL);
-
-      if (!sfb_sip_lex_quoted (lx, value, error))
+      param->value = sfb_sip_lex_quoted_dup (lx, error);
+      if (param->value == NULL)
         {
           g_prefix_error (error, "parameter '%s': ", param->name);
           return FALSE;
         }
-      param->value = g_string_free (g_steal_pointer (&value), FALSE);
     }
   else
     {

@@ -32,6 +32,9 @@ gboolean sfb_sip_lex_peek (const SfbSipLex *lx, char c);
 void sfb_sip_lex_skip_ws (SfbSipLex *lx);
 gsize sfb_sip_lex_token (SfbSipLex *lx, const char **start);
 gboolean sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error);
+/* The same, the value returned (as a C string: cut at a NUL, as the
+ * GString's text would be read) */
+char *sfb_sip_lex_quoted_dup (SfbSipLex *lx, GError **error);
 
 gboolean sfb_sip_is_token_char (guchar c);
 gboolean sfb_sip_is_token (const char *text, gsize len);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "sfb-sip-message.h"
+#include "sfb-sip-uri.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,8 @@ typedef struct
   char *raw; /* the header as received, folding included; NULL once built */
   gsize raw_len;
   gboolean one_block; /* parsed: the strings live in the header's allocation */
+  /* the value parsed as a name-addr, once asked for (values never change) */
+  SfbSipNameAddr *name_addr;
 } SfbSipHeader;
 
 struct _SfbSipMessage
@@ -37,6 +40,11 @@ struct _SfbSipMessage
 
 void sfb_sip_header_free (SfbSipHeader *header);
 SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
+/* The header at @index as a name-addr (From, To), parsed at its first use
+ * only: validation and the signature check read the same From and To.
+ * NULL with @error when it does not parse. */
+const SfbSipNameAddr *
+sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error);
 
 /* SP or HTAB: the whitespace of a folded header line */
 static inline gboolean

@@ -71,10 +71,8 @@ static gboolean
 check_name_addr (SfbSipMessage *self, const char *name, GError **error)
 {
   int i = sfb_sip_message_find_header (self, name, 0);
-  SfbSipHeader *header = sfb_sip_message_header_at (self, (guint) i);
-  g_autoptr (SfbSipNameAddr) addr = NULL;
+  const SfbSipNameAddr *addr = sfb_sip_message_header_name_addr (self, (guint) i, error);
 
-  addr = sfb_sip_name_addr_parse (header->value, header->value_len, error);
   if (addr == NULL)
     g_prefix_error (error, "%s: ", name);
   return addr != NULL;

@@ -41,6 +41,7 @@ static const struct
 void
 sfb_sip_header_free (SfbSipHeader *header)
 {
+  g_clear_pointer (&header->name_addr, sfb_sip_name_addr_free);
   if (!header->one_block)
     {
       g_free (header->name);
@@ -232,6 +233,16 @@ SfbSipHeader *
 sfb_sip_message_header_at (SfbSipMessage *self, guint index)
 {
   return g_ptr_array_index (self->headers, index);
+}
+
+const SfbSipNameAddr *
+sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error)
+{
+  SfbSipHeader *header = sfb_sip_message_header_at (self, index);
+
+  if (header->name_addr == NULL)
+    header->name_addr = sfb_sip_name_addr_parse (header->value, header->value_len, error);
+  return header->name_addr;
 }
 
 /* the name as written (a compact form stays compact) */

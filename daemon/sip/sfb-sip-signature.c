@@ -4,6 +4,7 @@
 #include "sfb-sip-signature.h"
 
 #include "sfb-sip-lex.h"
+#include "sfb-sip-message-private.h"
 #include "sfb-sip-uri.h"
 
 #include <string.h>
@@ -51,18 +52,20 @@ append_cseq (GString *out, SfbSipMessage *message, GError **error)
   return TRUE;
 }
 
+/* the first @name header, parsed once per message (validation parsed
+ * From and To already) */
 static gboolean
-parse_address (SfbSipMessage *message, const char *name, SfbSipNameAddr **addr, GError **error)
+parse_address (SfbSipMessage *message,
+               const char *name,
+               const SfbSipNameAddr **addr,
+               GError **error)
 {
   int i = sfb_sip_message_find_header (message, name, 0);
-  const char *value;
-  gsize len;
 
   *addr = NULL;
   if (i < 0)
     return TRUE;
-  value = sfb_sip_message_get_header_value (message, (guint) i, &len);
-  *addr = sfb_sip_name_addr_parse (value, (gssize) len, NULL);
+  *addr = sfb_sip_message_header_name_addr (message, (guint) i, NULL);
   return *addr != NULL || sig_error (error, name, "does not parse");
 }
 
@@ -71,7 +74,7 @@ static gboolean
 append_address (
     GString *out, SfbSipMessage *message, const char *name, gboolean with_uri, GError **error)
 {
-  g_autoptr (SfbSipNameAddr) addr = NULL;
+  const SfbSipNameAddr *addr = NULL;
 
   if (!parse_address (message, name, &addr, error))
     return FALSE;

@@ -3,9 +3,11 @@
  * libFuzzer target: the presence documents the server sends.  The first
  * byte chooses the parser: 0 roaming-self, 1 a 409 fault, 2 a presence
  * notification (multipart/related with rlmi and categories, boundary "b"),
- * 3 a categories document.
+ * 3 a categories document.  Notifications and categories documents are
+ * read without a tree: each is read with the tree too
+ * (sfb-presence-doc-private.h), and any difference aborts.
  */
-#include "sfb-presence-doc.h"
+#include "sfb-presence-doc-private.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +47,59 @@ check_info (const SfbPresenceInfo *info)
   check_string (info->email);
   if (sfb_availability_from_code (info->availability, info->activity) == NULL)
     abort ();
+}
+
+static void
+same_string (const char *a, const char *b)
+{
+  if (g_strcmp0 (a, b) != 0)
+    abort ();
+}
+
+static void
+same_info (const SfbPresenceInfo *a, const SfbPresenceInfo *b)
+{
+  same_string (a->uri, b->uri);
+  same_string (a->activity, b->activity);
+  same_string (a->note, b->note);
+  same_string (a->display_name, b->display_name);
+  same_string (a->title, b->title);
+  same_string (a->company, b->company);
+  same_string (a->email, b->email);
+  if (a->availability != b->availability || a->automaton != b->automaton
+      || a->has_card != b->has_card)
+    abort ();
+}
+
+static void
+same_error (const GError *a, const GError *b)
+{
+  if ((a == NULL) != (b == NULL) || (a != NULL && g_strcmp0 (a->message, b->message) != 0))
+    abort ();
+}
+
+static void
+same_notify (const SfbPresenceNotify *a, const SfbPresenceNotify *b)
+{
+  if ((a == NULL) != (b == NULL))
+    abort ();
+  if (a == NULL)
+    return;
+  if (a->presences->len != b->presences->len || a->resubscribe->len != b->resubscribe->len
+      || a->terminated->len != b->terminated->len)
+    abort ();
+  for (guint i = 0; i < a->presences->len; i++)
+    same_info (a->presences->pdata[i], b->presences->pdata[i]);
+  for (guint i = 0; i < a->resubscribe->len; i++)
+    {
+      const SfbPresenceResubscribe *x = a->resubscribe->pdata[i];
+      const SfbPresenceResubscribe *y = b->resubscribe->pdata[i];
+
+      same_string (x->uri, y->uri);
+      same_string (x->pool, y->pool);
+    }
+  for (guint i = 0; i < a->terminated->len; i++)
+    same_string (a->terminated->pdata[i], b->terminated->pdata[i]);
 }
 
 int
@@ -96,11 +151,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       }
     case 2:
       {
-        g_autoptr (SfbPresenceNotify) n = sfb_presence_notify_parse (
-            "multipart/related; type=\"application/rlmi+xml\"; boundary=\"b\"", doc, len, &error);
+        const char *type = "multipart/related; type=\"application/rlmi+xml\"; boundary=\"b\"";
+        g_autoptr (SfbPresenceNotify) n = sfb_presence_notify_parse (type, doc, len, &error);
+        g_autoptr (GError) tree_error = NULL;
+        g_autoptr (SfbPresenceNotify) tree
+            = sfb_presence_notify_parse_tree (type, doc, len, &tree_error);
 
         if ((n == NULL) == (error == NULL))
           abort ();
+        same_error (error, tree_error);
+        same_notify (n, tree);
         if (n == NULL)
           break;
         for (guint i = 0; i < n->presences->len; i++)
@@ -117,9 +177,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     default:
       {
         g_autoptr (SfbPresenceInfo) info = sfb_presence_parse_categories (doc, len, &error);
+        g_autoptr (GError) tree_error = NULL;
+        g_autoptr (SfbPresenceInfo) tree
+            = sfb_presence_parse_categories_tree (doc, len, &tree_error);
 
         if ((info == NULL) == (error == NULL))
           abort ();
+        same_error (error, tree_error);
+        if ((info == NULL) != (tree == NULL))
+          abort ();
+        if (info != NULL)
+          same_info (info, tree);
         if (info != NULL)
           check_info (info);
         break;

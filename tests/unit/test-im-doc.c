@@ -277,11 +277,69 @@ test_im_content_type (void)
   g_assert_null (missing);
 }
 
+/* Parameters of a Content-Type: items split on ';' outside quotes, the
+ * first 64 looked at, names in any case, values trimmed and unquoted once */
+static void
+test_content_type_params (void)
+{
+  static const struct
+  {
+    const char *value;
+    const char *name;
+    const char *expected;
+  } cases[] = {
+    { "multipart/related; type=\"application/rlmi+xml\"; start=\"<rlmi-1>\"; "
+      "boundary=\"sfbsim-b0undary\"",
+      "boundary",
+      "sfbsim-b0undary" },
+    { "multipart/related; type=\"application/rlmi+xml\"; boundary=b",
+      "type",
+      "application/rlmi+xml" },
+    { "a/b; boundary=\"x;y=z\"; q=1", "boundary", "x;y=z" },
+    { "a/b; boundary=\"x;y=z\"; q=1", "q", "1" },
+    { "a/b; x=\"a\\\"b;c\"; y = v ", "x", "a\\\"b;c" },
+    { "a/b; x=\"a\\\"b;c\"; y = v ", "y", "v" },
+    { "a/b;boundary", "boundary", NULL },
+    { "a/b; boundary=", "boundary", "" },
+    { "a/b; boundary=\"", "boundary", "\"" },
+    { "a/b; boundary=\"\"", "boundary", "" },
+    { "a/b; BOUNDARY = \"q\" ", "boundary", "q" },
+    { "a/b; boundaryx=1", "boundary", NULL },
+    { "boundary=1; a=2", "boundary", NULL },
+    { "a/b; x=\"abc; boundary=1", "boundary", NULL },
+    { "a/b; a=1=2", "a", "1=2" },
+    { "a/b;;\tb=\t2\t", "b", "2" },
+    { NULL, "b", NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *value = sfb_content_type_param (cases[i].value, cases[i].name);
+
+      g_test_message ("%s: %s", cases[i].value, cases[i].name);
+      g_assert_cmpstr (value, ==, cases[i].expected);
+    }
+  /* item 63 is the last looked at */
+  for (guint items = 62; items <= 63; items++)
+    {
+      GString *many = g_string_new ("a/b");
+      g_autofree char *value = NULL;
+
+      for (guint i = 0; i < items; i++)
+        g_string_append (many, "; p=1");
+      g_string_append (many, "; z=2");
+      value = sfb_content_type_param (many->str, "z");
+      g_assert_cmpstr (value, ==, items == 62 ? "2" : NULL);
+      g_string_free (many, TRUE);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/im-doc/sdp", test_im_sdp);
+  g_test_add_func ("/im-doc/content-type-params", test_content_type_params);
   g_test_add_func ("/im-doc/text-format", test_im_text_format);
   g_test_add_func ("/im-doc/bodies", test_im_bodies);
   g_test_add_func ("/im-doc/limits", test_im_limits);

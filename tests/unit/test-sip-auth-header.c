@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sfb-sip-auth-header.h"
+#include "sfb-sip-uri.h"
 
 #include <string.h>
 
@@ -265,6 +266,41 @@ test_build_quoting (void)
   g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "realm"), ==, "a \"b\" \\c");
 }
 
+/* Quoted values with and without escapes, and the quoted-string errors,
+ * in an auth header and in a name-addr's parameters */
+static void
+test_quoted_values (void)
+{
+  static const char text[] = "NTLM a=\"plain\", b=\"es\\\"c\\\\aped\", c=\"\", d=\"x, y=z\", "
+                             "e=\"\\\"\"";
+  static const char *const bad[] = { "NTLM a=\"open", "NTLM a=\"open\\", "NTLM a=\"x\\\r\"" };
+  g_autoptr (GPtrArray) parsed = sfb_sip_auth_parse (text, -1, NULL);
+  g_autoptr (SfbSipNameAddr) addr
+      = sfb_sip_name_addr_parse ("<sip:a@b.test>;tag=\"t\\\"1\";x=\"plain\"", -1, NULL);
+  g_autoptr (SfbSipNameAddr) open_addr
+      = sfb_sip_name_addr_parse ("<sip:a@b.test>;tag=\"t", -1, NULL);
+
+  g_assert_nonnull (parsed);
+  g_assert_cmpuint (parsed->len, ==, 1);
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "a"), ==, "plain");
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "b"), ==, "es\"c\\aped");
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "c"), ==, "");
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "d"), ==, "x, y=z");
+  g_assert_cmpstr (sfb_sip_auth_get_param (parsed->pdata[0], "e"), ==, "\"");
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) none = sfb_sip_auth_parse (bad[i], -1, &error);
+
+      g_assert_null (none);
+      g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED);
+    }
+  g_assert_nonnull (addr);
+  g_assert_cmpstr (sfb_sip_name_addr_get_param (addr, "tag"), ==, "t\"1");
+  g_assert_cmpstr (sfb_sip_name_addr_get_param (addr, "x"), ==, "plain");
+  g_assert_null (open_addr);
+}
+
 static void
 test_to_string (void)
 {
@@ -301,6 +337,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/sip/auth-header/lync-challenges", test_lync_challenges);
+  g_test_add_func ("/sip/auth-header/quoted-values", test_quoted_values);
   g_test_add_func ("/sip/auth-header/authentication-info", test_authentication_info);
   g_test_add_func ("/sip/auth-header/several-in-one-header", test_several_in_one_header);
   g_test_add_func ("/sip/auth-header/token68-ambiguity", test_token68_ambiguity);

@@ -99,6 +99,52 @@ buffer_for (const char *text, guint version)
   return buffer;
 }
 
+/* From and To are parsed once per message, by validation or by the
+ * signature, whichever comes first: the buffer is the same either way,
+ * and the same when built again. */
+static void
+test_after_validation (void)
+{
+  static const char text[]
+      = "SIP/2.0 200 OK\r\n"
+        "Via: SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1;ms-received-port=2301\r\n"
+        "From: \"A, B\" <sip:user@cosmo.local;transport=tls>;tag=3e49177a52;epid=7ff7b4b1e0\r\n"
+        "To: sip:user@cosmo.local;tag=5E61CCD925D17E043D9A74835A88F664\r\n"
+        "Call-ID: " CALL_ID "\r\n"
+        "CSeq: 3 REGISTER\r\n"
+        "Content-Length: 0\r\n\r\n";
+  static const char expected[]
+      = "<NTLM><9616454F><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local>"
+        "<4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local;transport=tls>"
+        "<3e49177a52><sip:user@cosmo.local><5E61CCD925D17E043D9A74835A88F664><><><><200>";
+  SfbSipSignatureParams params = {
+    .protocol = "NTLM",
+    .rand = "9616454F",
+    .num = "1",
+    .realm = REALM,
+    .targetname = TARGET,
+    .version = 3,
+  };
+
+  for (guint validate_first = 0; validate_first < 2; validate_first++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, sizeof text - 1, &error);
+      g_autofree char *first = NULL;
+      g_autofree char *again = NULL;
+
+      g_assert_no_error (error);
+      if (validate_first)
+        g_assert_true (sfb_sip_message_validate (msg, &error));
+      first = sfb_sip_signature_buffer (msg, &params, &error);
+      g_assert_no_error (error);
+      g_assert_true (sfb_sip_message_validate (msg, &error));
+      again = sfb_sip_signature_buffer (msg, &params, &error);
+      g_assert_cmpstr (first, ==, expected);
+      g_assert_cmpstr (again, ==, expected);
+    }
+}
+
 static void
 test_identity (void)
 {
@@ -209,6 +255,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sip/signature/spec-register", test_spec_register);
   g_test_add_func ("/sip/signature/spec-200", test_spec_200);
+  g_test_add_func ("/sip/signature/after-validation", test_after_validation);
   g_test_add_func ("/sip/signature/identity", test_identity);
   g_test_add_func ("/sip/signature/version-2", test_version_2);
   g_test_add_func ("/sip/signature/errors", test_errors);

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The presence documents read without a tree (sfb_presence_parse_categories,
+ * sfb_presence_notify_parse) against the parsers that read a libxml2 tree
+ * (…_tree, sfb-presence-doc-private.h): the same results and the same
+ * errors on documents chosen for where the two could part (namespaces,
+ * references, nesting, limits), and the results pinned on some. */
+#include "sfb-presence-doc-private.h"
+
+#include "sfb-error.h"
+
+#include <string.h>
+
+#define NS "xmlns=\"http://schemas.microsoft.com/2006/09/sip/categories\" "
+#define XSI "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+
+static void
+assert_same_info (const SfbPresenceInfo *a, const SfbPresenceInfo *b)
+{
+  g_assert_cmpstr (a->uri, ==, b->uri);
+  g_assert_cmpuint (a->availability, ==, b->availability);
+  g_assert_cmpstr (a->activity, ==, b->activity);
+  g_assert_cmpstr (a->note, ==, b->note);
+  g_assert_cmpstr (a->display_name, ==, b->display_name);
+  g_assert_cmpstr (a->title, ==, b->title);
+  g_assert_cmpstr (a->company, ==, b->company);
+  g_assert_cmpstr (a->email, ==, b->email);
+  g_assert_cmpint (a->automaton, ==, b->automaton);
+  g_assert_cmpint (a->has_card, ==, b->has_card);
+}
+
+/* Parses @doc both ways; returns the tree-less result (NULL on error). */
+static SfbPresenceInfo *
+categories_both (const char *doc, gsize length)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) tree_error = NULL;
+  SfbPresenceInfo *info = sfb_presence_parse_categories (doc, length, &error);
+  g_autoptr (SfbPresenceInfo) tree = sfb_presence_parse_categories_tree (doc, length, &tree_error);
+
+  g_assert_true ((info == NULL) == (tree == NULL));
+  if (info == NULL)
+    {
+      g_assert_nonnull (error);
+      g_assert_nonnull (tree_error);
+      g_assert_cmpstr (error->message, ==, tree_error->message);
+      return NULL;
+    }
+  assert_same_info (info, tree);
+  return info;
+}
+
+static const char *const categories_docs[] = {
+  /* whitespace, references, CDATA, comments, nested text */
+  "<categories " NS XSI "uri=\" sip:Bob@contoso.test \">"
+  "<category name=\"state\"><state xsi:type=\"aggregateState\">"
+  "<availability> 35<!-- c --><b>0</b>0 </availability>"
+  "<activity token=\"in-a-meeting &amp; &#38;&#x26; &lt;x&gt;\"/></state></category>"
+  "<category name=\"note\"><note><body type=\"OOF\">away</body>"
+  "<body type=\"personal\"><![CDATA[<on> a &amp; b]]> &amp;\tc&#10;d</body>"
+  "<body type=\"personal\">second</body></note></category>"
+  "<category name=\"contactCard\"><contactCard><identity><name>"
+  "<displayName>Bob &#x1F600;</displayName></name><email> bob@contoso.test </email></identity>"
+  "<identity><email>other@contoso.test</email></identity>"
+  "<title>Eng</title><title>Second</title><company/><automaton> TRUE </automaton>"
+  "</contactCard></category></categories>",
+  /* undeclared prefixes: the tree names them "p:state", "p:type" */
+  "<categories " NS "uri=\"sip:bob@contoso.test\">"
+  "<category name=\"state\"><p:state p:type=\"userState\"><availability>6500</availability>"
+  "</p:state></category>"
+  "<category name=\"state\"><state q:type=\"aggregateState\" type=\"machineState\">"
+  "<availability>3500</availability><q:activity token=\"x\"/></state></category>"
+  "</categories>",
+  /* xsi:type through another prefix; an unprefixed type of another namespace */
+  "<categories " NS "xmlns:s=\"http://www.w3.org/2001/XMLSchema-instance\" "
+  "xmlns:o=\"urn:other\" uri=\"sip:bob@contoso.test\">"
+  "<category name=\"state\"><state o:type=\"aggregateState\" s:type=\"userState\">"
+  "<availability>9500</availability></state></category>"
+  "<category name=\"state\"><state o:type=\"aggregateState\">"
+  "<availability>12500</availability><activity/></state></category></categories>",
+  /* the first child decides; the first of each name only */
+  "<categories " NS "uri=\"sip:bob@contoso.test\">"
+  "<category name=\"state\"><other/><state><availability>6500</availability></state></category>"
+  "<category name=\"note\" instance=\"0\"/>"
+  "<category name=\"note\"/>"
+  "<category name=\"state\"><state type=\"userState\"><availability>x</availability>"
+  "<availability>3500</availability></state></category>"
+  "<category name=\"contactCard\"><contactCard><identity><name/><name>"
+  "<displayName>late</displayName></name></identity></contactCard></category>"
+  "<category><state><availability>3500</availability></state></category>"
+  "<category name=\"note\"><state/></category>"
+  "<category name=\"state\"><state><availability>100000</availability></state></category>"
+  "</categories>",
+  /* a cleared note after a set one, and one before */
+  "<categories " NS "uri=\"sip:bob@contoso.test\">"
+  "<category name=\"note\"/><category name=\"note\"><note><body>hi</body></note></category>"
+  "<category name=\"note\"/></categories>",
+  "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"note\"><note/></category>"
+  "</categories>",
+  /* errors */
+  "<categories " NS "><category name=\"note\"/></categories>",
+  "<list " NS "uri=\"sip:bob@contoso.test\"/>",
+  "<categories " NS "uri=\"sip:bob@contoso.test\"><category>",
+  "<categories uri=\"sip:bob@contoso.test\"><a:b/></categories>",
+  "<categories uri=\"sip:bob@contoso.test\">&nbsp;</categories>",
+  "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><categories uri=\"sip:b@c.test\"/>",
+  "<categories uri=\"sip:bob@contoso.test\"/><x/>",
+  "",
+  "  ",
+};
+
+static void
+test_categories_same (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (categories_docs); i++)
+    {
+      g_autoptr (SfbPresenceInfo) info = NULL;
+
+      g_test_message ("document %" G_GSIZE_FORMAT, i);
+      info = categories_both (categories_docs[i], strlen (categories_docs[i]));
+    }
+}
+
+/* What the first two documents give, pinned (the old parser gives it too). */
+static void
+test_categories_pinned (void)
+{
+  g_autoptr (SfbPresenceInfo) a = categories_both (categories_docs[0], strlen (categories_docs[0]));
+  g_autoptr (SfbPresenceInfo) b = categories_both (categories_docs[1], strlen (categories_docs[1]));
+  g_autoptr (SfbPresenceInfo) d = categories_both (categories_docs[3], strlen (categories_docs[3]));
+
+  g_assert_cmpstr (a->uri, ==, "sip:bob@contoso.test");
+  g_assert_cmpuint (a->availability, ==, 3500);
+  g_assert_cmpstr (a->activity, ==, "in-a-meeting & && <x>");
+  g_assert_cmpstr (a->note, ==, "<on> a &amp; b & c d");
+  g_assert_cmpstr (a->display_name, ==, "Bob \xF0\x9F\x98\x80");
+  g_assert_cmpstr (a->email, ==, "bob@contoso.test");
+  g_assert_cmpstr (a->title, ==, "Eng");
+  g_assert_null (a->company);
+  g_assert_true (a->automaton);
+  /* "p:state" is not a state; the machineState type without namespace */
+  g_assert_cmpuint (b->availability, ==, 3500);
+  g_assert_null (b->activity);
+  g_assert_cmpuint (d->availability, ==, 0);
+  g_assert_cmpstr (d->note, ==, "");
+  g_assert_null (d->display_name);
+  g_assert_true (d->has_card);
+}
+
+/* Values and text beyond SFB_SVC_XML_MAX_VALUE are absent, both ways. */
+static void
+test_categories_long_values (void)
+{
+  g_autofree char *fill = g_strnfill (SFB_SVC_XML_MAX_VALUE - 2, 'n');
+  const char *pads[] = { "", " ", "  ", "   " };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (pads); i++)
+    {
+      g_autofree char *doc = g_strdup_printf (
+          "<categories " NS "uri=\"sip:bob@contoso.test\">"
+          "<category name=\"note\"><note><body>%s%s<x>%s</x></body></note></category>"
+          "<category name=\"state\"><state type=\"%s%s\"><availability>3500</availability>"
+          "<activity token=\"%s%s\"/></state></category>"
+          "<category name=\"contactCard\"><contactCard><title>%s%s</title></contactCard>"
+          "</category></categories>",
+          fill,
+          pads[i],
+          "",
+          fill,
+          pads[i],
+          fill,
+          pads[i],
+          fill,
+          pads[i]);
+      g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+
+      g_assert_nonnull (info);
+      g_assert_cmpint (info->note != NULL && *info->note != '\0', ==, i <= 2);
+      g_assert_cmpint (info->title != NULL, ==, i <= 2);
+    }
+}
+
+static char *
+nested (guint depth, const char *innermost)
+{
+  GString *doc = g_string_new ("<categories uri=\"sip:bob@contoso.test\">");
+
+  for (guint i = 1; i < depth; i++)
+    g_string_append (doc, "<category name=\"note\">");
+  g_string_append (doc, innermost);
+  for (guint i = 1; i < depth; i++)
+    g_string_append (doc, "</category>");
+  g_string_append (doc, "</categories>");
+  return g_string_free (doc, FALSE);
+}
+
+/* Limits: depth, elements, DTD, with the same errors. */
+static void
+test_categories_limits (void)
+{
+  g_autofree char *deepest = nested (SFB_SVC_XML_MAX_DEPTH, "");
+  g_autofree char *too_deep = nested (SFB_SVC_XML_MAX_DEPTH + 1, "");
+  g_autofree char *too_deep_bad = nested (SFB_SVC_XML_MAX_DEPTH + 1, "&bad;");
+  g_autofree char *way_too_deep = nested (300, "");
+  g_autofree char *dtd
+      = g_strdup ("<!DOCTYPE categories><categories uri=\"sip:bob@contoso.test\"/>");
+  GString *many = g_string_new ("<categories uri=\"sip:bob@contoso.test\">");
+  g_autoptr (SfbPresenceInfo) info = categories_both (deepest, strlen (deepest));
+
+  g_assert_nonnull (info);
+  g_assert_null (info->note); /* the outer category holds one: not empty */
+  g_assert_null (categories_both (too_deep, strlen (too_deep)));
+  g_assert_null (categories_both (too_deep_bad, strlen (too_deep_bad)));
+  g_assert_null (categories_both (way_too_deep, strlen (way_too_deep)));
+  g_assert_null (categories_both (dtd, strlen (dtd)));
+  for (guint i = 1; i < SFB_SVC_XML_MAX_ELEMENTS; i++)
+    g_string_append (many, "<a/>");
+  g_string_append (many, "</categories>");
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (many->str, many->len);
+  g_assert_nonnull (info);
+  g_string_insert (many, strlen ("<categories uri=\"sip:bob@contoso.test\">"), "<a/>");
+  g_assert_null (categories_both (many->str, many->len));
+  g_string_free (many, TRUE);
+}
+
+static void
+assert_same_notify (const SfbPresenceNotify *a, const SfbPresenceNotify *b)
+{
+  g_assert_cmpuint (a->presences->len, ==, b->presences->len);
+  for (guint i = 0; i < a->presences->len; i++)
+    assert_same_info (a->presences->pdata[i], b->presences->pdata[i]);
+  g_assert_cmpuint (a->resubscribe->len, ==, b->resubscribe->len);
+  for (guint i = 0; i < a->resubscribe->len; i++)
+    {
+      const SfbPresenceResubscribe *x = a->resubscribe->pdata[i];
+      const SfbPresenceResubscribe *y = b->resubscribe->pdata[i];
+
+      g_assert_cmpstr (x->uri, ==, y->uri);
+      g_assert_cmpstr (x->pool, ==, y->pool);
+    }
+  g_assert_cmpuint (a->terminated->len, ==, b->terminated->len);
+  for (guint i = 0; i < a->terminated->len; i++)
+    g_assert_cmpstr (a->terminated->pdata[i], ==, b->terminated->pdata[i]);
+}
+
+static SfbPresenceNotify *
+notify_both (const char *type, const char *doc)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) tree_error = NULL;
+  SfbPresenceNotify *n = sfb_presence_notify_parse (type, doc, strlen (doc), &error);
+  g_autoptr (SfbPresenceNotify) tree
+      = sfb_presence_notify_parse_tree (type, doc, strlen (doc), &tree_error);
+
+  g_assert_true ((n == NULL) == (tree == NULL));
+  if (n == NULL)
+    {
+      g_assert_cmpstr (error->message, ==, tree_error->message);
+      return NULL;
+    }
+  assert_same_notify (n, tree);
+  return n;
+}
+
+#define RLMI "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:alice@contoso.test\">"
+
+static void
+test_notify_same (void)
+{
+  const char *multipart = "multipart/related; type=\"application/rlmi+xml\"; boundary=\"b\"";
+  g_autoptr (SfbPresenceNotify) n = notify_both (
+      multipart,
+      "--b\r\nContent-Type: application/rlmi+xml\r\n\r\n" RLMI
+      "<resource uri=\"sip:a@contoso.test\"><instance state=\"resubscribe\" "
+      "poolFqdn=\" Pool1.Contoso.test \"/></resource>"
+      "<resource uri=\"sip:b@contoso.test\"><x/><instance state=\"terminated\"/>"
+      "<instance state=\"resubscribe\"/></resource>"
+      "<resource uri=\"sip:c@contoso.test\"><instance state=\"resubscribe\" poolFqdn=\"a b\"/>"
+      "</resource>"
+      "<resource uri=\"sip:d@contoso.test\"/><resource><instance state=\"terminated\"/></resource>"
+      "<other><resource uri=\"sip:e@contoso.test\"><instance state=\"terminated\"/></resource>"
+      "</other>"
+      "<resource uri=\"sip:f&amp;@contoso.test\"><instance state=\"terminated\"><instance/>"
+      "</instance></resource></list>\r\n"
+      "--b\r\nContent-Type: application/rlmi+xml\r\n\r\n" RLMI
+      "<resource uri=\"sip:g@contoso.test\"><instance state=\"terminated\"/></resource>"
+      "<resource uri=\"sip:h@contoso.test\"><instance state=\"terminated\"/></resource><bad>"
+      "\r\n--b\r\nContent-Type: application/msrtc-event-categories+xml\r\n\r\n"
+      "<categories uri=\"sip:b@contoso.test\"><category name=\"state\"><state>"
+      "<availability>6500</availability></state></category></categories>\r\n"
+      "--b\r\nContent-Type: application/msrtc-event-categories+xml\r\n\r\n"
+      "<categories uri=\"sip:c@contoso.test\"><category name=\"state\">\r\n"
+      "--b--\r\n");
+
+  g_assert_nonnull (n);
+  g_assert_cmpuint (n->resubscribe->len, ==, 2);
+  g_assert_cmpstr (
+      ((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->pool, ==, "pool1.contoso.test");
+  g_assert_null (((SfbPresenceResubscribe *) n->resubscribe->pdata[1])->pool);
+  /* b, f; not g and h, whose list is malformed */
+  g_assert_cmpuint (n->terminated->len, ==, 2);
+  g_assert_cmpuint (n->presences->len, ==, 1);
+  g_assert_null (notify_both ("application/rlmi+xml", "<list><resource>"));
+  g_assert_null (notify_both ("application/rlmi+xml", "<categories/>"));
+  g_clear_pointer (&n, sfb_presence_notify_free);
+  n = notify_both ("application/rlmi+xml",
+                   RLMI "<resource uri=\"sip:a@contoso.test\"><instance state=\"terminated\"/>"
+                        "</resource></list>");
+  g_assert_cmpuint (n->terminated->len, ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/presence-sax/categories", test_categories_same);
+  g_test_add_func ("/presence-sax/categories-pinned", test_categories_pinned);
+  g_test_add_func ("/presence-sax/categories-long-values", test_categories_long_values);
+  g_test_add_func ("/presence-sax/categories-limits", test_categories_limits);
+  g_test_add_func ("/presence-sax/notify", test_notify_same);
+  return g_test_run ();
+}
