@@ -31,6 +31,12 @@ G_DECLARE_FINAL_TYPE (
 
 /* login: "DOMAIN\user", "user@domain" or "user"; password may be NULL (ccache only). */
 SfbAuthContext *sfb_kerberos_context_new (const char *login, const char *password);
+/* The same for HTTP `Negotiate` (RFC 4559): the initial token is a SPNEGO
+ * NegTokenInit offering only krb5, with the AP-REQ as its optimistic mech
+ * token (docs/protocol.md §18.3).  The one leg is all HTTP uses: the
+ * acceptor's final NegTokenResp is not needed (no mutual authentication,
+ * no signatures), so the context cannot sign or verify. */
+SfbAuthContext *sfb_kerberos_context_new_spnego (const char *login, const char *password);
 
 /* The client principal used with a password (pure, unit-tested):
  * "DOMAIN\user" -> "user@DOMAIN" (upper case), except that a NetBIOS
