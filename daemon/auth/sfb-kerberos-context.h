@@ -5,6 +5,7 @@
  * only, so the context is complete after its one initial token (AP-REQ);
  * signatures are gss_get_mic / gss_verify_mic over the §5.1 buffer; the SA
  * lives as long as the service ticket (capped at 8 h, renewed 5 min early).
+ * HTTP Negotiate uses the SPNEGO form, sfb_kerberos_context_new_spnego().
  *
  * Credentials: the user's ccache (KRB5CCNAME) when it holds a valid TGT,
  * else acquired with the stored password (gss_acquire_cred_with_password,

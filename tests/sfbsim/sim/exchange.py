@@ -68,11 +68,9 @@ _KRB5_OID = bytes.fromhex("06092a864886f712010202")
 
 
 def negotiate_token_form(raw):
-    """'spnego', 'krb5' (a raw AP-REQ token), 'ntlmssp' or 'other': what the first
-    token of a Negotiate exchange is, read from the RFC 2743 §3.1 framing
-    (0x60, DER length, the mechanism OID)."""
-    if raw.startswith(b"NTLMSSP\0"):
-        return "ntlmssp"
+    """'spnego', 'krb5' (a raw AP-REQ token) or 'other': what the first GSS token of
+    a Negotiate exchange is, read from the RFC 2743 §3.1 framing (0x60, DER length, the
+    mechanism OID)."""
     if len(raw) < 2 or raw[0] != 0x60:
         return "other"
     n = raw[1] & 0x7F if raw[1] & 0x80 else 0
