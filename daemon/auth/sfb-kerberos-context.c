@@ -200,10 +200,15 @@ set_gss_error (GError **error, const char *what, OM_uint32 major, OM_uint32 mino
 /* ---- credentials (thread) -------------------------------------------- */
 
 static gss_OID_set_desc krb5_mechs = { 1, NULL };
-/* SPNEGO (RFC 4178), 1.3.6.1.5.5.2: MIT's headers export no constant */
-static gss_OID_desc spnego_mech = { 6, (void *) "\x2b\x06\x01\x05\x05\x02" };
-static gss_OID_desc krb5_spnego_oids[2];
+/* SPNEGO (RFC 4178) 1.3.6.1.5.5.2 beside krb5 1.2.840.113554.1.2.2, spelled
+ * out (MIT exports no SPNEGO constant, and gss_mech_krb5 is no constant
+ * expression): nothing is written at run time, by any thread. */
+static gss_OID_desc krb5_spnego_oids[2] = {
+  { 9, (void *) "\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" },
+  { 6, (void *) "\x2b\x06\x01\x05\x05\x02" },
+};
 static gss_OID_set_desc krb5_spnego_mechs = { 2, krb5_spnego_oids };
+#define SPNEGO_MECH (&krb5_spnego_oids[1])
 
 static gss_OID_set
 krb5_mech_set (void)
@@ -217,11 +222,7 @@ krb5_mech_set (void)
 static gss_OID_set
 cred_mech_set (gboolean spnego)
 {
-  if (!spnego)
-    return krb5_mech_set ();
-  krb5_spnego_oids[0] = *(gss_OID) gss_mech_krb5;
-  krb5_spnego_oids[1] = spnego_mech;
-  return &krb5_spnego_mechs;
+  return spnego ? &krb5_spnego_mechs : krb5_mech_set ();
 }
 
 /* The default realm, as GSSAPI sees it: import a bare name and show it. */
@@ -437,7 +438,7 @@ init_context (SfbKerberosContext *self,
                                 self->cred,
                                 &self->ctx,
                                 target,
-                                self->spnego ? &spnego_mech : (gss_OID) gss_mech_krb5,
+                                self->spnego ? SPNEGO_MECH : (gss_OID) gss_mech_krb5,
                                 GSS_C_INTEG_FLAG,
                                 GSS_C_INDEFINITE,
                                 GSS_C_NO_CHANNEL_BINDINGS,
