@@ -30,6 +30,7 @@ struct _SfbKerberosContext
   gss_cred_id_t cred;
   gss_ctx_id_t ctx;
   GBytes *initial_token; /* made by prepare, handed out by the first step */
+  gboolean spnego;       /* HTTP Negotiate: a SPNEGO NegTokenInit around the AP-REQ */
   gboolean established;
   gboolean token_taken;
   gint64 expires_at;
@@ -199,12 +200,29 @@ set_gss_error (GError **error, const char *what, OM_uint32 major, OM_uint32 mino
 /* ---- credentials (thread) -------------------------------------------- */
 
 static gss_OID_set_desc krb5_mechs = { 1, NULL };
+/* SPNEGO (RFC 4178) 1.3.6.1.5.5.2 beside krb5 1.2.840.113554.1.2.2, spelled
+ * out (MIT exports no SPNEGO constant, and gss_mech_krb5 is no constant
+ * expression): nothing is written at run time, by any thread. */
+static gss_OID_desc krb5_spnego_oids[2] = {
+  { 9, (void *) "\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" },
+  { 6, (void *) "\x2b\x06\x01\x05\x05\x02" },
+};
+static gss_OID_set_desc krb5_spnego_mechs = { 2, krb5_spnego_oids };
+#define SPNEGO_MECH (&krb5_spnego_oids[1])
 
 static gss_OID_set
 krb5_mech_set (void)
 {
   krb5_mechs.elements = (gss_OID) gss_mech_krb5;
   return &krb5_mechs;
+}
+
+/* The mechanisms to acquire credentials for: SPNEGO needs an element of
+ * its own beside the krb5 one it carries. */
+static gss_OID_set
+cred_mech_set (gboolean spnego)
+{
+  return spnego ? &krb5_spnego_mechs : krb5_mech_set ();
 }
 
 /* The default realm, as GSSAPI sees it: import a bare name and show it. */
@@ -251,14 +269,20 @@ cred_principal (gss_cred_id_t cred, OM_uint32 *lifetime)
 
 /* Valid credentials of the default ccache, or GSS_C_NO_CREDENTIAL. */
 static gss_cred_id_t
-ccache_credentials (char **principal)
+ccache_credentials (gboolean spnego, char **principal)
 {
   OM_uint32 major, minor, lifetime = 0;
   gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
   g_autofree char *name = NULL;
 
-  major = gss_acquire_cred (
-      &minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, krb5_mech_set (), GSS_C_INITIATE, &cred, NULL, NULL);
+  major = gss_acquire_cred (&minor,
+                            GSS_C_NO_NAME,
+                            GSS_C_INDEFINITE,
+                            cred_mech_set (spnego),
+                            GSS_C_INITIATE,
+                            &cred,
+                            NULL,
+                            NULL);
   if (GSS_ERROR (major))
     return GSS_C_NO_CREDENTIAL;
   name = cred_principal (cred, &lifetime);
@@ -276,7 +300,7 @@ gboolean
 sfb_kerberos_have_ccache_credentials (void)
 {
   OM_uint32 minor;
-  gss_cred_id_t cred = ccache_credentials (NULL);
+  gss_cred_id_t cred = ccache_credentials (FALSE, NULL);
 
   if (cred == GSS_C_NO_CREDENTIAL)
     return FALSE;
@@ -325,7 +349,7 @@ acquire_with_password (SfbKerberosContext *self, GError **error)
                                           name,
                                           &password_buf,
                                           GSS_C_INDEFINITE,
-                                          krb5_mech_set (),
+                                          cred_mech_set (self->spnego),
                                           GSS_C_INITIATE,
                                           &self->cred,
                                           NULL,
@@ -347,13 +371,29 @@ acquire_with_password (SfbKerberosContext *self, GError **error)
   return TRUE;
 }
 
+/* SPNEGO offers only krb5: not NTLM through gss-ntlmssp, if installed (the
+ * HTTP code runs its own NTLM when Kerberos fails). */
+static gboolean
+restrict_to_krb5 (SfbKerberosContext *self, GError **error)
+{
+  OM_uint32 major, minor;
+
+  major = gss_set_neg_mechs (&minor, self->cred, krb5_mech_set ());
+  if (GSS_ERROR (major))
+    {
+      set_gss_error (error, "Cannot limit SPNEGO to Kerberos", major, minor);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Credentials from the ccache, else from the password */
 static gboolean
 obtain_credentials (SfbKerberosContext *self, GError **error)
 {
   char *principal = NULL;
 
-  self->cred = ccache_credentials (&principal);
+  self->cred = ccache_credentials (self->spnego, &principal);
   if (self->cred != GSS_C_NO_CREDENTIAL)
     {
       g_free (self->principal);
@@ -370,10 +410,12 @@ obtain_credentials (SfbKerberosContext *self, GError **error)
     }
   else if (!acquire_with_password (self, error))
     return FALSE;
-  return TRUE;
+  return !self->spnego || restrict_to_krb5 (self, error);
 }
 
-/* The first (and, for Kerberos, only) initiator token for @service, in @out */
+/* The first (and, for Kerberos, only) initiator token for @service, in @out.
+ * Under SPNEGO the context stays incomplete (GSS_S_CONTINUE_NEEDED) until the
+ * acceptor's NegTokenResp, which HTTP does not need: see step(). */
 static gboolean
 init_context (SfbKerberosContext *self,
               const char *service,
@@ -396,7 +438,7 @@ init_context (SfbKerberosContext *self,
                                 self->cred,
                                 &self->ctx,
                                 target,
-                                (gss_OID) gss_mech_krb5,
+                                self->spnego ? SPNEGO_MECH : (gss_OID) gss_mech_krb5,
                                 GSS_C_INTEG_FLAG,
                                 GSS_C_INDEFINITE,
                                 GSS_C_NO_CHANNEL_BINDINGS,
@@ -406,6 +448,8 @@ init_context (SfbKerberosContext *self,
                                 ret_flags,
                                 time_rec);
   gss_release_name (&ignored, &target);
+  if (self->spnego && major == GSS_S_CONTINUE_NEEDED)
+    major = GSS_S_COMPLETE;
   if (GSS_ERROR (major) || major != GSS_S_COMPLETE || out->length == 0)
     {
       g_autofree char *what = g_strdup_printf ("No Kerberos service ticket for %s (as %s)",
@@ -445,7 +489,8 @@ prepare_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (!(ret_flags & GSS_C_INTEG_FLAG))
+  /* SPNEGO (HTTP) neither signs nor has its final flags yet */
+  if (!self->spnego && !(ret_flags & GSS_C_INTEG_FLAG))
     {
       gss_release_buffer (&minor, &out);
       g_task_return_new_error (
@@ -649,6 +694,15 @@ sfb_kerberos_context_new (const char *login, const char *password)
   self->login = g_strdup (login != NULL ? login : "");
   self->password = g_strdup (password);
   return SFB_AUTH_CONTEXT (self);
+}
+
+SfbAuthContext *
+sfb_kerberos_context_new_spnego (const char *login, const char *password)
+{
+  SfbAuthContext *context = sfb_kerberos_context_new (login, password);
+
+  SFB_KERBEROS_CONTEXT (context)->spnego = TRUE;
+  return context;
 }
 
 const char *

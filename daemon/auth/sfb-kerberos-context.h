@@ -5,6 +5,7 @@
  * only, so the context is complete after its one initial token (AP-REQ);
  * signatures are gss_get_mic / gss_verify_mic over the §5.1 buffer; the SA
  * lives as long as the service ticket (capped at 8 h, renewed 5 min early).
+ * HTTP Negotiate uses the SPNEGO form, sfb_kerberos_context_new_spnego().
  *
  * Credentials: the user's ccache (KRB5CCNAME) when it holds a valid TGT,
  * else acquired with the stored password (gss_acquire_cred_with_password,
@@ -31,6 +32,12 @@ G_DECLARE_FINAL_TYPE (
 
 /* login: "DOMAIN\user", "user@domain" or "user"; password may be NULL (ccache only). */
 SfbAuthContext *sfb_kerberos_context_new (const char *login, const char *password);
+/* The same for HTTP `Negotiate` (RFC 4559): the initial token is a SPNEGO
+ * NegTokenInit offering only krb5, with the AP-REQ as its optimistic mech
+ * token (docs/protocol.md §18.3).  The one leg is all HTTP uses: the
+ * acceptor's final NegTokenResp is not needed (no mutual authentication,
+ * no signatures), so the context cannot sign or verify. */
+SfbAuthContext *sfb_kerberos_context_new_spnego (const char *login, const char *password);
 
 /* The client principal used with a password (pure, unit-tested):
  * "DOMAIN\user" -> "user@DOMAIN" (upper case), except that a NetBIOS

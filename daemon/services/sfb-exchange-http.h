@@ -12,7 +12,8 @@
  * that asked once is sent the NEGOTIATE at once afterwards.  Basic is
  * never answered (the password would travel in the clear inside TLS to
  * whatever answered).  With sfb_exchange_http_set_kerberos(), Negotiate is
- * first tried with a Kerberos token (raw krb5, as in SIP).
+ * first tried with a Kerberos token, SPNEGO-wrapped as RFC 4559 asks (the
+ * server's final NegTokenResp in the 200 is ignored).
  *
  * Errors: transport and TLS problems are SFB_ERROR_NOT_REACHABLE naming
  * the URL ("TLS failed: ..."); a 401 after the AUTHENTICATE is

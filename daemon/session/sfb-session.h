@@ -149,7 +149,8 @@ GTlsDatabase *sfb_session_get_tls_database (SfbSession *self);
  * (a Kerberos-only sign-in, or signed out).  Only the NTLM hash is kept in
  * it. */
 GObject *sfb_session_new_http_ntlm_context (SfbSession *self);
-/* A new Kerberos context (an SfbAuthContext, one per HTTP request: prepare
+/* A new Kerberos context for HTTP Negotiate (SPNEGO-wrapped; an
+ * SfbAuthContext, one per HTTP request: prepare
  * it with a challenge whose targetname is "HTTP/<host>") with the user's
  * ticket, else the sign-in password; NULL when built without Kerberos. */
 GObject *sfb_session_new_http_kerberos_context (SfbSession *self);

@@ -645,8 +645,8 @@ sfb_session_new_http_kerberos_context (SfbSession *self)
 
     if (self->uri == NULL)
       return NULL;
-    return G_OBJECT (
-        sfb_kerberos_context_new (login != NULL ? login : user_at_domain (self), self->password));
+    return G_OBJECT (sfb_kerberos_context_new_spnego (login != NULL ? login : user_at_domain (self),
+                                                      self->password));
   }
 #else
   return NULL;

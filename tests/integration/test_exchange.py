@@ -6,6 +6,7 @@ control actions change in alice's mailbox; Exchange failing leaves SIP signed in
 why; the password appears nowhere; Autodiscover works through each of its three routes."""
 
 import os
+import subprocess
 import time
 import unittest
 
@@ -356,6 +357,33 @@ class ExchangeTestCase(SimTestCase):
         self.assertIn("alice Negotiate/Kerberos", logons)
         self.assertNotIn("alice NTLM", logons)
         self.assertNotIn(PASSWORD, self.daemon_log())
+
+    def test_kerberos_for_exchange_is_spnego(self):
+        # RFC 4559: HTTP Negotiate carries SPNEGO, not the bare krb5 token of SIP's
+        # Kerberos scheme (which stays raw: the SIP sign-in above it still works)
+        self.ctl.start_kdc()
+        self.assert_exchange_kerberos_is_spnego()
+
+    def test_kerberos_from_a_ccache_for_exchange_is_spnego(self):
+        self.ctl.start_kdc()
+        r = subprocess.run(["kinit", "alice@CONTOSO.TEST"], input=PASSWORD + "\n", text=True,
+                           env=self.env, capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_exchange_kerberos_is_spnego()
+        # the HTTP context took the ticket, not the stored password
+        self.assertRegex(self.daemon_log(), r"Kerberos context for HTTP@\S+ as \S+ \(ccache ")
+
+    def assert_exchange_kerberos_is_spnego(self):
+        self.ctl.set_auth(schemes=["NTLM", "Kerberos"])
+        self.addCleanup(self.ctl.set_auth, schemes=["NTLM"])
+        self.configure({"Account.Auth": string("kerberos")})
+        self.sign_in()
+        self.wait_connected()
+        counters = self.ctl.counters()
+        self.assertIn("alice Negotiate/Kerberos", counters.get("exchange_logons", {}))
+        forms = counters.get("exchange_negotiate_tokens", {})
+        self.assertGreater(forms.get("spnego", 0), 0)
+        self.assertEqual(set(forms), {"spnego"})
 
     def test_kerberos_refused_falls_back_to_ntlm(self):
         self.ctl.start_kdc()

@@ -433,6 +433,8 @@ def test_negotiate_kerberos_for_each_host(exsim, ex, spnego):
         assert auth.server_token_ok  # the 200's answer token completed mutual auth
     logons = ex.counters()["exchange_logons"]
     assert logons == {"alice Negotiate/Kerberos": 3}
+    form = "spnego" if spnego else "krb5"
+    assert ex.counters()["exchange_negotiate_tokens"] == {form: 3}
 
 
 def test_negotiate_spnego_ntlm(exsim, ex):
@@ -441,6 +443,7 @@ def test_negotiate_spnego_ntlm(exsim, ex):
     r = post_ad(exsim, "mail", auth=auth)
     assert settings_of(r)["Action"] == "settings" and r.rounds == 3
     assert ex.counters()["exchange_logons"] == {"alice Negotiate/NTLM": 1}
+    assert ex.counters()["exchange_negotiate_tokens"] == {"spnego": 1}
     bad = GssAuth(krb5_conf(exsim), password="wrong", ntlm_login="CONTOSO\\alice",
                   mutual=False)
     assert post_ad(exsim, "mail", auth=bad).status == 401

@@ -62,6 +62,26 @@ PORTAL_PAGE = (b'<!DOCTYPE html>\n<html><head><title>Contoso</title></head><body
                b'<h1>Contoso</h1></body></html>\n')
 
 
+# DER of the mechanism OIDs (tag 06, length, value) that open a GSS initial context token
+_SPNEGO_OID = bytes.fromhex("06062b0601050502")
+_KRB5_OID = bytes.fromhex("06092a864886f712010202")
+
+
+def negotiate_token_form(raw):
+    """'spnego', 'krb5' (a raw AP-REQ token) or 'other': what the first GSS token of
+    a Negotiate exchange is, read from the RFC 2743 §3.1 framing (0x60, DER length, the
+    mechanism OID)."""
+    if len(raw) < 2 or raw[0] != 0x60:
+        return "other"
+    n = raw[1] & 0x7F if raw[1] & 0x80 else 0
+    oid = raw[2 + n:]
+    if oid.startswith(_SPNEGO_OID):
+        return "spnego"
+    if oid.startswith(_KRB5_OID):
+        return "krb5"
+    return "other"
+
+
 class ExchangeWeb(WebServer):
     """One Exchange HTTP(S) host: role "domain", "autodiscover" or "mail"."""
 
@@ -299,6 +319,8 @@ class Exchange:
         if kdc is None:
             return self._unauthorized("Negotiate: no KDC in this scenario")
         ctx = conn.pop("gss", None)
+        if ctx is None:
+            self.sim.counters.bump("exchange_negotiate_tokens", negotiate_token_form(raw))
         try:
             if ctx is None:
                 # the default acceptor credential (KRB5_KTNAME, NTLM_USER_FILE): with an
