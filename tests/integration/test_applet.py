@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
 import sim_fixture
@@ -87,17 +86,12 @@ WATCHER_XML = """<node>
 
 
 
-def iterate_until(predicate, timeout=TIMEOUT):
-    """Runs the default main context until predicate() is true; returns its
-    last value (falsy on timeout)."""
-    context = GLib.MainContext.default()
-    deadline = time.monotonic() + timeout
-    value = predicate()
-    while not value and time.monotonic() < deadline:
-        if not context.iteration(False):
-            time.sleep(0.01)
-        value = predicate()
-    return value
+class ItemProperties(dict):
+    """The item's properties; in a failure message only what a user sees of them."""
+
+    def __repr__(self):
+        return ", ".join(f"{name}={self.get(name)!r}"
+                         for name in ("Title", "IconName", "Status", "ToolTip"))
 
 
 class Watcher(BusService):
@@ -141,8 +135,8 @@ class AppletTestCase(SfbdTestCase):
                                            stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT)
         self.daemons.append(self.applet)
-        self.assertTrue(iterate_until(lambda: self.watcher.items),
-                        "the applet did not register with the watcher")
+        self.wait_for(lambda: self.watcher.items, "the applet's registration with the watcher",
+                      TIMEOUT)
         sender, service = self.watcher.items[-1]
         self.assertTrue(service.startswith("org.kde.StatusNotifierItem-"), service)
         self.item_service = service
@@ -181,17 +175,13 @@ class AppletTestCase(SfbdTestCase):
 
     def wait_for_item(self, predicate, what, timeout=WAIT):
         """Polls the item's properties until predicate(properties) holds."""
-        seen = {}
+        seen = ItemProperties()
 
-        def check():
+        def properties():
             seen.update(self.item_properties())
-            return predicate(seen)
+            return seen
 
-        if not iterate_until(check, timeout):
-            self.fail(f"the item never showed {what}; it shows Title={seen.get('Title')!r}, "
-                      f"IconName={seen.get('IconName')!r}, Status={seen.get('Status')!r}, "
-                      f"ToolTip={seen.get('ToolTip')!r}")
-        return seen
+        return self.wait_for_value(properties, predicate, f"the item showing {what}", timeout)
 
     def tooltip(self, properties):
         _, _, title, body = properties["ToolTip"]
@@ -286,8 +276,8 @@ class TestWithoutSfbd(AppletTestCase):
         self.start_applet()
         self.watcher.close()
         self.watcher = self.start_watcher()
-        self.assertTrue(iterate_until(lambda: self.watcher.items),
-                        "the applet did not register with the new watcher")
+        self.wait_for(lambda: self.watcher.items,
+                      "the applet's registration with the new watcher", TIMEOUT)
         self.assertEqual(self.watcher.items[-1][1], self.item_service)
         self.wait_for_item(lambda p: "not running" in p.get("Title", ""), "sfbd not running")
 
@@ -315,8 +305,9 @@ class TestWithSfbd(AppletTestCase):
         self.wait_for_item(lambda p: "Signed out" in p.get("Title", ""), "signed out")
         self.click(MENU_SIGN_IN)
         # sfbd has no account configured: it refuses, and says so in LastError
-        self.assertTrue(iterate_until(lambda: self.get_property(ACCOUNT, "LastError")
-                                      == "org.sfbd.Sfbd.Error.NotConfigured"))
+        self.wait_for_value(lambda: self.get_property(ACCOUNT, "LastError"),
+                            lambda error: error == "org.sfbd.Sfbd.Error.NotConfigured",
+                            "sfbd's LastError NotConfigured", TIMEOUT)
         # two updates that can come in either order: sfbd's LastError and the
         # error reply to the applet's SignIn call
         props = self.wait_for_item(lambda p: "(NotConfigured)" in self.tooltip(p)
@@ -338,6 +329,8 @@ class TestWithSfbd(AppletTestCase):
 class RealSfbdTestCase(AppletTestCase):
     """The real sfbd and sfbsim (put back to its defaults before each test)."""
 
+    WAIT = WAIT  # wait_for()'s default
+
     def setUp(self):
         self.ctl = SIM["ctl"]
         sim_fixture.reset()
@@ -355,12 +348,6 @@ class RealSfbdTestCase(AppletTestCase):
 
     def state(self):
         return self.get_property(ACCOUNT, "State")
-
-    def wait_for(self, predicate, what, timeout=WAIT):
-        value = iterate_until(predicate, timeout)
-        if not value:
-            self.fail(f"{what} did not happen within {timeout} s")
-        return value
 
     def sim_availability(self):
         return self.ctl.presence(user="alice")["availability"]
@@ -507,8 +494,8 @@ class TestSignedIn(RealSfbdTestCase):
         # the panel restarts: the item registers again and still shows alice signed in
         self.watcher.close()
         self.watcher = self.start_watcher()
-        self.assertTrue(iterate_until(lambda: self.watcher.items),
-                        "the applet did not register with the new watcher")
+        self.wait_for(lambda: self.watcher.items,
+                      "the applet's registration with the new watcher", TIMEOUT)
         self.assertEqual(self.watcher.items[-1][1], self.item_service)
         self.wait_for_item(lambda p: p.get("IconName") == "sfbd-available", "available")
 
@@ -737,8 +724,8 @@ class TestExchangeWithMockSfbd(AppletTestCase):
                 (MENU_EXCHANGE_MEETING, MENU_EXCHANGE_COUNTS) if item_id in items}
 
     def wait_for_menu(self, expected, what):
-        if not iterate_until(lambda: self.menu_labels() == expected, WAIT):
-            self.fail(f"the menu never showed {what}: {self.menu_labels()!r}")
+        self.wait_for_value(self.menu_labels, lambda labels: labels == expected,
+                            f"the menu showing {what}", WAIT)
 
     def test_meeting_and_counts_follow_exchange(self):
         self.start_mock()

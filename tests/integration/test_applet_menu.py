@@ -23,8 +23,7 @@ from gi.repository import Gio, GLib  # noqa: E402
 from sfbd_testcase import ACCOUNT, PRESENCE, TIMEOUT, BusService  # noqa: E402
 from test_applet import (ITEM_PATH, MENU_AVAILABILITY, MENU_EXCHANGE_COUNTS,  # noqa: E402
                          MENU_EXCHANGE_MEETING, MENU_HEADER, MENU_INTERFACE, MENU_RECONNECT,
-                         MENU_SIGN_IN, MENU_SIGN_OUT, MENU_TRACE, WAIT, AppletTestCase,
-                         iterate_until)
+                         MENU_SIGN_IN, MENU_SIGN_OUT, MENU_TRACE, WAIT, AppletTestCase)
 
 # menu item ids of client/applet/sfb-applet.h
 MENU_NOTE = 17
@@ -75,14 +74,9 @@ class MenuTestCase(AppletTestCase):
 
     def wait_for_menu(self, expected, what):
         """Waits until the first level's ids are expected; returns the labels by id."""
-        seen = []
-
-        def check():
-            seen[:] = self.top_level()
-            return [item_id for item_id, _ in seen] == expected
-
-        if not iterate_until(check, WAIT):
-            self.fail(f"the menu never showed {what}: {seen!r}")
+        seen = self.wait_for_value(self.top_level,
+                                   lambda level: [item_id for item_id, _ in level] == expected,
+                                   f"the menu showing {what}", WAIT)
         return dict(seen)
 
     def start_window(self):
@@ -91,8 +85,7 @@ class MenuTestCase(AppletTestCase):
         return window
 
     def wait_for_action(self, window, action):
-        self.assertTrue(iterate_until(lambda: window.actions),
-                        f"the window was not asked for “{action}”")
+        self.wait_for(lambda: window.actions, f"the window being asked for “{action}”", TIMEOUT)
         self.assertEqual(window.actions, [action])
         window.actions.clear()
 
@@ -127,11 +120,11 @@ class TestMenu(MenuTestCase):
 
         # Off work is published, and ticked
         self.click(16)
-        self.assertTrue(iterate_until(lambda: self.mock_calls("SetAvailability")),
-                        "SetAvailability was not called")
+        self.wait_for(lambda: self.mock_calls("SetAvailability"), "a SetAvailability call",
+                      TIMEOUT)
         self.assertEqual(self.mock_calls("SetAvailability"), [["off-work"]])
-        self.assertTrue(iterate_until(lambda: self.menu()[0][16].get("toggle-state") == 1),
-                        "Off work is not ticked")
+        self.wait_for_value(lambda: self.menu()[0][16].get("toggle-state"),
+                            lambda state: state == 1, "Off work being ticked", TIMEOUT)
         self.assertEqual(self.get_property(PRESENCE, "Availability"), "off-work")
 
         # the window's items ask it for their page
@@ -147,8 +140,9 @@ class TestMenu(MenuTestCase):
         self.start_applet()
         self.wait_for_menu(SIGNED_IN_MENU, "the signed-in menu")
         self.mock_update(ACCOUNT, {"State": GLib.Variant("s", "signed-out")})
-        self.assertTrue(iterate_until(lambda: self.menu()[0][MENU_NOTE].get("enabled") is False),
-                        "Personal note… is enabled while signed out")
+        self.wait_for_value(lambda: self.menu()[0][MENU_NOTE].get("enabled"),
+                            lambda enabled: enabled is False,
+                            "Personal note… being disabled while signed out", TIMEOUT)
         items, _ = self.menu()
         self.assert_enabled(items, MENU_ACCOUNT, True)
         self.assert_enabled(items, MENU_SET_PASSWORD, True)

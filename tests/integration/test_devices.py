@@ -47,18 +47,14 @@ class DevicesTestCase(SfbdTestCase):
     def list_devices(self):
         return {device["Name"]: device for device in self.call(DEVICES, "ListDevices")[0]}
 
-    def dispatch(self, deadline=None):
-        """Dispatches what is pending; with a deadline, first blocks until
-        something (a signal) arrives or the deadline passes."""
+    def dispatch(self):
+        """Dispatches what is pending (DevicesChanged signals)."""
         context = GLib.MainContext.default()
-        if deadline is not None:
-            timer = GLib.timeout_source_new(max(1, int((deadline - time.monotonic()) * 1000)))
-            timer.set_callback(lambda *args: GLib.SOURCE_REMOVE)
-            timer.attach(context)
-            context.iteration(True)
-            timer.destroy()
         while context.iteration(False):
             pass
+
+    def describe_state(self):
+        return f"{self.devices_changed} DevicesChanged signals received"
 
     def wait_until(self, what, predicate, announced_after=None):
         """Lists the devices now and again after each DevicesChanged until
@@ -69,29 +65,25 @@ class DevicesTestCase(SfbdTestCase):
         listing alone proves nothing about the signal.  With announced_after
         (a count of DevicesChanged signals), only a listing made after a later
         signal counts, so the change must have been announced."""
-        deadline = time.monotonic() + TIMEOUT
-        self.dispatch()
-        seen = self.devices_changed if announced_after is None else announced_after
-        check = announced_after is None
-        devices = None
-        while True:
-            if self.devices_changed > seen:
-                seen = self.devices_changed
-                check = True
-            if check:
-                check = False
-                devices = self.list_devices()
-                if predicate(devices):
-                    return devices
-                # signals that came in during the call are dispatched now
-                self.dispatch()
-                continue
-            if time.monotonic() > deadline:
-                announced = "" if announced_after is None else \
-                    f" (DevicesChanged {announced_after} -> {self.devices_changed})"
-                self.fail(f"{what}: not within {TIMEOUT} s{announced}; "
-                          f"ListDevices() = {devices!r}")
-            self.dispatch(deadline)
+        listing = {"seen": self.devices_changed if announced_after is None else announced_after,
+                   "fresh": announced_after is None, "devices": None}
+
+        def devices():
+            """ListDevices() when a DevicesChanged came since the last listing (wait_for_value
+            dispatches the signals before each try), else the last listing."""
+            listing["fresh"] = listing["fresh"] or self.devices_changed > listing["seen"]
+            if listing["fresh"]:
+                listing["seen"] = self.devices_changed
+                listing["devices"] = self.list_devices()
+            return listing["devices"]
+
+        def new_and_holds(devices):
+            fresh, listing["fresh"] = listing["fresh"], False
+            return fresh and predicate(devices)
+
+        if announced_after is not None:
+            what += f" (after DevicesChanged number {announced_after})"
+        return self.wait_for_value(devices, new_and_holds, what)
 
     def wait_for_test_devices(self):
         """Waits until the test devices are listed with their defaults and
@@ -244,13 +236,13 @@ class WithoutPipeWireTest(DevicesTestCase):
 
     def wait_until_quiet(self, pid, quiet=1.0):
         """Until sfbd's start-up work is over: no wake-up for `quiet` seconds."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
+        def wakeups_in_a_sample():
             before = thread_switches(pid)
             time.sleep(quiet)  # a sample, not a wait for an event
-            if wakeups(before, thread_switches(pid)) == 0:
-                return
-            self.assertLess(time.monotonic(), deadline, "sfbd never became quiet")
+            return wakeups(before, thread_switches(pid))
+
+        self.wait_for_value(wakeups_in_a_sample, lambda woken: woken == 0,
+                            f"sfbd being quiet (no wake-up) for {quiet} s", interval=0)
 
     def test_sfbd_does_not_poll_for_pipewire(self):
         """PipeWire absent: sfbd waits for its socket to be created instead of retrying on
@@ -275,10 +267,8 @@ class WithoutPipeWireTest(DevicesTestCase):
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
             server.bind(self.pw.socket)  # the file appears: sfbd is told, and refused
             self.addCleanup(os.unlink, self.pw.socket)
-            deadline = time.monotonic() + TIMEOUT
-            while "socket is there but refused us" not in self.daemon_log():
-                self.assertLess(time.monotonic(), deadline, "sfbd never tried PipeWire")
-                self.dispatch(time.monotonic() + 0.05)
+            self.wait_for(lambda: "socket is there but refused us" in self.daemon_log(),
+                          "sfbd's refused attempt to connect to PipeWire")
             server.listen(1)
             server.settimeout(TIMEOUT)
             connection, _ = server.accept()

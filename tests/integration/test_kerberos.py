@@ -9,7 +9,6 @@ set_auth) unless a test says otherwise.
 
 import os
 import subprocess
-import time
 
 import sim_fixture
 
@@ -93,13 +92,20 @@ class KerberosSignInTest(KerberosTestCase):
 
     def test_no_password_or_token_in_log_trace_or_on_the_bus(self):
         monitor_path = os.path.join(self.tmp, "dbus-monitor.txt")
+
+        def monitor_output():
+            with open(monitor_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+
         with open(monitor_path, "w", encoding="utf-8") as out:
             monitor = subprocess.Popen(
                 ["dbus-monitor", "--address", self.env["DBUS_SESSION_BUS_ADDRESS"]],
                 stdout=out, stderr=subprocess.STDOUT)
         self.addCleanup(monitor.wait)
         self.addCleanup(monitor.kill)
-        time.sleep(0.5)  # dbus-monitor becomes a monitor
+        # the bus tells a new monitor it lost its names: from then on it sees every message
+        self.wait_for_value(monitor_output, lambda output: "member=NameLost" in output,
+                            "dbus-monitor's NameLost")
         self.ctl.set_timers(expires=4)
         self.configure_alice(server="pool1.contoso.test")
         self.configure_auth("kerberos")

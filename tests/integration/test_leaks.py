@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import unittest
 
 from sfbd_testcase import ACCOUNT, ERROR_PREFIX, PRESENCE, SfbdTestCase, dbus_error_name
@@ -50,11 +49,12 @@ class InvocationLeakTest(SfbdTestCase):
                  "--num-callers=40", f"--log-file={self.valgrind_log}", self.sfbd_path],
                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         self.daemons.append(self.daemon)
-        deadline = time.monotonic() + VALGRIND_TIMEOUT
-        while self.name_owner() is None:
+
+        def owner():
             self.assertIsNone(self.daemon.poll(), "sfbd under valgrind exited at start")
-            self.assertLess(time.monotonic(), deadline, "sfbd under valgrind never owned its name")
-            time.sleep(0.1)
+            return self.name_owner()
+
+        self.wait_for(owner, "sfbd under valgrind owning its name", VALGRIND_TIMEOUT, 0.1)
 
     def stop_daemon(self):
         self.daemon.terminate()

@@ -62,18 +62,13 @@ class SecretServiceTest(SfbdTestCase):
         self.keyring.wait()
 
     def _wait_for_secret_service(self):
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            reply = self.bus.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                       "org.freedesktop.DBus", "NameHasOwner",
-                                       GLib.Variant("(s)", (SECRETS,)), None,
-                                       Gio.DBusCallFlags.NONE, -1, None)
-            if reply.unpack()[0] and self._default_collection() != "/":
-                return
+        def default_collection():
             if self.keyring.poll() is not None:
                 self.fail(f"gnome-keyring-daemon exited with status {self.keyring.returncode}")
-            time.sleep(0.05)
-        self.fail(f"no Secret Service with a default keyring within {TIMEOUT} s")
+            return self._default_collection() if self.name_owner(SECRETS) else None
+
+        self.wait_for_value(default_collection, lambda path: path not in (None, "/"),
+                            "a Secret Service with a default keyring")
 
     # ---- the keyring, through org.freedesktop.Secret ----
 

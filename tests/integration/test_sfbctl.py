@@ -71,10 +71,8 @@ class StatusTest(SfbdTestCase):
         self.sfbctl("set-password", "--stdin", stdin_text="secret\n")
         self.assertNotIn("Last error:", self.sfbctl("status").stdout)
         self.sfbctl("sign-in")
-        deadline = time.monotonic() + TIMEOUT
-        while not self.get_property(ACCOUNT, "LastError") and time.monotonic() < deadline:
-            time.sleep(0.02)
-        last_error = self.get_property(ACCOUNT, "LastError")
+        last_error = self.wait_for(lambda: self.get_property(ACCOUNT, "LastError"),
+                                   "a LastError from the failed sign-in")
         message = self.get_property(ACCOUNT, "LastErrorMessage")
         result = self.sfbctl("status")
         self.assertTrue(last_error, "the failed sign-in left no LastError")

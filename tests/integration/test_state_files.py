@@ -6,12 +6,11 @@ never quoted; a FIFO in place of a state file never blocks the daemon."""
 import hashlib
 import os
 import stat
-import time
 import unittest
 
 from gi.repository import GLib
 
-from sfbd_testcase import ACCOUNT, ERROR_PREFIX, TIMEOUT, SfbdTestCase, dbus_error_name
+from sfbd_testcase import ACCOUNT, ERROR_PREFIX, SfbdTestCase, dbus_error_name
 
 URI = "sip:bob@contoso.test"
 PASSWORD = "Tr0ub4dor&3-correct-horse"
@@ -38,13 +37,8 @@ class StateFilesTest(SfbdTestCase):
         return None, ""
 
     def wait_for_state(self, *states):
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            state = self.get_property(ACCOUNT, "State")
-            if state in states:
-                return state
-            time.sleep(0.05)
-        self.fail(f"State stayed {state!r}, not one of {states}, for {TIMEOUT} s")
+        return self.wait_for_value(lambda: self.get_property(ACCOUNT, "State"),
+                                   lambda state: state in states, f"State one of {states}")
 
     def test_a_damaged_password_file_is_named_by_line_never_quoted(self):
         self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")

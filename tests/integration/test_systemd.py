@@ -12,12 +12,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import unittest
 
 from gi.repository import GLib
 
-from sfbd_testcase import ACCOUNT, BUS_NAME, TIMEOUT, SfbdTestCase, required_path
+from sfbd_testcase import ACCOUNT, BUS_NAME, SfbdTestCase, required_path
 
 URI = "sip:alice@contoso.test"
 
@@ -34,23 +33,15 @@ class NotifySocket:
     def close(self):
         self.sock.close()
 
-    def wait_for(self, predicate, what):
-        """The first message (new or already received) for which predicate holds."""
-        for message in self.messages:
-            if predicate(message):
-                return message
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(deadline - time.monotonic(), 0.01))
+    def received(self):
+        """Every message so far, with those waiting on the socket now."""
+        while True:
             try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                break
-            message = dict(line.split("=", 1) for line in data.decode().splitlines() if line)
-            self.messages.append(message)
-            if predicate(message):
-                return message
-        raise AssertionError(f"no {what} within {TIMEOUT} s; received {self.messages!r}")
+                data = self.sock.recv(4096, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return self.messages
+            self.messages.append(
+                dict(line.split("=", 1) for line in data.decode().splitlines() if line))
 
 
 class NotifyTest(SfbdTestCase):
@@ -64,13 +55,20 @@ class NotifyTest(SfbdTestCase):
         self.env["WATCHDOG_USEC"] = "200000"
         self.write_config(f"[Account]\nUri={URI}\nServer=127.0.0.1:9\n[Secrets]\nStore=file\n")
 
+    def notified(self, predicate, what):
+        """The first message (new or already received) for which predicate holds; a
+        failure lists the messages received."""
+        messages = self.wait_for_value(lambda: list(self.notify.received()),
+                                       lambda ms: any(predicate(m) for m in ms), what)
+        return next(m for m in messages if predicate(m))
+
     def status_with(self, text):
-        return self.notify.wait_for(lambda m: text in m.get("STATUS", ""),
-                                    f"STATUS= containing {text!r}")
+        return self.notified(lambda m: text in m.get("STATUS", ""),
+                             f"STATUS= containing {text!r}")
 
     def test_ready_after_the_bus_name_and_status_follows_the_state(self):
         daemon = self.start_daemon(wait=False)
-        ready = self.notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+        ready = self.notified(lambda m: m.get("READY") == "1", "READY=1")
         # READY=1 is sent only once the name is owned
         self.assertIsNotNone(self.name_owner(), f"READY=1 before {BUS_NAME} was owned")
         self.assertIn("signed-out", ready.get("STATUS", ""))
@@ -85,7 +83,7 @@ class NotifyTest(SfbdTestCase):
         # a sign-in: the status leaves signed-out
         self.call(ACCOUNT, "SetPassword", ("Pa55-for-status", False), "(sb)")
         self.call(ACCOUNT, "SignIn")
-        state = self.notify.wait_for(
+        state = self.notified(
             lambda m: m.get("STATUS", "").split(" ")[0] not in ("", "signed-out"),
             "STATUS= with a sign-in state")
         self.assertIn(state["STATUS"].split(" ")[0],
@@ -93,7 +91,7 @@ class NotifyTest(SfbdTestCase):
         self.call(ACCOUNT, "SignOut")
 
         self.assertEqual(self.stop_process(daemon), 0)
-        self.notify.wait_for(lambda m: m.get("STOPPING") == "1", "STOPPING=1")
+        self.notified(lambda m: m.get("STOPPING") == "1", "STOPPING=1")
         for message in self.notify.messages:
             self.assertNotIn("Pa55-for-status", str(message))
 
@@ -102,10 +100,10 @@ class NotifyTest(SfbdTestCase):
 
     def test_watchdog_is_fed_from_the_main_loop(self):
         daemon = self.start_daemon(wait=False)
-        self.notify.wait_for(lambda m: m.get("READY") == "1", "READY=1")
+        self.notified(lambda m: m.get("READY") == "1", "READY=1")
         for expected in range(1, 4):
-            self.notify.wait_for(lambda m, n=expected: self.watchdog_count() >= n,
-                                 f"WATCHDOG=1 number {expected}")
+            self.notified(lambda m, n=expected: self.watchdog_count() >= n,
+                          f"WATCHDOG=1 number {expected}")
         self.assertEqual(self.stop_process(daemon), 0)
 
     def test_without_notify_socket_nothing_is_sent(self):
