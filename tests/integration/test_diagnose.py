@@ -89,6 +89,39 @@ class DiagnoseTestCase(base.SignInTestCase):
             self.assertIn(words, c["Evidence"], c)
         return c
 
+    def record_checks(self):
+        """A list that receives (token, check) of every CheckCompleted from now on."""
+        received = []
+
+        def on_signal(connection, sender, path, interface, signal, parameters):
+            received.append(parameters.unpack())
+
+        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
+                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
+                                                 on_signal)
+        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+        return received
+
+    def drop_director_packets(self):
+        """The Director's name resolves to an address whose packets sfbsim drops, so a
+        connect to it waits until it gives up (5 s)."""
+        self.ctl.blackhole(address="127.0.9.9", port=5061)
+        self.addCleanup(self.ctl.blackhole_clear)
+        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
+                           address="127.0.9.9")
+
+    def diagnose_from_another_caller(self, token):
+        """Starts Diagnose(Token=token) on a bus connection of its own, which the test closes
+        to leave the bus as an interrupted sfbctl does; returns that connection."""
+        caller = Gio.DBusConnection.new_for_address_sync(
+            self.env["DBUS_SESSION_BUS_ADDRESS"],
+            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
+                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", token)},)), None,
+                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        return caller
+
     @staticmethod
     def show(checks):
         return "\n".join(f"{c['Result']} {c['Stage']}/{c['Check']}: {c['Evidence']} "
@@ -295,10 +328,7 @@ class ConnectivityTest(DiagnoseTestCase):
 
 
     def test_a_port_that_drops_packets_is_filtered(self):
-        self.ctl.blackhole(address="127.0.9.9", port=5061)
-        self.addCleanup(self.ctl.blackhole_clear)
-        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
-                           address="127.0.9.9")
+        self.drop_director_packets()
         self.configure_alice()
         checks = self.diagnose()
         self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
@@ -315,10 +345,7 @@ class ConnectivityTest(DiagnoseTestCase):
         # SKIPped for want of a registrar)
         self.ctl.set_tls_handshake_timeout(seconds=4)
         self.addCleanup(self.ctl.reset_diagnose_faults)
-        self.ctl.blackhole(address="127.0.9.9", port=5061)
-        self.addCleanup(self.ctl.blackhole_clear)
-        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
-                           address="127.0.9.9")
+        self.drop_director_packets()
         self.configure_alice()
         checks = self.diagnose()
         self.assert_check(checks, "connectivity", "connect director.contoso.test:5061", "FAIL",
@@ -463,16 +490,8 @@ class ApiTest(DiagnoseTestCase):
 
     def test_check_completed_signals_are_the_progress_of_the_run(self):
         self.configure_alice()
-        received = []
+        received = self.record_checks()
         done = threading.Event()
-
-        def on_signal(connection, sender, path, interface, signal, parameters):
-            received.append(parameters.unpack())
-
-        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
-                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
-                                                 on_signal)
-        self.addCleanup(self.bus.signal_unsubscribe, subscription)
         result = {}
 
         def on_reply(bus, res):
@@ -496,27 +515,10 @@ class ApiTest(DiagnoseTestCase):
     def test_a_caller_that_leaves_stops_its_diagnosis(self):
         # the Director's packets are dropped: a run waits 5 s in connectivity, by when the
         # run of a caller that left (sfbctl interrupted) must have stopped
-        self.ctl.blackhole(address="127.0.9.9", port=5061)
-        self.addCleanup(self.ctl.blackhole_clear)
-        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
-                           address="127.0.9.9")
+        self.drop_director_packets()
         self.configure_alice()
-        received = []
-
-        def on_signal(connection, sender, path, interface, signal, parameters):
-            received.append(parameters.unpack())
-
-        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
-                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
-                                                 on_signal)
-        self.addCleanup(self.bus.signal_unsubscribe, subscription)
-        caller = Gio.DBusConnection.new_for_address_sync(
-            self.env["DBUS_SESSION_BUS_ADDRESS"],
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
-        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
-                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "gone")},)), None,
-                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        received = self.record_checks()
+        caller = self.diagnose_from_another_caller("gone")
         context = GLib.MainContext.default()
         deadline = GLib.get_monotonic_time() + DIAGNOSE_TIMEOUT * 1_000_000
         # it runs: its dns checks arrive (the autodiscover stage's come before the connects)
@@ -538,20 +540,9 @@ class ApiTest(DiagnoseTestCase):
         # the Director's packets are dropped: a run waits 5 s in connectivity for them.  The
         # run of a caller that left while it waited must end at once, not when its connect
         # gives up: before that of a run that started waiting earlier
-        self.ctl.blackhole(address="127.0.9.9", port=5061)
-        self.addCleanup(self.ctl.blackhole_clear)
-        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
-                           address="127.0.9.9")
+        self.drop_director_packets()
         self.configure_alice()
-        received = []
-
-        def on_signal(connection, sender, path, interface, signal, parameters):
-            received.append(parameters.unpack())
-
-        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
-                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
-                                                 on_signal)
-        self.addCleanup(self.bus.signal_unsubscribe, subscription)
+        received = self.record_checks()
         replies = {}
 
         def on_reply(bus, res):
@@ -564,13 +555,7 @@ class ApiTest(DiagnoseTestCase):
                       GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "stays")},)), None,
                       Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, on_reply)
         self.wait_for(lambda: waiting_in_connectivity() == 1, "the first run in connectivity")
-        caller = Gio.DBusConnection.new_for_address_sync(
-            self.env["DBUS_SESSION_BUS_ADDRESS"],
-            Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
-            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
-        caller.call(BUS_NAME, OBJECT_PATH, DIAGNOSTICS, "Diagnose",
-                    GLib.Variant("(a{sv})", ({"Token": GLib.Variant("s", "gone")},)), None,
-                    Gio.DBusCallFlags.NO_AUTO_START, DIAGNOSE_TIMEOUT * 1000, None, None)
+        caller = self.diagnose_from_another_caller("gone")
         self.wait_for(lambda: waiting_in_connectivity() == 2, "the second run in connectivity")
         caller.close_sync(None)
         # its run ended (its reply, to nobody, is the cancellation)
@@ -597,16 +582,8 @@ class ApiTest(DiagnoseTestCase):
         # while the others arrive
         self.ctl.dns_fault(mode="slow", names=[SRV_NAMES[0]], delay_ms=500)
         self.configure_alice()
-        received = []
+        received = self.record_checks()
         replies = {}
-
-        def on_signal(connection, sender, path, interface, signal, parameters):
-            received.append(parameters.unpack())
-
-        subscription = self.bus.signal_subscribe(BUS_NAME, DIAGNOSTICS, "CheckCompleted",
-                                                 OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,
-                                                 on_signal)
-        self.addCleanup(self.bus.signal_unsubscribe, subscription)
 
         def on_reply(bus, res, token):
             try:
@@ -667,10 +644,7 @@ class SfbctlTest(DiagnoseTestCase):
     def test_text_prints_each_check_as_it_completes(self):
         # a port that drops packets holds the connectivity stage for 5 s: the checks before
         # it are on the screen while it waits
-        self.ctl.blackhole(address="127.0.9.9", port=5061)
-        self.addCleanup(self.ctl.blackhole_clear)
-        self.ctl.dns_fault(mode="address", names=["director.contoso.test"],
-                           address="127.0.9.9")
+        self.drop_director_packets()
         self.configure_alice()
         process, stdout, _ = self.spawn_sfbctl("diagnose")
         stdout.wait_for(lambda line: line.startswith("PASS") and "User lyncdiscover." in line)
