@@ -1099,7 +1099,14 @@ class SecretsTest(SignInTestCase):
                 stdout=out, stderr=subprocess.STDOUT)
         self.addCleanup(monitor.wait)
         self.addCleanup(monitor.kill)
-        time.sleep(0.5)  # dbus-monitor becomes a monitor
+
+        def monitor_output():
+            with open(monitor_path, encoding="utf-8", errors="replace") as f:
+                return f.read()
+
+        # the bus tells a new monitor it lost its names: from then on it sees every message
+        self.wait_for_value(monitor_output, lambda output: "member=NameLost" in output,
+                            "dbus-monitor's NameLost")
         self.ctl.set_timers(expires=4)
         self.sign_in()
         self.ctl.expire_sa(user="alice")  # a second NTLM handshake on the same connection
