@@ -199,30 +199,25 @@ set_gss_error (GError **error, const char *what, OM_uint32 major, OM_uint32 mino
 
 /* ---- credentials (thread) -------------------------------------------- */
 
-static gss_OID_set_desc krb5_mechs = { 1, NULL };
-/* SPNEGO (RFC 4178) 1.3.6.1.5.5.2 beside krb5 1.2.840.113554.1.2.2, spelled
+/* krb5 1.2.840.113554.1.2.2, then SPNEGO (RFC 4178) 1.3.6.1.5.5.2, spelled
  * out (MIT exports no SPNEGO constant, and gss_mech_krb5 is no constant
- * expression): nothing is written at run time, by any thread. */
+ * expression).  The Kerberos workers of several contexts hand these sets
+ * to GSSAPI at once, so nothing here is written at run time: the krb5 set
+ * is the first element alone. */
 static gss_OID_desc krb5_spnego_oids[2] = {
   { 9, (void *) "\x2a\x86\x48\x86\xf7\x12\x01\x02\x02" },
   { 6, (void *) "\x2b\x06\x01\x05\x05\x02" },
 };
+static gss_OID_set_desc krb5_mechs = { 1, krb5_spnego_oids };
 static gss_OID_set_desc krb5_spnego_mechs = { 2, krb5_spnego_oids };
 #define SPNEGO_MECH (&krb5_spnego_oids[1])
-
-static gss_OID_set
-krb5_mech_set (void)
-{
-  krb5_mechs.elements = (gss_OID) gss_mech_krb5;
-  return &krb5_mechs;
-}
 
 /* The mechanisms to acquire credentials for: SPNEGO needs an element of
  * its own beside the krb5 one it carries. */
 static gss_OID_set
 cred_mech_set (gboolean spnego)
 {
-  return spnego ? &krb5_spnego_mechs : krb5_mech_set ();
+  return spnego ? &krb5_spnego_mechs : &krb5_mechs;
 }
 
 /* The default realm, as GSSAPI sees it: import a bare name and show it. */
@@ -378,7 +373,7 @@ restrict_to_krb5 (SfbKerberosContext *self, GError **error)
 {
   OM_uint32 major, minor;
 
-  major = gss_set_neg_mechs (&minor, self->cred, krb5_mech_set ());
+  major = gss_set_neg_mechs (&minor, self->cred, &krb5_mechs);
   if (GSS_ERROR (major))
     {
       set_gss_error (error, "Cannot limit SPNEGO to Kerberos", major, minor);
