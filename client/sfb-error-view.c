@@ -71,17 +71,37 @@ sfb_error_view_fix (const char *error_name)
   return NULL;
 }
 
+/* The bus's errors that say sfbd did not take the call; any other name is
+ * the callee's own answer.  The four timeouts all mean no reply came in
+ * time: NoReply, the reply timeout of the bus or of GDBus; TimedOut, the
+ * bus gave up starting (activating) the name; Timeout, a timeout below the
+ * call (ETIMEDOUT); and GDBus's own call timeout, G_IO_ERROR_TIMED_OUT, in
+ * sfb_error_view_call_failure(). */
+static const struct
+{
+  const char *name;
+  SfbCallFailure failure;
+} call_failures[] = {
+  { "org.freedesktop.DBus.Error.ServiceUnknown", SFB_CALL_NOT_RUNNING },
+  { "org.freedesktop.DBus.Error.NameHasNoOwner", SFB_CALL_NOT_RUNNING },
+  { "org.freedesktop.DBus.Error.NoReply", SFB_CALL_NOT_ANSWERING },
+  { "org.freedesktop.DBus.Error.Timeout", SFB_CALL_NOT_ANSWERING },
+  { "org.freedesktop.DBus.Error.TimedOut", SFB_CALL_NOT_ANSWERING },
+};
+
 SfbCallFailure
 sfb_error_view_call_failure (const GError *error)
 {
   g_autofree char *name = g_dbus_error_get_remote_error (error);
 
-  if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0
-      || g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
-    return SFB_CALL_NOT_RUNNING;
-  if (g_strcmp0 (name, "org.freedesktop.DBus.Error.NoReply") == 0
-      || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+  /* raised here when the call's timeout expired; the same error sent by
+   * sfbd (an unmapped GError) is sfbd's answer */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+      && !g_dbus_error_is_remote_error (error))
     return SFB_CALL_NOT_ANSWERING;
+  for (gsize i = 0; name != NULL && i < G_N_ELEMENTS (call_failures); i++)
+    if (g_str_equal (name, call_failures[i].name))
+      return call_failures[i].failure;
   return SFB_CALL_FAILED;
 }
 

@@ -487,10 +487,8 @@ static const SfbctlErrorInfo error_infos[] = {
     SFBCTL_NOT_RUNNING,
     SFBCTL_START_HINT },
   { "org.freedesktop.DBus.Error.Spawn.", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_START_HINT },
-  /* the message names the timeout: see sfbctl_print_error() */
+  /* every timeout, named so: see sfbctl_print_error() */
   { SFBCTL_NO_REPLY, SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_RESTART_HINT },
-  { "org.freedesktop.DBus.Error.Timeout", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_RESTART_HINT },
-  { "org.freedesktop.DBus.Error.TimedOut", SFBCTL_EXIT_NOT_AVAILABLE, NULL, SFBCTL_RESTART_HINT },
   { "org.freedesktop.DBus.Error.NoServer", SFBCTL_EXIT_NOT_AVAILABLE, NULL, NULL },
   { "org.freedesktop.DBus.Error.Disconnected", SFBCTL_EXIT_NOT_AVAILABLE, NULL, NULL },
 };
@@ -545,16 +543,6 @@ sfbctl_print_error_named (Sfbctl *ctl, const char *error_name, const char *messa
   return exit_code;
 }
 
-/* the clients' "not answering" (sfb-error-view.h), and the timeouts the
- * bus itself reports: either way sfbd did not reply in time */
-static gboolean
-is_timeout (const GError *error, const char *error_name)
-{
-  return sfb_error_view_call_failure (error) == SFB_CALL_NOT_ANSWERING
-         || g_strcmp0 (error_name, "org.freedesktop.DBus.Error.Timeout") == 0
-         || g_strcmp0 (error_name, "org.freedesktop.DBus.Error.TimedOut") == 0;
-}
-
 int
 sfbctl_print_error (Sfbctl *ctl, const GError *error)
 {
@@ -563,8 +551,9 @@ sfbctl_print_error (Sfbctl *ctl, const GError *error)
   g_autoptr (GError) stripped = g_error_copy (error);
   const SfbctlErrorInfo *info;
 
-  /* a call that got no reply in time: sfbd is hung or stopped */
-  if (is_timeout (error, error_name))
+  /* a call that got no reply in time: sfbd is hung or stopped (the
+   * clients' "not answering", sfb-error-view.h) */
+  if (sfb_error_view_call_failure (error) == SFB_CALL_NOT_ANSWERING)
     {
       g_autofree char *message
           = g_strdup_printf ("sfbd is not answering (no reply within %u s)", ctl->timeout_seconds);

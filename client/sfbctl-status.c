@@ -309,10 +309,12 @@ print_status_waybar (Sfbctl *ctl)
       || (presence = sfbctl_get_presence (ctl, &error)) == NULL)
     {
       /* the bar shows "not running" or "not answering" rather than an error */
-      input.running = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-      input.not_answering = input.running;
-      if (!input.running && !g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN))
+      SfbCallFailure failure = sfb_error_view_call_failure (error);
+
+      if (failure == SFB_CALL_FAILED)
         return sfbctl_print_error (ctl, error);
+      input.running = failure == SFB_CALL_NOT_ANSWERING;
+      input.not_answering = input.running;
     }
   else
     {

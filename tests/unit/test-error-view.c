@@ -97,6 +97,47 @@ test_call_text (void)
   g_assert_true (g_dbus_error_is_remote_error (refused));
 }
 
+/* One classification for sfbctl, the window and the applet: every error
+ * by which D-Bus or GDBus says no reply came in time is "not answering";
+ * a callee's own errors, even about timeouts, are its answer. */
+static void
+test_call_failure (void)
+{
+  static const struct
+  {
+    const char *name;
+    SfbCallFailure failure;
+  } names[] = {
+    { "org.freedesktop.DBus.Error.ServiceUnknown", SFB_CALL_NOT_RUNNING },
+    { "org.freedesktop.DBus.Error.NameHasNoOwner", SFB_CALL_NOT_RUNNING },
+    { "org.freedesktop.DBus.Error.NoReply", SFB_CALL_NOT_ANSWERING },
+    { "org.freedesktop.DBus.Error.Timeout", SFB_CALL_NOT_ANSWERING },
+    { "org.freedesktop.DBus.Error.TimedOut", SFB_CALL_NOT_ANSWERING },
+    { "org.freedesktop.DBus.Error.Failed", SFB_CALL_FAILED },
+    { "org.freedesktop.DBus.Error.Disconnected", SFB_CALL_FAILED },
+    { "org.freedesktop.DBus.Error.UnknownMethod", SFB_CALL_FAILED },
+    { SFB_DBUS_ERROR_TIMED_OUT, SFB_CALL_FAILED }, /* sfbd's server timed out */
+    { SFB_DBUS_ERROR_NOT_SIGNED_IN, SFB_CALL_FAILED },
+    /* GDBus's name for a G_IO_ERROR_TIMED_OUT sent by the callee */
+    { "org.gtk.GDBus.UnmappedGError.Quark._g_2dio_2derror_2dquark.Code24", SFB_CALL_FAILED },
+  };
+  g_autoptr (GError) local = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT, "Timeout");
+  g_autoptr (GError) other = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, "Closed");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autoptr (GError) error = g_dbus_error_new_for_dbus_error (names[i].name, "text");
+
+      if (g_str_has_prefix (names[i].name, "org.gtk.GDBus.UnmappedGError."))
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+
+      g_test_message ("%s", names[i].name);
+      g_assert_cmpint (sfb_error_view_call_failure (error), ==, names[i].failure);
+    }
+  g_assert_cmpint (sfb_error_view_call_failure (local), ==, SFB_CALL_NOT_ANSWERING);
+  g_assert_cmpint (sfb_error_view_call_failure (other), ==, SFB_CALL_FAILED);
+}
+
 /* a long message is cut, an ellipsis marks the cut */
 static void
 test_call_text_cut (void)
@@ -158,6 +199,7 @@ main (int argc, char **argv)
   g_test_add_func ("/error-view/fix/unknown", test_fix_unknown);
   g_test_add_func ("/error-view/short-name", test_short_name);
   g_test_add_func ("/error-view/call-text", test_call_text);
+  g_test_add_func ("/error-view/call-failure", test_call_failure);
   g_test_add_func ("/error-view/call-text-cut", test_call_text_cut);
   g_test_add_func ("/error-view/stage-text", test_stage_text);
   return g_test_run ();
