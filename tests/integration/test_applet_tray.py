@@ -22,7 +22,6 @@ import os
 import shutil
 import struct
 import subprocess
-import time
 import unittest
 import zlib
 
@@ -283,19 +282,23 @@ class TestTray(SfbdTestCase):
         """Takes screenshots until the icon has the colours of state
         (ICON_COLOURS); saves the last one as applet-tray-STATE.png and
         returns the icon's pixels.  The tray tells nobody when it has
-        redrawn, so this polls, within TIMEOUT."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            _, rows = self.screenshot()
-            pixels = icon_pixels(before, rows, width)
-            problems = icon_colour_problems(pixels, state)
-            if not problems or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        write_png(os.path.join(self.artifact_dir, f"applet-tray-{state}.png"), width, rows)
-        self.assertEqual(problems, [], f"the {state} icon in the tray "
-                         f"(applet-tray-{state}.png in {self.artifact_dir})")
-        return pixels
+        redrawn, so this polls, within the test's WAIT."""
+        shot = {}
+
+        def problems():
+            _, shot["rows"] = self.screenshot()
+            shot["pixels"] = icon_pixels(before, shot["rows"], width)
+            return icon_colour_problems(shot["pixels"], state)
+
+        try:
+            self.wait_for_value(problems, lambda found: found == [],
+                                f"the {state} icon in the tray "
+                                f"(applet-tray-{state}.png in {self.artifact_dir})")
+        finally:
+            if shot:
+                write_png(os.path.join(self.artifact_dir, f"applet-tray-{state}.png"), width,
+                          shot["rows"])
+        return shot["pixels"]
 
     def test_icon_colours_follow_the_state(self):
         panel_config = os.path.join(self.env["XDG_CONFIG_HOME"], "xfce4", "xfconf",

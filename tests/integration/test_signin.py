@@ -769,6 +769,12 @@ class SleepTest(SignInTestCase):
                                                       [GLib.Variant("b", sleeping)])),
                              None, Gio.DBusCallFlags.NONE, -1, None)
 
+    def sfbd_inhibitors(self, connection):
+        return [inhibitor for inhibitor in connection.call_sync(
+            "org.freedesktop.login1", "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+            "ListInhibitors", None, None, Gio.DBusCallFlags.NONE, -1, None).unpack()[0]
+            if inhibitor[1] == "sfbd"]
+
     def test_resume_reconnects(self):
         address, logind = self.start_system_bus()
         self.stop_process(self.daemon)
@@ -777,9 +783,14 @@ class SleepTest(SignInTestCase):
         self.sign_in(server="pool1.contoso.test")
         self.assert_signed_in()
         self.ctl.reset_counters()
+        self.wait_for(lambda: self.sfbd_inhibitors(logind), "sfbd's sleep inhibitor")
         self.prepare_for_sleep(logind, True)
-        time.sleep(0.5)
-        self.assertEqual(self.counters().get("tcp_connections", {}), {})  # nothing at suspend
+        # sfbd lets sleep go on once it has signed out (unregistered) over the connection it
+        # has; by then it has opened none
+        self.wait_for(lambda: not self.sfbd_inhibitors(logind), "the inhibitor released")
+        self.assertEqual(self.state(), "signed-out")
+        self.assertEqual(self.counters()["active_registrations"], 0)
+        self.assertEqual(self.counters().get("tcp_connections", {}), {})
         self.prepare_for_sleep(logind, False)
         self.wait_for(lambda: self.count("tcp_connections", "pool1.contoso.test:5061") == 1,
                       "a new connection after resume")

@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 AT_SPI_BUS_LAUNCHER = "/usr/libexec/at-spi-bus-launcher"
 SKIPPED = 77  # meson's exit status for a skipped test
@@ -208,20 +207,26 @@ class WindowTestCase(SfbdTestCase):
 
     def screenshot(self, name):
         """Saves the screen as window-NAME.png once the window is drawn (not
-        all black) and two shots in a row are the same (it has finished)."""
-        last = None
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
+        all black) and two shots in a row are the same (it has finished);
+        fails when that does not happen within STARTUP_TIMEOUT."""
+        shots = []
+
+        def shoot():
             width, _, rows = read_xwd(subprocess.run(
                 ["xwd", "-root", "-silent"], env=self.env, capture_output=True,
                 timeout=TIMEOUT, check=True).stdout)
+            shots[:] = [(width, rows)] + shots[:1]
             drawn = any(any(row) for row in rows)
-            if (drawn and rows == last) or time.monotonic() > deadline:
-                break
-            last = rows
-            time.sleep(0.1)
-        write_png(os.path.join(self.artifact_dir, f"window-{name}.png"), width, rows)
-        self.assertTrue(drawn, f"nothing drawn on the screen (window-{name}.png)")
+            unchanged = len(shots) == 2 and shots[1][1] == rows
+            return ("drawn" if drawn else "all black", "unchanged" if unchanged else "changing")
+
+        try:
+            self.wait_for_value(shoot, lambda seen: seen == ("drawn", "unchanged"),
+                                f"the window drawn and still (window-{name}.png)",
+                                timeout=STARTUP_TIMEOUT, interval=0.1)
+        finally:
+            if shots:
+                write_png(os.path.join(self.artifact_dir, f"window-{name}.png"), *shots[0])
 
 
 class TestWindow(WindowTestCase):
