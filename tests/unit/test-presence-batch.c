@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The contacts' presence changes as a client on the bus sees them: batched
+ * into PresencesChanged (dbus/org.sfbd.Sfbd1.Presence.xml).  No test here
+ * depends on how long a batch lasts: changes made within one turn of the
+ * main loop cannot be split (the batch is only sent from the main loop),
+ * and every wait is for a signal, with a deadline that only bounds a
+ * failure. */
+#include "config.h"
+
+#include "sfb-daemon.h"
+#include "sfb-dbus-service.h"
+#include "sfb-presence.h"
+
+#include "sfb-test.h"
+#include <sfbd/sfb-names.h>
+
+#define WAIT_S 10
+
+typedef struct
+{
+  GTestDBus *bus;
+  GDBusConnection *server;
+  GDBusConnection *client;
+  SfbDaemon *daemon;
+  SfbDBusService *service;
+  char *root;
+  GPtrArray *batches; /* the a{sa{sv}} of each PresencesChanged, in order */
+  GPtrArray *singles; /* the (sa{sv}) of each PresenceChanged, in order */
+  guint batches_id;
+  guint singles_id;
+} Fixture;
+
+static GDBusConnection *
+connect_to (const char *address)
+{
+  g_autoptr (GError) error = NULL;
+  GDBusConnection *connection;
+
+  connection = g_dbus_connection_new_for_address_sync (
+      address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL,
+      NULL,
+      &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+static void
+on_signal (GDBusConnection *connection,
+           const char *sender,
+           const char *path,
+           const char *interface,
+           const char *signal,
+           GVariant *parameters,
+           gpointer user_data)
+{
+  GPtrArray *seen = user_data;
+
+  if (g_str_equal (signal, "PresencesChanged"))
+    g_ptr_array_add (seen, g_variant_get_child_value (parameters, 0));
+  else
+    g_ptr_array_add (seen, g_variant_ref (parameters));
+}
+
+static guint
+subscribe (Fixture *f, const char *signal, GPtrArray *seen)
+{
+  return g_dbus_connection_signal_subscribe (f->client,
+                                             NULL,
+                                             SFB_DBUS_PRESENCE_INTERFACE,
+                                             signal,
+                                             SFB_DBUS_PATH,
+                                             NULL,
+                                             G_DBUS_SIGNAL_FLAGS_NONE,
+                                             on_signal,
+                                             seen,
+                                             NULL);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autofree char *config_path = NULL;
+  g_autofree char *state_dir = NULL;
+  g_autoptr (SfbConfig) config = NULL;
+  g_autoptr (SfbSecretStore) store = NULL;
+  g_autoptr (GError) error = NULL;
+
+  f->root = sfb_test_make_dir ();
+  config_path = g_build_filename (f->root, "config", "sfbd", SFB_CONFIG_FILE_NAME, NULL);
+  state_dir = g_build_filename (f->root, "state", "sfbd", NULL);
+  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (f->bus);
+  f->server = connect_to (g_test_dbus_get_bus_address (f->bus));
+  f->client = connect_to (g_test_dbus_get_bus_address (f->bus));
+  f->batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  f->singles = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  f->batches_id = subscribe (f, "PresencesChanged", f->batches);
+  f->singles_id = subscribe (f, "PresenceChanged", f->singles);
+
+  config = sfb_config_new_for_path (config_path);
+  store = sfb_secret_store_new (state_dir);
+  f->daemon = g_object_new (SFB_TYPE_DAEMON, "config", config, "secret-store", store, NULL);
+  f->service = sfb_dbus_service_new (f->daemon);
+  g_assert_true (sfb_dbus_service_export (f->service, f->server, &error));
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_dbus_connection_signal_unsubscribe (f->client, f->batches_id);
+  g_dbus_connection_signal_unsubscribe (f->client, f->singles_id);
+  sfb_dbus_service_unexport (f->service);
+  g_clear_object (&f->service);
+  g_clear_object (&f->daemon);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  /* the last connection reference must go before the bus, or down() waits */
+  g_dbus_connection_close_sync (f->client, NULL, NULL);
+  g_dbus_connection_close_sync (f->server, NULL, NULL);
+  g_clear_object (&f->client);
+  g_clear_object (&f->server);
+  g_test_dbus_down (f->bus);
+  g_clear_object (&f->bus);
+  g_ptr_array_unref (f->batches);
+  g_ptr_array_unref (f->singles);
+  sfb_test_rm_rf (f->root);
+  g_free (f->root);
+}
+
+/* What SfbPresence reports for a contact's new presence. */
+static void
+change (Fixture *f, const char *uri, const char *availability)
+{
+  g_auto (GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr (GVariant) value = NULL;
+
+  g_variant_builder_add (&builder, "{sv}", "Availability", g_variant_new_string (availability));
+  value = g_variant_ref_sink (g_variant_builder_end (&builder));
+  g_signal_emit_by_name (sfb_daemon_get_presence (f->daemon), "presence-changed", uri, value);
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  gboolean *expired = user_data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until the client has seen @count PresencesChanged. */
+static void
+wait_for_batches (Fixture *f, guint count)
+{
+  gboolean expired = FALSE;
+  guint deadline = g_timeout_add_seconds (WAIT_S, on_deadline, &expired);
+
+  while (f->batches->len < count && !expired)
+    g_main_context_iteration (NULL, TRUE);
+  if (!expired)
+    g_source_remove (deadline);
+  g_assert_cmpuint (f->batches->len, ==, count);
+}
+
+static gint
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The contacts of a PresencesChanged, "uri=availability" sorted, joined. */
+static char *
+batch_text (GVariant *batch)
+{
+  g_autoptr (GPtrArray) entries = g_ptr_array_new_with_free_func (g_free);
+  GVariantIter iter;
+  const char *uri;
+  g_autoptr (GVariant) presence = NULL;
+
+  g_variant_iter_init (&iter, batch);
+  while (g_variant_iter_next (&iter, "{&s@a{sv}}", &uri, &presence))
+    {
+      const char *availability = "?";
+
+      g_variant_lookup (presence, "Availability", "&s", &availability);
+      g_ptr_array_add (entries, g_strdup_printf ("%s=%s", uri, availability));
+      g_clear_pointer (&presence, g_variant_unref);
+    }
+  g_ptr_array_sort (entries, compare_entries);
+  g_ptr_array_add (entries, NULL);
+  return g_strjoinv (" ", (char **) entries->pdata);
+}
+
+static void
+assert_batch (Fixture *f, guint index, const char *expected)
+{
+  g_autofree char *text = NULL;
+
+  g_assert_cmpuint (index, <, f->batches->len);
+  text = batch_text (g_ptr_array_index (f->batches, index));
+  g_assert_cmpstr (text, ==, expected);
+}
+
+/* Changes within one turn: one PresencesChanged with all of them, a
+ * contact once with its latest presence, and no PresenceChanged. */
+static void
+test_one_turn (Fixture *f, gconstpointer data)
+{
+  change (f, "sip:bob@contoso.test", "away");
+  change (f, "sip:carol@contoso.test", "busy");
+  change (f, "sip:dave@contoso.test", "available");
+  change (f, "sip:bob@contoso.test", "available");
+  wait_for_batches (f, 1);
+  assert_batch (
+      f,
+      0,
+      "sip:bob@contoso.test=available sip:carol@contoso.test=busy sip:dave@contoso.test=available");
+  g_assert_cmpuint (f->singles->len, ==, 0);
+}
+
+/* A lone change is sent, in both signals. */
+static void
+test_lone_change (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GVariant) presence = NULL;
+  const char *uri = NULL;
+  const char *availability = NULL;
+
+  change (f, "sip:bob@contoso.test", "busy");
+  wait_for_batches (f, 1);
+  assert_batch (f, 0, "sip:bob@contoso.test=busy");
+  /* PresenceChanged is sent first: it has come once PresencesChanged has */
+  g_assert_cmpuint (f->singles->len, ==, 1);
+  g_variant_get (g_ptr_array_index (f->singles, 0), "(&s@a{sv})", &uri, &presence);
+  g_assert_cmpstr (uri, ==, "sip:bob@contoso.test");
+  g_assert_true (g_variant_lookup (presence, "Availability", "&s", &availability));
+  g_assert_cmpstr (availability, ==, "busy");
+}
+
+/* Batch after batch: each change in exactly one, none left behind, and
+ * nothing sent between batches (no empty PresencesChanged) or after the
+ * last: the second batch's changes are only made once the first has come,
+ * so every signal before it was counted. */
+static void
+test_batch_after_batch (Fixture *f, gconstpointer data)
+{
+  change (f, "sip:bob@contoso.test", "away");
+  change (f, "sip:carol@contoso.test", "busy");
+  wait_for_batches (f, 1);
+  assert_batch (f, 0, "sip:bob@contoso.test=away sip:carol@contoso.test=busy");
+
+  change (f, "sip:carol@contoso.test", "available");
+  change (f, "sip:dave@contoso.test", "do-not-disturb");
+  wait_for_batches (f, 2);
+  assert_batch (f, 1, "sip:carol@contoso.test=available sip:dave@contoso.test=do-not-disturb");
+
+  change (f, "sip:erin@contoso.test", "offline");
+  wait_for_batches (f, 3);
+  assert_batch (f, 2, "sip:erin@contoso.test=offline");
+  g_assert_cmpuint (f->singles->len, ==, 1);
+}
+
+/* Nothing changed, nothing sent: a batch's own changes are all it sends,
+ * and a signal from before it (one of an empty batch) would be counted. */
+static void
+test_nothing_changed (Fixture *f, gconstpointer data)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (f->batches->len, ==, 0);
+  change (f, "sip:bob@contoso.test", "away");
+  wait_for_batches (f, 1);
+  assert_batch (f, 0, "sip:bob@contoso.test=away");
+  g_assert_cmpuint (f->singles->len, ==, 1);
+}
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+
+int
+main (int argc, char **argv)
+{
+  int status;
+
+  sfb_test_isolate ();
+  g_test_init (&argc, &argv, NULL);
+
+  ADD ("/presence-batch/one-turn", test_one_turn);
+  ADD ("/presence-batch/lone-change", test_lone_change);
+  ADD ("/presence-batch/batch-after-batch", test_batch_after_batch);
+  ADD ("/presence-batch/nothing-changed", test_nothing_changed);
+  status = g_test_run ();
+  sfb_test_cleanup ();
+  return status;
+}
