@@ -58,6 +58,7 @@ typedef struct
   char *email;
   gboolean automaton; /* contactCard says it is a bot */
   gboolean has_card;
+  guint64 version; /* SfbPresence: its contacts version when this last changed */
 } SfbPresenceInfo;
 
 void sfb_presence_info_free (SfbPresenceInfo *info);

@@ -12,7 +12,8 @@ about as much CPU as the rest of a presence storm) and measures:
   idle memory    VmRSS, Private_Dirty and PSS of sfbd once signed in and quiet (no D-Bus
                  signal for 6 s: sfbd trims its heap 5 s after the last burst)
   ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls (the
-                 reply not unpacked), and sfbd's CPU time per call
+                 reply not unpacked), and sfbd's CPU time per call; then sfbd's CPU time
+                 for a call right after one contact's presence changed
   by client      then --calls rounds of one ListContacts call from each kind of client in
                  turn (the order rotating), each call's round trip and the CPU time it cost
                  sfbd, dbus-daemon and the client: Python GDBus (this process; the reply
@@ -116,6 +117,12 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
+def minor_faults(pid):
+    """Minor page faults of pid so far, all threads (/proc/PID/stat field 10)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
 def callgrind_control(pid, command):
     subprocess.run(["callgrind_control", command, str(pid)], check=True,
                    stdout=subprocess.DEVNULL)
@@ -155,6 +162,40 @@ CLIENT_KINDS = (  # (key, what the table calls it)
 )
 
 
+def list_contacts(d):
+    """ListContacts, the reply not unpacked."""
+    return d.bus.call_sync(B.BUS_NAME, B.OBJECT_PATH, CONTACTS, "ListContacts", None, None,
+                           Gio.DBusCallFlags.NONE, 30000, None)
+
+
+def after_a_change(d, sim, args, pid, uris, signals):
+    """ListContacts right after one contact's presence changed (its PresencesChanged
+    received), --calls times (at most 10), a call before each change so that the reply is
+    kept: sfbd's CPU time for the call after the change, and with --callgrind its
+    instructions (a dump per call, listcontacts-changed)."""
+    ctl = SimControl(sim.workdir)
+    cpu = []
+    for k in range(min(args.calls, 10)):
+        uri = uris[-1 - k]
+        availability = 6500 if signals.get(uri, (0, {}))[1].get("AvailabilityCode") != 6500 \
+            else 3500
+        list_contacts(d)
+        ctl.set_presence(user=uri, availability=availability)
+
+        def seen():
+            d.pump()
+            return signals.get(uri, (0, {}))[1].get("AvailabilityCode") == availability
+        B.wait_until(seen, f"PresencesChanged for {uri}", timeout=30, step=0.002)
+        if args.callgrind:
+            callgrind_control(pid, "--zero")
+        cpu0 = cpu_seconds(pid)
+        list_contacts(d)
+        cpu.append((cpu_seconds(pid) - cpu0) * 1000)
+        if args.callgrind:
+            callgrind_control(pid, "--dump=listcontacts-changed")
+    return {"listcontacts_changed_sfbd_cpu_ms": statistics.median(cpu) if cpu else None}
+
+
 def by_client(d, args, pid, bus_pid):
     """--calls rounds of one ListContacts per client kind, the order rotating each round so
     that none always follows another; per call the round trip and the CPU time of sfbd,
@@ -184,10 +225,11 @@ def by_client(d, args, pid, bus_pid):
         kinds = [k for k, _ in CLIENT_KINDS]
         for r in range(args.calls):
             for k in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
-                sfbd0, bus0 = cpu_seconds(pid), cpu_seconds(bus_pid)
+                sfbd0, bus0, faults0 = cpu_seconds(pid), cpu_seconds(bus_pid), minor_faults(pid)
                 wall, client_cpu, n = calls[k]()
                 samples[k].append((wall, client_cpu, (cpu_seconds(pid) - sfbd0) * 1000,
-                                   (cpu_seconds(bus_pid) - bus0) * 1000, n))
+                                   (cpu_seconds(bus_pid) - bus0) * 1000, n,
+                                   minor_faults(pid) - faults0))
     finally:
         for c in clients.values():
             c.close()
@@ -200,7 +242,8 @@ def by_client(d, args, pid, bus_pid):
                   "ms_min": min(x[0] for x in s),
                   "client_cpu_ms": statistics.median(x[1] for x in s),
                   "sfbd_cpu_ms": statistics.median(x[2] for x in s),
-                  "bus_cpu_ms": statistics.median(x[3] for x in s)}
+                  "bus_cpu_ms": statistics.median(x[3] for x in s),
+                  "sfbd_minor_faults": statistics.median(x[5] for x in s)}
     return out
 
 
@@ -327,6 +370,7 @@ def main():
         result["listcontacts_first_ms"] = times[0]
         result["listcontacts_ms_min"] = min(times)
         result["listcontacts_ms_max"] = max(times)
+        result.update(after_a_change(d, sim, args, pid, uris, signals))
         if not args.no_clients:
             result["by_client"] = by_client(d, args, pid, bus_pid)
 
@@ -419,6 +463,8 @@ def main():
                 ("ListContacts first call: round trip, sfbd CPU (ms)",
                  f"{fmt(r.get('listcontacts_first_ms'))}, "
                  f"{fmt(r.get('listcontacts_first_sfbd_cpu_ms'))}"),
+                ("ListContacts right after one contact's presence changed: sfbd CPU "
+                 "(ms, median)", fmt(r.get("listcontacts_changed_sfbd_cpu_ms"))),
                 ("ListContacts dbus-daemon CPU per call (ms)",
                  fmt(r.get("listcontacts_bus_cpu_ms"))),
                 ("ListContacts client CPU per call (ms)",
@@ -441,12 +487,14 @@ def main():
                     f"call (ms; load {' '.join(bc['load'][0])} before, "
                     f"{' '.join(bc['load'][1])} after):\n\n"
                     "| client | round trip median | min | client CPU | sfbd CPU "
-                    "| dbus-daemon CPU | contacts |\n|---|---|---|---|---|---|---|\n")
+                    "| dbus-daemon CPU | sfbd page faults | contacts |\n"
+                    "|---|---|---|---|---|---|---|---|\n")
             for k, name in CLIENT_KINDS:
                 c = bc[k]
                 out += (f"| {name} | {fmt2(c['ms_median'])} | {fmt2(c['ms_min'])} "
                         f"| {fmt2(c['client_cpu_ms'])} | {fmt2(c['sfbd_cpu_ms'])} "
-                        f"| {fmt2(c['bus_cpu_ms'])} | {c['contacts']} |\n")
+                        f"| {fmt2(c['bus_cpu_ms'])} | {c['sfbd_minor_faults']:.0f} "
+                        f"| {c['contacts']} |\n")
         if "error" in r:
             out += f"\nerror: {r['error']}\n"
         if r.get("note"):
