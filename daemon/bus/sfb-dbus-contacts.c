@@ -153,11 +153,10 @@ groups_entry (SharedParts *parts, const SfbContactList *list, const SfbContactEn
 static GVariant *
 contact_to_variant (SharedParts *parts,
                     const SfbContactList *list,
-                    SfbPresence *presence,
+                    const SfbPresenceInfo *info, /* what SfbPresence knows of @e, or NULL */
                     const char *own_domain,
                     const SfbContactEntry *e)
 {
-  const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
   const char *name = *e->name == '\0' && info != NULL ? info->display_name : e->name;
   GVariant *entries[] = {
     string_entry (parts, KEY_URI, e->uri),
@@ -184,16 +183,6 @@ contact_to_variant (SharedParts *parts,
   return contact;
 }
 
-/* The version of what SfbPresence knows of @e when its a{sv} is built
- * from it (0: nothing known). */
-static guint64
-contact_version (SfbPresence *presence, const SfbContactEntry *e)
-{
-  const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
-
-  return info != NULL ? info->version : 0;
-}
-
 /* The reply for the whole list.  With @previous (built from the same list
  * and own domain), the contacts whose version is still the one in
  * @versions are taken from it (a reference, tree form: no copy) and only
@@ -214,11 +203,12 @@ build_list (SfbContacts *contacts, SfbPresence *presence, GVariant *previous, gu
   for (guint i = 0; i < n; i++)
     {
       const SfbContactEntry *e = list->contacts->pdata[i];
-      guint64 version = contact_version (presence, e);
+      const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
+      guint64 version = info != NULL ? info->version : 0; /* 0: nothing known yet */
 
       kept[i] = previous != NULL && versions[i] == version;
       children[i] = kept[i] ? g_variant_get_child_value (previous, i)
-                            : contact_to_variant (&parts, list, presence, own_domain, e);
+                            : contact_to_variant (&parts, list, info, own_domain, e);
       versions[i] = version;
     }
   reply = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("a{sv}"), children, n));
@@ -247,7 +237,7 @@ typedef struct
 {
   GVariant *reply;
   guint64 presence_version;
-  guint64 *versions; /* per contact of the reply: contact_version() when built */
+  guint64 *versions; /* per contact of the reply: its SfbPresenceInfo's version when built */
   guint n_contacts;
   char *own_domain;
   guint drop_id;
