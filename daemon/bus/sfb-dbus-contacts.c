@@ -189,7 +189,7 @@ contact_to_variant (SharedParts *parts,
  * the others built: a presence or card change costs one contact, not the
  * list.  @versions is updated. */
 static GVariant *
-build_list (SfbContacts *contacts, SfbPresence *presence, GVariant *previous, guint64 *versions)
+build_list (SfbContacts *contacts, SfbPresence *presence, GVariant *previous, guint32 *versions)
 {
   const SfbContactList *list = sfb_contacts_get_list (contacts);
   const char *own_domain = sfb_contacts_get_own_domain (contacts);
@@ -204,7 +204,7 @@ build_list (SfbContacts *contacts, SfbPresence *presence, GVariant *previous, gu
     {
       const SfbContactEntry *e = list->contacts->pdata[i];
       const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
-      guint64 version = info != NULL ? info->version : 0; /* 0: nothing known yet */
+      guint32 version = info != NULL ? info->version : 0; /* 0: nothing known yet */
 
       kept[i] = previous != NULL && versions[i] == version;
       children[i] = kept[i] ? g_variant_get_child_value (previous, i)
@@ -237,7 +237,7 @@ typedef struct
 {
   GVariant *reply;
   guint64 presence_version;
-  guint64 *versions; /* per contact of the reply: its SfbPresenceInfo's version when built */
+  guint32 *versions; /* per contact of the reply: its SfbPresenceInfo's version when built */
   guint n_contacts;
   char *own_domain;
   guint drop_id;
@@ -288,7 +288,7 @@ list_cache_reply (ListCache *cache, SfbContacts *contacts, SfbPresence *presence
     list_cache_drop (cache);
   if (cache->reply == NULL)
     {
-      cache->versions = g_new (guint64, MAX (n, 1));
+      cache->versions = g_new (guint32, MAX (n, 1));
       cache->n_contacts = n;
       cache->own_domain = g_strdup (own_domain);
     }

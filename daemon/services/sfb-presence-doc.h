@@ -50,6 +50,9 @@ typedef struct
 {
   char *uri;
   guint availability; /* 0: no state category seen */
+  /* SfbPresence: its contacts version when this last changed, the low 32
+   * bits (in what would be padding: 1,000 contacts are 1,000 of these) */
+  guint32 version;
   char *activity;     /* token or NULL */
   char *note;         /* NULL: no note category seen; "" cleared */
   char *display_name;
@@ -58,7 +61,6 @@ typedef struct
   char *email;
   gboolean automaton; /* contactCard says it is a bot */
   gboolean has_card;
-  guint64 version; /* SfbPresence: its contacts version when this last changed */
 } SfbPresenceInfo;
 
 void sfb_presence_info_free (SfbPresenceInfo *info);
