@@ -53,8 +53,8 @@ typedef struct
   /* SfbPresence: its contacts version when this last changed, the low 32
    * bits (in what would be padding: 1,000 contacts are 1,000 of these) */
   guint32 version;
-  char *activity;     /* token or NULL */
-  char *note;         /* NULL: no note category seen; "" cleared */
+  char *activity; /* token or NULL */
+  char *note;     /* NULL: no note category seen; "" cleared */
   char *display_name;
   char *title;
   char *company;

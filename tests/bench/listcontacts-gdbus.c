@@ -139,12 +139,13 @@ main (int argc, char **argv)
       g_printerr ("usage: %s ADDRESS\n", argv[0]);
       return 2;
     }
-  bus = g_dbus_connection_new_for_address_sync (argv[1],
-                                                G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-                                                    | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                NULL,
-                                                NULL,
-                                                &error);
+  bus = g_dbus_connection_new_for_address_sync (
+      argv[1],
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL,
+      NULL,
+      &error);
   if (bus == NULL)
     {
       g_printerr ("%s: %s\n", argv[1], error->message);

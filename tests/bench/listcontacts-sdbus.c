@@ -123,7 +123,8 @@ one_call (sd_bus *bus)
   sd_bus_message_unref (reply);
   if (contacts < 0)
     {
-      fprintf (stderr, "ListContacts: the reply is not aa{sv} with %d keys each\n", KEYS_PER_CONTACT);
+      fprintf (
+          stderr, "ListContacts: the reply is not aa{sv} with %d keys each\n", KEYS_PER_CONTACT);
       return -1;
     }
   printf ("%lld %lld %ld %ld\n",
