@@ -153,11 +153,10 @@ groups_entry (SharedParts *parts, const SfbContactList *list, const SfbContactEn
 static GVariant *
 contact_to_variant (SharedParts *parts,
                     const SfbContactList *list,
-                    SfbPresence *presence,
+                    const SfbPresenceInfo *info, /* what SfbPresence knows of @e, or NULL */
                     const char *own_domain,
                     const SfbContactEntry *e)
 {
-  const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
   const char *name = *e->name == '\0' && info != NULL ? info->display_name : e->name;
   GVariant *entries[] = {
     string_entry (parts, KEY_URI, e->uri),
@@ -184,20 +183,39 @@ contact_to_variant (SharedParts *parts,
   return contact;
 }
 
+/* The reply for the whole list.  With @previous (built from the same list
+ * and own domain), the contacts whose version is still the one in
+ * @versions are taken from it (a reference, tree form: no copy) and only
+ * the others built: a presence or card change costs one contact, not the
+ * list.  @versions is updated. */
 static GVariant *
-build_list (SfbContacts *contacts, SfbPresence *presence)
+build_list (SfbContacts *contacts, SfbPresence *presence, GVariant *previous, guint32 *versions)
 {
   const SfbContactList *list = sfb_contacts_get_list (contacts);
   const char *own_domain = sfb_contacts_get_own_domain (contacts);
-  g_autofree GVariant **children = g_new (GVariant *, MAX (list->contacts->len, 1));
+  guint n = list->contacts->len;
+  g_autofree GVariant **children = g_new (GVariant *, MAX (n, 1));
+  g_autofree gboolean *kept = g_new0 (gboolean, MAX (n, 1));
   SharedParts parts;
   GVariant *reply;
 
   shared_parts_init (&parts);
-  for (guint i = 0; i < list->contacts->len; i++)
-    children[i] = contact_to_variant (&parts, list, presence, own_domain, list->contacts->pdata[i]);
-  reply = g_variant_ref_sink (
-      g_variant_new_array (G_VARIANT_TYPE ("a{sv}"), children, list->contacts->len));
+  for (guint i = 0; i < n; i++)
+    {
+      const SfbContactEntry *e = list->contacts->pdata[i];
+      const SfbPresenceInfo *info = sfb_presence_peek (presence, e->uri);
+      guint32 version = info != NULL ? info->version : 0; /* 0: nothing known yet */
+
+      kept[i] = previous != NULL && versions[i] == version;
+      children[i] = kept[i] ? g_variant_get_child_value (previous, i)
+                            : contact_to_variant (&parts, list, info, own_domain, e);
+      versions[i] = version;
+    }
+  reply = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("a{sv}"), children, n));
+  /* the new ones were floating (now the reply's); the kept ones are ours */
+  for (guint i = 0; i < n; i++)
+    if (kept[i])
+      g_variant_unref (children[i]);
   shared_parts_clear (&parts);
   return reply;
 }
@@ -205,11 +223,13 @@ build_list (SfbContacts *contacts, SfbPresence *presence)
 /* The last ListContacts reply, reused while it is still what would be
  * built: the list did not change ("contacts-changed"), nor any contact's
  * presence or card (SfbPresence's version), nor the own domain (the
- * Relationship).  Kept in tree form: GDBus serialises that by walking
- * references, where a serialised GVariant makes it allocate every child
- * again per call (docs/benchmarks.md).  Dropped LIST_CACHE_HOLD_S after the
- * last call, before the heap trim that call asked for: clients list in
- * bursts, and the reply costs memory (1.3 MB for 1,000 contacts). */
+ * Relationship).  When presences or cards changed, only those contacts
+ * are built again (the others' versions are kept beside the reply).  Kept
+ * in tree form: GDBus serialises that by walking references, where a
+ * serialised GVariant makes it allocate every child again per call
+ * (docs/benchmarks.md).  Dropped LIST_CACHE_HOLD_S after the last call,
+ * before the heap trim that call asked for: clients list in bursts, and
+ * the reply costs memory (1.3 MB for 1,000 contacts). */
 #define LIST_CACHE_HOLD_S 2
 G_STATIC_ASSERT (LIST_CACHE_HOLD_S < SFB_MEMORY_TRIM_DELAY_S);
 
@@ -217,6 +237,8 @@ typedef struct
 {
   GVariant *reply;
   guint64 presence_version;
+  guint32 *versions; /* per contact of the reply: its SfbPresenceInfo's version when built */
+  guint n_contacts;
   char *own_domain;
   guint drop_id;
 } ListCache;
@@ -225,6 +247,7 @@ static void
 list_cache_drop (ListCache *cache)
 {
   g_clear_pointer (&cache->reply, g_variant_unref);
+  g_clear_pointer (&cache->versions, g_free);
   g_clear_pointer (&cache->own_domain, g_free);
   g_clear_handle_id (&cache->drop_id, g_source_remove);
 }
@@ -257,15 +280,25 @@ list_cache_reply (ListCache *cache, SfbContacts *contacts, SfbPresence *presence
 {
   guint64 version = sfb_presence_get_contacts_version (presence);
   const char *own_domain = sfb_contacts_get_own_domain (contacts);
+  guint n = sfb_contacts_get_list (contacts)->contacts->len;
 
+  /* the list itself changing drops the reply ("contacts-changed") */
   if (cache->reply != NULL
-      && (cache->presence_version != version || g_strcmp0 (cache->own_domain, own_domain) != 0))
+      && (g_strcmp0 (cache->own_domain, own_domain) != 0 || cache->n_contacts != n))
     list_cache_drop (cache);
   if (cache->reply == NULL)
     {
-      cache->reply = build_list (contacts, presence);
-      cache->presence_version = version;
+      cache->versions = g_new (guint32, MAX (n, 1));
+      cache->n_contacts = n;
       cache->own_domain = g_strdup (own_domain);
+    }
+  if (cache->reply == NULL || cache->presence_version != version)
+    {
+      GVariant *previous = g_steal_pointer (&cache->reply);
+
+      cache->reply = build_list (contacts, presence, previous, cache->versions);
+      cache->presence_version = version;
+      g_clear_pointer (&previous, g_variant_unref);
     }
   g_clear_handle_id (&cache->drop_id, g_source_remove);
   cache->drop_id = g_timeout_add_seconds (LIST_CACHE_HOLD_S, on_list_cache_hold_over, cache);

@@ -50,8 +50,11 @@ typedef struct
 {
   char *uri;
   guint availability; /* 0: no state category seen */
-  char *activity;     /* token or NULL */
-  char *note;         /* NULL: no note category seen; "" cleared */
+  /* SfbPresence: its contacts version when this last changed, the low 32
+   * bits (in what would be padding: 1,000 contacts are 1,000 of these) */
+  guint32 version;
+  char *activity; /* token or NULL */
+  char *note;     /* NULL: no note category seen; "" cleared */
   char *display_name;
   char *title;
   char *company;

@@ -732,7 +732,7 @@ merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
   changed = replace_if (&known->note, update->note) || changed;
   card_changed = update->has_card && merge_card (known, update);
   if (changed || card_changed)
-    self->contacts_version++;
+    known->version = (guint32) ++self->contacts_version;
   return changed;
 }
 

@@ -103,7 +103,9 @@ GVariant *sfb_presence_lookup (SfbPresence *self, const char *uri);
  * until the main loop runs again); NULL if nothing. */
 const SfbPresenceInfo *sfb_presence_peek (SfbPresence *self, const char *normalized_uri);
 /* Changes whenever what sfb_presence_peek() returns for any contact
- * changes (presence or card): lets a reply built from it be reused. */
+ * changes (presence or card): lets a reply built from it be reused.  The
+ * info's own version is this version as of its last change, so a reply
+ * can also be rebuilt for the contacts that changed alone. */
 guint64 sfb_presence_get_contacts_version (SfbPresence *self);
 /* Contact card fields known for @uri (NULL when none). */
 const char *sfb_presence_lookup_card (SfbPresence *self, const char *uri, const char *field);

@@ -3,7 +3,7 @@
 """1,000-contact benchmark (docs/architecture.md §8): sfbd against sfbsim with a big contact list.
 
   bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120] [--verbose]
-                    [--format markdown|json] [--output FILE]
+                    [--no-clients] [--callgrind DIR] [--format markdown|json] [--output FILE]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
@@ -12,7 +12,14 @@ about as much CPU as the rest of a presence storm) and measures:
   idle memory    VmRSS, Private_Dirty and PSS of sfbd once signed in and quiet (no D-Bus
                  signal for 6 s: sfbd trims its heap 5 s after the last burst)
   ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls (the
-                 reply not unpacked), and sfbd's CPU time per call
+                 reply not unpacked), and sfbd's CPU time per call; then sfbd's CPU time
+                 for a call right after one contact's presence changed
+  by client      then --calls rounds of one ListContacts call from each kind of client in
+                 turn (the order rotating), each call's round trip and the CPU time it cost
+                 sfbd, dbus-daemon and the client: Python GDBus (this process; the reply
+                 not unpacked, then unpacked), C GDBus (g_dbus_connection_call_sync) and
+                 sd-bus (tests/bench/listcontacts-*.c); the C clients walk every contact's
+                 nine keys and values (--no-clients: skip)
   storm          one set_presences control request with one update per contact (all to
                  availability 9500); sfbd CPU time (run time of its threads, /proc/PID/task/*/schedstat) and
                  peak RSS (VmHWM, reset through clear_refs before the storm when allowed)
@@ -110,6 +117,136 @@ def cpu_seconds(pid):
     return total / 1e9
 
 
+def minor_faults(pid):
+    """Minor page faults of pid so far, all threads (/proc/PID/stat field 10)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[7])
+
+
+def callgrind_control(pid, command):
+    subprocess.run(["callgrind_control", command, str(pid)], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+class CClient:
+    """A ListContacts client program (tests/bench/listcontacts-*.c) on the bench's bus: one
+    call per call(), which returns (round trip ms, client CPU ms, contacts)."""
+
+    def __init__(self, program, address):
+        self.process = subprocess.Popen([program, address], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+
+    def call(self):
+        self.process.stdin.write("1\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise B.BenchError(f"{self.process.args[0]} ended: {self.process.wait()}")
+        wall_ns, cpu_ns, contacts, _values = (int(x) for x in line.split())
+        return wall_ns / 1e6, cpu_ns / 1e6, contacts
+
+    def close(self):
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+CLIENT_KINDS = (  # (key, what the table calls it)
+    ("python", "Python GDBus, reply not unpacked"),
+    ("python_unpack", "Python GDBus, reply unpacked"),
+    ("c_gdbus", "C GDBus (g_dbus_connection_call_sync), every value read"),
+    ("sdbus", "C sd-bus, every value read"),
+)
+
+
+def list_contacts(d):
+    """ListContacts, the reply not unpacked."""
+    return d.bus.call_sync(B.BUS_NAME, B.OBJECT_PATH, CONTACTS, "ListContacts", None, None,
+                           Gio.DBusCallFlags.NONE, 30000, None)
+
+
+def after_a_change(d, sim, args, pid, uris, signals):
+    """ListContacts right after one contact's presence changed (its PresencesChanged
+    received), --calls times (at most 10), a call before each change so that the reply is
+    kept: sfbd's CPU time for the call after the change, and with --callgrind its
+    instructions (a dump per call, listcontacts-changed)."""
+    ctl = SimControl(sim.workdir)
+    cpu = []
+    for k in range(min(args.calls, 10)):
+        uri = uris[-1 - k]
+        availability = 6500 if signals.get(uri, (0, {}))[1].get("AvailabilityCode") != 6500 \
+            else 3500
+        list_contacts(d)
+        ctl.set_presence(user=uri, availability=availability)
+
+        def seen():
+            d.pump()
+            return signals.get(uri, (0, {}))[1].get("AvailabilityCode") == availability
+        B.wait_until(seen, f"PresencesChanged for {uri}", timeout=30, step=0.002)
+        if args.callgrind:
+            callgrind_control(pid, "--zero")
+        cpu0 = cpu_seconds(pid)
+        list_contacts(d)
+        cpu.append((cpu_seconds(pid) - cpu0) * 1000)
+        if args.callgrind:
+            callgrind_control(pid, "--dump=listcontacts-changed")
+    return {"listcontacts_changed_sfbd_cpu_ms": statistics.median(cpu) if cpu else None}
+
+
+def by_client(d, args, pid, bus_pid):
+    """--calls rounds of one ListContacts per client kind, the order rotating each round so
+    that none always follows another; per call the round trip and the CPU time of sfbd,
+    dbus-daemon and the client (schedstat for the first two, the client's own process CPU
+    clock).  The reply stays kept all along (calls less than 2 s apart): every call here
+    reuses it."""
+    address = "unix:path=" + d.bus_path
+    programs = {"c_gdbus": "listcontacts-gdbus", "sdbus": "listcontacts-sdbus"}
+    clients = {k: CClient(os.path.join(args.build, "tests", "bench", p), address)
+               for k, p in programs.items()}
+
+    def python_call(unpack):
+        t0, c0 = time.perf_counter(), time.process_time()
+        reply = d.bus.call_sync(B.BUS_NAME, B.OBJECT_PATH, CONTACTS, "ListContacts", None,
+                                None, Gio.DBusCallFlags.NONE, 30000, None)
+        n = len(reply.unpack()[0]) if unpack else reply.get_child_value(0).n_children()
+        del reply
+        return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, n
+
+    calls = {"python": lambda: python_call(False), "python_unpack": lambda: python_call(True)}
+    calls.update({k: c.call for k, c in clients.items()})
+    samples = {k: [] for k, _ in CLIENT_KINDS}
+    load = [open("/proc/loadavg", encoding="ascii").read().split()[:3]]
+    try:
+        for k in calls:  # each connected and warm
+            calls[k]()
+        kinds = [k for k, _ in CLIENT_KINDS]
+        for r in range(args.calls):
+            for k in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:
+                sfbd0, bus0, faults0 = cpu_seconds(pid), cpu_seconds(bus_pid), minor_faults(pid)
+                wall, client_cpu, n = calls[k]()
+                samples[k].append((wall, client_cpu, (cpu_seconds(pid) - sfbd0) * 1000,
+                                   (cpu_seconds(bus_pid) - bus0) * 1000, n,
+                                   minor_faults(pid) - faults0))
+    finally:
+        for c in clients.values():
+            c.close()
+    load.append(open("/proc/loadavg", encoding="ascii").read().split()[:3])
+    out = {"load": load}
+    for k, _ in CLIENT_KINDS:
+        s = samples[k]
+        out[k] = {"calls": len(s), "contacts": s[-1][4] if s else None,
+                  "ms_median": statistics.median(x[0] for x in s),
+                  "ms_min": min(x[0] for x in s),
+                  "client_cpu_ms": statistics.median(x[1] for x in s),
+                  "sfbd_cpu_ms": statistics.median(x[2] for x in s),
+                  "bus_cpu_ms": statistics.median(x[3] for x in s),
+                  "sfbd_minor_faults": statistics.median(x[5] for x in s)}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -119,12 +256,15 @@ def main():
     ap.add_argument("--format", choices=("markdown", "json"), default="markdown")
     ap.add_argument("--output")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-clients", action="store_true",
+                    help="skip the ListContacts comparison by client kind")
     ap.add_argument("--verbose", action="store_true",
                     help="run sfbd --verbose (SIP traces: slower); default as installed")
     ap.add_argument("--callgrind", metavar="DIR",
-                    help="run sfbd under valgrind's callgrind and write DIR/storm.out: the "
-                    "instructions of the storm alone (counters zeroed before it); CPU "
-                    "figures are then valgrind's, not sfbd's")
+                    help="run sfbd under valgrind's callgrind and dump, into DIR, the "
+                    "instructions of the first ListContacts call (listcontacts-first), of "
+                    "the other --calls - 1 (listcontacts) and of the storm alone (storm), "
+                    "counters zeroed before each; CPU figures are then valgrind's, not sfbd's")
     ap.add_argument("--perf", metavar="FILE",
                     help="sample sfbd's threads (user and kernel) with `perf record -e "
                     "cpu-clock` through the storm into FILE")
@@ -200,6 +340,8 @@ def main():
         times = []
         count = None
         bus_pid = d.processes[0].pid
+        if args.callgrind:  # per call: the first (the reply built: the kept one was dropped
+            callgrind_control(pid, "--zero")  # 2 s after the last settling call) and the others
         cpu_before = cpu_seconds(pid)
         bus_before = cpu_seconds(bus_pid)
         own_before = cpu_seconds(os.getpid())
@@ -211,6 +353,10 @@ def main():
             count = reply.get_child_value(0).n_children()
             if i == 0:  # sfbd builds the reply (it keeps it 2 s: the others reuse it)
                 result["listcontacts_first_sfbd_cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000
+                if args.callgrind:
+                    callgrind_control(pid, "--dump=listcontacts-first")
+        if args.callgrind:
+            callgrind_control(pid, "--dump=listcontacts")
         result["listcontacts_sfbd_cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / args.calls
         # the other two parties of the round trip: dbus-daemon (validation, copy) and this
         # client (GDBus reading and parsing the reply in its worker thread; Python's own
@@ -224,6 +370,9 @@ def main():
         result["listcontacts_first_ms"] = times[0]
         result["listcontacts_ms_min"] = min(times)
         result["listcontacts_ms_max"] = max(times)
+        result.update(after_a_change(d, sim, args, pid, uris, signals))
+        if not args.no_clients:
+            result["by_client"] = by_client(d, args, pid, bus_pid)
 
         # the storm
         try:
@@ -247,8 +396,7 @@ def main():
                 reply["error"] = repr(e)
 
         if args.callgrind:
-            subprocess.run(["callgrind_control", "--zero", str(pid)], check=True,
-                           stdout=subprocess.DEVNULL)
+            callgrind_control(pid, "--zero")
         perf = None
         if args.perf:
             perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000",
@@ -275,8 +423,7 @@ def main():
             perf.send_signal(SIGINT)
             perf.wait(timeout=30)
         if args.callgrind:
-            subprocess.run(["callgrind_control", "--dump=storm", str(pid)], check=True,
-                           stdout=subprocess.DEVNULL)
+            callgrind_control(pid, "--dump=storm")
         result["storm_hwm_kb"] = status(pid, "VmHWM")
         result["storm_rss_after_kb"] = status(pid, "VmRSS")
         th.join(timeout=args.timeout)
@@ -316,6 +463,8 @@ def main():
                 ("ListContacts first call: round trip, sfbd CPU (ms)",
                  f"{fmt(r.get('listcontacts_first_ms'))}, "
                  f"{fmt(r.get('listcontacts_first_sfbd_cpu_ms'))}"),
+                ("ListContacts right after one contact's presence changed: sfbd CPU "
+                 "(ms, median)", fmt(r.get("listcontacts_changed_sfbd_cpu_ms"))),
                 ("ListContacts dbus-daemon CPU per call (ms)",
                  fmt(r.get("listcontacts_bus_cpu_ms"))),
                 ("ListContacts client CPU per call (ms)",
@@ -332,6 +481,20 @@ def main():
                 ("RSS after storm (kB)", r.get("storm_rss_after_kb")),
                 ("load (1/5/15 min)", " ".join(r.get("load") or []))]
         out = "| measure | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
+        if r.get("by_client"):
+            bc = r["by_client"]
+            out += (f"\nListContacts by client, {args.calls} interleaved rounds, medians per "
+                    f"call (ms; load {' '.join(bc['load'][0])} before, "
+                    f"{' '.join(bc['load'][1])} after):\n\n"
+                    "| client | round trip median | min | client CPU | sfbd CPU "
+                    "| dbus-daemon CPU | sfbd page faults | contacts |\n"
+                    "|---|---|---|---|---|---|---|---|\n")
+            for k, name in CLIENT_KINDS:
+                c = bc[k]
+                out += (f"| {name} | {fmt2(c['ms_median'])} | {fmt2(c['ms_min'])} "
+                        f"| {fmt2(c['client_cpu_ms'])} | {fmt2(c['sfbd_cpu_ms'])} "
+                        f"| {fmt2(c['bus_cpu_ms'])} | {c['sfbd_minor_faults']:.0f} "
+                        f"| {c['contacts']} |\n")
         if "error" in r:
             out += f"\nerror: {r['error']}\n"
         if r.get("note"):
@@ -350,6 +513,10 @@ def main():
 
 def fmt(x):
     return "–" if x is None else f"{x:.1f}"
+
+
+def fmt2(x):
+    return "–" if x is None else f"{x:.2f}"
 
 
 if __name__ == "__main__":

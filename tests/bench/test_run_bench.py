@@ -71,6 +71,30 @@ class RunBenchTest(unittest.TestCase):
             self.assertNotIn("–", row[1:3], row)  # both clients measured
         self.assertIn("load (1/5/15 min)", result.stdout)
 
+    def test_contacts_by_client_prints_every_client(self):
+        """run-bench --contacts: the ListContacts table by client kind has a row per kind,
+        each of which got every contact (the C clients check each has nine keys)."""
+        env = dict(os.environ, SFBD_BENCH_NO_BUILD="1")
+        result = subprocess.run([RUN_BENCH, "--contacts", "--contacts", "50", "--calls", "2"],
+                                env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=280)
+        self.assertEqual(result.returncode, 0, result.stdout[-2000:] + result.stderr[-4000:])
+        lines = result.stdout.splitlines()
+        header = next(i for i, line in enumerate(lines) if line.startswith("| client |"))
+        rows = {}
+        for line in lines[header + 2:]:
+            if not line.startswith("| "):
+                break
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells
+        self.assertEqual(sorted(rows), sorted([
+            "Python GDBus, reply not unpacked", "Python GDBus, reply unpacked",
+            "C GDBus (g_dbus_connection_call_sync), every value read",
+            "C sd-bus, every value read"]), result.stdout)
+        for row in rows.values():
+            self.assertEqual(row[-1], "50", row)
+            self.assertNotIn("–", row, row)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -223,6 +223,27 @@ class PresenceTestCase(SimTestCase):
         self.assertNotIn("sip:carol@contoso.test", contacts)
         self.assertEqual(len(contacts), len(ALICE_CONTACTS))
 
+    def test_list_contacts_shows_a_card_change_at_once(self):
+        """A contact's card changing (title, company: the contactCard category, no
+        PresencesChanged) drops the kept ListContacts reply: the very next call shows it."""
+        self.sign_in()
+        self.wait_for(lambda: self.contacts().get("sip:erin@contoso.test", {}).get("Title")
+                      == "Director", "erin's card in ListContacts")
+        # NOTIFY, not BENOTIFY: sfbd answers it once it took the card in (its 200 comes
+        # from the same main-loop callback), so set_card returns only after that
+        self.ctl.set_notify_method(method="NOTIFY")
+        before = self.contacts()  # the kept reply, just built
+        self.assertEqual(before["sip:erin@contoso.test"]["Company"], "")
+        result = self.ctl.set_card(user="sip:erin@contoso.test", title="Chief Executive",
+                                   company="Contoso Ltd")
+        self.assertEqual(result["watchers"], 1)
+        after = self.contacts()
+        erin = after["sip:erin@contoso.test"]
+        self.assertEqual((erin["Title"], erin["Company"]), ("Chief Executive", "Contoso Ltd"))
+        # everything else as it was (the other contacts are taken from the kept reply)
+        before["sip:erin@contoso.test"].update(Title="Chief Executive", Company="Contoso Ltd")
+        self.assertEqual(after, before)
+
     # ---- presence ----
 
     def test_contacts_presence_arrives_and_changes(self):

@@ -638,7 +638,7 @@ def test_ocschat_invite_and_odd_requests():
 
 # control actions -------------------------------------------------------------------------------
 def test_control_actions_are_registered():
-    for name in ("set_presence", "set_presences", "reset_services", "add_contact",
+    for name in ("set_presence", "set_presences", "set_card", "reset_services", "add_contact",
                  "remove_contact", "add_group", "set_dialplan",
                  "set_policy", "set_ucs_mode", "bump_versions", "set_notify_method",
                  "set_presence_routing", "presence", "services_state"):
@@ -681,6 +681,45 @@ def test_control_set_presence_of_contact_and_user():
             {"user": "sip:carol@contoso.test", "availability": 15500}]})
         assert res["result"] == {"updates": 2, "watchers": 1}  # alice watches carol only
         assert S.presence(sim, "sip:carol@contoso.test")["availability"] == 15500
+    run(body)
+
+
+def card_in(cats_doc):
+    """(version, {field: text}) of the contactCard in a categories document."""
+    _uri, cats = D.parse_categories(cats_doc)
+    card = next(c for c in cats if c.name == "contactCard")
+    fields = {D.local_name(e.tag): (e.text or "") for e in card.content.iter()
+              if len(e) == 0}
+    return card.version, fields
+
+
+def test_control_set_card_notifies_watchers_and_own_endpoints():
+    async def body(sim):
+        alice, bob = sim.endpoint("alice"), sim.endpoint("bob")
+        r = await batch_subscribe(sim, alice, ["sip:carol@contoso.test",
+                                               "sip:bob@contoso.test"])
+        await subscribe(sim, bob, S.EV_SELF, ROAMING_LIST, D.CT_ROAMING_SELF)
+        assert card_in(presence_parts(r)[1]["sip:carol@contoso.test"])[0] == 1
+        alice.take(), bob.take()
+        res = await control.dispatch(sim, {"action": "set_card",
+                                           "user": "sip:carol@contoso.test",
+                                           "title": "Head of <Sales>", "company": "Fabrikam"})
+        assert res == {"ok": True, "result": {"watchers": 1, "version": 2}}
+        version, fields = card_in(presence_parts(alice.take()[0])[1]["sip:carol@contoso.test"])
+        assert version == 2
+        assert fields["title"] == "Head of <Sales>" and fields["company"] == "Fabrikam"
+        # a scenario user: watchers and the user's own endpoints (roaming-self)
+        res = await control.dispatch(sim, {"action": "set_card", "user": "bob",
+                                           "title": "Engineer", "email": ""})
+        assert res["result"] == {"watchers": 1, "version": 2}
+        version, fields = card_in(presence_parts(alice.take()[0])[1]["sip:bob@contoso.test"])
+        assert version == 2 and fields["title"] == "Engineer" and "email" not in fields
+        own = [m for m in bob.take() if m.get("Event") == S.EV_SELF][0]
+        cards = [c for c in D.parse_roaming_data(own.body)["categories"]
+                 if c.name == "contactCard"]
+        assert len(cards) == 1 and cards[0].version == 2
+        res = await control.dispatch(sim, {"action": "set_card", "user": "bob", "age": "3"})
+        assert not res["ok"] and "age" in res["error"]
     run(body)
 
 

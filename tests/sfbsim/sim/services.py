@@ -48,7 +48,7 @@ Notifications go out as BENOTIFY when the subscription said Supported: ms-benoti
 set_notify_method forces one or the other.
 
 Control actions (sim/control.py; SimControl(workdir).<name>(...)): set_presence,
-set_presences, add_contact, remove_contact, add_group, set_dialplan, set_policy,
+set_presences, set_card, add_contact, remove_contact, add_group, set_dialplan, set_policy,
 set_ucs_mode, bump_versions (forces the next publish into a 409), set_notify_method,
 set_presence_routing, presence, services_state, reset_services.  See each function's
 docstring.
@@ -131,6 +131,8 @@ class Presentity:
         self.static = None      # non-users: {"availability", "activity", "note", "version"}
         self.forced = False     # a control action set the presence: shown without endpoints
         self.aggregate = None   # (availability, activity) last published by the server
+        self.card = {}          # set_card's values over person_info's (the directory's)
+        self.card_version = 1   # the contactCard category's version, + 1 per set_card
 
 
 class Subscription:
@@ -555,8 +557,15 @@ def access_container(st, p, watcher):
     return best
 
 
-def contact_card(st, aor, container, version=1):
+def contact_card(st, aor, container):
+    """The contactCard category from the directory (person_info), with what set_card
+    changed and its version."""
     info = person_info(st, aor)
+    p = st.presentities.get(normalize_aor(aor))
+    version = 1
+    if p is not None:
+        info.update(p.card)
+        version = p.card_version
     return D.Category("contactCard", 0, container, version, "static",
                       content=D.contact_card_element(info))
 
@@ -1208,6 +1217,32 @@ async def set_presence(sim, user, availability=None, activity=None, note=None, c
     await fanout_self(st, u, names, cleared=cleared)
     n = await fanout_presence(st, aor, names, cleared)
     return {"watchers": n, "availability": compute_aggregate(st, p)[0]}
+
+
+CARD_FIELDS = ("name", "title", "company", "email", "department", "office", "phone",
+               "mobile")
+
+
+@action("set_card")
+async def set_card(sim, user, **fields):
+    """Change someone's contact card as the directory would (a scenario user id/URI or any
+    contact URI): `fields` among name, title, company, email, department, office, phone,
+    mobile ("" removes one).  The contactCard category's version goes up by one and every
+    watcher gets a presence (BE)NOTIFY with it, the user's own endpoints a roaming-self one,
+    as a front end does after a directory change.  Returns {"watchers": n, "version": v}."""
+    unknown = sorted(set(fields) - set(CARD_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown card fields {unknown}; known: {list(CARD_FIELDS)}")
+    st = state_for(sim)
+    aor = _aor(sim, user)
+    p = st.presentity(aor)
+    p.card.update({k: str(v) for k, v in fields.items()})
+    p.card_version += 1
+    u = sim.user(aor)
+    if u is not None:
+        await fanout_self(st, u, {"contactCard"})
+    n = await fanout_presence(st, aor, {"contactCard"})
+    return {"watchers": n, "version": p.card_version}
 
 
 @action("set_presences")
