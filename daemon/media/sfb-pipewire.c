@@ -10,9 +10,10 @@
  * stale one can be left by a crash, so a refused connection is retried a
  * few times with growing delays, then left to the next socket event.  Only
  * when the directory cannot be watched does a slow timer retry for good.
- * libpipewire itself (its loop, its context and the SPA plugins and
- * modules they load: ~2 MB resident) is started only once the socket is
- * there: a session without PipeWire never pays for it.
+ * libpipewire itself (opened then, sfb-pipewire-lib.h), its loop, its
+ * context and the SPA plugins and modules they load (~2.3 MB resident) are
+ * started only once the socket is there: a session without PipeWire never
+ * pays for them.
  */
 #define G_LOG_DOMAIN "sfbd-media"
 
@@ -27,6 +28,8 @@
 #include <pipewire/pipewire.h>
 #include <spa/param/props.h>
 #include <string.h>
+
+#include "sfb-pipewire-lib.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -546,9 +549,17 @@ static gboolean
 start_pipewire (SfbPipewire *pw)
 {
   static GOnce once = G_ONCE_INIT;
+  const char *why;
 
   if (pw->context != NULL)
     return TRUE;
+  if ((why = sfb_pipewire_lib_load ()) != NULL)
+    {
+      if (!pw->reported_unusable)
+        g_warning ("Cannot load PipeWire's library: %s; no devices will be listed", why);
+      pw->reported_unusable = TRUE;
+      return FALSE;
+    }
   g_once (&once, init_pipewire, NULL);
   if (pw->loop == NULL)
     {
