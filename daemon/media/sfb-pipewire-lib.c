@@ -19,12 +19,12 @@ load_once (gpointer data)
 
   if (handle == NULL)
     return g_strdup (dlerror ());
-#define SFB_PIPEWIRE_RESOLVE(name)                                                              \
-  table.name##_fn = (__typeof__ (table.name##_fn)) dlsym (handle, #name);                      \
-  if (table.name##_fn == NULL)                                                                  \
-    {                                                                                           \
-      dlclose (handle);                                                                         \
-      return g_strdup_printf ("%s has no %s", PIPEWIRE_LIBRARY, #name);                         \
+#define SFB_PIPEWIRE_RESOLVE(name)                                                                 \
+  table.name##_fn = (__typeof__ (table.name##_fn)) dlsym (handle, #name);                          \
+  if (table.name##_fn == NULL)                                                                     \
+    {                                                                                              \
+      dlclose (handle);                                                                            \
+      return g_strdup_printf ("%s has no %s", PIPEWIRE_LIBRARY, #name);                            \
     }
   SFB_PIPEWIRE_FUNCTIONS (SFB_PIPEWIRE_RESOLVE)
 #undef SFB_PIPEWIRE_RESOLVE

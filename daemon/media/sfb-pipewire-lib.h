@@ -14,15 +14,15 @@
 
 G_BEGIN_DECLS
 
-#define SFB_PIPEWIRE_FUNCTIONS(X)                                                               \
-  X (pw_context_connect)                                                                        \
-  X (pw_context_destroy)                                                                        \
-  X (pw_context_new)                                                                            \
-  X (pw_core_disconnect)                                                                        \
-  X (pw_init)                                                                                   \
-  X (pw_loop_destroy)                                                                           \
-  X (pw_loop_new)                                                                               \
-  X (pw_proxy_add_object_listener)                                                              \
+#define SFB_PIPEWIRE_FUNCTIONS(X)                                                                  \
+  X (pw_context_connect)                                                                           \
+  X (pw_context_destroy)                                                                           \
+  X (pw_context_new)                                                                               \
+  X (pw_core_disconnect)                                                                           \
+  X (pw_init)                                                                                      \
+  X (pw_loop_destroy)                                                                              \
+  X (pw_loop_new)                                                                                  \
+  X (pw_proxy_add_object_listener)                                                                 \
   X (pw_proxy_destroy)
 
 typedef struct

@@ -602,8 +602,7 @@ sfb_pipewire_new (SfbDeviceMonitor *monitor)
   if (pw->socket_path != NULL && !g_file_test (pw->socket_path, G_FILE_TEST_EXISTS))
     {
       if (!pw->reported_absent)
-        g_info ("PipeWire is not running (no %s); devices appear when it starts",
-                pw->socket_path);
+        g_info ("PipeWire is not running (no %s); devices appear when it starts", pw->socket_path);
       pw->reported_absent = TRUE;
       return pw;
     }
