@@ -11,7 +11,7 @@
  * few times with growing delays, then left to the next socket event.  Only
  * when the directory cannot be watched does a slow timer retry for good.
  * libpipewire itself (opened then, sfb-pipewire-lib.h), its loop, its
- * context and the SPA plugins and modules they load (~2.3 MB resident) are
+ * context and the SPA plugins and modules they load (~2.4 MB resident) are
  * started only once the socket is there: a session without PipeWire never
  * pays for them.
  */
@@ -79,7 +79,7 @@ struct _SfbPipewire
   char *socket_name;
   char *socket_path; /* set when dir_monitor watches its directory */
   gboolean reported_absent;
-  gboolean reported_unusable; /* no loop or context could be made */
+  gboolean reported_unusable; /* the library, a loop or a context failed */
 };
 
 static gboolean
