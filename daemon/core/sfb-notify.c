@@ -5,7 +5,81 @@
 
 #include "sfb-notify.h"
 
-#include <systemd/sd-daemon.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/*
+ * sd_notify(3)'s protocol, written here rather than linking libsystemd for
+ * two calls: that library and what only it pulls in (liblz4, libzstd,
+ * libcap) were ~600 kB resident and ~70 kB dirty in every sfbd
+ * (docs/benchmarks.md).  One datagram to $NOTIFY_SOCKET: a socket path, or
+ * with a leading '@' an abstract socket; the kernel gives the service
+ * manager our credentials.  1 when sent, 0 without $NOTIFY_SOCKET, else
+ * -errno.
+ */
+static int
+send_notification (const char *state)
+{
+  const char *path = g_getenv ("NOTIFY_SOCKET");
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  socklen_t addr_len;
+  gsize len;
+  ssize_t sent;
+  int saved_errno;
+  int fd;
+
+  if (path == NULL || *path == '\0')
+    return 0;
+  len = strlen (path);
+  if (path[0] != '/' && path[0] != '@')
+    return -EAFNOSUPPORT;
+  if (len >= sizeof addr.sun_path)
+    return -EINVAL;
+  memcpy (addr.sun_path, path, len);
+  /* a path with its NUL; an abstract name without */
+  addr_len = (socklen_t) (offsetof (struct sockaddr_un, sun_path) + len);
+  if (path[0] == '@')
+    addr.sun_path[0] = '\0';
+  else
+    addr_len++;
+  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &addr, addr_len);
+  saved_errno = errno;
+  close (fd);
+  return sent < 0 ? -saved_errno : 1;
+}
+
+/* sd_watchdog_enabled(3): > 0 with the interval in @usec when
+ * $WATCHDOG_USEC asks this process (or any, without $WATCHDOG_PID) for
+ * pings, 0 when not, -EINVAL when the variables are not numbers */
+static int
+watchdog_interval (guint64 *usec)
+{
+  const char *text = g_getenv ("WATCHDOG_USEC");
+  const char *pid_text = g_getenv ("WATCHDOG_PID");
+  guint64 value = 0;
+  guint64 pid = 0;
+
+  if (text == NULL)
+    return 0;
+  if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT64 - 1, &value, NULL))
+    return -EINVAL;
+  if (pid_text != NULL)
+    {
+      if (!g_ascii_string_to_unsigned (pid_text, 10, 1, G_MAXINT, &pid, NULL))
+        return -EINVAL;
+      if ((pid_t) pid != getpid ())
+        return 0;
+    }
+  *usec = value;
+  return 1;
+}
 
 /* STATUS= is one line: no newline may end the assignment early */
 static char *
@@ -20,10 +94,10 @@ status_line (const char *status)
 static void
 notify (const char *state)
 {
-  int r = sd_notify (0, state);
+  int r = send_notification (state);
 
   if (r < 0)
-    g_debug ("sd_notify failed: %s", g_strerror (-r));
+    g_debug ("Cannot notify the service manager: %s", g_strerror (-r));
 }
 
 void
@@ -64,9 +138,9 @@ on_watchdog (gpointer user_data)
 guint
 sfb_notify_start_watchdog (void)
 {
-  uint64_t usec = 0;
+  guint64 usec = 0;
   guint interval_ms;
-  int r = sd_watchdog_enabled (0, &usec);
+  int r = watchdog_interval (&usec);
 
   if (r <= 0 || usec == 0)
     {

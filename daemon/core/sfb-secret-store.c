@@ -17,6 +17,8 @@
 
 #ifdef HAVE_LIBSECRET
 #include <libsecret/secret.h>
+
+#include "sfb-secret-lib.h"
 #endif
 
 #define PASSWORD_KEY "Password"
@@ -512,7 +514,7 @@ on_lookup_searched (GObject *source, GAsyncResult *result, gpointer user_data)
   for (GList *l = items; l != NULL && get_memory (self, request->uri) == NULL; l = l->next)
     {
       SecretItem *item = l->data;
-      g_autoptr (SecretValue) value = NULL;
+      SecretValue *value;
       const char *text;
 
       if (secret_item_get_locked (item))
@@ -521,12 +523,15 @@ on_lookup_searched (GObject *source, GAsyncResult *result, gpointer user_data)
           continue;
         }
       value = secret_item_get_secret (item);
-      text = value != NULL ? secret_value_get_text (value) : NULL;
+      if (value == NULL)
+        continue;
+      text = secret_value_get_text (value);
       if (text != NULL && *text != '\0')
         {
           set_memory (self, request->uri, text);
           set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL);
         }
+      secret_value_unref (value);
     }
   g_list_free_full (items, g_object_unref);
 
@@ -588,7 +593,7 @@ on_default_collection (GObject *source, GAsyncResult *result, gpointer user_data
   g_autoptr (GError) error = NULL;
   g_autoptr (SecretCollection) collection = secret_collection_for_alias_finish (result, &error);
   g_autoptr (GHashTable) attributes = NULL;
-  g_autoptr (SecretValue) value = NULL;
+  SecretValue *value;
   g_autofree char *label = NULL;
 
   if (collection == NULL)
@@ -634,6 +639,7 @@ on_default_collection (GObject *source, GAsyncResult *result, gpointer user_data
                         cancellable,
                         on_stored,
                         g_steal_pointer (&task));
+  secret_value_unref (value);
 }
 
 static void
@@ -656,6 +662,29 @@ on_delete_searched (GObject *source, GAsyncResult *result, gpointer user_data)
   g_list_free_full (items, g_object_unref);
 }
 
+/* No Secret Service to ask (@error says why): the file, when Auto may fall
+ * back to it, else @error.  Takes @task. */
+static void
+no_secret_service (GTask *task, GError *error)
+{
+  Request *request = g_task_get_task_data (task);
+  gboolean fallback = request->backend == SFB_SECRETS_STORE_AUTO
+                      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  g_debug ("No Secret Service: %s", error->message);
+  request->fallback_reason
+      = g_strdup_printf ("no Secret Service answers on the session bus (%s)", error->message);
+  if (request->op == OP_LOOKUP && fallback)
+    return_lookup_from_file (task);
+  else if (request->op == OP_STORE && fallback)
+    return_store_in_file (task);
+  else if (request->op == OP_UNSTORE || (request->op == OP_FORGET && fallback))
+    g_task_return_boolean (task, TRUE); /* nothing reachable to remove */
+  else
+    g_task_return_error (task, unreachable_error (error));
+  g_object_unref (task);
+}
+
 static void
 on_service (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -668,20 +697,7 @@ on_service (GObject *source, GAsyncResult *result, gpointer user_data)
   request->service = secret_service_get_finish (result, &error);
   if (request->service == NULL)
     {
-      gboolean fallback = request->backend == SFB_SECRETS_STORE_AUTO
-                          && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-
-      g_debug ("No Secret Service: %s", error->message);
-      request->fallback_reason
-          = g_strdup_printf ("no Secret Service answers on the session bus (%s)", error->message);
-      if (request->op == OP_LOOKUP && fallback)
-        return_lookup_from_file (task);
-      else if (request->op == OP_STORE && fallback)
-        return_store_in_file (task);
-      else if (request->op == OP_UNSTORE || (request->op == OP_FORGET && fallback))
-        g_task_return_boolean (task, TRUE); /* nothing reachable to remove */
-      else
-        g_task_return_error (task, unreachable_error (error));
+      no_secret_service (g_steal_pointer (&task), error);
       return;
     }
 
@@ -725,6 +741,16 @@ on_service (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 start_secret_service (GTask *task)
 {
+  const char *why = sfb_secret_lib_load ();
+
+  if (why != NULL)
+    {
+      g_autoptr (GError) error
+          = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "cannot load libsecret: %s", why);
+
+      no_secret_service (task, error);
+      return;
+    }
   secret_service_get (SECRET_SERVICE_OPEN_SESSION, g_task_get_cancellable (task), on_service, task);
 }
 

@@ -10,6 +10,10 @@
  * stale one can be left by a crash, so a refused connection is retried a
  * few times with growing delays, then left to the next socket event.  Only
  * when the directory cannot be watched does a slow timer retry for good.
+ * libpipewire itself (opened then, sfb-pipewire-lib.h), its loop, its
+ * context and the SPA plugins and modules they load (~2.4 MB resident) are
+ * started only once the socket is there: a session without PipeWire never
+ * pays for them.
  */
 #define G_LOG_DOMAIN "sfbd-media"
 
@@ -24,6 +28,8 @@
 #include <pipewire/pipewire.h>
 #include <spa/param/props.h>
 #include <string.h>
+
+#include "sfb-pipewire-lib.h"
 
 #include <sfbd/sfb-names.h>
 
@@ -73,6 +79,7 @@ struct _SfbPipewire
   char *socket_name;
   char *socket_path; /* set when dir_monitor watches its directory */
   gboolean reported_absent;
+  gboolean reported_unusable; /* the library, a loop or a context failed */
 };
 
 static gboolean
@@ -345,6 +352,7 @@ static const struct pw_registry_events registry_events = {
 
 static void schedule_retry (SfbPipewire *pw);
 static gboolean try_connect (SfbPipewire *pw);
+static gboolean start_pipewire (SfbPipewire *pw);
 
 static void
 disconnect (SfbPipewire *pw)
@@ -402,6 +410,8 @@ try_connect (SfbPipewire *pw)
 
   if (pw->core != NULL)
     return TRUE;
+  if (!start_pipewire (pw))
+    return FALSE;
   pw->core = pw_context_connect (pw->context, NULL, 0);
   if (pw->core == NULL)
     {
@@ -533,39 +543,69 @@ init_pipewire (gpointer data)
   return NULL;
 }
 
+/* libpipewire's loop and context, at the first connection attempt; FALSE
+ * (said once) when they cannot be made, to be tried again at the next */
+static gboolean
+start_pipewire (SfbPipewire *pw)
+{
+  static GOnce once = G_ONCE_INIT;
+  const char *why;
+
+  if (pw->context != NULL)
+    return TRUE;
+  if ((why = sfb_pipewire_lib_load ()) != NULL)
+    {
+      if (!pw->reported_unusable)
+        g_warning ("Cannot load PipeWire's library: %s; no devices will be listed", why);
+      pw->reported_unusable = TRUE;
+      return FALSE;
+    }
+  g_once (&once, init_pipewire, NULL);
+  if (pw->loop == NULL)
+    {
+      pw->loop = pw_loop_new (NULL);
+      if (pw->loop == NULL)
+        {
+          if (!pw->reported_unusable)
+            g_warning ("Cannot create a PipeWire loop: %s; no devices will be listed",
+                       g_strerror (errno));
+          pw->reported_unusable = TRUE;
+          return FALSE;
+        }
+      pw_loop_enter (pw->loop);
+      pw->source = pw_source_new (pw->loop);
+      g_source_attach (pw->source, NULL);
+    }
+  pw->context = pw_context_new (pw->loop, NULL, 0);
+  if (pw->context == NULL)
+    {
+      if (!pw->reported_unusable)
+        g_warning ("Cannot create a PipeWire context: %s; no devices will be listed",
+                   g_strerror (errno));
+      pw->reported_unusable = TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
 SfbPipewire *
 sfb_pipewire_new (SfbDeviceMonitor *monitor)
 {
-  static GOnce once = G_ONCE_INIT;
   SfbPipewire *pw;
-
-  g_once (&once, init_pipewire, NULL);
 
   pw = g_new0 (SfbPipewire, 1);
   pw->monitor = monitor;
   pw->nodes
       = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) node_free);
-  pw->loop = pw_loop_new (NULL);
-  if (pw->loop == NULL)
-    {
-      g_warning ("Cannot create a PipeWire loop: %s; no devices will be listed",
-                 g_strerror (errno));
-      g_hash_table_unref (pw->nodes);
-      g_free (pw);
-      return NULL;
-    }
-  pw_loop_enter (pw->loop);
-  pw->source = pw_source_new (pw->loop);
-  g_source_attach (pw->source, NULL);
-  pw->context = pw_context_new (pw->loop, NULL, 0);
-  if (pw->context == NULL)
-    {
-      g_warning ("Cannot create a PipeWire context: %s; no devices will be listed",
-                 g_strerror (errno));
-      sfb_pipewire_free (pw);
-      return NULL;
-    }
   watch_runtime_dir (pw);
+  /* watched and no socket: nothing to connect to until it is created */
+  if (pw->socket_path != NULL && !g_file_test (pw->socket_path, G_FILE_TEST_EXISTS))
+    {
+      if (!pw->reported_absent)
+        g_info ("PipeWire is not running (no %s); devices appear when it starts", pw->socket_path);
+      pw->reported_absent = TRUE;
+      return pw;
+    }
   if (!try_connect (pw))
     schedule_retry (pw);
   return pw;
@@ -604,8 +644,11 @@ sfb_pipewire_free (SfbPipewire *pw)
       g_source_destroy (pw->source);
       g_source_unref (pw->source);
     }
-  pw_loop_leave (pw->loop);
-  pw_loop_destroy (pw->loop);
+  if (pw->loop != NULL)
+    {
+      pw_loop_leave (pw->loop);
+      pw_loop_destroy (pw->loop);
+    }
   g_hash_table_unref (pw->nodes);
   g_free (pw->socket_name);
   g_free (pw->socket_path);

@@ -93,8 +93,17 @@ def status(pid, key):
 
 
 def smaps_rollup(pid):
-    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup."""
+    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup.  With
+    SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps), for
+    tests/bench/smaps_by_mapping.py."""
     out = {}
+    keep = os.environ.get("SFBD_BENCH_SMAPS_DIR")
+    if keep:
+        with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        n = len([x for x in os.listdir(keep) if x.startswith(f"{pid}-")])
+        with open(os.path.join(keep, f"{pid}-{n}.smaps"), "w", encoding="utf-8") as f:
+            f.write(text)
     with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
         for line in f:
             key, _, rest = line.partition(":")

@@ -230,6 +230,18 @@ def wakeups(before, after):
     return sum(after[tid] - before[tid] for tid in before.keys() & after.keys())
 
 
+def pipewire_mappings(pid):
+    """The PipeWire libraries and SPA plugins mapped into pid (file names)."""
+    names = set()
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            fields = line.split(None, 5)
+            path = fields[5].strip() if len(fields) > 5 else ""
+            if "pipewire" in os.path.basename(path) or "/spa-0.2/" in path:
+                names.add(os.path.basename(path))
+    return sorted(names)
+
+
 class WithoutPipeWireTest(DevicesTestCase):
     START_PIPEWIRE = False
     IDLE_WINDOW = 7.0  # seconds; a 3-s retry timer would wake sfbd twice in it
@@ -258,6 +270,17 @@ class WithoutPipeWireTest(DevicesTestCase):
                                    "with nothing to do")
         self.pw.start(wait_for_defaults=False)
         self.wait_for_test_devices()
+
+    def test_pipewire_is_not_loaded_until_its_socket_appears(self):
+        """PipeWire absent: sfbd maps neither libpipewire nor its modules and plugins (memory
+        a session without PipeWire would never use) until the socket is created."""
+        process = self.start_daemon()
+        self.assertEqual(self.list_devices(), {})
+        self.assertEqual(pipewire_mappings(process.pid), [])
+        self.pw.start(wait_for_defaults=False)
+        self.wait_for_test_devices()
+        mapped = pipewire_mappings(process.pid)
+        self.assertTrue(any(name.startswith("libpipewire-0.3.so") for name in mapped), mapped)
 
     def test_socket_created_before_it_listens_is_connected_to(self):
         """The socket file exists a moment before PipeWire listens on it (bind, then

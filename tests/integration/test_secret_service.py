@@ -32,6 +32,13 @@ def string(value):
     return GLib.Variant("s", value)
 
 
+def libsecret_mapped(pid):
+    """Whether libsecret is mapped into pid (sfbd opens it at its first Secret Service
+    request)."""
+    with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as f:
+        return any("/libsecret-1.so" in line for line in f)
+
+
 class SecretServiceTest(SfbdTestCase):
     START_DAEMON = False
 
@@ -114,6 +121,7 @@ class SecretServiceTest(SfbdTestCase):
 
     def test_set_use_forget(self):
         self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.assertTrue(libsecret_mapped(self.daemon.pid))
         unlocked, locked = self.sfbd_items(URI)
         self.assertEqual(len(unlocked), 1, "SetPassword(store=true) made no keyring item")
         self.assertEqual(locked, [])
@@ -138,6 +146,18 @@ class SecretServiceTest(SfbdTestCase):
 
         self.assertEqual(self.stop_process(self.daemon), 0)
         self.assertNotIn(PASSWORD, self.daemon_log())
+
+    def test_file_store_leaves_libsecret_unloaded(self):
+        """Secrets.Store=file: the password goes to the file, the keyring is not asked, and
+        libsecret is never mapped (memory a session without a keyring does not need)."""
+        self.assertEqual(self.stop_process(self.daemon), 0)
+        self.write_config(f"[Account]\nUri={URI}\nServer=127.0.0.1:9\n"
+                          "[Secrets]\nStore=file\n")
+        self.daemon = self.start_daemon()
+        self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
+        self.assertTrue(self.password_file_exists(), "SetPassword(store=true) wrote no file")
+        self.assertEqual(self.sfbd_items(), ([], []))
+        self.assertFalse(libsecret_mapped(self.daemon.pid))
 
     def test_forget_clears_every_account(self):
         self.call(ACCOUNT, "SetPassword", (PASSWORD, True), "(sb)")
