@@ -260,62 +260,19 @@ sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const x
     read_card (info, content);
 }
 
-static SfbPresenceInfo *
-read_categories (const xmlNode *categories, const char *uri_fallback)
-{
-  g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
-  g_autofree char *raw_uri = sfb_svc_xml_attr (categories, "uri");
-  CategoryRanks ranks = { 0, 0, FALSE };
-  guint n = 0;
-
-  info->uri = sfb_contact_normalize_uri (raw_uri != NULL ? raw_uri : uri_fallback);
-  for (xmlNode *c = sfb_svc_xml_child (categories, "category");
-       c != NULL && n < SFB_PRESENCE_MAX_CATEGORIES;
-       c = sfb_svc_xml_next (c, "category"), n++)
-    sfb_presence_read_category (info, &ranks, c);
-  return g_steal_pointer (&info);
-}
-
-SfbPresenceInfo *
-sfb_presence_parse_categories_tree (const char *data, gsize length, GError **error)
-{
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence categories", error);
-  g_autoptr (SfbPresenceInfo) info = NULL;
-  xmlNode *root;
-
-  if (xml == NULL)
-    return NULL;
-  root = xmlDocGetRootElement (xml);
-  if (!sfb_svc_xml_is (root, "categories"))
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_FAILED,
-                           "The server's presence document is not a categories document");
-      return NULL;
-    }
-  info = read_categories (root, NULL);
-  if (info->uri == NULL)
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_FAILED,
-                           "The server's presence document names no valid address");
-      return NULL;
-    }
-  return g_steal_pointer (&info);
-}
-
 /* ---- categories without a tree ----
  *
- * What read_categories() takes from the tree, gathered as libxml2 reads
- * the document (sfb_svc_xml_parse_sax()): a presence notification is
- * parsed for each contact's change, and building then freeing a tree was
- * most of its cost.  Each element gets a role from its parent's role and
- * its name, as the tree code picks children ("the first <identity> of the
- * card"); at the end of each <category> what it held is applied as
- * sfb_presence_read_category() applies it.  tests/unit/test-presence-doc.c
- * and the fuzz target compare the two on every input. */
+ * What the tree reader took from the tree (sfb_presence_read_category()
+ * on each <category>; it is kept for the tests, tests/oracle/), gathered
+ * from the callbacks of sfb_xml_read_fast(), else, when that gives up,
+ * of libxml2 (sfb_svc_xml_parse_sax()): a presence notification is parsed
+ * for each contact's change, and building then freeing a tree, then
+ * libxml2's tokeniser, were most of its cost.  Each element gets a role
+ * from its parent's role and its name, as the tree code picks children
+ * ("the first <identity> of the card"); at the end of each <category>
+ * what it held is applied as sfb_presence_read_category() applies it.
+ * tests/unit/test-presence-sax.c and fuzz-presence compare both readers
+ * with the tree on every input. */
 
 typedef enum
 {
@@ -600,27 +557,57 @@ static const SfbXmlSax categories_sax = {
   categories_characters,
 };
 
-SfbPresenceInfo *
-sfb_presence_parse_categories (const char *data, gsize length, GError **error)
+static const SfbXmlLimits fast_limits = {
+  .max_document = SFB_SVC_XML_MAX_DOCUMENT,
+  .max_depth = SFB_SVC_XML_MAX_DEPTH,
+  .max_elements = SFB_SVC_XML_MAX_ELEMENTS,
+};
+
+/* One reading of a document by @sax: with sfb_xml_read_fast() (@fast),
+ * else libxml2.  FALSE when the fast reader gave up (its callbacks' results
+ * are then to be dropped); else *@ok says whether the document was
+ * accepted, @error why not. */
+static gboolean
+read_pass (const char *data,
+           gsize length,
+           const char *what,
+           gboolean fast,
+           const SfbXmlSax *sax,
+           gpointer reader,
+           gboolean *ok,
+           GError **error)
+{
+  if (fast)
+    return *ok = sfb_xml_read_fast (data, length, &fast_limits, sax, reader);
+  *ok = sfb_svc_xml_parse_sax (data, length, what, sax, reader, error);
+  return TRUE;
+}
+
+/* FALSE when the fast reader gave up; else *@out is the result, or NULL
+ * with @error set. */
+static gboolean
+categories_pass (
+    const char *data, gsize length, gboolean fast, SfbPresenceInfo **out, GError **error)
 {
   g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
   CategoriesReader r = { 0 };
-  gboolean ok;
+  gboolean read, ok;
 
+  *out = NULL;
   r.info = info;
   r.text = g_string_sized_new (64);
-  ok = sfb_svc_xml_parse_sax (data, length, "presence categories", &categories_sax, &r, error);
+  read = read_pass (data, length, "presence categories", fast, &categories_sax, &r, &ok, error);
   category_clear (&r.category);
   g_string_free (r.text, TRUE);
-  if (!ok)
-    return NULL;
+  if (!read || !ok)
+    return read;
   if (!r.is_categories)
     {
       g_set_error_literal (error,
                            SFB_ERROR,
                            SFB_ERROR_FAILED,
                            "The server's presence document is not a categories document");
-      return NULL;
+      return TRUE;
     }
   if (info->uri == NULL)
     {
@@ -628,9 +615,31 @@ sfb_presence_parse_categories (const char *data, gsize length, GError **error)
                            SFB_ERROR,
                            SFB_ERROR_FAILED,
                            "The server's presence document names no valid address");
-      return NULL;
+      return TRUE;
     }
-  return g_steal_pointer (&info);
+  *out = g_steal_pointer (&info);
+  return TRUE;
+}
+
+SfbPresenceInfo *
+sfb_presence_parse_categories_with (SfbPresenceRead how,
+                                    const char *data,
+                                    gsize length,
+                                    GError **error)
+{
+  SfbPresenceInfo *info = NULL;
+
+  if (how != SFB_PRESENCE_READ_LIBXML && categories_pass (data, length, TRUE, &info, error))
+    return info;
+  if (how != SFB_PRESENCE_READ_FAST)
+    categories_pass (data, length, FALSE, &info, error);
+  return info;
+}
+
+SfbPresenceInfo *
+sfb_presence_parse_categories (const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_AUTO, data, length, error);
 }
 
 /* ---- notifications ---- */
@@ -654,8 +663,8 @@ sfb_presence_notify_free (SfbPresenceNotify *notify)
   g_free (notify);
 }
 
-static SfbPresenceNotify *
-notify_new (void)
+SfbPresenceNotify *
+sfb_presence_notify_new (void)
 {
   SfbPresenceNotify *n = g_new0 (SfbPresenceNotify, 1);
 
@@ -683,8 +692,8 @@ clean_fqdn (const char *value)
  * and the first instance's state and poolFqdn (values as
  * sfb_svc_xml_value() leaves them).  @limit_base: what the arrays'
  * lengths count against SFB_CONTACTS_MAX_CONTACTS besides their own. */
-static void
-apply_resource (SfbPresenceNotify *notify,
+void
+sfb_presence_notify_add_resource (SfbPresenceNotify *notify,
                 const SfbPresenceNotify *limit_base,
                 const char *raw_uri,
                 gboolean has_instance,
@@ -709,41 +718,7 @@ apply_resource (SfbPresenceNotify *notify,
     g_ptr_array_add (notify->terminated, g_steal_pointer (&uri));
 }
 
-static gboolean
-parse_rlmi_tree (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
-{
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence list (rlmi)", error);
-  g_autoptr (SfbPresenceNotify) none = notify_new ();
-  xmlNode *root;
-
-  if (xml == NULL)
-    return FALSE;
-  root = xmlDocGetRootElement (xml);
-  if (!sfb_svc_xml_is (root, "list"))
-    {
-      g_set_error_literal (
-          error, SFB_ERROR, SFB_ERROR_FAILED, "The server's rlmi document is not a list");
-      return FALSE;
-    }
-  for (xmlNode *r = sfb_svc_xml_child (root, "resource"); r != NULL;
-       r = sfb_svc_xml_next (r, "resource"))
-    {
-      g_autofree char *raw_uri = sfb_svc_xml_attr (r, "uri");
-      xmlNode *instance = sfb_svc_xml_child (r, "instance");
-      g_autofree char *state = NULL;
-      g_autofree char *pool = NULL;
-
-      if (instance != NULL)
-        {
-          state = sfb_svc_xml_attr (instance, "state");
-          pool = sfb_svc_xml_attr (instance, "poolFqdn");
-        }
-      apply_resource (notify, none, raw_uri, instance != NULL, state, pool);
-    }
-  return TRUE;
-}
-
-/* The rlmi list without a tree, as parse_rlmi_tree() reads it; what it
+/* The rlmi list without a tree, as the tree reader read it; what it
  * finds goes to @found, added to the notification once the document is
  * accepted. */
 typedef struct
@@ -797,7 +772,7 @@ rlmi_end (gpointer user_data, const char *name)
 
   if (r->depth == 2 && r->in_resource)
     {
-      apply_resource (r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
+      sfb_presence_notify_add_resource (r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
       rlmi_clear (r);
     }
   r->depth--;
@@ -815,34 +790,70 @@ move_all (GPtrArray *to, GPtrArray *from)
     g_ptr_array_add (to, items[i]);
 }
 
+/* FALSE when the fast reader gave up; else *@ok (@error). */
 static gboolean
-parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+rlmi_pass (SfbPresenceNotify *notify,
+           const char *data,
+           gsize length,
+           gboolean fast,
+           gboolean *ok,
+           GError **error)
 {
-  g_autoptr (SfbPresenceNotify) found = notify_new ();
+  g_autoptr (SfbPresenceNotify) found = sfb_presence_notify_new ();
   RlmiReader r = { notify, found };
-  gboolean ok;
+  gboolean read;
 
-  ok = sfb_svc_xml_parse_sax (data, length, "presence list (rlmi)", &rlmi_sax, &r, error);
+  read = read_pass (data, length, "presence list (rlmi)", fast, &rlmi_sax, &r, ok, error);
   rlmi_clear (&r);
-  if (!ok)
-    return FALSE;
+  if (!read || !*ok)
+    return read;
   if (!r.is_list)
     {
       g_set_error_literal (
           error, SFB_ERROR, SFB_ERROR_FAILED, "The server's rlmi document is not a list");
-      return FALSE;
+      *ok = FALSE;
+      return TRUE;
     }
   move_all (notify->resubscribe, found->resubscribe);
   move_all (notify->terminated, found->terminated);
   return TRUE;
 }
 
-static gboolean
-parse_categories_part (
-    SfbPresenceNotify *notify, const char *data, gsize length, gboolean tree, GError **error)
+gboolean
+sfb_presence_parse_rlmi_with (SfbPresenceRead how,
+                              SfbPresenceNotify *notify,
+                              const char *data,
+                              gsize length,
+                              GError **error)
 {
-  g_autoptr (SfbPresenceInfo) info = tree ? sfb_presence_parse_categories_tree (data, length, error)
-                                          : sfb_presence_parse_categories (data, length, error);
+  gboolean ok = FALSE;
+
+  if (how != SFB_PRESENCE_READ_LIBXML && rlmi_pass (notify, data, length, TRUE, &ok, error))
+    return ok;
+  if (how != SFB_PRESENCE_READ_FAST)
+    rlmi_pass (notify, data, length, FALSE, &ok, error);
+  return ok;
+}
+
+static gboolean
+parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_AUTO, notify, data, length, error);
+}
+
+static const SfbPresencePartReaders part_readers = {
+  parse_rlmi,
+  sfb_presence_parse_categories,
+};
+
+static gboolean
+parse_categories_part (const SfbPresencePartReaders *readers,
+                       SfbPresenceNotify *notify,
+                       const char *data,
+                       gsize length,
+                       GError **error)
+{
+  g_autoptr (SfbPresenceInfo) info = readers->categories (data, length, error);
 
   if (info == NULL)
     return FALSE;
@@ -864,7 +875,7 @@ parse_part (SfbPresenceNotify *notify,
             const char *sep,
             const char *body,
             const char *body_end,
-            gboolean tree)
+            const SfbPresencePartReaders *readers)
 {
   g_autofree char *headers = NULL;
   g_autofree char *part_type = NULL;
@@ -881,10 +892,9 @@ parse_part (SfbPresenceNotify *notify,
       gboolean ok = TRUE;
 
       if (g_str_equal (part_type, SFB_CT_RLMI))
-        ok = tree ? parse_rlmi_tree (notify, body, body_end - body, &local)
-                  : parse_rlmi (notify, body, body_end - body, &local);
+        ok = readers->rlmi (notify, body, body_end - body, &local);
       else if (g_str_equal (part_type, SFB_CT_EVENT_CATEGORIES))
-        ok = parse_categories_part (notify, body, body_end - body, tree, &local);
+        ok = parse_categories_part (readers, notify, body, body_end - body, &local);
       /* One bad part must not hide everyone else's presence. */
       if (!ok)
         g_debug ("Skipping a presence part: %s", local->message);
@@ -896,7 +906,7 @@ parse_multipart (SfbPresenceNotify *notify,
                  const char *content_type,
                  const char *data,
                  gsize length,
-                 gboolean tree,
+                 const SfbPresencePartReaders *readers,
                  GError **error)
 {
   g_autofree char *boundary = sfb_content_type_param (content_type, "boundary");
@@ -945,17 +955,20 @@ parse_multipart (SfbPresenceNotify *notify,
        * line too (sfbsim documents.multipart_related): XML ignores it. */
       if (body_end - body >= 2 && body_end[-2] == '\r' && body_end[-1] == '\n')
         body_end -= 2;
-      parse_part (notify, head, sep, body, body_end, tree);
+      parse_part (notify, head, sep, body, body_end, readers);
       p = next;
     }
   return TRUE;
 }
 
-static SfbPresenceNotify *
-notify_parse (
-    const char *content_type, const char *data, gsize length, gboolean tree, GError **error)
+SfbPresenceNotify *
+sfb_presence_notify_parse_with (const SfbPresencePartReaders *readers,
+                                const char *content_type,
+                                const char *data,
+                                gsize length,
+                                GError **error)
 {
-  g_autoptr (SfbPresenceNotify) notify = notify_new ();
+  g_autoptr (SfbPresenceNotify) notify = sfb_presence_notify_new ();
   g_autofree char *type = NULL;
 
   if (content_type == NULL)
@@ -975,18 +988,17 @@ notify_parse (
   type = sfb_content_type_media (content_type);
   if (g_str_equal (type, "multipart/related") || g_str_equal (type, "multipart/mixed"))
     {
-      if (!parse_multipart (notify, content_type, data, length, tree, error))
+      if (!parse_multipart (notify, content_type, data, length, readers, error))
         return NULL;
     }
   else if (g_str_equal (type, SFB_CT_EVENT_CATEGORIES))
     {
-      if (!parse_categories_part (notify, data, length, tree, error))
+      if (!parse_categories_part (readers, notify, data, length, error))
         return NULL;
     }
   else if (g_str_equal (type, SFB_CT_RLMI))
     {
-      if (!(tree ? parse_rlmi_tree (notify, data, length, error)
-                 : parse_rlmi (notify, data, length, error)))
+      if (!readers->rlmi (notify, data, length, error))
         return NULL;
     }
   else
@@ -1004,14 +1016,5 @@ notify_parse (
 SfbPresenceNotify *
 sfb_presence_notify_parse (const char *content_type, const char *data, gsize length, GError **error)
 {
-  return notify_parse (content_type, data, length, FALSE, error);
-}
-
-SfbPresenceNotify *
-sfb_presence_notify_parse_tree (const char *content_type,
-                                const char *data,
-                                gsize length,
-                                GError **error)
-{
-  return notify_parse (content_type, data, length, TRUE, error);
+  return sfb_presence_notify_parse_with (&part_readers, content_type, data, length, error);
 }

@@ -7,7 +7,7 @@
  * read without a tree: each is read with the tree too
  * (sfb-presence-doc-private.h), and any difference aborts.
  */
-#include "sfb-presence-doc-private.h"
+#include "sfb-presence-tree.h"
 
 #include <stdint.h>
 #include <stdlib.h>
