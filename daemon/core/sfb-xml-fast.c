@@ -81,22 +81,63 @@ typedef struct
   char scratch[FAST_SCRATCH];
 } Fast;
 
-static inline gboolean
-is_blank (guchar c)
+/* What each byte is, for the scanning loops (one table look-up a byte). */
+enum
 {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  NAME_START = 1 << 0, /* ASCII letters and "_" */
+  NAME_CHAR = 1 << 1,  /* those, digits, "-", "." */
+  BLANK = 1 << 2,      /* space, tab, LF, CR */
+  IN_TEXT = 1 << 3,    /* to look at in text: "<", "&", "]", CR, controls, not ASCII */
+  IN_VALUE = 1 << 4,   /* in an attribute value: quotes, "<", "&", controls, not ASCII */
+  HIGH = 1 << 5,       /* not ASCII */
+};
+
+#define NS (NAME_START | NAME_CHAR)
+#define CTRL (IN_TEXT | IN_VALUE)
+#define HI (IN_TEXT | IN_VALUE | HIGH)
+
+static const guint8 byte_class[256] = {
+  [0x00 ... 0x08] = CTRL,
+  ['\t'] = BLANK | IN_VALUE,
+  ['\n'] = BLANK | IN_VALUE,
+  [0x0B ... 0x0C] = CTRL,
+  ['\r'] = BLANK | IN_TEXT | IN_VALUE,
+  [0x0E ... 0x1F] = CTRL,
+  [' '] = BLANK,
+  ['"'] = IN_VALUE,
+  ['\''] = IN_VALUE,
+  ['&'] = IN_TEXT | IN_VALUE,
+  ['<'] = IN_TEXT | IN_VALUE,
+  [']'] = IN_TEXT,
+  ['-'] = NAME_CHAR,
+  ['.'] = NAME_CHAR,
+  ['0' ... '9'] = NAME_CHAR,
+  ['A' ... 'Z'] = NS,
+  ['a' ... 'z'] = NS,
+  ['_'] = NS,
+  [0x80 ... 0xFF] = HI,
+};
+
+#undef NS
+#undef CTRL
+#undef HI
+
+static inline gboolean
+has_class (char c, guint8 class)
+{
+  return (byte_class[(guchar) c] & class) != 0;
 }
 
 static inline gboolean
-is_name_start (guchar c)
+is_blank (char c)
 {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  return has_class (c, BLANK);
 }
 
 static inline gboolean
-is_name_char (guchar c)
+is_name_char (char c)
 {
-  return is_name_start (c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+  return has_class (c, NAME_CHAR);
 }
 
 static inline gboolean
@@ -203,11 +244,11 @@ read_ncname (Fast *f)
 {
   const char *start = f->p;
 
-  if (f->p >= f->end || !is_name_start (*f->p))
+  if (f->p >= f->end || !has_class (*f->p, NAME_START))
     return 0;
   while (f->p < f->end && is_name_char (*f->p))
     f->p++;
-  if (f->p < f->end && (guchar) *f->p >= 0x80)
+  if (f->p < f->end && has_class (*f->p, HIGH))
     return 0;
   return f->p - start;
 }
@@ -276,23 +317,25 @@ read_value (Fast *f, char quote, RawAttr *a)
 {
   a->value = f->p;
   a->has_reference = FALSE;
-  while (f->p < f->end && *f->p != quote)
+  for (;;)
     {
-      guchar c = *f->p;
+      gsize n;
 
-      if (c >= 0x80)
+      while (f->p < f->end && !has_class (*f->p, IN_VALUE))
+        f->p++;
+      if (f->p >= f->end || *f->p == quote)
+        break;
+      if (has_class (*f->p, HIGH))
         {
-          gsize n = utf8_char (f->p, f->end);
-
-          if (n == 0)
+          if ((n = utf8_char (f->p, f->end)) == 0)
             return FALSE;
           f->p += n;
           continue;
         }
-      if (c < 0x20 || c == '<')
-        return FALSE;
-      if (c == '&')
+      if (*f->p == '&')
         a->has_reference = TRUE;
+      else if (*f->p != '"' && *f->p != '\'')
+        return FALSE; /* "<", controls */
       f->p++;
     }
   if (f->p >= f->end)
@@ -620,18 +663,18 @@ read_text (Fast *f)
           return FALSE;
       return TRUE;
     }
-  while (f->p < f->end && *f->p != '<')
+  for (;;)
     {
-      guchar c = *f->p;
+      guchar c;
       gsize len = 0;
       guint32 ref;
       char utf8[8];
 
-      if ((c >= 0x20 && c < 0x80 && c != '&' && c != ']') || c == '\t' || c == '\n')
-        {
-          f->p++;
-          continue;
-        }
+      while (f->p < f->end && !has_class (*f->p, IN_TEXT))
+        f->p++;
+      if (f->p >= f->end || *f->p == '<')
+        break;
+      c = *f->p;
       if (c >= 0x80)
         {
           if ((len = utf8_char (f->p, f->end)) == 0)

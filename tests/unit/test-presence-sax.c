@@ -446,7 +446,6 @@ static const char *const storm_docs[] = {
 static void
 test_fast_reads (void)
 {
-  g_autoptr (SfbPresenceNotify) n = NULL;
 
   for (gsize i = 0; i < G_N_ELEMENTS (storm_docs); i++)
     {
