@@ -508,6 +508,55 @@ test_device_capabilities (void)
   g_assert_null (strstr (xml, "<applicationSharing"));
 }
 
+/* The a{sv} as GVariant builds it from values (what the daemon built before). */
+static GVariant *
+info_built (const SfbPresenceInfo *info)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (
+      &b, "{sv}", "Availability",
+      g_variant_new_string (sfb_availability_from_code (info->availability, info->activity)));
+  g_variant_builder_add (&b, "{sv}", "AvailabilityCode", g_variant_new_uint32 (info->availability));
+  g_variant_builder_add (
+      &b, "{sv}", "Activity", g_variant_new_string (info->activity != NULL ? info->activity : ""));
+  g_variant_builder_add (&b, "{sv}", "Note", g_variant_new_string (info->note != NULL ? info->note : ""));
+  return g_variant_builder_end (&b);
+}
+
+/* sfb_presence_info_to_variant() serialises by hand: the same bytes as
+ * GVariant, for every size of framing offset (1, 2 and 4 bytes). */
+static void
+test_info_variant (void)
+{
+  static const gsize lengths[] = { 0, 1, 7, 8, 9, 10, 150, 180, 200, 230, 255, 300, 65400, 65500, 70000 };
+  static const guint codes[] = { 0, 3500, 6500, 15500, 18500, G_MAXUINT32 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (lengths); i++)
+    for (gsize j = 0; j < G_N_ELEMENTS (lengths); j += 3)
+      {
+        g_autofree char *note = g_strnfill (lengths[i], 'n');
+        g_autofree char *activity = g_strnfill (lengths[j], 'a');
+        SfbPresenceInfo info = { 0 };
+        g_autoptr (GVariant) fast = NULL;
+        g_autoptr (GVariant) built = NULL;
+
+        info.availability = codes[(i + j) % G_N_ELEMENTS (codes)];
+        info.note = i % 2 == 0 || lengths[i] > 0 ? note : NULL;
+        info.activity = j % 2 == 0 || lengths[j] > 0 ? activity : NULL;
+        if (lengths[i] == 10)
+          memcpy (note, "caf\xc3\xa9 \xf0\x9f\x98\x80", 10);
+        fast = g_variant_ref_sink (sfb_presence_info_to_variant (&info));
+        built = g_variant_ref_sink (info_built (&info));
+        g_assert_cmpstr (g_variant_get_type_string (fast), ==, "a{sv}");
+        g_assert_cmpuint (g_variant_get_size (fast), ==, g_variant_get_size (built));
+        g_assert_cmpmem (g_variant_get_data (fast), g_variant_get_size (fast),
+                         g_variant_get_data (built), g_variant_get_size (built));
+        g_assert_true (g_variant_equal (fast, built));
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -528,5 +577,6 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/device-capabilities", test_device_capabilities);
   g_test_add_func ("/presence/fault", test_fault);
   g_test_add_func ("/presence/batch-subscribe", test_batch_subscribe);
+  g_test_add_func ("/presence/info-variant", test_info_variant);
   return g_test_run ();
 }

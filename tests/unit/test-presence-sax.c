@@ -446,7 +446,6 @@ static const char *const storm_docs[] = {
 static void
 test_fast_reads (void)
 {
-
   for (gsize i = 0; i < G_N_ELEMENTS (storm_docs); i++)
     {
       g_autoptr (SfbPresenceInfo) info = categories_both (storm_docs[i], strlen (storm_docs[i]));
