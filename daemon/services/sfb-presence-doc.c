@@ -987,6 +987,34 @@ find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len
   return memmem (hay, hay_len, needle, needle_len);
 }
 
+#define PART_MAX_LINES 64
+
+/* The media type of the first Content-Type among a part's header lines
+ * from @head to @sep (up to a NUL; past PART_MAX_LINES - 1 line ends, the
+ * rest is one line), or NULL; read in place, without copying the lines. */
+static char *
+part_media_type (const char *head, const char *sep)
+{
+  const char *nul = memchr (head, '\0', sep - head);
+  const char *end = nul != NULL ? nul : sep;
+  const char *line = head;
+
+  for (guint i = 0; line != NULL; i++)
+    {
+      const char *next = i + 1 < PART_MAX_LINES ? find_bytes (line, end - line, "\r\n", 2) : NULL;
+      const char *line_end = next != NULL ? next : end;
+
+      if (line_end - line >= 13 && g_ascii_strncasecmp (line, "Content-Type:", 13) == 0)
+        {
+          g_autofree char *value = g_strndup (line + 13, line_end - (line + 13));
+
+          return sfb_content_type_media (value);
+        }
+      line = next != NULL ? next + 2 : NULL;
+    }
+  return NULL;
+}
+
 /* One part of a multipart notification: its headers from @head to @sep,
  * its body from @body to @body_end. */
 static void
@@ -997,15 +1025,7 @@ parse_part (SfbPresenceNotify *notify,
             const char *body_end,
             const SfbPresencePartReaders *readers)
 {
-  g_autofree char *headers = NULL;
-  g_autofree char *part_type = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  headers = g_strndup (head, sep - head);
-  lines = g_strsplit (headers, "\r\n", 64);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_ascii_strncasecmp (lines[i], "Content-Type:", 13) == 0 && part_type == NULL)
-      part_type = sfb_content_type_media (lines[i] + 13);
+  g_autofree char *part_type = part_media_type (head, sep);
   if (part_type != NULL && body_end > body)
     {
       g_autoptr (GError) local = NULL;

@@ -169,6 +169,51 @@ test_multipart_quoted_boundary (void)
   g_assert_cmpstr (((SfbPresenceInfo *) notify->presences->pdata[0])->uri, ==, "sip:b@x.test");
 }
 
+/* A part's Content-Type is found among its other headers, in any case; its
+ * header lines past the 63rd line end (the first line is the rest of the
+ * delimiter's) are one line, and a NUL ends them: as when they were split
+ * into a vector of strings, which this test passes on too. */
+static void
+test_multipart_part_headers (void)
+{
+  static const struct
+  {
+    guint before; /* header lines before Content-Type */
+    const char *name;
+    gboolean nul;
+    gboolean read;
+  } cases[] = {
+    { 0, "Content-Type", FALSE, TRUE },  { 2, "content-TYPE", FALSE, TRUE },
+    { 61, "Content-Type", FALSE, TRUE }, { 62, "Content-Type", FALSE, FALSE },
+    { 70, "Content-Type", FALSE, FALSE }, { 1, "Content-Type", TRUE, FALSE },
+    { 1, "Content-Typ", FALSE, FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GString *body = g_string_new ("--b\r\n");
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SfbPresenceNotify) notify = NULL;
+
+      for (guint j = 0; j < cases[i].before; j++)
+        {
+          g_string_append_printf (body, "X-%u: y", j);
+          if (cases[i].nul)
+            g_string_append_c (body, '\0');
+          g_string_append (body, "\r\n");
+        }
+      g_string_append_printf (body,
+                              "%s: application/msrtc-event-categories+xml\r\nX-after: z\r\n\r\n"
+                              "<categories uri=\"sip:b@x.test\"/>\r\n--b--\r\n",
+                              cases[i].name);
+      notify = sfb_presence_notify_parse (
+          "multipart/related; boundary=b", body->str, body->len, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (notify->presences->len, ==, cases[i].read ? 1 : 0);
+      g_string_free (body, TRUE);
+    }
+}
+
 static void
 test_roaming_self (void)
 {
@@ -566,6 +611,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/categories-bot", test_categories_bot_and_cleared_note);
   g_test_add_func ("/presence/multipart", test_multipart);
   g_test_add_func ("/presence/multipart-quoted-boundary", test_multipart_quoted_boundary);
+  g_test_add_func ("/presence/multipart-part-headers", test_multipart_part_headers);
   g_test_add_func ("/presence/notify-errors", test_notify_errors);
   g_test_add_func ("/presence/roaming-self", test_roaming_self);
   g_test_add_func ("/presence/roaming-self-partial", test_roaming_self_partial);
