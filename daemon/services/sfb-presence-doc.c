@@ -989,6 +989,18 @@ find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len
 
 #define PART_MAX_LINES 64
 
+/* The next CR LF in [@p, @end), or NULL: memchr, not memmem (glibc's memmem
+ * is slow for a two-byte needle). */
+static const char *
+find_crlf (const char *p, const char *end)
+{
+  for (const char *cr = memchr (p, '\r', end - p); cr != NULL;
+       cr = memchr (cr + 1, '\r', end - (cr + 1)))
+    if (end - cr >= 2 && cr[1] == '\n')
+      return cr;
+  return NULL;
+}
+
 /* The media type of the first Content-Type among a part's header lines
  * from @head to @sep (up to a NUL; past PART_MAX_LINES - 1 line ends, the
  * rest is one line), or NULL; read in place, without copying the lines. */
@@ -1001,7 +1013,7 @@ part_media_type (const char *head, const char *sep)
 
   for (guint i = 0; line != NULL; i++)
     {
-      const char *next = i + 1 < PART_MAX_LINES ? find_bytes (line, end - line, "\r\n", 2) : NULL;
+      const char *next = i + 1 < PART_MAX_LINES ? find_crlf (line, end) : NULL;
       const char *line_end = next != NULL ? next : end;
 
       if (line_end - line >= 13 && g_ascii_strncasecmp (line, "Content-Type:", 13) == 0)
