@@ -503,6 +503,8 @@ static const char *const malformed[] = {
   "<categories uri=\"sip:b@contoso.test\"><category></categories>",
   "<categories uri=\"sip:b@contoso.test\"></category></categories>",
   "<categories uri=\"sip:b@contoso.test\"></categoriesx>",
+  "<categories uri=\"sip:b@contoso.test\"><category></categorx></categories>",
+  "<categories uri=\"sip:b@contoso.test\"></Categories>",
   "<categories uri=\"sip:b@contoso.test\"></categories",
   "<categories uri=\"sip:b@contoso.test\" uri=\"sip:c@contoso.test\"/>",
   "<categories xmlns:a=\"urn:x\" a:uri=\"1\" a:uri=\"2\"/>",
