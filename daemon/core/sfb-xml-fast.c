@@ -191,8 +191,8 @@ read_reference (const char *p, const char *end, gsize *len)
     gsize len;
     guint32 c;
   } predefined[] = {
-    { "amp;", 4, '&' }, { "lt;", 3, '<' }, { "gt;", 3, '>' }, { "quot;", 5, '"' },
-    { "apos;", 5, '\'' },
+    { "amp;", 4, '&' },  { "lt;", 3, '<' },    { "gt;", 3, '>' },
+    { "quot;", 5, '"' }, { "apos;", 5, '\'' },
   };
   const char *q = p + 1;
   gsize rest = end - q;
@@ -419,7 +419,8 @@ declare_ns (Fast *f, const RawAttr *a, guint first_new)
   for (guint i = first_new; i < f->n_ns; i++)
     if ((prefix == NULL) == (f->ns[i].prefix == NULL)
         && (prefix == NULL
-            || (f->ns[i].prefix_len == prefix_len && memcmp (f->ns[i].prefix, prefix, prefix_len) == 0)))
+            || (f->ns[i].prefix_len == prefix_len
+                && memcmp (f->ns[i].prefix, prefix, prefix_len) == 0)))
       return FALSE;
   ns = &f->ns[f->n_ns];
   ns->prefix = prefix;
@@ -759,10 +760,9 @@ read_declaration (Fast *f)
       if (f->p >= f->end || *f->p != quote)
         return FALSE;
       value_len = f->p++ - value;
-      if (which == 0 ? !name_is (value, value_len, "1.0")
-          : which == 1
-              ? !(value_len == 5 && g_ascii_strncasecmp (value, "UTF-8", 5) == 0)
-              : !name_is (value, value_len, "yes") && !name_is (value, value_len, "no"))
+      if (which == 0   ? !name_is (value, value_len, "1.0")
+          : which == 1 ? !(value_len == 5 && g_ascii_strncasecmp (value, "UTF-8", 5) == 0)
+                       : !name_is (value, value_len, "yes") && !name_is (value, value_len, "no"))
         return FALSE;
     }
 }

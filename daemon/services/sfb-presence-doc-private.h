@@ -40,11 +40,8 @@ SfbPresenceInfo *sfb_presence_parse_categories_with (SfbPresenceRead how,
                                                      gsize length,
                                                      GError **error);
 /* An rlmi list: what it says is added to @notify (FALSE: nothing added). */
-gboolean sfb_presence_parse_rlmi_with (SfbPresenceRead how,
-                                       SfbPresenceNotify *notify,
-                                       const char *data,
-                                       gsize length,
-                                       GError **error);
+gboolean sfb_presence_parse_rlmi_with (
+    SfbPresenceRead how, SfbPresenceNotify *notify, const char *data, gsize length, GError **error);
 
 /* The readers of the parts of a notification, so the tests can give the
  * tree readers they compare with (tests/oracle/sfb-presence-tree.h). */

@@ -168,7 +168,8 @@ sfb_presence_info_to_variant (const SfbPresenceInfo *info)
   GVariant *built[G_N_ELEMENTS (entries)];
 
   /* what g_variant_new_string() takes (the kept strings are cleaned so) */
-  if (g_utf8_validate (entries[2].string, -1, NULL) && g_utf8_validate (entries[3].string, -1, NULL))
+  if (g_utf8_validate (entries[2].string, -1, NULL)
+      && g_utf8_validate (entries[3].string, -1, NULL))
     return serialise_entries (entries, G_N_ELEMENTS (entries));
   for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
     built[i] = entry_variant (&entries[i]);
@@ -814,11 +815,11 @@ clean_fqdn (const char *value)
  * lengths count against SFB_CONTACTS_MAX_CONTACTS besides their own. */
 void
 sfb_presence_notify_add_resource (SfbPresenceNotify *notify,
-                const SfbPresenceNotify *limit_base,
-                const char *raw_uri,
-                gboolean has_instance,
-                const char *state,
-                const char *pool)
+                                  const SfbPresenceNotify *limit_base,
+                                  const char *raw_uri,
+                                  gboolean has_instance,
+                                  const char *state,
+                                  const char *pool)
 {
   g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
 
@@ -892,7 +893,8 @@ rlmi_end (gpointer user_data, const char *name)
 
   if (r->depth == 2 && r->in_resource)
     {
-      sfb_presence_notify_add_resource (r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
+      sfb_presence_notify_add_resource (
+          r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
       rlmi_clear (r);
     }
   r->depth--;
@@ -940,11 +942,8 @@ rlmi_pass (SfbPresenceNotify *notify,
 }
 
 gboolean
-sfb_presence_parse_rlmi_with (SfbPresenceRead how,
-                              SfbPresenceNotify *notify,
-                              const char *data,
-                              gsize length,
-                              GError **error)
+sfb_presence_parse_rlmi_with (
+    SfbPresenceRead how, SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
 {
   gboolean ok = FALSE;
 

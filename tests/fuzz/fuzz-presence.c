@@ -267,8 +267,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         g_autoptr (SfbPresenceInfo) fast
             = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_FAST, doc, len, &fast_error);
         g_autoptr (GError) libxml_error = NULL;
-        g_autoptr (SfbPresenceInfo) libxml
-            = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, doc, len, &libxml_error);
+        g_autoptr (SfbPresenceInfo) libxml = sfb_presence_parse_categories_with (
+            SFB_PRESENCE_READ_LIBXML, doc, len, &libxml_error);
 
         same_categories (info, error, tree, tree_error);
         same_categories (libxml, libxml_error, tree, tree_error);

@@ -27,7 +27,8 @@ on_start (gpointer user_data, const char *name, int n, const xmlChar **attribute
     {
       const char **a = (const char **) attributes + 5 * i;
 
-      g_string_append_printf (out, " %s|%s|%s|", a[0], a[1] ? a[1] : "(none)", a[2] ? a[2] : "(none)");
+      g_string_append_printf (
+          out, " %s|%s|%s|", a[0], a[1] ? a[1] : "(none)", a[2] ? a[2] : "(none)");
       put_escaped (out, a[3], a[4] - a[3]);
     }
   g_string_append (out, ">{");

@@ -183,8 +183,8 @@ test_multipart_part_headers (void)
     gboolean nul;
     gboolean read;
   } cases[] = {
-    { 0, "Content-Type", FALSE, TRUE },  { 2, "content-TYPE", FALSE, TRUE },
-    { 61, "Content-Type", FALSE, TRUE }, { 62, "Content-Type", FALSE, FALSE },
+    { 0, "Content-Type", FALSE, TRUE },   { 2, "content-TYPE", FALSE, TRUE },
+    { 61, "Content-Type", FALSE, TRUE },  { 62, "Content-Type", FALSE, FALSE },
     { 70, "Content-Type", FALSE, FALSE }, { 1, "Content-Type", TRUE, FALSE },
     { 1, "Content-Typ", FALSE, FALSE },
   };
@@ -561,12 +561,15 @@ info_built (const SfbPresenceInfo *info)
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (
-      &b, "{sv}", "Availability",
+      &b,
+      "{sv}",
+      "Availability",
       g_variant_new_string (sfb_availability_from_code (info->availability, info->activity)));
   g_variant_builder_add (&b, "{sv}", "AvailabilityCode", g_variant_new_uint32 (info->availability));
   g_variant_builder_add (
       &b, "{sv}", "Activity", g_variant_new_string (info->activity != NULL ? info->activity : ""));
-  g_variant_builder_add (&b, "{sv}", "Note", g_variant_new_string (info->note != NULL ? info->note : ""));
+  g_variant_builder_add (
+      &b, "{sv}", "Note", g_variant_new_string (info->note != NULL ? info->note : ""));
   return g_variant_builder_end (&b);
 }
 
@@ -575,7 +578,8 @@ info_built (const SfbPresenceInfo *info)
 static void
 test_info_variant (void)
 {
-  static const gsize lengths[] = { 0, 1, 7, 8, 9, 10, 150, 180, 200, 230, 255, 300, 65400, 65500, 70000 };
+  static const gsize lengths[]
+      = { 0, 1, 7, 8, 9, 10, 150, 180, 200, 230, 255, 300, 65400, 65500, 70000 };
   static const guint codes[] = { 0, 3500, 6500, 15500, 18500, G_MAXUINT32 };
 
   for (gsize i = 0; i < G_N_ELEMENTS (lengths); i++)
@@ -596,8 +600,10 @@ test_info_variant (void)
         built = g_variant_ref_sink (info_built (&info));
         g_assert_cmpstr (g_variant_get_type_string (fast), ==, "a{sv}");
         g_assert_cmpuint (g_variant_get_size (fast), ==, g_variant_get_size (built));
-        g_assert_cmpmem (g_variant_get_data (fast), g_variant_get_size (fast),
-                         g_variant_get_data (built), g_variant_get_size (built));
+        g_assert_cmpmem (g_variant_get_data (fast),
+                         g_variant_get_size (fast),
+                         g_variant_get_data (built),
+                         g_variant_get_size (built));
         g_assert_true (g_variant_equal (fast, built));
       }
 }

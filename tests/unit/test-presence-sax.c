@@ -321,8 +321,8 @@ notify_both (const char *type, const char *doc)
   SfbPresenceNotify *n = sfb_presence_notify_parse (type, doc, strlen (doc), &error);
   g_autoptr (SfbPresenceNotify) tree
       = sfb_presence_notify_parse_tree (type, doc, strlen (doc), &tree_error);
-  g_autoptr (SfbPresenceNotify) libxml = sfb_presence_notify_parse_with (
-      &libxml_readers, type, doc, strlen (doc), &libxml_error);
+  g_autoptr (SfbPresenceNotify) libxml
+      = sfb_presence_notify_parse_with (&libxml_readers, type, doc, strlen (doc), &libxml_error);
 
   g_assert_true ((n == NULL) == (tree == NULL));
   g_assert_true ((libxml == NULL) == (tree == NULL));
@@ -434,7 +434,8 @@ static const char *const storm_docs[] = {
   "<categories " NS " uri = 'sip:bob@contoso.test' >\r\n"
   "<category\tname=\"note\"><note><body type='personal'>a\r\nb\rc &lt;&gt;&quot;&apos;&#65;"
   "&#x42;&#x1F600;&#38; \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ]] > <!-- in -->d</body></note>"
-  "</category ><category name=\"state\"><state xmlns:x=\"http://www.w3.org/2001/XMLSchema-instance\" "
+  "</category ><category name=\"state\"><state "
+  "xmlns:x=\"http://www.w3.org/2001/XMLSchema-instance\" "
   "x:type=\"userState\"><availability>3500</availability>"
   "<activity token=\"a&amp;b&#38;c&lt;d&#x26;&#233;\xc3\xa9\"/></state></category>"
   "<category name=\"contactCard\"><contactCard xmlns=\"\"><identity><name><displayName>"
