@@ -74,6 +74,20 @@ void sfb_xml_read_sax (const char *data,
                        gpointer user_data,
                        SfbXmlVerdict *verdict);
 
+/* The same callbacks as sfb_xml_read_sax() gives them, from a reader of
+ * our own for plain documents (sfb-xml-fast.c says what it reads), without
+ * libxml2: TRUE when it read the whole document and accepted it (libxml2
+ * would give SFB_XML_OK); FALSE when it gave up.  It gives up on anything
+ * it does not read itself, malformed documents and limits exceeded
+ * included: the callbacks may then have seen part of the document, and
+ * the caller drops what they gathered and reads the document with
+ * sfb_xml_read_sax(), which gives the verdict. */
+gboolean sfb_xml_read_fast (const char *data,
+                            gsize length,
+                            const SfbXmlLimits *limits,
+                            const SfbXmlSax *sax,
+                            gpointer user_data);
+
 /* The value of the attribute @name without a namespace (@ns_uri NULL) or in
  * the namespace @ns_uri, among a SAX2 start element's, as the tree would
  * hold it ("&#38;" resolved); NULL when absent. */

@@ -26,14 +26,47 @@ typedef struct
 void
 sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category);
 
-/* The parsers of categories and notifications as they were, reading a
- * libxml2 tree: the reference the tree-less ones are tested against (unit
- * tests, fuzz-presence). */
-SfbPresenceInfo *
-sfb_presence_parse_categories_tree (const char *data, gsize length, GError **error);
-SfbPresenceNotify *sfb_presence_notify_parse_tree (const char *content_type,
+/* How a categories or rlmi document is read. */
+typedef enum
+{
+  SFB_PRESENCE_READ_AUTO,   /* sfb_xml_read_fast(), else (it gave up) libxml2 */
+  SFB_PRESENCE_READ_FAST,   /* sfb_xml_read_fast() alone: NULL or FALSE without
+                             * an error when it gives up (tests) */
+  SFB_PRESENCE_READ_LIBXML, /* libxml2's SAX2 alone (tests) */
+} SfbPresenceRead;
+
+SfbPresenceInfo *sfb_presence_parse_categories_with (SfbPresenceRead how,
+                                                     const char *data,
+                                                     gsize length,
+                                                     GError **error);
+/* An rlmi list: what it says is added to @notify (FALSE: nothing added). */
+gboolean sfb_presence_parse_rlmi_with (
+    SfbPresenceRead how, SfbPresenceNotify *notify, const char *data, gsize length, GError **error);
+
+/* The readers of the parts of a notification, so the tests can give the
+ * tree readers they compare with (tests/oracle/sfb-presence-tree.h). */
+typedef struct
+{
+  gboolean (*rlmi) (SfbPresenceNotify *notify, const char *data, gsize length, GError **error);
+  SfbPresenceInfo *(*categories) (const char *data, gsize length, GError **error);
+} SfbPresencePartReaders;
+
+SfbPresenceNotify *sfb_presence_notify_parse_with (const SfbPresencePartReaders *readers,
+                                                   const char *content_type,
                                                    const char *data,
                                                    gsize length,
                                                    GError **error);
+
+SfbPresenceNotify *sfb_presence_notify_new (void);
+/* One <resource> of an rlmi list: its uri, whether it has an <instance>,
+ * and the first instance's state and poolFqdn (values as
+ * sfb_svc_xml_value() leaves them).  @limit_base: what the arrays'
+ * lengths count against SFB_CONTACTS_MAX_CONTACTS besides their own. */
+void sfb_presence_notify_add_resource (SfbPresenceNotify *notify,
+                                       const SfbPresenceNotify *limit_base,
+                                       const char *raw_uri,
+                                       gboolean has_instance,
+                                       const char *state,
+                                       const char *pool);
 
 G_END_DECLS

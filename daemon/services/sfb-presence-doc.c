@@ -55,6 +55,127 @@ sfb_availability_to_code (const char *availability, guint *code, const char **ac
   return FALSE;
 }
 
+/* ---- a presence as D-Bus sends it ---- */
+
+typedef struct
+{
+  const char *key;
+  const char *string; /* NULL: the value is the "u" below */
+  guint32 number;
+} Entry;
+
+/* GVariant's framing offsets: the size of each, for a container of
+ * @body bytes holding @n of them (the smallest that can point at its end). */
+static gsize
+offset_size (gsize body, gsize n)
+{
+  if (body + n <= G_MAXUINT8)
+    return 1;
+  if (body + 2 * n <= G_MAXUINT16)
+    return 2;
+  if (body + 4 * n <= G_MAXUINT32)
+    return 4;
+  return 8;
+}
+
+static void
+put_offset (guint8 *out, gsize value, gsize size)
+{
+  for (gsize i = 0; i < size; i++)
+    out[i] = (guint8) (value >> (8 * i)); /* little-endian, whatever the host */
+}
+
+/* One {sv} entry's size: key, NUL, padding to 8, the variant (value, NUL,
+ * type), the key's end as a framing offset; *@variant_at where the variant
+ * starts. */
+static gsize
+entry_size (const Entry *e, gsize *variant_at)
+{
+  gsize key_end = strlen (e->key) + 1;
+  gsize body;
+
+  *variant_at = (key_end + 7) & ~(gsize) 7;
+  body = *variant_at + (e->string != NULL ? strlen (e->string) + 1 : 4) + 2;
+  return body + offset_size (body, 1);
+}
+
+/* The a{sv} of @entries serialised at once, as GVariant would serialise
+ * the tree of values (tests/unit/test-presence-doc.c compares the bytes):
+ * one allocation instead of some forty, per update in a presence storm. */
+static GVariant *
+serialise_entries (const Entry *entries, gsize n)
+{
+  gsize sizes[8], variant_at[8], ends[8];
+  gsize body = 0, total, osize;
+  guint8 *data;
+
+  g_assert (n <= G_N_ELEMENTS (sizes));
+  for (gsize i = 0; i < n; i++)
+    {
+      sizes[i] = entry_size (&entries[i], &variant_at[i]);
+      body = ((body + 7) & ~(gsize) 7) + sizes[i];
+      ends[i] = body;
+    }
+  osize = offset_size (body, n);
+  total = body + n * osize;
+  data = g_malloc0 (total);
+  for (gsize i = 0; i < n; i++)
+    {
+      const Entry *e = &entries[i];
+      guint8 *out = data + ends[i] - sizes[i];
+      gsize key_len = strlen (e->key);
+      gsize value_end;
+
+      memcpy (out, e->key, key_len);
+      if (e->string != NULL)
+        {
+          gsize len = strlen (e->string);
+
+          memcpy (out + variant_at[i], e->string, len);
+          value_end = variant_at[i] + len + 1;
+          out[value_end + 1] = 's';
+        }
+      else
+        {
+          memcpy (out + variant_at[i], &e->number, 4); /* values in host order */
+          value_end = variant_at[i] + 4;
+          out[value_end + 1] = 'u';
+        }
+      put_offset (out + value_end + 2, key_len + 1, sizes[i] - (value_end + 2));
+      put_offset (data + body + i * osize, ends[i], osize);
+    }
+  return g_variant_new_from_data (G_VARIANT_TYPE ("a{sv}"), data, total, TRUE, g_free, data);
+}
+
+static GVariant *
+entry_variant (const Entry *e)
+{
+  return g_variant_new_dict_entry (g_variant_new_string (e->key),
+                                   g_variant_new_variant (e->string != NULL
+                                                              ? g_variant_new_string (e->string)
+                                                              : g_variant_new_uint32 (e->number)));
+}
+
+GVariant *
+sfb_presence_info_to_variant (const SfbPresenceInfo *info)
+{
+  const Entry entries[] = {
+    { "Availability", sfb_availability_from_code (info->availability, info->activity), 0 },
+    { "AvailabilityCode", NULL, info->availability },
+    { "Activity", info->activity != NULL ? info->activity : "", 0 },
+    { "Note", info->note != NULL ? info->note : "", 0 },
+  };
+  GVariant *built[G_N_ELEMENTS (entries)];
+
+  /* what g_variant_new_string() takes (the kept strings are cleaned so) */
+  if (g_utf8_validate (entries[2].string, -1, NULL)
+      && g_utf8_validate (entries[3].string, -1, NULL))
+    return serialise_entries (entries, G_N_ELEMENTS (entries));
+  for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
+    built[i] = entry_variant (&entries[i]);
+  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), built, G_N_ELEMENTS (built));
+}
+
 /* ---- categories ---- */
 
 void
@@ -260,62 +381,19 @@ sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const x
     read_card (info, content);
 }
 
-static SfbPresenceInfo *
-read_categories (const xmlNode *categories, const char *uri_fallback)
-{
-  g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
-  g_autofree char *raw_uri = sfb_svc_xml_attr (categories, "uri");
-  CategoryRanks ranks = { 0, 0, FALSE };
-  guint n = 0;
-
-  info->uri = sfb_contact_normalize_uri (raw_uri != NULL ? raw_uri : uri_fallback);
-  for (xmlNode *c = sfb_svc_xml_child (categories, "category");
-       c != NULL && n < SFB_PRESENCE_MAX_CATEGORIES;
-       c = sfb_svc_xml_next (c, "category"), n++)
-    sfb_presence_read_category (info, &ranks, c);
-  return g_steal_pointer (&info);
-}
-
-SfbPresenceInfo *
-sfb_presence_parse_categories_tree (const char *data, gsize length, GError **error)
-{
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence categories", error);
-  g_autoptr (SfbPresenceInfo) info = NULL;
-  xmlNode *root;
-
-  if (xml == NULL)
-    return NULL;
-  root = xmlDocGetRootElement (xml);
-  if (!sfb_svc_xml_is (root, "categories"))
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_FAILED,
-                           "The server's presence document is not a categories document");
-      return NULL;
-    }
-  info = read_categories (root, NULL);
-  if (info->uri == NULL)
-    {
-      g_set_error_literal (error,
-                           SFB_ERROR,
-                           SFB_ERROR_FAILED,
-                           "The server's presence document names no valid address");
-      return NULL;
-    }
-  return g_steal_pointer (&info);
-}
-
 /* ---- categories without a tree ----
  *
- * What read_categories() takes from the tree, gathered as libxml2 reads
- * the document (sfb_svc_xml_parse_sax()): a presence notification is
- * parsed for each contact's change, and building then freeing a tree was
- * most of its cost.  Each element gets a role from its parent's role and
- * its name, as the tree code picks children ("the first <identity> of the
- * card"); at the end of each <category> what it held is applied as
- * sfb_presence_read_category() applies it.  tests/unit/test-presence-doc.c
- * and the fuzz target compare the two on every input. */
+ * What the tree reader took from the tree (sfb_presence_read_category()
+ * on each <category>; it is kept for the tests, tests/oracle/), gathered
+ * from the callbacks of sfb_xml_read_fast(), else, when that gives up,
+ * of libxml2 (sfb_svc_xml_parse_sax()): a presence notification is parsed
+ * for each contact's change, and building then freeing a tree, then
+ * libxml2's tokeniser, were most of its cost.  Each element gets a role
+ * from its parent's role and its name, as the tree code picks children
+ * ("the first <identity> of the card"); at the end of each <category>
+ * what it held is applied as sfb_presence_read_category() applies it.
+ * tests/unit/test-presence-sax.c and fuzz-presence compare both readers
+ * with the tree on every input. */
 
 typedef enum
 {
@@ -600,27 +678,57 @@ static const SfbXmlSax categories_sax = {
   categories_characters,
 };
 
-SfbPresenceInfo *
-sfb_presence_parse_categories (const char *data, gsize length, GError **error)
+static const SfbXmlLimits fast_limits = {
+  .max_document = SFB_SVC_XML_MAX_DOCUMENT,
+  .max_depth = SFB_SVC_XML_MAX_DEPTH,
+  .max_elements = SFB_SVC_XML_MAX_ELEMENTS,
+};
+
+/* One reading of a document by @sax: with sfb_xml_read_fast() (@fast),
+ * else libxml2.  FALSE when the fast reader gave up (its callbacks' results
+ * are then to be dropped); else *@ok says whether the document was
+ * accepted, @error why not. */
+static gboolean
+read_pass (const char *data,
+           gsize length,
+           const char *what,
+           gboolean fast,
+           const SfbXmlSax *sax,
+           gpointer reader,
+           gboolean *ok,
+           GError **error)
+{
+  if (fast)
+    return *ok = sfb_xml_read_fast (data, length, &fast_limits, sax, reader);
+  *ok = sfb_svc_xml_parse_sax (data, length, what, sax, reader, error);
+  return TRUE;
+}
+
+/* FALSE when the fast reader gave up; else *@out is the result, or NULL
+ * with @error set. */
+static gboolean
+categories_pass (
+    const char *data, gsize length, gboolean fast, SfbPresenceInfo **out, GError **error)
 {
   g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
   CategoriesReader r = { 0 };
-  gboolean ok;
+  gboolean read, ok;
 
+  *out = NULL;
   r.info = info;
   r.text = g_string_sized_new (64);
-  ok = sfb_svc_xml_parse_sax (data, length, "presence categories", &categories_sax, &r, error);
+  read = read_pass (data, length, "presence categories", fast, &categories_sax, &r, &ok, error);
   category_clear (&r.category);
   g_string_free (r.text, TRUE);
-  if (!ok)
-    return NULL;
+  if (!read || !ok)
+    return read;
   if (!r.is_categories)
     {
       g_set_error_literal (error,
                            SFB_ERROR,
                            SFB_ERROR_FAILED,
                            "The server's presence document is not a categories document");
-      return NULL;
+      return TRUE;
     }
   if (info->uri == NULL)
     {
@@ -628,9 +736,31 @@ sfb_presence_parse_categories (const char *data, gsize length, GError **error)
                            SFB_ERROR,
                            SFB_ERROR_FAILED,
                            "The server's presence document names no valid address");
-      return NULL;
+      return TRUE;
     }
-  return g_steal_pointer (&info);
+  *out = g_steal_pointer (&info);
+  return TRUE;
+}
+
+SfbPresenceInfo *
+sfb_presence_parse_categories_with (SfbPresenceRead how,
+                                    const char *data,
+                                    gsize length,
+                                    GError **error)
+{
+  SfbPresenceInfo *info = NULL;
+
+  if (how != SFB_PRESENCE_READ_LIBXML && categories_pass (data, length, TRUE, &info, error))
+    return info;
+  if (how != SFB_PRESENCE_READ_FAST)
+    categories_pass (data, length, FALSE, &info, error);
+  return info;
+}
+
+SfbPresenceInfo *
+sfb_presence_parse_categories (const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_AUTO, data, length, error);
 }
 
 /* ---- notifications ---- */
@@ -654,8 +784,8 @@ sfb_presence_notify_free (SfbPresenceNotify *notify)
   g_free (notify);
 }
 
-static SfbPresenceNotify *
-notify_new (void)
+SfbPresenceNotify *
+sfb_presence_notify_new (void)
 {
   SfbPresenceNotify *n = g_new0 (SfbPresenceNotify, 1);
 
@@ -683,13 +813,13 @@ clean_fqdn (const char *value)
  * and the first instance's state and poolFqdn (values as
  * sfb_svc_xml_value() leaves them).  @limit_base: what the arrays'
  * lengths count against SFB_CONTACTS_MAX_CONTACTS besides their own. */
-static void
-apply_resource (SfbPresenceNotify *notify,
-                const SfbPresenceNotify *limit_base,
-                const char *raw_uri,
-                gboolean has_instance,
-                const char *state,
-                const char *pool)
+void
+sfb_presence_notify_add_resource (SfbPresenceNotify *notify,
+                                  const SfbPresenceNotify *limit_base,
+                                  const char *raw_uri,
+                                  gboolean has_instance,
+                                  const char *state,
+                                  const char *pool)
 {
   g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
 
@@ -709,41 +839,7 @@ apply_resource (SfbPresenceNotify *notify,
     g_ptr_array_add (notify->terminated, g_steal_pointer (&uri));
 }
 
-static gboolean
-parse_rlmi_tree (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
-{
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence list (rlmi)", error);
-  g_autoptr (SfbPresenceNotify) none = notify_new ();
-  xmlNode *root;
-
-  if (xml == NULL)
-    return FALSE;
-  root = xmlDocGetRootElement (xml);
-  if (!sfb_svc_xml_is (root, "list"))
-    {
-      g_set_error_literal (
-          error, SFB_ERROR, SFB_ERROR_FAILED, "The server's rlmi document is not a list");
-      return FALSE;
-    }
-  for (xmlNode *r = sfb_svc_xml_child (root, "resource"); r != NULL;
-       r = sfb_svc_xml_next (r, "resource"))
-    {
-      g_autofree char *raw_uri = sfb_svc_xml_attr (r, "uri");
-      xmlNode *instance = sfb_svc_xml_child (r, "instance");
-      g_autofree char *state = NULL;
-      g_autofree char *pool = NULL;
-
-      if (instance != NULL)
-        {
-          state = sfb_svc_xml_attr (instance, "state");
-          pool = sfb_svc_xml_attr (instance, "poolFqdn");
-        }
-      apply_resource (notify, none, raw_uri, instance != NULL, state, pool);
-    }
-  return TRUE;
-}
-
-/* The rlmi list without a tree, as parse_rlmi_tree() reads it; what it
+/* The rlmi list without a tree, as the tree reader read it; what it
  * finds goes to @found, added to the notification once the document is
  * accepted. */
 typedef struct
@@ -797,7 +893,8 @@ rlmi_end (gpointer user_data, const char *name)
 
   if (r->depth == 2 && r->in_resource)
     {
-      apply_resource (r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
+      sfb_presence_notify_add_resource (
+          r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
       rlmi_clear (r);
     }
   r->depth--;
@@ -815,34 +912,67 @@ move_all (GPtrArray *to, GPtrArray *from)
     g_ptr_array_add (to, items[i]);
 }
 
+/* FALSE when the fast reader gave up; else *@ok (@error). */
 static gboolean
-parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+rlmi_pass (SfbPresenceNotify *notify,
+           const char *data,
+           gsize length,
+           gboolean fast,
+           gboolean *ok,
+           GError **error)
 {
-  g_autoptr (SfbPresenceNotify) found = notify_new ();
+  g_autoptr (SfbPresenceNotify) found = sfb_presence_notify_new ();
   RlmiReader r = { notify, found };
-  gboolean ok;
+  gboolean read;
 
-  ok = sfb_svc_xml_parse_sax (data, length, "presence list (rlmi)", &rlmi_sax, &r, error);
+  read = read_pass (data, length, "presence list (rlmi)", fast, &rlmi_sax, &r, ok, error);
   rlmi_clear (&r);
-  if (!ok)
-    return FALSE;
+  if (!read || !*ok)
+    return read;
   if (!r.is_list)
     {
       g_set_error_literal (
           error, SFB_ERROR, SFB_ERROR_FAILED, "The server's rlmi document is not a list");
-      return FALSE;
+      *ok = FALSE;
+      return TRUE;
     }
   move_all (notify->resubscribe, found->resubscribe);
   move_all (notify->terminated, found->terminated);
   return TRUE;
 }
 
-static gboolean
-parse_categories_part (
-    SfbPresenceNotify *notify, const char *data, gsize length, gboolean tree, GError **error)
+gboolean
+sfb_presence_parse_rlmi_with (
+    SfbPresenceRead how, SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
 {
-  g_autoptr (SfbPresenceInfo) info = tree ? sfb_presence_parse_categories_tree (data, length, error)
-                                          : sfb_presence_parse_categories (data, length, error);
+  gboolean ok = FALSE;
+
+  if (how != SFB_PRESENCE_READ_LIBXML && rlmi_pass (notify, data, length, TRUE, &ok, error))
+    return ok;
+  if (how != SFB_PRESENCE_READ_FAST)
+    rlmi_pass (notify, data, length, FALSE, &ok, error);
+  return ok;
+}
+
+static gboolean
+parse_rlmi (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_AUTO, notify, data, length, error);
+}
+
+static const SfbPresencePartReaders part_readers = {
+  parse_rlmi,
+  sfb_presence_parse_categories,
+};
+
+static gboolean
+parse_categories_part (const SfbPresencePartReaders *readers,
+                       SfbPresenceNotify *notify,
+                       const char *data,
+                       gsize length,
+                       GError **error)
+{
+  g_autoptr (SfbPresenceInfo) info = readers->categories (data, length, error);
 
   if (info == NULL)
     return FALSE;
@@ -856,6 +986,46 @@ find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len
   return memmem (hay, hay_len, needle, needle_len);
 }
 
+#define PART_MAX_LINES 64
+
+/* The next CR LF in [@p, @end), or NULL: memchr, not memmem (glibc's memmem
+ * is slow for a two-byte needle). */
+static const char *
+find_crlf (const char *p, const char *end)
+{
+  for (const char *cr = memchr (p, '\r', end - p); cr != NULL;
+       cr = memchr (cr + 1, '\r', end - (cr + 1)))
+    if (end - cr >= 2 && cr[1] == '\n')
+      return cr;
+  return NULL;
+}
+
+/* The media type of the first Content-Type among a part's header lines
+ * from @head to @sep (up to a NUL; past PART_MAX_LINES - 1 line ends, the
+ * rest is one line), or NULL; read in place, without copying the lines. */
+static char *
+part_media_type (const char *head, const char *sep)
+{
+  const char *nul = memchr (head, '\0', sep - head);
+  const char *end = nul != NULL ? nul : sep;
+  const char *line = head;
+
+  for (guint i = 0; line != NULL; i++)
+    {
+      const char *next = i + 1 < PART_MAX_LINES ? find_crlf (line, end) : NULL;
+      const char *line_end = next != NULL ? next : end;
+
+      if (line_end - line >= 13 && g_ascii_strncasecmp (line, "Content-Type:", 13) == 0)
+        {
+          g_autofree char *value = g_strndup (line + 13, line_end - (line + 13));
+
+          return sfb_content_type_media (value);
+        }
+      line = next != NULL ? next + 2 : NULL;
+    }
+  return NULL;
+}
+
 /* One part of a multipart notification: its headers from @head to @sep,
  * its body from @body to @body_end. */
 static void
@@ -864,27 +1034,18 @@ parse_part (SfbPresenceNotify *notify,
             const char *sep,
             const char *body,
             const char *body_end,
-            gboolean tree)
+            const SfbPresencePartReaders *readers)
 {
-  g_autofree char *headers = NULL;
-  g_autofree char *part_type = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  headers = g_strndup (head, sep - head);
-  lines = g_strsplit (headers, "\r\n", 64);
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_ascii_strncasecmp (lines[i], "Content-Type:", 13) == 0 && part_type == NULL)
-      part_type = sfb_content_type_media (lines[i] + 13);
+  g_autofree char *part_type = part_media_type (head, sep);
   if (part_type != NULL && body_end > body)
     {
       g_autoptr (GError) local = NULL;
       gboolean ok = TRUE;
 
       if (g_str_equal (part_type, SFB_CT_RLMI))
-        ok = tree ? parse_rlmi_tree (notify, body, body_end - body, &local)
-                  : parse_rlmi (notify, body, body_end - body, &local);
+        ok = readers->rlmi (notify, body, body_end - body, &local);
       else if (g_str_equal (part_type, SFB_CT_EVENT_CATEGORIES))
-        ok = parse_categories_part (notify, body, body_end - body, tree, &local);
+        ok = parse_categories_part (readers, notify, body, body_end - body, &local);
       /* One bad part must not hide everyone else's presence. */
       if (!ok)
         g_debug ("Skipping a presence part: %s", local->message);
@@ -896,7 +1057,7 @@ parse_multipart (SfbPresenceNotify *notify,
                  const char *content_type,
                  const char *data,
                  gsize length,
-                 gboolean tree,
+                 const SfbPresencePartReaders *readers,
                  GError **error)
 {
   g_autofree char *boundary = sfb_content_type_param (content_type, "boundary");
@@ -945,17 +1106,20 @@ parse_multipart (SfbPresenceNotify *notify,
        * line too (sfbsim documents.multipart_related): XML ignores it. */
       if (body_end - body >= 2 && body_end[-2] == '\r' && body_end[-1] == '\n')
         body_end -= 2;
-      parse_part (notify, head, sep, body, body_end, tree);
+      parse_part (notify, head, sep, body, body_end, readers);
       p = next;
     }
   return TRUE;
 }
 
-static SfbPresenceNotify *
-notify_parse (
-    const char *content_type, const char *data, gsize length, gboolean tree, GError **error)
+SfbPresenceNotify *
+sfb_presence_notify_parse_with (const SfbPresencePartReaders *readers,
+                                const char *content_type,
+                                const char *data,
+                                gsize length,
+                                GError **error)
 {
-  g_autoptr (SfbPresenceNotify) notify = notify_new ();
+  g_autoptr (SfbPresenceNotify) notify = sfb_presence_notify_new ();
   g_autofree char *type = NULL;
 
   if (content_type == NULL)
@@ -975,18 +1139,17 @@ notify_parse (
   type = sfb_content_type_media (content_type);
   if (g_str_equal (type, "multipart/related") || g_str_equal (type, "multipart/mixed"))
     {
-      if (!parse_multipart (notify, content_type, data, length, tree, error))
+      if (!parse_multipart (notify, content_type, data, length, readers, error))
         return NULL;
     }
   else if (g_str_equal (type, SFB_CT_EVENT_CATEGORIES))
     {
-      if (!parse_categories_part (notify, data, length, tree, error))
+      if (!parse_categories_part (readers, notify, data, length, error))
         return NULL;
     }
   else if (g_str_equal (type, SFB_CT_RLMI))
     {
-      if (!(tree ? parse_rlmi_tree (notify, data, length, error)
-                 : parse_rlmi (notify, data, length, error)))
+      if (!readers->rlmi (notify, data, length, error))
         return NULL;
     }
   else
@@ -1004,14 +1167,5 @@ notify_parse (
 SfbPresenceNotify *
 sfb_presence_notify_parse (const char *content_type, const char *data, gsize length, GError **error)
 {
-  return notify_parse (content_type, data, length, FALSE, error);
-}
-
-SfbPresenceNotify *
-sfb_presence_notify_parse_tree (const char *content_type,
-                                const char *data,
-                                gsize length,
-                                GError **error)
-{
-  return notify_parse (content_type, data, length, TRUE, error);
+  return sfb_presence_notify_parse_with (&part_readers, content_type, data, length, error);
 }

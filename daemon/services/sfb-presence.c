@@ -657,28 +657,6 @@ on_roaming_self_terminated (SfbSubscription *subscription, const GError *reason,
 
 /* ---- contacts' presence ---- */
 
-static GVariant *
-entry (const char *key, GVariant *value)
-{
-  return g_variant_new_dict_entry (g_variant_new_string (key), g_variant_new_variant (value));
-}
-
-/* Built as an array of entries: no GVariantDict (a hash table and key
- * copies) per update in a presence storm. */
-static GVariant *
-info_to_variant (const SfbPresenceInfo *info)
-{
-  GVariant *entries[] = {
-    entry ("Availability",
-           g_variant_new_string (sfb_availability_from_code (info->availability, info->activity))),
-    entry ("AvailabilityCode", g_variant_new_uint32 (info->availability)),
-    entry ("Activity", g_variant_new_string (info->activity != NULL ? info->activity : "")),
-    entry ("Note", g_variant_new_string (info->note != NULL ? info->note : "")),
-  };
-
-  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), entries, G_N_ELEMENTS (entries));
-}
-
 static gboolean
 replace_if (char **field, const char *value)
 {
@@ -763,7 +741,7 @@ on_presence_body (SfbSubscription *subscription,
       if (merge_presence (self, info))
         {
           SfbPresenceInfo *known = g_hash_table_lookup (self->presences, info->uri);
-          g_autoptr (GVariant) presence = g_variant_ref_sink (info_to_variant (known));
+          g_autoptr (GVariant) presence = g_variant_ref_sink (sfb_presence_info_to_variant (known));
 
           g_signal_emit (self, signals[SIGNAL_PRESENCE_CHANGED], 0, info->uri, presence);
         }
@@ -1179,7 +1157,7 @@ sfb_presence_lookup (SfbPresence *self, const char *uri)
   g_autofree char *norm = sfb_contact_normalize_uri (uri);
   const SfbPresenceInfo *info = norm != NULL ? g_hash_table_lookup (self->presences, norm) : NULL;
 
-  return info != NULL ? g_variant_ref_sink (info_to_variant (info)) : NULL;
+  return info != NULL ? g_variant_ref_sink (sfb_presence_info_to_variant (info)) : NULL;
 }
 
 const SfbPresenceInfo *

@@ -3,11 +3,17 @@
  * libFuzzer target: the presence documents the server sends.  The first
  * byte chooses the parser: 0 roaming-self, 1 a 409 fault, 2 a presence
  * notification (multipart/related with rlmi and categories, boundary "b"),
- * 3 a categories document.  Notifications and categories documents are
- * read without a tree: each is read with the tree too
- * (sfb-presence-doc-private.h), and any difference aborts.
+ * 3 a categories document (read as an rlmi list too).  Notifications and
+ * categories documents are read without a tree, by our own reader
+ * (sfb_xml_read_fast()) else libxml2's SAX2, as the daemon reads them, and
+ * by libxml2's SAX2 alone; each is read with the tree too
+ * (tests/oracle/sfb-presence-tree.h), and any difference aborts.  Whatever
+ * our reader accepts, libxml2 must accept, the tree reader must read the
+ * same, and the callbacks must have seen the same
+ * (tests/oracle/sfb-xml-events.h).
  */
-#include "sfb-presence-doc-private.h"
+#include "sfb-presence-tree.h"
+#include "sfb-xml-events.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -102,6 +108,78 @@ same_notify (const SfbPresenceNotify *a, const SfbPresenceNotify *b)
     same_string (a->terminated->pdata[i], b->terminated->pdata[i]);
 }
 
+static const SfbXmlLimits svc_limits = {
+  SFB_SVC_XML_MAX_DOCUMENT,
+  SFB_SVC_XML_MAX_DEPTH,
+  SFB_SVC_XML_MAX_ELEMENTS,
+  0,
+};
+
+static gboolean
+rlmi_libxml (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_LIBXML, notify, data, length, error);
+}
+
+static SfbPresenceInfo *
+categories_libxml (const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, data, length, error);
+}
+
+static const SfbPresencePartReaders libxml_readers = { rlmi_libxml, categories_libxml };
+
+/* Ours accepts only what libxml2 accepts, with the same callbacks. */
+static void
+same_events (const char *doc, gsize len)
+{
+  g_autofree char *fast = sfb_xml_events_fast (doc, len, &svc_limits);
+  SfbXmlVerdict verdict = SFB_XML_OK;
+  g_autofree char *libxml = NULL;
+
+  if (fast == NULL)
+    return;
+  libxml = sfb_xml_events_libxml (doc, len, &svc_limits, &verdict);
+  if (verdict != SFB_XML_OK || strcmp (fast, libxml) != 0)
+    abort ();
+}
+
+static void
+same_categories (const SfbPresenceInfo *info,
+                 const GError *error,
+                 const SfbPresenceInfo *tree,
+                 const GError *tree_error)
+{
+  if ((info == NULL) == (error == NULL))
+    abort ();
+  same_error (error, tree_error);
+  if ((info == NULL) != (tree == NULL))
+    abort ();
+  if (info != NULL)
+    same_info (info, tree);
+}
+
+/* The document as an rlmi list read by ours alone, against the tree. */
+static void
+same_rlmi (const char *doc, gsize len)
+{
+  g_autoptr (SfbPresenceNotify) fast = sfb_presence_notify_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) tree_error = NULL;
+  g_autoptr (SfbPresenceNotify) tree = NULL;
+  gboolean ok = sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_FAST, fast, doc, len, &error);
+
+  if (!ok && error == NULL)
+    return; /* given up */
+  tree = sfb_presence_notify_parse_tree ("application/rlmi+xml", doc, len, &tree_error);
+  if (ok != (tree != NULL))
+    abort ();
+  if (ok)
+    same_notify (fast, tree);
+  else
+    same_error (error, tree_error);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -156,11 +234,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         g_autoptr (GError) tree_error = NULL;
         g_autoptr (SfbPresenceNotify) tree
             = sfb_presence_notify_parse_tree (type, doc, len, &tree_error);
+        g_autoptr (GError) libxml_error = NULL;
+        g_autoptr (SfbPresenceNotify) libxml
+            = sfb_presence_notify_parse_with (&libxml_readers, type, doc, len, &libxml_error);
 
         if ((n == NULL) == (error == NULL))
           abort ();
         same_error (error, tree_error);
         same_notify (n, tree);
+        same_error (libxml_error, tree_error);
+        same_notify (libxml, tree);
         if (n == NULL)
           break;
         for (guint i = 0; i < n->presences->len; i++)
@@ -180,14 +263,19 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         g_autoptr (GError) tree_error = NULL;
         g_autoptr (SfbPresenceInfo) tree
             = sfb_presence_parse_categories_tree (doc, len, &tree_error);
+        g_autoptr (GError) fast_error = NULL;
+        g_autoptr (SfbPresenceInfo) fast
+            = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_FAST, doc, len, &fast_error);
+        g_autoptr (GError) libxml_error = NULL;
+        g_autoptr (SfbPresenceInfo) libxml = sfb_presence_parse_categories_with (
+            SFB_PRESENCE_READ_LIBXML, doc, len, &libxml_error);
 
-        if ((info == NULL) == (error == NULL))
-          abort ();
-        same_error (error, tree_error);
-        if ((info == NULL) != (tree == NULL))
-          abort ();
-        if (info != NULL)
-          same_info (info, tree);
+        same_categories (info, error, tree, tree_error);
+        same_categories (libxml, libxml_error, tree, tree_error);
+        if (fast != NULL || fast_error != NULL)
+          same_categories (fast, fast_error, tree, tree_error);
+        same_events (doc, len);
+        same_rlmi (doc, len);
         if (info != NULL)
           check_info (info);
         break;

@@ -169,6 +169,51 @@ test_multipart_quoted_boundary (void)
   g_assert_cmpstr (((SfbPresenceInfo *) notify->presences->pdata[0])->uri, ==, "sip:b@x.test");
 }
 
+/* A part's Content-Type is found among its other headers, in any case; its
+ * header lines past the 63rd line end (the first line is the rest of the
+ * delimiter's) are one line, and a NUL ends them: as when they were split
+ * into a vector of strings, which this test passes on too. */
+static void
+test_multipart_part_headers (void)
+{
+  static const struct
+  {
+    guint before; /* header lines before Content-Type */
+    const char *name;
+    gboolean nul;
+    gboolean read;
+  } cases[] = {
+    { 0, "Content-Type", FALSE, TRUE },   { 2, "content-TYPE", FALSE, TRUE },
+    { 61, "Content-Type", FALSE, TRUE },  { 62, "Content-Type", FALSE, FALSE },
+    { 70, "Content-Type", FALSE, FALSE }, { 1, "Content-Type", TRUE, FALSE },
+    { 1, "Content-Typ", FALSE, FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      GString *body = g_string_new ("--b\r\n");
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SfbPresenceNotify) notify = NULL;
+
+      for (guint j = 0; j < cases[i].before; j++)
+        {
+          g_string_append_printf (body, "X-%u: y", j);
+          if (cases[i].nul)
+            g_string_append_c (body, '\0');
+          g_string_append (body, "\r\n");
+        }
+      g_string_append_printf (body,
+                              "%s: application/msrtc-event-categories+xml\r\nX-after: z\r\n\r\n"
+                              "<categories uri=\"sip:b@x.test\"/>\r\n--b--\r\n",
+                              cases[i].name);
+      notify = sfb_presence_notify_parse (
+          "multipart/related; boundary=b", body->str, body->len, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (notify->presences->len, ==, cases[i].read ? 1 : 0);
+      g_string_free (body, TRUE);
+    }
+}
+
 static void
 test_roaming_self (void)
 {
@@ -508,6 +553,61 @@ test_device_capabilities (void)
   g_assert_null (strstr (xml, "<applicationSharing"));
 }
 
+/* The a{sv} as GVariant builds it from values (what the daemon built before). */
+static GVariant *
+info_built (const SfbPresenceInfo *info)
+{
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (
+      &b,
+      "{sv}",
+      "Availability",
+      g_variant_new_string (sfb_availability_from_code (info->availability, info->activity)));
+  g_variant_builder_add (&b, "{sv}", "AvailabilityCode", g_variant_new_uint32 (info->availability));
+  g_variant_builder_add (
+      &b, "{sv}", "Activity", g_variant_new_string (info->activity != NULL ? info->activity : ""));
+  g_variant_builder_add (
+      &b, "{sv}", "Note", g_variant_new_string (info->note != NULL ? info->note : ""));
+  return g_variant_builder_end (&b);
+}
+
+/* sfb_presence_info_to_variant() serialises by hand: the same bytes as
+ * GVariant, for every size of framing offset (1, 2 and 4 bytes). */
+static void
+test_info_variant (void)
+{
+  static const gsize lengths[]
+      = { 0, 1, 7, 8, 9, 10, 150, 180, 200, 230, 255, 300, 65400, 65500, 70000 };
+  static const guint codes[] = { 0, 3500, 6500, 15500, 18500, G_MAXUINT32 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (lengths); i++)
+    for (gsize j = 0; j < G_N_ELEMENTS (lengths); j += 3)
+      {
+        g_autofree char *note = g_strnfill (lengths[i], 'n');
+        g_autofree char *activity = g_strnfill (lengths[j], 'a');
+        SfbPresenceInfo info = { 0 };
+        g_autoptr (GVariant) fast = NULL;
+        g_autoptr (GVariant) built = NULL;
+
+        info.availability = codes[(i + j) % G_N_ELEMENTS (codes)];
+        info.note = i % 2 == 0 || lengths[i] > 0 ? note : NULL;
+        info.activity = j % 2 == 0 || lengths[j] > 0 ? activity : NULL;
+        if (lengths[i] == 10)
+          memcpy (note, "caf\xc3\xa9 \xf0\x9f\x98\x80", 10);
+        fast = g_variant_ref_sink (sfb_presence_info_to_variant (&info));
+        built = g_variant_ref_sink (info_built (&info));
+        g_assert_cmpstr (g_variant_get_type_string (fast), ==, "a{sv}");
+        g_assert_cmpuint (g_variant_get_size (fast), ==, g_variant_get_size (built));
+        g_assert_cmpmem (g_variant_get_data (fast),
+                         g_variant_get_size (fast),
+                         g_variant_get_data (built),
+                         g_variant_get_size (built));
+        g_assert_true (g_variant_equal (fast, built));
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -517,6 +617,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/categories-bot", test_categories_bot_and_cleared_note);
   g_test_add_func ("/presence/multipart", test_multipart);
   g_test_add_func ("/presence/multipart-quoted-boundary", test_multipart_quoted_boundary);
+  g_test_add_func ("/presence/multipart-part-headers", test_multipart_part_headers);
   g_test_add_func ("/presence/notify-errors", test_notify_errors);
   g_test_add_func ("/presence/roaming-self", test_roaming_self);
   g_test_add_func ("/presence/roaming-self-partial", test_roaming_self_partial);
@@ -528,5 +629,6 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/device-capabilities", test_device_capabilities);
   g_test_add_func ("/presence/fault", test_fault);
   g_test_add_func ("/presence/batch-subscribe", test_batch_subscribe);
+  g_test_add_func ("/presence/info-variant", test_info_variant);
   return g_test_run ();
 }

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The presence documents read without a tree (sfb_presence_parse_categories,
  * sfb_presence_notify_parse) against the parsers that read a libxml2 tree
- * (…_tree, sfb-presence-doc-private.h): the same results and the same
- * errors on documents chosen for where the two could part (namespaces,
- * references, nesting, limits), and the results pinned on some. */
-#include "sfb-presence-doc-private.h"
+ * (tests/oracle/sfb-presence-tree.h): the same results and the same
+ * errors on documents chosen for where they could part (namespaces,
+ * references, nesting, limits), and the results pinned on some.  Each
+ * document is read by our own reader (sfb_xml_read_fast()) alone, by
+ * libxml2's SAX2 alone and by both as the daemon reads it (ours, else
+ * libxml2): whatever ours accepts, the tree reader accepts with the same
+ * result, and the callbacks saw what libxml2 shows them
+ * (tests/oracle/sfb-xml-events.h).  Ours gives up on every malformed
+ * document and on each construct it does not read. */
+#include "sfb-presence-tree.h"
+#include "sfb-xml-events.h"
 
 #include "sfb-error.h"
 
@@ -28,24 +35,72 @@ assert_same_info (const SfbPresenceInfo *a, const SfbPresenceInfo *b)
   g_assert_cmpint (a->has_card, ==, b->has_card);
 }
 
-/* Parses @doc both ways; returns the tree-less result (NULL on error). */
-static SfbPresenceInfo *
-categories_both (const char *doc, gsize length)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GError) tree_error = NULL;
-  SfbPresenceInfo *info = sfb_presence_parse_categories (doc, length, &error);
-  g_autoptr (SfbPresenceInfo) tree = sfb_presence_parse_categories_tree (doc, length, &tree_error);
+static const SfbXmlLimits svc_limits = {
+  SFB_SVC_XML_MAX_DOCUMENT,
+  SFB_SVC_XML_MAX_DEPTH,
+  SFB_SVC_XML_MAX_ELEMENTS,
+  0,
+};
 
+/* Whatever sfb_xml_read_fast() accepts, libxml2 accepts, and the callbacks
+ * see the same; TRUE when it accepted. */
+static gboolean
+fast_events_same (const char *doc, gsize length)
+{
+  g_autofree char *fast = sfb_xml_events_fast (doc, length, &svc_limits);
+  SfbXmlVerdict verdict = SFB_XML_OK;
+  g_autofree char *libxml = sfb_xml_events_libxml (doc, length, &svc_limits, &verdict);
+
+  if (fast == NULL)
+    return FALSE;
+  g_assert_cmpint (verdict, ==, SFB_XML_OK);
+  g_assert_cmpstr (fast, ==, libxml);
+  return TRUE;
+}
+
+static void
+assert_same_result (const SfbPresenceInfo *info,
+                    const GError *error,
+                    const SfbPresenceInfo *tree,
+                    const GError *tree_error)
+{
   g_assert_true ((info == NULL) == (tree == NULL));
   if (info == NULL)
     {
       g_assert_nonnull (error);
       g_assert_nonnull (tree_error);
       g_assert_cmpstr (error->message, ==, tree_error->message);
-      return NULL;
     }
-  assert_same_info (info, tree);
+  else
+    assert_same_info (info, tree);
+}
+
+/* Whether sfb_xml_read_fast() accepted the last document categories_both()
+ * read. */
+static gboolean fast_accepted;
+
+/* Parses @doc every way; returns the daemon's result (NULL on error). */
+static SfbPresenceInfo *
+categories_both (const char *doc, gsize length)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) tree_error = NULL;
+  g_autoptr (GError) fast_error = NULL;
+  g_autoptr (GError) libxml_error = NULL;
+  SfbPresenceInfo *info = sfb_presence_parse_categories (doc, length, &error);
+  g_autoptr (SfbPresenceInfo) tree = sfb_presence_parse_categories_tree (doc, length, &tree_error);
+  g_autoptr (SfbPresenceInfo) fast
+      = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_FAST, doc, length, &fast_error);
+  g_autoptr (SfbPresenceInfo) libxml
+      = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, doc, length, &libxml_error);
+
+  assert_same_result (info, error, tree, tree_error);
+  assert_same_result (libxml, libxml_error, tree, tree_error);
+  /* given up: no result and no error */
+  fast_accepted = fast != NULL || fast_error != NULL;
+  g_assert_cmpint (fast_events_same (doc, length), ==, fast_accepted);
+  if (fast_accepted)
+    assert_same_result (fast, fast_error, tree, tree_error);
   return info;
 }
 
@@ -243,23 +298,70 @@ assert_same_notify (const SfbPresenceNotify *a, const SfbPresenceNotify *b)
     g_assert_cmpstr (a->terminated->pdata[i], ==, b->terminated->pdata[i]);
 }
 
+static gboolean
+rlmi_libxml (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_LIBXML, notify, data, length, error);
+}
+
+static SfbPresenceInfo *
+categories_libxml (const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, data, length, error);
+}
+
+static const SfbPresencePartReaders libxml_readers = { rlmi_libxml, categories_libxml };
+
 static SfbPresenceNotify *
 notify_both (const char *type, const char *doc)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) tree_error = NULL;
+  g_autoptr (GError) libxml_error = NULL;
   SfbPresenceNotify *n = sfb_presence_notify_parse (type, doc, strlen (doc), &error);
   g_autoptr (SfbPresenceNotify) tree
       = sfb_presence_notify_parse_tree (type, doc, strlen (doc), &tree_error);
+  g_autoptr (SfbPresenceNotify) libxml
+      = sfb_presence_notify_parse_with (&libxml_readers, type, doc, strlen (doc), &libxml_error);
 
   g_assert_true ((n == NULL) == (tree == NULL));
+  g_assert_true ((libxml == NULL) == (tree == NULL));
   if (n == NULL)
     {
       g_assert_cmpstr (error->message, ==, tree_error->message);
+      g_assert_cmpstr (libxml_error->message, ==, tree_error->message);
       return NULL;
     }
   assert_same_notify (n, tree);
+  assert_same_notify (libxml, tree);
   return n;
+}
+
+/* An rlmi document alone, every way; TRUE when ours accepted it. */
+static gboolean
+rlmi_both (const char *doc)
+{
+  g_autoptr (SfbPresenceNotify) fast = sfb_presence_notify_new ();
+  g_autoptr (SfbPresenceNotify) tree = NULL;
+  g_autoptr (GError) fast_error = NULL;
+  g_autoptr (GError) tree_error = NULL;
+  gboolean ok;
+
+  ok = sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_FAST, fast, doc, strlen (doc), &fast_error);
+  tree = sfb_presence_notify_parse_tree ("application/rlmi+xml", doc, strlen (doc), &tree_error);
+  sfb_presence_notify_free (notify_both ("application/rlmi+xml", doc));
+  if (!ok && fast_error == NULL)
+    {
+      g_assert_false (fast_events_same (doc, strlen (doc)));
+      return FALSE;
+    }
+  g_assert_true (fast_events_same (doc, strlen (doc)));
+  g_assert_cmpint (ok, ==, tree != NULL);
+  if (ok)
+    assert_same_notify (fast, tree);
+  else
+    g_assert_cmpstr (fast_error->message, ==, tree_error->message);
+  return TRUE;
 }
 
 #define RLMI "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:alice@contoso.test\">"
@@ -309,6 +411,223 @@ test_notify_same (void)
   g_assert_cmpuint (n->terminated->len, ==, 1);
 }
 
+/* As sfbsim and servers write them (tests/sfbsim/sim/documents.py): ours
+ * reads them, with what the tree reader makes of them. */
+static const char *const storm_docs[] = {
+  "<categories xmlns=\"http://schemas.microsoft.com/2006/09/sip/categories\" "
+  "uri=\"sip:bob@contoso.test\"><category name=\"state\" instance=\"536870912\" "
+  "publishTime=\"2026-12-07T06:41:29.870Z\" container=\"2\" version=\"3\" expireType=\"static\">"
+  "<state xmlns=\"http://schemas.microsoft.com/2006/09/sip/state\" "
+  "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"aggregateState\">"
+  "<availability>6500</availability><activity token=\"in-a-call\" /></state></category>"
+  "<category name=\"note\" instance=\"0\" publishTime=\"2026-12-07T06:41:29.870Z\" "
+  "container=\"200\" version=\"2\" expireType=\"static\">"
+  "<note xmlns=\"http://schemas.microsoft.com/2006/09/sip/note\"><body type=\"personal\" "
+  "uri=\"\">Hello &amp; bye</body></note></category><category name=\"contactCard\" "
+  "instance=\"0\" publishTime=\"2026-12-07T06:41:29.870Z\" container=\"200\" version=\"1\" "
+  "expireType=\"static\"><contactCard "
+  "xmlns=\"http://schemas.microsoft.com/2006/09/sip/contactcard\"><identity><name>"
+  "<displayName>Bob Smith</displayName></name><email>bob@contoso.test</email></identity>"
+  "<company>C</company><title>Eng</title></contactCard></category></categories>\r\n",
+  /* a declaration, comments, line ends, references, single quotes, blanks in tags */
+  "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n<!-- sent by - a server -->"
+  "<categories " NS " uri = 'sip:bob@contoso.test' >\r\n"
+  "<category\tname=\"note\"><note><body type='personal'>a\r\nb\rc &lt;&gt;&quot;&apos;&#65;"
+  "&#x42;&#x1F600;&#38; \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ]] > <!-- in -->d</body></note>"
+  "</category ><category name=\"state\"><state "
+  "xmlns:x=\"http://www.w3.org/2001/XMLSchema-instance\" "
+  "x:type=\"userState\"><availability>3500</availability>"
+  "<activity token=\"a&amp;b&#38;c&lt;d&#x26;&#233;\xc3\xa9\"/></state></category>"
+  "<category name=\"contactCard\"><contactCard xmlns=\"\"><identity><name><displayName>"
+  "Caf\xc3\xa9 &#x10FFFF;</displayName></name></identity></contactCard></category>"
+  "</categories><!-- after -->\n",
+  "<?xml version='1.0' standalone='yes' ?><categories uri=\"sip:b@contoso.test\"/>",
+};
+
+static void
+test_fast_reads (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (storm_docs); i++)
+    {
+      g_autoptr (SfbPresenceInfo) info = categories_both (storm_docs[i], strlen (storm_docs[i]));
+
+      g_test_message ("document %" G_GSIZE_FORMAT, i);
+      g_assert_nonnull (info);
+      g_assert_true (fast_accepted);
+    }
+  g_assert_true (
+      rlmi_both ("<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:alice@contoso.test\" "
+                 "version=\"3\" fullState=\"false\"><resource uri=\"sip:bob@contoso.test\">"
+                 "<instance id=\"ab12\" state=\"terminated\" cid=\"cid1\" /></resource>"
+                 "<resource uri=\"sip:c@contoso.test\"><instance id=\"0\" state=\"resubscribe\" "
+                 "poolFqdn=\"pool.contoso.test\"/></resource></list>"));
+  /* ours accepts it, the document then says it is no list */
+  g_assert_true (rlmi_both ("<categories/>"));
+}
+
+/* Constructs libxml2 reads and ours does not: ours gives up, the daemon
+ * gets libxml2's reading (categories_both() compares it with the tree). */
+static const char *const given_up[] = {
+  "\xef\xbb\xbf<categories uri=\"sip:b@contoso.test\"/>",
+  "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><categories uri=\"sip:b@contoso.test\"/>",
+  "<?xml version=\"1.0\" encoding=\"UTF-16\"?><categories uri=\"sip:b@contoso.test\"/>",
+  "<?xml version=\"1.1\"?><categories uri=\"sip:b@contoso.test\"/>",
+  "<?pi x?><categories uri=\"sip:b@contoso.test\"/>",
+  "<categories uri=\"sip:b@contoso.test\"><?pi x?></categories>",
+  "<!DOCTYPE categories><categories uri=\"sip:b@contoso.test\"/>",
+  "<categories uri=\"sip:b@contoso.test\"><category name=\"note\"><note><body>"
+  "<![CDATA[x]]></body></note></category></categories>",
+  "<categories uri=\"sip:b@contoso.test\"><!-- <!DOCTYPE x> --></categories>",
+  "<categories uri=\"sip:b@contoso.test\"><!-- caf\xc3\xa9 --></categories>",
+  "<cat\xc3\xa9gories uri=\"sip:b@contoso.test\"/>",
+  "<categories uri=\"sip:b@contoso.test\" \xc3\xa9=\"1\"/>",
+  "<categories uri=\"sip:b@contoso.test\"><p:category name=\"note\"/></categories>",
+  "<categories uri=\"sip:b@contoso.test\"><category p:name=\"note\"/></categories>",
+  "<categories uri=\"sip:b@contoso.test\" xml:lang=\"en\"><xml:category/></categories>",
+  "<categories uri=\"sip:b@contoso.test\"><category name=\"a\tb\"/></categories>",
+  "<categories uri=\"sip:b@contoso.test\"><category name=\"a\r\nb\"/></categories>",
+  "<categories uri=\"sip:b@contoso.test\" xmlns:a=\"urn:x\" xmlns:b=\"urn:x\" a:t=\"1\" "
+  "b:t=\"2\"/>",
+  "<categories uri=\"sip:b@contoso.test\" xmlns:a=\"u&amp;v\"/>",
+  "<categories uri=\"sip:b@contoso.test\" xmlns:a:b=\"urn:x\"/>",
+  "<a:b:c xmlns:a=\"urn:x\"/>",
+  /* namespace errors, which libxml2 reports but accepts */
+  "<categories xmlns:a=\"\"/>",
+  "<categories xmlns:xmlns=\"urn:x\"/>",
+  "<categories xmlns:xml=\"urn:x\"/>",
+  "<categories a:=\"1\"/>",
+};
+
+/* Malformed: libxml2 refuses them, and ours never accepts them. */
+static const char *const malformed[] = {
+  "<categories uri=\"sip:b@contoso.test\">",
+  "<categories uri=\"sip:b@contoso.test\"><category></categories>",
+  "<categories uri=\"sip:b@contoso.test\"></category></categories>",
+  "<categories uri=\"sip:b@contoso.test\"></categoriesx>",
+  "<categories uri=\"sip:b@contoso.test\"><category></categorx></categories>",
+  "<categories uri=\"sip:b@contoso.test\"></Categories>",
+  "<categories uri=\"sip:b@contoso.test\"></categories",
+  "<categories uri=\"sip:b@contoso.test\" uri=\"sip:c@contoso.test\"/>",
+  "<categories xmlns:a=\"urn:x\" a:uri=\"1\" a:uri=\"2\"/>",
+  "<categories xmlns:a=\"urn:x\" xmlns:a=\"urn:y\"/>",
+  "<categories xmlns=\"urn:x\" xmlns=\"urn:y\"/>",
+  "<categories uri=\"sip:b@contoso.test\"a=\"1\"/>",
+  "<categories uri=sip:b@contoso.test/>",
+  "<categories uri=\"sip:b@contoso.test/>",
+  "<categories uri=\"a<b\"/>",
+  "<categories uri=\"a&b\"/>",
+  "<categories uri=\"&nbsp;\"/>",
+  "<categories uri=\"&#0;\"/>",
+  "<categories>&#0;</categories>",
+  "<categories>&#xD800;</categories>",
+  "<categories>&#x110000;</categories>",
+  "<categories>&#1114112;</categories>",
+  "<categories>&#X41;</categories>",
+  "<categories>&#;</categories>",
+  "<categories>&#x41</categories>",
+  "<categories>&amp</categories>",
+  "<categories>&bad;</categories>",
+  "<categories>& amp;</categories>",
+  "<categories>]]></categories>",
+  "<categories>\xff</categories>",
+  "<categories>\xc3</categories>",
+  "<categories>\xc0\xaf</categories>",
+  "<categories>\xe0\x80\xaf</categories>",
+  "<categories>\xed\xa0\x80</categories>",
+  "<categories>\xef\xbf\xbe</categories>",
+  "<categories>\xf4\x90\x80\x80</categories>",
+  "<categories uri=\"\xc3\x28\"/>",
+  "<categories>\x01</categories>",
+  "<categories uri=\"\x01\"/>",
+  "<categories/><categories/>",
+  "<categories/>x",
+  "x<categories/>",
+  "<categories><!-- a -- b --></categories>",
+  "<categories><!-- a ---></categories>",
+  "<categories><!-- a </categories>",
+  "<?xml version=\"1.0\"?><?xml version=\"1.0\"?><categories/>",
+  " <?xml version=\"1.0\"?><categories/>",
+  "<?xml encoding=\"UTF-8\"?><categories/>",
+  "<?xml version=\"1.0\"encoding=\"UTF-8\"?><categories/>",
+  "< categories/>",
+  "<categories / >",
+  "<1categories/>",
+  "",
+  "   ",
+};
+
+static void
+test_fast_gives_up (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (given_up); i++)
+    {
+      g_autoptr (SfbPresenceInfo) info = NULL;
+
+      g_test_message ("given up %" G_GSIZE_FORMAT, i);
+      info = categories_both (given_up[i], strlen (given_up[i]));
+      g_assert_false (fast_accepted);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (malformed); i++)
+    {
+      g_autoptr (SfbPresenceInfo) info = NULL;
+      SfbXmlVerdict verdict = SFB_XML_OK;
+      g_autofree char *events = NULL;
+
+      g_test_message ("malformed %" G_GSIZE_FORMAT, i);
+      info = categories_both (malformed[i], strlen (malformed[i]));
+      g_assert_false (fast_accepted);
+      g_assert_null (info);
+      events = sfb_xml_events_libxml (malformed[i], strlen (malformed[i]), &svc_limits, &verdict);
+      g_assert_cmpint (verdict, !=, SFB_XML_OK);
+    }
+  /* a length short of the NUL: never read past it */
+  g_assert_false (fast_events_same ("<a>x</a>", 7));
+  g_assert_false (fast_events_same ("<a b=\"x\"/>", 9));
+  g_assert_false (fast_events_same ("<a>&amp;</a>", 7));
+}
+
+/* Nothing over the limits: ours gives up and libxml2 names the limit. */
+static void
+test_fast_limits (void)
+{
+  g_autofree char *deepest = nested (SFB_SVC_XML_MAX_DEPTH, "");
+  g_autofree char *too_deep = nested (SFB_SVC_XML_MAX_DEPTH + 1, "");
+  GString *many = g_string_new ("<categories uri=\"sip:bob@contoso.test\">");
+  GString *attributes = g_string_new ("<categories uri=\"sip:bob@contoso.test\"");
+  g_autofree char *long_name = g_strnfill (200, 'n');
+  g_autofree char *long_doc = g_strdup_printf ("<categories uri=\"sip:bob@contoso.test\">"
+                                               "<%s/></categories>",
+                                               long_name);
+  g_autoptr (SfbPresenceInfo) info = NULL;
+
+  info = categories_both (deepest, strlen (deepest));
+  g_assert_true (fast_accepted);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  g_assert_null (categories_both (too_deep, strlen (too_deep)));
+  g_assert_false (fast_accepted);
+  for (guint i = 1; i < SFB_SVC_XML_MAX_ELEMENTS; i++)
+    g_string_append (many, "<a/>");
+  g_string_append (many, "</categories>");
+  info = categories_both (many->str, many->len);
+  g_assert_true (fast_accepted);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  g_string_insert (many, strlen ("<categories uri=\"sip:bob@contoso.test\">"), "<a/>");
+  g_assert_null (categories_both (many->str, many->len));
+  g_assert_false (fast_accepted);
+  for (guint i = 0; i < 40; i++)
+    g_string_append_printf (attributes, " a%u=\"%u\"", i, i);
+  g_string_append (attributes, "/>");
+  info = categories_both (attributes->str, attributes->len);
+  g_assert_nonnull (info);
+  g_assert_false (fast_accepted);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (long_doc, strlen (long_doc));
+  g_assert_nonnull (info);
+  g_assert_false (fast_accepted);
+  g_string_free (many, TRUE);
+  g_string_free (attributes, TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -318,5 +637,8 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/categories-long-values", test_categories_long_values);
   g_test_add_func ("/presence-sax/categories-limits", test_categories_limits);
   g_test_add_func ("/presence-sax/notify", test_notify_same);
+  g_test_add_func ("/presence-sax/fast-reads", test_fast_reads);
+  g_test_add_func ("/presence-sax/fast-gives-up", test_fast_gives_up);
+  g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);
   return g_test_run ();
 }

@@ -1,0 +1,817 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sfb_xml_read_fast() (sfb-xml.h): a reader of our own for the plain
+ * documents a presence notification carries, many per second in a storm,
+ * where libxml2's tokeniser was most of the cost of each.
+ *
+ * It reads a strict subset of XML and gives up on anything else, leaving
+ * the document to libxml2 (sfb_xml_read_sax()), which then gives the
+ * verdict and the error: so it never has to word one, and it accepts only
+ * what libxml2 accepts, calling the callbacks as libxml2 calls them.  It
+ * gives up on: a byte order mark, a DOCTYPE or any other "<!" than a plain
+ * comment, CDATA, processing instructions (an XML declaration at the
+ * start saying version 1.0, UTF-8 and standalone is read), names that are
+ * not ASCII, prefixes that are not declared (libxml2 renames those),
+ * references other than the five predefined entities and character
+ * references to XML characters, control characters in attribute values,
+ * bytes that are not UTF-8 XML characters, duplicate attributes or
+ * declarations, the reserved xml and xmlns namespaces, and anything over
+ * its own limits or the caller's (then libxml2 reports the limit).
+ *
+ * Every pointer it advances stays within [data, data + length): each read
+ * checks the bytes left first.
+ */
+#define G_LOG_DOMAIN "sfbd-core"
+
+#include "sfb-xml.h"
+
+#include <string.h>
+
+#define FAST_MAX_DEPTH 64
+#define FAST_MAX_NAME 128 /* bytes of a qualified name, NUL included */
+#define FAST_MAX_ATTRIBUTES 32
+#define FAST_MAX_NAMESPACES 32 /* declarations in scope */
+#define FAST_NAMES 4096        /* local names of the open elements */
+#define FAST_URIS 4096         /* namespace names in scope */
+#define FAST_SCRATCH 8192      /* one start tag's attribute names and decoded values */
+
+#define XML_NS "http://www.w3.org/XML/1998/namespace"
+#define XMLNS_NS "http://www.w3.org/2000/xmlns/"
+
+typedef struct
+{
+  const char *qname; /* in the document: the end tag must repeat it */
+  gsize qname_len;
+  guint name_at; /* its NUL-terminated local name in names[] */
+  guint n_ns;    /* declarations in scope before it */
+  guint uris_used;
+} Open;
+
+typedef struct
+{
+  const char *prefix; /* in the document; NULL: the default namespace */
+  gsize prefix_len;
+  const char *uri; /* NUL-terminated, in uris[]; NULL: none (xmlns="") */
+} Ns;
+
+typedef struct
+{
+  const char *prefix, *local, *value, *value_end;
+  gsize prefix_len, local_len;
+  gboolean has_reference;
+} RawAttr;
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+  const SfbXmlLimits *limits;
+  const SfbXmlSax *sax;
+  gpointer user_data;
+  guint depth;
+  guint count;
+  gboolean root_done;
+  Open open[FAST_MAX_DEPTH + 1]; /* by depth, the root at 1 */
+  Ns ns[FAST_MAX_NAMESPACES];
+  guint n_ns;
+  guint names_used;
+  guint uris_used;
+  char names[FAST_NAMES];
+  char uris[FAST_URIS];
+  char scratch[FAST_SCRATCH];
+} Fast;
+
+/* What each byte is, for the scanning loops (one table look-up a byte). */
+enum
+{
+  NAME_START = 1 << 0, /* ASCII letters and "_" */
+  NAME_CHAR = 1 << 1,  /* those, digits, "-", "." */
+  BLANK = 1 << 2,      /* space, tab, LF, CR */
+  IN_TEXT = 1 << 3,    /* to look at in text: "<", "&", "]", CR, controls, not ASCII */
+  IN_VALUE = 1 << 4,   /* in an attribute value: quotes, "<", "&", controls, not ASCII */
+  HIGH = 1 << 5,       /* not ASCII */
+};
+
+#define NS (NAME_START | NAME_CHAR)
+#define CTRL (IN_TEXT | IN_VALUE)
+#define HI (IN_TEXT | IN_VALUE | HIGH)
+
+static const guint8 byte_class[256] = {
+  [0x00 ... 0x08] = CTRL,
+  ['\t'] = BLANK | IN_VALUE,
+  ['\n'] = BLANK | IN_VALUE,
+  [0x0B ... 0x0C] = CTRL,
+  ['\r'] = BLANK | IN_TEXT | IN_VALUE,
+  [0x0E ... 0x1F] = CTRL,
+  [' '] = BLANK,
+  ['"'] = IN_VALUE,
+  ['\''] = IN_VALUE,
+  ['&'] = IN_TEXT | IN_VALUE,
+  ['<'] = IN_TEXT | IN_VALUE,
+  [']'] = IN_TEXT,
+  ['-'] = NAME_CHAR,
+  ['.'] = NAME_CHAR,
+  ['0' ... '9'] = NAME_CHAR,
+  ['A' ... 'Z'] = NS,
+  ['a' ... 'z'] = NS,
+  ['_'] = NS,
+  [0x80 ... 0xFF] = HI,
+};
+
+#undef NS
+#undef CTRL
+#undef HI
+
+static inline gboolean
+has_class (char c, guint8 class)
+{
+  return (byte_class[(guchar) c] & class) != 0;
+}
+
+static inline gboolean
+is_blank (char c)
+{
+  return has_class (c, BLANK);
+}
+
+static inline gboolean
+is_name_char (char c)
+{
+  return has_class (c, NAME_CHAR);
+}
+
+static inline gboolean
+is_xml_char (guint32 c)
+{
+  return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF)
+         || (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* The length of the shortest-form UTF-8 sequence of an XML character at
+ * @p (a byte >= 0x80), 0 when it is not one. */
+static gsize
+utf8_char (const char *p, const char *end)
+{
+  const guchar *u = (const guchar *) p;
+  guint32 c;
+  gsize n;
+
+  if (u[0] < 0xC2)
+    return 0;
+  if (u[0] < 0xE0)
+    n = 2, c = u[0] & 0x1F;
+  else if (u[0] < 0xF0)
+    n = 3, c = u[0] & 0x0F;
+  else if (u[0] < 0xF5)
+    n = 4, c = u[0] & 0x07;
+  else
+    return 0;
+  if ((gsize) (end - p) < n)
+    return 0;
+  for (gsize i = 1; i < n; i++)
+    {
+      if ((u[i] & 0xC0) != 0x80)
+        return 0;
+      c = (c << 6) | (u[i] & 0x3F);
+    }
+  if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || !is_xml_char (c))
+    return 0;
+  return n;
+}
+
+/* The character a reference at @p ("&") stands for and its length in
+ * *@len; 0 when it is not one of the five predefined entities or a
+ * character reference to an XML character. */
+static guint32
+read_reference (const char *p, const char *end, gsize *len)
+{
+  static const struct
+  {
+    const char *name; /* after "&", ";" included */
+    gsize len;
+    guint32 c;
+  } predefined[] = {
+    { "amp;", 4, '&' },  { "lt;", 3, '<' },    { "gt;", 3, '>' },
+    { "quot;", 5, '"' }, { "apos;", 5, '\'' },
+  };
+  const char *q = p + 1;
+  gsize rest = end - q;
+
+  if (rest >= 1 && *q == '#')
+    {
+      gboolean hex = rest >= 2 && q[1] == 'x';
+      const char *d = q + (hex ? 2 : 1);
+      guint32 value = 0;
+      guint digits = 0;
+
+      /* at most 8 digits: no overflow, and U+10FFFF needs 7 */
+      for (; d < end && digits < 9; d++, digits++)
+        {
+          int x = hex ? g_ascii_xdigit_value (*d) : g_ascii_digit_value (*d);
+
+          if (x < 0)
+            break;
+          value = value * (hex ? 16 : 10) + (guint32) x;
+        }
+      if (digits == 0 || digits > 8 || d >= end || *d != ';' || !is_xml_char (value))
+        return 0;
+      *len = d + 1 - p;
+      return value;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (predefined); i++)
+    if (rest >= predefined[i].len && memcmp (q, predefined[i].name, predefined[i].len) == 0)
+      {
+        *len = 1 + predefined[i].len;
+        return predefined[i].c;
+      }
+  return 0;
+}
+
+static gsize
+skip_blanks (Fast *f)
+{
+  const char *start = f->p;
+
+  while (f->p < f->end && is_blank (*f->p))
+    f->p++;
+  return f->p - start;
+}
+
+/* An NCName of ASCII letters, digits, "_", "-", "." at f->p: its length
+ * (0: none).  A byte >= 0x80 right after it is a name we do not read. */
+static gsize
+read_ncname (Fast *f)
+{
+  const char *start = f->p;
+
+  if (f->p >= f->end || !has_class (*f->p, NAME_START))
+    return 0;
+  while (f->p < f->end && is_name_char (*f->p))
+    f->p++;
+  if (f->p < f->end && has_class (*f->p, HIGH))
+    return 0;
+  return f->p - start;
+}
+
+/* A name, "prefix:local" or "local"; FALSE on anything else. */
+static gboolean
+read_qname (Fast *f, const char **prefix, gsize *prefix_len, const char **local, gsize *local_len)
+{
+  const char *first = f->p;
+  gsize first_len = read_ncname (f);
+
+  if (first_len == 0)
+    return FALSE;
+  *prefix = NULL;
+  *prefix_len = 0;
+  *local = first;
+  *local_len = first_len;
+  if (f->p < f->end && *f->p == ':')
+    {
+      f->p++;
+      *prefix = first;
+      *prefix_len = first_len;
+      *local = f->p;
+      *local_len = read_ncname (f);
+      if (*local_len == 0)
+        return FALSE;
+    }
+  /* "a:b:c" and the like: libxml2 reads those its own way */
+  if (f->p < f->end && *f->p == ':')
+    return FALSE;
+  return first_len + (*prefix != NULL ? 1 + *local_len : 0) < FAST_MAX_NAME;
+}
+
+static gboolean
+name_is (const char *name, gsize len, const char *literal)
+{
+  return len == strlen (literal) && memcmp (name, literal, len) == 0;
+}
+
+/* The namespace name declared for @prefix (NULL: the default namespace)
+ * in scope; *@found FALSE when none is. */
+static const char *
+lookup_ns (const Fast *f, const char *prefix, gsize prefix_len, gboolean *found)
+{
+  for (guint i = f->n_ns; i > 0; i--)
+    {
+      const Ns *ns = &f->ns[i - 1];
+
+      if (prefix == NULL ? ns->prefix == NULL
+                         : ns->prefix != NULL && ns->prefix_len == prefix_len
+                               && memcmp (ns->prefix, prefix, prefix_len) == 0)
+        {
+          *found = TRUE;
+          return ns->uri;
+        }
+    }
+  *found = FALSE;
+  return NULL;
+}
+
+/* An attribute value from after its opening quote to the closing one:
+ * XML characters, no "<", no control characters (libxml2 turns tabs and
+ * line ends into spaces: not done here), references checked later. */
+static gboolean
+read_value (Fast *f, char quote, RawAttr *a)
+{
+  a->value = f->p;
+  a->has_reference = FALSE;
+  for (;;)
+    {
+      gsize n;
+
+      while (f->p < f->end && !has_class (*f->p, IN_VALUE))
+        f->p++;
+      if (f->p >= f->end || *f->p == quote)
+        break;
+      if (has_class (*f->p, HIGH))
+        {
+          if ((n = utf8_char (f->p, f->end)) == 0)
+            return FALSE;
+          f->p += n;
+          continue;
+        }
+      if (*f->p == '&')
+        a->has_reference = TRUE;
+      else if (*f->p != '"' && *f->p != '\'')
+        return FALSE; /* "<", controls */
+      f->p++;
+    }
+  if (f->p >= f->end)
+    return FALSE;
+  a->value_end = f->p++;
+  return TRUE;
+}
+
+/* Appends @len bytes at @src and a NUL to the scratch space at *@used;
+ * NULL when it is full. */
+static const char *
+scratch_copy (Fast *f, gsize *used, const char *src, gsize len)
+{
+  char *out = f->scratch + *used;
+
+  if (len >= FAST_SCRATCH - *used)
+    return NULL;
+  memcpy (out, src, len);
+  out[len] = '\0';
+  *used += len + 1;
+  return out;
+}
+
+/* A value with references as libxml2 hands it to SAX2: references
+ * resolved, except that "&" stays "&#38;" (for the tree builder, see
+ * sfb_xml_attr_dup()).  Into the scratch space; FALSE when full or on a
+ * reference we do not read. */
+static gboolean
+decode_value (Fast *f, gsize *used, const RawAttr *a, const char **value, const char **value_end)
+{
+  char *out = f->scratch + *used;
+  char *out_end = f->scratch + FAST_SCRATCH;
+
+  *value = out;
+  for (const char *p = a->value; p < a->value_end;)
+    {
+      gsize len = 0;
+      guint32 c;
+
+      if (*p != '&')
+        {
+          if (out >= out_end)
+            return FALSE;
+          *out++ = *p++;
+          continue;
+        }
+      c = read_reference (p, a->value_end, &len);
+      if (c == 0 || out_end - out < 8)
+        return FALSE;
+      if (c == '&')
+        {
+          memcpy (out, "&#38;", 5);
+          out += 5;
+        }
+      else
+        out += g_unichar_to_utf8 (c, out);
+      p += len;
+    }
+  *value_end = out;
+  *used = out - f->scratch;
+  return TRUE;
+}
+
+/* Declares the namespace of "xmlns" or "xmlns:prefix" (@a). */
+static gboolean
+declare_ns (Fast *f, const RawAttr *a, guint first_new)
+{
+  const char *prefix = a->prefix != NULL ? a->local : NULL;
+  gsize prefix_len = a->prefix != NULL ? a->local_len : 0;
+  gsize len = a->value_end - a->value;
+  Ns *ns;
+
+  if (a->has_reference || f->n_ns >= FAST_MAX_NAMESPACES)
+    return FALSE;
+  if (prefix != NULL
+      && (len == 0 || name_is (prefix, prefix_len, "xml") || name_is (prefix, prefix_len, "xmlns")))
+    return FALSE;
+  if (name_is (a->value, len, XML_NS) || name_is (a->value, len, XMLNS_NS))
+    return FALSE;
+  /* declared twice in this tag */
+  for (guint i = first_new; i < f->n_ns; i++)
+    if ((prefix == NULL) == (f->ns[i].prefix == NULL)
+        && (prefix == NULL
+            || (f->ns[i].prefix_len == prefix_len
+                && memcmp (f->ns[i].prefix, prefix, prefix_len) == 0)))
+      return FALSE;
+  ns = &f->ns[f->n_ns];
+  ns->prefix = prefix;
+  ns->prefix_len = prefix_len;
+  ns->uri = NULL;
+  if (len > 0)
+    {
+      if (len >= FAST_URIS - f->uris_used)
+        return FALSE;
+      memcpy (f->uris + f->uris_used, a->value, len);
+      f->uris[f->uris_used + len] = '\0';
+      ns->uri = f->uris + f->uris_used;
+      f->uris_used += len + 1;
+    }
+  f->n_ns++;
+  return TRUE;
+}
+
+/* The SAX2 attribute array (5 per attribute: local name, prefix,
+ * namespace name, value, value end) for the attributes of a start tag
+ * whose declarations are in scope. */
+static gboolean
+build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
+{
+  gsize used = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const RawAttr *a = &raw[i];
+      const char *uri = NULL;
+      const char **o = (const char **) out + 5 * i;
+
+      if (a->prefix != NULL)
+        {
+          gboolean found;
+
+          if (name_is (a->prefix, a->prefix_len, "xml"))
+            uri = XML_NS;
+          else if ((uri = lookup_ns (f, a->prefix, a->prefix_len, &found)) == NULL)
+            return FALSE; /* undeclared: a declared prefix has a name */
+        }
+      /* the same name twice, or the same local name in one namespace */
+      for (guint j = 0; j < i; j++)
+        {
+          const RawAttr *b = &raw[j];
+          const char *b_uri = (const char *) out[5 * j + 2];
+
+          if (a->local_len == b->local_len && memcmp (a->local, b->local, a->local_len) == 0
+              && (((a->prefix == NULL) == (b->prefix == NULL)
+                   && (a->prefix == NULL
+                       || (a->prefix_len == b->prefix_len
+                           && memcmp (a->prefix, b->prefix, a->prefix_len) == 0)))
+                  || (uri != NULL && b_uri != NULL && strcmp (uri, b_uri) == 0)))
+            return FALSE;
+        }
+      o[0] = scratch_copy (f, &used, a->local, a->local_len);
+      o[1] = a->prefix != NULL ? scratch_copy (f, &used, a->prefix, a->prefix_len) : NULL;
+      o[2] = uri;
+      if (o[0] == NULL || (a->prefix != NULL && o[1] == NULL))
+        return FALSE;
+      if (!a->has_reference)
+        {
+          o[3] = a->value;
+          o[4] = a->value_end;
+        }
+      else if (!decode_value (f, &used, a, &o[3], &o[4]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+pop_element (Fast *f)
+{
+  const Open *open = &f->open[f->depth];
+
+  if (f->sax->end_element != NULL)
+    f->sax->end_element (f->user_data, f->names + open->name_at);
+  f->n_ns = open->n_ns;
+  f->uris_used = open->uris_used;
+  f->names_used = open->name_at;
+  if (--f->depth == 0)
+    f->root_done = TRUE;
+}
+
+/* "<name attributes>" or "<name attributes/>", f->p at "<". */
+static gboolean
+read_start_tag (Fast *f)
+{
+  const char *qname = ++f->p;
+  const char *prefix, *local;
+  gsize prefix_len, local_len;
+  RawAttr raw[FAST_MAX_ATTRIBUTES];
+  const xmlChar *attributes[5 * FAST_MAX_ATTRIBUTES];
+  guint n = 0;
+  gboolean empty = FALSE;
+  Open *open;
+
+  if (f->root_done || !read_qname (f, &prefix, &prefix_len, &local, &local_len))
+    return FALSE;
+  if (f->depth + 1 > f->limits->max_depth || f->depth + 1 > FAST_MAX_DEPTH
+      || (f->limits->max_elements != 0 && f->count + 1 > f->limits->max_elements))
+    return FALSE;
+  open = &f->open[f->depth + 1];
+  open->qname = qname;
+  open->qname_len = f->p - qname;
+  open->n_ns = f->n_ns;
+  open->uris_used = f->uris_used;
+  open->name_at = f->names_used;
+  for (;;)
+    {
+      gsize blanks = skip_blanks (f);
+      RawAttr *a;
+      char quote;
+
+      if (f->p >= f->end)
+        return FALSE;
+      if (*f->p == '>' || *f->p == '/')
+        {
+          empty = *f->p == '/';
+          if (empty && (f->end - f->p < 2 || f->p[1] != '>'))
+            return FALSE;
+          f->p += empty ? 2 : 1;
+          break;
+        }
+      if (blanks == 0 || n >= FAST_MAX_ATTRIBUTES)
+        return FALSE;
+      a = &raw[n];
+      if (!read_qname (f, &a->prefix, &a->prefix_len, &a->local, &a->local_len))
+        return FALSE;
+      skip_blanks (f);
+      if (f->p >= f->end || *f->p != '=')
+        return FALSE;
+      f->p++;
+      skip_blanks (f);
+      if (f->p >= f->end || (*f->p != '"' && *f->p != '\''))
+        return FALSE;
+      quote = *f->p++;
+      if (!read_value (f, quote, a))
+        return FALSE;
+      if (a->prefix == NULL ? name_is (a->local, a->local_len, "xmlns")
+                            : name_is (a->prefix, a->prefix_len, "xmlns"))
+        {
+          if (!declare_ns (f, a, open->n_ns))
+            return FALSE;
+        }
+      else
+        n++;
+    }
+  if (prefix != NULL)
+    {
+      gboolean found;
+
+      if (name_is (prefix, prefix_len, "xml") || name_is (prefix, prefix_len, "xmlns"))
+        return FALSE;
+      lookup_ns (f, prefix, prefix_len, &found);
+      if (!found)
+        return FALSE;
+    }
+  if (!build_attributes (f, raw, n, attributes))
+    return FALSE;
+  if (local_len >= FAST_NAMES - f->names_used)
+    return FALSE;
+  memcpy (f->names + f->names_used, local, local_len);
+  f->names[f->names_used + local_len] = '\0';
+  f->names_used += local_len + 1;
+  f->depth++;
+  f->count++;
+  if (f->sax->start_element != NULL)
+    f->sax->start_element (f->user_data, f->names + open->name_at, (int) n, attributes);
+  if (empty)
+    pop_element (f);
+  return TRUE;
+}
+
+/* "</name>", f->p at "<". */
+static gboolean
+read_end_tag (Fast *f)
+{
+  const Open *open = &f->open[f->depth];
+
+  f->p += 2;
+  if (f->depth == 0 || (gsize) (f->end - f->p) < open->qname_len
+      || memcmp (f->p, open->qname, open->qname_len) != 0)
+    return FALSE;
+  f->p += open->qname_len;
+  skip_blanks (f);
+  if (f->p >= f->end || *f->p != '>')
+    return FALSE; /* a longer name, or no ">" */
+  f->p++;
+  pop_element (f);
+  return TRUE;
+}
+
+/* "<!-- comment -->" of printable ASCII, tabs and line feeds, f->p at "<". */
+static gboolean
+read_comment (Fast *f)
+{
+  if (f->end - f->p < 4 || memcmp (f->p, "<!--", 4) != 0)
+    return FALSE;
+  f->p += 4;
+  if (f->p < f->end && *f->p == '-')
+    return FALSE;
+  for (; f->p < f->end; f->p++)
+    {
+      guchar c = *f->p;
+
+      if (c == '-' && f->end - f->p >= 2 && f->p[1] == '-')
+        {
+          if (f->end - f->p < 3 || f->p[2] != '>')
+            return FALSE;
+          f->p += 3;
+          return TRUE;
+        }
+      /* no "<": sfb_xml_read_sax() refuses "<!DOCTYPE" even in a comment */
+      if ((c < 0x20 && c != '\t' && c != '\n') || c >= 0x7F || c == '<')
+        return FALSE;
+    }
+  return FALSE;
+}
+
+static void
+characters (Fast *f, const char *text, gsize length)
+{
+  if (length > 0 && f->sax->characters != NULL)
+    f->sax->characters (f->user_data, text, (int) length);
+}
+
+/* Text up to the next "<", f->p at its start; passed on inside the root
+ * with line ends normalised and references resolved, as libxml2 does. */
+static gboolean
+read_text (Fast *f)
+{
+  const char *run = f->p;
+
+  if (f->depth == 0)
+    {
+      /* outside the root: blanks only, passed on to nobody */
+      while (f->p < f->end && *f->p != '<')
+        if (!is_blank (*f->p++))
+          return FALSE;
+      return TRUE;
+    }
+  for (;;)
+    {
+      guchar c;
+      gsize len = 0;
+      guint32 ref;
+      char utf8[8];
+
+      while (f->p < f->end && !has_class (*f->p, IN_TEXT))
+        f->p++;
+      if (f->p >= f->end || *f->p == '<')
+        break;
+      c = *f->p;
+      if (c >= 0x80)
+        {
+          if ((len = utf8_char (f->p, f->end)) == 0)
+            return FALSE;
+          f->p += len;
+          continue;
+        }
+      if (c == ']')
+        {
+          if (f->end - f->p >= 3 && f->p[1] == ']' && f->p[2] == '>')
+            return FALSE;
+          f->p++;
+          continue;
+        }
+      characters (f, run, f->p - run);
+      if (c == '\r')
+        {
+          /* CR LF and a lone CR are a line feed */
+          characters (f, "\n", 1);
+          f->p++;
+          if (f->p < f->end && *f->p == '\n')
+            f->p++;
+        }
+      else if (c == '&' && (ref = read_reference (f->p, f->end, &len)) != 0)
+        {
+          characters (f, utf8, g_unichar_to_utf8 (ref, utf8));
+          f->p += len;
+        }
+      else
+        return FALSE;
+      run = f->p;
+    }
+  characters (f, run, f->p - run);
+  return TRUE;
+}
+
+/* At the very start: nothing, or <?xml version="1.0"?> with
+ * encoding="UTF-8" (any case) and standalone="yes"/"no" if at all. */
+static gboolean
+read_declaration (Fast *f)
+{
+  static const char *const names[] = { "version", "encoding", "standalone" };
+  guint next = 0;
+
+  if (f->end - f->p < 5 || memcmp (f->p, "<?xml", 5) != 0)
+    return TRUE;
+  f->p += 5;
+  for (;;)
+    {
+      gsize blanks = skip_blanks (f);
+      const char *name = f->p;
+      const char *value;
+      gsize name_len, value_len;
+      char quote;
+      guint which;
+
+      if (f->end - f->p >= 2 && f->p[0] == '?' && f->p[1] == '>')
+        {
+          f->p += 2;
+          return next > 0;
+        }
+      if (blanks == 0 || (name_len = read_ncname (f)) == 0)
+        return FALSE;
+      for (which = next; which < G_N_ELEMENTS (names); which++)
+        if (name_is (name, name_len, names[which]))
+          break;
+      /* version first, each at most once, in this order */
+      if (which == G_N_ELEMENTS (names) || (next == 0 && which != 0))
+        return FALSE;
+      next = which + 1;
+      skip_blanks (f);
+      if (f->p >= f->end || *f->p != '=')
+        return FALSE;
+      f->p++;
+      skip_blanks (f);
+      if (f->p >= f->end || (*f->p != '"' && *f->p != '\''))
+        return FALSE;
+      quote = *f->p++;
+      value = f->p;
+      while (f->p < f->end && *f->p != quote && is_name_char (*f->p))
+        f->p++;
+      if (f->p >= f->end || *f->p != quote)
+        return FALSE;
+      value_len = f->p++ - value;
+      if (which == 0   ? !name_is (value, value_len, "1.0")
+          : which == 1 ? !(value_len == 5 && g_ascii_strncasecmp (value, "UTF-8", 5) == 0)
+                       : !name_is (value, value_len, "yes") && !name_is (value, value_len, "no"))
+        return FALSE;
+    }
+}
+
+gboolean
+sfb_xml_read_fast (const char *data,
+                   gsize length,
+                   const SfbXmlLimits *limits,
+                   const SfbXmlSax *sax,
+                   gpointer user_data)
+{
+  Fast f;
+
+  g_return_val_if_fail (limits != NULL && sax != NULL, FALSE);
+
+  if (data == NULL || length == 0 || length > limits->max_document || length > G_MAXINT
+      || limits->parse_options != 0)
+    return FALSE;
+  f.p = data;
+  f.end = data + length;
+  f.limits = limits;
+  f.sax = sax;
+  f.user_data = user_data;
+  f.depth = 0;
+  f.count = 0;
+  f.root_done = FALSE;
+  f.n_ns = 0;
+  f.names_used = 0;
+  f.uris_used = 0;
+  if (!read_declaration (&f))
+    return FALSE;
+  while (f.p < f.end)
+    {
+      gboolean ok;
+
+      if (*f.p != '<')
+        ok = read_text (&f);
+      else if (f.end - f.p < 2)
+        ok = FALSE;
+      else if (f.p[1] == '/')
+        ok = read_end_tag (&f);
+      else if (f.p[1] == '!')
+        ok = read_comment (&f);
+      else if (f.p[1] == '?')
+        ok = FALSE;
+      else
+        ok = read_start_tag (&f);
+      if (!ok)
+        return FALSE;
+    }
+  return f.root_done && f.depth == 0;
+}
