@@ -220,9 +220,11 @@ header_finish (SfbSipMessage *self,
                const char *raw_end)
 {
   gsize raw_len = raw_end - raw;
-  SfbSipHeader *header = g_malloc0 (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
+  /* not zeroed: every byte is written below */
+  SfbSipHeader *header = g_malloc (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
   char *p = (char *) (header + 1);
 
+  *header = (SfbSipHeader) { 0 };
   header->one_block = TRUE;
   header->name = p;
   memcpy (p, name, name_len);
