@@ -229,6 +229,7 @@ header_finish (SfbSipMessage *self,
   header->name = p;
   memcpy (p, name, name_len);
   p[name_len] = '\0';
+  sfb_sip_header_set_key (header);
   p += name_len + 1;
   header->value = p;
   header->value_len = value->len;

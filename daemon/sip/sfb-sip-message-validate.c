@@ -87,13 +87,13 @@ count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
   memset (counts, 0, N_COUNTED * sizeof counts[0]);
   for (guint i = 0; i < self->headers->len; i++)
     {
-      const char *have = sfb_sip_header_canonical_name (sfb_sip_message_header_at (self, i)->name);
-      char first = ascii_lower (have[0]);
+      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
+      char first = ascii_lower (have->key[0]);
 
       for (guint j = 0; j < N_COUNTED; j++)
         {
           if (ascii_lower (counted_names[j][0]) == first
-              && g_ascii_strcasecmp (have, counted_names[j]) == 0)
+              && g_ascii_strcasecmp (have->key, counted_names[j]) == 0)
             {
               counts[j]++;
               break;
