@@ -245,7 +245,8 @@ header_finish (SfbSipMessage *self,
 static gboolean
 parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
 {
-  g_autoptr (GString) value = g_string_new (NULL);
+  /* room for most values (GLib makes it 256): no regrowth per header */
+  g_autoptr (GString) value = g_string_sized_new (200);
   const char *name = NULL, *raw = NULL, *raw_end = NULL, *line;
   gsize name_len = 0, len;
 
