@@ -48,7 +48,7 @@ struct _SfbSipConnection
   guint8 read_buffer[READ_BUFFER_SIZE];
   GSource *read_source; /* socket streams: kept while open */
   guint first_read_id;
-  gboolean reading; /* inside the read source's callback */
+  gboolean reading;   /* inside the read source's callback */
   GQueue write_queue; /* of GBytes */
   GBytes *writing;    /* the message being written */
 

@@ -364,7 +364,8 @@ watch_stream (SfbSipConnection *self)
 {
   GInputStream *stream = g_io_stream_get_input_stream (self->connection);
 
-  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (stream), NULL);
+  self->read_source
+      = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (stream), NULL);
   g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_stream_readable), self, NULL);
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
 }

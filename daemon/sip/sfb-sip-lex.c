@@ -291,8 +291,15 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
     {
       lx->p++;
       sfb_sip_lex_skip_ws (lx);
-      if (!parse_param_value (
-              lx, name, (int) MIN (name_len, G_MAXINT), &scratch, &value, &value_len, &raw, &raw_len, error))
+      if (!parse_param_value (lx,
+                              name,
+                              (int) MIN (name_len, G_MAXINT),
+                              &scratch,
+                              &value,
+                              &value_len,
+                              &raw,
+                              &raw_len,
+                              error))
         return FALSE;
     }
   g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));

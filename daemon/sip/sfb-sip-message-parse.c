@@ -224,7 +224,7 @@ header_finish (SfbSipMessage *self,
   SfbSipHeader *header = g_malloc (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
   char *p = (char *) (header + 1);
 
-  *header = (SfbSipHeader) { 0 };
+  *header = (SfbSipHeader){ 0 };
   header->one_block = TRUE;
   header->name = p;
   memcpy (p, name, name_len);

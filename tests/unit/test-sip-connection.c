@@ -402,12 +402,7 @@ main (int argc, char **argv)
               fixture_setup,
               test_incoming_request,
               fixture_teardown);
-  g_test_add ("/sip-connection/burst",
-              Fixture,
-              NULL,
-              fixture_setup,
-              test_burst,
-              fixture_teardown);
+  g_test_add ("/sip-connection/burst", Fixture, NULL, fixture_setup, test_burst, fixture_teardown);
   g_test_add ("/sip-connection/end-of-connection",
               Fixture,
               NULL,
