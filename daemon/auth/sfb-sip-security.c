@@ -146,7 +146,8 @@ take_param (char **field, const SfbSipAuth *auth, const char *name)
 {
   const char *value = sfb_sip_auth_get_param (auth, name);
 
-  if (value != NULL)
+  /* every signed message repeats the opaque: no copy when it is the same */
+  if (value != NULL && g_strcmp0 (value, *field) != 0)
     {
       g_free (*field);
       *field = g_strdup (value);
@@ -305,23 +306,21 @@ static GBytes *
 from_hex (const char *text)
 {
   gsize len = strlen (text);
-  g_autoptr (GByteArray) out = NULL;
+  guint8 bytes[MAX_SIGNATURE_HEX / 2];
 
   if (len == 0 || len % 2 != 0 || len > MAX_SIGNATURE_HEX)
     return NULL;
-  out = g_byte_array_sized_new ((guint) len / 2);
   for (gsize i = 0; i < len; i += 2)
     {
       int hi = g_ascii_xdigit_value (text[i]);
       int lo = g_ascii_xdigit_value (text[i + 1]);
-      guint8 byte;
 
       if (hi < 0 || lo < 0)
         return NULL;
-      byte = (guint8) (hi << 4 | lo);
-      g_byte_array_append (out, &byte, 1);
+      bytes[i / 2] = (guint8) (hi << 4 | lo);
     }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
+  /* len / 2 <= sizeof bytes: checked above */
+  return g_bytes_new (bytes, len / 2);
 }
 
 gboolean

@@ -46,6 +46,9 @@ struct _SfbSipConnection
   GBytes *peer_certificate; /* DER, for TLS-DSK */
 
   guint8 read_buffer[READ_BUFFER_SIZE];
+  GSource *read_source; /* socket streams: kept while open */
+  guint first_read_id;
+  gboolean reading;   /* inside the read source's callback */
   GQueue write_queue; /* of GBytes */
   GBytes *writing;    /* the message being written */
 

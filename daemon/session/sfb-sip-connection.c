@@ -187,6 +187,59 @@ handle_message (SfbSipConnection *self, SfbSipMessage *message)
     sfb_sip_connection_handle_response (self, message);
 }
 
+/* Handles what one read returned: @n bytes in the read buffer, or @error
+ * (n < 0); FALSE when the connection ended. */
+static gboolean
+handle_read (SfbSipConnection *self, gssize n, const GError *error)
+{
+  g_autoptr (GError) parse_error = NULL;
+
+  if (n < 0)
+    {
+      sfb_sip_connection_fail (self,
+                               g_error_new (SFB_ERROR,
+                                            SFB_ERROR_NOT_REACHABLE,
+                                            "Lost the connection to %s:%u: %s",
+                                            self->host,
+                                            self->port,
+                                            error->message));
+      return FALSE;
+    }
+  if (n == 0)
+    {
+      sfb_sip_connection_fail (self,
+                               g_error_new (SFB_ERROR,
+                                            SFB_ERROR_NOT_REACHABLE,
+                                            "%s:%u closed the connection",
+                                            self->host,
+                                            self->port));
+      return FALSE;
+    }
+  /* n <= sizeof read_buffer: the stream wrote no more than it was given */
+  sfb_sip_parser_feed (self->parser, (const char *) self->read_buffer, (gsize) n, &parse_error);
+  /* messages completed before an error still count */
+  for (SfbSipMessage *m; !self->closed && (m = sfb_sip_parser_pop (self->parser)) != NULL;)
+    {
+      g_autoptr (SfbSipMessage) message = m;
+      handle_message (self, message);
+    }
+  if (!self->closed && parse_error != NULL)
+    sfb_sip_connection_fail (
+        self,
+        g_error_new (SFB_ERROR,
+                     SFB_ERROR_NOT_REACHABLE,
+                     "%s:%u sent data that is not SIP (%s); the connection was "
+                     "dropped",
+                     self->host,
+                     self->port,
+                     parse_error->message));
+  if (!self->closed)
+    sfb_sip_connection_watch_liveness (self, (gsize) n);
+  return !self->closed;
+}
+
+static void start_read_async (SfbSipConnection *self);
+
 static void
 on_read_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -197,62 +250,12 @@ on_read_done (GObject *source, GAsyncResult *result, gpointer user_data)
   n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
   if (self->closed)
     return;
-  if (n < 0)
-    {
-      sfb_sip_connection_fail (self,
-                               g_error_new (SFB_ERROR,
-                                            SFB_ERROR_NOT_REACHABLE,
-                                            "Lost the connection to %s:%u: %s",
-                                            self->host,
-                                            self->port,
-                                            error->message));
-      return;
-    }
-  if (n == 0)
-    {
-      sfb_sip_connection_fail (self,
-                               g_error_new (SFB_ERROR,
-                                            SFB_ERROR_NOT_REACHABLE,
-                                            "%s:%u closed the connection",
-                                            self->host,
-                                            self->port));
-      return;
-    }
-  if (!sfb_sip_parser_feed (self->parser, (const char *) self->read_buffer, n, &error))
-    {
-      /* messages completed before the error still count */
-      g_autoptr (GError) parse_error = g_steal_pointer (&error);
-
-      for (SfbSipMessage *m; !self->closed && (m = sfb_sip_parser_pop (self->parser)) != NULL;)
-        {
-          g_autoptr (SfbSipMessage) message = m;
-          handle_message (self, message);
-        }
-      if (!self->closed)
-        sfb_sip_connection_fail (
-            self,
-            g_error_new (SFB_ERROR,
-                         SFB_ERROR_NOT_REACHABLE,
-                         "%s:%u sent data that is not SIP (%s); the connection was "
-                         "dropped",
-                         self->host,
-                         self->port,
-                         parse_error->message));
-      return;
-    }
-  for (SfbSipMessage *m; !self->closed && (m = sfb_sip_parser_pop (self->parser)) != NULL;)
-    {
-      g_autoptr (SfbSipMessage) message = m;
-      handle_message (self, message);
-    }
-  if (!self->closed)
-    sfb_sip_connection_watch_liveness (self, (gsize) n);
-  if (!self->closed)
-    sfb_sip_connection_start_read (self);
+  if (handle_read (self, n, error))
+    start_read_async (self);
 }
 
-void
-sfb_sip_connection_start_read (SfbSipConnection *self)
+static void
+start_read_async (SfbSipConnection *self)
 {
   g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (self->connection)),
                              self->read_buffer,
@@ -263,12 +266,151 @@ sfb_sip_connection_start_read (SfbSipConnection *self)
                              g_object_ref (self));
 }
 
+typedef enum
+{
+  READ_MORE_LATER, /* all read that was there */
+  READ_BLOCKED,    /* the stream would block while its socket may be readable */
+  READ_ENDED,      /* the connection ended */
+} ReadState;
+
+/* Reads what the stream has without blocking and handles it. */
+static ReadState
+read_available (SfbSipConnection *self)
+{
+  GPollableInputStream *stream
+      = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->connection));
+  gssize n;
+
+  do
+    {
+      g_autoptr (GError) error = NULL;
+
+      n = g_pollable_input_stream_read_nonblocking (
+          stream, self->read_buffer, sizeof self->read_buffer, NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return READ_BLOCKED;
+      if (!handle_read (self, n, error))
+        return READ_ENDED;
+      /* a full buffer may have left decrypted bytes in the TLS layer, which
+       * the socket's readiness would not report */
+    }
+  while ((gsize) n == sizeof self->read_buffer);
+  return READ_MORE_LATER;
+}
+
+static void watch_stream (SfbSipConnection *self);
+
+static gboolean
+on_stream_readable (GObject *stream, gpointer user_data)
+{
+  g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
+
+  return read_available (self) == READ_ENDED ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+/* Reads from the socket's source; FALSE when that source is done with. */
+static gboolean
+read_socket (SfbSipConnection *self)
+{
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->connection));
+  ReadState state;
+
+  if (self->reading)
+    return TRUE; /* a main loop run inside a message handler */
+  self->reading = TRUE;
+  state = read_available (self);
+  self->reading = FALSE;
+  if (state == READ_ENDED)
+    return FALSE;
+  /* The TLS layer can refuse to read while it runs another operation
+   * (a handshake): the socket stays readable and its source would spin.
+   * The stream's own source waits for that operation. */
+  if (state == READ_BLOCKED && g_socket_condition_check (socket, G_IO_IN) != 0)
+    {
+      g_source_destroy (self->read_source);
+      g_clear_pointer (&self->read_source, g_source_unref);
+      g_clear_handle_id (&self->first_read_id, g_source_remove);
+      watch_stream (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+on_socket_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
+
+  return read_socket (self) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* The first try, at once as read_async() did: bytes may wait in the TLS
+ * layer, which the socket would not report. */
+static gboolean
+on_first_read (gpointer user_data)
+{
+  g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
+
+  self->first_read_id = 0;
+  read_socket (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The stream's own source: a TLS stream's watches the TLS layer's state
+ * as well as the socket, through a tree of three sources, each of which
+ * wakes the main loop when it is dispatched. */
+static void
+watch_stream (SfbSipConnection *self)
+{
+  GInputStream *stream = g_io_stream_get_input_stream (self->connection);
+
+  self->read_source
+      = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (stream), NULL);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_stream_readable), self, NULL);
+  g_source_attach (self->read_source, g_main_context_get_thread_default ());
+}
+
+/* A socket's stream (plain, or TLS over it) is read from one source kept
+ * for the connection's life, on the socket itself: each message costs one
+ * wake-up and the reads that return it.  g_input_stream_read_async() sets
+ * up a GTask and a tree of sources per read and tears them down after,
+ * each step an eventfd write to wake the main loop, and tries a read that
+ * fails with EAGAIN before every wait.  The source may recurse (GLib
+ * then does not take its descriptor out of the poll set around each
+ * dispatch, two more eventfd writes); no main loop runs inside the
+ * daemon's handlers, and "reading" guards it anyway.  Other streams are
+ * read with read_async(). */
+void
+sfb_sip_connection_start_read (SfbSipConnection *self)
+{
+  GInputStream *stream = g_io_stream_get_input_stream (self->connection);
+  GSocket *socket;
+
+  g_return_if_fail (self->read_source == NULL);
+  if (!G_IS_SOCKET_CONNECTION (self->connection) || !G_IS_POLLABLE_INPUT_STREAM (stream)
+      || !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (stream)))
+    {
+      start_read_async (self);
+      return;
+    }
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->connection));
+  self->read_source = g_socket_create_source (socket, G_IO_IN, NULL);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_socket_readable), self, NULL);
+  g_source_set_can_recurse (self->read_source, TRUE);
+  g_source_attach (self->read_source, g_main_context_get_thread_default ());
+  self->first_read_id = g_idle_add (on_first_read, self);
+}
+
 /* ---- closing --------------------------------------------------------- */
 
 static void
 shut_down (SfbSipConnection *self, const GError *reason)
 {
   self->closed = TRUE;
+  if (self->read_source != NULL)
+    g_source_destroy (self->read_source);
+  g_clear_pointer (&self->read_source, g_source_unref);
+  g_clear_handle_id (&self->first_read_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->pong_id, g_source_remove);
   g_clear_handle_id (&self->partial_id, g_source_remove);

@@ -82,14 +82,19 @@ try_token68 (SfbSipLex *lx, SfbSipAuth *auth)
 /* token / quoted-string; unquoted values are taken leniently up to the
  * next separator, as servers send base64 (with '/' and '=') unquoted */
 static gboolean
-parse_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
+parse_value (SfbSipLex *lx,
+             GString **scratch,
+             const char **value,
+             gsize *value_len,
+             const char **raw,
+             gsize *raw_len,
+             GError **error)
 {
   const char *start = lx->p;
 
   if (sfb_sip_lex_peek (lx, '"'))
     {
-      param->value = sfb_sip_lex_quoted_dup (lx, error);
-      if (param->value == NULL)
+      if (!sfb_sip_lex_quoted_view (lx, scratch, value, value_len, error))
         return FALSE;
     }
   else
@@ -99,25 +104,31 @@ parse_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
         lx->p++;
       if (lx->p == start)
         return auth_error (error, SFB_SIP_ERROR_MALFORMED, "empty parameter value");
-      param->value = g_strndup (start, lx->p - start);
+      *value = start;
+      *value_len = (gsize) (lx->p - start);
     }
-  param->raw_value = g_strndup (start, lx->p - start);
+  *raw = start;
+  *raw_len = (gsize) (lx->p - start);
   return TRUE;
 }
 
+/* one block per parameter (sfb_sip_param_new()): a signed message's
+ * Authentication-Info has about ten */
 static gboolean
 parse_param (SfbSipLex *lx, SfbSipAuth *auth, const char *name, gsize name_len, GError **error)
 {
-  g_autoptr (SfbSipParam) param = g_new0 (SfbSipParam, 1);
+  g_autoptr (GString) scratch = NULL;
+  const char *value, *raw;
+  gsize value_len, raw_len;
 
   if (auth->params->len >= SFB_SIP_LEX_MAX_PARAMS)
     return auth_error (error, SFB_SIP_ERROR_TOO_LARGE, "too many parameters");
-  param->name = g_strndup (name, name_len);
   lx->p++; /* '=' */
   sfb_sip_lex_skip_ws (lx);
-  if (!parse_value (lx, param, error))
+  if (!parse_value (lx, &scratch, &value, &value_len, &raw, &raw_len, error))
     return FALSE;
-  g_ptr_array_add (auth->params, g_steal_pointer (&param));
+  g_ptr_array_add (auth->params,
+                   sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
   return TRUE;
 }
 
@@ -326,6 +337,7 @@ quote (const char *value)
 void
 sfb_sip_auth_add_param (SfbSipAuth *auth, const char *name, const char *value, gboolean quoted)
 {
+  g_autofree char *raw = NULL;
   SfbSipParam *param;
 
   g_return_if_fail (auth != NULL);
@@ -333,10 +345,8 @@ sfb_sip_auth_add_param (SfbSipAuth *auth, const char *name, const char *value, g
   g_return_if_fail (value != NULL && strpbrk (value, "\r\n") == NULL);
   g_return_if_fail (quoted || (value[0] != '\0' && strpbrk (value, " \t,\"") == NULL));
 
-  param = g_new0 (SfbSipParam, 1);
-  param->name = g_strdup (name);
-  param->value = g_strdup (value);
-  param->raw_value = quoted ? quote (value) : g_strdup (value);
+  raw = quoted ? quote (value) : g_strdup (value);
+  param = sfb_sip_param_new (name, strlen (name), value, strlen (value), raw, strlen (raw));
   g_ptr_array_add (auth->params, param);
 }
 

@@ -117,37 +117,92 @@ sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error)
   return FALSE;
 }
 
-char *
-sfb_sip_lex_quoted_dup (SfbSipLex *lx, GError **error)
+gboolean
+sfb_sip_lex_quoted_view (
+    SfbSipLex *lx, GString **scratch, const char **value, gsize *value_len, GError **error)
 {
-  g_autoptr (GString) out = NULL;
-
   /* without an escape, the bytes between the quotes: no GString grown a
    * byte at a time (a signed message's Authentication-Info has seven) */
   if (sfb_sip_lex_peek (lx, '"'))
     for (const char *p = lx->p + 1; p < lx->end && *p != '\\'; p++)
       if (*p == '"')
         {
-          char *value = g_strndup (lx->p + 1, p - (lx->p + 1));
-
+          *value = lx->p + 1;
+          *value_len = (gsize) (p - (lx->p + 1));
           lx->p = p + 1;
-          return value;
+          return TRUE;
         }
-  out = g_string_new (NULL);
-  if (!sfb_sip_lex_quoted (lx, out, error))
+  if (*scratch == NULL)
+    *scratch = g_string_new (NULL);
+  g_string_truncate (*scratch, 0);
+  if (!sfb_sip_lex_quoted (lx, *scratch, error))
+    return FALSE;
+  *value = (*scratch)->str;
+  *value_len = (*scratch)->len;
+  return TRUE;
+}
+
+char *
+sfb_sip_lex_quoted_dup (SfbSipLex *lx, GError **error)
+{
+  g_autoptr (GString) scratch = NULL;
+  const char *value;
+  gsize len;
+
+  if (!sfb_sip_lex_quoted_view (lx, &scratch, &value, &len, error))
     return NULL;
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  /* the GString's text up to its first NUL, as it was read before */
+  return g_strndup (value, len);
+}
+
+/* @len bytes of @text and a NUL at @dest; the byte after them */
+static char *
+put_string (char *dest, const char *text, gsize len)
+{
+  memcpy (dest, text, len);
+  dest[len] = '\0';
+  return dest + len + 1;
+}
+
+SfbSipParam *
+sfb_sip_param_new (const char *name,
+                   gsize name_len,
+                   const char *value,
+                   gsize value_len,
+                   const char *raw,
+                   gsize raw_len)
+{
+  gsize size = sizeof (SfbSipParam);
+  SfbSipParam *param;
+  char *p;
+
+  /* the lengths are of bytes in one message, far below any overflow;
+   * checked all the same */
+  if (!g_size_checked_add (&size, size, name_len) || !g_size_checked_add (&size, size, 1)
+      || (value != NULL
+          && (!g_size_checked_add (&size, size, value_len)
+              || !g_size_checked_add (&size, size, raw_len)
+              || !g_size_checked_add (&size, size, 2))))
+    g_error ("SIP parameter too large");
+  param = g_malloc (size);
+  p = put_string ((char *) (param + 1), name, name_len);
+  param->name = (char *) (param + 1);
+  param->value = NULL;
+  param->raw_value = NULL;
+  if (value != NULL)
+    {
+      param->value = p;
+      p = put_string (p, value, value_len);
+      param->raw_value = p;
+      put_string (p, raw, raw_len);
+    }
+  return param;
 }
 
 void
 sfb_sip_param_free (SfbSipParam *param)
 {
-  if (param == NULL)
-    return;
-  g_free (param->name);
-  g_free (param->value);
-  g_free (param->raw_value);
-  g_free (param);
+  g_free (param); /* one block */
 }
 
 GPtrArray *
@@ -163,17 +218,26 @@ is_gen_value_char (guchar c)
   return sfb_sip_is_token_char (c) || c == ':' || c == '[' || c == ']';
 }
 
+/* The value after '=': *value and *value_len unquoted and unescaped,
+ * *raw and *raw_len as written. */
 static gboolean
-parse_param_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
+parse_param_value (SfbSipLex *lx,
+                   const char *name,
+                   int name_len,
+                   GString **scratch,
+                   const char **value,
+                   gsize *value_len,
+                   const char **raw,
+                   gsize *raw_len,
+                   GError **error)
 {
   const char *start = lx->p;
 
   if (sfb_sip_lex_peek (lx, '"'))
     {
-      param->value = sfb_sip_lex_quoted_dup (lx, error);
-      if (param->value == NULL)
+      if (!sfb_sip_lex_quoted_view (lx, scratch, value, value_len, error))
         {
-          g_prefix_error (error, "parameter '%s': ", param->name);
+          g_prefix_error (error, "parameter '%.*s': ", name_len, name);
           return FALSE;
         }
     }
@@ -186,22 +250,25 @@ parse_param_value (SfbSipLex *lx, SfbSipParam *param, GError **error)
           g_set_error (error,
                        SFB_SIP_ERROR,
                        SFB_SIP_ERROR_MALFORMED,
-                       "parameter '%s' has an empty value",
-                       param->name);
+                       "parameter '%.*s' has an empty value",
+                       name_len,
+                       name);
           return FALSE;
         }
-      param->value = g_strndup (start, lx->p - start);
+      *value = start;
+      *value_len = (gsize) (lx->p - start);
     }
-  param->raw_value = g_strndup (start, lx->p - start);
+  *raw = start;
+  *raw_len = (gsize) (lx->p - start);
   return TRUE;
 }
 
 static gboolean
 parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
 {
-  g_autoptr (SfbSipParam) param = g_new0 (SfbSipParam, 1);
-  const char *name;
-  gsize name_len;
+  g_autoptr (GString) scratch = NULL;
+  const char *name, *value = NULL, *raw = NULL;
+  gsize name_len, value_len = 0, raw_len = 0;
 
   sfb_sip_lex_skip_ws (lx);
   name_len = sfb_sip_lex_token (lx, &name);
@@ -219,16 +286,23 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
                    SFB_SIP_LEX_MAX_PARAMS);
       return FALSE;
     }
-  param->name = g_strndup (name, name_len);
   sfb_sip_lex_skip_ws (lx);
   if (sfb_sip_lex_peek (lx, '='))
     {
       lx->p++;
       sfb_sip_lex_skip_ws (lx);
-      if (!parse_param_value (lx, param, error))
+      if (!parse_param_value (lx,
+                              name,
+                              (int) MIN (name_len, G_MAXINT),
+                              &scratch,
+                              &value,
+                              &value_len,
+                              &raw,
+                              &raw_len,
+                              error))
         return FALSE;
     }
-  g_ptr_array_add (params, g_steal_pointer (&param));
+  g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
   return TRUE;
 }
 

@@ -19,6 +19,7 @@ typedef struct
   const char *end;
 } SfbSipLex;
 
+/* One allocation: the strings follow the struct (sfb_sip_param_new()) */
 typedef struct
 {
   char *name;
@@ -35,12 +36,26 @@ gboolean sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error);
 /* The same, the value returned (as a C string: cut at a NUL, as the
  * GString's text would be read) */
 char *sfb_sip_lex_quoted_dup (SfbSipLex *lx, GError **error);
+/* The same, without a copy when the string has no escape: *value points
+ * into the text (@value_len bytes); with escapes, into *scratch (made
+ * when NULL, owned by the caller). */
+gboolean sfb_sip_lex_quoted_view (
+    SfbSipLex *lx, GString **scratch, const char **value, gsize *value_len, GError **error);
 
 gboolean sfb_sip_is_token_char (guchar c);
 gboolean sfb_sip_is_token (const char *text, gsize len);
 gboolean sfb_sip_is_ws (guchar c);
 char *sfb_sip_strdup_trimmed (const char *text, gsize len);
 
+/* @value NULL: a valueless parameter (@raw ignored).  Each string is
+ * copied as a C string: a NUL inside a value ends it for every reader,
+ * as with the separate copies this replaced. */
+SfbSipParam *sfb_sip_param_new (const char *name,
+                                gsize name_len,
+                                const char *value,
+                                gsize value_len,
+                                const char *raw,
+                                gsize raw_len);
 void sfb_sip_param_free (SfbSipParam *param);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipParam, sfb_sip_param_free)
 GPtrArray *sfb_sip_params_new (void);

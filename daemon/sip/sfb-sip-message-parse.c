@@ -220,13 +220,16 @@ header_finish (SfbSipMessage *self,
                const char *raw_end)
 {
   gsize raw_len = raw_end - raw;
-  SfbSipHeader *header = g_malloc0 (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
+  /* not zeroed: every byte is written below */
+  SfbSipHeader *header = g_malloc (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
   char *p = (char *) (header + 1);
 
+  *header = (SfbSipHeader){ 0 };
   header->one_block = TRUE;
   header->name = p;
   memcpy (p, name, name_len);
   p[name_len] = '\0';
+  sfb_sip_header_set_key (header);
   p += name_len + 1;
   header->value = p;
   header->value_len = value->len;
@@ -242,7 +245,8 @@ header_finish (SfbSipMessage *self,
 static gboolean
 parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
 {
-  g_autoptr (GString) value = g_string_new (NULL);
+  /* room for most values (GLib makes it 256): no regrowth per header */
+  g_autoptr (GString) value = g_string_sized_new (200);
   const char *name = NULL, *raw = NULL, *raw_end = NULL, *line;
   gsize name_len = 0, len;
 

@@ -15,7 +15,9 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  char *name;  /* as written */
+  char *name;      /* as written */
+  const char *key; /* the canonical name (sfb_sip_header_canonical_name()) */
+  gsize key_len;
   char *value; /* unfolded and trimmed; may hold NUL bytes */
   gsize value_len;
   char *raw; /* the header as received, folding included; NULL once built */
@@ -39,6 +41,9 @@ struct _SfbSipMessage
 };
 
 void sfb_sip_header_free (SfbSipHeader *header);
+/* Sets key and key_len from name: once, when the header is made (names
+ * never change), so that lookups compare lengths before letters. */
+void sfb_sip_header_set_key (SfbSipHeader *header);
 SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
 /* The header at @index as a name-addr (From, To), parsed at its first use
  * only: validation and the signature check read the same From and To.

@@ -55,11 +55,56 @@ sfb_sip_message_get_cseq (SfbSipMessage *self, guint32 *number, char **method, G
   return TRUE;
 }
 
-static gboolean
-check_single (SfbSipMessage *self, const char *name, gboolean required, GError **error)
+/* The headers validation counts, by canonical name: one pass over the
+ * message counts them all (a received message has some 25 headers) */
+enum
 {
-  guint n = sfb_sip_message_count_headers (self, name);
+  COUNT_CALL_ID,
+  COUNT_CSEQ,
+  COUNT_FROM,
+  COUNT_TO,
+  N_REQUIRED,
+  COUNT_MAX_FORWARDS = N_REQUIRED,
+  COUNT_CONTENT_TYPE,
+  COUNT_CONTENT_LENGTH,
+  COUNT_VIA,
+  N_COUNTED
+};
 
+static const char *const counted_names[N_COUNTED] = {
+  "Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Type", "Content-Length", "Via",
+};
+
+static inline char
+ascii_lower (char c)
+{
+  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+static void
+count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
+{
+  memset (counts, 0, N_COUNTED * sizeof counts[0]);
+  for (guint i = 0; i < self->headers->len; i++)
+    {
+      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
+      char first = ascii_lower (have->key[0]);
+
+      for (guint j = 0; j < N_COUNTED; j++)
+        {
+          if (ascii_lower (counted_names[j][0]) == first
+              && g_ascii_strcasecmp (have->key, counted_names[j]) == 0)
+            {
+              counts[j]++;
+              break;
+            }
+        }
+    }
+}
+
+static gboolean
+check_single (guint n, const char *name, gboolean required, GError **error)
+{
   if (n > 1)
     return invalid (error, "more than one %s header", name);
   if (n == 0 && required)
@@ -79,9 +124,9 @@ check_name_addr (SfbSipMessage *self, const char *name, GError **error)
 }
 
 static gboolean
-check_vias (SfbSipMessage *self, GError **error)
+check_vias (SfbSipMessage *self, guint n_vias, GError **error)
 {
-  if (sfb_sip_message_count_headers (self, "Via") == 0)
+  if (n_vias == 0)
     return invalid (error, "missing %s header", "Via");
   for (int i = sfb_sip_message_find_header (self, "Via", 0); i >= 0;
        i = sfb_sip_message_find_header (self, "Via", (guint) i + 1))
@@ -148,23 +193,18 @@ check_request (SfbSipMessage *self, GError **error)
 gboolean
 sfb_sip_message_validate (SfbSipMessage *self, GError **error)
 {
-  static const char *const singles[] = { "Call-ID", "CSeq", "From", "To" };
-  static const char *const optional[] = { "Max-Forwards", "Content-Type", "Content-Length" };
+  guint counts[N_COUNTED];
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (self), FALSE);
 
-  for (gsize i = 0; i < G_N_ELEMENTS (singles); i++)
+  count_headers (self, counts);
+  for (guint i = 0; i < COUNT_VIA; i++)
     {
-      if (!check_single (self, singles[i], TRUE, error))
-        return FALSE;
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (optional); i++)
-    {
-      if (!check_single (self, optional[i], FALSE, error))
+      if (!check_single (counts[i], counted_names[i], i < N_REQUIRED, error))
         return FALSE;
     }
   if (!check_name_addr (self, "From", error) || !check_name_addr (self, "To", error)
-      || !check_vias (self, error))
+      || !check_vias (self, counts[COUNT_VIA], error))
     return FALSE;
   if (self->method != NULL)
     return check_request (self, error);

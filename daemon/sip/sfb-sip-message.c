@@ -96,6 +96,13 @@ sfb_sip_header_canonical_name (const char *name)
   return name;
 }
 
+void
+sfb_sip_header_set_key (SfbSipHeader *header)
+{
+  header->key = sfb_sip_header_canonical_name (header->name);
+  header->key_len = strlen (header->key);
+}
+
 gboolean
 sfb_sip_header_name_equal (const char *a, const char *b)
 {
@@ -274,24 +281,28 @@ ascii_lower (char c)
 }
 
 /* the index of the first header called name at or after start, or -1;
- * name is canonicalised once and the first letter compared before the
- * whole name: every received message is searched for a dozen headers */
+ * name is canonicalised once, each header's canonical name was found when
+ * it was made, and lengths and first letters are compared before whole
+ * names: every received message is searched for some twenty headers */
 int
 sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
 {
   const char *wanted;
+  gsize wanted_len;
   char first;
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (self), -1);
   g_return_val_if_fail (name != NULL, -1);
 
   wanted = sfb_sip_header_canonical_name (name);
+  wanted_len = strlen (wanted);
   first = ascii_lower (wanted[0]);
   for (guint i = start; i < self->headers->len; i++)
     {
-      const char *have = sfb_sip_header_canonical_name (sfb_sip_message_header_at (self, i)->name);
+      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
 
-      if (ascii_lower (have[0]) == first && g_ascii_strcasecmp (have, wanted) == 0)
+      if (have->key_len == wanted_len && ascii_lower (have->key[0]) == first
+          && g_ascii_strcasecmp (have->key, wanted) == 0)
         return (int) i;
     }
   return -1;
@@ -348,6 +359,7 @@ header_new (const char *name, const char *value)
 
   header = g_new0 (SfbSipHeader, 1);
   header->name = g_strdup (name);
+  sfb_sip_header_set_key (header);
   header->value = g_strdup (value);
   header->value_len = strlen (value);
   return header;

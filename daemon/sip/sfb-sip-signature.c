@@ -147,7 +147,9 @@ sfb_sip_signature_buffer (SfbSipMessage *message,
                           const SfbSipSignatureParams *params,
                           GError **error)
 {
-  g_autoptr (GString) out = g_string_new (NULL);
+  /* room for a usual buffer (some 300 bytes; GLib makes it 512): no
+   * regrowth while appending */
+  g_autoptr (GString) out = g_string_sized_new (384);
   gboolean v3;
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), NULL);

@@ -277,6 +277,9 @@ def main():
     ap.add_argument("--perf", metavar="FILE",
                     help="sample sfbd's threads (user and kernel) with `perf record -e "
                     "cpu-clock` through the storm into FILE")
+    ap.add_argument("--strace", metavar="FILE",
+                    help="count sfbd's system calls (all threads) through the storm with "
+                    "`strace -f -c` into FILE; CPU figures then include strace's cost")
     args = ap.parse_args()
 
     top = tempfile.mkdtemp(prefix="sfbd-bench-contacts-")
@@ -412,6 +415,11 @@ def main():
                                      "-g", "-p", str(pid), "-o", args.perf],
                                     stdout=subprocess.DEVNULL)
             time.sleep(1.0)  # perf attaches to every thread
+        tracer = None
+        if args.strace:
+            tracer = subprocess.Popen(["strace", "-f", "-c", "-p", str(pid), "-o", args.strace],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # strace attaches to every thread
         cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
         th = threading.Thread(target=storm)
@@ -431,6 +439,9 @@ def main():
         if perf is not None:
             perf.send_signal(SIGINT)
             perf.wait(timeout=30)
+        if tracer is not None:
+            tracer.send_signal(SIGINT)
+            tracer.wait(timeout=30)
         if args.callgrind:
             callgrind_control(pid, "--dump=storm")
         result["storm_hwm_kb"] = status(pid, "VmHWM")

@@ -326,6 +326,65 @@ test_garbage (Fixture *fx, gconstpointer data)
   g_assert_true (sfb_sip_connection_is_closed (fx->connection));
 }
 
+static gboolean
+got_three_requests (Fixture *fx)
+{
+  return fx->requests->len >= 3;
+}
+
+/* Several messages in one burst, one of them larger than a read: each is
+ * handled whole and in order, and the connection stays open. */
+static void
+test_burst (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *big_body = g_strnfill (40000, 'x');
+  g_autoptr (GString) burst = g_string_new (NULL);
+  static const char *const bodies[] = { "first", NULL, "third" };
+  gsize off = 0;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *body = bodies[i] != NULL ? bodies[i] : big_body;
+
+      g_string_append_printf (burst,
+                              "NOTIFY sip:alice@127.0.0.1:5061;transport=tls SIP/2.0\r\n"
+                              "Via: SIP/2.0/TLS 127.0.1.11:5061;branch=z9hG4bKb%u\r\n"
+                              "From: <sip:alice@contoso.test>;tag=a\r\n"
+                              "To: <sip:alice@contoso.test>;tag=b\r\n"
+                              "Call-ID: burst\r\nCSeq: %u NOTIFY\r\nEvent: presence\r\n"
+                              "Content-Type: text/plain\r\nContent-Length: %" G_GSIZE_FORMAT
+                              "\r\n\r\n%s",
+                              i,
+                              i + 1,
+                              strlen (body),
+                              body);
+    }
+  /* as much as the socket takes per call, without reading in between */
+  while (off < burst->len)
+    {
+      gssize n = g_socket_send (fx->peer, burst->str + off, burst->len - off, NULL, NULL);
+
+      if (n > 0)
+        off += (gsize) n;
+      else
+        g_main_context_iteration (NULL, FALSE);
+    }
+  spin_until (got_three_requests, fx);
+  g_assert_cmpuint (fx->requests->len, ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      SfbSipMessage *request = g_ptr_array_index (fx->requests, i);
+      GBytes *body = sfb_sip_message_get_body (request);
+      const char *want = bodies[i] != NULL ? bodies[i] : big_body;
+      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
+
+      g_assert_cmpstr (sfb_sip_message_get_header (request, "CSeq"), ==, cseq);
+      g_assert_cmpmem (g_bytes_get_data (body, NULL), g_bytes_get_size (body), want, strlen (want));
+    }
+  g_assert_false (sfb_sip_connection_is_closed (fx->connection));
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -343,6 +402,7 @@ main (int argc, char **argv)
               fixture_setup,
               test_incoming_request,
               fixture_teardown);
+  g_test_add ("/sip-connection/burst", Fixture, NULL, fixture_setup, test_burst, fixture_teardown);
   g_test_add ("/sip-connection/end-of-connection",
               Fixture,
               NULL,
