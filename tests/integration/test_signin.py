@@ -703,6 +703,11 @@ class AutoSignInTest(SignInTestCase):
         self.stop_process(self.daemon)
         self.daemon = self.start_daemon()
 
+    def new_daemon_log(self):
+        """The log of the sfbd restart_daemon() started (not of the one before it)."""
+        with open(self.log_paths[-1], encoding="utf-8", errors="replace") as log:
+            return log.read()
+
     def test_auto_sign_in_at_start_without_blocking(self):
         self.configure_alice(server="pool1.contoso.test")
         self.ctl.set_delay(ms=150)  # a sign-in that takes a while
@@ -717,7 +722,10 @@ class AutoSignInTest(SignInTestCase):
     def test_no_auto_sign_in_when_off(self):
         self.configure_alice(server="pool1.contoso.test")
         self.restart_daemon(False)
-        time.sleep(2)
+        # sfbd decides once, as it takes its bus name: after this line nothing signs it in
+        self.wait_for(lambda: "AutoSignIn is off" in self.new_daemon_log(),
+                      "the AutoSignIn decision")
+        self.assertNotIn("AutoSignIn: signing in", self.new_daemon_log())
         self.assertEqual(self.state(), "signed-out")
         self.assertEqual(self.counters().get("registers", {}), {})
 
