@@ -593,7 +593,10 @@ class StayingSignedInTest(SignInTestCase):
         watcher = self.watch_account()
         self.ctl.stop_pool(pool="pool1")
         self.wait_for(lambda: "reconnecting" in watcher.values("State"), "reconnecting")
-        time.sleep(1)  # a few attempts meet the stopped pool
+        # retries meet the stopped pool: refused, and tried again
+        self.wait_for(lambda: self.get_property(ACCOUNT, "ReconnectAttempts") >= 2
+                      and ERROR_PREFIX + "NotReachable" in watcher.values("LastError"),
+                      "two attempts at the stopped pool")
         self.assertNotEqual(self.state(), "signed-in")
         self.assertEqual(self.counters()["active_registrations"], 0)
         self.ctl.start_pool(pool="pool1")
