@@ -696,8 +696,11 @@ class NetworkTest(SignInTestCase):
         self.ctl.reset_counters()
         self.ctl.drop_connections(user="alice")
         self.wait_for_state("reconnecting")
-        # loopback still works, so any attempt would reach sfbsim: none is made
-        time.sleep(3)
+        # loopback still works, so any attempt would reach sfbsim: sfbd decides to make none
+        # (no retry timer) until the network changes
+        self.wait_for(lambda: "; will retry when the network is back" in self.daemon_log(),
+                      "sfbd deciding to wait for the network")
+        self.assertEqual(self.get_property(ACCOUNT, "NextRetry"), 0)
         self.assertEqual(self.counters().get("tcp_connections", {}), {})
         self.assertEqual(self.state(), "reconnecting")
         self.set_network(True)
