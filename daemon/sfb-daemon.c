@@ -494,8 +494,12 @@ sfb_daemon_auto_sign_in (SfbDaemon *self)
 {
   g_return_if_fail (SFB_IS_DAEMON (self));
 
-  if (!sfb_config_get_auto_sign_in (self->config) || sfb_config_get_load_error (self->config)
-      || sfb_config_get_uri (self->config) == NULL)
+  if (!sfb_config_get_auto_sign_in (self->config))
+    {
+      g_info ("AutoSignIn is off; waiting for SignIn");
+      return;
+    }
+  if (sfb_config_get_load_error (self->config) || sfb_config_get_uri (self->config) == NULL)
     return;
   sfb_secret_store_lookup_password_async (self->secret_store,
                                           sfb_config_get_uri (self->config),

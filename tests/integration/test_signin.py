@@ -167,6 +167,15 @@ class SignInTestCase(SfbdTestCase):
         self.assertTrue(stages, f"no stage {name} in {self.trace()}")
         return stages[-1]
 
+    def assert_not_retried(self):
+        """sfbd gave up for good: it said so ("Sign-in failed", not "Sign-in attempt failed
+        ...; will retry") and has no retry scheduled, so nothing will sign it in by itself."""
+        self.wait_for(lambda: "Sign-in failed: " in self.daemon_log(), "sfbd giving up")
+        self.assertNotIn("; will retry", self.daemon_log())
+        account = self.get_all_properties(ACCOUNT)
+        self.assertEqual(account["State"], "failed")
+        self.assertEqual(account["NextRetry"], 0)
+
     def assert_signed_in(self):
         account = self.get_all_properties(ACCOUNT)
         self.assertEqual(account["State"], "signed-in",
@@ -239,10 +248,8 @@ class SignInTest(SignInTestCase):
         self.assertEqual(account["LastError"], ERROR_PREFIX + "AuthFailed")
         self.assertIn("CONTOSO\\alice", self.sfbctl("status").stdout)
         self.assertEqual(self.counters()["auth_failures"], {"alice": 1})
-        # no automatic retry: a while later still one failure, still failed
-        time.sleep(3)
+        self.assert_not_retried()
         self.assertEqual(self.counters()["auth_failures"], {"alice": 1})
-        self.assertEqual(self.state(), "failed")
         self.assertEqual(self.alice_endpoints(), [])
 
     def test_untrusted_certificate_is_certificate_invalid(self):
@@ -558,8 +565,7 @@ class CertificateTest(SignInTestCase):
         self.assertEqual(self.stage("connecting")["Result"], ERROR_PREFIX + "CertificateInvalid")
         self.assertEqual(self.counters().get("registers", {}), {})
         # never retried by itself: only the user (or the administrator) can fix it
-        time.sleep(2)
-        self.assertEqual(self.state(), "failed")
+        self.assert_not_retried()
         self.assertEqual(self.counters().get("registers", {}), {})
 
     def test_expired_certificate(self):
@@ -593,7 +599,10 @@ class StayingSignedInTest(SignInTestCase):
         watcher = self.watch_account()
         self.ctl.stop_pool(pool="pool1")
         self.wait_for(lambda: "reconnecting" in watcher.values("State"), "reconnecting")
-        time.sleep(1)  # a few attempts meet the stopped pool
+        # retries meet the stopped pool: refused, and tried again
+        self.wait_for(lambda: self.get_property(ACCOUNT, "ReconnectAttempts") >= 2
+                      and ERROR_PREFIX + "NotReachable" in watcher.values("LastError"),
+                      "two attempts at the stopped pool")
         self.assertNotEqual(self.state(), "signed-in")
         self.assertEqual(self.counters()["active_registrations"], 0)
         self.ctl.start_pool(pool="pool1")
@@ -687,8 +696,11 @@ class NetworkTest(SignInTestCase):
         self.ctl.reset_counters()
         self.ctl.drop_connections(user="alice")
         self.wait_for_state("reconnecting")
-        # loopback still works, so any attempt would reach sfbsim: none is made
-        time.sleep(3)
+        # loopback still works, so any attempt would reach sfbsim: sfbd decides to make none
+        # (no retry timer) until the network changes
+        self.wait_for(lambda: "; will retry when the network is back" in self.daemon_log(),
+                      "sfbd deciding to wait for the network")
+        self.assertEqual(self.get_property(ACCOUNT, "NextRetry"), 0)
         self.assertEqual(self.counters().get("tcp_connections", {}), {})
         self.assertEqual(self.state(), "reconnecting")
         self.set_network(True)
@@ -702,6 +714,11 @@ class AutoSignInTest(SignInTestCase):
         self.configure({"Account.AutoSignIn": GLib.Variant("b", auto_sign_in)})
         self.stop_process(self.daemon)
         self.daemon = self.start_daemon()
+
+    def new_daemon_log(self):
+        """The log of the sfbd restart_daemon() started (not of the one before it)."""
+        with open(self.log_paths[-1], encoding="utf-8", errors="replace") as log:
+            return log.read()
 
     def test_auto_sign_in_at_start_without_blocking(self):
         self.configure_alice(server="pool1.contoso.test")
@@ -717,7 +734,10 @@ class AutoSignInTest(SignInTestCase):
     def test_no_auto_sign_in_when_off(self):
         self.configure_alice(server="pool1.contoso.test")
         self.restart_daemon(False)
-        time.sleep(2)
+        # sfbd decides once, as it takes its bus name: after this line nothing signs it in
+        self.wait_for(lambda: "AutoSignIn is off" in self.new_daemon_log(),
+                      "the AutoSignIn decision")
+        self.assertNotIn("AutoSignIn: signing in", self.new_daemon_log())
         self.assertEqual(self.state(), "signed-out")
         self.assertEqual(self.counters().get("registers", {}), {})
 
