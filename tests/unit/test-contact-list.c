@@ -230,7 +230,8 @@ test_normalize_uri (void)
   g_assert_null (sfb_contact_normalize_uri ("tel:+1234@x"));
   g_assert_null (sfb_contact_normalize_uri ("bob@carol@contoso.test"));
   g_assert_null (sfb_contact_normalize_uri ("bob@contoso.test\x7f"));
-  g_assert_null (sfb_contact_normalize_uri ("b\xc3\xa9" "b@contoso.test"));
+  g_assert_null (sfb_contact_normalize_uri ("b\xc3\xa9"
+                                            "b@contoso.test"));
   for (const char *c = "<>\";:,/?\\"; *c != '\0'; c++)
     {
       g_autofree char *bad = g_strdup_printf ("b%cb@contoso.test", *c);
