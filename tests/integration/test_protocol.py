@@ -165,12 +165,11 @@ class ProtocolTestCase(SimTestCase):
         self.wait_for(lambda: self.state() == "reconnecting" or [
             e for e in read_sip_log(offset) if e.note == "registered"], "the reconnect")
         self.wait_for(lambda: self.state() == "signed-in", "signed in again")
-        self.wait_for(lambda: [e for e in self.requests_from_sfbd(read_sip_log(offset), "SERVICE")
-                               if self.answer_to(read_sip_log(offset), e)],
-                      "the publication after the reconnect")
-        self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 6500,
-                      "busy again")
-        entries = read_sip_log(offset)
+        # the category publication accepted (not any SERVICE: the location profile's
+        # comes first); a 409 to it would have been answered before that
+        entries = self.wait_for(lambda: self.log_once_published(offset),
+                                "the publication after the reconnect accepted")
+        self.assertEqual(self.ctl.presence(user="alice")["availability"], 6500)
         services = self.requests_from_sfbd(entries, "SERVICE")
         codes = [self.answer_to(entries, e).code for e in services
                  if self.answer_to(entries, e) is not None]
@@ -179,14 +178,21 @@ class ProtocolTestCase(SimTestCase):
         self.assertNotIn("Publication versions out of date", self.daemon_log())
 
 
-    def publications_after(self, offset):
+    def publications_after(self, offset, entries=None):
         """(request, answer code or None) of each category publication sfbd sent after
-        `offset` of sip.log, in order."""
-        entries = read_sip_log(offset)
+        `offset` of sip.log (or in `entries`, read from there), in order."""
+        entries = read_sip_log(offset) if entries is None else entries
         return [(e, getattr(self.answer_to(entries, e), "code", None))
                 for e in self.requests_from_sfbd(entries, "SERVICE")
                 if e.headers.get("content-type", "").startswith(
                     "application/msrtc-category-publish+xml")]
+
+    def log_once_published(self, offset):
+        """sip.log's entries after `offset` once a category publication there was accepted
+        (200), else None."""
+        entries = read_sip_log(offset)
+        return entries if 200 in [c for _, c in self.publications_after(offset, entries)] \
+            else None
 
     def test_publication_after_reconnect_goes_out_beside_roaming_self(self):
         self.sign_in()
@@ -197,17 +203,22 @@ class ProtocolTestCase(SimTestCase):
         self.call(ACCOUNT, "Reconnect")
         self.wait_for(lambda: self.states and self.states[-1] == "signed-in",
                       "signed in again")
-        self.wait_for(lambda: [c for _, c in self.publications_after(offset) if c],
-                      "the publication answered")
-        entries = read_sip_log(offset)
-        roaming = [e for e in self.requests_from_sfbd(entries, "SUBSCRIBE")
-                   if e.headers.get("event") == "vnd-microsoft-roaming-self"]
-        self.assertTrue(roaming, "no roaming-self SUBSCRIBE after the reconnect")
-        roaming_answer = self.answer_to(entries, roaming[0])
-        self.assertIsNotNone(roaming_answer)
-        publication = [e for e in self.requests_from_sfbd(entries, "SERVICE")
-                       if e.headers.get("content-type", "").startswith(
-                           "application/msrtc-category-publish+xml")][0]
+
+        def both_answered():
+            """sip.log's entries, the roaming-self SUBSCRIBE and the first publication
+            once sfbsim answered both: the test reads their order only then."""
+            entries = read_sip_log(offset)
+            roaming = [e for e in self.requests_from_sfbd(entries, "SUBSCRIBE")
+                       if e.headers.get("event") == "vnd-microsoft-roaming-self"]
+            publications = self.publications_after(offset, entries)
+            if roaming and self.answer_to(entries, roaming[0]) and publications \
+                    and publications[0][1] is not None:
+                return entries, roaming[0], publications[0][0]
+            return None
+
+        entries, roaming, publication = self.wait_for(
+            both_answered, "the answers to the roaming-self SUBSCRIBE and the publication")
+        roaming_answer = self.answer_to(entries, roaming)
         # sent before sfbd had the roaming-self answer: it did not wait for it
         self.assertLess(entries.index(publication), entries.index(roaming_answer))
         self.assertEqual([c for _, c in self.publications_after(offset)], [200])
