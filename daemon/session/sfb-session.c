@@ -573,8 +573,7 @@ sfb_session_class_init (SfbSessionClass *klass)
                                           G_TYPE_BOOLEAN,
                                           1,
                                           SFB_TYPE_SIP_MESSAGE);
-  g_signal_set_va_marshaller (
-      signals[SIGNAL_REQUEST], G_TYPE_FROM_CLASS (klass), marshal_requestv);
+  g_signal_set_va_marshaller (signals[SIGNAL_REQUEST], G_TYPE_FROM_CLASS (klass), marshal_requestv);
 }
 
 static void
