@@ -338,9 +338,7 @@ sfb_sip_params_find (GPtrArray *params, const char *name)
     {
       const SfbSipParam *param = g_ptr_array_index (params, i);
 
-      /* the first letter first: most names differ there */
-      if (g_ascii_tolower (param->name[0]) == g_ascii_tolower (name[0])
-          && g_ascii_strcasecmp (param->name, name) == 0)
+      if (sfb_sip_ascii_caseeq (param->name, name))
         return param;
     }
   return NULL;

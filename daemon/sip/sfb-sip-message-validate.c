@@ -86,12 +86,6 @@ static const struct
 };
 #undef COUNTED
 
-static inline char
-ascii_lower (char c)
-{
-  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
-}
-
 static void
 count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
 {
@@ -99,12 +93,12 @@ count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
   for (guint i = 0; i < self->headers->len; i++)
     {
       const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
-      char first = ascii_lower (have->key[0]);
+      char first = sfb_sip_ascii_lower (have->key[0]);
 
       for (guint j = 0; j < N_COUNTED; j++)
         {
-          if (counted[j].len == have->key_len && ascii_lower (counted[j].name[0]) == first
-              && g_ascii_strcasecmp (have->key, counted[j].name) == 0)
+          if (counted[j].len == have->key_len && sfb_sip_ascii_lower (counted[j].name[0]) == first
+              && sfb_sip_ascii_caseeq (have->key, counted[j].name))
             {
               counts[j]++;
               break;
