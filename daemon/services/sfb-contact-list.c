@@ -34,27 +34,58 @@ sfb_relationship_for_uri (const char *uri, const char *own_domain)
   return SFB_RELATIONSHIP_FEDERATED;
 }
 
+static gboolean
+uri_char_ok (guchar c)
+{
+  switch (c)
+    {
+    case '<':
+    case '>':
+    case '"':
+    case ';':
+    case ':':
+    case ',':
+    case '/':
+    case '?':
+    case '\\':
+      return FALSE;
+    default:
+      return c > 0x20 && c < 0x7f;
+    }
+}
+
+/* One pass and one allocation: called per contact of every presence
+ * update (a storm's thousand). */
 char *
 sfb_contact_normalize_uri (const char *uri)
 {
-  g_autofree char *lower = NULL;
   const char *rest;
-  const char *at;
+  const char *at = NULL;
+  gsize len;
+  char *norm;
 
   if (uri == NULL)
     return NULL;
-  rest = uri;
-  if (g_ascii_strncasecmp (rest, "sip:", 4) == 0)
-    rest += 4;
-  at = strchr (rest, '@');
-  if (at == NULL || at == rest || at[1] == '\0' || strchr (at + 1, '@') != NULL
-      || strlen (rest) > 512)
+  rest = g_ascii_strncasecmp (uri, "sip:", 4) == 0 ? uri + 4 : uri;
+  for (len = 0; rest[len] != '\0'; len++)
+    {
+      if (len == 512 || !uri_char_ok ((guchar) rest[len]))
+        return NULL;
+      if (rest[len] == '@')
+        {
+          if (at != NULL)
+            return NULL;
+          at = rest + len;
+        }
+    }
+  if (at == NULL || at == rest || at[1] == '\0')
     return NULL;
-  for (const char *p = rest; *p; p++)
-    if ((guchar) *p <= 0x20 || (guchar) *p >= 0x7f || strchr ("<>\";:,/?\\", *p) != NULL)
-      return NULL;
-  lower = g_ascii_strdown (rest, -1);
-  return g_strconcat ("sip:", lower, NULL);
+  norm = g_malloc (len + 5);
+  memcpy (norm, "sip:", 4);
+  for (gsize i = 0; i < len; i++)
+    norm[4 + i] = g_ascii_tolower (rest[i]);
+  norm[4 + len] = '\0';
+  return norm;
 }
 
 static void

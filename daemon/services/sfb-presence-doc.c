@@ -821,22 +821,32 @@ sfb_presence_notify_add_resource (SfbPresenceNotify *notify,
                                   const char *state,
                                   const char *pool)
 {
-  g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
+  gboolean resubscribe, terminated;
+  char *uri;
 
-  if (uri == NULL || !has_instance)
+  if (!has_instance)
     return;
-  if (g_strcmp0 (state, "resubscribe") == 0
-      && limit_base->resubscribe->len + notify->resubscribe->len < SFB_CONTACTS_MAX_CONTACTS)
+  resubscribe
+      = g_strcmp0 (state, "resubscribe") == 0
+        && limit_base->resubscribe->len + notify->resubscribe->len < SFB_CONTACTS_MAX_CONTACTS;
+  terminated = !resubscribe && g_strcmp0 (state, "terminated") == 0
+               && limit_base->terminated->len + notify->terminated->len < SFB_CONTACTS_MAX_CONTACTS;
+  /* only then: most resources (every one of a presence update) are active */
+  if (!resubscribe && !terminated)
+    return;
+  uri = sfb_contact_normalize_uri (raw_uri);
+  if (uri == NULL)
+    return;
+  if (resubscribe)
     {
       SfbPresenceResubscribe *re = g_new0 (SfbPresenceResubscribe, 1);
 
-      re->uri = g_steal_pointer (&uri);
+      re->uri = uri;
       re->pool = clean_fqdn (pool);
       g_ptr_array_add (notify->resubscribe, re);
     }
-  else if (g_strcmp0 (state, "terminated") == 0
-           && limit_base->terminated->len + notify->terminated->len < SFB_CONTACTS_MAX_CONTACTS)
-    g_ptr_array_add (notify->terminated, g_steal_pointer (&uri));
+  else
+    g_ptr_array_add (notify->terminated, uri);
 }
 
 /* The rlmi list without a tree, as the tree reader read it; what it

@@ -228,6 +228,33 @@ test_normalize_uri (void)
   g_assert_null (sfb_contact_normalize_uri ("b ob@contoso.test"));
   g_assert_null (sfb_contact_normalize_uri ("<sip:bob@contoso.test>"));
   g_assert_null (sfb_contact_normalize_uri ("tel:+1234@x"));
+  g_assert_null (sfb_contact_normalize_uri ("bob@carol@contoso.test"));
+  g_assert_null (sfb_contact_normalize_uri ("bob@contoso.test\x7f"));
+  g_assert_null (sfb_contact_normalize_uri ("b\xc3\xa9"
+                                            "b@contoso.test"));
+  for (const char *c = "<>\";:,/?\\"; *c != '\0'; c++)
+    {
+      g_autofree char *bad = g_strdup_printf ("b%cb@contoso.test", *c);
+
+      g_assert_null (sfb_contact_normalize_uri (bad));
+    }
+  {
+    g_autofree char *c = sfb_contact_normalize_uri ("SIP:Carol.O'Neil+x@Contoso.Test");
+    g_autofree char *user = g_strnfill (500, 'A');
+    g_autofree char *longest = g_strconcat ("sip:", user, "@contoso.te", NULL); /* 511 */
+    g_autofree char *too_long = g_strconcat (user, "@contoso.tes", NULL);       /* 512 */
+    g_autofree char *over = g_strconcat (user, "@contoso.test", NULL);          /* 513 */
+    g_autofree char *n1 = sfb_contact_normalize_uri (longest);
+    g_autofree char *n2 = sfb_contact_normalize_uri (too_long);
+
+    g_assert_cmpstr (c, ==, "sip:carol.o'neil+x@contoso.test");
+    g_assert_nonnull (n1);
+    g_assert_cmpuint (strlen (n1), ==, 4 + 511);
+    g_assert_nonnull (n2);
+    g_assert_cmpuint (strlen (n2), ==, 4 + 512);
+    g_assert_true (g_str_has_prefix (n2, "sip:aaaa"));
+    g_assert_null (sfb_contact_normalize_uri (over));
+  }
 }
 
 /* The documents sfbsim writes (tests/data/presence, from its documents.py) */
