@@ -43,6 +43,9 @@ typedef struct
   guint8 client_seal[16];
   guint8 server_seal[16];
   gsize seal_len;
+  /* with ESS: what every signature takes from the keys (sfb_ntlm_mac_key_init()) */
+  SfbNtlmMacKey client_mac;
+  SfbNtlmMacKey server_mac;
   /* test hooks */
   gboolean fixed_randoms;
   guint8 fixed_client_challenge[8];
@@ -75,6 +78,8 @@ forget_keys (SfbNtlmContext *self)
   sfb_ntlm_wipe (k->server_sign, sizeof k->server_sign);
   sfb_ntlm_wipe (k->client_seal, sizeof k->client_seal);
   sfb_ntlm_wipe (k->server_seal, sizeof k->server_seal);
+  sfb_ntlm_wipe (&k->client_mac, sizeof k->client_mac);
+  sfb_ntlm_wipe (&k->server_mac, sizeof k->server_mac);
   k->seal_len = 0;
   self->flags = 0;
   self->expires_at = 0;
@@ -139,6 +144,20 @@ establish (SfbNtlmContext *self, guint32 flags, const guint8 *exported)
       sfb_ntlm_sign_key (exported, FALSE, k->server_sign);
       sfb_ntlm_seal_key (flags, exported, TRUE, k->client_seal, &k->seal_len);
       sfb_ntlm_seal_key (flags, exported, FALSE, k->server_seal, &k->seal_len);
+      sfb_ntlm_mac_key_init (&k->client_mac,
+                             flags,
+                             k->client_sign,
+                             k->client_seal,
+                             k->seal_len,
+                             SFB_NTLM_SIP_SEQ,
+                             TRUE);
+      sfb_ntlm_mac_key_init (&k->server_mac,
+                             flags,
+                             k->server_sign,
+                             k->server_seal,
+                             k->seal_len,
+                             SFB_NTLM_SIP_SEQ,
+                             TRUE);
     }
   else
     {
@@ -253,6 +272,11 @@ sfb_ntlm_context_sign (SfbAuthContext *context, const char *data, gsize len, GEr
   static const guint8 zero_pad[4] = { 0 };
   guint8 mac[16];
 
+  if (self->flags & SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY)
+    {
+      sfb_ntlm_mac_with_key (&self->keys->client_mac, (const guint8 *) data, len, mac);
+      return g_bytes_new (mac, sizeof mac);
+    }
   sfb_ntlm_mac (self->flags,
                 self->keys->client_sign,
                 self->keys->client_seal,
@@ -280,16 +304,19 @@ sfb_ntlm_context_verify (
   if (got_len == sizeof want)
     {
       /* a non-ESS signature carries its own RandomPad */
-      sfb_ntlm_mac (self->flags,
-                    self->keys->server_sign,
-                    self->keys->server_seal,
-                    self->keys->seal_len,
-                    SFB_NTLM_SIP_SEQ,
-                    TRUE,
-                    got + 4,
-                    (const guint8 *) data,
-                    len,
-                    want);
+      if (self->flags & SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY)
+        sfb_ntlm_mac_with_key (&self->keys->server_mac, (const guint8 *) data, len, want);
+      else
+        sfb_ntlm_mac (self->flags,
+                      self->keys->server_sign,
+                      self->keys->server_seal,
+                      self->keys->seal_len,
+                      SFB_NTLM_SIP_SEQ,
+                      TRUE,
+                      got + 4,
+                      (const guint8 *) data,
+                      len,
+                      want);
       for (gsize i = 0; i < sizeof want; i++)
         diff |= want[i] ^ got[i];
     }

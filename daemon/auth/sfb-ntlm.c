@@ -494,6 +494,60 @@ sfb_ntlm_mac (guint32 flags,
     }
 }
 
+void
+sfb_ntlm_mac_key_init (SfbNtlmMacKey *key,
+                       guint32 flags,
+                       const guint8 sign_key[16],
+                       const guint8 *seal_key,
+                       gsize seal_key_len,
+                       guint32 seq,
+                       gboolean datagram)
+{
+  static const guint8 zeros[8] = { 0 };
+
+  g_return_if_fail (flags & SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY);
+  g_return_if_fail (seal_key_len <= 16);
+
+  hmac_md5_set_key (&key->hmac, 16, sign_key);
+  write_le32 (key->seqb, seq);
+  key->sealed = (flags & SFB_NTLM_NEGOTIATE_KEY_EXCH) != 0;
+  memset (key->keystream, 0, sizeof key->keystream);
+  if (!key->sealed)
+    return;
+  /* a fresh RC4 state per signature: its first 8 bytes never change */
+  if (datagram)
+    {
+      guint8 buf[16 + 4];
+      guint8 rc4_key[16];
+
+      memcpy (buf, seal_key, seal_key_len);
+      memcpy (buf + seal_key_len, key->seqb, 4);
+      sfb_ntlm_md5 (buf, seal_key_len + 4, rc4_key);
+      sfb_ntlm_rc4 (rc4_key, sizeof rc4_key, zeros, key->keystream, sizeof key->keystream);
+      sfb_ntlm_wipe (buf, sizeof buf);
+      sfb_ntlm_wipe (rc4_key, sizeof rc4_key);
+    }
+  else
+    sfb_ntlm_rc4 (seal_key, seal_key_len, zeros, key->keystream, sizeof key->keystream);
+}
+
+void
+sfb_ntlm_mac_with_key (const SfbNtlmMacKey *key, const guint8 *data, gsize len, guint8 out[16])
+{
+  struct hmac_md5_ctx ctx = key->hmac;
+  guint8 digest[16];
+
+  write_le32 (out, 1);
+  hmac_md5_update (&ctx, sizeof key->seqb, key->seqb);
+  hmac_md5_update (&ctx, len, data);
+  hmac_md5_digest (&ctx, sizeof digest, digest);
+  sfb_ntlm_wipe (&ctx, sizeof ctx);
+  for (guint i = 0; i < 8; i++)
+    out[4 + i] = key->sealed ? digest[i] ^ key->keystream[i] : digest[i];
+  memcpy (out + 12, key->seqb, 4);
+  sfb_ntlm_wipe (digest, sizeof digest);
+}
+
 /* ---- CHALLENGE ---- */
 
 static gboolean

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <glib.h>
+#include <nettle/hmac.h>
 
 G_BEGIN_DECLS
 
@@ -136,6 +137,30 @@ void sfb_ntlm_mac (guint32 flags,
                    const guint8 *data,
                    gsize len,
                    guint8 out[16]);
+
+/* What an ESS signature (sfb_ntlm_mac()) takes from the keys and the
+ * sequence number alone, which SIP keeps constant: HMAC-MD5's keyed state
+ * and, under KEY_EXCH, the RC4 keystream the checksum is sealed with.
+ * Secret: wipe it with the keys. */
+typedef struct
+{
+  struct hmac_md5_ctx hmac;
+  guint8 seqb[4];
+  gboolean sealed;
+  guint8 keystream[8];
+} SfbNtlmMacKey;
+
+/* flags must include SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY */
+void sfb_ntlm_mac_key_init (SfbNtlmMacKey *key,
+                            guint32 flags,
+                            const guint8 sign_key[16],
+                            const guint8 *seal_key,
+                            gsize seal_key_len,
+                            guint32 seq,
+                            gboolean datagram);
+/* sfb_ntlm_mac() with the key's flags, keys and sequence number */
+void
+sfb_ntlm_mac_with_key (const SfbNtlmMacKey *key, const guint8 *data, gsize len, guint8 out[16]);
 
 /* The AUTHENTICATE_MESSAGE (MS-NLMP 2.2.1.3), Unicode strings, no MIC;
  * encrypted_session_key may be NULL; version NULL leaves the VERSION

@@ -338,7 +338,7 @@ sfb_sip_params_find (GPtrArray *params, const char *name)
     {
       const SfbSipParam *param = g_ptr_array_index (params, i);
 
-      if (g_ascii_strcasecmp (param->name, name) == 0)
+      if (sfb_sip_ascii_caseeq (param->name, name))
         return param;
     }
   return NULL;

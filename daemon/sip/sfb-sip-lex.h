@@ -10,6 +10,38 @@
 
 G_BEGIN_DECLS
 
+/* ASCII letters only, as g_ascii_tolower() */
+static inline char
+sfb_sip_ascii_lower (char c)
+{
+  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+/* g_ascii_strcasecmp (a, b) == 0, inline: names are compared on every
+ * received message, GLib's call costs several times this loop, and the
+ * names compared are mostly written alike */
+static inline gboolean
+sfb_sip_ascii_caseeq (const char *a, const char *b)
+{
+  for (;; a++, b++)
+    {
+      char x = *a, y = *b;
+
+      if (x == y)
+        {
+          if (x == '\0')
+            return TRUE;
+          continue;
+        }
+      if (x >= 'A' && x <= 'Z')
+        x = (char) (x - 'A' + 'a');
+      if (y >= 'A' && y <= 'Z')
+        y = (char) (y - 'A' + 'a');
+      if (x != y)
+        return FALSE;
+    }
+}
+
 /* generic-params per header element; more is an attack, not a header */
 #define SFB_SIP_LEX_MAX_PARAMS 64
 

@@ -71,15 +71,20 @@ enum
   N_COUNTED
 };
 
-static const char *const counted_names[N_COUNTED] = {
-  "Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Type", "Content-Length", "Via",
-};
-
-static inline char
-ascii_lower (char c)
+/* with their lengths, compared before the letters */
+#define COUNTED(name)                                                                              \
+  {                                                                                                \
+    name, sizeof (name) - 1                                                                        \
+  }
+static const struct
 {
-  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
-}
+  const char *name;
+  gsize len;
+} counted[N_COUNTED] = {
+  COUNTED ("Call-ID"),      COUNTED ("CSeq"),         COUNTED ("From"),           COUNTED ("To"),
+  COUNTED ("Max-Forwards"), COUNTED ("Content-Type"), COUNTED ("Content-Length"), COUNTED ("Via"),
+};
+#undef COUNTED
 
 static void
 count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
@@ -88,12 +93,12 @@ count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
   for (guint i = 0; i < self->headers->len; i++)
     {
       const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
-      char first = ascii_lower (have->key[0]);
+      char first = sfb_sip_ascii_lower (have->key[0]);
 
       for (guint j = 0; j < N_COUNTED; j++)
         {
-          if (ascii_lower (counted_names[j][0]) == first
-              && g_ascii_strcasecmp (have->key, counted_names[j]) == 0)
+          if (counted[j].len == have->key_len && sfb_sip_ascii_lower (counted[j].name[0]) == first
+              && sfb_sip_ascii_caseeq (have->key, counted[j].name))
             {
               counts[j]++;
               break;
@@ -200,7 +205,7 @@ sfb_sip_message_validate (SfbSipMessage *self, GError **error)
   count_headers (self, counts);
   for (guint i = 0; i < COUNT_VIA; i++)
     {
-      if (!check_single (counts[i], counted_names[i], i < N_REQUIRED, error))
+      if (!check_single (counts[i], counted[i].name, i < N_REQUIRED, error))
         return FALSE;
     }
   if (!check_name_addr (self, "From", error) || !check_name_addr (self, "To", error)

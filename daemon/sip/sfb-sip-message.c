@@ -274,12 +274,6 @@ sfb_sip_message_get_header_value (SfbSipMessage *self, guint index, gsize *len)
   return header->value;
 }
 
-static inline char
-ascii_lower (char c)
-{
-  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
-}
-
 /* the index of the first header called name at or after start, or -1;
  * name is canonicalised once, each header's canonical name was found when
  * it was made, and lengths and first letters are compared before whole
@@ -296,13 +290,13 @@ sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
 
   wanted = sfb_sip_header_canonical_name (name);
   wanted_len = strlen (wanted);
-  first = ascii_lower (wanted[0]);
+  first = sfb_sip_ascii_lower (wanted[0]);
   for (guint i = start; i < self->headers->len; i++)
     {
       const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
 
-      if (have->key_len == wanted_len && ascii_lower (have->key[0]) == first
-          && g_ascii_strcasecmp (have->key, wanted) == 0)
+      if (have->key_len == wanted_len && sfb_sip_ascii_lower (have->key[0]) == first
+          && sfb_sip_ascii_caseeq (have->key, wanted))
         return (int) i;
     }
   return -1;

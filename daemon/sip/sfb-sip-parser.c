@@ -23,7 +23,9 @@ struct _SfbSipParser
   GByteArray *head;
   SfbSipHeadScan scan;
   SfbSipMessage *message; /* head parsed, body pending */
-  GByteArray *body;
+  /* Content-Length bytes, allocated once: body_len filled so far */
+  guint8 *body;
+  gsize body_len;
   gsize body_missing;
   GQueue complete;
   guint64 n_keepalives;
@@ -38,7 +40,8 @@ clear_partial (SfbSipParser *self)
   g_byte_array_set_size (self->head, 0);
   memset (&self->scan, 0, sizeof self->scan);
   g_clear_object (&self->message);
-  g_clear_pointer (&self->body, g_byte_array_unref);
+  g_clear_pointer (&self->body, g_free);
+  self->body_len = 0;
   self->body_missing = 0;
 }
 
@@ -115,7 +118,8 @@ head_done (SfbSipParser *self, GError **error)
     }
   /* exactly Content-Length (at most SFB_SIP_MAX_BODY): no reallocations,
    * no doubling past the limit */
-  self->body = g_byte_array_sized_new ((guint) length);
+  self->body = g_malloc (length);
+  self->body_len = 0;
   self->body_missing = length;
   self->state = STATE_BODY;
   return TRUE;
@@ -156,10 +160,17 @@ feed_body (SfbSipParser *self, const char *data, gsize len)
 {
   gsize take = MIN (len, self->body_missing);
 
-  g_byte_array_append (self->body, (const guint8 *) data, (guint) take);
+  /* body_len + body_missing == the length allocated, take <= body_missing */
+  memcpy (self->body + self->body_len, data, take);
+  self->body_len += take;
   self->body_missing -= take;
   if (self->body_missing == 0)
-    complete (self, g_byte_array_free_to_bytes (g_steal_pointer (&self->body)));
+    {
+      gsize body_len = self->body_len;
+
+      self->body_len = 0;
+      complete (self, g_bytes_new_take (g_steal_pointer (&self->body), body_len));
+    }
   return take;
 }
 
@@ -259,7 +270,7 @@ gsize
 sfb_sip_parser_get_buffered (SfbSipParser *self)
 {
   g_return_val_if_fail (SFB_IS_SIP_PARSER (self), 0);
-  return self->head->len + (self->body != NULL ? self->body->len : 0);
+  return self->head->len + self->body_len;
 }
 
 gboolean

@@ -500,6 +500,58 @@ test_flags_to_string (void)
                    "EXTENDED_SESSIONSECURITY|IDENTIFY|TARGET_INFO|VERSION|128|KEY_EXCH");
 }
 
+/* the per-context key gives sfb_ntlm_mac()'s signatures, every ESS case */
+static void
+test_mac_key (void)
+{
+  static const guint32 flag_sets[] = {
+    SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+    SFB_NTLM_NEGOTIATE_EXTENDED_SESSIONSECURITY | SFB_NTLM_NEGOTIATE_KEY_EXCH,
+  };
+  static const gsize seal_lens[] = { 5, 7, 16 };
+  static const guint32 seqs[] = { 0, SFB_NTLM_SIP_SEQ, 0x01020304 };
+  static const guint8 pad[4] = { 0 };
+  guint8 sign_key[16], seal_key[16], data[300];
+
+  for (guint i = 0; i < sizeof sign_key; i++)
+    {
+      sign_key[i] = (guint8) (i * 7 + 1);
+      seal_key[i] = (guint8) (0xf0 - i * 3);
+    }
+  for (guint i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 31);
+  for (guint f = 0; f < G_N_ELEMENTS (flag_sets); f++)
+    for (guint l = 0; l < G_N_ELEMENTS (seal_lens); l++)
+      for (guint q = 0; q < G_N_ELEMENTS (seqs); q++)
+        for (int datagram = 0; datagram <= 1; datagram++)
+          {
+            SfbNtlmMacKey key;
+
+            sfb_ntlm_mac_key_init (
+                &key, flag_sets[f], sign_key, seal_key, seal_lens[l], seqs[q], datagram);
+            /* twice with one key: nothing in it is used up */
+            for (guint round = 0; round < 2; round++)
+              for (gsize len = 0; len <= sizeof data; len += 37 + round)
+                {
+                  guint8 want[16], got[16];
+
+                  sfb_ntlm_mac (flag_sets[f],
+                                sign_key,
+                                seal_key,
+                                seal_lens[l],
+                                seqs[q],
+                                datagram,
+                                pad,
+                                data,
+                                len,
+                                want);
+                  sfb_ntlm_mac_with_key (&key, data, len, got);
+                  g_assert_cmpmem (got, sizeof got, want, sizeof want);
+                }
+            sfb_ntlm_wipe (&key, sizeof key);
+          }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,6 +565,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ntlm/challenge/no-target-info", test_challenge_without_target_info);
   g_test_add_func ("/ntlm/capture", test_capture);
   g_test_add_func ("/ntlm/non-ess", test_non_ess);
+  g_test_add_func ("/ntlm/mac-key", test_mac_key);
   g_test_add_func ("/ntlm/login-forms", test_login_forms);
   g_test_add_func ("/ntlm/flags-to-string", test_flags_to_string);
   return g_test_run ();

@@ -287,6 +287,25 @@ test_missing_content_length (void)
   g_assert_cmpstr (text, ==, "BYE sip:a@b SIP/2.0\r\nCall-ID: 1\r\nContent-Length: 0\r\n\r\n");
 }
 
+/* names of one length differing in one letter, or in case only */
+static void
+test_name_case (void)
+{
+  g_autoptr (SfbSipMessage) msg = parse_ok ("BYE sip:a@b SIP/2.0\r\n"
+                                            "CALL-ie: other\r\n"
+                                            "cALL-id: 1\r\n"
+                                            "tO: <sip:a@b>\r\n"
+                                            "Content-Length: 0\r\n\r\n");
+
+  g_assert_cmpstr (sfb_sip_message_get_header (msg, "Call-ID"), ==, "1");
+  g_assert_cmpstr (sfb_sip_message_get_header (msg, "call-IE"), ==, "other");
+  g_assert_cmpuint (sfb_sip_message_count_headers (msg, "CALL-ID"), ==, 1);
+  g_assert_cmpstr (sfb_sip_message_get_header (msg, "t"), ==, "<sip:a@b>");
+  g_assert_null (sfb_sip_message_get_header (msg, "Call-I"));
+  g_assert_null (sfb_sip_message_get_header (msg, "Call-IDs"));
+  g_assert_null (sfb_sip_message_get_header (msg, "Call-JD"));
+}
+
 static void
 test_set_and_remove (void)
 {
@@ -613,6 +632,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/message/folding", test_folding);
   g_test_add_func ("/sip/message/round-trip", test_round_trip);
   g_test_add_func ("/sip/message/missing-content-length", test_missing_content_length);
+  g_test_add_func ("/sip/message/name-case", test_name_case);
   g_test_add_func ("/sip/message/set-and-remove", test_set_and_remove);
   g_test_add_func ("/sip/message/header-injection-guard", test_header_injection_guard);
   g_test_add_func ("/sip/message/redaction", test_redaction);
