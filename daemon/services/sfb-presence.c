@@ -11,6 +11,7 @@
 #include "sfb-exchange.h"
 #include "sfb-text.h"
 #include "sfb-log.h"
+#include "sfb-marshal.h"
 #include "sfb-presence-doc.h"
 #include "sfb-subscription.h"
 
@@ -1256,62 +1257,6 @@ sfb_presence_finalize (GObject *object)
   G_OBJECT_CLASS (sfb_presence_parent_class)->finalize (object);
 }
 
-/* "presence-changed" is emitted once per changed contact (a presence
- * storm's thousand): marshallers of its own spare GLib's generic one
- * (libffi, GValues), and its arguments are of static scope (they outlive
- * every handler), so neither is copied per emission. */
-typedef void (*PresenceChangedFunc) (gpointer instance,
-                                     const char *uri,
-                                     GVariant *presence,
-                                     gpointer data);
-
-static PresenceChangedFunc
-presence_changed_callback (GClosure *closure, gpointer marshal_data)
-{
-  return (PresenceChangedFunc) (marshal_data != NULL ? marshal_data
-                                                     : ((GCClosure *) closure)->callback);
-}
-
-static void
-marshal_presence_changed (GClosure *closure,
-                          GValue *return_value,
-                          guint n_param_values,
-                          const GValue *param_values,
-                          gpointer invocation_hint,
-                          gpointer marshal_data)
-{
-  gpointer instance = g_value_peek_pointer (param_values + 0);
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-
-  g_return_if_fail (n_param_values == 3);
-  presence_changed_callback (closure, marshal_data) (swap ? closure->data : instance,
-                                                     g_value_get_string (param_values + 1),
-                                                     g_value_get_variant (param_values + 2),
-                                                     swap ? instance : closure->data);
-}
-
-static void
-marshal_presence_changed_va (GClosure *closure,
-                             GValue *return_value,
-                             gpointer instance,
-                             va_list args,
-                             gpointer marshal_data,
-                             int n_params,
-                             GType *param_types)
-{
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-  va_list copy;
-  const char *uri;
-  GVariant *presence;
-
-  G_VA_COPY (copy, args);
-  uri = va_arg (copy, const char *);
-  presence = va_arg (copy, GVariant *);
-  va_end (copy);
-  presence_changed_callback (closure, marshal_data) (
-      swap ? closure->data : instance, uri, presence, swap ? instance : closure->data);
-}
-
 static void
 sfb_presence_class_init (SfbPresenceClass *klass)
 {
@@ -1321,19 +1266,24 @@ sfb_presence_class_init (SfbPresenceClass *klass)
   object_class->finalize = sfb_presence_finalize;
   signals[SIGNAL_CHANGED] = g_signal_new (
       "changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /* "presence-changed" is emitted once per changed contact (a presence
+   * storm's thousand): generated marshallers spare GLib's generic one
+   * (libffi, GValues), and its arguments are of static scope (they outlive
+   * every handler), so the va marshaller copies neither per emission. */
   signals[SIGNAL_PRESENCE_CHANGED] = g_signal_new ("presence-changed",
                                                    G_TYPE_FROM_CLASS (klass),
                                                    G_SIGNAL_RUN_LAST,
                                                    0,
                                                    NULL,
                                                    NULL,
-                                                   marshal_presence_changed,
+                                                   sfb_marshal_VOID__STRING_VARIANT,
                                                    G_TYPE_NONE,
                                                    2,
                                                    G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                                                    G_TYPE_VARIANT | G_SIGNAL_TYPE_STATIC_SCOPE);
-  g_signal_set_va_marshaller (
-      signals[SIGNAL_PRESENCE_CHANGED], G_TYPE_FROM_CLASS (klass), marshal_presence_changed_va);
+  g_signal_set_va_marshaller (signals[SIGNAL_PRESENCE_CHANGED],
+                              G_TYPE_FROM_CLASS (klass),
+                              sfb_marshal_VOID__STRING_VARIANTv);
   signals[SIGNAL_VOICEMAIL_CHANGED] = g_signal_new ("voicemail-changed",
                                                     G_TYPE_FROM_CLASS (klass),
                                                     G_SIGNAL_RUN_LAST,

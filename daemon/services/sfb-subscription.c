@@ -8,6 +8,7 @@
 
 #include "sfb-error.h"
 #include "sfb-log.h"
+#include "sfb-marshal.h"
 #include "sfb-sip-uri.h"
 
 #include <sfbd/sfb-names.h>
@@ -513,65 +514,6 @@ sfb_subscription_finalize (GObject *object)
   G_OBJECT_CLASS (sfb_subscription_parent_class)->finalize (object);
 }
 
-/* "notify-body" is emitted once per NOTIFY (a presence storm's thousand):
- * marshallers of its own spare GLib's generic one (libffi, GValues), and
- * its arguments are of static scope (they outlive every handler), so
- * neither is copied per emission. */
-typedef void (*NotifyBodyFunc) (
-    gpointer instance, const char *content_type, GBytes *body, gboolean benotify, gpointer data);
-
-static NotifyBodyFunc
-notify_body_callback (GClosure *closure, gpointer marshal_data)
-{
-  return (NotifyBodyFunc) (marshal_data != NULL ? marshal_data : ((GCClosure *) closure)->callback);
-}
-
-static void
-marshal_notify_body (GClosure *closure,
-                     GValue *return_value,
-                     guint n_param_values,
-                     const GValue *param_values,
-                     gpointer invocation_hint,
-                     gpointer marshal_data)
-{
-  gpointer instance = g_value_peek_pointer (param_values + 0);
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-
-  g_return_if_fail (n_param_values == 4);
-  notify_body_callback (closure, marshal_data) (swap ? closure->data : instance,
-                                                g_value_get_string (param_values + 1),
-                                                g_value_get_boxed (param_values + 2),
-                                                g_value_get_boolean (param_values + 3),
-                                                swap ? instance : closure->data);
-}
-
-static void
-marshal_notify_body_va (GClosure *closure,
-                        GValue *return_value,
-                        gpointer instance,
-                        va_list args,
-                        gpointer marshal_data,
-                        int n_params,
-                        GType *param_types)
-{
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-  va_list copy;
-  const char *content_type;
-  GBytes *body;
-  gboolean benotify;
-
-  G_VA_COPY (copy, args);
-  content_type = va_arg (copy, const char *);
-  body = va_arg (copy, GBytes *);
-  benotify = va_arg (copy, gboolean);
-  va_end (copy);
-  notify_body_callback (closure, marshal_data) (swap ? closure->data : instance,
-                                                content_type,
-                                                body,
-                                                benotify,
-                                                swap ? instance : closure->data);
-}
-
 static void
 sfb_subscription_class_init (SfbSubscriptionClass *klass)
 {
@@ -580,20 +522,25 @@ sfb_subscription_class_init (SfbSubscriptionClass *klass)
   object_class->dispose = sfb_subscription_dispose;
   object_class->finalize = sfb_subscription_finalize;
 
+  /* "notify-body" is emitted once per NOTIFY (a presence storm's thousand):
+   * generated marshallers spare GLib's generic one (libffi, GValues), and
+   * its body arguments are of static scope (they outlive every handler), so
+   * the va marshaller copies neither per emission. */
   signals[SIGNAL_NOTIFY] = g_signal_new ("notify-body",
                                          G_TYPE_FROM_CLASS (klass),
                                          G_SIGNAL_RUN_LAST,
                                          0,
                                          NULL,
                                          NULL,
-                                         marshal_notify_body,
+                                         sfb_marshal_VOID__STRING_BOXED_BOOLEAN,
                                          G_TYPE_NONE,
                                          3,
                                          G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                                          G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE,
                                          G_TYPE_BOOLEAN);
-  g_signal_set_va_marshaller (
-      signals[SIGNAL_NOTIFY], G_TYPE_FROM_CLASS (klass), marshal_notify_body_va);
+  g_signal_set_va_marshaller (signals[SIGNAL_NOTIFY],
+                              G_TYPE_FROM_CLASS (klass),
+                              sfb_marshal_VOID__STRING_BOXED_BOOLEANv);
   signals[SIGNAL_TERMINATED] = g_signal_new ("terminated",
                                              G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST,

@@ -14,6 +14,7 @@
 
 #include "sfb-error.h"
 #include "sfb-log.h"
+#include "sfb-marshal.h"
 #include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
@@ -467,61 +468,6 @@ sfb_session_finalize (GObject *object)
   G_OBJECT_CLASS (sfb_session_parent_class)->finalize (object);
 }
 
-/* "request" runs for every request the server sends (a presence storm's
- * thousand NOTIFYs), through each service's handler in turn: marshallers
- * of its own spare GLib's generic one (libffi, per handler). */
-typedef gboolean (*RequestFunc) (gpointer instance, SfbSipMessage *request, gpointer data);
-
-static RequestFunc
-request_callback (GClosure *closure, gpointer marshal_data)
-{
-  return (RequestFunc) (marshal_data != NULL ? marshal_data : ((GCClosure *) closure)->callback);
-}
-
-static void
-marshal_request (GClosure *closure,
-                 GValue *return_value,
-                 guint n_param_values,
-                 const GValue *param_values,
-                 gpointer invocation_hint,
-                 gpointer marshal_data)
-{
-  gpointer instance = g_value_peek_pointer (param_values + 0);
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-  gboolean handled;
-
-  g_return_if_fail (n_param_values == 2 && return_value != NULL);
-  handled = request_callback (closure, marshal_data) (swap ? closure->data : instance,
-                                                      g_value_get_object (param_values + 1),
-                                                      swap ? instance : closure->data);
-  g_value_set_boolean (return_value, handled);
-}
-
-static void
-marshal_request_va (GClosure *closure,
-                    GValue *return_value,
-                    gpointer instance,
-                    va_list args,
-                    gpointer marshal_data,
-                    int n_params,
-                    GType *param_types)
-{
-  gboolean swap = G_CCLOSURE_SWAP_DATA (closure);
-  g_autoptr (SfbSipMessage) request = NULL;
-  va_list copy;
-  gboolean handled;
-
-  g_return_if_fail (return_value != NULL);
-  G_VA_COPY (copy, args);
-  request = va_arg (copy, SfbSipMessage *);
-  va_end (copy);
-  if (request != NULL)
-    g_object_ref (request); /* as GLib's marshallers: held through the handler */
-  handled = request_callback (closure, marshal_data) (
-      swap ? closure->data : instance, request, swap ? instance : closure->data);
-  g_value_set_boolean (return_value, handled);
-}
-
 static void
 sfb_session_class_init (SfbSessionClass *klass)
 {
@@ -554,19 +500,22 @@ sfb_session_class_init (SfbSessionClass *klass)
                                               NULL,
                                               G_TYPE_NONE,
                                               0);
-  /* request(SfbSipMessage *) -> gboolean handled */
+  /* request(SfbSipMessage *) -> gboolean handled: runs for every request
+   * the server sends (a presence storm's thousand NOTIFYs), through each
+   * service's handler in turn, hence generated marshallers rather than
+   * GLib's generic one (libffi, per handler) */
   signals[SIGNAL_REQUEST] = g_signal_new ("request",
                                           G_TYPE_FROM_CLASS (klass),
                                           G_SIGNAL_RUN_LAST,
                                           0,
                                           g_signal_accumulator_true_handled,
                                           NULL,
-                                          marshal_request,
+                                          sfb_marshal_BOOLEAN__OBJECT,
                                           G_TYPE_BOOLEAN,
                                           1,
                                           SFB_TYPE_SIP_MESSAGE);
   g_signal_set_va_marshaller (
-      signals[SIGNAL_REQUEST], G_TYPE_FROM_CLASS (klass), marshal_request_va);
+      signals[SIGNAL_REQUEST], G_TYPE_FROM_CLASS (klass), sfb_marshal_BOOLEAN__OBJECTv);
 }
 
 static void

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The session's request signal (sfb_session_emit_request()): each service's
- * handler in turn until one takes the request, through the session's own
+ * handler in turn until one takes the request, through the generated
  * marshallers, with the instance, the request and the user data where a
  * handler expects them. */
 #include "sfb-config.h"
