@@ -538,9 +538,8 @@ sfb_subscription_class_init (SfbSubscriptionClass *klass)
                                          G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                                          G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE,
                                          G_TYPE_BOOLEAN);
-  g_signal_set_va_marshaller (signals[SIGNAL_NOTIFY],
-                              G_TYPE_FROM_CLASS (klass),
-                              sfb_marshal_VOID__STRING_BOXED_BOOLEANv);
+  g_signal_set_va_marshaller (
+      signals[SIGNAL_NOTIFY], G_TYPE_FROM_CLASS (klass), sfb_marshal_VOID__STRING_BOXED_BOOLEANv);
   signals[SIGNAL_TERMINATED] = g_signal_new ("terminated",
                                              G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST,
