@@ -66,3 +66,64 @@ sfb_test_cleanup (void)
   sfb_test_rm_rf (sfb_test_root);
   g_clear_pointer (&sfb_test_root, g_free);
 }
+
+static GDBusConnection *
+connect_to (const char *address)
+{
+  g_autoptr (GError) error = NULL;
+  GDBusConnection *connection;
+
+  connection = g_dbus_connection_new_for_address_sync (
+      address,
+      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+      NULL,
+      NULL,
+      &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+/* The bus and its connections, without the daemon: a test subscribes to
+ * the daemon's signals before sfb_test_bus_export_daemon(). */
+void
+sfb_test_bus_up (SfbTestBus *tb)
+{
+  tb->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (tb->bus);
+  tb->server = connect_to (g_test_dbus_get_bus_address (tb->bus));
+  tb->client = connect_to (g_test_dbus_get_bus_address (tb->bus));
+}
+
+/* A daemon reading @config_path (which may not exist) and keeping its
+ * secrets in @state_dir, exported on the server connection. */
+void
+sfb_test_bus_export_daemon (SfbTestBus *tb, const char *config_path, const char *state_dir)
+{
+  g_autoptr (SfbConfig) config = sfb_config_new_for_path (config_path);
+  g_autoptr (SfbSecretStore) store = sfb_secret_store_new (state_dir);
+  g_autoptr (GError) error = NULL;
+
+  tb->daemon = g_object_new (SFB_TYPE_DAEMON, "config", config, "secret-store", store, NULL);
+  tb->service = sfb_dbus_service_new (tb->daemon);
+  g_assert_true (sfb_dbus_service_export (tb->service, tb->server, &error));
+  g_assert_no_error (error);
+}
+
+/* The test's own signal subscriptions must be gone before this. */
+void
+sfb_test_bus_down (SfbTestBus *tb)
+{
+  sfb_dbus_service_unexport (tb->service);
+  g_clear_object (&tb->service);
+  g_clear_object (&tb->daemon);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  /* the last connection reference must go before the bus, or down() waits */
+  g_dbus_connection_close_sync (tb->client, NULL, NULL);
+  g_dbus_connection_close_sync (tb->server, NULL, NULL);
+  g_clear_object (&tb->client);
+  g_clear_object (&tb->server);
+  g_test_dbus_down (tb->bus);
+  g_clear_object (&tb->bus);
+}

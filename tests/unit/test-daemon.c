@@ -26,11 +26,7 @@ static const char *const all_interfaces[]
 
 typedef struct
 {
-  GTestDBus *bus;
-  GDBusConnection *server;
-  GDBusConnection *client;
-  SfbDaemon *daemon;
-  SfbDBusService *service;
+  SfbTestBus tb;
   char *root; /* this test's directory */
   char *config_dir;
   char *config_path;
@@ -38,23 +34,6 @@ typedef struct
   GPtrArray *changed; /* "Interface.Property" from PropertiesChanged */
   guint changed_id;
 } Fixture;
-
-static GDBusConnection *
-connect_to (const char *address)
-{
-  g_autoptr (GError) error = NULL;
-  GDBusConnection *connection;
-
-  connection = g_dbus_connection_new_for_address_sync (
-      address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL,
-      NULL,
-      &error);
-  g_assert_no_error (error);
-  return connection;
-}
 
 static void
 on_properties_changed (GDBusConnection *connection,
@@ -81,10 +60,6 @@ on_properties_changed (GDBusConnection *connection,
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  g_autoptr (SfbConfig) config = NULL;
-  g_autoptr (SfbSecretStore) store = NULL;
-  g_autoptr (GError) error = NULL;
-
   f->root = sfb_test_make_dir ();
   f->config_dir = g_build_filename (f->root, "config", "sfbd", NULL);
   f->config_path = g_build_filename (f->config_dir, SFB_CONFIG_FILE_NAME, NULL);
@@ -95,12 +70,9 @@ fixture_setup (Fixture *f, gconstpointer data)
       g_assert_true (g_file_set_contents (f->config_path, data, -1, NULL));
     }
 
-  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
-  f->server = connect_to (g_test_dbus_get_bus_address (f->bus));
-  f->client = connect_to (g_test_dbus_get_bus_address (f->bus));
+  sfb_test_bus_up (&f->tb);
   f->changed = g_ptr_array_new_with_free_func (g_free);
-  f->changed_id = g_dbus_connection_signal_subscribe (f->client,
+  f->changed_id = g_dbus_connection_signal_subscribe (f->tb.client,
                                                       NULL,
                                                       "org.freedesktop.DBus.Properties",
                                                       "PropertiesChanged",
@@ -111,30 +83,14 @@ fixture_setup (Fixture *f, gconstpointer data)
                                                       f,
                                                       NULL);
 
-  config = sfb_config_new_for_path (f->config_path);
-  store = sfb_secret_store_new (f->state_dir);
-  f->daemon = g_object_new (SFB_TYPE_DAEMON, "config", config, "secret-store", store, NULL);
-  f->service = sfb_dbus_service_new (f->daemon);
-  g_assert_true (sfb_dbus_service_export (f->service, f->server, &error));
-  g_assert_no_error (error);
+  sfb_test_bus_export_daemon (&f->tb, f->config_path, f->state_dir);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  g_dbus_connection_signal_unsubscribe (f->client, f->changed_id);
-  sfb_dbus_service_unexport (f->service);
-  g_clear_object (&f->service);
-  g_clear_object (&f->daemon);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  /* the last connection reference must go before the bus, or down() waits */
-  g_dbus_connection_close_sync (f->client, NULL, NULL);
-  g_dbus_connection_close_sync (f->server, NULL, NULL);
-  g_clear_object (&f->client);
-  g_clear_object (&f->server);
-  g_test_dbus_down (f->bus);
-  g_clear_object (&f->bus);
+  g_dbus_connection_signal_unsubscribe (f->tb.client, f->changed_id);
+  sfb_test_bus_down (&f->tb);
   g_ptr_array_unref (f->changed);
   sfb_test_rm_rf (f->root);
   g_free (f->root);
@@ -157,8 +113,8 @@ call (Fixture *f, const char *interface, const char *method, GVariant *parameter
 {
   g_autoptr (GAsyncResult) result = NULL;
 
-  g_dbus_connection_call (f->client,
-                          g_dbus_connection_get_unique_name (f->server),
+  g_dbus_connection_call (f->tb.client,
+                          g_dbus_connection_get_unique_name (f->tb.server),
                           SFB_DBUS_PATH,
                           interface,
                           method,
@@ -171,7 +127,7 @@ call (Fixture *f, const char *interface, const char *method, GVariant *parameter
                           &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
-  return g_dbus_connection_call_finish (f->client, result, error);
+  return g_dbus_connection_call_finish (f->tb.client, result, error);
 }
 
 static GVariant *
@@ -265,7 +221,7 @@ wait_for_state (Fixture *f, const char *state)
   gboolean timed_out = FALSE;
   guint timeout_id = g_timeout_add_seconds (10, on_timeout, &timed_out);
 
-  while (g_strcmp0 (sfb_daemon_get_state (f->daemon), state) != 0)
+  while (g_strcmp0 (sfb_daemon_get_state (f->tb.daemon), state) != 0)
     {
       g_assert_false (timed_out);
       g_main_context_iteration (NULL, TRUE);

@@ -18,34 +18,13 @@
 
 typedef struct
 {
-  GTestDBus *bus;
-  GDBusConnection *server;
-  GDBusConnection *client;
-  SfbDaemon *daemon;
-  SfbDBusService *service;
+  SfbTestBus tb;
   char *root;
   GPtrArray *batches; /* the a{sa{sv}} of each PresencesChanged, in order */
   GPtrArray *singles; /* the (sa{sv}) of each PresenceChanged, in order */
   guint batches_id;
   guint singles_id;
 } Fixture;
-
-static GDBusConnection *
-connect_to (const char *address)
-{
-  g_autoptr (GError) error = NULL;
-  GDBusConnection *connection;
-
-  connection = g_dbus_connection_new_for_address_sync (
-      address,
-      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-          | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-      NULL,
-      NULL,
-      &error);
-  g_assert_no_error (error);
-  return connection;
-}
 
 static void
 on_signal (GDBusConnection *connection,
@@ -67,7 +46,7 @@ on_signal (GDBusConnection *connection,
 static guint
 subscribe (Fixture *f, const char *signal, GPtrArray *seen)
 {
-  return g_dbus_connection_signal_subscribe (f->client,
+  return g_dbus_connection_signal_subscribe (f->tb.client,
                                              NULL,
                                              SFB_DBUS_PRESENCE_INTERFACE,
                                              signal,
@@ -84,47 +63,25 @@ fixture_setup (Fixture *f, gconstpointer data)
 {
   g_autofree char *config_path = NULL;
   g_autofree char *state_dir = NULL;
-  g_autoptr (SfbConfig) config = NULL;
-  g_autoptr (SfbSecretStore) store = NULL;
-  g_autoptr (GError) error = NULL;
 
   f->root = sfb_test_make_dir ();
   config_path = g_build_filename (f->root, "config", "sfbd", SFB_CONFIG_FILE_NAME, NULL);
   state_dir = g_build_filename (f->root, "state", "sfbd", NULL);
-  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
-  f->server = connect_to (g_test_dbus_get_bus_address (f->bus));
-  f->client = connect_to (g_test_dbus_get_bus_address (f->bus));
+  sfb_test_bus_up (&f->tb);
   f->batches = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   f->singles = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   f->batches_id = subscribe (f, "PresencesChanged", f->batches);
   f->singles_id = subscribe (f, "PresenceChanged", f->singles);
 
-  config = sfb_config_new_for_path (config_path);
-  store = sfb_secret_store_new (state_dir);
-  f->daemon = g_object_new (SFB_TYPE_DAEMON, "config", config, "secret-store", store, NULL);
-  f->service = sfb_dbus_service_new (f->daemon);
-  g_assert_true (sfb_dbus_service_export (f->service, f->server, &error));
-  g_assert_no_error (error);
+  sfb_test_bus_export_daemon (&f->tb, config_path, state_dir);
 }
 
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  g_dbus_connection_signal_unsubscribe (f->client, f->batches_id);
-  g_dbus_connection_signal_unsubscribe (f->client, f->singles_id);
-  sfb_dbus_service_unexport (f->service);
-  g_clear_object (&f->service);
-  g_clear_object (&f->daemon);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  /* the last connection reference must go before the bus, or down() waits */
-  g_dbus_connection_close_sync (f->client, NULL, NULL);
-  g_dbus_connection_close_sync (f->server, NULL, NULL);
-  g_clear_object (&f->client);
-  g_clear_object (&f->server);
-  g_test_dbus_down (f->bus);
-  g_clear_object (&f->bus);
+  g_dbus_connection_signal_unsubscribe (f->tb.client, f->batches_id);
+  g_dbus_connection_signal_unsubscribe (f->tb.client, f->singles_id);
+  sfb_test_bus_down (&f->tb);
   g_ptr_array_unref (f->batches);
   g_ptr_array_unref (f->singles);
   sfb_test_rm_rf (f->root);
@@ -140,7 +97,7 @@ change (Fixture *f, const char *uri, const char *availability)
 
   g_variant_builder_add (&builder, "{sv}", "Availability", g_variant_new_string (availability));
   value = g_variant_ref_sink (g_variant_builder_end (&builder));
-  g_signal_emit_by_name (sfb_daemon_get_presence (f->daemon), "presence-changed", uri, value);
+  g_signal_emit_by_name (sfb_daemon_get_presence (f->tb.daemon), "presence-changed", uri, value);
 }
 
 static gboolean
