@@ -115,20 +115,6 @@ static const SfbXmlLimits svc_limits = {
   0,
 };
 
-static gboolean
-rlmi_libxml (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
-{
-  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_LIBXML, notify, data, length, error);
-}
-
-static SfbPresenceInfo *
-categories_libxml (const char *data, gsize length, GError **error)
-{
-  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, data, length, error);
-}
-
-static const SfbPresencePartReaders libxml_readers = { rlmi_libxml, categories_libxml };
-
 /* Ours accepts only what libxml2 accepts, with the same callbacks. */
 static void
 same_events (const char *doc, gsize len)
@@ -236,7 +222,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             = sfb_presence_notify_parse_tree (type, doc, len, &tree_error);
         g_autoptr (GError) libxml_error = NULL;
         g_autoptr (SfbPresenceNotify) libxml
-            = sfb_presence_notify_parse_with (&libxml_readers, type, doc, len, &libxml_error);
+            = sfb_presence_notify_parse_libxml (type, doc, len, &libxml_error);
 
         if ((n == NULL) == (error == NULL))
           abort ();

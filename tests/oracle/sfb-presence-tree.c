@@ -99,3 +99,26 @@ sfb_presence_notify_parse_tree (const char *content_type,
 {
   return sfb_presence_notify_parse_with (&tree_readers, content_type, data, length, error);
 }
+
+static gboolean
+rlmi_libxml (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_LIBXML, notify, data, length, error);
+}
+
+static SfbPresenceInfo *
+categories_libxml (const char *data, gsize length, GError **error)
+{
+  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, data, length, error);
+}
+
+SfbPresenceNotify *
+sfb_presence_notify_parse_libxml (const char *content_type,
+                                  const char *data,
+                                  gsize length,
+                                  GError **error)
+{
+  static const SfbPresencePartReaders libxml_readers = { rlmi_libxml, categories_libxml };
+
+  return sfb_presence_notify_parse_with (&libxml_readers, content_type, data, length, error);
+}

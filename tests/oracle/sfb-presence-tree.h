@@ -3,8 +3,9 @@
  * The parsers of categories documents and presence notifications as they
  * were, reading a libxml2 tree: the reference the daemon's readers
  * (sfb_xml_read_fast(), libxml2's SAX2) are compared with by
- * tests/unit/test-presence-sax.c and fuzz-presence.  Built into those
- * tests only, never into the daemon.
+ * tests/unit/test-presence-sax.c and fuzz-presence; and the daemon's parser
+ * held to libxml2's SAX2 reader.  Built into those tests only, never into
+ * the daemon.
  */
 #pragma once
 
@@ -18,5 +19,11 @@ SfbPresenceNotify *sfb_presence_notify_parse_tree (const char *content_type,
                                                    const char *data,
                                                    gsize length,
                                                    GError **error);
+/* The daemon's notification parser with libxml2's SAX2 reading every part
+ * (SFB_PRESENCE_READ_LIBXML), where the daemon tries its fast reader first. */
+SfbPresenceNotify *sfb_presence_notify_parse_libxml (const char *content_type,
+                                                     const char *data,
+                                                     gsize length,
+                                                     GError **error);
 
 G_END_DECLS

@@ -298,20 +298,6 @@ assert_same_notify (const SfbPresenceNotify *a, const SfbPresenceNotify *b)
     g_assert_cmpstr (a->terminated->pdata[i], ==, b->terminated->pdata[i]);
 }
 
-static gboolean
-rlmi_libxml (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
-{
-  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_LIBXML, notify, data, length, error);
-}
-
-static SfbPresenceInfo *
-categories_libxml (const char *data, gsize length, GError **error)
-{
-  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, data, length, error);
-}
-
-static const SfbPresencePartReaders libxml_readers = { rlmi_libxml, categories_libxml };
-
 static SfbPresenceNotify *
 notify_both (const char *type, const char *doc)
 {
@@ -322,7 +308,7 @@ notify_both (const char *type, const char *doc)
   g_autoptr (SfbPresenceNotify) tree
       = sfb_presence_notify_parse_tree (type, doc, strlen (doc), &tree_error);
   g_autoptr (SfbPresenceNotify) libxml
-      = sfb_presence_notify_parse_with (&libxml_readers, type, doc, strlen (doc), &libxml_error);
+      = sfb_presence_notify_parse_libxml (type, doc, strlen (doc), &libxml_error);
 
   g_assert_true ((n == NULL) == (tree == NULL));
   g_assert_true ((libxml == NULL) == (tree == NULL));
