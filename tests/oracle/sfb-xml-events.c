@@ -3,6 +3,10 @@
 
 #include "sfb-xml-events.h"
 
+#include "sfb-svc-xml.h"
+
+#include <string.h>
+
 static void
 put_escaped (GString *out, const char *text, gsize length)
 {
@@ -71,4 +75,27 @@ sfb_xml_events_libxml (const char *data,
 
   sfb_xml_read_sax (data, length, limits, &recorder, out, verdict);
   return g_string_free (out, FALSE);
+}
+
+const SfbXmlLimits sfb_xml_events_svc_limits = {
+  SFB_SVC_XML_MAX_DOCUMENT,
+  SFB_SVC_XML_MAX_DEPTH,
+  SFB_SVC_XML_MAX_ELEMENTS,
+  0,
+};
+
+SfbXmlEventsMatch
+sfb_xml_events_compare (const char *data, gsize length, const SfbXmlLimits *limits)
+{
+  g_autofree char *fast = sfb_xml_events_fast (data, length, limits);
+  SfbXmlVerdict verdict = SFB_XML_OK;
+  g_autofree char *libxml = NULL;
+
+  if (fast == NULL)
+    return SFB_XML_EVENTS_FAST_GAVE_UP;
+  libxml = sfb_xml_events_libxml (data, length, limits, &verdict);
+  if (verdict == SFB_XML_OK && strcmp (fast, libxml) == 0)
+    return SFB_XML_EVENTS_SAME;
+  g_printerr ("fast reader: %s\nlibxml2 (verdict %d): %s\n", fast, (int) verdict, libxml);
+  return SFB_XML_EVENTS_DIFFERENT;
 }

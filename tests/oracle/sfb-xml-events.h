@@ -19,4 +19,19 @@ char *sfb_xml_events_libxml (const char *data,
                              const SfbXmlLimits *limits,
                              SfbXmlVerdict *verdict);
 
+/* The limits the services read their documents with (sfb-svc-xml.h). */
+extern const SfbXmlLimits sfb_xml_events_svc_limits;
+
+typedef enum
+{
+  SFB_XML_EVENTS_FAST_GAVE_UP, /* nothing to compare */
+  SFB_XML_EVENTS_SAME,
+  SFB_XML_EVENTS_DIFFERENT, /* both written to stderr */
+} SfbXmlEventsMatch;
+
+/* Whatever sfb_xml_read_fast() accepts, libxml2 must accept, the callbacks
+ * seeing the same. */
+SfbXmlEventsMatch
+sfb_xml_events_compare (const char *data, gsize length, const SfbXmlLimits *limits);
+
 G_END_DECLS
