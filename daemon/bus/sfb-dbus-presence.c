@@ -170,10 +170,10 @@ emit_presence_batch (PresenceBatch *batch)
       g_ptr_array_add (entries, g_variant_new_dict_entry (g_variant_new_take_string (uri), value));
       g_variant_unref (value); /* the entry holds its own reference */
     }
-  sfb_dbus_presence_emit_presences_changed (
-      batch->skeleton,
-      g_variant_new_array (
-          G_VARIANT_TYPE ("{sa{sv}}"), (GVariant *const *) entries->pdata, entries->len));
+  sfb_dbus_presence_emit_presences_changed (batch->skeleton,
+                                            g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"),
+                                                                 (GVariant *const *) entries->pdata,
+                                                                 entries->len));
   sfb_memory_trim_soon ();
 }
 

@@ -84,18 +84,18 @@ shared_entry (gsize index, const Entry *e)
 {
   static GMutex lock;
   static GHashTable *shared[4]; /* per key: the string, or the number -> {sv} */
-  gconstpointer value = e->string != NULL ? (gconstpointer) e->string : GUINT_TO_POINTER (e->number);
+  gconstpointer value
+      = e->string != NULL ? (gconstpointer) e->string : GUINT_TO_POINTER (e->number);
   GVariant *entry;
 
   g_assert (index < G_N_ELEMENTS (shared));
   g_mutex_lock (&lock);
   if (shared[index] == NULL)
-    shared[index] = e->string != NULL ? g_hash_table_new_full (g_str_hash,
-                                                               g_str_equal,
-                                                               g_free,
-                                                               (GDestroyNotify) g_variant_unref)
-                                      : g_hash_table_new_full (
-                                          NULL, NULL, NULL, (GDestroyNotify) g_variant_unref);
+    shared[index]
+        = e->string != NULL
+              ? g_hash_table_new_full (
+                  g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref)
+              : g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_variant_unref);
   entry = g_hash_table_lookup (shared[index], value);
   if (entry != NULL)
     g_variant_ref (entry);
@@ -138,8 +138,9 @@ sfb_presence_info_to_variant (const SfbPresenceInfo *info)
       return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), built, G_N_ELEMENTS (built));
     }
   for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
-    built[i] = i != 3 || *entries[i].string == '\0' ? shared_entry (i, &entries[i])
-                                                    : g_variant_ref_sink (entry_variant (&entries[i]));
+    built[i] = i != 3 || *entries[i].string == '\0'
+                   ? shared_entry (i, &entries[i])
+                   : g_variant_ref_sink (entry_variant (&entries[i]));
   /* the element type from the first entry: G_VARIANT_TYPE() checks its string each time */
   array = g_variant_new_array (NULL, built, G_N_ELEMENTS (built));
   for (gsize i = 0; i < G_N_ELEMENTS (built); i++)
