@@ -5,20 +5,6 @@
 
 #include <string.h>
 
-char *
-sfb_content_type_media (const char *content_type)
-{
-  g_autofree char *media = NULL;
-  const char *semi;
-
-  if (content_type == NULL)
-    return g_strdup ("");
-  semi = strchr (content_type, ';');
-  media = g_strndup (content_type,
-                     semi != NULL ? (gsize) (semi - content_type) : strlen (content_type));
-  return g_ascii_strdown (g_strstrip (media), -1);
-}
-
 /* [*start, *end) trimmed of ASCII space, as g_strstrip() trims */
 static void
 trim (const char **start, const char **end)
@@ -27,6 +13,31 @@ trim (const char **start, const char **end)
     (*start)++;
   while (*end > *start && g_ascii_isspace ((*end)[-1]))
     (*end)--;
+}
+
+/* The media type of [@start, @start + @length): up to the first ';',
+ * trimmed and in lower case, in one allocation (a presence storm reads
+ * three per update). */
+char *
+sfb_content_type_media_len (const char *start, gsize length)
+{
+  const char *semi = memchr (start, ';', length);
+  const char *end = semi != NULL ? semi : start + length;
+  char *media;
+
+  trim (&start, &end);
+  media = g_strndup (start, end - start);
+  for (char *p = media; *p != '\0'; p++)
+    *p = g_ascii_tolower (*p);
+  return media;
+}
+
+char *
+sfb_content_type_media (const char *content_type)
+{
+  if (content_type == NULL)
+    return g_strdup ("");
+  return sfb_content_type_media_len (content_type, strlen (content_type));
 }
 
 /* The value of parameter @name of item [start, end), or NULL. */

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
  * parameter of it (NULL when absent; quotes removed; a quoted value may
  * hold ';'). */
 char *sfb_content_type_media (const char *content_type);
+char *sfb_content_type_media_len (const char *start, gsize length);
 char *sfb_content_type_param (const char *content_type, const char *name);
 
 G_END_DECLS

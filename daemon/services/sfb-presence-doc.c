@@ -64,89 +64,6 @@ typedef struct
   guint32 number;
 } Entry;
 
-/* GVariant's framing offsets: the size of each, for a container of
- * @body bytes holding @n of them (the smallest that can point at its end). */
-static gsize
-offset_size (gsize body, gsize n)
-{
-  if (body + n <= G_MAXUINT8)
-    return 1;
-  if (body + 2 * n <= G_MAXUINT16)
-    return 2;
-  if (body + 4 * n <= G_MAXUINT32)
-    return 4;
-  return 8;
-}
-
-static void
-put_offset (guint8 *out, gsize value, gsize size)
-{
-  for (gsize i = 0; i < size; i++)
-    out[i] = (guint8) (value >> (8 * i)); /* little-endian, whatever the host */
-}
-
-/* One {sv} entry's size: key, NUL, padding to 8, the variant (value, NUL,
- * type), the key's end as a framing offset; *@variant_at where the variant
- * starts. */
-static gsize
-entry_size (const Entry *e, gsize *variant_at)
-{
-  gsize key_end = strlen (e->key) + 1;
-  gsize body;
-
-  *variant_at = (key_end + 7) & ~(gsize) 7;
-  body = *variant_at + (e->string != NULL ? strlen (e->string) + 1 : 4) + 2;
-  return body + offset_size (body, 1);
-}
-
-/* The a{sv} of @entries serialised at once, as GVariant would serialise
- * the tree of values (tests/unit/test-presence-doc.c compares the bytes):
- * one allocation instead of some forty, per update in a presence storm. */
-static GVariant *
-serialise_entries (const Entry *entries, gsize n)
-{
-  gsize sizes[8], variant_at[8], ends[8];
-  gsize body = 0, total, osize;
-  guint8 *data;
-
-  g_assert (n <= G_N_ELEMENTS (sizes));
-  for (gsize i = 0; i < n; i++)
-    {
-      sizes[i] = entry_size (&entries[i], &variant_at[i]);
-      body = ((body + 7) & ~(gsize) 7) + sizes[i];
-      ends[i] = body;
-    }
-  osize = offset_size (body, n);
-  total = body + n * osize;
-  data = g_malloc0 (total);
-  for (gsize i = 0; i < n; i++)
-    {
-      const Entry *e = &entries[i];
-      guint8 *out = data + ends[i] - sizes[i];
-      gsize key_len = strlen (e->key);
-      gsize value_end;
-
-      memcpy (out, e->key, key_len);
-      if (e->string != NULL)
-        {
-          gsize len = strlen (e->string);
-
-          memcpy (out + variant_at[i], e->string, len);
-          value_end = variant_at[i] + len + 1;
-          out[value_end + 1] = 's';
-        }
-      else
-        {
-          memcpy (out + variant_at[i], &e->number, 4); /* values in host order */
-          value_end = variant_at[i] + 4;
-          out[value_end + 1] = 'u';
-        }
-      put_offset (out + value_end + 2, key_len + 1, sizes[i] - (value_end + 2));
-      put_offset (data + body + i * osize, ends[i], osize);
-    }
-  return g_variant_new_from_data (G_VARIANT_TYPE ("a{sv}"), data, total, TRUE, g_free, data);
-}
-
 static GVariant *
 entry_variant (const Entry *e)
 {
@@ -156,6 +73,50 @@ entry_variant (const Entry *e)
                                                               : g_variant_new_uint32 (e->number)));
 }
 
+#define SHARED_ENTRIES_MAX 64 /* per key */
+
+/* A reference to entry @e, the @index'th of a contact's a{sv}: the same
+ * {sv} value for the same key and value, made once (the first
+ * SHARED_ENTRIES_MAX values of each key) and shared; GVariant values are
+ * immutable and their references atomic. */
+static GVariant *
+shared_entry (gsize index, const Entry *e)
+{
+  static GMutex lock;
+  static GHashTable *shared[4]; /* per key: the string, or the number -> {sv} */
+  gconstpointer value
+      = e->string != NULL ? (gconstpointer) e->string : GUINT_TO_POINTER (e->number);
+  GVariant *entry;
+
+  g_assert (index < G_N_ELEMENTS (shared));
+  g_mutex_lock (&lock);
+  if (shared[index] == NULL)
+    shared[index]
+        = e->string != NULL
+              ? g_hash_table_new_full (
+                  g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref)
+              : g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_variant_unref);
+  entry = g_hash_table_lookup (shared[index], value);
+  if (entry != NULL)
+    g_variant_ref (entry);
+  else
+    {
+      entry = g_variant_ref_sink (entry_variant (e));
+      if (g_hash_table_size (shared[index]) < SHARED_ENTRIES_MAX)
+        g_hash_table_insert (shared[index],
+                             e->string != NULL ? g_strdup (e->string) : (gpointer) value,
+                             g_variant_ref (entry));
+    }
+  g_mutex_unlock (&lock);
+  return entry;
+}
+
+/* Each contact's a{sv} is a tree whose {sv} entries are shared when they
+ * repeat (availability, code, activity, an empty note): one container per
+ * update in a presence storm.  GDBus writes a signal by walking its value
+ * child by child; a tree's children are taken by reference, where a
+ * serialised a{sv} has each of its sixteen made anew as a GVariant.  A
+ * note's text is not kept beyond the contact's own value. */
 GVariant *
 sfb_presence_info_to_variant (const SfbPresenceInfo *info)
 {
@@ -166,14 +127,25 @@ sfb_presence_info_to_variant (const SfbPresenceInfo *info)
     { "Note", info->note != NULL ? info->note : "", 0 },
   };
   GVariant *built[G_N_ELEMENTS (entries)];
+  GVariant *array;
 
   /* what g_variant_new_string() takes (the kept strings are cleaned so) */
-  if (g_utf8_validate (entries[2].string, -1, NULL)
-      && g_utf8_validate (entries[3].string, -1, NULL))
-    return serialise_entries (entries, G_N_ELEMENTS (entries));
+  if (!g_utf8_validate (entries[2].string, -1, NULL)
+      || !g_utf8_validate (entries[3].string, -1, NULL))
+    {
+      for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
+        built[i] = entry_variant (&entries[i]);
+      return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), built, G_N_ELEMENTS (built));
+    }
   for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
-    built[i] = entry_variant (&entries[i]);
-  return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), built, G_N_ELEMENTS (built));
+    built[i] = i != 3 || *entries[i].string == '\0'
+                   ? shared_entry (i, &entries[i])
+                   : g_variant_ref_sink (entry_variant (&entries[i]));
+  /* the element type from the first entry: G_VARIANT_TYPE() checks its string each time */
+  array = g_variant_new_array (NULL, built, G_N_ELEMENTS (built));
+  for (gsize i = 0; i < G_N_ELEMENTS (built); i++)
+    g_variant_unref (built[i]); /* the array holds its own references */
+  return array;
 }
 
 /* ---- categories ---- */
@@ -1010,6 +982,19 @@ find_crlf (const char *p, const char *end)
   return NULL;
 }
 
+/* @line starts with "Content-Type:" in any case (13 bytes there):
+ * g_ascii_strncasecmp() costs several times this loop. */
+static gboolean
+is_content_type_name (const char *line)
+{
+  static const char name[] = "content-type:";
+
+  for (gsize i = 0; i < sizeof name - 1; i++)
+    if (g_ascii_tolower (line[i]) != name[i])
+      return FALSE;
+  return TRUE;
+}
+
 /* The media type of the first Content-Type among a part's header lines
  * from @head to @sep (up to a NUL; past PART_MAX_LINES - 1 line ends, the
  * rest is one line), or NULL; read in place, without copying the lines. */
@@ -1025,12 +1010,8 @@ part_media_type (const char *head, const char *sep)
       const char *next = i + 1 < PART_MAX_LINES ? find_crlf (line, end) : NULL;
       const char *line_end = next != NULL ? next : end;
 
-      if (line_end - line >= 13 && g_ascii_strncasecmp (line, "Content-Type:", 13) == 0)
-        {
-          g_autofree char *value = g_strndup (line + 13, line_end - (line + 13));
-
-          return sfb_content_type_media (value);
-        }
+      if (line_end - line >= 13 && is_content_type_name (line))
+        return sfb_content_type_media_len (line + 13, line_end - (line + 13));
       line = next != NULL ? next + 2 : NULL;
     }
   return NULL;

@@ -277,6 +277,24 @@ test_im_content_type (void)
   g_assert_null (missing);
 }
 
+/* A media type read from a range: nothing past its end, trimmed, lowered */
+static void
+test_content_type_media_len (void)
+{
+  static const char line[] = "Content-Type: \tApplication/RLMI+xml \r\nX: a;b";
+  g_autofree char *whole = sfb_content_type_media_len (line + 13, strlen (line) - 13);
+  g_autofree char *value = sfb_content_type_media_len (line + 13, 25);
+  g_autofree char *cut = sfb_content_type_media_len (line + 13, 9);
+  g_autofree char *blank = sfb_content_type_media_len (" \t ", 3);
+  g_autofree char *none = sfb_content_type_media (NULL);
+
+  g_assert_cmpstr (whole, ==, "application/rlmi+xml \r\nx: a");
+  g_assert_cmpstr (value, ==, "application/rlmi+xml");
+  g_assert_cmpstr (cut, ==, "applica");
+  g_assert_cmpstr (blank, ==, "");
+  g_assert_cmpstr (none, ==, "");
+}
+
 /* Parameters of a Content-Type: items split on ';' outside quotes, the
  * first 64 looked at, names in any case, values trimmed and unquoted once */
 static void
@@ -346,5 +364,6 @@ main (int argc, char **argv)
   g_test_add_func ("/im-doc/typing", test_im_typing);
   g_test_add_func ("/im-doc/failure-text", test_im_failure_text);
   g_test_add_func ("/im-doc/content-type", test_im_content_type);
+  g_test_add_func ("/im-doc/content-type-media-len", test_content_type_media_len);
   return g_test_run ();
 }

@@ -573,8 +573,9 @@ info_built (const SfbPresenceInfo *info)
   return g_variant_builder_end (&b);
 }
 
-/* sfb_presence_info_to_variant() serialises by hand: the same bytes as
- * GVariant, for every size of framing offset (1, 2 and 4 bytes). */
+/* sfb_presence_info_to_variant() builds from shared entries: the same
+ * value and bytes as GVariantBuilder, for every size of framing offset (1,
+ * 2 and 4 bytes), when an entry is shared and when it is not. */
 static void
 test_info_variant (void)
 {
@@ -608,6 +609,33 @@ test_info_variant (void)
       }
 }
 
+/* More distinct values than are shared (and the same ones again): each
+ * contact's value is still its own. */
+static void
+test_info_variant_many (void)
+{
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < 200; i++)
+      {
+        g_autofree char *activity = g_strdup_printf ("activity-%u", i);
+        g_autofree char *note = g_strdup_printf ("note %u", i);
+        SfbPresenceInfo info = { 0 };
+        g_autoptr (GVariant) fast = NULL;
+        g_autoptr (GVariant) built = NULL;
+
+        info.availability = 3000 + i * 97;
+        info.activity = i % 3 == 0 ? NULL : activity;
+        info.note = i % 2 == 0 ? NULL : note;
+        fast = g_variant_ref_sink (sfb_presence_info_to_variant (&info));
+        built = g_variant_ref_sink (info_built (&info));
+        g_assert_true (g_variant_equal (fast, built));
+        g_assert_cmpmem (g_variant_get_data (fast),
+                         g_variant_get_size (fast),
+                         g_variant_get_data (built),
+                         g_variant_get_size (built));
+      }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -630,5 +658,6 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/fault", test_fault);
   g_test_add_func ("/presence/batch-subscribe", test_batch_subscribe);
   g_test_add_func ("/presence/info-variant", test_info_variant);
+  g_test_add_func ("/presence/info-variant-many", test_info_variant_many);
   return g_test_run ();
 }
