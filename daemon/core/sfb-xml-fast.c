@@ -309,6 +309,21 @@ lookup_ns (const Fast *f, const char *prefix, gsize prefix_len, gboolean *found)
   return NULL;
 }
 
+/* '=' between optional blanks, then an opening quote: *@quote, f->p after it */
+static gboolean
+read_eq_quote (Fast *f, char *quote)
+{
+  skip_blanks (f);
+  if (f->p >= f->end || *f->p != '=')
+    return FALSE;
+  f->p++;
+  skip_blanks (f);
+  if (f->p >= f->end || (*f->p != '"' && *f->p != '\''))
+    return FALSE;
+  *quote = *f->p++;
+  return TRUE;
+}
+
 /* An attribute value from after its opening quote to the closing one:
  * XML characters, no "<", no control characters (libxml2 turns tabs and
  * line ends into spaces: not done here), references checked later. */
@@ -551,14 +566,8 @@ read_start_tag (Fast *f)
       a = &raw[n];
       if (!read_qname (f, &a->prefix, &a->prefix_len, &a->local, &a->local_len))
         return FALSE;
-      skip_blanks (f);
-      if (f->p >= f->end || *f->p != '=')
+      if (!read_eq_quote (f, &quote))
         return FALSE;
-      f->p++;
-      skip_blanks (f);
-      if (f->p >= f->end || (*f->p != '"' && *f->p != '\''))
-        return FALSE;
-      quote = *f->p++;
       if (!read_value (f, quote, a))
         return FALSE;
       if (a->prefix == NULL ? name_is (a->local, a->local_len, "xmlns")
@@ -746,14 +755,8 @@ read_declaration (Fast *f)
       if (which == G_N_ELEMENTS (names) || (next == 0 && which != 0))
         return FALSE;
       next = which + 1;
-      skip_blanks (f);
-      if (f->p >= f->end || *f->p != '=')
+      if (!read_eq_quote (f, &quote))
         return FALSE;
-      f->p++;
-      skip_blanks (f);
-      if (f->p >= f->end || (*f->p != '"' && *f->p != '\''))
-        return FALSE;
-      quote = *f->p++;
       value = f->p;
       while (f->p < f->end && *f->p != quote && is_name_char (*f->p))
         f->p++;
