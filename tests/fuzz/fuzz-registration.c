@@ -16,13 +16,15 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-/* sanitize() may grow the text by U+FFFD replacements, never past 3x */
+/* sanitize() keeps at most @max characters and adds "…" where it cuts;
+ * a character is at most 4 bytes (invalid bytes become 3-byte U+FFFD) */
 static void
 check_text (const char *text, gsize max)
 {
   if (text == NULL)
     return;
-  if (strlen (text) > 3 * max || !g_utf8_validate (text, -1, NULL))
+  if (!g_utf8_validate (text, -1, NULL) || g_utf8_strlen (text, -1) > (glong) max + 1
+      || strlen (text) > 4 * max + 3)
     abort ();
   for (const char *p = text; *p != '\0'; p++)
     if ((guchar) *p < 0x20 || *p == 0x7f)
