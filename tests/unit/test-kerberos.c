@@ -113,6 +113,20 @@ prepare (SfbAuthContext *context, const char *targetname)
   return wait.error;
 }
 
+/* Kerberos configured with a realm whose KDC is nowhere, and an empty
+ * credential cache: @conf is written, @ccache names a file never made */
+static void
+use_nowhere_realm (const char *conf, const char *ccache)
+{
+  g_assert_true (g_file_set_contents (conf,
+                                      "[libdefaults]\n default_realm = NOWHERE.TEST\n"
+                                      " dns_lookup_kdc = false\n",
+                                      -1,
+                                      NULL));
+  g_setenv ("KRB5_CONFIG", conf, TRUE);
+  g_setenv ("KRB5CCNAME", ccache, TRUE);
+}
+
 static void
 test_errors (void)
 {
@@ -126,14 +140,7 @@ test_errors (void)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) token = NULL;
 
-  /* a realm whose KDC is nowhere, and an empty credential cache */
-  g_assert_true (g_file_set_contents (conf,
-                                      "[libdefaults]\n default_realm = NOWHERE.TEST\n"
-                                      " dns_lookup_kdc = false\n",
-                                      -1,
-                                      NULL));
-  g_setenv ("KRB5_CONFIG", conf, TRUE);
-  g_setenv ("KRB5CCNAME", ccache, TRUE);
+  use_nowhere_realm (conf, ccache);
   g_assert_false (sfb_kerberos_have_ccache_credentials ());
 
   no_creds = sfb_kerberos_context_new ("CONTOSO\\alice", NULL);
@@ -196,13 +203,7 @@ test_threads (void)
   g_autofree char *ccache = g_strdup_printf ("FILE:%s/no-such-ccache", dir);
   GThread *threads[CCACHE_THREADS];
 
-  g_assert_true (g_file_set_contents (conf,
-                                      "[libdefaults]\n default_realm = NOWHERE.TEST\n"
-                                      " dns_lookup_kdc = false\n",
-                                      -1,
-                                      NULL));
-  g_setenv ("KRB5_CONFIG", conf, TRUE);
-  g_setenv ("KRB5CCNAME", ccache, TRUE);
+  use_nowhere_realm (conf, ccache);
   for (guint i = 0; i < CCACHE_THREADS; i++)
     threads[i] = g_thread_new ("ccache", look_for_ccache, NULL);
   for (guint i = 0; i < CCACHE_THREADS; i++)
