@@ -5,26 +5,13 @@
  *
  *   listcontacts-gdbus ADDRESS
  *
- * The same protocol as listcontacts-sdbus.c: "N" on stdin makes N calls,
- * each followed by a walk of the whole reply (every contact's keys and
- * values, the Groups strings included) and freeing it; one line per call,
- * "wall_ns cpu_ns contacts values"; an empty line or EOF ends it. */
+ * Each call is followed by a walk of the whole reply (every contact's keys
+ * and values, the Groups strings included) and freeing it; stdin and
+ * stdout as listcontacts-driver.h says. */
+
+#include "listcontacts-driver.h"
 
 #include <gio/gio.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-#define KEYS_PER_CONTACT 9
-
-static gint64
-now_ns (clockid_t clock)
-{
-  struct timespec ts;
-
-  clock_gettime (clock, &ts);
-  return ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
-}
 
 /* One value: a string or an array of strings; FALSE on anything else. */
 static gboolean
@@ -87,11 +74,11 @@ walk_reply (GVariant *reply, glong *values)
   return n;
 }
 
-static gboolean
-one_call (GDBusConnection *bus)
+static int
+one_call (void *bus)
 {
   g_autoptr (GError) error = NULL;
-  gint64 wall0 = now_ns (CLOCK_MONOTONIC), cpu0 = now_ns (CLOCK_PROCESS_CPUTIME_ID);
+  BenchCall call = bench_call_start ();
   GVariant *reply;
   glong values = 0, contacts;
 
@@ -109,22 +96,17 @@ one_call (GDBusConnection *bus)
   if (reply == NULL)
     {
       g_printerr ("ListContacts: %s\n", error->message);
-      return FALSE;
+      return -1;
     }
   contacts = walk_reply (reply, &values);
   g_variant_unref (reply);
   if (contacts < 0)
     {
       g_printerr ("ListContacts: the reply is not aa{sv} with %d keys each\n", KEYS_PER_CONTACT);
-      return FALSE;
+      return -1;
     }
-  printf ("%" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %ld %ld\n",
-          now_ns (CLOCK_MONOTONIC) - wall0,
-          now_ns (CLOCK_PROCESS_CPUTIME_ID) - cpu0,
-          contacts,
-          values);
-  fflush (stdout);
-  return TRUE;
+  bench_call_done (call, contacts, values);
+  return 0;
 }
 
 int
@@ -132,7 +114,6 @@ main (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GDBusConnection) bus = NULL;
-  char line[32];
 
   if (argc != 2)
     {
@@ -151,15 +132,5 @@ main (int argc, char **argv)
       g_printerr ("%s: %s\n", argv[1], error->message);
       return 1;
     }
-  while (fgets (line, sizeof line, stdin) != NULL)
-    {
-      long n = strtol (line, NULL, 10);
-
-      if (n <= 0)
-        break;
-      for (long i = 0; i < n; i++)
-        if (!one_call (bus))
-          return 1;
-    }
-  return 0;
+  return bench_serve_stdin (one_call, bus);
 }

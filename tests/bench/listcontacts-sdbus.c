@@ -5,30 +5,17 @@
  *
  *   listcontacts-sdbus ADDRESS
  *
- * Connects to the bus at ADDRESS, then reads lines from stdin: "N" makes N
- * ListContacts calls, each followed by a walk of the whole reply (every
- * contact's keys and values, the Groups strings included) and freeing it,
- * and prints one line per call: "wall_ns cpu_ns contacts values" (cpu: the
- * process's CPU time, all threads); an empty line or EOF ends it.  Exits 1
- * on any D-Bus error or a reply that is not aa{sv} with nine keys each. */
+ * Connects to the bus at ADDRESS, then makes the calls stdin asks for
+ * (listcontacts-driver.h), each followed by a walk of the whole reply
+ * (every contact's keys and values, the Groups strings included) and
+ * freeing it.  Exits 1 on any D-Bus error or a reply that is not aa{sv}
+ * with nine keys each. */
+
+#include "listcontacts-driver.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
-#include <time.h>
-
-#define KEYS_PER_CONTACT 9
-
-static long long
-now_ns (clockid_t clock)
-{
-  struct timespec ts;
-
-  clock_gettime (clock, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* One value of a contact's a{sv}: a string or an array of strings (the
  * contract's types); -1 on anything else. */
@@ -97,11 +84,11 @@ walk_reply (sd_bus_message *m, long *values)
 }
 
 static int
-one_call (sd_bus *bus)
+one_call (void *bus)
 {
   sd_bus_error error = SD_BUS_ERROR_NULL;
   sd_bus_message *reply = NULL;
-  long long wall0 = now_ns (CLOCK_MONOTONIC), cpu0 = now_ns (CLOCK_PROCESS_CPUTIME_ID);
+  BenchCall call = bench_call_start ();
   long values = 0, contacts;
   int r;
 
@@ -127,12 +114,7 @@ one_call (sd_bus *bus)
           stderr, "ListContacts: the reply is not aa{sv} with %d keys each\n", KEYS_PER_CONTACT);
       return -1;
     }
-  printf ("%lld %lld %ld %ld\n",
-          now_ns (CLOCK_MONOTONIC) - wall0,
-          now_ns (CLOCK_PROCESS_CPUTIME_ID) - cpu0,
-          contacts,
-          values);
-  fflush (stdout);
+  bench_call_done (call, contacts, values);
   return 0;
 }
 
@@ -140,8 +122,7 @@ int
 main (int argc, char **argv)
 {
   sd_bus *bus = NULL;
-  char line[32];
-  int r;
+  int r, status;
 
   if (argc != 2)
     {
@@ -154,16 +135,7 @@ main (int argc, char **argv)
       fprintf (stderr, "%s: %s\n", argv[1], strerror (-r));
       return 1;
     }
-  while (fgets (line, sizeof line, stdin) != NULL)
-    {
-      long n = strtol (line, NULL, 10);
-
-      if (n <= 0)
-        break;
-      for (long i = 0; i < n; i++)
-        if (one_call (bus) < 0)
-          return 1;
-    }
+  status = bench_serve_stdin (one_call, bus);
   sd_bus_flush_close_unref (bus);
-  return 0;
+  return status;
 }
