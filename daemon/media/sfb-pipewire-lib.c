@@ -3,10 +3,15 @@
 
 #include "sfb-pipewire-lib.h"
 
+#include "sfb-text.h"
+
 #include <dlfcn.h>
 
 /* the soname of the library the headers are from */
 #define PIPEWIRE_LIBRARY "libpipewire-0.3.so.0"
+/* dlerror() names the file it tried, found through LD_LIBRARY_PATH or the
+ * cache: quoted short and printable */
+#define MAX_REASON_CHARS 160
 
 SfbPipewireLib sfb_pipewire_lib;
 
@@ -18,7 +23,7 @@ load_once (gpointer data)
   SfbPipewireLib table = { 0 };
 
   if (handle == NULL)
-    return g_strdup (dlerror ());
+    return sfb_text_quote_untrusted (dlerror (), -1, MAX_REASON_CHARS);
 #define SFB_PIPEWIRE_RESOLVE(name)                                                                 \
   table.name##_fn = (__typeof__ (table.name##_fn)) dlsym (handle, #name);                          \
   if (table.name##_fn == NULL)                                                                     \

@@ -80,6 +80,7 @@ struct _SfbPipewire
   char *socket_path; /* set when dir_monitor watches its directory */
   gboolean reported_absent;
   gboolean reported_unusable; /* the library, a loop or a context failed */
+  gboolean unloadable;        /* libpipewire cannot be loaded: nothing to retry */
 };
 
 static gboolean
@@ -452,7 +453,8 @@ schedule_retry (SfbPipewire *pw)
 {
   guint delay_ms = RETRY_SECONDS * 1000;
 
-  if (pw->retry_id != 0)
+  /* the library is tried once per process: no attempt can succeed */
+  if (pw->retry_id != 0 || pw->unloadable)
     return;
   if (pw->dir_monitor != NULL)
     {
@@ -555,6 +557,7 @@ start_pipewire (SfbPipewire *pw)
     return TRUE;
   if ((why = sfb_pipewire_lib_load ()) != NULL)
     {
+      pw->unloadable = TRUE;
       if (!pw->reported_unusable)
         g_warning ("Cannot load PipeWire's library: %s; no devices will be listed", why);
       pw->reported_unusable = TRUE;
