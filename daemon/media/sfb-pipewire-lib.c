@@ -7,8 +7,6 @@
 
 #include <dlfcn.h>
 
-/* the soname of the library the headers are from */
-#define PIPEWIRE_LIBRARY "libpipewire-0.3.so.0"
 /* dlerror() names the file it tried, found through LD_LIBRARY_PATH or the
  * cache: quoted short and printable */
 #define MAX_REASON_CHARS 160
@@ -19,7 +17,7 @@ SfbPipewireLib sfb_pipewire_lib;
 static gpointer
 load_once (gpointer data)
 {
-  void *handle = dlopen (PIPEWIRE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  void *handle = dlopen (SFB_PIPEWIRE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
   SfbPipewireLib table = { 0 };
 
   if (handle == NULL)
@@ -29,7 +27,7 @@ load_once (gpointer data)
   if (table.name##_fn == NULL)                                                                     \
     {                                                                                              \
       dlclose (handle);                                                                            \
-      return g_strdup_printf ("%s has no %s", PIPEWIRE_LIBRARY, #name);                            \
+      return g_strdup_printf ("%s has no %s", SFB_PIPEWIRE_LIBRARY, #name);                        \
     }
   SFB_PIPEWIRE_FUNCTIONS (SFB_PIPEWIRE_RESOLVE)
 #undef SFB_PIPEWIRE_RESOLVE

@@ -453,9 +453,14 @@ schedule_retry (SfbPipewire *pw)
 {
   guint delay_ms = RETRY_SECONDS * 1000;
 
-  /* the library is tried once per process: no attempt can succeed */
-  if (pw->retry_id != 0 || pw->unloadable)
+  if (pw->retry_id != 0)
     return;
+  /* the library is tried once per process: no attempt can succeed */
+  if (pw->unloadable)
+    {
+      g_debug ("Not retrying: PipeWire's library cannot be loaded");
+      return;
+    }
   if (pw->dir_monitor != NULL)
     {
       /* no socket yet: its creation will be seen */
@@ -558,8 +563,11 @@ start_pipewire (SfbPipewire *pw)
   if ((why = sfb_pipewire_lib_load ()) != NULL)
     {
       pw->unloadable = TRUE;
+      /* named here too: a long path in @why can be cut before the name */
       if (!pw->reported_unusable)
-        g_warning ("Cannot load PipeWire's library: %s; no devices will be listed", why);
+        g_warning ("Cannot load PipeWire's library %s: %s; no devices will be listed",
+                   SFB_PIPEWIRE_LIBRARY,
+                   why);
       pw->reported_unusable = TRUE;
       return FALSE;
     }
