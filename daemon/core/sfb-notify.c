@@ -37,7 +37,8 @@ send_notification (const char *state)
   len = strlen (path);
   if (path[0] != '/' && path[0] != '@')
     return -EAFNOSUPPORT;
-  if (len >= sizeof addr.sun_path)
+  /* a path needs room for its NUL; an abstract name may fill sun_path */
+  if (len > sizeof addr.sun_path || (path[0] == '/' && len == sizeof addr.sun_path))
     return -EINVAL;
   memcpy (addr.sun_path, path, len);
   /* a path with its NUL; an abstract name without */

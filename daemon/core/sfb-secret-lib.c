@@ -3,10 +3,15 @@
 
 #include "sfb-secret-lib.h"
 
+#include "sfb-text.h"
+
 #include <dlfcn.h>
 
 /* the soname of the library the headers are from */
 #define SECRET_LIBRARY "libsecret-1.so.0"
+/* dlerror() names the file it tried, found through LD_LIBRARY_PATH or the
+ * cache: quoted short and printable (it reaches error text) */
+#define MAX_REASON_CHARS 120
 
 SfbSecretLib sfb_secret_lib;
 
@@ -18,7 +23,7 @@ load_once (gpointer data)
   SfbSecretLib table = { 0 };
 
   if (handle == NULL)
-    return g_strdup (dlerror ());
+    return sfb_text_quote_untrusted (dlerror (), -1, MAX_REASON_CHARS);
 #define SFB_SECRET_RESOLVE(name)                                                                   \
   table.name##_fn = (__typeof__ (table.name##_fn)) dlsym (handle, #name);                          \
   if (table.name##_fn == NULL)                                                                     \

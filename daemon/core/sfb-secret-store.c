@@ -23,6 +23,14 @@
 
 #define PASSWORD_KEY "Password"
 
+/* how to keep the password in a keyring after Auto fell back to the file */
+#define START_KEYRING_ADVICE                                                                       \
+  "install and start a Secret Service such as gnome-keyring (for example: apt install "            \
+  "gnome-keyring, then log in again), and set the password again"
+#define INSTALL_LIBSECRET_ADVICE                                                                   \
+  "install libsecret (for example: apt install libsecret-1-0), restart sfbd, and set the "         \
+  "password again"
+
 struct _SfbSecretStore
 {
   GObject parent_instance;
@@ -51,7 +59,8 @@ typedef struct
   char *uri;      /* NULL for OP_FORGET: every URI */
   char *password; /* OP_STORE and OP_UNSTORE, wiped when freed */
   SfbSecretsStore backend;
-  char *fallback_reason; /* auto fell back to the file: why (not a secret) */
+  char *fallback_reason;       /* auto fell back to the file: why (not a secret) */
+  const char *fallback_advice; /* and how to get a keyring; NULL: START_KEYRING_ADVICE */
 #ifdef HAVE_LIBSECRET
   SecretService *service;
   guint pending; /* item deletions in flight */
@@ -103,7 +112,10 @@ request_task_new (SfbSecretStore *self,
 /* ---- memory --------------------------------------------------------- */
 
 static void
-set_location (SfbSecretStore *self, SfbCredentialLocation location, const char *reason)
+set_location (SfbSecretStore *self,
+              SfbCredentialLocation location,
+              const char *reason,
+              const char *advice)
 {
   g_autofree char *shown = reason != NULL ? sfb_text_quote_untrusted (reason, -1, 160) : NULL;
 
@@ -125,11 +137,10 @@ set_location (SfbSecretStore *self, SfbCredentialLocation location, const char *
       else
         self->location_message = g_strdup_printf (
             "The password is kept in the plain file %s (mode 0600), not in a keyring: %s. "
-            "To keep it in a keyring, install and start a Secret Service such as "
-            "gnome-keyring (for example: apt install gnome-keyring, then log in again), "
-            "and set the password again",
+            "To keep it in a keyring, %s",
             self->path,
-            shown);
+            shown,
+            advice != NULL ? advice : START_KEYRING_ADVICE);
       break;
     case SFB_CREDENTIAL_NONE:
     default:
@@ -148,7 +159,7 @@ clear_memory (SfbSecretStore *self)
     }
   g_clear_pointer (&self->password, g_free);
   g_clear_pointer (&self->uri, g_free);
-  set_location (self, SFB_CREDENTIAL_NONE, NULL);
+  set_location (self, SFB_CREDENTIAL_NONE, NULL, NULL);
 }
 
 static void
@@ -285,7 +296,8 @@ remove_from_file (SfbSecretStore *self, const char *uri, GError **error)
 
 /* Into memory when the file has a password for @uri; FALSE on a read error. */
 static gboolean
-load_from_file (SfbSecretStore *self, const char *uri, const char *reason, GError **error)
+load_from_file (
+    SfbSecretStore *self, const char *uri, const char *reason, const char *advice, GError **error)
 {
   g_autoptr (GKeyFile) key_file = read_file (self, error);
   g_autofree char *password = NULL;
@@ -296,7 +308,7 @@ load_from_file (SfbSecretStore *self, const char *uri, const char *reason, GErro
   if (password != NULL && *password != '\0')
     {
       set_memory (self, uri, password);
-      set_location (self, SFB_CREDENTIAL_FILE, reason);
+      set_location (self, SFB_CREDENTIAL_FILE, reason, advice);
     }
   if (password != NULL)
     explicit_bzero (password, strlen (password));
@@ -330,7 +342,8 @@ return_lookup_from_file (GTask *task)
   Request *request = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (!load_from_file (self, request->uri, request->fallback_reason, &error))
+  if (!load_from_file (
+          self, request->uri, request->fallback_reason, request->fallback_advice, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, get_memory (self, request->uri) != NULL);
@@ -349,7 +362,7 @@ return_store_in_file (GTask *task)
       return;
     }
   set_memory (self, request->uri, request->password);
-  set_location (self, SFB_CREDENTIAL_FILE, request->fallback_reason);
+  set_location (self, SFB_CREDENTIAL_FILE, request->fallback_reason, request->fallback_advice);
   if (request->fallback_reason != NULL)
     g_message ("Password for %s: %s", request->uri, self->location_message);
   else
@@ -529,7 +542,7 @@ on_lookup_searched (GObject *source, GAsyncResult *result, gpointer user_data)
       if (text != NULL && *text != '\0')
         {
           set_memory (self, request->uri, text);
-          set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL);
+          set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL, NULL);
         }
       secret_value_unref (value);
     }
@@ -537,8 +550,11 @@ on_lookup_searched (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (get_memory (self, request->uri) == NULL && request->backend == SFB_SECRETS_STORE_AUTO)
     {
-      if (!load_from_file (
-              self, request->uri, "it was stored there when no Secret Service answered", &error))
+      if (!load_from_file (self,
+                           request->uri,
+                           "it was stored there when no Secret Service answered",
+                           NULL,
+                           &error))
         {
           g_task_return_error (task, g_steal_pointer (&error));
           return;
@@ -576,7 +592,7 @@ on_stored (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   set_memory (self, request->uri, request->password);
-  set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL);
+  set_location (self, SFB_CREDENTIAL_SECRET_SERVICE, NULL, NULL);
   /* one stored copy only: the Secret Service's */
   if (!remove_from_file (self, request->uri, &error))
     g_debug ("Cannot remove the old copy in the password file: %s", error->message);
@@ -662,24 +678,48 @@ on_delete_searched (GObject *source, GAsyncResult *result, gpointer user_data)
   g_list_free_full (items, g_object_unref);
 }
 
-/* No Secret Service to ask (@error says why): the file, when Auto may fall
- * back to it, else @error.  Takes @task. */
+/* libsecret cannot be loaded (@why): what Store=secret-service refuses with */
+static GError *
+no_library_error (const char *why)
+{
+  return g_error_new (SFB_ERROR,
+                      SFB_ERROR_NO_CREDENTIALS,
+                      "Cannot use the Secret Service: libsecret cannot be loaded (%s). Install "
+                      "libsecret (for example: apt install libsecret-1-0) and restart sfbd, or "
+                      "keep the password in a file with: sfbctl config set Secrets.Store file",
+                      why);
+}
+
+/* No Secret Service to ask (@error says why; @no_library: libsecret cannot
+ * be loaded, @error->message is dlerror's): the file, when Auto may fall
+ * back to it, else an error saying what to do.  Takes @task. */
 static void
-no_secret_service (GTask *task, GError *error)
+no_secret_service (GTask *task, GError *error, gboolean no_library)
 {
   Request *request = g_task_get_task_data (task);
   gboolean fallback = request->backend == SFB_SECRETS_STORE_AUTO
                       && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   g_debug ("No Secret Service: %s", error->message);
-  request->fallback_reason
-      = g_strdup_printf ("no Secret Service answers on the session bus (%s)", error->message);
+  if (no_library)
+    {
+      request->fallback_reason
+          = g_strdup_printf ("libsecret cannot be loaded (%s)", error->message);
+      request->fallback_advice = INSTALL_LIBSECRET_ADVICE;
+    }
+  else
+    {
+      request->fallback_reason
+          = g_strdup_printf ("no Secret Service answers on the session bus (%s)", error->message);
+    }
   if (request->op == OP_LOOKUP && fallback)
     return_lookup_from_file (task);
   else if (request->op == OP_STORE && fallback)
     return_store_in_file (task);
   else if (request->op == OP_UNSTORE || (request->op == OP_FORGET && fallback))
     g_task_return_boolean (task, TRUE); /* nothing reachable to remove */
+  else if (no_library)
+    g_task_return_error (task, no_library_error (error->message));
   else
     g_task_return_error (task, unreachable_error (error));
   g_object_unref (task);
@@ -697,7 +737,7 @@ on_service (GObject *source, GAsyncResult *result, gpointer user_data)
   request->service = secret_service_get_finish (result, &error);
   if (request->service == NULL)
     {
-      no_secret_service (g_steal_pointer (&task), error);
+      no_secret_service (g_steal_pointer (&task), error, FALSE);
       return;
     }
 
@@ -745,10 +785,9 @@ start_secret_service (GTask *task)
 
   if (why != NULL)
     {
-      g_autoptr (GError) error
-          = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "cannot load libsecret: %s", why);
+      g_autoptr (GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, why);
 
-      no_secret_service (task, error);
+      no_secret_service (task, error, TRUE);
       return;
     }
   secret_service_get (SECRET_SERVICE_OPEN_SESSION, g_task_get_cancellable (task), on_service, task);
@@ -852,7 +891,7 @@ sfb_secret_store_set_password_async (SfbSecretStore *self,
   if (!store)
     {
       set_memory (self, uri, password);
-      set_location (self, SFB_CREDENTIAL_MEMORY, NULL);
+      set_location (self, SFB_CREDENTIAL_MEMORY, NULL, NULL);
       if (!remove_from_file (self, uri, &error))
         g_task_return_error (task, error);
       else if (use_secret_service (backend))

@@ -3,10 +3,13 @@
 
 #include "sfb-pipewire-lib.h"
 
+#include "sfb-text.h"
+
 #include <dlfcn.h>
 
-/* the soname of the library the headers are from */
-#define PIPEWIRE_LIBRARY "libpipewire-0.3.so.0"
+/* dlerror() names the file it tried, found through LD_LIBRARY_PATH or the
+ * cache: quoted short and printable */
+#define MAX_REASON_CHARS 160
 
 SfbPipewireLib sfb_pipewire_lib;
 
@@ -14,17 +17,17 @@ SfbPipewireLib sfb_pipewire_lib;
 static gpointer
 load_once (gpointer data)
 {
-  void *handle = dlopen (PIPEWIRE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  void *handle = dlopen (SFB_PIPEWIRE_LIBRARY, RTLD_NOW | RTLD_LOCAL);
   SfbPipewireLib table = { 0 };
 
   if (handle == NULL)
-    return g_strdup (dlerror ());
+    return sfb_text_quote_untrusted (dlerror (), -1, MAX_REASON_CHARS);
 #define SFB_PIPEWIRE_RESOLVE(name)                                                                 \
   table.name##_fn = (__typeof__ (table.name##_fn)) dlsym (handle, #name);                          \
   if (table.name##_fn == NULL)                                                                     \
     {                                                                                              \
       dlclose (handle);                                                                            \
-      return g_strdup_printf ("%s has no %s", PIPEWIRE_LIBRARY, #name);                            \
+      return g_strdup_printf ("%s has no %s", SFB_PIPEWIRE_LIBRARY, #name);                        \
     }
   SFB_PIPEWIRE_FUNCTIONS (SFB_PIPEWIRE_RESOLVE)
 #undef SFB_PIPEWIRE_RESOLVE

@@ -14,6 +14,9 @@
 
 G_BEGIN_DECLS
 
+/* the soname of the library the headers are from */
+#define SFB_PIPEWIRE_LIBRARY "libpipewire-0.3.so.0"
+
 #define SFB_PIPEWIRE_FUNCTIONS(X)                                                                  \
   X (pw_context_connect)                                                                           \
   X (pw_context_destroy)                                                                           \

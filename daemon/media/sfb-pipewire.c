@@ -80,6 +80,7 @@ struct _SfbPipewire
   char *socket_path; /* set when dir_monitor watches its directory */
   gboolean reported_absent;
   gboolean reported_unusable; /* the library, a loop or a context failed */
+  gboolean unloadable;        /* libpipewire cannot be loaded: nothing to retry */
 };
 
 static gboolean
@@ -454,6 +455,12 @@ schedule_retry (SfbPipewire *pw)
 
   if (pw->retry_id != 0)
     return;
+  /* the library is tried once per process: no attempt can succeed */
+  if (pw->unloadable)
+    {
+      g_debug ("Not retrying: PipeWire's library cannot be loaded");
+      return;
+    }
   if (pw->dir_monitor != NULL)
     {
       /* no socket yet: its creation will be seen */
@@ -555,8 +562,12 @@ start_pipewire (SfbPipewire *pw)
     return TRUE;
   if ((why = sfb_pipewire_lib_load ()) != NULL)
     {
+      pw->unloadable = TRUE;
+      /* named here too: a long path in @why can be cut before the name */
       if (!pw->reported_unusable)
-        g_warning ("Cannot load PipeWire's library: %s; no devices will be listed", why);
+        g_warning ("Cannot load PipeWire's library %s: %s; no devices will be listed",
+                   SFB_PIPEWIRE_LIBRARY,
+                   why);
       pw->reported_unusable = TRUE;
       return FALSE;
     }

@@ -3,7 +3,7 @@
 
 The notify tests stand in for the service manager: a datagram socket at
 $NOTIFY_SOCKET receives what sfbd sends (READY=1, STATUS=, WATCHDOG=1,
-STOPPING=1).
+STOPPING=1), as a path or as an abstract socket ("@name", as systemd may give).
 """
 
 import configparser
@@ -22,12 +22,13 @@ URI = "sip:alice@contoso.test"
 
 
 class NotifySocket:
-    """The service manager's end of sd_notify()."""
+    """The service manager's end of sd_notify(), at `address` as $NOTIFY_SOCKET says it:
+    a path, or with a leading '@' an abstract socket of the name that follows."""
 
-    def __init__(self, path):
-        self.path = path
+    def __init__(self, address):
+        self.address = address
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
+        self.sock.bind("\0" + address[1:] if address.startswith("@") else address)
         self.messages = []  # each a dict of the assignments of one datagram
 
     def close(self):
@@ -49,11 +50,14 @@ class NotifyTest(SfbdTestCase):
 
     def setUp(self):
         super().setUp()
-        self.notify = NotifySocket(os.path.join(self.tmp, "notify"))
+        self.notify = NotifySocket(self.notify_address())
         self.addCleanup(self.notify.close)
-        self.env["NOTIFY_SOCKET"] = self.notify.path
+        self.env["NOTIFY_SOCKET"] = self.notify.address
         self.env["WATCHDOG_USEC"] = "200000"
         self.write_config(f"[Account]\nUri={URI}\nServer=127.0.0.1:9\n[Secrets]\nStore=file\n")
+
+    def notify_address(self):
+        return os.path.join(self.tmp, "notify")
 
     def notified(self, predicate, what):
         """The first message (new or already received) for which predicate holds; a
@@ -113,6 +117,15 @@ class NotifyTest(SfbdTestCase):
         self.notify.sock.settimeout(0.2)
         with self.assertRaises(socket.timeout):
             self.notify.sock.recv(4096)
+
+
+class AbstractNotifyTest(NotifyTest):
+    """The same with $NOTIFY_SOCKET an abstract socket, "@name": READY=1 and STATUS=,
+    WATCHDOG=1 with WATCHDOG_USEC, STOPPING=1."""
+
+    def notify_address(self):
+        # abstract names are per network namespace, not per directory: one of this test's
+        return f"@sfbd-test-notify-{os.path.basename(self.tmp)}"
 
 
 class JournalFieldsTest(SfbdTestCase):
