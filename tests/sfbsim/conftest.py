@@ -175,6 +175,7 @@ def sim_reset(request):
         getattr(sim, "_webtickets", {}).clear()
         await control.dispatch(sim, {"action": "reset_diagnose_faults"})
         await control.dispatch(sim, {"action": "reset_im"})
+        await control.dispatch(sim, {"action": "release_requests"})
         sim.counters.reset()
         sim.signin_rt.clear()
     st.run(reset())

@@ -36,7 +36,7 @@ from .identity import gruu, instance_from_epid, parse_instance
 from .net import (DelayedSender, DelayedTlsServerProtocol, nodelay, peer_str,
                   tls_session_kind)
 from .kerberos import Acceptor, KerberosError
-from . import diagnose_faults, tlsdsk
+from . import diagnose_faults, holds, tlsdsk
 from .ntlm import NtlmError, NtlmServer
 from .scenario import login_parts
 from .signing import REALM, SecurityAssociation, auth_params
@@ -246,6 +246,8 @@ class Connection(asyncio.Protocol):
                     self._handle(msg)
 
     def _handle(self, msg):
+        if holds.hold(self, msg):  # control hold_requests: waits for release_requests
+            return
         try:
             self.on_message(msg)
         except SipParseError as e:  # a header we had to parse is malformed
