@@ -101,5 +101,6 @@ def reset():
         ctl.set_portal(host=host, content_type=None)
     if "SFBSIM_EXCHANGE_MAIL" in SIM["env"]:  # scenarios/exchange.toml: mailboxes, faults
         ctl.reset_exchange()
+    ctl.release_requests()  # hold_requests
     ctl.drop_connections()
     ctl.reset_counters()

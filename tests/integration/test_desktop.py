@@ -343,11 +343,16 @@ class SuspendTest(DesktopTestCase):
         self.start_alice()
         self.assertEqual(self.state(), "signed-in")
         self.wait_for(self.sfbd_inhibitors, "sfbd's sleep inhibitor")
-        self.ctl.set_delay(ms=400)  # the sign-out outlasts the nap
+        # the sign-out outlasts the nap: its REGISTER (Expires: 0) waits in sfbsim, and is
+        # released only after the resume was sent (sfbd waits 2 s for its answer: the
+        # release finding it still there says the sign-out had not ended)
+        self.ctl.hold_requests(user="alice")
+        self.addCleanup(self.ctl.release_requests)
         self.sleep_signal(True)
         self.sleep_signal(False)
+        self.wait_for(lambda: self.ctl.held_requests(user="alice"), "the sign-out's REGISTER")
+        self.assertEqual(self.ctl.release_requests(user="alice"), 1)
         self.wait_for(lambda: "Signed out" in self.daemon_log(), "the sign-out done")
-        self.ctl.set_delay(ms=0)
         self.wait_for(lambda: self.state() == "signed-in", "signed in again")
         self.wait_for(lambda: self.ctl.counters()["active_registrations"] == 1,
                         "registered again")

@@ -232,14 +232,15 @@ class ProtocolTestCase(SimTestCase):
         self.wait_for(lambda: self.ctl.presence(user="alice")["availability"] == 6500, "busy")
         offset = sip_log_size()
         self.states.clear()
-        # the connection drops; before sfbd is back (the delay holds its new connection's
-        # TLS handshake), alice's phone sets Do Not Disturb
-        self.ctl.set_delay(ms=500)
-        self.addCleanup(self.ctl.set_delay, ms=0)
+        # the connection drops; while sfbd's REGISTER waits in sfbsim (held until released,
+        # so sfbd is surely not back), alice's phone sets Do Not Disturb
+        self.ctl.hold_requests(user="alice", method="REGISTER")
+        self.addCleanup(self.ctl.release_requests)
         self.assertGreater(self.ctl.drop_connections(user="alice"), 0)
-        self.ctl.set_presence(user="alice", availability=9500)
+        self.wait_for(lambda: self.ctl.held_requests(user="alice"), "sfbd's REGISTER held")
         self.assertEqual(self.ctl.endpoints(user="alice"), [])
-        self.ctl.set_delay(ms=0)
+        self.ctl.set_presence(user="alice", availability=9500)
+        self.assertGreaterEqual(self.ctl.release_requests(user="alice"), 1)
         self.wait_for(lambda: "signed-in" in self.states, "signed in again")
         # the publication with this run's "busy" meets the phone's newer version: 409,
         # then published again without the user state

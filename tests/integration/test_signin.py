@@ -505,12 +505,17 @@ class DiscoveryFaultTest(SignInTestCase):
 
     def test_autodiscover_outranking_the_early_candidate_replaces_it(self):
         # lyncdiscover (external) names sip.contoso.test:443, which outranks the SRV
-        # target dialled early; it answers before the Director's REGISTER completes
-        # (every packet 200 ms late: autodiscover 6 round trips, the Director 8)
+        # target dialled early; it answers before the Director's REGISTER completes: the
+        # Director holds alice's REGISTERs until the end of the test.  (Every packet is
+        # 200 ms late so that the Director is dialled before autodiscover answers: 2
+        # round trips against 6.)
         self.ctl.dns_fault(mode="nxdomain", names=AUTODISCOVER_NAMES[:1])
         self.ctl.set_delay(ms=200)
         self.addCleanup(self.ctl.set_delay, ms=0)
+        self.ctl.hold_requests(user="alice", registrar="director")
+        self.addCleanup(self.ctl.release_requests)
         self.assertEqual(self.sign_in(server=None), "signed-in")
+        self.assertGreaterEqual(self.count("held_requests", "alice"), 1)  # at the Director
         connecting = self.connecting_details()
         self.assertIn("director.contoso.test:5061 (srv, internal)", connecting[0])
         self.assertIn("replaced by sip.contoso.test:443 (autodiscover, external)",
@@ -722,12 +727,14 @@ class AutoSignInTest(SignInTestCase):
 
     def test_auto_sign_in_at_start_without_blocking(self):
         self.configure_alice(server="pool1.contoso.test")
-        self.ctl.set_delay(ms=150)  # a sign-in that takes a while
-        self.addCleanup(self.ctl.set_delay, ms=0)
+        # a sign-in that cannot end: its first REGISTER waits in sfbsim until released
+        self.ctl.hold_requests(user="alice")
+        self.addCleanup(self.ctl.release_requests)
         self.restart_daemon(True)
+        self.wait_for(lambda: self.ctl.held_requests(user="alice"), "signing in by itself")
         # the bus answers while the sign-in is under way
-        self.wait_for(lambda: self.state() in ("connecting", "authenticating"),
-                      "signing in by itself")
+        self.assertIn(self.state(), ("connecting", "authenticating"))
+        self.assertEqual(self.ctl.release_requests(user="alice"), 1)
         self.wait_for_state("signed-in")
         self.assertEqual(self.counters()["active_registrations"], 1)
 

@@ -233,14 +233,19 @@ class AutodiscoverWebTicketTest(base.SignInTestCase):
         self.assertNotIn(PASSWORD, log)
 
     def test_wrong_password_gets_no_ticket_and_discovery_falls_back_to_dns(self):
-        # SRV slowed down, so that autodiscover ends first (else the SIP sign-in, failing,
-        # would cancel it)
-        self.ctl.dns_fault(mode="slow", names=base.SRV_NAMES, delay_ms=1500)
-        self.assertEqual(self.sign_in(server=None, password=base.WRONG_PASSWORD), "failed")
+        # the SIP sign-in's REGISTERs wait in sfbsim until autodiscover has ended (else the
+        # SIP sign-in, failing, would cancel it)
+        self.ctl.hold_requests(user="alice")
+        self.addCleanup(self.ctl.release_requests)
+        self.configure_alice(server=None, password=base.WRONG_PASSWORD)
+        self.call(ACCOUNT, "SignIn")
+        lines = self.autodiscover_lines()
+        self.assertGreaterEqual(self.ctl.release_requests(user="alice"), 1)
+        self.assertEqual(self.wait_for_state("signed-in", "failed"), "failed")
         account = self.get_all_properties(ACCOUNT)
         # not DiscoveryFailed: the SRV records still name the Director
         self.assertEqual(account["LastError"], base.ERROR_PREFIX + "AuthFailed")
-        for line in self.autodiscover_lines():
+        for line in lines:
             self.assertIn("401: no web ticket", line)
             self.assertIn("no result from autodiscover", line)
         # the password was tried at a server DNS named

@@ -10,9 +10,9 @@ the reason (nothing is skipped: a skipped network test would hide a broken CI se
 
 One Sim for the default scenario runs for the whole session in a background thread with its
 own asyncio loop; `sim_reset` (autouse) undoes every fault a test injected (DNS faults,
-certificate, delay, 503s, stopped pools, timers, disabled users, counters) and the services'
-state (control action `reset_services`: presence, contacts, dial plan, policies), so tests
-stay independent without paying for a restart.  Async test code runs in the Sim's loop
+certificate, delay, 503s, stopped pools, timers, disabled users, held requests, counters) and
+the services' state (control action `reset_services`: presence, contacts, dial plan, policies),
+so tests stay independent without paying for a restart.  Async test code runs in the Sim's loop
 through `simrun(coro)`; control calls made from inside it must go through an executor
 (`loop.run_in_executor(None, ...)`), since the Sim's loop serves the control socket.
 """
@@ -175,6 +175,7 @@ def sim_reset(request):
         getattr(sim, "_webtickets", {}).clear()
         await control.dispatch(sim, {"action": "reset_diagnose_faults"})
         await control.dispatch(sim, {"action": "reset_im"})
+        await control.dispatch(sim, {"action": "release_requests"})
         sim.counters.reset()
         sim.signin_rt.clear()
     st.run(reset())

@@ -14,6 +14,8 @@ Every registrar authenticates with MS-SIPAE v4 NTLM (docs/protocol.md §4.4):
 Requests on one connection are handled one after the other, in the order they arrived, as a
 real front end does: a request waits until every earlier one is answered (a REGISTER Expires:
 0 after unsubscribes sees them done).  Responses to sfbsim's own requests are taken at once.
+A request the control action hold_requests names waits, and the ones after it with it, until
+release_requests (sim/holds.py).
 
 After that every request from the client must be signed with its SA; it is verified
 (byte-exact buffer, replayed cnum refused) and handed to services.handle_request().  A message
@@ -36,7 +38,7 @@ from .identity import gruu, instance_from_epid, parse_instance
 from .net import (DelayedSender, DelayedTlsServerProtocol, nodelay, peer_str,
                   tls_session_kind)
 from .kerberos import Acceptor, KerberosError
-from . import diagnose_faults, tlsdsk
+from . import diagnose_faults, holds, tlsdsk
 from .ntlm import NtlmError, NtlmServer
 from .scenario import login_parts
 from .signing import REALM, SecurityAssociation, auth_params
@@ -246,6 +248,8 @@ class Connection(asyncio.Protocol):
                     self._handle(msg)
 
     def _handle(self, msg):
+        if holds.hold(self, msg):  # control hold_requests: waits for release_requests
+            return
         try:
             self.on_message(msg)
         except SipParseError as e:  # a header we had to parse is malformed
