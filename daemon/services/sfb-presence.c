@@ -47,7 +47,7 @@ struct _SfbPresence
 
   SfbSubscription *roaming_self;
   SfbSubscription *batch;
-  char *batch_uris;               /* the contacts the batch was made for, joined */
+  char *batch_uris;               /* the contacts the batch was made for: a digest */
   GHashTable *pool_subscriptions; /* pool fqdn or contact uri -> SfbSubscription */
   GHashTable *presences;          /* uri -> SfbPresenceInfo */
   GHashTable *acknowledging;      /* subscribers acknowledged in this registration */
@@ -839,11 +839,27 @@ stop_subscription (gpointer data)
   g_object_unref (sub);
 }
 
+/* The SHA-256 of the URIs joined by spaces: what tells a batch's contacts
+ * apart, without keeping them (27 kB with 1,000 contacts) */
+static char *
+uris_digest (const char *const *uris)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  for (guint i = 0; uris[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_checksum_update (sum, (const guchar *) " ", 1);
+      g_checksum_update (sum, (const guchar *) uris[i], -1);
+    }
+  return g_strdup (g_checksum_get_string (sum));
+}
+
 static void
 on_contacts_changed (SfbContacts *contacts, SfbPresence *self)
 {
   g_auto (GStrv) uris = sfb_contacts_dup_uris (contacts);
-  g_autofree char *joined = g_strjoinv (" ", uris);
+  g_autofree char *joined = uris_digest ((const char *const *) uris);
 
   /* An empty list needs no identity: nothing is written before a sign-in. */
   if (sfb_contacts_is_cached (contacts) || g_strcmp0 (joined, self->batch_uris) == 0
