@@ -762,6 +762,7 @@ on_presence_body (SfbSubscription *subscription,
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbPresenceNotify) notify = NULL;
+  g_autofree gboolean *changed = NULL;
   gsize length = 0;
   const char *data = g_bytes_get_data (body, &length);
 
@@ -771,11 +772,17 @@ on_presence_body (SfbSubscription *subscription,
       sfb_warn_err (error, "Ignoring a presence notification: %s", error->message);
       return;
     }
+  /* All merged before any signal: what is kept of each contact is then
+   * allocated together, not between the signals' short-lived values,
+   * whose holes would pin the heap's pages once they are freed */
+  changed = g_new (gboolean, MAX (notify->presences->len, 1));
+  for (guint i = 0; i < notify->presences->len; i++)
+    changed[i] = merge_presence (self, notify->presences->pdata[i]);
   for (guint i = 0; i < notify->presences->len; i++)
     {
       const SfbPresenceInfo *info = notify->presences->pdata[i];
 
-      if (merge_presence (self, info))
+      if (changed[i])
         {
           SfbPresenceInfo *known = g_hash_table_lookup (self->presences, info->uri);
           g_autoptr (GVariant) presence = g_variant_ref_sink (sfb_presence_info_to_variant (known));
