@@ -17,6 +17,7 @@ trim_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
    * their pages */
   sfb_xml_release_parser ();
   malloc_trim (0);
+  g_debug ("Heap trimmed");
   return G_SOURCE_CONTINUE;
 }
 
