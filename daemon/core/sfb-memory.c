@@ -25,8 +25,8 @@ static GSourceFuncs trim_funcs = {
   .dispatch = trim_dispatch,
 };
 
-void
-sfb_memory_trim_soon (void)
+static GSource *
+trim_source (void)
 {
   static GSource *source;
 
@@ -38,8 +38,23 @@ sfb_memory_trim_soon (void)
       g_source_set_ready_time (source, -1);
       g_source_attach (source, NULL);
     }
-  g_source_set_ready_time (source,
+  return source;
+}
+
+void
+sfb_memory_trim_soon (void)
+{
+  g_source_set_ready_time (trim_source (),
                            g_get_monotonic_time () + SFB_MEMORY_TRIM_DELAY_S * G_USEC_PER_SEC);
+}
+
+void
+sfb_memory_trim_eventually (void)
+{
+  GSource *source = trim_source ();
+
+  if (g_source_get_ready_time (source) == -1)
+    sfb_memory_trim_soon ();
 }
 
 void

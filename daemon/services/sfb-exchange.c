@@ -492,9 +492,10 @@ start_pass (SfbExchange *self, SfbExchangePassKind kind)
 void
 sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GError *error)
 {
-  /* a pass is a burst (HTTPS, TLS, XML): give its pages back after it, as
-   * after sign-in (a retry's pages were kept until the next burst) */
-  sfb_memory_trim_soon ();
+  /* a pass is a burst (HTTPS, TLS, XML): give its pages back after it,
+   * without putting off a trim already pending (a retry's pages were kept
+   * until the next burst) */
+  sfb_memory_trim_eventually ();
   if (error == NULL)
     {
       sfb_backoff_reset (&self->backoff);
