@@ -103,17 +103,18 @@ sfb_contact_entry_new (
   gsize name_size = strlen (name) + 1;
   gsize ids_size = (gsize) n_groups * sizeof (guint);
   SfbContactEntry *entry;
+  guint *ids;
   char *p;
 
   g_return_val_if_fail (n_groups <= SFB_CONTACTS_MAX_GROUPS_PER_CONTACT, NULL);
   /* the ids first: the struct's size keeps them aligned */
   entry = g_malloc (sizeof (SfbContactEntry) + ids_size + uri_size + name_size);
-  p = (char *) (entry + 1);
+  ids = (guint *) (entry + 1);
   if (ids_size > 0)
-    memcpy (p, groups, ids_size);
-  entry->groups = (const guint *) p;
+    memcpy (ids, groups, ids_size);
+  entry->groups = ids;
   entry->n_groups = n_groups;
-  p += ids_size;
+  p = (char *) (ids + n_groups);
   memcpy (p, uri, uri_size);
   entry->uri = p;
   p += uri_size;
