@@ -49,7 +49,7 @@ struct _SfbPresence
   SfbSubscription *batch;
   char *batch_uris;               /* the contacts the batch was made for: a digest */
   GHashTable *pool_subscriptions; /* pool fqdn or contact uri -> SfbSubscription */
-  GHashTable *presences;          /* uri -> SfbPresenceInfo */
+  GHashTable *presences;          /* uri -> SfbPresenceInfo (known_new, known_free) */
   GHashTable *acknowledging;      /* subscribers acknowledged in this registration */
   GHashTable *singles;            /* without adhoclist: contact uri -> SfbSubscription */
 
