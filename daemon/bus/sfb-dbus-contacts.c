@@ -121,10 +121,9 @@ groups_entry (SharedParts *parts, const SfbContactList *list, const SfbContactEn
   guint n = 0;
   GVariant *shared;
 
-  for (guint i = 0; i < e->groups->len && n < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT; i++)
+  for (guint i = 0; i < e->n_groups && n < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT; i++)
     {
-      const SfbContactGroup *g
-          = sfb_contact_list_lookup_group (list, g_array_index (e->groups, guint, i));
+      const SfbContactGroup *g = sfb_contact_list_lookup_group (list, e->groups[i]);
 
       if (g != NULL)
         names[n++] = g->name;

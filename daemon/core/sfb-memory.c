@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "sfb-memory.h"
+#include "sfb-xml.h"
 
 #include <malloc.h>
 #include <string.h>
@@ -12,7 +13,11 @@ static gboolean
 trim_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   g_source_set_ready_time (source, -1);
+  /* caches rebuilt at their next use, freed before the trim gives back
+   * their pages */
+  sfb_xml_release_parser ();
   malloc_trim (0);
+  g_debug ("Heap trimmed");
   return G_SOURCE_CONTINUE;
 }
 
@@ -20,8 +25,8 @@ static GSourceFuncs trim_funcs = {
   .dispatch = trim_dispatch,
 };
 
-void
-sfb_memory_trim_soon (void)
+static GSource *
+trim_source (void)
 {
   static GSource *source;
 
@@ -33,8 +38,23 @@ sfb_memory_trim_soon (void)
       g_source_set_ready_time (source, -1);
       g_source_attach (source, NULL);
     }
-  g_source_set_ready_time (source,
+  return source;
+}
+
+void
+sfb_memory_trim_soon (void)
+{
+  g_source_set_ready_time (trim_source (),
                            g_get_monotonic_time () + SFB_MEMORY_TRIM_DELAY_S * G_USEC_PER_SEC);
+}
+
+void
+sfb_memory_trim_eventually (void)
+{
+  GSource *source = trim_source ();
+
+  if (g_source_get_ready_time (source) == -1)
+    sfb_memory_trim_soon ();
 }
 
 void

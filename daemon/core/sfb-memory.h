@@ -14,8 +14,15 @@ G_BEGIN_DECLS
 
 #define SFB_MEMORY_TRIM_DELAY_S 5
 
-/* Main thread only.  Cheap: moves the one pending trim later. */
+/* Main thread only.  Cheap: moves the one pending trim later.  Before
+ * trimming, what the main thread keeps only to go faster is freed too: the
+ * XML parser context (sfb_xml_release_parser()). */
 void sfb_memory_trim_soon (void);
+
+/* The same for a small burst: a trim already pending is not moved later
+ * (one that gives back much, such as after signing in, is not put off by
+ * the small ones that follow it). */
+void sfb_memory_trim_eventually (void);
 
 /* glibc gives threads malloc arenas of their own (up to 8 per core), and
  * an arena keeps its pages once touched: a sign-in by discovery (7 DNS

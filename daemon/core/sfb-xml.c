@@ -63,6 +63,15 @@ parser_ctxt (void)
   return reusable->ctxt;
 }
 
+void
+sfb_xml_release_parser (void)
+{
+  ReusableCtxt *reusable = g_private_get (&ctxt_key);
+
+  if (reusable != NULL)
+    g_clear_pointer (&reusable->ctxt, xmlFreeParserCtxt);
+}
+
 /* The encoding is forced to UTF-8 when parsing, so this byte search cannot
  * be dodged with another encoding.  One pass over the "<!" in the
  * document, not one per declaration looked for. */

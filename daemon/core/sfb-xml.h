@@ -42,6 +42,11 @@ typedef struct
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
+/* Frees the calling thread's parser context, which the reads reuse (its
+ * name dictionary and buffers, ~40 kB after a sign-in); the next read
+ * makes a new one.  For idle moments (sfb-memory.h). */
+void sfb_xml_release_parser (void);
+
 /* The document (free with xmlFreeDoc), or NULL with *@verdict saying why. */
 xmlDoc *
 sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict);

@@ -95,13 +95,50 @@ group_free (SfbContactGroup *group)
   g_free (group);
 }
 
+SfbContactEntry *
+sfb_contact_entry_new (
+    const char *uri, const char *name, const guint *groups, guint n_groups, gboolean subscribed)
+{
+  gsize uri_size = strlen (uri) + 1;
+  gsize name_size = strlen (name) + 1;
+  gsize ids_size = (gsize) n_groups * sizeof (guint);
+  SfbContactEntry *entry;
+  guint *ids;
+  char *p;
+
+  g_return_val_if_fail (n_groups <= SFB_CONTACTS_MAX_GROUPS_PER_CONTACT, NULL);
+  /* the ids first: the struct's size keeps them aligned */
+  entry = g_malloc (sizeof (SfbContactEntry) + ids_size + uri_size + name_size);
+  ids = (guint *) (entry + 1);
+  if (ids_size > 0)
+    memcpy (ids, groups, ids_size);
+  entry->groups = ids;
+  entry->n_groups = n_groups;
+  p = (char *) (ids + n_groups);
+  memcpy (p, uri, uri_size);
+  entry->uri = p;
+  p += uri_size;
+  memcpy (p, name, name_size);
+  entry->name = p;
+  entry->subscribed = subscribed;
+  return entry;
+}
+
 static void
 entry_free (SfbContactEntry *entry)
 {
-  g_free (entry->uri);
-  g_free (entry->name);
-  g_array_unref (entry->groups);
   g_free (entry);
+}
+
+/* Adds @id to @ids (*@n of them) unless there or over the limit */
+static void
+add_group_id (guint *ids, guint *n, guint id)
+{
+  for (guint j = 0; j < *n; j++)
+    if (ids[j] == id)
+      return;
+  if (*n < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
+    ids[(*n)++] = id;
 }
 
 SfbContactList *
@@ -199,35 +236,27 @@ parse_contact (const xmlNode *node)
   g_autofree char *raw_groups = sfb_svc_xml_attr (node, "groups");
   g_autofree char *raw_subscribed = sfb_svc_xml_attr (node, "subscribed");
   g_autofree char *uri = sfb_contact_normalize_uri (raw_uri);
+  g_autofree char *name = NULL;
   g_auto (GStrv) ids = NULL;
-  SfbContactEntry *entry;
+  guint groups[SFB_CONTACTS_MAX_GROUPS_PER_CONTACT];
+  guint n_groups = 0;
 
   if (uri == NULL)
     return NULL;
-  entry = g_new0 (SfbContactEntry, 1);
-  entry->uri = g_steal_pointer (&uri);
-  entry->name = sfb_svc_clean_string (raw_name);
-  if (entry->name == NULL)
-    entry->name = g_strdup ("");
-  entry->subscribed = raw_subscribed == NULL || sfb_svc_xml_parse_bool (raw_subscribed);
-  entry->groups = g_array_new (FALSE, FALSE, sizeof (guint));
+  name = sfb_svc_clean_string (raw_name);
   ids = g_strsplit_set (raw_groups != NULL ? raw_groups : "", " \t", -1);
   for (guint i = 0; ids[i] != NULL; i++)
     {
       guint64 id = 0;
-      gboolean seen = FALSE;
 
-      if (!g_ascii_string_to_unsigned (ids[i], 10, 1, G_MAXUINT32, &id, NULL))
-        continue;
-      for (guint j = 0; j < entry->groups->len; j++)
-        seen = seen || g_array_index (entry->groups, guint, j) == (guint) id;
-      if (!seen && entry->groups->len < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
-        {
-          guint v = (guint) id;
-          g_array_append_val (entry->groups, v);
-        }
+      if (g_ascii_string_to_unsigned (ids[i], 10, 1, G_MAXUINT32, &id, NULL))
+        add_group_id (groups, &n_groups, (guint) id);
     }
-  return entry;
+  return sfb_contact_entry_new (uri,
+                                name != NULL ? name : "",
+                                groups,
+                                n_groups,
+                                raw_subscribed == NULL || sfb_svc_xml_parse_bool (raw_subscribed));
 }
 
 /* Adds or replaces a group; FALSE when over the limit. */
@@ -261,7 +290,7 @@ put_contact (SfbContactList *list, GHashTable *index, SfbContactEntry *entry)
       guint i = GPOINTER_TO_UINT (pos);
 
       /* The index's key is the old entry's uri: point it at the new one first. */
-      g_hash_table_replace (index, entry->uri, pos);
+      g_hash_table_replace (index, (gpointer) entry->uri, pos);
       entry_free (list->contacts->pdata[i]);
       list->contacts->pdata[i] = entry;
       return TRUE;
@@ -272,7 +301,7 @@ put_contact (SfbContactList *list, GHashTable *index, SfbContactEntry *entry)
       return FALSE;
     }
   g_ptr_array_add (list->contacts, entry);
-  g_hash_table_insert (index, entry->uri, GUINT_TO_POINTER (list->contacts->len - 1));
+  g_hash_table_insert (index, (gpointer) entry->uri, GUINT_TO_POINTER (list->contacts->len - 1));
   return TRUE;
 }
 
@@ -282,8 +311,9 @@ build_index (SfbContactList *list)
   GHashTable *index = g_hash_table_new (g_str_hash, g_str_equal);
 
   for (guint i = 0; i < list->contacts->len; i++)
-    g_hash_table_insert (
-        index, ((SfbContactEntry *) list->contacts->pdata[i])->uri, GUINT_TO_POINTER (i));
+    g_hash_table_insert (index,
+                         (gpointer) ((SfbContactEntry *) list->contacts->pdata[i])->uri,
+                         GUINT_TO_POINTER (i));
   return index;
 }
 
@@ -433,13 +463,10 @@ copy_list (const SfbContactList *list)
   for (guint i = 0; i < list->contacts->len; i++)
     {
       const SfbContactEntry *e = list->contacts->pdata[i];
-      SfbContactEntry *c = g_new0 (SfbContactEntry, 1);
 
-      c->uri = g_strdup (e->uri);
-      c->name = g_strdup (e->name);
-      c->subscribed = e->subscribed;
-      c->groups = g_array_copy (e->groups);
-      g_ptr_array_add (copy->contacts, c);
+      g_ptr_array_add (
+          copy->contacts,
+          sfb_contact_entry_new (e->uri, e->name, e->groups, e->n_groups, e->subscribed));
     }
   return copy;
 }
@@ -462,9 +489,8 @@ lists_equal (const SfbContactList *a, const SfbContactList *b)
       const SfbContactEntry *x = a->contacts->pdata[i], *y = b->contacts->pdata[i];
 
       if (!g_str_equal (x->uri, y->uri) || !g_str_equal (x->name, y->name)
-          || x->subscribed != y->subscribed || x->groups->len != y->groups->len
-          || (x->groups->len > 0 /* memcmp with NULL is undefined even for 0 bytes */
-              && memcmp (x->groups->data, y->groups->data, x->groups->len * sizeof (guint)) != 0))
+          || x->subscribed != y->subscribed || x->n_groups != y->n_groups
+          || memcmp (x->groups, y->groups, x->n_groups * sizeof (guint)) != 0)
         return FALSE;
     }
   return TRUE;
@@ -538,7 +564,7 @@ sfb_contact_list_to_variant (const SfbContactList *list)
     {
       const SfbContactEntry *e = list->contacts->pdata[i];
       GVariant *ids = g_variant_new_fixed_array (
-          G_VARIANT_TYPE_UINT32, e->groups->data, e->groups->len, sizeof (guint32));
+          G_VARIANT_TYPE_UINT32, e->groups, e->n_groups, sizeof (guint32));
 
       g_variant_builder_add (&contacts, "(ss@aub)", e->uri, e->name, ids, e->subscribed);
     }
@@ -557,34 +583,23 @@ clean_or_empty (const char *text)
   return clean != NULL ? clean : g_strdup ("");
 }
 
-static gboolean
-has_id (GArray *ids, guint id)
-{
-  for (guint i = 0; i < ids->len; i++)
-    if (g_array_index (ids, guint, i) == id)
-      return TRUE;
-  return FALSE;
-}
-
 static SfbContactEntry *
 entry_from_variant (const char *uri, const char *name, GVariant *ids, gboolean subscribed)
 {
   g_autofree char *norm = sfb_contact_normalize_uri (uri);
+  g_autofree char *clean = NULL;
   gsize n = 0;
   const guint32 *values = g_variant_get_fixed_array (ids, &n, sizeof (guint32));
-  SfbContactEntry *e;
+  guint groups[SFB_CONTACTS_MAX_GROUPS_PER_CONTACT];
+  guint n_groups = 0;
 
   if (norm == NULL)
     return NULL;
-  e = g_new0 (SfbContactEntry, 1);
-  e->uri = g_steal_pointer (&norm);
-  e->name = clean_or_empty (name);
-  e->subscribed = subscribed;
-  e->groups = g_array_new (FALSE, FALSE, sizeof (guint));
-  for (gsize i = 0; i < n && e->groups->len < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT; i++)
-    if (values[i] != 0 && !has_id (e->groups, values[i]))
-      g_array_append_val (e->groups, values[i]);
-  return e;
+  clean = clean_or_empty (name);
+  for (gsize i = 0; i < n && n_groups < SFB_CONTACTS_MAX_GROUPS_PER_CONTACT; i++)
+    if (values[i] != 0)
+      add_group_id (groups, &n_groups, values[i]);
+  return sfb_contact_entry_new (norm, clean, groups, n_groups, subscribed);
 }
 
 /* A cache file is as untrusted as a server document: the same rules apply
@@ -632,7 +647,7 @@ sfb_contact_list_from_variant (GVariant *data)
           continue;
         }
       g_ptr_array_add (list->contacts, e);
-      g_hash_table_add (uris, e->uri);
+      g_hash_table_add (uris, (gpointer) e->uri);
     }
   return g_steal_pointer (&list);
 }

@@ -7,6 +7,7 @@
 #include "sfb-message-summary.h"
 
 #include "sfb-error.h"
+#include "sfb-memory.h"
 #include "sfb-policies.h"
 #include "sfb-text.h"
 
@@ -491,6 +492,10 @@ start_pass (SfbExchange *self, SfbExchangePassKind kind)
 void
 sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GError *error)
 {
+  /* a pass is a burst (HTTPS, TLS, XML): give its pages back after it,
+   * without putting off a trim already pending (a retry's pages were kept
+   * until the next burst) */
+  sfb_memory_trim_eventually ();
   if (error == NULL)
     {
       sfb_backoff_reset (&self->backoff);

@@ -245,6 +245,16 @@ parse_group (xmlNode *node, GError **error)
   return g_variant_builder_end (&group);
 }
 
+/* Kept for the session: as one serialised block, not a tree of an
+ * instance, its bytes and its string for each value (~45 kB for a usual
+ * provisioning document, ~8 kB serialised) */
+static GVariant *
+serialised (GVariant *value)
+{
+  g_variant_get_data (value);
+  return value;
+}
+
 GVariant *
 sfb_policies_parse (const char *data, gsize length, GError **error)
 {
@@ -319,7 +329,7 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
       g_variant_builder_add (&groups, "{s@a{sv}}", (const char *) name, group);
       xmlFree (name);
     }
-  return g_variant_ref_sink (g_variant_builder_end (&groups));
+  return serialised (g_variant_ref_sink (g_variant_builder_end (&groups)));
 }
 
 char *

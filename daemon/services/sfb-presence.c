@@ -47,9 +47,9 @@ struct _SfbPresence
 
   SfbSubscription *roaming_self;
   SfbSubscription *batch;
-  char *batch_uris;               /* the contacts the batch was made for, joined */
+  char *batch_uris;               /* the contacts the batch was made for: a digest */
   GHashTable *pool_subscriptions; /* pool fqdn or contact uri -> SfbSubscription */
-  GHashTable *presences;          /* uri -> SfbPresenceInfo */
+  GHashTable *presences;          /* uri -> SfbPresenceInfo (known_new, known_free) */
   GHashTable *acknowledging;      /* subscribers acknowledged in this registration */
   GHashTable *singles;            /* without adhoclist: contact uri -> SfbSubscription */
 
@@ -668,6 +668,42 @@ replace_if (char **field, const char *value)
   return TRUE;
 }
 
+/* The same for a field holding a GRefString, interned: the activity
+ * token, the card's title and company repeat from contact to contact. */
+static gboolean
+replace_interned_if (char **field, const char *value)
+{
+  if (value == NULL || g_strcmp0 (*field, value) == 0)
+    return FALSE;
+  g_clear_pointer (field, g_ref_string_release);
+  *field = g_ref_string_new_intern (value);
+  return TRUE;
+}
+
+/* What is known of a contact: its uri in the same block (1,000 contacts,
+ * 1,000 allocations less) and its interned fields (replace_interned_if) */
+static SfbPresenceInfo *
+known_new (const char *uri)
+{
+  gsize size = strlen (uri) + 1;
+  SfbPresenceInfo *known = g_malloc0 (sizeof (SfbPresenceInfo) + size);
+
+  known->uri = memcpy (known + 1, uri, size);
+  return known;
+}
+
+static void
+known_free (SfbPresenceInfo *known)
+{
+  g_clear_pointer (&known->activity, g_ref_string_release);
+  g_free (known->note);
+  g_free (known->display_name);
+  g_clear_pointer (&known->title, g_ref_string_release);
+  g_clear_pointer (&known->company, g_ref_string_release);
+  g_free (known->email);
+  g_free (known);
+}
+
 /* The card of @update into @known; TRUE when a field changed. */
 static gboolean
 merge_card (SfbPresenceInfo *known, const SfbPresenceInfo *update)
@@ -677,8 +713,8 @@ merge_card (SfbPresenceInfo *known, const SfbPresenceInfo *update)
   known->has_card = TRUE;
   known->automaton = update->automaton;
   changed = replace_if (&known->display_name, update->display_name) || changed;
-  changed = replace_if (&known->title, update->title) || changed;
-  changed = replace_if (&known->company, update->company) || changed;
+  changed = replace_interned_if (&known->title, update->title) || changed;
+  changed = replace_interned_if (&known->company, update->company) || changed;
   changed = replace_if (&known->email, update->email) || changed;
   return changed;
 }
@@ -694,8 +730,7 @@ merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
 
   if (known == NULL)
     {
-      known = g_new0 (SfbPresenceInfo, 1);
-      known->uri = g_strdup (update->uri);
+      known = known_new (update->uri);
       g_hash_table_insert (self->presences, known->uri, known);
       changed = TRUE;
     }
@@ -704,8 +739,9 @@ merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
           || g_strcmp0 (update->activity, known->activity) != 0))
     {
       known->availability = update->availability;
-      g_free (known->activity);
-      known->activity = g_strdup (update->activity);
+      g_clear_pointer (&known->activity, g_ref_string_release);
+      if (update->activity != NULL)
+        known->activity = g_ref_string_new_intern (update->activity);
       changed = TRUE;
     }
   changed = replace_if (&known->note, update->note) || changed;
@@ -726,6 +762,7 @@ on_presence_body (SfbSubscription *subscription,
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbPresenceNotify) notify = NULL;
+  g_autofree gboolean *changed = NULL;
   gsize length = 0;
   const char *data = g_bytes_get_data (body, &length);
 
@@ -735,11 +772,17 @@ on_presence_body (SfbSubscription *subscription,
       sfb_warn_err (error, "Ignoring a presence notification: %s", error->message);
       return;
     }
+  /* All merged before any signal: what is kept of each contact is then
+   * allocated together, not between the signals' short-lived values,
+   * whose holes would pin the heap's pages once they are freed */
+  changed = g_new (gboolean, MAX (notify->presences->len, 1));
+  for (guint i = 0; i < notify->presences->len; i++)
+    changed[i] = merge_presence (self, notify->presences->pdata[i]);
   for (guint i = 0; i < notify->presences->len; i++)
     {
       const SfbPresenceInfo *info = notify->presences->pdata[i];
 
-      if (merge_presence (self, info))
+      if (changed[i])
         {
           SfbPresenceInfo *known = g_hash_table_lookup (self->presences, info->uri);
           g_autoptr (GVariant) presence = g_variant_ref_sink (sfb_presence_info_to_variant (known));
@@ -839,11 +882,27 @@ stop_subscription (gpointer data)
   g_object_unref (sub);
 }
 
+/* The SHA-256 of the URIs joined by spaces: what tells a batch's contacts
+ * apart, without keeping them (27 kB with 1,000 contacts) */
+static char *
+uris_digest (const char *const *uris)
+{
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+
+  for (guint i = 0; uris[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_checksum_update (sum, (const guchar *) " ", 1);
+      g_checksum_update (sum, (const guchar *) uris[i], -1);
+    }
+  return g_strdup (g_checksum_get_string (sum));
+}
+
 static void
 on_contacts_changed (SfbContacts *contacts, SfbPresence *self)
 {
   g_auto (GStrv) uris = sfb_contacts_dup_uris (contacts);
-  g_autofree char *joined = g_strjoinv (" ", uris);
+  g_autofree char *joined = uris_digest ((const char *const *) uris);
 
   /* An empty list needs no identity: nothing is written before a sign-in. */
   if (sfb_contacts_is_cached (contacts) || g_strcmp0 (joined, self->batch_uris) == 0
@@ -1302,8 +1361,8 @@ sfb_presence_init (SfbPresence *self)
   self->cancellable = g_cancellable_new ();
   self->pool_subscriptions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);
-  self->presences = g_hash_table_new_full (
-      g_str_hash, g_str_equal, NULL, (GDestroyNotify) sfb_presence_info_free);
+  self->presences
+      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) known_free);
   self->versions = sfb_pub_versions_new ();
   self->acknowledging = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->singles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);

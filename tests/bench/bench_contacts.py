@@ -4,6 +4,7 @@
 
   bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120] [--verbose]
                     [--no-clients] [--callgrind DIR] [--format markdown|json] [--output FILE]
+                    [--wrapper CMD] [--at-idle CMD] [--idle-only]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
@@ -30,6 +31,7 @@ Measurements, never pass/fail: exit 1 only when the sign-in did not complete.
 import argparse
 import json
 import os
+import shlex
 from signal import SIGINT
 import statistics
 import subprocess
@@ -77,6 +79,10 @@ def write_scenario(path, total):
     with open(path, "w", encoding="utf-8") as f:
         f.write("".join(parts))
     return uris
+
+
+class Done(Exception):
+    """--idle-only: the idle memory measured, nothing more to do"""
 
 
 class Sim(B.Sim):
@@ -274,6 +280,16 @@ def main():
                     "instructions of the first ListContacts call (listcontacts-first), of "
                     "the other --calls - 1 (listcontacts) and of the storm alone (storm), "
                     "counters zeroed before each; CPU figures are then valgrind's, not sfbd's")
+    ap.add_argument("--wrapper", metavar="CMD",
+                    help="run sfbd under CMD (split like a shell would), e.g. `valgrind "
+                    "--tool=massif --vgdb=yes`; G_SLICE=always-malloc is set for it, as for "
+                    "--callgrind")
+    ap.add_argument("--at-idle", metavar="CMD",
+                    help="run the shell command CMD, with SFBD_PID set to sfbd's process id, "
+                    "at the moment the idle memory is measured (signed in, settled, the heap "
+                    "trimmed), e.g. to read malloc_info() through gdb or take a massif snapshot")
+    ap.add_argument("--idle-only", action="store_true",
+                    help="stop after the idle memory: no ListContacts, no storm")
     ap.add_argument("--perf", metavar="FILE",
                     help="sample sfbd's threads (user and kernel) with `perf record -e "
                     "cpu-clock` through the storm into FILE")
@@ -299,6 +315,8 @@ def main():
                        "valgrind", "--tool=callgrind", "--separate-threads=no",
                        "--callgrind-out-file=" + os.path.join(os.path.abspath(args.callgrind),
                                                               "callgrind.out.%p"))
+        elif args.wrapper:
+            wrapper = ("env", "G_SLICE=always-malloc") + tuple(shlex.split(args.wrapper))
         d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose,
                      wrapper=wrapper)
         pid = d.processes[-1].pid
@@ -346,6 +364,12 @@ def main():
         result.update(smaps_rollup(pid))
         result["idle_rss_kb"] = status(pid, "VmRSS")
         result["signin_hwm_kb"] = status(pid, "VmHWM")
+        if args.at_idle:
+            subprocess.run(args.at_idle, shell=True, check=False,
+                           env=dict(os.environ, SFBD_PID=str(pid)))
+        if args.idle_only:
+            result["load"] = open("/proc/loadavg", encoding="ascii").read().split()[:3]
+            raise Done()
 
         # the round trip without unpacking the reply in Python (that is the client's
         # time, several times sfbd's); sfbd's own CPU time per call from schedstat
@@ -456,6 +480,8 @@ def main():
         result["storm_wall_ms"] = (t1 - t0) * 1000
         result["storm_cpu_ms"] = (cpu1 - cpu0) * 1000
         result["storm_complete"] = done() >= len(uris)
+        status_code = 0
+    except Done:
         status_code = 0
     except B.BenchError as e:
         result["error"] = str(e)

@@ -32,7 +32,7 @@ check (const SfbContactList *list)
 
       if (!g_str_has_prefix (e->uri, "sip:") || strchr (e->uri, '@') == NULL
           || !g_utf8_validate (e->name, -1, NULL)
-          || e->groups->len > SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
+          || e->n_groups > SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
         abort ();
       for (const char *p = e->name; *p; p++)
         if ((guchar) *p < 0x20)

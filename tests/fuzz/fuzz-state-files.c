@@ -166,7 +166,8 @@ fuzz_contacts (const uint8_t *data, size_t size)
 
       check_text (e->uri);
       check_text (e->name);
-      if (!g_hash_table_add (uris, e->uri) || e->groups->len > SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
+      if (!g_hash_table_add (uris, (gpointer) e->uri)
+          || e->n_groups > SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
         abort ();
     }
   if (list->ucs_mode != NULL)

@@ -83,6 +83,22 @@ class ExchangeAbsentTestCase(SimTestCase):
                          result.stdout)
 
 
+    def test_heap_trimmed_after_each_attempt(self):
+        """An Exchange attempt (HTTPS, TLS, XML) is a burst whose pages sfbd gives back once
+        it is over, as after signing in: a heap trim follows each failed attempt, not only
+        the sign-in."""
+        self.sign_in()
+        self.wait_for(lambda: self.failed_since(0), "the first Exchange discovery failed")
+        self.wait_for(lambda: "Heap trimmed" in self.daemon_log(), "the trim after signing in")
+        for _ in range(2):
+            trims = self.daemon_log().count("Heap trimmed")
+            started = int(time.time() * 1e6)
+            self.call(EXCHANGE, "Refresh")
+            self.wait_for(lambda: self.failed_since(started), "Exchange failed again")
+            self.wait_for(lambda: self.daemon_log().count("Heap trimmed") > trims,
+                          "the trim after the attempt")
+        self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+
     def srv_lookups(self):
         """Exchange's SRV lookups so far (sfbsim's DNS counts every query)."""
         return self.ctl.counters().get("dns_queries", {}).get(

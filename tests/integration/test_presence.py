@@ -244,6 +244,55 @@ class PresenceTestCase(SimTestCase):
         before["sip:erin@contoso.test"].update(Title="Chief Executive", Company="Contoso Ltd")
         self.assertEqual(after, before)
 
+    def test_changes_after_the_heap_trim(self):
+        """Once signed in and quiet, sfbd trims its heap and frees what it keeps only to go
+        faster (the XML parser context; docs/benchmarks.md).  Everything read later (a
+        card, a presence with an activity, the contact list's delta, a whole new
+        registration) still comes through; two contacts given the same title and company
+        (kept once, shared) keep them when one of them changes."""
+        self.sign_in()
+        self.wait_for(lambda: {uri for uri, _ in self.presence_changes()} >= set(ALICE_CONTACTS),
+                      "every contact's presence")
+        self.wait_for(lambda: "Heap trimmed" in self.daemon_log(), "the heap trim")
+        self.ctl.set_notify_method(method="NOTIFY")  # set_card returns once sfbd has it
+        for user in ("sip:erin@contoso.test", "sip:dave@contoso.test"):
+            self.ctl.set_card(user=user, title="Chief Executive", company="Contoso Ltd")
+        self.ctl.set_presence(user="sip:carol@contoso.test", availability=15500,
+                              activity="off-work")
+        self.ctl.add_contact(user="alice", uri="sip:zoe@contoso.test", name="Zoe Zhang",
+                             groups=[2])
+        contacts = self.wait_for(
+            lambda: "sip:zoe@contoso.test" in self.contacts()
+            and self.contacts()["sip:carol@contoso.test"]["Availability"] == "off-work"
+            and self.contacts(), "zoe listed, carol off work")
+        carol = self.call(PRESENCE, "GetPresence", (["sip:carol@contoso.test"],), "(as)")[0]
+        self.assertEqual(carol["sip:carol@contoso.test"]["Activity"], "off-work")
+        for uri in ("sip:erin@contoso.test", "sip:dave@contoso.test"):
+            self.assertEqual((contacts[uri]["Title"], contacts[uri]["Company"]),
+                             ("Chief Executive", "Contoso Ltd"))
+        self.assertEqual(contacts["sip:zoe@contoso.test"]["Groups"], ["Team"])
+        self.ctl.set_card(user="sip:erin@contoso.test", title="Director", company="")
+        contacts = self.contacts()
+        self.assertEqual(contacts["sip:erin@contoso.test"]["Title"], "Director")
+        self.assertEqual((contacts["sip:dave@contoso.test"]["Title"],
+                          contacts["sip:dave@contoso.test"]["Company"]),
+                         ("Chief Executive", "Contoso Ltd"))
+        # a new registration, its subscriptions and documents, after the trim too
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") != "signed-in",
+                      "the reconnect under way")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") == "signed-in",
+                      "signed in again")
+        self.signals.clear()
+        self.ctl.set_presence(user="sip:carol@contoso.test", availability=9500, note="Focus")
+        self.wait_for(lambda: [p for uri, p in self.presence_changes()
+                               if uri == "sip:carol@contoso.test"
+                               and (p["Availability"], p["Note"]) == ("do-not-disturb", "Focus")],
+                      "carol's change after the reconnect")
+        contacts = self.contacts()
+        self.assertEqual(set(contacts), set(ALICE_CONTACTS) | {"sip:zoe@contoso.test"})
+        self.assertEqual(contacts["sip:dave@contoso.test"]["Title"], "Chief Executive")
+
     # ---- presence ----
 
     def test_contacts_presence_arrives_and_changes(self):

@@ -37,7 +37,7 @@ load (const char *doc)
 static guint
 group_at (const SfbContactEntry *e, guint i)
 {
-  return g_array_index (e->groups, guint, i);
+  return e->groups[i];
 }
 
 static void
@@ -58,19 +58,19 @@ test_full_list (void)
   bob = list->contacts->pdata[0];
   g_assert_cmpstr (bob->uri, ==, "sip:bob@contoso.test");
   g_assert_cmpstr (bob->name, ==, "Bob Baker");
-  g_assert_cmpuint (bob->groups->len, ==, 1);
+  g_assert_cmpuint (bob->n_groups, ==, 1);
   g_assert_cmpuint (group_at (bob, 0), ==, 2);
   g_assert_true (bob->subscribed);
 
   dave = sfb_contact_list_lookup (list, "SIP:dave@contoso.TEST");
   g_assert_nonnull (dave);
   g_assert_cmpstr (dave->uri, ==, "sip:dave@contoso.test");
-  g_assert_cmpuint (dave->groups->len, ==, 2);
+  g_assert_cmpuint (dave->n_groups, ==, 2);
   g_assert_cmpuint (group_at (dave, 1), ==, 3);
 
   grace = sfb_contact_list_lookup (list, "grace@fabrikam.test");
   g_assert_nonnull (grace);
-  g_assert_cmpuint (grace->groups->len, ==, 0);
+  g_assert_cmpuint (grace->n_groups, ==, 0);
   g_assert_false (grace->subscribed);
 }
 
@@ -104,7 +104,7 @@ test_delta (void)
   g_assert_nonnull (sfb_contact_list_lookup (list, "sip:erin@contoso.test"));
   bob = sfb_contact_list_lookup (list, "sip:bob@contoso.test");
   g_assert_cmpstr (bob->name, ==, "Bobby");
-  g_assert_cmpuint (bob->groups->len, ==, 2);
+  g_assert_cmpuint (bob->n_groups, ==, 2);
   g_assert_cmpuint (list->contacts->len, ==, 3);
 
   /* The same full list again changes nothing a user sees. */
@@ -289,7 +289,7 @@ test_sfbsim_documents (void)
   g_assert_true (changed);
   g_assert_cmpuint (list->revision, ==, 6);
   g_assert_null (sfb_contact_list_lookup (list, "sip:bob@contoso.test"));
-  g_assert_cmpuint (sfb_contact_list_lookup (list, "sip:zoe@contoso.test")->groups->len, ==, 1);
+  g_assert_cmpuint (sfb_contact_list_lookup (list, "sip:zoe@contoso.test")->n_groups, ==, 1);
 
   g_clear_pointer (&path, g_free);
   g_clear_pointer (&data, g_free);
@@ -326,9 +326,9 @@ test_cache_form (void)
   g_assert_cmpstr (bob->uri, ==, "sip:bob@contoso.test");
   g_assert_cmpstr (bob->name, ==, "Bob Newline");
   g_assert_true (bob->subscribed);
-  g_assert_cmpuint (bob->groups->len, ==, 2);
-  g_assert_cmpuint (g_array_index (bob->groups, guint, 0), ==, 2);
-  g_assert_cmpuint (g_array_index (bob->groups, guint, 1), ==, 3);
+  g_assert_cmpuint (bob->n_groups, ==, 2);
+  g_assert_cmpuint (bob->groups[0], ==, 2);
+  g_assert_cmpuint (bob->groups[1], ==, 3);
 
   /* what is written back reads the same */
   saved = g_variant_ref_sink (sfb_contact_list_to_variant (list));
@@ -337,10 +337,37 @@ test_cache_form (void)
   g_assert_true (g_variant_equal (saved, saved_again));
 }
 
+/* An entry is one block: the ids and strings copied into it, the ids
+ * aligned, a later change to the caller's data not seen */
+static void
+test_entry_one_block (void)
+{
+  guint ids[] = { 7, 3, 12 };
+  char uri[] = "sip:bob@contoso.test";
+  g_autofree SfbContactEntry *e = sfb_contact_entry_new (uri, "Bob", ids, 3, TRUE);
+  g_autofree SfbContactEntry *none = sfb_contact_entry_new (uri, "", NULL, 0, FALSE);
+
+  ids[0] = 99;
+  uri[4] = 'x';
+  g_assert_cmpstr (e->uri, ==, "sip:bob@contoso.test");
+  g_assert_cmpstr (e->name, ==, "Bob");
+  g_assert_cmpuint (e->n_groups, ==, 3);
+  g_assert_cmpuint (e->groups[0], ==, 7);
+  g_assert_cmpuint (e->groups[1], ==, 3);
+  g_assert_cmpuint (e->groups[2], ==, 12);
+  g_assert_cmpuint ((guintptr) e->groups % G_ALIGNOF (guint), ==, 0);
+  g_assert_true (e->subscribed);
+  g_assert_cmpstr (none->uri, ==, "sip:bob@contoso.test");
+  g_assert_cmpstr (none->name, ==, "");
+  g_assert_cmpuint (none->n_groups, ==, 0);
+  g_assert_false (none->subscribed);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/contacts/entry-one-block", test_entry_one_block);
   g_test_add_func ("/contacts/full-list", test_full_list);
   g_test_add_func ("/contacts/delta", test_delta);
   g_test_add_func ("/contacts/ucs-migrated", test_ucs_migrated);

@@ -5,6 +5,7 @@
 #include "sfb-error.h"
 #include "sfb-policies.h"
 
+#include <malloc.h>
 #include <string.h>
 
 static GVariant *
@@ -307,6 +308,23 @@ test_policies_limits_not_reached (void)
   assert_string (policies, "g63", "p", "63");
 }
 
+/* The policies are kept for the session: they come serialised (one
+ * block), so reading their data allocates nothing; a tree of values
+ * would be serialised then, and its children freed.  (Under ASan
+ * mallinfo2() sees no allocations: the test then cannot tell.) */
+static void
+test_policies_serialised (void)
+{
+  g_autoptr (GVariant) policies = load_default ();
+  struct mallinfo2 before = mallinfo2 ();
+  struct mallinfo2 after;
+
+  g_assert_nonnull (g_variant_get_data (policies));
+  after = mallinfo2 ();
+  g_assert_cmpuint (after.uordblks, ==, before.uordblks);
+  assert_string (policies, "ServerConfiguration", "qosEnabled", "true");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -318,5 +336,6 @@ main (int argc, char **argv)
   g_test_add_func ("/policies/quirks", test_policies_quirks);
   g_test_add_func ("/policies/hostile", test_policies_hostile);
   g_test_add_func ("/policies/limits-not-reached", test_policies_limits_not_reached);
+  g_test_add_func ("/policies/serialised", test_policies_serialised);
   return g_test_run ();
 }

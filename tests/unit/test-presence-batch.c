@@ -235,6 +235,24 @@ test_nothing_changed (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->singles->len, ==, 1);
 }
 
+/* A batch of 1,000 contacts, then another of one: the table the first
+ * filled is emptied (and shrunk) as it is sent, and serves the next */
+static void
+test_large_then_small (Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *uri = g_strdup_printf ("sip:bench%04u@contoso.test", i);
+
+      change (f, uri, "away");
+    }
+  wait_for_batches (f, 1);
+  g_assert_cmpuint (g_variant_n_children (g_ptr_array_index (f->batches, 0)), ==, 1000);
+  change (f, "sip:bench0500@contoso.test", "busy");
+  wait_for_batches (f, 2);
+  assert_batch (f, 1, "sip:bench0500@contoso.test=busy");
+}
+
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 int
@@ -245,6 +263,7 @@ main (int argc, char **argv)
   sfb_test_isolate ();
   g_test_init (&argc, &argv, NULL);
 
+  ADD ("/presence-batch/large-then-small", test_large_then_small);
   ADD ("/presence-batch/one-turn", test_one_turn);
   ADD ("/presence-batch/lone-change", test_lone_change);
   ADD ("/presence-batch/batch-after-batch", test_batch_after_batch);

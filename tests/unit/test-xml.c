@@ -106,6 +106,20 @@ test_reuse (void)
     }
 }
 
+/* the reused context freed at an idle moment (sfb-memory.h): the next
+ * read makes another, and a release with none is harmless */
+static void
+test_release (void)
+{
+  sfb_xml_release_parser ();
+  assert_text ("<a>one</a>", 10, "one");
+  sfb_xml_release_parser ();
+  sfb_xml_release_parser ();
+  g_assert_cmpint (read_doc ("<a><b></a>", 10, NULL), ==, SFB_XML_MALFORMED);
+  sfb_xml_release_parser ();
+  assert_text ("<a>two</a>", 10, "two");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -115,5 +129,6 @@ main (int argc, char **argv)
   g_test_add_func ("/xml/declared-other", test_declared_other);
   g_test_add_func ("/xml/refused", test_refused);
   g_test_add_func ("/xml/reuse", test_reuse);
+  g_test_add_func ("/xml/release", test_release);
   return g_test_run ();
 }
