@@ -293,7 +293,7 @@ sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
   first = sfb_sip_ascii_lower (wanted[0]);
   for (guint i = start; i < self->headers->len; i++)
     {
-      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
+      const SfbSipHeader *have = self->headers->pdata[i];
 
       if (have->key_len == wanted_len && sfb_sip_ascii_lower (have->key[0]) == first
           && sfb_sip_ascii_caseeq (have->key, wanted))

@@ -83,6 +83,18 @@ sfb_sip_uri_unescape (const char *text, gssize len, gsize *out_len, GError **err
   g_return_val_if_fail (text != NULL, NULL);
 
   n = len < 0 ? strlen (text) : (gsize) len;
+  if (memchr (text, '%', n) == NULL)
+    {
+      /* nothing escaped (nearly every URI): the bytes as they are, in one
+       * block, as the loop below would give them (NUL bytes included) */
+      char *copy = g_malloc (n + 1);
+
+      memcpy (copy, text, n);
+      copy[n] = '\0';
+      if (out_len != NULL)
+        *out_len = n;
+      return copy;
+    }
   out = g_string_sized_new (n);
   for (gsize i = 0; i < n; i++)
     {

@@ -167,6 +167,15 @@ def thread_delta(before, after):
     return out
 
 
+def pin(pid, cpu):
+    """Every thread of pid to CPU cpu (sched_setaffinity per thread)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except OSError:
+            pass
+
+
 def minor_faults(pid):
     """Minor page faults of pid so far, all threads (/proc/PID/stat field 10)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
@@ -318,6 +327,9 @@ def main():
     ap.add_argument("--perf", metavar="FILE",
                     help="sample sfbd's threads (user and kernel) with `perf record -e "
                     "cpu-clock` through the storm into FILE")
+    ap.add_argument("--pin", choices=("same", "apart"),
+                    help="for the storm, pin sfbd and sfbsim to one CPU (same) or to "
+                    "CPUs 0 and 1 (apart), to see what their placement costs sfbd")
     ap.add_argument("--strace", metavar="FILE",
                     help="count sfbd's system calls (all threads) through the storm with "
                     "`strace -f -c` into FILE; CPU figures then include strace's cost")
@@ -461,6 +473,11 @@ def main():
             tracer = subprocess.Popen(["strace", "-f", "-c", "-p", str(pid), "-o", args.strace],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)  # strace attaches to every thread
+        if args.pin:
+            sim_pid = sim_fixture.SIM["process"].pid
+            pin(pid, 0)
+            pin(sim_pid, 0 if args.pin == "same" else 1)
+            time.sleep(0.2)
         threads0 = thread_stats(pid)
         cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
