@@ -3,7 +3,8 @@
 """1,000-contact benchmark (docs/architecture.md §8): sfbd against sfbsim with a big contact list.
 
   bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120] [--verbose]
-                    [--no-clients] [--callgrind DIR] [--format markdown|json] [--output FILE]
+                    [--no-clients] [--callgrind DIR] [--perf FILE] [--strace FILE]
+                    [--pin same|apart] [--format markdown|json] [--output FILE]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
