@@ -366,6 +366,37 @@ test_name_addr_too_many_params (void)
   g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
 }
 
+/* Parameters and headers: none, and up to the limit (the lists are made
+ * with their first entry) */
+static void
+test_uri_params_none_and_limit (void)
+{
+  g_autoptr (SfbSipUri) bare = sfb_sip_uri_parse ("sip:alice@example.com", -1, NULL);
+  g_autoptr (GString) text = g_string_new ("sip:a@b");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipUri) full = NULL;
+  g_autoptr (SfbSipUri) over = NULL;
+
+  g_assert_nonnull (bare);
+  g_assert_cmpuint (sfb_sip_uri_get_n_params (bare), ==, 0);
+  g_assert_cmpuint (sfb_sip_uri_get_n_headers (bare), ==, 0);
+  g_assert_false (sfb_sip_uri_has_param (bare, "lr"));
+  g_assert_null (sfb_sip_uri_get_param (bare, "transport"));
+  g_assert_null (sfb_sip_uri_get_header (bare, "Subject"));
+
+  for (guint i = 0; i < SFB_SIP_LEX_MAX_PARAMS; i++)
+    g_string_append_printf (text, ";p%u=%u", i, i);
+  full = sfb_sip_uri_parse (text->str, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sfb_sip_uri_get_n_params (full), ==, SFB_SIP_LEX_MAX_PARAMS);
+  g_assert_cmpstr (sfb_sip_uri_get_param (full, "p0"), ==, "0");
+  g_assert_cmpuint (sfb_sip_uri_get_n_headers (full), ==, 0);
+  g_string_append (text, ";one-more");
+  over = sfb_sip_uri_parse (text->str, -1, &error);
+  g_assert_null (over);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+}
+
 static void
 test_via (void)
 {
@@ -429,6 +460,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/uri/forms", test_uri_forms);
   g_test_add_func ("/sip/uri/escapes", test_uri_escapes);
   g_test_add_func ("/sip/uri/unescape-copy", test_uri_unescape_copy);
+  g_test_add_func ("/sip/uri/params-none-and-limit", test_uri_params_none_and_limit);
   g_test_add_func ("/sip/lex/token-chars", test_token_chars);
   g_test_add_func ("/sip/uri/invalid", test_uri_invalid);
   g_test_add_func ("/sip/uri/embedded-nul", test_uri_embedded_nul);
