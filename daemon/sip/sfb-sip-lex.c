@@ -47,9 +47,9 @@ sfb_sip_lex_skip_ws (SfbSipLex *lx)
  * received message is scanned with it (test-sip-message compares it with
  * the definition for every byte). */
 static const guint8 token_chars[256] = {
-  ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['-'] = 1, ['.'] = 1, ['!'] = 1,
-  ['%'] = 1,         ['*'] = 1,         ['_'] = 1,         ['+'] = 1, ['`'] = 1, ['\''] = 1,
-  ['~'] = 1,
+  ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['-'] = 1, ['.'] = 1,
+  ['!'] = 1,         ['%'] = 1,         ['*'] = 1,         ['_'] = 1, ['+'] = 1,
+  ['`'] = 1,         ['\''] = 1,        ['~'] = 1,
 };
 
 static inline gboolean

@@ -20,7 +20,7 @@ typedef struct
   const char *key; /* the canonical name (sfb_sip_header_canonical_name()) */
   gsize key_len;
   guint32 key_tag; /* sfb_sip_header_key_tag() of key: one compare a header per lookup */
-  char *value; /* unfolded and trimmed; may hold NUL bytes */
+  char *value;     /* unfolded and trimmed; may hold NUL bytes */
   gsize value_len;
   char *raw; /* the header as received, folding included; NULL once built */
   gsize raw_len;
