@@ -5,6 +5,13 @@
 
 #include <string.h>
 
+/* g_ascii_tolower(), inline (GLib's is a call per byte) */
+static inline char
+ascii_lower (char c)
+{
+  return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
 /* [*start, *end) trimmed of ASCII space, as g_strstrip() trims */
 static void
 trim (const char **start, const char **end)
@@ -28,7 +35,7 @@ sfb_content_type_media_len (const char *start, gsize length)
   trim (&start, &end);
   media = g_strndup (start, end - start);
   for (char *p = media; *p != '\0'; p++)
-    *p = g_ascii_tolower (*p);
+    *p = ascii_lower (*p);
   return media;
 }
 

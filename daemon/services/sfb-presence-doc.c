@@ -990,8 +990,13 @@ is_content_type_name (const char *line)
   static const char name[] = "content-type:";
 
   for (gsize i = 0; i < sizeof name - 1; i++)
-    if (g_ascii_tolower (line[i]) != name[i])
-      return FALSE;
+    {
+      char c = line[i];
+
+      /* g_ascii_tolower() inline */
+      if ((c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c) != name[i])
+        return FALSE;
+    }
   return TRUE;
 }
 

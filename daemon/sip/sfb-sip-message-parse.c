@@ -167,17 +167,24 @@ next_line (LineReader *reader, const char **line, gsize *line_len)
   return TRUE;
 }
 
+/* one physical line's part of a value, without its SP and HTAB at either end */
+static void
+trim_segment (const char **segment, gsize *len)
+{
+  while (*len > 0 && sfb_sip_is_sp ((*segment)[0]))
+    {
+      (*segment)++;
+      (*len)--;
+    }
+  while (*len > 0 && sfb_sip_is_sp ((*segment)[*len - 1]))
+    (*len)--;
+}
+
 /* appends one physical line's part of a value, joining folds with one SP */
 static void
 append_segment (GString *value, const char *segment, gsize len)
 {
-  while (len > 0 && sfb_sip_is_sp (segment[0]))
-    {
-      segment++;
-      len--;
-    }
-  while (len > 0 && sfb_sip_is_sp (segment[len - 1]))
-    len--;
+  trim_segment (&segment, &len);
   if (len == 0)
     return;
   if (value->len > 0)
@@ -185,9 +192,34 @@ append_segment (GString *value, const char *segment, gsize len)
   g_string_append_len (value, segment, len);
 }
 
+/* A header's value while it is read: the first line's part in place
+ * (*first, *first_len, trimmed), until a continuation line folds it into
+ * @folded, which is then what append_segment() would have built from all
+ * the lines.  Nearly every header has one line: its value is copied once,
+ * into the header's block (test-sip-message compares the two ways). */
+typedef struct
+{
+  const char *first;
+  gsize first_len;
+  GString *folded;
+  gboolean is_folded;
+} HeaderValue;
+
+static void
+value_fold (HeaderValue *value, const char *line, gsize len)
+{
+  if (!value->is_folded)
+    {
+      g_string_truncate (value->folded, 0);
+      append_segment (value->folded, value->first, value->first_len);
+      value->is_folded = TRUE;
+    }
+  append_segment (value->folded, line, len);
+}
+
 /* the name's length, 0 with @error set when the line is not a header */
 static gsize
-header_start (const char *line, gsize len, GString *value, GError **error)
+header_start (const char *line, gsize len, HeaderValue *value, GError **error)
 {
   const char *colon = memchr (line, ':', len);
   gsize name_len;
@@ -204,8 +236,10 @@ header_start (const char *line, gsize len, GString *value, GError **error)
       malformed (error, "header name is not a token");
       return 0;
     }
-  g_string_truncate (value, 0);
-  append_segment (value, colon + 1, len - (colon + 1 - line));
+  value->first = colon + 1;
+  value->first_len = len - (colon + 1 - line);
+  trim_segment (&value->first, &value->first_len);
+  value->is_folded = FALSE;
   return name_len;
 }
 
@@ -215,13 +249,15 @@ static void
 header_finish (SfbSipMessage *self,
                const char *name,
                gsize name_len,
-               GString *value,
+               const HeaderValue *v,
                const char *raw,
                const char *raw_end)
 {
   gsize raw_len = raw_end - raw;
+  const char *value = v->is_folded ? v->folded->str : v->first;
+  gsize value_len = v->is_folded ? v->folded->len : v->first_len;
   /* not zeroed: every byte is written below */
-  SfbSipHeader *header = g_malloc (sizeof *header + name_len + 1 + value->len + 1 + raw_len + 1);
+  SfbSipHeader *header = g_malloc (sizeof *header + name_len + 1 + value_len + 1 + raw_len + 1);
   char *p = (char *) (header + 1);
 
   *header = (SfbSipHeader){ 0 };
@@ -232,9 +268,10 @@ header_finish (SfbSipMessage *self,
   sfb_sip_header_set_key (header);
   p += name_len + 1;
   header->value = p;
-  header->value_len = value->len;
-  memcpy (p, value->str, value->len + 1);
-  p += value->len + 1;
+  header->value_len = value_len;
+  memcpy (p, value, value_len);
+  p[value_len] = '\0';
+  p += value_len + 1;
   header->raw = p;
   header->raw_len = raw_len;
   memcpy (p, raw, raw_len);
@@ -245,8 +282,9 @@ header_finish (SfbSipMessage *self,
 static gboolean
 parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
 {
-  /* room for most values (GLib makes it 256): no regrowth per header */
-  g_autoptr (GString) value = g_string_sized_new (200);
+  /* room for most folded values (GLib makes it 256): no regrowth */
+  g_autoptr (GString) folded = g_string_sized_new (200);
+  HeaderValue value = { NULL, 0, folded, FALSE };
   const char *name = NULL, *raw = NULL, *raw_end = NULL, *line;
   gsize name_len = 0, len;
 
@@ -258,20 +296,20 @@ parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
         {
           if (name == NULL)
             return malformed (error, "continuation line before the first header");
-          append_segment (value, line, len);
+          value_fold (&value, line, len);
           raw_end = line + len;
           continue;
         }
       if (name != NULL)
-        header_finish (self, name, name_len, value, raw, raw_end);
-      name_len = header_start (line, len, value, error);
+        header_finish (self, name, name_len, &value, raw, raw_end);
+      name_len = header_start (line, len, &value, error);
       if (name_len == 0)
         return FALSE;
       name = raw = line;
       raw_end = line + len;
     }
   if (name != NULL)
-    header_finish (self, name, name_len, value, raw, raw_end);
+    header_finish (self, name, name_len, &value, raw, raw_end);
   return TRUE;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "sfb-sip-message.h"
+#include "sfb-sip-lex.h"
 #include "sfb-sip-uri.h"
 
 G_BEGIN_DECLS
@@ -18,7 +19,8 @@ typedef struct
   char *name;      /* as written */
   const char *key; /* the canonical name (sfb_sip_header_canonical_name()) */
   gsize key_len;
-  char *value; /* unfolded and trimmed; may hold NUL bytes */
+  guint32 key_tag; /* sfb_sip_header_key_tag() of key: one compare a header per lookup */
+  char *value;     /* unfolded and trimmed; may hold NUL bytes */
   gsize value_len;
   char *raw; /* the header as received, folding included; NULL once built */
   gsize raw_len;
@@ -45,6 +47,14 @@ void sfb_sip_header_free (SfbSipHeader *header);
  * never change), so that lookups compare lengths before letters. */
 void sfb_sip_header_set_key (SfbSipHeader *header);
 SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
+
+/* A canonical name's length and first letter in lower case, in one word:
+ * names that differ in it differ (equal tags still need the names compared). */
+static inline guint32
+sfb_sip_header_key_tag (const char *key, gsize key_len)
+{
+  return (guint32) key_len << 8 | (guchar) sfb_sip_ascii_lower (key[0]);
+}
 /* The header at @index as a name-addr (From, To), parsed at its first use
  * only: validation and the signature check read the same From and To.
  * NULL with @error when it does not parse. */

@@ -89,16 +89,18 @@ static const struct
 static void
 count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
 {
+  guint32 tags[N_COUNTED];
+
   memset (counts, 0, N_COUNTED * sizeof counts[0]);
+  for (guint j = 0; j < N_COUNTED; j++)
+    tags[j] = sfb_sip_header_key_tag (counted[j].name, counted[j].len);
   for (guint i = 0; i < self->headers->len; i++)
     {
-      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
-      char first = sfb_sip_ascii_lower (have->key[0]);
+      const SfbSipHeader *have = self->headers->pdata[i];
 
       for (guint j = 0; j < N_COUNTED; j++)
         {
-          if (counted[j].len == have->key_len && sfb_sip_ascii_lower (counted[j].name[0]) == first
-              && sfb_sip_ascii_caseeq (have->key, counted[j].name))
+          if (have->key_tag == tags[j] && sfb_sip_ascii_caseeq (have->key, counted[j].name))
             {
               counts[j]++;
               break;

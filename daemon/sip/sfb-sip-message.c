@@ -101,6 +101,7 @@ sfb_sip_header_set_key (SfbSipHeader *header)
 {
   header->key = sfb_sip_header_canonical_name (header->name);
   header->key_len = strlen (header->key);
+  header->key_tag = sfb_sip_header_key_tag (header->key, header->key_len);
 }
 
 gboolean
@@ -282,21 +283,18 @@ int
 sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
 {
   const char *wanted;
-  gsize wanted_len;
-  char first;
+  guint32 tag;
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (self), -1);
   g_return_val_if_fail (name != NULL, -1);
 
   wanted = sfb_sip_header_canonical_name (name);
-  wanted_len = strlen (wanted);
-  first = sfb_sip_ascii_lower (wanted[0]);
+  tag = sfb_sip_header_key_tag (wanted, strlen (wanted));
   for (guint i = start; i < self->headers->len; i++)
     {
-      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
+      const SfbSipHeader *have = self->headers->pdata[i];
 
-      if (have->key_len == wanted_len && sfb_sip_ascii_lower (have->key[0]) == first
-          && sfb_sip_ascii_caseeq (have->key, wanted))
+      if (have->key_tag == tag && sfb_sip_ascii_caseeq (have->key, wanted))
         return (int) i;
     }
   return -1;

@@ -28,8 +28,8 @@ struct _SfbSipUri
   char *host;
   gboolean ipv6;
   guint16 port;
-  GPtrArray *params;
-  GPtrArray *headers;
+  GPtrArray *params;  /* NULL until the first one */
+  GPtrArray *headers; /* NULL until the first one */
 };
 
 struct _SfbSipNameAddr
@@ -83,6 +83,18 @@ sfb_sip_uri_unescape (const char *text, gssize len, gsize *out_len, GError **err
   g_return_val_if_fail (text != NULL, NULL);
 
   n = len < 0 ? strlen (text) : (gsize) len;
+  if (memchr (text, '%', n) == NULL)
+    {
+      /* nothing escaped (nearly every URI): the bytes as they are, in one
+       * block, as the loop below would give them (NUL bytes included) */
+      char *copy = g_malloc (n + 1);
+
+      memcpy (copy, text, n);
+      copy[n] = '\0';
+      if (out_len != NULL)
+        *out_len = n;
+      return copy;
+    }
   out = g_string_sized_new (n);
   for (gsize i = 0; i < n; i++)
     {
@@ -130,8 +142,8 @@ sfb_sip_uri_free (SfbSipUri *uri)
   g_free (uri->user);
   g_free (uri->password);
   g_free (uri->host);
-  g_ptr_array_unref (uri->params);
-  g_ptr_array_unref (uri->headers);
+  g_clear_pointer (&uri->params, g_ptr_array_unref);
+  g_clear_pointer (&uri->headers, g_ptr_array_unref);
   g_free (uri);
 }
 
@@ -223,10 +235,11 @@ parse_hostport (SfbSipUri *uri, const char *p, const char *end, GError **error)
   return p;
 }
 
-/* name [ "=" value ]; each side unescaped, names kept as written */
+/* name [ "=" value ]; each side unescaped, names kept as written; *into
+ * is made with its first pair (most URIs have no parameters or headers) */
 static gboolean
 parse_pair (
-    const char *start, const char *end, gboolean need_value, GPtrArray *into, GError **error)
+    const char *start, const char *end, gboolean need_value, GPtrArray **into, GError **error)
 {
   const char *eq = memchr (start, '=', end - start);
   const char *name_end = eq != NULL ? eq : end;
@@ -242,7 +255,7 @@ parse_pair (
           error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter or header in URI");
       return FALSE;
     }
-  if (into->len >= SFB_SIP_LEX_MAX_PARAMS)
+  if (*into != NULL && (*into)->len >= SFB_SIP_LEX_MAX_PARAMS)
     {
       g_set_error (error,
                    SFB_SIP_ERROR,
@@ -263,7 +276,9 @@ parse_pair (
   pair = g_new0 (UriPair, 1);
   pair->name = g_steal_pointer (&name);
   pair->value = g_steal_pointer (&value);
-  g_ptr_array_add (into, pair);
+  if (*into == NULL)
+    *into = g_ptr_array_new_with_free_func ((GDestroyNotify) uri_pair_free);
+  g_ptr_array_add (*into, pair);
   return TRUE;
 }
 
@@ -277,7 +292,7 @@ parse_params (SfbSipUri *uri, const char *p, const char *end, GError **error)
 
       while (p < end && (is_in_class ((guchar) *p, PARAM_UNRESERVED) || *p == '='))
         p++;
-      if (!parse_pair (start, p, FALSE, uri->params, error))
+      if (!parse_pair (start, p, FALSE, &uri->params, error))
         return NULL;
     }
   return p;
@@ -295,7 +310,7 @@ parse_headers (SfbSipUri *uri, const char *p, const char *end, GError **error)
 
       while (p < end && (is_in_class ((guchar) *p, HNV_UNRESERVED) || *p == '='))
         p++;
-      if (!parse_pair (start, p, TRUE, uri->headers, error))
+      if (!parse_pair (start, p, TRUE, &uri->headers, error))
         return NULL;
     }
   while (p < end && *p == '&');
@@ -404,8 +419,6 @@ sfb_sip_uri_parse (const char *text, gssize len, GError **error)
 
   n = len < 0 ? strlen (text) : (gsize) len;
   uri->text = g_strndup (text, n);
-  uri->params = g_ptr_array_new_with_free_func ((GDestroyNotify) uri_pair_free);
-  uri->headers = g_ptr_array_new_with_free_func ((GDestroyNotify) uri_pair_free);
   if (memchr (text, '\0', n) != NULL)
     {
       set_malformed (error, "NUL byte");
@@ -480,17 +493,18 @@ sfb_sip_uri_get_port (const SfbSipUri *uri)
   return uri->port;
 }
 
+/* @pairs NULL: none */
 static const UriPair *
 pair_at (GPtrArray *pairs, guint index)
 {
-  g_return_val_if_fail (index < pairs->len, NULL);
+  g_return_val_if_fail (pairs != NULL && index < pairs->len, NULL);
   return g_ptr_array_index (pairs, index);
 }
 
 static const UriPair *
 pair_find (GPtrArray *pairs, const char *name)
 {
-  for (guint i = 0; i < pairs->len; i++)
+  for (guint i = 0; pairs != NULL && i < pairs->len; i++)
     {
       const UriPair *pair = g_ptr_array_index (pairs, i);
 
@@ -504,7 +518,7 @@ guint
 sfb_sip_uri_get_n_params (const SfbSipUri *uri)
 {
   g_return_val_if_fail (uri != NULL, 0);
-  return uri->params->len;
+  return uri->params != NULL ? uri->params->len : 0;
 }
 
 const char *
@@ -552,7 +566,7 @@ guint
 sfb_sip_uri_get_n_headers (const SfbSipUri *uri)
 {
   g_return_val_if_fail (uri != NULL, 0);
-  return uri->headers->len;
+  return uri->headers != NULL ? uri->headers->len : 0;
 }
 
 const char *

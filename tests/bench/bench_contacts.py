@@ -3,7 +3,8 @@
 """1,000-contact benchmark (docs/architecture.md §8): sfbd against sfbsim with a big contact list.
 
   bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120] [--verbose]
-                    [--no-clients] [--callgrind DIR] [--format markdown|json] [--output FILE]
+                    [--no-clients] [--callgrind DIR] [--perf FILE] [--strace FILE]
+                    [--pin same|apart] [--format markdown|json] [--output FILE]
                     [--wrapper CMD] [--at-idle CMD] [--idle-only]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
@@ -130,6 +131,56 @@ def cpu_seconds(pid):
         except (OSError, ValueError, IndexError):
             pass
     return total / 1e9
+
+
+def thread_stats(pid):
+    """Per thread of pid (by name and id): run time (ns), context switches (voluntary,
+    involuntary) and CPU migrations, from /proc/PID/task/*/{schedstat,status,sched}."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            with open(base + "/schedstat", encoding="ascii") as f:
+                run = int(f.read().split()[0])
+            with open(base + "/comm", encoding="utf-8") as f:
+                comm = f.read().strip()
+            sw = {}
+            with open(base + "/status", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        k, v = line.split(":")
+                        sw[k] = int(v)
+            mig = 0
+            with open(base + "/sched", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("se.nr_migrations"):
+                        mig = int(line.split(":")[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        out[f"{comm}/{tid}"] = (run, sw.get("voluntary_ctxt_switches", 0),
+                                sw.get("nonvoluntary_ctxt_switches", 0), mig)
+    return out
+
+
+def thread_delta(before, after):
+    """thread -> [CPU ms, voluntary, involuntary switches, migrations] between two
+    thread_stats(), threads with any CPU time only."""
+    out = {}
+    for k, a in after.items():
+        b = before.get(k, (0, 0, 0, 0))
+        d = [(a[0] - b[0]) / 1e6, a[1] - b[1], a[2] - b[2], a[3] - b[3]]
+        if d[0] > 0:
+            out[k] = [round(d[0], 2)] + d[1:]
+    return out
+
+
+def pin(pid, cpu):
+    """Every thread of pid to CPU cpu (sched_setaffinity per thread)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(tid), {cpu})
+        except OSError:
+            pass
 
 
 def minor_faults(pid):
@@ -293,6 +344,9 @@ def main():
     ap.add_argument("--perf", metavar="FILE",
                     help="sample sfbd's threads (user and kernel) with `perf record -e "
                     "cpu-clock` through the storm into FILE")
+    ap.add_argument("--pin", choices=("same", "apart"),
+                    help="for the storm, pin sfbd and sfbsim to one CPU (same) or to "
+                    "CPUs 0 and 1 (apart), to see what their placement costs sfbd")
     ap.add_argument("--strace", metavar="FILE",
                     help="count sfbd's system calls (all threads) through the storm with "
                     "`strace -f -c` into FILE; CPU figures then include strace's cost")
@@ -444,6 +498,12 @@ def main():
             tracer = subprocess.Popen(["strace", "-f", "-c", "-p", str(pid), "-o", args.strace],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)  # strace attaches to every thread
+        if args.pin:
+            sim_pid = sim_fixture.SIM["process"].pid
+            pin(pid, 0)
+            pin(sim_pid, 0 if args.pin == "same" else 1)
+            time.sleep(0.2)
+        threads0 = thread_stats(pid)
         cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
         th = threading.Thread(target=storm)
@@ -460,6 +520,7 @@ def main():
             time.sleep(0.002)
         t1 = time.monotonic()
         cpu1 = cpu_seconds(pid)
+        result["storm_threads"] = thread_delta(threads0, thread_stats(pid))
         if perf is not None:
             perf.send_signal(SIGINT)
             perf.wait(timeout=30)
@@ -522,6 +583,9 @@ def main():
                 ("storm PresencesChanged D-Bus signals", r.get("storm_dbus_signals")),
                 ("storm wall time (ms)", fmt(r.get("storm_wall_ms"))),
                 ("storm sfbd CPU (ms, schedstat run time)", fmt(r.get("storm_cpu_ms"))),
+                ("storm by thread: CPU ms, voluntary and involuntary switches, migrations",
+                 "; ".join(f"{k} {v[0]:.1f} {v[1]} {v[2]} {v[3]}"
+                           for k, v in sorted((r.get("storm_threads") or {}).items()))),
                 ("storm peak RSS (kB, VmHWM" + (" reset before" if r.get("hwm_reset") else "")
                  + ")", r.get("storm_hwm_kb")),
                 ("RSS after storm (kB)", r.get("storm_rss_after_kb")),

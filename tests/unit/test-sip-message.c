@@ -238,6 +238,78 @@ test_folding (void)
   assert_bytes_equal (out, text);
 }
 
+/* A header's value is the parts of its lines, each without SP and HTAB at
+ * either end, the non-empty ones joined by one SP (what a fold reads as).
+ * One-line headers are read in place, folded ones built up: both against
+ * that definition, for every pair and triple of the parts below. */
+static void
+expect_value (const char *const *parts, guint n)
+{
+  g_autoptr (GString) text = g_string_new ("OPTIONS sip:a@b SIP/2.0\r\nX-V:");
+  g_autoptr (GString) want = g_string_new (NULL);
+  g_autoptr (SfbSipMessage) msg = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *value;
+  int i;
+  gsize len = 0;
+
+  for (guint k = 0; k < n; k++)
+    {
+      const char *p = parts[k];
+      gsize l = strlen (p);
+
+      g_string_append_printf (text, "%s%s\r\n", k > 0 ? " " : "", p);
+      while (l > 0 && (p[0] == ' ' || p[0] == '\t'))
+        p++, l--;
+      while (l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'))
+        l--;
+      if (l == 0)
+        continue;
+      if (want->len > 0)
+        g_string_append_c (want, ' ');
+      g_string_append_len (want, p, (gssize) l);
+    }
+  g_string_append (text, "Content-Length: 0\r\n\r\n");
+  msg = sfb_sip_message_parse (text->str, text->len, &error);
+  g_assert_no_error (error);
+  i = sfb_sip_message_find_header (msg, "X-V", 0);
+  g_assert_cmpint (i, ==, 0);
+  value = sfb_sip_message_get_header_value (msg, (guint) i, &len);
+  g_assert_cmpmem (value, len, want->str, want->len);
+  g_assert_cmpint (value[len], ==, '\0');
+  g_assert_cmpstr (sfb_sip_message_get_header (msg, "Content-Length"), ==, "0");
+}
+
+static void
+test_folding_in_place (void)
+{
+  static const char *const parts[] = {
+    "", " ", "a", " a", "a ", "\ta\t", "  a  b  ", "x;y=\"q r\"", "\t \t",
+  };
+
+  for (guint a = 0; a < G_N_ELEMENTS (parts); a++)
+    {
+      const char *one[] = { parts[a] };
+
+      expect_value (one, 1);
+      for (guint b = 0; b < G_N_ELEMENTS (parts); b++)
+        {
+          const char *two[] = { parts[a], parts[b] };
+
+          if (parts[b][0] == '\0')
+            continue; /* an empty line ends the head */
+          expect_value (two, 2);
+          for (guint c = 0; c < G_N_ELEMENTS (parts); c++)
+            {
+              const char *three[] = { parts[a], parts[b], parts[c] };
+
+              if (parts[c][0] != '\0')
+                expect_value (three, 3);
+            }
+        }
+    }
+}
+
 static void
 test_round_trip (void)
 {
@@ -630,6 +702,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/message/split-list", test_split_list);
   g_test_add_func ("/sip/message/list-values", test_list_values);
   g_test_add_func ("/sip/message/folding", test_folding);
+  g_test_add_func ("/sip/message/folding-in-place", test_folding_in_place);
   g_test_add_func ("/sip/message/round-trip", test_round_trip);
   g_test_add_func ("/sip/message/missing-content-length", test_missing_content_length);
   g_test_add_func ("/sip/message/name-case", test_name_case);

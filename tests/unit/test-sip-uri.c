@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sfb-sip-error.h"
+#include "sfb-sip-lex.h"
 #include "sfb-sip-uri.h"
 #include "sfb-sip-via.h"
 
@@ -100,6 +101,72 @@ test_uri_escapes (void)
   plain = sfb_sip_uri_unescape ("a%41%7e%7E", -1, &len, NULL);
   g_assert_cmpstr (plain, ==, "aA~~");
   g_assert_cmpuint (len, ==, 4);
+}
+
+/* Text without a '%' is copied as it is; with one, escapes are decoded byte
+ * by byte.  Each text below, read as it is, must give what the same text
+ * with its byte i written as an escape gives: the copy against the loop. */
+static void
+test_uri_unescape_copy (void)
+{
+  static const struct
+  {
+    const char *text;
+    gsize len;
+  } cases[] = {
+    { "a", 1 },
+    { "alice", 5 },
+    { "alice.smith-01", 14 },
+    { "x\0y", 3 }, /* a NUL byte stays part of it, as in the loop */
+    { "+1-555-0100", 11 },
+    { "a;b=c?d", 7 },
+  };
+
+  for (gsize c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      const char *text = cases[c].text;
+      gsize n = cases[c].len, copy_len = 0;
+      g_autofree char *copy = sfb_sip_uri_unescape (text, (gssize) n, &copy_len, NULL);
+
+      g_assert_nonnull (copy);
+      g_assert_cmpmem (copy, copy_len, text, n);
+      g_assert_cmpint (copy[copy_len], ==, '\0');
+      for (gsize i = 0; i < n; i++)
+        {
+          g_autoptr (GString) escaped = g_string_new_len (text, (gssize) i);
+          g_autofree char *decoded = NULL;
+          gsize decoded_len = 0;
+
+          g_string_append_printf (escaped, "%%%02X", (guchar) text[i]);
+          g_string_append_len (escaped, text + i + 1, (gssize) (n - i - 1));
+          decoded = sfb_sip_uri_unescape (escaped->str, (gssize) escaped->len, &decoded_len, NULL);
+          g_assert_nonnull (decoded);
+          g_assert_cmpmem (decoded, decoded_len, copy, copy_len);
+          g_assert_cmpint (decoded[decoded_len], ==, '\0');
+        }
+    }
+  /* length -1: up to the NUL */
+  {
+    gsize len = 0;
+    g_autofree char *copy = sfb_sip_uri_unescape ("bob", -1, &len, NULL);
+
+    g_assert_cmpstr (copy, ==, "bob");
+    g_assert_cmpuint (len, ==, 3);
+  }
+}
+
+/* The token class's table against RFC 3261's definition, every byte */
+static void
+test_token_chars (void)
+{
+  for (guint c = 0; c < 256; c++)
+    {
+      gboolean want = g_ascii_isalnum (c) || (c != 0 && strchr ("-.!%*_+`'~", (int) c) != NULL);
+      char one = (char) c;
+
+      g_assert_cmpint (sfb_sip_is_token_char ((guchar) c), ==, want);
+      g_assert_cmpint (sfb_sip_is_token (&one, 1), ==, want);
+    }
 }
 
 static void
@@ -299,6 +366,37 @@ test_name_addr_too_many_params (void)
   g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
 }
 
+/* Parameters and headers: none, and up to the limit (the lists are made
+ * with their first entry) */
+static void
+test_uri_params_none_and_limit (void)
+{
+  g_autoptr (SfbSipUri) bare = sfb_sip_uri_parse ("sip:alice@example.com", -1, NULL);
+  g_autoptr (GString) text = g_string_new ("sip:a@b");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipUri) full = NULL;
+  g_autoptr (SfbSipUri) over = NULL;
+
+  g_assert_nonnull (bare);
+  g_assert_cmpuint (sfb_sip_uri_get_n_params (bare), ==, 0);
+  g_assert_cmpuint (sfb_sip_uri_get_n_headers (bare), ==, 0);
+  g_assert_false (sfb_sip_uri_has_param (bare, "lr"));
+  g_assert_null (sfb_sip_uri_get_param (bare, "transport"));
+  g_assert_null (sfb_sip_uri_get_header (bare, "Subject"));
+
+  for (guint i = 0; i < SFB_SIP_LEX_MAX_PARAMS; i++)
+    g_string_append_printf (text, ";p%u=%u", i, i);
+  full = sfb_sip_uri_parse (text->str, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sfb_sip_uri_get_n_params (full), ==, SFB_SIP_LEX_MAX_PARAMS);
+  g_assert_cmpstr (sfb_sip_uri_get_param (full, "p0"), ==, "0");
+  g_assert_cmpuint (sfb_sip_uri_get_n_headers (full), ==, 0);
+  g_string_append (text, ";one-more");
+  over = sfb_sip_uri_parse (text->str, -1, &error);
+  g_assert_null (over);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+}
+
 static void
 test_via (void)
 {
@@ -361,6 +459,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/uri/basic", test_uri_basic);
   g_test_add_func ("/sip/uri/forms", test_uri_forms);
   g_test_add_func ("/sip/uri/escapes", test_uri_escapes);
+  g_test_add_func ("/sip/uri/unescape-copy", test_uri_unescape_copy);
+  g_test_add_func ("/sip/uri/params-none-and-limit", test_uri_params_none_and_limit);
+  g_test_add_func ("/sip/lex/token-chars", test_token_chars);
   g_test_add_func ("/sip/uri/invalid", test_uri_invalid);
   g_test_add_func ("/sip/uri/embedded-nul", test_uri_embedded_nul);
   g_test_add_func ("/sip/name-addr/forms", test_name_addr_forms);
