@@ -44,6 +44,17 @@ dup_line (const char *contents, gsize length, guint index)
   }
 }
 
+/* GLib takes any bytes after an IPv6 address's '%' as its zone (controls,
+ * invalid UTF-8): only what an interface name holds is accepted here. */
+static gboolean
+is_ip_address (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr (".:%-_", *p) == NULL)
+      return FALSE;
+  return g_hostname_is_ip_address (text);
+}
+
 /* The host is dialled, checked against the certificate and shown on D-Bus
  * and in traces: letters, digits, '.', '-', '_', or an IP address. */
 static gboolean
@@ -53,13 +64,13 @@ is_host (const char *host)
 
   if (length == 0 || length > 255)
     return FALSE;
-  if (g_hostname_is_ip_address (host))
+  if (is_ip_address (host))
     return TRUE;
   if (host[0] == '[' && host[length - 1] == ']')
     {
       g_autofree char *address = g_strndup (host + 1, length - 2);
 
-      return g_hostname_is_ip_address (address);
+      return is_ip_address (address);
     }
   for (const char *p = host; *p != '\0'; p++)
     if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_')
@@ -114,7 +125,7 @@ sfb_home_pool_parse_address (
     return FALSE;
   fields = g_strsplit (line, " ", 3);
   if (g_strv_length (fields) != 2 || strlen (fields[0]) > ADDRESS_MAX_LENGTH
-      || !g_hostname_is_ip_address (fields[0])
+      || !is_ip_address (fields[0])
       || !g_ascii_string_to_signed (fields[1], 10, 1, G_MAXINT64, &when, NULL))
     return FALSE;
   if (when > now + 24 * 3600 || now - when > SFB_HOME_POOL_ADDRESS_MAX_AGE_S)

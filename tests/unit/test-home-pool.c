@@ -16,8 +16,8 @@ parse (const char *contents, gsize length, char **host, guint16 *port)
 static void
 test_round_trip (void)
 {
-  static const char *const hosts[]
-      = { "pool1.contoso.test", "10.0.0.1", "2001:db8::1", "[2001:db8::1]", "fe_1.contoso.test" };
+  static const char *const hosts[] = { "pool1.contoso.test", "10.0.0.1",          "2001:db8::1",
+                                       "[2001:db8::1]",      "fe_1.contoso.test", "fe80::1%eth0" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (hosts); i++)
     {
@@ -45,6 +45,11 @@ test_damaged (void)
     ALICE "\npool1.contoso.test\xff:5061\n",     /* not UTF-8 */
     ALICE "\npool 1.contoso.test:5061\n",
     ALICE "\n[pool1]:5061\n",
+    /* GLib takes any bytes as an IPv6 zone */
+    ALICE "\nfe80::1%\x1b[31m:5061\n",
+    ALICE "\n[fe80::1%\x01]:5061\n",
+    ALICE "\nfe80::1%\xff:5061\n",
+    ALICE "\nfe80::1%a b:5061\n",
   };
   static const char nul[] = ALICE "\npool1.contoso.\0test:5061\n";
 
@@ -84,7 +89,7 @@ parse_address (const char *contents, gsize length, char **address, gint64 *learn
 static void
 test_address_round_trip (void)
 {
-  static const char *const addresses[] = { "10.0.0.5", "2001:db8::5" };
+  static const char *const addresses[] = { "10.0.0.5", "2001:db8::5", "fe80::5%eth0" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (addresses); i++)
     {
@@ -124,6 +129,8 @@ test_address_damaged (void)
     "10.0.0.5\x1b[31m 1796601540",
     ("10.0.0.5 17966\xff"
      "01540"),
+    "fe80::5%\x1b[31m 1796601540", /* GLib takes any bytes as an IPv6 zone */
+    "fe80::5%\xff 1796601540",
   };
   static const char nul[] = ALICE "\npool1.contoso.test:5061\n10.0.0.5\0 1796601540\n";
 
