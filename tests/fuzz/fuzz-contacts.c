@@ -20,23 +20,34 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   return 0;
 }
 
+/* Names go to D-Bus and logs: valid UTF-8, controls made spaces
+ * (sfb_svc_clean_string) */
+static void
+check_name (const char *name)
+{
+  if (name == NULL || !g_utf8_validate (name, -1, NULL))
+    abort ();
+  for (const char *p = name; *p; p++)
+    if ((guchar) *p < 0x20 || *p == 0x7f)
+      abort ();
+}
+
 static void
 check (const SfbContactList *list)
 {
   if (list->contacts->len > SFB_CONTACTS_MAX_CONTACTS
       || list->groups->len > SFB_CONTACTS_MAX_GROUPS)
     abort ();
+  for (guint i = 0; i < list->groups->len; i++)
+    check_name (((const SfbContactGroup *) list->groups->pdata[i])->name);
   for (guint i = 0; i < list->contacts->len; i++)
     {
       const SfbContactEntry *e = list->contacts->pdata[i];
 
       if (!g_str_has_prefix (e->uri, "sip:") || strchr (e->uri, '@') == NULL
-          || !g_utf8_validate (e->name, -1, NULL)
           || e->n_groups > SFB_CONTACTS_MAX_GROUPS_PER_CONTACT)
         abort ();
-      for (const char *p = e->name; *p; p++)
-        if ((guchar) *p < 0x20)
-          abort ();
+      check_name (e->name);
       sfb_relationship_for_uri (e->uri, "contoso.test");
     }
 }

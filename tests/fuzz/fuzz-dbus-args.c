@@ -39,28 +39,71 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   return 0;
 }
 
+/* One line: no control, bidi or separator character (sfb-text.h) */
+static void
+check_line (const char *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    if (sfb_text_is_unsafe_char (g_utf8_get_char (p)))
+      abort ();
+}
+
 static void
 check_message (const GError *error)
 {
   if (!g_error_matches (error, SFB_ERROR, SFB_ERROR_INVALID_ARGS))
     abort ();
-  if (!g_utf8_validate (error->message, -1, NULL) || strlen (error->message) > 600
-      || strpbrk (error->message, "\r\n") != NULL)
+  if (!g_utf8_validate (error->message, -1, NULL) || strlen (error->message) > 600)
     abort ();
+  check_line (error->message);
+}
+
+/* At most @max characters and "…" where cut; a character is at most 4
+ * bytes (U+FFFD for an invalid byte is 3, "…" is 3) */
+static void
+check_bounded (const char *quoted, gsize max)
+{
+  if (!g_utf8_validate (quoted, -1, NULL) || g_utf8_strlen (quoted, -1) > (glong) max + 1
+      || strlen (quoted) > max * 4 + 3)
+    abort ();
+  check_line (quoted);
+}
+
+/* SFB_TEXT_QUOTE_SPACES: no U+FFFD or invisible character, one space
+ * between words, none at either end */
+static void
+check_spaces (const char *quoted)
+{
+  gsize len = strlen (quoted);
+
+  if (len > 0 && (quoted[0] == ' ' || quoted[len - 1] == ' '))
+    abort ();
+  if (strstr (quoted, "  ") != NULL)
+    abort ();
+  for (const char *p = quoted; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (c == 0xfffd || (c >= 0x200b && c <= 0x200d) || c == 0xfeff)
+        abort ();
+    }
 }
 
 static void
 check_quote (const uint8_t *data, size_t size)
 {
   /* a copy of exactly @size bytes, no NUL: nothing may be read past it */
-  g_autofree char *copy = g_memdup2 (data, size);
-  g_autofree char *quoted = sfb_text_quote_untrusted (copy, (gssize) size, SFB_TEXT_QUOTE_MAX);
+  g_autofree char *copy = g_memdup2 (data + 1, size - 1);
+  /* the limits near 0 too, where the cut and "…" meet */
+  gsize max = data[0] & 0x80 ? SFB_TEXT_QUOTE_MAX : data[0] % 8;
+  g_autofree char *quoted = sfb_text_quote_untrusted (copy, (gssize) size - 1, max);
+  g_autofree char *spaced = sfb_text_quote (copy, (gssize) size - 1, max, SFB_TEXT_QUOTE_SPACES);
 
-  if (!g_utf8_validate (quoted, -1, NULL) || strlen (quoted) > SFB_TEXT_QUOTE_MAX * 4 + 3)
+  check_bounded (quoted, max);
+  check_bounded (spaced, max);
+  check_spaces (spaced);
+  if (max == 0 && *spaced != '\0')
     abort ();
-  for (const char *p = quoted; *p != '\0'; p = g_utf8_next_char (p))
-    if (sfb_text_is_unsafe_char (g_utf8_get_char (p)))
-      abort ();
 }
 
 int
@@ -74,7 +117,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (size == 0)
     return 0;
-  check_quote (data + 1, size - 1);
+  check_quote (data, size);
   which = data[0] % G_N_ELEMENTS (methods);
   bytes = g_bytes_new (data + 1, size - 1);
   raw = g_variant_ref_sink (

@@ -36,7 +36,8 @@ check_text (const char *text)
     {
       gunichar c = g_utf8_get_char (p);
 
-      if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+      /* no control character (C0, DEL, C1) but newline and tab */
+      if (c != '\n' && c != '\t' && g_unichar_type (c) == G_UNICODE_CONTROL)
         abort ();
     }
 }

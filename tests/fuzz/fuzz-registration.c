@@ -31,6 +31,18 @@ check_text (const char *text, gsize max)
       abort ();
 }
 
+/* a DNS name or an IP address: dialled, and shown in traces */
+static gboolean
+is_host (const char *host)
+{
+  if (host == NULL || *host == '\0' || strlen (host) > SFB_REGISTRATION_MAX_HOST)
+    return FALSE;
+  for (const char *p = host; *p != '\0'; p++)
+    if (!g_ascii_isgraph (*p))
+      return FALSE;
+  return TRUE;
+}
+
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -46,6 +58,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_autoptr (SfbRegistration) registration = NULL;
   g_autoptr (SfbDeregistration) deregistration = NULL;
   g_autofree char *diagnostics = NULL;
+  g_autofree char *reason = NULL;
   g_autofree char *host = NULL;
   guint16 port = 0;
   guint64 number = 0;
@@ -68,8 +81,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   if (sfb_registration_parse_redirect (message, &host, &port, NULL))
     {
-      if (host == NULL || strlen (host) == 0 || strlen (host) > SFB_REGISTRATION_MAX_HOST
-          || port == 0)
+      if (!is_host (host) || port == 0)
         abort ();
     }
   else if (host != NULL)
@@ -77,6 +89,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   diagnostics = sfb_registration_dup_diagnostics (message);
   check_text (diagnostics, SFB_REGISTRATION_MAX_TEXT);
+  reason = sfb_registration_dup_reason (message);
+  check_text (reason, SFB_REGISTRATION_MAX_REASON);
   if (sfb_registration_diagnostics_code (message) > 99999)
     abort ();
   if (sfb_registration_header_number (message, "Retry-After", 3600, &number) && number > 3600)
@@ -87,8 +101,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   check_text (deregistration->diagnostics, SFB_REGISTRATION_MAX_TEXT);
   if (deregistration->registrar_host != NULL
       && (deregistration->kind != SFB_DEREGISTRATION_REGISTRAR_CHANGE
-          || strlen (deregistration->registrar_host) > SFB_REGISTRATION_MAX_HOST
-          || deregistration->registrar_port == 0))
+          || !is_host (deregistration->registrar_host) || deregistration->registrar_port == 0))
     abort ();
   return 0;
 }

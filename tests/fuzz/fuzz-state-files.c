@@ -118,7 +118,9 @@ fuzz_home_pool (const uint8_t *data, size_t size)
   if (sfb_home_pool_parse_address (contents, size, ACCOUNT, FUZZ_NOW, &address, &learnt))
     {
       check_text (address);
-      if (*address == '\0' || strlen (address) > 45 || learnt <= 0 || learnt > FUZZ_NOW + 24 * 3600)
+      /* learnt within SFB_HOME_POOL_ADDRESS_MAX_AGE_S before now, at most a day after */
+      if (*address == '\0' || strlen (address) > 45 || learnt <= 0 || learnt > FUZZ_NOW + 24 * 3600
+          || learnt < FUZZ_NOW - SFB_HOME_POOL_ADDRESS_MAX_AGE_S)
         abort ();
     }
   /* what sfbd writes, it reads back the same */
