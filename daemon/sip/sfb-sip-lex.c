@@ -65,6 +65,17 @@ sfb_sip_is_token_char (guchar c)
 }
 
 gboolean
+sfb_sip_is_ipv6_reference (const char *host)
+{
+  if (strchr (host, ':') == NULL)
+    return FALSE;
+  for (const char *p = host; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr (".:%-_", *p) == NULL)
+      return FALSE;
+  return g_hostname_is_ip_address (host);
+}
+
+gboolean
 sfb_sip_is_token (const char *text, gsize len)
 {
   if (len == 0)

@@ -76,6 +76,10 @@ gboolean sfb_sip_lex_quoted_view (
 
 gboolean sfb_sip_is_token_char (guchar c);
 gboolean sfb_sip_is_token (const char *text, gsize len);
+/* The text between '[' and ']' of a URI or Via host: an IPv6 address, and
+ * after a '%' a zone of the characters an interface name holds (GLib alone
+ * takes any bytes there: controls, invalid UTF-8). */
+gboolean sfb_sip_is_ipv6_reference (const char *host);
 gboolean sfb_sip_is_ws (guchar c);
 char *sfb_sip_strdup_trimmed (const char *text, gsize len);
 

@@ -212,7 +212,7 @@ parse_hostport (SfbSipUri *uri, const char *p, const char *end, GError **error)
         }
       uri->host = g_strndup (p + 1, close - p - 1);
       uri->ipv6 = TRUE;
-      if (strchr (uri->host, ':') == NULL || !g_hostname_is_ip_address (uri->host))
+      if (!sfb_sip_is_ipv6_reference (uri->host))
         {
           set_malformed (error, "invalid IPv6 reference");
           return NULL;

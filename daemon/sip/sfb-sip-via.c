@@ -106,7 +106,7 @@ parse_sent_by (SfbSipLex *lx, SfbSipVia *via, GError **error)
       if (close == NULL)
         return via_error (error, "unterminated IPv6 reference");
       via->host = g_strndup (start + 1, close - start - 1);
-      if (strchr (via->host, ':') == NULL || !g_hostname_is_ip_address (via->host))
+      if (!sfb_sip_is_ipv6_reference (via->host))
         return via_error (error, "invalid IPv6 reference");
       lx->p = close + 1;
     }

@@ -43,6 +43,7 @@ test_uri_forms (void)
   g_autoptr (SfbSipUri) host_only = sfb_sip_uri_parse ("SIPS:Contoso.COM", -1, NULL);
   g_autoptr (SfbSipUri) v6 = sfb_sip_uri_parse ("sip:bob@[2001:db8::10]:5070;maddr=x", -1, NULL);
   g_autoptr (SfbSipUri) v6_bare = sfb_sip_uri_parse ("sip:[::1]", -1, NULL);
+  g_autoptr (SfbSipUri) v6_zone = sfb_sip_uri_parse ("sip:[fe80::1%eth0]", -1, NULL);
   g_autoptr (SfbSipUri) tel = sfb_sip_uri_parse ("tel:+1-201-555-0123;ext=42", -1, NULL);
   g_autoptr (SfbSipUri) pw = sfb_sip_uri_parse ("sip:joe:s%65cret@h.example", -1, NULL);
   g_autoptr (SfbSipUri) v4 = sfb_sip_uri_parse ("sip:192.0.2.1:0", -1, NULL);
@@ -62,6 +63,7 @@ test_uri_forms (void)
   g_assert_cmpstr (sfb_sip_uri_get_param (v6, "maddr"), ==, "x");
   g_assert_nonnull (v6_bare);
   g_assert_cmpstr (sfb_sip_uri_get_host (v6_bare), ==, "::1");
+  g_assert_cmpstr (sfb_sip_uri_get_host (v6_zone), ==, "fe80::1%eth0");
 
   g_assert_nonnull (tel);
   g_assert_cmpint (sfb_sip_uri_get_scheme (tel), ==, SFB_SIP_URI_SCHEME_TEL);
@@ -201,6 +203,9 @@ test_uri_invalid (void)
     { "sip:user%4@host", SFB_SIP_ERROR_MALFORMED },
     { "sip:user%zz@host", SFB_SIP_ERROR_MALFORMED },
     { "sip:user@[::1", SFB_SIP_ERROR_MALFORMED },
+    /* a zone is an interface name, not any bytes GLib would take */
+    { "sip:user@[fe80::1%\x1b[2J]", SFB_SIP_ERROR_MALFORMED },
+    { "sip:user@[fe80::1%\xff]", SFB_SIP_ERROR_MALFORMED },
     { "sip:user@[nothex]", SFB_SIP_ERROR_MALFORMED },
     { "sip:user@[192.0.2.1]", SFB_SIP_ERROR_MALFORMED },
     { "sip:<user@host>", SFB_SIP_ERROR_MALFORMED },
@@ -436,6 +441,8 @@ test_via_invalid (void)
     "SIP/2.0/UDP host:",
     "SIP/2.0/UDP host:70000",
     "SIP/2.0/UDP [::1",
+    "SIP/2.0/UDP [fe80::1%\x07]",
+    "SIP/2.0/UDP [fe80::1%\xc3\x28]",
     "SIP/2.0/UDP host junk",
     "SIP/2.0/UDP host,",
   };
