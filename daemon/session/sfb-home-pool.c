@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "sfbd"
 
 #include "sfb-home-pool.h"
+#include "sfb-sip-lex.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -44,14 +45,13 @@ dup_line (const char *contents, gsize length, guint index)
   }
 }
 
-/* GLib takes any bytes after an IPv6 address's '%' as its zone (controls,
- * invalid UTF-8): only what an interface name holds is accepted here. */
+/* An IPv4 address, or an IPv6 one whose zone holds only what an interface
+ * name does (GLib alone takes any bytes there: controls, invalid UTF-8). */
 static gboolean
 is_ip_address (const char *text)
 {
-  for (const char *p = text; *p != '\0'; p++)
-    if (!g_ascii_isalnum (*p) && strchr (".:%-_", *p) == NULL)
-      return FALSE;
+  if (strchr (text, ':') != NULL)
+    return sfb_sip_is_ipv6_reference (text);
   return g_hostname_is_ip_address (text);
 }
 
