@@ -681,6 +681,10 @@ def main():
                         f"| {fmt2(c['client_cpu_ms'])} | {fmt2(c['sfbd_cpu_ms'])} "
                         f"| {fmt2(c['bus_cpu_ms'])} | {c['sfbd_minor_faults']:.0f} "
                         f"| {c['contacts']} |\n")
+        if r.get("idle_trim"):
+            out += (f"\nidle memory taken right after sfbd's heap trim ({r['idle_trim']['trims']} "
+                    f"trims seen, the figure retaken {r['idle_trim']['retakes']} times after a "
+                    "later burst)\n")
         if "idle_error" in r:
             out += f"\nerror: idle memory: {r['idle_error']}\n"
         if "error" in r:
