@@ -635,10 +635,10 @@ def main():
         r = result
         rows = [("contacts", r.get("contacts")),
                 ("sign-in (ms)", fmt(r.get("signin_ms"))),
-                ("idle RSS (kB, VmRSS signed in, settled)", r.get("idle_rss_kb")),
-                ("idle Private_Dirty (kB, smaps_rollup)", r.get("private_dirty_kb")),
-                ("idle PSS (kB, smaps_rollup)", r.get("pss_kb")),
-                ("peak RSS through sign-in (kB, VmHWM)", r.get("signin_hwm_kb")),
+                ("idle RSS (kB, VmRSS signed in, settled)", kb(r.get("idle_rss_kb"))),
+                ("idle Private_Dirty (kB, smaps_rollup)", kb(r.get("private_dirty_kb"))),
+                ("idle PSS (kB, smaps_rollup)", kb(r.get("pss_kb"))),
+                ("peak RSS through sign-in (kB, VmHWM)", kb(r.get("signin_hwm_kb"))),
                 (f"ListContacts median of {args.calls} (ms)", fmt(r.get("listcontacts_ms_median"))),
                 ("ListContacts min–max (ms)", f"{fmt(r.get('listcontacts_ms_min'))}–"
                                               f"{fmt(r.get('listcontacts_ms_max'))}"),
@@ -701,6 +701,10 @@ def main():
         import shutil
         shutil.rmtree(top, ignore_errors=True)
     return status_code
+
+
+def kb(x):
+    return "–" if x is None else x
 
 
 def fmt(x):
