@@ -11,8 +11,10 @@ Runs itself inside build-aux/testnet.  Writes a scenario (the default one with a
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
 with sfbd on a private dbus-daemon (as installed: without --verbose, whose SIP traces cost
 about as much CPU as the rest of a presence storm) and measures:
-  idle memory    VmRSS, Private_Dirty and PSS of sfbd once signed in and quiet (no D-Bus
-                 signal for 6 s: sfbd trims its heap 5 s after the last burst)
+  idle memory    VmRSS, Private_Dirty and PSS of sfbd once signed in and quiet, taken right
+                 after the heap trim that follows its last burst: sfbd runs with
+                 G_MESSAGES_DEBUG=sfbd-core, whose one debug message is "Heap trimmed"
+                 (trimmed_figure(); no figure and exit 1 when it never settles)
   ListContacts   D-Bus round trip of Contacts.ListContacts(), median of --calls calls (the
                  reply not unpacked), and sfbd's CPU time per call; then sfbd's CPU time
                  for a call right after one contact's presence changed
@@ -117,6 +119,70 @@ def smaps_rollup(pid):
             if key in ("Pss", "Private_Dirty"):
                 out[key.lower() + "_kb"] = int(rest.split()[0])
     return out
+
+
+TRIM_LINE = " sfbd-core DEBUG: Heap trimmed"  # daemon/core/sfb-memory.c, after malloc_trim()
+TRIM_DELAY_S = 5.0    # SFB_MEMORY_TRIM_DELAY_S: a burst's trim comes this long after it
+TRIM_MARGIN_S = 1.5   # for a loaded machine: timer slack, scheduling, the log poll
+
+
+class NotSettled(B.BenchError):
+    """sfbd never stayed quiet for TRIM_DELAY_S + TRIM_MARGIN_S after a heap trim"""
+
+
+class Trims:
+    """The "Heap trimmed" lines of a B.Daemon started with debug="sfbd-core" (the only
+    debug message of that domain), read from its log as they come."""
+
+    def __init__(self, daemon):
+        self.path = daemon.log.name
+        self.mark()
+
+    def mark(self):
+        """Count only the trims logged from now on."""
+        self.offset = os.path.getsize(self.path)
+
+    def new(self):
+        """How many trims were logged since the last call (or mark())."""
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1  # complete lines only
+        self.offset += end
+        return sum(1 for line in data[:end].decode("utf-8", "replace").splitlines()
+                   if line.endswith(TRIM_LINE))
+
+
+def trimmed_figure(daemon, trims, measure, timeout=120.0):
+    """measure() taken right after the heap trim that follows sfbd's last burst, and
+    {"trims": trims seen, "retakes": figures thrown away}.  Every burst arms a trim
+    TRIM_DELAY_S after it (daemon/core/sfb-memory.h): the figure is taken as soon as a
+    trim is logged after trims.mark(); if another trim is logged within TRIM_DELAY_S +
+    TRIM_MARGIN_S after the figure, a burst came before the figure (or while it was taken)
+    and it is taken again after that trim.  Raises NotSettled when no figure held by
+    `timeout` (the trim never ran, or sfbd never went quiet)."""
+    deadline = time.monotonic() + timeout
+    seen = 0
+    retakes = 0
+    figure = None
+    quiet_until = None
+    while time.monotonic() < deadline:
+        daemon.pump()
+        trimmed = trims.new()
+        seen += trimmed
+        if trimmed and figure is not None:
+            retakes += 1
+        if trimmed:
+            figure = measure()
+            quiet_until = time.monotonic() + TRIM_DELAY_S + TRIM_MARGIN_S
+        elif figure is not None and time.monotonic() >= quiet_until:
+            return figure, {"trims": seen, "retakes": retakes}
+        time.sleep(0.02)
+    if figure is None:
+        raise NotSettled(f"no heap trim logged within {timeout:.0f} s of sfbd's last burst "
+                         "(\"Heap trimmed\" never came): not measured")
+    raise NotSettled(f"sfbd never stayed quiet {TRIM_DELAY_S + TRIM_MARGIN_S:.1f} s after a "
+                     f"heap trim within {timeout:.0f} s ({seen} trims): not measured")
 
 
 def cpu_seconds(pid):
@@ -338,7 +404,7 @@ def main():
     ap.add_argument("--at-idle", metavar="CMD",
                     help="run the shell command CMD, with SFBD_PID set to sfbd's process id, "
                     "at the moment the idle memory is measured (signed in, settled, the heap "
-                    "trimmed), e.g. to read malloc_info() through gdb or take a massif snapshot")
+                    "trimmed; again if the figure is taken again after a late burst), e.g. to read malloc_info() through gdb or take a massif snapshot")
     ap.add_argument("--idle-only", action="store_true",
                     help="stop after the idle memory: no ListContacts, no storm")
     ap.add_argument("--perf", metavar="FILE",
@@ -372,7 +438,8 @@ def main():
         elif args.wrapper:
             wrapper = ("env", "G_SLICE=always-malloc") + tuple(shlex.split(args.wrapper))
         d = B.Daemon(args.build, os.path.join(top, "home"), 1, verbose=args.verbose,
-                     wrapper=wrapper)
+                     wrapper=wrapper, debug="sfbd-core")
+        trims = Trims(d)
         pid = d.processes[-1].pid
         last = [time.monotonic()]
 
@@ -406,21 +473,28 @@ def main():
             B.wait_until(listed, "ListContacts returning every contact", timeout=60, step=0.2)
         except B.BenchError as e:
             result["note"] = str(e)
+        trims.mark()  # the trims after the last ListContacts call (each one arms one)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and time.monotonic() - last[0] < 2.0:
             d.pump()
             time.sleep(0.05)
         result["settle_s"] = time.monotonic() - start
         result["presence_signals_at_signin"] = len(signals)
-        # sfbd trims its heap 5 s after the last burst (daemon/core/sfb-memory.h): the
-        # last signal was 2 s ago
-        time.sleep(4.0)
-        result.update(smaps_rollup(pid))
-        result["idle_rss_kb"] = status(pid, "VmRSS")
-        result["signin_hwm_kb"] = status(pid, "VmHWM")
-        if args.at_idle:
-            subprocess.run(args.at_idle, shell=True, check=False,
-                           env=dict(os.environ, SFBD_PID=str(pid)))
+
+        # right after the heap trim that follows the last burst, known from sfbd's log
+        def idle_memory():
+            figure = dict(smaps_rollup(pid), idle_rss_kb=status(pid, "VmRSS"),
+                          signin_hwm_kb=status(pid, "VmHWM"))
+            if args.at_idle:
+                subprocess.run(args.at_idle, shell=True, check=False,
+                               env=dict(os.environ, SFBD_PID=str(pid)))
+            return figure
+        try:
+            figure, how = trimmed_figure(d, trims, idle_memory)
+            result.update(figure)
+            result["idle_trim"] = how
+        except NotSettled as e:
+            result["idle_error"] = str(e)
         if args.idle_only:
             result["load"] = open("/proc/loadavg", encoding="ascii").read().split()[:3]
             raise Done()
@@ -552,6 +626,8 @@ def main():
             d.stop()
         sim.stop()
     result["workdir"] = top
+    if "idle_error" in result:
+        status_code = 1  # the rest was measured, the idle memory was not
 
     if args.format == "json":
         out = json.dumps(result, indent=2) + "\n"
@@ -559,10 +635,10 @@ def main():
         r = result
         rows = [("contacts", r.get("contacts")),
                 ("sign-in (ms)", fmt(r.get("signin_ms"))),
-                ("idle RSS (kB, VmRSS signed in, settled)", r.get("idle_rss_kb")),
-                ("idle Private_Dirty (kB, smaps_rollup)", r.get("private_dirty_kb")),
-                ("idle PSS (kB, smaps_rollup)", r.get("pss_kb")),
-                ("peak RSS through sign-in (kB, VmHWM)", r.get("signin_hwm_kb")),
+                ("idle RSS (kB, VmRSS signed in, settled)", kb(r.get("idle_rss_kb"))),
+                ("idle Private_Dirty (kB, smaps_rollup)", kb(r.get("private_dirty_kb"))),
+                ("idle PSS (kB, smaps_rollup)", kb(r.get("pss_kb"))),
+                ("peak RSS through sign-in (kB, VmHWM)", kb(r.get("signin_hwm_kb"))),
                 (f"ListContacts median of {args.calls} (ms)", fmt(r.get("listcontacts_ms_median"))),
                 ("ListContacts min–max (ms)", f"{fmt(r.get('listcontacts_ms_min'))}–"
                                               f"{fmt(r.get('listcontacts_ms_max'))}"),
@@ -605,6 +681,12 @@ def main():
                         f"| {fmt2(c['client_cpu_ms'])} | {fmt2(c['sfbd_cpu_ms'])} "
                         f"| {fmt2(c['bus_cpu_ms'])} | {c['sfbd_minor_faults']:.0f} "
                         f"| {c['contacts']} |\n")
+        if r.get("idle_trim"):
+            out += (f"\nidle memory taken right after sfbd's heap trim ({r['idle_trim']['trims']} "
+                    f"trims seen, the figure retaken {r['idle_trim']['retakes']} times after a "
+                    "later burst)\n")
+        if "idle_error" in r:
+            out += f"\nerror: idle memory: {r['idle_error']}\n"
         if "error" in r:
             out += f"\nerror: {r['error']}\n"
         if r.get("note"):
@@ -619,6 +701,10 @@ def main():
         import shutil
         shutil.rmtree(top, ignore_errors=True)
     return status_code
+
+
+def kb(x):
+    return "–" if x is None else x
 
 
 def fmt(x):

@@ -116,9 +116,11 @@ class Sim:
 
 class Daemon:
     """sfbd on its own dbus-daemon, with config and state under `home` (kept if reused);
-    --verbose (SIP traces in its log) unless verbose=False, as installed."""
+    --verbose (SIP traces in its log) unless verbose=False, as installed.  debug: the log
+    domains whose debug messages sfbd logs too (G_MESSAGES_DEBUG), e.g. "sfbd-core" for
+    its "Heap trimmed" lines alone (bench_contacts.trimmed_figure())."""
 
-    def __init__(self, build, home, runs, verbose=True, wrapper=()):
+    def __init__(self, build, home, runs, verbose=True, wrapper=(), debug=None):
         self.home = home
         self.bus_path = os.path.join(home, "bus")
         os.makedirs(os.path.join(home, "config"), exist_ok=True)
@@ -143,6 +145,8 @@ class Daemon:
                    XDG_RUNTIME_DIR=os.path.join(home, "run"),
                    DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent")
         env.pop("G_MESSAGES_DEBUG", None)
+        if debug:
+            env["G_MESSAGES_DEBUG"] = debug
         self.log = open(os.path.join(home, f"sfbd-{runs}.log"), "w", encoding="utf-8")
         self.processes.append(subprocess.Popen(
             list(wrapper) + [os.path.join(build, "daemon", "sfbd")]

@@ -20,8 +20,10 @@ connect (its first "connecting" event: libpurple's start-up is not counted).
   later     a second sign-in: sfbd a new process on the state of `first`; SIPE with the
             libpurple user directory of its `first` run (SIPE remembers no home pool)
 Signed-in session (per client and repetition, after the contact list arrived and 2 s quiet):
-  memory    Private_Dirty and PSS (smaps_rollup); both after 6 s without a change (sfbd
-            trims its heap 5 s after the last burst)
+  memory    Private_Dirty and PSS (smaps_rollup).  sfbd: right after the heap trim that
+            follows its last burst, seen in its log ("Heap trimmed", G_MESSAGES_DEBUG=
+            sfbd-core; bench_contacts.trimmed_figure(): an error, no figure, when it never
+            settles).  SIPE: after 6 s without a buddy event
   idle      voluntary context switches of all threads over --idle-seconds (no PipeWire)
   storm     CPU time (schedstat run time of all threads) from one set_presences of every
             contact to availability 9500 until the client showed all of them (sfbd: a
@@ -128,7 +130,8 @@ class Sfbd:
     name = "sfbd"
 
     def __init__(self, args, sim, home, server=None):
-        self.d = B.Daemon(args.build, home, 1, verbose=False)
+        self.d = B.Daemon(args.build, home, 1, verbose=False, debug="sfbd-core")
+        self.trims = C.Trims(self.d)
         self.pid = self.d.processes[-1].pid
         self.sim = sim
         self.server = server
@@ -154,10 +157,12 @@ class Sfbd:
         return t0
 
     def wait_contacts(self, uris):
+        """The memory figure, taken right after the heap trim that follows the last burst."""
         B.wait_until(lambda: (self.d.pump(), len(self.seen) >= len(uris))[1],
                      "every contact's presence", timeout=120, step=0.05)
+        self.trims.mark()  # the trims after the last contact's PresencesChanged
         settle_signals(self.d)
-        time.sleep(4.0)  # 6 s quiet: sfbd trims its heap 5 s after the last burst
+        return C.trimmed_figure(self.d, self.trims, lambda: C.smaps_rollup(self.pid))[0]
 
     def begin_storm(self):
         self.d.pump()
@@ -233,6 +238,7 @@ class Sipe:
         return t0
 
     def wait_contacts(self, uris):
+        """None: the memory figure is taken after this (6 s without a buddy event)."""
         # the second step (wait-input) starts once wait-buddies:N is done
         self.wait_event("step", timeout=300, predicate=lambda e: e.get("index") == 1)
         last = [self.count, time.monotonic()]
@@ -306,8 +312,8 @@ def session_case(args, sim, top, client_name, uris):
     out = {}
     try:
         client.sign_in()
-        client.wait_contacts(uris)
-        out.update(C.smaps_rollup(client.pid))
+        memory = client.wait_contacts(uris)
+        out.update(memory if memory is not None else C.smaps_rollup(client.pid))
         before = I.switches(client.pid)
         time.sleep(args.idle_seconds)  # the measurement window
         after = I.switches(client.pid)
