@@ -260,6 +260,17 @@ class PipeWireEnv:
         self.run_tool("pw-cli", "set-param", str(global_id), "Props", props)
 
 
+def for_test(testcase):
+    """A PipeWireEnv (not started) in an integration test's runtime directory,
+    which the test's sfbd and tools see, stopped when the test is cleaned up."""
+    runtime_dir = testcase.env["XDG_RUNTIME_DIR"]
+    testcase.env["PIPEWIRE_RUNTIME_DIR"] = runtime_dir
+    testcase.env.pop("PIPEWIRE_REMOTE", None)
+    pw = PipeWireEnv(runtime_dir, testcase.env, log_dir=testcase._make_dir("pipewire"))
+    testcase.addCleanup(pw.stop)
+    return pw
+
+
 # ---- command line, for build-aux/run-demo ----
 
 def _pid_path(directory, name):
@@ -297,3 +308,4 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
+

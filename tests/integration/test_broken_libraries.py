@@ -34,7 +34,8 @@ sim_fixture.enter_testnet(__file__)  # testnet needs root; without it the test f
 
 from gi.repository import Gio, GLib  # noqa: E402
 
-from pipewire_env import PipeWireEnv  # noqa: E402
+import keyring_env  # noqa: E402
+import pipewire_env  # noqa: E402
 from sfbd_testcase import ACCOUNT, DEVICES, ERROR_PREFIX, TIMEOUT  # noqa: E402
 from sim_testcase import PASSWORDS, SimTestCase, account_settings  # noqa: E402
 from test_devices import thread_switches, wakeups  # noqa: E402
@@ -45,7 +46,6 @@ PIPEWIRE_WARNING = "Cannot load PipeWire's library"
 NOT_RETRYING = "Not retrying: PipeWire's library cannot be loaded"  # a debug message
 PASSWORD = PASSWORDS["alice"]
 URI = "sip:alice@contoso.test"
-KEYRING_PASSWORD = "test-keyring-pw"
 SECRETS = "org.freedesktop.secrets"
 SECRET_SERVICE_PATH = "/org/freedesktop/secrets"
 SECRET_SERVICE = "org.freedesktop.Secret.Service"
@@ -136,11 +136,7 @@ class PipeWireLibraryTest(BrokenLibraryTestCase):
 
     def setUp(self):
         super().setUp()
-        runtime_dir = self.env["XDG_RUNTIME_DIR"]
-        self.env["PIPEWIRE_RUNTIME_DIR"] = runtime_dir
-        self.env.pop("PIPEWIRE_REMOTE", None)
-        self.pw = PipeWireEnv(runtime_dir, self.env, log_dir=self._make_dir("pipewire"))
-        self.addCleanup(self.pw.stop)
+        self.pw = pipewire_env.for_test(self)
 
     def warnings(self):
         return [line for line in self.daemon_log().splitlines() if PIPEWIRE_WARNING in line]
@@ -237,26 +233,14 @@ class SecretLibraryTest(BrokenLibraryTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if shutil.which("gnome-keyring-daemon") is None:
-            raise RuntimeError("gnome-keyring-daemon is missing (Debian package gnome-keyring)")
+        keyring_env.require()
 
     def setUp(self):
         super().setUp()
-        self.keyring = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            env=self.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        self.addCleanup(self._stop_keyring)
-        self.keyring.stdin.write(KEYRING_PASSWORD.encode())
-        self.keyring.stdin.close()
+        self.keyring = keyring_env.start_for_test(self)
         self.wait_for_value(self._default_collection, lambda path: path not in (None, "/"),
                             "a Secret Service with a default keyring")
         self.password_path = os.path.join(self.state_dir, "passwords")
-
-    def _stop_keyring(self):
-        if self.keyring.poll() is None:
-            self.keyring.kill()
-        self.keyring.wait()
 
     def secrets_call(self, method, args, signature):
         return self.bus.call_sync(SECRETS, SECRET_SERVICE_PATH, SECRET_SERVICE, method,

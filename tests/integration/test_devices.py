@@ -12,7 +12,7 @@ import unittest
 
 from gi.repository import Gio, GLib
 
-from pipewire_env import PipeWireEnv
+import pipewire_env
 from sfbd_testcase import BUS_NAME, DEVICES, OBJECT_PATH, TIMEOUT, SfbdTestCase
 
 
@@ -27,11 +27,7 @@ class DevicesTestCase(SfbdTestCase):
 
     def setUp(self):
         super().setUp()
-        runtime_dir = self.env["XDG_RUNTIME_DIR"]
-        self.env["PIPEWIRE_RUNTIME_DIR"] = runtime_dir
-        self.env.pop("PIPEWIRE_REMOTE", None)
-        self.pw = PipeWireEnv(runtime_dir, self.env, log_dir=self._make_dir("pipewire"))
-        self.addCleanup(self.pw.stop)
+        self.pw = pipewire_env.for_test(self)
         self.devices_changed = 0
         self._subscription = self.bus.signal_subscribe(
             BUS_NAME, DEVICES, "DevicesChanged", OBJECT_PATH, None, Gio.DBusSignalFlags.NONE,

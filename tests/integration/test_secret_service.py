@@ -8,12 +8,12 @@ check does not share libsecret with the daemon.
 """
 
 import os
-import shutil
-import subprocess
 import time
 import unittest
 
 from gi.repository import Gio, GLib
+
+import keyring_env
 
 from sfbd_testcase import (ACCOUNT, ERROR_PREFIX, INTERFACES, TIMEOUT, SfbdTestCase,
                            dbus_error_name)
@@ -21,7 +21,6 @@ from sfbd_testcase import (ACCOUNT, ERROR_PREFIX, INTERFACES, TIMEOUT, SfbdTestC
 URI = "sip:alice@contoso.test"
 OTHER_URI = "sip:bob@contoso.test"
 PASSWORD = "Kr4ken-in-the-keyring!"
-KEYRING_PASSWORD = "test-keyring-pw"
 SCHEMA = "org.sfbd.Sfbd.Password"
 SECRETS = "org.freedesktop.secrets"
 SERVICE_PATH = "/org/freedesktop/secrets"
@@ -45,28 +44,16 @@ class SecretServiceTest(SfbdTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if shutil.which("gnome-keyring-daemon") is None:
-            raise RuntimeError("gnome-keyring-daemon is missing (Debian package gnome-keyring)")
+        keyring_env.require()
 
     def setUp(self):
         super().setUp()
-        self.keyring = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            env=self.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
-        self.addCleanup(self._stop_keyring)
-        self.keyring.stdin.write(KEYRING_PASSWORD.encode())
-        self.keyring.stdin.close()
+        self.keyring = keyring_env.start_for_test(self)
         self._wait_for_secret_service()
         # Account.Server: a refused loopback port, so a sign-in never leaves loopback
         self.write_config(f"[Account]\nUri={URI}\nServer=127.0.0.1:9\n"
                           "[Secrets]\nStore=auto\n")
         self.daemon = self.start_daemon()
-
-    def _stop_keyring(self):
-        if self.keyring.poll() is None:
-            self.keyring.kill()
-        self.keyring.wait()
 
     def _wait_for_secret_service(self):
         def default_collection():

@@ -92,12 +92,8 @@ def _done(held, task):
 
 
 def _aor(sim, user):
-    if user is None:
-        return None
-    u = sim.user(user)
-    if u is None:
-        raise ValueError(f"no user {user!r}")
-    return normalize_aor(u["uri"])
+    from .core import _user_aor   # core's controls, imported late (core imports the registrar)
+    return _user_aor(sim, user)
 
 
 @control.action("hold_requests")
