@@ -54,7 +54,7 @@ struct _SfbConversations
   SfbSession *session;
   GHashTable *by_id; /* id -> Conversation */
   guint next_id;
-  gulong request_id;
+  guint request_id; /* sfb_session_add_request_handler() */
   gulong registered_id;
 };
 
@@ -553,8 +553,9 @@ on_info (SfbConversations *self, Conversation *conv, SfbSipMessage *request)
 }
 
 static gboolean
-on_request (SfbSession *session, SfbSipMessage *request, SfbConversations *self)
+on_request (SfbSession *session, SfbSipMessage *request, gpointer user_data)
 {
+  SfbConversations *self = user_data;
   const char *method = sfb_sip_message_get_method (request);
   Conversation *conv;
 
@@ -1094,7 +1095,7 @@ sfb_conversations_dispose (GObject *object)
 
   if (self->session != NULL)
     {
-      g_clear_signal_handler (&self->request_id, self->session);
+      sfb_session_clear_request_handler (self->session, &self->request_id);
       g_clear_signal_handler (&self->registered_id, self->session);
     }
   if (self->by_id != NULL)
@@ -1164,7 +1165,7 @@ sfb_conversations_new (SfbSession *session)
 
   self = g_object_new (SFB_TYPE_CONVERSATIONS, NULL);
   self->session = g_object_ref (session);
-  self->request_id = g_signal_connect (session, "request", G_CALLBACK (on_request), self);
+  self->request_id = sfb_session_add_request_handler (session, on_request, self);
   self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
   return self;
 }

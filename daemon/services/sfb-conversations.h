@@ -2,7 +2,7 @@
 /*
  * SfbConversations: instant messages (docs/protocol.md §19).
  *
- * Incoming: the session's "request" signal brings INVITE, MESSAGE, INFO,
+ * Incoming: the session's request handler brings INVITE, MESSAGE, INFO,
  * BYE and CANCEL.  An IM INVITE (SDP with m=message) is answered 200 at
  * once with the answer SDP, Contact (the GRUU), the Record-Route copied and
  * "Supported: ms-text-format"; its Ms-Text-Format first message is shown.

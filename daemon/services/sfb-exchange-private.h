@@ -69,7 +69,7 @@ struct _SfbExchange
   /* the engine */
   gulong changed_id;
   gulong registered_id;
-  gulong request_id; /* NOTIFY Event: message-summary */
+  guint request_id; /* NOTIFY Event: message-summary (sfb_session_add_request_handler()) */
   gulong policies_id;
   gboolean active;     /* signed in: Exchange is read */
   gboolean registered; /* registered again since: read again once signed-in */

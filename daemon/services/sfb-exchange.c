@@ -630,8 +630,9 @@ respond (SfbSession *session, SfbSipMessage *request, guint code, const char *re
  * server that reaches the endpoint itself: its count is a SIP count, like
  * the roaming-self mwi category's. */
 static gboolean
-on_request (SfbSession *session, SfbSipMessage *request, SfbExchange *self)
+on_request (SfbSession *session, SfbSipMessage *request, gpointer user_data)
 {
+  SfbExchange *self = user_data;
   const char *event = sfb_sip_message_get_header (request, "Event");
   const char *content_type = sfb_sip_message_get_header (request, "Content-Type");
   GBytes *body = sfb_sip_message_get_body (request);
@@ -678,7 +679,7 @@ sfb_exchange_new (SfbSession *session,
   self->state_dir = g_strdup (state_dir);
   self->changed_id = g_signal_connect (session, "changed", G_CALLBACK (on_session_changed), self);
   self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
-  self->request_id = g_signal_connect (session, "request", G_CALLBACK (on_request), self);
+  self->request_id = sfb_session_add_request_handler (session, on_request, self);
   self->policies_id
       = g_signal_connect (settings, "policies-changed", G_CALLBACK (on_policies_changed), self);
   return self;
@@ -850,7 +851,7 @@ sfb_exchange_dispose (GObject *object)
     {
       g_clear_signal_handler (&self->changed_id, self->session);
       g_clear_signal_handler (&self->registered_id, self->session);
-      g_clear_signal_handler (&self->request_id, self->session);
+      sfb_session_clear_request_handler (self->session, &self->request_id);
     }
   if (self->settings != NULL)
     g_clear_signal_handler (&self->policies_id, self->settings);

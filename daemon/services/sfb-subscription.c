@@ -23,7 +23,7 @@ struct _SfbSubscription
 
   SfbSession *session;
   gulong registered_id;
-  gulong request_id;
+  guint request_id; /* sfb_session_add_request_handler() */
   gulong signing_out_id;
   char *event;
   char *accept;
@@ -359,8 +359,9 @@ on_signing_out (SfbSession *session, SfbSubscription *self)
 }
 
 static gboolean
-on_request (SfbSession *session, SfbSipMessage *request, SfbSubscription *self)
+on_request (SfbSession *session, SfbSipMessage *request, gpointer user_data)
 {
+  SfbSubscription *self = user_data;
   const char *method = sfb_sip_message_get_method (request);
   gboolean benotify = g_strcmp0 (method, "BENOTIFY") == 0;
   g_autoptr (SfbSubscription) keep = NULL;
@@ -408,7 +409,7 @@ sfb_subscription_new (SfbSession *session,
   self->accept = g_strdup (accept);
   self->target_uri = g_strdup (target_uri);
   self->registered_id = g_signal_connect (session, "registered", G_CALLBACK (on_registered), self);
-  self->request_id = g_signal_connect (session, "request", G_CALLBACK (on_request), self);
+  self->request_id = sfb_session_add_request_handler (session, on_request, self);
   self->signing_out_id
       = g_signal_connect (session, "signing-out", G_CALLBACK (on_signing_out), self);
   return self;
@@ -492,7 +493,7 @@ sfb_subscription_dispose (GObject *object)
   if (self->session != NULL)
     {
       g_clear_signal_handler (&self->registered_id, self->session);
-      g_clear_signal_handler (&self->request_id, self->session);
+      sfb_session_clear_request_handler (self->session, &self->request_id);
       g_clear_signal_handler (&self->signing_out_id, self->session);
     }
   g_clear_object (&self->session);

@@ -152,6 +152,12 @@ struct _SfbSession
    * daemon/services" in sfb-registration-lifetime.c), of GTask */
   GPtrArray *reauth_queue;
 
+  /* the services' request handlers (sfb_session_add_request_handler()) */
+  GArray *request_handlers;    /* of RequestHandler, in the order added */
+  guint request_handler_id;    /* the last id given */
+  guint request_emissions;     /* offers running (a handler may recurse) */
+  gboolean request_compact;    /* handlers were removed during an offer */
+
   /* retrieving-settings (see "settings tasks" in sfb-session.c) */
   GHashTable *settings_tasks; /* id -> name */
   guint next_settings_task;

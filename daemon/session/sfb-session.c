@@ -14,7 +14,6 @@
 
 #include "sfb-error.h"
 #include "sfb-log.h"
-#include "sfb-marshal.h"
 #include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
@@ -27,7 +26,6 @@ enum
 {
   SIGNAL_CHANGED,
   SIGNAL_REGISTERED,
-  SIGNAL_REQUEST,
   SIGNAL_SIGNING_OUT,
   N_SIGNALS
 };
@@ -304,12 +302,78 @@ sfb_session_server_supports (SfbSession *self, const char *option)
 
 /* ---- signals for daemon/services ------------------------------------- */
 
+typedef struct
+{
+  guint id; /* 0: removed during an offer, dropped after it */
+  SfbSessionRequestFunc func;
+  gpointer user_data;
+} RequestHandler;
+
+guint
+sfb_session_add_request_handler (SfbSession *self, SfbSessionRequestFunc func, gpointer user_data)
+{
+  RequestHandler handler = { 0, func, user_data };
+
+  g_return_val_if_fail (SFB_IS_SESSION (self), 0);
+  g_return_val_if_fail (func != NULL, 0);
+
+  handler.id = ++self->request_handler_id;
+  g_array_append_val (self->request_handlers, handler);
+  return handler.id;
+}
+
+void
+sfb_session_clear_request_handler (SfbSession *self, guint *id)
+{
+  g_return_if_fail (SFB_IS_SESSION (self));
+  g_return_if_fail (id != NULL);
+
+  for (guint i = 0; *id != 0 && i < self->request_handlers->len; i++)
+    {
+      RequestHandler *handler = &g_array_index (self->request_handlers, RequestHandler, i);
+
+      if (handler->id != *id)
+        continue;
+      /* an offer running walks the array by index: keep the places */
+      if (self->request_emissions > 0)
+        {
+          handler->id = 0;
+          self->request_compact = TRUE;
+        }
+      else
+        g_array_remove_index (self->request_handlers, i);
+      break;
+    }
+  *id = 0;
+}
+
+static void
+compact_request_handlers (SfbSession *self)
+{
+  for (guint i = self->request_handlers->len; i > 0; i--)
+    if (g_array_index (self->request_handlers, RequestHandler, i - 1).id == 0)
+      g_array_remove_index (self->request_handlers, i - 1);
+  self->request_compact = FALSE;
+}
+
 gboolean
 sfb_session_emit_request (SfbSession *self, SfbSipMessage *request)
 {
+  g_autoptr (SfbSession) keep = g_object_ref (self);
+  guint n = self->request_handlers->len; /* those added meanwhile see the next */
   gboolean handled = FALSE;
 
-  g_signal_emit (self, signals[SIGNAL_REQUEST], 0, request, &handled);
+  self->request_emissions++;
+  for (guint i = 0; !handled && i < n; i++)
+    {
+      /* copied: a handler may add another, which moves the array */
+      RequestHandler handler = g_array_index (self->request_handlers, RequestHandler, i);
+
+      if (handler.id != 0)
+        handled = handler.func (self, request, handler.user_data);
+    }
+  if (--self->request_emissions == 0 && self->request_compact)
+    compact_request_handlers (self);
   return handled;
 }
 
@@ -465,6 +529,7 @@ sfb_session_finalize (GObject *object)
   g_strfreev (self->supported);
   g_hash_table_unref (self->settings_tasks);
   g_ptr_array_unref (self->reauth_queue);
+  g_array_unref (self->request_handlers);
   G_OBJECT_CLASS (sfb_session_parent_class)->finalize (object);
 }
 
@@ -500,22 +565,6 @@ sfb_session_class_init (SfbSessionClass *klass)
                                               NULL,
                                               G_TYPE_NONE,
                                               0);
-  /* request(SfbSipMessage *) -> gboolean handled: runs for every request
-   * the server sends (a presence storm's thousand NOTIFYs), through each
-   * service's handler in turn, hence generated marshallers rather than
-   * GLib's generic one (libffi, per handler) */
-  signals[SIGNAL_REQUEST] = g_signal_new ("request",
-                                          G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST,
-                                          0,
-                                          g_signal_accumulator_true_handled,
-                                          NULL,
-                                          sfb_marshal_BOOLEAN__OBJECT,
-                                          G_TYPE_BOOLEAN,
-                                          1,
-                                          SFB_TYPE_SIP_MESSAGE);
-  g_signal_set_va_marshaller (
-      signals[SIGNAL_REQUEST], G_TYPE_FROM_CLASS (klass), sfb_marshal_BOOLEAN__OBJECTv);
 }
 
 static void
@@ -530,6 +579,7 @@ sfb_session_init (SfbSession *self)
   self->tried = g_string_new (NULL);
   self->settings_tasks = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->reauth_queue = g_ptr_array_new_with_free_func (g_object_unref);
+  self->request_handlers = g_array_new (FALSE, FALSE, sizeof (RequestHandler));
   sfb_backoff_init (&self->backoff, SFB_BACKOFF_DEFAULT_BASE_MS, SFB_BACKOFF_DEFAULT_CAP_MS);
 }
 

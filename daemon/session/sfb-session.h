@@ -96,18 +96,33 @@ sfb_session_send_request_finish (SfbSession *self, GAsyncResult *result, GError 
 /* Signals:
  *   "registered" (void): a registration completed on a (new) connection:
  *                (re)subscribe and publish now.
- *   "request"    (SfbSipMessage *request) -> gboolean handled: a verified
- *                request from the server other than the session's own
- *                (registration-notify), while registered; the first
- *                handler returning TRUE owns it (and answers it).
  *   "signing-out" (void): sign-out is about to unregister: unsubscribe now;
  *                the REGISTER Expires: 0 waits for those answers.
+ * Requests: sfb_session_add_request_handler() below.
  * sfb_session_respond() sends a signed response (never for BENOTIFY).
  *
  * A 401/407 to a request (the server lost the security association): the
  * session authenticates again on the same connection and sends the
  * request once more (next CSeq, new branch); requests made while it
  * authenticates wait for the new SA.  The second 401 is the answer. */
+/* A verified request from the server other than the session's own
+ * (registration-notify), while registered: handlers are offered it in the
+ * order they were added; the first returning TRUE owns it (and answers
+ * it).  A plain list rather than a GObject signal: every request of a
+ * presence storm (a thousand NOTIFYs) goes through some six handlers, and
+ * a signal with more than one handler marshals each call through GValues.
+ * A handler added while a request is offered sees the next one; one
+ * removed then is not called again.  The handler holds no reference on
+ * @user_data: remove it before @user_data goes. */
+typedef gboolean (*SfbSessionRequestFunc) (SfbSession *session,
+                                           SfbSipMessage *request,
+                                           gpointer user_data);
+guint sfb_session_add_request_handler (SfbSession *self,
+                                       SfbSessionRequestFunc func,
+                                       gpointer user_data);
+/* Removes the handler @id and sets it to 0; nothing for 0. */
+void sfb_session_clear_request_handler (SfbSession *self, guint *id);
+
 gboolean sfb_session_respond (SfbSession *self,
                               SfbSipMessage *request,
                               guint code,
