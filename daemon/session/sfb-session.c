@@ -359,10 +359,10 @@ compact_request_handlers (SfbSession *self)
 gboolean
 sfb_session_emit_request (SfbSession *self, SfbSipMessage *request)
 {
-  g_autoptr (SfbSession) keep = g_object_ref (self);
   guint n = self->request_handlers->len; /* those added meanwhile see the next */
   gboolean handled = FALSE;
 
+  g_object_ref (self); /* a handler may drop the last other reference */
   self->request_emissions++;
   for (guint i = 0; !handled && i < n; i++)
     {
@@ -374,6 +374,7 @@ sfb_session_emit_request (SfbSession *self, SfbSipMessage *request)
     }
   if (--self->request_emissions == 0 && self->request_compact)
     compact_request_handlers (self);
+  g_object_unref (self);
   return handled;
 }
 
