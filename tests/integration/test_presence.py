@@ -348,6 +348,8 @@ class PresenceTestCase(SimTestCase):
                                "PresenceChanged for carol")
         self.assertEqual([args[0] for args in single], ["sip:carol@contoso.test"])
         self.assertEqual(single[0][1]["Availability"], "busy")
+        # PresencesChanged is sent right after PresenceChanged: wait for it too
+        self.wait_for(lambda: self.presence_changes(), "PresencesChanged for carol")
         self.assertIn(("sip:carol@contoso.test", single[0][1]), self.presence_changes())
         self.signals.clear()
         self.ctl.set_presences(updates=[
