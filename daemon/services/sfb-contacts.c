@@ -88,8 +88,9 @@ on_notify_body (SfbSubscription *subscription,
                 const char *content_type,
                 GBytes *body,
                 gboolean benotify,
-                SfbContacts *self)
+                gpointer user_data)
 {
+  SfbContacts *self = user_data;
   g_autoptr (GError) error = NULL;
 
   if (!sfb_contacts_apply_document (self, body, &error))
@@ -145,7 +146,7 @@ sfb_contacts_new (SfbSession *session, SfbConfig *config, const char *state_dir)
   self->subscription = sfb_subscription_new (
       session, "vnd-microsoft-roaming-contacts", SFB_CT_ROAMING_CONTACTS, NULL);
   sfb_subscription_add_header (self->subscription, "Supported", "ms-ucs");
-  g_signal_connect (self->subscription, "notify-body", G_CALLBACK (on_notify_body), self);
+  sfb_subscription_set_body_handler (self->subscription, on_notify_body, self);
   g_signal_connect (self->subscription, "terminated", G_CALLBACK (on_terminated), self);
   sfb_subscription_start (self->subscription);
   return self;
@@ -207,7 +208,10 @@ sfb_contacts_dispose (GObject *object)
   SfbContacts *self = SFB_CONTACTS (object);
 
   if (self->subscription != NULL)
-    g_signal_handlers_disconnect_by_data (self->subscription, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->subscription, self);
+      sfb_subscription_set_body_handler (self->subscription, NULL, NULL);
+    }
   g_clear_object (&self->subscription);
   if (self->session != NULL)
     g_clear_signal_handler (&self->registered_id, self->session);

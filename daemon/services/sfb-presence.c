@@ -638,8 +638,9 @@ on_roaming_self (SfbSubscription *subscription,
                  const char *content_type,
                  GBytes *body,
                  gboolean benotify,
-                 SfbPresence *self)
+                 gpointer user_data)
 {
+  SfbPresence *self = user_data;
   gboolean first = !self->roaming_seen;
 
   apply_roaming_self (self, body);
@@ -758,8 +759,9 @@ on_presence_body (SfbSubscription *subscription,
                   const char *content_type,
                   GBytes *body,
                   gboolean benotify,
-                  SfbPresence *self)
+                  gpointer user_data)
 {
+  SfbPresence *self = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbPresenceNotify) notify = NULL;
   g_autofree gboolean *changed = NULL;
@@ -813,7 +815,7 @@ new_presence_subscription (SfbPresence *self, const char *target, const char *co
       sfb_subscription_add_header (sub, "Supported", "eventlist");
       sfb_subscription_set_body (sub, SFB_CT_ADRL_CATEGORYLIST, body);
     }
-  g_signal_connect (sub, "notify-body", G_CALLBACK (on_presence_body), self);
+  sfb_subscription_set_body_handler (sub, on_presence_body, self);
   g_signal_connect (sub, "terminated", G_CALLBACK (on_presence_terminated), self);
   return sub;
 }
@@ -1003,7 +1005,7 @@ sfb_presence_new (SfbSession *session,
   self->roaming_self
       = sfb_subscription_new (session, "vnd-microsoft-roaming-self", SFB_CT_ROAMING_SELF, NULL);
   sfb_subscription_set_body (self->roaming_self, SFB_CT_ROAMING_SELF, body);
-  g_signal_connect (self->roaming_self, "notify-body", G_CALLBACK (on_roaming_self), self);
+  sfb_subscription_set_body_handler (self->roaming_self, on_roaming_self, self);
   g_signal_connect (
       self->roaming_self, "terminated", G_CALLBACK (on_roaming_self_terminated), self);
   sfb_subscription_start (self->roaming_self);
@@ -1260,7 +1262,10 @@ sfb_presence_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   if (self->roaming_self != NULL)
-    g_signal_handlers_disconnect_by_data (self->roaming_self, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->roaming_self, self);
+      sfb_subscription_set_body_handler (self->roaming_self, NULL, NULL);
+    }
   g_clear_object (&self->roaming_self);
   if (self->batch != NULL)
     g_signal_handlers_disconnect_by_data (self->batch, self);
@@ -1272,7 +1277,10 @@ sfb_presence_dispose (GObject *object)
 
       g_hash_table_iter_init (&iter, self->pool_subscriptions);
       while (g_hash_table_iter_next (&iter, NULL, &sub))
-        g_signal_handlers_disconnect_by_data (sub, self);
+        {
+          g_signal_handlers_disconnect_by_data (sub, self);
+          sfb_subscription_set_body_handler (sub, NULL, NULL);
+        }
       g_hash_table_remove_all (self->pool_subscriptions);
     }
   if (self->singles != NULL)

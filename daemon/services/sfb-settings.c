@@ -211,8 +211,9 @@ on_provisioning (SfbSubscription *subscription,
                  const char *content_type,
                  GBytes *body,
                  gboolean benotify,
-                 SfbSettings *self)
+                 gpointer user_data)
 {
+  SfbSettings *self = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (GVariant) parsed = NULL;
   g_autoptr (GVariant) merged = NULL;
@@ -329,7 +330,7 @@ sfb_settings_new (SfbSession *session, SfbConfig *config, const char *state_dir)
       = sfb_subscription_new (session, SFB_EVENT_PROVISIONING, SFB_CT_PROVISIONING, NULL);
   sfb_subscription_set_expires (self->provisioning, 0);
   sfb_subscription_set_body (self->provisioning, SFB_CT_PROVISIONING, body);
-  g_signal_connect (self->provisioning, "notify-body", G_CALLBACK (on_provisioning), self);
+  sfb_subscription_set_body_handler (self->provisioning, on_provisioning, self);
   g_signal_connect (
       self->provisioning, "terminated", G_CALLBACK (on_provisioning_terminated), self);
   sfb_subscription_start (self->provisioning);
@@ -396,7 +397,10 @@ sfb_settings_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   if (self->provisioning != NULL)
-    g_signal_handlers_disconnect_by_data (self->provisioning, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->provisioning, self);
+      sfb_subscription_set_body_handler (self->provisioning, NULL, NULL);
+    }
   g_clear_object (&self->provisioning);
   if (self->session != NULL)
     g_clear_signal_handler (&self->registered_id, self->session);

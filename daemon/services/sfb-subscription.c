@@ -8,7 +8,6 @@
 
 #include "sfb-error.h"
 #include "sfb-log.h"
-#include "sfb-marshal.h"
 #include "sfb-sip-uri.h"
 
 #include <sfbd/sfb-names.h>
@@ -45,13 +44,15 @@ struct _SfbSubscription
   gboolean active;   /* a dialog with Expires > 0 is in place */
   guint last_status; /* of the last answer to SUBSCRIBE */
   guint refresh_id;
+
+  SfbSubscriptionBodyFunc body_func; /* sfb_subscription_set_body_handler() */
+  gpointer body_data;
 };
 
 G_DEFINE_FINAL_TYPE (SfbSubscription, sfb_subscription, G_TYPE_OBJECT)
 
 enum
 {
-  SIGNAL_NOTIFY,
   SIGNAL_TERMINATED,
   N_SIGNALS
 };
@@ -116,9 +117,11 @@ emit_body (SfbSubscription *self, SfbSipMessage *message, gboolean benotify)
   GBytes *body = sfb_sip_message_get_body (message);
   const char *type = sfb_sip_message_get_header (message, "Content-Type");
 
-  if (body == NULL || g_bytes_get_size (body) == 0)
+  if (body == NULL || g_bytes_get_size (body) == 0 || self->body_func == NULL)
     return;
-  g_signal_emit (self, signals[SIGNAL_NOTIFY], 0, type != NULL ? type : "", body, benotify);
+  g_object_ref (self); /* the handler may drop the owner's reference */
+  self->body_func (self, type != NULL ? type : "", body, benotify, self->body_data);
+  g_object_unref (self);
 }
 
 static gboolean
@@ -416,6 +419,17 @@ sfb_subscription_new (SfbSession *session,
 }
 
 void
+sfb_subscription_set_body_handler (SfbSubscription *self,
+                                   SfbSubscriptionBodyFunc func,
+                                   gpointer user_data)
+{
+  g_return_if_fail (SFB_IS_SUBSCRIPTION (self));
+
+  self->body_func = func;
+  self->body_data = func != NULL ? user_data : NULL;
+}
+
+void
 sfb_subscription_set_body (SfbSubscription *self, const char *content_type, GBytes *body)
 {
   g_return_if_fail (SFB_IS_SUBSCRIPTION (self));
@@ -523,24 +537,6 @@ sfb_subscription_class_init (SfbSubscriptionClass *klass)
   object_class->dispose = sfb_subscription_dispose;
   object_class->finalize = sfb_subscription_finalize;
 
-  /* "notify-body" is emitted once per NOTIFY (a presence storm's thousand):
-   * generated marshallers spare GLib's generic one (libffi, GValues), and
-   * its body arguments are of static scope (they outlive every handler), so
-   * the va marshaller copies neither per emission. */
-  signals[SIGNAL_NOTIFY] = g_signal_new ("notify-body",
-                                         G_TYPE_FROM_CLASS (klass),
-                                         G_SIGNAL_RUN_LAST,
-                                         0,
-                                         NULL,
-                                         NULL,
-                                         sfb_marshal_VOID__STRING_BOXED_BOOLEAN,
-                                         G_TYPE_NONE,
-                                         3,
-                                         G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
-                                         G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE,
-                                         G_TYPE_BOOLEAN);
-  g_signal_set_va_marshaller (
-      signals[SIGNAL_NOTIFY], G_TYPE_FROM_CLASS (klass), sfb_marshal_VOID__STRING_BOXED_BOOLEANv);
   signals[SIGNAL_TERMINATED] = g_signal_new ("terminated",
                                              G_TYPE_FROM_CLASS (klass),
                                              G_SIGNAL_RUN_LAST,

@@ -12,8 +12,8 @@
  * ms-piggyback-first-notify, Proxy-Require: ms-benotify, Contact: GRUU)
  * plus the headers and body set here.  The first body comes back in the
  * 200 (ms-piggyback-cseq) or in a NOTIFY; both, and every later NOTIFY or
- * BENOTIFY of the dialog (matched by Call-ID), are emitted as
- * "notify-body".
+ * BENOTIFY of the dialog (matched by Call-ID), go to the body handler
+ * (sfb_subscription_set_body_handler()).
  * NOTIFY gets a signed 200; BENOTIFY is never answered.
  *
  * A subscription with Expires > 0 is refreshed inside the dialog 120 s
@@ -30,8 +30,6 @@
  * Expires: 0 too, and the subscription starts again at the next sign-in.
  *
  * Signals:
- *   "notify-body" (const char *content_type, GBytes *body, gboolean benotify)
- *                 (GObject owns "notify", hence the name)
  *   "terminated"  (const GError *reason)
  */
 #pragma once
@@ -54,6 +52,21 @@ SfbSubscription *sfb_subscription_new (SfbSession *session,
                                        const char *accept,
                                        const char *target_uri);
 void sfb_subscription_set_body (SfbSubscription *self, const char *content_type, GBytes *body);
+/* Each body the server sends in the dialog (a NOTIFY's or BENOTIFY's, or
+ * the 200's), with its Content-Type ("" when none); @content_type and
+ * @body are valid during the call only.  One handler, the subscription's
+ * owner's, called directly: a presence storm sends a thousand bodies, and a
+ * GObject signal costs an emission each.  NULL @func removes it; the
+ * handler holds no reference on @user_data: remove it before @user_data
+ * goes. */
+typedef void (*SfbSubscriptionBodyFunc) (SfbSubscription *subscription,
+                                         const char *content_type,
+                                         GBytes *body,
+                                         gboolean benotify,
+                                         gpointer user_data);
+void sfb_subscription_set_body_handler (SfbSubscription *self,
+                                        SfbSubscriptionBodyFunc func,
+                                        gpointer user_data);
 /* Extra header sent with every SUBSCRIBE (e.g. Require, Supported). */
 void sfb_subscription_add_header (SfbSubscription *self, const char *name, const char *value);
 /* Expires asked for: 0 = a one-off query (provisioning-v2); negative (the
