@@ -282,8 +282,9 @@ deregistered (SfbSession *self, SfbSipMessage *request)
 }
 
 void
-sfb_session_on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *self)
+sfb_session_on_request (SfbSipConnection *connection, SfbSipMessage *request, gpointer user_data)
 {
+  SfbSession *self = user_data;
   g_autoptr (SfbSession) keep G_GNUC_UNUSED = g_object_ref (self);
   const char *method = sfb_sip_message_get_method (request);
   const char *event = sfb_sip_message_get_header (request, "Event");

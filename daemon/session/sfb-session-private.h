@@ -200,8 +200,10 @@ char *sfb_session_web_ticket_get_finish (GObject *source, GAsyncResult *result, 
 /* sfb-registration-lifetime.c */
 void sfb_session_schedule_refresh (SfbSession *self, SfbSipMessage *response);
 void sfb_session_refreshed (SfbSession *self, SfbSipMessage *response);
-void
-sfb_session_on_request (SfbSipConnection *connection, SfbSipMessage *request, SfbSession *self);
+/* the connection's request handler; @user_data: the session */
+void sfb_session_on_request (SfbSipConnection *connection,
+                             SfbSipMessage *request,
+                             gpointer user_data);
 void sfb_session_fail_reauth_queue (SfbSession *self);
 void sfb_session_begin_sign_out (SfbSession *self);
 void sfb_session_finish_sign_out (SfbSession *self);

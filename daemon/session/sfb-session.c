@@ -117,6 +117,7 @@ sfb_session_drop_connection (SfbSession *self)
   if (connection != NULL)
     {
       g_signal_handlers_disconnect_by_data (connection, self);
+      sfb_sip_connection_set_request_handler (connection, NULL, NULL);
       sfb_sip_connection_close (connection);
     }
   g_clear_object (&self->security);

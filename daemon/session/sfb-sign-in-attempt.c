@@ -455,7 +455,7 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
 
   self->connection = g_steal_pointer (&connection);
   g_signal_connect (self->connection, "closed", G_CALLBACK (on_connection_closed), self);
-  g_signal_connect (self->connection, "request", G_CALLBACK (sfb_session_on_request), self);
+  sfb_sip_connection_set_request_handler (self->connection, sfb_session_on_request, self);
   sfb_sip_connection_set_keepalive_interval (self->connection, KEEPALIVE_BEFORE_REGISTERED_S);
   {
     g_autofree char *server = g_strdup_printf ("%s:%u", candidate->host, candidate->port);

@@ -36,6 +36,8 @@ struct _SfbSipConnection
   GCancellable *io_cancellable;
   SfbSipParser *parser;
   SfbSipSecurity *security;
+  SfbSipConnectionRequestFunc request_func; /* sfb_sip_connection_set_request_handler() */
+  gpointer request_data;
   char *local_ip;
   guint16 local_port;
   char *local_address;

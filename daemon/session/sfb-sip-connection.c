@@ -14,7 +14,6 @@ G_DEFINE_FINAL_TYPE (SfbSipConnection, sfb_sip_connection, G_TYPE_OBJECT)
 
 enum
 {
-  SIGNAL_REQUEST,
   SIGNAL_CLOSED,
   N_SIGNALS
 };
@@ -182,7 +181,11 @@ handle_message (SfbSipConnection *self, SfbSipMessage *message)
       return;
     }
   if (sfb_sip_message_is_request (message))
-    g_signal_emit (self, signals[SIGNAL_REQUEST], 0, message);
+    {
+      /* the caller holds a reference on self, as an emission would */
+      if (self->request_func != NULL)
+        self->request_func (self, message, self->request_data);
+    }
   else
     sfb_sip_connection_handle_response (self, message);
 }
@@ -538,6 +541,17 @@ sfb_sip_connection_set_security (SfbSipConnection *self, SfbSipSecurity *securit
   g_set_object (&self->security, security);
 }
 
+void
+sfb_sip_connection_set_request_handler (SfbSipConnection *self,
+                                        SfbSipConnectionRequestFunc func,
+                                        gpointer user_data)
+{
+  g_return_if_fail (SFB_IS_SIP_CONNECTION (self));
+
+  self->request_func = func;
+  self->request_data = func != NULL ? user_data : NULL;
+}
+
 SfbSipSecurity *
 sfb_sip_connection_get_security (SfbSipConnection *self)
 {
@@ -587,17 +601,6 @@ sfb_sip_connection_class_init (SfbSipConnectionClass *klass)
   object_class->dispose = sfb_sip_connection_dispose;
   object_class->finalize = sfb_sip_connection_finalize;
 
-  /* request(SfbSipMessage *request): an incoming, verified request */
-  signals[SIGNAL_REQUEST] = g_signal_new ("request",
-                                          G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST,
-                                          0,
-                                          NULL,
-                                          NULL,
-                                          NULL,
-                                          G_TYPE_NONE,
-                                          1,
-                                          SFB_TYPE_SIP_MESSAGE);
   /* closed(GError *reason): the connection ended without close() */
   signals[SIGNAL_CLOSED] = g_signal_new ("closed",
                                          G_TYPE_FROM_CLASS (klass),

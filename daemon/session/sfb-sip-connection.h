@@ -15,8 +15,9 @@
  * Client transactions: sfb_sip_connection_send_request_async() adds the
  * Via (with a fresh branch) and Max-Forwards when missing and completes
  * with the first final response whose top Via branch and CSeq match, or
- * SFB_ERROR_TIMED_OUT.  Incoming requests are emitted as "request"; the
- * handler answers with sfb_sip_connection_send_response().
+ * SFB_ERROR_TIMED_OUT.  Incoming requests go to the request handler
+ * (sfb_sip_connection_set_request_handler()), which answers with
+ * sfb_sip_connection_send_response().
  *
  * Keep-alive: when nothing was sent for the keep-alive interval, a CRLFCRLF
  * ping goes out (every sent message restarts the idle clock).  Once the
@@ -79,6 +80,17 @@ const char *sfb_sip_connection_get_peer_subject (SfbSipConnection *self); /* cer
 GBytes *sfb_sip_connection_get_peer_certificate (SfbSipConnection *self); /* DER, nullable */
 
 void sfb_sip_connection_set_security (SfbSipConnection *self, SfbSipSecurity *security);
+/* Each incoming, verified request goes to one handler, the owner's,
+ * called directly (every NOTIFY of a presence storm: a GObject signal
+ * would cost an emission each).  NULL @func removes it; requests are then
+ * dropped.  The handler holds no reference on @user_data: remove it
+ * before @user_data goes. */
+typedef void (*SfbSipConnectionRequestFunc) (SfbSipConnection *connection,
+                                             SfbSipMessage *request,
+                                             gpointer user_data);
+void sfb_sip_connection_set_request_handler (SfbSipConnection *self,
+                                             SfbSipConnectionRequestFunc func,
+                                             gpointer user_data);
 SfbSipSecurity *sfb_sip_connection_get_security (SfbSipConnection *self);
 void sfb_sip_connection_set_keepalive_interval (SfbSipConnection *self, guint seconds);
 guint64 sfb_sip_connection_get_n_keepalives_sent (SfbSipConnection *self);

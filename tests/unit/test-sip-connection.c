@@ -20,7 +20,7 @@ typedef struct
   SfbSipConnection *connection;
   GSocket *peer; /* the server's end, non-blocking */
   GString *received;
-  GPtrArray *requests; /* what "request" emitted */
+  GPtrArray *requests; /* what the request handler was given */
   guint n_closed;
   GError *closed_error;
   SfbSipMessage *response;
@@ -29,8 +29,10 @@ typedef struct
 } Fixture;
 
 static void
-on_request (SfbSipConnection *connection, SfbSipMessage *request, Fixture *fx)
+on_request (SfbSipConnection *connection, SfbSipMessage *request, gpointer user_data)
 {
+  Fixture *fx = user_data;
+
   g_ptr_array_add (fx->requests, g_object_ref (request));
 }
 
@@ -60,7 +62,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
   fx->connection = sfb_sip_connection_new_for_stream (G_IO_STREAM (stream), "pool.test", 5061);
   fx->received = g_string_new (NULL);
   fx->requests = g_ptr_array_new_with_free_func (g_object_unref);
-  g_signal_connect (fx->connection, "request", G_CALLBACK (on_request), fx);
+  sfb_sip_connection_set_request_handler (fx->connection, on_request, fx);
   g_signal_connect (fx->connection, "closed", G_CALLBACK (on_closed), fx);
 }
 
