@@ -720,9 +720,9 @@ merge_card (SfbPresenceInfo *known, const SfbPresenceInfo *update)
   return changed;
 }
 
-/* Merges @update into what is known of that contact; TRUE when the
- * presence (availability, activity, note) changed. */
-static gboolean
+/* Merges @update into what is known of that contact; that contact's entry
+ * when the presence (availability, activity, note) changed, else NULL. */
+static SfbPresenceInfo *
 merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
 {
   SfbPresenceInfo *known = g_hash_table_lookup (self->presences, update->uri);
@@ -749,7 +749,7 @@ merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
   card_changed = update->has_card && merge_card (known, update);
   if (changed || card_changed)
     known->version = (guint32) ++self->contacts_version;
-  return changed;
+  return changed ? known : NULL;
 }
 
 static void subscribe_elsewhere (SfbPresence *self, const SfbPresenceResubscribe *re);
@@ -764,7 +764,7 @@ on_presence_body (SfbSubscription *subscription,
   SfbPresence *self = user_data;
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbPresenceNotify) notify = NULL;
-  g_autofree gboolean *changed = NULL;
+  g_autofree SfbPresenceInfo **changed = NULL; /* the entries that changed */
   gsize length = 0;
   const char *data = g_bytes_get_data (body, &length);
 
@@ -777,17 +777,19 @@ on_presence_body (SfbSubscription *subscription,
   /* All merged before any signal: what is kept of each contact is then
    * allocated together, not between the signals' short-lived values,
    * whose holes would pin the heap's pages once they are freed */
-  changed = g_new (gboolean, MAX (notify->presences->len, 1));
+  changed = g_new (SfbPresenceInfo *, MAX (notify->presences->len, 1));
   for (guint i = 0; i < notify->presences->len; i++)
     changed[i] = merge_presence (self, notify->presences->pdata[i]);
   for (guint i = 0; i < notify->presences->len; i++)
     {
       const SfbPresenceInfo *info = notify->presences->pdata[i];
 
-      if (changed[i])
+      if (changed[i] != NULL)
         {
-          SfbPresenceInfo *known = g_hash_table_lookup (self->presences, info->uri);
-          g_autoptr (GVariant) presence = g_variant_ref_sink (sfb_presence_info_to_variant (known));
+          /* entries stay where they are while the table grows, and no
+           * "presence-changed" handler removes one */
+          g_autoptr (GVariant) presence
+              = g_variant_ref_sink (sfb_presence_info_to_variant (changed[i]));
 
           g_signal_emit (self, signals[SIGNAL_PRESENCE_CHANGED], 0, info->uri, presence);
         }
