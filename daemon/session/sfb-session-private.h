@@ -153,10 +153,10 @@ struct _SfbSession
   GPtrArray *reauth_queue;
 
   /* the services' request handlers (sfb_session_add_request_handler()) */
-  GArray *request_handlers;    /* of RequestHandler, in the order added */
-  guint request_handler_id;    /* the last id given */
-  guint request_emissions;     /* offers running (a handler may recurse) */
-  gboolean request_compact;    /* handlers were removed during an offer */
+  GArray *request_handlers; /* of RequestHandler, in the order added */
+  guint request_handler_id; /* the last id given */
+  guint request_emissions;  /* offers running (a handler may recurse) */
+  gboolean request_compact; /* handlers were removed during an offer */
 
   /* retrieving-settings (see "settings tasks" in sfb-session.c) */
   GHashTable *settings_tasks; /* id -> name */
@@ -201,9 +201,8 @@ char *sfb_session_web_ticket_get_finish (GObject *source, GAsyncResult *result, 
 void sfb_session_schedule_refresh (SfbSession *self, SfbSipMessage *response);
 void sfb_session_refreshed (SfbSession *self, SfbSipMessage *response);
 /* the connection's request handler; @user_data: the session */
-void sfb_session_on_request (SfbSipConnection *connection,
-                             SfbSipMessage *request,
-                             gpointer user_data);
+void
+sfb_session_on_request (SfbSipConnection *connection, SfbSipMessage *request, gpointer user_data);
 void sfb_session_fail_reauth_queue (SfbSession *self);
 void sfb_session_begin_sign_out (SfbSession *self);
 void sfb_session_finish_sign_out (SfbSession *self);

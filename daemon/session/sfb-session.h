@@ -117,9 +117,8 @@ sfb_session_send_request_finish (SfbSession *self, GAsyncResult *result, GError 
 typedef gboolean (*SfbSessionRequestFunc) (SfbSession *session,
                                            SfbSipMessage *request,
                                            gpointer user_data);
-guint sfb_session_add_request_handler (SfbSession *self,
-                                       SfbSessionRequestFunc func,
-                                       gpointer user_data);
+guint
+sfb_session_add_request_handler (SfbSession *self, SfbSessionRequestFunc func, gpointer user_data);
 /* Removes the handler @id and sets it to 0; nothing for 0. */
 void sfb_session_clear_request_handler (SfbSession *self, guint *id);
 
