@@ -9,6 +9,8 @@
 #include "sfb-sip-parser.h"
 #include "sfb-sip-signature.h"
 #include "sfb-sip-uri.h"
+
+#include <string.h>
 #include "sfb-sip-via.h"
 
 #include <stdint.h>
@@ -134,9 +136,21 @@ exercise (SfbSipMessage *msg)
   (void) sfb_sip_message_validate (msg, NULL);
   if (ruri != NULL)
     {
-      g_autoptr (SfbSipUri) uri = sfb_sip_uri_parse (ruri, -1, NULL);
+      g_autoptr (GError) parse_error = NULL;
+      g_autoptr (GError) check_error = NULL;
+      g_autoptr (SfbSipUri) uri = sfb_sip_uri_parse (ruri, -1, &parse_error);
+      guint n_headers = G_MAXUINT;
+      gboolean checked = sfb_sip_uri_check (ruri, -1, &n_headers, &check_error);
 
       if (uri != NULL && sfb_sip_uri_to_string (uri) == NULL)
+        abort ();
+      /* validation's check gives the parse's verdict, error and headers */
+      if (checked != (uri != NULL)
+          || (uri != NULL && n_headers != sfb_sip_uri_get_n_headers (uri))
+          || (uri == NULL
+              && (check_error == NULL || check_error->domain != parse_error->domain
+                  || check_error->code != parse_error->code
+                  || strcmp (check_error->message, parse_error->message) != 0)))
         abort ();
     }
   if (infos->len > 0)
