@@ -224,8 +224,9 @@ parse_param_value (SfbSipLex *lx,
   return TRUE;
 }
 
+/* into @params, or, when NULL, counted in *count and checked only */
 static gboolean
-parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
+parse_one_param (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
 {
   g_autoptr (GString) scratch = NULL;
   const char *name, *value = NULL, *raw = NULL;
@@ -238,7 +239,7 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
       g_set_error_literal (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter name");
       return FALSE;
     }
-  if (params->len >= SFB_SIP_LEX_MAX_PARAMS)
+  if ((params != NULL ? params->len : *count) >= SFB_SIP_LEX_MAX_PARAMS)
     {
       g_set_error (error,
                    SFB_SIP_ERROR,
@@ -263,14 +264,17 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
                               error))
         return FALSE;
     }
-  g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
+  if (params == NULL)
+    ++*count;
+  else
+    g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
   return TRUE;
 }
 
 /* *( SEMI generic-param ); stops before ',' (the next list element) or at
  * the end */
-gboolean
-sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
+static gboolean
+params_parse (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
 {
   for (;;)
     {
@@ -287,9 +291,25 @@ sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
           return FALSE;
         }
       lx->p++;
-      if (!parse_one_param (lx, params, error))
+      if (!parse_one_param (lx, params, count, error))
         return FALSE;
     }
+}
+
+gboolean
+sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
+{
+  g_return_val_if_fail (params != NULL, FALSE);
+  return params_parse (lx, params, NULL, error);
+}
+
+/* sfb_sip_params_parse()'s verdict and position, nothing kept */
+gboolean
+sfb_sip_params_check (SfbSipLex *lx, GError **error)
+{
+  guint count = 0;
+
+  return params_parse (lx, NULL, &count, error);
 }
 
 const SfbSipParam *

@@ -139,9 +139,9 @@ check_vias (SfbSipMessage *self, guint n_vias, GError **error)
        i = sfb_sip_message_find_header (self, "Via", (guint) i + 1))
     {
       SfbSipHeader *header = sfb_sip_message_header_at (self, (guint) i);
-      g_autoptr (GPtrArray) vias = sfb_sip_via_parse_list (header->value, header->value_len, error);
 
-      if (vias == NULL)
+      /* checked, not built: nothing of it is kept */
+      if (!sfb_sip_via_check_list (header->value, header->value_len, error))
         {
           g_prefix_error (error, "Via: ");
           return FALSE;
