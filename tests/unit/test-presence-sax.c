@@ -340,6 +340,87 @@ rlmi_both (const char *doc)
 
 #define RLMI "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:alice@contoso.test\">"
 
+/* The attributes the readers only compare (a category's name and
+ * instance, a state's type, a body's type, an rlmi instance's state) are
+ * read in place unless they hold "&#38;" or a NUL: as attr_value() keeps
+ * them, stripped, NULL beyond SFB_SVC_XML_MAX_VALUE. */
+static void
+test_attributes_in_place (void)
+{
+  g_autofree char *fill = g_strnfill (SFB_SVC_XML_MAX_VALUE, 'i');
+  /* "state" with blanks, then by a reference: read; "&#38;" in a name or
+   * a type: another value */
+  static const char states[]
+      = "<categories " NS XSI "uri=\"sip:bob@contoso.test\">"
+        "<category name=\" state \"><state xsi:type=\" userState \">"
+        "<availability>6500</availability></state></category>"
+        "<category name=\"&#115;tate\"><state xsi:type=\"aggregateState&#38;\" type=\"userState\">"
+        "<availability>9500</availability></state></category>"
+        "<category name=\"state&#38;\"><state type=\"aggregateState\">"
+        "<availability>15500</availability></state></category></categories>";
+  /* an xsi:type one byte too long is absent: the plain type counts */
+  g_autofree char *long_type = g_strdup_printf (
+      "<categories " NS XSI "uri=\"sip:bob@contoso.test\">"
+      "<category name=\"state\"><state xsi:type=\"%s \" type=\" machineState\">"
+      "<availability>3500</availability></state></category>"
+      "<category name=\"state\"><state type=\"x\"><availability>6500</availability></state>"
+      "</category></categories>",
+      fill);
+  /* an instance one byte too long is absent: every note is gone */
+  g_autofree char *long_instance
+      = g_strdup_printf ("<categories " NS "uri=\"sip:bob@contoso.test\">"
+                         "<category name=\"note \" instance=\"%si\"/></categories>",
+                         fill);
+  static const char blank_instance[] = "<categories " NS "uri=\"sip:bob@contoso.test\">"
+                                       "<category name=\"note\" instance=\" \"/></categories>";
+  static const char bodies[]
+      = "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"note\"><note>"
+        "<body type=\"x\">first</body><body type=\" OOF\">later</body>"
+        "<body type=\"OOF&#38;\">other</body></note></category></categories>";
+  g_autoptr (SfbPresenceInfo) info = categories_both (states, strlen (states));
+  g_autoptr (SfbPresenceNotify) n = NULL;
+
+  g_assert_true (fast_accepted);
+  g_assert_cmpuint (info->availability, ==, 6500);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (long_type, strlen (long_type));
+  g_assert_true (fast_accepted);
+  g_assert_cmpuint (info->availability, ==, 3500);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (long_instance, strlen (long_instance));
+  g_assert_true (fast_accepted);
+  g_assert_cmpstr (info->note, ==, "");
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (blank_instance, strlen (blank_instance));
+  g_assert_true (fast_accepted);
+  g_assert_null (info->note);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (bodies, strlen (bodies));
+  g_assert_true (fast_accepted);
+  g_assert_cmpstr (info->note, ==, "later");
+
+  n = notify_both (
+      "application/rlmi+xml",
+      RLMI "<resource uri=\"sip:a@contoso.test\"><instance state=\" resubscribe \" "
+           "poolFqdn=\"pool.contoso.test\"/></resource>"
+           "<resource uri=\"sip:b@contoso.test\"><instance state=\"&#116;erminated\" "
+           "poolFqdn=\"pool.contoso.test\"/></resource>"
+           "<resource uri=\"sip:c@contoso.test\"><instance state=\"terminated&#38;\"/></resource>"
+           "<resource uri=\"sip:d@contoso.test\"><instance state=\"active\"/></resource>"
+           "<resource uri=\"sip:e@contoso.test\"><instance state=\"resubscribe\"/></resource>"
+           "</list>");
+  g_assert_true (rlmi_both (RLMI "<resource uri=\"sip:a@contoso.test\"><instance "
+                                 "state=\"resubscribe \" poolFqdn=\"p.test\"/></resource></list>"));
+  g_assert_cmpuint (n->resubscribe->len, ==, 2);
+  g_assert_cmpstr (
+      ((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->uri, ==, "sip:a@contoso.test");
+  g_assert_cmpstr (
+      ((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->pool, ==, "pool.contoso.test");
+  g_assert_null (((SfbPresenceResubscribe *) n->resubscribe->pdata[1])->pool);
+  g_assert_cmpuint (n->terminated->len, ==, 1);
+  g_assert_cmpstr (n->terminated->pdata[0], ==, "sip:b@contoso.test");
+}
+
 static void
 test_notify_same (void)
 {
@@ -612,6 +693,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/categories-long-values", test_categories_long_values);
   g_test_add_func ("/presence-sax/categories-limits", test_categories_limits);
   g_test_add_func ("/presence-sax/notify", test_notify_same);
+  g_test_add_func ("/presence-sax/attributes-in-place", test_attributes_in_place);
   g_test_add_func ("/presence-sax/fast-reads", test_fast_reads);
   g_test_add_func ("/presence-sax/fast-gives-up", test_fast_gives_up);
   g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);
