@@ -651,6 +651,25 @@ end_category (CategoriesReader *r)
     replace (&r->info->note, g_strdup (""));
 }
 
+/* The text gathered as sfb_svc_xml_text() gives it (stripped, NULL when
+ * too long); with @kept as kept_text() then keeps it, in one copy. */
+static char *
+gathered_text (CategoriesReader *r, gboolean kept)
+{
+  const char *s = r->text->str;
+  const char *e = s + strlen (s); /* as g_strdup() copies it */
+
+  if (r->text_too_long)
+    return NULL;
+  while (s < e && g_ascii_isspace (*s))
+    s++;
+  while (e > s && g_ascii_isspace (e[-1]))
+    e--;
+  if (!kept)
+    return g_strndup (s, e - s);
+  return s < e ? sfb_svc_clean_string_len (s, e - s) : NULL;
+}
+
 static void
 categories_end (gpointer user_data, const char *name)
 {
@@ -665,17 +684,12 @@ categories_end (gpointer user_data, const char *name)
     }
   if (r->text_depth == r->depth)
     {
-      /* as sfb_svc_xml_text(): NULL when too long */
       g_free (*r->text_field);
-      *r->text_field = r->text_too_long ? NULL : g_strstrip (g_strdup (r->text->str));
+      *r->text_field = gathered_text (r, role == ROLE_TEXT);
       r->text_depth = 0;
     }
   switch (role)
     {
-    case ROLE_TEXT:
-      /* as child_text(): empty is absent */
-      *r->text_field = kept_text (*r->text_field);
-      break;
     case ROLE_STATE:
       apply_state (r->info, &r->ranks, c->type_rank, c->availability, c->has_activity, c->token);
       break;

@@ -421,6 +421,26 @@ test_attributes_in_place (void)
   g_assert_cmpstr (n->terminated->pdata[0], ==, "sip:b@contoso.test");
 }
 
+/* A card's text fields are stripped, cleaned and copied once: controls
+ * (by reference, so the reader keeps them) become spaces, blank is absent. */
+static void
+test_card_text (void)
+{
+  static const char doc[]
+      = "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"contactCard\">"
+        "<contactCard><identity><name><displayName> &#9; a&#9;b&#13;c&#127;d&#x1F600; "
+        "</displayName></name><email> &#10; </email></identity><title>&#32;t&#32;</title>"
+        "<company/><automaton>&#9;true</automaton></contactCard></category></categories>";
+  g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+
+  g_assert_true (fast_accepted);
+  g_assert_cmpstr (info->display_name, ==, "a b c d\xF0\x9F\x98\x80");
+  g_assert_null (info->email);
+  g_assert_cmpstr (info->title, ==, "t");
+  g_assert_null (info->company);
+  g_assert_true (info->automaton);
+}
+
 static void
 test_notify_same (void)
 {
@@ -694,6 +714,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/categories-limits", test_categories_limits);
   g_test_add_func ("/presence-sax/notify", test_notify_same);
   g_test_add_func ("/presence-sax/attributes-in-place", test_attributes_in_place);
+  g_test_add_func ("/presence-sax/card-text", test_card_text);
   g_test_add_func ("/presence-sax/fast-reads", test_fast_reads);
   g_test_add_func ("/presence-sax/fast-gives-up", test_fast_gives_up);
   g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);
