@@ -334,6 +334,32 @@ read_eq_quote (Fast *f, char *quote)
   return TRUE;
 }
 
+/* Past the bytes at @p that are not IN_VALUE, 16 at a time while 16 are
+ * left (the values of a presence document are mostly namespace names,
+ * URIs and times: many bytes, none to look at), then one at a time.  As
+ * signed bytes, the controls and the bytes not ASCII are those below 0x20. */
+static const char *
+skip_plain_value (const char *p, const char *end)
+{
+  typedef signed char Bytes __attribute__ ((vector_size (16)));
+
+  while (end - p >= 16)
+    {
+      Bytes v, hit;
+      guint64 lanes[2];
+
+      memcpy (&v, p, sizeof v);
+      hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
+      memcpy (lanes, &hit, sizeof lanes);
+      if ((lanes[0] | lanes[1]) != 0)
+        break;
+      p += 16;
+    }
+  while (p < end && !has_class (*p, IN_VALUE))
+    p++;
+  return p;
+}
+
 /* An attribute value from after its opening quote to the closing one:
  * XML characters, no "<", no control characters (libxml2 turns tabs and
  * line ends into spaces: not done here), references checked later. */
@@ -349,8 +375,7 @@ read_value (Fast *f, char quote, RawAttr *a)
     {
       gsize n;
 
-      while (p < end && !has_class (*p, IN_VALUE))
-        p++;
+      p = skip_plain_value (p, end);
       if (p >= end || *p == quote)
         break;
       if (has_class (*p, HIGH))
