@@ -352,7 +352,14 @@ skip_plain_value (const char *p, const char *end)
       hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
       memcpy (lanes, &hit, sizeof lanes);
       if ((lanes[0] | lanes[1]) != 0)
-        break;
+        {
+          /* the first byte to look at: lane i is byte i of the lanes in
+           * little-endian order (else the loop below finds it) */
+          if (G_BYTE_ORDER == G_LITTLE_ENDIAN)
+            p += lanes[0] != 0 ? __builtin_ctzll (lanes[0]) / 8
+                               : 8 + __builtin_ctzll (lanes[1]) / 8;
+          break;
+        }
       p += 16;
     }
   while (p < end && !has_class (*p, IN_VALUE))
