@@ -1060,10 +1060,34 @@ parse_categories_part (const SfbPresencePartReaders *readers,
   return TRUE;
 }
 
-static const char *
-find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
+/* memmem(), looking first at the bytes equal to the needle's first with
+ * memchr(): glibc's memmem() sets up a table per call, which costs more
+ * than scanning the parts of a presence notification.  Once the candidates
+ * that fail have cost more than the bytes passed (hostile input: the first
+ * byte everywhere), memmem() takes the rest, so the search stays linear. */
+const char *
+sfb_presence_find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
 {
-  return memmem (hay, hay_len, needle, needle_len);
+  const char *end = hay + hay_len;
+  const char *p = hay;
+  gsize spent = 0;
+
+  if (needle_len == 0 || needle_len > hay_len)
+    return needle_len == 0 ? hay : NULL;
+  while ((gsize) (end - p) >= needle_len)
+    {
+      const char *c = memchr (p, needle[0], end - p - (needle_len - 1));
+
+      if (c == NULL)
+        return NULL;
+      if (memcmp (c + 1, needle + 1, needle_len - 1) == 0)
+        return c;
+      spent += needle_len;
+      p = c + 1;
+      if (spent > (gsize) (p - hay) + 256)
+        return memmem (p, end - p, needle, needle_len);
+    }
+  return NULL;
 }
 
 #define PART_MAX_LINES 64
@@ -1171,7 +1195,7 @@ parse_multipart (SfbPresenceNotify *notify,
     }
   delim = g_strconcat ("--", boundary, NULL);
   delim_len = strlen (delim);
-  p = find_bytes (data, length, delim, delim_len);
+  p = sfb_presence_find_bytes (data, length, delim, delim_len);
   while (p != NULL)
     {
       const char *head = p + delim_len;
@@ -1190,11 +1214,11 @@ parse_multipart (SfbPresenceNotify *notify,
                                "The server's multipart presence notification has too many parts");
           return FALSE;
         }
-      sep = find_bytes (head, end - head, "\r\n\r\n", 4);
+      sep = sfb_presence_find_bytes (head, end - head, "\r\n\r\n", 4);
       if (sep == NULL)
         break;
       body = sep + 4;
-      next = find_bytes (body, end - body, delim, delim_len);
+      next = sfb_presence_find_bytes (body, end - body, delim, delim_len);
       body_end = next != NULL ? next : end;
       /* The CRLF before a delimiter belongs to it; servers add an empty
        * line too (sfbsim documents.multipart_related): XML ignores it. */
