@@ -27,6 +27,7 @@ struct _SfbSipSecurity
   GBytes *pending;         /* client token still to send */
   gboolean awaiting_final; /* the final token went out; no signed answer yet */
   guint32 cnum;
+  GString *verify_buffer; /* reused for every received message's signature buffer */
 };
 
 G_DEFINE_FINAL_TYPE (SfbSipSecurity, sfb_sip_security, G_TYPE_OBJECT)
@@ -41,6 +42,8 @@ sfb_sip_security_finalize (GObject *object)
   g_free (self->targetname);
   g_free (self->opaque);
   g_clear_pointer (&self->pending, g_bytes_unref);
+  if (self->verify_buffer != NULL)
+    g_string_free (self->verify_buffer, TRUE);
   G_OBJECT_CLASS (sfb_sip_security_parent_class)->finalize (object);
 }
 
@@ -302,6 +305,18 @@ to_hex (GBytes *bytes)
   return g_string_free (out, FALSE);
 }
 
+static int
+hex_digit (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 static GBytes *
 from_hex (const char *text)
 {
@@ -312,8 +327,8 @@ from_hex (const char *text)
     return NULL;
   for (gsize i = 0; i < len; i += 2)
     {
-      int hi = g_ascii_xdigit_value (text[i]);
-      int lo = g_ascii_xdigit_value (text[i + 1]);
+      int hi = hex_digit (text[i]);
+      int lo = hex_digit (text[i + 1]);
 
       if (hi < 0 || lo < 0)
         return NULL;
@@ -430,7 +445,6 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
 {
   g_autoptr (GPtrArray) auths = NULL;
   g_autoptr (GBytes) signature = NULL;
-  g_autofree char *buffer = NULL;
   g_autoptr (GError) local_error = NULL;
   const SfbSipAuth *auth;
   const char *scheme;
@@ -483,10 +497,13 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
     params.realm = self->realm;
   if (params.targetname == NULL)
     params.targetname = self->targetname;
-  buffer = sfb_sip_signature_buffer (message, &params, &local_error);
-  if (buffer == NULL)
+  if (self->verify_buffer == NULL)
+    self->verify_buffer = g_string_sized_new (512);
+  g_string_truncate (self->verify_buffer, 0);
+  if (!sfb_sip_signature_buffer_append (self->verify_buffer, message, &params, &local_error))
     return bad_signature (error, local_error->message);
-  if (!sfb_auth_context_verify (self->context, buffer, strlen (buffer), signature, NULL))
+  if (!sfb_auth_context_verify (
+          self->context, self->verify_buffer->str, self->verify_buffer->len, signature, NULL))
     return bad_signature (error, "signature mismatch");
 
   self->awaiting_final = FALSE;

@@ -227,14 +227,21 @@ read_reference (const char *p, const char *end, gsize *len)
   return 0;
 }
 
+/* The scanning loops below work on a local pointer: f->p is stored in
+ * memory a char read may alias, so the compiler would store and reload it
+ * per byte. */
+
 static gsize
 skip_blanks (Fast *f)
 {
   const char *start = f->p;
+  const char *p = start;
+  const char *end = f->end;
 
-  while (f->p < f->end && is_blank (*f->p))
-    f->p++;
-  return f->p - start;
+  while (p < end && is_blank (*p))
+    p++;
+  f->p = p;
+  return p - start;
 }
 
 /* An NCName of ASCII letters, digits, "_", "-", "." at f->p: its length
@@ -243,14 +250,17 @@ static gsize
 read_ncname (Fast *f)
 {
   const char *start = f->p;
+  const char *p = start;
+  const char *end = f->end;
 
-  if (f->p >= f->end || !has_class (*f->p, NAME_START))
+  if (p >= end || !has_class (*p, NAME_START))
     return 0;
-  while (f->p < f->end && is_name_char (*f->p))
-    f->p++;
-  if (f->p < f->end && has_class (*f->p, HIGH))
+  while (p < end && is_name_char (*p))
+    p++;
+  f->p = p;
+  if (p < end && has_class (*p, HIGH))
     return 0;
-  return f->p - start;
+  return p - start;
 }
 
 /* A name, "prefix:local" or "local"; FALSE on anything else. */
@@ -324,38 +334,75 @@ read_eq_quote (Fast *f, char *quote)
   return TRUE;
 }
 
+/* Past the bytes at @p that are not IN_VALUE, 16 at a time while 16 are
+ * left (the values of a presence document are mostly namespace names,
+ * URIs and times: many bytes, none to look at), then one at a time.  As
+ * signed bytes, the controls and the bytes not ASCII are those below 0x20. */
+static const char *
+skip_plain_value (const char *p, const char *end)
+{
+  typedef signed char Bytes __attribute__ ((vector_size (16)));
+
+  while (end - p >= 16)
+    {
+      Bytes v, hit;
+      guint64 lanes[2];
+
+      memcpy (&v, p, sizeof v);
+      hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
+      memcpy (lanes, &hit, sizeof lanes);
+      if ((lanes[0] | lanes[1]) != 0)
+        {
+          /* the first byte to look at: lane i is byte i of the lanes in
+           * little-endian order (else the loop below finds it) */
+          if (G_BYTE_ORDER == G_LITTLE_ENDIAN)
+            p += lanes[0] != 0 ? __builtin_ctzll (lanes[0]) / 8
+                               : 8 + __builtin_ctzll (lanes[1]) / 8;
+          break;
+        }
+      p += 16;
+    }
+  while (p < end && !has_class (*p, IN_VALUE))
+    p++;
+  return p;
+}
+
 /* An attribute value from after its opening quote to the closing one:
  * XML characters, no "<", no control characters (libxml2 turns tabs and
  * line ends into spaces: not done here), references checked later. */
 static gboolean
 read_value (Fast *f, char quote, RawAttr *a)
 {
-  a->value = f->p;
-  a->has_reference = FALSE;
+  const char *p = f->p;
+  const char *end = f->end;
+  gboolean has_reference = FALSE;
+
+  a->value = p;
   for (;;)
     {
       gsize n;
 
-      while (f->p < f->end && !has_class (*f->p, IN_VALUE))
-        f->p++;
-      if (f->p >= f->end || *f->p == quote)
+      p = skip_plain_value (p, end);
+      if (p >= end || *p == quote)
         break;
-      if (has_class (*f->p, HIGH))
+      if (has_class (*p, HIGH))
         {
-          if ((n = utf8_char (f->p, f->end)) == 0)
+          if ((n = utf8_char (p, end)) == 0)
             return FALSE;
-          f->p += n;
+          p += n;
           continue;
         }
-      if (*f->p == '&')
-        a->has_reference = TRUE;
-      else if (*f->p != '"' && *f->p != '\'')
+      if (*p == '&')
+        has_reference = TRUE;
+      else if (*p != '"' && *p != '\'')
         return FALSE; /* "<", controls */
-      f->p++;
+      p++;
     }
-  if (f->p >= f->end)
+  if (p >= end)
     return FALSE;
-  a->value_end = f->p++;
+  a->has_reference = has_reference;
+  a->value_end = p;
+  f->p = p + 1;
   return TRUE;
 }
 
@@ -675,13 +722,15 @@ read_text (Fast *f)
     }
   for (;;)
     {
+      const char *p = f->p;
       guchar c;
       gsize len = 0;
       guint32 ref;
       char utf8[8];
 
-      while (f->p < f->end && !has_class (*f->p, IN_TEXT))
-        f->p++;
+      while (p < f->end && !has_class (*p, IN_TEXT))
+        p++;
+      f->p = p;
       if (f->p >= f->end || *f->p == '<')
         break;
       c = *f->p;

@@ -384,18 +384,17 @@ sfb_xml_read_sax (const char *data,
     *verdict = run.shape;
 }
 
-char *
-sfb_xml_attr_dup (int n_attributes,
-                  const xmlChar **attributes,
-                  const char *name,
-                  const char *ns_uri)
+gboolean
+sfb_xml_attr_find (int n_attributes,
+                   const xmlChar **attributes,
+                   const char *name,
+                   const char *ns_uri,
+                   const char **value,
+                   const char **end)
 {
   for (int i = 0; i < n_attributes; i++)
     {
       const xmlChar **a = attributes + 5 * i; /* name, prefix, URI, value, end */
-      const char *value = (const char *) a[3];
-      const char *end = (const char *) a[4];
-      GString *out;
 
       if (strcmp ((const char *) a[0], name) != 0)
         continue;
@@ -404,16 +403,32 @@ sfb_xml_attr_dup (int n_attributes,
       if (ns_uri == NULL ? a[1] != NULL || a[2] != NULL
                          : a[2] == NULL || strcmp ((const char *) a[2], ns_uri) != 0)
         continue;
-      if (memchr (value, '&', end - value) == NULL)
-        return g_strndup (value, end - value);
-      out = g_string_sized_new (end - value);
-      for (const char *p = value; p < end; p++)
-        {
-          g_string_append_c (out, *p);
-          if (*p == '&' && end - p >= 5 && memcmp (p, "&#38;", 5) == 0)
-            p += 4;
-        }
-      return g_string_free (out, FALSE);
+      *value = (const char *) a[3];
+      *end = (const char *) a[4];
+      return TRUE;
     }
-  return NULL;
+  return FALSE;
+}
+
+char *
+sfb_xml_attr_dup (int n_attributes,
+                  const xmlChar **attributes,
+                  const char *name,
+                  const char *ns_uri)
+{
+  const char *value, *end;
+  GString *out;
+
+  if (!sfb_xml_attr_find (n_attributes, attributes, name, ns_uri, &value, &end))
+    return NULL;
+  if (memchr (value, '&', end - value) == NULL)
+    return g_strndup (value, end - value);
+  out = g_string_sized_new (end - value);
+  for (const char *p = value; p < end; p++)
+    {
+      g_string_append_c (out, *p);
+      if (*p == '&' && end - p >= 5 && memcmp (p, "&#38;", 5) == 0)
+        p += 4;
+    }
+  return g_string_free (out, FALSE);
 }

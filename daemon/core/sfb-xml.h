@@ -101,4 +101,14 @@ char *sfb_xml_attr_dup (int n_attributes,
                         const char *name,
                         const char *ns_uri);
 
+/* The attribute sfb_xml_attr_dup() copies, in place: its value as SAX2
+ * hands it over in [*@value, *@end) ("&#38;" not resolved); FALSE when
+ * absent. */
+gboolean sfb_xml_attr_find (int n_attributes,
+                            const xmlChar **attributes,
+                            const char *name,
+                            const char *ns_uri,
+                            const char **value,
+                            const char **end);
+
 G_END_DECLS

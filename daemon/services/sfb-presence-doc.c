@@ -203,18 +203,18 @@ state_rank (const char *type)
   return 1;
 }
 
-/* What a state category says, from its xsi:type (else type), its first
+/* What a state category says, from its xsi:type's (else type's)
+ * state_rank(), its first
  * <availability>'s text and its first <activity>'s token (values as
  * sfb_svc_xml_value() leaves them). */
 static void
 apply_state (SfbPresenceInfo *info,
              CategoryRanks *ranks,
-             const char *type,
+             int rank,
              const char *avail,
              gboolean has_activity,
              const char *token)
 {
-  int rank = state_rank (type);
   guint64 code = 0;
 
   if (rank < ranks->state_rank || (ranks->own && rank < 2))
@@ -242,7 +242,7 @@ read_state (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *state)
   activity = sfb_svc_xml_child (state, "activity");
   if (activity != NULL)
     token = sfb_svc_xml_attr (activity, "token");
-  apply_state (info, ranks, type, avail, activity != NULL, token);
+  apply_state (info, ranks, state_rank (type), avail, activity != NULL, token);
 }
 
 /* A personal note beats an out-of-office one, which beats the rest. */
@@ -367,6 +367,9 @@ sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const x
  * tests/unit/test-presence-sax.c and fuzz-presence compare both readers
  * with the tree on every input. */
 
+#define ATTR_OTHER (-1)  /* a value, none of the words */
+#define ATTR_ABSENT (-2) /* attr_value() gives NULL */
+
 typedef enum
 {
   ROLE_NONE,
@@ -387,11 +390,11 @@ typedef enum
  * child of each name only. */
 typedef struct
 {
-  char *name;
-  char *instance;
+  int name;              /* in category_names, or ATTR_OTHER or ATTR_ABSENT */
+  gboolean has_instance; /* as attr_value() keeps it: not NULL */
   gboolean has_content;
   /* state */
-  char *type;
+  int type_rank; /* state_rank() of its xsi:type, else type */
   char *availability;
   gboolean has_availability;
   gboolean has_activity;
@@ -426,9 +429,6 @@ typedef struct
 static void
 category_clear (Category *c)
 {
-  g_free (c->name);
-  g_free (c->instance);
-  g_free (c->type);
   g_free (c->availability);
   g_free (c->token);
   g_free (c->body);
@@ -438,12 +438,86 @@ category_clear (Category *c)
   g_free (c->company);
   g_free (c->automaton);
   memset (c, 0, sizeof *c);
+  c->name = ATTR_ABSENT;
 }
 
 static char *
 attr_value (int n, const xmlChar **attributes, const char *name, const char *ns_uri)
 {
   return sfb_svc_xml_value (sfb_xml_attr_dup (n, attributes, name, ns_uri));
+}
+
+static int
+word_index (const char *value, gsize len, const char *const *words, int n_words)
+{
+  for (int i = 0; i < n_words; i++)
+    if (strlen (words[i]) == len && memcmp (words[i], value, len) == 0)
+      return i;
+  return ATTR_OTHER;
+}
+
+/* Which of @words the value attr_value() gives is, read in place: most
+ * attributes are only compared, and a copy per attribute was a large
+ * part of reading a storm's documents.  A value with a reference, or a
+ * NUL, is copied as attr_value() copies it. */
+static int
+attr_word (int n,
+           const xmlChar **attributes,
+           const char *name,
+           const char *ns_uri,
+           const char *const *words,
+           int n_words)
+{
+  const char *value, *end;
+
+  if (!sfb_xml_attr_find (n, attributes, name, ns_uri, &value, &end))
+    return ATTR_ABSENT;
+  if (memchr (value, '&', end - value) != NULL || memchr (value, '\0', end - value) != NULL)
+    {
+      g_autofree char *kept = attr_value (n, attributes, name, ns_uri);
+
+      return kept == NULL ? ATTR_ABSENT : word_index (kept, strlen (kept), words, n_words);
+    }
+  /* as sfb_svc_xml_value(): too long is absent, then stripped */
+  if ((gsize) (end - value) > SFB_SVC_XML_MAX_VALUE)
+    return ATTR_ABSENT;
+  while (value < end && g_ascii_isspace (*value))
+    value++;
+  while (end > value && g_ascii_isspace (end[-1]))
+    end--;
+  return word_index (value, end - value, words, n_words);
+}
+
+static const char *const category_names[] = { "state", "note", "contactCard" };
+enum
+{
+  CATEGORY_STATE,
+  CATEGORY_NOTE,
+  CATEGORY_CARD
+};
+
+/* state_rank() of a state's xsi:type, else of its type */
+static int
+attr_state_rank (int n, const xmlChar **a)
+{
+  static const char *const types[] = { "aggregateState", "userState", "machineState" };
+  int i = attr_word (n, a, "type", NS_XSI, types, G_N_ELEMENTS (types));
+
+  if (i == ATTR_ABSENT)
+    i = attr_word (n, a, "type", NULL, types, G_N_ELEMENTS (types));
+  return i == ATTR_ABSENT  ? state_rank (NULL)
+         : i == ATTR_OTHER ? state_rank ("")
+                           : state_rank (types[i]);
+}
+
+/* body_rank() of a body's type */
+static int
+attr_body_rank (int n, const xmlChar **a)
+{
+  static const char *const types[] = { "personal", "OOF" };
+  int i = attr_word (n, a, "type", NULL, types, G_N_ELEMENTS (types));
+
+  return body_rank (i >= 0 ? types[i] : NULL);
 }
 
 /* Gathers the text of the element starting at @depth into *@field. */
@@ -468,25 +542,22 @@ category_child_role (CategoriesReader *r, Role parent, const char *name, int n, 
         return ROLE_NONE;
       r->n_categories++;
       category_clear (c);
-      c->name = attr_value (n, a, "name", NULL);
-      c->instance = attr_value (n, a, "instance", NULL);
+      c->name = attr_word (n, a, "name", NULL, category_names, G_N_ELEMENTS (category_names));
+      c->has_instance = attr_word (n, a, "instance", NULL, NULL, 0) != ATTR_ABSENT;
       return ROLE_CATEGORY;
     case ROLE_CATEGORY:
       if (c->has_content)
         return ROLE_NONE;
       c->has_content = TRUE;
-      if (c->name == NULL || !g_str_equal (c->name, name))
+      /* only these three are read, and only under a category of their name */
+      if (c->name < 0 || !g_str_equal (category_names[c->name], name))
         return ROLE_NONE;
-      if (g_str_equal (name, "state"))
+      if (c->name == CATEGORY_STATE)
         {
-          c->type = attr_value (n, a, "type", NS_XSI);
-          if (c->type == NULL)
-            c->type = attr_value (n, a, "type", NULL);
+          c->type_rank = attr_state_rank (n, a);
           return ROLE_STATE;
         }
-      return g_str_equal (name, "note")          ? ROLE_NOTE
-             : g_str_equal (name, "contactCard") ? ROLE_CARD
-                                                 : ROLE_NONE;
+      return c->name == CATEGORY_NOTE ? ROLE_NOTE : ROLE_CARD;
     case ROLE_STATE:
       if (g_str_equal (name, "availability") && !c->has_availability)
         {
@@ -504,8 +575,7 @@ category_child_role (CategoriesReader *r, Role parent, const char *name, int n, 
     case ROLE_NOTE:
       if (g_str_equal (name, "body"))
         {
-          g_autofree char *type = attr_value (n, a, "type", NULL);
-          int rank = body_rank (type);
+          int rank = attr_body_rank (n, a);
 
           if (c->has_body && rank <= c->body_rank)
             return ROLE_NONE;
@@ -577,9 +647,27 @@ end_category (CategoriesReader *r)
   Category *c = &r->category;
 
   /* an empty note category: every note instance in that container is gone */
-  if (c->name != NULL && g_str_equal (c->name, "note") && c->instance == NULL && !c->has_content
-      && r->ranks.note_rank == 0)
+  if (c->name == CATEGORY_NOTE && !c->has_instance && !c->has_content && r->ranks.note_rank == 0)
     replace (&r->info->note, g_strdup (""));
+}
+
+/* The text gathered as sfb_svc_xml_text() gives it (stripped, NULL when
+ * too long); with @kept as kept_text() then keeps it, in one copy. */
+static char *
+gathered_text (CategoriesReader *r, gboolean kept)
+{
+  const char *s = r->text->str;
+  const char *e = s + strlen (s); /* as g_strdup() copies it */
+
+  if (r->text_too_long)
+    return NULL;
+  while (s < e && g_ascii_isspace (*s))
+    s++;
+  while (e > s && g_ascii_isspace (e[-1]))
+    e--;
+  if (!kept)
+    return g_strndup (s, e - s);
+  return s < e ? sfb_svc_clean_string_len (s, e - s) : NULL;
 }
 
 static void
@@ -596,19 +684,14 @@ categories_end (gpointer user_data, const char *name)
     }
   if (r->text_depth == r->depth)
     {
-      /* as sfb_svc_xml_text(): NULL when too long */
       g_free (*r->text_field);
-      *r->text_field = r->text_too_long ? NULL : g_strstrip (g_strdup (r->text->str));
+      *r->text_field = gathered_text (r, role == ROLE_TEXT);
       r->text_depth = 0;
     }
   switch (role)
     {
-    case ROLE_TEXT:
-      /* as child_text(): empty is absent */
-      *r->text_field = kept_text (*r->text_field);
-      break;
     case ROLE_STATE:
-      apply_state (r->info, &r->ranks, c->type, c->availability, c->has_activity, c->token);
+      apply_state (r->info, &r->ranks, c->type_rank, c->availability, c->has_activity, c->token);
       break;
     case ROLE_NOTE:
       apply_note (r->info, &r->ranks, c->has_body ? c->body_rank : 1, c->body);
@@ -822,8 +905,10 @@ sfb_presence_notify_add_resource (SfbPresenceNotify *notify,
 }
 
 /* The rlmi list without a tree, as the tree reader read it; what it
- * finds goes to @found, added to the notification once the document is
- * accepted. */
+ * finds goes to @found (made for the first resource it keeps), added to
+ * the notification once the document is accepted.  Only a resubscription
+ * or a termination is kept, so the state is compared in place and the
+ * poolFqdn copied for a resubscription only. */
 typedef struct
 {
   const SfbPresenceNotify *notify;
@@ -833,9 +918,11 @@ typedef struct
   gboolean in_resource;
   gboolean has_instance;
   char *uri;
-  char *state;
+  int state; /* in rlmi_states, or ATTR_OTHER or ATTR_ABSENT */
   char *pool;
 } RlmiReader;
+
+static const char *const rlmi_states[] = { "resubscribe", "terminated" };
 
 static void
 rlmi_start (gpointer user_data, const char *name, int n, const xmlChar **attributes)
@@ -853,8 +940,9 @@ rlmi_start (gpointer user_data, const char *name, int n, const xmlChar **attribu
   else if (r->depth == 3 && r->in_resource && !r->has_instance && g_str_equal (name, "instance"))
     {
       r->has_instance = TRUE;
-      r->state = attr_value (n, attributes, "state", NULL);
-      r->pool = attr_value (n, attributes, "poolFqdn", NULL);
+      r->state = attr_word (n, attributes, "state", NULL, rlmi_states, G_N_ELEMENTS (rlmi_states));
+      if (r->state == 0)
+        r->pool = attr_value (n, attributes, "poolFqdn", NULL);
     }
 }
 
@@ -863,8 +951,8 @@ rlmi_clear (RlmiReader *r)
 {
   r->in_resource = FALSE;
   r->has_instance = FALSE;
+  r->state = ATTR_ABSENT;
   g_clear_pointer (&r->uri, g_free);
-  g_clear_pointer (&r->state, g_free);
   g_clear_pointer (&r->pool, g_free);
 }
 
@@ -875,8 +963,14 @@ rlmi_end (gpointer user_data, const char *name)
 
   if (r->depth == 2 && r->in_resource)
     {
-      sfb_presence_notify_add_resource (
-          r->found, r->notify, r->uri, r->has_instance, r->state, r->pool);
+      /* sfb_presence_notify_add_resource() adds nothing in other states */
+      if (r->has_instance && r->state >= 0)
+        {
+          if (r->found == NULL)
+            r->found = sfb_presence_notify_new ();
+          sfb_presence_notify_add_resource (
+              r->found, r->notify, r->uri, TRUE, rlmi_states[r->state], r->pool);
+        }
       rlmi_clear (r);
     }
   r->depth--;
@@ -903,12 +997,13 @@ rlmi_pass (SfbPresenceNotify *notify,
            gboolean *ok,
            GError **error)
 {
-  g_autoptr (SfbPresenceNotify) found = sfb_presence_notify_new ();
-  RlmiReader r = { notify, found };
+  g_autoptr (SfbPresenceNotify) found = NULL;
+  RlmiReader r = { notify, NULL };
   gboolean read;
 
   read = read_pass (data, length, "presence list (rlmi)", fast, &rlmi_sax, &r, ok, error);
   rlmi_clear (&r);
+  found = r.found;
   if (!read || !*ok)
     return read;
   if (!r.is_list)
@@ -918,8 +1013,11 @@ rlmi_pass (SfbPresenceNotify *notify,
       *ok = FALSE;
       return TRUE;
     }
-  move_all (notify->resubscribe, found->resubscribe);
-  move_all (notify->terminated, found->terminated);
+  if (found != NULL)
+    {
+      move_all (notify->resubscribe, found->resubscribe);
+      move_all (notify->terminated, found->terminated);
+    }
   return TRUE;
 }
 
@@ -962,10 +1060,34 @@ parse_categories_part (const SfbPresencePartReaders *readers,
   return TRUE;
 }
 
-static const char *
-find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
+/* memmem(), looking first at the bytes equal to the needle's first with
+ * memchr(): glibc's memmem() sets up a table per call, which costs more
+ * than scanning the parts of a presence notification.  Once the candidates
+ * that fail have cost more than the bytes passed (hostile input: the first
+ * byte everywhere), memmem() takes the rest, so the search stays linear. */
+const char *
+sfb_presence_find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
 {
-  return memmem (hay, hay_len, needle, needle_len);
+  const char *end = hay + hay_len;
+  const char *p = hay;
+  gsize spent = 0;
+
+  if (needle_len == 0 || needle_len > hay_len)
+    return needle_len == 0 ? hay : NULL;
+  while ((gsize) (end - p) >= needle_len)
+    {
+      const char *c = memchr (p, needle[0], end - p - (needle_len - 1));
+
+      if (c == NULL)
+        return NULL;
+      if (memcmp (c + 1, needle + 1, needle_len - 1) == 0)
+        return c;
+      spent += needle_len;
+      p = c + 1;
+      if (spent > (gsize) (p - hay) + 256)
+        return memmem (p, end - p, needle, needle_len);
+    }
+  return NULL;
 }
 
 #define PART_MAX_LINES 64
@@ -1073,7 +1195,7 @@ parse_multipart (SfbPresenceNotify *notify,
     }
   delim = g_strconcat ("--", boundary, NULL);
   delim_len = strlen (delim);
-  p = find_bytes (data, length, delim, delim_len);
+  p = sfb_presence_find_bytes (data, length, delim, delim_len);
   while (p != NULL)
     {
       const char *head = p + delim_len;
@@ -1092,11 +1214,11 @@ parse_multipart (SfbPresenceNotify *notify,
                                "The server's multipart presence notification has too many parts");
           return FALSE;
         }
-      sep = find_bytes (head, end - head, "\r\n\r\n", 4);
+      sep = sfb_presence_find_bytes (head, end - head, "\r\n\r\n", 4);
       if (sep == NULL)
         break;
       body = sep + 4;
-      next = find_bytes (body, end - body, delim, delim_len);
+      next = sfb_presence_find_bytes (body, end - body, delim, delim_len);
       body_end = next != NULL ? next : end;
       /* The CRLF before a delimiter belongs to it; servers add an empty
        * line too (sfbsim documents.multipart_related): XML ignores it. */

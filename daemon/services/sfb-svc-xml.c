@@ -170,15 +170,22 @@ sfb_svc_xml_parse_bool (const char *value)
 }
 
 char *
-sfb_svc_clean_string (const char *value)
+sfb_svc_clean_string_len (const char *value, gsize length)
 {
   char *copy;
 
-  if (value == NULL || !g_utf8_validate (value, -1, NULL))
+  /* g_utf8_validate() refuses a NUL within @length */
+  if (value == NULL || !g_utf8_validate (value, length, NULL))
     return NULL;
-  copy = g_strdup (value);
+  copy = g_strndup (value, length);
   for (char *p = copy; *p; p++)
     if ((guchar) *p < 0x20 || *p == 0x7f)
       *p = ' ';
   return copy;
+}
+
+char *
+sfb_svc_clean_string (const char *value)
+{
+  return value != NULL ? sfb_svc_clean_string_len (value, strlen (value)) : NULL;
 }

@@ -60,5 +60,7 @@ gboolean sfb_svc_xml_parse_bool (const char *value);
 /* Strings the daemon keeps from documents go into logs, D-Bus and JSON:
  * a copy with control characters turned into spaces; NULL when not UTF-8. */
 char *sfb_svc_clean_string (const char *value);
+/* The same of the @length bytes at @value (a NUL among them: NULL). */
+char *sfb_svc_clean_string_len (const char *value, gsize length);
 
 G_END_DECLS

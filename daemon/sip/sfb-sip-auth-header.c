@@ -9,7 +9,7 @@
 
 struct _SfbSipAuth
 {
-  char *scheme;
+  char *scheme; /* in the same block, after the struct */
   char *token68;
   GPtrArray *params; /* SfbSipParam; raw_value keeps the quotes */
 };
@@ -17,17 +17,27 @@ struct _SfbSipAuth
 /* parameters whose values are secrets or tokens and never logged */
 static const char *const secret_params[] = { "gssapi-data", "response", "rspauth", "password" };
 
+/* one block: the scheme follows the struct (a scheme is a token of the
+ * header, at most SFB_SIP_AUTH_MAX_LENGTH bytes, or a caller's literal) */
+static SfbSipAuth *
+auth_new (const char *scheme, gsize len)
+{
+  SfbSipAuth *auth = g_malloc (sizeof (SfbSipAuth) + len + 1);
+
+  auth->scheme = (char *) (auth + 1);
+  memcpy (auth->scheme, scheme, len);
+  auth->scheme[len] = '\0';
+  auth->token68 = NULL;
+  auth->params = sfb_sip_params_new ();
+  return auth;
+}
+
 SfbSipAuth *
 sfb_sip_auth_new (const char *scheme)
 {
-  SfbSipAuth *auth;
-
   g_return_val_if_fail (scheme != NULL && sfb_sip_is_token (scheme, strlen (scheme)), NULL);
 
-  auth = g_new0 (SfbSipAuth, 1);
-  auth->scheme = g_strdup (scheme);
-  auth->params = sfb_sip_params_new ();
-  return auth;
+  return auth_new (scheme, strlen (scheme));
 }
 
 void
@@ -35,7 +45,6 @@ sfb_sip_auth_free (SfbSipAuth *auth)
 {
   if (auth == NULL)
     return;
-  g_free (auth->scheme);
   g_free (auth->token68);
   g_ptr_array_unref (auth->params);
   g_free (auth);
@@ -155,9 +164,7 @@ start_challenge (AuthParse *ap, const char *name, gsize name_len, GError **error
 
   if (ap->auths->len >= SFB_SIP_AUTH_MAX_CHALLENGES)
     return auth_error (error, SFB_SIP_ERROR_TOO_LARGE, "too many challenges");
-  auth = g_new0 (SfbSipAuth, 1);
-  auth->scheme = g_strndup (name, name_len);
-  auth->params = sfb_sip_params_new ();
+  auth = auth_new (name, name_len);
   g_ptr_array_add (ap->auths, auth);
   ap->current = auth;
   ap->need_comma = try_token68 (&ap->lx, auth);
@@ -220,15 +227,21 @@ sfb_sip_auth_parse (const char *value, gssize len, GError **error)
   return g_steal_pointer (&auths);
 }
 
+static GPtrArray *
+empty_list (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_auth_free);
+}
+
 /* every challenge of every header called header_name, in order; a header
  * that does not parse is skipped (one odd scheme must not hide the rest) */
 GPtrArray *
 sfb_sip_auth_parse_message (SfbSipMessage *message, const char *header_name)
 {
-  GPtrArray *all = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_auth_free);
+  GPtrArray *all = NULL;
 
-  g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), all);
-  g_return_val_if_fail (header_name != NULL, all);
+  g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), empty_list ());
+  g_return_val_if_fail (header_name != NULL, empty_list ());
 
   for (int i = sfb_sip_message_find_header (message, header_name, 0); i >= 0;
        i = sfb_sip_message_find_header (message, header_name, (guint) i + 1))
@@ -244,11 +257,17 @@ sfb_sip_auth_parse_message (SfbSipMessage *message, const char *header_name)
           g_debug ("ignoring %s header %d: %s", header_name, i, error->message);
           continue;
         }
+      if (all == NULL)
+        {
+          /* usually the only one: its list is the result */
+          all = g_steal_pointer (&auths);
+          continue;
+        }
       for (guint j = 0; j < auths->len; j++)
         g_ptr_array_add (all, g_steal_pointer (&auths->pdata[j]));
       g_ptr_array_set_free_func (auths, NULL);
     }
-  return all;
+  return all != NULL ? all : empty_list ();
 }
 
 SfbSipAuth *

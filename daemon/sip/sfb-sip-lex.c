@@ -7,46 +7,12 @@
 
 #include <string.h>
 
-void
-sfb_sip_lex_init (SfbSipLex *lx, const char *text, gssize len)
-{
-  if (text == NULL)
-    text = "";
-  lx->p = text;
-  lx->end = text + (len < 0 ? strlen (text) : (gsize) len);
-}
-
-gboolean
-sfb_sip_lex_at_end (const SfbSipLex *lx)
-{
-  return lx->p >= lx->end;
-}
-
-gboolean
-sfb_sip_lex_peek (const SfbSipLex *lx, char c)
-{
-  return lx->p < lx->end && *lx->p == c;
-}
-
-gboolean
-sfb_sip_is_ws (guchar c)
-{
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* LWS: header values are unfolded, but a stray CRLF+WSP is harmless */
-void
-sfb_sip_lex_skip_ws (SfbSipLex *lx)
-{
-  while (lx->p < lx->end && sfb_sip_is_ws ((guchar) *lx->p))
-    lx->p++;
-}
-
 /* token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"),
  * one table look-up a byte: every header name and parameter of every
  * received message is scanned with it (test-sip-message compares it with
- * the definition for every byte). */
-static const guint8 token_chars[256] = {
+ * the definition for every byte).  The scanners that run per byte are
+ * inline in sfb-sip-lex.h. */
+const guint8 sfb_sip_token_chars[256] = {
   ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['-'] = 1, ['.'] = 1,
   ['!'] = 1,         ['%'] = 1,         ['*'] = 1,         ['_'] = 1, ['+'] = 1,
   ['`'] = 1,         ['\''] = 1,        ['~'] = 1,
@@ -55,13 +21,7 @@ static const guint8 token_chars[256] = {
 static inline gboolean
 is_token_char (guchar c)
 {
-  return token_chars[c] != 0;
-}
-
-gboolean
-sfb_sip_is_token_char (guchar c)
-{
-  return is_token_char (c);
+  return sfb_sip_is_token_char (c);
 }
 
 gboolean
@@ -75,19 +35,6 @@ sfb_sip_is_ipv6_reference (const char *host)
   return g_hostname_is_ip_address (host);
 }
 
-gboolean
-sfb_sip_is_token (const char *text, gsize len)
-{
-  if (len == 0)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    {
-      if (!is_token_char ((guchar) text[i]))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 char *
 sfb_sip_strdup_trimmed (const char *text, gsize len)
 {
@@ -99,18 +46,6 @@ sfb_sip_strdup_trimmed (const char *text, gsize len)
   while (len > 0 && sfb_sip_is_ws ((guchar) text[len - 1]))
     len--;
   return g_strndup (text, len);
-}
-
-gsize
-sfb_sip_lex_token (SfbSipLex *lx, const char **start)
-{
-  const char *s = lx->p;
-
-  while (lx->p < lx->end && is_token_char ((guchar) *lx->p))
-    lx->p++;
-  if (start != NULL)
-    *start = s;
-  return (gsize) (lx->p - s);
 }
 
 /* quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE; out gets the
@@ -289,8 +224,9 @@ parse_param_value (SfbSipLex *lx,
   return TRUE;
 }
 
+/* into @params, or, when NULL, counted in *count and checked only */
 static gboolean
-parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
+parse_one_param (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
 {
   g_autoptr (GString) scratch = NULL;
   const char *name, *value = NULL, *raw = NULL;
@@ -303,7 +239,7 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
       g_set_error_literal (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter name");
       return FALSE;
     }
-  if (params->len >= SFB_SIP_LEX_MAX_PARAMS)
+  if ((params != NULL ? params->len : *count) >= SFB_SIP_LEX_MAX_PARAMS)
     {
       g_set_error (error,
                    SFB_SIP_ERROR,
@@ -328,14 +264,17 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, GError **error)
                               error))
         return FALSE;
     }
-  g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
+  if (params == NULL)
+    ++*count;
+  else
+    g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
   return TRUE;
 }
 
 /* *( SEMI generic-param ); stops before ',' (the next list element) or at
  * the end */
-gboolean
-sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
+static gboolean
+params_parse (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
 {
   for (;;)
     {
@@ -352,9 +291,25 @@ sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
           return FALSE;
         }
       lx->p++;
-      if (!parse_one_param (lx, params, error))
+      if (!parse_one_param (lx, params, count, error))
         return FALSE;
     }
+}
+
+gboolean
+sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
+{
+  g_return_val_if_fail (params != NULL, FALSE);
+  return params_parse (lx, params, NULL, error);
+}
+
+/* sfb_sip_params_parse()'s verdict and position, nothing kept */
+gboolean
+sfb_sip_params_check (SfbSipLex *lx, GError **error)
+{
+  guint count = 0;
+
+  return params_parse (lx, NULL, &count, error);
 }
 
 const SfbSipParam *

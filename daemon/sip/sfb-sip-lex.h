@@ -8,6 +8,8 @@
 
 #include <glib.h>
 
+#include <string.h>
+
 G_BEGIN_DECLS
 
 /* ASCII letters only, as g_ascii_tolower() */
@@ -59,11 +61,77 @@ typedef struct
   char *raw_value; /* byte-exact as in the message; NULL when valueless */
 } SfbSipParam;
 
-void sfb_sip_lex_init (SfbSipLex *lx, const char *text, gssize len);
-gboolean sfb_sip_lex_at_end (const SfbSipLex *lx);
-gboolean sfb_sip_lex_peek (const SfbSipLex *lx, char c);
-void sfb_sip_lex_skip_ws (SfbSipLex *lx);
-gsize sfb_sip_lex_token (SfbSipLex *lx, const char **start);
+/* The per-byte scanners are inline: every received message's header
+ * values go through them some two hundred times, and a call cost as much
+ * as their work. */
+extern const guint8 sfb_sip_token_chars[256];
+
+static inline gboolean
+sfb_sip_is_ws (guchar c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline gboolean
+sfb_sip_is_token_char (guchar c)
+{
+  return sfb_sip_token_chars[c] != 0;
+}
+
+static inline gboolean
+sfb_sip_is_token (const char *text, gsize len)
+{
+  if (len == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (!sfb_sip_is_token_char ((guchar) text[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static inline void
+sfb_sip_lex_init (SfbSipLex *lx, const char *text, gssize len)
+{
+  if (text == NULL)
+    text = "";
+  lx->p = text;
+  lx->end = text + (len < 0 ? strlen (text) : (gsize) len);
+}
+
+static inline gboolean
+sfb_sip_lex_at_end (const SfbSipLex *lx)
+{
+  return lx->p >= lx->end;
+}
+
+static inline gboolean
+sfb_sip_lex_peek (const SfbSipLex *lx, char c)
+{
+  return lx->p < lx->end && *lx->p == c;
+}
+
+/* LWS: header values are unfolded, but a stray CRLF+WSP is harmless */
+static inline void
+sfb_sip_lex_skip_ws (SfbSipLex *lx)
+{
+  while (lx->p < lx->end && sfb_sip_is_ws ((guchar) *lx->p))
+    lx->p++;
+}
+
+static inline gsize
+sfb_sip_lex_token (SfbSipLex *lx, const char **start)
+{
+  const char *s = lx->p;
+
+  while (lx->p < lx->end && sfb_sip_is_token_char ((guchar) *lx->p))
+    lx->p++;
+  if (start != NULL)
+    *start = s;
+  return (gsize) (lx->p - s);
+}
+
 gboolean sfb_sip_lex_quoted (SfbSipLex *lx, GString *out, GError **error);
 /* The same, the value returned (as a C string: cut at a NUL, as the
  * GString's text would be read) */
@@ -74,13 +142,10 @@ char *sfb_sip_lex_quoted_dup (SfbSipLex *lx, GError **error);
 gboolean sfb_sip_lex_quoted_view (
     SfbSipLex *lx, GString **scratch, const char **value, gsize *value_len, GError **error);
 
-gboolean sfb_sip_is_token_char (guchar c);
-gboolean sfb_sip_is_token (const char *text, gsize len);
 /* The text between '[' and ']' of a URI or Via host: an IPv6 address, and
  * after a '%' a zone of the characters an interface name holds (GLib alone
  * takes any bytes there: controls, invalid UTF-8). */
 gboolean sfb_sip_is_ipv6_reference (const char *host);
-gboolean sfb_sip_is_ws (guchar c);
 char *sfb_sip_strdup_trimmed (const char *text, gsize len);
 
 /* @value NULL: a valueless parameter (@raw ignored).  Each string is
@@ -96,6 +161,7 @@ void sfb_sip_param_free (SfbSipParam *param);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipParam, sfb_sip_param_free)
 GPtrArray *sfb_sip_params_new (void);
 gboolean sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error);
+gboolean sfb_sip_params_check (SfbSipLex *lx, GError **error);
 const SfbSipParam *sfb_sip_params_find (GPtrArray *params, const char *name);
 
 G_END_DECLS

@@ -139,9 +139,9 @@ check_vias (SfbSipMessage *self, guint n_vias, GError **error)
        i = sfb_sip_message_find_header (self, "Via", (guint) i + 1))
     {
       SfbSipHeader *header = sfb_sip_message_header_at (self, (guint) i);
-      g_autoptr (GPtrArray) vias = sfb_sip_via_parse_list (header->value, header->value_len, error);
 
-      if (vias == NULL)
+      /* checked, not built: nothing of it is kept */
+      if (!sfb_sip_via_check_list (header->value, header->value_len, error))
         {
           g_prefix_error (error, "Via: ");
           return FALSE;
@@ -173,23 +173,25 @@ check_max_forwards (SfbSipMessage *self, GError **error)
 static gboolean
 check_request (SfbSipMessage *self, GError **error)
 {
-  g_autoptr (SfbSipUri) uri = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autofree char *method = NULL;
+  guint n_headers = 0;
+  gboolean ok;
 
   if (!sfb_sip_message_get_cseq (self, NULL, &method, error))
     return FALSE;
   if (g_strcmp0 (method, self->method) != 0)
     return invalid (error, "CSeq method '%s' does not match the request method", method);
-  uri = sfb_sip_uri_parse (self->request_uri, -1, &local_error);
-  if (uri == NULL && g_error_matches (local_error, SFB_SIP_ERROR, SFB_SIP_ERROR_UNSUPPORTED_SCHEME))
+  /* checked, not built: nothing of it is kept */
+  ok = sfb_sip_uri_check (self->request_uri, -1, &n_headers, &local_error);
+  if (!ok && g_error_matches (local_error, SFB_SIP_ERROR, SFB_SIP_ERROR_UNSUPPORTED_SCHEME))
     return TRUE; /* the TU answers 416 */
-  if (uri == NULL)
+  if (!ok)
     {
       g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "Request-URI: ");
       return FALSE;
     }
-  if (sfb_sip_uri_get_n_headers (uri) > 0)
+  if (n_headers > 0)
     return invalid (error, "%s has a headers part", "Request-URI");
   return check_max_forwards (self, error);
 }

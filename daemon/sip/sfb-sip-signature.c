@@ -9,13 +9,32 @@
 
 #include <string.h>
 
+/* "<" value ">"; the bytes copied inline while they fit (a reused buffer
+ * keeps its room from message to message), as GLib's appends are calls */
+static void
+append_field_len (GString *out, const char *value, gsize len)
+{
+  if (len + 2 < out->allocated_len - out->len)
+    {
+      char *p = out->str + out->len;
+
+      p[0] = '<';
+      if (len > 0)
+        memcpy (p + 1, value, len);
+      p[len + 1] = '>';
+      p[len + 2] = '\0';
+      out->len += len + 2;
+      return;
+    }
+  g_string_append_c (out, '<');
+  g_string_append_len (out, value, (gssize) len);
+  g_string_append_c (out, '>');
+}
+
 static void
 append_field (GString *out, const char *value)
 {
-  g_string_append_c (out, '<');
-  if (value != NULL)
-    g_string_append (out, value);
-  g_string_append_c (out, '>');
+  append_field_len (out, value, value != NULL ? strlen (value) : 0);
 }
 
 static gboolean
@@ -32,7 +51,6 @@ append_cseq (GString *out, SfbSipMessage *message, GError **error)
 {
   const char *value = sfb_sip_message_get_header (message, "CSeq");
   const char *p;
-  g_autofree char *number = NULL;
 
   if (value == NULL)
     {
@@ -44,10 +62,9 @@ append_cseq (GString *out, SfbSipMessage *message, GError **error)
     ;
   if (p == value || !sfb_sip_is_ws ((guchar) *p))
     return sig_error (error, "CSeq", "is malformed");
-  number = g_strndup (value, p - value);
+  append_field_len (out, value, (gsize) (p - value));
   while (sfb_sip_is_ws ((guchar) *p))
     p++;
-  append_field (out, number);
   append_field (out, p);
   return TRUE;
 }
@@ -101,9 +118,16 @@ append_identity (GString *out, SfbSipMessage *message, GError **error)
                          ? "P-Asserted-Identity"
                          : "P-Preferred-Identity";
   const char *sip = NULL, *tel = NULL;
-  g_autoptr (GPtrArray) all
-      = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_name_addr_free);
+  g_autoptr (GPtrArray) all = NULL;
 
+  if (sfb_sip_message_find_header (message, name, 0) < 0)
+    {
+      /* neither header: both fields empty, nothing to parse */
+      append_field (out, NULL);
+      append_field (out, NULL);
+      return TRUE;
+    }
+  all = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_name_addr_free);
   for (int i = sfb_sip_message_find_header (message, name, 0); i >= 0;
        i = sfb_sip_message_find_header (message, name, (guint) i + 1))
     {
@@ -141,7 +165,43 @@ append_params (GString *out, const SfbSipSignatureParams *params)
 
 /* The buffer of docs/protocol.md §5.1.  Version >= 3: 15 fields for a request,
  * 16 for a response (the status code last).  Version < 3 leaves out the
- * To URI and both identity URIs.  Absent headers give empty fields "<>". */
+ * To URI and both identity URIs.  Absent headers give empty fields "<>".
+ * Appended to @out; on error @out is left as it was. */
+gboolean
+sfb_sip_signature_buffer_append (GString *out,
+                                 SfbSipMessage *message,
+                                 const SfbSipSignatureParams *params,
+                                 GError **error)
+{
+  gsize start;
+  gboolean v3;
+
+  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), FALSE);
+  g_return_val_if_fail (params != NULL, FALSE);
+
+  start = out->len;
+  v3 = params->version >= 3;
+  append_params (out, params);
+  append_field (out, sfb_sip_message_get_header (message, "Call-ID"));
+  if (!append_cseq (out, message, error) || !append_address (out, message, "From", TRUE, error)
+      || !append_address (out, message, "To", v3, error)
+      || (v3 && !append_identity (out, message, error)))
+    {
+      g_string_truncate (out, start);
+      return FALSE;
+    }
+  append_field (out, sfb_sip_message_get_header (message, "Expires"));
+  if (!sfb_sip_message_is_request (message))
+    {
+      char code[16];
+
+      g_snprintf (code, sizeof code, "%u", sfb_sip_message_get_status_code (message));
+      append_field (out, code);
+    }
+  return TRUE;
+}
+
 char *
 sfb_sip_signature_buffer (SfbSipMessage *message,
                           const SfbSipSignatureParams *params,
@@ -150,25 +210,12 @@ sfb_sip_signature_buffer (SfbSipMessage *message,
   /* room for a usual buffer (some 300 bytes; GLib makes it 512): no
    * regrowth while appending */
   g_autoptr (GString) out = g_string_sized_new (384);
-  gboolean v3;
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), NULL);
   g_return_val_if_fail (params != NULL, NULL);
 
-  v3 = params->version >= 3;
-  append_params (out, params);
-  append_field (out, sfb_sip_message_get_header (message, "Call-ID"));
-  if (!append_cseq (out, message, error) || !append_address (out, message, "From", TRUE, error)
-      || !append_address (out, message, "To", v3, error)
-      || (v3 && !append_identity (out, message, error)))
+  if (!sfb_sip_signature_buffer_append (out, message, params, error))
     return NULL;
-  append_field (out, sfb_sip_message_get_header (message, "Expires"));
-  if (!sfb_sip_message_is_request (message))
-    {
-      g_autofree char *code = g_strdup_printf ("%u", sfb_sip_message_get_status_code (message));
-
-      append_field (out, code);
-    }
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
 

@@ -27,6 +27,10 @@ typedef struct
 char *sfb_sip_signature_buffer (SfbSipMessage *message,
                                 const SfbSipSignatureParams *params,
                                 GError **error);
+gboolean sfb_sip_signature_buffer_append (GString *out,
+                                          SfbSipMessage *message,
+                                          const SfbSipSignatureParams *params,
+                                          GError **error);
 gboolean sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
                                                   const SfbSipAuth *auth,
                                                   GError **error);

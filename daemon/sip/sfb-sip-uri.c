@@ -30,6 +30,9 @@ struct _SfbSipUri
   guint16 port;
   GPtrArray *params;  /* NULL until the first one */
   GPtrArray *headers; /* NULL until the first one */
+  guint n_params;
+  guint n_headers;
+  gboolean check_only; /* sfb_sip_uri_check(): verdicts and counts, no strings kept */
 };
 
 struct _SfbSipNameAddr
@@ -74,6 +77,52 @@ hex_value (guchar c)
   return g_ascii_isxdigit (c) ? g_ascii_xdigit_value (c) : -1;
 }
 
+static gboolean
+escape_error (GError **error, gsize offset)
+{
+  g_set_error (error,
+               SFB_SIP_ERROR,
+               SFB_SIP_ERROR_MALFORMED,
+               "invalid escape sequence at offset %" G_GSIZE_FORMAT,
+               offset);
+  return FALSE;
+}
+
+/* sfb_sip_uri_unescape()'s verdict and decoded length, nothing copied */
+static gboolean
+check_escapes (const char *text, gsize n, gsize *out_len, GError **error)
+{
+  gsize decoded = 0;
+
+  for (gsize i = 0; i < n; i++, decoded++)
+    {
+      if (text[i] != '%')
+        continue;
+      if (i + 2 >= n || hex_value ((guchar) text[i + 1]) < 0
+          || hex_value ((guchar) text[i + 2]) < 0)
+        return escape_error (error, i);
+      i += 2;
+    }
+  if (out_len != NULL)
+    *out_len = decoded;
+  return TRUE;
+}
+
+/* *out the unescaped text, or, checking only, nothing (out left NULL) */
+static gboolean
+unescape_into (SfbSipUri *uri,
+               const char *text,
+               gsize n,
+               char **out,
+               gsize *out_len,
+               GError **error)
+{
+  if (uri->check_only)
+    return check_escapes (text, n, out_len, error);
+  *out = sfb_sip_uri_unescape (text, (gssize) n, out_len, error);
+  return *out != NULL;
+}
+
 char *
 sfb_sip_uri_unescape (const char *text, gssize len, gsize *out_len, GError **error)
 {
@@ -109,11 +158,7 @@ sfb_sip_uri_unescape (const char *text, gssize len, gsize *out_len, GError **err
       lo = i + 2 < n ? hex_value ((guchar) text[i + 2]) : -1;
       if (hi < 0 || lo < 0)
         {
-          g_set_error (error,
-                       SFB_SIP_ERROR,
-                       SFB_SIP_ERROR_MALFORMED,
-                       "invalid escape sequence at offset %" G_GSIZE_FORMAT,
-                       i);
+          escape_error (error, i);
           return NULL;
         }
       g_string_append_c (out, (char) (hi << 4 | lo));
@@ -132,11 +177,9 @@ uri_pair_free (UriPair *pair)
   g_free (pair);
 }
 
-void
-sfb_sip_uri_free (SfbSipUri *uri)
+static void
+uri_clear (SfbSipUri *uri)
 {
-  if (uri == NULL)
-    return;
   g_free (uri->text);
   g_free (uri->user_raw);
   g_free (uri->user);
@@ -144,6 +187,14 @@ sfb_sip_uri_free (SfbSipUri *uri)
   g_free (uri->host);
   g_clear_pointer (&uri->params, g_ptr_array_unref);
   g_clear_pointer (&uri->headers, g_ptr_array_unref);
+}
+
+void
+sfb_sip_uri_free (SfbSipUri *uri)
+{
+  if (uri == NULL)
+    return;
+  uri_clear (uri);
   g_free (uri);
 }
 
@@ -167,14 +218,13 @@ parse_userinfo (SfbSipUri *uri, const char *s, const char *at, GError **error)
     {
       if (scan_class (colon + 1, at, PASSWORD_CHARS) != at)
         return set_malformed (error, "invalid password part");
-      password = sfb_sip_uri_unescape (colon + 1, at - colon - 1, NULL, error);
-      if (password == NULL)
+      if (!unescape_into (uri, colon + 1, at - colon - 1, &password, NULL, error))
         return FALSE;
     }
-  uri->user = sfb_sip_uri_unescape (s, user_end - s, &uri->user_len, error);
-  if (uri->user == NULL)
+  if (!unescape_into (uri, s, user_end - s, &uri->user, &uri->user_len, error))
     return FALSE;
-  uri->user_raw = g_strndup (s, user_end - s);
+  if (!uri->check_only)
+    uri->user_raw = g_strndup (s, user_end - s);
   uri->password = g_steal_pointer (&password);
   return TRUE;
 }
@@ -228,7 +278,8 @@ parse_hostport (SfbSipUri *uri, const char *p, const char *end, GError **error)
           set_malformed (error, "empty host");
           return NULL;
         }
-      uri->host = g_strndup (start, p - start);
+      if (!uri->check_only)
+        uri->host = g_strndup (start, p - start);
     }
   if (p < end && *p == ':')
     return parse_port (uri, p, end, error);
@@ -238,8 +289,13 @@ parse_hostport (SfbSipUri *uri, const char *p, const char *end, GError **error)
 /* name [ "=" value ]; each side unescaped, names kept as written; *into
  * is made with its first pair (most URIs have no parameters or headers) */
 static gboolean
-parse_pair (
-    const char *start, const char *end, gboolean need_value, GPtrArray **into, GError **error)
+parse_pair (SfbSipUri *uri,
+            const char *start,
+            const char *end,
+            gboolean need_value,
+            GPtrArray **into,
+            guint *count,
+            GError **error)
 {
   const char *eq = memchr (start, '=', end - start);
   const char *name_end = eq != NULL ? eq : end;
@@ -255,7 +311,7 @@ parse_pair (
           error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter or header in URI");
       return FALSE;
     }
-  if (*into != NULL && (*into)->len >= SFB_SIP_LEX_MAX_PARAMS)
+  if (*count >= SFB_SIP_LEX_MAX_PARAMS)
     {
       g_set_error (error,
                    SFB_SIP_ERROR,
@@ -264,15 +320,13 @@ parse_pair (
                    SFB_SIP_LEX_MAX_PARAMS);
       return FALSE;
     }
-  name = sfb_sip_uri_unescape (start, name_end - start, NULL, error);
-  if (name == NULL)
+  if (!unescape_into (uri, start, name_end - start, &name, NULL, error))
     return FALSE;
-  if (eq != NULL)
-    {
-      value = sfb_sip_uri_unescape (eq + 1, end - eq - 1, NULL, error);
-      if (value == NULL)
-        return FALSE;
-    }
+  if (eq != NULL && !unescape_into (uri, eq + 1, end - eq - 1, &value, NULL, error))
+    return FALSE;
+  ++*count;
+  if (uri->check_only)
+    return TRUE;
   pair = g_new0 (UriPair, 1);
   pair->name = g_steal_pointer (&name);
   pair->value = g_steal_pointer (&value);
@@ -292,7 +346,7 @@ parse_params (SfbSipUri *uri, const char *p, const char *end, GError **error)
 
       while (p < end && (is_in_class ((guchar) *p, PARAM_UNRESERVED) || *p == '='))
         p++;
-      if (!parse_pair (start, p, FALSE, &uri->params, error))
+      if (!parse_pair (uri, start, p, FALSE, &uri->params, &uri->n_params, error))
         return NULL;
     }
   return p;
@@ -310,7 +364,7 @@ parse_headers (SfbSipUri *uri, const char *p, const char *end, GError **error)
 
       while (p < end && (is_in_class ((guchar) *p, HNV_UNRESERVED) || *p == '='))
         p++;
-      if (!parse_pair (start, p, TRUE, &uri->headers, error))
+      if (!parse_pair (uri, start, p, TRUE, &uri->headers, &uri->n_headers, error))
         return NULL;
     }
   while (p < end && *p == '&');
@@ -352,9 +406,9 @@ parse_tel (SfbSipUri *uri, const char *s, const char *end, GError **error)
     p++;
   if (p == s)
     return set_malformed (error, "empty telephone number");
-  uri->user_raw = g_strndup (s, p - s);
-  uri->user = sfb_sip_uri_unescape (s, p - s, &uri->user_len, error);
-  if (uri->user == NULL)
+  if (!uri->check_only)
+    uri->user_raw = g_strndup (s, p - s);
+  if (!unescape_into (uri, s, p - s, &uri->user, &uri->user_len, error))
     return FALSE;
   p = parse_params (uri, p, end, error);
   if (p == NULL)
@@ -407,30 +461,52 @@ parse_scheme (SfbSipUri *uri, const char *text, gsize n, const char **rest, GErr
   return TRUE;
 }
 
+static gboolean
+parse_uri (SfbSipUri *uri, const char *text, gsize n, GError **error)
+{
+  const char *rest;
+
+  if (memchr (text, '\0', n) != NULL)
+    return set_malformed (error, "NUL byte");
+  if (!parse_scheme (uri, text, n, &rest, error))
+    return FALSE;
+  if (uri->scheme == SFB_SIP_URI_SCHEME_TEL)
+    return parse_tel (uri, rest, text + n, error);
+  return parse_sip (uri, rest, text + n, error);
+}
+
 SfbSipUri *
 sfb_sip_uri_parse (const char *text, gssize len, GError **error)
 {
   g_autoptr (SfbSipUri) uri = g_new0 (SfbSipUri, 1);
   gsize n;
-  const char *rest;
-  gboolean ok;
 
   g_return_val_if_fail (text != NULL, NULL);
 
   n = len < 0 ? strlen (text) : (gsize) len;
   uri->text = g_strndup (text, n);
-  if (memchr (text, '\0', n) != NULL)
-    {
-      set_malformed (error, "NUL byte");
-      return NULL;
-    }
-  if (!parse_scheme (uri, text, n, &rest, error))
+  if (!parse_uri (uri, text, n, error))
     return NULL;
-  if (uri->scheme == SFB_SIP_URI_SCHEME_TEL)
-    ok = parse_tel (uri, rest, text + n, error);
-  else
-    ok = parse_sip (uri, rest, text + n, error);
-  return ok ? g_steal_pointer (&uri) : NULL;
+  return g_steal_pointer (&uri);
+}
+
+/* sfb_sip_uri_parse()'s verdict (the same error) and the number of
+ * headers, without building the URI: validation checks every request's
+ * Request-URI and keeps nothing of it */
+gboolean
+sfb_sip_uri_check (const char *text, gssize len, guint *n_headers, GError **error)
+{
+  SfbSipUri uri = { 0 };
+  gboolean ok;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  uri.check_only = TRUE;
+  ok = parse_uri (&uri, text, len < 0 ? strlen (text) : (gsize) len, error);
+  if (ok && n_headers != NULL)
+    *n_headers = uri.n_headers;
+  uri_clear (&uri); /* an IPv6 host, checked as a string */
+  return ok;
 }
 
 const char *

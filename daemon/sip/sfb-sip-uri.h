@@ -25,6 +25,7 @@ typedef enum
 typedef struct _SfbSipUri SfbSipUri;
 
 SfbSipUri *sfb_sip_uri_parse (const char *text, gssize len, GError **error);
+gboolean sfb_sip_uri_check (const char *text, gssize len, guint *n_headers, GError **error);
 void sfb_sip_uri_free (SfbSipUri *uri);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipUri, sfb_sip_uri_free)
 

@@ -17,19 +17,26 @@ struct _SfbSipVia
   char *transport;
   char *host; /* without the brackets of an IPv6 reference */
   guint16 port;
-  GPtrArray *params;
+  GPtrArray *params;   /* NULL when checking only */
+  gboolean check_only; /* sfb_sip_via_check_list(): verdicts, no strings kept */
 };
+
+static void
+via_clear (SfbSipVia *via)
+{
+  g_free (via->protocol_name);
+  g_free (via->protocol_version);
+  g_free (via->transport);
+  g_free (via->host);
+  g_clear_pointer (&via->params, g_ptr_array_unref);
+}
 
 void
 sfb_sip_via_free (SfbSipVia *via)
 {
   if (via == NULL)
     return;
-  g_free (via->protocol_name);
-  g_free (via->protocol_version);
-  g_free (via->transport);
-  g_free (via->host);
-  g_clear_pointer (&via->params, g_ptr_array_unref);
+  via_clear (via);
   g_free (via);
 }
 
@@ -40,15 +47,18 @@ via_error (GError **error, const char *what)
   return FALSE;
 }
 
-static char *
-lex_token_dup (SfbSipLex *lx)
+/* FALSE when there is no token; *out its copy unless checking only */
+static gboolean
+lex_token_take (SfbSipLex *lx, const SfbSipVia *via, char **out)
 {
   const char *start;
   gsize len;
 
   sfb_sip_lex_skip_ws (lx);
   len = sfb_sip_lex_token (lx, &start);
-  return len > 0 ? g_strndup (start, len) : NULL;
+  if (len > 0 && !via->check_only)
+    *out = g_strndup (start, len);
+  return len > 0;
 }
 
 /* sent-protocol = protocol-name SLASH protocol-version SLASH transport */
@@ -66,8 +76,7 @@ parse_sent_protocol (SfbSipLex *lx, SfbSipVia *via, GError **error)
             return via_error (error, "missing '/'");
           lx->p++;
         }
-      *parts[i] = lex_token_dup (lx);
-      if (*parts[i] == NULL)
+      if (!lex_token_take (lx, via, parts[i]))
         return via_error (error, "empty sent-protocol element");
     }
   return TRUE;
@@ -117,7 +126,8 @@ parse_sent_by (SfbSipLex *lx, SfbSipVia *via, GError **error)
         lx->p++;
       if (lx->p == start)
         return via_error (error, "empty host");
-      via->host = g_strndup (start, lx->p - start);
+      if (!via->check_only)
+        via->host = g_strndup (start, lx->p - start);
     }
   sfb_sip_lex_skip_ws (lx);
   if (sfb_sip_lex_peek (lx, ':'))
@@ -128,16 +138,38 @@ parse_sent_by (SfbSipLex *lx, SfbSipVia *via, GError **error)
   return TRUE;
 }
 
+static gboolean
+parse_via_fields (SfbSipLex *lx, SfbSipVia *via, GError **error)
+{
+  if (!parse_sent_protocol (lx, via, error) || !parse_sent_by (lx, via, error))
+    return FALSE;
+  if (via->check_only)
+    return sfb_sip_params_check (lx, error);
+  return sfb_sip_params_parse (lx, via->params, error);
+}
+
 static SfbSipVia *
 parse_via_element (SfbSipLex *lx, GError **error)
 {
   g_autoptr (SfbSipVia) via = g_new0 (SfbSipVia, 1);
 
   via->params = sfb_sip_params_new ();
-  if (!parse_sent_protocol (lx, via, error) || !parse_sent_by (lx, via, error)
-      || !sfb_sip_params_parse (lx, via->params, error))
+  if (!parse_via_fields (lx, via, error))
     return NULL;
   return g_steal_pointer (&via);
+}
+
+/* one via-parm checked in a scratch struct, nothing kept */
+static gboolean
+check_via_element (SfbSipLex *lx, GError **error)
+{
+  SfbSipVia via = { 0 };
+  gboolean ok;
+
+  via.check_only = TRUE;
+  ok = parse_via_fields (lx, &via, error);
+  via_clear (&via); /* an IPv6 host, checked as a string */
+  return ok;
 }
 
 /* one Via header value may carry several comma-separated via-parms */
@@ -167,6 +199,33 @@ sfb_sip_via_parse_list (const char *text, gssize len, GError **error)
       sfb_sip_lex_skip_ws (&lx);
       if (sfb_sip_lex_at_end (&lx))
         return g_steal_pointer (&list);
+      lx.p++; /* ',' */
+    }
+}
+
+/* sfb_sip_via_parse_list()'s verdict (the same error), without building
+ * the list: validation checks every received message's Via headers and
+ * keeps nothing of them */
+gboolean
+sfb_sip_via_check_list (const char *text, gssize len, GError **error)
+{
+  SfbSipLex lx;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  sfb_sip_lex_init (&lx, text, len);
+  for (guint n = 0;; n++)
+    {
+      if (n >= MAX_VIAS)
+        {
+          g_set_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE, "more than %d Via", MAX_VIAS);
+          return FALSE;
+        }
+      if (!check_via_element (&lx, error))
+        return FALSE;
+      sfb_sip_lex_skip_ws (&lx);
+      if (sfb_sip_lex_at_end (&lx))
+        return TRUE;
       lx.p++; /* ',' */
     }
 }

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 typedef struct _SfbSipVia SfbSipVia;
 
 GPtrArray *sfb_sip_via_parse_list (const char *text, gssize len, GError **error);
+gboolean sfb_sip_via_check_list (const char *text, gssize len, GError **error);
 void sfb_sip_via_free (SfbSipVia *via);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipVia, sfb_sip_via_free)
 

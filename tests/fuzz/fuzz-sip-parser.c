@@ -9,6 +9,8 @@
 #include "sfb-sip-parser.h"
 #include "sfb-sip-signature.h"
 #include "sfb-sip-uri.h"
+
+#include <string.h>
 #include "sfb-sip-via.h"
 
 #include <stdint.h>
@@ -100,10 +102,19 @@ exercise_values (SfbSipMessage *msg)
       gsize len;
       const char *value = sfb_sip_message_get_header_value (msg, i, &len);
       g_autoptr (GPtrArray) addrs = sfb_sip_name_addr_parse_list (value, (gssize) len, NULL);
-      g_autoptr (GPtrArray) vias = sfb_sip_via_parse_list (value, (gssize) len, NULL);
+      g_autoptr (GError) via_error = NULL;
+      g_autoptr (GError) via_check_error = NULL;
+      g_autoptr (GPtrArray) vias = sfb_sip_via_parse_list (value, (gssize) len, &via_error);
+      gboolean via_ok = sfb_sip_via_check_list (value, (gssize) len, &via_check_error);
       g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (value, (gssize) len, NULL);
       g_auto (GStrv) list = sfb_sip_split_list (value, (gssize) len);
 
+      /* validation's Via check gives the parse's verdict and error */
+      if (via_ok != (vias != NULL)
+          || (vias == NULL
+              && (via_check_error == NULL || via_check_error->code != via_error->code
+                  || strcmp (via_check_error->message, via_error->message) != 0)))
+        abort ();
       /* a parse that succeeds yields at least one element */
       if (list == NULL || (addrs != NULL && addrs->len == 0) || (vias != NULL && vias->len == 0)
           || (auths != NULL && auths->len == 0))
@@ -134,9 +145,21 @@ exercise (SfbSipMessage *msg)
   (void) sfb_sip_message_validate (msg, NULL);
   if (ruri != NULL)
     {
-      g_autoptr (SfbSipUri) uri = sfb_sip_uri_parse (ruri, -1, NULL);
+      g_autoptr (GError) parse_error = NULL;
+      g_autoptr (GError) check_error = NULL;
+      g_autoptr (SfbSipUri) uri = sfb_sip_uri_parse (ruri, -1, &parse_error);
+      guint n_headers = G_MAXUINT;
+      gboolean checked = sfb_sip_uri_check (ruri, -1, &n_headers, &check_error);
 
       if (uri != NULL && sfb_sip_uri_to_string (uri) == NULL)
+        abort ();
+      /* validation's check gives the parse's verdict, error and headers */
+      if (checked != (uri != NULL)
+          || (uri != NULL && n_headers != sfb_sip_uri_get_n_headers (uri))
+          || (uri == NULL
+              && (check_error == NULL || check_error->domain != parse_error->domain
+                  || check_error->code != parse_error->code
+                  || strcmp (check_error->message, parse_error->message) != 0)))
         abort ();
     }
   if (infos->len > 0)

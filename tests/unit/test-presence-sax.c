@@ -340,6 +340,164 @@ rlmi_both (const char *doc)
 
 #define RLMI "<list xmlns=\"urn:ietf:params:xml:ns:rlmi\" uri=\"sip:alice@contoso.test\">"
 
+/* The attributes the readers only compare (a category's name and
+ * instance, a state's type, a body's type, an rlmi instance's state) are
+ * read in place unless they hold "&#38;" or a NUL: as attr_value() keeps
+ * them, stripped, NULL beyond SFB_SVC_XML_MAX_VALUE. */
+static void
+test_attributes_in_place (void)
+{
+  g_autofree char *fill = g_strnfill (SFB_SVC_XML_MAX_VALUE, 'i');
+  /* "state" with blanks, then by a reference: read; "&#38;" in a name or
+   * a type: another value */
+  static const char states[]
+      = "<categories " NS XSI "uri=\"sip:bob@contoso.test\">"
+        "<category name=\" state \"><state xsi:type=\" userState \">"
+        "<availability>6500</availability></state></category>"
+        "<category name=\"&#115;tate\"><state xsi:type=\"aggregateState&#38;\" type=\"userState\">"
+        "<availability>9500</availability></state></category>"
+        "<category name=\"state&#38;\"><state type=\"aggregateState\">"
+        "<availability>15500</availability></state></category></categories>";
+  /* an xsi:type one byte too long is absent: the plain type counts */
+  g_autofree char *long_type = g_strdup_printf (
+      "<categories " NS XSI "uri=\"sip:bob@contoso.test\">"
+      "<category name=\"state\"><state xsi:type=\"%s \" type=\" machineState\">"
+      "<availability>3500</availability></state></category>"
+      "<category name=\"state\"><state type=\"x\"><availability>6500</availability></state>"
+      "</category></categories>",
+      fill);
+  /* an instance one byte too long is absent: every note is gone */
+  g_autofree char *long_instance
+      = g_strdup_printf ("<categories " NS "uri=\"sip:bob@contoso.test\">"
+                         "<category name=\"note \" instance=\"%si\"/></categories>",
+                         fill);
+  static const char blank_instance[] = "<categories " NS "uri=\"sip:bob@contoso.test\">"
+                                       "<category name=\"note\" instance=\" \"/></categories>";
+  static const char bodies[]
+      = "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"note\"><note>"
+        "<body type=\"x\">first</body><body type=\" OOF\">later</body>"
+        "<body type=\"OOF&#38;\">other</body></note></category></categories>";
+  g_autoptr (SfbPresenceInfo) info = categories_both (states, strlen (states));
+  g_autoptr (SfbPresenceNotify) n = NULL;
+
+  g_assert_true (fast_accepted);
+  g_assert_cmpuint (info->availability, ==, 6500);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (long_type, strlen (long_type));
+  g_assert_true (fast_accepted);
+  g_assert_cmpuint (info->availability, ==, 3500);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (long_instance, strlen (long_instance));
+  g_assert_true (fast_accepted);
+  g_assert_cmpstr (info->note, ==, "");
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (blank_instance, strlen (blank_instance));
+  g_assert_true (fast_accepted);
+  g_assert_null (info->note);
+  g_clear_pointer (&info, sfb_presence_info_free);
+  info = categories_both (bodies, strlen (bodies));
+  g_assert_true (fast_accepted);
+  g_assert_cmpstr (info->note, ==, "later");
+
+  n = notify_both (
+      "application/rlmi+xml",
+      RLMI "<resource uri=\"sip:a@contoso.test\"><instance state=\" resubscribe \" "
+           "poolFqdn=\"pool.contoso.test\"/></resource>"
+           "<resource uri=\"sip:b@contoso.test\"><instance state=\"&#116;erminated\" "
+           "poolFqdn=\"pool.contoso.test\"/></resource>"
+           "<resource uri=\"sip:c@contoso.test\"><instance state=\"terminated&#38;\"/></resource>"
+           "<resource uri=\"sip:d@contoso.test\"><instance state=\"active\"/></resource>"
+           "<resource uri=\"sip:e@contoso.test\"><instance state=\"resubscribe\"/></resource>"
+           "</list>");
+  g_assert_true (rlmi_both (RLMI "<resource uri=\"sip:a@contoso.test\"><instance "
+                                 "state=\"resubscribe \" poolFqdn=\"p.test\"/></resource></list>"));
+  g_assert_cmpuint (n->resubscribe->len, ==, 2);
+  g_assert_cmpstr (
+      ((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->uri, ==, "sip:a@contoso.test");
+  g_assert_cmpstr (
+      ((SfbPresenceResubscribe *) n->resubscribe->pdata[0])->pool, ==, "pool.contoso.test");
+  g_assert_null (((SfbPresenceResubscribe *) n->resubscribe->pdata[1])->pool);
+  g_assert_cmpuint (n->terminated->len, ==, 1);
+  g_assert_cmpstr (n->terminated->pdata[0], ==, "sip:b@contoso.test");
+}
+
+/* A card's text fields are stripped, cleaned and copied once: controls
+ * (by reference, so the reader keeps them) become spaces, blank is absent. */
+static void
+test_card_text (void)
+{
+  static const char doc[]
+      = "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"contactCard\">"
+        "<contactCard><identity><name><displayName> &#9; a&#9;b&#13;c&#127;d&#x1F600; "
+        "</displayName></name><email> &#10; </email></identity><title>&#32;t&#32;</title>"
+        "<company/><automaton>&#9;true</automaton></contactCard></category></categories>";
+  g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+
+  g_assert_true (fast_accepted);
+  g_assert_cmpstr (info->display_name, ==, "a b c d\xF0\x9F\x98\x80");
+  g_assert_null (info->email);
+  g_assert_cmpstr (info->title, ==, "t");
+  g_assert_null (info->company);
+  g_assert_true (info->automaton);
+}
+
+/* Attribute values are scanned 16 bytes at a time: each byte to look at
+ * (a reference, a quote of the other kind, UTF-8, a tab, "<"), at each
+ * place of a value of up to 48 bytes, is seen. */
+static void
+test_value_scan (void)
+{
+  static const struct
+  {
+    const char *in;       /* in the value */
+    const char *out;      /* in the activity */
+    gboolean fast_reads;  /* FALSE: ours gives up */
+    gboolean well_formed; /* FALSE: refused */
+  } specials[] = {
+    { "&amp;", "&", TRUE, TRUE },
+    { "&#38;", "&", TRUE, TRUE },
+    { "'", "'", TRUE, TRUE },
+    { "\xc3\xa9", "\xc3\xa9", TRUE, TRUE },
+    { "\xe2\x82\xac", "\xe2\x82\xac", TRUE, TRUE },
+    { "\t", " ", FALSE, TRUE },
+    { "\x7f", " ", TRUE, TRUE },
+    { "<", NULL, FALSE, FALSE },
+    { "\xff", NULL, FALSE, FALSE },
+    { "\x1f", NULL, FALSE, FALSE },
+    { "\x01", NULL, FALSE, FALSE },
+    { "\n", " ", FALSE, TRUE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (specials); i++)
+    for (guint before = 0; before <= 40; before++)
+      {
+        g_autofree char *a = g_strnfill (before, 'a');
+        g_autofree char *b = g_strnfill (40 - before, 'b');
+        g_autofree char *doc = g_strdup_printf (
+            "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"state\"><state>"
+            "<availability>3500</availability><activity token=\"%s%s%s\"/></state></category>"
+            "</categories>",
+            a,
+            specials[i].in,
+            b);
+        g_autofree char *want = g_strconcat (a, specials[i].out, b, NULL);
+        g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+
+        g_assert_cmpint (fast_accepted, ==, specials[i].fast_reads);
+        if (!specials[i].well_formed)
+          {
+            g_assert_null (info);
+            continue;
+          }
+        g_assert_nonnull (info);
+        /* libxml2 reads a tab or line end as a space, then the value is stripped */
+        g_assert_cmpstr (info->activity,
+                         ==,
+                         *specials[i].out == ' ' && !specials[i].fast_reads ? g_strstrip (want)
+                                                                            : want);
+      }
+}
+
 static void
 test_notify_same (void)
 {
@@ -612,6 +770,9 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/categories-long-values", test_categories_long_values);
   g_test_add_func ("/presence-sax/categories-limits", test_categories_limits);
   g_test_add_func ("/presence-sax/notify", test_notify_same);
+  g_test_add_func ("/presence-sax/attributes-in-place", test_attributes_in_place);
+  g_test_add_func ("/presence-sax/card-text", test_card_text);
+  g_test_add_func ("/presence-sax/value-scan", test_value_scan);
   g_test_add_func ("/presence-sax/fast-reads", test_fast_reads);
   g_test_add_func ("/presence-sax/fast-gives-up", test_fast_gives_up);
   g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);

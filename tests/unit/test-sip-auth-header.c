@@ -45,6 +45,48 @@ test_lync_challenges (void)
   g_assert_null (sfb_sip_auth_get_param (tls_dsk, "opaque"));
 }
 
+/* every scheme of every header of the name, in order, whichever header
+ * comes first, a broken one skipped; none gives an empty list */
+static void
+test_parse_message_lists (void)
+{
+  static const struct
+  {
+    const char *headers;
+    const char *schemes;
+  } cases[] = {
+    { "", "" },
+    { "X-Other: NTLM a=1\r\n", "" },
+    { "Authentication-Info: NTLM a=1\r\n", "NTLM" },
+    { "Authentication-Info: NTLM a=1, Kerberos b=2\r\n", "NTLM Kerberos" },
+    { "Authentication-Info: Broken a=\"open\r\nAuthentication-Info: TLS-DSK c=3\r\n",
+      "TLS-DSK" },
+    { "Authentication-Info: NTLM a=1\r\nAuthentication-Info: Broken a=\"open\r\n", "NTLM" },
+    { "Authentication-Info: NTLM a=1\r\nX-Other: Digest\r\n"
+      "authentication-info: Kerberos b=2, TLS-DSK c=3\r\n",
+      "NTLM Kerberos TLS-DSK" },
+    { "Authentication-Info: Broken a=\"open\r\nAuthentication-Info: ,\r\n", "" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text
+          = g_strdup_printf ("SIP/2.0 200 OK\r\n%sContent-Length: 0\r\n\r\n", cases[i].headers);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, strlen (text), &error);
+      g_autoptr (GPtrArray) auths = NULL;
+      g_autoptr (GString) schemes = g_string_new (NULL);
+
+      g_assert_no_error (error);
+      auths = sfb_sip_auth_parse_message (msg, "Authentication-Info");
+      g_assert_nonnull (auths);
+      for (guint j = 0; j < auths->len; j++)
+        g_string_append_printf (
+            schemes, "%s%s", j > 0 ? " " : "", sfb_sip_auth_get_scheme (auths->pdata[j]));
+      g_assert_cmpstr (schemes->str, ==, cases[i].schemes);
+    }
+}
+
 static void
 test_authentication_info (void)
 {
@@ -339,6 +381,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/auth-header/lync-challenges", test_lync_challenges);
   g_test_add_func ("/sip/auth-header/quoted-values", test_quoted_values);
   g_test_add_func ("/sip/auth-header/authentication-info", test_authentication_info);
+  g_test_add_func ("/sip/auth-header/parse-message-lists", test_parse_message_lists);
   g_test_add_func ("/sip/auth-header/several-in-one-header", test_several_in_one_header);
   g_test_add_func ("/sip/auth-header/token68-ambiguity", test_token68_ambiguity);
   g_test_add_func ("/sip/auth-header/unknown-scheme", test_unknown_scheme);

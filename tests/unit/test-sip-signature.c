@@ -226,6 +226,70 @@ test_errors (void)
     }
 }
 
+/* Appending to a buffer already holding k bytes, for every k up to past
+ * GLib's 512-byte step: each field in turn lands at every distance from the
+ * end of the room (copied in place or grown), and the bytes are those of
+ * sfb_sip_signature_buffer(); an error leaves the buffer as it was. */
+static void
+test_append (void)
+{
+  static const char text[]
+      = "SIP/2.0 200 OK\r\n"
+        "Via: SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1\r\n"
+        "From: <sip:user@cosmo.local>;tag=3e49177a52;epid=7ff7b4b1e0\r\n"
+        "To: <sip:user@cosmo.local>;tag=5E61CCD925D17E043D9A74835A88F664\r\n"
+        "P-Asserted-Identity: <sip:pai@cosmo.local>, <tel:+1555>\r\n"
+        "Call-ID: " CALL_ID "\r\n"
+        "CSeq: 3 REGISTER\r\n"
+        "Expires: 7200\r\n"
+        "Content-Length: 0\r\n\r\n";
+  static const char expected[]
+      = "<NTLM><9616454F><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local>"
+        "<4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local>"
+        "<3e49177a52><sip:user@cosmo.local><5E61CCD925D17E043D9A74835A88F664>"
+        "<sip:pai@cosmo.local><tel:+1555><7200><200>";
+  static const char bad[] = "OPTIONS sip:a@b SIP/2.0\r\nCSeq: REGISTER\r\n\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, sizeof text - 1, &error);
+  g_autoptr (SfbSipMessage) bad_msg = sfb_sip_message_parse (bad, sizeof bad - 1, NULL);
+  SfbSipSignatureParams params = {
+    .protocol = "NTLM",
+    .rand = "9616454F",
+    .num = "1",
+    .realm = REALM,
+    .targetname = TARGET,
+    .version = 4,
+  };
+  g_autofree char *whole = NULL;
+
+  g_assert_no_error (error);
+  whole = sfb_sip_signature_buffer (msg, &params, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (whole, ==, expected);
+  for (gsize k = 0; k <= 700; k++)
+    {
+      g_autoptr (GString) out = g_string_new (NULL);
+      g_autoptr (GString) reused = g_string_sized_new (k + 1);
+
+      for (gsize i = 0; i < k; i++)
+        g_string_append_c (out, (char) ('a' + i % 26));
+      g_string_append_len (reused, out->str, (gssize) out->len);
+      g_assert_true (sfb_sip_signature_buffer_append (out, msg, &params, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (out->len, ==, k + sizeof expected - 1);
+      g_assert_cmpuint (strlen (out->str), ==, out->len);
+      g_assert_cmpstr (out->str + k, ==, expected);
+      g_assert_cmpint (memcmp (out->str, reused->str, k), ==, 0);
+
+      g_assert_false (sfb_sip_signature_buffer_append (reused, bad_msg, &params, &error));
+      g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_INVALID);
+      g_clear_error (&error);
+      g_assert_cmpuint (reused->len, ==, k);
+      g_assert_cmpuint (strlen (reused->str), ==, k);
+      g_assert_cmpint (memcmp (out->str, reused->str, k), ==, 0);
+    }
+}
+
 static void
 test_params_from_auth (void)
 {
@@ -260,6 +324,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/signature/version-2", test_version_2);
   g_test_add_func ("/sip/signature/errors", test_errors);
   g_test_add_func ("/sip/signature/params-from-auth", test_params_from_auth);
+  g_test_add_func ("/sip/signature/append", test_append);
 
   return g_test_run ();
 }

@@ -458,6 +458,182 @@ test_via_invalid (void)
     }
 }
 
+/* validation's sfb_sip_uri_check() gives sfb_sip_uri_parse()'s verdict,
+ * error (domain, code and text) and header count, for URIs of every form
+ * and each with every byte position given one of the characters the parse
+ * treats specially */
+static void
+assert_check_agrees (const char *text, gsize len)
+{
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GError) check_error = NULL;
+  g_autoptr (SfbSipUri) uri = sfb_sip_uri_parse (text, (gssize) len, &parse_error);
+  guint n_headers = G_MAXUINT;
+  gboolean ok = sfb_sip_uri_check (text, (gssize) len, &n_headers, &check_error);
+
+  if (uri != NULL)
+    {
+      g_assert_true (ok);
+      g_assert_no_error (check_error);
+      g_assert_cmpuint (n_headers, ==, sfb_sip_uri_get_n_headers (uri));
+      return;
+    }
+  g_assert_false (ok);
+  g_assert_nonnull (check_error);
+  g_assert_cmpuint (check_error->domain, ==, parse_error->domain);
+  g_assert_cmpint (check_error->code, ==, parse_error->code);
+  g_assert_cmpstr (check_error->message, ==, parse_error->message);
+}
+
+static void
+test_uri_check (void)
+{
+  static const char *const uris[] = {
+    "sip:alice@example.com",
+    "sip:alice:pw%41@example.com:5061;transport=tls;maddr=10.0.0.1?subject=hi&x=%20",
+    "sips:[2001:db8::1]:5061;lr",
+    "sip:[fe80::1%25eth0];x",
+    "sip:user%2Cname@h;ms-opaque=a%3db;epid=7ff7b4",
+    "sip:h?a=&b=1",
+    "tel:+1-555-0100;phone-context=%2B1",
+    "tel:+1%",
+    "sip:a%4@b",
+    "sip:a@b;x=%4",
+    "sip:a@b;x=%zz",
+    "sip:a@b?h=%4g",
+    "sip:u:p%@h",
+    "mailto:a@b",
+    "sip:",
+    "sip:@h",
+    "sip:h:99999",
+    "sip:[::1",
+    "",
+  };
+  static const char specials[] = "%=;?&@:[]<> 4aZ";
+
+  for (gsize i = 0; i < G_N_ELEMENTS (uris); i++)
+    {
+      gsize n = strlen (uris[i]);
+
+      assert_check_agrees (uris[i], n);
+      for (gsize at = 0; at <= n; at++)
+        {
+          for (gsize c = 0; c < sizeof specials; c++) /* the NUL at the end too */
+            {
+              g_autofree char *inserted = g_malloc (n + 1);
+              g_autofree char *replaced = g_memdup2 (uris[i], n + 1);
+
+              memcpy (inserted, uris[i], at);
+              inserted[at] = specials[c];
+              memcpy (inserted + at + 1, uris[i] + at, n - at);
+              assert_check_agrees (inserted, n + 1);
+              if (at < n)
+                {
+                  replaced[at] = specials[c];
+                  assert_check_agrees (replaced, n);
+                }
+            }
+        }
+    }
+  /* the parameter and header limits count alike */
+  for (guint k = 62; k <= 66; k++)
+    {
+      g_autoptr (GString) params = g_string_new ("sip:h");
+      g_autoptr (GString) headers = g_string_new ("sip:h");
+
+      for (guint j = 0; j < k; j++)
+        {
+          g_string_append_printf (params, ";p%u", j);
+          g_string_append_printf (headers, "%c%u=v", j == 0 ? '?' : '&', j);
+        }
+      assert_check_agrees (params->str, params->len);
+      assert_check_agrees (headers->str, headers->len);
+    }
+}
+
+/* validation's sfb_sip_via_check_list() gives sfb_sip_via_parse_list()'s
+ * verdict and error for Via values of every form, each with every byte
+ * position given one of the characters the parse treats specially, and
+ * around the parameter and Via limits */
+static void
+assert_via_check_agrees (const char *text, gsize len)
+{
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GError) check_error = NULL;
+  g_autoptr (GPtrArray) vias = sfb_sip_via_parse_list (text, (gssize) len, &parse_error);
+  gboolean ok = sfb_sip_via_check_list (text, (gssize) len, &check_error);
+
+  if (vias != NULL)
+    {
+      g_assert_true (ok);
+      g_assert_no_error (check_error);
+      return;
+    }
+  g_assert_false (ok);
+  g_assert_nonnull (check_error);
+  g_assert_cmpuint (check_error->domain, ==, parse_error->domain);
+  g_assert_cmpint (check_error->code, ==, parse_error->code);
+  g_assert_cmpstr (check_error->message, ==, parse_error->message);
+}
+
+static void
+test_via_check (void)
+{
+  static const char *const values[] = {
+    "SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1;ms-received-port=2301",
+    "SIP/2.0/UDP [2001:db8::1]:5060;received=\"a\\\"b\";rport, SIP / 2.0 / TCP h-1.x_y",
+    "SIP/2.0/TLS [fe80::1%eth0];maddr=[::1]",
+    "SIP/2.0/TLS h:70000",
+    "SIP/2.0/TLS h;=x",
+    "SIP/2.0/TLS h;x=",
+    "SIP/2.0/TLS h;x=\"open",
+    "SIP/2.0 h",
+    "",
+  };
+  static const char specials[] = "/;=,\"\\[]: \t:9a";
+
+  for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      gsize n = strlen (values[i]);
+
+      assert_via_check_agrees (values[i], n);
+      for (gsize at = 0; at <= n; at++)
+        {
+          for (gsize c = 0; c < sizeof specials; c++) /* the NUL at the end too */
+            {
+              g_autofree char *inserted = g_malloc (n + 1);
+              g_autofree char *replaced = g_memdup2 (values[i], n + 1);
+
+              memcpy (inserted, values[i], at);
+              inserted[at] = specials[c];
+              memcpy (inserted + at + 1, values[i] + at, n - at);
+              assert_via_check_agrees (inserted, n + 1);
+              if (at < n)
+                {
+                  replaced[at] = specials[c];
+                  assert_via_check_agrees (replaced, n);
+                }
+            }
+        }
+    }
+  for (guint k = 62; k <= 66; k++)
+    {
+      g_autoptr (GString) params = g_string_new ("SIP/2.0/TLS h");
+
+      for (guint j = 0; j < k; j++)
+        g_string_append_printf (params, ";p%u=%u", j, j);
+      assert_via_check_agrees (params->str, params->len);
+    }
+  for (guint k = 254; k <= 258; k++)
+    {
+      g_autoptr (GString) list = g_string_new (NULL);
+
+      for (guint j = 0; j < k; j++)
+        g_string_append_printf (list, "%sSIP/2.0/TLS h%u;branch=b", j > 0 ? ", " : "", j);
+      assert_via_check_agrees (list->str, list->len);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -470,6 +646,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/uri/params-none-and-limit", test_uri_params_none_and_limit);
   g_test_add_func ("/sip/lex/token-chars", test_token_chars);
   g_test_add_func ("/sip/uri/invalid", test_uri_invalid);
+  g_test_add_func ("/sip/uri/check", test_uri_check);
   g_test_add_func ("/sip/uri/embedded-nul", test_uri_embedded_nul);
   g_test_add_func ("/sip/name-addr/forms", test_name_addr_forms);
   g_test_add_func ("/sip/name-addr/params", test_name_addr_params);
@@ -478,6 +655,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/name-addr/too-many-params", test_name_addr_too_many_params);
   g_test_add_func ("/sip/via/parse", test_via);
   g_test_add_func ("/sip/via/invalid", test_via_invalid);
+  g_test_add_func ("/sip/via/check", test_via_check);
 
   return g_test_run ();
 }
