@@ -26,6 +26,9 @@
 #include "sfb-xml.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define FAST_MAX_DEPTH 64
 #define FAST_MAX_NAME 128 /* bytes of a qualified name, NUL included */
@@ -227,6 +230,88 @@ read_reference (const char *p, const char *end, gsize *len)
   return 0;
 }
 
+/* Blocks of 16 bytes, compared all at once with GCC/clang vector
+ * extensions; as signed bytes, the controls and the bytes not ASCII are
+ * those below 0x20. */
+typedef signed char Bytes __attribute__ ((vector_size (16)));
+typedef unsigned char UBytes __attribute__ ((vector_size (16)));
+
+/* How many of the 16 bytes before the first lane set in @hit (16: none).
+ * With SSE2 one instruction gathers a bit a lane; elsewhere lane i is
+ * byte i of two 64-bit words on a little-endian machine, and on another
+ * any hit gives 0: the caller's byte loop then finds it. */
+static inline gsize
+lanes_before_hit (Bytes hit)
+{
+#ifdef __SSE2__
+  guint mask = (guint) _mm_movemask_epi8 ((__m128i) hit);
+
+  return __builtin_ctz (mask | 0x10000);
+#else
+  guint64 lanes[2];
+
+  memcpy (lanes, &hit, sizeof lanes);
+  if ((lanes[0] | lanes[1]) == 0)
+    return 16;
+  if (G_BYTE_ORDER != G_LITTLE_ENDIAN)
+    return 0;
+  return lanes[0] != 0 ? __builtin_ctzll (lanes[0]) / 8 : 8 + __builtin_ctzll (lanes[1]) / 8;
+#endif
+}
+
+/* Past the bytes at @p that are not IN_VALUE, 16 at a time while 16 are
+ * left (the values of a presence document are mostly namespace names,
+ * URIs and times: many bytes, none to look at), then one at a time. */
+static const char *
+skip_plain_value (const char *p, const char *end)
+{
+  while (end - p >= 16)
+    {
+      Bytes v, hit;
+      gsize plain;
+
+      memcpy (&v, p, sizeof v);
+      hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
+      p += plain = lanes_before_hit (hit);
+      if (plain < 16)
+        break;
+    }
+  while (p < end && !has_class (*p, IN_VALUE))
+    p++;
+  return p;
+}
+
+/* The lanes of @u within [@lo, @hi]: shifted so that @lo is -128, one
+ * signed compare (unsigned lanes wrap, as C defines). */
+#define IN_RANGE(u, lo, hi) \
+  ((Bytes) ((u) + (guchar) (0x80 - (lo))) < (signed char) ((hi) - (lo) + 1 - 0x80))
+
+/* Past the NAME_CHAR bytes at @p, 16 at a time while 16 are left, then
+ * one at a time: a start tag is mostly names.  Letters are "a" to "z"
+ * once bit 0x20 is set; "-", "." and the digits are "-" to "9" but "/". */
+static const char *
+skip_name_chars (const char *p, const char *end)
+{
+  while (end - p >= 16)
+    {
+      UBytes u;
+      Bytes name;
+      gsize plain;
+
+      memcpy (&u, p, sizeof u);
+      name = IN_RANGE (u | 0x20, 'a', 'z') | (IN_RANGE (u, '-', '9') & (Bytes) (u != '/'))
+             | (Bytes) (u == '_');
+      p += plain = lanes_before_hit (~name);
+      if (plain < 16)
+        break;
+    }
+  while (p < end && is_name_char (*p))
+    p++;
+  return p;
+}
+
+#undef IN_RANGE
+
 /* The scanning loops below work on a local pointer: f->p is stored in
  * memory a char read may alias, so the compiler would store and reload it
  * per byte. */
@@ -250,13 +335,12 @@ static gsize
 read_ncname (Fast *f)
 {
   const char *start = f->p;
-  const char *p = start;
   const char *end = f->end;
+  const char *p;
 
-  if (p >= end || !has_class (*p, NAME_START))
+  if (start >= end || !has_class (*start, NAME_START))
     return 0;
-  while (p < end && is_name_char (*p))
-    p++;
+  p = skip_name_chars (start + 1, end);
   f->p = p;
   if (p < end && has_class (*p, HIGH))
     return 0;
@@ -332,39 +416,6 @@ read_eq_quote (Fast *f, char *quote)
     return FALSE;
   *quote = *f->p++;
   return TRUE;
-}
-
-/* Past the bytes at @p that are not IN_VALUE, 16 at a time while 16 are
- * left (the values of a presence document are mostly namespace names,
- * URIs and times: many bytes, none to look at), then one at a time.  As
- * signed bytes, the controls and the bytes not ASCII are those below 0x20. */
-static const char *
-skip_plain_value (const char *p, const char *end)
-{
-  typedef signed char Bytes __attribute__ ((vector_size (16)));
-
-  while (end - p >= 16)
-    {
-      Bytes v, hit;
-      guint64 lanes[2];
-
-      memcpy (&v, p, sizeof v);
-      hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
-      memcpy (lanes, &hit, sizeof lanes);
-      if ((lanes[0] | lanes[1]) != 0)
-        {
-          /* the first byte to look at: lane i is byte i of the lanes in
-           * little-endian order (else the loop below finds it) */
-          if (G_BYTE_ORDER == G_LITTLE_ENDIAN)
-            p += lanes[0] != 0 ? __builtin_ctzll (lanes[0]) / 8
-                               : 8 + __builtin_ctzll (lanes[1]) / 8;
-          break;
-        }
-      p += 16;
-    }
-  while (p < end && !has_class (*p, IN_VALUE))
-    p++;
-  return p;
 }
 
 /* An attribute value from after its opening quote to the closing one:

@@ -719,6 +719,75 @@ test_fast_gives_up (void)
   g_assert_false (fast_events_same ("<a>&amp;</a>", 7));
 }
 
+/* Names are scanned 16 bytes at a time: each byte, at each place of a
+ * name of 34 bytes (two blocks and a byte loop), in an element's name,
+ * an attribute's and a prefixed attribute's local name.  Ours reads the
+ * name bytes (and blanks where a name may end or begin) and gives up on
+ * the others; libxml2 decides. */
+static void
+test_name_scan (void)
+{
+  static const char *const forms[][2] = {
+    { "<categories " NS "uri=\"sip:bob@contoso.test\"><", "/></categories>" },
+    { "<categories " NS "uri=\"sip:bob@contoso.test\"><category ", "=\"v\"/></categories>" },
+    { "<categories " NS XSI "uri=\"sip:bob@contoso.test\"><category xsi:", "='v'/></categories>" },
+  };
+  enum { NAME_LEN = 34 };
+
+  for (gsize form = 0; form < G_N_ELEMENTS (forms); form++)
+    for (guint byte = 1; byte < 256; byte++)
+      for (guint place = 0; place < NAME_LEN; place++)
+        {
+          char name[NAME_LEN + 1];
+          gboolean name_char = g_ascii_isalnum (byte) || byte == '_' || byte == '-' || byte == '.';
+          gboolean name_start = g_ascii_isalpha (byte) || byte == '_';
+          /* a blank after the name, or before an attribute's */
+          gboolean blank_ok = strchr (" \t\r\n", byte) != NULL
+                              && (place == NAME_LEN - 1 || (place == 0 && form == 1));
+          g_autofree char *doc = NULL;
+          g_autoptr (SfbPresenceInfo) info = NULL;
+
+          memset (name, 'n', NAME_LEN);
+          name[place] = (char) byte;
+          name[NAME_LEN] = '\0';
+          doc = g_strconcat (forms[form][0], name, forms[form][1], NULL);
+          info = categories_both (doc, strlen (doc));
+          g_assert_cmpint (fast_accepted, ==, (place == 0 ? name_start : name_char) || blank_ok);
+          g_assert_true (info != NULL || !fast_accepted);
+        }
+}
+
+/* Qualified names up to FAST_MAX_NAME (128 bytes with the NUL) are read
+ * by ours, longer ones left to libxml2: elements and attributes, with a
+ * prefix and without. */
+static void
+test_name_limit (void)
+{
+  for (guint len = 120; len <= 132; len++)
+    {
+      g_autofree char *plain = g_strnfill (len, 'e');
+      g_autofree char *local = g_strnfill (len - 4, 'a');
+      char *docs[] = {
+        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\"><%s/></categories>", plain),
+        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\"><%s></%s></categories>",
+                         plain, plain),
+        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\" %s=\"v\"/>", plain),
+        g_strdup_printf ("<categories " NS XSI "uri=\"sip:b@contoso.test\" xsi:%s=\"v\"/>", local),
+        g_strdup_printf ("<xyz:categories xmlns:xyz=\"urn:x\"><xyz:%s/></xyz:categories>", local),
+      };
+
+      for (gsize i = 0; i < G_N_ELEMENTS (docs); i++)
+        {
+          g_autoptr (SfbPresenceInfo) info = categories_both (docs[i], strlen (docs[i]));
+
+          g_assert_cmpint (fast_accepted, ==, len < 128);
+          /* libxml2 reads long names: the verdict is the document's */
+          g_assert_true (info != NULL || i == G_N_ELEMENTS (docs) - 1);
+          g_free (docs[i]);
+        }
+    }
+}
+
 /* Nothing over the limits: ours gives up and libxml2 names the limit. */
 static void
 test_fast_limits (void)
@@ -776,5 +845,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/fast-reads", test_fast_reads);
   g_test_add_func ("/presence-sax/fast-gives-up", test_fast_gives_up);
   g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);
+  g_test_add_func ("/presence-sax/name-scan", test_name_scan);
+  g_test_add_func ("/presence-sax/name-limit", test_name_limit);
   return g_test_run ();
 }
