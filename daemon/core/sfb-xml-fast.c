@@ -329,51 +329,62 @@ skip_blanks (Fast *f)
   return p - start;
 }
 
-/* An NCName of ASCII letters, digits, "_", "-", "." at f->p: its length
- * (0: none).  A byte >= 0x80 right after it is a name we do not read. */
+/* The end of an NCName of ASCII letters, digits, "_", "-", "." at @p;
+ * @p when there is none, or when a byte >= 0x80 follows it (a name we do
+ * not read). */
+static inline const char *
+ncname_end (const char *p, const char *end)
+{
+  const char *q;
+
+  if (p >= end || !has_class (*p, NAME_START))
+    return p;
+  q = skip_name_chars (p + 1, end);
+  return q < end && has_class (*q, HIGH) ? p : q;
+}
+
+/* An NCName at f->p (see ncname_end()): its length, 0 when none. */
 static gsize
 read_ncname (Fast *f)
 {
   const char *start = f->p;
-  const char *end = f->end;
-  const char *p;
 
-  if (start >= end || !has_class (*start, NAME_START))
-    return 0;
-  p = skip_name_chars (start + 1, end);
-  f->p = p;
-  if (p < end && has_class (*p, HIGH))
-    return 0;
-  return p - start;
+  f->p = ncname_end (start, f->end);
+  return f->p - start;
 }
 
-/* A name, "prefix:local" or "local"; FALSE on anything else. */
+/* A name, "prefix:local" or "local"; FALSE on anything else.  On a local
+ * pointer, the two NCNames scanned inline: most of a start tag is names. */
 static gboolean
 read_qname (Fast *f, const char **prefix, gsize *prefix_len, const char **local, gsize *local_len)
 {
-  const char *first = f->p;
-  gsize first_len = read_ncname (f);
+  const char *start = f->p;
+  const char *end = f->end;
+  const char *p = ncname_end (start, end);
 
-  if (first_len == 0)
+  if (p == start)
     return FALSE;
   *prefix = NULL;
   *prefix_len = 0;
-  *local = first;
-  *local_len = first_len;
-  if (f->p < f->end && *f->p == ':')
+  *local = start;
+  *local_len = p - start;
+  if (p < end && *p == ':')
     {
-      f->p++;
-      *prefix = first;
-      *prefix_len = first_len;
-      *local = f->p;
-      *local_len = read_ncname (f);
-      if (*local_len == 0)
+      const char *local_end = ncname_end (p + 1, end);
+
+      if (local_end == p + 1)
         return FALSE;
+      *prefix = start;
+      *prefix_len = p - start;
+      *local = p + 1;
+      *local_len = local_end - (p + 1);
+      p = local_end;
     }
+  f->p = p;
   /* "a:b:c" and the like: libxml2 reads those its own way */
-  if (f->p < f->end && *f->p == ':')
+  if (p < end && *p == ':')
     return FALSE;
-  return first_len + (*prefix != NULL ? 1 + *local_len : 0) < FAST_MAX_NAME;
+  return (gsize) (p - start) < FAST_MAX_NAME;
 }
 
 static gboolean
