@@ -418,6 +418,15 @@ lookup_ns (const Fast *f, const char *prefix, gsize prefix_len, gboolean *found)
 static gboolean
 read_eq_quote (Fast *f, char *quote)
 {
+  const char *p = f->p;
+
+  /* mostly '="', with no blanks to skip */
+  if (f->end - p >= 2 && p[0] == '=' && (p[1] == '"' || p[1] == '\''))
+    {
+      *quote = p[1];
+      f->p = p + 2;
+      return TRUE;
+    }
   skip_blanks (f);
   if (f->p >= f->end || *f->p != '=')
     return FALSE;

@@ -788,6 +788,60 @@ test_name_limit (void)
     }
 }
 
+/* "=" and the opening quote, which ours takes in one step when nothing
+ * lies between them, every other way to the blanks' loop. */
+static void
+test_eq_quote (void)
+{
+  static const struct
+  {
+    const char *attribute;
+    gboolean well_formed; /* ours reads it, and the activity is "x" */
+  } forms[] = {
+    { "token=\"x\"", TRUE },     { "token='x'", TRUE },      { "token = \"x\"", TRUE },
+    { "token\t=\r\n'x'", TRUE }, { "token= 'x'", TRUE },     { "token =\"x\"", TRUE },
+    { "token=x", FALSE },         { "token==\"x\"", FALSE },  { "token=\"x'", FALSE },
+    { "token='x\"", FALSE },      { "token", FALSE },         { "token=<\"x\"", FALSE },
+    { "token=>\"x\"", FALSE },    { "token=&\"x\"", FALSE },  { "token=yxy", FALSE },
+    { "token=/x/", FALSE },       { "token=\tx\t", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (forms); i++)
+    {
+      g_autofree char *doc = g_strconcat (
+          "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"state\"><state>"
+          "<availability>3500</availability><activity ",
+          forms[i].attribute,
+          "/></state></category></categories>",
+          NULL);
+      g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+
+      g_assert_cmpint (fast_accepted, ==, forms[i].well_formed);
+      g_assert_cmpint (info != NULL, ==, forms[i].well_formed);
+      if (info != NULL)
+        g_assert_cmpstr (info->activity, ==, "x");
+    }
+}
+
+/* A storm document cut at every length, each cut in a buffer of its own
+ * length (the sanitizer build sees a read past it): refused until the
+ * root's end tag is whole, and ours reads no further than it is given. */
+static void
+test_truncated (void)
+{
+  const char *doc = storm_docs[0];
+  gsize root_end = strstr (doc, "</categories>") + strlen ("</categories>") - doc;
+
+  for (gsize len = 1; len < strlen (doc); len++)
+    {
+      g_autofree char *cut = g_memdup2 (doc, len);
+      g_autoptr (SfbPresenceInfo) info = categories_both (cut, len);
+
+      g_assert_cmpint (info != NULL, ==, len >= root_end);
+      g_assert_cmpint (fast_accepted, ==, len >= root_end);
+    }
+}
+
 /* Nothing over the limits: ours gives up and libxml2 names the limit. */
 static void
 test_fast_limits (void)
@@ -847,5 +901,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);
   g_test_add_func ("/presence-sax/name-scan", test_name_scan);
   g_test_add_func ("/presence-sax/name-limit", test_name_limit);
+  g_test_add_func ("/presence-sax/eq-quote", test_eq_quote);
+  g_test_add_func ("/presence-sax/truncated", test_truncated);
   return g_test_run ();
 }
