@@ -477,17 +477,32 @@ read_value (Fast *f, char quote, RawAttr *a)
   return TRUE;
 }
 
-/* Appends @len bytes at @src and a NUL to the scratch space at *@used;
- * NULL when it is full. */
-static const char *
+/* Copies the name of @len bytes at @src, in the document, and a NUL to
+ * @out, which has @room bytes (more than @len).  Names are short: one
+ * fixed move of 16 bytes, inlined, when the name is shorter and 16 bytes
+ * are there to read and to write (those past the NUL are free space),
+ * else a call to memcpy(). */
+static inline void
+copy_name (const Fast *f, char *out, gsize room, const char *src, gsize len)
+{
+  if (len < 16 && room >= 16 && f->end - src >= 16)
+    memcpy (out, src, 16);
+  else
+    memcpy (out, src, len);
+  out[len] = '\0';
+}
+
+/* Appends the name of @len bytes at @src and a NUL to the scratch space
+ * at *@used; NULL when it is full. */
+static inline const char *
 scratch_copy (Fast *f, gsize *used, const char *src, gsize len)
 {
   char *out = f->scratch + *used;
+  gsize room = FAST_SCRATCH - *used;
 
-  if (len >= FAST_SCRATCH - *used)
+  if (len >= room)
     return NULL;
-  memcpy (out, src, len);
-  out[len] = '\0';
+  copy_name (f, out, room, src, len);
   *used += len + 1;
   return out;
 }
@@ -711,8 +726,7 @@ read_start_tag (Fast *f)
     return FALSE;
   if (local_len >= FAST_NAMES - f->names_used)
     return FALSE;
-  memcpy (f->names + f->names_used, local, local_len);
-  f->names[f->names_used + local_len] = '\0';
+  copy_name (f, f->names + f->names_used, FAST_NAMES - f->names_used, local, local_len);
   f->names_used += local_len + 1;
   f->depth++;
   f->count++;

@@ -842,6 +842,37 @@ test_truncated (void)
     }
 }
 
+/* Names are copied 16 bytes at a time when shorter and 16 bytes are
+ * there to read: every length around 16, each kind of name, and names
+ * near the end of a document (a buffer of its own length), as libxml2
+ * shows them. */
+static void
+test_name_copies (void)
+{
+  for (guint len = 1; len <= 40; len++)
+    {
+      g_autofree char *name = g_strnfill (len, 'm');
+      char *docs[] = {
+        g_strdup_printf ("<%s:r xmlns:%s=\"urn:x\" %s:%s=\"v\" %s=\"w\"><%s:%s/></%s:r>",
+                         name, name, name, name, name, name, name, name),
+        g_strdup_printf ("<%s/>", name),
+        g_strdup_printf ("<r><%s/></r>", name),
+        g_strdup_printf ("<r %s='v'/>", name),
+        g_strdup_printf ("<p:r xmlns:p='urn:x' p:%s='v'/>", name),
+        g_strdup_printf ("<%s:r xmlns:%s='urn:x' %s:a='v'/>", name, name, name),
+      };
+
+      for (gsize i = 0; i < G_N_ELEMENTS (docs); i++)
+        {
+          gsize doc_len = strlen (docs[i]);
+          g_autofree char *doc = g_memdup2 (docs[i], doc_len);
+
+          g_assert_true (fast_events_same (doc, doc_len));
+          g_free (docs[i]);
+        }
+    }
+}
+
 /* Nothing over the limits: ours gives up and libxml2 names the limit. */
 static void
 test_fast_limits (void)
@@ -903,5 +934,6 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/name-limit", test_name_limit);
   g_test_add_func ("/presence-sax/eq-quote", test_eq_quote);
   g_test_add_func ("/presence-sax/truncated", test_truncated);
+  g_test_add_func ("/presence-sax/name-copies", test_name_copies);
   return g_test_run ();
 }
