@@ -587,6 +587,41 @@ declare_ns (Fast *f, const RawAttr *a, guint first_new)
   return TRUE;
 }
 
+/* One of 64 bits for an attribute's local name, from its length and its
+ * first and last bytes: equal names have the same, so a start tag's
+ * attributes are compared with each other only when their bits meet. */
+static inline guint64
+local_name_bit (const RawAttr *a)
+{
+  guint sum = (guint) a->local_len + (guchar) a->local[0] + (guchar) a->local[a->local_len - 1];
+
+  return G_GUINT64_CONSTANT (1) << (sum & 63);
+}
+
+/* Whether attribute @i (namespace name @uri) repeats one before it in
+ * @raw, whose namespace names are in @out: the same name twice, or the
+ * same local name in one namespace. */
+static gboolean
+is_duplicate (const RawAttr *raw, const char **out, guint i, const char *uri)
+{
+  const RawAttr *a = &raw[i];
+
+  for (guint j = 0; j < i; j++)
+    {
+      const RawAttr *b = &raw[j];
+      const char *b_uri = out[5 * j + 2];
+
+      if (a->local_len == b->local_len && memcmp (a->local, b->local, a->local_len) == 0
+          && (((a->prefix == NULL) == (b->prefix == NULL)
+               && (a->prefix == NULL
+                   || (a->prefix_len == b->prefix_len
+                       && memcmp (a->prefix, b->prefix, a->prefix_len) == 0)))
+              || (uri != NULL && b_uri != NULL && strcmp (uri, b_uri) == 0)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The SAX2 attribute array (5 per attribute: local name, prefix,
  * namespace name, value, value end) for the attributes of a start tag
  * whose declarations are in scope. */
@@ -594,6 +629,8 @@ static gboolean
 build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
 {
   gsize used = 0;
+  guint64 seen = 0; /* local_name_bit() of the attributes before */
+  guint64 bit;
 
   for (guint i = 0; i < n; i++)
     {
@@ -610,20 +647,11 @@ build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
           else if ((uri = lookup_ns (f, a->prefix, a->prefix_len, &found)) == NULL)
             return FALSE; /* undeclared: a declared prefix has a name */
         }
-      /* the same name twice, or the same local name in one namespace */
-      for (guint j = 0; j < i; j++)
-        {
-          const RawAttr *b = &raw[j];
-          const char *b_uri = (const char *) out[5 * j + 2];
-
-          if (a->local_len == b->local_len && memcmp (a->local, b->local, a->local_len) == 0
-              && (((a->prefix == NULL) == (b->prefix == NULL)
-                   && (a->prefix == NULL
-                       || (a->prefix_len == b->prefix_len
-                           && memcmp (a->prefix, b->prefix, a->prefix_len) == 0)))
-                  || (uri != NULL && b_uri != NULL && strcmp (uri, b_uri) == 0)))
-            return FALSE;
-        }
+      /* only a name whose bit is taken can be one before it */
+      bit = local_name_bit (a);
+      if ((seen & bit) != 0 && is_duplicate (raw, (const char **) out, i, uri))
+        return FALSE;
+      seen |= bit;
       o[0] = scratch_copy (f, &used, a->local, a->local_len);
       o[1] = a->prefix != NULL ? scratch_copy (f, &used, a->prefix, a->prefix_len) : NULL;
       o[2] = uri;
