@@ -26,6 +26,9 @@
 #include "sfb-xml.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define FAST_MAX_DEPTH 64
 #define FAST_MAX_NAME 128 /* bytes of a qualified name, NUL included */
@@ -227,6 +230,88 @@ read_reference (const char *p, const char *end, gsize *len)
   return 0;
 }
 
+/* Blocks of 16 bytes, compared all at once with GCC/clang vector
+ * extensions; as signed bytes, the controls and the bytes not ASCII are
+ * those below 0x20. */
+typedef signed char Bytes __attribute__ ((vector_size (16)));
+typedef unsigned char UBytes __attribute__ ((vector_size (16)));
+
+/* How many of the 16 bytes before the first lane set in @hit (16: none).
+ * With SSE2 one instruction gathers a bit a lane; elsewhere lane i is
+ * byte i of two 64-bit words on a little-endian machine, and on another
+ * any hit gives 0: the caller's byte loop then finds it. */
+static inline gsize
+lanes_before_hit (Bytes hit)
+{
+#ifdef __SSE2__
+  guint mask = (guint) _mm_movemask_epi8 ((__m128i) hit);
+
+  return __builtin_ctz (mask | 0x10000);
+#else
+  guint64 lanes[2];
+
+  memcpy (lanes, &hit, sizeof lanes);
+  if ((lanes[0] | lanes[1]) == 0)
+    return 16;
+  if (G_BYTE_ORDER != G_LITTLE_ENDIAN)
+    return 0;
+  return lanes[0] != 0 ? __builtin_ctzll (lanes[0]) / 8 : 8 + __builtin_ctzll (lanes[1]) / 8;
+#endif
+}
+
+/* Past the bytes at @p that are not IN_VALUE, 16 at a time while 16 are
+ * left (the values of a presence document are mostly namespace names,
+ * URIs and times: many bytes, none to look at), then one at a time. */
+static const char *
+skip_plain_value (const char *p, const char *end)
+{
+  while (end - p >= 16)
+    {
+      Bytes v, hit;
+      gsize plain;
+
+      memcpy (&v, p, sizeof v);
+      hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
+      p += plain = lanes_before_hit (hit);
+      if (plain < 16)
+        break;
+    }
+  while (p < end && !has_class (*p, IN_VALUE))
+    p++;
+  return p;
+}
+
+/* The lanes of @u within [@lo, @hi]: shifted so that @lo is -128, one
+ * signed compare (unsigned lanes wrap, as C defines). */
+#define IN_RANGE(u, lo, hi) \
+  ((Bytes) ((u) + (guchar) (0x80 - (lo))) < (signed char) ((hi) - (lo) + 1 - 0x80))
+
+/* Past the NAME_CHAR bytes at @p, 16 at a time while 16 are left, then
+ * one at a time: a start tag is mostly names.  Letters are "a" to "z"
+ * once bit 0x20 is set; "-", "." and the digits are "-" to "9" but "/". */
+static const char *
+skip_name_chars (const char *p, const char *end)
+{
+  while (end - p >= 16)
+    {
+      UBytes u;
+      Bytes name;
+      gsize plain;
+
+      memcpy (&u, p, sizeof u);
+      name = IN_RANGE (u | 0x20, 'a', 'z') | (IN_RANGE (u, '-', '9') & (Bytes) (u != '/'))
+             | (Bytes) (u == '_');
+      p += plain = lanes_before_hit (~name);
+      if (plain < 16)
+        break;
+    }
+  while (p < end && is_name_char (*p))
+    p++;
+  return p;
+}
+
+#undef IN_RANGE
+
 /* The scanning loops below work on a local pointer: f->p is stored in
  * memory a char read may alias, so the compiler would store and reload it
  * per byte. */
@@ -244,52 +329,62 @@ skip_blanks (Fast *f)
   return p - start;
 }
 
-/* An NCName of ASCII letters, digits, "_", "-", "." at f->p: its length
- * (0: none).  A byte >= 0x80 right after it is a name we do not read. */
+/* The end of an NCName of ASCII letters, digits, "_", "-", "." at @p;
+ * @p when there is none, or when a byte >= 0x80 follows it (a name we do
+ * not read). */
+static inline const char *
+ncname_end (const char *p, const char *end)
+{
+  const char *q;
+
+  if (p >= end || !has_class (*p, NAME_START))
+    return p;
+  q = skip_name_chars (p + 1, end);
+  return q < end && has_class (*q, HIGH) ? p : q;
+}
+
+/* An NCName at f->p (see ncname_end()): its length, 0 when none. */
 static gsize
 read_ncname (Fast *f)
 {
   const char *start = f->p;
-  const char *p = start;
-  const char *end = f->end;
 
-  if (p >= end || !has_class (*p, NAME_START))
-    return 0;
-  while (p < end && is_name_char (*p))
-    p++;
-  f->p = p;
-  if (p < end && has_class (*p, HIGH))
-    return 0;
-  return p - start;
+  f->p = ncname_end (start, f->end);
+  return f->p - start;
 }
 
-/* A name, "prefix:local" or "local"; FALSE on anything else. */
+/* A name, "prefix:local" or "local"; FALSE on anything else.  On a local
+ * pointer, the two NCNames scanned inline: most of a start tag is names. */
 static gboolean
 read_qname (Fast *f, const char **prefix, gsize *prefix_len, const char **local, gsize *local_len)
 {
-  const char *first = f->p;
-  gsize first_len = read_ncname (f);
+  const char *start = f->p;
+  const char *end = f->end;
+  const char *p = ncname_end (start, end);
 
-  if (first_len == 0)
+  if (p == start)
     return FALSE;
   *prefix = NULL;
   *prefix_len = 0;
-  *local = first;
-  *local_len = first_len;
-  if (f->p < f->end && *f->p == ':')
+  *local = start;
+  *local_len = p - start;
+  if (p < end && *p == ':')
     {
-      f->p++;
-      *prefix = first;
-      *prefix_len = first_len;
-      *local = f->p;
-      *local_len = read_ncname (f);
-      if (*local_len == 0)
+      const char *local_end = ncname_end (p + 1, end);
+
+      if (local_end == p + 1)
         return FALSE;
+      *prefix = start;
+      *prefix_len = p - start;
+      *local = p + 1;
+      *local_len = local_end - (p + 1);
+      p = local_end;
     }
+  f->p = p;
   /* "a:b:c" and the like: libxml2 reads those its own way */
-  if (f->p < f->end && *f->p == ':')
+  if (p < end && *p == ':')
     return FALSE;
-  return first_len + (*prefix != NULL ? 1 + *local_len : 0) < FAST_MAX_NAME;
+  return (gsize) (p - start) < FAST_MAX_NAME;
 }
 
 static gboolean
@@ -323,6 +418,15 @@ lookup_ns (const Fast *f, const char *prefix, gsize prefix_len, gboolean *found)
 static gboolean
 read_eq_quote (Fast *f, char *quote)
 {
+  const char *p = f->p;
+
+  /* mostly '="', with no blanks to skip */
+  if (f->end - p >= 2 && p[0] == '=' && (p[1] == '"' || p[1] == '\''))
+    {
+      *quote = p[1];
+      f->p = p + 2;
+      return TRUE;
+    }
   skip_blanks (f);
   if (f->p >= f->end || *f->p != '=')
     return FALSE;
@@ -332,39 +436,6 @@ read_eq_quote (Fast *f, char *quote)
     return FALSE;
   *quote = *f->p++;
   return TRUE;
-}
-
-/* Past the bytes at @p that are not IN_VALUE, 16 at a time while 16 are
- * left (the values of a presence document are mostly namespace names,
- * URIs and times: many bytes, none to look at), then one at a time.  As
- * signed bytes, the controls and the bytes not ASCII are those below 0x20. */
-static const char *
-skip_plain_value (const char *p, const char *end)
-{
-  typedef signed char Bytes __attribute__ ((vector_size (16)));
-
-  while (end - p >= 16)
-    {
-      Bytes v, hit;
-      guint64 lanes[2];
-
-      memcpy (&v, p, sizeof v);
-      hit = (v < 0x20) | (v == '"') | (v == '\'') | (v == '&') | (v == '<');
-      memcpy (lanes, &hit, sizeof lanes);
-      if ((lanes[0] | lanes[1]) != 0)
-        {
-          /* the first byte to look at: lane i is byte i of the lanes in
-           * little-endian order (else the loop below finds it) */
-          if (G_BYTE_ORDER == G_LITTLE_ENDIAN)
-            p += lanes[0] != 0 ? __builtin_ctzll (lanes[0]) / 8
-                               : 8 + __builtin_ctzll (lanes[1]) / 8;
-          break;
-        }
-      p += 16;
-    }
-  while (p < end && !has_class (*p, IN_VALUE))
-    p++;
-  return p;
 }
 
 /* An attribute value from after its opening quote to the closing one:
@@ -406,17 +477,32 @@ read_value (Fast *f, char quote, RawAttr *a)
   return TRUE;
 }
 
-/* Appends @len bytes at @src and a NUL to the scratch space at *@used;
- * NULL when it is full. */
-static const char *
+/* Copies the name of @len bytes at @src, in the document, and a NUL to
+ * @out, which has @room bytes (more than @len).  Names are short: one
+ * fixed move of 16 bytes, inlined, when the name is shorter and 16 bytes
+ * are there to read and to write (those past the NUL are free space),
+ * else a call to memcpy(). */
+static inline void
+copy_name (const Fast *f, char *out, gsize room, const char *src, gsize len)
+{
+  if (len < 16 && room >= 16 && f->end - src >= 16)
+    memcpy (out, src, 16);
+  else
+    memcpy (out, src, len);
+  out[len] = '\0';
+}
+
+/* Appends the name of @len bytes at @src and a NUL to the scratch space
+ * at *@used; NULL when it is full. */
+static inline const char *
 scratch_copy (Fast *f, gsize *used, const char *src, gsize len)
 {
   char *out = f->scratch + *used;
+  gsize room = FAST_SCRATCH - *used;
 
-  if (len >= FAST_SCRATCH - *used)
+  if (len >= room)
     return NULL;
-  memcpy (out, src, len);
-  out[len] = '\0';
+  copy_name (f, out, room, src, len);
   *used += len + 1;
   return out;
 }
@@ -501,6 +587,41 @@ declare_ns (Fast *f, const RawAttr *a, guint first_new)
   return TRUE;
 }
 
+/* One of 64 bits for an attribute's local name, from its length and its
+ * first and last bytes: equal names have the same, so a start tag's
+ * attributes are compared with each other only when their bits meet. */
+static inline guint64
+local_name_bit (const RawAttr *a)
+{
+  guint sum = (guint) a->local_len + (guchar) a->local[0] + (guchar) a->local[a->local_len - 1];
+
+  return G_GUINT64_CONSTANT (1) << (sum & 63);
+}
+
+/* Whether attribute @i (namespace name @uri) repeats one before it in
+ * @raw, whose namespace names are in @out: the same name twice, or the
+ * same local name in one namespace. */
+static gboolean
+is_duplicate (const RawAttr *raw, const char **out, guint i, const char *uri)
+{
+  const RawAttr *a = &raw[i];
+
+  for (guint j = 0; j < i; j++)
+    {
+      const RawAttr *b = &raw[j];
+      const char *b_uri = out[5 * j + 2];
+
+      if (a->local_len == b->local_len && memcmp (a->local, b->local, a->local_len) == 0
+          && (((a->prefix == NULL) == (b->prefix == NULL)
+               && (a->prefix == NULL
+                   || (a->prefix_len == b->prefix_len
+                       && memcmp (a->prefix, b->prefix, a->prefix_len) == 0)))
+              || (uri != NULL && b_uri != NULL && strcmp (uri, b_uri) == 0)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The SAX2 attribute array (5 per attribute: local name, prefix,
  * namespace name, value, value end) for the attributes of a start tag
  * whose declarations are in scope. */
@@ -508,6 +629,8 @@ static gboolean
 build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
 {
   gsize used = 0;
+  guint64 seen = 0; /* local_name_bit() of the attributes before */
+  guint64 bit;
 
   for (guint i = 0; i < n; i++)
     {
@@ -524,20 +647,11 @@ build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
           else if ((uri = lookup_ns (f, a->prefix, a->prefix_len, &found)) == NULL)
             return FALSE; /* undeclared: a declared prefix has a name */
         }
-      /* the same name twice, or the same local name in one namespace */
-      for (guint j = 0; j < i; j++)
-        {
-          const RawAttr *b = &raw[j];
-          const char *b_uri = (const char *) out[5 * j + 2];
-
-          if (a->local_len == b->local_len && memcmp (a->local, b->local, a->local_len) == 0
-              && (((a->prefix == NULL) == (b->prefix == NULL)
-                   && (a->prefix == NULL
-                       || (a->prefix_len == b->prefix_len
-                           && memcmp (a->prefix, b->prefix, a->prefix_len) == 0)))
-                  || (uri != NULL && b_uri != NULL && strcmp (uri, b_uri) == 0)))
-            return FALSE;
-        }
+      /* only a name whose bit is taken can be one before it */
+      bit = local_name_bit (a);
+      if ((seen & bit) != 0 && is_duplicate (raw, (const char **) out, i, uri))
+        return FALSE;
+      seen |= bit;
       o[0] = scratch_copy (f, &used, a->local, a->local_len);
       o[1] = a->prefix != NULL ? scratch_copy (f, &used, a->prefix, a->prefix_len) : NULL;
       o[2] = uri;
@@ -640,8 +754,7 @@ read_start_tag (Fast *f)
     return FALSE;
   if (local_len >= FAST_NAMES - f->names_used)
     return FALSE;
-  memcpy (f->names + f->names_used, local, local_len);
-  f->names[f->names_used + local_len] = '\0';
+  copy_name (f, f->names + f->names_used, FAST_NAMES - f->names_used, local, local_len);
   f->names_used += local_len + 1;
   f->depth++;
   f->count++;

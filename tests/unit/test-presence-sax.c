@@ -719,6 +719,220 @@ test_fast_gives_up (void)
   g_assert_false (fast_events_same ("<a>&amp;</a>", 7));
 }
 
+/* Names are scanned 16 bytes at a time: each byte, at each place of a
+ * name of 34 bytes (two blocks and a byte loop), in an element's name,
+ * an attribute's and a prefixed attribute's local name.  Ours reads the
+ * name bytes (and blanks where a name may end or begin) and gives up on
+ * the others; libxml2 decides. */
+static void
+test_name_scan (void)
+{
+  static const char *const forms[][2] = {
+    { "<categories " NS "uri=\"sip:bob@contoso.test\"><", "/></categories>" },
+    { "<categories " NS "uri=\"sip:bob@contoso.test\"><category ", "=\"v\"/></categories>" },
+    { "<categories " NS XSI "uri=\"sip:bob@contoso.test\"><category xsi:", "='v'/></categories>" },
+  };
+  enum { NAME_LEN = 34 };
+
+  for (gsize form = 0; form < G_N_ELEMENTS (forms); form++)
+    for (guint byte = 1; byte < 256; byte++)
+      for (guint place = 0; place < NAME_LEN; place++)
+        {
+          char name[NAME_LEN + 1];
+          gboolean name_char = g_ascii_isalnum (byte) || byte == '_' || byte == '-' || byte == '.';
+          gboolean name_start = g_ascii_isalpha (byte) || byte == '_';
+          /* a blank after the name, or before an attribute's */
+          gboolean blank_ok = strchr (" \t\r\n", byte) != NULL
+                              && (place == NAME_LEN - 1 || (place == 0 && form == 1));
+          g_autofree char *doc = NULL;
+          g_autoptr (SfbPresenceInfo) info = NULL;
+
+          memset (name, 'n', NAME_LEN);
+          name[place] = (char) byte;
+          name[NAME_LEN] = '\0';
+          doc = g_strconcat (forms[form][0], name, forms[form][1], NULL);
+          info = categories_both (doc, strlen (doc));
+          g_assert_cmpint (fast_accepted, ==, (place == 0 ? name_start : name_char) || blank_ok);
+          g_assert_true (info != NULL || !fast_accepted);
+        }
+}
+
+/* Qualified names up to FAST_MAX_NAME (128 bytes with the NUL) are read
+ * by ours, longer ones left to libxml2: elements and attributes, with a
+ * prefix and without. */
+static void
+test_name_limit (void)
+{
+  for (guint len = 120; len <= 132; len++)
+    {
+      g_autofree char *plain = g_strnfill (len, 'e');
+      g_autofree char *local = g_strnfill (len - 4, 'a');
+      char *docs[] = {
+        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\"><%s/></categories>", plain),
+        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\"><%s></%s></categories>",
+                         plain, plain),
+        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\" %s=\"v\"/>", plain),
+        g_strdup_printf ("<categories " NS XSI "uri=\"sip:b@contoso.test\" xsi:%s=\"v\"/>", local),
+        g_strdup_printf ("<xyz:categories xmlns:xyz=\"urn:x\"><xyz:%s/></xyz:categories>", local),
+      };
+
+      for (gsize i = 0; i < G_N_ELEMENTS (docs); i++)
+        {
+          g_autoptr (SfbPresenceInfo) info = categories_both (docs[i], strlen (docs[i]));
+
+          g_assert_cmpint (fast_accepted, ==, len < 128);
+          /* libxml2 reads long names: the verdict is the document's */
+          g_assert_true (info != NULL || i == G_N_ELEMENTS (docs) - 1);
+          g_free (docs[i]);
+        }
+    }
+}
+
+/* "=" and the opening quote, which ours takes in one step when nothing
+ * lies between them, every other way to the blanks' loop. */
+static void
+test_eq_quote (void)
+{
+  static const struct
+  {
+    const char *attribute;
+    gboolean well_formed; /* ours reads it, and the activity is "x" */
+  } forms[] = {
+    { "token=\"x\"", TRUE },     { "token='x'", TRUE },      { "token = \"x\"", TRUE },
+    { "token\t=\r\n'x'", TRUE }, { "token= 'x'", TRUE },     { "token =\"x\"", TRUE },
+    { "token=x", FALSE },         { "token==\"x\"", FALSE },  { "token=\"x'", FALSE },
+    { "token='x\"", FALSE },      { "token", FALSE },         { "token=<\"x\"", FALSE },
+    { "token=>\"x\"", FALSE },    { "token=&\"x\"", FALSE },  { "token=yxy", FALSE },
+    { "token=/x/", FALSE },       { "token=\tx\t", FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (forms); i++)
+    {
+      g_autofree char *doc = g_strconcat (
+          "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"state\"><state>"
+          "<availability>3500</availability><activity ",
+          forms[i].attribute,
+          "/></state></category></categories>",
+          NULL);
+      g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+
+      g_assert_cmpint (fast_accepted, ==, forms[i].well_formed);
+      g_assert_cmpint (info != NULL, ==, forms[i].well_formed);
+      if (info != NULL)
+        g_assert_cmpstr (info->activity, ==, "x");
+    }
+}
+
+/* A storm document cut at every length, each cut in a buffer of its own
+ * length (the sanitizer build sees a read past it): refused until the
+ * root's end tag is whole, and ours reads no further than it is given. */
+static void
+test_truncated (void)
+{
+  const char *doc = storm_docs[0];
+  gsize root_end = strstr (doc, "</categories>") + strlen ("</categories>") - doc;
+
+  for (gsize len = 1; len < strlen (doc); len++)
+    {
+      g_autofree char *cut = g_memdup2 (doc, len);
+      g_autoptr (SfbPresenceInfo) info = categories_both (cut, len);
+
+      g_assert_cmpint (info != NULL, ==, len >= root_end);
+      g_assert_cmpint (fast_accepted, ==, len >= root_end);
+    }
+}
+
+/* Names are copied 16 bytes at a time when shorter and 16 bytes are
+ * there to read: every length around 16, each kind of name, and names
+ * near the end of a document (a buffer of its own length), as libxml2
+ * shows them. */
+static void
+test_name_copies (void)
+{
+  for (guint len = 1; len <= 40; len++)
+    {
+      g_autofree char *name = g_strnfill (len, 'm');
+      char *docs[] = {
+        g_strdup_printf ("<%s:r xmlns:%s=\"urn:x\" %s:%s=\"v\" %s=\"w\"><%s:%s/></%s:r>",
+                         name, name, name, name, name, name, name, name),
+        g_strdup_printf ("<%s/>", name),
+        g_strdup_printf ("<r><%s/></r>", name),
+        g_strdup_printf ("<r %s='v'/>", name),
+        g_strdup_printf ("<p:r xmlns:p='urn:x' p:%s='v'/>", name),
+        g_strdup_printf ("<%s:r xmlns:%s='urn:x' %s:a='v'/>", name, name, name),
+      };
+
+      for (gsize i = 0; i < G_N_ELEMENTS (docs); i++)
+        {
+          gsize doc_len = strlen (docs[i]);
+          g_autofree char *doc = g_memdup2 (docs[i], doc_len);
+
+          g_assert_true (fast_events_same (doc, doc_len));
+          g_free (docs[i]);
+        }
+    }
+}
+
+/* Duplicate attributes, by name or by local name and namespace, among
+ * names that share a local name, a length, first or last bytes (so their
+ * bits in the duplicate check meet or not), in every order of three: the
+ * same verdicts as libxml2's and the tree reader's, and ours reads each
+ * start tag without one. */
+static void
+test_duplicate_attributes (void)
+{
+  static const char *const attributes[] = {
+    "a=\"1\"",   "a='2'",   "p:a=\"3\"", "q:a=\"4\"",  "r:a=\"5\"", "ab=\"6\"",
+    "ba=\"7\"",  "p:b=\"8\"", "p:ab='9'", "q:ba='10'", "xml:a='11'", "b=\"12\"",
+  };
+  guint n = G_N_ELEMENTS (attributes);
+
+  for (guint i = 0; i < n * n * n; i++)
+    {
+      const char *one = attributes[i % n], *two = attributes[i / n % n], *three = attributes[i / n / n];
+      /* p and q name one namespace, r another */
+      g_autofree char *doc = g_strconcat ("<categories " NS "uri=\"sip:bob@contoso.test\" "
+                                          "xmlns:p=\"urn:p\" xmlns:q=\"urn:p\" xmlns:r=\"urn:r\">"
+                                          "<category ",
+                                          one,
+                                          " ",
+                                          two,
+                                          " ",
+                                          three,
+                                          "/></categories>",
+                                          NULL);
+      g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
+      g_autoptr (GHashTable) qnames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autoptr (GHashTable) expanded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      gboolean same_qname = FALSE, same_expanded = FALSE, two_prefixes = FALSE;
+
+      for (const char *const *a = (const char *const[]){ one, two, three, NULL }; *a; a++)
+        {
+          char *name = g_strndup (*a, strcspn (*a, "="));
+          gboolean seen = g_hash_table_contains (qnames, name);
+
+          same_qname = same_qname || seen;
+          g_hash_table_add (qnames, name);
+          /* a local name in a namespace: q's is p's */
+          name = g_strdup (name);
+          if (name[0] == 'q' && name[1] == ':')
+            name[0] = 'p';
+          if (g_hash_table_contains (expanded, name))
+            {
+              same_expanded = TRUE;
+              two_prefixes = two_prefixes || !seen;
+            }
+          g_hash_table_add (expanded, name);
+        }
+      /* ours gives up on both kinds; libxml2 refuses a name twice, but
+       * takes one local name in a namespace under two prefixes as a
+       * namespace error only, and then no longer sees a name twice */
+      g_assert_cmpint (fast_accepted, ==, !same_expanded);
+      if (!two_prefixes)
+        g_assert_cmpint (info == NULL, ==, same_qname);
+    }
+}
+
 /* Nothing over the limits: ours gives up and libxml2 names the limit. */
 static void
 test_fast_limits (void)
@@ -776,5 +990,11 @@ main (int argc, char **argv)
   g_test_add_func ("/presence-sax/fast-reads", test_fast_reads);
   g_test_add_func ("/presence-sax/fast-gives-up", test_fast_gives_up);
   g_test_add_func ("/presence-sax/fast-limits", test_fast_limits);
+  g_test_add_func ("/presence-sax/name-scan", test_name_scan);
+  g_test_add_func ("/presence-sax/name-limit", test_name_limit);
+  g_test_add_func ("/presence-sax/eq-quote", test_eq_quote);
+  g_test_add_func ("/presence-sax/truncated", test_truncated);
+  g_test_add_func ("/presence-sax/name-copies", test_name_copies);
+  g_test_add_func ("/presence-sax/duplicate-attributes", test_duplicate_attributes);
   return g_test_run ();
 }
