@@ -136,8 +136,7 @@ check_request_uri (const char *uri, gsize len, GError **error)
 /* Request-Line = Method SP Request-URI SP SIP-Version, single spaces only
  * (RFC 4475 lwsstart, lwsruri, trws) */
 static gboolean
-parse_request_line (
-    SfbSipMessage *self, const char *line, gsize len, HeadWriter *w, GError **error)
+parse_request_line (SfbSipMessage *self, const char *line, gsize len, HeadWriter *w, GError **error)
 {
   const char *end = line + len;
   const char *sp1 = memchr (line, ' ', len);
@@ -232,8 +231,7 @@ value_append (SfbSipHeader *header, HeadWriter *w, const char *segment, gsize le
 /* starts @header from its first line: FALSE with @error set when the line
  * is not a header */
 static gboolean
-header_start (
-    SfbSipHeader *header, const char *line, gsize len, HeadWriter *w, GError **error)
+header_start (SfbSipHeader *header, const char *line, gsize len, HeadWriter *w, GError **error)
 {
   const char *colon = memchr (line, ':', len);
   gsize name_len;
