@@ -245,7 +245,7 @@ header_start (SfbSipHeader *header, const char *line, gsize len, HeadWriter *w, 
   *header = (SfbSipHeader){ 0 };
   header->in_block = TRUE;
   header->name = writer_put_string (w, line, name_len);
-  sfb_sip_header_set_key (header);
+  sfb_sip_header_set_key (header, name_len);
   header->value = w->p;
   value_append (header, w, colon + 1, len - (colon + 1 - line));
   header->raw = line;
@@ -291,29 +291,12 @@ parse_headers (SfbSipMessage *self, LineReader *reader, HeadWriter *w, GError **
   return TRUE;
 }
 
-/* the lines of a head (at most SFB_SIP_MAX_HEADERS counted): room for its
- * headers made once */
-static guint
-count_lines (const char *head, gsize len)
-{
-  const char *end = head + len;
-  guint n = 0;
-
-  for (const char *p = head; p < end && n < SFB_SIP_MAX_HEADERS; n++)
-    {
-      p = memchr (p, '\n', end - p);
-      if (p == NULL)
-        break;
-      p++;
-    }
-  return n;
-}
-
-/* head: start line and headers, up to and including the blank line */
+/* head: start line and headers, up to and including the blank line, as
+ * sfb_sip_head_scan() found it (@n_headers: its count, the room made) */
 SfbSipMessage *
-sfb_sip_message_parse_head (const char *head, gsize len, GError **error)
+sfb_sip_message_parse_head (const char *head, gsize len, guint n_headers, GError **error)
 {
-  g_autoptr (SfbSipMessage) self = sfb_sip_message_new_empty (count_lines (head, len));
+  g_autoptr (SfbSipMessage) self = sfb_sip_message_new_empty (n_headers);
   /* the copy, its spare byte, the strings (see HeadWriter) */
   char *block = self->block = g_malloc (2 * len + 2);
   HeadWriter w = { block + len + 1, block + 2 * len + 2 };
@@ -450,7 +433,7 @@ sfb_sip_message_parse (const char *data, gsize len, GError **error)
       malformed (error, "message ends inside the header section");
       return NULL;
     }
-  self = sfb_sip_message_parse_head (data + off, head_len, error);
+  self = sfb_sip_message_parse_head (data + off, head_len, scan.n_headers, error);
   if (self == NULL || !sfb_sip_message_get_framing (self, FALSE, &has_length, &body_len, error))
     return NULL;
   off += head_len;

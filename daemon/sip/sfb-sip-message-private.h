@@ -50,9 +50,10 @@ struct _SfbSipMessage
 };
 
 void sfb_sip_header_clear (SfbSipHeader *header);
-/* Sets key and key_len from name: once, when the header is made (names
- * never change), so that lookups compare lengths before letters. */
-void sfb_sip_header_set_key (SfbSipHeader *header);
+/* Sets key and key_len from name (@name_len bytes): once, when the header
+ * is made (names never change), so that lookups compare lengths before
+ * letters. */
+void sfb_sip_header_set_key (SfbSipHeader *header, gsize name_len);
 SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
 /* a message without start line and headers, room made for @n_headers */
 SfbSipMessage *sfb_sip_message_new_empty (guint n_headers);
@@ -89,7 +90,8 @@ typedef struct
 gboolean sfb_sip_head_scan (
     SfbSipHeadScan *scan, const char *buf, gsize len, gsize *head_len, GError **error);
 
-SfbSipMessage *sfb_sip_message_parse_head (const char *head, gsize len, GError **error);
+SfbSipMessage *
+sfb_sip_message_parse_head (const char *head, gsize len, guint n_headers, GError **error);
 gboolean sfb_sip_message_get_framing (
     SfbSipMessage *self, gboolean stream, gboolean *has_length, gsize *length, GError **error);
 void sfb_sip_message_take_body (SfbSipMessage *self, GBytes *body);

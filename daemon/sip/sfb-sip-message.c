@@ -108,10 +108,10 @@ sfb_sip_header_canonical_name (const char *name)
 }
 
 void
-sfb_sip_header_set_key (SfbSipHeader *header)
+sfb_sip_header_set_key (SfbSipHeader *header, gsize name_len)
 {
   header->key = sfb_sip_header_canonical_name (header->name);
-  header->key_len = strlen (header->key);
+  header->key_len = header->key == header->name ? name_len : strlen (header->key);
   header->key_tag = sfb_sip_header_key_tag (header->key, header->key_len);
 }
 
@@ -360,7 +360,7 @@ header_init (SfbSipHeader *header, const char *name, const char *value)
 
   *header = (SfbSipHeader){ 0 };
   header->name = g_strdup (name);
-  sfb_sip_header_set_key (header);
+  sfb_sip_header_set_key (header, strlen (name));
   header->value = g_strdup (value);
   header->value_len = strlen (value);
   return TRUE;
