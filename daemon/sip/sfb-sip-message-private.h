@@ -54,9 +54,16 @@ void sfb_sip_header_clear (SfbSipHeader *header);
  * is made (names never change), so that lookups compare lengths before
  * letters. */
 void sfb_sip_header_set_key (SfbSipHeader *header, gsize name_len);
-SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
 /* a message without start line and headers, room made for @n_headers */
 SfbSipMessage *sfb_sip_message_new_empty (guint n_headers);
+
+/* inline: lookups walk every header, and GCC does not inline an exported
+ * function in position-independent code (the static libraries are) */
+static inline SfbSipHeader *
+sfb_sip_message_header_at (SfbSipMessage *self, guint index)
+{
+  return &g_array_index (self->headers, SfbSipHeader, index);
+}
 
 /* A canonical name's length and first letter in lower case, in one word:
  * names that differ in it differ (equal tags still need the names compared). */

@@ -248,12 +248,6 @@ sfb_sip_message_get_n_headers (SfbSipMessage *self)
   return self->headers->len;
 }
 
-SfbSipHeader *
-sfb_sip_message_header_at (SfbSipMessage *self, guint index)
-{
-  return &g_array_index (self->headers, SfbSipHeader, index);
-}
-
 const SfbSipNameAddr *
 sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error)
 {
