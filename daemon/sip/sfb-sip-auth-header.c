@@ -340,6 +340,37 @@ sfb_sip_auth_get_param (const SfbSipAuth *auth, const char *name)
   return param != NULL ? param->value : NULL;
 }
 
+/* sfb_sip_auth_get_param() for each of @n_names names (at most 32), in
+ * one pass over the parameters: a received message's signature check
+ * wants seven */
+void
+sfb_sip_auth_get_params (const SfbSipAuth *auth,
+                         const char *const *names,
+                         const char **values,
+                         guint n_names)
+{
+  guint32 found = 0, all;
+
+  g_return_if_fail (auth != NULL && names != NULL && values != NULL && n_names <= 32);
+
+  all = n_names == 32 ? G_MAXUINT32 : ((guint32) 1 << n_names) - 1;
+  for (guint j = 0; j < n_names; j++)
+    values[j] = NULL;
+  for (guint i = 0; i < auth->params->len && found != all; i++)
+    {
+      const SfbSipParam *param = g_ptr_array_index (auth->params, i);
+
+      for (guint j = 0; j < n_names; j++)
+        {
+          if (!(found & (guint32) 1 << j) && sfb_sip_ascii_caseeq (param->name, names[j]))
+            {
+              values[j] = param->value;
+              found |= (guint32) 1 << j;
+            }
+        }
+    }
+}
+
 static char *
 quote (const char *value)
 {
