@@ -227,27 +227,26 @@ sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
                                          const SfbSipAuth *auth,
                                          GError **error)
 {
+  /* crand and cnum (our own names) only stand in for srand and snum: asked
+   * for when those are missing, the pass stops once these five are found */
   enum
   {
     SRAND,
     SNUM,
-    CRAND,
-    CNUM,
     REALM,
     TARGETNAME,
     VERSION,
     N_NAMES
   };
-  static const char *const names[N_NAMES]
-      = { "srand", "snum", "crand", "cnum", "realm", "targetname", "version" };
+  static const char *const names[N_NAMES] = { "srand", "snum", "realm", "targetname", "version" };
   const char *values[N_NAMES];
   const char *rand, *num;
 
   g_return_val_if_fail (params != NULL && auth != NULL, FALSE);
 
   sfb_sip_auth_get_params (auth, names, values, N_NAMES);
-  rand = values[SRAND] != NULL ? values[SRAND] : values[CRAND];
-  num = values[SNUM] != NULL ? values[SNUM] : values[CNUM];
+  rand = values[SRAND] != NULL ? values[SRAND] : sfb_sip_auth_get_param (auth, "crand");
+  num = values[SNUM] != NULL ? values[SNUM] : sfb_sip_auth_get_param (auth, "cnum");
   if (rand == NULL || num == NULL)
     return sig_error (error, sfb_sip_auth_get_scheme (auth), "parameters lack srand or snum");
   params->protocol = sfb_sip_auth_get_scheme (auth);
