@@ -340,43 +340,6 @@ sfb_sip_auth_get_param (const SfbSipAuth *auth, const char *name)
   return param != NULL ? param->value : NULL;
 }
 
-/* sfb_sip_auth_get_param() for each of @n_names names (at most 32), in
- * one pass over the parameters, names compared when their first letters
- * match: a received message's signature check wants seven */
-void
-sfb_sip_auth_get_params (const SfbSipAuth *auth,
-                         const char *const *names,
-                         const char **values,
-                         guint n_names)
-{
-  char first[32];
-  guint32 found = 0, all;
-
-  g_return_if_fail (auth != NULL && names != NULL && values != NULL && n_names <= 32);
-
-  all = n_names == 32 ? G_MAXUINT32 : ((guint32) 1 << n_names) - 1;
-  for (guint j = 0; j < n_names; j++)
-    {
-      values[j] = NULL;
-      first[j] = sfb_sip_ascii_lower (names[j][0]);
-    }
-  for (guint i = 0; i < auth->params->len && found != all; i++)
-    {
-      const SfbSipParam *param = g_ptr_array_index (auth->params, i);
-      char letter = sfb_sip_ascii_lower (param->name[0]);
-
-      for (guint j = 0; j < n_names; j++)
-        {
-          if (first[j] == letter && !(found & (guint32) 1 << j)
-              && sfb_sip_ascii_caseeq (param->name, names[j]))
-            {
-              values[j] = param->value;
-              found |= (guint32) 1 << j;
-            }
-        }
-    }
-}
-
 static char *
 quote (const char *value)
 {

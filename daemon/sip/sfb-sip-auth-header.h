@@ -38,10 +38,6 @@ guint sfb_sip_auth_get_n_params (const SfbSipAuth *auth);
 const char *sfb_sip_auth_get_param_name (const SfbSipAuth *auth, guint index);
 const char *sfb_sip_auth_get_param_value (const SfbSipAuth *auth, guint index);
 const char *sfb_sip_auth_get_param (const SfbSipAuth *auth, const char *name);
-void sfb_sip_auth_get_params (const SfbSipAuth *auth,
-                              const char *const *names,
-                              const char **values,
-                              guint n_names);
 void
 sfb_sip_auth_add_param (SfbSipAuth *auth, const char *name, const char *value, gboolean quoted);
 char *sfb_sip_auth_to_string (const SfbSipAuth *auth);

@@ -227,34 +227,27 @@ sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
                                          const SfbSipAuth *auth,
                                          GError **error)
 {
-  /* crand and cnum (our own names) only stand in for srand and snum: asked
-   * for when those are missing, the pass stops once these five are found */
-  enum
-  {
-    SRAND,
-    SNUM,
-    REALM,
-    TARGETNAME,
-    VERSION,
-    N_NAMES
-  };
-  static const char *const names[N_NAMES] = { "srand", "snum", "realm", "targetname", "version" };
-  const char *values[N_NAMES];
-  const char *rand, *num;
+  const char *version;
+  const char *rand;
+  const char *num;
 
   g_return_val_if_fail (params != NULL && auth != NULL, FALSE);
 
-  sfb_sip_auth_get_params (auth, names, values, N_NAMES);
-  rand = values[SRAND] != NULL ? values[SRAND] : sfb_sip_auth_get_param (auth, "crand");
-  num = values[SNUM] != NULL ? values[SNUM] : sfb_sip_auth_get_param (auth, "cnum");
+  rand = sfb_sip_auth_get_param (auth, "srand");
+  num = sfb_sip_auth_get_param (auth, "snum");
+  if (rand == NULL)
+    rand = sfb_sip_auth_get_param (auth, "crand");
+  if (num == NULL)
+    num = sfb_sip_auth_get_param (auth, "cnum");
   if (rand == NULL || num == NULL)
     return sig_error (error, sfb_sip_auth_get_scheme (auth), "parameters lack srand or snum");
   params->protocol = sfb_sip_auth_get_scheme (auth);
   params->rand = rand;
   params->num = num;
-  params->realm = values[REALM];
-  params->targetname = values[TARGETNAME];
-  if (values[VERSION] != NULL)
-    params->version = (guint) MIN (g_ascii_strtoull (values[VERSION], NULL, 10), G_MAXUINT);
+  params->realm = sfb_sip_auth_get_param (auth, "realm");
+  params->targetname = sfb_sip_auth_get_param (auth, "targetname");
+  version = sfb_sip_auth_get_param (auth, "version");
+  if (version != NULL)
+    params->version = (guint) MIN (g_ascii_strtoull (version, NULL, 10), G_MAXUINT);
   return TRUE;
 }

@@ -59,7 +59,8 @@ test_parse_message_lists (void)
     { "X-Other: NTLM a=1\r\n", "" },
     { "Authentication-Info: NTLM a=1\r\n", "NTLM" },
     { "Authentication-Info: NTLM a=1, Kerberos b=2\r\n", "NTLM Kerberos" },
-    { "Authentication-Info: Broken a=\"open\r\nAuthentication-Info: TLS-DSK c=3\r\n", "TLS-DSK" },
+    { "Authentication-Info: Broken a=\"open\r\nAuthentication-Info: TLS-DSK c=3\r\n",
+      "TLS-DSK" },
     { "Authentication-Info: NTLM a=1\r\nAuthentication-Info: Broken a=\"open\r\n", "NTLM" },
     { "Authentication-Info: NTLM a=1\r\nX-Other: Digest\r\n"
       "authentication-info: Kerberos b=2, TLS-DSK c=3\r\n",
@@ -372,40 +373,6 @@ test_redact_value (void)
   g_assert_cmpstr (e, ==, "Kerberos Rspauth=<redacted>");
 }
 
-/* sfb_sip_auth_get_params() finds what sfb_sip_auth_get_param() finds for
- * each name: the first occurrence, any case, NULL when absent, a name asked
- * twice; with no names, and with the most (32) */
-static void
-test_get_params (void)
-{
-  static const char value[]
-      = "NTLM a=1, B=2, a=3, c=\"q\\\"x\", d=4, e=\"\", f=5, g=6, h=7, i=8, j=9";
-  static const char *const names[] = { "A", "b", "zz", "a", "C", "d", "e", "j", "J", "srand" };
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (value, -1, &error);
-  const char *many_names[32];
-  const char *values[32];
-
-  g_assert_no_error (error);
-  for (guint n = 0; n <= G_N_ELEMENTS (names); n++)
-    {
-      for (guint j = 0; j < G_N_ELEMENTS (values); j++)
-        values[j] = "unset";
-      sfb_sip_auth_get_params (auths->pdata[0], names, values, n);
-      for (guint j = 0; j < n; j++)
-        g_assert_cmpstr (values[j], ==, sfb_sip_auth_get_param (auths->pdata[0], names[j]));
-      g_assert_cmpstr (values[n], ==, "unset");
-    }
-  g_assert_cmpstr (values[0], ==, "1");
-  g_assert_cmpstr (values[4], ==, "q\"x");
-  g_assert_cmpstr (values[6], ==, "");
-  for (guint j = 0; j < 32; j++)
-    many_names[j] = names[j % G_N_ELEMENTS (names)];
-  sfb_sip_auth_get_params (auths->pdata[0], many_names, values, 32);
-  for (guint j = 0; j < 32; j++)
-    g_assert_cmpstr (values[j], ==, sfb_sip_auth_get_param (auths->pdata[0], many_names[j]));
-}
-
 int
 main (int argc, char **argv)
 {
@@ -425,7 +392,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/auth-header/build-quoting", test_build_quoting);
   g_test_add_func ("/sip/auth-header/to-string", test_to_string);
   g_test_add_func ("/sip/auth-header/redact-value", test_redact_value);
-  g_test_add_func ("/sip/auth-header/get-params", test_get_params);
 
   return g_test_run ();
 }
