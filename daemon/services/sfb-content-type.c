@@ -70,7 +70,8 @@ item_param (const char *start, const char *end, const char *name)
 
 /* The items of @content_type are split on ';' outside double quotes; the
  * first is the media type, and the first 64 are looked at.  Walked in
- * place: a presence notification's boundary is read for each contact's
+ * place, from one byte that matters to the next (strcspn() looks at many
+ * at once): a presence notification's boundary is read for each contact's
  * change. */
 char *
 sfb_content_type_param (const char *content_type, const char *name)
@@ -84,11 +85,16 @@ sfb_content_type_param (const char *content_type, const char *name)
   start = content_type;
   for (const char *p = content_type;; p++)
     {
+      /* a backslash escapes only inside quotes, a ';' splits only outside */
+      p += strcspn (p, quoted ? "\"\\" : "\";");
       if (*p == '"')
         quoted = !quoted;
-      else if (*p == '\\' && quoted && p[1] != '\0')
-        p++;
-      else if ((*p == ';' && !quoted) || *p == '\0')
+      else if (*p == '\\')
+        {
+          if (p[1] != '\0')
+            p++;
+        }
+      else
         {
           if (n > 0 && n < 64)
             {

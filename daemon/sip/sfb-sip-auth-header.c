@@ -28,7 +28,9 @@ auth_new (const char *scheme, gsize len)
   memcpy (auth->scheme, scheme, len);
   auth->scheme[len] = '\0';
   auth->token68 = NULL;
-  auth->params = sfb_sip_params_new ();
+  /* room for a signed message's Authentication-Info (about ten
+   * parameters): the array is not regrown on the way */
+  auth->params = g_ptr_array_new_full (16, (GDestroyNotify) sfb_sip_param_free);
   return auth;
 }
 

@@ -12,6 +12,39 @@
 
 #include <string.h>
 
+/* The head is parsed in the message's block (SfbSipMessage.block): a
+ * copy of it, where the start line becomes a string in place and the
+ * headers' raw text stays as received, then the strings written after it
+ * by a HeadWriter.  They fit in the head's length and one byte: the method
+ * and Request-URI with their NULs in the start line; a header's name, NUL,
+ * value and NUL in its raw text (name, ':', value) and its line end (a
+ * fold's line end and leading SP or HTAB become one SP). */
+typedef struct
+{
+  char *p; /* where the next byte goes */
+  char *end;
+} HeadWriter;
+
+static char *
+writer_put (HeadWriter *w, const char *bytes, gsize len)
+{
+  char *start = w->p;
+
+  g_assert (len <= (gsize) (w->end - w->p));
+  memcpy (w->p, bytes, len);
+  w->p += len;
+  return start;
+}
+
+static char *
+writer_put_string (HeadWriter *w, const char *bytes, gsize len)
+{
+  char *start = writer_put (w, bytes, len);
+
+  writer_put (w, "", 1);
+  return start;
+}
+
 /* Parsing: start line */
 
 static gboolean
@@ -54,10 +87,10 @@ check_version (const char *version, gsize len, GError **error)
 /* Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; a missing
  * final SP with an empty reason is tolerated */
 static gboolean
-parse_status_line (SfbSipMessage *self, const char *line, gsize len, GError **error)
+parse_status_line (SfbSipMessage *self, char *line, gsize len, GError **error)
 {
-  const char *sp = memchr (line, ' ', len);
-  const char *code, *end = line + len;
+  char *sp = memchr (line, ' ', len);
+  char *code, *end = line + len;
 
   if (sp == NULL)
     return malformed (error, "Status-Line without a status code");
@@ -72,7 +105,8 @@ parse_status_line (SfbSipMessage *self, const char *line, gsize len, GError **er
                       + (guint) g_ascii_digit_value (code[2]);
   if (self->status_code < 100 || self->status_code > 699)
     return malformed (error, "status code out of range 100-699");
-  self->reason = end - code > 3 ? g_strndup (code + 4, end - code - 4) : g_strdup ("");
+  /* the tail of the start line, a string in place */
+  self->reason = end - code > 3 ? code + 4 : end;
   return TRUE;
 }
 
@@ -102,7 +136,7 @@ check_request_uri (const char *uri, gsize len, GError **error)
 /* Request-Line = Method SP Request-URI SP SIP-Version, single spaces only
  * (RFC 4475 lwsstart, lwsruri, trws) */
 static gboolean
-parse_request_line (SfbSipMessage *self, const char *line, gsize len, GError **error)
+parse_request_line (SfbSipMessage *self, const char *line, gsize len, HeadWriter *w, GError **error)
 {
   const char *end = line + len;
   const char *sp1 = memchr (line, ' ', len);
@@ -117,25 +151,22 @@ parse_request_line (SfbSipMessage *self, const char *line, gsize len, GError **e
   if (!check_request_uri (sp1 + 1, sp2 - sp1 - 1, error)
       || !check_version (sp2 + 1, end - sp2 - 1, error))
     return FALSE;
-  self->method = g_strndup (line, sp1 - line);
-  self->request_uri = g_strndup (sp1 + 1, sp2 - sp1 - 1);
+  self->method = writer_put_string (w, line, sp1 - line);
+  self->request_uri = writer_put_string (w, sp1 + 1, sp2 - sp1 - 1);
   return TRUE;
 }
 
+/* line: in the block, followed by its line end or the block's spare byte */
 static gboolean
-parse_start_line (SfbSipMessage *self, const char *line, gsize len, GError **error)
+parse_start_line (SfbSipMessage *self, char *line, gsize len, HeadWriter *w, GError **error)
 {
-  gboolean ok;
-
   if (memchr (line, '\0', len) != NULL || memchr (line, '\r', len) != NULL)
     return malformed (error, "control character in start line");
+  line[len] = '\0';
+  self->start_line = line;
   if (len >= 4 && g_ascii_strncasecmp (line, "SIP/", 4) == 0)
-    ok = parse_status_line (self, line, len, error);
-  else
-    ok = parse_request_line (self, line, len, error);
-  if (ok)
-    self->start_line = g_strndup (line, len);
-  return ok;
+    return parse_status_line (self, line, len, error);
+  return parse_request_line (self, line, len, w, error);
 }
 
 /* Parsing: header lines */
@@ -180,113 +211,62 @@ trim_segment (const char **segment, gsize *len)
     (*len)--;
 }
 
-/* appends one physical line's part of a value, joining folds with one SP */
+/* appends one physical line's part of the value being written (the last
+ * thing in @w), joining folds with one SP */
 static void
-append_segment (GString *value, const char *segment, gsize len)
+value_append (SfbSipHeader *header, HeadWriter *w, const char *segment, gsize len)
 {
   trim_segment (&segment, &len);
   if (len == 0)
     return;
-  if (value->len > 0)
-    g_string_append_c (value, ' ');
-  g_string_append_len (value, segment, len);
-}
-
-/* A header's value while it is read: the first line's part in place
- * (*first, *first_len, trimmed), until a continuation line folds it into
- * @folded, which is then what append_segment() would have built from all
- * the lines.  Nearly every header has one line: its value is copied once,
- * into the header's block (test-sip-message compares the two ways). */
-typedef struct
-{
-  const char *first;
-  gsize first_len;
-  GString *folded;
-  gboolean is_folded;
-} HeaderValue;
-
-static void
-value_fold (HeaderValue *value, const char *line, gsize len)
-{
-  if (!value->is_folded)
+  if (header->value_len > 0)
     {
-      g_string_truncate (value->folded, 0);
-      append_segment (value->folded, value->first, value->first_len);
-      value->is_folded = TRUE;
+      writer_put (w, " ", 1);
+      header->value_len++;
     }
-  append_segment (value->folded, line, len);
+  writer_put (w, segment, len);
+  header->value_len += len;
 }
 
-/* the name's length, 0 with @error set when the line is not a header */
-static gsize
-header_start (const char *line, gsize len, HeaderValue *value, GError **error)
+/* starts @header from its first line: FALSE with @error set when the line
+ * is not a header */
+static gboolean
+header_start (SfbSipHeader *header, const char *line, gsize len, HeadWriter *w, GError **error)
 {
   const char *colon = memchr (line, ':', len);
   gsize name_len;
 
   if (colon == NULL)
-    {
-      malformed (error, "header line without ':'");
-      return 0;
-    }
+    return malformed (error, "header line without ':'");
   for (name_len = colon - line; name_len > 0 && sfb_sip_is_sp (line[name_len - 1]); name_len--)
     ;
   if (!sfb_sip_is_token (line, name_len))
-    {
-      malformed (error, "header name is not a token");
-      return 0;
-    }
-  value->first = colon + 1;
-  value->first_len = len - (colon + 1 - line);
-  trim_segment (&value->first, &value->first_len);
-  value->is_folded = FALSE;
-  return name_len;
+    return malformed (error, "header name is not a token");
+  *header = (SfbSipHeader){ 0 };
+  header->in_block = TRUE;
+  header->name = writer_put_string (w, line, name_len);
+  sfb_sip_header_set_key (header, name_len);
+  header->value = w->p;
+  value_append (header, w, colon + 1, len - (colon + 1 - line));
+  header->raw = line;
+  header->raw_len = len;
+  return TRUE;
 }
 
-/* One allocation holds the header, its name, value and raw text (the
- * lengths are bounded by the head's limit); sfb_sip_header_free knows. */
 static void
-header_finish (SfbSipMessage *self,
-               const char *name,
-               gsize name_len,
-               const HeaderValue *v,
-               const char *raw,
-               const char *raw_end)
+header_finish (SfbSipMessage *self, SfbSipHeader *header, HeadWriter *w)
 {
-  gsize raw_len = raw_end - raw;
-  const char *value = v->is_folded ? v->folded->str : v->first;
-  gsize value_len = v->is_folded ? v->folded->len : v->first_len;
-  /* not zeroed: every byte is written below */
-  SfbSipHeader *header = g_malloc (sizeof *header + name_len + 1 + value_len + 1 + raw_len + 1);
-  char *p = (char *) (header + 1);
-
-  *header = (SfbSipHeader){ 0 };
-  header->one_block = TRUE;
-  header->name = p;
-  memcpy (p, name, name_len);
-  p[name_len] = '\0';
-  sfb_sip_header_set_key (header);
-  p += name_len + 1;
-  header->value = p;
-  header->value_len = value_len;
-  memcpy (p, value, value_len);
-  p[value_len] = '\0';
-  p += value_len + 1;
-  header->raw = p;
-  header->raw_len = raw_len;
-  memcpy (p, raw, raw_len);
-  p[raw_len] = '\0';
-  g_ptr_array_add (self->headers, header);
+  writer_put (w, "", 1);
+  g_array_append_val (self->headers, *header);
 }
 
 static gboolean
-parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
+parse_headers (SfbSipMessage *self, LineReader *reader, HeadWriter *w, GError **error)
 {
-  /* room for most folded values (GLib makes it 256): no regrowth */
-  g_autoptr (GString) folded = g_string_sized_new (200);
-  HeaderValue value = { NULL, 0, folded, FALSE };
-  const char *name = NULL, *raw = NULL, *raw_end = NULL, *line;
-  gsize name_len = 0, len;
+  SfbSipHeader header;
+  gboolean open = FALSE;
+  const char *line;
+  gsize len;
 
   while (next_line (reader, &line, &len) && len > 0)
     {
@@ -294,40 +274,45 @@ parse_headers (SfbSipMessage *self, LineReader *reader, GError **error)
         return malformed (error, "bare CR in header line");
       if (sfb_sip_is_sp (line[0]))
         {
-          if (name == NULL)
+          if (!open)
             return malformed (error, "continuation line before the first header");
-          value_fold (&value, line, len);
-          raw_end = line + len;
+          value_append (&header, w, line, len);
+          header.raw_len = line + len - header.raw;
           continue;
         }
-      if (name != NULL)
-        header_finish (self, name, name_len, &value, raw, raw_end);
-      name_len = header_start (line, len, &value, error);
-      if (name_len == 0)
+      if (open)
+        header_finish (self, &header, w);
+      open = header_start (&header, line, len, w, error);
+      if (!open)
         return FALSE;
-      name = raw = line;
-      raw_end = line + len;
     }
-  if (name != NULL)
-    header_finish (self, name, name_len, &value, raw, raw_end);
+  if (open)
+    header_finish (self, &header, w);
   return TRUE;
 }
 
-/* head: start line and headers, up to and including the blank line */
+/* head: start line and headers, up to and including the blank line, as
+ * sfb_sip_head_scan() found it (@n_headers: its count, the room made) */
 SfbSipMessage *
-sfb_sip_message_parse_head (const char *head, gsize len, GError **error)
+sfb_sip_message_parse_head (const char *head, gsize len, guint n_headers, GError **error)
 {
-  g_autoptr (SfbSipMessage) self = g_object_new (SFB_TYPE_SIP_MESSAGE, NULL);
-  LineReader reader = { head, len, 0 };
+  g_autoptr (SfbSipMessage) self = sfb_sip_message_new_empty (n_headers);
+  /* the copy, its spare byte, the strings (see HeadWriter) */
+  char *block = self->block = g_malloc (2 * len + 2);
+  HeadWriter w = { block + len + 1, block + 2 * len + 2 };
+  LineReader reader = { block, len, 0 };
   const char *line;
   gsize line_len;
 
+  memcpy (block, head, len);
+  block[len] = '\0';
   if (!next_line (&reader, &line, &line_len) || line_len == 0)
     {
       malformed (error, "empty start line");
       return NULL;
     }
-  if (!parse_start_line (self, line, line_len, error) || !parse_headers (self, &reader, error))
+  if (!parse_start_line (self, block, line_len, &w, error)
+      || !parse_headers (self, &reader, &w, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -448,7 +433,7 @@ sfb_sip_message_parse (const char *data, gsize len, GError **error)
       malformed (error, "message ends inside the header section");
       return NULL;
     }
-  self = sfb_sip_message_parse_head (data + off, head_len, error);
+  self = sfb_sip_message_parse_head (data + off, head_len, scan.n_headers, error);
   if (self == NULL || !sfb_sip_message_get_framing (self, FALSE, &has_length, &body_len, error))
     return NULL;
   off += head_len;

@@ -16,15 +16,17 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  char *name;      /* as written */
-  const char *key; /* the canonical name (sfb_sip_header_canonical_name()) */
+  const char *name; /* as written */
+  const char *key;  /* the canonical name (sfb_sip_header_canonical_name()) */
   gsize key_len;
-  guint32 key_tag; /* sfb_sip_header_key_tag() of key: one compare a header per lookup */
-  char *value;     /* unfolded and trimmed; may hold NUL bytes */
+  guint32 key_tag;   /* sfb_sip_header_key_tag() of key: one compare a header per lookup */
+  const char *value; /* unfolded and trimmed; may hold NUL bytes */
   gsize value_len;
-  char *raw; /* the header as received, folding included; NULL once built */
+  const char *raw; /* the header as received, folding included; NULL once built */
   gsize raw_len;
-  gboolean one_block; /* parsed: the strings live in the header's allocation */
+  /* parsed: name, value and raw live in the message's block; built: name
+   * and value are the header's own */
+  gboolean in_block;
   /* the value parsed as a name-addr, once asked for (values never change) */
   SfbSipNameAddr *name_addr;
 } SfbSipHeader;
@@ -33,20 +35,35 @@ struct _SfbSipMessage
 {
   GObject parent_instance;
 
+  /* parsed: one allocation holding the head as received (the headers'
+   * raw text, the start line made a string in place) and, after it, each
+   * header's name and value and the method and Request-URI as strings;
+   * NULL when built, the strings below then being the message's own */
+  char *block;
   char *start_line;
   char *method; /* NULL for a response */
   char *request_uri;
   guint status_code; /* 0 for a request */
   char *reason;
-  GPtrArray *headers;
+  GArray *headers; /* of SfbSipHeader */
   GBytes *body;
 };
 
-void sfb_sip_header_free (SfbSipHeader *header);
-/* Sets key and key_len from name: once, when the header is made (names
- * never change), so that lookups compare lengths before letters. */
-void sfb_sip_header_set_key (SfbSipHeader *header);
-SfbSipHeader *sfb_sip_message_header_at (SfbSipMessage *self, guint index);
+void sfb_sip_header_clear (SfbSipHeader *header);
+/* Sets key and key_len from name (@name_len bytes): once, when the header
+ * is made (names never change), so that lookups compare lengths before
+ * letters. */
+void sfb_sip_header_set_key (SfbSipHeader *header, gsize name_len);
+/* a message without start line and headers, room made for @n_headers */
+SfbSipMessage *sfb_sip_message_new_empty (guint n_headers);
+
+/* inline: lookups walk every header, and GCC does not inline an exported
+ * function in position-independent code (the static libraries are) */
+static inline SfbSipHeader *
+sfb_sip_message_header_at (SfbSipMessage *self, guint index)
+{
+  return &g_array_index (self->headers, SfbSipHeader, index);
+}
 
 /* A canonical name's length and first letter in lower case, in one word:
  * names that differ in it differ (equal tags still need the names compared). */
@@ -80,7 +97,8 @@ typedef struct
 gboolean sfb_sip_head_scan (
     SfbSipHeadScan *scan, const char *buf, gsize len, gsize *head_len, GError **error);
 
-SfbSipMessage *sfb_sip_message_parse_head (const char *head, gsize len, GError **error);
+SfbSipMessage *
+sfb_sip_message_parse_head (const char *head, gsize len, guint n_headers, GError **error);
 gboolean sfb_sip_message_get_framing (
     SfbSipMessage *self, gboolean stream, gboolean *has_length, gsize *length, GError **error);
 void sfb_sip_message_take_body (SfbSipMessage *self, GBytes *body);

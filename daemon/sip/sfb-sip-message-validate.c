@@ -96,7 +96,7 @@ count_headers (SfbSipMessage *self, guint counts[N_COUNTED])
     tags[j] = sfb_sip_header_key_tag (counted[j].name, counted[j].len);
   for (guint i = 0; i < self->headers->len; i++)
     {
-      const SfbSipHeader *have = self->headers->pdata[i];
+      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
 
       for (guint j = 0; j < N_COUNTED; j++)
         {

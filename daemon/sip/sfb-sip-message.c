@@ -39,16 +39,14 @@ static const struct
 };
 
 void
-sfb_sip_header_free (SfbSipHeader *header)
+sfb_sip_header_clear (SfbSipHeader *header)
 {
   g_clear_pointer (&header->name_addr, sfb_sip_name_addr_free);
-  if (!header->one_block)
+  if (!header->in_block)
     {
-      g_free (header->name);
-      g_free (header->value);
-      g_free (header->raw);
+      g_free ((char *) header->name);
+      g_free ((char *) header->value);
     }
-  g_free (header);
 }
 
 static void
@@ -56,11 +54,15 @@ sfb_sip_message_finalize (GObject *object)
 {
   SfbSipMessage *self = SFB_SIP_MESSAGE (object);
 
-  g_free (self->start_line);
-  g_free (self->method);
-  g_free (self->request_uri);
-  g_free (self->reason);
-  g_ptr_array_unref (self->headers);
+  if (self->block == NULL)
+    {
+      g_free (self->start_line);
+      g_free (self->method);
+      g_free (self->request_uri);
+      g_free (self->reason);
+    }
+  g_free (self->block);
+  g_array_unref (self->headers);
   g_bytes_unref (self->body);
 
   G_OBJECT_CLASS (sfb_sip_message_parent_class)->finalize (object);
@@ -75,8 +77,17 @@ sfb_sip_message_class_init (SfbSipMessageClass *klass)
 static void
 sfb_sip_message_init (SfbSipMessage *self)
 {
-  self->headers = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_header_free);
   self->body = g_bytes_new_static ("", 0);
+}
+
+SfbSipMessage *
+sfb_sip_message_new_empty (guint n_headers)
+{
+  SfbSipMessage *self = g_object_new (SFB_TYPE_SIP_MESSAGE, NULL);
+
+  self->headers = g_array_sized_new (FALSE, FALSE, sizeof (SfbSipHeader), n_headers);
+  g_array_set_clear_func (self->headers, (GDestroyNotify) sfb_sip_header_clear);
+  return self;
 }
 
 /* Header names */
@@ -97,10 +108,10 @@ sfb_sip_header_canonical_name (const char *name)
 }
 
 void
-sfb_sip_header_set_key (SfbSipHeader *header)
+sfb_sip_header_set_key (SfbSipHeader *header, gsize name_len)
 {
   header->key = sfb_sip_header_canonical_name (header->name);
-  header->key_len = strlen (header->key);
+  header->key_len = header->key == header->name ? name_len : strlen (header->key);
   header->key_tag = sfb_sip_header_key_tag (header->key, header->key_len);
 }
 
@@ -155,7 +166,7 @@ sfb_sip_message_new_request (const char *method, const char *request_uri)
   g_return_val_if_fail (request_uri != NULL && request_uri[0] != '\0', NULL);
   g_return_val_if_fail (strpbrk (request_uri, " \t\r\n") == NULL, NULL);
 
-  self = g_object_new (SFB_TYPE_SIP_MESSAGE, NULL);
+  self = sfb_sip_message_new_empty (0);
   self->method = g_strdup (method);
   self->request_uri = g_strdup (request_uri);
   self->start_line = g_strdup_printf ("%s %s SIP/2.0", method, request_uri);
@@ -170,7 +181,7 @@ sfb_sip_message_new_response (guint status_code, const char *reason)
   g_return_val_if_fail (status_code >= 100 && status_code <= 699, NULL);
   g_return_val_if_fail (reason == NULL || strpbrk (reason, "\r\n") == NULL, NULL);
 
-  self = g_object_new (SFB_TYPE_SIP_MESSAGE, NULL);
+  self = sfb_sip_message_new_empty (0);
   self->status_code = status_code;
   self->reason = g_strdup (reason != NULL ? reason : "");
   self->start_line = g_strdup_printf ("SIP/2.0 %u %s", status_code, self->reason);
@@ -237,12 +248,6 @@ sfb_sip_message_get_n_headers (SfbSipMessage *self)
   return self->headers->len;
 }
 
-SfbSipHeader *
-sfb_sip_message_header_at (SfbSipMessage *self, guint index)
-{
-  return g_ptr_array_index (self->headers, index);
-}
-
 const SfbSipNameAddr *
 sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error)
 {
@@ -292,7 +297,7 @@ sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
   tag = sfb_sip_header_key_tag (wanted, strlen (wanted));
   for (guint i = start; i < self->headers->len; i++)
     {
-      const SfbSipHeader *have = self->headers->pdata[i];
+      const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
 
       if (have->key_tag == tag && sfb_sip_ascii_caseeq (have->key, wanted))
         return (int) i;
@@ -340,43 +345,39 @@ sfb_sip_message_get_header_values (SfbSipMessage *self, const char *name)
 
 /* Building */
 
-static SfbSipHeader *
-header_new (const char *name, const char *value)
+static gboolean
+header_init (SfbSipHeader *header, const char *name, const char *value)
 {
-  SfbSipHeader *header;
-
-  g_return_val_if_fail (name != NULL && sfb_sip_is_token (name, strlen (name)), NULL);
+  g_return_val_if_fail (name != NULL && sfb_sip_is_token (name, strlen (name)), FALSE);
   /* a CR or LF in a value would inject headers */
-  g_return_val_if_fail (value != NULL && strpbrk (value, "\r\n") == NULL, NULL);
+  g_return_val_if_fail (value != NULL && strpbrk (value, "\r\n") == NULL, FALSE);
 
-  header = g_new0 (SfbSipHeader, 1);
+  *header = (SfbSipHeader){ 0 };
   header->name = g_strdup (name);
-  sfb_sip_header_set_key (header);
+  sfb_sip_header_set_key (header, strlen (name));
   header->value = g_strdup (value);
   header->value_len = strlen (value);
-  return header;
+  return TRUE;
 }
 
 void
 sfb_sip_message_append_header (SfbSipMessage *self, const char *name, const char *value)
 {
-  SfbSipHeader *header;
+  SfbSipHeader header;
 
   g_return_if_fail (SFB_IS_SIP_MESSAGE (self));
-  header = header_new (name, value);
-  if (header != NULL)
-    g_ptr_array_add (self->headers, header);
+  if (header_init (&header, name, value))
+    g_array_append_val (self->headers, header);
 }
 
 void
 sfb_sip_message_prepend_header (SfbSipMessage *self, const char *name, const char *value)
 {
-  SfbSipHeader *header;
+  SfbSipHeader header;
 
   g_return_if_fail (SFB_IS_SIP_MESSAGE (self));
-  header = header_new (name, value);
-  if (header != NULL)
-    g_ptr_array_insert (self->headers, 0, header);
+  if (header_init (&header, name, value))
+    g_array_prepend_val (self->headers, header);
 }
 
 /* replaces the first header called name and removes the others; appends
@@ -384,24 +385,23 @@ sfb_sip_message_prepend_header (SfbSipMessage *self, const char *name, const cha
 void
 sfb_sip_message_set_header (SfbSipMessage *self, const char *name, const char *value)
 {
-  SfbSipHeader *header;
+  SfbSipHeader header;
   int i;
 
   g_return_if_fail (SFB_IS_SIP_MESSAGE (self));
-  header = header_new (name, value);
-  if (header == NULL)
+  if (!header_init (&header, name, value))
     return;
   i = sfb_sip_message_find_header (self, name, 0);
   if (i < 0)
     {
-      g_ptr_array_add (self->headers, header);
+      g_array_append_val (self->headers, header);
       return;
     }
-  sfb_sip_header_free (g_steal_pointer (&self->headers->pdata[i]));
-  self->headers->pdata[i] = header;
+  sfb_sip_header_clear (sfb_sip_message_header_at (self, (guint) i));
+  *sfb_sip_message_header_at (self, (guint) i) = header;
   for (int j = sfb_sip_message_find_header (self, name, (guint) i + 1); j >= 0;
        j = sfb_sip_message_find_header (self, name, (guint) j))
-    g_ptr_array_remove_index (self->headers, (guint) j);
+    g_array_remove_index (self->headers, (guint) j);
 }
 
 guint
@@ -415,7 +415,7 @@ sfb_sip_message_remove_header (SfbSipMessage *self, const char *name)
   for (int i = sfb_sip_message_find_header (self, name, 0); i >= 0;
        i = sfb_sip_message_find_header (self, name, (guint) i))
     {
-      g_ptr_array_remove_index (self->headers, (guint) i);
+      g_array_remove_index (self->headers, (guint) i);
       n++;
     }
   return n;

@@ -104,8 +104,8 @@ head_done (SfbSipParser *self, GError **error)
   gboolean has_length;
   gsize length;
 
-  self->message
-      = sfb_sip_message_parse_head ((const char *) self->head->data, self->head->len, error);
+  self->message = sfb_sip_message_parse_head (
+      (const char *) self->head->data, self->head->len, self->scan.n_headers, error);
   if (self->message == NULL
       || !sfb_sip_message_get_framing (self->message, TRUE, &has_length, &length, error))
     return FALSE;

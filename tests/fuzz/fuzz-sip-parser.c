@@ -154,8 +154,7 @@ exercise (SfbSipMessage *msg)
       if (uri != NULL && sfb_sip_uri_to_string (uri) == NULL)
         abort ();
       /* validation's check gives the parse's verdict, error and headers */
-      if (checked != (uri != NULL)
-          || (uri != NULL && n_headers != sfb_sip_uri_get_n_headers (uri))
+      if (checked != (uri != NULL) || (uri != NULL && n_headers != sfb_sip_uri_get_n_headers (uri))
           || (uri == NULL
               && (check_error == NULL || check_error->domain != parse_error->domain
                   || check_error->code != parse_error->code
@@ -167,6 +166,98 @@ exercise (SfbSipMessage *msg)
   buffer = sfb_sip_signature_buffer (msg, &params, NULL);
   exercise_values (msg);
   check_round_trip (msg);
+}
+
+/* The datagram's head read again, the plain way, against what the parser
+ * keeps (names, values and the start line are strings in the message's
+ * block): the start line up to its line end; each header line's name before
+ * ':' without trailing SP or HTAB, its value the parts of its lines (a line
+ * starting with SP or HTAB continues it) trimmed of SP and HTAB at either
+ * end, the non-empty ones joined by one SP. */
+static void
+check_header (SfbSipMessage *msg, guint index, const char *name, const GString *value)
+{
+  gsize len;
+  const char *have;
+
+  if (index >= sfb_sip_message_get_n_headers (msg)
+      || strcmp (sfb_sip_message_get_header_name (msg, index), name) != 0)
+    abort ();
+  have = sfb_sip_message_get_header_value (msg, index, &len);
+  if (len != value->len || memcmp (have, value->str, len) != 0 || have[len] != '\0')
+    abort ();
+}
+
+static void
+append_part (GString *value, const char *part, gsize len)
+{
+  while (len > 0 && (part[0] == ' ' || part[0] == '\t'))
+    part++, len--;
+  while (len > 0 && (part[len - 1] == ' ' || part[len - 1] == '\t'))
+    len--;
+  if (len == 0)
+    return;
+  if (value->len > 0)
+    g_string_append_c (value, ' ');
+  g_string_append_len (value, part, (gssize) len);
+}
+
+static void
+check_head (SfbSipMessage *msg, const char *text, gsize size)
+{
+  const char *p = text, *end = text + size;
+  g_autoptr (GString) value = g_string_new (NULL);
+  g_autofree char *name = NULL;
+  gboolean start = TRUE;
+  guint n = 0;
+
+  while (p < end && (*p == '\r' || *p == '\n'))
+    p++;
+  for (;;)
+    {
+      const char *line = p, *nl = memchr (p, '\n', end - p);
+      gsize len;
+
+      if (nl == NULL)
+        abort (); /* a parsed message has its blank line */
+      len = nl - line - (nl > line && nl[-1] == '\r' ? 1 : 0);
+      p = nl + 1;
+      if (start)
+        {
+          if (strlen (sfb_sip_message_get_start_line (msg)) != len
+              || memcmp (sfb_sip_message_get_start_line (msg), line, len) != 0)
+            abort ();
+          start = FALSE;
+          continue;
+        }
+      if (len == 0)
+        break;
+      if (line[0] == ' ' || line[0] == '\t')
+        {
+          append_part (value, line, len);
+          continue;
+        }
+      if (name != NULL)
+        check_header (msg, n++, name, value);
+      {
+        const char *colon = memchr (line, ':', len);
+        gsize name_len;
+
+        if (colon == NULL)
+          abort ();
+        name_len = colon - line;
+        while (name_len > 0 && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
+          name_len--;
+        g_free (name);
+        name = g_strndup (line, name_len);
+        g_string_truncate (value, 0);
+        append_part (value, colon + 1, len - (colon + 1 - line));
+      }
+    }
+  if (name != NULL)
+    check_header (msg, n++, name, value);
+  if (n != sfb_sip_message_get_n_headers (msg))
+    abort ();
 }
 
 int
@@ -202,6 +293,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   datagram = sfb_sip_message_parse (text, size, NULL);
   if (datagram != NULL)
-    exercise (datagram);
+    {
+      check_head (datagram, text, size);
+      exercise (datagram);
+    }
   return 0;
 }

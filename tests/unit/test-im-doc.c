@@ -327,6 +327,10 @@ test_content_type_params (void)
     { "a/b; x=\"abc; boundary=1", "boundary", NULL },
     { "a/b; a=1=2", "a", "1=2" },
     { "a/b;;\tb=\t2\t", "b", "2" },
+    { "a/b; x=a\\; y=\"\\\\\"; z=3", "z", "3" },
+    { "a/b; x=a\\; y=\"\\\\\"; z=3", "x", "a\\" },
+    { "a/b; x=\"a\\", "x", "\"a\\" },
+    { "a/b; y=1; x=\"a\\", "y", "1" },
     { NULL, "b", NULL },
   };
 

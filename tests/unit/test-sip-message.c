@@ -690,6 +690,111 @@ test_nul_in_value (void)
   g_assert_cmpmem (value, len, "\"a\\\0b\" <sip:a@b>", 16);
 }
 
+/* A parsed head lives in one block: a copy of it, then each header's name
+ * and unfolded value as strings, which must fit in the head's length (and
+ * one byte).  The heads below fill that room most: the shortest headers
+ * ("a:" and LF, where name, NUL, value and NUL take all three bytes of the
+ * line), as many as the limit allows, lines at the line limit, folds of
+ * blanks; each must read back what was sent. */
+static void
+test_head_block_limits (void)
+{
+  g_autoptr (GString) text = g_string_new ("A s:x SIP/2.0\n");
+  g_autoptr (GString) big = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) msg = NULL;
+  g_autoptr (SfbSipMessage) too_many = NULL;
+  g_autoptr (SfbSipMessage) folded = NULL;
+  g_autoptr (SfbSipMessage) too_long = NULL;
+  g_autoptr (GBytes) out = NULL;
+  g_autofree char *long_value = NULL;
+  g_autofree char *want = NULL;
+
+  /* the most headers, each as short as a header can be */
+  for (guint i = 0; i < SFB_SIP_MAX_HEADERS; i++)
+    g_string_append (text, "a:\n");
+  g_string_append (text, "\n");
+  msg = sfb_sip_message_parse (text->str, text->len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sfb_sip_message_get_n_headers (msg), ==, SFB_SIP_MAX_HEADERS);
+  for (guint i = 0; i < SFB_SIP_MAX_HEADERS; i++)
+    {
+      gsize len = 1;
+
+      g_assert_cmpstr (sfb_sip_message_get_header_name (msg, i), ==, "a");
+      g_assert_cmpstr (sfb_sip_message_get_header_value (msg, i, &len), ==, "");
+      g_assert_cmpuint (len, ==, 0);
+    }
+  g_assert_cmpstr (sfb_sip_message_get_method (msg), ==, "A");
+  g_assert_cmpstr (sfb_sip_message_get_request_uri (msg), ==, "s:x");
+  g_assert_cmpstr (sfb_sip_message_get_start_line (msg), ==, "A s:x SIP/2.0");
+
+  /* one more is refused, as before */
+  g_string_truncate (text, text->len - 1);
+  g_string_append (text, "a:\n\n");
+  too_many = sfb_sip_message_parse (text->str, text->len, &error);
+  g_assert_null (too_many);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+  g_assert_cmpstr (error->message, ==, "header count exceeds the limit of 256");
+  g_clear_error (&error);
+
+  /* lines at the line limit, folded with blank lines and short ones */
+  long_value = g_strnfill (SFB_SIP_MAX_LINE - 3, 'v');
+  big = g_string_new ("SIP/2.0 200\r\n");
+  g_string_append_printf (big, "X: %s\r\n", long_value);
+  g_string_append_printf (
+      big, "Y:\r\n \r\n\t%s\r\n \t \r\n w\r\n", long_value + SFB_SIP_MAX_LINE / 2);
+  g_string_append (big, "Z:\r\n \r\n\t\r\nl: 0\r\n\r\n");
+  folded = sfb_sip_message_parse (big->str, big->len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sfb_sip_message_get_n_headers (folded), ==, 4);
+  g_assert_cmpstr (sfb_sip_message_get_start_line (folded), ==, "SIP/2.0 200");
+  g_assert_cmpstr (sfb_sip_message_get_header (folded, "X"), ==, long_value);
+  want = g_strconcat (long_value + SFB_SIP_MAX_LINE / 2, " w", NULL);
+  g_assert_cmpstr (sfb_sip_message_get_header (folded, "Y"), ==, want);
+  g_assert_cmpstr (sfb_sip_message_get_header (folded, "Z"), ==, "");
+  g_assert_cmpstr (sfb_sip_message_get_header (folded, "Content-Length"), ==, "0");
+  /* received headers are sent back as received */
+  out = sfb_sip_message_to_bytes (folded);
+  assert_bytes_equal (out, big->str);
+
+  /* one byte more on a line is refused, as before */
+  g_string_insert_c (big, strlen ("SIP/2.0 200\r\nX: "), 'v');
+  too_long = sfb_sip_message_parse (big->str, big->len, &error);
+  g_assert_null (too_long);
+  g_assert_error (error, SFB_SIP_ERROR, SFB_SIP_ERROR_TOO_LARGE);
+  g_assert_cmpstr (error->message, ==, "header line length exceeds the limit of 32768");
+}
+
+/* the start line is a string in the block: a reason is its tail */
+static void
+test_head_block_start_lines (void)
+{
+  static const struct
+  {
+    const char *text;
+    guint code;
+    const char *reason;
+  } cases[] = {
+    { "SIP/2.0 486 Busy Here\r\n\r\n", 486, "Busy Here" },
+    { "SIP/2.0 200 \r\n\r\n", 200, "" },
+    { "SIP/2.0 200\r\n\r\n", 200, "" },
+    { "SIP/2.0 200\n\n", 200, "" },
+    { "SIP/2.0 180 a\r\nX: y\r\n\r\n", 180, "a" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (SfbSipMessage) msg = parse_ok (cases[i].text);
+      g_autofree char *line = g_strndup (cases[i].text, strcspn (cases[i].text, "\r\n"));
+
+      g_assert_cmpuint (sfb_sip_message_get_status_code (msg), ==, cases[i].code);
+      g_assert_cmpstr (sfb_sip_message_get_reason (msg), ==, cases[i].reason);
+      g_assert_cmpstr (sfb_sip_message_get_start_line (msg), ==, line);
+      g_assert_null (sfb_sip_message_get_method (msg));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -716,6 +821,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/message/bad-start-lines", test_bad_start_lines);
   g_test_add_func ("/sip/message/bad-headers", test_bad_headers);
   g_test_add_func ("/sip/message/nul-in-value", test_nul_in_value);
+  g_test_add_func ("/sip/message/head-block-limits", test_head_block_limits);
+  g_test_add_func ("/sip/message/head-block-start-lines", test_head_block_start_lines);
 
   return g_test_run ();
 }
