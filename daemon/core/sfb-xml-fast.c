@@ -283,7 +283,7 @@ skip_plain_value (const char *p, const char *end)
 
 /* The lanes of @u within [@lo, @hi]: shifted so that @lo is -128, one
  * signed compare (unsigned lanes wrap, as C defines). */
-#define IN_RANGE(u, lo, hi) \
+#define IN_RANGE(u, lo, hi)                                                                        \
   ((Bytes) ((u) + (guchar) (0x80 - (lo))) < (signed char) ((hi) - (lo) + 1 - 0x80))
 
 /* Past the NAME_CHAR bytes at @p, 16 at a time while 16 are left, then

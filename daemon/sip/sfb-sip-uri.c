@@ -110,12 +110,8 @@ check_escapes (const char *text, gsize n, gsize *out_len, GError **error)
 
 /* *out the unescaped text, or, checking only, nothing (out left NULL) */
 static gboolean
-unescape_into (SfbSipUri *uri,
-               const char *text,
-               gsize n,
-               char **out,
-               gsize *out_len,
-               GError **error)
+unescape_into (
+    SfbSipUri *uri, const char *text, gsize n, char **out, gsize *out_len, GError **error)
 {
   if (uri->check_only)
     return check_escapes (text, n, out_len, error);

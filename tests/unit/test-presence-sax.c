@@ -732,7 +732,10 @@ test_name_scan (void)
     { "<categories " NS "uri=\"sip:bob@contoso.test\"><category ", "=\"v\"/></categories>" },
     { "<categories " NS XSI "uri=\"sip:bob@contoso.test\"><category xsi:", "='v'/></categories>" },
   };
-  enum { NAME_LEN = 34 };
+  enum
+  {
+    NAME_LEN = 34
+  };
 
   for (gsize form = 0; form < G_N_ELEMENTS (forms); form++)
     for (guint byte = 1; byte < 256; byte++)
@@ -769,8 +772,8 @@ test_name_limit (void)
       g_autofree char *local = g_strnfill (len - 4, 'a');
       char *docs[] = {
         g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\"><%s/></categories>", plain),
-        g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\"><%s></%s></categories>",
-                         plain, plain),
+        g_strdup_printf (
+            "<categories " NS "uri=\"sip:b@contoso.test\"><%s></%s></categories>", plain, plain),
         g_strdup_printf ("<categories " NS "uri=\"sip:b@contoso.test\" %s=\"v\"/>", plain),
         g_strdup_printf ("<categories " NS XSI "uri=\"sip:b@contoso.test\" xsi:%s=\"v\"/>", local),
         g_strdup_printf ("<xyz:categories xmlns:xyz=\"urn:x\"><xyz:%s/></xyz:categories>", local),
@@ -798,12 +801,12 @@ test_eq_quote (void)
     const char *attribute;
     gboolean well_formed; /* ours reads it, and the activity is "x" */
   } forms[] = {
-    { "token=\"x\"", TRUE },     { "token='x'", TRUE },      { "token = \"x\"", TRUE },
-    { "token\t=\r\n'x'", TRUE }, { "token= 'x'", TRUE },     { "token =\"x\"", TRUE },
-    { "token=x", FALSE },         { "token==\"x\"", FALSE },  { "token=\"x'", FALSE },
-    { "token='x\"", FALSE },      { "token", FALSE },         { "token=<\"x\"", FALSE },
-    { "token=>\"x\"", FALSE },    { "token=&\"x\"", FALSE },  { "token=yxy", FALSE },
-    { "token=/x/", FALSE },       { "token=\tx\t", FALSE },
+    { "token=\"x\"", TRUE },     { "token='x'", TRUE },     { "token = \"x\"", TRUE },
+    { "token\t=\r\n'x'", TRUE }, { "token= 'x'", TRUE },    { "token =\"x\"", TRUE },
+    { "token=x", FALSE },        { "token==\"x\"", FALSE }, { "token=\"x'", FALSE },
+    { "token='x\"", FALSE },     { "token", FALSE },        { "token=<\"x\"", FALSE },
+    { "token=>\"x\"", FALSE },   { "token=&\"x\"", FALSE }, { "token=yxy", FALSE },
+    { "token=/x/", FALSE },      { "token=\tx\t", FALSE },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (forms); i++)
@@ -854,7 +857,14 @@ test_name_copies (void)
       g_autofree char *name = g_strnfill (len, 'm');
       char *docs[] = {
         g_strdup_printf ("<%s:r xmlns:%s=\"urn:x\" %s:%s=\"v\" %s=\"w\"><%s:%s/></%s:r>",
-                         name, name, name, name, name, name, name, name),
+                         name,
+                         name,
+                         name,
+                         name,
+                         name,
+                         name,
+                         name,
+                         name),
         g_strdup_printf ("<%s/>", name),
         g_strdup_printf ("<r><%s/></r>", name),
         g_strdup_printf ("<r %s='v'/>", name),
@@ -882,14 +892,15 @@ static void
 test_duplicate_attributes (void)
 {
   static const char *const attributes[] = {
-    "a=\"1\"",   "a='2'",   "p:a=\"3\"", "q:a=\"4\"",  "r:a=\"5\"", "ab=\"6\"",
-    "ba=\"7\"",  "p:b=\"8\"", "p:ab='9'", "q:ba='10'", "xml:a='11'", "b=\"12\"",
+    "a=\"1\"",  "a='2'",     "p:a=\"3\"", "q:a=\"4\"", "r:a=\"5\"",  "ab=\"6\"",
+    "ba=\"7\"", "p:b=\"8\"", "p:ab='9'",  "q:ba='10'", "xml:a='11'", "b=\"12\"",
   };
   guint n = G_N_ELEMENTS (attributes);
 
   for (guint i = 0; i < n * n * n; i++)
     {
-      const char *one = attributes[i % n], *two = attributes[i / n % n], *three = attributes[i / n / n];
+      const char *one = attributes[i % n], *two = attributes[i / n % n],
+                 *three = attributes[i / n / n];
       /* p and q name one namespace, r another */
       g_autofree char *doc = g_strconcat ("<categories " NS "uri=\"sip:bob@contoso.test\" "
                                           "xmlns:p=\"urn:p\" xmlns:q=\"urn:p\" xmlns:r=\"urn:r\">"
@@ -903,7 +914,8 @@ test_duplicate_attributes (void)
                                           NULL);
       g_autoptr (SfbPresenceInfo) info = categories_both (doc, strlen (doc));
       g_autoptr (GHashTable) qnames = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-      g_autoptr (GHashTable) expanded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_autoptr (GHashTable) expanded
+          = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       gboolean same_qname = FALSE, same_expanded = FALSE, two_prefixes = FALSE;
 
       for (const char *const *a = (const char *const[]){ one, two, three, NULL }; *a; a++)

@@ -59,8 +59,7 @@ test_parse_message_lists (void)
     { "X-Other: NTLM a=1\r\n", "" },
     { "Authentication-Info: NTLM a=1\r\n", "NTLM" },
     { "Authentication-Info: NTLM a=1, Kerberos b=2\r\n", "NTLM Kerberos" },
-    { "Authentication-Info: Broken a=\"open\r\nAuthentication-Info: TLS-DSK c=3\r\n",
-      "TLS-DSK" },
+    { "Authentication-Info: Broken a=\"open\r\nAuthentication-Info: TLS-DSK c=3\r\n", "TLS-DSK" },
     { "Authentication-Info: NTLM a=1\r\nAuthentication-Info: Broken a=\"open\r\n", "NTLM" },
     { "Authentication-Info: NTLM a=1\r\nX-Other: Digest\r\n"
       "authentication-info: Kerberos b=2, TLS-DSK c=3\r\n",

@@ -233,16 +233,15 @@ test_errors (void)
 static void
 test_append (void)
 {
-  static const char text[]
-      = "SIP/2.0 200 OK\r\n"
-        "Via: SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1\r\n"
-        "From: <sip:user@cosmo.local>;tag=3e49177a52;epid=7ff7b4b1e0\r\n"
-        "To: <sip:user@cosmo.local>;tag=5E61CCD925D17E043D9A74835A88F664\r\n"
-        "P-Asserted-Identity: <sip:pai@cosmo.local>, <tel:+1555>\r\n"
-        "Call-ID: " CALL_ID "\r\n"
-        "CSeq: 3 REGISTER\r\n"
-        "Expires: 7200\r\n"
-        "Content-Length: 0\r\n\r\n";
+  static const char text[] = "SIP/2.0 200 OK\r\n"
+                             "Via: SIP/2.0/TLS 192.168.1.5:2301;branch=z9hG4bKf4b1\r\n"
+                             "From: <sip:user@cosmo.local>;tag=3e49177a52;epid=7ff7b4b1e0\r\n"
+                             "To: <sip:user@cosmo.local>;tag=5E61CCD925D17E043D9A74835A88F664\r\n"
+                             "P-Asserted-Identity: <sip:pai@cosmo.local>, <tel:+1555>\r\n"
+                             "Call-ID: " CALL_ID "\r\n"
+                             "CSeq: 3 REGISTER\r\n"
+                             "Expires: 7200\r\n"
+                             "Content-Length: 0\r\n\r\n";
   static const char expected[]
       = "<NTLM><9616454F><1><SIP Communications Service><cosmo-ocs-r2.cosmo.local>"
         "<4037df9284354df39065195bd57a4b14><3><REGISTER><sip:user@cosmo.local>"
