@@ -53,6 +53,8 @@ struct _SfbSipConnection
   gboolean reading;   /* inside the read source's callback */
   GQueue write_queue; /* of GBytes */
   GBytes *writing;    /* the message being written */
+  gboolean flushing;  /* closed, the queued messages still going out */
+  guint flush_id;     /* the flush's deadline */
 
   GPtrArray *transactions; /* of Transaction */
 

@@ -20,7 +20,15 @@ enum
 
 static guint signals[N_SIGNALS];
 
+/* How long close() lets the queued messages go out.  A write waits only
+ * when the kernel's send buffer is full, i.e. the peer stopped reading: a
+ * live peer, even a loaded one, drains it well within this; the server
+ * waits 32 s (64 * T1) for an answer, so later would be no use anyway; and
+ * a peer that never reads holds the socket and the bytes no longer. */
+#define FLUSH_DEADLINE_S 5
+
 static void write_next (SfbSipConnection *self);
+static void finish_close (SfbSipConnection *self);
 
 char *
 sfb_sip_connection_new_token (guint n_hex)
@@ -70,7 +78,9 @@ on_write_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_clear_pointer (&self->writing, g_bytes_unref);
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (self->flushing)
+        finish_close (self); /* the rest cannot go out either */
+      else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         sfb_sip_connection_fail (self,
                                  g_error_new (SFB_ERROR,
                                               SFB_ERROR_NOT_REACHABLE,
@@ -89,8 +99,14 @@ write_next (SfbSipConnection *self)
   gsize len;
   const void *data;
 
-  if (self->writing != NULL || self->closed || g_queue_is_empty (&self->write_queue))
+  if (self->writing != NULL)
     return;
+  if (g_queue_is_empty (&self->write_queue))
+    {
+      if (self->flushing)
+        finish_close (self);
+      return;
+    }
   /* one write per SIP message: one TLS record, one TCP segment with NODELAY
    * (docs/protocol.md §17.15) */
   self->writing = g_queue_pop_head (&self->write_queue);
@@ -406,8 +422,38 @@ sfb_sip_connection_start_read (SfbSipConnection *self)
 
 /* ---- closing --------------------------------------------------------- */
 
+/* Ends the I/O: the queued messages are dropped, the write in progress
+ * cancelled and the stream closed. */
 static void
-shut_down (SfbSipConnection *self, const GError *reason)
+finish_close (SfbSipConnection *self)
+{
+  self->flushing = FALSE;
+  g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_cancellable_cancel (self->io_cancellable);
+  g_queue_clear_full (&self->write_queue, (GDestroyNotify) g_bytes_unref);
+  if (self->connection != NULL)
+    g_io_stream_close_async (G_IO_STREAM (self->connection), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+}
+
+static gboolean
+on_flush_deadline (gpointer user_data)
+{
+  SfbSipConnection *self = user_data;
+
+  self->flush_id = 0;
+  g_debug ("%s:%u did not take the last messages in time; dropped", self->host, self->port);
+  finish_close (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The connection is closed at once for its owner (no reads, no new
+ * messages, the transactions failed); with @flush, what is already queued
+ * (the answers to requests just handled: a NOTIFY that ended the
+ * registration wants its 200 OK) still goes out first, within
+ * FLUSH_DEADLINE_S.  The writes' callbacks, and the deadline, keep the
+ * object alive meanwhile. */
+static void
+shut_down (SfbSipConnection *self, const GError *reason, gboolean flush)
 {
   self->closed = TRUE;
   if (self->read_source != NULL)
@@ -417,10 +463,17 @@ shut_down (SfbSipConnection *self, const GError *reason)
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->pong_id, g_source_remove);
   g_clear_handle_id (&self->partial_id, g_source_remove);
-  g_cancellable_cancel (self->io_cancellable);
-  g_queue_clear_full (&self->write_queue, (GDestroyNotify) g_bytes_unref);
-  if (self->connection != NULL)
-    g_io_stream_close_async (G_IO_STREAM (self->connection), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  if (flush && self->writing != NULL)
+    {
+      self->flushing = TRUE;
+      self->flush_id = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT,
+                                                   FLUSH_DEADLINE_S,
+                                                   on_flush_deadline,
+                                                   g_object_ref (self),
+                                                   g_object_unref);
+    }
+  else
+    finish_close (self);
   while (self->transactions->len > 0)
     sfb_sip_connection_transaction_complete (
         g_ptr_array_index (self->transactions, 0),
@@ -442,7 +495,7 @@ sfb_sip_connection_fail (SfbSipConnection *self, GError *error)
   if (self->closed)
     return;
   g_info ("Connection to %s:%u ended: %s", self->host, self->port, reason->message);
-  shut_down (self, reason);
+  shut_down (self, reason, FALSE); /* broken: nothing more goes out */
   g_signal_emit (self, signals[SIGNAL_CLOSED], 0, reason);
 }
 
@@ -453,7 +506,7 @@ sfb_sip_connection_close (SfbSipConnection *self)
   if (self->closed)
     return;
   g_debug ("Closing the connection to %s:%u", self->host, self->port);
-  shut_down (self, NULL);
+  shut_down (self, NULL, TRUE);
 }
 
 gboolean
@@ -567,7 +620,7 @@ sfb_sip_connection_dispose (GObject *object)
   SfbSipConnection *self = SFB_SIP_CONNECTION (object);
 
   if (!self->closed)
-    shut_down (self, NULL);
+    shut_down (self, NULL, FALSE);
   g_clear_object (&self->connection);
   g_clear_object (&self->security);
   G_OBJECT_CLASS (sfb_sip_connection_parent_class)->dispose (object);

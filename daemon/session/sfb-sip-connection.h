@@ -112,6 +112,10 @@ gboolean
 sfb_sip_connection_send_ack (SfbSipConnection *self, SfbSipMessage *request, GError **error);
 
 gboolean sfb_sip_connection_is_closed (SfbSipConnection *self);
+/* Closed at once for the caller ("closed" is not emitted, pending
+ * transactions fail, nothing more is read or sent), but the messages
+ * already queued (answers just given) still go out before the stream
+ * closes, for at most a few seconds. */
 void sfb_sip_connection_close (SfbSipConnection *self);
 
 char *sfb_sip_connection_new_token (guint n_hex);

@@ -319,6 +319,17 @@ class SignInTest(SignInTestCase):
         self.assertEqual(account["LastError"], ERROR_PREFIX + "AccountDisabled")
         self.assertIn("User disabled", account["LastErrorMessage"])
 
+    def test_deregistration_read_with_another_request_is_answered(self):
+        # An OPTIONS and the ending NOTIFY in one TLS record: sfbd handles the NOTIFY (and
+        # closes the connection) while its answer to the OPTIONS is still being written;
+        # the NOTIFY's 200 OK, queued behind it, must still reach the server.
+        self.sign_in()
+        result = self.ctl.deregister(user="alice", event="rejected", first="OPTIONS")
+        self.assertEqual(result["answers"], [[200, 200]])
+        self.wait_for_state("failed")
+        self.assertEqual(self.get_property(ACCOUNT, "LastError"),
+                         ERROR_PREFIX + "AccountDisabled")
+
     def test_deactivated_rediscovers_and_signs_in_again(self):
         self.sign_in()
         self.ctl.deregister(user="alice", event="deactivated")

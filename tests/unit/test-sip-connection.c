@@ -3,7 +3,8 @@
  * SfbSipConnection over a socketpair: framing of what comes in (split
  * anywhere, CRLF keep-alives between messages), client transactions
  * (matched by Via branch and CSeq, provisional answers skipped), incoming
- * requests, the end of the connection and transaction time-outs.  The test
+ * requests, the end of the connection, transaction time-outs and what
+ * close() still sends (within its deadline).  The test
  * plays the server on the other end of the pair.
  */
 #include "sfb-error.h"
@@ -69,7 +70,8 @@ fixture_setup (Fixture *fx, gconstpointer data)
 static void
 fixture_teardown (Fixture *fx, gconstpointer data)
 {
-  sfb_sip_connection_close (fx->connection);
+  if (fx->connection != NULL)
+    sfb_sip_connection_close (fx->connection);
   g_clear_object (&fx->connection);
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -387,6 +389,101 @@ test_burst (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->n_closed, ==, 0);
 }
 
+static char *
+notify_text (guint cseq)
+{
+  return g_strdup_printf ("NOTIFY sip:alice@127.0.0.1:5061;transport=tls SIP/2.0\r\n"
+                          "Via: SIP/2.0/TLS 127.0.1.11:5061;branch=z9hG4bKn%u\r\n"
+                          "From: <sip:alice@contoso.test>;tag=a\r\n"
+                          "To: <sip:alice@contoso.test>;tag=b\r\n"
+                          "Call-ID: n\r\nCSeq: %u NOTIFY\r\nEvent: registration-notify\r\n"
+                          "Content-Length: 0\r\n\r\n",
+                          cseq,
+                          cseq);
+}
+
+/* Answers each request; the second ends the connection, as a NOTIFY that
+ * ends the registration does. */
+static void
+answer_then_close_on_second (SfbSipConnection *connection,
+                             SfbSipMessage *request,
+                             gpointer user_data)
+{
+  static const char *const copied[] = { "Via", "Call-ID", "CSeq" };
+  Fixture *fx = user_data;
+  g_autoptr (SfbSipMessage) response = sfb_sip_message_new_response (200, "OK");
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (copied); i++)
+    sfb_sip_message_append_header (
+        response, copied[i], sfb_sip_message_get_header (request, copied[i]));
+  g_assert_true (sfb_sip_connection_send_response (connection, response, &error));
+  g_assert_no_error (error);
+  g_ptr_array_add (fx->requests, g_object_ref (request));
+  if (fx->requests->len == 2)
+    sfb_sip_connection_close (connection);
+}
+
+static gboolean
+peer_got_eof (Fixture *fx)
+{
+  char buffer[4096];
+  gssize n;
+
+  while ((n = g_socket_receive (fx->peer, buffer, sizeof buffer, NULL, NULL)) > 0)
+    g_string_append_len (fx->received, buffer, n);
+  return n == 0;
+}
+
+/* Two requests read at once: the second closes the connection while the
+ * answer to the first is still being written (GIO completes a write at a
+ * later main loop iteration).  The answer to the second, queued behind it,
+ * still goes out before the end of the stream. */
+static void
+test_close_flushes (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *first = notify_text (1);
+  g_autofree char *second = notify_text (2);
+  g_autofree char *both = g_strconcat (first, second, NULL);
+
+  sfb_sip_connection_set_request_handler (fx->connection, answer_then_close_on_second, fx);
+  peer_write (fx, both, strlen (both)); /* one send: one read */
+  spin_until (peer_got_eof, fx);
+  g_assert_cmpuint (fx->requests->len, ==, 2);
+  g_assert_nonnull (strstr (fx->received->str, "CSeq: 1 NOTIFY"));
+  g_assert_nonnull (strstr (fx->received->str, "CSeq: 2 NOTIFY"));
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
+/* A peer that never reads: the flush gives up after its deadline and the
+ * connection goes (a safety net longer than that deadline, no timing
+ * check). */
+static void
+test_close_flush_deadline (Fixture *fx, gconstpointer data)
+{
+  gsize size = 8 << 20; /* more than the socket pair buffers */
+  g_autoptr (GBytes) body = g_bytes_new_take (g_strnfill (size, 'x'), size);
+  g_autoptr (SfbSipMessage) response = sfb_sip_message_new_response (200, "OK");
+  SfbSipConnection *connection = g_steal_pointer (&fx->connection);
+  gint64 deadline = g_get_monotonic_time () + 2 * DEADLINE_US;
+  g_autoptr (GError) error = NULL;
+
+  sfb_sip_message_set_body (response, "text/plain", body);
+  g_assert_true (sfb_sip_connection_send_response (connection, response, &error));
+  g_assert_no_error (error);
+  g_object_add_weak_pointer (G_OBJECT (connection), (gpointer *) &connection);
+  sfb_sip_connection_close (connection);
+  g_assert_true (sfb_sip_connection_is_closed (connection));
+  g_object_unref (connection);
+  g_assert_nonnull (connection); /* still writing */
+  while (connection != NULL)
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -422,6 +519,18 @@ main (int argc, char **argv)
               NULL,
               fixture_setup,
               test_garbage,
+              fixture_teardown);
+  g_test_add ("/sip-connection/close-flushes",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_close_flushes,
+              fixture_teardown);
+  g_test_add ("/sip-connection/close-flush-deadline",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_close_flush_deadline,
               fixture_teardown);
   return g_test_run ();
 }

@@ -501,17 +501,19 @@ def _clear_503(sim, registrar=None):
 
 @control.action("deregister")
 async def _deregister(sim, user, event="deactivated", epid=None, method="NOTIFY",
-                      registrar=None, diagnostics=None):
+                      registrar=None, diagnostics=None, first=None):
     """Server-initiated deregistration (MS-SIPREGE 3.2): NOTIFY/BENOTIFY registration-notify
     with body 'deregistered;event=<event>' to the user's endpoints (one epid, or all), then
     drop their registrations.  event: unregistered, rejected, deactivated,
-    preferred-registrar-change (registrar= names the new one for P-Preferred-Registrar)."""
+    preferred-registrar-change (registrar= names the new one for P-Preferred-Registrar).
+    first: a request method (OPTIONS) sent just before the NOTIFY in the same write (one
+    TLS record); each answer is then [its answer, the NOTIFY's answer]."""
     from .registrar import deregister
     aor = _user_aor(sim, user)
     eps = [ep for ep in sim.endpoints_for(aor) if epid is None or ep.epid == epid]
     preferred = _registrars(sim, registrar)[0] if registrar else None
-    results = await asyncio.gather(*(deregister(ep, event, method, preferred, diagnostics)
-                                     for ep in eps))
+    results = await asyncio.gather(*(deregister(ep, event, method, preferred, diagnostics,
+                                                first) for ep in eps))
     return {"notified": len(eps), "answers": results}
 
 

@@ -306,13 +306,17 @@ class Connection(asyncio.Protocol):
         """Sign with `sa` (when given and alive) and send."""
         if self.closed or self.silent:
             return
+        self.sender.write(self._outgoing(msg, sa, note))
+
+    def _outgoing(self, msg, sa, note=""):
+        """`msg` signed, logged and serialized, ready to write."""
         if msg.is_response:
             self._mark_received(msg)
             self.answered.add((msg.call_id, msg.cseq[0], msg.cseq[1]))
         if sa is not None:
             sa.sign(msg)
         self.sim.log.message("out", self.local, self.peer, msg, note)
-        self.sender.write(msg.serialize())
+        return msg.serialize()
 
     send_signed = send
 
@@ -336,6 +340,24 @@ class Connection(asyncio.Protocol):
             return await asyncio.wait_for(fut, timeout)
         finally:
             self.pending.pop(key, None)
+
+    async def requests_in_one_write(self, msgs, sa, timeout):
+        """Send requests with one write (one TLS record, one TCP segment: the client reads
+        them together) and await the client's final response to each: a list of responses
+        or exceptions (asyncio.TimeoutError, ConnectionError), in order."""
+        loop = asyncio.get_running_loop()
+        keys = [(m.call_id, m.cseq[0], m.cseq[1]) for m in msgs]
+        futs = [loop.create_future() for _ in msgs]
+        self.pending.update(zip(keys, futs))
+        try:
+            if self.closed or self.silent:
+                raise ConnectionError("connection closed")
+            self.sender.write(b"".join(self._outgoing(m, sa) for m in msgs))
+            return await asyncio.gather(*(asyncio.wait_for(f, timeout) for f in futs),
+                                        return_exceptions=True)
+        finally:
+            for key in keys:
+                self.pending.pop(key, None)
 
     def respond(self, req, code, reason=None, headers=(), sa=None, note=""):
         resp = make_response(req, code, reason, headers)
@@ -756,9 +778,11 @@ class Connection(asyncio.Protocol):
         self.sim.counters.append("signin_round_trips", self._user_key(aor), n)
 
 
-async def deregister(ep, event, method="NOTIFY", preferred=None, diagnostics=None):
+async def deregister(ep, event, method="NOTIFY", preferred=None, diagnostics=None, first=None):
     """registration-notify to one endpoint, then drop its registration.  Returns the client's
-    answer code (NOTIFY), None (BENOTIFY) or an error string."""
+    answer code (NOTIFY), None (BENOTIFY) or an error string.  first: a request method
+    (OPTIONS) sent just before the NOTIFY in the same write; then returns [its answer, the
+    NOTIFY's answer]."""
     body = f"deregistered;event={event}".encode()
     hdrs = [("From", f"<{ep.uri}>;tag={ep.reg_to_tag}"),
             ("To", f"<{ep.uri}>;tag={ep.reg_from_tag};epid={ep.epid}"),
@@ -774,7 +798,9 @@ async def deregister(ep, event, method="NOTIFY", preferred=None, diagnostics=Non
                      f"<sip:{preferred.fqdn}:{preferred.port};transport=tls>"))
     result = None
     try:
-        if method.upper() == "BENOTIFY":
+        if first is not None:
+            result = await _first_then_notify(ep, first, hdrs, body)
+        elif method.upper() == "BENOTIFY":
             await ep.send_benotify(hdrs, body, "text/registration-event")
         else:
             resp = await ep.send_request("NOTIFY", hdrs, body, "text/registration-event",
@@ -784,3 +810,15 @@ async def deregister(ep, event, method="NOTIFY", preferred=None, diagnostics=Non
         result = f"{type(e).__name__}"
     ep.sim.remove_endpoint(ep, f"deregistered ({event})")
     return result
+
+
+async def _first_then_notify(ep, first, hdrs, body):
+    """A request `first` and the registration-notify NOTIFY in one write: the client handles
+    the NOTIFY (and closes the connection) while its answer to `first` may still be going
+    out.  The answer codes, or error names, in order."""
+    if not ep.connected:
+        raise ConnectionError("endpoint not connected")
+    msgs = [ep.build_request(first.upper()),
+            ep.build_request("NOTIFY", hdrs, body, "text/registration-event")]
+    results = await ep.conn.requests_in_one_write(msgs, ep.sa, timeout=5)
+    return [r.code if not isinstance(r, BaseException) else type(r).__name__ for r in results]
