@@ -116,11 +116,15 @@ def smaps_rollup(pid):
     with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("Pss", "Private_Dirty"):
+            if key in ("Pss", "Private_Dirty", "Anonymous"):
                 out[key.lower() + "_kb"] = int(rest.split()[0])
+    # what is dirty but not anonymous: pages of mapped files not yet written back (a
+    # binary or library just written), not sfbd's own memory
+    out["file_dirty_kb"] = out["private_dirty_kb"] - out.pop("anonymous_kb")
     return out
 
 
+FILE_DIRTY_NOTE_KB = 64  # ~4 kB when nothing sfbd maps was just written
 TRIM_LINE = " sfbd-core DEBUG: Heap trimmed"  # daemon/core/sfb-memory.c, after malloc_trim()
 TRIM_DELAY_S = 5.0    # SFB_MEMORY_TRIM_DELAY_S: a burst's trim comes this long after it
 TRIM_MARGIN_S = 1.5   # for a loaded machine: timer slack, scheduling, the log poll
@@ -685,6 +689,10 @@ def main():
             out += (f"\nidle memory taken right after sfbd's heap trim ({r['idle_trim']['trims']} "
                     f"trims seen, the figure retaken {r['idle_trim']['retakes']} times after a "
                     "later burst)\n")
+        if r.get("file_dirty_kb", 0) > FILE_DIRTY_NOTE_KB:
+            out += (f"\nnote: {r['file_dirty_kb']} kB of the idle Private_Dirty are pages of "
+                    "mapped files not yet written back (a file sfbd maps was just written), "
+                    "not sfbd's own memory\n")
         if "idle_error" in r:
             out += f"\nerror: idle memory: {r['idle_error']}\n"
         if "error" in r:
