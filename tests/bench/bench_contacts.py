@@ -101,8 +101,9 @@ def status(pid, key):
     return None
 
 
-def smaps_rollup(pid):
-    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup.  With
+def smaps_rollup(pid, file_dirty=False):
+    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup, and with file_dirty
+    the part of Private_Dirty that is not anonymous (file_dirty_kb).  With
     SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps), for
     tests/bench/smaps_by_mapping.py."""
     out = {}
@@ -120,7 +121,9 @@ def smaps_rollup(pid):
                 out[key.lower() + "_kb"] = int(rest.split()[0])
     # what is dirty but not anonymous: pages of mapped files not yet written back (a
     # binary or library just written), not sfbd's own memory
-    out["file_dirty_kb"] = out["private_dirty_kb"] - out.pop("anonymous_kb")
+    anonymous = out.pop("anonymous_kb")
+    if file_dirty:
+        out["file_dirty_kb"] = out["private_dirty_kb"] - anonymous
     return out
 
 
@@ -487,7 +490,7 @@ def main():
 
         # right after the heap trim that follows the last burst, known from sfbd's log
         def idle_memory():
-            figure = dict(smaps_rollup(pid), idle_rss_kb=status(pid, "VmRSS"),
+            figure = dict(smaps_rollup(pid, file_dirty=True), idle_rss_kb=status(pid, "VmRSS"),
                           signin_hwm_kb=status(pid, "VmHWM"))
             if args.at_idle:
                 subprocess.run(args.at_idle, shell=True, check=False,
