@@ -101,8 +101,9 @@ def status(pid, key):
     return None
 
 
-def smaps_rollup(pid):
-    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup.  With
+def smaps_rollup(pid, file_dirty=False):
+    """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup, and with file_dirty
+    the part of Private_Dirty that is not anonymous (file_dirty_kb).  With
     SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps), for
     tests/bench/smaps_by_mapping.py."""
     out = {}
@@ -116,11 +117,17 @@ def smaps_rollup(pid):
     with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("Pss", "Private_Dirty"):
+            if key in ("Pss", "Private_Dirty", "Anonymous"):
                 out[key.lower() + "_kb"] = int(rest.split()[0])
+    # what is dirty but not anonymous: pages of mapped files not yet written back (a
+    # binary or library just written), not sfbd's own memory
+    anonymous = out.pop("anonymous_kb")
+    if file_dirty:
+        out["file_dirty_kb"] = out["private_dirty_kb"] - anonymous
     return out
 
 
+FILE_DIRTY_NOTE_KB = 64  # ~4 kB when nothing sfbd maps was just written
 TRIM_LINE = " sfbd-core DEBUG: Heap trimmed"  # daemon/core/sfb-memory.c, after malloc_trim()
 TRIM_DELAY_S = 5.0    # SFB_MEMORY_TRIM_DELAY_S: a burst's trim comes this long after it
 TRIM_MARGIN_S = 1.5   # for a loaded machine: timer slack, scheduling, the log poll
@@ -483,7 +490,7 @@ def main():
 
         # right after the heap trim that follows the last burst, known from sfbd's log
         def idle_memory():
-            figure = dict(smaps_rollup(pid), idle_rss_kb=status(pid, "VmRSS"),
+            figure = dict(smaps_rollup(pid, file_dirty=True), idle_rss_kb=status(pid, "VmRSS"),
                           signin_hwm_kb=status(pid, "VmHWM"))
             if args.at_idle:
                 subprocess.run(args.at_idle, shell=True, check=False,
@@ -685,6 +692,10 @@ def main():
             out += (f"\nidle memory taken right after sfbd's heap trim ({r['idle_trim']['trims']} "
                     f"trims seen, the figure retaken {r['idle_trim']['retakes']} times after a "
                     "later burst)\n")
+        if r.get("file_dirty_kb", 0) > FILE_DIRTY_NOTE_KB:
+            out += (f"\nnote: {r['file_dirty_kb']} kB of the idle Private_Dirty are pages of "
+                    "mapped files not yet written back (a file sfbd maps was just written), "
+                    "not sfbd's own memory\n")
         if "idle_error" in r:
             out += f"\nerror: idle memory: {r['idle_error']}\n"
         if "error" in r:

@@ -44,6 +44,7 @@ SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
 
 import sim_fixture  # noqa: E402  (the integration tests' sfbsim start-up)
+from write_back import write_back  # noqa: E402
 
 sim_fixture.enter_testnet(__file__)
 
@@ -148,8 +149,10 @@ class Daemon:
         if debug:
             env["G_MESSAGES_DEBUG"] = debug
         self.log = open(os.path.join(home, f"sfbd-{runs}.log"), "w", encoding="utf-8")
+        exe = os.path.join(build, "daemon", "sfbd")
+        write_back(exe)  # else its memory figures count a fresh build's dirty pages
         self.processes.append(subprocess.Popen(
-            list(wrapper) + [os.path.join(build, "daemon", "sfbd")]
+            list(wrapper) + [exe]
             + (["--verbose"] if verbose else []), env=env,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT))
         self.bus = Gio.DBusConnection.new_for_address_sync(
