@@ -7,7 +7,7 @@
  * plays the server on the other end of the pair.
  */
 #include "sfb-error.h"
-#include "sfb-sip-connection.h"
+#include "sfb-sip-connection-private.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -387,6 +387,86 @@ test_burst (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->n_closed, ==, 0);
 }
 
+static const char *
+read_source_name (Fixture *fx)
+{
+  g_assert_nonnull (fx->connection->read_source);
+  return g_source_get_name (fx->connection->read_source);
+}
+
+static char *
+notify_text (guint cseq)
+{
+  return g_strdup_printf ("NOTIFY sip:alice@127.0.0.1:5061;transport=tls SIP/2.0\r\n"
+                          "Via: SIP/2.0/TLS 127.0.1.11:5061;branch=z9hG4bKf%u\r\n"
+                          "From: <sip:alice@contoso.test>;tag=a\r\n"
+                          "To: <sip:alice@contoso.test>;tag=b\r\n"
+                          "Call-ID: fallback\r\nCSeq: %u NOTIFY\r\nEvent: presence\r\n"
+                          "Content-Length: 0\r\n\r\n",
+                          cseq,
+                          cseq);
+}
+
+static gboolean
+got_all_requests (Fixture *fx)
+{
+  return fx->requests->len >= 4;
+}
+
+/* After the TLS layer would not read while the socket was readable (the
+ * fallback to the stream's source, forced here: the race that leads there
+ * is not deterministic), the next message brings reading back to the
+ * socket's source, and every message is delivered, in order. */
+static void
+test_fallback_is_temporary (Fixture *fx, gconstpointer data)
+{
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  sfb_sip_connection_fall_back_to_stream (fx->connection);
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_STREAM);
+
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autofree char *notify = notify_text (i);
+
+      peer_write (fx, notify, 40); /* in pieces, as over a network */
+      if (i == 1)
+        spin_until (got_request, fx);
+      /* a message was read: the socket's source is back, and stays */
+      g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+    }
+  spin_until (got_all_requests, fx);
+  g_assert_cmpuint (fx->requests->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
+
+      g_assert_cmpstr (
+          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
+    }
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
+/* Closed while the stream's source stands in: nothing more is read, and
+ * nothing is left attached to the main loop. */
+static void
+test_close_during_fallback (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *notify = notify_text (1);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  sfb_sip_connection_fall_back_to_stream (fx->connection);
+  sfb_sip_connection_close (fx->connection);
+  g_assert_null (fx->connection->read_source);
+  (void) g_socket_send (fx->peer, notify, strlen (notify), NULL, NULL); /* may be closed */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+  g_assert_true (sfb_sip_connection_is_closed (fx->connection));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -422,6 +502,18 @@ main (int argc, char **argv)
               NULL,
               fixture_setup,
               test_garbage,
+              fixture_teardown);
+  g_test_add ("/sip-connection/fallback-is-temporary",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_fallback_is_temporary,
+              fixture_teardown);
+  g_test_add ("/sip-connection/close-during-fallback",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_close_during_fallback,
               fixture_teardown);
   return g_test_run ();
 }
