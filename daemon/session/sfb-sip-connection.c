@@ -315,8 +315,8 @@ on_stream_readable (GObject *stream, gpointer user_data)
     return G_SOURCE_REMOVE;
   if (state == READ_BLOCKED)
     return G_SOURCE_CONTINUE; /* the TLS layer still refuses: wait for it */
-  /* It read again, and a short read left nothing decrypted behind: what
-   * else comes is on the socket, whose source is the cheap one. */
+  /* The TLS layer reads again: back to the socket's source, the cheap
+   * one, with a first read as at the start for what the layer may hold. */
   g_source_destroy (self->read_source);
   g_clear_pointer (&self->read_source, g_source_unref);
   watch_socket (self);
@@ -402,6 +402,7 @@ watch_socket (SfbSipConnection *self)
   g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_socket_readable), self, NULL);
   g_source_set_can_recurse (self->read_source, TRUE);
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
+  self->first_read_id = g_idle_add (on_first_read, self);
 }
 
 /* A socket's stream (plain, or TLS over it) is read from one source on the
@@ -430,7 +431,6 @@ sfb_sip_connection_start_read (SfbSipConnection *self)
       return;
     }
   watch_socket (self);
-  self->first_read_id = g_idle_add (on_first_read, self);
 }
 
 /* ---- closing --------------------------------------------------------- */
