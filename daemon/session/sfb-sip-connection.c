@@ -392,6 +392,7 @@ on_first_read (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The socket's source, and a first read at once. */
 static void
 watch_socket (SfbSipConnection *self)
 {
