@@ -15,6 +15,10 @@ G_BEGIN_DECLS
 
 #define READ_BUFFER_SIZE 16384
 
+/* names of the read source, by what it watches */
+#define SFB_SIP_READ_SOURCE_SOCKET "sfb-sip-read-socket"
+#define SFB_SIP_READ_SOURCE_STREAM "sfb-sip-read-stream"
+
 typedef struct
 {
   SfbSipConnection *self; /* unowned: the connection owns the transaction */
@@ -79,6 +83,10 @@ struct _SfbSipConnection
 /* Ends the connection with @error (taken): "closed" is emitted once. */
 void sfb_sip_connection_fail (SfbSipConnection *self, GError *error);
 void sfb_sip_connection_start_read (SfbSipConnection *self);
+/* Reads from the stream's source instead of the socket's until the stream
+ * yields bytes (the TLS layer would not read while the socket was
+ * readable); tests call it to get there at will. */
+void sfb_sip_connection_fall_back_to_stream (SfbSipConnection *self);
 /* Queues @bytes for writing and restarts the keep-alive idle clock. */
 void sfb_sip_connection_queue_bytes (SfbSipConnection *self, GBytes *bytes);
 gboolean sfb_sip_connection_prepare_outgoing (SfbSipConnection *self,

@@ -317,14 +317,46 @@ read_available (SfbSipConnection *self)
   return READ_MORE_LATER;
 }
 
-static void watch_stream (SfbSipConnection *self);
+static void watch_socket (SfbSipConnection *self);
 
+/* The stream's source, while the socket's is set aside (see
+ * sfb_sip_connection_fall_back_to_stream()). */
 static gboolean
 on_stream_readable (GObject *stream, gpointer user_data)
 {
   g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
+  ReadState state = read_available (self);
 
-  return read_available (self) == READ_ENDED ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+  if (state == READ_ENDED)
+    return G_SOURCE_REMOVE;
+  if (state == READ_BLOCKED)
+    return G_SOURCE_CONTINUE; /* the TLS layer still refuses: wait for it */
+  /* The TLS layer reads again: back to the socket's source, the cheap
+   * one, with a first read as at the start for what the layer may hold. */
+  g_source_destroy (self->read_source);
+  g_clear_pointer (&self->read_source, g_source_unref);
+  watch_socket (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The stream's own source: a TLS stream's watches the TLS layer's state
+ * as well as the socket, through a tree of three sources, each of which
+ * wakes the main loop when it is dispatched.  Used only until the stream
+ * yields bytes again. */
+void
+sfb_sip_connection_fall_back_to_stream (SfbSipConnection *self)
+{
+  GInputStream *stream = g_io_stream_get_input_stream (self->connection);
+
+  g_return_if_fail (self->read_source != NULL && !self->closed);
+  g_source_destroy (self->read_source);
+  g_clear_pointer (&self->read_source, g_source_unref);
+  g_clear_handle_id (&self->first_read_id, g_source_remove);
+  self->read_source
+      = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (stream), NULL);
+  g_source_set_static_name (self->read_source, SFB_SIP_READ_SOURCE_STREAM);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_stream_readable), self, NULL);
+  g_source_attach (self->read_source, g_main_context_get_thread_default ());
 }
 
 /* Reads from the socket's source; FALSE when that source is done with. */
@@ -338,6 +370,10 @@ read_socket (SfbSipConnection *self)
     return TRUE; /* a main loop run inside a message handler */
   self->reading = TRUE;
   state = read_available (self);
+  /* The TLS layer read part of a record, and the rest came before the
+   * readiness check below: one more read takes it. */
+  if (state == READ_BLOCKED && g_socket_condition_check (socket, G_IO_IN) != 0)
+    state = read_available (self);
   self->reading = FALSE;
   if (state == READ_ENDED)
     return FALSE;
@@ -346,10 +382,7 @@ read_socket (SfbSipConnection *self)
    * The stream's own source waits for that operation. */
   if (state == READ_BLOCKED && g_socket_condition_check (socket, G_IO_IN) != 0)
     {
-      g_source_destroy (self->read_source);
-      g_clear_pointer (&self->read_source, g_source_unref);
-      g_clear_handle_id (&self->first_read_id, g_source_remove);
-      watch_stream (self);
+      sfb_sip_connection_fall_back_to_stream (self);
       return FALSE;
     }
   return TRUE;
@@ -375,35 +408,37 @@ on_first_read (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The stream's own source: a TLS stream's watches the TLS layer's state
- * as well as the socket, through a tree of three sources, each of which
- * wakes the main loop when it is dispatched. */
+/* The socket's source, and a first read at once. */
 static void
-watch_stream (SfbSipConnection *self)
+watch_socket (SfbSipConnection *self)
 {
-  GInputStream *stream = g_io_stream_get_input_stream (self->connection);
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->connection));
 
-  self->read_source
-      = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (stream), NULL);
-  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_stream_readable), self, NULL);
+  self->read_source = g_socket_create_source (socket, G_IO_IN, NULL);
+  g_source_set_static_name (self->read_source, SFB_SIP_READ_SOURCE_SOCKET);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_socket_readable), self, NULL);
+  g_source_set_can_recurse (self->read_source, TRUE);
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
+  self->first_read_id = g_idle_add (on_first_read, self);
 }
 
-/* A socket's stream (plain, or TLS over it) is read from one source kept
- * for the connection's life, on the socket itself: each message costs one
- * wake-up and the reads that return it.  g_input_stream_read_async() sets
- * up a GTask and a tree of sources per read and tears them down after,
- * each step an eventfd write to wake the main loop, and tries a read that
- * fails with EAGAIN before every wait.  The source may recurse (GLib
- * then does not take its descriptor out of the poll set around each
- * dispatch, two more eventfd writes); no main loop runs inside the
- * daemon's handlers, and "reading" guards it anyway.  Other streams are
- * read with read_async(). */
+/* A socket's stream (plain, or TLS over it) is read from one source on the
+ * socket itself: each message costs one wake-up and the reads that return
+ * it.  g_input_stream_read_async() sets up a GTask and a tree of sources
+ * per read and tears them down after, each step an eventfd write to wake
+ * the main loop, and tries a read that fails with EAGAIN before every
+ * wait.  The source may recurse (GLib then does not take its descriptor
+ * out of the poll set around each dispatch, two more eventfd writes); no
+ * main loop runs inside the daemon's handlers, and "reading" guards it
+ * anyway.  When the TLS layer will not read while the socket is readable,
+ * the stream's costlier source stands in until the stream reads again: a
+ * partial TLS record looks the same for a moment, so a lasting switch
+ * would put a long connection on the slow path sooner or later.  Other
+ * streams are read with read_async(). */
 void
 sfb_sip_connection_start_read (SfbSipConnection *self)
 {
   GInputStream *stream = g_io_stream_get_input_stream (self->connection);
-  GSocket *socket;
 
   g_return_if_fail (self->read_source == NULL);
   if (!G_IS_SOCKET_CONNECTION (self->connection) || !G_IS_POLLABLE_INPUT_STREAM (stream)
@@ -412,12 +447,7 @@ sfb_sip_connection_start_read (SfbSipConnection *self)
       start_read_async (self);
       return;
     }
-  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->connection));
-  self->read_source = g_socket_create_source (socket, G_IO_IN, NULL);
-  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_socket_readable), self, NULL);
-  g_source_set_can_recurse (self->read_source, TRUE);
-  g_source_attach (self->read_source, g_main_context_get_thread_default ());
-  self->first_read_id = g_idle_add (on_first_read, self);
+  watch_socket (self);
 }
 
 /* ---- closing --------------------------------------------------------- */

@@ -8,10 +8,13 @@
  * plays the server on the other end of the pair.
  */
 #include "sfb-error.h"
-#include "sfb-sip-connection.h"
+#include "sfb-sip-connection-private.h"
 
 #include <gio/gio.h>
+#include <gnutls/x509.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #define DEADLINE_US (10 * G_USEC_PER_SEC) /* a safety net, not a timing check */
@@ -27,6 +30,8 @@ typedef struct
   SfbSipMessage *response;
   GError *error;
   gboolean done;
+  GIOStream *server_tls; /* tls_fixture_setup(): the server's end */
+  guint handshakes;
 } Fixture;
 
 static void
@@ -76,6 +81,7 @@ fixture_teardown (Fixture *fx, gconstpointer data)
   while (g_main_context_iteration (NULL, FALSE))
     ;
   g_clear_object (&fx->peer);
+  g_clear_object (&fx->server_tls);
   g_string_free (fx->received, TRUE);
   g_ptr_array_unref (fx->requests);
   g_clear_error (&fx->closed_error);
@@ -389,6 +395,13 @@ test_burst (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->n_closed, ==, 0);
 }
 
+static const char *
+read_source_name (Fixture *fx)
+{
+  g_assert_nonnull (fx->connection->read_source);
+  return g_source_get_name (fx->connection->read_source);
+}
+
 static char *
 notify_text (guint cseq)
 {
@@ -397,6 +410,20 @@ notify_text (guint cseq)
                           "From: <sip:alice@contoso.test>;tag=a\r\n"
                           "To: <sip:alice@contoso.test>;tag=b\r\n"
                           "Call-ID: n\r\nCSeq: %u NOTIFY\r\nEvent: registration-notify\r\n"
+                          "Content-Length: 0\r\n\r\n",
+                          cseq,
+                          cseq);
+}
+
+/* a presence NOTIFY, for the read-fallback tests */
+static char *
+fallback_notify_text (guint cseq)
+{
+  return g_strdup_printf ("NOTIFY sip:alice@127.0.0.1:5061;transport=tls SIP/2.0\r\n"
+                          "Via: SIP/2.0/TLS 127.0.1.11:5061;branch=z9hG4bKf%u\r\n"
+                          "From: <sip:alice@contoso.test>;tag=a\r\n"
+                          "To: <sip:alice@contoso.test>;tag=b\r\n"
+                          "Call-ID: fallback\r\nCSeq: %u NOTIFY\r\nEvent: presence\r\n"
                           "Content-Length: 0\r\n\r\n",
                           cseq,
                           cseq);
@@ -484,6 +511,237 @@ test_close_flush_deadline (Fixture *fx, gconstpointer data)
     }
 }
 
+static gboolean
+got_all_requests (Fixture *fx)
+{
+  return fx->requests->len >= 4;
+}
+
+/* After the TLS layer would not read while the socket was readable (the
+ * fallback to the stream's source, forced here: the race that leads there
+ * is not deterministic), the next message brings reading back to the
+ * socket's source, and every message is delivered, in order. */
+static void
+test_fallback_is_temporary (Fixture *fx, gconstpointer data)
+{
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  sfb_sip_connection_fall_back_to_stream (fx->connection);
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_STREAM);
+
+  for (guint i = 1; i <= 4; i++)
+    {
+      g_autofree char *notify = fallback_notify_text (i);
+
+      peer_write (fx, notify, 40); /* in pieces, as over a network */
+      if (i == 1)
+        spin_until (got_request, fx);
+      /* a message was read: the socket's source is back, and stays */
+      g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+    }
+  spin_until (got_all_requests, fx);
+  g_assert_cmpuint (fx->requests->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
+
+      g_assert_cmpstr (
+          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
+    }
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
+/* Closed while the stream's source stands in: nothing more is read, and
+ * nothing is left attached to the main loop. */
+static void
+test_close_during_fallback (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *notify = fallback_notify_text (1);
+
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  sfb_sip_connection_fall_back_to_stream (fx->connection);
+  sfb_sip_connection_close (fx->connection);
+  g_assert_null (fx->connection->read_source);
+  (void) g_socket_send (fx->peer, notify, strlen (notify), NULL, NULL); /* may be closed */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (fx->requests->len, ==, 0);
+  g_assert_true (sfb_sip_connection_is_closed (fx->connection));
+}
+
+/* ---- over real TLS ---- */
+
+/* A self-signed certificate for the server with its key, made for the run
+ * (the tree keeps no keys). */
+static GTlsCertificate *
+make_server_certificate (void)
+{
+  gnutls_x509_privkey_t key;
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t cert_pem = { 0 };
+  gnutls_datum_t key_pem = { 0 };
+  guint8 serial[4] = { 1, 2, 3, 4 };
+  time_t now = time (NULL);
+  g_autofree char *pem = NULL;
+  g_autoptr (GError) error = NULL;
+  GTlsCertificate *certificate;
+
+  g_assert_cmpint (gnutls_x509_privkey_init (&key), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_generate (
+                       key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0),
+                   ==,
+                   0);
+  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
+  gnutls_x509_crt_set_version (crt, 3);
+  gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
+  gnutls_x509_crt_set_activation_time (crt, now - 60);
+  gnutls_x509_crt_set_expiration_time (crt, now + 3600);
+  g_assert_cmpint (gnutls_x509_crt_set_dn (crt, "CN=pool.test", NULL), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_key (crt, key), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &cert_pem), ==, 0);
+  g_assert_cmpint (gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &key_pem), ==, 0);
+  pem = g_strdup_printf ("%.*s%.*s",
+                         (int) cert_pem.size,
+                         (const char *) cert_pem.data,
+                         (int) key_pem.size,
+                         (const char *) key_pem.data);
+  gnutls_free (cert_pem.data);
+  gnutls_free (key_pem.data);
+  gnutls_x509_crt_deinit (crt);
+  gnutls_x509_privkey_deinit (key);
+  certificate = g_tls_certificate_new_from_pem (pem, -1, &error);
+  g_assert_no_error (error);
+  return certificate;
+}
+
+static gboolean
+accept_any (GTlsConnection *tls, GTlsCertificate *cert, GTlsCertificateFlags errors, gpointer data)
+{
+  return TRUE; /* a test's own certificate; the checks are the daemon's TLS tests' */
+}
+
+static void
+on_handshake (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Fixture *fx = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error));
+  g_assert_no_error (error);
+  fx->handshakes++;
+}
+
+static gboolean
+handshakes_done (Fixture *fx)
+{
+  return fx->handshakes == 2;
+}
+
+/* The connection over TLS over loopback TCP, wrapped as the daemon wraps
+ * it (a socket connection whose stream is the TLS one); the test plays the
+ * server through server_tls. */
+static void
+tls_fixture_setup (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GSocket) listener = NULL;
+  g_autoptr (GSocket) ours = NULL;
+  g_autoptr (GSocket) theirs = NULL;
+  g_autoptr (GSocketConnection) ours_stream = NULL;
+  g_autoptr (GSocketConnection) theirs_stream = NULL;
+  g_autoptr (GIOStream) client_tls = NULL;
+  g_autoptr (GSocketConnection) wrapped = NULL;
+  g_autoptr (GTlsCertificate) certificate = make_server_certificate ();
+  g_autoptr (GError) error = NULL;
+
+  listener
+      = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (listener, any_port, TRUE, &error));
+  g_assert_true (g_socket_listen (listener, &error));
+  bound = g_socket_get_local_address (listener, &error);
+  g_assert_no_error (error);
+  ours = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_connect (ours, bound, NULL, &error)); /* the backlog takes it */
+  theirs = g_socket_accept (listener, NULL, &error);
+  g_assert_no_error (error);
+  g_socket_set_option (ours, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  g_socket_set_option (theirs, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  ours_stream = g_socket_connection_factory_create_connection (ours);
+  theirs_stream = g_socket_connection_factory_create_connection (theirs);
+  client_tls = g_tls_client_connection_new (G_IO_STREAM (ours_stream), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (client_tls, "accept-certificate", G_CALLBACK (accept_any), NULL);
+  fx->server_tls = g_tls_server_connection_new (G_IO_STREAM (theirs_stream), certificate, &error);
+  g_assert_no_error (error);
+  g_tls_connection_handshake_async (
+      G_TLS_CONNECTION (client_tls), G_PRIORITY_DEFAULT, NULL, on_handshake, fx);
+  g_tls_connection_handshake_async (
+      G_TLS_CONNECTION (fx->server_tls), G_PRIORITY_DEFAULT, NULL, on_handshake, fx);
+  spin_until (handshakes_done, fx);
+
+  wrapped = g_tcp_wrapper_connection_new (client_tls, ours);
+  fx->connection = sfb_sip_connection_new_for_stream (G_IO_STREAM (wrapped), "pool.test", 5061);
+  fx->received = g_string_new (NULL);
+  fx->requests = g_ptr_array_new_with_free_func (g_object_unref);
+  sfb_sip_connection_set_request_handler (fx->connection, on_request, fx);
+  g_signal_connect (fx->connection, "closed", G_CALLBACK (on_closed), fx);
+}
+
+/* One write: one TLS record. */
+static void
+server_send (Fixture *fx, const char *text)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (g_output_stream_write_all (
+      g_io_stream_get_output_stream (fx->server_tls), text, strlen (text), NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+/* As test_fallback_is_temporary, over TLS, where the stream's source is
+ * glib-networking's: two records wait when the fallback's source fires, the
+ * second is read after the return to the socket's source. */
+static void
+test_tls_fallback_is_temporary (Fixture *fx, gconstpointer data)
+{
+  g_autofree char *first = fallback_notify_text (1);
+  g_autofree char *second = fallback_notify_text (2);
+
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  sfb_sip_connection_fall_back_to_stream (fx->connection);
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_STREAM);
+  server_send (fx, first);
+  server_send (fx, second);
+  spin_until (got_request, fx);
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  for (guint i = 3; i <= 4; i++)
+    {
+      g_autofree char *notify = fallback_notify_text (i);
+
+      server_send (fx, notify);
+    }
+  spin_until (got_all_requests, fx);
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_cmpuint (fx->requests->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
+
+      g_assert_cmpstr (
+          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
+    }
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -531,6 +789,24 @@ main (int argc, char **argv)
               NULL,
               fixture_setup,
               test_close_flush_deadline,
+              fixture_teardown);
+  g_test_add ("/sip-connection/fallback-is-temporary",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_fallback_is_temporary,
+              fixture_teardown);
+  g_test_add ("/sip-connection/close-during-fallback",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_close_during_fallback,
+              fixture_teardown);
+  g_test_add ("/sip-connection/tls-fallback-is-temporary",
+              Fixture,
+              NULL,
+              tls_fixture_setup,
+              test_tls_fallback_is_temporary,
               fixture_teardown);
   return g_test_run ();
 }
