@@ -485,6 +485,37 @@ assert_check_agrees (const char *text, gsize len)
   g_assert_cmpstr (check_error->message, ==, parse_error->message);
 }
 
+/* @check on @text, and on it with each of @specials (its NUL too)
+ * inserted at, and put in place of, each byte */
+static void
+check_with_specials (const char *text,
+                     const char *specials,
+                     gsize n_specials,
+                     void (*check) (const char *text, gsize len))
+{
+  gsize n = strlen (text);
+
+  check (text, n);
+  for (gsize at = 0; at <= n; at++)
+    {
+      for (gsize c = 0; c < n_specials; c++)
+        {
+          g_autofree char *inserted = g_malloc (n + 1);
+          g_autofree char *replaced = g_memdup2 (text, n + 1);
+
+          memcpy (inserted, text, at);
+          inserted[at] = specials[c];
+          memcpy (inserted + at + 1, text + at, n - at);
+          check (inserted, n + 1);
+          if (at < n)
+            {
+              replaced[at] = specials[c];
+              check (replaced, n);
+            }
+        }
+    }
+}
+
 static void
 test_uri_check (void)
 {
@@ -512,29 +543,7 @@ test_uri_check (void)
   static const char specials[] = "%=;?&@:[]<> 4aZ";
 
   for (gsize i = 0; i < G_N_ELEMENTS (uris); i++)
-    {
-      gsize n = strlen (uris[i]);
-
-      assert_check_agrees (uris[i], n);
-      for (gsize at = 0; at <= n; at++)
-        {
-          for (gsize c = 0; c < sizeof specials; c++) /* the NUL at the end too */
-            {
-              g_autofree char *inserted = g_malloc (n + 1);
-              g_autofree char *replaced = g_memdup2 (uris[i], n + 1);
-
-              memcpy (inserted, uris[i], at);
-              inserted[at] = specials[c];
-              memcpy (inserted + at + 1, uris[i] + at, n - at);
-              assert_check_agrees (inserted, n + 1);
-              if (at < n)
-                {
-                  replaced[at] = specials[c];
-                  assert_check_agrees (replaced, n);
-                }
-            }
-        }
-    }
+    check_with_specials (uris[i], specials, sizeof specials, assert_check_agrees);
   /* the parameter and header limits count alike */
   for (guint k = 62; k <= 66; k++)
     {
@@ -593,29 +602,7 @@ test_via_check (void)
   static const char specials[] = "/;=,\"\\[]: \t:9a";
 
   for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
-    {
-      gsize n = strlen (values[i]);
-
-      assert_via_check_agrees (values[i], n);
-      for (gsize at = 0; at <= n; at++)
-        {
-          for (gsize c = 0; c < sizeof specials; c++) /* the NUL at the end too */
-            {
-              g_autofree char *inserted = g_malloc (n + 1);
-              g_autofree char *replaced = g_memdup2 (values[i], n + 1);
-
-              memcpy (inserted, values[i], at);
-              inserted[at] = specials[c];
-              memcpy (inserted + at + 1, values[i] + at, n - at);
-              assert_via_check_agrees (inserted, n + 1);
-              if (at < n)
-                {
-                  replaced[at] = specials[c];
-                  assert_via_check_agrees (replaced, n);
-                }
-            }
-        }
-    }
+    check_with_specials (values[i], specials, sizeof specials, assert_via_check_agrees);
   for (guint k = 62; k <= 66; k++)
     {
       g_autoptr (GString) params = g_string_new ("SIP/2.0/TLS h");
