@@ -517,6 +517,22 @@ got_all_requests (Fixture *fx)
   return fx->requests->len >= 4;
 }
 
+/* the four NOTIFYs the fallback tests send, each delivered once, in order,
+ * on a connection still open */
+static void
+assert_four_notifies_in_order (Fixture *fx)
+{
+  g_assert_cmpuint (fx->requests->len, ==, 4);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
+
+      g_assert_cmpstr (
+          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
+    }
+  g_assert_cmpuint (fx->n_closed, ==, 0);
+}
+
 /* After the TLS layer would not read while the socket was readable (the
  * fallback to the stream's source, forced here: the race that leads there
  * is not deterministic), the next message brings reading back to the
@@ -541,15 +557,7 @@ test_fallback_is_temporary (Fixture *fx, gconstpointer data)
       g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
     }
   spin_until (got_all_requests, fx);
-  g_assert_cmpuint (fx->requests->len, ==, 4);
-  for (guint i = 0; i < 4; i++)
-    {
-      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
-
-      g_assert_cmpstr (
-          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
-    }
-  g_assert_cmpuint (fx->n_closed, ==, 0);
+  assert_four_notifies_in_order (fx);
 }
 
 /* Closed while the stream's source stands in: nothing more is read, and
@@ -731,15 +739,7 @@ test_tls_fallback_is_temporary (Fixture *fx, gconstpointer data)
     }
   spin_until (got_all_requests, fx);
   g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
-  g_assert_cmpuint (fx->requests->len, ==, 4);
-  for (guint i = 0; i < 4; i++)
-    {
-      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
-
-      g_assert_cmpstr (
-          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
-    }
-  g_assert_cmpuint (fx->n_closed, ==, 0);
+  assert_four_notifies_in_order (fx);
 }
 
 int
