@@ -9,9 +9,9 @@
  */
 #include "sfb-error.h"
 #include "sfb-sip-connection-private.h"
+#include "sfb-test-certs.h"
 
 #include <gio/gio.h>
-#include <gnutls/x509.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -50,6 +50,17 @@ on_closed (SfbSipConnection *connection, GError *error, Fixture *fx)
   fx->closed_error = g_error_copy (error);
 }
 
+/* the connection under test over @stream, its requests and close noted */
+static void
+fixture_connect (Fixture *fx, GIOStream *stream)
+{
+  fx->connection = sfb_sip_connection_new_for_stream (stream, "pool.test", 5061);
+  fx->received = g_string_new (NULL);
+  fx->requests = g_ptr_array_new_with_free_func (g_object_unref);
+  sfb_sip_connection_set_request_handler (fx->connection, on_request, fx);
+  g_signal_connect (fx->connection, "closed", G_CALLBACK (on_closed), fx);
+}
+
 static void
 fixture_setup (Fixture *fx, gconstpointer data)
 {
@@ -65,11 +76,7 @@ fixture_setup (Fixture *fx, gconstpointer data)
   g_assert_no_error (error);
   g_socket_set_blocking (fx->peer, FALSE);
   stream = g_socket_connection_factory_create_connection (ours);
-  fx->connection = sfb_sip_connection_new_for_stream (G_IO_STREAM (stream), "pool.test", 5061);
-  fx->received = g_string_new (NULL);
-  fx->requests = g_ptr_array_new_with_free_func (g_object_unref);
-  sfb_sip_connection_set_request_handler (fx->connection, on_request, fx);
-  g_signal_connect (fx->connection, "closed", G_CALLBACK (on_closed), fx);
+  fixture_connect (fx, G_IO_STREAM (stream));
 }
 
 static void
@@ -581,46 +588,22 @@ test_close_during_fallback (Fixture *fx, gconstpointer data)
 
 /* ---- over real TLS ---- */
 
-/* A self-signed certificate for the server with its key, made for the run
- * (the tree keeps no keys). */
+/* The server's certificate with its key, made for the run. */
 static GTlsCertificate *
 make_server_certificate (void)
 {
-  gnutls_x509_privkey_t key;
-  gnutls_x509_crt_t crt;
-  gnutls_datum_t cert_pem = { 0 };
-  gnutls_datum_t key_pem = { 0 };
-  guint8 serial[4] = { 1, 2, 3, 4 };
-  time_t now = time (NULL);
-  g_autofree char *pem = NULL;
+  g_auto (SfbTestKeyPair) pair = { 0 };
+  g_autoptr (GByteArray) pem = g_byte_array_new ();
   g_autoptr (GError) error = NULL;
   GTlsCertificate *certificate;
 
-  g_assert_cmpint (gnutls_x509_privkey_init (&key), ==, 0);
-  g_assert_cmpint (gnutls_x509_privkey_generate (
-                       key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0),
-                   ==,
-                   0);
-  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
-  gnutls_x509_crt_set_version (crt, 3);
-  gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
-  gnutls_x509_crt_set_activation_time (crt, now - 60);
-  gnutls_x509_crt_set_expiration_time (crt, now + 3600);
-  g_assert_cmpint (gnutls_x509_crt_set_dn (crt, "CN=pool.test", NULL), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_key (crt, key), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &cert_pem), ==, 0);
-  g_assert_cmpint (gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &key_pem), ==, 0);
-  pem = g_strdup_printf ("%.*s%.*s",
-                         (int) cert_pem.size,
-                         (const char *) cert_pem.data,
-                         (int) key_pem.size,
-                         (const char *) key_pem.data);
-  gnutls_free (cert_pem.data);
-  gnutls_free (key_pem.data);
-  gnutls_x509_crt_deinit (crt);
-  gnutls_x509_privkey_deinit (key);
-  certificate = g_tls_certificate_new_from_pem (pem, -1, &error);
+  sfb_test_key_pair_make (&pair, "pool.test", 3600, 2048);
+  g_byte_array_append (
+      pem, g_bytes_get_data (pair.cert_pem, NULL), (guint) g_bytes_get_size (pair.cert_pem));
+  g_byte_array_append (
+      pem, g_bytes_get_data (pair.key_pem, NULL), (guint) g_bytes_get_size (pair.key_pem));
+  certificate
+      = g_tls_certificate_new_from_pem ((const char *) pem->data, (gssize) pem->len, &error);
   g_assert_no_error (error);
   return certificate;
 }
@@ -695,11 +678,7 @@ tls_fixture_setup (Fixture *fx, gconstpointer data)
   spin_until (handshakes_done, fx);
 
   wrapped = g_tcp_wrapper_connection_new (client_tls, ours);
-  fx->connection = sfb_sip_connection_new_for_stream (G_IO_STREAM (wrapped), "pool.test", 5061);
-  fx->received = g_string_new (NULL);
-  fx->requests = g_ptr_array_new_with_free_func (g_object_unref);
-  sfb_sip_connection_set_request_handler (fx->connection, on_request, fx);
-  g_signal_connect (fx->connection, "closed", G_CALLBACK (on_closed), fx);
+  fixture_connect (fx, G_IO_STREAM (wrapped));
 }
 
 /* One write: one TLS record. */

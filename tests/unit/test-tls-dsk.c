@@ -6,6 +6,7 @@
 #include "sfb-sip-auth-header.h"
 #include "sfb-sip-security.h"
 #include "sfb-sip-signature.h"
+#include "sfb-test-certs.h"
 #include "sfb-tls-dsk-context.h"
 
 #include <errno.h>
@@ -18,69 +19,9 @@
 
 /* ---- certificates made for the test ---- */
 
-typedef struct
-{
-  GBytes *cert_der;
-  GBytes *cert_pem;
-  GBytes *key_pem;
-} Pair;
-
-static void
-pair_clear (Pair *pair)
-{
-  g_clear_pointer (&pair->cert_der, g_bytes_unref);
-  g_clear_pointer (&pair->cert_pem, g_bytes_unref);
-  g_clear_pointer (&pair->key_pem, g_bytes_unref);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Pair, pair_clear)
-
-static GBytes *
-export_crt (gnutls_x509_crt_t crt, gnutls_x509_crt_fmt_t fmt)
-{
-  gnutls_datum_t out = { 0 };
-  GBytes *bytes;
-
-  g_assert_cmpint (gnutls_x509_crt_export2 (crt, fmt, &out), ==, 0);
-  bytes = g_bytes_new (out.data, out.size);
-  gnutls_free (out.data);
-  return bytes;
-}
-
-/* A self-signed RSA certificate valid for lifetime_s from now */
-static void
-make_pair (Pair *pair, const char *cn, gint64 lifetime_s, guint bits)
-{
-  gnutls_x509_privkey_t key;
-  gnutls_x509_crt_t crt;
-  gnutls_datum_t out = { 0 };
-  g_autofree char *dn = g_strdup_printf ("CN=%s", cn);
-  time_t now = time (NULL);
-  guint8 serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-
-  g_assert_cmpint (gnutls_x509_privkey_init (&key), ==, 0);
-  g_assert_cmpint (gnutls_x509_privkey_generate (key, GNUTLS_PK_RSA, bits, 0), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
-  gnutls_x509_crt_set_version (crt, 3);
-  serial[7] = (guint8) g_random_int ();
-  gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
-  gnutls_x509_crt_set_activation_time (crt, now - 60);
-  gnutls_x509_crt_set_expiration_time (crt, (time_t) (now + lifetime_s));
-  g_assert_cmpint (gnutls_x509_crt_set_dn (crt, dn, NULL), ==, 0);
-  g_assert_cmpint (gnutls_x509_crt_set_key (crt, key), ==, 0);
-  gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT);
-  g_assert_cmpint (gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0), ==, 0);
-  pair->cert_der = export_crt (crt, GNUTLS_X509_FMT_DER);
-  pair->cert_pem = export_crt (crt, GNUTLS_X509_FMT_PEM);
-  g_assert_cmpint (gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &out), ==, 0);
-  pair->key_pem = g_bytes_new (out.data, out.size);
-  gnutls_free (out.data);
-  gnutls_x509_crt_deinit (crt);
-  gnutls_x509_privkey_deinit (key);
-}
-
-static Pair server_pair;
-static Pair client_pair;
-static Pair other_pair;
+static SfbTestKeyPair server_pair;
+static SfbTestKeyPair client_pair;
+static SfbTestKeyPair other_pair;
 
 /* ---- the in-memory server ---- */
 
@@ -120,7 +61,7 @@ server_pull (gnutls_transport_ptr_t ptr, void *data, size_t len)
 }
 
 static Server *
-server_new (const char *priority, const Pair *pair)
+server_new (const char *priority, const SfbTestKeyPair *pair)
 {
   Server *server = g_new0 (Server, 1);
   gnutls_datum_t cert = { (unsigned char *) g_bytes_get_data (pair->cert_pem, NULL),
@@ -498,12 +439,12 @@ test_bad_server_tokens (void)
 static gint64
 lifetime_of_sa (gint64 cert_lifetime_s)
 {
-  g_auto (Pair) pair = { 0 };
+  g_auto (SfbTestKeyPair) pair = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (SfbAuthContext) context = NULL;
   g_autoptr (Server) server = server_new (SERVER_TLS12, &server_pair);
 
-  make_pair (&pair, "alice@contoso.test", cert_lifetime_s, 1024);
+  sfb_test_key_pair_make (&pair, "alice@contoso.test", cert_lifetime_s, 1024);
   context = sfb_tls_dsk_context_new (pair.cert_pem, pair.key_pem, &error);
   g_assert_no_error (error);
   sfb_tls_dsk_context_set_server_certificate (SFB_TLS_DSK_CONTEXT (context), server_pair.cert_der);
@@ -531,7 +472,7 @@ test_bad_credentials (void)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) junk = g_bytes_new_static ("junk", 4);
-  g_auto (Pair) expired = { 0 };
+  g_auto (SfbTestKeyPair) expired = { 0 };
   SfbAuthContext *context;
 
   /* a key that is not the certificate's */
@@ -550,7 +491,7 @@ test_bad_credentials (void)
   g_assert_error (error, SFB_ERROR, SFB_ERROR_CERTIFICATE_INVALID);
   g_clear_error (&error);
 
-  make_pair (&expired, "alice@contoso.test", -10, 1024);
+  sfb_test_key_pair_make (&expired, "alice@contoso.test", -10, 1024);
   context = sfb_tls_dsk_context_new (expired.cert_pem, expired.key_pem, &error);
   g_assert_null (context);
   g_assert_error (error, SFB_ERROR, SFB_ERROR_CERTIFICATE_INVALID);
@@ -823,9 +764,9 @@ main (int argc, char **argv)
   int ret;
 
   g_test_init (&argc, &argv, NULL);
-  make_pair (&server_pair, "fe.contoso.test", 2 * 24 * 3600, 2048);
-  make_pair (&client_pair, "alice@contoso.test", 2 * 24 * 3600, 2048);
-  make_pair (&other_pair, "fe.contoso.test", 2 * 24 * 3600, 1024);
+  sfb_test_key_pair_make (&server_pair, "fe.contoso.test", 2 * 24 * 3600, 2048);
+  sfb_test_key_pair_make (&client_pair, "alice@contoso.test", 2 * 24 * 3600, 2048);
+  sfb_test_key_pair_make (&other_pair, "fe.contoso.test", 2 * 24 * 3600, 1024);
 
   g_test_add_func ("/auth/tls-dsk/handshake-tls10", test_handshake_tls10);
   g_test_add_func ("/auth/tls-dsk/handshake-tls12", test_handshake_tls12);
@@ -840,8 +781,8 @@ main (int argc, char **argv)
   g_test_add_func ("/auth/tls-dsk/sip/tampered", test_sip_tampered);
   g_test_add_func ("/auth/tls-dsk/sip/final-leg-rejected", test_sip_final_leg_rejected);
   ret = g_test_run ();
-  pair_clear (&server_pair);
-  pair_clear (&client_pair);
-  pair_clear (&other_pair);
+  sfb_test_key_pair_clear (&server_pair);
+  sfb_test_key_pair_clear (&client_pair);
+  sfb_test_key_pair_clear (&other_pair);
   return ret;
 }
