@@ -170,3 +170,33 @@ sfb_text_check_argument (
     }
   return TRUE;
 }
+
+/* memmem(), looking first at the bytes equal to the needle's first with
+ * memchr(): glibc's memmem() sets up a table per call, which costs more
+ * than scanning the parts of a multipart body.  Once the candidates
+ * that fail have cost more than the bytes passed (hostile input: the first
+ * byte everywhere), memmem() takes the rest, so the search stays linear. */
+const char *
+sfb_text_find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
+{
+  const char *end = hay + hay_len;
+  const char *p = hay;
+  gsize spent = 0;
+
+  if (needle_len == 0 || needle_len > hay_len)
+    return needle_len == 0 ? hay : NULL;
+  while ((gsize) (end - p) >= needle_len)
+    {
+      const char *c = memchr (p, needle[0], end - p - (needle_len - 1));
+
+      if (c == NULL)
+        return NULL;
+      if (memcmp (c + 1, needle + 1, needle_len - 1) == 0)
+        return c;
+      spent += needle_len;
+      p = c + 1;
+      if (spent > (gsize) (p - hay) + 256)
+        return memmem (p, end - p, needle, needle_len);
+    }
+  return NULL;
+}

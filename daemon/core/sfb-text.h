@@ -58,4 +58,9 @@ gboolean sfb_text_is_xml_char (gunichar c);
 gboolean sfb_text_check_argument (
     const char *what, const char *text, gsize max_bytes, SfbTextFlags flags, GError **error);
 
+/* The first @needle in @hay (memmem()), or NULL: faster where the
+ * needle's first byte is rare, linear always. */
+const char *
+sfb_text_find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len);
+
 G_END_DECLS

@@ -557,26 +557,19 @@ part_headers (Part *part, const char *headers, gsize length)
     }
 }
 
-/* The first @needle in @hay, or NULL; @needle is never empty here. */
-static const char *
-find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
-{
-  return memmem (hay, hay_len, needle, needle_len);
-}
-
 /* The part between a delimiter line's end @start and the next delimiter
  * @next into @part; FALSE when it has no blank line ending its headers. */
 static gboolean
 part_between (const char *start, const char *next, Part *part)
 {
   /* headers end at the first blank line */
-  const char *blank = find_bytes (start, next - start, "\r\n\r\n", 4);
+  const char *blank = sfb_text_find_bytes (start, next - start, "\r\n\r\n", 4);
   const char *body = blank != NULL ? blank + 4 : NULL;
   gsize n;
 
   if (blank == NULL)
     {
-      blank = find_bytes (start, next - start, "\n\n", 2);
+      blank = sfb_text_find_bytes (start, next - start, "\n\n", 2);
       body = blank != NULL ? blank + 2 : NULL;
     }
   if (blank == NULL)
@@ -612,7 +605,7 @@ split_multipart (const char *content_type, const char *data, gsize length, GErro
     }
   delimiter = g_strconcat ("--", boundary, NULL);
   dlen = strlen (delimiter);
-  p = find_bytes (data, length, delimiter, dlen);
+  p = sfb_text_find_bytes (data, length, delimiter, dlen);
   while (p != NULL)
     {
       const char *start = p + dlen;
@@ -621,7 +614,7 @@ split_multipart (const char *content_type, const char *data, gsize length, GErro
 
       if (end - start >= 2 && memcmp (start, "--", 2) == 0)
         break; /* the closing delimiter */
-      next = find_bytes (start, end - start, delimiter, dlen);
+      next = sfb_text_find_bytes (start, end - start, delimiter, dlen);
       if (next == NULL)
         break;
       if (parts->len >= SFB_IM_MAX_PARTS)

@@ -58,9 +58,6 @@ SfbPresenceNotify *sfb_presence_notify_parse_with (const SfbPresencePartReaders 
                                                    GError **error);
 
 SfbPresenceNotify *sfb_presence_notify_new (void);
-/* memmem(), faster where the needle's first byte is rare, linear always. */
-const char *
-sfb_presence_find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len);
 /* One <resource> of an rlmi list: its uri, whether it has an <instance>,
  * and the first instance's state and poolFqdn (values as
  * sfb_svc_xml_value() leaves them).  @limit_base: what the arrays'

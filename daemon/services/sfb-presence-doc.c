@@ -9,6 +9,8 @@
 #include "sfb-content-type.h"
 #include "sfb-error.h"
 
+#include "sfb-text.h"
+
 #include <string.h>
 
 #define NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
@@ -1060,49 +1062,7 @@ parse_categories_part (const SfbPresencePartReaders *readers,
   return TRUE;
 }
 
-/* memmem(), looking first at the bytes equal to the needle's first with
- * memchr(): glibc's memmem() sets up a table per call, which costs more
- * than scanning the parts of a presence notification.  Once the candidates
- * that fail have cost more than the bytes passed (hostile input: the first
- * byte everywhere), memmem() takes the rest, so the search stays linear. */
-const char *
-sfb_presence_find_bytes (const char *hay, gsize hay_len, const char *needle, gsize needle_len)
-{
-  const char *end = hay + hay_len;
-  const char *p = hay;
-  gsize spent = 0;
-
-  if (needle_len == 0 || needle_len > hay_len)
-    return needle_len == 0 ? hay : NULL;
-  while ((gsize) (end - p) >= needle_len)
-    {
-      const char *c = memchr (p, needle[0], end - p - (needle_len - 1));
-
-      if (c == NULL)
-        return NULL;
-      if (memcmp (c + 1, needle + 1, needle_len - 1) == 0)
-        return c;
-      spent += needle_len;
-      p = c + 1;
-      if (spent > (gsize) (p - hay) + 256)
-        return memmem (p, end - p, needle, needle_len);
-    }
-  return NULL;
-}
-
 #define PART_MAX_LINES 64
-
-/* The next CR LF in [@p, @end), or NULL: memchr, not memmem (glibc's memmem
- * is slow for a two-byte needle). */
-static const char *
-find_crlf (const char *p, const char *end)
-{
-  for (const char *cr = memchr (p, '\r', end - p); cr != NULL;
-       cr = memchr (cr + 1, '\r', end - (cr + 1)))
-    if (end - cr >= 2 && cr[1] == '\n')
-      return cr;
-  return NULL;
-}
 
 /* @line starts with "Content-Type:" in any case (13 bytes there):
  * g_ascii_strncasecmp() costs several times this loop. */
@@ -1134,7 +1094,8 @@ part_media_type (const char *head, const char *sep)
 
   for (guint i = 0; line != NULL; i++)
     {
-      const char *next = i + 1 < PART_MAX_LINES ? find_crlf (line, end) : NULL;
+      const char *next
+          = i + 1 < PART_MAX_LINES ? sfb_text_find_bytes (line, end - line, "\r\n", 2) : NULL;
       const char *line_end = next != NULL ? next : end;
 
       if (line_end - line >= 13 && is_content_type_name (line))
@@ -1195,7 +1156,7 @@ parse_multipart (SfbPresenceNotify *notify,
     }
   delim = g_strconcat ("--", boundary, NULL);
   delim_len = strlen (delim);
-  p = sfb_presence_find_bytes (data, length, delim, delim_len);
+  p = sfb_text_find_bytes (data, length, delim, delim_len);
   while (p != NULL)
     {
       const char *head = p + delim_len;
@@ -1214,11 +1175,11 @@ parse_multipart (SfbPresenceNotify *notify,
                                "The server's multipart presence notification has too many parts");
           return FALSE;
         }
-      sep = sfb_presence_find_bytes (head, end - head, "\r\n\r\n", 4);
+      sep = sfb_text_find_bytes (head, end - head, "\r\n\r\n", 4);
       if (sep == NULL)
         break;
       body = sep + 4;
-      next = sfb_presence_find_bytes (body, end - body, delim, delim_len);
+      next = sfb_text_find_bytes (body, end - body, delim, delim_len);
       body_end = next != NULL ? next : end;
       /* The CRLF before a delimiter belongs to it; servers add an empty
        * line too (sfbsim documents.multipart_related): XML ignores it. */

@@ -659,65 +659,6 @@ test_info_variant_many (void)
       }
 }
 
-static void
-assert_finds_as_memmem (const char *hay, gsize len, const char *needle)
-{
-  gsize n = strlen (needle);
-
-  g_assert_true (sfb_presence_find_bytes (hay, len, needle, n) == memmem (hay, len, needle, n));
-}
-
-/* sfb_presence_find_bytes() finds what memmem() finds: in every text of up
- * to 8 bytes of "-", "b", CR, LF, and in long ones whose failing
- * candidates hand the search to memmem() at each place before the needle. */
-static void
-test_find_bytes (void)
-{
-  static const char alphabet[] = "-b\r\n";
-  static const char *const needles[] = { "--b", "--bb", "\r\n\r\n", "-", "b-" };
-  g_autofree char *b198 = g_strnfill (198, 'b');
-  g_autofree char *long_needle = g_strconcat ("--", b198, "x", NULL);
-  char hay[8];
-
-  for (gsize len = 0; len <= sizeof hay; len++)
-    {
-      gsize total = 1;
-
-      for (gsize i = 0; i < len; i++)
-        total *= 4;
-      for (gsize k = 0; k < total; k++)
-        {
-          gsize x = k;
-
-          for (gsize i = 0; i < len; i++, x /= 4)
-            hay[i] = alphabet[x % 4];
-          for (gsize i = 0; i < G_N_ELEMENTS (needles); i++)
-            assert_finds_as_memmem (hay, len, needles[i]);
-        }
-    }
-  for (guint junk = 0; junk <= 8; junk++)
-    for (guint dashes = 0; dashes <= 4; dashes++)
-      {
-        GString *text = g_string_new (NULL);
-        g_autofree char *s = NULL;
-        gsize len;
-
-        for (guint i = 0; i < junk; i++)
-          g_string_append_printf (text, "-b--%s", b198);
-        for (guint i = 0; i < dashes; i++)
-          g_string_append_c (text, '-');
-        g_string_append (text, long_needle);
-        g_string_append (text, "tail--");
-        len = text->len;
-        s = g_string_free (text, FALSE);
-        assert_finds_as_memmem (s, len, long_needle);
-        assert_finds_as_memmem (s, len, "--bb");
-        assert_finds_as_memmem (s, len, "-x");
-        assert_finds_as_memmem (s, len, "--y");
-        g_assert_nonnull (sfb_presence_find_bytes (s, len, long_needle, strlen (long_needle)));
-      }
-}
-
 int
 main (int argc, char **argv)
 {
@@ -742,6 +683,5 @@ main (int argc, char **argv)
   g_test_add_func ("/presence/batch-subscribe-exact", test_batch_subscribe_exact);
   g_test_add_func ("/presence/info-variant", test_info_variant);
   g_test_add_func ("/presence/info-variant-many", test_info_variant_many);
-  g_test_add_func ("/presence/find-bytes", test_find_bytes);
   return g_test_run ();
 }
