@@ -21,6 +21,11 @@ G_BEGIN_DECLS
  * re-evaluates the events held. */
 #define SFB_EXCHANGE_FULL_INTERVAL_S (15 * 60)
 #define SFB_EXCHANGE_COUNTS_INTERVAL_S (3 * 60)
+/* Both on one timer (one source in the main loop, not two): it fires every
+ * SFB_EXCHANGE_COUNTS_INTERVAL_S and every this many firings reads
+ * everything instead (the full pass reads the counts too). */
+#define SFB_EXCHANGE_FULL_TICKS (SFB_EXCHANGE_FULL_INTERVAL_S / SFB_EXCHANGE_COUNTS_INTERVAL_S)
+G_STATIC_ASSERT (SFB_EXCHANGE_FULL_INTERVAL_S % SFB_EXCHANGE_COUNTS_INTERVAL_S == 0);
 /* Failed passes: retried after 30 s, doubling, at most every 15 minutes. */
 #define SFB_EXCHANGE_RETRY_BASE_MS 30000
 #define SFB_EXCHANGE_RETRY_CAP_MS (15 * 60 * 1000)
@@ -78,8 +83,8 @@ struct _SfbExchange
   gboolean pending_full; /* a full pass was asked for while one ran */
   SfbBackoff backoff;
   guint retry_id;
-  guint full_id;
-  guint counts_id;
+  guint poll_id;    /* the counts and full passes' timer */
+  guint poll_ticks; /* its firings since it started */
   guint boundary_id;
   gboolean have_ews_voicemails;
   guint ews_voicemails;
@@ -97,6 +102,14 @@ typedef enum
   SFB_EXCHANGE_PASS_FULL,   /* discover when needed, then read everything */
   SFB_EXCHANGE_PASS_COUNTS, /* voicemail and missed conversations only */
 } SfbExchangePassKind;
+
+/* The pass the poll timer's @tick-th firing (from 1) starts: a full one
+ * every SFB_EXCHANGE_FULL_INTERVAL_S, the counts between. */
+static inline SfbExchangePassKind
+sfb_exchange_poll_kind (guint tick)
+{
+  return tick % SFB_EXCHANGE_FULL_TICKS == 0 ? SFB_EXCHANGE_PASS_FULL : SFB_EXCHANGE_PASS_COUNTS;
+}
 
 void sfb_exchange_pass_start (SfbExchange *self, SfbExchangePassKind kind);
 void sfb_exchange_pass_cancel (SfbExchange *self);

@@ -439,16 +439,11 @@ static void stop_timers (SfbExchange *self);
 static void start_pass (SfbExchange *self, SfbExchangePassKind kind);
 
 static gboolean
-on_full_timer (gpointer user_data)
+on_poll_timer (gpointer user_data)
 {
-  start_pass (user_data, SFB_EXCHANGE_PASS_FULL);
-  return G_SOURCE_CONTINUE;
-}
+  SfbExchange *self = user_data;
 
-static gboolean
-on_counts_timer (gpointer user_data)
-{
-  start_pass (user_data, SFB_EXCHANGE_PASS_COUNTS);
+  start_pass (self, sfb_exchange_poll_kind (++self->poll_ticks));
   return G_SOURCE_CONTINUE;
 }
 
@@ -466,8 +461,7 @@ static void
 stop_timers (SfbExchange *self)
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_clear_handle_id (&self->full_id, g_source_remove);
-  g_clear_handle_id (&self->counts_id, g_source_remove);
+  g_clear_handle_id (&self->poll_id, g_source_remove);
   g_clear_handle_id (&self->boundary_id, g_source_remove);
 }
 
@@ -541,10 +535,11 @@ activate (SfbExchange *self)
   self->registered = FALSE;
   self->pending_full = FALSE;
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  if (self->full_id == 0)
-    self->full_id = g_timeout_add_seconds (SFB_EXCHANGE_FULL_INTERVAL_S, on_full_timer, self);
-  if (self->counts_id == 0)
-    self->counts_id = g_timeout_add_seconds (SFB_EXCHANGE_COUNTS_INTERVAL_S, on_counts_timer, self);
+  if (self->poll_id == 0)
+    {
+      self->poll_ticks = 0;
+      self->poll_id = g_timeout_add_seconds (SFB_EXCHANGE_COUNTS_INTERVAL_S, on_poll_timer, self);
+    }
   update_line_uri (self);
   start_pass (self, SFB_EXCHANGE_PASS_FULL);
 }

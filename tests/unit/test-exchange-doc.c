@@ -4,6 +4,7 @@
  * (tests/data/exchange), and hostile ones. */
 #include "sfb-error.h"
 #include "sfb-exchange-doc.h"
+#include "sfb-exchange-private.h"
 
 #include <string.h>
 
@@ -509,6 +510,36 @@ test_parse_time (void)
   g_assert_cmpint (sfb_exchange_doc_parse_time ("garbage"), ==, -1);
 }
 
+/* ---- the poll timer ---- */
+
+/* One timer serves both polls: at each of its firings the pass is the one
+ * the schedule asks for at that time, a full pass every 15 minutes (it
+ * reads the counts too) and the counts every 3 minutes between. */
+static void
+test_poll_schedule (void)
+{
+  guint full = 0, counts = 0;
+
+  for (guint tick = 1; tick <= 4 * SFB_EXCHANGE_FULL_TICKS; tick++)
+    {
+      guint at = tick * SFB_EXCHANGE_COUNTS_INTERVAL_S;
+      SfbExchangePassKind kind = sfb_exchange_poll_kind (tick);
+
+      g_assert_cmpint (kind,
+                       ==,
+                       at % SFB_EXCHANGE_FULL_INTERVAL_S == 0 ? SFB_EXCHANGE_PASS_FULL
+                                                              : SFB_EXCHANGE_PASS_COUNTS);
+      if (kind == SFB_EXCHANGE_PASS_FULL)
+        full++;
+      else
+        counts++;
+    }
+  /* an hour: 4 full passes, the counts read 20 times (16 of them alone) */
+  g_assert_cmpuint (4 * SFB_EXCHANGE_FULL_TICKS * SFB_EXCHANGE_COUNTS_INTERVAL_S, ==, 3600);
+  g_assert_cmpuint (full, ==, 4);
+  g_assert_cmpuint (counts, ==, 16);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -532,5 +563,6 @@ main (int argc, char **argv)
   g_test_add_func ("/exchange-doc/missed", test_missed);
   g_test_add_func ("/exchange-doc/history-folder", test_history_folder);
   g_test_add_func ("/exchange-doc/parse-time", test_parse_time);
+  g_test_add_func ("/exchange-doc/poll-schedule", test_poll_schedule);
   return g_test_run ();
 }
