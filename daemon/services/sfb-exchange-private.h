@@ -10,6 +10,7 @@
 #pragma once
 
 #include "sfb-backoff.h"
+#include "sfb-deadline.h"
 #include "sfb-exchange-http.h"
 #include "sfb-exchange.h"
 
@@ -83,7 +84,7 @@ struct _SfbExchange
   gboolean pending_full; /* a full pass was asked for while one ran */
   SfbBackoff backoff;
   guint retry_id;
-  guint poll_id;    /* the counts and full passes' timer */
+  SfbDeadline poll; /* the counts and full passes' timer (sfb-deadline.h) */
   guint poll_ticks; /* its firings since it started */
   guint boundary_id;
   gboolean have_ews_voicemails;

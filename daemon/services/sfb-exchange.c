@@ -438,13 +438,13 @@ on_policies_changed (SfbSettings *settings, SfbExchange *self)
 static void stop_timers (SfbExchange *self);
 static void start_pass (SfbExchange *self, SfbExchangePassKind kind);
 
-static gboolean
+static void
 on_poll_timer (gpointer user_data)
 {
   SfbExchange *self = user_data;
 
+  sfb_deadline_set_seconds (&self->poll, SFB_EXCHANGE_COUNTS_INTERVAL_S, on_poll_timer, self);
   start_pass (self, sfb_exchange_poll_kind (++self->poll_ticks));
-  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -461,7 +461,7 @@ static void
 stop_timers (SfbExchange *self)
 {
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_clear_handle_id (&self->poll_id, g_source_remove);
+  sfb_deadline_clear (&self->poll);
   g_clear_handle_id (&self->boundary_id, g_source_remove);
 }
 
@@ -535,10 +535,10 @@ activate (SfbExchange *self)
   self->registered = FALSE;
   self->pending_full = FALSE;
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  if (self->poll_id == 0)
+  if (!sfb_deadline_is_set (&self->poll))
     {
       self->poll_ticks = 0;
-      self->poll_id = g_timeout_add_seconds (SFB_EXCHANGE_COUNTS_INTERVAL_S, on_poll_timer, self);
+      sfb_deadline_set_seconds (&self->poll, SFB_EXCHANGE_COUNTS_INTERVAL_S, on_poll_timer, self);
     }
   update_line_uri (self);
   start_pass (self, SFB_EXCHANGE_PASS_FULL);

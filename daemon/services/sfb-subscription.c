@@ -6,6 +6,7 @@
 #include "sfb-registration.h"
 #include "sfb-subscription.h"
 
+#include "sfb-deadline.h"
 #include "sfb-error.h"
 #include "sfb-log.h"
 #include "sfb-sip-uri.h"
@@ -41,9 +42,9 @@ struct _SfbSubscription
   char *remote_target;
   GPtrArray *routes;
   guint32 cseq;
-  gboolean active;   /* a dialog with Expires > 0 is in place */
-  guint last_status; /* of the last answer to SUBSCRIBE */
-  guint refresh_id;
+  gboolean active;     /* a dialog with Expires > 0 is in place */
+  guint last_status;   /* of the last answer to SUBSCRIBE */
+  SfbDeadline refresh; /* one source for every deadline (sfb-deadline.h) */
 
   SfbSubscriptionBodyFunc body_func; /* sfb_subscription_set_body_handler() */
   gpointer body_data;
@@ -73,7 +74,7 @@ session_registered (SfbSubscription *self)
 static void
 forget_dialog (SfbSubscription *self)
 {
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  sfb_deadline_clear (&self->refresh);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->call_id, g_free);
@@ -124,14 +125,10 @@ emit_body (SfbSubscription *self, SfbSipMessage *message, gboolean benotify)
   g_object_unref (self);
 }
 
-static gboolean
+static void
 on_refresh (gpointer user_data)
 {
-  SfbSubscription *self = user_data;
-
-  self->refresh_id = 0;
-  send_subscribe (self, TRUE, FALSE);
-  return G_SOURCE_REMOVE;
+  send_subscribe (user_data, TRUE, FALSE);
 }
 
 static void
@@ -139,13 +136,13 @@ schedule_refresh (SfbSubscription *self, guint64 expires)
 {
   guint64 delay;
 
-  g_clear_handle_id (&self->refresh_id, g_source_remove);
+  sfb_deadline_clear (&self->refresh);
   if (expires == 0)
     return;
   delay = expires > 2 * SFB_SUBSCRIPTION_REFRESH_MARGIN_S
               ? expires - SFB_SUBSCRIPTION_REFRESH_MARGIN_S
               : MAX (expires / 2, 1);
-  self->refresh_id = g_timeout_add_seconds ((guint) delay, on_refresh, self);
+  sfb_deadline_set_seconds (&self->refresh, (guint) delay, on_refresh, self);
 }
 
 static void

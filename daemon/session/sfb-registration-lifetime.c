@@ -27,8 +27,8 @@
 
 static void resend_reauth_queue (SfbSession *self);
 static void sign_out_request_done (SfbSession *self, guint serial);
-static gboolean on_reregister (gpointer user_data);
-static gboolean on_reauthenticate (gpointer user_data);
+static void on_reregister (gpointer user_data);
+static void on_reauthenticate (gpointer user_data);
 static void on_service_response (GObject *source, GAsyncResult *result, gpointer user_data);
 static gboolean
 resend_after_reauthentication (SfbSession *self, GTask *task, SfbSipMessage *response);
@@ -78,21 +78,20 @@ sfb_session_schedule_refresh (SfbSession *self, SfbSipMessage *response)
   gint64 sa_expires_at;
 
   refresh = expires > 60 ? (guint) expires - 30 : MAX ((guint) expires / 2, 1);
-  g_clear_handle_id (&self->reregister_id, g_source_remove);
-  self->reregister_id = g_timeout_add_seconds (refresh, on_reregister, self);
+  sfb_deadline_set_seconds (&self->reregister, refresh, on_reregister, self);
 
   if (keepalive > 0)
     sfb_sip_connection_set_keepalive_interval (
         self->connection, keepalive > 60 ? keepalive - 30 : MAX (keepalive / 2, 1));
 
-  g_clear_handle_id (&self->reauth_id, g_source_remove);
+  sfb_deadline_clear (&self->reauth);
   sa_expires_at = sfb_auth_context_get_expires_at (sfb_sip_security_get_context (self->security));
   if (sa_expires_at > 0)
     {
       gint64 delay_ms = (sa_expires_at - g_get_real_time ()) / 1000;
 
-      self->reauth_id
-          = g_timeout_add ((guint) CLAMP (delay_ms, 1000, G_MAXINT32), on_reauthenticate, self);
+      sfb_deadline_set_ms (
+          &self->reauth, (guint) CLAMP (delay_ms, 1000, G_MAXINT32), on_reauthenticate, self);
     }
   g_debug ("Registered for %" G_GUINT64_FORMAT " s (refresh in %u s), keep-alive %u s",
            expires,
@@ -100,39 +99,35 @@ sfb_session_schedule_refresh (SfbSession *self, SfbSipMessage *response)
            keepalive);
 }
 
-static gboolean
+static void
 on_reregister (gpointer user_data)
 {
   SfbSession *self = user_data;
 
-  self->reregister_id = 0;
   if (self->connection == NULL || !self->registered)
-    return G_SOURCE_REMOVE;
+    return;
   g_debug ("Refreshing the registration");
   self->phase = PHASE_REFRESH;
   sfb_session_send_register (self, -1);
-  return G_SOURCE_REMOVE;
 }
 
-static gboolean
+static void
 on_reauthenticate (gpointer user_data)
 {
   SfbSession *self = user_data;
   g_autoptr (GError) error = NULL;
 
-  self->reauth_id = 0;
   if (self->connection == NULL || !self->registered)
-    return G_SOURCE_REMOVE;
+    return;
   g_info ("Security association about to expire: authenticating again");
-  g_clear_handle_id (&self->reregister_id, g_source_remove);
+  sfb_deadline_clear (&self->reregister);
   self->phase = PHASE_REAUTH;
   if (!sfb_session_new_security (self, &error))
     {
       sfb_session_fail (self, error);
-      return G_SOURCE_REMOVE;
+      return;
     }
   sfb_session_send_register (self, -1);
-  return G_SOURCE_REMOVE;
 }
 
 void
@@ -596,8 +591,8 @@ start_reauthentication (SfbSession *self)
 
   if (self->phase != PHASE_NONE)
     return;
-  g_clear_handle_id (&self->reregister_id, g_source_remove);
-  g_clear_handle_id (&self->reauth_id, g_source_remove);
+  sfb_deadline_clear (&self->reregister);
+  sfb_deadline_clear (&self->reauth);
   self->phase = PHASE_REAUTH;
   if (!sfb_session_new_security (self, &error))
     {

@@ -25,6 +25,7 @@
 #include "sfb-auth-choice.h"
 #include "sfb-backoff.h"
 #include "sfb-cert-provisioning-client.h"
+#include "sfb-deadline.h"
 #include "sfb-discovery.h"
 #include "sfb-sip-connection.h"
 #include "sfb-sip-security.h"
@@ -107,8 +108,10 @@ struct _SfbSession
   GStrv supported; /* Supported of the REGISTER 200 */
   gboolean registered;
 
-  guint reregister_id;
-  guint reauth_id;
+  /* the registration's refresh and the SA's end: deadlines, one main-loop
+   * source for them all (sfb-deadline.h) */
+  SfbDeadline reregister;
+  SfbDeadline reauth;
   guint retry_id;
   SfbBackoff backoff;
   guint resend_id;       /* REGISTER again after a 504 (docs/protocol.md §10.2) */

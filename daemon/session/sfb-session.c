@@ -95,8 +95,8 @@ sfb_session_clear_connection_properties (SfbSession *self)
 static void
 clear_timers (SfbSession *self)
 {
-  g_clear_handle_id (&self->reregister_id, g_source_remove);
-  g_clear_handle_id (&self->reauth_id, g_source_remove);
+  sfb_deadline_clear (&self->reregister);
+  sfb_deadline_clear (&self->reauth);
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->resend_id, g_source_remove);
   g_clear_handle_id (&self->redirect_id, g_source_remove);
