@@ -74,10 +74,26 @@ sfb_sip_message_class_init (SfbSipMessageClass *klass)
   G_OBJECT_CLASS (klass)->finalize = sfb_sip_message_finalize;
 }
 
+/* One empty body for every message without one: each parsed message had
+ * its own, allocated and freed only to be replaced by the body read. */
+static GBytes *
+empty_body (void)
+{
+  static GBytes *empty;
+  static gsize made;
+
+  if (g_once_init_enter (&made))
+    {
+      empty = g_bytes_new_static ("", 0);
+      g_once_init_leave (&made, 1);
+    }
+  return g_bytes_ref (empty);
+}
+
 static void
 sfb_sip_message_init (SfbSipMessage *self)
 {
-  self->body = g_bytes_new_static ("", 0);
+  self->body = empty_body ();
 }
 
 SfbSipMessage *
@@ -438,5 +454,5 @@ sfb_sip_message_set_body (SfbSipMessage *self, const char *content_type, GBytes 
 
   if (content_type != NULL)
     sfb_sip_message_set_header (self, "Content-Type", content_type);
-  sfb_sip_message_take_body (self, body != NULL ? g_bytes_ref (body) : g_bytes_new_static ("", 0));
+  sfb_sip_message_take_body (self, body != NULL ? g_bytes_ref (body) : empty_body ());
 }

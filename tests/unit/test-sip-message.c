@@ -795,6 +795,35 @@ test_head_block_start_lines (void)
     }
 }
 
+/* A message without a body has an empty one, never NULL, and every such
+ * message shares one: none allocates a body of its own only to have it
+ * replaced.  The shared one outlives the messages that held it. */
+static void
+test_empty_body_shared (void)
+{
+  static const char bodyless[] = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+  g_autoptr (GError) error = NULL;
+  SfbSipMessage *first = sfb_sip_message_new_request ("OPTIONS", "sip:a@b");
+  GBytes *empty = sfb_sip_message_get_body (first);
+  g_autoptr (SfbSipMessage) built = NULL;
+  g_autoptr (SfbSipMessage) parsed = NULL;
+  g_autoptr (SfbSipMessage) cleared = sfb_sip_message_new_response (200, "OK");
+  g_autoptr (GBytes) hello = g_bytes_new_static ("hello", 5);
+
+  g_assert_nonnull (empty);
+  g_assert_cmpuint (g_bytes_get_size (empty), ==, 0);
+  g_object_unref (first);
+  built = sfb_sip_message_new_response (180, "Ringing");
+  parsed = sfb_sip_message_parse (bodyless, sizeof bodyless - 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (sfb_sip_message_get_body (built) == empty);
+  g_assert_cmpuint (g_bytes_get_size (sfb_sip_message_get_body (parsed)), ==, 0);
+  sfb_sip_message_set_body (cleared, NULL, hello);
+  assert_bytes_equal (sfb_sip_message_get_body (cleared), "hello");
+  sfb_sip_message_set_body (cleared, NULL, NULL);
+  g_assert_true (sfb_sip_message_get_body (cleared) == empty);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -802,6 +831,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/sip/message/build-request", test_build_request);
   g_test_add_func ("/sip/message/build-response", test_build_response);
+  g_test_add_func ("/sip/message/empty-body-shared", test_empty_body_shared);
   g_test_add_func ("/sip/message/compact-names", test_compact_names);
   g_test_add_func ("/sip/message/order-and-duplicates", test_order_and_duplicates);
   g_test_add_func ("/sip/message/split-list", test_split_list);
