@@ -152,6 +152,34 @@ class ProtocolTestCase(SimTestCase):
         self.assertEqual(len(self.ctl.endpoints(user="alice")), 1)
         self.assertEqual(self.state(), "signed-in")
 
+    # ---- subscription time ----
+
+    def test_subscriptions_are_refreshed_within_the_time_granted(self):
+        # every subscription granted 6 s: each one granted is refreshed in its dialog
+        # (the server's To tag) and the server still knows it (200, not 481)
+        granted_before = self.ctl.set_timers()["subscription_expires"]
+        self.addCleanup(self.ctl.set_timers, subscription_expires=granted_before)
+        self.ctl.set_timers(subscription_expires=6)
+        offset = sip_log_size()
+        self.sign_in()
+
+        def dialogs():
+            entries = read_sip_log(offset)
+            granted, refreshed = set(), set()
+            for request in self.requests_from_sfbd(entries, "SUBSCRIBE"):
+                answer = self.answer_to(entries, request)
+                if answer is None or answer.code != 200:
+                    continue
+                if ";tag=" in request.headers.get("to", ""):
+                    refreshed.add(request.headers["call-id"])
+                elif int(answer.headers.get("expires", "0")) > 0:
+                    granted.add(request.headers["call-id"])
+            return (granted, refreshed) if granted and granted <= refreshed else None
+
+        granted, _ = self.wait_for(dialogs, "every subscription granted refreshed", timeout=20)
+        self.assertGreaterEqual(len(granted), 2, granted)  # roaming and presence at least
+        self.assertEqual(self.state(), "signed-in")
+
     # ---- presence after Reconnect ----
 
     def test_publication_after_reconnect_is_not_refused(self):
