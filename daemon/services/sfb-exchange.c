@@ -625,23 +625,39 @@ respond (SfbSession *session, SfbSipMessage *request, guint code, const char *re
  * server that reaches the endpoint itself: its count is a SIP count, like
  * the roaming-self mwi category's. */
 static gboolean
+is_message_summary (SfbSipMessage *request)
+{
+  const char *event;
+
+  /* the method first: every request comes here, a presence storm's
+   * BENOTIFYs too, and a header lookup costs more */
+  if (g_strcmp0 (sfb_sip_message_get_method (request), "NOTIFY") != 0)
+    return FALSE;
+  event = sfb_sip_message_get_header (request, "Event");
+  return event != NULL
+         && g_ascii_strncasecmp (
+                event, SFB_EVENT_MESSAGE_SUMMARY, strlen (SFB_EVENT_MESSAGE_SUMMARY))
+                == 0
+         && (event[strlen (SFB_EVENT_MESSAGE_SUMMARY)] == '\0'
+             || event[strlen (SFB_EVENT_MESSAGE_SUMMARY)] == ';');
+}
+
+static gboolean
 on_request (SfbSession *session, SfbSipMessage *request, gpointer user_data)
 {
   SfbExchange *self = user_data;
-  const char *event = sfb_sip_message_get_header (request, "Event");
-  const char *content_type = sfb_sip_message_get_header (request, "Content-Type");
-  GBytes *body = sfb_sip_message_get_body (request);
+  const char *content_type;
+  GBytes *body;
   g_autoptr (GError) error = NULL;
   gsize length = 0;
-  const char *data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
+  const char *data;
   guint unread = 0;
 
-  if (g_strcmp0 (sfb_sip_message_get_method (request), "NOTIFY") != 0 || event == NULL
-      || g_ascii_strncasecmp (event, SFB_EVENT_MESSAGE_SUMMARY, strlen (SFB_EVENT_MESSAGE_SUMMARY))
-             != 0
-      || (event[strlen (SFB_EVENT_MESSAGE_SUMMARY)] != '\0'
-          && event[strlen (SFB_EVENT_MESSAGE_SUMMARY)] != ';'))
+  if (!is_message_summary (request))
     return FALSE;
+  content_type = sfb_sip_message_get_header (request, "Content-Type");
+  body = sfb_sip_message_get_body (request);
+  data = body != NULL ? g_bytes_get_data (body, &length) : NULL;
   if (content_type != NULL
       && g_ascii_strncasecmp (content_type, SFB_CT_MESSAGE_SUMMARY, strlen (SFB_CT_MESSAGE_SUMMARY))
              != 0)
