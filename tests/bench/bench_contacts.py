@@ -104,13 +104,15 @@ def status(pid, key):
 def smaps_rollup(pid, file_dirty=False):
     """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup, and with file_dirty
     the part of Private_Dirty that is not anonymous (file_dirty_kb).  With
-    SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps), for
+    SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps; the directory
+    is made if missing), for
     tests/bench/smaps_by_mapping.py."""
     out = {}
     keep = os.environ.get("SFBD_BENCH_SMAPS_DIR")
     if keep:
         with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
             text = f.read()
+        os.makedirs(keep, exist_ok=True)
         n = len([x for x in os.listdir(keep) if x.startswith(f"{pid}-")])
         with open(os.path.join(keep, f"{pid}-{n}.smaps"), "w", encoding="utf-8") as f:
             f.write(text)
