@@ -127,10 +127,15 @@ typedef struct
   gint64 last_change;
 } PresenceBatch;
 
+/* Looked up once: the batch is found per contact of a storm */
 static GQuark
 presence_batch_quark (void)
 {
-  return g_quark_from_static_string ("sfb-presence-batch");
+  static GQuark quark;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("sfb-presence-batch");
+  return quark;
 }
 
 static void
