@@ -83,16 +83,21 @@ sfb_sip_lex_quoted_view (
     SfbSipLex *lx, GString **scratch, const char **value, gsize *value_len, GError **error)
 {
   /* without an escape, the bytes between the quotes: no GString grown a
-   * byte at a time (a signed message's Authentication-Info has seven) */
+   * byte at a time (a signed message's Authentication-Info has seven);
+   * the closing quote and an escape before it found by memchr () */
   if (sfb_sip_lex_peek (lx, '"'))
-    for (const char *p = lx->p + 1; p < lx->end && *p != '\\'; p++)
-      if (*p == '"')
+    {
+      const char *start = lx->p + 1;
+      const char *quote = memchr (start, '"', (gsize) (lx->end - start));
+
+      if (quote != NULL && memchr (start, '\\', (gsize) (quote - start)) == NULL)
         {
-          *value = lx->p + 1;
-          *value_len = (gsize) (p - (lx->p + 1));
-          lx->p = p + 1;
+          *value = start;
+          *value_len = (gsize) (quote - start);
+          lx->p = quote + 1;
           return TRUE;
         }
+    }
   if (*scratch == NULL)
     *scratch = g_string_new (NULL);
   g_string_truncate (*scratch, 0);
