@@ -69,21 +69,22 @@ append_cseq (GString *out, SfbSipMessage *message, GError **error)
   return TRUE;
 }
 
-/* the first @name header, parsed once per message (validation parsed
- * From and To already) */
+/* the first @name header checked, its URI and tag viewed in place (no
+ * name-addr built); all empty when there is none */
 static gboolean
-parse_address (SfbSipMessage *message,
-               const char *name,
-               const SfbSipNameAddr **addr,
-               GError **error)
+check_address (SfbSipMessage *message, const char *name, SfbSipNameAddrView *addr, GError **error)
 {
   int i = sfb_sip_message_find_header (message, name, 0);
+  const SfbSipHeader *header;
 
-  *addr = NULL;
+  memset (addr, 0, sizeof *addr);
   if (i < 0)
     return TRUE;
-  *addr = sfb_sip_message_header_name_addr (message, (guint) i, NULL);
-  return *addr != NULL || sig_error (error, name, "does not parse");
+  header = sfb_sip_message_header_at (message, (guint) i);
+  if (sfb_sip_name_addr_check (header->value, (gssize) header->value_len, addr, NULL))
+    return TRUE;
+  memset (addr, 0, sizeof *addr);
+  return sig_error (error, name, "does not parse");
 }
 
 /* field 9/11 (URI, inside <> and without params) and 10/12 (tag) */
@@ -91,13 +92,13 @@ static gboolean
 append_address (
     GString *out, SfbSipMessage *message, const char *name, gboolean with_uri, GError **error)
 {
-  const SfbSipNameAddr *addr = NULL;
+  SfbSipNameAddrView addr;
 
-  if (!parse_address (message, name, &addr, error))
+  if (!check_address (message, name, &addr, error))
     return FALSE;
   if (with_uri)
-    append_field (out, addr != NULL ? sfb_sip_name_addr_get_uri (addr) : NULL);
-  append_field (out, addr != NULL ? sfb_sip_name_addr_get_tag (addr) : NULL);
+    append_field_len (out, addr.uri, addr.uri_len);
+  append_field_len (out, addr.tag, addr.tag_len);
   return TRUE;
 }
 

@@ -130,6 +130,35 @@ exercise_values (SfbSipMessage *msg)
     }
 }
 
+/* the signature check's view of a message's Authentication-Info finds
+ * the challenge the built lists give */
+static void
+check_auth_view (SfbSipMessage *msg, GPtrArray *infos, const char *scheme)
+{
+  static SfbSipAuthView view;
+  const SfbSipAuth *auth = sfb_sip_auth_find (infos, scheme);
+
+  if (sfb_sip_auth_view_find_message (&view, msg, "Authentication-Info", scheme) != (auth != NULL)
+      || view.found != (auth != NULL))
+    abort ();
+  if (auth == NULL)
+    return;
+  if (strcmp (sfb_sip_auth_view_get_scheme (&view), sfb_sip_auth_get_scheme (auth)) != 0
+      || view.n_params != sfb_sip_auth_get_n_params (auth))
+    abort ();
+  for (guint i = 0; i < view.n_params; i++)
+    {
+      const char *name = sfb_sip_auth_get_param_name (auth, i);
+
+      if (view.params[i].name_len != strlen (name)
+          || memcmp (view.params[i].name, name, view.params[i].name_len) != 0
+          || strcmp (sfb_sip_auth_view_get_param_value (&view, i),
+                     sfb_sip_auth_get_param_value (auth, i))
+                 != 0)
+        abort ();
+    }
+}
+
 static void
 exercise (SfbSipMessage *msg)
 {
@@ -161,6 +190,9 @@ exercise (SfbSipMessage *msg)
                   || strcmp (check_error->message, parse_error->message) != 0)))
         abort ();
     }
+  check_auth_view (msg, infos, "NTLM");
+  if (infos->len > 0)
+    check_auth_view (msg, infos, sfb_sip_auth_get_scheme (infos->pdata[0]));
   if (infos->len > 0)
     (void) sfb_sip_signature_params_init_from_auth (&params, infos->pdata[0], NULL);
   buffer = sfb_sip_signature_buffer (msg, &params, NULL);
