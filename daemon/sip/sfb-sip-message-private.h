@@ -14,6 +14,9 @@
 
 G_BEGIN_DECLS
 
+#define SFB_SIP_KEY_BUCKET_BITS 5
+#define SFB_SIP_KEY_BUCKETS (1u << SFB_SIP_KEY_BUCKET_BITS)
+
 typedef struct
 {
   const char *name; /* as written */
@@ -47,6 +50,12 @@ struct _SfbSipMessage
   char *reason;
   GArray *headers; /* of SfbSipHeader */
   GBytes *body;
+  /* sfb_sip_message_find_header()'s index, made at the first lookup and
+   * dropped by every change to the headers: for each bucket of key tags
+   * (sfb_sip_header_key_bucket()), 1 + the index of its first header, 0
+   * when none */
+  gboolean key_first_valid;
+  guint16 key_first[SFB_SIP_KEY_BUCKETS];
 };
 
 void sfb_sip_header_clear (SfbSipHeader *header);
@@ -72,6 +81,21 @@ sfb_sip_header_key_tag (const char *key, gsize key_len)
 {
   return (guint32) key_len << 8 | (guchar) sfb_sip_ascii_lower (key[0]);
 }
+/* the bucket of a key tag in find_header()'s index (a multiplicative hash:
+ * a received message's twenty-odd names spread over the buckets) */
+static inline guint
+sfb_sip_header_key_bucket (guint32 key_tag)
+{
+  return (key_tag * 2654435761u) >> (32 - SFB_SIP_KEY_BUCKET_BITS);
+}
+
+/* every change to a message's headers drops find_header()'s index */
+static inline void
+sfb_sip_message_headers_changed (SfbSipMessage *self)
+{
+  self->key_first_valid = FALSE;
+}
+
 /* The header at @index as a name-addr (From, To), parsed at its first use
  * only: validation and the signature check read the same From and To.
  * NULL with @error when it does not parse. */

@@ -94,6 +94,36 @@ check_round_trip (SfbSipMessage *msg)
     abort ();
 }
 
+/* validation's and the signature's name-addr check gives the parse's
+ * verdict and error, and its URI and tag */
+static void
+check_name_addr (const char *value, gsize len)
+{
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GError) check_error = NULL;
+  g_autoptr (SfbSipNameAddr) addr = sfb_sip_name_addr_parse (value, (gssize) len, &parse_error);
+  SfbSipNameAddrView view;
+  gboolean ok = sfb_sip_name_addr_check (value, (gssize) len, &view, &check_error);
+  const char *uri, *tag;
+
+  if (ok != (addr != NULL))
+    abort ();
+  if (addr == NULL)
+    {
+      if (check_error->domain != parse_error->domain || check_error->code != parse_error->code
+          || strcmp (check_error->message, parse_error->message) != 0)
+        abort ();
+      return;
+    }
+  uri = sfb_sip_name_addr_get_uri (addr);
+  tag = sfb_sip_name_addr_get_tag (addr);
+  if (view.uri_len != strlen (uri) || memcmp (view.uri, uri, view.uri_len) != 0
+      || (view.tag != NULL) != (tag != NULL)
+      || (tag != NULL
+          && (view.tag_len != strlen (tag) || memcmp (view.tag, tag, view.tag_len) != 0)))
+    abort ();
+}
+
 static void
 exercise_values (SfbSipMessage *msg)
 {
@@ -109,6 +139,7 @@ exercise_values (SfbSipMessage *msg)
       g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (value, (gssize) len, NULL);
       g_auto (GStrv) list = sfb_sip_split_list (value, (gssize) len);
 
+      check_name_addr (value, len);
       /* validation's Via check gives the parse's verdict and error */
       if (via_ok != (vias != NULL)
           || (vias == NULL
