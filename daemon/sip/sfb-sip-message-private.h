@@ -30,8 +30,10 @@ typedef struct
   /* parsed: name, value and raw live in the message's block; built: name
    * and value are the header's own */
   gboolean in_block;
-  /* the value parsed as a name-addr, once asked for (values never change) */
-  SfbSipNameAddr *name_addr;
+  /* the value checked as a name-addr, once asked for (values never
+   * change): its URI and tag, views into value */
+  gboolean name_addr_checked;
+  SfbSipNameAddrView name_addr;
 } SfbSipHeader;
 
 struct _SfbSipMessage
@@ -96,10 +98,11 @@ sfb_sip_message_headers_changed (SfbSipMessage *self)
   self->key_first_valid = FALSE;
 }
 
-/* The header at @index as a name-addr (From, To), parsed at its first use
- * only: validation and the signature check read the same From and To.
- * NULL with @error when it does not parse. */
-const SfbSipNameAddr *
+/* The header at @index (From, To) checked as a name-addr, nothing built
+ * (sfb_sip_name_addr_check()), at its first use only: validation and the
+ * signature check read the same From and To.  NULL with @error when it
+ * does not parse (then checked again if asked again). */
+const SfbSipNameAddrView *
 sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error);
 
 /* SP or HTAB: the whitespace of a folded header line */

@@ -123,10 +123,9 @@ static gboolean
 check_name_addr (SfbSipMessage *self, const char *name, GError **error)
 {
   int i = sfb_sip_message_find_header (self, name, 0);
-  const SfbSipHeader *header = sfb_sip_message_header_at (self, (guint) i);
 
-  /* checked, not built: the signature check views the URI and tag again */
-  if (sfb_sip_name_addr_check (header->value, (gssize) header->value_len, NULL, error))
+  /* checked, not built; the signature check reads the URI and tag kept */
+  if (sfb_sip_message_header_name_addr (self, (guint) i, error) != NULL)
     return TRUE;
   g_prefix_error (error, "%s: ", name);
   return FALSE;

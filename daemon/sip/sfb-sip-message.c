@@ -41,7 +41,6 @@ static const struct
 void
 sfb_sip_header_clear (SfbSipHeader *header)
 {
-  g_clear_pointer (&header->name_addr, sfb_sip_name_addr_free);
   if (!header->in_block)
     {
       g_free ((char *) header->name);
@@ -248,14 +247,19 @@ sfb_sip_message_get_n_headers (SfbSipMessage *self)
   return self->headers->len;
 }
 
-const SfbSipNameAddr *
+const SfbSipNameAddrView *
 sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error)
 {
   SfbSipHeader *header = sfb_sip_message_header_at (self, index);
 
-  if (header->name_addr == NULL)
-    header->name_addr = sfb_sip_name_addr_parse (header->value, header->value_len, error);
-  return header->name_addr;
+  if (!header->name_addr_checked)
+    {
+      if (!sfb_sip_name_addr_check (
+              header->value, (gssize) header->value_len, &header->name_addr, error))
+        return NULL;
+      header->name_addr_checked = TRUE;
+    }
+  return &header->name_addr;
 }
 
 /* the name as written (a compact form stays compact) */
@@ -306,14 +310,17 @@ int
 sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
 {
   const char *wanted;
+  gsize wanted_len;
   guint32 tag;
   guint first;
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (self), -1);
   g_return_val_if_fail (name != NULL, -1);
 
-  wanted = sfb_sip_header_canonical_name (name);
-  tag = sfb_sip_header_key_tag (wanted, strlen (wanted));
+  /* only a one-letter name is a compact form */
+  wanted = name[0] != '\0' && name[1] == '\0' ? sfb_sip_header_canonical_name (name) : name;
+  wanted_len = strlen (wanted);
+  tag = sfb_sip_header_key_tag (wanted, wanted_len);
   if (!self->key_first_valid)
     index_keys (self);
   first = self->key_first[sfb_sip_header_key_bucket (tag)];
@@ -323,7 +330,10 @@ sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
     {
       const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
 
-      if (have->key_tag == tag && sfb_sip_ascii_caseeq (have->key, wanted))
+      /* mostly written as looked for: the bytes compared first */
+      if (have->key_tag == tag && have->key_len == wanted_len
+          && (memcmp (have->key, wanted, wanted_len) == 0
+              || sfb_sip_ascii_caseeq (have->key, wanted)))
         return (int) i;
     }
   return -1;

@@ -69,22 +69,23 @@ append_cseq (GString *out, SfbSipMessage *message, GError **error)
   return TRUE;
 }
 
-/* the first @name header checked, its URI and tag viewed in place (no
- * name-addr built); all empty when there is none */
+/* the first @name header checked (once per message: validation checked
+ * From and To already), its URI and tag viewed in place; all empty when
+ * there is none */
 static gboolean
 check_address (SfbSipMessage *message, const char *name, SfbSipNameAddrView *addr, GError **error)
 {
   int i = sfb_sip_message_find_header (message, name, 0);
-  const SfbSipHeader *header;
+  const SfbSipNameAddrView *checked;
 
   memset (addr, 0, sizeof *addr);
   if (i < 0)
     return TRUE;
-  header = sfb_sip_message_header_at (message, (guint) i);
-  if (sfb_sip_name_addr_check (header->value, (gssize) header->value_len, addr, NULL))
-    return TRUE;
-  memset (addr, 0, sizeof *addr);
-  return sig_error (error, name, "does not parse");
+  checked = sfb_sip_message_header_name_addr (message, (guint) i, NULL);
+  if (checked == NULL)
+    return sig_error (error, name, "does not parse");
+  *addr = *checked;
+  return TRUE;
 }
 
 /* field 9/11 (URI, inside <> and without params) and 10/12 (tag) */
