@@ -529,8 +529,8 @@ test_view_message (void)
     "Authentication-Info: NTLM a=2, b=3\r\nAuthentication-Info: NTLM a=\"open\r\n",
     "Authentication-Info: Kerberos a=1\r\nAuthentication-Info: ntlm a=2\r\n",
     "Authentication-Info: NTLM a=1, NTLM a=2\r\nAuthentication-Info: NTLM a=3\r\n",
-    "Authentication-Info: Kerberos a=1, NTLM a=\"x\\\"\", b\r\n"
-    "Authentication-Info: Kerberos b=2, NTLM c=3\r\n",
+    "Authentication-Info: K a=1, NTLM a=\"x\\\"\", b\r\nAuthentication-Info: K b=2\r\n",
+    "Authentication-Info: Kerberos a=1, NTLM a=\"x\\\"\"\r\nAuthentication-Info: NTLM c=3\r\n",
     "Proxy-Authentication-Info: NTLM a=1\r\nAuthentication-Info: Kerberos a=2\r\n",
   };
   static const char *const schemes[] = { "NTLM", "Kerberos", "X" };
