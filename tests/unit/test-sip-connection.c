@@ -156,7 +156,8 @@ peer_read_message (Fixture *fx)
 }
 
 /* Writes @text to the connection, @chunk bytes at a time, letting the
- * connection read between the chunks. */
+ * connection read between the chunks (while a burst's hold sets the socket
+ * aside, the chunks pile up: a full socket waits for the hold's end). */
 static void
 peer_write (Fixture *fx, const char *text, gsize chunk)
 {
@@ -166,9 +167,16 @@ peer_write (Fixture *fx, const char *text, gsize chunk)
     {
       gsize n = MIN (chunk, len - off);
       g_autoptr (GError) error = NULL;
+      gssize sent;
 
-      g_assert_cmpint (g_socket_send (fx->peer, text + off, n, NULL, &error), ==, (gssize) n);
+      while ((sent = g_socket_send (fx->peer, text + off, n, NULL, &error)) < 0
+             && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_clear_error (&error);
+          g_main_context_iteration (NULL, TRUE);
+        }
       g_assert_no_error (error);
+      g_assert_cmpint (sent, ==, (gssize) n);
       while (g_main_context_iteration (NULL, FALSE))
         ;
     }
@@ -409,6 +417,17 @@ read_source_name (Fixture *fx)
   return g_source_get_name (fx->connection->read_source);
 }
 
+/* The socket is read from: its source, or a burst's hold that brings the
+ * source back (not the stream's source). */
+static gboolean
+reads_from_socket (Fixture *fx)
+{
+  if (fx->connection->read_source == NULL)
+    return fx->connection->hold_id != 0;
+  return g_strcmp0 (g_source_get_name (fx->connection->read_source), SFB_SIP_READ_SOURCE_SOCKET)
+         == 0;
+}
+
 static char *
 notify_text (guint cseq)
 {
@@ -561,7 +580,7 @@ test_fallback_is_temporary (Fixture *fx, gconstpointer data)
       if (i == 1)
         spin_until (got_request, fx);
       /* a message was read: the socket's source is back, and stays */
-      g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+      g_assert_true (reads_from_socket (fx));
     }
   spin_until (got_all_requests, fx);
   assert_four_notifies_in_order (fx);
@@ -703,13 +722,13 @@ test_tls_fallback_is_temporary (Fixture *fx, gconstpointer data)
 
   while (g_main_context_iteration (NULL, FALSE)) /* the first read */
     ;
-  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_true (reads_from_socket (fx));
   sfb_sip_connection_fall_back_to_stream (fx->connection);
   g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_STREAM);
   server_send (fx, first);
   server_send (fx, second);
   spin_until (got_request, fx);
-  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_true (reads_from_socket (fx));
   for (guint i = 3; i <= 4; i++)
     {
       g_autofree char *notify = fallback_notify_text (i);
@@ -717,7 +736,7 @@ test_tls_fallback_is_temporary (Fixture *fx, gconstpointer data)
       server_send (fx, notify);
     }
   spin_until (got_all_requests, fx);
-  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_true (reads_from_socket (fx));
   assert_four_notifies_in_order (fx);
 }
 
