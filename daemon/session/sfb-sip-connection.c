@@ -516,7 +516,18 @@ watch_socket (SfbSipConnection *self)
  * the stream's costlier source stands in until the stream reads again: a
  * partial TLS record looks the same for a moment, so a lasting switch
  * would put a long connection on the slow path sooner or later.  Other
- * streams are read with read_async(). */
+ * streams are read with read_async().
+ *
+ * Bursts (a presence storm: a NOTIFY every 0.5-1 ms) would cost a wake-up
+ * per message, each a poll, reads and an ACK from the kernel: when a
+ * wake-up reads within BURST_GAP_US of the previous one and no answer is
+ * awaited, the socket is set aside for HOLD_MS and what came meanwhile is
+ * read in one wake-up (as a network card's interrupt moderation does);
+ * while that finds bytes the burst goes on.  A lone message is read at
+ * once, a request going out ends a hold (its answer is read at once), a
+ * burst's messages wait HOLD_MS at most, and no timer is left when the
+ * burst is over (docs/benchmarks.md, "Storm: reading a burst in fewer
+ * wake-ups"). */
 void
 sfb_sip_connection_start_read (SfbSipConnection *self)
 {
