@@ -56,15 +56,17 @@ struct _SfbSipConnection
   guint first_read_id;
   gboolean reading; /* inside the read source's callback */
   /* bursts (see sfb_sip_connection_start_read()) */
-  gint64 last_read;     /* monotonic µs: the last wake-up that read bytes */
-  guint hold_id;        /* the socket set aside until then */
-  gint64 burst_gap_us;  /* reads closer than this make a burst */
-  guint hold_ms;        /* how long a burst's socket is set aside */
-  guint64 read_wakeups; /* wake-ups that read (tests) */
-  GQueue write_queue;   /* of GBytes */
-  GBytes *writing;      /* the message being written */
-  gboolean flushing;    /* closed, the queued messages still going out */
-  guint flush_id;       /* the flush's deadline */
+  gint64 last_read;       /* monotonic µs: the last wake-up that read bytes */
+  guint hold_id;          /* the socket set aside until then */
+  gint64 burst_gap_us;    /* reads closer than this make a burst */
+  gint64 last_answer;     /* monotonic µs: the last answer to a request of ours read */
+  gint64 after_answer_us; /* no hold this long after an answer */
+  guint hold_ms;          /* how long a burst's socket is set aside */
+  guint64 read_wakeups;   /* wake-ups that read (tests) */
+  GQueue write_queue;     /* of GBytes */
+  GBytes *writing;        /* the message being written */
+  gboolean flushing;      /* closed, the queued messages still going out */
+  guint flush_id;         /* the flush's deadline */
 
   GPtrArray *transactions; /* of Transaction */
 

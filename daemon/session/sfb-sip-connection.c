@@ -33,6 +33,10 @@ static guint signals[N_SIGNALS];
 #define BURST_GAP_US 2000
 #define HOLD_MS 3
 #define HOLD_MAX_READS 64
+/* What a server sends because of an exchange (the NOTIFY of one's own
+ * presence after a publication's answer) comes right after the answer,
+ * and is read at once: no hold this long after an answer. */
+#define AFTER_ANSWER_US (50 * 1000)
 
 static void write_next (SfbSipConnection *self);
 static void finish_close (SfbSipConnection *self);
@@ -210,7 +214,10 @@ handle_message (SfbSipConnection *self, SfbSipMessage *message)
         self->request_func (self, message, self->request_data);
     }
   else
-    sfb_sip_connection_handle_response (self, message);
+    {
+      self->last_answer = g_get_monotonic_time ();
+      sfb_sip_connection_handle_response (self, message);
+    }
 }
 
 /* Handles what one read returned: @n bytes in the read buffer, or @error
@@ -387,15 +394,17 @@ on_hold_done (gpointer user_data)
 
 /* Whether to set the socket aside after a wake-up that read @n_reads
  * times: in a burst (bytes again soon after the last, or during a hold)
- * while no answer is awaited.  A lone message is read at once, as is an
- * answer: sfb_sip_connection_end_hold() ends a hold when a request goes
- * out. */
+ * while no answer is awaited nor was just read.  A lone message is read
+ * at once, as is an answer (sfb_sip_connection_end_hold() ends a hold
+ * when a request goes out) and what follows it. */
 static gboolean
 burst_goes_on (SfbSipConnection *self, guint n_reads, gboolean after_hold, gint64 now)
 {
   if (n_reads == 0)
     return FALSE;
   if (self->closed || self->transactions->len > 0)
+    return FALSE;
+  if (self->last_answer > 0 && now - self->last_answer < self->after_answer_us)
     return FALSE;
   return after_hold || (self->last_read > 0 && now - self->last_read < self->burst_gap_us);
 }
@@ -521,11 +530,12 @@ watch_socket (SfbSipConnection *self)
  * Bursts (a presence storm: a NOTIFY every 0.5-1 ms) would cost a wake-up
  * per message, each a poll, reads and an ACK from the kernel: when a
  * wake-up reads within BURST_GAP_US of the previous one and no answer is
- * awaited, the socket is set aside for HOLD_MS and what came meanwhile is
- * read in one wake-up (as a network card's interrupt moderation does);
- * while that finds bytes the burst goes on.  A lone message is read at
- * once, a request going out ends a hold (its answer is read at once), a
- * burst's messages wait HOLD_MS at most, and no timer is left when the
+ * awaited or was just read, the socket is set aside for HOLD_MS and what
+ * came meanwhile is read in one wake-up (as a network card's interrupt
+ * moderation does); while that finds bytes the burst goes on.  A lone
+ * message is read at once, a request going out ends a hold (its answer,
+ * and for AFTER_ANSWER_US what follows it, are read at once), a burst's
+ * messages wait HOLD_MS at most, and no timer is left when the
  * burst is over (docs/benchmarks.md, "Storm: reading a burst in fewer
  * wake-ups"). */
 void
@@ -800,5 +810,6 @@ sfb_sip_connection_init (SfbSipConnection *self)
       = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_connection_transaction_free);
   g_queue_init (&self->write_queue);
   self->burst_gap_us = BURST_GAP_US;
+  self->after_answer_us = AFTER_ANSWER_US;
   self->hold_ms = HOLD_MS;
 }

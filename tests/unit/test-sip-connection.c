@@ -752,6 +752,7 @@ static void
 long_holds (Fixture *fx)
 {
   fx->connection->burst_gap_us = 60 * G_USEC_PER_SEC;
+  fx->connection->after_answer_us = 60 * G_USEC_PER_SEC;
   fx->connection->hold_ms = LONG_HOLD_MS;
 }
 
@@ -826,6 +827,28 @@ test_no_hold_while_awaiting (Fixture *fx, gconstpointer data)
   spin_until (transaction_done, fx);
   g_assert_no_error (fx->error);
   g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+}
+
+/* What follows an answer (the server's NOTIFYs that the exchange caused)
+ * is read at once, however quickly it comes. */
+static void
+test_after_answer_at_once (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+  g_autofree char *ok = NULL;
+
+  long_holds (fx);
+  peer_notify (fx, 1);
+  send_options (fx, 5000);
+  sent = peer_read_message (fx);
+  ok = response_text (sent, "200 OK", NULL, NULL);
+  peer_write (fx, ok, strlen (ok));
+  spin_until (transaction_done, fx);
+  g_assert_no_error (fx->error);
+  peer_notify (fx, 2); /* close after the answer: a burst but for it */
+  peer_notify (fx, 3);
+  g_assert_cmpuint (fx->requests->len, ==, 3);
+  g_assert_cmpuint (fx->connection->hold_id, ==, 0);
 }
 
 static gboolean
@@ -961,6 +984,12 @@ main (int argc, char **argv)
               NULL,
               fixture_setup,
               test_no_hold_while_awaiting,
+              fixture_teardown);
+  g_test_add ("/sip-connection/after-answer-at-once",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_after_answer_at_once,
               fixture_teardown);
   g_test_add ("/sip-connection/tls-burst-read-together",
               Fixture,
