@@ -27,7 +27,8 @@ struct _SfbSipSecurity
   GBytes *pending;         /* client token still to send */
   gboolean awaiting_final; /* the final token went out; no signed answer yet */
   guint32 cnum;
-  GString *verify_buffer; /* reused for every received message's signature buffer */
+  GString *verify_buffer;     /* reused for every received message's signature buffer */
+  SfbSipAuthView verify_auth; /* reused: the received message's Authentication-Info */
 };
 
 G_DEFINE_FINAL_TYPE (SfbSipSecurity, sfb_sip_security, G_TYPE_OBJECT)
@@ -44,6 +45,7 @@ sfb_sip_security_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_bytes_unref);
   if (self->verify_buffer != NULL)
     g_string_free (self->verify_buffer, TRUE);
+  sfb_sip_auth_view_clear (&self->verify_auth);
   G_OBJECT_CLASS (sfb_sip_security_parent_class)->finalize (object);
 }
 
@@ -150,6 +152,19 @@ take_param (char **field, const SfbSipAuth *auth, const char *name)
   const char *value = sfb_sip_auth_get_param (auth, name);
 
   /* every signed message repeats the opaque: no copy when it is the same */
+  if (value != NULL && g_strcmp0 (value, *field) != 0)
+    {
+      g_free (*field);
+      *field = g_strdup (value);
+    }
+}
+
+/* take_param () from the challenge verify found */
+static void
+take_view_param (char **field, const SfbSipAuthView *view, const char *name)
+{
+  const char *value = sfb_sip_auth_view_get_param (view, name);
+
   if (value != NULL && g_strcmp0 (value, *field) != 0)
     {
       g_free (*field);
@@ -440,14 +455,26 @@ may_be_unsigned (SfbSipMessage *message)
          && g_strcmp0 (method, "REGISTER") == 0;
 }
 
+/* The challenge of our scheme in Authentication-Info, else in
+ * Proxy-Authentication-Info, found without building the headers' lists */
+static const SfbSipAuthView *
+find_auth (SfbSipSecurity *self, SfbSipMessage *message)
+{
+  const char *scheme = sfb_auth_context_get_scheme (self->context);
+  SfbSipAuthView *view = &self->verify_auth;
+
+  if (sfb_sip_auth_view_find_message (view, message, "Authentication-Info", scheme)
+      || sfb_sip_auth_view_find_message (view, message, "Proxy-Authentication-Info", scheme))
+    return view;
+  return NULL;
+}
+
 gboolean
 sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **error)
 {
-  g_autoptr (GPtrArray) auths = NULL;
   g_autoptr (GBytes) signature = NULL;
   g_autoptr (GError) local_error = NULL;
-  const SfbSipAuth *auth;
-  const char *scheme;
+  const SfbSipAuthView *auth;
   const char *rspauth;
   SfbSipSignatureParams params = { 0 };
 
@@ -455,21 +482,12 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (message), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  scheme = sfb_auth_context_get_scheme (self->context);
-  auths = sfb_sip_auth_parse_message (message, "Authentication-Info");
-  auth = sfb_sip_auth_find (auths, scheme);
-  if (auth == NULL)
-    {
-      g_ptr_array_unref (auths);
-      auths = sfb_sip_auth_parse_message (message, "Proxy-Authentication-Info");
-      auth = sfb_sip_auth_find (auths, scheme);
-    }
-
+  auth = find_auth (self, message);
   if (!sfb_auth_context_is_established (self->context))
     {
       /* nothing to check against yet */
       if (auth != NULL)
-        take_param (&self->opaque, auth, "opaque");
+        take_view_param (&self->opaque, auth, "opaque");
       return TRUE;
     }
   if (auth == NULL)
@@ -487,11 +505,11 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
       return bad_signature (error, "unsigned message");
     }
 
-  rspauth = sfb_sip_auth_get_param (auth, "rspauth");
+  rspauth = sfb_sip_auth_view_get_param (auth, "rspauth");
   if (rspauth == NULL || (signature = from_hex (rspauth)) == NULL)
     return bad_signature (error, "no rspauth");
   params.version = self->version; /* unless the header says otherwise */
-  if (!sfb_sip_signature_params_init_from_auth (&params, auth, &local_error))
+  if (!sfb_sip_signature_params_init_from_view (&params, auth, &local_error))
     return bad_signature (error, local_error->message);
   if (params.realm == NULL)
     params.realm = self->realm;
@@ -507,7 +525,7 @@ sfb_sip_security_verify (SfbSipSecurity *self, SfbSipMessage *message, GError **
     return bad_signature (error, "signature mismatch");
 
   self->awaiting_final = FALSE;
-  take_param (&self->opaque, auth, "opaque");
+  take_view_param (&self->opaque, auth, "opaque");
   return TRUE;
 }
 

@@ -127,10 +127,15 @@ typedef struct
   gint64 last_change;
 } PresenceBatch;
 
+/* Looked up once: the batch is found per contact of a storm */
 static GQuark
 presence_batch_quark (void)
 {
-  return g_quark_from_static_string ("sfb-presence-batch");
+  static GQuark quark;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("sfb-presence-batch");
+  return quark;
 }
 
 static void
@@ -143,6 +148,26 @@ presence_batch_free (gpointer data)
   g_free (batch);
 }
 
+/* A signal of the interface, sent as the generated skeleton sends it (on
+ * each of the skeleton's connections, at its object path) but without the
+ * skeleton's GObject signal in between, whose generic marshaller (libffi,
+ * GValues) cost ~13 thousand instructions per signal, 16 times this
+ * (docs/benchmarks.md): no handler in sfbd listens to the skeleton's
+ * signals, clients listen to the D-Bus ones. */
+static void
+emit_signal (SfbDBusPresence *skeleton, const char *name, GVariant *parameters)
+{
+  GDBusInterfaceSkeleton *iface = G_DBUS_INTERFACE_SKELETON (skeleton);
+  g_autoptr (GVariant) sunk = g_variant_ref_sink (parameters);
+  const char *path = g_dbus_interface_skeleton_get_object_path (iface);
+  GList *connections = g_dbus_interface_skeleton_get_connections (iface);
+
+  for (GList *l = connections; l != NULL; l = l->next)
+    g_dbus_connection_emit_signal (
+        l->data, NULL, path, SFB_DBUS_PRESENCE_INTERFACE, name, sunk, NULL);
+  g_list_free_full (connections, g_object_unref);
+}
+
 static void
 emit_presence_batch (PresenceBatch *batch)
 {
@@ -150,18 +175,25 @@ emit_presence_batch (PresenceBatch *batch)
   GHashTableIter iter;
   gpointer uri;
   gpointer value;
+  GVariant *presences;
 
   if (g_hash_table_size (batch->pending) == 1)
     {
       /* PresenceChanged, the first API's signal, for a batch of one */
+      GVariant *args[2];
+
       g_hash_table_iter_init (&iter, batch->pending);
       g_hash_table_iter_next (&iter, &uri, &value);
-      sfb_dbus_presence_emit_presence_changed (batch->skeleton, uri, value);
+      args[0] = g_variant_new_string (uri);
+      args[1] = value;
+      emit_signal (batch->skeleton, "PresenceChanged", g_variant_new_tuple (args, 2));
     }
   /* Each contact's entry is made directly, not through a format string
    * (parsing "{s@a{sv}}" per contact cost more than the entry); it takes
    * the table's key as its string and shares the value, so both are
-   * stolen from the table as we go. */
+   * stolen from the table as we go.  The batch stays a tree of references
+   * (GDBus serialises a tree by walking it; a serialised value it would
+   * take apart again, docs/benchmarks.md). */
   entries = g_ptr_array_sized_new (g_hash_table_size (batch->pending));
   g_hash_table_iter_init (&iter, batch->pending);
   while (g_hash_table_iter_next (&iter, &uri, &value))
@@ -173,10 +205,9 @@ emit_presence_batch (PresenceBatch *batch)
   /* stealing leaves the table its size (40 kB after 1,000 contacts): on
    * an empty table this shrinks it */
   g_hash_table_remove_all (batch->pending);
-  sfb_dbus_presence_emit_presences_changed (batch->skeleton,
-                                            g_variant_new_array (G_VARIANT_TYPE ("{sa{sv}}"),
-                                                                 (GVariant *const *) entries->pdata,
-                                                                 entries->len));
+  presences = g_variant_new_array (
+      G_VARIANT_TYPE ("{sa{sv}}"), (GVariant *const *) entries->pdata, entries->len);
+  emit_signal (batch->skeleton, "PresencesChanged", g_variant_new_tuple (&presences, 1));
   sfb_memory_trim_soon ();
 }
 

@@ -115,12 +115,13 @@ shared_entry (gsize index, const Entry *e)
 
 /* Each contact's a{sv} is a tree whose {sv} entries are shared when they
  * repeat (availability, code, activity, an empty note): one container per
- * update in a presence storm.  GDBus writes a signal by walking its value
- * child by child; a tree's children are taken by reference, where a
- * serialised a{sv} has each of its sixteen made anew as a GVariant.  A
- * note's text is not kept beyond the contact's own value. */
-GVariant *
-sfb_presence_info_to_variant (const SfbPresenceInfo *info)
+ * value.  GDBus writes a signal by walking its value child by child; a
+ * tree's children are taken by reference, where a serialised a{sv} has
+ * each of its sixteen made anew as a GVariant (2.5 times the cost per
+ * contact, docs/benchmarks.md).  A note's text is not kept beyond the
+ * contact's own value. */
+static GVariant *
+build_variant (const SfbPresenceInfo *info)
 {
   const Entry entries[] = {
     { "Availability", sfb_availability_from_code (info->availability, info->activity), 0 },
@@ -137,17 +138,57 @@ sfb_presence_info_to_variant (const SfbPresenceInfo *info)
     {
       for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
         built[i] = entry_variant (&entries[i]);
-      return g_variant_new_array (G_VARIANT_TYPE ("{sv}"), built, G_N_ELEMENTS (built));
+      return g_variant_take_ref (
+          g_variant_new_array (G_VARIANT_TYPE ("{sv}"), built, G_N_ELEMENTS (built)));
     }
   for (gsize i = 0; i < G_N_ELEMENTS (entries); i++)
     built[i] = i != 3 || *entries[i].string == '\0'
                    ? shared_entry (i, &entries[i])
                    : g_variant_ref_sink (entry_variant (&entries[i]));
   /* the element type from the first entry: G_VARIANT_TYPE() checks its string each time */
-  array = g_variant_new_array (NULL, built, G_N_ELEMENTS (built));
+  array = g_variant_take_ref (g_variant_new_array (NULL, built, G_N_ELEMENTS (built)));
   for (gsize i = 0; i < G_N_ELEMENTS (built); i++)
     g_variant_unref (built[i]); /* the array holds its own references */
   return array;
+}
+
+#define SHARED_PRESENCES_MAX 32
+
+typedef struct
+{
+  guint code;
+  char *activity; /* "" for none */
+  GVariant *value;
+} SharedPresence;
+
+/* Without a note, a presence is its code and activity: contacts share
+ * the few values there are (a storm of 1,000 updates to "busy" builds
+ * one), the first SHARED_PRESENCES_MAX of them made once and kept; the
+ * others, and a presence with a note, are built each time. */
+GVariant *
+sfb_presence_info_dup_variant (const SfbPresenceInfo *info)
+{
+  static GMutex lock;
+  static SharedPresence shared[SHARED_PRESENCES_MAX];
+  static guint n_shared;
+  const char *activity = info->activity != NULL ? info->activity : "";
+  GVariant *value = NULL;
+
+  if (info->note != NULL && *info->note != '\0')
+    return build_variant (info);
+  g_mutex_lock (&lock);
+  for (guint i = 0; i < n_shared && value == NULL; i++)
+    if (shared[i].code == info->availability && strcmp (shared[i].activity, activity) == 0)
+      value = g_variant_ref (shared[i].value);
+  if (value == NULL)
+    {
+      value = build_variant (info);
+      if (n_shared < SHARED_PRESENCES_MAX && g_utf8_validate (activity, -1, NULL))
+        shared[n_shared++]
+            = (SharedPresence){ info->availability, g_strdup (activity), g_variant_ref (value) };
+    }
+  g_mutex_unlock (&lock);
+  return value;
 }
 
 /* ---- categories ---- */

@@ -68,8 +68,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbPresenceInfo, sfb_presence_info_free)
 
 /* Someone's presence as the D-Bus API gives it (dbus/org.sfbd.Sfbd1.Presence.xml,
  * GetPresence, PresencesChanged): an a{sv} with "Availability" (s),
- * "AvailabilityCode" (u), "Activity" (s), "Note" (s); floating. */
-GVariant *sfb_presence_info_to_variant (const SfbPresenceInfo *info);
+ * "AvailabilityCode" (u), "Activity" (s), "Note" (s); a full reference,
+ * not floating: without a note, the same value is shared between the
+ * contacts that show it (immutable, thread-safe references). */
+GVariant *sfb_presence_info_dup_variant (const SfbPresenceInfo *info);
 
 /* A categories document (application/msrtc-event-categories+xml). */
 SfbPresenceInfo *sfb_presence_parse_categories (const char *data, gsize length, GError **error);

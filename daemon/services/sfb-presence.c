@@ -788,8 +788,7 @@ on_presence_body (SfbSubscription *subscription,
         {
           /* entries stay where they are while the table grows, and no
            * "presence-changed" handler removes one */
-          g_autoptr (GVariant) presence
-              = g_variant_ref_sink (sfb_presence_info_to_variant (changed[i]));
+          g_autoptr (GVariant) presence = sfb_presence_info_dup_variant (changed[i]);
 
           g_signal_emit (self, signals[SIGNAL_PRESENCE_CHANGED], 0, info->uri, presence);
         }
@@ -1221,7 +1220,7 @@ sfb_presence_lookup (SfbPresence *self, const char *uri)
   g_autofree char *norm = sfb_contact_normalize_uri (uri);
   const SfbPresenceInfo *info = norm != NULL ? g_hash_table_lookup (self->presences, norm) : NULL;
 
-  return info != NULL ? g_variant_ref_sink (sfb_presence_info_to_variant (info)) : NULL;
+  return info != NULL ? sfb_presence_info_dup_variant (info) : NULL;
 }
 
 const SfbPresenceInfo *

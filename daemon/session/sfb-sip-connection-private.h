@@ -54,11 +54,19 @@ struct _SfbSipConnection
   guint8 read_buffer[READ_BUFFER_SIZE];
   GSource *read_source; /* socket streams: kept while open */
   guint first_read_id;
-  gboolean reading;   /* inside the read source's callback */
-  GQueue write_queue; /* of GBytes */
-  GBytes *writing;    /* the message being written */
-  gboolean flushing;  /* closed, the queued messages still going out */
-  guint flush_id;     /* the flush's deadline */
+  gboolean reading; /* inside the read source's callback */
+  /* bursts (see sfb_sip_connection_start_read()) */
+  gint64 last_read;       /* monotonic µs: the last wake-up that read bytes */
+  guint hold_id;          /* the socket set aside until then */
+  gint64 burst_gap_us;    /* reads closer than this make a burst */
+  gint64 last_answer;     /* monotonic µs: the last answer to a request of ours read */
+  gint64 after_answer_us; /* no hold this long after an answer */
+  guint hold_ms;          /* how long a burst's socket is set aside */
+  guint64 read_wakeups;   /* wake-ups that read (tests) */
+  GQueue write_queue;     /* of GBytes */
+  GBytes *writing;        /* the message being written */
+  gboolean flushing;      /* closed, the queued messages still going out */
+  guint flush_id;         /* the flush's deadline */
 
   GPtrArray *transactions; /* of Transaction */
 
@@ -87,6 +95,8 @@ void sfb_sip_connection_start_read (SfbSipConnection *self);
  * yields bytes (the TLS layer would not read while the socket was
  * readable); tests call it to get there at will. */
 void sfb_sip_connection_fall_back_to_stream (SfbSipConnection *self);
+/* An answer is awaited: a burst's hold ends, the socket is read at once. */
+void sfb_sip_connection_end_hold (SfbSipConnection *self);
 /* Queues @bytes for writing and restarts the keep-alive idle clock. */
 void sfb_sip_connection_queue_bytes (SfbSipConnection *self, GBytes *bytes);
 gboolean sfb_sip_connection_prepare_outgoing (SfbSipConnection *self,

@@ -186,6 +186,7 @@ sfb_sip_connection_send_request_async (SfbSipConnection *self,
       g_source_attach (tx->cancel_source, g_main_context_get_thread_default ());
     }
   g_ptr_array_add (self->transactions, tx);
+  sfb_sip_connection_end_hold (self);
   sfb_sip_connection_send_message (self, request);
 }
 

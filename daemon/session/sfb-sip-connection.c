@@ -27,6 +27,17 @@ static guint signals[N_SIGNALS];
  * a peer that never reads holds the socket and the bytes no longer. */
 #define FLUSH_DEADLINE_S 5
 
+/* Bursts (see sfb_sip_connection_start_read()): wake-ups that read within
+ * BURST_GAP_US of the previous one set the socket aside for HOLD_MS, and
+ * then up to HOLD_MAX_READS reads take what came meanwhile. */
+#define BURST_GAP_US 2000
+#define HOLD_MS 3
+#define HOLD_MAX_READS 64
+/* What a server sends because of an exchange (the NOTIFY of one's own
+ * presence after a publication's answer) comes right after the answer,
+ * and is read at once: no hold this long after an answer. */
+#define AFTER_ANSWER_US (50 * 1000)
+
 static void write_next (SfbSipConnection *self);
 static void finish_close (SfbSipConnection *self);
 
@@ -203,7 +214,10 @@ handle_message (SfbSipConnection *self, SfbSipMessage *message)
         self->request_func (self, message, self->request_data);
     }
   else
-    sfb_sip_connection_handle_response (self, message);
+    {
+      self->last_answer = g_get_monotonic_time ();
+      sfb_sip_connection_handle_response (self, message);
+    }
 }
 
 /* Handles what one read returned: @n bytes in the read buffer, or @error
@@ -292,9 +306,13 @@ typedef enum
   READ_ENDED,      /* the connection ended */
 } ReadState;
 
-/* Reads what the stream has without blocking and handles it. */
+/* Reads what the stream has without blocking and handles it; @n_reads
+ * counts the reads that returned bytes.  Without @drain, a read shorter
+ * than the buffer ends it (one TLS record per read: the next waits for the
+ * next wake-up); with @drain, only a read that would block does, or
+ * HOLD_MAX_READS. */
 static ReadState
-read_available (SfbSipConnection *self)
+read_available (SfbSipConnection *self, gboolean drain, guint *n_reads)
 {
   GPollableInputStream *stream
       = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (self->connection));
@@ -307,17 +325,20 @@ read_available (SfbSipConnection *self)
       n = g_pollable_input_stream_read_nonblocking (
           stream, self->read_buffer, sizeof self->read_buffer, NULL, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return READ_BLOCKED;
+        return *n_reads > 0 && drain ? READ_MORE_LATER : READ_BLOCKED;
       if (!handle_read (self, n, error))
         return READ_ENDED;
+      ++*n_reads;
       /* a full buffer may have left decrypted bytes in the TLS layer, which
        * the socket's readiness would not report */
     }
-  while ((gsize) n == sizeof self->read_buffer);
+  while ((gsize) n == sizeof self->read_buffer || (drain && *n_reads < HOLD_MAX_READS));
   return READ_MORE_LATER;
 }
 
 static void watch_socket (SfbSipConnection *self);
+static void attach_socket_source (SfbSipConnection *self);
+static gboolean read_socket (SfbSipConnection *self, gboolean after_hold);
 
 /* The stream's source, while the socket's is set aside (see
  * sfb_sip_connection_fall_back_to_stream()). */
@@ -325,7 +346,8 @@ static gboolean
 on_stream_readable (GObject *stream, gpointer user_data)
 {
   g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
-  ReadState state = read_available (self);
+  guint n_reads = 0;
+  ReadState state = read_available (self, FALSE, &n_reads);
 
   if (state == READ_ENDED)
     return G_SOURCE_REMOVE;
@@ -359,24 +381,87 @@ sfb_sip_connection_fall_back_to_stream (SfbSipConnection *self)
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
 }
 
-/* Reads from the socket's source; FALSE when that source is done with. */
 static gboolean
-read_socket (SfbSipConnection *self)
+on_hold_done (gpointer user_data)
+{
+  g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
+
+  self->hold_id = 0;
+  attach_socket_source (self);
+  read_socket (self, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Whether to set the socket aside after a wake-up that read @n_reads
+ * times: in a burst (bytes again soon after the last, or during a hold)
+ * while no answer is awaited nor was just read.  A lone message is read
+ * at once, as is an answer (sfb_sip_connection_end_hold() ends a hold
+ * when a request goes out) and what follows it. */
+static gboolean
+burst_goes_on (SfbSipConnection *self, guint n_reads, gboolean after_hold, gint64 now)
+{
+  if (n_reads == 0)
+    return FALSE;
+  if (self->closed || self->transactions->len > 0)
+    return FALSE;
+  if (self->last_answer > 0 && now - self->last_answer < self->after_answer_us)
+    return FALSE;
+  return after_hold || (self->last_read > 0 && now - self->last_read < self->burst_gap_us);
+}
+
+/* Sets the socket aside for a burst's hold: what comes meanwhile waits in
+ * the kernel, and is read in one wake-up when the hold ends. */
+static void
+hold (SfbSipConnection *self)
+{
+  g_source_destroy (self->read_source);
+  g_clear_pointer (&self->read_source, g_source_unref);
+  g_clear_handle_id (&self->first_read_id, g_source_remove);
+  self->hold_id = g_timeout_add (self->hold_ms, on_hold_done, self);
+}
+
+void
+sfb_sip_connection_end_hold (SfbSipConnection *self)
+{
+  if (self->hold_id == 0 || self->closed)
+    return;
+  g_clear_handle_id (&self->hold_id, g_source_remove);
+  watch_socket (self);
+}
+
+/* Reads from the socket's source (@after_hold: when a burst's hold ended);
+ * FALSE when that source is done with. */
+static gboolean
+read_socket (SfbSipConnection *self, gboolean after_hold)
 {
   GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->connection));
   ReadState state;
+  guint n_reads = 0;
+  gint64 now;
 
   if (self->reading)
     return TRUE; /* a main loop run inside a message handler */
   self->reading = TRUE;
-  state = read_available (self);
+  state = read_available (self, after_hold, &n_reads);
   /* The TLS layer read part of a record, and the rest came before the
    * readiness check below: one more read takes it. */
   if (state == READ_BLOCKED && g_socket_condition_check (socket, G_IO_IN) != 0)
-    state = read_available (self);
+    state = read_available (self, after_hold, &n_reads);
   self->reading = FALSE;
   if (state == READ_ENDED)
     return FALSE;
+  if (n_reads > 0)
+    {
+      now = g_get_monotonic_time ();
+      self->read_wakeups++;
+      if (state == READ_MORE_LATER && burst_goes_on (self, n_reads, after_hold, now))
+        {
+          self->last_read = now;
+          hold (self);
+          return FALSE;
+        }
+      self->last_read = now;
+    }
   /* The TLS layer can refuse to read while it runs another operation
    * (a handshake): the socket stays readable and its source would spin.
    * The stream's own source waits for that operation. */
@@ -393,7 +478,7 @@ on_socket_readable (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
 
-  return read_socket (self) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+  return read_socket (self, FALSE) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 /* The first try, at once as read_async() did: bytes may wait in the TLS
@@ -404,13 +489,12 @@ on_first_read (gpointer user_data)
   g_autoptr (SfbSipConnection) self = g_object_ref (user_data);
 
   self->first_read_id = 0;
-  read_socket (self);
+  read_socket (self, FALSE);
   return G_SOURCE_REMOVE;
 }
 
-/* The socket's source, and a first read at once. */
 static void
-watch_socket (SfbSipConnection *self)
+attach_socket_source (SfbSipConnection *self)
 {
   GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->connection));
 
@@ -419,6 +503,13 @@ watch_socket (SfbSipConnection *self)
   g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_socket_readable), self, NULL);
   g_source_set_can_recurse (self->read_source, TRUE);
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
+}
+
+/* The socket's source, and a first read at once. */
+static void
+watch_socket (SfbSipConnection *self)
+{
+  attach_socket_source (self);
   self->first_read_id = g_idle_add (on_first_read, self);
 }
 
@@ -434,7 +525,19 @@ watch_socket (SfbSipConnection *self)
  * the stream's costlier source stands in until the stream reads again: a
  * partial TLS record looks the same for a moment, so a lasting switch
  * would put a long connection on the slow path sooner or later.  Other
- * streams are read with read_async(). */
+ * streams are read with read_async().
+ *
+ * Bursts (a presence storm: a NOTIFY every 0.5-1 ms) would cost a wake-up
+ * per message, each a poll, reads and an ACK from the kernel: when a
+ * wake-up reads within BURST_GAP_US of the previous one and no answer is
+ * awaited or was just read, the socket is set aside for HOLD_MS and what
+ * came meanwhile is read in one wake-up (as a network card's interrupt
+ * moderation does); while that finds bytes the burst goes on.  A lone
+ * message is read at once, a request going out ends a hold (its answer,
+ * and for AFTER_ANSWER_US what follows it, are read at once), a burst's
+ * messages wait HOLD_MS at most, and no timer is left when the
+ * burst is over (docs/benchmarks.md, "Storm: reading a burst in fewer
+ * wake-ups"). */
 void
 sfb_sip_connection_start_read (SfbSipConnection *self)
 {
@@ -490,6 +593,7 @@ shut_down (SfbSipConnection *self, const GError *reason, gboolean flush)
     g_source_destroy (self->read_source);
   g_clear_pointer (&self->read_source, g_source_unref);
   g_clear_handle_id (&self->first_read_id, g_source_remove);
+  g_clear_handle_id (&self->hold_id, g_source_remove);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   g_clear_handle_id (&self->pong_id, g_source_remove);
   g_clear_handle_id (&self->partial_id, g_source_remove);
@@ -705,4 +809,7 @@ sfb_sip_connection_init (SfbSipConnection *self)
   self->transactions
       = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_connection_transaction_free);
   g_queue_init (&self->write_queue);
+  self->burst_gap_us = BURST_GAP_US;
+  self->after_answer_us = AFTER_ANSWER_US;
+  self->hold_ms = HOLD_MS;
 }

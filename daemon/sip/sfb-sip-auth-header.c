@@ -66,9 +66,10 @@ is_token68_char (guchar c)
   return g_ascii_isalnum (c) || (c != '\0' && strchr ("-._~+/", c) != NULL);
 }
 
-/* a token68 directly after the scheme, alone up to ',' or the end */
+/* a token68 directly after the scheme, alone up to ',' or the end: its
+ * bytes in @token (not copied) */
 static gboolean
-try_token68 (SfbSipLex *lx, SfbSipAuth *auth)
+try_token68 (SfbSipLex *lx, const char **token, gsize *token_len)
 {
   const char *start = lx->p, *p = lx->p;
 
@@ -78,14 +79,12 @@ try_token68 (SfbSipLex *lx, SfbSipAuth *auth)
     return FALSE;
   while (p < lx->end && *p == '=')
     p++;
-  auth->token68 = g_strndup (start, p - start);
+  *token = start;
+  *token_len = (gsize) (p - start);
   while (p < lx->end && sfb_sip_is_ws ((guchar) *p))
     p++;
   if (p < lx->end && *p != ',')
-    {
-      g_clear_pointer (&auth->token68, g_free);
-      return FALSE;
-    }
+    return FALSE;
   lx->p = p;
   return TRUE;
 }
@@ -123,26 +122,6 @@ parse_value (SfbSipLex *lx,
   return TRUE;
 }
 
-/* one block per parameter (sfb_sip_param_new()): a signed message's
- * Authentication-Info has about ten */
-static gboolean
-parse_param (SfbSipLex *lx, SfbSipAuth *auth, const char *name, gsize name_len, GError **error)
-{
-  g_autoptr (GString) scratch = NULL;
-  const char *value, *raw;
-  gsize value_len, raw_len;
-
-  if (auth->params->len >= SFB_SIP_LEX_MAX_PARAMS)
-    return auth_error (error, SFB_SIP_ERROR_TOO_LARGE, "too many parameters");
-  lx->p++; /* '=' */
-  sfb_sip_lex_skip_ws (lx);
-  if (!parse_value (lx, &scratch, &value, &value_len, &raw, &raw_len, error))
-    return FALSE;
-  g_ptr_array_add (auth->params,
-                   sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
-  return TRUE;
-}
-
 static gboolean
 check_input (const char *value, gsize n, GError **error)
 {
@@ -151,25 +130,151 @@ check_input (const char *value, gsize n, GError **error)
   return TRUE;
 }
 
+/* One parse, two products: building (auths, one SfbSipAuth per challenge)
+ * or viewing (view: the first challenge of scheme only, nothing built).
+ * The counts and every check are the same for both. */
 typedef struct
 {
   SfbSipLex lx;
-  GPtrArray *auths;
-  SfbSipAuth *current;
+  GPtrArray *auths;    /* building */
+  SfbSipAuth *current; /* building: the challenge being read */
+  SfbSipAuthView *view;
+  const char *scheme; /* viewing: the scheme looked for */
+  gsize scheme_len;
+  gboolean in_match; /* viewing: the current challenge is the one */
+  guint n_challenges;
+  guint n_params; /* of the current challenge */
   gboolean need_comma;
 } AuthParse;
+
+G_STATIC_ASSERT (SFB_SIP_AUTH_MAX_PARAMS == SFB_SIP_LEX_MAX_PARAMS);
+
+/* @len bytes and a NUL at the end of the view's strings; their offset.
+ * The room was made before the parse (view_reserve ()). */
+static gsize
+view_put (SfbSipAuthView *view, const char *text, gsize len)
+{
+  gsize at = view->strings_len;
+
+  g_assert (len < view->strings_size - at);
+  memcpy (view->strings + at, text, len);
+  view->strings[at + len] = '\0';
+  view->strings_len = at + len + 1;
+  return at;
+}
+
+/* The scheme and the values are bytes of the value parsed, apart from each
+ * other (an unescaped value is shorter than its text): @len bytes and a NUL
+ * for each, the scheme and at most SFB_SIP_AUTH_MAX_PARAMS values, hold them */
+static void
+view_reserve (SfbSipAuthView *view, gsize len)
+{
+  gsize size = len;
+
+  if (!g_size_checked_add (&size, size, SFB_SIP_AUTH_MAX_PARAMS + 1))
+    g_error ("authentication header too large");
+  if (view->strings_size < size)
+    {
+      g_free (view->strings);
+      view->strings = g_malloc (size);
+      view->strings_size = size;
+    }
+  view->strings_len = 0;
+}
+
+/* a name (not NUL-terminated) equal to @name (of @len bytes) but for case */
+static inline gboolean
+name_caseeq (const char *have, gsize have_len, const char *name, gsize len)
+{
+  if (have_len != len)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    {
+      if (have[i] != name[i] && sfb_sip_ascii_lower (have[i]) != sfb_sip_ascii_lower (name[i]))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+view_start (AuthParse *ap, const char *name, gsize name_len)
+{
+  SfbSipAuthView *view = ap->view;
+
+  ap->in_match = !view->found && name_caseeq (name, name_len, ap->scheme, ap->scheme_len);
+  if (!ap->in_match)
+    return;
+  view->found = TRUE;
+  view->strings_len = 0;
+  view_put (view, name, name_len);
+}
 
 static gboolean
 start_challenge (AuthParse *ap, const char *name, gsize name_len, GError **error)
 {
-  SfbSipAuth *auth;
+  const char *token = NULL;
+  gsize token_len = 0;
 
-  if (ap->auths->len >= SFB_SIP_AUTH_MAX_CHALLENGES)
+  if (ap->n_challenges >= SFB_SIP_AUTH_MAX_CHALLENGES)
     return auth_error (error, SFB_SIP_ERROR_TOO_LARGE, "too many challenges");
-  auth = auth_new (name, name_len);
-  g_ptr_array_add (ap->auths, auth);
-  ap->current = auth;
-  ap->need_comma = try_token68 (&ap->lx, auth);
+  ap->n_challenges++;
+  ap->n_params = 0;
+  if (ap->view != NULL)
+    view_start (ap, name, name_len);
+  else
+    {
+      ap->current = auth_new (name, name_len);
+      g_ptr_array_add (ap->auths, ap->current);
+    }
+  ap->need_comma = try_token68 (&ap->lx, &token, &token_len);
+  if (ap->need_comma && ap->current != NULL)
+    ap->current->token68 = g_strndup (token, token_len);
+  return TRUE;
+}
+
+/* building: one block per parameter (sfb_sip_param_new()); viewing: the
+ * value copied after the others, for the challenge looked for only */
+static void
+add_param (AuthParse *ap,
+           const char *name,
+           gsize name_len,
+           const char *value,
+           gsize value_len,
+           const char *raw,
+           gsize raw_len)
+{
+  SfbSipAuthView *view = ap->view;
+
+  if (view == NULL)
+    {
+      g_ptr_array_add (ap->current->params,
+                       sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
+      return;
+    }
+  if (!ap->in_match)
+    return;
+  view->params[view->n_params].name = name;
+  view->params[view->n_params].name_len = name_len;
+  view->params[view->n_params].value = view_put (view, value, value_len);
+  view->n_params++;
+}
+
+static gboolean
+parse_param (AuthParse *ap, const char *name, gsize name_len, GError **error)
+{
+  g_autoptr (GString) own_scratch = NULL;
+  GString **scratch = ap->view != NULL ? &ap->view->scratch : &own_scratch;
+  const char *value, *raw;
+  gsize value_len, raw_len;
+
+  if (ap->n_params >= SFB_SIP_LEX_MAX_PARAMS)
+    return auth_error (error, SFB_SIP_ERROR_TOO_LARGE, "too many parameters");
+  ap->lx.p++; /* '=' */
+  sfb_sip_lex_skip_ws (&ap->lx);
+  if (!parse_value (&ap->lx, scratch, &value, &value_len, &raw, &raw_len, error))
+    return FALSE;
+  ap->n_params++;
+  add_param (ap, name, name_len, value, value_len, raw, raw_len);
   return TRUE;
 }
 
@@ -194,39 +299,110 @@ parse_step (AuthParse *ap, GError **error)
   sfb_sip_lex_skip_ws (&ap->lx);
   if (!sfb_sip_lex_peek (&ap->lx, '='))
     return start_challenge (ap, name, name_len, error);
-  if (ap->current == NULL)
+  if (ap->n_challenges == 0)
     return auth_error (error, SFB_SIP_ERROR_MALFORMED, "parameter before the scheme");
   ap->need_comma = TRUE;
-  return parse_param (&ap->lx, ap->current, name, name_len, error);
+  return parse_param (ap, name, name_len, error);
+}
+
+static gboolean
+auth_parse_run (AuthParse *ap, const char *value, gssize len, GError **error)
+{
+  sfb_sip_lex_init (&ap->lx, value, len);
+  if (!check_input (value, ap->lx.end - ap->lx.p, error))
+    return FALSE;
+  for (;;)
+    {
+      sfb_sip_lex_skip_ws (&ap->lx);
+      if (sfb_sip_lex_at_end (&ap->lx))
+        break;
+      if (!parse_step (ap, error))
+        return FALSE;
+    }
+  if (ap->n_challenges == 0)
+    return auth_error (error, SFB_SIP_ERROR_MALFORMED, "no scheme");
+  return TRUE;
 }
 
 GPtrArray *
 sfb_sip_auth_parse (const char *value, gssize len, GError **error)
 {
   g_autoptr (GPtrArray) auths = NULL;
-  AuthParse ap = { { NULL, NULL }, NULL, NULL, FALSE };
+  AuthParse ap = { 0 };
 
   g_return_val_if_fail (value != NULL, NULL);
 
-  sfb_sip_lex_init (&ap.lx, value, len);
-  if (!check_input (value, ap.lx.end - ap.lx.p, error))
-    return NULL;
   auths = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_sip_auth_free);
   ap.auths = auths;
-  for (;;)
-    {
-      sfb_sip_lex_skip_ws (&ap.lx);
-      if (sfb_sip_lex_at_end (&ap.lx))
-        break;
-      if (!parse_step (&ap, error))
-        return NULL;
-    }
-  if (auths->len == 0)
-    {
-      auth_error (error, SFB_SIP_ERROR_MALFORMED, "no scheme");
-      return NULL;
-    }
+  if (!auth_parse_run (&ap, value, len, error))
+    return NULL;
   return g_steal_pointer (&auths);
+}
+
+gboolean
+sfb_sip_auth_view_parse (
+    SfbSipAuthView *view, const char *value, gssize len, const char *scheme, GError **error)
+{
+  AuthParse ap = { 0 };
+
+  g_return_val_if_fail (view != NULL && value != NULL && scheme != NULL, FALSE);
+
+  view->found = FALSE;
+  view->n_params = 0;
+  /* a longer value is refused before anything is kept */
+  view_reserve (view, MIN (len < 0 ? strlen (value) : (gsize) len, SFB_SIP_AUTH_MAX_LENGTH));
+  ap.view = view;
+  ap.scheme = scheme;
+  ap.scheme_len = strlen (scheme);
+  if (auth_parse_run (&ap, value, len, error))
+    return TRUE;
+  view->found = FALSE;
+  view->n_params = 0;
+  return FALSE;
+}
+
+void
+sfb_sip_auth_view_clear (SfbSipAuthView *view)
+{
+  g_clear_pointer (&view->strings, g_free);
+  view->strings_size = 0;
+  view->strings_len = 0;
+  if (view->scratch != NULL)
+    g_string_free (g_steal_pointer (&view->scratch), TRUE);
+  view->found = FALSE;
+  view->n_params = 0;
+}
+
+const char *
+sfb_sip_auth_view_get_scheme (const SfbSipAuthView *view)
+{
+  g_return_val_if_fail (view != NULL && view->found, NULL);
+  return view->strings;
+}
+
+const char *
+sfb_sip_auth_view_get_param_value (const SfbSipAuthView *view, guint index)
+{
+  g_return_val_if_fail (view != NULL && view->found && index < view->n_params, NULL);
+  return view->strings + view->params[index].value;
+}
+
+const char *
+sfb_sip_auth_view_get_param (const SfbSipAuthView *view, const char *name)
+{
+  gsize len;
+
+  g_return_val_if_fail (view != NULL && name != NULL, NULL);
+
+  len = strlen (name);
+  for (guint i = 0; view->found && i < view->n_params; i++)
+    {
+      const SfbSipAuthViewParam *param = &view->params[i];
+
+      if (name_caseeq (param->name, param->name_len, name, len))
+        return view->strings + param->value;
+    }
+  return NULL;
 }
 
 static GPtrArray *
@@ -270,6 +446,47 @@ sfb_sip_auth_parse_message (SfbSipMessage *message, const char *header_name)
       g_ptr_array_set_free_func (auths, NULL);
     }
   return all != NULL ? all : empty_list ();
+}
+
+/* as sfb_sip_auth_parse_message (): a header that does not parse is
+ * skipped; the headers after the one found are still parsed (checked), for
+ * the same log */
+gboolean
+sfb_sip_auth_view_find_message (SfbSipAuthView *view,
+                                SfbSipMessage *message,
+                                const char *header_name,
+                                const char *scheme)
+{
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (view != NULL && SFB_IS_SIP_MESSAGE (message), FALSE);
+  g_return_val_if_fail (header_name != NULL && scheme != NULL, FALSE);
+
+  for (int i = sfb_sip_message_find_header (message, header_name, 0); i >= 0;
+       i = sfb_sip_message_find_header (message, header_name, (guint) i + 1))
+    {
+      g_autoptr (GError) error = NULL;
+      gsize len;
+      const char *value = sfb_sip_message_get_header_value (message, (guint) i, &len);
+
+      if (found)
+        {
+          /* checked only: nothing of it is kept */
+          SfbSipAuthView later = { 0 };
+
+          if (!sfb_sip_auth_view_parse (&later, value, (gssize) len, "", &error))
+            g_debug ("ignoring %s header %d: %s", header_name, i, error->message);
+          sfb_sip_auth_view_clear (&later);
+          continue;
+        }
+      if (!sfb_sip_auth_view_parse (view, value, (gssize) len, scheme, &error))
+        g_debug ("ignoring %s header %d: %s", header_name, i, error->message);
+      found = view->found;
+    }
+  view->found = found;
+  if (!found)
+    view->n_params = 0;
+  return found;
 }
 
 SfbSipAuth *

@@ -83,16 +83,21 @@ sfb_sip_lex_quoted_view (
     SfbSipLex *lx, GString **scratch, const char **value, gsize *value_len, GError **error)
 {
   /* without an escape, the bytes between the quotes: no GString grown a
-   * byte at a time (a signed message's Authentication-Info has seven) */
+   * byte at a time (a signed message's Authentication-Info has seven);
+   * the closing quote and an escape before it found by memchr () */
   if (sfb_sip_lex_peek (lx, '"'))
-    for (const char *p = lx->p + 1; p < lx->end && *p != '\\'; p++)
-      if (*p == '"')
+    {
+      const char *start = lx->p + 1;
+      const char *quote = memchr (start, '"', (gsize) (lx->end - start));
+
+      if (quote != NULL && memchr (start, '\\', (gsize) (quote - start)) == NULL)
         {
-          *value = lx->p + 1;
-          *value_len = (gsize) (p - (lx->p + 1));
-          lx->p = p + 1;
+          *value = start;
+          *value_len = (gsize) (quote - start);
+          lx->p = quote + 1;
           return TRUE;
         }
+    }
   if (*scratch == NULL)
     *scratch = g_string_new (NULL);
   g_string_truncate (*scratch, 0);
@@ -224,9 +229,30 @@ parse_param_value (SfbSipLex *lx,
   return TRUE;
 }
 
-/* into @params, or, when NULL, counted in *count and checked only */
+/* Checking only: the parameters counted, and the first called @want (any
+ * case) found, its raw value a view into the text ("" when valueless) */
+typedef struct
+{
+  guint count;
+  const char *want;
+  const char *raw;
+  gsize raw_len;
+} ParamsCheck;
+
+static void
+check_take (ParamsCheck *check, const char *name, gsize name_len, const char *raw, gsize raw_len)
+{
+  check->count++;
+  if (check->want == NULL || check->raw != NULL || strlen (check->want) != name_len
+      || g_ascii_strncasecmp (name, check->want, name_len) != 0)
+    return;
+  check->raw = raw != NULL ? raw : "";
+  check->raw_len = raw_len;
+}
+
+/* into @params, or, when NULL, counted in @check and checked only */
 static gboolean
-parse_one_param (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
+parse_one_param (SfbSipLex *lx, GPtrArray *params, ParamsCheck *check, GError **error)
 {
   g_autoptr (GString) scratch = NULL;
   const char *name, *value = NULL, *raw = NULL;
@@ -239,7 +265,7 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
       g_set_error_literal (error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED, "empty parameter name");
       return FALSE;
     }
-  if ((params != NULL ? params->len : *count) >= SFB_SIP_LEX_MAX_PARAMS)
+  if ((params != NULL ? params->len : check->count) >= SFB_SIP_LEX_MAX_PARAMS)
     {
       g_set_error (error,
                    SFB_SIP_ERROR,
@@ -265,7 +291,7 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
         return FALSE;
     }
   if (params == NULL)
-    ++*count;
+    check_take (check, name, name_len, raw, raw_len);
   else
     g_ptr_array_add (params, sfb_sip_param_new (name, name_len, value, value_len, raw, raw_len));
   return TRUE;
@@ -274,7 +300,7 @@ parse_one_param (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
 /* *( SEMI generic-param ); stops before ',' (the next list element) or at
  * the end */
 static gboolean
-params_parse (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
+params_parse (SfbSipLex *lx, GPtrArray *params, ParamsCheck *check, GError **error)
 {
   for (;;)
     {
@@ -291,7 +317,7 @@ params_parse (SfbSipLex *lx, GPtrArray *params, guint *count, GError **error)
           return FALSE;
         }
       lx->p++;
-      if (!parse_one_param (lx, params, count, error))
+      if (!parse_one_param (lx, params, check, error))
         return FALSE;
     }
 }
@@ -307,9 +333,25 @@ sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error)
 gboolean
 sfb_sip_params_check (SfbSipLex *lx, GError **error)
 {
-  guint count = 0;
+  ParamsCheck check = { 0 };
 
-  return params_parse (lx, NULL, &count, error);
+  return params_parse (lx, NULL, &check, error);
+}
+
+/* sfb_sip_params_check () that also finds the first parameter called
+ * @name (any case): *raw its value byte-exact ("" when valueless, NULL
+ * when absent), a view into the text */
+gboolean
+sfb_sip_params_check_find (
+    SfbSipLex *lx, const char *name, const char **raw, gsize *raw_len, GError **error)
+{
+  ParamsCheck check = { 0, name, NULL, 0 };
+
+  if (!params_parse (lx, NULL, &check, error))
+    return FALSE;
+  *raw = check.raw;
+  *raw_len = check.raw_len;
+  return TRUE;
 }
 
 const SfbSipParam *

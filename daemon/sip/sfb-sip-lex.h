@@ -162,6 +162,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipParam, sfb_sip_param_free)
 GPtrArray *sfb_sip_params_new (void);
 gboolean sfb_sip_params_parse (SfbSipLex *lx, GPtrArray *params, GError **error);
 gboolean sfb_sip_params_check (SfbSipLex *lx, GError **error);
+gboolean sfb_sip_params_check_find (
+    SfbSipLex *lx, const char *name, const char **raw, gsize *raw_len, GError **error);
 const SfbSipParam *sfb_sip_params_find (GPtrArray *params, const char *name);
 
 G_END_DECLS

@@ -258,6 +258,7 @@ header_finish (SfbSipMessage *self, SfbSipHeader *header, HeadWriter *w)
 {
   writer_put (w, "", 1);
   g_array_append_val (self->headers, *header);
+  sfb_sip_message_headers_changed (self);
 }
 
 static gboolean

@@ -14,6 +14,9 @@
 
 G_BEGIN_DECLS
 
+#define SFB_SIP_KEY_BUCKET_BITS 5
+#define SFB_SIP_KEY_BUCKETS (1u << SFB_SIP_KEY_BUCKET_BITS)
+
 typedef struct
 {
   const char *name; /* as written */
@@ -27,8 +30,10 @@ typedef struct
   /* parsed: name, value and raw live in the message's block; built: name
    * and value are the header's own */
   gboolean in_block;
-  /* the value parsed as a name-addr, once asked for (values never change) */
-  SfbSipNameAddr *name_addr;
+  /* the value checked as a name-addr, once asked for (values never
+   * change): its URI and tag, views into value */
+  gboolean name_addr_checked;
+  SfbSipNameAddrView name_addr;
 } SfbSipHeader;
 
 struct _SfbSipMessage
@@ -47,6 +52,12 @@ struct _SfbSipMessage
   char *reason;
   GArray *headers; /* of SfbSipHeader */
   GBytes *body;
+  /* sfb_sip_message_find_header()'s index, made at the first lookup and
+   * dropped by every change to the headers: for each bucket of key tags
+   * (sfb_sip_header_key_bucket()), 1 + the index of its first header, 0
+   * when none */
+  gboolean key_first_valid;
+  guint16 key_first[SFB_SIP_KEY_BUCKETS];
 };
 
 void sfb_sip_header_clear (SfbSipHeader *header);
@@ -72,10 +83,26 @@ sfb_sip_header_key_tag (const char *key, gsize key_len)
 {
   return (guint32) key_len << 8 | (guchar) sfb_sip_ascii_lower (key[0]);
 }
-/* The header at @index as a name-addr (From, To), parsed at its first use
- * only: validation and the signature check read the same From and To.
- * NULL with @error when it does not parse. */
-const SfbSipNameAddr *
+/* the bucket of a key tag in find_header()'s index (a multiplicative hash:
+ * a received message's twenty-odd names spread over the buckets) */
+static inline guint
+sfb_sip_header_key_bucket (guint32 key_tag)
+{
+  return (key_tag * 2654435761u) >> (32 - SFB_SIP_KEY_BUCKET_BITS);
+}
+
+/* every change to a message's headers drops find_header()'s index */
+static inline void
+sfb_sip_message_headers_changed (SfbSipMessage *self)
+{
+  self->key_first_valid = FALSE;
+}
+
+/* The header at @index (From, To) checked as a name-addr, nothing built
+ * (sfb_sip_name_addr_check()), at its first use only: validation and the
+ * signature check read the same From and To.  NULL with @error when it
+ * does not parse (then checked again if asked again). */
+const SfbSipNameAddrView *
 sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error);
 
 /* SP or HTAB: the whitespace of a folded header line */

@@ -41,7 +41,6 @@ static const struct
 void
 sfb_sip_header_clear (SfbSipHeader *header)
 {
-  g_clear_pointer (&header->name_addr, sfb_sip_name_addr_free);
   if (!header->in_block)
     {
       g_free ((char *) header->name);
@@ -264,14 +263,19 @@ sfb_sip_message_get_n_headers (SfbSipMessage *self)
   return self->headers->len;
 }
 
-const SfbSipNameAddr *
+const SfbSipNameAddrView *
 sfb_sip_message_header_name_addr (SfbSipMessage *self, guint index, GError **error)
 {
   SfbSipHeader *header = sfb_sip_message_header_at (self, index);
 
-  if (header->name_addr == NULL)
-    header->name_addr = sfb_sip_name_addr_parse (header->value, header->value_len, error);
-  return header->name_addr;
+  if (!header->name_addr_checked)
+    {
+      if (!sfb_sip_name_addr_check (
+              header->value, (gssize) header->value_len, &header->name_addr, error))
+        return NULL;
+      header->name_addr_checked = TRUE;
+    }
+  return &header->name_addr;
 }
 
 /* the name as written (a compact form stays compact) */
@@ -296,26 +300,56 @@ sfb_sip_message_get_header_value (SfbSipMessage *self, guint index, gsize *len)
   return header->value;
 }
 
+/* find_header()'s index: the first header of each bucket (the headers
+ * counted are at most SFB_SIP_MAX_HEADERS when parsed; a built message
+ * with more than a guint16 holds is searched from the start) */
+static void
+index_keys (SfbSipMessage *self)
+{
+  memset (self->key_first, 0, sizeof self->key_first);
+  for (guint i = self->headers->len; i-- > 0;)
+    {
+      if (i >= G_MAXUINT16)
+        continue;
+      self->key_first[sfb_sip_header_key_bucket (sfb_sip_message_header_at (self, i)->key_tag)]
+          = (guint16) (i + 1);
+    }
+  self->key_first_valid = TRUE;
+}
+
 /* the index of the first header called name at or after start, or -1;
  * name is canonicalised once, each header's canonical name was found when
- * it was made, and lengths and first letters are compared before whole
- * names: every received message is searched for some twenty headers */
+ * it was made, the search starts at the first header of the name's bucket,
+ * and lengths and first letters are compared before whole names: every
+ * received message is searched for some twenty headers */
 int
 sfb_sip_message_find_header (SfbSipMessage *self, const char *name, guint start)
 {
   const char *wanted;
+  gsize wanted_len;
   guint32 tag;
+  guint first;
 
   g_return_val_if_fail (SFB_IS_SIP_MESSAGE (self), -1);
   g_return_val_if_fail (name != NULL, -1);
 
-  wanted = sfb_sip_header_canonical_name (name);
-  tag = sfb_sip_header_key_tag (wanted, strlen (wanted));
-  for (guint i = start; i < self->headers->len; i++)
+  /* only a one-letter name is a compact form */
+  wanted = name[0] != '\0' && name[1] == '\0' ? sfb_sip_header_canonical_name (name) : name;
+  wanted_len = strlen (wanted);
+  tag = sfb_sip_header_key_tag (wanted, wanted_len);
+  if (!self->key_first_valid)
+    index_keys (self);
+  first = self->key_first[sfb_sip_header_key_bucket (tag)];
+  if (first == 0 && self->headers->len <= G_MAXUINT16)
+    return -1;
+  for (guint i = MAX (start, first > 0 ? first - 1 : 0); i < self->headers->len; i++)
     {
       const SfbSipHeader *have = sfb_sip_message_header_at (self, i);
 
-      if (have->key_tag == tag && sfb_sip_ascii_caseeq (have->key, wanted))
+      /* mostly written as looked for: the bytes compared first */
+      if (have->key_tag == tag && have->key_len == wanted_len
+          && (memcmp (have->key, wanted, wanted_len) == 0
+              || sfb_sip_ascii_caseeq (have->key, wanted)))
         return (int) i;
     }
   return -1;
@@ -384,6 +418,7 @@ sfb_sip_message_append_header (SfbSipMessage *self, const char *name, const char
   g_return_if_fail (SFB_IS_SIP_MESSAGE (self));
   if (header_init (&header, name, value))
     g_array_append_val (self->headers, header);
+  sfb_sip_message_headers_changed (self);
 }
 
 void
@@ -394,6 +429,7 @@ sfb_sip_message_prepend_header (SfbSipMessage *self, const char *name, const cha
   g_return_if_fail (SFB_IS_SIP_MESSAGE (self));
   if (header_init (&header, name, value))
     g_array_prepend_val (self->headers, header);
+  sfb_sip_message_headers_changed (self);
 }
 
 /* replaces the first header called name and removes the others; appends
@@ -411,13 +447,17 @@ sfb_sip_message_set_header (SfbSipMessage *self, const char *name, const char *v
   if (i < 0)
     {
       g_array_append_val (self->headers, header);
+      sfb_sip_message_headers_changed (self);
       return;
     }
   sfb_sip_header_clear (sfb_sip_message_header_at (self, (guint) i));
   *sfb_sip_message_header_at (self, (guint) i) = header;
   for (int j = sfb_sip_message_find_header (self, name, (guint) i + 1); j >= 0;
        j = sfb_sip_message_find_header (self, name, (guint) j))
-    g_array_remove_index (self->headers, (guint) j);
+    {
+      g_array_remove_index (self->headers, (guint) j);
+      sfb_sip_message_headers_changed (self);
+    }
 }
 
 guint
@@ -432,6 +472,7 @@ sfb_sip_message_remove_header (SfbSipMessage *self, const char *name)
        i = sfb_sip_message_find_header (self, name, (guint) i))
     {
       g_array_remove_index (self->headers, (guint) i);
+      sfb_sip_message_headers_changed (self);
       n++;
     }
   return n;

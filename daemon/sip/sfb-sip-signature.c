@@ -69,21 +69,23 @@ append_cseq (GString *out, SfbSipMessage *message, GError **error)
   return TRUE;
 }
 
-/* the first @name header, parsed once per message (validation parsed
- * From and To already) */
+/* the first @name header checked (once per message: validation checked
+ * From and To already), its URI and tag viewed in place; all empty when
+ * there is none */
 static gboolean
-parse_address (SfbSipMessage *message,
-               const char *name,
-               const SfbSipNameAddr **addr,
-               GError **error)
+check_address (SfbSipMessage *message, const char *name, SfbSipNameAddrView *addr, GError **error)
 {
   int i = sfb_sip_message_find_header (message, name, 0);
+  const SfbSipNameAddrView *checked;
 
-  *addr = NULL;
+  memset (addr, 0, sizeof *addr);
   if (i < 0)
     return TRUE;
-  *addr = sfb_sip_message_header_name_addr (message, (guint) i, NULL);
-  return *addr != NULL || sig_error (error, name, "does not parse");
+  checked = sfb_sip_message_header_name_addr (message, (guint) i, NULL);
+  if (checked == NULL)
+    return sig_error (error, name, "does not parse");
+  *addr = *checked;
+  return TRUE;
 }
 
 /* field 9/11 (URI, inside <> and without params) and 10/12 (tag) */
@@ -91,13 +93,13 @@ static gboolean
 append_address (
     GString *out, SfbSipMessage *message, const char *name, gboolean with_uri, GError **error)
 {
-  const SfbSipNameAddr *addr = NULL;
+  SfbSipNameAddrView addr;
 
-  if (!parse_address (message, name, &addr, error))
+  if (!check_address (message, name, &addr, error))
     return FALSE;
   if (with_uri)
-    append_field (out, addr != NULL ? sfb_sip_name_addr_get_uri (addr) : NULL);
-  append_field (out, addr != NULL ? sfb_sip_name_addr_get_tag (addr) : NULL);
+    append_field_len (out, addr.uri, addr.uri_len);
+  append_field_len (out, addr.tag, addr.tag_len);
   return TRUE;
 }
 
@@ -222,32 +224,65 @@ sfb_sip_signature_buffer (SfbSipMessage *message,
 /* For verifying a received message: protocol, srand, snum, realm and
  * targetname (and version, when given) from its own Authentication-Info.
  * The strings stay owned by auth. */
-gboolean
-sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
-                                         const SfbSipAuth *auth,
-                                         GError **error)
+/* the fields a signed answer's challenge gives, looked up by @get */
+static gboolean
+params_init (SfbSipSignatureParams *params,
+             gconstpointer auth,
+             const char *scheme,
+             const char *(*get) (gconstpointer auth, const char *name),
+             GError **error)
 {
   const char *version;
   const char *rand;
   const char *num;
 
-  g_return_val_if_fail (params != NULL && auth != NULL, FALSE);
-
-  rand = sfb_sip_auth_get_param (auth, "srand");
-  num = sfb_sip_auth_get_param (auth, "snum");
+  rand = get (auth, "srand");
+  num = get (auth, "snum");
   if (rand == NULL)
-    rand = sfb_sip_auth_get_param (auth, "crand");
+    rand = get (auth, "crand");
   if (num == NULL)
-    num = sfb_sip_auth_get_param (auth, "cnum");
+    num = get (auth, "cnum");
   if (rand == NULL || num == NULL)
-    return sig_error (error, sfb_sip_auth_get_scheme (auth), "parameters lack srand or snum");
-  params->protocol = sfb_sip_auth_get_scheme (auth);
+    return sig_error (error, scheme, "parameters lack srand or snum");
+  params->protocol = scheme;
   params->rand = rand;
   params->num = num;
-  params->realm = sfb_sip_auth_get_param (auth, "realm");
-  params->targetname = sfb_sip_auth_get_param (auth, "targetname");
-  version = sfb_sip_auth_get_param (auth, "version");
+  params->realm = get (auth, "realm");
+  params->targetname = get (auth, "targetname");
+  version = get (auth, "version");
   if (version != NULL)
     params->version = (guint) MIN (g_ascii_strtoull (version, NULL, 10), G_MAXUINT);
   return TRUE;
+}
+
+static const char *
+auth_get (gconstpointer auth, const char *name)
+{
+  return sfb_sip_auth_get_param (auth, name);
+}
+
+static const char *
+view_get (gconstpointer view, const char *name)
+{
+  return sfb_sip_auth_view_get_param (view, name);
+}
+
+gboolean
+sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
+                                         const SfbSipAuth *auth,
+                                         GError **error)
+{
+  g_return_val_if_fail (params != NULL && auth != NULL, FALSE);
+
+  return params_init (params, auth, sfb_sip_auth_get_scheme (auth), auth_get, error);
+}
+
+gboolean
+sfb_sip_signature_params_init_from_view (SfbSipSignatureParams *params,
+                                         const SfbSipAuthView *view,
+                                         GError **error)
+{
+  g_return_val_if_fail (params != NULL && view != NULL && view->found, FALSE);
+
+  return params_init (params, view, sfb_sip_auth_view_get_scheme (view), view_get, error);
 }

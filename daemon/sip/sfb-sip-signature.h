@@ -34,5 +34,9 @@ gboolean sfb_sip_signature_buffer_append (GString *out,
 gboolean sfb_sip_signature_params_init_from_auth (SfbSipSignatureParams *params,
                                                   const SfbSipAuth *auth,
                                                   GError **error);
+/* the same from the challenge sfb_sip_auth_view_find_message() found */
+gboolean sfb_sip_signature_params_init_from_view (SfbSipSignatureParams *params,
+                                                  const SfbSipAuthView *view,
+                                                  GError **error);
 
 G_END_DECLS

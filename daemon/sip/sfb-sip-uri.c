@@ -691,7 +691,20 @@ addr_error (GError **error, const char *what)
   return FALSE;
 }
 
-/* display-name = *(token LWS) / quoted-string, followed by "<" */
+static gboolean
+parse_quoted_display (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
+{
+  g_autoptr (GString) display = g_string_new (NULL);
+
+  if (!sfb_sip_lex_quoted (lx, display, error))
+    return FALSE;
+  addr->display_len = display->len;
+  addr->display = g_string_free (g_steal_pointer (&display), FALSE);
+  return TRUE;
+}
+
+/* display-name = *(token LWS) / quoted-string, followed by "<"; checked
+ * only when @addr is NULL */
 static gboolean
 parse_display_name (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
 {
@@ -699,12 +712,9 @@ parse_display_name (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
 
   if (sfb_sip_lex_peek (lx, '"'))
     {
-      g_autoptr (GString) display = g_string_new (NULL);
-
-      if (!sfb_sip_lex_quoted (lx, display, error))
+      if (!(addr != NULL ? parse_quoted_display (lx, addr, error)
+                         : sfb_sip_lex_quoted (lx, NULL, error)))
         return FALSE;
-      addr->display_len = display->len;
-      addr->display = g_string_free (g_steal_pointer (&display), FALSE);
       sfb_sip_lex_skip_ws (lx);
       return sfb_sip_lex_peek (lx, '<') || addr_error (error, "missing '<' after display name");
     }
@@ -715,7 +725,7 @@ parse_display_name (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
       lx->p = start; /* not a name-addr: an addr-spec */
       return TRUE;
     }
-  if (lx->p > start)
+  if (lx->p > start && addr != NULL)
     {
       addr->display = sfb_sip_strdup_trimmed (start, lx->p - start);
       addr->display_len = strlen (addr->display);
@@ -740,8 +750,10 @@ check_uri_text (const char *uri, gsize len, GError **error)
   return TRUE;
 }
 
+/* the URI's bytes in *uri (a view into the text); *bracketed when in <> */
 static gboolean
-parse_addr_uri (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
+parse_addr_uri (
+    SfbSipLex *lx, const char **uri, gsize *uri_len, gboolean *bracketed, GError **error)
 {
   const char *start;
 
@@ -755,8 +767,9 @@ parse_addr_uri (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
         return addr_error (error, "missing '>'");
       if (!check_uri_text (start, close - start, error))
         return FALSE;
-      addr->bracketed = TRUE;
-      addr->uri = g_strndup (start, close - start);
+      *bracketed = TRUE;
+      *uri = start;
+      *uri_len = (gsize) (close - start);
       lx->p = close + 1;
       return TRUE;
     }
@@ -768,7 +781,9 @@ parse_addr_uri (SfbSipLex *lx, SfbSipNameAddr *addr, GError **error)
     return FALSE;
   if (memchr (start, '?', lx->p - start) != NULL)
     return addr_error (error, "URI with headers outside '<>'");
-  addr->uri = g_strndup (start, lx->p - start);
+  *bracketed = FALSE;
+  *uri = start;
+  *uri_len = (gsize) (lx->p - start);
   return TRUE;
 }
 
@@ -776,11 +791,17 @@ static SfbSipNameAddr *
 parse_name_addr_element (SfbSipLex *lx, GError **error)
 {
   g_autoptr (SfbSipNameAddr) addr = g_new0 (SfbSipNameAddr, 1);
+  const char *uri;
+  gsize uri_len;
 
   addr->params = sfb_sip_params_new ();
   sfb_sip_lex_skip_ws (lx);
-  if (!parse_display_name (lx, addr, error) || !parse_addr_uri (lx, addr, error)
-      || !sfb_sip_params_parse (lx, addr->params, error))
+  if (!parse_display_name (lx, addr, error)
+      || !parse_addr_uri (lx, &uri, &uri_len, &addr->bracketed, error))
+    return NULL;
+  /* checked above: no NUL in it */
+  addr->uri = g_strndup (uri, uri_len);
+  if (!sfb_sip_params_parse (lx, addr->params, error))
     return NULL;
   return g_steal_pointer (&addr);
 }
@@ -804,6 +825,34 @@ sfb_sip_name_addr_parse (const char *text, gssize len, GError **error)
       return NULL;
     }
   return g_steal_pointer (&addr);
+}
+
+/* the same code checking only: nothing built, the URI and the tag's raw
+ * value views into @text */
+gboolean
+sfb_sip_name_addr_check (const char *text, gssize len, SfbSipNameAddrView *view, GError **error)
+{
+  SfbSipNameAddrView own;
+  gboolean bracketed;
+  SfbSipLex lx;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  if (view == NULL)
+    view = &own;
+  sfb_sip_lex_init (&lx, text, len);
+  sfb_sip_lex_skip_ws (&lx);
+  if (!parse_display_name (&lx, NULL, error)
+      || !parse_addr_uri (&lx, &view->uri, &view->uri_len, &bracketed, error)
+      || !sfb_sip_params_check_find (&lx, "tag", &view->tag, &view->tag_len, error))
+    return FALSE;
+  sfb_sip_lex_skip_ws (&lx);
+  if (!sfb_sip_lex_at_end (&lx))
+    return addr_error (error, "more than one element");
+  /* a NUL in a quoted tag ends sfb_sip_name_addr_get_tag ()'s string */
+  if (view->tag != NULL)
+    view->tag_len = strnlen (view->tag, view->tag_len);
+  return TRUE;
 }
 
 /* a comma-separated list (Contact, Route, P-Asserted-Identity) */

@@ -53,6 +53,21 @@ typedef struct _SfbSipNameAddr SfbSipNameAddr;
 
 SfbSipNameAddr *sfb_sip_name_addr_parse (const char *text, gssize len, GError **error);
 GPtrArray *sfb_sip_name_addr_parse_list (const char *text, gssize len, GError **error);
+
+/* sfb_sip_name_addr_parse ()'s verdict and error without building it
+ * (validation and the signature check read From and To of every received
+ * message): sfb_sip_name_addr_get_uri () and _get_tag () as views into
+ * @text, tag NULL when absent; @view may be NULL */
+typedef struct
+{
+  const char *uri;
+  gsize uri_len;
+  const char *tag;
+  gsize tag_len;
+} SfbSipNameAddrView;
+
+gboolean
+sfb_sip_name_addr_check (const char *text, gssize len, SfbSipNameAddrView *view, GError **error);
 void sfb_sip_name_addr_free (SfbSipNameAddr *addr);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SfbSipNameAddr, sfb_sip_name_addr_free)
 

@@ -28,6 +28,10 @@ about as much CPU as the rest of a presence storm) and measures:
                  availability 9500); sfbd CPU time (run time of its threads, /proc/PID/task/*/schedstat) and
                  peak RSS (VmHWM, reset through clear_refs before the storm when allowed)
                  until every contact was seen in a PresencesChanged, or --timeout
+  storm floor    then the CPU time GLib's TLS stream alone takes to read as many records of
+                 the storm's mean size on the wire, as far apart (tests/bench/tls_floor.py;
+                 not under --callgrind, --perf, --strace or --wrapper): sfbd's figure minus
+                 this one is what sfbd does with the messages
 Measurements, never pass/fail: exit 1 only when the sign-in did not complete.
 """
 
@@ -56,6 +60,7 @@ sys.path.insert(0, HERE)
 from gi.repository import Gio  # noqa: E402
 
 import bench_signin as B  # noqa: E402  (already inside testnet: no re-exec)
+import tls_floor  # noqa: E402
 from sim.control import SimControl  # noqa: E402
 
 CONTACTS = "org.sfbd.Sfbd1.Contacts"
@@ -104,13 +109,15 @@ def status(pid, key):
 def smaps_rollup(pid, file_dirty=False):
     """Private_Dirty and Pss of pid (kB), from /proc/PID/smaps_rollup, and with file_dirty
     the part of Private_Dirty that is not anonymous (file_dirty_kb).  With
-    SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps), for
+    SFBD_BENCH_SMAPS_DIR set, /proc/PID/smaps is copied there too (PID-N.smaps; the directory
+    is made if missing), for
     tests/bench/smaps_by_mapping.py."""
     out = {}
     keep = os.environ.get("SFBD_BENCH_SMAPS_DIR")
     if keep:
         with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
             text = f.read()
+        os.makedirs(keep, exist_ok=True)
         n = len([x for x in os.listdir(keep) if x.startswith(f"{pid}-")])
         with open(os.path.join(keep, f"{pid}-{n}.smaps"), "w", encoding="utf-8") as f:
             f.write(text)
@@ -585,6 +592,7 @@ def main():
             pin(sim_pid, 0 if args.pin == "same" else 1)
             time.sleep(0.2)
         threads0 = thread_stats(pid)
+        received0 = tls_floor.tcp_bytes_received(pid)
         cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
         th = threading.Thread(target=storm)
@@ -601,6 +609,7 @@ def main():
             time.sleep(0.002)
         t1 = time.monotonic()
         cpu1 = cpu_seconds(pid)
+        result["storm_bytes"] = tls_floor.tcp_bytes_received(pid) - received0
         result["storm_threads"] = thread_delta(threads0, thread_stats(pid))
         if perf is not None:
             perf.send_signal(SIGINT)
@@ -622,6 +631,12 @@ def main():
         result["storm_wall_ms"] = (t1 - t0) * 1000
         result["storm_cpu_ms"] = (cpu1 - cpu0) * 1000
         result["storm_complete"] = done() >= len(uris)
+        if result["storm_complete"] and not (args.callgrind or args.perf or args.strace
+                                             or args.wrapper):
+            result["storm_floor"] = tls_floor.measure(
+                os.path.join(args.build, "tests", "bench", "tls-read-floor"), top,
+                len(updates), max(1, result["storm_bytes"] // len(updates)),
+                (t1 - t0) / len(updates))
         status_code = 0
     except Done:
         status_code = 0
@@ -666,6 +681,11 @@ def main():
                 ("storm PresencesChanged D-Bus signals", r.get("storm_dbus_signals")),
                 ("storm wall time (ms)", fmt(r.get("storm_wall_ms"))),
                 ("storm sfbd CPU (ms, schedstat run time)", fmt(r.get("storm_cpu_ms"))),
+                ("storm floor: the same records read by GLib's TLS stream alone (CPU ms; "
+                 "records × bytes on the wire, ms apart; wake-ups)", floor_text(r)),
+                ("storm sfbd CPU above the floor (ms)",
+                 fmt(r["storm_cpu_ms"] - r["storm_floor"]["cpu_ms"])
+                 if "cpu_ms" in (r.get("storm_floor") or {}) else "–"),
                 ("storm by thread: CPU ms, voluntary and involuntary switches, migrations",
                  "; ".join(f"{k} {v[0]:.1f} {v[1]} {v[2]} {v[3]}"
                            for k, v in sorted((r.get("storm_threads") or {}).items()))),
@@ -716,6 +736,16 @@ def main():
 
 def kb(x):
     return "–" if x is None else x
+
+
+def floor_text(r):
+    f = r.get("storm_floor")
+    if not f:
+        return "–"
+    if "error" in f:
+        return f"error: {f['error']}"
+    return (f"{f['cpu_ms']:.1f} ({f['records']} × {f['size']}, {f['gap_ms']:.2f} ms apart; "
+            f"{f['wakeups']} wake-ups)")
 
 
 def fmt(x):

@@ -73,7 +73,8 @@ class RunBenchTest(unittest.TestCase):
 
     def test_contacts_by_client_prints_every_client(self):
         """run-bench --contacts: the ListContacts table by client kind has a row per kind,
-        each of which got every contact (the C clients check each has nine keys)."""
+        each of which got every contact (the C clients check each has nine keys); the
+        storm's floor was measured."""
         env = dict(os.environ, SFBD_BENCH_NO_BUILD="1")
         result = subprocess.run([RUN_BENCH, "--contacts", "--contacts", "50", "--calls", "2"],
                                 env=env, stdin=subprocess.DEVNULL, capture_output=True,
@@ -94,6 +95,13 @@ class RunBenchTest(unittest.TestCase):
         for row in rows.values():
             self.assertEqual(row[-1], "50", row)
             self.assertNotIn("–", row, row)
+        # the storm's floor ran over the storm's 50 records and was subtracted
+        measures = dict(line.strip("|").split("|")[:2] for line in lines
+                        if line.startswith("| storm "))
+        measures = {k.strip(): v.strip() for k, v in measures.items()}
+        floor = next(v for k, v in measures.items() if k.startswith("storm floor"))
+        self.assertRegex(floor, r"^\d+\.\d \(50 × \d+, \d+\.\d\d ms apart; \d+ wake-ups\)$")
+        self.assertRegex(measures["storm sfbd CPU above the floor (ms)"], r"^-?\d+\.\d$")
 
 
 if __name__ == "__main__":

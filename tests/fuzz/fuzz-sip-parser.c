@@ -94,6 +94,36 @@ check_round_trip (SfbSipMessage *msg)
     abort ();
 }
 
+/* validation's and the signature's name-addr check gives the parse's
+ * verdict and error, and its URI and tag */
+static void
+check_name_addr (const char *value, gsize len)
+{
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GError) check_error = NULL;
+  g_autoptr (SfbSipNameAddr) addr = sfb_sip_name_addr_parse (value, (gssize) len, &parse_error);
+  SfbSipNameAddrView view;
+  gboolean ok = sfb_sip_name_addr_check (value, (gssize) len, &view, &check_error);
+  const char *uri, *tag;
+
+  if (ok != (addr != NULL))
+    abort ();
+  if (addr == NULL)
+    {
+      if (check_error->domain != parse_error->domain || check_error->code != parse_error->code
+          || strcmp (check_error->message, parse_error->message) != 0)
+        abort ();
+      return;
+    }
+  uri = sfb_sip_name_addr_get_uri (addr);
+  tag = sfb_sip_name_addr_get_tag (addr);
+  if (view.uri_len != strlen (uri) || memcmp (view.uri, uri, view.uri_len) != 0
+      || (view.tag != NULL) != (tag != NULL)
+      || (tag != NULL
+          && (view.tag_len != strlen (tag) || memcmp (view.tag, tag, view.tag_len) != 0)))
+    abort ();
+}
+
 static void
 exercise_values (SfbSipMessage *msg)
 {
@@ -109,6 +139,7 @@ exercise_values (SfbSipMessage *msg)
       g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (value, (gssize) len, NULL);
       g_auto (GStrv) list = sfb_sip_split_list (value, (gssize) len);
 
+      check_name_addr (value, len);
       /* validation's Via check gives the parse's verdict and error */
       if (via_ok != (vias != NULL)
           || (vias == NULL
@@ -127,6 +158,35 @@ exercise_values (SfbSipMessage *msg)
             abort ();
           (void) sfb_sip_name_addr_get_tag (addrs->pdata[j]);
         }
+    }
+}
+
+/* the signature check's view of a message's Authentication-Info finds
+ * the challenge the built lists give */
+static void
+check_auth_view (SfbSipMessage *msg, GPtrArray *infos, const char *scheme)
+{
+  static SfbSipAuthView view;
+  const SfbSipAuth *auth = sfb_sip_auth_find (infos, scheme);
+
+  if (sfb_sip_auth_view_find_message (&view, msg, "Authentication-Info", scheme) != (auth != NULL)
+      || view.found != (auth != NULL))
+    abort ();
+  if (auth == NULL)
+    return;
+  if (strcmp (sfb_sip_auth_view_get_scheme (&view), sfb_sip_auth_get_scheme (auth)) != 0
+      || view.n_params != sfb_sip_auth_get_n_params (auth))
+    abort ();
+  for (guint i = 0; i < view.n_params; i++)
+    {
+      const char *name = sfb_sip_auth_get_param_name (auth, i);
+
+      if (view.params[i].name_len != strlen (name)
+          || memcmp (view.params[i].name, name, view.params[i].name_len) != 0
+          || strcmp (sfb_sip_auth_view_get_param_value (&view, i),
+                     sfb_sip_auth_get_param_value (auth, i))
+                 != 0)
+        abort ();
     }
 }
 
@@ -161,6 +221,9 @@ exercise (SfbSipMessage *msg)
                   || strcmp (check_error->message, parse_error->message) != 0)))
         abort ();
     }
+  check_auth_view (msg, infos, "NTLM");
+  if (infos->len > 0)
+    check_auth_view (msg, infos, sfb_sip_auth_get_scheme (infos->pdata[0]));
   if (infos->len > 0)
     (void) sfb_sip_signature_params_init_from_auth (&params, infos->pdata[0], NULL);
   buffer = sfb_sip_signature_buffer (msg, &params, NULL);

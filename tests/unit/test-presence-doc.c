@@ -596,7 +596,7 @@ info_built (const SfbPresenceInfo *info)
   return g_variant_builder_end (&b);
 }
 
-/* sfb_presence_info_to_variant() builds from shared entries: the same
+/* sfb_presence_info_dup_variant() builds from shared entries: the same
  * value and bytes as GVariantBuilder, for every size of framing offset (1,
  * 2 and 4 bytes), when an entry is shared and when it is not. */
 static void
@@ -620,7 +620,7 @@ test_info_variant (void)
         info.activity = j % 2 == 0 || lengths[j] > 0 ? activity : NULL;
         if (lengths[i] == 10)
           memcpy (note, "caf\xc3\xa9 \xf0\x9f\x98\x80", 10);
-        fast = g_variant_ref_sink (sfb_presence_info_to_variant (&info));
+        fast = sfb_presence_info_dup_variant (&info);
         built = g_variant_ref_sink (info_built (&info));
         g_assert_cmpstr (g_variant_get_type_string (fast), ==, "a{sv}");
         g_assert_cmpuint (g_variant_get_size (fast), ==, g_variant_get_size (built));
@@ -649,7 +649,7 @@ test_info_variant_many (void)
         info.availability = 3000 + i * 97;
         info.activity = i % 3 == 0 ? NULL : activity;
         info.note = i % 2 == 0 ? NULL : note;
-        fast = g_variant_ref_sink (sfb_presence_info_to_variant (&info));
+        fast = sfb_presence_info_dup_variant (&info);
         built = g_variant_ref_sink (info_built (&info));
         g_assert_true (g_variant_equal (fast, built));
         g_assert_cmpmem (g_variant_get_data (fast),
@@ -659,11 +659,50 @@ test_info_variant_many (void)
       }
 }
 
+/* Presences without a note are shared by code and activity: each value
+ * is still the one its own code, activity and note make (an activity or
+ * a note changes the value even where the code does not), and two
+ * contacts that show the same share one. */
+static void
+test_info_variant_shared (void)
+{
+  static const guint codes[] = { 0, 3500, 6500, 15500, 18500 };
+  static const char *const activities[] = { NULL, "", "in-a-meeting", "off-work" };
+  static const char *const notes[] = { NULL, "", "back at 3" };
+
+  for (guint round = 0; round < 2; round++)
+    for (gsize i = 0; i < G_N_ELEMENTS (codes); i++)
+      for (gsize j = 0; j < G_N_ELEMENTS (activities); j++)
+        for (gsize k = 0; k < G_N_ELEMENTS (notes); k++)
+          {
+            /* copies: no sharing by pointer */
+            g_autofree char *activity = g_strdup (activities[j]);
+            g_autofree char *note = g_strdup (notes[k]);
+            SfbPresenceInfo info = { 0 };
+            g_autoptr (GVariant) value = NULL;
+            g_autoptr (GVariant) again = NULL;
+            g_autoptr (GVariant) built = NULL;
+
+            info.availability = codes[i];
+            info.activity = activity;
+            info.note = note;
+            value = sfb_presence_info_dup_variant (&info);
+            again = sfb_presence_info_dup_variant (&info);
+            built = g_variant_ref_sink (info_built (&info));
+            g_assert_false (g_variant_is_floating (value));
+            g_assert_true (g_variant_equal (value, built));
+            g_assert_true (g_variant_equal (again, built));
+            if (note == NULL || *note == '\0')
+              g_assert_true (value == again);
+          }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/presence/availability", test_availability);
+  g_test_add_func ("/presence/info-variant-shared", test_info_variant_shared);
   g_test_add_func ("/presence/categories", test_categories);
   g_test_add_func ("/presence/categories-bot", test_categories_bot_and_cleared_note);
   g_test_add_func ("/presence/multipart", test_multipart);

@@ -372,6 +372,194 @@ test_redact_value (void)
   g_assert_cmpstr (e, ==, "Kerberos Rspauth=<redacted>");
 }
 
+/* ---- the view (sfb_sip_auth_view_parse) against the built parse ---- */
+
+static void
+assert_same_challenge (const SfbSipAuthView *view, const SfbSipAuth *auth)
+{
+  static const char *const names[] = { "a", "A", "rspauth", "srand", "opaque", "x" };
+
+  g_assert_cmpint (view->found, ==, auth != NULL);
+  if (auth == NULL)
+    {
+      g_assert_null (sfb_sip_auth_view_get_param (view, "a"));
+      return;
+    }
+  g_assert_cmpstr (sfb_sip_auth_view_get_scheme (view), ==, sfb_sip_auth_get_scheme (auth));
+  g_assert_cmpuint (view->n_params, ==, sfb_sip_auth_get_n_params (auth));
+  for (guint i = 0; i < view->n_params; i++)
+    {
+      const char *name = sfb_sip_auth_get_param_name (auth, i);
+
+      g_assert_cmpmem (view->params[i].name, view->params[i].name_len, name, strlen (name));
+      g_assert_cmpstr (
+          sfb_sip_auth_view_get_param_value (view, i), ==, sfb_sip_auth_get_param_value (auth, i));
+      g_assert_cmpstr (
+          sfb_sip_auth_view_get_param (view, name), ==, sfb_sip_auth_get_param (auth, name));
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    g_assert_cmpstr (
+        sfb_sip_auth_view_get_param (view, names[i]), ==, sfb_sip_auth_get_param (auth, names[i]));
+}
+
+/* verdict, error (domain, code, text) and the challenge of @scheme */
+static void
+assert_view_as_parse (SfbSipAuthView *view, const char *value, gsize len, const char *scheme)
+{
+  g_autoptr (GError) want_error = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) auths = sfb_sip_auth_parse (value, (gssize) len, &want_error);
+  gboolean ok = sfb_sip_auth_view_parse (view, value, (gssize) len, scheme, &error);
+
+  g_assert_cmpint (ok, ==, auths != NULL);
+  if (!ok)
+    {
+      g_assert_error (error, want_error->domain, want_error->code);
+      g_assert_cmpstr (error->message, ==, want_error->message);
+      g_assert_false (view->found);
+      return;
+    }
+  g_assert_no_error (error);
+  assert_same_challenge (view, sfb_sip_auth_find (auths, scheme));
+}
+
+static void
+assert_view_all_schemes (SfbSipAuthView *view, const char *value, gsize len)
+{
+  static const char *const schemes[] = { "NTLM", "ntlm", "Kerberos", "Negotiate", "TLS-DSK", "X" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (schemes); i++)
+    assert_view_as_parse (view, value, len, schemes[i]);
+}
+
+/* each value, and each with every position given one special byte,
+ * replaced and inserted: one view reused throughout */
+static void
+test_view (void)
+{
+  static const char *const values[] = {
+    "NTLM qop=\"auth\", opaque=\"2BDBAC9D\", srand=\"3F3C\", snum=\"1\", rspauth=\"0100\", "
+    "targetname=\"fe\", realm=\"" REALM "\", version=4",
+    "Kerberos realm=\"r\", NTLM a=1, b=\"x\\\"y\", ntlm c=2",
+    "Negotiate YIIG==, NTLM a=1, A=\"es\\\\c\", a=3",
+    "TLS-DSK Zm9v, Kerberos x=\"\"",
+    "a=1, NTLM",
+    "NTLM a=1 b=2",
+    "NTLM a=\"open",
+    "NTLM a=",
+    " , ,NTLM ,",
+    "",
+  };
+  static const char specials[] = "\"\\,= \t\r;N\0";
+  SfbSipAuthView view = { 0 };
+
+  for (gsize v = 0; v < G_N_ELEMENTS (values); v++)
+    {
+      gsize len = strlen (values[v]);
+      g_autofree char *buf = g_malloc (len + 2);
+
+      assert_view_all_schemes (&view, values[v], len);
+      for (gsize at = 0; at <= len; at++)
+        for (gsize c = 0; c < sizeof specials - 1 + 1; c++)
+          {
+            /* inserted */
+            memcpy (buf, values[v], at);
+            buf[at] = specials[c];
+            memcpy (buf + at + 1, values[v] + at, len - at);
+            assert_view_all_schemes (&view, buf, len + 1);
+            if (at == len)
+              continue;
+            /* replaced */
+            memcpy (buf, values[v], len);
+            buf[at] = specials[c];
+            assert_view_all_schemes (&view, buf, len);
+          }
+    }
+  sfb_sip_auth_view_clear (&view);
+}
+
+/* the challenge and parameter limits, the scheme first or last */
+static void
+test_view_limits (void)
+{
+  SfbSipAuthView view = { 0 };
+
+  for (guint n = SFB_SIP_AUTH_MAX_CHALLENGES - 1; n <= SFB_SIP_AUTH_MAX_CHALLENGES + 1; n++)
+    {
+      g_autoptr (GString) value = g_string_new (NULL);
+
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (value, "%sS%u a=%u", i > 0 ? ", " : "", i, i);
+      assert_view_as_parse (&view, value->str, value->len, "S0");
+      assert_view_as_parse (&view, value->str, value->len, "S14");
+      assert_view_as_parse (&view, value->str, value->len, "s15");
+    }
+  for (guint n = SFB_SIP_AUTH_MAX_PARAMS - 1; n <= SFB_SIP_AUTH_MAX_PARAMS + 1; n++)
+    {
+      g_autoptr (GString) value = g_string_new ("Kerberos k=1, NTLM");
+
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (value, "%sp%u=\"v\\%u\"", i > 0 ? ", " : " ", i, i);
+      assert_view_as_parse (&view, value->str, value->len, "NTLM");
+      g_string_append (value, ", X");
+      for (guint i = 0; i < n; i++)
+        g_string_append_printf (value, "%sq%u=%u", i > 0 ? ", " : " ", i, i);
+      assert_view_as_parse (&view, value->str, value->len, "X");
+      assert_view_as_parse (&view, value->str, value->len, "Kerberos");
+    }
+  {
+    g_autofree char *lng = g_strnfill (SFB_SIP_AUTH_MAX_LENGTH + 1, 'a');
+
+    memcpy (lng, "NTLM a=", 7);
+    assert_view_as_parse (&view, lng, SFB_SIP_AUTH_MAX_LENGTH, "NTLM");
+    assert_view_as_parse (&view, lng, SFB_SIP_AUTH_MAX_LENGTH + 1, "NTLM");
+  }
+  sfb_sip_auth_view_clear (&view);
+}
+
+/* a message's headers: the first challenge of the scheme over all of them,
+ * broken ones skipped, as sfb_sip_auth_parse_message () and find give */
+static void
+test_view_message (void)
+{
+  static const char *const headers[] = {
+    "",
+    "Authentication-Info: NTLM a=1\r\n",
+    "Authentication-Info: NTLM a=\"open\r\nAuthentication-Info: NTLM a=2\r\n",
+    "Authentication-Info: NTLM a=2, b=3\r\nAuthentication-Info: NTLM a=\"open\r\n",
+    "Authentication-Info: Kerberos a=1\r\nAuthentication-Info: ntlm a=2\r\n",
+    "Authentication-Info: NTLM a=1, NTLM a=2\r\nAuthentication-Info: NTLM a=3\r\n",
+    "Authentication-Info: K a=1, NTLM a=\"x\\\"\", b\r\nAuthentication-Info: K b=2\r\n",
+    "Authentication-Info: Kerberos a=1, NTLM a=\"x\\\"\"\r\nAuthentication-Info: NTLM c=3\r\n",
+    "Proxy-Authentication-Info: NTLM a=1\r\nAuthentication-Info: Kerberos a=2\r\n",
+  };
+  static const char *const schemes[] = { "NTLM", "Kerberos", "X" };
+  static const char *const names[] = { "Authentication-Info", "Proxy-Authentication-Info" };
+  SfbSipAuthView view = { 0 };
+
+  for (gsize h = 0; h < G_N_ELEMENTS (headers); h++)
+    {
+      g_autofree char *text
+          = g_strdup_printf ("SIP/2.0 200 OK\r\n%sContent-Length: 0\r\n\r\n", headers[h]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, strlen (text), &error);
+
+      g_assert_no_error (error);
+      for (gsize n = 0; n < G_N_ELEMENTS (names); n++)
+        for (gsize s = 0; s < G_N_ELEMENTS (schemes); s++)
+          {
+            g_autoptr (GPtrArray) auths = sfb_sip_auth_parse_message (msg, names[n]);
+            SfbSipAuth *auth = sfb_sip_auth_find (auths, schemes[s]);
+
+            g_assert_cmpint (sfb_sip_auth_view_find_message (&view, msg, names[n], schemes[s]),
+                             ==,
+                             auth != NULL);
+            assert_same_challenge (&view, auth);
+          }
+    }
+  sfb_sip_auth_view_clear (&view);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -391,6 +579,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/auth-header/build-quoting", test_build_quoting);
   g_test_add_func ("/sip/auth-header/to-string", test_to_string);
   g_test_add_func ("/sip/auth-header/redact-value", test_redact_value);
+  g_test_add_func ("/sip/auth-header/view", test_view);
+  g_test_add_func ("/sip/auth-header/view-limits", test_view_limits);
+  g_test_add_func ("/sip/auth-header/view-message", test_view_message);
 
   return g_test_run ();
 }

@@ -25,6 +25,7 @@ typedef struct
   GSocket *peer; /* the server's end, non-blocking */
   GString *received;
   GPtrArray *requests; /* what the request handler was given */
+  guint want_requests; /* got_wanted_requests() */
   guint n_closed;
   GError *closed_error;
   SfbSipMessage *response;
@@ -156,7 +157,8 @@ peer_read_message (Fixture *fx)
 }
 
 /* Writes @text to the connection, @chunk bytes at a time, letting the
- * connection read between the chunks. */
+ * connection read between the chunks (while a burst's hold sets the socket
+ * aside, the chunks pile up: a full socket waits for the hold's end). */
 static void
 peer_write (Fixture *fx, const char *text, gsize chunk)
 {
@@ -166,9 +168,16 @@ peer_write (Fixture *fx, const char *text, gsize chunk)
     {
       gsize n = MIN (chunk, len - off);
       g_autoptr (GError) error = NULL;
+      gssize sent;
 
-      g_assert_cmpint (g_socket_send (fx->peer, text + off, n, NULL, &error), ==, (gssize) n);
+      while ((sent = g_socket_send (fx->peer, text + off, n, NULL, &error)) < 0
+             && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_clear_error (&error);
+          g_main_context_iteration (NULL, TRUE);
+        }
       g_assert_no_error (error);
+      g_assert_cmpint (sent, ==, (gssize) n);
       while (g_main_context_iteration (NULL, FALSE))
         ;
     }
@@ -409,6 +418,17 @@ read_source_name (Fixture *fx)
   return g_source_get_name (fx->connection->read_source);
 }
 
+/* The socket is read from: its source, or a burst's hold that brings the
+ * source back (not the stream's source). */
+static gboolean
+reads_from_socket (Fixture *fx)
+{
+  if (fx->connection->read_source == NULL)
+    return fx->connection->hold_id != 0;
+  return g_strcmp0 (g_source_get_name (fx->connection->read_source), SFB_SIP_READ_SOURCE_SOCKET)
+         == 0;
+}
+
 static char *
 notify_text (guint cseq)
 {
@@ -561,7 +581,7 @@ test_fallback_is_temporary (Fixture *fx, gconstpointer data)
       if (i == 1)
         spin_until (got_request, fx);
       /* a message was read: the socket's source is back, and stays */
-      g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+      g_assert_true (reads_from_socket (fx));
     }
   spin_until (got_all_requests, fx);
   assert_four_notifies_in_order (fx);
@@ -703,13 +723,13 @@ test_tls_fallback_is_temporary (Fixture *fx, gconstpointer data)
 
   while (g_main_context_iteration (NULL, FALSE)) /* the first read */
     ;
-  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_true (reads_from_socket (fx));
   sfb_sip_connection_fall_back_to_stream (fx->connection);
   g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_STREAM);
   server_send (fx, first);
   server_send (fx, second);
   spin_until (got_request, fx);
-  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_true (reads_from_socket (fx));
   for (guint i = 3; i <= 4; i++)
     {
       g_autofree char *notify = fallback_notify_text (i);
@@ -717,8 +737,168 @@ test_tls_fallback_is_temporary (Fixture *fx, gconstpointer data)
       server_send (fx, notify);
     }
   spin_until (got_all_requests, fx);
-  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_true (reads_from_socket (fx));
   assert_four_notifies_in_order (fx);
+}
+
+/* ---- bursts ---- */
+
+/* Holds that would outlast the safety deadline: a message kept waiting by
+ * one fails the test instead of arriving late.  Every read after the first
+ * counts as part of a burst (the gap is a minute). */
+#define LONG_HOLD_MS (60 * 1000)
+
+static void
+long_holds (Fixture *fx)
+{
+  fx->connection->burst_gap_us = 60 * G_USEC_PER_SEC;
+  fx->connection->after_answer_us = 60 * G_USEC_PER_SEC;
+  fx->connection->hold_ms = LONG_HOLD_MS;
+}
+
+static gboolean
+got_wanted_requests (Fixture *fx)
+{
+  return fx->requests->len >= fx->want_requests;
+}
+
+/* Writes NOTIFY @cseq and runs the main loop until it was handled. */
+static void
+peer_notify (Fixture *fx, guint cseq)
+{
+  g_autofree char *notify = notify_text (cseq);
+
+  fx->want_requests = fx->requests->len + 1;
+  peer_write (fx, notify, strlen (notify));
+  spin_until (got_wanted_requests, fx);
+}
+
+/* A message after a quiet time is read at once, and so is the next: the
+ * first does not start a hold (only a read soon after another does). */
+static void
+test_lone_message_at_once (Fixture *fx, gconstpointer data)
+{
+  long_holds (fx);
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  peer_notify (fx, 1);
+  g_assert_cmpuint (fx->connection->hold_id, ==, 0);
+  peer_notify (fx, 2); /* would wait out a hold started by the first */
+  g_assert_cmpuint (fx->requests->len, ==, 2);
+}
+
+/* In a burst's hold, sending a request ends the hold: the answer is read at
+ * once. */
+static void
+test_answer_ends_hold (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+  g_autofree char *ok = NULL;
+
+  long_holds (fx);
+  peer_notify (fx, 1);
+  peer_notify (fx, 2);
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0); /* a burst: the socket set aside */
+  send_options (fx, 5000);
+  sent = peer_read_message (fx);
+  ok = response_text (sent, "200 OK", NULL, NULL);
+  peer_write (fx, ok, strlen (ok));
+  spin_until (transaction_done, fx);
+  g_assert_no_error (fx->error);
+  g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+}
+
+/* While an answer is awaited, messages in quick succession start no hold:
+ * the answer behind them is read at once. */
+static void
+test_no_hold_while_awaiting (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+  g_autofree char *ok = NULL;
+
+  long_holds (fx);
+  send_options (fx, 5000);
+  sent = peer_read_message (fx);
+  peer_notify (fx, 1);
+  peer_notify (fx, 2);
+  g_assert_cmpuint (fx->connection->hold_id, ==, 0);
+  ok = response_text (sent, "200 OK", NULL, NULL);
+  peer_write (fx, ok, strlen (ok));
+  spin_until (transaction_done, fx);
+  g_assert_no_error (fx->error);
+  g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+}
+
+/* What follows an answer (the server's NOTIFYs that the exchange caused)
+ * is read at once, however quickly it comes. */
+static void
+test_after_answer_at_once (Fixture *fx, gconstpointer data)
+{
+  g_autoptr (SfbSipMessage) sent = NULL;
+  g_autofree char *ok = NULL;
+
+  long_holds (fx);
+  peer_notify (fx, 1);
+  send_options (fx, 5000);
+  sent = peer_read_message (fx);
+  ok = response_text (sent, "200 OK", NULL, NULL);
+  peer_write (fx, ok, strlen (ok));
+  spin_until (transaction_done, fx);
+  g_assert_no_error (fx->error);
+  peer_notify (fx, 2); /* close after the answer: a burst but for it */
+  peer_notify (fx, 3);
+  g_assert_cmpuint (fx->requests->len, ==, 3);
+  g_assert_cmpuint (fx->connection->hold_id, ==, 0);
+}
+
+static gboolean
+hold_ended (Fixture *fx)
+{
+  return fx->connection->hold_id == 0;
+}
+
+/* Over TLS, where a read returns one record: the messages that came during
+ * a burst's hold are read in one wake-up when it ends, and once the burst
+ * is over (a hold that found nothing) the socket's source is back and no
+ * timer is left. */
+static void
+test_tls_burst_read_together (Fixture *fx, gconstpointer data)
+{
+  guint64 wakeups;
+
+  fx->connection->burst_gap_us = 60 * G_USEC_PER_SEC;
+  fx->connection->hold_ms = 500;                 /* the four writes below fit in it */
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autofree char *notify = notify_text (i);
+
+      server_send (fx, notify);
+      fx->want_requests = i;
+      spin_until (got_wanted_requests, fx);
+    }
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0);
+  wakeups = fx->connection->read_wakeups;
+  for (guint i = 3; i <= 6; i++)
+    {
+      g_autofree char *notify = notify_text (i);
+
+      server_send (fx, notify); /* one TLS record each */
+    }
+  fx->want_requests = 6;
+  spin_until (got_wanted_requests, fx);
+  g_assert_cmpuint (fx->connection->read_wakeups - wakeups, ==, 1);
+  spin_until (hold_ended, fx);
+  g_assert_cmpstr (read_source_name (fx), ==, SFB_SIP_READ_SOURCE_SOCKET);
+  g_assert_cmpuint (fx->requests->len, ==, 6);
+  for (guint i = 0; i < 6; i++)
+    {
+      g_autofree char *cseq = g_strdup_printf ("%u NOTIFY", i + 1);
+
+      g_assert_cmpstr (
+          sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq"), ==, cseq);
+    }
 }
 
 int
@@ -786,6 +966,36 @@ main (int argc, char **argv)
               NULL,
               tls_fixture_setup,
               test_tls_fallback_is_temporary,
+              fixture_teardown);
+  g_test_add ("/sip-connection/lone-message-at-once",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_lone_message_at_once,
+              fixture_teardown);
+  g_test_add ("/sip-connection/answer-ends-hold",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_answer_ends_hold,
+              fixture_teardown);
+  g_test_add ("/sip-connection/no-hold-while-awaiting",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_no_hold_while_awaiting,
+              fixture_teardown);
+  g_test_add ("/sip-connection/after-answer-at-once",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_after_answer_at_once,
+              fixture_teardown);
+  g_test_add ("/sip-connection/tls-burst-read-together",
+              Fixture,
+              NULL,
+              tls_fixture_setup,
+              test_tls_burst_read_together,
               fixture_teardown);
   return g_test_run ();
 }

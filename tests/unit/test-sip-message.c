@@ -824,6 +824,111 @@ test_empty_body_shared (void)
   g_assert_true (sfb_sip_message_get_body (cleared) == empty);
 }
 
+/* sfb_sip_message_find_header() (an index by bucket of names) against a
+ * plain walk comparing every header's name, at every start, for names in
+ * full and compact form and in any case, on a parsed message changed by
+ * appends, prepends, sets and removals (a fixed seed) */
+static int
+find_header_plainly (SfbSipMessage *msg, const char *name, guint start)
+{
+  for (guint i = start; i < sfb_sip_message_get_n_headers (msg); i++)
+    {
+      if (sfb_sip_header_name_equal (sfb_sip_message_get_header_name (msg, i), name))
+        return (int) i;
+    }
+  return -1;
+}
+
+static void
+assert_find_header_plain (SfbSipMessage *msg, const char *const *names, gsize n_names)
+{
+  for (gsize k = 0; k < n_names; k++)
+    for (guint start = 0; start <= sfb_sip_message_get_n_headers (msg) + 1; start++)
+      g_assert_cmpint (sfb_sip_message_find_header (msg, names[k], start),
+                       ==,
+                       find_header_plainly (msg, names[k], start));
+}
+
+static void
+test_find_header_index (void)
+{
+  static const char *const names[] = {
+    "Via",
+    "v",
+    "From",
+    "f",
+    "TO",
+    "t",
+    "Call-ID",
+    "i",
+    "CSeq",
+    "Contact",
+    "m",
+    "Content-Length",
+    "l",
+    "Content-Type",
+    "c",
+    "Event",
+    "o",
+    "Subscription-State",
+    "Authentication-Info",
+    "Proxy-Authentication-Info",
+    "Expires",
+    "Max-Forwards",
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "Supported",
+    "k",
+    "X-A",
+    "X-B",
+    "X-Absent",
+    "ms-diagnostics",
+    "Record-Route",
+    "Require",
+  };
+  static const char text[] = "NOTIFY sip:a@b SIP/2.0\r\n"
+                             "v: SIP/2.0/TLS h\r\n"
+                             "From: <sip:a@b>;tag=1\r\n"
+                             "t: <sip:c@d>\r\n"
+                             "Call-ID: x\r\n"
+                             "CSeq: 1 NOTIFY\r\n"
+                             "Via: SIP/2.0/TLS h2\r\n"
+                             "Event: presence\r\n"
+                             "X-A: 1\r\n"
+                             "x-a: 2\r\n"
+                             "Content-Length: 0\r\n\r\n";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (text, sizeof text - 1, &error);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (17);
+
+  g_assert_no_error (error);
+  assert_find_header_plain (msg, names, G_N_ELEMENTS (names));
+  for (guint step = 0; step < 300; step++)
+    {
+      const char *name = names[g_rand_int_range (rand, 0, G_N_ELEMENTS (names))];
+
+      switch (g_rand_int_range (rand, 0, 5))
+        {
+        case 0:
+          sfb_sip_message_append_header (msg, name, "a");
+          break;
+        case 1:
+          sfb_sip_message_prepend_header (msg, name, "p");
+          break;
+        case 2:
+          sfb_sip_message_set_header (msg, name, "s");
+          break;
+        case 3:
+          (void) sfb_sip_message_remove_header (msg, name);
+          break;
+        default:
+          (void) sfb_sip_message_get_header (msg, name);
+          break;
+        }
+      assert_find_header_plain (msg, names, G_N_ELEMENTS (names));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -853,6 +958,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/message/nul-in-value", test_nul_in_value);
   g_test_add_func ("/sip/message/head-block-limits", test_head_block_limits);
   g_test_add_func ("/sip/message/head-block-start-lines", test_head_block_start_lines);
+  g_test_add_func ("/sip/message/find-header-index", test_find_header_index);
 
   return g_test_run ();
 }

@@ -311,11 +311,73 @@ test_params_from_auth (void)
   g_assert_cmpuint (params.version, ==, 4);
 }
 
+/* A From or To that does not parse fails validation and the signature
+ * every time it is asked, whichever comes first (the check is kept only
+ * when it passes) */
+static void
+test_unparsed_address (void)
+{
+  static const char *const texts[] = {
+    "SIP/2.0 200 OK\r\n"
+    "Via: SIP/2.0/TLS h\r\n"
+    "From: <sip:user@cosmo.local;tag=1\r\n"
+    "To: <sip:user@cosmo.local>;tag=2\r\n"
+    "Call-ID: c\r\n"
+    "CSeq: 3 REGISTER\r\n"
+    "Content-Length: 0\r\n\r\n",
+    "SIP/2.0 200 OK\r\n"
+    "Via: SIP/2.0/TLS h\r\n"
+    "From: <sip:user@cosmo.local>;tag=1\r\n"
+    "To: <sip:user@cosmo.local>;tag=\"2\r\n"
+    "Call-ID: c\r\n"
+    "CSeq: 3 REGISTER\r\n"
+    "Content-Length: 0\r\n\r\n",
+  };
+  static const char *const names[] = { "From", "To" };
+  SfbSipSignatureParams params = {
+    .protocol = "NTLM",
+    .rand = "1",
+    .num = "1",
+    .realm = REALM,
+    .targetname = TARGET,
+    .version = 4,
+  };
+
+  for (gsize t = 0; t < G_N_ELEMENTS (texts); t++)
+    for (guint validate_first = 0; validate_first < 2; validate_first++)
+      {
+        g_autoptr (GError) error = NULL;
+        g_autoptr (SfbSipMessage) msg = sfb_sip_message_parse (texts[t], strlen (texts[t]), &error);
+        g_autofree char *want
+            = g_strdup_printf ("cannot sign or verify: %s does not parse", names[t]);
+
+        g_assert_no_error (error);
+        for (guint round = 0; round < 2; round++)
+          {
+            g_autoptr (GError) validate_error = NULL;
+            g_autoptr (GError) sign_error = NULL;
+            g_autofree char *buffer = NULL;
+
+            if (validate_first)
+              g_assert_false (sfb_sip_message_validate (msg, &validate_error));
+            buffer = sfb_sip_signature_buffer (msg, &params, &sign_error);
+            g_assert_null (buffer);
+            g_assert_error (sign_error, SFB_SIP_ERROR, SFB_SIP_ERROR_INVALID);
+            g_assert_cmpstr (sign_error->message, ==, want);
+            if (!validate_first)
+              g_assert_false (sfb_sip_message_validate (msg, &validate_error));
+            g_assert_error (validate_error, SFB_SIP_ERROR, SFB_SIP_ERROR_MALFORMED);
+            g_assert_true (g_str_has_prefix (validate_error->message, names[t]));
+          }
+      }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
+  g_test_add_func ("/sip/signature/unparsed-address", test_unparsed_address);
   g_test_add_func ("/sip/signature/spec-register", test_spec_register);
   g_test_add_func ("/sip/signature/spec-200", test_spec_200);
   g_test_add_func ("/sip/signature/after-validation", test_after_validation);

@@ -621,6 +621,81 @@ test_via_check (void)
     }
 }
 
+/* validation's and the signature's sfb_sip_name_addr_check() gives
+ * sfb_sip_name_addr_parse()'s verdict and error, and its URI and tag as
+ * sfb_sip_name_addr_get_uri() and _get_tag() give them */
+static void
+assert_name_addr_check_agrees (const char *text, gsize len)
+{
+  g_autoptr (GError) parse_error = NULL;
+  g_autoptr (GError) check_error = NULL;
+  g_autoptr (SfbSipNameAddr) addr = sfb_sip_name_addr_parse (text, (gssize) len, &parse_error);
+  SfbSipNameAddrView view = { "x", 1, "x", 1 };
+  gboolean ok = sfb_sip_name_addr_check (text, (gssize) len, &view, &check_error);
+
+  if (addr != NULL)
+    {
+      const char *tag = sfb_sip_name_addr_get_tag (addr);
+
+      g_assert_true (ok);
+      g_assert_no_error (check_error);
+      g_assert_cmpmem (view.uri,
+                       view.uri_len,
+                       sfb_sip_name_addr_get_uri (addr),
+                       strlen (sfb_sip_name_addr_get_uri (addr)));
+      g_assert_cmpint (view.tag != NULL, ==, tag != NULL);
+      if (tag != NULL)
+        g_assert_cmpmem (view.tag, view.tag_len, tag, strlen (tag));
+      return;
+    }
+  g_assert_false (ok);
+  g_assert_nonnull (check_error);
+  g_assert_cmpuint (check_error->domain, ==, parse_error->domain);
+  g_assert_cmpint (check_error->code, ==, parse_error->code);
+  g_assert_cmpstr (check_error->message, ==, parse_error->message);
+  g_assert_true (sfb_sip_name_addr_check (text, (gssize) len, NULL, NULL) == FALSE);
+}
+
+static void
+test_name_addr_check (void)
+{
+  static const char *const values[] = {
+    "\"Alice A.\" <sip:alice@example.com>;tag=1928301774;epid=7ff7b4",
+    "Bob <sip:bob@example.com;transport=tls>;TAG=\"q\\\"t\";x",
+    "<sip:carol@h>;x=1;tag;tag=2",
+    "sip:dave@h;tag=ab;epid=c",
+    "\"a\\\"b\" <tel:+1555>",
+    "sip:u@h?x=y",
+    "<sip:u@h",
+    "\"open <sip:u@h>",
+    "A B <>",
+    "<sip:u@h>;tag=\"a\\",
+    "<sip:u@h>, <sip:v@h>",
+    "<sip:u@h> x",
+    "<mailto:u@h>;=",
+    "",
+  };
+  static const char specials[] = "\"\\<>;=, \tt:?@";
+
+  for (gsize i = 0; i < G_N_ELEMENTS (values); i++)
+    check_with_specials (values[i], specials, sizeof specials, assert_name_addr_check_agrees);
+  /* the parameter limit counts alike; the tag first or last */
+  for (guint k = 62; k <= 66; k++)
+    {
+      g_autoptr (GString) first = g_string_new ("<sip:h>;tag=t");
+      g_autoptr (GString) last = g_string_new ("<sip:h>");
+
+      for (guint j = 0; j < k; j++)
+        {
+          g_string_append_printf (first, ";p%u", j);
+          g_string_append_printf (last, ";p%u=%u", j, j);
+        }
+      g_string_append (last, ";tag=t");
+      assert_name_addr_check_agrees (first->str, first->len);
+      assert_name_addr_check_agrees (last->str, last->len);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -640,6 +715,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sip/name-addr/list", test_name_addr_list);
   g_test_add_func ("/sip/name-addr/invalid", test_name_addr_invalid);
   g_test_add_func ("/sip/name-addr/too-many-params", test_name_addr_too_many_params);
+  g_test_add_func ("/sip/name-addr/check", test_name_addr_check);
   g_test_add_func ("/sip/via/parse", test_via);
   g_test_add_func ("/sip/via/invalid", test_via_invalid);
   g_test_add_func ("/sip/via/check", test_via_check);
