@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Idle wake-ups (docs/benchmarks.md): sfbd signed in to sfbsim, nothing happening.
 
-  bench_idle.py --build DIR [--seconds 120] [--format markdown|json] [--output FILE]
+  bench_idle.py --build DIR [--seconds 120] [--scenario FILE] [--format markdown|json]
+                [--output FILE]
 
-Runs itself inside build-aux/testnet.  Signs alice in (default scenario), waits until no
+Runs itself inside build-aux/testnet.  Signs alice in (sfbsim's default scenario, which has
+no Exchange, or --scenario FILE, e.g. tests/sfbsim/scenarios/exchange.toml), waits until no
 D-Bus signal came for 2 s, then counts sfbd's wake-ups for --seconds with no PipeWire
 running (XDG_RUNTIME_DIR is an empty private directory, so its socket is absent).
 
@@ -36,6 +38,7 @@ sys.path.insert(0, HERE)
 
 import bench_signin as B  # noqa: E402
 
+EXCHANGE = "org.sfbd.Sfbd1.Exchange"
 
 def switches(pid):
     """{thread id: (name, voluntary, nonvoluntary)}."""
@@ -101,12 +104,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--scenario", help="an sfbsim scenario file (default: sfbsim's own)")
     ap.add_argument("--format", choices=("markdown", "json"), default="markdown")
     ap.add_argument("--output")
     args = ap.parse_args()
 
     top = tempfile.mkdtemp(prefix="sfbd-bench-idle-")
-    sim = B.Sim(top)
+    sim = B.Sim(top, os.path.abspath(args.scenario) if args.scenario else None)
     d = None
     status = 0
     try:
@@ -114,6 +118,8 @@ def main():
         sign_in(d, sim)
         sim.ctl.reset_counters()
         result = measure(d, args.seconds)
+        # Exchange absent or failing is retried (30 s, doubling to 15 min): wake-ups
+        result["exchange_state"] = d.get(EXCHANGE, "State")
         counters = sim.ctl.counters()
         result["sip_requests"] = sum(v for v in counters.get("requests", {}).values()
                                      if isinstance(v, int))
@@ -134,6 +140,7 @@ def main():
                f"| wake-ups (voluntary switches, all threads) | {result['wakeups']} |\n"
                f"| preemptions (nonvoluntary, load-dependent) | {result['preemptions']} |\n"
                f"| SIP requests sent in the window | {result['sip_requests']} |\n"
+               f"| Exchange state at the end | {result['exchange_state']} |\n"
                f"| load before / after | {result['load_before']} / {result['load_after']} |\n"
                + "".join(f"| thread {k} | {v['voluntary']} |\n"
                          for k, v in sorted(result["threads"].items())))
