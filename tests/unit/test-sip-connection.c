@@ -756,6 +756,19 @@ long_holds (Fixture *fx)
   fx->connection->hold_ms = LONG_HOLD_MS;
 }
 
+/* The peer answers @sent (an OPTIONS of send_options()) with a 200, which
+ * ends the transaction. */
+static void
+answer_ok (Fixture *fx, SfbSipMessage *sent)
+{
+  g_autofree char *ok = response_text (sent, "200 OK", NULL, NULL);
+
+  peer_write (fx, ok, strlen (ok));
+  spin_until (transaction_done, fx);
+  g_assert_no_error (fx->error);
+  g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+}
+
 static gboolean
 got_wanted_requests (Fixture *fx)
 {
@@ -793,7 +806,6 @@ static void
 test_answer_ends_hold (Fixture *fx, gconstpointer data)
 {
   g_autoptr (SfbSipMessage) sent = NULL;
-  g_autofree char *ok = NULL;
 
   long_holds (fx);
   peer_notify (fx, 1);
@@ -801,11 +813,7 @@ test_answer_ends_hold (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->connection->hold_id, !=, 0); /* a burst: the socket set aside */
   send_options (fx, 5000);
   sent = peer_read_message (fx);
-  ok = response_text (sent, "200 OK", NULL, NULL);
-  peer_write (fx, ok, strlen (ok));
-  spin_until (transaction_done, fx);
-  g_assert_no_error (fx->error);
-  g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+  answer_ok (fx, sent);
 }
 
 /* While an answer is awaited, messages in quick succession start no hold:
@@ -814,7 +822,6 @@ static void
 test_no_hold_while_awaiting (Fixture *fx, gconstpointer data)
 {
   g_autoptr (SfbSipMessage) sent = NULL;
-  g_autofree char *ok = NULL;
 
   long_holds (fx);
   send_options (fx, 5000);
@@ -822,11 +829,7 @@ test_no_hold_while_awaiting (Fixture *fx, gconstpointer data)
   peer_notify (fx, 1);
   peer_notify (fx, 2);
   g_assert_cmpuint (fx->connection->hold_id, ==, 0);
-  ok = response_text (sent, "200 OK", NULL, NULL);
-  peer_write (fx, ok, strlen (ok));
-  spin_until (transaction_done, fx);
-  g_assert_no_error (fx->error);
-  g_assert_cmpuint (sfb_sip_message_get_status_code (fx->response), ==, 200);
+  answer_ok (fx, sent);
 }
 
 /* What follows an answer (the server's NOTIFYs that the exchange caused)
@@ -835,16 +838,12 @@ static void
 test_after_answer_at_once (Fixture *fx, gconstpointer data)
 {
   g_autoptr (SfbSipMessage) sent = NULL;
-  g_autofree char *ok = NULL;
 
   long_holds (fx);
   peer_notify (fx, 1);
   send_options (fx, 5000);
   sent = peer_read_message (fx);
-  ok = response_text (sent, "200 OK", NULL, NULL);
-  peer_write (fx, ok, strlen (ok));
-  spin_until (transaction_done, fx);
-  g_assert_no_error (fx->error);
+  answer_ok (fx, sent);
   peer_notify (fx, 2); /* close after the answer: a burst but for it */
   peer_notify (fx, 3);
   g_assert_cmpuint (fx->requests->len, ==, 3);
