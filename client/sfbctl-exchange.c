@@ -50,13 +50,16 @@ state_style (const char *state)
   return SFBCTL_STYLE_DIM;
 }
 
-/* what the state means for the user, and what to do about it */
+/* what the state means for the user, and what to do about it; signed in,
+ * "unavailable" with a last error is a discovery that found no Exchange */
 static const char *
-state_explanation (Sfbctl *ctl, const char *state)
+state_explanation (Sfbctl *ctl, const char *state, const char *last_error)
 {
+  if (g_strcmp0 (state, SFB_EXCHANGE_STATE_UNAVAILABLE) == 0 && !sfbctl_is_signed_in (ctl))
+    return " (not signed in; sign in with: sfbctl sign-in)";
   if (g_strcmp0 (state, SFB_EXCHANGE_STATE_UNAVAILABLE) == 0)
-    return sfbctl_is_signed_in (ctl) ? " (not started yet)"
-                                     : " (not signed in; sign in with: sfbctl sign-in)";
+    return *last_error != '\0' ? " (no Exchange found; to look again: sfbctl exchange refresh)"
+                               : " (not started yet)";
   if (g_strcmp0 (state, SFB_EXCHANGE_STATE_DISCOVERING) == 0)
     return " (looking for the Exchange server)";
   if (g_strcmp0 (state, SFB_EXCHANGE_STATE_FAILED) == 0)
@@ -93,7 +96,7 @@ print_exchange_text (Sfbctl *ctl, SfbDBusExchange *exchange)
                      sfbctl_style (state_style (state)),
                      *state != '\0' ? state : "unknown",
                      sfbctl_style_reset (),
-                     state_explanation (ctl, state));
+                     state_explanation (ctl, state, last_error));
   if (*last_error != '\0')
     sfbctl_fields_add (fields,
                        "Last error",

@@ -84,6 +84,7 @@ typedef struct
   gsize max_body;
   char *shown;
   char *certificate_host; /* nullable */
+  gboolean no_server;     /* it failed: nothing is there (no_server ()) */
 } Leg;
 
 static void
@@ -123,6 +124,17 @@ leg_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_pointer (task, g_steal_pointer (&body), (GDestroyNotify) g_bytes_unref);
 }
 
+/* No server at all: the name does not exist or has no address, or nothing
+ * listens on the port.  A timeout, an unreachable network or a DNS server
+ * that failed may pass; these answers will not until DNS or the network
+ * changes. */
+static gboolean
+no_server (const GError *error)
+{
+  return g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND)
+         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+}
+
 /* The error of a request that got no answer */
 static GError *
 send_error (Leg *leg, const GError *error)
@@ -157,6 +169,7 @@ leg_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (stream == NULL)
     {
+      leg->no_server = no_server (error);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
       else
@@ -198,6 +211,16 @@ sfb_http_ntlm_send_finish (GAsyncResult *result, GError **error)
 {
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sfb_http_ntlm_send_async, NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+gboolean
+sfb_http_ntlm_send_found_no_server (GAsyncResult *result)
+{
+  Leg *leg;
+
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == sfb_http_ntlm_send_async, FALSE);
+  leg = g_task_get_task_data (G_TASK (result));
+  return leg->no_server;
 }
 
 char *

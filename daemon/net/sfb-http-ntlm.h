@@ -47,6 +47,12 @@ void sfb_http_ntlm_send_async (SoupSession *session,
                                gpointer user_data);
 /* The body; the status and headers are @message's. */
 GBytes *sfb_http_ntlm_send_finish (GAsyncResult *result, GError **error);
+/* After sfb_http_ntlm_send_finish() failed: TRUE when no server is there at
+ * all (the host name does not exist or has no address, or nothing listens
+ * on the port), which trying again changes only when DNS or the network
+ * does; FALSE for every other failure (timeouts, TLS, a DNS server's
+ * failure, an unreachable network). */
+gboolean sfb_http_ntlm_send_found_no_server (GAsyncResult *result);
 
 /* "@scheme <token>": an Authorization header. */
 char *sfb_http_ntlm_authorization (const char *scheme, GBytes *token);

@@ -254,7 +254,12 @@ sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   GError *error = NULL;
   g_autoptr (GBytes) body = sfb_http_ntlm_send_finish (result, &error);
 
-  if (body == NULL)
+  if (body == NULL && sfb_http_ntlm_send_found_no_server (result))
+    {
+      g_task_return_new_error (task, SFB_ERROR, SFB_ERROR_NOT_FOUND, "%s", error->message);
+      g_error_free (error);
+    }
+  else if (body == NULL)
     g_task_return_error (task, error);
   else if (soup_message_get_status (job->message) == SOUP_STATUS_UNAUTHORIZED
            && (job->legs < 2 || job->kerberos))

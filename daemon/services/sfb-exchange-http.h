@@ -16,7 +16,9 @@
  * server's final NegTokenResp in the 200 is ignored).
  *
  * Errors: transport and TLS problems are SFB_ERROR_NOT_REACHABLE naming
- * the URL ("TLS failed: ..."); a 401 after the AUTHENTICATE is
+ * the URL ("TLS failed: ..."), except no server at all there (no such host
+ * name or address, nothing listening: sfb_http_ntlm_send_found_no_server()),
+ * which is SFB_ERROR_NOT_FOUND; a 401 after the AUTHENTICATE is
  * SFB_ERROR_AUTH_FAILED; a 401 offering neither NTLM nor Negotiate is
  * SFB_ERROR_NO_USABLE_AUTH_SCHEME; an answer larger than
  * SFB_EXCHANGE_HTTP_MAX_BODY is SFB_ERROR_SERVER_REJECTED.  Any other

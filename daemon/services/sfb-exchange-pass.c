@@ -14,6 +14,10 @@
  * password's proof would follow).  Each URL, the SRV lookup and the first
  * EWS read after a discovery is a stage of the sign-in trace; a discovery
  * (a retry, Refresh() after a failure) replaces the last one's stages.
+ * When every candidate said "not here" (SFB_ERROR_NOT_FOUND: no such name,
+ * no SRV record, nothing listening, 404, not an Autodiscover document) and
+ * none was an Exchange, the deployment has none: the pass ends "absent"
+ * and nothing retries it (docs/protocol.md §18.1).
  *
  * EWS, in order: GetUserAvailability and GetUserOofSettings (a failure
  * fails the pass), then the voicemail and missed-conversation counts (a
@@ -57,9 +61,11 @@ struct _SfbExchangePass
   GQueue urls; /* of char *, the candidates left */
   gboolean srv_done;
   guint redirects;
-  GString *failures; /* "URL: reason; ..." */
-  GError *error;     /* the failure that says most */
-  gint64 started_at; /* real time of the current trace stage */
+  GString *failures;    /* "URL: reason; ..." */
+  GError *error;        /* the failure that says most */
+  gboolean only_absent; /* every failure so far was "not here" */
+  gboolean heard;       /* an Autodiscover document answered */
+  gint64 started_at;    /* real time of the current trace stage */
   /* reads */
   Step step;
   gboolean trace_read;
@@ -92,7 +98,7 @@ pass_free (SfbExchangePass *pass)
 
 /* Hands the result to the object (which may start another pass). */
 static void
-pass_finish (SfbExchangePass *pass, const GError *error)
+pass_finish (SfbExchangePass *pass, const GError *error, gboolean absent)
 {
   SfbExchange *self = pass->self;
   SfbExchangePassKind kind = pass->kind;
@@ -100,7 +106,7 @@ pass_finish (SfbExchangePass *pass, const GError *error)
 
   self->pass = NULL;
   pass_free (pass);
-  sfb_exchange_pass_done (self, kind, copy);
+  sfb_exchange_pass_done (self, kind, copy, absent);
 }
 
 void
@@ -179,7 +185,8 @@ start_over (SfbExchangePass *pass, const char *email)
 }
 
 /* Keeps @error (the most telling: a refused password or TLS problem over a
- * missing host) and its text for the summary; @stage: the trace's. */
+ * missing host) and its text for the summary; @stage: the trace's.
+ * SFB_ERROR_NOT_FOUND says "not here" (the file's head). */
 static void
 note_stage_failure (SfbExchangePass *pass, const char *stage, const char *url, GError *error)
 {
@@ -194,8 +201,10 @@ note_stage_failure (SfbExchangePass *pass, const char *stage, const char *url, G
     g_string_append (pass->failures, error->message);
   else
     g_string_append_printf (pass->failures, "%s: %s", name, error->message);
+  pass->only_absent &= error->code == SFB_ERROR_NOT_FOUND;
   if (pass->error == NULL || pass->error->code == SFB_ERROR_NOT_REACHABLE
-      || pass->error->code == SFB_ERROR_DISCOVERY_FAILED)
+      || pass->error->code == SFB_ERROR_DISCOVERY_FAILED
+      || pass->error->code == SFB_ERROR_NOT_FOUND)
     {
       g_clear_error (&pass->error);
       pass->error = g_error_copy (error);
@@ -207,6 +216,24 @@ static void
 note_failure (SfbExchangePass *pass, const char *url, GError *error)
 {
   note_stage_failure (pass, "exchange-autodiscover", url, error);
+}
+
+/* Every candidate said "not here": what was tried, and that nothing will
+ * try again by itself (what does: docs/protocol.md §18.1). */
+static void
+discovery_found_none (SfbExchangePass *pass)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *address = shown (pass->email);
+
+  error = g_error_new (SFB_ERROR,
+                       SFB_ERROR_NOT_FOUND,
+                       "No Exchange found for %s: %s. Nothing to retry: sfbd looks again "
+                       "after a reconnect or a network change, at the next sign-in, or now "
+                       "with: sfbctl exchange refresh",
+                       address,
+                       pass->failures->str);
+  pass_finish (pass, error, TRUE);
 }
 
 static void
@@ -223,7 +250,12 @@ discovery_failed (SfbExchangePass *pass)
             ? ""
             : " Check that Exchange Autodiscover answers for this domain.";
 
-  if (code == SFB_ERROR_NOT_REACHABLE)
+  if (pass->only_absent && !pass->heard)
+    {
+      discovery_found_none (pass);
+      return;
+    }
+  if (code == SFB_ERROR_NOT_REACHABLE || code == SFB_ERROR_NOT_FOUND)
     code = SFB_ERROR_DISCOVERY_FAILED;
   error = g_error_new (SFB_ERROR,
                        code,
@@ -231,7 +263,7 @@ discovery_failed (SfbExchangePass *pass)
                        address,
                        pass->failures->str,
                        advice);
-  pass_finish (pass, error);
+  pass_finish (pass, error, FALSE);
 }
 
 static gboolean
@@ -279,10 +311,11 @@ follow_location (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer *
   if (target == NULL || g_ascii_strcasecmp (g_uri_get_scheme (target), "https") != 0
       || !plain_url (next))
     {
+      /* never followed, so no Autodiscover here for sfbd */
       note_failure (pass,
                     url,
                     g_error_new (SFB_ERROR,
-                                 SFB_ERROR_SERVER_REJECTED,
+                                 SFB_ERROR_NOT_FOUND,
                                  "%s redirects to a non-HTTPS or malformed location",
                                  status));
       return;
@@ -320,6 +353,7 @@ read_autodiscover (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer
       note_failure (pass, url, g_steal_pointer (&error));
       return;
     }
+  pass->heard = TRUE;
   if (ad->ews_url != NULL)
     {
       g_autofree char *ews = shown (ad->ews_url);
@@ -367,6 +401,24 @@ read_autodiscover (SfbExchangePass *pass, const char *url, SfbExchangeHttpAnswer
     try_next_url (pass);
 }
 
+/* A status other than 200 or a redirect: "not here" when nothing at that
+ * URL takes a POST (a web server without Autodiscover); 503 may pass */
+static int
+autodiscover_status_code (guint status)
+{
+  switch (status)
+    {
+    case 404: /* Not Found */
+    case 405: /* Method Not Allowed */
+    case 410: /* Gone */
+      return SFB_ERROR_NOT_FOUND;
+    case 503: /* Service Unavailable */
+      return SFB_ERROR_NOT_REACHABLE;
+    default:
+      return SFB_ERROR_SERVER_REJECTED;
+    }
+}
+
 static void
 on_autodiscover_answer (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -390,10 +442,7 @@ on_autodiscover_answer (GObject *source, GAsyncResult *result, gpointer user_dat
       note_failure (
           pass,
           url,
-          g_error_new (SFB_ERROR,
-                       answer->status == 503 ? SFB_ERROR_NOT_REACHABLE : SFB_ERROR_SERVER_REJECTED,
-                       "%s",
-                       status));
+          g_error_new (SFB_ERROR, autodiscover_status_code (answer->status), "%s", status));
     }
   else if (!is_xml_type (answer->content_type))
     {
@@ -402,7 +451,7 @@ on_autodiscover_answer (GObject *source, GAsyncResult *result, gpointer user_dat
       note_failure (pass,
                     url,
                     g_error_new (SFB_ERROR,
-                                 SFB_ERROR_SERVER_REJECTED,
+                                 SFB_ERROR_NOT_FOUND,
                                  "answered %s, not an Autodiscover document",
                                  *type != '\0' ? type : "without a Content-Type"));
     }
@@ -413,6 +462,20 @@ on_autodiscover_answer (GObject *source, GAsyncResult *result, gpointer user_dat
       return;
     }
   try_next_url (pass);
+}
+
+/* No target from the SRV lookup: "not here" when DNS says there is no
+ * such record (or only ".", RFC 2782's "no service"); a DNS server's
+ * failure or a timeout may pass. */
+static GError *
+srv_error (const GError *error)
+{
+  if (error == NULL)
+    return g_error_new_literal (SFB_ERROR, SFB_ERROR_NOT_FOUND, "no SRV record");
+  if (g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+    return g_error_new (SFB_ERROR, SFB_ERROR_NOT_FOUND, "no SRV record: %s", error->message);
+  return g_error_new (
+      SFB_ERROR, SFB_ERROR_NOT_REACHABLE, "the SRV lookup failed: %s", error->message);
 }
 
 static void
@@ -445,15 +508,7 @@ on_srv (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   g_resolver_free_targets (targets);
   if (g_queue_is_empty (&pass->urls))
-    {
-      g_autoptr (GError) none = g_error_new (SFB_ERROR,
-                                             SFB_ERROR_DISCOVERY_FAILED,
-                                             "no SRV record%s%s",
-                                             error != NULL ? ": " : "",
-                                             error != NULL ? error->message : "");
-
-      note_stage_failure (pass, "exchange-autodiscover-srv", name, g_steal_pointer (&none));
-    }
+    note_stage_failure (pass, "exchange-autodiscover-srv", name, srv_error (error));
   else
     {
       trace (pass, "exchange-autodiscover-srv", NULL, detail->str);
@@ -498,7 +553,7 @@ discover (SfbExchangePass *pass)
       g_autoptr (GError) error = g_error_new_literal (
           SFB_ERROR, SFB_ERROR_NOT_CONFIGURED, "No mailbox address is known for Exchange");
 
-      pass_finish (pass, error);
+      pass_finish (pass, error, FALSE);
       return;
     }
   /* one discovery's story in the sign-in trace: a retry replaces the
@@ -649,7 +704,7 @@ on_ews_answer (GObject *source, GAsyncResult *result, gpointer user_data)
                              error->message);
       if (pass->trace_read)
         trace (pass, "exchange-ews", wrapped, NULL);
-      pass_finish (pass, wrapped);
+      pass_finish (pass, wrapped, FALSE);
       return;
     }
   pass->step = pass->step == STEP_HISTORY_FOLDER ? STEP_MISSED : pass->step + 1;
@@ -671,7 +726,7 @@ read_step (SfbExchangePass *pass)
 
           trace (pass, "exchange-ews", NULL, ews);
         }
-      pass_finish (pass, NULL);
+      pass_finish (pass, NULL, FALSE);
       return;
     }
   body = step_request (pass);
@@ -694,6 +749,7 @@ sfb_exchange_pass_start (SfbExchange *self, SfbExchangePassKind kind)
   pass->kind = kind;
   pass->cancellable = g_cancellable_new ();
   pass->failures = g_string_new (NULL);
+  pass->only_absent = TRUE;
   g_queue_init (&pass->urls);
   self->pass = pass;
   if (*self->ews_url == '\0')

@@ -27,7 +27,9 @@ G_BEGIN_DECLS
  * everything instead (the full pass reads the counts too). */
 #define SFB_EXCHANGE_FULL_TICKS (SFB_EXCHANGE_FULL_INTERVAL_S / SFB_EXCHANGE_COUNTS_INTERVAL_S)
 G_STATIC_ASSERT (SFB_EXCHANGE_FULL_INTERVAL_S % SFB_EXCHANGE_COUNTS_INTERVAL_S == 0);
-/* Failed passes: retried after 30 s, doubling, at most every 15 minutes. */
+/* Failed passes: retried after 30 s, doubling, at most every 15 minutes.
+ * A discovery that found no Exchange is not: nothing would change the
+ * answer but what starts a pass anyway (docs/protocol.md §18.1). */
 #define SFB_EXCHANGE_RETRY_BASE_MS 30000
 #define SFB_EXCHANGE_RETRY_CAP_MS (15 * 60 * 1000)
 #define SFB_EXCHANGE_RETRY_MIN_MS 5000
@@ -77,6 +79,7 @@ struct _SfbExchange
   gulong registered_id;
   guint request_id; /* NOTIFY Event: message-summary (sfb_session_add_request_handler()) */
   gulong policies_id;
+  gulong network_id;   /* GNetworkMonitor "network-changed" */
   gboolean active;     /* signed in: Exchange is read */
   gboolean registered; /* registered again since: read again once signed-in */
   SfbExchangeHttp *http;
@@ -127,8 +130,13 @@ void sfb_exchange_apply_counts (SfbExchange *self,
                                 guint voicemails,
                                 gboolean have_missed,
                                 guint missed);
-/* The pass ended: @error NULL when it succeeded (connected). */
-void sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GError *error);
+/* The pass ended: @error NULL when it succeeded (connected); @absent when
+ * its discovery found that the deployment has no Exchange (@error says
+ * what it tried), else a failure to retry. */
+void sfb_exchange_pass_done (SfbExchange *self,
+                             SfbExchangePassKind kind,
+                             const GError *error,
+                             gboolean absent);
 /* The SMTP address to discover: the contact card's, else the SIP URI's
  * user@domain; NULL when unusable. */
 char *sfb_exchange_mailbox_address (SfbExchange *self);

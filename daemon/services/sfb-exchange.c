@@ -447,6 +447,15 @@ on_poll_timer (gpointer user_data)
   start_pass (self, sfb_exchange_poll_kind (++self->poll_ticks));
 }
 
+static void
+start_poll (SfbExchange *self)
+{
+  if (sfb_deadline_is_set (&self->poll))
+    return;
+  self->poll_ticks = 0;
+  sfb_deadline_set_seconds (&self->poll, SFB_EXCHANGE_COUNTS_INTERVAL_S, on_poll_timer, self);
+}
+
 static gboolean
 on_retry (gpointer user_data)
 {
@@ -483,8 +492,27 @@ start_pass (SfbExchange *self, SfbExchangePassKind kind)
   sfb_exchange_pass_start (self, kind);
 }
 
+static void forget_mailbox (SfbExchange *self);
+
+/* Discovery found no Exchange: nothing to retry, so no timer at all (not
+ * even the poll's); a new registration, a network change, Refresh(), a
+ * sign-in or another mailbox address looks again (docs/protocol.md §18.1). */
+static void
+settle_absent (SfbExchange *self, const GError *error)
+{
+  if (g_strcmp0 (self->last_error, error->message) != 0)
+    g_message ("Exchange: %s", error->message);
+  stop_timers (self);
+  sfb_backoff_reset (&self->backoff);
+  forget_mailbox (self);
+  sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_UNAVAILABLE, error->message);
+}
+
 void
-sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GError *error)
+sfb_exchange_pass_done (SfbExchange *self,
+                        SfbExchangePassKind kind,
+                        const GError *error,
+                        gboolean absent)
 {
   /* a pass is a burst (HTTPS, TLS, XML): give its pages back after it,
    * without putting off a trim already pending (a retry's pages were kept
@@ -493,8 +521,11 @@ sfb_exchange_pass_done (SfbExchange *self, SfbExchangePassKind kind, const GErro
   if (error == NULL)
     {
       sfb_backoff_reset (&self->backoff);
+      start_poll (self);
       sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_CONNECTED, NULL);
     }
+  else if (absent && self->active)
+    settle_absent (self, error);
   else if (self->active)
     {
       guint delay = MAX (sfb_backoff_next (&self->backoff, NULL), SFB_EXCHANGE_RETRY_MIN_MS);
@@ -535,29 +566,20 @@ activate (SfbExchange *self)
   self->registered = FALSE;
   self->pending_full = FALSE;
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  if (!sfb_deadline_is_set (&self->poll))
-    {
-      self->poll_ticks = 0;
-      sfb_deadline_set_seconds (&self->poll, SFB_EXCHANGE_COUNTS_INTERVAL_S, on_poll_timer, self);
-    }
+  start_poll (self);
   update_line_uri (self);
   start_pass (self, SFB_EXCHANGE_PASS_FULL);
 }
 
-/* Signed out (or failed for good): nothing is known any more. */
+/* What was read from the mailbox goes (the SIP voicemail count stays: it is
+ * the server's over SIP). */
 static void
-deactivate (SfbExchange *self)
+forget_mailbox (SfbExchange *self)
 {
   gboolean had_calendar = self->events->len > 0 || self->free_busy != NULL
                           || self->working_hours != NULL || self->oof != NULL;
 
-  sfb_exchange_pass_cancel (self);
-  stop_timers (self);
-  g_clear_object (&self->http); /* it holds the NTLM hash */
-  self->active = FALSE;
-  self->registered = FALSE;
-  self->pending_full = FALSE;
-  sfb_backoff_reset (&self->backoff);
+  g_clear_handle_id (&self->boundary_id, g_source_remove);
   g_ptr_array_set_size (self->events, 0);
   self->current = NULL;
   g_clear_pointer (&self->events_key, g_free);
@@ -569,22 +591,36 @@ deactivate (SfbExchange *self)
   self->oof_start = self->oof_end = 0;
   self->have_ews_voicemails = FALSE;
   self->ews_voicemails = 0;
-  self->sip_voicemails_known = FALSE;
-  self->sip_voicemails = 0;
   g_clear_pointer (&self->email, g_free);
   g_clear_pointer (&self->history_folder_id, g_free);
-  /* the next sign-in's roaming-self tells them again (maybe for another account) */
-  g_clear_pointer (&self->email_hint, g_free);
-  g_clear_pointer (&self->line_uri_hint, g_free);
-  sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_UNAVAILABLE, NULL);
   set_string (self, &self->ews_url, "", PROP_EWS_URL);
   set_string (self, &self->um_url, "", PROP_UM_URL);
-  set_string (self, &self->line_uri, "", PROP_LINE_URI);
   evaluate_now (self);
   update_voicemails (self);
   set_count (self, &self->missed_conversations, 0, PROP_MISSED_CONVERSATIONS);
   if (had_calendar)
     g_signal_emit (self, signals[SIGNAL_CALENDAR_CHANGED], 0);
+}
+
+/* Signed out (or failed for good): nothing is known any more. */
+static void
+deactivate (SfbExchange *self)
+{
+  sfb_exchange_pass_cancel (self);
+  stop_timers (self);
+  g_clear_object (&self->http); /* it holds the NTLM hash */
+  self->active = FALSE;
+  self->registered = FALSE;
+  self->pending_full = FALSE;
+  sfb_backoff_reset (&self->backoff);
+  self->sip_voicemails_known = FALSE;
+  self->sip_voicemails = 0;
+  /* the next sign-in's roaming-self tells them again (maybe for another account) */
+  g_clear_pointer (&self->email_hint, g_free);
+  g_clear_pointer (&self->line_uri_hint, g_free);
+  sfb_exchange_set_state (self, SFB_EXCHANGE_STATE_UNAVAILABLE, NULL);
+  set_string (self, &self->line_uri, "", PROP_LINE_URI);
+  forget_mailbox (self);
 }
 
 static void
@@ -610,6 +646,16 @@ static void
 on_registered (SfbSession *session, SfbExchange *self)
 {
   self->registered = TRUE;
+}
+
+/* Another network may have another DNS view (a VPN, split DNS): where
+ * discovery found no Exchange, look again.  A failed pass has its timer. */
+static void
+on_network_changed (GNetworkMonitor *monitor, gboolean available, SfbExchange *self)
+{
+  if (available && self->active && self->pass == NULL
+      && g_strcmp0 (self->state, SFB_EXCHANGE_STATE_UNAVAILABLE) == 0)
+    start_pass (self, SFB_EXCHANGE_PASS_FULL);
 }
 
 static void
@@ -693,6 +739,8 @@ sfb_exchange_new (SfbSession *session,
   self->request_id = sfb_session_add_request_handler (session, on_request, self);
   self->policies_id
       = g_signal_connect (settings, "policies-changed", G_CALLBACK (on_policies_changed), self);
+  self->network_id = g_signal_connect (
+      g_network_monitor_get_default (), "network-changed", G_CALLBACK (on_network_changed), self);
   return self;
 }
 
@@ -866,6 +914,7 @@ sfb_exchange_dispose (GObject *object)
     }
   if (self->settings != NULL)
     g_clear_signal_handler (&self->policies_id, self->settings);
+  g_clear_signal_handler (&self->network_id, g_network_monitor_get_default ());
   G_OBJECT_CLASS (sfb_exchange_parent_class)->dispose (object);
 }
 
