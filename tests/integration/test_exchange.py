@@ -264,14 +264,24 @@ class ExchangeTestCase(SimTestCase):
 
     # ---- failures ----
 
-    def test_exchange_down_leaves_sip_signed_in(self):
+    def wait_discovered(self, state):
+        """The discovery's end: `state` (unavailable, failed) with a LastError."""
+        self.wait_for(lambda: self.exchange("State") == state and self.exchange("LastError"),
+                      f"Exchange {state}")
+
+    def test_nothing_listening_is_no_exchange(self):
+        """Every candidate resolves but nothing listens there (the SRV record's target
+        neither): not here, so Exchange is unavailable and nothing retries it; Refresh()
+        looks again."""
         self.ctl.set_exchange(status="refused")
         self.sign_in()
-        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.wait_discovered("unavailable")
         error = self.exchange("LastError")
-        self.assertIn(AUTODISCOVER_DOMAIN, error)
-        self.assertIn(AUTODISCOVER_HOST, error)
-        self.assertIn(AUTODISCOVER_SRV, error)  # the SRV record's target
+        self.assertTrue(error.startswith("No Exchange found for alice@contoso.test: "), error)
+        self.assertIn(f"{AUTODISCOVER_DOMAIN}: Could not connect", error)
+        self.assertIn(f"{AUTODISCOVER_HOST}: Could not connect", error)
+        self.assertIn(f"{AUTODISCOVER_SRV}: Could not connect", error)  # the SRV target
+        self.assertIn("Nothing to retry", error)
         self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
         self.assertEqual(self.exchange("EwsUrl"), "")
         # it comes back: Refresh() tries at once
@@ -280,13 +290,58 @@ class ExchangeTestCase(SimTestCase):
         self.assertEqual(self.exchange("LastError"), "")
         self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
 
+    def test_no_autodiscover_anywhere_is_no_exchange(self):
+        """The domain's web server answers a portal page, the autodiscover host 404, no SRV
+        record: each says "not here"; what the mailbox showed before goes."""
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.set_exchange(domain="content-type", autodiscover=404, srv="off")
+        self.ctl.set_exchange(status=503)  # the EWS URL fails: discover again on Refresh()
+        self.call(EXCHANGE, "Refresh")
+        self.wait_discovered("failed")
+        self.ctl.set_exchange(status="up")
+        self.call(EXCHANGE, "Refresh")
+        self.wait_discovered("unavailable")
+        error = self.exchange("LastError")
+        self.assertIn(f"{AUTODISCOVER_DOMAIN}: answered text/html, not an Autodiscover "
+                      "document", error)
+        self.assertIn(f"{AUTODISCOVER_HOST}: HTTP 404", error)
+        self.assertIn("_autodiscover._tcp.contoso.test: no SRV record", error)
+        self.assertIn("Nothing to retry", error)
+        props = self.get_all_properties(EXCHANGE)
+        self.assertEqual((props["EwsUrl"], props["UmUrl"]), ("", ""))
+        self.assertFalse(props["InMeeting"])
+        self.assertEqual((props["CurrentMeeting"], props["NextMeeting"]), ({}, {}))
+        self.assertEqual(props["MissedConversations"], 0)
+
+    def test_a_new_address_looks_again(self):
+        """No Exchange for the address at sign-in; the contact card then brings another
+        address (roaming-self), which is discovered at once, Exchange there now."""
+        self.ctl.set_exchange(domain="off", autodiscover="off", srv="off")
+        self.sign_in()
+        self.wait_discovered("unavailable")
+        self.assertEqual(self.ctl.exchange_requests(kind="autodiscover"), [])
+        self.ctl.set_exchange(domain="ok", autodiscover="ok", srv="ok")
+        self.assertEqual(self.ctl.set_mailbox(user="alice", email="a.smith@contoso.test")
+                         ["notified"], 1)
+        self.wait_connected()
+        self.assertEqual(self.autodiscover_emails(), {"a.smith@contoso.test"})
+        self.assertEqual(self.exchange("LastError"), "")
+
     def test_exchange_refusing_says_which_url_and_status(self):
+        """503 is Exchange there but busy: failed, and retried by itself."""
         self.ctl.set_exchange(status=503)
         self.sign_in()
         self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
         error = self.exchange("LastError")
         self.assertIn(f"{AUTODISCOVER_DOMAIN}: HTTP 503", error)
+        self.assertNotIn("Nothing to retry", error)
         self.assertEqual(self.get_property(ACCOUNT, "State"), "signed-in")
+        # no Refresh(): the retry timer (5 to 30 s after the failure) asks again
+        asked = len(self.ctl.exchange_requests(kind="refused"))
+        self.wait_for(lambda: len(self.ctl.exchange_requests(kind="refused")) > asked,
+                      "a retry", timeout=60)
+        self.wait_for(lambda: self.exchange("State") == "failed", "the retry failing too")
 
     def test_untrusted_certificate_says_tls(self):
         for host in ("contoso.test", "autodiscover.contoso.test", "mail.contoso.test"):
