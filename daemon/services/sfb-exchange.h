@@ -10,6 +10,9 @@
  * Every value below is a read-only GObject property named like its D-Bus
  * property in kebab case, and notifies when it changes:
  *   "state"                  s  unavailable, discovering, connected, failed
+ *                               (unavailable while signed in with a last error:
+ *                               discovery found no Exchange, and nothing retries
+ *                               it on a timer: docs/protocol.md §18.1)
  *   "last-error"             s  why the last attempt failed, for people ("" when none)
  *   "ews-url"                s
  *   "in-meeting"             b  a Busy/OOF meeting covers now
