@@ -33,10 +33,10 @@ static guint signals[N_SIGNALS];
  * took HOLD_GROW_NOTIFICATIONS notifications or more, and nothing else, is
  * followed by one twice as long, up to HOLD_MAX_MS: a sustained storm is
  * read in fewer wake-ups however fast it comes. */
-#define BURST_GAP_US 2000
+#define BURST_GAP_US 4000
 #define HOLD_MS 3
 #define HOLD_MAX_MS 10
-#define HOLD_GROW_NOTIFICATIONS 3
+#define HOLD_GROW_NOTIFICATIONS 2
 #define HOLD_MAX_READS 64
 /* What a server sends because of an exchange (the NOTIFY of one's own
  * presence after a publication's answer) comes right after the answer,

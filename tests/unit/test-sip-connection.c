@@ -949,8 +949,8 @@ next_hold_after (Fixture *fx, guint n_notifies, gboolean with_message, guint *cs
   return fx->connection->burst_hold_ms;
 }
 
-/* A hold that took three notifications or more, and no other request, is
- * followed by one twice as long, up to the longest; fewer, or an instant
+/* A hold that took two notifications or more, and no other request, is
+ * followed by one twice as long, up to the longest; one, or an instant
  * message among them, and the next is the first hold's length again, as
  * is the first of the next burst. */
 static void
@@ -967,9 +967,9 @@ test_holds_grow (Fixture *fx, gconstpointer data)
   g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS);
   g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
   g_assert_cmpuint (next_hold_after (fx, 4, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
-  g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
-  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS);
-  g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
+  g_assert_cmpuint (next_hold_after (fx, 1, FALSE, &cseq), ==, LONG_HOLD_MS);
+  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
   g_assert_cmpuint (next_hold_after (fx, 3, TRUE, &cseq), ==, LONG_HOLD_MS);
   g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
   /* a hold that finds nothing ends the burst */
