@@ -61,7 +61,11 @@ struct _SfbSipConnection
   gint64 burst_gap_us;    /* reads closer than this make a burst */
   gint64 last_answer;     /* monotonic µs: the last answer to a request of ours read */
   gint64 after_answer_us; /* no hold this long after an answer */
-  guint hold_ms;          /* how long a burst's socket is set aside */
+  guint hold_ms;          /* how long a burst's first hold sets the socket aside */
+  guint hold_max_ms;      /* the longest hold (next_hold_ms()) */
+  guint burst_hold_ms;    /* the last hold's length */
+  guint n_notifies;       /* requests read in this wake-up: (BE)NOTIFYs */
+  guint n_others;         /* and other requests */
   guint64 read_wakeups;   /* wake-ups that read (tests) */
   GQueue write_queue;     /* of GBytes */
   GBytes *writing;        /* the message being written */

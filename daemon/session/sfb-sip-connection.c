@@ -29,9 +29,14 @@ static guint signals[N_SIGNALS];
 
 /* Bursts (see sfb_sip_connection_start_read()): wake-ups that read within
  * BURST_GAP_US of the previous one set the socket aside for HOLD_MS, and
- * then up to HOLD_MAX_READS reads take what came meanwhile. */
-#define BURST_GAP_US 2000
+ * then up to HOLD_MAX_READS reads take what came meanwhile.  A hold that
+ * took HOLD_GROW_NOTIFICATIONS notifications or more, and nothing else, is
+ * followed by one twice as long, up to HOLD_MAX_MS: a sustained storm is
+ * read in fewer wake-ups however fast it comes. */
+#define BURST_GAP_US 4000
 #define HOLD_MS 3
+#define HOLD_MAX_MS 10
+#define HOLD_GROW_NOTIFICATIONS 2
 #define HOLD_MAX_READS 64
 /* What a server sends because of an exchange (the NOTIFY of one's own
  * presence after a publication's answer) comes right after the answer,
@@ -180,6 +185,18 @@ sfb_sip_connection_send_response (SfbSipConnection *self, SfbSipMessage *respons
 
 /* ---- receiving ------------------------------------------------------- */
 
+/* Counts the wake-up's requests for the next hold (next_hold_ms()). */
+static void
+count_request (SfbSipConnection *self, SfbSipMessage *message)
+{
+  const char *method = sfb_sip_message_get_method (message);
+
+  if (strcmp (method, "BENOTIFY") == 0 || strcmp (method, "NOTIFY") == 0)
+    self->n_notifies++;
+  else
+    self->n_others++;
+}
+
 static void
 handle_message (SfbSipConnection *self, SfbSipMessage *message)
 {
@@ -209,6 +226,7 @@ handle_message (SfbSipConnection *self, SfbSipMessage *message)
     }
   if (sfb_sip_message_is_request (message))
     {
+      count_request (self, message);
       /* the caller holds a reference on self, as an emission would */
       if (self->request_func != NULL)
         self->request_func (self, message, self->request_data);
@@ -409,15 +427,31 @@ burst_goes_on (SfbSipConnection *self, guint n_reads, gboolean after_hold, gint6
   return after_hold || (self->last_read > 0 && now - self->last_read < self->burst_gap_us);
 }
 
+/* How long the next hold lasts: a burst starts with hold_ms; a hold whose
+ * wake-up took HOLD_GROW_NOTIFICATIONS notifications or more and no other
+ * request (an instant message, an invitation: what follows one is not held
+ * longer) is followed by one twice as long, up to hold_max_ms; any other
+ * hold by one of hold_ms.  The longer holds delay a presence change inside
+ * a sustained storm by hold_max_ms at most; answers never wait (see
+ * burst_goes_on()). */
+static guint
+next_hold_ms (SfbSipConnection *self, gboolean after_hold)
+{
+  if (!after_hold || self->n_others > 0 || self->n_notifies < HOLD_GROW_NOTIFICATIONS)
+    return self->hold_ms;
+  return MAX (self->hold_ms, MIN (self->burst_hold_ms * 2, self->hold_max_ms));
+}
+
 /* Sets the socket aside for a burst's hold: what comes meanwhile waits in
  * the kernel, and is read in one wake-up when the hold ends. */
 static void
-hold (SfbSipConnection *self)
+hold (SfbSipConnection *self, gboolean after_hold)
 {
   g_source_destroy (self->read_source);
   g_clear_pointer (&self->read_source, g_source_unref);
   g_clear_handle_id (&self->first_read_id, g_source_remove);
-  self->hold_id = g_timeout_add (self->hold_ms, on_hold_done, self);
+  self->burst_hold_ms = next_hold_ms (self, after_hold);
+  self->hold_id = g_timeout_add (self->burst_hold_ms, on_hold_done, self);
 }
 
 void
@@ -442,6 +476,8 @@ read_socket (SfbSipConnection *self, gboolean after_hold)
   if (self->reading)
     return TRUE; /* a main loop run inside a message handler */
   self->reading = TRUE;
+  self->n_notifies = 0;
+  self->n_others = 0;
   state = read_available (self, after_hold, &n_reads);
   /* The TLS layer read part of a record, and the rest came before the
    * readiness check below: one more read takes it. */
@@ -457,7 +493,7 @@ read_socket (SfbSipConnection *self, gboolean after_hold)
       if (state == READ_MORE_LATER && burst_goes_on (self, n_reads, after_hold, now))
         {
           self->last_read = now;
-          hold (self);
+          hold (self, after_hold);
           return FALSE;
         }
       self->last_read = now;
@@ -532,12 +568,13 @@ watch_socket (SfbSipConnection *self)
  * wake-up reads within BURST_GAP_US of the previous one and no answer is
  * awaited or was just read, the socket is set aside for HOLD_MS and what
  * came meanwhile is read in one wake-up (as a network card's interrupt
- * moderation does); while that finds bytes the burst goes on.  A lone
- * message is read at once, a request going out ends a hold (its answer,
- * and for AFTER_ANSWER_US what follows it, are read at once), a burst's
- * messages wait HOLD_MS at most, and no timer is left when the
+ * moderation does); while that finds bytes the burst goes on, and while
+ * each hold takes several notifications the holds grow (next_hold_ms()).
+ * A lone message is read at once, a request going out ends a hold (its
+ * answer, and for AFTER_ANSWER_US what follows it, are read at once), a
+ * burst's messages wait HOLD_MAX_MS at most, and no timer is left when the
  * burst is over (docs/benchmarks.md, "Storm: reading a burst in fewer
- * wake-ups"). */
+ * wake-ups", "Storm: holds that grow"). */
 void
 sfb_sip_connection_start_read (SfbSipConnection *self)
 {
@@ -812,4 +849,5 @@ sfb_sip_connection_init (SfbSipConnection *self)
   self->burst_gap_us = BURST_GAP_US;
   self->after_answer_us = AFTER_ANSWER_US;
   self->hold_ms = HOLD_MS;
+  self->hold_max_ms = HOLD_MAX_MS;
 }

@@ -4,7 +4,8 @@
 
   bench_contacts.py --build DIR [--contacts N] [--calls 20] [--timeout 120] [--verbose]
                     [--no-clients] [--callgrind DIR] [--perf FILE] [--strace FILE]
-                    [--pin same|apart] [--format markdown|json] [--output FILE]
+                    [--pin same|apart] [--storm-interval MS] [--format markdown|json]
+                    [--output FILE]
                     [--wrapper CMD] [--at-idle CMD] [--idle-only]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
@@ -27,7 +28,8 @@ about as much CPU as the rest of a presence storm) and measures:
   storm          one set_presences control request with one update per contact (all to
                  availability 9500); sfbd CPU time (run time of its threads, /proc/PID/task/*/schedstat) and
                  peak RSS (VmHWM, reset through clear_refs before the storm when allowed)
-                 until every contact was seen in a PresencesChanged, or --timeout
+                 until every contact was seen in a PresencesChanged, or --timeout;
+                 --storm-interval MS: sfbsim sends the updates MS apart (a slower server)
   storm floor    then the CPU time GLib's TLS stream alone takes to read as many records of
                  the storm's mean size on the wire, as far apart (tests/bench/tls_floor.py;
                  not under --callgrind, --perf, --strace or --wrapper): sfbd's figure minus
@@ -424,6 +426,9 @@ def main():
     ap.add_argument("--perf", metavar="FILE",
                     help="sample sfbd's threads (user and kernel) with `perf record -e "
                     "cpu-clock` through the storm into FILE")
+    ap.add_argument("--storm-interval", type=float, metavar="MS",
+                    help="sfbsim sends the storm's updates MS apart (default: as fast as it "
+                    "goes, ~0.6-0.7 ms here)")
     ap.add_argument("--pin", choices=("same", "apart"),
                     help="for the storm, pin sfbd and sfbsim to one CPU (same) or to "
                     "CPUs 0 and 1 (apart), to see what their placement costs sfbd")
@@ -568,8 +573,9 @@ def main():
 
         def storm():
             try:
+                pace = {"interval_ms": args.storm_interval} if args.storm_interval else {}
                 reply["result"] = SimControl(sim.workdir, timeout=300).set_presences(
-                    updates=updates)
+                    updates=updates, **pace)
             except Exception as e:  # noqa: BLE001  reported, not fatal
                 reply["error"] = repr(e)
 

@@ -684,6 +684,29 @@ def test_control_set_presence_of_contact_and_user():
     run(body)
 
 
+def test_control_set_presences_paced():
+    """interval_ms spaces the updates (the n-th no sooner than n * interval_ms after the
+    first); a bad interval is refused."""
+    async def body(sim):
+        alice = sim.endpoint("alice")
+        await batch_subscribe(sim, alice, ["sip:carol@contoso.test"])
+        alice.take()
+        updates = [{"user": "sip:carol@contoso.test", "availability": a}
+                   for a in (3500, 6500, 9500, 3500)]
+        t0 = time.monotonic()
+        res = await control.dispatch(sim, {"action": "set_presences", "updates": updates,
+                                           "interval_ms": 30})
+        assert time.monotonic() - t0 >= 0.09
+        assert res["result"] == {"updates": 4, "watchers": 4}
+        assert [availability_in(presence_parts(n)[1]["sip:carol@contoso.test"])
+                for n in alice.take()] == [3500, 6500, 9500, 3500]
+        for bad in (-1, 1001, "5"):
+            res = await control.dispatch(sim, {"action": "set_presences", "updates": updates,
+                                               "interval_ms": bad})
+            assert not res["ok"]
+    run(body)
+
+
 def card_in(cats_doc):
     """(version, {field: text}) of the contactCard in a categories document."""
     _uri, cats = D.parse_categories(cats_doc)

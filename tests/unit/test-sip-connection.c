@@ -900,6 +900,108 @@ test_tls_burst_read_together (Fixture *fx, gconstpointer data)
     }
 }
 
+/* Ends a burst's hold now, as its timer would. */
+static void
+end_hold_now (Fixture *fx)
+{
+  GSource *timer = g_main_context_find_source_by_id (NULL, fx->connection->hold_id);
+
+  g_assert_nonnull (timer);
+  g_source_set_ready_time (timer, 0);
+}
+
+static char *
+instant_message_text (guint cseq)
+{
+  return g_strdup_printf ("MESSAGE sip:alice@127.0.0.1:5061;transport=tls SIP/2.0\r\n"
+                          "Via: SIP/2.0/TLS 127.0.1.11:5061;branch=z9hG4bKm%u\r\n"
+                          "From: <sip:bob@contoso.test>;tag=c\r\n"
+                          "To: <sip:alice@contoso.test>;tag=d\r\n"
+                          "Call-ID: im\r\nCSeq: %u MESSAGE\r\n"
+                          "Content-Length: 0\r\n\r\n",
+                          cseq,
+                          cseq);
+}
+
+/* While the socket is held, the peer writes @n_notifies NOTIFYs (after an
+ * instant message with @with_message); the hold ends, they are read, and
+ * the burst goes on: the next hold's length. */
+static guint
+next_hold_after (Fixture *fx, guint n_notifies, gboolean with_message, guint *cseq)
+{
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0);
+  fx->want_requests = fx->requests->len + n_notifies + (with_message ? 1 : 0);
+  if (with_message)
+    {
+      g_autofree char *message = instant_message_text (++*cseq);
+
+      peer_write (fx, message, strlen (message));
+    }
+  for (guint i = 0; i < n_notifies; i++)
+    {
+      g_autofree char *notify = notify_text (++*cseq);
+
+      peer_write (fx, notify, strlen (notify));
+    }
+  end_hold_now (fx);
+  spin_until (got_wanted_requests, fx);
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0);
+  return fx->connection->burst_hold_ms;
+}
+
+/* A hold that took two notifications or more, and no other request, is
+ * followed by one twice as long, up to the longest; one, or an instant
+ * message among them, and the next is the first hold's length again, as
+ * is the first of the next burst. */
+static void
+test_holds_grow (Fixture *fx, gconstpointer data)
+{
+  guint cseq = 0;
+
+  long_holds (fx);
+  fx->connection->hold_max_ms = LONG_HOLD_MS * 5 / 2;
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  peer_notify (fx, ++cseq);
+  peer_notify (fx, ++cseq);
+  g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS);
+  g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  g_assert_cmpuint (next_hold_after (fx, 4, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
+  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
+  g_assert_cmpuint (next_hold_after (fx, 1, FALSE, &cseq), ==, LONG_HOLD_MS);
+  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  g_assert_cmpuint (next_hold_after (fx, 3, TRUE, &cseq), ==, LONG_HOLD_MS);
+  g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  /* a hold that finds nothing ends the burst */
+  end_hold_now (fx);
+  spin_until (hold_ended, fx);
+  g_assert_true (reads_from_socket (fx));
+  /* three in one write, one wake-up, within the gap: a new burst's first
+   * hold */
+  {
+    g_autoptr (GString) three = g_string_new (NULL);
+
+    for (guint i = 0; i < 3; i++)
+      {
+        g_autofree char *notify = notify_text (++cseq);
+
+        g_string_append (three, notify);
+      }
+    fx->want_requests = fx->requests->len + 3;
+    peer_write (fx, three->str, three->len);
+    spin_until (got_wanted_requests, fx);
+  }
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0);
+  g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS);
+  g_assert_cmpuint (fx->requests->len, ==, cseq);
+  for (guint i = 0; i < cseq; i++)
+    {
+      const char *got = sfb_sip_message_get_header (g_ptr_array_index (fx->requests, i), "CSeq");
+
+      g_assert_cmpuint (g_ascii_strtoull (got, NULL, 10), ==, i + 1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -989,6 +1091,12 @@ main (int argc, char **argv)
               NULL,
               fixture_setup,
               test_after_answer_at_once,
+              fixture_teardown);
+  g_test_add ("/sip-connection/holds-grow",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_holds_grow,
               fixture_teardown);
   g_test_add ("/sip-connection/tls-burst-read-together",
               Fixture,

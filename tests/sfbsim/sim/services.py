@@ -1246,14 +1246,24 @@ async def set_card(sim, user, **fields):
 
 
 @action("set_presences")
-async def set_presences(sim, updates):
+async def set_presences(sim, updates, interval_ms=None):
     """Many set_presence calls in one control request (presence storms for benchmarks):
-    `updates` is a list of set_presence parameter objects.  Returns how many watchers were
-    notified in total."""
+    `updates` is a list of set_presence parameter objects; `interval_ms` (optional) paces
+    them, the n-th starting n * interval_ms after the first (as fast as they go without it).
+    Returns how many watchers were notified in total."""
+    if interval_ms is not None and not (isinstance(interval_ms, (int, float))
+                                        and 0 <= interval_ms <= 1000):
+        raise ValueError("interval_ms must be a number from 0 to 1000")
+    loop = asyncio.get_running_loop()
+    start = loop.time()
     total = 0
-    for u in updates:
+    for i, u in enumerate(updates):
         if not isinstance(u, dict):
             raise ValueError("updates must be a list of objects")
+        if interval_ms:
+            delay = start + i * interval_ms / 1000 - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
         total += (await set_presence(sim, **u))["watchers"]
     return {"updates": len(updates), "watchers": total}
 
