@@ -667,8 +667,10 @@ on_resolved_beside (GObject *source, GAsyncResult *result, gpointer user_data)
     data->resolve_error = g_steal_pointer (&error);
   if (data->waiting)
     {
+      /* the dial's reference, kept by connect_failed(), goes on; the
+       * resolver's goes with this callback */
       data->waiting = FALSE;
-      fall_back_to_resolved (g_object_ref (task));
+      fall_back_to_resolved (task);
     }
   else if (data->from_memory && data->resolved != NULL
            && g_list_find_custom (data->resolved, data->addresses->data, compare_addresses) == NULL)

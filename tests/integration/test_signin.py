@@ -24,7 +24,7 @@ from Cryptodome.Hash import MD4  # noqa: E402  (python3-pycryptodome)
 from gi.repository import Gio, GLib  # noqa: E402
 
 from sfbd_testcase import (ACCOUNT, BUS_CONFIG, BUS_NAME, ERROR_PREFIX,  # noqa: E402
-                           INTERFACES, OBJECT_PATH, SfbdTestCase)
+                           INTERFACES, OBJECT_PATH, SANITIZED, SANITIZER_REPORT, SfbdTestCase)
 from sim_testcase import account_settings  # noqa: E402
 
 PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.toml
@@ -444,6 +444,23 @@ class RememberedAddressTest(SignInTestCase):
         # the address that worked is remembered instead
         with open(self.home_pool_file(), encoding="utf-8") as f:
             self.assertEqual(f.read().split("\n")[2].split(" ")[0], address)
+
+    def test_remembered_address_refused_before_the_name_resolves(self):
+        """The remembered address is refused while the name is still being resolved: the
+        dial waits for the answer, signs in with it, and leaves nothing behind.  In the
+        sanitized build LeakSanitizer checks sfbd as it exits here (a dial that kept a
+        reference too many showed as a lost GTask)."""
+        self.first_sign_in_then_new_process()
+        self.set_remembered_address("127.0.0.254")  # nothing listens: refused at once
+        # the answer comes well after the refusal (testnet's resolver gives up after 1 s)
+        self.ctl.dns_fault(mode="slow", names=[self.POOL], delay_ms=700)
+        self.call(ACCOUNT, "SignIn")
+        self.assertEqual(self.wait_for_state("signed-in", "failed"), "signed-in")
+        self.assertIn(f"The remembered address of {self.POOL} failed (", self.daemon_log())
+        self.assertIn("resolved after the remembered address failed", self.connecting_detail())
+        self.assertEqual(self.stop_process(self.daemon), 0)
+        if SANITIZED:
+            self.assertNotRegex(self.daemon_log(), SANITIZER_REPORT)
 
     def set_remembered_address(self, address):
         with open(self.home_pool_file(), encoding="utf-8") as f:
