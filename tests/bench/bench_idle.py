@@ -123,6 +123,7 @@ def main():
         counters = sim.ctl.counters()
         result["sip_requests"] = sum(v for v in counters.get("requests", {}).values()
                                      if isinstance(v, int))
+        result["keepalives"] = counters.get("keepalives", 0)
     except B.BenchError as e:
         result = {"error": str(e)}
         status = 1
@@ -140,6 +141,7 @@ def main():
                f"| wake-ups (voluntary switches, all threads) | {result['wakeups']} |\n"
                f"| preemptions (nonvoluntary, load-dependent) | {result['preemptions']} |\n"
                f"| SIP requests sent in the window | {result['sip_requests']} |\n"
+               f"| keep-alives sent in the window | {result['keepalives']} |\n"
                f"| Exchange state at the end | {result['exchange_state']} |\n"
                f"| load before / after | {result['load_before']} / {result['load_after']} |\n"
                + "".join(f"| thread {k} | {v['voluntary']} |\n"
