@@ -123,7 +123,8 @@ def main():
         counters = sim.ctl.counters()
         result["sip_requests"] = sum(v for v in counters.get("requests", {}).values()
                                      if isinstance(v, int))
-        result["keepalives"] = counters.get("keepalives", 0)
+        keepalives = counters.get("keepalives", {})  # {"*": n}
+        result["keepalives"] = sum(keepalives.values())
     except B.BenchError as e:
         result = {"error": str(e)}
         status = 1
