@@ -118,7 +118,7 @@ def main():
         sign_in(d, sim)
         sim.ctl.reset_counters()
         result = measure(d, args.seconds)
-        # Exchange absent or failing is retried (30 s, doubling to 15 min): wake-ups
+        # a failing Exchange is retried (30 s, doubling to 15 min): wake-ups; an absent one not
         result["exchange_state"] = d.get(EXCHANGE, "State")
         counters = sim.ctl.counters()
         result["sip_requests"] = sum(v for v in counters.get("requests", {}).values()
