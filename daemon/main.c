@@ -17,6 +17,7 @@
 #include "sfb-log.h"
 #include "sfb-memory.h"
 #include "sfb-notify.h"
+#include "sfb-resolver.h"
 #include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
@@ -217,6 +218,8 @@ main (int argc, char **argv)
   sfb_log_install_writer (verbose);
   /* before any TLS connection: else making one loads the system store */
   sfb_tls_install_default_database ();
+  /* before any lookup: a cancelled one must not reach GLib 2.74's thread */
+  sfb_resolver_install_default ();
 
   main_data.loop = g_main_loop_new (NULL, FALSE);
   main_data.daemon = sfb_daemon_new ();

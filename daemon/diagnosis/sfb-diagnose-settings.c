@@ -25,6 +25,7 @@
 #include "sfb-diagnosis-private.h"
 
 #include "sfb-autodiscover.h"
+#include "sfb-proxy.h"
 #include "sfb-sip-auth-header.h"
 #include "sfb-text.h"
 
@@ -440,6 +441,8 @@ sfb_diagnose_settings (SfbDiagContext *ctx, GTask *task)
             : NULL;
   run->session = soup_session_new_with_options (
       "tls-database", ctx->tls_database, "timeout", HTTP_TIMEOUT_S, NULL);
+  if (!sfb_proxy_may_be_configured ())
+    soup_session_set_proxy_resolver (run->session, NULL);
   g_task_set_task_data (task, run, (GDestroyNotify) settings_run_free);
   g_object_ref (task); /* until the last callback */
   run->host = web_services_host (ctx);

@@ -13,6 +13,7 @@
 
 #include "sfb-autodiscover.h"
 #include "sfb-error.h"
+#include "sfb-proxy.h"
 #include "sfb-text.h"
 #include "sfb-tls.h"
 
@@ -402,6 +403,8 @@ sfb_diagnose_autodiscover (SfbDiagContext *ctx, GTask *task)
   run->session = soup_session_new_with_options (
       "timeout", WEB_TIMEOUT_SECONDS, "user-agent", "sfbd/" PACKAGE_VERSION, NULL);
   soup_session_set_tls_database (run->session, ctx->tls_database);
+  if (!sfb_proxy_may_be_configured ())
+    soup_session_set_proxy_resolver (run->session, NULL);
   if (ctx->sip_uri != NULL)
     {
       g_autofree char *domain = sfb_discovery_domain_from_uri (ctx->sip_uri);

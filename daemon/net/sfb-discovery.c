@@ -7,6 +7,7 @@
 
 #include "sfb-autodiscover.h"
 #include "sfb-error.h"
+#include "sfb-proxy.h"
 
 #include <string.h>
 
@@ -355,6 +356,8 @@ sfb_discovery_new (GResolver *resolver, GTlsDatabase *tls_database)
     self->tls_database = g_object_ref (tls_database);
   self->session = soup_session_new_with_options (
       "timeout", AUTODISCOVER_TIMEOUT, "user-agent", "sfbd/" PACKAGE_VERSION, NULL);
+  if (!sfb_proxy_may_be_configured ())
+    soup_session_set_proxy_resolver (self->session, NULL);
   if (self->tls_database != NULL)
     soup_session_set_tls_database (self->session, self->tls_database);
   return self;

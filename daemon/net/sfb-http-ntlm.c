@@ -7,6 +7,7 @@
 
 #include "sfb-error.h"
 #include "sfb-ntlm.h"
+#include "sfb-proxy.h"
 #include "sfb-stream.h"
 #include "sfb-text.h"
 #include "sfb-tls.h"
@@ -28,6 +29,8 @@ sfb_http_ntlm_session_new (GTlsDatabase *database)
   SoupSession *session = soup_session_new_with_options (
       "max-conns-per-host", 1, "timeout", 30, "user-agent", "sfbd", NULL);
 
+  if (!sfb_proxy_may_be_configured ())
+    soup_session_set_proxy_resolver (session, NULL);
   if (database != NULL)
     soup_session_set_tls_database (session, database);
   /* we answer 401s ourselves (NTLMv2, sfb-ntlm.h) */

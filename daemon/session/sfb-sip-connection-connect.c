@@ -10,6 +10,7 @@
 #include "sfb-sip-connection-private.h"
 
 #include "sfb-error.h"
+#include "sfb-proxy.h"
 #include "sfb-tls.h"
 
 #include <ifaddrs.h>
@@ -708,6 +709,8 @@ sfb_sip_connection_new_async (const char *host,
 
   data->client = g_socket_client_new ();
   g_socket_client_set_timeout (data->client, CONNECT_TIMEOUT_S);
+  /* a proxy's CONNECT tunnel when one is configured (sfb-proxy.h) */
+  g_socket_client_set_enable_proxy (data->client, sfb_proxy_may_be_configured ());
   g_signal_connect (data->client, "event", G_CALLBACK (on_client_event), data);
   data->addresses = lookup_cached_addresses (host, &remembered);
   resolver = g_resolver_get_default ();
