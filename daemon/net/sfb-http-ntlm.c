@@ -88,11 +88,13 @@ typedef struct
   char *shown;
   char *certificate_host; /* nullable */
   gboolean no_server;     /* it failed: nothing is there (no_server ()) */
+  GError *failure;        /* while the failure's name is looked up again */
 } Leg;
 
 static void
 leg_free (Leg *leg)
 {
+  g_clear_error (&leg->failure);
   g_clear_object (&leg->message);
   g_free (leg->shown);
   g_free (leg->certificate_host);
@@ -127,15 +129,14 @@ leg_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_pointer (task, g_steal_pointer (&body), (GDestroyNotify) g_bytes_unref);
 }
 
-/* No server at all: the name does not exist or has no address, or nothing
- * listens on the port.  A timeout, an unreachable network or a DNS server
- * that failed may pass; these answers will not until DNS or the network
- * changes. */
+/* No server at all: nothing listens on the port (a name that does not
+ * exist: confirm_name_not_found ()).  A timeout, an unreachable network or
+ * a DNS server that failed may pass; these answers will not until DNS or
+ * the network changes. */
 static gboolean
 no_server (const GError *error)
 {
-  return g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND)
-         || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
 }
 
 /* The error of a request that got no answer */
@@ -161,6 +162,41 @@ send_error (Leg *leg, const GError *error)
 }
 
 static void
+name_confirmed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  Leg *leg = g_task_get_task_data (task);
+  g_autoptr (GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (source), result, &error);
+
+  g_resolver_free_addresses (addresses);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  leg->no_server = g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND);
+  g_task_return_error (task, send_error (leg, leg->failure));
+}
+
+/* GSocketClient reports one address family's error when both lookups
+ * failed: on a host without IPv6 that can be the AAAA lookup's instant
+ * "not found" while the DNS server failed the A lookup.  One lookup of
+ * both families together tells a name that does not exist from a DNS
+ * server's failure, which may pass. */
+static void
+confirm_name_not_found (GTask *task, GError *error)
+{
+  Leg *leg = g_task_get_task_data (task);
+  g_autoptr (GResolver) resolver = g_resolver_get_default ();
+  const char *host = g_uri_get_host (soup_message_get_uri (leg->message));
+
+  leg->failure = error;
+  g_resolver_lookup_by_name_async (
+      resolver, host, g_task_get_cancellable (task), name_confirmed_cb, task);
+}
+
+static void
 leg_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GTask) task = user_data;
@@ -172,11 +208,15 @@ leg_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (stream == NULL)
     {
-      leg->no_server = no_server (error);
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+        confirm_name_not_found (g_steal_pointer (&task), g_steal_pointer (&error));
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
       else
-        g_task_return_error (task, send_error (leg, error));
+        {
+          leg->no_server = no_server (error);
+          g_task_return_error (task, send_error (leg, error));
+        }
       return;
     }
   /* read all of it: the connection is idle again only then, and the next
