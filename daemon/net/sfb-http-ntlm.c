@@ -176,7 +176,8 @@ name_confirmed_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   leg->no_server = g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND);
-  g_task_return_error (task, send_error (leg, leg->failure));
+  /* a DNS server's failure says more than the other family's "not found" */
+  g_task_return_error (task, send_error (leg, error != NULL ? error : leg->failure));
 }
 
 /* GSocketClient reports one address family's error when both lookups

@@ -201,7 +201,7 @@ note_stage_failure (SfbExchangePass *pass, const char *stage, const char *url, G
     g_string_append (pass->failures, error->message);
   else
     g_string_append_printf (pass->failures, "%s: %s", name, error->message);
-  pass->only_absent &= error->code == SFB_ERROR_NOT_FOUND;
+  pass->only_absent &= g_error_matches (error, SFB_ERROR, SFB_ERROR_NOT_FOUND);
   if (pass->error == NULL || pass->error->code == SFB_ERROR_NOT_REACHABLE
       || pass->error->code == SFB_ERROR_DISCOVERY_FAILED
       || pass->error->code == SFB_ERROR_NOT_FOUND)
