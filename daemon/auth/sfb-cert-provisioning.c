@@ -14,9 +14,6 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <libxml/c14n.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 
 /* certificate and key, PEM: a few KiB */
@@ -312,14 +309,14 @@ sfb_user_certificate_is_usable (const SfbUserCertificate *cert, gint64 now)
 static const SfbXmlLimits limits = {
   .max_document = SFB_CERT_PROV_MAX_DOCUMENT,
   .max_depth = SFB_CERT_PROV_MAX_DEPTH + 1,
-  .parse_options = XML_PARSE_NOBLANKS,
+  .drop_blanks = TRUE,
 };
 
-static xmlDoc *
+static SfbXmlDoc *
 parse_document (const char *data, gsize len, const char *what, GError **error)
 {
   SfbXmlVerdict verdict;
-  xmlDoc *doc = sfb_xml_read (data, len, &limits, &verdict);
+  SfbXmlDoc *doc = sfb_xml_read (data, len, &limits, &verdict);
 
   if (verdict == SFB_XML_EMPTY || verdict == SFB_XML_TOO_LARGE)
     g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "The %s is empty or too large", what);
@@ -329,21 +326,21 @@ parse_document (const char *data, gsize len, const char *what, GError **error)
 }
 
 static gboolean
-is_element (const xmlNode *node, const char *name)
+is_element (const SfbXmlNode *node, const char *name)
 {
-  return node != NULL && node->type == XML_ELEMENT_NODE
+  return node != NULL && node->type == SFB_XML_NODE_ELEMENT
          && g_strcmp0 ((const char *) node->name, name) == 0;
 }
 
 /* First element named @name at or under @node (local names, any namespace) */
-static xmlNode *
-find (xmlNode *node, const char *name)
+static SfbXmlNode *
+find (SfbXmlNode *node, const char *name)
 {
   for (; node != NULL; node = node->next)
     {
-      xmlNode *found;
+      SfbXmlNode *found;
 
-      if (node->type != XML_ELEMENT_NODE)
+      if (node->type != SFB_XML_NODE_ELEMENT)
         continue;
       if (is_element (node, name))
         return node;
@@ -355,12 +352,12 @@ find (xmlNode *node, const char *name)
 }
 
 /* Follows a path of child names */
-static xmlNode *
-child_path (xmlNode *node, const char *const *names)
+static SfbXmlNode *
+child_path (SfbXmlNode *node, const char *const *names)
 {
   for (; node != NULL && *names != NULL; names++)
     {
-      xmlNode *child = node->children;
+      SfbXmlNode *child = node->children;
 
       while (child != NULL && !is_element (child, *names))
         child = child->next;
@@ -370,51 +367,38 @@ child_path (xmlNode *node, const char *const *names)
 }
 
 static char *
-attr (xmlNode *node, const char *name)
+attr (SfbXmlNode *node, const char *name)
 {
-  xmlChar *raw = NULL;
-  char *value = NULL;
+  /* wsu:Id and friends: any namespace */
+  const char *raw = sfb_xml_node_attr_any_ns (node, name);
 
-  if (node == NULL)
+  if (raw == NULL || strlen (raw) > SFB_CERT_PROV_MAX_VALUE)
     return NULL;
-  raw = xmlGetProp (node, (const xmlChar *) name);
-  if (raw == NULL)
-    {
-      /* wsu:Id and friends: any namespace */
-      for (xmlAttr *a = node->properties; a != NULL && raw == NULL; a = a->next)
-        if (g_strcmp0 ((const char *) a->name, name) == 0)
-          raw = xmlNodeGetContent ((xmlNode *) a);
-    }
-  if (raw != NULL && strlen ((const char *) raw) <= SFB_CERT_PROV_MAX_VALUE)
-    value = g_strstrip (g_strdup ((const char *) raw));
-  xmlFree (raw);
-  return value;
+  return g_strstrip (g_strdup (raw));
 }
 
 static char *
-text (xmlNode *node)
+text (SfbXmlNode *node)
 {
-  xmlChar *raw;
-  char *value = NULL;
+  char *raw;
 
   if (node == NULL)
     return NULL;
-  raw = xmlNodeGetContent (node);
-  if (raw != NULL && strlen ((const char *) raw) <= SFB_CERT_PROV_MAX_VALUE)
-    value = g_strstrip (g_strdup ((const char *) raw));
-  xmlFree (raw);
-  return value;
+  raw = sfb_xml_node_text (node);
+  if (strlen (raw) > SFB_CERT_PROV_MAX_VALUE)
+    g_clear_pointer (&raw, g_free);
+  return raw != NULL ? g_strstrip (raw) : NULL;
 }
 
 /* Element @name whose attribute @attr_name is @value, anywhere */
-static xmlNode *
-find_with_attr (xmlNode *node, const char *name, const char *attr_name, const char *value)
+static SfbXmlNode *
+find_with_attr (SfbXmlNode *node, const char *name, const char *attr_name, const char *value)
 {
   for (; node != NULL; node = node->next)
     {
-      xmlNode *found;
+      SfbXmlNode *found;
 
-      if (node->type != XML_ELEMENT_NODE)
+      if (node->type != SFB_XML_NODE_ELEMENT)
         continue;
       if (is_element (node, name))
         {
@@ -440,10 +424,10 @@ is_https_url (const char *url)
 /* A SOAP fault's text (docs/protocol.md §8.2): Body/Fault/Detail/error/internalerror/text,
  * else faultstring / Reason */
 static char *
-fault_text (xmlNode *root)
+fault_text (SfbXmlNode *root)
 {
-  xmlNode *fault = find (root, "Fault");
-  xmlNode *node;
+  SfbXmlNode *fault = find (root, "Fault");
+  SfbXmlNode *node;
   char *value;
 
   if (fault == NULL)
@@ -492,16 +476,17 @@ sfb_cert_prov_parse_mex (const char *data, gsize len, GError **error)
   static const char *const signed_tokens[]
       = { "ExactlyOne", "All", "SignedSupportingTokens", "Policy", "IssuedToken", "Issuer",
           "Address",    NULL };
-  g_autoptr (xmlDoc) doc = parse_document (data, len, "certificate provisioning metadata", error);
+  g_autoptr (SfbXmlDoc) doc
+      = parse_document (data, len, "certificate provisioning metadata", error);
   g_autoptr (SfbCertProvMetadata) meta = NULL;
-  xmlNode *root;
-  xmlNode *policy;
-  xmlNode *issuer;
-  xmlNode *port;
+  SfbXmlNode *root;
+  SfbXmlNode *policy;
+  SfbXmlNode *issuer;
+  SfbXmlNode *port;
 
   if (doc == NULL)
     return NULL;
-  root = xmlDocGetRootElement (doc);
+  root = sfb_xml_doc_root (doc);
   meta = g_new0 (SfbCertProvMetadata, 1);
   policy = find_with_attr (root, "Policy", "Id", PROOF_POLICY);
   issuer = child_path (policy, endorsing);
@@ -527,13 +512,13 @@ sfb_cert_prov_parse_mex (const char *data, gsize len, GError **error)
 char *
 sfb_cert_prov_parse_webticket_mex (const char *data, gsize len, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_document (data, len, "web ticket service metadata", error);
-  xmlNode *port;
+  g_autoptr (SfbXmlDoc) doc = parse_document (data, len, "web ticket service metadata", error);
+  SfbXmlNode *port;
   char *location;
 
   if (doc == NULL)
     return NULL;
-  port = find_with_attr (xmlDocGetRootElement (doc), "port", "name", WEBTICKET_PORT);
+  port = find_with_attr (sfb_xml_doc_root (doc), "port", "name", WEBTICKET_PORT);
   location = attr (port != NULL ? find (port->children, "address") : NULL, "location");
   if (!is_https_url (location))
     {
@@ -559,35 +544,6 @@ sfb_web_ticket_free (SfbWebTicket *ticket)
   g_free (ticket->expires);
   g_clear_pointer (&ticket->server_entropy, g_bytes_unref);
   g_free (ticket);
-}
-
-/* Only @top and what lies under it is visible to the canonicalizer */
-static int
-inside (void *user_data, xmlNode *node, xmlNode *parent)
-{
-  xmlNode *top = user_data;
-  xmlNode *n
-      = (node->type == XML_NAMESPACE_DECL || node->type == XML_ATTRIBUTE_NODE) ? parent : node;
-
-  for (; n != NULL; n = n->parent)
-    if (n == top)
-      return 1;
-  return 0;
-}
-
-/* Exclusive canonical form of one element, self-contained */
-static char *
-exc_c14n (xmlDoc *doc, xmlNode *node)
-{
-  xmlOutputBuffer *buf = xmlAllocOutputBuffer (NULL);
-  char *out = NULL;
-
-  if (buf == NULL)
-    return NULL;
-  if (xmlC14NExecute (doc, inside, node, XML_C14N_EXCLUSIVE_1_0, NULL, 0, buf) >= 0)
-    out = g_strndup ((const char *) xmlOutputBufferGetContent (buf), xmlOutputBufferGetSize (buf));
-  xmlOutputBufferClose (buf);
-  return out;
 }
 
 static GBytes *
@@ -620,20 +576,20 @@ parse_time (const char *value)
 SfbWebTicket *
 sfb_cert_prov_parse_rstr (const char *data, gsize len, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_document (data, len, "web ticket answer", error);
+  g_autoptr (SfbXmlDoc) doc = parse_document (data, len, "web ticket answer", error);
   g_autoptr (SfbWebTicket) ticket = NULL;
   g_autofree char *fault = NULL;
   g_autofree char *secret = NULL;
-  xmlNode *root;
-  xmlNode *rstr;
-  xmlNode *token;
-  xmlNode *assertion;
-  xmlNode *lifetime;
-  xmlNode *entropy;
+  SfbXmlNode *root;
+  SfbXmlNode *rstr;
+  SfbXmlNode *token;
+  SfbXmlNode *assertion;
+  SfbXmlNode *lifetime;
+  SfbXmlNode *entropy;
 
   if (doc == NULL)
     return NULL;
-  root = xmlDocGetRootElement (doc);
+  root = sfb_xml_doc_root (doc);
   fault = fault_text (root);
   if (fault != NULL)
     {
@@ -654,7 +610,7 @@ sfb_cert_prov_parse_rstr (const char *data, gsize len, GError **error)
           error, SFB_ERROR, SFB_ERROR_FAILED, "The web ticket answer holds no SAML assertion");
       return NULL;
     }
-  ticket->assertion = exc_c14n (doc, assertion);
+  ticket->assertion = sfb_xml_canonicalize (assertion);
   lifetime = find (rstr->children, "Lifetime");
   ticket->created = text (lifetime != NULL ? find (lifetime->children, "Created") : NULL);
   ticket->expires = text (lifetime != NULL ? find (lifetime->children, "Expires") : NULL);
@@ -677,16 +633,16 @@ sfb_cert_prov_parse_certificate (const char *data, gsize len, GError **error)
 {
   static const char *const path[]
       = { "RequestSecurityTokenResponse", "RequestedSecurityToken", "BinarySecurityToken", NULL };
-  g_autoptr (xmlDoc) doc = parse_document (data, len, "certificate provisioning answer", error);
+  g_autoptr (SfbXmlDoc) doc = parse_document (data, len, "certificate provisioning answer", error);
   g_autofree char *fault = NULL;
   g_autofree char *value = NULL;
-  xmlNode *root;
-  xmlNode *response;
+  SfbXmlNode *root;
+  SfbXmlNode *response;
   GBytes *der;
 
   if (doc == NULL)
     return NULL;
-  root = xmlDocGetRootElement (doc);
+  root = sfb_xml_doc_root (doc);
   fault = fault_text (root);
   if (fault != NULL)
     {
@@ -761,12 +717,12 @@ sfb_cert_prov_build_rst (const char *applies_to,
 static char *
 canonical_fragment (const char *xml, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_document (xml, strlen (xml), "signed fragment", error);
+  g_autoptr (SfbXmlDoc) doc = parse_document (xml, strlen (xml), "signed fragment", error);
   char *out;
 
   if (doc == NULL)
     return NULL;
-  out = exc_c14n (doc, xmlDocGetRootElement (doc));
+  out = sfb_xml_canonicalize (sfb_xml_doc_root (doc));
   if (out == NULL)
     g_set_error (error, SFB_ERROR, SFB_ERROR_FAILED, "Cannot canonicalize the signed fragment");
   return out;

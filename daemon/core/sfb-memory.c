@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include "sfb-memory.h"
-#include "sfb-xml.h"
 
 #include <malloc.h>
 #include <string.h>
@@ -13,9 +12,6 @@ static gboolean
 trim_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
   g_source_set_ready_time (source, -1);
-  /* caches rebuilt at their next use, freed before the trim gives back
-   * their pages */
-  sfb_xml_release_parser ();
   malloc_trim (0);
   g_debug ("Heap trimmed");
   return G_SOURCE_CONTINUE;

@@ -14,9 +14,7 @@ G_BEGIN_DECLS
 
 #define SFB_MEMORY_TRIM_DELAY_S 5
 
-/* Main thread only.  Cheap: moves the one pending trim later.  Before
- * trimming, what the main thread keeps only to go faster is freed too: the
- * XML parser context (sfb_xml_release_parser()). */
+/* Main thread only.  Cheap: moves the one pending trim later. */
 void sfb_memory_trim_soon (void);
 
 /* The same for a small burst: a trim already pending is not moved later

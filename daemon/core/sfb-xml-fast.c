@@ -2,21 +2,21 @@
 /*
  * sfb_xml_read_fast() (sfb-xml.h): a reader of our own for the plain
  * documents a presence notification carries, many per second in a storm,
- * where libxml2's tokeniser was most of the cost of each.
+ * where a general parser's tokeniser was most of the cost of each.
  *
  * It reads a strict subset of XML and gives up on anything else, leaving
- * the document to libxml2 (sfb_xml_read_sax()), which then gives the
+ * the document to expat (sfb_xml_read_sax()), which then gives the
  * verdict and the error: so it never has to word one, and it accepts only
- * what libxml2 accepts, calling the callbacks as libxml2 calls them.  It
+ * what expat accepts, calling the callbacks as that path calls them.  It
  * gives up on: a byte order mark, a DOCTYPE or any other "<!" than a plain
  * comment, CDATA, processing instructions (an XML declaration at the
  * start saying version 1.0, UTF-8 and standalone is read), names that are
- * not ASCII, prefixes that are not declared (libxml2 renames those),
+ * not ASCII, prefixes that are not declared,
  * references other than the five predefined entities and character
  * references to XML characters, control characters in attribute values,
  * bytes that are not UTF-8 XML characters, duplicate attributes or
  * declarations, the reserved xml and xmlns namespaces, and anything over
- * its own limits or the caller's (then libxml2 reports the limit).
+ * its own limits or the caller's (then expat reports the limit).
  *
  * Every pointer it advances stays within [data, data + length): each read
  * checks the bytes left first.
@@ -381,7 +381,7 @@ read_qname (Fast *f, const char **prefix, gsize *prefix_len, const char **local,
       p = local_end;
     }
   f->p = p;
-  /* "a:b:c" and the like: libxml2 reads those its own way */
+  /* "a:b:c" and the like: expat refuses those */
   if (p < end && *p == ':')
     return FALSE;
   return (gsize) (p - start) < FAST_MAX_NAME;
@@ -439,7 +439,7 @@ read_eq_quote (Fast *f, char *quote)
 }
 
 /* An attribute value from after its opening quote to the closing one:
- * XML characters, no "<", no control characters (libxml2 turns tabs and
+ * XML characters, no "<", no control characters (expat turns tabs and
  * line ends into spaces: not done here), references checked later. */
 static gboolean
 read_value (Fast *f, char quote, RawAttr *a)
@@ -507,10 +507,8 @@ scratch_copy (Fast *f, gsize *used, const char *src, gsize len)
   return out;
 }
 
-/* A value with references as libxml2 hands it to SAX2: references
- * resolved, except that "&" stays "&#38;" (for the tree builder, see
- * sfb_xml_attr_dup()).  Into the scratch space; FALSE when full or on a
- * reference we do not read. */
+/* A value with its references resolved, into the scratch space; FALSE
+ * when full or on a reference we do not read. */
 static gboolean
 decode_value (Fast *f, gsize *used, const RawAttr *a, const char **value, const char **value_end)
 {
@@ -533,13 +531,7 @@ decode_value (Fast *f, gsize *used, const RawAttr *a, const char **value, const 
       c = read_reference (p, a->value_end, &len);
       if (c == 0 || out_end - out < 8)
         return FALSE;
-      if (c == '&')
-        {
-          memcpy (out, "&#38;", 5);
-          out += 5;
-        }
-      else
-        out += g_unichar_to_utf8 (c, out);
+      out += g_unichar_to_utf8 (c, out);
       p += len;
     }
   *value_end = out;
@@ -602,14 +594,14 @@ local_name_bit (const RawAttr *a)
  * @raw, whose namespace names are in @out: the same name twice, or the
  * same local name in one namespace. */
 static gboolean
-is_duplicate (const RawAttr *raw, const char **out, guint i, const char *uri)
+is_duplicate (const RawAttr *raw, const SfbXmlAttr *out, guint i, const char *uri)
 {
   const RawAttr *a = &raw[i];
 
   for (guint j = 0; j < i; j++)
     {
       const RawAttr *b = &raw[j];
-      const char *b_uri = out[5 * j + 2];
+      const char *b_uri = out[j].ns_uri;
 
       if (a->local_len == b->local_len && memcmp (a->local, b->local, a->local_len) == 0
           && (((a->prefix == NULL) == (b->prefix == NULL)
@@ -622,11 +614,9 @@ is_duplicate (const RawAttr *raw, const char **out, guint i, const char *uri)
   return FALSE;
 }
 
-/* The SAX2 attribute array (5 per attribute: local name, prefix,
- * namespace name, value, value end) for the attributes of a start tag
- * whose declarations are in scope. */
+/* The attributes of a start tag whose declarations are in scope. */
 static gboolean
-build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
+build_attributes (Fast *f, const RawAttr *raw, guint n, SfbXmlAttr *out)
 {
   gsize used = 0;
   guint64 seen = 0; /* local_name_bit() of the attributes before */
@@ -636,7 +626,8 @@ build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
     {
       const RawAttr *a = &raw[i];
       const char *uri = NULL;
-      const char **o = (const char **) out + 5 * i;
+      SfbXmlAttr *o = &out[i];
+      const char *value_end;
 
       if (a->prefix != NULL)
         {
@@ -649,21 +640,22 @@ build_attributes (Fast *f, const RawAttr *raw, guint n, const xmlChar **out)
         }
       /* only a name whose bit is taken can be one before it */
       bit = local_name_bit (a);
-      if ((seen & bit) != 0 && is_duplicate (raw, (const char **) out, i, uri))
+      if ((seen & bit) != 0 && is_duplicate (raw, out, i, uri))
         return FALSE;
       seen |= bit;
-      o[0] = scratch_copy (f, &used, a->local, a->local_len);
-      o[1] = a->prefix != NULL ? scratch_copy (f, &used, a->prefix, a->prefix_len) : NULL;
-      o[2] = uri;
-      if (o[0] == NULL || (a->prefix != NULL && o[1] == NULL))
+      o->name = scratch_copy (f, &used, a->local, a->local_len);
+      o->prefix = a->prefix != NULL ? scratch_copy (f, &used, a->prefix, a->prefix_len) : NULL;
+      o->ns_uri = uri;
+      if (o->name == NULL || (a->prefix != NULL && o->prefix == NULL))
         return FALSE;
       if (!a->has_reference)
         {
-          o[3] = a->value;
-          o[4] = a->value_end;
+          o->value = a->value;
+          value_end = a->value_end;
         }
-      else if (!decode_value (f, &used, a, &o[3], &o[4]))
+      else if (!decode_value (f, &used, a, &o->value, &value_end))
         return FALSE;
+      o->value_length = value_end - o->value;
     }
   return TRUE;
 }
@@ -690,7 +682,7 @@ read_start_tag (Fast *f)
   const char *prefix, *local;
   gsize prefix_len, local_len;
   RawAttr raw[FAST_MAX_ATTRIBUTES];
-  const xmlChar *attributes[5 * FAST_MAX_ATTRIBUTES];
+  SfbXmlAttr attributes[FAST_MAX_ATTRIBUTES];
   guint n = 0;
   gboolean empty = FALSE;
   Open *open;
@@ -759,7 +751,7 @@ read_start_tag (Fast *f)
   f->depth++;
   f->count++;
   if (f->sax->start_element != NULL)
-    f->sax->start_element (f->user_data, f->names + open->name_at, (int) n, attributes);
+    f->sax->start_element (f->user_data, f->names + open->name_at, attributes, n);
   if (empty)
     pop_element (f);
   return TRUE;
@@ -815,11 +807,11 @@ static void
 characters (Fast *f, const char *text, gsize length)
 {
   if (length > 0 && f->sax->characters != NULL)
-    f->sax->characters (f->user_data, text, (int) length);
+    f->sax->characters (f->user_data, text, length);
 }
 
 /* Text up to the next "<", f->p at its start; passed on inside the root
- * with line ends normalised and references resolved, as libxml2 does. */
+ * with line ends normalised and references resolved, as expat does. */
 static gboolean
 read_text (Fast *f)
 {
@@ -943,8 +935,7 @@ sfb_xml_read_fast (const char *data,
 
   g_return_val_if_fail (limits != NULL && sax != NULL, FALSE);
 
-  if (data == NULL || length == 0 || length > limits->max_document || length > G_MAXINT
-      || limits->parse_options != 0)
+  if (data == NULL || length == 0 || length > limits->max_document || length > G_MAXINT)
     return FALSE;
   f.p = data;
   f.end = data + length;

@@ -3,74 +3,99 @@
 
 #include "sfb-xml.h"
 
+#include "sfb-xml-c14n.h"
+
+#include <expat.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/parserInternals.h>
+/* Between a namespace name, a local name and a prefix in the names expat
+ * hands over: a byte XML 1.0 allows nowhere, not even as a reference, so
+ * it never occurs in a name (expat refuses a namespace name holding it). */
+#define NS_SEPARATOR '\x01'
+
+/* ---- the tree's memory: one arena per document ---- */
+
+#define ARENA_FIRST 2048
+#define ARENA_MAX (64 * 1024)
+
+typedef struct Block Block;
+struct Block
+{
+  Block *next;
+  gsize size;
+  gsize used;
+  char data[]; /* 8-aligned: the header is three words */
+};
+
+struct _SfbXmlDoc
+{
+  SfbXmlNode *root;
+  Block *blocks;
+};
 
 static gpointer
-init_libxml (gpointer data)
+arena_alloc (SfbXmlDoc *doc, gsize size)
 {
-  xmlInitParser ();
-  return NULL;
+  Block *head = doc->blocks;
+  Block *block;
+  gsize want;
+
+  size = (size + 7) & ~(gsize) 7;
+  if (head != NULL && head->size - head->used >= size)
+    {
+      head->used += size;
+      return head->data + head->used - size;
+    }
+  want = head == NULL ? ARENA_FIRST : MIN (head->size * 2, ARENA_MAX);
+  block = g_malloc (sizeof (Block) + MAX (want, size));
+  block->size = MAX (want, size);
+  block->used = size;
+  if (head != NULL && size > want / 2)
+    {
+      /* a large piece gets a block of its own, behind the one in use */
+      block->next = head->next;
+      head->next = block;
+    }
+  else
+    {
+      block->next = head;
+      doc->blocks = block;
+    }
+  return block->data;
 }
 
-/* One parser context per thread, reused: a new one per document (its
- * buffers, its name dictionary) was a good part of the cost of each
- * presence notification.  Its dictionary keeps the element and attribute
- * names seen, which servers choose: the context is replaced after
- * CTXT_MAX_USES documents or once the dictionary holds CTXT_MAX_NAMES. */
-#define CTXT_MAX_USES 1000
-#define CTXT_MAX_NAMES 4096
-
-typedef struct
+static char *
+arena_strndup (SfbXmlDoc *doc, const char *s, gsize length)
 {
-  xmlParserCtxt *ctxt;
-  guint uses;
-} ReusableCtxt;
+  char *copy = arena_alloc (doc, length + 1);
 
-static void
-reusable_ctxt_free (gpointer data)
-{
-  ReusableCtxt *reusable = data;
-
-  if (reusable->ctxt != NULL)
-    xmlFreeParserCtxt (reusable->ctxt);
-  g_free (reusable);
-}
-
-static GPrivate ctxt_key = G_PRIVATE_INIT (reusable_ctxt_free);
-
-static xmlParserCtxt *
-parser_ctxt (void)
-{
-  ReusableCtxt *reusable = g_private_get (&ctxt_key);
-
-  if (reusable == NULL)
-    {
-      reusable = g_new0 (ReusableCtxt, 1);
-      g_private_set (&ctxt_key, reusable);
-    }
-  if (reusable->ctxt != NULL
-      && (reusable->uses >= CTXT_MAX_USES || xmlDictSize (reusable->ctxt->dict) > CTXT_MAX_NAMES))
-    g_clear_pointer (&reusable->ctxt, xmlFreeParserCtxt);
-  if (reusable->ctxt == NULL)
-    {
-      reusable->ctxt = xmlNewParserCtxt ();
-      reusable->uses = 0;
-    }
-  reusable->uses++;
-  return reusable->ctxt;
+  memcpy (copy, s, length);
+  copy[length] = '\0';
+  return copy;
 }
 
 void
-sfb_xml_release_parser (void)
+sfb_xml_doc_free (SfbXmlDoc *doc)
 {
-  ReusableCtxt *reusable = g_private_get (&ctxt_key);
+  if (doc == NULL)
+    return;
+  while (doc->blocks != NULL)
+    {
+      Block *next = doc->blocks->next;
 
-  if (reusable != NULL)
-    g_clear_pointer (&reusable->ctxt, xmlFreeParserCtxt);
+      g_free (doc->blocks);
+      doc->blocks = next;
+    }
+  g_free (doc);
 }
+
+SfbXmlNode *
+sfb_xml_doc_root (const SfbXmlDoc *doc)
+{
+  return doc->root;
+}
+
+/* ---- reading ---- */
 
 /* The encoding is forced to UTF-8 when parsing, so this byte search cannot
  * be dodged with another encoding.  One pass over the "<!" in the
@@ -100,47 +125,18 @@ has_markup_declaration (const char *data, gsize length)
   return FALSE;
 }
 
-static xmlNode *
-first_element (xmlNode *node)
+/* expat reads a document starting with a UTF-16 byte order mark, or with
+ * "<" and a NUL, as UTF-16 even when told UTF-8: none of those is UTF-8
+ * XML, so none is read at all. */
+static gboolean
+looks_utf16 (const char *data, gsize length)
 {
-  while (node != NULL && node->type != XML_ELEMENT_NODE)
-    node = node->next;
-  return node;
-}
+  static const char *const starts[] = { "\xfe\xff", "\xff\xfe", "<\0", "\0<" };
 
-/* Depth and element count in one pre-order walk, iteratively (no
- * recursion on server data). */
-static SfbXmlVerdict
-check_shape (xmlNode *root, const SfbXmlLimits *limits)
-{
-  xmlNode *node = root;
-  guint depth = 1;
-  guint count = 1;
-
-  while (node != NULL)
-    {
-      xmlNode *next = first_element (node->children);
-
-      if (next != NULL)
-        depth++;
-      while (next == NULL && node != root)
-        {
-          next = first_element (node->next);
-          if (next == NULL)
-            {
-              node = node->parent;
-              depth--;
-            }
-        }
-      if (next == NULL)
-        break;
-      if (depth > limits->max_depth)
-        return SFB_XML_TOO_DEEP;
-      if (limits->max_elements != 0 && ++count > limits->max_elements)
-        return SFB_XML_TOO_MANY_ELEMENTS;
-      node = next;
-    }
-  return SFB_XML_OK;
+  for (gsize i = 0; i < G_N_ELEMENTS (starts); i++)
+    if (length >= 2 && memcmp (data, starts[i], 2) == 0)
+      return TRUE;
+  return FALSE;
 }
 
 static SfbXmlVerdict
@@ -152,179 +148,531 @@ check_input (const char *data, gsize length, const SfbXmlLimits *limits)
     return SFB_XML_TOO_LARGE;
   if (has_markup_declaration (data, length))
     return SFB_XML_DTD;
+  if (looks_utf16 (data, length))
+    return SFB_XML_MALFORMED;
   return SFB_XML_OK;
 }
 
-/* What xmlCtxtReadMemory (ctxt, data, length, "server.xml", "UTF-8",
- * options) does, without its UTF-8 to UTF-8 converter: given an encoding
- * name, libxml2 (2.9) pipes the document through a converter that only
- * copies, in small chunks, which was a third of the parsing time of a
- * presence notification.  Setting the context's encoding keeps what the
- * encoding name did: no detection from the first bytes (a UTF-16 byte
- * order mark is malformed UTF-8), a UTF-8 byte order mark skipped; and
- * XML_PARSE_IGNORE_ENC keeps a declared encoding from switching away from
- * UTF-8 (the converter read such a document as UTF-8 too). */
-static gboolean
-parse_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
+/* A name as expat hands it over: "local", "uri<sep>local" or
+ * "uri<sep>local<sep>prefix", split in place (not NUL-terminated). */
+typedef struct
 {
-  xmlParserInputBuffer *buffer;
-  xmlParserInput *input;
+  const char *uri, *local, *prefix; /* uri, prefix: NULL when none */
+  gsize uri_len, local_len, prefix_len;
+} Name;
 
-  buffer = xmlParserInputBufferCreateMem (data, (int) length, XML_CHAR_ENCODING_NONE);
-  if (buffer == NULL)
-    return FALSE;
-  /* the whole document is in the buffer: without a read callback libxml2
-   * stops asking for more near its end (it did at every step of the last
-   * 250 bytes) */
-  buffer->readcallback = NULL;
-  input = xmlNewIOInputStream (ctxt, buffer, XML_CHAR_ENCODING_NONE);
-  if (input == NULL)
+static void
+split_name (const char *s, Name *n)
+{
+  const char *first = strchr (s, NS_SEPARATOR);
+  const char *second = first != NULL ? strchr (first + 1, NS_SEPARATOR) : NULL;
+
+  memset (n, 0, sizeof *n);
+  if (first == NULL)
     {
-      xmlFreeParserInputBuffer (buffer);
-      return FALSE;
+      n->local = s;
+      n->local_len = strlen (s);
+      return;
     }
-  inputPush (ctxt, input);
-  xmlCtxtUseOptions (ctxt, options | XML_PARSE_IGNORE_ENC);
-  ctxt->encoding = xmlStrdup ((const xmlChar *) "UTF-8");
-  xmlSwitchEncoding (ctxt, XML_CHAR_ENCODING_UTF8);
-  input->filename = (char *) xmlStrdup ((const xmlChar *) "server.xml");
-  xmlParseDocument (ctxt);
-  return ctxt->wellFormed;
+  n->uri = s;
+  n->uri_len = first - s;
+  n->local = first + 1;
+  n->local_len = second != NULL ? (gsize) (second - n->local) : strlen (n->local);
+  if (second != NULL)
+    {
+      n->prefix = second + 1;
+      n->prefix_len = strlen (n->prefix);
+    }
 }
 
-static xmlDoc *
-read_utf8 (xmlParserCtxt *ctxt, const char *data, gsize length, int options)
+typedef struct
 {
-  xmlDoc *doc = NULL;
+  XML_Parser parser;
+  const SfbXmlLimits *limits;
+  guint depth;
+  guint count;
+  /* the first limit exceeded or the DTD met: the reading stopped there */
+  SfbXmlVerdict stopped;
+  /* a tree */
+  SfbXmlDoc *doc;
+  SfbXmlNode *current; /* the open element, NULL before the root */
+  SfbXmlNode *last;    /* its last child so far */
+  GString *text;       /* text not yet in a node */
+  GHashTable *names;   /* names and namespace names, each once in the arena */
+  /* or callbacks */
+  const SfbXmlSax *sax;
+  gpointer user_data;
+  GString *scratch;
+} Reader;
 
-  xmlCtxtReset (ctxt);
-  if (parse_utf8 (ctxt, data, length, options))
-    doc = ctxt->myDoc;
-  else if (ctxt->myDoc != NULL)
-    xmlFreeDoc (ctxt->myDoc);
-  ctxt->myDoc = NULL;
-  return doc;
+static void
+stop (Reader *r, SfbXmlVerdict verdict)
+{
+  if (r->stopped == SFB_XML_OK)
+    r->stopped = verdict;
+  XML_StopParser (r->parser, XML_FALSE);
 }
 
-#define SAFE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA)
+/* FALSE (and the reading stopped) when the element opened now exceeds a
+ * limit: the callbacks never see an element beyond the limits. */
+static gboolean
+count_element (Reader *r)
+{
+  r->depth++;
+  r->count++;
+  if (r->depth > 1 && r->depth > r->limits->max_depth)
+    stop (r, SFB_XML_TOO_DEEP);
+  else if (r->depth > 1 && r->limits->max_elements != 0 && r->count > r->limits->max_elements)
+    stop (r, SFB_XML_TOO_MANY_ELEMENTS);
+  return r->stopped == SFB_XML_OK;
+}
 
-xmlDoc *
+static void XMLCALL
+on_doctype (void *user_data,
+            const XML_Char *name,
+            const XML_Char *system_id,
+            const XML_Char *public_id,
+            int has_internal_subset)
+{
+  stop (user_data, SFB_XML_DTD);
+}
+
+static void XMLCALL
+on_entity_declaration (void *user_data,
+                       const XML_Char *name,
+                       int is_parameter_entity,
+                       const XML_Char *value,
+                       int value_length,
+                       const XML_Char *base,
+                       const XML_Char *system_id,
+                       const XML_Char *public_id,
+                       const XML_Char *notation_name)
+{
+  stop (user_data, SFB_XML_DTD);
+}
+
+static XML_Parser
+new_parser (Reader *r)
+{
+  /* "UTF-8" over whatever the document declares: no detection from the
+   * first bytes, a UTF-8 byte order mark skipped */
+  XML_Parser parser = XML_ParserCreateNS ("UTF-8", NS_SEPARATOR);
+
+  if (parser == NULL)
+    return NULL;
+  XML_SetReturnNSTriplet (parser, XML_TRUE);
+  XML_SetParamEntityParsing (parser, XML_PARAM_ENTITY_PARSING_NEVER);
+  XML_SetStartDoctypeDeclHandler (parser, on_doctype);
+  XML_SetEntityDeclHandler (parser, on_entity_declaration);
+  XML_SetUserData (parser, r);
+  r->parser = parser;
+  return parser;
+}
+
+/* Reads the whole document with @r's handlers set: the verdict. */
+static SfbXmlVerdict
+run_parser (Reader *r, const char *data, gsize length)
+{
+  enum XML_Status status = XML_Parse (r->parser, data, (int) length, XML_TRUE);
+
+  if (r->stopped != SFB_XML_OK)
+    return r->stopped;
+  if (status != XML_STATUS_OK)
+    return SFB_XML_MALFORMED;
+  return r->count == 0 ? SFB_XML_NO_ROOT : SFB_XML_OK;
+}
+
+/* ---- building a tree ---- */
+
+static const char *
+intern (Reader *r, const char *s, gsize length)
+{
+  g_autofree char *key = g_strndup (s, length);
+  char *stored = g_hash_table_lookup (r->names, key);
+
+  if (stored == NULL)
+    {
+      stored = arena_strndup (r->doc, s, length);
+      g_hash_table_add (r->names, stored);
+    }
+  return stored;
+}
+
+static SfbXmlNode *
+append_node (Reader *r, SfbXmlNodeType type)
+{
+  SfbXmlNode *node = arena_alloc (r->doc, sizeof (SfbXmlNode));
+
+  memset (node, 0, sizeof *node);
+  node->type = type;
+  node->parent = r->current;
+  if (r->last != NULL)
+    r->last->next = node;
+  else if (r->current != NULL)
+    r->current->children = node;
+  r->last = node;
+  return node;
+}
+
+static void
+flush_text (Reader *r)
+{
+  SfbXmlNode *node;
+
+  if (r->text->len == 0)
+    return;
+  node = append_node (r, SFB_XML_NODE_TEXT);
+  node->content = arena_strndup (r->doc, r->text->str, r->text->len);
+  node->content_length = r->text->len;
+  g_string_truncate (r->text, 0);
+}
+
+static void XMLCALL
+tree_start (void *user_data, const XML_Char *name, const XML_Char **atts)
+{
+  Reader *r = user_data;
+  SfbXmlNode *node;
+  SfbXmlAttr *attrs;
+  guint n = 0;
+  Name split;
+
+  if (!count_element (r))
+    return;
+  flush_text (r);
+  node = append_node (r, SFB_XML_NODE_ELEMENT);
+  split_name (name, &split);
+  node->name = intern (r, split.local, split.local_len);
+  node->prefix = split.prefix != NULL ? intern (r, split.prefix, split.prefix_len) : NULL;
+  node->ns_uri = split.uri != NULL ? intern (r, split.uri, split.uri_len) : NULL;
+  while (atts[2 * n] != NULL)
+    n++;
+  attrs = n > 0 ? arena_alloc (r->doc, n * sizeof (SfbXmlAttr)) : NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      SfbXmlAttr *a = &attrs[i];
+
+      split_name (atts[2 * i], &split);
+      a->name = intern (r, split.local, split.local_len);
+      a->prefix = split.prefix != NULL ? intern (r, split.prefix, split.prefix_len) : NULL;
+      a->ns_uri = split.uri != NULL ? intern (r, split.uri, split.uri_len) : NULL;
+      a->value_length = strlen (atts[2 * i + 1]);
+      a->value = arena_strndup (r->doc, atts[2 * i + 1], a->value_length);
+    }
+  node->attrs = attrs;
+  node->n_attrs = n;
+  if (r->doc->root == NULL)
+    r->doc->root = node;
+  r->current = node;
+  r->last = NULL;
+}
+
+static gboolean
+is_blank (const SfbXmlNode *node)
+{
+  return node->type == SFB_XML_NODE_TEXT
+         && strspn (node->content, " \t\r\n") == node->content_length;
+}
+
+/* drop_blanks: the whitespace of an element holding elements and no other
+ * text is layout, not content */
+static void
+drop_blanks (SfbXmlNode *element)
+{
+  gboolean has_element = FALSE;
+  SfbXmlNode **link = &element->children;
+
+  for (SfbXmlNode *c = element->children; c != NULL; c = c->next)
+    {
+      if (c->type == SFB_XML_NODE_TEXT && !is_blank (c))
+        return;
+      has_element |= c->type == SFB_XML_NODE_ELEMENT;
+    }
+  if (!has_element)
+    return;
+  while (*link != NULL)
+    {
+      if (is_blank (*link))
+        *link = (*link)->next;
+      else
+        link = &(*link)->next;
+    }
+}
+
+static void XMLCALL
+tree_end (void *user_data, const XML_Char *name)
+{
+  Reader *r = user_data;
+
+  /* expat ends an empty element even when its start stopped the reading */
+  if (r->stopped != SFB_XML_OK)
+    return;
+  flush_text (r);
+  if (r->limits->drop_blanks)
+    drop_blanks (r->current);
+  r->depth--;
+  r->last = r->current;
+  r->current = r->current->parent;
+}
+
+static void XMLCALL
+tree_text (void *user_data, const XML_Char *text, int length)
+{
+  Reader *r = user_data;
+
+  if (r->current != NULL && r->stopped == SFB_XML_OK)
+    g_string_append_len (r->text, text, length);
+}
+
+static void XMLCALL
+tree_pi (void *user_data, const XML_Char *target, const XML_Char *data)
+{
+  Reader *r = user_data;
+  SfbXmlNode *node;
+
+  if (r->current == NULL || r->stopped != SFB_XML_OK)
+    return;
+  flush_text (r);
+  node = append_node (r, SFB_XML_NODE_PI);
+  node->name = intern (r, target, strlen (target));
+  node->content_length = strlen (data);
+  node->content = arena_strndup (r->doc, data, node->content_length);
+}
+
+SfbXmlDoc *
 sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXmlVerdict *verdict)
 {
-  static GOnce once = G_ONCE_INIT;
-  xmlParserCtxt *ctxt;
-  xmlDoc *doc;
+  Reader r = { .limits = limits };
 
   g_return_val_if_fail (limits != NULL && verdict != NULL, NULL);
 
-  g_once (&once, init_libxml, NULL);
   *verdict = check_input (data, length, limits);
   if (*verdict != SFB_XML_OK)
     return NULL;
-  ctxt = parser_ctxt ();
-  if (ctxt == NULL)
+  if (new_parser (&r) == NULL)
     {
       *verdict = SFB_XML_MALFORMED;
       return NULL;
     }
-  /* XML_PARSE_COMPACT: short text nodes live inside the node (one allocation
-   * less each); the tree must then not be modified, and no caller does */
-  doc = read_utf8 (ctxt, data, length, SAFE_OPTIONS | XML_PARSE_COMPACT | limits->parse_options);
-  if (doc == NULL)
-    *verdict = SFB_XML_MALFORMED;
-  else if (doc->intSubset != NULL || doc->extSubset != NULL)
-    *verdict = SFB_XML_DTD;
-  else if (xmlDocGetRootElement (doc) == NULL)
-    *verdict = SFB_XML_NO_ROOT;
-  else
-    *verdict = check_shape (xmlDocGetRootElement (doc), limits);
+  r.doc = g_new0 (SfbXmlDoc, 1);
+  r.text = g_string_new (NULL);
+  r.names = g_hash_table_new (g_str_hash, g_str_equal);
+  XML_SetElementHandler (r.parser, tree_start, tree_end);
+  XML_SetCharacterDataHandler (r.parser, tree_text);
+  XML_SetProcessingInstructionHandler (r.parser, tree_pi);
+  *verdict = run_parser (&r, data, length);
+  XML_ParserFree (r.parser);
+  g_string_free (r.text, TRUE);
+  g_hash_table_unref (r.names);
   if (*verdict != SFB_XML_OK)
-    g_clear_pointer (&doc, xmlFreeDoc);
-  return doc;
+    g_clear_pointer (&r.doc, sfb_xml_doc_free);
+  return r.doc;
+}
+
+/* ---- the tree, read ---- */
+
+const char *
+sfb_xml_node_attr (const SfbXmlNode *node, const char *name, const char *ns_uri)
+{
+  const SfbXmlAttr *a
+      = node != NULL ? sfb_xml_attr_find (node->attrs, node->n_attrs, name, ns_uri) : NULL;
+
+  return a != NULL ? a->value : NULL;
+}
+
+const char *
+sfb_xml_node_attr_any_ns (const SfbXmlNode *node, const char *name)
+{
+  for (guint i = 0; node != NULL && i < node->n_attrs; i++)
+    if (strcmp (node->attrs[i].name, name) == 0)
+      return node->attrs[i].value;
+  return NULL;
+}
+
+char *
+sfb_xml_node_text (const SfbXmlNode *node)
+{
+  GString *out;
+  const SfbXmlNode *n;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  if (node->type != SFB_XML_NODE_ELEMENT)
+    return g_strndup (node->content, node->content_length);
+  out = g_string_new (NULL);
+  /* pre-order, without recursion */
+  n = node->children;
+  while (n != NULL)
+    {
+      if (n->type == SFB_XML_NODE_TEXT)
+        g_string_append_len (out, n->content, n->content_length);
+      if (n->type == SFB_XML_NODE_ELEMENT && n->children != NULL)
+        {
+          n = n->children;
+          continue;
+        }
+      while (n != NULL && n->next == NULL)
+        n = n->parent != node ? n->parent : NULL;
+      if (n != NULL)
+        n = n->next;
+    }
+  return g_string_free (out, FALSE);
+}
+
+static void
+canonicalize_start (SfbXmlC14n *c, const SfbXmlNode *element, GArray *attrs)
+{
+  g_array_set_size (attrs, element->n_attrs);
+  for (guint i = 0; i < element->n_attrs; i++)
+    {
+      const SfbXmlAttr *a = &element->attrs[i];
+
+      g_array_index (attrs, SfbXmlC14nAttr, i)
+          = (SfbXmlC14nAttr){ a->prefix, a->name, a->ns_uri, a->value };
+    }
+  sfb_xml_c14n_start_element (c,
+                              element->prefix,
+                              element->name,
+                              element->ns_uri,
+                              (const SfbXmlC14nAttr *) attrs->data,
+                              element->n_attrs);
+}
+
+char *
+sfb_xml_canonicalize (const SfbXmlNode *element)
+{
+  g_autoptr (GArray) attrs = g_array_new (FALSE, FALSE, sizeof (SfbXmlC14nAttr));
+  SfbXmlC14n *c;
+  const SfbXmlNode *n = element;
+
+  g_return_val_if_fail (element != NULL && element->type == SFB_XML_NODE_ELEMENT, NULL);
+
+  c = sfb_xml_c14n_new ();
+  /* pre-order, without recursion: each element ends once its last child
+   * has been given */
+  while (n != NULL)
+    {
+      if (n->type == SFB_XML_NODE_ELEMENT)
+        {
+          canonicalize_start (c, n, attrs);
+          if (n->children != NULL)
+            {
+              n = n->children;
+              continue;
+            }
+          sfb_xml_c14n_end_element (c);
+        }
+      else if (n->type == SFB_XML_NODE_TEXT)
+        sfb_xml_c14n_text (c, n->content, n->content_length);
+      else
+        sfb_xml_c14n_processing_instruction (c, n->name, n->content);
+      while (n != element && n->next == NULL)
+        {
+          n = n->parent;
+          sfb_xml_c14n_end_element (c);
+        }
+      n = n != element ? n->next : NULL;
+    }
+  return sfb_xml_c14n_finish (c);
 }
 
 /* ---- without a tree ---- */
 
+/* The parts of @name NUL-terminated in r->scratch, at the offsets given
+ * (G_MAXSIZE: none); pointers are made once the scratch stops growing. */
 typedef struct
 {
-  const SfbXmlSax *sax;
-  gpointer user_data;
-  const SfbXmlLimits *limits;
-  guint depth;
-  guint count;
-  gboolean dtd;
-  /* the first limit exceeded, in document order: no callback after it
-   * (the document is refused), so the callbacks never see an element
-   * beyond the limits */
-  SfbXmlVerdict shape;
-} SaxRun;
+  gsize local, prefix, uri;
+} NameAt;
+
+static gsize
+scratch_add (Reader *r, const char *s, gsize length)
+{
+  gsize at = r->scratch->len;
+
+  g_string_append_len (r->scratch, s, length);
+  g_string_append_c (r->scratch, '\0');
+  return at;
+}
 
 static void
-sax_start (void *ctx,
-           const xmlChar *local_name,
-           const xmlChar *prefix,
-           const xmlChar *uri,
-           int n_namespaces,
-           const xmlChar **namespaces,
-           int n_attributes,
-           int n_defaulted,
-           const xmlChar **attributes)
+scratch_name (Reader *r, const char *name, NameAt *at)
 {
-  SaxRun *run = ctx;
-  g_autofree char *qname = NULL;
+  Name split;
 
-  run->depth++;
-  run->count++;
-  if (run->shape == SFB_XML_OK && run->depth > 1)
+  split_name (name, &split);
+  at->local = scratch_add (r, split.local, split.local_len);
+  at->prefix = split.prefix != NULL ? scratch_add (r, split.prefix, split.prefix_len) : G_MAXSIZE;
+  at->uri = split.uri != NULL ? scratch_add (r, split.uri, split.uri_len) : G_MAXSIZE;
+}
+
+static const char *
+scratch_at (Reader *r, gsize at)
+{
+  return at != G_MAXSIZE ? r->scratch->str + at : NULL;
+}
+
+#define SAX_STACK_ATTRS 16
+
+static void XMLCALL
+sax_start (void *user_data, const XML_Char *name, const XML_Char **atts)
+{
+  Reader *r = user_data;
+  SfbXmlAttr stack_attrs[SAX_STACK_ATTRS];
+  NameAt stack_at[SAX_STACK_ATTRS];
+  g_autofree SfbXmlAttr *heap_attrs = NULL;
+  g_autofree NameAt *heap_at = NULL;
+  SfbXmlAttr *attrs = stack_attrs;
+  NameAt *at = stack_at;
+  NameAt element;
+  guint n = 0;
+
+  if (!count_element (r) || r->sax->start_element == NULL)
+    return;
+  while (atts[2 * n] != NULL)
+    n++;
+  if (n > SAX_STACK_ATTRS)
     {
-      /* as check_shape() walks the tree */
-      if (run->depth > run->limits->max_depth)
-        run->shape = SFB_XML_TOO_DEEP;
-      else if (run->limits->max_elements != 0 && run->count > run->limits->max_elements)
-        run->shape = SFB_XML_TOO_MANY_ELEMENTS;
+      attrs = heap_attrs = g_new (SfbXmlAttr, n);
+      at = heap_at = g_new (NameAt, n);
     }
-  if (run->shape != SFB_XML_OK || run->sax->start_element == NULL)
-    return;
-  /* the tree names an element whose prefix is not declared "prefix:name" */
-  if (prefix != NULL && uri == NULL)
-    qname = g_strconcat ((const char *) prefix, ":", (const char *) local_name, NULL);
-  run->sax->start_element (
-      run->user_data, qname != NULL ? qname : (const char *) local_name, n_attributes, attributes);
+  g_string_truncate (r->scratch, 0);
+  scratch_name (r, name, &element);
+  for (guint i = 0; i < n; i++)
+    scratch_name (r, atts[2 * i], &at[i]);
+  for (guint i = 0; i < n; i++)
+    {
+      attrs[i].name = scratch_at (r, at[i].local);
+      attrs[i].prefix = scratch_at (r, at[i].prefix);
+      attrs[i].ns_uri = scratch_at (r, at[i].uri);
+      attrs[i].value = atts[2 * i + 1];
+      attrs[i].value_length = strlen (atts[2 * i + 1]);
+    }
+  r->sax->start_element (r->user_data, scratch_at (r, element.local), attrs, n);
 }
 
-static void
-sax_end (void *ctx, const xmlChar *local_name, const xmlChar *prefix, const xmlChar *uri)
+static void XMLCALL
+sax_end (void *user_data, const XML_Char *name)
 {
-  SaxRun *run = ctx;
-  g_autofree char *qname = NULL;
+  Reader *r = user_data;
+  Name split;
 
-  run->depth--;
-  if (run->shape != SFB_XML_OK || run->sax->end_element == NULL)
+  r->depth--;
+  /* expat ends an empty element even when its start stopped the reading */
+  if (r->stopped != SFB_XML_OK || r->sax->end_element == NULL)
     return;
-  if (prefix != NULL && uri == NULL)
-    qname = g_strconcat ((const char *) prefix, ":", (const char *) local_name, NULL);
-  run->sax->end_element (run->user_data, qname != NULL ? qname : (const char *) local_name);
+  split_name (name, &split);
+  g_string_truncate (r->scratch, 0);
+  scratch_add (r, split.local, split.local_len);
+  r->sax->end_element (r->user_data, r->scratch->str);
 }
 
-static void
-sax_characters (void *ctx, const xmlChar *text, int length)
+static void XMLCALL
+sax_characters (void *user_data, const XML_Char *text, int length)
 {
-  SaxRun *run = ctx;
+  Reader *r = user_data;
 
-  if (run->depth == 0 || run->shape != SFB_XML_OK || run->sax->characters == NULL)
-    return;
-  run->sax->characters (run->user_data, (const char *) text, length);
-}
-
-static void
-sax_internal_subset (void *ctx,
-                     const xmlChar *name,
-                     const xmlChar *external_id,
-                     const xmlChar *system_id)
-{
-  SaxRun *run = ctx;
-
-  run->dtd = TRUE;
+  if (r->depth > 0 && r->stopped == SFB_XML_OK && r->sax->characters != NULL)
+    r->sax->characters (r->user_data, text, length);
 }
 
 void
@@ -335,100 +683,46 @@ sfb_xml_read_sax (const char *data,
                   gpointer user_data,
                   SfbXmlVerdict *verdict)
 {
-  static GOnce once = G_ONCE_INIT;
-  xmlSAXHandler handler = { 0 };
-  SaxRun run = { sax, user_data, limits, 0, 0, FALSE, SFB_XML_OK };
-  xmlParserCtxt *ctxt;
-  xmlSAXHandler *tree_sax;
-  void *tree_user_data;
-  gboolean well_formed;
+  Reader r = { .limits = limits, .sax = sax, .user_data = user_data };
 
   g_return_if_fail (limits != NULL && sax != NULL && verdict != NULL);
 
-  g_once (&once, init_libxml, NULL);
   *verdict = check_input (data, length, limits);
   if (*verdict != SFB_XML_OK)
     return;
-  ctxt = parser_ctxt ();
-  if (ctxt == NULL)
+  if (new_parser (&r) == NULL)
     {
       *verdict = SFB_XML_MALFORMED;
       return;
     }
-  /* No startDocument: no document is built.  xmlCtxtUseOptions() edits
-   * the handler (NOCDATA, NOERROR): the reused context's own is put back
-   * afterwards, untouched. */
-  handler.initialized = XML_SAX2_MAGIC;
-  handler.startElementNs = sax_start;
-  handler.endElementNs = sax_end;
-  handler.characters = sax_characters;
-  handler.ignorableWhitespace = sax_characters;
-  handler.internalSubset = sax_internal_subset;
-  xmlCtxtReset (ctxt);
-  tree_sax = ctxt->sax;
-  tree_user_data = ctxt->userData;
-  ctxt->sax = &handler;
-  ctxt->userData = &run;
-  well_formed = parse_utf8 (ctxt, data, length, SAFE_OPTIONS | limits->parse_options);
-  ctxt->sax = tree_sax;
-  ctxt->userData = tree_user_data;
-  if (ctxt->myDoc != NULL)
-    g_clear_pointer (&ctxt->myDoc, xmlFreeDoc);
-  if (!well_formed)
-    *verdict = SFB_XML_MALFORMED;
-  else if (run.dtd)
-    *verdict = SFB_XML_DTD;
-  else if (run.count == 0)
-    *verdict = SFB_XML_NO_ROOT;
-  else
-    *verdict = run.shape;
+  r.scratch = g_string_sized_new (256);
+  XML_SetElementHandler (r.parser, sax_start, sax_end);
+  XML_SetCharacterDataHandler (r.parser, sax_characters);
+  *verdict = run_parser (&r, data, length);
+  XML_ParserFree (r.parser);
+  g_string_free (r.scratch, TRUE);
 }
 
-gboolean
-sfb_xml_attr_find (int n_attributes,
-                   const xmlChar **attributes,
-                   const char *name,
-                   const char *ns_uri,
-                   const char **value,
-                   const char **end)
+const SfbXmlAttr *
+sfb_xml_attr_find (const SfbXmlAttr *attrs, guint n_attrs, const char *name, const char *ns_uri)
 {
-  for (int i = 0; i < n_attributes; i++)
+  for (guint i = 0; i < n_attrs; i++)
     {
-      const xmlChar **a = attributes + 5 * i; /* name, prefix, URI, value, end */
+      const SfbXmlAttr *a = &attrs[i];
 
-      if (strcmp ((const char *) a[0], name) != 0)
+      if (strcmp (a->name, name) != 0)
         continue;
-      /* no namespace: no prefix either (the tree names an attribute whose
-       * prefix is not declared "prefix:name") */
-      if (ns_uri == NULL ? a[1] != NULL || a[2] != NULL
-                         : a[2] == NULL || strcmp ((const char *) a[2], ns_uri) != 0)
+      if (ns_uri == NULL ? a->ns_uri != NULL : g_strcmp0 (a->ns_uri, ns_uri) != 0)
         continue;
-      *value = (const char *) a[3];
-      *end = (const char *) a[4];
-      return TRUE;
+      return a;
     }
-  return FALSE;
+  return NULL;
 }
 
 char *
-sfb_xml_attr_dup (int n_attributes,
-                  const xmlChar **attributes,
-                  const char *name,
-                  const char *ns_uri)
+sfb_xml_attr_dup (const SfbXmlAttr *attrs, guint n_attrs, const char *name, const char *ns_uri)
 {
-  const char *value, *end;
-  GString *out;
+  const SfbXmlAttr *a = sfb_xml_attr_find (attrs, n_attrs, name, ns_uri);
 
-  if (!sfb_xml_attr_find (n_attributes, attributes, name, ns_uri, &value, &end))
-    return NULL;
-  if (memchr (value, '&', end - value) == NULL)
-    return g_strndup (value, end - value);
-  out = g_string_sized_new (end - value);
-  for (const char *p = value; p < end; p++)
-    {
-      g_string_append_c (out, *p);
-      if (*p == '&' && end - p >= 5 && memcmp (p, "&#38;", 5) == 0)
-        p += 4;
-    }
-  return g_string_free (out, FALSE);
+  return a != NULL ? g_strndup (a->value, a->value_length) : NULL;
 }

@@ -13,8 +13,6 @@
 
 #include <string.h>
 
-#include <libxml/tree.h>
-
 /* ---- The parser: bytes -> SfbAutodiscoverDocument ---- */
 
 void
@@ -31,28 +29,21 @@ sfb_autodiscover_document_free (SfbAutodiscoverDocument *doc)
 }
 
 static gboolean
-name_is (const xmlNode *node, const char *name)
+name_is (const SfbXmlNode *node, const char *name)
 {
-  return node->type == XML_ELEMENT_NODE && node->name != NULL
-         && g_str_equal ((const char *) node->name, name);
+  return node->type == SFB_XML_NODE_ELEMENT && g_str_equal (node->name, name);
 }
 
 /* The attribute's value, trimmed, or NULL when absent, empty or too long. */
 static char *
-get_attribute (xmlNode *node, const char *name)
+get_attribute (SfbXmlNode *node, const char *name)
 {
-  xmlChar *raw = xmlGetNoNsProp (node, (const xmlChar *) name);
+  const char *raw = sfb_xml_node_attr (node, name, NULL);
   char *value;
 
-  if (raw == NULL)
+  if (raw == NULL || strlen (raw) > SFB_AUTODISCOVER_MAX_ATTRIBUTE_LENGTH)
     return NULL;
-  if (strlen ((const char *) raw) > SFB_AUTODISCOVER_MAX_ATTRIBUTE_LENGTH)
-    {
-      xmlFree (raw);
-      return NULL;
-    }
-  value = g_strstrip (g_strdup ((const char *) raw));
-  xmlFree (raw);
+  value = g_strstrip (g_strdup (raw));
   if (*value == '\0')
     g_clear_pointer (&value, g_free);
   return value;
@@ -98,7 +89,7 @@ parse_port (const char *value, guint16 fallback)
 }
 
 static void
-parse_access (xmlNode *node, char **fqdn, guint16 *port, guint16 default_port)
+parse_access (SfbXmlNode *node, char **fqdn, guint16 *port, guint16 default_port)
 {
   g_autofree char *raw_fqdn = NULL;
   g_autofree char *raw_port = NULL;
@@ -121,7 +112,7 @@ parse_access (xmlNode *node, char **fqdn, guint16 *port, guint16 default_port)
 }
 
 static void
-parse_link (xmlNode *node, SfbAutodiscoverDocument *doc, gboolean in_root)
+parse_link (SfbXmlNode *node, SfbAutodiscoverDocument *doc, gboolean in_root)
 {
   g_autofree char *token = get_attribute (node, "token");
   g_autofree char *href = get_attribute (node, "href");
@@ -180,9 +171,9 @@ SfbAutodiscoverDocument *
 sfb_autodiscover_parse (const char *data, gsize length, GError **error)
 {
   g_autoptr (SfbAutodiscoverDocument) doc = NULL;
-  g_autoptr (xmlDoc) xml = NULL;
+  g_autoptr (SfbXmlDoc) xml = NULL;
   g_autofree char *location = NULL;
-  xmlNode *root;
+  SfbXmlNode *root;
   SfbXmlVerdict verdict;
 
   xml = sfb_xml_read (data, length, &limits, &verdict);
@@ -191,7 +182,7 @@ sfb_autodiscover_parse (const char *data, gsize length, GError **error)
       set_read_error (error, verdict, length);
       return NULL;
     }
-  root = xmlDocGetRootElement (xml);
+  root = sfb_xml_doc_root (xml);
   if (!name_is (root, "AutodiscoverResponse"))
     {
       g_set_error_literal (error,
@@ -208,7 +199,7 @@ sfb_autodiscover_parse (const char *data, gsize length, GError **error)
   else if (location != NULL && g_ascii_strcasecmp (location, "External") == 0)
     doc->access_location = g_strdup ("external");
 
-  for (xmlNode *section = root->children; section != NULL; section = section->next)
+  for (SfbXmlNode *section = root->children; section != NULL; section = section->next)
     {
       gboolean in_root;
 
@@ -225,7 +216,7 @@ sfb_autodiscover_parse (const char *data, gsize length, GError **error)
       else
         continue;
 
-      for (xmlNode *node = section->children; node != NULL; node = node->next)
+      for (SfbXmlNode *node = section->children; node != NULL; node = node->next)
         {
           if (name_is (node, "Link"))
             parse_link (node, doc, in_root);

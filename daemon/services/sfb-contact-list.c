@@ -209,7 +209,7 @@ sfb_contact_list_lookup_group (const SfbContactList *list, guint id)
 
 /* <group id name/>, <addedGroup .../>, <modifiedGroup .../> */
 static SfbContactGroup *
-parse_group (const xmlNode *node)
+parse_group (const SfbXmlNode *node)
 {
   guint64 id = 0;
   g_autofree char *name = NULL;
@@ -229,7 +229,7 @@ parse_group (const xmlNode *node)
 
 /* <contact uri name groups="1 3 " subscribed/> and the delta forms */
 static SfbContactEntry *
-parse_contact (const xmlNode *node)
+parse_contact (const SfbXmlNode *node)
 {
   g_autofree char *raw_uri = sfb_svc_xml_attr (node, "uri");
   g_autofree char *raw_name = sfb_svc_xml_attr (node, "name");
@@ -318,7 +318,7 @@ build_index (SfbContactList *list)
 }
 
 static gboolean
-parse_delta_num (const xmlNode *root, const char *name, guint *value, GError **error)
+parse_delta_num (const SfbXmlNode *root, const char *name, guint *value, GError **error)
 {
   guint64 n = 0;
 
@@ -348,7 +348,7 @@ too_many (GError **error)
 }
 
 static gboolean
-apply_full (SfbContactList *fresh, const xmlNode *root, GError **error)
+apply_full (SfbContactList *fresh, const SfbXmlNode *root, GError **error)
 {
   g_autoptr (GHashTable) index = build_index (fresh);
 
@@ -363,7 +363,7 @@ apply_full (SfbContactList *fresh, const xmlNode *root, GError **error)
       g_free (fresh->ucs_mode);
       fresh->ucs_mode = clean;
     }
-  for (xmlNode *n = sfb_svc_xml_child (root, NULL); n != NULL; n = sfb_svc_xml_next (n, NULL))
+  for (SfbXmlNode *n = sfb_svc_xml_child (root, NULL); n != NULL; n = sfb_svc_xml_next (n, NULL))
     {
       if (sfb_svc_xml_is (n, "group"))
         {
@@ -384,7 +384,7 @@ apply_full (SfbContactList *fresh, const xmlNode *root, GError **error)
 }
 
 static gboolean
-apply_delta (SfbContactList *list, const xmlNode *root, GError **error)
+apply_delta (SfbContactList *list, const SfbXmlNode *root, GError **error)
 {
   g_autoptr (GHashTable) index = NULL;
   guint delta = 0;
@@ -401,7 +401,7 @@ apply_delta (SfbContactList *list, const xmlNode *root, GError **error)
              list->revision);
   list->revision = delta;
 
-  for (xmlNode *n = sfb_svc_xml_child (root, NULL); n != NULL; n = sfb_svc_xml_next (n, NULL))
+  for (SfbXmlNode *n = sfb_svc_xml_child (root, NULL); n != NULL; n = sfb_svc_xml_next (n, NULL))
     {
       if (sfb_svc_xml_is (n, "addedGroup") || sfb_svc_xml_is (n, "modifiedGroup"))
         {
@@ -509,16 +509,16 @@ gboolean
 sfb_contact_list_update (
     SfbContactList *list, const char *data, gsize length, gboolean *changed, GError **error)
 {
-  g_autoptr (xmlDoc) xml = NULL;
+  g_autoptr (SfbXmlDoc) xml = NULL;
   g_autoptr (SfbContactList) work = NULL;
-  xmlNode *root;
+  SfbXmlNode *root;
 
   if (changed != NULL)
     *changed = FALSE;
   xml = sfb_svc_xml_parse (data, length, "roaming contacts", error);
   if (xml == NULL)
     return FALSE;
-  root = xmlDocGetRootElement (xml);
+  root = sfb_xml_doc_root (xml);
   if (sfb_svc_xml_is (root, "contactList"))
     {
       work = sfb_contact_list_new ();

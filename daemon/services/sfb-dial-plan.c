@@ -9,8 +9,6 @@
 #include "sfb-log.h"
 #include "sfb-xml.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -325,28 +323,24 @@ sfb_dial_plan_check_pattern (const char *pattern, GError **error)
 /* ---- parsing --------------------------------------------------------- */
 
 static gboolean
-is_element (xmlNode *node, const char *name)
+is_element (SfbXmlNode *node, const char *name)
 {
-  return node->type == XML_ELEMENT_NODE && strcmp ((const char *) node->name, name) == 0;
+  return node->type == SFB_XML_NODE_ELEMENT && strcmp ((const char *) node->name, name) == 0;
 }
 
 static char *
-child_text (xmlNode *parent, const char *name)
+child_text (SfbXmlNode *parent, const char *name)
 {
-  for (xmlNode *c = parent->children; c != NULL; c = c->next)
+  for (SfbXmlNode *c = parent->children; c != NULL; c = c->next)
     if (is_element (c, name))
       {
-        xmlChar *raw = xmlNodeGetContent (c);
-        char *text = g_strstrip (g_strdup (raw != NULL ? (const char *) raw : ""));
-
-        xmlFree (raw);
-        return text;
+        return g_strstrip (sfb_xml_node_text (c));
       }
   return NULL;
 }
 
 static int
-child_bool (xmlNode *parent, const char *name)
+child_bool (SfbXmlNode *parent, const char *name)
 {
   g_autofree char *text = child_text (parent, name);
 
@@ -363,18 +357,17 @@ bad_document (GError **error, const char *why)
 }
 
 /* The document's root element, refused unless a LocationProfileDescription */
-static xmlNode *
-read_profile (const char *data, gsize length, xmlDoc **doc_out, GError **error)
+static SfbXmlNode *
+read_profile (const char *data, gsize length, SfbXmlDoc **doc_out, GError **error)
 {
   /* LocationProfileDescription > Rule > Pattern is three levels: 8 leaves room */
   static const SfbXmlLimits limits = {
     .max_document = SFB_DIAL_PLAN_MAX_DOCUMENT,
     .max_depth = 8,
-    .parse_options = XML_PARSE_NOCDATA,
   };
   SfbXmlVerdict verdict;
-  xmlDoc *doc;
-  xmlNode *root;
+  SfbXmlDoc *doc;
+  SfbXmlNode *root;
   const char *ns;
 
   if (length > SFB_DIAL_PLAN_MAX_DOCUMENT)
@@ -394,13 +387,13 @@ read_profile (const char *data, gsize length, xmlDoc **doc_out, GError **error)
       bad_document (error, "is nested too deeply");
       return NULL;
     }
-  root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
+  root = doc != NULL ? sfb_xml_doc_root (doc) : NULL;
   if (root == NULL || !is_element (root, "LocationProfileDescription"))
     {
       bad_document (error, "is not a LocationProfileDescription");
       return NULL;
     }
-  ns = root->ns != NULL ? (const char *) root->ns->href : "";
+  ns = root->ns_uri != NULL ? root->ns_uri : "";
   if (*ns != '\0' && strcmp (ns, NS_SPEC) != 0 && strcmp (ns, NS_SEED) != 0)
     {
       bad_document (error, "has an unknown namespace");
@@ -411,7 +404,7 @@ read_profile (const char *data, gsize length, xmlDoc **doc_out, GError **error)
 
 /* Name, ExternalAccessPrefix and OptimizeDeviceDialing */
 static gboolean
-parse_profile_fields (SfbDialPlan *plan, xmlNode *root, GError **error)
+parse_profile_fields (SfbDialPlan *plan, SfbXmlNode *root, GError **error)
 {
   plan->name = child_text (root, "Name");
   if (plan->name == NULL || *plan->name == '\0' || strlen (plan->name) > SFB_DIAL_PLAN_MAX_PATTERN
@@ -429,7 +422,7 @@ parse_profile_fields (SfbDialPlan *plan, xmlNode *root, GError **error)
 
 /* One Rule element; a pattern that does not compile only never matches */
 static gboolean
-parse_rule (SfbDialPlan *plan, xmlNode *r, GError **error)
+parse_rule (SfbDialPlan *plan, SfbXmlNode *r, GError **error)
 {
   Rule *rule;
   g_autoptr (GError) refused = NULL;
@@ -458,9 +451,9 @@ parse_rule (SfbDialPlan *plan, xmlNode *r, GError **error)
 SfbDialPlan *
 sfb_dial_plan_parse (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (SfbXmlDoc) doc = NULL;
   g_autoptr (SfbDialPlan) plan = NULL;
-  xmlNode *root;
+  SfbXmlNode *root;
   guint n_rules = 0;
 
   root = read_profile (data, length, &doc, error);
@@ -474,7 +467,7 @@ sfb_dial_plan_parse (const char *data, gsize length, GError **error)
   if (!parse_profile_fields (plan, root, error))
     return NULL;
 
-  for (xmlNode *r = root->children; r != NULL; r = r->next)
+  for (SfbXmlNode *r = root->children; r != NULL; r = r->next)
     {
       if (!is_element (r, "Rule"))
         continue;

@@ -9,6 +9,7 @@
 #include "sfb-svc-xml.h"
 #include "sfb-text.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define NS_SOAP "http://schemas.xmlsoap.org/soap/envelope/"
@@ -309,14 +310,14 @@ set_error_from (GError **error, const char *format, ...)
 
 /* The first element named @name below @node, depth first (the parser
  * limited the depth and the number of elements). */
-static xmlNode *
-find_descendant (xmlNode *node, const char *name)
+static SfbXmlNode *
+find_descendant (SfbXmlNode *node, const char *name)
 {
-  for (xmlNode *c = node != NULL ? node->children : NULL; c != NULL; c = c->next)
+  for (SfbXmlNode *c = node != NULL ? node->children : NULL; c != NULL; c = c->next)
     {
-      xmlNode *found;
+      SfbXmlNode *found;
 
-      if (c->type != XML_ELEMENT_NODE)
+      if (c->type != SFB_XML_NODE_ELEMENT)
         continue;
       if (sfb_svc_xml_is (c, name))
         return c;
@@ -328,13 +329,13 @@ find_descendant (xmlNode *node, const char *name)
 
 /* Trimmed text of @node's child @name, or NULL. */
 static char *
-child_text (xmlNode *node, const char *name)
+child_text (SfbXmlNode *node, const char *name)
 {
   return sfb_svc_xml_text (sfb_svc_xml_child (node, name));
 }
 
 static gboolean
-child_uint (xmlNode *node, const char *name, guint64 max, guint64 *value)
+child_uint (SfbXmlNode *node, const char *name, guint64 max, guint64 *value)
 {
   g_autofree char *text = child_text (node, name);
 
@@ -342,7 +343,7 @@ child_uint (xmlNode *node, const char *name, guint64 max, guint64 *value)
 }
 
 static gboolean
-child_int (xmlNode *node, const char *name, gint64 min, gint64 max, gint64 *value)
+child_int (SfbXmlNode *node, const char *name, gint64 min, gint64 max, gint64 *value)
 {
   g_autofree char *text = child_text (node, name);
 
@@ -415,7 +416,7 @@ take_first (char **slot, char *url)
 
 /* One Protocol element: EXCH URLs go first, then EXPR (external). */
 static void
-read_protocol (xmlNode *protocol, SfbExchangeAutodiscover *result, char **external_ews)
+read_protocol (SfbXmlNode *protocol, SfbExchangeAutodiscover *result, char **external_ews)
 {
   g_autofree char *type = child_text (protocol, "Type");
   gboolean internal = g_strcmp0 (type, "EXCH") == 0;
@@ -432,7 +433,7 @@ read_protocol (xmlNode *protocol, SfbExchangeAutodiscover *result, char **extern
 }
 
 static void
-read_account (xmlNode *account, SfbExchangeAutodiscover *result)
+read_account (SfbXmlNode *account, SfbExchangeAutodiscover *result)
 {
   g_autofree char *action = child_text (account, "Action");
   g_autofree char *external_ews = NULL;
@@ -442,7 +443,7 @@ read_account (xmlNode *account, SfbExchangeAutodiscover *result)
     result->redirect_addr = checked_email (child_text (account, "RedirectAddr"));
   else if (g_strcmp0 (action, "redirectUrl") == 0)
     result->redirect_url = checked_url (child_text (account, "RedirectUrl"));
-  for (xmlNode *p = sfb_svc_xml_child (account, "Protocol"); p != NULL && n < MAX_PROTOCOLS;
+  for (SfbXmlNode *p = sfb_svc_xml_child (account, "Protocol"); p != NULL && n < MAX_PROTOCOLS;
        p = sfb_svc_xml_next (p, "Protocol"), n++)
     read_protocol (p, result, &external_ews);
   /* preferred: EXCH EwsUrl, then any ASUrl, then the external EwsUrl */
@@ -453,7 +454,7 @@ read_account (xmlNode *account, SfbExchangeAutodiscover *result)
 }
 
 static void
-read_error (xmlNode *node, SfbExchangeAutodiscover *result)
+read_error (SfbXmlNode *node, SfbExchangeAutodiscover *result)
 {
   g_autofree char *code = child_text (node, "ErrorCode");
   g_autofree char *message = child_text (node, "Message");
@@ -465,15 +466,15 @@ read_error (xmlNode *node, SfbExchangeAutodiscover *result)
 SfbExchangeAutodiscover *
 sfb_exchange_doc_parse_autodiscover (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) doc = sfb_svc_xml_parse (data, length, "Exchange Autodiscover", error);
+  g_autoptr (SfbXmlDoc) doc = sfb_svc_xml_parse (data, length, "Exchange Autodiscover", error);
   g_autoptr (SfbExchangeAutodiscover) result = NULL;
-  xmlNode *root;
-  xmlNode *response;
-  xmlNode *node;
+  SfbXmlNode *root;
+  SfbXmlNode *response;
+  SfbXmlNode *node;
 
   if (doc == NULL)
     return NULL;
-  root = xmlDocGetRootElement (doc);
+  root = sfb_xml_doc_root (doc);
   response = sfb_svc_xml_child (root, "Response");
   if (!sfb_svc_xml_is (root, "Autodiscover") || response == NULL)
     {
@@ -518,12 +519,12 @@ envelope (const char *version, const char *body)
 
 /* The first element of the SOAP Body, or NULL with an error (a fault
  * quotes the server's faultstring and ResponseCode). */
-static xmlNode *
-soap_body (xmlDoc *doc, const char *expected, GError **error)
+static SfbXmlNode *
+soap_body (SfbXmlDoc *doc, const char *expected, GError **error)
 {
-  xmlNode *root = xmlDocGetRootElement (doc);
-  xmlNode *body = sfb_svc_xml_child (root, "Body");
-  xmlNode *first = sfb_svc_xml_child (body, NULL);
+  SfbXmlNode *root = sfb_xml_doc_root (doc);
+  SfbXmlNode *body = sfb_svc_xml_child (root, "Body");
+  SfbXmlNode *first = sfb_svc_xml_child (body, NULL);
 
   if (!sfb_svc_xml_is (root, "Envelope") || first == NULL)
     {
@@ -556,7 +557,7 @@ soap_body (xmlDoc *doc, const char *expected, GError **error)
 /* A ResponseMessage (any element with a ResponseClass) that is Success;
  * else FALSE with the ResponseCode in the error. */
 static gboolean
-response_ok (xmlNode *message, GError **error)
+response_ok (SfbXmlNode *message, GError **error)
 {
   g_autofree char *class = sfb_svc_xml_attr (message, "ResponseClass");
   g_autofree char *code = NULL;
@@ -571,7 +572,7 @@ response_ok (xmlNode *message, GError **error)
   return set_error_from (error, "EWS answered %s", shown);
 }
 
-static xmlDoc *
+static SfbXmlDoc *
 parse_ews (const char *data, gsize length, GError **error)
 {
   return sfb_svc_xml_parse (data, length, "EWS", error);
@@ -637,12 +638,12 @@ busy_type_of (const char *text)
 
 /* One CalendarEvent, or NULL when its times are unusable. */
 static SfbCalendarEvent *
-read_event (xmlNode *node)
+read_event (SfbXmlNode *node)
 {
   g_autofree char *start = child_text (node, "StartTime");
   g_autofree char *end = child_text (node, "EndTime");
   g_autofree char *busy = child_text (node, "BusyType");
-  xmlNode *details = sfb_svc_xml_child (node, "CalendarEventDetails");
+  SfbXmlNode *details = sfb_svc_xml_child (node, "CalendarEventDetails");
   g_autofree char *subject = child_text (details, "Subject");
   g_autofree char *location = child_text (details, "Location");
   g_autofree char *is_meeting = child_text (details, "IsMeeting");
@@ -672,11 +673,11 @@ compare_events (gconstpointer a, gconstpointer b)
 }
 
 static GPtrArray *
-read_events (xmlNode *array)
+read_events (SfbXmlNode *array)
 {
   GPtrArray *events = g_ptr_array_new_with_free_func ((GDestroyNotify) sfb_calendar_event_free);
 
-  for (xmlNode *e = sfb_svc_xml_child (array, "CalendarEvent");
+  for (SfbXmlNode *e = sfb_svc_xml_child (array, "CalendarEvent");
        e != NULL && events->len < SFB_EXCHANGE_MAX_EVENTS;
        e = sfb_svc_xml_next (e, "CalendarEvent"))
     {
@@ -690,7 +691,7 @@ read_events (xmlNode *array)
 }
 
 static char *
-read_free_busy (xmlNode *node)
+read_free_busy (SfbXmlNode *node)
 {
   g_autofree char *digits = sfb_svc_xml_text (node);
 
@@ -716,7 +717,7 @@ is_day_name (const char *word)
 
 /* A SerializableTimeZoneTime (StandardTime, DaylightTime) rebuilt. */
 static gboolean
-append_zone_time (GString *out, xmlNode *node, const char *name)
+append_zone_time (GString *out, SfbXmlNode *node, const char *name)
 {
   gint64 bias = 0;
   guint64 order = 0;
@@ -749,7 +750,7 @@ append_zone_time (GString *out, xmlNode *node, const char *name)
 }
 
 static gboolean
-append_period (GString *out, xmlNode *period)
+append_period (GString *out, SfbXmlNode *period)
 {
   g_autofree char *days = child_text (period, "DayOfWeek");
   g_auto (GStrv) words = NULL;
@@ -783,11 +784,11 @@ append_period (GString *out, xmlNode *period)
 
 /* The WorkingHours element from the values read (NULL when unusable). */
 static char *
-rebuild_working_hours (xmlNode *node)
+rebuild_working_hours (SfbXmlNode *node)
 {
   g_autoptr (GString) out = g_string_new ("<WorkingHours xmlns=\"" NS_TYPES "\"><TimeZone>");
-  xmlNode *zone = sfb_svc_xml_child (node, "TimeZone");
-  xmlNode *array = sfb_svc_xml_child (node, "WorkingPeriodArray");
+  SfbXmlNode *zone = sfb_svc_xml_child (node, "TimeZone");
+  SfbXmlNode *array = sfb_svc_xml_child (node, "WorkingPeriodArray");
   gint64 bias = 0;
   guint n = 0;
 
@@ -798,7 +799,7 @@ rebuild_working_hours (xmlNode *node)
       || !append_zone_time (out, sfb_svc_xml_child (zone, "DaylightTime"), "DaylightTime"))
     return NULL;
   g_string_append (out, "</TimeZone><WorkingPeriodArray>");
-  for (xmlNode *p = sfb_svc_xml_child (array, "WorkingPeriod");
+  for (SfbXmlNode *p = sfb_svc_xml_child (array, "WorkingPeriod");
        p != NULL && n < SFB_EXCHANGE_MAX_WORKING_PERIODS;
        p = sfb_svc_xml_next (p, "WorkingPeriod"))
     if (append_period (out, p))
@@ -812,11 +813,11 @@ rebuild_working_hours (xmlNode *node)
 SfbExchangeAvailability *
 sfb_exchange_doc_parse_availability (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_ews (data, length, error);
+  g_autoptr (SfbXmlDoc) doc = parse_ews (data, length, error);
   g_autoptr (SfbExchangeAvailability) result = NULL;
-  xmlNode *answer;
-  xmlNode *response;
-  xmlNode *view;
+  SfbXmlNode *answer;
+  SfbXmlNode *response;
+  SfbXmlNode *view;
 
   if (doc == NULL || (answer = soap_body (doc, "GetUserAvailabilityResponse", error)) == NULL)
     return NULL;
@@ -850,16 +851,16 @@ sfb_exchange_doc_oof_request (const char *email)
 /* The message's HTML, read up to MAX_MESSAGE_BYTES (not the generic
  * value limit: replies are longer). */
 static char *
-message_html (xmlNode *node)
+message_html (SfbXmlNode *node)
 {
-  xmlChar *raw;
+  g_autofree char *raw = NULL;
   char *copy;
   const char *end;
 
-  if (node == NULL || (raw = xmlNodeGetContent (node)) == NULL)
+  if (node == NULL)
     return NULL;
-  copy = g_strndup ((const char *) raw, MAX_MESSAGE_BYTES);
-  xmlFree (raw);
+  raw = sfb_xml_node_text (node);
+  copy = g_strndup (raw, MAX_MESSAGE_BYTES);
   /* a cut may split a character: keep the valid prefix */
   if (!g_utf8_validate (copy, -1, &end))
     copy[end - copy] = '\0';
@@ -869,13 +870,13 @@ message_html (xmlNode *node)
 SfbExchangeOof *
 sfb_exchange_doc_parse_oof (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_ews (data, length, error);
+  g_autoptr (SfbXmlDoc) doc = parse_ews (data, length, error);
   g_autoptr (SfbExchangeOof) result = NULL;
   g_autofree char *state = NULL;
   g_autofree char *html = NULL;
-  xmlNode *answer;
-  xmlNode *settings;
-  xmlNode *duration;
+  SfbXmlNode *answer;
+  SfbXmlNode *settings;
+  SfbXmlNode *duration;
 
   if (doc == NULL || (answer = soap_body (doc, "GetUserOofSettingsResponse", error)) == NULL)
     return NULL;
@@ -937,10 +938,10 @@ sfb_exchange_doc_voicemail_request (void)
 }
 
 /* The ResponseMessages' first message of @answer, checked. */
-static xmlNode *
-first_message (xmlNode *answer, GError **error)
+static SfbXmlNode *
+first_message (SfbXmlNode *answer, GError **error)
 {
-  xmlNode *message = sfb_svc_xml_child (sfb_svc_xml_child (answer, "ResponseMessages"), NULL);
+  SfbXmlNode *message = sfb_svc_xml_child (sfb_svc_xml_child (answer, "ResponseMessages"), NULL);
 
   return response_ok (message, error) ? message : NULL;
 }
@@ -948,10 +949,10 @@ first_message (xmlNode *answer, GError **error)
 gboolean
 sfb_exchange_doc_parse_unread_count (const char *data, gsize length, guint *unread, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_ews (data, length, error);
-  xmlNode *answer;
-  xmlNode *message;
-  xmlNode *folder;
+  g_autoptr (SfbXmlDoc) doc = parse_ews (data, length, error);
+  SfbXmlNode *answer;
+  SfbXmlNode *message;
+  SfbXmlNode *folder;
   guint64 value = 0;
 
   if (doc == NULL || (answer = soap_body (doc, "GetFolderResponse", error)) == NULL
@@ -1015,10 +1016,10 @@ sfb_exchange_doc_history_folder_request (void)
 char *
 sfb_exchange_doc_parse_folder_id (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_ews (data, length, error);
-  xmlNode *answer;
-  xmlNode *message;
-  xmlNode *folder;
+  g_autoptr (SfbXmlDoc) doc = parse_ews (data, length, error);
+  SfbXmlNode *answer;
+  SfbXmlNode *message;
+  SfbXmlNode *folder;
   g_autofree char *id = NULL;
 
   if (doc == NULL || (answer = soap_body (doc, "FindFolderResponse", error)) == NULL
@@ -1040,9 +1041,9 @@ sfb_exchange_doc_parse_folder_id (const char *data, gsize length, GError **error
 gboolean
 sfb_exchange_doc_parse_item_count (const char *data, gsize length, guint *count, GError **error)
 {
-  g_autoptr (xmlDoc) doc = parse_ews (data, length, error);
-  xmlNode *answer;
-  xmlNode *message;
+  g_autoptr (SfbXmlDoc) doc = parse_ews (data, length, error);
+  SfbXmlNode *answer;
+  SfbXmlNode *message;
   guint64 value = 0;
 
   if (doc == NULL || (answer = soap_body (doc, "FindItemResponse", error)) == NULL

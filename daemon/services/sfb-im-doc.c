@@ -793,8 +793,8 @@ int
 sfb_im_typing_parse (const char *content_type, const char *data, gsize length)
 {
   g_autofree char *media = sfb_content_type_media (content_type);
-  g_autoptr (xmlDoc) xml = NULL;
-  xmlNode *root;
+  g_autoptr (SfbXmlDoc) xml = NULL;
+  SfbXmlNode *root;
 
   if (length == 0 || length > 16 * 1024)
     return -1;
@@ -802,11 +802,11 @@ sfb_im_typing_parse (const char *content_type, const char *data, gsize length)
       && !g_str_equal (media, "text/xml") && !g_str_equal (media, "application/im-iscomposing+xml"))
     return -1;
   xml = sfb_svc_xml_parse (data, length, "typing", NULL);
-  if (xml == NULL || (root = xmlDocGetRootElement (xml)) == NULL)
+  if (xml == NULL || (root = sfb_xml_doc_root (xml)) == NULL)
     return -1;
   if (sfb_svc_xml_is (root, "KeyboardActivity"))
     {
-      xmlNode *status = sfb_svc_xml_child (root, "status");
+      SfbXmlNode *status = sfb_svc_xml_child (root, "status");
       g_autofree char *value = status != NULL ? sfb_svc_xml_attr (status, "status") : NULL;
 
       if (g_strcmp0 (value, "type") == 0)
@@ -817,7 +817,7 @@ sfb_im_typing_parse (const char *content_type, const char *data, gsize length)
     }
   if (sfb_svc_xml_is (root, "isComposing"))
     {
-      xmlNode *state = sfb_svc_xml_child (root, "state");
+      SfbXmlNode *state = sfb_svc_xml_child (root, "state");
       g_autofree char *value = state != NULL ? sfb_svc_xml_text (state) : NULL;
 
       if (g_strcmp0 (value, "active") == 0)

@@ -9,8 +9,6 @@
 #include "sfb-log.h"
 #include "sfb-xml.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 
 #define NS_REQUEST "http://schemas.microsoft.com/2006/09/sip/provisioninggrouplist"
@@ -45,17 +43,17 @@ sfb_policies_request_body (void)
 }
 
 static gboolean
-is_element (xmlNode *node, const char *name)
+is_element (SfbXmlNode *node, const char *name)
 {
-  return node->type == XML_ELEMENT_NODE
+  return node->type == SFB_XML_NODE_ELEMENT
          && (name == NULL || strcmp ((const char *) node->name, name) == 0);
 }
 
 static gboolean
-has_element_children (xmlNode *node)
+has_element_children (SfbXmlNode *node)
 {
-  for (xmlNode *c = node->children; c != NULL; c = c->next)
-    if (c->type == XML_ELEMENT_NODE)
+  for (SfbXmlNode *c = node->children; c != NULL; c = c->next)
+    if (c->type == SFB_XML_NODE_ELEMENT)
       return TRUE;
   return FALSE;
 }
@@ -66,12 +64,10 @@ static const SfbXmlLimits limits = {
 };
 
 static char *
-text_of (xmlNode *node)
+text_of (SfbXmlNode *node)
 {
-  xmlChar *raw = xmlNodeGetContent (node);
-  char *text = g_strstrip (g_strdup (raw != NULL ? (const char *) raw : ""));
+  char *text = g_strstrip (sfb_xml_node_text (node));
 
-  xmlFree (raw);
   if (!g_utf8_validate (text, -1, NULL))
     {
       char *valid = g_utf8_make_valid (text, -1);
@@ -98,17 +94,17 @@ over_limit (GError **error, const char *what, guint limit)
 static GVariant *
 parse_public_providers (const char *text)
 {
-  g_autoptr (xmlDoc) doc = NULL;
-  xmlNode *root;
+  g_autoptr (SfbXmlDoc) doc = NULL;
+  SfbXmlNode *root;
   GVariantBuilder providers;
   SfbXmlVerdict verdict;
   guint n = 0;
 
   doc = sfb_xml_read (text, strlen (text), &limits, &verdict);
-  if (doc == NULL || !is_element (root = xmlDocGetRootElement (doc), "PublicProviders"))
+  if (doc == NULL || !is_element (root = sfb_xml_doc_root (doc), "PublicProviders"))
     return NULL;
   g_variant_builder_init (&providers, G_VARIANT_TYPE ("aa{sv}"));
-  for (xmlNode *p = root->children; p != NULL; p = p->next)
+  for (SfbXmlNode *p = root->children; p != NULL; p = p->next)
     {
       GVariantBuilder provider;
       guint n_keys = 0;
@@ -121,7 +117,7 @@ parse_public_providers (const char *text)
           return NULL;
         }
       g_variant_builder_init (&provider, G_VARIANT_TYPE_VARDICT);
-      for (xmlNode *c = p->children; c != NULL; c = c->next)
+      for (SfbXmlNode *c = p->children; c != NULL; c = c->next)
         {
           g_autofree char *value = NULL;
 
@@ -137,7 +133,7 @@ parse_public_providers (const char *text)
 }
 
 static GVariant *
-property_value (xmlNode *property, const char *name, GError **error)
+property_value (SfbXmlNode *property, const char *name, GError **error)
 {
   g_autofree char *text = NULL;
 
@@ -147,12 +143,12 @@ property_value (xmlNode *property, const char *name, GError **error)
       guint n = 0;
       gboolean elements = FALSE;
 
-      for (xmlNode *c = property->children; c != NULL; c = c->next)
+      for (SfbXmlNode *c = property->children; c != NULL; c = c->next)
         elements = elements || is_element (c, "element");
       if (elements)
         {
           g_variant_builder_init (&values, G_VARIANT_TYPE_STRING_ARRAY);
-          for (xmlNode *c = property->children; c != NULL; c = c->next)
+          for (SfbXmlNode *c = property->children; c != NULL; c = c->next)
             {
               g_autofree char *value = NULL;
 
@@ -183,7 +179,7 @@ property_value (xmlNode *property, const char *name, GError **error)
 
 static gboolean
 add_property (
-    GVariantBuilder *group, GHashTable *seen, const char *name, xmlNode *node, GError **error)
+    GVariantBuilder *group, GHashTable *seen, const char *name, SfbXmlNode *node, GError **error)
 {
   GVariant *value;
 
@@ -201,32 +197,26 @@ add_property (
 }
 
 static gboolean
-add_property_list (GVariantBuilder *group, GHashTable *seen, xmlNode *holder, GError **error)
+add_property_list (GVariantBuilder *group, GHashTable *seen, SfbXmlNode *holder, GError **error)
 {
-  for (xmlNode *p = holder->children; p != NULL; p = p->next)
+  for (SfbXmlNode *p = holder->children; p != NULL; p = p->next)
     {
-      xmlChar *name;
-      gboolean ok;
-
       if (!is_element (p, "property"))
         continue;
-      name = xmlGetProp (p, (const xmlChar *) "name");
-      ok = add_property (group, seen, (const char *) name, p, error);
-      xmlFree (name);
-      if (!ok)
+      if (!add_property (group, seen, sfb_xml_node_attr_any_ns (p, "name"), p, error))
         return FALSE;
     }
   return TRUE;
 }
 
 static GVariant *
-parse_group (xmlNode *node, GError **error)
+parse_group (SfbXmlNode *node, GError **error)
 {
   GVariantBuilder group;
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_variant_builder_init (&group, G_VARIANT_TYPE_VARDICT);
-  for (xmlNode *c = node->children; c != NULL; c = c->next)
+  for (SfbXmlNode *c = node->children; c != NULL; c = c->next)
     {
       gboolean ok;
 
@@ -258,11 +248,11 @@ serialised (GVariant *value)
 GVariant *
 sfb_policies_parse (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (SfbXmlDoc) doc = NULL;
   g_autoptr (GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   GVariantBuilder groups;
   SfbXmlVerdict verdict;
-  xmlNode *root;
+  SfbXmlNode *root;
 
   doc = sfb_xml_read (data, length, &limits, &verdict);
   if (verdict == SFB_XML_TOO_LARGE)
@@ -287,7 +277,7 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
       over_limit (error, "levels of elements", SFB_POLICIES_MAX_DEPTH);
       return NULL;
     }
-  root = doc != NULL ? xmlDocGetRootElement (doc) : NULL;
+  root = doc != NULL ? sfb_xml_doc_root (doc) : NULL;
   if (root == NULL || !is_element (root, "provisionGroupList"))
     {
       g_set_error_literal (error,
@@ -297,37 +287,31 @@ sfb_policies_parse (const char *data, gsize length, GError **error)
       return NULL;
     }
   g_variant_builder_init (&groups, G_VARIANT_TYPE ("a{sa{sv}}"));
-  for (xmlNode *g = root->children; g != NULL; g = g->next)
+  for (SfbXmlNode *g = root->children; g != NULL; g = g->next)
     {
-      xmlChar *name;
+      const char *name;
       GVariant *group;
 
       if (!is_element (g, "provisionGroup"))
         continue;
-      name = xmlGetProp (g, (const xmlChar *) "name");
-      if (name == NULL || *name == '\0' || !g_utf8_validate ((const char *) name, -1, NULL)
+      name = sfb_xml_node_attr_any_ns (g, "name");
+      if (name == NULL || *name == '\0' || !g_utf8_validate (name, -1, NULL)
           || g_hash_table_contains (seen, name))
-        {
-          xmlFree (name);
-          continue;
-        }
+        continue;
       if (g_hash_table_size (seen) >= SFB_POLICIES_MAX_GROUPS)
         {
-          xmlFree (name);
           g_variant_builder_clear (&groups);
           over_limit (error, "groups", SFB_POLICIES_MAX_GROUPS);
           return NULL;
         }
-      g_hash_table_add (seen, g_strdup ((const char *) name));
+      g_hash_table_add (seen, g_strdup (name));
       group = parse_group (g, error);
       if (group == NULL)
         {
-          xmlFree (name);
           g_variant_builder_clear (&groups);
           return NULL;
         }
-      g_variant_builder_add (&groups, "{s@a{sv}}", (const char *) name, group);
-      xmlFree (name);
+      g_variant_builder_add (&groups, "{s@a{sv}}", name, group);
     }
   return serialised (g_variant_ref_sink (g_variant_builder_end (&groups)));
 }

@@ -158,27 +158,18 @@ sfb_presence_calendar_state_xml (const SfbCalendarPresence *cal)
                           location);
 }
 
-/* The element @xml holds, serialised by libxml2 (never the caller's bytes:
- * a declaration or a second element would break the publication), or NULL. */
+/* The element @xml holds, re-serialised in its exclusive canonical form
+ * (never the caller's bytes: a declaration or a second element would
+ * break the publication), or NULL. */
 static char *
 reserialise (const char *xml)
 {
-  g_autoptr (xmlDoc) doc = NULL;
-  xmlBuffer *buffer;
-  char *out = NULL;
+  g_autoptr (SfbXmlDoc) doc = NULL;
 
   if (xml == NULL || *xml == '\0')
     return NULL;
   doc = sfb_svc_xml_parse (xml, strlen (xml), "working hours", NULL);
-  if (doc == NULL || xmlDocGetRootElement (doc) == NULL)
-    return NULL;
-  buffer = xmlBufferCreate ();
-  if (buffer == NULL)
-    return NULL;
-  if (xmlNodeDump (buffer, doc, xmlDocGetRootElement (doc), 0, 0) > 0)
-    out = g_strdup ((const char *) xmlBufferContent (buffer));
-  xmlBufferFree (buffer);
-  return out;
+  return doc != NULL ? sfb_xml_canonicalize (sfb_xml_doc_root (doc)) : NULL;
 }
 
 char *

@@ -23,16 +23,17 @@ typedef struct
 } CategoryRanks;
 
 /* One <category>: what it says about the presentity. */
-void
-sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category);
+void sfb_presence_read_category (SfbPresenceInfo *info,
+                                 CategoryRanks *ranks,
+                                 const SfbXmlNode *category);
 
 /* How a categories or rlmi document is read. */
 typedef enum
 {
-  SFB_PRESENCE_READ_AUTO,   /* sfb_xml_read_fast(), else (it gave up) libxml2 */
-  SFB_PRESENCE_READ_FAST,   /* sfb_xml_read_fast() alone: NULL or FALSE without
+  SFB_PRESENCE_READ_AUTO,  /* sfb_xml_read_fast(), else (it gave up) expat */
+  SFB_PRESENCE_READ_FAST,  /* sfb_xml_read_fast() alone: NULL or FALSE without
                              * an error when it gives up (tests) */
-  SFB_PRESENCE_READ_LIBXML, /* libxml2's SAX2 alone (tests) */
+  SFB_PRESENCE_READ_EXPAT, /* expat alone (tests) */
 } SfbPresenceRead;
 
 SfbPresenceInfo *sfb_presence_parse_categories_with (SfbPresenceRead how,

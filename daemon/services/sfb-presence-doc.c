@@ -219,7 +219,7 @@ kept_text (char *raw)
 }
 
 static char *
-child_text (const xmlNode *node, const char *name)
+child_text (const SfbXmlNode *node, const char *name)
 {
   return kept_text (sfb_svc_xml_text (sfb_svc_xml_child (node, name)));
 }
@@ -272,12 +272,12 @@ apply_state (SfbPresenceInfo *info,
 }
 
 static void
-read_state (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *state)
+read_state (SfbPresenceInfo *info, CategoryRanks *ranks, const SfbXmlNode *state)
 {
   g_autofree char *type = sfb_svc_xml_attr_ns (state, "type", NS_XSI);
   g_autofree char *avail = NULL;
   g_autofree char *token = NULL;
-  xmlNode *activity;
+  SfbXmlNode *activity;
 
   if (type == NULL)
     type = sfb_svc_xml_attr (state, "type");
@@ -310,13 +310,14 @@ apply_note (SfbPresenceInfo *info, CategoryRanks *ranks, int rank, const char *r
 }
 
 static void
-read_note (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *note)
+read_note (SfbPresenceInfo *info, CategoryRanks *ranks, const SfbXmlNode *note)
 {
-  xmlNode *chosen = NULL;
+  SfbXmlNode *chosen = NULL;
   g_autofree char *raw = NULL;
   int rank = 1;
 
-  for (xmlNode *b = sfb_svc_xml_child (note, "body"); b != NULL; b = sfb_svc_xml_next (b, "body"))
+  for (SfbXmlNode *b = sfb_svc_xml_child (note, "body"); b != NULL;
+       b = sfb_svc_xml_next (b, "body"))
     {
       g_autofree char *type = sfb_svc_xml_attr (b, "type");
       int r = body_rank (type);
@@ -358,10 +359,10 @@ apply_card (SfbPresenceInfo *info,
 }
 
 static void
-read_card (SfbPresenceInfo *info, const xmlNode *card)
+read_card (SfbPresenceInfo *info, const SfbXmlNode *card)
 {
-  xmlNode *identity = sfb_svc_xml_child (card, "identity");
-  xmlNode *name = sfb_svc_xml_child (identity, "name");
+  SfbXmlNode *identity = sfb_svc_xml_child (card, "identity");
+  SfbXmlNode *name = sfb_svc_xml_child (identity, "name");
 
   apply_card (info,
               child_text (name, "displayName"),
@@ -373,11 +374,11 @@ read_card (SfbPresenceInfo *info, const xmlNode *card)
 
 /* One <category>: what it says about the presentity. */
 void
-sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const xmlNode *category)
+sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const SfbXmlNode *category)
 {
   g_autofree char *name = sfb_svc_xml_attr (category, "name");
   g_autofree char *instance = sfb_svc_xml_attr (category, "instance");
-  xmlNode *content = sfb_svc_xml_child (category, NULL);
+  SfbXmlNode *content = sfb_svc_xml_child (category, NULL);
 
   if (name == NULL)
     return;
@@ -401,9 +402,9 @@ sfb_presence_read_category (SfbPresenceInfo *info, CategoryRanks *ranks, const x
  * What the tree reader took from the tree (sfb_presence_read_category()
  * on each <category>; it is kept for the tests, tests/oracle/), gathered
  * from the callbacks of sfb_xml_read_fast(), else, when that gives up,
- * of libxml2 (sfb_svc_xml_parse_sax()): a presence notification is parsed
- * for each contact's change, and building then freeing a tree, then
- * libxml2's tokeniser, were most of its cost.  Each element gets a role
+ * of expat (sfb_svc_xml_parse_sax()): a presence notification is parsed
+ * for each contact's change, and building then freeing a tree, then a
+ * general parser's tokeniser, were most of its cost.  Each element gets a role
  * from its parent's role and its name, as the tree code picks children
  * ("the first <identity> of the card"); at the end of each <category>
  * what it held is applied as sfb_presence_read_category() applies it.
@@ -485,9 +486,9 @@ category_clear (Category *c)
 }
 
 static char *
-attr_value (int n, const xmlChar **attributes, const char *name, const char *ns_uri)
+attr_value (const SfbXmlAttr *attributes, guint n, const char *name, const char *ns_uri)
 {
-  return sfb_svc_xml_value (sfb_xml_attr_dup (n, attributes, name, ns_uri));
+  return sfb_svc_xml_value (sfb_xml_attr_dup (attributes, n, name, ns_uri));
 }
 
 static int
@@ -501,28 +502,24 @@ word_index (const char *value, gsize len, const char *const *words, int n_words)
 
 /* Which of @words the value attr_value() gives is, read in place: most
  * attributes are only compared, and a copy per attribute was a large
- * part of reading a storm's documents.  A value with a reference, or a
- * NUL, is copied as attr_value() copies it. */
+ * part of reading a storm's documents. */
 static int
-attr_word (int n,
-           const xmlChar **attributes,
+attr_word (const SfbXmlAttr *attributes,
+           guint n,
            const char *name,
            const char *ns_uri,
            const char *const *words,
            int n_words)
 {
+  const SfbXmlAttr *found = sfb_xml_attr_find (attributes, n, name, ns_uri);
   const char *value, *end;
 
-  if (!sfb_xml_attr_find (n, attributes, name, ns_uri, &value, &end))
+  if (found == NULL)
     return ATTR_ABSENT;
-  if (memchr (value, '&', end - value) != NULL || memchr (value, '\0', end - value) != NULL)
-    {
-      g_autofree char *kept = attr_value (n, attributes, name, ns_uri);
-
-      return kept == NULL ? ATTR_ABSENT : word_index (kept, strlen (kept), words, n_words);
-    }
+  value = found->value;
+  end = value + found->value_length;
   /* as sfb_svc_xml_value(): too long is absent, then stripped */
-  if ((gsize) (end - value) > SFB_SVC_XML_MAX_VALUE)
+  if (found->value_length > SFB_SVC_XML_MAX_VALUE)
     return ATTR_ABSENT;
   while (value < end && g_ascii_isspace (*value))
     value++;
@@ -541,13 +538,13 @@ enum
 
 /* state_rank() of a state's xsi:type, else of its type */
 static int
-attr_state_rank (int n, const xmlChar **a)
+attr_state_rank (const SfbXmlAttr *a, guint n)
 {
   static const char *const types[] = { "aggregateState", "userState", "machineState" };
-  int i = attr_word (n, a, "type", NS_XSI, types, G_N_ELEMENTS (types));
+  int i = attr_word (a, n, "type", NS_XSI, types, G_N_ELEMENTS (types));
 
   if (i == ATTR_ABSENT)
-    i = attr_word (n, a, "type", NULL, types, G_N_ELEMENTS (types));
+    i = attr_word (a, n, "type", NULL, types, G_N_ELEMENTS (types));
   return i == ATTR_ABSENT  ? state_rank (NULL)
          : i == ATTR_OTHER ? state_rank ("")
                            : state_rank (types[i]);
@@ -555,10 +552,10 @@ attr_state_rank (int n, const xmlChar **a)
 
 /* body_rank() of a body's type */
 static int
-attr_body_rank (int n, const xmlChar **a)
+attr_body_rank (const SfbXmlAttr *a, guint n)
 {
   static const char *const types[] = { "personal", "OOF" };
-  int i = attr_word (n, a, "type", NULL, types, G_N_ELEMENTS (types));
+  int i = attr_word (a, n, "type", NULL, types, G_N_ELEMENTS (types));
 
   return body_rank (i >= 0 ? types[i] : NULL);
 }
@@ -574,7 +571,8 @@ start_text (CategoriesReader *r, char **field)
 }
 
 static Role
-category_child_role (CategoriesReader *r, Role parent, const char *name, int n, const xmlChar **a)
+category_child_role (
+    CategoriesReader *r, Role parent, const char *name, const SfbXmlAttr *a, guint n)
 {
   Category *c = &r->category;
 
@@ -585,8 +583,8 @@ category_child_role (CategoriesReader *r, Role parent, const char *name, int n, 
         return ROLE_NONE;
       r->n_categories++;
       category_clear (c);
-      c->name = attr_word (n, a, "name", NULL, category_names, G_N_ELEMENTS (category_names));
-      c->has_instance = attr_word (n, a, "instance", NULL, NULL, 0) != ATTR_ABSENT;
+      c->name = attr_word (a, n, "name", NULL, category_names, G_N_ELEMENTS (category_names));
+      c->has_instance = attr_word (a, n, "instance", NULL, NULL, 0) != ATTR_ABSENT;
       return ROLE_CATEGORY;
     case ROLE_CATEGORY:
       if (c->has_content)
@@ -597,7 +595,7 @@ category_child_role (CategoriesReader *r, Role parent, const char *name, int n, 
         return ROLE_NONE;
       if (c->name == CATEGORY_STATE)
         {
-          c->type_rank = attr_state_rank (n, a);
+          c->type_rank = attr_state_rank (a, n);
           return ROLE_STATE;
         }
       return c->name == CATEGORY_NOTE ? ROLE_NOTE : ROLE_CARD;
@@ -611,14 +609,14 @@ category_child_role (CategoriesReader *r, Role parent, const char *name, int n, 
       if (g_str_equal (name, "activity") && !c->has_activity)
         {
           c->has_activity = TRUE;
-          c->token = attr_value (n, a, "token", NULL);
+          c->token = attr_value (a, n, "token", NULL);
           return ROLE_ACTIVITY;
         }
       return ROLE_NONE;
     case ROLE_NOTE:
       if (g_str_equal (name, "body"))
         {
-          int rank = attr_body_rank (n, a);
+          int rank = attr_body_rank (a, n);
 
           if (c->has_body && rank <= c->body_rank)
             return ROLE_NONE;
@@ -654,7 +652,7 @@ category_child_role (CategoriesReader *r, Role parent, const char *name, int n, 
 }
 
 static void
-categories_start (gpointer user_data, const char *name, int n, const xmlChar **attributes)
+categories_start (gpointer user_data, const char *name, const SfbXmlAttr *attributes, guint n)
 {
   CategoriesReader *r = user_data;
   Role parent = r->depth > 0 ? r->roles[r->depth] : ROLE_NONE;
@@ -673,14 +671,14 @@ categories_start (gpointer user_data, const char *name, int n, const xmlChar **a
       r->roles[r->depth] = r->is_categories ? ROLE_ROOT : ROLE_NONE;
       if (r->is_categories)
         {
-          g_autofree char *uri = attr_value (n, attributes, "uri", NULL);
+          g_autofree char *uri = attr_value (attributes, n, "uri", NULL);
 
           r->info->uri = sfb_contact_normalize_uri (uri);
         }
       return;
     }
   r->depth++;
-  role = parent == ROLE_NONE ? ROLE_NONE : category_child_role (r, parent, name, n, attributes);
+  role = parent == ROLE_NONE ? ROLE_NONE : category_child_role (r, parent, name, attributes, n);
   r->roles[r->depth] = role;
 }
 
@@ -758,7 +756,7 @@ categories_end (gpointer user_data, const char *name)
 }
 
 static void
-categories_characters (gpointer user_data, const char *text, int length)
+categories_characters (gpointer user_data, const char *text, gsize length)
 {
   CategoriesReader *r = user_data;
 
@@ -783,7 +781,7 @@ static const SfbXmlLimits fast_limits = {
 };
 
 /* One reading of a document by @sax: with sfb_xml_read_fast() (@fast),
- * else libxml2.  FALSE when the fast reader gave up (its callbacks' results
+ * else expat.  FALSE when the fast reader gave up (its callbacks' results
  * are then to be dropped); else *@ok says whether the document was
  * accepted, @error why not. */
 static gboolean
@@ -848,7 +846,7 @@ sfb_presence_parse_categories_with (SfbPresenceRead how,
 {
   SfbPresenceInfo *info = NULL;
 
-  if (how != SFB_PRESENCE_READ_LIBXML && categories_pass (data, length, TRUE, &info, error))
+  if (how != SFB_PRESENCE_READ_EXPAT && categories_pass (data, length, TRUE, &info, error))
     return info;
   if (how != SFB_PRESENCE_READ_FAST)
     categories_pass (data, length, FALSE, &info, error);
@@ -968,7 +966,7 @@ typedef struct
 static const char *const rlmi_states[] = { "resubscribe", "terminated" };
 
 static void
-rlmi_start (gpointer user_data, const char *name, int n, const xmlChar **attributes)
+rlmi_start (gpointer user_data, const char *name, const SfbXmlAttr *attributes, guint n)
 {
   RlmiReader *r = user_data;
 
@@ -978,14 +976,14 @@ rlmi_start (gpointer user_data, const char *name, int n, const xmlChar **attribu
   else if (r->depth == 2 && r->is_list && g_str_equal (name, "resource"))
     {
       r->in_resource = TRUE;
-      r->uri = attr_value (n, attributes, "uri", NULL);
+      r->uri = attr_value (attributes, n, "uri", NULL);
     }
   else if (r->depth == 3 && r->in_resource && !r->has_instance && g_str_equal (name, "instance"))
     {
       r->has_instance = TRUE;
-      r->state = attr_word (n, attributes, "state", NULL, rlmi_states, G_N_ELEMENTS (rlmi_states));
+      r->state = attr_word (attributes, n, "state", NULL, rlmi_states, G_N_ELEMENTS (rlmi_states));
       if (r->state == 0)
-        r->pool = attr_value (n, attributes, "poolFqdn", NULL);
+        r->pool = attr_value (attributes, n, "poolFqdn", NULL);
     }
 }
 
@@ -1070,7 +1068,7 @@ sfb_presence_parse_rlmi_with (
 {
   gboolean ok = FALSE;
 
-  if (how != SFB_PRESENCE_READ_LIBXML && rlmi_pass (notify, data, length, TRUE, &ok, error))
+  if (how != SFB_PRESENCE_READ_EXPAT && rlmi_pass (notify, data, length, TRUE, &ok, error))
     return ok;
   if (how != SFB_PRESENCE_READ_FAST)
     rlmi_pass (notify, data, length, FALSE, &ok, error);

@@ -247,13 +247,13 @@ gboolean
 sfb_presence_parse_fault (
     const char *data, gsize length, char **faultcode, GArray **operations, GError **error)
 {
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "publication fault", error);
+  g_autoptr (SfbXmlDoc) xml = sfb_svc_xml_parse (data, length, "publication fault", error);
   g_autoptr (GArray) ops = NULL;
-  xmlNode *root;
+  SfbXmlNode *root;
 
   if (xml == NULL)
     return FALSE;
-  root = xmlDocGetRootElement (xml);
+  root = sfb_xml_doc_root (xml);
   if (!sfb_svc_xml_is (root, "Fault"))
     {
       g_set_error_literal (
@@ -261,7 +261,7 @@ sfb_presence_parse_fault (
       return FALSE;
     }
   ops = g_array_new (FALSE, FALSE, sizeof (SfbFaultOperation));
-  for (xmlNode *o = sfb_svc_xml_child (sfb_svc_xml_child (root, "details"), "operation");
+  for (SfbXmlNode *o = sfb_svc_xml_child (sfb_svc_xml_child (root, "details"), "operation");
        o != NULL && ops->len < SFB_PRESENCE_MAX_CATEGORIES;
        o = sfb_svc_xml_next (o, "operation"))
     {

@@ -59,9 +59,9 @@ valid_category_name (const char *name)
  * is required, the counts optional; anything malformed leaves the count as
  * it was. */
 static void
-read_mwi (SfbRoamingSelf *self, const xmlNode *category, gboolean removed)
+read_mwi (SfbRoamingSelf *self, const SfbXmlNode *category, gboolean removed)
 {
-  xmlNode *mwi = sfb_svc_xml_child (category, "mwi");
+  SfbXmlNode *mwi = sfb_svc_xml_child (category, "mwi");
   g_autofree char *waiting = NULL;
   g_autofree char *unread_raw = NULL;
   guint64 unread = 0;
@@ -108,17 +108,17 @@ checked_line_uri (char *text)
 /* userProperties (the Lync SDK's "userProperties/lines/line": the text is
  * the line's TEL URI; lineServer names an RCC line server, not the line). */
 static void
-read_user_properties (SfbRoamingSelf *self, const xmlNode *category, gboolean removed)
+read_user_properties (SfbRoamingSelf *self, const SfbXmlNode *category, gboolean removed)
 {
-  xmlNode *props = sfb_svc_xml_child (category, "userProperties");
-  xmlNode *lines = sfb_svc_xml_child (props, "lines");
+  SfbXmlNode *props = sfb_svc_xml_child (category, "userProperties");
+  SfbXmlNode *lines = sfb_svc_xml_child (props, "lines");
   guint n = 0;
 
   if (!removed && props == NULL)
     return;
   self->has_user_properties = TRUE;
   g_clear_pointer (&self->line_uri, g_free);
-  for (xmlNode *l = sfb_svc_xml_child (lines, "line");
+  for (SfbXmlNode *l = sfb_svc_xml_child (lines, "line");
        l != NULL && self->line_uri == NULL && n < 16;
        l = sfb_svc_xml_next (l, "line"), n++)
     self->line_uri = checked_line_uri (sfb_svc_xml_text (l));
@@ -126,7 +126,7 @@ read_user_properties (SfbRoamingSelf *self, const xmlNode *category, gboolean re
 
 /* The userState the user's endpoints publish in the aggregation containers */
 static void
-read_user_state (SfbRoamingSelf *self, const SfbCategoryRef *ref, const xmlNode *category)
+read_user_state (SfbRoamingSelf *self, const SfbCategoryRef *ref, const SfbXmlNode *category)
 {
   g_autoptr (SfbPresenceInfo) state = NULL;
   CategoryRanks ranks = { 0, 0, FALSE };
@@ -143,13 +143,13 @@ read_user_state (SfbRoamingSelf *self, const SfbCategoryRef *ref, const xmlNode 
 }
 
 static void
-read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
+read_self_categories (SfbRoamingSelf *self, const SfbXmlNode *categories)
 {
   g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
   CategoryRanks ranks = { 0, 0, TRUE };
 
   self->has_categories = TRUE;
-  for (xmlNode *c = sfb_svc_xml_child (categories, "category");
+  for (SfbXmlNode *c = sfb_svc_xml_child (categories, "category");
        c != NULL && self->categories->len < SFB_PRESENCE_MAX_CATEGORIES;
        c = sfb_svc_xml_next (c, "category"))
     {
@@ -194,14 +194,14 @@ read_self_categories (SfbRoamingSelf *self, const xmlNode *categories)
 SfbRoamingSelf *
 sfb_roaming_self_parse (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "roaming-self", error);
+  g_autoptr (SfbXmlDoc) xml = sfb_svc_xml_parse (data, length, "roaming-self", error);
   g_autoptr (SfbRoamingSelf) self = NULL;
-  xmlNode *root;
-  xmlNode *node;
+  SfbXmlNode *root;
+  SfbXmlNode *node;
 
   if (xml == NULL)
     return NULL;
-  root = xmlDocGetRootElement (xml);
+  root = sfb_xml_doc_root (xml);
   if (!sfb_svc_xml_is (root, "roamingData"))
     {
       g_set_error_literal (error,
@@ -219,7 +219,7 @@ sfb_roaming_self_parse (const char *data, gsize length, GError **error)
   if ((node = sfb_svc_xml_child (root, "subscribers")) != NULL)
     {
       self->has_subscribers = TRUE;
-      for (xmlNode *s = sfb_svc_xml_child (node, "subscriber");
+      for (SfbXmlNode *s = sfb_svc_xml_child (node, "subscriber");
            s != NULL && self->subscribers->len < SFB_CONTACTS_MAX_CONTACTS;
            s = sfb_svc_xml_next (s, "subscriber"))
         {

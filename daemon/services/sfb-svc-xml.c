@@ -60,11 +60,11 @@ verdict_ok (SfbXmlVerdict verdict, const char *what, gsize length, GError **erro
   return FALSE;
 }
 
-xmlDoc *
+SfbXmlDoc *
 sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error)
 {
   SfbXmlVerdict verdict;
-  xmlDoc *xml = sfb_xml_read (data, length, &limits, &verdict);
+  SfbXmlDoc *xml = sfb_xml_read (data, length, &limits, &verdict);
 
   return verdict_ok (verdict, what, length, error) ? xml : NULL;
 }
@@ -92,65 +92,57 @@ sfb_svc_xml_value (char *raw)
 }
 
 gboolean
-sfb_svc_xml_is (const xmlNode *node, const char *local_name)
+sfb_svc_xml_is (const SfbXmlNode *node, const char *local_name)
 {
-  return node != NULL && node->type == XML_ELEMENT_NODE && node->name != NULL
+  return node != NULL && node->type == SFB_XML_NODE_ELEMENT
          && g_str_equal ((const char *) node->name, local_name);
 }
 
-xmlNode *
-sfb_svc_xml_child (const xmlNode *node, const char *local_name)
+SfbXmlNode *
+sfb_svc_xml_child (const SfbXmlNode *node, const char *local_name)
 {
   if (node == NULL)
     return NULL;
-  for (xmlNode *c = node->children; c != NULL; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && (local_name == NULL || sfb_svc_xml_is (c, local_name)))
+  for (SfbXmlNode *c = node->children; c != NULL; c = c->next)
+    if (c->type == SFB_XML_NODE_ELEMENT && (local_name == NULL || sfb_svc_xml_is (c, local_name)))
       return c;
   return NULL;
 }
 
-xmlNode *
-sfb_svc_xml_next (const xmlNode *node, const char *local_name)
+SfbXmlNode *
+sfb_svc_xml_next (const SfbXmlNode *node, const char *local_name)
 {
   if (node == NULL)
     return NULL;
-  for (xmlNode *c = node->next; c != NULL; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && (local_name == NULL || sfb_svc_xml_is (c, local_name)))
+  for (SfbXmlNode *c = node->next; c != NULL; c = c->next)
+    if (c->type == SFB_XML_NODE_ELEMENT && (local_name == NULL || sfb_svc_xml_is (c, local_name)))
       return c;
   return NULL;
 }
 
+/* A trimmed copy of @raw, NULL when absent or too long */
 static char *
-take_value (xmlChar *raw)
+copy_value (const char *raw)
 {
-  char *value;
-
-  if (raw == NULL)
+  if (raw == NULL || strlen (raw) > SFB_SVC_XML_MAX_VALUE)
     return NULL;
-  if (strlen ((const char *) raw) > SFB_SVC_XML_MAX_VALUE)
-    {
-      xmlFree (raw);
-      return NULL;
-    }
-  value = g_strstrip (g_strdup ((const char *) raw));
-  xmlFree (raw);
-  return value;
+  return g_strstrip (g_strdup (raw));
 }
 
 char *
-sfb_svc_xml_attr (const xmlNode *node, const char *name)
+sfb_svc_xml_attr (const SfbXmlNode *node, const char *name)
 {
-  return take_value (xmlGetNoNsProp (node, (const xmlChar *) name));
+  return copy_value (sfb_xml_node_attr (node, name, NULL));
 }
 
 char *
-sfb_svc_xml_attr_ns (const xmlNode *node, const char *name, const char *ns_uri)
+sfb_svc_xml_attr_ns (const SfbXmlNode *node, const char *name, const char *ns_uri)
 {
-  return take_value (xmlGetNsProp (node, (const xmlChar *) name, (const xmlChar *) ns_uri));
+  return copy_value (sfb_xml_node_attr (node, name, ns_uri));
 }
 
 gboolean
-sfb_svc_xml_attr_uint (const xmlNode *node, const char *name, guint64 max, guint64 *value)
+sfb_svc_xml_attr_uint (const SfbXmlNode *node, const char *name, guint64 max, guint64 *value)
 {
   g_autofree char *raw = sfb_svc_xml_attr (node, name);
 
@@ -158,9 +150,9 @@ sfb_svc_xml_attr_uint (const xmlNode *node, const char *name, guint64 max, guint
 }
 
 char *
-sfb_svc_xml_text (const xmlNode *node)
+sfb_svc_xml_text (const SfbXmlNode *node)
 {
-  return take_value (xmlNodeGetContent (node));
+  return node != NULL ? sfb_svc_xml_value (sfb_xml_node_text (node)) : NULL;
 }
 
 gboolean

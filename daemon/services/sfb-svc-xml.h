@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Bounded libxml2 helpers for the documents of the contacts and presence
+ * Bounded helpers over the XML tree (sfb-xml.h) for the documents of the contacts and presence
  * services (roaming contacts, roaming-self, categories, rlmi, faults).
  *
  * Every document comes from the server, so parsing (sfb_xml_read(),
@@ -14,8 +14,6 @@
 
 #include <glib.h>
 
-#include <libxml/tree.h>
-
 #include "sfb-xml.h"
 
 G_BEGIN_DECLS
@@ -27,7 +25,7 @@ G_BEGIN_DECLS
 #define SFB_SVC_XML_MAX_VALUE 4096
 
 /* @what names the document in the error ("roaming contacts"). */
-xmlDoc *sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error);
+SfbXmlDoc *sfb_svc_xml_parse (const char *data, gsize length, const char *what, GError **error);
 
 /* The same checks and errors without building a tree (sfb_xml_read_sax());
  * what the callbacks gathered counts only when this returns TRUE. */
@@ -41,18 +39,19 @@ gboolean sfb_svc_xml_parse_sax (const char *data,
  * @raw): trimmed, NULL when too long. */
 char *sfb_svc_xml_value (char *raw);
 
-gboolean sfb_svc_xml_is (const xmlNode *node, const char *local_name);
+gboolean sfb_svc_xml_is (const SfbXmlNode *node, const char *local_name);
 /* The first element child named @local_name, or NULL. */
-xmlNode *sfb_svc_xml_child (const xmlNode *node, const char *local_name);
+SfbXmlNode *sfb_svc_xml_child (const SfbXmlNode *node, const char *local_name);
 /* The next element sibling after @node named @local_name (NULL: any name). */
-xmlNode *sfb_svc_xml_next (const xmlNode *node, const char *local_name);
+SfbXmlNode *sfb_svc_xml_next (const SfbXmlNode *node, const char *local_name);
 /* Trimmed attribute value, NULL when absent or too long (empty kept). */
-char *sfb_svc_xml_attr (const xmlNode *node, const char *name);
+char *sfb_svc_xml_attr (const SfbXmlNode *node, const char *name);
 /* An attribute in a namespace given by its URI (xsi:type). */
-char *sfb_svc_xml_attr_ns (const xmlNode *node, const char *name, const char *ns_uri);
-gboolean sfb_svc_xml_attr_uint (const xmlNode *node, const char *name, guint64 max, guint64 *value);
+char *sfb_svc_xml_attr_ns (const SfbXmlNode *node, const char *name, const char *ns_uri);
+gboolean
+sfb_svc_xml_attr_uint (const SfbXmlNode *node, const char *name, guint64 max, guint64 *value);
 /* Trimmed text content, NULL when too long. */
-char *sfb_svc_xml_text (const xmlNode *node);
+char *sfb_svc_xml_text (const SfbXmlNode *node);
 
 /* "true"/"1" (any case) */
 gboolean sfb_svc_xml_parse_bool (const char *value);

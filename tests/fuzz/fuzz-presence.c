@@ -208,7 +208,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             = sfb_presence_notify_parse_tree (type, doc, len, &tree_error);
         g_autoptr (GError) libxml_error = NULL;
         g_autoptr (SfbPresenceNotify) libxml
-            = sfb_presence_notify_parse_libxml (type, doc, len, &libxml_error);
+            = sfb_presence_notify_parse_expat (type, doc, len, &libxml_error);
 
         if ((n == NULL) == (error == NULL))
           abort ();
@@ -239,8 +239,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         g_autoptr (SfbPresenceInfo) fast
             = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_FAST, doc, len, &fast_error);
         g_autoptr (GError) libxml_error = NULL;
-        g_autoptr (SfbPresenceInfo) libxml = sfb_presence_parse_categories_with (
-            SFB_PRESENCE_READ_LIBXML, doc, len, &libxml_error);
+        g_autoptr (SfbPresenceInfo) libxml
+            = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_EXPAT, doc, len, &libxml_error);
 
         same_categories (info, error, tree, tree_error);
         same_categories (libxml, libxml_error, tree, tree_error);

@@ -7,7 +7,7 @@
 #include "sfb-error.h"
 
 static SfbPresenceInfo *
-read_categories (const xmlNode *categories)
+read_categories (const SfbXmlNode *categories)
 {
   g_autoptr (SfbPresenceInfo) info = g_new0 (SfbPresenceInfo, 1);
   g_autofree char *raw_uri = sfb_svc_xml_attr (categories, "uri");
@@ -15,7 +15,7 @@ read_categories (const xmlNode *categories)
   guint n = 0;
 
   info->uri = sfb_contact_normalize_uri (raw_uri);
-  for (xmlNode *c = sfb_svc_xml_child (categories, "category");
+  for (SfbXmlNode *c = sfb_svc_xml_child (categories, "category");
        c != NULL && n < SFB_PRESENCE_MAX_CATEGORIES;
        c = sfb_svc_xml_next (c, "category"), n++)
     sfb_presence_read_category (info, &ranks, c);
@@ -25,13 +25,13 @@ read_categories (const xmlNode *categories)
 SfbPresenceInfo *
 sfb_presence_parse_categories_tree (const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence categories", error);
+  g_autoptr (SfbXmlDoc) xml = sfb_svc_xml_parse (data, length, "presence categories", error);
   g_autoptr (SfbPresenceInfo) info = NULL;
-  xmlNode *root;
+  SfbXmlNode *root;
 
   if (xml == NULL)
     return NULL;
-  root = xmlDocGetRootElement (xml);
+  root = sfb_xml_doc_root (xml);
   if (!sfb_svc_xml_is (root, "categories"))
     {
       g_set_error_literal (error,
@@ -55,24 +55,24 @@ sfb_presence_parse_categories_tree (const char *data, gsize length, GError **err
 static gboolean
 parse_rlmi_tree (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
 {
-  g_autoptr (xmlDoc) xml = sfb_svc_xml_parse (data, length, "presence list (rlmi)", error);
+  g_autoptr (SfbXmlDoc) xml = sfb_svc_xml_parse (data, length, "presence list (rlmi)", error);
   g_autoptr (SfbPresenceNotify) none = sfb_presence_notify_new ();
-  xmlNode *root;
+  SfbXmlNode *root;
 
   if (xml == NULL)
     return FALSE;
-  root = xmlDocGetRootElement (xml);
+  root = sfb_xml_doc_root (xml);
   if (!sfb_svc_xml_is (root, "list"))
     {
       g_set_error_literal (
           error, SFB_ERROR, SFB_ERROR_FAILED, "The server's rlmi document is not a list");
       return FALSE;
     }
-  for (xmlNode *r = sfb_svc_xml_child (root, "resource"); r != NULL;
+  for (SfbXmlNode *r = sfb_svc_xml_child (root, "resource"); r != NULL;
        r = sfb_svc_xml_next (r, "resource"))
     {
       g_autofree char *raw_uri = sfb_svc_xml_attr (r, "uri");
-      xmlNode *instance = sfb_svc_xml_child (r, "instance");
+      SfbXmlNode *instance = sfb_svc_xml_child (r, "instance");
       g_autofree char *state = NULL;
       g_autofree char *pool = NULL;
 
@@ -101,24 +101,24 @@ sfb_presence_notify_parse_tree (const char *content_type,
 }
 
 static gboolean
-rlmi_libxml (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
+rlmi_expat (SfbPresenceNotify *notify, const char *data, gsize length, GError **error)
 {
-  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_LIBXML, notify, data, length, error);
+  return sfb_presence_parse_rlmi_with (SFB_PRESENCE_READ_EXPAT, notify, data, length, error);
 }
 
 static SfbPresenceInfo *
-categories_libxml (const char *data, gsize length, GError **error)
+categories_expat (const char *data, gsize length, GError **error)
 {
-  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_LIBXML, data, length, error);
+  return sfb_presence_parse_categories_with (SFB_PRESENCE_READ_EXPAT, data, length, error);
 }
 
 SfbPresenceNotify *
-sfb_presence_notify_parse_libxml (const char *content_type,
-                                  const char *data,
-                                  gsize length,
-                                  GError **error)
+sfb_presence_notify_parse_expat (const char *content_type,
+                                 const char *data,
+                                 gsize length,
+                                 GError **error)
 {
-  static const SfbPresencePartReaders libxml_readers = { rlmi_libxml, categories_libxml };
+  static const SfbPresencePartReaders expat_readers = { rlmi_expat, categories_expat };
 
-  return sfb_presence_notify_parse_with (&libxml_readers, content_type, data, length, error);
+  return sfb_presence_notify_parse_with (&expat_readers, content_type, data, length, error);
 }

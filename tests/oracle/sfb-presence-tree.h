@@ -20,10 +20,10 @@ SfbPresenceNotify *sfb_presence_notify_parse_tree (const char *content_type,
                                                    gsize length,
                                                    GError **error);
 /* The daemon's notification parser with libxml2's SAX2 reading every part
- * (SFB_PRESENCE_READ_LIBXML), where the daemon tries its fast reader first. */
-SfbPresenceNotify *sfb_presence_notify_parse_libxml (const char *content_type,
-                                                     const char *data,
-                                                     gsize length,
-                                                     GError **error);
+ * (SFB_PRESENCE_READ_EXPAT), where the daemon tries its fast reader first. */
+SfbPresenceNotify *sfb_presence_notify_parse_expat (const char *content_type,
+                                                    const char *data,
+                                                    gsize length,
+                                                    GError **error);
 
 G_END_DECLS
