@@ -60,7 +60,7 @@ check_availability (SfbExchangeAvailability *av)
     g_assert_cmpuint (strspn (av->free_busy, "012345"), ==, strlen (av->free_busy));
   if (av->working_hours != NULL)
     {
-      g_autoptr (xmlDoc) doc = sfb_svc_xml_parse (
+      g_autoptr (SfbXmlDoc) doc = sfb_svc_xml_parse (
           av->working_hours, strlen (av->working_hours), "working hours", NULL);
 
       g_assert_nonnull (doc);

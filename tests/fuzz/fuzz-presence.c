@@ -5,12 +5,13 @@
  * notification (multipart/related with rlmi and categories, boundary "b"),
  * 3 a categories document (read as an rlmi list too).  Notifications and
  * categories documents are read without a tree, by our own reader
- * (sfb_xml_read_fast()) else libxml2's SAX2, as the daemon reads them, and
- * by libxml2's SAX2 alone; each is read with the tree too
- * (tests/oracle/sfb-presence-tree.h), and any difference aborts.  Whatever
- * our reader accepts, libxml2 must accept, the tree reader must read the
- * same, and the callbacks must have seen the same
- * (tests/oracle/sfb-xml-events.h).
+ * (sfb_xml_read_fast()) else expat, as the daemon reads them, and by
+ * expat alone; each is read with the tree too
+ * (tests/oracle/sfb-presence-tree.h), and any difference aborts.  expat
+ * and libxml2 must accept the same with the same callbacks (namespace
+ * errors aside), and whatever our reader accepts, expat must accept, the
+ * tree reader must read the same, and the callbacks must have seen the
+ * same (tests/oracle/sfb-xml-events.h).
  */
 #include "sfb-presence-tree.h"
 #include "sfb-xml-events.h"

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The parsers of categories documents and presence notifications as they
- * were, reading a libxml2 tree: the reference the daemon's readers
- * (sfb_xml_read_fast(), libxml2's SAX2) are compared with by
+ * were, reading a tree (sfb-xml.h): the reference the daemon's readers
+ * (sfb_xml_read_fast(), expat's callbacks) are compared with by
  * tests/unit/test-presence-sax.c and fuzz-presence; and the daemon's parser
- * held to libxml2's SAX2 reader.  Built into those tests only, never into
- * the daemon.
+ * held to expat alone.  Built into those tests only, never into the
+ * daemon.
  */
 #pragma once
 
@@ -19,7 +19,7 @@ SfbPresenceNotify *sfb_presence_notify_parse_tree (const char *content_type,
                                                    const char *data,
                                                    gsize length,
                                                    GError **error);
-/* The daemon's notification parser with libxml2's SAX2 reading every part
+/* The daemon's notification parser with expat reading every part
  * (SFB_PRESENCE_READ_EXPAT), where the daemon tries its fast reader first. */
 SfbPresenceNotify *sfb_presence_notify_parse_expat (const char *content_type,
                                                     const char *data,

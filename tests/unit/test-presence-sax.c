@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The presence documents read without a tree (sfb_presence_parse_categories,
- * sfb_presence_notify_parse) against the parsers that read a libxml2 tree
+ * sfb_presence_notify_parse) against the parsers that read a tree
  * (tests/oracle/sfb-presence-tree.h): the same results and the same
  * errors on documents chosen for where they could part (namespaces,
  * references, nesting, limits), and the results pinned on some.  Each
  * document is read by our own reader (sfb_xml_read_fast()) alone, by
- * libxml2's SAX2 alone and by both as the daemon reads it (ours, else
- * libxml2): whatever ours accepts, the tree reader accepts with the same
- * result, and the callbacks saw what libxml2 shows them
+ * expat alone and by both as the daemon reads it (ours, else expat):
+ * whatever ours accepts, the tree reader accepts with the same result, and
+ * the callbacks saw what expat shows them; expat and libxml2 agree
  * (tests/oracle/sfb-xml-events.h).  Ours gives up on every malformed
  * document and on each construct it does not read. */
 #include "sfb-presence-tree.h"
@@ -35,8 +35,8 @@ assert_same_info (const SfbPresenceInfo *a, const SfbPresenceInfo *b)
   g_assert_cmpint (a->has_card, ==, b->has_card);
 }
 
-/* Whatever sfb_xml_read_fast() accepts, libxml2 accepts, and the callbacks
- * see the same; TRUE when it accepted. */
+/* expat and libxml2 agree; whatever sfb_xml_read_fast() accepts, expat
+ * accepts, and the callbacks see the same; TRUE when it accepted. */
 static gboolean
 fast_events_same (const char *doc, gsize length)
 {
@@ -74,16 +74,16 @@ categories_both (const char *doc, gsize length)
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) tree_error = NULL;
   g_autoptr (GError) fast_error = NULL;
-  g_autoptr (GError) libxml_error = NULL;
+  g_autoptr (GError) expat_error = NULL;
   SfbPresenceInfo *info = sfb_presence_parse_categories (doc, length, &error);
   g_autoptr (SfbPresenceInfo) tree = sfb_presence_parse_categories_tree (doc, length, &tree_error);
   g_autoptr (SfbPresenceInfo) fast
       = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_FAST, doc, length, &fast_error);
-  g_autoptr (SfbPresenceInfo) libxml
-      = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_EXPAT, doc, length, &libxml_error);
+  g_autoptr (SfbPresenceInfo) expat
+      = sfb_presence_parse_categories_with (SFB_PRESENCE_READ_EXPAT, doc, length, &expat_error);
 
   assert_same_result (info, error, tree, tree_error);
-  assert_same_result (libxml, libxml_error, tree, tree_error);
+  assert_same_result (expat, expat_error, tree, tree_error);
   /* given up: no result and no error */
   fast_accepted = fast != NULL || fast_error != NULL;
   g_assert_cmpint (fast_events_same (doc, length), ==, fast_accepted);
@@ -291,23 +291,23 @@ notify_both (const char *type, const char *doc)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) tree_error = NULL;
-  g_autoptr (GError) libxml_error = NULL;
+  g_autoptr (GError) expat_error = NULL;
   SfbPresenceNotify *n = sfb_presence_notify_parse (type, doc, strlen (doc), &error);
   g_autoptr (SfbPresenceNotify) tree
       = sfb_presence_notify_parse_tree (type, doc, strlen (doc), &tree_error);
-  g_autoptr (SfbPresenceNotify) libxml
-      = sfb_presence_notify_parse_expat (type, doc, strlen (doc), &libxml_error);
+  g_autoptr (SfbPresenceNotify) expat
+      = sfb_presence_notify_parse_expat (type, doc, strlen (doc), &expat_error);
 
   g_assert_true ((n == NULL) == (tree == NULL));
-  g_assert_true ((libxml == NULL) == (tree == NULL));
+  g_assert_true ((expat == NULL) == (tree == NULL));
   if (n == NULL)
     {
       g_assert_cmpstr (error->message, ==, tree_error->message);
-      g_assert_cmpstr (libxml_error->message, ==, tree_error->message);
+      g_assert_cmpstr (expat_error->message, ==, tree_error->message);
       return NULL;
     }
   assert_same_notify (n, tree);
-  assert_same_notify (libxml, tree);
+  assert_same_notify (expat, tree);
   return n;
 }
 
@@ -597,8 +597,9 @@ test_fast_reads (void)
   g_assert_true (rlmi_both ("<categories/>"));
 }
 
-/* Constructs libxml2 reads and ours does not: ours gives up, the daemon
- * gets libxml2's reading (categories_both() compares it with the tree). */
+/* Constructs expat reads (or refuses) and ours does not: ours gives up,
+ * the daemon gets expat's reading (categories_both() compares it with the
+ * tree). */
 static const char *const given_up[] = {
   "\xef\xbb\xbf<categories uri=\"sip:b@contoso.test\"/>",
   "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><categories uri=\"sip:b@contoso.test\"/>",
@@ -623,14 +624,15 @@ static const char *const given_up[] = {
   "<categories uri=\"sip:b@contoso.test\" xmlns:a=\"u&amp;v\"/>",
   "<categories uri=\"sip:b@contoso.test\" xmlns:a:b=\"urn:x\"/>",
   "<a:b:c xmlns:a=\"urn:x\"/>",
-  /* namespace errors, which libxml2 reports but accepts */
+  /* namespace errors, which expat refuses (libxml2 reported but accepted
+   * them) */
   "<categories xmlns:a=\"\"/>",
   "<categories xmlns:xmlns=\"urn:x\"/>",
   "<categories xmlns:xml=\"urn:x\"/>",
   "<categories a:=\"1\"/>",
 };
 
-/* Malformed: libxml2 refuses them, and ours never accepts them. */
+/* Malformed: expat and libxml2 refuse them, and ours never accepts them. */
 static const char *const malformed[] = {
   "<categories uri=\"sip:b@contoso.test\">",
   "<categories uri=\"sip:b@contoso.test\"><category></categories>",
