@@ -103,6 +103,19 @@ typedef struct
   SfbXmlVerdict shape; /* the first limit exceeded: no event after it */
 } LibxmlRun;
 
+/* libxml2 leaves "&#38;" for "&" in attribute values, for its tree
+ * builder to resolve; and in namespace names, where nothing resolves it
+ * (its tree holds "a&#38;b" for xmlns:p="a&amp;b": expat's "a&b" is
+ * right).  Only "&" becomes "&#38;", so turning each back is exact. */
+static char *
+resolve_amp (const char *value, gsize length)
+{
+  g_autofree char *copy = g_strndup (value, length);
+  g_auto (GStrv) parts = g_strsplit (copy, "&#38;", -1);
+
+  return g_strjoinv ("&", parts);
+}
+
 /* libxml2 names an element or attribute whose prefix is not declared
  * "prefix:name", in no namespace */
 static char *
@@ -141,16 +154,12 @@ libxml_start (void *ctx,
   g_string_append_printf (run->out, "}<%s", name);
   for (int i = 0; i < n_attributes; i++)
     {
-      /* local name, prefix, URI, value, value end; libxml2 leaves "&#38;"
-       * in values for its tree builder to resolve */
+      /* local name, prefix, URI, value, value end */
       const char **a = (const char **) attributes + 5 * i;
-      g_autofree char *value = g_strndup (a[3], a[4] - a[3]);
-      g_autofree char *resolved = NULL;
-      char **parts = g_strsplit (value, "&#38;", -1);
+      g_autofree char *value = resolve_amp (a[3], a[4] - a[3]);
+      g_autofree char *uri = a[2] != NULL ? resolve_amp (a[2], strlen (a[2])) : NULL;
 
-      resolved = g_strjoinv ("&", parts);
-      g_strfreev (parts);
-      put_attribute (run->out, a[0], a[1], a[2], resolved, strlen (resolved));
+      put_attribute (run->out, a[0], a[1], uri, value, strlen (value));
     }
   g_string_append (run->out, ">{");
 }

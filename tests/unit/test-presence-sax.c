@@ -139,6 +139,9 @@ static const char *const categories_docs[] = {
   "<category name=\"note\"/></categories>",
   "<categories " NS "uri=\"sip:bob@contoso.test\"><category name=\"note\"><note/></category>"
   "</categories>",
+  /* "&" in a namespace name (libxml2 kept it as "&#38;") */
+  "<categories " NS "xmlns:x=\"urn:a&amp;b\" uri=\"sip:bob@contoso.test\">"
+  "<category name=\"state\"><state x:type=\"userState\"/></category></categories>",
   /* errors */
   "<categories " NS "><category name=\"note\"/></categories>",
   "<list " NS "uri=\"sip:bob@contoso.test\"/>",
