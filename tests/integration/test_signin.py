@@ -587,6 +587,65 @@ class DiscoveryFaultTest(SignInTestCase):
         self.assertEqual(self.counters()["active_registrations"], 1)
 
 
+class HttpConnectionsTest(SignInTestCase):
+    """The sign-in's HTTPS connections (autodiscover here) are closed by sfbd once it is
+    done with them, not left to libsoup's 60-s idle timeout (nor to sfbsim's 30-s one)."""
+    CLOSED_WAIT = 10  # seconds: far less than either idle timeout
+
+    def total(self, name):
+        """The total of an sfbsim counter kept per key."""
+        return sum(self.counters().get(name, {}).values())
+
+    def assert_https_closed_by_sfbd(self):
+        """Every HTTPS connection sfbd opened is closed, by sfbd, within CLOSED_WAIT."""
+        self.wait_for(lambda: not self.counters().get("open_http_connections"),
+                      "the HTTPS connections closed", timeout=self.CLOSED_WAIT)
+        opened = self.total("http_connections")
+        self.assertGreater(opened, 0, "no HTTPS connection: nothing was tested")
+        self.assertEqual(self.total("http_closed_by_client"), opened, self.counters())
+
+    def test_signed_in_closes_the_sign_in_https_and_discovers_again(self):
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        self.assertGreater(self.total("autodiscover_requests"), 0)
+        self.assert_https_closed_by_sfbd()
+
+        # a reconnect that discovers again connects afresh, and closes again
+        os.unlink(os.path.join(self.state_dir, "home-pool"))
+        self.ctl.reset_counters()
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.state() == "signed-in"
+                      and "registered" in [stage["Stage"] for stage in self.trace()],
+                      "signing in again")
+        self.assertIn("discovering", [stage["Stage"] for stage in self.trace()])
+        self.assertGreater(self.total("autodiscover_requests"), 0)
+        self.assert_https_closed_by_sfbd()
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+
+    def test_autodiscover_ending_after_signed_in_closes_its_https(self):
+        # the SRV target dialled beside autodiscover, whose names answer late (under the
+        # resolver's 1-s timeout), usually signs in before autodiscover has ended
+        self.ctl.dns_fault(mode="slow", names=AUTODISCOVER_NAMES, delay_ms=500)
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        self.wait_for(lambda: "lyncdiscoverinternal.contoso.test"
+                      in self.stage("discovering")["Detail"], "autodiscover's end")
+        self.assertIn("beside autodiscover", self.stage("discovering")["Detail"])
+        self.assertGreater(self.total("autodiscover_requests"), 0, self.trace())
+        self.assert_https_closed_by_sfbd()
+
+    def test_sign_out_during_discovery_leaves_no_https_open(self):
+        # autodiscover has answered, its connections idle, while the DNS lookups are still
+        # out and the REGISTER to autodiscover's candidate waits: signing out ends it all
+        self.ctl.dns_fault(mode="slow", names=SRV_NAMES + A_NAMES, delay_ms=8000)
+        self.ctl.hold_requests(user="alice")
+        self.addCleanup(self.ctl.release_requests)
+        self.configure_alice()
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.ctl.held_requests(), "the REGISTER held")
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for_state("signed-out")
+        self.assert_https_closed_by_sfbd()
+
+
 class CertificateTest(SignInTestCase):
     def assert_certificate_invalid(self, variant, check):
         self.ctl.set_certificate(variant=variant)
