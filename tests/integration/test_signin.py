@@ -31,6 +31,7 @@ PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.tom
 WRONG_PASSWORD = "not-alices-password-42"
 DIRECTOR = "director.contoso.test"
 WAIT = 20  # seconds for a sign-in that takes milliseconds
+CLOSED_WAIT = 10  # seconds for sfbd to close an idle connection: far less than idle timeouts
 
 SIM = sim_fixture.SIM
 
@@ -152,6 +153,20 @@ class SignInTestCase(SfbdTestCase):
     def count(self, name, key="*"):
         """One sfbsim counter ("*" = the total of a counter bumped without a key)."""
         return self.counters().get(name, {}).get(key, 0)
+
+    def total(self, name):
+        """The total of an sfbsim counter kept per key."""
+        return sum(self.counters().get(name, {}).values())
+
+    def assert_https_closed_by_sfbd(self):
+        """Every HTTPS connection sfbd opened (autodiscover, web tickets, provisioning) is
+        closed, by sfbd, within CLOSED_WAIT: not left to libsoup's 60-s idle timeout (nor
+        to sfbsim's 30-s one)."""
+        self.wait_for(lambda: not self.counters().get("open_http_connections"),
+                      "the HTTPS connections closed", timeout=CLOSED_WAIT)
+        opened = self.total("http_connections")
+        self.assertGreater(opened, 0, "no HTTPS connection: nothing was tested")
+        self.assertEqual(self.total("http_closed_by_client"), opened, self.counters())
 
     def alice_endpoints(self):
         return self.ctl.endpoints(user="alice")
@@ -588,22 +603,8 @@ class DiscoveryFaultTest(SignInTestCase):
 
 
 class HttpConnectionsTest(SignInTestCase):
-    """The sign-in's HTTPS connections (autodiscover here) are closed by sfbd once it is
-    done with them, not left to libsoup's 60-s idle timeout (nor to sfbsim's 30-s one)."""
-    CLOSED_WAIT = 10  # seconds: far less than either idle timeout
-
-    def total(self, name):
-        """The total of an sfbsim counter kept per key."""
-        return sum(self.counters().get(name, {}).values())
-
-    def assert_https_closed_by_sfbd(self):
-        """Every HTTPS connection sfbd opened is closed, by sfbd, within CLOSED_WAIT."""
-        self.wait_for(lambda: not self.counters().get("open_http_connections"),
-                      "the HTTPS connections closed", timeout=self.CLOSED_WAIT)
-        opened = self.total("http_connections")
-        self.assertGreater(opened, 0, "no HTTPS connection: nothing was tested")
-        self.assertEqual(self.total("http_closed_by_client"), opened, self.counters())
-
+    """The sign-in's HTTPS connections (autodiscover here; test_tlsdsk has web tickets and
+    provisioning) are closed by sfbd once it is done with them."""
     def test_signed_in_closes_the_sign_in_https_and_discovers_again(self):
         self.assertEqual(self.sign_in(server=None), "signed-in")
         self.assertGreater(self.total("autodiscover_requests"), 0)
