@@ -28,6 +28,9 @@ typedef struct
 struct _SfbCertProvisioner
 {
   GObject parent_instance;
+  GTlsDatabase *database; /* nullable */
+  /* NULL until a request needs it (sfb_cert_provisioner_close_connections());
+   * each job keeps the session it began on: the NTLM legs share a connection */
   SoupSession *session;
   SfbAuthContext *ntlm;
   char *user_at_domain;
@@ -77,9 +80,18 @@ http_sent_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_task_return_boolean (task, TRUE);
 }
 
+static SoupSession *
+ensure_session (SfbCertProvisioner *self)
+{
+  if (self->session == NULL)
+    self->session = sfb_http_ntlm_session_new (self->database);
+  return self->session;
+}
+
 /* Only https: the ticket and the password's proof travel here. */
 static void
 http_request_async (SfbCertProvisioner *self,
+                    SoupSession *session,
                     const char *method,
                     const char *url,
                     const char *soap_action,
@@ -112,7 +124,7 @@ http_request_async (SfbCertProvisioner *self,
            g_uri_get_host (uri),
            g_uri_get_path (uri));
   /* errors name the request by its host, not the whole URL */
-  sfb_http_ntlm_send_async (self->session,
+  sfb_http_ntlm_send_async (session,
                             http->message,
                             SFB_CERT_PROV_MAX_DOCUMENT,
                             g_uri_get_host (uri),
@@ -218,6 +230,7 @@ return_document_error (GTask *task, SoupMessage *message, const char *what, cons
 /* The metadata exchange document of the service at @service_uri */
 static void
 mex_request_async (SfbCertProvisioner *self,
+                   SoupSession *session,
                    const char *service_uri,
                    GCancellable *cancellable,
                    GAsyncReadyCallback callback,
@@ -226,13 +239,14 @@ mex_request_async (SfbCertProvisioner *self,
   g_autofree char *mex = g_strdup_printf ("%s/mex", service_uri);
 
   http_request_async (
-      self, SOUP_METHOD_GET, mex, NULL, NULL, NULL, cancellable, callback, user_data);
+      self, session, SOUP_METHOD_GET, mex, NULL, NULL, NULL, cancellable, callback, user_data);
 }
 
 /* ---- web tickets ----------------------------------------------------- */
 
 typedef struct
 {
+  SoupSession *session;
   char *service_uri;
   char *applies_to;
   char *endpoint; /* the WinNegotiate port */
@@ -244,6 +258,7 @@ typedef struct
 static void
 ticket_job_free (TicketJob *job)
 {
+  g_clear_object (&job->session);
   g_free (job->service_uri);
   g_free (job->applies_to);
   g_free (job->endpoint);
@@ -369,6 +384,7 @@ ticket_post (GTask *task, const char *authorization)
 
   job->legs++;
   http_request_async (self,
+                      job->session,
                       SOUP_METHOD_POST,
                       job->endpoint,
                       SOAP_ACTION_RST,
@@ -414,9 +430,11 @@ ticket_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   ticket_post (g_steal_pointer (&task), negotiate);
 }
 
-/* Internal: finish returns the (cache-owned) CachedTicket */
+/* Internal: finish returns the (cache-owned) CachedTicket; @session: the
+ * caller's job's, NULL: the provisioner's */
 static void
 ticket_async (SfbCertProvisioner *self,
+              SoupSession *session,
               const char *service_uri,
               const char *applies_to,
               GCancellable *cancellable,
@@ -436,10 +454,12 @@ ticket_async (SfbCertProvisioner *self,
     }
   g_hash_table_remove (self->tickets, applies_to);
   job = g_new0 (TicketJob, 1);
+  job->session = g_object_ref (session != NULL ? session : ensure_session (self));
   job->service_uri = g_strdup (service_uri);
   job->applies_to = g_strdup (applies_to);
   g_task_set_task_data (task, job, (GDestroyNotify) ticket_job_free);
-  mex_request_async (self, service_uri, cancellable, ticket_mex_cb, g_steal_pointer (&task));
+  mex_request_async (
+      self, job->session, service_uri, cancellable, ticket_mex_cb, g_steal_pointer (&task));
 }
 
 static CachedTicket *
@@ -476,7 +496,7 @@ sfb_cert_provisioner_get_web_ticket_async (SfbCertProvisioner *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, sfb_cert_provisioner_get_web_ticket_async);
-  ticket_async (self, service_uri, applies_to, cancellable, web_ticket_cb, task);
+  ticket_async (self, NULL, service_uri, applies_to, cancellable, web_ticket_cb, task);
 }
 
 char *
@@ -492,6 +512,7 @@ sfb_cert_provisioner_get_web_ticket_finish (SfbCertProvisioner *self,
 
 typedef struct
 {
+  SoupSession *session;
   char *sts_uri;
   char *state_dir;
   char *device_id;
@@ -503,6 +524,7 @@ typedef struct
 static void
 provision_job_free (ProvisionJob *job)
 {
+  g_clear_object (&job->session);
   g_free (job->sts_uri);
   g_free (job->state_dir);
   g_free (job->device_id);
@@ -610,6 +632,7 @@ request_made_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                                        request_id);
   cancellable = g_task_get_cancellable (task); /* before the task is stolen */
   http_request_async (self,
+                      job->session,
                       SOUP_METHOD_POST,
                       job->meta->auth_uri,
                       SOAP_ACTION_CERT,
@@ -663,6 +686,7 @@ provision_mex_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   cancellable = g_task_get_cancellable (task); /* before the task is stolen */
   ticket_async (self,
+                job->session,
                 job->meta->issuer,
                 job->meta->auth_uri,
                 cancellable,
@@ -688,11 +712,13 @@ sfb_cert_provisioner_provision_async (SfbCertProvisioner *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, sfb_cert_provisioner_provision_async);
   job = g_new0 (ProvisionJob, 1);
+  job->session = g_object_ref (ensure_session (self));
   job->sts_uri = g_strdup (sts_uri);
   job->state_dir = g_strdup (state_dir);
   job->device_id = g_strdup (device_id);
   g_task_set_task_data (task, job, (GDestroyNotify) provision_job_free);
-  mex_request_async (self, sts_uri, cancellable, provision_mex_cb, g_steal_pointer (&task));
+  mex_request_async (
+      self, job->session, sts_uri, cancellable, provision_mex_cb, g_steal_pointer (&task));
 }
 
 SfbUserCertificate *
@@ -702,6 +728,15 @@ sfb_cert_provisioner_provision_finish (SfbCertProvisioner *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+sfb_cert_provisioner_close_connections (SfbCertProvisioner *self)
+{
+  g_return_if_fail (SFB_IS_CERT_PROVISIONER (self));
+
+  /* rather than libsoup's idle timeout, 60 s later (see the header) */
+  g_clear_object (&self->session);
 }
 
 guint
@@ -719,6 +754,7 @@ sfb_cert_provisioner_finalize (GObject *object)
   SfbCertProvisioner *self = SFB_CERT_PROVISIONER (object);
 
   g_clear_object (&self->session);
+  g_clear_object (&self->database);
   g_clear_object (&self->ntlm);
   g_free (self->user_at_domain);
   g_clear_pointer (&self->tickets, g_hash_table_unref);
@@ -749,7 +785,7 @@ sfb_cert_provisioner_new (GTlsDatabase *database,
   g_return_val_if_fail (login != NULL && password != NULL && user_at_domain != NULL, NULL);
 
   self = g_object_new (SFB_TYPE_CERT_PROVISIONER, NULL);
-  self->session = sfb_http_ntlm_session_new (database);
+  self->database = database != NULL ? g_object_ref (database) : NULL;
   self->ntlm = sfb_ntlm_context_new (login, password, NULL);
   self->user_at_domain = g_strdup (user_at_domain);
   return self;

@@ -64,6 +64,11 @@ SfbUserCertificate *sfb_cert_provisioner_provision_finish (SfbCertProvisioner *s
                                                            GAsyncResult *result,
                                                            GError **error);
 
+/* Closes the idle HTTPS connections now rather than after libsoup's idle
+ * timeout, 60 s later; a request in flight finishes on its own connection,
+ * which closes when it ends.  The web tickets stay cached. */
+void sfb_cert_provisioner_close_connections (SfbCertProvisioner *self);
+
 /* How many HTTP requests this provisioner sent (for the trace and tests). */
 guint sfb_cert_provisioner_get_request_count (SfbCertProvisioner *self);
 

@@ -282,7 +282,7 @@ struct _SfbDiscovery
 
   GResolver *resolver;
   GTlsDatabase *tls_database;
-  SoupSession *session;
+  SoupSession *session; /* NULL until a run needs it (sfb_discovery_close_connections()) */
   GStrv details;
   GWeakRef ticket_object;
   SfbWebTicketProvider ticket_provider; /* .object unused: ticket_object */
@@ -354,13 +354,32 @@ sfb_discovery_new (GResolver *resolver, GTlsDatabase *tls_database)
   self->resolver = resolver != NULL ? g_object_ref (resolver) : g_resolver_get_default ();
   if (tls_database != NULL)
     self->tls_database = g_object_ref (tls_database);
+  return self;
+}
+
+static SoupSession *
+ensure_session (SfbDiscovery *self)
+{
+  if (self->session != NULL)
+    return self->session;
   self->session = soup_session_new_with_options (
       "timeout", AUTODISCOVER_TIMEOUT, "user-agent", "sfbd/" PACKAGE_VERSION, NULL);
   if (!sfb_proxy_may_be_configured ())
     soup_session_set_proxy_resolver (self->session, NULL);
   if (self->tls_database != NULL)
     soup_session_set_tls_database (self->session, self->tls_database);
-  return self;
+  return self->session;
+}
+
+void
+sfb_discovery_close_connections (SfbDiscovery *self)
+{
+  g_return_if_fail (SFB_IS_DISCOVERY (self));
+
+  /* libsoup would keep the idle connections (their TLS state and buffers)
+   * for 60 s and then wake up to close them.  A walk still out holds the
+   * session: its connections close as soon as it ends. */
+  g_clear_object (&self->session);
 }
 
 GStrv
@@ -715,8 +734,12 @@ sfb_discovery_run_async (SfbDiscovery *self,
           = g_strdup_printf ("%s.%s", i == 0 ? "lyncdiscoverinternal" : "lyncdiscover", domain);
       g_autofree char *url = sfb_autodiscover_build_url (host, user_at_domain);
 
-      sfb_autodiscover_lookup_full_async (
-          self->session, url, &provider, cancellable, autodiscover_cb, pending_new (task, lookup));
+      sfb_autodiscover_lookup_full_async (ensure_session (self),
+                                          url,
+                                          &provider,
+                                          cancellable,
+                                          autodiscover_cb,
+                                          pending_new (task, lookup));
     }
   g_resolver_lookup_service_async (self->resolver,
                                    "sipinternaltls",

@@ -89,6 +89,11 @@ struct _SfbWebTicketProvider;
 void sfb_discovery_set_web_ticket_provider (SfbDiscovery *self,
                                             const struct _SfbWebTicketProvider *provider);
 
+/* Closes autodiscover's idle HTTPS connections now rather than after
+ * libsoup's idle timeout; a run still in flight finishes on its own
+ * connections, which close when it ends.  The next run connects afresh. */
+void sfb_discovery_close_connections (SfbDiscovery *self);
+
 /* Runs autodiscover (lyncdiscoverinternal, lyncdiscover), SRV and A lookups
  * concurrently; returns every candidate in the documented order of
  * preference, duplicates removed.  Fails with SFB_ERROR_DISCOVERY_FAILED

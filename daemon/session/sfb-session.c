@@ -128,6 +128,20 @@ sfb_session_drop_connection (SfbSession *self)
   sfb_session_fail_reauth_queue (self);
 }
 
+/* The sign-in's HTTPS (autodiscover, web tickets, certificate provisioning)
+ * is done with: close its connections now.  libsoup would keep them, TLS
+ * state and buffers, until its idle timeout and wake up 60 s later to close
+ * them (docs/benchmarks.md).  A request still out ends on its own
+ * connection, closed then; the next use connects afresh. */
+void
+sfb_session_close_http_connections (SfbSession *self)
+{
+  if (self->discovery != NULL)
+    sfb_discovery_close_connections (self->discovery);
+  if (self->provisioner != NULL)
+    sfb_cert_provisioner_close_connections (self->provisioner);
+}
+
 /* Stops everything the current attempt does. */
 void
 sfb_session_cancel_attempt (SfbSession *self)
@@ -135,6 +149,7 @@ sfb_session_cancel_attempt (SfbSession *self)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  sfb_session_close_http_connections (self);
   clear_timers (self);
   sfb_session_drop_connection (self);
   self->discovering = FALSE;
@@ -397,6 +412,7 @@ settings_done (SfbSession *self, const char *why)
     return;
   sfb_session_stage_detail (self, "%s", why);
   sfb_session_stage_end (self, NULL);
+  sfb_session_close_http_connections (self);
   sfb_session_set_state (self, SFB_STATE_SIGNED_IN);
 }
 

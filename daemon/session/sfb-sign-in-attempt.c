@@ -237,6 +237,8 @@ on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || !self->discovering)
     return;
   self->discovering = FALSE;
+  if (self->registered)
+    sfb_session_close_http_connections (self); /* signed in beside discovery: it was the last */
   details = sfb_discovery_get_details (SFB_DISCOVERY (source));
   for (guint i = 0; details != NULL && details[i] != NULL; i++)
     sfb_session_discovery_detail (self, details[i]);

@@ -161,6 +161,32 @@ class ExchangeTestCase(SimTestCase):
         self.refresh_until(lambda: not self.exchange("OutOfOffice"), "OOF off")
         self.assertEqual(self.exchange("OutOfOfficeMessage"), "")
 
+    def test_sign_in_https_closed_while_exchange_keeps_working(self):
+        # signed in by discovery: sfbd closes autodiscover's HTTPS connections once signed in
+        # (test_signin's HttpConnectionsTest); Exchange's are its own and keep working
+        exchange_hosts = {"contoso.test", "autodiscover.contoso.test", "mail.contoso.test"}
+
+        def sign_in_http(counter):
+            return {key: n for key, n in self.ctl.counters().get(counter, {}).items()
+                    if key.split(":")[0] not in exchange_hosts}
+        self.configure_user(server=None)
+        self.call(ACCOUNT, "SignIn")
+        self.wait_connected()
+        self.wait_for(lambda: not sign_in_http("open_http_connections"),
+                      "the sign-in's HTTPS connections closed", timeout=10)
+        opened = sign_in_http("http_connections")
+        self.assertTrue(opened, "no sign-in HTTPS connection: nothing was tested")
+        self.assertEqual(sign_in_http("http_closed_by_client"), opened)
+
+        self.ctl.set_oof(user="alice", state="Enabled", message="Gone fishing")
+        self.refresh_until(lambda: self.exchange("OutOfOffice"), "OOF on")
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.get_property(ACCOUNT, "State") == "signed-in"
+                      and "registered" in [stage["Stage"] for stage in self.trace_stages()],
+                      "signed in again")
+        self.ctl.set_oof(user="alice", state="Disabled")
+        self.refresh_until(lambda: not self.exchange("OutOfOffice"), "OOF off after it")
+
     def test_read_again_after_a_reconnect(self):
         self.sign_in()
         self.wait_connected()

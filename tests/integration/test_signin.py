@@ -31,6 +31,7 @@ PASSWORD = "Passw0rd!"  # alice's password in tests/sfbsim/scenarios/default.tom
 WRONG_PASSWORD = "not-alices-password-42"
 DIRECTOR = "director.contoso.test"
 WAIT = 20  # seconds for a sign-in that takes milliseconds
+CLOSED_WAIT = 10  # seconds for sfbd to close an idle connection: far less than idle timeouts
 
 SIM = sim_fixture.SIM
 
@@ -152,6 +153,20 @@ class SignInTestCase(SfbdTestCase):
     def count(self, name, key="*"):
         """One sfbsim counter ("*" = the total of a counter bumped without a key)."""
         return self.counters().get(name, {}).get(key, 0)
+
+    def total(self, name):
+        """The total of an sfbsim counter kept per key."""
+        return sum(self.counters().get(name, {}).values())
+
+    def assert_https_closed_by_sfbd(self):
+        """Every HTTPS connection sfbd opened (autodiscover, web tickets, provisioning) is
+        closed, by sfbd, within CLOSED_WAIT: not left to libsoup's 60-s idle timeout (nor
+        to sfbsim's 30-s one)."""
+        self.wait_for(lambda: not self.counters().get("open_http_connections"),
+                      "the HTTPS connections closed", timeout=CLOSED_WAIT)
+        opened = self.total("http_connections")
+        self.assertGreater(opened, 0, "no HTTPS connection: nothing was tested")
+        self.assertEqual(self.total("http_closed_by_client"), opened, self.counters())
 
     def alice_endpoints(self):
         return self.ctl.endpoints(user="alice")
@@ -585,6 +600,51 @@ class DiscoveryFaultTest(SignInTestCase):
         self.ctl.dns_clear()
         self.wait_for_state("signed-in")
         self.assertEqual(self.counters()["active_registrations"], 1)
+
+
+class HttpConnectionsTest(SignInTestCase):
+    """The sign-in's HTTPS connections (autodiscover here; test_tlsdsk has web tickets and
+    provisioning) are closed by sfbd once it is done with them."""
+    def test_signed_in_closes_the_sign_in_https_and_discovers_again(self):
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        self.assertGreater(self.total("autodiscover_requests"), 0)
+        self.assert_https_closed_by_sfbd()
+
+        # a reconnect that discovers again connects afresh, and closes again
+        os.unlink(os.path.join(self.state_dir, "home-pool"))
+        self.ctl.reset_counters()
+        self.call(ACCOUNT, "Reconnect")
+        self.wait_for(lambda: self.state() == "signed-in"
+                      and "registered" in [stage["Stage"] for stage in self.trace()],
+                      "signing in again")
+        self.assertIn("discovering", [stage["Stage"] for stage in self.trace()])
+        self.assertGreater(self.total("autodiscover_requests"), 0)
+        self.assert_https_closed_by_sfbd()
+        self.wait_for(lambda: self.counters()["active_registrations"] == 1, "one registration")
+
+    def test_autodiscover_ending_after_signed_in_closes_its_https(self):
+        # the SRV target dialled beside autodiscover, whose names answer late (under the
+        # resolver's 1-s timeout), usually signs in before autodiscover has ended
+        self.ctl.dns_fault(mode="slow", names=AUTODISCOVER_NAMES, delay_ms=500)
+        self.assertEqual(self.sign_in(server=None), "signed-in")
+        self.wait_for(lambda: "lyncdiscoverinternal.contoso.test"
+                      in self.stage("discovering")["Detail"], "autodiscover's end")
+        self.assertIn("beside autodiscover", self.stage("discovering")["Detail"])
+        self.assertGreater(self.total("autodiscover_requests"), 0, self.trace())
+        self.assert_https_closed_by_sfbd()
+
+    def test_sign_out_during_discovery_leaves_no_https_open(self):
+        # autodiscover has answered, its connections idle, while the DNS lookups are still
+        # out and the REGISTER to autodiscover's candidate waits: signing out ends it all
+        self.ctl.dns_fault(mode="slow", names=SRV_NAMES + A_NAMES, delay_ms=8000)
+        self.ctl.hold_requests(user="alice")
+        self.addCleanup(self.ctl.release_requests)
+        self.configure_alice()
+        self.call(ACCOUNT, "SignIn")
+        self.wait_for(lambda: self.ctl.held_requests(), "the REGISTER held")
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for_state("signed-out")
+        self.assert_https_closed_by_sfbd()
 
 
 class CertificateTest(SignInTestCase):

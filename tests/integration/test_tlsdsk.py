@@ -96,6 +96,7 @@ class TlsDskSignInTest(TlsDskTestCase):
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode), 0o700)
         self.assert_no_secret()
+        self.assert_https_closed_by_sfbd()  # the web ticket's and provisioning's
 
         # a new sfbd: the stored certificate, no provisioning round trip
         self.restart_daemon()
@@ -227,6 +228,7 @@ class AutodiscoverWebTicketTest(base.SignInTestCase):
         self.assertIn("-> User (lyncdiscoverinternal.contoso.test) -> web ticket -> User", internal[0])
         self.assertIn("director.contoso.test:5061 (autodiscover", internal[0])
         self.assertGreaterEqual(self.count("webtickets", "alice"), 1)
+        self.assert_https_closed_by_sfbd()  # autodiscover's and the web ticket's
         log = self.daemon_log()
         self.assertNotIn("saml:Assertion", log)
         self.assertNotIn("X-MS-WebTicket:", log)
@@ -253,6 +255,7 @@ class AutodiscoverWebTicketTest(base.SignInTestCase):
         self.assertEqual(self.count("webtickets", "alice"), 0)
         self.assertGreaterEqual(self.count("webticket_auth_failures"), 1)
         self.assertNotIn(base.WRONG_PASSWORD, self.daemon_log())
+        self.assert_https_closed_by_sfbd()  # failed: nothing left open either
 
 
 if __name__ == "__main__":

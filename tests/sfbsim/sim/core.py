@@ -90,6 +90,7 @@ class Sim:
         self.services = load_services()
         self.registrars = {}
         self.webs = []
+        self.http_open = collections.Counter()  # "host:port" -> HTTP(S) connections open (web.py)
         self.dns = None
         self.control = None
         self.kdc = None
@@ -406,12 +407,15 @@ def _counters(sim, reset=False):
     """Counters: registers / auth_failures / signature_failures per user, signin_round_trips
     (REGISTER round trips of each completed sign-in, per user), dns_queries, requests per
     method, keepalives, autodiscover_requests ("host code"), tcp_connections accepted
-    ("host:port", SIP and HTTP(S)), tls_handshakes ("full" / "resumed"), plus gauges
-    active_registrations and active_subscriptions."""
+    ("host:port", SIP and HTTP(S)), tls_handshakes ("full" / "resumed"),
+    http_connections ("host:port": HTTP(S) connections, TLS handshake done),
+    http_closed_by_client (of those, the ones the client closed between requests), plus gauges active_registrations, active_subscriptions and
+    open_http_connections ("host:port": HTTP(S) connections open now)."""
     snap = sim.counters.snapshot()
     snap["active_registrations"] = len(sim.endpoints())
     snap["active_subscriptions"] = sum(len(ep.subscriptions) for ep in sim.endpoints())
     snap["connections"] = sum(len(r.conns) for r in sim.registrars.values())
+    snap["open_http_connections"] = {k: n for k, n in sim.http_open.items() if n > 0}
     if reset:
         sim.counters.reset()
     return snap

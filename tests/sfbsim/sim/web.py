@@ -96,11 +96,18 @@ class WebServer:
         out = DelayedSender(writer.transport,
                             (lambda: self.sim.delay) if kind is None else (lambda: 0.0))
         conn = {}  # per-connection state (connection-oriented NTLM of the web services)
+        where = f"{self.host}:{self.port}"
+        self.sim.counters.bump("http_connections", where)
+        self.sim.http_open[where] += 1
         try:
             for _ in range(MAX_REQUESTS):
                 try:
                     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE)
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+                except asyncio.IncompleteReadError as e:
+                    if not e.partial:  # the client closed it between requests
+                        self.sim.counters.bump("http_closed_by_client", where)
+                    break
+                except (asyncio.LimitOverrunError, ValueError):
                     break
                 lines = head.decode("latin-1").split("\r\n")
                 parts = lines[0].split(" ")
@@ -138,6 +145,7 @@ class WebServer:
         except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
+            self.sim.http_open[where] -= 1
             out.close()
 
     def _response(self, code, reason, body, ctype, close, extra=()):
