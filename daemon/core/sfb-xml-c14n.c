@@ -8,8 +8,9 @@
  *   own prefix, or the default namespace when it has none, and its
  *   attributes' prefixes) unless the nearest output ancestor rendering that
  *   prefix rendered the same URI; the xml prefix is never declared;
- * - an unqualified element renders xmlns="" only when an output ancestor
- *   rendered a non-empty default namespace;
+ * - an element without a namespace utilises the default one as empty: it
+ *   renders xmlns="" only when the nearest output ancestor rendering a
+ *   default namespace rendered a non-empty one;
  * - declarations come first, sorted by prefix (the default one first), then
  *   attributes sorted by namespace URI (none first), then local name; byte
  *   order of UTF-8 is code point order;
@@ -29,26 +30,37 @@
 #define XML_NS_PREFIX "xml"
 #define XMLNS_URI "http://www.w3.org/2000/xmlns/"
 
-/* A namespace declaration rendered by an open element */
+/* A namespace declaration rendered by an open element, and the URI it
+ * hides until the element ends */
 typedef struct
 {
-  char *prefix; /* "" for the default namespace */
-  char *uri;
-} Binding;
+  char *prefix;   /* "" for the default namespace */
+  char *previous; /* NULL: none was rendered */
+} Rendered;
 
 typedef struct
 {
   char *qname;
-  guint n_bindings; /* bindings->len before this element's own */
+  guint n_rendered; /* rendered->len before this element's own */
 } OpenElement;
+
+/* A prefix an element visibly utilises, @order telling the element's own
+ * (0) from its attributes' */
+typedef struct
+{
+  const char *prefix;
+  const char *uri;
+  guint order;
+} Utilized;
 
 struct _SfbXmlC14n
 {
   GString *out;
-  GArray *bindings; /* Binding, outermost element's first */
-  GArray *open;     /* OpenElement, the apex first */
-  gboolean started; /* the apex was opened */
-  gboolean broken;  /* an event came outside the apex, or made no sense */
+  GHashTable *in_scope; /* prefix → URI rendered by the nearest output ancestor */
+  GArray *rendered;     /* Rendered, outermost element's first */
+  GArray *open;         /* OpenElement, the apex first */
+  gboolean started;     /* the apex was opened */
+  gboolean broken;      /* an event came outside the apex, or made no sense */
 };
 
 static const char *
@@ -58,12 +70,12 @@ or_empty (const char *s)
 }
 
 static void
-clear_binding (gpointer data)
+clear_rendered (gpointer data)
 {
-  Binding *b = data;
+  Rendered *r = data;
 
-  g_free (b->prefix);
-  g_free (b->uri);
+  g_free (r->prefix);
+  g_free (r->previous);
 }
 
 static void
@@ -80,8 +92,9 @@ sfb_xml_c14n_new (void)
   SfbXmlC14n *c = g_new0 (SfbXmlC14n, 1);
 
   c->out = g_string_new (NULL);
-  c->bindings = g_array_new (FALSE, FALSE, sizeof (Binding));
-  g_array_set_clear_func (c->bindings, clear_binding);
+  c->in_scope = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  c->rendered = g_array_new (FALSE, FALSE, sizeof (Rendered));
+  g_array_set_clear_func (c->rendered, clear_rendered);
   c->open = g_array_new (FALSE, FALSE, sizeof (OpenElement));
   g_array_set_clear_func (c->open, clear_open_element);
   return c;
@@ -94,7 +107,8 @@ sfb_xml_c14n_free (SfbXmlC14n *c)
     return;
   if (c->out != NULL)
     g_string_free (c->out, TRUE);
-  g_array_unref (c->bindings);
+  g_hash_table_unref (c->in_scope);
+  g_array_unref (c->rendered);
   g_array_unref (c->open);
   g_free (c);
 }
@@ -156,21 +170,6 @@ append_attribute (GString *out, const char *prefix, const char *name, const char
   g_string_append_c (out, '"');
 }
 
-/* The URI an output ancestor rendered for @prefix, the nearest one's;
- * NULL when none did */
-static const char *
-rendered_uri (SfbXmlC14n *c, const char *prefix)
-{
-  for (guint i = c->bindings->len; i > 0; i--)
-    {
-      const Binding *b = &g_array_index (c->bindings, Binding, i - 1);
-
-      if (strcmp (b->prefix, prefix) == 0)
-        return b->uri;
-    }
-  return NULL;
-}
-
 /* A declaration given as an attribute: the writer derives its own */
 static gboolean
 is_declaration (const SfbXmlC14nAttr *a)
@@ -181,29 +180,45 @@ is_declaration (const SfbXmlC14nAttr *a)
          || (prefix[0] == '\0' && strcmp (a->local_name, "xmlns") == 0);
 }
 
-/* Adds @prefix → @uri to @needed unless the prefix is there already (an
- * element and its attributes share one scope) */
-static void
-add_utilized (GArray *needed, const char *prefix, const char *uri)
+static int
+compare_utilized (const void *a, const void *b)
 {
-  Binding b = { (char *) prefix, (char *) uri };
+  const Utilized *x = a;
+  const Utilized *y = b;
+  int by_prefix = strcmp (x->prefix, y->prefix);
 
-  if (strcmp (prefix, XML_NS_PREFIX) == 0)
-    return;
-  for (guint i = 0; i < needed->len; i++)
-    if (strcmp (g_array_index (needed, Binding, i).prefix, prefix) == 0)
-      return;
-  g_array_append_val (needed, b);
+  return by_prefix != 0 ? by_prefix : (x->order > y->order) - (x->order < y->order);
 }
 
-static int
-compare_bindings (const void *a, const void *b)
+/* Records @prefix → @uri until the element ends */
+static void
+declare (SfbXmlC14n *c, const char *prefix, const char *uri)
 {
-  return strcmp (((const Binding *) a)->prefix, ((const Binding *) b)->prefix);
+  Rendered r = { g_strdup (prefix), g_strdup (g_hash_table_lookup (c->in_scope, prefix)) };
+
+  g_array_append_val (c->rendered, r);
+  g_hash_table_insert (c->in_scope, g_strdup (prefix), g_strdup (uri));
+}
+
+/* Undoes the declarations of the element that ends */
+static void
+undeclare (SfbXmlC14n *c, guint n_rendered)
+{
+  while (c->rendered->len > n_rendered)
+    {
+      Rendered *r = &g_array_index (c->rendered, Rendered, c->rendered->len - 1);
+
+      if (r->previous != NULL)
+        g_hash_table_insert (c->in_scope, g_strdup (r->prefix), g_steal_pointer (&r->previous));
+      else
+        g_hash_table_remove (c->in_scope, r->prefix);
+      g_array_set_size (c->rendered, c->rendered->len - 1);
+    }
 }
 
 /* Writes and records the declarations the element visibly utilises and no
- * output ancestor rendered with the same URI */
+ * output ancestor rendered with the same URI.  One prefix with two URIs
+ * (which no namespace-aware parser gives) is declared once, the element's. */
 static void
 render_namespaces (SfbXmlC14n *c,
                    const char *prefix,
@@ -211,32 +226,36 @@ render_namespaces (SfbXmlC14n *c,
                    const SfbXmlC14nAttr *attrs,
                    guint n_attrs)
 {
-  g_autoptr (GArray) needed = g_array_new (FALSE, FALSE, sizeof (Binding));
+  g_autofree Utilized *used = g_new (Utilized, (gsize) n_attrs + 1);
+  guint n = 0;
 
-  add_utilized (needed, or_empty (prefix), or_empty (ns_uri));
+  used[n++] = (Utilized){ or_empty (prefix), or_empty (ns_uri), 0 };
   for (guint i = 0; i < n_attrs; i++)
     if (attrs[i].prefix != NULL && attrs[i].prefix[0] != '\0' && !is_declaration (&attrs[i]))
-      add_utilized (needed, attrs[i].prefix, or_empty (attrs[i].ns_uri));
-  qsort (needed->data, needed->len, sizeof (Binding), compare_bindings);
+      {
+        used[n] = (Utilized){ attrs[i].prefix, or_empty (attrs[i].ns_uri), n };
+        n++;
+      }
+  qsort (used, n, sizeof (Utilized), compare_utilized);
 
-  for (guint i = 0; i < needed->len; i++)
+  for (guint i = 0; i < n; i++)
     {
-      const Binding *b = &g_array_index (needed, Binding, i);
-      const char *in_scope = rendered_uri (c, b->prefix);
-      Binding rendered;
+      const Utilized *u = &used[i];
+      const char *in_scope = g_hash_table_lookup (c->in_scope, u->prefix);
 
+      if (strcmp (u->prefix, XML_NS_PREFIX) == 0
+          || (i > 0 && strcmp (u->prefix, used[i - 1].prefix) == 0))
+        continue;
       /* nothing rendered for the default namespace means none: xmlns="" */
-      if (in_scope == NULL && b->prefix[0] == '\0')
+      if (in_scope == NULL && u->prefix[0] == '\0')
         in_scope = "";
-      if (in_scope != NULL && strcmp (in_scope, b->uri) == 0)
+      if (in_scope != NULL && strcmp (in_scope, u->uri) == 0)
         continue;
       append_attribute (c->out,
-                        b->prefix[0] != '\0' ? "xmlns" : NULL,
-                        b->prefix[0] != '\0' ? b->prefix : "xmlns",
-                        b->uri);
-      rendered.prefix = g_strdup (b->prefix);
-      rendered.uri = g_strdup (b->uri);
-      g_array_append_val (c->bindings, rendered);
+                        u->prefix[0] != '\0' ? "xmlns" : NULL,
+                        u->prefix[0] != '\0' ? u->prefix : "xmlns",
+                        u->uri);
+      declare (c, u->prefix, u->uri);
     }
 }
 
@@ -259,7 +278,8 @@ render_attributes (SfbXmlC14n *c, const SfbXmlC14nAttr *attrs, guint n_attrs)
   for (guint i = 0; i < n_attrs; i++)
     if (!is_declaration (&attrs[i]))
       sorted[n++] = &attrs[i];
-  qsort (sorted, n, sizeof (*sorted), compare_attributes);
+  if (n > 1)
+    qsort (sorted, n, sizeof (*sorted), compare_attributes);
   for (guint i = 0; i < n; i++)
     append_attribute (
         c->out, sorted[i]->prefix, sorted[i]->local_name, or_empty (sorted[i]->value));
@@ -297,7 +317,7 @@ sfb_xml_c14n_start_element (SfbXmlC14n *c,
         return;
       }
 
-  element.n_bindings = c->bindings->len;
+  element.n_rendered = c->rendered->len;
   element.qname = prefix != NULL && prefix[0] != '\0' ? g_strconcat (prefix, ":", local_name, NULL)
                                                       : g_strdup (local_name);
   g_string_append_printf (c->out, "<%s", element.qname);
@@ -313,7 +333,8 @@ sfb_xml_c14n_text (SfbXmlC14n *c, const char *text, gsize length)
   /* a NUL is no XML character, and would cut the canonical text short */
   if (refuse (c, (text == NULL && length > 0) || (length > 0 && memchr (text, '\0', length))))
     return;
-  append_escaped (c->out, text, length, FALSE);
+  if (length > 0)
+    append_escaped (c->out, text, length, FALSE);
 }
 
 void
@@ -336,7 +357,7 @@ sfb_xml_c14n_end_element (SfbXmlC14n *c)
     return;
   element = &g_array_index (c->open, OpenElement, c->open->len - 1);
   g_string_append_printf (c->out, "</%s>", element->qname);
-  g_array_set_size (c->bindings, element->n_bindings);
+  undeclare (c, element->n_rendered);
   g_array_set_size (c->open, c->open->len - 1);
 }
 

@@ -14,7 +14,11 @@
  * as text), UTF-8.  Comments are not canonicalised: do not feed them.
  *
  * The writer trusts its caller for well-formed names and UTF-8, but stays
- * safe on anything: no recursion, lengths read as given.
+ * safe on anything: no recursion, lengths read as given, nothing quadratic
+ * in the attributes or the depth (prefixes are looked up in a table, not
+ * along the ancestors).
+ * Namespace declarations given among the attributes are ignored: the
+ * writer derives the ones it renders.
  */
 #pragma once
 
@@ -46,7 +50,8 @@ void sfb_xml_c14n_processing_instruction (SfbXmlC14n *c, const char *target, con
 void sfb_xml_c14n_end_element (SfbXmlC14n *c);
 
 /* Frees @c.  The canonical text (g_free), or NULL when elements were left
- * open or an event came outside the apex element. */
+ * open, an event came outside the apex element (or before it), none came,
+ * or one no parser gives (a nameless attribute, a NUL in text). */
 char *sfb_xml_c14n_finish (SfbXmlC14n *c);
 
 void sfb_xml_c14n_free (SfbXmlC14n *c);

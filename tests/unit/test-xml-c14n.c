@@ -124,6 +124,11 @@ static const Sample samples[] = {
     "<r \xc3\xa9=\"\xe2\x82\xac\" a=\"x\">caf\xc3\xa9</r>",
     "r",
     "<r a=\"x\" \xc3\xa9=\"\xe2\x82\xac\">caf\xc3\xa9</r>" },
+  /* the xml prefix is bound by definition: never declared, on elements either */
+  { "xml-prefixed-element",
+    "<r><xml:a xml:lang=\"x\"><?e ?></xml:a></r>",
+    "r",
+    "<r><xml:a xml:lang=\"x\"><?e?></xml:a></r>" },
   /* the fragments the daemon signs (docs/protocol.md) */
   { "timestamp",
     "<wsu:Timestamp xmlns:wsu=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-"
@@ -306,6 +311,16 @@ nameless (SfbXmlC14n *c)
   sfb_xml_c14n_end_element (c);
 }
 
+/* one prefix, two URIs on one element: declared once, the element's */
+static void
+conflicting_prefix (SfbXmlC14n *c)
+{
+  static const SfbXmlC14nAttr attrs[] = { { "p", "a", "urn:2", "1" } };
+
+  sfb_xml_c14n_start_element (c, "p", "r", "urn:1", attrs, 1);
+  sfb_xml_c14n_end_element (c);
+}
+
 static void
 nothing (SfbXmlC14n *c)
 {
@@ -317,6 +332,9 @@ test_events (void)
   g_autofree char *ok = write_simple (balanced);
 
   g_assert_cmpstr (ok, ==, "<p:r xmlns:p=\"urn:p\" a=\"1\" b=\"2\">x&lt;y<e></e><?pi?></p:r>");
+  g_clear_pointer (&ok, g_free);
+  ok = write_simple (conflicting_prefix);
+  g_assert_cmpstr (ok, ==, "<p:r xmlns:p=\"urn:1\" p:a=\"1\"></p:r>");
   g_assert_null (write_simple (left_open));
   g_assert_null (write_simple (closed_twice));
   g_assert_null (write_simple (second_root));

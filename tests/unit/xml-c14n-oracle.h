@@ -65,7 +65,7 @@ oracle_start_element (SfbXmlC14n *c, xmlNode *element)
                               element->ns != NULL ? (const char *) element->ns->prefix : NULL,
                               (const char *) element->name,
                               element->ns != NULL ? (const char *) element->ns->href : NULL,
-                              (const SfbXmlC14nAttr *) attrs->data,
+                              (const SfbXmlC14nAttr *) (void *) attrs->data,
                               attrs->len);
 }
 
