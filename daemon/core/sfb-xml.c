@@ -191,7 +191,8 @@ typedef struct
   const SfbXmlLimits *limits;
   guint depth;
   guint count;
-  /* the first limit exceeded or the DTD met: the reading stopped there */
+  /* the first limit exceeded, the DTD or another XML version met: the
+   * reading stopped there */
   SfbXmlVerdict stopped;
   /* a tree */
   SfbXmlDoc *doc;
@@ -251,6 +252,20 @@ on_entity_declaration (void *user_data,
   stop (user_data, SFB_XML_DTD);
 }
 
+/* XML 1.0 says VersionNum is "1." and digits; expat takes any name there.
+ * Another version is not a document read as XML 1.0, so none is read. */
+static void XMLCALL
+on_xml_declaration (void *user_data,
+                    const XML_Char *version,
+                    const XML_Char *encoding,
+                    int standalone)
+{
+  if (version != NULL
+      && !(g_str_has_prefix (version, "1.") && version[2] != '\0'
+           && strspn (version + 2, "0123456789") == strlen (version + 2)))
+    stop (user_data, SFB_XML_MALFORMED);
+}
+
 static XML_Parser
 new_parser (Reader *r)
 {
@@ -262,6 +277,7 @@ new_parser (Reader *r)
     return NULL;
   XML_SetReturnNSTriplet (parser, XML_TRUE);
   XML_SetParamEntityParsing (parser, XML_PARAM_ENTITY_PARSING_NEVER);
+  XML_SetXmlDeclHandler (parser, on_xml_declaration);
   XML_SetStartDoctypeDeclHandler (parser, on_doctype);
   XML_SetEntityDeclHandler (parser, on_entity_declaration);
   XML_SetUserData (parser, r);

@@ -76,6 +76,10 @@ test_refused (void)
   static const char comment[] = "<a><!-- <!x -->x</a>";
   static const char deep[] = "<a><b><c><d><e/></d></c></b></a>";
   static const char many[] = "<a><b/><b/><b/><b/><b/><b/><b/><b/></a>";
+  static const char v20[] = "<?xml version=\"2.0\"?><a/>";
+  static const char v1[] = "<?xml version=\"1.\"?><a/>";
+  static const char v1x[] = "<?xml version=\"1.0a\"?><a/>";
+  static const char v11[] = "<?xml version=\"1.1\"?><a>x</a>";
   g_autofree char *large = g_strnfill (limits.max_document + 1, ' ');
 
   g_assert_cmpint (read_doc ("", 0, NULL), ==, SFB_XML_EMPTY);
@@ -86,6 +90,13 @@ test_refused (void)
   assert_text (comment, strlen (comment), "x");
   g_assert_cmpint (read_doc ("<a><b></a>", 10, NULL), ==, SFB_XML_MALFORMED);
   g_assert_cmpint (read_doc ("   ", 3, NULL), ==, SFB_XML_MALFORMED);
+  /* XML 1.0's VersionNum is "1." and digits: no other version is read */
+  g_assert_cmpint (read_doc (v20, strlen (v20), NULL), ==, SFB_XML_MALFORMED);
+  g_assert_cmpint (read_doc (v1, strlen (v1), NULL), ==, SFB_XML_MALFORMED);
+  g_assert_cmpint (read_doc (v1x, strlen (v1x), NULL), ==, SFB_XML_MALFORMED);
+  assert_text (v11, strlen (v11), "x");
+  /* nothing after the root, not even a NUL */
+  g_assert_cmpint (read_doc ("<a/>\0", 5, NULL), ==, SFB_XML_MALFORMED);
   g_assert_cmpint (read_doc (deep, strlen (deep), NULL), ==, SFB_XML_TOO_DEEP);
   g_assert_cmpint (read_doc (many, strlen (many), NULL), ==, SFB_XML_TOO_MANY_ELEMENTS);
 }
@@ -268,6 +279,9 @@ test_sax (void)
       ==,
       SFB_XML_OK);
   g_assert_cmpstr (events, ==, "<a x|p|urn:p|& y|-|-|a b\tc><b>t&&</b></a>");
+  g_clear_pointer (&events, g_free);
+  g_assert_cmpint (
+      read_events ("<?xml version='2.0'?><a/>", &limits, &events), ==, SFB_XML_MALFORMED);
   /* the reading stops at the first limit: an empty element beyond it is
    * neither started nor ended */
   g_assert_cmpint (
