@@ -157,9 +157,9 @@ libxml_start (void *ctx,
       /* local name, prefix, URI, value, value end */
       const char **a = (const char **) attributes + 5 * i;
       g_autofree char *value = resolve_amp (a[3], a[4] - a[3]);
-      g_autofree char *uri = a[2] != NULL ? resolve_amp (a[2], strlen (a[2])) : NULL;
+      g_autofree char *ns_uri = a[2] != NULL ? resolve_amp (a[2], strlen (a[2])) : NULL;
 
-      put_attribute (run->out, a[0], a[1], uri, value, strlen (value));
+      put_attribute (run->out, a[0], a[1], ns_uri, value, strlen (value));
     }
   g_string_append (run->out, ">{");
 }
