@@ -570,11 +570,13 @@ canonicalize_start (SfbXmlC14n *c, const SfbXmlNode *element, GArray *attrs)
       g_array_index (attrs, SfbXmlC14nAttr, i)
           = (SfbXmlC14nAttr){ a->prefix, a->name, a->ns_uri, a->value };
     }
+  /* through gconstpointer, as g_array_index() does: GArray keeps its
+   * data aligned for any type, gchar * says nothing of it (-Wcast-align) */
   sfb_xml_c14n_start_element (c,
                               element->prefix,
                               element->name,
                               element->ns_uri,
-                              (const SfbXmlC14nAttr *) attrs->data,
+                              (const SfbXmlC14nAttr *) (gconstpointer) attrs->data,
                               element->n_attrs);
 }
 
