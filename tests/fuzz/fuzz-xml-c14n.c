@@ -94,6 +94,33 @@ next_element (const SfbXmlNode *n)
   return n;
 }
 
+/* libxml2 keeps "&#38;" for "&" in namespace names (its tree holds
+ * "a&#38;b" for xmlns:p="a&amp;b", and its canonical form writes that as
+ * it is): no reference to compare with */
+static gboolean
+has_amp_in_namespace (xmlNode *root)
+{
+  xmlNode *node = root;
+
+  while (node != NULL)
+    {
+      for (xmlNs *ns = node->type == XML_ELEMENT_NODE ? node->nsDef : NULL; ns != NULL;
+           ns = ns->next)
+        if (ns->href != NULL && strchr ((const char *) ns->href, '&') != NULL)
+          return TRUE;
+      if (node->type == XML_ELEMENT_NODE && node->children != NULL)
+        {
+          node = node->children;
+          continue;
+        }
+      while (node != NULL && node->next == NULL)
+        node = node->parent;
+      if (node != NULL)
+        node = node->next;
+    }
+  return FALSE;
+}
+
 static xmlDoc *
 parse (const uint8_t *data, size_t size)
 {
@@ -108,7 +135,9 @@ parse (const uint8_t *data, size_t size)
                            NULL,
                            NULL,
                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  if (doc != NULL && (!ctxt->wellFormed || !ctxt->nsWellFormed || doc->intSubset != NULL))
+  if (doc != NULL
+      && (!ctxt->wellFormed || !ctxt->nsWellFormed || doc->intSubset != NULL
+          || has_amp_in_namespace (xmlDocGetRootElement (doc))))
     g_clear_pointer (&doc, xmlFreeDoc);
   xmlFreeParserCtxt (ctxt);
   return doc;
