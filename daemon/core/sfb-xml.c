@@ -191,14 +191,15 @@ typedef struct
   const SfbXmlLimits *limits;
   guint depth;
   guint count;
-  /* the first limit exceeded or the DTD met: the reading stopped there */
+  /* the first limit exceeded, the DTD or another XML version met: the
+   * reading stopped there */
   SfbXmlVerdict stopped;
   /* a tree */
   SfbXmlDoc *doc;
-  SfbXmlNode *current; /* the open element, NULL before the root */
-  SfbXmlNode *last;    /* its last child so far */
-  GString *text;       /* text not yet in a node */
-  GHashTable *names;   /* names and namespace names, each once in the arena */
+  SfbXmlNode *current;      /* the open element, NULL before the root */
+  SfbXmlNode *last;         /* its last child so far */
+  SfbXmlNode *last_element; /* its last element child so far */
+  GString *text;            /* text not yet in a node */
   /* or callbacks */
   const SfbXmlSax *sax;
   gpointer user_data;
@@ -251,6 +252,20 @@ on_entity_declaration (void *user_data,
   stop (user_data, SFB_XML_DTD);
 }
 
+/* XML 1.0 says VersionNum is "1." and digits; expat takes any name there.
+ * Another version is not a document read as XML 1.0, so none is read. */
+static void XMLCALL
+on_xml_declaration (void *user_data,
+                    const XML_Char *version,
+                    const XML_Char *encoding,
+                    int standalone)
+{
+  if (version != NULL
+      && !(g_str_has_prefix (version, "1.") && version[2] != '\0'
+           && strspn (version + 2, "0123456789") == strlen (version + 2)))
+    stop (user_data, SFB_XML_MALFORMED);
+}
+
 static XML_Parser
 new_parser (Reader *r)
 {
@@ -262,6 +277,7 @@ new_parser (Reader *r)
     return NULL;
   XML_SetReturnNSTriplet (parser, XML_TRUE);
   XML_SetParamEntityParsing (parser, XML_PARAM_ENTITY_PARSING_NEVER);
+  XML_SetXmlDeclHandler (parser, on_xml_declaration);
   XML_SetStartDoctypeDeclHandler (parser, on_doctype);
   XML_SetEntityDeclHandler (parser, on_entity_declaration);
   XML_SetUserData (parser, r);
@@ -284,19 +300,28 @@ run_parser (Reader *r, const char *data, gsize length)
 
 /* ---- building a tree ---- */
 
-static const char *
-intern (Reader *r, const char *s, gsize length)
+static gboolean
+says (const char *stored, const char *s, gsize length)
 {
-  g_autofree char *key = g_strndup (s, length);
-  char *stored = g_hash_table_lookup (r->names, key);
-
-  if (stored == NULL)
-    {
-      stored = arena_strndup (r->doc, s, length);
-      g_hash_table_add (r->names, stored);
-    }
-  return stored;
+  return stored != NULL && strncmp (stored, s, length) == 0 && stored[length] == '\0';
 }
+
+/* @s (@length bytes, a name or namespace name) in the arena: @like's or
+ * @or_like's copy when one says the same (siblings mostly share their
+ * names, children their parent's namespace name), else a copy.  No table
+ * of every name: the document would choose the names that collide in its
+ * hash (113 000 element names equal under g_str_hash() took 165 s). */
+static const char *
+share_or_copy (Reader *r, const char *s, gsize length, const char *like, const char *or_like)
+{
+  if (says (like, s, length))
+    return like;
+  if (says (or_like, s, length))
+    return or_like;
+  return arena_strndup (r->doc, s, length);
+}
+
+#define PART(node, field) ((node) != NULL ? (node)->field : NULL)
 
 static SfbXmlNode *
 append_node (Reader *r, SfbXmlNodeType type)
@@ -331,6 +356,7 @@ static void XMLCALL
 tree_start (void *user_data, const XML_Char *name, const XML_Char **atts)
 {
   Reader *r = user_data;
+  const SfbXmlNode *sibling = r->last_element;
   SfbXmlNode *node;
   SfbXmlAttr *attrs;
   guint n = 0;
@@ -341,20 +367,36 @@ tree_start (void *user_data, const XML_Char *name, const XML_Char **atts)
   flush_text (r);
   node = append_node (r, SFB_XML_NODE_ELEMENT);
   split_name (name, &split);
-  node->name = intern (r, split.local, split.local_len);
-  node->prefix = split.prefix != NULL ? intern (r, split.prefix, split.prefix_len) : NULL;
-  node->ns_uri = split.uri != NULL ? intern (r, split.uri, split.uri_len) : NULL;
+  node->name = share_or_copy (r, split.local, split.local_len, PART (sibling, name), NULL);
+  node->prefix = split.prefix == NULL ? NULL
+                                      : share_or_copy (r,
+                                                       split.prefix,
+                                                       split.prefix_len,
+                                                       PART (sibling, prefix),
+                                                       PART (r->current, prefix));
+  node->ns_uri
+      = split.uri == NULL
+            ? NULL
+            : share_or_copy (
+                r, split.uri, split.uri_len, PART (sibling, ns_uri), PART (r->current, ns_uri));
   while (atts[2 * n] != NULL)
     n++;
   attrs = n > 0 ? arena_alloc (r->doc, n * sizeof (SfbXmlAttr)) : NULL;
   for (guint i = 0; i < n; i++)
     {
       SfbXmlAttr *a = &attrs[i];
+      /* siblings mostly have the same attributes in the same order */
+      const SfbXmlAttr *like = sibling != NULL && i < sibling->n_attrs ? &sibling->attrs[i] : NULL;
 
       split_name (atts[2 * i], &split);
-      a->name = intern (r, split.local, split.local_len);
-      a->prefix = split.prefix != NULL ? intern (r, split.prefix, split.prefix_len) : NULL;
-      a->ns_uri = split.uri != NULL ? intern (r, split.uri, split.uri_len) : NULL;
+      a->name = share_or_copy (r, split.local, split.local_len, PART (like, name), NULL);
+      a->prefix
+          = split.prefix == NULL
+                ? NULL
+                : share_or_copy (r, split.prefix, split.prefix_len, PART (like, prefix), NULL);
+      a->ns_uri = split.uri == NULL
+                      ? NULL
+                      : share_or_copy (r, split.uri, split.uri_len, PART (like, ns_uri), NULL);
       a->value_length = strlen (atts[2 * i + 1]);
       a->value = arena_strndup (r->doc, atts[2 * i + 1], a->value_length);
     }
@@ -364,6 +406,7 @@ tree_start (void *user_data, const XML_Char *name, const XML_Char **atts)
     r->doc->root = node;
   r->current = node;
   r->last = NULL;
+  r->last_element = NULL;
 }
 
 static gboolean
@@ -410,7 +453,7 @@ tree_end (void *user_data, const XML_Char *name)
   if (r->limits->drop_blanks)
     drop_blanks (r->current);
   r->depth--;
-  r->last = r->current;
+  r->last = r->last_element = r->current;
   r->current = r->current->parent;
 }
 
@@ -433,7 +476,7 @@ tree_pi (void *user_data, const XML_Char *target, const XML_Char *data)
     return;
   flush_text (r);
   node = append_node (r, SFB_XML_NODE_PI);
-  node->name = intern (r, target, strlen (target));
+  node->name = arena_strndup (r->doc, target, strlen (target));
   node->content_length = strlen (data);
   node->content = arena_strndup (r->doc, data, node->content_length);
 }
@@ -455,14 +498,12 @@ sfb_xml_read (const char *data, gsize length, const SfbXmlLimits *limits, SfbXml
     }
   r.doc = g_new0 (SfbXmlDoc, 1);
   r.text = g_string_new (NULL);
-  r.names = g_hash_table_new (g_str_hash, g_str_equal);
   XML_SetElementHandler (r.parser, tree_start, tree_end);
   XML_SetCharacterDataHandler (r.parser, tree_text);
   XML_SetProcessingInstructionHandler (r.parser, tree_pi);
   *verdict = run_parser (&r, data, length);
   XML_ParserFree (r.parser);
   g_string_free (r.text, TRUE);
-  g_hash_table_unref (r.names);
   if (*verdict != SFB_XML_OK)
     g_clear_pointer (&r.doc, sfb_xml_doc_free);
   return r.doc;
@@ -529,11 +570,13 @@ canonicalize_start (SfbXmlC14n *c, const SfbXmlNode *element, GArray *attrs)
       g_array_index (attrs, SfbXmlC14nAttr, i)
           = (SfbXmlC14nAttr){ a->prefix, a->name, a->ns_uri, a->value };
     }
+  /* through gconstpointer, as g_array_index() does: GArray keeps its
+   * data aligned for any type, gchar * says nothing of it (-Wcast-align) */
   sfb_xml_c14n_start_element (c,
                               element->prefix,
                               element->name,
                               element->ns_uri,
-                              (const SfbXmlC14nAttr *) attrs->data,
+                              (const SfbXmlC14nAttr *) (gconstpointer) attrs->data,
                               element->n_attrs);
 }
 

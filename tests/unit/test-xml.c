@@ -76,6 +76,10 @@ test_refused (void)
   static const char comment[] = "<a><!-- <!x -->x</a>";
   static const char deep[] = "<a><b><c><d><e/></d></c></b></a>";
   static const char many[] = "<a><b/><b/><b/><b/><b/><b/><b/><b/></a>";
+  static const char v20[] = "<?xml version=\"2.0\"?><a/>";
+  static const char v1[] = "<?xml version=\"1.\"?><a/>";
+  static const char v1x[] = "<?xml version=\"1.0a\"?><a/>";
+  static const char v11[] = "<?xml version=\"1.1\"?><a>x</a>";
   g_autofree char *large = g_strnfill (limits.max_document + 1, ' ');
 
   g_assert_cmpint (read_doc ("", 0, NULL), ==, SFB_XML_EMPTY);
@@ -86,6 +90,13 @@ test_refused (void)
   assert_text (comment, strlen (comment), "x");
   g_assert_cmpint (read_doc ("<a><b></a>", 10, NULL), ==, SFB_XML_MALFORMED);
   g_assert_cmpint (read_doc ("   ", 3, NULL), ==, SFB_XML_MALFORMED);
+  /* XML 1.0's VersionNum is "1." and digits: no other version is read */
+  g_assert_cmpint (read_doc (v20, strlen (v20), NULL), ==, SFB_XML_MALFORMED);
+  g_assert_cmpint (read_doc (v1, strlen (v1), NULL), ==, SFB_XML_MALFORMED);
+  g_assert_cmpint (read_doc (v1x, strlen (v1x), NULL), ==, SFB_XML_MALFORMED);
+  assert_text (v11, strlen (v11), "x");
+  /* nothing after the root, not even a NUL */
+  g_assert_cmpint (read_doc ("<a/>\0", 5, NULL), ==, SFB_XML_MALFORMED);
   g_assert_cmpint (read_doc (deep, strlen (deep), NULL), ==, SFB_XML_TOO_DEEP);
   g_assert_cmpint (read_doc (many, strlen (many), NULL), ==, SFB_XML_TOO_MANY_ELEMENTS);
 }
@@ -268,6 +279,9 @@ test_sax (void)
       ==,
       SFB_XML_OK);
   g_assert_cmpstr (events, ==, "<a x|p|urn:p|& y|-|-|a b\tc><b>t&&</b></a>");
+  g_clear_pointer (&events, g_free);
+  g_assert_cmpint (
+      read_events ("<?xml version='2.0'?><a/>", &limits, &events), ==, SFB_XML_MALFORMED);
   /* the reading stops at the first limit: an empty element beyond it is
    * neither started nor ended */
   g_assert_cmpint (
@@ -277,6 +291,67 @@ test_sax (void)
                    ==,
                    SFB_XML_TOO_MANY_ELEMENTS);
   g_assert_cmpstr (many, ==, "<a><b></b><b></b><b></b><b></b><b></b><b></b><b></b>");
+}
+
+/* names, prefixes and namespace names as the document says them, shared
+ * with a sibling's or the parent's where they are the same */
+static void
+test_names (void)
+{
+  static const char xml[] = "<r xmlns='urn:a' xmlns:p='urn:p'><a x='1' p:y='2'/><a x='3' p:y='4'/>"
+                            "<b p:y='5' x='6'/><p:c/><d xmlns='urn:b'/><a/></r>";
+  g_autoptr (SfbXmlDoc) doc = read_ok (xml, &limits);
+  SfbXmlNode *r = sfb_xml_doc_root (doc);
+  SfbXmlNode *a1 = r->children, *a2 = a1->next, *b = a2->next, *c = b->next, *d = c->next;
+
+  g_assert_cmpstr (r->ns_uri, ==, "urn:a");
+  g_assert_true (a1->ns_uri == r->ns_uri && a2->name == a1->name);
+  g_assert_true (a2->attrs[1].name == a1->attrs[1].name);
+  g_assert_true (a2->attrs[1].ns_uri == a1->attrs[1].ns_uri);
+  g_assert_cmpstr (a2->attrs[1].value, ==, "4");
+  /* the same attributes in another order, another name, prefix, namespace */
+  g_assert_cmpstr (b->name, ==, "b");
+  g_assert_cmpstr (b->attrs[0].name, ==, "y");
+  g_assert_cmpstr (b->attrs[0].ns_uri, ==, "urn:p");
+  g_assert_cmpstr (b->attrs[1].name, ==, "x");
+  g_assert_null (b->attrs[1].ns_uri);
+  g_assert_cmpstr (c->name, ==, "c");
+  g_assert_cmpstr (c->prefix, ==, "p");
+  g_assert_cmpstr (c->ns_uri, ==, "urn:p");
+  g_assert_cmpstr (d->ns_uri, ==, "urn:b");
+  g_assert_null (d->prefix);
+  g_assert_cmpstr (d->next->name, ==, "a");
+  g_assert_cmpstr (d->next->ns_uri, ==, "urn:a");
+}
+
+/* Element names the document picks to be equal under g_str_hash() (each
+ * of "Ez" and "FY" hashes the same, so do their strings of 17): read in
+ * time linear in their number (a table of names keyed by that hash took
+ * 165 s on this document, beyond the test's timeout) */
+static void
+test_colliding_names (void)
+{
+  const guint pairs = 17;
+  SfbXmlLimits services = { 4 * 1024 * 1024, 32, 200000, FALSE };
+  g_autoptr (GString) xml = g_string_new ("<r>");
+  g_autoptr (SfbXmlDoc) doc = NULL;
+  guint n = 0;
+
+  for (guint i = 0; xml->len + 40 < services.max_document; i++, n++)
+    {
+      g_string_append_c (xml, '<');
+      for (guint bit = 0; bit < pairs; bit++)
+        g_string_append (xml, (i >> bit) & 1 ? "FY" : "Ez");
+      g_string_append (xml, "/>");
+    }
+  g_string_append (xml, "</r>");
+  g_assert_cmpuint (g_str_hash ("EzFY"), ==, g_str_hash ("FYEz"));
+  doc = read_ok (xml->str, &services);
+  g_assert_cmpstr (
+      sfb_xml_doc_root (doc)->children->name, ==, "EzEzEzEzEzEzEzEzEzEzEzEzEzEzEzEzEz");
+  g_assert_cmpstr (
+      sfb_xml_doc_root (doc)->children->next->name, ==, "FYEzEzEzEzEzEzEzEzEzEzEzEzEzEzEzEz");
+  g_assert_cmpuint (n, >, 100000);
 }
 
 /* a tree deeper than any stack would take, walked and freed without
@@ -337,6 +412,8 @@ main (int argc, char **argv)
   g_test_add_func ("/xml/blanks", test_blanks);
   g_test_add_func ("/xml/namespaces", test_namespaces);
   g_test_add_func ("/xml/sax", test_sax);
+  g_test_add_func ("/xml/names", test_names);
+  g_test_add_func ("/xml/colliding-names", test_colliding_names);
   g_test_add_func ("/xml/deep", test_deep);
   g_test_add_func ("/xml/canonicalize", test_canonicalize);
   return g_test_run ();
