@@ -22,7 +22,10 @@ typedef struct
   char *translation;
   gboolean internal_extension;
   int applicable_for_device_dialing; /* -1: not given */
-  GRegex *regex;                     /* NULL: refused */
+  /* compiled when first tried (rule_regex()): PCRE2 stays untouched, its
+   * pages unmapped, until a number is normalized (docs/benchmarks.md) */
+  gboolean compiled;
+  GRegex *regex; /* NULL: refused, or not compiled yet */
 } Rule;
 
 struct _SfbDialPlan
@@ -420,12 +423,11 @@ parse_profile_fields (SfbDialPlan *plan, SfbXmlNode *root, GError **error)
   return TRUE;
 }
 
-/* One Rule element; a pattern that does not compile only never matches */
+/* One Rule element; its pattern is compiled when first tried */
 static gboolean
 parse_rule (SfbDialPlan *plan, SfbXmlNode *r, GError **error)
 {
   Rule *rule;
-  g_autoptr (GError) refused = NULL;
 
   rule = g_new0 (Rule, 1);
   g_ptr_array_add (plan->rules, rule);
@@ -442,9 +444,6 @@ parse_rule (SfbDialPlan *plan, SfbXmlNode *r, GError **error)
     return bad_document (error, "has a rule that is too long or not UTF-8");
   rule->internal_extension = child_bool (r, "InternalEnterpriseExtension") == 1;
   rule->applicable_for_device_dialing = child_bool (r, "ApplicableForDeviceDialing");
-  rule->regex = compile_pattern (rule->pattern, &refused);
-  if (rule->regex == NULL)
-    g_message ("%s; the rule never matches", refused->message);
   return TRUE;
 }
 
@@ -674,6 +673,22 @@ sfb_dial_plan_expand (GRegex *regex,
   return g_string_free (out, FALSE);
 }
 
+/* The rule's pattern compiled, NULL when refused: a pattern that does not
+ * compile only never matches, logged the first time it is tried. */
+static GRegex *
+rule_regex (Rule *rule)
+{
+  g_autoptr (GError) refused = NULL;
+
+  if (rule->compiled)
+    return rule->regex;
+  rule->compiled = TRUE;
+  rule->regex = compile_pattern (rule->pattern, &refused);
+  if (rule->regex == NULL)
+    g_message ("%s; the rule never matches", refused->message);
+  return rule->regex;
+}
+
 static gboolean
 try_rules (SfbDialPlan *plan,
            const char *number,
@@ -684,19 +699,20 @@ try_rules (SfbDialPlan *plan,
   for (guint i = 0; i < plan->rules->len; i++)
     {
       Rule *rule = g_ptr_array_index (plan->rules, i);
+      GRegex *regex = rule_regex (rule);
       g_autoptr (GMatchInfo) match = NULL;
       g_autoptr (GError) error = NULL;
 
-      if (rule->regex == NULL)
+      if (regex == NULL)
         continue;
-      if (!g_regex_match_full (rule->regex, number, -1, 0, G_REGEX_MATCH_ANCHORED, &match, &error))
+      if (!g_regex_match_full (regex, number, -1, 0, G_REGEX_MATCH_ANCHORED, &match, &error))
         {
           if (error != NULL)
             g_message (
                 "Dial plan pattern “%s” gave up on a number: %s", rule->pattern, error->message);
           continue;
         }
-      *normalized = sfb_dial_plan_expand (rule->regex, match, number, rule->translation);
+      *normalized = sfb_dial_plan_expand (regex, match, number, rule->translation);
       *pattern = g_strdup (rule->pattern);
       *internal_extension = rule->internal_extension;
       return TRUE;

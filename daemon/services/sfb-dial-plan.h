@@ -10,7 +10,10 @@
  * ExternalAccessPrefix, OptimizeDeviceDialing.  Limits: SFB_DIAL_PLAN_MAX_DOCUMENT
  * bytes, SFB_DIAL_PLAN_MAX_RULES rules, patterns and translations of at most
  * SFB_DIAL_PLAN_MAX_PATTERN bytes.  A rule whose pattern is refused (see
- * below) is kept (shown on D-Bus) but never matches; the refusal is logged.
+ * below) is kept (shown on D-Bus) but never matches; the refusal is logged
+ * the first time the rule is tried: patterns are compiled then, not when
+ * the profile is read, so PCRE2 stays untouched until a number is
+ * normalized.
  *
  * Normalize (sfb_dial_plan_normalize):
  *  - The number may have visual separators (space, '-', '.', '(', ')'),

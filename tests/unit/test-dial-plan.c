@@ -376,6 +376,53 @@ test_dial_plan_limits (void)
   g_assert_error (error, SFB_ERROR, SFB_ERROR_SERVER_REJECTED);
 }
 
+static guint refusals_logged;
+
+static GLogWriterOutput
+count_refusals (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_str_equal (fields[i].key, "MESSAGE") && fields[i].length == -1
+        && strstr (fields[i].value, "the rule never matches") != NULL)
+      refusals_logged++;
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* Patterns are compiled when a rule is first tried, not when the profile
+ * is read (the daemon's PCRE2 stays untouched until a number is dialled):
+ * a refused one is logged then, and once. */
+static void
+test_dial_plan_compiled_when_tried (void)
+{
+  g_autoptr (SfbDialPlan) plan = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *normalized = NULL;
+  g_autofree char *pattern = NULL;
+  gboolean internal;
+
+  if (g_test_subprocess ())
+    {
+      g_log_set_writer_func (count_refusals, NULL, NULL);
+      plan = parse_string (
+          PROFILE (SPEC, RULE ("\\Q1", "X", "false") RULE ("^(\\d+)$", "+$1", "false"), ""), NULL);
+      g_assert_nonnull (plan);
+      g_assert_cmpuint (refusals_logged, ==, 0);
+      g_assert_true (
+          sfb_dial_plan_normalize (plan, "42", &normalized, &pattern, &internal, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (normalized, ==, "+42");
+      g_assert_cmpuint (refusals_logged, ==, 1);
+      g_clear_pointer (&normalized, g_free);
+      g_clear_pointer (&pattern, g_free);
+      g_assert_true (sfb_dial_plan_normalize (plan, "7", &normalized, &pattern, &internal, &error));
+      g_assert_cmpuint (refusals_logged, ==, 1);
+      return;
+    }
+  /* a subprocess: the writer is process-wide and set once */
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -388,5 +435,6 @@ main (int argc, char **argv)
   g_test_add_func ("/dial-plan/hostile-patterns", test_dial_plan_hostile_patterns);
   g_test_add_func ("/dial-plan/match-limit", test_dial_plan_match_limit);
   g_test_add_func ("/dial-plan/limits", test_dial_plan_limits);
+  g_test_add_func ("/dial-plan/compiled-when-tried", test_dial_plan_compiled_when_tried);
   return g_test_run ();
 }
