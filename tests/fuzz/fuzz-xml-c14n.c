@@ -100,24 +100,11 @@ next_element (const SfbXmlNode *n)
 static gboolean
 has_amp_in_namespace (xmlNode *root)
 {
-  xmlNode *node = root;
-
-  while (node != NULL)
-    {
-      for (xmlNs *ns = node->type == XML_ELEMENT_NODE ? node->nsDef : NULL; ns != NULL;
-           ns = ns->next)
-        if (ns->href != NULL && strchr ((const char *) ns->href, '&') != NULL)
-          return TRUE;
-      if (node->type == XML_ELEMENT_NODE && node->children != NULL)
-        {
-          node = node->children;
-          continue;
-        }
-      while (node != NULL && node->next == NULL)
-        node = node->parent;
-      if (node != NULL)
-        node = node->next;
-    }
+  for (xmlNode *node = root; node != NULL;
+       node = oracle_next_node (node, node->type == XML_ELEMENT_NODE))
+    for (xmlNs *ns = node->type == XML_ELEMENT_NODE ? node->nsDef : NULL; ns != NULL; ns = ns->next)
+      if (ns->href != NULL && strchr ((const char *) ns->href, '&') != NULL)
+        return TRUE;
   return FALSE;
 }
 
@@ -165,24 +152,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   ours = tree != NULL ? sfb_xml_doc_root (tree) : NULL;
   /* document order, without recursion */
   node = xmlDocGetRootElement (doc);
-  while (node != NULL && apexes < MAX_APEXES)
-    {
-      if (node->type == XML_ELEMENT_NODE)
-        {
-          compare (doc, node, ours);
-          ours = ours != NULL ? next_element (ours) : NULL;
-          apexes++;
-        }
-      if (node->type == XML_ELEMENT_NODE && node->children != NULL)
-        {
-          node = node->children;
-          continue;
-        }
-      while (node != NULL && node->next == NULL)
-        node = node->parent;
-      if (node != NULL)
-        node = node->next;
-    }
+  for (; node != NULL && apexes < MAX_APEXES;
+       node = oracle_next_node (node, node->type == XML_ELEMENT_NODE))
+    if (node->type == XML_ELEMENT_NODE)
+      {
+        compare (doc, node, ours);
+        ours = ours != NULL ? next_element (ours) : NULL;
+        apexes++;
+      }
   xmlFreeDoc (doc);
   return 0;
 }

@@ -151,22 +151,9 @@ static const Sample samples[] = {
 static xmlNode *
 find_element (xmlNode *root, const char *local_name)
 {
-  xmlNode *node = root;
-
-  while (node != NULL)
-    {
-      if (node->type == XML_ELEMENT_NODE && strcmp ((const char *) node->name, local_name) == 0)
-        return node;
-      if (node->children != NULL)
-        {
-          node = node->children;
-          continue;
-        }
-      while (node != NULL && node->next == NULL)
-        node = node->parent;
-      if (node != NULL)
-        node = node->next;
-    }
+  for (xmlNode *node = root; node != NULL; node = oracle_next_node (node, TRUE))
+    if (node->type == XML_ELEMENT_NODE && strcmp ((const char *) node->name, local_name) == 0)
+      return node;
   return NULL;
 }
 

@@ -14,6 +14,18 @@
 
 #include <string.h>
 
+/* The node after @node in document order, its first child first when
+ * @descend: a walk without recursion; NULL at the end */
+static xmlNode *
+oracle_next_node (xmlNode *node, gboolean descend)
+{
+  if (descend && node->children != NULL)
+    return node->children;
+  while (node != NULL && node->next == NULL)
+    node = node->parent;
+  return node != NULL ? node->next : NULL;
+}
+
 /* Only @top and what lies under it is visible to libxml2's canonicaliser */
 static int
 oracle_inside (void *user_data, xmlNode *node, xmlNode *parent)
