@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 /* Longest metadata value and node name accepted, in bytes */
 #define SFB_PW_MAX_JSON 4096
 #define SFB_PW_MAX_NAME 1024
+/* Deepest nesting of objects and arrays in a metadata value */
+#define SFB_PW_MAX_JSON_DEPTH 64
 /* Most channels a volume is read from (SPA_AUDIO_MAX_CHANNELS) */
 #define SFB_PW_MAX_CHANNELS 64
 

@@ -2,7 +2,10 @@
 /*
  * libFuzzer target: what PipeWire sends about a device, the Props pod of a
  * node (volume, mute) and the JSON value of a default-device metadata key.
+ * A name sfbd reads must be the one json-glib reads (tests/oracle): sfbd's
+ * reader is stricter, never different.
  */
+#include "sfb-pw-json-oracle.h"
 #include "sfb-pw-parse.h"
 
 #include <math.h>
@@ -27,5 +30,12 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   name = sfb_pw_parse_default_name (text);
   if (name != NULL && (!sfb_pw_name_is_valid (name) || strlen (name) > SFB_PW_MAX_NAME))
     abort ();
+  if (name != NULL)
+    {
+      g_autofree char *reference = sfb_pw_json_oracle_default_name (text);
+
+      if (g_strcmp0 (name, reference) != 0)
+        abort ();
+    }
   return 0;
 }
