@@ -194,12 +194,15 @@ class Daemon:
     def get(self, interface, name):
         return self.call("org.freedesktop.DBus.Properties", "Get", (interface, name), "(ss)")[0]
 
-    def configure(self, sim):
+    def configure(self, sim, ca_file=True):
+        """alice's account; without ca_file, no TLS.CAFile (sfbsim trusted through the
+        system store: sim_fixture.trust_through_system_store())."""
         settings = {"Account.Uri": GLib.Variant("s", sim.env["SFBSIM_USER_ALICE_URI"]),
                     "Account.Login": GLib.Variant("s", sim.env["SFBSIM_USER_ALICE_LOGIN"]),
-                    "TLS.CAFile": GLib.Variant("s", sim.env["SFBSIM_CA_FILE"]),
                     "Account.AutoSignIn": GLib.Variant("b", False),
                     "Secrets.Store": GLib.Variant("s", "file")}
+        if ca_file:
+            settings["TLS.CAFile"] = GLib.Variant("s", sim.env["SFBSIM_CA_FILE"])
         self.call(ACCOUNT, "Configure", (settings,), "(a{sv})")
         self.call(ACCOUNT, "SetPassword", (sim.env[PASSWORD_KEY], True), "(sb)")
 

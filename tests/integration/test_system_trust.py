@@ -6,12 +6,11 @@ server the store does not vouch for.
 
 Inside build-aux/testnet's private mount namespace the system bundle GnuTLS reads
 (/etc/ssl/certs/ca-certificates.crt) is bind-mounted over by the real bundle plus sfbsim's
-CA, so sfbsim is trusted only through the system store.
+CA (sim_fixture.trust_through_system_store()), so sfbsim is trusted only through the
+system store.
 """
 
-import os
 import re
-import subprocess
 import unittest
 
 import sim_fixture
@@ -22,7 +21,6 @@ from sfbd_testcase import ACCOUNT, ERROR_PREFIX  # noqa: E402
 from sim_testcase import DIRECTOR, SimTestCase, account_settings, string  # noqa: E402
 
 SIM = sim_fixture.SIM
-SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 # the store is ~3.9 MB of heap with Debian's 144 CAs; what else a sign-in leaves to the
 # trim is a few hundred kB
 RELEASED_KB = 2500
@@ -34,19 +32,10 @@ UNTRUSTED_UNMET = "sip.contoso.test:443"
 
 def setUpModule():
     sim_fixture.start("system-trust")
-    # the bind mount must stay in testnet's namespace, never reach the host's bundle
-    if os.environ.get("SFBD_TESTNET") != "1":
-        raise RuntimeError("not inside build-aux/testnet")
-    bundle = os.path.join(SIM["workdir"], "system-bundle.crt")
-    with open(SYSTEM_BUNDLE, encoding="ascii") as real, \
-            open(SIM["env"]["SFBSIM_CA_FILE"], encoding="ascii") as ca, \
-            open(bundle, "w", encoding="ascii") as out:
-        out.write(real.read().rstrip("\n") + "\n" + ca.read())
-    subprocess.run(["mount", "--bind", bundle, SYSTEM_BUNDLE], check=True)
+    sim_fixture.trust_through_system_store()
 
 
 def tearDownModule():
-    subprocess.run(["umount", SYSTEM_BUNDLE], check=False)
     sim_fixture.stop()
 
 
