@@ -3,6 +3,7 @@
 """Sign-in benchmark (docs/architecture.md §8): the real sfbd against the real sfbsim.
 
   bench_signin.py --build DIR [--repeat N] [--delays 0,50] [--tls TLSv1_2|TLSv1_3]
+                  [--system-trust]
                   [--format markdown|json] [--output FILE]
 
 Runs itself inside build-aux/testnet.  One sfbsim (default scenario: autodiscover names the
@@ -288,7 +289,7 @@ class Bench:
         home = self.fresh_home()
         d = self.daemon(home)
         try:
-            d.configure(self.sim)
+            d.configure(self.sim, ca_file=not self.args.system_trust)
             self.sim.ctl.drop_connections()
             self.sim.ctl.reset_counters()
             start = time.monotonic()
@@ -325,7 +326,7 @@ class Bench:
         home = self.fresh_home()
         d = self.daemon(home)
         try:
-            d.configure(self.sim)
+            d.configure(self.sim, ca_file=not self.args.system_trust)
             start = time.monotonic()
             d.call(ACCOUNT, "SignIn")
             d.wait_state("signed-in", start)
@@ -459,6 +460,9 @@ def main():
     ap.add_argument("--format", default="markdown", choices=("markdown", "json"))
     ap.add_argument("--output", help="write the table here too")
     ap.add_argument("--keep", action="store_true", help="keep logs and state (printed)")
+    ap.add_argument("--system-trust", action="store_true",
+                    help="no TLS.CAFile: sfbsim's CA is in the system store (the bundle "
+                    "bind-mounted over in testnet's namespace)")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.delays = [int(x) for x in args.delays.split(",") if x != ""]
@@ -474,6 +478,8 @@ def main():
     status = 0
     try:
         sim = Sim(top)
+        if args.system_trust:
+            sim_fixture.trust_through_system_store()
         sim.ctl.set_tls_version(maximum=args.tls)
         results = Bench(args, sim, top).run()
         rows = summarize(results)
