@@ -8,9 +8,9 @@
 
 #include "sfb-error.h"
 #include "sfb-memory.h"
-#include "sfb-tls.h"
 #include "sfb-policies.h"
 #include "sfb-text.h"
+#include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
 #include <string.h>
