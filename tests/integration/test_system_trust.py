@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The system trust store as the only trust (no TLS.CAFile), the default deployment whose
-private CA is installed system-wide (docs/architecture.md, "TLS"): sfbd signs in, gives the
-store's heap back once signed in, loads it again for the next sign-in, and still refuses a
-server the store does not vouch for.
+private CA is installed system-wide (docs/architecture.md, net/sfb-tls): sfbd signs in,
+gives the store's heap back once signed in and after Exchange's pass, loads it again for
+the next sign-in, and still refuses a server the store does not vouch for.
 
 Inside build-aux/testnet's private mount namespace the system bundle GnuTLS reads
 (/etc/ssl/certs/ca-certificates.crt) is bind-mounted over by the real bundle plus sfbsim's
