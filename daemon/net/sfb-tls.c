@@ -18,50 +18,98 @@
  * CAFile first, then the system store.
  *
  * The system store is loaded only when asked (GnuTLS keeps every system CA
- * parsed: about 3.5 MB of heap for Debian's ~140): a deployment whose
+ * parsed: about 3.9 MB of heap for Debian's ~144): a deployment whose
  * private CA is the CAFile, the usual on-premises case, never loads it.
+ * One instance serves every SfbTlsDatabase of the process, and
+ * sfb_tls_release_system_trust() drops it once signed in: each use holds a
+ * reference of its own for its duration, so a verification in a worker
+ * thread keeps it while it runs, and the next one loads it again.
  */
 struct _SfbTlsDatabase
 {
   GTlsDatabase parent_instance;
 
-  GMutex lock;          /* the methods run in GLib's worker threads too */
-  gboolean system_done; /* system asked for */
-  GTlsDatabase *system; /* nullable: no TLS backend database */
-  GTlsDatabase *extra;  /* nullable: no CAFile */
+  gint system_needed;  /* atomic: a verification or look-up asked the system store */
+  GTlsDatabase *extra; /* nullable: no CAFile */
 };
 
-/* The backend's own system store (glib-networking keeps it once made),
- * past the process default sfb_tls_install_default_database() sets, which
- * is an SfbTlsDatabase itself */
+static GMutex system_lock;         /* loading and dropping, from any thread */
+static GTlsDatabase *system_trust; /* nullable: not loaded (or no backend) */
+
+/* The class of the backend's own system database, which loads the system
+ * store as an instance is made: glib-networking's file database classes
+ * derive from it (GTlsFileDatabaseGnutls from GTlsDatabaseGnutls, the
+ * OpenSSL ones alike since 2.64).  Our own instance can be freed, unlike
+ * the backend's default database, which the backend keeps once made. */
+static GType
+system_database_type (GTlsBackend *backend)
+{
+  GType file_type = g_tls_backend_get_file_database_type (backend);
+  GType type = file_type != 0 ? g_type_parent (file_type) : 0;
+
+  if (type == 0 || type == G_TYPE_TLS_DATABASE || G_TYPE_IS_ABSTRACT (type)
+      || !g_type_is_a (type, G_TYPE_TLS_DATABASE) || !g_type_is_a (type, G_TYPE_INITABLE))
+    return 0;
+  return type;
+}
+
+/* A system database of our own; where the backend has no such class (an
+ * abstract parent: glib-networking's OpenSSL backend before 2.64), the
+ * backend's default database, past the process default
+ * sfb_tls_install_default_database() sets (an SfbTlsDatabase itself):
+ * released, that one stays in the backend. */
 static GTlsDatabase *
-backend_system_database (void)
+new_system_database (void)
 {
   GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autoptr (GError) error = NULL;
   GTlsBackendInterface *iface;
+  GTlsDatabase *database;
+  GType type;
 
   if (backend == NULL || !g_tls_backend_supports_tls (backend))
     return NULL;
+  type = system_database_type (backend);
+  if (type != 0)
+    {
+      database = g_initable_new (type, NULL, &error, NULL);
+      if (database == NULL)
+        g_message ("Cannot load the system trust store: %s", error->message);
+      return database;
+    }
   iface = G_TLS_BACKEND_GET_INTERFACE (backend);
   if (iface->get_default_database == NULL)
     return NULL;
   return iface->get_default_database (backend);
 }
 
+/* A reference to the system store, loaded first if it is not (nullable:
+ * no TLS backend, or it could not be read) */
+static GTlsDatabase *
+system_trust_ref (void)
+{
+  GTlsDatabase *database;
+
+  g_mutex_lock (&system_lock);
+  if (system_trust == NULL)
+    {
+      gint64 start = g_get_monotonic_time ();
+
+      system_trust = new_system_database ();
+      if (system_trust != NULL)
+        g_debug ("System trust store loaded in %" G_GINT64_FORMAT " ms",
+                 (g_get_monotonic_time () - start) / 1000);
+    }
+  database = system_trust != NULL ? g_object_ref (system_trust) : NULL;
+  g_mutex_unlock (&system_lock);
+  return database;
+}
+
 static GTlsDatabase *
 system_database (SfbTlsDatabase *self)
 {
-  GTlsDatabase *system;
-
-  g_mutex_lock (&self->lock);
-  if (!self->system_done)
-    {
-      self->system = backend_system_database ();
-      self->system_done = TRUE;
-    }
-  system = self->system;
-  g_mutex_unlock (&self->lock);
-  return system;
+  g_atomic_int_set (&self->system_needed, TRUE);
+  return system_trust_ref ();
 }
 
 G_DEFINE_FINAL_TYPE (SfbTlsDatabase, sfb_tls_database, G_TYPE_TLS_DATABASE)
@@ -80,7 +128,7 @@ sfb_tls_database_verify_chain (GTlsDatabase *database,
   GTlsCertificateFlags extra_flags = G_TLS_CERTIFICATE_UNKNOWN_CA;
   GTlsCertificateFlags system_flags;
   GTlsCertificateFlags common;
-  GTlsDatabase *system;
+  g_autoptr (GTlsDatabase) system = NULL;
 
   if (self->extra != NULL)
     {
@@ -108,12 +156,13 @@ static char *
 sfb_tls_database_create_certificate_handle (GTlsDatabase *database, GTlsCertificate *certificate)
 {
   SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  g_autoptr (GTlsDatabase) system = NULL;
   char *handle = NULL;
 
   if (self->extra != NULL)
     handle = g_tls_database_create_certificate_handle (self->extra, certificate);
-  if (handle == NULL && system_database (self) != NULL)
-    handle = g_tls_database_create_certificate_handle (self->system, certificate);
+  if (handle == NULL && (system = system_database (self)) != NULL)
+    handle = g_tls_database_create_certificate_handle (system, certificate);
   return handle;
 }
 
@@ -126,14 +175,16 @@ sfb_tls_database_lookup_certificate_for_handle (GTlsDatabase *database,
                                                 GError **error)
 {
   SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  g_autoptr (GTlsDatabase) system = NULL;
   GTlsCertificate *certificate = NULL;
 
   if (self->extra != NULL)
     certificate = g_tls_database_lookup_certificate_for_handle (
         self->extra, handle, interaction, flags, cancellable, error);
-  if (certificate == NULL && (error == NULL || *error == NULL) && system_database (self) != NULL)
+  if (certificate == NULL && (error == NULL || *error == NULL)
+      && (system = system_database (self)) != NULL)
     certificate = g_tls_database_lookup_certificate_for_handle (
-        self->system, handle, interaction, flags, cancellable, error);
+        system, handle, interaction, flags, cancellable, error);
   return certificate;
 }
 
@@ -146,14 +197,16 @@ sfb_tls_database_lookup_certificate_issuer (GTlsDatabase *database,
                                             GError **error)
 {
   SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  g_autoptr (GTlsDatabase) system = NULL;
   GTlsCertificate *issuer = NULL;
 
   if (self->extra != NULL)
     issuer = g_tls_database_lookup_certificate_issuer (
         self->extra, certificate, interaction, flags, cancellable, error);
-  if (issuer == NULL && (error == NULL || *error == NULL) && system_database (self) != NULL)
+  if (issuer == NULL && (error == NULL || *error == NULL)
+      && (system = system_database (self)) != NULL)
     issuer = g_tls_database_lookup_certificate_issuer (
-        self->system, certificate, interaction, flags, cancellable, error);
+        system, certificate, interaction, flags, cancellable, error);
   return issuer;
 }
 
@@ -166,16 +219,17 @@ sfb_tls_database_lookup_certificates_issued_by (GTlsDatabase *database,
                                                 GError **error)
 {
   SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+  g_autoptr (GTlsDatabase) system = NULL;
   GList *certificates = NULL;
 
   if (self->extra != NULL)
     certificates = g_tls_database_lookup_certificates_issued_by (
         self->extra, issuer_raw_dn, interaction, flags, cancellable, error);
-  if ((error == NULL || *error == NULL) && system_database (self) != NULL)
+  if ((error == NULL || *error == NULL) && (system = system_database (self)) != NULL)
     certificates
         = g_list_concat (certificates,
                          g_tls_database_lookup_certificates_issued_by (
-                             self->system, issuer_raw_dn, interaction, flags, cancellable, error));
+                             system, issuer_raw_dn, interaction, flags, cancellable, error));
   return certificates;
 }
 
@@ -184,9 +238,7 @@ sfb_tls_database_finalize (GObject *object)
 {
   SfbTlsDatabase *self = SFB_TLS_DATABASE (object);
 
-  g_clear_object (&self->system);
   g_clear_object (&self->extra);
-  g_mutex_clear (&self->lock);
 
   G_OBJECT_CLASS (sfb_tls_database_parent_class)->finalize (object);
 }
@@ -209,20 +261,13 @@ sfb_tls_database_class_init (SfbTlsDatabaseClass *klass)
 static void
 sfb_tls_database_init (SfbTlsDatabase *self)
 {
-  g_mutex_init (&self->lock);
 }
 
 static void
 preload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  gint64 start = g_get_monotonic_time ();
-  g_autoptr (GTlsDatabase) database = backend_system_database ();
+  g_autoptr (GTlsDatabase) database = system_trust_ref ();
 
-  if (database != NULL)
-    {
-      g_debug ("System trust store loaded in %" G_GINT64_FORMAT " ms",
-               (g_get_monotonic_time () - start) / 1000);
-    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -233,6 +278,29 @@ sfb_tls_preload_system_trust (void)
 
   g_task_set_source_tag (task, sfb_tls_preload_system_trust);
   g_task_run_in_thread (task, preload_thread);
+}
+
+void
+sfb_tls_database_preload (GTlsDatabase *database)
+{
+  SfbTlsDatabase *self = SFB_TLS_DATABASE (database);
+
+  if (self->extra == NULL || g_atomic_int_get (&self->system_needed))
+    sfb_tls_preload_system_trust ();
+}
+
+void
+sfb_tls_release_system_trust (void)
+{
+  GTlsDatabase *database;
+
+  g_mutex_lock (&system_lock);
+  database = g_steal_pointer (&system_trust);
+  g_mutex_unlock (&system_lock);
+  if (database == NULL)
+    return;
+  g_object_unref (database); /* freed now, or by the last use still running */
+  g_debug ("System trust store released");
 }
 
 void
@@ -252,10 +320,6 @@ sfb_tls_database_new (const char *ca_file, GError **error)
 {
   g_autoptr (SfbTlsDatabase) self = g_object_new (SFB_TYPE_TLS_DATABASE, NULL);
 
-  /* without a CAFile the system store is the only trust: have it ready
-   * (in a thread) by the time the first handshake asks */
-  if (ca_file == NULL || *ca_file == '\0')
-    sfb_tls_preload_system_trust ();
   if (ca_file != NULL && *ca_file != '\0')
     {
       g_autoptr (GError) local_error = NULL;
@@ -285,7 +349,9 @@ sfb_tls_database_new (const char *ca_file, GError **error)
           return NULL;
         }
     }
-
+  /* without a CAFile the system store is the only trust: have it ready
+   * (in a thread) by the time the first handshake asks */
+  sfb_tls_database_preload (G_TLS_DATABASE (self));
   return G_TLS_DATABASE (g_steal_pointer (&self));
 }
 

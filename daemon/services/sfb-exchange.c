@@ -10,6 +10,7 @@
 #include "sfb-memory.h"
 #include "sfb-policies.h"
 #include "sfb-text.h"
+#include "sfb-tls.h"
 
 #include <sfbd/sfb-names.h>
 #include <string.h>
@@ -518,6 +519,7 @@ sfb_exchange_pass_done (SfbExchange *self,
    * without putting off a trim already pending (a retry's pages were kept
    * until the next burst) */
   sfb_memory_trim_eventually ();
+  sfb_tls_release_system_trust (); /* with it: ~3.9 MB when its servers needed it */
   if (error == NULL)
     {
       sfb_backoff_reset (&self->backoff);

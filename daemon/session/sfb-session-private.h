@@ -175,6 +175,7 @@ void sfb_session_set_last_error (SfbSession *self, const GError *error);
 void sfb_session_clear_connection_properties (SfbSession *self);
 void sfb_session_drop_connection (SfbSession *self);
 void sfb_session_close_http_connections (SfbSession *self);
+void sfb_session_release_trust_when_done (SfbSession *self);
 void sfb_session_cancel_attempt (SfbSession *self);
 void sfb_session_wipe_password (SfbSession *self);
 gboolean sfb_session_emit_request (SfbSession *self, SfbSipMessage *request);

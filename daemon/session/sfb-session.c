@@ -142,6 +142,18 @@ sfb_session_close_http_connections (SfbSession *self)
     sfb_cert_provisioner_close_connections (self->provisioner);
 }
 
+/* Signed in, and the sign-in's HTTPS is over (discovery may outlast the
+ * settings): the system trust store (~3.9 MB of heap) is not needed until
+ * the next verification that asks it, which loads it again; the trim after
+ * signing in gives its pages back. */
+void
+sfb_session_release_trust_when_done (SfbSession *self)
+{
+  if (self->discovering || g_strcmp0 (self->strings[STR_STATE], SFB_STATE_SIGNED_IN) != 0)
+    return;
+  sfb_tls_release_system_trust ();
+}
+
 /* Stops everything the current attempt does. */
 void
 sfb_session_cancel_attempt (SfbSession *self)
@@ -414,6 +426,7 @@ settings_done (SfbSession *self, const char *why)
   sfb_session_stage_end (self, NULL);
   sfb_session_close_http_connections (self);
   sfb_session_set_state (self, SFB_STATE_SIGNED_IN);
+  sfb_session_release_trust_when_done (self);
 }
 
 static gboolean
@@ -620,8 +633,8 @@ sfb_session_new (SfbConfig *config, const char *state_dir)
   self->state_dir = g_strdup (state_dir);
   /* the first sign-in must not wait for the system trust store, unless
    * a CAFile may make it unneeded, or there is no account yet: a
-   * Configure() may bring a CAFile, and glib-networking keeps the store
-   * (~4 MB) once loaded (sfb_tls_database_new preloads at sign-in) */
+   * Configure() may bring a CAFile (sfb_tls_database_new preloads at
+   * sign-in) */
   if (!has_text (sfb_config_get_ca_file (config)) && has_text (sfb_config_get_uri (config)))
     sfb_tls_preload_system_trust ();
   return self;

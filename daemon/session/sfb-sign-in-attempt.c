@@ -156,6 +156,8 @@ prepare_identity (SfbSession *self, GError **error)
       sfb_discovery_set_web_ticket_provider (self->discovery, &provider);
       g_signal_connect (self->discovery, "early-candidate", G_CALLBACK (on_early_candidate), self);
     }
+  else
+    sfb_tls_database_preload (self->tls_database); /* released once signed in */
   return TRUE;
 }
 
@@ -238,7 +240,11 @@ on_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   self->discovering = FALSE;
   if (self->registered)
-    sfb_session_close_http_connections (self); /* signed in beside discovery: it was the last */
+    {
+      /* signed in beside discovery: it was the last */
+      sfb_session_close_http_connections (self);
+      sfb_session_release_trust_when_done (self);
+    }
   details = sfb_discovery_get_details (SFB_DISCOVERY (source));
   for (guint i = 0; details != NULL && details[i] != NULL; i++)
     sfb_session_discovery_detail (self, details[i]);

@@ -6,7 +6,7 @@
                     [--no-clients] [--callgrind DIR] [--perf FILE] [--strace FILE]
                     [--pin same|apart] [--storm-interval MS] [--format markdown|json]
                     [--output FILE]
-                    [--wrapper CMD] [--at-idle CMD] [--idle-only]
+                    [--wrapper CMD] [--at-idle CMD] [--idle-only] [--system-trust]
 
 Runs itself inside build-aux/testnet.  Writes a scenario (the default one with alice's
 contact list extended to N contacts, default 1,000), starts sfbsim with it, signs alice in
@@ -34,6 +34,8 @@ about as much CPU as the rest of a presence storm) and measures:
                  the storm's mean size on the wire, as far apart (tests/bench/tls_floor.py;
                  not under --callgrind, --perf, --strace or --wrapper): sfbd's figure minus
                  this one is what sfbd does with the messages
+--system-trust: no TLS.CAFile, sfbsim's CA added to the system store instead
+(sim_fixture.trust_through_system_store()): the deployment whose CA is installed system-wide.
 Measurements, never pass/fail: exit 1 only when the sign-in did not complete.
 """
 
@@ -421,6 +423,9 @@ def main():
                     help="run the shell command CMD, with SFBD_PID set to sfbd's process id, "
                     "at the moment the idle memory is measured (signed in, settled, the heap "
                     "trimmed; again if the figure is taken again after a late burst), e.g. to read malloc_info() through gdb or take a massif snapshot")
+    ap.add_argument("--system-trust", action="store_true",
+                    help="no TLS.CAFile: sfbsim's CA is in the system store (the bundle "
+                    "bind-mounted over in testnet's namespace), the deployment without CAFile")
     ap.add_argument("--idle-only", action="store_true",
                     help="stop after the idle memory: no ListContacts, no storm")
     ap.add_argument("--perf", metavar="FILE",
@@ -441,8 +446,10 @@ def main():
     scenario = os.path.join(top, "contacts.toml")
     uris = write_scenario(scenario, args.contacts)
     sim = Sim(top, scenario)
+    if args.system_trust:
+        sim_fixture.trust_through_system_store()
     signals = {}   # uri -> (monotonic, presence dict)
-    result = {"contacts": len(uris)}
+    result = {"contacts": len(uris), "system_trust": args.system_trust}
     d = None
     try:
         wrapper = ()
@@ -478,7 +485,7 @@ def main():
                                None, Gio.DBusSignalFlags.NONE, on_presence)
         d.bus.signal_subscribe(B.BUS_NAME, None, None, None, None,
                                Gio.DBusSignalFlags.NONE, on_any)
-        d.configure(sim)
+        d.configure(sim, ca_file=not args.system_trust)
         start = time.monotonic()
         d.call(B.ACCOUNT, "SignIn")
         signed_in = d.wait_state("signed-in", start, timeout=120)

@@ -86,6 +86,23 @@ def stop():
     SIM.pop("log").close()
 
 
+SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # the system store of Debian's GnuTLS
+
+
+def trust_through_system_store():
+    """Makes sfbsim's CA one of the system store's, for an sfbd without TLS.CAFile: the
+    system bundle is bind-mounted over by a copy with the CA added, in testnet's private
+    mount namespace only (gone with it)."""
+    if os.environ.get("SFBD_TESTNET") != "1":
+        raise RuntimeError("the system bundle is changed only inside build-aux/testnet")
+    bundle = os.path.join(SIM["workdir"], "system-bundle.crt")
+    with open(SYSTEM_BUNDLE, encoding="ascii") as real, \
+            open(SIM["env"]["SFBSIM_CA_FILE"], encoding="ascii") as ca, \
+            open(bundle, "w", encoding="ascii") as out:
+        out.write(real.read().rstrip("\n") + "\n" + ca.read())
+    subprocess.run(["mount", "--bind", bundle, os.path.realpath(SYSTEM_BUNDLE)], check=True)
+
+
 def reset():
     """Puts sfbsim back to its defaults (between tests)."""
     ctl = SIM["ctl"]

@@ -12,16 +12,15 @@ data_path (const char *name)
   return g_build_filename (g_getenv ("SFB_TEST_DATA"), "tls", name, NULL);
 }
 
+/* @host NULL: no identity to check */
 static GTlsCertificateFlags
-verify (GTlsDatabase *db, const char *cert_name, const char *host)
+verify_certificate (GTlsDatabase *db, GTlsCertificate *cert, const char *host)
 {
-  g_autofree char *path = data_path (cert_name);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_file (path, &error);
-  g_autoptr (GSocketConnectable) identity = g_network_address_new (host, 5061);
+  g_autoptr (GSocketConnectable) identity
+      = host != NULL ? g_network_address_new (host, 5061) : NULL;
   GTlsCertificateFlags flags;
 
-  g_assert_no_error (error);
   flags = g_tls_database_verify_chain (db,
                                        cert,
                                        G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
@@ -32,6 +31,17 @@ verify (GTlsDatabase *db, const char *cert_name, const char *host)
                                        &error);
   g_assert_no_error (error);
   return flags;
+}
+
+static GTlsCertificateFlags
+verify (GTlsDatabase *db, const char *cert_name, const char *host)
+{
+  g_autofree char *path = data_path (cert_name);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_file (path, &error);
+
+  g_assert_no_error (error);
+  return verify_certificate (db, cert, host);
 }
 
 static void
@@ -160,6 +170,42 @@ test_default_database (void)
   g_tls_backend_set_default_database (backend, NULL);
 }
 
+#define SYSTEM_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+/* After sfb_tls_release_system_trust() the next verification that needs
+ * the system store loads it again: a CA of the store is still trusted, the
+ * test CA (in no store) still is not, and releasing twice does no harm. */
+static void
+test_release_system_trust (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsDatabase) system_only = sfb_tls_database_new (NULL, &error);
+  GList *roots;
+  g_autoptr (GTlsCertificate) root = NULL;
+
+  if (!g_file_test (SYSTEM_BUNDLE, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no system bundle " SYSTEM_BUNDLE);
+      return;
+    }
+  roots = g_tls_certificate_list_new_from_file (SYSTEM_BUNDLE, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (roots);
+  root = g_object_ref (roots->data);
+  g_list_free_full (roots, g_object_unref);
+
+  g_assert_cmpuint (verify_certificate (system_only, root, NULL), ==, 0);
+  sfb_tls_release_system_trust ();
+  sfb_tls_release_system_trust ();
+  g_assert_cmpuint (verify_certificate (system_only, root, NULL), ==, 0);
+  sfb_tls_release_system_trust ();
+  g_assert_cmpuint (verify (system_only, "server.pem", "server.sfbd.test")
+                        & G_TLS_CERTIFICATE_UNKNOWN_CA,
+                    ==,
+                    G_TLS_CERTIFICATE_UNKNOWN_CA);
+  g_assert_cmpuint (verify_certificate (system_only, root, NULL), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -169,6 +215,7 @@ main (int argc, char **argv)
   g_test_add_func ("/net/tls/bad-ca-file", test_bad_ca_file);
   g_test_add_func ("/net/tls/error-messages", test_error_messages);
   g_test_add_func ("/net/tls/default-database", test_default_database);
+  g_test_add_func ("/net/tls/release-system-trust", test_release_system_trust);
 
   return g_test_run ();
 }
