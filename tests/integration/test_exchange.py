@@ -218,6 +218,22 @@ class ExchangeTestCase(SimTestCase):
         self.assertEqual(self.exchange_http("http_connections"), {"mail.contoso.test:443": 1})
         self.assertEqual(self.exchange("State"), "connected")
 
+    def test_refresh_during_a_pass_runs_on_its_connection(self):
+        self.sign_in()
+        self.wait_connected()
+        self.wait_exchange_http_closed("after the first pass")
+        self.ctl.reset_counters()
+        self.ctl.exchange_requests(reset=True)
+        self.ctl.set_delay(ms=300)  # a pass of several seconds (reset after the test)
+        self.call(EXCHANGE, "Refresh")
+        self.wait_for(lambda: self.ctl.exchange_requests(kind="ews"), "the pass under way")
+        self.call(EXCHANGE, "Refresh")  # runs right after this pass
+        self.wait_for(lambda: len(self.ctl.exchange_requests(
+            kind="ews", operation="GetUserAvailability")) == 2, "the second pass")
+        self.wait_exchange_http_closed("after both passes")
+        self.assertEqual(self.exchange_http("http_connections"), {"mail.contoso.test:443": 1})
+        self.assertEqual(self.exchange("State"), "connected")
+
     def test_failed_pass_leaves_no_connection_open(self):
         self.sign_in()
         self.wait_connected()
