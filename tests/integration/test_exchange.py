@@ -135,7 +135,7 @@ class ExchangeTestCase(SimTestCase):
         # (the rest of the Refresh() pass, OOF and the counts, may still be under way: only
         # a calendar read would mean sfbd asked Exchange to see the meeting start or end)
         self.assertEqual(self.ctl.exchange_requests(kind="ews",
-                                                    operation="GetUserAvailabilityRequest"), [])
+                                                    operation="GetUserAvailability"), [])
         self.wait_for(lambda: any("InMeeting" in c for c in self.changes)
                       and sum("InMeeting" in c for c in self.changes) == 2,
                       "InMeeting changed twice")
