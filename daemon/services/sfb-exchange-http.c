@@ -19,7 +19,9 @@
 struct _SfbExchangeHttp
 {
   GObject parent_instance;
+  /* NULL until a request needs it (sfb_exchange_http_close_connections()) */
   SoupSession *session;
+  GTlsDatabase *database;  /* nullable: the system's */
   SfbAuthContext *ntlm;    /* nullable */
   GHashTable *schemes;     /* host -> "NTLM"/"Negotiate": it asked for one before */
   GHashTable *no_kerberos; /* hosts where Kerberos failed: NTLM only */
@@ -55,11 +57,20 @@ typedef struct
   char *shown; /* the URL for error text */
   char *host;
   char *body;
-  const char *scheme; /* static: "NTLM" or "Negotiate" once chosen */
-  guint legs;         /* 0: none sent, 1: NEGOTIATE sent, 2: AUTHENTICATE sent */
-  gboolean kerberos;  /* the last leg carried a Kerberos token */
+  SoupSession *session; /* the one it began on: the NTLM legs share a connection */
+  const char *scheme;   /* static: "NTLM" or "Negotiate" once chosen */
+  guint legs;           /* 0: none sent, 1: NEGOTIATE sent, 2: AUTHENTICATE sent */
+  gboolean kerberos;    /* the last leg carried a Kerberos token */
   SoupMessage *message;
 } Job;
+
+static SoupSession *
+ensure_session (SfbExchangeHttp *self)
+{
+  if (self->session == NULL)
+    self->session = sfb_http_ntlm_session_new (self->database);
+  return self->session;
+}
 
 static void
 job_free (Job *job)
@@ -69,6 +80,7 @@ job_free (Job *job)
   g_free (job->host);
   g_free (job->body);
   g_clear_object (&job->message);
+  g_clear_object (&job->session);
   g_free (job);
 }
 
@@ -288,7 +300,7 @@ send_leg (GTask *task, const char *authorization)
       soup_message_get_request_headers (job->message), "Accept", "text/xml");
   self->requests++;
   g_debug ("Exchange: POST %s (%s)", job->shown, job->legs == 0 ? "anonymous" : job->scheme);
-  sfb_http_ntlm_send_async (self->session,
+  sfb_http_ntlm_send_async (job->session,
                             job->message,
                             SFB_EXCHANGE_HTTP_MAX_BODY,
                             job->shown,
@@ -323,6 +335,7 @@ sfb_exchange_http_post_async (SfbExchangeHttp *self,
       return;
     }
   job->host = g_ascii_strdown (g_uri_get_host (job->uri), -1);
+  job->session = g_object_ref (ensure_session (self));
   job->scheme = g_hash_table_lookup (self->schemes, job->host);
   if (job->scheme != NULL)
     {
@@ -346,12 +359,25 @@ sfb_exchange_http_get_request_count (SfbExchangeHttp *self)
   return self->requests;
 }
 
+void
+sfb_exchange_http_close_connections (SfbExchangeHttp *self)
+{
+  g_return_if_fail (SFB_IS_EXCHANGE_HTTP (self));
+
+  /* libsoup would keep the idle connections (their TLS state and buffers)
+   * for 60 s and then wake up to close them; the next poll is 3 min away
+   * and would connect afresh anyway.  A request still out holds the
+   * session: its connection closes as soon as it ends. */
+  g_clear_object (&self->session);
+}
+
 static void
 sfb_exchange_http_finalize (GObject *object)
 {
   SfbExchangeHttp *self = SFB_EXCHANGE_HTTP (object);
 
   g_clear_object (&self->session);
+  g_clear_object (&self->database);
   g_clear_object (&self->ntlm);
   g_clear_pointer (&self->schemes, g_hash_table_unref);
   g_clear_pointer (&self->no_kerberos, g_hash_table_unref);
@@ -386,7 +412,8 @@ sfb_exchange_http_new (GTlsDatabase *database, GObject *ntlm)
   SfbExchangeHttp *self = g_object_new (SFB_TYPE_EXCHANGE_HTTP, NULL);
 
   g_return_val_if_fail (ntlm == NULL || SFB_IS_AUTH_CONTEXT (ntlm), self);
-  self->session = sfb_http_ntlm_session_new (database);
+  if (database != NULL)
+    self->database = g_object_ref (database);
   if (ntlm != NULL)
     self->ntlm = SFB_AUTH_CONTEXT (g_object_ref (ntlm));
   return self;

@@ -77,4 +77,9 @@ sfb_exchange_http_post_finish (SfbExchangeHttp *self, GAsyncResult *result, GErr
 /* How many HTTP requests went out (for tests and the trace). */
 guint sfb_exchange_http_get_request_count (SfbExchangeHttp *self);
 
+/* Closes the idle connections now (the next request connects afresh); a
+ * request in flight keeps its connection until it ends (every leg of its
+ * handshake), which then closes. */
+void sfb_exchange_http_close_connections (SfbExchangeHttp *self);
+
 G_END_DECLS

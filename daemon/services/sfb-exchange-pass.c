@@ -118,6 +118,8 @@ sfb_exchange_pass_cancel (SfbExchange *self)
     return;
   self->pass = NULL;
   g_cancellable_cancel (pass->cancellable);
+  /* the idle connections close now, the cancelled request's when it ends */
+  sfb_exchange_http_close_connections (self->http);
   /* the callbacks see the cancellation and free nothing: they own a ref
    * on nothing but the pass, which is orphaned now */
   pass->self = NULL;

@@ -543,6 +543,11 @@ sfb_exchange_pass_done (SfbExchange *self,
       self->pending_full = FALSE;
       start_pass (self, SFB_EXCHANGE_PASS_FULL);
     }
+  /* no pass follows at once (the poll's is 3 min away, past libsoup's 60-s
+   * idle timeout): close the connections now rather than have libsoup wake
+   * up to close them (docs/benchmarks.md) */
+  if (self->pass == NULL && self->http != NULL)
+    sfb_exchange_http_close_connections (self->http);
 }
 
 static GObject *

@@ -24,6 +24,7 @@ UM_URL = "https://mail.contoso.test/EWS/UM2007Legacy.asmx"
 AUTODISCOVER_DOMAIN = "https://contoso.test/autodiscover/autodiscover.xml"
 AUTODISCOVER_HOST = "https://autodiscover.contoso.test/autodiscover/autodiscover.xml"
 AUTODISCOVER_SRV = "https://mail.contoso.test/autodiscover/autodiscover.xml"
+EXCHANGE_HOSTS = {"contoso.test", "autodiscover.contoso.test", "mail.contoso.test"}
 
 
 def setUpModule():
@@ -134,7 +135,7 @@ class ExchangeTestCase(SimTestCase):
         # (the rest of the Refresh() pass, OOF and the counts, may still be under way: only
         # a calendar read would mean sfbd asked Exchange to see the meeting start or end)
         self.assertEqual(self.ctl.exchange_requests(kind="ews",
-                                                    operation="GetUserAvailabilityRequest"), [])
+                                                    operation="GetUserAvailability"), [])
         self.wait_for(lambda: any("InMeeting" in c for c in self.changes)
                       and sum("InMeeting" in c for c in self.changes) == 2,
                       "InMeeting changed twice")
@@ -186,6 +187,73 @@ class ExchangeTestCase(SimTestCase):
                       "signed in again")
         self.ctl.set_oof(user="alice", state="Disabled")
         self.refresh_until(lambda: not self.exchange("OutOfOffice"), "OOF off after it")
+
+    # ---- Exchange's own HTTPS connections: closed by sfbd after each pass ----
+
+    def exchange_http(self, counter):
+        """An sfbsim HTTP(S) connection counter, Exchange's hosts only."""
+        return {key: n for key, n in self.ctl.counters().get(counter, {}).items()
+                if key.split(":")[0] in EXCHANGE_HOSTS}
+
+    def wait_exchange_http_closed(self, what):
+        """Until every Exchange connection sfbd opened is closed, each by sfbd: well within
+        sfbsim's own 30-s idle timeout, and libsoup's 60 s (docs/benchmarks.md)."""
+        self.wait_for(lambda: not self.exchange_http("open_http_connections")
+                      and self.exchange_http("http_closed_by_client")
+                      == self.exchange_http("http_connections"),
+                      f"{what}: Exchange's HTTPS connections closed by sfbd", timeout=10)
+        self.assertTrue(self.exchange_http("http_connections"), "no Exchange connection: "
+                        "nothing was tested")
+
+    def test_connections_closed_after_each_pass(self):
+        self.sign_in()
+        self.wait_connected()
+        self.wait_exchange_http_closed("after the first pass")
+        # the next pass connects afresh and works, with one connection (EWS's host) for all
+        # its requests and handshake legs, closed after it too
+        self.ctl.reset_counters()
+        self.ctl.set_oof(user="alice", state="Enabled", message="Gone fishing")
+        self.refresh_until(lambda: self.exchange("OutOfOffice"), "OOF on after Refresh()")
+        self.wait_exchange_http_closed("after Refresh()")
+        self.assertEqual(self.exchange_http("http_connections"), {"mail.contoso.test:443": 1})
+        self.assertEqual(self.exchange("State"), "connected")
+
+    def test_refresh_during_a_pass_runs_on_its_connection(self):
+        self.sign_in()
+        self.wait_connected()
+        self.wait_exchange_http_closed("after the first pass")
+        self.ctl.reset_counters()
+        self.ctl.exchange_requests(reset=True)
+        self.ctl.set_delay(ms=300)  # a pass of several seconds (reset after the test)
+        self.call(EXCHANGE, "Refresh")
+        self.wait_for(lambda: self.ctl.exchange_requests(kind="ews"), "the pass under way")
+        self.call(EXCHANGE, "Refresh")  # runs right after this pass
+        self.wait_for(lambda: len(self.ctl.exchange_requests(
+            kind="ews", operation="GetUserAvailability")) == 2, "the second pass")
+        self.wait_exchange_http_closed("after both passes")
+        self.assertEqual(self.exchange_http("http_connections"), {"mail.contoso.test:443": 1})
+        self.assertEqual(self.exchange("State"), "connected")
+
+    def test_failed_pass_leaves_no_connection_open(self):
+        self.sign_in()
+        self.wait_connected()
+        self.ctl.reset_counters()
+        self.ctl.set_exchange(status=500)
+        self.call(EXCHANGE, "Refresh")
+        self.wait_for(lambda: self.exchange("State") == "failed", "Exchange failed")
+        self.wait_exchange_http_closed("after a failed pass")
+
+    def test_sign_out_during_a_pass_leaves_no_connection_open(self):
+        # the sign-in's pass, slowed down: once EWS is asked, Autodiscover's connection is idle
+        # and EWS's has a request in flight
+        self.ctl.set_delay(ms=200)  # reset after the test
+        self.sign_in()
+        self.wait_for(lambda: self.ctl.exchange_requests(kind="ews"), "the EWS reads under way")
+        self.assertNotEqual(self.exchange("State"), "connected")
+        self.assertEqual(len(self.exchange_http("open_http_connections")), 2)
+        self.call(ACCOUNT, "SignOut")
+        self.wait_for(lambda: self.exchange("State") == "unavailable", "Exchange unavailable")
+        self.wait_exchange_http_closed("after SignOut() during a pass")
 
     def test_read_again_after_a_reconnect(self):
         self.sign_in()

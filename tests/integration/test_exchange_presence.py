@@ -176,7 +176,7 @@ class ExchangePresenceTestCase(SimTestCase):
         self.wait_for(lambda: self.seen()[:2] == (3500, None) and self.own() == ("online", ""),
                       "available after the stand-up")
         self.assertEqual(self.ctl.exchange_requests(kind="ews",
-                                                    operation="GetUserAvailabilityRequest"), [])
+                                                    operation="GetUserAvailability"), [])
 
     def test_manual_do_not_disturb_during_a_meeting_stays(self):
         self.sign_in()
