@@ -48,31 +48,33 @@ known_free (SfbPresenceInfo *known)
   g_free (known);
 }
 
-static guint
-known_hash (gconstpointer key)
+/* The entry whose uri this is: the uri follows its entry (known_new) */
+static SfbPresenceInfo *
+known_of_uri (gpointer uri)
 {
-  return g_str_hash (((const SfbPresenceInfo *) key)->uri);
+  return (SfbPresenceInfo *) uri - 1;
 }
 
-static gboolean
-known_equal (gconstpointer a, gconstpointer b)
+static void
+known_free_by_uri (gpointer uri)
 {
-  return g_str_equal (((const SfbPresenceInfo *) a)->uri, ((const SfbPresenceInfo *) b)->uri);
+  known_free (known_of_uri (uri));
 }
 
 GHashTable *
 sfb_presence_known_new (void)
 {
-  /* a set: each entry is its own key, found by a stack entry with the uri */
-  return g_hash_table_new_full (known_hash, known_equal, (GDestroyNotify) known_free, NULL);
+  /* a set of the entries' uris (each its own value: no values array),
+   * hashed as strings like any uri table, at the same cost per lookup */
+  return g_hash_table_new_full (g_str_hash, g_str_equal, known_free_by_uri, NULL);
 }
 
 const SfbPresenceInfo *
 sfb_presence_known_lookup (GHashTable *known, const char *normalized_uri)
 {
-  SfbPresenceInfo probe = { .uri = (char *) normalized_uri };
+  gpointer uri = normalized_uri != NULL ? g_hash_table_lookup (known, normalized_uri) : NULL;
 
-  return normalized_uri != NULL ? g_hash_table_lookup (known, &probe) : NULL;
+  return uri != NULL ? known_of_uri (uri) : NULL;
 }
 
 /* The uri and the first display name in one block with the entry */
@@ -100,17 +102,20 @@ replace_if (char **field, const char *value)
   return TRUE;
 }
 
-/* The same for a card field that may be kept in the entry's block */
 static gboolean
-replace_card_if (SfbPresenceInfo *known, char **field, const char *value)
+differs (const char *field, const char *value)
 {
-  if (value == NULL || g_strcmp0 (*field, value) == 0)
-    return FALSE;
+  return value != NULL && g_strcmp0 (field, value) != 0;
+}
+
+/* A card field that may be kept in the entry's block: set to @value */
+static void
+replace_card (SfbPresenceInfo *known, char **field, const char *value)
+{
   release (known, field);
   *field = field == &known->email ? email_in_uri (known, value) : NULL;
   if (*field == NULL)
     *field = g_strdup (value);
-  return TRUE;
 }
 
 /* The same for a field holding a GRefString, interned: the activity
@@ -133,10 +138,19 @@ merge_card (SfbPresenceInfo *known, const SfbPresenceInfo *update)
 
   known->has_card = TRUE;
   known->automaton = update->automaton;
-  changed = replace_card_if (known, &known->display_name, update->display_name) || changed;
   changed = replace_interned_if (&known->title, update->title) || changed;
   changed = replace_interned_if (&known->company, update->company) || changed;
-  changed = replace_card_if (known, &known->email, update->email) || changed;
+  /* a storm's updates bring the same card again: compared here, not in a call */
+  if (differs (known->display_name, update->display_name))
+    {
+      replace_card (known, &known->display_name, update->display_name);
+      changed = TRUE;
+    }
+  if (differs (known->email, update->email))
+    {
+      replace_card (known, &known->email, update->email);
+      changed = TRUE;
+    }
   return changed;
 }
 
@@ -150,7 +164,7 @@ sfb_presence_known_merge (GHashTable *table, const SfbPresenceInfo *update, guin
   if (known == NULL)
     {
       known = known_new (update);
-      g_hash_table_add (table, known);
+      g_hash_table_add (table, known->uri);
       changed = TRUE;
     }
   if (update->availability != 0

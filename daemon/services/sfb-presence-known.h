@@ -9,7 +9,8 @@
  * contact holds the info, its uri and the display name it was first seen
  * with; an e-mail address that is the uri's user@host points into the uri;
  * the activity token, title and company are interned (GRefString); the
- * table is a set of the infos (no array of values beside the keys).
+ * table is a set of the entries' uris (no array of values beside the
+ * keys), each entry found from its uri, which follows it in its block.
  */
 #pragma once
 

@@ -110,7 +110,8 @@ test_presence_changes (void)
   g_assert_cmpuint (entry->version, ==, 12);
 }
 
-/* Each entry is its own key: no array of values beside the keys' */
+/* Each entry's uri is its own key and value: no array of values beside
+ * the keys' */
 static void
 test_table_is_a_set (void)
 {
@@ -133,8 +134,8 @@ test_table_is_a_set (void)
 
       g_assert_nonnull (info);
       g_assert_cmpstr (info->uri, ==, uri);
-      g_assert_true (g_hash_table_lookup_extended (known, info, &key, &value));
-      g_assert_true (key == info && value == info);
+      g_assert_true (g_hash_table_lookup_extended (known, uri, &key, &value));
+      g_assert_true (key == info->uri && value == info->uri);
     }
   g_assert_null (sfb_presence_known_lookup (known, "sip:nobody@contoso.test"));
   g_assert_null (sfb_presence_known_lookup (known, NULL));
