@@ -8,6 +8,7 @@
 #include "sfb-error.h"
 #include "sfb-svc-xml.h"
 
+#include <stddef.h>
 #include <string.h>
 
 const char *
@@ -95,6 +96,8 @@ group_free (SfbContactGroup *group)
   g_free (group);
 }
 
+G_STATIC_ASSERT (SFB_CONTACTS_MAX_GROUPS_PER_CONTACT <= G_MAXUINT8);
+
 SfbContactEntry *
 sfb_contact_entry_new (
     const char *uri, const char *name, const guint *groups, guint n_groups, gboolean subscribed)
@@ -107,20 +110,18 @@ sfb_contact_entry_new (
   char *p;
 
   g_return_val_if_fail (n_groups <= SFB_CONTACTS_MAX_GROUPS_PER_CONTACT, NULL);
-  /* the ids first: the struct's size keeps them aligned */
-  entry = g_malloc (sizeof (SfbContactEntry) + ids_size + uri_size + name_size);
-  ids = (guint *) (entry + 1);
+  entry = g_malloc (offsetof (SfbContactEntry, groups) + ids_size + uri_size + name_size);
+  ids = entry->groups;
   if (ids_size > 0)
     memcpy (ids, groups, ids_size);
-  entry->groups = ids;
-  entry->n_groups = n_groups;
+  entry->n_groups = (guint8) n_groups;
   p = (char *) (ids + n_groups);
   memcpy (p, uri, uri_size);
   entry->uri = p;
   p += uri_size;
   memcpy (p, name, name_size);
   entry->name = p;
-  entry->subscribed = subscribed;
+  entry->subscribed = subscribed != FALSE;
   return entry;
 }
 

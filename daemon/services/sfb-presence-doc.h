@@ -309,8 +309,10 @@ typedef struct
 gboolean sfb_presence_parse_fault (
     const char *data, gsize length, char **faultcode, GArray **operations, GError **error);
 
-/* batchSub with an adhocList of @uris and the categories sfbd reads. */
-GBytes *sfb_presence_batch_subscribe_body (const char *self_uri, const char *const *uris);
+/* batchSub with an adhocList of @uris and the categories sfbd reads;
+ * @action_id: the action's id, the same in every SUBSCRIBE of a dialog. */
+GBytes *
+sfb_presence_batch_subscribe_body (const char *self_uri, guint action_id, const char *const *uris);
 
 /* setSubscribers acknowledging each of @users (as roaming-self named them). */
 GBytes *sfb_presence_set_subscribers_body (const char *const *users);

@@ -286,18 +286,17 @@ sfb_presence_parse_fault (
 }
 
 GBytes *
-sfb_presence_batch_subscribe_body (const char *self_uri, const char *const *uris)
+sfb_presence_batch_subscribe_body (const char *self_uri, guint action_id, const char *const *uris)
 {
   GString *out = g_string_new (NULL);
   g_autofree char *me = g_markup_escape_text (self_uri, -1);
-  gsize len;
 
   g_string_append_printf (out,
                           "<batchSub xmlns=\"http://schemas.microsoft.com/2006/01/sip/"
                           "batch-subscribe\" uri=\"%s\" name=\"\">"
                           "<action name=\"subscribe\" id=\"%u\"><adhocList>",
                           me,
-                          g_random_int_range (1, G_MAXINT));
+                          action_id);
   for (guint i = 0; uris != NULL && uris[i] != NULL; i++)
     {
       g_autofree char *u = g_markup_escape_text (uris[i], -1);
@@ -308,9 +307,7 @@ sfb_presence_batch_subscribe_body (const char *self_uri, const char *const *uris
                    "categorylist\"><category name=\"calendarData\"/>"
                    "<category name=\"contactCard\"/><category name=\"note\"/>"
                    "<category name=\"state\"/></categoryList></action></batchSub>");
-  /* kept for every refresh: without the GString's slack (up to half) */
-  len = out->len;
-  return g_bytes_new_take (g_realloc (g_string_free (out, FALSE), len + 1), len);
+  return g_string_free_to_bytes (out);
 }
 
 GBytes *

@@ -13,6 +13,7 @@
 #include "sfb-log.h"
 #include "sfb-marshal.h"
 #include "sfb-presence-doc.h"
+#include "sfb-presence-known.h"
 #include "sfb-subscription.h"
 
 #include <sfbd/sfb-names.h>
@@ -49,7 +50,7 @@ struct _SfbPresence
   SfbSubscription *batch;
   char *batch_uris;               /* the contacts the batch was made for: a digest */
   GHashTable *pool_subscriptions; /* pool fqdn or contact uri -> SfbSubscription */
-  GHashTable *presences;          /* uri -> SfbPresenceInfo (known_new, known_free) */
+  GHashTable *presences;          /* SfbPresenceInfo (sfb-presence-known.h) */
   GHashTable *acknowledging;      /* subscribers acknowledged in this registration */
   GHashTable *singles;            /* without adhoclist: contact uri -> SfbSubscription */
 
@@ -659,99 +660,6 @@ on_roaming_self_terminated (SfbSubscription *subscription, const GError *reason,
 
 /* ---- contacts' presence ---- */
 
-static gboolean
-replace_if (char **field, const char *value)
-{
-  if (value == NULL || g_strcmp0 (*field, value) == 0)
-    return FALSE;
-  g_free (*field);
-  *field = g_strdup (value);
-  return TRUE;
-}
-
-/* The same for a field holding a GRefString, interned: the activity
- * token, the card's title and company repeat from contact to contact. */
-static gboolean
-replace_interned_if (char **field, const char *value)
-{
-  if (value == NULL || g_strcmp0 (*field, value) == 0)
-    return FALSE;
-  g_clear_pointer (field, g_ref_string_release);
-  *field = g_ref_string_new_intern (value);
-  return TRUE;
-}
-
-/* What is known of a contact: its uri in the same block (1,000 contacts,
- * 1,000 allocations less) and its interned fields (replace_interned_if) */
-static SfbPresenceInfo *
-known_new (const char *uri)
-{
-  gsize size = strlen (uri) + 1;
-  SfbPresenceInfo *known = g_malloc0 (sizeof (SfbPresenceInfo) + size);
-
-  known->uri = memcpy (known + 1, uri, size);
-  return known;
-}
-
-static void
-known_free (SfbPresenceInfo *known)
-{
-  g_clear_pointer (&known->activity, g_ref_string_release);
-  g_free (known->note);
-  g_free (known->display_name);
-  g_clear_pointer (&known->title, g_ref_string_release);
-  g_clear_pointer (&known->company, g_ref_string_release);
-  g_free (known->email);
-  g_free (known);
-}
-
-/* The card of @update into @known; TRUE when a field changed. */
-static gboolean
-merge_card (SfbPresenceInfo *known, const SfbPresenceInfo *update)
-{
-  gboolean changed = !known->has_card || known->automaton != update->automaton;
-
-  known->has_card = TRUE;
-  known->automaton = update->automaton;
-  changed = replace_if (&known->display_name, update->display_name) || changed;
-  changed = replace_interned_if (&known->title, update->title) || changed;
-  changed = replace_interned_if (&known->company, update->company) || changed;
-  changed = replace_if (&known->email, update->email) || changed;
-  return changed;
-}
-
-/* Merges @update into what is known of that contact; that contact's entry
- * when the presence (availability, activity, note) changed, else NULL. */
-static SfbPresenceInfo *
-merge_presence (SfbPresence *self, const SfbPresenceInfo *update)
-{
-  SfbPresenceInfo *known = g_hash_table_lookup (self->presences, update->uri);
-  gboolean changed = FALSE;
-  gboolean card_changed;
-
-  if (known == NULL)
-    {
-      known = known_new (update->uri);
-      g_hash_table_insert (self->presences, known->uri, known);
-      changed = TRUE;
-    }
-  if (update->availability != 0
-      && (update->availability != known->availability
-          || g_strcmp0 (update->activity, known->activity) != 0))
-    {
-      known->availability = update->availability;
-      g_clear_pointer (&known->activity, g_ref_string_release);
-      if (update->activity != NULL)
-        known->activity = g_ref_string_new_intern (update->activity);
-      changed = TRUE;
-    }
-  changed = replace_if (&known->note, update->note) || changed;
-  card_changed = update->has_card && merge_card (known, update);
-  if (changed || card_changed)
-    known->version = (guint32) ++self->contacts_version;
-  return changed ? known : NULL;
-}
-
 static void subscribe_elsewhere (SfbPresence *self, const SfbPresenceResubscribe *re);
 
 static void
@@ -779,7 +687,8 @@ on_presence_body (SfbSubscription *subscription,
    * whose holes would pin the heap's pages once they are freed */
   changed = g_new (SfbPresenceInfo *, MAX (notify->presences->len, 1));
   for (guint i = 0; i < notify->presences->len; i++)
-    changed[i] = merge_presence (self, notify->presences->pdata[i]);
+    changed[i] = sfb_presence_known_merge (
+        self->presences, notify->presences->pdata[i], &self->contacts_version);
   for (guint i = 0; i < notify->presences->len; i++)
     {
       const SfbPresenceInfo *info = notify->presences->pdata[i];
@@ -803,6 +712,13 @@ on_presence_terminated (SfbSubscription *subscription, const GError *reason, Sfb
   g_info ("A presence subscription ended: %s", reason->message);
 }
 
+static guint
+new_action_id (void)
+{
+  return (guint) g_random_int_range (1, G_MAXINT);
+}
+
+/* @uris: a pool's batch (kept, it is short); NULL: one contact, @target */
 static SfbSubscription *
 new_presence_subscription (SfbPresence *self, const char *target, const char *const *uris)
 {
@@ -810,7 +726,8 @@ new_presence_subscription (SfbPresence *self, const char *target, const char *co
 
   if (uris != NULL)
     {
-      g_autoptr (GBytes) body = sfb_presence_batch_subscribe_body (self->aor, uris);
+      g_autoptr (GBytes) body
+          = sfb_presence_batch_subscribe_body (self->aor, new_action_id (), uris);
 
       sfb_subscription_add_header (sub, "Require", "adhoclist, categoryList");
       sfb_subscription_add_header (sub, "Supported", "eventlist");
@@ -818,6 +735,52 @@ new_presence_subscription (SfbPresence *self, const char *target, const char *co
     }
   sfb_subscription_set_body_handler (sub, on_presence_body, self);
   g_signal_connect (sub, "terminated", G_CALLBACK (on_presence_terminated), self);
+  return sub;
+}
+
+/* The batch of every contact: its body built from the contact list for
+ * each SUBSCRIBE, not kept (44 kB with 1,000 contacts) */
+typedef struct
+{
+  SfbContacts *contacts;
+  char *aor;
+  guint action_id;
+} BatchBody;
+
+static void
+batch_body_free (BatchBody *batch)
+{
+  g_object_unref (batch->contacts);
+  g_free (batch->aor);
+  g_free (batch);
+}
+
+static GBytes *
+build_batch_body (gpointer data)
+{
+  BatchBody *batch = data;
+  const GPtrArray *contacts = sfb_contacts_get_list (batch->contacts)->contacts;
+  g_autofree const char **uris = g_new (const char *, contacts->len + 1);
+
+  for (guint i = 0; i < contacts->len; i++)
+    uris[i] = ((const SfbContactEntry *) contacts->pdata[i])->uri;
+  uris[contacts->len] = NULL;
+  return sfb_presence_batch_subscribe_body (batch->aor, batch->action_id, uris);
+}
+
+static SfbSubscription *
+new_batch_subscription (SfbPresence *self)
+{
+  SfbSubscription *sub = new_presence_subscription (self, NULL, NULL);
+  BatchBody *batch = g_new0 (BatchBody, 1);
+
+  batch->contacts = g_object_ref (self->contacts);
+  batch->aor = g_strdup (self->aor);
+  batch->action_id = new_action_id ();
+  sfb_subscription_add_header (sub, "Require", "adhoclist, categoryList");
+  sfb_subscription_add_header (sub, "Supported", "eventlist");
+  sfb_subscription_set_body_builder (
+      sub, SFB_CT_ADRL_CATEGORYLIST, build_batch_body, batch, (GDestroyNotify) batch_body_free);
   return sub;
 }
 
@@ -932,7 +895,7 @@ on_contacts_changed (SfbContacts *contacts, SfbPresence *self)
         }
       return;
     }
-  self->batch = new_presence_subscription (self, NULL, (const char *const *) uris);
+  self->batch = new_batch_subscription (self);
   sfb_subscription_start (self->batch);
 }
 
@@ -1218,7 +1181,7 @@ GVariant *
 sfb_presence_lookup (SfbPresence *self, const char *uri)
 {
   g_autofree char *norm = sfb_contact_normalize_uri (uri);
-  const SfbPresenceInfo *info = norm != NULL ? g_hash_table_lookup (self->presences, norm) : NULL;
+  const SfbPresenceInfo *info = sfb_presence_known_lookup (self->presences, norm);
 
   return info != NULL ? sfb_presence_info_dup_variant (info) : NULL;
 }
@@ -1226,7 +1189,7 @@ sfb_presence_lookup (SfbPresence *self, const char *uri)
 const SfbPresenceInfo *
 sfb_presence_peek (SfbPresence *self, const char *normalized_uri)
 {
-  return g_hash_table_lookup (self->presences, normalized_uri);
+  return sfb_presence_known_lookup (self->presences, normalized_uri);
 }
 
 guint64
@@ -1239,7 +1202,7 @@ sfb_presence_get_contacts_version (SfbPresence *self)
 const char *
 sfb_presence_lookup_card (SfbPresence *self, const char *uri, const char *field)
 {
-  const SfbPresenceInfo *info = g_hash_table_lookup (self->presences, uri);
+  const SfbPresenceInfo *info = sfb_presence_known_lookup (self->presences, uri);
 
   if (info == NULL)
     return NULL;
@@ -1370,8 +1333,7 @@ sfb_presence_init (SfbPresence *self)
   self->cancellable = g_cancellable_new ();
   self->pool_subscriptions
       = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);
-  self->presences
-      = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) known_free);
+  self->presences = sfb_presence_known_new ();
   self->versions = sfb_pub_versions_new ();
   self->acknowledging = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->singles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, stop_subscription);

@@ -30,6 +30,9 @@ struct _SfbSubscription
   char *target_uri;
   char *content_type;
   GBytes *body;
+  SfbSubscriptionBodyBuilder body_build; /* sfb_subscription_set_body_builder() */
+  gpointer body_build_data;
+  GDestroyNotify body_build_destroy;
   GPtrArray *headers; /* name, value, name, value... */
   int expires;
 
@@ -330,7 +333,13 @@ send_subscribe (SfbSubscription *self, gboolean refresh, gboolean unsubscribe)
 
       sfb_sip_message_append_header (request, "Expires", value);
     }
-  if (self->body != NULL)
+  if (self->body_build != NULL)
+    {
+      g_autoptr (GBytes) built = self->body_build (self->body_build_data);
+
+      sfb_sip_message_set_body (request, self->content_type, built);
+    }
+  else if (self->body != NULL)
     sfb_sip_message_set_body (request, self->content_type, self->body);
 
   call = g_new0 (SubscribeCall, 1);
@@ -426,6 +435,16 @@ sfb_subscription_set_body_handler (SfbSubscription *self,
   self->body_data = func != NULL ? user_data : NULL;
 }
 
+static void
+clear_body_builder (SfbSubscription *self)
+{
+  if (self->body_build_destroy != NULL)
+    self->body_build_destroy (self->body_build_data);
+  self->body_build = NULL;
+  self->body_build_data = NULL;
+  self->body_build_destroy = NULL;
+}
+
 void
 sfb_subscription_set_body (SfbSubscription *self, const char *content_type, GBytes *body)
 {
@@ -434,8 +453,25 @@ sfb_subscription_set_body (SfbSubscription *self, const char *content_type, GByt
   g_free (self->content_type);
   self->content_type = g_strdup (content_type);
   g_clear_pointer (&self->body, g_bytes_unref);
+  clear_body_builder (self);
   if (body != NULL)
     self->body = g_bytes_ref (body);
+}
+
+void
+sfb_subscription_set_body_builder (SfbSubscription *self,
+                                   const char *content_type,
+                                   SfbSubscriptionBodyBuilder build,
+                                   gpointer user_data,
+                                   GDestroyNotify destroy)
+{
+  g_return_if_fail (SFB_IS_SUBSCRIPTION (self));
+  g_return_if_fail (build != NULL);
+
+  sfb_subscription_set_body (self, content_type, NULL);
+  self->body_build = build;
+  self->body_build_data = user_data;
+  self->body_build_destroy = destroy;
 }
 
 void
@@ -521,6 +557,7 @@ sfb_subscription_finalize (GObject *object)
   g_free (self->target_uri);
   g_free (self->content_type);
   g_clear_pointer (&self->body, g_bytes_unref);
+  clear_body_builder (self);
   g_ptr_array_unref (self->headers);
   g_ptr_array_unref (self->routes);
   G_OBJECT_CLASS (sfb_subscription_parent_class)->finalize (object);

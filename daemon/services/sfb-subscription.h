@@ -52,6 +52,15 @@ SfbSubscription *sfb_subscription_new (SfbSession *session,
                                        const char *accept,
                                        const char *target_uri);
 void sfb_subscription_set_body (SfbSubscription *self, const char *content_type, GBytes *body);
+/* The body built again for each SUBSCRIBE instead of kept (a batch of
+ * 1,000 contacts is 44 kB, sent at a refresh every few hours); replaces a
+ * body set.  @destroy frees @user_data with the subscription. */
+typedef GBytes *(*SfbSubscriptionBodyBuilder) (gpointer user_data);
+void sfb_subscription_set_body_builder (SfbSubscription *self,
+                                        const char *content_type,
+                                        SfbSubscriptionBodyBuilder build,
+                                        gpointer user_data,
+                                        GDestroyNotify destroy);
 /* Each body the server sends in the dialog (a NOTIFY's or BENOTIFY's, or
  * the 200's), with its Content-Type ("" when none); @content_type and
  * @body are valid during the call only.  One handler, the subscription's

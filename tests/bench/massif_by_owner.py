@@ -17,7 +17,7 @@ import sys
 
 SFB = [  # (owner, pattern of the innermost sfbd frame)
     ("contacts' presence: what is known of each contact, its strings, the table "
-     "(sfb-presence.c)", r"\(sfb-presence\.c:"),
+     "(sfb-presence.c, sfb-presence-known.c)", r"\(sfb-presence(-known)?\.c:"),
     ("contact list: entries, their strings and groups (sfb-contact-list.c)",
      r"\(sfb-contact-list\.c:"),
     ("batch SUBSCRIBE body, kept for every SUBSCRIBE of the subscription",

@@ -4,6 +4,7 @@ real sfbd against sfbsim inside build-aux/testnet (one sfbsim for the module, se
 sim_fixture.py; a bus and sfbd per test).  What the server received is read from sfbsim's
 sip.log."""
 
+import itertools
 import os
 import re
 import sys
@@ -35,10 +36,11 @@ def tearDownModule():
 
 class SipLogEntry:
     """One message of sfbsim's sip.log: direction ("IN": from sfbd), note, start line,
-    headers (lower-case name -> first value)."""
+    headers (lower-case name -> first value), body (text)."""
 
-    def __init__(self, direction, note, start, headers):
+    def __init__(self, direction, note, start, headers, body=""):
         self.direction, self.note, self.start, self.headers = direction, note, start, headers
+        self.body = body
 
     @property
     def method(self):
@@ -69,13 +71,17 @@ def read_sip_log(offset=0):
         if m is None:
             continue
         lines = rest.replace("\r\n", "\n").split("\n")
-        headers = {}
-        for line in lines[1:]:
+        headers, body = {}, []
+        rest = iter(lines[1:])
+        for line in rest:
             if not line or line.startswith("--- "):
                 break
             name, _, value = line.partition(":")
             headers.setdefault(name.strip().lower(), value.strip())
-        entries.append(SipLogEntry(m.group(1), m.group(2) or "", lines[0], headers))
+        if not line:
+            body = [b for b in itertools.takewhile(lambda b: not b.startswith("--- "), rest)]
+        entries.append(SipLogEntry(m.group(1), m.group(2) or "", lines[0], headers,
+                                   "\n".join(body).rstrip("\n")))
     return entries
 
 
@@ -179,6 +185,16 @@ class ProtocolTestCase(SimTestCase):
         granted, _ = self.wait_for(dialogs, "every subscription granted refreshed", timeout=20)
         self.assertGreaterEqual(len(granted), 2, granted)  # roaming and presence at least
         self.assertEqual(self.state(), "signed-in")
+        # the contacts' batch, built again for each SUBSCRIBE: the same body in its refresh
+        bodies = {}
+        for request in self.requests_from_sfbd(read_sip_log(offset), "SUBSCRIBE"):
+            if "<batchSub" in request.body and request.headers["call-id"] in granted:
+                bodies.setdefault(request.headers["call-id"], []).append(request.body)
+        self.assertTrue(bodies, "no batch SUBSCRIBE granted")
+        for sent in bodies.values():
+            self.assertGreaterEqual(len(sent), 2, sent)
+            self.assertIn("<resource uri=", sent[0])
+            self.assertTrue(all(body == sent[0] for body in sent), sent)
 
     # ---- presence after Reconnect ----
 

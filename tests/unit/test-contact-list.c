@@ -5,6 +5,7 @@
 
 #include "sfb-error.h"
 
+#include <malloc.h>
 #include <string.h>
 
 /* As a server writes it: default namespace, uris without "sip:", group
@@ -363,11 +364,28 @@ test_entry_one_block (void)
   g_assert_false (none->subscribed);
 }
 
+/* 1,000 contacts are 1,000 entries: the ids right after a head of two
+ * pointers and two bytes, then the strings; a typical contact in an 80-byte
+ * chunk (a head of 32 bytes made it 96) */
+static void
+test_entry_small (void)
+{
+  guint ids[] = { 2 };
+  g_autofree SfbContactEntry *e
+      = sfb_contact_entry_new ("sip:bench0001@contoso.test", "Bench Contact 0001", ids, 1, TRUE);
+
+  g_assert_true ((const char *) e->groups == (const char *) e + 2 * sizeof (char *) + 4);
+  g_assert_true (e->uri == (const char *) (e->groups + 1));
+  g_assert_true (e->name == e->uri + strlen (e->uri) + 1);
+  g_assert_cmpuint (malloc_usable_size (e), <=, 72);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/contacts/entry-one-block", test_entry_one_block);
+  g_test_add_func ("/contacts/entry-small", test_entry_small);
   g_test_add_func ("/contacts/full-list", test_full_list);
   g_test_add_func ("/contacts/delta", test_delta);
   g_test_add_func ("/contacts/ucs-migrated", test_ucs_migrated);
