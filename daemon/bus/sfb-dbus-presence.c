@@ -107,24 +107,22 @@ on_state_changed (SfbDaemon *daemon, GParamSpec *pspec, SfbDBusPresence *skeleto
 /* Contacts' presence changes are sent as one PresencesChanged per batch:
  * the first change starts a batch, and the changes that follow join it
  * (the last presence of each contact only) until BATCH_QUIET_MS pass
- * without one, or BATCH_MAX_MS after the batch's first: a multipart
- * NOTIFY, or the NOTIFYs of a storm, which servers send one contact at a
- * time, become a few signals, and the first change of a batch waits at
- * most BATCH_MAX_MS.  One signal instead of one per contact is what keeps
+ * without one, or up to the first change BATCH_MAX_MS or more after the
+ * batch's first: a multipart NOTIFY, or the NOTIFYs of a storm, which
+ * servers send one contact at a time, become a few signals, and the first
+ * change of a batch waits less than BATCH_MAX_MS + BATCH_QUIET_MS.  One signal instead of one per contact is what keeps
  * a storm cheap: each D-Bus message is built, serialised and passed
  * through GDBus's worker thread.  The batch's timer is one source with a
- * ready time, due only while changes are pending, and moved at most once
+ * ready time, due only while changes are pending and moved at most once
  * per main loop iteration (the changes of one wake-up share its time,
- * g_source_get_time()): while a storm goes on it does not fire every
- * BATCH_QUIET_MS to find changes still coming, each time a wake-up of its
- * own, and a change that comes BATCH_EARLY_MS or less before the batch is
- * due at BATCH_MAX_MS sends it at once rather than wake the daemon once
- * more for it: a storm's batches are sent from the wake-ups that read it
- * (a burst's reads are BATCH_EARLY_MS apart at most, the SIP connection's
- * longest hold; docs/benchmarks.md, "Storm: paced bursts"). */
+ * g_source_get_time()).  It is due BATCH_QUIET_MS after the last change
+ * only: a batch that is BATCH_MAX_MS old is sent with the next change,
+ * from the wake-up that read it, not from a wake-up of its own, so while
+ * a storm goes on (a burst's reads come 20 ms apart at most, the SIP
+ * connection's longest hold) the timer never fires
+ * (docs/benchmarks.md, "Storm: paced bursts"). */
 #define BATCH_QUIET_MS 25
 #define BATCH_MAX_MS 100
-#define BATCH_EARLY_MS 20
 
 typedef struct
 {
@@ -229,9 +227,8 @@ flush_presence_batch (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The batch is due BATCH_QUIET_MS after its last change, BATCH_MAX_MS
- * after its first, whichever comes first; sent with a change that comes
- * within BATCH_EARLY_MS of the latter. */
+/* The batch is sent BATCH_QUIET_MS after its last change, or with the
+ * first change BATCH_MAX_MS after its first or later. */
 static void
 on_presence_changed (SfbPresence *presence,
                      const char *uri,
@@ -244,14 +241,12 @@ on_presence_changed (SfbPresence *presence,
   if (g_hash_table_size (batch->pending) == 0)
     batch->first_change = now;
   g_hash_table_replace (batch->pending, g_strdup (uri), g_variant_ref (value));
-  if (now >= batch->first_change + (BATCH_MAX_MS - BATCH_EARLY_MS) * G_TIME_SPAN_MILLISECOND)
+  if (now >= batch->first_change + BATCH_MAX_MS * G_TIME_SPAN_MILLISECOND)
     {
       flush_presence_batch (batch);
       return;
     }
-  g_source_set_ready_time (batch->flush_source,
-                           MIN (now + BATCH_QUIET_MS * G_TIME_SPAN_MILLISECOND,
-                                batch->first_change + BATCH_MAX_MS * G_TIME_SPAN_MILLISECOND));
+  g_source_set_ready_time (batch->flush_source, now + BATCH_QUIET_MS * G_TIME_SPAN_MILLISECOND);
 }
 
 /* A source that is due at its ready time only */

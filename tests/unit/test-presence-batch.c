@@ -263,13 +263,13 @@ on_late_turn (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* A change that comes in a turn at or after the end of a batch's longest
- * wait (BATCH_MAX_MS, slept out here, so that no timing decides it) sends
- * the batch at once, with it, from that turn: a storm's batches leave from
- * the wake-ups that read it.  The turn is a source that comes before the
- * batch's own (only the highest priority ready is dispatched in a turn), so
- * the batch could only have been sent by the change; what follows it in the
- * same turn is the next batch's. */
+/* A change that comes in a turn BATCH_MAX_MS (slept out here, so that no
+ * timing decides it) or more after the batch's first sends the batch at
+ * once, with it, from that turn: a storm's batches leave from the wake-ups
+ * that read it.  The turn is a source that comes before the batch's own
+ * (only the highest priority ready is dispatched in a turn), so the batch
+ * could only have been sent by the change; what follows it in the same
+ * turn is the next batch's. */
 static void
 test_late_change_sends_batch (Fixture *f, gconstpointer data)
 {
