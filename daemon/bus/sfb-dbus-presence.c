@@ -110,17 +110,18 @@ on_state_changed (SfbDaemon *daemon, GParamSpec *pspec, SfbDBusPresence *skeleto
  * without one, or up to the first change BATCH_MAX_MS or more after the
  * batch's first: a multipart NOTIFY, or the NOTIFYs of a storm, which
  * servers send one contact at a time, become a few signals, and the first
- * change of a batch waits less than BATCH_MAX_MS + BATCH_QUIET_MS.  One signal instead of one per contact is what keeps
- * a storm cheap: each D-Bus message is built, serialised and passed
- * through GDBus's worker thread.  The batch's timer is one source with a
- * ready time, due only while changes are pending and moved at most once
- * per main loop iteration (the changes of one wake-up share its time,
+ * change of a batch waits less than BATCH_MAX_MS + BATCH_QUIET_MS.  One
+ * signal instead of one per contact is what keeps a storm cheap: each
+ * D-Bus message is built, serialised and passed through GDBus's worker
+ * thread.  The batch's timer is one source with a ready time, due only
+ * while changes are pending and moved at most once per main loop
+ * iteration (the changes of one wake-up share its time,
  * g_source_get_time()).  It is due BATCH_QUIET_MS after the last change
  * only: a batch that is BATCH_MAX_MS old is sent with the next change,
  * from the wake-up that read it, not from a wake-up of its own, so while
  * a storm goes on (a burst's reads come 20 ms apart at most, the SIP
- * connection's longest hold) the timer never fires
- * (docs/benchmarks.md, "Storm: paced bursts"). */
+ * connection's longest hold) the timer never fires (docs/benchmarks.md,
+ * "Storm: paced bursts"). */
 #define BATCH_QUIET_MS 25
 #define BATCH_MAX_MS 100
 
