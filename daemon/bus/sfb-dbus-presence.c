@@ -107,14 +107,21 @@ on_state_changed (SfbDaemon *daemon, GParamSpec *pspec, SfbDBusPresence *skeleto
 /* Contacts' presence changes are sent as one PresencesChanged per batch:
  * the first change starts a batch, and the changes that follow join it
  * (the last presence of each contact only) until BATCH_QUIET_MS pass
- * without one, or BATCH_MAX_MS after the batch's first: a multipart
- * NOTIFY, or the NOTIFYs of a storm, which servers send one contact at a
- * time, become a few signals, and the first change of a batch waits at
- * most BATCH_MAX_MS.  One signal instead of one per contact is what keeps
- * a storm cheap: each D-Bus message is built, serialised and passed
- * through GDBus's worker thread.  The timer runs only while changes are
- * pending, and is not re-armed per change: when it fires early it is set
- * again for what remains. */
+ * without one, or up to the first change BATCH_MAX_MS or more after the
+ * batch's first: a multipart NOTIFY, or the NOTIFYs of a storm, which
+ * servers send one contact at a time, become a few signals, and the first
+ * change of a batch waits less than BATCH_MAX_MS + BATCH_QUIET_MS.  One
+ * signal instead of one per contact is what keeps a storm cheap: each
+ * D-Bus message is built, serialised and passed through GDBus's worker
+ * thread.  The batch's timer is one source with a ready time, due only
+ * while changes are pending and moved at most once per main loop
+ * iteration (the changes of one wake-up share its time,
+ * g_source_get_time()).  It is due BATCH_QUIET_MS after the last change
+ * only: a batch that is BATCH_MAX_MS old is sent with the next change,
+ * from the wake-up that read it, not from a wake-up of its own, so while
+ * a storm goes on (a burst's reads come 20 ms apart at most, the SIP
+ * connection's longest hold) the timer never fires (docs/benchmarks.md,
+ * "Storm: paced bursts"). */
 #define BATCH_QUIET_MS 25
 #define BATCH_MAX_MS 100
 
@@ -122,9 +129,8 @@ typedef struct
 {
   SfbDBusPresence *skeleton; /* not owned: owns us */
   GHashTable *pending;       /* uri -> GVariant a{sv} */
-  guint flush_id;
-  gint64 first_change; /* monotonic, µs */
-  gint64 last_change;
+  GSource *flush_source;     /* ready when the batch is due; never while empty */
+  gint64 first_change;       /* monotonic, µs */
 } PresenceBatch;
 
 /* Looked up once: the batch is found per contact of a storm */
@@ -143,7 +149,8 @@ presence_batch_free (gpointer data)
 {
   PresenceBatch *batch = data;
 
-  g_clear_handle_id (&batch->flush_id, g_source_remove);
+  g_source_destroy (batch->flush_source);
+  g_source_unref (batch->flush_source);
   g_hash_table_unref (batch->pending);
   g_free (batch);
 }
@@ -211,33 +218,18 @@ emit_presence_batch (PresenceBatch *batch)
   sfb_memory_trim_soon ();
 }
 
-/* Milliseconds until the batch is due: BATCH_QUIET_MS after its last
- * change, BATCH_MAX_MS after its first, whichever comes first. */
-static gint64
-presence_batch_due_in (const PresenceBatch *batch, gint64 now)
-{
-  gint64 due = MIN (batch->last_change + BATCH_QUIET_MS * G_TIME_SPAN_MILLISECOND,
-                    batch->first_change + BATCH_MAX_MS * G_TIME_SPAN_MILLISECOND);
-
-  return due > now ? (due - now + G_TIME_SPAN_MILLISECOND - 1) / G_TIME_SPAN_MILLISECOND : 0;
-}
-
 static gboolean
 flush_presence_batch (gpointer user_data)
 {
   PresenceBatch *batch = user_data;
-  gint64 wait = presence_batch_due_in (batch, g_get_monotonic_time ());
 
-  batch->flush_id = 0;
-  if (wait > 0)
-    {
-      batch->flush_id = g_timeout_add ((guint) wait, flush_presence_batch, batch);
-      return G_SOURCE_REMOVE;
-    }
+  g_source_set_ready_time (batch->flush_source, -1);
   emit_presence_batch (batch);
-  return G_SOURCE_REMOVE;
+  return G_SOURCE_CONTINUE;
 }
 
+/* The batch is sent BATCH_QUIET_MS after its last change, or with the
+ * first change BATCH_MAX_MS after its first or later. */
 static void
 on_presence_changed (SfbPresence *presence,
                      const char *uri,
@@ -245,14 +237,42 @@ on_presence_changed (SfbPresence *presence,
                      SfbDBusPresence *skeleton)
 {
   PresenceBatch *batch = g_object_get_qdata (G_OBJECT (skeleton), presence_batch_quark ());
+  gint64 now = g_source_get_time (batch->flush_source);
 
+  if (g_hash_table_size (batch->pending) == 0)
+    batch->first_change = now;
   g_hash_table_replace (batch->pending, g_strdup (uri), g_variant_ref (value));
-  batch->last_change = g_get_monotonic_time ();
-  if (batch->flush_id == 0)
+  if (now >= batch->first_change + BATCH_MAX_MS * G_TIME_SPAN_MILLISECOND)
     {
-      batch->first_change = batch->last_change;
-      batch->flush_id = g_timeout_add (BATCH_QUIET_MS, flush_presence_batch, batch);
+      flush_presence_batch (batch);
+      return;
     }
+  g_source_set_ready_time (batch->flush_source, now + BATCH_QUIET_MS * G_TIME_SPAN_MILLISECOND);
+}
+
+/* A source that is due at its ready time only */
+static gboolean
+dispatch_at_ready_time (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs ready_time_source_funcs = { .dispatch = dispatch_at_ready_time };
+
+static PresenceBatch *
+presence_batch_new (SfbDBusPresence *skeleton)
+{
+  PresenceBatch *batch = g_new0 (PresenceBatch, 1);
+
+  batch->skeleton = skeleton;
+  batch->pending
+      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  batch->flush_source = g_source_new (&ready_time_source_funcs, sizeof (GSource));
+  g_source_set_static_name (batch->flush_source, "sfbd presence batch");
+  g_source_set_callback (batch->flush_source, flush_presence_batch, batch, NULL);
+  g_source_set_ready_time (batch->flush_source, -1);
+  g_source_attach (batch->flush_source, g_main_context_get_thread_default ());
+  return batch;
 }
 
 GDBusInterfaceSkeleton *
@@ -260,11 +280,8 @@ sfb_dbus_presence_adapter_new (SfbDaemon *daemon)
 {
   SfbDBusPresence *skeleton = sfb_dbus_presence_skeleton_new ();
   SfbPresence *presence = sfb_daemon_get_presence (daemon);
-  PresenceBatch *batch = g_new0 (PresenceBatch, 1);
+  PresenceBatch *batch = presence_batch_new (skeleton);
 
-  batch->skeleton = skeleton;
-  batch->pending
-      = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
   g_object_set_qdata_full (
       G_OBJECT (skeleton), presence_batch_quark (), batch, presence_batch_free);
   update_properties (skeleton, presence);

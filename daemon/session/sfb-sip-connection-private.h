@@ -14,6 +14,8 @@
 G_BEGIN_DECLS
 
 #define READ_BUFFER_SIZE 16384
+/* The most reads at the end of a burst's hold (sfb-sip-connection.c) */
+#define HOLD_MAX_READS 64
 
 /* names of the read source, by what it watches */
 #define SFB_SIP_READ_SOURCE_SOCKET "sfb-sip-read-socket"

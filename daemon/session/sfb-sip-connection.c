@@ -30,14 +30,14 @@ static guint signals[N_SIGNALS];
 /* Bursts (see sfb_sip_connection_start_read()): wake-ups that read within
  * BURST_GAP_US of the previous one set the socket aside for HOLD_MS, and
  * then up to HOLD_MAX_READS reads take what came meanwhile.  A hold that
- * took HOLD_GROW_NOTIFICATIONS notifications or more, and nothing else, is
- * followed by one twice as long, up to HOLD_MAX_MS: a sustained storm is
- * read in fewer wake-ups however fast it comes. */
-#define BURST_GAP_US 4000
+ * took a notification or more, and nothing else, is followed by one twice
+ * as long, up to HOLD_MAX_MS: a sustained storm is read in a wake-up per
+ * HOLD_MAX_MS however it is paced, and a presence change inside it is
+ * seen HOLD_MAX_MS late at most. */
+#define BURST_GAP_US 6000
 #define HOLD_MS 3
-#define HOLD_MAX_MS 10
-#define HOLD_GROW_NOTIFICATIONS 2
-#define HOLD_MAX_READS 64
+#define HOLD_MAX_MS 20
+#define HOLD_GROW_NOTIFICATIONS 1
 /* What a server sends because of an exchange (the NOTIFY of one's own
  * presence after a publication's answer) comes right after the answer,
  * and is read at once: no hold this long after an answer. */
@@ -430,14 +430,18 @@ burst_goes_on (SfbSipConnection *self, guint n_reads, gboolean after_hold, gint6
 /* How long the next hold lasts: a burst starts with hold_ms; a hold whose
  * wake-up took HOLD_GROW_NOTIFICATIONS notifications or more and no other
  * request (an instant message, an invitation: what follows one is not held
- * longer) is followed by one twice as long, up to hold_max_ms; any other
- * hold by one of hold_ms.  The longer holds delay a presence change inside
- * a sustained storm by hold_max_ms at most; answers never wait (see
- * burst_goes_on()). */
+ * longer) is followed by one twice as long, up to hold_max_ms, so that
+ * notifications paced 1-5 ms apart reach the longest hold within a few
+ * wake-ups; any other hold by one of hold_ms, as is one whose wake-up
+ * stopped at HOLD_MAX_READS (a server faster than the longest hold's
+ * reads: shorter holds keep up with it).  The longer holds delay a
+ * presence change inside a sustained storm by hold_max_ms at most;
+ * answers never wait (see burst_goes_on()). */
 static guint
-next_hold_ms (SfbSipConnection *self, gboolean after_hold)
+next_hold_ms (SfbSipConnection *self, gboolean after_hold, guint n_reads)
 {
-  if (!after_hold || self->n_others > 0 || self->n_notifies < HOLD_GROW_NOTIFICATIONS)
+  if (!after_hold || self->n_others > 0 || self->n_notifies < HOLD_GROW_NOTIFICATIONS
+      || n_reads >= HOLD_MAX_READS)
     return self->hold_ms;
   return MAX (self->hold_ms, MIN (self->burst_hold_ms * 2, self->hold_max_ms));
 }
@@ -445,12 +449,12 @@ next_hold_ms (SfbSipConnection *self, gboolean after_hold)
 /* Sets the socket aside for a burst's hold: what comes meanwhile waits in
  * the kernel, and is read in one wake-up when the hold ends. */
 static void
-hold (SfbSipConnection *self, gboolean after_hold)
+hold (SfbSipConnection *self, gboolean after_hold, guint n_reads)
 {
   g_source_destroy (self->read_source);
   g_clear_pointer (&self->read_source, g_source_unref);
   g_clear_handle_id (&self->first_read_id, g_source_remove);
-  self->burst_hold_ms = next_hold_ms (self, after_hold);
+  self->burst_hold_ms = next_hold_ms (self, after_hold, n_reads);
   self->hold_id = g_timeout_add (self->burst_hold_ms, on_hold_done, self);
 }
 
@@ -493,7 +497,7 @@ read_socket (SfbSipConnection *self, gboolean after_hold)
       if (state == READ_MORE_LATER && burst_goes_on (self, n_reads, after_hold, now))
         {
           self->last_read = now;
-          hold (self, after_hold);
+          hold (self, after_hold, n_reads);
           return FALSE;
         }
       self->last_read = now;

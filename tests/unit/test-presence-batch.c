@@ -253,6 +253,34 @@ test_large_then_small (Fixture *f, gconstpointer data)
   assert_batch (f, 1, "sip:bench0500@contoso.test=busy");
 }
 
+static gboolean
+on_late_turn (gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  change (f, "sip:carol@contoso.test", "busy"); /* sends the batch */
+  change (f, "sip:dave@contoso.test", "away");  /* the next one's first */
+  return G_SOURCE_REMOVE;
+}
+
+/* A change that comes in a turn BATCH_MAX_MS (slept out here, so that no
+ * timing decides it) or more after the batch's first sends the batch at
+ * once, with it, from that turn: a storm's batches leave from the wake-ups
+ * that read it.  The turn is a source that comes before the batch's own
+ * (only the highest priority ready is dispatched in a turn), so the batch
+ * could only have been sent by the change; what follows it in the same
+ * turn is the next batch's. */
+static void
+test_late_change_sends_batch (Fixture *f, gconstpointer data)
+{
+  change (f, "sip:bob@contoso.test", "away");
+  g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+  g_idle_add_full (G_PRIORITY_HIGH, on_late_turn, f, NULL);
+  wait_for_batches (f, 2);
+  assert_batch (f, 0, "sip:bob@contoso.test=away sip:carol@contoso.test=busy");
+  assert_batch (f, 1, "sip:dave@contoso.test=away");
+}
+
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
 int
@@ -268,6 +296,7 @@ main (int argc, char **argv)
   ADD ("/presence-batch/lone-change", test_lone_change);
   ADD ("/presence-batch/batch-after-batch", test_batch_after_batch);
   ADD ("/presence-batch/nothing-changed", test_nothing_changed);
+  ADD ("/presence-batch/late-change-sends-batch", test_late_change_sends_batch);
   status = g_test_run ();
   sfb_test_cleanup ();
   return status;

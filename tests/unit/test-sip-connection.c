@@ -949,10 +949,11 @@ next_hold_after (Fixture *fx, guint n_notifies, gboolean with_message, guint *cs
   return fx->connection->burst_hold_ms;
 }
 
-/* A hold that took two notifications or more, and no other request, is
- * followed by one twice as long, up to the longest; one, or an instant
- * message among them, and the next is the first hold's length again, as
- * is the first of the next burst. */
+/* A hold that took a notification or more, and no other request, is
+ * followed by one twice as long, up to the longest: a burst paced one
+ * notification per hold reaches the longest hold as one of several per
+ * hold does.  An instant message among them, and the next is the first
+ * hold's length again, as is the first of the next burst. */
 static void
 test_holds_grow (Fixture *fx, gconstpointer data)
 {
@@ -965,13 +966,13 @@ test_holds_grow (Fixture *fx, gconstpointer data)
   peer_notify (fx, ++cseq);
   peer_notify (fx, ++cseq);
   g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS);
-  g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  g_assert_cmpuint (next_hold_after (fx, 1, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  g_assert_cmpuint (next_hold_after (fx, 1, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
+  g_assert_cmpuint (next_hold_after (fx, 1, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
   g_assert_cmpuint (next_hold_after (fx, 4, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
-  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 5 / 2);
-  g_assert_cmpuint (next_hold_after (fx, 1, FALSE, &cseq), ==, LONG_HOLD_MS);
-  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
   g_assert_cmpuint (next_hold_after (fx, 3, TRUE, &cseq), ==, LONG_HOLD_MS);
-  g_assert_cmpuint (next_hold_after (fx, 3, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
+  g_assert_cmpuint (next_hold_after (fx, 0, TRUE, &cseq), ==, LONG_HOLD_MS);
+  g_assert_cmpuint (next_hold_after (fx, 2, FALSE, &cseq), ==, LONG_HOLD_MS * 2);
   /* a hold that finds nothing ends the burst */
   end_hold_now (fx);
   spin_until (hold_ended, fx);
@@ -1000,6 +1001,59 @@ test_holds_grow (Fixture *fx, gconstpointer data)
 
       g_assert_cmpuint (g_ascii_strtoull (got, NULL, 10), ==, i + 1);
     }
+}
+
+/* What a presence change inside a burst may wait, at most, as
+ * docs/benchmarks.md states it ("Storm: paced bursts"): the longest hold. */
+static void
+test_hold_bounded (Fixture *fx, gconstpointer data)
+{
+  g_assert_cmpuint (fx->connection->hold_ms, >, 0);
+  g_assert_cmpuint (fx->connection->hold_ms, <=, fx->connection->hold_max_ms);
+  g_assert_cmpuint (fx->connection->hold_max_ms, <=, 20);
+}
+
+/* Over TLS, one record a read: a hold's end that stops at HOLD_MAX_READS
+ * with records left is followed by the first hold's length, not a longer
+ * one (a server faster than the longest hold's reads is kept up with), and
+ * what was left is read when that hold ends. */
+static void
+test_tls_hold_at_most_reads (Fixture *fx, gconstpointer data)
+{
+  guint n = HOLD_MAX_READS + 1;
+
+  long_holds (fx);
+  fx->connection->hold_max_ms = LONG_HOLD_MS * 4;
+  while (g_main_context_iteration (NULL, FALSE)) /* the first read */
+    ;
+  for (guint i = 1; i <= 3; i++)
+    {
+      g_autofree char *notify = notify_text (i);
+
+      server_send (fx, notify);
+      if (i == 3)
+        end_hold_now (fx); /* the second started a hold */
+      fx->want_requests = i;
+      spin_until (got_wanted_requests, fx);
+    }
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0);
+  g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS * 2);
+  for (guint i = 4; i < 4 + n; i++)
+    {
+      g_autofree char *notify = notify_text (i);
+
+      server_send (fx, notify); /* one TLS record each */
+    }
+  fx->want_requests = 3 + HOLD_MAX_READS;
+  end_hold_now (fx);
+  spin_until (got_wanted_requests, fx);
+  g_assert_cmpuint (fx->requests->len, ==, 3 + HOLD_MAX_READS);
+  g_assert_cmpuint (fx->connection->hold_id, !=, 0);
+  g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS);
+  fx->want_requests = 3 + n;
+  end_hold_now (fx);
+  spin_until (got_wanted_requests, fx);
+  g_assert_cmpuint (fx->connection->burst_hold_ms, ==, LONG_HOLD_MS * 2);
 }
 
 int
@@ -1103,6 +1157,18 @@ main (int argc, char **argv)
               NULL,
               tls_fixture_setup,
               test_tls_burst_read_together,
+              fixture_teardown);
+  g_test_add ("/sip-connection/tls-hold-at-most-reads",
+              Fixture,
+              NULL,
+              tls_fixture_setup,
+              test_tls_hold_at_most_reads,
+              fixture_teardown);
+  g_test_add ("/sip-connection/hold-bounded",
+              Fixture,
+              NULL,
+              fixture_setup,
+              test_hold_bounded,
               fixture_teardown);
   return g_test_run ();
 }
