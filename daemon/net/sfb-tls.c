@@ -266,8 +266,9 @@ sfb_tls_database_init (SfbTlsDatabase *self)
 static void
 preload_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-  g_autoptr (GTlsDatabase) database = system_trust_ref ();
+  GTlsDatabase *database = system_trust_ref (); /* loaded: kept by system_trust */
 
+  g_clear_object (&database);
   g_task_return_boolean (task, TRUE);
 }
 
